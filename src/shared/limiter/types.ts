@@ -1,0 +1,22 @@
+/** Who a request to Airtable is charged to: Airtable counts 5 req/s per base and 50 req/s per user token. */
+export interface RateLimitScope {
+  /** Our stable id for the Airtable user (their `usr…` id). */
+  userId: string;
+  /** The base the request touches; absent for base-less calls (whoami, list bases). */
+  baseId?: string;
+}
+
+/**
+ * The one gate every Airtable request passes, in every process. Implementations: the Redis-backed
+ * cluster limiter (production) and an in-process one (stdio mode without Redis).
+ */
+export interface AirtableLimiter {
+  /** Runs `fn` once the base's and the user's budgets allow it and no penalty is in force for them. */
+  schedule<T>(scope: RateLimitScope, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Airtable answered 429: pause the scope's base (or the user, for base-less calls) for every process for
+   * the penalty period. Later `schedule` calls wait it out before they run.
+   */
+  reportRateLimited(scope: RateLimitScope): Promise<void>;
+  close(): Promise<void>;
+}
