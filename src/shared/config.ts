@@ -44,7 +44,9 @@ export class ConfigError extends Error {
   override name = "ConfigError";
   readonly problems: string[];
   constructor(problems: string[]) {
-    super(`Invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  - ${problems.join("\n  - ")}\nSee .env.example for every variable and its meaning.`);
+    super(
+      `Invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  - ${problems.join("\n  - ")}\nSee .env.example for every variable and its meaning.`,
+    );
     this.problems = problems;
   }
 }
@@ -59,7 +61,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ProcessRo
     for (const issue of result.error.issues) {
       const name = issue.path.join(".");
       const value = cleaned[name];
-      problems.push(`${name}: ${issue.message}${value === undefined ? "" : ` (got ${JSON.stringify(redactIfSecret(name, value))})`}`);
+      problems.push(
+        `${name}: ${issue.message}${value === undefined ? "" : ` (got ${JSON.stringify(redactIfSecret(name, value))})`}`,
+      );
     }
   }
   for (const name of requiredByRole[role]) {

@@ -1,0 +1,32 @@
+export * from "./errors.ts";
+export * from "./schemas.ts";
+export { AirtableClient } from "./client.ts";
+export type {
+  AirtableClientOptions,
+  FieldSpec,
+  Fields,
+  UpdateOptions,
+  UploadAttachmentInput,
+  UpsertOptions,
+  WriteOptions,
+} from "./client.ts";
+export {
+  AIRTABLE_API_ORIGIN,
+  MAX_RECORDS_PER_REQUEST,
+  MAX_URL_LENGTH,
+  backoffDelayMs,
+  buildListRecordsRequest,
+  classifyFetchError,
+  decideRetry,
+  encodeSegment,
+} from "./request.ts";
+export type {
+  AttemptObservation,
+  FailureKind,
+  ListRecordsOptions,
+  ListRecordsRequest,
+  RetryDecision,
+  RetryLimits,
+  RetryState,
+  SortDirection,
+} from "./request.ts";

@@ -1,0 +1,243 @@
+/**
+ * The pure parts of the client: URL building, the GET→POST switch of list records, the retry decision table,
+ * backoff, and the classification of fetch failures. No I/O here; everything is unit-tested directly.
+ */
+
+/** Airtable rejects URLs of 16,000 characters or more; list records then has to use `POST …/listRecords`. */
+export const MAX_URL_LENGTH = 16_000;
+
+/**
+ * Airtable's edge measures the whole URL, origin included. When the client talks to a shorter origin (the test
+ * sandbox, a local proxy) it still measures as if the origin were Airtable's, so that no URL it sends as a GET
+ * would be refused by Airtable.
+ */
+export const AIRTABLE_API_ORIGIN = "https://api.airtable.com";
+
+/** Create/update/upsert/delete take at most this many records per request. */
+export const MAX_RECORDS_PER_REQUEST = 10;
+
+/**
+ * One path segment (table name, record id, field name) percent-encoded. Names may hold spaces, slashes, `?`,
+ * `#`, `%` and any unicode. Returns undefined for `.` and `..`, which no URL can carry as a segment (URL
+ * parsers resolve them, even percent-encoded): such tables must be addressed by id.
+ */
+export function encodeSegment(segment: string): string | undefined {
+  if (segment === "." || segment === "..") return undefined;
+  return encodeURIComponent(segment);
+}
+
+export type SortDirection = "asc" | "desc";
+
+export interface ListRecordsOptions {
+  /** 1–100 records per page (Airtable's default and maximum is 100). */
+  pageSize?: number;
+  /** The cursor from the previous page. */
+  offset?: string;
+  /** Stop after this many records in total, across pages. */
+  maxRecords?: number;
+  /** Only these fields (names, or ids) in the answer. */
+  fields?: string[];
+  sort?: { field: string; direction?: SortDirection }[];
+  /** View name or id: its filters and order apply. */
+  view?: string;
+  filterByFormula?: string;
+  /** Key the cells by field id instead of field name. */
+  returnFieldsByFieldId?: boolean;
+}
+
+export type ListRecordsRequest =
+  | { method: "GET"; url: string; path: string; query: URLSearchParams }
+  | { method: "POST"; url: string; path: string; body: Record<string, unknown> };
+
+/**
+ * The list-records request for one page: a GET with the options in the query string, or, when that URL would
+ * be `maxUrlLength` characters or longer (long formulas, many fields), `POST {table}/listRecords` with the same
+ * options as a JSON body, as Airtable documents. The length counts the origin as at least as long as
+ * `https://api.airtable.com`.
+ */
+export function buildListRecordsRequest(
+  apiUrl: string,
+  tablePath: string,
+  options: ListRecordsOptions = {},
+  maxUrlLength: number = MAX_URL_LENGTH,
+): ListRecordsRequest {
+  const query = new URLSearchParams();
+  if (options.pageSize !== undefined) query.append("pageSize", String(options.pageSize));
+  if (options.maxRecords !== undefined) query.append("maxRecords", String(options.maxRecords));
+  if (options.offset !== undefined) query.append("offset", options.offset);
+  if (options.view !== undefined) query.append("view", options.view);
+  if (options.filterByFormula !== undefined) query.append("filterByFormula", options.filterByFormula);
+  for (const field of options.fields ?? []) query.append("fields[]", field);
+  (options.sort ?? []).forEach((sort, index) => {
+    query.append(`sort[${index}][field]`, sort.field);
+    if (sort.direction !== undefined) query.append(`sort[${index}][direction]`, sort.direction);
+  });
+  if (options.returnFieldsByFieldId) query.append("returnFieldsByFieldId", "true");
+
+  const queryString = query.toString();
+  const pathAndQuery = `${tablePath}${queryString === "" ? "" : `?${queryString}`}`;
+  const measured = Math.max(apiUrl.length, AIRTABLE_API_ORIGIN.length) + pathAndQuery.length;
+  if (measured < maxUrlLength) return { method: "GET", url: `${apiUrl}${pathAndQuery}`, path: tablePath, query };
+
+  const body: Record<string, unknown> = {};
+  if (options.pageSize !== undefined) body.pageSize = options.pageSize;
+  if (options.maxRecords !== undefined) body.maxRecords = options.maxRecords;
+  if (options.offset !== undefined) body.offset = options.offset;
+  if (options.view !== undefined) body.view = options.view;
+  if (options.filterByFormula !== undefined) body.filterByFormula = options.filterByFormula;
+  if (options.fields !== undefined) body.fields = options.fields;
+  if (options.sort !== undefined) {
+    body.sort = options.sort.map((s) =>
+      s.direction === undefined ? { field: s.field } : { field: s.field, direction: s.direction },
+    );
+  }
+  if (options.returnFieldsByFieldId) body.returnFieldsByFieldId = true;
+  const path = `${tablePath}/listRecords`;
+  return { method: "POST", url: `${apiUrl}${path}`, path, body };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Retry decisions
+
+/** What one HTTP attempt ended with, as far as retrying is concerned. */
+export type AttemptObservation =
+  | { kind: "response"; status: number }
+  /**
+   * No (complete) answer. `sent: "no"` only when the failure certainly happened before any byte of the request
+   * left (connection refused, DNS failure, connect timeout); `"maybe"` for everything else (timeout, reset).
+   */
+  | { kind: "network"; sent: "no" | "maybe"; timeout: boolean };
+
+export interface RetryLimits {
+  /** Attempts that may end in 5xx / network failure before giving up (429 waits and the 401 retry do not count). */
+  maxAttempts: number;
+  /** 429 answers waited out (each after `limiter.reportRateLimited`) before giving up. */
+  maxRateLimitWaits: number;
+}
+
+export interface RetryState {
+  /** 5xx / network failures before this attempt. */
+  failedAttempts: number;
+  /** 429s waited out before this attempt. */
+  rateLimitWaits: number;
+  /** Whether the 401 refresh was already used. */
+  authRefreshed: boolean;
+}
+
+export type FailureKind =
+  | "auth"
+  | "permission"
+  | "not_found"
+  | "validation"
+  | "rate_limit"
+  | "server"
+  | "network"
+  | "outcome_unknown"
+  | "protocol";
+
+export type RetryDecision =
+  | { action: "success" }
+  /** Ask the token provider for a new token (passing the rejected one) and send again, once. */
+  | { action: "refresh_token" }
+  /** Report the 429 to the limiter, schedule again (the limiter waits out the shared penalty). */
+  | { action: "rate_limit_wait" }
+  /** Sleep a jittered exponential backoff, then schedule again. */
+  | { action: "backoff" }
+  | { action: "fail"; failure: FailureKind };
+
+/**
+ * The decision table. `idempotent` requests (GET, POST listRecords, PATCH/PUT updates, upserts, DELETE) may be
+ * sent again after any failure; the others (creates, comments, uploads) only when Airtable certainly did not
+ * apply them: a 401 or 429 answer, or a failure before the request was sent.
+ */
+export function decideRetry(
+  observation: AttemptObservation,
+  idempotent: boolean,
+  state: RetryState,
+  limits: RetryLimits,
+): RetryDecision {
+  const canRetryFailure = state.failedAttempts + 1 < limits.maxAttempts;
+  if (observation.kind === "network") {
+    if (observation.sent === "maybe" && !idempotent) return { action: "fail", failure: "outcome_unknown" };
+    return canRetryFailure ? { action: "backoff" } : { action: "fail", failure: "network" };
+  }
+  const { status } = observation;
+  if (status >= 200 && status < 300) return { action: "success" };
+  if (status === 401) return state.authRefreshed ? { action: "fail", failure: "auth" } : { action: "refresh_token" };
+  if (status === 429) {
+    return state.rateLimitWaits < limits.maxRateLimitWaits
+      ? { action: "rate_limit_wait" }
+      : { action: "fail", failure: "rate_limit" };
+  }
+  if (status >= 500) {
+    // A 5xx may come after Airtable applied the request: never re-send a create.
+    if (!idempotent) return { action: "fail", failure: "outcome_unknown" };
+    return canRetryFailure ? { action: "backoff" } : { action: "fail", failure: "server" };
+  }
+  if (status === 403) return { action: "fail", failure: "permission" };
+  if (status === 404) return { action: "fail", failure: "not_found" };
+  if (status >= 400) return { action: "fail", failure: "validation" };
+  return { action: "fail", failure: "protocol" };
+}
+
+/**
+ * Full-jitter exponential backoff: uniform in [0, min(maxDelayMs, baseDelayMs · 2^retryIndex)), where
+ * `retryIndex` is 0 before the first retry.
+ */
+export function backoffDelayMs(
+  retryIndex: number,
+  baseDelayMs: number,
+  maxDelayMs: number,
+  random: () => number = Math.random,
+): number {
+  const cap = Math.min(maxDelayMs, baseDelayMs * 2 ** retryIndex);
+  return Math.floor(random() * cap);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Fetch failures
+
+/** Error codes that mean the request never left this machine: nothing can have reached Airtable. */
+const NOT_SENT_CODES = new Set([
+  "ECONNREFUSED",
+  "ENOTFOUND",
+  "EAI_AGAIN",
+  "EAI_NONAME",
+  "EAI_FAIL",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "EADDRNOTAVAIL",
+  "UND_ERR_CONNECT_TIMEOUT",
+]);
+
+function errorCodes(error: unknown, depth = 0): string[] {
+  if (depth > 8 || typeof error !== "object" || error === null) return [];
+  const codes: string[] = [];
+  const { code, cause, errors } = error as { code?: unknown; cause?: unknown; errors?: unknown };
+  if (typeof code === "string") codes.push(code);
+  if (Array.isArray(errors)) for (const inner of errors) codes.push(...errorCodes(inner, depth + 1));
+  if (cause !== undefined) codes.push(...errorCodes(cause, depth + 1));
+  return codes;
+}
+
+function isTimeout(error: unknown, depth = 0): boolean {
+  if (depth > 8 || typeof error !== "object" || error === null) return false;
+  const { name, cause } = error as { name?: unknown; cause?: unknown };
+  return name === "TimeoutError" || isTimeout(cause, depth + 1);
+}
+
+/**
+ * Classifies an exception thrown by `fetch` (or by reading the body). Undici throws
+ * `TypeError("fetch failed")` whose `cause` carries the system error code (an `AggregateError` of them when
+ * several addresses were tried); `AbortSignal.timeout` rejects with a `TimeoutError`.
+ */
+export function classifyFetchError(error: unknown): {
+  sent: "no" | "maybe";
+  timeout: boolean;
+  code: string | undefined;
+} {
+  if (isTimeout(error)) return { sent: "maybe", timeout: true, code: "TIMEOUT" };
+  const codes = errorCodes(error);
+  const sent = codes.length > 0 && codes.every((c) => NOT_SENT_CODES.has(c)) ? "no" : "maybe";
+  return { sent, timeout: false, code: codes.find((c) => c !== "") };
+}

@@ -1,0 +1,177 @@
+import Bottleneck from "bottleneck";
+import type { Redis } from "ioredis";
+import type { Logger } from "../logger.ts";
+import type { AdmissionGate } from "./admission.ts";
+import { MemoryAdmissionGate } from "./memory-admission.ts";
+import { RedisAdmissionGate } from "./redis-admission.ts";
+import { pacingFor } from "./spacing.ts";
+import type { AirtableLimiter, RateLimitScope } from "./types.ts";
+
+export interface LimiterSettings {
+  /** Airtable's per-base ceiling (5). */
+  baseRps: number;
+  /** Airtable's per-user ceiling across bases (50). */
+  userRps: number;
+  /** How long a 429 pauses the base for every process (Airtable: 30 s). */
+  penaltyMs: number;
+  /** Added to the 1 s window so arrival jitter cannot squeeze one request too many into a second. */
+  jitterMarginMs: number;
+  /** How long a base's or user's pacing state outlives its last request, in Redis and in memory. */
+  idleTimeoutMs: number;
+}
+
+export const defaultLimiterSettings: LimiterSettings = {
+  baseRps: 5,
+  userRps: 50,
+  penaltyMs: 30_000,
+  jitterMarginMs: 40,
+  idleTimeoutMs: 5 * 60_000,
+};
+
+export interface LimiterHooks {
+  /** Called with the time a request spent in the limiter before it was admitted (for metrics). */
+  onAdmitted?(scope: RateLimitScope, waitedMs: number): void;
+  onPenalty?(scope: RateLimitScope): void;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Every Airtable request of every process passes here. Two layers:
+ *  1. Bottleneck groups (one limiter per base, then one per user) pace requests: in cluster mode their
+ *     schedule lives in Redis, so all processes share one queue order and one spacing per base.
+ *  2. The admission gate, just before the request leaves: a 429 penalty in force, or a full sliding
+ *     window, sends the request back to wait. Penalised requests re-enter Bottleneck afterwards, so they
+ *     come out paced instead of as a burst when the penalty ends.
+ */
+export class BottleneckAirtableLimiter implements AirtableLimiter {
+  readonly #bases: Bottleneck.Group;
+  readonly #users: Bottleneck.Group;
+  readonly #gate: AdmissionGate;
+  readonly #settings: LimiterSettings;
+  readonly #connection: Bottleneck.IORedisConnection | undefined;
+  readonly #hooks: LimiterHooks;
+  readonly #logger: Logger | undefined;
+
+  private constructor(parts: {
+    bases: Bottleneck.Group;
+    users: Bottleneck.Group;
+    gate: AdmissionGate;
+    settings: LimiterSettings;
+    connection?: Bottleneck.IORedisConnection;
+    hooks?: LimiterHooks;
+    logger?: Logger;
+  }) {
+    this.#bases = parts.bases;
+    this.#users = parts.users;
+    this.#gate = parts.gate;
+    this.#settings = parts.settings;
+    this.#connection = parts.connection;
+    this.#hooks = parts.hooks ?? {};
+    this.#logger = parts.logger;
+  }
+
+  /** The shared limiter: state in Redis, honoured by every server and worker process. */
+  static clustered(options: {
+    redis: Redis;
+    keyPrefix: string;
+    settings?: Partial<LimiterSettings>;
+    hooks?: LimiterHooks;
+    logger?: Logger;
+  }): BottleneckAirtableLimiter {
+    const settings = { ...defaultLimiterSettings, ...options.settings };
+    // Bottleneck duplicates the client for its pub/sub subscriber; both die with disconnect().
+    const connection = new Bottleneck.IORedisConnection({ client: options.redis.duplicate() });
+    connection.on("error", (error: unknown) => options.logger?.error({ err: error }, "limiter Redis error"));
+    const common = {
+      datastore: "ioredis",
+      connection,
+      clearDatastore: false,
+      timeout: settings.idleTimeoutMs,
+    } as const;
+    const base = pacingFor(settings.baseRps, settings.jitterMarginMs);
+    const user = pacingFor(settings.userRps, settings.jitterMarginMs);
+    return new BottleneckAirtableLimiter({
+      bases: new Bottleneck.Group({ ...common, id: `${options.keyPrefix}:base`, minTime: base.minTimeMs }),
+      users: new Bottleneck.Group({ ...common, id: `${options.keyPrefix}:user`, minTime: user.minTimeMs }),
+      gate: new RedisAdmissionGate(options.redis, options.keyPrefix, {
+        windowMs: base.windowMs,
+        baseLimit: settings.baseRps,
+        userLimit: settings.userRps,
+      }),
+      settings,
+      connection,
+      ...(options.hooks && { hooks: options.hooks }),
+      ...(options.logger && { logger: options.logger }),
+    });
+  }
+
+  /** One process, no Redis (stdio mode for a single local user). Same rules, kept in memory. */
+  static local(options: { settings?: Partial<LimiterSettings>; hooks?: LimiterHooks; logger?: Logger } = {}) {
+    const settings = { ...defaultLimiterSettings, ...options.settings };
+    const base = pacingFor(settings.baseRps, settings.jitterMarginMs);
+    const user = pacingFor(settings.userRps, settings.jitterMarginMs);
+    return new BottleneckAirtableLimiter({
+      bases: new Bottleneck.Group({ minTime: base.minTimeMs, timeout: settings.idleTimeoutMs }),
+      users: new Bottleneck.Group({ minTime: user.minTimeMs, timeout: settings.idleTimeoutMs }),
+      gate: new MemoryAdmissionGate({
+        windowMs: base.windowMs,
+        baseLimit: settings.baseRps,
+        userLimit: settings.userRps,
+      }),
+      settings,
+      ...(options.hooks && { hooks: options.hooks }),
+      ...(options.logger && { logger: options.logger }),
+    });
+  }
+
+  async schedule<T>(scope: RateLimitScope, fn: () => Promise<T>): Promise<T> {
+    const started = performance.now();
+    for (;;) {
+      const penaltyMs = await this.#pace(scope);
+      if (penaltyMs === 0) break;
+      // Wait out the penalty outside the pacer, then queue again: spread a little so that every
+      // process's waiting requests do not all hit Bottleneck in the same millisecond.
+      await sleep(penaltyMs + Math.random() * 50);
+    }
+    this.#hooks.onAdmitted?.(scope, performance.now() - started);
+    return fn();
+  }
+
+  async reportRateLimited(scope: RateLimitScope): Promise<void> {
+    this.#logger?.warn(
+      { baseId: scope.baseId, userId: scope.userId },
+      "Airtable answered 429: pausing for every process",
+    );
+    this.#hooks.onPenalty?.(scope);
+    await this.#gate.penalize(scope, this.#settings.penaltyMs);
+  }
+
+  /** Penalty left for the scope in ms; 0 when none (for health pages and tests). */
+  penaltyRemaining(scope: RateLimitScope): Promise<number> {
+    return this.#gate.penaltyRemaining(scope);
+  }
+
+  async close(): Promise<void> {
+    // Local queued jobs are dropped; Redis state stays for the other processes.
+    await Promise.allSettled([this.#bases.disconnect?.(false), this.#users.disconnect?.(false)]);
+    await this.#connection?.disconnect(false);
+  }
+
+  /** Resolves 0 once admitted, or the penalty (ms) to wait before trying again. */
+  async #pace(scope: RateLimitScope): Promise<number> {
+    const admitThroughUser = () => this.#users.key(scope.userId).schedule(() => this.#admit(scope));
+    return scope.baseId ? this.#bases.key(scope.baseId).schedule(admitThroughUser) : admitThroughUser();
+  }
+
+  async #admit(scope: RateLimitScope): Promise<number> {
+    for (;;) {
+      const admission = await this.#gate.admit(scope);
+      if (admission.admitted) return 0;
+      if (admission.reason === "penalty") return admission.waitMs;
+      // The window is full although pacing should have prevented it (a late timer, another deployment
+      // sharing the token): wait for the oldest request to leave the window.
+      await sleep(admission.waitMs);
+    }
+  }
+}

@@ -1,0 +1,8 @@
+export type { AirtableLimiter, RateLimitScope } from "./types.ts";
+export {
+  BottleneckAirtableLimiter,
+  defaultLimiterSettings,
+  type LimiterSettings,
+  type LimiterHooks,
+} from "./airtable-limiter.ts";
+export { pacingFor, type Pacing } from "./spacing.ts";

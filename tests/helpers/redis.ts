@@ -1,0 +1,30 @@
+import { randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
+import { inject } from "vitest";
+
+/** The Redis every test uses (see global-setup.ts). */
+export function testRedisUrl(): string {
+  return inject("redisUrl");
+}
+
+/**
+ * A key prefix of this test file's own, so test files can run in parallel against one Redis and a
+ * re-run never sees an earlier run's keys.
+ */
+export function uniquePrefix(label: string): string {
+  return `test:${label}:${randomBytes(4).toString("hex")}`;
+}
+
+export function createTestRedis(): Redis {
+  return new Redis(testRedisUrl(), { maxRetriesPerRequest: 1, lazyConnect: false });
+}
+
+/** Deletes every key under `prefix` (tests clean up after themselves; keys also carry TTLs). */
+export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500);
+    cursor = next;
+    if (keys.length > 0) await redis.unlink(...keys);
+  } while (cursor !== "0");
+}

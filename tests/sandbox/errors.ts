@@ -1,0 +1,71 @@
+/**
+ * Airtable's error bodies. Airtable uses three shapes and clients must cope with all of them:
+ * `{"error":{"type","message"}}` (most), `{"error":"NOT_FOUND"}` (unrouted paths, malformed ids) and
+ * `{"errors":[{"error","message"}]}` (429). Route code throws `ApiError`; the server turns it into a response.
+ */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly body: unknown;
+  constructor(status: number, body: unknown, message?: string) {
+    super(message ?? JSON.stringify(body));
+    this.status = status;
+    this.body = body;
+  }
+
+  toReply(): { status: number; body: unknown } {
+    return { status: this.status, body: this.body };
+  }
+}
+
+export function typed(status: number, type: string, message: string): ApiError {
+  return new ApiError(status, { error: { type, message } });
+}
+
+export const notFound = (): ApiError => new ApiError(404, { error: "NOT_FOUND" });
+
+export const authRequired = (): ApiError => typed(401, "AUTHENTICATION_REQUIRED", "Authentication required");
+
+/** Unknown base, base not shared with the user or the token, unknown table, or a missing scope. */
+export const modelNotFound = (): ApiError =>
+  typed(
+    403,
+    "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND",
+    "Invalid permissions, or the requested model was not found. Check that both your user and your token have the required permissions, and that the model names and/or ids are correct.",
+  );
+
+/** The user can see the base but its permission level does not allow the operation (e.g. a read-only writer). */
+export const notPermitted = (): ApiError =>
+  typed(403, "INVALID_PERMISSIONS", "You are not permitted to perform this operation");
+
+export const invalidRequest = (): ApiError =>
+  typed(422, "INVALID_REQUEST_UNKNOWN", "Invalid request: parameter validation failed. Check your request data.");
+
+export const badBody = (): ApiError => typed(400, "INVALID_REQUEST_BODY", "Could not parse request body");
+
+export const recordNotFound = (): ApiError => typed(404, "MODEL_ID_NOT_FOUND", "Record not found");
+
+export const unknownField = (name: string): ApiError =>
+  typed(422, "UNKNOWN_FIELD_NAME", `Unknown field name: ${JSON.stringify(name)}`);
+
+export const badValue = (fieldName: string): ApiError =>
+  typed(422, "INVALID_VALUE_FOR_COLUMN", `Field ${JSON.stringify(fieldName)} cannot accept the provided value`);
+
+export const computedField = (fieldName: string): ApiError =>
+  typed(
+    422,
+    "INVALID_VALUE_FOR_COLUMN",
+    `Field ${JSON.stringify(fieldName)} cannot accept a value because the field is computed`,
+  );
+
+/** Airtable quotes the option name as JSON inside quotes: `…option ""Blocked""` (seen in real error bodies). */
+export const badChoice = (option: string): ApiError =>
+  typed(
+    422,
+    "INVALID_MULTIPLE_CHOICE_OPTIONS",
+    `Insufficient permissions to create new select option "${JSON.stringify(option)}"`,
+  );
+
+export const rateLimited = (): ApiError =>
+  new ApiError(429, {
+    errors: [{ error: "RATE_LIMIT_REACHED", message: "Rate limit exceeded. Please try again later" }],
+  });

@@ -1,0 +1,73 @@
+import { ErrorValue, type Value } from "./values.ts";
+
+export interface FormulaRecord {
+  id: string;
+  createdTime: string;
+  /** Keyed by field name; raw values as Airtable's API returns them (absent/undefined when the cell is empty). */
+  fields: Record<string, unknown>;
+}
+
+export interface FormulaField {
+  name: string;
+  type: string;
+}
+
+function textOrBlank(value: string): Value {
+  return value === "" ? null : value;
+}
+
+function nameOf(item: unknown): string {
+  if (typeof item === "string") return item;
+  if (typeof item === "number" || typeof item === "boolean") return String(item);
+  if (item !== null && typeof item === "object" && "name" in item && typeof item.name === "string") return item.name;
+  return "";
+}
+
+/** An attachment appears in formulas as "filename (url)". */
+function attachmentText(item: unknown): string {
+  if (item === null || typeof item !== "object") return nameOf(item);
+  const filename = "filename" in item && typeof item.filename === "string" ? item.filename : "";
+  const url = "url" in item && typeof item.url === "string" ? item.url : "";
+  if (filename === "") return url;
+  return url === "" ? filename : `${filename} (${url})`;
+}
+
+function generic(raw: unknown): Value {
+  if (raw === undefined || raw === null) return null;
+  if (typeof raw === "string") return textOrBlank(raw);
+  if (typeof raw === "number" || typeof raw === "boolean") return raw;
+  if (Array.isArray(raw)) return raw.length === 0 ? null : textOrBlank(raw.map(nameOf).join(", "));
+  const name = nameOf(raw);
+  return name === "" ? new ErrorValue("unsupported cell value") : name;
+}
+
+/** Converts a stored cell value into the value a formula sees, following the field's type. */
+export function fieldValue(field: FormulaField, record: FormulaRecord): Value {
+  const raw = record.fields[field.name];
+  switch (field.type) {
+    case "checkbox":
+      return raw === true;
+    case "number":
+    case "autoNumber":
+    case "currency":
+    case "percent":
+    case "rating":
+    case "duration":
+      if (raw === undefined || raw === null || raw === "") return null;
+      return typeof raw === "number" ? raw : Number(raw);
+    case "multipleSelects":
+      return generic(raw);
+    case "multipleAttachments":
+      if (!Array.isArray(raw) || raw.length === 0) return null;
+      return raw.map(attachmentText).join(", ");
+    case "date":
+      // A date-only field is "YYYY-MM-DD"; tolerate a full timestamp by keeping its date part.
+      return typeof raw === "string"
+        ? textOrBlank(/^\d{4}-\d{2}-\d{2}T/.test(raw) ? raw.slice(0, 10) : raw)
+        : generic(raw);
+    case "createdTime":
+      return typeof raw === "string" && raw !== "" ? raw : record.createdTime;
+    default:
+      return generic(raw);
+  }
+}

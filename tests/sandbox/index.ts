@@ -1,0 +1,390 @@
+/**
+ * The Airtable sandbox: the only "Airtable" the project's tests talk to, over real HTTP. One origin serves the
+ * Web API (api.airtable.com), the OAuth server (airtable.com/oauth2/v1) and uploads (content.airtable.com).
+ *
+ * It is strict on purpose: rate limits (rate-limit.ts), batch atomicity and limits (record-ops.ts), value
+ * validation (field-values.ts), error shapes (errors.ts, records-routes.ts, meta-routes.ts), OAuth (oauth.ts).
+ * Every request is recorded (recorder.ts); faults can be injected (latency, 5xx, dropped connections).
+ *
+ * Request pipeline, in order: body read → URL length (Airtable refuses URLs over 16,000 characters) → route
+ * (unrouted: 404) → bearer token (401) → rate limits at arrival (429) → injected latency → injected 5xx → drop
+ * before apply → handler → drop after apply → answer.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { randomBytes } from "node:crypto";
+import { ApiError, authRequired, notFound, rateLimited, typed } from "./errors.ts";
+import { buildTable, matchMetaRoutes } from "./meta-routes.ts";
+import { OAuthServer, type OAuthClient } from "./oauth.ts";
+import { createRecords, Iterators } from "./record-ops.ts";
+import { matchRecordRoutes, recordCountOf, serveAttachment } from "./records-routes.ts";
+import { RateLimits } from "./rate-limit.ts";
+import { maxInWindow, nowMs, type RecordedRequest } from "./recorder.ts";
+import { readCell } from "./field-values.ts";
+import type { Env, Reply, RequestCtx, RouteMatch } from "./context.ts";
+import { newId } from "./ids.ts";
+import {
+  ALL_SCOPES,
+  baseInfo,
+  findTable,
+  Store,
+  type Base,
+  type BaseInfo,
+  type PermissionLevel,
+  type TableDef,
+  type User,
+} from "./store.ts";
+
+export type { RecordedRequest } from "./recorder.ts";
+export type { BaseInfo, FieldDef, PermissionLevel, TableDef } from "./store.ts";
+export type { OAuthClient } from "./oauth.ts";
+export { ALL_SCOPES } from "./store.ts";
+
+export interface SandboxOptions {
+  /** Default 0 (random). */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** Default 5. */
+  perBaseRps?: number;
+  /** Default 50. */
+  perTokenRps?: number;
+  /** Default 30,000: how long a base (or token) answers 429 after it exceeded its rate. */
+  penaltyMs?: number;
+  /** OAuth access token lifetime, default 3,600. */
+  accessTokenTtlSec?: number;
+  /** Default 60 days. */
+  refreshTokenTtlSec?: number;
+  oauthClients?: { clientId: string; clientSecret?: string; redirectUris: string[] }[];
+  /** Added to every response (the initial `faults.latencyMs`). */
+  latencyMs?: number;
+  /** Bases per page of GET /v0/meta/bases; Airtable's is 1,000. Lower it to exercise paging. */
+  basesPageSize?: number;
+}
+
+export interface SandboxFaults {
+  /** Delay before answering each request (after the rate-limit check, which is at arrival). */
+  latencyMs: number;
+  /** 0..1: fraction of API requests answered 500/502/503 (random) without applying anything. */
+  serverErrorRate: number;
+  /** The next N record writes (POST/PATCH/PUT/DELETE on record endpoints) are applied, then the socket is destroyed. */
+  dropAfterApply: number;
+  /** The next N record writes: socket destroyed, nothing applied. */
+  dropBeforeApply: number;
+}
+
+export interface Sandbox {
+  /** "http://127.0.0.1:PORT": the API, OAuth (airtable.com) and content host all live on this origin. */
+  url: string;
+  close(): Promise<void>;
+  // --- setup (direct, no HTTP, no rate limits) ---
+  addUser(user: { id?: string; email: string; name?: string }): { id: string; email: string; name: string };
+  /** Default: all scopes. */
+  createPersonalAccessToken(userId: string, scopes?: string[]): string;
+  createBase(ownerUserId: string, def: { id?: string; name: string; tables: TableDef[] }): BaseInfo;
+  grantAccess(baseId: string, userId: string, permissionLevel?: PermissionLevel): void;
+  registerOAuthClient(client: OAuthClient): void;
+  /** Cells keyed by field name. */
+  listRecordsDirect(
+    baseId: string,
+    tableIdOrName: string,
+  ): { id: string; createdTime: string; fields: Record<string, unknown> }[];
+  // --- observability ---
+  readonly requests: RecordedRequest[];
+  clearRequests(): void;
+  /** Max over all sliding windows (default 1,000 ms) of the requests (accepted or not) arriving in it. */
+  maxRequestsInWindow(opts: { baseId?: string; token?: string; windowMs?: number }): number;
+  count429(opts?: { baseId?: string }): number;
+  /** Successful refresh_token grants. */
+  refreshCount(): number;
+  /** Successful authorization_code grants. */
+  tokenExchangeCount(): number;
+  // --- control ---
+  /** Starts the 429 penalty now (default penaltyMs). */
+  penalize(target: { baseId?: string; token?: string }, ms?: number): void;
+  /** Expires the current OAuth access tokens (of one user, or all): they answer 401 from now on. */
+  expireAccessTokens(userId?: string): void;
+  /** Merges into the current faults. */
+  setFaults(faults: Partial<SandboxFaults>): void;
+  faults: SandboxFaults;
+}
+
+/** Airtable's edge counts the whole URL; the sandbox's origin is shorter than https://api.airtable.com, so it
+ * measures as if it were Airtable's, to never accept a URL Airtable would refuse. */
+const AIRTABLE_ORIGIN = "https://api.airtable.com";
+const MAX_URL_LENGTH = 16_000;
+/** Request bodies beyond this are refused outright (uploads are ≤ 5 MB decoded, ~6.7 MB in base64). */
+const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+function readBody(req: IncomingMessage): Promise<Buffer | "too_large"> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooLarge = false;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) tooLarge = true;
+      else chunks.push(chunk);
+    });
+    req.on("end", () => resolve(tooLarge ? "too_large" : Buffer.concat(chunks)));
+    req.on("error", reject);
+  });
+}
+
+function splitPath(pathname: string): string[] | undefined {
+  try {
+    return pathname
+      .split("/")
+      .filter((s) => s !== "")
+      .map((s) => decodeURIComponent(s));
+  } catch {
+    return undefined;
+  }
+}
+
+export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
+  const store = new Store();
+  const requests: RecordedRequest[] = [];
+  const penaltyMs = opts.penaltyMs ?? 30_000;
+  const limits = new RateLimits(opts.perBaseRps ?? 5, opts.perTokenRps ?? 50, penaltyMs);
+  const oauth = new OAuthServer(store, opts.accessTokenTtlSec ?? 3600, opts.refreshTokenTtlSec ?? 60 * 24 * 3600);
+  for (const client of opts.oauthClients ?? []) oauth.register(client);
+  const faults: SandboxFaults = {
+    latencyMs: opts.latencyMs ?? 0,
+    serverErrorRate: 0,
+    dropAfterApply: 0,
+    dropBeforeApply: 0,
+  };
+  let origin = "";
+  const env: Env = { store, iterators: new Iterators(), url: () => origin, basesPageSize: opts.basesPageSize ?? 1000 };
+
+  function route(method: string, segs: string[]): RouteMatch | undefined {
+    if (segs[0] === "v0") {
+      if (segs[1] === "meta") return matchMetaRoutes(method, segs.slice(2));
+      return matchRecordRoutes(method, segs.slice(1));
+    }
+    if (segs[0] === "oauth2") return oauth.match(method, segs);
+    if (segs[0] === "attachments" && segs.length === 3 && method === "GET") {
+      const attId = segs[1] as string;
+      return { kind: "content", run: () => serveAttachment(store.bases.values(), attId) };
+    }
+    return undefined;
+  }
+
+  function send(res: ServerResponse, entry: RecordedRequest, reply: Reply): void {
+    entry.status = reply.status;
+    const headers: Record<string, string> = { ...reply.headers };
+    let payload: Buffer | undefined;
+    if (Buffer.isBuffer(reply.body)) payload = reply.body;
+    else if (reply.body !== undefined) {
+      payload = Buffer.from(JSON.stringify(reply.body));
+      headers["content-type"] ??= "application/json; charset=utf-8";
+    }
+    if (payload !== undefined) headers["content-length"] = String(payload.length);
+    res.on("finish", () => (entry.endTime = nowMs()));
+    res.writeHead(reply.status, headers);
+    res.end(payload);
+  }
+
+  function drop(req: IncomingMessage, entry: RecordedRequest): void {
+    entry.status = 0;
+    entry.endTime = nowMs();
+    req.socket.destroy();
+  }
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const time = nowMs();
+    const method = req.method ?? "GET";
+    const rawUrl = req.url ?? "/";
+    const url = new URL(rawUrl, "http://sandbox.invalid");
+    const entry: RecordedRequest = { time, method, path: url.pathname, status: 0 };
+    requests.push(entry);
+    const reply = async (r: Reply): Promise<void> => {
+      if (faults.latencyMs > 0) await sleep(faults.latencyMs);
+      send(res, entry, r);
+    };
+
+    const body = await readBody(req);
+    if (body === "too_large") return reply(typed(413, "REQUEST_TOO_LARGE", "Request body is too large").toReply());
+    const segs = splitPath(url.pathname);
+    const match = segs === undefined ? undefined : route(method, segs);
+    if (match?.baseId !== undefined) entry.baseId = match.baseId;
+    // Refused at Airtable's edge, before authentication and rate limiting.
+    if (AIRTABLE_ORIGIN.length + rawUrl.length > MAX_URL_LENGTH) {
+      return reply(
+        typed(
+          414,
+          "URL_TOO_LONG",
+          `The request URL is longer than ${MAX_URL_LENGTH} characters; use POST listRecords`,
+        ).toReply(),
+      );
+    }
+    if (segs === undefined || match === undefined) return reply(notFound().toReply());
+
+    const ctx: RequestCtx = {
+      env,
+      method,
+      segments: segs,
+      query: url.searchParams,
+      headers: req.headers,
+      rawBody: body,
+      entry,
+    };
+    if (match.kind === "api") {
+      const auth = /^Bearer (\S+)$/.exec(req.headers.authorization ?? "");
+      const token = auth === null ? undefined : store.tokens.get(auth[1] as string);
+      const user = token === undefined ? undefined : store.users.get(token.userId);
+      if (
+        token === undefined ||
+        user === undefined ||
+        (token.expiresAt !== undefined && token.expiresAt <= Date.now())
+      ) {
+        return reply(authRequired().toReply());
+      }
+      entry.token = token.value;
+      entry.userId = user.id;
+      ctx.principal = { token, user };
+      if (match.recordWrite === true) {
+        const count = recordCountOf(method, segs.slice(1), url.searchParams, body);
+        if (count !== undefined) entry.recordCount = count;
+      }
+      if (limits.check(time, token.value, match.baseId).limited) {
+        entry.rateLimited = true;
+        return reply(rateLimited().toReply());
+      }
+    }
+
+    if (faults.latencyMs > 0) await sleep(faults.latencyMs);
+    if (match.kind === "api" && faults.serverErrorRate > 0 && Math.random() < faults.serverErrorRate) {
+      const status = [500, 502, 503][Math.floor(Math.random() * 3)] as number;
+      return send(res, entry, serverError(status));
+    }
+    const dropAfter = match.recordWrite === true && faults.dropAfterApply > 0;
+    if (match.recordWrite === true && faults.dropBeforeApply > 0) {
+      faults.dropBeforeApply--;
+      return drop(req, entry);
+    }
+    if (dropAfter) faults.dropAfterApply--;
+    let result: Reply;
+    try {
+      result = await match.run(ctx);
+    } catch (error) {
+      if (!(error instanceof ApiError)) throw error;
+      result = error.toReply();
+    }
+    if (dropAfter) return drop(req, entry);
+    send(res, entry, result);
+  }
+
+  // Node's default 16 KiB header limit would cut long URLs before the sandbox can answer them Airtable's way.
+  const server = createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      console.error("sandbox: unexpected error", error);
+      if (!res.headersSent) {
+        res.writeHead(500, { "content-type": "application/json; charset=utf-8" });
+        res.end(JSON.stringify({ error: { type: "SERVER_ERROR", message: "Sandbox error" } }));
+      }
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(opts.port ?? 0, opts.host ?? "127.0.0.1", () => resolve());
+  });
+  const address = server.address() as AddressInfo;
+  origin = `http://${address.address}:${address.port}`;
+
+  const sandbox: Sandbox = {
+    url: origin,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+    addUser(user) {
+      const created: User = {
+        id: user.id ?? newId("usr"),
+        email: user.email,
+        name: user.name ?? (user.email.split("@")[0] as string),
+      };
+      if (store.users.has(created.id) || store.userByIdOrEmail(created.email) !== undefined) {
+        throw new Error(`user ${created.id} / ${created.email} already exists`);
+      }
+      store.users.set(created.id, created);
+      return { ...created };
+    },
+    createPersonalAccessToken(userId, scopes = [...ALL_SCOPES]) {
+      if (!store.users.has(userId)) throw new Error(`unknown user ${userId}`);
+      const value = `${newId("rec").replace(/^rec/, "pat")}.${randomBytes(32).toString("hex")}`;
+      store.tokens.set(value, { value, userId, scopes: [...scopes], kind: "pat" });
+      return value;
+    },
+    createBase(ownerUserId, def) {
+      if (!store.users.has(ownerUserId)) throw new Error(`unknown user ${ownerUserId}`);
+      const base: Base = { id: def.id ?? newId("app"), name: def.name, tables: [], access: new Map() };
+      base.access.set(ownerUserId, "create");
+      for (const tableDef of def.tables) {
+        const { records, ...rest } = tableDef;
+        const table = buildTable(rest, base.tables, false);
+        base.tables.push(table);
+        if (records !== undefined && records.length > 0)
+          createRecords(
+            table,
+            records.map((fields) => ({ fields })),
+            false,
+          );
+      }
+      store.bases.set(base.id, base);
+      return baseInfo(base);
+    },
+    grantAccess(baseId, userId, permissionLevel = "edit") {
+      const base = store.bases.get(baseId);
+      if (base === undefined || !store.users.has(userId)) throw new Error(`unknown base ${baseId} or user ${userId}`);
+      base.access.set(userId, permissionLevel);
+    },
+    registerOAuthClient: (client) => oauth.register(client),
+    listRecordsDirect(baseId, tableIdOrName) {
+      const base = store.bases.get(baseId);
+      if (base === undefined) throw new Error(`unknown base ${baseId}`);
+      const table = findTable(base, tableIdOrName);
+      return table.records.map((r) => {
+        const fields: Record<string, unknown> = {};
+        for (const f of table.fields) {
+          const v = readCell(f, r);
+          if (v !== undefined) fields[f.name] = structuredClone(v);
+        }
+        return { id: r.id, createdTime: r.createdTime, fields };
+      });
+    },
+    requests,
+    clearRequests: () => void requests.splice(0, requests.length),
+    maxRequestsInWindow({ baseId, token, windowMs = 1000 }) {
+      const times = requests
+        .filter((r) => (baseId === undefined || r.baseId === baseId) && (token === undefined || r.token === token))
+        .map((r) => r.time);
+      return maxInWindow(times, windowMs);
+    },
+    count429: ({ baseId } = {}) =>
+      requests.filter((r) => r.status === 429 && (baseId === undefined || r.baseId === baseId)).length,
+    refreshCount: () => oauth.refreshCount,
+    tokenExchangeCount: () => oauth.exchangeCount,
+    penalize: (target, ms) => limits.penalize(target, nowMs(), ms ?? penaltyMs),
+    expireAccessTokens(userId) {
+      for (const token of store.tokens.values()) {
+        if (token.kind === "oauth" && (userId === undefined || token.userId === userId))
+          token.expiresAt = Date.now() - 1;
+      }
+    },
+    setFaults: (partial) => void Object.assign(faults, partial),
+    faults,
+  };
+  return sandbox;
+}
+
+function serverError(status: number): Reply {
+  if (status === 500) return { status, body: { error: { type: "SERVER_ERROR", message: "Server error" } } };
+  // A proxy's answer: not JSON, as Airtable's edge sends for 502/503.
+  const html = `<html><head><title>${status}</title></head><body><h1>${status}</h1></body></html>`;
+  return { status, body: Buffer.from(html), headers: { "content-type": "text/html" } };
+}

@@ -1,0 +1,246 @@
+/**
+ * The meta API: whoami, list bases, base schema, create/update tables and fields.
+ *
+ * Error choices: unknown or unshared base, unknown table, missing scope → 403 INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND
+ * (as for records); schema changes need the "create" permission level (403 INVALID_PERMISSIONS otherwise);
+ * invalid definitions → 422 with a specific type (DUPLICATE_OR_EMPTY_FIELD_NAME, DUPLICATE_TABLE_NAME,
+ * UNSUPPORTED_FIELD_TYPE, INVALID_FIELD_TYPE_OPTIONS) or INVALID_REQUEST_UNKNOWN for unknown keys / wrong types.
+ * The specific type names are the sandbox's best guess: Airtable does not publish them.
+ */
+import { invalidRequest, typed } from "./errors.ts";
+import { COMPUTED_TYPES, normaliseFieldDef } from "./field-values.ts";
+import { isId, newId } from "./ids.ts";
+import {
+  json,
+  jsonBody,
+  onlyKeys,
+  openBase,
+  principalOf,
+  requireScope,
+  type Reply,
+  type RequestCtx,
+  type RouteMatch,
+} from "./context.ts";
+import { findField, findTable, newView, type Field, type FieldDef, type Table } from "./store.ts";
+
+function renderField(field: Field): Record<string, unknown> {
+  const out: Record<string, unknown> = { id: field.id, name: field.name, type: field.type };
+  if (field.description !== undefined) out.description = field.description;
+  if (field.options !== undefined) out.options = structuredClone(field.options);
+  return out;
+}
+
+export function renderTable(table: Table, visibleFieldIds = false): Record<string, unknown> {
+  const out: Record<string, unknown> = { id: table.id, name: table.name, primaryFieldId: table.primaryFieldId };
+  if (table.description !== undefined) out.description = table.description;
+  out.fields = table.fields.map(renderField);
+  out.views = table.views.map((v) =>
+    visibleFieldIds ? { ...v, visibleFieldIds: table.fields.map((f) => f.id) } : { ...v },
+  );
+  return out;
+}
+
+function whoami(ctx: RequestCtx): Reply {
+  if ([...ctx.query.keys()].length > 0) throw invalidRequest();
+  const { token, user } = principalOf(ctx);
+  const out: Record<string, unknown> = { id: user.id, scopes: [...token.scopes] };
+  if (token.scopes.includes("user.email:read")) out.email = user.email;
+  return json(out);
+}
+
+function listBases(ctx: RequestCtx): Reply {
+  requireScope(ctx, "schema.bases:read");
+  let start = 0;
+  const all = ctx.env.store.basesOf(principalOf(ctx).user.id);
+  for (const [key, value] of ctx.query) {
+    if (key !== "offset") throw invalidRequest();
+    start = all.findIndex((b) => b.base.id === value);
+    if (start < 0) throw typed(422, "INVALID_OFFSET_VALUE", `The value of offset ${value} is invalid`);
+  }
+  const size = ctx.env.basesPageSize;
+  const page = all.slice(start, start + size);
+  const next = all[start + size];
+  const out: Record<string, unknown> = {
+    bases: page.map(({ base, level }) => ({ id: base.id, name: base.name, permissionLevel: level })),
+  };
+  if (next !== undefined) out.offset = next.base.id;
+  return json(out);
+}
+
+function getSchema(ctx: RequestCtx, baseId: string): Reply {
+  requireScope(ctx, "schema.bases:read");
+  const base = openBase(ctx, baseId, "read");
+  let visible = false;
+  for (const [key, value] of ctx.query) {
+    if ((key === "include[]" || key === "include") && value === "visibleFieldIds") visible = true;
+    else throw invalidRequest();
+  }
+  return json({ tables: base.tables.map((t) => renderTable(t, visible)) });
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function optionalString(body: Record<string, unknown>, key: string): string | undefined {
+  const value = body[key];
+  if (value === undefined) return undefined;
+  if (typeof value !== "string") throw invalidRequest();
+  return value;
+}
+
+function fieldNameError(name: string): never {
+  throw typed(
+    422,
+    "DUPLICATE_OR_EMPTY_FIELD_NAME",
+    `Field names must be unique and non-empty (case-insensitively): ${JSON.stringify(name)}`,
+  );
+}
+
+function checkFieldName(table: Pick<Table, "fields">, name: string, except?: Field): void {
+  if (name.trim() === "") fieldNameError(name);
+  const lower = name.trim().toLowerCase();
+  if (table.fields.some((f) => f !== except && f.name.toLowerCase() === lower)) fieldNameError(name);
+}
+
+/** Builds a field from an API or setup definition; `forApi` applies the API's restrictions. */
+export function buildField(def: unknown, table: Pick<Table, "fields">, forApi: boolean): Field {
+  if (!isObject(def)) throw invalidRequest();
+  onlyKeys(def, forApi ? ["name", "type", "description", "options"] : ["id", "name", "type", "description", "options"]);
+  if (typeof def.name !== "string" || typeof def.type !== "string") throw invalidRequest();
+  const description = optionalString(def, "description");
+  checkFieldName(table, def.name);
+  const options = normaliseFieldDef(def as unknown as FieldDef, forApi);
+  const field: Field = {
+    id: typeof def.id === "string" ? def.id : newId("fld"),
+    name: def.name.trim(),
+    type: def.type,
+  };
+  if (description !== undefined && description !== "") field.description = description;
+  if (options !== undefined) field.options = options;
+  return field;
+}
+
+/** Types Airtable refuses as a primary field. */
+const NOT_PRIMARY = new Set(["checkbox", "multipleSelects", "multipleAttachments", ...COMPUTED_TYPES]);
+
+export function buildTable(def: unknown, existing: Table[], forApi: boolean): Table {
+  if (!isObject(def)) throw invalidRequest();
+  onlyKeys(def, forApi ? ["name", "description", "fields"] : ["id", "name", "description", "fields", "views"]);
+  if (typeof def.name !== "string" || def.name.trim() === "") {
+    throw typed(422, "INVALID_TABLE_NAME", "Table names must be non-empty");
+  }
+  const name = def.name.trim();
+  if (existing.some((t) => t.name.toLowerCase() === name.toLowerCase())) {
+    throw typed(422, "DUPLICATE_TABLE_NAME", `A table named ${JSON.stringify(name)} already exists`);
+  }
+  const description = optionalString(def, "description");
+  if (!Array.isArray(def.fields) || def.fields.length === 0) throw invalidRequest();
+  const table: Table = {
+    id: typeof def.id === "string" ? def.id : newId("tbl"),
+    name,
+    primaryFieldId: "",
+    fields: [],
+    views: [newView("Grid view")],
+    records: [],
+    nextAutoNumber: 1,
+  };
+  if (description !== undefined && description !== "") table.description = description;
+  for (const fieldDef of def.fields) table.fields.push(buildField(fieldDef, table, forApi));
+  const primary = table.fields[0] as Field;
+  if (forApi && NOT_PRIMARY.has(primary.type)) {
+    throw typed(422, "INVALID_PRIMARY_FIELD_TYPE", `Field type ${primary.type} cannot be the primary field`);
+  }
+  table.primaryFieldId = primary.id;
+  if (Array.isArray(def.views)) {
+    for (const v of def.views as { id?: string; name: string }[]) table.views.push(newView(v.name, v.id));
+  }
+  return table;
+}
+
+function createTable(ctx: RequestCtx, baseId: string): Reply {
+  requireScope(ctx, "schema.bases:write");
+  const base = openBase(ctx, baseId, "create");
+  const table = buildTable(jsonBody(ctx), base.tables, true);
+  base.tables.push(table);
+  return json(renderTable(table));
+}
+
+function updateTable(ctx: RequestCtx, baseId: string, tableKey: string): Reply {
+  requireScope(ctx, "schema.bases:write");
+  const base = openBase(ctx, baseId, "create");
+  const table = findTable(base, tableKey);
+  const body = jsonBody(ctx);
+  onlyKeys(body, ["name", "description"]);
+  const name = optionalString(body, "name");
+  const description = optionalString(body, "description");
+  if (name === undefined && description === undefined) throw invalidRequest();
+  if (name !== undefined) {
+    if (name.trim() === "") throw typed(422, "INVALID_TABLE_NAME", "Table names must be non-empty");
+    if (base.tables.some((t) => t !== table && t.name.toLowerCase() === name.trim().toLowerCase())) {
+      throw typed(422, "DUPLICATE_TABLE_NAME", `A table named ${JSON.stringify(name)} already exists`);
+    }
+    table.name = name.trim();
+  }
+  if (description !== undefined) {
+    if (description === "") delete table.description;
+    else table.description = description;
+  }
+  return json(renderTable(table));
+}
+
+function createField(ctx: RequestCtx, baseId: string, tableKey: string): Reply {
+  requireScope(ctx, "schema.bases:write");
+  const base = openBase(ctx, baseId, "create");
+  const table = findTable(base, tableKey);
+  const field = buildField(jsonBody(ctx), table, true);
+  table.fields.push(field);
+  return json(renderField(field));
+}
+
+function updateField(ctx: RequestCtx, baseId: string, tableKey: string, fieldKey: string): Reply {
+  requireScope(ctx, "schema.bases:write");
+  const base = openBase(ctx, baseId, "create");
+  const table = findTable(base, tableKey);
+  const field = findField(table, fieldKey);
+  if (field === undefined) throw typed(404, "NOT_FOUND", `Field ${fieldKey} not found`);
+  const body = jsonBody(ctx);
+  // Airtable's update-field endpoint changes name and description only.
+  onlyKeys(body, ["name", "description"]);
+  const name = optionalString(body, "name");
+  const description = optionalString(body, "description");
+  if (name === undefined && description === undefined) throw invalidRequest();
+  if (name !== undefined) {
+    checkFieldName(table, name, field);
+    field.name = name.trim();
+  }
+  if (description !== undefined) {
+    if (description === "") delete field.description;
+    else field.description = description;
+  }
+  return json(renderField(field));
+}
+
+/** Routes under /v0/meta/…; `segs` excludes "v0" and "meta". */
+export function matchMetaRoutes(method: string, segs: string[]): RouteMatch | undefined {
+  const api = (run: RouteMatch["run"], baseId?: string): RouteMatch =>
+    baseId === undefined ? { kind: "api", run } : { kind: "api", baseId, run };
+  const [first, baseId, third, tableKey, fifth, fieldKey] = segs;
+  if (segs.length === 1 && first === "whoami" && method === "GET") return api(whoami);
+  if (first !== "bases") return undefined;
+  if (segs.length === 1 && method === "GET") return api(listBases);
+  if (baseId === undefined || !isId(baseId, "app") || third !== "tables") return undefined;
+  if (segs.length === 3) {
+    if (method === "GET") return api((ctx) => getSchema(ctx, baseId), baseId);
+    if (method === "POST") return api((ctx) => createTable(ctx, baseId), baseId);
+    return undefined;
+  }
+  if (tableKey === undefined) return undefined;
+  if (segs.length === 4 && method === "PATCH") return api((ctx) => updateTable(ctx, baseId, tableKey), baseId);
+  if (fifth !== "fields") return undefined;
+  if (segs.length === 5 && method === "POST") return api((ctx) => createField(ctx, baseId, tableKey), baseId);
+  if (segs.length === 6 && fieldKey !== undefined && method === "PATCH") {
+    return api((ctx) => updateField(ctx, baseId, tableKey, fieldKey), baseId);
+  }
+  return undefined;
+}

@@ -1,0 +1,108 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { fixture, type Fixture } from "./test-helpers.ts";
+
+let f: Fixture;
+beforeEach(async () => {
+  f = await fixture({ perBaseRps: 10_000, perTokenRps: 10_000, basesPageSize: 2 });
+});
+afterEach(() => f.sandbox.close());
+
+describe("meta API", () => {
+  it("whoami shows the email only with user.email:read", async () => {
+    expect((await f.call("GET", "/v0/meta/whoami")).body).toMatchObject({ id: f.user.id, email: f.user.email });
+    const noEmail = f.sandbox.createPersonalAccessToken(f.user.id, ["data.records:read"]);
+    expect((await f.call("GET", "/v0/meta/whoami", undefined, noEmail)).body).toEqual({
+      id: f.user.id,
+      scopes: ["data.records:read"],
+    });
+  });
+
+  it("lists bases with offset paging and permission levels", async () => {
+    const other = f.sandbox.addUser({ email: "o@example.com" });
+    const shared = f.sandbox.createBase(other.id, {
+      name: "Shared",
+      tables: [{ name: "T", fields: [{ name: "N", type: "singleLineText" }] }],
+    });
+    f.sandbox.grantAccess(shared.id, f.user.id, "read");
+    f.sandbox.createBase(f.user.id, {
+      name: "Third",
+      tables: [{ name: "T", fields: [{ name: "N", type: "singleLineText" }] }],
+    });
+    f.sandbox.createBase(other.id, {
+      name: "Private",
+      tables: [{ name: "T", fields: [{ name: "N", type: "singleLineText" }] }],
+    });
+    const first = await f.call("GET", "/v0/meta/bases");
+    expect(first.body.bases).toEqual([
+      { id: f.base.id, name: "Test base", permissionLevel: "create" },
+      { id: shared.id, name: "Shared", permissionLevel: "read" },
+    ]);
+    const second = await f.call("GET", `/v0/meta/bases?offset=${first.body.offset}`);
+    expect(second.body.bases.map((b: { name: string }) => b.name)).toEqual(["Third"]);
+    expect(second.body.offset).toBeUndefined();
+    expect((await f.call("GET", "/v0/meta/bases?offset=zzz")).body.error.type).toBe("INVALID_OFFSET_VALUE");
+  });
+
+  it("describes, creates and updates tables and fields with Airtable's validation", async () => {
+    const schema = await f.call("GET", `/v0/meta/bases/${f.base.id}/tables`);
+    const table = schema.body.tables[0];
+    expect(table).toMatchObject({ id: f.base.tables[0]?.id, name: "Tasks", primaryFieldId: table.fields[0].id });
+    expect(table.views).toEqual([{ id: expect.stringMatching(/^viw/), name: "Grid view", type: "grid" }]);
+    expect(table.fields[1]).toEqual({
+      id: expect.stringMatching(/^fld/),
+      name: "Count",
+      type: "number",
+      options: { precision: 0 },
+    });
+
+    const created = await f.call("POST", `/v0/meta/bases/${f.base.id}/tables`, {
+      name: "Projects",
+      description: "All projects",
+      fields: [
+        { name: "Title", type: "singleLineText" },
+        { name: "Stage", type: "singleSelect", options: { choices: [{ name: "New" }] } },
+      ],
+    });
+    expect(created.status).toBe(200);
+    expect(created.body.fields[1].options.choices[0]).toMatchObject({ id: expect.stringMatching(/^sel/), name: "New" });
+    const tablesPath = `/v0/meta/bases/${f.base.id}/tables`;
+    expect(
+      (await f.call("POST", tablesPath, { name: "projects", fields: [{ name: "A", type: "singleLineText" }] })).body
+        .error.type,
+    ).toBe("DUPLICATE_TABLE_NAME");
+    expect((await f.call("POST", tablesPath, { name: "X", fields: [{ name: "A", type: "checkbox" }] })).status).toBe(
+      422,
+    );
+
+    const fields = `${tablesPath}/${created.body.id}/fields`;
+    expect((await f.call("POST", fields, { name: "title", type: "email" })).body.error.type).toBe(
+      "DUPLICATE_OR_EMPTY_FIELD_NAME",
+    );
+    expect((await f.call("POST", fields, { name: "", type: "email" })).body.error.type).toBe(
+      "DUPLICATE_OR_EMPTY_FIELD_NAME",
+    );
+    expect((await f.call("POST", fields, { name: "F", type: "hologram" })).body.error.type).toBe(
+      "UNSUPPORTED_FIELD_TYPE",
+    );
+    expect((await f.call("POST", fields, { name: "F", type: "number" })).body.error.type).toBe(
+      "INVALID_FIELD_TYPE_OPTIONS",
+    );
+    const field = await f.call("POST", fields, { name: "Budget", type: "number", options: { precision: 2 } });
+    expect(field.body).toEqual({
+      id: expect.stringMatching(/^fld/),
+      name: "Budget",
+      type: "number",
+      options: { precision: 2 },
+    });
+    const renamed = await f.call("PATCH", `${fields}/${field.body.id}`, { name: "Budget (EUR)", description: "money" });
+    expect(renamed.body).toMatchObject({ name: "Budget (EUR)", description: "money" });
+    expect((await f.call("PATCH", `${fields}/${field.body.id}`, { type: "email" })).status).toBe(422);
+    const table2 = await f.call("PATCH", `${tablesPath}/Projects`, { name: "Programmes" });
+    expect(table2.body.name).toBe("Programmes");
+    // Records follow the rename: cells are keyed by field id.
+    const rec = await f.call("POST", `/v0/${f.base.id}/Programmes`, { fields: { Title: "x", "Budget (EUR)": 2.5 } });
+    expect(rec.body.fields).toEqual({ Title: "x", "Budget (EUR)": 2.5 });
+    const reader = f.sandbox.createPersonalAccessToken(f.user.id, ["schema.bases:read"]);
+    expect((await f.call("POST", fields, { name: "Z", type: "email" }, reader)).status).toBe(403);
+  });
+});

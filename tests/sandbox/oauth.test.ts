@@ -1,0 +1,191 @@
+import { createHash, randomBytes } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { fixture, sleep, type Fixture } from "./test-helpers.ts";
+
+const REDIRECT = "http://localhost:9999/callback";
+let f: Fixture;
+beforeEach(async () => {
+  f = await fixture({
+    accessTokenTtlSec: 1,
+    oauthClients: [
+      { clientId: "public-client", redirectUris: [REDIRECT] },
+      { clientId: "secret-client", clientSecret: "s3cret", redirectUris: [REDIRECT] },
+    ],
+  });
+});
+afterEach(() => f.sandbox.close());
+
+function pkce(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString("base64url");
+  return { verifier, challenge: createHash("sha256").update(verifier).digest("base64url") };
+}
+
+async function authorize(params: Record<string, string>, cookie?: string): Promise<Response> {
+  const url = new URL(`${f.sandbox.url}/oauth2/v1/authorize`);
+  for (const [k, v] of Object.entries(params)) url.searchParams.set(k, v);
+  return fetch(url, { redirect: "manual", headers: cookie === undefined ? {} : { cookie } });
+}
+
+function authParams(clientId: string, challenge: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    client_id: clientId,
+    redirect_uri: REDIRECT,
+    response_type: "code",
+    scope: "data.records:read data.records:write user.email:read",
+    state: "st-1",
+    code_challenge: challenge,
+    code_challenge_method: "S256",
+    ...extra,
+  };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- test answers are checked by assertions, not types
+async function token(form: Record<string, string>, basic?: string): Promise<{ status: number; body: any }> {
+  const headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded" };
+  if (basic !== undefined) headers.authorization = `Basic ${Buffer.from(basic).toString("base64")}`;
+  const res = await fetch(`${f.sandbox.url}/oauth2/v1/token`, {
+    method: "POST",
+    headers,
+    body: new URLSearchParams(form),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+async function codeFor(clientId: string, user: string): Promise<{ code: string; verifier: string }> {
+  const { verifier, challenge } = pkce();
+  const res = await authorize(authParams(clientId, challenge, { sandbox_user: user }));
+  expect(res.status).toBe(302);
+  const location = new URL(res.headers.get("location") as string);
+  expect(location.searchParams.get("state")).toBe("st-1");
+  return { code: location.searchParams.get("code") as string, verifier };
+}
+
+describe("OAuth", () => {
+  it("runs the code flow with PKCE, rotates refresh tokens and refuses their reuse", async () => {
+    const { code, verifier } = await codeFor("public-client", f.user.email);
+    const exchanged = await token({
+      grant_type: "authorization_code",
+      code,
+      redirect_uri: REDIRECT,
+      code_verifier: verifier,
+      client_id: "public-client",
+    });
+    expect(exchanged.status).toBe(200);
+    expect(exchanged.body).toMatchObject({
+      token_type: "Bearer",
+      expires_in: 1,
+      scope: "data.records:read data.records:write user.email:read",
+    });
+    expect(f.sandbox.tokenExchangeCount()).toBe(1);
+    const again = await token({
+      grant_type: "authorization_code",
+      code,
+      redirect_uri: REDIRECT,
+      code_verifier: verifier,
+      client_id: "public-client",
+    });
+    expect(again.body.error).toBe("invalid_grant");
+
+    const who = await f.call("GET", "/v0/meta/whoami", undefined, exchanged.body.access_token);
+    expect(who.body).toEqual({
+      id: f.user.id,
+      email: f.user.email,
+      scopes: ["data.records:read", "data.records:write", "user.email:read"],
+    });
+    expect((await f.call("GET", `/v0/${f.base.id}/Tasks`, undefined, exchanged.body.access_token)).status).toBe(200);
+    expect((await f.call("GET", `/v0/meta/bases`, undefined, exchanged.body.access_token)).status).toBe(403); // no schema scope
+
+    const refreshed = await token({
+      grant_type: "refresh_token",
+      refresh_token: exchanged.body.refresh_token,
+      client_id: "public-client",
+    });
+    expect(refreshed.status).toBe(200);
+    expect(refreshed.body.refresh_token).not.toBe(exchanged.body.refresh_token);
+    const reuse = await token({
+      grant_type: "refresh_token",
+      refresh_token: exchanged.body.refresh_token,
+      client_id: "public-client",
+    });
+    expect(reuse.status).toBe(400);
+    expect(reuse.body.error).toBe("invalid_grant");
+    expect(f.sandbox.refreshCount()).toBe(1);
+
+    await sleep(1100); // access tokens live accessTokenTtlSec
+    expect((await f.call("GET", "/v0/meta/whoami", undefined, refreshed.body.access_token)).status).toBe(401);
+  });
+
+  it("requires HTTP Basic for clients with a secret", async () => {
+    const { code, verifier } = await codeFor("secret-client", f.user.id);
+    const form = { grant_type: "authorization_code", code, redirect_uri: REDIRECT, code_verifier: verifier };
+    expect((await token({ ...form, client_id: "secret-client" })).status).toBe(401);
+    expect((await token(form, "secret-client:wrong")).body.error).toBe("invalid_client");
+    const { code: code2, verifier: v2 } = await codeFor("secret-client", f.user.id);
+    const ok = await token({ ...form, code: code2, code_verifier: v2 }, "secret-client:s3cret");
+    expect(ok.status).toBe(200);
+    f.sandbox.expireAccessTokens(f.user.id);
+    expect((await f.call("GET", "/v0/meta/whoami", undefined, ok.body.access_token)).status).toBe(401);
+  });
+
+  it("refuses bad verifiers, mismatched redirect URIs, and never redirects to an unregistered URI", async () => {
+    const { code } = await codeFor("public-client", f.user.email);
+    const bad = await token({
+      grant_type: "authorization_code",
+      code,
+      redirect_uri: REDIRECT,
+      code_verifier: pkce().verifier,
+      client_id: "public-client",
+    });
+    expect(bad.body.error).toBe("invalid_grant");
+    const { challenge } = pkce();
+    const wrongUri = await authorize(
+      authParams("public-client", challenge, { redirect_uri: "http://evil.example/cb", sandbox_user: f.user.id }),
+    );
+    expect(wrongUri.status).toBe(400);
+    expect(wrongUri.headers.get("location")).toBeNull();
+    expect((await authorize(authParams("nope", challenge, { sandbox_user: f.user.id }))).status).toBe(400);
+    const plain = await authorize(
+      authParams("public-client", challenge, { code_challenge_method: "plain", sandbox_user: f.user.id }),
+    );
+    expect(new URL(plain.headers.get("location") as string).searchParams.get("error")).toBe("invalid_request");
+    const scope = await authorize(
+      authParams("public-client", challenge, { scope: "data.records:read bogus", sandbox_user: f.user.id }),
+    );
+    expect(new URL(scope.headers.get("location") as string).searchParams.get("error")).toBe("invalid_scope");
+    const deny = await authorize(
+      authParams("public-client", challenge, { sandbox_user: f.user.id, sandbox_decision: "deny" }),
+    );
+    const denied = new URL(deny.headers.get("location") as string).searchParams;
+    expect([denied.get("error"), denied.get("state")]).toEqual(["access_denied", "st-1"]);
+    expect((await authorize(authParams("public-client", challenge))).status).toBe(400); // nobody signed in
+  });
+
+  it("signs in different users by cookie, and their tokens see only their bases", async () => {
+    const other = f.sandbox.addUser({ email: "second@example.com" });
+    const { verifier, challenge } = pkce();
+    const res = await authorize(
+      authParams("public-client", challenge),
+      `sandbox_user=${encodeURIComponent(other.email)}`,
+    );
+    const code = new URL(res.headers.get("location") as string).searchParams.get("code") as string;
+    const t = await token({
+      grant_type: "authorization_code",
+      code,
+      redirect_uri: REDIRECT,
+      code_verifier: verifier,
+      client_id: "public-client",
+    });
+    expect((await f.call("GET", "/v0/meta/whoami", undefined, t.body.access_token)).body.id).toBe(other.id);
+    expect((await f.call("GET", `/v0/${f.base.id}/Tasks`, undefined, t.body.access_token)).status).toBe(403);
+    const form = await fetch(`${f.sandbox.url}/oauth2/v1/token`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        grant_type: "refresh_token",
+        refresh_token: t.body.refresh_token,
+        client_id: "public-client",
+      }),
+    });
+    expect(form.status).toBe(400);
+  });
+});

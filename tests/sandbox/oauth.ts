@@ -1,0 +1,268 @@
+/**
+ * Airtable's OAuth 2.0 authorization server (airtable.com/oauth2/v1/…), served on the sandbox's origin.
+ *
+ * As Airtable documents it: authorization code grant only, PKCE with S256 required, `state` required and echoed,
+ * scopes from Airtable's list; the token endpoint takes form bodies only and authenticates confidential clients
+ * with HTTP Basic (public clients send `client_id` in the body); access tokens last 60 minutes, refresh tokens 60
+ * days, and every refresh rotates the refresh token (the old one is refused afterwards). Codes are single-use and
+ * live 10 minutes.
+ *
+ * The sandbox has no login page: the signed-in user comes from the `sandbox_user` cookie or query parameter (id or
+ * email), consent is automatic, and `sandbox_decision=deny` simulates the user refusing.
+ * Errors before the redirect URI is trusted (unknown client, unregistered redirect URI) are a 400 page, never a
+ * redirect (RFC 6749 §4.1.2.1); later ones redirect with `error` and `state`.
+ */
+import { createHash, timingSafeEqual } from "node:crypto";
+import type { IncomingHttpHeaders } from "node:http";
+import { newSecret } from "./ids.ts";
+import type { Reply, RequestCtx, RouteMatch } from "./context.ts";
+import { ALL_SCOPES, type Store } from "./store.ts";
+
+export interface OAuthClient {
+  clientId: string;
+  clientSecret?: string;
+  redirectUris: string[];
+}
+
+interface CodeGrant {
+  clientId: string;
+  redirectUri: string;
+  userId: string;
+  scopes: string[];
+  challenge: string;
+  expiresAt: number;
+  used: boolean;
+}
+
+interface RefreshGrant {
+  clientId: string;
+  userId: string;
+  scopes: string[];
+  expiresAt: number;
+  used: boolean;
+}
+
+const CODE_TTL_MS = 10 * 60_000;
+
+function page(status: number, title: string, detail: string): Reply {
+  const html = `<!doctype html><title>${title}</title><h1>${title}</h1><p>${detail.replace(/[<&>]/g, "")}</p>`;
+  return { status, body: Buffer.from(html), headers: { "content-type": "text/html; charset=utf-8" } };
+}
+
+function redirect(to: string, params: Record<string, string | undefined>): Reply {
+  const url = new URL(to);
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, v);
+  return { status: 302, headers: { location: url.toString(), "cache-control": "no-store" } };
+}
+
+function oauthError(status: number, error: string, description: string): Reply {
+  return {
+    status,
+    body: { error, error_description: description },
+    headers: {
+      "cache-control": "no-store",
+      ...(status === 401 ? { "www-authenticate": 'Basic realm="airtable"' } : {}),
+    },
+  };
+}
+
+function cookie(headers: IncomingHttpHeaders, name: string): string | undefined {
+  for (const part of (headers.cookie ?? "").split(";")) {
+    const [k, ...rest] = part.trim().split("=");
+    if (k === name) return decodeURIComponent(rest.join("="));
+  }
+  return undefined;
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+export class OAuthServer {
+  readonly clients = new Map<string, OAuthClient>();
+  readonly #codes = new Map<string, CodeGrant>();
+  readonly #refresh = new Map<string, RefreshGrant>();
+  readonly #store: Store;
+  accessTtlSec: number;
+  refreshTtlSec: number;
+  refreshCount = 0;
+  exchangeCount = 0;
+
+  constructor(store: Store, accessTtlSec: number, refreshTtlSec: number) {
+    this.#store = store;
+    this.accessTtlSec = accessTtlSec;
+    this.refreshTtlSec = refreshTtlSec;
+  }
+
+  register(client: OAuthClient): void {
+    this.clients.set(client.clientId, { ...client, redirectUris: [...client.redirectUris] });
+  }
+
+  match(method: string, segs: string[]): RouteMatch | undefined {
+    if (segs.length !== 3 || segs[0] !== "oauth2" || segs[1] !== "v1") return undefined;
+    if (segs[2] === "authorize" && method === "GET") return { kind: "oauth", run: (ctx) => this.#authorize(ctx) };
+    if (segs[2] === "token" && method === "POST") return { kind: "oauth", run: (ctx) => this.#token(ctx) };
+    return undefined;
+  }
+
+  #authorize(ctx: RequestCtx): Reply {
+    const q = ctx.query;
+    const client = this.clients.get(q.get("client_id") ?? "");
+    if (client === undefined) return page(400, "Invalid client", "client_id is missing or not registered");
+    const redirectUri = q.get("redirect_uri") ?? "";
+    if (!client.redirectUris.includes(redirectUri)) {
+      return page(400, "Invalid redirect_uri", "redirect_uri does not exactly match a registered redirect URI");
+    }
+    const state = q.get("state") ?? undefined;
+    const fail = (error: string, description: string): Reply =>
+      redirect(redirectUri, { error, error_description: description, state });
+    if (q.get("response_type") !== "code") return fail("unsupported_response_type", "response_type must be code");
+    if (state === undefined || state === "") return fail("invalid_request", "state is required");
+    const challenge = q.get("code_challenge") ?? "";
+    if (q.get("code_challenge_method") !== "S256") return fail("invalid_request", "code_challenge_method must be S256");
+    if (!/^[A-Za-z0-9_-]{43}$/.test(challenge))
+      return fail("invalid_request", "code_challenge must be a S256 challenge");
+    const scopes = (q.get("scope") ?? "").split(" ").filter((s) => s !== "");
+    if (scopes.length === 0 || scopes.some((s) => !(ALL_SCOPES as readonly string[]).includes(s))) {
+      return fail("invalid_scope", "scope must list Airtable scopes");
+    }
+    const who = q.get("sandbox_user") ?? cookie(ctx.headers, "sandbox_user");
+    const user = who === undefined ? undefined : this.#store.userByIdOrEmail(who);
+    if (user === undefined) {
+      return page(
+        400,
+        "Not signed in",
+        "No sandbox user: set the sandbox_user cookie or query parameter (user id or email)",
+      );
+    }
+    ctx.entry.userId = user.id;
+    if (q.get("sandbox_decision") === "deny") return fail("access_denied", "The user denied access");
+    const code = newSecret("", 32);
+    this.#codes.set(code, {
+      clientId: client.clientId,
+      redirectUri,
+      userId: user.id,
+      scopes: [...new Set(scopes)],
+      challenge,
+      expiresAt: Date.now() + CODE_TTL_MS,
+      used: false,
+    });
+    return redirect(redirectUri, { code, state });
+  }
+
+  /** The client, authenticated as Airtable does: Basic for clients with a secret, `client_id` in the body otherwise. */
+  #client(ctx: RequestCtx, form: URLSearchParams): OAuthClient | Reply {
+    const header = ctx.headers.authorization;
+    let basicId: string | undefined;
+    let basicSecret: string | undefined;
+    if (header !== undefined) {
+      const m = /^Basic\s+(.+)$/i.exec(header);
+      if (m === null) return oauthError(401, "invalid_client", "Unsupported client authentication");
+      const decoded = Buffer.from(m[1] as string, "base64").toString("utf8");
+      const colon = decoded.indexOf(":");
+      if (colon < 0) return oauthError(401, "invalid_client", "Malformed Basic credentials");
+      basicId = decodeURIComponent(decoded.slice(0, colon));
+      basicSecret = decodeURIComponent(decoded.slice(colon + 1));
+    }
+    const bodyId = form.get("client_id") ?? undefined;
+    if (basicId !== undefined && bodyId !== undefined && bodyId !== basicId) {
+      return oauthError(400, "invalid_request", "client_id does not match the Authorization header");
+    }
+    const client = this.clients.get(basicId ?? bodyId ?? "");
+    if (client === undefined) return oauthError(401, "invalid_client", "Unknown client");
+    if (form.has("client_secret")) {
+      return oauthError(400, "invalid_request", "Send the client secret with HTTP Basic authentication");
+    }
+    if (client.clientSecret !== undefined) {
+      if (basicSecret === undefined || !safeEqual(basicSecret, client.clientSecret)) {
+        return oauthError(401, "invalid_client", "Client authentication failed");
+      }
+    } else if (basicSecret !== undefined && basicSecret !== "") {
+      return oauthError(401, "invalid_client", "This client has no secret");
+    }
+    return client;
+  }
+
+  #token(ctx: RequestCtx): Reply {
+    if (!/^application\/x-www-form-urlencoded\b/i.test(ctx.headers["content-type"] ?? "")) {
+      return oauthError(400, "invalid_request", "The token endpoint takes application/x-www-form-urlencoded bodies");
+    }
+    const form = new URLSearchParams(ctx.rawBody.toString("utf8"));
+    const client = this.#client(ctx, form);
+    if ("status" in client) return client;
+    const grantType = form.get("grant_type");
+    if (grantType === "authorization_code") return this.#exchange(ctx, client, form);
+    if (grantType === "refresh_token") return this.#refreshGrant(ctx, client, form);
+    if (grantType === null) return oauthError(400, "invalid_request", "grant_type is required");
+    return oauthError(400, "unsupported_grant_type", `Unsupported grant_type ${grantType}`);
+  }
+
+  #exchange(ctx: RequestCtx, client: OAuthClient, form: URLSearchParams): Reply {
+    const code = form.get("code");
+    const redirectUri = form.get("redirect_uri");
+    const verifier = form.get("code_verifier");
+    if (code === null || redirectUri === null || verifier === null) {
+      return oauthError(400, "invalid_request", "code, redirect_uri and code_verifier are required");
+    }
+    const grant = this.#codes.get(code);
+    if (grant === undefined || grant.used || grant.expiresAt < Date.now() || grant.clientId !== client.clientId) {
+      return oauthError(400, "invalid_grant", "The authorization code is invalid, expired or already used");
+    }
+    grant.used = true; // single use, even when the rest of the request is wrong
+    if (grant.redirectUri !== redirectUri) return oauthError(400, "invalid_grant", "redirect_uri does not match");
+    const computed = createHash("sha256").update(verifier).digest("base64url");
+    if (!/^[A-Za-z0-9._~-]{43,128}$/.test(verifier) || computed !== grant.challenge) {
+      return oauthError(400, "invalid_grant", "code_verifier does not match the code_challenge");
+    }
+    this.exchangeCount++;
+    ctx.entry.userId = grant.userId;
+    return this.#issue(client.clientId, grant.userId, grant.scopes);
+  }
+
+  #refreshGrant(ctx: RequestCtx, client: OAuthClient, form: URLSearchParams): Reply {
+    const token = form.get("refresh_token");
+    if (token === null) return oauthError(400, "invalid_request", "refresh_token is required");
+    const grant = this.#refresh.get(token);
+    if (grant === undefined || grant.used || grant.expiresAt < Date.now() || grant.clientId !== client.clientId) {
+      return oauthError(400, "invalid_grant", "The refresh token is invalid, expired, revoked or already used");
+    }
+    grant.used = true; // rotated: single use
+    this.refreshCount++;
+    ctx.entry.userId = grant.userId;
+    return this.#issue(client.clientId, grant.userId, grant.scopes);
+  }
+
+  #issue(clientId: string, userId: string, scopes: string[]): Reply {
+    const access = newSecret("oaa", 32);
+    const refresh = newSecret("oar", 32);
+    const now = Date.now();
+    this.#store.tokens.set(access, {
+      value: access,
+      userId,
+      scopes: [...scopes],
+      kind: "oauth",
+      expiresAt: now + this.accessTtlSec * 1000,
+    });
+    this.#refresh.set(refresh, {
+      clientId,
+      userId,
+      scopes: [...scopes],
+      expiresAt: now + this.refreshTtlSec * 1000,
+      used: false,
+    });
+    return {
+      status: 200,
+      headers: { "cache-control": "no-store" },
+      body: {
+        access_token: access,
+        refresh_token: refresh,
+        token_type: "Bearer",
+        scope: scopes.join(" "),
+        expires_in: this.accessTtlSec,
+        refresh_expires_in: this.refreshTtlSec,
+      },
+    };
+  }
+}

@@ -1,0 +1,516 @@
+/**
+ * Record endpoints: list (GET and POST listRecords), get, create, update/replace, upsert, delete, comments and
+ * attachment upload.
+ *
+ * Error choices (what real Airtable answers, as far as public material shows; see also errors.ts):
+ * - Malformed base id (not `app` + 14 chars) or malformed record id in a path: 404 `{"error":"NOT_FOUND"}`, before
+ *   authentication, like any unrouted path.
+ * - Unknown base, base the user cannot see, unknown table (by id or name), missing token scope: 403
+ *   INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND. Personal access tokens and OAuth tokens get this single answer for all
+ *   of them (Airtable does not reveal whether a base exists); the older 404 TABLE_NOT_FOUND / NOT_FOUND answers
+ *   belong to the retired API keys.
+ * - A base the user sees with too low a permission level (read-only writing, commenter editing): 403
+ *   INVALID_PERMISSIONS.
+ * - Unknown but well-formed record id (get, update, delete, comments): 404 MODEL_ID_NOT_FOUND "Record not found"
+ *   (recorded in real Airtable responses); in a batch it fails the whole batch.
+ * - Body not JSON: 400 INVALID_REQUEST_BODY (Airtable's docs: 400 when the body cannot be parsed). Unknown keys or
+ *   wrong types: 422 INVALID_REQUEST_UNKNOWN. Bad `records` arrays (none, > 10, missing id/fields): 422
+ *   INVALID_RECORDS with Airtable's "You must provide an array of up to 10 record objects…" messages.
+ */
+import { invalidRequest, notFound, recordNotFound, typed, unknownField } from "./errors.ts";
+import {
+  createRecords,
+  createRecordsError,
+  deleteRecords,
+  deleteRecordsError,
+  listRecords,
+  MAX_RECORDS_PER_WRITE,
+  renderRecord,
+  updateRecords,
+  updateRecordsError,
+  upsertRecords,
+  type ListQuery,
+  type UpdateInput,
+} from "./record-ops.ts";
+import { isId, newId } from "./ids.ts";
+import {
+  json,
+  jsonBody,
+  onlyKeys,
+  openBase,
+  principalOf,
+  requireScope,
+  type Reply,
+  type RequestCtx,
+  type RouteMatch,
+} from "./context.ts";
+import { findField, findRecord, findTable, type Base, type StoredRecord, type Table } from "./store.ts";
+import type { Attachment } from "./field-values.ts";
+
+const READ = "data.records:read";
+const WRITE = "data.records:write";
+
+// ---------------------------------------------------------------------------------------------------------------
+// Parameter parsing
+
+function intParam(value: string): number {
+  if (!/^\d+$/.test(value)) throw invalidRequest();
+  return Number(value);
+}
+
+function boolParam(value: string): boolean {
+  if (value === "true" || value === "1") return true;
+  if (value === "false" || value === "0") return false;
+  throw invalidRequest();
+}
+
+function checkCellFormat(value: unknown): void {
+  // cellFormat=string needs timeZone and userLocale and renders cells as text: not emulated, refused.
+  if (value !== "json") throw invalidRequest();
+}
+
+const SORT_KEY = /^sort\[(\d+)\]\[(field|direction)\]$/;
+
+export function listQueryFromSearch(query: URLSearchParams): ListQuery {
+  const q: ListQuery = {};
+  const sorts: { field?: string; direction?: string }[] = [];
+  for (const [key, value] of query) {
+    const sort = SORT_KEY.exec(key);
+    if (sort !== null) {
+      const index = Number(sort[1]);
+      const entry = (sorts[index] ??= {});
+      if (sort[2] === "field") entry.field = value;
+      else entry.direction = value;
+      continue;
+    }
+    switch (key) {
+      case "pageSize":
+        q.pageSize = intParam(value);
+        break;
+      case "maxRecords":
+        q.maxRecords = intParam(value);
+        break;
+      case "offset":
+        q.offset = value;
+        break;
+      case "view":
+        q.view = value;
+        break;
+      case "filterByFormula":
+        q.filterByFormula = value;
+        break;
+      case "fields[]":
+      case "fields":
+        (q.fields ??= []).push(value);
+        break;
+      case "returnFieldsByFieldId":
+        q.returnFieldsByFieldId = boolParam(value);
+        break;
+      case "recordMetadata[]":
+      case "recordMetadata":
+        if (value !== "commentCount") throw invalidRequest();
+        q.commentCount = true;
+        break;
+      case "cellFormat":
+        checkCellFormat(value);
+        break;
+      case "timeZone":
+      case "userLocale":
+        break;
+      default:
+        throw invalidRequest();
+    }
+  }
+  if (sorts.length > 0) {
+    q.sort = sorts.map((s) => {
+      if (s === undefined || s.field === undefined) throw invalidRequest();
+      return s.direction === undefined ? { field: s.field } : { field: s.field, direction: s.direction };
+    });
+  }
+  return q;
+}
+
+function listQueryFromBody(body: Record<string, unknown>): ListQuery {
+  onlyKeys(body, [
+    "pageSize",
+    "maxRecords",
+    "offset",
+    "view",
+    "filterByFormula",
+    "fields",
+    "sort",
+    "returnFieldsByFieldId",
+    "recordMetadata",
+    "cellFormat",
+    "timeZone",
+    "userLocale",
+  ]);
+  const q: ListQuery = {};
+  const int = (v: unknown): number => {
+    if (typeof v !== "number" || !Number.isInteger(v)) throw invalidRequest();
+    return v;
+  };
+  const str = (v: unknown): string => {
+    if (typeof v !== "string") throw invalidRequest();
+    return v;
+  };
+  if (body.pageSize !== undefined) q.pageSize = int(body.pageSize);
+  if (body.maxRecords !== undefined) q.maxRecords = int(body.maxRecords);
+  if (body.offset !== undefined) q.offset = str(body.offset);
+  if (body.view !== undefined) q.view = str(body.view);
+  if (body.filterByFormula !== undefined) q.filterByFormula = str(body.filterByFormula);
+  if (body.fields !== undefined) {
+    if (!Array.isArray(body.fields)) throw invalidRequest();
+    q.fields = body.fields.map(str);
+  }
+  if (body.sort !== undefined) {
+    if (!Array.isArray(body.sort)) throw invalidRequest();
+    q.sort = body.sort.map((s: unknown) => {
+      if (typeof s !== "object" || s === null || Array.isArray(s)) throw invalidRequest();
+      const entry = s as Record<string, unknown>;
+      onlyKeys(entry, ["field", "direction"]);
+      const field = str(entry.field);
+      return entry.direction === undefined ? { field } : { field, direction: str(entry.direction) };
+    });
+  }
+  if (body.returnFieldsByFieldId !== undefined) {
+    if (typeof body.returnFieldsByFieldId !== "boolean") throw invalidRequest();
+    q.returnFieldsByFieldId = body.returnFieldsByFieldId;
+  }
+  if (body.recordMetadata !== undefined) {
+    if (!Array.isArray(body.recordMetadata) || body.recordMetadata.some((m) => m !== "commentCount")) {
+      throw invalidRequest();
+    }
+    q.commentCount = body.recordMetadata.length > 0;
+  }
+  if (body.cellFormat !== undefined) checkCellFormat(body.cellFormat);
+  if (body.timeZone !== undefined) str(body.timeZone);
+  if (body.userLocale !== undefined) str(body.userLocale);
+  return q;
+}
+
+function optionalBool(body: Record<string, unknown>, key: string): boolean {
+  const value = body[key];
+  if (value === undefined) return false;
+  if (typeof value !== "boolean") throw invalidRequest();
+  return value;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Handlers
+
+function tableOf(
+  ctx: RequestCtx,
+  baseId: string,
+  tableKey: string,
+  scope: string,
+  level: "read" | "comment" | "edit",
+): { base: Base; table: Table } {
+  requireScope(ctx, scope);
+  const base = openBase(ctx, baseId, level);
+  return { base, table: findTable(base, tableKey) };
+}
+
+function list(ctx: RequestCtx, baseId: string, tableKey: string, fromBody: boolean): Reply {
+  const { table } = tableOf(ctx, baseId, tableKey, READ, "read");
+  const q = fromBody ? listQueryFromBody(jsonBody(ctx)) : listQueryFromSearch(ctx.query);
+  if (fromBody && [...ctx.query.keys()].some((k) => k !== "timeZone" && k !== "userLocale")) throw invalidRequest();
+  return json(listRecords(table, q, ctx.env.iterators));
+}
+
+function getOne(ctx: RequestCtx, baseId: string, tableKey: string, recordId: string): Reply {
+  const { base } = tableOf(ctx, baseId, tableKey, READ, "read");
+  let byFieldId = false;
+  for (const [key, value] of ctx.query) {
+    if (key === "returnFieldsByFieldId") byFieldId = boolParam(value);
+    else if (key === "cellFormat") checkCellFormat(value);
+    else if (key !== "timeZone" && key !== "userLocale") throw invalidRequest();
+  }
+  // Airtable finds a record by id anywhere in the base, whatever table the path names.
+  const found = findRecord(base, recordId);
+  if (found === undefined) throw recordNotFound();
+  return json(renderRecord(found.table, found.record, { byFieldId }));
+}
+
+function create(ctx: RequestCtx, baseId: string, tableKey: string): Reply {
+  const { table } = tableOf(ctx, baseId, tableKey, WRITE, "edit");
+  const body = jsonBody(ctx);
+  onlyKeys(body, ["records", "fields", "typecast", "returnFieldsByFieldId"]);
+  const typecast = optionalBool(body, "typecast");
+  const byFieldId = optionalBool(body, "returnFieldsByFieldId");
+  if (body.records !== undefined) {
+    if (body.fields !== undefined) throw invalidRequest();
+    const records = body.records;
+    if (!Array.isArray(records) || records.length < 1 || records.length > MAX_RECORDS_PER_WRITE) {
+      throw createRecordsError();
+    }
+    for (const r of records) {
+      if (!isObject(r) || Object.keys(r).some((k) => k !== "fields") || !isObject(r.fields)) throw createRecordsError();
+    }
+    const created = createRecords(table, records, typecast);
+    return json({ records: created.map((r) => renderRecord(table, r, { byFieldId })) });
+  }
+  if (body.fields === undefined) throw createRecordsError();
+  if (!isObject(body.fields)) throw invalidRequest();
+  const [created] = createRecords(table, [{ fields: body.fields }], typecast);
+  return json(renderRecord(table, created as StoredRecord, { byFieldId }));
+}
+
+function update(ctx: RequestCtx, baseId: string, tableKey: string, replace: boolean): Reply {
+  const { table } = tableOf(ctx, baseId, tableKey, WRITE, "edit");
+  const body = jsonBody(ctx);
+  onlyKeys(body, ["records", "typecast", "returnFieldsByFieldId", "performUpsert"]);
+  const typecast = optionalBool(body, "typecast");
+  const byFieldId = optionalBool(body, "returnFieldsByFieldId");
+  const records = body.records;
+  if (!Array.isArray(records) || records.length < 1 || records.length > MAX_RECORDS_PER_WRITE) {
+    throw updateRecordsError();
+  }
+  if (body.performUpsert !== undefined) {
+    const upsert = body.performUpsert;
+    if (!isObject(upsert)) throw invalidRequest();
+    onlyKeys(upsert, ["fieldsToMergeOn"]);
+    const inputs = records.map((r: unknown) => {
+      if (!isObject(r) || Object.keys(r).some((k) => k !== "fields" && k !== "id") || !isObject(r.fields)) {
+        throw updateRecordsError();
+      }
+      if (r.id !== undefined && (typeof r.id !== "string" || !isId(r.id, "rec"))) throw updateRecordsError();
+      return r.id === undefined ? { fields: r.fields } : { id: r.id as string, fields: r.fields };
+    });
+    const result = upsertRecords(table, inputs, upsert.fieldsToMergeOn, replace, typecast);
+    return json({
+      records: result.records.map((r) => renderRecord(table, r, { byFieldId })),
+      createdRecords: result.createdRecords,
+      updatedRecords: result.updatedRecords,
+    });
+  }
+  const inputs: UpdateInput[] = records.map((r: unknown) => {
+    if (!isObject(r) || Object.keys(r).some((k) => k !== "fields" && k !== "id")) throw updateRecordsError();
+    if (typeof r.id !== "string" || !isId(r.id, "rec") || !isObject(r.fields)) throw updateRecordsError();
+    return { id: r.id, fields: r.fields };
+  });
+  const updated = updateRecords(table, inputs, replace, typecast);
+  return json({ records: updated.map((r) => renderRecord(table, r, { byFieldId })) });
+}
+
+function updateOne(ctx: RequestCtx, baseId: string, tableKey: string, recordId: string, replace: boolean): Reply {
+  const { table } = tableOf(ctx, baseId, tableKey, WRITE, "edit");
+  const body = jsonBody(ctx);
+  onlyKeys(body, ["fields", "typecast", "returnFieldsByFieldId"]);
+  if (!isObject(body.fields)) throw invalidRequest();
+  const typecast = optionalBool(body, "typecast");
+  const byFieldId = optionalBool(body, "returnFieldsByFieldId");
+  const [record] = updateRecords(table, [{ id: recordId, fields: body.fields }], replace, typecast);
+  return json(renderRecord(table, record as StoredRecord, { byFieldId }));
+}
+
+export function deleteIds(query: URLSearchParams): string[] {
+  const ids: string[] = [];
+  for (const [key, value] of query) {
+    if (key === "records[]" || key === "records") ids.push(value);
+    else throw invalidRequest();
+  }
+  return ids;
+}
+
+function remove(ctx: RequestCtx, baseId: string, tableKey: string): Reply {
+  const { table } = tableOf(ctx, baseId, tableKey, WRITE, "edit");
+  const ids = deleteIds(ctx.query);
+  if (ids.length < 1 || ids.length > MAX_RECORDS_PER_WRITE || ids.some((id) => !isId(id, "rec"))) {
+    throw deleteRecordsError();
+  }
+  deleteRecords(table, ids);
+  return json({ records: ids.map((id) => ({ id, deleted: true })) });
+}
+
+function removeOne(ctx: RequestCtx, baseId: string, tableKey: string, recordId: string): Reply {
+  const { table } = tableOf(ctx, baseId, tableKey, WRITE, "edit");
+  if ([...ctx.query.keys()].length > 0) throw invalidRequest();
+  deleteRecords(table, [recordId]);
+  return json({ id: recordId, deleted: true });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Comments
+
+function renderComment(ctx: RequestCtx, c: StoredRecord["comments"][number]): Record<string, unknown> {
+  const author = ctx.env.store.users.get(c.authorId);
+  return {
+    id: c.id,
+    author: { id: c.authorId, email: author?.email, name: author?.name },
+    text: c.text,
+    createdTime: c.createdTime,
+    lastUpdatedTime: c.lastUpdatedTime,
+  };
+}
+
+function recordOf(table: Table, recordId: string): StoredRecord {
+  const record = table.records.find((r) => r.id === recordId);
+  if (record === undefined) throw recordNotFound();
+  return record;
+}
+
+function listComments(ctx: RequestCtx, baseId: string, tableKey: string, recordId: string): Reply {
+  const { table } = tableOf(ctx, baseId, tableKey, "data.recordComments:read", "read");
+  const record = recordOf(table, recordId);
+  let pageSize = 100;
+  let offset: string | undefined;
+  for (const [key, value] of ctx.query) {
+    if (key === "pageSize") pageSize = intParam(value);
+    else if (key === "offset") offset = value;
+    else throw invalidRequest();
+  }
+  if (pageSize < 1 || pageSize > 100) throw invalidRequest();
+  const newestFirst = [...record.comments].reverse();
+  let start = 0;
+  if (offset !== undefined) {
+    start = newestFirst.findIndex((c) => c.id === offset);
+    if (!isId(offset, "com") || start < 0) {
+      throw typed(422, "INVALID_OFFSET_VALUE", `The value of offset ${offset} is invalid`);
+    }
+  }
+  const page = newestFirst.slice(start, start + pageSize);
+  const next = newestFirst[start + pageSize];
+  // Airtable sends `offset: null` on the last page of comments.
+  return json({ comments: page.map((c) => renderComment(ctx, c)), offset: next === undefined ? null : next.id });
+}
+
+function createComment(ctx: RequestCtx, baseId: string, tableKey: string, recordId: string): Reply {
+  const { table } = tableOf(ctx, baseId, tableKey, "data.recordComments:write", "comment");
+  const record = recordOf(table, recordId);
+  const body = jsonBody(ctx);
+  onlyKeys(body, ["text", "parentCommentId"]);
+  if (typeof body.text !== "string" || body.text.trim() === "") throw invalidRequest();
+  if (body.parentCommentId !== undefined) {
+    if (typeof body.parentCommentId !== "string" || !record.comments.some((c) => c.id === body.parentCommentId)) {
+      throw typed(404, "MODEL_ID_NOT_FOUND", "Comment not found");
+    }
+  }
+  const comment = {
+    id: newId("com"),
+    authorId: principalOf(ctx).user.id,
+    text: body.text,
+    createdTime: new Date().toISOString(),
+    lastUpdatedTime: null,
+  };
+  record.comments.push(comment);
+  return json(renderComment(ctx, comment));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Attachment upload (content.airtable.com in production; the same origin here)
+
+/** Airtable's documented limit for uploadAttachment: 5 MB of decoded file. */
+export const MAX_UPLOAD_BYTES = 5 * 1024 * 1024;
+
+/** Uploaded bytes by attachment id, served back at /attachments/{id}/{filename}. */
+export const uploadedFiles = new WeakMap<Base, Map<string, { bytes: Buffer; contentType: string }>>();
+
+function upload(ctx: RequestCtx, baseId: string, recordId: string, fieldKey: string): Reply {
+  requireScope(ctx, WRITE);
+  const base = openBase(ctx, baseId, "edit");
+  const found = findRecord(base, recordId);
+  if (found === undefined) throw recordNotFound();
+  const field = findField(found.table, fieldKey);
+  if (field === undefined) throw unknownField(fieldKey);
+  if (field.type !== "multipleAttachments") {
+    throw typed(422, "INVALID_FIELD_TYPE", `Field ${JSON.stringify(field.name)} is not an attachment field`);
+  }
+  const body = jsonBody(ctx);
+  onlyKeys(body, ["contentType", "file", "filename"]);
+  const { contentType, file, filename } = body;
+  if (typeof contentType !== "string" || typeof file !== "string" || typeof filename !== "string" || filename === "") {
+    throw invalidRequest();
+  }
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(file) || file.length % 4 !== 0) throw invalidRequest();
+  const bytes = Buffer.from(file, "base64");
+  if (bytes.length > MAX_UPLOAD_BYTES) {
+    throw typed(413, "REQUEST_TOO_LARGE", "Request body is too large: uploadAttachment takes files up to 5 MB");
+  }
+  const id = newId("att");
+  const attachment: Attachment = {
+    id,
+    url: `${ctx.env.url()}/attachments/${id}/${encodeURIComponent(filename)}`,
+    filename,
+    size: bytes.length,
+    type: contentType,
+  };
+  const files = uploadedFiles.get(base) ?? new Map();
+  files.set(id, { bytes, contentType });
+  uploadedFiles.set(base, files);
+  const current = (found.record.cells.get(field.id) as Attachment[] | undefined) ?? [];
+  found.record.cells.set(field.id, [...current, attachment]);
+  return json({
+    id: found.record.id,
+    createdTime: found.record.createdTime,
+    fields: { [field.id]: structuredClone(found.record.cells.get(field.id)) },
+  });
+}
+
+/** GET /attachments/{attId}/{filename}: the uploaded bytes (any base; ids are unguessable, like signed URLs). */
+export function serveAttachment(bases: Iterable<Base>, attId: string): Reply {
+  for (const base of bases) {
+    const file = uploadedFiles.get(base)?.get(attId);
+    if (file !== undefined) return { status: 200, body: file.bytes, headers: { "content-type": file.contentType } };
+  }
+  throw notFound();
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Routing
+
+/** Routes under /v0/{baseId}/…; `segs` excludes the leading "v0". */
+export function matchRecordRoutes(method: string, segs: string[]): RouteMatch | undefined {
+  const [baseId, second, third, fourth] = segs;
+  if (baseId === undefined || !isId(baseId, "app") || second === undefined) return undefined;
+  const api = (run: RouteMatch["run"], recordWrite = false): RouteMatch => ({ kind: "api", baseId, recordWrite, run });
+  if (segs.length === 2) {
+    const table = second;
+    if (method === "GET") return api((ctx) => list(ctx, baseId, table, false));
+    if (method === "POST") return api((ctx) => create(ctx, baseId, table), true);
+    if (method === "PATCH") return api((ctx) => update(ctx, baseId, table, false), true);
+    if (method === "PUT") return api((ctx) => update(ctx, baseId, table, true), true);
+    if (method === "DELETE") return api((ctx) => remove(ctx, baseId, table), true);
+    return undefined;
+  }
+  if (segs.length === 3 && third !== undefined) {
+    const table = second;
+    if (third === "listRecords" && method === "POST") return api((ctx) => list(ctx, baseId, table, true));
+    if (!isId(third, "rec")) return undefined;
+    const recordId = third;
+    if (method === "GET") return api((ctx) => getOne(ctx, baseId, table, recordId));
+    if (method === "PATCH") return api((ctx) => updateOne(ctx, baseId, table, recordId, false), true);
+    if (method === "PUT") return api((ctx) => updateOne(ctx, baseId, table, recordId, true), true);
+    if (method === "DELETE") return api((ctx) => removeOne(ctx, baseId, table, recordId), true);
+    return undefined;
+  }
+  if (segs.length === 4 && third !== undefined && fourth !== undefined) {
+    if (fourth === "comments" && isId(third, "rec")) {
+      const table = second;
+      if (method === "GET") return api((ctx) => listComments(ctx, baseId, table, third));
+      if (method === "POST") return api((ctx) => createComment(ctx, baseId, table, third));
+      return undefined;
+    }
+    if (fourth === "uploadAttachment" && method === "POST" && isId(second, "rec")) {
+      return api((ctx) => upload(ctx, baseId, second, third));
+    }
+  }
+  return undefined;
+}
+
+/** How many records a record write names, for the request log. */
+export function recordCountOf(method: string, segs: string[], query: URLSearchParams, raw: Buffer): number | undefined {
+  if (segs.length === 3) return 1;
+  if (method === "DELETE") return [...query.keys()].filter((k) => k === "records[]" || k === "records").length;
+  try {
+    const body = JSON.parse(raw.toString("utf8")) as { records?: unknown; fields?: unknown };
+    if (Array.isArray(body.records)) return body.records.length;
+    return body.fields === undefined ? undefined : 1;
+  } catch {
+    return undefined;
+  }
+}
