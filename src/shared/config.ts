@@ -7,6 +7,23 @@ import { z } from "zod";
 const url = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
 const trimmedUrl = url.transform((u) => u.replace(/\/+$/, ""));
 const positiveInt = z.coerce.number().int().positive();
+const commaList = z.string().transform((v) =>
+  v
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean),
+);
+/** 32 bytes, given as base64 (44 chars) or hex (64 chars). */
+const secretKey = z
+  .string()
+  .transform((v, ctx) => {
+    const bytes = /^[0-9a-fA-F]{64}$/.test(v) ? Buffer.from(v, "hex") : Buffer.from(v, "base64");
+    if (bytes.length !== 32) {
+      ctx.addIssue({ code: "custom", message: "must be 32 random bytes as base64 or hex (openssl rand -base64 32)" });
+      return z.NEVER;
+    }
+    return bytes;
+  });
 
 export const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -26,15 +43,39 @@ export const configSchema = z.object({
   AIRTABLE_USER_RPS: positiveInt.max(50).default(50),
   /** How long a base is paused for every process after Airtable answered 429 (Airtable says 30 s). */
   AIRTABLE_RATE_LIMIT_PENALTY_MS: positiveInt.default(30_000),
+  /** Added to Airtable's 1 s window so network jitter cannot put one request too many into a second. */
+  AIRTABLE_LIMITER_JITTER_MARGIN_MS: z.coerce.number().int().min(0).max(500).default(40),
+
+  /** 32 random bytes, base64 or hex: encrypts Airtable tokens at rest (AES-256-GCM) and derives signing keys. */
+  TOKEN_ENCRYPTION_KEY: secretKey.optional(),
+  /** The key before the last rotation: still decrypts, never encrypts. */
+  TOKEN_ENCRYPTION_KEY_PREVIOUS: secretKey.optional(),
+  TOKEN_STORE: z.enum(["redis", "firestore"]).default("redis"),
+  FIRESTORE_PROJECT_ID: z.string().min(1).optional(),
+  FIRESTORE_DATABASE: z.string().min(1).default("(default)"),
+  /** Lifetime of the access tokens we issue to MCP clients (at most 1 h). */
+  ACCESS_TOKEN_TTL_SEC: positiveInt.max(3600).default(3600),
+  /** Lifetime of a grant's refresh token chain. */
+  REFRESH_TOKEN_TTL_DAYS: positiveInt.max(365).default(90),
+  /** Comma-separated Origins allowed to call /mcp from a browser (requests without Origin are allowed). */
+  ALLOWED_ORIGINS: commaList.default([]),
+  /** Comma-separated Host header values accepted; defaults to PUBLIC_URL's host. */
+  ALLOWED_HOSTS: commaList.default([]),
+  /** Express `trust proxy`: how many proxy hops to trust (Cloud Run: 1). */
+  TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
+  /** Development and tests only: let Client ID Metadata Documents and redirect URIs use http on loopback. */
+  CIMD_ALLOW_LOOPBACK_HTTP: z.stringbool().default(false),
+  /** A personal access token for stdio mode (no OAuth). */
+  AIRTABLE_TOKEN: z.string().min(1).optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;
 
 /** What each process cannot start without, beyond the schema's own rules. */
 const requiredByRole = {
-  server: ["PUBLIC_URL", "REDIS_URL", "AIRTABLE_CLIENT_ID"],
-  worker: ["REDIS_URL", "AIRTABLE_CLIENT_ID"],
-  stdio: [],
+  server: ["PUBLIC_URL", "REDIS_URL", "AIRTABLE_CLIENT_ID", "TOKEN_ENCRYPTION_KEY"],
+  worker: ["REDIS_URL", "AIRTABLE_CLIENT_ID", "TOKEN_ENCRYPTION_KEY"],
+  stdio: ["AIRTABLE_TOKEN"],
   any: [],
 } as const satisfies Record<string, readonly (keyof Config)[]>;
 
@@ -68,6 +109,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ProcessRo
   }
   for (const name of requiredByRole[role]) {
     if (cleaned[name] === undefined) problems.push(`${name}: required for the ${role} process but not set`);
+  }
+  if (result.success && result.data.TOKEN_STORE === "firestore" && !result.data.FIRESTORE_PROJECT_ID) {
+    problems.push("FIRESTORE_PROJECT_ID: required when TOKEN_STORE=firestore");
   }
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   return result.data;
