@@ -14,16 +14,14 @@ const commaList = z.string().transform((v) =>
     .filter(Boolean),
 );
 /** 32 bytes, given as base64 (44 chars) or hex (64 chars). */
-const secretKey = z
-  .string()
-  .transform((v, ctx) => {
-    const bytes = /^[0-9a-fA-F]{64}$/.test(v) ? Buffer.from(v, "hex") : Buffer.from(v, "base64");
-    if (bytes.length !== 32) {
-      ctx.addIssue({ code: "custom", message: "must be 32 random bytes as base64 or hex (openssl rand -base64 32)" });
-      return z.NEVER;
-    }
-    return bytes;
-  });
+const secretKey = z.string().transform((v, ctx) => {
+  const bytes = /^[0-9a-fA-F]{64}$/.test(v) ? Buffer.from(v, "hex") : Buffer.from(v, "base64");
+  if (bytes.length !== 32) {
+    ctx.addIssue({ code: "custom", message: "must be 32 random bytes as base64 or hex (openssl rand -base64 32)" });
+    return z.NEVER;
+  }
+  return bytes;
+});
 
 export const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),

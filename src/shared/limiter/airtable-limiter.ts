@@ -1,7 +1,7 @@
 import Bottleneck from "bottleneck";
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.ts";
-import type { AdmissionGate } from "./admission.ts";
+import type { AdmissionGate, AdmissionTicket } from "./admission.ts";
 import { MemoryAdmissionGate } from "./memory-admission.ts";
 import { RedisAdmissionGate } from "./redis-admission.ts";
 import { pacingFor } from "./spacing.ts";
@@ -52,6 +52,7 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
   readonly #connection: Bottleneck.IORedisConnection | undefined;
   readonly #hooks: LimiterHooks;
   readonly #logger: Logger | undefined;
+  readonly #durations = new RecentDurations(32);
 
   private constructor(parts: {
     bases: Bottleneck.Group;
@@ -127,15 +128,43 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
 
   async schedule<T>(scope: RateLimitScope, fn: () => Promise<T>): Promise<T> {
     const started = performance.now();
+    let ticket: AdmissionTicket;
     for (;;) {
-      const penaltyMs = await this.#pace(scope);
-      if (penaltyMs === 0) break;
+      const paced = await this.#pace(scope);
+      if ("ticket" in paced) {
+        ticket = paced.ticket;
+        break;
+      }
       // Wait out the penalty outside the pacer, then queue again: spread a little so that every
       // process's waiting requests do not all hit Bottleneck in the same millisecond.
-      await sleep(penaltyMs + Math.random() * 50);
+      await sleep(paced.penaltyMs + Math.random() * 50);
     }
-    this.#hooks.onAdmitted?.(scope, performance.now() - started);
-    return fn();
+    const admitted = performance.now();
+    this.#hooks.onAdmitted?.(scope, admitted - started);
+    try {
+      return await fn();
+    } finally {
+      await this.#reviseIfLate(scope, ticket, performance.now() - admitted);
+    }
+  }
+
+  /**
+   * A request that took much longer than usual may have reached Airtable late: a cold connection (TCP/TLS
+   * set-up), the first fetch of a process, an event-loop stall. Counted at its admission time it would
+   * let the next requests bunch up behind it inside one second at Airtable, so its place in the window is
+   * moved by the extra time. Typical durations are this process's recent median; a process without
+   * history assumes the whole duration was delay (conservative, once).
+   */
+  async #reviseIfLate(scope: RateLimitScope, ticket: AdmissionTicket, durationMs: number): Promise<void> {
+    const typical = this.#durations.typical();
+    this.#durations.add(durationMs);
+    const delay = durationMs - typical;
+    if (delay <= this.#settings.jitterMarginMs / 2) return;
+    try {
+      await this.#gate.reviseArrival(scope, ticket, delay);
+    } catch (error) {
+      this.#logger?.warn({ err: error }, "could not revise a late request's arrival time");
+    }
   }
 
   async reportRateLimited(scope: RateLimitScope): Promise<void> {
@@ -158,20 +187,41 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
     await this.#connection?.disconnect(false);
   }
 
-  /** Resolves 0 once admitted, or the penalty (ms) to wait before trying again. */
-  async #pace(scope: RateLimitScope): Promise<number> {
+  /** Resolves with the admission once admitted, or the penalty (ms) to wait before trying again. */
+  async #pace(scope: RateLimitScope): Promise<{ ticket: AdmissionTicket } | { penaltyMs: number }> {
     const admitThroughUser = () => this.#users.key(scope.userId).schedule(() => this.#admit(scope));
     return scope.baseId ? this.#bases.key(scope.baseId).schedule(admitThroughUser) : admitThroughUser();
   }
 
-  async #admit(scope: RateLimitScope): Promise<number> {
+  async #admit(scope: RateLimitScope): Promise<{ ticket: AdmissionTicket } | { penaltyMs: number }> {
     for (;;) {
       const admission = await this.#gate.admit(scope);
-      if (admission.admitted) return 0;
-      if (admission.reason === "penalty") return admission.waitMs;
+      if (admission.admitted) return { ticket: admission.ticket };
+      if (admission.reason === "penalty") return { penaltyMs: admission.waitMs };
       // The window is full although pacing should have prevented it (a late timer, another deployment
       // sharing the token): wait for the oldest request to leave the window.
       await sleep(admission.waitMs);
     }
+  }
+}
+
+/** The median of the last few request durations of this process (0 before the first one). */
+class RecentDurations {
+  readonly #size: number;
+  readonly #values: number[] = [];
+
+  constructor(size: number) {
+    this.#size = size;
+  }
+
+  add(ms: number): void {
+    this.#values.push(ms);
+    if (this.#values.length > this.#size) this.#values.shift();
+  }
+
+  typical(): number {
+    if (this.#values.length === 0) return 0;
+    const sorted = [...this.#values].sort((a, b) => a - b);
+    return sorted[Math.floor(sorted.length / 2)]!;
   }
 }

@@ -1,10 +1,11 @@
-import type { Admission, AdmissionGate, WindowLimits } from "./admission.ts";
+import type { Admission, AdmissionGate, AdmissionTicket, WindowLimits } from "./admission.ts";
 import type { RateLimitScope } from "./types.ts";
 
 /** The admission gate for a single process (stdio mode without Redis): same rules, kept in memory. */
 export class MemoryAdmissionGate implements AdmissionGate {
   readonly #limits: WindowLimits;
-  readonly #windows = new Map<string, number[]>();
+  readonly #windows = new Map<string, { at: number; member: string }[]>();
+  #sequence = 0;
   readonly #penaltyUntil = new Map<string, number>();
 
   constructor(limits: WindowLimits) {
@@ -23,11 +24,23 @@ export class MemoryAdmissionGate implements AdmissionGate {
     let wait = 0;
     for (const [key, limit] of windows) {
       const times = this.#recent(key, now);
-      if (times.length >= limit) wait = Math.max(wait, times[0]! + this.#limits.windowMs - now + 1);
+      if (times.length >= limit) wait = Math.max(wait, times[0]!.at + this.#limits.windowMs - now + 1);
     }
     if (wait > 0) return { admitted: false, reason: "window", waitMs: Math.ceil(wait) };
-    for (const [key] of windows) this.#recent(key, now).push(now);
-    return { admitted: true };
+    const member = String(++this.#sequence);
+    for (const [key] of windows) this.#recent(key, now).push({ at: now, member });
+    return { admitted: true, ticket: { member, at: now } };
+  }
+
+  async reviseArrival(scope: RateLimitScope, ticket: AdmissionTicket, delayMs: number): Promise<void> {
+    const keys = [`user:${scope.userId}`, ...(scope.baseId ? [`base:${scope.baseId}`] : [])];
+    for (const key of keys) {
+      const times = this.#windows.get(key);
+      const entry = times?.find((t) => t.member === ticket.member);
+      if (!times || !entry) continue;
+      entry.at = ticket.at + delayMs;
+      times.sort((a, b) => a.at - b.at);
+    }
   }
 
   async penalize(scope: RateLimitScope, ms: number): Promise<void> {
@@ -54,13 +67,13 @@ export class MemoryAdmissionGate implements AdmissionGate {
     return until - now;
   }
 
-  #recent(key: string, now: number): number[] {
+  #recent(key: string, now: number): { at: number; member: string }[] {
     let times = this.#windows.get(key);
     if (!times) {
       times = [];
       this.#windows.set(key, times);
     }
-    while (times.length > 0 && times[0]! <= now - this.#limits.windowMs) times.shift();
+    while (times.length > 0 && times[0]!.at <= now - this.#limits.windowMs) times.shift();
     return times;
   }
 }

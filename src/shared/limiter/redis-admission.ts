@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
 import type { Redis } from "ioredis";
-import type { Admission, AdmissionGate, WindowLimits } from "./admission.ts";
+import type { Admission, AdmissionGate, AdmissionTicket, WindowLimits } from "./admission.ts";
 import type { RateLimitScope } from "./types.ts";
 
 /**
  * One atomic script per request. Time comes from Redis (TIME), not from the calling process, so clock
- * skew between instances cannot widen the window. Returns {0,0} admitted, {1,ms} penalty, {2,ms} window.
+ * skew between instances cannot widen the window. Returns {0,now} admitted, {1,ms} penalty, {2,ms} window.
  * KEYS: base window, base penalty, user window, user penalty. ARGV: base limit, user limit, window ms,
  * member, has base (1/0).
  */
@@ -35,7 +35,13 @@ if hasBase then
 end
 redis.call('ZADD', KEYS[3], now, ARGV[4])
 redis.call('PEXPIRE', KEYS[3], window * 2)
-return {0, 0}
+return {0, now}
+`;
+
+/** Moves an admitted request's time in both windows (XX: only if it is still there). */
+const reviseScript = `
+for i = 1, #KEYS do redis.call('ZADD', KEYS[i], 'XX', ARGV[1], ARGV[2]) end
+return 1
 `;
 
 /** Sets the penalty to max(current, ms): several 429s for one base never shorten or stack the pause. */
@@ -72,8 +78,14 @@ export class RedisAdmissionGate implements AdmissionGate {
       scope.baseId ? "1" : "0",
     )) as [number, number];
     const [code, waitMs] = reply;
-    if (code === 0) return { admitted: true };
+    if (code === 0) return { admitted: true, ticket: { member, at: waitMs } };
     return { admitted: false, reason: code === 1 ? "penalty" : "window", waitMs };
+  }
+
+  async reviseArrival(scope: RateLimitScope, ticket: AdmissionTicket, delayMs: number): Promise<void> {
+    const keys = [this.#key("window:user", scope.userId)];
+    if (scope.baseId) keys.push(this.#key("window:base", scope.baseId));
+    await this.#redis.eval(reviseScript, keys.length, ...keys, Math.ceil(ticket.at + delayMs), ticket.member);
   }
 
   async penalize(scope: RateLimitScope, ms: number): Promise<void> {

@@ -59,7 +59,8 @@ export interface Grant {
   revokedReason?: string;
 }
 
-export type RotateResult = { ok: true; grant: Grant } | { ok: false; reason: "not_found" | "revoked" | "expired" | "stale" };
+export type RotateResult =
+  { ok: true; grant: Grant } | { ok: false; reason: "not_found" | "revoked" | "expired" | "stale" };
 
 /**
  * Durable storage: one interface, two implementations (Redis, Firestore), one contract test suite.

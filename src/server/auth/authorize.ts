@@ -1,0 +1,190 @@
+import { timingSafeEqual } from "node:crypto";
+import type { Request, Response } from "express";
+import { airtableScopesFor, allScopes } from "../../shared/auth/scopes.ts";
+import { redirectToClient } from "./client-redirect.ts";
+import type { AuthContext } from "./context.ts";
+import { renderConsentPage, sendErrorPage, sendPage } from "./pages.ts";
+import { isS256Challenge, newVerifier, randomToken, s256 } from "./pkce.ts";
+import { UnknownClientError, type ResolvedClient } from "./resolved-client.ts";
+import { parseScopes, unknownScopeMessage } from "./scope-param.ts";
+import type { AuthorizationRequest, PendingConsent } from "./transient-state.ts";
+import { authPaths } from "./urls.ts";
+
+/**
+ * GET /authorize: validate, then show the consent page. Errors about the client or its redirect URI are a page
+ * (redirecting to an unverified URI would make us an open redirector); every later error goes back to the
+ * client as an error redirect.
+ */
+export function authorizeHandler(ctx: AuthContext) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const q = (name: string): string | undefined => {
+      const v = req.query[name];
+      return typeof v === "string" ? v : undefined;
+    };
+    const clientId = q("client_id") ?? "";
+    let client: ResolvedClient;
+    try {
+      client = await ctx.clients.get(clientId);
+    } catch (error) {
+      if (!(error instanceof UnknownClientError)) throw error;
+      return sendErrorPage(res, 400, "Unknown application", error.message);
+    }
+    const requested = q("redirect_uri");
+    let redirectUri: string;
+    if (requested !== undefined) {
+      if (!client.redirectUris.includes(requested)) {
+        return sendErrorPage(
+          res,
+          400,
+          "Redirect URI mismatch",
+          `The app asked to return to ${requested}, which is not one of the redirect URIs it registered. ` +
+            "Sign-in stopped here to protect you.",
+        );
+      }
+      redirectUri = requested;
+    } else if (client.redirectUris.length === 1) {
+      redirectUri = client.redirectUris[0] as string;
+    } else {
+      return sendErrorPage(
+        res,
+        400,
+        "Missing redirect URI",
+        "The app registered several redirect URIs; it must name one.",
+      );
+    }
+
+    const state = q("state");
+    const fail = (error: string, description: string): void =>
+      redirectToClient(res, {
+        redirectUri,
+        issuer: ctx.urls.issuer,
+        state,
+        params: { error, error_description: description },
+      });
+
+    if (q("response_type") !== "code") return fail("unsupported_response_type", "response_type must be code");
+    const challenge = q("code_challenge");
+    const method = q("code_challenge_method");
+    if (challenge === undefined) return fail("invalid_request", "PKCE is required: send code_challenge (S256)");
+    // OAuth 2.1: an absent method means "plain", which we refuse like an explicit one.
+    if (method !== "S256") return fail("invalid_request", "code_challenge_method must be S256 (plain is not allowed)");
+    if (!isS256Challenge(challenge)) return fail("invalid_request", "code_challenge is not a S256 challenge");
+    const resource = q("resource");
+    if (resource !== undefined && resource !== ctx.urls.resource) {
+      return fail("invalid_target", `resource must be ${ctx.urls.resource}`);
+    }
+    const scopeParse = parseScopes(q("scope"));
+    if (!scopeParse.ok) return fail("invalid_scope", unknownScopeMessage(scopeParse.unknown));
+    let scopes = scopeParse.scopes;
+    if (scopes.length === 0) scopes = client.scopes ?? [...allScopes];
+    const beyond = client.scopes === undefined ? [] : scopes.filter((s) => !client.scopes?.includes(s));
+    if (beyond.length > 0) return fail("invalid_scope", `The client did not register for ${beyond.join(" ")}`);
+
+    const request: AuthorizationRequest = {
+      clientId: client.clientId,
+      ...(client.name !== undefined ? { clientName: client.name } : {}),
+      redirectUri,
+      redirectUriGiven: requested !== undefined,
+      codeChallenge: challenge,
+      ...(state !== undefined ? { state } : {}),
+      scopes,
+      resource: ctx.urls.resource,
+    };
+    const requestId = randomToken(18);
+    const pending: PendingConsent = { ...request, csrfToken: randomToken(32) };
+    await ctx.transient.putPending(requestId, pending);
+    ctx.consentCookie.set(res, requestId, client.clientId);
+    sendPage(
+      res,
+      200,
+      renderConsentPage({
+        clientName: client.name,
+        clientId: client.clientId,
+        metadataDocument: client.source === "metadata-document",
+        redirectUri,
+        scopes,
+        requestId,
+        csrfToken: pending.csrfToken,
+        decisionPath: authPaths.decision,
+      }),
+    );
+  };
+}
+
+/**
+ * POST /authorize/decision: the consent form. The CSRF token must match the pending request's, and the
+ * consent cookie must show this is the browser that was shown the page. Approve → Airtable; deny → back to
+ * the client with access_denied.
+ */
+export function decisionHandler(ctx: AuthContext) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const field = (name: string): string | undefined => (typeof body[name] === "string" ? body[name] : undefined);
+    const requestId = field("request_id");
+    const csrfToken = field("csrf_token");
+    const decision = field("decision");
+    const expired = (): void =>
+      sendErrorPage(
+        res,
+        400,
+        "This sign-in request has expired",
+        "It was already answered or is older than 10 minutes. Start again from your app.",
+      );
+    if (requestId === undefined || !/^[A-Za-z0-9_-]{1,64}$/.test(requestId)) return expired();
+    const pending = await ctx.transient.getPending(requestId);
+    if (pending === undefined) return expired();
+    if (csrfToken === undefined || !safeEqual(csrfToken, pending.csrfToken)) {
+      return sendErrorPage(
+        res,
+        403,
+        "Request refused",
+        "The form's security token is missing or wrong. Start again from your app.",
+      );
+    }
+    if (!ctx.consentCookie.verify(req, requestId, pending.clientId)) {
+      return sendErrorPage(
+        res,
+        403,
+        "Request refused",
+        "This consent form was not opened in this browser (or cookies are blocked). Start again from your app.",
+      );
+    }
+    if (decision !== "approve" && decision !== "deny") {
+      return sendErrorPage(res, 400, "No decision", "Choose Allow or Deny.");
+    }
+    // Single use: of two concurrent submissions only one proceeds.
+    const taken = await ctx.transient.takePending(requestId);
+    if (taken === undefined) return expired();
+    ctx.consentCookie.clear(res, requestId);
+    const { csrfToken: _csrf, ...request } = taken;
+
+    if (decision === "deny") {
+      ctx.deps.logger.info({ clientId: request.clientId }, "consent denied");
+      return redirectToClient(res, {
+        redirectUri: request.redirectUri,
+        issuer: ctx.urls.issuer,
+        state: request.state,
+        params: { error: "access_denied", error_description: "The user denied access" },
+        status: 303,
+      });
+    }
+    // Our own leg to Airtable: our state, our PKCE, our redirect URI. Nothing of the client's goes upstream.
+    const upstreamState = randomToken(32);
+    const upstreamVerifier = newVerifier();
+    await ctx.transient.putUpstream(upstreamState, { ...request, upstreamVerifier });
+    const location = ctx.deps.airtableOAuth.authorizationUrl({
+      redirectUri: ctx.urls.callback,
+      state: upstreamState,
+      codeChallenge: s256(upstreamVerifier),
+      scopes: airtableScopesFor(request.scopes),
+    });
+    res.setHeader("Cache-Control", "no-store");
+    res.redirect(303, location);
+  };
+}
+
+function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}

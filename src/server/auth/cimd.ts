@@ -1,0 +1,179 @@
+import type { Redis } from "ioredis";
+import { z } from "zod";
+import type { Logger } from "../../shared/logger.ts";
+import { guardedGet, UnsafeUrlError, type GuardedResponse } from "./guarded-get.ts";
+import { sha256Hex } from "./pkce.ts";
+import { isLoopbackHost, redirectUriProblem } from "./redirect-uris.ts";
+import type { ResolvedClient } from "./resolved-client.ts";
+import { UnknownClientError } from "./resolved-client.ts";
+import { parseScopes } from "./scope-param.ts";
+
+/**
+ * Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document, MCP 2025-11-25): a client whose
+ * `client_id` is an https URL is described by the JSON document at that URL. We fetch it through the SSRF guard,
+ * validate it, and cache the result in Redis (any instance can use it) for as long as its Cache-Control allows,
+ * within [MIN_TTL, MAX_TTL].
+ */
+
+/**
+ * The draft recommends a 5 KB cap; real documents have been seen just above it (cloudflare/mcp#45: a
+ * client's document tripped a 5,120-byte limit), so we allow 16 KiB: still far too small to matter as a
+ * resource cost.
+ */
+export const CIMD_MAX_BYTES = 16 * 1024;
+export const CIMD_TIMEOUT_MS = 5_000;
+const MIN_TTL_SEC = 60;
+const MAX_TTL_SEC = 24 * 3600;
+const DEFAULT_TTL_SEC = 3600;
+
+const documentSchema = z.looseObject({
+  client_id: z.string(),
+  redirect_uris: z.array(z.string()).min(1).max(20),
+  client_name: z.string().max(200).optional(),
+  client_uri: z.string().optional(),
+  logo_uri: z.string().optional(),
+  token_endpoint_auth_method: z.string().optional(),
+  grant_types: z.array(z.string()).optional(),
+  response_types: z.array(z.string()).optional(),
+  scope: z.string().optional(),
+});
+
+const cachedSchema = z.object({
+  clientId: z.string(),
+  source: z.literal("metadata-document"),
+  name: z.string().optional(),
+  redirectUris: z.array(z.string()),
+  authMethod: z.literal("none"),
+  scopes: z.array(z.string()).optional(),
+});
+
+/** The document cannot be used; the message says why, for the error page and the token endpoint. */
+export class ClientMetadataError extends UnknownClientError {
+  override name = "ClientMetadataError";
+}
+
+export interface ClientMetadataDocumentsOptions {
+  redis: Redis;
+  keyPrefix: string;
+  /** CIMD_ALLOW_LOOPBACK_HTTP: development and tests only. */
+  allowLoopback: boolean;
+  logger: Logger;
+}
+
+export class ClientMetadataDocuments {
+  readonly #opts: ClientMetadataDocumentsOptions;
+
+  constructor(opts: ClientMetadataDocumentsOptions) {
+    this.#opts = opts;
+  }
+
+  /** Whether this client_id is meant as a metadata document URL (rather than an id we issued). */
+  static isMetadataUrl(clientId: string): boolean {
+    return /^https?:\/\//i.test(clientId);
+  }
+
+  async resolve(clientId: string): Promise<ResolvedClient> {
+    const url = this.#checkedUrl(clientId);
+    const key = `${this.#opts.keyPrefix}:oauth:cimd:${sha256Hex(clientId)}`;
+    const cached = await this.#opts.redis.get(key);
+    if (cached !== null) {
+      const parsed = cachedSchema.safeParse(JSON.parse(cached));
+      if (parsed.success) return parsed.data as ResolvedClient;
+    }
+    let response: GuardedResponse;
+    try {
+      response = await guardedGet(url, {
+        maxBytes: CIMD_MAX_BYTES,
+        timeoutMs: CIMD_TIMEOUT_MS,
+        allowLoopback: this.#opts.allowLoopback,
+        accept: "application/json",
+      });
+    } catch (error) {
+      const reason = error instanceof UnsafeUrlError ? error.message : "it could not be fetched";
+      this.#opts.logger.info({ clientId, err: error }, "client metadata document refused");
+      throw new ClientMetadataError(`The client metadata document at ${clientId} cannot be used: ${reason}.`);
+    }
+    const client = this.#validate(clientId, response);
+    const ttl = cacheTtlSec(response.headers["cache-control"]);
+    await this.#opts.redis.set(key, JSON.stringify(client), "EX", ttl);
+    return client;
+  }
+
+  /** Client identifier URL rules (draft §3): https, a path, no fragment, no credentials, no dot segments. */
+  #checkedUrl(clientId: string): URL {
+    const fail = (why: string): never => {
+      throw new ClientMetadataError(`The client_id ${clientId} is not a valid client metadata URL: ${why}.`);
+    };
+    let url: URL;
+    try {
+      url = new URL(clientId);
+    } catch {
+      return fail("it is not a URL");
+    }
+    const loopbackHttp = url.protocol === "http:" && this.#opts.allowLoopback && isLoopbackHost(url.hostname);
+    if (url.protocol !== "https:" && !loopbackHttp) fail("it must use https");
+    if (url.hash !== "" || clientId.includes("#")) fail("it must not contain a fragment");
+    if (url.username !== "" || url.password !== "") fail("it must not contain credentials");
+    const rawPath = clientId.replace(/^[a-z]+:\/\/[^/?#]*/i, "").split("?")[0] ?? "";
+    if (rawPath === "" || rawPath === "/") fail("it must have a path");
+    if (rawPath.split("/").some((seg) => seg === "." || seg === "..")) fail("it must not contain . or .. segments");
+    return url;
+  }
+
+  #validate(clientId: string, response: GuardedResponse): ResolvedClient {
+    const fail = (why: string): never => {
+      throw new ClientMetadataError(`The client metadata document at ${clientId} cannot be used: ${why}.`);
+    };
+    if (response.status !== 200) fail(`it answered HTTP ${response.status} (redirects are not followed)`);
+    const type = String(response.headers["content-type"] ?? "")
+      .split(";")[0]
+      ?.trim()
+      .toLowerCase();
+    if (type !== "application/json" && !/^application\/[a-z0-9.+-]+\+json$/.test(type ?? "")) {
+      fail(`its content type is ${JSON.stringify(type)}, not application/json`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(response.body.toString("utf8"));
+    } catch {
+      return fail("it is not valid JSON");
+    }
+    const parsed = documentSchema.safeParse(json);
+    if (!parsed.success) return fail(`it is not a client metadata document (${parsed.error.issues[0]?.message})`);
+    const doc = parsed.data;
+    // Simple string comparison, no normalisation (draft §4.1).
+    if (doc.client_id !== clientId) fail(`its client_id ${JSON.stringify(doc.client_id)} differs from its URL`);
+    if ("client_secret" in doc || "client_secret_expires_at" in doc) fail("it must not contain a client secret");
+    const method = doc.token_endpoint_auth_method ?? "none";
+    if (method !== "none") {
+      fail(`token_endpoint_auth_method ${method} is not supported here (use none: a public client with PKCE)`);
+    }
+    if (doc.response_types !== undefined && !doc.response_types.includes("code")) fail("response_types lacks code");
+    if (doc.grant_types !== undefined && !doc.grant_types.includes("authorization_code")) {
+      fail("grant_types lacks authorization_code");
+    }
+    for (const uri of doc.redirect_uris) {
+      const problem = redirectUriProblem(uri);
+      if (problem !== undefined) fail(problem);
+    }
+    const scopes = parseScopes(doc.scope);
+    return {
+      clientId,
+      source: "metadata-document",
+      ...(doc.client_name !== undefined ? { name: doc.client_name } : {}),
+      redirectUris: doc.redirect_uris,
+      authMethod: "none",
+      // Unknown scope words in a document we do not control narrow nothing: ignore the field then.
+      ...(scopes.ok && scopes.scopes.length > 0 ? { scopes: scopes.scopes } : {}),
+    };
+  }
+}
+
+/** max-age within bounds; no-store / no-cache still cache for the minimum so one sign-in does not refetch. */
+export function cacheTtlSec(header: string | string[] | undefined): number {
+  const value = Array.isArray(header) ? header.join(",") : (header ?? "");
+  if (/\b(no-store|no-cache)\b/i.test(value)) return MIN_TTL_SEC;
+  const maxAge = /\bmax-age=(\d+)/i.exec(value);
+  if (maxAge === null) return DEFAULT_TTL_SEC;
+  return Math.min(MAX_TTL_SEC, Math.max(MIN_TTL_SEC, Number(maxAge[1])));
+}

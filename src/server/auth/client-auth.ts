@@ -1,0 +1,76 @@
+import { timingSafeEqual } from "node:crypto";
+import type { Request } from "express";
+import type { ClientDirectory } from "./clients.ts";
+import { invalidClient, invalidRequest } from "./oauth-error.ts";
+import { sha256Hex } from "./pkce.ts";
+import { UnknownClientError, type ResolvedClient } from "./resolved-client.ts";
+
+/**
+ * Client authentication at /token and /revoke (RFC 6749 §2.3): HTTP Basic (client_secret_basic), the secret in
+ * the form (client_secret_post), or none (a public client names itself with client_id). A confidential client
+ * may use either secret method; a public client must not present a secret.
+ */
+export async function authenticateClient(req: Request, clients: ClientDirectory): Promise<ResolvedClient> {
+  const body = (req.body ?? {}) as Record<string, unknown>;
+  const bodyId = stringField(body, "client_id");
+  const bodySecret = stringField(body, "client_secret");
+  const basic = parseBasic(req.headers.authorization);
+  const usedBasic = basic !== undefined;
+  if (req.headers.authorization !== undefined && !usedBasic) {
+    throw invalidClient("Unsupported Authorization header: use HTTP Basic or send client_id in the body");
+  }
+  if (basic !== undefined && bodySecret !== undefined) {
+    throw invalidRequest("Use one client authentication method, not both Basic and client_secret");
+  }
+  if (basic !== undefined && bodyId !== undefined && bodyId !== basic.id) {
+    throw invalidRequest("client_id in the body differs from the one in the Authorization header");
+  }
+  const clientId = basic?.id ?? bodyId;
+  if (clientId === undefined) throw invalidClient("client_id is required");
+  let client: ResolvedClient;
+  try {
+    client = await clients.get(clientId);
+  } catch (error) {
+    if (error instanceof UnknownClientError) throw invalidClient(error.message, usedBasic);
+    throw error;
+  }
+  const secret = basic?.secret ?? bodySecret;
+  if (client.secretHash === undefined) {
+    if (secret !== undefined && secret !== "")
+      throw invalidClient("This is a public client: send no secret", usedBasic);
+    return client;
+  }
+  if (secret === undefined) throw invalidClient("Client authentication required", usedBasic);
+  if (!hashMatches(secret, client.secretHash)) throw invalidClient("Client authentication failed", usedBasic);
+  return client;
+}
+
+function stringField(body: Record<string, unknown>, name: string): string | undefined {
+  const value = body[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== "string") throw invalidRequest(`${name} must appear once`);
+  return value;
+}
+
+function parseBasic(header: string | undefined): { id: string; secret: string } | undefined {
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? "");
+  if (match === null) return undefined;
+  const decoded = Buffer.from(match[1] as string, "base64").toString("utf8");
+  const colon = decoded.indexOf(":");
+  if (colon < 0) throw invalidClient("Malformed Basic credentials", true);
+  try {
+    // RFC 6749 §2.3.1: both parts are form-urlencoded before encoding.
+    return {
+      id: decodeURIComponent(decoded.slice(0, colon).replace(/\+/g, " ")),
+      secret: decodeURIComponent(decoded.slice(colon + 1).replace(/\+/g, " ")),
+    };
+  } catch {
+    throw invalidClient("Malformed Basic credentials", true);
+  }
+}
+
+function hashMatches(secret: string, stored: string): boolean {
+  const expected = Buffer.from(stored);
+  const actual = Buffer.from(`sha256:${sha256Hex(secret)}`);
+  return actual.length === expected.length && timingSafeEqual(actual, expected);
+}

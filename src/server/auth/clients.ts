@@ -1,0 +1,38 @@
+import type { TokenStore } from "../../shared/tokens/types.ts";
+import { ClientMetadataDocuments } from "./cimd.ts";
+import type { ResolvedClient } from "./resolved-client.ts";
+import { UnknownClientError } from "./resolved-client.ts";
+import { parseScopes } from "./scope-param.ts";
+
+/** Finds a client by id: registered ones in the TokenStore, URL ids through their metadata document. */
+export class ClientDirectory {
+  readonly #store: TokenStore;
+  readonly #documents: ClientMetadataDocuments;
+
+  constructor(store: TokenStore, documents: ClientMetadataDocuments) {
+    this.#store = store;
+    this.#documents = documents;
+  }
+
+  /** Throws UnknownClientError (or its ClientMetadataError subclass) with a message fit for the user. */
+  async get(clientId: string): Promise<ResolvedClient> {
+    if (clientId === "") throw new UnknownClientError("The request has no client_id.");
+    if (ClientMetadataDocuments.isMetadataUrl(clientId)) return this.#documents.resolve(clientId);
+    const registered = await this.#store.getClient(clientId);
+    if (registered === undefined) {
+      throw new UnknownClientError(
+        `No client is registered with client_id ${JSON.stringify(clientId)}. The app should register again.`,
+      );
+    }
+    const scopes = parseScopes(registered.scope);
+    return {
+      clientId: registered.client_id,
+      source: "registration",
+      ...(registered.client_name !== undefined ? { name: registered.client_name } : {}),
+      redirectUris: registered.redirect_uris,
+      authMethod: registered.token_endpoint_auth_method,
+      ...(registered.client_secret !== undefined ? { secretHash: registered.client_secret } : {}),
+      ...(scopes.ok && scopes.scopes.length > 0 ? { scopes: scopes.scopes } : {}),
+    };
+  }
+}

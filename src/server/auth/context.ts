@@ -1,0 +1,106 @@
+import type { Redis } from "ioredis";
+import type { Config } from "../../shared/config.ts";
+import type { Logger } from "../../shared/logger.ts";
+import type { AirtableOAuth } from "../../shared/airtable/oauth.ts";
+import { deriveKey } from "../../shared/tokens/cipher.ts";
+import type { TokenStore } from "../../shared/tokens/types.ts";
+import { AccessTokens } from "./access-tokens.ts";
+import { ClientMetadataDocuments } from "./cimd.ts";
+import { ClientDirectory } from "./clients.ts";
+import { ConsentCookie } from "./consent-cookie.ts";
+import { Grants } from "./grants.ts";
+import type { RateLimitSettings } from "./rate-limit.ts";
+import { RevocationList } from "./revocation-list.ts";
+import { PENDING_TTL_SEC, TransientState } from "./transient-state.ts";
+import { authUrls, type AuthUrls } from "./urls.ts";
+
+export interface AuthDeps {
+  config: Config;
+  /** Shared connection for transient OAuth state, the revocation list, CIMD cache and rate limits. */
+  redis: Redis;
+  keyPrefix: string;
+  store: TokenStore;
+  airtableOAuth: AirtableOAuth;
+  /** whoami after the upstream exchange: the Airtable user id (our user id) behind a fresh Airtable token. */
+  whoami(accessToken: string): Promise<{ id: string; email?: string }>;
+  logger: Logger;
+  /** Overrides of the per-IP request limits (tests, unusual deployments). */
+  rateLimits?: Partial<RateLimitSettings>;
+}
+
+/** What verifying a bearer token needs: no TokenStore, no Airtable. */
+export type BearerDeps = Pick<AuthDeps, "config" | "redis" | "keyPrefix" | "logger">;
+
+/** Labels for deriveKey: each purpose gets its own sub-key of TOKEN_ENCRYPTION_KEY. */
+const ACCESS_TOKEN_KEY_LABEL = "access-token";
+const CONSENT_COOKIE_KEY_LABEL = "consent-cookie";
+
+function required<T>(value: T | undefined, name: string): T {
+  if (value === undefined) throw new Error(`${name} is not set; the authorization server cannot start without it`);
+  return value;
+}
+
+export function accessTokensFor(config: Config): AccessTokens {
+  const urls = authUrls(required(config.PUBLIC_URL, "PUBLIC_URL"));
+  const current = required(config.TOKEN_ENCRYPTION_KEY, "TOKEN_ENCRYPTION_KEY");
+  const keys = [deriveKey(current, ACCESS_TOKEN_KEY_LABEL)];
+  if (config.TOKEN_ENCRYPTION_KEY_PREVIOUS !== undefined) {
+    keys.push(deriveKey(config.TOKEN_ENCRYPTION_KEY_PREVIOUS, ACCESS_TOKEN_KEY_LABEL));
+  }
+  return new AccessTokens({
+    issuer: urls.issuer,
+    audience: urls.resource,
+    ttlSec: config.ACCESS_TOKEN_TTL_SEC,
+    keys,
+  });
+}
+
+export function revocationListFor(deps: BearerDeps): RevocationList {
+  return new RevocationList({
+    redis: deps.redis,
+    keyPrefix: deps.keyPrefix,
+    accessTokenTtlSec: deps.config.ACCESS_TOKEN_TTL_SEC,
+  });
+}
+
+/** The authorization server's parts, built once per router from its deps. */
+export interface AuthContext {
+  deps: AuthDeps;
+  urls: AuthUrls;
+  clients: ClientDirectory;
+  transient: TransientState;
+  grants: Grants;
+  accessTokens: AccessTokens;
+  consentCookie: ConsentCookie;
+}
+
+export function buildAuthContext(deps: AuthDeps): AuthContext {
+  const { config } = deps;
+  const urls = authUrls(required(config.PUBLIC_URL, "PUBLIC_URL"));
+  const accessTokens = accessTokensFor(config);
+  const documents = new ClientMetadataDocuments({
+    redis: deps.redis,
+    keyPrefix: deps.keyPrefix,
+    allowLoopback: config.CIMD_ALLOW_LOOPBACK_HTTP,
+    logger: deps.logger,
+  });
+  return {
+    deps,
+    urls,
+    accessTokens,
+    clients: new ClientDirectory(deps.store, documents),
+    transient: new TransientState(deps.redis, deps.keyPrefix),
+    grants: new Grants({
+      store: deps.store,
+      accessTokens,
+      revoked: revocationListFor(deps),
+      refreshTokenTtlDays: config.REFRESH_TOKEN_TTL_DAYS,
+      logger: deps.logger,
+    }),
+    consentCookie: new ConsentCookie({
+      key: deriveKey(required(config.TOKEN_ENCRYPTION_KEY, "TOKEN_ENCRYPTION_KEY"), CONSENT_COOKIE_KEY_LABEL),
+      secure: urls.issuer.startsWith("https:"),
+      maxAgeSec: PENDING_TTL_SEC,
+    }),
+  };
+}

@@ -1,0 +1,6 @@
+export { createAuthRouter } from "./router.ts";
+export { requireBearer, insufficientScope, type RequireBearerOptions } from "./bearer.ts";
+export type { AuthDeps, BearerDeps } from "./context.ts";
+export { RevocationList } from "./revocation-list.ts";
+export { defaultRateLimits, type RateLimitSettings } from "./rate-limit.ts";
+export { authUrls, authPaths, type AuthUrls } from "./urls.ts";

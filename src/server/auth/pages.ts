@@ -1,0 +1,77 @@
+import type { Response } from "express";
+import { scopeCatalog, type Scope } from "../../shared/auth/scopes.ts";
+
+/**
+ * The only HTML this server renders: the consent page and error pages. No JavaScript anywhere, so the CSP can
+ * forbid scripts entirely; `frame-ancestors 'none'` (and X-Frame-Options for old browsers) stops clickjacking of
+ * the approve button.
+ */
+const CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; base-uri 'none'; frame-ancestors 'none'";
+
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+const STYLE = `body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1d1d1f}
+h1{font-size:1.4rem}ul{padding-left:1.2rem}li{margin:.3rem 0}.muted{color:#555;font-size:.9rem}
+.buttons{display:flex;gap:1rem;margin-top:1.5rem}button{font-size:1rem;padding:.6rem 1.2rem;border-radius:6px;border:1px solid #888;cursor:pointer}
+button[value=approve]{background:#0b57d0;color:#fff;border-color:#0b57d0}code{word-break:break-all}`;
+
+function layout(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="referrer" content="no-referrer"><title>${escapeHtml(title)}</title><style>${STYLE}</style></head>
+<body>${body}</body></html>`;
+}
+
+export function sendPage(res: Response, status: number, html: string): void {
+  res.setHeader("Content-Security-Policy", CSP);
+  res.setHeader("X-Frame-Options", "DENY");
+  res.setHeader("X-Content-Type-Options", "nosniff");
+  res.setHeader("Referrer-Policy", "no-referrer");
+  res.setHeader("Cache-Control", "no-store");
+  res.status(status).type("html").send(html);
+}
+
+/** A dead end for the browser: used whenever redirecting to the client would be unsafe or impossible. */
+export function sendErrorPage(res: Response, status: number, title: string, detail: string): void {
+  sendPage(res, status, layout(title, `<h1>${escapeHtml(title)}</h1><p>${escapeHtml(detail)}</p>`));
+}
+
+export interface ConsentView {
+  /** The client's self-declared name, if any. */
+  clientName: string | undefined;
+  clientId: string;
+  /** True when the client identified itself with a metadata document URL (its host is then verified by TLS). */
+  metadataDocument: boolean;
+  redirectUri: string;
+  scopes: readonly Scope[];
+  requestId: string;
+  csrfToken: string;
+  decisionPath: string;
+}
+
+export function renderConsentPage(view: ConsentView): string {
+  const redirectHost = new URL(view.redirectUri).host;
+  const name = view.clientName?.trim() ? view.clientName.trim() : "An unnamed application";
+  const identity = view.metadataDocument
+    ? `<p class="muted">Identified by <code>${escapeHtml(view.clientId)}</code>.</p>`
+    : `<p class="muted">This name was chosen by the application itself and is not verified.</p>`;
+  const scopes = view.scopes.map((s) => `<li>${escapeHtml(scopeCatalog[s].description)}</li>`).join("");
+  return layout(
+    "Allow access to your Airtable?",
+    `<h1><strong>${escapeHtml(name)}</strong> wants to use your Airtable account</h1>
+${identity}
+<p>After you decide, you will be sent back to <strong>${escapeHtml(redirectHost)}</strong>.</p>
+<p>If you allow it, it will be able to:</p>
+<ul>${scopes}</ul>
+<p class="muted">Next, Airtable asks you to sign in and choose which bases to share.
+Only continue if you started this from an app you trust.</p>
+<form method="post" action="${escapeHtml(view.decisionPath)}">
+<input type="hidden" name="request_id" value="${escapeHtml(view.requestId)}">
+<input type="hidden" name="csrf_token" value="${escapeHtml(view.csrfToken)}">
+<div class="buttons"><button type="submit" name="decision" value="approve">Allow</button>
+<button type="submit" name="decision" value="deny">Deny</button></div>
+</form>`,
+  );
+}

@@ -1,0 +1,96 @@
+import type { Request, Response } from "express";
+import { z } from "zod";
+import { isScope } from "../../shared/auth/scopes.ts";
+import type { RegisteredClient } from "../../shared/tokens/types.ts";
+import type { AuthContext } from "./context.ts";
+import { noStore } from "./oauth-error.ts";
+import { randomToken, sha256Hex } from "./pkce.ts";
+import { redirectUriProblem } from "./redirect-uris.ts";
+import type { ClientAuthMethod } from "./resolved-client.ts";
+import { scopeString } from "./scope-param.ts";
+
+/**
+ * RFC 7591 dynamic client registration. Public clients (token_endpoint_auth_method "none") are welcome: PKCE
+ * protects them. A confidential client gets a secret once, in this answer; we keep only its SHA-256.
+ */
+const AUTH_METHODS = ["none", "client_secret_post", "client_secret_basic"] as const;
+
+const httpsUrl = z
+  .string()
+  .max(2000)
+  .refine((v) => URL.canParse(v) && new URL(v).protocol === "https:", "must be an https URL");
+
+const registrationSchema = z.looseObject({
+  redirect_uris: z.array(z.string()).min(1, "at least one redirect URI is required").max(20),
+  token_endpoint_auth_method: z.string().optional(),
+  grant_types: z.array(z.string()).optional(),
+  response_types: z.array(z.string()).optional(),
+  client_name: z.string().max(200).optional(),
+  client_uri: httpsUrl.optional(),
+  logo_uri: httpsUrl.optional(),
+  scope: z.string().max(1000).optional(),
+});
+
+function refuse(res: Response, error: string, description: string): void {
+  noStore(res);
+  res.status(400).json({ error, error_description: description });
+}
+
+export function registerHandler(ctx: AuthContext) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const parsed = registrationSchema.safeParse(req.body);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return refuse(
+        res,
+        "invalid_client_metadata",
+        `${issue?.path.join(".") || "body"}: ${issue?.message ?? "invalid"} (send a JSON object as in RFC 7591)`,
+      );
+    }
+    const meta = parsed.data;
+    for (const uri of meta.redirect_uris) {
+      const problem = redirectUriProblem(uri);
+      if (problem !== undefined) return refuse(res, "invalid_redirect_uri", problem);
+    }
+    // RFC 7591 §2: the default is client_secret_basic.
+    const method = (meta.token_endpoint_auth_method ?? "client_secret_basic") as ClientAuthMethod;
+    if (!AUTH_METHODS.includes(method)) {
+      return refuse(
+        res,
+        "invalid_client_metadata",
+        `token_endpoint_auth_method must be one of ${AUTH_METHODS.join(", ")}`,
+      );
+    }
+    const grantTypes = meta.grant_types ?? ["authorization_code"];
+    const badGrant = grantTypes.find((g) => g !== "authorization_code" && g !== "refresh_token");
+    if (badGrant !== undefined) {
+      return refuse(res, "invalid_client_metadata", `grant type ${badGrant} is not supported here`);
+    }
+    const responseTypes = meta.response_types ?? ["code"];
+    if (responseTypes.some((t) => t !== "code")) {
+      return refuse(res, "invalid_client_metadata", "response_types may only contain code");
+    }
+    // Scope words we do not know are dropped (RFC 7591 §2 lets the server replace requested metadata).
+    const scope = scopeString((meta.scope ?? "").split(" ").filter(isScope));
+
+    const clientId = `mcp_${randomToken(16)}`;
+    const secret = method === "none" ? undefined : randomToken(32);
+    const client: RegisteredClient = {
+      client_id: clientId,
+      client_id_issued_at: Math.floor(Date.now() / 1000),
+      redirect_uris: meta.redirect_uris,
+      token_endpoint_auth_method: method,
+      grant_types: grantTypes,
+      response_types: responseTypes,
+      ...(meta.client_name !== undefined ? { client_name: meta.client_name } : {}),
+      ...(meta.client_uri !== undefined ? { client_uri: meta.client_uri } : {}),
+      ...(meta.logo_uri !== undefined ? { logo_uri: meta.logo_uri } : {}),
+      ...(scope !== "" ? { scope } : {}),
+      ...(secret !== undefined ? { client_secret: `sha256:${sha256Hex(secret)}`, client_secret_expires_at: 0 } : {}),
+    };
+    await ctx.deps.store.putClient(client);
+    ctx.deps.logger.info({ clientId, clientName: client.client_name, method }, "client registered");
+    noStore(res);
+    res.status(201).json({ ...client, ...(secret !== undefined ? { client_secret: secret } : {}) });
+  };
+}

@@ -1,0 +1,114 @@
+import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from "express";
+import { authorizeHandler, decisionHandler } from "./authorize.ts";
+import { callbackHandler } from "./callback.ts";
+import { buildAuthContext, type AuthDeps } from "./context.ts";
+import { authorizationServerMetadata, jsonDocument, protectedResourceMetadata } from "./metadata.ts";
+import { noStore } from "./oauth-error.ts";
+import { sendErrorPage } from "./pages.ts";
+import { defaultRateLimits, ipRateLimit } from "./rate-limit.ts";
+import { registerHandler } from "./register.ts";
+import { revokeHandler } from "./revoke.ts";
+import { tokenHandler } from "./token-endpoint.ts";
+import { authPaths } from "./urls.ts";
+
+/**
+ * The OAuth 2.1 authorization server for the MCP endpoint: metadata (RFC 9728, RFC 8414), registration
+ * (RFC 7591) and Client ID Metadata Documents, consent, the Airtable leg, tokens and revocation. Mount it at
+ * the app's root; the app must `set("trust proxy", config.TRUST_PROXY)` so rate limits see client addresses.
+ * Every step keeps its state in Redis: any instance can serve any request.
+ */
+export function createAuthRouter(deps: AuthDeps): Router {
+  const ctx = buildAuthContext(deps);
+  const limits = { ...defaultRateLimits, ...deps.rateLimits };
+  const router = express.Router();
+  const rl = (name: string, windowMs: number, limit: number, page: boolean): RequestHandler =>
+    ipRateLimit({
+      redis: deps.redis,
+      keyPrefix: deps.keyPrefix,
+      name,
+      windowMs,
+      limit,
+      onLimit: (_req, res) =>
+        page
+          ? sendErrorPage(res, 429, "Too many requests", "Wait a minute, then start again from your app.")
+          : (noStore(res),
+            res.status(429).json({ error: "too_many_requests", error_description: "Slow down and retry later" })),
+    });
+  const registerLimit = rl("register", 3600_000, limits.registerPerHour, false);
+  const tokenLimit = rl("token", 60_000, limits.tokenPerMinute, false);
+  const browserLimit = rl("authorize", 60_000, limits.authorizePerMinute, true);
+  const form = express.urlencoded({ extended: false, limit: "16kb", parameterLimit: 50 });
+  const json = express.json({ limit: "16kb" });
+
+  // Browser-based clients (MCP Inspector) call these from another origin; none of them uses cookies.
+  for (const path of [
+    authPaths.protectedResourceMetadataRoot,
+    authPaths.protectedResourceMetadata,
+    authPaths.authorizationServerMetadata,
+    authPaths.register,
+    authPaths.token,
+    authPaths.revoke,
+  ]) {
+    router.use(path, cors);
+  }
+
+  const prm = jsonDocument(protectedResourceMetadata(ctx.urls));
+  router.get(authPaths.protectedResourceMetadataRoot, prm);
+  router.get(authPaths.protectedResourceMetadata, prm);
+  router.get(authPaths.authorizationServerMetadata, jsonDocument(authorizationServerMetadata(ctx.urls)));
+
+  router.post(authPaths.register, registerLimit, json, registerHandler(ctx));
+  router.get(authPaths.authorize, browserLimit, authorizeHandler(ctx));
+  router.post(authPaths.decision, browserLimit, form, decisionHandler(ctx));
+  router.get(authPaths.callback, browserLimit, callbackHandler(ctx));
+  router.post(authPaths.token, tokenLimit, form, tokenHandler(ctx));
+  router.post(authPaths.revoke, tokenLimit, form, revokeHandler(ctx));
+
+  const allowed: Record<string, string> = {
+    [authPaths.protectedResourceMetadataRoot]: "GET",
+    [authPaths.protectedResourceMetadata]: "GET",
+    [authPaths.authorizationServerMetadata]: "GET",
+    [authPaths.register]: "POST",
+    [authPaths.authorize]: "GET",
+    [authPaths.decision]: "POST",
+    [authPaths.callback]: "GET",
+    [authPaths.token]: "POST",
+    [authPaths.revoke]: "POST",
+  };
+  for (const [path, method] of Object.entries(allowed)) {
+    router.all(path, (_req, res) => {
+      res.setHeader("Allow", method);
+      res.status(405).json({ error: "invalid_request", error_description: `Use ${method}` });
+    });
+  }
+
+  router.use((error: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(error);
+    const status = (error as { status?: number }).status;
+    const browser = req.path.startsWith(authPaths.authorize) || req.path === authPaths.callback;
+    if (typeof status === "number" && status >= 400 && status < 500) {
+      // Body parser errors: malformed JSON or form, too large.
+      if (browser) return sendErrorPage(res, status, "Bad request", "The request could not be read.");
+      noStore(res);
+      const code = req.path === authPaths.register ? "invalid_client_metadata" : "invalid_request";
+      return res.status(status).json({ error: code, error_description: "The request body could not be read" });
+    }
+    deps.logger.error({ err: error, path: req.path }, "authorization server error");
+    if (browser) return sendErrorPage(res, 500, "Something went wrong", "Please try again from your app.");
+    noStore(res);
+    res.status(500).json({ error: "server_error", error_description: "Internal error; try again" });
+  });
+  return router;
+}
+
+function cors(req: Request, res: Response, next: NextFunction): void {
+  res.setHeader("Access-Control-Allow-Origin", "*");
+  res.setHeader("Access-Control-Allow-Headers", "Authorization, Content-Type, MCP-Protocol-Version");
+  res.setHeader("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+  res.setHeader("Access-Control-Max-Age", "600");
+  if (req.method === "OPTIONS") {
+    res.status(204).end();
+    return;
+  }
+  next();
+}

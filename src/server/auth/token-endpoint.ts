@@ -1,0 +1,102 @@
+import type { Request, Response } from "express";
+import type { AuthContext } from "./context.ts";
+import { authenticateClient } from "./client-auth.ts";
+import type { TokenResponse } from "./grants.ts";
+import { invalidGrant, invalidRequest, noStore, OAuthError, sendOAuthError } from "./oauth-error.ts";
+import { verifierMatches } from "./pkce.ts";
+import { newGrantId } from "./refresh-tokens.ts";
+import type { ResolvedClient } from "./resolved-client.ts";
+import { parseScopes, unknownScopeMessage } from "./scope-param.ts";
+
+/** POST /token: authorization_code and refresh_token grants (form bodies), answers in RFC 6749 §5 shape. */
+export function tokenHandler(ctx: AuthContext) {
+  return async (req: Request, res: Response): Promise<void> => {
+    try {
+      if (!req.is("application/x-www-form-urlencoded")) {
+        throw invalidRequest("The token endpoint takes application/x-www-form-urlencoded bodies");
+      }
+      const client = await authenticateClient(req, ctx.clients);
+      const body = req.body as Record<string, unknown>;
+      const field = (name: string): string | undefined => {
+        const v = body[name];
+        if (v === undefined) return undefined;
+        if (typeof v !== "string") throw invalidRequest(`${name} must appear once`);
+        return v;
+      };
+      const grantType = field("grant_type");
+      let tokens: TokenResponse;
+      if (grantType === "authorization_code") tokens = await exchangeCode(ctx, client, field);
+      else if (grantType === "refresh_token") tokens = await refresh(ctx, client, field);
+      else if (grantType === undefined) throw invalidRequest("grant_type is required");
+      else throw new OAuthError("unsupported_grant_type", `grant_type ${grantType} is not supported`);
+      noStore(res);
+      res.status(200).json(tokens);
+    } catch (error) {
+      if (error instanceof OAuthError) return sendOAuthError(res, error);
+      ctx.deps.logger.error({ err: error }, "token endpoint failed");
+      sendOAuthError(res, new OAuthError("server_error", "The token request could not be completed", 500));
+    }
+  };
+}
+
+type Field = (name: string) => string | undefined;
+
+async function exchangeCode(ctx: AuthContext, client: ResolvedClient, field: Field): Promise<TokenResponse> {
+  const code = field("code");
+  const verifier = field("code_verifier");
+  if (code === undefined) throw invalidRequest("code is required");
+  if (verifier === undefined) throw invalidRequest("code_verifier is required (PKCE)");
+  const issued = await ctx.transient.takeCode(code);
+  if (issued === undefined) {
+    // A replayed code: whatever it produced is revoked (RFC 6749 §4.1.2, RFC 9700 §4.5).
+    const grantId = await ctx.transient.grantOfUsedCode(code);
+    if (grantId !== undefined) {
+      await ctx.grants.revoke(grantId, "authorization_code_reuse");
+      ctx.deps.logger.warn({ grantId, clientId: client.clientId }, "authorization code replayed: grant revoked");
+    }
+    throw invalidGrant("The authorization code is invalid, expired or already used");
+  }
+  // From here the code is spent, whatever else is wrong with the request.
+  const grantId = newGrantId();
+  await ctx.transient.markCodeUsed(code, grantId);
+  if (issued.clientId !== client.clientId) throw invalidGrant("The authorization code was issued to another client");
+  const redirectUri = field("redirect_uri");
+  if (issued.redirectUriGiven || redirectUri !== undefined) {
+    if (redirectUri !== issued.redirectUri) {
+      throw invalidGrant("redirect_uri differs from the one in the authorization request");
+    }
+  }
+  if (!verifierMatches(verifier, issued.codeChallenge)) {
+    throw invalidGrant("code_verifier does not match the code_challenge");
+  }
+  const resource = field("resource");
+  if (resource !== undefined && resource !== issued.resource) {
+    throw new OAuthError("invalid_target", `resource must be ${issued.resource}`);
+  }
+  const tokens = await ctx.grants.create({
+    grantId,
+    userId: issued.userId,
+    clientId: client.clientId,
+    scopes: issued.scopes,
+    resource: issued.resource,
+  });
+  // A replay that arrived between markCodeUsed and now revoked this grant before it existed: honour it.
+  if (await ctx.grants.isRevoked(grantId)) {
+    await ctx.grants.revoke(grantId, "authorization_code_reuse");
+    throw invalidGrant("The authorization code was used twice; sign in again");
+  }
+  return tokens;
+}
+
+async function refresh(ctx: AuthContext, client: ResolvedClient, field: Field): Promise<TokenResponse> {
+  const refreshToken = field("refresh_token");
+  if (refreshToken === undefined) throw invalidRequest("refresh_token is required");
+  const scope = field("scope");
+  let scopes;
+  if (scope !== undefined) {
+    const parsed = parseScopes(scope);
+    if (!parsed.ok) throw new OAuthError("invalid_scope", unknownScopeMessage(parsed.unknown));
+    scopes = parsed.scopes.length > 0 ? parsed.scopes : undefined;
+  }
+  return ctx.grants.refresh({ clientId: client.clientId, refreshToken, scopes, resource: field("resource") });
+}

@@ -1,0 +1,199 @@
+import type { Redis } from "ioredis";
+import type { AirtableClient } from "./airtable/client.ts";
+import {
+  baseSchemaResponseSchema,
+  type AirtableField,
+  type AirtableTable,
+  type AirtableView,
+  type BaseSchema,
+} from "./airtable/schemas.ts";
+import type { Logger } from "./logger.ts";
+
+export interface SchemaCacheOptions {
+  /** Shared cache for every process; without it each process keeps its own in memory. */
+  redis?: Redis;
+  keyPrefix: string;
+  /** How long a schema is trusted; default 60 s. Tools refetch once before reporting an unknown name. */
+  ttlMs?: number;
+  logger?: Logger;
+  /** For tests. */
+  now?: () => number;
+}
+
+/** A table, field or view name that does not exist; `known` lists the real ones so the agent can fix its call. */
+export class SchemaLookupError extends Error {
+  override name = "SchemaLookupError";
+  readonly kind: "table" | "field" | "view";
+  readonly wanted: string;
+  readonly known: string[];
+  constructor(kind: "table" | "field" | "view", wanted: string, where: string, known: string[]) {
+    const shown = known.slice(0, 200).join(", ");
+    const more = known.length > 200 ? ` (and ${known.length - 200} more)` : "";
+    super(
+      `Unknown ${kind} ${JSON.stringify(wanted)} ${where}. ` +
+        (known.length === 0 ? `There are no ${kind}s.` : `The ${kind}s are: ${shown}${more}.`) +
+        ` Use the id or the exact name.`,
+    );
+    this.kind = kind;
+    this.wanted = wanted;
+    this.known = known;
+  }
+}
+
+const label = (item: { id: string; name: string }) => `${JSON.stringify(item.name)} (${item.id})`;
+
+/** By id, then by exact name, then by a case-insensitive name when only one matches. */
+function findByIdOrName<T extends { id: string; name: string }>(items: readonly T[], key: string): T | undefined {
+  const exact = items.find((i) => i.id === key) ?? items.find((i) => i.name === key);
+  if (exact !== undefined) return exact;
+  const folded = key.trim().toLowerCase();
+  const loose = items.filter((i) => i.name.trim().toLowerCase() === folded);
+  return loose.length === 1 ? loose[0] : undefined;
+}
+
+export function resolveTable(schema: BaseSchema, tableIdOrName: string, baseId = "this base"): AirtableTable {
+  const table = findByIdOrName(schema.tables, tableIdOrName);
+  if (table === undefined)
+    throw new SchemaLookupError("table", tableIdOrName, `in ${baseId}`, schema.tables.map(label));
+  return table;
+}
+
+export function resolveField(table: AirtableTable, fieldIdOrName: string): AirtableField {
+  const field = findByIdOrName(table.fields, fieldIdOrName);
+  if (field === undefined) {
+    throw new SchemaLookupError("field", fieldIdOrName, `in table ${label(table)}`, table.fields.map(label));
+  }
+  return field;
+}
+
+export function resolveView(table: AirtableTable, viewIdOrName: string): AirtableView {
+  const view = findByIdOrName(table.views, viewIdOrName);
+  if (view === undefined) {
+    throw new SchemaLookupError("view", viewIdOrName, `in table ${label(table)}`, table.views.map(label));
+  }
+  return view;
+}
+
+interface Entry {
+  schema: BaseSchema;
+  expiresAt: number;
+}
+
+/**
+ * Base schemas (tables, fields, views), cached so that describe/list/resolve calls do not spend the base's
+ * 5 requests per second. Cached per user AND base: what a user sees depends on their permissions. In Redis when
+ * given (shared by every instance), else in this process's memory. Concurrent misses for one key share one
+ * Airtable request (single flight, per process).
+ */
+export class SchemaCache {
+  readonly #redis: Redis | undefined;
+  readonly #prefix: string;
+  readonly #ttlMs: number;
+  readonly #logger: Logger | undefined;
+  readonly #now: () => number;
+  readonly #memory = new Map<string, Entry>();
+  readonly #inFlight = new Map<string, Promise<BaseSchema>>();
+
+  constructor(opts: SchemaCacheOptions) {
+    this.#redis = opts.redis;
+    this.#prefix = `${opts.keyPrefix}:schema`;
+    this.#ttlMs = opts.ttlMs ?? 60_000;
+    this.#logger = opts.logger;
+    this.#now = opts.now ?? Date.now;
+  }
+
+  /** The base's schema as `userId` (the user behind `airtable`) sees it. `fresh` skips the cache. */
+  async get(
+    airtable: AirtableClient,
+    baseId: string,
+    userId: string,
+    opts: { fresh?: boolean } = {},
+  ): Promise<BaseSchema> {
+    const key = this.#key(baseId, userId);
+    const running = this.#inFlight.get(key);
+    if (running !== undefined) return running;
+    const load = this.#load(airtable, baseId, userId, key, opts.fresh === true).finally(() => {
+      this.#inFlight.delete(key);
+    });
+    this.#inFlight.set(key, load);
+    return load;
+  }
+
+  /** Forgets the base's schema for every user (after a schema change), or for one user. */
+  async invalidate(baseId: string, userId?: string): Promise<void> {
+    const memoryPrefix = `${this.#prefix}:${baseId}:u:`;
+    for (const key of this.#memory.keys()) {
+      if (userId === undefined ? key.startsWith(memoryPrefix) : key === this.#key(baseId, userId)) {
+        this.#memory.delete(key);
+      }
+    }
+    if (this.#redis === undefined) return;
+    const usersKey = this.#usersKey(baseId);
+    const users = userId === undefined ? await this.#redis.smembers(usersKey) : [userId];
+    const keys = users.map((u) => this.#key(baseId, u));
+    if (userId === undefined) keys.push(usersKey);
+    if (keys.length > 0) await this.#redis.unlink(...keys);
+  }
+
+  resolveTable(schema: BaseSchema, tableIdOrName: string, baseId?: string): AirtableTable {
+    return resolveTable(schema, tableIdOrName, baseId);
+  }
+
+  resolveField(table: AirtableTable, fieldIdOrName: string): AirtableField {
+    return resolveField(table, fieldIdOrName);
+  }
+
+  async #load(airtable: AirtableClient, baseId: string, userId: string, key: string, fresh: boolean) {
+    if (!fresh) {
+      const cached = await this.#read(key);
+      if (cached !== undefined) return cached;
+    }
+    const schema = await airtable.getBaseSchema(baseId);
+    await this.#write(baseId, userId, key, schema);
+    return schema;
+  }
+
+  async #read(key: string): Promise<BaseSchema | undefined> {
+    if (this.#redis === undefined) {
+      const entry = this.#memory.get(key);
+      if (entry === undefined || entry.expiresAt <= this.#now()) return undefined;
+      return entry.schema;
+    }
+    try {
+      const text = await this.#redis.get(key);
+      if (text === null) return undefined;
+      const parsed = baseSchemaResponseSchema.safeParse(JSON.parse(text));
+      return parsed.success ? parsed.data : undefined;
+    } catch (error) {
+      // A cache that cannot answer is a miss: the read still works, it only costs an Airtable request.
+      this.#logger?.warn({ err: error }, "schema cache read failed");
+      return undefined;
+    }
+  }
+
+  async #write(baseId: string, userId: string, key: string, schema: BaseSchema): Promise<void> {
+    if (this.#redis === undefined) {
+      this.#memory.set(key, { schema, expiresAt: this.#now() + this.#ttlMs });
+      return;
+    }
+    try {
+      const usersKey = this.#usersKey(baseId);
+      await this.#redis
+        .multi()
+        .set(key, JSON.stringify(schema), "PX", this.#ttlMs)
+        .sadd(usersKey, userId)
+        .pexpire(usersKey, this.#ttlMs * 2)
+        .exec();
+    } catch (error) {
+      this.#logger?.warn({ err: error }, "schema cache write failed");
+    }
+  }
+
+  #key(baseId: string, userId: string): string {
+    return `${this.#prefix}:${baseId}:u:${userId}`;
+  }
+
+  #usersKey(baseId: string): string {
+    return `${this.#prefix}:${baseId}:users`;
+  }
+}

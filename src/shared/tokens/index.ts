@@ -1,0 +1,57 @@
+import { Firestore } from "@google-cloud/firestore";
+import type { Redis } from "ioredis";
+import type { Config } from "../config.ts";
+import { TokenCipher } from "./cipher.ts";
+import { FirestoreTokenStore } from "./firestore-token-store.ts";
+import { RedisTokenStore } from "./redis-token-store.ts";
+import type { TokenStore } from "./types.ts";
+
+export * from "./types.ts";
+export { deriveKey, keyIdOf, TokenCipher, TokenDecryptError } from "./cipher.ts";
+export { RedisTokenStore, type RedisTokenStoreOptions } from "./redis-token-store.ts";
+export { FirestoreTokenStore, type FirestoreTokenStoreOptions } from "./firestore-token-store.ts";
+export {
+  AirtableReauthRequiredError,
+  AirtableTokenProvider,
+  AirtableTokenUnavailableError,
+  type AirtableTokenProviderOptions,
+} from "./airtable-token-provider.ts";
+
+/** The cipher for TOKEN_ENCRYPTION_KEY (and TOKEN_ENCRYPTION_KEY_PREVIOUS, which only decrypts). */
+export function tokenCipherFromConfig(config: Pick<Config, "TOKEN_ENCRYPTION_KEY" | "TOKEN_ENCRYPTION_KEY_PREVIOUS">) {
+  if (config.TOKEN_ENCRYPTION_KEY === undefined) {
+    throw new Error("TOKEN_ENCRYPTION_KEY is not set: generate one with `openssl rand -base64 32`");
+  }
+  return TokenCipher.create(config.TOKEN_ENCRYPTION_KEY, config.TOKEN_ENCRYPTION_KEY_PREVIOUS);
+}
+
+/** Firestore collection names allow more, but a plain prefix keeps them readable in the console. */
+function collectionPrefixOf(keyPrefix: string): string {
+  return `${keyPrefix.replace(/[^A-Za-z0-9_-]/g, "_")}_`;
+}
+
+/**
+ * The TokenStore chosen by TOKEN_STORE. Firestore reads FIRESTORE_PROJECT_ID and FIRESTORE_DATABASE; the
+ * @google-cloud/firestore library itself honours FIRESTORE_EMULATOR_HOST (and Application Default Credentials).
+ */
+export function createTokenStore(
+  config: Pick<Config, "TOKEN_STORE" | "FIRESTORE_PROJECT_ID" | "FIRESTORE_DATABASE">,
+  deps: { redis: Redis; cipher: TokenCipher; keyPrefix: string },
+): TokenStore {
+  if (config.TOKEN_STORE === "firestore") {
+    if (config.FIRESTORE_PROJECT_ID === undefined) {
+      throw new Error("FIRESTORE_PROJECT_ID is required when TOKEN_STORE=firestore");
+    }
+    const firestore = new Firestore({
+      projectId: config.FIRESTORE_PROJECT_ID,
+      databaseId: config.FIRESTORE_DATABASE,
+      ignoreUndefinedProperties: true,
+    });
+    return new FirestoreTokenStore({
+      firestore,
+      cipher: deps.cipher,
+      collectionPrefix: collectionPrefixOf(deps.keyPrefix),
+    });
+  }
+  return new RedisTokenStore({ redis: deps.redis, cipher: deps.cipher, keyPrefix: deps.keyPrefix });
+}

@@ -1,0 +1,80 @@
+import { randomUUID } from "node:crypto";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import {
+  AirtableAuthError,
+  AirtableError,
+  AirtableNetworkError,
+  AirtableNotFoundError,
+  AirtablePermissionError,
+  AirtableProtocolError,
+  AirtableRateLimitError,
+  AirtableServerError,
+  AirtableValidationError,
+} from "../airtable/errors.ts";
+import { scopeCatalog } from "../auth/scopes.ts";
+import type { Logger } from "../logger.ts";
+import { SchemaLookupError } from "../schema-cache.ts";
+import type { AnyToolDefinition } from "./define-tool.ts";
+import { ToolInputError } from "./tool-input-error.ts";
+
+/** What to do about an Airtable validation error, by Airtable's error type. */
+const validationHints: Record<string, string> = {
+  UNKNOWN_FIELD_NAME: "Check the field names with describe_table.",
+  INVALID_FILTER_BY_FORMULA:
+    'Fix the formula: field names go in {braces}, text in "double quotes", e.g. AND({Status} = "Done", {Score} > 3).',
+  LIST_RECORDS_ITERATOR_NOT_AVAILABLE:
+    "The cursor has expired (Airtable keeps a listing open about 5 minutes) or was already used. Call again without cursor to start over.",
+  INVALID_OFFSET_VALUE: "The cursor is not valid anymore. Call again without cursor to start over.",
+  VIEW_NAME_NOT_FOUND: "Check the view names with describe_table.",
+  VIEW_ID_NOT_FOUND: "Check the view ids with describe_table.",
+  INVALID_REQUEST_UNKNOWN: "Check the arguments against the tool's input schema.",
+};
+
+/** Scopes in words, for permission messages: "records:read (Airtable data.records:read)". */
+function scopeWords(tool: AnyToolDefinition): string {
+  return tool.scopes.map((s) => `${s} (Airtable ${scopeCatalog[s].airtable.join(", ")})`).join(", ");
+}
+
+/** The message an agent can act on; never a stack trace. Unknown errors get a reference id, logged with details. */
+export function describeToolError(error: unknown, tool: AnyToolDefinition, logger?: Logger): string {
+  if (error instanceof ToolInputError || error instanceof SchemaLookupError) return error.message;
+  if (error instanceof AirtablePermissionError || (error instanceof AirtableNotFoundError && !isRecordLookup(error))) {
+    return (
+      `The base or table does not exist, or your Airtable sign-in has no access to it (Airtable: ${error.type}). ` +
+      `Check baseId with list_bases and tableId with list_tables. If the base is listed, the sign-in may lack ` +
+      `the access ${tool.name} needs: ${scopeWords(tool)}; sign in again and grant it, or ask the base's owner to share it.`
+    );
+  }
+  if (error instanceof AirtableNotFoundError) {
+    return `Airtable found no such record (${error.type}: ${error.message}). Check recordId with list_records or search_records.`;
+  }
+  if (error instanceof AirtableValidationError) {
+    const hint = validationHints[error.type] ?? "Check the arguments and try again.";
+    return `Airtable refused the request: ${error.message} (${error.type}). ${hint}`;
+  }
+  if (error instanceof AirtableRateLimitError) {
+    return "Airtable is rate limiting this base or account (5 requests per second per base). Nothing was changed; try again in about 30 seconds.";
+  }
+  if (error instanceof AirtableAuthError) {
+    return "Airtable rejected the sign-in (it may have been revoked or expired). Sign in to Airtable again, then retry.";
+  }
+  if (error instanceof AirtableServerError || error instanceof AirtableNetworkError) {
+    return `Airtable is not answering properly right now (${error.type}). Try again in a minute.`;
+  }
+  if (error instanceof AirtableProtocolError || error instanceof AirtableError) {
+    return `Airtable sent an answer this server could not use (${error.type}). Try again; if it persists, report it.`;
+  }
+  const reference = randomUUID();
+  logger?.error({ err: error, tool: tool.name, reference }, "tool failed unexpectedly");
+  return `Internal error while running ${tool.name} (reference ${reference}). Try again; if it persists, report the reference.`;
+}
+
+/** Airtable 404s on a record path mean the record is gone; on tables and bases, they mean no access. */
+function isRecordLookup(error: AirtableError): boolean {
+  return error.type === "MODEL_ID_NOT_FOUND" || /Record not found/i.test(error.message);
+}
+
+/** Every tool failure, as the tool result the agent sees. */
+export function toolErrorResult(error: unknown, tool: AnyToolDefinition, logger?: Logger): CallToolResult {
+  return { isError: true, content: [{ type: "text", text: describeToolError(error, tool, logger) }] };
+}
