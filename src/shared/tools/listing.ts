@@ -1,0 +1,102 @@
+import { z } from "zod";
+import type { ListRecordsOptions } from "../airtable/request.ts";
+import type { AirtableTable } from "../airtable/schemas.ts";
+import { resolveField, resolveView } from "../schema-cache.ts";
+import { queryFingerprint } from "./record-cursor.ts";
+import { DEFAULT_RESPONSE_BUDGET_BYTES, fetchRecordPage } from "./record-pager.ts";
+import { recordOutput, toRecordOutput } from "./shapes.ts";
+import type { ToolContext } from "./define-tool.ts";
+
+/** Inputs list_records and search_records share. */
+export const listingInputs = {
+  view: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("A view id (viw…) or name: only its records, in its order."),
+  fields: z
+    .array(z.string().min(1))
+    .min(1)
+    .max(500)
+    .optional()
+    .describe("Only these fields (ids or names) in each record; fewer fields make smaller answers."),
+  maxRecords: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe("Stop after this many records in total, across every call of this listing."),
+  pageSize: z
+    .number()
+    .int()
+    .min(1)
+    .max(100)
+    .default(100)
+    .describe("At most this many records per answer (1–100). Answers also stop early, with a cursor, at about 40 kB."),
+  cursor: z
+    .string()
+    .min(1)
+    .max(8000)
+    .optional()
+    .describe("nextCursor from the previous answer, to continue where it stopped. Repeat the other arguments unchanged."),
+};
+
+export const listingOutputs = {
+  records: z.array(recordOutput),
+  nextCursor: z
+    .string()
+    .optional()
+    .describe("Present when more records follow: call again with the same arguments and this cursor."),
+  note: z.string().optional(),
+};
+
+export type ListingQuery = Omit<ListRecordsOptions, "offset" | "pageSize" | "maxRecords">;
+
+/** Field and view names resolved to ids against the schema (unknown ones → errors listing the real names). */
+export function resolveListingQuery(
+  table: AirtableTable,
+  input: { view?: string | undefined; fields?: string[] | undefined; sort?: { field: string; direction?: "asc" | "desc" | undefined }[] | undefined },
+): ListingQuery {
+  const query: ListingQuery = {};
+  if (input.view !== undefined) query.view = resolveView(table, input.view).id;
+  if (input.fields !== undefined) query.fields = input.fields.map((f) => resolveField(table, f).id);
+  if (input.sort !== undefined && input.sort.length > 0) {
+    query.sort = input.sort.map((s) => ({ field: resolveField(table, s.field).id, direction: s.direction ?? "asc" }));
+  }
+  return query;
+}
+
+/** One answer of a listing: the records, the cursor when more follow, and a note when the size budget ended it. */
+export async function runListing(
+  ctx: ToolContext,
+  args: {
+    baseId: string;
+    table: AirtableTable;
+    query: ListingQuery;
+    /** Anything else that shapes the listing (the search term): part of the cursor's fingerprint. */
+    identity: Record<string, unknown>;
+    pageSize: number;
+    maxRecords?: number | undefined;
+    cursor?: string | undefined;
+  },
+) {
+  const page = await fetchRecordPage({
+    airtable: ctx.airtable,
+    baseId: args.baseId,
+    tableId: args.table.id,
+    query: args.query,
+    fingerprint: queryFingerprint({ baseId: args.baseId, tableId: args.table.id, ...args.query, ...args.identity }),
+    limit: args.pageSize,
+    budgetBytes: DEFAULT_RESPONSE_BUDGET_BYTES,
+    ...(args.maxRecords !== undefined && { maxRecords: args.maxRecords }),
+    ...(args.cursor !== undefined && { cursor: args.cursor }),
+  });
+  const out: z.infer<z.ZodObject<typeof listingOutputs>> = { records: page.records.map(toRecordOutput) };
+  if (page.nextCursor !== undefined) out.nextCursor = page.nextCursor;
+  if (page.stoppedBySize) {
+    out.note =
+      `Stopped after ${page.records.length} records to keep this answer under about 40 kB. ` +
+      "Call again with nextCursor for more, or ask for fewer fields.";
+  }
+  return out;
+}

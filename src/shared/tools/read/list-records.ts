@@ -1,0 +1,52 @@
+import { z } from "zod";
+import { resolveTable } from "../../schema-cache.ts";
+import { defineTool, readOnlyAnnotations } from "../define-tool.ts";
+import { listingInputs, listingOutputs, resolveListingQuery, runListing } from "../listing.ts";
+import { baseIdInput, tableIdInput } from "../shapes.ts";
+import { withSchema } from "../with-schema.ts";
+
+export const listRecords = defineTool({
+  name: "list_records",
+  title: "List records",
+  description:
+    "Lists records of a table, optionally from a view, filtered with an Airtable formula and sorted. Cells are " +
+    "keyed by field name. Answers hold at most pageSize records and about 40 kB; when nextCursor is present, " +
+    "call again with the same arguments plus cursor to continue.",
+  kind: "read",
+  scopes: ["records:read"],
+  inputSchema: {
+    baseId: baseIdInput,
+    tableId: tableIdInput,
+    ...listingInputs,
+    sort: z
+      .array(z.object({ field: z.string().min(1), direction: z.enum(["asc", "desc"]).optional() }))
+      .max(20)
+      .optional()
+      .describe("Sort by these fields (ids or names), first one first."),
+    filterByFormula: z
+      .string()
+      .max(15_000)
+      .optional()
+      .describe('An Airtable formula; records where it is true are listed, e.g. AND({Status} = "Done", {Score} > 3).'),
+  },
+  outputSchema: listingOutputs,
+  annotations: readOnlyAnnotations,
+  async handler(input, ctx) {
+    const { table, query } = await withSchema(ctx, input.baseId, (schema) => {
+      const table = resolveTable(schema, input.tableId, input.baseId);
+      return { table, query: resolveListingQuery(table, input) };
+    });
+    if (input.filterByFormula !== undefined && input.filterByFormula.trim() !== "") {
+      query.filterByFormula = input.filterByFormula;
+    }
+    return runListing(ctx, {
+      baseId: input.baseId,
+      table,
+      query,
+      identity: { tool: "list_records" },
+      pageSize: input.pageSize,
+      maxRecords: input.maxRecords,
+      cursor: input.cursor,
+    });
+  },
+});

@@ -1,0 +1,73 @@
+import { z } from "zod";
+import type { AirtableField, AirtableTable } from "../../airtable/schemas.ts";
+import { resolveField, resolveTable } from "../../schema-cache.ts";
+import { defineTool, readOnlyAnnotations } from "../define-tool.ts";
+import { listingInputs, listingOutputs, resolveListingQuery, runListing } from "../listing.ts";
+import { SEARCHABLE_FIELD_TYPES, fieldReference, searchFormula } from "../search-formula.ts";
+import { baseIdInput, tableIdInput } from "../shapes.ts";
+import { ToolInputError } from "../tool-input-error.ts";
+import { withSchema } from "../with-schema.ts";
+
+export const searchRecords = defineTool({
+  name: "search_records",
+  title: "Search records",
+  description:
+    "Finds records whose cells contain searchTerm (case-insensitive, literal text: quotes and formula syntax " +
+    "are matched as typed). Searches the text fields, or only fieldIds when given (ids or names). Paged like " +
+    "list_records.",
+  kind: "read",
+  scopes: ["records:read"],
+  inputSchema: {
+    baseId: baseIdInput,
+    tableId: tableIdInput,
+    searchTerm: z.string().min(1).max(1000).describe("The text to find."),
+    fieldIds: z
+      .array(z.string().min(1))
+      .min(1)
+      .max(100)
+      .optional()
+      .describe("Search only these fields (ids or names). Default: every text field."),
+    ...listingInputs,
+  },
+  outputSchema: {
+    ...listingOutputs,
+    searchedFields: z.array(z.object({ id: z.string(), name: z.string() })),
+  },
+  annotations: readOnlyAnnotations,
+  async handler(input, ctx) {
+    const { table, query, searched } = await withSchema(ctx, input.baseId, (schema) => {
+      const table = resolveTable(schema, input.tableId, input.baseId);
+      return { table, query: resolveListingQuery(table, input), searched: searchedFields(table, input.fieldIds) };
+    });
+    query.filterByFormula = searchFormula(input.searchTerm, searched);
+    const page = await runListing(ctx, {
+      baseId: input.baseId,
+      table,
+      query,
+      identity: { tool: "search_records" },
+      pageSize: input.pageSize,
+      maxRecords: input.maxRecords,
+      cursor: input.cursor,
+    });
+    return { ...page, searchedFields: searched.map((f) => ({ id: f.id, name: f.name })) };
+  },
+});
+
+function searchedFields(table: AirtableTable, wanted: string[] | undefined): AirtableField[] {
+  if (wanted === undefined) {
+    const text = table.fields.filter((f) => SEARCHABLE_FIELD_TYPES.has(f.type) && fieldReference(f) !== undefined);
+    if (text.length === 0) {
+      throw new ToolInputError("This table has no text fields to search. Pass fieldIds, or use list_records with filterByFormula.");
+    }
+    return text;
+  }
+  return wanted.map((key) => {
+    const field = resolveField(table, key);
+    if (fieldReference(field) === undefined) {
+      throw new ToolInputError(
+        `Field ${JSON.stringify(field.name)} cannot be searched: Airtable formulas cannot name a field containing "}". Rename it or search other fields.`,
+      );
+    }
+    return field;
+  });
+}

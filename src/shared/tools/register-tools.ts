@@ -1,0 +1,82 @@
+import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
+import type { CallToolResult, ServerNotification, ServerRequest } from "@modelcontextprotocol/sdk/types.js";
+import type { Logger } from "../logger.ts";
+import type { AnyToolDefinition, ToolContext } from "./define-tool.ts";
+import { toolErrorResult } from "./tool-errors.ts";
+
+export type ToolRequestExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+
+/** The per-call context minus what the MCP request itself provides. */
+export type BaseToolContext = Omit<ToolContext, "sendProgress" | "signal">;
+
+export interface ToolRuntime {
+  /** Builds the caller's context; called only when a tool runs (tools/list needs none). */
+  context(extra: ToolRequestExtra): Promise<BaseToolContext>;
+  /**
+   * Runs a `kind: "write"` tool (issue 4: a queued operation). Registering a write tool without it throws, so a
+   * write can never run inline by accident.
+   */
+  runWrite?(tool: AnyToolDefinition, input: Record<string, unknown>, ctx: ToolContext): Promise<CallToolResult>;
+  logger: Logger;
+}
+
+/** The successful answer: structuredContent that matches outputSchema, and the same JSON as text. */
+export function toolSuccessResult(output: Record<string, unknown>): CallToolResult {
+  return { structuredContent: output, content: [{ type: "text", text: JSON.stringify(output) }] };
+}
+
+/** Registers each tool on the server; read tools run their handler, write tools go to `runtime.runWrite`. */
+export function registerTools(server: McpServer, tools: readonly AnyToolDefinition[], runtime: ToolRuntime): void {
+  for (const tool of tools) {
+    if (tool.kind === "write" && runtime.runWrite === undefined) {
+      throw new Error(`${tool.name} is a write tool but no write runner was given`);
+    }
+    server.registerTool(
+      tool.name,
+      {
+        title: tool.title,
+        description: tool.description,
+        inputSchema: tool.inputSchema,
+        outputSchema: tool.outputSchema,
+        annotations: { title: tool.title, ...tool.annotations },
+      },
+      async (input: Record<string, unknown>, extra: ToolRequestExtra) => {
+        const started = performance.now();
+        try {
+          const ctx = callContext(await runtime.context(extra), extra);
+          const result =
+            tool.kind === "write" && runtime.runWrite !== undefined
+              ? await runtime.runWrite(tool, input, ctx)
+              : toolSuccessResult(await tool.handler(input, ctx));
+          ctx.logger.info(
+            { tool: tool.name, ms: Math.round(performance.now() - started), isError: result.isError === true },
+            "tool call",
+          );
+          return result;
+        } catch (error) {
+          runtime.logger.info({ tool: tool.name, ms: Math.round(performance.now() - started), isError: true }, "tool call");
+          return toolErrorResult(error, tool, runtime.logger);
+        }
+      },
+    );
+  }
+}
+
+function callContext(base: BaseToolContext, extra: ToolRequestExtra): ToolContext {
+  const ctx: ToolContext = { ...base, signal: extra.signal };
+  const progressToken = extra._meta?.progressToken;
+  if (progressToken !== undefined) {
+    ctx.sendProgress = (progress, total, message) =>
+      extra.sendNotification({
+        method: "notifications/progress",
+        params: {
+          progressToken,
+          progress,
+          ...(total !== undefined && { total }),
+          ...(message !== undefined && { message }),
+        },
+      });
+  }
+  return ctx;
+}
