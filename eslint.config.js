@@ -19,7 +19,12 @@ export default tseslint.config(
     rules: {
       "no-restricted-imports": [
         "error",
-        { patterns: [{ group: ["**/server/**", "**/worker/**"], message: "src/shared must not import from src/server or src/worker" }] },
+        {
+          patterns: [
+            // Relative imports only: package paths such as @modelcontextprotocol/sdk/server/… are fine.
+            { regex: "^\\.{1,2}/(.*/)?(server|worker)/", message: "src/shared must not import from src/server or src/worker" },
+          ],
+        },
       ],
     },
   },

@@ -16,7 +16,7 @@ export const readTools: readonly AnyToolDefinition[] = [
   searchRecords,
   getRecord,
   listComments,
-] as unknown as readonly AnyToolDefinition[];
+];
 
 /** Every tool this server offers (write tools join with the write pipeline). */
 export const allTools: readonly AnyToolDefinition[] = [...readTools];

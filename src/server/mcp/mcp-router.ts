@@ -1,0 +1,133 @@
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
+import type { Scope } from "../../shared/auth/scopes.ts";
+import type { Logger } from "../../shared/logger.ts";
+import { createMcpServer } from "../../shared/tools/create-mcp-server.ts";
+import type { AnyToolDefinition } from "../../shared/tools/define-tool.ts";
+import type { BaseToolContext, ToolRuntime } from "../../shared/tools/register-tools.ts";
+import { JSON_RPC, sendJsonRpcError } from "./json-rpc-error.ts";
+import { readJsonBody } from "./read-json-body.ts";
+import { hostGuard, originGuard } from "./request-guards.ts";
+
+export interface McpRouterDeps {
+  /** Verifies the bearer token and sets `req.auth` (401 with a challenge otherwise). */
+  authenticate: RequestHandler;
+  /** The caller's tool context (Airtable client acting as them, caches, logger); only built when a tool runs. */
+  buildContext(req: Request): Promise<BaseToolContext>;
+  tools: readonly AnyToolDefinition[];
+  /** Browser Origins allowed to call /mcp; requests without Origin always pass. */
+  allowedOrigins: readonly string[];
+  /** Host header values accepted (`host` or `host:port`); empty: no check. */
+  allowedHosts: readonly string[];
+  logger: Logger;
+  /** Answers 403 with `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"`. */
+  insufficientScope(res: Response, needed: Scope[]): void;
+  /** Largest accepted request body; default 1 MB. */
+  maxBodyBytes?: number;
+  /** Runs write tools (queued operations, issue 4). */
+  runWrite?: ToolRuntime["runWrite"];
+}
+
+type AuthedRequest = Request & { auth?: AuthInfo };
+
+/**
+ * `POST /mcp`: MCP Streamable HTTP, stateless. Every request gets a fresh McpServer and transport (no session,
+ * no Mcp-Session-Id), so any instance serves any request. In order: Host and Origin checks (DNS rebinding),
+ * authentication, body limit and JSON parsing, the scope check of `tools/call`, then the SDK.
+ */
+export function createMcpRouter(deps: McpRouterDeps): express.Router {
+  const router = express.Router();
+  const maxBodyBytes = deps.maxBodyBytes ?? 1024 * 1024;
+  const toolsByName = new Map(deps.tools.map((t) => [t.name, t]));
+
+  const notAllowed: RequestHandler = (_req, res) => {
+    res.setHeader("Allow", "POST");
+    sendJsonRpcError(res, 405, JSON_RPC.serverError, "Method not allowed: this server is stateless; use POST /mcp");
+  };
+  router.get("/mcp", notAllowed);
+  router.delete("/mcp", notAllowed);
+  router.put("/mcp", notAllowed);
+  router.patch("/mcp", notAllowed);
+
+  router.post("/mcp", hostGuard(deps.allowedHosts), originGuard(deps.allowedOrigins), deps.authenticate, (req, res, next) => {
+    handlePost(req, res, next).catch((error: unknown) => {
+      deps.logger.error({ err: error }, "MCP request failed");
+      if (!res.headersSent) sendJsonRpcError(res, 500, -32603, "Internal server error");
+    });
+  });
+
+  async function handlePost(req: AuthedRequest, res: Response, next: NextFunction): Promise<void> {
+    const read = await readJsonBody(req, maxBodyBytes);
+    if (read.kind === "too_large") {
+      res.setHeader("Connection", "close");
+      return sendJsonRpcError(res, 413, JSON_RPC.serverError, `Request body larger than ${maxBodyBytes} bytes`);
+    }
+    if (read.kind === "invalid_json") return sendJsonRpcError(res, 400, JSON_RPC.parseError, "Parse error: invalid JSON");
+    const messages: unknown[] = Array.isArray(read.body) ? read.body : [read.body];
+
+    const granted = new Set(req.auth?.scopes ?? []);
+    const called = calledTools(messages, toolsByName);
+    for (const tool of called) {
+      if (!tool.scopes.every((s) => granted.has(s))) return deps.insufficientScope(res, tool.scopes);
+    }
+
+    // Built before the SDK sees a tool call, so a failure (e.g. the user's Airtable grant was revoked) reaches
+    // the app's error handler and can become an HTTP answer (401 + challenge) instead of a tool error.
+    const context = memoize(() => deps.buildContext(req));
+    if (called.length > 0) {
+      try {
+        await context();
+      } catch (error) {
+        return next(error);
+      }
+    }
+
+    const runtime: ToolRuntime = {
+      context,
+      logger: deps.logger,
+      ...(deps.runWrite !== undefined && { runWrite: deps.runWrite }),
+    };
+    const server = createMcpServer(deps.tools, runtime);
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      // A plain JSON answer unless the client asked for progress, which needs an SSE stream.
+      enableJsonResponse: !messages.some(hasProgressToken),
+    });
+    res.on("close", () => {
+      void transport.close();
+      void server.close();
+    });
+    await server.connect(transport);
+    await transport.handleRequest(req, res, read.body);
+  }
+
+  return router;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The known tools that `tools/call` messages in the body name (unknown names are left to the SDK to refuse). */
+function calledTools(messages: unknown[], tools: Map<string, AnyToolDefinition>): AnyToolDefinition[] {
+  const called: AnyToolDefinition[] = [];
+  for (const message of messages) {
+    if (!isObject(message) || message.method !== "tools/call" || !isObject(message.params)) continue;
+    const name = message.params.name;
+    const tool = typeof name === "string" ? tools.get(name) : undefined;
+    if (tool !== undefined) called.push(tool);
+  }
+  return called;
+}
+
+function hasProgressToken(message: unknown): boolean {
+  return isObject(message) && isObject(message.params) && isObject(message.params._meta)
+    ? message.params._meta.progressToken !== undefined
+    : false;
+}
+
+function memoize<T>(fn: () => Promise<T>): () => Promise<T> {
+  let value: Promise<T> | undefined;
+  return () => (value ??= fn());
+}
