@@ -1,0 +1,6 @@
+import type { Scenario } from "../scenario.ts";
+import { limiterIdleLatency } from "./limiter-idle-latency.ts";
+import { limiterThroughput } from "./limiter-throughput.ts";
+
+/** Every scenario, in the order they run and print. A new scenario is one file here plus one line below. */
+export const scenarios: Scenario[] = [limiterThroughput, limiterIdleLatency];

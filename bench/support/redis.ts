@@ -1,0 +1,41 @@
+import { Redis } from "ioredis";
+
+/** Thrown for a setup problem the person running the benchmark can fix; printed without a stack trace. */
+export class BenchSetupError extends Error {}
+
+/** Connects and pings once; an unreachable Redis becomes a BenchSetupError that says how to fix it. */
+export async function connectRedis(url: string): Promise<Redis> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 3_000,
+    maxRetriesPerRequest: 1,
+    // A benchmark against a Redis that went away is meaningless: fail rather than reconnect forever.
+    retryStrategy: () => null,
+  });
+  let lastError: unknown;
+  redis.on("error", (error: unknown) => (lastError = error));
+  try {
+    await redis.connect();
+    await redis.ping();
+    return redis;
+  } catch (error) {
+    redis.disconnect();
+    const reason = error instanceof Error ? error.message : String(lastError ?? error);
+    throw new BenchSetupError(
+      `Redis is not reachable at ${url} (${reason}). The benchmark needs a real Redis: start one ` +
+        "(e.g. `docker run --rm -p 6379:6379 redis:7`) or point REDIS_URL at one.",
+    );
+  }
+}
+
+/** Deletes every key that starts with `prefix` (SCAN, never KEYS, so a shared Redis is not blocked). */
+export async function deleteKeys(redis: Redis, prefix: string): Promise<number> {
+  let cursor = "0";
+  let deleted = 0;
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 500);
+    cursor = next;
+    if (keys.length > 0) deleted += await redis.unlink(...keys);
+  } while (cursor !== "0");
+  return deleted;
+}

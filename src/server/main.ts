@@ -1,0 +1,71 @@
+/**
+ * Composition root of the web tier: read config, build the parts, listen, stop cleanly on SIGTERM.
+ * Stateless: run as many instances as you like behind a load balancer.
+ */
+import { once } from "node:events";
+import { Redis } from "ioredis";
+import { AirtableOAuth } from "../shared/airtable/oauth.ts";
+import { ConfigError, loadConfig } from "../shared/config.ts";
+import { BottleneckAirtableLimiter } from "../shared/limiter/index.ts";
+import { createLogger } from "../shared/logger.ts";
+import { AirtableTokenProvider } from "../shared/tokens/airtable-token-provider.ts";
+import { createTokenStore, tokenCipherFromConfig } from "../shared/tokens/index.ts";
+import { createServerApp } from "./app.ts";
+
+let config;
+try {
+  config = loadConfig(process.env, "server");
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+  throw error;
+}
+
+const logger = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, name: "server" });
+const keyPrefix = config.REDIS_KEY_PREFIX;
+// The web tier answers people: fail a request fast when Redis is away rather than queue it for minutes.
+const redis = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
+redis.on("error", (error) => logger.error({ err: error }, "Redis error"));
+const store = createTokenStore(config, { redis, cipher: tokenCipherFromConfig(config), keyPrefix });
+const limiter = BottleneckAirtableLimiter.clustered({
+  redis,
+  keyPrefix,
+  logger,
+  settings: {
+    baseRps: config.AIRTABLE_BASE_RPS,
+    userRps: config.AIRTABLE_USER_RPS,
+    penaltyMs: config.AIRTABLE_RATE_LIMIT_PENALTY_MS,
+    jitterMarginMs: config.AIRTABLE_LIMITER_JITTER_MARGIN_MS,
+  },
+});
+const airtableOAuth = new AirtableOAuth({
+  authUrl: config.AIRTABLE_AUTH_URL,
+  clientId: config.AIRTABLE_CLIENT_ID!,
+  ...(config.AIRTABLE_CLIENT_SECRET ? { clientSecret: config.AIRTABLE_CLIENT_SECRET } : {}),
+});
+const tokens = new AirtableTokenProvider({ store, oauth: airtableOAuth, redis, keyPrefix, logger });
+const app = createServerApp({ config, redis, keyPrefix, store, limiter, airtableOAuth, tokens, logger });
+
+const server = app.listen(config.PORT);
+await once(server, "listening");
+const address = server.address();
+logger.info({ port: typeof address === "object" && address ? address.port : config.PORT, publicUrl: config.PUBLIC_URL }, "server listening");
+
+async function shutdown(signal: string): Promise<void> {
+  logger.info({ signal }, "shutting down: no new connections, finishing in-flight requests");
+  // Cloud Run sends SIGKILL 10 s after SIGTERM: give in-flight requests 8 s.
+  const forced = setTimeout(() => server.closeAllConnections(), 8_000);
+  server.close();
+  server.closeIdleConnections();
+  await once(server, "close").catch(() => undefined);
+  clearTimeout(forced);
+  await limiter.close();
+  await store.close();
+  redis.disconnect();
+  logger.info("stopped");
+  process.exit(0);
+}
+process.once("SIGTERM", () => void shutdown("SIGTERM"));
+process.once("SIGINT", () => void shutdown("SIGINT"));
