@@ -4,7 +4,7 @@ import { startSandbox, type Sandbox } from "../../tests/sandbox/index.ts";
 import type { Scenario, ScenarioResult } from "../scenario.ts";
 import { IdlePool } from "../support/idle-pool.ts";
 import { PassThroughLimiter } from "../support/pass-through-limiter.ts";
-import { formatMs, median, percentile } from "../support/stats.ts";
+import { formatMs, formatSignedMs, median, percentile } from "../support/stats.ts";
 
 /**
  * What the limiter costs a request that has nothing to wait for. Every sample uses a base (and a user) that is
@@ -94,7 +94,10 @@ export const limiterIdleLatency: Scenario = {
       const rounds = WARMUP_ROUNDS + SAMPLES;
       const newTargets = createTargets(sandbox, userId, rounds, "New");
       const idleTargets = createTargets(sandbox, userId, POOL_SIZE, "Idle");
-      const idleTargetPools = { passThrough: new IdlePool(POOL_SIZE, REST_MS), clustered: new IdlePool(POOL_SIZE, REST_MS) };
+      const idleTargetPools = {
+        passThrough: new IdlePool(POOL_SIZE, REST_MS),
+        clustered: new IdlePool(POOL_SIZE, REST_MS),
+      };
       let newTargetTurn = 0;
 
       /** A fresh client per call (cheap: no I/O), so its limiter scope can be a user of its own. */
@@ -120,7 +123,13 @@ export const limiterIdleLatency: Scenario = {
 
       const variants: Variant[] = [
         { call: "schedule(no-op)", limiter: "none (bare call)", base: "—", sample: () => timed(async () => undefined) },
-        { call: "schedule(no-op)", limiter: "local", base: "new", baselineOf: 0, sample: () => scheduleNothing(local, localNew()) },
+        {
+          call: "schedule(no-op)",
+          limiter: "local",
+          base: "new",
+          baselineOf: 0,
+          sample: () => scheduleNothing(local, localNew()),
+        },
         {
           call: "schedule(no-op)",
           limiter: "local",
@@ -205,7 +214,8 @@ export const limiterIdleLatency: Scenario = {
         "getRecord runs against the in-process sandbox at 0 ms latency, over keep-alive HTTP on localhost.",
       ];
       const refused = sandbox.count429();
-      if (refused > 0) notes.push(`WARNING: the sandbox answered ${refused} requests with 429; getRecord rows are off.`);
+      if (refused > 0)
+        notes.push(`WARNING: the sandbox answered ${refused} requests with 429; getRecord rows are off.`);
       return {
         columns: ["call", "limiter", "base", "median ms", "p95 ms", "added (median) ms"],
         rows: stats.map((s) => [
@@ -214,7 +224,7 @@ export const limiterIdleLatency: Scenario = {
           s.base,
           formatMs(s.medianMs),
           formatMs(s.p95Ms),
-          Number.isNaN(s.addedMedianMs) ? "—" : `+${formatMs(s.addedMedianMs)}`,
+          formatSignedMs(s.addedMedianMs),
         ]),
         notes,
         data: { samples: SAMPLES, warmupRounds: WARMUP_ROUNDS, restMs: REST_MS, count429: refused, rows: stats },

@@ -22,3 +22,9 @@ export function formatMs(ms: number): string {
   if (!Number.isFinite(ms)) return "—";
   return Math.abs(ms) < 0.1 ? ms.toFixed(3) : ms.toFixed(2);
 }
+
+/** A difference in ms with its sign, e.g. "+1.25" or "-0.004". */
+export function formatSignedMs(ms: number): string {
+  if (!Number.isFinite(ms)) return "—";
+  return ms < 0 ? formatMs(ms) : `+${formatMs(ms)}`;
+}
