@@ -13,27 +13,25 @@ export default tseslint.config(
       "no-console": "off",
     },
   },
-  {
-    // src/shared is used by both processes; it must never reach into either of them.
-    files: ["src/shared/**/*.ts"],
-    rules: {
-      "no-restricted-imports": [
-        "error",
-        {
-          patterns: [
-            // Relative imports only: package paths such as @modelcontextprotocol/sdk/server/… are fine.
-            { regex: "^\\.{1,2}/(.*/)?(server|worker)/", message: "src/shared must not import from src/server or src/worker" },
-          ],
-        },
-      ],
-    },
-  },
-  {
-    // The production code never imports the test sandbox.
-    files: ["src/**/*.ts"],
-    ignores: ["src/shared/**/*.ts"],
-    rules: {
-      "no-restricted-imports": ["error", { patterns: [{ group: ["**/tests/**"], message: "src must not import from tests" }] }],
-    },
-  },
+  ...importBoundaries(),
 );
+
+/**
+ * Import boundaries: src/shared never reaches into src/server or src/worker, and production code never
+ * imports the test sandbox or helpers (test files and test harnesses inside src/ may).
+ */
+function importBoundaries() {
+  const testFiles = ["src/**/*.test.ts", "src/**/*test-harness.ts", "src/**/*.contract.ts"];
+  // Relative imports only: package paths such as @modelcontextprotocol/sdk/server/… are fine.
+  const serverOrWorker = {
+    regex: "^\\.{1,2}/(.*/)?(server|worker)/",
+    message: "src/shared must not import from src/server or src/worker",
+  };
+  const testsDir = { regex: "^\\.{1,2}/(.*/)?tests/", message: "production code must not import from tests/" };
+  const rule = (...patterns) => ({ "no-restricted-imports": ["error", { patterns }] });
+  return [
+    { files: ["src/**/*.ts"], ignores: ["src/shared/**", ...testFiles], rules: rule(testsDir) },
+    { files: ["src/shared/**/*.ts"], ignores: testFiles, rules: rule(serverOrWorker, testsDir) },
+    { files: testFiles.map((f) => f.replace("src/", "src/shared/")), rules: rule(serverOrWorker) },
+  ];
+}

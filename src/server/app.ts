@@ -1,4 +1,4 @@
-import express, { type Request } from "express";
+import express, { type ErrorRequestHandler, type Request } from "express";
 import helmet from "helmet";
 import type { Redis } from "ioredis";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
@@ -8,7 +8,11 @@ import type { Config } from "../shared/config.ts";
 import type { AirtableLimiter } from "../shared/limiter/index.ts";
 import type { Logger } from "../shared/logger.ts";
 import { SchemaCache } from "../shared/schema-cache.ts";
-import { AirtableReauthRequiredError, type AirtableTokenProvider } from "../shared/tokens/airtable-token-provider.ts";
+import {
+  AirtableReauthRequiredError,
+  AirtableTokenUnavailableError,
+  type AirtableTokenProvider,
+} from "../shared/tokens/airtable-token-provider.ts";
 import type { TokenStore } from "../shared/tokens/index.ts";
 import { readTools } from "../shared/tools/catalog.ts";
 import { createAuthRouter, insufficientScope, requireBearer, RevocationList } from "./auth/index.ts";
@@ -37,6 +41,16 @@ export function createServerApp(parts: ServerParts): express.Express {
 
   const schemas = new SchemaCache({ redis, keyPrefix, logger });
   const revocations = new RevocationList({ redis, keyPrefix, accessTokenTtlSec: config.ACCESS_TOKEN_TTL_SEC });
+  const airtableToken = async (userId: string, rejected?: string) => {
+    try {
+      return await parts.tokens.getAccessToken(userId, rejected);
+    } catch (error) {
+      // Airtable access is gone for good: end this user's grants so the MCP client's next request gets
+      // 401 and it signs in again, instead of refreshing our token into the same failure forever.
+      if (error instanceof AirtableReauthRequiredError) await revokeAllGrants(store, revocations, userId, logger);
+      throw error;
+    }
+  };
   const clientFor = (userId: string) =>
     new AirtableClient({
       apiUrl: config.AIRTABLE_API_URL,
@@ -44,16 +58,7 @@ export function createServerApp(parts: ServerParts): express.Express {
       userId,
       limiter,
       logger,
-      getAccessToken: async (rejected) => {
-        try {
-          return await parts.tokens.getAccessToken(userId, rejected);
-        } catch (error) {
-          // Airtable access is gone for good: end this user's grants so the MCP client's next request gets
-          // 401 and it signs in again, instead of refreshing our token into the same failure forever.
-          if (error instanceof AirtableReauthRequiredError) await revokeAllGrants(store, revocations, userId, logger);
-          throw error;
-        }
-      },
+      getAccessToken: (rejected) => airtableToken(userId, rejected),
     });
 
   app.get("/healthz", (_req, res) => {
@@ -98,6 +103,9 @@ export function createServerApp(parts: ServerParts): express.Express {
       buildContext: async (req: Request) => {
         const auth = (req as Request & { auth?: AuthInfo }).auth!;
         const userId = String(auth.extra?.userId);
+        // Checked before the tool runs (refreshing ahead of expiry): a lost Airtable sign-in becomes an
+        // HTTP 401 with a challenge (see the error handler below), which makes the client sign in again.
+        await airtableToken(userId);
         return { airtable: clientFor(userId), userId, schemas, logger: logger.child({ userId }) };
       },
       tools: readTools,
@@ -107,7 +115,32 @@ export function createServerApp(parts: ServerParts): express.Express {
       insufficientScope,
     }),
   );
+  app.use(finalErrorHandler(publicUrl, logger));
   return app;
+}
+
+/** Errors that escaped a route: never an HTML page or a stack trace. */
+function finalErrorHandler(publicUrl: string, logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, next) => {
+    if (res.headersSent) return next(error);
+    const rpc = (status: number, code: number, message: string) =>
+      res.status(status).json({ jsonrpc: "2.0", id: null, error: { code, message } });
+    if (error instanceof AirtableReauthRequiredError) {
+      res.setHeader(
+        "WWW-Authenticate",
+        `Bearer error="invalid_token", error_description="Airtable sign-in ended; sign in again", resource_metadata="${publicUrl}/.well-known/oauth-protected-resource/mcp"`,
+      );
+      return rpc(401, -32001, "Your Airtable sign-in has ended. Sign in again.");
+    }
+    if (error instanceof AirtableTokenUnavailableError) {
+      res.setHeader("Retry-After", "30");
+      return rpc(503, -32002, "Airtable sign-in could not be refreshed right now; try again in a minute.");
+    }
+    const status = (error as { status?: number; statusCode?: number }).status ?? 500;
+    if (status >= 400 && status < 500) return rpc(status, -32600, (error as Error).message ?? "Bad request");
+    logger.error({ err: error, path: req.path }, "unhandled error");
+    return rpc(500, -32603, "Internal error");
+  };
 }
 
 async function revokeAllGrants(store: TokenStore, revocations: RevocationList, userId: string, logger: Logger) {

@@ -51,7 +51,10 @@ const app = createServerApp({ config, redis, keyPrefix, store, limiter, airtable
 const server = app.listen(config.PORT);
 await once(server, "listening");
 const address = server.address();
-logger.info({ port: typeof address === "object" && address ? address.port : config.PORT, publicUrl: config.PUBLIC_URL }, "server listening");
+logger.info(
+  { port: typeof address === "object" && address ? address.port : config.PORT, publicUrl: config.PUBLIC_URL },
+  "server listening",
+);
 
 async function shutdown(signal: string): Promise<void> {
   logger.info({ signal }, "shutting down: no new connections, finishing in-flight requests");

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-// eslint-disable-next-line no-restricted-imports -- test support
+
 import { deleteKeys, uniquePrefix } from "../../../tests/helpers/redis.ts";
 import {
   callMcp,

@@ -16,9 +16,9 @@ import { configSchema, type Config } from "../../shared/config.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { BottleneckAirtableLimiter } from "../../shared/limiter/index.ts";
 import { createTokenStore, deriveKey, TokenCipher, type TokenStore } from "../../shared/tokens/index.ts";
-// eslint-disable-next-line no-restricted-imports -- test support: the sandbox plays Airtable
+
 import { startSandbox, type Sandbox } from "../../../tests/sandbox/index.ts";
-// eslint-disable-next-line no-restricted-imports -- test support
+
 import { createTestRedis, deleteKeys, uniquePrefix } from "../../../tests/helpers/redis.ts";
 import { insufficientScope, requireBearer } from "./bearer.ts";
 import type { AuthDeps } from "./context.ts";

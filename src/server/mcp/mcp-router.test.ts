@@ -1,11 +1,30 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { z } from "zod";
 import { readTools } from "../../shared/tools/catalog.ts";
+import { defineTool, readOnlyAnnotations } from "../../shared/tools/define-tool.ts";
 import { ALLOWED_ORIGIN, startMcpHarness, type McpHarness } from "./mcp-test-harness.ts";
+
+/** Test-only tool: reports progress the way write tools will. */
+const progressTool = defineTool({
+  name: "test_progress",
+  title: "Progress test",
+  description: "Sends two progress notifications.",
+  kind: "read",
+  scopes: ["records:read"],
+  inputSchema: {},
+  outputSchema: { progressAvailable: z.boolean() },
+  annotations: readOnlyAnnotations,
+  async handler(_input, ctx) {
+    await ctx.sendProgress?.(1, 2, "half way");
+    await ctx.sendProgress?.(2, 2, "done");
+    return { progressAvailable: ctx.sendProgress !== undefined };
+  },
+});
 
 let h: McpHarness;
 beforeAll(async () => {
-  h = await startMcpHarness({ maxBodyBytes: 64 * 1024 });
+  h = await startMcpHarness({ maxBodyBytes: 64 * 1024, extraTools: [progressTool] });
 });
 afterAll(async () => {
   await h?.close();
@@ -37,7 +56,7 @@ describe("POST /mcp (stateless Streamable HTTP)", () => {
   it("lists every read tool with annotations and output schemas, with no Mcp-Session-Id", async () => {
     const client = await h.connect();
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(readTools.map((t) => t.name).sort());
+    expect(tools.map((t) => t.name).sort()).toEqual([...readTools.map((t) => t.name), "test_progress"].sort());
     for (const tool of tools) {
       expect(tool.annotations).toMatchObject({
         readOnlyHint: true,
@@ -51,7 +70,16 @@ describe("POST /mcp (stateless Streamable HTTP)", () => {
     }
     const listRecords = tools.find((t) => t.name === "list_records");
     expect(Object.keys(listRecords?.inputSchema.properties ?? {})).toEqual(
-      expect.arrayContaining(["baseId", "tableId", "view", "fields", "sort", "filterByFormula", "maxRecords", "cursor"]),
+      expect.arrayContaining([
+        "baseId",
+        "tableId",
+        "view",
+        "fields",
+        "sort",
+        "filterByFormula",
+        "maxRecords",
+        "cursor",
+      ]),
     );
     expect(client.getInstructions()).toMatch(/nextCursor/);
 
@@ -60,7 +88,7 @@ describe("POST /mcp (stateless Streamable HTTP)", () => {
     expect(res.headers.get("mcp-session-id")).toBeNull();
     expect(res.headers.get("content-type")).toMatch(/application\/json/);
     const body = (await res.json()) as { result: { tools: unknown[] } };
-    expect(body.result.tools).toHaveLength(readTools.length);
+    expect(body.result.tools).toHaveLength(readTools.length + 1);
   });
 
   it("answers a tool call without initialize (any instance, no session)", async () => {
@@ -83,6 +111,21 @@ describe("POST /mcp (stateless Streamable HTTP)", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/text\/event-stream/);
     expect(await res.text()).toContain(h.demo.base.id);
+  });
+
+  it("relays a tool's progress as notifications/progress when the client asks for it", async () => {
+    const client = await h.connect();
+    const seen: { progress: number; total?: number; message?: string }[] = [];
+    const result = await client.callTool({ name: "test_progress", arguments: {} }, undefined, {
+      onprogress: (p) => seen.push(p),
+    });
+    expect(result.structuredContent).toEqual({ progressAvailable: true });
+    expect(seen).toEqual([
+      { progress: 1, total: 2, message: "half way" },
+      { progress: 2, total: 2, message: "done" },
+    ]);
+    const without = await client.callTool({ name: "test_progress", arguments: {} });
+    expect(without.structuredContent).toEqual({ progressAvailable: false });
   });
 
   it.each(["GET", "DELETE"])("%s /mcp → 405 with Allow: POST", async (method) => {

@@ -50,12 +50,18 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
   router.put("/mcp", notAllowed);
   router.patch("/mcp", notAllowed);
 
-  router.post("/mcp", hostGuard(deps.allowedHosts), originGuard(deps.allowedOrigins), deps.authenticate, (req, res, next) => {
-    handlePost(req, res, next).catch((error: unknown) => {
-      deps.logger.error({ err: error }, "MCP request failed");
-      if (!res.headersSent) sendJsonRpcError(res, 500, -32603, "Internal server error");
-    });
-  });
+  router.post(
+    "/mcp",
+    hostGuard(deps.allowedHosts),
+    originGuard(deps.allowedOrigins),
+    deps.authenticate,
+    (req, res, next) => {
+      handlePost(req, res, next).catch((error: unknown) => {
+        deps.logger.error({ err: error }, "MCP request failed");
+        if (!res.headersSent) sendJsonRpcError(res, 500, -32603, "Internal server error");
+      });
+    },
+  );
 
   async function handlePost(req: AuthedRequest, res: Response, next: NextFunction): Promise<void> {
     const read = await readJsonBody(req, maxBodyBytes);
@@ -63,7 +69,9 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
       res.setHeader("Connection", "close");
       return sendJsonRpcError(res, 413, JSON_RPC.serverError, `Request body larger than ${maxBodyBytes} bytes`);
     }
-    if (read.kind === "invalid_json") return sendJsonRpcError(res, 400, JSON_RPC.parseError, "Parse error: invalid JSON");
+    if (read.kind === "invalid_json") {
+      return sendJsonRpcError(res, 400, JSON_RPC.parseError, "Parse error: invalid JSON");
+    }
     const messages: unknown[] = Array.isArray(read.body) ? read.body : [read.body];
 
     const granted = new Set(req.auth?.scopes ?? []);
@@ -94,10 +102,8 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
       // A plain JSON answer unless the client asked for progress, which needs an SSE stream.
       enableJsonResponse: !messages.some(hasProgressToken),
     });
-    res.on("close", () => {
-      void transport.close();
-      void server.close();
-    });
+    // Closing the server closes its transport: per-request state ends with the response.
+    res.on("close", () => void server.close());
     await server.connect(transport);
     await transport.handleRequest(req, res, read.body);
   }

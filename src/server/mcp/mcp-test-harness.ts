@@ -15,8 +15,12 @@ import { BottleneckAirtableLimiter } from "../../shared/limiter/index.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { SchemaCache } from "../../shared/schema-cache.ts";
 import { readTools } from "../../shared/tools/catalog.ts";
+import type { AnyToolDefinition } from "../../shared/tools/define-tool.ts";
+
 import { startSandbox, type BaseInfo, type Sandbox } from "../../../tests/sandbox/index.ts";
+
 import { seedDemo, type DemoData } from "../../../tests/sandbox/demo-data.ts";
+
 import { createTestRedis, deleteKeys, uniquePrefix } from "../../../tests/helpers/redis.ts";
 import { createMcpRouter } from "./mcp-router.ts";
 
@@ -63,9 +67,12 @@ function testInsufficientScope(res: Response, needed: Scope[]): void {
     .json({ error: "insufficient_scope", error_description: `needs ${needed.join(" ")}` });
 }
 
-export async function startMcpHarness(opts: { maxBodyBytes?: number; allowedHosts?: string[] } = {}): Promise<McpHarness> {
+export async function startMcpHarness(
+  opts: { maxBodyBytes?: number; allowedHosts?: string[]; extraTools?: AnyToolDefinition[] } = {},
+): Promise<McpHarness> {
   // Faster than Airtable's 5 req/s so the suite stays quick; limiter and sandbox agree, so no 429s.
-  const sandbox = await startSandbox({ perBaseRps: 25 });
+  // One base per page of GET /v0/meta/bases, so list_bases has to follow the offset.
+  const sandbox = await startSandbox({ perBaseRps: 25, basesPageSize: 1 });
   const limiter = BottleneckAirtableLimiter.local({ settings: { baseRps: 25 } });
   const redis: Redis = createTestRedis();
   const prefix = uniquePrefix("mcp");
@@ -86,7 +93,7 @@ export async function startMcpHarness(opts: { maxBodyBytes?: number; allowedHost
         records: [
           { Name: "plain apple", Notes: "nothing special", Count: 1 },
           { Name: `injection ${HOSTILE_TERM} here`, Count: 2 },
-          { Name: 'quote "double" and \'single\'', Count: 3 },
+          { Name: "quote \"double\" and 'single'", Count: 3 },
           { Name: "braces {Name} and parens (x)", Count: 4 },
           { Name: "back\\slash", Notes: "ends with backslash \\", Count: 5 },
           { Name: "Apple pie", Notes: "has APPLE in caps", Count: 6 },
@@ -134,7 +141,7 @@ export async function startMcpHarness(opts: { maxBodyBytes?: number; allowedHost
         const userId = auth.extra.userId;
         return { airtable: clientFor(userId), userId, schemas: schemaCache, logger };
       },
-      tools: readTools,
+      tools: [...readTools, ...(opts.extraTools ?? [])],
       allowedOrigins: [ALLOWED_ORIGIN],
       allowedHosts: opts.allowedHosts ?? [],
       logger,

@@ -1,9 +1,6 @@
 import type { Request } from "express";
 
-export type JsonBodyResult =
-  | { kind: "ok"; body: unknown }
-  | { kind: "too_large" }
-  | { kind: "invalid_json" };
+export type JsonBodyResult = { kind: "ok"; body: unknown } | { kind: "too_large" } | { kind: "invalid_json" };
 
 /**
  * Reads and parses the request body, refusing more than `maxBytes` (by Content-Length up front, or while

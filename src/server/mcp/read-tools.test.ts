@@ -47,9 +47,9 @@ describe("read tools, end to end over MCP", () => {
     const contacts = (names.data.tables as { fields: object[] }[])[1];
     expect(contacts?.fields[0]).toEqual({ id: expect.stringMatching(/^fld/), name: "Name" });
     const full = await call("list_tables", { baseId: h.demo.base.id });
-    const stage = (full.data.tables as { fields: { name: string; type: string; options?: object }[] }[])[1]?.fields.find(
-      (f) => f.name === "Stage",
-    );
+    const stage = (
+      full.data.tables as { fields: { name: string; type: string; options?: object }[] }[]
+    )[1]?.fields.find((f) => f.name === "Stage");
     expect(stage).toMatchObject({ type: "singleSelect", options: { choices: expect.any(Array) } });
   });
 
@@ -58,7 +58,11 @@ describe("read tools, end to end over MCP", () => {
     const table = byName.data.table as { id: string; name: string; views: { name: string }[] };
     expect(table.name).toBe("Contacts");
     expect(table.views.map((v) => v.name)).toContain("All contacts");
-    const byId = await call("describe_table", { baseId: h.demo.base.id, tableId: table.id, detailLevel: "identifiersOnly" });
+    const byId = await call("describe_table", {
+      baseId: h.demo.base.id,
+      tableId: table.id,
+      detailLevel: "identifiersOnly",
+    });
     expect((byId.data.table as { name: string }).name).toBe("Contacts");
 
     const unknown = await call("describe_table", { baseId: h.demo.base.id, tableId: "Deals" });
@@ -107,7 +111,12 @@ describe("read tools, end to end over MCP", () => {
   });
 
   it("list_records stops at maxRecords across calls", async () => {
-    const first = await call("list_records", { baseId: h.demo.base.id, tableId: "Contacts", maxRecords: 7, pageSize: 5 });
+    const first = await call("list_records", {
+      baseId: h.demo.base.id,
+      tableId: "Contacts",
+      maxRecords: 7,
+      pageSize: 5,
+    });
     expect((first.data.records as Rec[]).length).toBe(5);
     const second = await call("list_records", {
       baseId: h.demo.base.id,
@@ -160,7 +169,11 @@ describe("read tools, end to end over MCP", () => {
   });
 
   it("an unknown field in fields or sort lists the table's real field names", async () => {
-    const inFields = await call("list_records", { baseId: h.demo.base.id, tableId: "Contacts", fields: ["Name", "Salary"] });
+    const inFields = await call("list_records", {
+      baseId: h.demo.base.id,
+      tableId: "Contacts",
+      fields: ["Name", "Salary"],
+    });
     expect(inFields.isError).toBe(true);
     expect(inFields.text).toMatch(/Unknown field "Salary"/);
     expect(inFields.text).toContain('"Deal size"');
@@ -177,7 +190,11 @@ describe("read tools, end to end over MCP", () => {
   });
 
   it("a bad formula comes back as Airtable's message with a hint, not a stack trace", async () => {
-    const bad = await call("list_records", { baseId: h.demo.base.id, tableId: "Contacts", filterByFormula: "{Stage = " });
+    const bad = await call("list_records", {
+      baseId: h.demo.base.id,
+      tableId: "Contacts",
+      filterByFormula: "{Stage = ",
+    });
     expect(bad.isError).toBe(true);
     expect(bad.text).toMatch(/INVALID_FILTER_BY_FORMULA/);
     expect(bad.text).toMatch(/braces/);
@@ -207,8 +224,8 @@ describe("read tools, end to end over MCP", () => {
 
   it.each([
     [HOSTILE_TERM, [`injection ${HOSTILE_TERM} here`]],
-    ['"double"', ['quote "double" and \'single\'']],
-    ["'single'", ['quote "double" and \'single\'']],
+    ['"double"', ["quote \"double\" and 'single'"]],
+    ["'single'", ["quote \"double\" and 'single'"]],
     ["{Name}", ["braces {Name} and parens (x)"]],
     ["(x)", ["braces {Name} and parens (x)"]],
     ["\\", ["back\\slash"]],

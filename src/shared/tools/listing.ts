@@ -4,16 +4,12 @@ import type { AirtableTable } from "../airtable/schemas.ts";
 import { resolveField, resolveView } from "../schema-cache.ts";
 import { queryFingerprint } from "./record-cursor.ts";
 import { DEFAULT_RESPONSE_BUDGET_BYTES, fetchRecordPage } from "./record-pager.ts";
-import { recordOutput, toRecordOutput } from "./shapes.ts";
+import { cursorInput, recordOutput, toRecordOutput } from "./shapes.ts";
 import type { ToolContext } from "./define-tool.ts";
 
 /** Inputs list_records and search_records share. */
 export const listingInputs = {
-  view: z
-    .string()
-    .min(1)
-    .optional()
-    .describe("A view id (viw…) or name: only its records, in its order."),
+  view: z.string().min(1).optional().describe("A view id (viw…) or name: only its records, in its order."),
   fields: z
     .array(z.string().min(1))
     .min(1)
@@ -33,12 +29,7 @@ export const listingInputs = {
     .max(100)
     .default(100)
     .describe("At most this many records per answer (1–100). Answers also stop early, with a cursor, at about 40 kB."),
-  cursor: z
-    .string()
-    .min(1)
-    .max(8000)
-    .optional()
-    .describe("nextCursor from the previous answer, to continue where it stopped. Repeat the other arguments unchanged."),
+  cursor: cursorInput,
 };
 
 export const listingOutputs = {
@@ -55,7 +46,11 @@ export type ListingQuery = Omit<ListRecordsOptions, "offset" | "pageSize" | "max
 /** Field and view names resolved to ids against the schema (unknown ones → errors listing the real names). */
 export function resolveListingQuery(
   table: AirtableTable,
-  input: { view?: string | undefined; fields?: string[] | undefined; sort?: { field: string; direction?: "asc" | "desc" | undefined }[] | undefined },
+  input: {
+    view?: string | undefined;
+    fields?: string[] | undefined;
+    sort?: { field: string; direction?: "asc" | "desc" | undefined }[] | undefined;
+  },
 ): ListingQuery {
   const query: ListingQuery = {};
   if (input.view !== undefined) query.view = resolveView(table, input.view).id;

@@ -55,7 +55,10 @@ export function registerTools(server: McpServer, tools: readonly AnyToolDefiniti
           );
           return result;
         } catch (error) {
-          runtime.logger.info({ tool: tool.name, ms: Math.round(performance.now() - started), isError: true }, "tool call");
+          runtime.logger.info(
+            { tool: tool.name, ms: Math.round(performance.now() - started), isError: true },
+            "tool call",
+          );
           return toolErrorResult(error, tool, runtime.logger);
         }
       },

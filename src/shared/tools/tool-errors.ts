@@ -14,6 +14,7 @@ import {
 import { scopeCatalog } from "../auth/scopes.ts";
 import type { Logger } from "../logger.ts";
 import { SchemaLookupError } from "../schema-cache.ts";
+import { AirtableReauthRequiredError, AirtableTokenUnavailableError } from "../tokens/airtable-token-provider.ts";
 import type { AnyToolDefinition } from "./define-tool.ts";
 import { ToolInputError } from "./tool-input-error.ts";
 
@@ -51,6 +52,12 @@ export function describeToolError(error: unknown, tool: AnyToolDefinition, logge
   if (error instanceof AirtableValidationError) {
     const hint = validationHints[error.type] ?? "Check the arguments and try again.";
     return `Airtable refused the request: ${error.message} (${error.type}). ${hint}`;
+  }
+  if (error instanceof AirtableReauthRequiredError) {
+    return "Your Airtable sign-in has ended (Airtable no longer accepts it). Sign in again: your MCP client is asked to on its next request.";
+  }
+  if (error instanceof AirtableTokenUnavailableError) {
+    return "Your Airtable sign-in could not be refreshed right now (Airtable did not answer). Nothing was changed; try again in a minute.";
   }
   if (error instanceof AirtableRateLimitError) {
     return "Airtable is rate limiting this base or account (5 requests per second per base). Nothing was changed; try again in about 30 seconds.";

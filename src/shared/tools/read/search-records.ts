@@ -57,7 +57,9 @@ function searchedFields(table: AirtableTable, wanted: string[] | undefined): Air
   if (wanted === undefined) {
     const text = table.fields.filter((f) => SEARCHABLE_FIELD_TYPES.has(f.type) && fieldReference(f) !== undefined);
     if (text.length === 0) {
-      throw new ToolInputError("This table has no text fields to search. Pass fieldIds, or use list_records with filterByFormula.");
+      throw new ToolInputError(
+        "This table has no text fields to search. Pass fieldIds, or use list_records with filterByFormula.",
+      );
     }
     return text;
   }

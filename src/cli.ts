@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+/**
+ * The package's command (`npx airtable-oauth-mcp <command>`):
+ *   stdio   MCP over stdin/stdout for one local user with AIRTABLE_TOKEN (a personal access token)
+ *   server  the HTTP server (OAuth + /mcp)
+ *   worker  the write-pipeline worker
+ */
+import { ConfigError } from "./shared/config.ts";
+import { StdioStartupError, runStdio } from "./stdio/run-stdio.ts";
+
+const usage = `Usage: airtable-oauth-mcp <command>
+
+Commands:
+  stdio    Serve MCP over stdin/stdout with AIRTABLE_TOKEN (an Airtable personal access token).
+  server   Run the HTTP server (OAuth sign-in and the /mcp endpoint).
+  worker   Run the write-pipeline worker.
+
+Configuration comes from environment variables; see .env.example.
+`;
+
+async function main(command: string | undefined): Promise<void> {
+  switch (command) {
+    case "stdio": {
+      try {
+        const running = await runStdio();
+        await running.closed;
+      } catch (error) {
+        if (error instanceof ConfigError || error instanceof StdioStartupError) {
+          process.stderr.write(`airtable-oauth-mcp stdio: ${error.message}\n`);
+          process.exit(1);
+        }
+        throw error;
+      }
+      return;
+    }
+    case "server":
+      await import("./server/main.ts");
+      return;
+    case "worker":
+      await import("./worker/main.ts");
+      return;
+    case "help":
+    case "--help":
+    case "-h":
+      process.stdout.write(usage);
+      return;
+    default:
+      process.stderr.write(command === undefined ? usage : `Unknown command ${JSON.stringify(command)}.\n\n${usage}`);
+      process.exit(2);
+  }
+}
+
+main(process.argv[2]).catch((error: unknown) => {
+  process.stderr.write(`airtable-oauth-mcp: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

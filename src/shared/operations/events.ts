@@ -1,0 +1,203 @@
+/**
+ * A write operation and the events of its append-only log (ARCHITECTURE.md invariants 2 and 3).
+ *
+ * An operation's `input` is the list of items it writes, in the order the agent gave them: records for the
+ * record kinds, exactly one payload for the others (a table, a field, a comment, an attachment). Items are cut
+ * into batches of `batchSize` by position: batch `b` holds input indexes `[b * batchSize, (b + 1) * batchSize)`.
+ * Every event names the input indexes it speaks about, so results map back to what the agent sent.
+ *
+ * Event semantics (see fold.ts for the exact rules):
+ * - `batch.started`: a request for this batch is about to be sent. `indexes` says which input indexes it
+ *   carries; absent = the whole batch. A batch split to isolate a 422 (one bad value fails all 10) is sent as
+ *   several sub-batches, each with its own `batch.started` and `indexes`, so a batch may settle through several
+ *   partial `batch.succeeded` / `batch.failed` events. A worker starts a new attempt of a batch only once it
+ *   knows the fate of the previous one (an answer, or an `in_doubt` verdict), so the latest `batch.started` of a
+ *   batch is the only request that can be in flight.
+ * - `batch.succeeded`: Airtable applied the request; one result per input index.
+ * - `batch.failed`: Airtable certainly did not apply these items. `permanent: true` settles them as errors
+ *   (422 per record, 404, …); `permanent: false` only records that the attempt was answered (e.g. 503 before
+ *   applying) and leaves them to be retried.
+ * - `batch.in_doubt`: a non-idempotent request (a create) was sent and its answer lost; never re-sent.
+ * - `completed` / `failed`: the operation ends (`failed` = an operation-level, permanent error such as 401/403).
+ */
+import { z } from "zod";
+
+/** Airtable takes at most 10 records per create/update/upsert/delete request. */
+export const MAX_BATCH_SIZE = 10;
+
+export const RECORD_KINDS = ["create_records", "update_records", "upsert_records", "delete_records"] as const;
+export const SCHEMA_KINDS = [
+  "create_table",
+  "update_table",
+  "create_field",
+  "update_field",
+  "create_comment",
+  "upload_attachment",
+] as const;
+export const OPERATION_KINDS = [...RECORD_KINDS, ...SCHEMA_KINDS] as const;
+
+export const operationKindSchema = z.enum(OPERATION_KINDS);
+export type OperationKind = z.infer<typeof operationKindSchema>;
+
+export function isRecordKind(kind: OperationKind): boolean {
+  return (RECORD_KINDS as readonly string[]).includes(kind);
+}
+
+/** `op_` + 128 random bits in base64url (22 characters): unguessable, safe in URLs and Redis keys. */
+export const operationIdSchema = z.string().regex(/^op_[A-Za-z0-9_-]{22}$/, "an operation id looks like op_ + 22 chars");
+
+export const operationOptionsSchema = z.object({
+  /** Airtable's `typecast`: convert strings to select options, linked records, … */
+  typecast: z.boolean(),
+  /** update_records: PUT (clear fields not given) instead of PATCH. */
+  replace: z.boolean().optional(),
+  /** Upsert keys (Airtable allows 1–3). On create_records it makes a crashed batch safe to re-send as an upsert. */
+  fieldsToMergeOn: z.array(z.string().min(1)).min(1).max(3).optional(),
+  /** `stop`: write nothing after the first batch with a failed record. */
+  onError: z.enum(["continue", "stop"]),
+});
+export type OperationOptions = z.infer<typeof operationOptionsSchema>;
+
+export const operationSchema = z
+  .object({
+    operationId: operationIdSchema,
+    ownerUserId: z.string().min(1),
+    kind: operationKindSchema,
+    baseId: z.string().min(1),
+    tableId: z.string().min(1).optional(),
+    /** The items to write, in the agent's order; exactly one for the schema kinds. */
+    input: z.array(z.unknown()).min(1),
+    options: operationOptionsSchema,
+    batchSize: z.number().int().min(1).max(MAX_BATCH_SIZE),
+    /** Epoch ms. */
+    createdAt: z.number().int().nonnegative(),
+  })
+  .superRefine((op, ctx) => {
+    if (op.kind === "upsert_records" && op.options.fieldsToMergeOn === undefined) {
+      ctx.addIssue({ code: "custom", path: ["options", "fieldsToMergeOn"], message: "upsert_records needs fieldsToMergeOn" });
+    }
+    if (!isRecordKind(op.kind) && op.input.length !== 1) {
+      ctx.addIssue({ code: "custom", path: ["input"], message: `${op.kind} takes exactly one input item` });
+    }
+  });
+export type Operation = z.infer<typeof operationSchema>;
+
+/** Number of batches the operation's input is cut into. */
+export function batchCount(op: Pick<Operation, "input" | "batchSize">): number {
+  return Math.ceil(op.input.length / op.batchSize);
+}
+
+/** The input indexes of batch `batch`, in order (empty when the batch does not exist). */
+export function batchIndexes(op: Pick<Operation, "input" | "batchSize">, batch: number): number[] {
+  const start = batch * op.batchSize;
+  const end = Math.min(start + op.batchSize, op.input.length);
+  const indexes: number[] = [];
+  for (let i = start; i < end; i++) indexes.push(i);
+  return indexes;
+}
+
+const index = z.number().int().nonnegative();
+const batch = z.number().int().nonnegative();
+const eventBase = {
+  /** Position in the log, 1-based, assigned by the log on append (1 is always `accepted`). */
+  seq: z.number().int().positive(),
+  /** Epoch ms, the appender's clock. */
+  at: z.number().int().nonnegative(),
+};
+
+export const acceptedEventSchema = z.object({
+  ...eventBase,
+  type: z.literal("accepted"),
+  operation: operationSchema,
+  batchesTotal: z.number().int().positive(),
+});
+
+export const batchStartedEventSchema = z.object({
+  ...eventBase,
+  type: z.literal("batch.started"),
+  batch,
+  /** 1-based count of requests sent for this batch, this one included. */
+  attempt: z.number().int().positive(),
+  /** A create_records batch re-sent as an upsert (on `fieldsToMergeOn`) after a crash. */
+  asUpsert: z.boolean().optional(),
+  /** The input indexes this request carries, for a split (sub-)batch; absent = the whole batch. */
+  indexes: z.array(index).min(1).optional(),
+});
+
+export const batchSucceededEventSchema = z.object({
+  ...eventBase,
+  type: z.literal("batch.succeeded"),
+  batch,
+  /** One per input index the request carried; `recordId` is the Airtable id written (record, table, field, …). */
+  results: z.array(z.object({ index, recordId: z.string().min(1) })).min(1),
+  /** Upserts: which of the result ids Airtable created and which it updated. */
+  created: z.array(z.string()).optional(),
+  updated: z.array(z.string()).optional(),
+});
+
+export const itemErrorSchema = z.object({
+  index,
+  /** Airtable's error type (e.g. `INVALID_VALUE_FOR_COLUMN`) or ours. */
+  type: z.string().min(1),
+  message: z.string(),
+});
+export type ItemError = z.infer<typeof itemErrorSchema>;
+
+export const batchFailedEventSchema = z.object({
+  ...eventBase,
+  type: z.literal("batch.failed"),
+  batch,
+  errors: z.array(itemErrorSchema).min(1),
+  /** true: these items are settled as errors. false: answered but retryable; they stay pending. */
+  permanent: z.boolean(),
+});
+
+export const batchInDoubtEventSchema = z.object({
+  ...eventBase,
+  type: z.literal("batch.in_doubt"),
+  batch,
+  indexes: z.array(index).min(1),
+  reason: z.string(),
+});
+
+export const operationSummarySchema = z.object({
+  succeeded: z.number().int().nonnegative(),
+  failed: z.number().int().nonnegative(),
+  inDoubt: z.number().int().nonnegative(),
+});
+
+export const completedEventSchema = z.object({
+  ...eventBase,
+  type: z.literal("completed"),
+  /** What the worker saw; informational — the fold derives its own counts from the batch events. */
+  summary: operationSummarySchema,
+});
+
+export const failedEventSchema = z.object({
+  ...eventBase,
+  type: z.literal("failed"),
+  /** A sentence for the agent, e.g. "Airtable refused the token (401) and refreshing it failed". */
+  reason: z.string().min(1),
+  /** Machine-readable cause, e.g. Airtable's error type. */
+  errorType: z.string().optional(),
+});
+
+export const operationEventSchema = z.discriminatedUnion("type", [
+  acceptedEventSchema,
+  batchStartedEventSchema,
+  batchSucceededEventSchema,
+  batchFailedEventSchema,
+  batchInDoubtEventSchema,
+  completedEventSchema,
+  failedEventSchema,
+]);
+export type OperationEvent = z.infer<typeof operationEventSchema>;
+export type OperationEventType = OperationEvent["type"];
+export type AcceptedEvent = z.infer<typeof acceptedEventSchema>;
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
+
+/** An event as an appender writes it: the log assigns `seq`; `at` defaults to now. */
+export type NewOperationEvent = DistributiveOmit<Exclude<OperationEvent, AcceptedEvent>, "seq" | "at"> & {
+  at?: number;
+};

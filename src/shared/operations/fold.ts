@@ -1,0 +1,298 @@
+/**
+ * An operation's state is a pure fold over its events (ARCHITECTURE.md invariant 2), and what a worker does on
+ * (re)start is a pure function of that state (invariant 3). No I/O here: every rule has a unit test.
+ *
+ * Rules, so that any log a crash or a stalled-but-alive worker can leave behind folds to the truth:
+ * - Events are applied in `seq` order whatever the order of the array; `accepted` is found wherever it is
+ *   (a log without one is corrupt and throws).
+ * - An item (input index) settles as `recordId` (batch.succeeded), `error` (batch.failed, permanent) or
+ *   `inDoubt` (batch.in_doubt). Later news refines earlier news and never the reverse: a success is final; an
+ *   error is replaced by a success; an in-doubt is replaced by a success or an error (a late answer from a
+ *   worker that was thought dead is the truth). Repeating an outcome changes nothing, so duplicate events after a
+ *   crash are harmless.
+ * - A non-permanent `batch.failed` settles nothing: it only says the request was answered, so it is no longer
+ *   in flight and its items are sent again.
+ * - The latest `batch.started` of a batch is its only request that can be in flight (a worker starts a new
+ *   attempt only once the previous one's fate is known). Its items with no outcome and no answer after it are the
+ *   `unfinishedStartedBatch`: the crash case.
+ * - The first terminal event (`completed` / `failed`) fixes the status; later terminal events are ignored, but
+ *   later batch outcomes still count (records a late worker wrote do exist).
+ * - Events that cannot belong to the operation (unknown batch, index outside its batch, a second `accepted`)
+ *   are ignored and described in `anomalies`.
+ */
+import { batchCount, batchIndexes } from "./events.ts";
+import type { AcceptedEvent, ItemError, Operation, OperationEvent, OperationKind } from "./events.ts";
+
+export type OperationStatus = "queued" | "running" | "completed" | "completed_with_errors" | "failed";
+
+/** What became of one input item. */
+export type ItemOutcome =
+  | { index: number; recordId: string; action?: "created" | "updated" }
+  | { index: number; error: Omit<ItemError, "index"> }
+  | { index: number; inDoubt: true; reason: string };
+
+export interface OperationProgress {
+  batchesDone: number;
+  batchesTotal: number;
+  recordsTotal: number;
+  recordsSucceeded: number;
+  recordsFailed: number;
+  recordsInDoubt: number;
+}
+
+/** A batch with items still to send. */
+export interface PendingBatch {
+  batch: number;
+  /** Its input indexes with no outcome yet (all of them unless part of it settled, e.g. after a split). */
+  indexes: number[];
+  /** Requests sent for this batch so far. */
+  attempts: number;
+  /**
+   * An earlier request of this batch was an upsert re-sent after a crash: the fate of the request before it is
+   * unknown, so every later request of the batch must be an upsert too.
+   */
+  asUpsert: boolean;
+}
+
+/** A batch whose latest request was started and never answered: the worker died (or stalled) mid-request. */
+export interface UnfinishedBatch {
+  batch: number;
+  /** The input indexes that request carried and that still have no outcome. */
+  indexes: number[];
+  attempt: number;
+  asUpsert: boolean;
+}
+
+export interface OperationState {
+  operation: Operation;
+  status: OperationStatus;
+  progress: OperationProgress;
+  /** Settled items only, by input index ascending. */
+  outcomes: ItemOutcome[];
+  /** Where a worker resumes: the first batch with unsettled items; undefined when terminal or stopped. */
+  nextBatch: PendingBatch | undefined;
+  /** The first batch with a request in flight (see the rules above); reported even when terminal. */
+  unfinishedStartedBatch: UnfinishedBatch | undefined;
+  /** `onError: "stop"` and an item failed: nothing more may be sent. */
+  stopped: boolean;
+  /** The operation-level failure, when status is `failed`. */
+  failure: { reason: string; errorType?: string } | undefined;
+  createdAt: number;
+  /** `at` of the latest event. */
+  updatedAt: number;
+  lastSeq: number;
+  /** Events the fold ignored, one sentence each (a sign of a bug in an appender, never expected). */
+  anomalies: string[];
+}
+
+interface LatestStart {
+  seq: number;
+  indexes: number[];
+  attempt: number;
+  asUpsert: boolean;
+}
+
+export function foldOperation(events: readonly OperationEvent[]): OperationState {
+  const ordered = [...events].sort((a, b) => a.seq - b.seq);
+  const accepted = ordered.find((e): e is AcceptedEvent => e.type === "accepted");
+  if (accepted === undefined) throw new Error("operation log has no `accepted` event: it is corrupt or expired");
+  const op = accepted.operation;
+  const batchesTotal = batchCount(op);
+  const anomalies: string[] = [];
+  if (accepted.batchesTotal !== batchesTotal) {
+    anomalies.push(`accepted says ${accepted.batchesTotal} batches; the input makes ${batchesTotal}`);
+  }
+
+  const outcomes = new Map<number, ItemOutcome>();
+  const answeredSeq = new Map<number, number>();
+  const latestStart = new Map<number, LatestStart>();
+  const attempts = new Map<number, number>();
+  const upsertedBatches = new Set<number>();
+  let terminal: "completed" | "failed" | undefined;
+  let failure: OperationState["failure"];
+  let sawBatchEvent = false;
+  let updatedAt = accepted.at;
+  let lastSeq = accepted.seq;
+
+  /** The indexes of `wanted` inside batch `batch`, reporting the rest as anomalies. */
+  const inBatch = (event: OperationEvent & { batch: number }, wanted: number[]): number[] => {
+    const range = batchIndexes(op, event.batch);
+    if (range.length === 0) {
+      anomalies.push(`seq ${event.seq} ${event.type}: batch ${event.batch} does not exist (${batchesTotal} batches)`);
+      return [];
+    }
+    const first = range[0] ?? 0;
+    const last = range[range.length - 1] ?? 0;
+    const inside = wanted.filter((i) => i >= first && i <= last);
+    if (inside.length !== wanted.length) {
+      anomalies.push(`seq ${event.seq} ${event.type}: indexes outside batch ${event.batch} ignored`);
+    }
+    return inside;
+  };
+
+  const settle = (next: ItemOutcome, seq: number): void => {
+    answeredSeq.set(next.index, seq);
+    const current = outcomes.get(next.index);
+    if (current === undefined || rank(next) > rank(current)) outcomes.set(next.index, next);
+  };
+
+  for (const event of ordered) {
+    updatedAt = Math.max(updatedAt, event.at);
+    lastSeq = Math.max(lastSeq, event.seq);
+    switch (event.type) {
+      case "accepted":
+        if (event !== accepted) anomalies.push(`seq ${event.seq}: a second \`accepted\` event ignored`);
+        break;
+      case "batch.started": {
+        sawBatchEvent = true;
+        const indexes = inBatch(event, event.indexes ?? batchIndexes(op, event.batch));
+        if (indexes.length === 0) break;
+        attempts.set(event.batch, (attempts.get(event.batch) ?? 0) + 1);
+        if (event.asUpsert) upsertedBatches.add(event.batch);
+        const previous = latestStart.get(event.batch);
+        if (previous === undefined || previous.seq < event.seq) {
+          latestStart.set(event.batch, { seq: event.seq, indexes, attempt: event.attempt, asUpsert: !!event.asUpsert });
+        }
+        break;
+      }
+      case "batch.succeeded": {
+        sawBatchEvent = true;
+        const allowed = new Set(inBatch(event, event.results.map((r) => r.index)));
+        const created = new Set(event.created ?? []);
+        const updated = new Set(event.updated ?? []);
+        for (const { index, recordId } of event.results) {
+          if (!allowed.has(index)) continue;
+          const action = created.has(recordId) ? "created" : updated.has(recordId) ? "updated" : undefined;
+          settle(action === undefined ? { index, recordId } : { index, recordId, action }, event.seq);
+        }
+        break;
+      }
+      case "batch.failed": {
+        sawBatchEvent = true;
+        const allowed = new Set(inBatch(event, event.errors.map((e) => e.index)));
+        for (const { index, type, message } of event.errors) {
+          if (!allowed.has(index)) continue;
+          if (event.permanent) settle({ index, error: { type, message } }, event.seq);
+          else answeredSeq.set(index, event.seq);
+        }
+        break;
+      }
+      case "batch.in_doubt": {
+        sawBatchEvent = true;
+        for (const index of inBatch(event, event.indexes)) settle({ index, inDoubt: true, reason: event.reason }, event.seq);
+        break;
+      }
+      case "completed":
+      case "failed":
+        if (terminal !== undefined) break;
+        terminal = event.type;
+        if (event.type === "failed") {
+          failure = event.errorType === undefined ? { reason: event.reason } : { reason: event.reason, errorType: event.errorType };
+        }
+        break;
+    }
+  }
+
+  const settled = [...outcomes.values()].sort((a, b) => a.index - b.index);
+  const recordsSucceeded = settled.filter((o) => "recordId" in o).length;
+  const recordsFailed = settled.filter((o) => "error" in o).length;
+  const recordsInDoubt = settled.filter((o) => "inDoubt" in o).length;
+  const stopped = op.options.onError === "stop" && recordsFailed > 0;
+
+  let batchesDone = 0;
+  let firstPending: PendingBatch | undefined;
+  let unfinishedStartedBatch: UnfinishedBatch | undefined;
+  for (let b = 0; b < batchesTotal; b++) {
+    const pending = batchIndexes(op, b).filter((i) => !outcomes.has(i));
+    if (pending.length === 0) batchesDone++;
+    else firstPending ??= { batch: b, indexes: pending, attempts: attempts.get(b) ?? 0, asUpsert: upsertedBatches.has(b) };
+    const start = latestStart.get(b);
+    if (start !== undefined && unfinishedStartedBatch === undefined) {
+      const inFlight = start.indexes.filter((i) => !outcomes.has(i) && (answeredSeq.get(i) ?? 0) < start.seq);
+      if (inFlight.length > 0) {
+        unfinishedStartedBatch = { batch: b, indexes: inFlight, attempt: start.attempt, asUpsert: start.asUpsert };
+      }
+    }
+  }
+
+  let status: OperationStatus;
+  if (terminal === "failed") status = "failed";
+  else if (terminal === "completed") status = recordsFailed + recordsInDoubt > 0 ? "completed_with_errors" : "completed";
+  else status = sawBatchEvent ? "running" : "queued";
+
+  return {
+    operation: op,
+    status,
+    progress: {
+      batchesDone,
+      batchesTotal,
+      recordsTotal: op.input.length,
+      recordsSucceeded,
+      recordsFailed,
+      recordsInDoubt,
+    },
+    outcomes: settled,
+    nextBatch: terminal === undefined && !stopped ? firstPending : undefined,
+    unfinishedStartedBatch,
+    stopped,
+    failure,
+    createdAt: op.createdAt,
+    updatedAt,
+    lastSeq,
+    anomalies,
+  };
+}
+
+/** How sure an outcome is: news of a higher rank replaces news of a lower one. */
+function rank(outcome: ItemOutcome): number {
+  if ("recordId" in outcome) return 3;
+  if ("error" in outcome) return 2;
+  return 1;
+}
+
+export function isTerminal(status: OperationStatus): boolean {
+  return status === "completed" || status === "completed_with_errors" || status === "failed";
+}
+
+/** Kinds whose request can be sent twice with the same effect as once. */
+const IDEMPOTENT_KINDS: ReadonlySet<OperationKind> = new Set([
+  "update_records",
+  "upsert_records",
+  "delete_records",
+  "update_table",
+  "update_field",
+]);
+
+export type ResumeDecision =
+  | { action: "done" }
+  | { action: "mark_in_doubt"; batch: number; indexes: number[] }
+  | { action: "send" | "send_as_upsert"; batch: number; indexes: number[]; attempt: number };
+
+/**
+ * What a worker does next with this operation (invariant 3), called on every (re)start and after every batch:
+ * 1. terminal → done;
+ * 2. a request in flight (`unfinishedStartedBatch`): re-send it when that is safe — update, upsert, delete, and
+ *    create_records with `fieldsToMergeOn` re-sent as an upsert — otherwise (a create whose outcome is unknown)
+ *    mark its items in doubt, never re-send;
+ * 3. the next batch with unsettled items → send (as an upsert once the batch has been re-sent as one: the
+ *    request before that upsert may have been applied, so a plain create could duplicate it);
+ * 4. nothing left (or `onError: "stop"` tripped) → done: the worker appends `completed`.
+ */
+export function resumeDecision(state: OperationState): ResumeDecision {
+  if (isTerminal(state.status)) return { action: "done" };
+  const { kind, options } = state.operation;
+  const unfinished = state.unfinishedStartedBatch;
+  if (unfinished !== undefined) {
+    const { batch, indexes } = unfinished;
+    const attempt = unfinished.attempt + 1;
+    if (IDEMPOTENT_KINDS.has(kind)) return { action: "send", batch, indexes, attempt };
+    if (kind === "create_records" && options.fieldsToMergeOn !== undefined) {
+      return { action: "send_as_upsert", batch, indexes, attempt };
+    }
+    return { action: "mark_in_doubt", batch, indexes };
+  }
+  const next = state.nextBatch;
+  if (next === undefined) return { action: "done" };
+  const action = next.asUpsert ? "send_as_upsert" : "send";
+  return { action, batch: next.batch, indexes: next.indexes, attempt: next.attempts + 1 };
+}

@@ -1,0 +1,128 @@
+import type { Readable, Writable } from "node:stream";
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { Redis } from "ioredis";
+import { pino } from "pino";
+import { AirtableClient } from "../shared/airtable/client.ts";
+import { AirtableAuthError, AirtableError, AirtableNetworkError } from "../shared/airtable/errors.ts";
+import { loadConfig, type Config } from "../shared/config.ts";
+import { BottleneckAirtableLimiter } from "../shared/limiter/index.ts";
+import { createLogger, type Logger } from "../shared/logger.ts";
+import { SchemaCache } from "../shared/schema-cache.ts";
+import { allTools } from "../shared/tools/catalog.ts";
+import { createMcpServer } from "../shared/tools/create-mcp-server.ts";
+
+/** Startup failed for a reason the user can fix; the message says how (the CLI prints it, no stack). */
+export class StdioStartupError extends Error {
+  override name = "StdioStartupError";
+}
+
+export interface StdioOptions {
+  env?: NodeJS.ProcessEnv;
+  stdin?: Readable;
+  stdout?: Writable;
+}
+
+export interface StdioRunning {
+  /** Resolves when the MCP client has gone (stdin closed) and everything is shut down. */
+  closed: Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * stdio mode: one local user with a personal access token (AIRTABLE_TOKEN), no OAuth. The same tool catalog as
+ * the HTTP endpoint. The limiter is in-process, or the shared one when REDIS_URL is set (then this process and
+ * the servers count against the same Airtable limits). stdout carries the protocol: logs go to stderr.
+ * Throws ConfigError (bad environment) or StdioStartupError (token refused, Airtable unreachable).
+ */
+export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
+  const config = loadConfig(opts.env ?? process.env, "stdio");
+  // Never pretty here: pino-pretty writes to stdout, which belongs to the protocol.
+  const logger = createLogger({ level: config.LOG_LEVEL, name: "stdio" }, pino.destination({ fd: 2, sync: true }));
+  const redis = config.REDIS_URL === undefined ? undefined : new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
+  redis?.on("error", (error) => logger.error({ err: error }, "Redis error"));
+  const limiter = createLimiter(config, redis, logger);
+  const token = config.AIRTABLE_TOKEN as string;
+  const clientFor = (userId: string) =>
+    new AirtableClient({
+      apiUrl: config.AIRTABLE_API_URL,
+      contentUrl: config.AIRTABLE_CONTENT_URL,
+      userId,
+      getAccessToken: async () => token,
+      limiter,
+      logger,
+    });
+
+  const release = async () => {
+    await limiter.close();
+    redis?.disconnect();
+  };
+  let userId: string;
+  try {
+    userId = await whoami(clientFor("stdio-startup"), config);
+  } catch (error) {
+    await release();
+    throw error;
+  }
+  const airtable = clientFor(userId);
+  const schemas = new SchemaCache({ ...(redis && { redis }), keyPrefix: config.REDIS_KEY_PREFIX, logger });
+  const server = createMcpServer(allTools, {
+    context: async () => ({ airtable, userId, schemas, logger }),
+    logger,
+  });
+  const transport = new StdioServerTransport(opts.stdin, opts.stdout);
+
+  let resolveClosed: () => void = () => undefined;
+  const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
+  let closing = false;
+  const close = async (): Promise<void> => {
+    // server.close() closes the transport, whose onclose calls us again: only the first call works.
+    if (closing) return closed;
+    closing = true;
+    await server.close().catch(() => undefined);
+    await release();
+    resolveClosed();
+  };
+  transport.onclose = () => void close();
+  (opts.stdin ?? process.stdin).once("end", () => void close());
+
+  await server.connect(transport);
+  logger.info({ userId, tools: allTools.length }, "stdio MCP server ready");
+  return { closed, close };
+}
+
+function createLimiter(config: Config, redis: Redis | undefined, logger: Logger): BottleneckAirtableLimiter {
+  const settings = {
+    baseRps: config.AIRTABLE_BASE_RPS,
+    userRps: config.AIRTABLE_USER_RPS,
+    penaltyMs: config.AIRTABLE_RATE_LIMIT_PENALTY_MS,
+    jitterMarginMs: config.AIRTABLE_LIMITER_JITTER_MARGIN_MS,
+  };
+  // Same key prefix as the server and worker: with REDIS_URL, stdio joins their limits.
+  return redis === undefined
+    ? BottleneckAirtableLimiter.local({ settings, logger })
+    : BottleneckAirtableLimiter.clustered({ redis, keyPrefix: config.REDIS_KEY_PREFIX, settings, logger });
+}
+
+/** The token's user id; a refused token or an unreachable Airtable becomes a message saying what to fix. */
+async function whoami(client: AirtableClient, config: Config): Promise<string> {
+  try {
+    return (await client.whoami()).id;
+  } catch (error) {
+    if (error instanceof AirtableAuthError) {
+      throw new StdioStartupError(
+        "AIRTABLE_TOKEN was refused by Airtable (401). Create a personal access token at " +
+          "https://airtable.com/create/tokens with the scopes data.records:read, schema.bases:read (and the " +
+          "others you need) and access to your bases, then set AIRTABLE_TOKEN to it.",
+      );
+    }
+    if (error instanceof AirtableNetworkError) {
+      throw new StdioStartupError(
+        `Could not reach Airtable at ${config.AIRTABLE_API_URL} (${error.message}). Check the network or AIRTABLE_API_URL.`,
+      );
+    }
+    if (error instanceof AirtableError) {
+      throw new StdioStartupError(`Airtable refused to identify the token's user: ${error.describe()}`);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,87 @@
+/**
+ * The user's browser, headless: opens the authorization URL an MCP client hands over, submits our consent form
+ * the way a browser would (its cookie, its hidden fields, the Allow button), signs in at the sandbox's Airtable
+ * (the `sandbox_user` hint stands in for Airtable's login page), and follows the redirects back to the client's
+ * redirect URI, which is never fetched: the test reads the code from it, as a native app would.
+ */
+
+export interface ConsentForm {
+  html: string;
+  /** Absolute URL the form posts to. */
+  action: string;
+  /** The form's hidden inputs (request id, CSRF token). */
+  hidden: Record<string, string>;
+  /** `name=value` pairs to send back as the Cookie header. */
+  cookie: string;
+}
+
+export class BrowserStepError extends Error {
+  override name = "BrowserStepError";
+}
+
+function unescapeHtml(value: string): string {
+  return value
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&lt;/g, "<")
+    .replace(/&gt;/g, ">")
+    .replace(/&amp;/g, "&");
+}
+
+async function failure(step: string, res: Response): Promise<BrowserStepError> {
+  const body = await res.text().catch(() => "");
+  return new BrowserStepError(`${step} answered ${res.status}: ${body.slice(0, 500)}`);
+}
+
+function locationOf(res: Response, from: string): string | undefined {
+  const location = res.headers.get("location");
+  return location === null ? undefined : new URL(location, from).toString();
+}
+
+/** GET the authorization URL and read the consent page like a browser: its cookie and its form. */
+export async function openConsentForm(authorizationUrl: string): Promise<ConsentForm> {
+  const res = await fetch(authorizationUrl, { redirect: "manual" });
+  if (res.status !== 200) throw await failure("GET /authorize", res);
+  const html = await res.text();
+  const form = /<form[^>]*method="post"[^>]*action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/i.exec(html);
+  if (form === null) throw new BrowserStepError(`the consent page has no POST form:\n${html.slice(0, 500)}`);
+  const hidden: Record<string, string> = {};
+  for (const input of (form[2] as string).matchAll(/<input\b[^>]*>/gi)) {
+    const tag = input[0];
+    if (!/type="hidden"/i.test(tag)) continue;
+    const name = /name="([^"]*)"/.exec(tag)?.[1];
+    const value = /value="([^"]*)"/.exec(tag)?.[1];
+    if (name !== undefined) hidden[unescapeHtml(name)] = unescapeHtml(value ?? "");
+  }
+  const cookie = res.headers
+    .getSetCookie()
+    .map((c) => c.split(";")[0] as string)
+    .join("; ");
+  return { html, action: new URL(unescapeHtml(form[1] as string), authorizationUrl).toString(), hidden, cookie };
+}
+
+/**
+ * Clicks Allow, signs in at the sandbox as `sandboxUser` (id or email) and follows the redirects until they
+ * leave our server and the sandbox: returns that URL (the client's redirect URI with code, state, iss).
+ */
+export async function approveConsent(form: ConsentForm, sandboxUser: string): Promise<URL> {
+  const decision = await fetch(form.action, {
+    method: "POST",
+    redirect: "manual",
+    headers: { "content-type": "application/x-www-form-urlencoded", ...(form.cookie ? { cookie: form.cookie } : {}) },
+    body: new URLSearchParams({ ...form.hidden, decision: "approve" }),
+  });
+  const toAirtable = locationOf(decision, form.action);
+  if (decision.status !== 303 || toAirtable === undefined) throw await failure("POST consent decision", decision);
+
+  const airtableLogin = new URL(toAirtable);
+  airtableLogin.searchParams.set("sandbox_user", sandboxUser);
+  const atAirtable = await fetch(airtableLogin, { redirect: "manual" });
+  const toCallback = locationOf(atAirtable, airtableLogin.toString());
+  if (atAirtable.status !== 302 || toCallback === undefined) throw await failure("Airtable authorize", atAirtable);
+
+  const callback = await fetch(toCallback, { redirect: "manual" });
+  const toClient = locationOf(callback, toCallback);
+  if (callback.status !== 302 || toClient === undefined) throw await failure("GET /oauth/callback", callback);
+  return new URL(toClient);
+}

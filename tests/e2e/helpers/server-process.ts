@@ -1,0 +1,91 @@
+/**
+ * A real server instance: `node src/server/main.ts` as its own OS process, configured only through its
+ * environment, as a deployment would run it. Output is kept so a failing test can show what the server said.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
+
+const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
+const MAIN = "src/server/main.ts";
+/** Enough of a process's output to explain a failure without flooding the report. */
+const KEEP_CHARS = 20_000;
+
+/** A port nobody listens on right now (the kernel picks it; we close and hand the number to the server). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no port assigned");
+  server.close();
+  await once(server, "close");
+  return address.port;
+}
+
+export interface ServerProcess {
+  /** "http://127.0.0.1:PORT": where this instance listens (not necessarily the deployment's PUBLIC_URL). */
+  url: string;
+  /** The instance's stdout and stderr so far (the tail, when long). */
+  output(): string;
+  /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export async function startServerProcess(opts: {
+  port: number;
+  env: Record<string, string>;
+  label: string;
+  startTimeoutMs?: number;
+}): Promise<ServerProcess> {
+  const url = `http://127.0.0.1:${opts.port}`;
+  const child: ChildProcess = spawn(process.execPath, [MAIN], {
+    cwd: repoRoot,
+    // Only what a deployment would set, plus PATH/HOME for Node itself: nothing leaks in from the test runner.
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...opts.env, PORT: String(opts.port) },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const keep = (chunk: Buffer): void => {
+    output = (output + chunk.toString()).slice(-KEEP_CHARS);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  const exit = new Promise<void>((resolve) => {
+    child.on("exit", (code, signal) => {
+      exited = { code, signal };
+      resolve();
+    });
+  });
+
+  const describe = (): string => `[${opts.label} ${url}] output:\n${output || "(none)"}`;
+  const stop = async (graceMs = 3_000): Promise<void> => {
+    if (exited !== undefined) return;
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+    await exit;
+    clearTimeout(timer);
+  };
+
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 20_000);
+  for (;;) {
+    if (exited !== undefined) {
+      throw new Error(
+        `${opts.label} exited during start (code ${exited.code}, signal ${exited.signal}). ${describe()}`,
+      );
+    }
+    const healthy = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1_000) }).then(
+      (res) => res.ok,
+      () => false,
+    );
+    if (healthy) break;
+    if (Date.now() > deadline) {
+      await stop(500);
+      throw new Error(`${opts.label} did not answer /healthz in time. ${describe()}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return { url, output: describe, stop };
+}
