@@ -88,11 +88,15 @@ describe("cluster-wide limiter (3 OS processes)", () => {
     sandbox.clearRequests();
     const running = spawnHammers(3, {
       TARGETS: `${baseA.id}/${baseA.table}`,
-      DURATION_MS: "7000",
+      // Long enough to outlast a slow start, the wait for all three, and the penalty.
+      DURATION_MS: "9000",
       CONCURRENCY: "2",
     });
-    // Let the processes settle into their pace, then make Airtable (the sandbox) refuse the base.
-    await new Promise((r) => setTimeout(r, 2500));
+    // Once every process is sending (start-up takes a while on a loaded machine), make Airtable (the
+    // sandbox) refuse the base.
+    const sending = () => new Set(sandbox.requests.filter((r) => r.baseId === baseA.id).map((r) => r.token)).size;
+    for (let waited = 0; sending() < 3 && waited < 15_000; waited += 100) await new Promise((r) => setTimeout(r, 100));
+    await new Promise((r) => setTimeout(r, 500));
     sandbox.penalize({ baseId: baseA.id }, 2_000);
     const results = await Promise.all(running);
     for (const result of results) expect(lastJsonLine<HammerResult>(result).errors).toEqual([]);

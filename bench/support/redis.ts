@@ -3,29 +3,33 @@ import { Redis } from "ioredis";
 /** Thrown for a setup problem the person running the benchmark can fix; printed without a stack trace. */
 export class BenchSetupError extends Error {}
 
-/** Connects and pings once; an unreachable Redis becomes a BenchSetupError that says how to fix it. */
+/**
+ * Pings Redis once with a short timeout and no reconnecting, so an unreachable Redis becomes a BenchSetupError
+ * that says how to fix it; then returns an ordinary client. (Not the probe itself: its options would be copied by
+ * `duplicate()`, which Bottleneck uses, and a lazy, non-retrying copy never connects.)
+ */
 export async function connectRedis(url: string): Promise<Redis> {
-  const redis = new Redis(url, {
+  const probe = new Redis(url, {
     lazyConnect: true,
     connectTimeout: 3_000,
-    maxRetriesPerRequest: 1,
-    // A benchmark against a Redis that went away is meaningless: fail rather than reconnect forever.
+    maxRetriesPerRequest: 0,
     retryStrategy: () => null,
   });
   let lastError: unknown;
-  redis.on("error", (error: unknown) => (lastError = error));
+  probe.on("error", (error: unknown) => (lastError = error));
   try {
-    await redis.connect();
-    await redis.ping();
-    return redis;
+    await probe.connect();
+    await probe.ping();
   } catch (error) {
-    redis.disconnect();
     const reason = error instanceof Error ? error.message : String(lastError ?? error);
     throw new BenchSetupError(
       `Redis is not reachable at ${url} (${reason}). The benchmark needs a real Redis: start one ` +
         "(e.g. `docker run --rm -p 6379:6379 redis:7`) or point REDIS_URL at one.",
     );
+  } finally {
+    probe.disconnect();
   }
+  return new Redis(url, { maxRetriesPerRequest: 1 });
 }
 
 /** Deletes every key that starts with `prefix` (SCAN, never KEYS, so a shared Redis is not blocked). */

@@ -44,7 +44,9 @@ export function isRecordKind(kind: OperationKind): boolean {
 }
 
 /** `op_` + 128 random bits in base64url (22 characters): unguessable, safe in URLs and Redis keys. */
-export const operationIdSchema = z.string().regex(/^op_[A-Za-z0-9_-]{22}$/, "an operation id looks like op_ + 22 chars");
+export const operationIdSchema = z
+  .string()
+  .regex(/^op_[A-Za-z0-9_-]{22}$/, "an operation id looks like op_ + 22 chars");
 
 export const operationOptionsSchema = z.object({
   /** Airtable's `typecast`: convert strings to select options, linked records, … */
@@ -74,7 +76,11 @@ export const operationSchema = z
   })
   .superRefine((op, ctx) => {
     if (op.kind === "upsert_records" && op.options.fieldsToMergeOn === undefined) {
-      ctx.addIssue({ code: "custom", path: ["options", "fieldsToMergeOn"], message: "upsert_records needs fieldsToMergeOn" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["options", "fieldsToMergeOn"],
+        message: "upsert_records needs fieldsToMergeOn",
+      });
     }
     if (!isRecordKind(op.kind) && op.input.length !== 1) {
       ctx.addIssue({ code: "custom", path: ["input"], message: `${op.kind} takes exactly one input item` });

@@ -157,7 +157,12 @@ export function foldOperation(events: readonly OperationEvent[]): OperationState
       }
       case "batch.succeeded": {
         sawBatchEvent = true;
-        const allowed = new Set(inBatch(event, event.results.map((r) => r.index)));
+        const allowed = new Set(
+          inBatch(
+            event,
+            event.results.map((r) => r.index),
+          ),
+        );
         const created = new Set(event.created ?? []);
         const updated = new Set(event.updated ?? []);
         for (const { index, recordId } of event.results) {
@@ -169,7 +174,12 @@ export function foldOperation(events: readonly OperationEvent[]): OperationState
       }
       case "batch.failed": {
         sawBatchEvent = true;
-        const allowed = new Set(inBatch(event, event.errors.map((e) => e.index)));
+        const allowed = new Set(
+          inBatch(
+            event,
+            event.errors.map((e) => e.index),
+          ),
+        );
         for (const { index, type, message } of event.errors) {
           if (!allowed.has(index)) continue;
           if (event.permanent) settle({ index, error: { type, message } }, event.seq);
@@ -179,7 +189,8 @@ export function foldOperation(events: readonly OperationEvent[]): OperationState
       }
       case "batch.in_doubt": {
         sawBatchEvent = true;
-        for (const index of inBatch(event, event.indexes)) settle({ index, inDoubt: true, reason: event.reason }, event.seq);
+        for (const index of inBatch(event, event.indexes))
+          settle({ index, inDoubt: true, reason: event.reason }, event.seq);
         break;
       }
       case "completed":
@@ -187,7 +198,10 @@ export function foldOperation(events: readonly OperationEvent[]): OperationState
         if (terminal !== undefined) break;
         terminal = event.type;
         if (event.type === "failed") {
-          failure = event.errorType === undefined ? { reason: event.reason } : { reason: event.reason, errorType: event.errorType };
+          failure =
+            event.errorType === undefined
+              ? { reason: event.reason }
+              : { reason: event.reason, errorType: event.errorType };
         }
         break;
     }
@@ -205,7 +219,8 @@ export function foldOperation(events: readonly OperationEvent[]): OperationState
   for (let b = 0; b < batchesTotal; b++) {
     const pending = batchIndexes(op, b).filter((i) => !outcomes.has(i));
     if (pending.length === 0) batchesDone++;
-    else firstPending ??= { batch: b, indexes: pending, attempts: attempts.get(b) ?? 0, asUpsert: upsertedBatches.has(b) };
+    else
+      firstPending ??= { batch: b, indexes: pending, attempts: attempts.get(b) ?? 0, asUpsert: upsertedBatches.has(b) };
     const start = latestStart.get(b);
     if (start !== undefined && unfinishedStartedBatch === undefined) {
       const inFlight = start.indexes.filter((i) => !outcomes.has(i) && (answeredSeq.get(i) ?? 0) < start.seq);
@@ -217,7 +232,8 @@ export function foldOperation(events: readonly OperationEvent[]): OperationState
 
   let status: OperationStatus;
   if (terminal === "failed") status = "failed";
-  else if (terminal === "completed") status = recordsFailed + recordsInDoubt > 0 ? "completed_with_errors" : "completed";
+  else if (terminal === "completed")
+    status = recordsFailed + recordsInDoubt > 0 ? "completed_with_errors" : "completed";
   else status = sawBatchEvent ? "running" : "queued";
 
   return {

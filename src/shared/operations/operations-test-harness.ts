@@ -49,7 +49,11 @@ export function started(batch: number, attempt = 1, indexes?: number[], asUpsert
 }
 
 export function failed(batch: number, indexes: number[], permanent = true): NewOperationEvent {
-  const errors = indexes.map((index) => ({ index, type: "INVALID_VALUE_FOR_COLUMN", message: `bad value at ${index}` }));
+  const errors = indexes.map((index) => ({
+    index,
+    type: "INVALID_VALUE_FOR_COLUMN",
+    message: `bad value at ${index}`,
+  }));
   return { type: "batch.failed", batch, errors, permanent };
 }
 

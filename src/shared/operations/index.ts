@@ -1,0 +1,24 @@
+/** Write operations as append-only event logs (ARCHITECTURE.md invariants 2 and 3). */
+export * from "./events.ts";
+export { foldOperation, isTerminal, resumeDecision } from "./fold.ts";
+export type {
+  ItemOutcome,
+  OperationProgress,
+  OperationState,
+  OperationStatus,
+  PendingBatch,
+  ResumeDecision,
+  UnfinishedBatch,
+} from "./fold.ts";
+export { isOperationId, newOperationId } from "./operation-id.ts";
+export {
+  DEFAULT_MAX_EVENTS,
+  MAX_LIST_LIMIT,
+  OperationExistsError,
+  OperationLog,
+  OperationLogFullError,
+  OperationNotFoundError,
+} from "./operation-log.ts";
+export type { ListOptions, OperationLogOptions } from "./operation-log.ts";
+export { summarizeOperation } from "./summary.ts";
+export type { OperationSummary } from "./summary.ts";

@@ -1,0 +1,28 @@
+import type { OperationKind } from "./events.ts";
+import type { OperationProgress, OperationState, OperationStatus } from "./fold.ts";
+
+/** One line of an owner's operation list: what it is and how far it got, without its input or results. */
+export interface OperationSummary {
+  operationId: string;
+  kind: OperationKind;
+  baseId: string;
+  tableId?: string;
+  status: OperationStatus;
+  progress: OperationProgress;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export function summarizeOperation(state: OperationState): OperationSummary {
+  const { operationId, kind, baseId, tableId } = state.operation;
+  return {
+    operationId,
+    kind,
+    baseId,
+    ...(tableId === undefined ? {} : { tableId }),
+    status: state.status,
+    progress: state.progress,
+    createdAt: state.createdAt,
+    updatedAt: state.updatedAt,
+  };
+}
