@@ -37,7 +37,7 @@ function header(machine: MachineFacts, settings: BenchSettings): string {
     "",
     `- Node ${machine.node} on ${machine.platform}, ${machine.cpuCount} CPUs (${machine.cpuModel}), ` +
       `${machine.memoryGiB} GiB RAM; Redis ${machine.redisVersion}`,
-    `- ${machine.date}, BENCH_SECONDS=${settings.seconds}`,
+    `- ${machine.date}, BENCH_SECONDS=${settings.seconds}, load average at start ${machine.loadAverage}`,
   ].join("\n");
 }
 

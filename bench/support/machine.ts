@@ -9,6 +9,8 @@ export interface MachineFacts {
   cpuModel: string;
   memoryGiB: number;
   redisVersion: string;
+  /** 1-minute load average when the run started: above the CPU count, other work competed with the benchmark. */
+  loadAverage: number;
   date: string;
 }
 
@@ -21,6 +23,7 @@ export async function machineFacts(redis: Redis): Promise<MachineFacts> {
     cpuModel: os.cpus()[0]?.model.trim() ?? "unknown",
     memoryGiB: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
     redisVersion: /redis_version:(\S+)/.exec(info)?.[1] ?? "unknown",
+    loadAverage: Math.round(os.loadavg()[0]! * 100) / 100,
     date: new Date().toISOString(),
   };
 }
