@@ -21,7 +21,9 @@ export async function connectRedis(url: string): Promise<Redis> {
     await probe.connect();
     await probe.ping();
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(lastError ?? error);
+    // The socket error (ECONNREFUSED, ENOTFOUND…) says more than ioredis's "Connection is closed".
+    const cause = lastError ?? error;
+    const reason = cause instanceof Error ? cause.message : String(cause);
     throw new BenchSetupError(
       `Redis is not reachable at ${url} (${reason}). The benchmark needs a real Redis: start one ` +
         "(e.g. `docker run --rm -p 6379:6379 redis:7`) or point REDIS_URL at one.",
