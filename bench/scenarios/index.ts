@@ -1,6 +1,8 @@
 import type { Scenario } from "../scenario.ts";
 import { limiterIdleLatency } from "./limiter-idle-latency.ts";
 import { limiterThroughput } from "./limiter-throughput.ts";
+import { mcpListRecordsOverhead } from "./mcp-list-records-overhead.ts";
+import { tokenVerification } from "./token-verification.ts";
 
 /** Every scenario, in the order they run and print. A new scenario is one file here plus one line below. */
-export const scenarios: Scenario[] = [limiterThroughput, limiterIdleLatency];
+export const scenarios: Scenario[] = [limiterThroughput, limiterIdleLatency, mcpListRecordsOverhead, tokenVerification];

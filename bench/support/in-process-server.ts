@@ -1,0 +1,60 @@
+import { randomBytes } from "node:crypto";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Redis } from "ioredis";
+import { AirtableOAuth } from "../../src/shared/airtable/oauth.ts";
+import { configSchema } from "../../src/shared/config.ts";
+import { BottleneckAirtableLimiter, type LimiterSettings } from "../../src/shared/limiter/index.ts";
+import { createLogger } from "../../src/shared/logger.ts";
+import { AirtableTokenProvider } from "../../src/shared/tokens/airtable-token-provider.ts";
+import { createTokenStore, tokenCipherFromConfig } from "../../src/shared/tokens/index.ts";
+import { createServerApp } from "../../src/server/app.ts";
+import type { Sandbox } from "../../tests/sandbox/index.ts";
+
+export interface InProcessServer {
+  /** `${url}/mcp` */
+  mcpUrl: string;
+  close(): Promise<void>;
+}
+
+/**
+ * The real server app (createServerApp: auth, bearer check, MCP router, clustered limiter, Redis token store)
+ * on an ephemeral localhost port, wired to the sandbox as Airtable, as src/server/main.ts wires it.
+ */
+export async function startInProcessServer(opts: {
+  sandbox: Sandbox;
+  redis: Redis;
+  keyPrefix: string;
+  limiterSettings?: Partial<LimiterSettings>;
+}): Promise<InProcessServer> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const clientId = `bench-${randomBytes(4).toString("hex")}`;
+  opts.sandbox.registerOAuthClient({ clientId, redirectUris: [`${url}/oauth/callback`] });
+  const config = configSchema.parse({
+    PUBLIC_URL: url,
+    TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+    AIRTABLE_CLIENT_ID: clientId,
+    AIRTABLE_AUTH_URL: opts.sandbox.url,
+    AIRTABLE_API_URL: opts.sandbox.url,
+    AIRTABLE_CONTENT_URL: opts.sandbox.url,
+    REDIS_KEY_PREFIX: opts.keyPrefix,
+  });
+  const { redis, keyPrefix } = opts;
+  const logger = createLogger({ level: "silent" });
+  const store = createTokenStore(config, { redis, cipher: tokenCipherFromConfig(config), keyPrefix });
+  const limiter = BottleneckAirtableLimiter.clustered({ redis, keyPrefix, logger, settings: opts.limiterSettings });
+  const airtableOAuth = new AirtableOAuth({ authUrl: opts.sandbox.url, clientId });
+  const tokens = new AirtableTokenProvider({ store, oauth: airtableOAuth, redis, keyPrefix, logger });
+  server.on("request", createServerApp({ config, redis, keyPrefix, store, limiter, airtableOAuth, tokens, logger }));
+  return {
+    mcpUrl: `${url}/mcp`,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await limiter.close();
+      await store.close();
+    },
+  };
+}
