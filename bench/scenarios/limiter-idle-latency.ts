@@ -5,6 +5,7 @@ import type { Scenario, ScenarioResult } from "../scenario.ts";
 import { IdlePool } from "../support/idle-pool.ts";
 import { PassThroughLimiter } from "../support/pass-through-limiter.ts";
 import { formatMs, formatSignedMs, median, percentile } from "../support/stats.ts";
+import { sampleInterleaved, timed } from "../support/sampling.ts";
 
 /**
  * What the limiter costs a request that has nothing to wait for. Every sample uses a base (and a user) that is
@@ -32,12 +33,6 @@ interface Variant {
   baselineOf?: number;
   /** One timed call, in ms; preparation (picking a base, waiting for it to be idle) is not timed. */
   sample(): Promise<number>;
-}
-
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const started = performance.now();
-  await fn();
-  return performance.now() - started;
 }
 
 /** Sandbox bases with one record each, to getRecord from. */
@@ -185,15 +180,10 @@ export const limiterIdleLatency: Scenario = {
         },
       ];
 
-      const samples = variants.map((): number[] => []);
-      for (let round = 0; round < rounds; round++) {
-        if (round === WARMUP_ROUNDS) ctx.progress(`warmed up; ${SAMPLES} rounds of ${variants.length} calls`);
-        for (let k = 0; k < variants.length; k++) {
-          const index = (round + k) % variants.length;
-          const ms = await variants[index]!.sample();
-          if (round >= WARMUP_ROUNDS) samples[index]!.push(ms);
-        }
-      }
+      const samples = await sampleInterleaved(
+        variants.map((v) => v.sample),
+        { warmupRounds: WARMUP_ROUNDS, samples: SAMPLES, progress: (m) => ctx.progress(m) },
+      );
 
       const stats = variants.map((variant, i) => ({
         call: variant.call,

@@ -8,6 +8,7 @@ import { IdlePool } from "../support/idle-pool.ts";
 import { startInProcessServer } from "../support/in-process-server.ts";
 import { PassThroughLimiter } from "../support/pass-through-limiter.ts";
 import { formatMs, formatSignedMs, median, percentile } from "../support/stats.ts";
+import { sampleInterleaved, timed } from "../support/sampling.ts";
 
 /**
  * What the MCP server adds to one page of records: a list_records tool call through the MCP SDK's client
@@ -22,12 +23,6 @@ const BASES = 32;
 const REST_MS = 300;
 /** One signed-in user makes every MCP call: sequential calls outrun Airtable's 50 req/s per user (see notes). */
 const USER_RPS = 1_000;
-
-async function timed(fn: () => Promise<unknown>): Promise<number> {
-  const started = performance.now();
-  await fn();
-  return performance.now() - started;
-}
 
 export const mcpListRecordsOverhead: Scenario = {
   name: "mcp list_records overhead",
@@ -98,15 +93,10 @@ export const mcpListRecordsOverhead: Scenario = {
         },
       ];
 
-      const samples = variants.map((): number[] => []);
-      for (let round = 0; round < WARMUP_ROUNDS + SAMPLES; round++) {
-        if (round === WARMUP_ROUNDS) ctx.progress(`warmed up; ${SAMPLES} rounds of ${variants.length} calls`);
-        for (let k = 0; k < variants.length; k++) {
-          const index = (round + k) % variants.length;
-          const ms = await variants[index]!.sample();
-          if (round >= WARMUP_ROUNDS) samples[index]!.push(ms);
-        }
-      }
+      const samples = await sampleInterleaved(
+        variants.map((v) => v.sample),
+        { warmupRounds: WARMUP_ROUNDS, samples: SAMPLES, progress: (m) => ctx.progress(m) },
+      );
 
       const stats = variants.map((v, i) => ({
         call: v.call,

@@ -6,6 +6,7 @@ import { requireBearer } from "../../src/server/auth/bearer.ts";
 import { accessTokensFor, revocationListFor, type BearerDeps } from "../../src/server/auth/context.ts";
 import type { Scenario, ScenarioResult } from "../scenario.ts";
 import { median, percentile } from "../support/stats.ts";
+import { sampleInterleaved, timed } from "../support/sampling.ts";
 
 /**
  * What checking one of our access tokens costs on every MCP request: requireBearer as a whole (header parse,
@@ -56,11 +57,6 @@ export const tokenVerification: Scenario = {
     });
     const authorization = `Bearer ${token}`;
 
-    const timed = async (fn: () => Promise<unknown>) => {
-      const started = performance.now();
-      await fn();
-      return performance.now() - started;
-    };
     const variants = [
       {
         part: "requireBearer (JWT verify + Redis EXISTS)",
@@ -70,15 +66,10 @@ export const tokenVerification: Scenario = {
       { part: "revocation check alone (Redis EXISTS)", sample: () => timed(() => revocations.has("gr_bench")) },
     ];
 
-    const samples = variants.map((): number[] => []);
-    for (let round = 0; round < WARMUP_ROUNDS + SAMPLES; round++) {
-      if (round === WARMUP_ROUNDS) ctx.progress(`warmed up; ${SAMPLES} rounds of ${variants.length} calls`);
-      for (let k = 0; k < variants.length; k++) {
-        const index = (round + k) % variants.length;
-        const ms = await variants[index]!.sample();
-        if (round >= WARMUP_ROUNDS) samples[index]!.push(ms);
-      }
-    }
+    const samples = await sampleInterleaved(
+      variants.map((v) => v.sample),
+      { warmupRounds: WARMUP_ROUNDS, samples: SAMPLES, progress: (m) => ctx.progress(m) },
+    );
 
     const stats = variants.map((v, i) => ({
       part: v.part,
