@@ -51,15 +51,22 @@ export function createServerApp(parts: ServerParts): express.Express {
       throw error;
     }
   };
-  const clientFor = (userId: string) =>
-    new AirtableClient({
+  /** `checkedToken`: the token just read before the tool ran, used for the first request instead of a second read. */
+  const clientFor = (userId: string, checkedToken: string) => {
+    let unused: string | undefined = checkedToken;
+    return new AirtableClient({
       apiUrl: config.AIRTABLE_API_URL,
       contentUrl: config.AIRTABLE_CONTENT_URL,
       userId,
       limiter,
       logger,
-      getAccessToken: (rejected) => airtableToken(userId, rejected),
+      getAccessToken: (rejected) => {
+        const token = rejected === undefined ? unused : undefined;
+        unused = undefined;
+        return token !== undefined ? Promise.resolve(token) : airtableToken(userId, rejected);
+      },
     });
+  };
 
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
@@ -105,8 +112,8 @@ export function createServerApp(parts: ServerParts): express.Express {
         const userId = String(auth.extra?.userId);
         // Checked before the tool runs (refreshing ahead of expiry): a lost Airtable sign-in becomes an
         // HTTP 401 with a challenge (see the error handler below), which makes the client sign in again.
-        await airtableToken(userId);
-        return { airtable: clientFor(userId), userId, schemas, logger: logger.child({ userId }) };
+        const token = await airtableToken(userId);
+        return { airtable: clientFor(userId, token), userId, schemas, logger: logger.child({ userId }) };
       },
       tools: readTools,
       allowedOrigins: config.ALLOWED_ORIGINS,
