@@ -6,7 +6,7 @@ import { once } from "node:events";
 import { Redis } from "ioredis";
 import { AirtableOAuth } from "../shared/airtable/oauth.ts";
 import { ConfigError, loadConfig } from "../shared/config.ts";
-import { BottleneckAirtableLimiter } from "../shared/limiter/index.ts";
+import { BottleneckAirtableLimiter, limiterSettingsFrom } from "../shared/limiter/index.ts";
 import { createLogger } from "../shared/logger.ts";
 import { AirtableTokenProvider } from "../shared/tokens/airtable-token-provider.ts";
 import { createTokenStore, tokenCipherFromConfig } from "../shared/tokens/index.ts";
@@ -33,12 +33,7 @@ const limiter = BottleneckAirtableLimiter.clustered({
   redis,
   keyPrefix,
   logger,
-  settings: {
-    baseRps: config.AIRTABLE_BASE_RPS,
-    userRps: config.AIRTABLE_USER_RPS,
-    penaltyMs: config.AIRTABLE_RATE_LIMIT_PENALTY_MS,
-    jitterMarginMs: config.AIRTABLE_LIMITER_JITTER_MARGIN_MS,
-  },
+  settings: limiterSettingsFrom(config),
 });
 const airtableOAuth = new AirtableOAuth({
   authUrl: config.AIRTABLE_AUTH_URL,

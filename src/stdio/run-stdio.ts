@@ -5,7 +5,7 @@ import { pino } from "pino";
 import { AirtableClient } from "../shared/airtable/client.ts";
 import { AirtableAuthError, AirtableError, AirtableNetworkError } from "../shared/airtable/errors.ts";
 import { loadConfig, type Config } from "../shared/config.ts";
-import { BottleneckAirtableLimiter } from "../shared/limiter/index.ts";
+import { BottleneckAirtableLimiter, limiterSettingsFrom } from "../shared/limiter/index.ts";
 import { createLogger, type Logger } from "../shared/logger.ts";
 import { SchemaCache } from "../shared/schema-cache.ts";
 import { allTools } from "../shared/tools/catalog.ts";
@@ -91,12 +91,7 @@ export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
 }
 
 function createLimiter(config: Config, redis: Redis | undefined, logger: Logger): BottleneckAirtableLimiter {
-  const settings = {
-    baseRps: config.AIRTABLE_BASE_RPS,
-    userRps: config.AIRTABLE_USER_RPS,
-    penaltyMs: config.AIRTABLE_RATE_LIMIT_PENALTY_MS,
-    jitterMarginMs: config.AIRTABLE_LIMITER_JITTER_MARGIN_MS,
-  };
+  const settings = limiterSettingsFrom(config);
   // Same key prefix as the server and worker: with REDIS_URL, stdio joins their limits.
   return redis === undefined
     ? BottleneckAirtableLimiter.local({ settings, logger })

@@ -1,5 +1,6 @@
 import Bottleneck from "bottleneck";
 import type { Redis } from "ioredis";
+import type { Config } from "../config.ts";
 import type { Logger } from "../logger.ts";
 import type { AdmissionGate, AdmissionTicket } from "./admission.ts";
 import { MemoryAdmissionGate } from "./memory-admission.ts";
@@ -27,6 +28,17 @@ export const defaultLimiterSettings: LimiterSettings = {
   jitterMarginMs: 40,
   idleTimeoutMs: 5 * 60_000,
 };
+
+/** The limiter settings every process (server, worker, stdio) reads from the environment. */
+export function limiterSettingsFrom(config: Config): LimiterSettings {
+  return {
+    ...defaultLimiterSettings,
+    baseRps: config.AIRTABLE_BASE_RPS,
+    userRps: config.AIRTABLE_USER_RPS,
+    penaltyMs: config.AIRTABLE_RATE_LIMIT_PENALTY_MS,
+    jitterMarginMs: config.AIRTABLE_LIMITER_JITTER_MARGIN_MS,
+  };
+}
 
 export interface LimiterHooks {
   /** Called with the time a request spent in the limiter before it was admitted (for metrics). */

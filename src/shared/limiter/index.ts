@@ -2,6 +2,7 @@ export type { AirtableLimiter, RateLimitScope } from "./types.ts";
 export {
   BottleneckAirtableLimiter,
   defaultLimiterSettings,
+  limiterSettingsFrom,
   type LimiterSettings,
   type LimiterHooks,
 } from "./airtable-limiter.ts";
