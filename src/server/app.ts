@@ -41,6 +41,15 @@ export function createServerApp(parts: ServerParts): express.Express {
 
   const schemas = new SchemaCache({ redis, keyPrefix, logger });
   const revocations = new RevocationList({ redis, keyPrefix, accessTokenTtlSec: config.ACCESS_TOKEN_TTL_SEC });
+  const airtableClient = (userId: string, getAccessToken: (rejected?: string) => Promise<string>) =>
+    new AirtableClient({
+      apiUrl: config.AIRTABLE_API_URL,
+      contentUrl: config.AIRTABLE_CONTENT_URL,
+      userId,
+      limiter,
+      logger,
+      getAccessToken,
+    });
   const airtableToken = async (userId: string, rejected?: string) => {
     try {
       return await parts.tokens.getAccessToken(userId, rejected);
@@ -54,17 +63,10 @@ export function createServerApp(parts: ServerParts): express.Express {
   /** `checkedToken`: the token just read before the tool ran, used for the first request instead of a second read. */
   const clientFor = (userId: string, checkedToken: string) => {
     let unused: string | undefined = checkedToken;
-    return new AirtableClient({
-      apiUrl: config.AIRTABLE_API_URL,
-      contentUrl: config.AIRTABLE_CONTENT_URL,
-      userId,
-      limiter,
-      logger,
-      getAccessToken: (rejected) => {
-        const token = rejected === undefined ? unused : undefined;
-        unused = undefined;
-        return token !== undefined ? Promise.resolve(token) : airtableToken(userId, rejected);
-      },
+    return airtableClient(userId, (rejected) => {
+      const token = rejected === undefined ? unused : undefined;
+      unused = undefined;
+      return token !== undefined ? Promise.resolve(token) : airtableToken(userId, rejected);
     });
   };
 
@@ -90,15 +92,7 @@ export function createServerApp(parts: ServerParts): express.Express {
       logger,
       whoami: async (accessToken) => {
         // The new user's id is not known yet: charge the call to a placeholder user scope.
-        const client = new AirtableClient({
-          apiUrl: config.AIRTABLE_API_URL,
-          contentUrl: config.AIRTABLE_CONTENT_URL,
-          userId: "sign-in",
-          limiter,
-          logger,
-          getAccessToken: async () => accessToken,
-        });
-        const me = await client.whoami();
+        const me = await airtableClient("sign-in", async () => accessToken).whoami();
         return { id: me.id, ...(me.email ? { email: me.email } : {}) };
       },
     }),
