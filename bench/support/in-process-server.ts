@@ -1,4 +1,6 @@
 import { randomBytes } from "node:crypto";
+import { OperationLog } from "../../src/shared/operations/operation-log.ts";
+import { QueuedOperationRunner } from "../../src/shared/queue/queued-runner.ts";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Redis } from "ioredis";
@@ -47,12 +49,19 @@ export async function startInProcessServer(opts: {
   const limiter = BottleneckAirtableLimiter.clustered({ redis, keyPrefix, logger, settings: opts.limiterSettings });
   const airtableOAuth = new AirtableOAuth({ authUrl: opts.sandbox.url, clientId });
   const tokens = new AirtableTokenProvider({ store, oauth: airtableOAuth, redis, keyPrefix, logger });
-  server.on("request", createServerApp({ config, redis, keyPrefix, store, limiter, airtableOAuth, tokens, logger }));
+  const operations = new OperationLog({ redis, keyPrefix, retentionMs: 3_600_000 });
+  const runner = new QueuedOperationRunner({ redis, keyPrefix, store: operations, attempts: 8, retentionMs: 3_600_000, logger });
+  await runner.ready();
+  server.on(
+    "request",
+    createServerApp({ config, redis, keyPrefix, store, limiter, airtableOAuth, tokens, operations, runner, logger }),
+  );
   return {
     mcpUrl: `${url}/mcp`,
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await runner.close();
       await limiter.close();
       await store.close();
     },

@@ -14,7 +14,10 @@ import {
   type AirtableTokenProvider,
 } from "../shared/tokens/airtable-token-provider.ts";
 import type { TokenStore } from "../shared/tokens/index.ts";
-import { readTools } from "../shared/tools/catalog.ts";
+import type { OperationRunner } from "../shared/operations/operation-runner.ts";
+import type { OperationStore } from "../shared/operations/operation-store.ts";
+import { allTools } from "../shared/tools/catalog.ts";
+import { createWriteRunner } from "../shared/tools/run-write.ts";
 import { createAuthRouter, insufficientScope, requireBearer, RevocationList } from "./auth/index.ts";
 import { createMcpRouter } from "./mcp/mcp-router.ts";
 
@@ -26,8 +29,14 @@ export interface ServerParts {
   limiter: AirtableLimiter;
   airtableOAuth: AirtableOAuth;
   tokens: AirtableTokenProvider;
+  /** Write operations: their logs, and the queue that hands them to the worker pool. */
+  operations: OperationStore;
+  runner: OperationRunner;
   logger: Logger;
 }
+
+/** upload_attachment carries up to 5 MB as base64 (≈ 6.7 MB) inside a JSON-RPC message. */
+const MAX_MCP_BODY_BYTES = 8 * 1024 * 1024;
 
 /** The HTTP application of one server instance. Holds no per-user state: everything lives in Redis or the store. */
 export function createServerApp(parts: ServerParts): express.Express {
@@ -107,9 +116,22 @@ export function createServerApp(parts: ServerParts): express.Express {
         // Checked before the tool runs (refreshing ahead of expiry): a lost Airtable sign-in becomes an
         // HTTP 401 with a challenge (see the error handler below), which makes the client sign in again.
         const token = await airtableToken(userId);
-        return { airtable: clientFor(userId, token), userId, schemas, logger: logger.child({ userId }) };
+        return {
+          airtable: clientFor(userId, token),
+          userId,
+          schemas,
+          logger: logger.child({ userId }),
+          operations: parts.operations,
+          maxRecordsPerOperation: config.MAX_RECORDS_PER_OPERATION,
+        };
       },
-      tools: readTools,
+      tools: allTools,
+      runWrite: createWriteRunner({
+        runner: parts.runner,
+        operations: parts.operations,
+        waitMs: config.WRITE_WAIT_MS,
+      }),
+      maxBodyBytes: MAX_MCP_BODY_BYTES,
       allowedOrigins: config.ALLOWED_ORIGINS,
       allowedHosts: config.ALLOWED_HOSTS.length > 0 ? config.ALLOWED_HOSTS : [new URL(publicUrl).host],
       logger,

@@ -8,6 +8,8 @@ import { AirtableOAuth } from "../shared/airtable/oauth.ts";
 import { ConfigError, loadConfig } from "../shared/config.ts";
 import { BottleneckAirtableLimiter, limiterSettingsFrom } from "../shared/limiter/index.ts";
 import { createLogger } from "../shared/logger.ts";
+import { OperationLog } from "../shared/operations/operation-log.ts";
+import { QueuedOperationRunner } from "../shared/queue/queued-runner.ts";
 import { AirtableTokenProvider } from "../shared/tokens/airtable-token-provider.ts";
 import { createTokenStore, tokenCipherFromConfig } from "../shared/tokens/index.ts";
 import { createServerApp } from "./app.ts";
@@ -41,7 +43,28 @@ const airtableOAuth = new AirtableOAuth({
   ...(config.AIRTABLE_CLIENT_SECRET ? { clientSecret: config.AIRTABLE_CLIENT_SECRET } : {}),
 });
 const tokens = new AirtableTokenProvider({ store, oauth: airtableOAuth, redis, keyPrefix, logger });
-const app = createServerApp({ config, redis, keyPrefix, store, limiter, airtableOAuth, tokens, logger });
+const operations = new OperationLog({ redis, keyPrefix, retentionMs: config.OPERATION_RETENTION_HOURS * 3_600_000 });
+const runner = new QueuedOperationRunner({
+  redis,
+  keyPrefix,
+  store: operations,
+  attempts: config.WORKER_ATTEMPTS,
+  retentionMs: config.OPERATION_RETENTION_HOURS * 3_600_000,
+  logger,
+});
+await runner.ready();
+const app = createServerApp({
+  config,
+  redis,
+  keyPrefix,
+  store,
+  limiter,
+  airtableOAuth,
+  tokens,
+  operations,
+  runner,
+  logger,
+});
 
 const server = app.listen(config.PORT);
 await once(server, "listening");
@@ -59,6 +82,7 @@ async function shutdown(signal: string): Promise<void> {
   server.closeIdleConnections();
   await once(server, "close").catch(() => undefined);
   clearTimeout(forced);
+  await runner.close();
   await limiter.close();
   await store.close();
   redis.disconnect();

@@ -65,6 +65,27 @@ export const configSchema = z.object({
   CIMD_ALLOW_LOOPBACK_HTTP: z.stringbool().default(false),
   /** A personal access token for stdio mode (no OAuth). */
   AIRTABLE_TOKEN: z.string().min(1).optional(),
+
+  // --- Write pipeline (operations, queue, worker) ---
+  /** How long a write tool call waits for its operation before answering with its id and progress. */
+  WRITE_WAIT_MS: z.coerce.number().int().min(0).max(120_000).default(25_000),
+  /** How long an operation's events and results are kept after its last event. */
+  OPERATION_RETENTION_HOURS: positiveInt.max(24 * 30).default(72),
+  /** The most records one write tool call may carry. */
+  MAX_RECORDS_PER_OPERATION: positiveInt.max(100_000).default(5_000),
+  /** Operations one worker process runs at once. */
+  WORKER_CONCURRENCY: positiveInt.max(256).default(8),
+  /**
+   * Operations running at once on one base, across all workers. A base takes 5 req/s whatever the number, so more
+   * only shares the base; the cap keeps imports on one base from taking every worker slot (fairness).
+   */
+  WORKER_MAX_ACTIVE_PER_BASE: positiveInt.max(50).default(3),
+  /** BullMQ lock: a worker that stops renewing it (crashed) loses the job to another after about this long. */
+  WORKER_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+  /** Runs of an operation ending in a retryable error (5xx, network) before it is failed. */
+  WORKER_ATTEMPTS: positiveInt.max(100).default(8),
+  /** The worker's HTTP port for /healthz and /readyz (Cloud Run probes need one). */
+  HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -7,7 +7,11 @@ import { AirtableAuthError, AirtableError, AirtableNetworkError } from "../share
 import { loadConfig, type Config } from "../shared/config.ts";
 import { BottleneckAirtableLimiter, limiterSettingsFrom } from "../shared/limiter/index.ts";
 import { createLogger, type Logger } from "../shared/logger.ts";
+import { EmbeddedOperationRunner } from "../shared/operations/embedded-runner.ts";
+import { MemoryOperationLog } from "../shared/operations/memory-operation-log.ts";
+import { OperationLog } from "../shared/operations/operation-log.ts";
 import { SchemaCache } from "../shared/schema-cache.ts";
+import { createWriteRunner } from "../shared/tools/run-write.ts";
 import { allTools } from "../shared/tools/catalog.ts";
 import { createMcpServer } from "../shared/tools/create-mcp-server.ts";
 
@@ -65,8 +69,30 @@ export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
   }
   const airtable = clientFor(userId);
   const schemas = new SchemaCache({ ...(redis && { redis }), keyPrefix: config.REDIS_KEY_PREFIX, logger });
+  // Writes run in this process (same processor as the worker pool): no queue or worker to set up. With
+  // REDIS_URL their logs are kept in Redis (they outlive the process); without it, in memory.
+  const retentionMs = config.OPERATION_RETENTION_HOURS * 3_600_000;
+  const operations =
+    redis === undefined
+      ? new MemoryOperationLog({ retentionMs })
+      : new OperationLog({ redis, keyPrefix: config.REDIS_KEY_PREFIX, retentionMs });
+  const runner = new EmbeddedOperationRunner({
+    store: operations,
+    logger,
+    processorDeps: () => ({ airtable, schemas }),
+    maxAttempts: config.WORKER_ATTEMPTS,
+    rateLimitPauseMs: config.AIRTABLE_RATE_LIMIT_PENALTY_MS,
+  });
   const server = createMcpServer(allTools, {
-    context: async () => ({ airtable, userId, schemas, logger }),
+    context: async () => ({
+      airtable,
+      userId,
+      schemas,
+      logger,
+      operations,
+      maxRecordsPerOperation: config.MAX_RECORDS_PER_OPERATION,
+    }),
+    runWrite: createWriteRunner({ runner, operations, waitMs: config.WRITE_WAIT_MS }),
     logger,
   });
   const transport = new StdioServerTransport(opts.stdin, opts.stdout);
@@ -79,6 +105,7 @@ export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
     if (closing) return closed;
     closing = true;
     await server.close().catch(() => undefined);
+    await runner.close();
     await release();
     resolveClosed();
   };

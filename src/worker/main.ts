@@ -1,12 +1,25 @@
 /**
- * Composition root of the worker tier. The write pipeline (BullMQ operations, batches under the shared
- * limiter, crash-safe resume) is issue 4 and is not built yet: until then this process refuses to start
- * rather than pretend to process writes.
+ * Composition root of the worker tier: read config, build the parts, run the BullMQ worker, serve /healthz and
+ * /readyz on HEALTH_PORT, stop cleanly on SIGTERM. Run as many worker processes as you like: limits, fairness
+ * slots and operation logs all live in Redis.
  */
+import { once } from "node:events";
+import { Redis } from "ioredis";
+import { AirtableOAuth } from "../shared/airtable/oauth.ts";
 import { ConfigError, loadConfig } from "../shared/config.ts";
+import { BottleneckAirtableLimiter, limiterSettingsFrom } from "../shared/limiter/index.ts";
+import { createLogger } from "../shared/logger.ts";
+import { OperationLog } from "../shared/operations/operation-log.ts";
+import { SchemaCache } from "../shared/schema-cache.ts";
+import { AirtableTokenProvider } from "../shared/tokens/airtable-token-provider.ts";
+import { createTokenStore, tokenCipherFromConfig } from "../shared/tokens/index.ts";
+import { BaseFairness } from "./base-fairness.ts";
+import { createHealthServer } from "./health-server.ts";
+import { createOperationWorker } from "./operation-worker.ts";
 
+let config;
 try {
-  loadConfig(process.env, "worker");
+  config = loadConfig(process.env, "worker");
 } catch (error) {
   if (error instanceof ConfigError) {
     process.stderr.write(`${error.message}\n`);
@@ -14,5 +27,78 @@ try {
   }
   throw error;
 }
-process.stderr.write("The worker (write pipeline) is not implemented yet; see issue 4. Nothing to run.\n");
-process.exit(2);
+
+const logger = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, name: "worker" });
+const keyPrefix = config.REDIS_KEY_PREFIX;
+// Workers wait for Redis rather than fail a batch half-recorded (BullMQ requires this for its blocking calls).
+const redis = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: null });
+redis.on("error", (error) => logger.error({ err: error }, "Redis error"));
+const store = createTokenStore(config, { redis, cipher: tokenCipherFromConfig(config), keyPrefix });
+const limiter = BottleneckAirtableLimiter.clustered({ redis, keyPrefix, logger, settings: limiterSettingsFrom(config) });
+const airtableOAuth = new AirtableOAuth({
+  authUrl: config.AIRTABLE_AUTH_URL,
+  clientId: config.AIRTABLE_CLIENT_ID!,
+  ...(config.AIRTABLE_CLIENT_SECRET ? { clientSecret: config.AIRTABLE_CLIENT_SECRET } : {}),
+});
+const tokens = new AirtableTokenProvider({ store, oauth: airtableOAuth, redis, keyPrefix, logger });
+const operations = new OperationLog({ redis, keyPrefix, retentionMs: config.OPERATION_RETENTION_HOURS * 3_600_000 });
+const operationWorker = createOperationWorker({
+  redis,
+  keyPrefix,
+  concurrency: config.WORKER_CONCURRENCY,
+  lockMs: config.WORKER_LOCK_MS,
+  store: operations,
+  fairness: new BaseFairness({
+    redis,
+    keyPrefix,
+    maxActivePerBase: config.WORKER_MAX_ACTIVE_PER_BASE,
+    leaseMs: config.WORKER_LOCK_MS * 2,
+  }),
+  limiter,
+  schemas: new SchemaCache({ redis, keyPrefix, logger }),
+  accessToken: (userId, rejected) => tokens.getAccessToken(userId, rejected),
+  airtable: {
+    apiUrl: config.AIRTABLE_API_URL,
+    contentUrl: config.AIRTABLE_CONTENT_URL,
+    rateLimitPenaltyMs: config.AIRTABLE_RATE_LIMIT_PENALTY_MS,
+  },
+  logger,
+});
+
+const health = createHealthServer({
+  ready: {
+    redis: () => redis.ping(),
+    tokenStore: () => store.getClient("readiness-probe"),
+  },
+});
+health.listen(config.HEALTH_PORT);
+await once(health, "listening");
+await operationWorker.worker.waitUntilReady();
+const address = health.address();
+logger.info(
+  {
+    healthPort: typeof address === "object" && address ? address.port : config.HEALTH_PORT,
+    concurrency: config.WORKER_CONCURRENCY,
+    maxActivePerBase: config.WORKER_MAX_ACTIVE_PER_BASE,
+  },
+  "worker ready",
+);
+
+async function shutdown(signal: string): Promise<void> {
+  logger.info({ signal }, "shutting down: no new jobs; running operations stop after their current batch");
+  // Cloud Run sends SIGKILL 10 s after SIGTERM; a batch takes well under a second, so 8 s is ample.
+  const forced = setTimeout(() => {
+    logger.warn("shutdown took too long; exiting (unfinished jobs stall and another worker resumes them)");
+    process.exit(1);
+  }, 8_000);
+  await operationWorker.close().catch((error: unknown) => logger.error({ err: error }, "worker close failed"));
+  health.close();
+  await limiter.close();
+  await store.close();
+  redis.disconnect();
+  clearTimeout(forced);
+  logger.info("stopped");
+  process.exit(0);
+}
+process.once("SIGTERM", () => void shutdown("SIGTERM"));
+process.once("SIGINT", () => void shutdown("SIGINT"));

@@ -14,7 +14,10 @@ import { allScopes, type Scope } from "../../shared/auth/scopes.ts";
 import { BottleneckAirtableLimiter } from "../../shared/limiter/index.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { SchemaCache } from "../../shared/schema-cache.ts";
+import { EmbeddedOperationRunner } from "../../shared/operations/embedded-runner.ts";
+import { OperationLog } from "../../shared/operations/operation-log.ts";
 import { readTools } from "../../shared/tools/catalog.ts";
+import { createWriteRunner } from "../../shared/tools/run-write.ts";
 import type { AnyToolDefinition } from "../../shared/tools/define-tool.ts";
 
 import { startSandbox, type BaseInfo, type Sandbox } from "../../../tests/sandbox/index.ts";
@@ -32,6 +35,8 @@ export interface McpHarness {
   fixtures: BaseInfo;
   userB: { id: string; token: string; base: BaseInfo };
   schemaCache: SchemaCache;
+  /** Write operations run in this process (the embedded runner) with their logs in Redis. */
+  operations: OperationLog;
   /** An Airtable client acting as user A (to set up comments). */
   airtableA: AirtableClient;
   connect(opts?: { userId?: string; scopes?: Scope[]; origin?: string }): Promise<Client>;
@@ -68,7 +73,16 @@ function testInsufficientScope(res: Response, needed: Scope[]): void {
 }
 
 export async function startMcpHarness(
-  opts: { maxBodyBytes?: number; allowedHosts?: string[]; extraTools?: AnyToolDefinition[] } = {},
+  opts: {
+    maxBodyBytes?: number;
+    allowedHosts?: string[];
+    extraTools?: AnyToolDefinition[];
+    /** Instead of the read tools. */
+    tools?: readonly AnyToolDefinition[];
+    /** WRITE_WAIT_MS; default 25,000. */
+    writeWaitMs?: number;
+    maxRecordsPerOperation?: number;
+  } = {},
 ): Promise<McpHarness> {
   // Faster than Airtable's 5 req/s so the suite stays quick; limiter and sandbox agree, so no 429s.
   // One base per page of GET /v0/meta/bases, so list_bases has to follow the offset.
@@ -132,6 +146,14 @@ export async function startMcpHarness(
       logger,
     });
 
+  const operations = new OperationLog({ redis, keyPrefix: prefix, retentionMs: 3_600_000 });
+  const runner = new EmbeddedOperationRunner({
+    store: operations,
+    logger,
+    processorDeps: (op) => ({ airtable: clientFor(op.ownerUserId), schemas: schemaCache }),
+    backoffMs: 50,
+  });
+
   const app = express();
   app.use(
     createMcpRouter({
@@ -139,9 +161,17 @@ export async function startMcpHarness(
       buildContext: async (req) => {
         const auth = (req as typeof req & { auth: { extra: { userId: string } } }).auth;
         const userId = auth.extra.userId;
-        return { airtable: clientFor(userId), userId, schemas: schemaCache, logger };
+        return {
+          airtable: clientFor(userId),
+          userId,
+          schemas: schemaCache,
+          logger,
+          operations,
+          maxRecordsPerOperation: opts.maxRecordsPerOperation ?? 5_000,
+        };
       },
-      tools: [...readTools, ...(opts.extraTools ?? [])],
+      tools: [...(opts.tools ?? readTools), ...(opts.extraTools ?? [])],
+      runWrite: createWriteRunner({ runner, operations, waitMs: opts.writeWaitMs ?? 25_000 }),
       allowedOrigins: [ALLOWED_ORIGIN],
       allowedHosts: opts.allowedHosts ?? [],
       logger,
@@ -162,6 +192,7 @@ export async function startMcpHarness(
     fixtures,
     userB: { id: userB.id, token: tokenB, base: baseB },
     schemaCache,
+    operations,
     airtableA: clientFor(demo.user.id),
     async connect(connectOpts = {}) {
       const headers: Record<string, string> = { "x-test-user": connectOpts.userId ?? demo.user.id };
@@ -176,6 +207,7 @@ export async function startMcpHarness(
       await Promise.allSettled(clients.map((c) => c.close()));
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await runner.close();
       await limiter.close();
       await sandbox.close();
       await deleteKeys(redis, prefix);

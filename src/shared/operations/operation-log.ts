@@ -23,6 +23,7 @@ import type { NewOperationEvent, Operation, OperationEvent } from "./events.ts";
 import { foldOperation } from "./fold.ts";
 import type { OperationState } from "./fold.ts";
 import { isOperationId } from "./operation-id.ts";
+import type { OperationStore } from "./operation-store.ts";
 import { summarizeOperation } from "./summary.ts";
 import type { OperationSummary } from "./summary.ts";
 
@@ -87,7 +88,7 @@ export interface ListOptions {
   before?: string;
 }
 
-export class OperationLog {
+export class OperationLog implements OperationStore {
   readonly #redis: Redis;
   readonly #prefix: string;
   readonly #retentionMs: number;

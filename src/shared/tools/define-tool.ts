@@ -2,7 +2,10 @@ import type { z } from "zod";
 import type { AirtableClient } from "../airtable/client.ts";
 import type { Scope } from "../auth/scopes.ts";
 import type { Logger } from "../logger.ts";
+import type { OperationPlan } from "../operations/plan.ts";
+import type { OperationReader } from "../operations/operation-store.ts";
 import type { SchemaCache } from "../schema-cache.ts";
+import type { operationResultShape } from "./operation-result.ts";
 
 /** What a tool handler gets besides its input: the caller's Airtable client, caches, and the MCP request's hooks. */
 export interface ToolContext {
@@ -12,6 +15,10 @@ export interface ToolContext {
   userId: string;
   schemas: SchemaCache;
   logger: Logger;
+  /** The write operations' logs, read as their owner (get_operation, list_operations). */
+  operations: OperationReader;
+  /** MAX_RECORDS_PER_OPERATION: the most records one write tool call may carry. */
+  maxRecordsPerOperation: number;
   /** Aborted when the MCP client cancels the request or goes away. */
   signal?: AbortSignal;
   /** Present when the request carried a progressToken: sends notifications/progress. */
@@ -25,31 +32,52 @@ export interface ToolAnnotations {
   openWorldHint: boolean;
 }
 
-/**
- * One MCP tool. `kind` decides how a call runs: `read` tools run in the request, `write` tools become queued
- * operations (see register-tools.ts). Output must match `outputSchema`; it is sent as structuredContent and as
- * JSON text.
- */
-export interface ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> {
+interface ToolBase<I extends z.ZodRawShape> {
   name: string;
   title: string;
   description: string;
-  kind: "read" | "write";
   /** Every scope a token needs to call this tool (checked before the call reaches the SDK). */
   scopes: Scope[];
   inputSchema: I;
-  outputSchema: O;
   annotations: ToolAnnotations;
+}
+
+/** Runs in the request. Output must match `outputSchema`; it is sent as structuredContent and as JSON text. */
+export interface ReadToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape>
+  extends ToolBase<I> {
+  kind: "read";
+  outputSchema: O;
   handler(input: z.infer<z.ZodObject<I>>, ctx: ToolContext): Promise<z.infer<z.ZodObject<O>>>;
 }
 
+/**
+ * Becomes a queued operation (ARCHITECTURE.md invariant 2). `plan` checks the input against the base's schema
+ * (a wrong field name is refused here, before anything is queued) and says what to write; the runtime queues
+ * it, waits a bounded time and answers with the operation's result (see operation-result.ts).
+ */
+export interface WriteToolDefinition<I extends z.ZodRawShape = z.ZodRawShape> extends ToolBase<I> {
+  kind: "write";
+  outputSchema: typeof operationResultShape;
+  plan(input: z.infer<z.ZodObject<I>>, ctx: ToolContext): Promise<OperationPlan>;
+}
+
+/** One MCP tool. `kind` decides how a call runs: `read` tools run in the request, `write` tools are queued. */
+export type ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> =
+  | ReadToolDefinition<I, O>
+  | WriteToolDefinition<I>;
+
 /** Any tool of the catalog, whatever its shapes (handler parameters are bivariant, so every tool fits). */
-export type AnyToolDefinition = ToolDefinition<z.ZodRawShape, z.ZodRawShape>;
+export type AnyToolDefinition = ReadToolDefinition | WriteToolDefinition;
 
 /** Identity with inference: the handler's input and output types come from the schemas. */
 export function defineTool<I extends z.ZodRawShape, O extends z.ZodRawShape>(
-  def: ToolDefinition<I, O>,
-): ToolDefinition<I, O> {
+  def: ReadToolDefinition<I, O>,
+): ReadToolDefinition<I, O> {
+  return def;
+}
+
+/** Identity with inference for write tools. */
+export function defineWriteTool<I extends z.ZodRawShape>(def: WriteToolDefinition<I>): WriteToolDefinition<I> {
   return def;
 }
 

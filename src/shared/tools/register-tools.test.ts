@@ -5,22 +5,29 @@ import { z } from "zod";
 import { createLogger } from "../logger.ts";
 import { SchemaCache } from "../schema-cache.ts";
 import { createMcpServer } from "./create-mcp-server.ts";
-import { defineTool, type AnyToolDefinition } from "./define-tool.ts";
-import type { BaseToolContext, ToolRuntime } from "./register-tools.ts";
+import { defineTool, defineWriteTool, type AnyToolDefinition } from "./define-tool.ts";
+import { operationResultShape } from "./operation-result.ts";
+import { toolSuccessResult, type BaseToolContext, type ToolRuntime } from "./register-tools.ts";
 
 const logger = createLogger({ level: "silent" });
 
-const writeTool = defineTool({
+const writeTool = defineWriteTool({
   name: "test_write",
   title: "Write test",
-  description: "A write tool: must never run its handler inline.",
+  description: "A write tool: its plan goes to the write runner, never runs inline.",
   kind: "write",
   scopes: ["records:write"],
   inputSchema: { value: z.string() },
-  outputSchema: { operationId: z.string() },
+  outputSchema: operationResultShape,
   annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
-  async handler() {
-    throw new Error("the inline handler ran");
+  async plan(input) {
+    return {
+      kind: "create_records",
+      baseId: "appTEST",
+      tableId: "tblTEST",
+      input: [{ fields: { Name: input.value } }],
+      options: { typecast: true, onError: "continue" },
+    };
   },
 });
 
@@ -37,6 +44,16 @@ const failingTool = defineTool({
     throw new Error("secret internals at /srv/app.ts:12");
   },
 });
+
+const answer = {
+  operationId: "op_AAAAAAAAAAAAAAAAAAAAAA",
+  kind: "create_records" as const,
+  baseId: "appTEST",
+  status: "queued" as const,
+  done: false,
+  message: "Queued.",
+  progress: { batchesDone: 0, batchesTotal: 1, recordsTotal: 1, recordsSucceeded: 0, recordsFailed: 0, recordsInDoubt: 0 },
+};
 
 // Tools here never touch Airtable; the context only has to exist.
 const context = async () =>
@@ -56,20 +73,17 @@ describe("registerTools", () => {
     expect(() => createMcpServer([writeTool], { context, logger })).toThrow(/test_write is a write tool/);
   });
 
-  it("routes write tools to runWrite with the validated input", async () => {
+  it("routes write tools' plans to runWrite", async () => {
     const calls: unknown[] = [];
     const client = await connect([writeTool], {
-      runWrite: async (tool, input) => {
-        calls.push({ tool: tool.name, input });
-        return {
-          structuredContent: { operationId: "op1" },
-          content: [{ type: "text", text: '{"operationId":"op1"}' }],
-        };
+      runWrite: async (tool, plan) => {
+        calls.push({ tool: tool.name, input: plan.input });
+        return toolSuccessResult(answer);
       },
     });
     const result = await client.callTool({ name: "test_write", arguments: { value: "x" } });
-    expect(result.structuredContent).toEqual({ operationId: "op1" });
-    expect(calls).toEqual([{ tool: "test_write", input: { value: "x" } }]);
+    expect(result.structuredContent).toEqual(answer);
+    expect(calls).toEqual([{ tool: "test_write", input: [{ fields: { Name: "x" } }] }]);
   });
 
   it("turns an unexpected failure into an error result with a reference, never the error's details", async () => {

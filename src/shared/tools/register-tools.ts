@@ -2,7 +2,8 @@ import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
 import type { CallToolResult, ServerNotification, ServerRequest } from "@modelcontextprotocol/sdk/types.js";
 import type { Logger } from "../logger.ts";
-import type { AnyToolDefinition, ToolContext } from "./define-tool.ts";
+import type { OperationPlan } from "../operations/plan.ts";
+import type { AnyToolDefinition, ToolContext, WriteToolDefinition } from "./define-tool.ts";
 import { toolErrorResult } from "./tool-errors.ts";
 
 export type ToolRequestExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
@@ -14,10 +15,10 @@ export interface ToolRuntime {
   /** Builds the caller's context; called only when a tool runs (tools/list needs none). */
   context(extra: ToolRequestExtra): Promise<BaseToolContext>;
   /**
-   * Runs a `kind: "write"` tool (issue 4: a queued operation). Registering a write tool without it throws, so a
-   * write can never run inline by accident.
+   * Runs a `kind: "write"` tool's plan as a queued operation (see run-write.ts). Registering a write tool without
+   * it throws, so a write can never run inline by accident.
    */
-  runWrite?(tool: AnyToolDefinition, input: Record<string, unknown>, ctx: ToolContext): Promise<CallToolResult>;
+  runWrite?(tool: WriteToolDefinition, plan: OperationPlan, ctx: ToolContext): Promise<CallToolResult>;
   logger: Logger;
 }
 
@@ -46,8 +47,8 @@ export function registerTools(server: McpServer, tools: readonly AnyToolDefiniti
         try {
           const ctx = callContext(await runtime.context(extra), extra);
           const result =
-            tool.kind === "write" && runtime.runWrite !== undefined
-              ? await runtime.runWrite(tool, input, ctx)
+            tool.kind === "write"
+              ? await runtime.runWrite!(tool, await tool.plan(input, ctx), ctx)
               : toolSuccessResult(await tool.handler(input, ctx));
           ctx.logger.info(
             { tool: tool.name, ms: Math.round(performance.now() - started), isError: result.isError === true },

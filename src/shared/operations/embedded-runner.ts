@@ -1,0 +1,135 @@
+/**
+ * Runs operations inside this process: stdio mode without Redis, where a single local user needs no queue and
+ * no worker. The same processor as the worker pool, with the same retry rules; operations run concurrently
+ * (each one's batches in order), and the limiter keeps every base at its own 5 req/s, so an import on one base
+ * never holds back a write on another.
+ */
+import type { Logger } from "../logger.ts";
+import type { Operation } from "./events.ts";
+import type { OperationProgress } from "./fold.ts";
+import type { OperationRunner } from "./operation-runner.ts";
+import type { OperationStore } from "./operation-store.ts";
+import {
+  OperationFailedError,
+  OperationRateLimitedError,
+  OperationReleasedError,
+  OperationRetryableError,
+  failOperation,
+  processOperation,
+} from "./processor.ts";
+import type { ProcessorDeps } from "./processor.ts";
+
+export interface EmbeddedRunnerOptions {
+  store: OperationStore;
+  logger: Logger;
+  /** The processor's Airtable client and schema cache for this operation's owner. */
+  processorDeps(operation: Operation): Pick<ProcessorDeps, "airtable" | "schemas">;
+  /** Runs of one operation before it is failed (retryable errors only). Default 8. */
+  maxAttempts?: number;
+  /** First backoff; doubles per attempt, full jitter, capped at 60 s. Default 1,000. */
+  backoffMs?: number;
+  /** How long to wait after Airtable kept answering 429. Default 30,000. */
+  rateLimitPauseMs?: number;
+}
+
+export class EmbeddedOperationRunner implements OperationRunner {
+  readonly #opts: EmbeddedRunnerOptions;
+  readonly #running = new Map<string, Promise<void>>();
+  readonly #listeners = new Map<string, Set<(p: OperationProgress) => void>>();
+  readonly #stop = new AbortController();
+
+  constructor(opts: EmbeddedRunnerOptions) {
+    this.#opts = opts;
+  }
+
+  async submit(operation: Operation): Promise<void> {
+    if (this.#stop.signal.aborted) throw new Error("the operation runner is shutting down");
+    await this.#opts.store.create(operation);
+    const run = this.#run(operation).finally(() => this.#running.delete(operation.operationId));
+    this.#running.set(operation.operationId, run);
+  }
+
+  async waitForEnd(
+    operationId: string,
+    timeoutMs: number,
+    onProgress?: (progress: OperationProgress) => void,
+  ): Promise<void> {
+    const run = this.#running.get(operationId);
+    if (run === undefined) return;
+    let listeners = this.#listeners.get(operationId);
+    if (onProgress !== undefined) {
+      if (listeners === undefined) this.#listeners.set(operationId, (listeners = new Set()));
+      listeners.add(onProgress);
+    }
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([run, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
+    } finally {
+      clearTimeout(timer);
+      if (onProgress !== undefined) listeners?.delete(onProgress);
+    }
+  }
+
+  /** Stops every operation at its next batch boundary; their logs keep where they stopped. */
+  async close(): Promise<void> {
+    this.#stop.abort();
+    await Promise.allSettled([...this.#running.values()]);
+  }
+
+  async #run(operation: Operation): Promise<void> {
+    const { store, logger } = this.#opts;
+    const id = operation.operationId;
+    const maxAttempts = this.#opts.maxAttempts ?? 8;
+    const deps: ProcessorDeps = {
+      store,
+      logger,
+      ...this.#opts.processorDeps(operation),
+      stopSignal: this.#stop.signal,
+      onProgress: (state) => {
+        for (const listener of this.#listeners.get(id) ?? []) listener(state.progress);
+      },
+    };
+    for (let attempt = 1; ; ) {
+      try {
+        await processOperation(id, deps);
+        return;
+      } catch (error) {
+        if (error instanceof OperationFailedError || error instanceof OperationReleasedError) return;
+        if (error instanceof OperationRateLimitedError) {
+          await this.#sleep(this.#opts.rateLimitPauseMs ?? 30_000);
+        } else if (error instanceof OperationRetryableError && attempt < maxAttempts) {
+          const cap = Math.min(60_000, (this.#opts.backoffMs ?? 1_000) * 2 ** (attempt - 1));
+          logger.warn({ operationId: id, attempt, err: error }, "operation will be retried");
+          attempt += 1;
+          await this.#sleep(Math.floor(Math.random() * cap));
+        } else {
+          logger.error({ operationId: id, err: error }, "operation failed");
+          await failOperation(store, id, finalReason(error, attempt)).catch(() => undefined);
+          return;
+        }
+        if (this.#stop.signal.aborted) return;
+      }
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const signal = this.#stop.signal;
+      function done() {
+        clearTimeout(timer);
+        signal.removeEventListener("abort", done);
+        resolve();
+      }
+      signal.addEventListener("abort", done, { once: true });
+    });
+  }
+}
+
+/** The `failed` reason after the last attempt. */
+export function finalReason(error: unknown, attempts: number): string {
+  const cause = error instanceof Error ? error.message : String(error);
+  return error instanceof OperationRetryableError
+    ? `Airtable kept failing after ${attempts} attempts (${cause}). Items not listed as written were not written; call again for them later.`
+    : `The operation stopped on an internal error (${cause}). Items not listed as written were not written.`;
+}

@@ -1,0 +1,24 @@
+import type { NewOperationEvent, Operation, OperationEvent } from "./events.ts";
+import type { OperationState } from "./fold.ts";
+import type { ListOptions } from "./operation-log.ts";
+import type { OperationSummary } from "./summary.ts";
+
+/** Reading operations as their owner: what tools get (another user's id answers undefined, like a missing one). */
+export interface OperationReader {
+  getForOwner(operationId: string, ownerUserId: string): Promise<OperationState | undefined>;
+  listForOwner(ownerUserId: string, opts: ListOptions): Promise<OperationSummary[]>;
+}
+
+/**
+ * Where operations' event logs live: Redis (OperationLog, every process shares it) or memory
+ * (MemoryOperationLog, stdio mode without Redis). Same semantics; one contract suite tests both.
+ */
+export interface OperationStore extends OperationReader {
+  /** Starts the log with `accepted`. Throws OperationExistsError if the id is taken. */
+  create(operation: Operation): Promise<void>;
+  /** Appends an event; returns its seq. Throws OperationNotFoundError when the operation does not exist. */
+  append(operationId: string, event: NewOperationEvent): Promise<number>;
+  /** Every event in seq order; [] when the operation does not exist. */
+  read(operationId: string): Promise<OperationEvent[]>;
+  state(operationId: string): Promise<OperationState | undefined>;
+}

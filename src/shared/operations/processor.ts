@@ -1,0 +1,405 @@
+/**
+ * Executes one operation against Airtable, batch by batch, with its event log as the only memory
+ * (ARCHITECTURE.md invariants 2 and 3). The same code runs in a BullMQ worker and in stdio's embedded runner.
+ *
+ * Each step: fold the log → `resumeDecision` → append `batch.started` → send → append the outcome — always
+ * before the next batch starts, so a process that dies at any point leaves a log another process can resume
+ * from: an update/upsert/delete in flight is re-sent, a create in flight is marked `in_doubt` and never re-sent
+ * (unless it can be re-sent as an upsert on `fieldsToMergeOn`).
+ *
+ * Errors, by what they mean for the operation:
+ * - one bad record (422, or 404 "record not found" in a batch): Airtable refuses the whole batch, so the batch is
+ *   split in halves until the bad records are isolated; the good ones are written and each bad one reports
+ *   Airtable's message. With `onError: "stop"` the batch is not split: all of it fails and nothing after it is sent.
+ * - outcome unknown on a create (5xx / connection lost after sending): `in_doubt` at once.
+ * - 5xx / network after the client's own retries: `OperationRetryableError` — the caller retries the operation
+ *   later with backoff (BullMQ attempts); the log makes the retry resume exactly where this one stopped.
+ * - 429 after the client waited out the shared penalty several times: `OperationRateLimitedError`, retried
+ *   after the penalty without counting as an attempt.
+ * - the user's access is gone (401 after a refresh, sign-in ended, 403), the table is gone (404), or Airtable
+ *   refuses a schema change (422): the operation fails for good — `failed` is appended and
+ *   `OperationFailedError` thrown.
+ */
+import {
+  AirtableAuthError,
+  AirtableError,
+  AirtableNetworkError,
+  AirtableNotFoundError,
+  AirtableOutcomeUnknownError,
+  AirtablePermissionError,
+  AirtableRateLimitError,
+  AirtableValidationError,
+} from "../airtable/errors.ts";
+import type { AirtableClient } from "../airtable/client.ts";
+import type { Logger } from "../logger.ts";
+import type { SchemaCache } from "../schema-cache.ts";
+import { AirtableReauthRequiredError } from "../tokens/airtable-token-provider.ts";
+import { batchIndexes, isRecordKind } from "./events.ts";
+import type { ItemError, NewOperationEvent, Operation, OperationEvent } from "./events.ts";
+import { foldOperation, isTerminal, resumeDecision } from "./fold.ts";
+import type { OperationState } from "./fold.ts";
+import type { OperationStore } from "./operation-store.ts";
+import { itemSchemas } from "./plan.ts";
+
+export interface ProcessorDeps {
+  store: OperationStore;
+  /** Acts as the operation's owner; every request passes the shared limiter. */
+  airtable: AirtableClient;
+  logger: Logger;
+  /** Invalidated after a schema change, so the next tool call sees the new table or field. */
+  schemas?: Pick<SchemaCache, "invalidate">;
+  /** After every batch outcome (the worker relays it as job progress; errors here are logged, not fatal). */
+  onProgress?(state: OperationState): void | Promise<void>;
+  /** Aborted when the process is shutting down: stop at the next batch boundary (OperationReleasedError). */
+  stopSignal?: AbortSignal;
+}
+
+/** The operation stopped between batches because the process is shutting down; its log says where to resume. */
+export class OperationReleasedError extends Error {
+  override name = "OperationReleasedError";
+}
+
+/** Try again later (backoff): Airtable or the network failed in a way that may pass. */
+export class OperationRetryableError extends Error {
+  override name = "OperationRetryableError";
+}
+
+/** Airtable kept answering 429: wait for the penalty to pass, then resume. Not a failed attempt. */
+export class OperationRateLimitedError extends Error {
+  override name = "OperationRateLimitedError";
+}
+
+/** The operation failed for good; its `failed` event is in the log. Never retry. */
+export class OperationFailedError extends Error {
+  override name = "OperationFailedError";
+}
+
+/** Airtable error types that refuse a request for every record in it alike: splitting the batch cannot help. */
+const WHOLE_REQUEST_TYPES = new Set([
+  "UNKNOWN_FIELD_NAME",
+  "INVALID_REQUEST_UNKNOWN",
+  "INVALID_REQUEST_BODY",
+  "INVALID_RECORDS",
+  "INVALID_PERMISSIONS",
+  "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND",
+]);
+
+const SCHEMA_CHANGING_KINDS = new Set(["create_table", "update_table", "create_field", "update_field"]);
+
+interface Sent {
+  results: { index: number; recordId: string }[];
+  created?: string[];
+  updated?: string[];
+}
+
+/**
+ * Runs the operation from wherever its log says until it ends (returns its final state) or must pause (throws
+ * one of the errors above). Safe to call again at any time, from any process.
+ */
+export async function processOperation(operationId: string, deps: ProcessorDeps): Promise<OperationState> {
+  const run = new OperationRun(operationId, deps);
+  return run.start();
+}
+
+class OperationRun {
+  readonly #id: string;
+  readonly #deps: ProcessorDeps;
+  #events: OperationEvent[] = [];
+  #state!: OperationState;
+  #log: Logger;
+  /** Requests sent per batch in this log (sub-requests of a split included), for `batch.started.attempt`. */
+  readonly #attempts = new Map<number, number>();
+
+  constructor(operationId: string, deps: ProcessorDeps) {
+    this.#id = operationId;
+    this.#deps = deps;
+    this.#log = deps.logger.child({ operationId });
+  }
+
+  get #op(): Operation {
+    return this.#state.operation;
+  }
+
+  async start(): Promise<OperationState> {
+    this.#events = await this.#deps.store.read(this.#id);
+    if (this.#events.length === 0) {
+      throw new OperationFailedError(`operation ${this.#id} does not exist (its log expired or was never written)`);
+    }
+    this.#refold();
+    for (const e of this.#events) {
+      if (e.type === "batch.started") this.#attempts.set(e.batch, Math.max(this.#attempts.get(e.batch) ?? 0, e.attempt));
+    }
+    for (;;) {
+      const decision = resumeDecision(this.#state);
+      if (decision.action === "done") {
+        if (!isTerminal(this.#state.status)) {
+          const p = this.#state.progress;
+          await this.#append({
+            type: "completed",
+            summary: { succeeded: p.recordsSucceeded, failed: p.recordsFailed, inDoubt: p.recordsInDoubt },
+          });
+          this.#log.info({ ...p, status: this.#state.status }, "operation finished");
+        }
+        return this.#state;
+      }
+      if (decision.action === "mark_in_doubt") {
+        await this.#append({
+          type: "batch.in_doubt",
+          batch: decision.batch,
+          indexes: decision.indexes,
+          reason: "a worker stopped after sending this batch and before recording Airtable's answer",
+        });
+        await this.#progress();
+        continue;
+      }
+      if (this.#deps.stopSignal?.aborted) {
+        throw new OperationReleasedError(`operation ${this.#id} released at batch ${decision.batch} (shutting down)`);
+      }
+      const resent = this.#state.unfinishedStartedBatch !== undefined;
+      await this.#sendItems(decision.batch, decision.indexes, decision.action === "send_as_upsert", resent);
+      await this.#progress();
+    }
+  }
+
+  /** Sends `indexes` of `batch` as one request and records what became of them (splitting on a bad record). */
+  async #sendItems(batch: number, indexes: number[], asUpsert: boolean, resent: boolean): Promise<void> {
+    const attempt = (this.#attempts.get(batch) ?? 0) + 1;
+    this.#attempts.set(batch, attempt);
+    const whole = batchIndexes(this.#op, batch);
+    const partial = indexes.length !== whole.length;
+    await this.#append({
+      type: "batch.started",
+      batch,
+      attempt,
+      ...(partial ? { indexes } : {}),
+      ...(asUpsert ? { asUpsert } : {}),
+    });
+    let sent: Sent;
+    try {
+      sent = await this.#send(indexes, asUpsert);
+    } catch (error) {
+      return this.#onSendError(error, batch, indexes, asUpsert, resent);
+    }
+    await this.#append({ type: "batch.succeeded", batch, ...sent });
+    if (SCHEMA_CHANGING_KINDS.has(this.#op.kind)) await this.#deps.schemas?.invalidate(this.#op.baseId);
+  }
+
+  async #onSendError(error: unknown, batch: number, indexes: number[], asUpsert: boolean, resent: boolean) {
+    const op = this.#op;
+    if (isRecordKind(op.kind) && isRecordLevelRefusal(error)) {
+      // A delete re-sent after a lost answer finds its records gone: the first request deleted them.
+      if (op.kind === "delete_records" && indexes.length === 1 && (resent || error.priorAttemptMayHaveApplied)) {
+        const index = indexes[0]!;
+        const id = itemSchemas.delete_records.parse(op.input[index]).id;
+        await this.#append({ type: "batch.succeeded", batch, results: [{ index, recordId: id }] });
+        return;
+      }
+      const errors = indexes.map((index): ItemError => ({ index, type: error.type, message: error.message }));
+      const split = indexes.length > 1 && op.options.onError === "continue" && !WHOLE_REQUEST_TYPES.has(error.type);
+      if (!split) {
+        await this.#append({ type: "batch.failed", batch, errors, permanent: true });
+        return;
+      }
+      // Answered and not applied: recorded so a crash during the split re-sends instead of doubting.
+      await this.#append({ type: "batch.failed", batch, errors, permanent: false });
+      const half = Math.ceil(indexes.length / 2);
+      await this.#sendItems(batch, indexes.slice(0, half), asUpsert, resent);
+      await this.#sendItems(batch, indexes.slice(half), asUpsert, resent);
+      return;
+    }
+    if (error instanceof AirtableOutcomeUnknownError) {
+      this.#refold();
+      const next = resumeDecision(this.#state);
+      if (next.action === "mark_in_doubt") {
+        await this.#append({
+          type: "batch.in_doubt",
+          batch,
+          indexes: next.indexes,
+          reason: `Airtable's answer was lost (${error.reason}); the request may or may not have been applied`,
+        });
+        return;
+      }
+      // Safe to re-send (as an upsert): after a backoff, the next run does it.
+      throw new OperationRetryableError(`batch ${batch}: ${error.describe()}`, { cause: error });
+    }
+    if (error instanceof AirtableNetworkError && !error.priorAttemptMayHaveApplied) {
+      // Never reached Airtable: recorded as answered, so the retry re-sends even a create.
+      const errors = indexes.map((index): ItemError => ({ index, type: error.type, message: error.message }));
+      await this.#append({ type: "batch.failed", batch, errors, permanent: false });
+      throw new OperationRetryableError(`batch ${batch}: ${error.describe()}`, { cause: error });
+    }
+    if (error instanceof AirtableRateLimitError) {
+      await this.#append({
+        type: "batch.failed",
+        batch,
+        errors: indexes.map((index) => ({ index, type: error.type, message: error.message })),
+        permanent: false,
+      });
+      throw new OperationRateLimitedError(`batch ${batch}: Airtable keeps answering 429`, { cause: error });
+    }
+    const permanent = permanentFailure(error, op);
+    if (permanent !== undefined) {
+      await this.#append({ type: "failed", reason: permanent.reason, errorType: permanent.errorType });
+      this.#log.warn({ err: error, errorType: permanent.errorType }, "operation failed");
+      throw new OperationFailedError(permanent.reason, { cause: error });
+    }
+    if (error instanceof AirtableError) {
+      throw new OperationRetryableError(`batch ${batch}: ${error.describe()}`, { cause: error });
+    }
+    throw error;
+  }
+
+  /** One Airtable request for these input items. */
+  async #send(indexes: number[], asUpsert: boolean): Promise<Sent> {
+    const op = this.#op;
+    const { airtable } = this.#deps;
+    const { baseId } = op;
+    const table = op.tableId ?? "";
+    const typecast = op.options.typecast;
+    const byIndex = (ids: string[]): Sent["results"] => {
+      if (ids.length !== indexes.length) {
+        throw new AirtableError({
+          status: 200,
+          type: "INVALID_RESPONSE",
+          message: `Airtable answered ${ids.length} records for ${indexes.length} sent`,
+          request: { operation: op.kind, method: "", path: "" },
+        });
+      }
+      return indexes.map((index, i) => ({ index, recordId: ids[i]! }));
+    };
+    const items = <K extends keyof typeof itemSchemas>(kind: K) =>
+      indexes.map((i) => itemSchemas[kind].parse(op.input[i]) as ReturnType<(typeof itemSchemas)[K]["parse"]>);
+    const single = <K extends keyof typeof itemSchemas>(kind: K) => items(kind)[0]!;
+
+    switch (op.kind) {
+      case "create_records": {
+        const records = items("create_records");
+        if (asUpsert) {
+          const answer = await airtable.upsertRecords(baseId, table, records, {
+            typecast,
+            fieldsToMergeOn: op.options.fieldsToMergeOn ?? [],
+          });
+          return {
+            results: byIndex(answer.records.map((r) => r.id)),
+            created: answer.createdRecords,
+            updated: answer.updatedRecords,
+          };
+        }
+        return { results: byIndex((await airtable.createRecords(baseId, table, records, { typecast })).map((r) => r.id)) };
+      }
+      case "update_records": {
+        const records = items("update_records");
+        const replace = op.options.replace === true;
+        return {
+          results: byIndex((await airtable.updateRecords(baseId, table, records, { typecast, replace })).map((r) => r.id)),
+        };
+      }
+      case "upsert_records": {
+        const answer = await airtable.upsertRecords(baseId, table, items("upsert_records"), {
+          typecast,
+          replace: op.options.replace === true,
+          fieldsToMergeOn: op.options.fieldsToMergeOn ?? [],
+        });
+        return {
+          results: byIndex(answer.records.map((r) => r.id)),
+          created: answer.createdRecords,
+          updated: answer.updatedRecords,
+        };
+      }
+      case "delete_records": {
+        const ids = items("delete_records").map((r) => r.id);
+        await airtable.deleteRecords(baseId, table, ids);
+        return { results: byIndex(ids) };
+      }
+      case "create_table":
+        return { results: byIndex([(await airtable.createTable(baseId, single("create_table"))).id]) };
+      case "update_table":
+        return { results: byIndex([(await airtable.updateTable(baseId, table, single("update_table"))).id]) };
+      case "create_field":
+        return { results: byIndex([(await airtable.createField(baseId, table, single("create_field"))).id]) };
+      case "update_field": {
+        const { fieldId, ...patch } = single("update_field");
+        return { results: byIndex([(await airtable.updateField(baseId, table, fieldId, patch)).id]) };
+      }
+      case "create_comment": {
+        const { recordId, text, parentCommentId } = single("create_comment");
+        const comment = await airtable.createComment(
+          baseId,
+          table,
+          recordId,
+          text,
+          parentCommentId === undefined ? {} : { parentCommentId },
+        );
+        return { results: byIndex([comment.id]) };
+      }
+      case "upload_attachment": {
+        const { recordId, fieldId, ...file } = single("upload_attachment");
+        const answer = await airtable.uploadAttachment(baseId, recordId, fieldId, file);
+        // Airtable appends the new file last; its id is what the agent may want to refer to.
+        const attachment = answer.attachments?.at(-1);
+        return { results: byIndex([attachment?.id ?? answer.id]) };
+      }
+    }
+  }
+
+  async #append(event: NewOperationEvent): Promise<void> {
+    const at = Date.now();
+    const seq = await this.#deps.store.append(this.#id, { ...event, at });
+    this.#events.push({ ...event, seq, at } as OperationEvent);
+    this.#refold();
+  }
+
+  #refold(): void {
+    this.#state = foldOperation(this.#events);
+  }
+
+  async #progress(): Promise<void> {
+    try {
+      await this.#deps.onProgress?.(this.#state);
+    } catch (error) {
+      this.#log.warn({ err: error }, "progress report failed");
+    }
+  }
+}
+
+/** A refusal about the records in the batch (a bad value, a record that does not exist), not about the request. */
+function isRecordLevelRefusal(error: unknown): error is AirtableError {
+  if (error instanceof AirtableValidationError) return error.status !== 0;
+  return error instanceof AirtableNotFoundError && error.type === "MODEL_ID_NOT_FOUND";
+}
+
+/** Errors that retrying cannot fix, as a sentence for the agent; undefined when a retry may help. */
+function permanentFailure(error: unknown, op: Operation): { reason: string; errorType: string } | undefined {
+  if (error instanceof AirtableReauthRequiredError || error instanceof AirtableAuthError) {
+    return {
+      reason:
+        "Airtable no longer accepts this user's sign-in (401 after a refresh). Sign in again, then check with get_operation which items were written and retry the rest.",
+      errorType: error instanceof AirtableAuthError ? error.type : "AUTHENTICATION_REQUIRED",
+    };
+  }
+  if (error instanceof AirtablePermissionError || error instanceof AirtableNotFoundError) {
+    return {
+      reason: `Airtable refused access (${error.status} ${error.type}): the base or table ${op.tableId ?? ""} does not exist or this sign-in cannot write to it. Check baseId with list_bases and tableId with list_tables.`,
+      errorType: error.type,
+    };
+  }
+  if (error instanceof AirtableValidationError) {
+    return { reason: `Airtable refused the ${op.kind.replace("_", " ")} request: ${error.message} (${error.type}).`, errorType: error.type };
+  }
+  return undefined;
+}
+
+/**
+ * Ends an operation that will not be retried any more (attempts used up, a bug): appends `failed` unless the log
+ * already ended. The reason is shown to the agent.
+ */
+export async function failOperation(
+  store: OperationStore,
+  operationId: string,
+  reason: string,
+  errorType?: string,
+): Promise<void> {
+  const state = await store.state(operationId);
+  if (state === undefined || isTerminal(state.status)) return;
+  await store.append(operationId, { type: "failed", reason, ...(errorType === undefined ? {} : { errorType }) });
+}

@@ -1,0 +1,100 @@
+/**
+ * The server's OperationRunner: operations go to the BullMQ queue and the worker pool runs them. Waiting uses
+ * one QueueEvents stream per process (not one connection per call): `waitUntilFinished` always with a ttl, and
+ * `progress` events dispatched to the calls that wait for that operation.
+ */
+import { Job, Queue, QueueEvents } from "bullmq";
+import type { Redis } from "ioredis";
+import type { Logger } from "../logger.ts";
+import type { Operation } from "../operations/events.ts";
+import type { OperationProgress } from "../operations/fold.ts";
+import type { OperationRunner } from "../operations/operation-runner.ts";
+import type { OperationStore } from "../operations/operation-store.ts";
+import { failOperation } from "../operations/processor.ts";
+import { OPERATIONS_QUEUE, bullPrefix, jobDataOf, jobOptions } from "./operation-queue.ts";
+import type { JobPolicy, OperationJobData } from "./operation-queue.ts";
+
+export interface QueuedRunnerOptions extends JobPolicy {
+  /** A fail-fast connection (the web tier answers people); the events stream gets its own duplicate. */
+  redis: Redis;
+  keyPrefix: string;
+  store: OperationStore;
+  logger: Logger;
+}
+
+export class QueuedOperationRunner implements OperationRunner {
+  readonly queue: Queue<OperationJobData>;
+  readonly #events: QueueEvents;
+  readonly #eventsRedis: Redis;
+  readonly #opts: QueuedRunnerOptions;
+  readonly #progressListeners = new Map<string, Set<(p: OperationProgress) => void>>();
+
+  constructor(opts: QueuedRunnerOptions) {
+    this.#opts = opts;
+    const prefix = bullPrefix(opts.keyPrefix);
+    this.queue = new Queue<OperationJobData>(OPERATIONS_QUEUE, { connection: opts.redis, prefix });
+    // XREAD BLOCK needs a connection of its own, which must wait for Redis rather than fail.
+    this.#eventsRedis = opts.redis.duplicate({ maxRetriesPerRequest: null });
+    this.#events = new QueueEvents(OPERATIONS_QUEUE, { connection: this.#eventsRedis, prefix });
+    this.#events.setMaxListeners(0);
+    this.#events.on("progress", ({ jobId, data }) => {
+      const listeners = this.#progressListeners.get(jobId);
+      if (listeners === undefined || !isProgress(data)) return;
+      for (const listener of listeners) listener(data);
+    });
+    this.#events.on("error", (error) => opts.logger.warn({ err: error }, "queue events error"));
+    this.queue.on("error", (error) => opts.logger.warn({ err: error }, "queue error"));
+  }
+
+  /** Resolves once the events stream listens (a completion before that would be missed by early waits). */
+  async ready(): Promise<void> {
+    await Promise.all([this.queue.waitUntilReady(), this.#events.waitUntilReady()]);
+  }
+
+  async submit(operation: Operation): Promise<void> {
+    const { store } = this.#opts;
+    await store.create(operation);
+    try {
+      await this.queue.add(operation.kind, jobDataOf(operation), jobOptions(operation, this.#opts));
+    } catch (error) {
+      // The log exists but no worker will ever see it: end it, so nobody polls an operation that cannot run.
+      await failOperation(store, operation.operationId, "The operation could not be queued (Redis did not answer). Nothing was written; call again.").catch(
+        () => undefined,
+      );
+      throw error;
+    }
+  }
+
+  async waitForEnd(
+    operationId: string,
+    timeoutMs: number,
+    onProgress?: (progress: OperationProgress) => void,
+  ): Promise<void> {
+    if (onProgress !== undefined) {
+      let listeners = this.#progressListeners.get(operationId);
+      if (listeners === undefined) this.#progressListeners.set(operationId, (listeners = new Set()));
+      listeners.add(onProgress);
+    }
+    try {
+      const job = await Job.fromId<OperationJobData>(this.queue, operationId);
+      if (job === undefined || timeoutMs <= 0) return;
+      // Rejects when the job failed or the ttl passed: either way the caller reads the operation's state.
+      await job.waitUntilFinished(this.#events, timeoutMs).catch(() => undefined);
+    } finally {
+      if (onProgress !== undefined) {
+        const listeners = this.#progressListeners.get(operationId);
+        listeners?.delete(onProgress);
+        if (listeners?.size === 0) this.#progressListeners.delete(operationId);
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([this.#events.close(), this.queue.close()]);
+    this.#eventsRedis.disconnect();
+  }
+}
+
+function isProgress(data: unknown): data is OperationProgress {
+  return typeof data === "object" && data !== null && "recordsTotal" in data && "batchesDone" in data;
+}

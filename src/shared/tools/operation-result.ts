@@ -1,0 +1,149 @@
+/**
+ * The answer of every write tool and of get_operation: an operation's status, progress and, once it has any,
+ * one result per input record by index (its Airtable id, its error, or "in doubt" with the input to check).
+ * Results come in pages of RESULT_PAGE_SIZE; `nextCursor` continues with get_operation.
+ */
+import { z } from "zod";
+import { OPERATION_KINDS } from "../operations/events.ts";
+import type { ItemOutcome, OperationState } from "../operations/fold.ts";
+import { isTerminal } from "../operations/fold.ts";
+import { ToolInputError } from "./tool-input-error.ts";
+
+export const RESULT_PAGE_SIZE = 200;
+
+const progressOutput = z.object({
+  batchesDone: z.number(),
+  batchesTotal: z.number(),
+  recordsTotal: z.number(),
+  recordsSucceeded: z.number(),
+  recordsFailed: z.number(),
+  recordsInDoubt: z.number(),
+});
+
+export const itemResultOutput = z.object({
+  index: z.number().describe("Position of the item in the call's input (0-based)."),
+  id: z.string().optional().describe("The Airtable id written (record, table, field, comment or attachment)."),
+  action: z.enum(["created", "updated"]).optional().describe("Upserts: whether the record was created or updated."),
+  error: z.object({ type: z.string(), message: z.string() }).optional(),
+  inDoubt: z
+    .literal(true)
+    .optional()
+    .describe(
+      "Sent to Airtable, but the answer was lost: it may or may not exist. Check before writing it again; never re-sent automatically.",
+    ),
+  reason: z.string().optional(),
+  input: z.unknown().optional().describe("For in-doubt items: what was sent, to look it up."),
+  notWritten: z
+    .literal(true)
+    .optional()
+    .describe("Not sent: onError was stop and an earlier record failed, or the operation failed."),
+  pending: z.literal(true).optional().describe("Not written yet; the operation is still running."),
+});
+export type ItemResult = z.infer<typeof itemResultOutput>;
+
+export const operationResultShape = {
+  operationId: z.string().describe("Pass to get_operation to poll or page through results."),
+  kind: z.enum(OPERATION_KINDS),
+  baseId: z.string(),
+  tableId: z.string().optional(),
+  status: z.enum(["queued", "running", "completed", "completed_with_errors", "failed"]),
+  done: z.boolean().describe("true once the operation has ended; otherwise poll get_operation."),
+  message: z.string().describe("What happened, in one or two sentences."),
+  progress: progressOutput,
+  failure: z.object({ reason: z.string(), errorType: z.string().optional() }).optional(),
+  results: z.array(itemResultOutput).optional().describe("One per input item, by index, from the page's start."),
+  nextCursor: z.string().optional().describe("More results: call get_operation with operationId and this cursor."),
+};
+export type OperationResultOutput = z.infer<z.ZodObject<typeof operationResultShape>>;
+
+export interface ResultPageOptions {
+  /** A nextCursor from an earlier answer. */
+  cursor?: string;
+  /** Leave results out (a write tool's answer while the operation is still running). */
+  withResults?: boolean;
+  pageSize?: number;
+}
+
+/** The tool answer for `state`. Throws ToolInputError for a cursor that is not this operation's. */
+export function operationResult(state: OperationState, opts: ResultPageOptions = {}): OperationResultOutput {
+  const op = state.operation;
+  const total = op.input.length;
+  const pageSize = opts.pageSize ?? RESULT_PAGE_SIZE;
+  const start = opts.cursor === undefined ? 0 : parseCursor(opts.cursor, op.operationId, total);
+  const out: OperationResultOutput = {
+    operationId: op.operationId,
+    kind: op.kind,
+    baseId: op.baseId,
+    ...(op.tableId === undefined ? {} : { tableId: op.tableId }),
+    status: state.status,
+    done: isTerminal(state.status),
+    message: describeState(state),
+    progress: state.progress,
+    ...(state.failure === undefined ? {} : { failure: state.failure }),
+  };
+  if (opts.withResults === false) return out;
+  const byIndex = new Map<number, ItemOutcome>(state.outcomes.map((o) => [o.index, o]));
+  const end = Math.min(total, start + pageSize);
+  const results: ItemResult[] = [];
+  for (let index = start; index < end; index++) {
+    results.push(itemResult(index, byIndex.get(index), state));
+  }
+  out.results = results;
+  if (end < total) out.nextCursor = `${op.operationId}:${end}`;
+  return out;
+}
+
+function itemResult(index: number, outcome: ItemOutcome | undefined, state: OperationState): ItemResult {
+  if (outcome === undefined) {
+    return isTerminal(state.status) || state.stopped ? { index, notWritten: true } : { index, pending: true };
+  }
+  if ("recordId" in outcome) {
+    return outcome.action === undefined
+      ? { index, id: outcome.recordId }
+      : { index, id: outcome.recordId, action: outcome.action };
+  }
+  if ("error" in outcome) return { index, error: outcome.error };
+  return { index, inDoubt: true, reason: outcome.reason, input: state.operation.input[index] };
+}
+
+function parseCursor(cursor: string, operationId: string, total: number): number {
+  const [id, offset] = cursor.split(":");
+  const start = Number(offset);
+  if (id !== operationId || !Number.isInteger(start) || start < 0 || start >= total) {
+    throw new ToolInputError(
+      `The cursor ${JSON.stringify(cursor)} does not belong to operation ${operationId}. Use the nextCursor of an answer about this operation, or leave cursor out to start from the first result.`,
+    );
+  }
+  return start;
+}
+
+const plural = (n: number, word: string) => `${n.toLocaleString("en-US")} ${word}${n === 1 ? "" : "s"}`;
+
+/** One or two sentences an agent can act on. */
+export function describeState(state: OperationState): string {
+  const p = state.progress;
+  const items = state.operation.kind.endsWith("_records") ? "record" : "item";
+  const counts =
+    `${plural(p.recordsSucceeded, items)} written` +
+    (p.recordsFailed > 0 ? `, ${p.recordsFailed} failed` : "") +
+    (p.recordsInDoubt > 0 ? `, ${p.recordsInDoubt} in doubt` : "") +
+    ` of ${p.recordsTotal.toLocaleString("en-US")}`;
+  switch (state.status) {
+    case "queued":
+      return `Queued (${plural(p.recordsTotal, items)}). Poll get_operation with this operationId for the result.`;
+    case "running":
+      return `Running: ${counts}. Poll get_operation with this operationId for the result.`;
+    case "completed":
+      return `Done: ${counts}.`;
+    case "completed_with_errors": {
+      const inDoubt =
+        p.recordsInDoubt > 0
+          ? " Items in doubt were sent but the answer was lost: look them up (e.g. search_records) before writing them again."
+          : "";
+      const stopped = state.stopped ? " onError was stop: nothing after the failing batch was written." : "";
+      return `Done with errors: ${counts}. Each failed item's error is in results, by index.${stopped}${inDoubt}`;
+    }
+    case "failed":
+      return `Failed: ${state.failure?.reason ?? "the operation could not run"} (${counts}).`;
+  }
+}

@@ -1,0 +1,54 @@
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { OperationProgress } from "../operations/fold.ts";
+import type { OperationRunner } from "../operations/operation-runner.ts";
+import type { OperationReader } from "../operations/operation-store.ts";
+import { operationFromPlan } from "../operations/plan.ts";
+import type { OperationPlan } from "../operations/plan.ts";
+import type { ToolContext, WriteToolDefinition } from "./define-tool.ts";
+import { operationResult } from "./operation-result.ts";
+import { toolSuccessResult } from "./register-tools.ts";
+import { ToolInputError } from "./tool-input-error.ts";
+
+export interface WriteRunnerOptions {
+  runner: OperationRunner;
+  operations: OperationReader;
+  /** WRITE_WAIT_MS: how long a call waits for its operation before answering with its id and progress. */
+  waitMs: number;
+}
+
+/**
+ * A write tool call: its plan becomes an operation (durable once submitted), then the call waits up to
+ * `waitMs`. Ended in time → the full result; otherwise `{operationId, status, progress}` and the agent polls
+ * get_operation. With a progressToken, every batch sends notifications/progress (records settled of total).
+ */
+export function createWriteRunner(opts: WriteRunnerOptions) {
+  return async (tool: WriteToolDefinition, plan: OperationPlan, ctx: ToolContext): Promise<CallToolResult> => {
+    if (plan.input.length > ctx.maxRecordsPerOperation) {
+      throw new ToolInputError(
+        `${tool.name} takes at most ${ctx.maxRecordsPerOperation.toLocaleString("en-US")} records per call ` +
+          `(MAX_RECORDS_PER_OPERATION); this call has ${plan.input.length.toLocaleString("en-US")}. Split it into several calls.`,
+      );
+    }
+    const operation = operationFromPlan(plan, ctx.userId);
+    await opts.runner.submit(operation);
+    ctx.logger.info(
+      { operationId: operation.operationId, kind: operation.kind, baseId: operation.baseId, items: plan.input.length },
+      "operation queued",
+    );
+    const send = ctx.sendProgress;
+    const onProgress =
+      send === undefined
+        ? undefined
+        : (p: OperationProgress) => {
+            const settled = p.recordsSucceeded + p.recordsFailed + p.recordsInDoubt;
+            send(settled, p.recordsTotal, `${settled} of ${p.recordsTotal} written (batch ${p.batchesDone}/${p.batchesTotal})`).catch(
+              (error: unknown) => ctx.logger.debug({ err: error }, "progress notification not delivered"),
+            );
+          };
+    await opts.runner.waitForEnd(operation.operationId, opts.waitMs, onProgress);
+    const state = await opts.operations.getForOwner(operation.operationId, ctx.userId);
+    if (state === undefined) throw new Error(`operation ${operation.operationId} vanished right after it was queued`);
+    const output = operationResult(state, { withResults: state.status !== "queued" && state.status !== "running" });
+    return toolSuccessResult(output);
+  };
+}

@@ -1,0 +1,40 @@
+/**
+ * The worker's HTTP port, because Cloud Run probes need one: `/healthz` (the process is alive) and `/readyz`
+ * (Redis and the token store answer; 503 otherwise). Nothing else is served here.
+ */
+import { createServer, type Server } from "node:http";
+
+export interface HealthChecks {
+  /** Each check resolves when its dependency answers, rejects otherwise. */
+  ready: Record<string, () => Promise<unknown>>;
+}
+
+export function createHealthServer(checks: HealthChecks): Server {
+  return createServer((req, res) => {
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify(body));
+    };
+    const path = (req.url ?? "/").split("?")[0];
+    if (req.method !== "GET") return send(405, { error: "method not allowed" });
+    if (path === "/healthz") return send(200, { status: "ok" });
+    if (path === "/readyz") {
+      const names = Object.keys(checks.ready);
+      void Promise.allSettled(names.map((n) => withTimeout(checks.ready[n]!(), 2_000))).then((results) => {
+        const failing = names.filter((_, i) => results[i]?.status === "rejected");
+        if (failing.length === 0) send(200, { status: "ready" });
+        else send(503, { status: "unavailable", failing });
+      });
+      return;
+    }
+    send(404, { error: "not found" });
+  });
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("timeout")), ms))),
+  ]).finally(() => clearTimeout(timer));
+}

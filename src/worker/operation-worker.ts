@@ -1,0 +1,151 @@
+/**
+ * The BullMQ Worker: one job = one operation. Per job: take a slot on the operation's base (fairness), build an
+ * Airtable client acting as the owner, run the shared processor, and map how it ended onto BullMQ:
+ * - done → job completed (the log holds the result);
+ * - the base is at its cap → parked (DelayedError), promoted when a slot frees;
+ * - shutting down → released between batches (moveToWait), another worker resumes from the log;
+ * - Airtable kept answering 429 → delayed by the penalty, not counted as an attempt;
+ * - retryable (5xx, network, Redis) → thrown: BullMQ retries with backoff; the last attempt appends `failed`;
+ * - permanent → UnrecoverableError (the processor already appended `failed`).
+ */
+import { DelayedError, Job, UnrecoverableError, WaitingError, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import { AirtableClient } from "../shared/airtable/client.ts";
+import type { AirtableLimiter } from "../shared/limiter/index.ts";
+import type { Logger } from "../shared/logger.ts";
+import { finalReason } from "../shared/operations/embedded-runner.ts";
+import type { OperationStore } from "../shared/operations/operation-store.ts";
+import {
+  OperationFailedError,
+  OperationRateLimitedError,
+  OperationReleasedError,
+  failOperation,
+  processOperation,
+} from "../shared/operations/processor.ts";
+import { OPERATIONS_QUEUE, bullPrefix } from "../shared/queue/operation-queue.ts";
+import type { OperationJobData } from "../shared/queue/operation-queue.ts";
+import type { SchemaCache } from "../shared/schema-cache.ts";
+import type { BaseFairness } from "./base-fairness.ts";
+
+/** A parked job comes back by itself after this long if the promotion that should wake it was missed. */
+const PARK_SAFETY_MS = 5_000;
+
+export interface OperationWorkerOptions {
+  /** A connection that waits for Redis (maxRetriesPerRequest: null), as BullMQ workers need. */
+  redis: Redis;
+  keyPrefix: string;
+  concurrency: number;
+  lockMs: number;
+  store: OperationStore;
+  fairness: BaseFairness;
+  limiter: AirtableLimiter;
+  schemas: SchemaCache;
+  /** The owner's Airtable access token (refreshed under the shared lock when `rejected` is given). */
+  accessToken(userId: string, rejected?: string): Promise<string>;
+  airtable: { apiUrl: string; contentUrl: string; rateLimitPenaltyMs: number };
+  logger: Logger;
+}
+
+export interface OperationWorker {
+  worker: Worker<OperationJobData>;
+  /** Stops taking jobs; running operations finish their current batch and are released to other workers. */
+  close(): Promise<void>;
+}
+
+export function createOperationWorker(opts: OperationWorkerOptions): OperationWorker {
+  const { store, fairness, logger } = opts;
+  const stop = new AbortController();
+  const prefix = bullPrefix(opts.keyPrefix);
+
+  const processJob = async (job: Job<OperationJobData>, token?: string) => {
+    const { operationId, ownerUserId, baseId } = job.data;
+    const jobId = job.id ?? operationId;
+    const log = logger.child({ operationId, baseId, userId: ownerUserId });
+    if (!(await fairness.acquire(baseId, jobId))) {
+      log.debug("base at its cap of running operations: parked");
+      await job.moveToDelayed(Date.now() + PARK_SAFETY_MS, token);
+      throw new DelayedError();
+    }
+    const renew = setInterval(
+      () => void fairness.renew(baseId, jobId).catch((error: unknown) => log.warn({ err: error }, "lease renewal failed")),
+      Math.max(500, Math.floor(fairness.leaseMs / 3)),
+    );
+    try {
+      const airtable = new AirtableClient({
+        apiUrl: opts.airtable.apiUrl,
+        contentUrl: opts.airtable.contentUrl,
+        userId: ownerUserId,
+        getAccessToken: (rejected) => opts.accessToken(ownerUserId, rejected),
+        limiter: opts.limiter,
+        logger: log,
+        // A 429 is waited out in place (the shared penalty) and never counts as a failed attempt.
+        retry: { maxRateLimitWaits: 10 },
+      });
+      const state = await processOperation(operationId, {
+        store,
+        airtable,
+        logger: log,
+        schemas: opts.schemas,
+        stopSignal: stop.signal,
+        onProgress: (s) => job.updateProgress(s.progress),
+      });
+      return { status: state.status, ...state.progress };
+    } catch (error) {
+      if (error instanceof OperationReleasedError) {
+        log.info("released at a batch boundary for another worker (shutting down)");
+        await job.moveToWait(token);
+        throw new WaitingError();
+      }
+      if (error instanceof OperationRateLimitedError) {
+        await job.moveToDelayed(Date.now() + opts.airtable.rateLimitPenaltyMs, token);
+        throw new DelayedError();
+      }
+      if (error instanceof OperationFailedError) throw new UnrecoverableError(error.message);
+      const attempt = job.attemptsMade + 1;
+      if (attempt >= (job.opts.attempts ?? 1)) {
+        await failOperation(store, operationId, finalReason(error, attempt)).catch(() => undefined);
+      }
+      log.warn({ err: error, attempt }, "operation run failed; BullMQ retries it with backoff if attempts remain");
+      throw error;
+    } finally {
+      clearInterval(renew);
+      const next = await fairness.release(baseId, jobId).catch(() => undefined);
+      if (next !== undefined) await promote(next, log);
+    }
+  };
+
+  const worker = new Worker<OperationJobData>(OPERATIONS_QUEUE, processJob, {
+    connection: opts.redis,
+    prefix,
+    concurrency: opts.concurrency,
+    lockDuration: opts.lockMs,
+    stalledInterval: opts.lockMs,
+    // Resuming is safe (the log decides what may be re-sent), so a job may stall several times.
+    maxStalledCount: 10,
+  });
+
+  async function promote(jobId: string, log: Logger): Promise<void> {
+    try {
+      const parked = await Job.fromId(worker, jobId);
+      if (parked !== undefined && (await parked.isDelayed())) await parked.promote();
+    } catch (error) {
+      // Already promoted or picked up: nothing to do. The park delay is the safety net.
+      log.debug({ err: error, jobId }, "promotion skipped");
+    }
+  }
+
+  worker.on("failed", (job, error) => {
+    if (job === undefined) return;
+    const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled/i.test(error.message);
+    if (final) void failOperation(store, job.data.operationId, finalReason(error, job.attemptsMade)).catch(() => undefined);
+  });
+  worker.on("error", (error) => logger.error({ err: error }, "worker error"));
+
+  return {
+    worker,
+    async close() {
+      stop.abort();
+      await worker.close();
+    },
+  };
+}
