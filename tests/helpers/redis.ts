@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { Redis } from "ioredis";
+import { Redis, type RedisOptions } from "ioredis";
 import { inject } from "vitest";
 
 /** The Redis every test uses (see global-setup.ts). */
@@ -15,8 +15,8 @@ export function uniquePrefix(label: string): string {
   return `test:${label}:${randomBytes(4).toString("hex")}`;
 }
 
-export function createTestRedis(): Redis {
-  return new Redis(testRedisUrl(), { maxRetriesPerRequest: 1, lazyConnect: false });
+export function createTestRedis(opts: RedisOptions = {}): Redis {
+  return new Redis(testRedisUrl(), { maxRetriesPerRequest: 1, lazyConnect: false, ...opts });
 }
 
 /** Deletes every key under `prefix` (tests clean up after themselves; keys also carry TTLs). */

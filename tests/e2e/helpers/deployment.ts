@@ -6,7 +6,7 @@
 import { randomBytes } from "node:crypto";
 import type { OAuthClient } from "../../sandbox/index.ts";
 import { createTestRedis, deleteKeys, testRedisUrl, uniquePrefix } from "../../helpers/redis.ts";
-import { freePort, startServerProcess, type ServerProcess } from "./server-process.ts";
+import { freePort, startServerProcess, startWorkerProcess, type ServerProcess } from "./server-process.ts";
 
 /** What must exist before the sandbox starts: addresses and the Airtable integration that names them. */
 export interface DeploymentPlan {
@@ -41,6 +41,10 @@ export interface Deployment {
   /** `${publicUrl}/mcp`: the resource every token is issued for. */
   resource: string;
   instances: ServerProcess[];
+  /** Worker processes started with `addWorker` (same environment as the servers). */
+  workers: ServerProcess[];
+  /** Starts one more worker process of this deployment; extra env is merged over the deployment's. */
+  addWorker(env?: Record<string, string>): Promise<ServerProcess>;
   /** Prints every instance's output after a moment (log lines travel through pipes, slower than HTTP answers). */
   printOutput(): Promise<void>;
   stop(): Promise<void>;
@@ -72,8 +76,18 @@ export async function startDeployment(
   );
   const instances = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
   const failed = started.find((s) => s.status === "rejected");
+  const workers: ServerProcess[] = [];
+  const addWorker = async (extra: Record<string, string> = {}): Promise<ServerProcess> => {
+    const worker = await startWorkerProcess({
+      port: await freePort(),
+      env: { ...shared, ...extra },
+      label: `worker ${workers.length}`,
+    });
+    workers.push(worker);
+    return worker;
+  };
   const stop = async (): Promise<void> => {
-    await Promise.all(instances.map((p) => p.stop()));
+    await Promise.all([...instances, ...workers].map((p) => p.stop()));
     const redis = createTestRedis();
     await deleteKeys(redis, plan.keyPrefix);
     redis.disconnect();
@@ -86,9 +100,11 @@ export async function startDeployment(
     publicUrl: plan.publicUrl,
     resource: `${plan.publicUrl}/mcp`,
     instances,
+    workers,
+    addWorker,
     printOutput: async () => {
       await new Promise((resolve) => setTimeout(resolve, 200));
-      console.error(instances.map((p) => p.output()).join("\n"));
+      console.error([...instances, ...workers].map((p) => p.output()).join("\n"));
     },
     stop,
   };

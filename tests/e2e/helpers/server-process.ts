@@ -27,6 +27,11 @@ export async function freePort(): Promise<number> {
 export interface ServerProcess {
   /** "http://127.0.0.1:PORT": where this instance listens (not necessarily the deployment's PUBLIC_URL). */
   url: string;
+  label: string;
+  /** Sends a signal (SIGKILL: the process dies mid-work, as on a crashed machine). */
+  kill(signal: NodeJS.Signals): void;
+  /** Resolves when the process has exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** The instance's stdout and stderr so far (the tail, when long). */
   output(): string;
   /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
@@ -39,11 +44,31 @@ export async function startServerProcess(opts: {
   label: string;
   startTimeoutMs?: number;
 }): Promise<ServerProcess> {
+  return startNodeProcess({ ...opts, main: MAIN, env: { ...opts.env, PORT: String(opts.port) } });
+}
+
+/** A worker process (`node src/worker/main.ts`); `port` is its HEALTH_PORT, where /healthz answers once it is ready. */
+export async function startWorkerProcess(opts: {
+  port: number;
+  env: Record<string, string>;
+  label: string;
+  startTimeoutMs?: number;
+}): Promise<ServerProcess> {
+  return startNodeProcess({ ...opts, main: "src/worker/main.ts", env: { ...opts.env, HEALTH_PORT: String(opts.port) } });
+}
+
+async function startNodeProcess(opts: {
+  main: string;
+  port: number;
+  env: Record<string, string>;
+  label: string;
+  startTimeoutMs?: number;
+}): Promise<ServerProcess> {
   const url = `http://127.0.0.1:${opts.port}`;
-  const child: ChildProcess = spawn(process.execPath, [MAIN], {
+  const child: ChildProcess = spawn(process.execPath, [opts.main], {
     cwd: repoRoot,
     // Only what a deployment would set, plus PATH/HOME for Node itself: nothing leaks in from the test runner.
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...opts.env, PORT: String(opts.port) },
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
@@ -53,10 +78,10 @@ export async function startServerProcess(opts: {
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
   let exited: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-  const exit = new Promise<void>((resolve) => {
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
     child.on("exit", (code, signal) => {
       exited = { code, signal };
-      resolve();
+      resolve(exited);
     });
   });
 
@@ -87,5 +112,5 @@ export async function startServerProcess(opts: {
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { url, output: describe, stop };
+  return { url, label: opts.label, output: describe, stop, kill: (signal) => child.kill(signal), exited: exit };
 }
