@@ -50,7 +50,14 @@ export async function startInProcessServer(opts: {
   const airtableOAuth = new AirtableOAuth({ authUrl: opts.sandbox.url, clientId });
   const tokens = new AirtableTokenProvider({ store, oauth: airtableOAuth, redis, keyPrefix, logger });
   const operations = new OperationLog({ redis, keyPrefix, retentionMs: 3_600_000 });
-  const runner = new QueuedOperationRunner({ redis, keyPrefix, store: operations, attempts: 8, retentionMs: 3_600_000, logger });
+  const runner = new QueuedOperationRunner({
+    redis,
+    keyPrefix,
+    store: operations,
+    attempts: 8,
+    retentionMs: 3_600_000,
+    logger,
+  });
   await runner.ready();
   server.on(
     "request",

@@ -8,7 +8,7 @@ import { startSandbox, type Sandbox } from "../../tests/sandbox/index.ts";
 import { seedDemo, type DemoData } from "../../tests/sandbox/demo-data.ts";
 
 import { createTestRedis, deleteKeys, testRedisUrl, uniquePrefix } from "../../tests/helpers/redis.ts";
-import { readTools } from "../shared/tools/catalog.ts";
+import { allTools } from "../shared/tools/catalog.ts";
 
 const CLI = new URL("../cli.ts", import.meta.url).pathname;
 
@@ -67,7 +67,7 @@ describe("airtable-oauth-mcp stdio", () => {
     const { client } = await connect(childEnv({ AIRTABLE_TOKEN: demo.token }));
     try {
       const { tools } = await client.listTools();
-      expect(tools.map((t) => t.name).sort()).toEqual(readTools.map((t) => t.name).sort());
+      expect(tools.map((t) => t.name).sort()).toEqual(allTools.map((t) => t.name).sort());
       expect(client.getInstructions()).toMatch(/list_bases/);
       const result = await client.callTool({
         name: "list_records",
@@ -97,6 +97,38 @@ describe("airtable-oauth-mcp stdio", () => {
       const keys = await redis.keys(`${prefix}:*`);
       expect(keys.some((k) => k.includes("limiter"))).toBe(true);
       expect(keys.some((k) => k.startsWith(`${prefix}:schema:${demo.base.id}`))).toBe(true);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("runs writes in-process without Redis: 25 records in batches of 10, then get_operation answers", async () => {
+    const { client } = await connect(childEnv({ AIRTABLE_TOKEN: demo.token }));
+    try {
+      const before = sandbox.requests.length;
+      const names = Array.from({ length: 25 }, (_, i) => `stdio write ${i}`);
+      const result = await client.callTool({
+        name: "create_records",
+        arguments: { baseId: demo.base.id, tableId: "Contacts", records: names.map((Name) => ({ fields: { Name } })) },
+      });
+      expect(result.isError).not.toBe(true);
+      const out = result.structuredContent as {
+        operationId: string;
+        status: string;
+        results: { index: number; id?: string }[];
+      };
+      expect(out.status).toBe("completed");
+      expect(out.results.map((r) => r.index)).toEqual(names.map((_, i) => i));
+      const rows = sandbox
+        .listRecordsDirect(demo.base.id, "Contacts")
+        .filter((r) => names.includes(String(r.fields.Name)));
+      expect(rows).toHaveLength(25);
+      expect(new Set(out.results.map((r) => r.id))).toEqual(new Set(rows.map((r) => r.id)));
+      const writes = sandbox.requests.slice(before).filter((r) => r.method === "POST" && r.baseId === demo.base.id);
+      expect(writes).toHaveLength(3);
+
+      const polled = await client.callTool({ name: "get_operation", arguments: { operationId: out.operationId } });
+      expect((polled.structuredContent as { status: string }).status).toBe("completed");
     } finally {
       await client.close();
     }

@@ -72,7 +72,15 @@ export class BaseFairness {
 
   /** true: run the job now (slot taken or kept). false: the base is at its cap; the job is parked. */
   async acquire(baseId: string, jobId: string): Promise<boolean> {
-    const ran = await this.#redis.eval(ACQUIRE_LUA, 2, this.#key("active", baseId), this.#key("parked", baseId), jobId, this.#cap, this.leaseMs);
+    const ran = await this.#redis.eval(
+      ACQUIRE_LUA,
+      2,
+      this.#key("active", baseId),
+      this.#key("parked", baseId),
+      jobId,
+      this.#cap,
+      this.leaseMs,
+    );
     return ran === 1;
   }
 
@@ -82,7 +90,13 @@ export class BaseFairness {
 
   /** Frees the job's slot; returns the parked job that should run next on this base, if any. */
   async release(baseId: string, jobId: string): Promise<string | undefined> {
-    const next = await this.#redis.eval(RELEASE_LUA, 2, this.#key("active", baseId), this.#key("parked", baseId), jobId);
+    const next = await this.#redis.eval(
+      RELEASE_LUA,
+      2,
+      this.#key("active", baseId),
+      this.#key("parked", baseId),
+      jobId,
+    );
     return typeof next === "string" ? next : undefined;
   }
 

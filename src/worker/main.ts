@@ -34,7 +34,12 @@ const keyPrefix = config.REDIS_KEY_PREFIX;
 const redis = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: null });
 redis.on("error", (error) => logger.error({ err: error }, "Redis error"));
 const store = createTokenStore(config, { redis, cipher: tokenCipherFromConfig(config), keyPrefix });
-const limiter = BottleneckAirtableLimiter.clustered({ redis, keyPrefix, logger, settings: limiterSettingsFrom(config) });
+const limiter = BottleneckAirtableLimiter.clustered({
+  redis,
+  keyPrefix,
+  logger,
+  settings: limiterSettingsFrom(config),
+});
 const airtableOAuth = new AirtableOAuth({
   authUrl: config.AIRTABLE_AUTH_URL,
   clientId: config.AIRTABLE_CLIENT_ID!,

@@ -52,7 +52,14 @@ beforeAll(async () => {
     tables: [{ name: "Tasks", fields: [{ name: "Name", type: "singleLineText" }] }],
   }).id;
   log = new OperationLog({ redis, keyPrefix: prefix, retentionMs: 600_000 });
-  runner = new QueuedOperationRunner({ redis, keyPrefix: prefix, store: log, attempts: 3, retentionMs: 600_000, logger });
+  runner = new QueuedOperationRunner({
+    redis,
+    keyPrefix: prefix,
+    store: log,
+    attempts: 3,
+    retentionMs: 600_000,
+    logger,
+  });
   await runner.ready();
 });
 

@@ -67,7 +67,8 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
       throw new DelayedError();
     }
     const renew = setInterval(
-      () => void fairness.renew(baseId, jobId).catch((error: unknown) => log.warn({ err: error }, "lease renewal failed")),
+      () =>
+        void fairness.renew(baseId, jobId).catch((error: unknown) => log.warn({ err: error }, "lease renewal failed")),
       Math.max(500, Math.floor(fairness.leaseMs / 3)),
     );
     try {
@@ -136,8 +137,12 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
 
   worker.on("failed", (job, error) => {
     if (job === undefined) return;
-    const final = error instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1) || /stalled/i.test(error.message);
-    if (final) void failOperation(store, job.data.operationId, finalReason(error, job.attemptsMade)).catch(() => undefined);
+    const final =
+      error instanceof UnrecoverableError ||
+      job.attemptsMade >= (job.opts.attempts ?? 1) ||
+      /stalled/i.test(error.message);
+    if (final)
+      void failOperation(store, job.data.operationId, finalReason(error, job.attemptsMade)).catch(() => undefined);
   });
   worker.on("error", (error) => logger.error({ err: error }, "worker error"));
 

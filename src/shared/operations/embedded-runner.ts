@@ -89,7 +89,7 @@ export class EmbeddedOperationRunner implements OperationRunner {
         for (const listener of this.#listeners.get(id) ?? []) listener(state.progress);
       },
     };
-    for (let attempt = 1; ; ) {
+    for (let attempt = 1; ;) {
       try {
         await processOperation(id, deps);
         return;

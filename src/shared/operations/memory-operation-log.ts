@@ -7,7 +7,13 @@ import type { NewOperationEvent, Operation, OperationEvent } from "./events.ts";
 import { foldOperation } from "./fold.ts";
 import type { OperationState } from "./fold.ts";
 import { isOperationId } from "./operation-id.ts";
-import { DEFAULT_MAX_EVENTS, MAX_LIST_LIMIT, OperationExistsError, OperationLogFullError, OperationNotFoundError } from "./operation-log.ts";
+import {
+  DEFAULT_MAX_EVENTS,
+  MAX_LIST_LIMIT,
+  OperationExistsError,
+  OperationLogFullError,
+  OperationNotFoundError,
+} from "./operation-log.ts";
 import type { ListOptions } from "./operation-log.ts";
 import type { OperationStore } from "./operation-store.ts";
 import { summarizeOperation } from "./summary.ts";
@@ -34,7 +40,8 @@ export class MemoryOperationLog implements OperationStore {
 
   async create(operation: Operation): Promise<void> {
     const op = operationSchema.parse(operation);
-    if (this.#live(op.operationId) !== undefined) throw new OperationExistsError(`operation ${op.operationId} already exists`);
+    if (this.#live(op.operationId) !== undefined)
+      throw new OperationExistsError(`operation ${op.operationId} already exists`);
     const at = this.#now();
     this.#entries.set(op.operationId, {
       owner: op.ownerUserId,
@@ -52,8 +59,10 @@ export class MemoryOperationLog implements OperationStore {
     }
     const seq = entry.events.length + 1;
     const parsed = operationEventSchema.safeParse({ ...event, seq, at: event.at ?? this.#now() });
-    if (!parsed.success) throw new Error(`MemoryOperationLog.append(${operationId}): invalid event: ${parsed.error.message}`);
-    if (parsed.data.type === "accepted") throw new Error("MemoryOperationLog.append: `accepted` is written by create()");
+    if (!parsed.success)
+      throw new Error(`MemoryOperationLog.append(${operationId}): invalid event: ${parsed.error.message}`);
+    if (parsed.data.type === "accepted")
+      throw new Error("MemoryOperationLog.append: `accepted` is written by create()");
     entry.events.push(parsed.data);
     entry.expiresAt = this.#now() + this.#retentionMs;
     return seq;

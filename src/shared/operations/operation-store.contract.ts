@@ -20,7 +20,10 @@ export function operationStoreContract(name: string, makeStore: () => OperationS
         [2, "batch.started"],
         [3, "batch.succeeded"],
       ]);
-      expect(await store.state(op.operationId)).toMatchObject({ status: "running", progress: { recordsSucceeded: 10 } });
+      expect(await store.state(op.operationId)).toMatchObject({
+        status: "running",
+        progress: { recordsSucceeded: 10 },
+      });
     });
 
     it("refuses a duplicate id and an append to a missing operation; a missing operation reads as nothing", async () => {

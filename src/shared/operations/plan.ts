@@ -23,7 +23,11 @@ export const itemSchemas = {
   update_records: z.object({ id: z.string().min(1), fields }),
   upsert_records: z.object({ id: z.string().min(1).optional(), fields }),
   delete_records: z.object({ id: z.string().min(1) }),
-  create_table: z.object({ name: z.string().min(1), description: z.string().optional(), fields: z.array(fieldSpec).min(1) }),
+  create_table: z.object({
+    name: z.string().min(1),
+    description: z.string().optional(),
+    fields: z.array(fieldSpec).min(1),
+  }),
   update_table: z.object({ name: z.string().min(1).optional(), description: z.string().optional() }),
   create_field: fieldSpec,
   update_field: z.object({
@@ -31,7 +35,11 @@ export const itemSchemas = {
     name: z.string().min(1).optional(),
     description: z.string().optional(),
   }),
-  create_comment: z.object({ recordId: z.string().min(1), text: z.string().min(1), parentCommentId: z.string().optional() }),
+  create_comment: z.object({
+    recordId: z.string().min(1),
+    text: z.string().min(1),
+    parentCommentId: z.string().optional(),
+  }),
   upload_attachment: z.object({
     recordId: z.string().min(1),
     fieldId: z.string().min(1),

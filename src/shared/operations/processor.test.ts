@@ -167,7 +167,11 @@ describe("processOperation", () => {
     const del = await start({ kind: "delete_records", tableId: tasks(), input: created.map((r) => ({ id: r.id })) });
     // The first delete was applied but its answer lost before the worker died.
     await log.append(del.operationId, { type: "batch.started", batch: 0, attempt: 1 });
-    await airtable.deleteRecords(f.base.id, tasks(), created.map((r) => r.id));
+    await airtable.deleteRecords(
+      f.base.id,
+      tasks(),
+      created.map((r) => r.id),
+    );
     const state = await run(del);
     expect(state.status).toBe("completed");
     expect(state.progress.recordsSucceeded).toBe(10);

@@ -127,7 +127,8 @@ class OperationRun {
     }
     this.#refold();
     for (const e of this.#events) {
-      if (e.type === "batch.started") this.#attempts.set(e.batch, Math.max(this.#attempts.get(e.batch) ?? 0, e.attempt));
+      if (e.type === "batch.started")
+        this.#attempts.set(e.batch, Math.max(this.#attempts.get(e.batch) ?? 0, e.attempt));
     }
     for (;;) {
       const decision = resumeDecision(this.#state);
@@ -285,13 +286,17 @@ class OperationRun {
             updated: answer.updatedRecords,
           };
         }
-        return { results: byIndex((await airtable.createRecords(baseId, table, records, { typecast })).map((r) => r.id)) };
+        return {
+          results: byIndex((await airtable.createRecords(baseId, table, records, { typecast })).map((r) => r.id)),
+        };
       }
       case "update_records": {
         const records = items("update_records");
         const replace = op.options.replace === true;
         return {
-          results: byIndex((await airtable.updateRecords(baseId, table, records, { typecast, replace })).map((r) => r.id)),
+          results: byIndex(
+            (await airtable.updateRecords(baseId, table, records, { typecast, replace })).map((r) => r.id),
+          ),
         };
       }
       case "upsert_records": {
@@ -384,7 +389,10 @@ function permanentFailure(error: unknown, op: Operation): { reason: string; erro
     };
   }
   if (error instanceof AirtableValidationError) {
-    return { reason: `Airtable refused the ${op.kind.replace("_", " ")} request: ${error.message} (${error.type}).`, errorType: error.type };
+    return {
+      reason: `Airtable refused the ${op.kind.replace("_", " ")} request: ${error.message} (${error.type}).`,
+      errorType: error.type,
+    };
   }
   return undefined;
 }

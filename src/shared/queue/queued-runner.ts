@@ -58,9 +58,11 @@ export class QueuedOperationRunner implements OperationRunner {
       await this.queue.add(operation.kind, jobDataOf(operation), jobOptions(operation, this.#opts));
     } catch (error) {
       // The log exists but no worker will ever see it: end it, so nobody polls an operation that cannot run.
-      await failOperation(store, operation.operationId, "The operation could not be queued (Redis did not answer). Nothing was written; call again.").catch(
-        () => undefined,
-      );
+      await failOperation(
+        store,
+        operation.operationId,
+        "The operation could not be queued (Redis did not answer). Nothing was written; call again.",
+      ).catch(() => undefined);
       throw error;
     }
   }

@@ -43,8 +43,10 @@ interface ToolBase<I extends z.ZodRawShape> {
 }
 
 /** Runs in the request. Output must match `outputSchema`; it is sent as structuredContent and as JSON text. */
-export interface ReadToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape>
-  extends ToolBase<I> {
+export interface ReadToolDefinition<
+  I extends z.ZodRawShape = z.ZodRawShape,
+  O extends z.ZodRawShape = z.ZodRawShape,
+> extends ToolBase<I> {
   kind: "read";
   outputSchema: O;
   handler(input: z.infer<z.ZodObject<I>>, ctx: ToolContext): Promise<z.infer<z.ZodObject<O>>>;
@@ -63,8 +65,7 @@ export interface WriteToolDefinition<I extends z.ZodRawShape = z.ZodRawShape> ex
 
 /** One MCP tool. `kind` decides how a call runs: `read` tools run in the request, `write` tools are queued. */
 export type ToolDefinition<I extends z.ZodRawShape = z.ZodRawShape, O extends z.ZodRawShape = z.ZodRawShape> =
-  | ReadToolDefinition<I, O>
-  | WriteToolDefinition<I>;
+  ReadToolDefinition<I, O> | WriteToolDefinition<I>;
 
 /** Any tool of the catalog, whatever its shapes (handler parameters are bivariant, so every tool fits). */
 export type AnyToolDefinition = ReadToolDefinition | WriteToolDefinition;

@@ -52,7 +52,14 @@ const answer = {
   status: "queued" as const,
   done: false,
   message: "Queued.",
-  progress: { batchesDone: 0, batchesTotal: 1, recordsTotal: 1, recordsSucceeded: 0, recordsFailed: 0, recordsInDoubt: 0 },
+  progress: {
+    batchesDone: 0,
+    batchesTotal: 1,
+    recordsTotal: 1,
+    recordsSucceeded: 0,
+    recordsFailed: 0,
+    recordsInDoubt: 0,
+  },
 };
 
 // Tools here never touch Airtable; the context only has to exist.

@@ -41,9 +41,11 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
         ? undefined
         : (p: OperationProgress) => {
             const settled = p.recordsSucceeded + p.recordsFailed + p.recordsInDoubt;
-            send(settled, p.recordsTotal, `${settled} of ${p.recordsTotal} written (batch ${p.batchesDone}/${p.batchesTotal})`).catch(
-              (error: unknown) => ctx.logger.debug({ err: error }, "progress notification not delivered"),
-            );
+            send(
+              settled,
+              p.recordsTotal,
+              `${settled} of ${p.recordsTotal} written (batch ${p.batchesDone}/${p.batchesTotal})`,
+            ).catch((error: unknown) => ctx.logger.debug({ err: error }, "progress notification not delivered"));
           };
     await opts.runner.waitForEnd(operation.operationId, opts.waitMs, onProgress);
     const state = await opts.operations.getForOwner(operation.operationId, ctx.userId);

@@ -54,7 +54,11 @@ export async function startWorkerProcess(opts: {
   label: string;
   startTimeoutMs?: number;
 }): Promise<ServerProcess> {
-  return startNodeProcess({ ...opts, main: "src/worker/main.ts", env: { ...opts.env, HEALTH_PORT: String(opts.port) } });
+  return startNodeProcess({
+    ...opts,
+    main: "src/worker/main.ts",
+    env: { ...opts.env, HEALTH_PORT: String(opts.port) },
+  });
 }
 
 async function startNodeProcess(opts: {

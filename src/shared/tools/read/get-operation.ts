@@ -1,0 +1,44 @@
+import { z } from "zod";
+import { defineTool } from "../define-tool.ts";
+import type { ToolAnnotations } from "../define-tool.ts";
+import { operationResult, operationResultShape } from "../operation-result.ts";
+import { cursorInput } from "../shapes.ts";
+import { ToolInputError } from "../tool-input-error.ts";
+
+/** Reads this server's own operation logs, not Airtable: a closed world, and nothing changes. */
+export const operationLogAnnotations: ToolAnnotations = {
+  readOnlyHint: true,
+  destructiveHint: false,
+  idempotentHint: true,
+  openWorldHint: false,
+};
+
+export const getOperation = defineTool({
+  name: "get_operation",
+  title: "Get a write operation",
+  description:
+    "Status, progress and per-record results of a write operation (the operationId a write tool answered " +
+    "with). Poll it while done is false (every few seconds). Results come by input index, up to 200 per " +
+    "answer: pass nextCursor back as cursor for the next ones. A result with inDoubt was sent but its answer " +
+    "was lost: look the record up before writing it again.",
+  kind: "read",
+  scopes: [],
+  inputSchema: {
+    operationId: z.string().min(1).describe("The operationId a write tool or list_operations gave (op_…)."),
+    cursor: cursorInput,
+  },
+  outputSchema: operationResultShape,
+  annotations: operationLogAnnotations,
+  async handler(input, ctx) {
+    const state = await ctx.operations.getForOwner(input.operationId, ctx.userId);
+    if (state === undefined) {
+      // Someone else's operation answers the same as a missing one, so an id never reveals that it exists.
+      throw new ToolInputError(
+        `There is no operation ${JSON.stringify(input.operationId)} for you. Operations are kept for ` +
+          `OPERATION_RETENTION_HOURS after their last change (72 hours by default) and only their owner sees ` +
+          `them; list_operations lists yours.`,
+      );
+    }
+    return operationResult(state, input.cursor === undefined ? {} : { cursor: input.cursor });
+  },
+});

@@ -1,0 +1,63 @@
+import { z } from "zod";
+import { OPERATION_KINDS } from "../../operations/events.ts";
+import { isOperationId } from "../../operations/operation-id.ts";
+import { defineTool } from "../define-tool.ts";
+import { cursorInput } from "../shapes.ts";
+import { ToolInputError } from "../tool-input-error.ts";
+import { operationLogAnnotations } from "./get-operation.ts";
+
+const operationSummaryOutput = z.object({
+  operationId: z.string().describe("Pass to get_operation for the results."),
+  kind: z.enum(OPERATION_KINDS),
+  baseId: z.string(),
+  tableId: z.string().optional(),
+  status: z.enum(["queued", "running", "completed", "completed_with_errors", "failed"]),
+  progress: z.object({
+    batchesDone: z.number(),
+    batchesTotal: z.number(),
+    recordsTotal: z.number(),
+    recordsSucceeded: z.number(),
+    recordsFailed: z.number(),
+    recordsInDoubt: z.number(),
+  }),
+  createdAt: z.string().describe("When the operation was queued (ISO 8601, UTC)."),
+  updatedAt: z.string().describe("Its latest event (ISO 8601, UTC)."),
+});
+
+export const listOperations = defineTool({
+  name: "list_operations",
+  title: "List my write operations",
+  description:
+    "Lists your recent write operations, newest first: kind, base, table, status and progress. Use it to find " +
+    "an operationId you lost, then get_operation for its results. Operations are kept for " +
+    "OPERATION_RETENTION_HOURS after their last change (72 hours by default).",
+  kind: "read",
+  scopes: [],
+  inputSchema: {
+    limit: z.number().int().min(1).max(100).default(20).describe("Operations per answer (1–100, default 20)."),
+    cursor: cursorInput,
+  },
+  outputSchema: { operations: z.array(operationSummaryOutput), nextCursor: z.string().optional() },
+  annotations: operationLogAnnotations,
+  async handler(input, ctx) {
+    if (input.cursor !== undefined && !isOperationId(input.cursor)) {
+      throw new ToolInputError(
+        `The cursor ${JSON.stringify(input.cursor)} is not a nextCursor of list_operations. Pass the nextCursor of the previous answer, or leave cursor out to start from your newest operation.`,
+      );
+    }
+    const summaries = await ctx.operations.listForOwner(ctx.userId, {
+      limit: input.limit,
+      ...(input.cursor !== undefined && { before: input.cursor }),
+    });
+    const operations = summaries.map((s) => ({
+      ...s,
+      createdAt: new Date(s.createdAt).toISOString(),
+      updatedAt: new Date(s.updatedAt).toISOString(),
+    }));
+    const last = summaries.at(-1);
+    // A full page may have more after it; the next page starts after its last operation.
+    return summaries.length === input.limit && last !== undefined
+      ? { operations, nextCursor: last.operationId }
+      : { operations };
+  },
+});

@@ -1,0 +1,173 @@
+/**
+ * Field-name checks of the write tools, against the base's cached schema: a wrong name is refused before anything
+ * is queued, with the real names listed (SchemaLookupError), and keys are rewritten to the fields' exact names
+ * because that is what Airtable matches on.
+ */
+import type { AirtableField, AirtableTable, BaseSchema } from "../../airtable/schemas.ts";
+import { resolveField, SchemaLookupError } from "../../schema-cache.ts";
+import type { ToolContext } from "../define-tool.ts";
+import { ToolInputError } from "../tool-input-error.ts";
+
+/** Types whose values Airtable computes: a write naming one fails, so it is refused up front. */
+export const COMPUTED_FIELD_TYPES: ReadonlySet<string> = new Set([
+  "formula",
+  "rollup",
+  "count",
+  "lookup",
+  "multipleLookupValues",
+  "autoNumber",
+  "createdTime",
+  "lastModifiedTime",
+  "createdBy",
+  "lastModifiedBy",
+  "button",
+]);
+
+export const describeItem = (item: { id: string; name: string }) => `${JSON.stringify(item.name)} (${item.id})`;
+
+/**
+ * Like withSchema (one retry against a fresh schema), but also when a check refused the call (ToolInputError): a
+ * computed-field or name-conflict refusal may come from a cached schema older than a change made in Airtable, and
+ * a refusal is rare enough to afford one more schema request to be sure.
+ */
+export async function withWriteSchema<R>(
+  ctx: Pick<ToolContext, "airtable" | "schemas" | "userId">,
+  baseId: string,
+  use: (schema: BaseSchema) => R,
+): Promise<R> {
+  const cached = await ctx.schemas.get(ctx.airtable, baseId, ctx.userId);
+  try {
+    return use(cached);
+  } catch (error) {
+    if (!(error instanceof SchemaLookupError) && !(error instanceof ToolInputError)) throw error;
+    const fresh = await ctx.schemas.get(ctx.airtable, baseId, ctx.userId, { fresh: true });
+    return use(fresh);
+  }
+}
+
+/** Resolves field keys of one table, remembering each key so 5,000 records cost one lookup per distinct key. */
+export class FieldChecker {
+  readonly table: AirtableTable;
+  readonly #byKey = new Map<string, AirtableField>();
+
+  constructor(table: AirtableTable) {
+    this.table = table;
+  }
+
+  /** The field `key` (id, exact name or unique case-insensitive name) names; `where` says where the key was given. */
+  field(key: string, where: string): AirtableField {
+    const known = this.#byKey.get(key);
+    if (known !== undefined) return known;
+    let field: AirtableField;
+    try {
+      field = resolveField(this.table, key);
+    } catch (error) {
+      if (!(error instanceof SchemaLookupError)) throw error;
+      throw new SchemaLookupError("field", key, `in ${where} (table ${describeItem(this.table)})`, error.known);
+    }
+    this.#byKey.set(key, field);
+    return field;
+  }
+
+  /** Like `field`, and refuses a computed field. */
+  writableField(key: string, where: string): AirtableField {
+    const field = this.field(key, where);
+    if (COMPUTED_FIELD_TYPES.has(field.type)) {
+      throw new ToolInputError(
+        `${where}: the field ${describeItem(field)} cannot be written: its type, ${field.type}, is computed by ` +
+          `Airtable. Remove it from fields.`,
+      );
+    }
+    return field;
+  }
+
+  /** The cells keyed by their fields' exact names; refuses unknown and computed fields and a field named twice. */
+  cells(fields: Record<string, unknown>, where: string): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    const keyOf = new Map<string, string>();
+    for (const [key, value] of Object.entries(fields)) {
+      const field = this.writableField(key, where);
+      const earlier = keyOf.get(field.id);
+      if (earlier !== undefined) {
+        throw new ToolInputError(
+          `${where} names the field ${describeItem(field)} twice (as ${JSON.stringify(earlier)} and ` +
+            `${JSON.stringify(key)}). Give each field once.`,
+        );
+      }
+      keyOf.set(field.id, key);
+      out[field.name] = value;
+    }
+    return out;
+  }
+
+  /** fieldsToMergeOn resolved to fields (1–3, each once). */
+  mergeFields(keys: readonly string[]): AirtableField[] {
+    const fields: AirtableField[] = [];
+    keys.forEach((key, i) => {
+      const field = this.field(key, `fieldsToMergeOn[${i}]`);
+      if (fields.includes(field)) {
+        throw new ToolInputError(
+          `fieldsToMergeOn names the field ${describeItem(field)} twice. Give each field once (1 to 3 fields).`,
+        );
+      }
+      fields.push(field);
+    });
+    return fields;
+  }
+}
+
+/**
+ * For writes matched on fieldsToMergeOn: every record without an id must carry a value for each merge field, and
+ * no two of them the same values (they would write one record). `why` ends the duplicate message.
+ */
+export function checkMergeValues(
+  records: readonly { id?: string; fields: Record<string, unknown> }[],
+  mergeFields: readonly AirtableField[],
+  why: string,
+): void {
+  const names = mergeFields.map((f) => JSON.stringify(f.name)).join(", ");
+  const firstIndex = new Map<string, number>();
+  records.forEach((record, index) => {
+    if (record.id !== undefined) return;
+    const values = mergeFields.map((field) => {
+      const value = record.fields[field.name];
+      if (value === undefined || value === null || value === "") {
+        throw new ToolInputError(
+          `records[${index}] has no value for ${describeItem(field)}, a field of fieldsToMergeOn: records are ` +
+            `matched on these fields (${names}), so every record needs a value for each of them.`,
+        );
+      }
+      return value;
+    });
+    const key = JSON.stringify(values);
+    const first = firstIndex.get(key);
+    if (first !== undefined) {
+      throw new ToolInputError(
+        `records[${index}] has the same values for fieldsToMergeOn (${names}) as records[${first}]: ${why}`,
+      );
+    }
+    firstIndex.set(key, index);
+  });
+}
+
+/**
+ * Refuses a new table or field name that is empty or already taken (Airtable compares names case-insensitively).
+ * `except` is the item being renamed.
+ */
+export function checkNewName(
+  existing: readonly { id: string; name: string }[],
+  name: string,
+  what: "table" | "field",
+  where: string,
+  except?: string,
+): void {
+  const wanted = name.trim().toLowerCase();
+  if (wanted === "") throw new ToolInputError(`The ${what} name ${JSON.stringify(name)} is blank: give a name.`);
+  const taken = existing.find((item) => item.id !== except && item.name.trim().toLowerCase() === wanted);
+  if (taken !== undefined) {
+    throw new ToolInputError(
+      `A ${what} named ${describeItem(taken)} already exists ${where} (names are compared case-insensitively). ` +
+        `Choose another name.`,
+    );
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * Checks on a write's list of records that need no schema: run first, so a call that cannot be queued is refused
+ * before the base's schema is even fetched. Every message names the list position and says what to do.
+ */
+import { ToolInputError } from "../tool-input-error.ts";
+
+const RECORD_ID = /^rec[A-Za-z0-9]{14}$/;
+
+/** Refuses an empty list, and a list over MAX_RECORDS_PER_OPERATION before looking at any of its records. */
+export function checkRecordCount(
+  tool: string,
+  list: string,
+  count: number,
+  maxRecordsPerOperation: number,
+  what = "record",
+): void {
+  if (count === 0) throw new ToolInputError(`${list} is empty: give at least one ${what}.`);
+  if (count > maxRecordsPerOperation) {
+    const max = maxRecordsPerOperation.toLocaleString("en-US");
+    throw new ToolInputError(
+      `${tool} takes at most ${max} ${what}s per call (MAX_RECORDS_PER_OPERATION); this call has ` +
+        `${count.toLocaleString("en-US")}. Split it into several calls of at most ${max}.`,
+    );
+  }
+}
+
+/** `where` names the value, e.g. `records[3].id`. */
+export function checkRecordId(id: string, where: string): void {
+  if (!RECORD_ID.test(id)) {
+    throw new ToolInputError(
+      `${where} ${JSON.stringify(id)} is not a record id: record ids look like recXXXXXXXXXXXXXX (rec and 14 ` +
+        `letters or digits). Get them from list_records or search_records.`,
+    );
+  }
+}
+
+/**
+ * Checks each id's format and that no id appears twice: Airtable refuses a batch naming a record twice, and two
+ * writes to one record in one call would leave it in whichever state came last.
+ * `whereAt(i)` names the i-th id, e.g. `records[3].id`; undefined ids (upserts without id) are skipped.
+ */
+export function checkRecordIds(
+  ids: readonly (string | undefined)[],
+  whereAt: (index: number) => string,
+  fix = "Give each record once.",
+): void {
+  const firstIndex = new Map<string, number>();
+  ids.forEach((id, index) => {
+    if (id === undefined) return;
+    checkRecordId(id, whereAt(index));
+    const first = firstIndex.get(id);
+    if (first !== undefined) {
+      throw new ToolInputError(
+        `${whereAt(index)} ${JSON.stringify(id)} repeats ${whereAt(first)}: Airtable refuses a write naming a ` +
+          `record twice. ${fix}`,
+      );
+    }
+    firstIndex.set(id, index);
+  });
+}

@@ -1,0 +1,38 @@
+import { resolveTable } from "../../schema-cache.ts";
+import { defineWriteTool } from "../define-tool.ts";
+import { operationResultShape } from "../operation-result.ts";
+import { baseIdInput, tableIdInput } from "../shapes.ts";
+import { checkNewName, describeItem, withWriteSchema } from "./check-fields.ts";
+import { createAnnotations, fieldSpecInput, QUEUED_ITEM_NOTE, singleItemOptions } from "./write-inputs.ts";
+
+export const createField = defineWriteTool({
+  name: "create_field",
+  title: "Create a field",
+  description: "Adds a field (column) to a table. results[0].id is the new field's id. " + QUEUED_ITEM_NOTE,
+  kind: "write",
+  scopes: ["schema:write"],
+  inputSchema: { baseId: baseIdInput, tableId: tableIdInput, ...fieldSpecInput.shape },
+  outputSchema: operationResultShape,
+  annotations: createAnnotations,
+  async plan(input, ctx) {
+    const table = await withWriteSchema(ctx, input.baseId, (schema) => {
+      const table = resolveTable(schema, input.tableId, input.baseId);
+      checkNewName(table.fields, input.name, "field", `in table ${describeItem(table)}`);
+      return table;
+    });
+    return {
+      kind: "create_field",
+      baseId: input.baseId,
+      tableId: table.id,
+      input: [
+        {
+          name: input.name,
+          type: input.type,
+          ...(input.description !== undefined && { description: input.description }),
+          ...(input.options !== undefined && { options: input.options }),
+        },
+      ],
+      options: singleItemOptions,
+    };
+  },
+});

@@ -1,0 +1,65 @@
+import { z } from "zod";
+import { defineWriteTool } from "../define-tool.ts";
+import { operationResultShape } from "../operation-result.ts";
+import { baseIdInput, tableIdInput } from "../shapes.ts";
+import { checkRecordCount } from "./check-records.ts";
+import { checkRecordsAgainstSchema } from "./plan-records.ts";
+import { createAnnotations, fieldsInput, onErrorInput, QUEUED_RECORDS_NOTE, typecastInput } from "./write-inputs.ts";
+
+export const createRecords = defineWriteTool({
+  name: "create_records",
+  title: "Create records",
+  description:
+    "Creates records in one table: up to MAX_RECORDS_PER_OPERATION per call (5,000 by default); no need to " +
+    "split them into groups of 10 yourself. " +
+    QUEUED_RECORDS_NOTE +
+    " Give fieldsToMergeOn (fields whose values identify a record, e.g. an email) to make the call safe against " +
+    "duplicates: if a batch's answer is lost, it is re-sent as an upsert on those fields instead of being left " +
+    "in doubt, so no record is ever created twice.",
+  kind: "write",
+  scopes: ["records:write"],
+  inputSchema: {
+    baseId: baseIdInput,
+    tableId: tableIdInput,
+    records: z
+      .array(z.object({ fields: fieldsInput }))
+      .describe('The records to create, e.g. [{"fields": {"Name": "Ada"}}, {"fields": {"Name": "Ben"}}].'),
+    typecast: typecastInput,
+    onError: onErrorInput,
+    fieldsToMergeOn: z
+      .array(z.string().min(1))
+      .min(1)
+      .max(3)
+      .optional()
+      .describe(
+        "Optional, 1–3 field names or ids whose values identify a record. Each record must have values for them, " +
+          "unique within the call. Used only if a batch's answer is lost: that batch is re-sent as an upsert on " +
+          "these fields (updating what the lost request created) instead of being reported in doubt.",
+      ),
+  },
+  outputSchema: operationResultShape,
+  annotations: createAnnotations,
+  async plan(input, ctx) {
+    checkRecordCount("create_records", "records", input.records.length, ctx.maxRecordsPerOperation);
+    const checked = await checkRecordsAgainstSchema(ctx, {
+      baseId: input.baseId,
+      tableId: input.tableId,
+      records: input.records,
+      ...(input.fieldsToMergeOn !== undefined && { fieldsToMergeOn: input.fieldsToMergeOn }),
+      duplicateMergeWhy:
+        "if a batch had to be re-sent as an upsert, they would be merged into one record. Make the values " +
+        "unique, or leave fieldsToMergeOn out.",
+    });
+    return {
+      kind: "create_records",
+      baseId: input.baseId,
+      tableId: checked.tableId,
+      input: checked.cells.map((fields) => ({ fields })),
+      options: {
+        typecast: input.typecast,
+        onError: input.onError,
+        ...(checked.fieldsToMergeOn !== undefined && { fieldsToMergeOn: checked.fieldsToMergeOn }),
+      },
+    };
+  },
+});

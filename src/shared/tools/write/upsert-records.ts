@@ -1,0 +1,75 @@
+import { z } from "zod";
+import { defineWriteTool } from "../define-tool.ts";
+import { operationResultShape } from "../operation-result.ts";
+import { baseIdInput, tableIdInput } from "../shapes.ts";
+import { checkRecordCount, checkRecordIds } from "./check-records.ts";
+import { checkRecordsAgainstSchema } from "./plan-records.ts";
+import {
+  fieldsInput,
+  onErrorInput,
+  overwriteAnnotations,
+  QUEUED_RECORDS_NOTE,
+  recordIdItemInput,
+  typecastInput,
+} from "./write-inputs.ts";
+
+export const upsertRecords = defineWriteTool({
+  name: "upsert_records",
+  title: "Upsert records",
+  description:
+    "Creates or updates records matched on fieldsToMergeOn (1–3 fields whose values identify a record, e.g. an " +
+    "email): a record whose values match an existing record updates it, otherwise it is created; each result " +
+    "says action created or updated. Up to MAX_RECORDS_PER_OPERATION per call (5,000 by default). Safe to " +
+    "repeat, so use it rather than create_records when a call may be retried. " +
+    QUEUED_RECORDS_NOTE,
+  kind: "write",
+  scopes: ["records:write"],
+  inputSchema: {
+    baseId: baseIdInput,
+    tableId: tableIdInput,
+    records: z
+      .array(z.object({ id: recordIdItemInput.optional(), fields: fieldsInput }))
+      .describe(
+        'The records, e.g. [{"fields": {"Email": "ada@example.com", "Stage": "Lead"}}]. A record without id ' +
+          "must carry a value for every field of fieldsToMergeOn; with an id it updates that record.",
+      ),
+    fieldsToMergeOn: z
+      .array(z.string().min(1))
+      .min(1)
+      .max(3)
+      .describe("1–3 field names or ids whose values identify a record; unique within the call."),
+    typecast: typecastInput,
+    onError: onErrorInput,
+  },
+  outputSchema: operationResultShape,
+  annotations: overwriteAnnotations,
+  async plan(input, ctx) {
+    checkRecordCount("upsert_records", "records", input.records.length, ctx.maxRecordsPerOperation);
+    checkRecordIds(
+      input.records.map((r) => r.id),
+      (i) => `records[${i}].id`,
+      "Give each record once (merge the fields of both entries into one).",
+    );
+    const checked = await checkRecordsAgainstSchema(ctx, {
+      baseId: input.baseId,
+      tableId: input.tableId,
+      records: input.records,
+      fieldsToMergeOn: input.fieldsToMergeOn,
+      duplicateMergeWhy: "both would write the same record. Give each record once (merge their fields).",
+    });
+    return {
+      kind: "upsert_records",
+      baseId: input.baseId,
+      tableId: checked.tableId,
+      input: input.records.map((record, i) => ({
+        ...(record.id !== undefined && { id: record.id }),
+        fields: checked.cells[i] ?? {},
+      })),
+      options: {
+        typecast: input.typecast,
+        onError: input.onError,
+        fieldsToMergeOn: checked.fieldsToMergeOn ?? input.fieldsToMergeOn,
+      },
+    };
+  },
+});

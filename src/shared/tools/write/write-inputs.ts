@@ -1,0 +1,93 @@
+/**
+ * Input pieces, annotations and wording shared by the write tools. Parameter names follow the reference Airtable
+ * MCP server (baseId, tableId, recordId, fields, records: [{ id?, fields }], recordIds) so agents need no relearning.
+ */
+import { z } from "zod";
+import type { OperationOptions } from "../../operations/events.ts";
+import type { ToolAnnotations } from "../define-tool.ts";
+
+export const fieldsInput = z
+  .record(z.string(), z.unknown())
+  .describe(
+    'Cell values keyed by field name or id, e.g. {"Name": "Ada", "Stage": "Lead"}. Names are matched exactly, or ' +
+      "case-insensitively when only one field matches. Computed fields (formula, rollup, lookup, count, created " +
+      "time, …) cannot be written.",
+  );
+
+export const typecastInput = z
+  .boolean()
+  .default(true)
+  .describe(
+    "Let Airtable convert values: text to select options (creating missing ones), to linked records, numbers, " +
+      "dates… Default true. false: a value of the wrong type fails its record.",
+  );
+
+export const onErrorInput = z
+  .enum(["continue", "stop"])
+  .default("continue")
+  .describe(
+    "continue (default): a failing record is reported and the others are still written. stop: all-or-nothing " +
+      "from the failure on: nothing after the first failing batch is written (batches before it stay written; " +
+      "the result says exactly which records were).",
+  );
+
+/** Ids are checked in plan (with the record's index in the message), not here, so the message can name it. */
+export const recordIdItemInput = z.string().describe("The record id (rec…), from list_records or search_records.");
+
+export const fieldSpecInput = z.object({
+  name: z.string().min(1).describe("The field's name; unique in its table (case-insensitively)."),
+  type: z
+    .string()
+    .min(1)
+    .describe(
+      "Airtable field type, e.g. singleLineText, multilineText, richText, email, url, phoneNumber, number, " +
+        "currency, percent, checkbox, singleSelect, multipleSelects, date, dateTime, multipleAttachments, " +
+        "multipleRecordLinks, rating, duration, barcode.",
+    ),
+  description: z.string().optional().describe("Shown to people in Airtable next to the field."),
+  options: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe(
+      'Type options as Airtable\'s field model describes them, e.g. number: {"precision": 0}; singleSelect: ' +
+        '{"choices": [{"name": "Lead"}]}; dateTime: {"dateFormat": {"name": "iso"}, "timeFormat": {"name": ' +
+        '"24hour"}, "timeZone": "utc"}; multipleRecordLinks: {"linkedTableId": "tbl…"}.',
+    ),
+});
+export type FieldSpecInput = z.infer<typeof fieldSpecInput>;
+
+/** Record writes queue one operation; this tells the agent what that means for the answer. */
+export const QUEUED_RECORDS_NOTE =
+  "The call is queued as an operation and written in batches of 10 records per Airtable request (at most 5 " +
+  "requests per second per base, shared with everyone writing to it). It waits up to about 25 s: if the " +
+  "operation ends in time the answer has one result per input record, by index (its id, or its error); " +
+  "otherwise the answer has operationId, status and progress — poll get_operation with the operationId. " +
+  "A record marked inDoubt was sent but Airtable's answer was lost: look it up (search_records) before " +
+  "writing it again; it is never re-sent automatically.";
+
+/** Single-item writes (tables, fields, comments, attachments) are queued too, behind the base's other writes. */
+export const QUEUED_ITEM_NOTE =
+  "The call is queued as an operation (behind other writes to this base, at most 5 Airtable requests per second " +
+  "per base) and usually answers within seconds with the result (results[0].id is the new or changed item's " +
+  "id, or results[0].error). If it takes longer than about 25 s the answer has operationId, status and progress: " +
+  "poll get_operation. If results[0].inDoubt is true, the request reached Airtable but its answer was lost: " +
+  "check whether the change was made before calling again.";
+
+/** Creates: not idempotent (a second call creates a second item), nothing existing is overwritten. */
+export const createAnnotations: ToolAnnotations = {
+  readOnlyHint: false,
+  destructiveHint: false,
+  idempotentHint: false,
+  openWorldHint: true,
+};
+
+/** Updates, upserts and deletes: they overwrite or remove data; repeating the same call has the same effect. */
+export const overwriteAnnotations: ToolAnnotations = {
+  readOnlyHint: false,
+  destructiveHint: true,
+  idempotentHint: true,
+  openWorldHint: true,
+};
+
+/** Options of the operations that are not record writes (typecast and onError do not apply to them). */
+export const singleItemOptions: OperationOptions = { typecast: false, onError: "continue" };
