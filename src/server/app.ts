@@ -7,6 +7,7 @@ import type { AirtableOAuth } from "../shared/airtable/oauth.ts";
 import type { Config } from "../shared/config.ts";
 import type { AirtableLimiter } from "../shared/limiter/index.ts";
 import type { Logger } from "../shared/logger.ts";
+import { isRedisUnavailable, TEMPORARILY_UNAVAILABLE } from "../shared/redis-unavailable.ts";
 import { SchemaCache } from "../shared/schema-cache.ts";
 import {
   AirtableReauthRequiredError,
@@ -83,12 +84,15 @@ export function createServerApp(parts: ServerParts): express.Express {
     res.json({ status: "ok" });
   });
   app.get("/readyz", async (_req, res) => {
-    try {
-      await redis.ping();
-      res.json({ status: "ready" });
-    } catch {
-      res.status(503).json({ status: "unavailable", reason: "Redis does not answer" });
-    }
+    // Ready = the parts every request needs answer: Redis (queue, limiter, sessions) and the token store.
+    const checks: Record<string, () => Promise<unknown>> = {
+      redis: () => redis.ping(),
+      tokenStore: () => store.getClient("readiness-probe"),
+    };
+    const results = await Promise.allSettled(Object.values(checks).map((check) => withTimeout(check(), 2_000)));
+    const failing = Object.keys(checks).filter((_, i) => results[i]?.status === "rejected");
+    if (failing.length === 0) res.json({ status: "ready" });
+    else res.status(503).json({ status: "unavailable", failing });
   });
 
   app.use(
@@ -159,6 +163,10 @@ function finalErrorHandler(publicUrl: string, logger: Logger): ErrorRequestHandl
       res.setHeader("Retry-After", "30");
       return rpc(503, -32002, "Airtable sign-in could not be refreshed right now; try again in a minute.");
     }
+    if (isRedisUnavailable(error)) {
+      res.setHeader("Retry-After", "30");
+      return rpc(503, -32002, TEMPORARILY_UNAVAILABLE);
+    }
     const status = (error as { status?: number; statusCode?: number }).status ?? 500;
     if (status >= 400 && status < 500) return rpc(status, -32600, (error as Error).message ?? "Bad request");
     logger.error({ err: error, path: req.path }, "unhandled error");
@@ -177,4 +185,12 @@ async function revokeAllGrants(store: TokenStore, revocations: RevocationList, u
       }),
   );
   logger.warn({ userId, grants: grants.length }, "Airtable access lost: revoked the user's grants");
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("timed out")), ms))),
+  ]).finally(() => clearTimeout(timer));
 }

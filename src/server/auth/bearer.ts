@@ -1,4 +1,5 @@
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
+import { TEMPORARILY_UNAVAILABLE } from "../../shared/redis-unavailable.ts";
 import type { RequestHandler, Response } from "express";
 import { allScopes, type Scope } from "../../shared/auth/scopes.ts";
 import { InvalidAccessTokenError } from "./access-tokens.ts";
@@ -76,7 +77,8 @@ export function requireBearer(deps: BearerDeps, options: RequireBearerOptions = 
     } catch (error) {
       if (error instanceof InvalidAccessTokenError) return invalid(error.message);
       deps.logger.error({ err: error }, "bearer token check failed");
-      res.status(503).json({ error: "temporarily_unavailable", error_description: "Try again shortly" });
+      res.setHeader("Retry-After", "30");
+      res.status(503).json({ error: "temporarily_unavailable", error_description: TEMPORARILY_UNAVAILABLE });
     }
   };
 }

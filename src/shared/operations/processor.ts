@@ -247,6 +247,15 @@ class OperationRun {
     if (error instanceof AirtableError) {
       throw new OperationRetryableError(`batch ${batch}: ${error.describe()}`, { cause: error });
     }
+    // Not from an HTTP exchange: the limiter, the token provider or Redis failed before this attempt was sent
+    // (every earlier attempt of the call was answered), so nothing new can have been applied. Recorded, when
+    // Redis lets us, so that the retry re-sends even a create instead of doubting it.
+    await this.#append({
+      type: "batch.failed",
+      batch,
+      errors: indexes.map((index) => ({ index, type: "NOT_SENT", message: errorMessage(error) })),
+      permanent: false,
+    }).catch(() => undefined);
     throw error;
   }
 
@@ -365,6 +374,10 @@ class OperationRun {
       this.#log.warn({ err: error }, "progress report failed");
     }
   }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error && error.message !== "" ? error.message : String(error);
 }
 
 /** A refusal about the records in the batch (a bad value, a record that does not exist), not about the request. */
