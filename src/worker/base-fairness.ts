@@ -8,6 +8,9 @@
  * base B starts as soon as a worker sees it, however many imports base A has queued. Per-base queues would do
  * the same but need workers to discover queues dynamically; the cap keeps one queue and one Worker.
  *
+ * Per base there are two lanes with the same cap (see fairnessLane in operation-worker.ts): single-batch writes
+ * and bulk imports, so a quick write never waits behind imports on its own base either.
+ *
  * How: `active:{base}` is a sorted set of job ids scored by lease expiry (Redis time), renewed while the job
  * runs, so a crashed worker's slot frees itself; the same job coming back after a stall keeps its slot. A job
  * over the cap is recorded in `parked:{base}` (FIFO) and moved to BullMQ's delayed set; whoever releases a slot

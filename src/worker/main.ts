@@ -4,12 +4,15 @@
  * slots and operation logs all live in Redis.
  */
 import { once } from "node:events";
+import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { AirtableOAuth } from "../shared/airtable/oauth.ts";
 import { ConfigError, loadConfig } from "../shared/config.ts";
 import { BottleneckAirtableLimiter, limiterSettingsFrom } from "../shared/limiter/index.ts";
 import { createLogger } from "../shared/logger.ts";
+import { Metrics } from "../shared/metrics/index.ts";
 import { OperationLog } from "../shared/operations/operation-log.ts";
+import { OPERATIONS_QUEUE, bullPrefix } from "../shared/queue/operation-queue.ts";
 import { SchemaCache } from "../shared/schema-cache.ts";
 import { AirtableTokenProvider } from "../shared/tokens/airtable-token-provider.ts";
 import { createTokenStore, tokenCipherFromConfig } from "../shared/tokens/index.ts";
@@ -34,11 +37,17 @@ const keyPrefix = config.REDIS_KEY_PREFIX;
 const redis = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: null });
 redis.on("error", (error) => logger.error({ err: error }, "Redis error"));
 const store = createTokenStore(config, { redis, cipher: tokenCipherFromConfig(config), keyPrefix });
+const metrics = new Metrics({ logger });
+// queue_jobs only: this Queue never adds jobs. Its counts are read with a timeout at scrape time.
+const countsQueue = new Queue(OPERATIONS_QUEUE, { connection: redis, prefix: bullPrefix(keyPrefix) });
+countsQueue.on("error", (error) => logger.warn({ err: error }, "queue error"));
+metrics.observeQueue(countsQueue);
 const limiter = BottleneckAirtableLimiter.clustered({
   redis,
   keyPrefix,
   logger,
   settings: limiterSettingsFrom(config),
+  hooks: metrics.limiterHooks,
 });
 const airtableOAuth = new AirtableOAuth({
   authUrl: config.AIRTABLE_AUTH_URL,
@@ -68,6 +77,7 @@ const operationWorker = createOperationWorker({
     rateLimitPenaltyMs: config.AIRTABLE_RATE_LIMIT_PENALTY_MS,
   },
   logger,
+  metrics,
 });
 
 const health = createHealthServer({
@@ -75,6 +85,9 @@ const health = createHealthServer({
     redis: () => redis.ping(),
     tokenStore: () => store.getClient("readiness-probe"),
   },
+  ...(config.ADMIN_TOKEN !== undefined && {
+    metrics: { adminToken: config.ADMIN_TOKEN, render: () => metrics.render() },
+  }),
 });
 health.listen(config.HEALTH_PORT);
 await once(health, "listening");
@@ -98,6 +111,7 @@ async function shutdown(signal: string): Promise<void> {
   }, 8_000);
   await operationWorker.close().catch((error: unknown) => logger.error({ err: error }, "worker close failed"));
   health.close();
+  await countsQueue.close().catch(() => undefined);
   await limiter.close();
   await store.close();
   redis.disconnect();

@@ -133,6 +133,20 @@ describe("operation worker", () => {
     expect(s3!.first).toBeGreaterThanOrEqual(s2!.end);
   });
 
+  it("runs a single-batch write on a base whose bulk lane is full, without waiting for the imports", async () => {
+    const imports = [createOp(f.base.id, 80, "bulk1"), createOp(f.base.id, 40, "bulk2")];
+    for (const op of imports) await runner.submit(op);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const quick = createOp(f.base.id, 3, "quick");
+    await runner.submit(quick);
+    await runner.waitForEnd(quick.operationId, 20_000);
+    expect((await log.state(quick.operationId))?.status).toBe("completed");
+    // The first import (8 requests at 5/s) is still running; the second is still parked behind it.
+    expect((await log.state(imports[0]!.operationId))?.status).toBe("running");
+    expect((await log.state(imports[1]!.operationId))?.status).toBe("queued");
+    for (const op of imports) await runner.waitForEnd(op.operationId, 30_000);
+  });
+
   it("releases a running operation at a batch boundary on close, and another worker finishes it exactly once", async () => {
     const first = workers[0]!;
     const op = createOp(f.base.id, 100, "handover");

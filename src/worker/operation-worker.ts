@@ -13,7 +13,10 @@ import type { Redis } from "ioredis";
 import { AirtableClient } from "../shared/airtable/client.ts";
 import type { AirtableLimiter } from "../shared/limiter/index.ts";
 import type { Logger } from "../shared/logger.ts";
+import type { Metrics } from "../shared/metrics/index.ts";
 import { finalReason } from "../shared/operations/embedded-runner.ts";
+import { isTerminal, type OperationState } from "../shared/operations/fold.ts";
+import { MAX_BATCH_SIZE } from "../shared/operations/events.ts";
 import type { OperationStore } from "../shared/operations/operation-store.ts";
 import {
   OperationFailedError,
@@ -44,6 +47,8 @@ export interface OperationWorkerOptions {
   accessToken(userId: string, rejected?: string): Promise<string>;
   airtable: { apiUrl: string; contentUrl: string; rateLimitPenaltyMs: number };
   logger: Logger;
+  /** Airtable requests, records written and operation durations go here (/metrics on the health port). */
+  metrics?: Metrics;
 }
 
 export interface OperationWorker {
@@ -60,17 +65,21 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
   const processJob = async (job: Job<OperationJobData>, token?: string) => {
     const { operationId, ownerUserId, baseId } = job.data;
     const jobId = job.id ?? operationId;
+    // Small writes (one batch) and bulk imports have separate caps on a base, so an agent's quick write is never
+    // stuck behind its own imports on the same base — and neither kind can take every worker slot.
+    const slot = fairnessLane(baseId, job.data.items);
     const log = logger.child({ operationId, baseId, userId: ownerUserId });
-    if (!(await fairness.acquire(baseId, jobId))) {
+    if (!(await fairness.acquire(slot, jobId))) {
       log.debug("base at its cap of running operations: parked");
       await job.moveToDelayed(Date.now() + PARK_SAFETY_MS, token);
       throw new DelayedError();
     }
     const renew = setInterval(
       () =>
-        void fairness.renew(baseId, jobId).catch((error: unknown) => log.warn({ err: error }, "lease renewal failed")),
+        void fairness.renew(slot, jobId).catch((error: unknown) => log.warn({ err: error }, "lease renewal failed")),
       Math.max(500, Math.floor(fairness.leaseMs / 3)),
     );
+    const observed = opts.metrics && (await RunObserver.start(opts.metrics, store, job));
     try {
       const airtable = new AirtableClient({
         apiUrl: opts.airtable.apiUrl,
@@ -81,6 +90,7 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
         logger: log,
         // A 429 is waited out in place (the shared penalty) and never counts as a failed attempt.
         retry: { maxRateLimitWaits: 10 },
+        ...(opts.metrics && { onAttempt: opts.metrics.onAirtableAttempt }),
       });
       const state = await processOperation(operationId, {
         store,
@@ -88,8 +98,12 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
         logger: log,
         schemas: opts.schemas,
         stopSignal: stop.signal,
-        onProgress: (s) => job.updateProgress(s.progress),
+        onProgress: (s) => {
+          observed?.progress(s);
+          return job.updateProgress(s.progress);
+        },
       });
+      observed?.ended(state);
       return { status: state.status, ...state.progress };
     } catch (error) {
       if (error instanceof OperationReleasedError) {
@@ -101,16 +115,20 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
         await job.moveToDelayed(Date.now() + opts.airtable.rateLimitPenaltyMs, token);
         throw new DelayedError();
       }
-      if (error instanceof OperationFailedError) throw new UnrecoverableError(error.message);
+      if (error instanceof OperationFailedError) {
+        observed?.failed();
+        throw new UnrecoverableError(error.message);
+      }
       const attempt = job.attemptsMade + 1;
       if (attempt >= (job.opts.attempts ?? 1)) {
         await failOperation(store, operationId, finalReason(error, attempt)).catch(() => undefined);
+        observed?.failed();
       }
       log.warn({ err: error, attempt }, "operation run failed; BullMQ retries it with backoff if attempts remain");
       throw error;
     } finally {
       clearInterval(renew);
-      const next = await fairness.release(baseId, jobId).catch(() => undefined);
+      const next = await fairness.release(slot, jobId).catch(() => undefined);
       if (next !== undefined) await promote(next, log);
     }
   };
@@ -153,4 +171,56 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
       await worker.close();
     },
   };
+}
+
+/** The fairness slot group of an operation: per base, one lane for single-batch writes, one for bulk. */
+export function fairnessLane(baseId: string, items: number): string {
+  return `${baseId}:${items <= MAX_BATCH_SIZE ? "small" : "bulk"}`;
+}
+
+/**
+ * /metrics for one run of one job: records this run wrote (counted after every batch, so a released or resumed
+ * operation is counted once across workers), and the operation's duration when this run ended it.
+ */
+class RunObserver {
+  readonly #metrics: Metrics;
+  readonly #kind: string;
+  readonly #createdAt: number;
+  /** Ended before this run started (a re-delivered job): its end was observed by whoever ended it. */
+  readonly #alreadyEnded: boolean;
+  #succeeded: number;
+
+  private constructor(metrics: Metrics, kind: string, before: OperationState | undefined, jobTimestamp: number) {
+    this.#metrics = metrics;
+    this.#kind = kind;
+    this.#createdAt = before?.createdAt ?? jobTimestamp;
+    this.#alreadyEnded = before !== undefined && isTerminal(before.status);
+    this.#succeeded = before?.progress.recordsSucceeded ?? 0;
+  }
+
+  static async start(metrics: Metrics, store: OperationStore, job: Job<OperationJobData>): Promise<RunObserver> {
+    // Metrics never stop a job: without the state, this run counts from zero.
+    const before = await store.state(job.data.operationId).catch(() => undefined);
+    return new RunObserver(metrics, job.data.kind, before, job.timestamp);
+  }
+
+  progress(state: OperationState): void {
+    const succeeded = state.progress.recordsSucceeded;
+    this.#metrics.recordsWrittenBy(this.#kind, succeeded - this.#succeeded);
+    this.#succeeded = Math.max(this.#succeeded, succeeded);
+  }
+
+  ended(state: OperationState): void {
+    this.progress(state);
+    this.#observeEnd(state.status);
+  }
+
+  failed(): void {
+    this.#observeEnd("failed");
+  }
+
+  #observeEnd(status: string): void {
+    if (this.#alreadyEnded) return;
+    this.#metrics.operationEnded(this.#kind, status, (Date.now() - this.#createdAt) / 1000);
+  }
 }
