@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import express, { type ErrorRequestHandler, type Request } from "express";
 import helmet from "helmet";
 import type { Redis } from "ioredis";
@@ -6,7 +7,10 @@ import { AirtableClient } from "../shared/airtable/index.ts";
 import type { AirtableOAuth } from "../shared/airtable/oauth.ts";
 import type { Config } from "../shared/config.ts";
 import type { AirtableLimiter } from "../shared/limiter/index.ts";
+import { withLogContext } from "../shared/log-context.ts";
 import type { Logger } from "../shared/logger.ts";
+import { Metrics } from "../shared/metrics/index.ts";
+import { QueuedOperationRunner } from "../shared/queue/queued-runner.ts";
 import { isRedisUnavailable, TEMPORARILY_UNAVAILABLE } from "../shared/redis-unavailable.ts";
 import { SchemaCache } from "../shared/schema-cache.ts";
 import {
@@ -19,6 +23,7 @@ import type { OperationRunner } from "../shared/operations/operation-runner.ts";
 import type { OperationStore } from "../shared/operations/operation-store.ts";
 import { allTools } from "../shared/tools/catalog.ts";
 import { createWriteRunner } from "../shared/tools/run-write.ts";
+import { createAdminRouter } from "./admin/admin-router.ts";
 import { createAuthRouter, insufficientScope, requireBearer, RevocationList } from "./auth/index.ts";
 import { createMcpRouter } from "./mcp/mcp-router.ts";
 
@@ -34,6 +39,11 @@ export interface ServerParts {
   operations: OperationStore;
   runner: OperationRunner;
   logger: Logger;
+  /**
+   * This process's metrics (/metrics), shared with the parts built before the app (the limiter's hooks).
+   * Absent: the app keeps its own, which then sees tool calls, Airtable requests and the queue only.
+   */
+  metrics?: Metrics;
 }
 
 /** upload_attachment carries up to 5 MB as base64 (≈ 6.7 MB) inside a JSON-RPC message. */
@@ -43,11 +53,23 @@ const MAX_MCP_BODY_BYTES = 8 * 1024 * 1024;
 export function createServerApp(parts: ServerParts): express.Express {
   const { config, redis, keyPrefix, store, limiter, logger } = parts;
   const publicUrl = config.PUBLIC_URL!;
+  const metrics = parts.metrics ?? new Metrics({ logger });
+  // The queue the board shows and queue_jobs counts: the one write tools hand operations to.
+  const queue = parts.runner instanceof QueuedOperationRunner ? parts.runner.queue : undefined;
+  if (queue !== undefined) metrics.observeQueue(queue);
   const app = express();
   app.disable("x-powered-by");
   // Cloud Run puts one proxy in front; rate limits and absolute URLs need the client's address and scheme.
   app.set("trust proxy", config.TRUST_PROXY);
   app.use(helmet({ contentSecurityPolicy: false, crossOriginResourcePolicy: false }));
+  // A request id on every log line of the request (and in the answer, to quote in a bug report). A caller's
+  // X-Request-Id is kept when it looks like an id; Cloud Run's trace id otherwise; else a fresh one.
+  app.use((req, res, next) => {
+    const given = req.get("x-request-id") ?? req.get("x-cloud-trace-context")?.split("/")[0];
+    const requestId = given !== undefined && /^[\w.:-]{8,128}$/.test(given) ? given : randomUUID();
+    res.setHeader("X-Request-Id", requestId);
+    withLogContext({ requestId }, next);
+  });
 
   const schemas = new SchemaCache({ redis, keyPrefix, logger });
   const revocations = new RevocationList({ redis, keyPrefix, accessTokenTtlSec: config.ACCESS_TOKEN_TTL_SEC });
@@ -59,6 +81,7 @@ export function createServerApp(parts: ServerParts): express.Express {
       limiter,
       logger,
       getAccessToken,
+      onAttempt: metrics.onAirtableAttempt,
     });
   const airtableToken = async (userId: string, rejected?: string) => {
     try {
@@ -94,6 +117,18 @@ export function createServerApp(parts: ServerParts): express.Express {
     if (failing.length === 0) res.json({ status: "ready" });
     else res.status(503).json({ status: "unavailable", failing });
   });
+
+  // Operator surfaces: only with ADMIN_TOKEN set (otherwise these paths do not exist).
+  if (config.ADMIN_TOKEN !== undefined) {
+    app.use(
+      createAdminRouter({
+        adminToken: config.ADMIN_TOKEN,
+        readOnly: config.ADMIN_READ_ONLY,
+        metrics,
+        ...(queue !== undefined && { queue }),
+      }),
+    );
+  }
 
   app.use(
     createAuthRouter({
@@ -136,6 +171,7 @@ export function createServerApp(parts: ServerParts): express.Express {
         waitMs: config.WRITE_WAIT_MS,
       }),
       maxBodyBytes: MAX_MCP_BODY_BYTES,
+      onToolCall: metrics.onToolCall,
       allowedOrigins: config.ALLOWED_ORIGINS,
       allowedHosts: config.ALLOWED_HOSTS.length > 0 ? config.ALLOWED_HOSTS : [new URL(publicUrl).host],
       logger,

@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions } from "pino";
+import { currentLogContext } from "./log-context.ts";
 
 export type { Logger };
 
@@ -52,6 +53,8 @@ export function createLogger(settings: LoggerSettings, destination?: pino.Destin
       level: (label) => ({ severity: severityByLevel[label] ?? "DEFAULT", level: label }),
     },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // requestId / operationId of the request or job being handled, on every line (see log-context.ts).
+    mixin: () => ({ ...currentLogContext() }),
   };
   if (settings.pretty) {
     return pino({ ...options, transport: { target: "pino-pretty", options: { messageKey: "message" } } });

@@ -12,6 +12,7 @@ import { DelayedError, Job, UnrecoverableError, WaitingError, Worker } from "bul
 import type { Redis } from "ioredis";
 import { AirtableClient } from "../shared/airtable/client.ts";
 import type { AirtableLimiter } from "../shared/limiter/index.ts";
+import { withLogContext } from "../shared/log-context.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { Metrics } from "../shared/metrics/index.ts";
 import { finalReason } from "../shared/operations/embedded-runner.ts";
@@ -68,7 +69,8 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
     // Small writes (one batch) and bulk imports have separate caps on a base, so an agent's quick write is never
     // stuck behind its own imports on the same base — and neither kind can take every worker slot.
     const slot = fairnessLane(baseId, job.data.items);
-    const log = logger.child({ operationId, baseId, userId: ownerUserId });
+    // operationId comes with every line from the log context (see the Worker below).
+    const log = logger.child({ baseId, userId: ownerUserId });
     if (!(await fairness.acquire(slot, jobId))) {
       log.debug("base at its cap of running operations: parked");
       await job.moveToDelayed(Date.now() + PARK_SAFETY_MS, token);
@@ -133,15 +135,19 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
     }
   };
 
-  const worker = new Worker<OperationJobData>(OPERATIONS_QUEUE, processJob, {
-    connection: opts.redis,
-    prefix,
-    concurrency: opts.concurrency,
-    lockDuration: opts.lockMs,
-    stalledInterval: opts.lockMs,
-    // Resuming is safe (the log decides what may be re-sent), so a job may stall several times.
-    maxStalledCount: 10,
-  });
+  const worker = new Worker<OperationJobData>(
+    OPERATIONS_QUEUE,
+    (job, token) => withLogContext({ operationId: job.data.operationId }, () => processJob(job, token)),
+    {
+      connection: opts.redis,
+      prefix,
+      concurrency: opts.concurrency,
+      lockDuration: opts.lockMs,
+      stalledInterval: opts.lockMs,
+      // Resuming is safe (the log decides what may be re-sent), so a job may stall several times.
+      maxStalledCount: 10,
+    },
+  );
 
   async function promote(jobId: string, log: Logger): Promise<void> {
     try {

@@ -99,6 +99,8 @@ export interface Sandbox {
   refreshCount(): number;
   /** Successful authorization_code grants. */
   tokenExchangeCount(): number;
+  /** Every access token, personal access token and refresh token the sandbox ever issued (secrets to never log). */
+  issuedSecrets(): string[];
   // --- control ---
   /** Starts the 429 penalty now (default penaltyMs). */
   penalize(target: { baseId?: string; token?: string }, ms?: number): void;
@@ -369,6 +371,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       requests.filter((r) => r.status === 429 && (baseId === undefined || r.baseId === baseId)).length,
     refreshCount: () => oauth.refreshCount,
     tokenExchangeCount: () => oauth.exchangeCount,
+    issuedSecrets: () => [...store.tokens.keys(), ...oauth.issuedRefreshTokens()],
     penalize: (target, ms) => limits.penalize(target, nowMs(), ms ?? penaltyMs),
     expireAccessTokens(userId) {
       for (const token of store.tokens.values()) {

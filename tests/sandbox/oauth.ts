@@ -96,6 +96,11 @@ export class OAuthServer {
     this.refreshTtlSec = refreshTtlSec;
   }
 
+  /** Every refresh token ever issued (used or not), for tests that check no secret leaks into logs. */
+  issuedRefreshTokens(): string[] {
+    return [...this.#refresh.keys()];
+  }
+
   register(client: OAuthClient): void {
     this.clients.set(client.clientId, { ...client, redirectUris: [...client.redirectUris] });
   }

@@ -113,7 +113,8 @@ class OperationRun {
   constructor(operationId: string, deps: ProcessorDeps) {
     this.#id = operationId;
     this.#deps = deps;
-    this.#log = deps.logger.child({ operationId });
+    // Callers run operations inside withLogContext({ operationId }): the id is on every line already.
+    this.#log = deps.logger;
   }
 
   get #op(): Operation {

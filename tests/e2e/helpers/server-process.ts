@@ -10,7 +10,9 @@ import { fileURLToPath } from "node:url";
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 const MAIN = "src/server/main.ts";
 /** Enough of a process's output to explain a failure without flooding the report. */
-const KEEP_CHARS = 20_000;
+const SHOW_CHARS = 20_000;
+/** Everything a process printed, up to this much (the log-hygiene test reads whole runs). */
+const KEEP_CHARS = 20_000_000;
 
 /** A port nobody listens on right now (the kernel picks it; we close and hand the number to the server). */
 export async function freePort(): Promise<number> {
@@ -34,6 +36,8 @@ export interface ServerProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** The instance's stdout and stderr so far (the tail, when long). */
   output(): string;
+  /** Everything the process printed (up to 20 MB), unlabelled. */
+  fullOutput(): string;
   /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -89,7 +93,7 @@ async function startNodeProcess(opts: {
     });
   });
 
-  const describe = (): string => `[${opts.label} ${url}] output:\n${output || "(none)"}`;
+  const describe = (): string => `[${opts.label} ${url}] output:\n${output.slice(-SHOW_CHARS) || "(none)"}`;
   const stop = async (graceMs = 3_000): Promise<void> => {
     if (exited !== undefined) return;
     child.kill("SIGTERM");
@@ -116,5 +120,13 @@ async function startNodeProcess(opts: {
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return { url, label: opts.label, output: describe, stop, kill: (signal) => child.kill(signal), exited: exit };
+  return {
+    url,
+    label: opts.label,
+    output: describe,
+    fullOutput: () => output,
+    stop,
+    kill: (signal) => child.kill(signal),
+    exited: exit,
+  };
 }
