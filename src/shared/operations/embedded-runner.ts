@@ -4,6 +4,7 @@
  * (each one's batches in order), and the limiter keeps every base at its own 5 req/s, so an import on one base
  * never holds back a write on another.
  */
+import { withLogContext } from "../log-context.ts";
 import type { Logger } from "../logger.ts";
 import type { Operation } from "./events.ts";
 import type { OperationProgress } from "./fold.ts";
@@ -45,7 +46,9 @@ export class EmbeddedOperationRunner implements OperationRunner {
   async submit(operation: Operation): Promise<void> {
     if (this.#stop.signal.aborted) throw new Error("the operation runner is shutting down");
     await this.#opts.store.create(operation);
-    const run = this.#run(operation).finally(() => this.#running.delete(operation.operationId));
+    const run = withLogContext({ operationId: operation.operationId }, () => this.#run(operation)).finally(() =>
+      this.#running.delete(operation.operationId),
+    );
     this.#running.set(operation.operationId, run);
   }
 

@@ -204,9 +204,12 @@ class OperationRun {
       }
       // Answered and not applied: recorded so a crash during the split re-sends instead of doubting.
       await this.#append({ type: "batch.failed", batch, errors, permanent: false });
+      // The client's own retry after a lost answer got this refusal: the lost request may have been applied, so
+      // the halves are re-sends too (a delete's 404 then means "already deleted").
+      const mayHaveApplied = resent || error.priorAttemptMayHaveApplied;
       const half = Math.ceil(indexes.length / 2);
-      await this.#sendItems(batch, indexes.slice(0, half), asUpsert, resent);
-      await this.#sendItems(batch, indexes.slice(half), asUpsert, resent);
+      await this.#sendItems(batch, indexes.slice(0, half), asUpsert, mayHaveApplied);
+      await this.#sendItems(batch, indexes.slice(half), asUpsert, mayHaveApplied);
       return;
     }
     if (error instanceof AirtableOutcomeUnknownError) {
