@@ -8,6 +8,7 @@ import { AirtableOAuth } from "../shared/airtable/oauth.ts";
 import { ConfigError, loadConfig } from "../shared/config.ts";
 import { BottleneckAirtableLimiter, limiterSettingsFrom } from "../shared/limiter/index.ts";
 import { createLogger } from "../shared/logger.ts";
+import { Metrics } from "../shared/metrics/index.ts";
 import { OperationLog } from "../shared/operations/operation-log.ts";
 import { QueuedOperationRunner } from "../shared/queue/queued-runner.ts";
 import { AirtableTokenProvider } from "../shared/tokens/airtable-token-provider.ts";
@@ -31,11 +32,13 @@ const keyPrefix = config.REDIS_KEY_PREFIX;
 const redis = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
 redis.on("error", (error) => logger.error({ err: error }, "Redis error"));
 const store = createTokenStore(config, { redis, cipher: tokenCipherFromConfig(config), keyPrefix });
+const metrics = new Metrics({ logger });
 const limiter = BottleneckAirtableLimiter.clustered({
   redis,
   keyPrefix,
   logger,
   settings: limiterSettingsFrom(config),
+  hooks: metrics.limiterHooks,
 });
 const airtableOAuth = new AirtableOAuth({
   authUrl: config.AIRTABLE_AUTH_URL,
@@ -64,6 +67,7 @@ const app = createServerApp({
   operations,
   runner,
   logger,
+  metrics,
 });
 
 const server = app.listen(config.PORT);

@@ -86,6 +86,15 @@ export const configSchema = z.object({
   WORKER_ATTEMPTS: positiveInt.max(100).default(8),
   /** The worker's HTTP port for /healthz and /readyz (Cloud Run probes need one). */
   HEALTH_PORT: z.coerce.number().int().min(0).max(65535).default(8081),
+
+  // --- Operating (Bull Board, /metrics) ---
+  /**
+   * Opens /admin/queues (Bull Board) and /metrics on the server, and /metrics on the worker's HEALTH_PORT, to
+   * whoever presents it (Bearer, or Basic with any user name). Unset: those routes do not exist.
+   */
+  ADMIN_TOKEN: z.string().min(16, { error: "must be at least 16 characters (openssl rand -base64 24)" }).optional(),
+  /** Bull Board shows jobs but refuses every change (retry, remove, pause, clean…). */
+  ADMIN_READ_ONLY: z.stringbool().default(false),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -122,15 +122,14 @@ describe("operation worker", () => {
       expect((await log.state(op.operationId))?.status).toBe("completed");
       expect(rows(f.base.id, `a${i + 1}`)).toHaveLength(op.input.length);
     }
-    // The cap held: each of A's imports started only after the one before it ended (FIFO among the parked).
+    // The cap held: A's imports never ran at the same time (which parked one goes first is best-effort FIFO).
     const span = async (id: string) => {
       const events = await log.read(id);
       const starts = events.filter((e) => e.type === "batch.started").map((e) => e.at);
       return { first: Math.min(...starts), end: events.find((e) => e.type === "completed")!.at };
     };
-    const [s1, s2, s3] = await Promise.all(a.map((op) => span(op.operationId)));
-    expect(s2!.first).toBeGreaterThanOrEqual(s1!.end);
-    expect(s3!.first).toBeGreaterThanOrEqual(s2!.end);
+    const spans = (await Promise.all(a.map((op) => span(op.operationId)))).sort((x, y) => x.first - y.first);
+    for (let i = 1; i < spans.length; i++) expect(spans[i]!.first).toBeGreaterThanOrEqual(spans[i - 1]!.end);
   });
 
   it("runs a single-batch write on a base whose bulk lane is full, without waiting for the imports", async () => {

@@ -27,6 +27,8 @@ export interface McpRouterDeps {
   maxBodyBytes?: number;
   /** Runs write tools (queued operations, issue 4). */
   runWrite?: ToolRuntime["runWrite"];
+  /** Observes every tool call's duration and outcome (/metrics). */
+  onToolCall?: ToolRuntime["onToolCall"];
 }
 
 type AuthedRequest = Request & { auth?: AuthInfo };
@@ -95,6 +97,7 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
       context,
       logger: deps.logger,
       ...(deps.runWrite !== undefined && { runWrite: deps.runWrite }),
+      ...(deps.onToolCall !== undefined && { onToolCall: deps.onToolCall }),
     };
     const server = createMcpServer(deps.tools, runtime);
     const transport = new StreamableHTTPServerTransport({

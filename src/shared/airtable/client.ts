@@ -85,6 +85,17 @@ export interface AirtableClientOptions {
   /** For tests: replaces the backoff sleep and Math.random. */
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
+  /** Called after every HTTP attempt (retries and 429s included), e.g. to count requests for /metrics. */
+  onAttempt?: (attempt: AirtableAttempt) => void;
+}
+
+/** One HTTP exchange with Airtable, as `onAttempt` reports it. */
+export interface AirtableAttempt {
+  /** The client method, e.g. `listRecords`, `createRecords`. */
+  operation: string;
+  /** The HTTP status, or "network" when no status arrived (connection failed, timed out). */
+  status: number | "network";
+  durationMs: number;
 }
 
 /** A field definition, as `createTable` and `createField` take it. */
@@ -171,6 +182,7 @@ export class AirtableClient {
   readonly #fetch: typeof fetch;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #random: () => number;
+  readonly #onAttempt: ((attempt: AirtableAttempt) => void) | undefined;
 
   constructor(opts: AirtableClientOptions) {
     this.#apiUrl = opts.apiUrl.replace(/\/+$/, "");
@@ -189,6 +201,7 @@ export class AirtableClient {
     this.#fetch = opts.fetch ?? globalThis.fetch;
     this.#sleep = opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#random = opts.random ?? Math.random;
+    this.#onAttempt = opts.onAttempt;
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -645,6 +658,11 @@ export class AirtableClient {
           ? { kind: "response", status: result.status }
           : { kind: "network", sent: result.sent, timeout: result.timeout };
       const decision = decideRetry(observation, spec.idempotent, state, this.#limits);
+      this.#onAttempt?.({
+        operation: spec.operation,
+        status: result.kind === "response" ? result.status : (result.status ?? "network"),
+        durationMs: result.durationMs,
+      });
       this.#logger?.debug(
         {
           operation: spec.operation,

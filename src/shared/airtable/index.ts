@@ -2,6 +2,7 @@ export * from "./errors.ts";
 export * from "./schemas.ts";
 export { AirtableClient } from "./client.ts";
 export type {
+  AirtableAttempt,
   AirtableClientOptions,
   FieldSpec,
   Fields,

@@ -20,6 +20,8 @@ export interface ToolRuntime {
    */
   runWrite?(tool: WriteToolDefinition, plan: OperationPlan, ctx: ToolContext): Promise<CallToolResult>;
   logger: Logger;
+  /** Called once per tool call when it ends (success or error result), e.g. for /metrics. */
+  onToolCall?(tool: string, ms: number, isError: boolean): void;
 }
 
 /** The successful answer: structuredContent that matches outputSchema, and the same JSON as text. */
@@ -50,16 +52,14 @@ export function registerTools(server: McpServer, tools: readonly AnyToolDefiniti
             tool.kind === "write"
               ? await runtime.runWrite!(tool, await tool.plan(input, ctx), ctx)
               : toolSuccessResult(await tool.handler(input, ctx));
-          ctx.logger.info(
-            { tool: tool.name, ms: Math.round(performance.now() - started), isError: result.isError === true },
-            "tool call",
-          );
+          const ms = performance.now() - started;
+          ctx.logger.info({ tool: tool.name, ms: Math.round(ms), isError: result.isError === true }, "tool call");
+          runtime.onToolCall?.(tool.name, ms, result.isError === true);
           return result;
         } catch (error) {
-          runtime.logger.info(
-            { tool: tool.name, ms: Math.round(performance.now() - started), isError: true },
-            "tool call",
-          );
+          const ms = performance.now() - started;
+          runtime.logger.info({ tool: tool.name, ms: Math.round(ms), isError: true }, "tool call");
+          runtime.onToolCall?.(tool.name, ms, true);
           return toolErrorResult(error, tool, runtime.logger);
         }
       },
