@@ -24,6 +24,21 @@ const READ_TOOLS = [
   "search_records",
 ];
 
+const OPERATION_TOOLS = ["get_operation", "list_operations"];
+const WRITE_TOOLS = [
+  "create_comment",
+  "create_field",
+  "create_record",
+  "create_records",
+  "create_table",
+  "delete_records",
+  "update_field",
+  "update_records",
+  "update_table",
+  "upload_attachment",
+  "upsert_records",
+];
+
 let sandbox: Sandbox;
 let deployment: Deployment;
 let a: string; // instance A's /mcp (the public URL)
@@ -106,8 +121,12 @@ describe("signing in with the MCP SDK client", () => {
     expect(sandbox.tokenExchangeCount()).toBe(exchangesBefore + 1);
 
     const { tools } = await client.listTools();
-    expect(tools.map((t) => t.name).sort()).toEqual(READ_TOOLS);
-    for (const tool of tools) {
+    expect(tools.map((t) => t.name).sort()).toEqual([...READ_TOOLS, ...OPERATION_TOOLS, ...WRITE_TOOLS].sort());
+    for (const tool of tools.filter((t) => WRITE_TOOLS.includes(t.name))) {
+      expect(tool.annotations?.readOnlyHint, tool.name).toBe(false);
+      expect(tool.outputSchema, tool.name).toBeDefined();
+    }
+    for (const tool of tools.filter((t) => READ_TOOLS.includes(t.name))) {
       expect(tool.annotations, tool.name).toMatchObject({
         readOnlyHint: true,
         destructiveHint: false,
