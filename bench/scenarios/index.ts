@@ -3,6 +3,19 @@ import { limiterIdleLatency } from "./limiter-idle-latency.ts";
 import { limiterThroughput } from "./limiter-throughput.ts";
 import { mcpListRecordsOverhead } from "./mcp-list-records-overhead.ts";
 import { tokenVerification } from "./token-verification.ts";
+import { writeFairness } from "./write-fairness.ts";
+import { writeOverhead } from "./write-overhead.ts";
+import { writeThroughput } from "./write-throughput.ts";
+import { writeThroughputBases } from "./write-throughput-bases.ts";
 
 /** Every scenario, in the order they run and print. A new scenario is one file here plus one line below. */
-export const scenarios: Scenario[] = [limiterThroughput, limiterIdleLatency, mcpListRecordsOverhead, tokenVerification];
+export const scenarios: Scenario[] = [
+  limiterThroughput,
+  limiterIdleLatency,
+  mcpListRecordsOverhead,
+  tokenVerification,
+  writeThroughput,
+  writeThroughputBases,
+  writeFairness,
+  writeOverhead,
+];

@@ -28,6 +28,8 @@ export async function startInProcessServer(opts: {
   redis: Redis;
   keyPrefix: string;
   limiterSettings?: Partial<LimiterSettings>;
+  /** TOKEN_ENCRYPTION_KEY (base64); give the workers' key when they must read the tokens sign-in stores. */
+  tokenEncryptionKey?: string;
 }): Promise<InProcessServer> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
@@ -36,7 +38,7 @@ export async function startInProcessServer(opts: {
   opts.sandbox.registerOAuthClient({ clientId, redirectUris: [`${url}/oauth/callback`] });
   const config = configSchema.parse({
     PUBLIC_URL: url,
-    TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+    TOKEN_ENCRYPTION_KEY: opts.tokenEncryptionKey ?? randomBytes(32).toString("base64"),
     AIRTABLE_CLIENT_ID: clientId,
     AIRTABLE_AUTH_URL: opts.sandbox.url,
     AIRTABLE_API_URL: opts.sandbox.url,
