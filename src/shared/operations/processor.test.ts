@@ -178,6 +178,17 @@ describe("processOperation", () => {
     expect(rowsNamed("upd")).toHaveLength(0);
   });
 
+  it("counts a delete whose answer was lost, and whose client-level retry found the records gone, as done", async () => {
+    const created = await airtable.createRecords(f.base.id, tasks(), names(10, "gone") as never);
+    const del = await start({ kind: "delete_records", tableId: tasks(), input: created.map((r) => ({ id: r.id })) });
+    // The DELETE is applied, its connection cut; the client re-sends it (idempotent) and gets 404 for all 10.
+    f.sandbox.setFaults({ dropAfterApply: 1 });
+    const state = await run(del);
+    expect(state.status).toBe("completed");
+    expect(state.progress).toMatchObject({ recordsSucceeded: 10, recordsFailed: 0 });
+    expect(rowsNamed("gone")).toHaveLength(0);
+  });
+
   it("fails a schema change Airtable refuses, with its message, and stops", async () => {
     const op = await start({
       kind: "create_field",
