@@ -1,14 +1,15 @@
 import type { Operation } from "../../src/shared/operations/events.ts";
-import { startSandbox, type Sandbox } from "../../tests/sandbox/index.ts";
+import type { Sandbox } from "../../tests/sandbox/index.ts";
 import type { BenchContext, Scenario, ScenarioResult } from "../scenario.ts";
 import { formatMs, median, percentile } from "../support/stats.ts";
 import {
-  WritePipeline,
   checkExactlyOnce,
   createItemsBase,
   createRecordsOperation,
   successfulWrites,
+  startStrictWriteBench,
   type ExactlyOnce,
+  type WritePipeline,
 } from "../support/write-pipeline.ts";
 
 /**
@@ -128,25 +129,13 @@ export const writeFairness: Scenario = {
     "Time from submit to the end of a 1-record create on base B while base A is idle, imports once, or has more " +
     "imports queued than all worker slots (2 worker processes; sandbox at 150 ms latency and Airtable's limits).",
   async run(ctx): Promise<ScenarioResult> {
-    const sandbox = await startSandbox({
+    const bench = await startStrictWriteBench(ctx, {
       latencyMs: LATENCY_MS,
-      perBaseRps: 5,
-      perTokenRps: 50,
       penaltyMs: PENALTY_MS,
+      email: "bench-fairness@example.com",
     });
-    const pipeline = await WritePipeline.start({
-      sandbox,
-      redis: ctx.redis,
-      redisUrl: ctx.redisUrl,
-      keyPrefix: ctx.keyPrefix,
-      penaltyMs: PENALTY_MS,
-    }).catch(async (error: unknown) => {
-      await sandbox.close();
-      throw error;
-    });
+    const { sandbox, pipeline, userId } = bench;
     try {
-      const userId = sandbox.addUser({ email: "bench-fairness@example.com" }).id;
-      await pipeline.seedAirtableToken(userId, sandbox.createPersonalAccessToken(userId));
       ctx.progress(`starting ${WORKERS} worker processes`);
       await pipeline.scaleWorkersTo(WORKERS);
       const samples = Math.max(20, Math.round(ctx.seconds * 2.5));
@@ -214,8 +203,7 @@ export const writeFairness: Scenario = {
         },
       };
     } finally {
-      await pipeline.close();
-      await sandbox.close();
+      await bench.close();
     }
   },
 };

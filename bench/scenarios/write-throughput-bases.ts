@@ -1,7 +1,5 @@
-import { startSandbox } from "../../tests/sandbox/index.ts";
 import type { Scenario, ScenarioResult } from "../scenario.ts";
 import {
-  WritePipeline,
   checkExactlyOnce,
   createItemsBase,
   createRecordsOperation,
@@ -10,6 +8,7 @@ import {
   writeRate,
   type ExactlyOnce,
   type WriteRate,
+  startStrictWriteBench,
 } from "../support/write-pipeline.ts";
 
 /**
@@ -38,25 +37,13 @@ export const writeThroughputBases: Scenario = {
     "Records per second when one user imports into 4 bases at once (one create_records operation per base, 2 " +
     "worker processes), against 4 × 50 = 200 records/s (sandbox at 150 ms latency, arrivals recorded there).",
   async run(ctx): Promise<ScenarioResult> {
-    const sandbox = await startSandbox({
+    const bench = await startStrictWriteBench(ctx, {
       latencyMs: LATENCY_MS,
-      perBaseRps: 5,
-      perTokenRps: 50,
       penaltyMs: PENALTY_MS,
+      email: "bench-bases@example.com",
     });
-    const pipeline = await WritePipeline.start({
-      sandbox,
-      redis: ctx.redis,
-      redisUrl: ctx.redisUrl,
-      keyPrefix: ctx.keyPrefix,
-      penaltyMs: PENALTY_MS,
-    }).catch(async (error: unknown) => {
-      await sandbox.close();
-      throw error;
-    });
+    const { sandbox, pipeline, userId } = bench;
     try {
-      const userId = sandbox.addUser({ email: "bench-bases@example.com" }).id;
-      await pipeline.seedAirtableToken(userId, sandbox.createPersonalAccessToken(userId));
       ctx.progress(`starting ${WORKERS} worker processes`);
       await pipeline.scaleWorkersTo(WORKERS);
       const recordsPerBase = Math.ceil((ctx.seconds * CEILING_PER_BASE) / 10) * 10;
@@ -165,8 +152,7 @@ export const writeThroughputBases: Scenario = {
         data: { ceilingPerBase: CEILING_PER_BASE, latencyMs: LATENCY_MS, workers: WORKERS, perBase, total },
       };
     } finally {
-      await pipeline.close();
-      await sandbox.close();
+      await bench.close();
     }
   },
 };

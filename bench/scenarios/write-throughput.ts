@@ -1,7 +1,5 @@
-import { startSandbox } from "../../tests/sandbox/index.ts";
 import type { Scenario, ScenarioResult } from "../scenario.ts";
 import {
-  WritePipeline,
   checkExactlyOnce,
   createItemsBase,
   createRecordsOperation,
@@ -10,6 +8,7 @@ import {
   writeRate,
   type ExactlyOnce,
   type WriteRate,
+  startStrictWriteBench,
 } from "../support/write-pipeline.ts";
 
 /**
@@ -50,25 +49,13 @@ export const writeThroughput: Scenario = {
     "against Airtable's ceiling of 50 records/s (5 requests/s × 10 records; sandbox at 150 ms latency, arrivals " +
     "recorded there).",
   async run(ctx): Promise<ScenarioResult> {
-    const sandbox = await startSandbox({
+    const bench = await startStrictWriteBench(ctx, {
       latencyMs: LATENCY_MS,
-      perBaseRps: 5,
-      perTokenRps: 50,
       penaltyMs: PENALTY_MS,
+      email: "bench-writes@example.com",
     });
-    const pipeline = await WritePipeline.start({
-      sandbox,
-      redis: ctx.redis,
-      redisUrl: ctx.redisUrl,
-      keyPrefix: ctx.keyPrefix,
-      penaltyMs: PENALTY_MS,
-    }).catch(async (error: unknown) => {
-      await sandbox.close();
-      throw error;
-    });
+    const { sandbox, pipeline, userId } = bench;
     try {
-      const userId = sandbox.addUser({ email: "bench-writes@example.com" }).id;
-      await pipeline.seedAirtableToken(userId, sandbox.createPersonalAccessToken(userId));
       // Whole batches, so every request carries 10 records and the rate is not diluted by a short last batch.
       const recordsPerOperation = Math.ceil((ctx.seconds * CEILING_RECORDS_PER_SECOND) / OPERATIONS / 10) * 10;
       const measurements: RunMeasurement[] = [];
@@ -158,8 +145,7 @@ export const writeThroughput: Scenario = {
         },
       };
     } finally {
-      await pipeline.close();
-      await sandbox.close();
+      await bench.close();
     }
   },
 };

@@ -9,7 +9,8 @@ import { operationFromPlan } from "../../src/shared/operations/plan.ts";
 import { QueuedOperationRunner } from "../../src/shared/queue/queued-runner.ts";
 import { createTokenStore, tokenCipherFromConfig, type TokenStore } from "../../src/shared/tokens/index.ts";
 import { freePort, startWorkerProcess, type ServerProcess } from "../../tests/e2e/helpers/server-process.ts";
-import type { RecordedRequest, Sandbox } from "../../tests/sandbox/index.ts";
+import { startSandbox, type RecordedRequest, type Sandbox } from "../../tests/sandbox/index.ts";
+import type { BenchContext } from "../scenario.ts";
 import { deleteKeys } from "./redis.ts";
 
 /** Operation logs and finished jobs only need to outlive one scenario. */
@@ -267,4 +268,51 @@ export function checkExactlyOnce(sandbox: Sandbox, baseId: string, tableId: stri
 export function describeExactlyOnce(check: ExactlyOnce): string {
   if (check.ok) return `yes (${check.expected})`;
   return `NO: ${check.missing} missing, ${check.duplicated} duplicated, ${check.unexpected} unexpected`;
+}
+
+export interface StrictWriteBench {
+  sandbox: Sandbox;
+  pipeline: WritePipeline;
+  /** A sandbox user whose Airtable token the workers read from the token store. */
+  userId: string;
+  close(): Promise<void>;
+}
+
+/**
+ * What every write scenario starts from: the sandbox as strict as Airtable (5 req/s per base, 50 per token,
+ * 429 → penalty) at `latencyMs`, a WritePipeline on it, and one user whose token the workers can use.
+ */
+export async function startStrictWriteBench(
+  ctx: BenchContext,
+  opts: { latencyMs: number; penaltyMs: number; email: string },
+): Promise<StrictWriteBench> {
+  const sandbox = await startSandbox({
+    latencyMs: opts.latencyMs,
+    perBaseRps: 5,
+    perTokenRps: 50,
+    penaltyMs: opts.penaltyMs,
+  });
+  try {
+    const pipeline = await WritePipeline.start({
+      sandbox,
+      redis: ctx.redis,
+      redisUrl: ctx.redisUrl,
+      keyPrefix: ctx.keyPrefix,
+      penaltyMs: opts.penaltyMs,
+    });
+    const userId = sandbox.addUser({ email: opts.email }).id;
+    await pipeline.seedAirtableToken(userId, sandbox.createPersonalAccessToken(userId));
+    return {
+      sandbox,
+      pipeline,
+      userId,
+      async close() {
+        await pipeline.close();
+        await sandbox.close();
+      },
+    };
+  } catch (error) {
+    await sandbox.close();
+    throw error;
+  }
 }

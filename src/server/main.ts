@@ -4,15 +4,11 @@
  */
 import { once } from "node:events";
 import { Redis } from "ioredis";
-import { AirtableOAuth } from "../shared/airtable/oauth.ts";
+import { createAirtableAccess } from "../shared/airtable-access.ts";
 import { ConfigError, loadConfig } from "../shared/config.ts";
-import { BottleneckAirtableLimiter, limiterSettingsFrom } from "../shared/limiter/index.ts";
 import { createLogger } from "../shared/logger.ts";
 import { Metrics } from "../shared/metrics/index.ts";
-import { OperationLog } from "../shared/operations/operation-log.ts";
 import { QueuedOperationRunner } from "../shared/queue/queued-runner.ts";
-import { AirtableTokenProvider } from "../shared/tokens/airtable-token-provider.ts";
-import { createTokenStore, tokenCipherFromConfig } from "../shared/tokens/index.ts";
 import { createServerApp } from "./app.ts";
 
 let config;
@@ -31,22 +27,12 @@ const keyPrefix = config.REDIS_KEY_PREFIX;
 // The web tier answers people: fail a request fast when Redis is away rather than queue it for minutes.
 const redis = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
 redis.on("error", (error) => logger.error({ err: error }, "Redis error"));
-const store = createTokenStore(config, { redis, cipher: tokenCipherFromConfig(config), keyPrefix });
 const metrics = new Metrics({ logger });
-const limiter = BottleneckAirtableLimiter.clustered({
+const { store, limiter, airtableOAuth, tokens, operations, ...access } = createAirtableAccess(config, {
   redis,
-  keyPrefix,
   logger,
-  settings: limiterSettingsFrom(config),
-  hooks: metrics.limiterHooks,
+  limiterHooks: metrics.limiterHooks,
 });
-const airtableOAuth = new AirtableOAuth({
-  authUrl: config.AIRTABLE_AUTH_URL,
-  clientId: config.AIRTABLE_CLIENT_ID!,
-  ...(config.AIRTABLE_CLIENT_SECRET ? { clientSecret: config.AIRTABLE_CLIENT_SECRET } : {}),
-});
-const tokens = new AirtableTokenProvider({ store, oauth: airtableOAuth, redis, keyPrefix, logger });
-const operations = new OperationLog({ redis, keyPrefix, retentionMs: config.OPERATION_RETENTION_HOURS * 3_600_000 });
 const runner = new QueuedOperationRunner({
   redis,
   keyPrefix,
@@ -87,8 +73,7 @@ async function shutdown(signal: string): Promise<void> {
   await once(server, "close").catch(() => undefined);
   clearTimeout(forced);
   await runner.close();
-  await limiter.close();
-  await store.close();
+  await access.close();
   redis.disconnect();
   logger.info("stopped");
   process.exit(0);

@@ -6,16 +6,12 @@
 import { once } from "node:events";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
-import { AirtableOAuth } from "../shared/airtable/oauth.ts";
+import { createAirtableAccess } from "../shared/airtable-access.ts";
 import { ConfigError, loadConfig } from "../shared/config.ts";
-import { BottleneckAirtableLimiter, limiterSettingsFrom } from "../shared/limiter/index.ts";
 import { createLogger } from "../shared/logger.ts";
 import { Metrics } from "../shared/metrics/index.ts";
-import { OperationLog } from "../shared/operations/operation-log.ts";
 import { OPERATIONS_QUEUE, bullPrefix } from "../shared/queue/operation-queue.ts";
 import { SchemaCache } from "../shared/schema-cache.ts";
-import { AirtableTokenProvider } from "../shared/tokens/airtable-token-provider.ts";
-import { createTokenStore, tokenCipherFromConfig } from "../shared/tokens/index.ts";
 import { BaseFairness } from "./base-fairness.ts";
 import { createHealthServer } from "./health-server.ts";
 import { createOperationWorker } from "./operation-worker.ts";
@@ -36,26 +32,16 @@ const keyPrefix = config.REDIS_KEY_PREFIX;
 // Workers wait for Redis rather than fail a batch half-recorded (BullMQ requires this for its blocking calls).
 const redis = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: null });
 redis.on("error", (error) => logger.error({ err: error }, "Redis error"));
-const store = createTokenStore(config, { redis, cipher: tokenCipherFromConfig(config), keyPrefix });
 const metrics = new Metrics({ logger });
 // queue_jobs only: this Queue never adds jobs. Its counts are read with a timeout at scrape time.
 const countsQueue = new Queue(OPERATIONS_QUEUE, { connection: redis, prefix: bullPrefix(keyPrefix) });
 countsQueue.on("error", (error) => logger.warn({ err: error }, "queue error"));
 metrics.observeQueue(countsQueue);
-const limiter = BottleneckAirtableLimiter.clustered({
+const { store, limiter, tokens, operations, ...access } = createAirtableAccess(config, {
   redis,
-  keyPrefix,
   logger,
-  settings: limiterSettingsFrom(config),
-  hooks: metrics.limiterHooks,
+  limiterHooks: metrics.limiterHooks,
 });
-const airtableOAuth = new AirtableOAuth({
-  authUrl: config.AIRTABLE_AUTH_URL,
-  clientId: config.AIRTABLE_CLIENT_ID!,
-  ...(config.AIRTABLE_CLIENT_SECRET ? { clientSecret: config.AIRTABLE_CLIENT_SECRET } : {}),
-});
-const tokens = new AirtableTokenProvider({ store, oauth: airtableOAuth, redis, keyPrefix, logger });
-const operations = new OperationLog({ redis, keyPrefix, retentionMs: config.OPERATION_RETENTION_HOURS * 3_600_000 });
 const operationWorker = createOperationWorker({
   redis,
   keyPrefix,
@@ -112,8 +98,7 @@ async function shutdown(signal: string): Promise<void> {
   await operationWorker.close().catch((error: unknown) => logger.error({ err: error }, "worker close failed"));
   health.close();
   await countsQueue.close().catch(() => undefined);
-  await limiter.close();
-  await store.close();
+  await access.close();
   redis.disconnect();
   clearTimeout(forced);
   logger.info("stopped");

@@ -11,12 +11,14 @@ export async function withSchema<R>(
   ctx: Pick<ToolContext, "airtable" | "schemas" | "userId">,
   baseId: string,
   use: (schema: BaseSchema) => R,
+  /** Which failures may come from a stale schema (and earn one retry against a fresh one). */
+  mayBeStale: (error: unknown) => boolean = (error) => error instanceof SchemaLookupError,
 ): Promise<R> {
   const cached = await ctx.schemas.get(ctx.airtable, baseId, ctx.userId);
   try {
     return use(cached);
   } catch (error) {
-    if (!(error instanceof SchemaLookupError)) throw error;
+    if (!mayBeStale(error)) throw error;
     const fresh = await ctx.schemas.get(ctx.airtable, baseId, ctx.userId, { fresh: true });
     return use(fresh);
   }

@@ -6,6 +6,7 @@
 import type { AirtableField, AirtableTable, BaseSchema } from "../../airtable/schemas.ts";
 import { resolveField, SchemaLookupError } from "../../schema-cache.ts";
 import type { ToolContext } from "../define-tool.ts";
+import { withSchema } from "../with-schema.ts";
 import { ToolInputError } from "../tool-input-error.ts";
 
 /** Types whose values Airtable computes: a write naming one fails, so it is refused up front. */
@@ -30,19 +31,12 @@ export const describeItem = (item: { id: string; name: string }) => `${JSON.stri
  * computed-field or name-conflict refusal may come from a cached schema older than a change made in Airtable, and
  * a refusal is rare enough to afford one more schema request to be sure.
  */
-export async function withWriteSchema<R>(
+export function withWriteSchema<R>(
   ctx: Pick<ToolContext, "airtable" | "schemas" | "userId">,
   baseId: string,
   use: (schema: BaseSchema) => R,
 ): Promise<R> {
-  const cached = await ctx.schemas.get(ctx.airtable, baseId, ctx.userId);
-  try {
-    return use(cached);
-  } catch (error) {
-    if (!(error instanceof SchemaLookupError) && !(error instanceof ToolInputError)) throw error;
-    const fresh = await ctx.schemas.get(ctx.airtable, baseId, ctx.userId, { fresh: true });
-    return use(fresh);
-  }
+  return withSchema(ctx, baseId, use, (error) => error instanceof SchemaLookupError || error instanceof ToolInputError);
 }
 
 /** Resolves field keys of one table, remembering each key so 5,000 records cost one lookup per distinct key. */
