@@ -1,11 +1,12 @@
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import { batchCount, type Operation } from "../operations/events.ts";
 import type { OperationProgress } from "../operations/fold.ts";
 import type { OperationRunner } from "../operations/operation-runner.ts";
 import type { OperationReader } from "../operations/operation-store.ts";
 import { operationFromPlan } from "../operations/plan.ts";
 import type { OperationPlan } from "../operations/plan.ts";
 import type { ToolContext, WriteToolDefinition } from "./define-tool.ts";
-import { operationResult } from "./operation-result.ts";
+import { operationResult, type OperationResultOutput } from "./operation-result.ts";
 import { toolSuccessResult } from "./register-tools.ts";
 import { ToolInputError } from "./tool-input-error.ts";
 
@@ -47,10 +48,39 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
               `${settled} of ${p.recordsTotal} written (batch ${p.batchesDone}/${p.batchesTotal})`,
             ).catch((error: unknown) => ctx.logger.debug({ err: error }, "progress notification not delivered"));
           };
-    await opts.runner.waitForEnd(operation.operationId, opts.waitMs, onProgress);
-    const state = await opts.operations.getForOwner(operation.operationId, ctx.userId);
-    if (state === undefined) throw new Error(`operation ${operation.operationId} vanished right after it was queued`);
-    const output = operationResult(state, { withResults: state.status !== "queued" && state.status !== "running" });
-    return toolSuccessResult(output);
+    // From here on the operation exists and will run: whatever fails now, the answer must carry its id, or an
+    // agent told "nothing was changed" would call again and write everything twice.
+    try {
+      await opts.runner.waitForEnd(operation.operationId, opts.waitMs, onProgress);
+      const state = await opts.operations.getForOwner(operation.operationId, ctx.userId);
+      if (state === undefined) throw new Error(`operation ${operation.operationId} vanished right after it was queued`);
+      const output = operationResult(state, { withResults: state.status !== "queued" && state.status !== "running" });
+      return toolSuccessResult(output);
+    } catch (error) {
+      ctx.logger.warn({ err: error, operationId: operation.operationId }, "queued, but its state could not be read");
+      return toolSuccessResult(queuedWithoutState(operation));
+    }
+  };
+}
+
+/** The answer for an operation that is queued but whose state cannot be read right now. */
+function queuedWithoutState(operation: Operation): OperationResultOutput {
+  return {
+    operationId: operation.operationId,
+    kind: operation.kind,
+    baseId: operation.baseId,
+    ...(operation.tableId === undefined ? {} : { tableId: operation.tableId }),
+    status: "queued",
+    done: false,
+    message:
+      "Queued, and it will run, but its progress could not be read just now. Do not call again: poll get_operation with this operationId.",
+    progress: {
+      batchesDone: 0,
+      batchesTotal: batchCount(operation),
+      recordsTotal: operation.input.length,
+      recordsSucceeded: 0,
+      recordsFailed: 0,
+      recordsInDoubt: 0,
+    },
   };
 }
