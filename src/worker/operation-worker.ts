@@ -81,8 +81,9 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
         void fairness.renew(slot, jobId).catch((error: unknown) => log.warn({ err: error }, "lease renewal failed")),
       Math.max(500, Math.floor(fairness.leaseMs / 3)),
     );
-    const observed = opts.metrics && (await RunObserver.start(opts.metrics, store, job));
+    let observed: RunObserver | undefined;
     try {
+      observed = opts.metrics && (await RunObserver.start(opts.metrics, store, job));
       const airtable = new AirtableClient({
         apiUrl: opts.airtable.apiUrl,
         contentUrl: opts.airtable.contentUrl,
