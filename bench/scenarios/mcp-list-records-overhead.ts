@@ -7,8 +7,7 @@ import type { Scenario, ScenarioResult } from "../scenario.ts";
 import { IdlePool } from "../support/idle-pool.ts";
 import { startInProcessServer } from "../support/in-process-server.ts";
 import { PassThroughLimiter } from "../support/pass-through-limiter.ts";
-import { formatMs, formatSignedMs, median, percentile } from "../support/stats.ts";
-import { sampleInterleaved, timed } from "../support/sampling.ts";
+import { sampleInterleaved, timed, versusFirst } from "../support/sampling.ts";
 
 /**
  * What the MCP server adds to one page of records: a list_records tool call through the MCP SDK's client
@@ -98,13 +97,10 @@ export const mcpListRecordsOverhead: Scenario = {
         { warmupRounds: WARMUP_ROUNDS, samples: SAMPLES, progress: (m) => ctx.progress(m) },
       );
 
-      const stats = variants.map((v, i) => ({
-        call: v.call,
-        samples: samples[i]!.length,
-        medianMs: median(samples[i]!),
-        p95Ms: percentile(samples[i]!, 95),
-        addedMedianMs: median(samples[i]!) - median(samples[0]!),
-      }));
+      const table = versusFirst(
+        variants.map((v) => v.call),
+        samples,
+      );
       const notes = [
         `${SAMPLES} sequential samples per row after ${WARMUP_ROUNDS} warm-up rounds, rows interleaved round by ` +
           `round; each call reads one page of ${RECORDS_PER_PAGE} records (2 fields) from one of ${BASES} bases, ` +
@@ -121,20 +117,15 @@ export const mcpListRecordsOverhead: Scenario = {
       const refused = sandbox.count429();
       if (refused > 0) notes.push(`WARNING: the sandbox answered ${refused} requests with 429; numbers are off.`);
       return {
-        columns: ["call", "median ms", "p95 ms", "added (median) ms"],
-        rows: stats.map((s, i) => [
-          s.call,
-          formatMs(s.medianMs),
-          formatMs(s.p95Ms),
-          i === 0 ? "—" : formatSignedMs(s.addedMedianMs),
-        ]),
+        columns: table.columns,
+        rows: table.rows,
         notes,
         data: {
           samples: SAMPLES,
           warmupRounds: WARMUP_ROUNDS,
           recordsPerPage: RECORDS_PER_PAGE,
           count429: refused,
-          rows: stats,
+          rows: table.stats,
         },
       };
     } finally {

@@ -8,8 +8,7 @@ import { startSandbox } from "../../tests/sandbox/index.ts";
 import type { Scenario, ScenarioResult } from "../scenario.ts";
 import { IdlePool } from "../support/idle-pool.ts";
 import { startInProcessServer, type InProcessServer } from "../support/in-process-server.ts";
-import { sampleInterleaved, timed } from "../support/sampling.ts";
-import { formatMs, formatSignedMs, median, percentile } from "../support/stats.ts";
+import { sampleInterleaved, timed, versusFirst } from "../support/sampling.ts";
 import { WritePipeline, createItemsBase, createRecordsOperation } from "../support/write-pipeline.ts";
 
 /**
@@ -137,13 +136,10 @@ export const writeOverhead: Scenario = {
         { warmupRounds: WARMUP_ROUNDS, samples: SAMPLES, progress: (m) => ctx.progress(m) },
       );
 
-      const stats = variants.map((v, i) => ({
-        call: v.call,
-        samples: samples[i]!.length,
-        medianMs: median(samples[i]!),
-        p95Ms: percentile(samples[i]!, 95),
-        addedMedianMs: median(samples[i]!) - median(samples[0]!),
-      }));
+      const table = versusFirst(
+        variants.map((v) => v.call),
+        samples,
+      );
       const notes = [
         `${SAMPLES} sequential samples per row after ${WARMUP_ROUNDS} warm-up rounds (and one call per path and base ` +
           `before them), rows interleaved round by round; every call creates one record in one of ${SLOTS} bases, ` +
@@ -178,13 +174,8 @@ export const writeOverhead: Scenario = {
       const warnings = pipeline.workerWarnings();
       if (warnings.length > 0) notes.push(`Worker warnings (${warnings.length}), first: ${warnings[0]}`);
       return {
-        columns: ["call", "median ms", "p95 ms", "added (median) ms"],
-        rows: stats.map((s, i) => [
-          s.call,
-          formatMs(s.medianMs),
-          formatMs(s.p95Ms),
-          i === 0 ? "—" : formatSignedMs(s.addedMedianMs),
-        ]),
+        columns: table.columns,
+        rows: table.rows,
         notes,
         data: {
           samples: SAMPLES,
@@ -192,7 +183,7 @@ export const writeOverhead: Scenario = {
           slots: SLOTS,
           restMs: REST_MS,
           count429: refused,
-          rows: stats,
+          rows: table.stats,
         },
       };
     } finally {
