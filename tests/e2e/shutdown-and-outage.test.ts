@@ -14,15 +14,9 @@ import { startSandbox, type Sandbox } from "../sandbox/index.ts";
 import { seedAccount, type SeededAccount } from "./fixtures/airtable-accounts.ts";
 import { planDeployment, startDeployment, type Deployment } from "./helpers/deployment.ts";
 import { callTool, connectClient, signInAndConnect } from "./helpers/mcp-client.ts";
+import type { OperationAnswer } from "./helpers/write-operations.ts";
 import { startRedisProxy, type RedisProxy } from "./helpers/redis-proxy.ts";
 import { TestOAuthProvider } from "./helpers/test-oauth-provider.ts";
-
-interface OperationAnswer {
-  operationId: string;
-  status: string;
-  done: boolean;
-  progress: { batchesDone: number; recordsSucceeded: number; recordsInDoubt: number; recordsFailed: number };
-}
 
 let sandbox: Sandbox;
 let deployment: Deployment;

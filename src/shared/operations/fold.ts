@@ -23,7 +23,8 @@
 import { batchCount, batchIndexes } from "./events.ts";
 import type { AcceptedEvent, ItemError, Operation, OperationEvent, OperationKind } from "./events.ts";
 
-export type OperationStatus = "queued" | "running" | "completed" | "completed_with_errors" | "failed";
+export const OPERATION_STATUSES = ["queued", "running", "completed", "completed_with_errors", "failed"] as const;
+export type OperationStatus = (typeof OPERATION_STATUSES)[number];
 
 /** What became of one input item. */
 export type ItemOutcome =

@@ -1,6 +1,6 @@
 /** Write operations as append-only event logs (ARCHITECTURE.md invariants 2 and 3). */
 export * from "./events.ts";
-export { foldOperation, isTerminal, resumeDecision } from "./fold.ts";
+export { foldOperation, isTerminal, OPERATION_STATUSES, resumeDecision } from "./fold.ts";
 export type {
   ItemOutcome,
   OperationProgress,

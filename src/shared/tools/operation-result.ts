@@ -6,12 +6,12 @@
 import { z } from "zod";
 import { OPERATION_KINDS } from "../operations/events.ts";
 import type { ItemOutcome, OperationState } from "../operations/fold.ts";
-import { isTerminal } from "../operations/fold.ts";
+import { isTerminal, OPERATION_STATUSES } from "../operations/fold.ts";
 import { ToolInputError } from "./tool-input-error.ts";
 
 export const RESULT_PAGE_SIZE = 200;
 
-const progressOutput = z.object({
+export const progressOutput = z.object({
   batchesDone: z.number(),
   batchesTotal: z.number(),
   recordsTotal: z.number(),
@@ -46,7 +46,7 @@ export const operationResultShape = {
   kind: z.enum(OPERATION_KINDS),
   baseId: z.string(),
   tableId: z.string().optional(),
-  status: z.enum(["queued", "running", "completed", "completed_with_errors", "failed"]),
+  status: z.enum(OPERATION_STATUSES),
   done: z.boolean().describe("true once the operation has ended; otherwise poll get_operation."),
   message: z.string().describe("What happened, in one or two sentences."),
   progress: progressOutput,

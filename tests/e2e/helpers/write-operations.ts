@@ -5,49 +5,16 @@
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { z } from "zod";
+import type { ItemResult, OperationResultOutput } from "../../../src/shared/tools/operation-result.ts";
+import type { operationSummaryOutput } from "../../../src/shared/tools/read/list-operations.ts";
 import { callTool, resultText } from "./mcp-client.ts";
 
-export interface OperationProgress {
-  batchesDone: number;
-  batchesTotal: number;
-  recordsTotal: number;
-  recordsSucceeded: number;
-  recordsFailed: number;
-  recordsInDoubt: number;
-}
-
-export interface ItemResult {
-  index: number;
-  id?: string;
-  error?: { type: string; message: string };
-  inDoubt?: true;
-  reason?: string;
-  input?: unknown;
-  notWritten?: true;
-  pending?: true;
-}
-
-export interface OperationAnswer {
-  operationId: string;
-  kind: string;
-  baseId: string;
-  tableId?: string;
-  status: "queued" | "running" | "completed" | "completed_with_errors" | "failed";
-  done: boolean;
-  message: string;
-  progress: OperationProgress;
-  failure?: { reason: string; errorType?: string };
-  results?: ItemResult[];
-  nextCursor?: string;
-}
-
-export interface OperationSummary {
-  operationId: string;
-  kind: string;
-  baseId: string;
-  status: OperationAnswer["status"];
-  progress: OperationProgress;
-}
+/** The answer of a write tool or get_operation, and one result of it: the tools' own output types. */
+export type OperationAnswer = OperationResultOutput;
+export type { ItemResult };
+/** One entry of list_operations. */
+export type OperationSummary = z.infer<typeof operationSummaryOutput>;
 
 /** The structuredContent of a successful tool answer; a tool error fails the test with its message. */
 export function answerOf<T>(name: string, result: CallToolResult): T {

@@ -1,25 +1,20 @@
 import { z } from "zod";
 import { OPERATION_KINDS } from "../../operations/events.ts";
+import { OPERATION_STATUSES } from "../../operations/fold.ts";
 import { isOperationId } from "../../operations/operation-id.ts";
 import { defineTool } from "../define-tool.ts";
+import { progressOutput } from "../operation-result.ts";
 import { cursorInput } from "../shapes.ts";
 import { ToolInputError } from "../tool-input-error.ts";
 import { operationLogAnnotations } from "./get-operation.ts";
 
-const operationSummaryOutput = z.object({
+export const operationSummaryOutput = z.object({
   operationId: z.string().describe("Pass to get_operation for the results."),
   kind: z.enum(OPERATION_KINDS),
   baseId: z.string(),
   tableId: z.string().optional(),
-  status: z.enum(["queued", "running", "completed", "completed_with_errors", "failed"]),
-  progress: z.object({
-    batchesDone: z.number(),
-    batchesTotal: z.number(),
-    recordsTotal: z.number(),
-    recordsSucceeded: z.number(),
-    recordsFailed: z.number(),
-    recordsInDoubt: z.number(),
-  }),
+  status: z.enum(OPERATION_STATUSES),
+  progress: progressOutput,
   createdAt: z.string().describe("When the operation was queued (ISO 8601, UTC)."),
   updatedAt: z.string().describe("Its latest event (ISO 8601, UTC)."),
 });
