@@ -9,16 +9,15 @@ import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Redis } from "ioredis";
-import { AirtableOAuth } from "../../shared/airtable/oauth.ts";
+import { createAirtableAccess } from "../../shared/airtable-access.ts";
 import { configSchema, type Config } from "../../shared/config.ts";
 import { BottleneckAirtableLimiter } from "../../shared/limiter/index.ts";
 import { createLogger } from "../../shared/logger.ts";
 import { Metrics } from "../../shared/metrics/index.ts";
-import { OperationLog } from "../../shared/operations/operation-log.ts";
+import type { OperationLog } from "../../shared/operations/operation-log.ts";
 import { QueuedOperationRunner } from "../../shared/queue/queued-runner.ts";
 import { SchemaCache } from "../../shared/schema-cache.ts";
-import { AirtableTokenProvider } from "../../shared/tokens/airtable-token-provider.ts";
-import { createTokenStore, tokenCipherFromConfig, type TokenStore } from "../../shared/tokens/index.ts";
+import type { TokenStore } from "../../shared/tokens/index.ts";
 import { BaseFairness } from "../../worker/base-fairness.ts";
 import { createHealthServer } from "../../worker/health-server.ts";
 import { createOperationWorker, type OperationWorker } from "../../worker/operation-worker.ts";
@@ -81,12 +80,10 @@ export async function startServerHarness(opts: ServerHarnessOptions): Promise<Se
     ...opts.env,
   });
   const redis: Redis = createTestRedis();
-  const store = createTokenStore(config, { redis, cipher: tokenCipherFromConfig(config), keyPrefix });
   const metrics = new Metrics({ logger });
-  const limiter = BottleneckAirtableLimiter.clustered({ redis, keyPrefix, logger, hooks: metrics.limiterHooks });
-  const airtableOAuth = new AirtableOAuth({ authUrl: sandbox.url, clientId });
-  const tokens = new AirtableTokenProvider({ store, oauth: airtableOAuth, redis, keyPrefix, logger });
-  const operations = new OperationLog({ redis, keyPrefix, retentionMs: 3_600_000 });
+  // Wired as src/server/main.ts wires it.
+  const access = createAirtableAccess(config, { redis, logger, limiterHooks: metrics.limiterHooks });
+  const { store, limiter, airtableOAuth, tokens, operations } = access;
   const runner = new QueuedOperationRunner({
     redis,
     keyPrefix,
@@ -175,8 +172,7 @@ export async function startServerHarness(opts: ServerHarnessOptions): Promise<Se
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await runner.close();
-      await limiter.close();
-      await store.close();
+      await access.close();
       redis.disconnect();
     },
   };
