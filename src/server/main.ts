@@ -5,22 +5,13 @@
 import { once } from "node:events";
 import { Redis } from "ioredis";
 import { createAirtableAccess } from "../shared/airtable-access.ts";
-import { ConfigError, loadConfig } from "../shared/config.ts";
+import { loadConfigOrExit } from "../shared/config.ts";
 import { createLogger } from "../shared/logger.ts";
 import { Metrics } from "../shared/metrics/index.ts";
 import { QueuedOperationRunner } from "../shared/queue/queued-runner.ts";
 import { createServerApp } from "./app.ts";
 
-let config;
-try {
-  config = loadConfig(process.env, "server");
-} catch (error) {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`${error.message}\n`);
-    process.exit(1);
-  }
-  throw error;
-}
+const config = loadConfigOrExit("server");
 
 const logger = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, name: "server" });
 const keyPrefix = config.REDIS_KEY_PREFIX;

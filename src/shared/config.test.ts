@@ -1,4 +1,6 @@
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { runNodeScript } from "../../tests/helpers/processes.ts";
 import { ConfigError, loadConfig } from "./config.ts";
 
 const key = Buffer.alloc(32, 7).toString("base64");
@@ -56,5 +58,23 @@ describe("loadConfig", () => {
   it("refuses limits above Airtable's and a Firestore store without a project", () => {
     expect(() => loadConfig({ ...serverEnv, AIRTABLE_BASE_RPS: "6" }, "server")).toThrow(/AIRTABLE_BASE_RPS/);
     expect(() => loadConfig({ ...serverEnv, TOKEN_STORE: "firestore" }, "server")).toThrow(/FIRESTORE_PROJECT_ID/);
+  });
+});
+
+describe("loadConfigOrExit in the processes' entrypoints", () => {
+  it.each(["server", "worker"])("%s: a bad environment prints every problem, no stack, and exits 1", async (role) => {
+    const main = fileURLToPath(new URL(`../${role}/main.ts`, import.meta.url));
+    const result = await runNodeScript(main, {
+      REDIS_URL: "",
+      PUBLIC_URL: "",
+      AIRTABLE_CLIENT_ID: "",
+      TOKEN_ENCRYPTION_KEY: "too-short",
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^Invalid configuration \(\d+ problems\):/);
+    expect(result.stderr).toMatch(/REDIS_URL: required for the \w+ process but not set/);
+    expect(result.stderr).toMatch(/TOKEN_ENCRYPTION_KEY/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(result.stdout).toBe("");
   });
 });

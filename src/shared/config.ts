@@ -148,3 +148,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ProcessRo
 function redactIfSecret(name: string, value: string | undefined): string | undefined {
   return /SECRET|KEY|TOKEN|PASSWORD/.test(name) ? "<redacted>" : value;
 }
+
+/**
+ * For a process's composition root: the config, or — when the environment is wrong — the ConfigError's message
+ * (every problem, no stack trace) on stderr and exit code 1.
+ */
+export function loadConfigOrExit(role: ProcessRole, env: NodeJS.ProcessEnv = process.env): Config {
+  try {
+    return loadConfig(env, role);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    process.exit(1);
+  }
+}

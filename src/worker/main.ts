@@ -7,7 +7,7 @@ import { once } from "node:events";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { createAirtableAccess } from "../shared/airtable-access.ts";
-import { ConfigError, loadConfig } from "../shared/config.ts";
+import { loadConfigOrExit } from "../shared/config.ts";
 import { createLogger } from "../shared/logger.ts";
 import { Metrics } from "../shared/metrics/index.ts";
 import { OPERATIONS_QUEUE, bullPrefix } from "../shared/queue/operation-queue.ts";
@@ -16,16 +16,7 @@ import { BaseFairness } from "./base-fairness.ts";
 import { createHealthServer } from "./health-server.ts";
 import { createOperationWorker } from "./operation-worker.ts";
 
-let config;
-try {
-  config = loadConfig(process.env, "worker");
-} catch (error) {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`${error.message}\n`);
-    process.exit(1);
-  }
-  throw error;
-}
+const config = loadConfigOrExit("worker");
 
 const logger = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, name: "worker" });
 const keyPrefix = config.REDIS_KEY_PREFIX;
