@@ -15,7 +15,6 @@ import type { AirtableLimiter } from "../shared/limiter/index.ts";
 import { withLogContext } from "../shared/log-context.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { Metrics } from "../shared/metrics/index.ts";
-import { finalReason } from "../shared/operations/embedded-runner.ts";
 import { isTerminal, type OperationState } from "../shared/operations/fold.ts";
 import { MAX_BATCH_SIZE } from "../shared/operations/events.ts";
 import type { OperationStore } from "../shared/operations/operation-store.ts";
@@ -24,6 +23,7 @@ import {
   OperationRateLimitedError,
   OperationReleasedError,
   failOperation,
+  finalReason,
   processOperation,
 } from "../shared/operations/processor.ts";
 import { OPERATIONS_QUEUE, bullPrefix } from "../shared/queue/operation-queue.ts";

@@ -16,6 +16,7 @@ import {
   OperationReleasedError,
   OperationRetryableError,
   failOperation,
+  finalReason,
   processOperation,
 } from "./processor.ts";
 import type { ProcessorDeps } from "./processor.ts";
@@ -127,12 +128,4 @@ export class EmbeddedOperationRunner implements OperationRunner {
       signal.addEventListener("abort", done, { once: true });
     });
   }
-}
-
-/** The `failed` reason after the last attempt. */
-export function finalReason(error: unknown, attempts: number): string {
-  const cause = error instanceof Error ? error.message : String(error);
-  return error instanceof OperationRetryableError
-    ? `Airtable kept failing after ${attempts} attempts (${cause}). Items not listed as written were not written; call again for them later.`
-    : `The operation stopped on an internal error (${cause}). Items not listed as written were not written.`;
 }

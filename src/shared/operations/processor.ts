@@ -104,9 +104,12 @@ export async function processOperation(operationId: string, deps: ProcessorDeps)
 class OperationRun {
   readonly #id: string;
   readonly #deps: ProcessorDeps;
+  /** The operation as accepted; it never changes, so reading it needs no fold. */
+  #op!: Operation;
   #events: OperationEvent[] = [];
-  #state!: OperationState;
-  #log: Logger;
+  /** The fold of #events, computed when read after an append (a batch appends 2–3 events between reads). */
+  #folded: OperationState | undefined;
+  readonly #log: Logger;
   /** Requests sent per batch in this log (sub-requests of a split included), for `batch.started.attempt`. */
   readonly #attempts = new Map<number, number>();
 
@@ -117,8 +120,8 @@ class OperationRun {
     this.#log = deps.logger;
   }
 
-  get #op(): Operation {
-    return this.#state.operation;
+  get #state(): OperationState {
+    return (this.#folded ??= foldOperation(this.#events));
   }
 
   async start(): Promise<OperationState> {
@@ -126,7 +129,7 @@ class OperationRun {
     if (this.#events.length === 0) {
       throw new OperationFailedError(`operation ${this.#id} does not exist (its log expired or was never written)`);
     }
-    this.#refold();
+    this.#op = this.#state.operation;
     for (const e of this.#events) {
       if (e.type === "batch.started")
         this.#attempts.set(e.batch, Math.max(this.#attempts.get(e.batch) ?? 0, e.attempt));
@@ -213,7 +216,6 @@ class OperationRun {
       return;
     }
     if (error instanceof AirtableOutcomeUnknownError) {
-      this.#refold();
       const next = resumeDecision(this.#state);
       if (next.action === "mark_in_doubt") {
         await this.#append({
@@ -364,11 +366,7 @@ class OperationRun {
     const at = Date.now();
     const seq = await this.#deps.store.append(this.#id, { ...event, at });
     this.#events.push({ ...event, seq, at } as OperationEvent);
-    this.#refold();
-  }
-
-  #refold(): void {
-    this.#state = foldOperation(this.#events);
+    this.#folded = undefined;
   }
 
   async #progress(): Promise<void> {
@@ -427,4 +425,12 @@ export async function failOperation(
   const state = await store.state(operationId);
   if (state === undefined || isTerminal(state.status)) return;
   await store.append(operationId, { type: "failed", reason, ...(errorType === undefined ? {} : { errorType }) });
+}
+
+/** The `failed` reason after the last attempt. */
+export function finalReason(error: unknown, attempts: number): string {
+  const cause = error instanceof Error ? error.message : String(error);
+  return error instanceof OperationRetryableError
+    ? `Airtable kept failing after ${attempts} attempts (${cause}). Items not listed as written were not written; call again for them later.`
+    : `The operation stopped on an internal error (${cause}). Items not listed as written were not written.`;
 }
