@@ -10,6 +10,7 @@ import type { Operation } from "./events.ts";
 import type { OperationProgress } from "./fold.ts";
 import type { OperationRunner } from "./operation-runner.ts";
 import type { OperationStore } from "./operation-store.ts";
+import { ProgressListeners } from "./progress-listeners.ts";
 import {
   OperationFailedError,
   OperationRateLimitedError,
@@ -37,7 +38,7 @@ export interface EmbeddedRunnerOptions {
 export class EmbeddedOperationRunner implements OperationRunner {
   readonly #opts: EmbeddedRunnerOptions;
   readonly #running = new Map<string, Promise<void>>();
-  readonly #listeners = new Map<string, Set<(p: OperationProgress) => void>>();
+  readonly #listeners = new ProgressListeners();
   readonly #stop = new AbortController();
 
   constructor(opts: EmbeddedRunnerOptions) {
@@ -60,17 +61,13 @@ export class EmbeddedOperationRunner implements OperationRunner {
   ): Promise<void> {
     const run = this.#running.get(operationId);
     if (run === undefined) return;
-    let listeners = this.#listeners.get(operationId);
-    if (onProgress !== undefined) {
-      if (listeners === undefined) this.#listeners.set(operationId, (listeners = new Set()));
-      listeners.add(onProgress);
-    }
+    const unsubscribe = onProgress === undefined ? undefined : this.#listeners.add(operationId, onProgress);
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([run, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
     } finally {
       clearTimeout(timer);
-      if (onProgress !== undefined) listeners?.delete(onProgress);
+      unsubscribe?.();
     }
   }
 
@@ -90,7 +87,7 @@ export class EmbeddedOperationRunner implements OperationRunner {
       ...this.#opts.processorDeps(operation),
       stopSignal: this.#stop.signal,
       onProgress: (state) => {
-        for (const listener of this.#listeners.get(id) ?? []) listener(state.progress);
+        this.#listeners.emit(id, state.progress);
       },
     };
     for (let attempt = 1; ;) {

@@ -11,6 +11,7 @@ import type { OperationProgress } from "../operations/fold.ts";
 import type { OperationRunner } from "../operations/operation-runner.ts";
 import type { OperationStore } from "../operations/operation-store.ts";
 import { failOperation } from "../operations/processor.ts";
+import { ProgressListeners } from "../operations/progress-listeners.ts";
 import { OPERATIONS_QUEUE, bullPrefix, jobDataOf, jobOptions } from "./operation-queue.ts";
 import type { JobPolicy, OperationJobData } from "./operation-queue.ts";
 
@@ -27,7 +28,7 @@ export class QueuedOperationRunner implements OperationRunner {
   readonly #events: QueueEvents;
   readonly #eventsRedis: Redis;
   readonly #opts: QueuedRunnerOptions;
-  readonly #progressListeners = new Map<string, Set<(p: OperationProgress) => void>>();
+  readonly #progressListeners = new ProgressListeners();
 
   constructor(opts: QueuedRunnerOptions) {
     this.#opts = opts;
@@ -38,9 +39,7 @@ export class QueuedOperationRunner implements OperationRunner {
     this.#events = new QueueEvents(OPERATIONS_QUEUE, { connection: this.#eventsRedis, prefix });
     this.#events.setMaxListeners(0);
     this.#events.on("progress", ({ jobId, data }) => {
-      const listeners = this.#progressListeners.get(jobId);
-      if (listeners === undefined || !isProgress(data)) return;
-      for (const listener of listeners) listener(data);
+      if (isProgress(data)) this.#progressListeners.emit(jobId, data);
     });
     this.#events.on("error", (error) => opts.logger.warn({ err: error }, "queue events error"));
     this.queue.on("error", (error) => opts.logger.warn({ err: error }, "queue error"));
@@ -72,22 +71,14 @@ export class QueuedOperationRunner implements OperationRunner {
     timeoutMs: number,
     onProgress?: (progress: OperationProgress) => void,
   ): Promise<void> {
-    if (onProgress !== undefined) {
-      let listeners = this.#progressListeners.get(operationId);
-      if (listeners === undefined) this.#progressListeners.set(operationId, (listeners = new Set()));
-      listeners.add(onProgress);
-    }
+    const unsubscribe = onProgress === undefined ? undefined : this.#progressListeners.add(operationId, onProgress);
     try {
       const job = await Job.fromId<OperationJobData>(this.queue, operationId);
       if (job === undefined || timeoutMs <= 0) return;
       // Rejects when the job failed or the ttl passed: either way the caller reads the operation's state.
       await job.waitUntilFinished(this.#events, timeoutMs).catch(() => undefined);
     } finally {
-      if (onProgress !== undefined) {
-        const listeners = this.#progressListeners.get(operationId);
-        listeners?.delete(onProgress);
-        if (listeners?.size === 0) this.#progressListeners.delete(operationId);
-      }
+      unsubscribe?.();
     }
   }
 

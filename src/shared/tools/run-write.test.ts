@@ -42,6 +42,21 @@ describe("createWriteRunner", () => {
     expect(result.results?.map((r) => r.index)).toEqual([...Array(12).keys()]);
   });
 
+  it("sends a progress notification after every batch when the client asked for progress", async () => {
+    const runWrite = createWriteRunner({ runner, operations: h.operations, waitMs: 10_000 });
+    const sent: [number, number | undefined][] = [];
+    const ctx = {
+      ...h.ctx,
+      sendProgress: async (progress: number, total?: number) => void sent.push([progress, total]),
+    };
+    await runWrite(createRecords, await h.plan(createRecords, args(25, "progress")), ctx);
+    expect(sent).toEqual([
+      [10, 25],
+      [20, 25],
+      [25, 25],
+    ]);
+  });
+
   it("answers with the operation id and progress, no results, when the wait runs out first", async () => {
     const runWrite = createWriteRunner({ runner, operations: h.operations, waitMs: 0 });
     const result = output(await runWrite(createRecords, await h.plan(createRecords, args(30, "later")), h.ctx));

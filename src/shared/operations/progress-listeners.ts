@@ -1,0 +1,27 @@
+import type { OperationProgress } from "./fold.ts";
+
+export type ProgressListener = (progress: OperationProgress) => void;
+
+/**
+ * The calls waiting on each operation and wanting its progress (both runners relay progress this way). An
+ * operation's entry goes when its last listener does, so finished operations leave nothing behind.
+ */
+export class ProgressListeners {
+  readonly #byOperation = new Map<string, Set<ProgressListener>>();
+
+  /** Registers `listener` for the operation; returns the function that removes it. */
+  add(operationId: string, listener: ProgressListener): () => void {
+    let listeners = this.#byOperation.get(operationId);
+    if (listeners === undefined) this.#byOperation.set(operationId, (listeners = new Set()));
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+      if (listeners.size === 0 && this.#byOperation.get(operationId) === listeners)
+        this.#byOperation.delete(operationId);
+    };
+  }
+
+  emit(operationId: string, progress: OperationProgress): void {
+    for (const listener of this.#byOperation.get(operationId) ?? []) listener(progress);
+  }
+}
