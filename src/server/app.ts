@@ -11,6 +11,7 @@ import { withLogContext } from "../shared/log-context.ts";
 import type { Logger } from "../shared/logger.ts";
 import { Metrics } from "../shared/metrics/index.ts";
 import { QueuedOperationRunner } from "../shared/queue/queued-runner.ts";
+import { failingChecks, readinessChecks } from "../shared/readiness.ts";
 import { isRedisUnavailable, TEMPORARILY_UNAVAILABLE } from "../shared/redis-unavailable.ts";
 import { SchemaCache } from "../shared/schema-cache.ts";
 import {
@@ -106,14 +107,9 @@ export function createServerApp(parts: ServerParts): express.Express {
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });
+  const readiness = readinessChecks(redis, store);
   app.get("/readyz", async (_req, res) => {
-    // Ready = the parts every request needs answer: Redis (queue, limiter, sessions) and the token store.
-    const checks: Record<string, () => Promise<unknown>> = {
-      redis: () => redis.ping(),
-      tokenStore: () => store.getClient("readiness-probe"),
-    };
-    const results = await Promise.allSettled(Object.values(checks).map((check) => withTimeout(check(), 2_000)));
-    const failing = Object.keys(checks).filter((_, i) => results[i]?.status === "rejected");
+    const failing = await failingChecks(readiness);
     if (failing.length === 0) res.json({ status: "ready" });
     else res.status(503).json({ status: "unavailable", failing });
   });
@@ -221,12 +217,4 @@ async function revokeAllGrants(store: TokenStore, revocations: RevocationList, u
       }),
   );
   logger.warn({ userId, grants: grants.length }, "Airtable access lost: revoked the user's grants");
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("timed out")), ms))),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -5,10 +5,11 @@
  */
 import { createServer, type Server } from "node:http";
 import { ADMIN_CHALLENGE, presentsAdminToken } from "../shared/admin-auth.ts";
+import { failingChecks, type ReadinessChecks } from "../shared/readiness.ts";
 
 export interface HealthChecks {
   /** Each check resolves when its dependency answers, rejects otherwise. */
-  ready: Record<string, () => Promise<unknown>>;
+  ready: ReadinessChecks;
   /** `/metrics`, for requests presenting `adminToken`; absent: `/metrics` is 404 like any unknown path. */
   metrics?: {
     adminToken: string;
@@ -26,9 +27,7 @@ export function createHealthServer(checks: HealthChecks): Server {
     if (req.method !== "GET") return send(405, { error: "method not allowed" });
     if (path === "/healthz") return send(200, { status: "ok" });
     if (path === "/readyz") {
-      const names = Object.keys(checks.ready);
-      void Promise.allSettled(names.map((n) => withTimeout(checks.ready[n]!(), 2_000))).then((results) => {
-        const failing = names.filter((_, i) => results[i]?.status === "rejected");
+      void failingChecks(checks.ready).then((failing) => {
         if (failing.length === 0) send(200, { status: "ready" });
         else send(503, { status: "unavailable", failing });
       });
@@ -51,12 +50,4 @@ export function createHealthServer(checks: HealthChecks): Server {
     }
     send(404, { error: "not found" });
   });
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error("timeout")), ms))),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -11,6 +11,7 @@ import { loadConfigOrExit } from "../shared/config.ts";
 import { createLogger } from "../shared/logger.ts";
 import { Metrics } from "../shared/metrics/index.ts";
 import { OPERATIONS_QUEUE, bullPrefix } from "../shared/queue/operation-queue.ts";
+import { readinessChecks } from "../shared/readiness.ts";
 import { SchemaCache } from "../shared/schema-cache.ts";
 import { BaseFairness } from "./base-fairness.ts";
 import { createHealthServer } from "./health-server.ts";
@@ -58,10 +59,7 @@ const operationWorker = createOperationWorker({
 });
 
 const health = createHealthServer({
-  ready: {
-    redis: () => redis.ping(),
-    tokenStore: () => store.getClient("readiness-probe"),
-  },
+  ready: readinessChecks(redis, store),
   ...(config.ADMIN_TOKEN !== undefined && {
     metrics: { adminToken: config.ADMIN_TOKEN, render: () => metrics.render() },
   }),

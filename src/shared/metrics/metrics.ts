@@ -17,6 +17,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom
 import type { AirtableAttempt } from "../airtable/client.ts";
 import type { LimiterHooks } from "../limiter/airtable-limiter.ts";
 import type { Logger } from "../logger.ts";
+import { withTimeout } from "../readiness.ts";
 
 /** The BullMQ states queue_jobs reports. */
 export const QUEUE_JOB_STATES = ["waiting", "active", "delayed", "failed", "completed"] as const;
@@ -148,12 +149,4 @@ export class Metrics {
       this.#logger?.warn({ err: error }, "metrics: could not read the queue's job counts; queue_jobs left out");
     }
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    promise,
-    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms))),
-  ]).finally(() => clearTimeout(timer));
 }

@@ -1,0 +1,28 @@
+/**
+ * Readiness, the same on the server's /readyz and the worker's: every request or job needs Redis (queue,
+ * limiter, logs, sessions) and the token store to answer. A check that does not answer within 2 s fails.
+ */
+import type { Redis } from "ioredis";
+import type { TokenStore } from "./tokens/index.ts";
+
+export type ReadinessChecks = Record<string, () => Promise<unknown>>;
+
+export function readinessChecks(redis: Redis, store: TokenStore): ReadinessChecks {
+  return { redis: () => redis.ping(), tokenStore: () => store.getClient("readiness-probe") };
+}
+
+/** The names of the checks that failed or did not answer within `timeoutMs` ([] = ready). */
+export async function failingChecks(checks: ReadinessChecks, timeoutMs = 2_000): Promise<string[]> {
+  const names = Object.keys(checks);
+  const results = await Promise.allSettled(names.map((name) => withTimeout(checks[name]!(), timeoutMs)));
+  return names.filter((_, i) => results[i]?.status === "rejected");
+}
+
+/** `promise`, or a rejection once `ms` have passed without an answer. */
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms))),
+  ]).finally(() => clearTimeout(timer));
+}
