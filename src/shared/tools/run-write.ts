@@ -6,9 +6,9 @@ import type { OperationReader } from "../operations/operation-store.ts";
 import { operationFromPlan } from "../operations/plan.ts";
 import type { OperationPlan } from "../operations/plan.ts";
 import type { ToolContext, WriteToolDefinition } from "./define-tool.ts";
+import { checkRecordCount } from "./write/check-records.ts";
 import { operationResult, type OperationResultOutput } from "./operation-result.ts";
 import { toolSuccessResult } from "./register-tools.ts";
-import { ToolInputError } from "./tool-input-error.ts";
 
 export interface WriteRunnerOptions {
   runner: OperationRunner;
@@ -24,12 +24,8 @@ export interface WriteRunnerOptions {
  */
 export function createWriteRunner(opts: WriteRunnerOptions) {
   return async (tool: WriteToolDefinition, plan: OperationPlan, ctx: ToolContext): Promise<CallToolResult> => {
-    if (plan.input.length > ctx.maxRecordsPerOperation) {
-      throw new ToolInputError(
-        `${tool.name} takes at most ${ctx.maxRecordsPerOperation.toLocaleString("en-US")} records per call ` +
-          `(MAX_RECORDS_PER_OPERATION); this call has ${plan.input.length.toLocaleString("en-US")}. Split it into several calls.`,
-      );
-    }
+    // Every tool checks this before fetching a schema; this backstop holds for any write tool's plan.
+    checkRecordCount(tool.name, "records", plan.input.length, ctx.maxRecordsPerOperation);
     const operation = operationFromPlan(plan, ctx.userId);
     await opts.runner.submit(operation);
     ctx.logger.info(
