@@ -18,7 +18,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: "main",
-          include: ["src/**/*.test.ts", "tests/**/*.test.ts"],
+          include: ["tests/**/*.test.ts"],
           exclude: [...timingSensitive, "**/node_modules/**"],
           sequence: { groupOrder: 0 },
         },

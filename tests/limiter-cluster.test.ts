@@ -1,6 +1,6 @@
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSandbox, type Sandbox } from "./sandbox/index.ts";
+import { startSandbox, type Sandbox } from "../src/sandbox/index.ts";
 import { createTestRedis, deleteKeys, testRedisUrl, uniquePrefix } from "./helpers/redis.ts";
 import { lastJsonLine, runNodeScript } from "./helpers/processes.ts";
 

@@ -1,6 +1,6 @@
 import { AirtableClient } from "../../src/shared/airtable/index.ts";
 import { BottleneckAirtableLimiter, type AirtableLimiter } from "../../src/shared/limiter/index.ts";
-import { startSandbox, type Sandbox } from "../../tests/sandbox/index.ts";
+import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
 import type { Scenario, ScenarioResult } from "../scenario.ts";
 import { IdlePool } from "../support/idle-pool.ts";
 import { PassThroughLimiter } from "../support/pass-through-limiter.ts";

@@ -1,6 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { lastJsonLine, runNodeScript } from "../../tests/helpers/processes.ts";
-import { startSandbox, type RecordedRequest } from "../../tests/sandbox/index.ts";
+import { startSandbox, type RecordedRequest } from "../../src/sandbox/index.ts";
 import type { BenchContext, Scenario, ScenarioResult } from "../scenario.ts";
 import { ratePerSecond } from "../support/stats.ts";
 

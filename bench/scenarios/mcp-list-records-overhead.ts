@@ -1,6 +1,6 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { AirtableClient } from "../../src/shared/airtable/index.ts";
-import { startSandbox } from "../../tests/sandbox/index.ts";
+import { startSandbox } from "../../src/sandbox/index.ts";
 import { callTool, resultText, signInAndConnect } from "../../tests/e2e/helpers/mcp-client.ts";
 import { TestOAuthProvider } from "../../tests/e2e/helpers/test-oauth-provider.ts";
 import type { Scenario, ScenarioResult } from "../scenario.ts";

@@ -1,5 +1,5 @@
 import type { Operation } from "../../src/shared/operations/events.ts";
-import type { Sandbox } from "../../tests/sandbox/index.ts";
+import type { Sandbox } from "../../src/sandbox/index.ts";
 import type { BenchContext, Scenario, ScenarioResult } from "../scenario.ts";
 import { formatMs, median, percentile } from "../support/stats.ts";
 import {

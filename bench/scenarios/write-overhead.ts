@@ -4,7 +4,7 @@ import { BottleneckAirtableLimiter } from "../../src/shared/limiter/index.ts";
 import { createLogger } from "../../src/shared/logger.ts";
 import { callTool, resultText, signInAndConnect } from "../../tests/e2e/helpers/mcp-client.ts";
 import { TestOAuthProvider } from "../../tests/e2e/helpers/test-oauth-provider.ts";
-import { startSandbox } from "../../tests/sandbox/index.ts";
+import { startSandbox } from "../../src/sandbox/index.ts";
 import type { Scenario, ScenarioResult } from "../scenario.ts";
 import { IdlePool } from "../support/idle-pool.ts";
 import { startInProcessServer, type InProcessServer } from "../support/in-process-server.ts";

@@ -11,7 +11,7 @@ import { createLogger } from "../../src/shared/logger.ts";
 import { AirtableTokenProvider } from "../../src/shared/tokens/airtable-token-provider.ts";
 import { createTokenStore, tokenCipherFromConfig } from "../../src/shared/tokens/index.ts";
 import { createServerApp } from "../../src/server/app.ts";
-import type { Sandbox } from "../../tests/sandbox/index.ts";
+import type { Sandbox } from "../../src/sandbox/index.ts";
 
 export interface InProcessServer {
   /** `${url}/mcp` */

@@ -9,7 +9,7 @@ import { operationFromPlan } from "../../src/shared/operations/plan.ts";
 import { QueuedOperationRunner } from "../../src/shared/queue/queued-runner.ts";
 import { createTokenStore, tokenCipherFromConfig, type TokenStore } from "../../src/shared/tokens/index.ts";
 import { freePort, startWorkerProcess, type ServerProcess } from "../../tests/e2e/helpers/server-process.ts";
-import { startSandbox, type RecordedRequest, type Sandbox } from "../../tests/sandbox/index.ts";
+import { startSandbox, type RecordedRequest, type Sandbox } from "../../src/sandbox/index.ts";
 import type { BenchContext } from "../scenario.ts";
 import { deleteKeys } from "./redis.ts";
 

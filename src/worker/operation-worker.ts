@@ -22,10 +22,9 @@ import {
   OperationFailedError,
   OperationRateLimitedError,
   OperationReleasedError,
-  failOperation,
-  finalReason,
-  processOperation,
-} from "../shared/operations/processor.ts";
+} from "../shared/operations/operation-errors.ts";
+import { failOperation, finalReason } from "../shared/operations/fail-operation.ts";
+import { processOperation } from "../shared/operations/processor.ts";
 import { OPERATIONS_QUEUE, bullPrefix } from "../shared/queue/operation-queue.ts";
 import type { OperationJobData } from "../shared/queue/operation-queue.ts";
 import type { SchemaCache } from "../shared/schema-cache.ts";

@@ -216,7 +216,7 @@ describe("docker-compose.yml with deploy/sandbox.env (npm run demo)", () => {
     expect(readRepoFile("deploy/sandbox.env")).toMatch(/SANDBOX DEMO ONLY/);
   });
 
-  it("builds the sandbox from tests/sandbox and runs its main.ts on all interfaces", () => {
+  it("builds the sandbox from src/sandbox and runs its main.ts on all interfaces", () => {
     const context = sandbox.build?.context as string;
     expect(existsSync(new URL(`../../${context}/main.ts`, import.meta.url))).toBe(true);
     expect(sandbox.build?.dockerfile_inline).toMatch(/CMD \["node", "main\.ts"\]/);

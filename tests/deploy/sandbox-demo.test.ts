@@ -1,5 +1,5 @@
 /**
- * The sandbox as the compose demo runs it (`node tests/sandbox/main.ts` with the environment docker-compose.yml
+ * The sandbox as the compose demo runs it (`node src/sandbox/main.ts` with the environment docker-compose.yml
  * gives it): a browser that arrives at the authorize page with no `sandbox_user` is signed in as the demo user, and
  * the whole OAuth code flow and an API call work through the sign-in front. Without SANDBOX_SIGN_IN_AS the sandbox
  * behaves as before (no user, no sign-in).
@@ -10,7 +10,7 @@ import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 
-const mainTs = fileURLToPath(new URL("../sandbox/main.ts", import.meta.url));
+const mainTs = fileURLToPath(new URL("../../src/sandbox/main.ts", import.meta.url));
 const redirectUri = "http://localhost:8080/oauth/callback";
 const clientId = "compose-demo-test";
 
@@ -64,7 +64,7 @@ function authorizeUrl(base: string, challenge: string): string {
   return url.toString();
 }
 
-describe("tests/sandbox/main.ts for the compose demo", () => {
+describe("src/sandbox/main.ts for the compose demo", () => {
   it("with SANDBOX_SIGN_IN_AS, signs the browser in as that user and the whole code flow works", async () => {
     const { url, process: proc } = await startSandboxMain({ SANDBOX_SIGN_IN_AS: "demo@example.com" });
     const verifier = randomBytes(32).toString("base64url");

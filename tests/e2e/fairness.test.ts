@@ -6,7 +6,7 @@
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startSandbox, type Sandbox } from "../sandbox/index.ts";
+import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
 import { seedAccount, type SeededAccount } from "./fixtures/airtable-accounts.ts";
 import { planDeployment, startDeployment, type Deployment } from "./helpers/deployment.ts";
 import { signInAndConnect } from "./helpers/mcp-client.ts";

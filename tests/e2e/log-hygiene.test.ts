@@ -5,7 +5,7 @@
  * refresh — appears anywhere in any process's output.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startSandbox, type Sandbox } from "../sandbox/index.ts";
+import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
 import { seedAccount, type SeededAccount } from "./fixtures/airtable-accounts.ts";
 import { planDeployment, startDeployment, type Deployment } from "./helpers/deployment.ts";
 import { callTool, signInAndConnect } from "./helpers/mcp-client.ts";

@@ -7,7 +7,7 @@
 import { UnauthorizedError, auth } from "@modelcontextprotocol/sdk/client/auth.js";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startSandbox, type Sandbox } from "../sandbox/index.ts";
+import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
 import { seedAccount, type SeededAccount } from "./fixtures/airtable-accounts.ts";
 import { hostMetadataDocument, type MetadataDocumentHost } from "./fixtures/metadata-document-host.ts";
 import { planDeployment, startDeployment, type Deployment } from "./helpers/deployment.ts";

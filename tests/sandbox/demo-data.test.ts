@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { seedDemo } from "./demo-data.ts";
-import { startSandbox } from "./index.ts";
+import { seedDemo } from "../../src/sandbox/demo-data.ts";
+import { startSandbox } from "../../src/sandbox/index.ts";
 
 describe("demo data", () => {
   it("seeds a CRM base reachable with the printed token", async () => {

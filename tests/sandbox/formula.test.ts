@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { compileFormula, FormulaError, MAX_DEPTH, type FormulaField, type FormulaRecord } from "./formula.ts";
+import {
+  compileFormula,
+  FormulaError,
+  MAX_DEPTH,
+  type FormulaField,
+  type FormulaRecord,
+} from "../../src/sandbox/formula.ts";
 
 const FIELDS: FormulaField[] = [
   { name: "Name", type: "singleLineText" },

@@ -1,5 +1,5 @@
 /** Shared setup for the sandbox's own tests: a sandbox with one user, a token and a small base. */
-import { startSandbox, type BaseInfo, type Sandbox, type SandboxOptions } from "./index.ts";
+import { startSandbox, type BaseInfo, type Sandbox, type SandboxOptions } from "../../src/sandbox/index.ts";
 
 export interface Fixture {
   sandbox: Sandbox;

@@ -8,7 +8,18 @@
  * must not be sent twice. The token provider decides what to do with each error.
  */
 import { z } from "zod";
-import type { AirtableTokenSet } from "../tokens/types.ts";
+
+/** Airtable's tokens for one Airtable user. Stored only encrypted (AES-256-GCM); never sent to MCP clients. */
+export interface AirtableTokenSet {
+  accessToken: string;
+  refreshToken: string;
+  /** Epoch ms. */
+  accessTokenExpiresAt: number;
+  /** Epoch ms; Airtable refresh tokens last ~60 days and are single-use. */
+  refreshTokenExpiresAt?: number;
+  /** Airtable scopes granted upstream. */
+  scopes: string[];
+}
 
 const tokenResponseSchema = z.object({
   access_token: z.string().min(1),

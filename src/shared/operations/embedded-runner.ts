@@ -16,10 +16,9 @@ import {
   OperationRateLimitedError,
   OperationReleasedError,
   OperationRetryableError,
-  failOperation,
-  finalReason,
-  processOperation,
-} from "./processor.ts";
+} from "./operation-errors.ts";
+import { failOperation, finalReason } from "./fail-operation.ts";
+import { processOperation } from "./processor.ts";
 import type { ProcessorDeps } from "./processor.ts";
 
 export interface EmbeddedRunnerOptions {

@@ -19,6 +19,7 @@ export {
   OperationLogFullError,
   OperationNotFoundError,
 } from "./operation-log.ts";
-export type { ListOptions, OperationLogOptions } from "./operation-log.ts";
+export type { OperationLogOptions } from "./operation-log.ts";
+export type { ListOptions } from "./operation-store.ts";
 export { summarizeOperation } from "./summary.ts";
 export type { OperationSummary } from "./summary.ts";

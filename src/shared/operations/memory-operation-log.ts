@@ -14,7 +14,7 @@ import {
   OperationLogFullError,
   OperationNotFoundError,
 } from "./operation-log.ts";
-import type { ListOptions } from "./operation-log.ts";
+import type { ListOptions } from "./operation-store.ts";
 import type { OperationStore } from "./operation-store.ts";
 import { summarizeOperation } from "./summary.ts";
 import type { OperationSummary } from "./summary.ts";

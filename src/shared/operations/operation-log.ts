@@ -23,7 +23,7 @@ import type { NewOperationEvent, Operation, OperationEvent } from "./events.ts";
 import { foldOperation } from "./fold.ts";
 import type { OperationState } from "./fold.ts";
 import { isOperationId } from "./operation-id.ts";
-import type { OperationStore } from "./operation-store.ts";
+import type { ListOptions, OperationStore } from "./operation-store.ts";
 import { summarizeOperation } from "./summary.ts";
 import type { OperationSummary } from "./summary.ts";
 
@@ -79,13 +79,6 @@ export interface OperationLogOptions {
   retentionMs: number;
   maxEvents?: number;
   now?: () => number;
-}
-
-export interface ListOptions {
-  /** 1 to MAX_LIST_LIMIT. */
-  limit: number;
-  /** An operation id from the previous page: list the ones created before it. A cursor that expired ends the list. */
-  before?: string;
 }
 
 export class OperationLog implements OperationStore {

@@ -1,7 +1,13 @@
 import type { NewOperationEvent, Operation, OperationEvent } from "./events.ts";
 import type { OperationState } from "./fold.ts";
-import type { ListOptions } from "./operation-log.ts";
 import type { OperationSummary } from "./summary.ts";
+
+export interface ListOptions {
+  /** 1 to MAX_LIST_LIMIT. */
+  limit: number;
+  /** An operation id from the previous page: list the ones created before it. A cursor that expired ends the list. */
+  before?: string;
+}
 
 /** Reading operations as their owner: what tools get (another user's id answers undefined, like a missing one). */
 export interface OperationReader {

@@ -37,6 +37,12 @@ import { AirtableReauthRequiredError } from "../tokens/airtable-token-provider.t
 import { batchIndexes, isRecordKind } from "./events.ts";
 import type { ItemError, NewOperationEvent, Operation, OperationEvent } from "./events.ts";
 import { foldOperation, isTerminal, resumeDecision } from "./fold.ts";
+import {
+  OperationFailedError,
+  OperationRateLimitedError,
+  OperationReleasedError,
+  OperationRetryableError,
+} from "./operation-errors.ts";
 import type { OperationState } from "./fold.ts";
 import type { OperationStore } from "./operation-store.ts";
 import { itemSchemas } from "./plan.ts";
@@ -52,26 +58,6 @@ export interface ProcessorDeps {
   onProgress?(state: OperationState): void | Promise<void>;
   /** Aborted when the process is shutting down: stop at the next batch boundary (OperationReleasedError). */
   stopSignal?: AbortSignal;
-}
-
-/** The operation stopped between batches because the process is shutting down; its log says where to resume. */
-export class OperationReleasedError extends Error {
-  override name = "OperationReleasedError";
-}
-
-/** Try again later (backoff): Airtable or the network failed in a way that may pass. */
-export class OperationRetryableError extends Error {
-  override name = "OperationRetryableError";
-}
-
-/** Airtable kept answering 429: wait for the penalty to pass, then resume. Not a failed attempt. */
-export class OperationRateLimitedError extends Error {
-  override name = "OperationRateLimitedError";
-}
-
-/** The operation failed for good; its `failed` event is in the log. Never retry. */
-export class OperationFailedError extends Error {
-  override name = "OperationFailedError";
 }
 
 /** Airtable error types that refuse a request for every record in it alike: splitting the batch cannot help. */
@@ -410,27 +396,4 @@ function permanentFailure(error: unknown, op: Operation): { reason: string; erro
     };
   }
   return undefined;
-}
-
-/**
- * Ends an operation that will not be retried any more (attempts used up, a bug): appends `failed` unless the log
- * already ended. The reason is shown to the agent.
- */
-export async function failOperation(
-  store: OperationStore,
-  operationId: string,
-  reason: string,
-  errorType?: string,
-): Promise<void> {
-  const state = await store.state(operationId);
-  if (state === undefined || isTerminal(state.status)) return;
-  await store.append(operationId, { type: "failed", reason, ...(errorType === undefined ? {} : { errorType }) });
-}
-
-/** The `failed` reason after the last attempt. */
-export function finalReason(error: unknown, attempts: number): string {
-  const cause = error instanceof Error ? error.message : String(error);
-  return error instanceof OperationRetryableError
-    ? `Airtable kept failing after ${attempts} attempts (${cause}). Items not listed as written were not written; call again for them later.`
-    : `The operation stopped on an internal error (${cause}). Items not listed as written were not written.`;
 }

@@ -10,7 +10,7 @@ import type { Operation } from "../operations/events.ts";
 import type { OperationProgress } from "../operations/fold.ts";
 import type { OperationRunner } from "../operations/operation-runner.ts";
 import type { OperationStore } from "../operations/operation-store.ts";
-import { failOperation } from "../operations/processor.ts";
+import { failOperation } from "../operations/fail-operation.ts";
 import { ProgressListeners } from "../operations/progress-listeners.ts";
 import { OPERATIONS_QUEUE, bullPrefix, jobDataOf, jobOptions } from "./operation-queue.ts";
 import type { JobPolicy, OperationJobData } from "./operation-queue.ts";

@@ -1,16 +1,7 @@
+import type { AirtableTokenSet } from "../airtable/oauth.ts";
 import type { Scope } from "../auth/scopes.ts";
 
-/** Airtable's tokens for one Airtable user. Stored only encrypted (AES-256-GCM); never sent to MCP clients. */
-export interface AirtableTokenSet {
-  accessToken: string;
-  refreshToken: string;
-  /** Epoch ms. */
-  accessTokenExpiresAt: number;
-  /** Epoch ms; Airtable refresh tokens last ~60 days and are single-use. */
-  refreshTokenExpiresAt?: number;
-  /** Airtable scopes granted upstream. */
-  scopes: string[];
-}
+export type { AirtableTokenSet };
 
 export interface AirtableAccount {
   /** Airtable user id (`usr…`), from /v0/meta/whoami. Our user id. */

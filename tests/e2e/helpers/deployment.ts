@@ -4,7 +4,7 @@
  * address is the PUBLIC_URL (the issuer and the audience of every token); clients may talk to any instance.
  */
 import { randomBytes } from "node:crypto";
-import type { OAuthClient } from "../../sandbox/index.ts";
+import type { OAuthClient } from "../../../src/sandbox/index.ts";
 import { createTestRedis, deleteKeys, testRedisUrl, uniquePrefix } from "../../helpers/redis.ts";
 import { freePort, startServerProcess, startWorkerProcess, type ServerProcess } from "./server-process.ts";
 

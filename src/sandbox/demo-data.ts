@@ -1,0 +1,105 @@
+/**
+ * Demo data for `node src/sandbox/main.ts` and for tests that want a realistic base: a user, a "Demo CRM" base
+ * with Companies and Contacts using every field type the sandbox supports, and 30 contacts.
+ */
+import type { BaseInfo, Sandbox } from "./index.ts";
+
+export interface DemoData {
+  user: { id: string; email: string; name: string };
+  token: string;
+  base: BaseInfo;
+}
+
+const COMPANIES = ["Acme", "Globex", "Initech", "Umbrella", "Hooli", "Stark Industries"];
+const FIRST = ["Ada", "Ben", "Chloe", "Dev", "Emma", "Farid", "Grace", "Hugo", "Ines", "Jon"];
+const LAST = ["Park", "Ortiz", "Nguyen"];
+const STAGES = ["Lead", "Qualified", "Customer", "Churned"];
+const TAGS = ["vip", "newsletter", "partner", "beta"];
+
+export function seedDemo(sandbox: Sandbox, email = "demo@example.com"): DemoData {
+  const user = sandbox.addUser({ email, name: "Demo User" });
+  const token = sandbox.createPersonalAccessToken(user.id);
+  const contacts = Array.from({ length: 30 }, (_, i) => {
+    const first = FIRST[i % FIRST.length] as string;
+    const last = LAST[i % LAST.length] as string;
+    const record: Record<string, unknown> = {
+      Name: `${first} ${last}`,
+      Email: `${first.toLowerCase()}.${last.toLowerCase()}${i}@example.com`,
+      Company: COMPANIES[i % COMPANIES.length],
+      Stage: STAGES[i % STAGES.length],
+      Tags: TAGS.filter((_, t) => (i >> t) % 2 === 1),
+      "Deal size": 1000 * ((i % 7) + 1) + 0.5 * (i % 2),
+      Subscribed: i % 3 === 0,
+      "Last contact": `2026-0${(i % 9) + 1}-1${i % 10}`,
+      Notes: i % 4 === 0 ? `Met at conference #${i}.\nFollow up in spring.` : "",
+      Phone: `+1 555 01${String(i).padStart(2, "0")}`,
+      Website: `https://example.com/${i}`,
+    };
+    if (i % 5 === 0) record["Next meeting"] = `2026-12-0${(i % 9) + 1}T15:30:00.000Z`;
+    return record;
+  });
+  const base = sandbox.createBase(user.id, {
+    name: "Demo CRM",
+    tables: [
+      {
+        name: "Companies",
+        description: "Organisations we work with",
+        fields: [
+          { name: "Name", type: "singleLineText" },
+          { name: "Website", type: "url" },
+          {
+            name: "Industry",
+            type: "singleSelect",
+            options: { choices: [{ name: "Software" }, { name: "Manufacturing" }, { name: "Retail" }] },
+          },
+          { name: "Employees", type: "number", options: { precision: 0 } },
+          { name: "Logo", type: "multipleAttachments" },
+          { name: "Created", type: "createdTime" },
+        ],
+        records: COMPANIES.map((name, i) => ({
+          Name: name,
+          Website: `https://${name.toLowerCase().replace(/\s+/g, "")}.example`,
+          Industry: ["Software", "Manufacturing", "Retail"][i % 3],
+          Employees: (i + 1) * 120,
+        })),
+      },
+      {
+        name: "Contacts",
+        fields: [
+          { name: "Name", type: "singleLineText", description: "Full name" },
+          { name: "Email", type: "email" },
+          { name: "Company", type: "singleLineText" },
+          {
+            name: "Stage",
+            type: "singleSelect",
+            options: {
+              choices: STAGES.map((name, i) => ({
+                name,
+                color: ["blueLight2", "cyanLight2", "greenLight2", "grayLight2"][i],
+              })),
+            },
+          },
+          { name: "Tags", type: "multipleSelects", options: { choices: TAGS.map((name) => ({ name })) } },
+          { name: "Deal size", type: "number", options: { precision: 2 } },
+          { name: "Subscribed", type: "checkbox" },
+          { name: "Last contact", type: "date", options: { dateFormat: { name: "iso" } } },
+          {
+            name: "Next meeting",
+            type: "dateTime",
+            options: { dateFormat: { name: "iso" }, timeFormat: { name: "24hour" }, timeZone: "utc" },
+          },
+          { name: "Notes", type: "multilineText" },
+          { name: "Bio", type: "richText" },
+          { name: "Phone", type: "phoneNumber" },
+          { name: "Website", type: "url" },
+          { name: "Files", type: "multipleAttachments" },
+          { name: "Created", type: "createdTime" },
+          { name: "Number", type: "autoNumber" },
+        ],
+        views: [{ name: "All contacts" }],
+        records: contacts,
+      },
+    ],
+  });
+  return { user, token, base };
+}

@@ -1,0 +1,222 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { cacheTtlSec } from "../../../src/server/auth/cimd.ts";
+import { isPublicAddress } from "../../../src/server/auth/ip-policy.ts";
+import { sha256Hex } from "../../../src/server/auth/pkce.ts";
+import {
+  authorizeUrl,
+  exchangeCode,
+  finishSignIn,
+  openConsent,
+  REDIRECT_URI,
+  startHarness,
+  tokenRequest,
+  type Harness,
+} from "../../support/auth-test-harness.ts";
+
+/** A tiny web server hosting client metadata documents, counting fetches per path. */
+let docs: Server;
+let docsUrl: string;
+const hits = new Map<string, number>();
+const routes = new Map<string, (url: string) => { status?: number; headers?: Record<string, string>; body: string }>();
+
+let dev: Harness; // CIMD_ALLOW_LOOPBACK_HTTP=true (development/tests switch)
+let prod: Harness; // the default: switch off
+
+beforeAll(async () => {
+  docs = createServer((req, res) => {
+    const path = req.url ?? "/";
+    hits.set(path, (hits.get(path) ?? 0) + 1);
+    const route = routes.get(path);
+    if (route === undefined) {
+      res.writeHead(404).end();
+      return;
+    }
+    const answer = route(`${docsUrl}${path}`);
+    res.writeHead(answer.status ?? 200, { "content-type": "application/json", ...answer.headers });
+    res.end(answer.body);
+  });
+  await new Promise<void>((resolve) => docs.listen(0, "127.0.0.1", resolve));
+  docsUrl = `http://127.0.0.1:${(docs.address() as AddressInfo).port}`;
+  dev = await startHarness({ env: { CIMD_ALLOW_LOOPBACK_HTTP: "true" } });
+  prod = await startHarness({ sandbox: dev.sandbox });
+});
+afterAll(async () => {
+  await prod.close();
+  await dev.close();
+  docs.closeAllConnections();
+  await new Promise<void>((resolve) => docs.close(() => resolve()));
+});
+
+function serve(
+  path: string,
+  doc: (url: string) => Record<string, unknown>,
+  headers: Record<string, string> = {},
+): string {
+  routes.set(path, (url) => ({ body: JSON.stringify(doc(url)), headers }));
+  return `${docsUrl}${path}`;
+}
+
+async function authorizePage(h: Harness, clientId: string) {
+  const res = await fetch(authorizeUrl(h, { clientId }), { redirect: "manual" });
+  return { status: res.status, location: res.headers.get("location"), html: await res.text() };
+}
+
+describe("Client ID Metadata Documents", () => {
+  it("a valid document: consent names the client and its URL, then the code flow completes as a public client", async () => {
+    const clientId = serve(
+      "/good.json",
+      (url) => ({ client_id: url, client_name: "Doc Client", redirect_uris: [REDIRECT_URI] }),
+      { "cache-control": "max-age=600" },
+    );
+    const page = await openConsent(dev, { clientId });
+    expect(page.status).toBe(200);
+    expect(page.html).toContain("Doc Client");
+    expect(page.html).toContain(clientId);
+    const back = await finishSignIn(dev, page);
+    const tokens = await exchangeCode(dev, clientId, back.searchParams.get("code") as string);
+    expect(tokens.status).toBe(200);
+    const refreshed = await tokenRequest(dev, {
+      grant_type: "refresh_token",
+      client_id: clientId,
+      refresh_token: tokens.body.refresh_token as string,
+    });
+    expect(refreshed.status).toBe(200);
+    // Fetched once, then served from the Redis cache (Cache-Control honoured).
+    expect(hits.get("/good.json")).toBe(1);
+    expect(await dev.redis.ttl(`${dev.keyPrefix}:oauth:cimd:${sha256Hex(clientId)}`)).toBeGreaterThan(500);
+  });
+
+  it("with the switch on, a loopback host name is resolved, checked and pinned", async () => {
+    const port = new URL(docsUrl).port;
+    routes.set("/named.json", () => ({
+      body: JSON.stringify({ client_id: `http://localhost:${port}/named.json`, redirect_uris: [REDIRECT_URI] }),
+    }));
+    const res = await authorizePage(dev, `http://localhost:${port}/named.json`);
+    expect(res.status).toBe(200);
+    expect(hits.get("/named.json")).toBe(1);
+  });
+
+  it("a document whose client_id differs from its URL is refused with a page", async () => {
+    const clientId = serve("/mismatch.json", () => ({
+      client_id: `${docsUrl}/somewhere-else.json`,
+      redirect_uris: [REDIRECT_URI],
+    }));
+    const res = await authorizePage(dev, clientId);
+    expect(res.status).toBe(400);
+    expect(res.location).toBeNull();
+    expect(res.html).toContain("differs from its URL");
+  });
+
+  it("a redirect_uri outside the document is refused with a page", async () => {
+    const clientId = serve("/narrow.json", (url) => ({
+      client_id: url,
+      redirect_uris: ["https://app.example.com/cb"],
+    }));
+    const res = await authorizePage(dev, clientId);
+    expect(res.status).toBe(400);
+    expect(res.location).toBeNull();
+    expect(res.html).toContain("Redirect URI mismatch");
+  });
+
+  it("documents that redirect, are too large, are not JSON or carry a secret are refused", async () => {
+    routes.set("/moved.json", () => ({ status: 302, headers: { location: `${docsUrl}/good.json` }, body: "" }));
+    routes.set("/huge.json", (url) => ({
+      body: JSON.stringify({ client_id: url, redirect_uris: [REDIRECT_URI], padding: "x".repeat(20_000) }),
+    }));
+    routes.set("/html.json", () => ({ headers: { "content-type": "text/html" }, body: "<html></html>" }));
+    serve("/secret.json", (url) => ({ client_id: url, redirect_uris: [REDIRECT_URI], client_secret: "s" }));
+    const expectations: [string, RegExp][] = [
+      ["/moved.json", /HTTP 302/],
+      ["/huge.json", /larger than/],
+      ["/html.json", /content type/],
+      ["/secret.json", /secret/],
+    ];
+    for (const [path, message] of expectations) {
+      const res = await authorizePage(dev, `${docsUrl}${path}`);
+      expect(res.status, path).toBe(400);
+      expect(res.location).toBeNull();
+      expect(res.html).toMatch(message);
+    }
+    expect(hits.get("/good.json")).toBe(1); // the redirect was not followed
+  });
+
+  it("with the loopback switch off (the default), loopback and private addresses are refused before any request", async () => {
+    const served = serve("/prod.json", (url) => ({ client_id: url, redirect_uris: [REDIRECT_URI] }));
+    const port = new URL(docsUrl).port;
+    const cases: [string, RegExp][] = [
+      [served, /must use https/],
+      [`https://127.0.0.1:${port}/prod.json`, /not a public address/],
+      [`https://localhost:${port}/prod.json`, /not a public address/],
+      ["https://10.0.0.7/client.json", /not a public address/],
+      ["https://169.254.169.254/latest/meta-data", /not a public address/],
+      ["https://[::1]/client.json", /not a public address/],
+      ["https://[::ffff:192.168.0.1]/client.json", /not a public address/],
+      ["https://[fd00:ec2::254]/client.json", /not a public address/],
+    ];
+    const before = hits.get("/prod.json") ?? 0;
+    for (const [clientId, message] of cases) {
+      const res = await authorizePage(prod, clientId);
+      expect(res.status, clientId).toBe(400);
+      expect(res.location).toBeNull();
+      expect(res.html, clientId).toMatch(message);
+    }
+    expect(hits.get("/prod.json") ?? 0).toBe(before);
+  });
+
+  it("even with the switch on, only loopback is allowed, never other private addresses", async () => {
+    const res = await authorizePage(dev, "https://192.168.1.20/client.json");
+    expect(res.status).toBe(400);
+    expect(res.html).toMatch(/not a public address/);
+  });
+
+  it("client_id URLs must have a path and no fragment or dot segments", async () => {
+    for (const clientId of [`${docsUrl}/`, `${docsUrl}/a.json#frag`, `${docsUrl}/a/../good.json`]) {
+      const res = await authorizePage(dev, clientId);
+      expect(res.status, clientId).toBe(400);
+      expect(res.html).toContain("not a valid client metadata URL");
+    }
+  });
+});
+
+describe("the SSRF address policy", () => {
+  it("refuses every non-public range and accepts public addresses", () => {
+    for (const ip of [
+      "127.0.0.1",
+      "10.1.2.3",
+      "172.16.0.1",
+      "172.31.255.255",
+      "192.168.1.1",
+      "169.254.169.254",
+      "100.64.0.1",
+      "0.0.0.0",
+      "224.0.0.1",
+      "255.255.255.255",
+      "::1",
+      "::",
+      "fe80::1",
+      "fc00::1",
+      "fd00:ec2::254",
+      "::ffff:127.0.0.1",
+      "::ffff:8.8.8.8",
+      "64:ff9b::a00:1",
+      "2002:a00:1::1",
+      "ff02::1",
+      "not-an-ip",
+    ]) {
+      expect(isPublicAddress(ip), ip).toBe(false);
+    }
+    for (const ip of ["8.8.8.8", "1.1.1.1", "172.32.0.1", "2606:4700:4700::1111", "2a00:1450:4001:82a::200e"]) {
+      expect(isPublicAddress(ip), ip).toBe(true);
+    }
+  });
+
+  it("cache lifetimes honour Cache-Control within [60 s, 24 h]", () => {
+    expect(cacheTtlSec(undefined)).toBe(3600);
+    expect(cacheTtlSec("max-age=600")).toBe(600);
+    expect(cacheTtlSec("public, max-age=5")).toBe(60);
+    expect(cacheTtlSec("max-age=99999999")).toBe(86400);
+    expect(cacheTtlSec("no-store")).toBe(60);
+  });
+});

@@ -1,0 +1,357 @@
+import { describe, expect, it } from "vitest";
+import type { NewOperationEvent, Operation, OperationKind } from "../../../src/shared/operations/events.ts";
+import { foldOperation, resumeDecision } from "../../../src/shared/operations/fold.ts";
+import type { ResumeDecision } from "../../../src/shared/operations/fold.ts";
+import {
+  failed,
+  inDoubt,
+  range,
+  started,
+  succeeded,
+  testLog,
+  testOperation,
+} from "../../support/operations-test-harness.ts";
+
+const op25 = testOperation({ records: 25 }); // batches 0..9, 10..19, 20..24
+
+function fold(operation: Operation, ...events: NewOperationEvent[]) {
+  return foldOperation(testLog(operation, ...events));
+}
+
+describe("foldOperation: status and progress", () => {
+  const cases: {
+    name: string;
+    events: NewOperationEvent[];
+    status: string;
+    progress: { batchesDone: number; recordsSucceeded: number; recordsFailed: number; recordsInDoubt: number };
+    next: { batch: number; indexes: number[] } | undefined;
+  }[] = [
+    {
+      name: "only accepted → queued, resume at batch 0",
+      events: [],
+      status: "queued",
+      progress: { batchesDone: 0, recordsSucceeded: 0, recordsFailed: 0, recordsInDoubt: 0 },
+      next: { batch: 0, indexes: range(0, 9) },
+    },
+    {
+      name: "first batch started → running",
+      events: [started(0)],
+      status: "running",
+      progress: { batchesDone: 0, recordsSucceeded: 0, recordsFailed: 0, recordsInDoubt: 0 },
+      next: { batch: 0, indexes: range(0, 9) },
+    },
+    {
+      name: "two batches done → running, resume at batch 2 (the short last one)",
+      events: [started(0), succeeded(0, range(0, 9)), started(1), succeeded(1, range(10, 19))],
+      status: "running",
+      progress: { batchesDone: 2, recordsSucceeded: 20, recordsFailed: 0, recordsInDoubt: 0 },
+      next: { batch: 2, indexes: range(20, 24) },
+    },
+    {
+      name: "every batch succeeded then completed → completed",
+      events: [
+        started(0),
+        succeeded(0, range(0, 9)),
+        started(1),
+        succeeded(1, range(10, 19)),
+        started(2),
+        succeeded(2, range(20, 24)),
+        { type: "completed", summary: { succeeded: 25, failed: 0, inDoubt: 0 } },
+      ],
+      status: "completed",
+      progress: { batchesDone: 3, recordsSucceeded: 25, recordsFailed: 0, recordsInDoubt: 0 },
+      next: undefined,
+    },
+    {
+      name: "every batch settled but no `completed` yet → still running, nothing to send",
+      events: [succeeded(0, range(0, 9)), succeeded(1, range(10, 19)), succeeded(2, range(20, 24))],
+      status: "running",
+      progress: { batchesDone: 3, recordsSucceeded: 25, recordsFailed: 0, recordsInDoubt: 0 },
+      next: undefined,
+    },
+    {
+      name: "a failed record and an in-doubt batch → completed_with_errors",
+      events: [
+        started(0),
+        inDoubt(0, range(0, 9)),
+        started(1),
+        succeeded(1, range(10, 18)),
+        failed(1, [19]),
+        started(2),
+        succeeded(2, range(20, 24)),
+        { type: "completed", summary: { succeeded: 14, failed: 1, inDoubt: 10 } },
+      ],
+      status: "completed_with_errors",
+      progress: { batchesDone: 3, recordsSucceeded: 14, recordsFailed: 1, recordsInDoubt: 10 },
+      next: undefined,
+    },
+    {
+      name: "operation-level failure → failed, nothing more to send",
+      events: [
+        started(0),
+        succeeded(0, range(0, 9)),
+        { type: "failed", reason: "403", errorType: "INVALID_PERMISSIONS" },
+      ],
+      status: "failed",
+      progress: { batchesDone: 1, recordsSucceeded: 10, recordsFailed: 0, recordsInDoubt: 0 },
+      next: undefined,
+    },
+  ];
+  it.each(cases)("$name", ({ events, status, progress, next }) => {
+    const state = fold(op25, ...events);
+    expect(state.status).toBe(status);
+    expect(state.progress).toEqual({ ...progress, batchesTotal: 3, recordsTotal: 25 });
+    expect(
+      state.nextBatch === undefined ? undefined : { batch: state.nextBatch.batch, indexes: state.nextBatch.indexes },
+    ).toEqual(next);
+  });
+
+  it("lists each settled item by input index, with the record id, the error or the doubt", () => {
+    const state = fold(
+      testOperation({ records: 4, batchSize: 2 }),
+      succeeded(0, [1, 0]),
+      failed(1, [3]),
+      inDoubt(1, [2]),
+    );
+    expect(state.outcomes).toEqual([
+      { index: 0, recordId: "rec0" },
+      { index: 1, recordId: "rec1" },
+      { index: 2, inDoubt: true, reason: "worker died after sending" },
+      { index: 3, error: { type: "INVALID_VALUE_FOR_COLUMN", message: "bad value at 3" } },
+    ]);
+  });
+
+  it("marks upserted items created or updated", () => {
+    const op = testOperation({
+      kind: "upsert_records",
+      records: 3,
+      options: { typecast: true, onError: "continue", fieldsToMergeOn: ["Name"] },
+    });
+    const state = fold(op, {
+      ...succeeded(0, [0, 1, 2]),
+      created: ["rec0", "rec2"],
+      updated: ["rec1"],
+    } as NewOperationEvent);
+    expect(state.outcomes).toEqual([
+      { index: 0, recordId: "rec0", action: "created" },
+      { index: 1, recordId: "rec1", action: "updated" },
+      { index: 2, recordId: "rec2", action: "created" },
+    ]);
+  });
+
+  it("keeps the failure reason and the timestamps", () => {
+    const state = fold(op25, started(0, 1), {
+      type: "failed",
+      reason: "Airtable refused the token",
+      errorType: "AUTH",
+      at: op25.createdAt + 500,
+    });
+    expect(state.failure).toEqual({ reason: "Airtable refused the token", errorType: "AUTH" });
+    expect(state.createdAt).toBe(op25.createdAt);
+    expect(state.updatedAt).toBe(op25.createdAt + 500);
+    expect(state.lastSeq).toBe(3);
+  });
+
+  it("throws on a log without `accepted` (corrupt or expired)", () => {
+    const [, ...rest] = testLog(op25, started(0));
+    expect(() => foldOperation(rest)).toThrow(/no `accepted` event/);
+  });
+});
+
+describe("foldOperation: crashes, duplicates and order", () => {
+  it("a batch started with no outcome is the unfinished started batch (the crash case)", () => {
+    const state = fold(op25, started(0), succeeded(0, range(0, 9)), started(1));
+    expect(state.unfinishedStartedBatch).toEqual({ batch: 1, indexes: range(10, 19), attempt: 1, asUpsert: false });
+    expect(state.nextBatch).toEqual({ batch: 1, indexes: range(10, 19), attempts: 1, asUpsert: false });
+  });
+
+  it("duplicate outcome events (a crash between append and ack) change nothing", () => {
+    const once = fold(op25, started(0), succeeded(0, range(0, 9)));
+    const twice = fold(op25, started(0), succeeded(0, range(0, 9)), succeeded(0, range(0, 9)), inDoubt(0, range(0, 9)));
+    expect(twice.outcomes).toEqual(once.outcomes);
+    expect(twice.progress).toEqual(once.progress);
+    expect(twice.unfinishedStartedBatch).toBeUndefined();
+  });
+
+  it("a batch started twice (re-sent after a crash): the latest start is the one in flight", () => {
+    const op = testOperation({ kind: "update_records" });
+    const inFlight = fold(op, started(0, 1), started(0, 2));
+    expect(inFlight.unfinishedStartedBatch).toMatchObject({ batch: 0, attempt: 2 });
+    expect(inFlight.nextBatch?.attempts).toBe(2);
+    const done = fold(op, started(0, 1), started(0, 2), succeeded(0, range(0, 9)));
+    expect(done.unfinishedStartedBatch).toBeUndefined();
+    expect(done.progress.batchesDone).toBe(1);
+  });
+
+  it("folds the same whatever the order of the array: events apply in seq order", () => {
+    const log = testLog(
+      op25,
+      started(0),
+      succeeded(0, range(0, 9)),
+      started(1),
+      inDoubt(1, range(10, 19)),
+      succeeded(1, range(10, 19)),
+    );
+    const inOrder = foldOperation(log);
+    const shuffled = foldOperation([log[3], log[5], log[0], log[1], log[4], log[2]].filter((e) => e !== undefined));
+    expect(shuffled).toEqual(inOrder);
+  });
+
+  it("a late answer refines a doubt; nothing overrides a success", () => {
+    const cases: { events: NewOperationEvent[]; outcome: object }[] = [
+      { events: [started(0), inDoubt(0, [0]), succeeded(0, [0])], outcome: { recordId: "rec0" } },
+      { events: [started(0), inDoubt(0, [0]), failed(0, [0])], outcome: { error: expect.anything() } },
+      { events: [started(0), failed(0, [0]), succeeded(0, [0])], outcome: { recordId: "rec0" } },
+      { events: [started(0), succeeded(0, [0]), failed(0, [0])], outcome: { recordId: "rec0" } },
+      { events: [started(0), succeeded(0, [0]), inDoubt(0, [0])], outcome: { recordId: "rec0" } },
+      { events: [started(0), failed(0, [0]), inDoubt(0, [0])], outcome: { error: expect.anything() } },
+    ];
+    const op = testOperation({ records: 1 });
+    for (const { events, outcome } of cases) {
+      expect(fold(op, ...events).outcomes).toEqual([{ index: 0, ...outcome }]);
+    }
+  });
+
+  it("a non-permanent failure settles nothing: the request was answered, its items are sent again", () => {
+    const state = fold(op25, started(0), failed(0, range(0, 9), false));
+    expect(state.outcomes).toEqual([]);
+    expect(state.unfinishedStartedBatch).toBeUndefined();
+    expect(resumeDecision(state)).toEqual({ action: "send", batch: 0, indexes: range(0, 9), attempt: 2 });
+  });
+
+  it("outcomes arriving after the operation ended still count; the first terminal event wins", () => {
+    const state = fold(op25, started(0), { type: "failed", reason: "stalled too often" }, succeeded(0, range(0, 9)), {
+      type: "completed",
+      summary: { succeeded: 10, failed: 0, inDoubt: 0 },
+    });
+    expect(state.status).toBe("failed");
+    expect(state.progress.recordsSucceeded).toBe(10);
+  });
+
+  it("ignores what cannot belong to the operation and says so in `anomalies`", () => {
+    const [accepted] = testLog(op25);
+    const state = fold(
+      op25,
+      succeeded(7, [70]), // no batch 7
+      succeeded(0, [0, 15]), // 15 is in batch 1
+      started(1, 1, [3]), // 3 is in batch 0
+    );
+    const withSecondAccepted = foldOperation([...testLog(op25), { ...accepted!, seq: 2 }]);
+    expect(state.outcomes).toEqual([{ index: 0, recordId: "rec0" }]);
+    expect(state.unfinishedStartedBatch).toBeUndefined();
+    expect(state.anomalies).toHaveLength(3);
+    expect(withSecondAccepted.anomalies).toEqual(["seq 2: a second `accepted` event ignored"]);
+    expect(fold(op25).anomalies).toEqual([]);
+  });
+});
+
+describe("foldOperation: split batches (422 isolation)", () => {
+  // One bad value fails all 10: the worker re-sends the batch in parts, each with its own started/outcome events.
+  const split: NewOperationEvent[] = [
+    started(0, 1), // → 422, no event: nothing was applied
+    started(0, 2, range(0, 4)),
+    succeeded(0, range(0, 4)),
+    started(0, 3, range(5, 9)), // → 422
+    started(0, 4, [5, 6]),
+    succeeded(0, [5, 6]),
+    started(0, 5, [7]),
+    failed(0, [7]),
+    started(0, 6, [8, 9]),
+    succeeded(0, [8, 9]),
+  ];
+
+  it("settles through partial events: 9 written, 1 reported by index", () => {
+    const state = fold(op25, ...split);
+    expect(state.progress).toMatchObject({ batchesDone: 1, recordsSucceeded: 9, recordsFailed: 1 });
+    expect(state.outcomes.find((o) => o.index === 7)).toEqual({
+      index: 7,
+      error: { type: "INVALID_VALUE_FOR_COLUMN", message: "bad value at 7" },
+    });
+    expect(state.unfinishedStartedBatch).toBeUndefined();
+    expect(state.nextBatch).toMatchObject({ batch: 1, indexes: range(10, 19) });
+  });
+
+  it("a crash mid-split: only the part in flight is in doubt; the rest of the batch is sent", () => {
+    const crashed = fold(op25, started(0, 1), started(0, 2, range(0, 4)));
+    expect(crashed.unfinishedStartedBatch).toEqual({ batch: 0, indexes: range(0, 4), attempt: 2, asUpsert: false });
+    expect(resumeDecision(crashed)).toEqual({ action: "mark_in_doubt", batch: 0, indexes: range(0, 4) });
+
+    const resumed = fold(op25, started(0, 1), started(0, 2, range(0, 4)), inDoubt(0, range(0, 4)));
+    expect(resumeDecision(resumed)).toEqual({ action: "send", batch: 0, indexes: range(5, 9), attempt: 3 });
+  });
+
+  it("a crash after a partial success: the settled part is never re-sent", () => {
+    const state = fold(testOperation({ kind: "delete_records" }), ...split.slice(0, 5));
+    expect(resumeDecision(state)).toEqual({ action: "send", batch: 0, indexes: [5, 6], attempt: 5 });
+  });
+});
+
+describe("resumeDecision (invariant 3)", () => {
+  const merge = { typecast: true, onError: "continue" as const, fieldsToMergeOn: ["Name"] };
+  const crashCases: { kind: OperationKind; fieldsToMergeOn?: boolean; action: ResumeDecision["action"] }[] = [
+    { kind: "create_records", action: "mark_in_doubt" },
+    { kind: "create_records", fieldsToMergeOn: true, action: "send_as_upsert" },
+    { kind: "update_records", action: "send" },
+    { kind: "upsert_records", fieldsToMergeOn: true, action: "send" },
+    { kind: "delete_records", action: "send" },
+    { kind: "update_table", action: "send" },
+    { kind: "update_field", action: "send" },
+    { kind: "create_table", action: "mark_in_doubt" },
+    { kind: "create_field", action: "mark_in_doubt" },
+    { kind: "create_comment", action: "mark_in_doubt" },
+    { kind: "upload_attachment", action: "mark_in_doubt" },
+  ];
+  it.each(crashCases)("a $kind request in flight at the crash (merge: $fieldsToMergeOn) → $action", (c) => {
+    const records = c.kind.endsWith("_records") ? 25 : 1;
+    const op = testOperation({ kind: c.kind, records, ...(c.fieldsToMergeOn ? { options: merge } : {}) });
+    const events = records === 1 ? [started(0)] : [started(0), succeeded(0, range(0, 9)), started(1)];
+    const decision = resumeDecision(fold(op, ...events));
+    expect(decision.action).toBe(c.action);
+    expect(decision).toMatchObject({ batch: records === 1 ? 0 : 1, indexes: records === 1 ? [0] : range(10, 19) });
+    if (c.action !== "mark_in_doubt") expect(decision).toMatchObject({ attempt: 2 });
+  });
+
+  it("once a create batch was re-sent as an upsert, it stays an upsert (the first request's fate is unknown)", () => {
+    const op = testOperation({ options: merge });
+    const state = fold(op, started(0, 1), started(0, 2, undefined, true), failed(0, range(0, 9), false));
+    expect(state.unfinishedStartedBatch).toBeUndefined();
+    expect(resumeDecision(state)).toEqual({ action: "send_as_upsert", batch: 0, indexes: range(0, 9), attempt: 3 });
+  });
+
+  it("resolves the request in flight before sending anything new, then sends the next batch, then is done", () => {
+    const steps: [NewOperationEvent[], ResumeDecision][] = [
+      [[], { action: "send", batch: 0, indexes: range(0, 9), attempt: 1 }],
+      [[started(0)], { action: "mark_in_doubt", batch: 0, indexes: range(0, 9) }],
+      [[started(0), inDoubt(0, range(0, 9))], { action: "send", batch: 1, indexes: range(10, 19), attempt: 1 }],
+      [
+        [
+          started(0),
+          inDoubt(0, range(0, 9)),
+          started(1),
+          succeeded(1, range(10, 19)),
+          started(2),
+          succeeded(2, range(20, 24)),
+        ],
+        { action: "done" },
+      ],
+    ];
+    for (const [events, decision] of steps) expect(resumeDecision(fold(op25, ...events))).toEqual(decision);
+  });
+
+  it("is done once terminal, even with a request in flight", () => {
+    const state = fold(op25, started(0), { type: "failed", reason: "403" });
+    expect(state.unfinishedStartedBatch).toBeDefined();
+    expect(resumeDecision(state)).toEqual({ action: "done" });
+  });
+
+  it('onError "stop": nothing after the batch with a failed record; "continue" goes on', () => {
+    const events = [started(0), failed(0, range(0, 9))];
+    const stop = fold(testOperation({ options: { typecast: true, onError: "stop" } }), ...events);
+    expect(stop.stopped).toBe(true);
+    expect(stop.nextBatch).toBeUndefined();
+    expect(resumeDecision(stop)).toEqual({ action: "done" });
+    const goOn = fold(testOperation(), ...events);
+    expect(goOn.stopped).toBe(false);
+    expect(resumeDecision(goOn)).toMatchObject({ action: "send", batch: 1 });
+  });
+});

@@ -1,0 +1,203 @@
+/**
+ * The processor against the Airtable sandbox over real HTTP, with the operation log in real Redis: batching,
+ * the 422 split, onError stop, lost answers (in_doubt), and resuming a log a crashed worker left behind.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fixture, type Fixture } from "../../sandbox/test-helpers.ts";
+import { createTestRedis, deleteKeys, uniquePrefix } from "../../helpers/redis.ts";
+import { AirtableClient } from "../../../src/shared/airtable/client.ts";
+import { BottleneckAirtableLimiter } from "../../../src/shared/limiter/index.ts";
+import { createLogger } from "../../../src/shared/logger.ts";
+import type { Operation } from "../../../src/shared/operations/events.ts";
+import { OperationLog } from "../../../src/shared/operations/operation-log.ts";
+import { operationFromPlan, type OperationPlan } from "../../../src/shared/operations/plan.ts";
+import { processOperation } from "../../../src/shared/operations/processor.ts";
+
+let f: Fixture;
+let log: OperationLog;
+let airtable: AirtableClient;
+const redis = createTestRedis();
+const prefix = uniquePrefix("processor");
+const limiter = BottleneckAirtableLimiter.local({ settings: { baseRps: 50 } });
+const logger = createLogger({ level: "silent" });
+
+beforeAll(async () => {
+  f = await fixture({ perBaseRps: 50 });
+  log = new OperationLog({ redis, keyPrefix: prefix, retentionMs: 600_000 });
+  airtable = new AirtableClient({
+    apiUrl: f.sandbox.url,
+    contentUrl: f.sandbox.url,
+    userId: f.user.id,
+    getAccessToken: async () => f.token,
+    limiter,
+    logger,
+    retry: { baseDelayMs: 1, maxDelayMs: 5 },
+  });
+});
+
+afterAll(async () => {
+  await limiter.close();
+  await f?.sandbox.close();
+  await deleteKeys(redis, prefix);
+  redis.disconnect();
+});
+
+const tasks = () => f.base.tables.find((t) => t.name === "Tasks")!.id;
+
+async function start(plan: Omit<OperationPlan, "baseId" | "options"> & Partial<Pick<OperationPlan, "options">>) {
+  const op = operationFromPlan(
+    { baseId: f.base.id, options: { typecast: false, onError: "continue" }, ...plan },
+    f.user.id,
+  );
+  await log.create(op);
+  return op;
+}
+
+const run = (op: Operation) => processOperation(op.operationId, { store: log, airtable, logger });
+const names = (n: number, tag: string) => Array.from({ length: n }, (_, i) => ({ fields: { Name: `${tag} ${i}` } }));
+const rowsNamed = (tag: string) =>
+  f.sandbox.listRecordsDirect(f.base.id, "Tasks").filter((r) => String(r.fields.Name).startsWith(`${tag} `));
+const recordWrites = () =>
+  f.sandbox.requests.filter((r) => r.method !== "GET" && r.path.startsWith(`/v0/${f.base.id}/`));
+
+describe("processOperation", () => {
+  it("creates 25 records in batches of at most 10, each index mapped to the id Airtable gave it", async () => {
+    f.sandbox.clearRequests();
+    const op = await start({ kind: "create_records", tableId: tasks(), input: names(25, "bulk") });
+    const state = await run(op);
+    expect(state.status).toBe("completed");
+    expect(state.progress).toMatchObject({ batchesDone: 3, recordsSucceeded: 25 });
+    const rows = rowsNamed("bulk");
+    expect(rows).toHaveLength(25);
+    for (const outcome of state.outcomes) {
+      const row = rows.find((r) => "recordId" in outcome && r.id === outcome.recordId);
+      expect(row?.fields.Name).toBe(`bulk ${outcome.index}`);
+    }
+    expect(recordWrites()).toHaveLength(3);
+  });
+
+  it("writes the 9 good records of a batch with one bad value and reports the bad one by index", async () => {
+    const input = names(10, "split");
+    input[6] = { fields: { Name: "split 6", Count: "not a number" } } as never;
+    const op = await start({ kind: "create_records", tableId: tasks(), input });
+    const state = await run(op);
+    expect(state.status).toBe("completed_with_errors");
+    expect(rowsNamed("split")).toHaveLength(9);
+    const bad = state.outcomes.find((o) => o.index === 6);
+    expect(bad).toMatchObject({ error: { type: "INVALID_VALUE_FOR_COLUMN" } });
+    expect(bad && "error" in bad ? bad.error.message : "").toMatch(/Count/);
+    expect(state.outcomes.filter((o) => "recordId" in o)).toHaveLength(9);
+  });
+
+  it("with onError stop writes nothing after the failing batch and says so", async () => {
+    const input = names(30, "stop");
+    input[14] = { fields: { Name: "stop 14", Count: "nope" } } as never;
+    const op = await start({
+      kind: "create_records",
+      tableId: tasks(),
+      input,
+      options: { typecast: false, onError: "stop" },
+    });
+    const state = await run(op);
+    expect(state.status).toBe("completed_with_errors");
+    expect(state.stopped).toBe(true);
+    expect(rowsNamed("stop")).toHaveLength(10); // batch 0 only
+    expect(state.outcomes.filter((o) => "error" in o).map((o) => o.index)).toEqual([
+      10, 11, 12, 13, 14, 15, 16, 17, 18, 19,
+    ]);
+    expect(state.outcomes.some((o) => o.index >= 20)).toBe(false);
+  });
+
+  it("marks a create whose answer was lost in_doubt with its records, never re-sending it", async () => {
+    f.sandbox.setFaults({ dropAfterApply: 1 });
+    const op = await start({ kind: "create_records", tableId: tasks(), input: names(20, "lost") });
+    const state = await run(op);
+    expect(state.status).toBe("completed_with_errors");
+    expect(state.progress).toMatchObject({ recordsSucceeded: 10, recordsInDoubt: 10 });
+    // The dropped batch was applied once and never sent again: exactly 20 rows exist.
+    expect(rowsNamed("lost")).toHaveLength(20);
+  });
+
+  it("re-sends a create as an upsert on fieldsToMergeOn after a lost answer, without duplicates", async () => {
+    f.sandbox.setFaults({ dropAfterApply: 1 });
+    const op = await start({
+      kind: "create_records",
+      tableId: tasks(),
+      input: names(20, "merge"),
+      options: { typecast: false, onError: "continue", fieldsToMergeOn: ["Name"] },
+    });
+    // The first run stops with a retryable error (a worker would back off); the second resumes.
+    await expect(run(op)).rejects.toThrow(/answer|connection|lost|socket/i);
+    const state = await run(op);
+    expect(state.status).toBe("completed");
+    expect(state.progress.recordsSucceeded).toBe(20);
+    expect(rowsNamed("merge")).toHaveLength(20);
+  });
+
+  it("resumes a log a crashed worker left: a started create becomes in_doubt, the rest is written", async () => {
+    const op = await start({ kind: "create_records", tableId: tasks(), input: names(30, "crash") });
+    // What a worker killed mid-request leaves: batch 0 done, batch 1 started, no answer recorded.
+    const first = await airtable.createRecords(f.base.id, tasks(), op.input.slice(0, 10) as never);
+    await log.append(op.operationId, { type: "batch.started", batch: 0, attempt: 1 });
+    await log.append(op.operationId, {
+      type: "batch.succeeded",
+      batch: 0,
+      results: first.map((r, index) => ({ index, recordId: r.id })),
+    });
+    await log.append(op.operationId, { type: "batch.started", batch: 1, attempt: 1 });
+    const state = await run(op);
+    expect(state.progress).toMatchObject({ recordsSucceeded: 20, recordsInDoubt: 10 });
+    expect(state.outcomes.filter((o) => "inDoubt" in o).map((o) => o.index)).toEqual([
+      10, 11, 12, 13, 14, 15, 16, 17, 18, 19,
+    ]);
+    expect(rowsNamed("crash")).toHaveLength(20); // batch 1 never reached Airtable in this simulation
+  });
+
+  it("re-sends an update or delete a crashed worker left in flight, and a delete whose records are gone succeeds", async () => {
+    const created = await airtable.createRecords(f.base.id, tasks(), names(10, "upd") as never);
+    const update = await start({
+      kind: "update_records",
+      tableId: tasks(),
+      input: created.map((r) => ({ id: r.id, fields: { Count: 7 } })),
+    });
+    await log.append(update.operationId, { type: "batch.started", batch: 0, attempt: 1 });
+    expect((await run(update)).progress.recordsSucceeded).toBe(10);
+    expect(rowsNamed("upd").every((r) => r.fields.Count === 7)).toBe(true);
+
+    const del = await start({ kind: "delete_records", tableId: tasks(), input: created.map((r) => ({ id: r.id })) });
+    // The first delete was applied but its answer lost before the worker died.
+    await log.append(del.operationId, { type: "batch.started", batch: 0, attempt: 1 });
+    await airtable.deleteRecords(
+      f.base.id,
+      tasks(),
+      created.map((r) => r.id),
+    );
+    const state = await run(del);
+    expect(state.status).toBe("completed");
+    expect(state.progress.recordsSucceeded).toBe(10);
+    expect(rowsNamed("upd")).toHaveLength(0);
+  });
+
+  it("counts a delete whose answer was lost, and whose client-level retry found the records gone, as done", async () => {
+    const created = await airtable.createRecords(f.base.id, tasks(), names(10, "gone") as never);
+    const del = await start({ kind: "delete_records", tableId: tasks(), input: created.map((r) => ({ id: r.id })) });
+    // The DELETE is applied, its connection cut; the client re-sends it (idempotent) and gets 404 for all 10.
+    f.sandbox.setFaults({ dropAfterApply: 1 });
+    const state = await run(del);
+    expect(state.status).toBe("completed");
+    expect(state.progress).toMatchObject({ recordsSucceeded: 10, recordsFailed: 0 });
+    expect(rowsNamed("gone")).toHaveLength(0);
+  });
+
+  it("fails a schema change Airtable refuses, with its message, and stops", async () => {
+    const op = await start({
+      kind: "create_field",
+      tableId: tasks(),
+      input: [{ name: "Name", type: "singleLineText" }],
+    });
+    await expect(run(op)).rejects.toThrow(/refused/);
+    const state = await log.state(op.operationId);
+    expect(state?.status).toBe("failed");
+    expect(state?.failure?.reason).toMatch(/Airtable refused/);
+  });
+});

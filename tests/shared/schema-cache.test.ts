@@ -1,0 +1,143 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
+import { seedDemo, type DemoData } from "../../src/sandbox/demo-data.ts";
+import { createTestRedis, deleteKeys, uniquePrefix } from "../helpers/redis.ts";
+import { AirtableClient } from "../../src/shared/airtable/client.ts";
+import { AirtablePermissionError } from "../../src/shared/airtable/errors.ts";
+import { BottleneckAirtableLimiter } from "../../src/shared/limiter/index.ts";
+import { SchemaCache, SchemaLookupError, resolveField, resolveTable } from "../../src/shared/schema-cache.ts";
+
+let sandbox: Sandbox;
+let demo: DemoData;
+let limiter: BottleneckAirtableLimiter;
+const redis = createTestRedis();
+const prefix = uniquePrefix("schema-cache");
+let other: { id: string; token: string };
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ perBaseRps: 50 });
+  limiter = BottleneckAirtableLimiter.local({ settings: { baseRps: 50 } });
+  demo = seedDemo(sandbox);
+  const user = sandbox.addUser({ email: "other@example.com" });
+  other = { id: user.id, token: sandbox.createPersonalAccessToken(user.id) };
+});
+afterAll(async () => {
+  await limiter.close();
+  await sandbox.close();
+  await deleteKeys(redis, prefix);
+  redis.disconnect();
+});
+
+function client(userId: string, token: string): AirtableClient {
+  return new AirtableClient({
+    apiUrl: sandbox.url,
+    contentUrl: sandbox.url,
+    userId,
+    getAccessToken: async () => token,
+    limiter,
+  });
+}
+
+function schemaRequests(baseId: string): number {
+  return sandbox.requests.filter((r) => r.path === `/v0/meta/bases/${baseId}/tables`).length;
+}
+
+describe("SchemaCache in Redis", () => {
+  it("a burst of gets costs one Airtable request, and other instances read it from Redis", async () => {
+    const keyPrefix = `${prefix}:burst`;
+    const cache = new SchemaCache({ redis, keyPrefix });
+    const a = client(demo.user.id, demo.token);
+    const before = schemaRequests(demo.base.id);
+    const schemas = await Promise.all(Array.from({ length: 20 }, () => cache.get(a, demo.base.id, demo.user.id)));
+    expect(schemaRequests(demo.base.id) - before).toBe(1);
+    expect(schemas[0]?.tables.map((t) => t.name)).toEqual(["Companies", "Contacts"]);
+
+    const otherInstance = new SchemaCache({ redis, keyPrefix });
+    const again = await otherInstance.get(a, demo.base.id, demo.user.id);
+    expect(again).toEqual(schemas[0]);
+    expect(schemaRequests(demo.base.id) - before).toBe(1);
+  });
+
+  it("is kept per user: another user's access is checked by Airtable, not served from A's entry", async () => {
+    const cache = new SchemaCache({ redis, keyPrefix: `${prefix}:per-user` });
+    await cache.get(client(demo.user.id, demo.token), demo.base.id, demo.user.id);
+    await expect(cache.get(client(other.id, other.token), demo.base.id, other.id)).rejects.toBeInstanceOf(
+      AirtablePermissionError,
+    );
+    sandbox.grantAccess(demo.base.id, other.id, "read");
+    const before = schemaRequests(demo.base.id);
+    await cache.get(client(other.id, other.token), demo.base.id, other.id);
+    expect(schemaRequests(demo.base.id) - before).toBe(1);
+  });
+
+  it("invalidate(baseId) forgets the base for every user; fresh skips the cache", async () => {
+    const keyPrefix = `${prefix}:invalidate`;
+    const cache = new SchemaCache({ redis, keyPrefix });
+    const a = client(demo.user.id, demo.token);
+    await cache.get(a, demo.base.id, demo.user.id);
+    expect(await redis.exists(`${keyPrefix}:schema:${demo.base.id}:u:${demo.user.id}`)).toBe(1);
+    await cache.invalidate(demo.base.id);
+    expect(await redis.exists(`${keyPrefix}:schema:${demo.base.id}:u:${demo.user.id}`)).toBe(0);
+    const before = schemaRequests(demo.base.id);
+    await cache.get(a, demo.base.id, demo.user.id);
+    await cache.get(a, demo.base.id, demo.user.id);
+    await cache.get(a, demo.base.id, demo.user.id, { fresh: true });
+    expect(schemaRequests(demo.base.id) - before).toBe(2);
+  });
+
+  it("expires after ttlMs", async () => {
+    const cache = new SchemaCache({ redis, keyPrefix: `${prefix}:ttl`, ttlMs: 150 });
+    const a = client(demo.user.id, demo.token);
+    const before = schemaRequests(demo.base.id);
+    await cache.get(a, demo.base.id, demo.user.id);
+    await cache.get(a, demo.base.id, demo.user.id);
+    await new Promise((r) => setTimeout(r, 200));
+    await cache.get(a, demo.base.id, demo.user.id);
+    expect(schemaRequests(demo.base.id) - before).toBe(2);
+  });
+});
+
+describe("SchemaCache in memory (no Redis)", () => {
+  it("single-flights, caches until the TTL and invalidates", async () => {
+    let now = 1_000;
+    const cache = new SchemaCache({ keyPrefix: "mem", ttlMs: 60_000, now: () => now });
+    const a = client(demo.user.id, demo.token);
+    const before = schemaRequests(demo.base.id);
+    await Promise.all([cache.get(a, demo.base.id, demo.user.id), cache.get(a, demo.base.id, demo.user.id)]);
+    await cache.get(a, demo.base.id, demo.user.id);
+    expect(schemaRequests(demo.base.id) - before).toBe(1);
+    now += 60_001;
+    await cache.get(a, demo.base.id, demo.user.id);
+    expect(schemaRequests(demo.base.id) - before).toBe(2);
+    await cache.invalidate(demo.base.id);
+    await cache.get(a, demo.base.id, demo.user.id);
+    expect(schemaRequests(demo.base.id) - before).toBe(3);
+  });
+});
+
+describe("resolveTable / resolveField", () => {
+  it("accept ids, exact names and unambiguous case-insensitive names; unknown names list the real ones", async () => {
+    const schema = await new SchemaCache({ keyPrefix: "resolve" }).get(
+      client(demo.user.id, demo.token),
+      demo.base.id,
+      demo.user.id,
+    );
+    const contacts = resolveTable(schema, "Contacts");
+    expect(resolveTable(schema, contacts.id)).toBe(contacts);
+    expect(resolveTable(schema, " contacts ")).toBe(contacts);
+    const email = resolveField(contacts, "email");
+    expect(resolveField(contacts, email.id)).toBe(email);
+
+    const table = (() => {
+      try {
+        resolveTable(schema, "People", demo.base.id);
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(table).toBeInstanceOf(SchemaLookupError);
+    expect((table as Error).message).toContain(`Unknown table "People" in ${demo.base.id}`);
+    expect((table as Error).message).toContain(`"Companies" (${resolveTable(schema, "Companies").id})`);
+    expect(() => resolveField(contacts, "Salary")).toThrow(/Unknown field "Salary".*"Name" \(fld.*"Deal size"/s);
+  });
+});

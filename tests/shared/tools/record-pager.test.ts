@@ -1,0 +1,136 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSandbox, type BaseInfo, type Sandbox } from "../../../src/sandbox/index.ts";
+import { AirtableClient } from "../../../src/shared/airtable/client.ts";
+import { AirtableValidationError } from "../../../src/shared/airtable/errors.ts";
+import { BottleneckAirtableLimiter } from "../../../src/shared/limiter/index.ts";
+import { queryFingerprint } from "../../../src/shared/tools/record-cursor.ts";
+import { fetchRecordPage, type RecordPageRequest } from "../../../src/shared/tools/record-pager.ts";
+import { ToolInputError } from "../../../src/shared/tools/tool-input-error.ts";
+
+let sandbox: Sandbox;
+let limiter: BottleneckAirtableLimiter;
+let airtable: AirtableClient;
+let base: BaseInfo;
+let tableId: string;
+const COUNT = 60;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ perBaseRps: 50 });
+  limiter = BottleneckAirtableLimiter.local({ settings: { baseRps: 50 } });
+  const user = sandbox.addUser({ email: "pager@example.com" });
+  const token = sandbox.createPersonalAccessToken(user.id);
+  base = sandbox.createBase(user.id, {
+    name: "Pager",
+    tables: [
+      {
+        name: "Items",
+        fields: [
+          { name: "Name", type: "singleLineText" },
+          { name: "Body", type: "multilineText" },
+        ],
+        // Sizes vary (50–500 bytes) so that budget stops fall at different places inside Airtable pages.
+        records: Array.from({ length: COUNT }, (_, i) => ({
+          Name: `item ${i}`,
+          Body: "x".repeat(50 + ((i * 37) % 450)),
+        })),
+      },
+    ],
+  });
+  tableId = base.tables[0]?.id as string;
+  airtable = new AirtableClient({
+    apiUrl: sandbox.url,
+    contentUrl: sandbox.url,
+    userId: user.id,
+    getAccessToken: async () => token,
+    limiter,
+  });
+});
+afterAll(async () => {
+  await limiter.close();
+  await sandbox.close();
+});
+
+function request(over: Partial<RecordPageRequest> = {}): RecordPageRequest {
+  return {
+    airtable,
+    baseId: base.id,
+    tableId,
+    query: {},
+    fingerprint: queryFingerprint({ test: 1 }),
+    limit: 100,
+    budgetBytes: 2_000,
+    ...over,
+  };
+}
+
+async function drain(over: Partial<RecordPageRequest>): Promise<{ names: string[]; pages: number[] }> {
+  const names: string[] = [];
+  const pages: number[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await fetchRecordPage(request({ ...over, ...(cursor && { cursor }) }));
+    names.push(...page.records.map((r) => String(r.fields.Name)));
+    pages.push(page.records.length);
+    cursor = page.nextCursor;
+  } while (cursor !== undefined && pages.length < 100);
+  return { names, pages };
+}
+
+const all = Array.from({ length: COUNT }, (_, i) => `item ${i}`);
+
+describe("fetchRecordPage", () => {
+  it("stops at the size budget inside Airtable pages and resumes with nothing lost or repeated", async () => {
+    const { names, pages } = await drain({});
+    expect(names).toEqual(all);
+    expect(pages.length).toBeGreaterThan(5);
+    expect(Math.max(...pages)).toBeLessThan(20);
+  });
+
+  it("never spends more than two Airtable requests on a resumed page", async () => {
+    const first = await fetchRecordPage(request());
+    sandbox.clearRequests();
+    const second = await fetchRecordPage(request({ cursor: first.nextCursor as string }));
+    expect(second.records.length).toBeGreaterThan(0);
+    expect(sandbox.requests.length).toBeLessThanOrEqual(2);
+  });
+
+  it("pages by limit with Airtable offsets alone when the budget is ample", async () => {
+    const { names, pages } = await drain({ limit: 25, budgetBytes: 1_000_000 });
+    expect(names).toEqual(all);
+    expect(pages).toEqual([25, 25, 10]);
+  });
+
+  it("counts maxRecords across calls", async () => {
+    const { names, pages } = await drain({ limit: 7, maxRecords: 20, budgetBytes: 1_000_000 });
+    expect(names).toEqual(all.slice(0, 20));
+    expect(pages).toEqual([7, 7, 6]);
+  });
+
+  it("always returns at least one record, even one larger than the budget", async () => {
+    const page = await fetchRecordPage(request({ budgetBytes: 10 }));
+    expect(page.records).toHaveLength(1);
+    expect(page.stoppedBySize).toBe(true);
+  });
+
+  it("skips carried records deleted in between", async () => {
+    const first = await fetchRecordPage(request({ budgetBytes: 1_500 }));
+    const next = sandbox.listRecordsDirect(base.id, "Items")[first.records.length];
+    if (next === undefined) throw new Error("fixture too small");
+    await airtable.deleteRecords(base.id, tableId, [next.id]);
+    const second = await fetchRecordPage(request({ budgetBytes: 1_500, cursor: first.nextCursor as string }));
+    expect(second.records[0]?.id).not.toBe(next.id);
+    expect(second.records[0]?.fields.Name).toBe(`item ${first.records.length + 1}`);
+  });
+
+  it("refuses a cursor of another query, and a used Airtable offset comes back as Airtable's iterator error", async () => {
+    const first = await fetchRecordPage(request({ limit: 5, budgetBytes: 1_000_000 }));
+    const cursor = first.nextCursor as string;
+    await expect(fetchRecordPage(request({ cursor, fingerprint: "other" }))).rejects.toBeInstanceOf(ToolInputError);
+    await fetchRecordPage(request({ limit: 5, budgetBytes: 1_000_000, cursor }));
+    const reused = await fetchRecordPage(request({ limit: 5, budgetBytes: 1_000_000, cursor })).catch(
+      (e: unknown) => e,
+    );
+    expect(reused).toBeInstanceOf(AirtableValidationError);
+    expect((reused as AirtableValidationError).type).toBe("LIST_RECORDS_ITERATOR_NOT_AVAILABLE");
+  });
+});

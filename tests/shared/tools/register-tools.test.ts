@@ -1,0 +1,104 @@
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
+import { describe, expect, it } from "vitest";
+import { z } from "zod";
+import { createLogger } from "../../../src/shared/logger.ts";
+import { SchemaCache } from "../../../src/shared/schema-cache.ts";
+import { createMcpServer } from "../../../src/shared/tools/create-mcp-server.ts";
+import { defineTool, defineWriteTool, type AnyToolDefinition } from "../../../src/shared/tools/define-tool.ts";
+import { operationResultShape } from "../../../src/shared/tools/operation-result.ts";
+import { toolSuccessResult, type BaseToolContext, type ToolRuntime } from "../../../src/shared/tools/register-tools.ts";
+
+const logger = createLogger({ level: "silent" });
+
+const writeTool = defineWriteTool({
+  name: "test_write",
+  title: "Write test",
+  description: "A write tool: its plan goes to the write runner, never runs inline.",
+  kind: "write",
+  scopes: ["records:write"],
+  inputSchema: { value: z.string() },
+  outputSchema: operationResultShape,
+  annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
+  async plan(input) {
+    return {
+      kind: "create_records",
+      baseId: "appTEST",
+      tableId: "tblTEST",
+      input: [{ fields: { Name: input.value } }],
+      options: { typecast: true, onError: "continue" },
+    };
+  },
+});
+
+const failingTool = defineTool({
+  name: "test_crash",
+  title: "Crash test",
+  description: "Throws a plain error.",
+  kind: "read",
+  scopes: ["records:read"],
+  inputSchema: {},
+  outputSchema: { ok: z.boolean() },
+  annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+  async handler() {
+    throw new Error("secret internals at /srv/app.ts:12");
+  },
+});
+
+const answer = {
+  operationId: "op_AAAAAAAAAAAAAAAAAAAAAA",
+  kind: "create_records" as const,
+  baseId: "appTEST",
+  status: "queued" as const,
+  done: false,
+  message: "Queued.",
+  progress: {
+    batchesDone: 0,
+    batchesTotal: 1,
+    recordsTotal: 1,
+    recordsSucceeded: 0,
+    recordsFailed: 0,
+    recordsInDoubt: 0,
+  },
+};
+
+// Tools here never touch Airtable; the context only has to exist.
+const context = async () =>
+  ({ userId: "usrTEST", schemas: new SchemaCache({ keyPrefix: "t" }), logger }) as unknown as BaseToolContext;
+
+async function connect(tools: AnyToolDefinition[], runtime: Partial<ToolRuntime> = {}): Promise<Client> {
+  const server = createMcpServer(tools, { context, logger, ...runtime });
+  const [serverSide, clientSide] = InMemoryTransport.createLinkedPair();
+  await server.connect(serverSide);
+  const client = new Client({ name: "t", version: "1" });
+  await client.connect(clientSide);
+  return client;
+}
+
+describe("registerTools", () => {
+  it("refuses to register a write tool without a write runner", () => {
+    expect(() => createMcpServer([writeTool], { context, logger })).toThrow(/test_write is a write tool/);
+  });
+
+  it("routes write tools' plans to runWrite", async () => {
+    const calls: unknown[] = [];
+    const client = await connect([writeTool], {
+      runWrite: async (tool, plan) => {
+        calls.push({ tool: tool.name, input: plan.input });
+        return toolSuccessResult(answer);
+      },
+    });
+    const result = await client.callTool({ name: "test_write", arguments: { value: "x" } });
+    expect(result.structuredContent).toEqual(answer);
+    expect(calls).toEqual([{ tool: "test_write", input: [{ fields: { Name: "x" } }] }]);
+  });
+
+  it("turns an unexpected failure into an error result with a reference, never the error's details", async () => {
+    const client = await connect([failingTool]);
+    const result = await client.callTool({ name: "test_crash", arguments: {} });
+    expect(result.isError).toBe(true);
+    const text = (result.content as { text: string }[])[0]?.text ?? "";
+    expect(text).toMatch(/^Internal error while running test_crash \(reference [0-9a-f-]{36}\)/);
+    expect(text).not.toMatch(/secret|app\.ts/);
+  });
+});

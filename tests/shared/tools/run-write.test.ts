@@ -1,0 +1,84 @@
+/**
+ * The write runtime around a real plan, the embedded runner and the sandbox: the answer in time, the answer
+ * when the operation outlasts the wait, and — once an operation is queued — never an error that would make an
+ * agent write it again.
+ */
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { testRedisUrl } from "../../helpers/redis.ts";
+import { EmbeddedOperationRunner } from "../../../src/shared/operations/embedded-runner.ts";
+import { OperationLog } from "../../../src/shared/operations/operation-log.ts";
+import type { OperationResultOutput } from "../../../src/shared/tools/operation-result.ts";
+import { createWriteRunner } from "../../../src/shared/tools/run-write.ts";
+import { startToolContextHarness, type ToolContextHarness } from "../../support/tool-context-test-harness.ts";
+import { createRecords } from "../../../src/shared/tools/write/create-records.ts";
+
+let h: ToolContextHarness;
+let runner: EmbeddedOperationRunner;
+
+beforeAll(async () => {
+  h = await startToolContextHarness("run-write");
+  runner = new EmbeddedOperationRunner({
+    store: h.operations,
+    logger: h.ctx.logger,
+    processorDeps: () => ({ airtable: h.ctx.airtable, schemas: h.ctx.schemas }),
+  });
+});
+
+afterAll(async () => {
+  await runner?.close();
+  await h?.close();
+});
+
+const records = (n: number, tag: string) => Array.from({ length: n }, (_, i) => ({ fields: { Name: `${tag} ${i}` } }));
+const args = (n: number, tag: string) => ({ baseId: h.demo.base.id, tableId: "Contacts", records: records(n, tag) });
+const output = (result: { structuredContent?: unknown }) => result.structuredContent as OperationResultOutput;
+
+describe("createWriteRunner", () => {
+  it("answers with every result by index when the operation ends within the wait", async () => {
+    const runWrite = createWriteRunner({ runner, operations: h.operations, waitMs: 10_000 });
+    const result = output(await runWrite(createRecords, await h.plan(createRecords, args(12, "in time")), h.ctx));
+    expect(result).toMatchObject({ status: "completed", done: true, progress: { recordsSucceeded: 12 } });
+    expect(result.results?.map((r) => r.index)).toEqual([...Array(12).keys()]);
+  });
+
+  it("sends a progress notification after every batch when the client asked for progress", async () => {
+    const runWrite = createWriteRunner({ runner, operations: h.operations, waitMs: 10_000 });
+    const sent: [number, number | undefined][] = [];
+    const ctx = {
+      ...h.ctx,
+      sendProgress: async (progress: number, total?: number) => void sent.push([progress, total]),
+    };
+    await runWrite(createRecords, await h.plan(createRecords, args(25, "progress")), ctx);
+    expect(sent).toEqual([
+      [10, 25],
+      [20, 25],
+      [25, 25],
+    ]);
+  });
+
+  it("answers with the operation id and progress, no results, when the wait runs out first", async () => {
+    const runWrite = createWriteRunner({ runner, operations: h.operations, waitMs: 0 });
+    const result = output(await runWrite(createRecords, await h.plan(createRecords, args(30, "later")), h.ctx));
+    expect(result.done).toBe(false);
+    expect(result.results).toBeUndefined();
+    expect(result.message).toMatch(/get_operation/);
+    await runner.waitForEnd(result.operationId, 10_000);
+    expect((await h.operations.state(result.operationId))?.status).toBe("completed");
+  });
+
+  it("once queued, answers with the operation id even when its state cannot be read, and the write still happens", async () => {
+    // The reader's Redis connection is gone (as in an outage right after queueing).
+    const broken = new Redis(testRedisUrl(), { lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false });
+    broken.on("error", () => undefined);
+    const reader = new OperationLog({ redis: broken, keyPrefix: "unreachable", retentionMs: 60_000 });
+    const runWrite = createWriteRunner({ runner, operations: reader, waitMs: 5_000 });
+    const result = output(await runWrite(createRecords, await h.plan(createRecords, args(3, "unread")), h.ctx));
+    expect(result).toMatchObject({ status: "queued", done: false });
+    expect(result.message).toMatch(/Do not call again: poll get_operation/);
+    expect((await h.operations.state(result.operationId))?.status).toBe("completed");
+    const names = h.sandbox.listRecordsDirect(h.demo.base.id, "Contacts").map((r) => String(r.fields.Name));
+    expect(names.filter((n) => n.startsWith("unread "))).toHaveLength(3);
+    broken.disconnect();
+  });
+});

@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import { tokenize } from "../../../src/sandbox/formula/lexer.ts";
+import { fieldReference, formulaString, searchFormula } from "../../../src/shared/tools/search-formula.ts";
+
+const hostile = [
+  '") , TRUE(), ("',
+  'a"b',
+  "a'b",
+  "back\\slash",
+  "ends with \\",
+  '\\", TRUE(), "',
+  "{Name}",
+  "}{",
+  "line\nbreak\ttab\rcr",
+  "ünïcödé ✓",
+  "",
+];
+
+describe("formulaString", () => {
+  it.each(hostile)("%j is one string token holding exactly the text", (text) => {
+    const tokens = tokenize(formulaString(text));
+    expect(tokens.map((t) => t.kind)).toEqual(["string", "eof"]);
+    expect(tokens[0]?.value).toBe(text);
+  });
+});
+
+describe("searchFormula", () => {
+  it('builds OR(FIND(LOWER(term), LOWER({Field} & "")) > 0, …)', () => {
+    expect(searchFormula('a"b', [{ name: "Name" }, { name: "Notes" }])).toBe(
+      'OR(FIND(LOWER("a\\"b"), LOWER({Name} & "")) > 0, FIND(LOWER("a\\"b"), LOWER({Notes} & "")) > 0)',
+    );
+  });
+
+  it("refuses fields whose name cannot be referenced", () => {
+    expect(fieldReference({ name: "a}b" })).toBeUndefined();
+    expect(() => searchFormula("x", [{ name: "a}b" }])).toThrow(/cannot be referenced/);
+  });
+});

@@ -1,0 +1,405 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SchemaLookupError } from "../../../../src/shared/schema-cache.ts";
+import { allTools, operationTools, readTools, writeTools } from "../../../../src/shared/tools/catalog.ts";
+import type { ToolContext } from "../../../../src/shared/tools/define-tool.ts";
+import { operationResultShape } from "../../../../src/shared/tools/operation-result.ts";
+import { startToolContextHarness, type ToolContextHarness } from "../../../support/tool-context-test-harness.ts";
+import { ToolInputError } from "../../../../src/shared/tools/tool-input-error.ts";
+import { createRecord } from "../../../../src/shared/tools/write/create-record.ts";
+import { createRecords } from "../../../../src/shared/tools/write/create-records.ts";
+import { deleteRecords } from "../../../../src/shared/tools/write/delete-records.ts";
+import { updateRecords } from "../../../../src/shared/tools/write/update-records.ts";
+import { upsertRecords } from "../../../../src/shared/tools/write/upsert-records.ts";
+
+let h: ToolContextHarness;
+let baseId: string;
+let contacts: { id: string; fields: { id: string; name: string }[] };
+const fieldId = (name: string) => contacts.fields.find((f) => f.name === name)?.id ?? "";
+const REC_A = "recAAAAAAAAAAAAAA";
+const REC_B = "recBBBBBBBBBBBBBB";
+
+beforeAll(async () => {
+  h = await startToolContextHarness("write-record-tools");
+  baseId = h.demo.base.id;
+  const table = h.demo.base.tables.find((t) => t.name === "Contacts");
+  if (table === undefined) throw new Error("demo base has no Contacts table");
+  contacts = table;
+});
+afterAll(async () => {
+  await h.close();
+});
+
+/** The refusal `promise` ends with, checked to be one the agent sees as is. */
+async function refusal(promise: Promise<unknown>): Promise<string> {
+  const error: unknown = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  if (!(error instanceof ToolInputError) && !(error instanceof SchemaLookupError)) {
+    throw new Error(`expected a refusal, got ${String(error)}`);
+  }
+  return error.message;
+}
+
+describe("create_record", () => {
+  it("resolves the table and field keys (id, exact or case-insensitive name) to exact names, typecast on by default", async () => {
+    const plan = await h.plan(createRecord, {
+      baseId,
+      tableId: "contacts",
+      fields: { Name: "Ada", email: "ada@example.com", [fieldId("Stage")]: "Lead", "Deal size": null },
+    });
+    expect(plan).toEqual({
+      kind: "create_records",
+      baseId,
+      tableId: contacts.id,
+      input: [{ fields: { Name: "Ada", Email: "ada@example.com", Stage: "Lead", "Deal size": null } }],
+      options: { typecast: true, onError: "continue" },
+    });
+  });
+
+  it("refuses an unknown field, listing the real names", async () => {
+    const message = await refusal(h.plan(createRecord, { baseId, tableId: "Contacts", fields: { Nmae: "Ada" } }));
+    expect(message).toMatch(/^Unknown field "Nmae" in fields \(table "Contacts" \(tbl\w+\)\)\. The fields are: /);
+    expect(message).toContain(`"Name" (${fieldId("Name")})`);
+    expect(message).toContain(`"Deal size" (${fieldId("Deal size")})`);
+  });
+
+  it("refuses an unknown table, listing the real ones", async () => {
+    const message = await refusal(h.plan(createRecord, { baseId, tableId: "Contactz", fields: { Name: "Ada" } }));
+    expect(message).toMatch(/^Unknown table "Contactz" in app\w+\. The tables are: "Companies" \(tbl\w+\), "Contacts"/);
+  });
+});
+
+describe("create_records", () => {
+  it("keeps the records' order, passes typecast and onError, and names the table by id", async () => {
+    const plan = await h.plan(createRecords, {
+      baseId,
+      tableId: contacts.id,
+      records: [{ fields: { name: "Ada" } }, { fields: {} }, { fields: { NAME: "Ben", tags: ["vip"] } }],
+      typecast: false,
+      onError: "stop",
+    });
+    expect(plan).toEqual({
+      kind: "create_records",
+      baseId,
+      tableId: contacts.id,
+      input: [{ fields: { Name: "Ada" } }, { fields: {} }, { fields: { Name: "Ben", Tags: ["vip"] } }],
+      options: { typecast: false, onError: "stop" },
+    });
+  });
+
+  it("says which record has the unknown field", async () => {
+    const message = await refusal(
+      h.plan(createRecords, {
+        baseId,
+        tableId: "Contacts",
+        records: [{ fields: { Name: "Ada" } }, { fields: { Name: "Ben", Emial: "ben@example.com" } }],
+      }),
+    );
+    expect(message).toMatch(/^Unknown field "Emial" in records\[1\]\.fields \(table "Contacts"/);
+    expect(message).toContain(`"Email" (${fieldId("Email")})`);
+  });
+
+  it("refuses computed fields, naming the field and its type", async () => {
+    const created = await refusal(
+      h.plan(createRecords, {
+        baseId,
+        tableId: "Contacts",
+        records: [{ fields: { Name: "A", Created: "2026-01-01" } }],
+      }),
+    );
+    expect(created).toBe(
+      `records[0].fields: the field "Created" (${fieldId("Created")}) cannot be written: its type, createdTime, ` +
+        `is computed by Airtable. Remove it from fields.`,
+    );
+    const numbered = await refusal(
+      h.plan(createRecords, {
+        baseId,
+        tableId: "Contacts",
+        records: [{ fields: { Name: "A" } }, { fields: { Name: "B" } }, { fields: { [fieldId("Number")]: 7 } }],
+      }),
+    );
+    expect(numbered).toMatch(
+      /^records\[2\]\.fields: the field "Number" \(fld\w+\) cannot be written: its type, autoNumber, is computed/,
+    );
+  });
+
+  it("refuses two keys naming the same field", async () => {
+    const message = await refusal(
+      h.plan(createRecords, {
+        baseId,
+        tableId: "Contacts",
+        records: [{ fields: { Name: "Ada", [fieldId("Name")]: "Ben" } }],
+      }),
+    );
+    expect(message).toBe(
+      `records[0].fields names the field "Name" (${fieldId("Name")}) twice (as "Name" and "${fieldId("Name")}"). Give each field once.`,
+    );
+  });
+
+  it("refuses an empty list", async () => {
+    expect(await refusal(h.plan(createRecords, { baseId, tableId: "Contacts", records: [] }))).toBe(
+      "records is empty: give at least one record.",
+    );
+  });
+
+  it("takes MAX_RECORDS_PER_OPERATION records, and refuses one more before fetching anything", async () => {
+    const records = Array.from({ length: 5000 }, (_, i) => ({ fields: { Name: `n${i}`, Email: `n${i}@x.io` } }));
+    const started = performance.now();
+    const plan = await h.plan(createRecords, { baseId, tableId: "Contacts", records });
+    expect(performance.now() - started).toBeLessThan(2000);
+    expect(plan.input).toHaveLength(5000);
+    expect(plan.input[4999]).toEqual({ fields: { Name: "n4999", Email: "n4999@x.io" } });
+
+    const fresh: ToolContext = { ...h.contextFor(h.demo.user.id), maxRecordsPerOperation: 3 };
+    h.sandbox.clearRequests();
+    const message = await refusal(
+      h.plan(createRecords, { baseId, tableId: "Nowhere", records: records.slice(0, 4) }, fresh),
+    );
+    expect(message).toBe(
+      "create_records takes at most 3 records per call (MAX_RECORDS_PER_OPERATION); this call has 4. Split it " +
+        "into several calls of at most 3.",
+    );
+    expect(h.sandbox.requests).toHaveLength(0);
+    expect(
+      await refusal(h.plan(createRecords, { baseId, tableId: "Contacts", records: [...records, { fields: {} }] })),
+    ).toMatch(
+      /^create_records takes at most 5,000 records per call \(MAX_RECORDS_PER_OPERATION\); this call has 5,001\./,
+    );
+  });
+
+  it("fieldsToMergeOn: resolved to exact names; every record needs unique values for them", async () => {
+    const plan = await h.plan(createRecords, {
+      baseId,
+      tableId: "Contacts",
+      records: [{ fields: { Email: "a@x.io", Name: "A" } }, { fields: { Email: "b@x.io" } }],
+      fieldsToMergeOn: ["email"],
+    });
+    expect(plan.options).toEqual({ typecast: true, onError: "continue", fieldsToMergeOn: ["Email"] });
+
+    const missing = await refusal(
+      h.plan(createRecords, {
+        baseId,
+        tableId: "Contacts",
+        records: [{ fields: { Email: "a@x.io" } }, { fields: { Name: "B" } }],
+        fieldsToMergeOn: ["Email"],
+      }),
+    );
+    expect(missing).toMatch(/^records\[1\] has no value for "Email" \(fld\w+\), a field of fieldsToMergeOn/);
+    const twice = await refusal(
+      h.plan(createRecords, {
+        baseId,
+        tableId: "Contacts",
+        records: [{ fields: { Email: "a@x.io" } }, { fields: { Email: "b@x.io" } }, { fields: { Email: "a@x.io" } }],
+        fieldsToMergeOn: ["Email"],
+      }),
+    );
+    expect(twice).toMatch(/^records\[2\] has the same values for fieldsToMergeOn \("Email"\) as records\[0\]: /);
+    expect(twice).toContain("leave fieldsToMergeOn out");
+  });
+});
+
+describe("update_records", () => {
+  it("plans ids with canonical fields; replace only when asked", async () => {
+    const plan = await h.plan(updateRecords, {
+      baseId,
+      tableId: "Contacts",
+      records: [
+        { id: REC_A, fields: { stage: "Customer" } },
+        { id: REC_B, fields: { Notes: "" } },
+      ],
+    });
+    expect(plan).toEqual({
+      kind: "update_records",
+      baseId,
+      tableId: contacts.id,
+      input: [
+        { id: REC_A, fields: { Stage: "Customer" } },
+        { id: REC_B, fields: { Notes: "" } },
+      ],
+      options: { typecast: true, onError: "continue" },
+    });
+    const replacing = await h.plan(updateRecords, {
+      baseId,
+      tableId: "Contacts",
+      records: [{ id: REC_A, fields: { Name: "X" } }],
+      replace: true,
+    });
+    expect(replacing.options).toEqual({ typecast: true, onError: "continue", replace: true });
+  });
+
+  it("refuses a malformed record id and a record named twice, saying which", async () => {
+    const bad = await refusal(
+      h.plan(updateRecords, {
+        baseId,
+        tableId: "Contacts",
+        records: [
+          { id: REC_A, fields: {} },
+          { id: "rec123", fields: {} },
+        ],
+      }),
+    );
+    expect(bad).toBe(
+      'records[1].id "rec123" is not a record id: record ids look like recXXXXXXXXXXXXXX (rec and 14 letters or ' +
+        "digits). Get them from list_records or search_records.",
+    );
+    const twice = await refusal(
+      h.plan(updateRecords, {
+        baseId,
+        tableId: "Contacts",
+        records: [
+          { id: REC_A, fields: { Name: "X" } },
+          { id: REC_B, fields: {} },
+          { id: REC_A, fields: { Stage: "Lead" } },
+        ],
+      }),
+    );
+    expect(twice).toMatch(
+      /^records\[2\]\.id "recAAAAAAAAAAAAAA" repeats records\[0\]\.id: Airtable refuses a write naming a record twice\. Give each record once/,
+    );
+  });
+
+  it("refuses computed fields in updates too", async () => {
+    expect(
+      await refusal(
+        h.plan(updateRecords, { baseId, tableId: "Contacts", records: [{ id: REC_A, fields: { created: "x" } }] }),
+      ),
+    ).toMatch(/^records\[0\]\.fields: the field "Created" \(fld\w+\) cannot be written: its type, createdTime/);
+  });
+});
+
+describe("upsert_records", () => {
+  it("plans merge fields by exact name; a record with an id needs no merge values", async () => {
+    const plan = await h.plan(upsertRecords, {
+      baseId,
+      tableId: "Contacts",
+      records: [
+        { fields: { email: "a@x.io", Name: "A", Stage: "Lead" } },
+        { id: REC_A, fields: { Stage: "Customer" } },
+      ],
+      fieldsToMergeOn: [fieldId("Email"), "Name"],
+    });
+    expect(plan).toEqual({
+      kind: "upsert_records",
+      baseId,
+      tableId: contacts.id,
+      input: [{ fields: { Email: "a@x.io", Name: "A", Stage: "Lead" } }, { id: REC_A, fields: { Stage: "Customer" } }],
+      options: { typecast: true, onError: "continue", fieldsToMergeOn: ["Email", "Name"] },
+    });
+  });
+
+  it("refuses unknown merge fields (listing the real ones), missing and duplicate merge values", async () => {
+    const unknown = await refusal(
+      h.plan(upsertRecords, {
+        baseId,
+        tableId: "Contacts",
+        records: [{ fields: { Email: "a@x.io" } }],
+        fieldsToMergeOn: ["Mail"],
+      }),
+    );
+    expect(unknown).toMatch(/^Unknown field "Mail" in fieldsToMergeOn\[0\] \(table "Contacts"/);
+    expect(unknown).toContain(`"Email" (${fieldId("Email")})`);
+    const twice = await refusal(
+      h.plan(upsertRecords, {
+        baseId,
+        tableId: "Contacts",
+        records: [{ fields: { Email: "a@x.io" } }, { fields: { Email: "a@x.io", Stage: "Lead" } }],
+        fieldsToMergeOn: ["Email"],
+      }),
+    );
+    expect(twice).toMatch(
+      /^records\[1\] has the same values for fieldsToMergeOn \("Email"\) as records\[0\]: both would write the same record/,
+    );
+    const sameField = await refusal(
+      h.plan(upsertRecords, {
+        baseId,
+        tableId: "Contacts",
+        records: [{ fields: { Email: "a@x.io" } }],
+        fieldsToMergeOn: ["Email", "email"],
+      }),
+    );
+    expect(sameField).toMatch(/^fieldsToMergeOn names the field "Email" \(fld\w+\) twice/);
+  });
+});
+
+describe("delete_records", () => {
+  it("plans one {id} per record id, in order", async () => {
+    const plan = await h.plan(deleteRecords, {
+      baseId,
+      tableId: "contacts",
+      recordIds: [REC_B, REC_A],
+      onError: "stop",
+    });
+    expect(plan).toEqual({
+      kind: "delete_records",
+      baseId,
+      tableId: contacts.id,
+      input: [{ id: REC_B }, { id: REC_A }],
+      options: { typecast: false, onError: "stop" },
+    });
+  });
+
+  it("refuses empty lists, malformed and repeated ids", async () => {
+    expect(await refusal(h.plan(deleteRecords, { baseId, tableId: "Contacts", recordIds: [] }))).toBe(
+      "recordIds is empty: give at least one record id.",
+    );
+    expect(await refusal(h.plan(deleteRecords, { baseId, tableId: "Contacts", recordIds: [REC_A, "Ada"] }))).toMatch(
+      /^recordIds\[1\] "Ada" is not a record id/,
+    );
+    expect(
+      await refusal(h.plan(deleteRecords, { baseId, tableId: "Contacts", recordIds: [REC_A, REC_B, REC_B] })),
+    ).toBe(
+      'recordIds[2] "recBBBBBBBBBBBBBB" repeats recordIds[1]: Airtable refuses a write naming a record twice. Give each record once.',
+    );
+  });
+});
+
+describe("schema cache", () => {
+  it("a field added in Airtable after the schema was cached is found (the cache is refreshed once)", async () => {
+    await h.plan(createRecord, { baseId, tableId: "Contacts", fields: { Name: "warm the cache" } });
+    await h.ctx.airtable.createField(baseId, contacts.id, { name: "Twitter", type: "singleLineText" });
+    const plan = await h.plan(createRecord, { baseId, tableId: "Contacts", fields: { twitter: "@ada" } });
+    expect(plan.input).toEqual([{ fields: { Twitter: "@ada" } }]);
+  });
+});
+
+describe("catalog", () => {
+  const byName = new Map(allTools.map((t) => [t.name, t]));
+
+  it("offers every tool once: read tools, operation tools, then write tools", () => {
+    expect(allTools).toEqual([...readTools, ...operationTools, ...writeTools]);
+    expect(byName.size).toBe(allTools.length);
+    expect(operationTools.map((t) => [t.name, t.kind, t.scopes])).toEqual([
+      ["get_operation", "read", []],
+      ["list_operations", "read", []],
+    ]);
+  });
+
+  it("declares each write tool's scopes and annotations", () => {
+    const expected: Record<string, [string, boolean, boolean]> = {
+      // scope, destructiveHint, idempotentHint
+      create_record: ["records:write", false, false],
+      create_records: ["records:write", false, false],
+      update_records: ["records:write", true, true],
+      upsert_records: ["records:write", true, true],
+      delete_records: ["records:write", true, true],
+      create_table: ["schema:write", false, false],
+      update_table: ["schema:write", true, true],
+      create_field: ["schema:write", false, false],
+      update_field: ["schema:write", true, true],
+      create_comment: ["comments:write", false, false],
+      upload_attachment: ["records:write", false, false],
+    };
+    expect(writeTools.map((t) => t.name).sort()).toEqual(Object.keys(expected).sort());
+    for (const tool of writeTools) {
+      const [scope, destructiveHint, idempotentHint] = expected[tool.name] ?? [];
+      expect({ name: tool.name, kind: tool.kind, scopes: tool.scopes, annotations: tool.annotations }).toEqual({
+        name: tool.name,
+        kind: "write",
+        scopes: [scope],
+        annotations: { readOnlyHint: false, destructiveHint, idempotentHint, openWorldHint: true },
+      });
+      expect(tool.outputSchema).toBe(operationResultShape);
+    }
+  });
+});

@@ -1,0 +1,152 @@
+import { spawn } from "node:child_process";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport, getDefaultEnvironment } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
+
+import { seedDemo, type DemoData } from "../../src/sandbox/demo-data.ts";
+
+import { createTestRedis, deleteKeys, testRedisUrl, uniquePrefix } from "../helpers/redis.ts";
+import { allTools } from "../../src/shared/tools/catalog.ts";
+
+const CLI = new URL("../../src/cli.ts", import.meta.url).pathname;
+
+let sandbox: Sandbox;
+let demo: DemoData;
+const redis = createTestRedis();
+const prefix = uniquePrefix("stdio");
+
+beforeAll(async () => {
+  sandbox = await startSandbox();
+  demo = seedDemo(sandbox);
+});
+afterAll(async () => {
+  await sandbox.close();
+  await deleteKeys(redis, prefix);
+  redis.disconnect();
+});
+
+/** Only what the child should see: the test process's own REDIS_URL must not leak in. */
+function childEnv(extra: Record<string, string>): Record<string, string> {
+  return {
+    ...getDefaultEnvironment(),
+    AIRTABLE_API_URL: sandbox.url,
+    AIRTABLE_CONTENT_URL: sandbox.url,
+    LOG_LEVEL: "info",
+    ...extra,
+  };
+}
+
+async function connect(env: Record<string, string>): Promise<{ client: Client }> {
+  // Logs must go to stderr: a stray line on stdout would break the client's JSON-RPC parsing.
+  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, "stdio"], env, stderr: "pipe" });
+  const client = new Client({ name: "stdio-test", version: "1.0.0" });
+  await client.connect(transport);
+  return { client };
+}
+
+function run(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, "stdio"], { env, stdio: ["pipe", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe("airtable-oauth-mcp stdio", () => {
+  it("answers tools/list and a read through the SDK's stdio client", async () => {
+    const { client } = await connect(childEnv({ AIRTABLE_TOKEN: demo.token }));
+    try {
+      const { tools } = await client.listTools();
+      expect(tools.map((t) => t.name).sort()).toEqual(allTools.map((t) => t.name).sort());
+      expect(client.getInstructions()).toMatch(/list_bases/);
+      const result = await client.callTool({
+        name: "list_records",
+        arguments: { baseId: demo.base.id, tableId: "Contacts", fields: ["Name"], pageSize: 5 },
+      });
+      expect(result.isError).not.toBe(true);
+      const data = result.structuredContent as { records: { fields: { Name: string } }[]; nextCursor?: string };
+      expect(data.records.map((r) => r.fields.Name)).toEqual(
+        sandbox
+          .listRecordsDirect(demo.base.id, "Contacts")
+          .slice(0, 5)
+          .map((r) => r.fields.Name),
+      );
+      expect(data.nextCursor).toBeDefined();
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("joins the shared limiter in Redis when REDIS_URL is set", async () => {
+    const { client } = await connect(
+      childEnv({ AIRTABLE_TOKEN: demo.token, REDIS_URL: testRedisUrl(), REDIS_KEY_PREFIX: prefix }),
+    );
+    try {
+      const result = await client.callTool({ name: "list_tables", arguments: { baseId: demo.base.id } });
+      expect(result.isError).not.toBe(true);
+      const keys = await redis.keys(`${prefix}:*`);
+      expect(keys.some((k) => k.includes("limiter"))).toBe(true);
+      expect(keys.some((k) => k.startsWith(`${prefix}:schema:${demo.base.id}`))).toBe(true);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("runs writes in-process without Redis: 25 records in batches of 10, then get_operation answers", async () => {
+    const { client } = await connect(childEnv({ AIRTABLE_TOKEN: demo.token }));
+    try {
+      const before = sandbox.requests.length;
+      const names = Array.from({ length: 25 }, (_, i) => `stdio write ${i}`);
+      const result = await client.callTool({
+        name: "create_records",
+        arguments: { baseId: demo.base.id, tableId: "Contacts", records: names.map((Name) => ({ fields: { Name } })) },
+      });
+      expect(result.isError).not.toBe(true);
+      const out = result.structuredContent as {
+        operationId: string;
+        status: string;
+        results: { index: number; id?: string }[];
+      };
+      expect(out.status).toBe("completed");
+      expect(out.results.map((r) => r.index)).toEqual(names.map((_, i) => i));
+      const rows = sandbox
+        .listRecordsDirect(demo.base.id, "Contacts")
+        .filter((r) => names.includes(String(r.fields.Name)));
+      expect(rows).toHaveLength(25);
+      expect(new Set(out.results.map((r) => r.id))).toEqual(new Set(rows.map((r) => r.id)));
+      const writes = sandbox.requests.slice(before).filter((r) => r.method === "POST" && r.baseId === demo.base.id);
+      expect(writes).toHaveLength(3);
+
+      const polled = await client.callTool({ name: "get_operation", arguments: { operationId: out.operationId } });
+      expect((polled.structuredContent as { status: string }).status).toBe("completed");
+    } finally {
+      await client.close();
+    }
+  });
+
+  it("without AIRTABLE_TOKEN: one clear message on stderr, nothing on stdout, exit 1", async () => {
+    const result = await run(childEnv({}));
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toMatch(/AIRTABLE_TOKEN: required for the stdio process/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("with a token Airtable refuses: says what to do, exit 1", async () => {
+    const result = await run(childEnv({ AIRTABLE_TOKEN: "patNOTVALID.123" }));
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toMatch(/AIRTABLE_TOKEN was refused by Airtable/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+});

@@ -1,0 +1,333 @@
+/**
+ * Tests only: a real authorization server (createAuthRouter + requireBearer in an express app on an ephemeral
+ * port) against real Redis, the real Redis TokenStore and the Airtable sandbox; plus a headless "browser" that
+ * walks the consent and sign-in pages with fetch.
+ */
+import { randomBytes } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import express from "express";
+import { SignJWT } from "jose";
+import type { Redis } from "ioredis";
+import { AirtableClient } from "../../src/shared/airtable/client.ts";
+import { AirtableOAuth } from "../../src/shared/airtable/oauth.ts";
+import { allScopes, type Scope } from "../../src/shared/auth/scopes.ts";
+import { configSchema, type Config } from "../../src/shared/config.ts";
+import { createLogger } from "../../src/shared/logger.ts";
+import { BottleneckAirtableLimiter } from "../../src/shared/limiter/index.ts";
+import { createTokenStore, deriveKey, TokenCipher, type TokenStore } from "../../src/shared/tokens/index.ts";
+
+import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
+
+import { createTestRedis, deleteKeys, uniquePrefix } from "../helpers/redis.ts";
+import { insufficientScope, requireBearer } from "../../src/server/auth/bearer.ts";
+import type { AuthDeps } from "../../src/server/auth/context.ts";
+import { s256 } from "../../src/server/auth/pkce.ts";
+import type { RateLimitSettings } from "../../src/server/auth/rate-limit.ts";
+import { createAuthRouter } from "../../src/server/auth/router.ts";
+
+export interface Harness {
+  url: string;
+  config: Config;
+  redis: Redis;
+  keyPrefix: string;
+  store: TokenStore;
+  sandbox: Sandbox;
+  /** The sandbox user who signs in (email). */
+  user: { id: string; email: string };
+  deps: AuthDeps;
+  airtableClientId: string;
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  env?: Record<string, string>;
+  rateLimits?: Partial<RateLimitSettings>;
+  /** Reuse a sandbox (several servers, one Airtable). */
+  sandbox?: Sandbox;
+  keyPrefix?: string;
+  /** PUBLIC_URL other than this server's own address: another instance's (a cluster), or an unreachable one. */
+  publicUrl?: string;
+  /** Use this (already registered) Airtable integration, as every instance of one deployment does. */
+  airtableClientId?: string;
+}
+
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const ownSandbox = opts.sandbox === undefined;
+  const sandbox = opts.sandbox ?? (await startSandbox());
+  const email = `user-${randomBytes(3).toString("hex")}@example.com`;
+  const user = sandbox.addUser({ email });
+  // One sandbox may serve several harnesses: each is its own Airtable integration unless told to share one.
+  const airtableClientId = opts.airtableClientId ?? `atmcp-test-${new URL(url).port}`;
+  if (opts.airtableClientId === undefined) {
+    sandbox.registerOAuthClient({
+      clientId: airtableClientId,
+      redirectUris: [`${opts.publicUrl ?? url}/oauth/callback`],
+    });
+  }
+  const config = configSchema.parse({
+    PUBLIC_URL: opts.publicUrl ?? url,
+    TOKEN_ENCRYPTION_KEY: sharedKey,
+    AIRTABLE_CLIENT_ID: airtableClientId,
+    AIRTABLE_AUTH_URL: sandbox.url,
+    AIRTABLE_API_URL: sandbox.url,
+    ...opts.env,
+  });
+  const redis = createTestRedis();
+  const keyPrefix = opts.keyPrefix ?? uniquePrefix("auth");
+  const cipher = TokenCipher.create(config.TOKEN_ENCRYPTION_KEY as Buffer);
+  const store = createTokenStore(config, { redis, cipher, keyPrefix });
+  const limiter = BottleneckAirtableLimiter.local();
+  const logger = createLogger({ level: process.env.LOG_LEVEL ?? "silent" });
+  const deps: AuthDeps = {
+    config,
+    redis,
+    keyPrefix,
+    store,
+    airtableOAuth: new AirtableOAuth({ authUrl: sandbox.url, clientId: airtableClientId }),
+    whoami: (accessToken) =>
+      new AirtableClient({
+        apiUrl: config.AIRTABLE_API_URL,
+        contentUrl: config.AIRTABLE_CONTENT_URL,
+        userId: "signing-in",
+        getAccessToken: () => Promise.resolve(accessToken),
+        limiter,
+      }).whoami(),
+    logger,
+    // Tests sign in dozens of times a minute from one address; limits are tested where they are the subject.
+    rateLimits: opts.rateLimits ?? { registerPerHour: 10_000, tokenPerMinute: 10_000, authorizePerMinute: 10_000 },
+  };
+  const app = express();
+  app.set("trust proxy", config.TRUST_PROXY);
+  app.use(createAuthRouter(deps));
+  const bearer = requireBearer(deps);
+  app.post("/mcp", bearer, (req, res) => {
+    res.json({ auth: { ...req.auth, resource: req.auth?.resource?.href } });
+  });
+  app.post("/mcp/needs-write", bearer, (req, res) => {
+    if (!req.auth?.scopes.includes("records:write")) return insufficientScope(res, ["records:write"]);
+    res.json({ ok: true });
+  });
+  server.on("request", app);
+  return {
+    url,
+    config,
+    redis,
+    keyPrefix,
+    store,
+    sandbox,
+    user,
+    deps,
+    airtableClientId,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await limiter.close();
+      await deleteKeys(redis, keyPrefix);
+      redis.disconnect();
+      if (ownSandbox) await sandbox.close();
+    },
+  };
+}
+
+/** One key for every harness in a process, so two harnesses (two "instances") verify each other's tokens. */
+const sharedKey = randomBytes(32).toString("base64");
+
+// ---------------------------------------------------------------------------------------------------------------
+// Client side
+
+export const REDIRECT_URI = "http://127.0.0.1:9/callback";
+
+export async function registerClient(h: Harness, metadata: Record<string, unknown> = {}) {
+  const res = await fetch(`${h.url}/register`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({
+      client_name: "Test Client",
+      redirect_uris: [REDIRECT_URI],
+      token_endpoint_auth_method: "none",
+      ...metadata,
+    }),
+  });
+  const body = (await res.json()) as Record<string, unknown>;
+  return { status: res.status, body, clientId: body.client_id as string, secret: body.client_secret as string };
+}
+
+export interface AuthorizeParams {
+  clientId: string;
+  redirectUri?: string | undefined;
+  verifier?: string;
+  state?: string;
+  scope?: string;
+  resource?: string;
+  /** Replace or drop (undefined) PKCE parameters. */
+  extra?: Record<string, string | undefined>;
+}
+
+export function authorizeUrl(h: Harness, p: AuthorizeParams): string {
+  const url = new URL(`${h.url}/authorize`);
+  const params: Record<string, string | undefined> = {
+    response_type: "code",
+    client_id: p.clientId,
+    redirect_uri: "redirectUri" in p ? p.redirectUri : REDIRECT_URI,
+    code_challenge: s256(p.verifier ?? DEFAULT_VERIFIER),
+    code_challenge_method: "S256",
+    state: p.state ?? "client-state-1",
+    scope: p.scope,
+    resource: p.resource ?? `${h.url}/mcp`,
+    ...p.extra,
+  };
+  for (const [k, v] of Object.entries(params)) if (v !== undefined) url.searchParams.set(k, v);
+  return url.toString();
+}
+
+export const DEFAULT_VERIFIER = "v".repeat(20) + randomBytes(24).toString("base64url");
+
+export interface ConsentPage {
+  status: number;
+  html: string;
+  cookie: string | undefined;
+  requestId: string | undefined;
+  csrfToken: string | undefined;
+  headers: Headers;
+}
+
+export async function openConsent(h: Harness, p: AuthorizeParams): Promise<ConsentPage> {
+  return readConsentPage(await fetch(authorizeUrl(h, p), { redirect: "manual" }));
+}
+
+/** What a browser keeps from the consent page: its cookie and the form's hidden fields. */
+export async function readConsentPage(res: Response): Promise<ConsentPage> {
+  const html = await res.text();
+  const cookie = res.headers
+    .getSetCookie()
+    .map((c) => c.split(";")[0])
+    .join("; ");
+  return {
+    status: res.status,
+    html,
+    cookie: cookie === "" ? undefined : cookie,
+    requestId: /name="request_id" value="([^"]+)"/.exec(html)?.[1],
+    csrfToken: /name="csrf_token" value="([^"]+)"/.exec(html)?.[1],
+    headers: res.headers,
+  };
+}
+
+export async function decide(
+  h: Harness,
+  page: ConsentPage,
+  decision: "approve" | "deny",
+  override: { csrfToken?: string | undefined; cookie?: string | undefined } = {},
+): Promise<Response> {
+  const form = new URLSearchParams({ request_id: page.requestId ?? "", decision });
+  const csrf = "csrfToken" in override ? override.csrfToken : page.csrfToken;
+  if (csrf !== undefined) form.set("csrf_token", csrf);
+  const cookie = "cookie" in override ? override.cookie : page.cookie;
+  return fetch(`${h.url}/authorize/decision`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { "content-type": "application/x-www-form-urlencoded", ...(cookie ? { cookie } : {}) },
+    body: form,
+  });
+}
+
+/** Approve → sandbox login as the harness user → our callback. Returns the callback URL and its answer. */
+export async function approveThroughAirtable(h: Harness, page: ConsentPage) {
+  const decision = await decide(h, page, "approve");
+  if (decision.status !== 303) throw new Error(`decision answered ${decision.status}: ${await decision.text()}`);
+  const upstream = new URL(decision.headers.get("location") as string);
+  upstream.searchParams.set("sandbox_user", h.user.email);
+  const atAirtable = await fetch(upstream, { redirect: "manual" });
+  const callbackUrl = atAirtable.headers.get("location");
+  if (atAirtable.status !== 302 || callbackUrl === null) {
+    throw new Error(`sandbox authorize answered ${atAirtable.status}: ${await atAirtable.text()}`);
+  }
+  const callback = await fetch(callbackUrl, { redirect: "manual" });
+  return { upstream, callbackUrl, callback };
+}
+
+/** From a consent page to the redirect back to the client, parsed. */
+export async function finishSignIn(h: Harness, page: ConsentPage): Promise<URL> {
+  const { callback } = await approveThroughAirtable(h, page);
+  const location = callback.headers.get("location");
+  if (callback.status !== 302 || location === null) {
+    throw new Error(`callback answered ${callback.status}: ${await callback.text()}`);
+  }
+  return new URL(location);
+}
+
+/** The whole browser part: returns the redirect back to the client, parsed. */
+export async function signIn(h: Harness, p: AuthorizeParams) {
+  const page = await openConsent(h, p);
+  if (page.status !== 200) throw new Error(`authorize answered ${page.status}: ${page.html}`);
+  const back = await finishSignIn(h, page);
+  return { back, code: back.searchParams.get("code") as string };
+}
+
+export async function tokenRequest(
+  h: Harness,
+  form: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown>; headers: Headers }> {
+  const res = await fetch(`${h.url}/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+    body: new URLSearchParams(form),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown>, headers: res.headers };
+}
+
+export function exchangeCode(h: Harness, clientId: string, code: string, verifier = DEFAULT_VERIFIER) {
+  return tokenRequest(h, {
+    grant_type: "authorization_code",
+    client_id: clientId,
+    code,
+    code_verifier: verifier,
+    redirect_uri: REDIRECT_URI,
+    resource: `${h.url}/mcp`,
+  });
+}
+
+/** Registration, consent, Airtable and the code exchange: a client holding tokens. */
+export async function signedInClient(h: Harness, scope?: string) {
+  const { clientId } = await registerClient(h);
+  const { code } = await signIn(h, { clientId, ...(scope !== undefined ? { scope } : {}) });
+  const tokens = await exchangeCode(h, clientId, code);
+  if (tokens.status !== 200) throw new Error(`token exchange failed: ${JSON.stringify(tokens.body)}`);
+  return {
+    clientId,
+    accessToken: tokens.body.access_token as string,
+    refreshToken: tokens.body.refresh_token as string,
+    body: tokens.body,
+  };
+}
+
+export function callMcp(h: Harness, token: string | undefined, path = "/mcp") {
+  return fetch(`${h.url}${path}`, {
+    method: "POST",
+    headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+  });
+}
+
+/** A token signed with the server's real key but with chosen claims (expired, other audience, …). */
+export async function forgeAccessToken(
+  h: Harness,
+  claims: { aud?: string; expSecondsFromNow?: number; key?: Uint8Array; scopes?: Scope[] },
+): Promise<string> {
+  const key = claims.key ?? deriveKey(h.config.TOKEN_ENCRYPTION_KEY as Buffer, "access-token");
+  const { createHash } = await import("node:crypto");
+  const kid = createHash("sha256").update(deriveKey(h.config.TOKEN_ENCRYPTION_KEY as Buffer, "access-token"));
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ client_id: "c", scope: (claims.scopes ?? allScopes).join(" "), gid: "gr_forged" })
+    .setProtectedHeader({ alg: "HS256", typ: "at+jwt", kid: kid.digest("base64url").slice(0, 8) })
+    .setIssuer(h.url)
+    .setAudience(claims.aud ?? `${h.url}/mcp`)
+    .setSubject(h.user.id)
+    .setJti("forged")
+    .setIssuedAt(now - 7200)
+    .setExpirationTime(now + (claims.expSecondsFromNow ?? 600))
+    .sign(key);
+}

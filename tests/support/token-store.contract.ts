@@ -1,0 +1,230 @@
+/**
+ * The one contract every TokenStore honours, run against each implementation (redis-token-store.test.ts,
+ * firestore-token-store.test.ts). Each test uses fresh random ids, so the tests of one store share a namespace.
+ */
+import { createHash, randomBytes } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { TokenCipher } from "../../src/shared/tokens/cipher.ts";
+import type { AirtableAccount, Grant, RegisteredClient, TokenStore } from "../../src/shared/tokens/types.ts";
+
+export interface ContractTarget {
+  store: TokenStore;
+  /** The record as it sits in the backend (raw Redis value / Firestore document), as text. */
+  readRaw(kind: "account" | "client" | "grant", id: string): Promise<string | undefined>;
+}
+
+export interface ContractOptions {
+  /**
+   * Whether concurrent transactions are isolated by the backend. The npm Firestore emulator does not isolate
+   * them, so the concurrent-rotation test is skipped there (Redis and real Firestore run it).
+   */
+  isolatesTransactions: boolean;
+}
+
+/** Builds a store on the same backend namespace each time, encrypting with the given cipher. */
+export type ContractFactory = (cipher: TokenCipher) => Promise<ContractTarget>;
+
+const id = (prefix: string): string => `${prefix}${randomBytes(8).toString("hex")}`;
+const sha = (s: string): string => createHash("sha256").update(s).digest("hex");
+
+function account(userId: string, now = Date.now()): AirtableAccount {
+  return {
+    userId,
+    email: `${userId}@example.com`,
+    tokens: {
+      accessToken: `oaa-${randomBytes(24).toString("hex")}`,
+      refreshToken: `oar-${randomBytes(24).toString("hex")}`,
+      accessTokenExpiresAt: now + 3_600_000,
+      refreshTokenExpiresAt: now + 60 * 86_400_000,
+      scopes: ["data.records:read", "schema.bases:read"],
+    },
+    updatedAt: now,
+  };
+}
+
+function grant(userId: string, overrides: Partial<Grant> = {}): Grant {
+  const now = Date.now();
+  return {
+    grantId: id("grt"),
+    userId,
+    clientId: id("cli"),
+    scopes: ["records:read", "schema:read"],
+    resource: "https://mcp.example.com/mcp",
+    refreshTokenHash: sha(randomBytes(16).toString("hex")),
+    generation: 0,
+    createdAt: now,
+    expiresAt: now + 90 * 86_400_000,
+    ...overrides,
+  };
+}
+
+export function tokenStoreContract(name: string, factory: ContractFactory, options: ContractOptions): void {
+  describe(`TokenStore contract: ${name}`, () => {
+    const keyA = randomBytes(32);
+    const keyB = randomBytes(32);
+    let target: ContractTarget;
+    let store: TokenStore;
+    const extra: ContractTarget[] = [];
+
+    beforeAll(async () => {
+      target = await factory(TokenCipher.create(keyA));
+      store = target.store;
+    });
+    afterAll(async () => {
+      for (const t of [target, ...extra]) await t?.store.close();
+    });
+
+    it("round-trips Airtable accounts, encrypted at rest, and deletes them", async () => {
+      const acc = account(id("usr"));
+      expect(await store.getAirtableAccount(acc.userId)).toBeUndefined();
+      await store.putAirtableAccount(acc);
+      expect(await store.getAirtableAccount(acc.userId)).toEqual(acc);
+
+      const raw = await target.readRaw("account", acc.userId);
+      expect(raw).toBeDefined();
+      expect(raw).toContain(acc.userId); // the record is there…
+      expect(raw).not.toContain(acc.tokens.accessToken); // …but its tokens are not readable
+      expect(raw).not.toContain(acc.tokens.refreshToken);
+      expect(raw).not.toContain("data.records:read");
+
+      const replaced = account(acc.userId);
+      delete replaced.email; // optional fields may be absent
+      await store.putAirtableAccount(replaced);
+      expect(await store.getAirtableAccount(acc.userId)).toEqual(replaced);
+      await store.deleteAirtableAccount(acc.userId);
+      expect(await store.getAirtableAccount(acc.userId)).toBeUndefined();
+      await store.deleteAirtableAccount(acc.userId); // deleting twice is fine
+    });
+
+    it("reads accounts written before a key rotation and writes new ones with the new key", async () => {
+      const acc = account(id("usr"));
+      await store.putAirtableAccount(acc);
+      const rotated = await factory(TokenCipher.create(keyB, keyA));
+      extra.push(rotated);
+      expect(await rotated.store.getAirtableAccount(acc.userId)).toEqual(acc);
+      const next = account(acc.userId);
+      await rotated.store.putAirtableAccount(next);
+      expect(await rotated.store.getAirtableAccount(acc.userId)).toEqual(next);
+      // The old key alone can no longer read it: it really was re-encrypted with the new key.
+      await expect(store.getAirtableAccount(acc.userId)).rejects.toThrow(/TOKEN_ENCRYPTION_KEY/);
+      await store.deleteAirtableAccount(acc.userId);
+    });
+
+    it("round-trips DCR clients with their secret encrypted at rest, and public clients", async () => {
+      const confidential: RegisteredClient = {
+        client_id: id("cli"),
+        client_secret: `sec-${randomBytes(24).toString("hex")}`,
+        client_id_issued_at: 1_700_000_000,
+        client_secret_expires_at: 0,
+        redirect_uris: ["https://claude.ai/api/mcp/auth_callback"],
+        client_name: "Claude",
+        token_endpoint_auth_method: "client_secret_basic",
+        grant_types: ["authorization_code", "refresh_token"],
+        response_types: ["code"],
+        scope: "records:read",
+      };
+      const publicClient: RegisteredClient = {
+        client_id: id("cli"),
+        client_id_issued_at: 1_700_000_001,
+        redirect_uris: ["http://127.0.0.1:33418/callback"],
+        token_endpoint_auth_method: "none",
+        grant_types: ["authorization_code"],
+        response_types: ["code"],
+      };
+      expect(await store.getClient(confidential.client_id)).toBeUndefined();
+      await store.putClient(confidential);
+      await store.putClient(publicClient);
+      expect(await store.getClient(confidential.client_id)).toEqual(confidential);
+      expect(await store.getClient(publicClient.client_id)).toEqual(publicClient);
+      const raw = await target.readRaw("client", confidential.client_id);
+      expect(raw).toContain("claude.ai");
+      expect(raw).not.toContain(confidential.client_secret);
+    });
+
+    it("round-trips grants, which hold only the refresh token's hash", async () => {
+      const g = grant(id("usr"));
+      expect(await store.getGrant(g.grantId)).toBeUndefined();
+      await store.putGrant(g);
+      expect(await store.getGrant(g.grantId)).toEqual(g);
+      const raw = await target.readRaw("grant", g.grantId);
+      expect(raw).toContain(g.refreshTokenHash);
+    });
+
+    it("rotates the refresh token hash when the expected hash is current, refuses a stale one", async () => {
+      const g = grant(id("usr"));
+      await store.putGrant(g);
+      const h1 = sha("second");
+      const first = await store.rotateRefreshToken(g.grantId, g.refreshTokenHash, h1);
+      expect(first).toEqual({ ok: true, grant: { ...g, refreshTokenHash: h1, generation: 1 } });
+      expect(await store.getGrant(g.grantId)).toEqual({ ...g, refreshTokenHash: h1, generation: 1 });
+
+      // The old hash again = a replayed refresh token.
+      expect(await store.rotateRefreshToken(g.grantId, g.refreshTokenHash, sha("third"))).toEqual({
+        ok: false,
+        reason: "stale",
+      });
+      expect((await store.getGrant(g.grantId))?.refreshTokenHash).toBe(h1);
+      const h2 = sha("third");
+      expect(await store.rotateRefreshToken(g.grantId, h1, h2)).toMatchObject({ ok: true, grant: { generation: 2 } });
+      expect(await store.rotateRefreshToken(id("grt"), h2, sha("x"))).toEqual({ ok: false, reason: "not_found" });
+    });
+
+    it("revokes grants: rotation then answers revoked, and the first reason stays", async () => {
+      const g = grant(id("usr"));
+      await store.putGrant(g);
+      await store.revokeGrant(g.grantId, "refresh token reuse");
+      const revoked = await store.getGrant(g.grantId);
+      expect(revoked?.revokedReason).toBe("refresh token reuse");
+      expect(revoked?.revokedAt).toBeGreaterThan(Date.now() - 60_000);
+      expect(await store.rotateRefreshToken(g.grantId, g.refreshTokenHash, sha("n"))).toEqual({
+        ok: false,
+        reason: "revoked",
+      });
+      await store.revokeGrant(g.grantId, "user signed out");
+      expect((await store.getGrant(g.grantId))?.revokedReason).toBe("refresh token reuse");
+      await store.revokeGrant(id("grt"), "unknown grant"); // no error, and nothing created
+    });
+
+    it("treats expired grants as gone: getGrant undefined, rotation expired", async () => {
+      const g = grant(id("usr"), { expiresAt: Date.now() - 1_000, createdAt: Date.now() - 90_000 });
+      await store.putGrant(g);
+      expect(await store.getGrant(g.grantId)).toBeUndefined();
+      expect(await store.rotateRefreshToken(g.grantId, g.refreshTokenHash, sha("n"))).toEqual({
+        ok: false,
+        reason: "expired",
+      });
+      expect(await store.listGrantsForUser(g.userId)).toEqual([]);
+    });
+
+    it.runIf(options.isolatesTransactions)(
+      "lets exactly one of 20 concurrent rotations with the same expected hash win",
+      async () => {
+        const g = grant(id("usr"));
+        await store.putGrant(g);
+        const next = Array.from({ length: 20 }, (_, i) => sha(`candidate-${i}`));
+        const results = await Promise.all(next.map((h) => store.rotateRefreshToken(g.grantId, g.refreshTokenHash, h)));
+        const winners = results.flatMap((r, i) => (r.ok ? [next[i]] : []));
+        expect(winners).toHaveLength(1);
+        expect(results.filter((r) => !r.ok).map((r) => (r.ok ? "" : r.reason))).toEqual(Array(19).fill("stale"));
+        expect(await store.getGrant(g.grantId)).toMatchObject({ refreshTokenHash: winners[0], generation: 1 });
+      },
+    );
+
+    it("lists a user's live grants (revoked included, expired and other users' not)", async () => {
+      const userA = id("usr");
+      const userB = id("usr");
+      const now = Date.now();
+      const a1 = grant(userA, { createdAt: now - 2_000 });
+      const a2 = grant(userA, { createdAt: now - 1_000 });
+      const aExpired = grant(userA, { createdAt: now - 3_000, expiresAt: now - 1 });
+      const b1 = grant(userB);
+      for (const g of [a2, aExpired, b1, a1]) await store.putGrant(g);
+      await store.revokeGrant(a2.grantId, "test");
+      const listed = await store.listGrantsForUser(userA);
+      expect(listed.map((g) => g.grantId)).toEqual([a1.grantId, a2.grantId]);
+      expect(listed[1]?.revokedReason).toBe("test");
+      expect((await store.listGrantsForUser(userB)).map((g) => g.grantId)).toEqual([b1.grantId]);
+      expect(await store.listGrantsForUser(id("usr"))).toEqual([]);
+    });
+  });
+}
