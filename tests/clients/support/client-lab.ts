@@ -8,6 +8,12 @@ import { startSandbox, type Sandbox } from "../../../src/sandbox/index.ts";
 import { seedAccount, type SeededAccount } from "../../e2e/fixtures/airtable-accounts.ts";
 import { planDeployment, startDeployment, type Deployment } from "../../e2e/helpers/deployment.ts";
 
+/**
+ * Every client file starts its servers while the others run: on 2 busy cores a server process can take well over
+ * the default 20 s to import its code and answer /healthz.
+ */
+const START_TIMEOUT_MS = 60_000;
+
 export interface ClientLab {
   sandbox: Sandbox;
   deployment: Deployment;
@@ -38,7 +44,7 @@ export async function startClientLab(
   const user = seedAccount(sandbox, label);
   let deployment: Deployment;
   try {
-    deployment = await startDeployment(plan, sandbox.url, opts.env ?? {});
+    deployment = await startDeployment(plan, sandbox.url, opts.env ?? {}, { startTimeoutMs: START_TIMEOUT_MS });
   } catch (error) {
     await sandbox.close();
     throw error;

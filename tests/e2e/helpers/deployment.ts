@@ -54,6 +54,8 @@ export async function startDeployment(
   plan: DeploymentPlan,
   sandboxUrl: string,
   env: Record<string, string> = {},
+  /** How long each instance may take to answer /healthz (default 20 s; busy CI machines need more). */
+  opts: { startTimeoutMs?: number } = {},
 ): Promise<Deployment> {
   const hosts = plan.ports.map((p) => `127.0.0.1:${p}`).join(",");
   const shared: Record<string, string> = {
@@ -72,7 +74,14 @@ export async function startDeployment(
     ...env,
   };
   const started = await Promise.allSettled(
-    plan.ports.map((port, i) => startServerProcess({ port, env: shared, label: `server ${i}` })),
+    plan.ports.map((port, i) =>
+      startServerProcess({
+        port,
+        env: shared,
+        label: `server ${i}`,
+        ...(opts.startTimeoutMs !== undefined ? { startTimeoutMs: opts.startTimeoutMs } : {}),
+      }),
+    ),
   );
   const instances = started.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
   const failed = started.find((s) => s.status === "rejected");
