@@ -5,8 +5,10 @@ import { redirectToClient } from "./client-redirect.ts";
 import type { AuthContext } from "./context.ts";
 import { renderConsentPage, sendErrorPage, sendPage } from "./pages.ts";
 import { isS256Challenge, newVerifier, randomToken, s256 } from "./pkce.ts";
+import { isRegisteredRedirectUri, redirectUriProblem } from "./redirect-uris.ts";
 import { UnknownClientError, type ResolvedClient } from "./resolved-client.ts";
-import { parseScopes, unknownScopeMessage } from "./scope-param.ts";
+import { isOurResource } from "./resource-param.ts";
+import { parseScopes } from "./scope-param.ts";
 import type { AuthorizationRequest, PendingConsent } from "./transient-state.ts";
 import { authPaths } from "./urls.ts";
 
@@ -14,6 +16,11 @@ import { authPaths } from "./urls.ts";
  * GET /authorize: validate, then show the consent page. Errors about the client or its redirect URI are a page
  * (redirecting to an unverified URI would make us an open redirector); every later error goes back to the
  * client as an error redirect.
+ *
+ * The redirect URI must match a registered one (redirect-uris.ts: exact, or loopback with any port) and still pass
+ * today's redirect rules (REDIRECT_URI_SCHEMES may have been narrowed since the client registered). Scope words
+ * that are not ours are dropped; with none of ours left the default applies: the client's registered scopes, else
+ * all of ours. `resource` may carry a trailing slash.
  */
 export function authorizeHandler(ctx: AuthContext) {
   return async (req: Request, res: Response): Promise<void> => {
@@ -32,7 +39,7 @@ export function authorizeHandler(ctx: AuthContext) {
     const requested = q("redirect_uri");
     let redirectUri: string;
     if (requested !== undefined) {
-      if (!client.redirectUris.includes(requested)) {
+      if (!isRegisteredRedirectUri(client.redirectUris, requested)) {
         return sendErrorPage(
           res,
           400,
@@ -52,6 +59,12 @@ export function authorizeHandler(ctx: AuthContext) {
         "The app registered several redirect URIs; it must name one.",
       );
     }
+    const policy = { privateUseSchemes: ctx.deps.config.REDIRECT_URI_SCHEMES };
+    const redirectProblem = redirectUriProblem(redirectUri, policy, { publicClient: client.authMethod === "none" });
+    if (redirectProblem !== undefined) {
+      ctx.deps.logger.info({ clientId: client.clientId, redirectUri }, "redirect URI refused by today's rules");
+      return sendErrorPage(res, 400, "Redirect URI not allowed", `Sign-in stopped here: ${redirectProblem}`);
+    }
 
     const state = q("state");
     const fail = (error: string, description: string): void =>
@@ -70,11 +83,13 @@ export function authorizeHandler(ctx: AuthContext) {
     if (method !== "S256") return fail("invalid_request", "code_challenge_method must be S256 (plain is not allowed)");
     if (!isS256Challenge(challenge)) return fail("invalid_request", "code_challenge is not a S256 challenge");
     const resource = q("resource");
-    if (resource !== undefined && resource !== ctx.urls.resource) {
+    if (resource !== undefined && !isOurResource(resource, ctx.urls.resource)) {
       return fail("invalid_target", `resource must be ${ctx.urls.resource}`);
     }
     const scopeParse = parseScopes(q("scope"));
-    if (!scopeParse.ok) return fail("invalid_scope", unknownScopeMessage(scopeParse.unknown));
+    if (scopeParse.dropped.length > 0) {
+      ctx.deps.logger.debug({ clientId: client.clientId, dropped: scopeParse.dropped }, "unknown scopes dropped");
+    }
     let scopes = scopeParse.scopes;
     if (scopes.length === 0) scopes = client.scopes ?? [...allScopes];
     const beyond = client.scopes === undefined ? [] : scopes.filter((s) => !client.scopes?.includes(s));
