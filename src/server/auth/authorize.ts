@@ -76,6 +76,10 @@ export function authorizeHandler(ctx: AuthContext) {
       });
 
     if (q("response_type") !== "code") return fail("unsupported_response_type", "response_type must be code");
+    // Only a client stored before registration required it can lack the grant (RFC 6749 §4.1.2.1).
+    if (!client.grantTypes.includes("authorization_code")) {
+      return fail("unauthorized_client", "This client did not register the authorization_code grant; register again");
+    }
     const challenge = q("code_challenge");
     const method = q("code_challenge_method");
     if (challenge === undefined) return fail("invalid_request", "PKCE is required: send code_challenge (S256)");

@@ -42,13 +42,16 @@ export class Grants {
     this.#logger = opts.logger;
   }
 
-  async create(init: {
-    grantId: string;
-    userId: string;
-    clientId: string;
-    scopes: Scope[];
-    resource: string;
-  }, options: { issueRefreshToken?: boolean } = {}): Promise<TokenResponse> {
+  async create(
+    init: {
+      grantId: string;
+      userId: string;
+      clientId: string;
+      scopes: Scope[];
+      resource: string;
+    },
+    options: { issueRefreshToken?: boolean } = {},
+  ): Promise<TokenResponse> {
     const refresh = newRefreshToken(init.grantId);
     const now = Date.now();
     const grant: Grant = {

@@ -78,7 +78,10 @@ export function redirectUriProblem(
   if (url.username !== "" || url.password !== "") return `redirect URI ${uri} must not contain credentials`;
   const scheme = rawScheme(uri) ?? "";
   if (scheme !== scheme.toLowerCase()) {
-    return `redirect URI ${uri}: write its scheme in lowercase (${scheme.toLowerCase()}:); redirect URIs are compared exactly`;
+    return (
+      `redirect URI ${uri} is refused: write its scheme in lowercase (${scheme.toLowerCase()}:). Redirect URIs are ` +
+      "compared exactly, and https, loopback http and REDIRECT_URI_SCHEMES name lowercase schemes"
+    );
   }
   if (scheme === "https") return url.hostname === "" ? `redirect URI ${uri} has no host` : undefined;
   if (scheme === "http") {
@@ -133,15 +136,16 @@ export function isLoopbackHost(hostname: string): boolean {
 
 /** Where the browser goes after consent, in the words the consent page uses. */
 export type RedirectTarget =
-  | { kind: "web"; host: string }
-  | { kind: "loopback"; hostAndPort: string }
-  | { kind: "app"; scheme: string };
+  { kind: "web"; host: string } | { kind: "loopback"; hostAndPort: string } | { kind: "app"; scheme: string };
 
 /** Classifies a redirect URI that passed redirectUriProblem, for the consent page. */
 export function redirectTarget(uri: string): RedirectTarget {
   const loopback = loopbackParts(uri);
   if (loopback !== undefined) {
-    return { kind: "loopback", hostAndPort: `${loopback.host}${loopback.port === undefined ? "" : `:${loopback.port}`}` };
+    return {
+      kind: "loopback",
+      hostAndPort: `${loopback.host}${loopback.port === undefined ? "" : `:${loopback.port}`}`,
+    };
   }
   const scheme = rawScheme(uri) ?? "";
   if (scheme === "https" || scheme === "http") return { kind: "web", host: new URL(uri).host };

@@ -38,8 +38,7 @@ export function tokenHandler(ctx: AuthContext) {
       } else if (grantType === "refresh_token") {
         requireGrantType(client, grantType);
         tokens = await refresh(ctx, client, field);
-      }
-      else if (grantType === undefined) throw invalidRequest("grant_type is required");
+      } else if (grantType === undefined) throw invalidRequest("grant_type is required");
       else throw new OAuthError("unsupported_grant_type", `grant_type ${grantType} is not supported`);
       noStore(res);
       res.status(200).json(tokens);
