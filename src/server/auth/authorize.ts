@@ -2,6 +2,7 @@ import { timingSafeEqual } from "node:crypto";
 import type { Request, Response } from "express";
 import { airtableScopesFor, allScopes } from "../../shared/auth/scopes.ts";
 import { redirectToClient } from "./client-redirect.ts";
+import { ClientMetadataError } from "./cimd.ts";
 import type { AuthContext } from "./context.ts";
 import { renderConsentPage, sendErrorPage, sendPage } from "./pages.ts";
 import { isS256Challenge, newVerifier, randomToken, s256 } from "./pkce.ts";
@@ -34,6 +35,17 @@ export function authorizeHandler(ctx: AuthContext) {
       client = await ctx.clients.get(clientId);
     } catch (error) {
       if (!(error instanceof UnknownClientError)) throw error;
+      // A client that checks its registration before opening the browser (mcp-remote does, with Accept:
+      // application/json) gets JSON in words it recognises, and registers again instead of showing this page.
+      if (!(error instanceof ClientMetadataError) && req.accepts(["html", "json"]) === "json") {
+        res.setHeader("Cache-Control", "no-store");
+        res.status(400).json({
+          error: "invalid_client",
+          error_description: `Client ${JSON.stringify(clientId)} is not registered; register again`,
+          registration_endpoint: ctx.urls.register,
+        });
+        return;
+      }
       return sendErrorPage(res, 400, "Unknown application", error.message);
     }
     const requested = q("redirect_uri");

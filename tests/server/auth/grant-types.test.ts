@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   authorizeUrl,
   callMcp,
+  DEFAULT_VERIFIER,
   exchangeCode,
   finishSignIn,
   openConsent,
@@ -91,6 +92,43 @@ describe("dynamic registration", () => {
     expect(tokens.body.refresh_token).toBeUndefined();
     const res = await refresh(reg.clientId, `gr_x.${"a".repeat(43)}`);
     expect(res.body.error).toBe("unauthorized_client");
+  });
+
+  it("Claude.ai's registration (confidential, client_secret_post, OpenID scopes): a refresh token with its secret", async () => {
+    const reg = await registerClient(h, {
+      redirect_uris: ["https://claude.ai/api/mcp/auth_callback"],
+      token_endpoint_auth_method: "client_secret_post",
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+      scope: "openid profile email offline_access",
+      client_name: "Claude",
+    });
+    expect(reg.status).toBe(201);
+    expect(reg.body.grant_types).toEqual(["authorization_code", "refresh_token"]);
+    expect(reg.body.scope).toBeUndefined(); // none of its words are ours: no restriction
+    const redirectUri = "https://claude.ai/api/mcp/auth_callback";
+    const page = await openConsent(h, {
+      clientId: reg.clientId,
+      redirectUri,
+      scope: "openid profile email offline_access",
+    });
+    const code = (await finishSignIn(h, page)).searchParams.get("code") as string;
+    const tokens = await tokenRequest(h, {
+      grant_type: "authorization_code",
+      client_id: reg.clientId,
+      client_secret: reg.secret,
+      code,
+      code_verifier: DEFAULT_VERIFIER,
+      redirect_uri: redirectUri,
+    });
+    expect(tokens.status).toBe(200);
+    const refreshed = await tokenRequest(h, {
+      grant_type: "refresh_token",
+      client_id: reg.clientId,
+      client_secret: reg.secret,
+      refresh_token: tokens.body.refresh_token as string,
+    });
+    expect(refreshed.status).toBe(200);
   });
 
   it("with refresh_token listed: a refresh token that rotates", async () => {

@@ -43,6 +43,20 @@ describe("/authorize refuses", () => {
     expect(await res.text()).toContain("No client is registered with client_id");
   });
 
+  it("an unregistered client asking for JSON (mcp-remote's check before opening the browser): told to register again", async () => {
+    const res = await fetch(authorizeUrl(h, { clientId: "mcp_expired" }), {
+      redirect: "manual",
+      headers: { accept: "application/json" },
+    });
+    expect(res.status).toBe(400);
+    expect(res.headers.get("location")).toBeNull();
+    const body = (await res.json()) as Record<string, string>;
+    expect(body.error).toBe("invalid_client");
+    expect(body.registration_endpoint).toBe(`${h.url}/register`);
+    // The pattern mcp-remote uses to recognise a stale registration (src/lib/node-oauth-client-provider.ts).
+    expect(body.error_description).toMatch(/\bclient(?:\s+id)?\b\s+(?:['"][^'"]+['"]\s+)?is\s+not[\s-]+registered\b/i);
+  });
+
   it("a redirect_uri that does not exactly match with a page, never a redirect", async () => {
     // Only the port of a loopback URI may differ (RFC 8252 §7.3; see loopback-and-schemes.test.ts); the host
     // literal, scheme, path and query may not.
