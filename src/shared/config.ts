@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { DEFAULT_REDIRECT_URI_SCHEMES, privateUseSchemeProblem } from "./auth/redirect-schemes.ts";
 
 /**
  * The whole environment of every process, as one schema. Names here are a public interface
@@ -13,6 +14,15 @@ const commaList = z.string().transform((v) =>
     .map((s) => s.trim())
     .filter(Boolean),
 );
+/** A comma list of private-use URI schemes, lowercased, each checked against the never-allowed rules. */
+const redirectSchemes = commaList.transform((schemes, ctx) => {
+  const lower = schemes.map((s) => s.toLowerCase().replace(/:$/, ""));
+  for (const scheme of lower) {
+    const problem = privateUseSchemeProblem(scheme);
+    if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+  }
+  return [...new Set(lower)];
+});
 /** 32 bytes, given as base64 (44 chars) or hex (64 chars). */
 const secretKey = z.string().transform((v, ctx) => {
   const bytes = /^[0-9a-fA-F]{64}$/.test(v) ? Buffer.from(v, "hex") : Buffer.from(v, "base64");
@@ -63,6 +73,13 @@ export const configSchema = z.object({
   TRUST_PROXY: z.coerce.number().int().min(0).max(10).default(0),
   /** Development and tests only: let Client ID Metadata Documents and redirect URIs use http on loopback. */
   CIMD_ALLOW_LOOPBACK_HTTP: z.stringbool().default(false),
+  /**
+   * Comma-separated private-use URI schemes (RFC 8252 §7.1, e.g. `cursor`, `com.example.app`) that public clients
+   * (token_endpoint_auth_method none, PKCE always) may use for redirect URIs, beside https and loopback http.
+   * Default `cursor`. An empty value (REDIRECT_URI_SCHEMES=) is strict MCP mode: https and loopback http only.
+   * javascript, data, file, vbscript, http(s) look-alikes and the like are refused here, whatever is listed.
+   */
+  REDIRECT_URI_SCHEMES: redirectSchemes.default([...DEFAULT_REDIRECT_URI_SCHEMES]),
   /** A personal access token for stdio mode (no OAuth). */
   AIRTABLE_TOKEN: z.string().min(1).optional(),
 
@@ -120,10 +137,15 @@ export class ConfigError extends Error {
   }
 }
 
+/** Variables whose empty value means "none" rather than "unset" (REDIRECT_URI_SCHEMES= is strict MCP mode). */
+const emptyIsAValue: ReadonlySet<string> = new Set(["REDIRECT_URI_SCHEMES"]);
+
 /** Parses the environment; throws one ConfigError listing every problem at once. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ProcessRole = "any"): Config {
-  // Empty strings in .env files mean "unset", not "set to nothing".
-  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ""));
+  // Empty strings in .env files mean "unset", not "set to nothing" (except for the few listed above).
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(([k, v]) => v !== undefined && (v !== "" || emptyIsAValue.has(k))),
+  );
   const result = configSchema.safeParse(cleaned);
   const problems: string[] = [];
   if (!result.success) {

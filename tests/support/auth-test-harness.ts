@@ -13,7 +13,7 @@ import { AirtableClient } from "../../src/shared/airtable/client.ts";
 import { AirtableOAuth } from "../../src/shared/airtable/oauth.ts";
 import { allScopes, type Scope } from "../../src/shared/auth/scopes.ts";
 import { configSchema, type Config } from "../../src/shared/config.ts";
-import { createLogger } from "../../src/shared/logger.ts";
+import { createLogger, type Logger } from "../../src/shared/logger.ts";
 import { BottleneckAirtableLimiter } from "../../src/shared/limiter/index.ts";
 import { createTokenStore, deriveKey, TokenCipher, type TokenStore } from "../../src/shared/tokens/index.ts";
 
@@ -50,6 +50,8 @@ export interface HarnessOptions {
   publicUrl?: string;
   /** Use this (already registered) Airtable integration, as every instance of one deployment does. */
   airtableClientId?: string;
+  /** The authorization server's logger (default: silent, or LOG_LEVEL), e.g. to read what went to the log. */
+  logger?: Logger;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -81,7 +83,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const cipher = TokenCipher.create(config.TOKEN_ENCRYPTION_KEY as Buffer);
   const store = createTokenStore(config, { redis, cipher, keyPrefix });
   const limiter = BottleneckAirtableLimiter.local();
-  const logger = createLogger({ level: process.env.LOG_LEVEL ?? "silent" });
+  const logger = opts.logger ?? createLogger({ level: process.env.LOG_LEVEL ?? "silent" });
   const deps: AuthDeps = {
     config,
     redis,
@@ -141,6 +143,10 @@ const sharedKey = randomBytes(32).toString("base64");
 
 export const REDIRECT_URI = "http://127.0.0.1:9/callback";
 
+/**
+ * DCR as MCP clients do it (the SDK-based ones, VS Code, Cursor): a public client asking for both grant types, so
+ * it gets refresh tokens. Pass `grant_types: undefined` to send none (RFC 7591 default: authorization_code only).
+ */
 export async function registerClient(h: Harness, metadata: Record<string, unknown> = {}) {
   const res = await fetch(`${h.url}/register`, {
     method: "POST",
@@ -149,6 +155,7 @@ export async function registerClient(h: Harness, metadata: Record<string, unknow
       client_name: "Test Client",
       redirect_uris: [REDIRECT_URI],
       token_endpoint_auth_method: "none",
+      grant_types: ["authorization_code", "refresh_token"],
       ...metadata,
     }),
   });

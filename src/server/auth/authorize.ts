@@ -2,11 +2,14 @@ import { timingSafeEqual } from "node:crypto";
 import type { Request, Response } from "express";
 import { airtableScopesFor, allScopes } from "../../shared/auth/scopes.ts";
 import { redirectToClient } from "./client-redirect.ts";
+import { ClientMetadataError } from "./cimd.ts";
 import type { AuthContext } from "./context.ts";
 import { renderConsentPage, sendErrorPage, sendPage } from "./pages.ts";
 import { isS256Challenge, newVerifier, randomToken, s256 } from "./pkce.ts";
+import { isRegisteredRedirectUri, redirectUriProblem } from "./redirect-uris.ts";
 import { UnknownClientError, type ResolvedClient } from "./resolved-client.ts";
-import { parseScopes, unknownScopeMessage } from "./scope-param.ts";
+import { isOurResource } from "./resource-param.ts";
+import { parseScopes } from "./scope-param.ts";
 import type { AuthorizationRequest, PendingConsent } from "./transient-state.ts";
 import { authPaths } from "./urls.ts";
 
@@ -14,6 +17,11 @@ import { authPaths } from "./urls.ts";
  * GET /authorize: validate, then show the consent page. Errors about the client or its redirect URI are a page
  * (redirecting to an unverified URI would make us an open redirector); every later error goes back to the
  * client as an error redirect.
+ *
+ * The redirect URI must match a registered one (redirect-uris.ts: exact, or loopback with any port) and still pass
+ * today's redirect rules (REDIRECT_URI_SCHEMES may have been narrowed since the client registered). Scope words
+ * that are not ours are dropped; with none of ours left the default applies: the client's registered scopes, else
+ * all of ours. `resource` may carry a trailing slash.
  */
 export function authorizeHandler(ctx: AuthContext) {
   return async (req: Request, res: Response): Promise<void> => {
@@ -27,12 +35,23 @@ export function authorizeHandler(ctx: AuthContext) {
       client = await ctx.clients.get(clientId);
     } catch (error) {
       if (!(error instanceof UnknownClientError)) throw error;
+      // A client that checks its registration before opening the browser (mcp-remote does, with Accept:
+      // application/json) gets JSON in words it recognises, and registers again instead of showing this page.
+      if (!(error instanceof ClientMetadataError) && req.accepts(["html", "json"]) === "json") {
+        res.setHeader("Cache-Control", "no-store");
+        res.status(400).json({
+          error: "invalid_client",
+          error_description: `Client ${JSON.stringify(clientId)} is not registered; register again`,
+          registration_endpoint: ctx.urls.register,
+        });
+        return;
+      }
       return sendErrorPage(res, 400, "Unknown application", error.message);
     }
     const requested = q("redirect_uri");
     let redirectUri: string;
     if (requested !== undefined) {
-      if (!client.redirectUris.includes(requested)) {
+      if (!isRegisteredRedirectUri(client.redirectUris, requested)) {
         return sendErrorPage(
           res,
           400,
@@ -52,6 +71,12 @@ export function authorizeHandler(ctx: AuthContext) {
         "The app registered several redirect URIs; it must name one.",
       );
     }
+    const policy = { privateUseSchemes: ctx.deps.config.REDIRECT_URI_SCHEMES };
+    const redirectProblem = redirectUriProblem(redirectUri, policy, { publicClient: client.authMethod === "none" });
+    if (redirectProblem !== undefined) {
+      ctx.deps.logger.info({ clientId: client.clientId, redirectUri }, "redirect URI refused by today's rules");
+      return sendErrorPage(res, 400, "Redirect URI not allowed", `Sign-in stopped here: ${redirectProblem}`);
+    }
 
     const state = q("state");
     const fail = (error: string, description: string): void =>
@@ -63,6 +88,10 @@ export function authorizeHandler(ctx: AuthContext) {
       });
 
     if (q("response_type") !== "code") return fail("unsupported_response_type", "response_type must be code");
+    // Only a client stored before registration required it can lack the grant (RFC 6749 §4.1.2.1).
+    if (!client.grantTypes.includes("authorization_code")) {
+      return fail("unauthorized_client", "This client did not register the authorization_code grant; register again");
+    }
     const challenge = q("code_challenge");
     const method = q("code_challenge_method");
     if (challenge === undefined) return fail("invalid_request", "PKCE is required: send code_challenge (S256)");
@@ -70,11 +99,13 @@ export function authorizeHandler(ctx: AuthContext) {
     if (method !== "S256") return fail("invalid_request", "code_challenge_method must be S256 (plain is not allowed)");
     if (!isS256Challenge(challenge)) return fail("invalid_request", "code_challenge is not a S256 challenge");
     const resource = q("resource");
-    if (resource !== undefined && resource !== ctx.urls.resource) {
+    if (resource !== undefined && !isOurResource(resource, ctx.urls.resource)) {
       return fail("invalid_target", `resource must be ${ctx.urls.resource}`);
     }
     const scopeParse = parseScopes(q("scope"));
-    if (!scopeParse.ok) return fail("invalid_scope", unknownScopeMessage(scopeParse.unknown));
+    if (scopeParse.dropped.length > 0) {
+      ctx.deps.logger.debug({ clientId: client.clientId, dropped: scopeParse.dropped }, "unknown scopes dropped");
+    }
     let scopes = scopeParse.scopes;
     if (scopes.length === 0) scopes = client.scopes ?? [...allScopes];
     const beyond = client.scopes === undefined ? [] : scopes.filter((s) => !client.scopes?.includes(s));

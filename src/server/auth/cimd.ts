@@ -4,8 +4,12 @@ import type { Logger } from "../../shared/logger.ts";
 import { guardedGet, UnsafeUrlError, type GuardedResponse } from "./guarded-get.ts";
 import { sha256Hex } from "./pkce.ts";
 import { isLoopbackHost, redirectUriProblem } from "./redirect-uris.ts";
-import type { ResolvedClient } from "./resolved-client.ts";
-import { UnknownClientError } from "./resolved-client.ts";
+import {
+  registeredGrantTypes,
+  SUPPORTED_GRANT_TYPES,
+  UnknownClientError,
+  type ResolvedClient,
+} from "./resolved-client.ts";
 import { parseScopes } from "./scope-param.ts";
 
 /**
@@ -45,6 +49,8 @@ const cachedSchema = z.object({
   redirectUris: z.array(z.string()),
   authMethod: z.literal("none"),
   scopes: z.array(z.string()).optional(),
+  // Required: an entry cached before grant types were recorded fails to parse and the document is fetched again.
+  grantTypes: z.array(z.enum(SUPPORTED_GRANT_TYPES)),
 });
 
 /** The document cannot be used; the message says why, for the error page and the token endpoint. */
@@ -57,6 +63,8 @@ export interface ClientMetadataDocumentsOptions {
   keyPrefix: string;
   /** CIMD_ALLOW_LOOPBACK_HTTP: development and tests only. */
   allowLoopback: boolean;
+  /** REDIRECT_URI_SCHEMES: private-use schemes a document's redirect URIs may use (see redirect-uris.ts). */
+  redirectUriSchemes: readonly string[];
   logger: Logger;
 }
 
@@ -89,8 +97,11 @@ export class ClientMetadataDocuments {
         accept: "application/json",
       });
     } catch (error) {
+      // The requester learns that the URL was refused and the generic reason; what a name resolved to, and the
+      // network error, stay in our log (they would map our network for whoever sent the URL).
       const reason = error instanceof UnsafeUrlError ? error.message : "it could not be fetched";
-      this.#opts.logger.info({ clientId, err: error }, "client metadata document refused");
+      const detail = error instanceof UnsafeUrlError ? error.detail : undefined;
+      this.#opts.logger.info({ clientId, detail, err: error }, "client metadata document refused");
       throw new ClientMetadataError(`The client metadata document at ${clientId} cannot be used: ${reason}.`);
     }
     const client = this.#validate(clientId, response);
@@ -149,22 +160,25 @@ export class ClientMetadataDocuments {
       fail(`token_endpoint_auth_method ${method} is not supported here (use none: a public client with PKCE)`);
     }
     if (doc.response_types !== undefined && !doc.response_types.includes("code")) fail("response_types lacks code");
-    if (doc.grant_types !== undefined && !doc.grant_types.includes("authorization_code")) {
-      fail("grant_types lacks authorization_code");
-    }
+    // Grant types we do not implement (device_code, jwt-bearer, …) are ignored: the document asks, we decide
+    // (RFC 7591 §3.2.1). Without authorization_code the client could never get a token here.
+    const grantTypes = registeredGrantTypes(doc.grant_types);
+    if (!grantTypes.includes("authorization_code")) fail("grant_types lacks authorization_code");
+    const policy = { privateUseSchemes: this.#opts.redirectUriSchemes };
     for (const uri of doc.redirect_uris) {
-      const problem = redirectUriProblem(uri);
+      const problem = redirectUriProblem(uri, policy, { publicClient: true });
       if (problem !== undefined) fail(problem);
     }
-    const scopes = parseScopes(doc.scope);
+    // Scope words that are not ours are dropped; none of ours left means no restriction.
+    const scopes = parseScopes(doc.scope).scopes;
     return {
       clientId,
       source: "metadata-document",
       ...(doc.client_name !== undefined ? { name: doc.client_name } : {}),
       redirectUris: doc.redirect_uris,
       authMethod: "none",
-      // Unknown scope words in a document we do not control narrow nothing: ignore the field then.
-      ...(scopes.ok && scopes.scopes.length > 0 ? { scopes: scopes.scopes } : {}),
+      ...(scopes.length > 0 ? { scopes } : {}),
+      grantTypes,
     };
   }
 }

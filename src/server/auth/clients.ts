@@ -1,7 +1,6 @@
 import type { TokenStore } from "../../shared/tokens/types.ts";
 import { ClientMetadataDocuments } from "./cimd.ts";
-import type { ResolvedClient } from "./resolved-client.ts";
-import { UnknownClientError } from "./resolved-client.ts";
+import { registeredGrantTypes, UnknownClientError, type ResolvedClient } from "./resolved-client.ts";
 import { parseScopes } from "./scope-param.ts";
 
 /** Finds a client by id: registered ones in the TokenStore, URL ids through their metadata document. */
@@ -24,7 +23,7 @@ export class ClientDirectory {
         `No client is registered with client_id ${JSON.stringify(clientId)}. The app should register again.`,
       );
     }
-    const scopes = parseScopes(registered.scope);
+    const scopes = parseScopes(registered.scope).scopes;
     return {
       clientId: registered.client_id,
       source: "registration",
@@ -32,7 +31,8 @@ export class ClientDirectory {
       redirectUris: registered.redirect_uris,
       authMethod: registered.token_endpoint_auth_method,
       ...(registered.client_secret !== undefined ? { secretHash: registered.client_secret } : {}),
-      ...(scopes.ok && scopes.scopes.length > 0 ? { scopes: scopes.scopes } : {}),
+      ...(scopes.length > 0 ? { scopes } : {}),
+      grantTypes: registeredGrantTypes(registered.grant_types),
     };
   }
 }

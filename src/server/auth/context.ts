@@ -82,6 +82,7 @@ export function buildAuthContext(deps: AuthDeps): AuthContext {
     redis: deps.redis,
     keyPrefix: deps.keyPrefix,
     allowLoopback: config.CIMD_ALLOW_LOOPBACK_HTTP,
+    redirectUriSchemes: config.REDIRECT_URI_SCHEMES,
     logger: deps.logger,
   });
   return {

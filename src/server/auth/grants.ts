@@ -11,7 +11,8 @@ export interface TokenResponse {
   access_token: string;
   token_type: "Bearer";
   expires_in: number;
-  refresh_token: string;
+  /** Absent for a client whose registration lacks the refresh_token grant (see token-endpoint.ts). */
+  refresh_token?: string;
   scope: string;
 }
 
@@ -41,13 +42,16 @@ export class Grants {
     this.#logger = opts.logger;
   }
 
-  async create(init: {
-    grantId: string;
-    userId: string;
-    clientId: string;
-    scopes: Scope[];
-    resource: string;
-  }): Promise<TokenResponse> {
+  async create(
+    init: {
+      grantId: string;
+      userId: string;
+      clientId: string;
+      scopes: Scope[];
+      resource: string;
+    },
+    options: { issueRefreshToken?: boolean } = {},
+  ): Promise<TokenResponse> {
     const refresh = newRefreshToken(init.grantId);
     const now = Date.now();
     const grant: Grant = {
@@ -59,7 +63,11 @@ export class Grants {
     };
     await this.#store.putGrant(grant);
     this.#logger.info({ grantId: grant.grantId, clientId: grant.clientId, userId: grant.userId }, "grant created");
-    return this.#respond(grant, grant.scopes, refresh.token);
+    const tokens = await this.#respond(grant, grant.scopes, refresh.token);
+    if (options.issueRefreshToken !== false) return tokens;
+    // The grant keeps the hash of a token nobody holds: it cannot be refreshed, only revoked.
+    const { refresh_token: _withheld, ...withoutRefresh } = tokens;
+    return withoutRefresh;
   }
 
   /**

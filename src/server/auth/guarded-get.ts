@@ -13,8 +13,20 @@ import { isLoopbackHost } from "./redirect-uris.ts";
  *   cannot redirect it; TLS still verifies the certificate against the hostname;
  * - no redirects, a byte limit enforced while reading, and one deadline for the whole exchange.
  */
+
+/**
+ * The URL was refused or the fetch failed safely. `message` is fit for whoever supplied the URL: it never says what
+ * a host name resolved to (that would let a stranger map our network, or our resolver's view of internal names).
+ * `detail`, for our log only, does.
+ */
 export class UnsafeUrlError extends Error {
   override name = "UnsafeUrlError";
+  readonly detail: string | undefined;
+
+  constructor(message: string, detail?: string) {
+    super(message);
+    this.detail = detail;
+  }
 }
 
 export interface GuardedGetOptions {
@@ -95,16 +107,22 @@ async function checkedAddresses(
   allowLoopback: boolean,
 ): Promise<{ address: string; family: number }[]> {
   const literal = isIP(hostname);
-  const addresses =
-    literal !== 0
-      ? [{ address: hostname, family: literal }]
-      : await lookup(hostname, { all: true, verbatim: true }).catch(() => {
-          throw new UnsafeUrlError(`${hostname} does not resolve`);
-        });
-  if (addresses.length === 0) throw new UnsafeUrlError(`${hostname} does not resolve`);
-  for (const { address } of addresses) {
-    const allowed = isPublicAddress(address) || (allowLoopback && isLoopbackAddress(address));
-    if (!allowed) throw new UnsafeUrlError(`${hostname} resolves to ${address}, which is not a public address`);
+  const allowed = (address: string): boolean =>
+    isPublicAddress(address) || (allowLoopback && isLoopbackAddress(address));
+  if (literal !== 0) {
+    // The requester wrote this address: naming it reveals nothing.
+    if (!allowed(hostname)) throw new UnsafeUrlError(`${hostname} is not a public address`);
+    return [{ address: hostname, family: literal }];
   }
+  // A name: one answer whether it does not resolve or resolves to a private address, so the requester cannot tell
+  // which internal names exist; the log gets the truth.
+  const refused = (detail: string): UnsafeUrlError =>
+    new UnsafeUrlError(`the host ${hostname} is not a public address (or does not resolve to one)`, detail);
+  const addresses = await lookup(hostname, { all: true, verbatim: true }).catch((error: unknown) => {
+    throw refused(`${hostname} does not resolve: ${String(error)}`);
+  });
+  if (addresses.length === 0) throw refused(`${hostname} resolves to no address`);
+  const bad = addresses.find(({ address }) => !allowed(address));
+  if (bad !== undefined) throw refused(`${hostname} resolves to ${bad.address}, which is not a public address`);
   return addresses;
 }

@@ -1,5 +1,6 @@
 import type { Response } from "express";
 import { scopeCatalog, type Scope } from "../../shared/auth/scopes.ts";
+import { redirectTarget } from "./redirect-uris.ts";
 
 /**
  * The only HTML this server renders: the consent page and error pages. No JavaScript anywhere, so the CSP can
@@ -51,8 +52,31 @@ export interface ConsentView {
   decisionPath: string;
 }
 
+/**
+ * Where the browser is sent after the decision, said plainly: a web site by its host, a loopback URI as "an app
+ * on this computer", a private-use scheme (RFC 8252 §7.1) as the app that handles that scheme's links. The full
+ * redirect URI is always shown too, so "cursor://…" is on the page before the user allows anything.
+ */
+function redirectSentence(redirectUri: string): string {
+  const target = redirectTarget(redirectUri);
+  const full = `<code>${escapeHtml(redirectUri)}</code>`;
+  switch (target.kind) {
+    case "web":
+      return `<p>After you decide, you will be sent back to <strong>${escapeHtml(target.host)}</strong> (${full}).</p>`;
+    case "loopback":
+      return (
+        `<p>After you decide, you will be sent back to an app on this computer, at ` +
+        `<strong>${escapeHtml(target.hostAndPort)}</strong> (${full}).</p>`
+      );
+    case "app":
+      return (
+        `<p>After you decide, your browser will open the app that handles <strong>${escapeHtml(target.scheme)}:</strong> ` +
+        `links on this computer (${full}). Continue only if you expect that app to open.</p>`
+      );
+  }
+}
+
 export function renderConsentPage(view: ConsentView): string {
-  const redirectHost = new URL(view.redirectUri).host;
   const name = view.clientName?.trim() ? view.clientName.trim() : "An unnamed application";
   const identity = view.metadataDocument
     ? `<p class="muted">Identified by <code>${escapeHtml(view.clientId)}</code>.</p>`
@@ -62,7 +86,7 @@ export function renderConsentPage(view: ConsentView): string {
     "Allow access to your Airtable?",
     `<h1><strong>${escapeHtml(name)}</strong> wants to use your Airtable account</h1>
 ${identity}
-<p>After you decide, you will be sent back to <strong>${escapeHtml(redirectHost)}</strong>.</p>
+${redirectSentence(view.redirectUri)}
 <p>If you allow it, it will be able to:</p>
 <ul>${scopes}</ul>
 <p class="muted">Next, Airtable asks you to sign in and choose which bases to share.

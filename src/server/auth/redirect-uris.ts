@@ -1,12 +1,72 @@
+import { privateUseSchemeProblem } from "../../shared/auth/redirect-schemes.ts";
+
 /**
- * Which redirect URIs a client may register (DCR) or declare (CIMD): https anywhere, or plain http on a loopback
- * host for native apps (RFC 8252 §7.3). Matching at /authorize and /token is exact string comparison.
+ * Redirect URI rules, applied at registration (DCR), to Client ID Metadata Documents, and again at every
+ * /authorize (so an operator who narrows REDIRECT_URI_SCHEMES also stops clients registered before).
+ *
+ * A redirect URI may be:
+ * - `https://` with a host;
+ * - `http://` on a loopback host written as `localhost`, `127.0.0.1` or `[::1]`, with or without a port
+ *   (RFC 8252 §7.3, OAuth 2.1 §8.4.2);
+ * - a private-use scheme (RFC 8252 §7.1) the operator listed in REDIRECT_URI_SCHEMES, for public clients only
+ *   (token_endpoint_auth_method none: RFC 8252 §8.4 treats such apps as public clients; PKCE is always required).
+ * Never a fragment (RFC 6749 §3.1.2), credentials, an upper-case scheme (we compare URIs as strings, so one
+ * spelling), or a scheme that runs script or reads local data (see redirect-schemes.ts).
+ *
+ * Matching (RFC 8252 §8.4, OAuth 2.1 §4.1.1): exact string comparison, except that a loopback http URI matches a
+ * requested one that differs only in its port: native apps listen on whatever port the OS gives them, and register
+ * their URI with no port (Claude Code: `http://localhost/callback`) or one fixed port (VS Code:
+ * `http://127.0.0.1:33418/`).
  */
+
+/** What the policy needs from the deployment: REDIRECT_URI_SCHEMES, lowercased, without colons. */
+export interface RedirectUriPolicy {
+  privateUseSchemes: readonly string[];
+}
+
 const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 const MAX_LENGTH = 2000;
 
-/** Why `uri` cannot be a redirect URI, or undefined when it can. */
-export function redirectUriProblem(uri: string): string | undefined {
+/**
+ * A loopback http URI as written: host literal, optional port, then path and query. Matched on the raw string so
+ * that nothing the URL parser would normalise (case, dot segments, percent-encoding) can make two URIs "equal".
+ */
+const LOOPBACK = /^http:\/\/(localhost|127\.0\.0\.1|\[::1\])(?::([0-9]{1,5}))?([/?][^#]*)?$/;
+
+interface LoopbackParts {
+  host: string;
+  port: number | undefined;
+  /** Path and query; an empty path is "/" (RFC 3986 §6.2.3). */
+  rest: string;
+}
+
+function loopbackParts(uri: string): LoopbackParts | undefined {
+  const match = LOOPBACK.exec(uri);
+  if (match === null) return undefined;
+  const port = match[2] === undefined ? undefined : Number(match[2]);
+  if (port !== undefined && (port < 1 || port > 65535)) return undefined;
+  const rest = match[3] ?? "";
+  return { host: match[1] as string, port, rest: rest.startsWith("/") ? rest : `/${rest}` };
+}
+
+/** The scheme as written (before the first colon), or undefined when there is none. */
+function rawScheme(uri: string): string | undefined {
+  const colon = uri.indexOf(":");
+  return colon > 0 ? uri.slice(0, colon) : undefined;
+}
+
+const settingHint = (scheme: string): string =>
+  `The operator can allow it by adding ${scheme} to REDIRECT_URI_SCHEMES (comma-separated; the default is cursor).`;
+
+/**
+ * Why `uri` cannot be a redirect URI for this client, or undefined when it can. The message names the problem and,
+ * for a refused scheme, the REDIRECT_URI_SCHEMES setting.
+ */
+export function redirectUriProblem(
+  uri: string,
+  policy: RedirectUriPolicy,
+  client: { publicClient: boolean },
+): string | undefined {
   if (uri.length > MAX_LENGTH) return `redirect URI longer than ${MAX_LENGTH} characters`;
   let url: URL;
   try {
@@ -16,11 +76,78 @@ export function redirectUriProblem(uri: string): string | undefined {
   }
   if (url.hash !== "" || uri.includes("#")) return `redirect URI ${uri} must not contain a fragment`;
   if (url.username !== "" || url.password !== "") return `redirect URI ${uri} must not contain credentials`;
-  if (url.protocol === "https:") return url.hostname === "" ? `redirect URI ${uri} has no host` : undefined;
-  if (url.protocol === "http:" && LOOPBACK_HOSTS.has(url.hostname)) return undefined;
-  return `redirect URI ${uri} must use https, or http on a loopback host (localhost, 127.0.0.1, [::1])`;
+  const scheme = rawScheme(uri) ?? "";
+  if (scheme !== scheme.toLowerCase()) {
+    return (
+      `redirect URI ${uri} is refused: write its scheme in lowercase (${scheme.toLowerCase()}:). Redirect URIs are ` +
+      "compared exactly, and https, loopback http and REDIRECT_URI_SCHEMES name lowercase schemes"
+    );
+  }
+  if (scheme === "https") return url.hostname === "" ? `redirect URI ${uri} has no host` : undefined;
+  if (scheme === "http") {
+    return loopbackParts(uri) !== undefined
+      ? undefined
+      : `redirect URI ${uri} must use https, or http on a loopback host written as localhost, 127.0.0.1 or [::1]`;
+  }
+  const never = privateUseSchemeProblem(scheme);
+  if (never !== undefined) {
+    return `redirect URI ${uri} is refused: ${never} (REDIRECT_URI_SCHEMES cannot allow it)`;
+  }
+  if (policy.privateUseSchemes.length === 0) {
+    return (
+      `redirect URI ${uri} uses the private-use scheme ${scheme}:, and this server accepts only https and ` +
+      `loopback http redirect URIs (REDIRECT_URI_SCHEMES is empty: strict MCP mode). ${settingHint(scheme)}`
+    );
+  }
+  if (!policy.privateUseSchemes.includes(scheme)) {
+    return (
+      `redirect URI ${uri} uses the private-use scheme ${scheme}:, which this server does not allow ` +
+      `(REDIRECT_URI_SCHEMES allows ${policy.privateUseSchemes.join(", ")}). ${settingHint(scheme)}`
+    );
+  }
+  if (!client.publicClient) {
+    return (
+      `redirect URI ${uri} uses a private-use scheme, which only public clients may use ` +
+      `(register with token_endpoint_auth_method "none"; RFC 8252 §8.4)`
+    );
+  }
+  return undefined;
+}
+
+/**
+ * Whether a requested redirect URI matches a registered one: the same string, or (RFC 8252 §7.3, OAuth 2.1
+ * §8.4.2) both loopback http on the same host literal with the same path and query, whatever their ports.
+ */
+export function redirectUriMatches(registered: string, requested: string): boolean {
+  if (registered === requested) return true;
+  const a = loopbackParts(registered);
+  const b = loopbackParts(requested);
+  return a !== undefined && b !== undefined && a.host === b.host && a.rest === b.rest;
+}
+
+/** Whether `requested` matches any of the client's registered redirect URIs. */
+export function isRegisteredRedirectUri(registered: readonly string[], requested: string): boolean {
+  return registered.some((uri) => redirectUriMatches(uri, requested));
 }
 
 export function isLoopbackHost(hostname: string): boolean {
   return LOOPBACK_HOSTS.has(hostname);
+}
+
+/** Where the browser goes after consent, in the words the consent page uses. */
+export type RedirectTarget =
+  { kind: "web"; host: string } | { kind: "loopback"; hostAndPort: string } | { kind: "app"; scheme: string };
+
+/** Classifies a redirect URI that passed redirectUriProblem, for the consent page. */
+export function redirectTarget(uri: string): RedirectTarget {
+  const loopback = loopbackParts(uri);
+  if (loopback !== undefined) {
+    return {
+      kind: "loopback",
+      hostAndPort: `${loopback.host}${loopback.port === undefined ? "" : `:${loopback.port}`}`,
+    };
+  }
+  const scheme = rawScheme(uri) ?? "";
+  if (scheme === "https" || scheme === "http") return { kind: "web", host: new URL(uri).host };
+  return { kind: "app", scheme };
 }

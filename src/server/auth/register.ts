@@ -6,12 +6,15 @@ import type { AuthContext } from "./context.ts";
 import { noStore } from "./oauth-error.ts";
 import { randomToken, sha256Hex } from "./pkce.ts";
 import { redirectUriProblem } from "./redirect-uris.ts";
-import type { ClientAuthMethod } from "./resolved-client.ts";
+import { registeredGrantTypes, SUPPORTED_GRANT_TYPES, type ClientAuthMethod } from "./resolved-client.ts";
 import { scopeString } from "./scope-param.ts";
 
 /**
  * RFC 7591 dynamic client registration. Public clients (token_endpoint_auth_method "none") are welcome: PKCE
  * protects them. A confidential client gets a secret once, in this answer; we keep only its SHA-256.
+ * Redirect URIs follow redirect-uris.ts (private-use schemes from REDIRECT_URI_SCHEMES, public clients only).
+ * `grant_types` decides refresh tokens: omitted means ["authorization_code"] (RFC 7591 §2), i.e. none; grant
+ * types we do not implement are dropped from the registration (RFC 7591 §3.2.1) and the answer shows what we kept.
  */
 const AUTH_METHODS = ["none", "client_secret_post", "client_secret_basic"] as const;
 
@@ -48,10 +51,6 @@ export function registerHandler(ctx: AuthContext) {
       );
     }
     const meta = parsed.data;
-    for (const uri of meta.redirect_uris) {
-      const problem = redirectUriProblem(uri);
-      if (problem !== undefined) return refuse(res, "invalid_redirect_uri", problem);
-    }
     // RFC 7591 §2: the default is client_secret_basic.
     const method = (meta.token_endpoint_auth_method ?? "client_secret_basic") as ClientAuthMethod;
     if (!AUTH_METHODS.includes(method)) {
@@ -61,14 +60,23 @@ export function registerHandler(ctx: AuthContext) {
         `token_endpoint_auth_method must be one of ${AUTH_METHODS.join(", ")}`,
       );
     }
-    const grantTypes = meta.grant_types ?? ["authorization_code"];
-    const badGrant = grantTypes.find((g) => g !== "authorization_code" && g !== "refresh_token");
-    if (badGrant !== undefined) {
-      return refuse(res, "invalid_client_metadata", `grant type ${badGrant} is not supported here`);
+    const grantTypes = registeredGrantTypes(meta.grant_types);
+    if (!grantTypes.includes("authorization_code")) {
+      return refuse(
+        res,
+        "invalid_client_metadata",
+        `grant_types must include authorization_code (this server supports ${SUPPORTED_GRANT_TYPES.join(" and ")}; ` +
+          "add refresh_token to receive refresh tokens)",
+      );
     }
     const responseTypes = meta.response_types ?? ["code"];
     if (responseTypes.some((t) => t !== "code")) {
       return refuse(res, "invalid_client_metadata", "response_types may only contain code");
+    }
+    const policy = { privateUseSchemes: ctx.deps.config.REDIRECT_URI_SCHEMES };
+    for (const uri of meta.redirect_uris) {
+      const problem = redirectUriProblem(uri, policy, { publicClient: method === "none" });
+      if (problem !== undefined) return refuse(res, "invalid_redirect_uri", problem);
     }
     // Scope words we do not know are dropped (RFC 7591 §2 lets the server replace requested metadata).
     const scope = scopeString((meta.scope ?? "").split(" ").filter(isScope));

@@ -5,10 +5,17 @@ import type { TokenResponse } from "./grants.ts";
 import { invalidGrant, invalidRequest, noStore, OAuthError, sendOAuthError } from "./oauth-error.ts";
 import { verifierMatches } from "./pkce.ts";
 import { newGrantId } from "./refresh-tokens.ts";
-import type { ResolvedClient } from "./resolved-client.ts";
-import { parseScopes, unknownScopeMessage } from "./scope-param.ts";
+import type { GrantType, ResolvedClient } from "./resolved-client.ts";
+import { canonicalResource, isOurResource } from "./resource-param.ts";
+import { parseScopes } from "./scope-param.ts";
 
-/** POST /token: authorization_code and refresh_token grants (form bodies), answers in RFC 6749 §5 shape. */
+/**
+ * POST /token: authorization_code and refresh_token grants (form bodies), answers in RFC 6749 §5 shape.
+ * A client may use only the grant types its registration lists (RFC 7591 §2 grant_types, CIMD documents
+ * included): a refresh token is issued only to a client with refresh_token there, and one presented by a client
+ * without it gets unauthorized_client (RFC 6749 §5.2). Unknown scope words are dropped; `resource` may carry a
+ * trailing slash.
+ */
 export function tokenHandler(ctx: AuthContext) {
   return async (req: Request, res: Response): Promise<void> => {
     try {
@@ -25,9 +32,13 @@ export function tokenHandler(ctx: AuthContext) {
       };
       const grantType = field("grant_type");
       let tokens: TokenResponse;
-      if (grantType === "authorization_code") tokens = await exchangeCode(ctx, client, field);
-      else if (grantType === "refresh_token") tokens = await refresh(ctx, client, field);
-      else if (grantType === undefined) throw invalidRequest("grant_type is required");
+      if (grantType === "authorization_code") {
+        requireGrantType(client, grantType);
+        tokens = await exchangeCode(ctx, client, field);
+      } else if (grantType === "refresh_token") {
+        requireGrantType(client, grantType);
+        tokens = await refresh(ctx, client, field);
+      } else if (grantType === undefined) throw invalidRequest("grant_type is required");
       else throw new OAuthError("unsupported_grant_type", `grant_type ${grantType} is not supported`);
       noStore(res);
       res.status(200).json(tokens);
@@ -40,6 +51,19 @@ export function tokenHandler(ctx: AuthContext) {
 }
 
 type Field = (name: string) => string | undefined;
+
+/** RFC 6749 §5.2 unauthorized_client: the client's registration does not list this grant type. */
+function requireGrantType(client: ResolvedClient, grantType: GrantType): void {
+  if (client.grantTypes.includes(grantType)) return;
+  const how =
+    client.source === "metadata-document"
+      ? "its client metadata document must list it in grant_types"
+      : `it must register again with grant_types ["authorization_code", "refresh_token"]`;
+  throw new OAuthError(
+    "unauthorized_client",
+    `This client's registration does not include the ${grantType} grant, so it cannot use it here; ${how}`,
+  );
+}
 
 async function exchangeCode(ctx: AuthContext, client: ResolvedClient, field: Field): Promise<TokenResponse> {
   const code = field("code");
@@ -70,16 +94,19 @@ async function exchangeCode(ctx: AuthContext, client: ResolvedClient, field: Fie
     throw invalidGrant("code_verifier does not match the code_challenge");
   }
   const resource = field("resource");
-  if (resource !== undefined && resource !== issued.resource) {
+  if (resource !== undefined && !isOurResource(resource, issued.resource)) {
     throw new OAuthError("invalid_target", `resource must be ${issued.resource}`);
   }
-  const tokens = await ctx.grants.create({
-    grantId,
-    userId: issued.userId,
-    clientId: client.clientId,
-    scopes: issued.scopes,
-    resource: issued.resource,
-  });
+  const tokens = await ctx.grants.create(
+    {
+      grantId,
+      userId: issued.userId,
+      clientId: client.clientId,
+      scopes: issued.scopes,
+      resource: issued.resource,
+    },
+    { issueRefreshToken: client.grantTypes.includes("refresh_token") },
+  );
   // A replay that arrived between markCodeUsed and now revoked this grant before it existed: honour it.
   if (await ctx.grants.isRevoked(grantId)) {
     await ctx.grants.revoke(grantId, "authorization_code_reuse");
@@ -91,12 +118,12 @@ async function exchangeCode(ctx: AuthContext, client: ResolvedClient, field: Fie
 async function refresh(ctx: AuthContext, client: ResolvedClient, field: Field): Promise<TokenResponse> {
   const refreshToken = field("refresh_token");
   if (refreshToken === undefined) throw invalidRequest("refresh_token is required");
-  const scope = field("scope");
-  let scopes;
-  if (scope !== undefined) {
-    const parsed = parseScopes(scope);
-    if (!parsed.ok) throw new OAuthError("invalid_scope", unknownScopeMessage(parsed.unknown));
-    scopes = parsed.scopes.length > 0 ? parsed.scopes : undefined;
-  }
-  return ctx.grants.refresh({ clientId: client.clientId, refreshToken, scopes, resource: field("resource") });
+  // Only our scope words narrow the grant; none of ours means the grant's scopes, as without `scope`.
+  const scopes = parseScopes(field("scope")).scopes;
+  return ctx.grants.refresh({
+    clientId: client.clientId,
+    refreshToken,
+    scopes: scopes.length > 0 ? scopes : undefined,
+    resource: canonicalResource(field("resource"), ctx.urls.resource),
+  });
 }

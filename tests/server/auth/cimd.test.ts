@@ -67,7 +67,12 @@ describe("Client ID Metadata Documents", () => {
   it("a valid document: consent names the client and its URL, then the code flow completes as a public client", async () => {
     const clientId = serve(
       "/good.json",
-      (url) => ({ client_id: url, client_name: "Doc Client", redirect_uris: [REDIRECT_URI] }),
+      (url) => ({
+        client_id: url,
+        client_name: "Doc Client",
+        redirect_uris: [REDIRECT_URI],
+        grant_types: ["authorization_code", "refresh_token"],
+      }),
       { "cache-control": "max-age=600" },
     );
     const page = await openConsent(dev, { clientId });

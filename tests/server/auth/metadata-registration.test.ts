@@ -84,7 +84,8 @@ describe("metadata documents", () => {
 
 describe("dynamic client registration (RFC 7591)", () => {
   it("registers a public client and echoes its metadata", async () => {
-    const reg = await registerClient(h, { scope: "records:read schema:read openid" });
+    // No grant_types sent: RFC 7591's default (authorization_code only) is what is registered and echoed.
+    const reg = await registerClient(h, { scope: "records:read schema:read openid", grant_types: undefined });
     expect(reg.status).toBe(201);
     expect(reg.body).toMatchObject({
       client_id: expect.stringMatching(/^mcp_/),

@@ -43,12 +43,30 @@ describe("/authorize refuses", () => {
     expect(await res.text()).toContain("No client is registered with client_id");
   });
 
+  it("an unregistered client asking for JSON (mcp-remote's check before opening the browser): told to register again", async () => {
+    const res = await fetch(authorizeUrl(h, { clientId: "mcp_expired" }), {
+      redirect: "manual",
+      headers: { accept: "application/json" },
+    });
+    expect(res.status).toBe(400);
+    expect(res.headers.get("location")).toBeNull();
+    const body = (await res.json()) as Record<string, string>;
+    expect(body.error).toBe("invalid_client");
+    expect(body.registration_endpoint).toBe(`${h.url}/register`);
+    // The pattern mcp-remote uses to recognise a stale registration (src/lib/node-oauth-client-provider.ts).
+    expect(body.error_description).toMatch(/\bclient(?:\s+id)?\b\s+(?:['"][^'"]+['"]\s+)?is\s+not[\s-]+registered\b/i);
+  });
+
   it("a redirect_uri that does not exactly match with a page, never a redirect", async () => {
+    // Only the port of a loopback URI may differ (RFC 8252 §7.3; see loopback-and-schemes.test.ts); the host
+    // literal, scheme, path and query may not.
     for (const redirectUri of [
       "https://evil.example.com/callback",
       `${REDIRECT_URI}/`,
       `${REDIRECT_URI}?x=1`,
-      "http://127.0.0.1:10/callback",
+      "http://localhost:9/callback",
+      "https://127.0.0.1:9/callback",
+      "http://127.0.0.1:10/callback/",
     ]) {
       const res = await fetch(authorizeUrl(h, { clientId, redirectUri }), { redirect: "manual" });
       expect(res.status).toBe(400);
@@ -81,11 +99,14 @@ describe("/authorize refuses", () => {
     expect(back.searchParams.get("error")).toBe("invalid_target");
   });
 
-  it("unknown scopes: invalid_scope (offline_access is tolerated)", async () => {
-    const back = await errorRedirect(authorizeUrl(h, { clientId, scope: "records:read admin" }));
-    expect(back.searchParams.get("error")).toBe("invalid_scope");
-    const ok = await fetch(authorizeUrl(h, { clientId, scope: "records:read offline_access" }), { redirect: "manual" });
-    expect(ok.status).toBe(200);
+  it("unknown scopes are not refused: they are dropped (issue 9; see scopes-and-resource.test.ts)", async () => {
+    for (const scope of ["records:read admin", "records:read offline_access"]) {
+      const page = await fetch(authorizeUrl(h, { clientId, scope }), { redirect: "manual" });
+      expect(page.status, scope).toBe(200);
+      const html = await page.text();
+      expect(html).toContain("See the records in your bases");
+      expect(html).not.toContain("Create, change and delete records");
+    }
   });
 
   it("response_type other than code: unsupported_response_type", async () => {

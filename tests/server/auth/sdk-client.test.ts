@@ -36,7 +36,13 @@ class MemoryProvider implements OAuthClientProvider {
     return REDIRECT_URI;
   }
   get clientMetadata(): OAuthClientMetadata {
-    return { client_name: "SDK Client", redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: "none" };
+    // As SDK-based clients register (Inspector, mcp-remote): refresh tokens need the refresh_token grant.
+    return {
+      client_name: "SDK Client",
+      redirect_uris: [REDIRECT_URI],
+      grant_types: ["authorization_code", "refresh_token"],
+      token_endpoint_auth_method: "none",
+    };
   }
   clientInformation() {
     return this.client;

@@ -1,0 +1,14 @@
+/**
+ * The `resource` parameter (RFC 8707) at /authorize and /token. Ours is PUBLIC_URL + "/mcp"; some clients send it
+ * with a trailing slash (the URL the user typed, or one normalised by a URL library). That names the same
+ * resource, so we accept it and issue tokens for the canonical form (the audience the bearer guard checks).
+ * Anything else is a different resource: invalid_target.
+ */
+export function isOurResource(given: string, ours: string): boolean {
+  return given === ours || given === `${ours}/`;
+}
+
+/** `ours` when `given` names our resource, else `given` unchanged (so the caller's own check refuses it). */
+export function canonicalResource(given: string | undefined, ours: string): string | undefined {
+  return given !== undefined && isOurResource(given, ours) ? ours : given;
+}
