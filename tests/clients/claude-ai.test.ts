@@ -3,9 +3,10 @@
  * `<PUBLIC_URL>/mcp`). Claude Desktop uses the same hosted flow: it does not connect to remote servers listed in
  * claude_desktop_config.json (support.claude.com, "building custom connectors via remote MCP servers").
  *
- * - Claude's backend (python-httpx) registers by DCR with `https://claude.ai/api/mcp/auth_callback` and its twin
- *   `https://claude.com/api/mcp/auth_callback` (anthropics/claude-ai-mcp#124, #313; RevenueCat/ai-toolkit#58),
- *   and may register again on every connect.
+ * - Claude's backend (python-httpx/0.28.1) registers by DCR with `https://claude.ai/api/mcp/auth_callback` and its
+ *   twin `https://claude.com/api/mcp/auth_callback` (anthropics/claude-ai-mcp#124, #313; RevenueCat/ai-toolkit#58)
+ *   as a confidential client, `token_endpoint_auth_method: client_secret_post` (anthropics/claude-ai-mcp#1043,
+ *   #667), and may register again on every connect.
  * - It refreshes from several egress nodes, so one refresh token can arrive twice within seconds, at two of our
  *   processes at once (issue 9). Both answers must be valid and the user must stay signed in (issue 9 item 3,
  *   REFRESH_REUSE_GRACE_SECONDS); this file runs two server processes behind one PUBLIC_URL for that.
@@ -24,6 +25,7 @@ import {
   refreshRequest,
   registerClient,
   signInWithBrowser,
+  type ClientCredentials,
   type TokenSet,
 } from "./support/oauth-wire.ts";
 
@@ -34,7 +36,7 @@ const BACKEND = { "user-agent": "python-httpx/0.28.1" };
 
 let lab: ClientLab;
 /** The connector's stored state after the first sign-in. */
-let connector: { clientId: string; tokens: TokenSet };
+let connector: Connection;
 
 beforeAll(async () => {
   lab = await startClientLab("claude-ai", { instances: 2 });
@@ -51,8 +53,13 @@ function processBase(i: number): string {
   return lab.instanceMcpUrl(i).replace(/\/mcp$/, "");
 }
 
+interface Connection {
+  client: ClientCredentials;
+  tokens: TokenSet;
+}
+
 /** Registers as Claude does, signs the user in through `redirectUri`, exchanges the code at process `at`. */
-async function connect(redirectUri: string, at: number): Promise<{ clientId: string; tokens: TokenSet }> {
+async function connect(redirectUri: string, at: number): Promise<Connection> {
   const registration = await registerClient(
     lab.publicUrl,
     {
@@ -60,12 +67,17 @@ async function connect(redirectUri: string, at: number): Promise<{ clientId: str
       redirect_uris: [CLAUDE_AI_CALLBACK, CLAUDE_COM_CALLBACK],
       grant_types: ["authorization_code", "refresh_token"],
       response_types: ["code"],
-      token_endpoint_auth_method: "none",
+      token_endpoint_auth_method: "client_secret_post",
     },
     BACKEND,
   );
   expect(registration.status, JSON.stringify(registration.body)).toBe(201);
-  const clientId = String(registration.body.client_id);
+  expect(registration.body.client_secret).toEqual(expect.any(String));
+  const client = {
+    clientId: String(registration.body.client_id),
+    clientSecret: String(registration.body.client_secret),
+  };
+  const { clientId } = client;
   const pkce = newPkce();
   const state = newState();
   const visit = await signInWithBrowser(
@@ -78,10 +90,10 @@ async function connect(redirectUri: string, at: number): Promise<{ clientId: str
   const code = codeFrom(visit.redirect, { state, issuer: lab.publicUrl });
   const tokens = await exchangeCode(
     processBase(at),
-    { clientId, code, verifier: pkce.verifier, redirectUri, resource: lab.mcpUrl },
+    { ...client, code, verifier: pkce.verifier, redirectUri, resource: lab.mcpUrl },
     BACKEND,
   );
-  return { clientId, tokens };
+  return { client, tokens };
 }
 
 /** A tool call with `accessToken` at process i; expects the user's records. */
@@ -108,7 +120,7 @@ describe("Claude.ai / Claude Desktop (DCR, hosted https callbacks, refresh from 
 
   it("connecting again registers a new client; the claude.com callback works as well", async () => {
     const again = await connect(CLAUDE_COM_CALLBACK, 1);
-    expect(again.clientId).not.toBe(connector.clientId);
+    expect(again.client.clientId).not.toBe(connector.client.clientId);
     await readRecordsAt(0, again.tokens.access_token);
     // The earlier connection is untouched by the new registration.
     await readRecordsAt(1, connector.tokens.access_token);
@@ -117,7 +129,7 @@ describe("Claude.ai / Claude Desktop (DCR, hosted https callbacks, refresh from 
   it("one refresh token at two server processes at once: both answers are valid, the user stays signed in", async () => {
     const refreshToken = connector.tokens.refresh_token as string;
     const [atA, atB] = await Promise.all(
-      [0, 1].map((i) => refreshRequest(processBase(i), { clientId: connector.clientId, refreshToken }, BACKEND)),
+      [0, 1].map((i) => refreshRequest(processBase(i), { ...connector.client, refreshToken }, BACKEND)),
     );
     const first = expectTokens(atA!, "refresh_token (process A)");
     const second = expectTokens(atB!, "refresh_token (process B)");
@@ -134,7 +146,7 @@ describe("Claude.ai / Claude Desktop (DCR, hosted https callbacks, refresh from 
     const later = expectTokens(
       await refreshRequest(
         processBase(0),
-        { clientId: connector.clientId, refreshToken: second.refresh_token as string },
+        { ...connector.client, refreshToken: second.refresh_token as string },
         BACKEND,
       ),
       "refresh_token (later)",
@@ -149,22 +161,18 @@ describe("Claude.ai / Claude Desktop (DCR, hosted https callbacks, refresh from 
     const own = await connect(CLAUDE_AI_CALLBACK, 0);
     const refreshToken = own.tokens.refresh_token as string;
     const first = expectTokens(
-      await refreshRequest(processBase(0), { clientId: own.clientId, refreshToken }, BACKEND),
+      await refreshRequest(processBase(0), { ...own.client, refreshToken }, BACKEND),
       "refresh_token (first)",
     );
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     const replay = expectTokens(
-      await refreshRequest(processBase(1), { clientId: own.clientId, refreshToken }, BACKEND),
+      await refreshRequest(processBase(1), { ...own.client, refreshToken }, BACKEND),
       "refresh_token (replay within the grace window)",
     );
     await readRecordsAt(1, first.access_token);
     await readRecordsAt(0, replay.access_token);
     const later = expectTokens(
-      await refreshRequest(
-        processBase(1),
-        { clientId: own.clientId, refreshToken: replay.refresh_token as string },
-        BACKEND,
-      ),
+      await refreshRequest(processBase(1), { ...own.client, refreshToken: replay.refresh_token as string }, BACKEND),
       "refresh_token (after the replay)",
     );
     await readRecordsAt(0, later.access_token);

@@ -117,13 +117,16 @@ export interface TokenSet {
   scope?: string;
 }
 
-/** POST /token with a form body (RFC 6749 §3.2); `headers` adds e.g. Origin for a browser client. */
+/**
+ * POST /token with a form body (RFC 6749 §3.2) at `baseUrl` (PUBLIC_URL, or one server process's address);
+ * `headers` adds e.g. Origin for a browser client.
+ */
 export async function tokenRequest(
-  publicUrl: string,
+  baseUrl: string,
   form: Record<string, string>,
   headers: Record<string, string> = {},
 ): Promise<HttpAnswer> {
-  const res = await fetch(`${publicUrl}/token`, {
+  const res = await fetch(`${baseUrl}/token`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded", accept: "application/json", ...headers },
     body: new URLSearchParams(form),
@@ -131,17 +134,30 @@ export async function tokenRequest(
   return answer(res);
 }
 
-/** The authorization_code grant for a public client; throws with the server's answer unless it is 200. */
+/** A client's credentials in a form body: its id, and its secret when it is confidential (client_secret_post). */
+export interface ClientCredentials {
+  clientId: string;
+  clientSecret?: string;
+}
+
+function credentialFields(client: ClientCredentials): Record<string, string> {
+  return {
+    client_id: client.clientId,
+    ...(client.clientSecret !== undefined ? { client_secret: client.clientSecret } : {}),
+  };
+}
+
+/** The authorization_code grant (RFC 6749 §4.1.3); throws with the server's answer unless it is 200. */
 export async function exchangeCode(
-  publicUrl: string,
-  params: { clientId: string; code: string; verifier: string; redirectUri: string; resource?: string },
+  baseUrl: string,
+  params: ClientCredentials & { code: string; verifier: string; redirectUri: string; resource?: string },
   headers: Record<string, string> = {},
 ): Promise<TokenSet> {
   const res = await tokenRequest(
-    publicUrl,
+    baseUrl,
     {
       grant_type: "authorization_code",
-      client_id: params.clientId,
+      ...credentialFields(params),
       code: params.code,
       code_verifier: params.verifier,
       redirect_uri: params.redirectUri,
@@ -152,17 +168,17 @@ export async function exchangeCode(
   return expectTokens(res, "authorization_code");
 }
 
-/** The refresh_token grant (RFC 6749 §6) as a public client sends it; the raw answer (a test may expect a refusal). */
+/** The refresh_token grant (RFC 6749 §6); the raw answer (a test may expect a refusal). */
 export async function refreshRequest(
-  url: string,
-  params: { clientId: string; refreshToken: string; resource?: string },
+  baseUrl: string,
+  params: ClientCredentials & { refreshToken: string; resource?: string },
   headers: Record<string, string> = {},
 ): Promise<HttpAnswer> {
   return tokenRequest(
-    url,
+    baseUrl,
     {
       grant_type: "refresh_token",
-      client_id: params.clientId,
+      ...credentialFields(params),
       refresh_token: params.refreshToken,
       ...(params.resource !== undefined ? { resource: params.resource } : {}),
     },
