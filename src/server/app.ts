@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
-import express, { type ErrorRequestHandler, type Request } from "express";
+import express, { type Request } from "express";
 import helmet from "helmet";
+import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { AirtableClient } from "../shared/airtable/index.ts";
@@ -10,23 +11,21 @@ import type { AirtableLimiter } from "../shared/limiter/index.ts";
 import { withLogContext } from "../shared/log-context.ts";
 import type { Logger } from "../shared/logger.ts";
 import { Metrics } from "../shared/metrics/index.ts";
-import { QueuedOperationRunner } from "../shared/queue/queued-runner.ts";
+import type { OperationJobData } from "../shared/queue/operation-queue.ts";
 import { failingChecks, readinessChecks } from "../shared/readiness.ts";
-import { isRedisUnavailable, TEMPORARILY_UNAVAILABLE } from "../shared/redis-unavailable.ts";
 import { SchemaCache } from "../shared/schema-cache.ts";
-import {
-  AirtableReauthRequiredError,
-  AirtableTokenUnavailableError,
-  type AirtableTokenProvider,
-} from "../shared/tokens/airtable-token-provider.ts";
+import type { AirtableTokenProvider } from "../shared/tokens/airtable-token-provider.ts";
 import type { TokenStore } from "../shared/tokens/index.ts";
 import type { OperationRunner } from "../shared/operations/operation-runner.ts";
 import type { OperationStore } from "../shared/operations/operation-store.ts";
 import { allTools } from "../shared/tools/catalog.ts";
 import { createWriteRunner } from "../shared/tools/run-write.ts";
 import { createAdminRouter } from "./admin/admin-router.ts";
-import { createAuthRouter, insufficientScope, requireBearer, RevocationList } from "./auth/index.ts";
+import { createAuthorizationServer, insufficientScope } from "./auth/index.ts";
+import { mcpOrigins } from "./cors.ts";
+import { finalErrorHandler } from "./final-error-handler.ts";
 import { createMcpRouter } from "./mcp/mcp-router.ts";
+import { hostPolicy } from "./mcp/request-guards.ts";
 
 export interface ServerParts {
   config: Config;
@@ -39,6 +38,11 @@ export interface ServerParts {
   /** Write operations: their logs, and the queue that hands them to the worker pool. */
   operations: OperationStore;
   runner: OperationRunner;
+  /**
+   * The BullMQ queue `runner` hands operations to, when it is one (distributed mode): Bull Board shows it and
+   * /metrics counts its jobs. Absent when operations run in-process: no board, no queue_jobs.
+   */
+  queue?: Queue<OperationJobData>;
   logger: Logger;
   /**
    * This process's metrics (/metrics), shared with the parts built before the app (the limiter's hooks).
@@ -55,8 +59,7 @@ export function createServerApp(parts: ServerParts): express.Express {
   const { config, redis, keyPrefix, store, limiter, logger } = parts;
   const publicUrl = config.PUBLIC_URL!;
   const metrics = parts.metrics ?? new Metrics({ logger });
-  // The queue the board shows and queue_jobs counts: the one write tools hand operations to.
-  const queue = parts.runner instanceof QueuedOperationRunner ? parts.runner.queue : undefined;
+  const { queue } = parts;
   if (queue !== undefined) metrics.observeQueue(queue);
   const app = express();
   app.disable("x-powered-by");
@@ -73,7 +76,6 @@ export function createServerApp(parts: ServerParts): express.Express {
   });
 
   const schemas = new SchemaCache({ redis, keyPrefix, logger });
-  const revocations = new RevocationList({ redis, keyPrefix, accessTokenTtlSec: config.ACCESS_TOKEN_TTL_SEC });
   const airtableClient = (userId: string, getAccessToken: (rejected?: string) => Promise<string>) =>
     new AirtableClient({
       apiUrl: config.AIRTABLE_API_URL,
@@ -84,16 +86,22 @@ export function createServerApp(parts: ServerParts): express.Express {
       getAccessToken,
       onAttempt: metrics.onAirtableAttempt,
     });
-  const airtableToken = async (userId: string, rejected?: string) => {
-    try {
-      return await parts.tokens.getAccessToken(userId, rejected);
-    } catch (error) {
-      // Airtable access is gone for good: end this user's grants so the MCP client's next request gets
-      // 401 and it signs in again, instead of refreshing our token into the same failure forever.
-      if (error instanceof AirtableReauthRequiredError) await revokeAllGrants(store, revocations, userId, logger);
-      throw error;
-    }
-  };
+  const auth = createAuthorizationServer({
+    config,
+    redis,
+    keyPrefix,
+    store,
+    airtableOAuth: parts.airtableOAuth,
+    airtableAccessToken: (userId, rejected) => parts.tokens.getAccessToken(userId, rejected),
+    logger,
+    whoami: async (accessToken) => {
+      // The new user's id is not known yet: charge the call to a placeholder user scope.
+      const me = await airtableClient("sign-in", async () => accessToken).whoami();
+      return { id: me.id, ...(me.email ? { email: me.email } : {}) };
+    },
+  });
+  // Ends the user's grants when their Airtable sign-in turns out to be lost (the auth server's policy).
+  const airtableToken = auth.airtableAccessToken;
   /** `checkedToken`: the token just read before the tool ran, used for the first request instead of a second read. */
   const clientFor = (userId: string, checkedToken: string) => {
     let unused: string | undefined = checkedToken;
@@ -126,30 +134,17 @@ export function createServerApp(parts: ServerParts): express.Express {
     );
   }
 
-  app.use(
-    createAuthRouter({
-      config,
-      redis,
-      keyPrefix,
-      store,
-      airtableOAuth: parts.airtableOAuth,
-      logger,
-      whoami: async (accessToken) => {
-        // The new user's id is not known yet: charge the call to a placeholder user scope.
-        const me = await airtableClient("sign-in", async () => accessToken).whoami();
-        return { id: me.id, ...(me.email ? { email: me.email } : {}) };
-      },
-    }),
-  );
+  app.use(auth.router);
 
+  const hosts = hostPolicy(publicUrl, config.ALLOWED_HOSTS);
   app.use(
     createMcpRouter({
-      authenticate: requireBearer({ config, redis, keyPrefix, logger }),
+      authenticate: auth.requireBearer,
       buildContext: async (req: Request) => {
-        const auth = (req as Request & { auth?: AuthInfo }).auth!;
-        const userId = String(auth.extra?.userId);
+        const authInfo = (req as Request & { auth?: AuthInfo }).auth!;
+        const userId = String(authInfo.extra?.userId);
         // Checked before the tool runs (refreshing ahead of expiry): a lost Airtable sign-in becomes an
-        // HTTP 401 with a challenge (see the error handler below), which makes the client sign in again.
+        // HTTP 401 with a challenge (auth.accessLostErrorHandler), which makes the client sign in again.
         const token = await airtableToken(userId);
         return {
           airtable: clientFor(userId, token),
@@ -168,53 +163,14 @@ export function createServerApp(parts: ServerParts): express.Express {
       }),
       maxBodyBytes: MAX_MCP_BODY_BYTES,
       onToolCall: metrics.onToolCall,
-      allowedOrigins: config.ALLOWED_ORIGINS,
-      allowedHosts: config.ALLOWED_HOSTS.length > 0 ? config.ALLOWED_HOSTS : [new URL(publicUrl).host],
+      allowedOrigins: mcpOrigins(publicUrl, config.ALLOWED_ORIGINS),
+      allowedHosts: hosts.hosts,
+      hostHint: hosts.hint,
       logger,
       insufficientScope,
     }),
   );
-  app.use(finalErrorHandler(publicUrl, logger));
+  app.use(auth.accessLostErrorHandler);
+  app.use(finalErrorHandler(logger));
   return app;
-}
-
-/** Errors that escaped a route: never an HTML page or a stack trace. */
-function finalErrorHandler(publicUrl: string, logger: Logger): ErrorRequestHandler {
-  return (error: unknown, req, res, next) => {
-    if (res.headersSent) return next(error);
-    const rpc = (status: number, code: number, message: string) =>
-      res.status(status).json({ jsonrpc: "2.0", id: null, error: { code, message } });
-    if (error instanceof AirtableReauthRequiredError) {
-      res.setHeader(
-        "WWW-Authenticate",
-        `Bearer error="invalid_token", error_description="Airtable sign-in ended; sign in again", resource_metadata="${publicUrl}/.well-known/oauth-protected-resource/mcp"`,
-      );
-      return rpc(401, -32001, "Your Airtable sign-in has ended. Sign in again.");
-    }
-    if (error instanceof AirtableTokenUnavailableError) {
-      res.setHeader("Retry-After", "30");
-      return rpc(503, -32002, "Airtable sign-in could not be refreshed right now; try again in a minute.");
-    }
-    if (isRedisUnavailable(error)) {
-      res.setHeader("Retry-After", "30");
-      return rpc(503, -32002, TEMPORARILY_UNAVAILABLE);
-    }
-    const status = (error as { status?: number; statusCode?: number }).status ?? 500;
-    if (status >= 400 && status < 500) return rpc(status, -32600, (error as Error).message ?? "Bad request");
-    logger.error({ err: error, path: req.path }, "unhandled error");
-    return rpc(500, -32603, "Internal error");
-  };
-}
-
-async function revokeAllGrants(store: TokenStore, revocations: RevocationList, userId: string, logger: Logger) {
-  const grants = await store.listGrantsForUser(userId);
-  await Promise.all(
-    grants
-      .filter((g) => !g.revokedAt)
-      .map(async (g) => {
-        await store.revokeGrant(g.grantId, "airtable_access_lost");
-        await revocations.add(g.grantId);
-      }),
-  );
-  logger.warn({ userId, grants: grants.length }, "Airtable access lost: revoked the user's grants");
 }

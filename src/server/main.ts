@@ -43,6 +43,7 @@ const app = createServerApp({
   tokens,
   operations,
   runner,
+  queue: runner.queue,
   logger,
   metrics,
 });

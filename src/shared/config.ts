@@ -23,6 +23,28 @@ const redirectSchemes = commaList.transform((schemes, ctx) => {
   }
   return [...new Set(lower)];
 });
+/** An origin as browsers send it in `Origin` (lower case, no path, no trailing slash), or undefined when `v` is none. */
+function asOrigin(v: string): string | undefined {
+  const parsed = URL.canParse(v) ? new URL(v) : undefined;
+  if (parsed === undefined || !/^https?:$/.test(parsed.protocol)) return undefined;
+  const bare = parsed.pathname === "/" && parsed.search === "" && parsed.hash === "";
+  return bare && parsed.username === "" && parsed.password === "" ? parsed.origin : undefined;
+}
+/** ALLOWED_ORIGINS: `*`, or origins (normalized); every entry that is neither is named in one error. */
+const originList = commaList.transform((entries, ctx) => {
+  const origins: string[] = [];
+  for (const entry of entries) {
+    const origin = entry === "*" ? "*" : asOrigin(entry);
+    if (origin !== undefined) origins.push(origin);
+    else {
+      ctx.addIssue({
+        code: "custom",
+        message: `${JSON.stringify(entry)} is not an origin: give scheme, host and port only (https://app.example.com, http://localhost:6274), or * for any origin`,
+      });
+    }
+  }
+  return origins;
+});
 /** 32 bytes, given as base64 (44 chars) or hex (64 chars). */
 const secretKey = z.string().transform((v, ctx) => {
   const bytes = /^[0-9a-fA-F]{64}$/.test(v) ? Buffer.from(v, "hex") : Buffer.from(v, "base64");
@@ -65,8 +87,14 @@ export const configSchema = z.object({
   ACCESS_TOKEN_TTL_SEC: positiveInt.max(3600).default(3600),
   /** Lifetime of a grant's refresh token chain. */
   REFRESH_TOKEN_TTL_DAYS: positiveInt.max(365).default(90),
-  /** Comma-separated Origins allowed to call /mcp from a browser (requests without Origin are allowed). */
-  ALLOWED_ORIGINS: commaList.default([]),
+  /**
+   * Comma-separated browser origins (scheme://host[:port], e.g. https://inspector.example.com) allowed to call /mcp
+   * cross-origin (CORS, src/server/cors.ts), besides PUBLIC_URL's own origin, which is always allowed. `*` allows
+   * every origin: an explicit operator choice that is safe because /mcp takes bearer tokens, never cookies (the Host
+   * check still stops DNS rebinding). Any other Origin is refused with 403 on /mcp; requests without Origin
+   * (non-browser clients) are not affected. The public OAuth endpoints answer every origin regardless.
+   */
+  ALLOWED_ORIGINS: originList.default([]),
   /** Comma-separated Host header values accepted; defaults to PUBLIC_URL's host. */
   ALLOWED_HOSTS: commaList.default([]),
   /** Express `trust proxy`: how many proxy hops to trust (Cloud Run: 1). */

@@ -55,6 +55,18 @@ describe("loadConfig", () => {
     expect(() => loadConfig({}, "stdio")).toThrow(/AIRTABLE_TOKEN: required for the stdio process/);
   });
 
+  it("ALLOWED_ORIGINS takes origins (normalized as browsers send them) or *, and names an entry that is neither", () => {
+    expect(
+      loadConfig({ ...serverEnv, ALLOWED_ORIGINS: "https://App.Example.com/, http://localhost:6274" }, "server"),
+    ).toMatchObject({ ALLOWED_ORIGINS: ["https://app.example.com", "http://localhost:6274"] });
+    expect(loadConfig({ ...serverEnv, ALLOWED_ORIGINS: "*" }, "server").ALLOWED_ORIGINS).toEqual(["*"]);
+    expect(loadConfig(serverEnv, "server").ALLOWED_ORIGINS).toEqual([]);
+    expect(() =>
+      loadConfig({ ...serverEnv, ALLOWED_ORIGINS: "https://ok.example, https://app.example.com/mcp" }, "server"),
+    ).toThrow(/ALLOWED_ORIGINS: "https:\/\/app\.example\.com\/mcp" is not an origin: give scheme, host and port only/);
+    expect(() => loadConfig({ ...serverEnv, ALLOWED_ORIGINS: "app.example.com" }, "server")).toThrow(/ALLOWED_ORIGINS/);
+  });
+
   it("refuses limits above Airtable's and a Firestore store without a project", () => {
     expect(() => loadConfig({ ...serverEnv, AIRTABLE_BASE_RPS: "6" }, "server")).toThrow(/AIRTABLE_BASE_RPS/);
     expect(() => loadConfig({ ...serverEnv, TOKEN_STORE: "firestore" }, "server")).toThrow(/FIRESTORE_PROJECT_ID/);

@@ -105,6 +105,7 @@ export async function startServerHarness(opts: ServerHarnessOptions): Promise<Se
       tokens,
       operations,
       runner,
+      queue: runner.queue,
       logger,
       metrics,
     }),

@@ -3,6 +3,7 @@ import { TEMPORARILY_UNAVAILABLE } from "../../shared/redis-unavailable.ts";
 import type { RequestHandler, Response } from "express";
 import { allScopes, type Scope } from "../../shared/auth/scopes.ts";
 import { InvalidAccessTokenError } from "./access-tokens.ts";
+import { bearerChallenge, quoteSafe } from "./challenge.ts";
 import { accessTokensFor, revocationListFor, type BearerDeps } from "./context.ts";
 import { authUrls } from "./urls.ts";
 
@@ -31,14 +32,8 @@ export function requireBearer(deps: BearerDeps, options: RequireBearerOptions = 
   const urls = authUrls(requirePublicUrl(deps));
   const accessTokens = accessTokensFor(deps.config);
   const revoked = revocationListFor(deps);
-  const scope = (options.challengeScopes ?? allScopes).join(" ");
-  const challenge = (error?: { code: string; description: string }): string => {
-    const parts = [`resource_metadata="${urls.protectedResourceMetadata}"`, `scope="${scope}"`];
-    if (error !== undefined) {
-      parts.unshift(`error="${error.code}"`, `error_description="${quoteSafe(error.description)}"`);
-    }
-    return `Bearer ${parts.join(", ")}`;
-  };
+  const scopes = options.challengeScopes ?? allScopes;
+  const challenge = (error?: { code: string; description: string }): string => bearerChallenge(urls, scopes, error);
 
   return async (req, res, next) => {
     res.locals[METADATA_LOCAL] = urls.protectedResourceMetadata;
@@ -103,9 +98,4 @@ export function insufficientScope(res: Response, needed: readonly Scope[]): void
 function requirePublicUrl(deps: BearerDeps): string {
   if (deps.config.PUBLIC_URL === undefined) throw new Error("PUBLIC_URL is not set; requireBearer needs it");
   return deps.config.PUBLIC_URL;
-}
-
-/** Header quoted-strings may not contain `"` or `\`; our descriptions never need them. */
-function quoteSafe(text: string): string {
-  return text.replace(/["\\]/g, "'");
 }

@@ -145,4 +145,15 @@ export class Grants {
       scope: scopeString(scopes),
     };
   }
+
+  /**
+   * Ends every live grant of one user (their Airtable sign-in is gone: see server/auth/airtable-access-lost.ts),
+   * each as `revoke` ends one: on the revocation list first, so access tokens already out stop at once, then in the
+   * store, so its refresh token is refused. Returns how many grants it ended.
+   */
+  async revokeAllForUser(userId: string, reason: string): Promise<number> {
+    const live = (await this.#store.listGrantsForUser(userId)).filter((g) => g.revokedAt === undefined);
+    await Promise.all(live.map((g) => this.revoke(g.grantId, reason)));
+    return live.length;
+  }
 }

@@ -1,4 +1,9 @@
 export { createAuthRouter } from "./router.ts";
+export {
+  createAuthorizationServer,
+  type AuthorizationServer,
+  type AuthorizationServerDeps,
+} from "./authorization-server.ts";
 export { requireBearer, insufficientScope, type RequireBearerOptions } from "./bearer.ts";
 export type { AuthDeps, BearerDeps } from "./context.ts";
 export { RevocationList } from "./revocation-list.ts";

@@ -1,7 +1,7 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from "express";
 import { authorizeHandler, decisionHandler } from "./authorize.ts";
 import { callbackHandler } from "./callback.ts";
-import { buildAuthContext, type AuthDeps } from "./context.ts";
+import { buildAuthContext, type AuthContext, type AuthDeps } from "./context.ts";
 import { authorizationServerMetadata, jsonDocument, protectedResourceMetadata } from "./metadata.ts";
 import { noStore } from "./oauth-error.ts";
 import { sendErrorPage } from "./pages.ts";
@@ -10,15 +10,16 @@ import { registerHandler } from "./register.ts";
 import { revokeHandler } from "./revoke.ts";
 import { tokenHandler } from "./token-endpoint.ts";
 import { authPaths } from "./urls.ts";
+import { publicOAuthCors } from "../cors.ts";
 
 /**
  * The OAuth 2.1 authorization server for the MCP endpoint: metadata (RFC 9728, RFC 8414), registration
  * (RFC 7591) and Client ID Metadata Documents, consent, the Airtable leg, tokens and revocation. Mount it at
  * the app's root; the app must `set("trust proxy", config.TRUST_PROXY)` so rate limits see client addresses.
- * Every step keeps its state in Redis: any instance can serve any request.
+ * Every step keeps its state in Redis: any instance can serve any request. `ctx`: the parts built from `deps`,
+ * when the caller shares them with other users of the same grants (createAuthorizationServer).
  */
-export function createAuthRouter(deps: AuthDeps): Router {
-  const ctx = buildAuthContext(deps);
+export function createAuthRouter(deps: AuthDeps, ctx: AuthContext = buildAuthContext(deps)): Router {
   const limits = { ...defaultRateLimits, ...deps.rateLimits };
   const router = express.Router();
   const rl = (name: string, windowMs: number, limit: number, page: boolean): RequestHandler =>
@@ -40,7 +41,20 @@ export function createAuthRouter(deps: AuthDeps): Router {
   const form = express.urlencoded({ extended: false, limit: "16kb", parameterLimit: 50 });
   const json = express.json({ limit: "16kb" });
 
-  // Browser-based clients (MCP Inspector) call these from another origin; none of them uses cookies.
+  const allowed: Record<string, string> = {
+    [authPaths.protectedResourceMetadataRoot]: "GET",
+    [authPaths.protectedResourceMetadata]: "GET",
+    [authPaths.authorizationServerMetadata]: "GET",
+    [authPaths.register]: "POST",
+    [authPaths.authorize]: "GET",
+    [authPaths.decision]: "POST",
+    [authPaths.callback]: "GET",
+    [authPaths.token]: "POST",
+    [authPaths.revoke]: "POST",
+  };
+
+  // Browser-based clients (MCP Inspector) call these from any origin; none of them uses cookies. First, so that
+  // every answer (429 and 500 included) carries the CORS headers. /authorize and the callback are navigations.
   for (const path of [
     authPaths.protectedResourceMetadataRoot,
     authPaths.protectedResourceMetadata,
@@ -49,7 +63,7 @@ export function createAuthRouter(deps: AuthDeps): Router {
     authPaths.token,
     authPaths.revoke,
   ]) {
-    router.use(path, cors);
+    router.use(path, publicOAuthCors([allowed[path] as string]));
   }
 
   const prm = jsonDocument(protectedResourceMetadata(ctx.urls));
@@ -64,17 +78,6 @@ export function createAuthRouter(deps: AuthDeps): Router {
   router.post(authPaths.token, tokenLimit, form, tokenHandler(ctx));
   router.post(authPaths.revoke, tokenLimit, form, revokeHandler(ctx));
 
-  const allowed: Record<string, string> = {
-    [authPaths.protectedResourceMetadataRoot]: "GET",
-    [authPaths.protectedResourceMetadata]: "GET",
-    [authPaths.authorizationServerMetadata]: "GET",
-    [authPaths.register]: "POST",
-    [authPaths.authorize]: "GET",
-    [authPaths.decision]: "POST",
-    [authPaths.callback]: "GET",
-    [authPaths.token]: "POST",
-    [authPaths.revoke]: "POST",
-  };
   for (const [path, method] of Object.entries(allowed)) {
     router.all(path, (_req, res) => {
       res.setHeader("Allow", method);
@@ -99,16 +102,4 @@ export function createAuthRouter(deps: AuthDeps): Router {
     res.status(500).json({ error: "server_error", error_description: "Internal error; try again" });
   });
   return router;
-}
-
-function cors(req: Request, res: Response, next: NextFunction): void {
-  res.setHeader("Access-Control-Allow-Origin", "*");
-  res.setHeader("Access-Control-Allow-Headers", "Authorization, Content-Type, MCP-Protocol-Version");
-  res.setHeader("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
-  res.setHeader("Access-Control-Max-Age", "600");
-  if (req.method === "OPTIONS") {
-    res.status(204).end();
-    return;
-  }
-  next();
 }

@@ -8,6 +8,8 @@ import type { AnyToolDefinition } from "../../shared/tools/define-tool.ts";
 import type { BaseToolContext, ToolRuntime } from "../../shared/tools/register-tools.ts";
 import { JSON_RPC, sendJsonRpcError } from "./json-rpc-error.ts";
 import { readJsonBody } from "./read-json-body.ts";
+import { BrowserOrigins, mcpCors } from "../cors.ts";
+import { acceptedAnswer, presentAcceptToSdk } from "./accept.ts";
 import { hostGuard, originGuard } from "./request-guards.ts";
 
 export interface McpRouterDeps {
@@ -16,10 +18,15 @@ export interface McpRouterDeps {
   /** The caller's tool context (Airtable client acting as them, caches, logger); only built when a tool runs. */
   buildContext(req: Request): Promise<BaseToolContext>;
   tools: readonly AnyToolDefinition[];
-  /** Browser Origins allowed to call /mcp; requests without Origin always pass. */
+  /**
+   * Browser origins allowed to call /mcp (CORS and the Origin check, ../cors.ts); `*` allows every origin.
+   * Requests without Origin always pass.
+   */
   allowedOrigins: readonly string[];
   /** Host header values accepted (`host` or `host:port`); empty: no check. */
   allowedHosts: readonly string[];
+  /** Added to a refused Host's error: the host expected and the setting that changes it (hostPolicy). */
+  hostHint?: string;
   logger: Logger;
   /** Answers 403 with `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"`. */
   insufficientScope(res: Response, needed: Scope[]): void;
@@ -33,15 +40,23 @@ export interface McpRouterDeps {
 
 type AuthedRequest = Request & { auth?: AuthInfo };
 
+/** Methods a browser client may use on /mcp: GET and DELETE only ever get 405 here, but readable ones. */
+const MCP_METHODS = ["GET", "POST", "DELETE"] as const;
+
 /**
  * `POST /mcp`: MCP Streamable HTTP, stateless. Every request gets a fresh McpServer and transport (no session,
- * no Mcp-Session-Id), so any instance serves any request. In order: Host and Origin checks (DNS rebinding),
- * authentication, body limit and JSON parsing, the scope check of `tools/call`, then the SDK.
+ * no Mcp-Session-Id), so any instance serves any request. In order: CORS (an allowed origin's preflight is
+ * answered there), Host and Origin checks (DNS rebinding), authentication, content negotiation (accept.ts), body
+ * limit and JSON parsing, the scope check of `tools/call`, then the SDK.
  */
 export function createMcpRouter(deps: McpRouterDeps): express.Router {
   const router = express.Router();
   const maxBodyBytes = deps.maxBodyBytes ?? 1024 * 1024;
   const toolsByName = new Map(deps.tools.map((t) => [t.name, t]));
+  const origins = new BrowserOrigins(deps.allowedOrigins);
+
+  // Every method, so that refusals (403) and 405s carry the CORS headers too.
+  router.all("/mcp", mcpCors(origins, MCP_METHODS), hostGuard(deps.allowedHosts, deps.hostHint), originGuard(origins));
 
   const notAllowed: RequestHandler = (_req, res) => {
     res.setHeader("Allow", "POST");
@@ -52,20 +67,23 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
   router.put("/mcp", notAllowed);
   router.patch("/mcp", notAllowed);
 
-  router.post(
-    "/mcp",
-    hostGuard(deps.allowedHosts),
-    originGuard(deps.allowedOrigins),
-    deps.authenticate,
-    (req, res, next) => {
-      handlePost(req, res, next).catch((error: unknown) => {
-        deps.logger.error({ err: error }, "MCP request failed");
-        if (!res.headersSent) sendJsonRpcError(res, 500, -32603, "Internal server error");
-      });
-    },
-  );
+  router.post("/mcp", deps.authenticate, (req, res, next) => {
+    handlePost(req, res, next).catch((error: unknown) => {
+      deps.logger.error({ err: error }, "MCP request failed");
+      if (!res.headersSent) sendJsonRpcError(res, 500, -32603, "Internal server error");
+    });
+  });
 
   async function handlePost(req: AuthedRequest, res: Response, next: NextFunction): Promise<void> {
+    const accepted = acceptedAnswer(req);
+    if (accepted === undefined) {
+      return sendJsonRpcError(
+        res,
+        406,
+        JSON_RPC.serverError,
+        "Not Acceptable: /mcp answers application/json or text/event-stream; send Accept: application/json, text/event-stream",
+      );
+    }
     const read = await readJsonBody(req, maxBodyBytes);
     if (read.kind === "too_large") {
       res.setHeader("Connection", "close");
@@ -102,9 +120,10 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
     const server = createMcpServer(deps.tools, runtime);
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
-      // A plain JSON answer unless the client asked for progress, which needs an SSE stream.
-      enableJsonResponse: !messages.some(hasProgressToken),
+      // A plain JSON answer unless the client asked for progress, which needs an SSE stream, and can take one.
+      enableJsonResponse: accepted === "json" || (accepted === "either" && !messages.some(hasProgressToken)),
     });
+    presentAcceptToSdk(req);
     // Closing the server closes its transport: per-request state ends with the response.
     res.on("close", () => void server.close());
     await server.connect(transport);

@@ -21,7 +21,6 @@
  *   `OperationFailedError` thrown.
  */
 import {
-  AirtableAuthError,
   AirtableError,
   AirtableNetworkError,
   AirtableNotFoundError,
@@ -33,7 +32,7 @@ import {
 import type { AirtableClient } from "../airtable/client.ts";
 import type { Logger } from "../logger.ts";
 import type { SchemaCache } from "../schema-cache.ts";
-import { AirtableReauthRequiredError } from "../tokens/airtable-token-provider.ts";
+import { airtableAccessLost } from "../tokens/access-lost.ts";
 import { batchIndexes, isRecordKind } from "./events.ts";
 import type { ItemError, NewOperationEvent, Operation, OperationEvent } from "./events.ts";
 import { foldOperation, isTerminal, resumeDecision } from "./fold.ts";
@@ -376,11 +375,12 @@ function isRecordLevelRefusal(error: unknown): error is AirtableError {
 
 /** Errors that retrying cannot fix, as a sentence for the agent; undefined when a retry may help. */
 function permanentFailure(error: unknown, op: Operation): { reason: string; errorType: string } | undefined {
-  if (error instanceof AirtableReauthRequiredError || error instanceof AirtableAuthError) {
+  const lost = airtableAccessLost(error);
+  if (lost !== undefined) {
     return {
       reason:
         "Airtable no longer accepts this user's sign-in (401 after a refresh). Sign in again, then check with get_operation which items were written and retry the rest.",
-      errorType: error instanceof AirtableAuthError ? error.type : "AUTHENTICATION_REQUIRED",
+      errorType: lost.errorType,
     };
   }
   if (error instanceof AirtablePermissionError || error instanceof AirtableNotFoundError) {

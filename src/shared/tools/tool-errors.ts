@@ -1,7 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import {
-  AirtableAuthError,
   AirtableError,
   AirtableNetworkError,
   AirtableNotFoundError,
@@ -15,7 +14,8 @@ import { scopeCatalog } from "../auth/scopes.ts";
 import type { Logger } from "../logger.ts";
 import { isRedisUnavailable, TEMPORARILY_UNAVAILABLE } from "../redis-unavailable.ts";
 import { SchemaLookupError } from "../schema-cache.ts";
-import { AirtableReauthRequiredError, AirtableTokenUnavailableError } from "../tokens/airtable-token-provider.ts";
+import { airtableAccessLost } from "../tokens/access-lost.ts";
+import { AirtableTokenUnavailableError } from "../tokens/airtable-token-provider.ts";
 import type { AnyToolDefinition } from "./define-tool.ts";
 import { ToolInputError } from "./tool-input-error.ts";
 
@@ -40,6 +40,13 @@ function scopeWords(tool: AnyToolDefinition): string {
 /** The message an agent can act on; never a stack trace. Unknown errors get a reference id, logged with details. */
 export function describeToolError(error: unknown, tool: AnyToolDefinition, logger?: Logger): string {
   if (error instanceof ToolInputError || error instanceof SchemaLookupError) return error.message;
+  const lost = airtableAccessLost(error);
+  if (lost?.kind === "sign_in_ended") {
+    return "Your Airtable sign-in has ended (Airtable no longer accepts it). Sign in again: your MCP client is asked to on its next request.";
+  }
+  if (lost?.kind === "token_refused") {
+    return "Airtable rejected the sign-in (it may have been revoked or expired). Sign in to Airtable again, then retry.";
+  }
   if (error instanceof AirtablePermissionError || (error instanceof AirtableNotFoundError && !isRecordLookup(error))) {
     return (
       `The base or table does not exist, or your Airtable sign-in has no access to it (Airtable: ${error.type}). ` +
@@ -54,17 +61,11 @@ export function describeToolError(error: unknown, tool: AnyToolDefinition, logge
     const hint = validationHints[error.type] ?? "Check the arguments and try again.";
     return `Airtable refused the request: ${error.message} (${error.type}). ${hint}`;
   }
-  if (error instanceof AirtableReauthRequiredError) {
-    return "Your Airtable sign-in has ended (Airtable no longer accepts it). Sign in again: your MCP client is asked to on its next request.";
-  }
   if (error instanceof AirtableTokenUnavailableError) {
     return "Your Airtable sign-in could not be refreshed right now (Airtable did not answer). Nothing was changed; try again in a minute.";
   }
   if (error instanceof AirtableRateLimitError) {
     return "Airtable is rate limiting this base or account (5 requests per second per base). Nothing was changed; try again in about 30 seconds.";
-  }
-  if (error instanceof AirtableAuthError) {
-    return "Airtable rejected the sign-in (it may have been revoked or expired). Sign in to Airtable again, then retry.";
   }
   if (error instanceof AirtableServerError || error instanceof AirtableNetworkError) {
     return `Airtable is not answering properly right now (${error.type}). Try again in a minute.`;

@@ -1,0 +1,45 @@
+import type { IncomingMessage } from "node:http";
+import type { Request } from "express";
+
+/**
+ * Content negotiation for POST /mcp, lenient where the spec lets a server be. MCP 2025-11-25 (basic/transports,
+ * "Sending Messages to the Server") says the *client* MUST list both `application/json` and `text/event-stream`
+ * in Accept, and leaves the answer's type to the server (one JSON object or an SSE stream). RFC 9110 §12.5.1: no
+ * Accept means any type is acceptable, and a server may disregard Accept rather than answer 406. Real clients send
+ * `application/json` alone, the any-type wildcard, no Accept, or (Claude.ai's proxy) `text/event-stream` alone.
+ *
+ * - `either`: both types are acceptable (both listed, a wildcard, or no Accept): JSON unless progress was asked for.
+ * - `json`: only JSON is: the answer is JSON (progress notifications then cannot be streamed).
+ * - `sse`: only an event stream is: the answer is SSE.
+ * - undefined: neither (e.g. `text/html` alone, or both with q=0): 406.
+ *
+ * Quality values and wildcards are read by Express's `req.accepts` (the `accepts`/`negotiator` packages).
+ */
+export type AcceptedAnswer = "either" | "json" | "sse";
+
+export function acceptedAnswer(req: Request): AcceptedAnswer | undefined {
+  const json = req.accepts("application/json") !== false;
+  const sse = req.accepts("text/event-stream") !== false;
+  if (json && sse) return "either";
+  if (json) return "json";
+  return sse ? "sse" : undefined;
+}
+
+/** What the SDK's Accept check wants to see (it checks this even with enableJsonResponse, and answers 406 otherwise). */
+const SDK_ACCEPT = "application/json, text/event-stream";
+
+/**
+ * After negotiation has chosen the answer's type (the transport's `enableJsonResponse`), shows the SDK's transport
+ * an Accept it takes. The transport reads headers through @hono/node-server, from `headers` and `rawHeaders`
+ * alike, so both are rewritten.
+ */
+export function presentAcceptToSdk(req: IncomingMessage): void {
+  req.headers.accept = SDK_ACCEPT;
+  const raw: string[] = [];
+  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
+    const name = req.rawHeaders[i] as string;
+    if (name.toLowerCase() !== "accept") raw.push(name, req.rawHeaders[i + 1] as string);
+  }
+  raw.push("Accept", SDK_ACCEPT);
+  req.rawHeaders = raw;
+}
