@@ -65,12 +65,12 @@ afterAll(async () => {
 
 printServerOutputOnFailure(() => lab);
 
-/** Records the CORS preflights Chromium sends (DevTools reports them as requests of type "Preflight"). */
+/** Records the CORS preflights Chromium sends (DevTools reports them as OPTIONS requests initiated by "preflight"). */
 async function recordPreflights(page: Page): Promise<{ url: string; method: string }[]> {
   const preflights: { url: string; method: string }[] = [];
   const cdp: CDPSession = await context.newCDPSession(page);
   cdp.on("Network.requestWillBeSent", (event) => {
-    if (event.type === "Preflight") preflights.push({ url: event.request.url, method: event.request.method });
+    if (event.initiator.type === "preflight") preflights.push({ url: event.request.url, method: event.request.method });
   });
   await cdp.send("Network.enable");
   return preflights;
@@ -127,6 +127,7 @@ describe.skipIf(!haveChromium)("a web MCP client in real Chromium, on another or
       expect(result.toolCall?.recordNames, explain).toEqual(lab.recordNames());
 
       // Chromium preflighted /mcp (Authorization, Content-Type: application/json) and /register.
+      expect(preflights.every((p) => p.method === "OPTIONS")).toBe(true);
       const preflighted = preflights.map((p) => new URL(p.url).pathname);
       expect(preflighted, JSON.stringify(preflights)).toContain("/mcp");
       expect(preflighted, JSON.stringify(preflights)).toContain("/register");
