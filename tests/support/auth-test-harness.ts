@@ -50,6 +50,8 @@ export interface HarnessOptions {
   publicUrl?: string;
   /** Use this (already registered) Airtable integration, as every instance of one deployment does. */
   airtableClientId?: string;
+  /** The clock (epoch ms) of the grants and the token store, for tests that move time (see TestClock). */
+  now?: () => number;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -79,7 +81,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const redis = createTestRedis();
   const keyPrefix = opts.keyPrefix ?? uniquePrefix("auth");
   const cipher = TokenCipher.create(config.TOKEN_ENCRYPTION_KEY as Buffer);
-  const store = createTokenStore(config, { redis, cipher, keyPrefix });
+  const store = createTokenStore(config, { redis, cipher, keyPrefix, ...(opts.now ? { now: opts.now } : {}) });
   const limiter = BottleneckAirtableLimiter.local();
   const logger = createLogger({ level: process.env.LOG_LEVEL ?? "silent" });
   const deps: AuthDeps = {
@@ -99,6 +101,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     logger,
     // Tests sign in dozens of times a minute from one address; limits are tested where they are the subject.
     rateLimits: opts.rateLimits ?? { registerPerHour: 10_000, tokenPerMinute: 10_000, authorizePerMinute: 10_000 },
+    ...(opts.now ? { now: opts.now } : {}),
   };
   const app = express();
   app.set("trust proxy", config.TRUST_PROXY);
@@ -131,6 +134,15 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       if (ownSandbox) await sandbox.close();
     },
   };
+}
+
+/** A clock a test moves by hand: real time plus an offset. Pass `clock.now` as HarnessOptions.now. */
+export class TestClock {
+  #offsetMs = 0;
+  readonly now = (): number => Date.now() + this.#offsetMs;
+  advance(ms: number): void {
+    this.#offsetMs += ms;
+  }
 }
 
 /** One key for every harness in a process, so two harnesses (two "instances") verify each other's tokens. */

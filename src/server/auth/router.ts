@@ -5,7 +5,7 @@ import { buildAuthContext, type AuthDeps } from "./context.ts";
 import { authorizationServerMetadata, jsonDocument, protectedResourceMetadata } from "./metadata.ts";
 import { noStore } from "./oauth-error.ts";
 import { sendErrorPage } from "./pages.ts";
-import { defaultRateLimits, ipRateLimit } from "./rate-limit.ts";
+import { ipRateLimit } from "./rate-limit.ts";
 import { registerHandler } from "./register.ts";
 import { revokeHandler } from "./revoke.ts";
 import { tokenHandler } from "./token-endpoint.ts";
@@ -19,7 +19,7 @@ import { authPaths } from "./urls.ts";
  */
 export function createAuthRouter(deps: AuthDeps): Router {
   const ctx = buildAuthContext(deps);
-  const limits = { ...defaultRateLimits, ...deps.rateLimits };
+  const limits = ctx.rateLimits;
   const router = express.Router();
   const rl = (name: string, windowMs: number, limit: number, page: boolean): RequestHandler =>
     ipRateLimit({
