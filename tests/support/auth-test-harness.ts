@@ -165,7 +165,13 @@ export async function registerClient(h: Harness, metadata: Record<string, unknow
     }),
   });
   const body = (await res.json()) as Record<string, unknown>;
-  return { status: res.status, body, clientId: body.client_id as string, secret: body.client_secret as string };
+  return {
+    status: res.status,
+    body,
+    headers: res.headers,
+    clientId: body.client_id as string,
+    secret: body.client_secret as string,
+  };
 }
 
 export interface AuthorizeParams {

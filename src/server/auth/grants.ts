@@ -36,7 +36,8 @@ const DAY_MS = 24 * 3600 * 1000;
  *   alone for a week still works), never past `refreshTokenTtlDays` after sign-in (the absolute cap).
  * - Concurrency: the TokenStore decides atomically; of two processes refreshing one token at once one rotates
  *   and the other is answered as a reuse, both with the same refresh token.
- * - With `refreshFailures`, refused refreshes are counted per grant; past the limit, 429 with Retry-After.
+ * - With `refreshFailures`, refused refreshes of a live grant are counted per grant; past the limit, every
+ *   refresh of it is answered 429 with Retry-After until the window closes.
  */
 export class Grants {
   readonly #store: TokenStore;
@@ -118,8 +119,15 @@ export class Grants {
     const parsed = parseRefreshToken(opts.refreshToken);
     if (parsed === undefined) throw invalidGrant("The refresh token is malformed");
     await this.#failures?.check(parsed.grantId);
+    const now = this.#now();
+    const grant = await this.#store.getGrant(parsed.grantId);
+    if (grant === undefined || grant.revokedAt !== undefined || grant.expiresAt <= now) {
+      // Not counted: a grant that is gone has nothing left to guess at (and counting made-up ids would store one
+      // counter per guess).
+      throw invalidGrant("The refresh token is invalid, expired or revoked; sign in again");
+    }
     try {
-      return await this.#refresh(parsed, opts);
+      return await this.#refresh(parsed, grant, now, opts);
     } catch (error) {
       if (error instanceof OAuthError && error.error === "invalid_grant") await this.#failures?.fail(parsed.grantId);
       throw error;
@@ -128,13 +136,10 @@ export class Grants {
 
   async #refresh(
     parsed: ParsedRefreshToken,
+    grant: Grant,
+    now: number,
     opts: { clientId: string; scopes: Scope[] | undefined; resource: string | undefined },
   ): Promise<TokenResponse> {
-    const now = this.#now();
-    const grant = await this.#store.getGrant(parsed.grantId);
-    if (grant === undefined || grant.revokedAt !== undefined || grant.expiresAt <= now) {
-      throw invalidGrant("The refresh token is invalid, expired or revoked; sign in again");
-    }
     if (grant.clientId !== opts.clientId) throw invalidGrant("The refresh token was issued to another client");
     if (opts.resource !== undefined && opts.resource !== grant.resource) {
       throw new OAuthError("invalid_target", `resource must be ${grant.resource}`);

@@ -27,7 +27,7 @@ export interface RateLimitSettings {
   authorizePerMinute: number;
   /** Failed client authentications (a wrong client_secret) per client_id per 10 minutes. */
   clientAuthFailuresPer10Min: number;
-  /** Refused refresh_token requests (invalid_grant) per grant per 10 minutes. */
+  /** Refused refresh_token requests (invalid_grant) per live grant per 10 minutes. */
   refreshFailuresPer10Min: number;
 }
 
