@@ -145,6 +145,21 @@ describe("the same refresh token twice within the grace window", () => {
   });
 });
 
+describe("revocation after a double refresh", () => {
+  it("revoking with the replaced refresh token (what the second caller may still hold) ends the grant", async () => {
+    const c = await signedInClient(a);
+    const first = await refresh(a, c.clientId, c.refreshToken);
+    const res = await fetch(`${a.url}/revoke`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: new URLSearchParams({ token: c.refreshToken, client_id: c.clientId }),
+    });
+    expect(res.status).toBe(200);
+    expect((await callMcp(a, first.body.access_token as string)).status).toBe(401);
+    expect((await refresh(a, c.clientId, first.body.refresh_token as string)).body.error).toBe("invalid_grant");
+  });
+});
+
 describe("lifetimes", () => {
   it("a refresh token left idle for a week still works; every refresh renews the 30-day idle lifetime", async () => {
     const c = await signedInClient(a);
