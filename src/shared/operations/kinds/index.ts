@@ -2,8 +2,9 @@
  * The registry of write kinds: every kind of write operation, one module each (write-kind.ts says what a kind
  * holds). The order here is the order of `OPERATION_KINDS` (tool output schemas list the kinds in it).
  *
- * Adding a kind: write its module beside these and add it to `WRITE_KINDS`; its tool (src/shared/tools/write/)
- * and, when Airtable's endpoint is new, the client method (src/shared/airtable/client.ts) are the only other files.
+ * Adding a kind: write its module beside these and add it to `WRITE_KINDS`; its tool (src/shared/tools/write/,
+ * listed in tools/catalog.ts) and, when Airtable's endpoint is new, the client method (src/shared/airtable/client.ts)
+ * are the only other files (README, "Adding a write kind").
  */
 import { createCommentKind } from "./create-comment.ts";
 import { createFieldKind } from "./create-field.ts";
