@@ -4,6 +4,7 @@ import { QueuedOperationRunner } from "../../src/shared/queue/queued-runner.ts";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Redis } from "ioredis";
+import { airtableClientFactory } from "../../src/shared/airtable/client-factory.ts";
 import { AirtableOAuth } from "../../src/shared/airtable/oauth.ts";
 import { configSchema } from "../../src/shared/config.ts";
 import { BottleneckAirtableLimiter, type LimiterSettings } from "../../src/shared/limiter/index.ts";
@@ -63,7 +64,18 @@ export async function startInProcessServer(opts: {
   await runner.ready();
   server.on(
     "request",
-    createServerApp({ config, redis, keyPrefix, store, limiter, airtableOAuth, tokens, operations, runner, logger }),
+    createServerApp({
+      config,
+      redis,
+      keyPrefix,
+      store,
+      airtableClients: airtableClientFactory(config, { limiter, logger }),
+      airtableOAuth,
+      tokens,
+      operations,
+      runner,
+      logger,
+    }),
   );
   return {
     mcpUrl: `${url}/mcp`,

@@ -4,10 +4,9 @@ import helmet from "helmet";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
-import { AirtableClient } from "../shared/airtable/index.ts";
+import type { AirtableClientFactory } from "../shared/airtable/client-factory.ts";
 import type { AirtableOAuth } from "../shared/airtable/oauth.ts";
 import type { Config } from "../shared/config.ts";
-import type { AirtableLimiter } from "../shared/limiter/index.ts";
 import { withLogContext } from "../shared/log-context.ts";
 import type { Logger } from "../shared/logger.ts";
 import { Metrics } from "../shared/metrics/index.ts";
@@ -32,7 +31,8 @@ export interface ServerParts {
   redis: Redis;
   keyPrefix: string;
   store: TokenStore;
-  limiter: AirtableLimiter;
+  /** Builds the Airtable client for a user (createAirtableAccess's `clients`, behind the shared limiter). */
+  airtableClients: AirtableClientFactory;
   airtableOAuth: AirtableOAuth;
   tokens: AirtableTokenProvider;
   /** Write operations: their logs, and the queue that hands them to the worker pool. */
@@ -56,7 +56,7 @@ const MAX_MCP_BODY_BYTES = 8 * 1024 * 1024;
 
 /** The HTTP application of one server instance. Holds no per-user state: everything lives in Redis or the store. */
 export function createServerApp(parts: ServerParts): express.Express {
-  const { config, redis, keyPrefix, store, limiter, logger } = parts;
+  const { config, redis, keyPrefix, store, logger } = parts;
   const publicUrl = config.PUBLIC_URL!;
   const metrics = parts.metrics ?? new Metrics({ logger });
   const { queue } = parts;
@@ -77,15 +77,7 @@ export function createServerApp(parts: ServerParts): express.Express {
 
   const schemas = new SchemaCache({ redis, keyPrefix, logger });
   const airtableClient = (userId: string, getAccessToken: (rejected?: string) => Promise<string>) =>
-    new AirtableClient({
-      apiUrl: config.AIRTABLE_API_URL,
-      contentUrl: config.AIRTABLE_CONTENT_URL,
-      userId,
-      limiter,
-      logger,
-      getAccessToken,
-      onAttempt: metrics.onAirtableAttempt,
-    });
+    parts.airtableClients({ userId, getAccessToken, onAttempt: metrics.onAirtableAttempt });
   const auth = createAuthorizationServer({
     config,
     redis,

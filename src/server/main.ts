@@ -19,7 +19,7 @@ const keyPrefix = config.REDIS_KEY_PREFIX;
 const redis = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
 redis.on("error", (error) => logger.error({ err: error }, "Redis error"));
 const metrics = new Metrics({ logger });
-const { store, limiter, airtableOAuth, tokens, operations, ...access } = createAirtableAccess(config, {
+const { store, clients, airtableOAuth, tokens, operations, ...access } = createAirtableAccess(config, {
   redis,
   logger,
   limiterHooks: metrics.limiterHooks,
@@ -38,7 +38,7 @@ const app = createServerApp({
   redis,
   keyPrefix,
   store,
-  limiter,
+  airtableClients: clients,
   airtableOAuth,
   tokens,
   operations,

@@ -1,9 +1,11 @@
 /**
  * The parts every process that acts for signed-in users builds the same way (server and worker): the token
- * store, the cluster-wide limiter, Airtable's OAuth endpoints, the token provider that refreshes under a lock,
- * and the operations' logs. One builder, so the two composition roots cannot drift apart.
+ * store, the cluster-wide limiter, the factory of Airtable clients behind it, Airtable's OAuth endpoints, the
+ * token provider that refreshes under a lock, and the operations' logs. One builder, so the two composition roots
+ * cannot drift apart.
  */
 import type { Redis } from "ioredis";
+import { airtableClientFactory, type AirtableClientFactory } from "./airtable/client-factory.ts";
 import { AirtableOAuth } from "./airtable/oauth.ts";
 import type { Config } from "./config.ts";
 import { BottleneckAirtableLimiter, limiterSettingsFrom, type LimiterHooks } from "./limiter/index.ts";
@@ -15,6 +17,8 @@ import { createTokenStore, tokenCipherFromConfig, type TokenStore } from "./toke
 export interface AirtableAccess {
   store: TokenStore;
   limiter: BottleneckAirtableLimiter;
+  /** Builds the Airtable client acting for a user, through `limiter`: the process's only way to make one. */
+  clients: AirtableClientFactory;
   airtableOAuth: AirtableOAuth;
   tokens: AirtableTokenProvider;
   operations: OperationLog;
@@ -36,6 +40,7 @@ export function createAirtableAccess(
     settings: limiterSettingsFrom(config),
     ...(parts.limiterHooks && { hooks: parts.limiterHooks }),
   });
+  const clients = airtableClientFactory(config, { limiter, logger });
   const airtableOAuth = new AirtableOAuth({
     authUrl: config.AIRTABLE_AUTH_URL,
     clientId: config.AIRTABLE_CLIENT_ID!,
@@ -46,6 +51,7 @@ export function createAirtableAccess(
   return {
     store,
     limiter,
+    clients,
     airtableOAuth,
     tokens,
     operations,

@@ -85,8 +85,27 @@ export const configSchema = z.object({
   FIRESTORE_DATABASE: z.string().min(1).default("(default)"),
   /** Lifetime of the access tokens we issue to MCP clients (at most 1 h). */
   ACCESS_TOKEN_TTL_SEC: positiveInt.max(3600).default(3600),
-  /** Lifetime of a grant's refresh token chain. */
+  /**
+   * Absolute lifetime of a sign-in (a grant's refresh token chain), days from the sign-in: however often it is
+   * used, the user signs in again after this long.
+   */
   REFRESH_TOKEN_TTL_DAYS: positiveInt.max(365).default(90),
+  /**
+   * Idle lifetime of a refresh token, days: a grant not refreshed for this long ends; every refresh renews it
+   * (never past REFRESH_TOKEN_TTL_DAYS).
+   */
+  REFRESH_TOKEN_IDLE_DAYS: positiveInt.max(365).default(30),
+  /**
+   * Seconds after its first use during which a replaced refresh token, presented again by the same client, is
+   * answered with the same grant's tokens (clients refreshing from several nodes or sessions) instead of counting
+   * as a replay that revokes the grant (RFC 9700 §4.14.2). 0: strict rotation.
+   */
+  REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(300).default(60),
+  /**
+   * Hours a client registered by DCR (RFC 7591) may take to complete its first sign-in before its registration
+   * is deleted; registering the same public client again renews it. Bounds storage under registration floods.
+   */
+  PENDING_REGISTRATION_TTL_HOURS: positiveInt.max(24 * 30).default(24),
   /**
    * Comma-separated browser origins (scheme://host[:port], e.g. https://inspector.example.com) allowed to call /mcp
    * cross-origin (CORS, src/server/cors.ts), besides PUBLIC_URL's own origin, which is always allowed. `*` allows

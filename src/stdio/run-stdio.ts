@@ -2,7 +2,8 @@ import type { Readable, Writable } from "node:stream";
 import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import { Redis } from "ioredis";
 import { pino } from "pino";
-import { AirtableClient } from "../shared/airtable/client.ts";
+import type { AirtableClient } from "../shared/airtable/client.ts";
+import { airtableClientFactory } from "../shared/airtable/client-factory.ts";
 import { AirtableAuthError, AirtableError, AirtableNetworkError } from "../shared/airtable/errors.ts";
 import { loadConfig, type Config } from "../shared/config.ts";
 import { BottleneckAirtableLimiter, limiterSettingsFrom } from "../shared/limiter/index.ts";
@@ -46,15 +47,8 @@ export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
   redis?.on("error", (error) => logger.error({ err: error }, "Redis error"));
   const limiter = createLimiter(config, redis, logger);
   const token = config.AIRTABLE_TOKEN as string;
-  const clientFor = (userId: string) =>
-    new AirtableClient({
-      apiUrl: config.AIRTABLE_API_URL,
-      contentUrl: config.AIRTABLE_CONTENT_URL,
-      userId,
-      getAccessToken: async () => token,
-      limiter,
-      logger,
-    });
+  const clients = airtableClientFactory(config, { limiter, logger });
+  const clientFor = (userId: string) => clients({ userId, getAccessToken: async () => token });
 
   const release = async () => {
     await limiter.close();

@@ -29,7 +29,7 @@ const metrics = new Metrics({ logger });
 const countsQueue = new Queue(OPERATIONS_QUEUE, { connection: redis, prefix: bullPrefix(keyPrefix) });
 countsQueue.on("error", (error) => logger.warn({ err: error }, "queue error"));
 metrics.observeQueue(countsQueue);
-const { store, limiter, tokens, operations, ...access } = createAirtableAccess(config, {
+const { store, clients, tokens, operations, ...access } = createAirtableAccess(config, {
   redis,
   logger,
   limiterHooks: metrics.limiterHooks,
@@ -46,14 +46,10 @@ const operationWorker = createOperationWorker({
     maxActivePerBase: config.WORKER_MAX_ACTIVE_PER_BASE,
     leaseMs: config.WORKER_LOCK_MS * 2,
   }),
-  limiter,
+  airtableClients: clients,
   schemas: new SchemaCache({ redis, keyPrefix, logger }),
   accessToken: (userId, rejected) => tokens.getAccessToken(userId, rejected),
-  airtable: {
-    apiUrl: config.AIRTABLE_API_URL,
-    contentUrl: config.AIRTABLE_CONTENT_URL,
-    rateLimitPenaltyMs: config.AIRTABLE_RATE_LIMIT_PENALTY_MS,
-  },
+  rateLimitPenaltyMs: config.AIRTABLE_RATE_LIMIT_PENALTY_MS,
   logger,
   metrics,
 });

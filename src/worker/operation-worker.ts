@@ -10,8 +10,7 @@
  */
 import { DelayedError, Job, UnrecoverableError, WaitingError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
-import { AirtableClient } from "../shared/airtable/client.ts";
-import type { AirtableLimiter } from "../shared/limiter/index.ts";
+import type { AirtableClientFactory } from "../shared/airtable/client-factory.ts";
 import { withLogContext } from "../shared/log-context.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { Metrics } from "../shared/metrics/index.ts";
@@ -41,11 +40,13 @@ export interface OperationWorkerOptions {
   lockMs: number;
   store: OperationStore;
   fairness: BaseFairness;
-  limiter: AirtableLimiter;
+  /** Builds the Airtable client acting as an operation's owner (createAirtableAccess's `clients`). */
+  airtableClients: AirtableClientFactory;
   schemas: SchemaCache;
   /** The owner's Airtable access token (refreshed under the shared lock when `rejected` is given). */
   accessToken(userId: string, rejected?: string): Promise<string>;
-  airtable: { apiUrl: string; contentUrl: string; rateLimitPenaltyMs: number };
+  /** How long Airtable's 429 penalty lasts (AIRTABLE_RATE_LIMIT_PENALTY_MS): a job that kept meeting it waits this long. */
+  rateLimitPenaltyMs: number;
   logger: Logger;
   /** Airtable requests, records written and operation durations go here (/metrics on the health port). */
   metrics?: Metrics;
@@ -83,12 +84,9 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
     let observed: RunObserver | undefined;
     try {
       observed = opts.metrics && (await RunObserver.start(opts.metrics, store, job));
-      const airtable = new AirtableClient({
-        apiUrl: opts.airtable.apiUrl,
-        contentUrl: opts.airtable.contentUrl,
+      const airtable = opts.airtableClients({
         userId: ownerUserId,
         getAccessToken: (rejected) => opts.accessToken(ownerUserId, rejected),
-        limiter: opts.limiter,
         logger: log,
         // A 429 is waited out in place (the shared penalty) and never counts as a failed attempt.
         retry: { maxRateLimitWaits: 10 },
@@ -114,7 +112,7 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
         throw new WaitingError();
       }
       if (error instanceof OperationRateLimitedError) {
-        await job.moveToDelayed(Date.now() + opts.airtable.rateLimitPenaltyMs, token);
+        await job.moveToDelayed(Date.now() + opts.rateLimitPenaltyMs, token);
         throw new DelayedError();
       }
       if (error instanceof OperationFailedError) {

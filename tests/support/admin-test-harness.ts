@@ -9,6 +9,7 @@ import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Redis } from "ioredis";
+import { airtableClientFactory } from "../../src/shared/airtable/client-factory.ts";
 import { createAirtableAccess } from "../../src/shared/airtable-access.ts";
 import { configSchema, type Config } from "../../src/shared/config.ts";
 import { BottleneckAirtableLimiter } from "../../src/shared/limiter/index.ts";
@@ -83,7 +84,7 @@ export async function startServerHarness(opts: ServerHarnessOptions): Promise<Se
   const metrics = new Metrics({ logger });
   // Wired as src/server/main.ts wires it.
   const access = createAirtableAccess(config, { redis, logger, limiterHooks: metrics.limiterHooks });
-  const { store, limiter, airtableOAuth, tokens, operations } = access;
+  const { store, clients, airtableOAuth, tokens, operations } = access;
   const runner = new QueuedOperationRunner({
     redis,
     keyPrefix,
@@ -100,7 +101,7 @@ export async function startServerHarness(opts: ServerHarnessOptions): Promise<Se
       redis,
       keyPrefix,
       store,
-      limiter,
+      airtableClients: clients,
       airtableOAuth,
       tokens,
       operations,
@@ -129,10 +130,10 @@ export async function startServerHarness(opts: ServerHarnessOptions): Promise<Se
       lockMs: 5_000,
       store: operations,
       fairness: new BaseFairness({ redis: workerRedis, keyPrefix, maxActivePerBase: 3, leaseMs: 10_000 }),
-      limiter: workerLimiter,
+      airtableClients: airtableClientFactory(config, { limiter: workerLimiter, logger }),
       schemas: new SchemaCache({ redis: workerRedis, keyPrefix, logger }),
       accessToken: workerOpts.accessToken ?? ((userId, rejected) => tokens.getAccessToken(userId, rejected)),
-      airtable: { apiUrl: sandbox.url, contentUrl: sandbox.url, rateLimitPenaltyMs: 1_000 },
+      rateLimitPenaltyMs: 1_000,
       logger,
       metrics: workerMetrics,
     });

@@ -52,6 +52,8 @@ export interface HarnessOptions {
   airtableClientId?: string;
   /** The authorization server's logger (default: silent, or LOG_LEVEL), e.g. to read what went to the log. */
   logger?: Logger;
+  /** The clock (epoch ms) of the grants and the token store, for tests that move time (see TestClock). */
+  now?: () => number;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -81,7 +83,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const redis = createTestRedis();
   const keyPrefix = opts.keyPrefix ?? uniquePrefix("auth");
   const cipher = TokenCipher.create(config.TOKEN_ENCRYPTION_KEY as Buffer);
-  const store = createTokenStore(config, { redis, cipher, keyPrefix });
+  const store = createTokenStore(config, { redis, cipher, keyPrefix, ...(opts.now ? { now: opts.now } : {}) });
   const limiter = BottleneckAirtableLimiter.local();
   const logger = opts.logger ?? createLogger({ level: process.env.LOG_LEVEL ?? "silent" });
   const deps: AuthDeps = {
@@ -101,6 +103,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     logger,
     // Tests sign in dozens of times a minute from one address; limits are tested where they are the subject.
     rateLimits: opts.rateLimits ?? { registerPerHour: 10_000, tokenPerMinute: 10_000, authorizePerMinute: 10_000 },
+    ...(opts.now ? { now: opts.now } : {}),
   };
   const app = express();
   app.set("trust proxy", config.TRUST_PROXY);
@@ -135,6 +138,15 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   };
 }
 
+/** A clock a test moves by hand: real time plus an offset. Pass `clock.now` as HarnessOptions.now. */
+export class TestClock {
+  #offsetMs = 0;
+  readonly now = (): number => Date.now() + this.#offsetMs;
+  advance(ms: number): void {
+    this.#offsetMs += ms;
+  }
+}
+
 /** One key for every harness in a process, so two harnesses (two "instances") verify each other's tokens. */
 const sharedKey = randomBytes(32).toString("base64");
 
@@ -160,7 +172,13 @@ export async function registerClient(h: Harness, metadata: Record<string, unknow
     }),
   });
   const body = (await res.json()) as Record<string, unknown>;
-  return { status: res.status, body, clientId: body.client_id as string, secret: body.client_secret as string };
+  return {
+    status: res.status,
+    body,
+    headers: res.headers,
+    clientId: body.client_id as string,
+    secret: body.client_secret as string,
+  };
 }
 
 export interface AuthorizeParams {

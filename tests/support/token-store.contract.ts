@@ -21,10 +21,14 @@ export interface ContractOptions {
   isolatesTransactions: boolean;
 }
 
-/** Builds a store on the same backend namespace each time, encrypting with the given cipher. */
-export type ContractFactory = (cipher: TokenCipher) => Promise<ContractTarget>;
+/**
+ * Builds a store on the same backend namespace each time, encrypting with the given cipher; `now` (epoch ms)
+ * is the store's clock when given.
+ */
+export type ContractFactory = (cipher: TokenCipher, now?: () => number) => Promise<ContractTarget>;
 
 const id = (prefix: string): string => `${prefix}${randomBytes(8).toString("hex")}`;
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const sha = (s: string): string => createHash("sha256").update(s).digest("hex");
 
 function account(userId: string, now = Date.now()): AirtableAccount {
@@ -154,9 +158,20 @@ export function tokenStoreContract(name: string, factory: ContractFactory, optio
       const g = grant(id("usr"));
       await store.putGrant(g);
       const h1 = sha("second");
+      const before = Date.now();
       const first = await store.rotateRefreshToken(g.grantId, g.refreshTokenHash, h1);
-      expect(first).toEqual({ ok: true, grant: { ...g, refreshTokenHash: h1, generation: 1 } });
-      expect(await store.getGrant(g.grantId)).toEqual({ ...g, refreshTokenHash: h1, generation: 1 });
+      // The replaced hash is kept with the time of its first use (the start of its reuse grace window).
+      const rotated = {
+        ...g,
+        refreshTokenHash: h1,
+        generation: 1,
+        previousRefreshTokenHash: g.refreshTokenHash,
+        previousUsedAt: expect.any(Number),
+      };
+      expect(first).toEqual({ ok: true, grant: rotated, reused: false });
+      expect(await store.getGrant(g.grantId)).toEqual(rotated);
+      expect((await store.getGrant(g.grantId))?.previousUsedAt).toBeGreaterThanOrEqual(before);
+      expect((await store.getGrant(g.grantId))?.previousUsedAt).toBeLessThanOrEqual(Date.now());
 
       // The old hash again = a replayed refresh token.
       expect(await store.rotateRefreshToken(g.grantId, g.refreshTokenHash, sha("third"))).toEqual({
@@ -209,6 +224,173 @@ export function tokenStoreContract(name: string, factory: ContractFactory, optio
         expect(await store.getGrant(g.grantId)).toMatchObject({ refreshTokenHash: winners[0], generation: 1 });
       },
     );
+
+    it("answers the replaced hash within its grace window as a reuse, without rotating; stale after it", async () => {
+      let now = Date.now();
+      const timed = await factory(TokenCipher.create(keyA), () => now);
+      extra.push(timed);
+      const g = grant(id("usr"));
+      await timed.store.putGrant(g);
+      const h1 = sha("h1");
+      const usedAt = now;
+      expect(
+        await timed.store.rotateRefreshToken(g.grantId, g.refreshTokenHash, h1, { reuseGraceMs: 60_000 }),
+      ).toMatchObject({ ok: true, reused: false, grant: { refreshTokenHash: h1, generation: 1 } });
+
+      // Twice more within the window (the window runs from the FIRST use: reuses do not extend it).
+      for (const after of [1_000, 59_000]) {
+        now = usedAt + after;
+        const again = await timed.store.rotateRefreshToken(g.grantId, g.refreshTokenHash, sha("other"), {
+          reuseGraceMs: 60_000,
+        });
+        expect(again).toEqual({
+          ok: true,
+          reused: true,
+          grant: {
+            ...g,
+            refreshTokenHash: h1,
+            generation: 1,
+            previousRefreshTokenHash: g.refreshTokenHash,
+            previousUsedAt: usedAt,
+          },
+        });
+      }
+      now = usedAt + 60_001;
+      expect(
+        await timed.store.rotateRefreshToken(g.grantId, g.refreshTokenHash, sha("late"), { reuseGraceMs: 60_000 }),
+      ).toEqual({ ok: false, reason: "stale" });
+      // Without a grace window the replaced hash is stale at once.
+      now = usedAt + 1;
+      expect(await timed.store.rotateRefreshToken(g.grantId, g.refreshTokenHash, sha("strict"))).toEqual({
+        ok: false,
+        reason: "stale",
+      });
+      expect(await timed.store.getGrant(g.grantId)).toMatchObject({ refreshTokenHash: h1, generation: 1 });
+
+      // Once the chain moves on, the hash two steps back is stale even within its window.
+      const h2 = sha("h2");
+      expect(await timed.store.rotateRefreshToken(g.grantId, h1, h2, { reuseGraceMs: 60_000 })).toMatchObject({
+        ok: true,
+        reused: false,
+        grant: { previousRefreshTokenHash: h1, previousUsedAt: usedAt + 1, generation: 2 },
+      });
+      expect(
+        await timed.store.rotateRefreshToken(g.grantId, g.refreshTokenHash, sha("x"), { reuseGraceMs: 60_000 }),
+      ).toEqual({ ok: false, reason: "stale" });
+      // A hash never issued is stale too.
+      expect(await timed.store.rotateRefreshToken(g.grantId, sha("never"), sha("y"), { reuseGraceMs: 60_000 })).toEqual(
+        { ok: false, reason: "stale" },
+      );
+    });
+
+    it("renews expiresAt on every successful use (sliding lifetime); a lapsed grant answers expired", async () => {
+      let now = Date.now();
+      const timed = await factory(TokenCipher.create(keyA), () => now);
+      extra.push(timed);
+      const day = 86_400_000;
+      const g = grant(id("usr"), { createdAt: now, expiresAt: now + 30 * day });
+      await timed.store.putGrant(g);
+      now += 20 * day;
+      const h1 = sha("h1");
+      const rotated = await timed.store.rotateRefreshToken(g.grantId, g.refreshTokenHash, h1, {
+        reuseGraceMs: 60_000,
+        expiresAt: now + 30 * day,
+      });
+      expect(rotated).toMatchObject({ ok: true, grant: { expiresAt: now + 30 * day } });
+      expect((await timed.store.getGrant(g.grantId))?.expiresAt).toBe(now + 30 * day);
+      // A reuse within the window renews it too.
+      now += 1_000;
+      expect(
+        await timed.store.rotateRefreshToken(g.grantId, g.refreshTokenHash, sha("n"), {
+          reuseGraceMs: 60_000,
+          expiresAt: now + 30 * day,
+        }),
+      ).toMatchObject({ ok: true, reused: true, grant: { expiresAt: now + 30 * day } });
+      // Past the renewed end (50 days after creation: the original 30 would have ended long before) it is gone.
+      now += 29 * day;
+      expect(await timed.store.getGrant(g.grantId)).toMatchObject({ refreshTokenHash: h1 });
+      now += 2 * day;
+      expect(await timed.store.getGrant(g.grantId)).toBeUndefined();
+      expect(await timed.store.rotateRefreshToken(g.grantId, h1, sha("m"), { expiresAt: now + day })).toEqual({
+        ok: false,
+        reason: "expired",
+      });
+      expect(await timed.store.listGrantsForUser(g.userId)).toEqual([]);
+    });
+
+    it.runIf(options.isolatesTransactions)(
+      "lets 20 concurrent uses of one token that derive one successor all succeed: one rotation, 19 reuses",
+      async () => {
+        const g = grant(id("usr"));
+        await store.putGrant(g);
+        const successor = sha("deterministic successor");
+        const results = await Promise.all(
+          Array.from({ length: 20 }, () =>
+            store.rotateRefreshToken(g.grantId, g.refreshTokenHash, successor, { reuseGraceMs: 60_000 }),
+          ),
+        );
+        expect(results.every((r) => r.ok && r.grant.refreshTokenHash === successor)).toBe(true);
+        expect(results.filter((r) => r.ok && !r.reused)).toHaveLength(1);
+        expect(await store.getGrant(g.grantId)).toMatchObject({ refreshTokenHash: successor, generation: 1 });
+      },
+    );
+
+    it("keeps pending clients until their deadline; the same id again renews them and writes nothing new", async () => {
+      const client: RegisteredClient = {
+        client_id: id("mcp_"),
+        client_id_issued_at: 1_700_000_000,
+        redirect_uris: ["https://chatgpt.com/connector_platform_oauth_redirect"],
+        client_name: "ChatGPT",
+        token_endpoint_auth_method: "none",
+        grant_types: ["authorization_code", "refresh_token"],
+        response_types: ["code"],
+      };
+      expect(await store.putPendingClient(client, Date.now() + 400)).toEqual({ client, created: true });
+      expect(await store.getClient(client.client_id)).toEqual(client);
+      // Registered again (a later issue time): the stored record is answered, with a new deadline.
+      const again = await store.putPendingClient({ ...client, client_id_issued_at: 1_800_000_000 }, Date.now() + 1_500);
+      expect(again).toEqual({ client, created: false });
+      await sleep(600);
+      expect(await store.getClient(client.client_id)).toEqual(client); // the first deadline has passed
+      await sleep(1_100);
+      expect(await store.getClient(client.client_id)).toBeUndefined(); // the renewed one too
+      // Once lapsed, registering creates it afresh.
+      const fresh = { ...client, client_id_issued_at: 1_900_000_000 };
+      expect(await store.putPendingClient(fresh, Date.now() + 60_000)).toEqual({ client: fresh, created: true });
+    });
+
+    it("makes a pending client permanent on confirmation; a pending write never demotes a permanent one", async () => {
+      const confidential: RegisteredClient = {
+        client_id: id("mcp_"),
+        client_secret: `sha256:${sha("secret")}`,
+        client_secret_expires_at: 0,
+        client_id_issued_at: 1_700_000_000,
+        redirect_uris: ["https://claude.ai/api/mcp/auth_callback"],
+        token_endpoint_auth_method: "client_secret_post",
+        grant_types: ["authorization_code", "refresh_token"],
+        response_types: ["code"],
+      };
+      await store.putPendingClient(confidential, Date.now() + 300);
+      await store.confirmClient(confidential.client_id);
+      await store.confirmClient(confidential.client_id); // twice is fine
+      const permanent: RegisteredClient = { ...confidential, client_id: id("mcp_"), client_secret: undefined };
+      delete permanent.client_secret;
+      delete permanent.client_secret_expires_at;
+      await store.putClient(permanent);
+      expect(await store.putPendingClient({ ...permanent, client_name: "changed" }, Date.now() + 300)).toEqual({
+        client: permanent,
+        created: false,
+      });
+      await sleep(500);
+      expect(await store.getClient(confidential.client_id)).toEqual(confidential);
+      expect(await store.getClient(permanent.client_id)).toEqual(permanent);
+      const raw = await target.readRaw("client", confidential.client_id);
+      expect(raw).not.toContain(sha("secret")); // still encrypted at rest
+      const unknown = id("mcp_");
+      await store.confirmClient(unknown); // an unknown id (e.g. a metadata document URL): nothing happens
+      expect(await store.getClient(unknown)).toBeUndefined();
+      expect(await target.readRaw("client", unknown)).toBeUndefined();
+    });
 
     it("lists a user's live grants (revoked included, expired and other users' not)", async () => {
       const userA = id("usr");

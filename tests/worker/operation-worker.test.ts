@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixture, type Fixture } from "../sandbox/test-helpers.ts";
 import { createTestRedis, deleteKeys, uniquePrefix } from "../helpers/redis.ts";
+import { airtableClientFactory } from "../../src/shared/airtable/client-factory.ts";
 import { BottleneckAirtableLimiter } from "../../src/shared/limiter/index.ts";
 import { createLogger } from "../../src/shared/logger.ts";
 import type { OperationProgress } from "../../src/shared/operations/fold.ts";
@@ -35,10 +36,13 @@ function startWorker(concurrency = 4, maxActivePerBase = 1): OperationWorker {
     lockMs: 5_000,
     store: log,
     fairness: new BaseFairness({ redis, keyPrefix: prefix, maxActivePerBase, leaseMs: 10_000 }),
-    limiter,
+    airtableClients: airtableClientFactory(
+      { AIRTABLE_API_URL: f.sandbox.url, AIRTABLE_CONTENT_URL: f.sandbox.url },
+      { limiter, logger },
+    ),
     schemas: new SchemaCache({ keyPrefix: prefix }),
     accessToken: async () => f.token,
-    airtable: { apiUrl: f.sandbox.url, contentUrl: f.sandbox.url, rateLimitPenaltyMs: 1_000 },
+    rateLimitPenaltyMs: 1_000,
     logger,
   });
   workers.push(worker);

@@ -3,14 +3,23 @@ import type { Request } from "express";
 import type { ClientDirectory } from "./clients.ts";
 import { invalidClient, invalidRequest } from "./oauth-error.ts";
 import { sha256Hex } from "./pkce.ts";
+import type { FailureLimit } from "./rate-limit.ts";
 import { UnknownClientError, type ResolvedClient } from "./resolved-client.ts";
 
 /**
  * Client authentication at /token and /revoke (RFC 6749 §2.3): HTTP Basic (client_secret_basic), the secret in
  * the form (client_secret_post), or none (a public client names itself with client_id). A confidential client
  * may use either secret method; a public client must not present a secret.
+ *
+ * With `failures`, wrong secrets are counted per client_id and, past the limit, every secret presented for
+ * that client_id is answered 429 with Retry-After until the window closes (RFC 6749 §10.10: guessing
+ * credentials must be made hard). Throws OAuthError (invalid_client 401, invalid_request 400, 429).
  */
-export async function authenticateClient(req: Request, clients: ClientDirectory): Promise<ResolvedClient> {
+export async function authenticateClient(
+  req: Request,
+  clients: ClientDirectory,
+  failures?: FailureLimit,
+): Promise<ResolvedClient> {
   const body = (req.body ?? {}) as Record<string, unknown>;
   const bodyId = stringField(body, "client_id");
   const bodySecret = stringField(body, "client_secret");
@@ -41,7 +50,11 @@ export async function authenticateClient(req: Request, clients: ClientDirectory)
     return client;
   }
   if (secret === undefined) throw invalidClient("Client authentication required", usedBasic);
-  if (!hashMatches(secret, client.secretHash)) throw invalidClient("Client authentication failed", usedBasic);
+  await failures?.check(client.clientId);
+  if (!hashMatches(secret, client.secretHash)) {
+    await failures?.fail(client.clientId);
+    throw invalidClient("Client authentication failed", usedBasic);
+  }
   return client;
 }
 

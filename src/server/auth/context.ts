@@ -9,7 +9,8 @@ import { ClientMetadataDocuments } from "./cimd.ts";
 import { ClientDirectory } from "./clients.ts";
 import { ConsentCookie } from "./consent-cookie.ts";
 import { Grants } from "./grants.ts";
-import type { RateLimitSettings } from "./rate-limit.ts";
+import { defaultRateLimits, FAILURE_WINDOW_MS, FailureLimit, type RateLimitSettings } from "./rate-limit.ts";
+import { RefreshTokens } from "./refresh-tokens.ts";
 import { RevocationList } from "./revocation-list.ts";
 import { PENDING_TTL_SEC, TransientState } from "./transient-state.ts";
 import { authUrls, type AuthUrls } from "./urls.ts";
@@ -24,8 +25,10 @@ export interface AuthDeps {
   /** whoami after the upstream exchange: the Airtable user id (our user id) behind a fresh Airtable token. */
   whoami(accessToken: string): Promise<{ id: string; email?: string }>;
   logger: Logger;
-  /** Overrides of the per-IP request limits (tests, unusual deployments). */
+  /** Overrides of the request limits (tests, unusual deployments). */
   rateLimits?: Partial<RateLimitSettings>;
+  /** Clock (epoch ms) for grant lifetimes and registration deadlines; tests move it. Default Date.now. */
+  now?: () => number;
 }
 
 /** What verifying a bearer token needs: no TokenStore, no Airtable. */
@@ -72,12 +75,31 @@ export interface AuthContext {
   grants: Grants;
   accessTokens: AccessTokens;
   consentCookie: ConsentCookie;
+  /** The request limits in force: defaults with deps.rateLimits over them. */
+  rateLimits: RateLimitSettings;
+  /** Wrong client secrets per client_id (see authenticateClient). */
+  clientAuthFailures: FailureLimit;
+  now: () => number;
 }
 
 export function buildAuthContext(deps: AuthDeps): AuthContext {
   const { config } = deps;
   const urls = authUrls(required(config.PUBLIC_URL, "PUBLIC_URL"));
   const accessTokens = accessTokensFor(config);
+  const rateLimits = { ...defaultRateLimits, ...deps.rateLimits };
+  const now = deps.now ?? Date.now;
+  const failureLimit = (name: string, limit: number, what: string): FailureLimit =>
+    new FailureLimit({
+      redis: deps.redis,
+      keyPrefix: deps.keyPrefix,
+      name,
+      windowMs: FAILURE_WINDOW_MS,
+      limit,
+      what,
+      logger: deps.logger,
+    });
+  const masterKeys = [required(config.TOKEN_ENCRYPTION_KEY, "TOKEN_ENCRYPTION_KEY")];
+  if (config.TOKEN_ENCRYPTION_KEY_PREVIOUS !== undefined) masterKeys.push(config.TOKEN_ENCRYPTION_KEY_PREVIOUS);
   const documents = new ClientMetadataDocuments({
     redis: deps.redis,
     keyPrefix: deps.keyPrefix,
@@ -95,7 +117,12 @@ export function buildAuthContext(deps: AuthDeps): AuthContext {
       store: deps.store,
       accessTokens,
       revoked: revocationListFor(deps),
+      refreshTokens: new RefreshTokens(masterKeys),
       refreshTokenTtlDays: config.REFRESH_TOKEN_TTL_DAYS,
+      refreshIdleDays: config.REFRESH_TOKEN_IDLE_DAYS,
+      refreshReuseGraceSec: config.REFRESH_REUSE_GRACE_SECONDS,
+      refreshFailures: failureLimit("refresh", rateLimits.refreshFailuresPer10Min, "refused refreshes of this grant"),
+      now,
       logger: deps.logger,
     }),
     consentCookie: new ConsentCookie({
@@ -103,5 +130,12 @@ export function buildAuthContext(deps: AuthDeps): AuthContext {
       secure: urls.issuer.startsWith("https:"),
       maxAgeSec: PENDING_TTL_SEC,
     }),
+    rateLimits,
+    clientAuthFailures: failureLimit(
+      "client-auth",
+      rateLimits.clientAuthFailuresPer10Min,
+      "failed client authentications for this client_id",
+    ),
+    now,
   };
 }

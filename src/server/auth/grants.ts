@@ -3,7 +3,8 @@ import type { Logger } from "../../shared/logger.ts";
 import type { Grant, TokenStore } from "../../shared/tokens/types.ts";
 import type { AccessTokens } from "./access-tokens.ts";
 import { invalidGrant, OAuthError } from "./oauth-error.ts";
-import { newRefreshToken, parseRefreshToken } from "./refresh-tokens.ts";
+import type { FailureLimit } from "./rate-limit.ts";
+import { parseRefreshToken, type ParsedRefreshToken, type RefreshTokens } from "./refresh-tokens.ts";
 import type { RevocationList } from "./revocation-list.ts";
 import { scopeString } from "./scope-param.ts";
 
@@ -16,32 +17,74 @@ export interface TokenResponse {
   scope: string;
 }
 
+const DAY_MS = 24 * 3600 * 1000;
+
 /**
  * Grants: one user's consent to one client, which refresh tokens belong to. Creates them, rotates their refresh
- * tokens (a replayed old token revokes the whole grant: RFC 9700 §4.14.2), and revokes them everywhere at
- * once (TokenStore for refresh, RevocationList for access tokens already out).
+ * tokens, and revokes them everywhere at once (TokenStore for refresh, RevocationList for access tokens out).
+ *
+ * Refresh, as real clients need it:
+ * - Rotation with a grace window. Every refresh replaces the refresh token. The replaced one presented again
+ *   by the same client within `refreshReuseGraceSec` of its FIRST use (Claude.ai refreshing from two egress
+ *   nodes, two Claude Code sessions sharing one stored token, a retry after a lost answer) is answered with the
+ *   same grant's tokens: a fresh access token and the very refresh token the first caller got, because a
+ *   successor is derived from the token it replaces (see RefreshTokens). Nothing is rotated a second time, so
+ *   the first caller's tokens stay valid. The grant keeps only the previous token's hash and first-use time.
+ * - Replay detection (RFC 9700 §4.14.2): a token this server issued for the grant, presented after its window
+ *   (or older than the previous one), revokes the whole grant, access tokens included. A made-up token is
+ *   refused and changes nothing.
+ * - Lifetime: each refresh renews the grant for `refreshIdleDays` (a sliding idle lifetime: a connector left
+ *   alone for a week still works), never past `refreshTokenTtlDays` after sign-in (the absolute cap).
+ * - Concurrency: the TokenStore decides atomically; of two processes refreshing one token at once one rotates
+ *   and the other is answered as a reuse, both with the same refresh token.
+ * - With `refreshFailures`, refused refreshes of a live grant are counted per grant; past the limit, every
+ *   refresh of it is answered 429 with Retry-After until the window closes.
  */
 export class Grants {
   readonly #store: TokenStore;
   readonly #accessTokens: AccessTokens;
   readonly #revoked: RevocationList;
-  readonly #refreshTtlMs: number;
+  readonly #refreshTokens: RefreshTokens;
+  readonly #absoluteMs: number;
+  readonly #idleMs: number;
+  readonly #reuseGraceMs: number;
+  readonly #failures: FailureLimit | undefined;
+  readonly #now: () => number;
   readonly #logger: Logger;
 
   constructor(opts: {
     store: TokenStore;
     accessTokens: AccessTokens;
     revoked: RevocationList;
+    refreshTokens: RefreshTokens;
+    /** Absolute lifetime of a grant from its sign-in, days (REFRESH_TOKEN_TTL_DAYS). */
     refreshTokenTtlDays: number;
+    /** Idle lifetime, days, renewed by every refresh (REFRESH_TOKEN_IDLE_DAYS). Default: the absolute one. */
+    refreshIdleDays?: number;
+    /** How long after its first use a replaced refresh token is still honoured, s (REFRESH_REUSE_GRACE_SECONDS). */
+    refreshReuseGraceSec?: number;
+    refreshFailures?: FailureLimit;
+    /** Clock (epoch ms), for tests. Default Date.now. */
+    now?: () => number;
     logger: Logger;
   }) {
     this.#store = opts.store;
     this.#accessTokens = opts.accessTokens;
     this.#revoked = opts.revoked;
-    this.#refreshTtlMs = opts.refreshTokenTtlDays * 24 * 3600 * 1000;
+    this.#refreshTokens = opts.refreshTokens;
+    this.#absoluteMs = opts.refreshTokenTtlDays * DAY_MS;
+    this.#idleMs = (opts.refreshIdleDays ?? opts.refreshTokenTtlDays) * DAY_MS;
+    this.#reuseGraceMs = (opts.refreshReuseGraceSec ?? 0) * 1000;
+    this.#failures = opts.refreshFailures;
+    this.#now = opts.now ?? Date.now;
     this.#logger = opts.logger;
   }
 
+  /**
+   * A new grant and its first tokens. The client's registration, if it is a pending DCR one, becomes permanent:
+   * it completed a sign-in. `issueRefreshToken: false` (a client whose registration lacks the refresh_token grant
+   * type) withholds the refresh token.
+   */
   async create(
     init: {
       grantId: string;
@@ -52,16 +95,17 @@ export class Grants {
     },
     options: { issueRefreshToken?: boolean } = {},
   ): Promise<TokenResponse> {
-    const refresh = newRefreshToken(init.grantId);
-    const now = Date.now();
+    const refresh = this.#refreshTokens.first(init.grantId);
+    const now = this.#now();
     const grant: Grant = {
       ...init,
       refreshTokenHash: refresh.hash,
       generation: 0,
       createdAt: now,
-      expiresAt: now + this.#refreshTtlMs,
+      expiresAt: now + Math.min(this.#idleMs, this.#absoluteMs),
     };
     await this.#store.putGrant(grant);
+    await this.#store.confirmClient(init.clientId);
     this.#logger.info({ grantId: grant.grantId, clientId: grant.clientId, userId: grant.userId }, "grant created");
     const tokens = await this.#respond(grant, grant.scopes, refresh.token);
     if (options.issueRefreshToken !== false) return tokens;
@@ -71,8 +115,9 @@ export class Grants {
   }
 
   /**
-   * The refresh_token grant. The grant is read first so a token presented by another client, or for another
-   * resource, is refused without burning it.
+   * The refresh_token grant (RFC 6749 §6), as described on the class. The grant is read first so a token
+   * presented by another client, or for another resource, is refused without burning it. Throws OAuthError:
+   * invalid_grant, invalid_scope, invalid_target, or 429 (too many refused refreshes of this grant).
    */
   async refresh(opts: {
     clientId: string;
@@ -82,10 +127,28 @@ export class Grants {
   }): Promise<TokenResponse> {
     const parsed = parseRefreshToken(opts.refreshToken);
     if (parsed === undefined) throw invalidGrant("The refresh token is malformed");
+    await this.#failures?.check(parsed.grantId);
+    const now = this.#now();
     const grant = await this.#store.getGrant(parsed.grantId);
-    if (grant === undefined || grant.revokedAt !== undefined || grant.expiresAt <= Date.now()) {
+    if (grant === undefined || grant.revokedAt !== undefined || grant.expiresAt <= now) {
+      // Not counted: a grant that is gone has nothing left to guess at (and counting made-up ids would store one
+      // counter per guess).
       throw invalidGrant("The refresh token is invalid, expired or revoked; sign in again");
     }
+    try {
+      return await this.#refresh(parsed, grant, now, opts);
+    } catch (error) {
+      if (error instanceof OAuthError && error.error === "invalid_grant") await this.#failures?.fail(parsed.grantId);
+      throw error;
+    }
+  }
+
+  async #refresh(
+    parsed: ParsedRefreshToken,
+    grant: Grant,
+    now: number,
+    opts: { clientId: string; scopes: Scope[] | undefined; resource: string | undefined },
+  ): Promise<TokenResponse> {
     if (grant.clientId !== opts.clientId) throw invalidGrant("The refresh token was issued to another client");
     if (opts.resource !== undefined && opts.resource !== grant.resource) {
       throw new OAuthError("invalid_target", `resource must be ${grant.resource}`);
@@ -95,20 +158,42 @@ export class Grants {
     if (widened.length > 0) {
       throw new OAuthError("invalid_scope", `The grant does not include ${widened.join(" ")}; sign in again for it`);
     }
-    const next = newRefreshToken(grant.grantId);
-    const result = await this.#store.rotateRefreshToken(grant.grantId, parsed.hash, next.hash);
+    const origin = this.#refreshTokens.origin(parsed);
+    if (origin === "forged") throw invalidGrant("The refresh token is invalid, expired or revoked; sign in again");
+
+    const next = this.#refreshTokens.successor(grant.grantId, parsed.secret);
+    const result = await this.#store.rotateRefreshToken(grant.grantId, parsed.hash, next.hash, {
+      reuseGraceMs: this.#reuseGraceMs,
+      expiresAt: Math.min(grant.createdAt + this.#absoluteMs, now + this.#idleMs),
+    });
     if (!result.ok) {
-      if (result.reason === "stale") {
+      if (result.reason === "stale" && origin === "issued") {
         await this.revoke(grant.grantId, "refresh_token_reuse");
         this.#logger.warn(
           { grantId: grant.grantId, clientId: grant.clientId },
-          "refresh token replayed: grant revoked",
+          "refresh token replayed after its grace window: grant revoked",
         );
         throw invalidGrant("The refresh token was already used; the grant is revoked, sign in again");
       }
       throw invalidGrant("The refresh token is invalid, expired or revoked; sign in again");
     }
-    return this.#respond(result.grant, narrowed, next.token);
+    if (!result.reused) return this.#respond(result.grant, narrowed, next.token);
+
+    // A replay within the grace window: answer with the refresh token its first use got (derived under the key
+    // that was current then, which a key rotation in between may have made the previous one).
+    const same = this.#refreshTokens
+      .successors(grant.grantId, parsed.secret)
+      .find((candidate) => candidate.hash === result.grant.refreshTokenHash);
+    if (same === undefined) {
+      // The chain moved on with a token we cannot re-derive (keys rotated twice within the window).
+      this.#logger.warn({ grantId: grant.grantId }, "refresh token reused within its window, successor unknown");
+      throw invalidGrant("The refresh token was just replaced; use the refresh token from that answer");
+    }
+    this.#logger.info(
+      { grantId: grant.grantId, clientId: grant.clientId, generation: result.grant.generation },
+      "refresh token reused within its grace window: same tokens answered",
+    );
+    return this.#respond(result.grant, narrowed, same.token);
   }
 
   async revoke(grantId: string, reason: string): Promise<void> {
@@ -122,12 +207,16 @@ export class Grants {
     return this.#revoked.has(grantId);
   }
 
-  /** A grant id named by a refresh token, when the token's secret is the grant's current one. */
+  /**
+   * The grant a refresh token belongs to, when it is the grant's current token or the one it replaced (RFC 7009
+   * revocation may come with either after a double refresh); made-up tokens name no grant.
+   */
   async grantOfRefreshToken(refreshToken: string): Promise<Grant | undefined> {
     const parsed = parseRefreshToken(refreshToken);
-    if (parsed === undefined) return undefined;
+    if (parsed === undefined || this.#refreshTokens.origin(parsed) === "forged") return undefined;
     const grant = await this.#store.getGrant(parsed.grantId);
-    return grant?.refreshTokenHash === parsed.hash ? grant : undefined;
+    if (grant === undefined) return undefined;
+    return grant.refreshTokenHash === parsed.hash || grant.previousRefreshTokenHash === parsed.hash ? grant : undefined;
   }
 
   async #respond(grant: Grant, scopes: Scope[], refreshToken: string): Promise<TokenResponse> {

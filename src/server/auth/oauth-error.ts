@@ -10,6 +10,8 @@ export class OAuthError extends Error {
   readonly status: number;
   /** Set for invalid_client answers to a client that tried HTTP Basic (RFC 6749 §5.2). */
   readonly basicChallenge: boolean;
+  /** Seconds to wait before trying again: sent as Retry-After (RFC 9110 §10.2.3), e.g. with 429. */
+  retryAfterSec?: number;
 
   constructor(error: string, description: string, status = 400, basicChallenge = false) {
     super(description);
@@ -33,5 +35,6 @@ export function noStore(res: Response): void {
 export function sendOAuthError(res: Response, error: OAuthError): void {
   noStore(res);
   if (error.basicChallenge) res.setHeader("WWW-Authenticate", 'Basic realm="oauth", charset="UTF-8"');
+  if (error.retryAfterSec !== undefined) res.setHeader("Retry-After", String(error.retryAfterSec));
   res.status(error.status).json({ error: error.error, error_description: error.message });
 }

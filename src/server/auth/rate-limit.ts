@@ -1,26 +1,46 @@
 import type { Request, RequestHandler, Response } from "express";
-import { rateLimit, type IncrementResponse, type Store } from "express-rate-limit";
+import { rateLimit, type ClientRateLimitInfo, type IncrementResponse, type Store } from "express-rate-limit";
 import type { Redis } from "ioredis";
+import type { Logger } from "../../shared/logger.ts";
+import { OAuthError } from "./oauth-error.ts";
+import { sha256Hex } from "./pkce.ts";
 
 /**
- * Per-client-IP request limits for the endpoints strangers can hammer. `req.ip` is the client's address only
- * when the app's `trust proxy` matches the deployment (Cloud Run: 1 hop); the composition root sets it. The
- * counters live in Redis so a limit holds across instances.
+ * Request limits of the authorization server, counted in Redis so they hold across instances.
+ *
+ * Hosted platforms (Claude.ai, ChatGPT) send many users' registrations and refreshes from a few egress IPs, so
+ * the per-IP limits are only a high ceiling against one runaway source — 1,000 registrations an hour and 5,000
+ * refreshes of distinct grants a minute from one address pass with room to spare. Abuse is bounded by other
+ * means: a registration that completes no sign-in expires (PENDING_REGISTRATION_TTL_HOURS), identical public
+ * registrations share one record (register.ts), and guessing at one client's secret or one grant's refresh
+ * token is limited per client_id and per grant id, wherever the guesses come from (FailureLimit).
+ *
+ * `req.ip` is the client's address only when the app's `trust proxy` matches the deployment (Cloud Run: 1
+ * hop); the composition root sets it. Every 429 carries Retry-After (seconds).
  */
 export interface RateLimitSettings {
-  /** Registrations per IP per hour. */
+  /** Registrations per IP per hour (a ceiling: see above). */
   registerPerHour: number;
-  /** Token and revocation requests per IP per minute. */
+  /** Token and revocation requests per IP per minute (a ceiling: see above). */
   tokenPerMinute: number;
-  /** /authorize and consent decisions per IP per minute. */
+  /** /authorize, consent decisions and callbacks per IP per minute (people's browsers, not platforms). */
   authorizePerMinute: number;
+  /** Failed client authentications (a wrong client_secret) per client_id per 10 minutes. */
+  clientAuthFailuresPer10Min: number;
+  /** Refused refresh_token requests (invalid_grant) per live grant per 10 minutes. */
+  refreshFailuresPer10Min: number;
 }
 
 export const defaultRateLimits: RateLimitSettings = {
-  registerPerHour: 60,
-  tokenPerMinute: 120,
+  registerPerHour: 3_000,
+  tokenPerMinute: 20_000,
   authorizePerMinute: 60,
+  clientAuthFailuresPer10Min: 20,
+  refreshFailuresPer10Min: 10,
 };
+
+/** The window of the per-client and per-grant failure limits. */
+export const FAILURE_WINDOW_MS = 10 * 60_000;
 
 /** INCR, and start the window on the first hit; returns [count, ms left]. */
 const INCREMENT_LUA = `
@@ -31,6 +51,13 @@ if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1])
 return {n, ttl}
 `;
 
+/** The count and ms left of a window, without counting; {0, 0} when no window is open. */
+const GET_LUA = `
+local n = redis.call('GET', KEYS[1])
+if not n then return {0, 0} end
+return {tonumber(n), redis.call('PTTL', KEYS[1])}
+`;
+
 /** A fixed-window express-rate-limit Store over one Redis connection. */
 export class RedisRateLimitStore implements Store {
   readonly #redis: Redis;
@@ -38,13 +65,20 @@ export class RedisRateLimitStore implements Store {
   readonly localKeys = false;
   #windowMs = 60_000;
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: Redis, prefix: string, windowMs?: number) {
     this.#redis = redis;
     this.prefix = prefix;
+    if (windowMs !== undefined) this.#windowMs = windowMs;
   }
 
   init(options: { windowMs: number }): void {
     this.#windowMs = options.windowMs;
+  }
+
+  async get(key: string): Promise<ClientRateLimitInfo | undefined> {
+    const [count, ttl] = (await this.#redis.eval(GET_LUA, 1, this.prefix + key)) as [number, number];
+    if (count === 0) return undefined;
+    return { totalHits: count, resetTime: new Date(Date.now() + Math.max(ttl, 0)) };
   }
 
   async increment(key: string): Promise<IncrementResponse> {
@@ -76,6 +110,7 @@ export function ipRateLimit(opts: {
   return rateLimit({
     windowMs: opts.windowMs,
     limit: opts.limit,
+    // draft-8 RateLimit headers on every answer; express-rate-limit adds Retry-After to each 429.
     standardHeaders: "draft-8",
     legacyHeaders: false,
     store: new RedisRateLimitStore(opts.redis, `${opts.keyPrefix}:oauth:rl:${opts.name}:`),
@@ -83,4 +118,73 @@ export function ipRateLimit(opts: {
     passOnStoreError: true,
     handler: (req, res) => opts.onLimit(req, res),
   });
+}
+
+/** A 429 in the token endpoints' JSON error shape, with Retry-After. */
+export function tooManyRequests(description: string, retryAfterSec: number): OAuthError {
+  const error = new OAuthError("too_many_requests", description, 429);
+  error.retryAfterSec = Math.max(1, Math.ceil(retryAfterSec));
+  return error;
+}
+
+/**
+ * Failures counted per key (a client_id, a grant id) in a fixed window that opens with the first failure.
+ * Once `limit` failures are counted, `check` refuses every attempt on that key — right or wrong — until the
+ * window closes: only then does it limit guessing, from any number of addresses. Successes are never counted,
+ * so a platform refreshing thousands of grants through one client_id is never slowed by it.
+ *
+ * The price: whoever knows a key can hold it shut by failing on purpose (20 wrong secrets per 10 minutes for a
+ * confidential client). Public clients have no secret to fail on, and a grant id is only known to holders of
+ * the grant's tokens. Redis errors are logged and let the request through, like the per-IP limits.
+ */
+export class FailureLimit {
+  readonly #store: RedisRateLimitStore;
+  readonly #limit: number;
+  readonly #what: string;
+  readonly #logger: Logger;
+
+  constructor(opts: {
+    redis: Redis;
+    keyPrefix: string;
+    /** Names the counter in Redis (`${keyPrefix}:oauth:fail:${name}:…`). */
+    name: string;
+    windowMs: number;
+    limit: number;
+    /** What failed, for the 429's description, e.g. "failed client authentications for this client_id". */
+    what: string;
+    logger: Logger;
+  }) {
+    this.#store = new RedisRateLimitStore(opts.redis, `${opts.keyPrefix}:oauth:fail:${opts.name}:`, opts.windowMs);
+    this.#limit = opts.limit;
+    this.#what = opts.what;
+    this.#logger = opts.logger;
+  }
+
+  /** Throws a 429 OAuthError (with retryAfterSec) while `key` has used up its failures. */
+  async check(key: string): Promise<void> {
+    let info: ClientRateLimitInfo | undefined;
+    try {
+      info = await this.#store.get(counterKey(key));
+    } catch (error) {
+      this.#logger.error({ err: error }, "failure limit unavailable: request let through");
+      return;
+    }
+    if (info === undefined || info.totalHits < this.#limit) return;
+    const waitSec = ((info.resetTime?.getTime() ?? Date.now()) - Date.now()) / 1000;
+    throw tooManyRequests(`Too many ${this.#what}; retry after ${Math.max(1, Math.ceil(waitSec))} seconds`, waitSec);
+  }
+
+  /** Counts one failure of `key`. */
+  async fail(key: string): Promise<void> {
+    try {
+      await this.#store.increment(counterKey(key));
+    } catch (error) {
+      this.#logger.error({ err: error }, "failure limit unavailable: failure not counted");
+    }
+  }
+}
+
+/** Ids are short; a long one (a metadata document URL) is hashed so a key stays small. */
+function counterKey(key: string): string {
+  return key.length <= 200 ? key : `sha256:${sha256Hex(key)}`;
 }

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Request, Response } from "express";
 import { z } from "zod";
 import { isScope } from "../../shared/auth/scopes.ts";
@@ -81,11 +82,7 @@ export function registerHandler(ctx: AuthContext) {
     // Scope words we do not know are dropped (RFC 7591 §2 lets the server replace requested metadata).
     const scope = scopeString((meta.scope ?? "").split(" ").filter(isScope));
 
-    const clientId = `mcp_${randomToken(16)}`;
-    const secret = method === "none" ? undefined : randomToken(32);
-    const client: RegisteredClient = {
-      client_id: clientId,
-      client_id_issued_at: Math.floor(Date.now() / 1000),
+    const { client, secret, reused } = await storeRegistration(ctx, {
       redirect_uris: meta.redirect_uris,
       token_endpoint_auth_method: method,
       grant_types: grantTypes,
@@ -94,11 +91,65 @@ export function registerHandler(ctx: AuthContext) {
       ...(meta.client_uri !== undefined ? { client_uri: meta.client_uri } : {}),
       ...(meta.logo_uri !== undefined ? { logo_uri: meta.logo_uri } : {}),
       ...(scope !== "" ? { scope } : {}),
-      ...(secret !== undefined ? { client_secret: `sha256:${sha256Hex(secret)}`, client_secret_expires_at: 0 } : {}),
-    };
-    await ctx.deps.store.putClient(client);
-    ctx.deps.logger.info({ clientId, clientName: client.client_name, method }, "client registered");
+    });
+    ctx.deps.logger.info(
+      { clientId: client.client_id, clientName: client.client_name, method, reused },
+      reused ? "client registration repeated: existing record answered" : "client registered",
+    );
     noStore(res);
     res.status(201).json({ ...client, ...(secret !== undefined ? { client_secret: secret } : {}) });
   };
+}
+
+/** What a registration asks to store: the client's metadata, without what the server assigns. */
+type RegistrationMetadata = Omit<
+  RegisteredClient,
+  "client_id" | "client_id_issued_at" | "client_secret" | "client_secret_expires_at"
+>;
+
+/**
+ * Stores a registration so that registering stays cheap however often clients do it (Claude.ai may register on
+ * every connect; many users behind one egress IP):
+ * - Every new registration is pending: the TokenStore deletes it unless a sign-in with it completes within
+ *   PENDING_REGISTRATION_TTL_HOURS (Grants.create makes it permanent). Registrations nobody uses cannot pile up.
+ * - A public client (token_endpoint_auth_method "none") gets a client_id derived from its metadata (SHA-256 of
+ *   every stored field), so the same metadata registered again is answered with the same client — no new record;
+ *   a still-pending one gets a new deadline. RFC 7591 §3.2.1 lets a server issue one client_id to several
+ *   instances of a client. It gives no one anything: the record is byte for byte what they asked for, the same
+ *   redirect URIs, no secret, PKCE required. (A Client ID Metadata Document client works the same way.)
+ * - A confidential client gets a random client_id and a new secret every time: we keep only the secret's hash,
+ *   so an earlier registration's secret cannot be handed out again. It is pending like any other.
+ */
+async function storeRegistration(
+  ctx: AuthContext,
+  metadata: RegistrationMetadata,
+): Promise<{ client: RegisteredClient; secret?: string; reused: boolean }> {
+  const now = ctx.now();
+  const pendingUntil = now + ctx.deps.config.PENDING_REGISTRATION_TTL_HOURS * 3600_000;
+  const issuedAt = Math.floor(now / 1000);
+  if (metadata.token_endpoint_auth_method === "none") {
+    const client: RegisteredClient = {
+      client_id: publicClientId(metadata),
+      client_id_issued_at: issuedAt,
+      ...metadata,
+    };
+    const stored = await ctx.deps.store.putPendingClient(client, pendingUntil);
+    return { client: stored.client, reused: !stored.created };
+  }
+  const secret = randomToken(32);
+  const client: RegisteredClient = {
+    client_id: `mcp_${randomToken(16)}`,
+    client_id_issued_at: issuedAt,
+    ...metadata,
+    client_secret: `sha256:${sha256Hex(secret)}`,
+    client_secret_expires_at: 0,
+  };
+  await ctx.deps.store.putPendingClient(client, pendingUntil);
+  return { client, secret, reused: false };
+}
+
+/** `mcp_` + 22 base64url characters (132 bits) of SHA-256 over the metadata, keys sorted. */
+function publicClientId(metadata: RegistrationMetadata): string {
+  const canonical = JSON.stringify(metadata, Object.keys(metadata).sort());
+  return `mcp_${createHash("sha256").update(`dcr-public-client/v1\n${canonical}`).digest("base64url").slice(0, 22)}`;
 }

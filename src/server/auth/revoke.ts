@@ -14,7 +14,7 @@ export function revokeHandler(ctx: AuthContext) {
       if (!req.is("application/x-www-form-urlencoded")) {
         throw invalidRequest("The revocation endpoint takes application/x-www-form-urlencoded bodies");
       }
-      const client = await authenticateClient(req, ctx.clients);
+      const client = await authenticateClient(req, ctx.clients, ctx.clientAuthFailures);
       const token = (req.body as Record<string, unknown>).token;
       if (typeof token !== "string" || token === "") throw invalidRequest("token is required");
       const grantId = await grantOf(ctx, token);

@@ -5,7 +5,7 @@ import { buildAuthContext, type AuthContext, type AuthDeps } from "./context.ts"
 import { authorizationServerMetadata, jsonDocument, protectedResourceMetadata } from "./metadata.ts";
 import { noStore } from "./oauth-error.ts";
 import { sendErrorPage } from "./pages.ts";
-import { defaultRateLimits, ipRateLimit } from "./rate-limit.ts";
+import { ipRateLimit } from "./rate-limit.ts";
 import { registerHandler } from "./register.ts";
 import { revokeHandler } from "./revoke.ts";
 import { tokenHandler } from "./token-endpoint.ts";
@@ -20,7 +20,7 @@ import { publicOAuthCors } from "../cors.ts";
  * when the caller shares them with other users of the same grants (createAuthorizationServer).
  */
 export function createAuthRouter(deps: AuthDeps, ctx: AuthContext = buildAuthContext(deps)): Router {
-  const limits = { ...defaultRateLimits, ...deps.rateLimits };
+  const limits = ctx.rateLimits;
   const router = express.Router();
   const rl = (name: string, windowMs: number, limit: number, page: boolean): RequestHandler =>
     ipRateLimit({

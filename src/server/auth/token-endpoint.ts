@@ -22,7 +22,7 @@ export function tokenHandler(ctx: AuthContext) {
       if (!req.is("application/x-www-form-urlencoded")) {
         throw invalidRequest("The token endpoint takes application/x-www-form-urlencoded bodies");
       }
-      const client = await authenticateClient(req, ctx.clients);
+      const client = await authenticateClient(req, ctx.clients, ctx.clientAuthFailures);
       const body = req.body as Record<string, unknown>;
       const field = (name: string): string | undefined => {
         const v = body[name];

@@ -1,6 +1,10 @@
 export * from "./errors.ts";
 export * from "./schemas.ts";
 export { AirtableClient } from "./client.ts";
+export { airtableClientFactory } from "./client-factory.ts";
+export type { AirtableClientFactory, AirtableClientFor } from "./client-factory.ts";
+export { AirtableTransport } from "./transport.ts";
+export type { AirtableTransportOptions, HttpMethod, RequestSpec } from "./transport.ts";
 export type {
   AirtableAttempt,
   AirtableClientOptions,

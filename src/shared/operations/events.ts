@@ -21,44 +21,34 @@
  * - `completed` / `failed`: the operation ends (`failed` = an operation-level, permanent error such as 401/403).
  */
 import { z } from "zod";
+import { findWriteKind, WRITE_KIND_NAMES, WRITE_KINDS, type WriteKindName } from "./kinds/index.ts";
+import { operationOptionsSchema } from "./options.ts";
+
+export { operationOptionsSchema } from "./options.ts";
+export type { OperationOptions } from "./options.ts";
 
 /** Airtable takes at most 10 records per create/update/upsert/delete request. */
 export const MAX_BATCH_SIZE = 10;
 
-export const RECORD_KINDS = ["create_records", "update_records", "upsert_records", "delete_records"] as const;
-export const SCHEMA_KINDS = [
-  "create_table",
-  "update_table",
-  "create_field",
-  "update_field",
-  "create_comment",
-  "upload_attachment",
-] as const;
-export const OPERATION_KINDS = [...RECORD_KINDS, ...SCHEMA_KINDS] as const;
+/** Every write kind (kinds/index.ts is the registry; this list follows it). */
+export const OPERATION_KINDS = WRITE_KIND_NAMES;
+/** Kinds whose input is a list of records, sent in batches of up to `MAX_BATCH_SIZE`. */
+export const RECORD_KINDS: readonly WriteKindName[] = WRITE_KINDS.filter((k) => !k.singleItem).map((k) => k.name);
+/** Kinds whose operation takes exactly one input item: a table, a field, a comment, an attachment. */
+export const SINGLE_ITEM_KINDS: readonly WriteKindName[] = WRITE_KINDS.filter((k) => k.singleItem).map((k) => k.name);
 
 export const operationKindSchema = z.enum(OPERATION_KINDS);
 export type OperationKind = z.infer<typeof operationKindSchema>;
 
+/** A kind whose input is a list of records (see `RECORD_KINDS`). */
 export function isRecordKind(kind: OperationKind): boolean {
-  return (RECORD_KINDS as readonly string[]).includes(kind);
+  return findWriteKind(kind)?.singleItem === false;
 }
 
 /** `op_` + 128 random bits in base64url (22 characters): unguessable, safe in URLs and Redis keys. */
 export const operationIdSchema = z
   .string()
   .regex(/^op_[A-Za-z0-9_-]{22}$/, "an operation id looks like op_ + 22 chars");
-
-export const operationOptionsSchema = z.object({
-  /** Airtable's `typecast`: convert strings to select options, linked records, … */
-  typecast: z.boolean(),
-  /** update_records: PUT (clear fields not given) instead of PATCH. */
-  replace: z.boolean().optional(),
-  /** Upsert keys (Airtable allows 1–3). On create_records it makes a crashed batch safe to re-send as an upsert. */
-  fieldsToMergeOn: z.array(z.string().min(1)).min(1).max(3).optional(),
-  /** `stop`: write nothing after the first batch with a failed record. */
-  onError: z.enum(["continue", "stop"]),
-});
-export type OperationOptions = z.infer<typeof operationOptionsSchema>;
 
 export const operationSchema = z
   .object({
@@ -67,7 +57,7 @@ export const operationSchema = z
     kind: operationKindSchema,
     baseId: z.string().min(1),
     tableId: z.string().min(1).optional(),
-    /** The items to write, in the agent's order; exactly one for the schema kinds. */
+    /** The items to write, in the agent's order; exactly one for the single-item kinds. */
     input: z.array(z.unknown()).min(1),
     options: operationOptionsSchema,
     batchSize: z.number().int().min(1).max(MAX_BATCH_SIZE),
@@ -75,14 +65,14 @@ export const operationSchema = z
     createdAt: z.number().int().nonnegative(),
   })
   .superRefine((op, ctx) => {
-    if (op.kind === "upsert_records" && op.options.fieldsToMergeOn === undefined) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["options", "fieldsToMergeOn"],
-        message: "upsert_records needs fieldsToMergeOn",
-      });
+    const kind = findWriteKind(op.kind);
+    if (kind === undefined) return;
+    for (const option of kind.requiredOptions ?? []) {
+      if (op.options[option] === undefined) {
+        ctx.addIssue({ code: "custom", path: ["options", option], message: `${op.kind} needs ${option}` });
+      }
     }
-    if (!isRecordKind(op.kind) && op.input.length !== 1) {
+    if (kind.singleItem && op.input.length !== 1) {
       ctx.addIssue({ code: "custom", path: ["input"], message: `${op.kind} takes exactly one input item` });
     }
   });

@@ -21,7 +21,8 @@
  *   are ignored and described in `anomalies`.
  */
 import { batchCount, batchIndexes } from "./events.ts";
-import type { AcceptedEvent, ItemError, Operation, OperationEvent, OperationKind } from "./events.ts";
+import type { AcceptedEvent, ItemError, Operation, OperationEvent } from "./events.ts";
+import { writeKind } from "./kinds/index.ts";
 
 export const OPERATION_STATUSES = ["queued", "running", "completed", "completed_with_errors", "failed"] as const;
 export type OperationStatus = (typeof OPERATION_STATUSES)[number];
@@ -271,15 +272,6 @@ export function isTerminal(status: OperationStatus): boolean {
   return status === "completed" || status === "completed_with_errors" || status === "failed";
 }
 
-/** Kinds whose request can be sent twice with the same effect as once. */
-const IDEMPOTENT_KINDS: ReadonlySet<OperationKind> = new Set([
-  "update_records",
-  "upsert_records",
-  "delete_records",
-  "update_table",
-  "update_field",
-]);
-
 export type ResumeDecision =
   | { action: "done" }
   | { action: "mark_in_doubt"; batch: number; indexes: number[] }
@@ -288,8 +280,9 @@ export type ResumeDecision =
 /**
  * What a worker does next with this operation (invariant 3), called on every (re)start and after every batch:
  * 1. terminal → done;
- * 2. a request in flight (`unfinishedStartedBatch`): re-send it when that is safe — update, upsert, delete, and
- *    create_records with `fieldsToMergeOn` re-sent as an upsert — otherwise (a create whose outcome is unknown)
+ * 2. a request in flight (`unfinishedStartedBatch`): re-send it when that is safe — a kind that is
+ *    `safeToResend` (update, upsert, delete), or one that may `resendAsUpsert` (create_records) and has
+ *    `fieldsToMergeOn`, re-sent as an upsert — otherwise (a create whose outcome is unknown)
  *    mark its items in doubt, never re-send;
  * 3. the next batch with unsettled items → send (as an upsert once the batch has been re-sent as one: the
  *    request before that upsert may have been applied, so a plain create could duplicate it);
@@ -297,13 +290,14 @@ export type ResumeDecision =
  */
 export function resumeDecision(state: OperationState): ResumeDecision {
   if (isTerminal(state.status)) return { action: "done" };
-  const { kind, options } = state.operation;
+  const { options } = state.operation;
   const unfinished = state.unfinishedStartedBatch;
   if (unfinished !== undefined) {
     const { batch, indexes } = unfinished;
     const attempt = unfinished.attempt + 1;
-    if (IDEMPOTENT_KINDS.has(kind)) return { action: "send", batch, indexes, attempt };
-    if (kind === "create_records" && options.fieldsToMergeOn !== undefined) {
+    const kind = writeKind(state.operation.kind);
+    if (kind.safeToResend) return { action: "send", batch, indexes, attempt };
+    if (kind.resendAsUpsert === true && options.fieldsToMergeOn !== undefined) {
       return { action: "send_as_upsert", batch, indexes, attempt };
     }
     return { action: "mark_in_doubt", batch, indexes };

@@ -10,6 +10,8 @@ export type {
   ResumeDecision,
   UnfinishedBatch,
 } from "./fold.ts";
+export { findWriteKind, WRITE_KIND_NAMES, WRITE_KINDS, writeKind } from "./kinds/index.ts";
+export type { KindBatch, KindSent, WriteKind, WriteKindName, WriteKindNamed } from "./kinds/index.ts";
 export { isOperationId, newOperationId } from "./operation-id.ts";
 export {
   DEFAULT_MAX_EVENTS,

@@ -4,51 +4,16 @@
  * them again before sending, so an item from an older or corrupt log fails the operation with a message
  * instead of reaching Airtable malformed.
  */
-import { z } from "zod";
+import type { z } from "zod";
 import { MAX_BATCH_SIZE, operationSchema } from "./events.ts";
 import type { Operation, OperationKind, OperationOptions } from "./events.ts";
+import { WRITE_KINDS, type WriteKindName, type WriteKindNamed } from "./kinds/index.ts";
 import { newOperationId } from "./operation-id.ts";
 
-const fields = z.record(z.string(), z.unknown());
-const fieldSpec = z.object({
-  name: z.string().min(1),
-  type: z.string().min(1),
-  description: z.string().optional(),
-  options: z.record(z.string(), z.unknown()).optional(),
-});
-
-/** One input item per kind. Names are resolved to ids by the tool where the schema allows it. */
-export const itemSchemas = {
-  create_records: z.object({ fields }),
-  update_records: z.object({ id: z.string().min(1), fields }),
-  upsert_records: z.object({ id: z.string().min(1).optional(), fields }),
-  delete_records: z.object({ id: z.string().min(1) }),
-  create_table: z.object({
-    name: z.string().min(1),
-    description: z.string().optional(),
-    fields: z.array(fieldSpec).min(1),
-  }),
-  update_table: z.object({ name: z.string().min(1).optional(), description: z.string().optional() }),
-  create_field: fieldSpec,
-  update_field: z.object({
-    fieldId: z.string().min(1),
-    name: z.string().min(1).optional(),
-    description: z.string().optional(),
-  }),
-  create_comment: z.object({
-    recordId: z.string().min(1),
-    text: z.string().min(1),
-    parentCommentId: z.string().optional(),
-  }),
-  upload_attachment: z.object({
-    recordId: z.string().min(1),
-    fieldId: z.string().min(1),
-    contentType: z.string().min(1),
-    filename: z.string().min(1),
-    /** base64 */
-    file: z.string().min(1),
-  }),
-} satisfies Record<OperationKind, z.ZodType>;
+/** One input item per kind, from the kind registry (kinds/). Names are resolved to ids by the tool where the schema allows it. */
+export const itemSchemas = Object.fromEntries(WRITE_KINDS.map((kind) => [kind.name, kind.item])) as {
+  readonly [K in WriteKindName]: WriteKindNamed<K>["item"];
+};
 
 export type ItemOf<K extends OperationKind> = z.infer<(typeof itemSchemas)[K]>;
 

@@ -33,7 +33,7 @@ import type { AirtableClient } from "../airtable/client.ts";
 import type { Logger } from "../logger.ts";
 import type { SchemaCache } from "../schema-cache.ts";
 import { airtableAccessLost } from "../tokens/access-lost.ts";
-import { batchIndexes, isRecordKind } from "./events.ts";
+import { batchIndexes } from "./events.ts";
 import type { ItemError, NewOperationEvent, Operation, OperationEvent } from "./events.ts";
 import { foldOperation, isTerminal, resumeDecision } from "./fold.ts";
 import {
@@ -44,7 +44,7 @@ import {
 } from "./operation-errors.ts";
 import type { OperationState } from "./fold.ts";
 import type { OperationStore } from "./operation-store.ts";
-import { itemSchemas } from "./plan.ts";
+import { writeKind, type KindSent, type WriteKind } from "./kinds/index.ts";
 
 export interface ProcessorDeps {
   store: OperationStore;
@@ -69,8 +69,6 @@ const WHOLE_REQUEST_TYPES = new Set([
   "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND",
 ]);
 
-const SCHEMA_CHANGING_KINDS = new Set(["create_table", "update_table", "create_field", "update_field"]);
-
 interface Sent {
   results: { index: number; recordId: string }[];
   created?: string[];
@@ -91,6 +89,8 @@ class OperationRun {
   readonly #deps: ProcessorDeps;
   /** The operation as accepted; it never changes, so reading it needs no fold. */
   #op!: Operation;
+  /** What the operation's kind is and how it is sent (kinds/). */
+  #kind!: WriteKind;
   #events: OperationEvent[] = [];
   /** The fold of #events, computed when read after an append (a batch appends 2–3 events between reads). */
   #folded: OperationState | undefined;
@@ -115,6 +115,7 @@ class OperationRun {
       throw new OperationFailedError(`operation ${this.#id} does not exist (its log expired or was never written)`);
     }
     this.#op = this.#state.operation;
+    this.#kind = writeKind(this.#op.kind);
     for (const e of this.#events) {
       if (e.type === "batch.started")
         this.#attempts.set(e.batch, Math.max(this.#attempts.get(e.batch) ?? 0, e.attempt));
@@ -171,16 +172,17 @@ class OperationRun {
       return this.#onSendError(error, batch, indexes, asUpsert, resent);
     }
     await this.#append({ type: "batch.succeeded", batch, ...sent });
-    if (SCHEMA_CHANGING_KINDS.has(this.#op.kind)) await this.#deps.schemas?.invalidate(this.#op.baseId);
+    if (this.#kind.changesSchema) await this.#deps.schemas?.invalidate(this.#op.baseId);
   }
 
   async #onSendError(error: unknown, batch: number, indexes: number[], asUpsert: boolean, resent: boolean) {
     const op = this.#op;
-    if (isRecordKind(op.kind) && isRecordLevelRefusal(error)) {
-      // A delete re-sent after a lost answer finds its records gone: the first request deleted them.
-      if (op.kind === "delete_records" && indexes.length === 1 && (resent || error.priorAttemptMayHaveApplied)) {
+    const kind = this.#kind;
+    if (!kind.singleItem && isRecordLevelRefusal(error)) {
+      // A re-send whose item is gone (a delete after a lost answer): the first request applied it.
+      if (kind.appliedIdWhenGone && indexes.length === 1 && (resent || error.priorAttemptMayHaveApplied)) {
         const index = indexes[0]!;
-        const id = itemSchemas.delete_records.parse(op.input[index]).id;
+        const id = kind.appliedIdWhenGone(kind.item.parse(op.input[index]));
         await this.#append({ type: "batch.succeeded", batch, results: [{ index, recordId: id }] });
         return;
       }
@@ -250,101 +252,27 @@ class OperationRun {
     throw error;
   }
 
-  /** One Airtable request for these input items. */
+  /** One Airtable request for these input items, through the operation's kind. */
   async #send(indexes: number[], asUpsert: boolean): Promise<Sent> {
     const op = this.#op;
-    const { airtable } = this.#deps;
-    const { baseId } = op;
-    const table = op.tableId ?? "";
-    const typecast = op.options.typecast;
-    const byIndex = (ids: string[]): Sent["results"] => {
-      if (ids.length !== indexes.length) {
-        throw new AirtableError({
-          status: 200,
-          type: "INVALID_RESPONSE",
-          message: `Airtable answered ${ids.length} records for ${indexes.length} sent`,
-          request: { operation: op.kind, method: "", path: "" },
-        });
-      }
-      return indexes.map((index, i) => ({ index, recordId: ids[i]! }));
-    };
-    const items = <K extends keyof typeof itemSchemas>(kind: K) =>
-      indexes.map((i) => itemSchemas[kind].parse(op.input[i]) as ReturnType<(typeof itemSchemas)[K]["parse"]>);
-    const single = <K extends keyof typeof itemSchemas>(kind: K) => items(kind)[0]!;
-
-    switch (op.kind) {
-      case "create_records": {
-        const records = items("create_records");
-        if (asUpsert) {
-          const answer = await airtable.upsertRecords(baseId, table, records, {
-            typecast,
-            fieldsToMergeOn: op.options.fieldsToMergeOn ?? [],
-          });
-          return {
-            results: byIndex(answer.records.map((r) => r.id)),
-            created: answer.createdRecords,
-            updated: answer.updatedRecords,
-          };
-        }
-        return {
-          results: byIndex((await airtable.createRecords(baseId, table, records, { typecast })).map((r) => r.id)),
-        };
-      }
-      case "update_records": {
-        const records = items("update_records");
-        const replace = op.options.replace === true;
-        return {
-          results: byIndex(
-            (await airtable.updateRecords(baseId, table, records, { typecast, replace })).map((r) => r.id),
-          ),
-        };
-      }
-      case "upsert_records": {
-        const answer = await airtable.upsertRecords(baseId, table, items("upsert_records"), {
-          typecast,
-          replace: op.options.replace === true,
-          fieldsToMergeOn: op.options.fieldsToMergeOn ?? [],
-        });
-        return {
-          results: byIndex(answer.records.map((r) => r.id)),
-          created: answer.createdRecords,
-          updated: answer.updatedRecords,
-        };
-      }
-      case "delete_records": {
-        const ids = items("delete_records").map((r) => r.id);
-        await airtable.deleteRecords(baseId, table, ids);
-        return { results: byIndex(ids) };
-      }
-      case "create_table":
-        return { results: byIndex([(await airtable.createTable(baseId, single("create_table"))).id]) };
-      case "update_table":
-        return { results: byIndex([(await airtable.updateTable(baseId, table, single("update_table"))).id]) };
-      case "create_field":
-        return { results: byIndex([(await airtable.createField(baseId, table, single("create_field"))).id]) };
-      case "update_field": {
-        const { fieldId, ...patch } = single("update_field");
-        return { results: byIndex([(await airtable.updateField(baseId, table, fieldId, patch)).id]) };
-      }
-      case "create_comment": {
-        const { recordId, text, parentCommentId } = single("create_comment");
-        const comment = await airtable.createComment(
-          baseId,
-          table,
-          recordId,
-          text,
-          parentCommentId === undefined ? {} : { parentCommentId },
-        );
-        return { results: byIndex([comment.id]) };
-      }
-      case "upload_attachment": {
-        const { recordId, fieldId, ...file } = single("upload_attachment");
-        const answer = await airtable.uploadAttachment(baseId, recordId, fieldId, file);
-        // Airtable appends the new file last; its id is what the agent may want to refer to.
-        const attachment = answer.attachments?.at(-1);
-        return { results: byIndex([attachment?.id ?? answer.id]) };
-      }
+    const kind = this.#kind;
+    const items = indexes.map((i) => kind.item.parse(op.input[i]));
+    const { ids, ...upserted }: KindSent = await kind.send(this.#deps.airtable, {
+      baseId: op.baseId,
+      tableId: op.tableId ?? "",
+      items,
+      options: op.options,
+      asUpsert,
+    });
+    if (ids.length !== indexes.length) {
+      throw new AirtableError({
+        status: 200,
+        type: "INVALID_RESPONSE",
+        message: `Airtable answered ${ids.length} records for ${indexes.length} sent`,
+        request: { operation: op.kind, method: "", path: "" },
+      });
     }
+    return { results: indexes.map((index, i) => ({ index, recordId: ids[i]! })), ...upserted };
   }
 
   async #append(event: NewOperationEvent): Promise<void> {

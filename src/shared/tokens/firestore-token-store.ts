@@ -3,12 +3,13 @@
  *
  * Collections (names start with `collectionPrefix`, so deployments and tests sharing a project stay apart):
  *   {prefix}airtable_accounts/{userId}  SealedAirtableAccount (tokens encrypted) + ttlAt
- *   {prefix}clients/{clientId}          SealedClient (client_secret encrypted)
+ *   {prefix}clients/{clientId}          SealedClient (client_secret encrypted) + pendingUntil, ttlAt
  *   {prefix}grants/{grantId}            Grant (refresh token hash only) + ttlAt
  *
- * `ttlAt` (a Timestamp, GRANT_GRACE_MS after the record stops being usable) is for a Firestore TTL policy on
- * the accounts and grants collection groups: configure one on field `ttlAt` to have Firestore delete them.
- * Reads never depend on it: expired grants are filtered by `expiresAt`.
+ * `ttlAt` (a Timestamp, GRANT_GRACE_MS after the record stops being usable; for clients, their pending
+ * deadline) is for a Firestore TTL policy on the accounts, clients and grants collection groups: configure one
+ * on field `ttlAt` to have Firestore delete them. Reads never depend on it: expired grants are filtered by
+ * `expiresAt`, lapsed pending clients by `pendingUntil` (null once confirmed).
  *
  * Optional fields that are absent are written as null (and read back as absent), so that replacing a record
  * clears them even on emulators whose set() merges instead of replacing.
@@ -27,7 +28,7 @@ import {
   withoutUndefined,
 } from "./sealed-records.ts";
 import type { SealedAirtableAccount, SealedClient } from "./sealed-records.ts";
-import type { AirtableAccount, Grant, RegisteredClient, RotateResult, TokenStore } from "./types.ts";
+import type { AirtableAccount, Grant, RegisteredClient, RotateOptions, RotateResult, TokenStore } from "./types.ts";
 
 export interface FirestoreTokenStoreOptions {
   /** Create it with `ignoreUndefinedProperties: true` or leave it to createTokenStore. */
@@ -88,13 +89,51 @@ export class FirestoreTokenStore implements TokenStore {
 
   async getClient(clientId: string): Promise<RegisteredClient | undefined> {
     const data = (await this.#db.doc(this.docPath("clients", clientId)).get()).data();
-    return data === undefined ? undefined : openClient(this.#cipher, withoutNulls(data) as SealedClient);
+    return data === undefined || this.#lapsed(data) ? undefined : this.#openClient(data);
   }
 
   async putClient(client: RegisteredClient): Promise<void> {
     await this.#db
       .doc(this.docPath("clients", client.client_id))
       .set({ ...clientOptionalFields, ...withoutUndefined(sealClient(this.#cipher, client)) });
+  }
+
+  async putPendingClient(
+    client: RegisteredClient,
+    pendingUntil: number,
+  ): Promise<{ client: RegisteredClient; created: boolean }> {
+    const ref = this.#db.doc(this.docPath("clients", client.client_id));
+    return this.#db.runTransaction(async (tx) => {
+      const data = (await tx.get(ref)).data();
+      const deadline = { pendingUntil, ttlAt: Timestamp.fromMillis(pendingUntil) };
+      if (data === undefined || this.#lapsed(data)) {
+        tx.set(ref, { ...clientOptionalFields, ...withoutUndefined(sealClient(this.#cipher, client)), ...deadline });
+        return { client, created: true };
+      }
+      if ((data.pendingUntil ?? null) !== null) tx.update(ref, deadline);
+      return { client: this.#openClient(data), created: false };
+    });
+  }
+
+  async confirmClient(clientId: string): Promise<void> {
+    const ref = this.#db.doc(this.docPath("clients", clientId));
+    await this.#db.runTransaction(async (tx) => {
+      const data = (await tx.get(ref)).data();
+      // Unknown (a metadata-document client), lapsed (gone for good) or already permanent: nothing to do.
+      if (data === undefined || this.#lapsed(data) || (data.pendingUntil ?? null) === null) return;
+      tx.update(ref, { pendingUntil: null, ttlAt: null });
+    });
+  }
+
+  /** A pending client whose deadline passed (Firestore's TTL deletes it some time later). */
+  #lapsed(data: DocumentData): boolean {
+    const pendingUntil = data.pendingUntil as number | null | undefined;
+    return pendingUntil !== undefined && pendingUntil !== null && pendingUntil <= this.#now();
+  }
+
+  #openClient(data: DocumentData): RegisteredClient {
+    const { pendingUntil: _pendingUntil, ttlAt: _ttlAt, ...sealed } = withoutNulls(data);
+    return openClient(this.#cipher, sealed as SealedClient);
   }
 
   async getGrant(grantId: string): Promise<Grant | undefined> {
@@ -107,18 +146,55 @@ export class FirestoreTokenStore implements TokenStore {
     await this.#db.doc(this.docPath("grants", grant.grantId)).set(toDoc(grant));
   }
 
-  async rotateRefreshToken(grantId: string, expectedHash: string, newHash: string): Promise<RotateResult> {
+  async rotateRefreshToken(
+    grantId: string,
+    expectedHash: string,
+    newHash: string,
+    options: RotateOptions = {},
+  ): Promise<RotateResult> {
     const ref = this.#db.doc(this.docPath("grants", grantId));
     return this.#db.runTransaction(async (tx): Promise<RotateResult> => {
       const data = (await tx.get(ref)).data();
       if (data === undefined) return { ok: false, reason: "not_found" };
       const grant = toGrant(data);
+      const now = this.#now();
       if (grant.revokedAt !== undefined) return { ok: false, reason: "revoked" };
-      if (grant.expiresAt <= this.#now()) return { ok: false, reason: "expired" };
-      if (grant.refreshTokenHash !== expectedHash) return { ok: false, reason: "stale" };
-      const next: Grant = { ...grant, refreshTokenHash: newHash, generation: grant.generation + 1 };
-      tx.update(ref, { refreshTokenHash: next.refreshTokenHash, generation: next.generation });
-      return { ok: true, grant: next };
+      if (grant.expiresAt <= now) return { ok: false, reason: "expired" };
+      const grace = options.reuseGraceMs ?? 0;
+      let next: Grant;
+      let reused: boolean;
+      if (grant.refreshTokenHash === expectedHash) {
+        next = {
+          ...grant,
+          refreshTokenHash: newHash,
+          generation: grant.generation + 1,
+          previousRefreshTokenHash: expectedHash,
+          previousUsedAt: now,
+        };
+        reused = false;
+      } else if (
+        grant.previousRefreshTokenHash === expectedHash &&
+        grant.previousUsedAt !== undefined &&
+        grace > 0 &&
+        now - grant.previousUsedAt <= grace
+      ) {
+        next = { ...grant };
+        reused = true;
+      } else {
+        return { ok: false, reason: "stale" };
+      }
+      if (options.expiresAt !== undefined) next.expiresAt = options.expiresAt;
+      if (!reused || options.expiresAt !== undefined) {
+        tx.update(ref, {
+          refreshTokenHash: next.refreshTokenHash,
+          generation: next.generation,
+          previousRefreshTokenHash: next.previousRefreshTokenHash ?? null,
+          previousUsedAt: next.previousUsedAt ?? null,
+          expiresAt: next.expiresAt,
+          ttlAt: Timestamp.fromMillis(next.expiresAt + GRANT_GRACE_MS),
+        });
+      }
+      return { ok: true, grant: next, reused };
     });
   }
 
@@ -146,8 +222,10 @@ export class FirestoreTokenStore implements TokenStore {
   }
 }
 
-/** RegisteredClient's optional fields, cleared when a client is replaced without them. */
+/** RegisteredClient's optional fields (and the pending deadline), cleared when a client is replaced without them. */
 const clientOptionalFields: DocumentData = {
+  pendingUntil: null,
+  ttlAt: null,
   client_secret: null,
   client_secret_expires_at: null,
   client_name: null,
@@ -158,6 +236,8 @@ const clientOptionalFields: DocumentData = {
 
 function toDoc(grant: Grant): DocumentData {
   return {
+    previousRefreshTokenHash: null,
+    previousUsedAt: null,
     revokedAt: null,
     revokedReason: null,
     ...withoutUndefined(grant),

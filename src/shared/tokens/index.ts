@@ -33,11 +33,13 @@ function collectionPrefixOf(keyPrefix: string): string {
 /**
  * The TokenStore chosen by TOKEN_STORE. Firestore reads FIRESTORE_PROJECT_ID and FIRESTORE_DATABASE; the
  * @google-cloud/firestore library itself honours FIRESTORE_EMULATOR_HOST (and Application Default Credentials).
+ * `deps.now` (epoch ms; default Date.now) is the store's clock for expiry decisions, for tests that move time.
  */
 export function createTokenStore(
   config: Pick<Config, "TOKEN_STORE" | "FIRESTORE_PROJECT_ID" | "FIRESTORE_DATABASE">,
-  deps: { redis: Redis; cipher: TokenCipher; keyPrefix: string },
+  deps: { redis: Redis; cipher: TokenCipher; keyPrefix: string; now?: () => number },
 ): TokenStore {
+  const clock = deps.now === undefined ? {} : { now: deps.now };
   if (config.TOKEN_STORE === "firestore") {
     if (config.FIRESTORE_PROJECT_ID === undefined) {
       throw new Error("FIRESTORE_PROJECT_ID is required when TOKEN_STORE=firestore");
@@ -51,7 +53,8 @@ export function createTokenStore(
       firestore,
       cipher: deps.cipher,
       collectionPrefix: collectionPrefixOf(deps.keyPrefix),
+      ...clock,
     });
   }
-  return new RedisTokenStore({ redis: deps.redis, cipher: deps.cipher, keyPrefix: deps.keyPrefix });
+  return new RedisTokenStore({ redis: deps.redis, cipher: deps.cipher, keyPrefix: deps.keyPrefix, ...clock });
 }

@@ -4,9 +4,11 @@
  *
  * Key layout (all under `${keyPrefix}:tokens:`):
  *   account:{userId}      string  JSON SealedAirtableAccount (tokens encrypted); expires with the refresh token
- *   client:{clientId}     string  JSON SealedClient (client_secret encrypted); no expiry
+ *   client:{clientId}     string  JSON SealedClient (client_secret encrypted); a pending client carries the
+ *                                 key's TTL (its deadline), a confirmed one has none
  *   grant:{grantId}       hash    data (JSON of the immutable fields), refreshTokenHash, generation, expiresAt,
- *                                 revokedAt, revokedReason; expires GRANT_GRACE_MS after expiresAt
+ *                                 previousRefreshTokenHash, previousUsedAt, revokedAt, revokedReason; expires
+ *                                 GRANT_GRACE_MS after expiresAt (pushed later when a refresh renews expiresAt)
  *   user-grants:{userId}  set     grant ids of the user (index for listGrantsForUser); pruned lazily
  *
  * Grants outlive their expiresAt by a grace period so that a late rotation answers "expired" rather than
@@ -23,24 +25,62 @@ import {
   withoutUndefined,
 } from "./sealed-records.ts";
 import type { SealedAirtableAccount, SealedClient } from "./sealed-records.ts";
-import type { AirtableAccount, Grant, RegisteredClient, RotateResult, TokenStore } from "./types.ts";
+import type { AirtableAccount, Grant, RegisteredClient, RotateOptions, RotateResult, TokenStore } from "./types.ts";
 
-/** Immutable grant fields, stored as one JSON field. */
-type GrantData = Omit<Grant, "refreshTokenHash" | "generation" | "revokedAt" | "revokedReason">;
+/** Immutable grant fields, stored as one JSON field (records written before expiresAt became mutable have it too). */
+type GrantData = Omit<
+  Grant,
+  | "refreshTokenHash"
+  | "generation"
+  | "expiresAt"
+  | "previousRefreshTokenHash"
+  | "previousUsedAt"
+  | "revokedAt"
+  | "revokedReason"
+> & { expiresAt?: number };
 
 /**
- * KEYS[1] grant hash; ARGV: expected hash, new hash, now (epoch ms).
- * Returns {status} or {"ok", HGETALL} — checked and written in one step, so two rotations with the same
- * expected hash cannot both succeed.
+ * KEYS[1] grant hash; ARGV: presented hash, new hash, now (epoch ms), reuse grace (ms), new expiresAt or "",
+ * the key's new expiry (epoch ms) or "".
+ * Returns {status} or {"rotated" | "reused", HGETALL} — checked and written in one step, so two uses of one
+ * current hash cannot both rotate.
  */
 const ROTATE_LUA = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'not_found'} end
-local f = redis.call('HMGET', KEYS[1], 'refreshTokenHash', 'generation', 'revokedAt', 'expiresAt')
+local f = redis.call('HMGET', KEYS[1], 'refreshTokenHash', 'generation', 'revokedAt', 'expiresAt',
+  'previousRefreshTokenHash', 'previousUsedAt')
+local now = tonumber(ARGV[3])
 if f[3] then return {'revoked'} end
-if tonumber(f[4]) <= tonumber(ARGV[3]) then return {'expired'} end
-if f[1] ~= ARGV[1] then return {'stale'} end
-redis.call('HSET', KEYS[1], 'refreshTokenHash', ARGV[2], 'generation', tonumber(f[2]) + 1)
-return {'ok', redis.call('HGETALL', KEYS[1])}
+if tonumber(f[4]) <= now then return {'expired'} end
+local status
+if f[1] == ARGV[1] then
+  redis.call('HSET', KEYS[1], 'refreshTokenHash', ARGV[2], 'generation', tonumber(f[2]) + 1,
+    'previousRefreshTokenHash', ARGV[1], 'previousUsedAt', ARGV[3])
+  status = 'rotated'
+elseif f[5] == ARGV[1] and tonumber(ARGV[4]) > 0 and now - tonumber(f[6]) <= tonumber(ARGV[4]) then
+  status = 'reused'
+else
+  return {'stale'}
+end
+if ARGV[5] ~= '' then
+  redis.call('HSET', KEYS[1], 'expiresAt', ARGV[5])
+  redis.call('PEXPIREAT', KEYS[1], ARGV[6])
+end
+return {status, redis.call('HGETALL', KEYS[1])}
+`;
+
+/**
+ * KEYS[1] client key; ARGV: sealed client JSON, deadline (epoch ms). Creates a pending client, or keeps the
+ * live record there (a pending one, i.e. one with a TTL, gets the new deadline). Returns {created, stored JSON}.
+ */
+const PUT_PENDING_CLIENT_LUA = `
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl == -2 then
+  redis.call('SET', KEYS[1], ARGV[1], 'PXAT', ARGV[2])
+  return {1, ARGV[1]}
+end
+if ttl >= 0 then redis.call('PEXPIREAT', KEYS[1], ARGV[2]) end
+return {0, redis.call('GET', KEYS[1])}
 `;
 
 /** KEYS[1] grant hash; ARGV: revokedAt, reason. The first revocation wins; a missing grant stays missing. */
@@ -105,6 +145,24 @@ export class RedisTokenStore implements TokenStore {
     await this.#redis.set(this.keyOf("client", client.client_id), JSON.stringify(sealClient(this.#cipher, client)));
   }
 
+  async putPendingClient(
+    client: RegisteredClient,
+    pendingUntil: number,
+  ): Promise<{ client: RegisteredClient; created: boolean }> {
+    const [created, stored] = (await this.#redis.eval(
+      PUT_PENDING_CLIENT_LUA,
+      1,
+      this.keyOf("client", client.client_id),
+      JSON.stringify(sealClient(this.#cipher, client)),
+      String(Math.ceil(pendingUntil)),
+    )) as [number, string];
+    return { client: openClient(this.#cipher, JSON.parse(stored) as SealedClient), created: created === 1 };
+  }
+
+  async confirmClient(clientId: string): Promise<void> {
+    await this.#redis.persist(this.keyOf("client", clientId));
+  }
+
   async getGrant(grantId: string): Promise<Grant | undefined> {
     const grant = grantFromHash(await this.#redis.hgetall(this.keyOf("grant", grantId)));
     return grant === undefined || grant.expiresAt <= this.#now() ? undefined : grant;
@@ -121,7 +179,6 @@ export class RedisTokenStore implements TokenStore {
       scopes: grant.scopes,
       resource: grant.resource,
       createdAt: grant.createdAt,
-      expiresAt: grant.expiresAt,
     };
     const fields: Record<string, string> = {
       data: JSON.stringify(data),
@@ -129,6 +186,8 @@ export class RedisTokenStore implements TokenStore {
       generation: String(grant.generation),
       expiresAt: String(grant.expiresAt),
     };
+    if (grant.previousRefreshTokenHash !== undefined) fields.previousRefreshTokenHash = grant.previousRefreshTokenHash;
+    if (grant.previousUsedAt !== undefined) fields.previousUsedAt = String(grant.previousUsedAt);
     if (grant.revokedAt !== undefined) fields.revokedAt = String(grant.revokedAt);
     if (grant.revokedReason !== undefined) fields.revokedReason = grant.revokedReason;
     await this.#redis
@@ -143,7 +202,13 @@ export class RedisTokenStore implements TokenStore {
       .exec();
   }
 
-  async rotateRefreshToken(grantId: string, expectedHash: string, newHash: string): Promise<RotateResult> {
+  async rotateRefreshToken(
+    grantId: string,
+    expectedHash: string,
+    newHash: string,
+    options: RotateOptions = {},
+  ): Promise<RotateResult> {
+    const expiresAt = options.expiresAt;
     const reply = (await this.#redis.eval(
       ROTATE_LUA,
       1,
@@ -151,12 +216,20 @@ export class RedisTokenStore implements TokenStore {
       expectedHash,
       newHash,
       String(this.#now()),
+      String(options.reuseGraceMs ?? 0),
+      expiresAt === undefined ? "" : String(expiresAt),
+      expiresAt === undefined ? "" : String(expiresAt + GRANT_GRACE_MS),
     )) as [string, string[]?];
     const [status, flat] = reply;
-    if (status === "ok") {
+    if (status === "rotated" || status === "reused") {
       const grant = grantFromHash(pairsToRecord(flat ?? []));
-      if (grant !== undefined) return { ok: true, grant };
-      return { ok: false, reason: "not_found" };
+      if (grant === undefined) return { ok: false, reason: "not_found" };
+      if (expiresAt !== undefined) {
+        // The user's index must live as long as its longest grant (GT: only ever later). Not atomic with the
+        // rotation, and need not be: the index is pruned lazily and only serves listGrantsForUser.
+        await this.#redis.pexpireat(this.keyOf("user-grants", grant.userId), expiresAt + GRANT_GRACE_MS, "GT");
+      }
+      return { ok: true, grant, reused: status === "reused" };
     }
     return { ok: false, reason: status as "not_found" | "revoked" | "expired" | "stale" };
   }
@@ -196,11 +269,14 @@ function pairsToRecord(flat: string[]): Record<string, string> {
 
 function grantFromHash(hash: Record<string, string>): Grant | undefined {
   if (hash.data === undefined || hash.refreshTokenHash === undefined) return undefined;
-  const data = JSON.parse(hash.data) as GrantData;
+  const { expiresAt: writtenExpiresAt, ...data } = JSON.parse(hash.data) as GrantData;
   return withoutUndefined({
     ...data,
     refreshTokenHash: hash.refreshTokenHash,
     generation: Number(hash.generation ?? 0),
+    expiresAt: Number(hash.expiresAt ?? writtenExpiresAt),
+    previousRefreshTokenHash: hash.previousRefreshTokenHash,
+    previousUsedAt: hash.previousUsedAt === undefined ? undefined : Number(hash.previousUsedAt),
     revokedAt: hash.revokedAt === undefined ? undefined : Number(hash.revokedAt),
     revokedReason: hash.revokedReason,
   });

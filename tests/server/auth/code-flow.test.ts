@@ -15,13 +15,15 @@ import {
   signedInClient,
   signIn,
   startHarness,
+  TestClock,
   tokenRequest,
   type Harness,
 } from "../../support/auth-test-harness.ts";
 
 let h: Harness;
+const clock = new TestClock();
 beforeAll(async () => {
-  h = await startHarness();
+  h = await startHarness({ now: clock.now });
 });
 afterAll(async () => {
   await h.close();
@@ -146,7 +148,7 @@ describe("the authorization code flow, headless", () => {
     expect(again.body.scope).toBe("records:read schema:read");
   });
 
-  it("a replayed refresh token revokes the whole grant, access tokens included", async () => {
+  it("a refresh token replayed after its grace window revokes the whole grant, access tokens included", async () => {
     const c = await signedInClient(h);
     const rotated = await tokenRequest(h, {
       grant_type: "refresh_token",
@@ -156,6 +158,8 @@ describe("the authorization code flow, headless", () => {
     expect(rotated.status).toBe(200);
     const liveAccess = rotated.body.access_token as string;
     expect((await callMcp(h, liveAccess)).status).toBe(200);
+    // REFRESH_REUSE_GRACE_SECONDS (60 by default) after its first use, the old token is a replay.
+    clock.advance(61_000);
 
     const replay = await tokenRequest(h, {
       grant_type: "refresh_token",
@@ -183,7 +187,9 @@ describe("the authorization code flow, headless", () => {
 
   it("a refresh token is refused to another client without being burned", async () => {
     const c = await signedInClient(h);
-    const other = await registerClient(h);
+    // Another app: identical public metadata would be the same client (register.ts derives its client_id).
+    const other = await registerClient(h, { client_name: "Another app" });
+    expect(other.clientId).not.toBe(c.clientId);
     const stolen = await tokenRequest(h, {
       grant_type: "refresh_token",
       client_id: other.clientId,

@@ -210,7 +210,9 @@ describe("/token refuses", () => {
   });
 
   it("a code presented by another client, or with another redirect_uri: invalid_grant", async () => {
-    const other = await registerClient(h);
+    // Another app: identical public metadata would be the same client (register.ts derives its client_id).
+    const other = await registerClient(h, { client_name: "Another app" });
+    expect(other.clientId).not.toBe(clientId);
     const a = await signIn(h, { clientId });
     const stolen = await exchangeCode(h, other.clientId, a.code);
     expect(stolen.body.error).toBe("invalid_grant");

@@ -47,10 +47,10 @@ function firestore(): Firestore {
 const names = { account: "airtable_accounts", client: "clients", grant: "grants" } as const;
 tokenStoreContract(
   externalEmulator === undefined ? "firestore (npm @firestore-emulator/server)" : `firestore (${externalEmulator})`,
-  async (cipher) => {
+  async (cipher, now) => {
     const db = firestore();
     return {
-      store: new FirestoreTokenStore({ firestore: db, cipher, collectionPrefix }),
+      store: new FirestoreTokenStore({ firestore: db, cipher, collectionPrefix, ...(now ? { now } : {}) }),
       async readRaw(kind, id) {
         const data = (await db.doc(`${collectionPrefix}${names[kind]}/${id}`).get()).data();
         return data === undefined ? undefined : JSON.stringify(data);

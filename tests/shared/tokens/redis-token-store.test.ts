@@ -21,8 +21,8 @@ function keyOf(kind: "account" | "client" | "grant", id: string): string {
 
 tokenStoreContract(
   "redis",
-  async (cipher) => ({
-    store: new RedisTokenStore({ redis, cipher, keyPrefix }),
+  async (cipher, now) => ({
+    store: new RedisTokenStore({ redis, cipher, keyPrefix, ...(now ? { now } : {}) }),
     async readRaw(kind, id) {
       if (kind === "grant") return JSON.stringify(await redis.hgetall(keyOf(kind, id)));
       return (await redis.get(keyOf(kind, id))) ?? undefined;
@@ -53,5 +53,68 @@ describe("RedisTokenStore specifics", () => {
     expect(ttl).toBeGreaterThan(60_000 + GRANT_GRACE_MS - 5_000);
     expect(ttl).toBeLessThanOrEqual(60_000 + GRANT_GRACE_MS);
     expect(await redis.pttl(`${keyPrefix}:tokens:user-grants:usr-ttl`)).toBeGreaterThan(GRANT_GRACE_MS);
+  });
+});
+
+describe("RedisTokenStore: sliding lifetimes and pending clients in Redis terms", () => {
+  const store = new RedisTokenStore({ redis, cipher: TokenCipher.create(randomBytes(32)), keyPrefix });
+
+  it("moves the grant's key expiry (and its user index's) with a renewed expiresAt", async () => {
+    const now = Date.now();
+    await store.putGrant({
+      grantId: "grt-slide",
+      userId: "usr-slide",
+      clientId: "cli",
+      scopes: ["records:read"],
+      resource: "https://mcp.example.com/mcp",
+      refreshTokenHash: "h0",
+      generation: 0,
+      createdAt: now,
+      expiresAt: now + 60_000,
+    });
+    const later = now + 30 * 86_400_000;
+    const result = await store.rotateRefreshToken("grt-slide", "h0", "h1", { reuseGraceMs: 60_000, expiresAt: later });
+    expect(result).toMatchObject({ ok: true, grant: { expiresAt: later } });
+    const ttl = await redis.pttl(keyOf("grant", "grt-slide"));
+    expect(ttl).toBeGreaterThan(later + GRANT_GRACE_MS - now - 5_000);
+    expect(await redis.pttl(`${keyPrefix}:tokens:user-grants:usr-slide`)).toBeGreaterThan(later - now);
+  });
+
+  it("reads grants written before expiresAt could change (expiresAt inside the data field too)", async () => {
+    const now = Date.now();
+    const data = {
+      grantId: "grt-old",
+      userId: "usr-old",
+      clientId: "cli",
+      scopes: ["records:read"],
+      resource: "https://mcp.example.com/mcp",
+      createdAt: now,
+      expiresAt: now + 60_000,
+    };
+    await redis.hset(keyOf("grant", "grt-old"), {
+      data: JSON.stringify(data),
+      refreshTokenHash: "h0",
+      generation: "3",
+      expiresAt: String(now + 60_000),
+    });
+    expect(await store.getGrant("grt-old")).toEqual({ ...data, refreshTokenHash: "h0", generation: 3 });
+    const rotated = await store.rotateRefreshToken("grt-old", "h0", "h1", { expiresAt: now + 120_000 });
+    expect(rotated).toMatchObject({ ok: true, grant: { expiresAt: now + 120_000, previousRefreshTokenHash: "h0" } });
+  });
+
+  it("keeps a pending client as a key with a TTL, and a confirmed one without", async () => {
+    const client = {
+      client_id: "mcp_pending_ttl",
+      client_id_issued_at: 1,
+      redirect_uris: ["http://127.0.0.1/callback"],
+      token_endpoint_auth_method: "none" as const,
+      grant_types: ["authorization_code"],
+      response_types: ["code"],
+    };
+    await store.putPendingClient(client, Date.now() + 24 * 3600_000);
+    const ttl = await redis.pttl(keyOf("client", client.client_id));
+    expect(ttl).toBeGreaterThan(24 * 3600_000 - 5_000);
+    await store.confirmClient(client.client_id);
+    expect(await redis.pttl(keyOf("client", client.client_id))).toBe(-1);
   });
 });

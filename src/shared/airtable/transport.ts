@@ -1,0 +1,394 @@
+/**
+ * The request loop behind every Airtable call: the client (client.ts) says what to send, this sends it. Each HTTP
+ * attempt passes the shared limiter, answers are validated with zod, failures become typed errors (errors.ts),
+ * and retries follow `decideRetry` (request.ts): idempotent requests are retried on 5xx/network failures, creates
+ * never once they may have reached Airtable (AirtableOutcomeUnknownError instead). The pure parts of these rules
+ * live in request.ts; this module holds the I/O: the loop, one attempt, parsing, and mapping failures to errors.
+ */
+import type { z } from "zod";
+import type { AirtableLimiter, RateLimitScope } from "../limiter/types.ts";
+import type { Logger } from "../logger.ts";
+import {
+  type AirtableError,
+  AirtableNetworkError,
+  AirtableOutcomeUnknownError,
+  AirtableProtocolError,
+  errorForStatus,
+  parseAirtableErrorBody,
+  type AirtableErrorInit,
+  type OutcomeUnknownReason,
+  type RequestSummary,
+} from "./errors.ts";
+import {
+  backoffDelayMs,
+  classifyFetchError,
+  decideRetry,
+  type AttemptObservation,
+  type FailureKind,
+  type RetryLimits,
+} from "./request.ts";
+
+/** How to reach Airtable and as whom; AirtableClientOptions is this. */
+export interface AirtableTransportOptions {
+  /** e.g. https://api.airtable.com (no trailing slash). */
+  apiUrl: string;
+  /** e.g. https://content.airtable.com (attachment uploads). */
+  contentUrl: string;
+  /** The Airtable user id (`usr…`), for the limiter scope. */
+  userId: string;
+  /**
+   * Called before every attempt. After a 401, called once more with the rejected token so the provider can
+   * refresh; a second 401 is final. Errors it throws propagate unchanged.
+   */
+  getAccessToken: (rejected?: string) => Promise<string>;
+  limiter: AirtableLimiter;
+  logger?: Logger;
+  retry?: {
+    /** Attempts ending in 5xx / network failure before giving up (idempotent requests). Default 5. */
+    maxAttempts?: number;
+    /** Default 250. */
+    baseDelayMs?: number;
+    /** Default 8000. */
+    maxDelayMs?: number;
+    /** 429s waited out before giving up with AirtableRateLimitError. Default 4. */
+    maxRateLimitWaits?: number;
+  };
+  /** Per attempt (sending, waiting and reading the answer), default 30 000. */
+  timeoutMs?: number;
+  fetch?: typeof fetch;
+  /** For tests: replaces the backoff sleep and Math.random. */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+  /** Called after every HTTP attempt (retries and 429s included), e.g. to count requests for /metrics. */
+  onAttempt?: (attempt: AirtableAttempt) => void;
+}
+
+/** One HTTP exchange with Airtable, as `onAttempt` reports it. */
+export interface AirtableAttempt {
+  /** The client method, e.g. `listRecords`, `createRecords`. */
+  operation: string;
+  /** The HTTP status, or "network" when no status arrived (connection failed, timed out). */
+  status: number | "network";
+  durationMs: number;
+}
+
+export type HttpMethod = "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
+
+/** One Airtable request as an endpoint describes it (client.ts); the transport sends it. */
+export interface RequestSpec<T> {
+  /** The client method, e.g. `listRecords` (in logs, errors and metrics). */
+  operation: string;
+  method: HttpMethod;
+  origin: "api" | "content";
+  /** Path with encoded segments, no query. */
+  path: string;
+  query?: URLSearchParams;
+  body?: unknown;
+  baseId?: string;
+  recordCount?: number;
+  /** Safe to send again after a failure that may have applied it. */
+  idempotent: boolean;
+  /** The answer's shape; an answer that does not match is an AirtableProtocolError. */
+  schema: z.ZodType<T>;
+}
+
+type AttemptResult = { startedAt: number; durationMs: number } & (
+  | { kind: "response"; status: number; text: string }
+  | {
+      kind: "network";
+      sent: "no" | "maybe";
+      timeout: boolean;
+      code: string | undefined;
+      error: unknown;
+      status?: number;
+    }
+);
+
+const DEFAULTS = { maxAttempts: 5, baseDelayMs: 250, maxDelayMs: 8000, maxRateLimitWaits: 4, timeoutMs: 30_000 };
+
+/**
+ * Sends Airtable requests for one user (`userId` is the limiter scope, `getAccessToken` the user's token). One per
+ * client; holds no state between requests besides its settings.
+ */
+export class AirtableTransport {
+  readonly #apiUrl: string;
+  readonly #contentUrl: string;
+  readonly #userId: string;
+  readonly #getAccessToken: (rejected?: string) => Promise<string>;
+  readonly #limiter: AirtableLimiter;
+  readonly #logger: Logger | undefined;
+  readonly #limits: RetryLimits;
+  readonly #baseDelayMs: number;
+  readonly #maxDelayMs: number;
+  readonly #timeoutMs: number;
+  readonly #fetch: typeof fetch;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #random: () => number;
+  readonly #onAttempt: ((attempt: AirtableAttempt) => void) | undefined;
+
+  constructor(opts: AirtableTransportOptions) {
+    this.#apiUrl = opts.apiUrl.replace(/\/+$/, "");
+    this.#contentUrl = opts.contentUrl.replace(/\/+$/, "");
+    this.#userId = opts.userId;
+    this.#getAccessToken = opts.getAccessToken;
+    this.#limiter = opts.limiter;
+    this.#logger = opts.logger;
+    this.#limits = {
+      maxAttempts: Math.max(1, opts.retry?.maxAttempts ?? DEFAULTS.maxAttempts),
+      maxRateLimitWaits: Math.max(0, opts.retry?.maxRateLimitWaits ?? DEFAULTS.maxRateLimitWaits),
+    };
+    this.#baseDelayMs = opts.retry?.baseDelayMs ?? DEFAULTS.baseDelayMs;
+    this.#maxDelayMs = opts.retry?.maxDelayMs ?? DEFAULTS.maxDelayMs;
+    this.#timeoutMs = opts.timeoutMs ?? DEFAULTS.timeoutMs;
+    this.#fetch = opts.fetch ?? globalThis.fetch;
+    this.#sleep = opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#random = opts.random ?? Math.random;
+    this.#onAttempt = opts.onAttempt;
+  }
+
+  /** The API origin requests go to (no trailing slash): list records measures its URLs against it. */
+  get apiUrl(): string {
+    return this.#apiUrl;
+  }
+
+  /**
+   * Sends `spec` until it succeeds or fails for good: every attempt through `limiter.schedule`, a 401 once more
+   * with a refreshed token, a 429 waited out (the shared penalty) up to `retry.maxRateLimitWaits` times, 5xx and
+   * network failures retried with backoff only when `spec.idempotent` or certainly not applied (`decideRetry`).
+   * Answers the parsed body; throws an AirtableError subclass (errors.ts), or whatever `getAccessToken` or the
+   * limiter throws, unchanged.
+   */
+  async send<T>(spec: RequestSpec<T>): Promise<T> {
+    const scope: RateLimitScope =
+      spec.baseId === undefined ? { userId: this.#userId } : { userId: this.#userId, baseId: spec.baseId };
+    const summary: RequestSummary = { operation: spec.operation, method: spec.method, path: spec.path };
+    if (spec.baseId !== undefined) summary.baseId = spec.baseId;
+    if (spec.recordCount !== undefined) summary.recordCount = spec.recordCount;
+    const queryString = spec.query?.toString() ?? "";
+    const url = `${spec.origin === "api" ? this.#apiUrl : this.#contentUrl}${spec.path}${queryString === "" ? "" : `?${queryString}`}`;
+    const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
+
+    const state = { failedAttempts: 0, rateLimitWaits: 0, authRefreshed: false };
+    let attempts = 0;
+    let priorAttemptMayHaveApplied = false;
+    let refreshedToken: string | undefined;
+
+    for (;;) {
+      const token = refreshedToken ?? (await this.#getAccessToken());
+      refreshedToken = undefined;
+      attempts += 1;
+      const queuedAt = performance.now();
+      const result = await this.#limiter.schedule(scope, () => this.#attempt(spec.method, url, token, body));
+
+      const observation: AttemptObservation =
+        result.kind === "response"
+          ? { kind: "response", status: result.status }
+          : { kind: "network", sent: result.sent, timeout: result.timeout };
+      const decision = decideRetry(observation, spec.idempotent, state, this.#limits);
+      this.#onAttempt?.({
+        operation: spec.operation,
+        status: result.kind === "response" ? result.status : (result.status ?? "network"),
+        durationMs: result.durationMs,
+      });
+      this.#logger?.debug(
+        {
+          operation: spec.operation,
+          method: spec.method,
+          path: spec.path,
+          baseId: spec.baseId,
+          status: result.kind === "response" ? result.status : undefined,
+          network: result.kind === "network" ? (result.code ?? "error") : undefined,
+          durationMs: result.durationMs,
+          waitedMs: Math.round(result.startedAt - queuedAt),
+          attempt: attempts,
+          next: decision.action === "fail" ? `fail:${decision.failure}` : decision.action,
+        },
+        "airtable request",
+      );
+      const extra = { attempts, priorAttemptMayHaveApplied };
+
+      switch (decision.action) {
+        case "success":
+          return this.#parse(spec, summary, (result as { text: string }).text, extra);
+        case "refresh_token": {
+          state.authRefreshed = true;
+          const fresh = await this.#getAccessToken(token);
+          if (fresh === token) throw this.#httpError(result, summary, extra);
+          refreshedToken = fresh;
+          continue;
+        }
+        case "rate_limit_wait":
+          state.rateLimitWaits += 1;
+          await this.#limiter.reportRateLimited(scope);
+          continue;
+        case "backoff":
+          if (observation.kind === "response" || observation.sent === "maybe") priorAttemptMayHaveApplied = true;
+          await this.#sleep(backoffDelayMs(state.failedAttempts, this.#baseDelayMs, this.#maxDelayMs, this.#random));
+          state.failedAttempts += 1;
+          continue;
+        case "fail":
+          if (decision.failure === "rate_limit") await this.#limiter.reportRateLimited(scope);
+          throw this.#failure(decision.failure, result, summary, extra);
+      }
+    }
+  }
+
+  /** One HTTP exchange, answer body read in full; never throws for HTTP or network trouble. */
+  async #attempt(method: HttpMethod, url: string, token: string, body: string | undefined): Promise<AttemptResult> {
+    const headers: Record<string, string> = { Authorization: `Bearer ${token}`, Accept: "application/json" };
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let status: number | undefined;
+    const startedAt = performance.now();
+    const timing = () => ({ startedAt, durationMs: Math.round(performance.now() - startedAt) });
+    try {
+      const response = await this.#fetch(url, {
+        method,
+        headers,
+        body,
+        redirect: "manual",
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+      status = response.status;
+      const text = await response.text();
+      return { kind: "response", status, text, ...timing() };
+    } catch (error) {
+      const classified = classifyFetchError(error);
+      // Headers arrived, so the request certainly reached Airtable even if the body was cut off.
+      const sent = status === undefined ? classified.sent : "maybe";
+      return status === undefined
+        ? { kind: "network", ...classified, sent, error, ...timing() }
+        : { kind: "network", ...classified, sent, error, status, ...timing() };
+    }
+  }
+
+  #parse<T>(spec: RequestSpec<T>, summary: RequestSummary, text: string, extra: Partial<AirtableErrorInit>): T {
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw this.#protocolError(spec, summary, `${spec.operation}: Airtable's answer is not JSON`, extra);
+    }
+    const parsed = spec.schema.safeParse(json);
+    if (!parsed.success) {
+      const issues = parsed.error.issues
+        .slice(0, 3)
+        .map((i) => `${i.path.length === 0 ? "(root)" : i.path.join(".")}: ${i.message}`)
+        .join("; ");
+      throw this.#protocolError(
+        spec,
+        summary,
+        `${spec.operation}: unexpected answer from Airtable (${issues})`,
+        extra,
+        parsed.error,
+      );
+    }
+    return parsed.data;
+  }
+
+  /** A 2xx we cannot read: for a create, Airtable applied it but we do not know the result → outcome unknown. */
+  #protocolError<T>(
+    spec: RequestSpec<T>,
+    summary: RequestSummary,
+    message: string,
+    extra: Partial<AirtableErrorInit>,
+    cause?: unknown,
+  ): AirtableError {
+    const protocol = new AirtableProtocolError({
+      status: 200,
+      type: "INVALID_RESPONSE",
+      message,
+      request: summary,
+      ...extra,
+      cause,
+    });
+    if (spec.idempotent) return protocol;
+    return this.#outcomeUnknown("invalid_response", 200, "INVALID_RESPONSE", message, summary, extra, protocol);
+  }
+
+  #outcomeUnknown(
+    reason: OutcomeUnknownReason,
+    status: number,
+    type: string,
+    detail: string,
+    summary: RequestSummary,
+    extra: Partial<AirtableErrorInit>,
+    cause: unknown,
+  ): AirtableOutcomeUnknownError {
+    const error = new AirtableOutcomeUnknownError({
+      status,
+      type,
+      reason,
+      message: `${summary.operation} may or may not have been applied by Airtable (${detail}); it was not re-sent`,
+      request: summary,
+      ...extra,
+      cause,
+    });
+    this.#logger?.warn(
+      {
+        operation: summary.operation,
+        method: summary.method,
+        path: summary.path,
+        baseId: summary.baseId,
+        reason,
+        recordCount: summary.recordCount,
+      },
+      "airtable request outcome unknown",
+    );
+    return error;
+  }
+
+  #httpError(result: AttemptResult, summary: RequestSummary, extra: Partial<AirtableErrorInit>): AirtableError {
+    if (result.kind !== "response") throw new Error("unreachable: no HTTP answer");
+    return errorForStatus(result.status, parseAirtableErrorBody(result.status, result.text), summary, extra);
+  }
+
+  #failure(
+    failure: FailureKind,
+    result: AttemptResult,
+    summary: RequestSummary,
+    extra: Partial<AirtableErrorInit>,
+  ): AirtableError {
+    if (result.kind === "network") {
+      const type = result.timeout ? "TIMEOUT" : "NETWORK_ERROR";
+      const detail = result.timeout
+        ? `no answer within ${this.#timeoutMs} ms`
+        : `connection failed: ${result.code ?? describeError(result.error)}`;
+      if (failure === "outcome_unknown") {
+        return this.#outcomeUnknown(
+          result.timeout ? "timeout" : "connection_lost",
+          result.status ?? 0,
+          type,
+          detail,
+          summary,
+          extra,
+          result.error,
+        );
+      }
+      return new AirtableNetworkError({
+        status: 0,
+        type,
+        message: `${summary.operation}: ${detail}`,
+        request: summary,
+        ...extra,
+        cause: result.error,
+      });
+    }
+    const parsed = parseAirtableErrorBody(result.status, result.text);
+    if (failure === "outcome_unknown") {
+      return this.#outcomeUnknown(
+        "server_error",
+        result.status,
+        parsed.type,
+        `HTTP ${result.status}: ${parsed.message}`,
+        summary,
+        extra,
+        undefined,
+      );
+    }
+    return errorForStatus(result.status, parsed, summary, extra);
+  }
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

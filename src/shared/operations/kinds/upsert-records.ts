@@ -1,0 +1,24 @@
+/**
+ * upsert_records: up to 10 records per PATCH/PUT with `performUpsert.fieldsToMergeOn`: a record matching on those
+ * fields is updated, otherwise created (Airtable "Update multiple records", upserts).
+ */
+import { z } from "zod";
+import { defineWriteKind, recordFieldsSchema } from "./write-kind.ts";
+
+export const upsertRecordsKind = defineWriteKind({
+  name: "upsert_records",
+  item: z.object({ id: z.string().min(1).optional(), fields: recordFieldsSchema }),
+  singleItem: false,
+  changesSchema: false,
+  // The second send matches the records the first one created or updated.
+  safeToResend: true,
+  requiredOptions: ["fieldsToMergeOn"],
+  async send(airtable, { baseId, tableId, items, options }) {
+    const answer = await airtable.upsertRecords(baseId, tableId, items, {
+      typecast: options.typecast,
+      replace: options.replace === true,
+      fieldsToMergeOn: options.fieldsToMergeOn ?? [],
+    });
+    return { ids: answer.records.map((r) => r.id), created: answer.createdRecords, updated: answer.updatedRecords };
+  },
+});
