@@ -3,8 +3,9 @@
  * ("The resulting field type and options returned by the formula":
  * https://airtable.com/developers/web/api/field-model#formula), and the cell value a formula result becomes.
  *
- * Inferred from the formula's shape: text operators and functions give singleLineText, arithmetic and counting
- * give number (with the largest precision among the numbers it reads), logical tests give checkbox (a formula
+ * Inferred from the formula's shape: text operators and functions give singleLineText, arithmetic gives number
+ * (with the largest precision among the numbers it reads), counting and positions give integers, SUM/MIN/MAX of
+ * one kind of number keep it (a sum of currency is currency), logical tests give checkbox (a formula
  * cell is `true` or empty for them: the field model lists `true` among formula cell values), date functions give
  * dateTime, and a bare field reference gives that field's own type and options.
  */
@@ -43,6 +44,7 @@ const NUMBER_FUNCTIONS = new Set([
   "COUNTALL",
   "DATETIME_DIFF",
 ]);
+const AGGREGATES_KEEPING_TYPE = new Set(["SUM", "MIN", "MAX"]);
 const LOGICAL_FUNCTIONS = new Set([
   "AND",
   "OR",
@@ -128,6 +130,16 @@ export function inferResult(root: Node, fieldOf: (name: string) => Field | undef
         if (TEXT_FUNCTIONS.has(node.name)) return TEXT_RESULT;
         if (NUMBER_FUNCTIONS.has(node.name)) {
           const inner = node.args.map(infer).filter((p): p is ResultConfig => p !== undefined && isNumeric(p));
+          // SUM, MIN and MAX of one kind of number keep it (a sum of currency is currency).
+          const first = inner[0];
+          if (
+            AGGREGATES_KEEPING_TYPE.has(node.name) &&
+            first !== undefined &&
+            inner.every((p) => p.type === first.type && JSON.stringify(p.options) === JSON.stringify(first.options))
+          ) {
+            return first;
+          }
+          if (!AGGREGATES_KEEPING_TYPE.has(node.name) && node.name !== "AVERAGE") return numberResult(0);
           return numberResult(node.name === "AVERAGE" ? 2 : Math.max(0, ...inner.map(precisionOf)));
         }
         if (LOGICAL_FUNCTIONS.has(node.name)) return CHECKBOX_RESULT;
