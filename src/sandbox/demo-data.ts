@@ -39,7 +39,7 @@ export function seedDemo(sandbox: Sandbox, email = "demo@example.com"): DemoData
       Phone: `+1 555 01${String(i).padStart(2, "0")}`,
       Website: `https://example.com/${i}`,
       "Win probability": [0.1, 0.25, 0.5, 0.9][i % 4],
-      Rating: (i % 5) + 1,
+      Satisfaction: (i % 5) + 1,
       "Call time": 60 * (15 + (i % 4) * 15),
     };
     if (i % 5 === 0) record["Next meeting"] = `2026-12-0${(i % 9) + 1}T15:30:00.000Z`;
@@ -125,7 +125,7 @@ export function seedDemo(sandbox: Sandbox, email = "demo@example.com"): DemoData
           },
           { name: "Label", type: "formula", options: { formula: '{Name} & " (" & {Stage} & ")"' } },
           { name: "Win probability", type: "percent", options: { precision: 0 } },
-          { name: "Rating", type: "rating", options: { max: 5, icon: "star", color: "yellowBright" } },
+          { name: "Satisfaction", type: "rating", options: { max: 5, icon: "star", color: "yellowBright" } },
           { name: "Call time", type: "duration", options: { durationFormat: "h:mm" } },
           { name: "Last modified", type: "lastModifiedTime" },
           { name: "Open website", type: "button", options: { label: "Open", url: "{Website}" } },

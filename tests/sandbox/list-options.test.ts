@@ -58,7 +58,7 @@ describe("cellFormat=string", () => {
       // Next meeting is 15:30 UTC in a field whose time zone is utc.
       "Next meeting": "2026-12-01 15:30",
       "Win probability": "10%",
-      Rating: "1",
+      Satisfaction: "1",
       "Call time": "0:15",
       Label: "Ada Park (Lead)",
       "Open website": "Open",
