@@ -4,6 +4,10 @@
  *
  * It is strict on purpose: rate limits (rate-limit.ts), batch atomicity and limits (record-ops.ts), value
  * validation (field-values.ts), error shapes (errors.ts, records-routes.ts, meta-routes.ts), OAuth (oauth.ts).
+ * It models Airtable's field model (fields/: links with inverse fields, lookups, rollups, counts, formulas and the
+ * other computed types, attachments by URL), base permission levels and per-user field/table restrictions
+ * (permissions.ts), and the list options (cellFormat=string, returnFieldsByFieldId, recordMetadata, expiring
+ * offsets).
  * Every request is recorded (recorder.ts); faults can be injected (latency, 5xx, dropped connections).
  *
  * Request pipeline, in order: body read → URL length (Airtable refuses URLs over 16,000 characters) → route

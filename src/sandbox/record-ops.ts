@@ -229,9 +229,10 @@ export function listRecords(
   let formula: CompiledFormula | undefined;
   if (q.filterByFormula !== undefined && q.filterByFormula.trim() !== "") {
     try {
+      // By name only: field ids work in formula fields' stored text, not in filterByFormula.
       formula = compileFormula(
         q.filterByFormula,
-        table.fields.map((f) => ({ name: f.name, type: f.type, id: f.id })),
+        table.fields.map((f) => ({ name: f.name, type: f.type })),
       );
     } catch (error) {
       if (error instanceof FormulaError) {

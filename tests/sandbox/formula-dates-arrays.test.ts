@@ -164,4 +164,18 @@ describe("filterByFormula over links, lookups and dates (HTTP, the demo base)", 
     ]);
     expect(await list('IS_BEFORE(CREATED_TIME(), "2000-01-01")')).toHaveLength(0);
   });
+
+  it("names fields in filterByFormula by name only (field ids appear in formula fields' options, not in filters)", async () => {
+    const schema = await f.call("GET", `/v0/meta/bases/${demo.base.id}/tables`, undefined, demo.token);
+    const nameId = schema.body.tables[1].fields[0].id as string;
+    const r = await f.call(
+      "POST",
+      `/v0/${demo.base.id}/Contacts/listRecords`,
+      { filterByFormula: `{${nameId}} = "Ada Park"` },
+      demo.token,
+    );
+    expect(r.status).toBe(422);
+    expect(r.body.error.type).toBe("INVALID_FILTER_BY_FORMULA");
+    expect(r.body.error.message).toContain(`Unknown field names: ${nameId}`);
+  });
 });

@@ -37,9 +37,15 @@ export function writeAttachments(field: Field, value: unknown, existing: unknown
       out.push(kept);
       continue;
     }
-    if (typeof entry.url !== "string" || !/^https?:\/\/[^\s/]+/.test(entry.url)) throw badValue(field.name);
+    const url = typeof entry.url === "string" && /^https?:\/\//.test(entry.url) ? URL.parse(entry.url) : null;
+    if (url === null || typeof entry.url !== "string") throw badValue(field.name);
     if (entry.filename !== undefined && typeof entry.filename !== "string") throw badValue(field.name);
-    const fromUrl = decodeURIComponent(new URL(entry.url).pathname.split("/").pop() ?? "");
+    let fromUrl = url.pathname.split("/").pop() ?? "";
+    try {
+      fromUrl = decodeURIComponent(fromUrl);
+    } catch {
+      // keep it encoded
+    }
     const filename = (entry.filename as string | undefined) || fromUrl || "file";
     const attachment: Attachment = { id: newId("att"), url: entry.url, filename };
     ctx.newAttachments.push(attachment);
