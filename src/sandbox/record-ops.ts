@@ -270,7 +270,15 @@ export function listRecords(
       const keyed = rows.map((r, index) => ({
         r,
         index,
-        keys: sorts.map((s) => sortValue(s.field, reader.read(table, s.field, r))),
+        // Links sort by what they show: their records' primary values.
+        keys: sorts.map((s) =>
+          sortValue(
+            s.field,
+            s.field.type === "multipleRecordLinks"
+              ? reader.formulaValue(table, s.field, r)
+              : reader.read(table, s.field, r),
+          ),
+        ),
       }));
       keyed.sort((a, b) => {
         for (let i = 0; i < sorts.length; i++) {

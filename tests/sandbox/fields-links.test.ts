@@ -165,6 +165,21 @@ describe("link fields: cells and the inverse field (field-model#foreignkey)", ()
     expect(companyIds().Umbrella).toBeUndefined();
   });
 
+  it("sorts and filters a link field by its linked records' primary values", async () => {
+    const { Acme, Globex } = companyIds() as { Acme: string[]; Globex: string[] };
+    await f.call("POST", contacts, {
+      records: [
+        { fields: { Name: "g", Company: [Globex[0]] } },
+        { fields: { Name: "a", Company: [Acme[1]] } },
+        { fields: { Name: "none" } },
+      ],
+    });
+    const sorted = await f.call("POST", `${contacts}/listRecords`, { sort: [{ field: "Company", direction: "desc" }] });
+    expect(sorted.body.records.map((r: { fields: { Name: string } }) => r.fields.Name)).toEqual(["g", "a", "none"]);
+    const filtered = await f.call("POST", `${contacts}/listRecords`, { filterByFormula: '{Company} = "Globex"' });
+    expect(filtered.body.records.map((r: { fields: { Name: string } }) => r.fields.Name)).toEqual(["g"]);
+  });
+
   it("links a table to itself without an inverse field", async () => {
     const boss = await f.call("POST", contacts, { fields: { Name: "Boss" } });
     const r = await f.call("POST", contacts, { fields: { Name: "Dev", Manager: [boss.body.id] } });
