@@ -24,6 +24,8 @@ export interface Env {
   /** The sandbox's origin, for attachment URLs. */
   url(): string;
   basesPageSize: number;
+  /** Filling in attachments written by URL: the wait before it (ms) and whether outside URLs are downloaded. */
+  attachmentFillIn: { delayMs: number; fetchUrls: boolean };
 }
 
 export interface RequestCtx {
@@ -69,9 +71,18 @@ export function requireScope(ctx: RequestCtx, scope: string): void {
 
 /** The base, if the user can see it, and the permission level the operation needs. */
 export function openBase(ctx: RequestCtx, baseId: string, needed: PermissionLevel): Base {
+  return openBaseWithLevel(ctx, baseId, needed).base;
+}
+
+/** openBase, also telling the user's level (writes need it: only creators may add select options). */
+export function openBaseWithLevel(
+  ctx: RequestCtx,
+  baseId: string,
+  needed: PermissionLevel,
+): { base: Base; level: PermissionLevel } {
   const { base, level } = ctx.env.store.baseFor(baseId, principalOf(ctx).user.id);
   if (!atLeast(level, needed)) throw notPermitted();
-  return base;
+  return { base, level };
 }
 
 export function json(body: unknown, status = 200): Reply {

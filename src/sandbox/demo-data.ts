@@ -1,6 +1,10 @@
 /**
  * Demo data for `node src/sandbox/main.ts` and for tests that want a realistic base: a user, a "Demo CRM" base
  * with Companies and Contacts using every field type the sandbox supports, and 30 contacts.
+ *
+ * Contacts.Company links each contact to its company (seeded by company name, with typecast); Companies gets the
+ * inverse link "Contacts", a count and a rollup over it; Contacts looks the company's name and industry up and has
+ * a formula, so the base looks like the linked bases people have.
  */
 import type { BaseInfo, Sandbox } from "./index.ts";
 
@@ -34,6 +38,9 @@ export function seedDemo(sandbox: Sandbox, email = "demo@example.com"): DemoData
       Notes: i % 4 === 0 ? `Met at conference #${i}.\nFollow up in spring.` : "",
       Phone: `+1 555 01${String(i).padStart(2, "0")}`,
       Website: `https://example.com/${i}`,
+      "Win probability": [0.1, 0.25, 0.5, 0.9][i % 4],
+      Satisfaction: (i % 5) + 1,
+      "Call time": 60 * (15 + (i % 4) * 15),
     };
     if (i % 5 === 0) record["Next meeting"] = `2026-12-0${(i % 9) + 1}T15:30:00.000Z`;
     return record;
@@ -55,12 +62,23 @@ export function seedDemo(sandbox: Sandbox, email = "demo@example.com"): DemoData
           { name: "Employees", type: "number", options: { precision: 0 } },
           { name: "Logo", type: "multipleAttachments" },
           { name: "Created", type: "createdTime" },
+          { name: "Annual revenue", type: "currency", options: { precision: 0, symbol: "$" } },
+          { name: "Account manager", type: "singleCollaborator" },
+          // "Contacts" (the inverse of Contacts.Company) is created by the link; these read through it.
+          { name: "Number of contacts", type: "count", options: { recordLinkFieldId: "Contacts" } },
+          {
+            name: "Total deal size",
+            type: "rollup",
+            options: { recordLinkFieldId: "Contacts", fieldIdInLinkedTable: "Deal size", formula: "SUM(values)" },
+          },
         ],
         records: COMPANIES.map((name, i) => ({
           Name: name,
           Website: `https://${name.toLowerCase().replace(/\s+/g, "")}.example`,
           Industry: ["Software", "Manufacturing", "Retail"][i % 3],
           Employees: (i + 1) * 120,
+          "Annual revenue": (i + 1) * 250_000,
+          "Account manager": { id: user.id },
         })),
       },
       {
@@ -68,7 +86,7 @@ export function seedDemo(sandbox: Sandbox, email = "demo@example.com"): DemoData
         fields: [
           { name: "Name", type: "singleLineText", description: "Full name" },
           { name: "Email", type: "email" },
-          { name: "Company", type: "singleLineText" },
+          { name: "Company", type: "multipleRecordLinks", options: { linkedTableId: "Companies" } },
           {
             name: "Stage",
             type: "singleSelect",
@@ -95,9 +113,27 @@ export function seedDemo(sandbox: Sandbox, email = "demo@example.com"): DemoData
           { name: "Files", type: "multipleAttachments" },
           { name: "Created", type: "createdTime" },
           { name: "Number", type: "autoNumber" },
+          {
+            name: "Company name",
+            type: "multipleLookupValues",
+            options: { recordLinkFieldId: "Company", fieldIdInLinkedTable: "Name" },
+          },
+          {
+            name: "Company industry",
+            type: "multipleLookupValues",
+            options: { recordLinkFieldId: "Company", fieldIdInLinkedTable: "Industry" },
+          },
+          { name: "Label", type: "formula", options: { formula: '{Name} & " (" & {Stage} & ")"' } },
+          { name: "Win probability", type: "percent", options: { precision: 0 } },
+          { name: "Satisfaction", type: "rating", options: { max: 5, icon: "star", color: "yellowBright" } },
+          { name: "Call time", type: "duration", options: { durationFormat: "h:mm" } },
+          { name: "Last modified", type: "lastModifiedTime" },
+          { name: "Open website", type: "button", options: { label: "Open", url: "{Website}" } },
         ],
         views: [{ name: "All contacts" }],
         records: contacts,
+        // Company names become links to the Companies records of that name.
+        typecast: true,
       },
     ],
   });

@@ -69,3 +69,23 @@ export const rateLimited = (): ApiError =>
   new ApiError(429, {
     errors: [{ error: "RATE_LIMIT_REACHED", message: "Rate limit exceeded. Please try again later" }],
   });
+
+/**
+ * A field or table configured to limit who may edit it, or a typecast that would create a record the user may not
+ * create. Airtable's message, as its API answers it (reported verbatim in
+ * https://github.com/GV14982/async-airtable/issues/55 for a typecast link; per request, not per base).
+ */
+export const restricted = (): ApiError =>
+  typed(
+    403,
+    "INVALID_PERMISSIONS",
+    "You are not permitted to perform this operation because the field or table has been configured to limit who can perform this operation",
+  );
+
+/** A link cell that is not an array of record ids (Airtable's message, e.g. gtalarico/pyairtable#68). */
+export const notRecordIds = (): ApiError =>
+  typed(422, "INVALID_VALUE_FOR_COLUMN", "Value is not an array of record IDs.");
+
+/** A link to a record id that is not in the linked table (type as Airtable answers it; message the sandbox's). */
+export const rowDoesNotExist = (recordId: string): ApiError =>
+  typed(422, "ROW_DOES_NOT_EXIST", `Record ID ${recordId} does not exist`);

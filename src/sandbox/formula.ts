@@ -11,9 +11,14 @@ import { compare, ErrorValue, isError, isTruthy, toExternal, toNumber, toText, t
 
 export { FormulaError } from "./formula/errors.ts";
 export type { FormulaField, FormulaRecord } from "./formula/fields.ts";
-export { MAX_DEPTH, MAX_LENGTH } from "./formula/parser.ts";
+export { MAX_DEPTH, MAX_LENGTH, parse } from "./formula/parser.ts";
+export type { Node } from "./formula/parser.ts";
 
 export interface CompiledFormula {
+  /** The parsed formula. */
+  readonly root: Node;
+  /** The fields the formula references (each once, in order of first use). */
+  readonly referencedFields: readonly FormulaField[];
   /** The formula's value for a record: a string, number, boolean, null for blank, or `{ error: "#ERROR!" }`. */
   evaluate(record: FormulaRecord): unknown;
   /** Whether Airtable would return the record: the result is not 0, false, "", NaN, blank or an error. */
@@ -133,10 +138,29 @@ function evaluateNode(node: Node, record: FormulaRecord, fields: Map<string, For
  */
 export function compileFormula(text: string, fields: FormulaField[]): CompiledFormula {
   const root = parse(text);
-  const byName = new Map(fields.map((field) => [field.name, field]));
+  const byName = new Map<string, FormulaField>();
+  for (const field of fields) {
+    if (field.id !== undefined) byName.set(field.id, field);
+  }
+  // Names win over ids when a field is named like another field's id.
+  for (const field of fields) byName.set(field.name, field);
   check(root, byName);
+  const referencedFields: FormulaField[] = [];
+  const collect = (node: Node): void => {
+    if (node.type === "field") {
+      const field = byName.get(node.name) as FormulaField;
+      if (!referencedFields.includes(field)) referencedFields.push(field);
+    } else if (node.type === "negate") collect(node.operand);
+    else if (node.type === "chain") {
+      collect(node.first);
+      for (const part of node.rest) collect(part.operand);
+    } else if (node.type === "call") node.args.forEach(collect);
+  };
+  collect(root);
   const run = (record: FormulaRecord): Value => evaluateNode(root, record, byName);
   return {
+    root,
+    referencedFields,
     evaluate: (record) => toExternal(run(record)),
     matches: (record) => isTruthy(run(record)),
   };

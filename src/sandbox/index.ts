@@ -4,6 +4,10 @@
  *
  * It is strict on purpose: rate limits (rate-limit.ts), batch atomicity and limits (record-ops.ts), value
  * validation (field-values.ts), error shapes (errors.ts, records-routes.ts, meta-routes.ts), OAuth (oauth.ts).
+ * It models Airtable's field model (fields/: links with inverse fields, lookups, rollups, counts, formulas and the
+ * other computed types, attachments by URL), base permission levels and per-user field/table restrictions
+ * (permissions.ts), and the list options (cellFormat=string, returnFieldsByFieldId, recordMetadata, expiring
+ * offsets).
  * Every request is recorded (recorder.ts); faults can be injected (latency, 5xx, dropped connections).
  *
  * Request pipeline, in order: body read → URL length (Airtable refuses URLs over 16,000 characters) → route
@@ -14,23 +18,27 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
 import { ApiError, authRequired, notFound, rateLimited, typed } from "./errors.ts";
-import { buildTable, matchMetaRoutes } from "./meta-routes.ts";
+import { matchMetaRoutes } from "./meta-routes.ts";
 import { OAuthServer, type OAuthClient } from "./oauth.ts";
-import { createRecords, Iterators } from "./record-ops.ts";
+import { createRecords, DEFAULT_ITERATOR_TTL_MS, Iterators } from "./record-ops.ts";
 import { matchRecordRoutes, recordCountOf, serveAttachment } from "./records-routes.ts";
 import { RateLimits } from "./rate-limit.ts";
 import { maxInWindow, nowMs, type RecordedRequest } from "./recorder.ts";
-import { readCell } from "./field-values.ts";
+import { CellReader } from "./fields/reader.ts";
+import { fillInAttachments } from "./fields/attachments.ts";
+import { buildSetupTables } from "./schema.ts";
 import type { Env, Reply, RequestCtx, RouteMatch } from "./context.ts";
 import { newId } from "./ids.ts";
 import {
   ALL_SCOPES,
   baseInfo,
+  findField,
   findTable,
   Store,
   type Base,
   type BaseInfo,
   type PermissionLevel,
+  type Restriction,
   type TableDef,
   type User,
 } from "./store.ts";
@@ -60,6 +68,19 @@ export interface SandboxOptions {
   latencyMs?: number;
   /** Bases per page of GET /v0/meta/bases; Airtable's is 1,000. Lower it to exercise paging. */
   basesPageSize?: number;
+  /**
+   * How long a list-records offset stays valid, in ms (default 5 minutes). Airtable's offsets expire too; after
+   * that the next page answers 422 LIST_RECORDS_ITERATOR_NOT_AVAILABLE. Lower it (or call
+   * `expireListIterators()`) to exercise that path.
+   */
+  listIteratorTtlMs?: number;
+  /** Wait before attachments written by URL are filled in with size, type and thumbnails (ms, default 50). */
+  attachmentFillInMs?: number;
+  /**
+   * Whether attachments written by an outside URL are downloaded to fill them in (default true). When false they
+   * fail as unreachable URLs do on Airtable: they disappear from the cell. Files the sandbox holds always resolve.
+   */
+  fetchAttachmentUrls?: boolean;
 }
 
 export interface SandboxFaults {
@@ -82,7 +103,26 @@ export interface Sandbox {
   /** Default: all scopes. */
   createPersonalAccessToken(userId: string, scopes?: string[]): string;
   createBase(ownerUserId: string, def: { id?: string; name: string; tables: TableDef[] }): BaseInfo;
+  /** Shares the base with a user at a permission level (default "edit"); "none" lists it without opening it. */
   grantAccess(baseId: string, userId: string, permissionLevel?: PermissionLevel): void;
+  /**
+   * Limits who can edit a field (Airtable's field editing permissions): the user's writes that set or clear it
+   * answer 403 INVALID_PERMISSIONS; the rest of the base stays writable.
+   */
+  restrictField(baseId: string, tableIdOrName: string, fieldIdOrName: string, userId: string): void;
+  /**
+   * Limits record operations on a table for a user (Airtable's table permissions): creating and/or deleting
+   * records, or ("update") editing any of its fields; refused requests answer 403 INVALID_PERMISSIONS.
+   * Default: all three.
+   */
+  restrictTable(
+    baseId: string,
+    tableIdOrName: string,
+    userId: string,
+    operations?: ("create" | "update" | "delete")[],
+  ): void;
+  /** Lifts every field and table restriction of the base. */
+  clearRestrictions(baseId: string): void;
   registerOAuthClient(client: OAuthClient): void;
   /** Cells keyed by field name. */
   listRecordsDirect(
@@ -106,6 +146,8 @@ export interface Sandbox {
   penalize(target: { baseId?: string; token?: string }, ms?: number): void;
   /** Expires the current OAuth access tokens (of one user, or all): they answer 401 from now on. */
   expireAccessTokens(userId?: string): void;
+  /** Expires every list-records offset handed out so far (their next page: LIST_RECORDS_ITERATOR_NOT_AVAILABLE). */
+  expireListIterators(): void;
   /** Merges into the current faults. */
   setFaults(faults: Partial<SandboxFaults>): void;
   faults: SandboxFaults;
@@ -160,7 +202,18 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     dropBeforeApply: 0,
   };
   let origin = "";
-  const env: Env = { store, iterators: new Iterators(), url: () => origin, basesPageSize: opts.basesPageSize ?? 1000 };
+  const env: Env = {
+    store,
+    iterators: new Iterators(opts.listIteratorTtlMs ?? DEFAULT_ITERATOR_TTL_MS),
+    url: () => origin,
+    basesPageSize: opts.basesPageSize ?? 1000,
+    attachmentFillIn: { delayMs: opts.attachmentFillInMs ?? 50, fetchUrls: opts.fetchAttachmentUrls ?? true },
+  };
+  const baseOf = (baseId: string): Base => {
+    const base = store.bases.get(baseId);
+    if (base === undefined) throw new Error(`unknown base ${baseId}`);
+    return base;
+  };
 
   function route(method: string, segs: string[]): RouteMatch | undefined {
     if (segs[0] === "v0") {
@@ -324,20 +377,34 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     },
     createBase(ownerUserId, def) {
       if (!store.users.has(ownerUserId)) throw new Error(`unknown user ${ownerUserId}`);
-      const base: Base = { id: def.id ?? newId("app"), name: def.name, tables: [], access: new Map() };
+      const base: Base = {
+        id: def.id ?? newId("app"),
+        name: def.name,
+        tables: [],
+        access: new Map(),
+        restrictions: [],
+      };
       base.access.set(ownerUserId, "create");
-      for (const tableDef of def.tables) {
-        const { records, ...rest } = tableDef;
-        const table = buildTable(rest, base.tables, false);
-        base.tables.push(table);
-        if (records !== undefined && records.length > 0)
-          createRecords(
-            table,
-            records.map((fields) => ({ fields })),
-            false,
-          );
-      }
+      base.tables = buildSetupTables(def.tables.map(({ records: _records, ...rest }) => rest));
+      // Seeds go in table order, as the owner would write them; links may name records of earlier tables.
+      const attachments = def.tables.flatMap((tableDef, i) => {
+        const records = tableDef.records ?? [];
+        if (records.length === 0) return [];
+        const scope = {
+          reader: new CellReader(base, store.users),
+          base,
+          table: base.tables[i] as Base["tables"][number],
+          userId: ownerUserId,
+          level: "create" as const,
+          typecast: tableDef.typecast === true,
+        };
+        return createRecords(
+          scope,
+          records.map((fields) => ({ fields })),
+        ).attachments;
+      });
       store.bases.set(base.id, base);
+      void fillInAttachments(base, attachments, { origin, ...env.attachmentFillIn });
       return baseInfo(base);
     },
     grantAccess(baseId, userId, permissionLevel = "edit") {
@@ -345,15 +412,31 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       if (base === undefined || !store.users.has(userId)) throw new Error(`unknown base ${baseId} or user ${userId}`);
       base.access.set(userId, permissionLevel);
     },
+    restrictField(baseId, tableIdOrName, fieldIdOrName, userId) {
+      const base = baseOf(baseId);
+      const table = findTable(base, tableIdOrName);
+      const field = findField(table, fieldIdOrName);
+      if (field === undefined) throw new Error(`unknown field ${fieldIdOrName}`);
+      base.restrictions.push({ userId, tableId: table.id, fieldId: field.id, operations: ["update"] });
+    },
+    restrictTable(baseId, tableIdOrName, userId, operations = ["create", "update", "delete"]) {
+      const base = baseOf(baseId);
+      const table = findTable(base, tableIdOrName);
+      const restriction: Restriction = { userId, tableId: table.id, operations: [...operations] };
+      base.restrictions.push(restriction);
+    },
+    clearRestrictions(baseId) {
+      baseOf(baseId).restrictions = [];
+    },
     registerOAuthClient: (client) => oauth.register(client),
     listRecordsDirect(baseId, tableIdOrName) {
-      const base = store.bases.get(baseId);
-      if (base === undefined) throw new Error(`unknown base ${baseId}`);
+      const base = baseOf(baseId);
       const table = findTable(base, tableIdOrName);
+      const reader = new CellReader(base, store.users);
       return table.records.map((r) => {
         const fields: Record<string, unknown> = {};
         for (const f of table.fields) {
-          const v = readCell(f, r);
+          const v = reader.read(table, f, r);
           if (v !== undefined) fields[f.name] = structuredClone(v);
         }
         return { id: r.id, createdTime: r.createdTime, fields };
@@ -379,6 +462,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
           token.expiresAt = Date.now() - 1;
       }
     },
+    expireListIterators: () => env.iterators.expireAll(),
     setFaults: (partial) => void Object.assign(faults, partial),
     faults,
   };

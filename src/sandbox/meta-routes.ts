@@ -1,6 +1,9 @@
 /**
  * The meta API: whoami, list bases, base schema, create/update tables and fields.
  *
+ * Fields are described with their options as the field model documents them (fields/definitions.ts); creating a
+ * link field also creates its inverse field on the linked table (schema.ts).
+ *
  * Error choices: unknown or unshared base, unknown table, missing scope → 403 INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND
  * (as for records); schema changes need the "create" permission level (403 INVALID_PERMISSIONS otherwise);
  * invalid definitions → 422 with a specific type (DUPLICATE_OR_EMPTY_FIELD_NAME, DUPLICATE_TABLE_NAME,
@@ -8,8 +11,8 @@
  * The specific type names are the sandbox's best guess: Airtable does not publish them.
  */
 import { invalidRequest, typed } from "./errors.ts";
-import { COMPUTED_TYPES, normaliseFieldDef } from "./field-values.ts";
-import { isId, newId } from "./ids.ts";
+import { isId } from "./ids.ts";
+import { addField, buildApiTable, checkFieldName } from "./schema.ts";
 import {
   json,
   jsonBody,
@@ -21,7 +24,7 @@ import {
   type RequestCtx,
   type RouteMatch,
 } from "./context.ts";
-import { findField, findTable, newView, type Field, type FieldDef, type Table } from "./store.ts";
+import { findField, findTable, type Field, type Table } from "./store.ts";
 
 function renderField(field: Field): Record<string, unknown> {
   const out: Record<string, unknown> = { id: field.id, name: field.name, type: field.type };
@@ -78,10 +81,6 @@ function getSchema(ctx: RequestCtx, baseId: string): Reply {
   return json({ tables: base.tables.map((t) => renderTable(t, visible)) });
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
 function optionalString(body: Record<string, unknown>, key: string): string | undefined {
   const value = body[key];
   if (value === undefined) return undefined;
@@ -89,79 +88,10 @@ function optionalString(body: Record<string, unknown>, key: string): string | un
   return value;
 }
 
-function fieldNameError(name: string): never {
-  throw typed(
-    422,
-    "DUPLICATE_OR_EMPTY_FIELD_NAME",
-    `Field names must be unique and non-empty (case-insensitively): ${JSON.stringify(name)}`,
-  );
-}
-
-function checkFieldName(table: Pick<Table, "fields">, name: string, except?: Field): void {
-  if (name.trim() === "") fieldNameError(name);
-  const lower = name.trim().toLowerCase();
-  if (table.fields.some((f) => f !== except && f.name.toLowerCase() === lower)) fieldNameError(name);
-}
-
-/** Builds a field from an API or setup definition; `forApi` applies the API's restrictions. */
-export function buildField(def: unknown, table: Pick<Table, "fields">, forApi: boolean): Field {
-  if (!isObject(def)) throw invalidRequest();
-  onlyKeys(def, forApi ? ["name", "type", "description", "options"] : ["id", "name", "type", "description", "options"]);
-  if (typeof def.name !== "string" || typeof def.type !== "string") throw invalidRequest();
-  const description = optionalString(def, "description");
-  checkFieldName(table, def.name);
-  const options = normaliseFieldDef(def as unknown as FieldDef, forApi);
-  const field: Field = {
-    id: typeof def.id === "string" ? def.id : newId("fld"),
-    name: def.name.trim(),
-    type: def.type,
-  };
-  if (description !== undefined && description !== "") field.description = description;
-  if (options !== undefined) field.options = options;
-  return field;
-}
-
-/** Types Airtable refuses as a primary field. */
-const NOT_PRIMARY = new Set(["checkbox", "multipleSelects", "multipleAttachments", ...COMPUTED_TYPES]);
-
-export function buildTable(def: unknown, existing: Table[], forApi: boolean): Table {
-  if (!isObject(def)) throw invalidRequest();
-  onlyKeys(def, forApi ? ["name", "description", "fields"] : ["id", "name", "description", "fields", "views"]);
-  if (typeof def.name !== "string" || def.name.trim() === "") {
-    throw typed(422, "INVALID_TABLE_NAME", "Table names must be non-empty");
-  }
-  const name = def.name.trim();
-  if (existing.some((t) => t.name.toLowerCase() === name.toLowerCase())) {
-    throw typed(422, "DUPLICATE_TABLE_NAME", `A table named ${JSON.stringify(name)} already exists`);
-  }
-  const description = optionalString(def, "description");
-  if (!Array.isArray(def.fields) || def.fields.length === 0) throw invalidRequest();
-  const table: Table = {
-    id: typeof def.id === "string" ? def.id : newId("tbl"),
-    name,
-    primaryFieldId: "",
-    fields: [],
-    views: [newView("Grid view")],
-    records: [],
-    nextAutoNumber: 1,
-  };
-  if (description !== undefined && description !== "") table.description = description;
-  for (const fieldDef of def.fields) table.fields.push(buildField(fieldDef, table, forApi));
-  const primary = table.fields[0] as Field;
-  if (forApi && NOT_PRIMARY.has(primary.type)) {
-    throw typed(422, "INVALID_PRIMARY_FIELD_TYPE", `Field type ${primary.type} cannot be the primary field`);
-  }
-  table.primaryFieldId = primary.id;
-  if (Array.isArray(def.views)) {
-    for (const v of def.views as { id?: string; name: string }[]) table.views.push(newView(v.name, v.id));
-  }
-  return table;
-}
-
 function createTable(ctx: RequestCtx, baseId: string): Reply {
   requireScope(ctx, "schema.bases:write");
   const base = openBase(ctx, baseId, "create");
-  const table = buildTable(jsonBody(ctx), base.tables, true);
+  const table = buildApiTable(jsonBody(ctx), base.tables);
   base.tables.push(table);
   return json(renderTable(table));
 }
@@ -193,8 +123,7 @@ function createField(ctx: RequestCtx, baseId: string, tableKey: string): Reply {
   requireScope(ctx, "schema.bases:write");
   const base = openBase(ctx, baseId, "create");
   const table = findTable(base, tableKey);
-  const field = buildField(jsonBody(ctx), table, true);
-  table.fields.push(field);
+  const field = addField(jsonBody(ctx), table, base.tables);
   return json(renderField(field));
 }
 

@@ -1,14 +1,32 @@
 /**
  * Record reads and writes on the store, independent of HTTP: list (view, filter, sort, fields, paging), create,
  * update (merge or replace), upsert and delete. Every write request is atomic: all records are validated into a
- * scratch copy first and applied only when every one of them passed, as Airtable does for a batch.
+ * scratch copy first and applied only when every one of them passed, as Airtable does for a batch; applying keeps
+ * link fields' inverses in step, records when each cell changed (lastModifiedTime), creates the linked records and
+ * select options `typecast` asked for, and hands back the attachments written by URL to fill in later.
  */
 import { invalidRequest, recordNotFound, typed, unknownField } from "./errors.ts";
 import type { ApiError } from "./errors.ts";
 import { compileFormula, FormulaError, type CompiledFormula } from "./formula.ts";
-import { COMPUTED_TYPES, isEmptyResult, readCell, WriteContext, writeCell } from "./field-values.ts";
+import { COMPUTED_TYPES, isEmptyResult, WriteContext, writeCell, type Attachment } from "./field-values.ts";
+import { formatCell, type StringFormat } from "./fields/string-format.ts";
+import { cellText, type CellReader } from "./fields/reader.ts";
+import { removeLinksTo, syncInverse } from "./fields/links.ts";
 import { newId, isId } from "./ids.ts";
-import { findField, isoNow, type Choice, type Field, type StoredRecord, type Table } from "./store.ts";
+import { checkFieldWrites, checkTableOperation, mayWriteField } from "./permissions.ts";
+import { restricted } from "./errors.ts";
+import {
+  addRecords,
+  findField,
+  isoNow,
+  removeRecords,
+  type Base,
+  type Choice,
+  type Field,
+  type PermissionLevel,
+  type StoredRecord,
+  type Table,
+} from "./store.ts";
 
 export const MAX_RECORDS_PER_WRITE = 10;
 
@@ -32,6 +50,8 @@ export interface RenderOptions {
   /** Only these fields (all when undefined). */
   only?: Set<string>;
   commentCount?: boolean;
+  /** cellFormat=string: cells as user-facing text in this zone and locale (JSON cells when undefined). */
+  stringFormat?: StringFormat;
 }
 
 export interface RenderedRecord {
@@ -41,30 +61,27 @@ export interface RenderedRecord {
   commentCount?: number;
 }
 
-export function renderRecord(table: Table, record: StoredRecord, opts: RenderOptions): RenderedRecord {
+export function renderRecord(
+  reader: CellReader,
+  table: Table,
+  record: StoredRecord,
+  opts: RenderOptions,
+): RenderedRecord {
   const fields: Record<string, unknown> = {};
   for (const field of table.fields) {
     if (opts.only !== undefined && !opts.only.has(field.id)) continue;
-    const value = readCell(field, record);
+    const value = reader.read(table, field, record);
     if (value === undefined) continue;
-    fields[opts.byFieldId ? field.id : field.name] = structuredClone(value);
+    const key = opts.byFieldId ? field.id : field.name;
+    if (opts.stringFormat === undefined) fields[key] = structuredClone(value);
+    else {
+      const text = formatCell(reader, table, field, record, value, opts.stringFormat);
+      if (text !== "") fields[key] = text;
+    }
   }
   const out: RenderedRecord = { id: record.id, createdTime: record.createdTime, fields };
   if (opts.commentCount === true) out.commentCount = record.comments.length;
   return out;
-}
-
-/** The record as the formula engine sees it: cells keyed by field name, raw values. */
-function formulaRecord(
-  table: Table,
-  record: StoredRecord,
-): { id: string; createdTime: string; fields: Record<string, unknown> } {
-  const fields: Record<string, unknown> = {};
-  for (const field of table.fields) {
-    const value = readCell(field, record);
-    if (value !== undefined) fields[field.name] = value;
-  }
-  return { id: record.id, createdTime: record.createdTime, fields };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -80,6 +97,9 @@ export interface ListQuery {
   filterByFormula?: string;
   returnFieldsByFieldId?: boolean;
   commentCount?: boolean;
+  cellFormat?: string;
+  timeZone?: string;
+  userLocale?: string;
 }
 
 interface Iterator {
@@ -90,21 +110,32 @@ interface Iterator {
   expiresAt: number;
 }
 
-/** Airtable's iterators live a few minutes; the sandbox keeps them 5 minutes. */
-const ITERATOR_TTL_MS = 5 * 60_000;
+/** Airtable's list offsets expire after a while (then LIST_RECORDS_ITERATOR_NOT_AVAILABLE); the sandbox keeps an
+ * iterator 5 minutes by default (SandboxOptions.listIteratorTtlMs). */
+export const DEFAULT_ITERATOR_TTL_MS = 5 * 60_000;
 
 export class Iterators {
   readonly #byId = new Map<string, Iterator>();
+  readonly #ttlMs: number;
+
+  constructor(ttlMs = DEFAULT_ITERATOR_TTL_MS) {
+    this.#ttlMs = ttlMs;
+  }
 
   create(it: Omit<Iterator, "expiresAt">): string {
     const id = newId("itr");
-    this.#byId.set(id, { ...it, expiresAt: Date.now() + ITERATOR_TTL_MS });
+    this.#byId.set(id, { ...it, expiresAt: Date.now() + this.#ttlMs });
     return id;
+  }
+
+  /** Expires every iterator now: the next page of any listing answers LIST_RECORDS_ITERATOR_NOT_AVAILABLE. */
+  expireAll(): void {
+    for (const it of this.#byId.values()) it.expiresAt = 0;
   }
 
   get(id: string): Iterator | undefined {
     const it = this.#byId.get(id);
-    if (it === undefined || it.expiresAt < Date.now()) {
+    if (it === undefined || it.expiresAt <= Date.now()) {
       this.#byId.delete(id);
       return undefined;
     }
@@ -129,12 +160,7 @@ function sortValue(field: Field, value: unknown): string | number | undefined {
   }
   if (typeof value === "number") return value;
   if (typeof value === "boolean") return value ? 1 : 0;
-  if (Array.isArray(value)) {
-    return value
-      .map((v) => (typeof v === "object" && v !== null ? String((v as { filename?: unknown }).filename) : String(v)))
-      .join(", ");
-  }
-  return String(value);
+  return cellText(value);
 }
 
 function compare(a: string | number | undefined, b: string | number | undefined): number {
@@ -143,7 +169,28 @@ function compare(a: string | number | undefined, b: string | number | undefined)
   return String(a).localeCompare(String(b));
 }
 
+/** Checks cellFormat, timeZone and userLocale: cellFormat=string needs both of the others (Airtable's list records
+ * docs: "The timeZone and userLocale parameters are required when using string as the cellFormat"). */
+export function stringFormatOf(q: Pick<ListQuery, "cellFormat" | "timeZone" | "userLocale">): StringFormat | undefined {
+  if (q.cellFormat === undefined || q.cellFormat === "json") return undefined;
+  if (q.cellFormat !== "string") throw invalidRequest();
+  if (q.timeZone === undefined || q.userLocale === undefined) {
+    throw typed(
+      422,
+      "INVALID_REQUEST_UNKNOWN",
+      "Invalid request: the timeZone and userLocale parameters are required when using string as the cellFormat",
+    );
+  }
+  try {
+    new Intl.DateTimeFormat(q.userLocale, { timeZone: q.timeZone });
+  } catch {
+    throw typed(422, "INVALID_REQUEST_UNKNOWN", "Invalid request: unknown timeZone or userLocale");
+  }
+  return { timeZone: q.timeZone, userLocale: q.userLocale };
+}
+
 export function listRecords(
+  reader: CellReader,
   table: Table,
   q: ListQuery,
   iterators: Iterators,
@@ -153,6 +200,7 @@ export function listRecords(
   }
   if (q.maxRecords !== undefined && (!Number.isInteger(q.maxRecords) || q.maxRecords < 1)) throw invalidRequest();
   const pageSize = q.pageSize ?? 100;
+  const stringFormat = stringFormatOf(q);
 
   let only: Set<string> | undefined;
   if (q.fields !== undefined) {
@@ -181,6 +229,7 @@ export function listRecords(
   let formula: CompiledFormula | undefined;
   if (q.filterByFormula !== undefined && q.filterByFormula.trim() !== "") {
     try {
+      // By name only: field ids work in formula fields' stored text, not in filterByFormula.
       formula = compileFormula(
         q.filterByFormula,
         table.fields.map((f) => ({ name: f.name, type: f.type })),
@@ -193,6 +242,7 @@ export function listRecords(
     }
   }
   const render: RenderOptions = { byFieldId: q.returnFieldsByFieldId === true, only, commentCount: q.commentCount };
+  if (stringFormat !== undefined) render.stringFormat = stringFormat;
   // The iterator pins the query: a page must be asked with the parameters of the first one (offset aside).
   const signature = JSON.stringify({ ...q, offset: undefined, pageSize: undefined });
 
@@ -213,13 +263,22 @@ export function listRecords(
     let rows = [...table.records];
     if (formula !== undefined) {
       const f = formula;
-      rows = rows.filter((r) => f.matches(formulaRecord(table, r)));
+      const names = f.referencedFields.map((field) => field.name);
+      rows = rows.filter((r) => f.matches(reader.formulaRecord(table, r, names)));
     }
     if (sorts.length > 0) {
       const keyed = rows.map((r, index) => ({
         r,
         index,
-        keys: sorts.map((s) => sortValue(s.field, readCell(s.field, r))),
+        // Links sort by what they show: their records' primary values.
+        keys: sorts.map((s) =>
+          sortValue(
+            s.field,
+            s.field.type === "multipleRecordLinks"
+              ? reader.formulaValue(table, s.field, r)
+              : reader.read(table, s.field, r),
+          ),
+        ),
       }));
       keyed.sort((a, b) => {
         for (let i = 0; i < sorts.length; i++) {
@@ -234,13 +293,12 @@ export function listRecords(
     if (q.maxRecords !== undefined) ids = ids.slice(0, q.maxRecords);
   }
 
-  const byId = new Map(table.records.map((r) => [r.id, r]));
   const page: RenderedRecord[] = [];
   let next = position;
   while (next < ids.length && page.length < pageSize) {
-    const record = byId.get(ids[next] as string);
+    const record = table.byId.get(ids[next] as string);
     next++;
-    if (record !== undefined) page.push(renderRecord(table, record, render)); // deleted since: skipped
+    if (record !== undefined) page.push(renderRecord(reader, table, record, render)); // deleted since: skipped
   }
   if (next >= ids.length) {
     if (iteratorId !== undefined) iterators.delete(iteratorId);
@@ -257,40 +315,120 @@ export function listRecords(
 // ---------------------------------------------------------------------------------------------------------------
 // Writes
 
+/** Who writes where, with which rights: what every write checks besides the values themselves. */
+export interface WriteScope {
+  reader: CellReader;
+  base: Base;
+  table: Table;
+  /** The writing user; restrictions are per user. */
+  userId: string;
+  /** The user's permission level on the base (record writes need "edit"; "create" may add select options). */
+  level: PermissionLevel;
+  typecast: boolean;
+}
+
+export interface WriteResult {
+  records: StoredRecord[];
+  /** Attachments written by URL, to fill in once the answer went out (fields/attachments.ts). */
+  attachments: Attachment[];
+}
+
+function writeContext(scope: WriteScope): WriteContext {
+  return new WriteContext({
+    typecast: scope.typecast,
+    source: scope.reader,
+    canCreateChoices: scope.level === "create",
+    checkCanCreateIn: (linked) => {
+      checkTableOperation(scope.base, linked, scope.userId, "create");
+      if (!mayWriteField(scope.base, linked, linked.primaryFieldId, scope.userId)) throw restricted();
+    },
+  });
+}
+
 /** The new cells of one record, validated against the table; nothing is changed yet. */
 function buildCells(
-  table: Table,
+  scope: WriteScope,
   fields: unknown,
   ctx: WriteContext,
   base: Map<string, unknown>,
+  replace: boolean,
 ): Map<string, unknown> {
+  const { table } = scope;
   if (typeof fields !== "object" || fields === null || Array.isArray(fields)) throw invalidRequest();
-  const cells = new Map(base);
+  const resolved: [Field, unknown][] = [];
   for (const [key, value] of Object.entries(fields)) {
     const field = findField(table, key);
     if (field === undefined) throw unknownField(key);
-    const result = writeCell(field, value, ctx, cells.get(field.id));
+    resolved.push([field, value]);
+  }
+  const written = new Set(resolved.map(([f]) => f.id));
+  // A replace (PUT) also clears every cell it does not name: that writes those fields too.
+  if (replace) for (const id of base.keys()) written.add(id);
+  checkFieldWrites(scope.base, table, scope.userId, written);
+  const cells = new Map(replace ? [] : base);
+  for (const [field, value] of resolved) {
+    const result = writeCell(field, value, ctx, cells.get(field.id) ?? base.get(field.id));
     if (isEmptyResult(result)) cells.delete(field.id);
     else cells.set(field.id, result);
   }
   return cells;
 }
 
-function newRecord(table: Table, cells: Map<string, unknown>, createdTime: string): StoredRecord {
-  return { id: newId("rec"), createdTime, autoNumber: table.nextAutoNumber++, cells, comments: [] };
+function sameCell(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
-export function createRecords(table: Table, inputs: unknown[], typecast: boolean): StoredRecord[] {
-  const ctx = new WriteContext(typecast);
+/**
+ * Applies validated cells to a record: records the change time of every changed cell and keeps link inverses in
+ * step. `record.cells` is replaced as a whole.
+ */
+function applyCells(base: Base, table: Table, record: StoredRecord, cells: Map<string, unknown>, now: string): void {
+  const before = record.cells;
+  record.cells = cells;
+  for (const field of table.fields) {
+    if (COMPUTED_TYPES.has(field.type)) continue;
+    const old = before.get(field.id);
+    const neu = cells.get(field.id);
+    if (sameCell(old, neu)) continue;
+    record.modified.set(field.id, now);
+    if (field.type === "multipleRecordLinks") {
+      syncInverse(base, field, record, (old as string[] | undefined) ?? [], (neu as string[] | undefined) ?? [], now);
+    }
+  }
+}
+
+function newRecord(table: Table, createdTime: string, id = newId("rec")): StoredRecord {
+  return { id, createdTime, autoNumber: table.nextAutoNumber++, cells: new Map(), modified: new Map(), comments: [] };
+}
+
+/** Commits what typecast created: select options, then linked records (named by their primary text). */
+function commitContext(ctx: WriteContext, createdTime: string, now: string): void {
+  ctx.commitChoices();
+  for (const [linked, pending] of ctx.pendingRecords) {
+    const created = [...pending.values()].map((p) => {
+      const record = newRecord(linked, createdTime, p.id);
+      record.cells.set(linked.primaryFieldId, p.primaryText);
+      record.modified.set(linked.primaryFieldId, now);
+      return record;
+    });
+    addRecords(linked, created);
+  }
+}
+
+export function createRecords(scope: WriteScope, inputs: unknown[]): WriteResult {
+  checkTableOperation(scope.base, scope.table, scope.userId, "create");
+  const ctx = writeContext(scope);
   const built = inputs.map((input) => {
     const fields = (input as { fields?: unknown }).fields ?? {};
-    return buildCells(table, fields, ctx, new Map());
+    return buildCells(scope, fields, ctx, new Map(), false);
   });
-  ctx.commit();
   const createdTime = isoNow();
-  const created = built.map((cells) => newRecord(table, cells, createdTime));
-  table.records.push(...created);
-  return created;
+  const now = new Date().toISOString();
+  commitContext(ctx, createdTime, now);
+  const created = built.map(() => newRecord(scope.table, createdTime));
+  addRecords(scope.table, created);
+  created.forEach((record, i) => applyCells(scope.base, scope.table, record, built[i] as Map<string, unknown>, now));
+  return { records: created, attachments: ctx.newAttachments };
 }
 
 export interface UpdateInput {
@@ -299,52 +437,44 @@ export interface UpdateInput {
 }
 
 function recordIn(table: Table, id: string): StoredRecord {
-  const record = table.records.find((r) => r.id === id);
+  const record = table.byId.get(id);
   if (record === undefined) throw recordNotFound();
   return record;
 }
 
-export function updateRecords(
-  table: Table,
-  inputs: UpdateInput[],
-  replace: boolean,
-  typecast: boolean,
-): StoredRecord[] {
-  const ctx = new WriteContext(typecast);
+export function updateRecords(scope: WriteScope, inputs: UpdateInput[], replace: boolean): WriteResult {
+  const { table } = scope;
+  const ctx = writeContext(scope);
   // Sequential within the request (the same id twice sees the first change), but applied only at the end.
   const scratch = new Map<string, Map<string, unknown>>();
   const order: StoredRecord[] = [];
   for (const input of inputs) {
     const record = recordIn(table, input.id);
     const current = scratch.get(record.id) ?? record.cells;
-    scratch.set(record.id, buildCells(table, input.fields, ctx, replace ? new Map() : current));
+    scratch.set(record.id, buildCells(scope, input.fields, ctx, current, replace));
     order.push(record);
   }
-  ctx.commit();
-  for (const [id, cells] of scratch) recordIn(table, id).cells = cells;
-  return order;
+  const now = new Date().toISOString();
+  commitContext(ctx, isoNow(), now);
+  for (const [id, cells] of scratch) applyCells(scope.base, table, recordIn(table, id), cells, now);
+  return { records: order, attachments: ctx.newAttachments };
 }
 
 const MERGE_REFUSED_TYPES = new Set([...COMPUTED_TYPES, "multipleAttachments", "multipleSelects"]);
 
-function sameCell(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
-
-export interface UpsertResult {
-  records: StoredRecord[];
+export interface UpsertResult extends WriteResult {
   createdRecords: string[];
   updatedRecords: string[];
 }
 
 /** PATCH/PUT with performUpsert: records without an id are matched on `fieldsToMergeOn`, then updated or created. */
 export function upsertRecords(
-  table: Table,
+  scope: WriteScope,
   inputs: { id?: string; fields: unknown }[],
   fieldsToMergeOn: unknown,
   replace: boolean,
-  typecast: boolean,
 ): UpsertResult {
+  const { table } = scope;
   if (!Array.isArray(fieldsToMergeOn) || fieldsToMergeOn.length < 1 || fieldsToMergeOn.length > 3) {
     throw invalidRequest();
   }
@@ -355,18 +485,18 @@ export function upsertRecords(
     if (MERGE_REFUSED_TYPES.has(field.type)) throw invalidRequest();
     return field;
   });
-  const ctx = new WriteContext(typecast);
+  const ctx = writeContext(scope);
   const scratch = new Map<string, Map<string, unknown>>();
   const planned: ({ kind: "update"; record: StoredRecord } | { kind: "create"; cells: Map<string, unknown> })[] = [];
   for (const input of inputs) {
     if (input.id !== undefined) {
       const record = recordIn(table, input.id);
       const current = scratch.get(record.id) ?? record.cells;
-      scratch.set(record.id, buildCells(table, input.fields, ctx, replace ? new Map() : current));
+      scratch.set(record.id, buildCells(scope, input.fields, ctx, current, replace));
       planned.push({ kind: "update", record });
       continue;
     }
-    const wanted = buildCells(table, input.fields, ctx, new Map());
+    const wanted = buildCells(scope, input.fields, ctx, new Map(), false);
     const matches = table.records.filter((r) =>
       mergeFields.every((f) => sameCell((scratch.get(r.id) ?? r.cells).get(f.id), wanted.get(f.id))),
     );
@@ -379,24 +509,27 @@ export function upsertRecords(
     }
     const match = matches[0];
     if (match === undefined) {
+      checkTableOperation(scope.base, table, scope.userId, "create");
       planned.push({ kind: "create", cells: wanted });
     } else {
       const current = scratch.get(match.id) ?? match.cells;
-      scratch.set(match.id, buildCells(table, input.fields, ctx, replace ? new Map() : current));
+      scratch.set(match.id, buildCells(scope, input.fields, ctx, current, replace));
       planned.push({ kind: "update", record: match });
     }
   }
-  ctx.commit();
-  for (const [id, cells] of scratch) recordIn(table, id).cells = cells;
   const createdTime = isoNow();
-  const result: UpsertResult = { records: [], createdRecords: [], updatedRecords: [] };
+  const now = new Date().toISOString();
+  commitContext(ctx, createdTime, now);
+  for (const [id, cells] of scratch) applyCells(scope.base, table, recordIn(table, id), cells, now);
+  const result: UpsertResult = { records: [], attachments: ctx.newAttachments, createdRecords: [], updatedRecords: [] };
   for (const plan of planned) {
     if (plan.kind === "update") {
       result.records.push(plan.record);
       if (!result.updatedRecords.includes(plan.record.id)) result.updatedRecords.push(plan.record.id);
     } else {
-      const record = newRecord(table, plan.cells, createdTime);
-      table.records.push(record);
+      const record = newRecord(table, createdTime);
+      addRecords(table, [record]);
+      applyCells(scope.base, table, record, plan.cells, now);
       result.records.push(record);
       result.createdRecords.push(record.id);
     }
@@ -404,9 +537,13 @@ export function upsertRecords(
   return result;
 }
 
-export function deleteRecords(table: Table, ids: string[]): string[] {
-  for (const id of ids) recordIn(table, id); // all exist, or nothing is deleted
+/** Deletes records (all exist, or nothing is deleted); links to them disappear from every link cell. */
+export function deleteRecords(scope: Pick<WriteScope, "base" | "table" | "userId">, ids: string[]): string[] {
+  const { base, table } = scope;
+  checkTableOperation(base, table, scope.userId, "delete");
+  for (const id of ids) recordIn(table, id);
   const gone = new Set(ids);
-  table.records = table.records.filter((r) => !gone.has(r.id));
+  removeRecords(table, gone);
+  removeLinksTo(base, table.id, gone, new Date().toISOString());
   return ids;
 }

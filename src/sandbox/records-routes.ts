@@ -16,6 +16,14 @@
  * - Body not JSON: 400 INVALID_REQUEST_BODY (Airtable's docs: 400 when the body cannot be parsed). Unknown keys or
  *   wrong types: 422 INVALID_REQUEST_UNKNOWN. Bad `records` arrays (none, > 10, missing id/fields): 422
  *   INVALID_RECORDS with Airtable's "You must provide an array of up to 10 record objects…" messages.
+ * - Base permission level "none" (listed, nothing opens): 403 INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND, as for a
+ *   base the user cannot see. Field/table restrictions: 403 INVALID_PERMISSIONS for that request (permissions.ts).
+ * - A link to a record id the linked table does not have: 422 ROW_DOES_NOT_EXIST (the type Airtable answers; the
+ *   message is the sandbox's). A select option created by typecast by a non-creator: 422
+ *   INVALID_MULTIPLE_CHOICE_OPTIONS, as without typecast.
+ * - cellFormat=string without timeZone or userLocale: 422 INVALID_REQUEST_UNKNOWN (the docs make both required; the
+ *   exact answer is not documented). An unknown zone or locale: the same.
+ * - Expired list offsets: 422 LIST_RECORDS_ITERATOR_NOT_AVAILABLE; their lifetime is SandboxOptions.listIteratorTtlMs.
  */
 import { invalidRequest, notFound, recordNotFound, typed, unknownField } from "./errors.ts";
 import {
@@ -30,22 +38,38 @@ import {
   updateRecordsError,
   upsertRecords,
   type ListQuery,
+  stringFormatOf,
+  type RenderedRecord,
   type UpdateInput,
+  type WriteResult,
+  type WriteScope,
 } from "./record-ops.ts";
+import { checkFieldWrites } from "./permissions.ts";
 import { isId, newId } from "./ids.ts";
 import {
   json,
   jsonBody,
   onlyKeys,
   openBase,
+  openBaseWithLevel,
   principalOf,
   requireScope,
   type Reply,
   type RequestCtx,
   type RouteMatch,
 } from "./context.ts";
-import { findField, findRecord, findTable, type Base, type StoredRecord, type Table } from "./store.ts";
+import {
+  findField,
+  findRecord,
+  findTable,
+  type Base,
+  type PermissionLevel,
+  type StoredRecord,
+  type Table,
+} from "./store.ts";
 import type { Attachment } from "./field-values.ts";
+import { fillInAttachments, storeFile, uploadedFiles } from "./fields/attachments.ts";
+import { CellReader } from "./fields/reader.ts";
 
 const READ = "data.records:read";
 const WRITE = "data.records:write";
@@ -64,9 +88,9 @@ function boolParam(value: string): boolean {
   throw invalidRequest();
 }
 
-function checkCellFormat(value: unknown): void {
-  // cellFormat=string needs timeZone and userLocale and renders cells as text: not emulated, refused.
-  if (value !== "json") throw invalidRequest();
+function checkCellFormat(value: unknown): string {
+  if (value !== "json" && value !== "string") throw invalidRequest();
+  return value;
 }
 
 const SORT_KEY = /^sort\[(\d+)\]\[(field|direction)\]$/;
@@ -112,10 +136,13 @@ export function listQueryFromSearch(query: URLSearchParams): ListQuery {
         q.commentCount = true;
         break;
       case "cellFormat":
-        checkCellFormat(value);
+        q.cellFormat = checkCellFormat(value);
         break;
       case "timeZone":
+        q.timeZone = value;
+        break;
       case "userLocale":
+        q.userLocale = value;
         break;
       default:
         throw invalidRequest();
@@ -183,9 +210,9 @@ function listQueryFromBody(body: Record<string, unknown>): ListQuery {
     }
     q.commentCount = body.recordMetadata.length > 0;
   }
-  if (body.cellFormat !== undefined) checkCellFormat(body.cellFormat);
-  if (body.timeZone !== undefined) str(body.timeZone);
-  if (body.userLocale !== undefined) str(body.userLocale);
+  if (body.cellFormat !== undefined) q.cellFormat = checkCellFormat(body.cellFormat);
+  if (body.timeZone !== undefined) q.timeZone = str(body.timeZone);
+  if (body.userLocale !== undefined) q.userLocale = str(body.userLocale);
   return q;
 }
 
@@ -208,36 +235,82 @@ function tableOf(
   baseId: string,
   tableKey: string,
   scope: string,
-  level: "read" | "comment" | "edit",
-): { base: Base; table: Table } {
+  needed: "read" | "comment" | "edit",
+): { base: Base; table: Table; level: PermissionLevel } {
   requireScope(ctx, scope);
-  const base = openBase(ctx, baseId, level);
-  return { base, table: findTable(base, tableKey) };
+  const { base, level } = openBaseWithLevel(ctx, baseId, needed);
+  return { base, table: findTable(base, tableKey), level };
+}
+
+function readerOf(ctx: RequestCtx, base: Base): CellReader {
+  return new CellReader(base, ctx.env.store.users);
 }
 
 function list(ctx: RequestCtx, baseId: string, tableKey: string, fromBody: boolean): Reply {
-  const { table } = tableOf(ctx, baseId, tableKey, READ, "read");
+  const { base, table } = tableOf(ctx, baseId, tableKey, READ, "read");
   const q = fromBody ? listQueryFromBody(jsonBody(ctx)) : listQueryFromSearch(ctx.query);
-  if (fromBody && [...ctx.query.keys()].some((k) => k !== "timeZone" && k !== "userLocale")) throw invalidRequest();
-  return json(listRecords(table, q, ctx.env.iterators));
+  if (fromBody) {
+    // Airtable documents timeZone and userLocale as query parameters of listRecords as well.
+    for (const [key, value] of ctx.query) {
+      if (key === "timeZone") q.timeZone ??= value;
+      else if (key === "userLocale") q.userLocale ??= value;
+      else throw invalidRequest();
+    }
+  }
+  return json(listRecords(readerOf(ctx, base), table, q, ctx.env.iterators));
 }
 
 function getOne(ctx: RequestCtx, baseId: string, tableKey: string, recordId: string): Reply {
   const { base } = tableOf(ctx, baseId, tableKey, READ, "read");
   let byFieldId = false;
+  const format: { cellFormat?: string; timeZone?: string; userLocale?: string } = {};
   for (const [key, value] of ctx.query) {
     if (key === "returnFieldsByFieldId") byFieldId = boolParam(value);
-    else if (key === "cellFormat") checkCellFormat(value);
-    else if (key !== "timeZone" && key !== "userLocale") throw invalidRequest();
+    else if (key === "cellFormat") format.cellFormat = checkCellFormat(value);
+    else if (key === "timeZone") format.timeZone = value;
+    else if (key === "userLocale") format.userLocale = value;
+    else throw invalidRequest();
   }
+  const stringFormat = stringFormatOf(format);
   // Airtable finds a record by id anywhere in the base, whatever table the path names.
   const found = findRecord(base, recordId);
   if (found === undefined) throw recordNotFound();
-  return json(renderRecord(found.table, found.record, { byFieldId }));
+  return json(
+    renderRecord(
+      readerOf(ctx, base),
+      found.table,
+      found.record,
+      stringFormat === undefined ? { byFieldId } : { byFieldId, stringFormat },
+    ),
+  );
+}
+
+function writeScope(
+  ctx: RequestCtx,
+  found: { base: Base; table: Table; level: PermissionLevel },
+  typecast: boolean,
+): WriteScope {
+  return {
+    reader: readerOf(ctx, found.base),
+    base: found.base,
+    table: found.table,
+    level: found.level,
+    userId: principalOf(ctx).user.id,
+    typecast,
+  };
+}
+
+/** Answers a write with the records as they are now (a fresh reader: computed cells see the new values), then
+ * starts filling in the attachments written by URL. */
+function answerWrite(ctx: RequestCtx, scope: WriteScope, result: WriteResult, byFieldId: boolean): RenderedRecord[] {
+  const reader = readerOf(ctx, scope.base);
+  const records = result.records.map((r) => renderRecord(reader, scope.table, r, { byFieldId }));
+  void fillInAttachments(scope.base, result.attachments, { origin: ctx.env.url(), ...ctx.env.attachmentFillIn });
+  return records;
 }
 
 function create(ctx: RequestCtx, baseId: string, tableKey: string): Reply {
-  const { table } = tableOf(ctx, baseId, tableKey, WRITE, "edit");
+  const found = tableOf(ctx, baseId, tableKey, WRITE, "edit");
   const body = jsonBody(ctx);
   onlyKeys(body, ["records", "fields", "typecast", "returnFieldsByFieldId"]);
   const typecast = optionalBool(body, "typecast");
@@ -251,17 +324,18 @@ function create(ctx: RequestCtx, baseId: string, tableKey: string): Reply {
     for (const r of records) {
       if (!isObject(r) || Object.keys(r).some((k) => k !== "fields") || !isObject(r.fields)) throw createRecordsError();
     }
-    const created = createRecords(table, records, typecast);
-    return json({ records: created.map((r) => renderRecord(table, r, { byFieldId })) });
+    const scope = writeScope(ctx, found, typecast);
+    return json({ records: answerWrite(ctx, scope, createRecords(scope, records), byFieldId) });
   }
   if (body.fields === undefined) throw createRecordsError();
   if (!isObject(body.fields)) throw invalidRequest();
-  const [created] = createRecords(table, [{ fields: body.fields }], typecast);
-  return json(renderRecord(table, created as StoredRecord, { byFieldId }));
+  const scope = writeScope(ctx, found, typecast);
+  const [created] = answerWrite(ctx, scope, createRecords(scope, [{ fields: body.fields }]), byFieldId);
+  return json(created);
 }
 
 function update(ctx: RequestCtx, baseId: string, tableKey: string, replace: boolean): Reply {
-  const { table } = tableOf(ctx, baseId, tableKey, WRITE, "edit");
+  const found = tableOf(ctx, baseId, tableKey, WRITE, "edit");
   const body = jsonBody(ctx);
   onlyKeys(body, ["records", "typecast", "returnFieldsByFieldId", "performUpsert"]);
   const typecast = optionalBool(body, "typecast");
@@ -281,9 +355,10 @@ function update(ctx: RequestCtx, baseId: string, tableKey: string, replace: bool
       if (r.id !== undefined && (typeof r.id !== "string" || !isId(r.id, "rec"))) throw updateRecordsError();
       return r.id === undefined ? { fields: r.fields } : { id: r.id as string, fields: r.fields };
     });
-    const result = upsertRecords(table, inputs, upsert.fieldsToMergeOn, replace, typecast);
+    const scope = writeScope(ctx, found, typecast);
+    const result = upsertRecords(scope, inputs, upsert.fieldsToMergeOn, replace);
     return json({
-      records: result.records.map((r) => renderRecord(table, r, { byFieldId })),
+      records: answerWrite(ctx, scope, result, byFieldId),
       createdRecords: result.createdRecords,
       updatedRecords: result.updatedRecords,
     });
@@ -293,19 +368,25 @@ function update(ctx: RequestCtx, baseId: string, tableKey: string, replace: bool
     if (typeof r.id !== "string" || !isId(r.id, "rec") || !isObject(r.fields)) throw updateRecordsError();
     return { id: r.id, fields: r.fields };
   });
-  const updated = updateRecords(table, inputs, replace, typecast);
-  return json({ records: updated.map((r) => renderRecord(table, r, { byFieldId })) });
+  const scope = writeScope(ctx, found, typecast);
+  return json({ records: answerWrite(ctx, scope, updateRecords(scope, inputs, replace), byFieldId) });
 }
 
 function updateOne(ctx: RequestCtx, baseId: string, tableKey: string, recordId: string, replace: boolean): Reply {
-  const { table } = tableOf(ctx, baseId, tableKey, WRITE, "edit");
+  const found = tableOf(ctx, baseId, tableKey, WRITE, "edit");
   const body = jsonBody(ctx);
   onlyKeys(body, ["fields", "typecast", "returnFieldsByFieldId"]);
   if (!isObject(body.fields)) throw invalidRequest();
   const typecast = optionalBool(body, "typecast");
   const byFieldId = optionalBool(body, "returnFieldsByFieldId");
-  const [record] = updateRecords(table, [{ id: recordId, fields: body.fields }], replace, typecast);
-  return json(renderRecord(table, record as StoredRecord, { byFieldId }));
+  const scope = writeScope(ctx, found, typecast);
+  const [record] = answerWrite(
+    ctx,
+    scope,
+    updateRecords(scope, [{ id: recordId, fields: body.fields }], replace),
+    byFieldId,
+  );
+  return json(record);
 }
 
 export function deleteIds(query: URLSearchParams): string[] {
@@ -318,19 +399,19 @@ export function deleteIds(query: URLSearchParams): string[] {
 }
 
 function remove(ctx: RequestCtx, baseId: string, tableKey: string): Reply {
-  const { table } = tableOf(ctx, baseId, tableKey, WRITE, "edit");
+  const { base, table } = tableOf(ctx, baseId, tableKey, WRITE, "edit");
   const ids = deleteIds(ctx.query);
   if (ids.length < 1 || ids.length > MAX_RECORDS_PER_WRITE || ids.some((id) => !isId(id, "rec"))) {
     throw deleteRecordsError();
   }
-  deleteRecords(table, ids);
+  deleteRecords({ base, table, userId: principalOf(ctx).user.id }, ids);
   return json({ records: ids.map((id) => ({ id, deleted: true })) });
 }
 
 function removeOne(ctx: RequestCtx, baseId: string, tableKey: string, recordId: string): Reply {
-  const { table } = tableOf(ctx, baseId, tableKey, WRITE, "edit");
+  const { base, table } = tableOf(ctx, baseId, tableKey, WRITE, "edit");
   if ([...ctx.query.keys()].length > 0) throw invalidRequest();
-  deleteRecords(table, [recordId]);
+  deleteRecords({ base, table, userId: principalOf(ctx).user.id }, [recordId]);
   return json({ id: recordId, deleted: true });
 }
 
@@ -349,7 +430,7 @@ function renderComment(ctx: RequestCtx, c: StoredRecord["comments"][number]): Re
 }
 
 function recordOf(table: Table, recordId: string): StoredRecord {
-  const record = table.records.find((r) => r.id === recordId);
+  const record = table.byId.get(recordId);
   if (record === undefined) throw recordNotFound();
   return record;
 }
@@ -407,9 +488,6 @@ function createComment(ctx: RequestCtx, baseId: string, tableKey: string, record
 /** Airtable's documented limit for uploadAttachment: 5 MB of decoded file. */
 export const MAX_UPLOAD_BYTES = 5 * 1024 * 1024;
 
-/** Uploaded bytes by attachment id, served back at /attachments/{id}/{filename}. */
-export const uploadedFiles = new WeakMap<Base, Map<string, { bytes: Buffer; contentType: string }>>();
-
 function upload(ctx: RequestCtx, baseId: string, recordId: string, fieldKey: string): Reply {
   requireScope(ctx, WRITE);
   const base = openBase(ctx, baseId, "edit");
@@ -417,6 +495,7 @@ function upload(ctx: RequestCtx, baseId: string, recordId: string, fieldKey: str
   if (found === undefined) throw recordNotFound();
   const field = findField(found.table, fieldKey);
   if (field === undefined) throw unknownField(fieldKey);
+  checkFieldWrites(base, found.table, principalOf(ctx).user.id, [field.id]);
   if (field.type !== "multipleAttachments") {
     throw typed(422, "INVALID_FIELD_TYPE", `Field ${JSON.stringify(field.name)} is not an attachment field`);
   }
@@ -431,19 +510,11 @@ function upload(ctx: RequestCtx, baseId: string, recordId: string, fieldKey: str
   if (bytes.length > MAX_UPLOAD_BYTES) {
     throw typed(413, "REQUEST_TOO_LARGE", "Request body is too large: uploadAttachment takes files up to 5 MB");
   }
-  const id = newId("att");
-  const attachment: Attachment = {
-    id,
-    url: `${ctx.env.url()}/attachments/${id}/${encodeURIComponent(filename)}`,
-    filename,
-    size: bytes.length,
-    type: contentType,
-  };
-  const files = uploadedFiles.get(base) ?? new Map();
-  files.set(id, { bytes, contentType });
-  uploadedFiles.set(base, files);
+  const attachment: Attachment = { id: newId("att"), url: "", filename };
+  storeFile(base, ctx.env.url(), attachment, bytes, contentType);
   const current = (found.record.cells.get(field.id) as Attachment[] | undefined) ?? [];
   found.record.cells.set(field.id, [...current, attachment]);
+  found.record.modified.set(field.id, new Date().toISOString());
   return json({
     id: found.record.id,
     createdTime: found.record.createdTime,

@@ -6,8 +6,13 @@
 import { ApiError, modelNotFound } from "./errors.ts";
 import { newId } from "./ids.ts";
 
-export type PermissionLevel = "read" | "comment" | "edit" | "create";
-const LEVEL_RANK: Record<PermissionLevel, number> = { read: 1, comment: 2, edit: 3, create: 4 };
+/**
+ * A user's access to a base, as list bases reports it (https://airtable.com/developers/web/api/list-bases):
+ * "none" lists the base but opens nothing of it (e.g. interface-only access), "read" reads, "comment" also
+ * comments, "edit" also writes records, "create" (a creator/owner) also changes the schema and select options.
+ */
+export type PermissionLevel = "none" | "read" | "comment" | "edit" | "create";
+const LEVEL_RANK: Record<PermissionLevel, number> = { none: 0, read: 1, comment: 2, edit: 3, create: 4 };
 
 export function atLeast(level: PermissionLevel, needed: PermissionLevel): boolean {
   return LEVEL_RANK[level] >= LEVEL_RANK[needed];
@@ -40,7 +45,18 @@ export interface Field {
   name: string;
   type: string;
   description?: string;
+  /** Rendered by the meta API as is: Airtable's documented options for the type. */
   options?: Record<string, unknown>;
+  /** The sandbox's own configuration of a computed field that Airtable does not show in `options`. */
+  compute?: FieldCompute;
+}
+
+/** Parts of a computed field's configuration that the meta API does not render (Airtable does not either). */
+export interface FieldCompute {
+  /** rollup: the aggregation formula over `values`, e.g. "SUM(values)". */
+  rollup?: string;
+  /** button: its label and an optional URL formula (field references by id). */
+  button?: { label: string; url?: string };
 }
 
 export interface View {
@@ -61,8 +77,11 @@ export interface StoredRecord {
   id: string;
   createdTime: string;
   autoNumber: number;
-  /** Non-empty cells keyed by field id, in Airtable's JSON cell format. */
+  /** Non-empty cells of writable fields keyed by field id, in Airtable's JSON cell format (computed fields are
+   * computed when read). */
   cells: Map<string, unknown>;
+  /** When each writable field's cell last changed (ISO 8601 with ms), for lastModifiedTime fields. */
+  modified: Map<string, string>;
   /** Newest last. */
   comments: Comment[];
 }
@@ -74,8 +93,10 @@ export interface Table {
   primaryFieldId: string;
   fields: Field[];
   views: View[];
-  /** Creation order, which is also the default ("Grid view") order. */
+  /** Creation order, which is also the default ("Grid view") order. Change it through addRecords/removeRecords,
+   * which keep `byId` in step. */
   records: StoredRecord[];
+  byId: Map<string, StoredRecord>;
   nextAutoNumber: number;
 }
 
@@ -85,6 +106,22 @@ export interface Base {
   tables: Table[];
   /** Users who can see the base, and how much they may do. */
   access: Map<string, PermissionLevel>;
+  /** Field- and table-level edit restrictions (see permissions.ts). */
+  restrictions: Restriction[];
+}
+
+/**
+ * A field- or table-level permission that limits one user, as Airtable's "limit who can edit this field" and
+ * "limit who can create/delete records" settings do: the operations named are refused to that user with 403
+ * INVALID_PERMISSIONS, the rest of the base stays as the base permission level allows.
+ */
+export interface Restriction {
+  userId: string;
+  tableId: string;
+  /** A field restriction: writing this field is refused. Without it, a table restriction. */
+  fieldId?: string;
+  /** Table restrictions: which record operations are refused ("update" locks every field). */
+  operations: ("create" | "update" | "delete")[];
 }
 
 export interface Token {
@@ -113,8 +150,10 @@ export interface TableDef {
   fields: FieldDef[];
   /** Extra views besides the default "Grid view". */
   views?: { id?: string; name: string }[];
-  /** Seed records, cells keyed by field name or id; validated like an API create without typecast. */
+  /** Seed records, cells keyed by field name or id; validated like an API create (by the base's owner). */
   records?: Record<string, unknown>[];
+  /** Whether the seed records are written with `typecast` (links by primary value, new select options). */
+  typecast?: boolean;
 }
 
 export interface BaseInfo {
@@ -157,11 +196,12 @@ export class Store {
     return out;
   }
 
-  /** The base and the user's level on it; unknown and unshared bases look the same (403), as in Airtable. */
+  /** The base and the user's level on it; unknown and unshared bases look the same (403), as in Airtable, and so
+   * does a base the user is listed on with permission level "none" (it shows in list bases, nothing opens). */
   baseFor(baseId: string, userId: string): { base: Base; level: PermissionLevel } {
     const base = this.bases.get(baseId);
     const level = base?.access.get(userId);
-    if (base === undefined || level === undefined) throw modelNotFound();
+    if (base === undefined || level === undefined || level === "none") throw modelNotFound();
     return { base, level };
   }
 }
@@ -180,10 +220,44 @@ export function findField(table: Table, idOrName: string): Field | undefined {
 
 export function findRecord(base: Base, recordId: string): { table: Table; record: StoredRecord } | undefined {
   for (const table of base.tables) {
-    const record = table.records.find((r) => r.id === recordId);
+    const record = table.byId.get(recordId);
     if (record !== undefined) return { table, record };
   }
   return undefined;
+}
+
+export function findTableById(base: Base, tableId: string): Table | undefined {
+  return base.tables.find((t) => t.id === tableId);
+}
+
+/** The table whose fields include this one. */
+export function tableOfField(base: Base, field: Field): Table | undefined {
+  return base.tables.find((t) => t.fields.includes(field));
+}
+
+export function addRecords(table: Table, records: StoredRecord[]): void {
+  for (const record of records) {
+    table.records.push(record);
+    table.byId.set(record.id, record);
+  }
+}
+
+export function removeRecords(table: Table, ids: Set<string>): void {
+  table.records = table.records.filter((r) => !ids.has(r.id));
+  for (const id of ids) table.byId.delete(id);
+}
+
+export function emptyTable(id: string, name: string): Table {
+  return {
+    id,
+    name,
+    primaryFieldId: "",
+    fields: [],
+    views: [newView("Grid view")],
+    records: [],
+    byId: new Map(),
+    nextAutoNumber: 1,
+  };
 }
 
 export function newView(name: string, id?: string): View {

@@ -17,4 +17,37 @@ describe("demo data", () => {
       await sandbox.close();
     }
   });
+
+  it("links contacts to companies, with the inverse link, a lookup, a count, a rollup and a formula", async () => {
+    const sandbox = await startSandbox();
+    try {
+      const demo = seedDemo(sandbox);
+      const companies = sandbox.listRecordsDirect(demo.base.id, "Companies");
+      const contacts = sandbox.listRecordsDirect(demo.base.id, "Contacts");
+      const acme = companies.find((c) => c.fields.Name === "Acme");
+      const ofAcme = contacts.filter((c) => (c.fields.Company as string[])[0] === acme?.id);
+      expect(ofAcme.map((c) => c.fields.Name)).toEqual([
+        "Ada Park",
+        "Grace Park",
+        "Chloe Park",
+        "Ines Park",
+        "Emma Park",
+      ]);
+      expect(acme?.fields).toMatchObject({
+        Contacts: ofAcme.map((c) => c.id),
+        "Number of contacts": 5,
+        "Total deal size": ofAcme.reduce((sum, c) => sum + (c.fields["Deal size"] as number), 0),
+      });
+      expect(ofAcme[0]?.fields).toMatchObject({
+        "Company name": ["Acme"],
+        "Company industry": ["Software"],
+        Label: "Ada Park (Lead)",
+      });
+      // Every contact has exactly one company; every company has its contacts.
+      expect(contacts.every((c) => (c.fields.Company as string[]).length === 1)).toBe(true);
+      expect(companies.map((c) => c.fields["Number of contacts"])).toEqual([5, 5, 5, 5, 5, 5]);
+    } finally {
+      await sandbox.close();
+    }
+  });
 });

@@ -1,15 +1,22 @@
-import { ErrorValue, type Value } from "./values.ts";
+import { ErrorValue, type Scalar, type Value } from "./values.ts";
 
 export interface FormulaRecord {
   id: string;
   createdTime: string;
-  /** Keyed by field name; raw values as Airtable's API returns them (absent/undefined when the cell is empty). */
+  /** When any of the record's cells last changed (LAST_MODIFIED_TIME()); createdTime when absent. */
+  lastModifiedTime?: string;
+  /**
+   * Keyed by field name; raw values as Airtable's API returns them (absent/undefined when the cell is empty),
+   * except link fields, which hold their linked records' primary values (what a formula sees of a link).
+   */
   fields: Record<string, unknown>;
 }
 
 export interface FormulaField {
   name: string;
   type: string;
+  /** The field id: a formula may reference a field by `{fldXXXXXXXXXXXXXX}` as well as by name. */
+  id?: string;
 }
 
 function textOrBlank(value: string): Value {
@@ -19,8 +26,29 @@ function textOrBlank(value: string): Value {
 function nameOf(item: unknown): string {
   if (typeof item === "string") return item;
   if (typeof item === "number" || typeof item === "boolean") return String(item);
-  if (item !== null && typeof item === "object" && "name" in item && typeof item.name === "string") return item.name;
+  if (item !== null && typeof item === "object") {
+    // Collaborators and selects show their name, barcodes their text, buttons their label.
+    for (const key of ["name", "text", "label"] as const) {
+      if (key in item && typeof (item as Record<string, unknown>)[key] === "string") {
+        return (item as Record<string, string>)[key] as string;
+      }
+    }
+  }
   return "";
+}
+
+/** An array cell (lookup, array-valued formula or rollup) as a flat array of scalars; blank when empty. */
+function arrayValue(raw: unknown[]): Value {
+  const out: Scalar[] = [];
+  const add = (item: unknown): void => {
+    if (Array.isArray(item)) item.forEach(add);
+    else if (item === null || item === undefined) out.push(null);
+    else if (typeof item === "string" || typeof item === "number" || typeof item === "boolean") out.push(item);
+    else if (typeof item === "object" && "filename" in item) out.push(attachmentText(item));
+    else out.push(nameOf(item));
+  };
+  raw.forEach(add);
+  return out.length === 0 ? null : out;
 }
 
 /** An attachment appears in formulas as "filename (url)". */
@@ -67,6 +95,15 @@ export function fieldValue(field: FormulaField, record: FormulaRecord): Value {
         : generic(raw);
     case "createdTime":
       return typeof raw === "string" && raw !== "" ? raw : record.createdTime;
+    case "multipleLookupValues":
+      return Array.isArray(raw) ? arrayValue(raw) : generic(raw);
+    case "formula":
+    case "rollup":
+      if (Array.isArray(raw)) return arrayValue(raw);
+      if (raw !== null && typeof raw === "object" && "error" in raw) return new ErrorValue(String(raw.error));
+      return generic(raw);
+    case "count":
+      return typeof raw === "number" ? raw : 0;
     default:
       return generic(raw);
   }

@@ -1,22 +1,12 @@
-import type { FormulaRecord } from "./fields.ts";
+import { ARRAY_FUNCTIONS } from "./array-functions.ts";
+import { DATE_FUNCTIONS } from "./date-functions.ts";
 import type { Node } from "./parser.ts";
+import type { FunctionSpec } from "./spec.ts";
 import { ErrorValue, isError, isTruthy, toNumber, toText, type Value } from "./values.ts";
 
+export type { CallContext, FunctionSpec } from "./spec.ts";
+
 type Plain = Exclude<Value, ErrorValue>;
-
-export interface CallContext {
-  record: FormulaRecord;
-  evaluate(node: Node): Value;
-}
-
-export interface FunctionSpec {
-  min: number;
-  max: number;
-  /** Receives the evaluated arguments; an error in any argument is returned before this is called. */
-  call?: (args: Plain[], ctx: CallContext) => Value;
-  /** Receives the unevaluated arguments (IF evaluates only the branch it takes, ISERROR inspects errors). */
-  lazy?: (args: Node[], ctx: CallContext) => Value;
-}
 
 function arg(args: Plain[], index: number): Plain {
   return args[index] ?? null;
@@ -127,24 +117,15 @@ export const FUNCTIONS: Record<string, FunctionSpec> = {
   T: { min: 1, max: 1, call: (args) => (typeof args[0] === "string" ? args[0] : null) },
   RECORD_ID: { min: 0, max: 0, call: (_args, ctx) => ctx.record.id },
   CREATED_TIME: { min: 0, max: 0, call: (_args, ctx) => ctx.record.createdTime },
+  ...ARRAY_FUNCTIONS,
+  ...DATE_FUNCTIONS,
 };
 
 /** Real Airtable functions the sandbox does not emulate; using one is refused rather than approximated. */
 export const UNSUPPORTED_FUNCTIONS: ReadonlySet<string> = new Set([
   "ABS",
-  "ARRAYCOMPACT",
-  "ARRAYFLATTEN",
-  "ARRAYJOIN",
-  "ARRAYSLICE",
-  "ARRAYUNIQUE",
-  "AVERAGE",
   "CEILING",
-  "COUNT",
-  "COUNTA",
-  "COUNTALL",
-  "DATEADD",
   "DATESTR",
-  "DATETIME_DIFF",
   "DATETIME_FORMAT",
   "DATETIME_PARSE",
   "DAY",
@@ -156,13 +137,7 @@ export const UNSUPPORTED_FUNCTIONS: ReadonlySet<string> = new Set([
   "FROMNOW",
   "HOUR",
   "INT",
-  "IS_AFTER",
-  "IS_BEFORE",
-  "IS_SAME",
-  "LAST_MODIFIED_TIME",
   "LOG",
-  "MAX",
-  "MIN",
   "MINUTE",
   "MOD",
   "MONTH",
@@ -181,7 +156,6 @@ export const UNSUPPORTED_FUNCTIONS: ReadonlySet<string> = new Set([
   "SET_LOCALE",
   "SET_TIMEZONE",
   "SQRT",
-  "SUM",
   "SWITCH",
   "TIMESTR",
   "TODAY",

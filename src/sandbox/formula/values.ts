@@ -8,24 +8,40 @@ export class ErrorValue {
   }
 }
 
-/** Runtime values: blank (null), text, number, logical, or an error. */
-export type Value = null | string | number | boolean | ErrorValue;
+/** A single runtime value: blank (null), text, number or logical. */
+export type Scalar = null | string | number | boolean;
+
+/**
+ * Runtime values: a scalar, an array (what a lookup field or an ARRAY… function gives; flat, as Airtable flattens
+ * lookups of lookups) or an error.
+ */
+export type Value = Scalar | readonly Scalar[] | ErrorValue;
 
 export function isError(value: Value): value is ErrorValue {
   return value instanceof ErrorValue;
 }
 
+export function isArray(value: Value): value is readonly Scalar[] {
+  return Array.isArray(value);
+}
+
 /** Airtable keeps a record unless the result is 0, false, "", NaN, [] or #Error! (blank counts as empty). */
 export function isTruthy(value: Value): boolean {
   if (value === null || isError(value)) return false;
+  if (isArray(value)) return toText(value) !== "";
   if (typeof value === "number") return value !== 0 && !Number.isNaN(value);
   if (typeof value === "string") return value !== "";
   return value;
 }
 
-/** Text form of a value: blank is "", TRUE/FALSE are 1/0 (Airtable represents logicals numerically). */
+/**
+ * Text form of a value: blank is "", TRUE/FALSE are 1/0 (Airtable represents logicals numerically), an array is its
+ * items' text joined with ", " — how Airtable turns a lookup into text, so FIND/SEARCH over a lookup search the
+ * joined values.
+ */
 export function toText(value: Exclude<Value, ErrorValue>): string {
   if (value === null) return "";
+  if (isArray(value)) return value.map((item) => toText(item)).join(", ");
   if (typeof value === "boolean") return value ? "1" : "0";
   if (typeof value === "number") return String(value);
   return value;
@@ -34,6 +50,7 @@ export function toText(value: Exclude<Value, ErrorValue>): string {
 /** Numeric form of a value: blank is 0, TRUE/FALSE are 1/0, text is parsed ("" is 0, non-numeric text is NaN). */
 export function toNumber(value: Exclude<Value, ErrorValue>): number {
   if (value === null) return 0;
+  if (isArray(value)) return toNumber(toText(value));
   if (typeof value === "boolean") return value ? 1 : 0;
   if (typeof value === "number") return value;
   const trimmed = value.trim();
@@ -49,6 +66,9 @@ type Plain = Exclude<Value, ErrorValue>;
  * compared numerically ("5" = 5, "" = 0).
  */
 function coercePair(a: Plain, b: Plain): [string, string] | [number, number] {
+  // An array compares as its text (a one-item lookup equals its item's text).
+  if (isArray(a)) a = toText(a) === "" ? null : toText(a);
+  if (isArray(b)) b = toText(b) === "" ? null : toText(b);
   if (typeof a === "boolean") a = a ? 1 : 0;
   if (typeof b === "boolean") b = b ? 1 : 0;
   if (a === null && b === null) return ["", ""];
@@ -79,5 +99,6 @@ export function compare(op: "=" | "!=" | "<" | ">" | "<=" | ">=", a: Plain, b: P
 /** What evaluate() hands back: blank as null, errors in the shape Airtable's API uses for a formula cell error. */
 export function toExternal(value: Value): unknown {
   if (isError(value)) return { error: value.code };
+  if (isArray(value)) return value.length === 0 ? null : [...value];
   return value;
 }

@@ -1,0 +1,349 @@
+/**
+ * Field definitions: which `options` each type takes when a field is created (meta API `POST …/fields`, or setup
+ * through createBase) and how the meta API then describes it, per the field model
+ * (https://airtable.com/developers/web/api/field-model): the "Field type and options (write)" tables for input,
+ * the "(read)" tables for output.
+ *
+ * - number, percent: `precision` 0–8; currency: `precision` 0–7 and `symbol`; duration: `durationFormat`; rating:
+ *   `max` 1–10 (icon and color default to star / yellowBright); date / dateTime: date and time formats and zone;
+ *   selects: `choices`; checkbox: icon and color; attachments: `isReversed`.
+ * - multipleRecordLinks: `linkedTableId` (and `viewIdForRecordSelection`); described with `isReversed`,
+ *   `prefersSingleRecordLink` and the `inverseLinkFieldId` of the field created on the linked table.
+ * - Computed types (lookup, rollup, count, formula, createdTime, lastModifiedTime, autoNumber, button) are read-only
+ *   in the Web API; setup may create them, naming the fields they use by name or id:
+ *   lookup `{recordLinkFieldId, fieldIdInLinkedTable}`, rollup the same plus `formula` (over `values`, default
+ *   `SUM(values)`), count `{recordLinkFieldId}`, formula `{formula}`, lastModifiedTime `{referencedFieldIds?}`,
+ *   button `{label, url?}`. They are described with `isValid`, `result` and `referencedFieldIds` as Airtable does; a
+ *   formula is shown with its field references as `{fldXXXXXXXXXXXXXX}` ("LEFT(4, {Birthday}) … will be returned as
+ *   LEFT(4, {fldXXX}) via API").
+ */
+import { typed, type ApiError } from "../errors.ts";
+import { compileFormula, FormulaError, parse, type Node } from "../formula.ts";
+import { newId } from "../ids.ts";
+import type { Choice, Field, FieldCompute, FieldDef, Table } from "../store.ts";
+import { DATETIME_RESULT, inferResult, resultOfField } from "./formula-result.ts";
+import { SETUP_ONLY_TYPES, SUPPORTED_TYPES } from "./registry.ts";
+
+const DATE_FORMATS: Record<string, string> = {
+  local: "l",
+  friendly: "LL",
+  us: "M/D/YYYY",
+  european: "D/M/YYYY",
+  iso: "YYYY-MM-DD",
+};
+const DURATION_FORMATS = ["h:mm", "h:mm:ss", "h:mm:ss.S", "h:mm:ss.SS", "h:mm:ss.SSS"];
+const RATING_ICONS = ["star", "heart", "thumbsUp", "flag", "dot"];
+const RATING_COLORS = [
+  "yellowBright",
+  "orangeBright",
+  "redBright",
+  "pinkBright",
+  "purpleBright",
+  "blueBright",
+  "cyanBright",
+  "tealBright",
+  "greenBright",
+  "grayBright",
+];
+
+export function invalidOptions(type: string, why: string): ApiError {
+  return typed(422, "INVALID_FIELD_TYPE_OPTIONS", `Invalid options for field of type ${type}: ${why}`);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** What a field definition needs to know of its surroundings. */
+export interface DefinitionContext {
+  /** API requests cannot create computed fields nor name tables and fields by name. */
+  forApi: boolean;
+  /** The table the field is added to (with the fields it has so far). */
+  table: Table;
+  /** Every table of the base (including ones being set up in the same createBase). */
+  tables: readonly Table[];
+}
+
+/** The normalised definition: options as the meta API shows them, and what the sandbox keeps besides. */
+export interface NormalisedField {
+  options?: Record<string, unknown>;
+  compute?: FieldCompute;
+  /** For a link field: the table that gets the inverse field. */
+  linkedTable?: Table;
+}
+
+function integerIn(type: string, value: unknown, key: string, min: number, max: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw invalidOptions(type, `options.${key} must be an integer from ${min} to ${max}`);
+  }
+  return value;
+}
+
+function findIn(table: Table, idOrName: unknown, forApi: boolean): Field | undefined {
+  if (typeof idOrName !== "string") return undefined;
+  return (
+    table.fields.find((f) => f.id === idOrName) ?? (forApi ? undefined : table.fields.find((f) => f.name === idOrName))
+  );
+}
+
+/** The link field of this table a lookup, rollup or count reads through, and the table it links to. */
+function linkOf(
+  type: string,
+  options: Record<string, unknown> | undefined,
+  ctx: DefinitionContext,
+): {
+  linkField: Field;
+  linked: Table;
+} {
+  const linkField = findIn(ctx.table, options?.recordLinkFieldId, ctx.forApi);
+  if (linkField === undefined || linkField.type !== "multipleRecordLinks") {
+    throw invalidOptions(type, "options.recordLinkFieldId must name a link field of this table");
+  }
+  const linked = ctx.tables.find((t) => t.id === linkField.options?.linkedTableId);
+  if (linked === undefined) throw invalidOptions(type, "the link field's linked table does not exist");
+  return { linkField, linked };
+}
+
+function targetOf(type: string, options: Record<string, unknown> | undefined, linked: Table, forApi: boolean): Field {
+  const target = findIn(linked, options?.fieldIdInLinkedTable, forApi);
+  if (target === undefined) {
+    throw invalidOptions(
+      type,
+      `options.fieldIdInLinkedTable must name a field of table ${JSON.stringify(linked.name)}`,
+    );
+  }
+  return target;
+}
+
+/** Rewrites a formula's field references (by name or id) as `{fldXXXXXXXXXXXXXX}`, as the meta API shows them. */
+export function formulaWithIds(text: string, fields: readonly Field[]): { formula: string; referenced: string[] } {
+  const root = parse(text);
+  const refs: { pos: number; name: string }[] = [];
+  const visit = (node: Node): void => {
+    if (node.type === "field") refs.push({ pos: node.pos, name: node.name });
+    else if (node.type === "negate") visit(node.operand);
+    else if (node.type === "chain") {
+      visit(node.first);
+      for (const part of node.rest) visit(part.operand);
+    } else if (node.type === "call") node.args.forEach(visit);
+  };
+  visit(root);
+  refs.sort((a, b) => b.pos - a.pos);
+  let out = text;
+  const referenced: string[] = [];
+  for (const ref of refs) {
+    const field = fields.find((f) => f.name === ref.name) ?? fields.find((f) => f.id === ref.name);
+    if (field === undefined) continue;
+    const braced = text[ref.pos] === "{";
+    const length = ref.name.length + (braced ? 2 : 0);
+    out = `${out.slice(0, ref.pos)}{${field.id}}${out.slice(ref.pos + length)}`;
+    if (!referenced.includes(field.id)) referenced.unshift(field.id);
+  }
+  return { formula: out, referenced };
+}
+
+function compileOrRefuse(type: string, text: string, fields: { name: string; type: string; id?: string }[]): void {
+  try {
+    compileFormula(text, fields);
+  } catch (error) {
+    if (error instanceof FormulaError) throw invalidOptions(type, `the formula is invalid: ${error.message}`);
+    throw error;
+  }
+}
+
+function dateOptions(type: string, options: Record<string, unknown> | undefined): Record<string, unknown> {
+  const dateFormat = options?.dateFormat;
+  if (!isObject(dateFormat) || typeof dateFormat.name !== "string" || !(dateFormat.name in DATE_FORMATS)) {
+    throw invalidOptions(type, "options.dateFormat.name must be one of local, friendly, us, european, iso");
+  }
+  if (dateFormat.format !== undefined && dateFormat.format !== DATE_FORMATS[dateFormat.name]) {
+    throw invalidOptions(type, "options.dateFormat.format must match options.dateFormat.name");
+  }
+  const out: Record<string, unknown> = { dateFormat: { name: dateFormat.name, format: DATE_FORMATS[dateFormat.name] } };
+  if (type === "dateTime") {
+    const timeFormat = options?.timeFormat;
+    const timeZone = options?.timeZone;
+    if (!isObject(timeFormat) || (timeFormat.name !== "12hour" && timeFormat.name !== "24hour")) {
+      throw invalidOptions(type, "options.timeFormat.name must be 12hour or 24hour");
+    }
+    if (typeof timeZone !== "string" || timeZone === "") throw invalidOptions(type, "options.timeZone is required");
+    out.timeFormat = { name: timeFormat.name, format: timeFormat.name === "12hour" ? "h:mma" : "HH:mm" };
+    out.timeZone = timeZone;
+  }
+  return out;
+}
+
+/**
+ * Checks a field definition and returns its normalised options. Throws 422 UNSUPPORTED_FIELD_TYPE for types the
+ * sandbox does not know or (through the API) cannot create, INVALID_FIELD_TYPE_OPTIONS for bad options.
+ */
+export function normaliseFieldDef(def: FieldDef, ctx: DefinitionContext): NormalisedField {
+  const { type, options } = def;
+  if (typeof type !== "string" || !SUPPORTED_TYPES.has(type) || (ctx.forApi && SETUP_ONLY_TYPES.has(type))) {
+    throw typed(422, "UNSUPPORTED_FIELD_TYPE", `Unsupported field type: ${JSON.stringify(type)}`);
+  }
+  if (options !== undefined && !isObject(options)) throw invalidOptions(type, "options must be an object");
+  switch (type) {
+    case "number":
+    case "percent":
+      return { options: { precision: integerIn(type, options?.precision, "precision", 0, 8) } };
+    case "currency": {
+      const precision = integerIn(type, options?.precision, "precision", 0, 7);
+      if (typeof options?.symbol !== "string" || options.symbol === "") {
+        throw invalidOptions(type, "options.symbol must be a currency symbol");
+      }
+      return { options: { precision, symbol: options.symbol } };
+    }
+    case "duration": {
+      const format = options?.durationFormat;
+      if (typeof format !== "string" || !DURATION_FORMATS.includes(format)) {
+        throw invalidOptions(type, `options.durationFormat must be one of ${DURATION_FORMATS.join(", ")}`);
+      }
+      return { options: { durationFormat: format } };
+    }
+    case "rating": {
+      const max = integerIn(type, options?.max, "max", 1, 10);
+      const icon = options?.icon ?? "star";
+      const color = options?.color ?? "yellowBright";
+      if (typeof icon !== "string" || !RATING_ICONS.includes(icon)) {
+        throw invalidOptions(type, `options.icon must be one of ${RATING_ICONS.join(", ")}`);
+      }
+      if (typeof color !== "string" || !RATING_COLORS.includes(color)) {
+        throw invalidOptions(type, `options.color must be one of ${RATING_COLORS.join(", ")}`);
+      }
+      return { options: { icon, max, color } };
+    }
+    case "singleSelect":
+    case "multipleSelects": {
+      const choices = options?.choices;
+      if (!Array.isArray(choices)) throw invalidOptions(type, "options.choices must be an array");
+      const seen = new Set<string>();
+      const out: Choice[] = choices.map((c: unknown) => {
+        if (!isObject(c) || typeof c.name !== "string" || c.name === "") {
+          throw invalidOptions(type, "every choice needs a non-empty name");
+        }
+        if (seen.has(c.name)) throw invalidOptions(type, `duplicate choice ${JSON.stringify(c.name)}`);
+        seen.add(c.name);
+        const choice: Choice = { id: typeof c.id === "string" ? c.id : newId("sel"), name: c.name };
+        if (typeof c.color === "string") choice.color = c.color;
+        return choice;
+      });
+      return { options: { choices: out } };
+    }
+    case "date":
+    case "dateTime":
+      return { options: dateOptions(type, options) };
+    case "checkbox":
+      return {
+        options: {
+          icon: typeof options?.icon === "string" ? options.icon : "check",
+          color: typeof options?.color === "string" ? options.color : "greenBright",
+        },
+      };
+    case "multipleAttachments":
+      return { options: { isReversed: options?.isReversed === true } };
+    case "multipleRecordLinks": {
+      const key = options?.linkedTableId;
+      const linked =
+        typeof key === "string"
+          ? (ctx.tables.find((t) => t.id === key) ?? (ctx.forApi ? undefined : ctx.tables.find((t) => t.name === key)))
+          : undefined;
+      if (linked === undefined)
+        throw invalidOptions(type, "options.linkedTableId must be the id of a table of this base");
+      const out: Record<string, unknown> = {
+        linkedTableId: linked.id,
+        isReversed: false,
+        prefersSingleRecordLink: options?.prefersSingleRecordLink === true,
+      };
+      const view = options?.viewIdForRecordSelection;
+      if (view !== undefined) {
+        if (typeof view !== "string" || !linked.views.some((v) => v.id === view)) {
+          throw invalidOptions(type, "options.viewIdForRecordSelection must be a view of the linked table");
+        }
+        out.viewIdForRecordSelection = view;
+      }
+      return { options: out, linkedTable: linked };
+    }
+    case "multipleLookupValues": {
+      const { linkField, linked } = linkOf(type, options, ctx);
+      const target = targetOf(type, options, linked, ctx.forApi);
+      return {
+        options: {
+          isValid: true,
+          recordLinkFieldId: linkField.id,
+          fieldIdInLinkedTable: target.id,
+          result: resultOfField(target),
+        },
+      };
+    }
+    case "rollup": {
+      const { linkField, linked } = linkOf(type, options, ctx);
+      const target = targetOf(type, options, linked, ctx.forApi);
+      const formula = options?.formula ?? "SUM(values)";
+      if (typeof formula !== "string") throw invalidOptions(type, "options.formula must be a formula over values");
+      compileOrRefuse(type, formula, [{ name: "values", type: "multipleLookupValues" }]);
+      const result = inferResult(parse(formula), (name) => (name === "values" ? target : undefined));
+      return {
+        options: {
+          isValid: true,
+          recordLinkFieldId: linkField.id,
+          fieldIdInLinkedTable: target.id,
+          referencedFieldIds: [target.id],
+          result,
+        },
+        compute: { rollup: formula },
+      };
+    }
+    case "count": {
+      const { linkField } = linkOf(type, options, ctx);
+      return { options: { isValid: true, recordLinkFieldId: linkField.id } };
+    }
+    case "formula": {
+      const text = options?.formula;
+      if (typeof text !== "string" || text.trim() === "") throw invalidOptions(type, "options.formula is required");
+      const fields = ctx.table.fields;
+      compileOrRefuse(
+        type,
+        text,
+        fields.map((f) => ({ name: f.name, type: f.type, id: f.id })),
+      );
+      const { formula, referenced } = formulaWithIds(text, fields);
+      const result = inferResult(parse(formula), (ref) => fields.find((f) => f.id === ref || f.name === ref));
+      return { options: { formula, isValid: true, referencedFieldIds: referenced, result } };
+    }
+    case "createdTime":
+      return { options: { result: structuredClone(DATETIME_RESULT) } };
+    case "lastModifiedTime": {
+      const watched = options?.referencedFieldIds;
+      let ids: string[] | null = null;
+      if (watched !== undefined && watched !== null) {
+        if (!Array.isArray(watched)) throw invalidOptions(type, "options.referencedFieldIds must be an array");
+        ids = watched.map((key: unknown) => {
+          const field = findIn(ctx.table, key, ctx.forApi);
+          if (field === undefined) throw invalidOptions(type, `unknown field ${JSON.stringify(key)}`);
+          return field.id;
+        });
+      }
+      return { options: { isValid: true, referencedFieldIds: ids, result: structuredClone(DATETIME_RESULT) } };
+    }
+    case "button": {
+      const label = options?.label;
+      const url = options?.url;
+      if (typeof label !== "string" || label === "") throw invalidOptions(type, "options.label is required");
+      if (url !== undefined && typeof url !== "string") throw invalidOptions(type, "options.url must be a formula");
+      if (url === undefined) return { compute: { button: { label } } };
+      const fields = ctx.table.fields;
+      compileOrRefuse(
+        type,
+        url,
+        fields.map((f) => ({ name: f.name, type: f.type, id: f.id })),
+      );
+      return { compute: { button: { label, url: formulaWithIds(url, fields).formula } } };
+    }
+    default:
+      if (options !== undefined && Object.keys(options).length > 0) {
+        throw invalidOptions(type, "this field type takes no options");
+      }
+      return {};
+  }
+}

@@ -1,0 +1,178 @@
+/**
+ * Writes of the plain-valued field types, as the field model documents them
+ * (https://airtable.com/developers/web/api/field-model) and `typecast` converts them:
+ * - text types (#simpletext, #multilinetext, #richtext markdown, #emailtext, #urltext, #phone): strings, no format
+ *   check; typecast turns numbers and booleans into text.
+ * - number (#decimalorintegernumber), currency (#currencynumber), percent (#percentnumber, 0.5 is 50 %), duration
+ *   (#durationnumber, seconds), rating (#rating, a positive integer up to `max`; 0 clears): JSON numbers only;
+ *   typecast parses strings ("1,200", "$12.50", "50%", "1:30" for a duration).
+ * - checkbox: booleans only (false clears); typecast reads "true", "yes", "checked", "1" and their opposites.
+ * - singleSelect / multipleSelects (#select, #multiselect): option names; an unknown name is refused with
+ *   INVALID_MULTIPLE_CHOICE_OPTIONS unless typecast, which creates it — and only a creator may create options
+ *   (an editor gets the same 422 even with typecast: https://github.com/Airtable/airtable.js/issues/138).
+ * - date (#dateonly): "YYYY-MM-DD" only; dateTime (#dateandtime): an ISO 8601 timestamp with zone; typecast
+ *   parses other date strings.
+ * - barcode (#barcode): `{text, type?}`; typecast takes a string as the text.
+ */
+import { badChoice, badValue } from "../errors.ts";
+import { newId } from "../ids.ts";
+import type { Field } from "../store.ts";
+import { EMPTY, type CellResult } from "./empty.ts";
+import type { WriteContext } from "./write-context.ts";
+
+const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const DATETIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+export function validDate(value: string): boolean {
+  if (!DATE_RE.test(value)) return false;
+  const d = new Date(`${value}T00:00:00.000Z`);
+  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === value;
+}
+
+export function typecastText(value: unknown): string | undefined {
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  return undefined;
+}
+
+function selectChoice(field: Field, name: string, ctx: WriteContext): string {
+  const choices = ctx.choicesOf(field);
+  if (choices.some((c) => c.name === name)) return name;
+  if (!ctx.typecast || !ctx.canCreateChoices) throw badChoice(name);
+  const list = ctx.newChoices.get(field) ?? [];
+  list.push({ id: newId("sel"), name });
+  ctx.newChoices.set(field, list);
+  return name;
+}
+
+/** "1:30" → 5,400 s; "1:30:15.5" → 5,415.5 s; "90" → 90 s (Airtable's h:mm[:ss[.S]] duration formats). */
+function parseDuration(text: string): number | undefined {
+  const m = /^(-)?(\d+):(\d{1,2})(?::(\d{1,2}(?:\.\d+)?))?$/.exec(text.trim());
+  if (m === null) {
+    const n = Number(text.trim());
+    return text.trim() !== "" && Number.isFinite(n) ? n : undefined;
+  }
+  const seconds = Number(m[2]) * 3600 + Number(m[3]) * 60 + Number(m[4] ?? 0);
+  return m[1] === "-" ? -seconds : seconds;
+}
+
+function parseNumberText(field: Field, text: string): number | undefined {
+  let t = text.trim();
+  if (field.type === "duration") return parseDuration(t);
+  let percent = false;
+  if (field.type === "percent" && t.endsWith("%")) {
+    percent = true;
+    t = t.slice(0, -1);
+  }
+  // Thousands separators and, for currency, any symbol around the number.
+  t = t.replace(/,/g, "");
+  if (field.type === "currency") t = t.replace(/^[^\d.+-]+|[^\d.]+$/g, "");
+  if (t === "") return undefined;
+  const n = Number(t);
+  if (!Number.isFinite(n)) return undefined;
+  return percent ? n / 100 : n;
+}
+
+function writeNumber(field: Field, value: unknown, ctx: WriteContext): CellResult {
+  let n: number | undefined;
+  if (typeof value === "number") n = Number.isFinite(value) ? value : undefined;
+  else if (ctx.typecast && typeof value === "string") {
+    if (value.trim() === "") return EMPTY;
+    n = parseNumberText(field, value);
+  }
+  if (n === undefined) throw badValue(field.name);
+  if (field.type === "rating") {
+    const max = typeof field.options?.max === "number" ? field.options.max : 5;
+    if (ctx.typecast) n = Math.round(n);
+    if (n === 0) return EMPTY;
+    if (!Number.isInteger(n) || n < 1 || n > max) throw badValue(field.name);
+  }
+  return n;
+}
+
+/** The stored form of a plain-valued cell, EMPTY to clear it; throws ApiError for a value the type refuses. */
+export function writeScalar(field: Field, value: unknown, ctx: WriteContext): CellResult {
+  const fail = (): never => {
+    throw badValue(field.name);
+  };
+  switch (field.type) {
+    case "singleLineText":
+    case "multilineText":
+    case "richText":
+    case "email":
+    case "url":
+    case "phoneNumber": {
+      const text = typeof value === "string" ? value : ctx.typecast ? typecastText(value) : undefined;
+      if (text === undefined) return fail();
+      return text === "" ? EMPTY : text;
+    }
+    case "number":
+    case "currency":
+    case "percent":
+    case "duration":
+    case "rating":
+      return writeNumber(field, value, ctx);
+    case "checkbox": {
+      if (typeof value === "boolean") return value ? true : EMPTY;
+      if (ctx.typecast) {
+        const text = typecastText(value)?.trim().toLowerCase();
+        if (text === undefined) return fail();
+        if (["true", "1", "yes", "checked", "on", "x"].includes(text)) return true;
+        if (["false", "0", "no", "unchecked", "off", ""].includes(text)) return EMPTY;
+      }
+      return fail();
+    }
+    case "singleSelect": {
+      const name = typeof value === "string" ? value : ctx.typecast ? typecastText(value) : undefined;
+      if (name === undefined) return fail();
+      if (name === "") return EMPTY;
+      return selectChoice(field, name, ctx);
+    }
+    case "multipleSelects": {
+      let names: unknown[];
+      if (Array.isArray(value)) names = value;
+      else if (ctx.typecast && typeof value === "string") names = value.split(",").map((s) => s.trim());
+      else return fail();
+      const out: string[] = [];
+      for (const item of names) {
+        const name = typeof item === "string" ? item : ctx.typecast ? typecastText(item) : undefined;
+        if (name === undefined) return fail();
+        if (name === "") continue;
+        const chosen = selectChoice(field, name, ctx);
+        if (!out.includes(chosen)) out.push(chosen);
+      }
+      return out.length === 0 ? EMPTY : out;
+    }
+    case "date": {
+      if (typeof value !== "string") return fail();
+      if (validDate(value)) return value;
+      if (ctx.typecast) {
+        const t = Date.parse(value);
+        if (!Number.isNaN(t)) return new Date(t).toISOString().slice(0, 10);
+      }
+      return fail();
+    }
+    case "dateTime": {
+      if (typeof value !== "string") return fail();
+      if (DATETIME_RE.test(value) || ctx.typecast || validDate(value)) {
+        const t = Date.parse(value);
+        if (!Number.isNaN(t)) return new Date(t).toISOString();
+      }
+      return fail();
+    }
+    case "barcode": {
+      if (ctx.typecast && (typeof value === "string" || typeof value === "number")) {
+        return String(value) === "" ? EMPTY : { text: String(value) };
+      }
+      if (typeof value !== "object" || value === null || Array.isArray(value)) return fail();
+      const entry = value as Record<string, unknown>;
+      if (Object.keys(entry).some((k) => k !== "text" && k !== "type")) return fail();
+      if (typeof entry.text !== "string") return fail();
+      if (entry.type !== undefined && entry.type !== null && typeof entry.type !== "string") return fail();
+      if (entry.text === "") return EMPTY;
+      return typeof entry.type === "string" ? { text: entry.text, type: entry.type } : { text: entry.text };
+    }
+    default:
+      return fail();
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * Field- and table-level edit restrictions, as Airtable enforces them: a field configured to "limit who can edit
+ * this field", or a table limiting who may create or delete records, refuses that user's request with 403
+ * INVALID_PERMISSIONS ("…because the field or table has been configured to limit who can perform this
+ * operation") — that request only: the rest of the base stays as writable as the base permission level allows
+ * (https://support.airtable.com/docs/field-and-table-editing-permissions; the 403 is reported from a write that
+ * included a restricted field, https://air.tableforums.com/t/airtable-api-error-message-insufficient-privileges-to-create-row/232).
+ * Tests set restrictions through `Sandbox.restrictField` / `restrictTable`.
+ */
+import { restricted } from "./errors.ts";
+import type { Base, Restriction, Table } from "./store.ts";
+
+export type RecordOperation = Restriction["operations"][number];
+
+function tableRestricts(base: Base, table: Table, userId: string, op: RecordOperation): boolean {
+  return base.restrictions.some(
+    (r) => r.userId === userId && r.tableId === table.id && r.fieldId === undefined && r.operations.includes(op),
+  );
+}
+
+/** Whether the user may write this field's cells (an "update" table restriction locks every field). */
+export function mayWriteField(base: Base, table: Table, fieldId: string, userId: string): boolean {
+  if (tableRestricts(base, table, userId, "update")) return false;
+  return !base.restrictions.some((r) => r.userId === userId && r.tableId === table.id && r.fieldId === fieldId);
+}
+
+/** Throws 403 INVALID_PERMISSIONS when the table refuses this record operation to the user. */
+export function checkTableOperation(base: Base, table: Table, userId: string, op: RecordOperation): void {
+  if (tableRestricts(base, table, userId, op)) throw restricted();
+}
+
+/** Throws 403 INVALID_PERMISSIONS when the request writes a field the user may not edit. */
+export function checkFieldWrites(base: Base, table: Table, userId: string, fieldIds: Iterable<string>): void {
+  for (const id of fieldIds) if (!mayWriteField(base, table, id, userId)) throw restricted();
+}

@@ -1,0 +1,241 @@
+/**
+ * Plain-valued and object-valued field types, read and written as Airtable's field model documents them
+ * (https://airtable.com/developers/web/api/field-model): #currencynumber, #percentnumber (0.5 is 50 %),
+ * #durationnumber (seconds), #rating (a positive integer, never 0), #phone, #barcode ({text, type?}), #richtext
+ * (markdown text), #collaborator / #multicollaborator (read {id, email, name}; write {id} | {email}, or an array of
+ * user ids), #multipleattachment (write {url, filename?} or {id}; filled in by Airtable asynchronously).
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { BaseInfo } from "../../src/sandbox/index.ts";
+import { fixture, sleep, type Fixture } from "./test-helpers.ts";
+
+let f: Fixture;
+let base: BaseInfo;
+let items: string;
+
+beforeEach(async () => {
+  f = await fixture({ perBaseRps: 10_000, perTokenRps: 10_000, attachmentFillInMs: 20 });
+  base = f.sandbox.createBase(f.user.id, {
+    name: "Values",
+    tables: [
+      {
+        name: "Items",
+        fields: [
+          { name: "Name", type: "singleLineText" },
+          { name: "Price", type: "currency", options: { precision: 2, symbol: "$" } },
+          { name: "Share", type: "percent", options: { precision: 1 } },
+          { name: "Time", type: "duration", options: { durationFormat: "h:mm:ss" } },
+          { name: "Stars", type: "rating", options: { max: 5 } },
+          { name: "Phone", type: "phoneNumber" },
+          { name: "Code", type: "barcode" },
+          { name: "Body", type: "richText" },
+          { name: "Owner", type: "singleCollaborator" },
+          { name: "Team", type: "multipleCollaborators" },
+          { name: "Files", type: "multipleAttachments" },
+        ],
+      },
+    ],
+  });
+  items = `/v0/${base.id}/Items`;
+});
+afterEach(() => f.sandbox.close());
+
+async function create(fields: Record<string, unknown>, typecast = false) {
+  return f.call("POST", items, typecast ? { fields, typecast } : { fields });
+}
+
+describe("number-like fields (#currencynumber, #percentnumber, #durationnumber, #rating)", () => {
+  it("store JSON numbers as given", async () => {
+    const r = await create({ Price: 12.5, Share: 0.125, Time: 5415.5, Stars: 4 });
+    expect(r.body.fields).toMatchObject({ Price: 12.5, Share: 0.125, Time: 5415.5, Stars: 4 });
+  });
+
+  it("refuse strings without typecast and parse them with it", async () => {
+    for (const [field, value] of [
+      ["Price", "12.50"],
+      ["Share", "50%"],
+      ["Time", "1:30"],
+      ["Stars", "3"],
+    ] as const) {
+      const r = await create({ [field]: value });
+      expect(r.body.error).toEqual({
+        type: "INVALID_VALUE_FOR_COLUMN",
+        message: `Field "${field}" cannot accept the provided value`,
+      });
+    }
+    const r = await create({ Price: "$1,200.50", Share: "50%", Time: "1:30", Stars: "3" }, true);
+    expect(r.body.fields).toMatchObject({ Price: 1200.5, Share: 0.5, Time: 5400, Stars: 3 });
+    expect((await create({ Time: "1:02:03.5" }, true)).body.fields.Time).toBe(3723.5);
+  });
+
+  it("keep ratings to whole stars from 1 to max; 0 clears the cell", async () => {
+    expect((await create({ Stars: 6 })).status).toBe(422);
+    expect((await create({ Stars: 2.5 })).status).toBe(422);
+    expect((await create({ Stars: -1 })).status).toBe(422);
+    const zero = await create({ Name: "z", Stars: 0 });
+    expect(zero.body.fields.Stars).toBeUndefined();
+  });
+
+  it("are described with their options and their options are validated", async () => {
+    const schema = await f.call("GET", `/v0/meta/bases/${base.id}/tables`);
+    const options = Object.fromEntries(
+      (schema.body.tables[0].fields as { name: string; options?: unknown }[]).map((x) => [x.name, x.options]),
+    );
+    expect(options).toMatchObject({
+      Price: { precision: 2, symbol: "$" },
+      Share: { precision: 1 },
+      Time: { durationFormat: "h:mm:ss" },
+      Stars: { max: 5, icon: "star", color: "yellowBright" },
+    });
+    const fields = `/v0/meta/bases/${base.id}/tables/Items/fields`;
+    for (const def of [
+      { name: "A", type: "currency", options: { precision: 8, symbol: "$" } },
+      { name: "B", type: "currency", options: { precision: 2 } },
+      { name: "C", type: "duration", options: { durationFormat: "mm:ss" } },
+      { name: "D", type: "rating", options: { max: 11 } },
+      { name: "E", type: "percent", options: {} },
+    ]) {
+      expect((await f.call("POST", fields, def)).body.error.type).toBe("INVALID_FIELD_TYPE_OPTIONS");
+    }
+    const ok = await f.call("POST", fields, { name: "Hearts", type: "rating", options: { max: 3, icon: "heart" } });
+    expect(ok.body.options).toEqual({ max: 3, icon: "heart", color: "yellowBright" });
+  });
+});
+
+describe("text-like fields (#phone, #richtext, #barcode)", () => {
+  it("take phone numbers and markdown as plain strings, and barcodes as {text, type?}", async () => {
+    const markdown = "# Title\n\n**bold** and _italic_\n- item";
+    const r = await create({ Phone: "(415) 555-9876", Body: markdown, Code: { text: "0123", type: "upce" } });
+    expect(r.body.fields).toMatchObject({
+      Phone: "(415) 555-9876",
+      Body: markdown,
+      Code: { text: "0123", type: "upce" },
+    });
+    expect((await create({ Code: { text: "42" } })).body.fields.Code).toEqual({ text: "42" });
+    expect((await create({ Code: "42" })).status).toBe(422);
+    expect((await create({ Code: { text: "4", colour: "red" } })).status).toBe(422);
+    expect((await create({ Code: "42" }, true)).body.fields.Code).toEqual({ text: "42" });
+  });
+});
+
+describe("collaborator fields (#collaborator, #multicollaborator)", () => {
+  it("write by id or email, read as {id, email, name}, and only name collaborators of the base", async () => {
+    const mate = f.sandbox.addUser({ email: "mate@example.com", name: "Mate" });
+    f.sandbox.grantAccess(base.id, mate.id, "read");
+    const stranger = f.sandbox.addUser({ email: "stranger@example.com" });
+    const me = { id: f.user.id, email: f.user.email, name: "Owner" };
+    const mateOut = { id: mate.id, email: "mate@example.com", name: "Mate" };
+    const byId = await create({ Owner: { id: mate.id }, Team: [f.user.id, mate.id] });
+    expect(byId.body.fields).toMatchObject({ Owner: mateOut, Team: [me, mateOut] });
+    const byEmail = await create({ Owner: { email: "MATE@example.com" }, Team: [{ email: f.user.email }] });
+    expect(byEmail.body.fields).toMatchObject({ Owner: mateOut, Team: [me] });
+    const typecast = await create({ Owner: "mate@example.com", Team: `${f.user.email}, ${mate.id}` }, true);
+    expect(typecast.body.fields).toMatchObject({ Owner: mateOut, Team: [me, mateOut] });
+    for (const fields of [{ Owner: { id: stranger.id } }, { Team: [stranger.id] }, { Owner: mate.id }, { Team: "x" }]) {
+      expect((await create(fields)).status).toBe(422);
+    }
+  });
+});
+
+describe("attachments written by URL (#multipleattachment)", () => {
+  let server: Server;
+  let origin: string;
+  // The first bytes of a PNG: signature and IHDR with width 640 and height 480 (all the sandbox reads).
+  const png = Buffer.alloc(64);
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).copy(png, 0);
+  png.write("IHDR", 12, "latin1");
+  png.writeUInt32BE(640, 16);
+  png.writeUInt32BE(480, 20);
+
+  beforeEach(async () => {
+    server = createServer((req, res) => {
+      if (req.url === "/logo.png") res.writeHead(200, { "content-type": "image/png" }).end(png);
+      else if (req.url === "/notes.txt") res.writeHead(200, { "content-type": "text/plain; charset=utf-8" }).end("hi!");
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterEach(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+  async function filesOf(id: string): Promise<Record<string, unknown>[] | undefined> {
+    return (await f.call("GET", `${items}/${id}`)).body.fields.Files;
+  }
+
+  async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+    for (let i = 0; i < 100; i++) {
+      const value = await read();
+      if (done(value)) return value;
+      await sleep(20);
+    }
+    return read();
+  }
+
+  it("answers at once with id, url and filename, then fills in size, type and thumbnails a moment later", async () => {
+    const r = await create({
+      Files: [{ url: `${origin}/logo.png` }, { url: `${origin}/notes.txt`, filename: "Notes.txt" }],
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.fields.Files).toEqual([
+      { id: expect.stringMatching(/^att/), url: `${origin}/logo.png`, filename: "logo.png" },
+      { id: expect.stringMatching(/^att/), url: `${origin}/notes.txt`, filename: "Notes.txt" },
+    ]);
+    const [logoId, notesId] = r.body.fields.Files.map((a: { id: string }) => a.id);
+    const files = (await eventually(
+      () => filesOf(r.body.id),
+      (list) => list?.every((a) => a.size !== undefined) === true,
+    )) as Record<string, unknown>[];
+    const sandboxUrl = expect.stringMatching(new RegExp(`^${f.sandbox.url}/attachments/${logoId}/logo\\.png$`));
+    expect(files[0]).toEqual({
+      id: logoId,
+      url: sandboxUrl,
+      filename: "logo.png",
+      size: 64,
+      type: "image/png",
+      width: 640,
+      height: 480,
+      thumbnails: {
+        small: { url: sandboxUrl, width: 48, height: 36 },
+        large: { url: sandboxUrl, width: 512, height: 384 },
+        full: { url: sandboxUrl, width: 640, height: 480 },
+      },
+    });
+    expect(files[1]).toEqual({
+      id: notesId,
+      url: expect.stringContaining(`/attachments/${notesId}/Notes.txt`),
+      filename: "Notes.txt",
+      size: 3,
+      type: "text/plain",
+    });
+    expect(await (await fetch(files[1]?.url as string)).text()).toBe("hi!");
+
+    // Keeping an attachment takes its id; anything else about it is ignored.
+    const kept = await f.call("PATCH", `${items}/${r.body.id}`, {
+      fields: { Files: [{ id: notesId, filename: "renamed.txt" }] },
+    });
+    expect(kept.body.fields.Files).toEqual([files[1]]);
+  });
+
+  it("drops an attachment whose URL cannot be fetched, as Airtable clears failed uploads", async () => {
+    const r = await create({ Name: "x", Files: [{ url: `${origin}/missing.png` }, { url: `${origin}/notes.txt` }] });
+    expect(r.body.fields.Files).toHaveLength(2);
+    const files = await eventually(
+      () => filesOf(r.body.id),
+      (list) => list?.length === 1 && list[0]?.size !== undefined,
+    );
+    expect(files?.map((a) => a.filename)).toEqual(["notes.txt"]);
+  });
+
+  it("refuses attachments that are not {url} or a kept {id}", async () => {
+    for (const value of [
+      "https://x/y.png",
+      [{ url: "ftp://x/y" }],
+      [{ filename: "a" }],
+      [{ id: "attAAAAAAAAAAAAAA" }],
+    ]) {
+      expect((await create({ Files: value })).status).toBe(422);
+    }
+  });
+});

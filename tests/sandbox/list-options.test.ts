@@ -1,0 +1,145 @@
+/**
+ * List and get record options, as https://airtable.com/developers/web/api/list-records and
+ * https://airtable.com/developers/web/api/get-record document them:
+ * - cellFormat: "json" (default) or "string" ("cells will be formatted as user-facing strings, regardless of the
+ *   field type. The timeZone and userLocale parameters are required when using string as the cellFormat");
+ * - returnFieldsByFieldId: field objects keyed by field id;
+ * - recordMetadata: ["commentCount"] adds each record's number of comments;
+ * - offset: a cursor that expires; an expired one answers 422 LIST_RECORDS_ITERATOR_NOT_AVAILABLE (as listed among
+ *   Airtable's list records errors) — the sandbox's lifetime is SandboxOptions.listIteratorTtlMs.
+ */
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { seedDemo, type DemoData } from "../../src/sandbox/demo-data.ts";
+import { fixture, sleep, type Fixture } from "./test-helpers.ts";
+
+let f: Fixture;
+let demo: DemoData;
+let contacts: string;
+const ITERATOR_TTL_MS = 300;
+
+beforeEach(async () => {
+  f = await fixture({ perBaseRps: 10_000, perTokenRps: 10_000, listIteratorTtlMs: ITERATOR_TTL_MS });
+  demo = seedDemo(f.sandbox);
+  contacts = `/v0/${demo.base.id}/Contacts`;
+});
+afterEach(() => f.sandbox.close());
+
+const asDemo = (method: string, path: string, body?: unknown) => f.call(method, path, body, demo.token);
+
+describe("cellFormat=string", () => {
+  it("requires timeZone and userLocale", async () => {
+    for (const query of ["cellFormat=string", "cellFormat=string&timeZone=UTC", "cellFormat=string&userLocale=en"]) {
+      const r = await asDemo("GET", `${contacts}?${query}`);
+      expect({ query, status: r.status, type: r.body.error?.type }).toEqual({
+        query,
+        status: 422,
+        type: "INVALID_REQUEST_UNKNOWN",
+      });
+    }
+    expect((await asDemo("POST", `${contacts}/listRecords`, { cellFormat: "string" })).status).toBe(422);
+    expect((await asDemo("GET", `${contacts}?cellFormat=string&timeZone=Mars/Olympus&userLocale=en`)).status).toBe(422);
+    expect((await asDemo("GET", `${contacts}?cellFormat=csv`)).status).toBe(422);
+  });
+
+  it("renders every cell as the text a user sees, in the time zone asked for", async () => {
+    const [json] = (await asDemo("GET", `${contacts}?maxRecords=1`)).body.records;
+    const query = "maxRecords=1&cellFormat=string&timeZone=America%2FNew_York&userLocale=en-us";
+    const [text] = (await asDemo("GET", `${contacts}?${query}`)).body.records;
+    expect(text.id).toBe(json.id);
+    expect(text.fields).toMatchObject({
+      Name: "Ada Park",
+      // Links and lookups show primary values, not record ids.
+      Company: "Acme",
+      "Company name": "Acme",
+      Stage: "Lead",
+      "Deal size": "1000.00",
+      Subscribed: "checked",
+      "Last contact": "2026-01-10",
+      // Next meeting is 15:30 UTC in a field whose time zone is utc.
+      "Next meeting": "2026-12-01 15:30",
+      "Win probability": "10%",
+      Satisfaction: "1",
+      "Call time": "0:15",
+      Label: "Ada Park (Lead)",
+      "Open website": "Open",
+    });
+    for (const value of Object.values(text.fields)) expect(typeof value).toBe("string");
+    // The same through POST listRecords and get record.
+    const post = await asDemo("POST", `${contacts}/listRecords`, {
+      maxRecords: 1,
+      cellFormat: "string",
+      timeZone: "UTC",
+      userLocale: "en",
+    });
+    expect(post.body.records[0].fields.Company).toBe("Acme");
+    const one = await asDemo("GET", `${contacts}/${json.id}?cellFormat=string&timeZone=UTC&userLocale=en`);
+    expect(one.body.fields["Company name"]).toBe("Acme");
+    const companies = await asDemo(
+      "GET",
+      `/v0/${demo.base.id}/Companies?maxRecords=1&cellFormat=string&timeZone=UTC&userLocale=en-us`,
+    );
+    expect(companies.body.records[0].fields).toMatchObject({
+      "Annual revenue": "$250,000",
+      "Account manager": "Demo User",
+      "Number of contacts": "5",
+    });
+  });
+});
+
+describe("returnFieldsByFieldId and recordMetadata", () => {
+  it("keys fields by id in list, POST listRecords, get and writes", async () => {
+    const schema = await asDemo("GET", `/v0/meta/bases/${demo.base.id}/tables`);
+    const fields = schema.body.tables[1].fields as { id: string; name: string }[];
+    const id = (name: string) => fields.find((x) => x.name === name)?.id as string;
+    const list = await asDemo("GET", `${contacts}?maxRecords=1&returnFieldsByFieldId=true`);
+    const record = list.body.records[0];
+    expect(record.fields[id("Name")]).toBe("Ada Park");
+    expect(record.fields[id("Company name")]).toEqual(["Acme"]);
+    expect(record.fields.Name).toBeUndefined();
+    const post = await asDemo("POST", `${contacts}/listRecords`, { maxRecords: 1, returnFieldsByFieldId: true });
+    expect(post.body.records[0].fields).toEqual(record.fields);
+    const got = await asDemo("GET", `${contacts}/${record.id}?returnFieldsByFieldId=1`);
+    expect(got.body.fields).toEqual(record.fields);
+    const patched = await asDemo("PATCH", contacts, {
+      returnFieldsByFieldId: true,
+      records: [{ id: record.id, fields: { [id("Notes")]: "by id" } }],
+    });
+    expect(patched.body.records[0].fields[id("Notes")]).toBe("by id");
+  });
+
+  it("adds commentCount with recordMetadata=commentCount", async () => {
+    const [first] = (await asDemo("GET", `${contacts}?maxRecords=1`)).body.records;
+    expect(first.commentCount).toBeUndefined();
+    for (const text of ["one", "two"]) await asDemo("POST", `${contacts}/${first.id}/comments`, { text });
+    const get = await asDemo("GET", `${contacts}?maxRecords=2&recordMetadata%5B%5D=commentCount`);
+    expect(get.body.records.map((r: { commentCount: number }) => r.commentCount)).toEqual([2, 0]);
+    const post = await asDemo("POST", `${contacts}/listRecords`, { maxRecords: 1, recordMetadata: ["commentCount"] });
+    expect(post.body.records[0].commentCount).toBe(2);
+    expect((await asDemo("GET", `${contacts}?recordMetadata[]=likes`)).status).toBe(422);
+  });
+});
+
+describe("list offsets expire", () => {
+  it("answers LIST_RECORDS_ITERATOR_NOT_AVAILABLE for an offset older than the iterator lifetime", async () => {
+    const first = await asDemo("GET", `${contacts}?pageSize=10`);
+    expect(first.body.offset).toEqual(expect.any(String));
+    const second = await asDemo("GET", `${contacts}?pageSize=10&offset=${encodeURIComponent(first.body.offset)}`);
+    expect(second.status).toBe(200);
+    await sleep(ITERATOR_TTL_MS + 50);
+    const expired = await asDemo("GET", `${contacts}?pageSize=10&offset=${encodeURIComponent(second.body.offset)}`);
+    expect(expired.status).toBe(422);
+    expect(expired.body.error).toEqual({
+      type: "LIST_RECORDS_ITERATOR_NOT_AVAILABLE",
+      message: "The iterator is not available. Please restart your query.",
+    });
+    // Starting over works.
+    expect((await asDemo("GET", `${contacts}?pageSize=10`)).body.records).toHaveLength(10);
+  });
+
+  it("expires every offset handed out so far on expireListIterators()", async () => {
+    const first = await asDemo("POST", `${contacts}/listRecords`, { pageSize: 5 });
+    f.sandbox.expireListIterators();
+    const next = await asDemo("POST", `${contacts}/listRecords`, { pageSize: 5, offset: first.body.offset });
+    expect(next.body.error.type).toBe("LIST_RECORDS_ITERATOR_NOT_AVAILABLE");
+  });
+});
