@@ -54,7 +54,7 @@ export async function startDeployment(
   plan: DeploymentPlan,
   sandboxUrl: string,
   env: Record<string, string> = {},
-  /** How long each instance may take to answer /healthz (default 20 s; busy CI machines need more). */
+  /** How long each instance may take to answer /healthz (default 60 s, see server-process.ts). */
   opts: { startTimeoutMs?: number } = {},
 ): Promise<Deployment> {
   const hosts = plan.ports.map((p) => `127.0.0.1:${p}`).join(",");
