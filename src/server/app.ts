@@ -4,6 +4,7 @@ import helmet from "helmet";
 import type { Redis } from "ioredis";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import { AirtableClient } from "../shared/airtable/index.ts";
+import type { KeyValueStore } from "../shared/kv/key-value-store.ts";
 import type { AirtableOAuth } from "../shared/airtable/oauth.ts";
 import type { Config } from "../shared/config.ts";
 import type { AirtableLimiter } from "../shared/limiter/index.ts";
@@ -30,7 +31,13 @@ import { createMcpRouter } from "./mcp/mcp-router.ts";
 
 export interface ServerParts {
   config: Config;
-  redis: Redis;
+  /**
+   * Distributed mode: the shared Redis (readiness, the schema cache every instance shares). Absent in embedded
+   * mode, where the schema cache is this process's.
+   */
+  redis?: Redis;
+  /** OAuth transient state, revocations, rate-limit counters, the CIMD cache (Redis, or SQLite when embedded). */
+  kv: KeyValueStore;
   keyPrefix: string;
   store: TokenStore;
   limiter: AirtableLimiter;
@@ -50,9 +57,12 @@ export interface ServerParts {
 /** upload_attachment carries up to 5 MB as base64 (≈ 6.7 MB) inside a JSON-RPC message. */
 const MAX_MCP_BODY_BYTES = 8 * 1024 * 1024;
 
-/** The HTTP application of one server instance. Holds no per-user state: everything lives in Redis or the store. */
+/**
+ * The HTTP application of one server instance. Holds no per-user state: everything lives in the KeyValueStore, the
+ * token store and the operation store (Redis/Firestore when distributed, SQLite when embedded).
+ */
 export function createServerApp(parts: ServerParts): express.Express {
-  const { config, redis, keyPrefix, store, limiter, logger } = parts;
+  const { config, redis, kv, keyPrefix, store, limiter, logger } = parts;
   const publicUrl = config.PUBLIC_URL!;
   const metrics = parts.metrics ?? new Metrics({ logger });
   // The queue the board shows and queue_jobs counts: the one write tools hand operations to.
@@ -72,8 +82,8 @@ export function createServerApp(parts: ServerParts): express.Express {
     withLogContext({ requestId }, next);
   });
 
-  const schemas = new SchemaCache({ redis, keyPrefix, logger });
-  const revocations = new RevocationList({ redis, keyPrefix, accessTokenTtlSec: config.ACCESS_TOKEN_TTL_SEC });
+  const schemas = new SchemaCache({ ...(redis && { redis }), keyPrefix, logger });
+  const revocations = new RevocationList({ kv, keyPrefix, accessTokenTtlSec: config.ACCESS_TOKEN_TTL_SEC });
   const airtableClient = (userId: string, getAccessToken: (rejected?: string) => Promise<string>) =>
     new AirtableClient({
       apiUrl: config.AIRTABLE_API_URL,
@@ -129,7 +139,7 @@ export function createServerApp(parts: ServerParts): express.Express {
   app.use(
     createAuthRouter({
       config,
-      redis,
+      kv,
       keyPrefix,
       store,
       airtableOAuth: parts.airtableOAuth,
@@ -144,7 +154,7 @@ export function createServerApp(parts: ServerParts): express.Express {
 
   app.use(
     createMcpRouter({
-      authenticate: requireBearer({ config, redis, keyPrefix, logger }),
+      authenticate: requireBearer({ config, kv, keyPrefix, logger }),
       buildContext: async (req: Request) => {
         const auth = (req as Request & { auth?: AuthInfo }).auth!;
         const userId = String(auth.extra?.userId);

@@ -6,6 +6,7 @@ import { once } from "node:events";
 import { Redis } from "ioredis";
 import { createAirtableAccess } from "../shared/airtable-access.ts";
 import { loadConfigOrExit } from "../shared/config.ts";
+import { RedisKeyValueStore } from "../shared/kv/redis-key-value-store.ts";
 import { createLogger } from "../shared/logger.ts";
 import { Metrics } from "../shared/metrics/index.ts";
 import { QueuedOperationRunner } from "../shared/queue/queued-runner.ts";
@@ -36,6 +37,7 @@ await runner.ready();
 const app = createServerApp({
   config,
   redis,
+  kv: new RedisKeyValueStore(redis),
   keyPrefix,
   store,
   limiter,

@@ -1,5 +1,5 @@
-import type { Redis } from "ioredis";
 import type { Config } from "../../shared/config.ts";
+import type { KeyValueStore } from "../../shared/kv/key-value-store.ts";
 import type { Logger } from "../../shared/logger.ts";
 import type { AirtableOAuth } from "../../shared/airtable/oauth.ts";
 import { deriveKey } from "../../shared/tokens/cipher.ts";
@@ -16,8 +16,8 @@ import { authUrls, type AuthUrls } from "./urls.ts";
 
 export interface AuthDeps {
   config: Config;
-  /** Shared connection for transient OAuth state, the revocation list, CIMD cache and rate limits. */
-  redis: Redis;
+  /** Transient OAuth state, the revocation list, CIMD cache and rate limits (Redis, or SQLite when embedded). */
+  kv: KeyValueStore;
   keyPrefix: string;
   store: TokenStore;
   airtableOAuth: AirtableOAuth;
@@ -29,7 +29,7 @@ export interface AuthDeps {
 }
 
 /** What verifying a bearer token needs: no TokenStore, no Airtable. */
-export type BearerDeps = Pick<AuthDeps, "config" | "redis" | "keyPrefix" | "logger">;
+export type BearerDeps = Pick<AuthDeps, "config" | "kv" | "keyPrefix" | "logger">;
 
 /** Labels for deriveKey: each purpose gets its own sub-key of TOKEN_ENCRYPTION_KEY. */
 const ACCESS_TOKEN_KEY_LABEL = "access-token";
@@ -57,7 +57,7 @@ export function accessTokensFor(config: Config): AccessTokens {
 
 export function revocationListFor(deps: BearerDeps): RevocationList {
   return new RevocationList({
-    redis: deps.redis,
+    kv: deps.kv,
     keyPrefix: deps.keyPrefix,
     accessTokenTtlSec: deps.config.ACCESS_TOKEN_TTL_SEC,
   });
@@ -79,7 +79,7 @@ export function buildAuthContext(deps: AuthDeps): AuthContext {
   const urls = authUrls(required(config.PUBLIC_URL, "PUBLIC_URL"));
   const accessTokens = accessTokensFor(config);
   const documents = new ClientMetadataDocuments({
-    redis: deps.redis,
+    kv: deps.kv,
     keyPrefix: deps.keyPrefix,
     allowLoopback: config.CIMD_ALLOW_LOOPBACK_HTTP,
     logger: deps.logger,
@@ -89,7 +89,7 @@ export function buildAuthContext(deps: AuthDeps): AuthContext {
     urls,
     accessTokens,
     clients: new ClientDirectory(deps.store, documents),
-    transient: new TransientState(deps.redis, deps.keyPrefix),
+    transient: new TransientState(deps.kv, deps.keyPrefix),
     grants: new Grants({
       store: deps.store,
       accessTokens,

@@ -1,11 +1,11 @@
 import type { Request, RequestHandler, Response } from "express";
 import { rateLimit, type IncrementResponse, type Store } from "express-rate-limit";
-import type { Redis } from "ioredis";
+import type { KeyValueStore } from "../../shared/kv/key-value-store.ts";
 
 /**
  * Per-client-IP request limits for the endpoints strangers can hammer. `req.ip` is the client's address only
  * when the app's `trust proxy` matches the deployment (Cloud Run: 1 hop); the composition root sets it. The
- * counters live in Redis so a limit holds across instances.
+ * counters live in the KeyValueStore (Redis) so a limit holds across instances.
  */
 export interface RateLimitSettings {
   /** Registrations per IP per hour. */
@@ -22,24 +22,15 @@ export const defaultRateLimits: RateLimitSettings = {
   authorizePerMinute: 60,
 };
 
-/** INCR, and start the window on the first hit; returns [count, ms left]. */
-const INCREMENT_LUA = `
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
-return {n, ttl}
-`;
-
-/** A fixed-window express-rate-limit Store over one Redis connection. */
-export class RedisRateLimitStore implements Store {
-  readonly #redis: Redis;
+/** A fixed-window express-rate-limit Store over the KeyValueStore (Redis, or SQLite in embedded mode). */
+export class KeyValueRateLimitStore implements Store {
+  readonly #kv: KeyValueStore;
   readonly prefix: string;
   readonly localKeys = false;
   #windowMs = 60_000;
 
-  constructor(redis: Redis, prefix: string) {
-    this.#redis = redis;
+  constructor(kv: KeyValueStore, prefix: string) {
+    this.#kv = kv;
     this.prefix = prefix;
   }
 
@@ -48,24 +39,21 @@ export class RedisRateLimitStore implements Store {
   }
 
   async increment(key: string): Promise<IncrementResponse> {
-    const [count, ttl] = (await this.#redis.eval(INCREMENT_LUA, 1, this.prefix + key, String(this.#windowMs))) as [
-      number,
-      number,
-    ];
-    return { totalHits: count, resetTime: new Date(Date.now() + ttl) };
+    const { count, resetInMs } = await this.#kv.increment(this.prefix + key, this.#windowMs);
+    return { totalHits: count, resetTime: new Date(Date.now() + resetInMs) };
   }
 
   async decrement(key: string): Promise<void> {
-    await this.#redis.decr(this.prefix + key);
+    await this.#kv.decrement(this.prefix + key);
   }
 
   async resetKey(key: string): Promise<void> {
-    await this.#redis.del(this.prefix + key);
+    await this.#kv.delete(this.prefix + key);
   }
 }
 
 export function ipRateLimit(opts: {
-  redis: Redis;
+  kv: KeyValueStore;
   keyPrefix: string;
   name: string;
   windowMs: number;
@@ -78,7 +66,7 @@ export function ipRateLimit(opts: {
     limit: opts.limit,
     standardHeaders: "draft-8",
     legacyHeaders: false,
-    store: new RedisRateLimitStore(opts.redis, `${opts.keyPrefix}:oauth:rl:${opts.name}:`),
+    store: new KeyValueRateLimitStore(opts.kv, `${opts.keyPrefix}:oauth:rl:${opts.name}:`),
     // Redis down means sign-in is down anyway; do not also turn every request into a limiter error.
     passOnStoreError: true,
     handler: (req, res) => opts.onLimit(req, res),

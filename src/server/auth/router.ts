@@ -15,7 +15,7 @@ import { authPaths } from "./urls.ts";
  * The OAuth 2.1 authorization server for the MCP endpoint: metadata (RFC 9728, RFC 8414), registration
  * (RFC 7591) and Client ID Metadata Documents, consent, the Airtable leg, tokens and revocation. Mount it at
  * the app's root; the app must `set("trust proxy", config.TRUST_PROXY)` so rate limits see client addresses.
- * Every step keeps its state in Redis: any instance can serve any request.
+ * Every step keeps its state in the KeyValueStore (Redis): any instance can serve any request.
  */
 export function createAuthRouter(deps: AuthDeps): Router {
   const ctx = buildAuthContext(deps);
@@ -23,7 +23,7 @@ export function createAuthRouter(deps: AuthDeps): Router {
   const router = express.Router();
   const rl = (name: string, windowMs: number, limit: number, page: boolean): RequestHandler =>
     ipRateLimit({
-      redis: deps.redis,
+      kv: deps.kv,
       keyPrefix: deps.keyPrefix,
       name,
       windowMs,
