@@ -1,15 +1,18 @@
 import { Firestore } from "@google-cloud/firestore";
 import type { Redis } from "ioredis";
 import type { Config } from "../config.ts";
+import type { SqliteDatabase } from "../sqlite/database.ts";
 import { TokenCipher } from "./cipher.ts";
 import { FirestoreTokenStore } from "./firestore-token-store.ts";
 import { RedisTokenStore } from "./redis-token-store.ts";
+import { SqliteTokenStore } from "./sqlite-token-store.ts";
 import type { TokenStore } from "./types.ts";
 
 export * from "./types.ts";
 export { deriveKey, keyIdOf, TokenCipher, TokenDecryptError } from "./cipher.ts";
 export { RedisTokenStore, type RedisTokenStoreOptions } from "./redis-token-store.ts";
 export { FirestoreTokenStore, type FirestoreTokenStoreOptions } from "./firestore-token-store.ts";
+export { SqliteTokenStore, type SqliteTokenStoreOptions } from "./sqlite-token-store.ts";
 export {
   AirtableReauthRequiredError,
   AirtableTokenProvider,
@@ -31,12 +34,14 @@ function collectionPrefixOf(keyPrefix: string): string {
 }
 
 /**
- * The TokenStore chosen by TOKEN_STORE. Firestore reads FIRESTORE_PROJECT_ID and FIRESTORE_DATABASE; the
- * @google-cloud/firestore library itself honours FIRESTORE_EMULATOR_HOST (and Application Default Credentials).
+ * The TokenStore chosen by TOKEN_STORE; unset, the one of the mode: redis when given a Redis connection
+ * (distributed), else sqlite in the embedded database. Firestore reads FIRESTORE_PROJECT_ID and
+ * FIRESTORE_DATABASE; the @google-cloud/firestore library itself honours FIRESTORE_EMULATOR_HOST (and
+ * Application Default Credentials). Throws when the chosen store's connection is not given.
  */
 export function createTokenStore(
   config: Pick<Config, "TOKEN_STORE" | "FIRESTORE_PROJECT_ID" | "FIRESTORE_DATABASE">,
-  deps: { redis: Redis; cipher: TokenCipher; keyPrefix: string },
+  deps: { redis?: Redis; db?: SqliteDatabase; cipher: TokenCipher; keyPrefix: string },
 ): TokenStore {
   if (config.TOKEN_STORE === "firestore") {
     if (config.FIRESTORE_PROJECT_ID === undefined) {
@@ -53,5 +58,10 @@ export function createTokenStore(
       collectionPrefix: collectionPrefixOf(deps.keyPrefix),
     });
   }
+  if (config.TOKEN_STORE === "sqlite" || (config.TOKEN_STORE === undefined && deps.redis === undefined)) {
+    if (deps.db === undefined) throw new Error("TOKEN_STORE=sqlite needs the embedded database (no REDIS_URL)");
+    return new SqliteTokenStore({ db: deps.db, cipher: deps.cipher });
+  }
+  if (deps.redis === undefined) throw new Error("TOKEN_STORE=redis needs REDIS_URL");
   return new RedisTokenStore({ redis: deps.redis, cipher: deps.cipher, keyPrefix: deps.keyPrefix });
 }
