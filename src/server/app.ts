@@ -48,6 +48,11 @@ export interface ServerParts {
   runner: OperationRunner;
   logger: Logger;
   /**
+   * The schema cache, when the process's operation runner uses it too (embedded mode: a schema change a write
+   * makes is then seen by the next read at once). Absent: the app builds its own (shared in Redis when given).
+   */
+  schemas?: SchemaCache;
+  /**
    * This process's metrics (/metrics), shared with the parts built before the app (the limiter's hooks).
    * Absent: the app keeps its own, which then sees tool calls, Airtable requests and the queue only.
    */
@@ -82,7 +87,7 @@ export function createServerApp(parts: ServerParts): express.Express {
     withLogContext({ requestId }, next);
   });
 
-  const schemas = new SchemaCache({ ...(redis && { redis }), keyPrefix, logger });
+  const schemas = parts.schemas ?? new SchemaCache({ ...(redis && { redis }), keyPrefix, logger });
   const revocations = new RevocationList({ kv, keyPrefix, accessTokenTtlSec: config.ACCESS_TOKEN_TTL_SEC });
   const airtableClient = (userId: string, getAccessToken: (rejected?: string) => Promise<string>) =>
     new AirtableClient({
