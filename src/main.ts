@@ -12,8 +12,6 @@
  */
 import { loadConfigOrExit, startPlanOf } from "./shared/config.ts";
 import { createLogger } from "./shared/logger.ts";
-import { startDistributed } from "./start/distributed.ts";
-import { startEmbedded } from "./start/embedded.ts";
 
 const config = loadConfigOrExit("start");
 const plan = startPlanOf(config);
@@ -25,7 +23,15 @@ const logger = createLogger({
 
 let running: { close(): Promise<void> };
 try {
-  running = plan.mode === "embedded" ? await startEmbedded(config, logger) : await startDistributed(config, logger);
+  // Imported once the configuration is known good: a configuration problem is reported at once, and each mode
+  // loads only its own parts (the embedded mode no worker, the distributed one no SQLite or sandbox).
+  if (plan.mode === "embedded") {
+    const { startEmbedded } = await import("./start/embedded.ts");
+    running = await startEmbedded(config, { logger });
+  } else {
+    const { startDistributed } = await import("./start/distributed.ts");
+    running = await startDistributed(config, logger);
+  }
 } catch (error) {
   // Start-up problems (DATA_DIR not writable, a bad key file, the port taken…) are messages for a person.
   const message = error instanceof Error ? error.message : String(error);

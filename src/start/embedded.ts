@@ -44,8 +44,16 @@ export interface RunningEmbedded {
   close(): Promise<void>;
 }
 
+export interface EmbeddedOptions {
+  logger: Logger;
+  /** Where the banner for a person goes. Default: stdout. */
+  print?: (text: string) => void;
+}
+
 /** `config`: loadConfig(…, "start") without REDIS_URL. Throws Errors that name what to fix (DATA_DIR, key file). */
-export async function startEmbedded(config: Config, logger: Logger): Promise<RunningEmbedded> {
+export async function startEmbedded(config: Config, opts: EmbeddedOptions): Promise<RunningEmbedded> {
+  const { logger } = opts;
+  const print = opts.print ?? ((text: string) => process.stdout.write(`${text}\n`));
   const plan = startPlanOf(config);
   const dataDir = path.resolve(config.DATA_DIR);
   const publicUrl = config.PUBLIC_URL ?? `http://localhost:${config.PORT}`;
@@ -166,13 +174,13 @@ export async function startEmbedded(config: Config, logger: Logger): Promise<Run
   if (unfinished.length > 0) logger.info({ operations: unfinished.length }, "resuming unfinished operations");
 
   logger.info({ port, publicUrl, dataDir, mode: "embedded" }, "server listening");
-  process.stdout.write(
-    `${banner({
+  print(
+    banner({
       publicUrl,
       mode: "embedded",
       dataDir,
       ...(demo !== undefined && { demo: { userEmail: demo.userEmail, dataFile: demo.dataFile } }),
-    })}\n`,
+    }),
   );
 
   return {

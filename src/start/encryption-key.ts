@@ -61,7 +61,9 @@ function readKeyFile(file: string): { key: Key; warnings: string[] } | undefined
   try {
     text = readFileSync(file, "utf8").trim();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    // Missing, or DATA_DIR is not a directory: then writing it fails with the message that says what to do.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
     throw new Error(`Cannot read the TOKEN_ENCRYPTION_KEY file ${file}: ${(error as Error).message}`, { cause: error });
   }
   const parsed = configSchema.shape.TOKEN_ENCRYPTION_KEY.safeParse(text);
