@@ -1,6 +1,7 @@
 /**
  * `npm start` (and `npx airtable-oauth-mcp start`): the whole product as the configuration says, in this one
- * process. A thin composition root: read the config, start, stop cleanly on SIGTERM.
+ * process. A thin composition root: read the config (the environment, and .env when present), start, stop cleanly
+ * on SIGTERM.
  *
  * - No REDIS_URL: the embedded mode (src/start/embedded.ts): server, operation runner, in-memory limiter and a
  *   SQLite file under DATA_DIR; with no AIRTABLE_CLIENT_ID (outside production) a fake Airtable with demo data.
@@ -10,9 +11,13 @@
  * The Docker images keep running src/server/main.ts and src/worker/main.ts (separate roles); ROLE does not
  * change them.
  */
+import { existsSync } from "node:fs";
 import { loadConfigOrExit, startPlanOf } from "./shared/config.ts";
 import { createLogger } from "./shared/logger.ts";
 
+// A .env in the working directory (e.g. a copy of .env.example) is read; variables already set win over it.
+const envFile = existsSync(".env");
+if (envFile) process.loadEnvFile(".env");
 const config = loadConfigOrExit("start");
 const plan = startPlanOf(config);
 const logger = createLogger({
@@ -20,6 +25,7 @@ const logger = createLogger({
   pretty: config.LOG_PRETTY,
   name: plan.mode === "embedded" ? "embedded" : config.ROLE,
 });
+if (envFile) logger.info("read settings from .env (variables set in the environment take precedence)");
 
 let running: { close(): Promise<void> };
 try {
