@@ -14,7 +14,8 @@
  */
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, statSync } from "node:fs";
+import { rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -46,8 +47,9 @@ const clients: Client[] = [];
 afterAll(async () => {
   await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
   await Promise.all([...running].map((p) => p.stop()));
-  rmSync(work, { recursive: true, force: true });
-});
+  // A whole node_modules: tens of thousands of files, slow to delete on a busy machine.
+  await rm(work, { recursive: true, force: true });
+}, 300_000);
 
 beforeAll(async () => {
   await run("git", ["clone", "--quiet", repoRoot, clone]);
