@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
  * The package's command (`npx airtable-oauth-mcp <command>`):
+ *   start   everything as configured (`npm start`): embedded by default, distributed with REDIS_URL
  *   stdio   MCP over stdin/stdout for one local user with AIRTABLE_TOKEN (a personal access token)
  *   server  the HTTP server (OAuth + /mcp)
  *   worker  the write-pipeline worker
@@ -11,6 +12,8 @@ import { StdioStartupError, runStdio } from "./stdio/run-stdio.ts";
 const usage = `Usage: airtable-oauth-mcp <command>
 
 Commands:
+  start    Run everything as configured: one process with a SQLite file in DATA_DIR (and a fake Airtable
+           until AIRTABLE_CLIENT_ID is set), or with REDIS_URL the distributed mode (ROLE=all|server|worker).
   stdio    Serve MCP over stdin/stdout with AIRTABLE_TOKEN (an Airtable personal access token).
   server   Run the HTTP server (OAuth sign-in and the /mcp endpoint).
   worker   Run the write-pipeline worker.
@@ -33,6 +36,9 @@ async function main(command: string | undefined): Promise<void> {
       }
       return;
     }
+    case "start":
+      await import("./main.ts");
+      return;
     case "server":
       await import("./server/main.ts");
       return;

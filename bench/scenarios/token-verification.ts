@@ -4,6 +4,7 @@ import { configSchema } from "../../src/shared/config.ts";
 import { createLogger } from "../../src/shared/logger.ts";
 import { requireBearer } from "../../src/server/auth/bearer.ts";
 import { accessTokensFor, revocationListFor, type BearerDeps } from "../../src/server/auth/context.ts";
+import { RedisKeyValueStore } from "../../src/shared/kv/redis-key-value-store.ts";
 import type { Scenario, ScenarioResult } from "../scenario.ts";
 import { median, percentile } from "../support/stats.ts";
 import { sampleInterleaved, timed } from "../support/sampling.ts";
@@ -42,7 +43,7 @@ export const tokenVerification: Scenario = {
     });
     const deps: BearerDeps = {
       config,
-      redis: ctx.redis,
+      kv: new RedisKeyValueStore(ctx.redis),
       keyPrefix: ctx.keyPrefix,
       logger: createLogger({ level: "silent" }),
     };

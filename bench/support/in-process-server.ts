@@ -10,6 +10,7 @@ import { configSchema } from "../../src/shared/config.ts";
 import { BottleneckAirtableLimiter, type LimiterSettings } from "../../src/shared/limiter/index.ts";
 import { createLogger } from "../../src/shared/logger.ts";
 import { AirtableTokenProvider } from "../../src/shared/tokens/airtable-token-provider.ts";
+import { RedisKeyValueStore } from "../../src/shared/kv/redis-key-value-store.ts";
 import { createTokenStore, tokenCipherFromConfig } from "../../src/shared/tokens/index.ts";
 import { createServerApp } from "../../src/server/app.ts";
 import type { Sandbox } from "../../src/sandbox/index.ts";
@@ -51,7 +52,8 @@ export async function startInProcessServer(opts: {
   const store = createTokenStore(config, { redis, cipher: tokenCipherFromConfig(config), keyPrefix });
   const limiter = BottleneckAirtableLimiter.clustered({ redis, keyPrefix, logger, settings: opts.limiterSettings });
   const airtableOAuth = new AirtableOAuth({ authUrl: opts.sandbox.url, clientId });
-  const tokens = new AirtableTokenProvider({ store, oauth: airtableOAuth, redis, keyPrefix, logger });
+  const kv = new RedisKeyValueStore(redis);
+  const tokens = new AirtableTokenProvider({ store, oauth: airtableOAuth, locks: kv, keyPrefix, logger });
   const operations = new OperationLog({ redis, keyPrefix, retentionMs: 3_600_000 });
   const runner = new QueuedOperationRunner({
     redis,
@@ -67,6 +69,7 @@ export async function startInProcessServer(opts: {
     createServerApp({
       config,
       redis,
+      kv,
       keyPrefix,
       store,
       airtableClients: airtableClientFactory(config, { limiter, logger }),

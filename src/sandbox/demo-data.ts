@@ -20,7 +20,10 @@ const LAST = ["Park", "Ortiz", "Nguyen"];
 const STAGES = ["Lead", "Qualified", "Customer", "Churned"];
 const TAGS = ["vip", "newsletter", "partner", "beta"];
 
-export function seedDemo(sandbox: Sandbox, email = "demo@example.com"): DemoData {
+/** The demo user: who the compose demo and the embedded demo sign in as. */
+export const DEMO_USER_EMAIL = "demo@example.com";
+
+export function seedDemo(sandbox: Sandbox, email = DEMO_USER_EMAIL): DemoData {
   const user = sandbox.addUser({ email, name: "Demo User" });
   const token = sandbox.createPersonalAccessToken(user.id);
   const contacts = Array.from({ length: 30 }, (_, i) => {

@@ -20,6 +20,7 @@ import { randomBytes } from "node:crypto";
 import { ApiError, authRequired, notFound, rateLimited, typed } from "./errors.ts";
 import { matchMetaRoutes } from "./meta-routes.ts";
 import { OAuthServer, type OAuthClient } from "./oauth.ts";
+import { readSnapshot, restoreSnapshot, snapshotOf, writeSnapshot } from "./persistence.ts";
 import { createRecords, DEFAULT_ITERATOR_TTL_MS, Iterators } from "./record-ops.ts";
 import { matchRecordRoutes, recordCountOf, serveAttachment } from "./records-routes.ts";
 import { RateLimits } from "./rate-limit.ts";
@@ -81,6 +82,16 @@ export interface SandboxOptions {
    * fail as unreachable URLs do on Airtable: they disappear from the cell. Files the sandbox holds always resolve.
    */
   fetchAttachmentUrls?: boolean;
+  /**
+   * A user (id or email) signed in at the authorize page when the request names none (no `sandbox_user` query
+   * parameter or cookie): the embedded demo's automatic sign-in as its demo user. Default: nobody (400 page).
+   */
+  signInAs?: string;
+  /**
+   * Keep the sandbox's data in this JSON file (persistence.ts): loaded at start when it exists (then `restored`
+   * is true and nothing needs seeding), rewritten within 100 ms of every change and at close().
+   */
+  stateFile?: string;
 }
 
 export interface SandboxFaults {
@@ -97,6 +108,8 @@ export interface SandboxFaults {
 export interface Sandbox {
   /** "http://127.0.0.1:PORT": the API, OAuth (airtable.com) and content host all live on this origin. */
   url: string;
+  /** Whether the data came from `stateFile` (an earlier run's), rather than starting empty. */
+  restored: boolean;
   close(): Promise<void>;
   // --- setup (direct, no HTTP, no rate limits) ---
   addUser(user: { id?: string; email: string; name?: string }): { id: string; email: string; name: string };
@@ -195,6 +208,26 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const limits = new RateLimits(opts.perBaseRps ?? 5, opts.perTokenRps ?? 50, penaltyMs);
   const oauth = new OAuthServer(store, opts.accessTokenTtlSec ?? 3600, opts.refreshTokenTtlSec ?? 60 * 24 * 3600);
   for (const client of opts.oauthClients ?? []) oauth.register(client);
+  oauth.signInAs = opts.signInAs;
+  const stateFile = opts.stateFile;
+  let saveTimer: NodeJS.Timeout | undefined;
+  const save = (): void => {
+    if (stateFile === undefined) return;
+    try {
+      writeSnapshot(stateFile, snapshotOf(store, oauth.refreshGrants(), origin));
+    } catch (error) {
+      console.error(`sandbox: could not save its data to ${stateFile}`, error);
+    }
+  };
+  /** Every change is saved, at most 100 ms later (a burst of writes is one save). */
+  const changed = (): void => {
+    if (stateFile === undefined || saveTimer !== undefined) return;
+    saveTimer = setTimeout(() => {
+      saveTimer = undefined;
+      save();
+    }, 100);
+    saveTimer.unref();
+  };
   const faults: SandboxFaults = {
     latencyMs: opts.latencyMs ?? 0,
     serverErrorRate: 0,
@@ -335,6 +368,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
   // Node's default 16 KiB header limit would cut long URLs before the sandbox can answer them Airtable's way.
   const server = createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => {
+    // Reads are GETs (and listRecords POSTs, saved needlessly but harmlessly); everything else may change data.
+    if (req.method !== "GET") res.once("close", changed);
     handle(req, res).catch((error: unknown) => {
       console.error("sandbox: unexpected error", error);
       if (!res.headersSent) {
@@ -349,13 +384,21 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   });
   const address = server.address() as AddressInfo;
   origin = `http://${address.address}:${address.port}`;
+  const snapshot = stateFile === undefined ? undefined : readSnapshot(stateFile);
+  if (snapshot !== undefined) oauth.restoreRefreshGrants(restoreSnapshot(store, snapshot, origin));
 
   const sandbox: Sandbox = {
     url: origin,
+    restored: snapshot !== undefined,
     close: () =>
       new Promise<void>((resolve) => {
+        clearTimeout(saveTimer);
+        saveTimer = undefined;
         server.closeAllConnections();
-        server.close(() => resolve());
+        server.close(() => {
+          save();
+          resolve();
+        });
       }),
     addUser(user) {
       const created: User = {
@@ -367,12 +410,14 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         throw new Error(`user ${created.id} / ${created.email} already exists`);
       }
       store.users.set(created.id, created);
+      changed();
       return { ...created };
     },
     createPersonalAccessToken(userId, scopes = [...ALL_SCOPES]) {
       if (!store.users.has(userId)) throw new Error(`unknown user ${userId}`);
       const value = `${newId("rec").replace(/^rec/, "pat")}.${randomBytes(32).toString("hex")}`;
       store.tokens.set(value, { value, userId, scopes: [...scopes], kind: "pat" });
+      changed();
       return value;
     },
     createBase(ownerUserId, def) {
@@ -405,12 +450,14 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       });
       store.bases.set(base.id, base);
       void fillInAttachments(base, attachments, { origin, ...env.attachmentFillIn });
+      changed();
       return baseInfo(base);
     },
     grantAccess(baseId, userId, permissionLevel = "edit") {
       const base = store.bases.get(baseId);
       if (base === undefined || !store.users.has(userId)) throw new Error(`unknown base ${baseId} or user ${userId}`);
       base.access.set(userId, permissionLevel);
+      changed();
     },
     restrictField(baseId, tableIdOrName, fieldIdOrName, userId) {
       const base = baseOf(baseId);

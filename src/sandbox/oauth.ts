@@ -8,7 +8,8 @@
  * live 10 minutes.
  *
  * The sandbox has no login page: the signed-in user comes from the `sandbox_user` cookie or query parameter (id or
- * email), consent is automatic, and `sandbox_decision=deny` simulates the user refusing.
+ * email), else from `signInAs` when set (the embedded demo signs every browser in as its demo user), consent is
+ * automatic, and `sandbox_decision=deny` simulates the user refusing.
  * Errors before the redirect URI is trusted (unknown client, unregistered redirect URI) are a 400 page, never a
  * redirect (RFC 6749 §4.1.2.1); later ones redirect with `error` and `state`.
  */
@@ -34,7 +35,8 @@ interface CodeGrant {
   used: boolean;
 }
 
-interface RefreshGrant {
+/** A refresh token's grant (exported for the sandbox's state file, persistence.ts). */
+export interface RefreshGrant {
   clientId: string;
   userId: string;
   scopes: string[];
@@ -89,6 +91,8 @@ export class OAuthServer {
   refreshTtlSec: number;
   refreshCount = 0;
   exchangeCount = 0;
+  /** The user (id or email) signed in when an authorization request names none; undefined: nobody. */
+  signInAs: string | undefined;
 
   constructor(store: Store, accessTtlSec: number, refreshTtlSec: number) {
     this.#store = store;
@@ -99,6 +103,15 @@ export class OAuthServer {
   /** Every refresh token ever issued (used or not), for tests that check no secret leaks into logs. */
   issuedRefreshTokens(): string[] {
     return [...this.#refresh.keys()];
+  }
+
+  /** Every refresh token with its grant, used ones included (they must stay refused after a restart). */
+  refreshGrants(): [string, RefreshGrant][] {
+    return [...this.#refresh.entries()].map(([token, grant]) => [token, { ...grant, scopes: [...grant.scopes] }]);
+  }
+
+  restoreRefreshGrants(entries: readonly [string, RefreshGrant][]): void {
+    for (const [token, grant] of entries) this.#refresh.set(token, { ...grant, scopes: [...grant.scopes] });
   }
 
   register(client: OAuthClient): void {
@@ -133,7 +146,7 @@ export class OAuthServer {
     if (scopes.length === 0 || scopes.some((s) => !(ALL_SCOPES as readonly string[]).includes(s))) {
       return fail("invalid_scope", "scope must list Airtable scopes");
     }
-    const who = q.get("sandbox_user") ?? cookie(ctx.headers, "sandbox_user");
+    const who = q.get("sandbox_user") ?? cookie(ctx.headers, "sandbox_user") ?? this.signInAs;
     const user = who === undefined ? undefined : this.#store.userByIdOrEmail(who);
     if (user === undefined) {
       return page(

@@ -5,6 +5,7 @@ import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
 import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import type { AirtableClientFactory } from "../shared/airtable/client-factory.ts";
+import type { KeyValueStore } from "../shared/kv/key-value-store.ts";
 import type { AirtableOAuth } from "../shared/airtable/oauth.ts";
 import type { Config } from "../shared/config.ts";
 import { withLogContext } from "../shared/log-context.ts";
@@ -28,7 +29,13 @@ import { hostPolicy } from "./mcp/request-guards.ts";
 
 export interface ServerParts {
   config: Config;
-  redis: Redis;
+  /**
+   * Distributed mode: the shared Redis (readiness, the schema cache every instance shares). Absent in embedded
+   * mode, where the schema cache is this process's.
+   */
+  redis?: Redis;
+  /** OAuth transient state, revocations, rate-limit counters, the CIMD cache (Redis, or SQLite when embedded). */
+  kv: KeyValueStore;
   keyPrefix: string;
   store: TokenStore;
   /** Builds the Airtable client for a user (createAirtableAccess's `clients`, behind the shared limiter). */
@@ -45,6 +52,11 @@ export interface ServerParts {
   queue?: Queue<OperationJobData>;
   logger: Logger;
   /**
+   * The schema cache, when the process's operation runner uses it too (embedded mode: a schema change a write
+   * makes is then seen by the next read at once). Absent: the app builds its own (shared in Redis when given).
+   */
+  schemas?: SchemaCache;
+  /**
    * This process's metrics (/metrics), shared with the parts built before the app (the limiter's hooks).
    * Absent: the app keeps its own, which then sees tool calls, Airtable requests and the queue only.
    */
@@ -54,9 +66,12 @@ export interface ServerParts {
 /** upload_attachment carries up to 5 MB as base64 (≈ 6.7 MB) inside a JSON-RPC message. */
 const MAX_MCP_BODY_BYTES = 8 * 1024 * 1024;
 
-/** The HTTP application of one server instance. Holds no per-user state: everything lives in Redis or the store. */
+/**
+ * The HTTP application of one server instance. Holds no per-user state: everything lives in the KeyValueStore, the
+ * token store and the operation store (Redis/Firestore when distributed, SQLite when embedded).
+ */
 export function createServerApp(parts: ServerParts): express.Express {
-  const { config, redis, keyPrefix, store, logger } = parts;
+  const { config, redis, kv, keyPrefix, store, logger } = parts;
   const publicUrl = config.PUBLIC_URL!;
   const metrics = parts.metrics ?? new Metrics({ logger });
   const { queue } = parts;
@@ -75,12 +90,12 @@ export function createServerApp(parts: ServerParts): express.Express {
     withLogContext({ requestId }, next);
   });
 
-  const schemas = new SchemaCache({ redis, keyPrefix, logger });
+  const schemas = parts.schemas ?? new SchemaCache({ ...(redis && { redis }), keyPrefix, logger });
   const airtableClient = (userId: string, getAccessToken: (rejected?: string) => Promise<string>) =>
     parts.airtableClients({ userId, getAccessToken, onAttempt: metrics.onAirtableAttempt });
   const auth = createAuthorizationServer({
     config,
-    redis,
+    kv,
     keyPrefix,
     store,
     airtableOAuth: parts.airtableOAuth,

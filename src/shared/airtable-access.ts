@@ -8,6 +8,7 @@ import type { Redis } from "ioredis";
 import { airtableClientFactory, type AirtableClientFactory } from "./airtable/client-factory.ts";
 import { AirtableOAuth } from "./airtable/oauth.ts";
 import type { Config } from "./config.ts";
+import { RedisKeyValueStore } from "./kv/redis-key-value-store.ts";
 import { BottleneckAirtableLimiter, limiterSettingsFrom, type LimiterHooks } from "./limiter/index.ts";
 import type { Logger } from "./logger.ts";
 import { OperationLog } from "./operations/operation-log.ts";
@@ -46,7 +47,13 @@ export function createAirtableAccess(
     clientId: config.AIRTABLE_CLIENT_ID!,
     ...(config.AIRTABLE_CLIENT_SECRET ? { clientSecret: config.AIRTABLE_CLIENT_SECRET } : {}),
   });
-  const tokens = new AirtableTokenProvider({ store, oauth: airtableOAuth, redis, keyPrefix, logger });
+  const tokens = new AirtableTokenProvider({
+    store,
+    oauth: airtableOAuth,
+    locks: new RedisKeyValueStore(redis),
+    keyPrefix,
+    logger,
+  });
   const operations = new OperationLog({ redis, keyPrefix, retentionMs: config.OPERATION_RETENTION_HOURS * 3_600_000 });
   return {
     store,

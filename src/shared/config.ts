@@ -57,7 +57,9 @@ const secretKey = z.string().transform((v, ctx) => {
 
 export const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** The origin clients reach the server at. `npm start` without REDIS_URL defaults it to http://localhost:PORT. */
   PUBLIC_URL: trimmedUrl.optional(),
+  /** Set: distributed mode (any number of server and worker processes share it). Unset: the embedded mode. */
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" }).optional(),
   /** Prefix for every Redis key this project writes, so several deployments (or test files) can share one Redis. */
   REDIS_KEY_PREFIX: z.string().min(1).default("atmcp"),
@@ -80,7 +82,11 @@ export const configSchema = z.object({
   TOKEN_ENCRYPTION_KEY: secretKey.optional(),
   /** The key before the last rotation: still decrypts, never encrypts. */
   TOKEN_ENCRYPTION_KEY_PREVIOUS: secretKey.optional(),
-  TOKEN_STORE: z.enum(["redis", "firestore"]).default("redis"),
+  /**
+   * Where grants, registered clients and encrypted Airtable tokens live. Default: sqlite (a file in DATA_DIR)
+   * without REDIS_URL, redis with it. firestore works in both modes; sqlite only without REDIS_URL.
+   */
+  TOKEN_STORE: z.enum(["redis", "firestore", "sqlite"]).optional(),
   FIRESTORE_PROJECT_ID: z.string().min(1).optional(),
   FIRESTORE_DATABASE: z.string().min(1).default("(default)"),
   /** Lifetime of the access tokens we issue to MCP clients (at most 1 h). */
@@ -127,6 +133,19 @@ export const configSchema = z.object({
    * javascript, data, file, vbscript, http(s) look-alikes and the like are refused here, whatever is listed.
    */
   REDIRECT_URI_SCHEMES: redirectSchemes.default([...DEFAULT_REDIRECT_URI_SCHEMES]),
+  /**
+   * The embedded mode's state: the SQLite database (sign-ins, encrypted Airtable tokens, operation logs), the
+   * generated TOKEN_ENCRYPTION_KEY and the fake Airtable's data. Relative paths start at the working directory.
+   */
+  DATA_DIR: z.string().min(1).default("./data"),
+  /**
+   * What `npm start` runs. all: the server and the write worker in one process (the only choice without
+   * REDIS_URL); server / worker: one of them (distributed mode). The Docker images run their entrypoints and
+   * ignore it.
+   */
+  ROLE: z.enum(["all", "server", "worker"], { error: "must be all, server or worker" }).default("all"),
+  /** production: never start the fake Airtable (a missing AIRTABLE_CLIENT_ID is then a start-up error). */
+  NODE_ENV: z.string().optional(),
   /** A personal access token for stdio mode (no OAuth). */
   AIRTABLE_TOKEN: z.string().min(1).optional(),
 
@@ -168,6 +187,8 @@ const requiredByRole = {
   server: ["PUBLIC_URL", "REDIS_URL", "AIRTABLE_CLIENT_ID", "TOKEN_ENCRYPTION_KEY"],
   worker: ["REDIS_URL", "AIRTABLE_CLIENT_ID", "TOKEN_ENCRYPTION_KEY"],
   stdio: ["AIRTABLE_TOKEN"],
+  /** `npm start`: what it needs depends on the mode; see startProblems. */
+  start: [],
   any: [],
 } as const satisfies Record<string, readonly (keyof Config)[]>;
 
@@ -210,8 +231,81 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ProcessRo
   if (result.success && result.data.TOKEN_STORE === "firestore" && !result.data.FIRESTORE_PROJECT_ID) {
     problems.push("FIRESTORE_PROJECT_ID: required when TOKEN_STORE=firestore");
   }
+  if (result.success && (role === "server" || role === "worker") && result.data.TOKEN_STORE === "sqlite") {
+    problems.push(
+      "TOKEN_STORE: sqlite is for the embedded mode (npm start without REDIS_URL); the separate server and worker " +
+        "processes need a shared store: redis or firestore",
+    );
+  }
+  if (result.success && role === "start") problems.push(...startProblems(result.data, problems));
   if (problems.length > 0 || !result.success) throw new ConfigError(problems);
   return result.data;
+}
+
+/** How `npm start` runs, read from the configuration (see startPlanOf). */
+export interface StartPlan {
+  /** distributed: REDIS_URL is set (queue, limiter and state shared in Redis); embedded: one process, no Redis. */
+  mode: "embedded" | "distributed";
+  role: Config["ROLE"];
+  /**
+   * Whether this process starts the fake Airtable (src/sandbox) with its demo data: no AIRTABLE_CLIENT_ID and
+   * not production. Only in the embedded mode; distributed processes need a real (or separately run) Airtable.
+   */
+  sandbox: boolean;
+}
+
+export function startPlanOf(config: Config): StartPlan {
+  const mode = config.REDIS_URL === undefined ? "embedded" : "distributed";
+  return {
+    mode,
+    role: config.ROLE,
+    sandbox: mode === "embedded" && config.AIRTABLE_CLIENT_ID === undefined && config.NODE_ENV !== "production",
+  };
+}
+
+const AIRTABLE_INTEGRATION_HINT =
+  "register an OAuth integration at https://airtable.com/create/oauth (redirect URL: PUBLIC_URL/oauth/callback)";
+
+/**
+ * `npm start`'s own rules, beyond the schema: the embedded mode (no REDIS_URL) needs nothing (PUBLIC_URL and
+ * TOKEN_ENCRYPTION_KEY get defaults, the fake Airtable stands in for AIRTABLE_CLIENT_ID), the distributed mode
+ * needs what the separate server and worker need today; production never falls back to the fake Airtable.
+ * `already`: problems found so far (a variable is named once).
+ */
+function startProblems(config: Config, already: readonly string[]): string[] {
+  const problems: string[] = [];
+  const add = (name: keyof Config, text: string): void => {
+    if (![...already, ...problems].some((p) => p.startsWith(`${name}:`))) problems.push(`${name}: ${text}`);
+  };
+  if (config.NODE_ENV === "production" && config.AIRTABLE_CLIENT_ID === undefined) {
+    add(
+      "AIRTABLE_CLIENT_ID",
+      `required when NODE_ENV=production: the fake Airtable (sandbox) never runs in production; ${AIRTABLE_INTEGRATION_HINT}`,
+    );
+  }
+  if (config.REDIS_URL === undefined) {
+    if (config.ROLE !== "all") {
+      add(
+        "ROLE",
+        `${config.ROLE} needs REDIS_URL (the processes share work through Redis); without it one process runs everything (ROLE=all, the default)`,
+      );
+    }
+    if (config.TOKEN_STORE === "redis") add("TOKEN_STORE", "redis needs REDIS_URL; without it the default is sqlite");
+    return problems;
+  }
+  const distributed = " with REDIS_URL (distributed mode); unset REDIS_URL to run everything in one process instead";
+  if (config.ROLE !== "worker" && config.PUBLIC_URL === undefined) {
+    add("PUBLIC_URL", `required${distributed}`);
+  }
+  if (config.AIRTABLE_CLIENT_ID === undefined)
+    add("AIRTABLE_CLIENT_ID", `required${distributed}; ${AIRTABLE_INTEGRATION_HINT}`);
+  if (config.TOKEN_ENCRYPTION_KEY === undefined) {
+    add("TOKEN_ENCRYPTION_KEY", `required${distributed}: give every process the same one (openssl rand -base64 32)`);
+  }
+  if (config.TOKEN_STORE === "sqlite") {
+    add("TOKEN_STORE", "sqlite is for the embedded mode (no REDIS_URL); with REDIS_URL use redis or firestore");
+  }
+  return problems;
 }
 
 function redactIfSecret(name: string, value: string | undefined): string | undefined {

@@ -1,14 +1,16 @@
 /**
  * Readiness, the same on the server's /readyz and the worker's: every request or job needs Redis (queue,
  * limiter, logs, sessions) and the token store to answer. A check that does not answer within 2 s fails.
+ * Embedded mode has no Redis: only the token store (the SQLite file) is checked.
  */
 import type { Redis } from "ioredis";
 import type { TokenStore } from "./tokens/index.ts";
 
 export type ReadinessChecks = Record<string, () => Promise<unknown>>;
 
-export function readinessChecks(redis: Redis, store: TokenStore): ReadinessChecks {
-  return { redis: () => redis.ping(), tokenStore: () => store.getClient("readiness-probe") };
+export function readinessChecks(redis: Redis | undefined, store: TokenStore): ReadinessChecks {
+  const tokenStore = () => store.getClient("readiness-probe");
+  return redis === undefined ? { tokenStore } : { redis: () => redis.ping(), tokenStore };
 }
 
 /** The names of the checks that failed or did not answer within `timeoutMs` ([] = ready). */

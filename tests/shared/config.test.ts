@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { runNodeScript } from "../helpers/processes.ts";
-import { ConfigError, loadConfig } from "../../src/shared/config.ts";
+import { ConfigError, loadConfig, startPlanOf } from "../../src/shared/config.ts";
 
 const key = Buffer.alloc(32, 7).toString("base64");
 const serverEnv = {
@@ -86,6 +86,78 @@ describe("loadConfigOrExit in the processes' entrypoints", () => {
     expect(result.stderr).toMatch(/^Invalid configuration \(\d+ problems\):/);
     expect(result.stderr).toMatch(/REDIS_URL: required for the \w+ process but not set/);
     expect(result.stderr).toMatch(/TOKEN_ENCRYPTION_KEY/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(result.stdout).toBe("");
+  });
+});
+
+describe("loadConfig for npm start (role start)", () => {
+  it("needs nothing without REDIS_URL: the embedded mode, with the fake Airtable when AIRTABLE_CLIENT_ID is unset", () => {
+    const config = loadConfig({}, "start");
+    expect(config.DATA_DIR).toBe("./data");
+    expect(config.ROLE).toBe("all");
+    expect(config.TOKEN_STORE).toBeUndefined();
+    expect(startPlanOf(config)).toEqual({ mode: "embedded", role: "all", sandbox: true });
+    expect(startPlanOf(loadConfig({ AIRTABLE_CLIENT_ID: "cli" }, "start"))).toEqual({
+      mode: "embedded",
+      role: "all",
+      sandbox: false,
+    });
+  });
+
+  it("NODE_ENV=production without AIRTABLE_CLIENT_ID is one clear problem, in either mode", () => {
+    for (const env of [{ NODE_ENV: "production" }, { ...serverEnv, AIRTABLE_CLIENT_ID: "", NODE_ENV: "production" }]) {
+      let error: unknown;
+      try {
+        loadConfig(env, "start");
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      const { problems, message } = error as ConfigError;
+      expect(problems).toHaveLength(1);
+      expect(problems[0]).toMatch(/^AIRTABLE_CLIENT_ID: required when NODE_ENV=production/);
+      expect(message).toContain("never runs in production");
+      expect(message).toContain("https://airtable.com/create/oauth");
+    }
+    // With it, production runs on one machine without Redis (a self-hoster's deployment), never the sandbox.
+    const selfHosted = loadConfig({ NODE_ENV: "production", AIRTABLE_CLIENT_ID: "cli" }, "start");
+    expect(startPlanOf(selfHosted)).toEqual({ mode: "embedded", role: "all", sandbox: false });
+  });
+
+  it("validates ROLE, and refuses a server or worker role without REDIS_URL", () => {
+    expect(() => loadConfig({ ROLE: "both" }, "start")).toThrow(/ROLE: must be all, server or worker \(got "both"\)/);
+    expect(() => loadConfig({ ROLE: "worker" }, "start")).toThrow(/ROLE: worker needs REDIS_URL/);
+    expect(() => loadConfig({ ROLE: "server" }, "start")).toThrow(/ROLE: server needs REDIS_URL/);
+    expect(() => loadConfig({ TOKEN_STORE: "redis" }, "start")).toThrow(/TOKEN_STORE: redis needs REDIS_URL/);
+  });
+
+  it("with REDIS_URL needs what the separate processes need, naming the embedded way out", () => {
+    let error: unknown;
+    try {
+      loadConfig({ REDIS_URL: "redis://127.0.0.1:6379" }, "start");
+    } catch (e) {
+      error = e;
+    }
+    const { problems } = error as ConfigError;
+    expect(problems.map((p) => p.split(":")[0])).toEqual(["PUBLIC_URL", "AIRTABLE_CLIENT_ID", "TOKEN_ENCRYPTION_KEY"]);
+    expect(problems.join("\n")).toContain("unset REDIS_URL to run everything in one process");
+    // A worker needs no PUBLIC_URL.
+    const { PUBLIC_URL: _unused, ...workerEnv } = serverEnv;
+    const worker = loadConfig({ ...workerEnv, ROLE: "worker" }, "start");
+    expect(startPlanOf(worker)).toEqual({ mode: "distributed", role: "worker", sandbox: false });
+    expect(startPlanOf(loadConfig(serverEnv, "start"))).toEqual({ mode: "distributed", role: "all", sandbox: false });
+    expect(() => loadConfig({ ...serverEnv, TOKEN_STORE: "sqlite" }, "start")).toThrow(/TOKEN_STORE: sqlite is for/);
+    expect(() => loadConfig({ ...serverEnv, TOKEN_STORE: "sqlite" }, "server")).toThrow(/TOKEN_STORE: sqlite is for/);
+  });
+
+  it("npm start's entrypoint prints the production problem alone and exits 1, before starting anything", async () => {
+    const main = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
+    const result = await runNodeScript(main, { NODE_ENV: "production", REDIS_URL: "", AIRTABLE_CLIENT_ID: "" });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(
+      /^Invalid configuration \(1 problem\):\n {2}- AIRTABLE_CLIENT_ID: required when NODE_ENV=production/,
+    );
     expect(result.stderr).not.toMatch(/\n\s+at /);
     expect(result.stdout).toBe("");
   });

@@ -25,6 +25,7 @@ import { createOperationWorker, type OperationWorker } from "../../src/worker/op
 import type { Sandbox } from "../../src/sandbox/index.ts";
 
 import { createTestRedis } from "../helpers/redis.ts";
+import { RedisKeyValueStore } from "../../src/shared/kv/redis-key-value-store.ts";
 import { createServerApp } from "../../src/server/app.ts";
 
 /** An ADMIN_TOKEN for tests (≥ 16 characters). */
@@ -99,6 +100,7 @@ export async function startServerHarness(opts: ServerHarnessOptions): Promise<Se
     createServerApp({
       config,
       redis,
+      kv: new RedisKeyValueStore(redis),
       keyPrefix,
       store,
       airtableClients: clients,

@@ -13,6 +13,7 @@ import { AirtableClient } from "../../src/shared/airtable/client.ts";
 import { AirtableOAuth } from "../../src/shared/airtable/oauth.ts";
 import { allScopes, type Scope } from "../../src/shared/auth/scopes.ts";
 import { configSchema, type Config } from "../../src/shared/config.ts";
+import { RedisKeyValueStore } from "../../src/shared/kv/redis-key-value-store.ts";
 import { createLogger, type Logger } from "../../src/shared/logger.ts";
 import { BottleneckAirtableLimiter } from "../../src/shared/limiter/index.ts";
 import { createTokenStore, deriveKey, TokenCipher, type TokenStore } from "../../src/shared/tokens/index.ts";
@@ -88,7 +89,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const logger = opts.logger ?? createLogger({ level: process.env.LOG_LEVEL ?? "silent" });
   const deps: AuthDeps = {
     config,
-    redis,
+    kv: new RedisKeyValueStore(redis),
     keyPrefix,
     store,
     airtableOAuth: new AirtableOAuth({ authUrl: sandbox.url, clientId: airtableClientId }),

@@ -1,5 +1,5 @@
-import type { Redis } from "ioredis";
 import { z } from "zod";
+import type { KeyValueStore } from "../../shared/kv/key-value-store.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { guardedGet, UnsafeUrlError, type GuardedResponse } from "./guarded-get.ts";
 import { sha256Hex } from "./pkce.ts";
@@ -15,7 +15,7 @@ import { parseScopes } from "./scope-param.ts";
 /**
  * Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document, MCP 2025-11-25): a client whose
  * `client_id` is an https URL is described by the JSON document at that URL. We fetch it through the SSRF guard,
- * validate it, and cache the result in Redis (any instance can use it) for as long as its Cache-Control allows,
+ * validate it, and cache the result in the KeyValueStore (Redis: any instance can use it) for as long as its Cache-Control allows,
  * within [MIN_TTL, MAX_TTL].
  */
 
@@ -59,7 +59,7 @@ export class ClientMetadataError extends UnknownClientError {
 }
 
 export interface ClientMetadataDocumentsOptions {
-  redis: Redis;
+  kv: KeyValueStore;
   keyPrefix: string;
   /** CIMD_ALLOW_LOOPBACK_HTTP: development and tests only. */
   allowLoopback: boolean;
@@ -83,8 +83,8 @@ export class ClientMetadataDocuments {
   async resolve(clientId: string): Promise<ResolvedClient> {
     const url = this.#checkedUrl(clientId);
     const key = `${this.#opts.keyPrefix}:oauth:cimd:${sha256Hex(clientId)}`;
-    const cached = await this.#opts.redis.get(key);
-    if (cached !== null) {
+    const cached = await this.#opts.kv.get(key);
+    if (cached !== undefined) {
       const parsed = cachedSchema.safeParse(JSON.parse(cached));
       if (parsed.success) return parsed.data as ResolvedClient;
     }
@@ -106,7 +106,7 @@ export class ClientMetadataDocuments {
     }
     const client = this.#validate(clientId, response);
     const ttl = cacheTtlSec(response.headers["cache-control"]);
-    await this.#opts.redis.set(key, JSON.stringify(client), "EX", ttl);
+    await this.#opts.kv.set(key, JSON.stringify(client), ttl * 1000);
     return client;
   }
 

@@ -1,5 +1,5 @@
-import type { Redis } from "ioredis";
 import type { Config } from "../../shared/config.ts";
+import type { KeyValueStore } from "../../shared/kv/key-value-store.ts";
 import type { Logger } from "../../shared/logger.ts";
 import type { AirtableOAuth } from "../../shared/airtable/oauth.ts";
 import { deriveKey } from "../../shared/tokens/cipher.ts";
@@ -17,8 +17,8 @@ import { authUrls, type AuthUrls } from "./urls.ts";
 
 export interface AuthDeps {
   config: Config;
-  /** Shared connection for transient OAuth state, the revocation list, CIMD cache and rate limits. */
-  redis: Redis;
+  /** Transient OAuth state, the revocation list, CIMD cache and rate limits (Redis, or SQLite when embedded). */
+  kv: KeyValueStore;
   keyPrefix: string;
   store: TokenStore;
   airtableOAuth: AirtableOAuth;
@@ -32,7 +32,7 @@ export interface AuthDeps {
 }
 
 /** What verifying a bearer token needs: no TokenStore, no Airtable. */
-export type BearerDeps = Pick<AuthDeps, "config" | "redis" | "keyPrefix" | "logger">;
+export type BearerDeps = Pick<AuthDeps, "config" | "kv" | "keyPrefix" | "logger">;
 
 /** Labels for deriveKey: each purpose gets its own sub-key of TOKEN_ENCRYPTION_KEY. */
 const ACCESS_TOKEN_KEY_LABEL = "access-token";
@@ -60,7 +60,7 @@ export function accessTokensFor(config: Config): AccessTokens {
 
 export function revocationListFor(deps: BearerDeps): RevocationList {
   return new RevocationList({
-    redis: deps.redis,
+    kv: deps.kv,
     keyPrefix: deps.keyPrefix,
     accessTokenTtlSec: deps.config.ACCESS_TOKEN_TTL_SEC,
   });
@@ -90,7 +90,7 @@ export function buildAuthContext(deps: AuthDeps): AuthContext {
   const now = deps.now ?? Date.now;
   const failureLimit = (name: string, limit: number, what: string): FailureLimit =>
     new FailureLimit({
-      redis: deps.redis,
+      kv: deps.kv,
       keyPrefix: deps.keyPrefix,
       name,
       windowMs: FAILURE_WINDOW_MS,
@@ -101,7 +101,7 @@ export function buildAuthContext(deps: AuthDeps): AuthContext {
   const masterKeys = [required(config.TOKEN_ENCRYPTION_KEY, "TOKEN_ENCRYPTION_KEY")];
   if (config.TOKEN_ENCRYPTION_KEY_PREVIOUS !== undefined) masterKeys.push(config.TOKEN_ENCRYPTION_KEY_PREVIOUS);
   const documents = new ClientMetadataDocuments({
-    redis: deps.redis,
+    kv: deps.kv,
     keyPrefix: deps.keyPrefix,
     allowLoopback: config.CIMD_ALLOW_LOOPBACK_HTTP,
     redirectUriSchemes: config.REDIRECT_URI_SCHEMES,
@@ -112,7 +112,7 @@ export function buildAuthContext(deps: AuthDeps): AuthContext {
     urls,
     accessTokens,
     clients: new ClientDirectory(deps.store, documents),
-    transient: new TransientState(deps.redis, deps.keyPrefix),
+    transient: new TransientState(deps.kv, deps.keyPrefix),
     grants: new Grants({
       store: deps.store,
       accessTokens,

@@ -1,12 +1,13 @@
 import type { Request, RequestHandler, Response } from "express";
 import { rateLimit, type ClientRateLimitInfo, type IncrementResponse, type Store } from "express-rate-limit";
-import type { Redis } from "ioredis";
+import type { KeyValueStore } from "../../shared/kv/key-value-store.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { OAuthError } from "./oauth-error.ts";
 import { sha256Hex } from "./pkce.ts";
 
 /**
- * Request limits of the authorization server, counted in Redis so they hold across instances.
+ * Request limits of the authorization server, counted in the KeyValueStore (Redis, shared by every instance;
+ * SQLite in embedded mode) so they hold across instances.
  *
  * Hosted platforms (Claude.ai, ChatGPT) send many users' registrations and refreshes from a few egress IPs, so
  * the per-IP limits are only a high ceiling against one runaway source — 1,000 registrations an hour and 5,000
@@ -42,31 +43,15 @@ export const defaultRateLimits: RateLimitSettings = {
 /** The window of the per-client and per-grant failure limits. */
 export const FAILURE_WINDOW_MS = 10 * 60_000;
 
-/** INCR, and start the window on the first hit; returns [count, ms left]. */
-const INCREMENT_LUA = `
-local n = redis.call('INCR', KEYS[1])
-if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-local ttl = redis.call('PTTL', KEYS[1])
-if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
-return {n, ttl}
-`;
-
-/** The count and ms left of a window, without counting; {0, 0} when no window is open. */
-const GET_LUA = `
-local n = redis.call('GET', KEYS[1])
-if not n then return {0, 0} end
-return {tonumber(n), redis.call('PTTL', KEYS[1])}
-`;
-
-/** A fixed-window express-rate-limit Store over one Redis connection. */
-export class RedisRateLimitStore implements Store {
-  readonly #redis: Redis;
+/** A fixed-window express-rate-limit Store over the KeyValueStore (Redis, or SQLite in embedded mode). */
+export class KeyValueRateLimitStore implements Store {
+  readonly #kv: KeyValueStore;
   readonly prefix: string;
   readonly localKeys = false;
   #windowMs = 60_000;
 
-  constructor(redis: Redis, prefix: string, windowMs?: number) {
-    this.#redis = redis;
+  constructor(kv: KeyValueStore, prefix: string, windowMs?: number) {
+    this.#kv = kv;
     this.prefix = prefix;
     if (windowMs !== undefined) this.#windowMs = windowMs;
   }
@@ -75,31 +60,29 @@ export class RedisRateLimitStore implements Store {
     this.#windowMs = options.windowMs;
   }
 
+  /** The window's count and end, without counting; undefined when no window is open. */
   async get(key: string): Promise<ClientRateLimitInfo | undefined> {
-    const [count, ttl] = (await this.#redis.eval(GET_LUA, 1, this.prefix + key)) as [number, number];
-    if (count === 0) return undefined;
-    return { totalHits: count, resetTime: new Date(Date.now() + Math.max(ttl, 0)) };
+    const counter = await this.#kv.counter(this.prefix + key);
+    if (counter === undefined || counter.count === 0) return undefined;
+    return { totalHits: counter.count, resetTime: new Date(Date.now() + Math.max(counter.resetInMs, 0)) };
   }
 
   async increment(key: string): Promise<IncrementResponse> {
-    const [count, ttl] = (await this.#redis.eval(INCREMENT_LUA, 1, this.prefix + key, String(this.#windowMs))) as [
-      number,
-      number,
-    ];
-    return { totalHits: count, resetTime: new Date(Date.now() + ttl) };
+    const { count, resetInMs } = await this.#kv.increment(this.prefix + key, this.#windowMs);
+    return { totalHits: count, resetTime: new Date(Date.now() + resetInMs) };
   }
 
   async decrement(key: string): Promise<void> {
-    await this.#redis.decr(this.prefix + key);
+    await this.#kv.decrement(this.prefix + key);
   }
 
   async resetKey(key: string): Promise<void> {
-    await this.#redis.del(this.prefix + key);
+    await this.#kv.delete(this.prefix + key);
   }
 }
 
 export function ipRateLimit(opts: {
-  redis: Redis;
+  kv: KeyValueStore;
   keyPrefix: string;
   name: string;
   windowMs: number;
@@ -113,7 +96,7 @@ export function ipRateLimit(opts: {
     // draft-8 RateLimit headers on every answer; express-rate-limit adds Retry-After to each 429.
     standardHeaders: "draft-8",
     legacyHeaders: false,
-    store: new RedisRateLimitStore(opts.redis, `${opts.keyPrefix}:oauth:rl:${opts.name}:`),
+    store: new KeyValueRateLimitStore(opts.kv, `${opts.keyPrefix}:oauth:rl:${opts.name}:`),
     // Redis down means sign-in is down anyway; do not also turn every request into a limiter error.
     passOnStoreError: true,
     handler: (req, res) => opts.onLimit(req, res),
@@ -135,18 +118,18 @@ export function tooManyRequests(description: string, retryAfterSec: number): OAu
  *
  * The price: whoever knows a key can hold it shut by failing on purpose (20 wrong secrets per 10 minutes for a
  * confidential client). Public clients have no secret to fail on, and a grant id is only known to holders of
- * the grant's tokens. Redis errors are logged and let the request through, like the per-IP limits.
+ * the grant's tokens. Store errors are logged and let the request through, like the per-IP limits.
  */
 export class FailureLimit {
-  readonly #store: RedisRateLimitStore;
+  readonly #store: KeyValueRateLimitStore;
   readonly #limit: number;
   readonly #what: string;
   readonly #logger: Logger;
 
   constructor(opts: {
-    redis: Redis;
+    kv: KeyValueStore;
     keyPrefix: string;
-    /** Names the counter in Redis (`${keyPrefix}:oauth:fail:${name}:…`). */
+    /** Names the counter in the store (`${keyPrefix}:oauth:fail:${name}:…`). */
     name: string;
     windowMs: number;
     limit: number;
@@ -154,7 +137,7 @@ export class FailureLimit {
     what: string;
     logger: Logger;
   }) {
-    this.#store = new RedisRateLimitStore(opts.redis, `${opts.keyPrefix}:oauth:fail:${opts.name}:`, opts.windowMs);
+    this.#store = new KeyValueRateLimitStore(opts.kv, `${opts.keyPrefix}:oauth:fail:${opts.name}:`, opts.windowMs);
     this.#limit = opts.limit;
     this.#what = opts.what;
     this.#logger = opts.logger;

@@ -16,7 +16,7 @@ import { publicOAuthCors } from "../cors.ts";
  * The OAuth 2.1 authorization server for the MCP endpoint: metadata (RFC 9728, RFC 8414), registration
  * (RFC 7591) and Client ID Metadata Documents, consent, the Airtable leg, tokens and revocation. Mount it at
  * the app's root; the app must `set("trust proxy", config.TRUST_PROXY)` so rate limits see client addresses.
- * Every step keeps its state in Redis: any instance can serve any request. `ctx`: the parts built from `deps`,
+ * Every step keeps its state in the KeyValueStore (Redis; SQLite in embedded mode): any instance can serve any request. `ctx`: the parts built from `deps`,
  * when the caller shares them with other users of the same grants (createAuthorizationServer).
  */
 export function createAuthRouter(deps: AuthDeps, ctx: AuthContext = buildAuthContext(deps)): Router {
@@ -24,7 +24,7 @@ export function createAuthRouter(deps: AuthDeps, ctx: AuthContext = buildAuthCon
   const router = express.Router();
   const rl = (name: string, windowMs: number, limit: number, page: boolean): RequestHandler =>
     ipRateLimit({
-      redis: deps.redis,
+      kv: deps.kv,
       keyPrefix: deps.keyPrefix,
       name,
       windowMs,

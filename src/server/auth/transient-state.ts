@@ -1,11 +1,12 @@
-import type { Redis } from "ioredis";
 import type { Scope } from "../../shared/auth/scopes.ts";
+import type { KeyValueStore } from "../../shared/kv/key-value-store.ts";
 import { sha256Hex } from "./pkce.ts";
 
 /**
- * Everything that lives only between the steps of one sign-in, kept in Redis with a TTL so that any instance
- * can serve any step (stateless web tier). Single-use values are taken with GETDEL: of two concurrent takers,
- * exactly one gets the value. Codes are keyed by their SHA-256, so a Redis dump holds no usable code.
+ * Everything that lives only between the steps of one sign-in, kept in the KeyValueStore (Redis: any instance can
+ * serve any step, the stateless web tier; embedded: SQLite, so a restart mid-sign-in loses nothing) with a TTL.
+ * Single-use values are taken with `take` (GETDEL): of two concurrent takers, exactly one gets the value. Codes are
+ * keyed by their SHA-256, so a dump of the store holds no usable code.
  */
 
 /** What the client asked for at /authorize, once validated. */
@@ -50,11 +51,11 @@ export const CODE_TTL_SEC = 300;
 const USED_CODE_TTL_SEC = 3600;
 
 export class TransientState {
-  readonly #redis: Redis;
+  readonly #kv: KeyValueStore;
   readonly #prefix: string;
 
-  constructor(redis: Redis, keyPrefix: string) {
-    this.#redis = redis;
+  constructor(kv: KeyValueStore, keyPrefix: string) {
+    this.#kv = kv;
     this.#prefix = `${keyPrefix}:oauth`;
   }
 
@@ -88,12 +89,12 @@ export class TransientState {
 
   /** Remembers that `code` was redeemed and which grant it is creating. */
   async markCodeUsed(code: string, grantId: string): Promise<void> {
-    await this.#redis.set(this.#key(`code-used:${sha256Hex(code)}`), grantId, "EX", USED_CODE_TTL_SEC);
+    await this.#kv.set(this.#key(`code-used:${sha256Hex(code)}`), grantId, USED_CODE_TTL_SEC * 1000);
   }
 
   /** The grant a used code produced, when `code` was redeemed before. */
   async grantOfUsedCode(code: string): Promise<string | undefined> {
-    return (await this.#redis.get(this.#key(`code-used:${sha256Hex(code)}`))) ?? undefined;
+    return this.#kv.get(this.#key(`code-used:${sha256Hex(code)}`));
   }
 
   #key(name: string): string {
@@ -101,16 +102,16 @@ export class TransientState {
   }
 
   #put(name: string, value: unknown, ttlSec: number): Promise<unknown> {
-    return this.#redis.set(this.#key(name), JSON.stringify(value), "EX", ttlSec);
+    return this.#kv.set(this.#key(name), JSON.stringify(value), ttlSec * 1000);
   }
 
   async #get<T>(name: string): Promise<T | undefined> {
-    const raw = await this.#redis.get(this.#key(name));
-    return raw === null ? undefined : (JSON.parse(raw) as T);
+    const raw = await this.#kv.get(this.#key(name));
+    return raw === undefined ? undefined : (JSON.parse(raw) as T);
   }
 
   async #take<T>(name: string): Promise<T | undefined> {
-    const raw = await this.#redis.getdel(this.#key(name));
-    return raw === null ? undefined : (JSON.parse(raw) as T);
+    const raw = await this.#kv.take(this.#key(name));
+    return raw === undefined ? undefined : (JSON.parse(raw) as T);
   }
 }

@@ -1,8 +1,9 @@
 /**
- * Runs operations inside this process: stdio mode without Redis, where a single local user needs no queue and
- * no worker. The same processor as the worker pool, with the same retry rules; operations run concurrently
- * (each one's batches in order), and the limiter keeps every base at its own 5 req/s, so an import on one base
- * never holds back a write on another.
+ * Runs operations inside this process: the embedded mode (`npm start` without REDIS_URL) and stdio mode without
+ * Redis, where no queue and no worker are needed. The same processor as the worker pool, with the same retry
+ * rules; operations run concurrently (each one's batches in order), and the limiter keeps every base at its own
+ * 5 req/s, so an import on one base never holds back a write on another. An operation the process stopped in the
+ * middle of (shutdown, crash) is continued with `resume` when it starts again, as a worker resumes a stalled job.
  */
 import { withLogContext } from "../log-context.ts";
 import type { Logger } from "../logger.ts";
@@ -47,6 +48,20 @@ export class EmbeddedOperationRunner implements OperationRunner {
   async submit(operation: Operation): Promise<void> {
     if (this.#stop.signal.aborted) throw new Error("the operation runner is shutting down");
     await this.#opts.store.create(operation);
+    this.#start(operation);
+  }
+
+  /**
+   * Continues an operation whose log already exists but has not ended (accepted before a restart): the
+   * processor reads the log and goes on from there (a create whose answer was lost is reported in doubt, never
+   * re-sent blindly). Does nothing for an operation this runner is already running.
+   */
+  resume(operation: Operation): void {
+    if (this.#stop.signal.aborted || this.#running.has(operation.operationId)) return;
+    this.#start(operation);
+  }
+
+  #start(operation: Operation): void {
     const run = withLogContext({ operationId: operation.operationId }, () => this.#run(operation)).finally(() =>
       this.#running.delete(operation.operationId),
     );

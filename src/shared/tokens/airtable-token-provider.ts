@@ -4,7 +4,8 @@
  * Airtable refresh tokens are single-use and rotated on every refresh: two processes refreshing with the same
  * refresh token would leave one of them (and then the user) with a dead token. So:
  * - in one process, concurrent callers for a user share one refresh attempt (single-flight);
- * - across processes, a Redis lock (SET NX PX, random owner token, compare-and-delete release) elects the one
+ * - across processes, a lock in the KeyValueStore (setIfAbsent with a TTL and a random owner token,
+ *   deleteIfEquals to release; Redis SET NX PX in distributed mode, memory in the single embedded process) elects the one
  *   that refreshes. It re-reads the account after acquiring (another process may just have refreshed) and
  *   refreshes only if the token is still stale;
  * - the others poll the store until the token is fresh, or the lock is gone (the holder died: its lock expires
@@ -16,8 +17,8 @@
  * again. Any other failure (5xx, network, timeout) keeps the account and throws AirtableTokenUnavailableError.
  */
 import { randomBytes } from "node:crypto";
-import type { Redis } from "ioredis";
 import { AirtableOAuthError, type AirtableOAuth } from "../airtable/oauth.ts";
+import type { KeyValueStore } from "../kv/key-value-store.ts";
 import type { Logger } from "../logger.ts";
 import type { AirtableAccount, TokenStore } from "./types.ts";
 
@@ -45,7 +46,8 @@ export class AirtableTokenUnavailableError extends Error {
 export interface AirtableTokenProviderOptions {
   store: TokenStore;
   oauth: AirtableOAuth;
-  redis: Redis;
+  /** Where the refresh lock lives: shared by every process that may refresh (Redis), or this process's memory. */
+  locks: KeyValueStore;
   keyPrefix: string;
   logger?: Logger;
   /** Refresh when the access token expires within this much time. Default 60 s. */
@@ -57,18 +59,12 @@ export interface AirtableTokenProviderOptions {
   now?: () => number;
 }
 
-/** Deletes the lock only if we still own it (it may have expired and been taken by another process). */
-const RELEASE_LUA = `
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-`;
-
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class AirtableTokenProvider {
   readonly #store: TokenStore;
   readonly #oauth: AirtableOAuth;
-  readonly #redis: Redis;
+  readonly #locks: KeyValueStore;
   readonly #lockPrefix: string;
   readonly #logger: Logger | undefined;
   readonly #skewMs: number;
@@ -81,7 +77,7 @@ export class AirtableTokenProvider {
   constructor(opts: AirtableTokenProviderOptions) {
     this.#store = opts.store;
     this.#oauth = opts.oauth;
-    this.#redis = opts.redis;
+    this.#locks = opts.locks;
     this.#lockPrefix = `${opts.keyPrefix}:tokens:refresh-lock:`;
     this.#logger = opts.logger;
     this.#skewMs = opts.refreshSkewMs ?? 60_000;
@@ -135,11 +131,12 @@ export class AirtableTokenProvider {
     let pollMs = 25;
     for (;;) {
       const owner = randomBytes(16).toString("hex");
-      if ((await this.#redis.set(lockKey, owner, "PX", this.#lockTtlMs, "NX")) === "OK") {
+      if ((await this.#locks.setIfAbsent(lockKey, owner, this.#lockTtlMs)) === owner) {
         try {
           return await this.#refreshHoldingLock(userId, rejected);
         } finally {
-          await this.#redis.eval(RELEASE_LUA, 1, lockKey, owner).catch((error: unknown) => {
+          // Only if we still own it: it may have expired and been taken by another process meanwhile.
+          await this.#locks.deleteIfEquals(lockKey, owner).catch((error: unknown) => {
             // The lock expires on its own after lockTtlMs.
             this.#logger?.warn({ userId, err: error }, "could not release the Airtable refresh lock");
           });

@@ -1,15 +1,18 @@
 import { Firestore } from "@google-cloud/firestore";
 import type { Redis } from "ioredis";
 import type { Config } from "../config.ts";
+import type { SqliteDatabase } from "../sqlite/database.ts";
 import { TokenCipher } from "./cipher.ts";
 import { FirestoreTokenStore } from "./firestore-token-store.ts";
 import { RedisTokenStore } from "./redis-token-store.ts";
+import { SqliteTokenStore } from "./sqlite-token-store.ts";
 import type { TokenStore } from "./types.ts";
 
 export * from "./types.ts";
 export { deriveKey, keyIdOf, TokenCipher, TokenDecryptError } from "./cipher.ts";
 export { RedisTokenStore, type RedisTokenStoreOptions } from "./redis-token-store.ts";
 export { FirestoreTokenStore, type FirestoreTokenStoreOptions } from "./firestore-token-store.ts";
+export { SqliteTokenStore, type SqliteTokenStoreOptions } from "./sqlite-token-store.ts";
 export {
   AirtableReauthRequiredError,
   AirtableTokenProvider,
@@ -31,13 +34,15 @@ function collectionPrefixOf(keyPrefix: string): string {
 }
 
 /**
- * The TokenStore chosen by TOKEN_STORE. Firestore reads FIRESTORE_PROJECT_ID and FIRESTORE_DATABASE; the
- * @google-cloud/firestore library itself honours FIRESTORE_EMULATOR_HOST (and Application Default Credentials).
- * `deps.now` (epoch ms; default Date.now) is the store's clock for expiry decisions, for tests that move time.
+ * The TokenStore chosen by TOKEN_STORE; unset, the one of the mode: redis when given a Redis connection
+ * (distributed), else sqlite in the embedded database. Firestore reads FIRESTORE_PROJECT_ID and
+ * FIRESTORE_DATABASE; the @google-cloud/firestore library itself honours FIRESTORE_EMULATOR_HOST (and
+ * Application Default Credentials). Throws when the chosen store's connection is not given. `deps.now` (epoch
+ * ms; default Date.now) is the store's clock for expiry decisions, for tests that move time.
  */
 export function createTokenStore(
   config: Pick<Config, "TOKEN_STORE" | "FIRESTORE_PROJECT_ID" | "FIRESTORE_DATABASE">,
-  deps: { redis: Redis; cipher: TokenCipher; keyPrefix: string; now?: () => number },
+  deps: { redis?: Redis; db?: SqliteDatabase; cipher: TokenCipher; keyPrefix: string; now?: () => number },
 ): TokenStore {
   const clock = deps.now === undefined ? {} : { now: deps.now };
   if (config.TOKEN_STORE === "firestore") {
@@ -56,5 +61,10 @@ export function createTokenStore(
       ...clock,
     });
   }
+  if (config.TOKEN_STORE === "sqlite" || (config.TOKEN_STORE === undefined && deps.redis === undefined)) {
+    if (deps.db === undefined) throw new Error("TOKEN_STORE=sqlite needs the embedded database (no REDIS_URL)");
+    return new SqliteTokenStore({ db: deps.db, cipher: deps.cipher, ...clock });
+  }
+  if (deps.redis === undefined) throw new Error("TOKEN_STORE=redis needs REDIS_URL");
   return new RedisTokenStore({ redis: deps.redis, cipher: deps.cipher, keyPrefix: deps.keyPrefix, ...clock });
 }

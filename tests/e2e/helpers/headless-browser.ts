@@ -61,10 +61,11 @@ export async function openConsentForm(authorizationUrl: string): Promise<Consent
 }
 
 /**
- * Clicks Allow, signs in at the sandbox as `sandboxUser` (id or email) and follows the redirects until they
- * leave our server and the sandbox: returns that URL (the client's redirect URI with code, state, iss).
+ * Clicks Allow, signs in at the sandbox as `sandboxUser` (id or email; absent: the sandbox signs the browser in
+ * by itself, as the embedded demo's does) and follows the redirects until they leave our server and the
+ * sandbox: returns that URL (the client's redirect URI with code, state, iss).
  */
-export async function approveConsent(form: ConsentForm, sandboxUser: string): Promise<URL> {
+export async function approveConsent(form: ConsentForm, sandboxUser: string | undefined): Promise<URL> {
   const decision = await fetch(form.action, {
     method: "POST",
     redirect: "manual",
@@ -75,7 +76,7 @@ export async function approveConsent(form: ConsentForm, sandboxUser: string): Pr
   if (decision.status !== 303 || toAirtable === undefined) throw await failure("POST consent decision", decision);
 
   const airtableLogin = new URL(toAirtable);
-  airtableLogin.searchParams.set("sandbox_user", sandboxUser);
+  if (sandboxUser !== undefined) airtableLogin.searchParams.set("sandbox_user", sandboxUser);
   const atAirtable = await fetch(airtableLogin, { redirect: "manual" });
   const toCallback = locationOf(atAirtable, airtableLogin.toString());
   if (atAirtable.status !== 302 || toCallback === undefined) throw await failure("Airtable authorize", atAirtable);

@@ -11,8 +11,11 @@ import { approveConsent, openConsentForm } from "./headless-browser.ts";
 export const CLIENT_REDIRECT_URI = "http://127.0.0.1:9/mcp-client/callback";
 
 export interface TestOAuthProviderOptions {
-  /** The sandbox user (id or email) who signs in at "Airtable" when the SDK sends the user to authorize. */
-  sandboxUser: string;
+  /**
+   * The sandbox user (id or email) who signs in at "Airtable" when the SDK sends the user to authorize. Absent:
+   * the browser only follows redirects (a sandbox with automatic sign-in, as in the embedded demo).
+   */
+  sandboxUser?: string;
   /** Present: a Client ID Metadata Document URL used as client_id (no registration). Absent: DCR. */
   metadataDocumentUrl?: string;
   clientName?: string;

@@ -15,6 +15,7 @@ import {
   AirtableTokenUnavailableError,
   type AirtableTokenProviderOptions,
 } from "../../../src/shared/tokens/airtable-token-provider.ts";
+import { RedisKeyValueStore } from "../../../src/shared/kv/redis-key-value-store.ts";
 import { TokenCipher } from "../../../src/shared/tokens/cipher.ts";
 import { RedisTokenStore } from "../../../src/shared/tokens/redis-token-store.ts";
 import type { AirtableAccount, AirtableTokenSet } from "../../../src/shared/tokens/types.ts";
@@ -50,7 +51,7 @@ async function signedInUser(opts: { expired: boolean }): Promise<{ userId: strin
 }
 
 function provider(opts: Partial<AirtableTokenProviderOptions> = {}): AirtableTokenProvider {
-  return new AirtableTokenProvider({ store, oauth, redis, keyPrefix, ...opts });
+  return new AirtableTokenProvider({ store, oauth, locks: new RedisKeyValueStore(redis), keyPrefix, ...opts });
 }
 
 async function whoamiStatus(token: string): Promise<number> {

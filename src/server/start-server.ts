@@ -1,0 +1,88 @@
+/**
+ * The web tier of the distributed mode, built from the configuration: the shared Redis (fail-fast connection),
+ * the token store, the cluster-wide limiter, the BullMQ queue that hands write operations to the workers, and
+ * the HTTP app listening on PORT. Used by src/server/main.ts (the Docker image's entrypoint) and by `npm start`
+ * with REDIS_URL and ROLE=all|server (src/main.ts).
+ */
+import { once } from "node:events";
+import type { Server } from "node:http";
+import { Redis } from "ioredis";
+import { createAirtableAccess } from "../shared/airtable-access.ts";
+import type { Config } from "../shared/config.ts";
+import { RedisKeyValueStore } from "../shared/kv/redis-key-value-store.ts";
+import type { Logger } from "../shared/logger.ts";
+import { Metrics } from "../shared/metrics/index.ts";
+import { QueuedOperationRunner } from "../shared/queue/queued-runner.ts";
+import { createServerApp } from "./app.ts";
+
+export interface RunningServer {
+  server: Server;
+  /** The port it listens on (PORT, or the one the OS chose for PORT=0). */
+  port: number;
+  /**
+   * Stops taking connections, gives in-flight requests up to 8 s (Cloud Run kills 10 s after SIGTERM), then
+   * closes the queue, the limiter, the token store and Redis. Never rejects.
+   */
+  close(): Promise<void>;
+}
+
+/** `config` must satisfy loadConfig(…, "server") (REDIS_URL, PUBLIC_URL, AIRTABLE_CLIENT_ID, TOKEN_ENCRYPTION_KEY). */
+export async function startServer(config: Config, opts: { logger: Logger; metrics?: Metrics }): Promise<RunningServer> {
+  const { logger } = opts;
+  const keyPrefix = config.REDIS_KEY_PREFIX;
+  // The web tier answers people: fail a request fast when Redis is away rather than queue it for minutes.
+  const redis = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
+  redis.on("error", (error) => logger.error({ err: error }, "Redis error"));
+  const metrics = opts.metrics ?? new Metrics({ logger });
+  const { store, clients, airtableOAuth, tokens, operations, ...access } = createAirtableAccess(config, {
+    redis,
+    logger,
+    limiterHooks: metrics.limiterHooks,
+  });
+  const runner = new QueuedOperationRunner({
+    redis,
+    keyPrefix,
+    store: operations,
+    attempts: config.WORKER_ATTEMPTS,
+    retentionMs: config.OPERATION_RETENTION_HOURS * 3_600_000,
+    logger,
+  });
+  await runner.ready();
+  const app = createServerApp({
+    config,
+    redis,
+    kv: new RedisKeyValueStore(redis),
+    keyPrefix,
+    store,
+    airtableClients: clients,
+    airtableOAuth,
+    tokens,
+    operations,
+    runner,
+    queue: runner.queue,
+    logger,
+    metrics,
+  });
+
+  const server = app.listen(config.PORT);
+  await once(server, "listening");
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : config.PORT;
+  logger.info({ port, publicUrl: config.PUBLIC_URL }, "server listening");
+
+  return {
+    server,
+    port,
+    async close() {
+      logger.info("server: no new connections, finishing in-flight requests");
+      const forced = setTimeout(() => server.closeAllConnections(), 8_000);
+      server.close();
+      server.closeIdleConnections();
+      await once(server, "close").catch(() => undefined);
+      clearTimeout(forced);
+      await runner.close().catch((error: unknown) => logger.error({ err: error }, "queue close failed"));
+      await access.close().catch((error: unknown) => logger.error({ err: error }, "limiter close failed"));
+      redis.disconnect();
+    },
+  };
+}

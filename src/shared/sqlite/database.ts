@@ -1,0 +1,103 @@
+/**
+ * The embedded mode's database: one SQLite file under DATA_DIR, opened with Node's built-in `node:sqlite`
+ * (DatabaseSync). Built in, so `npm ci && npm start` needs no native addon to compile or download — it works on
+ * machines without a compiler or internet access beyond the npm registry (better-sqlite3 would need either a
+ * prebuilt binary from GitHub or a C++ toolchain).
+ *
+ * Every statement is synchronous and short (primary-key reads and writes of small rows): it runs on the event loop
+ * in microseconds, and one statement (or one `transaction`) is atomic even against another process using the
+ * same file. WAL journaling lets readers run while a write commits; `synchronous=NORMAL` keeps every commit
+ * durable against a process crash (a power cut may lose the last commits, never corrupt the file).
+ */
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import type * as NodeSqlite from "node:sqlite";
+import type { DatabaseSync } from "node:sqlite";
+
+export type SqliteDatabase = DatabaseSync;
+
+/** The database's file name inside DATA_DIR. */
+export const DATABASE_FILE = "airtable-oauth-mcp.sqlite";
+
+/**
+ * Whether a warning is the one Node 22 and earlier 24.x releases print when `node:sqlite` loads ("SQLite is an
+ * experimental feature and might change at any time"; Node 24.21 no longer does). Nothing is wrong when it
+ * appears, so the user should not see it; the API we use (DatabaseSync, prepare, run/get/all, RETURNING) is the
+ * same in every Node version we support (≥ 22.18).
+ */
+export function isSqliteExperimentalWarning(warning: string | Error, typeOrOptions?: unknown): boolean {
+  const message = typeof warning === "string" ? warning : warning.message;
+  const type =
+    typeof typeOrOptions === "string"
+      ? typeOrOptions
+      : typeof typeOrOptions === "object" && typeOrOptions !== null && "type" in typeOrOptions
+        ? String((typeOrOptions as { type: unknown }).type)
+        : typeof warning === "string"
+          ? undefined
+          : warning.name;
+  return type === "ExperimentalWarning" && /\bSQLite\b/i.test(message);
+}
+
+let sqlite: Promise<typeof NodeSqlite> | undefined;
+
+/**
+ * `node:sqlite`, imported on first use with that one warning filtered out (every other warning still prints).
+ * Imported lazily, not at the top of a module: a static import is hoisted above any code that could filter it.
+ */
+export function loadSqlite(): Promise<typeof NodeSqlite> {
+  sqlite ??= (async () => {
+    const emitWarning = process.emitWarning;
+    process.emitWarning = function (this: NodeJS.Process, warning: string | Error, ...rest: unknown[]) {
+      if (isSqliteExperimentalWarning(warning, rest[0])) return;
+      return (emitWarning as (...args: unknown[]) => void).call(this, warning, ...rest);
+    } as typeof process.emitWarning;
+    try {
+      return await import("node:sqlite");
+    } finally {
+      process.emitWarning = emitWarning;
+    }
+  })();
+  return sqlite;
+}
+
+/**
+ * Opens (creating when missing) the SQLite database at `file`; its directory is created with mode 0700 (it holds
+ * encrypted tokens and sign-in state: nobody else needs to list it). ":memory:" opens a private in-memory one.
+ * Throws an Error naming the file and the cause when it cannot be opened (permissions, a directory in the way).
+ */
+export async function openDatabase(file: string): Promise<SqliteDatabase> {
+  const { DatabaseSync } = await loadSqlite();
+  let db: DatabaseSync;
+  try {
+    if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+    db = new DatabaseSync(file);
+  } catch (error) {
+    throw new Error(
+      `Cannot open the database ${file}: ${error instanceof Error ? error.message : String(error)}. ` +
+        "Check DATA_DIR: it must be a directory this process can write.",
+      { cause: error },
+    );
+  }
+  db.exec("PRAGMA journal_mode = WAL");
+  db.exec("PRAGMA synchronous = NORMAL");
+  // Another process holding the write lock (a second `npm start` on the same DATA_DIR) is waited for, not an error.
+  db.exec("PRAGMA busy_timeout = 5000");
+  return db;
+}
+
+/**
+ * Runs `fn` in one write transaction (BEGIN IMMEDIATE: the write lock is taken up front, so two processes cannot
+ * both read-then-write the same row). Commits when `fn` returns, rolls back when it throws. `fn` must be
+ * synchronous: nothing else may run on this connection in between.
+ */
+export function transaction<T>(db: SqliteDatabase, fn: () => T): T {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const result = fn();
+    db.exec("COMMIT");
+    return result;
+  } catch (error) {
+    if (db.isTransaction) db.exec("ROLLBACK");
+    throw error;
+  }
+}

@@ -1,0 +1,47 @@
+/**
+ * The distributed mode: `npm start` with REDIS_URL. ROLE picks what this process runs — all: the server and a
+ * write worker together (one process that can be joined by more, each with ROLE=worker or ROLE=server); server
+ * or worker: one of them, exactly what the Docker images' entrypoints run. Queue, limiter, operation logs and
+ * OAuth state live in Redis, so any number of such processes make one deployment.
+ */
+import type { Config } from "../shared/config.ts";
+import type { Logger } from "../shared/logger.ts";
+import { Metrics } from "../shared/metrics/index.ts";
+import { startServer, type RunningServer } from "../server/start-server.ts";
+import { startWorker, type RunningWorker } from "../worker/start-worker.ts";
+import { banner } from "./banner.ts";
+
+export interface RunningDistributed {
+  /** The MCP endpoint, when this process serves it (ROLE all or server). */
+  mcpUrl?: string;
+  /** Stops the server first (no new requests or operations), then the worker (running operations released). */
+  close(): Promise<void>;
+}
+
+/** `config`: loadConfig(…, "start") with REDIS_URL (PUBLIC_URL, AIRTABLE_CLIENT_ID, TOKEN_ENCRYPTION_KEY set). */
+export async function startDistributed(config: Config, logger: Logger): Promise<RunningDistributed> {
+  const role = config.ROLE;
+  // ROLE=all: one /metrics (the server's) shows the worker's counters too; the server's /readyz covers both.
+  const metrics = role === "all" ? new Metrics({ logger }) : undefined;
+  let server: RunningServer | undefined;
+  let worker: RunningWorker | undefined;
+  try {
+    if (role !== "worker") server = await startServer(config, { logger, ...(metrics && { metrics }) });
+    if (role !== "server") {
+      worker = await startWorker(config, { logger, ...(metrics && { metrics }), healthServer: role === "worker" });
+    }
+  } catch (error) {
+    await server?.close();
+    throw error;
+  }
+  if (server !== undefined) {
+    process.stdout.write(`${banner({ publicUrl: config.PUBLIC_URL!, mode: "distributed" })}\n`);
+  }
+  return {
+    ...(server !== undefined && { mcpUrl: `${config.PUBLIC_URL}/mcp` }),
+    async close() {
+      await server?.close();
+      await worker?.close();
+    },
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * The write worker of the distributed mode, built from the configuration: its Redis connection (waits for Redis,
+ * as BullMQ's blocking calls need), the token store, the cluster-wide limiter, per-base fairness and the BullMQ
+ * worker that runs operations; optionally /healthz, /readyz and /metrics on HEALTH_PORT. Used by
+ * src/worker/main.ts (the Docker image's entrypoint) and by `npm start` with REDIS_URL and ROLE=all|worker.
+ */
+import { once } from "node:events";
+import type { Server } from "node:http";
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
+import { createAirtableAccess } from "../shared/airtable-access.ts";
+import type { Config } from "../shared/config.ts";
+import type { Logger } from "../shared/logger.ts";
+import { Metrics } from "../shared/metrics/index.ts";
+import { OPERATIONS_QUEUE, bullPrefix } from "../shared/queue/operation-queue.ts";
+import { readinessChecks } from "../shared/readiness.ts";
+import { SchemaCache } from "../shared/schema-cache.ts";
+import { BaseFairness } from "./base-fairness.ts";
+import { createHealthServer } from "./health-server.ts";
+import { createOperationWorker } from "./operation-worker.ts";
+
+export interface RunningWorker {
+  /** The health server on HEALTH_PORT, when started. */
+  health?: Server;
+  /**
+   * Stops taking jobs; running operations stop after their current batch and are released to other workers
+   * (their logs say where they stopped). Then closes the health server, the limiter, the token store and Redis.
+   * Never rejects.
+   */
+  close(): Promise<void>;
+}
+
+export interface StartWorkerOptions {
+  logger: Logger;
+  /** Shared with a server in the same process (ROLE=all): one /metrics for both. Default: the worker's own. */
+  metrics?: Metrics;
+  /**
+   * Serve /healthz, /readyz (and /metrics with ADMIN_TOKEN) on HEALTH_PORT. Default true; a worker inside the
+   * server's process (ROLE=all) has the server's.
+   */
+  healthServer?: boolean;
+}
+
+/** `config` must satisfy loadConfig(…, "worker") (REDIS_URL, AIRTABLE_CLIENT_ID, TOKEN_ENCRYPTION_KEY). */
+export async function startWorker(config: Config, opts: StartWorkerOptions): Promise<RunningWorker> {
+  const { logger } = opts;
+  const keyPrefix = config.REDIS_KEY_PREFIX;
+  // Workers wait for Redis rather than fail a batch half-recorded (BullMQ requires this for its blocking calls).
+  const redis = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: null });
+  redis.on("error", (error) => logger.error({ err: error }, "Redis error"));
+  const metrics = opts.metrics ?? new Metrics({ logger });
+  // queue_jobs only: this Queue never adds jobs. Its counts are read with a timeout at scrape time. A server in
+  // the same process observes its own queue already.
+  const countsQueue =
+    opts.metrics === undefined
+      ? new Queue(OPERATIONS_QUEUE, { connection: redis, prefix: bullPrefix(keyPrefix) })
+      : undefined;
+  countsQueue?.on("error", (error) => logger.warn({ err: error }, "queue error"));
+  if (countsQueue !== undefined) metrics.observeQueue(countsQueue);
+  const { store, clients, tokens, operations, ...access } = createAirtableAccess(config, {
+    redis,
+    logger,
+    limiterHooks: metrics.limiterHooks,
+  });
+  const operationWorker = createOperationWorker({
+    redis,
+    keyPrefix,
+    concurrency: config.WORKER_CONCURRENCY,
+    lockMs: config.WORKER_LOCK_MS,
+    store: operations,
+    fairness: new BaseFairness({
+      redis,
+      keyPrefix,
+      maxActivePerBase: config.WORKER_MAX_ACTIVE_PER_BASE,
+      leaseMs: config.WORKER_LOCK_MS * 2,
+    }),
+    airtableClients: clients,
+    schemas: new SchemaCache({ redis, keyPrefix, logger }),
+    accessToken: (userId, rejected) => tokens.getAccessToken(userId, rejected),
+    rateLimitPenaltyMs: config.AIRTABLE_RATE_LIMIT_PENALTY_MS,
+    logger,
+    metrics,
+  });
+
+  let health: Server | undefined;
+  if (opts.healthServer !== false) {
+    health = createHealthServer({
+      ready: readinessChecks(redis, store),
+      ...(config.ADMIN_TOKEN !== undefined && {
+        metrics: { adminToken: config.ADMIN_TOKEN, render: () => metrics.render() },
+      }),
+    });
+    health.listen(config.HEALTH_PORT);
+    await once(health, "listening");
+  }
+  await operationWorker.worker.waitUntilReady();
+  const address = health?.address();
+  logger.info(
+    {
+      ...(health !== undefined && {
+        healthPort: typeof address === "object" && address ? address.port : config.HEALTH_PORT,
+      }),
+      concurrency: config.WORKER_CONCURRENCY,
+      maxActivePerBase: config.WORKER_MAX_ACTIVE_PER_BASE,
+    },
+    "worker ready",
+  );
+
+  return {
+    ...(health !== undefined && { health }),
+    async close() {
+      logger.info("worker: no new jobs; running operations stop after their current batch");
+      await operationWorker.close().catch((error: unknown) => logger.error({ err: error }, "worker close failed"));
+      health?.close();
+      await countsQueue?.close().catch(() => undefined);
+      await access.close().catch((error: unknown) => logger.error({ err: error }, "limiter close failed"));
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,118 @@
+/**
+ * The embedded mode against a configured Airtable (AIRTABLE_CLIENT_ID set, no REDIS_URL: a self-hoster's one
+ * machine), in this process: it says it is single-instance, serves sign-in and writes, and at its next start
+ * continues an operation the previous run stopped in the middle of — from where the log stopped, never
+ * re-sending what was written.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSandbox, type BaseInfo, type Sandbox } from "../../src/sandbox/index.ts";
+import { loadConfig, type Config } from "../../src/shared/config.ts";
+import { createLogger } from "../../src/shared/logger.ts";
+import { SqliteOperationLog } from "../../src/shared/operations/sqlite-operation-log.ts";
+import { DATABASE_FILE, openDatabase } from "../../src/shared/sqlite/database.ts";
+import { startEmbedded, type RunningEmbedded } from "../../src/start/embedded.ts";
+import { connectClient, signInAndConnect } from "../e2e/helpers/mcp-client.ts";
+import { freePort } from "../e2e/helpers/server-process.ts";
+import { TestOAuthProvider } from "../e2e/helpers/test-oauth-provider.ts";
+import { callWriteTool, pollOperation } from "../e2e/helpers/write-operations.ts";
+import { range, started, succeeded, testOperation } from "../support/operations-test-harness.ts";
+
+const dataDir = mkdtempSync(path.join(tmpdir(), "embedded-"));
+let sandbox: Sandbox;
+let user: { id: string; email: string };
+let base: BaseInfo;
+let config: Config;
+const logs: string[] = [];
+const printed: string[] = [];
+const logger = createLogger({ level: "info", name: "embedded" }, { write: (line: string) => void logs.push(line) });
+const clients: Client[] = [];
+let running: RunningEmbedded | undefined;
+
+beforeAll(async () => {
+  const port = await freePort();
+  const clientId = "self-hosted-integration";
+  sandbox = await startSandbox({
+    oauthClients: [{ clientId, redirectUris: [`http://localhost:${port}/oauth/callback`] }],
+  });
+  user = sandbox.addUser({ email: "owner@example.com" });
+  base = sandbox.createBase(user.id, {
+    name: "Self-hosted",
+    tables: [{ name: "Tasks", fields: [{ name: "Name", type: "singleLineText" }] }],
+  });
+  config = loadConfig(
+    {
+      PORT: String(port),
+      DATA_DIR: dataDir,
+      AIRTABLE_CLIENT_ID: clientId,
+      AIRTABLE_API_URL: sandbox.url,
+      AIRTABLE_AUTH_URL: sandbox.url,
+      AIRTABLE_CONTENT_URL: sandbox.url,
+    },
+    "start",
+  );
+});
+
+afterAll(async () => {
+  await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+  await running?.close();
+  await sandbox?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const names = (): string[] => sandbox.listRecordsDirect(base.id, "Tasks").map((r) => String(r.fields.Name));
+
+describe("npm start with AIRTABLE_CLIENT_ID and no REDIS_URL", () => {
+  it("runs single-instance against that Airtable, and resumes an unfinished operation at its next start", async () => {
+    running = await startEmbedded(config, { logger, print: (text) => void printed.push(text) });
+    expect(running.mcpUrl).toBe(`http://localhost:${config.PORT}/mcp`);
+    expect(logs.join()).toMatch(/single-instance mode \(no REDIS_URL\).*set REDIS_URL to scale out/);
+    expect(printed.join()).toContain(`Add this URL to your MCP client: ${running.mcpUrl}`);
+    expect(printed.join()).not.toContain("FAKE");
+
+    const provider = new TestOAuthProvider({ sandboxUser: user.email });
+    const { client } = await signInAndConnect(running.mcpUrl, provider);
+    clients.push(client);
+    const written = await callWriteTool(client, "create_record", {
+      baseId: base.id,
+      tableId: "Tasks",
+      fields: { Name: "first run" },
+    });
+    expect((written.done ? written : await pollOperation([client], written.operationId)).status).toBe("completed");
+    expect(names()).toEqual(["first run"]);
+    await running.close();
+    running = undefined;
+
+    // What a run stopped mid-operation leaves behind: 15 records accepted, the first batch of 10 written.
+    const db = await openDatabase(path.join(dataDir, DATABASE_FILE));
+    const operations = new SqliteOperationLog({ db, retentionMs: 3_600_000 });
+    const operation = testOperation({
+      ownerUserId: user.id,
+      baseId: base.id,
+      tableId: base.tables[0]!.id,
+      records: 15,
+    });
+    await operations.create(operation);
+    await operations.append(operation.operationId, started(0));
+    await operations.append(operation.operationId, succeeded(0, range(0, 9)));
+    db.close();
+
+    logs.length = 0;
+    running = await startEmbedded(config, { logger, print: () => undefined });
+    // This test process's fetch pool may still hold a kept-alive socket to the stopped server (same origin): a
+    // first request finds it closed and drops it, as a client of a restarted server would on its next request.
+    await fetch(new URL("/healthz", running.mcpUrl)).catch(() => undefined);
+    const again = await connectClient(running.mcpUrl, provider);
+    clients.push(again);
+    const done = await pollOperation([again], operation.operationId, { timeoutMs: 30_000 });
+    expect(done.status, done.message).toBe("completed");
+    expect(done.progress).toMatchObject({ recordsTotal: 15, recordsSucceeded: 15 });
+    // Only the second batch was sent: r10…r14 (r0…r9 were "written" before the restart).
+    expect(names().sort()).toEqual(["first run", ...range(10, 14).map((i) => `r${i}`)].sort());
+    expect(logs.join()).toMatch(/"operations":1,"message":"resuming unfinished operations"/);
+    expect(provider.authorizationUrls).toHaveLength(1);
+  }, 120_000);
+});
