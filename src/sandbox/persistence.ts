@@ -14,11 +14,14 @@ import type { RefreshGrant } from "./oauth.ts";
 import { uploadedFiles } from "./fields/attachments.ts";
 import type { Base, PermissionLevel, StoredRecord, Store, Table, Token, User } from "./store.ts";
 
-interface RecordSnapshot extends Omit<StoredRecord, "cells"> {
+interface RecordSnapshot extends Omit<StoredRecord, "cells" | "modified"> {
   cells: [string, unknown][];
+  /** Field id → last modified time (lastModifiedTime fields). */
+  modified: [string, string][];
 }
 
-interface TableSnapshot extends Omit<Table, "records"> {
+/** `byId` is an index of `records`, rebuilt on load. */
+interface TableSnapshot extends Omit<Table, "records" | "byId"> {
   records: RecordSnapshot[];
 }
 
@@ -51,9 +54,13 @@ export function snapshotOf(store: Store, refreshGrants: [string, RefreshGrant][]
       id: base.id,
       name: base.name,
       access: [...base.access.entries()],
-      tables: base.tables.map((table) => ({
+      tables: base.tables.map(({ byId: _byId, ...table }) => ({
         ...table,
-        records: table.records.map((record) => ({ ...record, cells: [...record.cells.entries()] })),
+        records: table.records.map((record) => ({
+          ...record,
+          cells: [...record.cells.entries()],
+          modified: [...record.modified.entries()],
+        })),
       })),
       files: [...(uploadedFiles.get(base)?.entries() ?? [])].map(([id, file]) => [
         id,
@@ -79,20 +86,19 @@ export function restoreSnapshot(store: Store, snapshot: SandboxSnapshot, origin:
       restrictions: [],
       tables: saved.tables.map((table) => {
         const attachmentFields = new Set(table.fields.filter((f) => f.type === "multipleAttachments").map((f) => f.id));
-        return {
-          ...table,
-          records: table.records.map((record) => ({
-            ...record,
-            cells: new Map(
-              record.cells.map(([fieldId, value]) => [
-                fieldId,
-                attachmentFields.has(fieldId) && Array.isArray(value)
-                  ? (value as Attachment[]).map((a) => ({ ...a, url: moveUrl(a.url) }))
-                  : value,
-              ]),
-            ),
-          })),
-        };
+        const records: StoredRecord[] = table.records.map((record) => ({
+          ...record,
+          modified: new Map(record.modified ?? []),
+          cells: new Map(
+            record.cells.map(([fieldId, value]) => [
+              fieldId,
+              attachmentFields.has(fieldId) && Array.isArray(value)
+                ? (value as Attachment[]).map((a) => ({ ...a, url: moveUrl(a.url) }))
+                : value,
+            ]),
+          ),
+        }));
+        return { ...table, records, byId: new Map(records.map((r) => [r.id, r])) };
       }),
     };
     store.bases.set(base.id, base);

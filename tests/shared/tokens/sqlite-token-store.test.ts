@@ -28,8 +28,8 @@ const rawQueries = {
 
 tokenStoreContract(
   "sqlite",
-  async (cipher) => ({
-    store: new SqliteTokenStore({ db, cipher }),
+  async (cipher, now) => ({
+    store: new SqliteTokenStore({ db, cipher, ...(now && { now }) }),
     async readRaw(kind, id) {
       const row = db.prepare(rawQueries[kind]).get(id);
       return row === undefined ? undefined : JSON.stringify(row);
