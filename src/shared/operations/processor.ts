@@ -8,15 +8,21 @@
  * (unless it can be re-sent as an upsert on `fieldsToMergeOn`).
  *
  * Errors, by what they mean for the operation:
- * - one bad record (422, or 404 "record not found" in a batch): Airtable refuses the whole batch, so the batch is
- *   split in halves until the bad records are isolated; the good ones are written and each bad one reports
- *   Airtable's message. With `onError: "stop"` the batch is not split: all of it fails and nothing after it is sent.
+ * - one bad record (422, 404 "record not found" in a batch, or 403 INVALID_PERMISSIONS because one record writes a
+ *   field or table the user may not edit): Airtable refuses the whole request, so the batch is split in halves
+ *   until the refused records are isolated; the good ones are written and each refused one reports Airtable's own
+ *   error type and message, and the remaining batches are still sent. With `onError: "stop"` the batch is not
+ *   split: all of it fails and nothing after it is sent.
+ * - a 403 that refused every record sent so far (nothing written yet and at least one whole batch refused record
+ *   by record): the permission evidently covers the whole write, so the operation fails for good with Airtable's
+ *   message instead of sending every remaining batch only to be refused again.
  * - outcome unknown on a create (5xx / connection lost after sending): `in_doubt` at once.
  * - 5xx / network after the client's own retries: `OperationRetryableError` — the caller retries the operation
  *   later with backoff (BullMQ attempts); the log makes the retry resume exactly where this one stopped.
  * - 429 after the client waited out the shared penalty several times: `OperationRateLimitedError`, retried
  *   after the penalty without counting as an attempt.
- * - the user's access is gone (401 after a refresh, sign-in ended, 403), the table is gone (404), or Airtable
+ * - the user's access is gone (401 after a refresh, sign-in ended), the base or table is gone or not shared (404,
+ *   403 INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND), or Airtable
  *   refuses a schema change (422): the operation fails for good — `failed` is appended and
  *   `OperationFailedError` thrown.
  */
@@ -65,7 +71,6 @@ const WHOLE_REQUEST_TYPES = new Set([
   "INVALID_REQUEST_UNKNOWN",
   "INVALID_REQUEST_BODY",
   "INVALID_RECORDS",
-  "INVALID_PERMISSIONS",
   "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND",
 ]);
 
@@ -200,6 +205,9 @@ class OperationRun {
       const half = Math.ceil(indexes.length / 2);
       await this.#sendItems(batch, indexes.slice(0, half), asUpsert, mayHaveApplied);
       await this.#sendItems(batch, indexes.slice(half), asUpsert, mayHaveApplied);
+      if (error instanceof AirtablePermissionError && indexes.length === batchIndexes(op, batch).length) {
+        await this.#failIfEverythingRefused(error);
+      }
       return;
     }
     if (error instanceof AirtableOutcomeUnknownError) {
@@ -252,6 +260,26 @@ class OperationRun {
     throw error;
   }
 
+  /**
+   * After a whole batch was split on a 403: when no record of the operation has been written and every record
+   * settled so far was refused with 403, the permission covers the whole write (a table the user may not edit,
+   * a field every record sets), so the operation fails now, keeping Airtable's message, rather than sending each
+   * remaining batch to be refused and split again.
+   */
+  async #failIfEverythingRefused(error: AirtablePermissionError): Promise<void> {
+    const outcomes = this.#state.outcomes;
+    const written = outcomes.some((o) => "recordId" in o);
+    const refused = outcomes.filter((o) => "error" in o && o.error.type === error.type).length;
+    if (written || refused !== outcomes.length || this.#state.nextBatch === undefined) return;
+    const reason =
+      `Airtable refused every record sent so far with 403 ${error.type}: ${error.message} ` +
+      `The remaining batches were not sent. Ask the base's owner for edit access to table ${this.#op.tableId ?? ""} ` +
+      "and its fields, then retry the items get_operation lists as not written.";
+    await this.#append({ type: "failed", reason, errorType: error.type });
+    this.#log.warn({ err: error, errorType: error.type }, "operation failed: every record refused (403)");
+    throw new OperationFailedError(reason, { cause: error });
+  }
+
   /** One Airtable request for these input items, through the operation's kind. */
   async #send(indexes: number[], asUpsert: boolean): Promise<Sent> {
     const op = this.#op;
@@ -295,9 +323,14 @@ function errorMessage(error: unknown): string {
   return error instanceof Error && error.message !== "" ? error.message : String(error);
 }
 
-/** A refusal about the records in the batch (a bad value, a record that does not exist), not about the request. */
+/**
+ * A refusal about the records in the batch (a bad value, a record that does not exist, a field or table the user
+ * may not edit: 403 INVALID_PERMISSIONS is per request, https://airtable.com/developers/web/api/errors), not about
+ * the base or table as a whole (403 INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND).
+ */
 function isRecordLevelRefusal(error: unknown): error is AirtableError {
   if (error instanceof AirtableValidationError) return error.status !== 0;
+  if (error instanceof AirtablePermissionError) return error.type === "INVALID_PERMISSIONS";
   return error instanceof AirtableNotFoundError && error.type === "MODEL_ID_NOT_FOUND";
 }
 
@@ -313,7 +346,7 @@ function permanentFailure(error: unknown, op: Operation): { reason: string; erro
   }
   if (error instanceof AirtablePermissionError || error instanceof AirtableNotFoundError) {
     return {
-      reason: `Airtable refused access (${error.status} ${error.type}): the base or table ${op.tableId ?? ""} does not exist or this sign-in cannot write to it. Check baseId with list_bases and tableId with list_tables.`,
+      reason: `Airtable refused access (${error.status} ${error.type}: ${error.message}): the base or table ${op.tableId ?? ""} does not exist or this sign-in cannot write to it. Check baseId with list_bases and tableId with list_tables.`,
       errorType: error.type,
     };
   }

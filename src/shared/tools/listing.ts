@@ -1,11 +1,12 @@
 import { z } from "zod";
 import type { ListRecordsOptions } from "../airtable/request.ts";
-import type { AirtableTable } from "../airtable/schemas.ts";
+import type { AirtableTable, BaseSchema } from "../airtable/schemas.ts";
 import { resolveField, resolveView } from "../schema-cache.ts";
 import { queryFingerprint } from "./record-cursor.ts";
 import { DEFAULT_RESPONSE_BUDGET_BYTES, fetchRecordPage } from "./record-pager.ts";
 import { cursorInput, recordOutput, toRecordOutput } from "./shapes.ts";
 import type { ToolContext } from "./define-tool.ts";
+import { expandLinkCells, expandedLinkBytes } from "./linked-records.ts";
 
 /** Inputs list_records and search_records share. */
 export const listingInputs = {
@@ -30,7 +31,19 @@ export const listingInputs = {
     .default(100)
     .describe("At most this many records per answer (1–100). Answers also stop early, with a cursor, at about 40 kB."),
   cursor: cursorInput,
+  expandLinks: expandLinksInput(),
 };
+
+/** The expandLinks input of list_records, search_records and get_record. */
+export function expandLinksInput() {
+  return z
+    .boolean()
+    .default(false)
+    .describe(
+      "true: link fields come back as [{id, name}] (name: the linked record's primary value, e.g. the company's " +
+        "name) instead of bare record ids; costs one more Airtable request per linked table. Default false.",
+    );
+}
 
 export const listingOutputs = {
   records: z.array(recordOutput),
@@ -73,6 +86,8 @@ export async function runListing(
     pageSize: number;
     maxRecords?: number | undefined;
     cursor?: string | undefined;
+    /** With expandLinks: the base's schema, to find each link field's linked table and its primary field. */
+    expandLinks?: BaseSchema | undefined;
   },
 ) {
   const page = await fetchRecordPage({
@@ -85,7 +100,11 @@ export async function runListing(
     budgetBytes: DEFAULT_RESPONSE_BUDGET_BYTES,
     ...(args.maxRecords !== undefined && { maxRecords: args.maxRecords }),
     ...(args.cursor !== undefined && { cursor: args.cursor }),
+    ...(args.expandLinks !== undefined && { extraBytes: (r) => expandedLinkBytes(args.table, r) }),
   });
+  if (args.expandLinks !== undefined) {
+    await expandLinkCells(ctx.airtable, args.baseId, args.expandLinks, args.table, page.records);
+  }
   const out: z.infer<z.ZodObject<typeof listingOutputs>> = { records: page.records.map(toRecordOutput) };
   if (page.nextCursor !== undefined) out.nextCursor = page.nextCursor;
   if (page.stoppedBySize) {

@@ -27,6 +27,8 @@ export interface RecordPageRequest {
   maxRecords?: number;
   /** Stop adding records once their JSON would pass this many bytes (at least one record is always returned). */
   budgetBytes?: number;
+  /** Bytes a record will grow by after this page is fetched (expandLinks adds primary values); counted in the budget. */
+  extraBytes?(record: AirtableRecord): number;
 }
 
 export interface RecordPage {
@@ -61,7 +63,7 @@ export async function fetchRecordPage(req: RecordPageRequest): Promise<RecordPag
   for (;;) {
     while (queue.length > 0 && out.length < want) {
       const next = queue[0] as AirtableRecord;
-      const size = Buffer.byteLength(JSON.stringify(next)) + 1;
+      const size = Buffer.byteLength(JSON.stringify(next)) + 1 + (req.extraBytes?.(next) ?? 0);
       if (out.length > 0 && used + size > budget) {
         stoppedBySize = true;
         break;

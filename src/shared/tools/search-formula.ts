@@ -1,6 +1,6 @@
 import type { AirtableField } from "../airtable/schemas.ts";
 
-/** Field types whose cells read as text, searched when the agent names no fields. */
+/** Field types whose cells read as text, searched when the agent names no fields (see isSearchableField). */
 export const SEARCHABLE_FIELD_TYPES: ReadonlySet<string> = new Set([
   "singleLineText",
   "multilineText",
@@ -11,6 +11,25 @@ export const SEARCHABLE_FIELD_TYPES: ReadonlySet<string> = new Set([
   "singleSelect",
   "multipleSelects",
 ]);
+
+/** Computed field types whose result type (`options.result.type`, Airtable's field model) decides searchability. */
+const COMPUTED_FIELD_TYPES: ReadonlySet<string> = new Set(["multipleLookupValues", "rollup", "formula"]);
+
+/**
+ * Whether a default search looks in this field: what the user sees as text in the Airtable UI.
+ * - text-like fields (SEARCHABLE_FIELD_TYPES);
+ * - lookups, rollups and formulas whose result is text-like (`options.result.type`, as the meta API describes
+ *   computed fields: https://airtable.com/developers/web/api/field-model). A lookup's cell is an array; in a formula
+ *   `{Lookup} & ""` joins it with ", ", so FIND searches every looked-up value;
+ * - links (`multipleRecordLinks`): in a formula a link field reads as its linked records' primary values joined
+ *   with ", " (not their record ids), so a search finds a contact by its company's name.
+ */
+export function isSearchableField(field: Pick<AirtableField, "type" | "options">): boolean {
+  if (SEARCHABLE_FIELD_TYPES.has(field.type) || field.type === "multipleRecordLinks") return true;
+  if (!COMPUTED_FIELD_TYPES.has(field.type)) return false;
+  const result = field.options?.result as { type?: unknown } | null | undefined;
+  return typeof result?.type === "string" && SEARCHABLE_FIELD_TYPES.has(result.type);
+}
 
 /**
  * A double-quoted Airtable formula string holding exactly `text`. Backslashes and quotes are escaped, so the

@@ -1,6 +1,6 @@
 /**
  * The processor against the Airtable sandbox over real HTTP, with the operation log in real Redis: batching,
- * the 422 split, onError stop, lost answers (in_doubt), and resuming a log a crashed worker left behind.
+ * the 422 split, the 403 split (a restricted field refuses only the requests that write it), onError stop, lost answers (in_doubt), and resuming a log a crashed worker left behind.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixture, type Fixture } from "../../sandbox/test-helpers.ts";
@@ -199,5 +199,52 @@ describe("processOperation", () => {
     const state = await log.state(op.operationId);
     expect(state?.status).toBe("failed");
     expect(state?.failure?.reason).toMatch(/Airtable refused/);
+  });
+
+  it("splits a batch refused with 403 INVALID_PERMISSIONS like a 422: the others are written, later batches sent", async () => {
+    f.sandbox.clearRequests();
+    f.sandbox.restrictField(f.base.id, "Tasks", "Count", f.user.id);
+    try {
+      const input = names(25, "perm");
+      input[13] = { fields: { Name: "perm 13", Count: 13 } } as never;
+      const op = await start({ kind: "create_records", tableId: tasks(), input });
+      const state = await run(op);
+      expect(state.status).toBe("completed_with_errors");
+      expect(rowsNamed("perm")).toHaveLength(24);
+      const refused = state.outcomes.filter((o) => "error" in o);
+      expect(refused).toEqual([
+        {
+          index: 13,
+          error: {
+            type: "INVALID_PERMISSIONS",
+            message:
+              "You are not permitted to perform this operation because the field or table has been configured to limit who can perform this operation",
+          },
+        },
+      ]);
+      // Batch 2 (records 20–24) was sent after batch 1's split.
+      expect(rowsNamed("perm").some((r) => r.fields.Name === "perm 24")).toBe(true);
+      expect(recordWrites().length).toBeGreaterThan(3);
+    } finally {
+      f.sandbox.clearRestrictions(f.base.id);
+    }
+  });
+
+  it("ends early, keeping Airtable's message, when a 403 refuses every record of the first batch", async () => {
+    f.sandbox.restrictTable(f.base.id, "Tasks", f.user.id, ["create"]);
+    try {
+      f.sandbox.clearRequests();
+      const op = await start({ kind: "create_records", tableId: tasks(), input: names(30, "locked") });
+      await expect(run(op)).rejects.toThrow(/INVALID_PERMISSIONS/);
+      const state = await log.state(op.operationId);
+      expect(state?.status).toBe("failed");
+      expect(state?.failure?.reason).toContain("configured to limit who can perform this operation");
+      expect(state?.failure?.reason).toMatch(/remaining batches were not sent/);
+      expect(state?.outcomes.filter((o) => "error" in o)).toHaveLength(10);
+      expect(state?.outcomes.some((o) => o.index >= 10)).toBe(false);
+      expect(rowsNamed("locked")).toHaveLength(0);
+    } finally {
+      f.sandbox.clearRestrictions(f.base.id);
+    }
   });
 });

@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { tokenize } from "../../../src/sandbox/formula/lexer.ts";
-import { fieldReference, formulaString, searchFormula } from "../../../src/shared/tools/search-formula.ts";
+import {
+  fieldReference,
+  formulaString,
+  isSearchableField,
+  searchFormula,
+} from "../../../src/shared/tools/search-formula.ts";
 
 const hostile = [
   '") , TRUE(), ("',
@@ -34,5 +39,22 @@ describe("searchFormula", () => {
   it("refuses fields whose name cannot be referenced", () => {
     expect(fieldReference({ name: "a}b" })).toBeUndefined();
     expect(() => searchFormula("x", [{ name: "a}b" }])).toThrow(/cannot be referenced/);
+  });
+});
+
+describe("isSearchableField", () => {
+  it("searches text fields, links, and lookups/rollups/formulas whose result is text; not numbers or attachments", () => {
+    const text = { type: "singleLineText" };
+    expect(isSearchableField(text)).toBe(true);
+    expect(isSearchableField({ type: "multipleRecordLinks", options: { linkedTableId: "tblX" } })).toBe(true);
+    expect(isSearchableField({ type: "multipleLookupValues", options: { result: { type: "singleSelect" } } })).toBe(
+      true,
+    );
+    expect(isSearchableField({ type: "formula", options: { result: { type: "singleLineText" } } })).toBe(true);
+    expect(isSearchableField({ type: "rollup", options: { result: { type: "multilineText" } } })).toBe(true);
+    expect(isSearchableField({ type: "rollup", options: { result: { type: "number" } } })).toBe(false);
+    expect(isSearchableField({ type: "formula", options: { result: null } })).toBe(false);
+    expect(isSearchableField({ type: "number" })).toBe(false);
+    expect(isSearchableField({ type: "multipleAttachments" })).toBe(false);
   });
 });

@@ -10,7 +10,7 @@ export const listRecords = defineTool({
   title: "List records",
   description:
     "Lists records of a table, optionally from a view, filtered with an Airtable formula and sorted. Cells are " +
-    "keyed by field name. Answers hold at most pageSize records and about 40 kB; when nextCursor is present, " +
+    "keyed by field name; expandLinks: true adds linked records' primary values to link fields. Answers hold at most pageSize records and about 40 kB; when nextCursor is present, " +
     "call again with the same arguments plus cursor to continue.",
   kind: "read",
   scopes: ["records:read"],
@@ -32,9 +32,9 @@ export const listRecords = defineTool({
   outputSchema: listingOutputs,
   annotations: readOnlyAnnotations,
   async handler(input, ctx) {
-    const { table, query } = await withSchema(ctx, input.baseId, (schema) => {
+    const { table, query, schema } = await withSchema(ctx, input.baseId, (schema) => {
       const table = resolveTable(schema, input.tableId, input.baseId);
-      return { table, query: resolveListingQuery(table, input) };
+      return { table, query: resolveListingQuery(table, input), schema };
     });
     if (input.filterByFormula !== undefined && input.filterByFormula.trim() !== "") {
       query.filterByFormula = input.filterByFormula;
@@ -47,6 +47,7 @@ export const listRecords = defineTool({
       pageSize: input.pageSize,
       maxRecords: input.maxRecords,
       cursor: input.cursor,
+      expandLinks: input.expandLinks ? schema : undefined,
     });
   },
 });

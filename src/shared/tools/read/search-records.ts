@@ -3,7 +3,7 @@ import type { AirtableField, AirtableTable } from "../../airtable/schemas.ts";
 import { resolveField, resolveTable } from "../../schema-cache.ts";
 import { defineTool, readOnlyAnnotations } from "../define-tool.ts";
 import { listingInputs, listingOutputs, resolveListingQuery, runListing } from "../listing.ts";
-import { SEARCHABLE_FIELD_TYPES, fieldReference, searchFormula } from "../search-formula.ts";
+import { fieldReference, isSearchableField, searchFormula } from "../search-formula.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { ToolInputError } from "../tool-input-error.ts";
 import { withSchema } from "../with-schema.ts";
@@ -13,8 +13,9 @@ export const searchRecords = defineTool({
   title: "Search records",
   description:
     "Finds records whose cells contain searchTerm (case-insensitive, literal text: quotes and formula syntax " +
-    "are matched as typed). Searches the text fields, or only fieldIds when given (ids or names). Paged like " +
-    "list_records.",
+    "are matched as typed). By default searches what the user sees as text: text fields, lookups, rollups and " +
+    "formulas with text results, and link fields (by the linked records' primary values, e.g. a company's name); " +
+    "or only fieldIds when given (ids or names). searchedFields lists the fields searched. Paged like list_records.",
   kind: "read",
   scopes: ["records:read"],
   inputSchema: {
@@ -26,18 +27,27 @@ export const searchRecords = defineTool({
       .min(1)
       .max(100)
       .optional()
-      .describe("Search only these fields (ids or names). Default: every text field."),
+      .describe(
+        "Search only these fields (ids or names). Default: every text field, text lookup/rollup/formula and link.",
+      ),
     ...listingInputs,
   },
   outputSchema: {
     ...listingOutputs,
-    searchedFields: z.array(z.object({ id: z.string(), name: z.string() })),
+    searchedFields: z
+      .array(z.object({ id: z.string(), name: z.string(), type: z.string() }))
+      .describe("The fields whose cells were searched."),
   },
   annotations: readOnlyAnnotations,
   async handler(input, ctx) {
-    const { table, query, searched } = await withSchema(ctx, input.baseId, (schema) => {
+    const { table, query, searched, schema } = await withSchema(ctx, input.baseId, (schema) => {
       const table = resolveTable(schema, input.tableId, input.baseId);
-      return { table, query: resolveListingQuery(table, input), searched: searchedFields(table, input.fieldIds) };
+      return {
+        table,
+        query: resolveListingQuery(table, input),
+        searched: searchedFields(table, input.fieldIds),
+        schema,
+      };
     });
     query.filterByFormula = searchFormula(input.searchTerm, searched);
     const page = await runListing(ctx, {
@@ -48,14 +58,15 @@ export const searchRecords = defineTool({
       pageSize: input.pageSize,
       maxRecords: input.maxRecords,
       cursor: input.cursor,
+      expandLinks: input.expandLinks ? schema : undefined,
     });
-    return { ...page, searchedFields: searched.map((f) => ({ id: f.id, name: f.name })) };
+    return { ...page, searchedFields: searched.map((f) => ({ id: f.id, name: f.name, type: f.type })) };
   },
 });
 
 function searchedFields(table: AirtableTable, wanted: string[] | undefined): AirtableField[] {
   if (wanted === undefined) {
-    const text = table.fields.filter((f) => SEARCHABLE_FIELD_TYPES.has(f.type) && fieldReference(f) !== undefined);
+    const text = table.fields.filter((f) => isSearchableField(f) && fieldReference(f) !== undefined);
     if (text.length === 0) {
       throw new ToolInputError(
         "This table has no text fields to search. Pass fieldIds, or use list_records with filterByFormula.",

@@ -1,5 +1,7 @@
+import type { AirtableTable, BaseSchema } from "../../airtable/schemas.ts";
 import { resolveTable } from "../../schema-cache.ts";
 import type { ToolContext } from "../define-tool.ts";
+import { resolveLinkNames } from "../linked-records.ts";
 import { checkMergeValues, FieldChecker, withWriteSchema } from "./check-fields.ts";
 
 export interface RecordToWrite {
@@ -27,11 +29,17 @@ export interface CheckRecordsInput {
   duplicateMergeWhy?: string;
 }
 
-/** Resolves the table and every record's field keys against the base's schema (see check-fields.ts). */
-export function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRecordsInput): Promise<CheckedRecords> {
+/**
+ * Resolves the table and every record's field keys against the base's schema (see check-fields.ts), then link
+ * cells naming linked records by primary value ("Acme") to record ids (linked-records.ts: reads the linked table,
+ * refuses a name matching no record or several).
+ */
+export async function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRecordsInput): Promise<CheckedRecords> {
   const where = input.fieldsWhere ?? ((i: number) => `records[${i}].fields`);
-  return withWriteSchema(ctx, input.baseId, (schema) => {
+  let seen: { schema: BaseSchema; table: AirtableTable } | undefined;
+  const checked = await withWriteSchema(ctx, input.baseId, (schema) => {
     const checker = new FieldChecker(resolveTable(schema, input.tableId, input.baseId));
+    seen = { schema, table: checker.table };
     const cells = input.records.map((record, i) => checker.cells(record.fields, where(i)));
     const out: CheckedRecords = { tableId: checker.table.id, cells };
     if (input.fieldsToMergeOn !== undefined) {
@@ -48,4 +56,8 @@ export function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRecordsI
     }
     return out;
   });
+  if (seen !== undefined) {
+    await resolveLinkNames(ctx.airtable, input.baseId, seen.schema, seen.table, checked.cells, where);
+  }
+  return checked;
 }

@@ -20,10 +20,19 @@ export const updateField = defineWriteTool({
     fieldId: z.string().min(1).describe("The field id (fld…) or its exact name, from describe_table."),
     name: z.string().min(1).optional().describe("The new name; unique in the table (case-insensitively)."),
     description: z.string().optional().describe('The new description ("" clears it).'),
+    options: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .describe(
+        "Not changeable through the API. To add select options, write a record with the new option and " +
+          "typecast: true; to rename or remove them, use the Airtable UI.",
+      ),
+    type: z.string().optional().describe("Not changeable through the API: change a field's type in the Airtable UI."),
   },
   outputSchema: operationResultShape,
   annotations: overwriteAnnotations,
   async plan(input, ctx) {
+    refuseTypeOrOptions(input);
     if (input.name === undefined && input.description === undefined) {
       throw new ToolInputError("Nothing to change: give name, description, or both.");
     }
@@ -50,3 +59,30 @@ export const updateField = defineWriteTool({
     };
   },
 });
+
+/**
+ * Airtable's update-field endpoint changes only `name` and `description`
+ * (https://airtable.com/developers/web/api/update-field): a change of options or type is refused with the way to
+ * make it instead of being silently dropped.
+ */
+function refuseTypeOrOptions(input: { options?: Record<string, unknown> | undefined; type?: string | undefined }) {
+  if (input.options !== undefined) {
+    const choices = "choices" in input.options;
+    throw new ToolInputError(
+      "A field's options cannot be changed through Airtable's API (update_field changes only name and " +
+        "description). " +
+        (choices
+          ? "To add select options, write records with the new option values and typecast: true " +
+            "(create_records / update_records): Airtable adds missing options to the field. To rename, recolour or " +
+            "remove options, change the field in the Airtable UI."
+          : "Change them in the Airtable UI, or create a new field with the options you want (create_field)."),
+    );
+  }
+  if (input.type !== undefined) {
+    throw new ToolInputError(
+      "A field's type cannot be changed through Airtable's API (update_field changes only name and description). " +
+        "Change it in the Airtable UI, or create a new field of the type you want (create_field) and copy the " +
+        "values over with update_records.",
+    );
+  }
+}

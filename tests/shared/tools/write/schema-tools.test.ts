@@ -156,6 +156,22 @@ describe("update_field", () => {
       "Nothing to change: give name, description, or both.",
     );
   });
+
+  it("asked to change select options or a type, says how to do it instead of 'Nothing to change'", async () => {
+    const options = await refusal(
+      h.plan(updateField, {
+        baseId,
+        tableId: "Contacts",
+        fieldId: "Stage",
+        options: { choices: [{ name: "Lead" }, { name: "Won" }] },
+      }),
+    );
+    expect(options).not.toMatch(/Nothing to change/);
+    expect(options).toMatch(/typecast: true/);
+    expect(options).toMatch(/Airtable UI/);
+    const type = await refusal(h.plan(updateField, { baseId, tableId: "Contacts", fieldId: "Stage", type: "email" }));
+    expect(type).toMatch(/type cannot be changed.*Airtable UI/);
+  });
 });
 
 describe("create_comment", () => {

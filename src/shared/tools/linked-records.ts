@@ -1,0 +1,202 @@
+/**
+ * Link fields (`multipleRecordLinks`) made easy for agents, both ways:
+ * - writes: a link cell may name linked records by the linked table's primary-field value ("Acme") as well as by
+ *   record id; names are resolved to ids before the write is queued (`resolveLinkNames`);
+ * - reads: with expandLinks, a link cell's ids come back with the linked records' primary values
+ *   (`expandLinkCells`).
+ * Both read the linked tables through the caller's Airtable client, so every request passes the shared limiter.
+ * Airtable's cell format for links is an array of record ids (https://airtable.com/developers/web/api/field-model,
+ * "Link to another record").
+ */
+import type { AirtableClient } from "../airtable/client.ts";
+import type { AirtableField, AirtableRecord, AirtableTable, BaseSchema } from "../airtable/schemas.ts";
+import { fieldReference, formulaString } from "./search-formula.ts";
+import { ToolInputError } from "./tool-input-error.ts";
+
+const RECORD_ID = /^rec[A-Za-z0-9]{14}$/;
+
+/** Names per lookup request: keeps the filterByFormula short (the client switches to POST for long ones anyway). */
+const NAMES_PER_REQUEST = 50;
+
+/** The link fields' linked tables, with their primary fields (undefined when the schema lacks the table). */
+function linkedTable(schema: BaseSchema, field: AirtableField): { table: AirtableTable; primary: AirtableField } {
+  const linkedTableId = field.options?.linkedTableId;
+  const table = schema.tables.find((t) => t.id === linkedTableId);
+  const primary = table?.fields.find((f) => f.id === table.primaryFieldId);
+  if (table === undefined || primary === undefined) {
+    throw new ToolInputError(
+      `The link field ${JSON.stringify(field.name)} links to a table (${String(linkedTableId)}) this base's schema ` +
+        "does not show. Give record ids (rec…) for it instead of names.",
+    );
+  }
+  return { table, primary };
+}
+
+/** A primary value as text, the way a formula reads it (arrays joined with ", "). */
+function primaryText(value: unknown): string {
+  if (value === undefined || value === null) return "";
+  if (Array.isArray(value)) return value.map(primaryText).join(", ");
+  if (typeof value === "object") {
+    const o = value as Record<string, unknown>;
+    for (const key of ["name", "text", "label", "filename"]) if (typeof o[key] === "string") return o[key];
+    return JSON.stringify(value);
+  }
+  return String(value);
+}
+
+/**
+ * Rewrites, in place, every link cell of `cells` (keyed by exact field names of `table`) so that names of linked
+ * records become their record ids. A cell may be an array mixing ids and names, or a single name. One read of
+ * each linked table per 50 distinct names. Names match the primary value exactly, else case-insensitively.
+ *
+ * Throws ToolInputError naming the value, the linked table and the field when no record or several records have
+ * that primary value (`where(i)` names the record, e.g. `records[3].fields`).
+ */
+export async function resolveLinkNames(
+  airtable: AirtableClient,
+  baseId: string,
+  schema: BaseSchema,
+  table: AirtableTable,
+  cells: Record<string, unknown>[],
+  where: (index: number) => string,
+): Promise<void> {
+  const links = table.fields.filter((f) => f.type === "multipleRecordLinks");
+  for (const field of links) {
+    const wanted = new Set<string>();
+    for (const record of cells) {
+      const cell = record[field.name];
+      if (typeof cell === "string" && !RECORD_ID.test(cell)) wanted.add(cell);
+      if (Array.isArray(cell)) {
+        for (const v of cell) if (typeof v === "string" && !RECORD_ID.test(v)) wanted.add(v);
+      }
+    }
+    if (wanted.size === 0) continue;
+    const { table: linked, primary } = linkedTable(schema, field);
+    const ref = fieldReference(primary);
+    if (ref === undefined) {
+      throw new ToolInputError(
+        `Names cannot be looked up in ${JSON.stringify(linked.name)}: its primary field's name contains "}". ` +
+          `Give record ids (rec…) for ${JSON.stringify(field.name)}.`,
+      );
+    }
+    const found = new Map<string, { id: string; text: string }[]>();
+    const names = [...wanted];
+    for (let i = 0; i < names.length; i += NAMES_PER_REQUEST) {
+      const chunk = names.slice(i, i + NAMES_PER_REQUEST);
+      const formula = `OR(${chunk.map((n) => `LOWER(${ref} & "") = LOWER(${formulaString(n)})`).join(", ")})`;
+      for await (const page of airtable.iterateRecords(baseId, linked.id, {
+        filterByFormula: formula,
+        fields: [primary.id],
+        returnFieldsByFieldId: true,
+      })) {
+        for (const rec of page) {
+          const text = primaryText(rec.fields[primary.id]);
+          const key = text.toLowerCase();
+          found.set(key, [...(found.get(key) ?? []), { id: rec.id, text }]);
+        }
+      }
+    }
+    const idOf = (name: string, index: number): string => {
+      const candidates = found.get(name.toLowerCase()) ?? [];
+      const exact = candidates.filter((c) => c.text === name);
+      const matches = exact.length > 0 ? exact : candidates;
+      const at = `${where(index)}[${JSON.stringify(field.name)}]`;
+      if (matches.length === 0) {
+        throw new ToolInputError(
+          `${at}: no record of table ${JSON.stringify(linked.name)} has ${JSON.stringify(name)} as its ` +
+            `${JSON.stringify(primary.name)}. Create that record first, fix the name, or give its record id (rec…).`,
+        );
+      }
+      if (matches.length > 1) {
+        throw new ToolInputError(
+          `${at}: ${matches.length} records of table ${JSON.stringify(linked.name)} have ${JSON.stringify(name)} ` +
+            `as their ${JSON.stringify(primary.name)} (${matches.map((m) => m.id).join(", ")}). Give the record ` +
+            "id of the one you mean.",
+        );
+      }
+      return matches[0]!.id;
+    };
+    cells.forEach((record, index) => {
+      const cell = record[field.name];
+      const resolve = (v: unknown) => (typeof v === "string" && !RECORD_ID.test(v) ? idOf(v, index) : v);
+      if (typeof cell === "string" && !RECORD_ID.test(cell)) record[field.name] = [idOf(cell, index)];
+      else if (Array.isArray(cell)) record[field.name] = cell.map(resolve);
+    });
+  }
+}
+
+/** A link cell with expandLinks: each linked record's id and primary value (`name`, text as a formula shows it). */
+export interface ExpandedLink {
+  id: string;
+  name: string;
+}
+
+/**
+ * With expandLinks: replaces, in `records`, each link cell's ids by `{id, name}` pairs, `name` being the linked
+ * record's primary value. One request per linked table per page of records (filterByFormula on RECORD_ID(),
+ * only the primary field), through the limiter. A linked record not found (deleted meanwhile) keeps `name: ""`.
+ * `records` are keyed by field name (the tools' default cell keys).
+ */
+export async function expandLinkCells(
+  airtable: AirtableClient,
+  baseId: string,
+  schema: BaseSchema,
+  table: AirtableTable,
+  records: { fields: Record<string, unknown> }[],
+): Promise<void> {
+  const links = table.fields.filter((f) => f.type === "multipleRecordLinks");
+  const byTable = new Map<string, { fields: AirtableField[]; ids: Set<string> }>();
+  for (const field of links) {
+    const linkedTableId = String(field.options?.linkedTableId ?? "");
+    const entry = byTable.get(linkedTableId) ?? { fields: [], ids: new Set<string>() };
+    entry.fields.push(field);
+    for (const record of records) {
+      const cell = record.fields[field.name];
+      if (Array.isArray(cell)) for (const id of cell) if (typeof id === "string") entry.ids.add(id);
+    }
+    byTable.set(linkedTableId, entry);
+  }
+  for (const [linkedTableId, entry] of byTable) {
+    if (entry.ids.size === 0) continue;
+    const linked = schema.tables.find((t) => t.id === linkedTableId);
+    const primaryId = linked?.primaryFieldId;
+    if (linked === undefined || primaryId === undefined) continue;
+    const names = new Map<string, string>();
+    const ids = [...entry.ids];
+    for (let i = 0; i < ids.length; i += 100) {
+      const chunk = ids.slice(i, i + 100);
+      const formula = `OR(${chunk.map((id) => `RECORD_ID() = ${formulaString(id)}`).join(", ")})`;
+      for await (const page of airtable.iterateRecords(baseId, linked.id, {
+        filterByFormula: formula,
+        fields: [primaryId],
+        returnFieldsByFieldId: true,
+      })) {
+        for (const rec of page) names.set(rec.id, primaryText(rec.fields[primaryId]));
+      }
+    }
+    for (const field of entry.fields) {
+      for (const record of records) {
+        const cell = record.fields[field.name];
+        if (!Array.isArray(cell)) continue;
+        record.fields[field.name] = cell.map((id): ExpandedLink | unknown =>
+          typeof id === "string" ? { id, name: names.get(id) ?? "" } : id,
+        );
+      }
+    }
+  }
+}
+
+/**
+ * About how many bytes expandLinkCells will add to this record's JSON: `{"id":…,"name":…}` around each linked id,
+ * with a name of about 24 characters (an estimate: the names are not known before the extra request). Lets the
+ * listing keep the expanded answer within its size budget.
+ */
+export function expandedLinkBytes(table: AirtableTable, record: Pick<AirtableRecord, "fields">): number {
+  let bytes = 0;
+  for (const field of table.fields) {
+    if (field.type !== "multipleRecordLinks") continue;
+    const cell = record.fields[field.name];
+    if (Array.isArray(cell)) bytes += cell.length * 40;
+  }
+  return bytes;
+}

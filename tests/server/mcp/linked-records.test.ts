@@ -1,0 +1,267 @@
+/**
+ * Linked records and computed fields, end to end over MCP on the linked demo base (Contacts.Company links to
+ * Companies; "Company name" and "Company industry" look the company up): search by a lookup value, writing a link
+ * by the linked record's primary value, expandLinks on reads, and a 25-record import where one record writes a
+ * field the user may not edit (403 INVALID_PERMISSIONS for that request only). Writes run through the embedded
+ * runner with their logs in real Redis.
+ */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { allTools } from "../../../src/shared/tools/catalog.ts";
+import { startMcpHarness, type McpHarness } from "../../support/mcp-test-harness.ts";
+
+let h: McpHarness;
+let client: Client;
+beforeAll(async () => {
+  h = await startMcpHarness({ tools: allTools });
+  client = await h.connect();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+interface ToolAnswer {
+  isError: boolean;
+  text: string;
+  data: Record<string, unknown>;
+}
+
+async function call(name: string, args: Record<string, unknown>): Promise<ToolAnswer> {
+  const result = await client.callTool({ name, arguments: args });
+  const content = result.content as { type: string; text: string }[];
+  return {
+    isError: result.isError === true,
+    text: content[0]?.text ?? "",
+    data: (result.structuredContent ?? {}) as Record<string, unknown>,
+  };
+}
+
+type Rec = { id: string; fields: Record<string, unknown> };
+type Result = { index: number; id?: string; error?: { type: string; message: string } };
+
+const companyId = (name: string) =>
+  h.sandbox.listRecordsDirect(h.demo.base.id, "Companies").find((r) => r.fields.Name === name)?.id;
+const contactsNamed = (prefix: string) =>
+  h.sandbox.listRecordsDirect(h.demo.base.id, "Contacts").filter((r) => String(r.fields.Name).startsWith(prefix));
+
+describe("search_records on computed and link fields", () => {
+  it("finds contacts by a lookup value (the company's industry) and by a link's primary value, saying what it searched", async () => {
+    const byLookup = await call("search_records", {
+      baseId: h.demo.base.id,
+      tableId: "Contacts",
+      searchTerm: "manufactur",
+    });
+    expect(byLookup.isError).toBe(false);
+    const found = byLookup.data.records as Rec[];
+    // Globex and Umbrella are the Manufacturing companies; every contact of theirs and no other is found.
+    const expected = h.sandbox
+      .listRecordsDirect(h.demo.base.id, "Contacts")
+      .filter((r) => (r.fields["Company industry"] as string[] | undefined)?.includes("Manufacturing"));
+    expect(expected.length).toBeGreaterThan(0);
+    expect(found.map((r) => r.id).sort()).toEqual(expected.map((r) => r.id).sort());
+    const searched = (byLookup.data.searchedFields as { name: string; type: string }[]).map((f) => f.name);
+    expect(searched).toEqual(expect.arrayContaining(["Name", "Company", "Company name", "Company industry", "Label"]));
+    // Numbers, dates and attachments are not text: not searched.
+    expect(searched).not.toContain("Deal size");
+    expect(searched).not.toContain("Files");
+
+    const byLink = await call("search_records", {
+      baseId: h.demo.base.id,
+      tableId: "Contacts",
+      searchTerm: "stark industries",
+      fieldIds: ["Company"],
+    });
+    const starkContacts = byLink.data.records as Rec[];
+    expect(starkContacts.length).toBe(5);
+    for (const r of starkContacts) expect(r.fields["Company name"]).toEqual(["Stark Industries"]);
+  });
+
+  it("escapes the term: a quote-and-formula term searched in lookups finds nothing and is no error", async () => {
+    const hostile = await call("search_records", {
+      baseId: h.demo.base.id,
+      tableId: "Contacts",
+      searchTerm: '"), TRUE(), ("',
+    });
+    expect(hostile.isError).toBe(false);
+    expect(hostile.data.records).toEqual([]);
+  });
+});
+
+describe("writing a link by the linked record's primary value", () => {
+  it('create_record with {"Company": ["Acme"]} links the Acme record', async () => {
+    const answer = await call("create_record", {
+      baseId: h.demo.base.id,
+      tableId: "Contacts",
+      fields: { Name: "Linked by name", Company: ["acme"] },
+    });
+    expect(answer.isError).toBe(false);
+    expect(answer.data.status).toBe("completed");
+    const [row] = contactsNamed("Linked by name");
+    expect(row?.fields.Company).toEqual([companyId("Acme")]);
+    expect(row?.fields["Company name"]).toEqual(["Acme"]);
+  });
+
+  it("mixes names and ids, and refuses an unknown name or an ambiguous one, naming the value and the table", async () => {
+    const mixed = await call("create_records", {
+      baseId: h.demo.base.id,
+      tableId: "Contacts",
+      records: [{ fields: { Name: "Linked mixed", Company: [companyId("Globex"), "Hooli"] } }],
+    });
+    expect(mixed.data.status).toBe("completed");
+    expect(contactsNamed("Linked mixed")[0]?.fields.Company).toEqual([companyId("Globex"), companyId("Hooli")]);
+
+    const unknown = await call("create_records", {
+      baseId: h.demo.base.id,
+      tableId: "Contacts",
+      records: [{ fields: { Name: "Linked nowhere", Company: ["Wayne Enterprises"] } }],
+    });
+    expect(unknown.isError).toBe(true);
+    expect(unknown.text).toMatch(/records\[0\]\.fields\["Company"\]: no record of table "Companies"/);
+    expect(unknown.text).toContain('"Wayne Enterprises"');
+    expect(contactsNamed("Linked nowhere")).toHaveLength(0);
+
+    const companies = h.demo.base.tables.find((t) => t.name === "Companies")!.id;
+    await h.airtableA.createRecords(h.demo.base.id, companies, [
+      { fields: { Name: "Twin" } },
+      { fields: { Name: "Twin" } },
+    ]);
+    const ambiguous = await call("create_record", {
+      baseId: h.demo.base.id,
+      tableId: "Contacts",
+      fields: { Name: "Linked twice", Company: "Twin" },
+    });
+    expect(ambiguous.isError).toBe(true);
+    expect(ambiguous.text).toMatch(/2 records of table "Companies" have "Twin"/);
+    expect(ambiguous.text).toMatch(/rec\w{14}, rec\w{14}/);
+  });
+});
+
+describe("reads with expandLinks", () => {
+  it("list_records, get_record and search_records give link fields with primary values; lookups as Airtable sends them", async () => {
+    const listed = await call("list_records", {
+      baseId: h.demo.base.id,
+      tableId: "Contacts",
+      fields: ["Name", "Company", "Company name"],
+      pageSize: 5,
+      expandLinks: true,
+    });
+    const records = listed.data.records as Rec[];
+    expect(records).toHaveLength(5);
+    for (const r of records) {
+      const lookup = r.fields["Company name"] as string[];
+      expect(r.fields.Company).toEqual([{ id: companyId(lookup[0]!), name: lookup[0] }]);
+    }
+
+    const one = await call("get_record", {
+      baseId: h.demo.base.id,
+      tableId: "Companies",
+      recordId: companyId("Acme"),
+      expandLinks: true,
+    });
+    const contacts = (one.data.record as Rec).fields.Contacts as { id: string; name: string }[];
+    expect(contacts.length).toBe(
+      contactsNamed("").filter((r) => (r.fields.Company as string[] | undefined)?.includes(companyId("Acme")!)).length,
+    );
+    for (const c of contacts) expect(c.name).toMatch(/\w+ \w+/);
+
+    const plain = await call("get_record", {
+      baseId: h.demo.base.id,
+      tableId: "Companies",
+      recordId: companyId("Acme"),
+    });
+    expect((plain.data.record as Rec).fields.Contacts).toEqual(contacts.map((c) => c.id));
+
+    const searched = await call("search_records", {
+      baseId: h.demo.base.id,
+      tableId: "Contacts",
+      searchTerm: "Initech",
+      fieldIds: ["Company name"],
+      expandLinks: true,
+    });
+    for (const r of searched.data.records as Rec[]) {
+      expect(r.fields.Company).toEqual([{ id: companyId("Initech"), name: "Initech" }]);
+    }
+  });
+
+  it("attachments come back with url, filename, size and type", async () => {
+    // The file Airtable (the sandbox) downloads after the write, as it does with attachments given by URL.
+    const files = createServer((_req, res) =>
+      res.writeHead(200, { "content-type": "application/pdf" }).end("%PDF-1.4 cv"),
+    );
+    await new Promise<void>((resolve) => files.listen(0, "127.0.0.1", resolve));
+    const fileUrl = `http://127.0.0.1:${(files.address() as AddressInfo).port}/cv.pdf`;
+    try {
+      await expectAttachmentRead(fileUrl);
+    } finally {
+      files.close();
+    }
+  });
+});
+
+async function expectAttachmentRead(fileUrl: string): Promise<void> {
+  {
+    const created = await call("create_record", {
+      baseId: h.demo.base.id,
+      tableId: "Contacts",
+      fields: { Name: "With file", Files: [{ url: fileUrl, filename: "cv.pdf" }] },
+    });
+    const id = (created.data.results as Result[])[0]?.id;
+    let files: Record<string, unknown>[] = [];
+    for (let i = 0; i < 40 && !(files[0] && "size" in files[0]); i++) {
+      const read = await call("get_record", { baseId: h.demo.base.id, tableId: "Contacts", recordId: id });
+      files = ((read.data.record as Rec).fields.Files ?? []) as Record<string, unknown>[];
+      if (!(files[0] && "size" in files[0])) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(files[0]).toMatchObject({
+      id: expect.stringMatching(/^att/),
+      url: expect.any(String),
+      filename: "cv.pdf",
+      size: 11,
+      type: "application/pdf",
+    });
+  }
+}
+
+describe("a 403 is per request, not per operation", () => {
+  it("a 25-record import where one record writes a restricted field: 24 written, that one reported, all batches sent", async () => {
+    h.sandbox.restrictField(h.demo.base.id, "Contacts", "Notes", h.demo.user.id);
+    try {
+      h.sandbox.clearRequests();
+      const records = Array.from({ length: 25 }, (_, i) => ({
+        fields: { Name: `Import ${i}`, Company: ["Acme"], ...(i === 17 ? { Notes: "restricted" } : {}) },
+      }));
+      const answer = await call("create_records", { baseId: h.demo.base.id, tableId: "Contacts", records });
+      expect(answer.isError).toBe(false);
+      expect(answer.data.status).toBe("completed_with_errors");
+      expect(answer.data.progress).toMatchObject({ recordsSucceeded: 24, recordsFailed: 1, batchesDone: 3 });
+      const results = answer.data.results as Result[];
+      expect(results.filter((r) => r.error !== undefined)).toEqual([
+        {
+          index: 17,
+          error: {
+            type: "INVALID_PERMISSIONS",
+            message:
+              "You are not permitted to perform this operation because the field or table has been configured to limit who can perform this operation",
+          },
+        },
+      ]);
+      const written = contactsNamed("Import ");
+      expect(written).toHaveLength(24);
+      expect(written.map((r) => r.fields.Name)).toContain("Import 24"); // the batch after the refused one
+      for (const r of written) expect(r.fields.Company).toEqual([companyId("Acme")]);
+      // All three batches were sent (the second split until record 17 stood alone): the accepted creates hold
+      // the 24 records, the refused ones 403 each.
+      const creates = h.sandbox.requests.filter(
+        (r) => r.method === "POST" && r.baseId === h.demo.base.id && r.recordCount !== undefined,
+      );
+      expect(creates.filter((r) => r.status === 200).reduce((n, r) => n + (r.recordCount ?? 0), 0)).toBe(24);
+      const refused = creates.filter((r) => r.status === 403);
+      expect(refused.length).toBeGreaterThan(1);
+      expect(refused.at(-1)?.recordCount).toBe(1);
+    } finally {
+      h.sandbox.clearRestrictions(h.demo.base.id);
+    }
+  });
+});
