@@ -6,6 +6,7 @@ import { once } from "node:events";
 import { Redis } from "ioredis";
 import { createAirtableAccess } from "../shared/airtable-access.ts";
 import { loadConfigOrExit } from "../shared/config.ts";
+import { RedisKeyFingerprintStore, requireKeyAgreement } from "../shared/key-fingerprint.ts";
 import { createLogger } from "../shared/logger.ts";
 import { Metrics } from "../shared/metrics/index.ts";
 import { QueuedOperationRunner } from "../shared/queue/queued-runner.ts";
@@ -18,6 +19,8 @@ const keyPrefix = config.REDIS_KEY_PREFIX;
 // The web tier answers people: fail a request fast when Redis is away rather than queue it for minutes.
 const redis = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
 redis.on("error", (error) => logger.error({ err: error }, "Redis error"));
+// Before anything is served: a server whose key differs from the workers' would store tokens they cannot read.
+await requireKeyAgreement(new RedisKeyFingerprintStore(redis, keyPrefix), config, logger);
 const metrics = new Metrics({ logger });
 const { store, limiter, airtableOAuth, tokens, operations, ...access } = createAirtableAccess(config, {
   redis,

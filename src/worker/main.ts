@@ -8,6 +8,7 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { createAirtableAccess } from "../shared/airtable-access.ts";
 import { loadConfigOrExit } from "../shared/config.ts";
+import { RedisKeyFingerprintStore, requireKeyAgreement } from "../shared/key-fingerprint.ts";
 import { createLogger } from "../shared/logger.ts";
 import { Metrics } from "../shared/metrics/index.ts";
 import { OPERATIONS_QUEUE, bullPrefix } from "../shared/queue/operation-queue.ts";
@@ -24,6 +25,8 @@ const keyPrefix = config.REDIS_KEY_PREFIX;
 // Workers wait for Redis rather than fail a batch half-recorded (BullMQ requires this for its blocking calls).
 const redis = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: null });
 redis.on("error", (error) => logger.error({ err: error }, "Redis error"));
+// Before taking jobs: a worker whose key differs from the servers' could not read a single stored token.
+await requireKeyAgreement(new RedisKeyFingerprintStore(redis, keyPrefix), config, logger);
 const metrics = new Metrics({ logger });
 // queue_jobs only: this Queue never adds jobs. Its counts are read with a timeout at scrape time.
 const countsQueue = new Queue(OPERATIONS_QUEUE, { connection: redis, prefix: bullPrefix(keyPrefix) });

@@ -141,11 +141,13 @@ async function stopWithSigterm(child: ChildProcess): Promise<number | null> {
   return code;
 }
 
+/** One deployment: its server and worker share the key (a worker with another key refuses to start). */
+const tokenEncryptionKey = randomBytes(32).toString("base64");
 const baseEnv = (): Record<string, string> => ({
   REDIS_URL: testRedisUrl(),
   REDIS_KEY_PREFIX: prefix,
   AIRTABLE_CLIENT_ID: "packed-install-test",
-  TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+  TOKEN_ENCRYPTION_KEY: tokenEncryptionKey,
   LOG_LEVEL: "warn",
 });
 
