@@ -11,7 +11,8 @@ import { withLogContext } from "../shared/log-context.ts";
 import type { Logger } from "../shared/logger.ts";
 import { Metrics } from "../shared/metrics/index.ts";
 import { QueuedOperationRunner } from "../shared/queue/queued-runner.ts";
-import { failingChecks, readinessChecks } from "../shared/readiness.ts";
+import { readinessChecks } from "../shared/readiness.ts";
+import { WorkerLiveness } from "../shared/queue/worker-heartbeat.ts";
 import { isRedisUnavailable, TEMPORARILY_UNAVAILABLE } from "../shared/redis-unavailable.ts";
 import { SchemaCache } from "../shared/schema-cache.ts";
 import {
@@ -27,6 +28,7 @@ import { createWriteRunner } from "../shared/tools/run-write.ts";
 import { createAdminRouter } from "./admin/admin-router.ts";
 import { createAuthRouter, insufficientScope, requireBearer, RevocationList } from "./auth/index.ts";
 import { createMcpRouter } from "./mcp/mcp-router.ts";
+import { readyzHandler } from "./readyz.ts";
 
 export interface ServerParts {
   config: Config;
@@ -107,12 +109,15 @@ export function createServerApp(parts: ServerParts): express.Express {
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });
-  const readiness = readinessChecks(redis, store);
-  app.get("/readyz", async (_req, res) => {
-    const failing = await failingChecks(readiness);
-    if (failing.length === 0) res.json({ status: "ready" });
-    else res.status(503).json({ status: "unavailable", failing });
-  });
+  // Workers' heartbeats: watched only when writes go to the worker pool (not when they run in this process).
+  const workers = queue === undefined ? undefined : new WorkerLiveness({ redis, keyPrefix });
+  app.get(
+    "/readyz",
+    readyzHandler({
+      checks: readinessChecks(redis, store),
+      ...(queue !== undefined && workers !== undefined && { workers: { liveness: workers, queue } }),
+    }),
+  );
 
   // Operator surfaces: only with ADMIN_TOKEN set (otherwise these paths do not exist).
   if (config.ADMIN_TOKEN !== undefined) {
@@ -165,6 +170,7 @@ export function createServerApp(parts: ServerParts): express.Express {
         runner: parts.runner,
         operations: parts.operations,
         waitMs: config.WRITE_WAIT_MS,
+        ...(workers !== undefined && { workers }),
       }),
       maxBodyBytes: MAX_MCP_BODY_BYTES,
       onToolCall: metrics.onToolCall,

@@ -168,14 +168,21 @@ export async function requireKeyAgreement(
   for (;;) {
     try {
       const result = await checkKeyFingerprint(store, keys);
-      logger.info(
-        { keyFingerprint: result.fingerprint, outcome: result.outcome },
-        result.outcome === "recorded"
-          ? "TOKEN_ENCRYPTION_KEY: recorded as this deployment's key"
-          : result.outcome === "rotated"
-            ? "TOKEN_ENCRYPTION_KEY: recorded the rotation from TOKEN_ENCRYPTION_KEY_PREVIOUS; processes with only the old key will not start"
+      const fields = { keyFingerprint: result.fingerprint, outcome: result.outcome };
+      if (result.outcome === "rotated") {
+        // Worth a warning: from now on, processes holding only the old key refuse to start.
+        logger.warn(
+          fields,
+          "TOKEN_ENCRYPTION_KEY: recorded the rotation from TOKEN_ENCRYPTION_KEY_PREVIOUS; processes with only the old key will not start",
+        );
+      } else {
+        logger.info(
+          fields,
+          result.outcome === "recorded"
+            ? "TOKEN_ENCRYPTION_KEY: recorded as this deployment's key"
             : "TOKEN_ENCRYPTION_KEY: matches this deployment's key",
-      );
+        );
+      }
       return result;
     } catch (error) {
       if (error instanceof KeyFingerprintMismatchError) {

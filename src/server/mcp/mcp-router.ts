@@ -3,6 +3,7 @@ import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import type { Scope } from "../../shared/auth/scopes.ts";
 import type { Logger } from "../../shared/logger.ts";
+import { misconfigurationOf } from "../../shared/misconfiguration.ts";
 import { createMcpServer } from "../../shared/tools/create-mcp-server.ts";
 import type { AnyToolDefinition } from "../../shared/tools/define-tool.ts";
 import type { BaseToolContext, ToolRuntime } from "../../shared/tools/register-tools.ts";
@@ -89,7 +90,9 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
       try {
         await context();
       } catch (error) {
-        return next(error);
+        // A misconfigured server (e.g. a sign-in it cannot decrypt) is no HTTP matter: the tool call answers it,
+        // saying which setting the operator must fix (tool-errors.ts), instead of a bare HTTP 500.
+        if (misconfigurationOf(error) === undefined) return next(error);
       }
     }
 

@@ -19,6 +19,8 @@
  * - the user's access is gone (401 after a refresh, sign-in ended, 403), the table is gone (404), or Airtable
  *   refuses a schema change (422): the operation fails for good — `failed` is appended and
  *   `OperationFailedError` thrown.
+ * - the server is misconfigured (the owner's stored sign-in cannot be decrypted: misconfiguration.ts): the same, at
+ *   once (no retry can fix a setting), with errorType SERVER_MISCONFIGURED and the setting the operator must fix.
  */
 import {
   AirtableAuthError,
@@ -32,6 +34,7 @@ import {
 } from "../airtable/errors.ts";
 import type { AirtableClient } from "../airtable/client.ts";
 import type { Logger } from "../logger.ts";
+import { misconfigurationOf } from "../misconfiguration.ts";
 import type { SchemaCache } from "../schema-cache.ts";
 import { AirtableReauthRequiredError } from "../tokens/airtable-token-provider.ts";
 import { batchIndexes, isRecordKind } from "./events.ts";
@@ -233,7 +236,13 @@ class OperationRun {
     const permanent = permanentFailure(error, op);
     if (permanent !== undefined) {
       await this.#append({ type: "failed", reason: permanent.reason, errorType: permanent.errorType });
-      this.#log.warn({ err: error, errorType: permanent.errorType }, "operation failed");
+      const misconfigured = misconfigurationOf(error);
+      if (misconfigured !== undefined) {
+        this.#log.error(
+          { err: error, errorType: permanent.errorType, setting: misconfigured.setting },
+          `operation failed: this server is misconfigured (${misconfigured.setting})`,
+        );
+      } else this.#log.warn({ err: error, errorType: permanent.errorType }, "operation failed");
       throw new OperationFailedError(permanent.reason, { cause: error });
     }
     if (error instanceof AirtableError) {
@@ -376,6 +385,16 @@ function isRecordLevelRefusal(error: unknown): error is AirtableError {
 
 /** Errors that retrying cannot fix, as a sentence for the agent; undefined when a retry may help. */
 function permanentFailure(error: unknown, op: Operation): { reason: string; errorType: string } | undefined {
+  const misconfigured = misconfigurationOf(error);
+  if (misconfigured !== undefined) {
+    return {
+      reason:
+        `This server is misconfigured: ${misconfigured.problem}, so nothing more of this operation can be written. ` +
+        `${misconfigured.fix} Once it is fixed, check with get_operation which items were written and call again ` +
+        `for the rest.`,
+      errorType: misconfigured.errorType,
+    };
+  }
   if (error instanceof AirtableReauthRequiredError || error instanceof AirtableAuthError) {
     return {
       reason:
