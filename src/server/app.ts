@@ -174,6 +174,10 @@ export function createServerApp(parts: ServerParts): express.Express {
       }),
       maxBodyBytes: MAX_MCP_BODY_BYTES,
       onToolCall: metrics.onToolCall,
+      instructionSettings: {
+        maxRecordsPerOperation: config.MAX_RECORDS_PER_OPERATION,
+        writeWaitMs: config.WRITE_WAIT_MS,
+      },
       allowedOrigins: config.ALLOWED_ORIGINS,
       allowedHosts: config.ALLOWED_HOSTS.length > 0 ? config.ALLOWED_HOSTS : [new URL(publicUrl).host],
       logger,

@@ -6,6 +6,7 @@ import type { Logger } from "../../shared/logger.ts";
 import { misconfigurationOf } from "../../shared/misconfiguration.ts";
 import { createMcpServer } from "../../shared/tools/create-mcp-server.ts";
 import type { AnyToolDefinition } from "../../shared/tools/define-tool.ts";
+import { buildInstructions, type InstructionSettings } from "../../shared/tools/instructions.ts";
 import type { BaseToolContext, ToolRuntime } from "../../shared/tools/register-tools.ts";
 import { JSON_RPC, sendJsonRpcError } from "./json-rpc-error.ts";
 import { readJsonBody } from "./read-json-body.ts";
@@ -30,6 +31,8 @@ export interface McpRouterDeps {
   runWrite?: ToolRuntime["runWrite"];
   /** Observes every tool call's duration and outcome (/metrics). */
   onToolCall?: ToolRuntime["onToolCall"];
+  /** The settings the MCP instructions quote (records per call, write wait); default: the config's defaults. */
+  instructionSettings?: InstructionSettings;
 }
 
 type AuthedRequest = Request & { auth?: AuthInfo };
@@ -43,6 +46,7 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
   const router = express.Router();
   const maxBodyBytes = deps.maxBodyBytes ?? 1024 * 1024;
   const toolsByName = new Map(deps.tools.map((t) => [t.name, t]));
+  const instructions = buildInstructions(deps.tools, deps.instructionSettings);
 
   const notAllowed: RequestHandler = (_req, res) => {
     res.setHeader("Allow", "POST");
@@ -102,7 +106,7 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
       ...(deps.runWrite !== undefined && { runWrite: deps.runWrite }),
       ...(deps.onToolCall !== undefined && { onToolCall: deps.onToolCall }),
     };
-    const server = createMcpServer(deps.tools, runtime);
+    const server = createMcpServer(deps.tools, runtime, instructions);
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       // A plain JSON answer unless the client asked for progress, which needs an SSE stream.
