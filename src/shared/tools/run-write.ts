@@ -7,7 +7,7 @@ import { operationFromPlan } from "../operations/plan.ts";
 import type { OperationPlan } from "../operations/plan.ts";
 import type { ToolContext, WriteToolDefinition } from "./define-tool.ts";
 import { checkRecordCount } from "./write/check-records.ts";
-import { operationResult, type OperationResultOutput } from "./operation-result.ts";
+import { doneWord, operationResult, type OperationResultOutput } from "./operation-result.ts";
 import { toolSuccessResult } from "./register-tools.ts";
 
 export interface WriteRunnerOptions {
@@ -46,7 +46,7 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
             send(
               settled,
               p.recordsTotal,
-              `${settled} of ${p.recordsTotal} written (batch ${p.batchesDone}/${p.batchesTotal})`,
+              `${settled} of ${p.recordsTotal} ${doneWord(operation.kind)} (batch ${p.batchesDone}/${p.batchesTotal})`,
             ).catch((error: unknown) => ctx.logger.debug({ err: error }, "progress notification not delivered"));
           };
     // From here on the operation exists and will run: whatever fails now, the answer must carry its id, or an

@@ -20,6 +20,8 @@ export interface CheckRecordsInput {
   baseId: string;
   tableId: string;
   records: readonly RecordToWrite[];
+  /** The call's typecast: with it, Airtable converts values, so fewer are refused here (check-values.ts). */
+  typecast: boolean;
   /** Names `records[i].fields` in messages; create_record has a single `fields`. */
   fieldsWhere?: (index: number) => string;
   fieldsToMergeOn?: readonly string[];
@@ -27,12 +29,12 @@ export interface CheckRecordsInput {
   duplicateMergeWhy?: string;
 }
 
-/** Resolves the table and every record's field keys against the base's schema (see check-fields.ts). */
+/** Resolves the table and every record's field keys and checks its values against the base's schema (check-fields.ts). */
 export function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRecordsInput): Promise<CheckedRecords> {
   const where = input.fieldsWhere ?? ((i: number) => `records[${i}].fields`);
   return withWriteSchema(ctx, input.baseId, (schema) => {
     const checker = new FieldChecker(resolveTable(schema, input.tableId, input.baseId));
-    const cells = input.records.map((record, i) => checker.cells(record.fields, where(i)));
+    const cells = input.records.map((record, i) => checker.cells(record.fields, where(i), input.typecast));
     const out: CheckedRecords = { tableId: checker.table.id, cells };
     if (input.fieldsToMergeOn !== undefined) {
       const mergeFields = checker.mergeFields(input.fieldsToMergeOn);
