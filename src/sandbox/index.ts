@@ -60,6 +60,11 @@ export interface SandboxOptions {
   latencyMs?: number;
   /** Bases per page of GET /v0/meta/bases; Airtable's is 1,000. Lower it to exercise paging. */
   basesPageSize?: number;
+  /**
+   * A user (id or email) signed in automatically when an authorization request names none (see oauth.ts): the
+   * demo's sign-in for a real browser. Default: none (tests name their users).
+   */
+  signInAs?: string;
 }
 
 export interface SandboxFaults {
@@ -153,6 +158,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const limits = new RateLimits(opts.perBaseRps ?? 5, opts.perTokenRps ?? 50, penaltyMs);
   const oauth = new OAuthServer(store, opts.accessTokenTtlSec ?? 3600, opts.refreshTokenTtlSec ?? 60 * 24 * 3600);
   for (const client of opts.oauthClients ?? []) oauth.register(client);
+  oauth.signInAs = opts.signInAs;
   const faults: SandboxFaults = {
     latencyMs: opts.latencyMs ?? 0,
     serverErrorRate: 0,
