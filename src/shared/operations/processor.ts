@@ -1,6 +1,6 @@
 /**
  * Executes one operation against Airtable, batch by batch, with its event log as the only memory
- * (ARCHITECTURE.md invariants 2 and 3). The same code runs in a BullMQ worker and in stdio's embedded runner.
+ * (docs/architecture.md invariants 2 and 3). The same code runs in a BullMQ worker and in stdio's embedded runner.
  *
  * Each step: fold the log → `resumeDecision` → append `batch.started` → send → append the outcome — always
  * before the next batch starts, so a process that dies at any point leaves a log another process can resume
