@@ -63,7 +63,7 @@ describe("loadConfig", () => {
 
 describe("loadConfigOrExit in the processes' entrypoints", () => {
   it.each(["server", "worker"])("%s: a bad environment prints every problem, no stack, and exits 1", async (role) => {
-    const main = fileURLToPath(new URL(`../${role}/main.ts`, import.meta.url));
+    const main = fileURLToPath(new URL(`../../src/${role}/main.ts`, import.meta.url));
     const result = await runNodeScript(main, {
       REDIS_URL: "",
       PUBLIC_URL: "",
