@@ -7,9 +7,11 @@
  * days, and every refresh rotates the refresh token (the old one is refused afterwards). Codes are single-use and
  * live 10 minutes.
  *
- * The sandbox has no login page: the signed-in user comes from the `sandbox_user` cookie or query parameter (id or
- * email), else from `signInAs` when set (the embedded demo signs every browser in as its demo user), consent is
- * automatic, and `sandbox_decision=deny` simulates the user refusing.
+ * The sandbox has no login page: the signed-in user comes from the `sandbox_user` query parameter or cookie (id or
+ * email), else from `signInAs` (the demo's automatic sign-in: `npm run sandbox` and the embedded start set it to the
+ * demo user, so a real browser arriving from an MCP client's sign-in goes straight through); consent is automatic,
+ * and `sandbox_decision=deny` simulates the user refusing. Without any of them, the "Not signed in" page offers a
+ * link per user that signs in as that user.
  * Errors before the redirect URI is trusted (unknown client, unregistered redirect URI) are a 400 page, never a
  * redirect (RFC 6749 §4.1.2.1); later ones redirect with `error` and `state`.
  */
@@ -45,6 +47,11 @@ export interface RefreshGrant {
 }
 
 const CODE_TTL_MS = 10 * 60_000;
+/** Users offered on the "Not signed in" page at most. */
+const MAX_SIGN_IN_LINKS = 10;
+
+const escapeHtml = (text: string) =>
+  text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
 function page(status: number, title: string, detail: string): Reply {
   const html = `<!doctype html><title>${title}</title><h1>${title}</h1><p>${detail.replace(/[<&>]/g, "")}</p>`;
@@ -87,12 +94,15 @@ export class OAuthServer {
   readonly #codes = new Map<string, CodeGrant>();
   readonly #refresh = new Map<string, RefreshGrant>();
   readonly #store: Store;
+  /**
+   * Who signs in when an authorization request names no user (id or email): the demo's automatic sign-in.
+   * Undefined: such a request gets the "Not signed in" page.
+   */
+  signInAs: string | undefined;
   accessTtlSec: number;
   refreshTtlSec: number;
   refreshCount = 0;
   exchangeCount = 0;
-  /** The user (id or email) signed in when an authorization request names none; undefined: nobody. */
-  signInAs: string | undefined;
 
   constructor(store: Store, accessTtlSec: number, refreshTtlSec: number) {
     this.#store = store;
@@ -148,13 +158,7 @@ export class OAuthServer {
     }
     const who = q.get("sandbox_user") ?? cookie(ctx.headers, "sandbox_user") ?? this.signInAs;
     const user = who === undefined ? undefined : this.#store.userByIdOrEmail(who);
-    if (user === undefined) {
-      return page(
-        400,
-        "Not signed in",
-        "No sandbox user: set the sandbox_user cookie or query parameter (user id or email)",
-      );
-    }
+    if (user === undefined) return this.#notSignedIn(q, who);
     ctx.entry.userId = user.id;
     if (q.get("sandbox_decision") === "deny") return fail("access_denied", "The user denied access");
     const code = newSecret("", 32);
@@ -168,6 +172,31 @@ export class OAuthServer {
       used: false,
     });
     return redirect(redirectUri, { code, state });
+  }
+
+  /**
+   * The sandbox's stand-in for Airtable's login page: no user could be found, so each user of the sandbox gets a
+   * link to this same authorization request signed in as them (one click instead of a dead end).
+   */
+  #notSignedIn(query: URLSearchParams, who: string | undefined): Reply {
+    const users = [...this.#store.users.values()].slice(0, MAX_SIGN_IN_LINKS);
+    const links = users.map((user) => {
+      const params = new URLSearchParams(query);
+      params.set("sandbox_user", user.email);
+      const href = `/oauth2/v1/authorize?${params.toString()}`;
+      return `<li><a href="${escapeHtml(href)}">Sign in as ${escapeHtml(user.name)} (${escapeHtml(user.email)})</a></li>`;
+    });
+    const why =
+      who === undefined
+        ? "No sandbox user is signed in (no sandbox_user query parameter or cookie, and no automatic sign-in)."
+        : `There is no sandbox user ${escapeHtml(who)}.`;
+    const html =
+      `<!doctype html><meta charset="utf-8"><title>Not signed in</title><h1>Not signed in</h1>` +
+      `<p>This is the Airtable sandbox, a fake Airtable. ${why}</p>` +
+      (links.length > 0
+        ? `<ul>${links.join("")}</ul>`
+        : "<p>The sandbox has no users yet: add one (the demo data adds demo@example.com).</p>");
+    return { status: 400, body: Buffer.from(html), headers: { "content-type": "text/html; charset=utf-8" } };
   }
 
   /** The client, authenticated as Airtable does: Basic for clients with a secret, `client_id` in the body otherwise. */

@@ -12,7 +12,8 @@ import { withLogContext } from "../shared/log-context.ts";
 import type { Logger } from "../shared/logger.ts";
 import { Metrics } from "../shared/metrics/index.ts";
 import type { OperationJobData } from "../shared/queue/operation-queue.ts";
-import { failingChecks, readinessChecks } from "../shared/readiness.ts";
+import { readinessChecks } from "../shared/readiness.ts";
+import { WorkerLiveness } from "../shared/queue/worker-heartbeat.ts";
 import { SchemaCache } from "../shared/schema-cache.ts";
 import type { AirtableTokenProvider } from "../shared/tokens/airtable-token-provider.ts";
 import type { TokenStore } from "../shared/tokens/index.ts";
@@ -26,6 +27,7 @@ import { mcpOrigins } from "./cors.ts";
 import { finalErrorHandler } from "./final-error-handler.ts";
 import { createMcpRouter } from "./mcp/mcp-router.ts";
 import { hostPolicy } from "./mcp/request-guards.ts";
+import { readyzHandler } from "./readyz.ts";
 
 export interface ServerParts {
   config: Config;
@@ -122,12 +124,15 @@ export function createServerApp(parts: ServerParts): express.Express {
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });
-  const readiness = readinessChecks(redis, store);
-  app.get("/readyz", async (_req, res) => {
-    const failing = await failingChecks(readiness);
-    if (failing.length === 0) res.json({ status: "ready" });
-    else res.status(503).json({ status: "unavailable", failing });
-  });
+  // Workers' heartbeats: watched only when writes go to the worker pool (not when they run in this process).
+  const workers = queue === undefined || redis === undefined ? undefined : new WorkerLiveness({ redis, keyPrefix });
+  app.get(
+    "/readyz",
+    readyzHandler({
+      checks: readinessChecks(redis, store),
+      ...(queue !== undefined && workers !== undefined && { workers: { liveness: workers, queue } }),
+    }),
+  );
 
   // Operator surfaces: only with ADMIN_TOKEN set (otherwise these paths do not exist).
   if (config.ADMIN_TOKEN !== undefined) {
@@ -167,9 +172,14 @@ export function createServerApp(parts: ServerParts): express.Express {
         runner: parts.runner,
         operations: parts.operations,
         waitMs: config.WRITE_WAIT_MS,
+        ...(workers !== undefined && { workers }),
       }),
       maxBodyBytes: MAX_MCP_BODY_BYTES,
       onToolCall: metrics.onToolCall,
+      instructionSettings: {
+        maxRecordsPerOperation: config.MAX_RECORDS_PER_OPERATION,
+        writeWaitMs: config.WRITE_WAIT_MS,
+      },
       allowedOrigins: mcpOrigins(publicUrl, config.ALLOWED_ORIGINS),
       allowedHosts: hosts.hosts,
       hostHint: hosts.hint,

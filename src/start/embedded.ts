@@ -32,6 +32,7 @@ import { createServerApp } from "../server/app.ts";
 import { banner } from "./banner.ts";
 import { startDemoAirtable, type DemoAirtable } from "./demo-airtable.ts";
 import { encryptionKeyFor } from "./encryption-key.ts";
+import { requireKeyAgreement } from "../shared/key-fingerprint.ts";
 
 export interface RunningEmbedded {
   /** The MCP endpoint, `${PUBLIC_URL}/mcp`. */
@@ -86,6 +87,18 @@ export async function startEmbedded(config: Config, opts: EmbeddedOptions): Prom
 
   const db = await openDatabase(path.join(dataDir, DATABASE_FILE));
   const keyPrefix = effective.REDIS_KEY_PREFIX;
+  const kv = new SqliteKeyValueStore(db);
+  // The database remembers the key it was written with: a changed TOKEN_ENCRYPTION_KEY (without the old one in
+  // TOKEN_ENCRYPTION_KEY_PREVIOUS) would leave every stored sign-in unreadable, so it refuses to start instead.
+  await requireKeyAgreement(
+    {
+      get: (k) => kv.get(`${keyPrefix}:${k}`),
+      setIfAbsent: (k, v) => kv.setIfAbsent(`${keyPrefix}:${k}`, v),
+      describe: (k) => `the key "${keyPrefix}:${k}" of ${path.join(dataDir, DATABASE_FILE)}`,
+    },
+    effective,
+    logger,
+  );
   const metrics = new Metrics({ logger });
   const cipher = TokenCipher.create(key.key, effective.TOKEN_ENCRYPTION_KEY_PREVIOUS);
   let store: TokenStore;
@@ -137,7 +150,7 @@ export async function startEmbedded(config: Config, opts: EmbeddedOptions): Prom
 
   const app = createServerApp({
     config: effective,
-    kv: new SqliteKeyValueStore(db),
+    kv,
     keyPrefix,
     store,
     airtableClients: clients,

@@ -15,6 +15,7 @@ import { SchemaCache } from "../shared/schema-cache.ts";
 import { createWriteRunner } from "../shared/tools/run-write.ts";
 import { allTools } from "../shared/tools/catalog.ts";
 import { createMcpServer } from "../shared/tools/create-mcp-server.ts";
+import { buildInstructions } from "../shared/tools/instructions.ts";
 
 /** Startup failed for a reason the user can fix; the message says how (the CLI prints it, no stack). */
 export class StdioStartupError extends Error {
@@ -77,18 +78,25 @@ export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
     maxAttempts: config.WORKER_ATTEMPTS,
     rateLimitPauseMs: config.AIRTABLE_RATE_LIMIT_PENALTY_MS,
   });
-  const server = createMcpServer(allTools, {
-    context: async () => ({
-      airtable,
-      userId,
-      schemas,
+  const server = createMcpServer(
+    allTools,
+    {
+      context: async () => ({
+        airtable,
+        userId,
+        schemas,
+        logger,
+        operations,
+        maxRecordsPerOperation: config.MAX_RECORDS_PER_OPERATION,
+      }),
+      runWrite: createWriteRunner({ runner, operations, waitMs: config.WRITE_WAIT_MS }),
       logger,
-      operations,
+    },
+    buildInstructions(allTools, {
       maxRecordsPerOperation: config.MAX_RECORDS_PER_OPERATION,
+      writeWaitMs: config.WRITE_WAIT_MS,
     }),
-    runWrite: createWriteRunner({ runner, operations, waitMs: config.WRITE_WAIT_MS }),
-    logger,
-  });
+  );
   const transport = new StdioServerTransport(opts.stdin, opts.stdout);
 
   let resolveClosed: () => void = () => undefined;

@@ -1,5 +1,5 @@
 /**
- * Fairness between bases (ARCHITECTURE.md invariant 6), built by hand because BullMQ's per-group limits are a
+ * Fairness between bases (docs/architecture.md invariant 6), built by hand because BullMQ's per-group limits are a
  * paid feature. Chosen mechanism: a cluster-wide cap on operations running at once per base, with parking.
  *
  * Why this one: a base takes 5 requests/s whatever we do, so an operation on a base that already has

@@ -7,6 +7,8 @@
  * - Airtable kept answering 429 → delayed by the penalty, not counted as an attempt;
  * - retryable (5xx, network, Redis) → thrown: BullMQ retries with backoff; the last attempt appends `failed`;
  * - permanent → UnrecoverableError (the processor already appended `failed`).
+ * While it runs, the worker publishes a heartbeat (worker-heartbeat.ts): the server tells agents and /readyz when
+ * writes wait and no worker is alive.
  */
 import { DelayedError, Job, UnrecoverableError, WaitingError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
@@ -25,6 +27,7 @@ import {
 import { failOperation, finalReason } from "../shared/operations/fail-operation.ts";
 import { processOperation } from "../shared/operations/processor.ts";
 import { OPERATIONS_QUEUE, bullPrefix } from "../shared/queue/operation-queue.ts";
+import { WorkerHeartbeat } from "../shared/queue/worker-heartbeat.ts";
 import type { OperationJobData } from "../shared/queue/operation-queue.ts";
 import type { SchemaCache } from "../shared/schema-cache.ts";
 import type { BaseFairness } from "./base-fairness.ts";
@@ -50,6 +53,8 @@ export interface OperationWorkerOptions {
   logger: Logger;
   /** Airtable requests, records written and operation durations go here (/metrics on the health port). */
   metrics?: Metrics;
+  /** How often the heartbeat is published (ms); default HEARTBEAT_INTERVAL_MS (10 s). */
+  heartbeatIntervalMs?: number;
 }
 
 export interface OperationWorker {
@@ -168,11 +173,23 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
   });
   worker.on("error", (error) => logger.error({ err: error }, "worker error"));
 
+  const heartbeat = new WorkerHeartbeat({
+    redis: opts.redis,
+    keyPrefix: opts.keyPrefix,
+    logger,
+    ...(opts.heartbeatIntervalMs !== undefined && { intervalMs: opts.heartbeatIntervalMs }),
+  });
+  heartbeat.start();
+
   return {
     worker,
     async close() {
       stop.abort();
-      await worker.close();
+      try {
+        await worker.close();
+      } finally {
+        await heartbeat.stop();
+      }
     },
   };
 }

@@ -7,6 +7,7 @@
 import { once } from "node:events";
 import type { Server } from "node:http";
 import { Queue } from "bullmq";
+import { RedisKeyFingerprintStore, requireKeyAgreement } from "../shared/key-fingerprint.ts";
 import { Redis } from "ioredis";
 import { createAirtableAccess } from "../shared/airtable-access.ts";
 import type { Config } from "../shared/config.ts";
@@ -48,6 +49,8 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
   // Workers wait for Redis rather than fail a batch half-recorded (BullMQ requires this for its blocking calls).
   const redis = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: null });
   redis.on("error", (error) => logger.error({ err: error }, "Redis error"));
+  // Before taking jobs: a worker whose key differs from the servers' could not read a single stored token.
+  await requireKeyAgreement(new RedisKeyFingerprintStore(redis, keyPrefix), config, logger);
   const metrics = opts.metrics ?? new Metrics({ logger });
   // queue_jobs only: this Queue never adds jobs. Its counts are read with a timeout at scrape time. A server in
   // the same process observes its own queue already.

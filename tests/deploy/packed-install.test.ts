@@ -5,20 +5,29 @@
  * entrypoints are started from there and must answer GET /healthz. A runtime dependency declared as a dev
  * dependency (or not at all) makes a process fail to start, and so this test.
  *
+ * The package's command is checked the way `npx airtable-oauth-mcp stdio` would run it from the registry: the packed
+ * tarball installed as a dependency of an empty project, its bin (node_modules/.bin/airtable-oauth-mcp →
+ * dist/src/cli.js) started with `stdio` and only the sandbox's variables, and the SDK's stdio client listing tools.
+ *
  * Like the Docker build stage, the pack runs in a directory holding only the files the Dockerfiles COPY (so a stale
  * dist/ or a stray file in the working tree cannot make it pass); it borrows the repository's node_modules for the
  * compiler instead of running a second full `npm ci`. The install itself needs the npm registry, served from the
  * warm npm cache (--prefer-offline); it takes a few seconds.
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { once } from "node:events";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, parse } from "node:path";
 import { promisify } from "node:util";
 import { randomBytes } from "node:crypto";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { seedDemo } from "../../src/sandbox/demo-data.ts";
+import { startSandbox } from "../../src/sandbox/index.ts";
+import { allTools } from "../../src/shared/tools/catalog.ts";
 import { createTestRedis, deleteKeys, testRedisUrl, uniquePrefix } from "../helpers/redis.ts";
 import { execForm, parseDockerfile, readRepoFile, repoRoot } from "./deploy-files.ts";
 
@@ -27,6 +36,8 @@ const prefix = uniquePrefix("packed-install");
 let work: string;
 let app: string;
 let packedFiles: string[];
+/** The tarball `npm pack` wrote. */
+let tarball: string;
 const children: ChildProcess[] = [];
 
 /** npm, run by the Node that runs the tests (Node 24), whatever `node` is first on PATH. */
@@ -57,6 +68,7 @@ beforeAll(async () => {
   });
   const [packed] = JSON.parse(stdout) as [{ filename: string; files: { path: string }[] }];
   packedFiles = packed.files.map((f) => f.path);
+  tarball = join(work, packed.filename);
 
   // 2. The final stage: the package's files plus the lockfile, then a production install.
   app = join(work, "app");
@@ -141,11 +153,13 @@ async function stopWithSigterm(child: ChildProcess): Promise<number | null> {
   return code;
 }
 
+/** One deployment: its server and worker share the key (a worker with another key refuses to start). */
+const tokenEncryptionKey = randomBytes(32).toString("base64");
 const baseEnv = (): Record<string, string> => ({
   REDIS_URL: testRedisUrl(),
   REDIS_KEY_PREFIX: prefix,
   AIRTABLE_CLIENT_ID: "packed-install-test",
-  TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+  TOKEN_ENCRYPTION_KEY: tokenEncryptionKey,
   LOG_LEVEL: "warn",
 });
 
@@ -212,4 +226,52 @@ describe("the production install (npm ci --omit=dev, as in the images' final sta
     expect(await dockerHealthcheck("Dockerfile.worker", { HEALTH_PORT: String(port) })).toBe(0);
     expect(await stopWithSigterm(worker.child), worker.output()).toBe(0);
   });
+});
+
+describe("the package's command, installed as a dependency (what npx airtable-oauth-mcp runs)", () => {
+  it("`airtable-oauth-mcp stdio` starts from node_modules/.bin and lists every tool over stdio, against the sandbox", async () => {
+    const consumer = join(work, "consumer");
+    mkdirSync(consumer);
+    writeFileSync(
+      join(consumer, "package.json"),
+      JSON.stringify({ name: "consumer", version: "1.0.0", private: true }),
+    );
+    await run("npm", ["install", "--omit=dev", "--prefer-offline", "--no-audit", "--no-fund", tarball], {
+      cwd: consumer,
+      env: npmEnv,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    const bin = join(consumer, "node_modules/.bin/airtable-oauth-mcp");
+    expect(existsSync(bin), "npm linked the package's bin").toBe(true);
+
+    const sandbox = await startSandbox();
+    const demo = seedDemo(sandbox);
+    const transport = new StdioClientTransport({
+      command: bin,
+      args: ["stdio"],
+      // What the README tells a newcomer to set to try stdio without Airtable, and nothing else (no REDIS_URL).
+      env: {
+        PATH: `${dirname(process.execPath)}:/usr/bin:/bin`,
+        HOME: work,
+        AIRTABLE_TOKEN: demo.token,
+        AIRTABLE_API_URL: sandbox.url,
+        AIRTABLE_CONTENT_URL: sandbox.url,
+      },
+      stderr: "pipe",
+    });
+    let stderr = "";
+    transport.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+    const client = new Client({ name: "packed-stdio-test", version: "1.0.0" });
+    try {
+      await client.connect(transport);
+      const { tools } = await client.listTools();
+      expect(tools.map((t) => t.name).sort(), stderr).toEqual(allTools.map((t) => t.name).sort());
+      const bases = await client.callTool({ name: "list_bases", arguments: {} });
+      expect(bases.isError, stderr).not.toBe(true);
+      expect(JSON.stringify(bases.structuredContent)).toContain(demo.base.id);
+    } finally {
+      await client.close();
+      await sandbox.close();
+    }
+  }, 300_000);
 });

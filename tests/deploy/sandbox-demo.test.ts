@@ -1,8 +1,8 @@
 /**
- * The sandbox as the compose demo runs it (`node src/sandbox/main.ts` with the environment docker-compose.yml
- * gives it): a browser that arrives at the authorize page with no `sandbox_user` is signed in as the demo user, and
- * the whole OAuth code flow and an API call work through the sign-in front. Without SANDBOX_SIGN_IN_AS the sandbox
- * behaves as before (no user, no sign-in).
+ * The sandbox as `npm run sandbox` and the compose demo run it (`node src/sandbox/main.ts`), over real HTTP: a browser
+ * that arrives at the authorize page with no `sandbox_user` is signed in as the demo user (or SANDBOX_SIGN_IN_AS)
+ * and sent straight back to the client with a code; the whole OAuth code flow and an API call work. Where sign-in
+ * still fails, the 400 page offers a link that signs in as the demo user, and following it completes the flow.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
@@ -64,63 +64,85 @@ function authorizeUrl(base: string, challenge: string): string {
   return url.toString();
 }
 
-describe("src/sandbox/main.ts for the compose demo", () => {
-  it("with SANDBOX_SIGN_IN_AS, signs the browser in as that user and the whole code flow works", async () => {
-    const { url, process: proc } = await startSandboxMain({ SANDBOX_SIGN_IN_AS: "demo@example.com" });
-    const verifier = randomBytes(32).toString("base64url");
-    const challenge = createHash("sha256").update(verifier).digest("base64url");
+/** The rest of the code flow after the browser came back with `code`: token exchange, then whoami with the token. */
+async function exchangeAndWhoami(url: string, code: string, verifier: string): Promise<string | undefined> {
+  const token = await fetch(new URL("/oauth2/v1/token", url), {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "authorization_code",
+      code,
+      redirect_uri: redirectUri,
+      code_verifier: verifier,
+      client_id: clientId,
+    }),
+  });
+  expect(token.status).toBe(200);
+  const { access_token: accessToken } = (await token.json()) as { access_token: string };
+  const whoami = await fetch(new URL("/v0/meta/whoami", url), { headers: { authorization: `Bearer ${accessToken}` } });
+  expect(whoami.status).toBe(200);
+  return ((await whoami.json()) as { email?: string }).email;
+}
 
-    // 1. The browser arrives without a user: one redirect to the same page, naming the demo user.
-    const first = await fetch(authorizeUrl(url, challenge), { redirect: "manual" });
-    expect(first.status).toBe(302);
-    const again = new URL(first.headers.get("location") as string, url);
-    expect(again.pathname).toBe("/oauth2/v1/authorize");
-    expect(again.searchParams.get("sandbox_user")).toBe("demo@example.com");
-    expect(again.searchParams.get("state")).toBe("state-123");
+function pkce(): { verifier: string; challenge: string } {
+  const verifier = randomBytes(32).toString("base64url");
+  return { verifier, challenge: createHash("sha256").update(verifier).digest("base64url") };
+}
 
-    // 2. The sandbox itself answers it: consent is automatic, back to the client with a code.
-    const second = await fetch(again, { redirect: "manual" });
-    expect(second.status).toBe(302);
-    const callback = new URL(second.headers.get("location") as string);
-    expect(`${callback.origin}${callback.pathname}`).toBe(redirectUri);
-    expect(callback.searchParams.get("state")).toBe("state-123");
-    const code = callback.searchParams.get("code") as string;
+/** The callback URL a 302 sends the browser to, checked to be the client's with the request's state. */
+function callbackOf(answer: Response): URL {
+  expect(answer.status).toBe(302);
+  const callback = new URL(answer.headers.get("location") as string);
+  expect(`${callback.origin}${callback.pathname}`).toBe(redirectUri);
+  expect(callback.searchParams.get("state")).toBe("state-123");
+  return callback;
+}
+
+describe("src/sandbox/main.ts (npm run sandbox, and the compose demo)", () => {
+  it("signs a browser that names no user in as the demo user by default: one step, no cookie, no query parameter", async () => {
+    const { url, process: proc } = await startSandboxMain({});
+    const { verifier, challenge } = pkce();
+
+    // The browser arrives from the MCP server's sign-in as a real one would: nothing but the authorization request.
+    const answer = await fetch(authorizeUrl(url, challenge), { redirect: "manual" });
+    const code = callbackOf(answer).searchParams.get("code") as string;
     expect(code).toBeTruthy();
-
-    // 3. The server's side: token exchange (a form POST through the front) and an API call with the token.
-    const token = await fetch(new URL("/oauth2/v1/token", url), {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({
-        grant_type: "authorization_code",
-        code,
-        redirect_uri: redirectUri,
-        code_verifier: verifier,
-        client_id: clientId,
-      }),
-    });
-    expect(token.status).toBe(200);
-    const { access_token: accessToken } = (await token.json()) as { access_token: string };
-    const whoami = await fetch(new URL("/v0/meta/whoami", url), {
-      headers: { authorization: `Bearer ${accessToken}` },
-    });
-    expect(whoami.status).toBe(200);
-    expect(((await whoami.json()) as { email?: string }).email).toBe("demo@example.com");
-
-    // A request that names its user is not redirected (the front only fills in a missing user).
-    const named = await fetch(`${authorizeUrl(url, challenge)}&sandbox_user=demo@example.com`, { redirect: "manual" });
-    expect(new URL(named.headers.get("location") as string).searchParams.get("code")).toBeTruthy();
+    expect(await exchangeAndWhoami(url, code, verifier)).toBe("demo@example.com");
 
     proc.kill("SIGTERM");
     const [exitCode] = (await once(proc, "exit")) as [number | null];
     expect(exitCode).toBe(0);
   });
 
-  it("without SANDBOX_SIGN_IN_AS, nobody is signed in (the sandbox's own behaviour)", async () => {
-    const { url } = await startSandboxMain({});
-    const challenge = createHash("sha256").update("v".repeat(43)).digest("base64url");
+  it("with SANDBOX_SIGN_IN_AS, signs in that user; a sandbox_user named in the request takes precedence", async () => {
+    const { url } = await startSandboxMain({ SANDBOX_SIGN_IN_AS: "demo@example.com" });
+    const { verifier, challenge } = pkce();
+    const code = callbackOf(await fetch(authorizeUrl(url, challenge), { redirect: "manual" })).searchParams.get("code");
+    expect(await exchangeAndWhoami(url, code as string, verifier)).toBe("demo@example.com");
+
+    const named = await fetch(`${authorizeUrl(url, challenge)}&sandbox_user=nobody@example.com`, {
+      redirect: "manual",
+    });
+    // Not signed in as SANDBOX_SIGN_IN_AS: the named user is looked up, and does not exist (the page below).
+    expect(named.status).toBe(400);
+  });
+
+  it("where sign-in still fails (SANDBOX_SIGN_IN_AS names nobody), the 400 page links to signing in as the demo user", async () => {
+    const { url } = await startSandboxMain({ SANDBOX_SIGN_IN_AS: "nobody@example.com" });
+    const { verifier, challenge } = pkce();
     const page = await fetch(authorizeUrl(url, challenge), { redirect: "manual" });
     expect(page.status).toBe(400);
-    expect(await page.text()).toContain("Not signed in");
+    const html = await page.text();
+    expect(html).toContain("Not signed in");
+    expect(html).toContain("There is no sandbox user nobody@example.com.");
+    const href = /<a href="([^"]+)">Sign in as Demo User \(demo@example\.com\)<\/a>/.exec(html)?.[1];
+    expect(href).toBeDefined();
+
+    // The person clicks the link: the same authorization request, signed in as the demo user, back to the client.
+    const link = new URL(href!.replace(/&amp;/g, "&"), url);
+    const callback = callbackOf(await fetch(link, { redirect: "manual" }));
+    expect(await exchangeAndWhoami(url, callback.searchParams.get("code") as string, verifier)).toBe(
+      "demo@example.com",
+    );
   });
 });

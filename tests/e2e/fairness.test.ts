@@ -1,5 +1,5 @@
 /**
- * Fairness between bases (ARCHITECTURE.md invariant 6) across real processes: one server, two worker processes
+ * Fairness between bases (docs/architecture.md invariant 6) across real processes: one server, two worker processes
  * with the default WORKER_CONCURRENCY (8) and WORKER_MAX_ACTIVE_PER_BASE (3). Imports on base A must not hold
  * back a small write on base B — neither one big import, nor more imports than the pool has worker slots.
  * The deployment is stopped with base A's imports still running.

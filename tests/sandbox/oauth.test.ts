@@ -188,4 +188,73 @@ describe("OAuth", () => {
     });
     expect(form.status).toBe(400);
   });
+
+  it("with nobody signed in, the 400 page offers a link per user that signs in as that user", async () => {
+    const other = f.sandbox.addUser({ email: "second@example.com", name: "Second <User>" });
+    const { verifier, challenge } = pkce();
+    const page = await authorize(authParams("public-client", challenge));
+    expect(page.status).toBe(400);
+    const html = await page.text();
+    expect(html).toContain("No sandbox user is signed in");
+    const links = [...html.matchAll(/<a href="([^"]+)">Sign in as ([^<]+)<\/a>/g)];
+    expect(links.map((m) => m[2])).toEqual(["Owner (owner@example.com)", "Second &lt;User&gt; (second@example.com)"]);
+    // Following the second link signs in as that user, with the same request (state, PKCE, redirect URI).
+    const follow = await fetch(new URL(links[1]![1]!.replace(/&amp;/g, "&"), f.sandbox.url), { redirect: "manual" });
+    expect(follow.status).toBe(302);
+    const location = new URL(follow.headers.get("location") as string);
+    expect(location.searchParams.get("state")).toBe("st-1");
+    const exchanged = await token({
+      grant_type: "authorization_code",
+      code: location.searchParams.get("code") as string,
+      redirect_uri: REDIRECT,
+      code_verifier: verifier,
+      client_id: "public-client",
+    });
+    expect(exchanged.status).toBe(200);
+    const whoami = await fetch(`${f.sandbox.url}/v0/meta/whoami`, {
+      headers: { authorization: `Bearer ${exchanged.body.access_token}` },
+    });
+    expect(((await whoami.json()) as { id: string }).id).toBe(other.id);
+  });
+});
+
+describe("OAuth with signInAs (the demo's automatic sign-in)", () => {
+  it("signs in that user when the request names none; a named user (query or cookie) takes precedence", async () => {
+    const demo = await fixture({
+      signInAs: "owner@example.com",
+      oauthClients: [{ clientId: "public-client", redirectUris: [REDIRECT] }],
+    });
+    try {
+      const second = demo.sandbox.addUser({ email: "second@example.com", name: "Second" });
+      const whoIsSignedIn = async (extra: Record<string, string>, cookie?: string) => {
+        const { verifier, challenge } = pkce();
+        const url = new URL(`${demo.sandbox.url}/oauth2/v1/authorize`);
+        for (const [k, v] of Object.entries(authParams("public-client", challenge, extra))) url.searchParams.set(k, v);
+        const res = await fetch(url, { redirect: "manual", headers: cookie === undefined ? {} : { cookie } });
+        expect(res.status).toBe(302);
+        const code = new URL(res.headers.get("location") as string).searchParams.get("code") as string;
+        const answer = await fetch(`${demo.sandbox.url}/oauth2/v1/token`, {
+          method: "POST",
+          headers: { "content-type": "application/x-www-form-urlencoded" },
+          body: new URLSearchParams({
+            grant_type: "authorization_code",
+            code,
+            redirect_uri: REDIRECT,
+            code_verifier: verifier,
+            client_id: "public-client",
+          }),
+        });
+        const { access_token: accessToken } = (await answer.json()) as { access_token: string };
+        const me = await fetch(`${demo.sandbox.url}/v0/meta/whoami`, {
+          headers: { authorization: `Bearer ${accessToken}` },
+        });
+        return ((await me.json()) as { id: string }).id;
+      };
+      expect(await whoIsSignedIn({})).toBe(demo.user.id);
+      expect(await whoIsSignedIn({ sandbox_user: second.email })).toBe(second.id);
+      expect(await whoIsSignedIn({}, `sandbox_user=${second.id}`)).toBe(second.id);
+    } finally {
+      await demo.sandbox.close();
+    }
+  });
 });

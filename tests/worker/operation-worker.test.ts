@@ -14,6 +14,7 @@ import { OperationLog } from "../../src/shared/operations/operation-log.ts";
 import { operationFromPlan } from "../../src/shared/operations/plan.ts";
 import { QueuedOperationRunner } from "../../src/shared/queue/queued-runner.ts";
 import { SchemaCache } from "../../src/shared/schema-cache.ts";
+import { TokenDecryptError } from "../../src/shared/tokens/cipher.ts";
 import { BaseFairness } from "../../src/worker/base-fairness.ts";
 import { createOperationWorker, type OperationWorker } from "../../src/worker/operation-worker.ts";
 
@@ -28,7 +29,11 @@ let runner: QueuedOperationRunner;
 const limiter = BottleneckAirtableLimiter.clustered({ redis, keyPrefix: prefix, logger });
 const workers: OperationWorker[] = [];
 
-function startWorker(concurrency = 4, maxActivePerBase = 1): OperationWorker {
+function startWorker(
+  concurrency = 4,
+  maxActivePerBase = 1,
+  accessToken: (userId: string) => Promise<string> = async () => f.token,
+): OperationWorker {
   const worker = createOperationWorker({
     redis: workerRedis,
     keyPrefix: prefix,
@@ -41,7 +46,7 @@ function startWorker(concurrency = 4, maxActivePerBase = 1): OperationWorker {
       { limiter, logger },
     ),
     schemas: new SchemaCache({ keyPrefix: prefix }),
-    accessToken: async () => f.token,
+    accessToken,
     rateLimitPenaltyMs: 1_000,
     logger,
   });
@@ -172,5 +177,27 @@ describe("operation worker", () => {
     const written = rows(f.base.id, "handover");
     expect(written).toHaveLength(100);
     expect(new Set(written.map((r) => r.fields.Name)).size).toBe(100);
+  });
+
+  it("fails an operation whose owner's token cannot be decrypted after one attempt, not after every retry", async () => {
+    await Promise.all(workers.splice(0).map((w) => w.close()));
+    startWorker(4, 1, async () => {
+      // What RedisTokenStore throws for a sign-in stored under another TOKEN_ENCRYPTION_KEY.
+      throw new TokenDecryptError("Cannot decrypt: the value was encrypted with key 0123456789abcdef");
+    });
+    const op = createOp(f.base.id, 5, "wrong-key");
+    await runner.submit(op);
+    const started = performance.now();
+    await runner.waitForEnd(op.operationId, 20_000);
+    // BullMQ's backoff between attempts would take seconds; a configuration error is not retried at all.
+    expect(performance.now() - started).toBeLessThan(3_000);
+    const state = await log.state(op.operationId);
+    expect(state?.status).toBe("failed");
+    expect(state?.failure?.errorType).toBe("SERVER_MISCONFIGURED");
+    expect(state?.failure?.reason).toContain("TOKEN_ENCRYPTION_KEY");
+    const job = await runner.queue.getJob(op.operationId);
+    expect(job?.attemptsMade).toBe(1);
+    expect(await job?.isFailed()).toBe(true);
+    expect(rows(f.base.id, "wrong-key")).toHaveLength(0);
   });
 });

@@ -3,8 +3,10 @@ import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import type { Scope } from "../../shared/auth/scopes.ts";
 import type { Logger } from "../../shared/logger.ts";
+import { misconfigurationOf } from "../../shared/misconfiguration.ts";
 import { createMcpServer } from "../../shared/tools/create-mcp-server.ts";
 import type { AnyToolDefinition } from "../../shared/tools/define-tool.ts";
+import { buildInstructions, type InstructionSettings } from "../../shared/tools/instructions.ts";
 import type { BaseToolContext, ToolRuntime } from "../../shared/tools/register-tools.ts";
 import { JSON_RPC, sendJsonRpcError } from "./json-rpc-error.ts";
 import { readJsonBody } from "./read-json-body.ts";
@@ -36,6 +38,8 @@ export interface McpRouterDeps {
   runWrite?: ToolRuntime["runWrite"];
   /** Observes every tool call's duration and outcome (/metrics). */
   onToolCall?: ToolRuntime["onToolCall"];
+  /** The settings the MCP instructions quote (records per call, write wait); default: the config's defaults. */
+  instructionSettings?: InstructionSettings;
 }
 
 type AuthedRequest = Request & { auth?: AuthInfo };
@@ -57,6 +61,8 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
 
   // Every method, so that refusals (403) and 405s carry the CORS headers too.
   router.all("/mcp", mcpCors(origins, MCP_METHODS), hostGuard(deps.allowedHosts, deps.hostHint), originGuard(origins));
+
+  const instructions = buildInstructions(deps.tools, deps.instructionSettings);
 
   const notAllowed: RequestHandler = (_req, res) => {
     res.setHeader("Allow", "POST");
@@ -107,7 +113,9 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
       try {
         await context();
       } catch (error) {
-        return next(error);
+        // A misconfigured server (e.g. a sign-in it cannot decrypt) is no HTTP matter: the tool call answers it,
+        // saying which setting the operator must fix (tool-errors.ts), instead of a bare HTTP 500.
+        if (misconfigurationOf(error) === undefined) return next(error);
       }
     }
 
@@ -117,7 +125,7 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
       ...(deps.runWrite !== undefined && { runWrite: deps.runWrite }),
       ...(deps.onToolCall !== undefined && { onToolCall: deps.onToolCall }),
     };
-    const server = createMcpServer(deps.tools, runtime);
+    const server = createMcpServer(deps.tools, runtime, instructions);
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       // A plain JSON answer unless the client asked for progress, which needs an SSE stream, and can take one.

@@ -1,5 +1,5 @@
 /**
- * A write operation and the events of its append-only log (ARCHITECTURE.md invariants 2 and 3).
+ * A write operation and the events of its append-only log (docs/architecture.md invariants 2 and 3).
  *
  * An operation's `input` is the list of items it writes, in the order the agent gave them: records for the
  * record kinds, exactly one payload for the others (a table, a field, a comment, an attachment). Items are cut

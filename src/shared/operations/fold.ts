@@ -1,5 +1,5 @@
 /**
- * An operation's state is a pure fold over its events (ARCHITECTURE.md invariant 2), and what a worker does on
+ * An operation's state is a pure fold over its events (docs/architecture.md invariant 2), and what a worker does on
  * (re)start is a pure function of that state (invariant 3). No I/O here: every rule has a unit test.
  *
  * Rules, so that any log a crash or a stalled-but-alive worker can leave behind folds to the truth:

@@ -1,4 +1,4 @@
-/** Write operations as append-only event logs (ARCHITECTURE.md invariants 2 and 3). */
+/** Write operations as append-only event logs (docs/architecture.md invariants 2 and 3). */
 export * from "./events.ts";
 export { foldOperation, isTerminal, OPERATION_STATUSES, resumeDecision } from "./fold.ts";
 export type {

@@ -1,5 +1,5 @@
 /**
- * The operations' append-only event logs in Redis (ARCHITECTURE.md invariant 2). Any number of server and
+ * The operations' append-only event logs in Redis (docs/architecture.md invariant 2). Any number of server and
  * worker processes append and read; every write is one Lua script, so appends from several processes never
  * interleave badly and `seq` is gap-free.
  *

@@ -1,6 +1,6 @@
 /**
  * Executes one operation against Airtable, batch by batch, with its event log as the only memory
- * (ARCHITECTURE.md invariants 2 and 3). The same code runs in a BullMQ worker and in stdio's embedded runner.
+ * (docs/architecture.md invariants 2 and 3). The same code runs in a BullMQ worker and in stdio's embedded runner.
  *
  * Each step: fold the log → `resumeDecision` → append `batch.started` → send → append the outcome — always
  * before the next batch starts, so a process that dies at any point leaves a log another process can resume
@@ -25,6 +25,8 @@
  *   403 INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND), or Airtable
  *   refuses a schema change (422): the operation fails for good — `failed` is appended and
  *   `OperationFailedError` thrown.
+ * - the server is misconfigured (the owner's stored sign-in cannot be decrypted: misconfiguration.ts): the same, at
+ *   once (no retry can fix a setting), with errorType SERVER_MISCONFIGURED and the setting the operator must fix.
  */
 import {
   AirtableError,
@@ -37,6 +39,7 @@ import {
 } from "../airtable/errors.ts";
 import type { AirtableClient } from "../airtable/client.ts";
 import type { Logger } from "../logger.ts";
+import { misconfigurationOf } from "../misconfiguration.ts";
 import type { SchemaCache } from "../schema-cache.ts";
 import { airtableAccessLost } from "../tokens/access-lost.ts";
 import { batchIndexes } from "./events.ts";
@@ -242,7 +245,13 @@ class OperationRun {
     const permanent = permanentFailure(error, op);
     if (permanent !== undefined) {
       await this.#append({ type: "failed", reason: permanent.reason, errorType: permanent.errorType });
-      this.#log.warn({ err: error, errorType: permanent.errorType }, "operation failed");
+      const misconfigured = misconfigurationOf(error);
+      if (misconfigured !== undefined) {
+        this.#log.error(
+          { err: error, errorType: permanent.errorType, setting: misconfigured.setting },
+          `operation failed: this server is misconfigured (${misconfigured.setting})`,
+        );
+      } else this.#log.warn({ err: error, errorType: permanent.errorType }, "operation failed");
       throw new OperationFailedError(permanent.reason, { cause: error });
     }
     if (error instanceof AirtableError) {
@@ -336,6 +345,16 @@ function isRecordLevelRefusal(error: unknown): error is AirtableError {
 
 /** Errors that retrying cannot fix, as a sentence for the agent; undefined when a retry may help. */
 function permanentFailure(error: unknown, op: Operation): { reason: string; errorType: string } | undefined {
+  const misconfigured = misconfigurationOf(error);
+  if (misconfigured !== undefined) {
+    return {
+      reason:
+        `This server is misconfigured: ${misconfigured.problem}, so nothing more of this operation can be written. ` +
+        `${misconfigured.fix} Once it is fixed, check with get_operation which items were written and call again ` +
+        `for the rest.`,
+      errorType: misconfigured.errorType,
+    };
+  }
   const lost = airtableAccessLost(error);
   if (lost !== undefined) {
     return {

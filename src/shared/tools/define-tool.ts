@@ -53,7 +53,7 @@ export interface ReadToolDefinition<
 }
 
 /**
- * Becomes a queued operation (ARCHITECTURE.md invariant 2). `plan` checks the input against the base's schema
+ * Becomes a queued operation (docs/architecture.md invariant 2). `plan` checks the input against the base's schema
  * (a wrong field name is refused here, before anything is queued) and says what to write; the runtime queues
  * it, waits a bounded time and answers with the operation's result (see operation-result.ts).
  */

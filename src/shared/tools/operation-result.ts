@@ -23,7 +23,10 @@ export const progressOutput = z.object({
 export const itemResultOutput = z.object({
   index: z.number().describe("Position of the item in the call's input (0-based)."),
   id: z.string().optional().describe("The Airtable id written (record, table, field, comment or attachment)."),
-  action: z.enum(["created", "updated"]).optional().describe("Upserts: whether the record was created or updated."),
+  action: z
+    .enum(["created", "updated", "deleted"])
+    .optional()
+    .describe("Upserts: whether the record was created or updated. Deletes: deleted."),
   error: z.object({ type: z.string(), message: z.string() }).optional(),
   inDoubt: z
     .literal(true)
@@ -98,6 +101,7 @@ function itemResult(index: number, outcome: ItemOutcome | undefined, state: Oper
     return isTerminal(state.status) || state.stopped ? { index, notWritten: true } : { index, pending: true };
   }
   if ("recordId" in outcome) {
+    if (state.operation.kind === "delete_records") return { index, id: outcome.recordId, action: "deleted" };
     return outcome.action === undefined
       ? { index, id: outcome.recordId }
       : { index, id: outcome.recordId, action: outcome.action };
@@ -117,6 +121,9 @@ function parseCursor(cursor: string, operationId: string, total: number): number
   return start;
 }
 
+/** What happened to a succeeded item of an operation of `kind`: "deleted" for deletes, "written" otherwise. */
+export const doneWord = (kind: string): "deleted" | "written" => (kind === "delete_records" ? "deleted" : "written");
+
 const plural = (n: number, word: string) => `${n.toLocaleString("en-US")} ${word}${n === 1 ? "" : "s"}`;
 
 /** One or two sentences an agent can act on. */
@@ -124,7 +131,7 @@ export function describeState(state: OperationState): string {
   const p = state.progress;
   const items = state.operation.kind.endsWith("_records") ? "record" : "item";
   const counts =
-    `${plural(p.recordsSucceeded, items)} written` +
+    `${plural(p.recordsSucceeded, items)} ${doneWord(state.operation.kind)}` +
     (p.recordsFailed > 0 ? `, ${p.recordsFailed} failed` : "") +
     (p.recordsInDoubt > 0 ? `, ${p.recordsInDoubt} in doubt` : "") +
     ` of ${p.recordsTotal.toLocaleString("en-US")}`;

@@ -7,7 +7,7 @@ import { operationFromPlan } from "../operations/plan.ts";
 import type { OperationPlan } from "../operations/plan.ts";
 import type { ToolContext, WriteToolDefinition } from "./define-tool.ts";
 import { checkRecordCount } from "./write/check-records.ts";
-import { operationResult, type OperationResultOutput } from "./operation-result.ts";
+import { doneWord, operationResult, type OperationResultOutput } from "./operation-result.ts";
 import { toolSuccessResult } from "./register-tools.ts";
 
 export interface WriteRunnerOptions {
@@ -15,6 +15,11 @@ export interface WriteRunnerOptions {
   operations: OperationReader;
   /** WRITE_WAIT_MS: how long a call waits for its operation before answering with its id and progress. */
   waitMs: number;
+  /**
+   * Whether any worker is alive (worker-heartbeat.ts), when a worker pool runs the operations: a call whose
+   * operation is still queued after the wait then says that no worker is running, instead of a bare "Queued".
+   */
+  workers?: { anyAlive(): Promise<boolean> };
 }
 
 /**
@@ -41,7 +46,7 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
             send(
               settled,
               p.recordsTotal,
-              `${settled} of ${p.recordsTotal} written (batch ${p.batchesDone}/${p.batchesTotal})`,
+              `${settled} of ${p.recordsTotal} ${doneWord(operation.kind)} (batch ${p.batchesDone}/${p.batchesTotal})`,
             ).catch((error: unknown) => ctx.logger.debug({ err: error }, "progress notification not delivered"));
           };
     // From here on the operation exists and will run: whatever fails now, the answer must carry its id, or an
@@ -51,12 +56,33 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
       const state = await opts.operations.getForOwner(operation.operationId, ctx.userId);
       if (state === undefined) throw new Error(`operation ${operation.operationId} vanished right after it was queued`);
       const output = operationResult(state, { withResults: state.status !== "queued" && state.status !== "running" });
+      if (state.status === "queued" && opts.workers !== undefined && !(await workerAlive(opts.workers, ctx))) {
+        output.message = noWorkerMessage(operation.operationId);
+      }
       return toolSuccessResult(output);
     } catch (error) {
       ctx.logger.warn({ err: error, operationId: operation.operationId }, "queued, but its state could not be read");
       return toolSuccessResult(queuedWithoutState(operation));
     }
   };
+}
+
+/** Whether a worker is alive; when that cannot be read, assume one is (the plain "Queued" answer is never wrong). */
+async function workerAlive(workers: NonNullable<WriteRunnerOptions["workers"]>, ctx: ToolContext): Promise<boolean> {
+  try {
+    return await workers.anyAlive();
+  } catch (error) {
+    ctx.logger.debug({ err: error }, "worker heartbeats could not be read");
+    return true;
+  }
+}
+
+/** The message of a write that cannot start: it is kept, and runs once the operator starts a worker. */
+export function noWorkerMessage(operationId: string): string {
+  return (
+    `Queued; no worker is running — the operator must start one. The write is kept as operation ${operationId} ` +
+    "and runs when a worker starts: do not call again; poll get_operation with this operationId."
+  );
 }
 
 /** The answer for an operation that is queued but whose state cannot be read right now. */

@@ -12,6 +12,7 @@ import {
 } from "../airtable/errors.ts";
 import { scopeCatalog } from "../auth/scopes.ts";
 import type { Logger } from "../logger.ts";
+import { describeMisconfigurationForAgent, misconfigurationOf } from "../misconfiguration.ts";
 import { isRedisUnavailable, TEMPORARILY_UNAVAILABLE } from "../redis-unavailable.ts";
 import { SchemaLookupError } from "../schema-cache.ts";
 import { airtableAccessLost } from "../tokens/access-lost.ts";
@@ -74,6 +75,14 @@ export function describeToolError(error: unknown, tool: AnyToolDefinition, logge
     return `Airtable sent an answer this server could not use (${error.type}). Try again; if it persists, report it.`;
   }
   if (isRedisUnavailable(error)) return TEMPORARILY_UNAVAILABLE;
+  const misconfigured = misconfigurationOf(error);
+  if (misconfigured !== undefined) {
+    logger?.error(
+      { err: error, tool: tool.name, setting: misconfigured.setting },
+      `tool call failed: this server is misconfigured (${misconfigured.setting})`,
+    );
+    return describeMisconfigurationForAgent(misconfigured);
+  }
   const reference = randomUUID();
   logger?.error({ err: error, tool: tool.name, reference }, "tool failed unexpectedly");
   return `Internal error while running ${tool.name} (reference ${reference}). Try again; if it persists, report the reference.`;

@@ -12,6 +12,10 @@ import type { Operation } from "../../../src/shared/operations/events.ts";
 import { OperationLog } from "../../../src/shared/operations/operation-log.ts";
 import { operationFromPlan, type OperationPlan } from "../../../src/shared/operations/plan.ts";
 import { processOperation } from "../../../src/shared/operations/processor.ts";
+import { OperationFailedError } from "../../../src/shared/operations/operation-errors.ts";
+import { TokenCipher } from "../../../src/shared/tokens/cipher.ts";
+import { RedisTokenStore } from "../../../src/shared/tokens/redis-token-store.ts";
+import { randomBytes } from "node:crypto";
 
 let f: Fixture;
 let log: OperationLog;
@@ -246,5 +250,40 @@ describe("processOperation", () => {
     } finally {
       f.sandbox.clearRestrictions(f.base.id);
     }
+  });
+
+  it("fails at once, as a configuration error naming TOKEN_ENCRYPTION_KEY, when the owner's token cannot be decrypted", async () => {
+    // The sign-in was stored under one key; this process has another (what the start-up check prevents between
+    // processes, but not when every process's key was changed without TOKEN_ENCRYPTION_KEY_PREVIOUS).
+    const storedWith = new RedisTokenStore({ redis, keyPrefix: prefix, cipher: TokenCipher.create(randomBytes(32)) });
+    const readWith = new RedisTokenStore({ redis, keyPrefix: prefix, cipher: TokenCipher.create(randomBytes(32)) });
+    await storedWith.putAirtableAccount({
+      userId: f.user.id,
+      tokens: { accessToken: f.token, refreshToken: "r", accessTokenExpiresAt: Date.now() + 3_600_000, scopes: [] },
+      updatedAt: Date.now(),
+    });
+    const misconfigured = new AirtableClient({
+      apiUrl: f.sandbox.url,
+      contentUrl: f.sandbox.url,
+      userId: f.user.id,
+      getAccessToken: async () => (await readWith.getAirtableAccount(f.user.id))!.tokens.accessToken,
+      limiter,
+      logger,
+      retry: { baseDelayMs: 1, maxDelayMs: 5 },
+    });
+    f.sandbox.clearRequests();
+    const op = await start({ kind: "create_records", tableId: tasks(), input: names(15, "undecryptable") });
+    const error = await processOperation(op.operationId, { store: log, airtable: misconfigured, logger }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(OperationFailedError);
+    const state = await log.state(op.operationId);
+    expect(state?.status).toBe("failed");
+    expect(state?.failure?.errorType).toBe("SERVER_MISCONFIGURED");
+    expect(state?.failure?.reason).toMatch(/^This server is misconfigured: .*TOKEN_ENCRYPTION_KEY/);
+    expect(state?.failure?.reason).toContain("The server's operator must fix TOKEN_ENCRYPTION_KEY");
+    expect(state?.failure?.reason).not.toMatch(/internal error/i);
+    expect(recordWrites()).toHaveLength(0);
+    expect(rowsNamed("undecryptable")).toHaveLength(0);
   });
 });

@@ -5,11 +5,14 @@
  */
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { testRedisUrl } from "../../helpers/redis.ts";
+import { createTestRedis, deleteKeys, testRedisUrl, uniquePrefix } from "../../helpers/redis.ts";
+import { createLogger } from "../../../src/shared/logger.ts";
+import { QueuedOperationRunner } from "../../../src/shared/queue/queued-runner.ts";
+import { WorkerHeartbeat, WorkerLiveness } from "../../../src/shared/queue/worker-heartbeat.ts";
 import { EmbeddedOperationRunner } from "../../../src/shared/operations/embedded-runner.ts";
 import { OperationLog } from "../../../src/shared/operations/operation-log.ts";
 import type { OperationResultOutput } from "../../../src/shared/tools/operation-result.ts";
-import { createWriteRunner } from "../../../src/shared/tools/run-write.ts";
+import { createWriteRunner, noWorkerMessage } from "../../../src/shared/tools/run-write.ts";
 import { startToolContextHarness, type ToolContextHarness } from "../../support/tool-context-test-harness.ts";
 import { createRecords } from "../../../src/shared/tools/write/create-records.ts";
 
@@ -80,5 +83,56 @@ describe("createWriteRunner", () => {
     const names = h.sandbox.listRecordsDirect(h.demo.base.id, "Contacts").map((r) => String(r.fields.Name));
     expect(names.filter((n) => n.startsWith("unread "))).toHaveLength(3);
     broken.disconnect();
+  });
+});
+
+describe("createWriteRunner with a worker pool (queued runner, workers' heartbeats)", () => {
+  const redis = createTestRedis();
+  const prefix = uniquePrefix("run-write-queue");
+  const logger = createLogger({ level: "silent" });
+  let queued: QueuedOperationRunner;
+  beforeAll(async () => {
+    queued = new QueuedOperationRunner({
+      redis,
+      keyPrefix: prefix,
+      store: h.operations,
+      attempts: 1,
+      retentionMs: 60_000,
+      logger,
+    });
+    await queued.ready();
+  });
+  afterAll(async () => {
+    await queued?.close();
+    await deleteKeys(redis, prefix);
+    redis.disconnect();
+  });
+
+  it("says that no worker is running (and the operation id) when the write cannot start, instead of a bare Queued", async () => {
+    const workers = new WorkerLiveness({ redis, keyPrefix: prefix });
+    const runWrite = createWriteRunner({ runner: queued, operations: h.operations, waitMs: 300, workers });
+    const result = output(await runWrite(createRecords, await h.plan(createRecords, args(2, "no worker")), h.ctx));
+    expect(result).toMatchObject({ status: "queued", done: false });
+    expect(result.message).toBe(noWorkerMessage(result.operationId));
+    expect(result.message).toMatch(/^Queued; no worker is running — the operator must start one\. /);
+    expect(result.message).toContain(result.operationId);
+  });
+
+  it("says a plain Queued when a worker is alive but busy, or when the heartbeats cannot be read", async () => {
+    const heartbeat = new WorkerHeartbeat({ redis, keyPrefix: prefix, logger });
+    heartbeat.start();
+    try {
+      const workers = new WorkerLiveness({ redis, keyPrefix: prefix });
+      await expect.poll(() => workers.anyAlive()).toBe(true);
+      const runWrite = createWriteRunner({ runner: queued, operations: h.operations, waitMs: 300, workers });
+      const busy = output(await runWrite(createRecords, await h.plan(createRecords, args(2, "busy")), h.ctx));
+      expect(busy.message).toMatch(/^Queued \(2 records\)\. Poll get_operation/);
+    } finally {
+      await heartbeat.stop();
+    }
+    const unreadable = { anyAlive: () => Promise.reject(new Error("Connection is closed.")) };
+    const runWrite = createWriteRunner({ runner: queued, operations: h.operations, waitMs: 300, workers: unreadable });
+    const unknown = output(await runWrite(createRecords, await h.plan(createRecords, args(2, "unknown")), h.ctx));
+    expect(unknown.message).toMatch(/^Queued \(2 records\)\./);
   });
 });

@@ -11,6 +11,9 @@ import {
 import { listRecords } from "../../../src/shared/tools/read/list-records.ts";
 import { describeToolError, toolErrorResult } from "../../../src/shared/tools/tool-errors.ts";
 import type { AnyToolDefinition } from "../../../src/shared/tools/define-tool.ts";
+import { createLogger } from "../../../src/shared/logger.ts";
+import { TokenCipher } from "../../../src/shared/tokens/cipher.ts";
+import { randomBytes } from "node:crypto";
 
 const tool: AnyToolDefinition = listRecords;
 const init = (status: number, type: string, message: string): AirtableErrorInit => ({
@@ -21,6 +24,27 @@ const init = (status: number, type: string, message: string): AirtableErrorInit 
 });
 
 describe("describeToolError", () => {
+  it("a stored sign-in this server cannot decrypt: the server is misconfigured, which setting, the operator fixes it", () => {
+    const blob = TokenCipher.create(randomBytes(32)).encrypt("token", "airtable-account:usr1");
+    const error = (() => {
+      try {
+        TokenCipher.create(randomBytes(32)).decrypt(blob, "airtable-account:usr1");
+      } catch (e) {
+        return e;
+      }
+    })();
+    const lines: string[] = [];
+    const logger = createLogger({ level: "info" }, { write: (l: string) => lines.push(l) });
+    const text = describeToolError(error, tool, logger);
+    expect(text).toMatch(/^This server is misconfigured: the stored Airtable sign-in cannot be decrypted/);
+    expect(text).toContain("The server's operator must fix TOKEN_ENCRYPTION_KEY");
+    expect(text).toContain("Nothing was changed");
+    expect(text).not.toMatch(/internal error|reference/i);
+    // The operator sees it in the logs, at error level, with the setting.
+    const logged = lines.map((l) => JSON.parse(l) as { severity: string; setting?: string; message: string });
+    expect(logged).toContainEqual(expect.objectContaining({ severity: "ERROR", setting: "TOKEN_ENCRYPTION_KEY" }));
+  });
+
   it("403: names the missing access and how to check it", () => {
     const text = describeToolError(
       new AirtablePermissionError(init(403, "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND", "no")),

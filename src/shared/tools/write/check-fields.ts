@@ -1,13 +1,14 @@
 /**
- * Field-name checks of the write tools, against the base's cached schema: a wrong name is refused before anything
- * is queued, with the real names listed (SchemaLookupError), and keys are rewritten to the fields' exact names
- * because that is what Airtable matches on.
+ * Field checks of the write tools, against the base's cached schema: a wrong name is refused before anything is
+ * queued, with the real names listed (SchemaLookupError), and keys are rewritten to the fields' exact names
+ * because that is what Airtable matches on. Cell values are checked against the fields' types (check-values.ts).
  */
 import type { AirtableField, AirtableTable, BaseSchema } from "../../airtable/schemas.ts";
 import { resolveField, SchemaLookupError } from "../../schema-cache.ts";
 import type { ToolContext } from "../define-tool.ts";
 import { withSchema } from "../with-schema.ts";
 import { ToolInputError } from "../tool-input-error.ts";
+import { checkCellValue } from "./check-values.ts";
 
 /** Types whose values Airtable computes: a write naming one fails, so it is refused up front. */
 export const COMPUTED_FIELD_TYPES: ReadonlySet<string> = new Set([
@@ -75,8 +76,11 @@ export class FieldChecker {
     return field;
   }
 
-  /** The cells keyed by their fields' exact names; refuses unknown and computed fields and a field named twice. */
-  cells(fields: Record<string, unknown>, where: string): Record<string, unknown> {
+  /**
+   * The cells keyed by their fields' exact names; refuses unknown and computed fields, a field named twice, and a
+   * value the field's type rules out (with `typecast`, Airtable converts more: see check-values.ts).
+   */
+  cells(fields: Record<string, unknown>, where: string, typecast: boolean): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     const keyOf = new Map<string, string>();
     for (const [key, value] of Object.entries(fields)) {
@@ -89,6 +93,7 @@ export class FieldChecker {
         );
       }
       keyOf.set(field.id, key);
+      checkCellValue(field, value, where, typecast);
       out[field.name] = value;
     }
     return out;

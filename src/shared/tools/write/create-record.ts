@@ -19,6 +19,7 @@ export const createRecord = defineWriteTool({
   async plan(input, ctx) {
     const checked = await checkRecordsAgainstSchema(ctx, {
       baseId: input.baseId,
+      typecast: input.typecast,
       tableId: input.tableId,
       records: [{ fields: input.fields }],
       fieldsWhere: () => "fields",

@@ -43,6 +43,7 @@ export const createRecords = defineWriteTool({
     checkRecordCount("create_records", "records", input.records.length, ctx.maxRecordsPerOperation);
     const checked = await checkRecordsAgainstSchema(ctx, {
       baseId: input.baseId,
+      typecast: input.typecast,
       tableId: input.tableId,
       records: input.records,
       ...(input.fieldsToMergeOn !== undefined && { fieldsToMergeOn: input.fieldsToMergeOn }),

@@ -22,6 +22,8 @@ export interface CheckRecordsInput {
   baseId: string;
   tableId: string;
   records: readonly RecordToWrite[];
+  /** The call's typecast: with it, Airtable converts values, so fewer are refused here (check-values.ts). */
+  typecast: boolean;
   /** Names `records[i].fields` in messages; create_record has a single `fields`. */
   fieldsWhere?: (index: number) => string;
   fieldsToMergeOn?: readonly string[];
@@ -40,7 +42,7 @@ export async function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRe
   const checked = await withWriteSchema(ctx, input.baseId, (schema) => {
     const checker = new FieldChecker(resolveTable(schema, input.tableId, input.baseId));
     seen = { schema, table: checker.table };
-    const cells = input.records.map((record, i) => checker.cells(record.fields, where(i)));
+    const cells = input.records.map((record, i) => checker.cells(record.fields, where(i), input.typecast));
     const out: CheckedRecords = { tableId: checker.table.id, cells };
     if (input.fieldsToMergeOn !== undefined) {
       const mergeFields = checker.mergeFields(input.fieldsToMergeOn);

@@ -51,6 +51,7 @@ export const updateRecords = defineWriteTool({
     );
     const checked = await checkRecordsAgainstSchema(ctx, {
       baseId: input.baseId,
+      typecast: input.typecast,
       tableId: input.tableId,
       records: input.records,
     });

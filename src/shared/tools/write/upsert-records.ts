@@ -52,6 +52,7 @@ export const upsertRecords = defineWriteTool({
     );
     const checked = await checkRecordsAgainstSchema(ctx, {
       baseId: input.baseId,
+      typecast: input.typecast,
       tableId: input.tableId,
       records: input.records,
       fieldsToMergeOn: input.fieldsToMergeOn,

@@ -1,0 +1,214 @@
+/**
+ * Cell-value checks of the record writes, against the field's type in the base's schema: a value Airtable is sure to
+ * refuse is refused before anything is queued, with a message naming the field, its type and an accepted example
+ * (`"Employees" is a number field: give 42, not "lots"`), instead of a failed record minutes later.
+ *
+ * Only what the schema decides is checked, and never more strictly than Airtable (Web API field model,
+ * https://airtable.com/developers/web/api/field-model, and the per-base API docs' cell formats):
+ * - empty values (null, "", []) clear a cell of any writable type: always allowed;
+ * - number, currency, percent (a decimal: 0.25 is 25%), rating (a whole number up to the field's max) and duration
+ *   (seconds) take JSON numbers. With typecast (the tools' default) Airtable converts strings, so a string is
+ *   refused only when it holds no digit at all ("lots"); booleans, objects and arrays never convert;
+ * - checkbox takes true/false; with typecast Airtable converts text and numbers too, so only objects and arrays
+ *   are refused then;
+ * - date takes "YYYY-MM-DD" and dateTime an ISO 8601 timestamp; with typecast any text with a digit may convert;
+ * - singleSelect takes an option's name, multipleSelects an array of names: "if the choice string does not exactly
+ *   match an existing option, the request will fail with an INVALID_MULTIPLE_CHOICE_OPTIONS error unless the
+ *   typecast parameter is enabled" (Airtable), so without typecast an unknown name is refused, listing the options;
+ * - text types (single line, long, rich text, email, url, phone) take strings (Airtable does not check email, url or
+ *   phone formats); with typecast numbers and booleans convert, objects and arrays never;
+ * - multipleRecordLinks takes an array of record ids (rec…) or of the linked records' primary field values,
+ *   which plan-records.ts resolves to ids before queueing (linked-records.ts); non-text items are refused;
+ * - multipleAttachments takes an array of objects, each with a `url` (new file) or an `id` (a file kept).
+ * Other types (collaborators, barcode, unknown future ones) are left to Airtable. Computed types are refused
+ * earlier (check-fields.ts).
+ */
+import type { AirtableField } from "../../airtable/schemas.ts";
+import { ToolInputError } from "../tool-input-error.ts";
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
+/** Options listed in a message at most; the rest are counted (describe_table lists them all). */
+const MAX_LISTED_OPTIONS = 25;
+
+const NUMERIC_TYPES = new Set(["number", "currency", "percent", "rating", "duration"]);
+const TEXT_TYPES = new Set(["singleLineText", "multilineText", "richText", "email", "url", "phoneNumber"]);
+
+/** How each checked type is named in messages, and an accepted example. */
+const TYPE_WORDS: Record<string, { what: string; example: string }> = {
+  number: { what: "a number field", example: "42" },
+  currency: { what: "a currency field", example: "1250.5 (a plain number, no currency symbol)" },
+  percent: { what: "a percent field", example: "0.25 (a decimal: 0.25 is 25%)" },
+  duration: { what: "a duration field", example: "5400 (seconds: 5400 is 1 h 30 min)" },
+  checkbox: { what: "a checkbox field", example: "true" },
+  date: { what: "a date field", example: '"2026-03-14" (YYYY-MM-DD)' },
+  dateTime: { what: "a date and time field", example: '"2026-03-14T15:30:00.000Z" (ISO 8601)' },
+  singleLineText: { what: "a text field", example: '"some text"' },
+  multilineText: { what: "a long text field", example: '"some text"' },
+  richText: { what: "a rich text field", example: '"some **text**"' },
+  email: { what: "an email field", example: '"ada@example.com"' },
+  url: { what: "a URL field", example: '"https://example.com"' },
+  phoneNumber: { what: "a phone number field", example: '"+1 415 555 0100"' },
+  multipleRecordLinks: {
+    what: "a link field",
+    example: '["rec0123456789abcd"] (an array of record ids from list_records or search_records)',
+  },
+  multipleAttachments: {
+    what: "an attachment field",
+    example: '[{"url": "https://example.com/file.pdf"}] (to keep a file already there: {"id": "att…"})',
+  },
+};
+
+function shown(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 60 ? `${text.slice(0, 57)}…` : text;
+}
+
+const isEmpty = (value: unknown) =>
+  value === null || value === undefined || value === "" || (Array.isArray(value) && value.length === 0);
+const isObjectLike = (value: unknown) => typeof value === "object" && value !== null;
+const hasDigit = (value: string) => /\d/.test(value);
+
+interface Choice {
+  id?: string;
+  name: string;
+}
+
+function choicesOf(field: AirtableField): Choice[] {
+  const choices = field.options?.choices;
+  if (!Array.isArray(choices)) return [];
+  return choices.filter((c): c is Choice => isObjectLike(c) && typeof (c as Choice).name === "string");
+}
+
+/**
+ * Refuses `value` for `field` when Airtable would (see the top of this file), with a ToolInputError naming `where`
+ * (e.g. `records[3].fields`), the field, its type and an accepted example. Allows everything else.
+ */
+export function checkCellValue(field: AirtableField, value: unknown, where: string, typecast: boolean): void {
+  if (isEmpty(value)) return;
+  const name = JSON.stringify(field.name);
+  const words = TYPE_WORDS[field.type];
+  const wrongType = (example = words?.example ?? ""): never => {
+    throw new ToolInputError(
+      `${where}: ${name} is ${words?.what ?? `a ${field.type} field`}: give ${example}, not ${shown(value)}.`,
+    );
+  };
+
+  if (NUMERIC_TYPES.has(field.type)) {
+    if (typeof value === "number") {
+      if (!Number.isFinite(value)) wrongType();
+      if (field.type === "rating") checkRating(field, value, where);
+      return;
+    }
+    if (typeof value === "string" && typecast && hasDigit(value)) return;
+    return wrongType(field.type === "rating" ? ratingExample(field) : undefined);
+  }
+  if (TEXT_TYPES.has(field.type)) {
+    if (typeof value === "string") return;
+    if (typecast && (typeof value === "number" || typeof value === "boolean")) return;
+    return wrongType();
+  }
+  switch (field.type) {
+    case "checkbox":
+      if (typeof value === "boolean") return;
+      if (typecast && !isObjectLike(value)) return;
+      return wrongType();
+    case "date":
+      if (typeof value === "string" && (DATE.test(value) || (typecast && hasDigit(value)))) return;
+      if (typecast && typeof value === "number") return;
+      return wrongType();
+    case "dateTime":
+      if (typeof value === "string" && (DATE_TIME.test(value) || DATE.test(value) || (typecast && hasDigit(value)))) {
+        return;
+      }
+      if (typecast && typeof value === "number") return;
+      return wrongType();
+    case "singleSelect":
+      return checkSelect(field, value, where, typecast, false);
+    case "multipleSelects":
+      return checkSelect(field, value, where, typecast, true);
+    case "multipleRecordLinks": {
+      if (typecast && typeof value === "string") return;
+      if (!Array.isArray(value)) return wrongType();
+      value.forEach((item, i) => {
+        // Text that is not a record id names a linked record by its primary field value (resolved later).
+        if (typeof item === "string") return;
+        throw new ToolInputError(
+          `${where}: ${name} is a link field: give an array of record ids such as ["rec0123456789abcd"] (from ` +
+            `list_records or search_records) or of the linked records' primary field values such as ["Acme"], ` +
+            `not ${shown(value)}: item ${i} (${shown(item)}) is neither.`,
+        );
+      });
+      return;
+    }
+    case "multipleAttachments": {
+      if (!Array.isArray(value)) return wrongType();
+      for (const item of value) {
+        const entry = isObjectLike(item) && !Array.isArray(item) ? (item as Record<string, unknown>) : undefined;
+        if (entry === undefined || (typeof entry.url !== "string" && typeof entry.id !== "string")) wrongType();
+      }
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+function ratingMax(field: AirtableField): number | undefined {
+  const max = field.options?.max;
+  return typeof max === "number" && Number.isInteger(max) && max > 0 ? max : undefined;
+}
+
+function ratingExample(field: AirtableField): string {
+  const max = ratingMax(field);
+  return `${Math.min(3, max ?? 3)} (a whole number of ${max === undefined ? "stars" : `stars, 1 to ${max}`})`;
+}
+
+function checkRating(field: AirtableField, value: number, where: string): void {
+  const max = ratingMax(field);
+  if (Number.isInteger(value) && value >= 0 && (max === undefined || value <= max)) return;
+  throw new ToolInputError(
+    `${where}: ${JSON.stringify(field.name)} is a rating field: give ${ratingExample(field)}, not ${value}.`,
+  );
+}
+
+function checkSelect(field: AirtableField, value: unknown, where: string, typecast: boolean, multiple: boolean): void {
+  const name = JSON.stringify(field.name);
+  const choices = choicesOf(field);
+  const listed = choices
+    .slice(0, MAX_LISTED_OPTIONS)
+    .map((c) => JSON.stringify(c.name))
+    .join(", ");
+  const more = choices.length > MAX_LISTED_OPTIONS ? ` and ${choices.length - MAX_LISTED_OPTIONS} more` : "";
+  const options = choices.length === 0 ? "it has no options yet" : `its options are ${listed}${more}`;
+  const example = choices[0] === undefined ? '"Lead"' : JSON.stringify(choices[0].name);
+  const what = multiple ? "a multiple select field" : "a single select field";
+
+  let items: unknown[];
+  if (multiple) {
+    if (Array.isArray(value)) items = value;
+    else if (typecast && typeof value === "string")
+      return; // Airtable splits "a, b" itself
+    else {
+      throw new ToolInputError(
+        `${where}: ${name} is ${what}: give an array of option names such as [${example}], not ${shown(value)} (${options}).`,
+      );
+    }
+  } else items = [value];
+
+  for (const item of items) {
+    if (typeof item !== "string") {
+      if (typecast && (typeof item === "number" || typeof item === "boolean")) continue;
+      throw new ToolInputError(
+        `${where}: ${name} is ${what}: give ${multiple ? `an array of option names such as [${example}]` : `an option's name such as ${example}`}, not ${shown(value)} (${options}).`,
+      );
+    }
+    if (typecast || item === "") continue;
+    // Airtable matches the name exactly; a choice id is accepted as well.
+    if (choices.some((c) => c.name === item || c.id === item)) continue;
+    throw new ToolInputError(
+      `${where}: ${shown(item)} is not an option of ${name} (${what}): ${options}. Give one of them, or pass ` +
+        `typecast: true to add ${shown(item)} as a new option.`,
+    );
+  }
+}

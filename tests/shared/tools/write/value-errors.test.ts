@@ -1,0 +1,336 @@
+/**
+ * Value errors caught before queueing (src/shared/tools/write/check-values.ts):
+ * - per field type, with and without typecast: what is refused, with the field's type and an accepted example;
+ * - through the write tools on the sandbox's demo base: the refusal the agent sees, the select refusal listing the
+ *   options and naming typecast: true, and typecast: true letting the new option through to Airtable;
+ * - never stricter than Airtable: every value refused here is one the sandbox (the faithful fake Airtable) refuses too;
+ * - delete results say "deleted".
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AirtableField } from "../../../../src/shared/airtable/schemas.ts";
+import { EmbeddedOperationRunner } from "../../../../src/shared/operations/embedded-runner.ts";
+import type { OperationResultOutput } from "../../../../src/shared/tools/operation-result.ts";
+import { createWriteRunner } from "../../../../src/shared/tools/run-write.ts";
+import { ToolInputError } from "../../../../src/shared/tools/tool-input-error.ts";
+import { checkCellValue } from "../../../../src/shared/tools/write/check-values.ts";
+import { createRecord } from "../../../../src/shared/tools/write/create-record.ts";
+import { createRecords } from "../../../../src/shared/tools/write/create-records.ts";
+import { deleteRecords } from "../../../../src/shared/tools/write/delete-records.ts";
+import { updateRecords } from "../../../../src/shared/tools/write/update-records.ts";
+import { upsertRecords } from "../../../../src/shared/tools/write/upsert-records.ts";
+import { startToolContextHarness, type ToolContextHarness } from "../../../support/tool-context-test-harness.ts";
+
+const field = (name: string, type: string, options?: Record<string, unknown>): AirtableField => ({
+  id: `fld${name.replace(/\W/g, "").padEnd(14, "x").slice(0, 14)}`,
+  name,
+  type,
+  ...(options === undefined ? {} : { options }),
+});
+
+/** The message checkCellValue refuses with, or undefined when it lets the value through. */
+function refusalOf(f: AirtableField, value: unknown, typecast: boolean): string | undefined {
+  try {
+    checkCellValue(f, value, "records[0].fields", typecast);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof ToolInputError)) throw error;
+    return error.message;
+  }
+}
+
+describe("checkCellValue, per field type", () => {
+  const stage = field("Stage", "singleSelect", {
+    choices: [
+      { id: "selLead", name: "Lead" },
+      { id: "selQual", name: "Qualified" },
+    ],
+  });
+  const tags = field("Tags", "multipleSelects", { choices: [{ id: "selVip", name: "vip" }, { name: "beta" }] });
+
+  it('names the field, its type and an accepted example: "Employees" is a number field: give 42, not "lots"', () => {
+    expect(refusalOf(field("Employees", "number", { precision: 0 }), "lots", true)).toBe(
+      'records[0].fields: "Employees" is a number field: give 42, not "lots".',
+    );
+  });
+
+  it.each([
+    ["number", 42, "1,200", "lots", "a number field: give 42"],
+    [
+      "currency",
+      1250.5,
+      "$1,250.50",
+      "expensive",
+      "a currency field: give 1250.5 (a plain number, no currency symbol)",
+    ],
+    ["percent", 0.25, "25%", "a quarter", "a percent field: give 0.25 (a decimal: 0.25 is 25%)"],
+    ["duration", 5400, "1:30", "long", "a duration field: give 5400 (seconds: 5400 is 1 h 30 min)"],
+  ])("%s: numbers pass; text only with typecast and a digit in it", (type, good, convertible, words, message) => {
+    const f = field("Amount", type);
+    expect(refusalOf(f, good, false)).toBeUndefined();
+    expect(refusalOf(f, convertible, true)).toBeUndefined();
+    expect(refusalOf(f, convertible, false)).toContain(`"Amount" is ${message}, not`);
+    expect(refusalOf(f, words, true)).toBe(`records[0].fields: "Amount" is ${message}, not ${JSON.stringify(words)}.`);
+    for (const value of [true, { amount: 1 }, [1]]) expect(refusalOf(f, value, true)).toContain(message);
+    // Empty values clear the cell.
+    for (const empty of [null, ""]) expect(refusalOf(f, empty, false)).toBeUndefined();
+  });
+
+  it("rating: a whole number of stars up to the field's max", () => {
+    const f = field("Score", "rating", { max: 5, icon: "star" });
+    expect(refusalOf(f, 3, false)).toBeUndefined();
+    expect(refusalOf(f, 6, false)).toBe(
+      'records[0].fields: "Score" is a rating field: give 3 (a whole number of stars, 1 to 5), not 6.',
+    );
+    expect(refusalOf(f, 2.5, false)).toContain("a whole number of stars");
+    expect(refusalOf(f, "great", true)).toContain('"Score" is a rating field: give 3');
+  });
+
+  it("checkbox: true/false; with typecast text and numbers convert, objects never", () => {
+    const f = field("Subscribed", "checkbox");
+    expect(refusalOf(f, true, false)).toBeUndefined();
+    expect(refusalOf(f, "yes", false)).toBe(
+      'records[0].fields: "Subscribed" is a checkbox field: give true, not "yes".',
+    );
+    expect(refusalOf(f, "yes", true)).toBeUndefined();
+    expect(refusalOf(f, { on: true }, true)).toContain("give true");
+  });
+
+  it("date: YYYY-MM-DD; dateTime: ISO 8601; with typecast, text with a digit may convert", () => {
+    const date = field("Last contact", "date");
+    expect(refusalOf(date, "2026-03-14", false)).toBeUndefined();
+    expect(refusalOf(date, "14/03/2026", false)).toBe(
+      'records[0].fields: "Last contact" is a date field: give "2026-03-14" (YYYY-MM-DD), not "14/03/2026".',
+    );
+    expect(refusalOf(date, "14 March 2026", true)).toBeUndefined();
+    expect(refusalOf(date, "soon", true)).toContain("is a date field");
+    expect(refusalOf(date, 20260314, false)).toContain("is a date field");
+    const at = field("Next meeting", "dateTime");
+    expect(refusalOf(at, "2026-03-14T15:30:00.000Z", false)).toBeUndefined();
+    expect(refusalOf(at, "2026-03-14T15:30:00+01:00", false)).toBeUndefined();
+    expect(refusalOf(at, "next tuesday 3pm", false)).toContain(
+      '"Next meeting" is a date and time field: give "2026-03-14T15:30:00.000Z" (ISO 8601)',
+    );
+  });
+
+  it("single select: an option's exact name (or id); otherwise the options are listed and typecast: true named", () => {
+    expect(refusalOf(stage, "Lead", false)).toBeUndefined();
+    expect(refusalOf(stage, "selQual", false)).toBeUndefined();
+    expect(refusalOf(stage, "Prospect", false)).toBe(
+      'records[0].fields: "Prospect" is not an option of "Stage" (a single select field): its options are "Lead", ' +
+        '"Qualified". Give one of them, or pass typecast: true to add "Prospect" as a new option.',
+    );
+    expect(refusalOf(stage, "lead", false)).toContain('"lead" is not an option'); // Airtable matches exactly
+    expect(refusalOf(stage, "Prospect", true)).toBeUndefined(); // typecast creates it
+    expect(refusalOf(stage, ["Lead"], true)).toContain('give an option\'s name such as "Lead"');
+  });
+
+  it("multiple select: an array of option names; each unknown one refused without typecast", () => {
+    expect(refusalOf(tags, ["vip", "beta"], false)).toBeUndefined();
+    expect(refusalOf(tags, ["vip", "gold"], false)).toBe(
+      'records[0].fields: "gold" is not an option of "Tags" (a multiple select field): its options are "vip", ' +
+        '"beta". Give one of them, or pass typecast: true to add "gold" as a new option.',
+    );
+    expect(refusalOf(tags, ["vip", "gold"], true)).toBeUndefined();
+    expect(refusalOf(tags, "vip, beta", true)).toBeUndefined(); // Airtable splits it
+    expect(refusalOf(tags, "vip", false)).toContain('give an array of option names such as ["vip"]');
+  });
+
+  it("lists at most 25 options and counts the rest", () => {
+    const many = field("Country", "singleSelect", {
+      choices: Array.from({ length: 40 }, (_, i) => ({ name: `C${i}` })),
+    });
+    const message = refusalOf(many, "Atlantis", false)!;
+    expect(message).toContain('"C24" and 15 more.');
+    expect(message).not.toContain('"C25"');
+  });
+
+  it.each([
+    ["email", '"ada@example.com"'],
+    ["url", '"https://example.com"'],
+    ["phoneNumber", '"+1 415 555 0100"'],
+    ["singleLineText", '"some text"'],
+  ])("%s: any string (Airtable checks no format); numbers only with typecast; never objects", (type, example) => {
+    const f = field("Contact", type);
+    expect(refusalOf(f, "not an email at all", false)).toBeUndefined();
+    expect(refusalOf(f, 12, false)).toContain(`give ${example}, not 12.`);
+    expect(refusalOf(f, 12, true)).toBeUndefined();
+    expect(refusalOf(f, { a: 1 }, true)).toContain(`give ${example}`);
+  });
+
+  it("multipleRecordLinks: an array of record ids; with typecast, text naming records too", () => {
+    const f = field("Company", "multipleRecordLinks", { linkedTableId: "tblCompanies000000" });
+    expect(refusalOf(f, ["rec0123456789abcd"], false)).toBeUndefined();
+    expect(refusalOf(f, ["Acme"], false)).toBe(
+      'records[0].fields: "Company" is a link field: give an array of record ids such as ["rec0123456789abcd"] ' +
+        '(from list_records or search_records), not ["Acme"]: item 0 ("Acme") is not a record id. With typecast: ' +
+        "true, Airtable also accepts the linked records' primary field values.",
+    );
+    expect(refusalOf(f, ["Acme"], true)).toBeUndefined();
+    expect(refusalOf(f, "rec0123456789abcd", false)).toContain("is a link field: give");
+    expect(refusalOf(f, [{ id: 1 }], true)).toContain("is not a record id");
+  });
+
+  it("multipleAttachments: objects with a url (new) or an id (kept)", () => {
+    const f = field("Files", "multipleAttachments");
+    expect(refusalOf(f, [{ url: "https://example.com/a.pdf" }, { id: "att123" }], false)).toBeUndefined();
+    expect(refusalOf(f, "https://example.com/a.pdf", true)).toContain('"Files" is an attachment field: give [{"url"');
+    expect(refusalOf(f, [{ filename: "a.pdf" }], true)).toContain("is an attachment field");
+  });
+
+  it("leaves types it cannot decide to Airtable", () => {
+    for (const type of ["singleCollaborator", "barcode", "someFutureType"]) {
+      expect(refusalOf(field("X", type), { anything: true }, false)).toBeUndefined();
+    }
+  });
+});
+
+describe("through the write tools, on the demo base", () => {
+  let h: ToolContextHarness;
+  let runner: EmbeddedOperationRunner;
+  let baseId: string;
+  beforeAll(async () => {
+    h = await startToolContextHarness("value-errors");
+    baseId = h.demo.base.id;
+    runner = new EmbeddedOperationRunner({
+      store: h.operations,
+      logger: h.ctx.logger,
+      processorDeps: () => ({ airtable: h.ctx.airtable, schemas: h.ctx.schemas }),
+    });
+  });
+  afterAll(async () => {
+    await runner?.close();
+    await h?.close();
+  });
+
+  async function refusal(promise: Promise<unknown>): Promise<string> {
+    const error = await promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(ToolInputError);
+    return (error as Error).message;
+  }
+
+  it("create_records refuses a wrong value before anything is queued, naming the record, the field and an example", async () => {
+    const message = await refusal(
+      h.plan(createRecords, {
+        baseId,
+        tableId: "Companies",
+        records: [{ fields: { Name: "Fine", Employees: 12 } }, { fields: { Name: "Vague", Employees: "lots" } }],
+      }),
+    );
+    expect(message).toBe('records[1].fields: "Employees" is a number field: give 42, not "lots".');
+    // The same for the single-record tool, and for updates and upserts.
+    expect(await refusal(h.plan(createRecord, { baseId, tableId: "Companies", fields: { Employees: "lots" } }))).toBe(
+      'fields: "Employees" is a number field: give 42, not "lots".',
+    );
+    expect(
+      await refusal(
+        h.plan(updateRecords, {
+          baseId,
+          tableId: "Contacts",
+          records: [{ id: "recAAAAAAAAAAAAAA", fields: { Subscribed: "maybe" } }],
+          typecast: false,
+        }),
+      ),
+    ).toBe('records[0].fields: "Subscribed" is a checkbox field: give true, not "maybe".');
+    expect(
+      await refusal(
+        h.plan(upsertRecords, {
+          baseId,
+          tableId: "Contacts",
+          records: [{ fields: { Email: "a@example.com", "Last contact": "yesterday" } }],
+          fieldsToMergeOn: ["Email"],
+        }),
+      ),
+    ).toContain('"Last contact" is a date field: give "2026-03-14" (YYYY-MM-DD), not "yesterday".');
+  });
+
+  it("a select value that is not an option: refused without typecast (listing the options), written with typecast: true", async () => {
+    const message = await refusal(
+      h.plan(createRecords, {
+        baseId,
+        tableId: "Contacts",
+        records: [{ fields: { Name: "Pat", Stage: "Prospect" } }],
+        typecast: false,
+      }),
+    );
+    expect(message).toBe(
+      'records[0].fields: "Prospect" is not an option of "Stage" (a single select field): its options are "Lead", ' +
+        '"Qualified", "Customer", "Churned". Give one of them, or pass typecast: true to add "Prospect" as a new option.',
+    );
+
+    const runWrite = createWriteRunner({ runner, operations: h.operations, waitMs: 10_000 });
+    const plan = await h.plan(createRecords, {
+      baseId,
+      tableId: "Contacts",
+      records: [{ fields: { Name: "Pat", Stage: "Prospect", Tags: ["vip", "gold"] } }],
+      typecast: true,
+    });
+    const answer = (await runWrite(createRecords, plan, h.ctx)).structuredContent as OperationResultOutput;
+    expect(answer.status).toBe("completed");
+    const pat = h.sandbox.listRecordsDirect(baseId, "Contacts").find((r) => r.fields.Name === "Pat");
+    expect(pat?.fields).toMatchObject({ Stage: "Prospect", Tags: ["vip", "gold"] });
+  });
+
+  it("is never stricter than Airtable: every value refused here, the sandbox refuses too", async () => {
+    const cases: [table: string, fieldName: string, value: unknown][] = [
+      ["Companies", "Employees", "lots"],
+      ["Companies", "Employees", "1,200"],
+      ["Companies", "Employees", true],
+      ["Companies", "Employees", [3]],
+      ["Companies", "Industry", "Aerospace"],
+      ["Companies", "Industry", 7],
+      ["Contacts", "Tags", ["vip", "gold"]],
+      ["Contacts", "Tags", "vip"],
+      ["Contacts", "Subscribed", "yes"],
+      ["Contacts", "Subscribed", { on: true }],
+      ["Contacts", "Last contact", "14/03/2026"],
+      ["Contacts", "Last contact", "2026-03-14T10:00:00.000Z"],
+      ["Contacts", "Last contact", "soon"],
+      ["Contacts", "Next meeting", "tomorrow"],
+      ["Contacts", "Next meeting", "2026-03-14"],
+      ["Contacts", "Email", 42],
+      ["Contacts", "Email", ["a@example.com"]],
+      ["Contacts", "Website", { href: "https://example.com" }],
+      ["Contacts", "Phone", 4155550100],
+      ["Contacts", "Files", "https://example.com/a.pdf"],
+    ];
+    const tables = new Map(h.demo.base.tables.map((t) => [t.name, t]));
+    const schema = await h.ctx.schemas.get(h.ctx.airtable, baseId, h.ctx.userId, { fresh: true });
+    let refused = 0;
+    for (const typecast of [false, true]) {
+      for (const [tableName, fieldName, value] of cases) {
+        const f = schema.tables
+          .find((t) => t.id === tables.get(tableName)!.id)!
+          .fields.find((x) => x.name === fieldName)!;
+        const ours = refusalOf(f, value, typecast);
+        if (ours === undefined) continue;
+        refused++;
+        const sandbox = await h.ctx.airtable
+          .createRecords(baseId, tableName, [{ fields: { [fieldName]: value } }], { typecast })
+          .then(
+            () => "accepted",
+            (e: { type?: string }) => e.type ?? "refused",
+          );
+        expect(
+          sandbox,
+          `${tableName}.${fieldName} = ${JSON.stringify(value)} (typecast ${typecast}): ${ours}`,
+        ).not.toBe("accepted");
+      }
+    }
+    expect(refused).toBeGreaterThan(20);
+  });
+
+  it("delete results say deleted: the message and each result", async () => {
+    const ids = h.sandbox
+      .listRecordsDirect(baseId, "Contacts")
+      .slice(0, 2)
+      .map((r) => r.id);
+    const runWrite = createWriteRunner({ runner, operations: h.operations, waitMs: 10_000 });
+    const plan = await h.plan(deleteRecords, { baseId, tableId: "Contacts", recordIds: ids });
+    const answer = (await runWrite(deleteRecords, plan, h.ctx)).structuredContent as OperationResultOutput;
+    expect(answer.message).toBe("Done: 2 records deleted of 2.");
+    expect(answer.results).toEqual(ids.map((id, index) => ({ index, id, action: "deleted" })));
+  });
+});
