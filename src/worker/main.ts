@@ -39,6 +39,7 @@ const operationWorker = createOperationWorker({
   keyPrefix,
   concurrency: config.WORKER_CONCURRENCY,
   lockMs: config.WORKER_LOCK_MS,
+  reconcileSettleMs: config.RECONCILE_SETTLE_MS,
   store: operations,
   fairness: new BaseFairness({
     redis,
