@@ -5,7 +5,11 @@ import { defineConfig } from "vitest/config";
  * every other file, so that 2 busy cores do not starve them; everything else runs in parallel (each file has
  * its own Redis key prefix, see tests/helpers/redis.ts).
  */
-const timingSensitive = ["tests/limiter-cluster.test.ts", "tests/server/auth/shared-egress.test.ts"];
+const timingSensitive = [
+  "tests/limiter-cluster.test.ts",
+  "tests/server/auth/shared-egress.test.ts",
+  "tests/e2e/worker-recovery-time.test.ts",
+];
 
 export default defineConfig({
   test: {
