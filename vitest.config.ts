@@ -9,6 +9,7 @@ const timingSensitive = [
   "tests/limiter-cluster.test.ts",
   "tests/server/auth/shared-egress.test.ts",
   "tests/shared/airtable/user-rps-across-bases.test.ts",
+  "tests/e2e/worker-recovery-time.test.ts",
 ];
 
 export default defineConfig({

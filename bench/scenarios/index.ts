@@ -3,6 +3,7 @@ import { limiterIdleLatency } from "./limiter-idle-latency.ts";
 import { limiterThroughput } from "./limiter-throughput.ts";
 import { mcpListRecordsOverhead } from "./mcp-list-records-overhead.ts";
 import { tokenVerification } from "./token-verification.ts";
+import { writeChaos } from "./write-chaos.ts";
 import { writeFairness } from "./write-fairness.ts";
 import { writeOverhead } from "./write-overhead.ts";
 import { writeThroughput } from "./write-throughput.ts";
@@ -18,4 +19,5 @@ export const scenarios: Scenario[] = [
   writeThroughputBases,
   writeFairness,
   writeOverhead,
+  writeChaos,
 ];

@@ -103,6 +103,10 @@ export interface SandboxFaults {
   dropAfterApply: number;
   /** The next N record writes: socket destroyed, nothing applied. */
   dropBeforeApply: number;
+  /** The next N record writes are answered 503 without applying anything. */
+  failBeforeApply: number;
+  /** 0..1: fraction of record writes applied, then their socket destroyed (a lost answer, chosen at random). */
+  dropAfterApplyRate: number;
 }
 
 export interface Sandbox {
@@ -232,6 +236,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     latencyMs: opts.latencyMs ?? 0,
     serverErrorRate: 0,
     dropAfterApply: 0,
+    failBeforeApply: 0,
+    dropAfterApplyRate: 0,
     dropBeforeApply: 0,
   };
   let origin = "";
@@ -349,12 +355,18 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       const status = [500, 502, 503][Math.floor(Math.random() * 3)] as number;
       return send(res, entry, serverError(status));
     }
-    const dropAfter = match.recordWrite === true && faults.dropAfterApply > 0;
+    if (match.recordWrite === true && faults.failBeforeApply > 0) {
+      faults.failBeforeApply--;
+      return send(res, entry, serverError(503));
+    }
+    const dropAfter =
+      match.recordWrite === true &&
+      (faults.dropAfterApply > 0 || (faults.dropAfterApplyRate > 0 && Math.random() < faults.dropAfterApplyRate));
     if (match.recordWrite === true && faults.dropBeforeApply > 0) {
       faults.dropBeforeApply--;
       return drop(req, entry);
     }
-    if (dropAfter) faults.dropAfterApply--;
+    if (dropAfter && faults.dropAfterApply > 0) faults.dropAfterApply--;
     let result: Reply;
     try {
       result = await match.run(ctx);

@@ -163,8 +163,17 @@ export const configSchema = z.object({
    * only shares the base; the cap keeps imports on one base from taking every worker slot (fairness).
    */
   WORKER_MAX_ACTIVE_PER_BASE: positiveInt.max(50).default(3),
-  /** BullMQ lock: a worker that stops renewing it (crashed) loses the job to another after about this long. */
-  WORKER_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(30_000),
+  /**
+   * BullMQ lock (ms): renewed every quarter of it while a job runs; a worker that stops renewing it (crashed) loses
+   * the job to another within about 1.5 × this (the lock expires, then the stalled-job check, every half of it,
+   * hands the job on). The default resumes a killed worker's operation within about 12 s.
+   */
+  WORKER_LOCK_MS: z.coerce.number().int().min(1_000).max(600_000).default(8_000),
+  /**
+   * How long after a create's answer was lost (503, timeout, connection cut) the worker reads the table back to
+   * settle it (ms): Airtable may still be applying the request. Confirmed-absent records are sent again only after it.
+   */
+  RECONCILE_SETTLE_MS: z.coerce.number().int().min(0).max(600_000).default(3_000),
   /** Runs of an operation ending in a retryable error (5xx, network) before it is failed. */
   WORKER_ATTEMPTS: positiveInt.max(100).default(8),
   /** The worker's HTTP port for /healthz and /readyz (Cloud Run probes need one). */

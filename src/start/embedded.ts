@@ -143,6 +143,7 @@ export async function startEmbedded(config: Config, opts: EmbeddedOptions): Prom
         onAttempt: metrics.onAirtableAttempt,
       }),
       schemas,
+      reconcileSettleMs: effective.RECONCILE_SETTLE_MS,
     }),
     maxAttempts: effective.WORKER_ATTEMPTS,
     rateLimitPauseMs: effective.AIRTABLE_RATE_LIMIT_PENALTY_MS,

@@ -74,7 +74,7 @@ export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
   const runner = new EmbeddedOperationRunner({
     store: operations,
     logger,
-    processorDeps: () => ({ airtable, schemas }),
+    processorDeps: () => ({ airtable, schemas, reconcileSettleMs: config.RECONCILE_SETTLE_MS }),
     maxAttempts: config.WORKER_ATTEMPTS,
     rateLimitPauseMs: config.AIRTABLE_RATE_LIMIT_PENALTY_MS,
   });

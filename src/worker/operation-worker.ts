@@ -40,7 +40,13 @@ export interface OperationWorkerOptions {
   redis: Redis;
   keyPrefix: string;
   concurrency: number;
+  /**
+   * WORKER_LOCK_MS: the BullMQ lock, renewed every quarter of it; the stalled-job check runs every half of it, so
+   * a killed worker's job is handed on within about 1.5 × lockMs.
+   */
   lockMs: number;
+  /** RECONCILE_SETTLE_MS (processor.ts); default DEFAULT_RECONCILE_SETTLE_MS. */
+  reconcileSettleMs?: number;
   store: OperationStore;
   fairness: BaseFairness;
   /** Builds the Airtable client acting as an operation's owner (createAirtableAccess's `clients`). */
@@ -103,6 +109,7 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
         logger: log,
         schemas: opts.schemas,
         stopSignal: stop.signal,
+        ...(opts.reconcileSettleMs === undefined ? {} : { reconcileSettleMs: opts.reconcileSettleMs }),
         onProgress: (s) => {
           observed?.progress(s);
           return job.updateProgress(s.progress);
@@ -146,7 +153,11 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
       prefix,
       concurrency: opts.concurrency,
       lockDuration: opts.lockMs,
-      stalledInterval: opts.lockMs,
+      // Renewed four times per lock period (BullMQ's default is twice): a slow Redis round trip or a busy event
+      // loop can miss one renewal without losing the lock of a healthy job.
+      lockRenewTime: Math.max(250, Math.floor(opts.lockMs / 4)),
+      // A killed worker's lock expires ≤ lockMs after its last renewal; the check finds it within lockMs / 2 more.
+      stalledInterval: Math.max(500, Math.floor(opts.lockMs / 2)),
       // Resuming is safe (the log decides what may be re-sent), so a job may stall several times.
       maxStalledCount: 10,
     },

@@ -70,6 +70,7 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
     keyPrefix,
     concurrency: config.WORKER_CONCURRENCY,
     lockMs: config.WORKER_LOCK_MS,
+    reconcileSettleMs: config.RECONCILE_SETTLE_MS,
     store: operations,
     fairness: new BaseFairness({
       redis,

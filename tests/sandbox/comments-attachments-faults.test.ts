@@ -101,6 +101,35 @@ describe("faults", () => {
     const start = performance.now();
     expect((await f.call("GET", tasks)).status).toBe(200);
     expect(performance.now() - start).toBeGreaterThanOrEqual(140);
-    expect(f.sandbox.faults).toEqual({ serverErrorRate: 0, latencyMs: 150, dropAfterApply: 0, dropBeforeApply: 0 });
+    expect(f.sandbox.faults).toEqual({
+      serverErrorRate: 0,
+      latencyMs: 150,
+      dropAfterApply: 0,
+      dropBeforeApply: 0,
+      failBeforeApply: 0,
+      dropAfterApplyRate: 0,
+    });
+  });
+
+  it("failBeforeApply answers the next record writes 503 without applying them; reads pass", async () => {
+    const before = f.sandbox.listRecordsDirect(f.base.id, "Tasks").length;
+    f.sandbox.setFaults({ latencyMs: 0, failBeforeApply: 1 });
+    expect((await f.call("GET", tasks)).status).toBe(200);
+    expect((await f.call("POST", tasks, { fields: { Name: "refused once" } })).status).toBe(503);
+    expect(f.sandbox.listRecordsDirect(f.base.id, "Tasks")).toHaveLength(before);
+    expect((await f.call("POST", tasks, { fields: { Name: "then applied" } })).status).toBe(200);
+    expect(f.sandbox.listRecordsDirect(f.base.id, "Tasks")).toHaveLength(before + 1);
+    expect(f.sandbox.faults.failBeforeApply).toBe(0);
+  });
+
+  it("dropAfterApplyRate 1 applies every record write and loses its answer", async () => {
+    const before = f.sandbox.listRecordsDirect(f.base.id, "Tasks").length;
+    f.sandbox.setFaults({ latencyMs: 0, dropAfterApplyRate: 1 });
+    try {
+      await expect(f.call("POST", tasks, { fields: { Name: "applied, answer lost" } })).rejects.toThrow();
+    } finally {
+      f.sandbox.setFaults({ dropAfterApplyRate: 0 });
+    }
+    expect(f.sandbox.listRecordsDirect(f.base.id, "Tasks")).toHaveLength(before + 1);
   });
 });

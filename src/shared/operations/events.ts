@@ -18,6 +18,9 @@
  *   (422 per record, 404, …); `permanent: false` only records that the attempt was answered (e.g. 503 before
  *   applying) and leaves them to be retried.
  * - `batch.in_doubt`: a non-idempotent request (a create) was sent and its answer lost; never re-sent.
+ * - `batch.reconciled`: a create_records request whose answer was lost was settled by reading the table back
+ *   (reconcile.ts): each item it carried is `written` (found, with its record id), `absent` (confirmed not
+ *   created, after the settle delay: it is sent again) or `inDoubt` (the read-back could not tell; with why).
  * - `completed` / `failed`: the operation ends (`failed` = an operation-level, permanent error such as 401/403).
  */
 import { z } from "zod";
@@ -156,6 +159,18 @@ export const batchInDoubtEventSchema = z.object({
   reason: z.string(),
 });
 
+export const batchReconciledEventSchema = z.object({
+  ...eventBase,
+  type: z.literal("batch.reconciled"),
+  batch,
+  /** Found in the table: created since the request was sent, with every written field equal to the input. */
+  written: z.array(z.object({ index, recordId: z.string().min(1) })),
+  /** Confirmed not created (no record matches, after the settle delay): these items are sent again. */
+  absent: z.array(index),
+  /** The read-back could not tell (several candidates, fields it cannot compare, …): settled in doubt. */
+  inDoubt: z.array(z.object({ index, reason: z.string() })),
+});
+
 export const operationSummarySchema = z.object({
   succeeded: z.number().int().nonnegative(),
   failed: z.number().int().nonnegative(),
@@ -184,6 +199,7 @@ export const operationEventSchema = z.discriminatedUnion("type", [
   batchSucceededEventSchema,
   batchFailedEventSchema,
   batchInDoubtEventSchema,
+  batchReconciledEventSchema,
   completedEventSchema,
   failedEventSchema,
 ]);

@@ -10,6 +10,9 @@
  *   error is replaced by a success; an in-doubt is replaced by a success or an error (a late answer from a
  *   worker that was thought dead is the truth). Repeating an outcome changes nothing, so duplicate events after a
  *   crash are harmless.
+ * - `batch.reconciled` answers the request it settles: `written` items settle as successes (`created`),
+ *   `inDoubt` items as in doubt, and `absent` items settle nothing — like a non-permanent failure, they are sent
+ *   again.
  * - A non-permanent `batch.failed` settles nothing: it only says the request was answered, so it is no longer
  *   in flight and its items are sent again.
  * - The latest `batch.started` of a batch is its only request that can be in flight (a worker starts a new
@@ -63,6 +66,8 @@ export interface UnfinishedBatch {
   indexes: number[];
   attempt: number;
   asUpsert: boolean;
+  /** `at` of that `batch.started` (epoch ms): reconciliation reads back records created since then. */
+  startedAt: number;
 }
 
 export interface OperationState {
@@ -89,6 +94,7 @@ export interface OperationState {
 
 interface LatestStart {
   seq: number;
+  at: number;
   indexes: number[];
   attempt: number;
   asUpsert: boolean;
@@ -153,7 +159,13 @@ export function foldOperation(events: readonly OperationEvent[]): OperationState
         if (event.asUpsert) upsertedBatches.add(event.batch);
         const previous = latestStart.get(event.batch);
         if (previous === undefined || previous.seq < event.seq) {
-          latestStart.set(event.batch, { seq: event.seq, indexes, attempt: event.attempt, asUpsert: !!event.asUpsert });
+          latestStart.set(event.batch, {
+            seq: event.seq,
+            at: event.at,
+            indexes,
+            attempt: event.attempt,
+            asUpsert: !!event.asUpsert,
+          });
         }
         break;
       }
@@ -195,6 +207,19 @@ export function foldOperation(events: readonly OperationEvent[]): OperationState
           settle({ index, inDoubt: true, reason: event.reason }, event.seq);
         break;
       }
+      case "batch.reconciled": {
+        sawBatchEvent = true;
+        const mentioned = [...event.written.map((w) => w.index), ...event.absent, ...event.inDoubt.map((d) => d.index)];
+        const allowed = new Set(inBatch(event, mentioned));
+        for (const { index, recordId } of event.written) {
+          if (allowed.has(index)) settle({ index, recordId, action: "created" }, event.seq);
+        }
+        for (const index of event.absent) if (allowed.has(index)) answeredSeq.set(index, event.seq);
+        for (const { index, reason } of event.inDoubt) {
+          if (allowed.has(index)) settle({ index, inDoubt: true, reason }, event.seq);
+        }
+        break;
+      }
       case "completed":
       case "failed":
         if (terminal !== undefined) break;
@@ -227,7 +252,13 @@ export function foldOperation(events: readonly OperationEvent[]): OperationState
     if (start !== undefined && unfinishedStartedBatch === undefined) {
       const inFlight = start.indexes.filter((i) => !outcomes.has(i) && (answeredSeq.get(i) ?? 0) < start.seq);
       if (inFlight.length > 0) {
-        unfinishedStartedBatch = { batch: b, indexes: inFlight, attempt: start.attempt, asUpsert: start.asUpsert };
+        unfinishedStartedBatch = {
+          batch: b,
+          indexes: inFlight,
+          attempt: start.attempt,
+          asUpsert: start.asUpsert,
+          startedAt: start.at,
+        };
       }
     }
   }
@@ -275,6 +306,8 @@ export function isTerminal(status: OperationStatus): boolean {
 export type ResumeDecision =
   | { action: "done" }
   | { action: "mark_in_doubt"; batch: number; indexes: number[] }
+  /** Read the table back for these items of a create sent at `sentAt` (epoch ms) whose answer was lost. */
+  | { action: "reconcile"; batch: number; indexes: number[]; sentAt: number }
   | { action: "send" | "send_as_upsert"; batch: number; indexes: number[]; attempt: number };
 
 /**
@@ -282,8 +315,9 @@ export type ResumeDecision =
  * 1. terminal → done;
  * 2. a request in flight (`unfinishedStartedBatch`): re-send it when that is safe — a kind that is
  *    `safeToResend` (update, upsert, delete), or one that may `resendAsUpsert` (create_records) and has
- *    `fieldsToMergeOn`, re-sent as an upsert — otherwise (a create whose outcome is unknown)
- *    mark its items in doubt, never re-send;
+ *    `fieldsToMergeOn`, re-sent as an upsert — else, for a kind that can `reconcileByReadBack`
+ *    (create_records), reconcile: read the table back (reconcile.ts) — otherwise (a create whose outcome is
+ *    unknown) mark its items in doubt, never re-send;
  * 3. the next batch with unsettled items → send (as an upsert once the batch has been re-sent as one: the
  *    request before that upsert may have been applied, so a plain create could duplicate it);
  * 4. nothing left (or `onError: "stop"` tripped) → done: the worker appends `completed`.
@@ -300,6 +334,7 @@ export function resumeDecision(state: OperationState): ResumeDecision {
     if (kind.resendAsUpsert === true && options.fieldsToMergeOn !== undefined) {
       return { action: "send_as_upsert", batch, indexes, attempt };
     }
+    if (kind.reconcileByReadBack === true) return { action: "reconcile", batch, indexes, sentAt: unfinished.startedAt };
     return { action: "mark_in_doubt", batch, indexes };
   }
   const next = state.nextBatch;

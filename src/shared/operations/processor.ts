@@ -16,7 +16,9 @@
  * - a 403 that refused every record sent so far (nothing written yet and at least one whole batch refused record
  *   by record): the permission evidently covers the whole write, so the operation fails for good with Airtable's
  *   message instead of sending every remaining batch only to be refused again.
- * - outcome unknown on a create (5xx / connection lost after sending): `in_doubt` at once.
+ * - outcome unknown on a create_records request (5xx / timeout / connection lost after sending): after the settle
+ *   delay the table is read back (reconcile.ts) and `batch.reconciled` appended: found → written, confirmed
+ *   absent → sent again, unclear → in doubt. Other creates (table, field, comment, attachment): `in_doubt` at once.
  * - 5xx / network after the client's own retries: `OperationRetryableError` — the caller retries the operation
  *   later with backoff (BullMQ attempts); the log makes the retry resume exactly where this one stopped.
  * - 429 after the client waited out the shared penalty several times: `OperationRateLimitedError`, retried
@@ -45,6 +47,7 @@ import { airtableAccessLost } from "../tokens/access-lost.ts";
 import { batchIndexes } from "./events.ts";
 import type { ItemError, NewOperationEvent, Operation, OperationEvent } from "./events.ts";
 import { foldOperation, isTerminal, resumeDecision } from "./fold.ts";
+import { reconcileCreates, type ReconcileResult } from "./reconcile.ts";
 import {
   OperationFailedError,
   OperationRateLimitedError,
@@ -66,7 +69,22 @@ export interface ProcessorDeps {
   onProgress?(state: OperationState): void | Promise<void>;
   /** Aborted when the process is shutting down: stop at the next batch boundary (OperationReleasedError). */
   stopSignal?: AbortSignal;
+  /**
+   * RECONCILE_SETTLE_MS: how long after a create's answer was lost the table is read back (Airtable may still be
+   * applying it). Default `DEFAULT_RECONCILE_SETTLE_MS`.
+   */
+  reconcileSettleMs?: number;
 }
+
+/** The settle delay when none is configured (config.ts RECONCILE_SETTLE_MS has the same default). */
+export const DEFAULT_RECONCILE_SETTLE_MS = 3_000;
+/**
+ * Records created up to this long before the request was sent are candidates too: Airtable's clock and ours may
+ * differ, and CREATED_TIME() has whole seconds. Ids this operation already wrote are never candidates.
+ */
+export const RECONCILE_CLOCK_MARGIN_MS = 60_000;
+/** Read-backs of one batch that may confirm an absence and re-send in one run; after that, BullMQ's backoff. */
+const MAX_RECONCILE_ROUNDS = 3;
 
 /** Airtable error types that refuse a request for every record in it alike: splitting the batch cannot help. */
 const WHOLE_REQUEST_TYPES = new Set([
@@ -154,6 +172,15 @@ class OperationRun {
       if (this.#deps.stopSignal?.aborted) {
         throw new OperationReleasedError(`operation ${this.#id} released at batch ${decision.batch} (shutting down)`);
       }
+      if (decision.action === "reconcile") {
+        // A worker stopped (or a run ended) after sending this create and before recording its answer.
+        await this.#reconcile(decision.batch, decision.indexes, decision.sentAt, decision.sentAt, {
+          why: "a worker stopped after sending this batch and before recording Airtable's answer",
+          applied: false,
+        });
+        await this.#progress();
+        continue;
+      }
       const resent = this.#state.unfinishedStartedBatch !== undefined;
       await this.#sendItems(decision.batch, decision.indexes, decision.action === "send_as_upsert", resent);
       await this.#progress();
@@ -215,6 +242,13 @@ class OperationRun {
     }
     if (error instanceof AirtableOutcomeUnknownError) {
       const next = resumeDecision(this.#state);
+      if (next.action === "reconcile") {
+        await this.#reconcile(batch, next.indexes, next.sentAt, Date.now(), {
+          why: `Airtable's answer was lost (${error.reason})`,
+          applied: error.reason === "invalid_response",
+        });
+        return;
+      }
       if (next.action === "mark_in_doubt") {
         await this.#append({
           type: "batch.in_doubt",
@@ -289,6 +323,70 @@ class OperationRun {
     throw new OperationFailedError(reason, { cause: error });
   }
 
+  /**
+   * Settles the create request of `batch` carrying `indexes`, sent at `sentAt` and known lost at `lostAt` (epoch
+   * ms), by reading the table back once the settle delay has passed since both; appends `batch.reconciled`.
+   * Reading is idempotent: a run that dies here leaves the request unanswered in the log, and the next run
+   * reconciles it again. Throws OperationRetryableError / OperationRateLimitedError when the read-back itself
+   * cannot be done now, OperationReleasedError when shutting down during the settle delay.
+   */
+  async #reconcile(
+    batch: number,
+    indexes: number[],
+    sentAt: number,
+    lostAt: number,
+    context: { why: string; applied: boolean },
+  ): Promise<void> {
+    const settleMs = this.#deps.reconcileSettleMs ?? DEFAULT_RECONCILE_SETTLE_MS;
+    await sleepUntil(Math.max(sentAt, lostAt) + settleMs, this.#deps.stopSignal);
+    if (this.#deps.stopSignal?.aborted) {
+      throw new OperationReleasedError(`operation ${this.#id} released while reconciling batch ${batch}`);
+    }
+    const op = this.#op;
+    const excludeIds = new Set(this.#state.outcomes.flatMap((o) => ("recordId" in o ? [o.recordId] : [])));
+    let result: ReconcileResult;
+    try {
+      result = await reconcileCreates(this.#deps.airtable, {
+        baseId: op.baseId,
+        tableId: op.tableId ?? "",
+        items: indexes.map((index) => ({ index, fields: recordFieldsOf(this.#kind.item.parse(op.input[index])) })),
+        since: sentAt - RECONCILE_CLOCK_MARGIN_MS,
+        typecast: op.options.typecast,
+        excludeIds,
+        applied: context.applied,
+      });
+    } catch (error) {
+      if (error instanceof AirtableRateLimitError) {
+        throw new OperationRateLimitedError(`batch ${batch}: reading back hit 429`, { cause: error });
+      }
+      if (error instanceof AirtableError && (error.status === 0 || error.status >= 500)) {
+        throw new OperationRetryableError(`batch ${batch}: reading the table back failed: ${error.describe()}`, {
+          cause: error,
+        });
+      }
+      if (airtableAccessLost(error) !== undefined) {
+        const permanent = permanentFailure(error, op)!;
+        await this.#append({ type: "failed", reason: permanent.reason, errorType: permanent.errorType });
+        throw new OperationFailedError(permanent.reason, { cause: error });
+      }
+      if (!(error instanceof AirtableError)) throw error;
+      // Airtable refused the read itself (permissions, a formula it rejects): the create stays in doubt.
+      const reason = `${context.why}; reading the table back failed (${error.type}: ${error.message})`;
+      result = { written: [], absent: [], inDoubt: indexes.map((index) => ({ index, reason })) };
+    }
+    result.inDoubt = result.inDoubt.map((d) => ({ index: d.index, reason: `${context.why}; ${d.reason}` }));
+    await this.#append({ type: "batch.reconciled", batch, ...result });
+    this.#log.info(
+      { batch, written: result.written.length, absent: result.absent.length, inDoubt: result.inDoubt.length },
+      "create with a lost answer reconciled by reading the table back",
+    );
+    const rounds = this.#events.filter((e) => e.type === "batch.reconciled" && e.batch === batch).length;
+    if (result.absent.length > 0 && rounds >= MAX_RECONCILE_ROUNDS) {
+      // Airtable keeps losing this batch's answers: back off before sending it again.
+      throw new OperationRetryableError(`batch ${batch}: ${rounds} answers lost in a row; retrying after a backoff`);
+    }
+  }
+
   /** One Airtable request for these input items, through the operation's kind. */
   async #send(indexes: number[], asUpsert: boolean): Promise<Sent> {
     const op = this.#op;
@@ -326,6 +424,27 @@ class OperationRun {
       this.#log.warn({ err: error }, "progress report failed");
     }
   }
+}
+
+/** The cells of a create_records item (`{ fields }`, checked by the kind's schema already). */
+function recordFieldsOf(item: unknown): Record<string, unknown> {
+  const fields = (item as { fields?: unknown }).fields;
+  return typeof fields === "object" && fields !== null ? (fields as Record<string, unknown>) : {};
+}
+
+/** Resolves at `until` (epoch ms), or at once when `signal` aborts. */
+async function sleepUntil(until: number, signal: AbortSignal | undefined): Promise<void> {
+  const ms = until - Date.now();
+  if (ms <= 0 || signal?.aborted) return;
+  await new Promise<void>((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
 }
 
 function errorMessage(error: unknown): string {

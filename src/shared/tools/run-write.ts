@@ -23,6 +23,12 @@ export interface WriteRunnerOptions {
 }
 
 /**
+ * How long past `waitMs` a call may take to read its operation's state before it answers with the operation id
+ * alone: a wait on BullMQ or a read from Redis that hangs (Redis restarting mid-call) never hangs the call.
+ */
+export const WRITE_ANSWER_GRACE_MS = 5_000;
+
+/**
  * A write tool call: its plan becomes an operation (durable once submitted), then the call waits up to
  * `waitMs`. Ended in time → the full result; otherwise `{operationId, status, progress}` and the agent polls
  * get_operation. With a progressToken, every batch sends notifications/progress (records settled of total).
@@ -50,8 +56,9 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
             ).catch((error: unknown) => ctx.logger.debug({ err: error }, "progress notification not delivered"));
           };
     // From here on the operation exists and will run: whatever fails now, the answer must carry its id, or an
-    // agent told "nothing was changed" would call again and write everything twice.
-    try {
+    // agent told "nothing was changed" would call again and write everything twice. Whatever hangs (a wait or a
+    // read while Redis restarts), the call answers by waitMs + WRITE_ANSWER_GRACE_MS.
+    const waitAndRead = async (): Promise<CallToolResult> => {
       await opts.runner.waitForEnd(operation.operationId, opts.waitMs, onProgress);
       const state = await opts.operations.getForOwner(operation.operationId, ctx.userId);
       if (state === undefined) throw new Error(`operation ${operation.operationId} vanished right after it was queued`);
@@ -60,9 +67,21 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
         output.message = noWorkerMessage(operation.operationId);
       }
       return toolSuccessResult(output);
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`no state within ${opts.waitMs + WRITE_ANSWER_GRACE_MS} ms`)),
+        opts.waitMs + WRITE_ANSWER_GRACE_MS,
+      );
+    });
+    try {
+      return await Promise.race([waitAndRead(), deadline]);
     } catch (error) {
       ctx.logger.warn({ err: error, operationId: operation.operationId }, "queued, but its state could not be read");
       return toolSuccessResult(queuedWithoutState(operation));
+    } finally {
+      clearTimeout(timer);
     }
   };
 }

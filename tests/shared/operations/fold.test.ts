@@ -161,7 +161,13 @@ describe("foldOperation: status and progress", () => {
 describe("foldOperation: crashes, duplicates and order", () => {
   it("a batch started with no outcome is the unfinished started batch (the crash case)", () => {
     const state = fold(op25, started(0), succeeded(0, range(0, 9)), started(1));
-    expect(state.unfinishedStartedBatch).toEqual({ batch: 1, indexes: range(10, 19), attempt: 1, asUpsert: false });
+    expect(state.unfinishedStartedBatch).toEqual({
+      batch: 1,
+      indexes: range(10, 19),
+      attempt: 1,
+      asUpsert: false,
+      startedAt: op25.createdAt + 3, // the `at` of that batch.started: a read-back looks at records created since
+    });
     expect(state.nextBatch).toEqual({ batch: 1, indexes: range(10, 19), attempts: 1, asUpsert: false });
   });
 
@@ -271,10 +277,18 @@ describe("foldOperation: split batches (422 isolation)", () => {
     expect(state.nextBatch).toMatchObject({ batch: 1, indexes: range(10, 19) });
   });
 
-  it("a crash mid-split: only the part in flight is in doubt; the rest of the batch is sent", () => {
+  it("a crash mid-split: only the part in flight is reconciled (or in doubt); the rest of the batch is sent", () => {
     const crashed = fold(op25, started(0, 1), started(0, 2, range(0, 4)));
-    expect(crashed.unfinishedStartedBatch).toEqual({ batch: 0, indexes: range(0, 4), attempt: 2, asUpsert: false });
-    expect(resumeDecision(crashed)).toEqual({ action: "mark_in_doubt", batch: 0, indexes: range(0, 4) });
+    const startedAt = op25.createdAt + 2;
+    expect(crashed.unfinishedStartedBatch).toEqual({
+      batch: 0,
+      indexes: range(0, 4),
+      attempt: 2,
+      asUpsert: false,
+      startedAt,
+    });
+    // create_records reads the table back for it (issue 13) instead of marking it in doubt at once.
+    expect(resumeDecision(crashed)).toEqual({ action: "reconcile", batch: 0, indexes: range(0, 4), sentAt: startedAt });
 
     const resumed = fold(op25, started(0, 1), started(0, 2, range(0, 4)), inDoubt(0, range(0, 4)));
     expect(resumeDecision(resumed)).toEqual({ action: "send", batch: 0, indexes: range(5, 9), attempt: 3 });
@@ -289,7 +303,7 @@ describe("foldOperation: split batches (422 isolation)", () => {
 describe("resumeDecision (invariant 3)", () => {
   const merge = { typecast: true, onError: "continue" as const, fieldsToMergeOn: ["Name"] };
   const crashCases: { kind: OperationKind; fieldsToMergeOn?: boolean; action: ResumeDecision["action"] }[] = [
-    { kind: "create_records", action: "mark_in_doubt" },
+    { kind: "create_records", action: "reconcile" },
     { kind: "create_records", fieldsToMergeOn: true, action: "send_as_upsert" },
     { kind: "update_records", action: "send" },
     { kind: "upsert_records", fieldsToMergeOn: true, action: "send" },
@@ -308,7 +322,8 @@ describe("resumeDecision (invariant 3)", () => {
     const decision = resumeDecision(fold(op, ...events));
     expect(decision.action).toBe(c.action);
     expect(decision).toMatchObject({ batch: records === 1 ? 0 : 1, indexes: records === 1 ? [0] : range(10, 19) });
-    if (c.action !== "mark_in_doubt") expect(decision).toMatchObject({ attempt: 2 });
+    if (c.action !== "mark_in_doubt" && c.action !== "reconcile") expect(decision).toMatchObject({ attempt: 2 });
+    if (c.action === "reconcile") expect(decision).toMatchObject({ sentAt: op.createdAt + events.length });
   });
 
   it("once a create batch was re-sent as an upsert, it stays an upsert (the first request's fate is unknown)", () => {
@@ -321,7 +336,7 @@ describe("resumeDecision (invariant 3)", () => {
   it("resolves the request in flight before sending anything new, then sends the next batch, then is done", () => {
     const steps: [NewOperationEvent[], ResumeDecision][] = [
       [[], { action: "send", batch: 0, indexes: range(0, 9), attempt: 1 }],
-      [[started(0)], { action: "mark_in_doubt", batch: 0, indexes: range(0, 9) }],
+      [[started(0)], { action: "reconcile", batch: 0, indexes: range(0, 9), sentAt: op25.createdAt + 1 }],
       [[started(0), inDoubt(0, range(0, 9))], { action: "send", batch: 1, indexes: range(10, 19), attempt: 1 }],
       [
         [
@@ -353,5 +368,54 @@ describe("resumeDecision (invariant 3)", () => {
     const goOn = fold(testOperation(), ...events);
     expect(goOn.stopped).toBe(false);
     expect(resumeDecision(goOn)).toMatchObject({ action: "send", batch: 1 });
+  });
+});
+
+describe("batch.reconciled (a create whose answer was lost, settled by reading the table back)", () => {
+  const reconciled = (batch: number, written: number[], absent: number[], doubted: number[]): NewOperationEvent => ({
+    type: "batch.reconciled",
+    batch,
+    written: written.map((index) => ({ index, recordId: `found${index}` })),
+    absent,
+    inDoubt: doubted.map((index) => ({ index, reason: "2 records match for 1 sent" })),
+  });
+
+  it("settles found items as created, doubtful ones in doubt, and sends the confirmed-absent ones again", () => {
+    const state = fold(op25, started(0), reconciled(0, range(0, 5), [8, 9], [6, 7]));
+    expect(state.unfinishedStartedBatch).toBeUndefined();
+    expect(state.outcomes.filter((o) => "recordId" in o)).toHaveLength(6);
+    expect(state.outcomes[0]).toEqual({ index: 0, recordId: "found0", action: "created" });
+    expect(state.outcomes.find((o) => o.index === 6)).toEqual({
+      index: 6,
+      inDoubt: true,
+      reason: "2 records match for 1 sent",
+    });
+    expect(state.progress).toMatchObject({ recordsSucceeded: 6, recordsInDoubt: 2 });
+    expect(resumeDecision(state)).toEqual({ action: "send", batch: 0, indexes: [8, 9], attempt: 2 });
+  });
+
+  it("a crash during the read-back (no batch.reconciled yet) reconciles again; after it, nothing is read twice", () => {
+    expect(resumeDecision(fold(op25, started(0)))).toMatchObject({ action: "reconcile", batch: 0 });
+    const after = fold(op25, started(0), reconciled(0, [], range(0, 9), []));
+    expect(resumeDecision(after)).toEqual({ action: "send", batch: 0, indexes: range(0, 9), attempt: 2 });
+    // The re-send's answer lost too: reconciled again, from the re-send's time.
+    const again = fold(op25, started(0), reconciled(0, [], range(0, 9), []), started(0, 2));
+    expect(resumeDecision(again)).toEqual({
+      action: "reconcile",
+      batch: 0,
+      indexes: range(0, 9),
+      sentAt: op25.createdAt + 3,
+    });
+  });
+
+  it("a late success from a worker thought dead outranks an in-doubt verdict of the read-back", () => {
+    const state = fold(op25, started(0), reconciled(0, [], [], range(0, 9)), succeeded(0, range(0, 9)));
+    expect(state.progress).toMatchObject({ recordsSucceeded: 10, recordsInDoubt: 0 });
+  });
+
+  it("ignores indexes outside the batch, as an anomaly", () => {
+    const state = fold(op25, started(0), reconciled(0, [12], [], []));
+    expect(state.outcomes).toEqual([]);
+    expect(state.anomalies.join(" ")).toMatch(/outside batch 0/);
   });
 });

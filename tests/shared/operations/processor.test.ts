@@ -1,8 +1,10 @@
 /**
  * The processor against the Airtable sandbox over real HTTP, with the operation log in real Redis: batching,
- * the 422 split, the 403 split (a restricted field refuses only the requests that write it), onError stop, lost answers (in_doubt), and resuming a log a crashed worker left behind.
+ * the 422 split, the 403 split (a restricted field refuses only the requests that write it), onError stop, lost
+ * answers (reconciled by reading the table back, or in_doubt), and resuming a log a crashed worker left behind (also
+ * in the middle of a reconciliation).
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { fixture, type Fixture } from "../../sandbox/test-helpers.ts";
 import { createTestRedis, deleteKeys, uniquePrefix } from "../../helpers/redis.ts";
 import { AirtableClient } from "../../../src/shared/airtable/client.ts";
@@ -57,7 +59,19 @@ async function start(plan: Omit<OperationPlan, "baseId" | "options"> & Partial<P
   return op;
 }
 
-const run = (op: Operation) => processOperation(op.operationId, { store: log, airtable, logger });
+/** Settle delay for reconciliations in these tests (the product default is seconds). */
+const SETTLE_MS = 50;
+const run = (op: Operation, stopSignal?: AbortSignal) =>
+  processOperation(op.operationId, {
+    store: log,
+    airtable,
+    logger,
+    reconcileSettleMs: SETTLE_MS,
+    ...(stopSignal ? { stopSignal } : {}),
+  });
+const reconciledEvents = async (op: Operation) =>
+  (await log.read(op.operationId)).filter((e) => e.type === "batch.reconciled");
+const creates = () => recordWrites().filter((r) => r.method === "POST" && !r.path.endsWith("/listRecords"));
 const names = (n: number, tag: string) => Array.from({ length: n }, (_, i) => ({ fields: { Name: `${tag} ${i}` } }));
 const rowsNamed = (tag: string) =>
   f.sandbox.listRecordsDirect(f.base.id, "Tasks").filter((r) => String(r.fields.Name).startsWith(`${tag} `));
@@ -112,14 +126,142 @@ describe("processOperation", () => {
     expect(state.outcomes.some((o) => o.index >= 20)).toBe(false);
   });
 
-  it("marks a create whose answer was lost in_doubt with its records, never re-sending it", async () => {
+  it("reconciles a create whose answer was lost after Airtable applied it as written, never re-sending it", async () => {
+    f.sandbox.clearRequests();
     f.sandbox.setFaults({ dropAfterApply: 1 });
     const op = await start({ kind: "create_records", tableId: tasks(), input: names(20, "lost") });
     const state = await run(op);
+    expect(state.status).toBe("completed");
+    expect(state.progress).toMatchObject({ recordsSucceeded: 20, recordsInDoubt: 0 });
+    // The dropped batch was applied once and never sent again: exactly 20 rows exist, one POST per batch.
+    const rows = rowsNamed("lost");
+    expect(rows).toHaveLength(20);
+    expect(creates()).toHaveLength(2);
+    // Every index maps to the row holding its own input.
+    for (const outcome of state.outcomes) {
+      const row = rows.find((r) => "recordId" in outcome && r.id === outcome.recordId);
+      expect(row?.fields.Name).toBe(`lost ${outcome.index}`);
+    }
+    const [reconciled] = await reconciledEvents(op);
+    expect(reconciled).toMatchObject({ batch: 0, absent: [], inDoubt: [] });
+    expect(reconciled?.type === "batch.reconciled" && reconciled.written).toHaveLength(10);
+  });
+
+  it("re-sends once, after the read-back confirmed its absence, a create answered 503 that Airtable never applied", async () => {
+    f.sandbox.clearRequests();
+    f.sandbox.setFaults({ failBeforeApply: 1 });
+    const op = await start({ kind: "create_records", tableId: tasks(), input: names(20, "n503") });
+    const state = await run(op);
+    expect(state.status).toBe("completed");
+    expect(state.progress).toMatchObject({ recordsSucceeded: 20, recordsInDoubt: 0 });
+    expect(rowsNamed("n503")).toHaveLength(20);
+    // Batch 0: the 503, then exactly one re-send; batch 1: one POST.
+    expect(creates()).toHaveLength(3);
+    const events = await log.read(op.operationId);
+    const reconciled = events.find((e) => e.type === "batch.reconciled");
+    expect(reconciled).toMatchObject({ batch: 0, written: [], inDoubt: [], absent: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] });
+    // The re-send came after the settle delay.
+    const started = events.filter((e) => e.type === "batch.started" && e.batch === 0);
+    expect(started.map((e) => e.type === "batch.started" && e.attempt)).toEqual([1, 2]);
+    expect(started[1]!.at - started[0]!.at).toBeGreaterThanOrEqual(SETTLE_MS);
+  });
+
+  it("resolves identical inputs in one in-doubt batch by count: two sent, two found, each with its own id", async () => {
+    f.sandbox.setFaults({ dropAfterApply: 1 });
+    const input = [
+      ...names(3, "twin"),
+      { fields: { Name: "twin same", Count: 2 } },
+      { fields: { Name: "twin same", Count: 2 } },
+    ];
+    const op = await start({ kind: "create_records", tableId: tasks(), input });
+    const state = await run(op);
+    expect(state.status).toBe("completed");
+    expect(state.progress).toMatchObject({ recordsSucceeded: 5, recordsInDoubt: 0 });
+    const ids = state.outcomes.map((o) => ("recordId" in o ? o.recordId : ""));
+    expect(new Set(ids).size).toBe(5);
+    expect(rowsNamed("twin")).toHaveLength(5);
+  });
+
+  it("leaves identical inputs in doubt when more matching records were created since than were sent", async () => {
+    const input = [
+      { fields: { Name: "extra same" } },
+      { fields: { Name: "extra same" } },
+      { fields: { Name: "extra other" } },
+    ];
+    const op = await start({ kind: "create_records", tableId: tasks(), input });
+    // A crashed worker's request that Airtable applied, and, meanwhile, someone else created one more "extra same".
+    await log.append(op.operationId, { type: "batch.started", batch: 0, attempt: 1 });
+    await airtable.createRecords(f.base.id, tasks(), input as never);
+    await airtable.createRecords(f.base.id, tasks(), [{ fields: { Name: "extra same" } }]);
+    f.sandbox.clearRequests();
+    const state = await run(op);
     expect(state.status).toBe("completed_with_errors");
-    expect(state.progress).toMatchObject({ recordsSucceeded: 10, recordsInDoubt: 10 });
-    // The dropped batch was applied once and never sent again: exactly 20 rows exist.
-    expect(rowsNamed("lost")).toHaveLength(20);
+    expect(state.outcomes.find((o) => o.index === 2)).toMatchObject({ recordId: expect.any(String) });
+    for (const index of [0, 1]) {
+      const outcome = state.outcomes.find((o) => o.index === index);
+      expect(outcome && "inDoubt" in outcome && outcome.reason).toMatch(/3 records .* for 2 sent/);
+    }
+    expect(creates()).toHaveLength(0);
+    expect(rowsNamed("extra")).toHaveLength(4);
+  });
+
+  it("resumes a reconciliation interrupted during its settle delay from the log, then from its batch.reconciled", async () => {
+    f.sandbox.clearRequests();
+    f.sandbox.setFaults({ failBeforeApply: 1 });
+    const op = await start({ kind: "create_records", tableId: tasks(), input: names(10, "midrec") });
+    // The worker is told to stop while it waits to read the table back: the log holds only the unanswered request.
+    const stop = new AbortController();
+    const first = processOperation(op.operationId, {
+      store: log,
+      airtable,
+      logger,
+      reconcileSettleMs: 60_000,
+      stopSignal: stop.signal,
+    });
+    await vi.waitFor(async () =>
+      expect((await log.read(op.operationId)).some((e) => e.type === "batch.started")).toBe(true),
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    stop.abort();
+    await expect(first).rejects.toThrow(/released while reconciling/);
+    expect((await log.state(op.operationId))?.unfinishedStartedBatch).toMatchObject({ batch: 0 });
+    expect(await reconciledEvents(op)).toHaveLength(0);
+    // Another process resumes: it reads back (nothing there), records the absence, re-sends once.
+    const state = await run(op);
+    expect(state.status).toBe("completed");
+    expect(rowsNamed("midrec")).toHaveLength(10);
+    expect(creates()).toHaveLength(2);
+    expect(await reconciledEvents(op)).toHaveLength(1);
+  });
+
+  it("resumes after a crash between batch.reconciled (absent) and the re-send: sends once, no second read-back", async () => {
+    const op = await start({ kind: "create_records", tableId: tasks(), input: names(10, "afterrec") });
+    await log.append(op.operationId, { type: "batch.started", batch: 0, attempt: 1 });
+    await log.append(op.operationId, {
+      type: "batch.reconciled",
+      batch: 0,
+      written: [],
+      absent: names(10, "x").map((_, i) => i),
+      inDoubt: [],
+    });
+    f.sandbox.clearRequests();
+    const state = await run(op);
+    expect(state.status).toBe("completed");
+    expect(rowsNamed("afterrec")).toHaveLength(10);
+    expect(creates()).toHaveLength(1);
+    expect(f.sandbox.requests.filter((r) => r.path.endsWith("/listRecords") || r.method === "GET")).toHaveLength(0);
+    expect(await reconciledEvents(op)).toHaveLength(1);
+  });
+
+  it("leaves a record in doubt when a field the read-back cannot compare keeps the match from being certain", async () => {
+    const input = [{ fields: { Name: "attach 0", Files: [{ url: `${f.sandbox.url}/nowhere.png` }] } }];
+    const op = await start({ kind: "create_records", tableId: tasks(), input });
+    await log.append(op.operationId, { type: "batch.started", batch: 0, attempt: 1 });
+    await airtable.createRecords(f.base.id, tasks(), [{ fields: { Name: "attach 0" } }]);
+    const state = await run(op);
+    expect(state.status).toBe("completed_with_errors");
+    const outcome = state.outcomes[0];
+    expect(outcome && "inDoubt" in outcome && outcome.reason).toMatch(/cannot be compared/);
   });
 
   it("re-sends a create as an upsert on fieldsToMergeOn after a lost answer, without duplicates", async () => {
@@ -138,7 +280,7 @@ describe("processOperation", () => {
     expect(rowsNamed("merge")).toHaveLength(20);
   });
 
-  it("resumes a log a crashed worker left: a started create becomes in_doubt, the rest is written", async () => {
+  it("resumes a log a crashed worker left: a started create is reconciled (absent → re-sent), the rest written", async () => {
     const op = await start({ kind: "create_records", tableId: tasks(), input: names(30, "crash") });
     // What a worker killed mid-request leaves: batch 0 done, batch 1 started, no answer recorded.
     const first = await airtable.createRecords(f.base.id, tasks(), op.input.slice(0, 10) as never);
@@ -150,11 +292,10 @@ describe("processOperation", () => {
     });
     await log.append(op.operationId, { type: "batch.started", batch: 1, attempt: 1 });
     const state = await run(op);
-    expect(state.progress).toMatchObject({ recordsSucceeded: 20, recordsInDoubt: 10 });
-    expect(state.outcomes.filter((o) => "inDoubt" in o).map((o) => o.index)).toEqual([
-      10, 11, 12, 13, 14, 15, 16, 17, 18, 19,
-    ]);
-    expect(rowsNamed("crash")).toHaveLength(20); // batch 1 never reached Airtable in this simulation
+    // Batch 1 never reached Airtable in this simulation: the read-back confirms it, and it is sent once.
+    expect(state.progress).toMatchObject({ recordsSucceeded: 30, recordsInDoubt: 0 });
+    expect(rowsNamed("crash")).toHaveLength(30);
+    expect(await reconciledEvents(op)).toMatchObject([{ batch: 1, absent: [10, 11, 12, 13, 14, 15, 16, 17, 18, 19] }]);
   });
 
   it("re-sends an update or delete a crashed worker left in flight, and a delete whose records are gone succeeds", async () => {

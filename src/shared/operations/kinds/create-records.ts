@@ -10,6 +10,8 @@ export const createRecordsKind = defineWriteKind({
   // A create sent twice creates twice; with fieldsToMergeOn the re-send is an upsert that finds the first copy.
   safeToResend: false,
   resendAsUpsert: true,
+  // Without fieldsToMergeOn, a lost answer is settled by reading the table back (reconcile.ts).
+  reconcileByReadBack: true,
   async send(airtable, { baseId, tableId, items, options, asUpsert }) {
     if (asUpsert) {
       const answer = await airtable.upsertRecords(baseId, tableId, items, {

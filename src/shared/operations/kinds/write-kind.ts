@@ -54,6 +54,12 @@ export interface WriteKind<Name extends string = string, Schema extends z.ZodTyp
    * request whose answer was lost is re-sent as one (`KindBatch.asUpsert`). Only create_records.
    */
   readonly resendAsUpsert?: boolean;
+  /**
+   * A request of this kind whose answer was lost is settled by reading the table back for the records it would
+   * have created (reconcile.ts): found → written, confirmed absent → sent again, unclear → in doubt. Only
+   * create_records (its items are `{ fields }` on the operation's table).
+   */
+  readonly reconcileByReadBack?: boolean;
   /** Options an operation of this kind cannot run without (refused when the operation is accepted). */
   readonly requiredOptions?: readonly (keyof OperationOptions)[];
   /**
