@@ -157,17 +157,19 @@ describe("checkCellValue, per field type", () => {
     expect(refusalOf(f, { a: 1 }, true)).toContain(`give ${example}`);
   });
 
-  it("multipleRecordLinks: an array of record ids; with typecast, text naming records too", () => {
+  it("multipleRecordLinks: an array of record ids or of the linked records' primary values (resolved later)", () => {
+    // Names such as "Acme" are resolved to record ids before queueing (linked-records.ts, issue 12), with or
+    // without typecast; only items that are not text are refused here.
     const f = field("Company", "multipleRecordLinks", { linkedTableId: "tblCompanies000000" });
     expect(refusalOf(f, ["rec0123456789abcd"], false)).toBeUndefined();
-    expect(refusalOf(f, ["Acme"], false)).toBe(
-      'records[0].fields: "Company" is a link field: give an array of record ids such as ["rec0123456789abcd"] ' +
-        '(from list_records or search_records), not ["Acme"]: item 0 ("Acme") is not a record id. With typecast: ' +
-        "true, Airtable also accepts the linked records' primary field values.",
-    );
+    expect(refusalOf(f, ["Acme"], false)).toBeUndefined();
     expect(refusalOf(f, ["Acme"], true)).toBeUndefined();
     expect(refusalOf(f, "rec0123456789abcd", false)).toContain("is a link field: give");
-    expect(refusalOf(f, [{ id: 1 }], true)).toContain("is not a record id");
+    expect(refusalOf(f, [{ id: 1 }], true)).toBe(
+      'records[0].fields: "Company" is a link field: give an array of record ids such as ["rec0123456789abcd"] ' +
+        "(from list_records or search_records) or of the linked records' primary field values such as " +
+        '["Acme"], not [{"id":1}]: item 0 ({"id":1}) is neither.',
+    );
   });
 
   it("multipleAttachments: objects with a url (new) or an id (kept)", () => {
