@@ -1,9 +1,10 @@
 import { defineConfig } from "vitest/config";
 
 /**
- * Tests that measure timing across OS processes (rate limits at the sandbox) run in their own group, after
- * every other file, so that 2 busy cores do not starve them; everything else runs in parallel (each file has
- * its own Redis key prefix, see tests/helpers/redis.ts).
+ * Tests that measure timing across OS processes (rate limits at the sandbox) are the "timing" project, which
+ * `npm test` runs in a second vitest invocation after the "main" project has finished, so that 2 busy cores do
+ * not starve them (vitest's groupOrder alone was seen running them beside the main files); everything else runs
+ * in parallel (each file has its own Redis key prefix, see tests/helpers/redis.ts).
  */
 const timingSensitive = [
   "tests/limiter-cluster.test.ts",
