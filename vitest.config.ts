@@ -31,7 +31,7 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: "timing", include: timingSensitive, sequence: { groupOrder: 1 } },
+        test: { name: "timing", include: timingSensitive, fileParallelism: false, sequence: { groupOrder: 1 } },
       },
     ],
   },
