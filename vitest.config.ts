@@ -11,8 +11,8 @@ const timingSensitive = [
   "tests/server/auth/shared-egress.test.ts",
   "tests/shared/airtable/user-rps-across-bases.test.ts",
   "tests/e2e/worker-recovery-time.test.ts",
-  // Not a timing measurement, but a third-party client process (its own callback server on a port picked before it
-  // starts, its own timers) that failed beside ~40 parallel files and passes alone: run it in the quiet group.
+  // Not a timing measurement, but a third-party client process with its own timers (it opens the browser while its
+  // callback server is still starting; the headless opener now reloads like a person would): the quiet group.
   "tests/clients/mcp-remote.test.ts",
 ];
 

@@ -31,7 +31,17 @@ async function main(): Promise<number> {
     const form = await openConsentForm(url);
     const back = await approveConsent(form, user);
     visit.redirect = back.href;
-    const callback = await fetch(back, { redirect: "manual" });
+    // The client's callback server may not listen yet: this "browser" is far quicker than a person, and mcp-remote
+    // opens it while it still sets its server up. A person would see "connection refused" and reload: so does this.
+    let callback: Response | undefined;
+    for (let attempt = 0; callback === undefined; attempt++) {
+      try {
+        callback = await fetch(back, { redirect: "manual" });
+      } catch (error) {
+        if (attempt >= 40) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+    }
     await callback.arrayBuffer();
     visit.callbackStatus = callback.status;
     return callback.status >= 200 && callback.status < 400 ? 0 : 1;
