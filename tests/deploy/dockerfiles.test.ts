@@ -57,17 +57,17 @@ describe.each(images)("$file", ({ file, script, portVar, port }) => {
     expect(args(final, "COPY")).toContain("--from=build /app/dist/src ./dist/src");
   });
 
-  it("installs production dependencies only, with lifecycle scripts, and fails when the Bottleneck patch is missing", () => {
+  it("installs production dependencies only, from the manifests alone (no install-time patching to miss)", () => {
     const install = args(final, "RUN").find((r) => r.includes("npm ci")) as string;
     expect(install).toMatch(/npm ci --omit=dev\b/);
-    expect(install).not.toMatch(/--ignore-scripts/);
-    expect(install).toMatch(/grep -q "patched: Redis 7" node_modules\/bottleneck\/lib\/RedisDatastore\.js/);
-    // The runtime needs patches/ at install time, and patch-package must be a runtime dependency to apply it.
-    expect(args(final, "COPY")).toContain("patches ./patches");
-    expect(pkg.scripts.postinstall).toBe("patch-package");
-    expect(Object.keys(pkg.dependencies)).toContain("patch-package");
-    expect(Object.keys(pkg.devDependencies)).not.toContain("patch-package");
-    expect(readRepoFile("patches/bottleneck+2.19.5.patch")).toContain("patched: Redis 7");
+    // The install needs nothing but package.json and the lockfile: Bottleneck's Redis 7 fix ships in dist/src
+    // (src/shared/limiter/bottleneck-redis7.ts), so an install that skipped a patch step cannot yield an image
+    // whose limiter breaks once its keys expire. patch-package, which used to do this, failed `npx` installs.
+    expect(args(final, "COPY")).toContain("package.json package-lock.json ./");
+    expect(args(final, "COPY").some((c) => c.includes("patches"))).toBe(false);
+    expect(pkg.scripts.postinstall).toBeUndefined();
+    expect(Object.keys(pkg.dependencies)).not.toContain("patch-package");
+    expect(readRepoFile("src/shared/limiter/airtable-limiter.ts")).toContain('import "./bottleneck-redis7.ts"');
   });
 
   it("runs with NODE_ENV=production as the non-root user node", () => {
@@ -115,7 +115,7 @@ describe(".dockerignore", () => {
     for (const path of [".env", "deploy/sandbox.env", ".git", "node_modules", "dist", "tests", "bench", "README.md"]) {
       expect(dockerignored(path), path).toBe(true);
     }
-    for (const path of ["package.json", "package-lock.json", "src/server/main.ts", "patches/bottleneck+2.19.5.patch"]) {
+    for (const path of ["package.json", "package-lock.json", "src/server/main.ts"]) {
       expect(dockerignored(path), path).toBe(false);
     }
   });

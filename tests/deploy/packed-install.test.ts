@@ -1,6 +1,6 @@
 /**
  * The images' install, done on this machine without Docker: what the final stage of Dockerfile.server and
- * Dockerfile.worker holds (package.json, package-lock.json, patches/ and the compiled dist/src) is taken from
+ * Dockerfile.worker holds (package.json, package-lock.json and the compiled dist/src) is taken from
  * `npm pack` output, installed with `npm ci --omit=dev` into an empty directory, and the server and worker
  * entrypoints are started from there and must answer GET /healthz. A runtime dependency declared as a dev
  * dependency (or not at all) makes a process fail to start, and so this test.
@@ -59,7 +59,7 @@ beforeAll(async () => {
   for (const file of ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json"]) {
     cpSync(join(repoRoot, file), join(build, file));
   }
-  for (const dir of ["patches", "src"]) cpSync(join(repoRoot, dir), join(build, dir), { recursive: true });
+  for (const dir of ["src"]) cpSync(join(repoRoot, dir), join(build, dir), { recursive: true });
   symlinkSync(join(repoRoot, "node_modules"), join(build, "node_modules"), "dir");
   const { stdout } = await run("npm", ["pack", "--json", "--pack-destination", work], {
     cwd: build,
@@ -164,22 +164,19 @@ const baseEnv = (): Record<string, string> => ({
 });
 
 describe("npm pack output", () => {
-  it("holds the compiled code, the patches and package.json, and no tests, sources or secrets", () => {
+  it("holds the compiled code and package.json, and no tests, sources, patches or secrets", () => {
     expect(packedFiles).toContain("package.json");
     expect(packedFiles).toContain("dist/src/server/main.js");
     expect(packedFiles).toContain("dist/src/worker/main.js");
-    expect(packedFiles).toContain("patches/bottleneck+2.19.5.patch");
     for (const path of packedFiles) {
-      expect(path).toMatch(
-        /^(package\.json|README\.md|LICENSE(\.\w+)?|dist\/src\/.+\.js(\.map)?|patches\/[^/]+\.patch)$/,
-      );
+      expect(path).toMatch(/^(package\.json|README\.md|LICENSE(\.\w+)?|dist\/src\/.+\.js(\.map)?)$/);
       expect(path).not.toMatch(/\.test\.|test-harness|\.contract\.|(^|\/)tests?\/|(^|\/)\.env|sandbox\.env/);
     }
   });
 });
 
 describe("the production install (npm ci --omit=dev, as in the images' final stage)", () => {
-  it("has the runtime dependencies, none of the dev ones, and the Bottleneck patch applied", () => {
+  it("has the runtime dependencies, none of the dev ones, and the Bottleneck fix in the compiled code", () => {
     const pkg = JSON.parse(readFileSync(join(app, "package.json"), "utf8")) as {
       dependencies: Record<string, string>;
       devDependencies: Record<string, string>;
@@ -196,8 +193,9 @@ describe("the production install (npm ci --omit=dev, as in the images' final sta
     expect(devOnly.map(([path]) => path)).toContain("node_modules/vitest");
     for (const [path] of devOnly) expect(existsSync(join(app, path)), `${path} (dev only)`).toBe(false);
     for (const dep of ["typescript", "vitest", "eslint"]) expect(Object.keys(pkg.devDependencies)).toContain(dep);
-    expect(readFileSync(join(app, "node_modules/bottleneck/lib/RedisDatastore.js"), "utf8")).toContain(
-      "patched: Redis 7",
+    // Bottleneck's Redis 7 fix travels with the compiled code, not with an install step (see bottleneck-redis7.ts).
+    expect(readFileSync(join(app, "dist/src/shared/limiter/airtable-limiter.js"), "utf8")).toContain(
+      "./bottleneck-redis7.js",
     );
     // Nothing above the install can lend it a package: resolution stops at the filesystem root.
     for (let dir = dirname(app); dir !== parse(dir).root; dir = dirname(dir)) {

@@ -3,6 +3,8 @@ import type { Redis } from "ioredis";
 import type { Config } from "../config.ts";
 import type { Logger } from "../logger.ts";
 import type { AdmissionGate, AdmissionTicket } from "./admission.ts";
+// Side effect: makes Bottleneck's clustered limiters recover on Redis 7 (see the module).
+import "./bottleneck-redis7.ts";
 import { MemoryAdmissionGate } from "./memory-admission.ts";
 import { RedisAdmissionGate } from "./redis-admission.ts";
 import { pacingFor } from "./spacing.ts";

@@ -3,16 +3,17 @@ import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestRedis, deleteKeys, uniquePrefix } from "../../helpers/redis.ts";
 import { BottleneckAirtableLimiter } from "../../../src/shared/limiter/airtable-limiter.ts";
+import { bottleneckRedis7Fix } from "../../../src/shared/limiter/bottleneck-redis7.ts";
 
 /**
  * Bottleneck 2.19.5 recovers from expired Redis state by matching the Lua error text exactly
- * ("SETTINGS_KEY_NOT_FOUND"). Redis 7 prefixes script errors with "ERR ", so without our patch
- * (patches/bottleneck+2.19.5.patch) a limiter whose keys expired fails every job from then on
- * (Bottleneck issues #205, #212, #219).
+ * ("SETTINGS_KEY_NOT_FOUND"). Redis 7 prefixes script errors with "ERR ", so without our fix
+ * (src/shared/limiter/bottleneck-redis7.ts, applied when the limiter module loads) a limiter whose keys expired fails
+ * every job from then on (Bottleneck issues #205, #212, #219).
  */
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe("Bottleneck on Redis 7 (patched)", () => {
+describe("Bottleneck on Redis 7 (fixed at load)", () => {
   let redis: Redis;
   const prefix = uniquePrefix("bottleneck-redis7");
 
@@ -25,7 +26,11 @@ describe("Bottleneck on Redis 7 (patched)", () => {
     redis.disconnect();
   });
 
-  it("Redis really prefixes script errors with ERR (the condition the patch handles)", async () => {
+  it("the fix found the Bottleneck internals it wraps", () => {
+    expect(bottleneckRedis7Fix.applied).toBe(true);
+  });
+
+  it("Redis really prefixes script errors with ERR (the condition the fix handles)", async () => {
     await expect(redis.eval("return redis.error_reply('SETTINGS_KEY_NOT_FOUND')", 0)).rejects.toThrow(
       /^ERR SETTINGS_KEY_NOT_FOUND$/,
     );
@@ -44,7 +49,7 @@ describe("Bottleneck on Redis 7 (patched)", () => {
       expect(await limiter.schedule(async () => "first")).toBe("first");
       await sleep(700);
       expect(await redis.exists(`b_${prefix}:plain_settings`)).toBe(0);
-      // Unpatched, this rejects with "ERR SETTINGS_KEY_NOT_FOUND".
+      // Without the fix, this rejects with "ERR SETTINGS_KEY_NOT_FOUND".
       expect(await limiter.schedule(async () => "after expiry")).toBe("after expiry");
       expect(await redis.exists(`b_${prefix}:plain_settings`)).toBe(1);
     } finally {
