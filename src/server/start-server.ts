@@ -6,7 +6,7 @@
  */
 import { once } from "node:events";
 import type { Server } from "node:http";
-import { RedisKeyFingerprintStore, requireKeyAgreement } from "../shared/key-fingerprint.ts";
+import { KeyValueFingerprintStore, redisKeyName, requireKeyAgreement } from "../shared/key-fingerprint.ts";
 import { Redis } from "ioredis";
 import { createAirtableAccess } from "../shared/airtable-access.ts";
 import type { Config } from "../shared/config.ts";
@@ -35,7 +35,8 @@ export async function startServer(config: Config, opts: { logger: Logger; metric
   const redis = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
   redis.on("error", (error) => logger.error({ err: error }, "Redis error"));
   // Before anything is served: a server whose key differs from the workers' would store tokens they cannot read.
-  await requireKeyAgreement(new RedisKeyFingerprintStore(redis, keyPrefix), config, logger);
+  const kv = new RedisKeyValueStore(redis);
+  await requireKeyAgreement(new KeyValueFingerprintStore(kv, keyPrefix, redisKeyName), config, logger);
   const metrics = opts.metrics ?? new Metrics({ logger });
   const { store, clients, airtableOAuth, tokens, operations, ...access } = createAirtableAccess(config, {
     redis,
@@ -54,7 +55,7 @@ export async function startServer(config: Config, opts: { logger: Logger; metric
   const app = createServerApp({
     config,
     redis,
-    kv: new RedisKeyValueStore(redis),
+    kv,
     keyPrefix,
     store,
     airtableClients: clients,

@@ -20,12 +20,12 @@
  * written under K). It refuses when K is an earlier key of the deployment (rotated away from) or an unknown key.
  * A retired key cannot become current again (its rotation record already names its successor).
  */
-import type { Redis } from "ioredis";
+import type { KeyValueStore } from "./kv/key-value-store.ts";
 import type { Config } from "./config.ts";
 import type { Logger } from "./logger.ts";
 import { deriveKey } from "./tokens/cipher.ts";
 
-/** Where the fingerprint records live. Redis: RedisKeyFingerprintStore; the embedded mode brings its own. */
+/** Where the fingerprint records live: KeyValueFingerprintStore over the deployment's key-value store. */
 export interface KeyFingerprintStore {
   get(key: string): Promise<string | undefined>;
   /** Stores `value` under `key` unless something is stored there already; answers what is stored afterwards. */
@@ -123,28 +123,36 @@ export async function checkKeyFingerprint(
   );
 }
 
-/** The fingerprint records in Redis, under the deployment's REDIS_KEY_PREFIX. */
-export class RedisKeyFingerprintStore implements KeyFingerprintStore {
-  readonly #redis: Redis;
+/**
+ * The fingerprint records in any KeyValueStore (Redis in the distributed mode, the SQLite file in the embedded
+ * one), under the deployment's REDIS_KEY_PREFIX. `name` says where a full key lives, for the operator in error
+ * messages (`the Redis key "atmcp:deployment:key-fingerprint"`). Records never expire: they are the deployment's memory
+ * of its key, as long-lived as the tokens it encrypts.
+ */
+/** How the distributed mode names a fingerprint key: `the Redis key "…"`. */
+export const redisKeyName = (fullKey: string): string => `the Redis key "${fullKey}"`;
+
+export class KeyValueFingerprintStore implements KeyFingerprintStore {
+  readonly #kv: KeyValueStore;
   readonly #prefix: string;
+  readonly #name: (fullKey: string) => string;
 
-  constructor(redis: Redis, keyPrefix: string) {
-    this.#redis = redis;
+  constructor(kv: KeyValueStore, keyPrefix: string, name: (fullKey: string) => string) {
+    this.#kv = kv;
     this.#prefix = keyPrefix;
+    this.#name = name;
   }
 
-  async get(key: string): Promise<string | undefined> {
-    return (await this.#redis.get(this.#key(key))) ?? undefined;
+  get(key: string): Promise<string | undefined> {
+    return this.#kv.get(this.#key(key));
   }
 
-  async setIfAbsent(key: string, value: string): Promise<string> {
-    // Never expires: the records are the deployment's memory of its key, as long-lived as the tokens.
-    if ((await this.#redis.set(this.#key(key), value, "NX")) === "OK") return value;
-    return (await this.#redis.get(this.#key(key))) ?? value;
+  setIfAbsent(key: string, value: string): Promise<string> {
+    return this.#kv.setIfAbsent(this.#key(key), value);
   }
 
   describe(key: string): string {
-    return `the Redis key "${this.#key(key)}"`;
+    return this.#name(this.#key(key));
   }
 
   #key(key: string): string {

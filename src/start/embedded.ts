@@ -32,7 +32,7 @@ import { createServerApp } from "../server/app.ts";
 import { banner } from "./banner.ts";
 import { startDemoAirtable, type DemoAirtable } from "./demo-airtable.ts";
 import { encryptionKeyFor } from "./encryption-key.ts";
-import { requireKeyAgreement } from "../shared/key-fingerprint.ts";
+import { KeyValueFingerprintStore, requireKeyAgreement } from "../shared/key-fingerprint.ts";
 
 export interface RunningEmbedded {
   /** The MCP endpoint, `${PUBLIC_URL}/mcp`. */
@@ -91,11 +91,7 @@ export async function startEmbedded(config: Config, opts: EmbeddedOptions): Prom
   // The database remembers the key it was written with: a changed TOKEN_ENCRYPTION_KEY (without the old one in
   // TOKEN_ENCRYPTION_KEY_PREVIOUS) would leave every stored sign-in unreadable, so it refuses to start instead.
   await requireKeyAgreement(
-    {
-      get: (k) => kv.get(`${keyPrefix}:${k}`),
-      setIfAbsent: (k, v) => kv.setIfAbsent(`${keyPrefix}:${k}`, v),
-      describe: (k) => `the key "${keyPrefix}:${k}" of ${path.join(dataDir, DATABASE_FILE)}`,
-    },
+    new KeyValueFingerprintStore(kv, keyPrefix, (key) => `the key "${key}" of ${path.join(dataDir, DATABASE_FILE)}`),
     effective,
     logger,
   );

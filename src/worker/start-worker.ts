@@ -7,7 +7,8 @@
 import { once } from "node:events";
 import type { Server } from "node:http";
 import { Queue } from "bullmq";
-import { RedisKeyFingerprintStore, requireKeyAgreement } from "../shared/key-fingerprint.ts";
+import { KeyValueFingerprintStore, redisKeyName, requireKeyAgreement } from "../shared/key-fingerprint.ts";
+import { RedisKeyValueStore } from "../shared/kv/redis-key-value-store.ts";
 import { Redis } from "ioredis";
 import { createAirtableAccess } from "../shared/airtable-access.ts";
 import type { Config } from "../shared/config.ts";
@@ -50,7 +51,11 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
   const redis = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: null });
   redis.on("error", (error) => logger.error({ err: error }, "Redis error"));
   // Before taking jobs: a worker whose key differs from the servers' could not read a single stored token.
-  await requireKeyAgreement(new RedisKeyFingerprintStore(redis, keyPrefix), config, logger);
+  await requireKeyAgreement(
+    new KeyValueFingerprintStore(new RedisKeyValueStore(redis), keyPrefix, redisKeyName),
+    config,
+    logger,
+  );
   const metrics = opts.metrics ?? new Metrics({ logger });
   // queue_jobs only: this Queue never adds jobs. Its counts are read with a timeout at scrape time. A server in
   // the same process observes its own queue already.

@@ -4,17 +4,24 @@
  * to start across real processes: tests/e2e/startup-checks.test.ts.
  */
 import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createTestRedis, deleteKeys, uniquePrefix } from "../helpers/redis.ts";
 import { createLogger } from "../../src/shared/logger.ts";
 import {
   FINGERPRINT_RECORD,
   keyFingerprint,
-  RedisKeyFingerprintStore,
+  KeyValueFingerprintStore,
+  redisKeyName,
   requireKeyAgreement,
   type KeyFingerprintStore,
 } from "../../src/shared/key-fingerprint.ts";
 import { keyIdOf } from "../../src/shared/tokens/cipher.ts";
+import { RedisKeyValueStore } from "../../src/shared/kv/redis-key-value-store.ts";
+import { SqliteKeyValueStore } from "../../src/shared/kv/sqlite-key-value-store.ts";
+import { openDatabase } from "../../src/shared/sqlite/database.ts";
 import { keyFingerprintStoreContract } from "../support/key-fingerprint-store.contract.ts";
 
 const redis = createTestRedis();
@@ -25,7 +32,15 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-keyFingerprintStoreContract("Redis", async () => new RedisKeyFingerprintStore(redis, `${prefix}:${namespaces++}`));
+keyFingerprintStoreContract(
+  "Redis",
+  async () => new KeyValueFingerprintStore(new RedisKeyValueStore(redis), `${prefix}:${namespaces++}`, redisKeyName),
+);
+// The embedded mode keeps the same records in its SQLite file.
+keyFingerprintStoreContract("SQLite", async () => {
+  const db = await openDatabase(path.join(mkdtempSync(path.join(tmpdir(), "atmcp-fingerprint-")), "state.sqlite"));
+  return new KeyValueFingerprintStore(new SqliteKeyValueStore(db), "atmcp", (key) => `the key "${key}" of the file`);
+});
 
 describe("keyFingerprint", () => {
   it("is 32 hex characters, the same for the same key, different for another, and no part of the key or its key id", () => {
@@ -41,10 +56,10 @@ describe("keyFingerprint", () => {
   });
 });
 
-describe("RedisKeyFingerprintStore", () => {
+describe("KeyValueFingerprintStore", () => {
   it("keeps the records under the deployment's prefix, without expiry, and names the key for the operator", async () => {
     const keyPrefix = `${prefix}:layout`;
-    const store = new RedisKeyFingerprintStore(redis, keyPrefix);
+    const store = new KeyValueFingerprintStore(new RedisKeyValueStore(redis), keyPrefix, redisKeyName);
     await store.setIfAbsent(FINGERPRINT_RECORD, "abc");
     expect(await redis.get(`${keyPrefix}:deployment:key-fingerprint`)).toBe("abc");
     expect(await redis.ttl(`${keyPrefix}:deployment:key-fingerprint`)).toBe(-1);
@@ -59,7 +74,7 @@ describe("requireKeyAgreement", () => {
       { level: "info", pretty: false, name: "test" },
       { write: (l: string) => lines.push(l) },
     );
-    const inner = new RedisKeyFingerprintStore(redis, `${prefix}:flaky`);
+    const inner = new KeyValueFingerprintStore(new RedisKeyValueStore(redis), `${prefix}:flaky`, redisKeyName);
     let failures = 2;
     const flaky: KeyFingerprintStore = {
       get: (key) => (failures-- > 0 ? Promise.reject(new Error("Connection is closed.")) : inner.get(key)),
