@@ -3,7 +3,7 @@ import express, { type Request } from "express";
 import helmet from "helmet";
 import type { Queue } from "bullmq";
 import type { Redis } from "ioredis";
-import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
+import type { AuthInfo } from "@modelcontextprotocol/server";
 import type { AirtableClientFactory } from "../shared/airtable/client-factory.ts";
 import type { KeyValueStore } from "../shared/kv/key-value-store.ts";
 import type { AirtableOAuth } from "../shared/airtable/oauth.ts";

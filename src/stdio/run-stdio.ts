@@ -1,5 +1,5 @@
 import type { Readable, Writable } from "node:stream";
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import { serveStdio, StdioServerTransport } from "@modelcontextprotocol/server/stdio";
 import { Redis } from "ioredis";
 import { pino } from "pino";
 import type { AirtableClient } from "../shared/airtable/client.ts";
@@ -78,43 +78,46 @@ export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
     maxAttempts: config.WORKER_ATTEMPTS,
     rateLimitPauseMs: config.AIRTABLE_RATE_LIMIT_PENALTY_MS,
   });
-  const server = createMcpServer(
-    allTools,
-    {
-      context: async () => ({
-        airtable,
-        userId,
-        schemas,
-        logger,
-        operations,
-        maxRecordsPerOperation: config.MAX_RECORDS_PER_OPERATION,
-      }),
-      runWrite: createWriteRunner({ runner, operations, waitMs: config.WRITE_WAIT_MS }),
+  const runtime = {
+    context: async () => ({
+      airtable,
+      userId,
+      schemas,
       logger,
-    },
-    buildInstructions(allTools, {
+      operations,
       maxRecordsPerOperation: config.MAX_RECORDS_PER_OPERATION,
-      writeWaitMs: config.WRITE_WAIT_MS,
     }),
-  );
-  const transport = new StdioServerTransport(opts.stdin, opts.stdout);
+    runWrite: createWriteRunner({ runner, operations, waitMs: config.WRITE_WAIT_MS }),
+    logger,
+  };
+  const instructions = buildInstructions(allTools, {
+    maxRecordsPerOperation: config.MAX_RECORDS_PER_OPERATION,
+    writeWaitMs: config.WRITE_WAIT_MS,
+  });
 
   let resolveClosed: () => void = () => undefined;
   const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
   let closing = false;
+  // Both protocol eras (SDK v2 serveStdio): the connection's first message picks one (`initialize`: 2025-era;
+  // `server/discover` or any request with the 2026-07-28 `_meta` envelope: modern), and one server from this
+  // factory serves the connection (plus one for a discover probe a legacy client may send first).
+  const transport = new StdioServerTransport(opts.stdin, opts.stdout);
+  const serving = serveStdio(() => createMcpServer(allTools, runtime, instructions), {
+    transport,
+    onerror: (error) => logger.debug({ err: error }, "MCP message refused or failed in the SDK"),
+  });
   const close = async (): Promise<void> => {
-    // server.close() closes the transport, whose onclose calls us again: only the first call works.
+    // Closing the connection closes the transport, which may report its end to us again: only the first works.
     if (closing) return closed;
     closing = true;
-    await server.close().catch(() => undefined);
+    await serving.close().catch(() => undefined);
     await runner.close();
     await release();
     resolveClosed();
   };
-  transport.onclose = () => void close();
-  (opts.stdin ?? process.stdin).once("end", () => void close());
-
-  await server.connect(transport);
+  const stdin = opts.stdin ?? process.stdin;
+  stdin.once("end", () => void close());
+  stdin.once("close", () => void close());
   logger.info({ userId, tools: allTools.length }, "stdio MCP server ready");
   return { closed, close };
 }

@@ -1,4 +1,4 @@
-import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
+import type { AuthInfo } from "@modelcontextprotocol/server";
 import { TEMPORARILY_UNAVAILABLE } from "../../shared/redis-unavailable.ts";
 import type { RequestHandler, Response } from "express";
 import { allScopes, type Scope } from "../../shared/auth/scopes.ts";

@@ -1,17 +1,17 @@
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import type { AuthInfo } from "@modelcontextprotocol/sdk/server/auth/types.js";
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { AuthInfo } from "@modelcontextprotocol/server";
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from "express";
 import type { Scope } from "../../shared/auth/scopes.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { misconfigurationOf } from "../../shared/misconfiguration.ts";
-import { createMcpServer } from "../../shared/tools/create-mcp-server.ts";
 import type { AnyToolDefinition } from "../../shared/tools/define-tool.ts";
 import { buildInstructions, type InstructionSettings } from "../../shared/tools/instructions.ts";
 import type { BaseToolContext, ToolRuntime } from "../../shared/tools/register-tools.ts";
 import { JSON_RPC, sendJsonRpcError } from "./json-rpc-error.ts";
 import { readJsonBody } from "./read-json-body.ts";
 import { BrowserOrigins, mcpCors } from "../cors.ts";
-import { acceptedAnswer, presentAcceptToSdk } from "./accept.ts";
+import { acceptedAnswer, presentAcceptToSdk, type AcceptedAnswer } from "./accept.ts";
+import { createDualEraHandlers, type AnswerShape } from "./dual-era-handler.ts";
 import { hostGuard, originGuard } from "./request-guards.ts";
 
 export interface McpRouterDeps {
@@ -48,10 +48,12 @@ type AuthedRequest = Request & { auth?: AuthInfo };
 const MCP_METHODS = ["GET", "POST", "DELETE"] as const;
 
 /**
- * `POST /mcp`: MCP Streamable HTTP, stateless. Every request gets a fresh McpServer and transport (no session,
- * no Mcp-Session-Id), so any instance serves any request. In order: CORS (an allowed origin's preflight is
- * answered there), Host and Origin checks (DNS rebinding), authentication, content negotiation (accept.ts), body
- * limit and JSON parsing, the scope check of `tools/call`, then the SDK.
+ * `POST /mcp`: MCP Streamable HTTP, stateless, both protocol eras on one URL (dual-era-handler.ts): 2026-07-28
+ * requests (per-request `_meta`, `server/discover`) and 2025-era clients (`initialize`, 2025-11-25 / 2025-06-18).
+ * Every request gets a fresh McpServer (no session, no Mcp-Session-Id), so any instance serves any request. In
+ * order: CORS (an allowed origin's preflight is answered there), Host and Origin checks (DNS rebinding),
+ * authentication, content negotiation (accept.ts), body limit and JSON parsing, the scope check of `tools/call`,
+ * then the SDK v2 (its era classification, then the request).
  */
 export function createMcpRouter(deps: McpRouterDeps): express.Router {
   const router = express.Router();
@@ -63,6 +65,18 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
   router.all("/mcp", mcpCors(origins, MCP_METHODS), hostGuard(deps.allowedHosts, deps.hostHint), originGuard(origins));
 
   const instructions = buildInstructions(deps.tools, deps.instructionSettings);
+  const requestRuntime = new AsyncLocalStorage<ToolRuntime>();
+  // Built once per router: the SDK's handlers and the compiled tool catalog; a request only binds its runtime.
+  const handlers = createDualEraHandlers({
+    tools: deps.tools,
+    instructions,
+    runtime: () => {
+      const runtime = requestRuntime.getStore();
+      if (runtime === undefined) throw new Error("MCP server factory called outside a /mcp request");
+      return runtime;
+    },
+    logger: deps.logger,
+  });
 
   const notAllowed: RequestHandler = (_req, res) => {
     res.setHeader("Allow", "POST");
@@ -125,17 +139,10 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
       ...(deps.runWrite !== undefined && { runWrite: deps.runWrite }),
       ...(deps.onToolCall !== undefined && { onToolCall: deps.onToolCall }),
     };
-    const server = createMcpServer(deps.tools, runtime, instructions);
-    const transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: undefined,
-      // A plain JSON answer unless the client asked for progress, which needs an SSE stream, and can take one.
-      enableJsonResponse: accepted === "json" || (accepted === "either" && !messages.some(hasProgressToken)),
-    });
     presentAcceptToSdk(req);
-    // Closing the server closes its transport: per-request state ends with the response.
-    res.on("close", () => void server.close());
-    await server.connect(transport);
-    await transport.handleRequest(req, res, read.body);
+    // The SDK calls the server factory itself (once per request, either era): this request's runtime reaches
+    // it through the async context of this call.
+    await requestRuntime.run(runtime, () => handlers.serve(answerShape(accepted, messages), req, res, read.body));
   }
 
   return router;
@@ -155,6 +162,19 @@ function calledTools(messages: unknown[], tools: Map<string, AnyToolDefinition>)
     if (tool !== undefined) called.push(tool);
   }
   return called;
+}
+
+/**
+ * How the answer may be shaped, from content negotiation (accept.ts). 2025-era: a plain JSON answer unless the
+ * client asked for progress, which needs an SSE stream, and can take one (the transport decides up front).
+ * 2026-07-28: the SDK's `auto` mode answers JSON and upgrades to SSE only when progress is actually sent; a
+ * client that takes only one type gets only that type.
+ */
+function answerShape(accepted: AcceptedAnswer, messages: unknown[]): AnswerShape {
+  return {
+    legacyJson: accepted === "json" || (accepted === "either" && !messages.some(hasProgressToken)),
+    modern: accepted === "either" ? "auto" : accepted,
+  };
 }
 
 function hasProgressToken(message: unknown): boolean {

@@ -1,4 +1,4 @@
-import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { McpServer } from "@modelcontextprotocol/server";
 import type { AnyToolDefinition } from "./define-tool.ts";
 import { buildInstructions } from "./instructions.ts";
 import { registerTools, type ToolRuntime } from "./register-tools.ts";
@@ -7,9 +7,10 @@ export const SERVER_NAME = "airtable-oauth-mcp";
 export const SERVER_VERSION = "0.1.0";
 
 /**
- * An MCP server offering `tools`. Cheap to build: the HTTP endpoint builds one per request (stateless), stdio
- * mode one per process. `instructions` (see instructions.ts) is best built once by the caller, with the
- * deployment's settings.
+ * An MCP server (SDK v2 `McpServer`) offering `tools`. Cheap to build: the HTTP endpoint builds one per request
+ * (stateless, either protocol era), stdio one per connection. The tools' schemas are compiled once per catalog
+ * (compile-tools.ts), so this only binds `runtime`. `instructions` (see instructions.ts) is best built once by
+ * the caller, with the deployment's settings. Throws when a write tool is given without `runtime.runWrite`.
  */
 export function createMcpServer(
   tools: readonly AnyToolDefinition[],

@@ -1,12 +1,12 @@
-import type { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import type { RequestHandlerExtra } from "@modelcontextprotocol/sdk/shared/protocol.js";
-import type { CallToolResult, ServerNotification, ServerRequest } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult, McpServer, ServerContext } from "@modelcontextprotocol/server";
 import type { Logger } from "../logger.ts";
 import type { OperationPlan } from "../operations/plan.ts";
 import type { AnyToolDefinition, ToolContext, WriteToolDefinition } from "./define-tool.ts";
+import { compileTools } from "./compile-tools.ts";
 import { toolErrorResult } from "./tool-errors.ts";
 
-export type ToolRequestExtra = RequestHandlerExtra<ServerRequest, ServerNotification>;
+/** What the MCP SDK hands a tool handler about its request (signal, `_meta`, related notifications). */
+export type ToolRequestExtra = ServerContext;
 
 /** The per-call context minus what the MCP request itself provides. */
 export type BaseToolContext = Omit<ToolContext, "sendProgress" | "signal">;
@@ -29,50 +29,43 @@ export function toolSuccessResult(output: Record<string, unknown>): CallToolResu
   return { structuredContent: output, content: [{ type: "text", text: JSON.stringify(output) }] };
 }
 
-/** Registers each tool on the server; read tools run their handler, write tools go to `runtime.runWrite`. */
+/**
+ * Registers each tool on the server; read tools run their handler, write tools go to `runtime.runWrite`. The
+ * schemas come from compileTools (built once per catalog): per server, this only binds the runtime.
+ */
 export function registerTools(server: McpServer, tools: readonly AnyToolDefinition[], runtime: ToolRuntime): void {
-  for (const tool of tools) {
+  for (const { definition: tool, config } of compileTools(tools)) {
     if (tool.kind === "write" && runtime.runWrite === undefined) {
       throw new Error(`${tool.name} is a write tool but no write runner was given`);
     }
-    server.registerTool(
-      tool.name,
-      {
-        title: tool.title,
-        description: tool.description,
-        inputSchema: tool.inputSchema,
-        outputSchema: tool.outputSchema,
-        annotations: { title: tool.title, ...tool.annotations },
-      },
-      async (input: Record<string, unknown>, extra: ToolRequestExtra) => {
-        const started = performance.now();
-        try {
-          const ctx = callContext(await runtime.context(extra), extra);
-          const result =
-            tool.kind === "write"
-              ? await runtime.runWrite!(tool, await tool.plan(input, ctx), ctx)
-              : toolSuccessResult(await tool.handler(input, ctx));
-          const ms = performance.now() - started;
-          ctx.logger.info({ tool: tool.name, ms: Math.round(ms), isError: result.isError === true }, "tool call");
-          runtime.onToolCall?.(tool.name, ms, result.isError === true);
-          return result;
-        } catch (error) {
-          const ms = performance.now() - started;
-          runtime.logger.info({ tool: tool.name, ms: Math.round(ms), isError: true }, "tool call");
-          runtime.onToolCall?.(tool.name, ms, true);
-          return toolErrorResult(error, tool, runtime.logger);
-        }
-      },
-    );
+    server.registerTool(tool.name, config, async (input: unknown, extra: ToolRequestExtra): Promise<CallToolResult> => {
+      const started = performance.now();
+      try {
+        const ctx = callContext(await runtime.context(extra), extra);
+        const result =
+          tool.kind === "write"
+            ? await runtime.runWrite!(tool, await tool.plan(input as Record<string, unknown>, ctx), ctx)
+            : toolSuccessResult(await tool.handler(input as Record<string, unknown>, ctx));
+        const ms = performance.now() - started;
+        ctx.logger.info({ tool: tool.name, ms: Math.round(ms), isError: result.isError === true }, "tool call");
+        runtime.onToolCall?.(tool.name, ms, result.isError === true);
+        return result;
+      } catch (error) {
+        const ms = performance.now() - started;
+        runtime.logger.info({ tool: tool.name, ms: Math.round(ms), isError: true }, "tool call");
+        runtime.onToolCall?.(tool.name, ms, true);
+        return toolErrorResult(error, tool, runtime.logger);
+      }
+    });
   }
 }
 
 function callContext(base: BaseToolContext, extra: ToolRequestExtra): ToolContext {
-  const ctx: ToolContext = { ...base, signal: extra.signal };
-  const progressToken = extra._meta?.progressToken;
+  const ctx: ToolContext = { ...base, signal: extra.mcpReq.signal };
+  const progressToken = extra.mcpReq._meta?.progressToken;
   if (progressToken !== undefined) {
     ctx.sendProgress = (progress, total, message) =>
-      extra.sendNotification({
+      extra.mcpReq.notify({
         method: "notifications/progress",
         params: {
           progressToken,

@@ -1,4 +1,4 @@
-import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
+import type { CallToolResult } from "@modelcontextprotocol/server";
 import { batchCount, type Operation } from "../operations/events.ts";
 import type { OperationProgress } from "../operations/fold.ts";
 import type { OperationRunner } from "../operations/operation-runner.ts";

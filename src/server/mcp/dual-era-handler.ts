@@ -1,0 +1,159 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { toNodeHandler, type NodeMcpRequestHandler } from "@modelcontextprotocol/node";
+import {
+  createMcpHandler,
+  isLegacyRequest,
+  WebStandardStreamableHTTPServerTransport,
+  type AuthInfo,
+  type McpHandlerRequestOptions,
+  type McpHttpHandler,
+  type McpRequestContext,
+  type PerRequestResponseMode,
+} from "@modelcontextprotocol/server";
+import type { Logger } from "../../shared/logger.ts";
+import { createMcpServer } from "../../shared/tools/create-mcp-server.ts";
+import type { AnyToolDefinition } from "../../shared/tools/define-tool.ts";
+import type { ToolRuntime } from "../../shared/tools/register-tools.ts";
+
+/** How one request's answer may be shaped (chosen by content negotiation, see mcp-router.ts). */
+export interface AnswerShape {
+  /** 2025-era: one JSON object (true) or an SSE stream (false), decided before the request runs. */
+  legacyJson: boolean;
+  /** 2026-07-28: the SDK's response mode (`auto`: JSON, upgraded to SSE when progress is sent). */
+  modern: PerRequestResponseMode;
+}
+
+export interface DualEraOptions {
+  tools: readonly AnyToolDefinition[];
+  instructions: string;
+  /** The runtime of the request being served (called by the server factory, once per request). */
+  runtime(): ToolRuntime;
+  logger: Logger;
+}
+
+export interface DualEraHandlers {
+  /**
+   * Serves one POST /mcp whose body was already read and checked (`parsedBody`), with `req.auth` set. Writes the
+   * whole answer to `res`; resolves when it is written (an SSE answer: when the stream ends).
+   */
+  serve(
+    shape: AnswerShape,
+    req: IncomingMessage & { auth?: AuthInfo },
+    res: ServerResponse,
+    parsedBody: unknown,
+  ): Promise<void>;
+}
+
+/**
+ * Both MCP protocol eras on one URL, on the MCP TypeScript SDK v2, statelessly.
+ *
+ * - 2026-07-28 (a request carrying the per-request `_meta` envelope): the SDK's `createMcpHandler` in strict
+ *   mode (`legacy: 'reject'`), which owns that revision's rules: required `MCP-Protocol-Version`/`Mcp-Method`
+ *   headers matching the body, `server/discover`, an unsupported revision refused with
+ *   `UnsupportedProtocolVersionError` listing the supported ones.
+ * - 2025-era (no envelope: `initialize`, or a bare request with `MCP-Protocol-Version: 2025-11-25`/`2025-06-18`):
+ *   a fresh server and stateless Streamable HTTP transport per request, exactly the v1 setup. This is the
+ *   SDK's documented composition (route on `isLegacyRequest` in front of a strict handler) rather than its
+ *   built-in `legacy: 'stateless'` leg, because that leg always answers over SSE, while /mcp answers JSON
+ *   unless progress was asked for, and JSON only to a client that accepts only JSON (accept.ts).
+ *
+ * Everything is built once here (handlers, adapters; the tool catalog is compiled once by createMcpServer's
+ * registerTools): per request only the McpServer binding the request's runtime is new.
+ */
+export function createDualEraHandlers(opts: DualEraOptions): DualEraHandlers {
+  const factory = (_ctx: McpRequestContext) => createMcpServer(opts.tools, opts.runtime(), opts.instructions);
+  // Refused and failed requests are answered by the SDK; this only records them (debug: clients cause them).
+  const onerror = (error: Error) => opts.logger.debug({ err: error }, "MCP request refused or failed in the SDK");
+
+  const modern = new Map<PerRequestResponseMode, McpHttpHandler>();
+  const modernHandler = (mode: PerRequestResponseMode): McpHttpHandler => {
+    let handler = modern.get(mode);
+    if (handler === undefined) {
+      handler = createMcpHandler(factory, { legacy: "reject", responseMode: mode, onerror });
+      modern.set(mode, handler);
+    }
+    return handler;
+  };
+
+  const legacy = async (request: Request, options: McpHandlerRequestOptions, json: boolean): Promise<Response> => {
+    const server = factory({
+      era: "legacy",
+      ...(options.authInfo !== undefined && { authInfo: options.authInfo }),
+      requestInfo: request,
+    });
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: json,
+    });
+    await server.connect(transport);
+    // Closing the server closes its transport: per-request state ends with the answer (or the client leaving).
+    const teardown = () => void server.close().catch(() => undefined);
+    request.signal.addEventListener("abort", teardown, { once: true });
+    const response = await transport.handleRequest(request, options);
+    if (response.body === null || !response.headers.get("content-type")?.startsWith("text/event-stream")) {
+      teardown();
+      return response;
+    }
+    return new Response(endsWith(response.body, teardown), response);
+  };
+
+  const adapters = new Map<string, NodeMcpRequestHandler>();
+  const adapterFor = (shape: AnswerShape): NodeMcpRequestHandler => {
+    const key = `${shape.legacyJson} ${shape.modern}`;
+    let adapter = adapters.get(key);
+    if (adapter === undefined) {
+      adapter = toNodeHandler(
+        {
+          fetch: async (request, options = {}) =>
+            (await isLegacyRequest(request, options.parsedBody))
+              ? legacy(request, options, shape.legacyJson)
+              : modernHandler(shape.modern).fetch(request, options),
+        },
+        { onerror: (error) => opts.logger.error({ err: error }, "MCP request failed") },
+      );
+      adapters.set(key, adapter);
+    }
+    return adapter;
+  };
+
+  return {
+    serve: (shape, req, res, parsedBody) =>
+      adapterFor(shape)(
+        req as unknown as Parameters<NodeMcpRequestHandler>[0],
+        res as unknown as Parameters<NodeMcpRequestHandler>[1],
+        parsedBody,
+      ),
+  };
+}
+
+/** `body`, calling `onEnd` once when it has been read to the end, failed, or was cancelled. */
+function endsWith(body: ReadableStream<Uint8Array>, onEnd: () => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let ended = false;
+  const end = () => {
+    if (!ended) {
+      ended = true;
+      onEnd();
+    }
+  };
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          end();
+          controller.close();
+        } else {
+          controller.enqueue(value);
+        }
+      } catch (error) {
+        end();
+        controller.error(error);
+      }
+    },
+    async cancel(reason) {
+      end();
+      await reader.cancel(reason).catch(() => undefined);
+    },
+  });
+}

@@ -1,0 +1,99 @@
+import type { StandardSchemaWithJSON } from "@modelcontextprotocol/server";
+import { z } from "zod";
+import type { AnyToolDefinition, ToolAnnotations } from "./define-tool.ts";
+
+/**
+ * The JSON Schema dialect the MCP SDK v2 asks for when it lists tools (its `standardSchemaToJsonSchema`); the
+ * 2026-07-28 revision and 2025-11-25 both name JSON Schema 2020-12 as the default dialect.
+ */
+const LISTED_TARGET = "draft-2020-12";
+
+/** One tool as the SDK's `registerTool` takes it, built once per process (see compileTools). */
+export interface CompiledTool {
+  definition: AnyToolDefinition;
+  /** registerTool's config: schemas are Standard Schemas whose JSON Schema is already computed. */
+  config: {
+    title: string;
+    description: string;
+    inputSchema: StandardSchemaWithJSON;
+    outputSchema: StandardSchemaWithJSON;
+    annotations: ToolAnnotations & { title: string };
+  };
+}
+
+type JsonSchemaOptions = { target: string };
+type JsonSchemaConverter = (options: JsonSchemaOptions) => Record<string, unknown>;
+
+let compilations = 0;
+const compiled = new WeakMap<readonly AnyToolDefinition[], readonly CompiledTool[]>();
+
+/**
+ * How many times a tool catalog has been compiled in this process: the zod objects, their validators and their
+ * JSON Schemas. A server that serves every request through a fresh McpServer (the stateless /mcp, issue 14)
+ * must still compile once per catalog, not once per request; tests and benchmarks read this counter.
+ */
+export function toolCompilationCount(): number {
+  return compilations;
+}
+
+/**
+ * The catalog in the shape the MCP SDK registers, computed once per catalog array (memoised on its identity):
+ * each tool's input and output zod objects (`z.object(shape)`, which the SDK would otherwise build on every
+ * `registerTool`) and their JSON Schemas (which the SDK would otherwise convert on every `tools/list`).
+ * Validation still runs through the same zod objects, so arguments are parsed (defaults, transforms) and
+ * refused with the same messages as before. Registering the result on a new McpServer is then only object
+ * allocation, cheap enough for one server per HTTP request.
+ */
+export function compileTools(tools: readonly AnyToolDefinition[]): readonly CompiledTool[] {
+  const known = compiled.get(tools);
+  if (known !== undefined) return known;
+  compilations += 1;
+  const result = tools.map((tool): CompiledTool => ({
+    definition: tool,
+    config: {
+      title: tool.title,
+      description: tool.description,
+      inputSchema: withPrecomputedJsonSchema(z.object(tool.inputSchema)),
+      outputSchema: withPrecomputedJsonSchema(z.object(tool.outputSchema)),
+      annotations: { title: tool.title, ...tool.annotations },
+    },
+  }));
+  compiled.set(tools, result);
+  return result;
+}
+
+/**
+ * A Standard Schema (https://standardschema.dev) that validates with `schema` and answers its JSON Schema
+ * (the StandardJSONSchemaV1 `jsonSchema` member, which the SDK prefers) from a cache: the dialect the SDK lists
+ * with is converted here, now; any other dialect on first use.
+ */
+function withPrecomputedJsonSchema(schema: z.ZodObject): StandardSchemaWithJSON {
+  const standard = schema["~standard"] as unknown as {
+    vendor: string;
+    validate: (value: unknown) => unknown;
+    jsonSchema: { input: JsonSchemaConverter; output: JsonSchemaConverter };
+  };
+  const cache = new Map<string, Record<string, unknown>>();
+  const converter =
+    (io: "input" | "output"): JsonSchemaConverter =>
+    (options) => {
+      const key = `${io} ${options.target}`;
+      let json = cache.get(key);
+      if (json === undefined) {
+        json = standard.jsonSchema[io](options);
+        cache.set(key, json);
+      }
+      return json;
+    };
+  const jsonSchema = { input: converter("input"), output: converter("output") };
+  jsonSchema.input({ target: LISTED_TARGET });
+  jsonSchema.output({ target: LISTED_TARGET });
+  return {
+    "~standard": {
+      version: 1,
+      vendor: standard.vendor,
+      validate: (value: unknown) => standard.validate(value),
+      jsonSchema,
+    },
+  } as unknown as StandardSchemaWithJSON;
+}
