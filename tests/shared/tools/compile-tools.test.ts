@@ -44,7 +44,10 @@ describe("compileTools", () => {
     const parsed = standard(tool?.config.inputSchema).validate({ baseId: "appAAAAAAAAAAAAAA", tableId: "Tasks" });
     expect(parsed.issues).toBeUndefined();
     expect(parsed.value).toEqual(
-      z.object(tool!.definition.inputSchema).parse({ baseId: "appAAAAAAAAAAAAAA", tableId: "Tasks" }) as Record<string, unknown>,
+      z.object(tool!.definition.inputSchema).parse({ baseId: "appAAAAAAAAAAAAAA", tableId: "Tasks" }) as Record<
+        string,
+        unknown
+      >,
     );
   });
 });
