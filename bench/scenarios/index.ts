@@ -2,6 +2,7 @@ import type { Scenario } from "../scenario.ts";
 import { limiterIdleLatency } from "./limiter-idle-latency.ts";
 import { limiterThroughput } from "./limiter-throughput.ts";
 import { mcpListRecordsOverhead } from "./mcp-list-records-overhead.ts";
+import { mcpServerPerRequest } from "./mcp-server-per-request.ts";
 import { tokenVerification } from "./token-verification.ts";
 import { writeChaos } from "./write-chaos.ts";
 import { writeFairness } from "./write-fairness.ts";
@@ -14,6 +15,7 @@ export const scenarios: Scenario[] = [
   limiterThroughput,
   limiterIdleLatency,
   mcpListRecordsOverhead,
+  mcpServerPerRequest,
   tokenVerification,
   writeThroughput,
   writeThroughputBases,
