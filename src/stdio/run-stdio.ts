@@ -36,7 +36,7 @@ export interface StdioRunning {
 
 /**
  * stdio mode: one local user with a personal access token (AIRTABLE_TOKEN), no OAuth. The same tool catalog as
- * the HTTP endpoint. The limiter is in-process, or the shared one when REDIS_URL is set (then this process and
+ * the HTTP endpoint, and both MCP protocol eras (2026-07-28 and the 2025 revisions, SDK v2 `serveStdio`). The limiter is in-process, or the shared one when REDIS_URL is set (then this process and
  * the servers count against the same Airtable limits). stdout carries the protocol: logs go to stderr.
  * Throws ConfigError (bad environment) or StdioStartupError (token refused, Airtable unreachable).
  */
