@@ -167,13 +167,15 @@ function calledTools(messages: unknown[], tools: Map<string, AnyToolDefinition>)
 /**
  * How the answer may be shaped, from content negotiation (accept.ts). 2025-era: a plain JSON answer unless the
  * client asked for progress, which needs an SSE stream, and can take one (the transport decides up front).
- * 2026-07-28: the SDK's `auto` mode answers JSON and upgrades to SSE only when progress is actually sent; a
- * client that takes only one type gets only that type.
+ * 2026-07-28: the SDK's `auto` mode answers JSON and upgrades to SSE only when progress is actually sent, so it
+ * serves every client that takes JSON and did not ask for progress; a client that takes only SSE gets SSE, and one
+ * that takes only JSON but asked for progress gets JSON without the progress (the SDK's `json` mode).
  */
 function answerShape(accepted: AcceptedAnswer, messages: unknown[]): AnswerShape {
+  const progress = messages.some(hasProgressToken);
   return {
-    legacyJson: accepted === "json" || (accepted === "either" && !messages.some(hasProgressToken)),
-    modern: accepted === "either" ? "auto" : accepted,
+    legacyJson: accepted === "json" || (accepted === "either" && !progress),
+    modern: accepted === "sse" ? "sse" : accepted === "json" && progress ? "json" : "auto",
   };
 }
 

@@ -126,6 +126,42 @@ describe("2026-07-28 on /mcp (SDK v2 client)", () => {
     ]);
   });
 
+  it("answers in the type the client accepts: SSE for a progress-asking call, JSON only to a JSON-only client", async () => {
+    const call = (id: number, progressToken?: string) => ({
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: {
+        name: "test_progress",
+        arguments: {},
+        _meta: { ...envelope(), ...(progressToken !== undefined && { progressToken }) },
+      },
+    });
+    const headers = { "mcp-protocol-version": MODERN, "mcp-method": "tools/call", "mcp-name": "test_progress" };
+
+    const plain = await rawPost(call(1), headers);
+    expect(plain.headers.get("content-type")).toMatch(/application\/json/);
+
+    const streamed = await rawPost(call(2, "p2"), headers);
+    expect(streamed.headers.get("content-type")).toMatch(/text\/event-stream/);
+    const events = await streamed.text();
+    expect(events).toContain('"method":"notifications/progress"');
+    expect(events).toContain("half way");
+
+    const jsonOnly = await rawPost(call(3, "p3"), { ...headers, accept: "application/json" });
+    expect(jsonOnly.status).toBe(200);
+    expect(jsonOnly.headers.get("content-type")).toMatch(/application\/json/);
+    const answer = (await jsonOnly.json()) as { result: { structuredContent: unknown } };
+    expect(answer.result.structuredContent).toEqual({ progressAvailable: true });
+
+    const sseOnly = await rawPost(call(4), { ...headers, accept: "text/event-stream" });
+    expect(sseOnly.headers.get("content-type")).toMatch(/text\/event-stream/);
+    expect(await sseOnly.text()).toContain("progressAvailable");
+
+    const neither = await rawPost(call(5), { ...headers, accept: "text/html" });
+    expect(neither.status).toBe(406);
+  });
+
   it("keeps our checks in front: no credentials → 401, a missing scope → 403 insufficient_scope, a foreign Origin → 403", async () => {
     const call = {
       jsonrpc: "2.0",
