@@ -1,6 +1,7 @@
 import type { Scenario } from "../scenario.ts";
 import { limiterIdleLatency } from "./limiter-idle-latency.ts";
 import { limiterThroughput } from "./limiter-throughput.ts";
+import { manyUsers } from "./many-users.ts";
 import { mcpListRecordsOverhead } from "./mcp-list-records-overhead.ts";
 import { tokenVerification } from "./token-verification.ts";
 import { writeChaos } from "./write-chaos.ts";
@@ -20,4 +21,5 @@ export const scenarios: Scenario[] = [
   writeFairness,
   writeOverhead,
   writeChaos,
+  manyUsers,
 ];

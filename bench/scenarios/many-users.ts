@@ -1,0 +1,380 @@
+import { randomBytes } from "node:crypto";
+import { AsyncLocalStorage } from "node:async_hooks";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { Redis } from "ioredis";
+import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
+import { callTool, connectClient, resultText, signInAndConnect } from "../../tests/e2e/helpers/mcp-client.ts";
+import { freePort, startServerProcess, type ServerProcess } from "../../tests/e2e/helpers/server-process.ts";
+import { TestOAuthProvider } from "../../tests/e2e/helpers/test-oauth-provider.ts";
+import type { BenchContext, Scenario, ScenarioResult } from "../scenario.ts";
+import { processCpuMs, processRssMb, topSelfTimes } from "../support/process-stats.ts";
+import { deleteKeys } from "../support/redis.ts";
+import { diffCounts, startRedisCounter, type RedisCounts } from "../support/redis-counter.ts";
+import { formatMs, median, percentile } from "../support/stats.ts";
+
+/**
+ * Many signed-in users at once (issue 13 §3, issue 15): USERS users, each with their own grant from the real OAuth
+ * flow, call read tools back to back through the MCP SDK client, spread over INSTANCES real server processes
+ * (`src/server/main.ts`, distributed mode) sharing one Redis, against the sandbox at 0 ms latency with BASES
+ * bases. Measured from outside the servers: calls/s, latency, CPU time and RSS of each process (/proc), and every
+ * Redis command they send (a counting proxy) or Redis executes for them (MONITOR on a database of their own).
+ *   BENCH_USERS      signed-in users, default 500
+ *   BENCH_REDIS_DB   the Redis database the servers use and MONITOR counts, default 13 (must be unused)
+ *   BENCH_CPU_PROF=1 run the servers with --cpu-prof and print the functions with the most self time
+ */
+const USERS = Number(process.env.BENCH_USERS ?? 500);
+const INSTANCES = 2;
+const BASES = 100;
+const RECORDS_PER_TABLE = 20;
+const PAGE_SIZE = 10;
+const SIGN_IN_CONCURRENCY = 25;
+const WARMUP_MS = 3_000;
+const IDLE_MS = 5_000;
+const REDIS_DB = Number(process.env.BENCH_REDIS_DB ?? 13);
+const CPU_PROF = process.env.BENCH_CPU_PROF === "1";
+const TOP_FRAMES = 15;
+
+interface User {
+  index: number;
+  client: Client;
+  instance: number;
+}
+
+interface Bases {
+  baseId: string;
+  tableId: string;
+  recordIds: string[];
+}
+
+function seedBases(sandbox: Sandbox, ownerId: string): Bases[] {
+  return Array.from({ length: BASES }, (_, i) => {
+    const base = sandbox.createBase(ownerId, {
+      name: `Many users ${i}`,
+      tables: [
+        {
+          name: "Items",
+          fields: [
+            { name: "Name", type: "singleLineText" },
+            { name: "Notes", type: "multilineText" },
+            { name: "Count", type: "number", options: { precision: 0 } },
+          ],
+          records: Array.from({ length: RECORDS_PER_TABLE }, (_, r) => ({
+            Name: `item ${r}`,
+            Notes: "x".repeat(80),
+            Count: r,
+          })),
+        },
+      ],
+    });
+    const tableId = base.tables[0]!.id;
+    return { baseId: base.id, tableId, recordIds: sandbox.listRecordsDirect(base.id, tableId).map((r) => r.id) };
+  });
+}
+
+/**
+ * Each user signs in from an address of their own, as real users do: the servers trust one proxy hop
+ * (TRUST_PROXY=1, as behind Cloud Run) and this process's fetch adds `X-Forwarded-For` for the user whose sign-in
+ * is running. Without it, 500 sign-ins from 127.0.0.1 hit the per-address limit of the browser steps (60/min).
+ */
+const clientAddress = new AsyncLocalStorage<string>();
+
+function withClientAddresses<T>(fn: () => Promise<T>): Promise<T> {
+  const original = globalThis.fetch;
+  globalThis.fetch = (input, init) => {
+    const address = clientAddress.getStore();
+    if (address === undefined) return original(input, init);
+    const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
+    headers.set("x-forwarded-for", address);
+    return original(input, { ...init, headers });
+  };
+  return fn().finally(() => {
+    globalThis.fetch = original;
+  });
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await fn(items[i]!);
+      }
+    }),
+  );
+  return results;
+}
+
+async function startServers(ctx: BenchContext, sandbox: Sandbox, redisUrl: string, profileDir: string | undefined) {
+  const ports: number[] = [];
+  while (ports.length < INSTANCES) {
+    const port = await freePort();
+    if (!ports.includes(port)) ports.push(port);
+  }
+  const publicUrl = `http://127.0.0.1:${ports[0]}`;
+  const airtableClient = {
+    clientId: `bench-many-${randomBytes(4).toString("hex")}`,
+    clientSecret: randomBytes(24).toString("base64url"),
+    redirectUris: [`${publicUrl}/oauth/callback`],
+  };
+  sandbox.registerOAuthClient(airtableClient);
+  const env: Record<string, string> = {
+    PUBLIC_URL: publicUrl,
+    ALLOWED_HOSTS: ports.map((p) => `127.0.0.1:${p}`).join(","),
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: ctx.keyPrefix,
+    AIRTABLE_CLIENT_ID: airtableClient.clientId,
+    AIRTABLE_CLIENT_SECRET: airtableClient.clientSecret,
+    AIRTABLE_API_URL: sandbox.url,
+    AIRTABLE_AUTH_URL: sandbox.url,
+    AIRTABLE_CONTENT_URL: sandbox.url,
+    TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+    TOKEN_STORE: "redis",
+    TRUST_PROXY: "1",
+    LOG_LEVEL: "warn",
+  };
+  const nodeArgs = profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`];
+  return Promise.all(ports.map((port, i) => startServerProcess({ port, env, label: `server ${i}`, nodeArgs })));
+}
+
+/** One user's loop: read tools back to back (list_records and get_record in turn) on rotating bases. */
+async function runUser(
+  user: User,
+  bases: Bases[],
+  until: () => boolean,
+  record: (user: User, ms: number, ok: boolean) => void,
+): Promise<void> {
+  let n = user.index;
+  while (!until()) {
+    const b = bases[n % BASES]!;
+    const started = performance.now();
+    let ok = false;
+    try {
+      const result =
+        n % 2 === 0
+          ? await callTool(user.client, "list_records", { baseId: b.baseId, tableId: b.tableId, pageSize: PAGE_SIZE })
+          : await callTool(user.client, "get_record", {
+              baseId: b.baseId,
+              tableId: b.tableId,
+              recordId: b.recordIds[n % b.recordIds.length]!,
+            });
+      ok = result.isError !== true;
+      if (!ok && Math.random() < 0.01) process.stderr.write(`bench:   tool error: ${resultText(result)}\n`);
+    } catch (error) {
+      if (Math.random() < 0.01) process.stderr.write(`bench:   call failed: ${String(error)}\n`);
+    }
+    record(user, performance.now() - started, ok);
+    n += 1;
+  }
+}
+
+const perCall = (value: number, calls: number): string => (calls > 0 ? (value / calls).toFixed(1) : "—");
+
+export const manyUsers: Scenario = {
+  name: "many users",
+  summary:
+    `${USERS} signed-in users (distinct grants, real OAuth sign-in) call read tools (list_records, get_record) back ` +
+    `to back over the MCP SDK client through ${INSTANCES} server processes (distributed mode, one Redis) against ` +
+    `the sandbox at 0 ms latency with ${BASES} bases: throughput, latency, server CPU, Redis work and RSS.`,
+  async run(ctx): Promise<ScenarioResult> {
+    const counter = await startRedisCounter(ctx.redisUrl, REDIS_DB);
+    const sandbox = await startSandbox({});
+    const profileDir = CPU_PROF ? await mkdtemp(join(tmpdir(), "bench-cpu-prof-")) : undefined;
+    let servers: ServerProcess[] = [];
+    const users: User[] = [];
+    try {
+      const owner = sandbox.addUser({ email: "bench-owner@example.com" });
+      const bases = seedBases(sandbox, owner.id);
+      const people = Array.from({ length: USERS }, (_, i) => {
+        const person = sandbox.addUser({ email: `bench-user-${i}@example.com` });
+        for (const b of bases) sandbox.grantAccess(b.baseId, person.id, "read");
+        return { index: i, id: person.id };
+      });
+      ctx.progress(`starting ${INSTANCES} server processes${CPU_PROF ? ` with --cpu-prof into ${profileDir}` : ""}`);
+      servers = await startServers(ctx, sandbox, counter.url, profileDir);
+      const mcpUrls = servers.map((s) => `${s.url}/mcp`);
+
+      ctx.progress(`signing in ${USERS} users through OAuth (${SIGN_IN_CONCURRENCY} at a time)`);
+      const signInStarted = performance.now();
+      users.push(
+        ...(await withClientAddresses(() =>
+          pool(people, SIGN_IN_CONCURRENCY, (person) =>
+            clientAddress.run(`10.1.${person.index >> 8}.${person.index & 255}`, async () => {
+              const provider = new TestOAuthProvider({ sandboxUser: person.id });
+              // Tokens are issued for the deployment's resource (the first instance's URL); any instance accepts them.
+              const { client } = await signInAndConnect(mcpUrls[0]!, provider);
+              const instance = person.index % INSTANCES;
+              if (instance === 0) return { index: person.index, client, instance };
+              await client.close();
+              return { index: person.index, client: await connectClient(mcpUrls[instance]!, provider), instance };
+            }),
+          ),
+        )),
+      );
+      const signInSeconds = (performance.now() - signInStarted) / 1000;
+
+      ctx.progress(`warming up for ${WARMUP_MS / 1000} s`);
+      const warmupEnd = performance.now() + WARMUP_MS;
+      await Promise.all(
+        users.map((u) =>
+          runUser(
+            u,
+            bases,
+            () => performance.now() > warmupEnd,
+            () => undefined,
+          ),
+        ),
+      );
+
+      ctx.progress(`measuring for ${ctx.seconds} s`);
+      const latencies: number[] = [];
+      const callsBy = new Array<number>(INSTANCES).fill(0);
+      let errors = 0;
+      const cpuBefore = await Promise.all(servers.map((s) => processCpuMs(s.pid)));
+      const countsBefore = counter.counts();
+      const started = performance.now();
+      const end = started + ctx.seconds * 1000;
+      await Promise.all(
+        users.map((u) =>
+          runUser(
+            u,
+            bases,
+            () => performance.now() > end,
+            (user, ms, ok) => {
+              latencies.push(ms);
+              callsBy[user.instance]! += 1;
+              if (!ok) errors += 1;
+            },
+          ),
+        ),
+      );
+      const elapsedS = (performance.now() - started) / 1000;
+      const cpuAfter = await Promise.all(servers.map((s) => processCpuMs(s.pid)));
+      const load = diffCounts(counter.counts(), countsBefore);
+
+      ctx.progress(`idle for ${IDLE_MS / 1000} s`);
+      const idleBefore = counter.counts();
+      await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+      const idle = diffCounts(counter.counts(), idleBefore);
+      const rss = await Promise.all(servers.map((s) => processRssMb(s.pid)));
+
+      const calls = callsBy.reduce((a, b) => a + b, 0);
+      const cpuMs = servers.map((_, i) => cpuAfter[i]! - cpuBefore[i]!);
+      const idlePerSecond = (c: RedisCounts) => c.executed / (IDLE_MS / 1000);
+      const columns = [
+        "instance",
+        "tool calls/s",
+        "p50 ms",
+        "p95 ms",
+        "server CPU ms/call",
+        "Redis cmds/call (sent · executed incl. scripts)",
+        "Redis round trips/call",
+        "idle Redis cmds/s",
+        "RSS MB after",
+      ];
+      const rows = servers.map((s, i) => [
+        s.label,
+        (callsBy[i]! / elapsedS).toFixed(0),
+        "",
+        "",
+        (cpuMs[i]! / Math.max(1, callsBy[i]!)).toFixed(2),
+        "",
+        "",
+        "",
+        rss[i]!.toFixed(0),
+      ]);
+      rows.push([
+        "cluster",
+        (calls / elapsedS).toFixed(0),
+        formatMs(median(latencies)),
+        formatMs(percentile(latencies, 95)),
+        (cpuMs.reduce((a, b) => a + b, 0) / Math.max(1, calls)).toFixed(2),
+        `${perCall(load.commands, calls)} · ${perCall(load.executed, calls)}`,
+        perCall(load.roundTrips, calls),
+        idlePerSecond(idle).toFixed(1),
+        "",
+      ]);
+
+      // Where any 429 came from: a limiter bug, not the load, so say which requests and bases it hit.
+      const refused = sandbox.requests.filter((r) => r.status === 429);
+      const refusedKinds = new Map<string, number>();
+      for (const r of refused) {
+        const kind = `${r.method} ${r.path.replace(/\/(app|tbl|rec|usr)[A-Za-z0-9]+/g, "/$1…")}`;
+        refusedKinds.set(kind, (refusedKinds.get(kind) ?? 0) + 1);
+      }
+      const worstBase = Math.max(
+        0,
+        ...bases.map((b) => sandbox.maxRequestsInWindow({ baseId: b.baseId, windowMs: 1_000 })),
+      );
+      const [load1, load5] = (await import("node:os")).loadavg();
+      const notes = [
+        `${USERS} users signed in through the real OAuth flow (DCR, PKCE, consent, sandbox Airtable sign-in) in ` +
+          `${signInSeconds.toFixed(0)} s, then ${WARMUP_MS / 1000} s of warm-up and ${ctx.seconds} s measured; each ` +
+          `user alternates list_records (${PAGE_SIZE} records) and get_record back to back, rotating over ${BASES} ` +
+          `bases (each user can read all of them).`,
+        `${calls} calls measured, ${errors} errors, ${sandbox.count429()} × 429 from the sandbox; load average ` +
+          `${load1!.toFixed(2)} / ${load5!.toFixed(2)} (1 / 5 min) at the end; at most ${worstBase} requests to one ` +
+          `base in a sliding second${
+            refused.length > 0
+              ? `; 429s by request: ${[...refusedKinds].map(([k, n]) => `${k} × ${n}`).join(", ")}`
+              : ""
+          }.`,
+        "Latency is what the MCP client sees (the sandbox answers in 0 ms), so it is the server's own time plus " +
+          "queueing at saturation; the benchmark process (500 SDK clients and the sandbox) shares the machine's " +
+          "cores with the servers and Redis.",
+        "Server CPU is user + system time of each server process (/proc/<pid>/stat) over the measured window, " +
+          "divided by the calls that instance answered. RSS is VmRSS after the idle period.",
+        `Redis: "sent" counts commands the servers sent (a counting TCP proxy in front of Redis; EVALSHA counts ` +
+          `once); "executed" counts what Redis ran for them, including commands inside Lua scripts (MONITOR on ` +
+          `database ${REDIS_DB}, used by nothing else); a round trip is one write burst from a client connection ` +
+          `(a pipeline is one). Idle: commands executed per second in the ${IDLE_MS / 1000} s after the load stopped.`,
+      ];
+      return {
+        columns,
+        rows,
+        notes,
+        data: {
+          users: USERS,
+          instances: INSTANCES,
+          bases: BASES,
+          signInSeconds,
+          elapsedS,
+          calls,
+          callsBy,
+          errors,
+          count429: sandbox.count429(),
+          latencyMs: { p50: median(latencies), p95: percentile(latencies, 95) },
+          cpuMs,
+          rssMb: rss,
+          redisLoad: load,
+          redisIdle: idle,
+          loadAverage: [load1, load5],
+        },
+      };
+    } finally {
+      await Promise.all(users.map((u) => u.client.close().catch(() => undefined)));
+      await Promise.all(servers.map((s) => s.stop(10_000)));
+      if (profileDir !== undefined) {
+        const { top, totalMs } = await topSelfTimes(profileDir, TOP_FRAMES).catch(() => ({ top: [], totalMs: 0 }));
+        process.stderr.write(`bench: --cpu-prof self time, both servers, ${(totalMs / 1000).toFixed(1)} s profiled:\n`);
+        for (const t of top) {
+          process.stderr.write(
+            `bench:   ${(t.share * 100).toFixed(1).padStart(5)} %  ${t.selfMs.toFixed(0).padStart(7)} ms  ${t.frame}\n`,
+          );
+        }
+        process.stderr.write(`bench: profiles kept in ${profileDir}\n`);
+      }
+      await counter.close();
+      await sandbox.close();
+      const db = new Redis(ctx.redisUrl, { db: REDIS_DB, maxRetriesPerRequest: 1 });
+      await deleteKeys(db, ctx.keyPrefix);
+      await deleteKeys(db, `b_${ctx.keyPrefix}`);
+      db.disconnect();
+    }
+  },
+};
