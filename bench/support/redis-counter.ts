@@ -35,7 +35,6 @@ export const diffCounts = (after: RedisCounts, before: RedisCounts): RedisCounts
 class RespCommandCounter {
   commands = 0;
   #line = "";
-  #elementsLeft = 0;
   #skip = 0;
 
   feed(chunk: Buffer): void {
@@ -58,9 +57,7 @@ class RespCommandCounter {
       const head = line.replace(/\r$/, "");
       if (head.startsWith("*")) {
         this.commands += 1;
-        this.#elementsLeft = Number(head.slice(1));
       } else if (head.startsWith("$")) {
-        this.#elementsLeft -= 1;
         this.#skip = Number(head.slice(1)) + 2;
       }
     }
