@@ -13,6 +13,7 @@ import { readJsonBody } from "./read-json-body.ts";
 import { BrowserOrigins, mcpCors } from "../cors.ts";
 import { acceptedAnswer, presentAcceptToSdk } from "./accept.ts";
 import { hostGuard, originGuard } from "./request-guards.ts";
+import { McpRequestMultiplexer } from "./request-multiplexer.ts";
 
 export interface McpRouterDeps {
   /** Verifies the bearer token and sets `req.auth` (401 with a challenge otherwise). */
@@ -48,8 +49,9 @@ type AuthedRequest = Request & { auth?: AuthInfo };
 const MCP_METHODS = ["GET", "POST", "DELETE"] as const;
 
 /**
- * `POST /mcp`: MCP Streamable HTTP, stateless. Every request gets a fresh McpServer and transport (no session,
- * no Mcp-Session-Id), so any instance serves any request. In order: CORS (an allowed origin's preflight is
+ * `POST /mcp`: MCP Streamable HTTP, stateless: no session, no Mcp-Session-Id, so any instance serves any request.
+ * Every request gets a fresh transport; one McpServer, built with the router (tools registered once), serves them
+ * all through McpRequestMultiplexer, which keeps each request's JSON-RPC ids, answers and caller context apart. In order: CORS (an allowed origin's preflight is
  * answered there), Host and Origin checks (DNS rebinding), authentication, content negotiation (accept.ts), body
  * limit and JSON parsing, the scope check of `tools/call`, then the SDK.
  */
@@ -63,6 +65,21 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
   router.all("/mcp", mcpCors(origins, MCP_METHODS), hostGuard(deps.allowedHosts, deps.hostHint), originGuard(origins));
 
   const instructions = buildInstructions(deps.tools, deps.instructionSettings);
+
+  // Built once: the caller's context is the only per-request part, found through the request's id.
+  const mux = new McpRequestMultiplexer<() => Promise<BaseToolContext>>();
+  const runtime: ToolRuntime = {
+    context: (extra) => {
+      const context = mux.scopeOf(extra.requestId);
+      if (context === undefined) return Promise.reject(new Error("the MCP request ended before the tool ran"));
+      return context();
+    },
+    logger: deps.logger,
+    ...(deps.runWrite !== undefined && { runWrite: deps.runWrite }),
+    ...(deps.onToolCall !== undefined && { onToolCall: deps.onToolCall }),
+  };
+  const server = createMcpServer(deps.tools, runtime, instructions);
+  const connected = server.connect(mux);
 
   const notAllowed: RequestHandler = (_req, res) => {
     res.setHeader("Allow", "POST");
@@ -119,22 +136,16 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
       }
     }
 
-    const runtime: ToolRuntime = {
-      context,
-      logger: deps.logger,
-      ...(deps.runWrite !== undefined && { runWrite: deps.runWrite }),
-      ...(deps.onToolCall !== undefined && { onToolCall: deps.onToolCall }),
-    };
-    const server = createMcpServer(deps.tools, runtime, instructions);
+    await connected;
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
       // A plain JSON answer unless the client asked for progress, which needs an SSE stream, and can take one.
       enableJsonResponse: accepted === "json" || (accepted === "either" && !messages.some(hasProgressToken)),
     });
     presentAcceptToSdk(req);
-    // Closing the server closes its transport: per-request state ends with the response.
-    res.on("close", () => void server.close());
-    await server.connect(transport);
+    // Per-request state ends with the response: closing the transport cancels what is still running for it.
+    res.on("close", () => void transport.close());
+    await mux.attach(transport, context);
     await transport.handleRequest(req, res, read.body);
   }
 

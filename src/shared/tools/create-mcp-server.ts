@@ -6,9 +6,20 @@ import { registerTools, type ToolRuntime } from "./register-tools.ts";
 export const SERVER_NAME = "airtable-oauth-mcp";
 export const SERVER_VERSION = "0.1.0";
 
+let builds = 0;
+
 /**
- * An MCP server offering `tools`. Cheap to build: the HTTP endpoint builds one per request (stateless), stdio
- * mode one per process. `instructions` (see instructions.ts) is best built once by the caller, with the
+ * How many MCP servers (each with every tool registered: zod objects, the SDK's Ajv validator) this process has
+ * built. The HTTP endpoint builds one per router, not per request (see src/server/mcp/request-multiplexer.ts);
+ * tests count constructions with it.
+ */
+export function mcpServerBuilds(): number {
+  return builds;
+}
+
+/**
+ * An MCP server offering `tools`. Not cheap (a new Ajv, every tool registered and its zod object built): build one
+ * per process and reuse it — the HTTP endpoint multiplexes every request onto one, stdio mode has one. `instructions` (see instructions.ts) is best built once by the caller, with the
  * deployment's settings.
  */
 export function createMcpServer(
@@ -21,5 +32,6 @@ export function createMcpServer(
     { instructions, capabilities: { tools: { listChanged: false } } },
   );
   registerTools(server, tools, runtime);
+  builds += 1;
   return server;
 }
