@@ -202,6 +202,7 @@ export const manyUsers: Scenario = {
       const signInSeconds = (performance.now() - signInStarted) / 1000;
 
       ctx.progress(`warming up for ${WARMUP_MS / 1000} s`);
+      const warmupStartedAt = Date.now();
       const warmupEnd = performance.now() + WARMUP_MS;
       await Promise.all(
         users.map((u) =>
@@ -317,7 +318,8 @@ export const manyUsers: Scenario = {
           `${load1!.toFixed(2)} / ${load5!.toFixed(2)} (1 / 5 min) at the end; at most ${sandboxStats.worstBase} requests to one ` +
           `base in a sliding second${
             refusedKinds.length > 0
-              ? `; 429s by request: ${refusedKinds.map(([k, n]) => `${k} × ${n}`).join(", ")}`
+              ? `; 429s from ${((sandboxStats.refusedBetween![0] - warmupStartedAt) / 1000).toFixed(1)} s to ` +
+                `${((sandboxStats.refusedBetween![1] - warmupStartedAt) / 1000).toFixed(1)} s after the warm-up began, by request: ${refusedKinds.map(([k, n]) => `${k} × ${n}`).join(", ")}`
               : ""
           }.`,
         "Latency is what the MCP client sees (the sandbox answers in 0 ms), so it is the server's own time plus " +

@@ -21,6 +21,8 @@ export interface SandboxStats {
   /** Most requests any one of the given bases received in a sliding second. */
   worstBase: number;
   requests: number;
+  /** Epoch ms of the first and last 429 (the sandbox's clock is the machine's). */
+  refusedBetween: [number, number] | null;
 }
 
 interface Ops {
@@ -68,8 +70,10 @@ function opsFor(sandbox: Sandbox): Ops {
     },
     stats({ baseIds }) {
       const refusedKinds: Record<string, number> = {};
+      let refusedBetween: [number, number] | null = null;
       for (const r of sandbox.requests) {
         if (r.status !== 429) continue;
+        refusedBetween = refusedBetween === null ? [r.time, r.time] : [refusedBetween[0], r.time];
         const kind = `${r.method} ${r.path.replace(/\/(app|tbl|rec|usr)[A-Za-z0-9]+/g, "/$1…")}`;
         refusedKinds[kind] = (refusedKinds[kind] ?? 0) + 1;
       }
@@ -77,7 +81,13 @@ function opsFor(sandbox: Sandbox): Ops {
         0,
         ...baseIds.map((baseId) => sandbox.maxRequestsInWindow({ baseId, windowMs: 1_000 })),
       );
-      return { count429: sandbox.count429(), refusedKinds, worstBase, requests: sandbox.requests.length };
+      return {
+        count429: sandbox.count429(),
+        refusedKinds,
+        worstBase,
+        requests: sandbox.requests.length,
+        refusedBetween,
+      };
     },
   };
 }
