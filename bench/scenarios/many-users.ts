@@ -181,6 +181,7 @@ export const manyUsers: Scenario = {
       ctx.progress(`starting ${INSTANCES} server processes${CPU_PROF ? ` with --cpu-prof into ${profileDir}` : ""}`);
       servers = await startServers(ctx, sandbox, counter.url, profileDir);
       const mcpUrls = servers.map((s) => `${s.url}/mcp`);
+      const rssAtStart = await Promise.all(servers.map((s) => processRssMb(s.pid)));
 
       ctx.progress(`signing in ${USERS} users through OAuth (${SIGN_IN_CONCURRENCY} at a time)`);
       const signInStarted = performance.now();
@@ -250,6 +251,7 @@ export const manyUsers: Scenario = {
       /** CPU ms per second each server spends with no traffic (limiter heartbeats, queue polling, timers). */
       const idleCpuRate = servers.map((_, i) => (idleCpuAfter[i]! - idleCpuBefore[i]!) / (IDLE_MS / 1000));
       const rss = await Promise.all(servers.map((s) => processRssMb(s.pid)));
+      const redisConnections = counter.connections();
 
       const calls = callsBy.reduce((a, b) => a + b, 0);
       const cpuMs = servers.map((_, i) => cpuAfter[i]! - cpuBefore[i]!);
@@ -265,7 +267,7 @@ export const manyUsers: Scenario = {
         "Redis cmds/call (sent · executed incl. scripts)",
         "Redis round trips/call",
         "idle Redis cmds/s",
-        "RSS MB after",
+        "RSS MB after (at start)",
       ];
       const rows = servers.map((s, i) => [
         s.label,
@@ -278,7 +280,7 @@ export const manyUsers: Scenario = {
         "",
         "",
         "",
-        rss[i]!.toFixed(0),
+        `${rss[i]!.toFixed(0)} (${rssAtStart[i]!.toFixed(0)})`,
       ]);
       rows.push([
         "cluster",
@@ -331,7 +333,8 @@ export const manyUsers: Scenario = {
         `Redis: "sent" counts commands the servers sent (a counting TCP proxy in front of Redis; EVALSHA counts ` +
           `once); "executed" counts what Redis ran for them, including commands inside Lua scripts (MONITOR on ` +
           `database ${REDIS_DB}, used by nothing else); a round trip is one write burst from a client connection ` +
-          `(a pipeline is one). Idle: commands executed per second in the ${IDLE_MS / 1000} s after the load stopped.`,
+          `(a pipeline is one). Idle: commands executed per second in the ${IDLE_MS / 1000} s after the load stopped. ` +
+          `Redis connections of both servers: ${redisConnections.peak} at most, ${redisConnections.open} open after the run.`,
       ];
       return {
         columns,
@@ -351,6 +354,8 @@ export const manyUsers: Scenario = {
           cpuMs,
           idleCpuMsPerSecond: idleCpuRate,
           rssMb: rss,
+          rssMbAtStart: rssAtStart,
+          redisConnections,
           redisLoad: load,
           redisIdle: idle,
           loadAverage: [load1, load5],

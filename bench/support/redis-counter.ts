@@ -14,10 +14,17 @@ export interface RedisCounts {
   executedInScripts: number;
 }
 
+/** Client connections through the proxy: open now, and the most open at once. */
+export interface RedisConnections {
+  open: number;
+  peak: number;
+}
+
 export interface RedisCounter {
   /** redis://127.0.0.1:PORT/DB: give this to the processes whose Redis traffic is counted. */
   url: string;
   counts(): RedisCounts;
+  connections(): RedisConnections;
   close(): Promise<void>;
 }
 
@@ -76,7 +83,11 @@ export async function startRedisCounter(targetUrl: string, db: number): Promise<
   const targetHost = target.hostname;
   const totals: RedisCounts = { commands: 0, roundTrips: 0, executed: 0, executedInScripts: 0 };
   const sockets = new Set<Socket>();
+  const connections: RedisConnections = { open: 0, peak: 0 };
   const server: Server = createServer((client) => {
+    connections.open += 1;
+    connections.peak = Math.max(connections.peak, connections.open);
+    client.once("close", () => (connections.open -= 1));
     const upstream = connect(targetPort, targetHost);
     const parser = new RespCommandCounter();
     sockets.add(client).add(upstream);
@@ -113,6 +124,7 @@ export async function startRedisCounter(targetUrl: string, db: number): Promise<
   return {
     url: `redis://127.0.0.1:${address.port}/${db}`,
     counts: () => ({ ...totals }),
+    connections: () => ({ ...connections }),
     async close() {
       monitor.disconnect();
       monitorClient.disconnect();
