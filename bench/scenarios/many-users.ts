@@ -24,6 +24,7 @@ import { formatMs, median, percentile } from "../support/stats.ts";
  *   BENCH_USERS      signed-in users, default 500
  *   BENCH_REDIS_DB   the Redis database the servers use and MONITOR counts, default 13 (must be unused)
  *   BENCH_CPU_PROF=1 run the servers with --cpu-prof and print the functions with the most self time
+ *   BENCH_SERVER_NODE_ARGS  extra Node options for the servers, e.g. "--max-old-space-size=192" (heap experiments)
  */
 const USERS = Number(process.env.BENCH_USERS ?? 500);
 const INSTANCES = 2;
@@ -120,7 +121,10 @@ async function startServers(
     TRUST_PROXY: "1",
     LOG_LEVEL: "warn",
   };
-  const nodeArgs = profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`];
+  const nodeArgs = [
+    ...(process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter((a) => a !== ""),
+    ...(profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`]),
+  ];
   return Promise.all(ports.map((port, i) => startServerProcess({ port, env, label: `server ${i}`, nodeArgs })));
 }
 
