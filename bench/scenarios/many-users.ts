@@ -9,7 +9,7 @@ import { callTool, connectClient, resultText, signInAndConnect } from "../../tes
 import { freePort, startServerProcess, type ServerProcess } from "../../tests/e2e/helpers/server-process.ts";
 import { TestOAuthProvider } from "../../tests/e2e/helpers/test-oauth-provider.ts";
 import type { BenchContext, Scenario, ScenarioResult } from "../scenario.ts";
-import { processCpuMs, processRssMb, topSelfTimes } from "../support/process-stats.ts";
+import { processCpuMs, processRssMb, summariseProfiles, type CostGroup } from "../support/process-stats.ts";
 import { deleteKeys } from "../support/redis.ts";
 import { startSandboxProcess, type SandboxProcess, type SeededBase } from "../support/sandbox-process.ts";
 import { diffCounts, startRedisCounter, type RedisCounts } from "../support/redis-counter.ts";
@@ -45,6 +45,33 @@ const IDLE_MS = 5_000;
 const REDIS_DB = Number(process.env.BENCH_REDIS_DB ?? 13);
 const CPU_PROF = process.env.BENCH_CPU_PROF === "1";
 const TOP_FRAMES = 15;
+
+/** The parts of a read call's path the profile summary adds up (inclusive: a part and what it calls). */
+const COST_GROUPS: CostGroup[] = [
+  {
+    label: "limiter (Bottleneck and its Redis scripts)",
+    match: (f) => f.includes("bottleneck/") || f.includes("src/shared/limiter/"),
+  },
+  {
+    label: "MCP SDK Streamable HTTP transport",
+    match: (f) => /streamableHttp\.js|webStandardStreamableHttp\.js/.test(f),
+  },
+  { label: "building an McpServer (createMcpServer)", match: (f) => f.startsWith("createMcpServer ") },
+  {
+    label: "Airtable HTTP (AirtableTransport.send)",
+    match: (f) => f.startsWith("send src/shared/airtable/transport.ts"),
+  },
+  { label: "bearer check (JWT + revocation read)", match: (f) => f.includes("src/server/auth/bearer.ts") },
+  { label: "JWT verify (jose)", match: (f) => f.startsWith("jwtVerify ") },
+  { label: "token decrypt (TokenCipher)", match: (f) => f.startsWith("decrypt src/shared/tokens/cipher.ts") },
+  { label: "schema cache", match: (f) => f.startsWith("get src/shared/schema-cache.ts") },
+  { label: "tool input/output validation (SDK, zod)", match: (f) => /^validateTool(Input|Output) /.test(f) },
+  {
+    label: "OAuth sign-in (not per call)",
+    match: (f) => /src\/server\/auth\/(authorize|callback|token-endpoint|register)\.ts/.test(f),
+  },
+  { label: "garbage collector", match: (f) => f.startsWith("(garbage collector)") },
+];
 
 interface User {
   index: number;
@@ -177,6 +204,8 @@ export const manyUsers: Scenario = {
     const sandbox = await startSandboxProcess();
     const profileDir = CPU_PROF ? await mkdtemp(join(tmpdir(), "bench-cpu-prof-")) : undefined;
     let servers: ServerProcess[] = [];
+    /** Every tool call made, warm-up included (the profile covers the whole run). */
+    let totalCalls = 0;
     const users: User[] = [];
     try {
       const seeded = await sandbox.call("seed", { users: USERS, bases: BASES, records: RECORDS_PER_TABLE });
@@ -215,7 +244,7 @@ export const manyUsers: Scenario = {
             u,
             bases,
             () => performance.now() > warmupEnd,
-            () => undefined,
+            () => (totalCalls += 1),
           ),
         ),
       );
@@ -235,6 +264,7 @@ export const manyUsers: Scenario = {
             bases,
             () => performance.now() > end,
             (user, ms, ok) => {
+              totalCalls += 1;
               latencies.push(ms);
               callsBy[user.instance]! += 1;
               if (!ok) errors += 1;
@@ -369,12 +399,19 @@ export const manyUsers: Scenario = {
       await Promise.all(users.map((u) => u.client.close().catch(() => undefined)));
       await Promise.all(servers.map((s) => s.stop(10_000)));
       if (profileDir !== undefined) {
-        const { top, totalMs } = await topSelfTimes(profileDir, TOP_FRAMES).catch(() => ({ top: [], totalMs: 0 }));
-        process.stderr.write(`bench: --cpu-prof self time, both servers, ${(totalMs / 1000).toFixed(1)} s profiled:\n`);
-        for (const t of top) {
+        const summary = await summariseProfiles(profileDir, TOP_FRAMES, COST_GROUPS).catch(() => undefined);
+        if (summary !== undefined) {
+          const line = (share: number, ms: number, what: string) =>
+            process.stderr.write(
+              `bench:   ${(share * 100).toFixed(1).padStart(5)} %  ${ms.toFixed(0).padStart(7)} ms  ${what}\n`,
+            );
           process.stderr.write(
-            `bench:   ${(t.share * 100).toFixed(1).padStart(5)} %  ${t.selfMs.toFixed(0).padStart(7)} ms  ${t.frame}\n`,
+            `bench: --cpu-prof, both servers, ${(summary.busyMs / 1000).toFixed(1)} s busy (whole run: sign-in, ` +
+              `warm-up, measurement), ${totalCalls} tool calls. Parts of the path (inclusive):\n`,
           );
+          for (const g of summary.groups) line(g.share, g.ms, g.label);
+          process.stderr.write("bench: functions with the most self time:\n");
+          for (const t of summary.top) line(t.share, t.selfMs, t.frame);
         }
         process.stderr.write(`bench: profiles kept in ${profileDir}\n`);
       }
