@@ -29,6 +29,8 @@ import { createMcpRouter } from "../../src/server/mcp/mcp-router.ts";
 
 export interface McpHarness {
   url: string;
+  /** JSON-RPC requests the MCP router holds right now (received, not yet answered or cancelled). */
+  mcpRequestsInFlight(): number;
   sandbox: Sandbox;
   demo: DemoData;
   /** User A's second base: tables Hostile (search), Big (size budget). */
@@ -155,30 +157,29 @@ export async function startMcpHarness(
   });
 
   const app = express();
-  app.use(
-    createMcpRouter({
-      authenticate: testAuthenticate,
-      buildContext: async (req) => {
-        const auth = (req as typeof req & { auth: { extra: { userId: string } } }).auth;
-        const userId = auth.extra.userId;
-        return {
-          airtable: clientFor(userId),
-          userId,
-          schemas: schemaCache,
-          logger,
-          operations,
-          maxRecordsPerOperation: opts.maxRecordsPerOperation ?? 5_000,
-        };
-      },
-      tools: [...(opts.tools ?? readTools), ...(opts.extraTools ?? [])],
-      runWrite: createWriteRunner({ runner, operations, waitMs: opts.writeWaitMs ?? 25_000 }),
-      allowedOrigins: [ALLOWED_ORIGIN],
-      allowedHosts: opts.allowedHosts ?? [],
-      logger,
-      insufficientScope: testInsufficientScope,
-      ...(opts.maxBodyBytes !== undefined && { maxBodyBytes: opts.maxBodyBytes }),
-    }),
-  );
+  const mcpRouter = createMcpRouter({
+    authenticate: testAuthenticate,
+    buildContext: async (req) => {
+      const auth = (req as typeof req & { auth: { extra: { userId: string } } }).auth;
+      const userId = auth.extra.userId;
+      return {
+        airtable: clientFor(userId),
+        userId,
+        schemas: schemaCache,
+        logger,
+        operations,
+        maxRecordsPerOperation: opts.maxRecordsPerOperation ?? 5_000,
+      };
+    },
+    tools: [...(opts.tools ?? readTools), ...(opts.extraTools ?? [])],
+    runWrite: createWriteRunner({ runner, operations, waitMs: opts.writeWaitMs ?? 25_000 }),
+    allowedOrigins: [ALLOWED_ORIGIN],
+    allowedHosts: opts.allowedHosts ?? [],
+    logger,
+    insufficientScope: testInsufficientScope,
+    ...(opts.maxBodyBytes !== undefined && { maxBodyBytes: opts.maxBodyBytes }),
+  });
+  app.use(mcpRouter);
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
   });
@@ -187,6 +188,7 @@ export async function startMcpHarness(
 
   return {
     url,
+    mcpRequestsInFlight: () => mcpRouter.requestsInFlight(),
     sandbox,
     demo,
     fixtures,

@@ -45,6 +45,9 @@ export interface McpRouterDeps {
 
 type AuthedRequest = Request & { auth?: AuthInfo };
 
+/** The /mcp router, plus how many JSON-RPC requests it is running right now (received, not yet answered). */
+export type McpRouter = express.Router & { requestsInFlight(): number };
+
 /** Methods a browser client may use on /mcp: GET and DELETE only ever get 405 here, but readable ones. */
 const MCP_METHODS = ["GET", "POST", "DELETE"] as const;
 
@@ -55,8 +58,8 @@ const MCP_METHODS = ["GET", "POST", "DELETE"] as const;
  * answered there), Host and Origin checks (DNS rebinding), authentication, content negotiation (accept.ts), body
  * limit and JSON parsing, the scope check of `tools/call`, then the SDK.
  */
-export function createMcpRouter(deps: McpRouterDeps): express.Router {
-  const router = express.Router();
+export function createMcpRouter(deps: McpRouterDeps): McpRouter {
+  const router = express.Router() as McpRouter;
   const maxBodyBytes = deps.maxBodyBytes ?? 1024 * 1024;
   const toolsByName = new Map(deps.tools.map((t) => [t.name, t]));
   const origins = new BrowserOrigins(deps.allowedOrigins);
@@ -80,6 +83,8 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
   };
   const server = createMcpServer(deps.tools, runtime, instructions);
   const connected = server.connect(mux);
+  // Everything per request lives in the multiplexer until answered or cancelled: this must fall back to 0.
+  router.requestsInFlight = () => mux.pending;
 
   const notAllowed: RequestHandler = (_req, res) => {
     res.setHeader("Allow", "POST");

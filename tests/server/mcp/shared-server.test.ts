@@ -117,6 +117,7 @@ describe("one MCP server per process, many requests", () => {
       gone.signal,
     ).catch(() => undefined);
     await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(h.mcpRequestsInFlight()).toBe(1);
     gone.abort();
     await pending;
     const deadline = Date.now() + 2_000;
@@ -125,6 +126,8 @@ describe("one MCP server per process, many requests", () => {
 
     const next = (await (await post(h.demo.user.id, listBases(1))).json()) as ListBasesAnswer;
     expect(next.result.structuredContent.bases.map((b) => b.id)).toContain(h.demo.base.id);
+    // Nothing of the cancelled request (or any other) is left behind in the shared server.
+    expect(h.mcpRequestsInFlight()).toBe(0);
   });
 
   it("cancels a running tool when the client sends notifications/cancelled for it", async () => {
@@ -149,5 +152,13 @@ describe("one MCP server per process, many requests", () => {
     hangUp.abort();
     await res;
     expect(aborted).toContain("cancelled");
+    const settled = Date.now() + 1_000;
+    while (h.mcpRequestsInFlight() > 0 && Date.now() < settled) await new Promise((r) => setTimeout(r, 20));
+    expect(h.mcpRequestsInFlight()).toBe(0);
+  });
+
+  it("holds nothing once many concurrent requests are answered", async () => {
+    await Promise.all(Array.from({ length: 40 }, (_, i) => post(h.userB.id, listBases(i % 3)).then((r) => r.text())));
+    expect(h.mcpRequestsInFlight()).toBe(0);
   });
 });
