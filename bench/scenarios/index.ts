@@ -1,6 +1,7 @@
 import type { Scenario } from "../scenario.ts";
 import { limiterIdleLatency } from "./limiter-idle-latency.ts";
 import { limiterThroughput } from "./limiter-throughput.ts";
+import { manyUsers } from "./many-users.ts";
 import { mcpListRecordsOverhead } from "./mcp-list-records-overhead.ts";
 import { mcpServerPerRequest } from "./mcp-server-per-request.ts";
 import { tokenVerification } from "./token-verification.ts";
@@ -22,4 +23,5 @@ export const scenarios: Scenario[] = [
   writeFairness,
   writeOverhead,
   writeChaos,
+  manyUsers,
 ];

@@ -18,6 +18,8 @@ export interface SchemaCacheOptions {
   logger?: Logger;
   /** For tests. */
   now?: () => number;
+  /** Bound of the parsed-schema memo in characters of JSON; default PARSED_SCHEMA_MEMO_CHARS. */
+  memoChars?: number;
 }
 
 /** A table, field or view name that does not exist; `known` lists the real ones so the agent can fix its call. */
@@ -79,6 +81,9 @@ interface Entry {
   expiresAt: number;
 }
 
+/** The parsed-schema memo keeps at most this many characters of schema JSON (~2 bytes each: ≤ ~16 MB). */
+export const PARSED_SCHEMA_MEMO_CHARS = 8_000_000;
+
 /**
  * Base schemas (tables, fields, views), cached so that describe/list/resolve calls do not spend the base's
  * 5 requests per second. Cached per user AND base: what a user sees depends on their permissions. In Redis when
@@ -93,6 +98,15 @@ export class SchemaCache {
   readonly #now: () => number;
   readonly #memory = new Map<string, Entry>();
   readonly #inFlight = new Map<string, Promise<BaseSchema>>();
+  /**
+   * The last schema JSON read from Redis per key, with its parsed and validated value: the Redis read still
+   * happens on every get (so TTL, invalidation by any instance and a newer schema are seen at once); only when
+   * the bytes are the same as last time are JSON.parse and the zod check skipped (identical bytes, identical
+   * schema). Bounded by total characters (PARSED_SCHEMA_MEMO_CHARS): the oldest entries go first.
+   */
+  readonly #parsed = new Map<string, { text: string; schema: BaseSchema }>();
+  #parsedChars = 0;
+  readonly #memoLimit: number;
 
   constructor(opts: SchemaCacheOptions) {
     this.#redis = opts.redis;
@@ -100,6 +114,7 @@ export class SchemaCache {
     this.#ttlMs = opts.ttlMs ?? 60_000;
     this.#logger = opts.logger;
     this.#now = opts.now ?? Date.now;
+    this.#memoLimit = opts.memoChars ?? PARSED_SCHEMA_MEMO_CHARS;
   }
 
   /** The base's schema as `userId` (the user behind `airtable`) sees it. `fresh` skips the cache. */
@@ -162,8 +177,12 @@ export class SchemaCache {
     try {
       const text = await this.#redis.get(key);
       if (text === null) return undefined;
+      const memo = this.#parsed.get(key);
+      if (memo !== undefined && memo.text === text) return memo.schema;
       const parsed = baseSchemaResponseSchema.safeParse(JSON.parse(text));
-      return parsed.success ? parsed.data : undefined;
+      if (!parsed.success) return undefined;
+      this.#remember(key, text, parsed.data);
+      return parsed.data;
     } catch (error) {
       // A cache that cannot answer is a miss: the read still works, it only costs an Airtable request.
       this.#logger?.warn({ err: error }, "schema cache read failed");
@@ -187,6 +206,27 @@ export class SchemaCache {
     } catch (error) {
       this.#logger?.warn({ err: error }, "schema cache write failed");
     }
+  }
+
+  #remember(key: string, text: string, schema: BaseSchema): void {
+    const previous = this.#parsed.get(key);
+    if (previous !== undefined) {
+      this.#parsedChars -= previous.text.length;
+      this.#parsed.delete(key);
+    }
+    if (text.length > this.#memoLimit) return;
+    for (const [oldest, entry] of this.#parsed) {
+      if (this.#parsedChars + text.length <= this.#memoLimit) break;
+      this.#parsed.delete(oldest);
+      this.#parsedChars -= entry.text.length;
+    }
+    this.#parsed.set(key, { text, schema });
+    this.#parsedChars += text.length;
+  }
+
+  /** Characters of schema JSON held by the parsed-schema memo (≤ its bound). */
+  get memoChars(): number {
+    return this.#parsedChars;
   }
 
   #key(baseId: string, userId: string): string {

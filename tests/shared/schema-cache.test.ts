@@ -85,6 +85,39 @@ describe("SchemaCache in Redis", () => {
     expect(schemaRequests(demo.base.id) - before).toBe(2);
   });
 
+  it("a schema change made through another instance is seen at once, although this one parsed the old schema", async () => {
+    const keyPrefix = `${prefix}:memo`;
+    const here = new SchemaCache({ redis, keyPrefix });
+    const there = new SchemaCache({ redis, keyPrefix });
+    const a = client(demo.user.id, demo.token);
+    await here.get(a, demo.base.id, demo.user.id); // miss: fetched and written
+    const old = await here.get(a, demo.base.id, demo.user.id); // read from Redis and parsed: now remembered
+    expect(here.memoChars).toBeGreaterThan(0);
+    const table = old.tables[0]!;
+    await a.createField(demo.base.id, table.id, { name: "Memo probe", type: "singleLineText" });
+    await there.invalidate(demo.base.id);
+    await there.get(a, demo.base.id, demo.user.id); // the new schema, written to Redis by the other instance
+    const now = await here.get(a, demo.base.id, demo.user.id);
+    expect(now.tables[0]!.fields.map((f) => f.name)).toContain("Memo probe");
+    expect(old.tables[0]!.fields.map((f) => f.name)).not.toContain("Memo probe");
+  });
+
+  it("the parsed-schema memo stays within its bound", async () => {
+    const keyPrefix = `${prefix}:memo-bound`;
+    const writer = new SchemaCache({ redis, keyPrefix });
+    const a = client(demo.user.id, demo.token);
+    const b = client(other.id, other.token);
+    sandbox.grantAccess(demo.base.id, other.id, "read");
+    await writer.get(a, demo.base.id, demo.user.id);
+    await writer.get(b, demo.base.id, other.id);
+    const oneSchema = (await redis.get(`${keyPrefix}:schema:${demo.base.id}:u:${demo.user.id}`))!.length;
+    const reader = new SchemaCache({ redis, keyPrefix, memoChars: oneSchema + 10 });
+    const first = await reader.get(a, demo.base.id, demo.user.id);
+    const second = await reader.get(b, demo.base.id, other.id);
+    expect(reader.memoChars).toBeLessThanOrEqual(oneSchema + 10);
+    expect(first.tables.length).toBe(second.tables.length);
+  });
+
   it("expires after ttlMs", async () => {
     const cache = new SchemaCache({ redis, keyPrefix: `${prefix}:ttl`, ttlMs: 150 });
     const a = client(demo.user.id, demo.token);

@@ -28,15 +28,30 @@ interface SigningKey {
   secret: Uint8Array;
 }
 
+/** At most this many verified tokens are remembered per process (~0.5 kB each: ≤ ~5 MB). */
+export const VERIFIED_TOKENS_MAX = 10_000;
+
 export class AccessTokens {
   readonly #issuer: string;
   readonly #audience: string;
   readonly #ttlSec: number;
   readonly #keys: SigningKey[];
+  /**
+   * Tokens whose signature and claims were verified, with their claims, until they expire (issue 15: the same
+   * token arrives on every MCP request of a client, and jose's HMAC verify with a fresh key object per call was a
+   * top cost per call). Safe because verification is a pure function of the token, the keys (fixed for the
+   * process) and the time, and the time is re-checked on every hit (`exp`, to the second, like jwtVerify). What
+   * can change about a valid token — its grant being revoked — is not decided here: requireBearer still asks
+   * the RevocationList on every request. Bounded: when full, the oldest entry goes (insertion order).
+   */
+  readonly #verified = new Map<string, AccessTokenClaims>();
+  readonly #verifiedMax: number;
 
   /** `keys[0]` signs; every key verifies. */
-  constructor(opts: { issuer: string; audience: string; ttlSec: number; keys: Uint8Array[] }) {
+  /** `verifiedMax`: how many verified tokens to remember (default VERIFIED_TOKENS_MAX; 0 turns it off). */
+  constructor(opts: { issuer: string; audience: string; ttlSec: number; keys: Uint8Array[]; verifiedMax?: number }) {
     if (opts.keys.length === 0) throw new Error("AccessTokens needs at least one key");
+    this.#verifiedMax = opts.verifiedMax ?? VERIFIED_TOKENS_MAX;
     this.#issuer = opts.issuer;
     this.#audience = opts.audience;
     this.#ttlSec = opts.ttlSec;
@@ -63,8 +78,34 @@ export class AccessTokens {
       .sign(key.secret);
   }
 
-  /** Signature, issuer, audience (exactly our /mcp URL) and expiry; throws InvalidAccessTokenError. */
+  /** How many verified tokens are remembered right now (≤ the bound). */
+  get verifiedCount(): number {
+    return this.#verified.size;
+  }
+
+  /**
+   * Signature, issuer, audience (exactly our /mcp URL) and expiry; throws InvalidAccessTokenError. A token
+   * verified before is answered from memory while it has not expired (see #verified); revocation is the
+   * caller's check (RevocationList).
+   */
   async verify(token: string): Promise<AccessTokenClaims> {
+    const known = this.#verified.get(token);
+    if (known !== undefined) {
+      if (known.expiresAt > Date.now() / 1000) return known;
+      this.#verified.delete(token);
+      throw new InvalidAccessTokenError("The access token expired");
+    }
+    const claims = await this.#verifyOnce(token);
+    if (this.#verifiedMax > 0) {
+      if (this.#verified.size >= this.#verifiedMax) {
+        this.#verified.delete(this.#verified.keys().next().value as string);
+      }
+      this.#verified.set(token, claims);
+    }
+    return claims;
+  }
+
+  async #verifyOnce(token: string): Promise<AccessTokenClaims> {
     let payload: JWTPayload;
     try {
       ({ payload } = await jwtVerify(

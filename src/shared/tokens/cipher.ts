@@ -42,10 +42,21 @@ function checkKey(key: Buffer, name: string): void {
   }
 }
 
+/** At most this many decrypted blobs are remembered per TokenCipher (each ~1 kB with its blob: ≤ ~5 MB). */
+export const DECRYPTED_BLOBS_MAX = 5_000;
+
 export class TokenCipher {
   readonly #currentId: string;
   readonly #keys: Map<string, Buffer>;
-
+  /**
+   * Blobs decrypted lately, keyed by context and blob, with their plaintext (issue 13: every tool call reads
+   * the caller's sealed Airtable account and decrypted the same blob again). Safe because a blob decrypts to one
+   * plaintext forever: each encryption has a fresh random IV, so a refreshed (rotated) Airtable token is a new
+   * blob and misses; the store is still read on every call, so the current blob is always the one decrypted; a
+   * tampered blob is a different key and fails as before; and the keys are fixed for the process. Bounded: the
+   * oldest entry goes first. The plaintexts are tokens this process holds in memory anyway while it uses them.
+   */
+  readonly #decrypted = new Map<string, string>();
   private constructor(current: Buffer, previous?: Buffer) {
     this.#currentId = keyIdOf(current);
     this.#keys = new Map([[this.#currentId, Buffer.from(current)]]);
@@ -82,7 +93,25 @@ export class TokenCipher {
     return [header, iv.toString("base64url"), tag.toString("base64url"), ciphertext.toString("base64url")].join(".");
   }
 
+  /** How many decrypted blobs are remembered right now (≤ DECRYPTED_BLOBS_MAX). */
+  get decryptedCount(): number {
+    return this.#decrypted.size;
+  }
+
+  /** The plaintext of `blob`; throws TokenDecryptError. Answers a blob decrypted lately from memory (#decrypted). */
   decrypt(blob: string, context = ""): string {
+    const cacheKey = `${context}\n${blob}`;
+    const known = this.#decrypted.get(cacheKey);
+    if (known !== undefined) return known;
+    const plain = this.#decryptOnce(blob, context);
+    if (this.#decrypted.size >= DECRYPTED_BLOBS_MAX) {
+      this.#decrypted.delete(this.#decrypted.keys().next().value as string);
+    }
+    this.#decrypted.set(cacheKey, plain);
+    return plain;
+  }
+
+  #decryptOnce(blob: string, context: string): string {
     const parts = blob.split(".");
     if (parts.length !== 5 || parts[0] !== VERSION) {
       throw new TokenDecryptError("Cannot decrypt: the value is not a token blob (v1.<keyId>.<iv>.<tag>.<data>)");

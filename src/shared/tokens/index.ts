@@ -1,9 +1,8 @@
-import { Firestore } from "@google-cloud/firestore";
 import type { Redis } from "ioredis";
 import type { Config } from "../config.ts";
 import type { SqliteDatabase } from "../sqlite/database.ts";
 import { TokenCipher } from "./cipher.ts";
-import { FirestoreTokenStore } from "./firestore-token-store.ts";
+import { DeferredTokenStore } from "./deferred-token-store.ts";
 import { RedisTokenStore } from "./redis-token-store.ts";
 import { SqliteTokenStore } from "./sqlite-token-store.ts";
 import type { TokenStore } from "./types.ts";
@@ -11,7 +10,8 @@ import type { TokenStore } from "./types.ts";
 export * from "./types.ts";
 export { deriveKey, keyIdOf, TokenCipher, TokenDecryptError } from "./cipher.ts";
 export { RedisTokenStore, type RedisTokenStoreOptions } from "./redis-token-store.ts";
-export { FirestoreTokenStore, type FirestoreTokenStoreOptions } from "./firestore-token-store.ts";
+export type { FirestoreTokenStoreOptions } from "./firestore-token-store.ts";
+export { DeferredTokenStore } from "./deferred-token-store.ts";
 export { SqliteTokenStore, type SqliteTokenStoreOptions } from "./sqlite-token-store.ts";
 export {
   AirtableReauthRequiredError,
@@ -37,7 +37,9 @@ function collectionPrefixOf(keyPrefix: string): string {
  * The TokenStore chosen by TOKEN_STORE; unset, the one of the mode: redis when given a Redis connection
  * (distributed), else sqlite in the embedded database. Firestore reads FIRESTORE_PROJECT_ID and
  * FIRESTORE_DATABASE; the @google-cloud/firestore library itself honours FIRESTORE_EMULATOR_HOST (and
- * Application Default Credentials). Throws when the chosen store's connection is not given. `deps.now` (epoch
+ * Application Default Credentials). The Firestore SDK (~45 MB of RSS once loaded) is imported only when
+ * TOKEN_STORE=firestore, on the store's first use (DeferredTokenStore), so redis and sqlite deployments never
+ * load it. Throws when the chosen store's connection is not given. `deps.now` (epoch
  * ms; default Date.now) is the store's clock for expiry decisions, for tests that move time.
  */
 export function createTokenStore(
@@ -49,16 +51,19 @@ export function createTokenStore(
     if (config.FIRESTORE_PROJECT_ID === undefined) {
       throw new Error("FIRESTORE_PROJECT_ID is required when TOKEN_STORE=firestore");
     }
-    const firestore = new Firestore({
-      projectId: config.FIRESTORE_PROJECT_ID,
-      databaseId: config.FIRESTORE_DATABASE,
-      ignoreUndefinedProperties: true,
-    });
-    return new FirestoreTokenStore({
-      firestore,
-      cipher: deps.cipher,
-      collectionPrefix: collectionPrefixOf(deps.keyPrefix),
-      ...clock,
+    const { FIRESTORE_PROJECT_ID: projectId, FIRESTORE_DATABASE: databaseId } = config;
+    return new DeferredTokenStore(async () => {
+      const [{ Firestore }, { FirestoreTokenStore }] = await Promise.all([
+        import("@google-cloud/firestore"),
+        import("./firestore-token-store.ts"),
+      ]);
+      const firestore = new Firestore({ projectId, databaseId, ignoreUndefinedProperties: true });
+      return new FirestoreTokenStore({
+        firestore,
+        cipher: deps.cipher,
+        collectionPrefix: collectionPrefixOf(deps.keyPrefix),
+        ...clock,
+      });
     });
   }
   if (config.TOKEN_STORE === "sqlite" || (config.TOKEN_STORE === undefined && deps.redis === undefined)) {

@@ -30,6 +30,8 @@ export interface ServerProcess {
   /** "http://127.0.0.1:PORT": where this instance listens (not necessarily the deployment's PUBLIC_URL). */
   url: string;
   label: string;
+  /** The OS process id (the benchmark reads its CPU time and RSS from /proc). */
+  pid: number;
   /** Sends a signal (SIGKILL: the process dies mid-work, as on a crashed machine). */
   kill(signal: NodeJS.Signals): void;
   /** Resolves when the process has exited. */
@@ -47,6 +49,8 @@ export async function startServerProcess(opts: {
   env: Record<string, string>;
   label: string;
   startTimeoutMs?: number;
+  /** Options for Node itself, before the script (e.g. `--cpu-prof`). */
+  nodeArgs?: string[];
 }): Promise<ServerProcess> {
   return startNodeProcess({ ...opts, main: MAIN, env: { ...opts.env, PORT: String(opts.port) } });
 }
@@ -67,13 +71,14 @@ export async function startWorkerProcess(opts: {
 
 async function startNodeProcess(opts: {
   main: string;
+  nodeArgs?: string[];
   port: number;
   env: Record<string, string>;
   label: string;
   startTimeoutMs?: number;
 }): Promise<ServerProcess> {
   const url = `http://127.0.0.1:${opts.port}`;
-  const child: ChildProcess = spawn(process.execPath, [opts.main], {
+  const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.main], {
     cwd: repoRoot,
     // Only what a deployment would set, plus PATH/HOME for Node itself: nothing leaks in from the test runner.
     env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...opts.env },
@@ -124,6 +129,7 @@ async function startNodeProcess(opts: {
   return {
     url,
     label: opts.label,
+    pid: child.pid ?? -1,
     output: describe,
     fullOutput: () => output,
     stop,

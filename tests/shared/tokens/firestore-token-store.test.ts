@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configSchema } from "../../../src/shared/config.ts";
 import { TokenCipher } from "../../../src/shared/tokens/cipher.ts";
 import { FirestoreTokenStore } from "../../../src/shared/tokens/firestore-token-store.ts";
-import { createTokenStore } from "../../../src/shared/tokens/index.ts";
+import { createTokenStore, DeferredTokenStore } from "../../../src/shared/tokens/index.ts";
 import { tokenStoreContract } from "../../support/token-store.contract.ts";
 
 const externalEmulator = process.env.FIRESTORE_EMULATOR_HOST;
@@ -70,7 +70,9 @@ describe("createTokenStore with TOKEN_STORE=firestore", () => {
       const keyPrefix = `test:${randomBytes(4).toString("hex")}`;
       // Redis is not used by the Firestore store; nothing connects to it.
       const store = createTokenStore(config, { redis: undefined as never, cipher, keyPrefix });
-      expect(store).toBeInstanceOf(FirestoreTokenStore);
+      // The Firestore SDK is loaded on first use (DeferredTokenStore); what is underneath is the Firestore store.
+      expect(store).toBeInstanceOf(DeferredTokenStore);
+      expect(await (store as DeferredTokenStore).loaded()).toBeInstanceOf(FirestoreTokenStore);
       const tokens = { accessToken: "a", refreshToken: "r", accessTokenExpiresAt: 1, scopes: [] };
       await store.putAirtableAccount({ userId: "usrX", tokens, updatedAt: 1 });
       const raw = await firestore()

@@ -1,0 +1,426 @@
+import { randomBytes } from "node:crypto";
+import { AsyncLocalStorage } from "node:async_hooks";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { Redis } from "ioredis";
+import { callTool, connectClient, resultText, signInAndConnect } from "../../tests/e2e/helpers/mcp-client.ts";
+import { freePort, startServerProcess, type ServerProcess } from "../../tests/e2e/helpers/server-process.ts";
+import { TestOAuthProvider } from "../../tests/e2e/helpers/test-oauth-provider.ts";
+import type { BenchContext, Scenario, ScenarioResult } from "../scenario.ts";
+import { processCpuMs, processRssMb, summariseProfiles, type CostGroup } from "../support/process-stats.ts";
+import { deleteKeys } from "../support/redis.ts";
+import { startSandboxProcess, type SandboxProcess, type SeededBase } from "../support/sandbox-process.ts";
+import { diffCounts, startRedisCounter, type RedisCounts } from "../support/redis-counter.ts";
+import { formatMs, median, percentile } from "../support/stats.ts";
+
+/**
+ * Many signed-in users at once (issue 13 §3, issue 15): USERS users, each with their own grant from the real OAuth
+ * flow, call read tools back to back through the MCP SDK client, spread over INSTANCES real server processes
+ * (`src/server/main.ts`, distributed mode) sharing one Redis, against the sandbox at 0 ms latency with BASES
+ * bases. Measured from outside the servers: calls/s, latency, CPU time and RSS of each process (/proc), and every
+ * Redis command they send (a counting proxy) or Redis executes for them (MONITOR on a database of their own).
+ *   BENCH_USERS      signed-in users, default 500
+ *   BENCH_REDIS_DB   the Redis database the servers use and MONITOR counts, default 13 (must be unused)
+ *   BENCH_CPU_PROF=1 run the servers with --cpu-prof and print the functions with the most self time
+ *   BENCH_SERVER_NODE_ARGS  extra Node options for the servers, e.g. "--max-old-space-size=192" (heap experiments)
+ */
+const USERS = Number(process.env.BENCH_USERS ?? 500);
+const INSTANCES = 2;
+const BASES = 100;
+const RECORDS_PER_TABLE = 20;
+const PAGE_SIZE = 10;
+const SIGN_IN_CONCURRENCY = 25;
+const WARMUP_MS = 5_000;
+/**
+ * Each user calls once per USER_INTERVAL_MS (open loop, start times spread): 500 users → 250 calls/s offered.
+ * At 0 ms Airtable latency a back-to-back loop would only measure queueing at the per-base limit (5 req/s); a
+ * paced load below it measures what the server adds per call. BENCH_USER_INTERVAL_MS=0 runs back to back.
+ */
+const USER_INTERVAL_MS = Number(process.env.BENCH_USER_INTERVAL_MS ?? 2_000);
+/** Each user works in this many bases (user i: bases i, i+1, … mod BASES), as people work in a few bases. */
+const BASES_PER_USER = 2;
+const IDLE_MS = 5_000;
+const REDIS_DB = Number(process.env.BENCH_REDIS_DB ?? 13);
+const CPU_PROF = process.env.BENCH_CPU_PROF === "1";
+const TOP_FRAMES = 15;
+
+/** The parts of a read call's path the profile summary adds up (inclusive: a part and what it calls). */
+const COST_GROUPS: CostGroup[] = [
+  {
+    label: "limiter (Bottleneck and its Redis scripts)",
+    match: (f) => f.includes("bottleneck/") || f.includes("src/shared/limiter/"),
+  },
+  {
+    label: "MCP SDK Streamable HTTP transport",
+    match: (f) => /streamableHttp\.js|webStandardStreamableHttp\.js/.test(f),
+  },
+  { label: "building an McpServer (createMcpServer)", match: (f) => f.startsWith("createMcpServer ") },
+  {
+    label: "Airtable HTTP (AirtableTransport.send)",
+    match: (f) => f.startsWith("send src/shared/airtable/transport.ts"),
+  },
+  { label: "bearer check (JWT + revocation read)", match: (f) => f.includes("src/server/auth/bearer.ts") },
+  { label: "JWT verify (jose)", match: (f) => f.startsWith("jwtVerify ") },
+  { label: "token decrypt (TokenCipher)", match: (f) => f.startsWith("decrypt src/shared/tokens/cipher.ts") },
+  { label: "schema cache", match: (f) => f.startsWith("get src/shared/schema-cache.ts") },
+  { label: "tool input/output validation (SDK, zod)", match: (f) => /^validateTool(Input|Output) /.test(f) },
+  {
+    label: "OAuth sign-in (not per call)",
+    match: (f) => /src\/server\/auth\/(authorize|callback|token-endpoint|register)\.ts/.test(f),
+  },
+  { label: "garbage collector", match: (f) => f.startsWith("(garbage collector)") },
+];
+
+interface User {
+  index: number;
+  client: Client;
+  instance: number;
+}
+
+/**
+ * Each user signs in from an address of their own, as real users do: the servers trust one proxy hop
+ * (TRUST_PROXY=1, as behind Cloud Run) and this process's fetch adds `X-Forwarded-For` for the user whose sign-in
+ * is running. Without it, 500 sign-ins from 127.0.0.1 hit the per-address limit of the browser steps (60/min).
+ */
+const clientAddress = new AsyncLocalStorage<string>();
+
+function withClientAddresses<T>(fn: () => Promise<T>): Promise<T> {
+  const original = globalThis.fetch;
+  globalThis.fetch = (input, init) => {
+    const address = clientAddress.getStore();
+    if (address === undefined) return original(input, init);
+    const headers = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
+    headers.set("x-forwarded-for", address);
+    return original(input, { ...init, headers });
+  };
+  return fn().finally(() => {
+    globalThis.fetch = original;
+  });
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight. */
+async function pool<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await fn(items[i]!);
+      }
+    }),
+  );
+  return results;
+}
+
+async function startServers(
+  ctx: BenchContext,
+  sandbox: SandboxProcess,
+  redisUrl: string,
+  profileDir: string | undefined,
+) {
+  const ports: number[] = [];
+  while (ports.length < INSTANCES) {
+    const port = await freePort();
+    if (!ports.includes(port)) ports.push(port);
+  }
+  const publicUrl = `http://127.0.0.1:${ports[0]}`;
+  const airtableClient = {
+    clientId: `bench-many-${randomBytes(4).toString("hex")}`,
+    clientSecret: randomBytes(24).toString("base64url"),
+    redirectUris: [`${publicUrl}/oauth/callback`],
+  };
+  await sandbox.call("registerOAuthClient", airtableClient);
+  const env: Record<string, string> = {
+    PUBLIC_URL: publicUrl,
+    ALLOWED_HOSTS: ports.map((p) => `127.0.0.1:${p}`).join(","),
+    REDIS_URL: redisUrl,
+    REDIS_KEY_PREFIX: ctx.keyPrefix,
+    AIRTABLE_CLIENT_ID: airtableClient.clientId,
+    AIRTABLE_CLIENT_SECRET: airtableClient.clientSecret,
+    AIRTABLE_API_URL: sandbox.url,
+    AIRTABLE_AUTH_URL: sandbox.url,
+    AIRTABLE_CONTENT_URL: sandbox.url,
+    TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+    TOKEN_STORE: "redis",
+    TRUST_PROXY: "1",
+    LOG_LEVEL: "warn",
+  };
+  const nodeArgs = [
+    ...(process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter((a) => a !== ""),
+    ...(profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`]),
+  ];
+  return Promise.all(ports.map((port, i) => startServerProcess({ port, env, label: `server ${i}`, nodeArgs })));
+}
+
+/** One user's loop: read tools back to back (list_records and get_record in turn) on rotating bases. */
+async function runUser(
+  user: User,
+  bases: SeededBase[],
+  until: () => boolean,
+  record: (user: User, ms: number, ok: boolean) => void,
+): Promise<void> {
+  let n = 0;
+  const first = performance.now() + (USER_INTERVAL_MS > 0 ? Math.random() * USER_INTERVAL_MS : 0);
+  while (!until()) {
+    const due = first + n * USER_INTERVAL_MS;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    if (until()) return;
+    const b = bases[(user.index + (Math.floor(n / 2) % BASES_PER_USER)) % BASES]!;
+    const started = performance.now();
+    let ok = false;
+    try {
+      const result =
+        n % 2 === 0
+          ? await callTool(user.client, "list_records", { baseId: b.baseId, tableId: b.tableId, pageSize: PAGE_SIZE })
+          : await callTool(user.client, "get_record", {
+              baseId: b.baseId,
+              tableId: b.tableId,
+              recordId: b.recordIds[n % b.recordIds.length]!,
+            });
+      ok = result.isError !== true;
+      if (!ok && Math.random() < 0.01) process.stderr.write(`bench:   tool error: ${resultText(result)}\n`);
+    } catch (error) {
+      if (Math.random() < 0.01) process.stderr.write(`bench:   call failed: ${String(error)}\n`);
+    }
+    record(user, performance.now() - started, ok);
+    n += 1;
+  }
+}
+
+const perCall = (value: number, calls: number): string => (calls > 0 ? (value / calls).toFixed(1) : "—");
+
+export const manyUsers: Scenario = {
+  name: "many users",
+  summary:
+    `${USERS} signed-in users (distinct grants, real OAuth sign-in) call read tools (list_records, get_record) ` +
+    `concurrently over the MCP SDK client through ${INSTANCES} server processes (distributed mode, one Redis) against ` +
+    `the sandbox at 0 ms latency with ${BASES} bases: throughput, latency, server CPU, Redis work and RSS.`,
+  async run(ctx): Promise<ScenarioResult> {
+    const counter = await startRedisCounter(ctx.redisUrl, REDIS_DB);
+    const sandbox = await startSandboxProcess();
+    const profileDir = CPU_PROF ? await mkdtemp(join(tmpdir(), "bench-cpu-prof-")) : undefined;
+    let servers: ServerProcess[] = [];
+    /** Every tool call made, warm-up included (the profile covers the whole run). */
+    let totalCalls = 0;
+    const users: User[] = [];
+    try {
+      const seeded = await sandbox.call("seed", { users: USERS, bases: BASES, records: RECORDS_PER_TABLE });
+      const bases = seeded.bases;
+      const people = seeded.userIds.map((id, index) => ({ index, id }));
+      ctx.progress(`starting ${INSTANCES} server processes${CPU_PROF ? ` with --cpu-prof into ${profileDir}` : ""}`);
+      servers = await startServers(ctx, sandbox, counter.url, profileDir);
+      const mcpUrls = servers.map((s) => `${s.url}/mcp`);
+      const rssAtStart = await Promise.all(servers.map((s) => processRssMb(s.pid)));
+
+      ctx.progress(`signing in ${USERS} users through OAuth (${SIGN_IN_CONCURRENCY} at a time)`);
+      const signInStarted = performance.now();
+      users.push(
+        ...(await withClientAddresses(() =>
+          pool(people, SIGN_IN_CONCURRENCY, (person) =>
+            clientAddress.run(`10.1.${person.index >> 8}.${person.index & 255}`, async () => {
+              const provider = new TestOAuthProvider({ sandboxUser: person.id });
+              // Tokens are issued for the deployment's resource (the first instance's URL); any instance accepts them.
+              const { client } = await signInAndConnect(mcpUrls[0]!, provider);
+              const instance = person.index % INSTANCES;
+              if (instance === 0) return { index: person.index, client, instance };
+              await client.close();
+              return { index: person.index, client: await connectClient(mcpUrls[instance]!, provider), instance };
+            }),
+          ),
+        )),
+      );
+      const signInSeconds = (performance.now() - signInStarted) / 1000;
+
+      ctx.progress(`warming up for ${WARMUP_MS / 1000} s`);
+      const warmupStartedAt = Date.now();
+      const warmupEnd = performance.now() + WARMUP_MS;
+      await Promise.all(
+        users.map((u) =>
+          runUser(
+            u,
+            bases,
+            () => performance.now() > warmupEnd,
+            () => (totalCalls += 1),
+          ),
+        ),
+      );
+
+      ctx.progress(`measuring for ${ctx.seconds} s`);
+      const latencies: number[] = [];
+      const callsBy = new Array<number>(INSTANCES).fill(0);
+      let errors = 0;
+      const cpuBefore = await Promise.all(servers.map((s) => processCpuMs(s.pid)));
+      const countsBefore = counter.counts();
+      const started = performance.now();
+      const end = started + ctx.seconds * 1000;
+      await Promise.all(
+        users.map((u) =>
+          runUser(
+            u,
+            bases,
+            () => performance.now() > end,
+            (user, ms, ok) => {
+              totalCalls += 1;
+              latencies.push(ms);
+              callsBy[user.instance]! += 1;
+              if (!ok) errors += 1;
+            },
+          ),
+        ),
+      );
+      const elapsedS = (performance.now() - started) / 1000;
+      const cpuAfter = await Promise.all(servers.map((s) => processCpuMs(s.pid)));
+      const load = diffCounts(counter.counts(), countsBefore);
+
+      ctx.progress(`idle for ${IDLE_MS / 1000} s`);
+      const idleBefore = counter.counts();
+      const idleCpuBefore = await Promise.all(servers.map((s) => processCpuMs(s.pid)));
+      await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+      const idle = diffCounts(counter.counts(), idleBefore);
+      const idleCpuAfter = await Promise.all(servers.map((s) => processCpuMs(s.pid)));
+      /** CPU ms per second each server spends with no traffic (limiter heartbeats, queue polling, timers). */
+      const idleCpuRate = servers.map((_, i) => (idleCpuAfter[i]! - idleCpuBefore[i]!) / (IDLE_MS / 1000));
+      const rss = await Promise.all(servers.map((s) => processRssMb(s.pid)));
+      const redisConnections = counter.connections();
+
+      const calls = callsBy.reduce((a, b) => a + b, 0);
+      const cpuMs = servers.map((_, i) => cpuAfter[i]! - cpuBefore[i]!);
+      const idlePerSecond = (c: RedisCounts) => c.executed / (IDLE_MS / 1000);
+      const columns = [
+        "instance",
+        "tool calls/s",
+        "p50 ms",
+        "p95 ms",
+        "server CPU ms/call",
+        "… net of idle CPU",
+        "calls/s per core at that CPU",
+        "Redis cmds/call (sent · executed incl. scripts)",
+        "Redis round trips/call",
+        "idle Redis cmds/s",
+        "RSS MB after (at start)",
+      ];
+      const rows = servers.map((s, i) => [
+        s.label,
+        (callsBy[i]! / elapsedS).toFixed(0),
+        "",
+        "",
+        (cpuMs[i]! / Math.max(1, callsBy[i]!)).toFixed(2),
+        ((cpuMs[i]! - idleCpuRate[i]! * elapsedS) / Math.max(1, callsBy[i]!)).toFixed(2),
+        ((1000 * callsBy[i]!) / Math.max(1, cpuMs[i]!)).toFixed(0),
+        "",
+        "",
+        "",
+        `${rss[i]!.toFixed(0)} (${rssAtStart[i]!.toFixed(0)})`,
+      ]);
+      rows.push([
+        "cluster",
+        (calls / elapsedS).toFixed(0),
+        formatMs(median(latencies)),
+        formatMs(percentile(latencies, 95)),
+        (cpuMs.reduce((a, b) => a + b, 0) / Math.max(1, calls)).toFixed(2),
+        (
+          (cpuMs.reduce((a, b) => a + b, 0) - idleCpuRate.reduce((a, b) => a + b, 0) * elapsedS) /
+          Math.max(1, calls)
+        ).toFixed(2),
+        (
+          (1000 * calls) /
+          Math.max(
+            1,
+            cpuMs.reduce((a, b) => a + b, 0),
+          )
+        ).toFixed(0),
+        `${perCall(load.commands, calls)} · ${perCall(load.executed, calls)}`,
+        perCall(load.roundTrips, calls),
+        idlePerSecond(idle).toFixed(1),
+        "",
+      ]);
+
+      // Any 429 is a limiter bug, not load: say which requests and how close to the limit each base came.
+      const sandboxStats = await sandbox.call("stats", { baseIds: bases.map((b) => b.baseId) });
+      const refusedKinds = Object.entries(sandboxStats.refusedKinds);
+      const [load1, load5] = (await import("node:os")).loadavg();
+      const notes = [
+        `${USERS} users signed in through the real OAuth flow (DCR, PKCE, consent, sandbox Airtable sign-in) in ` +
+          `${signInSeconds.toFixed(0)} s, then ${WARMUP_MS / 1000} s of warm-up and ${ctx.seconds} s measured; each ` +
+          `user alternates list_records (${PAGE_SIZE} records) and get_record ${
+            USER_INTERVAL_MS > 0 ? `once every ${USER_INTERVAL_MS} ms (open loop, start times spread)` : "back to back"
+          } in ${BASES_PER_USER} of the ${BASES} bases (user i: bases i…i+${BASES_PER_USER - 1}), so every base ` +
+          `gets ${((USERS * 1000) / Math.max(1, USER_INTERVAL_MS) / BASES).toFixed(1)} calls/s offered, under Airtable's 5 req/s.`,
+        `${calls} calls measured, ${errors} errors, ${sandboxStats.count429} × 429 from the sandbox; load average ` +
+          `${load1!.toFixed(2)} / ${load5!.toFixed(2)} (1 / 5 min) at the end; at most ${sandboxStats.worstBase} requests to one ` +
+          `base in a sliding second${
+            refusedKinds.length > 0
+              ? `; 429s from ${((sandboxStats.refusedBetween![0] - warmupStartedAt) / 1000).toFixed(1)} s to ` +
+                `${((sandboxStats.refusedBetween![1] - warmupStartedAt) / 1000).toFixed(1)} s after the warm-up began, by request: ${refusedKinds.map(([k, n]) => `${k} × ${n}`).join(", ")}`
+              : ""
+          }.`,
+        "Latency is what the MCP client sees (the sandbox answers in 0 ms), so it is the server's own time plus " +
+          "queueing at saturation; the benchmark process (the SDK clients) and the sandbox (a process of its own) share the machine's " +
+          "cores with the servers and Redis.",
+        "Server CPU is user + system time of each server process (/proc/<pid>/stat) over the measured window, " +
+          "divided by the calls that instance answered (calls/s per core = 1000 / that: what one core could serve); “net of idle” first subtracts what the process burns with no " +
+          "traffic (CPU ms/s measured in the idle window × the measured seconds). RSS is VmRSS after the idle period.",
+        `Redis: "sent" counts commands the servers sent (a counting TCP proxy in front of Redis; EVALSHA counts ` +
+          `once); "executed" counts what Redis ran for them, including commands inside Lua scripts (MONITOR on ` +
+          `database ${REDIS_DB}, used by nothing else); a round trip is one write burst from a client connection ` +
+          `(a pipeline is one). Idle: commands executed per second in the ${IDLE_MS / 1000} s after the load stopped. ` +
+          `Redis connections of both servers: ${redisConnections.peak} at most, ${redisConnections.open} open after the run.`,
+      ];
+      return {
+        columns,
+        rows,
+        notes,
+        data: {
+          users: USERS,
+          instances: INSTANCES,
+          bases: BASES,
+          signInSeconds,
+          elapsedS,
+          calls,
+          callsBy,
+          errors,
+          sandbox: sandboxStats,
+          latencyMs: { p50: median(latencies), p95: percentile(latencies, 95) },
+          cpuMs,
+          idleCpuMsPerSecond: idleCpuRate,
+          rssMb: rss,
+          rssMbAtStart: rssAtStart,
+          redisConnections,
+          redisLoad: load,
+          redisIdle: idle,
+          loadAverage: [load1, load5],
+        },
+      };
+    } finally {
+      await Promise.all(users.map((u) => u.client.close().catch(() => undefined)));
+      await Promise.all(servers.map((s) => s.stop(10_000)));
+      if (profileDir !== undefined) {
+        const summary = await summariseProfiles(profileDir, TOP_FRAMES, COST_GROUPS).catch(() => undefined);
+        if (summary !== undefined) {
+          const line = (share: number, ms: number, what: string) =>
+            process.stderr.write(
+              `bench:   ${(share * 100).toFixed(1).padStart(5)} %  ${ms.toFixed(0).padStart(7)} ms  ${what}\n`,
+            );
+          process.stderr.write(
+            `bench: --cpu-prof, both servers, ${(summary.busyMs / 1000).toFixed(1)} s busy (whole run: sign-in, ` +
+              `warm-up, measurement), ${totalCalls} tool calls. Parts of the path (inclusive):\n`,
+          );
+          for (const g of summary.groups) line(g.share, g.ms, g.label);
+          process.stderr.write("bench: functions with the most self time:\n");
+          for (const t of summary.top) line(t.share, t.selfMs, t.frame);
+        }
+        process.stderr.write(`bench: profiles kept in ${profileDir}\n`);
+      }
+      await counter.close();
+      await sandbox.close();
+      const db = new Redis(ctx.redisUrl, { db: REDIS_DB, maxRetriesPerRequest: 1 });
+      await deleteKeys(db, ctx.keyPrefix);
+      await deleteKeys(db, `b_${ctx.keyPrefix}`);
+      db.disconnect();
+    }
+  },
+};

@@ -1,0 +1,152 @@
+/**
+ * The sandbox (the fake Airtable) in a process of its own, driven over IPC: a scenario whose own process is busy
+ * (hundreds of MCP clients) must not starve the sandbox, whose rate limits time each request when its JavaScript
+ * sees it — a starved event loop bunches arrivals and reports more requests in a sliding second than were sent.
+ * Run as a child by `startSandboxProcess`; each IPC message `{ id, op, args }` is answered `{ id, result | error }`.
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
+
+export interface SeededBase {
+  baseId: string;
+  tableId: string;
+  recordIds: string[];
+}
+
+export interface SandboxStats {
+  count429: number;
+  /** 429s by request shape (ids elided), e.g. "GET /v0/meta/bases/app…/tables". */
+  refusedKinds: Record<string, number>;
+  /** Most requests any one of the given bases received in a sliding second. */
+  worstBase: number;
+  requests: number;
+  /** Epoch ms of the first and last 429 (the sandbox's clock is the machine's). */
+  refusedBetween: [number, number] | null;
+}
+
+interface Ops {
+  seed(args: { users: number; bases: number; records: number }): { userIds: string[]; bases: SeededBase[] };
+  registerOAuthClient(args: { clientId: string; clientSecret: string; redirectUris: string[] }): null;
+  stats(args: { baseIds: string[] }): SandboxStats;
+}
+
+function opsFor(sandbox: Sandbox): Ops {
+  return {
+    seed({ users, bases, records }) {
+      const owner = sandbox.addUser({ email: "bench-owner@example.com" });
+      const seeded = Array.from({ length: bases }, (_, i) => {
+        const base = sandbox.createBase(owner.id, {
+          name: `Many users ${i}`,
+          tables: [
+            {
+              name: "Items",
+              fields: [
+                { name: "Name", type: "singleLineText" },
+                { name: "Notes", type: "multilineText" },
+                { name: "Count", type: "number", options: { precision: 0 } },
+              ],
+              records: Array.from({ length: records }, (_, r) => ({
+                Name: `item ${r}`,
+                Notes: "x".repeat(80),
+                Count: r,
+              })),
+            },
+          ],
+        });
+        const tableId = base.tables[0]!.id;
+        return { baseId: base.id, tableId, recordIds: sandbox.listRecordsDirect(base.id, tableId).map((r) => r.id) };
+      });
+      const userIds = Array.from({ length: users }, (_, i) => {
+        const person = sandbox.addUser({ email: `bench-user-${i}@example.com` });
+        for (const b of seeded) sandbox.grantAccess(b.baseId, person.id, "read");
+        return person.id;
+      });
+      return { userIds, bases: seeded };
+    },
+    registerOAuthClient(client) {
+      sandbox.registerOAuthClient(client);
+      return null;
+    },
+    stats({ baseIds }) {
+      const refusedKinds: Record<string, number> = {};
+      let refusedBetween: [number, number] | null = null;
+      for (const r of sandbox.requests) {
+        if (r.status !== 429) continue;
+        refusedBetween = refusedBetween === null ? [r.time, r.time] : [refusedBetween[0], r.time];
+        const kind = `${r.method} ${r.path.replace(/\/(app|tbl|rec|usr)[A-Za-z0-9]+/g, "/$1…")}`;
+        refusedKinds[kind] = (refusedKinds[kind] ?? 0) + 1;
+      }
+      const worstBase = Math.max(
+        0,
+        ...baseIds.map((baseId) => sandbox.maxRequestsInWindow({ baseId, windowMs: 1_000 })),
+      );
+      return {
+        count429: sandbox.count429(),
+        refusedKinds,
+        worstBase,
+        requests: sandbox.requests.length,
+        refusedBetween,
+      };
+    },
+  };
+}
+
+export interface SandboxProcess {
+  url: string;
+  pid: number;
+  call<K extends keyof Ops>(op: K, args: Parameters<Ops[K]>[0]): Promise<ReturnType<Ops[K]>>;
+  close(): Promise<void>;
+}
+
+/** Starts this file as a child process running the sandbox (Airtable's default limits, 0 ms latency). */
+export async function startSandboxProcess(): Promise<SandboxProcess> {
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ["--child"], {
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  });
+  const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  let next = 0;
+  const ready = new Promise<string>((resolve, reject) => {
+    child.once("exit", (code) => reject(new Error(`sandbox process exited during start (code ${code})`)));
+    child.on("message", (raw) => {
+      const message = raw as { ready?: string; id?: number; result?: unknown; error?: string };
+      if (message.ready !== undefined) return resolve(message.ready);
+      const waiter = pending.get(message.id!);
+      pending.delete(message.id!);
+      if (message.error !== undefined) waiter?.reject(new Error(message.error));
+      else waiter?.resolve(message.result);
+    });
+  });
+  const url = await ready;
+  return {
+    url,
+    pid: child.pid ?? -1,
+    call: (op, args) =>
+      new Promise((resolve, reject) => {
+        const id = ++next;
+        pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+        child.send({ id, op, args });
+      }),
+    async close() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+
+if (process.argv.includes("--child")) {
+  const sandbox = await startSandbox({});
+  const ops = opsFor(sandbox) as unknown as Record<string, (args: unknown) => unknown>;
+  process.on("message", (raw) => {
+    const { id, op, args } = raw as { id: number; op: string; args: unknown };
+    try {
+      process.send!({ id, result: ops[op]!(args) });
+    } catch (error) {
+      process.send!({ id, error: error instanceof Error ? error.message : String(error) });
+    }
+  });
+  process.once("SIGTERM", () => void sandbox.close().then(() => process.exit(0)));
+  process.send!({ ready: sandbox.url });
+}
