@@ -66,7 +66,9 @@ export const limiterRedisCost: Scenario = {
             await Promise.all(
               Array.from({ length: 20 }, (_, b) =>
                 Promise.all(
-                  Array.from({ length: 5 }, () => limiter.schedule({ userId: "usrCost", baseId: `appIdle${b}` }, nothing)),
+                  Array.from({ length: 5 }, () =>
+                    limiter.schedule({ userId: "usrCost", baseId: `appIdle${b}` }, nothing),
+                  ),
                 ),
               ),
             );
@@ -91,7 +93,9 @@ export const limiterRedisCost: Scenario = {
         ),
       );
 
-      ctx.progress(`idle cost: touching ${IDLE_BASES} bases of ${IDLE_USERS} users, then ${IDLE_WATCH_MS / 1000} s idle`);
+      ctx.progress(
+        `idle cost: touching ${IDLE_BASES} bases of ${IDLE_USERS} users, then ${IDLE_WATCH_MS / 1000} s idle`,
+      );
       const idleLimiter = BottleneckAirtableLimiter.clustered({ redis: ctx.redis, keyPrefix: `${ctx.keyPrefix}:many` });
       let idleCount: RedisCommandCount;
       try {

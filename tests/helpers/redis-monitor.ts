@@ -1,10 +1,102 @@
-import { Redis } from "ioredis";
+import { createConnection, type Socket } from "node:net";
+import type { Redis } from "ioredis";
 
-/** The emitter ioredis's `monitor()` resolves with. */
-interface Monitor {
-  on(event: "monitor", listener: (time: string, args: string[], source: string) => void): void;
-  off(event: "monitor", listener: (time: string, args: string[], source: string) => void): void;
-  disconnect(): void;
+type MonitorListener = (args: string[], source: string) => void;
+
+/**
+ * MONITOR over a plain socket. ioredis's own `monitor()` failed with "Command queue state error" when other clients
+ * kept Redis busy (lines of script commands arriving with the MONITOR confirmation), so the lines are parsed here:
+ * `+<unix time> [<db> <source>] "<arg>" "<arg>" …`, source "lua" for commands a script ran.
+ */
+class MonitorConnection {
+  readonly #socket: Socket;
+  readonly #listeners = new Set<MonitorListener>();
+  #buffer = "";
+
+  private constructor(socket: Socket) {
+    this.#socket = socket;
+  }
+
+  static async open(url: string): Promise<MonitorConnection> {
+    const parsed = new URL(url);
+    const socket = createConnection({ host: parsed.hostname, port: Number(parsed.port || 6379) });
+    const connection = new MonitorConnection(socket);
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.once("connect", () => resolve());
+    });
+    const preamble: string[][] = [];
+    if (parsed.password)
+      preamble.push(parsed.username ? ["AUTH", parsed.username, parsed.password] : ["AUTH", parsed.password]);
+    const db = parsed.pathname.replace(/^\//, "");
+    if (db) preamble.push(["SELECT", db]);
+    preamble.push(["MONITOR"]);
+    let confirmations = preamble.length;
+    const confirmed = new Promise<void>((resolve, reject) => {
+      connection.#onLine = (line) => {
+        if (line.startsWith("-")) reject(new Error(`Redis refused MONITOR: ${line}`));
+        else if (--confirmations === 0) {
+          connection.#onLine = (next) => connection.#dispatch(next);
+          resolve();
+        }
+      };
+    });
+    socket.setEncoding("utf8");
+    socket.on("data", (chunk: string) => connection.#receive(chunk));
+    socket.write(preamble.map((command) => encode(command)).join(""));
+    await confirmed;
+    return connection;
+  }
+
+  #onLine: (line: string) => void = () => undefined;
+
+  on(listener: MonitorListener): void {
+    this.#listeners.add(listener);
+  }
+
+  off(listener: MonitorListener): void {
+    this.#listeners.delete(listener);
+  }
+
+  close(): void {
+    this.#socket.destroy();
+  }
+
+  #receive(chunk: string): void {
+    this.#buffer += chunk;
+    let end: number;
+    while ((end = this.#buffer.indexOf("\r\n")) >= 0) {
+      const line = this.#buffer.slice(0, end);
+      this.#buffer = this.#buffer.slice(end + 2);
+      this.#onLine(line);
+    }
+  }
+
+  #dispatch(line: string): void {
+    const match = /^\+[\d.]+ \[\d+ ([^\]]+)\] (.*)$/.exec(line);
+    if (!match) return;
+    const source = match[1] === "lua" ? "lua" : match[1]!;
+    const args = parseQuoted(match[2]!);
+    for (const listener of this.#listeners) listener(args, source);
+  }
+}
+
+function encode(command: string[]): string {
+  return `*${command.length}\r\n${command.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join("")}`;
+}
+
+/** The arguments of a MONITOR line: double-quoted, with \\, \" and \xNN escapes. */
+function parseQuoted(text: string): string[] {
+  const args: string[] = [];
+  const pattern = /"((?:[^"\\]|\\.)*)"/g;
+  for (const match of text.matchAll(pattern)) {
+    args.push(
+      match[1]!.replace(/\\(x[0-9a-fA-F]{2}|.)/g, (_, e: string) =>
+        e.length === 3 ? String.fromCharCode(parseInt(e.slice(1), 16)) : e,
+      ),
+    );
+  }
+  return args;
 }
 
 /** What a `RedisCommandCounter` saw between two readings. */
@@ -27,23 +119,20 @@ export interface RedisCommandCount {
  * MONITOR costs Redis throughput while it runs: use it in tests and benchmarks only, on a filter unique to the run.
  */
 export class RedisCommandCounter {
-  readonly #connection: Redis;
   readonly #keyFilter: string;
-  #monitor: Monitor | undefined;
+  #monitor: MonitorConnection | undefined;
   #insideWatchedScript = false;
   #count: RedisCommandCount = { commands: 0, roundTrips: 0, byName: {} };
 
-  private constructor(url: string, keyFilter: string) {
-    this.#connection = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  private constructor(keyFilter: string) {
     this.#keyFilter = keyFilter;
   }
 
   /** Starts watching: resolves once Redis has confirmed MONITOR, so every later command is seen. */
   static async start(url: string, keyFilter: string): Promise<RedisCommandCounter> {
-    const counter = new RedisCommandCounter(url, keyFilter);
-    const monitor = await counter.#connection.monitor();
-    counter.#monitor = monitor as unknown as Monitor;
-    monitor.on("monitor", (_time: string, args: string[], source: string) => counter.#see(args, source));
+    const counter = new RedisCommandCounter(keyFilter);
+    counter.#monitor = await MonitorConnection.open(url);
+    counter.#monitor.on((args, source) => counter.#see(args, source));
     return counter;
   }
 
@@ -71,13 +160,13 @@ export class RedisCommandCounter {
   async take(marker: Redis): Promise<RedisCommandCount> {
     const token = `${this.#keyFilter}:monitor-marker:${Math.random().toString(36).slice(2)}`;
     const seen = new Promise<void>((resolve) => {
-      const onLine = (_time: string, args: string[]) => {
+      const onLine = (args: string[]) => {
         if (args.includes(token)) {
-          this.#monitor?.off("monitor", onLine);
+          this.#monitor?.off(onLine);
           resolve();
         }
       };
-      this.#monitor?.on("monitor", onLine);
+      this.#monitor?.on(onLine);
     });
     await marker.exists(token);
     await seen;
@@ -92,7 +181,6 @@ export class RedisCommandCounter {
   }
 
   stop(): void {
-    this.#monitor?.disconnect();
-    this.#connection.disconnect();
+    this.#monitor?.close();
   }
 }
