@@ -88,6 +88,10 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
   readonly #jitter: SendJitter;
   /** Penalties this process learnt itself (`reportRateLimited`): its booked requests check them before leaving. */
   readonly #penalties = new Map<string, number>();
+  /** "cold" until the first request is booked; then its answer's promise; "warm" once it has one. */
+  #warm: "cold" | "warm" | Promise<void> = "cold";
+  #warmUp: (() => void) | undefined;
+  #firstFn: unknown;
 
   private constructor(parts: {
     book: AdmissionBook;
@@ -165,14 +169,33 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
   ): Promise<Started<T> | { kind: "penalty"; waitMs: number }> {
     const known = this.#localPenalty(scope);
     if (known > 0) return { kind: "penalty", waitMs: known };
+    await this.#firstRequest(fn);
     const marginMs = this.#jitter.marginMs();
-    const booking = await this.#book.book(scope, marginMs);
+    // The moment the request was due, on this process's clock, is taken from when the booking call was made (Redis
+    // answers with the wait from its own "now"): a stall between Redis admitting the request and this process
+    // resuming (a busy event loop) delays the send just as much as a slow network does, and counts as lateness.
+    let askedAt = performance.now();
+    let booking = await this.#book.book(scope, marginMs);
+    let dueAt = askedAt;
+    // A booking ahead of time is confirmed when its moment comes: late arrivals revised meanwhile (a burst of cold
+    // requests, a stalled process) may have pushed it later. An idle base's requests go at once, one round trip.
+    while (booking.kind === "booked" && booking.waitMs > 0) {
+      dueAt = askedAt + booking.waitMs;
+      await sleep(booking.waitMs);
+      // A 429 this process saw while the request waited: its slot is wasted, not sent into Airtable's pause.
+      const learnt = this.#localPenalty(scope);
+      if (learnt > 0) return { kind: "penalty", waitMs: learnt };
+      const earlier = booking.ticket;
+      askedAt = performance.now();
+      booking = await this.#book.book(scope, marginMs, earlier);
+      if (booking.kind === "booked" && booking.ticket.at === earlier.at && booking.ticket.end === earlier.end) {
+        // Kept (still due at `dueAt`). Redis's clock may still be a millisecond short of the moment: never send
+        // before it.
+        if (booking.waitMs > 0) await sleep(booking.waitMs);
+        break;
+      }
+    }
     if (booking.kind === "penalty") return booking;
-    const dueAt = performance.now() + booking.waitMs;
-    if (booking.waitMs > 0) await sleep(booking.waitMs);
-    // A 429 this process saw while the request waited: its slot is wasted, not sent into Airtable's pause.
-    const learnt = this.#localPenalty(scope);
-    if (learnt > 0) return { kind: "penalty", waitMs: learnt };
     const sentAt = performance.now();
     const result = fn();
     // The caller awaits it; until then a rejection must not count as unhandled.
@@ -187,6 +210,10 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
    * process's next booking goes over the same connection after it.
    */
   #afterSend(scope: RateLimitScope, sent: Started<unknown>): void {
+    if (this.#warm !== "warm" && this.#warmUp) {
+      this.#warm = "warm";
+      this.#warmUp();
+    }
     const lateness = this.#jitter.observe(sent.sentAt - sent.dueAt, performance.now() - sent.sentAt);
     const excess = lateness - sent.marginMs;
     if (excess <= 0) return;
@@ -226,6 +253,25 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
   async close(): Promise<void> {
     // Local queued jobs are dropped; the books in Redis stay for the other processes (and expire by themselves).
     await Promise.allSettled([this.#bases.disconnect(false), this.#users.disconnect(false)]);
+  }
+
+  /**
+   * A process's very first Airtable request goes alone: it pays the cold start (Node loads its HTTP client on the
+   * first `fetch`, then TCP/TLS set-up), and requests started beside it were measured reaching the sandbox up to
+   * 100 ms after their admission — more than any margin — while the lateness estimate has no baseline yet. The
+   * others wait until it has an answer (at most 2 s), then go as booked.
+   */
+  async #firstRequest(fn: () => Promise<unknown>): Promise<void> {
+    if (this.#warm === "warm") return;
+    if (this.#warm === "cold") {
+      this.#warm = new Promise<void>((resolve) => {
+        this.#warmUp = resolve;
+      });
+      this.#firstFn = fn;
+      return;
+    }
+    if (this.#firstFn === fn) return;
+    await Promise.race([this.#warm, sleep(2_000)]);
   }
 
   #localPenalty(scope: RateLimitScope): number {

@@ -62,8 +62,12 @@ export interface AdmissionBook {
   /**
    * Enters the request at the earliest time its base's and its user's books allow, given this process's jitter
    * margin (ms), or answers the penalty left (ms) when a 429 pause is in force for the base or the user.
+   *
+   * With `earlier`, confirms that booking just before the request leaves: a booking made ahead of time was computed
+   * before the late arrivals revised meanwhile, so it is kept (without a write) only if it still fits the books as
+   * they are now, else moved to the earliest time that does (answered like a new booking).
    */
-  book(scope: RateLimitScope, marginMs: number): Promise<Booking>;
+  book(scope: RateLimitScope, marginMs: number, earlier?: AdmissionTicket): Promise<Booking>;
   /** The request reached Airtable later than its entry assumed: extend its end by `extraMs` (no-op when gone). */
   reviseArrival(scope: RateLimitScope, ticket: AdmissionTicket, extraMs: number): Promise<void>;
   /** Pauses the scope (its base, or its user for base-less calls) for `ms`; never shortens a running penalty. */

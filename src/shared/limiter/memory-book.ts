@@ -1,5 +1,6 @@
 import {
   earliestFit,
+  fits,
   type AdmissionBook,
   type AdmissionTicket,
   type Book,
@@ -24,7 +25,7 @@ export class MemoryAdmissionBook implements AdmissionBook {
     this.#now = now;
   }
 
-  async book(scope: RateLimitScope, marginMs: number): Promise<Booking> {
+  async book(scope: RateLimitScope, marginMs: number, earlier?: AdmissionTicket): Promise<Booking> {
     const now = this.#now();
     this.#sweep(now);
     const user = this.#load(`user:${scope.userId}`, now);
@@ -34,6 +35,19 @@ export class MemoryAdmissionBook implements AdmissionBook {
     const occupy = this.#limits.windowMs + Math.ceil(marginMs);
     const books = [{ entries: user.entries, limit: this.#limits.userLimit }];
     if (base) books.push({ entries: base.entries, limit: this.#limits.baseLimit });
+    if (earlier) {
+      // Confirming: take the earlier entry out; keep it as it is if it still fits.
+      let found = true;
+      for (const book of books) {
+        const index = book.entries.findIndex((e) => e.at === earlier.at && e.end === earlier.end);
+        if (index < 0) found = false;
+        else book.entries.splice(index, 1);
+      }
+      if (found && books.every((b) => fits(b.entries, earlier.at, earlier.end, b.limit))) {
+        for (const book of books) book.entries.push({ ...earlier });
+        return { kind: "booked", waitMs: Math.max(0, earlier.at - now), ticket: earlier };
+      }
+    }
     const at = earliestFit(books, now, occupy);
     const ticket = { at, end: at + occupy };
     user.entries.push({ ...ticket });

@@ -14,7 +14,9 @@ import type { RateLimitScope } from "./types.ts";
  * The admission rule is `earliestFit` in book.ts, stated again in Lua (see that module for why it holds the limit).
  *
  * KEYS[1] user book, KEYS[2] base book (absent for base-less calls). ARGV[1] the operation:
- *  - "book"     ARGV: userLimit, baseLimit, windowMs, marginMs → {0, waitMs, at, end} booked | {1, penaltyMs}
+ *  - "book"     ARGV: userLimit, baseLimit, windowMs, marginMs[, at, end] → {0, waitMs, at, end} booked |
+ *               {1, penaltyMs}. With `at, end` it confirms that earlier booking: kept (no write) while it still fits
+ *               the books as they are now (late arrivals revised meanwhile), else moved to the earliest time that does.
  *  - "revise"   ARGV: at, end, extraMs → 1 (extends that entry's end in each book; no-op if it is gone)
  *  - "penalize" ARGV: ms → 1 (on KEYS[1] only: the caller passes the base's book, or the user's)
  *  - "penalty"  → the penalty left in ms over the given books (0 when none)
@@ -86,15 +88,32 @@ if op == 'book' then
   local now = clock()
   local user = load(KEYS[1])
   local books, limits = {user}, {tonumber(ARGV[2])}
-  local base
   if KEYS[2] then
-    base = load(KEYS[2])
-    books[2] = base
+    books[2] = load(KEYS[2])
     limits[2] = tonumber(ARGV[3])
   end
   local penalty = penaltyOf(books, now)
   if penalty > 0 then return {1, penalty} end
   local occupy = tonumber(ARGV[4]) + tonumber(ARGV[5])
+  -- Confirming an earlier booking (ARGV[6], ARGV[7]): take it out, and keep it as it is if it still fits.
+  if ARGV[6] then
+    local at, finish = tonumber(ARGV[6]), tonumber(ARGV[7])
+    local found, still = true, true
+    for j, book in ipairs(books) do
+      local index
+      for i = 1, #book.t do
+        if book.t[i] == at and book.e[i] == finish then index = i break end
+      end
+      if index then
+        table.remove(book.t, index)
+        table.remove(book.e, index)
+        if still and not fits(book, at, finish, limits[j]) then still = false end
+      else
+        found = false
+      end
+    end
+    if found and still then return {0, math.max(0, at - now), at, finish} end
+  end
   local candidates = {now}
   for _, book in ipairs(books) do
     for i = 1, #book.e do
@@ -162,7 +181,7 @@ export class RedisAdmissionBook implements AdmissionBook {
     this.#limits = limits;
   }
 
-  async book(scope: RateLimitScope, marginMs: number): Promise<Booking> {
+  async book(scope: RateLimitScope, marginMs: number, earlier?: AdmissionTicket): Promise<Booking> {
     const reply = (await this.#run(
       this.#keys(scope),
       "book",
@@ -170,6 +189,7 @@ export class RedisAdmissionBook implements AdmissionBook {
       this.#limits.baseLimit,
       this.#limits.windowMs,
       Math.ceil(marginMs),
+      ...(earlier ? [earlier.at, earlier.end] : []),
     )) as number[];
     if (reply[0] === 1) return { kind: "penalty", waitMs: reply[1]! };
     return { kind: "booked", waitMs: reply[1]!, ticket: { at: reply[2]!, end: reply[3]! } };

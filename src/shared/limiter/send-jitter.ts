@@ -3,7 +3,7 @@
  * jitter margin each booking carries (book.ts) is what this process needs rather than a fixed guess.
  *
  * A request's lateness is observed in two parts: the send delay (the booked moment → `fn()` actually called: timer
- * lateness, a busy event loop) and the extra duration (its round trip minus the median of this process's recent
+ * lateness, a busy event loop) and the extra duration (its round trip minus the fastest of this process's recent
  * round trips: a cold connection, a stall on the way). The arrival at Airtable is somewhere within that total, so
  * the total bounds it from above. The margin is the 90th percentile of recent latenesses plus 5 ms of headroom,
  * never below `minimumMs` and never above `capMs` (AIRTABLE_LIMITER_JITTER_MARGIN_MS, default 40); until
@@ -18,8 +18,8 @@ export class SendJitter {
   static readonly size = 100;
   static readonly warmupSamples = 10;
   static readonly headroomMs = 5;
-  /** Below 3 round trips there is no trustworthy median: a cold start's are all slow, so all of it counts as late. */
-  static readonly minimumDurations = 3;
+  /** Below 10 round trips there is no trustworthy baseline: a cold start's are all slow, so all of it counts as late. */
+  static readonly minimumDurations = 10;
 
   readonly #capMs: number;
   readonly #minimumMs: number;
@@ -56,7 +56,7 @@ export class SendJitter {
 
   #typicalDuration(): number {
     if (this.#durations.length < SendJitter.minimumDurations) return 0;
-    return quantile(this.#durations, 0.5);
+    return Math.min(...this.#durations);
   }
 }
 
