@@ -16,10 +16,10 @@
 export class SendJitter {
   /** Samples kept: about 20 s of a busy base at 5 req/s. */
   static readonly size = 100;
-  static readonly warmupSamples = 10;
+  static readonly warmupSamples = 5;
   static readonly headroomMs = 5;
-  /** Below 10 round trips there is no trustworthy baseline: a cold start's are all slow, so all of it counts as late. */
-  static readonly minimumDurations = 10;
+  /** Below 3 round trips there is no trustworthy baseline: a cold start's are all slow, so all of it counts as late. */
+  static readonly minimumDurations = 1;
 
   readonly #capMs: number;
   readonly #minimumMs: number;
@@ -43,20 +43,19 @@ export class SendJitter {
    * its estimated lateness (ms).
    */
   observe(sendDelayMs: number, durationMs: number): number {
-    const typical = this.#typicalDuration();
+    const cold = this.#durations.length < SendJitter.minimumDurations;
+    const typical = cold ? 0 : Math.min(...this.#durations);
     push(this.#durations, durationMs, SendJitter.size);
     const lateness = Math.max(0, sendDelayMs) + Math.max(0, durationMs - typical);
+    // A cold request's lateness is its whole round trip: right for revising its own place (conservative), wrong as
+    // a sample of this process's jitter (it would hold the margin at the cap for the next 100 requests).
+    if (cold) return lateness;
     push(this.#lateness, lateness, SendJitter.size);
     if (this.#lateness.length >= SendJitter.warmupSamples) {
       const p90 = quantile(this.#lateness, 0.9);
       this.#margin = Math.min(this.#capMs, Math.max(this.#minimumMs, Math.ceil(p90 + SendJitter.headroomMs)));
     }
     return lateness;
-  }
-
-  #typicalDuration(): number {
-    if (this.#durations.length < SendJitter.minimumDurations) return 0;
-    return Math.min(...this.#durations);
   }
 }
 
