@@ -54,20 +54,20 @@ export const limiterRedisCost: Scenario = {
     try {
       const nothing = async () => undefined;
       const rows: CostRow[] = [];
-      ctx.progress("idle bases: 20 bases × 5 requests at once");
+      ctx.progress("idle bases: 20 bases of 20 users × 5 requests at once");
       rows.push(
         await measure(
           ctx,
           counter,
           marker,
-          "idle bases (20 bases × a burst of 5)",
+          "idle bases (20 bases of 20 users × a burst of 5)",
           100,
           async (limiter) => {
             await Promise.all(
               Array.from({ length: 20 }, (_, b) =>
                 Promise.all(
                   Array.from({ length: 5 }, () =>
-                    limiter.schedule({ userId: "usrCost", baseId: `appIdle${b}` }, nothing),
+                    limiter.schedule({ userId: `usrIdle${b}`, baseId: `appIdle${b}` }, nothing),
                   ),
                 ),
               ),
