@@ -19,10 +19,12 @@ export class MemoryAdmissionBook implements AdmissionBook {
   readonly #books = new Map<string, Book>();
   readonly #now: () => number;
   #lastSweep = 0;
+  readonly #startedAt: number;
 
   constructor(limits: BookLimits, now: () => number = () => performance.now()) {
     this.#limits = limits;
     this.#now = now;
+    this.#startedAt = now();
   }
 
   async book(scope: RateLimitScope, marginMs: number, earlier?: AdmissionTicket): Promise<Booking> {
@@ -48,7 +50,7 @@ export class MemoryAdmissionBook implements AdmissionBook {
         return { kind: "booked", waitMs: Math.max(0, earlier.at - now), ticket: earlier };
       }
     }
-    const at = earliestFit(books, now, occupy);
+    const at = earliestFit(books, Math.max(now, this.#startupPacing(books, occupy)), occupy);
     const ticket = { at, end: at + occupy };
     user.entries.push({ ...ticket });
     base?.entries.push({ ...ticket });
@@ -77,6 +79,23 @@ export class MemoryAdmissionBook implements AdmissionBook {
   localBookCount(): number {
     this.#sweep(this.#now(), true);
     return this.#books.size;
+  }
+
+  /**
+   * A fresh process has no record of the last second: the previous process on this token (a restarted stdio
+   * server, the embedded server restarted) may have sent requests just before it started, which a shared Redis book
+   * would still hold. So during its first window the memory book spaces each book's requests evenly (the n-th not
+   * before start + n × window / limit), as the old even pacing did; bursts start after that. Measured: a stdio write
+   * right after another process's reads on the same base hit a 429 (and the 30 s pause) without it.
+   */
+  #startupPacing(books: { entries: { at: number }[]; limit: number }[], occupyMs: number): number {
+    let earliest = 0;
+    for (const { entries, limit } of books) {
+      const since = entries.filter((e) => e.at >= this.#startedAt).length;
+      const at = this.#startedAt + (since * occupyMs) / limit;
+      if (at < this.#startedAt + occupyMs) earliest = Math.max(earliest, at);
+    }
+    return earliest;
   }
 
   #keys(scope: RateLimitScope): string[] {

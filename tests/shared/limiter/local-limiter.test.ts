@@ -4,8 +4,9 @@ import { BottleneckAirtableLimiter } from "../../../src/shared/limiter/airtable-
 describe("local limiter (stdio mode, no Redis)", () => {
   it("lets 5 requests to an idle base start at once, and the 6th and 7th only a window after the 1st and 2nd", async () => {
     // The burst property replaces the old even spacing (208 ms apart): Airtable counts 5 in any rolling second, so an
-    // idle base owes no wait to the first five.
+    // idle base owes no wait to the first five — once the process has lived one window (see the next test).
     const limiter = BottleneckAirtableLimiter.local();
+    await new Promise((r) => setTimeout(r, 1_050));
     const starts: Record<string, number[]> = { appA: [], appB: [] };
     const run = (baseId: string) =>
       limiter.schedule({ userId: "usr1", baseId }, async () => {
@@ -20,6 +21,22 @@ describe("local limiter (stdio mode, no Redis)", () => {
     expect(a[4]! - a[0]!).toBeLessThan(400);
     // appB's single request did not queue behind appA's seven.
     expect(starts.appB![0]! - a[0]!).toBeLessThan(200);
+  });
+
+  it("spaces a fresh process's first window evenly: the second before it started is unknown", async () => {
+    // Another process on the same token (a restarted stdio server) may have used the last second; a memory book
+    // cannot know, so a fresh limiter paces its first window as 5 per 1 s + margin, evenly.
+    const limiter = BottleneckAirtableLimiter.local();
+    const starts: number[] = [];
+    await Promise.all(
+      Array.from({ length: 3 }, () =>
+        limiter.schedule({ userId: "usr1", baseId: "appFresh" }, async () => {
+          starts.push(performance.now());
+        }),
+      ),
+    );
+    await limiter.close();
+    expect(starts[2]! - starts[0]!).toBeGreaterThanOrEqual(2 * 200);
   });
 
   it("holds every request of a base while a reported 429 penalty runs", async () => {
