@@ -17,7 +17,7 @@ import { sampleInterleaved, timed } from "../support/sampling.ts";
  */
 const SAMPLES = 300;
 const WARMUP_ROUNDS = 30;
-/** Bases (and users) in each idle ring; each is reused only after REST_MS, well past the 208 ms pacing. */
+/** Bases (and users) in each idle ring; each is reused only after REST_MS, so its window never holds more than one request (no wait). */
 const POOL_SIZE = 64;
 const REST_MS = 300;
 /** Tokens the client calls rotate over, so the sandbox's 50 req/s per token never answers 429. */

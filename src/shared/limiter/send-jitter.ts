@@ -10,8 +10,9 @@
  * `warmupSamples` requests were measured it is the cap. Requests later than their margin (the other 10 %) have
  * their place in the window moved after the fact (`AirtableLimiter` → `reviseArrival`).
  *
- * Measured on the development machine (2 busy cores, sandbox at 150 ms): p90 of lateness 2–10 ms, so margins of
- * 7–15 ms instead of 40 ms: 5 requests per ~1,010 ms instead of 1,040 ms (see README, Benchmarks).
+ * Measured on the development machine (2 busy cores, hammer processes against the sandbox at 150 ms): margins of
+ * 8–22 ms once 5 requests were measured, instead of a fixed 40 ms; the write bench went from 94–96 % to ~99 % of
+ * Airtable's ceiling (README, Benchmarks).
  */
 export class SendJitter {
   /** Samples kept: about 20 s of a busy base at 5 req/s. */
