@@ -205,8 +205,9 @@ export const limiterIdleLatency: Scenario = {
           `limiters; "idle": a base seen before and left alone ≥ ${REST_MS} ms, the usual case.`,
         `"added" = median of the row minus median of its baseline ("none" for schedule, "pass-through" for getRecord).`,
         "getRecord runs against the in-process sandbox at 0 ms latency, over keep-alive HTTP on localhost.",
-        "The local limiter's cost is mostly Bottleneck's in-memory datastore yielding to the event loop " +
-          "(setTimeout 0, ≥ 1 ms each) several times per job, in each of its two layers (base, user).",
+        "Both limiters' cost is mostly Bottleneck's in-memory datastore (each process's local queue per base) " +
+          "yielding to the event loop (setTimeout 0, ≥ 1 ms each) several times per job; the clustered one adds " +
+          "one Redis round trip (the book script).",
       ];
       const refused = sandbox.count429();
       if (refused > 0)
