@@ -144,8 +144,9 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
 
   async schedule<T>(scope: RateLimitScope, fn: () => Promise<T>): Promise<T> {
     const started = performance.now();
-    const queue = scope.baseId ? this.#bases.key(scope.baseId) : this.#users.key(scope.userId);
     for (;;) {
+      // Looked up on every pass: after a long penalty wait the idle sweep may have dropped the base's queue.
+      const queue = scope.baseId ? this.#bases.key(scope.baseId) : this.#users.key(scope.userId);
       // The job books, waits for its moment and starts `fn`, but does not wait for its answer: the next request of
       // this base is booked while this one is in flight. The promise travels in an object so Bottleneck does not.
       const outcome = await queue.schedule(() => this.#bookAndStart(scope, fn));
