@@ -205,9 +205,8 @@ export const limiterIdleLatency: Scenario = {
           `limiters; "idle": a base seen before and left alone ≥ ${REST_MS} ms, the usual case.`,
         `"added" = median of the row minus median of its baseline ("none" for schedule, "pass-through" for getRecord).`,
         "getRecord runs against the in-process sandbox at 0 ms latency, over keep-alive HTTP on localhost.",
-        "Both limiters' cost is mostly Bottleneck's in-memory datastore (each process's local queue per base) " +
-          "yielding to the event loop (setTimeout 0, ≥ 1 ms each) several times per job; the clustered one adds " +
-          "one Redis round trip (the book script).",
+        "An idle base's request skips its (empty) local Bottleneck queue: the clustered limiter's cost is one Redis " +
+          "round trip (the book script), the local one's a few function calls.",
       ];
       const refused = sandbox.count429();
       if (refused > 0)

@@ -67,8 +67,8 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * Every Airtable request of every process passes here. Two layers:
  *  1. Bottleneck, local to this process: a queue per base (and per user, for base-less calls) with
  *     `maxConcurrent: 1`, so this process's requests to a base are booked one at a time in FIFO order and at most one
- *     of them is booked ahead and waiting. Idle queues are dropped after `idleTimeoutMs` (Bottleneck.Group's
- *     timeout); nothing of them runs while idle.
+ *     of them is booked ahead and waiting (an empty queue is skipped: `#through`). Idle queues are dropped after
+ *     `idleTimeoutMs` (Bottleneck.Group's timeout); nothing of them runs while idle.
  *  2. The admission book (book.ts), shared by every process through one Redis script per request (or in memory
  *     without Redis): the request is entered at the earliest moment its base and its user have room in Airtable's
  *     rolling second, plus this process's measured jitter margin, and waits until then — 0 ms on an idle base, so
