@@ -10,6 +10,7 @@ const timingSensitive = [
   "tests/limiter-cluster.test.ts",
   "tests/server/auth/shared-egress.test.ts",
   "tests/shared/airtable/user-rps-across-bases.test.ts",
+  "tests/shared/limiter/idle-burst.test.ts",
   "tests/e2e/worker-recovery-time.test.ts",
   // Not a timing measurement, but a third-party client process with its own timers (it opens the browser while its
   // callback server is still starting; the headless opener now reloads like a person would): the quiet group.

@@ -106,9 +106,7 @@ async function main(): Promise<number> {
     return 1;
   } finally {
     if (redis !== undefined && redis.status === "ready") {
-      // Bottleneck keeps its copies of the limiter state under "b_" + its id.
       await deleteKeys(redis, runPrefix);
-      await deleteKeys(redis, `b_${runPrefix}`);
       redis.disconnect();
     }
   }

@@ -42,7 +42,6 @@ describe("cluster-wide limiter (3 OS processes)", () => {
   afterAll(async () => {
     await sandbox.close();
     await deleteKeys(redis, prefix);
-    await deleteKeys(redis, `b_${prefix}`);
     redis.disconnect();
   });
 

@@ -1,5 +1,6 @@
 import type { Scenario } from "../scenario.ts";
 import { limiterIdleLatency } from "./limiter-idle-latency.ts";
+import { limiterRedisCost } from "./limiter-redis-cost.ts";
 import { limiterThroughput } from "./limiter-throughput.ts";
 import { manyUsers } from "./many-users.ts";
 import { mcpListRecordsOverhead } from "./mcp-list-records-overhead.ts";
@@ -15,6 +16,7 @@ import { writeThroughputBases } from "./write-throughput-bases.ts";
 export const scenarios: Scenario[] = [
   limiterThroughput,
   limiterIdleLatency,
+  limiterRedisCost,
   mcpListRecordsOverhead,
   mcpServerPerRequest,
   tokenVerification,

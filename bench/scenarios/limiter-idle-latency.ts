@@ -17,7 +17,7 @@ import { sampleInterleaved, timed } from "../support/sampling.ts";
  */
 const SAMPLES = 300;
 const WARMUP_ROUNDS = 30;
-/** Bases (and users) in each idle ring; each is reused only after REST_MS, well past the 208 ms pacing. */
+/** Bases (and users) in each idle ring; each is reused only after REST_MS, so its window never holds more than one request (no wait). */
 const POOL_SIZE = 64;
 const REST_MS = 300;
 /** Tokens the client calls rotate over, so the sandbox's 50 req/s per token never answers 429. */
@@ -205,8 +205,8 @@ export const limiterIdleLatency: Scenario = {
           `limiters; "idle": a base seen before and left alone ≥ ${REST_MS} ms, the usual case.`,
         `"added" = median of the row minus median of its baseline ("none" for schedule, "pass-through" for getRecord).`,
         "getRecord runs against the in-process sandbox at 0 ms latency, over keep-alive HTTP on localhost.",
-        "The local limiter's cost is mostly Bottleneck's in-memory datastore yielding to the event loop " +
-          "(setTimeout 0, ≥ 1 ms each) several times per job, in each of its two layers (base, user).",
+        "An idle base's request skips its (empty) local Bottleneck queue: the clustered limiter's cost is one Redis " +
+          "round trip (the book script), the local one's a few function calls.",
       ];
       const refused = sandbox.count429();
       if (refused > 0)

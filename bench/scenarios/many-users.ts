@@ -419,7 +419,6 @@ export const manyUsers: Scenario = {
       await sandbox.close();
       const db = new Redis(ctx.redisUrl, { db: REDIS_DB, maxRetriesPerRequest: 1 });
       await deleteKeys(db, ctx.keyPrefix);
-      await deleteKeys(db, `b_${ctx.keyPrefix}`);
       db.disconnect();
     }
   },

@@ -157,8 +157,6 @@ export class WritePipeline {
     await this.runner.close();
     await this.#store.close();
     await deleteKeys(this.#opts.redis, this.#opts.keyPrefix);
-    // Bottleneck's copies of the limiter state (the workers' and any in-process limiter on this prefix).
-    await deleteKeys(this.#opts.redis, `b_${this.#opts.keyPrefix}`);
   }
 }
 

@@ -75,7 +75,10 @@ export const configSchema = z.object({
   AIRTABLE_USER_RPS: positiveInt.max(50).default(50),
   /** How long a base is paused for every process after Airtable answered 429 (Airtable says 30 s). */
   AIRTABLE_RATE_LIMIT_PENALTY_MS: positiveInt.default(30_000),
-  /** Added to Airtable's 1 s window so network jitter cannot put one request too many into a second. */
+  /**
+   * Cap (ms) of the jitter margin each limiter entry carries beyond Airtable's 1 s window; the margin used is measured
+   * per process from its send jitter (src/shared/limiter/send-jitter.ts), this is its upper bound and its start value.
+   */
   AIRTABLE_LIMITER_JITTER_MARGIN_MS: z.coerce.number().int().min(0).max(500).default(40),
 
   /** 32 random bytes, base64 or hex: encrypts Airtable tokens at rest (AES-256-GCM) and derives signing keys. */

@@ -60,14 +60,13 @@ describe.each(images)("$file", ({ file, script, portVar, port }) => {
   it("installs production dependencies only, from the manifests alone (no install-time patching to miss)", () => {
     const install = args(final, "RUN").find((r) => r.includes("npm ci")) as string;
     expect(install).toMatch(/npm ci --omit=dev\b/);
-    // The install needs nothing but package.json and the lockfile: Bottleneck's Redis 7 fix ships in dist/src
-    // (src/shared/limiter/bottleneck-redis7.ts), so an install that skipped a patch step cannot yield an image
-    // whose limiter breaks once its keys expire. patch-package, which used to do this, failed `npx` installs.
+    // The install needs nothing but package.json and the lockfile: no install step patches a dependency (a
+    // patch-package postinstall used to fix Bottleneck's Redis datastore, and failed `npx` installs; the limiter no
+    // longer uses that datastore, see docs/architecture.md).
     expect(args(final, "COPY")).toContain("package.json package-lock.json ./");
     expect(args(final, "COPY").some((c) => c.includes("patches"))).toBe(false);
     expect(pkg.scripts.postinstall).toBeUndefined();
     expect(Object.keys(pkg.dependencies)).not.toContain("patch-package");
-    expect(readRepoFile("src/shared/limiter/airtable-limiter.ts")).toContain('import "./bottleneck-redis7.ts"');
   });
 
   it("runs with NODE_ENV=production as the non-root user node", () => {

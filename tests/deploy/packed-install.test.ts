@@ -176,7 +176,7 @@ describe("npm pack output", () => {
 });
 
 describe("the production install (npm ci --omit=dev, as in the images' final stage)", () => {
-  it("has the runtime dependencies, none of the dev ones, and the Bottleneck fix in the compiled code", () => {
+  it("has the runtime dependencies and none of the dev ones", () => {
     const pkg = JSON.parse(readFileSync(join(app, "package.json"), "utf8")) as {
       dependencies: Record<string, string>;
       devDependencies: Record<string, string>;
@@ -193,10 +193,6 @@ describe("the production install (npm ci --omit=dev, as in the images' final sta
     expect(devOnly.map(([path]) => path)).toContain("node_modules/vitest");
     for (const [path] of devOnly) expect(existsSync(join(app, path)), `${path} (dev only)`).toBe(false);
     for (const dep of ["typescript", "vitest", "eslint"]) expect(Object.keys(pkg.devDependencies)).toContain(dep);
-    // Bottleneck's Redis 7 fix travels with the compiled code, not with an install step (see bottleneck-redis7.ts).
-    expect(readFileSync(join(app, "dist/src/shared/limiter/airtable-limiter.js"), "utf8")).toContain(
-      "./bottleneck-redis7.js",
-    );
     // Nothing above the install can lend it a package: resolution stops at the filesystem root.
     for (let dir = dirname(app); dir !== parse(dir).root; dir = dirname(dir)) {
       expect(existsSync(join(dir, "node_modules")), join(dir, "node_modules")).toBe(false);

@@ -3,7 +3,7 @@ export {
   BottleneckAirtableLimiter,
   defaultLimiterSettings,
   limiterSettingsFrom,
+  type LimiterLocalState,
   type LimiterSettings,
   type LimiterHooks,
 } from "./airtable-limiter.ts";
-export { pacingFor, type Pacing } from "./spacing.ts";

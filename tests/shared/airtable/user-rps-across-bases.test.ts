@@ -43,7 +43,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await limiter?.close();
   await sandbox?.close();
-  await deleteKeys(redis, `b_${prefix}`);
   await deleteKeys(redis, prefix);
   redis?.disconnect();
 });

@@ -1,0 +1,71 @@
+/**
+ * How late this process's requests reach Airtable compared with the time the book admitted them, measured, so the
+ * jitter margin each booking carries (book.ts) is what this process needs rather than a fixed guess.
+ *
+ * A request's lateness is observed in two parts: the send delay (the booked moment → `fn()` actually called: timer
+ * lateness, a busy event loop) and the extra duration (its round trip minus the fastest of this process's recent
+ * round trips: a cold connection, a stall on the way). The arrival at Airtable is somewhere within that total, so
+ * the total bounds it from above. The margin is the 90th percentile of recent latenesses plus 5 ms of headroom,
+ * never below `minimumMs` and never above `capMs` (AIRTABLE_LIMITER_JITTER_MARGIN_MS, default 40); until
+ * `warmupSamples` requests were measured it is the cap. Requests later than their margin (the other 10 %) have
+ * their place in the window moved after the fact (`AirtableLimiter` → `reviseArrival`).
+ *
+ * Measured on the development machine (2 busy cores, hammer processes against the sandbox at 150 ms): margins of
+ * 8–22 ms once 5 requests were measured, instead of a fixed 40 ms; the write bench went from 94–96 % to ~99 % of
+ * Airtable's ceiling (README, Benchmarks).
+ */
+export class SendJitter {
+  /** Samples kept: about 20 s of a busy base at 5 req/s. */
+  static readonly size = 100;
+  static readonly warmupSamples = 5;
+  static readonly headroomMs = 5;
+  /** Below 3 round trips there is no trustworthy baseline: a cold start's are all slow, so all of it counts as late. */
+  static readonly minimumDurations = 1;
+
+  readonly #capMs: number;
+  readonly #minimumMs: number;
+  readonly #lateness: number[] = [];
+  readonly #durations: number[] = [];
+  #margin: number;
+
+  constructor(options: { capMs: number; minimumMs?: number }) {
+    this.#capMs = options.capMs;
+    this.#minimumMs = Math.min(options.minimumMs ?? SendJitter.headroomMs, options.capMs);
+    this.#margin = options.capMs;
+  }
+
+  /** The margin (ms) a booking made now should carry. */
+  marginMs(): number {
+    return this.#margin;
+  }
+
+  /**
+   * Records one request: `sendDelayMs` from its booked moment to the send, `durationMs` of its round trip. Returns
+   * its estimated lateness (ms).
+   */
+  observe(sendDelayMs: number, durationMs: number): number {
+    const cold = this.#durations.length < SendJitter.minimumDurations;
+    const typical = cold ? 0 : Math.min(...this.#durations);
+    push(this.#durations, durationMs, SendJitter.size);
+    const lateness = Math.max(0, sendDelayMs) + Math.max(0, durationMs - typical);
+    // A cold request's lateness is its whole round trip: right for revising its own place (conservative), wrong as
+    // a sample of this process's jitter (it would hold the margin at the cap for the next 100 requests).
+    if (cold) return lateness;
+    push(this.#lateness, lateness, SendJitter.size);
+    if (this.#lateness.length >= SendJitter.warmupSamples) {
+      const p90 = quantile(this.#lateness, 0.9);
+      this.#margin = Math.min(this.#capMs, Math.max(this.#minimumMs, Math.ceil(p90 + SendJitter.headroomMs)));
+    }
+    return lateness;
+  }
+}
+
+function push(values: number[], value: number, size: number): void {
+  values.push(value);
+  if (values.length > size) values.shift();
+}
+
+function quantile(values: number[], q: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+}
