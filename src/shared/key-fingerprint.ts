@@ -123,15 +123,15 @@ export async function checkKeyFingerprint(
   );
 }
 
+/** How the distributed mode names a fingerprint key: `the Redis key "…"`. */
+export const redisKeyName = (fullKey: string): string => `the Redis key "${fullKey}"`;
+
 /**
  * The fingerprint records in any KeyValueStore (Redis in the distributed mode, the SQLite file in the embedded
  * one), under the deployment's REDIS_KEY_PREFIX. `name` says where a full key lives, for the operator in error
  * messages (`the Redis key "atmcp:deployment:key-fingerprint"`). Records never expire: they are the deployment's memory
  * of its key, as long-lived as the tokens it encrypts.
  */
-/** How the distributed mode names a fingerprint key: `the Redis key "…"`. */
-export const redisKeyName = (fullKey: string): string => `the Redis key "${fullKey}"`;
-
 export class KeyValueFingerprintStore implements KeyFingerprintStore {
   readonly #kv: KeyValueStore;
   readonly #prefix: string;

@@ -118,6 +118,9 @@ export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
   const stdin = opts.stdin ?? process.stdin;
   stdin.once("end", () => void close());
   stdin.once("close", () => void close());
+  // The client gone the other way (its end of stdout closed: EPIPE) while stdin stays open: shut down too, rather
+  // than run on with nobody to answer. (serveStdio owns the transport and its onclose.)
+  (opts.stdout ?? process.stdout).once("error", () => void close());
   logger.info({ userId, tools: allTools.length }, "stdio MCP server ready");
   return { closed, close };
 }

@@ -42,7 +42,8 @@ export class AccessTokens {
    * top cost per call). Safe because verification is a pure function of the token, the keys (fixed for the
    * process) and the time, and the time is re-checked on every hit (`exp`, to the second, like jwtVerify). What
    * can change about a valid token — its grant being revoked — is not decided here: requireBearer still asks
-   * the RevocationList on every request. Bounded: when full, the oldest entry goes (insertion order).
+   * the RevocationList on every request. Bounded: when full, the oldest entry goes (insertion order). Keyed by
+   * the token's SHA-256, so the bearer tokens themselves are not kept in memory (a heap dump shows no token).
    */
   readonly #verified = new Map<string, AccessTokenClaims>();
   readonly #verifiedMax: number;
@@ -89,10 +90,11 @@ export class AccessTokens {
    * caller's check (RevocationList).
    */
   async verify(token: string): Promise<AccessTokenClaims> {
-    const known = this.#verified.get(token);
+    const digest = createHash("sha256").update(token).digest("base64url");
+    const known = this.#verified.get(digest);
     if (known !== undefined) {
       if (known.expiresAt > Date.now() / 1000) return known;
-      this.#verified.delete(token);
+      this.#verified.delete(digest);
       throw new InvalidAccessTokenError("The access token expired");
     }
     const claims = await this.#verifyOnce(token);
@@ -100,7 +102,7 @@ export class AccessTokens {
       if (this.#verified.size >= this.#verifiedMax) {
         this.#verified.delete(this.#verified.keys().next().value as string);
       }
-      this.#verified.set(token, claims);
+      this.#verified.set(digest, claims);
     }
     return claims;
   }

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { toNodeHandler, type NodeMcpRequestHandler } from "@modelcontextprotocol/node";
 import {
@@ -65,11 +66,23 @@ export function createDualEraHandlers(opts: DualEraOptions): DualEraHandlers {
   // Refused and failed requests are answered by the SDK; this only records them (debug: clients cause them).
   const onerror = (error: Error) => opts.logger.debug({ err: error }, "MCP request refused or failed in the SDK");
 
-  const modern = new Map<PerRequestResponseMode, McpHttpHandler>();
+  // Built here, eagerly, outside any request: built lazily inside the first request's AsyncLocalStorage context
+  // (mcp-router.ts), anything long-lived they create (timers, emitters, the listen bus) would carry that request's
+  // runtime along.
+  // The `json` mode (a JSON-only client asking for progress: rare) is built on first use, because the SDK warns on
+  // its creation; it runs in the async context captured here, not in the request's.
+  const outside = AsyncLocalStorage.snapshot();
+  const modes: readonly PerRequestResponseMode[] = ["auto", "sse", "json"];
+  const build = (mode: PerRequestResponseMode) =>
+    createMcpHandler(factory, { legacy: "reject", responseMode: mode, onerror });
+  const modern = new Map<PerRequestResponseMode, McpHttpHandler>([
+    ["auto", build("auto")],
+    ["sse", build("sse")],
+  ]);
   const modernHandler = (mode: PerRequestResponseMode): McpHttpHandler => {
     let handler = modern.get(mode);
     if (handler === undefined) {
-      handler = createMcpHandler(factory, { legacy: "reject", responseMode: mode, onerror });
+      handler = outside(() => build(mode));
       modern.set(mode, handler);
     }
     return handler;
@@ -89,7 +102,13 @@ export function createDualEraHandlers(opts: DualEraOptions): DualEraHandlers {
     // Closing the server closes its transport: per-request state ends with the answer (or the client leaving).
     const teardown = () => void server.close().catch(() => undefined);
     request.signal.addEventListener("abort", teardown, { once: true });
-    const response = await transport.handleRequest(request, options);
+    let response: Response;
+    try {
+      response = await transport.handleRequest(request, options);
+    } catch (error) {
+      teardown();
+      throw error;
+    }
     if (response.body === null || !response.headers.get("content-type")?.startsWith("text/event-stream")) {
       teardown();
       return response;
@@ -97,24 +116,24 @@ export function createDualEraHandlers(opts: DualEraOptions): DualEraHandlers {
     return new Response(endsWith(response.body, teardown), response);
   };
 
+  // One Node adapter per answer shape (2 × 3), also built eagerly for the reason above.
   const adapters = new Map<string, NodeMcpRequestHandler>();
-  const adapterFor = (shape: AnswerShape): NodeMcpRequestHandler => {
-    const key = `${shape.legacyJson} ${shape.modern}`;
-    let adapter = adapters.get(key);
-    if (adapter === undefined) {
-      adapter = toNodeHandler(
+  for (const legacyJson of [true, false]) {
+    for (const mode of modes) {
+      const adapter = toNodeHandler(
         {
           fetch: async (request, options = {}) =>
             (await isLegacyRequest(request, options.parsedBody))
-              ? legacy(request, options, shape.legacyJson)
-              : modernHandler(shape.modern).fetch(request, options),
+              ? legacy(request, options, legacyJson)
+              : modernHandler(mode).fetch(request, options),
         },
         { onerror: (error) => opts.logger.error({ err: error }, "MCP request failed") },
       );
-      adapters.set(key, adapter);
+      adapters.set(`${legacyJson} ${mode}`, adapter);
     }
-    return adapter;
-  };
+  }
+  const adapterFor = (shape: AnswerShape): NodeMcpRequestHandler =>
+    adapters.get(`${shape.legacyJson} ${shape.modern}`)!;
 
   return {
     serve: (shape, req, res, parsedBody) =>

@@ -144,6 +144,13 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
     });
   }
 
+  /**
+   * Runs `fn` (one Airtable request) once the scope's base book (5 per rolling second + margin) and user book (50)
+   * both have room, cluster-wide, and no 429 pause is in force for them; resolves or rejects with `fn`'s outcome.
+   * While a pause is in force the call waits it out (ms, Airtable: 30 s) and books again, however long that takes.
+   * Rejects with the book's error when Redis cannot be reached (the caller's retry rules decide), never sending
+   * `fn` unbooked. Source of the limits: Airtable Web API "Rate limits".
+   */
   async schedule<T>(scope: RateLimitScope, fn: () => Promise<T>): Promise<T> {
     const started = performance.now();
     for (;;) {
@@ -202,6 +209,22 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
     const known = this.#localPenalty(scope);
     if (known > 0) return { kind: "penalty", waitMs: known };
     await this.#firstRequest(fn);
+    let started = false;
+    try {
+      const outcome = await this.#bookThenStart(scope, fn);
+      started = outcome.kind === "started";
+      return outcome;
+    } finally {
+      // The first request failed to book (Redis away) or met a pause before it was sent: the next request becomes
+      // the process's first, instead of every request waiting 2 s for a warm-up that never comes.
+      if (!started) this.#abandonFirst(fn);
+    }
+  }
+
+  async #bookThenStart<T>(
+    scope: RateLimitScope,
+    fn: () => Promise<T>,
+  ): Promise<Started<T> | { kind: "penalty"; waitMs: number }> {
     const marginMs = this.#jitter.marginMs();
     // The moment the request was due, on this process's clock, is taken from when the booking call was made (Redis
     // answers with the wait from its own "now"): a stall between Redis admitting the request and this process
@@ -228,8 +251,29 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
       }
     }
     if (booking.kind === "penalty") return booking;
+    // A stall between the booking's answer and this line longer than any margin (a long GC pause, a starved event
+    // loop) would send the request later than its entry in the window covers, into a second that may already hold
+    // 5. Such a request books a fresh entry at the present moment instead (the stale entry stays, a wasted slot:
+    // conservative). Bounded, so a process that stalls every time still sends (and revises its place afterwards).
+    for (let rebooked = 0; booking.kind === "booked" && rebooked < 3; rebooked += 1) {
+      if (performance.now() - dueAt <= this.#settings.jitterMarginMs) break;
+      askedAt = performance.now();
+      dueAt = askedAt;
+      booking = await this.#book.book(scope, marginMs);
+      if (booking.kind === "booked" && booking.waitMs > 0) {
+        dueAt = askedAt + booking.waitMs;
+        await sleep(booking.waitMs);
+      }
+    }
+    if (booking.kind === "penalty") return booking;
     const sentAt = performance.now();
-    const result = fn();
+    let result: Promise<T>;
+    try {
+      result = fn();
+    } catch (error) {
+      // A synchronous throw is the request's outcome like any other (and must not skip the warm-up release).
+      result = Promise.reject(error as Error);
+    }
     // The caller awaits it; until then a rejection must not count as unhandled.
     result.catch(() => undefined);
     return { kind: "started", result, ticket: booking.ticket, marginMs, dueAt, sentAt };
@@ -304,6 +348,16 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
     }
     if (this.#firstFn === fn) return;
     await Promise.race([this.#warm, sleep(2_000)]);
+  }
+
+  /** `fn` was the process's first request but never went: let the next one be the first (see #firstRequest). */
+  #abandonFirst(fn: () => Promise<unknown>): void {
+    if (this.#warm === "warm" || this.#warm === "cold" || this.#firstFn !== fn) return;
+    const release = this.#warmUp;
+    this.#warm = "cold";
+    this.#firstFn = undefined;
+    this.#warmUp = undefined;
+    release?.();
   }
 
   #localPenalty(scope: RateLimitScope): number {

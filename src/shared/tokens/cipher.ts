@@ -44,6 +44,8 @@ function checkKey(key: Buffer, name: string): void {
 
 /** At most this many decrypted blobs are remembered per TokenCipher (each ~1 kB with its blob: ≤ ~5 MB). */
 export const DECRYPTED_BLOBS_MAX = 5_000;
+/** A decrypted blob is remembered this long (ms) at most: a signed-out user's plaintext tokens do not linger. */
+export const DECRYPTED_BLOB_TTL_MS = 10 * 60_000;
 
 export class TokenCipher {
   readonly #currentId: string;
@@ -54,9 +56,10 @@ export class TokenCipher {
    * plaintext forever: each encryption has a fresh random IV, so a refreshed (rotated) Airtable token is a new
    * blob and misses; the store is still read on every call, so the current blob is always the one decrypted; a
    * tampered blob is a different key and fails as before; and the keys are fixed for the process. Bounded: the
-   * oldest entry goes first. The plaintexts are tokens this process holds in memory anyway while it uses them.
+   * oldest entry goes first, and none is kept longer than DECRYPTED_BLOB_TTL_MS (the plaintexts are tokens this
+   * process holds anyway while it uses them, but a signed-out user's should not stay in memory for hours).
    */
-  readonly #decrypted = new Map<string, string>();
+  readonly #decrypted = new Map<string, { plain: string; until: number }>();
   private constructor(current: Buffer, previous?: Buffer) {
     this.#currentId = keyIdOf(current);
     this.#keys = new Map([[this.#currentId, Buffer.from(current)]]);
@@ -101,13 +104,17 @@ export class TokenCipher {
   /** The plaintext of `blob`; throws TokenDecryptError. Answers a blob decrypted lately from memory (#decrypted). */
   decrypt(blob: string, context = ""): string {
     const cacheKey = `${context}\n${blob}`;
+    const now = performance.now();
     const known = this.#decrypted.get(cacheKey);
-    if (known !== undefined) return known;
+    if (known !== undefined) {
+      if (known.until > now) return known.plain;
+      this.#decrypted.delete(cacheKey);
+    }
     const plain = this.#decryptOnce(blob, context);
     if (this.#decrypted.size >= DECRYPTED_BLOBS_MAX) {
       this.#decrypted.delete(this.#decrypted.keys().next().value as string);
     }
-    this.#decrypted.set(cacheKey, plain);
+    this.#decrypted.set(cacheKey, { plain, until: now + DECRYPTED_BLOB_TTL_MS });
     return plain;
   }
 

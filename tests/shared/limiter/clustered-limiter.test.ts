@@ -168,3 +168,48 @@ describe("clustered limiter (real Redis)", () => {
     }
   });
 });
+
+describe("clustered limiter, Redis away at the process's first request", () => {
+  const prefix = uniquePrefix("limiter-first-fails");
+  let cleanup: Redis;
+  beforeAll(() => {
+    cleanup = createTestRedis();
+  });
+  afterAll(async () => {
+    await deleteKeys(cleanup, prefix);
+    cleanup.disconnect();
+  });
+
+  it("the first request fails, and the next ones are not held back by the first-request rule (no 2 s wait)", async () => {
+    // Not connected yet and no offline queue: the first booking fails at once, as with Redis down at start-up.
+    const { Redis: RedisClient } = await import("ioredis");
+    const redis = new RedisClient(testRedisUrl(), {
+      lazyConnect: true,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+    });
+    const limiter = BottleneckAirtableLimiter.clustered({ redis, keyPrefix: prefix });
+    try {
+      let sent = 0;
+      await expect(
+        limiter.schedule({ userId: "usrFirst", baseId: "appFirst" }, async () => (sent += 1)),
+      ).rejects.toThrow();
+      expect(sent).toBe(0); // never sent unbooked
+      // Redis comes back (the failed call may already have started connecting the client).
+      await redis.connect().catch(() => undefined);
+      if (redis.status !== "ready") await new Promise((resolve) => redis.once("ready", resolve));
+      const started = performance.now();
+      await Promise.all(
+        ["appA", "appB", "appC"].map((baseId) =>
+          limiter.schedule({ userId: "usrFirst", baseId }, async () => (sent += 1)),
+        ),
+      );
+      // Before the fix each of these waited for the failed first request's warm-up until its 2 s timeout.
+      expect(performance.now() - started).toBeLessThan(1_500);
+      expect(sent).toBe(3);
+    } finally {
+      await limiter.close();
+      redis.disconnect();
+    }
+  });
+});
