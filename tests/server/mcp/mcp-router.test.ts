@@ -1,26 +1,10 @@
 import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { z } from "zod";
 import { readTools } from "../../../src/shared/tools/catalog.ts";
-import { defineTool, readOnlyAnnotations } from "../../../src/shared/tools/define-tool.ts";
 import { ALLOWED_ORIGIN, startMcpHarness, type McpHarness } from "../../support/mcp-test-harness.ts";
+import { progressTool } from "../../support/test-tools.ts";
 
 /** Test-only tool: reports progress the way write tools will. */
-const progressTool = defineTool({
-  name: "test_progress",
-  title: "Progress test",
-  description: "Sends two progress notifications.",
-  kind: "read",
-  scopes: ["records:read"],
-  inputSchema: {},
-  outputSchema: { progressAvailable: z.boolean() },
-  annotations: readOnlyAnnotations,
-  async handler(_input, ctx) {
-    await ctx.sendProgress?.(1, 2, "half way");
-    await ctx.sendProgress?.(2, 2, "done");
-    return { progressAvailable: ctx.sendProgress !== undefined };
-  },
-});
 
 let h: McpHarness;
 beforeAll(async () => {

@@ -7,30 +7,14 @@
 import { Client as ModernClient } from "@modelcontextprotocol/client";
 import { StreamableHTTPClientTransport as ModernHttpTransport } from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { z } from "zod";
 import { SERVER_NAME, SERVER_VERSION } from "../../../src/shared/tools/create-mcp-server.ts";
 import { readTools } from "../../../src/shared/tools/catalog.ts";
-import { defineTool, readOnlyAnnotations } from "../../../src/shared/tools/define-tool.ts";
 import { ALLOWED_ORIGIN, startMcpHarness, type McpHarness } from "../../support/mcp-test-harness.ts";
+import { progressTool } from "../../support/test-tools.ts";
 
 const MODERN = "2026-07-28";
 
 /** Test-only tool: reports progress the way write tools do. */
-const progressTool = defineTool({
-  name: "test_progress",
-  title: "Progress test",
-  description: "Sends two progress notifications.",
-  kind: "read",
-  scopes: ["records:read"],
-  inputSchema: {},
-  outputSchema: { progressAvailable: z.boolean() },
-  annotations: readOnlyAnnotations,
-  async handler(_input, ctx) {
-    await ctx.sendProgress?.(1, 2, "half way");
-    await ctx.sendProgress?.(2, 2, "done");
-    return { progressAvailable: ctx.sendProgress !== undefined };
-  },
-});
 
 let h: McpHarness;
 const modernClients: ModernClient[] = [];
