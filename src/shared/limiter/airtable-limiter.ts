@@ -90,10 +90,11 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
   readonly #penalties = new Map<string, number>();
   /** Jobs running outside the base's queue (it was empty): the queue's next job waits for them. */
   readonly #direct = new Map<string, Promise<void>>();
-  /** "cold" until the first request is booked; then its answer's promise; "warm" once it has one. */
-  #warm: "cold" | "warm" | Promise<void> = "cold";
-  #warmUp: (() => void) | undefined;
-  #firstFn: unknown;
+  /**
+   * "cold" until a first request is on its way; then that request (`fn`) and the promise the others wait on until it
+   * has its answer (`answered`, settled by `release`); "warm" from then on.
+   */
+  #first: "cold" | "warm" | { fn: unknown; answered: Promise<void>; release(): void } = "cold";
 
   private constructor(parts: {
     book: AdmissionBook;
@@ -286,9 +287,9 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
    * process's next booking goes over the same connection after it.
    */
   #afterSend(scope: RateLimitScope, sent: Started<unknown>): void {
-    if (this.#warm !== "warm" && this.#warmUp) {
-      this.#warm = "warm";
-      this.#warmUp();
+    if (typeof this.#first === "object") {
+      this.#first.release();
+      this.#first = "warm";
     }
     const lateness = this.#jitter.observe(sent.sentAt - sent.dueAt, performance.now() - sent.sentAt);
     const excess = lateness - sent.marginMs;
@@ -338,26 +339,22 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
    * others wait until it has an answer (at most 2 s), then go as booked.
    */
   async #firstRequest(fn: () => Promise<unknown>): Promise<void> {
-    if (this.#warm === "warm") return;
-    if (this.#warm === "cold") {
-      this.#warm = new Promise<void>((resolve) => {
-        this.#warmUp = resolve;
-      });
-      this.#firstFn = fn;
+    if (this.#first === "warm") return;
+    if (this.#first === "cold") {
+      let release = () => {};
+      const answered = new Promise<void>((resolve) => (release = resolve));
+      this.#first = { fn, answered, release };
       return;
     }
-    if (this.#firstFn === fn) return;
-    await Promise.race([this.#warm, sleep(2_000)]);
+    if (this.#first.fn === fn) return;
+    await Promise.race([this.#first.answered, sleep(2_000)]);
   }
 
   /** `fn` was the process's first request but never went: let the next one be the first (see #firstRequest). */
   #abandonFirst(fn: () => Promise<unknown>): void {
-    if (this.#warm === "warm" || this.#warm === "cold" || this.#firstFn !== fn) return;
-    const release = this.#warmUp;
-    this.#warm = "cold";
-    this.#firstFn = undefined;
-    this.#warmUp = undefined;
-    release?.();
+    if (typeof this.#first !== "object" || this.#first.fn !== fn) return;
+    this.#first.release();
+    this.#first = "cold";
   }
 
   #localPenalty(scope: RateLimitScope): number {
