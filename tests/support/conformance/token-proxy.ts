@@ -8,7 +8,8 @@
  *   carries one keeps it, so a scenario probing a bad token still can).
  * - `Host` and `Origin` that name the proxy itself are translated to the upstream's (the suite believes the
  *   proxy is the server); any other value (the dns-rebinding scenario's `evil.example.com`) is passed as sent, so
- *   the server's own Host/Origin checks judge it.
+ *   the server's own Host/Origin checks judge it. With `passHost`, nothing is translated: the server's
+ *   PUBLIC_URL is the proxy's address, as behind a load balancer.
  * Answers (status, headers, SSE streams) come back unchanged and unbuffered.
  */
 import { once } from "node:events";
@@ -32,6 +33,8 @@ export interface TokenProxyOptions {
   port?: number;
   /** The host name the suite is given (default `localhost`): with the port, the Host value that means "me". */
   hostname?: string;
+  /** Forward Host and Origin exactly as sent (default false: the proxy's own are translated to the upstream's). */
+  passHost?: boolean;
 }
 
 /** Starts the proxy; resolves once it listens. */
@@ -43,8 +46,10 @@ export async function startTokenProxy(opts: TokenProxyOptions): Promise<TokenPro
 
   const forwarder: Server = createServer((incoming, outgoing) => {
     const headers: IncomingHttpHeaders = { ...incoming.headers };
-    if (headers.host === ownHost) headers.host = upstream.host;
-    if (headers.origin === ownOrigin) headers.origin = upstream.origin;
+    if (opts.passHost !== true) {
+      if (headers.host === ownHost) headers.host = upstream.host;
+      if (headers.origin === ownOrigin) headers.origin = upstream.origin;
+    }
     const token = opts.token();
     if (incoming.url?.startsWith("/mcp") && headers.authorization === undefined && token !== undefined) {
       headers.authorization = `Bearer ${token}`;
