@@ -71,23 +71,29 @@ describe("MCP conformance suite against /mcp", () => {
   it("every server scenario in the suite's catalog has a decision (applies, or excluded with a reason)", async () => {
     const decided = [...Object.keys(SCENARIOS), ...Object.keys(NOT_RUN)].sort();
     expect(await listServerScenarios()).toEqual(decided);
-  });
+  }, 60_000);
 
-  it.each(REVISIONS)("at %s: every applicable scenario passes", async (revision) => {
-    expect(applicableAt(revision), "scenarios.ts and this test disagree on what applies").toEqual(MUST_PASS[revision]);
-    const { results } = await runServerScenarios(`${proxy.url}/mcp`, revision);
-    const judgement = judge(revision, results);
-    const report = formatJudgement(judgement);
-    console.log(report);
-    expect(judgement.failures, report).toEqual([]);
-    expect(judgement.passed, report).toEqual(MUST_PASS[revision]);
-  });
+  it.each(REVISIONS)(
+    "at %s: every applicable scenario passes",
+    async (revision) => {
+      expect(applicableAt(revision), "scenarios.ts and this test disagree on what applies").toEqual(
+        MUST_PASS[revision],
+      );
+      const { results } = await runServerScenarios(`${proxy.url}/mcp`, revision);
+      const judgement = judge(revision, results);
+      const report = formatJudgement(judgement);
+      console.log(report);
+      expect(judgement.failures, report).toEqual([]);
+      expect(judgement.passed, report).toEqual(MUST_PASS[revision]);
+    },
+    60_000,
+  );
 
   it("needs the token: without it, tools-list is refused (unauthorized), so the passes above are the signed-in user's", async () => {
     const { code, output } = await runCli(["server", "--url", stack.mcpUrl, "--scenario", "tools-list"]);
     expect(code, output).toBe(1);
     expect(output).toMatch(/unauthorized.*needs a bearer token/);
-  });
+  }, 60_000);
 });
 
 describe("MCP conformance suite against our authorization server", () => {
@@ -108,5 +114,5 @@ describe("MCP conformance suite against our authorization server", () => {
       "authorization-code-grant": ["authorization-code-grant: SUCCESS"],
     });
     expect(run.code, run.output).toBe(0);
-  });
+  }, 60_000);
 });
