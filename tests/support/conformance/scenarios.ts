@@ -68,7 +68,8 @@ const MRTR_TOOL = (tool: string) =>
   `SEP-2322 input-required results: our tools never ask the client for input (no elicitation, sampling or roots); ${testTool(tool)}`;
 const DIAGNOSTIC_TOOL = "needs the suite's diagnostic tool";
 /** Tasks checks no server but the reference one can pass: they call the suite's own task tools. */
-const TASK_TOOLS = "tasks extension; needs the suite's task test tools, so not testable here even with tasks built:";
+const TASK_TOOLS =
+  "tasks extension: needs the suite's own task test tools, so not testable here even once the tasks branch is merged";
 
 const applies = (except?: Record<string, string>): Verdict => (except ? { applies: true, except } : { applies: true });
 const excluded = (reason: string): Verdict => ({ applies: false, reason });
