@@ -164,6 +164,7 @@ export function createServerApp(parts: ServerParts): express.Express {
           schemas,
           logger: logger.child({ userId }),
           operations: parts.operations,
+          operationRunner: parts.runner,
           maxRecordsPerOperation: config.MAX_RECORDS_PER_OPERATION,
         };
       },
