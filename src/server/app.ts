@@ -141,7 +141,7 @@ export function createServerApp(parts: ServerParts): express.Express {
         adminToken: config.ADMIN_TOKEN,
         readOnly: config.ADMIN_READ_ONLY,
         metrics,
-        ...(queue !== undefined && { queue }),
+        ...(queue !== undefined && { queue, cancel: { runner: parts.runner, store: parts.operations } }),
       }),
     );
   }
