@@ -90,8 +90,15 @@ export class QueuedOperationRunner implements OperationRunner {
         };
         this.#events.on("removed", onRemoved);
       });
+      const deadline = Date.now() + timeoutMs;
       // Rejects when the job failed or the ttl passed: either way the caller reads the operation's state.
       await Promise.race([job.waitUntilFinished(this.#events, timeoutMs).catch(() => undefined), removed]);
+      // Removed by a cancel: the canceller appends `cancelled` right after the removal; answer once it has.
+      while (Date.now() < deadline && (await this.queue.getJobState(operationId)) === "unknown") {
+        const state = await this.#opts.store.state(operationId);
+        if (state === undefined || isTerminal(state.status)) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
     } finally {
       unsubscribe?.();
       if (onRemoved !== undefined) this.#events.off("removed", onRemoved);
@@ -107,10 +114,8 @@ export class QueuedOperationRunner implements OperationRunner {
     const { store, redis } = this.#opts;
     const state = await recordCancelRequest(store, operationId, ownerUserId, options.source ?? "cancel_operation");
     if (state === undefined || isTerminal(state.status)) return state;
-    // 1 = removed (no worker held it: none ever will); 0 = a worker holds it, or there is no job.
-    const removed = await this.queue.remove(operationId);
-    if (removed !== 1 && (await this.queue.getJobState(operationId)) !== "unknown") {
-      // A worker holds it (or just took it): tell it now; it stops after the batch in flight.
+    if (await this.#heldByWorker(operationId)) {
+      // A worker holds it: tell it now; it stops after the batch in flight.
       await redis.publish(cancelChannel(this.#opts.keyPrefix), operationId);
       return (await store.state(operationId)) ?? state;
     }
@@ -124,7 +129,26 @@ export class QueuedOperationRunner implements OperationRunner {
         jobOptions(ended.state.operation, this.#opts),
       );
     }
+    // A job added after the removal (the operation was being submitted that very moment): gone too. Were it added
+    // later still, a worker would find the log ended and send nothing.
+    await this.queue.remove(operationId).catch(() => 0);
     return ended.state;
+  }
+
+  /**
+   * Removes the operation's job unless a worker holds it: true when a worker holds it (active), false when the job
+   * was removed or there is none (no worker will ever start it). A job that is neither removable nor active (taken
+   * or released by a worker that very moment) is tried again.
+   */
+  async #heldByWorker(operationId: string): Promise<boolean> {
+    for (let tries = 0; ; tries++) {
+      // 1 = removed; 0 = locked by a worker, or no such job.
+      if ((await this.queue.remove(operationId)) === 1) return false;
+      const state = await this.queue.getJobState(operationId);
+      if (state === "unknown") return false;
+      if (state === "active" || tries >= 4) return true;
+      await new Promise((resolve) => setTimeout(resolve, 10 * (tries + 1)));
+    }
   }
 
   async close(): Promise<void> {
