@@ -93,15 +93,21 @@ export class QueuedOperationRunner implements OperationRunner {
       const deadline = Date.now() + timeoutMs;
       // Rejects when the job failed or the ttl passed: either way the caller reads the operation's state.
       await Promise.race([job.waitUntilFinished(this.#events, timeoutMs).catch(() => undefined), removed]);
-      // Removed by a cancel: the canceller appends `cancelled` right after the removal; answer once it has.
-      while (Date.now() < deadline && (await this.queue.getJobState(operationId)) === "unknown") {
-        const state = await this.#opts.store.state(operationId);
-        if (state === undefined || isTerminal(state.status)) break;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      // Removed by a cancel: the canceller appends `cancelled` right after the removal; answer once it has. Redis
+      // trouble here only ends the wait (the caller reads the state and copes).
+      await this.#untilCancelRecorded(operationId, deadline).catch(() => undefined);
     } finally {
       unsubscribe?.();
       if (onRemoved !== undefined) this.#events.off("removed", onRemoved);
+    }
+  }
+
+  /** While the operation's job is gone and its log has not ended, polls the log (50 ms) until `deadline`. */
+  async #untilCancelRecorded(operationId: string, deadline: number): Promise<void> {
+    while (Date.now() < deadline && (await this.queue.getJobState(operationId)) === "unknown") {
+      const state = await this.#opts.store.state(operationId);
+      if (state === undefined || isTerminal(state.status)) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
 
