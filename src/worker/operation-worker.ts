@@ -31,6 +31,7 @@ import {
 } from "../shared/operations/operation-errors.ts";
 import { failOperation, finalReason } from "../shared/operations/fail-operation.ts";
 import { processOperation } from "../shared/operations/processor.ts";
+import { progressUpdateOf } from "../shared/operations/progress-listeners.ts";
 import { OPERATIONS_QUEUE, bullPrefix, cancelChannel } from "../shared/queue/operation-queue.ts";
 import { WorkerHeartbeat } from "../shared/queue/worker-heartbeat.ts";
 import type { OperationJobData } from "../shared/queue/operation-queue.ts";
@@ -118,7 +119,7 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
         ...(opts.reconcileSettleMs === undefined ? {} : { reconcileSettleMs: opts.reconcileSettleMs }),
         onProgress: (s) => {
           observed?.progress(s);
-          return job.updateProgress(s.progress);
+          return job.updateProgress(progressUpdateOf(s));
         },
       });
       observed?.ended(state);

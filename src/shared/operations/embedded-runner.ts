@@ -14,7 +14,7 @@ import type { Operation } from "./events.ts";
 import { isTerminal, type OperationProgress, type OperationState } from "./fold.ts";
 import type { CancelOptions, OperationRunner } from "./operation-runner.ts";
 import type { OperationStore } from "./operation-store.ts";
-import { ProgressListeners } from "./progress-listeners.ts";
+import { ProgressListeners, progressUpdateOf } from "./progress-listeners.ts";
 import {
   OperationFailedError,
   OperationRateLimitedError,
@@ -137,7 +137,7 @@ export class EmbeddedOperationRunner implements OperationRunner {
       stopSignal: this.#stop.signal,
       cancelSignal,
       onProgress: (state) => {
-        this.#listeners.emit(id, state.progress);
+        this.#listeners.emit(id, progressUpdateOf(state));
       },
     };
     for (let attempt = 1; ;) {

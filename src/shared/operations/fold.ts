@@ -54,6 +54,11 @@ export interface OperationProgress {
   recordsSucceeded: number;
   recordsFailed: number;
   recordsInDoubt: number;
+  /**
+   * Only in progress updates the runners relay (progress-listeners.ts `progressUpdateOf`), never in the fold's own
+   * progress: this update is the last one, because the operation was cancelled.
+   */
+  cancelled?: true;
 }
 
 /** A batch with items still to send. */

@@ -66,6 +66,44 @@ describe("cancel_operation (embedded runner)", () => {
     expect(await call("cancel_operation", { operationId: first.operationId })).toEqual(final);
   });
 
+  it("a write call waiting for its operation ends with the cancel; its last progress notification says cancelled", async () => {
+    const waiting = await startMcpHarness({ tools: allTools, writeWaitMs: 20_000 });
+    try {
+      const agent = await waiting.connect();
+      const baseId = waiting.sandbox.createBase(waiting.demo.user.id, {
+        name: "Waiting call",
+        tables: [{ name: "Tasks", fields: [{ name: "Name", type: "singleLineText" }] }],
+      }).id;
+      const seen: { progress: number; total?: number; message?: string }[] = [];
+      const calledAt = Date.now();
+      const writing = agent.callTool(
+        {
+          name: "create_records",
+          arguments: {
+            baseId,
+            tableId: "Tasks",
+            records: Array.from({ length: 1000 }, (_, i) => ({ fields: { Name: `w ${i}` } })),
+          },
+        },
+        undefined,
+        { onprogress: (p) => seen.push(p) },
+      );
+      while (seen.length < 3) await sleep(20);
+      const listed = (await agent.callTool({ name: "list_operations", arguments: {} })).structuredContent as {
+        operations: { operationId: string; baseId: string }[];
+      };
+      const operationId = listed.operations.find((o) => o.baseId === baseId)!.operationId;
+      await call("cancel_operation", { operationId }, agent);
+      const result = (await writing).structuredContent as OperationResultOutput;
+      expect(Date.now() - calledAt).toBeLessThan(10_000);
+      expect(result.status).toBe("cancelled");
+      expect(seen.at(-1)?.message).toMatch(/^cancelled: \d+ of 1000 written; the rest were not sent$/);
+      expect(seen.at(-1)?.progress).toBe(result.progress.recordsSucceeded);
+    } finally {
+      await waiting.close();
+    }
+  });
+
   it("needs records:write, like the writes it stops", async () => {
     const readOnly = await h.connect({ scopes: ["records:read", "schema:read"] });
     await expect(
