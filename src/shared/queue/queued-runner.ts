@@ -134,6 +134,7 @@ export class QueuedOperationRunner implements OperationRunner {
         jobDataOf(ended.state.operation),
         jobOptions(ended.state.operation, this.#opts),
       );
+      return ended.state;
     }
     // A job added after the removal (the operation was being submitted that very moment): gone too. Were it added
     // later still, a worker would find the log ended and send nothing.
