@@ -213,8 +213,7 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
     if (signal === undefined) return queued;
     // An abort lets the caller go at once; the job still takes its turn in the queue, sees the signal and returns
     // without booking (#bookAndStart), so the queue's order and its one-at-a-time rule stay Bottleneck's.
-    queued.catch(() => undefined);
-    return Promise.race([queued, abortedPromise(signal)]);
+    return raceAbort(queued, signal);
   }
 
   async #bookAndStart<T>(
@@ -429,10 +428,29 @@ function waitUnlessAborted(ms: number, signal: AbortSignal | undefined): Promise
   });
 }
 
-/** Settles as ABORTED when `signal` aborts (never otherwise; the listener goes with the signal). */
-function abortedPromise(signal: AbortSignal): Promise<Aborted> {
-  if (signal.aborted) return Promise.resolve(ABORTED);
-  return new Promise((resolve) => signal.addEventListener("abort", () => resolve(ABORTED), { once: true }));
+/** `promise`, or ABORTED as soon as `signal` aborts; the abort listener goes when either settles. */
+function raceAbort<R>(promise: Promise<R>, signal: AbortSignal): Promise<R | Aborted> {
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.resolve(ABORTED);
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      promise.catch(() => undefined);
+      resolve(ABORTED);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error as Error);
+      },
+    );
+  });
 }
 
 function penaltyKey(scope: RateLimitScope): string {

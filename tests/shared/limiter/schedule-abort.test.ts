@@ -3,6 +3,7 @@
  * gives its place in the shared window back; one that has started runs to its answer. Real Redis for the shared
  * book (the entries a request holds are read back from Redis), the in-memory book for the single-process limiter.
  */
+import { getEventListeners } from "node:events";
 import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BottleneckAirtableLimiter } from "../../../src/shared/limiter/airtable-limiter.ts";
@@ -57,6 +58,19 @@ describe("schedule with an AbortSignal", () => {
     expect(await limiter.schedule(scope, request("r8"))).toBe("r8");
     await sleep(1_200);
     expect(sent).toEqual(["r1", "r2", "r3", "r4", "r5", "r8"]);
+    await limiter.close();
+  });
+
+  it("leaves no listener on a signal that never aborts (an operation's signal serves every one of its requests)", async () => {
+    const limiter = BottleneckAirtableLimiter.local({ settings: { baseRps: 50 } });
+    const signal = new AbortController().signal;
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        limiter.schedule({ userId: "usrL", baseId: "appL" }, async () => i, { signal }),
+      ),
+    );
+    expect(answers).toHaveLength(20);
+    expect(getEventListeners(signal, "abort")).toHaveLength(0);
     await limiter.close();
   });
 
