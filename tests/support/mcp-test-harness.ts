@@ -167,6 +167,7 @@ export async function startMcpHarness(
           schemas: schemaCache,
           logger,
           operations,
+          operationRunner: runner,
           maxRecordsPerOperation: opts.maxRecordsPerOperation ?? 5_000,
         };
       },
