@@ -11,7 +11,7 @@ import type { Config } from "../shared/config.ts";
 import { withLogContext } from "../shared/log-context.ts";
 import type { Logger } from "../shared/logger.ts";
 import { Metrics } from "../shared/metrics/index.ts";
-import type { OperationJobData } from "../shared/queue/operation-queue.ts";
+import { waitingOperations, type OperationJobData } from "../shared/queue/operation-queue.ts";
 import { readinessChecks } from "../shared/readiness.ts";
 import { WorkerLiveness } from "../shared/queue/worker-heartbeat.ts";
 import { SchemaCache } from "../shared/schema-cache.ts";
@@ -155,7 +155,7 @@ export function createServerApp(parts: ServerParts): express.Express {
     operations: parts.operations,
     retentionMs: config.OPERATION_RETENTION_HOURS * 3_600_000,
     baseRps: config.AIRTABLE_BASE_RPS,
-    ...(queue !== undefined && { queueDepth: () => queue.getJobCountByTypes("waiting", "prioritized") }),
+    ...(queue !== undefined && { queueDepth: () => waitingOperations(queue) }),
   });
   const userIdOf = (req: Request) => String((req as Request & { auth?: AuthInfo }).auth?.extra?.userId);
 

@@ -52,8 +52,9 @@ export interface OperationTaskStoreOptions {
   /** AIRTABLE_BASE_RPS: requests per second one base admits (each request is one batch of ≤ 10 records). */
   baseRps: number;
   /**
-   * Operations waiting in the queue for a worker (BullMQ waiting + prioritized), when a queue hands operations to
-   * a worker pool. Absent: operations start at once (embedded and stdio runners), nothing waits ahead.
+   * Operations waiting in the queue for a worker, this one included (`waitingOperations`,
+   * queue/operation-queue.ts), when a queue hands operations to a worker pool. Read for queued operations only. Absent: operations start at once (embedded and
+   * stdio runners), nothing waits ahead.
    */
   queueDepth?: () => Promise<number>;
   /**
@@ -119,8 +120,10 @@ export class OperationTaskStore {
 
   async #pollInterval(state: OperationState): Promise<number | undefined> {
     if (isTerminal(state.status) || taskStatusOf(state) === "cancelled") return undefined;
-    const depth = state.status === "queued" && this.#opts.queueDepth !== undefined ? await this.#opts.queueDepth() : 0;
-    return pollIntervalFor(state, { queueDepth: depth, baseRps: this.#opts.baseRps });
+    // The queue's count includes this operation's own job: the others are ahead of it.
+    const waiting =
+      state.status === "queued" && this.#opts.queueDepth !== undefined ? await this.#opts.queueDepth() : 0;
+    return pollIntervalFor(state, { queueDepth: Math.max(0, waiting - 1), baseRps: this.#opts.baseRps });
   }
 
   #task(state: OperationState, pollIntervalMs: number | undefined): TaskV2 {
@@ -168,7 +171,8 @@ function completedResult(state: OperationState): CompletedTaskV2["result"] {
  * the queue. One batch is one Airtable request, and a base admits `baseRps` of them per second, so a batch takes at
  * least `1000 / baseRps` ms (200 ms at Airtable's 5 req/s). The interval is that spacing times
  * `queueDepth + max(1, ceil(remainingBatches / 10))`, bounded to [500 ms, 10 s]:
- * - `queueDepth` (queued only): each operation waiting ahead in the queue sends at least one request first;
+ * - `queueDepth` (queued only): the operations waiting ahead of this one in the queue, each of which sends at least
+ *   one request first;
  * - `ceil(remainingBatches / 10)`: about a tenth of the remaining work, so a client polls some ten times over an
  *   operation's run, and never sooner than one batch could finish (a 2,000-record import, 200 batches: 4 s at
  *   first, 500 ms near its end).
