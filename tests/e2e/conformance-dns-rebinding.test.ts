@@ -4,7 +4,7 @@
  * scenario sends `initialize` twice: with Host and Origin `evil.example.com` (must be refused with a 4xx) and with
  * the server's own host and origin (must be answered 2xx).
  *
- * Authentication, honestly: the scenario sends no credentials, and the suite (0.1.16) has no way to add a header
+ * Authentication, honestly: the scenario sends no credentials, and the suite has no way to add a header
  * (conformance issue #453). Our /mcp needs a bearer token, so unauthenticated the valid request would get 401, and
  * the foreign one would pass only because 401 happens to be a 4xx. So a user signs in through the real OAuth flow
  * first, and the CLI reaches the server through a forwarding proxy that adds that access token as `Authorization`
@@ -16,7 +16,6 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { createServer, request, type Server } from "node:http";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -27,6 +26,7 @@ import { seedAccount } from "./fixtures/airtable-accounts.ts";
 import { signInAndConnect } from "./helpers/mcp-client.ts";
 import { freePort, startServerProcess, type ServerProcess } from "./helpers/server-process.ts";
 import { TestOAuthProvider } from "./helpers/test-oauth-provider.ts";
+import { startTokenProxy, type TokenProxy } from "../support/conformance/token-proxy.ts";
 
 const require = createRequire(import.meta.url);
 const CONFORMANCE_CLI = join(
@@ -37,35 +37,10 @@ const SCENARIO = "dns-rebinding-protection";
 
 let sandbox: Sandbox;
 let server: ServerProcess;
-let proxy: Server;
+let proxy: TokenProxy;
 let publicUrl: string;
 let accessToken: string | undefined;
 const keyPrefix = uniquePrefix("e2e-conformance");
-
-/**
- * Forwards every request to the server unchanged, adding `Authorization: Bearer <accessToken>` to /mcp requests
- * that carry none (once a user has signed in). Listens on every interface, so `localhost` reaches it as IPv4 or IPv6.
- */
-async function startTokenProxy(port: number, serverPort: number): Promise<Server> {
-  const forwarder = createServer((incoming, outgoing) => {
-    const headers = { ...incoming.headers };
-    if (incoming.url?.startsWith("/mcp") && headers.authorization === undefined && accessToken !== undefined) {
-      headers.authorization = `Bearer ${accessToken}`;
-    }
-    const upstream = request(
-      { host: "127.0.0.1", port: serverPort, method: incoming.method, path: incoming.url, headers },
-      (answer) => {
-        outgoing.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(outgoing);
-      },
-    );
-    upstream.on("error", () => outgoing.destroy());
-    incoming.pipe(upstream);
-  });
-  forwarder.listen(port);
-  await once(forwarder, "listening");
-  return forwarder;
-}
 
 beforeAll(async () => {
   const [proxyPort, serverPort] = [await freePort(), await freePort()];
@@ -94,7 +69,12 @@ beforeAll(async () => {
       LOG_LEVEL: "warn",
     },
   });
-  proxy = await startTokenProxy(proxyPort, serverPort);
+  proxy = await startTokenProxy({
+    upstream: server.url,
+    token: () => accessToken,
+    port: proxyPort,
+    passHost: true,
+  });
 
   const user = seedAccount(sandbox, "conformance").user;
   const provider = new TestOAuthProvider({ sandboxUser: user.id });
@@ -104,8 +84,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  proxy?.closeAllConnections();
-  await new Promise((resolve) => (proxy ? proxy.close(resolve) : resolve(undefined)));
+  await proxy?.close();
   await server?.stop();
   await sandbox?.close();
   const redis = createTestRedis();
