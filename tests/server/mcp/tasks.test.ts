@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { allTools } from "../../../src/shared/tools/catalog.ts";
 import { MAX_POLL_INTERVAL_MS, MIN_POLL_INTERVAL_MS } from "../../../src/shared/tasks/operation-task-store.ts";
 import { startMcpHarness, type McpHarness } from "../../support/mcp-test-harness.ts";
-import { callModern, httpRawDispatch, MODERN, TASKS, taskSession } from "../../support/tasks-client.ts";
+import { callModern, httpRawDispatch, MODERN, modernMeta, TASKS, taskSession } from "../../support/tasks-client.ts";
 
 let h: McpHarness;
 let url: string;
@@ -157,6 +157,31 @@ describe("MCP Tasks on /mcp (2026-07-28)", () => {
     );
     expect(answer.error?.code).toBe(-32021);
     expect(answer.error?.data).toEqual({ requiredCapabilities: { extensions: { [TASKS]: {} } } });
+  });
+
+  it("HTTP: tasks/get whose Mcp-Name header is not its taskId is refused before it runs (400, -32020)", async () => {
+    const created = await callModern(
+      url,
+      as(h.demo.user.id),
+      "tools/call",
+      { name: "create_record", arguments: { ...contacts(), fields: { Name: "task-header check" } } },
+      true,
+    );
+    const taskId = String(created.result!.taskId);
+    const res = await fetch(url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        "mcp-protocol-version": MODERN,
+        "mcp-method": "tasks/get",
+        "mcp-name": "op_BBBBBBBBBBBBBBBBBBBBBB",
+        ...as(h.demo.user.id),
+      },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tasks/get", params: { taskId, _meta: modernMeta(true) } }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-32020);
   });
 
   it("a read tool answers directly even when tasks are declared", async () => {
