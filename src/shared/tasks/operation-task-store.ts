@@ -120,9 +120,12 @@ export class OperationTaskStore {
 
   async #pollInterval(state: OperationState): Promise<number | undefined> {
     if (isTerminal(state.status) || taskStatusOf(state) === "cancelled") return undefined;
-    // The queue's count includes this operation's own job: the others are ahead of it.
+    // The queue's count includes this operation's own job: the others are ahead of it. A count that cannot be read
+    // is only a hint lost: the task is still answered (as if nothing waited ahead).
     const waiting =
-      state.status === "queued" && this.#opts.queueDepth !== undefined ? await this.#opts.queueDepth() : 0;
+      state.status === "queued" && this.#opts.queueDepth !== undefined
+        ? await this.#opts.queueDepth().catch(() => 0)
+        : 0;
     return pollIntervalFor(state, { queueDepth: Math.max(0, waiting - 1), baseRps: this.#opts.baseRps });
   }
 

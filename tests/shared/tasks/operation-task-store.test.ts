@@ -80,6 +80,22 @@ describe.each(stores)("OperationTaskStore over %s", (_name, makeStore) => {
     });
   });
 
+  it("queued, the queue's count unreadable: still answered, polled as if nothing waited ahead", async () => {
+    const store = makeStore();
+    const operation = testOperation({ ownerUserId: owner, records: 25, createdAt: at(-10) });
+    await store.create(operation);
+    const tasks = new OperationTaskStore({
+      operations: store,
+      retentionMs: RETENTION_MS,
+      baseRps: 5,
+      queueDepth: () => Promise.reject(new Error("Redis is away")),
+    });
+    expect(await tasks.get(operation.operationId, owner)).toMatchObject({
+      status: "working",
+      pollIntervalMs: MIN_POLL_INTERVAL_MS,
+    });
+  });
+
   it("running: working with progress as the status message; the ttl follows the latest event", async () => {
     const { store, tasks, id } = await setUp(50);
     await store.append(id, { ...started(0), at: at(100) });
