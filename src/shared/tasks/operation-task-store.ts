@@ -52,15 +52,15 @@ export interface OperationTaskStoreOptions {
   /** AIRTABLE_BASE_RPS: requests per second one base admits (each request is one batch of ≤ 10 records). */
   baseRps: number;
   /**
-   * Operations waiting in the queue for a worker, this one included (`waitingOperations`,
-   * queue/operation-queue.ts), when a queue hands operations to a worker pool. Read for queued operations only. Absent: operations start at once (embedded and
-   * stdio runners), nothing waits ahead.
+   * Operations waiting in the queue for a worker, this one included (`waitingOperations`, queue/operation-queue.ts),
+   * when a queue hands operations to a worker pool. Read for queued operations only. Absent: operations start at
+   * once (embedded and stdio runners), nothing waits ahead.
    */
   queueDepth?: () => Promise<number>;
   /**
    * What `tasks/cancel` does. Until `OperationRunner.cancel` exists this is {@link cancelNotSupportedYet}, which
    * acknowledges a known task without stopping it (the extension lets a server acknowledge and not cancel:
-   * "Cancellation is cooperative"); with it, pass `(id, owner) => runner.cancel(id, owner)`.
+   * "Cancellation is cooperative"); with it, pass `(id, owner) => runner.cancel(id, owner, { source: "tasks/cancel" })`.
    */
   cancel?: CancelOperation;
 }
