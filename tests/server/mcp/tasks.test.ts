@@ -184,6 +184,19 @@ describe("MCP Tasks on /mcp (2026-07-28)", () => {
     expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-32020);
   });
 
+  it("a write refused before it is queued (a wrong field name) answers the tool error at once, not a task", async () => {
+    const answer = await callModern(
+      url,
+      as(h.demo.user.id),
+      "tools/call",
+      { name: "create_record", arguments: { ...contacts(), fields: { Nmae: "typo" } } },
+      true,
+    );
+    expect(answer.result).toMatchObject({ resultType: "complete", isError: true });
+    expect(answer.result?.taskId).toBeUndefined();
+    expect(JSON.stringify(answer.result?.content)).toMatch(/Nmae/);
+  });
+
   it("a read tool answers directly even when tasks are declared", async () => {
     const answer = await callModern(
       url,
