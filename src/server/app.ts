@@ -142,7 +142,7 @@ export function createServerApp(parts: ServerParts): express.Express {
         adminToken: config.ADMIN_TOKEN,
         readOnly: config.ADMIN_READ_ONLY,
         metrics,
-        ...(queue !== undefined && { queue }),
+        ...(queue !== undefined && { queue, cancel: { runner: parts.runner, store: parts.operations } }),
       }),
     );
   }
@@ -174,6 +174,7 @@ export function createServerApp(parts: ServerParts): express.Express {
           schemas,
           logger: logger.child({ userId }),
           operations: parts.operations,
+          operationRunner: parts.runner,
           maxRecordsPerOperation: config.MAX_RECORDS_PER_OPERATION,
         };
       },

@@ -87,6 +87,7 @@ export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
       schemas,
       logger,
       operations,
+      operationRunner: runner,
       maxRecordsPerOperation: config.MAX_RECORDS_PER_OPERATION,
     }),
     runWrite: createWriteRunner({ runner, operations, waitMs: config.WRITE_WAIT_MS }),

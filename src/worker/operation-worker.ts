@@ -9,6 +9,11 @@
  * - permanent → UnrecoverableError (the processor already appended `failed`).
  * While it runs, the worker publishes a heartbeat (worker-heartbeat.ts): the server tells agents and /readyz when
  * writes wait and no worker is alive.
+ *
+ * Cancels: the worker subscribes to the cancel channel (operation-queue.ts `cancelChannel`, one extra connection per
+ * process, nothing per request) and aborts the job it holds through BullMQ's own job signal (`Worker.cancelJob`),
+ * which the processor receives as its `cancelSignal`: a batch waiting in the limiter is dropped. A cancelled run
+ * returns normally (the job completes, its return value's status is `cancelled`).
  */
 import { DelayedError, Job, UnrecoverableError, WaitingError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
@@ -26,7 +31,8 @@ import {
 } from "../shared/operations/operation-errors.ts";
 import { failOperation, finalReason } from "../shared/operations/fail-operation.ts";
 import { processOperation } from "../shared/operations/processor.ts";
-import { OPERATIONS_QUEUE, bullPrefix } from "../shared/queue/operation-queue.ts";
+import { progressUpdateOf } from "../shared/operations/progress-listeners.ts";
+import { OPERATIONS_QUEUE, bullPrefix, cancelChannel } from "../shared/queue/operation-queue.ts";
 import { WorkerHeartbeat } from "../shared/queue/worker-heartbeat.ts";
 import type { OperationJobData } from "../shared/queue/operation-queue.ts";
 import type { SchemaCache } from "../shared/schema-cache.ts";
@@ -74,7 +80,7 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
   const stop = new AbortController();
   const prefix = bullPrefix(opts.keyPrefix);
 
-  const processJob = async (job: Job<OperationJobData>, token?: string) => {
+  const processJob = async (job: Job<OperationJobData>, token: string | undefined, cancelSignal: AbortSignal) => {
     const { operationId, ownerUserId, baseId } = job.data;
     const jobId = job.id ?? operationId;
     // Small writes (one batch) and bulk imports have separate caps on a base, so an agent's quick write is never
@@ -109,10 +115,11 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
         logger: log,
         schemas: opts.schemas,
         stopSignal: stop.signal,
+        cancelSignal,
         ...(opts.reconcileSettleMs === undefined ? {} : { reconcileSettleMs: opts.reconcileSettleMs }),
         onProgress: (s) => {
           observed?.progress(s);
-          return job.updateProgress(s.progress);
+          return job.updateProgress(progressUpdateOf(s));
         },
       });
       observed?.ended(state);
@@ -147,7 +154,11 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
 
   const worker = new Worker<OperationJobData>(
     OPERATIONS_QUEUE,
-    (job, token) => withLogContext({ operationId: job.data.operationId }, () => processJob(job, token)),
+    // Three parameters: BullMQ then gives each job an AbortSignal, aborted by `worker.cancelJob`.
+    (job, token, signal) =>
+      withLogContext({ operationId: job.data.operationId }, () =>
+        processJob(job, token, signal ?? new AbortController().signal),
+      ),
     {
       connection: opts.redis,
       prefix,
@@ -184,6 +195,17 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
   });
   worker.on("error", (error) => logger.error({ err: error }, "worker error"));
 
+  // Cancels of running operations, told by the server that recorded them (the log stays the truth; see above).
+  const cancels = opts.redis.duplicate({ maxRetriesPerRequest: null });
+  cancels.on("message", (_channel: string, operationId: string) => {
+    if (worker.cancelJob(operationId))
+      logger.info({ operationId }, "cancel requested: stopping after the batch in flight");
+  });
+  cancels.on("error", (error) => logger.warn({ err: error }, "cancel channel error"));
+  const subscribed = cancels
+    .subscribe(cancelChannel(opts.keyPrefix))
+    .catch((error: unknown) => logger.warn({ err: error }, "could not subscribe to the cancel channel"));
+
   const heartbeat = new WorkerHeartbeat({
     redis: opts.redis,
     keyPrefix: opts.keyPrefix,
@@ -200,6 +222,8 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
         await worker.close();
       } finally {
         await heartbeat.stop();
+        await subscribed;
+        cancels.disconnect();
       }
     },
   };

@@ -24,7 +24,7 @@ const READ_TOOLS = [
   "search_records",
 ];
 
-const OPERATION_TOOLS = ["get_operation", "list_operations"];
+const OPERATION_TOOLS = ["get_operation", "list_operations", "cancel_operation"];
 const WRITE_TOOLS = [
   "create_comment",
   "create_field",

@@ -170,6 +170,7 @@ export async function startMcpHarness(
           schemas: schemaCache,
           logger,
           operations,
+          operationRunner: runner,
           maxRecordsPerOperation: opts.maxRecordsPerOperation ?? 5_000,
         };
       },

@@ -5,6 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { OperationExistsError, OperationNotFoundError } from "../../src/shared/operations/operation-log.ts";
 import type { OperationStore } from "../../src/shared/operations/operation-store.ts";
+import { endCancelledIfIdle, recordCancelRequest } from "../../src/shared/operations/cancel.ts";
 import { range, started, succeeded, testOperation } from "./operations-test-harness.ts";
 
 export function operationStoreContract(name: string, makeStore: () => OperationStore): void {
@@ -56,6 +57,58 @@ export function operationStoreContract(name: string, makeStore: () => OperationS
       expect(first.map((s) => s.operationId)).toEqual([ops[4]!.operationId, ops[3]!.operationId]);
       const rest = await store.listForOwner(owner, { limit: 10, before: first[1]!.operationId });
       expect(rest.map((s) => s.operationId)).toEqual([ops[2]!.operationId, ops[1]!.operationId, ops[0]!.operationId]);
+    });
+
+    it("cancel: a queued operation ends cancelled with nothing written; asking again changes nothing", async () => {
+      const store = makeStore();
+      const op = testOperation({ records: 12, ownerUserId: "usrCancel" });
+      await store.create(op);
+      const requested = await recordCancelRequest(store, op.operationId, "usrCancel", "cancel_operation");
+      expect(requested).toMatchObject({ status: "queued", cancellation: { via: "cancel_operation" } });
+      const ended = await endCancelledIfIdle(store, op.operationId);
+      expect(ended.settled).toBe(true);
+      expect(ended.state).toMatchObject({ status: "cancelled", outcomes: [], nextBatch: undefined });
+      const again = await recordCancelRequest(store, op.operationId, "usrCancel", "tasks/cancel");
+      expect(again?.status).toBe("cancelled");
+      expect((await store.read(op.operationId)).map((e) => e.type)).toEqual([
+        "accepted",
+        "cancel_requested",
+        "cancelled",
+      ]);
+    });
+
+    it("cancel: mid-way keeps what was written; a batch in flight must be settled first; another user gets nothing", async () => {
+      const store = makeStore();
+      const op = testOperation({ records: 30, ownerUserId: "usrCancel" });
+      await store.create(op);
+      await store.append(op.operationId, started(0));
+      await store.append(op.operationId, succeeded(0, range(0, 9)));
+      await store.append(op.operationId, started(1));
+      expect(await recordCancelRequest(store, op.operationId, "usrOther", "cancel_operation")).toBeUndefined();
+      expect((await store.read(op.operationId)).some((e) => e.type === "cancel_requested")).toBe(false);
+      const requested = await recordCancelRequest(store, op.operationId, "usrCancel", "cancel_operation");
+      expect(requested).toMatchObject({ status: "running", unfinishedStartedBatch: { batch: 1 } });
+      // Batch 1's request is in flight (a create): not ended here, a processor reconciles it first.
+      expect((await endCancelledIfIdle(store, op.operationId)).settled).toBe(false);
+      await store.append(op.operationId, succeeded(1, range(10, 19)));
+      const ended = await endCancelledIfIdle(store, op.operationId);
+      expect(ended.state?.status).toBe("cancelled");
+      expect(ended.state?.outcomes.map((o) => o.index)).toEqual(range(0, 19));
+      expect(ended.state?.progress.recordsSucceeded).toBe(20);
+    });
+
+    it("cancel: a finished operation answers its final state, unchanged", async () => {
+      const store = makeStore();
+      const op = testOperation({ records: 5, ownerUserId: "usrCancel" });
+      await store.create(op);
+      await store.append(op.operationId, started(0));
+      await store.append(op.operationId, succeeded(0, range(0, 4)));
+      await store.append(op.operationId, { type: "completed", summary: { succeeded: 5, failed: 0, inDoubt: 0 } });
+      const before = await store.read(op.operationId);
+      expect((await recordCancelRequest(store, op.operationId, "usrCancel", "cancel_operation"))?.status).toBe(
+        "completed",
+      );
+      expect(await store.read(op.operationId)).toEqual(before);
     });
   });
 }

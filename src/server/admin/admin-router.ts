@@ -7,7 +7,7 @@ import type { Queue } from "bullmq";
 import type { Metrics } from "../../shared/metrics/index.ts";
 import type { OperationJobData } from "../../shared/queue/operation-queue.ts";
 import { requireAdminToken } from "./admin-auth.ts";
-import { BULL_BOARD_PATH, createBullBoardRouter } from "./bull-board.ts";
+import { BULL_BOARD_PATH, createBullBoardRouter, type BullBoardOptions } from "./bull-board.ts";
 
 export interface AdminRouterOptions {
   adminToken: string;
@@ -16,6 +16,8 @@ export interface AdminRouterOptions {
   metrics: Metrics;
   /** The operations queue; absent (operations run in-process): no board. */
   queue?: Queue<OperationJobData>;
+  /** What the board's remove cancels operations through (bull-board.ts). */
+  cancel?: BullBoardOptions["cancel"];
 }
 
 export function createAdminRouter(opts: AdminRouterOptions): express.Router {
@@ -26,7 +28,15 @@ export function createAdminRouter(opts: AdminRouterOptions): express.Router {
     res.type(contentType).send(body);
   });
   if (opts.queue !== undefined) {
-    router.use(BULL_BOARD_PATH, admin, createBullBoardRouter({ queue: opts.queue, readOnly: opts.readOnly }));
+    router.use(
+      BULL_BOARD_PATH,
+      admin,
+      createBullBoardRouter({
+        queue: opts.queue,
+        readOnly: opts.readOnly,
+        ...(opts.cancel !== undefined && { cancel: opts.cancel }),
+      }),
+    );
   }
   return router;
 }

@@ -82,9 +82,19 @@ export interface UploadAttachmentInput {
  */
 export class AirtableClient {
   readonly #transport: AirtableTransport;
+  readonly #opts: AirtableClientOptions;
 
   constructor(opts: AirtableClientOptions) {
+    this.#opts = opts;
     this.#transport = new AirtableTransport(opts);
+  }
+
+  /**
+   * The same client, whose requests not yet sent are dropped when `signal` aborts (an operation being cancelled):
+   * see AirtableTransportOptions.cancelSignal. Used by the operation processor, one per operation run.
+   */
+  withCancelSignal(signal: AbortSignal): AirtableClient {
+    return new AirtableClient({ ...this.#opts, cancelSignal: signal });
   }
 
   // -------------------------------------------------------------------------------------------------------------

@@ -61,6 +61,12 @@ export interface AirtableTransportOptions {
   random?: () => number;
   /** Called after every HTTP attempt (retries and 429s included), e.g. to count requests for /metrics. */
   onAttempt?: (attempt: AirtableAttempt) => void;
+  /**
+   * Aborted when the operation these requests belong to is cancelled: a call none of whose attempts may have
+   * reached Airtable yet stops waiting in the limiter and rejects with `signal.reason` (nothing sent); a call that
+   * has sent anything runs to its end, retries included, so its outcome is known (a request is never cut off).
+   */
+  cancelSignal?: AbortSignal;
 }
 
 /** One HTTP exchange with Airtable, as `onAttempt` reports it. */
@@ -125,6 +131,7 @@ export class AirtableTransport {
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #random: () => number;
   readonly #onAttempt: ((attempt: AirtableAttempt) => void) | undefined;
+  readonly #cancelSignal: AbortSignal | undefined;
 
   constructor(opts: AirtableTransportOptions) {
     this.#apiUrl = opts.apiUrl.replace(/\/+$/, "");
@@ -144,6 +151,7 @@ export class AirtableTransport {
     this.#sleep = opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#random = opts.random ?? Math.random;
     this.#onAttempt = opts.onAttempt;
+    this.#cancelSignal = opts.cancelSignal;
   }
 
   /** The API origin requests go to (no trailing slash): list records measures its URLs against it. */
@@ -178,7 +186,13 @@ export class AirtableTransport {
       refreshedToken = undefined;
       attempts += 1;
       const queuedAt = performance.now();
-      const result = await this.#limiter.schedule(scope, () => this.#attempt(spec.method, url, token, body));
+      // Cancellable only while nothing of this call may have been applied (see cancelSignal).
+      const signal = priorAttemptMayHaveApplied ? undefined : this.#cancelSignal;
+      const result = await this.#limiter.schedule(
+        scope,
+        () => this.#attempt(spec.method, url, token, body),
+        signal === undefined ? undefined : { signal },
+      );
 
       const observation: AttemptObservation =
         result.kind === "response"

@@ -6,7 +6,7 @@ import type { AdmissionBook, AdmissionTicket } from "./book.ts";
 import { MemoryAdmissionBook } from "./memory-book.ts";
 import { RedisAdmissionBook } from "./redis-book.ts";
 import { SendJitter } from "./send-jitter.ts";
-import type { AirtableLimiter, RateLimitScope } from "./types.ts";
+import type { AirtableLimiter, RateLimitScope, ScheduleOptions } from "./types.ts";
 
 export interface LimiterSettings {
   /** Airtable's per-base ceiling (5 requests in any rolling second). */
@@ -151,11 +151,20 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
    * While a pause is in force the call waits it out (ms, Airtable: 30 s) and books again, however long that takes.
    * Rejects with the book's error when Redis cannot be reached (the caller's retry rules decide), never sending
    * `fn` unbooked. Source of the limits: Airtable Web API "Rate limits".
+   *
+   * `options.signal` (an operation being cancelled): while `fn` has not been started, an abort makes the call reject
+   * at once with `signal.reason` and `fn` is never called — a wait in the local queue leaves it (the job is skipped,
+   * nothing booked), a booked wait takes its entry out of the books (`AdmissionBook.withdraw`: the slot in the shared
+   * window is free for the next request), a penalty wait ends. Once `fn` has started, the signal is ignored: a sent
+   * request is never cut off.
    */
-  async schedule<T>(scope: RateLimitScope, fn: () => Promise<T>): Promise<T> {
+  async schedule<T>(scope: RateLimitScope, fn: () => Promise<T>, options: ScheduleOptions = {}): Promise<T> {
+    const { signal } = options;
+    signal?.throwIfAborted();
     const started = performance.now();
     for (;;) {
-      const outcome = await this.#through(scope, () => this.#bookAndStart(scope, fn));
+      const outcome = await this.#through(scope, () => this.#bookAndStart(scope, fn, signal), signal);
+      if (outcome.kind === "aborted") throw signal?.reason ?? new Error("aborted");
       if (outcome.kind === "started") {
         this.#hooks.onAdmitted?.(scope, outcome.sentAt - started);
         try {
@@ -166,7 +175,7 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
       }
       // Wait out the penalty outside the queue, then queue again: spread a little so that every process's waiting
       // requests do not all book in the same millisecond.
-      await sleep(outcome.waitMs + Math.random() * 50);
+      if (!(await waitUnlessAborted(outcome.waitMs + Math.random() * 50, signal))) throw signal?.reason;
     }
   }
 
@@ -179,7 +188,7 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
    * the base is booked while this one is in flight (the promise travels in an object so Bottleneck does not await
    * it).
    */
-  async #through<R>(scope: RateLimitScope, job: () => Promise<R>): Promise<R> {
+  async #through<R>(scope: RateLimitScope, job: () => Promise<R>, signal?: AbortSignal): Promise<R | Aborted> {
     const key = penaltyKey(scope);
     // Looked up on every call: after a long penalty wait the idle sweep may have dropped the base's queue.
     const queue = scope.baseId ? this.#bases.key(scope.baseId) : this.#users.key(scope.userId);
@@ -197,22 +206,29 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
         this.#direct.delete(key);
       }
     }
-    return queue.schedule(async () => {
+    const queued = queue.schedule(async () => {
       await this.#direct.get(key);
       return job();
     });
+    if (signal === undefined) return queued;
+    // An abort lets the caller go at once; the job still takes its turn in the queue, sees the signal and returns
+    // without booking (#bookAndStart), so the queue's order and its one-at-a-time rule stay Bottleneck's.
+    return raceAbort(queued, signal);
   }
 
   async #bookAndStart<T>(
     scope: RateLimitScope,
     fn: () => Promise<T>,
-  ): Promise<Started<T> | { kind: "penalty"; waitMs: number }> {
+    signal: AbortSignal | undefined,
+  ): Promise<Started<T> | { kind: "penalty"; waitMs: number } | Aborted> {
+    if (signal?.aborted) return ABORTED;
     const known = this.#localPenalty(scope);
     if (known > 0) return { kind: "penalty", waitMs: known };
     await this.#firstRequest(fn);
     let started = false;
     try {
-      const outcome = await this.#bookThenStart(scope, fn);
+      if (signal?.aborted) return ABORTED;
+      const outcome = await this.#bookThenStart(scope, fn, signal);
       started = outcome.kind === "started";
       return outcome;
     } finally {
@@ -225,7 +241,15 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
   async #bookThenStart<T>(
     scope: RateLimitScope,
     fn: () => Promise<T>,
-  ): Promise<Started<T> | { kind: "penalty"; waitMs: number }> {
+    signal: AbortSignal | undefined,
+  ): Promise<Started<T> | { kind: "penalty"; waitMs: number } | Aborted> {
+    /** Aborted while booked: the entry leaves the books so the slot goes to the next request. */
+    const withdraw = async (ticket: AdmissionTicket): Promise<Aborted> => {
+      await this.#book.withdraw(scope, ticket).catch((error: unknown) => {
+        this.#logger?.warn({ err: error }, "could not withdraw a cancelled request's booking");
+      });
+      return ABORTED;
+    };
     const marginMs = this.#jitter.marginMs();
     // The moment the request was due, on this process's clock, is taken from when the booking call was made (Redis
     // answers with the wait from its own "now"): a stall between Redis admitting the request and this process
@@ -237,7 +261,7 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
     // requests, a stalled process) may have pushed it later. An idle base's requests go at once, one round trip.
     while (booking.kind === "booked" && booking.waitMs > 0) {
       dueAt = askedAt + booking.waitMs;
-      await sleep(booking.waitMs);
+      if (!(await waitUnlessAborted(booking.waitMs, signal))) return withdraw(booking.ticket);
       // A 429 this process saw while the request waited: its slot is wasted, not sent into Airtable's pause.
       const learnt = this.#localPenalty(scope);
       if (learnt > 0) return { kind: "penalty", waitMs: learnt };
@@ -247,7 +271,7 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
       if (booking.kind === "booked" && booking.ticket.at === earlier.at && booking.ticket.end === earlier.end) {
         // Kept (still due at `dueAt`). Redis's clock may still be a millisecond short of the moment: never send
         // before it.
-        if (booking.waitMs > 0) await sleep(booking.waitMs);
+        if (booking.waitMs > 0 && !(await waitUnlessAborted(booking.waitMs, signal))) return withdraw(booking.ticket);
         break;
       }
     }
@@ -263,10 +287,11 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
       booking = await this.#book.book(scope, marginMs);
       if (booking.kind === "booked" && booking.waitMs > 0) {
         dueAt = askedAt + booking.waitMs;
-        await sleep(booking.waitMs);
+        if (!(await waitUnlessAborted(booking.waitMs, signal))) return withdraw(booking.ticket);
       }
     }
     if (booking.kind === "penalty") return booking;
+    if (signal?.aborted) return withdraw(booking.ticket);
     const sentAt = performance.now();
     let result: Promise<T>;
     try {
@@ -379,6 +404,53 @@ interface Started<T> {
   marginMs: number;
   dueAt: number;
   sentAt: number;
+}
+
+/** The request was not sent: its signal aborted before `fn` started. */
+interface Aborted {
+  kind: "aborted";
+}
+const ABORTED: Aborted = { kind: "aborted" };
+
+/** Resolves true after `ms`, or false as soon as `signal` aborts (at once if it already has). */
+function waitUnlessAborted(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
+  if (signal === undefined) return sleep(ms).then(() => true);
+  if (signal.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => finish(true), ms);
+    const onAbort = () => finish(false);
+    function finish(waited: boolean) {
+      clearTimeout(timer);
+      signal!.removeEventListener("abort", onAbort);
+      resolve(waited);
+    }
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/** `promise`, or ABORTED as soon as `signal` aborts; the abort listener goes when either settles. */
+function raceAbort<R>(promise: Promise<R>, signal: AbortSignal): Promise<R | Aborted> {
+  if (signal.aborted) {
+    promise.catch(() => undefined);
+    return Promise.resolve(ABORTED);
+  }
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      promise.catch(() => undefined);
+      resolve(ABORTED);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error as Error);
+      },
+    );
+  });
 }
 
 function penaltyKey(scope: RateLimitScope): string {

@@ -68,6 +68,11 @@ export interface AdmissionBook {
    * they are now, else moved to the earliest time that does (answered like a new booking).
    */
   book(scope: RateLimitScope, marginMs: number, earlier?: AdmissionTicket): Promise<Booking>;
+  /**
+   * The booked request will not be sent (its caller's signal aborted while it waited): take its entry out of the
+   * base's and the user's books, so its place in the window goes to the next request (no-op when gone).
+   */
+  withdraw(scope: RateLimitScope, ticket: AdmissionTicket): Promise<void>;
   /** The request reached Airtable later than its entry assumed: extend its end by `extraMs` (no-op when gone). */
   reviseArrival(scope: RateLimitScope, ticket: AdmissionTicket, extraMs: number): Promise<void>;
   /** Pauses the scope (its base, or its user for base-less calls) for `ms`; never shortens a running penalty. */

@@ -57,6 +57,14 @@ export class MemoryAdmissionBook implements AdmissionBook {
     return { kind: "booked", waitMs: at - now, ticket };
   }
 
+  async withdraw(scope: RateLimitScope, ticket: AdmissionTicket): Promise<void> {
+    for (const key of this.#keys(scope)) {
+      const book = this.#books.get(key);
+      const index = book?.entries.findIndex((e) => e.at === ticket.at && e.end === ticket.end) ?? -1;
+      if (index >= 0) book?.entries.splice(index, 1);
+    }
+  }
+
   async reviseArrival(scope: RateLimitScope, ticket: AdmissionTicket, extraMs: number): Promise<void> {
     for (const key of this.#keys(scope)) {
       const entry = this.#books.get(key)?.entries.find((e) => e.at === ticket.at && e.end === ticket.end);

@@ -18,6 +18,7 @@ import type { RateLimitScope } from "./types.ts";
  *               {1, penaltyMs}. With `at, end` it confirms that earlier booking: kept (no write) while it still fits
  *               the books as they are now (late arrivals revised meanwhile), else moved to the earliest time that does.
  *  - "revise"   ARGV: at, end, extraMs → 1 (extends that entry's end in each book; no-op if it is gone)
+ *  - "withdraw" ARGV: at, end → 1 (takes that entry out of each book: a booked request that will not be sent)
  *  - "penalize" ARGV: ms → 1 (on KEYS[1] only: the caller passes the base's book, or the user's)
  *  - "penalty"  → the penalty left in ms over the given books (0 when none)
  */
@@ -149,6 +150,20 @@ elseif op == 'revise' then
     end
   end
   return 1
+elseif op == 'withdraw' then
+  local at, finish, now = tonumber(ARGV[2]), tonumber(ARGV[3]), clock()
+  for j = 1, #KEYS do
+    local book = load(KEYS[j])
+    for i = 1, #book.t do
+      if book.t[i] == at and book.e[i] == finish then
+        table.remove(book.t, i)
+        table.remove(book.e, i)
+        save(KEYS[j], book, now)
+        break
+      end
+    end
+  end
+  return 1
 elseif op == 'penalize' then
   local now = clock()
   local book = load(KEYS[1])
@@ -197,6 +212,10 @@ export class RedisAdmissionBook implements AdmissionBook {
 
   async reviseArrival(scope: RateLimitScope, ticket: AdmissionTicket, extraMs: number): Promise<void> {
     await this.#run(this.#keys(scope), "revise", ticket.at, ticket.end, Math.ceil(extraMs));
+  }
+
+  async withdraw(scope: RateLimitScope, ticket: AdmissionTicket): Promise<void> {
+    await this.#run(this.#keys(scope), "withdraw", ticket.at, ticket.end);
   }
 
   async penalize(scope: RateLimitScope, ms: number): Promise<void> {

@@ -11,12 +11,21 @@ export interface RateLimitScope {
  * cluster limiter (production) and an in-process one (stdio mode without Redis).
  */
 export interface AirtableLimiter {
-  /** Runs `fn` once the base's and the user's budgets allow it and no penalty is in force for them. */
-  schedule<T>(scope: RateLimitScope, fn: () => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` once the base's and the user's budgets allow it and no penalty is in force for them. With
+   * `options.signal`, an abort before `fn` started rejects with `signal.reason` and `fn` never runs (nor holds a
+   * place in the shared window); after `fn` started, the signal changes nothing.
+   */
+  schedule<T>(scope: RateLimitScope, fn: () => Promise<T>, options?: ScheduleOptions): Promise<T>;
   /**
    * Airtable answered 429: pause the scope's base (or the user, for base-less calls) for every process for
    * the penalty period. Later `schedule` calls wait it out before they run.
    */
   reportRateLimited(scope: RateLimitScope): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface ScheduleOptions {
+  /** Aborted: the request is not to be sent any more (its operation was cancelled) unless it has started. */
+  signal?: AbortSignal;
 }

@@ -4,14 +4,17 @@
  * rules; operations run concurrently (each one's batches in order), and the limiter keeps every base at its own
  * 5 req/s, so an import on one base never holds back a write on another. An operation the process stopped in the
  * middle of (shutdown, crash) is continued with `resume` when it starts again, as a worker resumes a stalled job.
+ * `cancel` records the request in the log and aborts the operation's own signal: a batch waiting in the limiter or a
+ * retry's backoff ends at once, the batch in flight finishes, and the processor appends `cancelled`.
  */
 import { withLogContext } from "../log-context.ts";
 import type { Logger } from "../logger.ts";
+import { endCancelledIfIdle, recordCancelRequest } from "./cancel.ts";
 import type { Operation } from "./events.ts";
-import type { OperationProgress } from "./fold.ts";
-import type { OperationRunner } from "./operation-runner.ts";
+import { isTerminal, type OperationProgress, type OperationState } from "./fold.ts";
+import type { CancelOptions, OperationRunner } from "./operation-runner.ts";
 import type { OperationStore } from "./operation-store.ts";
-import { ProgressListeners } from "./progress-listeners.ts";
+import { ProgressListeners, progressUpdateOf } from "./progress-listeners.ts";
 import {
   OperationFailedError,
   OperationRateLimitedError,
@@ -38,6 +41,8 @@ export interface EmbeddedRunnerOptions {
 export class EmbeddedOperationRunner implements OperationRunner {
   readonly #opts: EmbeddedRunnerOptions;
   readonly #running = new Map<string, Promise<void>>();
+  /** Per running operation: aborted by `cancel`. */
+  readonly #cancels = new Map<string, AbortController>();
   readonly #listeners = new ProgressListeners();
   readonly #stop = new AbortController();
 
@@ -62,10 +67,40 @@ export class EmbeddedOperationRunner implements OperationRunner {
   }
 
   #start(operation: Operation): void {
-    const run = withLogContext({ operationId: operation.operationId }, () => this.#run(operation)).finally(() =>
-      this.#running.delete(operation.operationId),
-    );
-    this.#running.set(operation.operationId, run);
+    const id = operation.operationId;
+    const cancel = new AbortController();
+    this.#cancels.set(id, cancel);
+    const run = withLogContext({ operationId: id }, () => this.#run(operation, cancel.signal)).finally(() => {
+      this.#running.delete(id);
+      this.#cancels.delete(id);
+    });
+    this.#running.set(id, run);
+  }
+
+  /**
+   * See OperationRunner.cancel. Running here: the run's signal is aborted and, when it had sent nothing yet, the
+   * answer waits (≤ 1 s) for it to end, so a write cancelled before its first request answers `cancelled`. Not
+   * running here (accepted before a restart, not resumed): ended at once, or resumed to settle a request left in
+   * flight first.
+   */
+  async cancel(
+    operationId: string,
+    ownerUserId: string,
+    options: CancelOptions = {},
+  ): Promise<OperationState | undefined> {
+    const { store } = this.#opts;
+    const state = await recordCancelRequest(store, operationId, ownerUserId, options.source ?? "cancel_operation");
+    if (state === undefined || isTerminal(state.status)) return state;
+    const run = this.#running.get(operationId);
+    if (run !== undefined) {
+      this.#cancels.get(operationId)?.abort();
+      if (state.status !== "queued") return state;
+      await Promise.race([run, new Promise((resolve) => setTimeout(resolve, 1_000).unref())]);
+      return (await store.state(operationId)) ?? state;
+    }
+    const ended = await endCancelledIfIdle(store, operationId);
+    if (!ended.settled && ended.state !== undefined) this.resume(ended.state.operation);
+    return ended.state;
   }
 
   async waitForEnd(
@@ -91,7 +126,7 @@ export class EmbeddedOperationRunner implements OperationRunner {
     await Promise.allSettled([...this.#running.values()]);
   }
 
-  async #run(operation: Operation): Promise<void> {
+  async #run(operation: Operation, cancelSignal: AbortSignal): Promise<void> {
     const { store, logger } = this.#opts;
     const id = operation.operationId;
     const maxAttempts = this.#opts.maxAttempts ?? 8;
@@ -100,8 +135,9 @@ export class EmbeddedOperationRunner implements OperationRunner {
       logger,
       ...this.#opts.processorDeps(operation),
       stopSignal: this.#stop.signal,
+      cancelSignal,
       onProgress: (state) => {
-        this.#listeners.emit(id, state.progress);
+        this.#listeners.emit(id, progressUpdateOf(state));
       },
     };
     for (let attempt = 1; ;) {
@@ -111,12 +147,12 @@ export class EmbeddedOperationRunner implements OperationRunner {
       } catch (error) {
         if (error instanceof OperationFailedError || error instanceof OperationReleasedError) return;
         if (error instanceof OperationRateLimitedError) {
-          await this.#sleep(this.#opts.rateLimitPauseMs ?? 30_000);
+          await this.#sleep(this.#opts.rateLimitPauseMs ?? 30_000, cancelSignal);
         } else if (error instanceof OperationRetryableError && attempt < maxAttempts) {
           const cap = Math.min(60_000, (this.#opts.backoffMs ?? 1_000) * 2 ** (attempt - 1));
           logger.warn({ operationId: id, attempt, err: error }, "operation will be retried");
           attempt += 1;
-          await this.#sleep(Math.floor(Math.random() * cap));
+          await this.#sleep(Math.floor(Math.random() * cap), cancelSignal);
         } else {
           logger.error({ operationId: id, err: error }, "operation failed");
           await failOperation(store, id, finalReason(error, attempt)).catch(() => undefined);
@@ -127,10 +163,11 @@ export class EmbeddedOperationRunner implements OperationRunner {
     }
   }
 
-  #sleep(ms: number): Promise<void> {
+  /** Sleeps `ms`, or until the runner closes or `cancelSignal` aborts (the next run then appends `cancelled`). */
+  #sleep(ms: number, cancelSignal: AbortSignal): Promise<void> {
     return new Promise((resolve) => {
       const timer = setTimeout(done, ms);
-      const signal = this.#stop.signal;
+      const signal = AbortSignal.any([this.#stop.signal, cancelSignal]);
       function done() {
         clearTimeout(timer);
         signal.removeEventListener("abort", done);

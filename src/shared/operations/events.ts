@@ -22,6 +22,10 @@
  *   (reconcile.ts): each item it carried is `written` (found, with its record id), `absent` (confirmed not
  *   created, after the settle delay: it is sent again) or `inDoubt` (the read-back could not tell; with why).
  * - `completed` / `failed`: the operation ends (`failed` = an operation-level, permanent error such as 401/403).
+ * - `cancel_requested`: its owner (cancel_operation, tasks/cancel) or an operator (Bull Board's remove) asked to
+ *   stop it. Nothing new is sent after it; a request already in flight still finishes and its outcome is recorded
+ *   (a create whose answer was lost is still reconciled), then whoever runs it appends `cancelled`.
+ * - `cancelled`: the operation ends because it was cancelled; items with no outcome were never sent.
  */
 import { z } from "zod";
 import { findWriteKind, WRITE_KIND_NAMES, WRITE_KINDS, type WriteKindName } from "./kinds/index.ts";
@@ -193,6 +197,23 @@ export const failedEventSchema = z.object({
   errorType: z.string().optional(),
 });
 
+/** Who asked to stop an operation: its owner through a tool or the tasks extension, or an operator. */
+export const cancelSourceSchema = z.enum(["cancel_operation", "tasks/cancel", "bull_board"]);
+export type CancelSource = z.infer<typeof cancelSourceSchema>;
+
+export const cancelRequestedEventSchema = z.object({
+  ...eventBase,
+  type: z.literal("cancel_requested"),
+  source: cancelSourceSchema,
+});
+
+export const cancelledEventSchema = z.object({
+  ...eventBase,
+  type: z.literal("cancelled"),
+  /** A sentence for the agent, e.g. "cancelled by its owner after 40 of 200 records were written". */
+  reason: z.string().min(1),
+});
+
 export const operationEventSchema = z.discriminatedUnion("type", [
   acceptedEventSchema,
   batchStartedEventSchema,
@@ -202,6 +223,8 @@ export const operationEventSchema = z.discriminatedUnion("type", [
   batchReconciledEventSchema,
   completedEventSchema,
   failedEventSchema,
+  cancelRequestedEventSchema,
+  cancelledEventSchema,
 ]);
 export type OperationEvent = z.infer<typeof operationEventSchema>;
 export type OperationEventType = OperationEvent["type"];

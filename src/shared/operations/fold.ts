@@ -18,16 +18,27 @@
  * - The latest `batch.started` of a batch is its only request that can be in flight (a worker starts a new
  *   attempt only once the previous one's fate is known). Its items with no outcome and no answer after it are the
  *   `unfinishedStartedBatch`: the crash case.
- * - The first terminal event (`completed` / `failed`) fixes the status; later terminal events are ignored, but
- *   later batch outcomes still count (records a late worker wrote do exist).
+ * - The first terminal event (`completed` / `failed` / `cancelled`) fixes the status; later terminal events are
+ *   ignored, but later batch outcomes still count (records a late worker wrote do exist).
+ * - `cancel_requested` (or `cancelled`) stops new requests: `nextBatch` is undefined from then on, while a request
+ *   in flight (`unfinishedStartedBatch`) is still settled (re-sent when safe, reconciled, or marked in doubt) before
+ *   the operation ends `cancelled`. Items with no outcome at the end were never sent: the result lists them as not
+ *   written. A cancel that arrives when every item has its outcome changes nothing (the operation completes).
  * - Events that cannot belong to the operation (unknown batch, index outside its batch, a second `accepted`)
  *   are ignored and described in `anomalies`.
  */
 import { batchCount, batchIndexes } from "./events.ts";
-import type { AcceptedEvent, ItemError, Operation, OperationEvent } from "./events.ts";
+import type { AcceptedEvent, CancelSource, ItemError, Operation, OperationEvent } from "./events.ts";
 import { writeKind } from "./kinds/index.ts";
 
-export const OPERATION_STATUSES = ["queued", "running", "completed", "completed_with_errors", "failed"] as const;
+export const OPERATION_STATUSES = [
+  "queued",
+  "running",
+  "completed",
+  "completed_with_errors",
+  "failed",
+  "cancelled",
+] as const;
 export type OperationStatus = (typeof OPERATION_STATUSES)[number];
 
 /** What became of one input item. */
@@ -43,6 +54,11 @@ export interface OperationProgress {
   recordsSucceeded: number;
   recordsFailed: number;
   recordsInDoubt: number;
+  /**
+   * Only in progress updates the runners relay (progress-listeners.ts `progressUpdateOf`), never in the fold's own
+   * progress: this update is the last one, because the operation was cancelled.
+   */
+  cancelled?: true;
 }
 
 /** A batch with items still to send. */
@@ -84,6 +100,11 @@ export interface OperationState {
   stopped: boolean;
   /** The operation-level failure, when status is `failed`. */
   failure: { reason: string; errorType?: string } | undefined;
+  /**
+   * Someone asked to stop it (`cancel_requested`): nothing new is sent; when it is still `running`, the batch in
+   * flight is finishing. `via` says who asked first. Undefined when no cancel was asked for.
+   */
+  cancellation: { requestedAt: number; via: CancelSource; reason?: string } | undefined;
   createdAt: number;
   /** `at` of the latest event. */
   updatedAt: number;
@@ -116,8 +137,9 @@ export function foldOperation(events: readonly OperationEvent[]): OperationState
   const latestStart = new Map<number, LatestStart>();
   const attempts = new Map<number, number>();
   const upsertedBatches = new Set<number>();
-  let terminal: "completed" | "failed" | undefined;
+  let terminal: "completed" | "failed" | "cancelled" | undefined;
   let failure: OperationState["failure"];
+  let cancellation: OperationState["cancellation"];
   let sawBatchEvent = false;
   let updatedAt = accepted.at;
   let lastSeq = accepted.seq;
@@ -220,6 +242,17 @@ export function foldOperation(events: readonly OperationEvent[]): OperationState
         }
         break;
       }
+      case "cancel_requested":
+        cancellation ??= { requestedAt: event.at, via: event.source };
+        break;
+      case "cancelled":
+        // A cancel recorded without its request (never written so) still means one was asked for.
+        cancellation ??= { requestedAt: event.at, via: "cancel_operation" };
+        if (terminal === undefined) {
+          terminal = "cancelled";
+          cancellation = { ...cancellation, reason: event.reason };
+        }
+        break;
       case "completed":
       case "failed":
         if (terminal !== undefined) break;
@@ -265,6 +298,7 @@ export function foldOperation(events: readonly OperationEvent[]): OperationState
 
   let status: OperationStatus;
   if (terminal === "failed") status = "failed";
+  else if (terminal === "cancelled") status = "cancelled";
   else if (terminal === "completed")
     status = recordsFailed + recordsInDoubt > 0 ? "completed_with_errors" : "completed";
   else status = sawBatchEvent ? "running" : "queued";
@@ -281,10 +315,11 @@ export function foldOperation(events: readonly OperationEvent[]): OperationState
       recordsInDoubt,
     },
     outcomes: settled,
-    nextBatch: terminal === undefined && !stopped ? firstPending : undefined,
+    nextBatch: terminal === undefined && !stopped && cancellation === undefined ? firstPending : undefined,
     unfinishedStartedBatch,
     stopped,
     failure,
+    cancellation,
     createdAt: op.createdAt,
     updatedAt,
     lastSeq,
@@ -300,11 +335,13 @@ function rank(outcome: ItemOutcome): number {
 }
 
 export function isTerminal(status: OperationStatus): boolean {
-  return status === "completed" || status === "completed_with_errors" || status === "failed";
+  return status === "completed" || status === "completed_with_errors" || status === "failed" || status === "cancelled";
 }
 
 export type ResumeDecision =
   | { action: "done" }
+  /** A cancel was asked for and nothing is in flight: append `cancelled` (the items left were never sent). */
+  | { action: "cancel" }
   | { action: "mark_in_doubt"; batch: number; indexes: number[] }
   /** Read the table back for these items of a create sent at `sentAt` (epoch ms) whose answer was lost. */
   | { action: "reconcile"; batch: number; indexes: number[]; sentAt: number }
@@ -318,9 +355,10 @@ export type ResumeDecision =
  *    `fieldsToMergeOn`, re-sent as an upsert — else, for a kind that can `reconcileByReadBack`
  *    (create_records), reconcile: read the table back (reconcile.ts) — otherwise (a create whose outcome is
  *    unknown) mark its items in doubt, never re-send;
- * 3. the next batch with unsettled items → send (as an upsert once the batch has been re-sent as one: the
+ * 3. a cancel was asked for and items are left unsent → cancel: the worker appends `cancelled`;
+ * 4. the next batch with unsettled items → send (as an upsert once the batch has been re-sent as one: the
  *    request before that upsert may have been applied, so a plain create could duplicate it);
- * 4. nothing left (or `onError: "stop"` tripped) → done: the worker appends `completed`.
+ * 5. nothing left (or `onError: "stop"` tripped) → done: the worker appends `completed`.
  */
 export function resumeDecision(state: OperationState): ResumeDecision {
   if (isTerminal(state.status)) return { action: "done" };
@@ -336,6 +374,9 @@ export function resumeDecision(state: OperationState): ResumeDecision {
     }
     if (kind.reconcileByReadBack === true) return { action: "reconcile", batch, indexes, sentAt: unfinished.startedAt };
     return { action: "mark_in_doubt", batch, indexes };
+  }
+  if (state.cancellation !== undefined && !state.stopped && state.outcomes.length < state.operation.input.length) {
+    return { action: "cancel" };
   }
   const next = state.nextBatch;
   if (next === undefined) return { action: "done" };

@@ -1,5 +1,10 @@
-import type { Operation } from "./events.ts";
-import type { OperationProgress } from "./fold.ts";
+import type { CancelSource, Operation } from "./events.ts";
+import type { OperationProgress, OperationState } from "./fold.ts";
+
+/** Who asks for a cancel, recorded in the log's `cancel_requested` (default "cancel_operation"). */
+export interface CancelOptions {
+  source?: CancelSource;
+}
 
 /**
  * Hands operations to whatever executes them: the BullMQ queue and its worker pool (server), or this process
@@ -11,7 +16,24 @@ export interface OperationRunner {
   /**
    * Resolves when the operation has ended or after `timeoutMs`, whichever comes first (never hangs), calling
    * `onProgress` after every batch meanwhile. Never rejects for the operation's own failure: read its state.
+   * A cancelled operation has ended too (status `cancelled`).
    */
   waitForEnd(operationId: string, timeoutMs: number, onProgress?: (progress: OperationProgress) => void): Promise<void>;
+  /**
+   * Asks to stop the operation on behalf of `ownerUserId` (cancel_operation, `tasks/cancel`, Bull Board's remove
+   * with the job's owner) and resolves with its state right after the request is recorded in its log
+   * (`cancel_requested`, docs/architecture.md "Cancelling a write"):
+   * - it was queued (no worker holds it): it never starts and never sends a request — status `cancelled`, every
+   *   item `notWritten`;
+   * - a worker runs it: still `running`, with `cancellation` set; the batch in flight finishes (its outcome is
+   *   recorded; a create whose answer was lost is still reconciled), nothing after it is sent, a batch waiting in
+   *   the rate limiter is dropped, and the worker then appends `cancelled` (poll, or `waitForEnd`);
+   * - it had already ended: its final state, unchanged (completed, failed or cancelled);
+   * - `undefined`: no such operation for this user (unknown, expired, malformed, or another user's — the same
+   *   answer, like get_operation).
+   * Idempotent: asking again appends nothing and answers the current state. Rejects only when the store cannot be
+   * reached (Redis down): then nothing was recorded, and asking again is safe.
+   */
+  cancel(operationId: string, ownerUserId: string, options?: CancelOptions): Promise<OperationState | undefined>;
   close(): Promise<void>;
 }

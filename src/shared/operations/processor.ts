@@ -29,6 +29,12 @@
  *   `OperationFailedError` thrown.
  * - the server is misconfigured (the owner's stored sign-in cannot be decrypted: misconfiguration.ts): the same, at
  *   once (no retry can fix a setting), with errorType SERVER_MISCONFIGURED and the setting the operator must fix.
+ *
+ * Cancellation (cancel.ts): a `cancel_requested` another process appended is seen at no extra cost — an append
+ * answers its seq, and a seq past this run's own count means the log grew behind its back, so it is read again — and
+ * at once through `cancelSignal` when the runner relays it. Then nothing new is sent: a batch still waiting in the
+ * limiter is dropped (`batch.failed`, not permanent, CANCELLED: never sent), a request in flight finishes and its
+ * outcome is recorded (a lost create is still reconciled), and the run appends `cancelled` and returns.
  */
 import {
   AirtableError,
@@ -48,6 +54,7 @@ import { batchIndexes } from "./events.ts";
 import type { ItemError, NewOperationEvent, Operation, OperationEvent } from "./events.ts";
 import { foldOperation, isTerminal, resumeDecision } from "./fold.ts";
 import { reconcileCreates, type ReconcileResult } from "./reconcile.ts";
+import { cancelledEvent } from "./cancel.ts";
 import {
   OperationFailedError,
   OperationRateLimitedError,
@@ -69,6 +76,11 @@ export interface ProcessorDeps {
   onProgress?(state: OperationState): void | Promise<void>;
   /** Aborted when the process is shutting down: stop at the next batch boundary (OperationReleasedError). */
   stopSignal?: AbortSignal;
+  /**
+   * Aborted when a cancel of this operation was requested (the runner's hint; the log's `cancel_requested` is the
+   * truth): a batch waiting in the limiter is not sent, and the log is read again at the next batch boundary.
+   */
+  cancelSignal?: AbortSignal;
   /**
    * RECONCILE_SETTLE_MS: how long after a create's answer was lost the table is read back (Airtable may still be
    * applying it). Default `DEFAULT_RECONCILE_SETTLE_MS`.
@@ -123,10 +135,13 @@ class OperationRun {
   readonly #log: Logger;
   /** Requests sent per batch in this log (sub-requests of a split included), for `batch.started.attempt`. */
   readonly #attempts = new Map<number, number>();
+  /** Sends batches: `deps.airtable`, dropping requests not yet sent when `cancelSignal` aborts. */
+  readonly #writer: AirtableClient;
 
   constructor(operationId: string, deps: ProcessorDeps) {
     this.#id = operationId;
     this.#deps = deps;
+    this.#writer = deps.cancelSignal === undefined ? deps.airtable : deps.airtable.withCancelSignal(deps.cancelSignal);
     // Callers run operations inside withLogContext({ operationId }): the id is on every line already.
     this.#log = deps.logger;
   }
@@ -147,7 +162,14 @@ class OperationRun {
         this.#attempts.set(e.batch, Math.max(this.#attempts.get(e.batch) ?? 0, e.attempt));
     }
     for (;;) {
+      if (this.#deps.cancelSignal?.aborted && this.#state.cancellation === undefined) await this.#reload();
       const decision = resumeDecision(this.#state);
+      if (decision.action === "cancel") {
+        await this.#append(cancelledEvent(this.#state));
+        this.#log.info({ ...this.#state.progress, via: this.#state.cancellation?.via }, "operation cancelled");
+        await this.#progress();
+        return this.#state;
+      }
       if (decision.action === "done") {
         if (!isTerminal(this.#state.status)) {
           const p = this.#state.progress;
@@ -200,10 +222,17 @@ class OperationRun {
       ...(partial ? { indexes } : {}),
       ...(asUpsert ? { asUpsert } : {}),
     });
+    // A cancel that arrived since the last batch (seen by that append): this request is not sent.
+    if (this.#state.cancellation !== undefined) return this.#notSentCancelled(batch, indexes);
     let sent: Sent;
     try {
       sent = await this.#send(indexes, asUpsert);
     } catch (error) {
+      if (this.#deps.cancelSignal?.aborted && error === this.#deps.cancelSignal.reason) {
+        // Dropped while it waited in the limiter: never sent.
+        await this.#reload();
+        return this.#notSentCancelled(batch, indexes);
+      }
       return this.#onSendError(error, batch, indexes, asUpsert, resent);
     }
     await this.#append({ type: "batch.succeeded", batch, ...sent });
@@ -387,12 +416,22 @@ class OperationRun {
     }
   }
 
+  /** A started request that was never sent because of a cancel: answered (not in flight), its items left unsent. */
+  async #notSentCancelled(batch: number, indexes: number[]): Promise<void> {
+    await this.#append({
+      type: "batch.failed",
+      batch,
+      errors: indexes.map((index) => ({ index, type: "CANCELLED", message: "cancelled before it was sent" })),
+      permanent: false,
+    });
+  }
+
   /** One Airtable request for these input items, through the operation's kind. */
   async #send(indexes: number[], asUpsert: boolean): Promise<Sent> {
     const op = this.#op;
     const kind = this.#kind;
     const items = indexes.map((i) => kind.item.parse(op.input[i]));
-    const { ids, ...upserted }: KindSent = await kind.send(this.#deps.airtable, {
+    const { ids, ...upserted }: KindSent = await kind.send(this.#writer, {
       baseId: op.baseId,
       tableId: op.tableId ?? "",
       items,
@@ -413,7 +452,20 @@ class OperationRun {
   async #append(event: NewOperationEvent): Promise<void> {
     const at = Date.now();
     const seq = await this.#deps.store.append(this.#id, { ...event, at });
+    this.#folded = undefined;
+    // Another process appended since this run last looked (a `cancel_requested`, a late worker's outcome): read the
+    // log again, so every decision is taken on all of it. Costs nothing when the log is this run's alone.
+    if (seq !== this.#lastSeq() + 1) return this.#reload();
     this.#events.push({ ...event, seq, at } as OperationEvent);
+  }
+
+  #lastSeq(): number {
+    return this.#events.at(-1)?.seq ?? 0;
+  }
+
+  /** Reads the whole log again (see #append). */
+  async #reload(): Promise<void> {
+    this.#events = await this.#deps.store.read(this.#id);
     this.#folded = undefined;
   }
 

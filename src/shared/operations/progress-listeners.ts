@@ -1,4 +1,9 @@
-import type { OperationProgress } from "./fold.ts";
+import type { OperationProgress, OperationState } from "./fold.ts";
+
+/** What a runner relays after a batch: the progress, marked `cancelled` once the operation was cancelled. */
+export function progressUpdateOf(state: OperationState): OperationProgress {
+  return state.status === "cancelled" ? { ...state.progress, cancelled: true } : state.progress;
+}
 
 export type ProgressListener = (progress: OperationProgress) => void;
 

@@ -6,7 +6,7 @@
  *
  * Tables (created when missing):
  *   operations        one row per operation: owner, createdAt, expires_at (retentionMs after its latest event),
- *                     event count, whether it has ended (`completed` or `failed` appended)
+ *                     event count, whether it has ended (`completed`, `failed` or `cancelled` appended)
  *   operation_events  (operation_id, seq) → the event's JSON
  * An append is one transaction (count, insert, touch), so `seq` is gap-free even with two processes on the
  * file. Expired operations read as missing and are deleted on the next create.
@@ -145,7 +145,7 @@ export class SqliteOperationLog implements OperationStore {
     }
     if (parsed.data.type === "accepted")
       throw new Error("SqliteOperationLog.append: `accepted` is written by create()");
-    const ends = parsed.data.type === "completed" || parsed.data.type === "failed";
+    const ends = parsed.data.type === "completed" || parsed.data.type === "failed" || parsed.data.type === "cancelled";
     return transaction(this.#db, () => {
       const row = this.#sql.live.get(operationId, now) as OperationRow | undefined;
       if (row === undefined) throw new OperationNotFoundError(`operation ${operationId} does not exist (or expired)`);
@@ -202,7 +202,7 @@ export class SqliteOperationLog implements OperationStore {
   }
 
   /**
-   * Ids of the live operations that have not ended (no `completed` or `failed` yet), oldest first: what a process
+   * Ids of the live operations that have not ended (no `completed`, `failed` or `cancelled` yet), oldest first: what a process
    * that stopped mid-operation resumes when it starts again.
    */
   async unfinished(): Promise<string[]> {

@@ -17,6 +17,14 @@ export interface OperationJobData {
   items: number;
 }
 
+/**
+ * The Redis pub/sub channel on which a server tells the worker pool that a running operation was cancelled (the
+ * message is its operation id): each worker process subscribes once and aborts the job if it holds it.
+ */
+export function cancelChannel(keyPrefix: string): string {
+  return `${keyPrefix}:operations:cancel`;
+}
+
 /** BullMQ's keys live under the deployment's prefix, next to ours: `${REDIS_KEY_PREFIX}:bull:operations:…`. */
 export function bullPrefix(keyPrefix: string): string {
   return `${keyPrefix}:bull`;

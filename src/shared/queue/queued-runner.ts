@@ -2,17 +2,24 @@
  * The server's OperationRunner: operations go to the BullMQ queue and the worker pool runs them. Waiting uses
  * one QueueEvents stream per process (not one connection per call): `waitUntilFinished` always with a ttl, and
  * `progress` events dispatched to the calls that wait for that operation.
+ *
+ * Cancelling (`cancel`): the request goes into the operation's log first (every process reads it), then the job is
+ * removed if no worker holds it — so none ever starts it — and the operation ends `cancelled` here; a job a worker
+ * holds stays, and that worker is told at once on the cancel channel (`cancelChannel`, Redis pub/sub) so a batch
+ * waiting in its limiter is dropped; it appends `cancelled` after the batch in flight. A missed message costs only
+ * time: the worker also sees the log's `cancel_requested` at its next append.
  */
 import { Job, Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.ts";
+import { endCancelledIfIdle, recordCancelRequest } from "../operations/cancel.ts";
 import type { Operation } from "../operations/events.ts";
-import type { OperationProgress } from "../operations/fold.ts";
-import type { OperationRunner } from "../operations/operation-runner.ts";
+import { isTerminal, type OperationProgress, type OperationState } from "../operations/fold.ts";
+import type { CancelOptions, OperationRunner } from "../operations/operation-runner.ts";
 import type { OperationStore } from "../operations/operation-store.ts";
 import { failOperation } from "../operations/fail-operation.ts";
 import { ProgressListeners } from "../operations/progress-listeners.ts";
-import { OPERATIONS_QUEUE, bullPrefix, jobDataOf, jobOptions } from "./operation-queue.ts";
+import { OPERATIONS_QUEUE, bullPrefix, cancelChannel, jobDataOf, jobOptions } from "./operation-queue.ts";
 import type { JobPolicy, OperationJobData } from "./operation-queue.ts";
 
 export interface QueuedRunnerOptions extends JobPolicy {
@@ -72,13 +79,82 @@ export class QueuedOperationRunner implements OperationRunner {
     onProgress?: (progress: OperationProgress) => void,
   ): Promise<void> {
     const unsubscribe = onProgress === undefined ? undefined : this.#progressListeners.add(operationId, onProgress);
+    let onRemoved: ((args: { jobId: string }) => void) | undefined;
     try {
       const job = await Job.fromId<OperationJobData>(this.queue, operationId);
       if (job === undefined || timeoutMs <= 0) return;
+      // A job removed while waiting (a cancelled queued operation) never finishes: its removal ends the wait.
+      const removed = new Promise<void>((resolve) => {
+        onRemoved = ({ jobId }) => {
+          if (jobId === operationId) resolve();
+        };
+        this.#events.on("removed", onRemoved);
+      });
+      const deadline = Date.now() + timeoutMs;
       // Rejects when the job failed or the ttl passed: either way the caller reads the operation's state.
-      await job.waitUntilFinished(this.#events, timeoutMs).catch(() => undefined);
+      await Promise.race([job.waitUntilFinished(this.#events, timeoutMs).catch(() => undefined), removed]);
+      // Removed by a cancel: the canceller appends `cancelled` right after the removal; answer once it has. Redis
+      // trouble here only ends the wait (the caller reads the state and copes).
+      await this.#untilCancelRecorded(operationId, deadline).catch(() => undefined);
     } finally {
       unsubscribe?.();
+      if (onRemoved !== undefined) this.#events.off("removed", onRemoved);
+    }
+  }
+
+  /** While the operation's job is gone and its log has not ended, polls the log (50 ms) until `deadline`. */
+  async #untilCancelRecorded(operationId: string, deadline: number): Promise<void> {
+    while (Date.now() < deadline && (await this.queue.getJobState(operationId)) === "unknown") {
+      const state = await this.#opts.store.state(operationId);
+      if (state === undefined || isTerminal(state.status)) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+
+  /** See OperationRunner.cancel; for this runner, the class comment says how a worker learns of it. */
+  async cancel(
+    operationId: string,
+    ownerUserId: string,
+    options: CancelOptions = {},
+  ): Promise<OperationState | undefined> {
+    const { store, redis } = this.#opts;
+    const state = await recordCancelRequest(store, operationId, ownerUserId, options.source ?? "cancel_operation");
+    if (state === undefined || isTerminal(state.status)) return state;
+    if (await this.#heldByWorker(operationId)) {
+      // A worker holds it: tell it now; it stops after the batch in flight.
+      await redis.publish(cancelChannel(this.#opts.keyPrefix), operationId);
+      return (await store.state(operationId)) ?? state;
+    }
+    const ended = await endCancelledIfIdle(store, operationId);
+    if (!ended.settled && ended.state !== undefined) {
+      // A crashed run left a request in flight (a create whose answer was lost): a worker settles it (reconciles)
+      // before it appends `cancelled`, so the job goes back on the queue.
+      await this.queue.add(
+        ended.state.operation.kind,
+        jobDataOf(ended.state.operation),
+        jobOptions(ended.state.operation, this.#opts),
+      );
+      return ended.state;
+    }
+    // A job added after the removal (the operation was being submitted that very moment): gone too. Were it added
+    // later still, a worker would find the log ended and send nothing.
+    await this.queue.remove(operationId).catch(() => 0);
+    return ended.state;
+  }
+
+  /**
+   * Removes the operation's job unless a worker holds it: true when a worker holds it (active), false when the job
+   * was removed or there is none (no worker will ever start it). A job that is neither removable nor active (taken
+   * or released by a worker that very moment) is tried again.
+   */
+  async #heldByWorker(operationId: string): Promise<boolean> {
+    for (let tries = 0; ; tries++) {
+      // 1 = removed; 0 = locked by a worker, or no such job.
+      if ((await this.queue.remove(operationId)) === 1) return false;
+      const state = await this.queue.getJobState(operationId);
+      if (state === "unknown") return false;
+      if (state === "active" || tries >= 4) return true;
+      await new Promise((resolve) => setTimeout(resolve, 10 * (tries + 1)));
     }
   }
 

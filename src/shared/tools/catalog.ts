@@ -8,6 +8,7 @@ import { listOperations } from "./read/list-operations.ts";
 import { listRecords } from "./read/list-records.ts";
 import { listTables } from "./read/list-tables.ts";
 import { searchRecords } from "./read/search-records.ts";
+import { cancelOperation } from "./read/cancel-operation.ts";
 import { createComment } from "./write/create-comment.ts";
 import { createField } from "./write/create-field.ts";
 import { createRecord } from "./write/create-record.ts";
@@ -31,8 +32,11 @@ export const readTools: readonly AnyToolDefinition[] = [
   listComments,
 ];
 
-/** Tools that read the caller's own write operations (our logs, not Airtable); they run in the request. */
-export const operationTools: readonly AnyToolDefinition[] = [getOperation, listOperations];
+/**
+ * Tools over the caller's own write operations (our logs, not Airtable); they run in the request. cancel_operation
+ * changes an operation (it stops it), so it needs the write scope records:write.
+ */
+export const operationTools: readonly AnyToolDefinition[] = [getOperation, listOperations, cancelOperation];
 
 /** Tools whose calls become queued operations (see run-write.ts). */
 export const writeTools: readonly AnyToolDefinition[] = [

@@ -4,6 +4,7 @@ import type { Scope } from "../auth/scopes.ts";
 import type { Logger } from "../logger.ts";
 import type { OperationPlan } from "../operations/plan.ts";
 import type { OperationReader } from "../operations/operation-store.ts";
+import type { OperationRunner } from "../operations/operation-runner.ts";
 import type { SchemaCache } from "../schema-cache.ts";
 import type { operationResultShape } from "./operation-result.ts";
 
@@ -17,6 +18,8 @@ export interface ToolContext {
   logger: Logger;
   /** The write operations' logs, read as their owner (get_operation, list_operations). */
   operations: OperationReader;
+  /** Stops the caller's operations (cancel_operation); absent where no runner is wired (that tool then errors). */
+  operationRunner?: Pick<OperationRunner, "cancel">;
   /** MAX_RECORDS_PER_OPERATION: the most records one write tool call may carry. */
   maxRecordsPerOperation: number;
   /** Aborted when the MCP client cancels the request or goes away. */

@@ -39,7 +39,9 @@ export const itemResultOutput = z.object({
   notWritten: z
     .literal(true)
     .optional()
-    .describe("Not sent: onError was stop and an earlier record failed, or the operation failed."),
+    .describe(
+      "Not sent: onError was stop and an earlier record failed, the operation failed, or it was cancelled before this item was sent (reason says which).",
+    ),
   pending: z.literal(true).optional().describe("Not written yet; the operation is still running."),
 });
 export type ItemResult = z.infer<typeof itemResultOutput>;
@@ -54,6 +56,12 @@ export const operationResultShape = {
   message: z.string().describe("What happened, in one or two sentences."),
   progress: progressOutput,
   failure: z.object({ reason: z.string(), errorType: z.string().optional() }).optional(),
+  cancelRequested: z
+    .literal(true)
+    .optional()
+    .describe(
+      "A cancel was asked for (cancel_operation): nothing new is sent; the batch in flight finishes, then status becomes cancelled.",
+    ),
   results: z.array(itemResultOutput).optional().describe("One per input item, by index, from the page's start."),
   nextCursor: z.string().optional().describe("More results: call get_operation with operationId and this cursor."),
 };
@@ -83,6 +91,7 @@ export function operationResult(state: OperationState, opts: ResultPageOptions =
     message: describeState(state),
     progress: state.progress,
     ...(state.failure === undefined ? {} : { failure: state.failure }),
+    ...(state.cancellation === undefined || isTerminal(state.status) ? {} : { cancelRequested: true as const }),
   };
   if (opts.withResults === false) return out;
   const byIndex = new Map<number, ItemOutcome>(state.outcomes.map((o) => [o.index, o]));
@@ -98,6 +107,7 @@ export function operationResult(state: OperationState, opts: ResultPageOptions =
 
 function itemResult(index: number, outcome: ItemOutcome | undefined, state: OperationState): ItemResult {
   if (outcome === undefined) {
+    if (state.status === "cancelled") return { index, notWritten: true, reason: "cancelled before it was sent" };
     return isTerminal(state.status) || state.stopped ? { index, notWritten: true } : { index, pending: true };
   }
   if ("recordId" in outcome) {
@@ -139,7 +149,12 @@ export function describeState(state: OperationState): string {
     case "queued":
       return `Queued (${plural(p.recordsTotal, items)}). Poll get_operation with this operationId for the result.`;
     case "running":
+      if (state.cancellation !== undefined) {
+        return `Cancelling: ${counts}; nothing more is sent, the batch in flight finishes. Poll get_operation with this operationId for the final result.`;
+      }
       return `Running: ${counts}. Poll get_operation with this operationId for the result.`;
+    case "cancelled":
+      return `${state.cancellation?.reason ?? "Cancelled."} (${counts}.) Each item's result is in results, by index: an id if it was written, notWritten if it was never sent.`;
     case "completed":
       return `Done: ${counts}.`;
     case "completed_with_errors": {

@@ -62,11 +62,13 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
         ? undefined
         : (p: OperationProgress) => {
             const settled = p.recordsSucceeded + p.recordsFailed + p.recordsInDoubt;
-            send(
-              settled,
-              p.recordsTotal,
-              `${settled} of ${p.recordsTotal} ${doneWord(operation.kind)} (batch ${p.batchesDone}/${p.batchesTotal})`,
-            ).catch((error: unknown) => ctx.logger.debug({ err: error }, "progress notification not delivered"));
+            const message =
+              p.cancelled === true
+                ? `cancelled: ${p.recordsSucceeded} of ${p.recordsTotal} ${doneWord(operation.kind)}; the rest were not sent`
+                : `${settled} of ${p.recordsTotal} ${doneWord(operation.kind)} (batch ${p.batchesDone}/${p.batchesTotal})`;
+            send(settled, p.recordsTotal, message).catch((error: unknown) =>
+              ctx.logger.debug({ err: error }, "progress notification not delivered"),
+            );
           };
     // From here on the operation exists and will run: whatever fails now, the answer must carry its id, or an
     // agent told "nothing was changed" would call again and write everything twice. Whatever hangs (a wait or a

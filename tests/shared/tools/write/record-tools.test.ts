@@ -372,6 +372,7 @@ describe("catalog", () => {
     expect(operationTools.map((t) => [t.name, t.kind, t.scopes])).toEqual([
       ["get_operation", "read", []],
       ["list_operations", "read", []],
+      ["cancel_operation", "read", ["records:write"]],
     ]);
   });
 
