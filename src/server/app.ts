@@ -149,10 +149,10 @@ export function createServerApp(parts: ServerParts): express.Express {
 
   app.use(auth.router);
 
-  // MCP Tasks are views of the operation logs (any instance answers any task). tasks/cancel: until
-  // OperationRunner.cancel exists, the store's default acknowledges without stopping (operation-task-store.ts).
+  // MCP Tasks are views of the operation logs (any instance answers any task); tasks/cancel is the runner's cancel.
   const tasks = new OperationTaskStore({
     operations: parts.operations,
+    cancel: (id, owner) => parts.runner.cancel(id, owner, { source: "tasks/cancel" }),
     retentionMs: config.OPERATION_RETENTION_HOURS * 3_600_000,
     baseRps: config.AIRTABLE_BASE_RPS,
     ...(queue !== undefined && { queueDepth: () => waitingOperations(queue) }),

@@ -92,9 +92,14 @@ export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
     }),
     runWrite: createWriteRunner({ runner, operations, waitMs: config.WRITE_WAIT_MS }),
     // MCP Tasks for 2026-07-28 clients that declare them: views of this process's operation logs (operations run
-    // here at once, so nothing waits in a queue). tasks/cancel: see operation-task-store.ts's `cancel` option.
+    // here at once, so nothing waits in a queue); tasks/cancel is the runner's cancel.
     tasks: {
-      store: new OperationTaskStore({ operations, retentionMs, baseRps: config.AIRTABLE_BASE_RPS }),
+      store: new OperationTaskStore({
+        operations,
+        retentionMs,
+        baseRps: config.AIRTABLE_BASE_RPS,
+        cancel: (id, owner) => runner.cancel(id, owner, { source: "tasks/cancel" }),
+      }),
       ownerUserId: () => userId,
     },
     logger,

@@ -178,7 +178,12 @@ export async function startMcpHarness(
       runWrite: createWriteRunner({ runner, operations, waitMs: opts.writeWaitMs ?? 25_000 }),
       ...(opts.tasks === true && {
         tasks: {
-          store: new OperationTaskStore({ operations, retentionMs: 3_600_000, baseRps: 25 }),
+          store: new OperationTaskStore({
+            operations,
+            retentionMs: 3_600_000,
+            baseRps: 25,
+            cancel: (id, owner) => runner.cancel(id, owner, { source: "tasks/cancel" }),
+          }),
           callerUserId: (req) => (req as typeof req & { auth: { extra: { userId: string } } }).auth.extra.userId,
         },
       }),

@@ -58,16 +58,10 @@ export interface OperationTaskStoreOptions {
    */
   queueDepth?: () => Promise<number>;
   /**
-   * What `tasks/cancel` does. Until `OperationRunner.cancel` exists this is {@link cancelNotSupportedYet}, which
-   * acknowledges a known task without stopping it (the extension lets a server acknowledge and not cancel:
-   * "Cancellation is cooperative"); with it, pass `(id, owner) => runner.cancel(id, owner, { source: "tasks/cancel" })`.
+   * What `tasks/cancel` does: the runner's cancel, `(id, owner) => runner.cancel(id, owner, { source: "tasks/cancel" })`
+   * (a queued operation never starts; a running one stops after the batch in flight; an ended one is unchanged).
    */
-  cancel?: CancelOperation;
-}
-
-/** What `tasks/cancel` can answer before cancellation exists: the task if known, and nothing is stopped. */
-export function cancelNotSupportedYet(operations: OperationReader): CancelOperation {
-  return (operationId, ownerUserId) => operations.getForOwner(operationId, ownerUserId);
+  cancel: CancelOperation;
 }
 
 /** The CreateTaskResult of a write tool call (`resultType: "task"`); see {@link OperationTaskStore.created}. */
@@ -80,11 +74,9 @@ export type CreateTaskToolResult = CallToolResult & TaskV2 & { resultType: "task
  */
 export class OperationTaskStore {
   readonly #opts: OperationTaskStoreOptions;
-  readonly #cancel: CancelOperation;
 
   constructor(opts: OperationTaskStoreOptions) {
     this.#opts = opts;
-    this.#cancel = opts.cancel ?? cancelNotSupportedYet(opts.operations);
   }
 
   /** `tasks/get`: the task with its status-specific fields, or undefined when unknown to this user. */
@@ -115,7 +107,7 @@ export class OperationTaskStore {
 
   /** `tasks/cancel`: true when the task is known to this user and the cancel was passed on (see `cancel` option). */
   async cancel(taskId: string, ownerUserId: string): Promise<boolean> {
-    return (await this.#cancel(taskId, ownerUserId)) !== undefined;
+    return (await this.#opts.cancel(taskId, ownerUserId)) !== undefined;
   }
 
   async #pollInterval(state: OperationState): Promise<number | undefined> {

@@ -124,6 +124,49 @@ describe("MCP Tasks on /mcp (2026-07-28)", () => {
     });
   });
 
+  it("tasks/cancel stops a running write after its batch in flight: cancelled, and get_operation lists what was written", async () => {
+    const owner = as(h.demo.user.id);
+    const created = await callModern(
+      url,
+      owner,
+      "tools/call",
+      { name: "create_records", arguments: { ...contacts(), records: records("task-cancel", 300) } },
+      true,
+    );
+    const taskId = String(created.result!.taskId);
+    await new Promise((r) => setTimeout(r, 150));
+    expect((await callModern(url, owner, "tasks/cancel", { taskId }, true)).result).toMatchObject({
+      resultType: "complete",
+    });
+    let got = (await callModern(url, owner, "tasks/get", { taskId }, true)).result!;
+    for (let i = 0; got.status === "working" && i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      got = (await callModern(url, owner, "tasks/get", { taskId }, true)).result!;
+    }
+    expect(got).toMatchObject({ taskId, status: "cancelled" });
+    expect(got.result).toBeUndefined();
+    const op = await callModern(
+      url,
+      owner,
+      "tools/call",
+      { name: "get_operation", arguments: { operationId: taskId } },
+      false,
+    );
+    const content = op.result?.structuredContent as {
+      status: string;
+      progress: { recordsSucceeded: number };
+      results: { id?: string; notWritten?: true }[];
+    };
+    expect(content.status).toBe("cancelled");
+    const written = namesAtSandbox("task-cancel");
+    expect(written.length).toBe(content.progress.recordsSucceeded);
+    expect(written.length).toBeLessThan(300);
+    // Batches go in order: the first page (200 results) is the written records, then the ones never sent.
+    const succeeded = content.progress.recordsSucceeded;
+    expect(content.results.filter((r) => r.id !== undefined)).toHaveLength(Math.min(200, succeeded));
+    expect(content.results.filter((r) => r.notWritten)).toHaveLength(Math.max(0, 200 - succeeded));
+  });
+
   it("another user's task is unknown (tasks/get, tasks/update, tasks/cancel), the same error as a missing one", async () => {
     const created = await callModern(
       url,

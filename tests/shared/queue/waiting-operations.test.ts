@@ -47,6 +47,7 @@ describe("waitingOperations", () => {
       retentionMs: 60_000,
       baseRps: 5,
       queueDepth: () => waitingOperations(queue),
+      cancel: () => Promise.reject(new Error("not used here")),
     });
     // 5 waiting: 4 ahead of it and its own job. 4 requests ahead + 1 batch of its own = 5 requests at 200 ms.
     expect((await tasks.get(mine.operationId, "usrQueued"))?.pollIntervalMs).toBe(1_000);

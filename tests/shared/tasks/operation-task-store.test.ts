@@ -8,6 +8,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { OperationState } from "../../../src/shared/operations/fold.ts";
 import { foldOperation } from "../../../src/shared/operations/fold.ts";
+import { EmbeddedOperationRunner } from "../../../src/shared/operations/embedded-runner.ts";
 import { MemoryOperationLog } from "../../../src/shared/operations/memory-operation-log.ts";
 import { OperationLog } from "../../../src/shared/operations/operation-log.ts";
 import type { OperationStore } from "../../../src/shared/operations/operation-store.ts";
@@ -21,6 +22,7 @@ import {
 } from "../../../src/shared/tasks/operation-task-store.ts";
 import { operationResult } from "../../../src/shared/tools/operation-result.ts";
 import { toolSuccessResult } from "../../../src/shared/tools/tool-result.ts";
+import { createLogger } from "../../../src/shared/logger.ts";
 import { createTestRedis, deleteKeys, uniquePrefix } from "../../helpers/redis.ts";
 import { failed, range, started, succeeded, testLog, testOperation } from "../../support/operations-test-harness.ts";
 
@@ -56,11 +58,20 @@ describe.each(stores)("OperationTaskStore over %s", (_name, makeStore) => {
     const store = makeStore();
     const operation = testOperation({ ownerUserId: owner, records: 25, createdAt: at(-10) });
     await store.create(operation);
+    // The runner's cancel, as the server wires it; it never runs anything here (nothing is submitted to it).
+    const runner = new EmbeddedOperationRunner({
+      store,
+      logger: createLogger({ level: "silent" }),
+      processorDeps: () => {
+        throw new Error("nothing runs in this test");
+      },
+    });
     const tasks = new OperationTaskStore({
       operations: store,
       retentionMs: RETENTION_MS,
       baseRps: 5,
       queueDepth: async () => queueDepth,
+      cancel: (id, who) => runner.cancel(id, who, { source: "tasks/cancel" }),
     });
     return { store, operation, tasks, id: operation.operationId };
   }
@@ -89,6 +100,7 @@ describe.each(stores)("OperationTaskStore over %s", (_name, makeStore) => {
       retentionMs: RETENTION_MS,
       baseRps: 5,
       queueDepth: () => Promise.reject(new Error("Redis is away")),
+      cancel: () => Promise.reject(new Error("not used here")),
     });
     expect(await tasks.get(operation.operationId, owner)).toMatchObject({
       status: "working",
@@ -155,11 +167,20 @@ describe.each(stores)("OperationTaskStore over %s", (_name, makeStore) => {
     expect(await tasks.known(id, owner)).toBe(true);
   });
 
-  it("cancel before OperationRunner.cancel exists: acknowledged for the owner, the operation left as it was", async () => {
-    const { store, tasks, id } = await setUp();
+  it("cancel: a queued operation's task ends cancelled (no result, no poll interval); another user's cancel changes nothing", async () => {
+    const { store, tasks, id } = await setUp(3);
     const before = await store.read(id);
-    expect(await tasks.cancel(id, owner)).toBe(true);
+    expect(await tasks.cancel(id, "usrSomeoneElse")).toBe(false);
     expect(await store.read(id)).toEqual(before);
+    expect(await tasks.cancel(id, owner)).toBe(true);
+    const task = await tasks.get(id, owner);
+    expect(task).toMatchObject({ taskId: id, status: "cancelled", statusMessage: expect.stringMatching(/^Cancelled/) });
+    expect(task).not.toHaveProperty("result");
+    expect(task?.pollIntervalMs).toBeUndefined();
+    // Idempotent: a second cancel is acknowledged and appends nothing.
+    const after = await store.read(id);
+    expect(await tasks.cancel(id, owner)).toBe(true);
+    expect(await store.read(id)).toEqual(after);
   });
 
   it("created: the task fields with resultType task, plus the operation's state as structured content", async () => {
