@@ -11,7 +11,7 @@ import type { Config } from "../shared/config.ts";
 import { withLogContext } from "../shared/log-context.ts";
 import type { Logger } from "../shared/logger.ts";
 import { Metrics } from "../shared/metrics/index.ts";
-import type { OperationJobData } from "../shared/queue/operation-queue.ts";
+import { waitingOperations, type OperationJobData } from "../shared/queue/operation-queue.ts";
 import { readinessChecks } from "../shared/readiness.ts";
 import { WorkerLiveness } from "../shared/queue/worker-heartbeat.ts";
 import { SchemaCache } from "../shared/schema-cache.ts";
@@ -21,6 +21,7 @@ import type { OperationRunner } from "../shared/operations/operation-runner.ts";
 import type { OperationStore } from "../shared/operations/operation-store.ts";
 import { allTools } from "../shared/tools/catalog.ts";
 import { createWriteRunner } from "../shared/tools/run-write.ts";
+import { OperationTaskStore } from "../shared/tasks/operation-task-store.ts";
 import { createAdminRouter } from "./admin/admin-router.ts";
 import { createAuthorizationServer, insufficientScope } from "./auth/index.ts";
 import { mcpOrigins } from "./cors.ts";
@@ -148,13 +149,22 @@ export function createServerApp(parts: ServerParts): express.Express {
 
   app.use(auth.router);
 
+  // MCP Tasks are views of the operation logs (any instance answers any task); tasks/cancel is the runner's cancel.
+  const tasks = new OperationTaskStore({
+    operations: parts.operations,
+    cancel: (id, owner) => parts.runner.cancel(id, owner, { source: "tasks/cancel" }),
+    retentionMs: config.OPERATION_RETENTION_HOURS * 3_600_000,
+    baseRps: config.AIRTABLE_BASE_RPS,
+    ...(queue !== undefined && { queueDepth: () => waitingOperations(queue) }),
+  });
+  const userIdOf = (req: Request) => String((req as Request & { auth?: AuthInfo }).auth?.extra?.userId);
+
   const hosts = hostPolicy(publicUrl, config.ALLOWED_HOSTS);
   app.use(
     createMcpRouter({
       authenticate: auth.requireBearer,
       buildContext: async (req: Request) => {
-        const authInfo = (req as Request & { auth?: AuthInfo }).auth!;
-        const userId = String(authInfo.extra?.userId);
+        const userId = userIdOf(req);
         // Checked before the tool runs (refreshing ahead of expiry): a lost Airtable sign-in becomes an
         // HTTP 401 with a challenge (auth.accessLostErrorHandler), which makes the client sign in again.
         const token = await airtableToken(userId);
@@ -169,6 +179,7 @@ export function createServerApp(parts: ServerParts): express.Express {
         };
       },
       tools: allTools,
+      tasks: { store: tasks, callerUserId: userIdOf },
       runWrite: createWriteRunner({
         runner: parts.runner,
         operations: parts.operations,

@@ -15,6 +15,7 @@ import { SchemaCache } from "../shared/schema-cache.ts";
 import { createWriteRunner } from "../shared/tools/run-write.ts";
 import { allTools } from "../shared/tools/catalog.ts";
 import { createMcpServer } from "../shared/tools/create-mcp-server.ts";
+import { OperationTaskStore } from "../shared/tasks/operation-task-store.ts";
 import { buildInstructions } from "../shared/tools/instructions.ts";
 
 /** Startup failed for a reason the user can fix; the message says how (the CLI prints it, no stack). */
@@ -36,7 +37,8 @@ export interface StdioRunning {
 
 /**
  * stdio mode: one local user with a personal access token (AIRTABLE_TOKEN), no OAuth. The same tool catalog as
- * the HTTP endpoint, and both MCP protocol eras (2026-07-28 and the 2025 revisions, SDK v2 `serveStdio`). The limiter is in-process, or the shared one when REDIS_URL is set (then this process and
+ * the HTTP endpoint, and both MCP protocol eras (2026-07-28 and the 2025 revisions, SDK v2 `serveStdio`), with
+ * MCP Tasks for 2026-07-28 clients that declare them. The limiter is in-process, or the shared one when REDIS_URL is set (then this process and
  * the servers count against the same Airtable limits). stdout carries the protocol: logs go to stderr.
  * Throws ConfigError (bad environment) or StdioStartupError (token refused, Airtable unreachable).
  */
@@ -89,6 +91,17 @@ export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
       maxRecordsPerOperation: config.MAX_RECORDS_PER_OPERATION,
     }),
     runWrite: createWriteRunner({ runner, operations, waitMs: config.WRITE_WAIT_MS }),
+    // MCP Tasks for 2026-07-28 clients that declare them: views of this process's operation logs (operations run
+    // here at once, so nothing waits in a queue); tasks/cancel is the runner's cancel.
+    tasks: {
+      store: new OperationTaskStore({
+        operations,
+        retentionMs,
+        baseRps: config.AIRTABLE_BASE_RPS,
+        cancel: (id, owner) => runner.cancel(id, owner, { source: "tasks/cancel" }),
+      }),
+      ownerUserId: () => userId,
+    },
     logger,
   };
   const instructions = buildInstructions(allTools, {
@@ -103,7 +116,7 @@ export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
   // `server/discover` or any request with the 2026-07-28 `_meta` envelope: modern), and one server from this
   // factory serves the connection (plus one for a discover probe a legacy client may send first).
   const transport = new StdioServerTransport(opts.stdin, opts.stdout);
-  const serving = serveStdio(() => createMcpServer(allTools, runtime, instructions), {
+  const serving = serveStdio((ctx) => createMcpServer(allTools, runtime, instructions, ctx.era), {
     transport,
     onerror: (error) => logger.debug({ err: error }, "MCP message refused or failed in the SDK"),
   });

@@ -18,6 +18,7 @@ import { EmbeddedOperationRunner } from "../../src/shared/operations/embedded-ru
 import { OperationLog } from "../../src/shared/operations/operation-log.ts";
 import { readTools } from "../../src/shared/tools/catalog.ts";
 import { createWriteRunner } from "../../src/shared/tools/run-write.ts";
+import { OperationTaskStore } from "../../src/shared/tasks/operation-task-store.ts";
 import type { AnyToolDefinition } from "../../src/shared/tools/define-tool.ts";
 
 import { startSandbox, type BaseInfo, type Sandbox } from "../../src/sandbox/index.ts";
@@ -82,6 +83,8 @@ export async function startMcpHarness(
     /** WRITE_WAIT_MS; default 25,000. */
     writeWaitMs?: number;
     maxRecordsPerOperation?: number;
+    /** MCP Tasks (2026-07-28 extension) over the operations, as the server wires them. */
+    tasks?: boolean;
   } = {},
 ): Promise<McpHarness> {
   // Faster than Airtable's 5 req/s so the suite stays quick; limiter and sandbox agree, so no 429s.
@@ -173,6 +176,17 @@ export async function startMcpHarness(
       },
       tools: [...(opts.tools ?? readTools), ...(opts.extraTools ?? [])],
       runWrite: createWriteRunner({ runner, operations, waitMs: opts.writeWaitMs ?? 25_000 }),
+      ...(opts.tasks === true && {
+        tasks: {
+          store: new OperationTaskStore({
+            operations,
+            retentionMs: 3_600_000,
+            baseRps: 25,
+            cancel: (id, owner) => runner.cancel(id, owner, { source: "tasks/cancel" }),
+          }),
+          callerUserId: (req) => (req as typeof req & { auth: { extra: { userId: string } } }).auth.extra.userId,
+        },
+      }),
       allowedOrigins: [ALLOWED_ORIGIN],
       allowedHosts: opts.allowedHosts ?? [],
       logger,

@@ -62,7 +62,8 @@ export interface DualEraHandlers {
  * registerTools): per request only the McpServer binding the request's runtime is new.
  */
 export function createDualEraHandlers(opts: DualEraOptions): DualEraHandlers {
-  const factory = (_ctx: McpRequestContext) => createMcpServer(opts.tools, opts.runtime(), opts.instructions);
+  // The era decides whether the server offers MCP Tasks (2026-07-28 only; see create-mcp-server.ts).
+  const factory = (ctx: McpRequestContext) => createMcpServer(opts.tools, opts.runtime(), opts.instructions, ctx.era);
   // Refused and failed requests are answered by the SDK; this only records them (debug: clients cause them).
   const onerror = (error: Error) => opts.logger.debug({ err: error }, "MCP request refused or failed in the SDK");
 

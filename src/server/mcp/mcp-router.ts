@@ -4,6 +4,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import type { Scope } from "../../shared/auth/scopes.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { misconfigurationOf } from "../../shared/misconfiguration.ts";
+import type { OperationTaskStore } from "../../shared/tasks/operation-task-store.ts";
 import type { AnyToolDefinition } from "../../shared/tools/define-tool.ts";
 import { buildInstructions, type InstructionSettings } from "../../shared/tools/instructions.ts";
 import type { BaseToolContext, ToolRuntime } from "../../shared/tools/register-tools.ts";
@@ -36,6 +37,12 @@ export interface McpRouterDeps {
   maxBodyBytes?: number;
   /** Runs write tools (queued operations, issue 4). */
   runWrite?: ToolRuntime["runWrite"];
+  /**
+   * MCP Tasks over the write operations (2026-07-28 `io.modelcontextprotocol/tasks`): with it, a write called by a
+   * request that declares the extension answers with a task, and `tasks/*` are served. `callerUserId` says whose
+   * tasks a request may see (the verified token's user).
+   */
+  tasks?: { store: OperationTaskStore; callerUserId(req: Request): string };
   /** Observes every tool call's duration and outcome (/metrics). */
   onToolCall?: ToolRuntime["onToolCall"];
   /** The settings the MCP instructions quote (records per call, write wait); default: the config's defaults. */
@@ -137,6 +144,9 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
       context,
       logger: deps.logger,
       ...(deps.runWrite !== undefined && { runWrite: deps.runWrite }),
+      ...(deps.tasks !== undefined && {
+        tasks: { store: deps.tasks.store, ownerUserId: () => deps.tasks!.callerUserId(req) },
+      }),
       ...(deps.onToolCall !== undefined && { onToolCall: deps.onToolCall }),
     };
     presentAcceptToSdk(req);

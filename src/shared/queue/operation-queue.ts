@@ -3,7 +3,7 @@
  * prefix, job data and job options. One job = one operation; the job id IS the operation id, so adding the same
  * operation twice is a no-op and any process can find the job of an operation.
  */
-import type { JobsOptions } from "bullmq";
+import type { JobsOptions, Queue } from "bullmq";
 import type { Operation, OperationKind } from "../operations/events.ts";
 
 export const OPERATIONS_QUEUE = "operations";
@@ -57,4 +57,13 @@ export function jobOptions(operation: Operation, policy: JobPolicy): JobsOptions
     removeOnComplete: { age },
     removeOnFail: { age },
   };
+}
+
+/**
+ * Operations waiting for a worker: BullMQ's waiting, prioritized and delayed jobs (delayed: parked by the per-base
+ * fairness cap, or backing off before a retry). What MCP tasks' `pollIntervalMs` counts as "ahead in the queue"
+ * (../tasks/operation-task-store.ts). One pipelined Redis round trip.
+ */
+export function waitingOperations(queue: Queue<OperationJobData>): Promise<number> {
+  return queue.getJobCountByTypes("waiting", "prioritized", "delayed");
 }

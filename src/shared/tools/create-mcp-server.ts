@@ -1,4 +1,5 @@
-import { McpServer } from "@modelcontextprotocol/server";
+import { McpServer, type McpRequestContext } from "@modelcontextprotocol/server";
+import { registerTaskHandlers } from "../tasks/task-handlers.ts";
 import type { AnyToolDefinition } from "./define-tool.ts";
 import { buildInstructions } from "./instructions.ts";
 import { registerTools, type ToolRuntime } from "./register-tools.ts";
@@ -10,17 +11,22 @@ export const SERVER_VERSION = "0.1.0";
  * An MCP server (SDK v2 `McpServer`) offering `tools`. Cheap to build: the HTTP endpoint builds one per request
  * (stateless, either protocol era), stdio one per connection. The tools' schemas are compiled once per catalog
  * (compile-tools.ts), so this only binds `runtime`. `instructions` (see instructions.ts) is best built once by
- * the caller, with the deployment's settings. Throws when a write tool is given without `runtime.runWrite`.
+ * the caller, with the deployment's settings. `era` is the protocol era the server will serve (the SDK's factory
+ * context says it): a 2026-07-28 server with `runtime.tasks` also offers the MCP Tasks extension
+ * (../tasks/task-handlers.ts); 2025-era servers never do. Throws when a write tool is given without
+ * `runtime.runWrite`.
  */
 export function createMcpServer(
   tools: readonly AnyToolDefinition[],
   runtime: ToolRuntime,
   instructions: string = buildInstructions(tools),
+  era: McpRequestContext["era"] = "legacy",
 ): McpServer {
   const server = new McpServer(
     { name: SERVER_NAME, title: "Airtable", version: SERVER_VERSION },
     { instructions, capabilities: { tools: { listChanged: false } } },
   );
   registerTools(server, tools, runtime);
+  if (era === "modern" && runtime.tasks !== undefined) registerTaskHandlers(server, runtime.tasks);
   return server;
 }

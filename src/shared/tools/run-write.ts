@@ -5,10 +5,11 @@ import type { OperationRunner } from "../operations/operation-runner.ts";
 import type { OperationReader } from "../operations/operation-store.ts";
 import { operationFromPlan } from "../operations/plan.ts";
 import type { OperationPlan } from "../operations/plan.ts";
+import type { OperationTaskStore } from "../tasks/operation-task-store.ts";
 import type { ToolContext, WriteToolDefinition } from "./define-tool.ts";
 import { checkRecordCount } from "./write/check-records.ts";
 import { doneWord, operationResult, type OperationResultOutput } from "./operation-result.ts";
-import { toolSuccessResult } from "./register-tools.ts";
+import { toolSuccessResult } from "./tool-result.ts";
 
 export interface WriteRunnerOptions {
   runner: OperationRunner;
@@ -32,9 +33,17 @@ export const WRITE_ANSWER_GRACE_MS = 5_000;
  * A write tool call: its plan becomes an operation (durable once submitted), then the call waits up to
  * `waitMs`. Ended in time → the full result; otherwise `{operationId, status, progress}` and the agent polls
  * get_operation. With a progressToken, every batch sends notifications/progress (records settled of total).
+ * With `tasks` (the request declared the MCP Tasks extension, 2026-07-28), the call does not wait: once the
+ * operation is durable it answers with a task whose id is the operation id (`resultType: "task"`, see
+ * ../tasks/operation-task-store.ts), and the client polls `tasks/get` (or get_operation).
  */
 export function createWriteRunner(opts: WriteRunnerOptions) {
-  return async (tool: WriteToolDefinition, plan: OperationPlan, ctx: ToolContext): Promise<CallToolResult> => {
+  return async (
+    tool: WriteToolDefinition,
+    plan: OperationPlan,
+    ctx: ToolContext,
+    tasks?: OperationTaskStore,
+  ): Promise<CallToolResult> => {
     // Every tool checks this before fetching a schema; this backstop holds for any write tool's plan.
     checkRecordCount(tool.name, "records", plan.input.length, ctx.maxRecordsPerOperation);
     const operation = operationFromPlan(plan, ctx.userId);
@@ -43,6 +52,10 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
       { operationId: operation.operationId, kind: operation.kind, baseId: operation.baseId, items: plan.input.length },
       "operation queued",
     );
+    if (tasks !== undefined) {
+      const created = await answerWithTask(tasks, operation, ctx);
+      if (created !== undefined) return created;
+    }
     const send = ctx.sendProgress;
     const onProgress =
       send === undefined
@@ -86,6 +99,30 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
       clearTimeout(timer);
     }
   };
+}
+
+/**
+ * The task answer for `operation`, just submitted. Undefined (the call then waits, as without tasks) when its state
+ * cannot be read within WRITE_ANSWER_GRACE_MS: a task answer must be resolvable by `tasks/get`, and the wait path
+ * already knows how to answer an operation it cannot read.
+ */
+async function answerWithTask(
+  tasks: OperationTaskStore,
+  operation: Operation,
+  ctx: ToolContext,
+): Promise<CallToolResult | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      tasks.created(operation.operationId, ctx.userId),
+      new Promise<undefined>((resolve) => (timer = setTimeout(resolve, WRITE_ANSWER_GRACE_MS, undefined))),
+    ]);
+  } catch (error) {
+    ctx.logger.warn({ err: error, operationId: operation.operationId }, "queued, but its task could not be read");
+    return undefined;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Whether a worker is alive; when that cannot be read, assume one is (the plain "Queued" answer is never wrong). */

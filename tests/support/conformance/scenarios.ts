@@ -25,11 +25,12 @@ export const REVISIONS = ["2025-06-18", "2025-11-25", "2026-07-28"] as const;
 export type Revision = (typeof REVISIONS)[number];
 
 /**
- * The tasks extension (`io.modelcontextprotocol/tasks`: tasks/get, tasks/cancel) is being built on another branch.
- * Its scenarios run and are reported, but do not count, until this is true; then their checks count, minus the
- * ones listed (which need the suite's own task tools: slow_compute, greet, failing_job, …).
+ * The tasks extension (`io.modelcontextprotocol/tasks`: tasks/get, tasks/update, tasks/cancel, src/shared/tasks/)
+ * is served: its scenarios' checks count, minus the ones listed (which need the suite's own task tools:
+ * slow_compute, greet, failing_job, …). While it was being built on another branch this was false (the scenarios
+ * ran and were reported but did not count).
  */
-export const TASKS_EXTENSION_MERGED = false;
+export const TASKS_EXTENSION_MERGED = true;
 
 /** One check of the suite's output (`checks.json`). */
 export interface Check {

@@ -1,0 +1,290 @@
+/**
+ * MCP Tasks (the 2026-07-28 `io.modelcontextprotocol/tasks` extension) on /mcp, in one process over real HTTP:
+ * the SDK v2 client with ext-tasks' own task session, raw 2026-07-28 requests for the protocol errors, the v1
+ * client for the 2025 era. Writes run in the embedded runner against the Airtable sandbox, their logs in Redis.
+ * The two-process deployment with a worker pool is tests/e2e/tasks.test.ts.
+ */
+import { Client as ModernClient, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import { resultFromTaskOutcome } from "@modelcontextprotocol/ext-tasks/client";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { allTools } from "../../../src/shared/tools/catalog.ts";
+import { MAX_POLL_INTERVAL_MS, MIN_POLL_INTERVAL_MS } from "../../../src/shared/tasks/operation-task-store.ts";
+import { startMcpHarness, type McpHarness } from "../../support/mcp-test-harness.ts";
+import { callModern, httpRawDispatch, MODERN, modernMeta, TASKS, taskSession } from "../../support/tasks-client.ts";
+
+let h: McpHarness;
+let url: string;
+const clients: ModernClient[] = [];
+beforeAll(async () => {
+  h = await startMcpHarness({ tools: allTools, tasks: true, writeWaitMs: 20_000 });
+  url = `${h.url}/mcp`;
+});
+afterAll(async () => {
+  await Promise.allSettled(clients.map((c) => c.close()));
+  await h?.close();
+});
+
+const as = (userId: string) => ({ "x-test-user": userId });
+
+async function connectModern(userId = h.demo.user.id): Promise<ModernClient> {
+  const client = new ModernClient(
+    { name: "tasks-test", version: "1.0.0" },
+    { versionNegotiation: { mode: { pin: MODERN } } },
+  );
+  await client.connect(new StreamableHTTPClientTransport(new URL(url), { requestInit: { headers: as(userId) } }));
+  clients.push(client);
+  return client;
+}
+
+const contacts = () => ({ baseId: h.demo.base.id, tableId: "Contacts" });
+const records = (label: string, n: number) =>
+  Array.from({ length: n }, (_, i) => ({ fields: { Name: `${label} ${String(i).padStart(2, "0")}` } }));
+const namesAtSandbox = (prefix: string) =>
+  h.sandbox
+    .listRecordsDirect(h.demo.base.id, "Contacts")
+    .map((r) => String(r.fields.Name))
+    .filter((n) => n.startsWith(prefix))
+    .sort();
+
+describe("MCP Tasks on /mcp (2026-07-28)", () => {
+  it("server/discover advertises the extension; a 2025-era initialize does not", async () => {
+    const modern = await connectModern();
+    expect(modern.getDiscoverResult()?.capabilities.extensions).toEqual({ [TASKS]: {} });
+    const legacy = await h.connect();
+    expect(legacy.getServerCapabilities()?.extensions?.[TASKS]).toBeUndefined();
+  });
+
+  it("ext-tasks' session: a write becomes a task at once, polled to the same result get_operation gives", async () => {
+    const client = await connectModern();
+    const session = taskSession(client, httpRawDispatch(url, as(h.demo.user.id)));
+    try {
+      const execution = await session.callTool("create_records", {
+        ...contacts(),
+        records: records("task-session", 25),
+      });
+      expect(execution.kind).toBe("task");
+      const taskId = execution.handle!.taskId;
+      expect(taskId).toMatch(/^op_[A-Za-z0-9_-]{22}$/);
+      const { outcome } = await execution.settle();
+      const result = resultFromTaskOutcome(outcome) as { content: unknown; structuredContent: Record<string, unknown> };
+      expect(result.structuredContent).toMatchObject({ operationId: taskId, status: "completed", done: true });
+      expect(namesAtSandbox("task-session")).toHaveLength(25);
+
+      const viaTool = await client.callTool({ name: "get_operation", arguments: { operationId: taskId } });
+      // The task's result is exactly the get_operation answer (text and structured), records by input index.
+      expect(
+        JSON.parse(JSON.stringify({ content: result.content, structuredContent: result.structuredContent })),
+      ).toEqual(JSON.parse(JSON.stringify({ content: viaTool.content, structuredContent: viaTool.structuredContent })));
+    } finally {
+      await session.close();
+    }
+  });
+
+  it("the task answer and tasks/get on the wire: status, timestamps, ttl, poll interval; update and cancel acknowledged", async () => {
+    const owner = as(h.demo.user.id);
+    const created = await callModern(
+      url,
+      owner,
+      "tools/call",
+      {
+        name: "create_records",
+        arguments: { ...contacts(), records: records("task-wire", 3) },
+      },
+      true,
+    );
+    const task = created.result!;
+    expect(task).toMatchObject({ resultType: "task", status: "working" });
+    expect(task.statusMessage).toMatch(/^Queued \(3 records\)/);
+    expect(Date.parse(String(task.createdAt))).toBeGreaterThan(Date.now() - 60_000);
+    expect(task.ttlMs).toBeGreaterThanOrEqual(3_600_000 - 60_000);
+    expect(task.pollIntervalMs).toBeGreaterThanOrEqual(MIN_POLL_INTERVAL_MS);
+    expect(task.pollIntervalMs).toBeLessThanOrEqual(MAX_POLL_INTERVAL_MS);
+    const taskId = String(task.taskId);
+
+    let got = (await callModern(url, owner, "tasks/get", { taskId }, true)).result!;
+    for (let i = 0; got.status === "working" && i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      got = (await callModern(url, owner, "tasks/get", { taskId }, true)).result!;
+    }
+    expect(got).toMatchObject({ resultType: "complete", taskId, status: "completed", createdAt: task.createdAt });
+    expect(got.pollIntervalMs).toBeUndefined();
+    expect(got.statusMessage).toBe("Done: 3 records written of 3.");
+    expect((got.result as { resultType: string; structuredContent: { results: unknown[] } }).resultType).toBe(
+      "complete",
+    );
+    expect(
+      (got.result as { structuredContent: { results: { id?: string }[] } }).structuredContent.results,
+    ).toHaveLength(3);
+
+    expect((await callModern(url, owner, "tasks/update", { taskId, inputResponses: {} }, true)).result).toMatchObject({
+      resultType: "complete",
+    });
+    expect((await callModern(url, owner, "tasks/cancel", { taskId }, true)).result).toMatchObject({
+      resultType: "complete",
+    });
+  });
+
+  it("tasks/cancel stops a running write after its batch in flight: cancelled, and get_operation lists what was written", async () => {
+    const owner = as(h.demo.user.id);
+    const created = await callModern(
+      url,
+      owner,
+      "tools/call",
+      { name: "create_records", arguments: { ...contacts(), records: records("task-cancel", 300) } },
+      true,
+    );
+    const taskId = String(created.result!.taskId);
+    await new Promise((r) => setTimeout(r, 150));
+    expect((await callModern(url, owner, "tasks/cancel", { taskId }, true)).result).toMatchObject({
+      resultType: "complete",
+    });
+    let got = (await callModern(url, owner, "tasks/get", { taskId }, true)).result!;
+    for (let i = 0; got.status === "working" && i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      got = (await callModern(url, owner, "tasks/get", { taskId }, true)).result!;
+    }
+    expect(got).toMatchObject({ taskId, status: "cancelled" });
+    expect(got.result).toBeUndefined();
+    const op = await callModern(
+      url,
+      owner,
+      "tools/call",
+      { name: "get_operation", arguments: { operationId: taskId } },
+      false,
+    );
+    const content = op.result?.structuredContent as {
+      status: string;
+      progress: { recordsSucceeded: number };
+      results: { id?: string; notWritten?: true }[];
+    };
+    expect(content.status).toBe("cancelled");
+    const written = namesAtSandbox("task-cancel");
+    expect(written.length).toBe(content.progress.recordsSucceeded);
+    expect(written.length).toBeLessThan(300);
+    // Batches go in order: the first page (200 results) is the written records, then the ones never sent.
+    const succeeded = content.progress.recordsSucceeded;
+    expect(content.results.filter((r) => r.id !== undefined)).toHaveLength(Math.min(200, succeeded));
+    expect(content.results.filter((r) => r.notWritten)).toHaveLength(Math.max(0, 200 - succeeded));
+  });
+
+  it("another user's task is unknown (tasks/get, tasks/update, tasks/cancel), the same error as a missing one", async () => {
+    const created = await callModern(
+      url,
+      as(h.demo.user.id),
+      "tools/call",
+      {
+        name: "create_record",
+        arguments: { ...contacts(), fields: { Name: "task-owner only" } },
+      },
+      true,
+    );
+    const taskId = String(created.result!.taskId);
+    const missing = "op_AAAAAAAAAAAAAAAAAAAAAA";
+    for (const method of ["tasks/get", "tasks/update", "tasks/cancel"]) {
+      const theirs = await callModern(url, as(h.userB.id), method, { taskId, inputResponses: {} }, true);
+      const none = await callModern(url, as(h.userB.id), method, { taskId: missing, inputResponses: {} }, true);
+      expect(theirs.error?.code).toBe(-32602);
+      expect(theirs.error?.message).toBe(none.error?.message.replace(missing, taskId));
+    }
+    // The owner still sees it.
+    expect((await callModern(url, as(h.demo.user.id), "tasks/get", { taskId }, true)).result?.taskId).toBe(taskId);
+  });
+
+  it("tasks/* from a request that does not declare the extension: -32021 naming it", async () => {
+    const answer = await callModern(
+      url,
+      as(h.demo.user.id),
+      "tasks/get",
+      { taskId: "op_AAAAAAAAAAAAAAAAAAAAAA" },
+      false,
+    );
+    expect(answer.error?.code).toBe(-32021);
+    expect(answer.error?.data).toEqual({ requiredCapabilities: { extensions: { [TASKS]: {} } } });
+  });
+
+  it("HTTP: tasks/get whose Mcp-Name header is not its taskId is refused before it runs (400, -32020)", async () => {
+    const created = await callModern(
+      url,
+      as(h.demo.user.id),
+      "tools/call",
+      { name: "create_record", arguments: { ...contacts(), fields: { Name: "task-header check" } } },
+      true,
+    );
+    const taskId = String(created.result!.taskId);
+    const res = await fetch(url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        "mcp-protocol-version": MODERN,
+        "mcp-method": "tasks/get",
+        "mcp-name": "op_BBBBBBBBBBBBBBBBBBBBBB",
+        ...as(h.demo.user.id),
+      },
+      body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tasks/get", params: { taskId, _meta: modernMeta(true) } }),
+    });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-32020);
+  });
+
+  it("a write refused before it is queued (a wrong field name) answers the tool error at once, not a task", async () => {
+    const answer = await callModern(
+      url,
+      as(h.demo.user.id),
+      "tools/call",
+      { name: "create_record", arguments: { ...contacts(), fields: { Nmae: "typo" } } },
+      true,
+    );
+    expect(answer.result).toMatchObject({ resultType: "complete", isError: true });
+    expect(answer.result?.taskId).toBeUndefined();
+    expect(JSON.stringify(answer.result?.content)).toMatch(/Nmae/);
+  });
+
+  it("a read tool answers directly even when tasks are declared", async () => {
+    const answer = await callModern(
+      url,
+      as(h.demo.user.id),
+      "tools/call",
+      {
+        name: "list_records",
+        arguments: { ...contacts(), pageSize: 2 },
+      },
+      true,
+    );
+    expect(answer.result?.resultType).toBe("complete");
+    expect((answer.result?.structuredContent as { records: unknown[] }).records).toHaveLength(2);
+  });
+
+  it("clients without the extension keep waiting: a 2026-07-28 client without it, and a 2025-era client", async () => {
+    const modern = await connectModern();
+    const waited = await modern.callTool({
+      name: "create_record",
+      arguments: { ...contacts(), fields: { Name: "task-less modern" } },
+    });
+    expect(waited.structuredContent).toMatchObject({ status: "completed", done: true });
+
+    const legacy = await h.connect();
+    const legacyWaited = await legacy.callTool({
+      name: "create_record",
+      arguments: { ...contacts(), fields: { Name: "task-less legacy" } },
+    });
+    expect(legacyWaited.structuredContent).toMatchObject({ status: "completed", done: true });
+    // A 2025-era client has no tasks/get (the 2025-11-25 tasks are not served).
+    const res = await fetch(url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        "mcp-protocol-version": "2025-11-25",
+        ...as(h.demo.user.id),
+      },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "tasks/get",
+        params: { taskId: "op_AAAAAAAAAAAAAAAAAAAAAA" },
+      }),
+    });
+    expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-32601);
+  });
+});
