@@ -65,7 +65,8 @@ function push(values: number[], value: number, size: number): void {
   if (values.length > size) values.shift();
 }
 
+/** A typed array sorts numerically without a comparator call per comparison (one of these per Airtable request). */
 function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
+  const sorted = Float64Array.from(values).sort();
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
 }
