@@ -261,3 +261,67 @@ describe("AirtableTokenProvider", () => {
     await expect(provider().getAccessToken("usrNobody")).rejects.toThrow(AirtableReauthRequiredError);
   });
 });
+
+/** `store`, counting its account reads; `fail` makes them reject. */
+function countingStore(opts: { fail?: Error } = {}) {
+  const counted = { reads: 0 };
+  const wrapped = new Proxy(store, {
+    get(target, property) {
+      if (property === "getAirtableAccount") {
+        return (userId: string) => {
+          counted.reads += 1;
+          return opts.fail === undefined ? target.getAirtableAccount(userId) : Promise.reject(opts.fail);
+        };
+      }
+      const value = Reflect.get(target, property, target) as unknown;
+      return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  return { store: wrapped, counted };
+}
+
+describe("an account read started ahead (startAccountRead, sent with the bearer check's revocation read)", () => {
+  it("serves the next getAccessToken: the store is read once", async () => {
+    const { userId, tokens } = await signedInUser({ expired: false });
+    const { store: counting, counted } = countingStore();
+    const tokensFor = provider({ store: counting });
+    const read = tokensFor.startAccountRead(userId);
+    expect(await tokensFor.getAccessToken(userId, undefined, read)).toBe(tokens.accessToken);
+    expect(counted.reads).toBe(1);
+  });
+
+  it("is not used for another user", async () => {
+    const a = await signedInUser({ expired: false });
+    const b = await signedInUser({ expired: false });
+    const { store: counting, counted } = countingStore();
+    const tokensFor = provider({ store: counting });
+    const read = tokensFor.startAccountRead(a.userId);
+    expect(await tokensFor.getAccessToken(b.userId, undefined, read)).toBe(b.tokens.accessToken);
+    expect(counted.reads).toBe(2);
+  });
+
+  it("an expired token read ahead is still refreshed (under the lock, from a fresh read)", async () => {
+    const { userId, tokens } = await signedInUser({ expired: true });
+    const tokensFor = provider();
+    const token = await tokensFor.getAccessToken(userId, undefined, tokensFor.startAccountRead(userId));
+    expect(token).not.toBe(tokens.accessToken);
+    expect(await whoamiStatus(token)).toBe(200);
+  });
+
+  it("a failed read rejects the getAccessToken that uses it, and one never used rejects nothing", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const failure = new Error("Redis is away");
+      const tokensFor = provider({ store: countingStore({ fail: failure }).store });
+      const used = tokensFor.startAccountRead("usrAnyone");
+      await expect(tokensFor.getAccessToken("usrAnyone", undefined, used)).rejects.toBe(failure);
+      tokensFor.startAccountRead("usrDropped");
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+});
