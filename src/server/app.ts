@@ -15,7 +15,7 @@ import type { OperationJobData } from "../shared/queue/operation-queue.ts";
 import { readinessChecks } from "../shared/readiness.ts";
 import { WorkerLiveness } from "../shared/queue/worker-heartbeat.ts";
 import { SchemaCache } from "../shared/schema-cache.ts";
-import type { AccountRead, AirtableTokenProvider } from "../shared/tokens/airtable-token-provider.ts";
+import type { AirtableTokenProvider } from "../shared/tokens/airtable-token-provider.ts";
 import type { TokenStore } from "../shared/tokens/index.ts";
 import type { OperationRunner } from "../shared/operations/operation-runner.ts";
 import type { OperationStore } from "../shared/operations/operation-store.ts";
@@ -95,21 +95,13 @@ export function createServerApp(parts: ServerParts): express.Express {
   const schemas = parts.schemas ?? new SchemaCache({ ...(redis && { redis }), keyPrefix, logger });
   const airtableClient = (userId: string, getAccessToken: (rejected?: string) => Promise<string>) =>
     parts.airtableClients({ userId, getAccessToken, onAttempt: metrics.onAirtableAttempt });
-  /**
-   * The caller's stored Airtable account, read in the same round trip as the bearer check's revocation read (both
-   * sent in one tick) instead of one round trip later when the tool runs; dropped with the request.
-   */
-  const accountReads = new WeakMap<Request, AccountRead>();
   const auth = createAuthorizationServer({
     config,
     kv,
     keyPrefix,
     store,
     airtableOAuth: parts.airtableOAuth,
-    airtableAccessToken: (userId, rejected, read) => parts.tokens.getAccessToken(userId, rejected, read),
-    alongsideRevocationRead: (claims, req) => {
-      accountReads.set(req, parts.tokens.startAccountRead(claims.userId));
-    },
+    airtableAccessToken: (userId, rejected) => parts.tokens.getAccessToken(userId, rejected),
     logger,
     whoami: async (accessToken) => {
       // The new user's id is not known yet: charge the call to a placeholder user scope.
@@ -165,7 +157,7 @@ export function createServerApp(parts: ServerParts): express.Express {
         const userId = String(authInfo.extra?.userId);
         // Checked before the tool runs (refreshing ahead of expiry): a lost Airtable sign-in becomes an
         // HTTP 401 with a challenge (auth.accessLostErrorHandler), which makes the client sign in again.
-        const token = await airtableToken(userId, undefined, accountReads.get(req));
+        const token = await airtableToken(userId);
         return {
           airtable: clientFor(userId, token),
           userId,

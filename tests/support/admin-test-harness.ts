@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { airtableClientFactory } from "../../src/shared/airtable/client-factory.ts";
 import { createAirtableAccess } from "../../src/shared/airtable-access.ts";
 import { configSchema, type Config } from "../../src/shared/config.ts";
@@ -57,8 +57,6 @@ export interface ServerHarnessOptions {
   keyPrefix: string;
   /** Environment on top of the harness's own (ADMIN_TOKEN, ADMIN_READ_ONLY…). */
   env?: Record<string, string>;
-  /** The Redis the server's parts use (e.g. through a recording proxy); default: the tests' Redis. */
-  redisUrl?: string;
 }
 
 const logger = createLogger({ level: process.env.LOG_LEVEL ?? "silent" });
@@ -83,8 +81,7 @@ export async function startServerHarness(opts: ServerHarnessOptions): Promise<Se
     REDIS_KEY_PREFIX: keyPrefix,
     ...opts.env,
   });
-  const redis: Redis =
-    opts.redisUrl === undefined ? createTestRedis() : new Redis(opts.redisUrl, { maxRetriesPerRequest: 1 });
+  const redis: Redis = createTestRedis();
   const metrics = new Metrics({ logger });
   // Wired as src/server/main.ts wires it.
   const access = createAirtableAccess(config, { redis, logger, limiterHooks: metrics.limiterHooks });

@@ -2,16 +2,12 @@ import type { ErrorRequestHandler } from "express";
 import { allScopes } from "../../shared/auth/scopes.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { airtableAccessLost } from "../../shared/tokens/access-lost.ts";
-import type { AccountRead } from "../../shared/tokens/airtable-token-provider.ts";
 import { bearerChallenge } from "./challenge.ts";
 import type { Grants } from "./grants.ts";
 import type { AuthUrls } from "./urls.ts";
 
-/**
- * A user's Airtable access token (the AirtableTokenProvider's getAccessToken, or a wrapper of it); `read` is an
- * account read the request already started (AirtableTokenProvider.startAccountRead).
- */
-export type AirtableTokenSource = (userId: string, rejected?: string, read?: AccountRead) => Promise<string>;
+/** A user's Airtable access token (the AirtableTokenProvider's getAccessToken, or a wrapper of it). */
+export type AirtableTokenSource = (userId: string, rejected?: string) => Promise<string>;
 
 /**
  * The authorization server's side of a lost Airtable sign-in (what counts as lost is decided once, in
@@ -20,9 +16,9 @@ export type AirtableTokenSource = (userId: string, rejected?: string, read?: Acc
  * again, instead of refreshing our tokens into the same failure forever. The error is then rethrown unchanged.
  */
 export function endGrantsWhenAccessLost(getAccessToken: AirtableTokenSource, grants: Grants, logger: Logger) {
-  return async (userId: string, rejected?: string, read?: AccountRead): Promise<string> => {
+  return async (userId: string, rejected?: string): Promise<string> => {
     try {
-      return await getAccessToken(userId, rejected, read);
+      return await getAccessToken(userId, rejected);
     } catch (error) {
       if (airtableAccessLost(error)?.kind === "sign_in_ended") {
         const ended = await grants.revokeAllForUser(userId, "airtable_access_lost");

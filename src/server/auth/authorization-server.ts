@@ -1,14 +1,12 @@
 import type { ErrorRequestHandler, RequestHandler, Router } from "express";
 import { accessLostErrorHandler, endGrantsWhenAccessLost, type AirtableTokenSource } from "./airtable-access-lost.ts";
-import { requireBearer, type RequireBearerOptions } from "./bearer.ts";
+import { requireBearer } from "./bearer.ts";
 import { buildAuthContext, type AuthDeps } from "./context.ts";
 import { createAuthRouter } from "./router.ts";
 
 export interface AuthorizationServerDeps extends AuthDeps {
   /** Reads a user's Airtable access token, refreshing it when needed (AirtableTokenProvider.getAccessToken). */
   airtableAccessToken: AirtableTokenSource;
-  /** requireBearer's hook: a read to send with the revocation read (RequireBearerOptions). */
-  alongsideRevocationRead?: RequireBearerOptions["alongsideRevocationRead"];
 }
 
 /**
@@ -33,10 +31,7 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
   const ctx = buildAuthContext(deps);
   return {
     router: createAuthRouter(deps, ctx),
-    requireBearer: requireBearer(
-      deps,
-      deps.alongsideRevocationRead === undefined ? {} : { alongsideRevocationRead: deps.alongsideRevocationRead },
-    ),
+    requireBearer: requireBearer(deps),
     airtableAccessToken: endGrantsWhenAccessLost(deps.airtableAccessToken, ctx.grants, deps.logger),
     accessLostErrorHandler: accessLostErrorHandler(ctx.urls),
   };

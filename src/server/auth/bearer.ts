@@ -1,8 +1,8 @@
 import type { AuthInfo } from "@modelcontextprotocol/server";
 import { TEMPORARILY_UNAVAILABLE } from "../../shared/redis-unavailable.ts";
-import type { Request, RequestHandler, Response } from "express";
+import type { RequestHandler, Response } from "express";
 import { allScopes, type Scope } from "../../shared/auth/scopes.ts";
-import { InvalidAccessTokenError, type AccessTokenClaims } from "./access-tokens.ts";
+import { InvalidAccessTokenError } from "./access-tokens.ts";
 import { bearerChallenge, quoteSafe } from "./challenge.ts";
 import { accessTokensFor, revocationListFor, type BearerDeps } from "./context.ts";
 import { authUrls } from "./urls.ts";
@@ -20,19 +20,11 @@ const METADATA_LOCAL = "oauthResourceMetadataUrl";
 export interface RequireBearerOptions {
   /** Scopes named in the 401 challenge: what a client should ask for when it signs in. Default: all of ours. */
   challengeScopes?: readonly Scope[];
-  /**
-   * Called with a verified token's claims in the same tick as the revocation read is sent, so that a read it
-   * starts (the caller's stored Airtable account, app.ts) goes to Redis with it and both answers come back in
-   * one round trip. It must only read: the revocation read may still refuse the token (401), after which what
-   * it started is dropped. Not called for a token that fails verification.
-   */
-  alongsideRevocationRead?: (claims: AccessTokenClaims, req: Request) => void;
 }
 
 /**
  * Guards the MCP endpoint. The JWT is verified locally (signature, iss, aud = our /mcp URL exactly, exp); the
- * only I/O is one read of the revocation list (a Redis GET), on every request, so a revoked grant stops working
- * immediately (`alongsideRevocationRead` may send one more read with it). Answers
+ * only I/O is one Redis EXISTS on the revocation list, so a revoked grant stops working immediately. Answers
  * follow the MCP authorization spec (2025-11-25) and RFC 6750 §3: no token → 401 with resource_metadata and
  * scope but no error; a bad token → 401 error="invalid_token".
  */
@@ -67,7 +59,6 @@ export function requireBearer(deps: BearerDeps, options: RequireBearerOptions = 
     const token = match[1] as string;
     try {
       const claims = await accessTokens.verify(token);
-      options.alongsideRevocationRead?.(claims, req);
       if (await revoked.has(claims.grantId)) return invalid("The access token's grant was revoked; sign in again");
       req.auth = {
         token,

@@ -61,16 +61,6 @@ export interface AirtableTokenProviderOptions {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
-/**
- * A read of a user's stored Airtable account already under way (`AirtableTokenProvider.startAccountRead`), handed
- * to `getAccessToken` so that it does not read the store again.
- */
-export interface AccountRead {
-  readonly userId: string;
-  /** Settles as `TokenStore.getAirtableAccount` does (undefined: nothing stored; rejects when the store fails). */
-  readonly account: Promise<AirtableAccount | undefined>;
-}
-
 export class AirtableTokenProvider {
   readonly #store: TokenStore;
   readonly #oauth: AirtableOAuth;
@@ -97,24 +87,11 @@ export class AirtableTokenProvider {
   }
 
   /**
-   * Starts reading the user's stored account now, without acting on it: the server starts it in the same tick as
-   * the bearer check's revocation read, so both reach Redis together and come back in one round trip (issue 15).
-   * Give it to the next `getAccessToken` of the same request. A failed read rejects only there, never unhandled.
-   */
-  startAccountRead(userId: string): AccountRead {
-    const account = this.#store.getAirtableAccount(userId);
-    account.catch(() => undefined);
-    return { userId, account };
-  }
-
-  /**
    * Plugs into AirtableClient's getAccessToken. `rejected` = a token Airtable just answered 401 to: refresh
-   * even if it is not near expiry (unless another caller already replaced it). `read`: the account read this
-   * request already started (startAccountRead) for `userId`, used instead of reading the store again; any
-   * refresh still reads the store afresh under its lock.
+   * even if it is not near expiry (unless another caller already replaced it).
    */
-  async getAccessToken(userId: string, rejected?: string, read?: AccountRead): Promise<string> {
-    const account = await this.#load(userId, read?.userId === userId ? read.account : undefined);
+  async getAccessToken(userId: string, rejected?: string): Promise<string> {
+    const account = await this.#load(userId);
     if (!this.#needsRefresh(account, rejected)) return account.tokens.accessToken;
     const joined = this.#inflight.get(userId);
     if (joined !== undefined) {
@@ -140,8 +117,8 @@ export class AirtableTokenProvider {
     return account.tokens.accessTokenExpiresAt - this.#skewMs <= this.#now();
   }
 
-  async #load(userId: string, started?: Promise<AirtableAccount | undefined>): Promise<AirtableAccount> {
-    const account = await (started ?? this.#store.getAirtableAccount(userId));
+  async #load(userId: string): Promise<AirtableAccount> {
+    const account = await this.#store.getAirtableAccount(userId);
     if (account === undefined) {
       throw new AirtableReauthRequiredError(userId, "No Airtable sign-in is stored for this user: sign in again");
     }
