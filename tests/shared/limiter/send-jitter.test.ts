@@ -29,6 +29,18 @@ describe("SendJitter", () => {
     expect(late.marginMs()).toBe(40);
   });
 
+  it("forgets samples older than the last SendJitter.size", () => {
+    const jitter = new SendJitter({ capMs: 40 });
+    jitter.observe(0, 10);
+    for (let i = 0; i < SendJitter.size; i++) jitter.observe(30, 10);
+    expect(jitter.marginMs()).toBe(35);
+    // Every 30 ms sample pushed out by 0 ms ones, one at a time: the p90 falls to 0 once fewer than 10 % are left.
+    for (let i = 0; i < SendJitter.size - 10; i++) jitter.observe(0, 10);
+    expect(jitter.marginMs()).toBe(35);
+    jitter.observe(0, 10);
+    expect(jitter.marginMs()).toBe(SendJitter.headroomMs);
+  });
+
   it("counts a round trip slower than the fastest recent one as lateness", () => {
     const jitter = new SendJitter({ capMs: 40 });
     jitter.observe(0, 10);
