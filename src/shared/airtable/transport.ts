@@ -5,6 +5,7 @@
  * never once they may have reached Airtable (AirtableOutcomeUnknownError instead). The pure parts of these rules
  * live in request.ts; this module holds the I/O: the loop, one attempt, parsing, and mapping failures to errors.
  */
+import { request } from "undici";
 import type { z } from "zod";
 import type { AirtableLimiter, RateLimitScope } from "../limiter/types.ts";
 import type { Logger } from "../logger.ts";
@@ -55,7 +56,6 @@ export interface AirtableTransportOptions {
   };
   /** Per attempt (sending, waiting and reading the answer), default 30 000. */
   timeoutMs?: number;
-  fetch?: typeof fetch;
   /** For tests: replaces the backoff sleep and Math.random. */
   sleep?: (ms: number) => Promise<void>;
   random?: () => number;
@@ -127,7 +127,6 @@ export class AirtableTransport {
   readonly #baseDelayMs: number;
   readonly #maxDelayMs: number;
   readonly #timeoutMs: number;
-  readonly #fetch: typeof fetch;
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #random: () => number;
   readonly #onAttempt: ((attempt: AirtableAttempt) => void) | undefined;
@@ -147,7 +146,6 @@ export class AirtableTransport {
     this.#baseDelayMs = opts.retry?.baseDelayMs ?? DEFAULTS.baseDelayMs;
     this.#maxDelayMs = opts.retry?.maxDelayMs ?? DEFAULTS.maxDelayMs;
     this.#timeoutMs = opts.timeoutMs ?? DEFAULTS.timeoutMs;
-    this.#fetch = opts.fetch ?? globalThis.fetch;
     this.#sleep = opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.#random = opts.random ?? Math.random;
     this.#onAttempt = opts.onAttempt;
@@ -247,23 +245,28 @@ export class AirtableTransport {
     }
   }
 
-  /** One HTTP exchange, answer body read in full; never throws for HTTP or network trouble. */
+  /**
+   * One HTTP exchange, answer body read in full; never throws for HTTP or network trouble. Sent with undici's
+   * `request` (undici is the HTTP client Node's own `fetch` is built on) rather than `fetch`: the same exchange
+   * for under half the CPU, without the WHATWG Request/Response/stream objects (issue 15's CPU goal). Like `fetch`
+   * with `redirect: "manual"`, a 3xx is answered as it is, never followed; failures are undici's errors (a system
+   * error code, `UND_ERR_*`, or the timeout signal's `TimeoutError`), which `classifyFetchError` reads.
+   */
   async #attempt(method: HttpMethod, url: string, token: string, body: string | undefined): Promise<AttemptResult> {
-    const headers: Record<string, string> = { Authorization: `Bearer ${token}`, Accept: "application/json" };
-    if (body !== undefined) headers["Content-Type"] = "application/json";
+    const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: "application/json" };
+    if (body !== undefined) headers["content-type"] = "application/json";
     let status: number | undefined;
     const startedAt = performance.now();
     const timing = () => ({ startedAt, durationMs: Math.round(performance.now() - startedAt) });
     try {
-      const response = await this.#fetch(url, {
+      const response = await request(url, {
         method,
         headers,
         body,
-        redirect: "manual",
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
-      status = response.status;
-      const text = await response.text();
+      status = response.statusCode;
+      const text = await response.body.text();
       return { kind: "response", status, text, ...timing() };
     } catch (error) {
       const classified = classifyFetchError(error);

@@ -25,6 +25,8 @@ export class SendJitter {
   readonly #capMs: number;
   readonly #minimumMs: number;
   readonly #lateness: number[] = [];
+  /** The same samples as #lateness, kept sorted (one insert and one removal per request instead of a sort). */
+  readonly #latenessSorted: number[] = [];
   readonly #durations: number[] = [];
   #margin: number;
 
@@ -51,21 +53,41 @@ export class SendJitter {
     // A cold request's lateness is its whole round trip: right for revising its own place (conservative), wrong as
     // a sample of this process's jitter (it would hold the margin at the cap for the next 100 requests).
     if (cold) return lateness;
-    push(this.#lateness, lateness, SendJitter.size);
+    const dropped = push(this.#lateness, lateness, SendJitter.size);
+    insertSorted(this.#latenessSorted, lateness);
+    if (dropped !== undefined) removeSorted(this.#latenessSorted, dropped);
     if (this.#lateness.length >= SendJitter.warmupSamples) {
-      const p90 = quantile(this.#lateness, 0.9);
+      const sorted = this.#latenessSorted;
+      const p90 = sorted[Math.min(sorted.length - 1, Math.floor(0.9 * sorted.length))]!;
       this.#margin = Math.min(this.#capMs, Math.max(this.#minimumMs, Math.ceil(p90 + SendJitter.headroomMs)));
     }
     return lateness;
   }
 }
 
-function push(values: number[], value: number, size: number): void {
+/** Appends `value`; answers the oldest value when that pushed it out of the last `size`. */
+function push(values: number[], value: number, size: number): number | undefined {
   values.push(value);
-  if (values.length > size) values.shift();
+  return values.length > size ? values.shift() : undefined;
 }
 
-function quantile(values: number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+/** The index of the first element of ascending `sorted` that is ≥ `value`. */
+function lowerBound(sorted: number[], value: number): number {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (sorted[mid]! < value) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+function insertSorted(sorted: number[], value: number): void {
+  sorted.splice(lowerBound(sorted, value), 0, value);
+}
+
+function removeSorted(sorted: number[], value: number): void {
+  const at = lowerBound(sorted, value);
+  if (sorted[at] === value) sorted.splice(at, 1);
 }
