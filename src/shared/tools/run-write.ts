@@ -5,6 +5,7 @@ import type { OperationRunner } from "../operations/operation-runner.ts";
 import type { OperationReader } from "../operations/operation-store.ts";
 import { operationFromPlan } from "../operations/plan.ts";
 import type { OperationPlan } from "../operations/plan.ts";
+import { withTimeout } from "../readiness.ts";
 import type { OperationTaskStore } from "../tasks/operation-task-store.ts";
 import type { ToolContext, WriteToolDefinition } from "./define-tool.ts";
 import { checkRecordCount } from "./write/check-records.ts";
@@ -83,20 +84,11 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
       }
       return toolSuccessResult(output);
     };
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`no state within ${opts.waitMs + WRITE_ANSWER_GRACE_MS} ms`)),
-        opts.waitMs + WRITE_ANSWER_GRACE_MS,
-      );
-    });
     try {
-      return await Promise.race([waitAndRead(), deadline]);
+      return await withTimeout(waitAndRead(), opts.waitMs + WRITE_ANSWER_GRACE_MS);
     } catch (error) {
       ctx.logger.warn({ err: error, operationId: operation.operationId }, "queued, but its state could not be read");
       return toolSuccessResult(queuedWithoutState(operation));
-    } finally {
-      clearTimeout(timer);
     }
   };
 }
@@ -111,17 +103,11 @@ async function answerWithTask(
   operation: Operation,
   ctx: ToolContext,
 ): Promise<CallToolResult | undefined> {
-  let timer: NodeJS.Timeout | undefined;
   try {
-    return await Promise.race([
-      tasks.created(operation.operationId, ctx.userId),
-      new Promise<undefined>((resolve) => (timer = setTimeout(resolve, WRITE_ANSWER_GRACE_MS, undefined))),
-    ]);
+    return await withTimeout(tasks.created(operation.operationId, ctx.userId), WRITE_ANSWER_GRACE_MS);
   } catch (error) {
     ctx.logger.warn({ err: error, operationId: operation.operationId }, "queued, but its task could not be read");
     return undefined;
-  } finally {
-    clearTimeout(timer);
   }
 }
 
