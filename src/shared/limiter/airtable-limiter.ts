@@ -1,3 +1,4 @@
+import { setTimeout as wait } from "node:timers/promises";
 import Bottleneck from "bottleneck";
 import type { Redis } from "ioredis";
 import type { Config } from "../config.ts";
@@ -60,8 +61,6 @@ export interface LimiterLocalState {
   /** Admission books held in memory (local limiter only; Redis books expire in Redis). */
   books: number;
 }
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
  * Every Airtable request of every process passes here. Two layers:
@@ -372,7 +371,7 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
       return;
     }
     if (this.#first.fn === fn) return;
-    await Promise.race([this.#first.answered, sleep(2_000)]);
+    await Promise.race([this.#first.answered, wait(2_000)]);
   }
 
   /** `fn` was the process's first request but never went: let the next one be the first (see #firstRequest). */
@@ -414,18 +413,10 @@ const ABORTED: Aborted = { kind: "aborted" };
 
 /** Resolves true after `ms`, or false as soon as `signal` aborts (at once if it already has). */
 function waitUnlessAborted(ms: number, signal: AbortSignal | undefined): Promise<boolean> {
-  if (signal === undefined) return sleep(ms).then(() => true);
-  if (signal.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => finish(true), ms);
-    const onAbort = () => finish(false);
-    function finish(waited: boolean) {
-      clearTimeout(timer);
-      signal!.removeEventListener("abort", onAbort);
-      resolve(waited);
-    }
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
+  return wait(ms, undefined, signal === undefined ? {} : { signal }).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** `promise`, or ABORTED as soon as `signal` aborts; the abort listener goes when either settles. */

@@ -7,6 +7,7 @@
  * `cancel` records the request in the log and aborts the operation's own signal: a batch waiting in the limiter or a
  * retry's backoff ends at once, the batch in flight finishes, and the processor appends `cancelled`.
  */
+import { setTimeout as wait } from "node:timers/promises";
 import { withLogContext } from "../log-context.ts";
 import type { Logger } from "../logger.ts";
 import { endCancelledIfIdle, recordCancelRequest } from "./cancel.ts";
@@ -164,16 +165,7 @@ export class EmbeddedOperationRunner implements OperationRunner {
   }
 
   /** Sleeps `ms`, or until the runner closes or `cancelSignal` aborts (the next run then appends `cancelled`). */
-  #sleep(ms: number, cancelSignal: AbortSignal): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const signal = AbortSignal.any([this.#stop.signal, cancelSignal]);
-      function done() {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        resolve();
-      }
-      signal.addEventListener("abort", done, { once: true });
-    });
+  async #sleep(ms: number, cancelSignal: AbortSignal): Promise<void> {
+    await wait(ms, undefined, { signal: AbortSignal.any([this.#stop.signal, cancelSignal]) }).catch(() => undefined);
   }
 }

@@ -36,6 +36,7 @@
  * limiter is dropped (`batch.failed`, not permanent, CANCELLED: never sent), a request in flight finishes and its
  * outcome is recorded (a lost create is still reconciled), and the run appends `cancelled` and returns.
  */
+import { setTimeout as wait } from "node:timers/promises";
 import {
   AirtableError,
   AirtableNetworkError,
@@ -488,15 +489,7 @@ function recordFieldsOf(item: unknown): Record<string, unknown> {
 async function sleepUntil(until: number, signal: AbortSignal | undefined): Promise<void> {
   const ms = until - Date.now();
   if (ms <= 0 || signal?.aborted) return;
-  await new Promise<void>((resolve) => {
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
+  await wait(ms, undefined, signal === undefined ? {} : { signal }).catch(() => undefined);
 }
 
 function errorMessage(error: unknown): string {

@@ -111,7 +111,7 @@ export class OperationTaskStore {
   }
 
   async #pollInterval(state: OperationState): Promise<number | undefined> {
-    if (isTerminal(state.status) || taskStatusOf(state) === "cancelled") return undefined;
+    if (isTerminal(state.status)) return undefined;
     // The queue's count includes this operation's own job: the others are ahead of it. A count that cannot be read
     // is only a hint lost: the task is still answered (as if nothing waited ahead).
     const waiting =
@@ -146,13 +146,9 @@ export class OperationTaskStore {
   }
 }
 
-/**
- * The task status of an operation (see the module rules). `cancelled` is read as a string so this holds before
- * and after OperationStatus gains it.
- */
+/** The task status of an operation (see the module rules). */
 export function taskStatusOf(state: OperationState): "working" | "completed" | "cancelled" {
-  const status: string = state.status;
-  if (status === "cancelled") return "cancelled";
+  if (state.status === "cancelled") return "cancelled";
   return isTerminal(state.status) ? "completed" : "working";
 }
 
