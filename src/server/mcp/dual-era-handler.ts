@@ -14,7 +14,7 @@ import {
 import type { Logger } from "../../shared/logger.ts";
 import { createMcpServer } from "../../shared/tools/create-mcp-server.ts";
 import type { AnyToolDefinition } from "../../shared/tools/define-tool.ts";
-import type { ToolRuntime } from "../../shared/tools/register-tools.ts";
+import { calledToolName, type ToolRuntime } from "../../shared/tools/register-tools.ts";
 
 /** How one request's answer may be shaped (chosen by content negotiation, see mcp-router.ts). */
 export interface AnswerShape {
@@ -59,11 +59,22 @@ export interface DualEraHandlers {
  *   unless progress was asked for, and JSON only to a client that accepts only JSON (accept.ts).
  *
  * Everything is built once here (handlers, adapters; the tool catalog is compiled once by createMcpServer's
- * registerTools): per request only the McpServer binding the request's runtime is new.
+ * registerTools): per request only the McpServer binding the request's runtime is new, and for a `tools/call`
+ * it binds only the tool called.
  */
 export function createDualEraHandlers(opts: DualEraOptions): DualEraHandlers {
+  // The tool each request calls, by its Request object: the SDK hands the factory the Request but not the body
+  // it already parsed, and a server built for one tools/call binds only that tool (register-tools.ts).
+  const calledTools = new WeakMap<Request, string>();
   // The era decides whether the server offers MCP Tasks (2026-07-28 only; see create-mcp-server.ts).
-  const factory = (ctx: McpRequestContext) => createMcpServer(opts.tools, opts.runtime(), opts.instructions, ctx.era);
+  const factory = (ctx: McpRequestContext) =>
+    createMcpServer(
+      opts.tools,
+      opts.runtime(),
+      opts.instructions,
+      ctx.era,
+      ctx.requestInfo === undefined ? undefined : calledTools.get(ctx.requestInfo),
+    );
   // Refused and failed requests are answered by the SDK; this only records them (debug: clients cause them).
   const onerror = (error: Error) => opts.logger.debug({ err: error }, "MCP request refused or failed in the SDK");
 
@@ -123,10 +134,13 @@ export function createDualEraHandlers(opts: DualEraOptions): DualEraHandlers {
     for (const mode of modes) {
       const adapter = toNodeHandler(
         {
-          fetch: async (request, options = {}) =>
-            (await isLegacyRequest(request, options.parsedBody))
+          fetch: async (request, options = {}) => {
+            const tool = calledToolName(options.parsedBody);
+            if (tool !== undefined) calledTools.set(request, tool);
+            return (await isLegacyRequest(request, options.parsedBody))
               ? legacy(request, options, legacyJson)
-              : modernHandler(mode).fetch(request, options),
+              : modernHandler(mode).fetch(request, options);
+          },
         },
         { onerror: (error) => opts.logger.error({ err: error }, "MCP request failed") },
       );

@@ -13,20 +13,21 @@ export const SERVER_VERSION = "0.1.0";
  * (compile-tools.ts), so this only binds `runtime`. `instructions` (see instructions.ts) is best built once by
  * the caller, with the deployment's settings. `era` is the protocol era the server will serve (the SDK's factory
  * context says it): a 2026-07-28 server with `runtime.tasks` also offers the MCP Tasks extension
- * (../tasks/task-handlers.ts); 2025-era servers never do. Throws when a write tool is given without
- * `runtime.runWrite`.
+ * (../tasks/task-handlers.ts); 2025-era servers never do. `onlyTool`: a server built for one `tools/call` binds
+ * only that tool (see registerTools). Throws when a write tool is given without `runtime.runWrite`.
  */
 export function createMcpServer(
   tools: readonly AnyToolDefinition[],
   runtime: ToolRuntime,
   instructions: string = buildInstructions(tools),
   era: McpRequestContext["era"] = "legacy",
+  onlyTool?: string,
 ): McpServer {
   const server = new McpServer(
     { name: SERVER_NAME, title: "Airtable", version: SERVER_VERSION },
     { instructions, capabilities: { tools: { listChanged: false } } },
   );
-  registerTools(server, tools, runtime);
+  registerTools(server, tools, runtime, onlyTool);
   if (era === "modern" && runtime.tasks !== undefined) registerTaskHandlers(server, runtime.tasks);
   return server;
 }

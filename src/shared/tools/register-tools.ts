@@ -44,12 +44,28 @@ export { toolSuccessResult };
 /**
  * Registers each tool on the server; read tools run their handler, write tools go to `runtime.runWrite`. The
  * schemas come from compileTools (built once per catalog): per server, this only binds the runtime.
+ *
+ * `only`: the name of the one tool this server will be asked to run (a per-request server answering a single
+ * `tools/call`, see calledToolName). Only that tool is bound, since binding all of them was most of the cost of
+ * building a server per request (issue 15); every other request (tools/list, initialize, a name not in the
+ * catalog, whose "unknown tool" answer must come from the full catalog) gets every tool. Throws when a write tool
+ * is in the catalog without `runtime.runWrite`, whichever tools are bound, so a misconfiguration never depends on
+ * which tool a request happens to call.
  */
-export function registerTools(server: McpServer, tools: readonly AnyToolDefinition[], runtime: ToolRuntime): void {
-  for (const { definition: tool, config } of compileTools(tools)) {
+export function registerTools(
+  server: McpServer,
+  tools: readonly AnyToolDefinition[],
+  runtime: ToolRuntime,
+  only?: string,
+): void {
+  const catalog = compileTools(tools);
+  for (const { definition: tool } of catalog) {
     if (tool.kind === "write" && runtime.runWrite === undefined) {
       throw new Error(`${tool.name} is a write tool but no write runner was given`);
     }
+  }
+  const single = only === undefined ? undefined : catalog.find((entry) => entry.definition.name === only);
+  for (const { definition: tool, config } of single === undefined ? catalog : [single]) {
     server.registerTool(tool.name, config, async (input: unknown, extra: ToolRequestExtra): Promise<CallToolResult> => {
       const started = performance.now();
       try {
@@ -75,6 +91,18 @@ export function registerTools(server: McpServer, tools: readonly AnyToolDefiniti
       }
     });
   }
+}
+
+/**
+ * The tool a JSON-RPC message calls: `params.name` of a single `tools/call` request (MCP 2025-06-18 and later,
+ * "Calling Tools"), else undefined (any other method, a batch, a malformed body: those need the full catalog).
+ */
+export function calledToolName(message: unknown): string | undefined {
+  if (typeof message !== "object" || message === null || Array.isArray(message)) return undefined;
+  const { method, params } = message as { method?: unknown; params?: unknown };
+  if (method !== "tools/call" || typeof params !== "object" || params === null) return undefined;
+  const name = (params as { name?: unknown }).name;
+  return typeof name === "string" ? name : undefined;
 }
 
 function callContext(base: BaseToolContext, extra: ToolRequestExtra): ToolContext {

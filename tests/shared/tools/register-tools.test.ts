@@ -7,7 +7,12 @@ import { SchemaCache } from "../../../src/shared/schema-cache.ts";
 import { createMcpServer } from "../../../src/shared/tools/create-mcp-server.ts";
 import { defineTool, defineWriteTool, type AnyToolDefinition } from "../../../src/shared/tools/define-tool.ts";
 import { operationResultShape } from "../../../src/shared/tools/operation-result.ts";
-import { toolSuccessResult, type BaseToolContext, type ToolRuntime } from "../../../src/shared/tools/register-tools.ts";
+import {
+  calledToolName,
+  toolSuccessResult,
+  type BaseToolContext,
+  type ToolRuntime,
+} from "../../../src/shared/tools/register-tools.ts";
 
 const logger = createLogger({ level: "silent" });
 
@@ -66,8 +71,12 @@ const answer = {
 const context = async () =>
   ({ userId: "usrTEST", schemas: new SchemaCache({ keyPrefix: "t" }), logger }) as unknown as BaseToolContext;
 
-async function connect(tools: AnyToolDefinition[], runtime: Partial<ToolRuntime> = {}): Promise<Client> {
-  const server = createMcpServer(tools, { context, logger, ...runtime });
+async function connect(
+  tools: AnyToolDefinition[],
+  runtime: Partial<ToolRuntime> = {},
+  onlyTool?: string,
+): Promise<Client> {
+  const server = createMcpServer(tools, { context, logger, ...runtime }, undefined, "legacy", onlyTool);
   const [serverSide, clientSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
   const client = new Client({ name: "t", version: "1" });
@@ -100,5 +109,39 @@ describe("registerTools", () => {
     const text = (result.content as { text: string }[])[0]?.text ?? "";
     expect(text).toMatch(/^Internal error while running test_crash \(reference [0-9a-f-]{36}\)/);
     expect(text).not.toMatch(/secret|app\.ts/);
+  });
+
+  it("binds only the called tool when built for one tools/call, and still runs it", async () => {
+    const runWrite = async () => toolSuccessResult(answer);
+    const client = await connect([writeTool, failingTool], { runWrite }, "test_write");
+    const listed = await client.listTools();
+    expect(listed.tools.map((t) => t.name)).toEqual(["test_write"]);
+    const result = await client.callTool({ name: "test_write", arguments: { value: "x" } });
+    expect(result.structuredContent).toEqual(answer);
+  });
+
+  it("binds the whole catalog when the called name is not in it", async () => {
+    const client = await connect([writeTool, failingTool], { runWrite: async () => toolSuccessResult(answer) }, "nope");
+    const listed = await client.listTools();
+    expect(listed.tools.map((t) => t.name).sort()).toEqual(["test_crash", "test_write"]);
+  });
+
+  it("checks every write tool for a runner even when binding only a read tool", () => {
+    expect(() =>
+      createMcpServer([writeTool, failingTool], { context, logger }, undefined, "legacy", "test_crash"),
+    ).toThrow(/test_write is a write tool/);
+  });
+});
+
+describe("calledToolName", () => {
+  it("names the tool of a single tools/call request and nothing else", () => {
+    expect(calledToolName({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "list_records" } })).toBe(
+      "list_records",
+    );
+    expect(calledToolName({ jsonrpc: "2.0", id: 1, method: "tools/list" })).toBeUndefined();
+    expect(calledToolName([{ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: "x" } }])).toBeUndefined();
+    expect(calledToolName({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: 7 } })).toBeUndefined();
+    expect(calledToolName({ jsonrpc: "2.0", id: 1, method: "tools/call" })).toBeUndefined();
+    expect(calledToolName(null)).toBeUndefined();
   });
 });
