@@ -9,6 +9,7 @@ import { callTool, connectClient, resultText, signInAndConnect } from "../../tes
 import { freePort, startServerProcess, type ServerProcess } from "../../tests/e2e/helpers/server-process.ts";
 import { TestOAuthProvider } from "../../tests/e2e/helpers/test-oauth-provider.ts";
 import type { BenchContext, Scenario, ScenarioResult } from "../scenario.ts";
+import { imageNodeOptions } from "../support/image-node-options.ts";
 import { processCpuMs, processRssMb, summariseProfiles, type CostGroup } from "../support/process-stats.ts";
 import { deleteKeys } from "../support/redis.ts";
 import { startSandboxProcess, type SandboxProcess, type SeededBase } from "../support/sandbox-process.ts";
@@ -24,7 +25,9 @@ import { formatMs, median, percentile } from "../support/stats.ts";
  *   BENCH_USERS      signed-in users, default 500
  *   BENCH_REDIS_DB   the Redis database the servers use and MONITOR counts, default 13 (must be unused)
  *   BENCH_CPU_PROF=1 run the servers with --cpu-prof and print the functions with the most self time
- *   BENCH_SERVER_NODE_ARGS  extra Node options for the servers, e.g. "--max-old-space-size=192" (heap experiments)
+ *   BENCH_SERVER_NODE_ARGS  extra Node options for the servers, e.g. "--max-old-space-size=192" (heap experiments);
+ *                    they come after the server image's NODE_OPTIONS, which the servers always get (as deployed)
+ *   BENCH_IMAGE_NODE_OPTIONS=off  run the servers without the server image's NODE_OPTIONS
  */
 const USERS = Number(process.env.BENCH_USERS ?? 500);
 const INSTANCES = 2;
@@ -44,6 +47,8 @@ const BASES_PER_USER = 2;
 const IDLE_MS = 5_000;
 const REDIS_DB = Number(process.env.BENCH_REDIS_DB ?? 13);
 const CPU_PROF = process.env.BENCH_CPU_PROF === "1";
+/** The server image's NODE_OPTIONS (Dockerfile.server): the servers run as the image runs them. */
+const IMAGE_NODE_OPTIONS = process.env.BENCH_IMAGE_NODE_OPTIONS === "off" ? "" : imageNodeOptions();
 const TOP_FRAMES = 15;
 
 /** The parts of a read call's path the profile summary adds up (inclusive: a part and what it calls). */
@@ -147,6 +152,7 @@ async function startServers(
     TOKEN_STORE: "redis",
     TRUST_PROXY: "1",
     LOG_LEVEL: "warn",
+    ...(IMAGE_NODE_OPTIONS !== "" && { NODE_OPTIONS: IMAGE_NODE_OPTIONS }),
   };
   const nodeArgs = [
     ...(process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter((a) => a !== ""),
@@ -363,7 +369,9 @@ export const manyUsers: Scenario = {
           "cores with the servers and Redis.",
         "Server CPU is user + system time of each server process (/proc/<pid>/stat) over the measured window, " +
           "divided by the calls that instance answered (calls/s per core = 1000 / that: what one core could serve); “net of idle” first subtracts what the process burns with no " +
-          "traffic (CPU ms/s measured in the idle window × the measured seconds). RSS is VmRSS after the idle period.",
+          "traffic (CPU ms/s measured in the idle window × the measured seconds). RSS is VmRSS after the idle period. " +
+          `The servers run with ${IMAGE_NODE_OPTIONS === "" ? "no NODE_OPTIONS (BENCH_IMAGE_NODE_OPTIONS=off)" : `the server image's NODE_OPTIONS (${IMAGE_NODE_OPTIONS}, Dockerfile.server)`}` +
+          `${process.env.BENCH_SERVER_NODE_ARGS ? ` and ${process.env.BENCH_SERVER_NODE_ARGS}` : ""}.`,
         `Redis: "sent" counts commands the servers sent (a counting TCP proxy in front of Redis; EVALSHA counts ` +
           `once); "executed" counts what Redis ran for them, including commands inside Lua scripts (MONITOR on ` +
           `database ${REDIS_DB}, used by nothing else); a round trip is one write burst from a client connection ` +
