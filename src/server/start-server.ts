@@ -8,13 +8,15 @@ import { once } from "node:events";
 import type { Server } from "node:http";
 import { KeyValueFingerprintStore, redisKeyName, requireKeyAgreement } from "../shared/key-fingerprint.ts";
 import { Redis } from "ioredis";
-import { createAirtableAccess } from "../shared/airtable-access.ts";
+import { createAirtableAccess, createClientSideCache } from "../shared/airtable-access.ts";
 import type { Config } from "../shared/config.ts";
 import { RedisKeyValueStore } from "../shared/kv/redis-key-value-store.ts";
 import type { Logger } from "../shared/logger.ts";
 import { Metrics } from "../shared/metrics/index.ts";
 import { QueuedOperationRunner } from "../shared/queue/queued-runner.ts";
+import { SchemaCache } from "../shared/schema-cache.ts";
 import { createServerApp } from "./app.ts";
+import { revokedKeyPrefix } from "./auth/revocation-list.ts";
 
 export interface RunningServer {
   server: Server;
@@ -22,7 +24,7 @@ export interface RunningServer {
   port: number;
   /**
    * Stops taking connections, gives in-flight requests up to 8 s (Cloud Run kills 10 s after SIGTERM), then
-   * closes the queue, the limiter, the token store and Redis. Never rejects.
+   * closes the queue, the limiter, the token store, the client-side cache and Redis. Never rejects.
    */
   close(): Promise<void>;
 }
@@ -35,13 +37,20 @@ export async function startServer(config: Config, opts: { logger: Logger; metric
   const redis = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
   redis.on("error", (error) => logger.error({ err: error }, "Redis error"));
   // Before anything is served: a server whose key differs from the workers' would store tokens they cannot read.
-  const kv = new RedisKeyValueStore(redis);
-  await requireKeyAgreement(new KeyValueFingerprintStore(kv, keyPrefix, redisKeyName), config, logger);
+  await requireKeyAgreement(
+    new KeyValueFingerprintStore(new RedisKeyValueStore(redis), keyPrefix, redisKeyName),
+    config,
+    logger,
+  );
+  // What every read tool call reads (revocation entry, Airtable account, schema), kept in memory while unchanged.
+  const cache = createClientSideCache(config, { redis, logger, extraPrefixes: [revokedKeyPrefix(keyPrefix)] });
+  const kv = new RedisKeyValueStore(redis, { ...(cache !== undefined && { cache }) });
   const metrics = opts.metrics ?? new Metrics({ logger });
   const { store, clients, airtableOAuth, tokens, operations, ...access } = createAirtableAccess(config, {
     redis,
     logger,
     limiterHooks: metrics.limiterHooks,
+    ...(cache !== undefined && { cache }),
   });
   const runner = new QueuedOperationRunner({
     redis,
@@ -66,6 +75,7 @@ export async function startServer(config: Config, opts: { logger: Logger; metric
     queue: runner.queue,
     logger,
     metrics,
+    schemas: new SchemaCache({ redis, keyPrefix, logger, ...(cache !== undefined && { cache }) }),
   });
 
   const server = app.listen(config.PORT);
@@ -86,6 +96,7 @@ export async function startServer(config: Config, opts: { logger: Logger; metric
       clearTimeout(forced);
       await runner.close().catch((error: unknown) => logger.error({ err: error }, "queue close failed"));
       await access.close().catch((error: unknown) => logger.error({ err: error }, "limiter close failed"));
+      await cache?.close();
       redis.disconnect();
     },
   };

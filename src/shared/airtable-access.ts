@@ -8,12 +8,14 @@ import type { Redis } from "ioredis";
 import { airtableClientFactory, type AirtableClientFactory } from "./airtable/client-factory.ts";
 import { AirtableOAuth } from "./airtable/oauth.ts";
 import type { Config } from "./config.ts";
+import { RedisClientSideCache } from "./kv/client-side-cache.ts";
 import { RedisKeyValueStore } from "./kv/redis-key-value-store.ts";
 import { BottleneckAirtableLimiter, limiterSettingsFrom, type LimiterHooks } from "./limiter/index.ts";
 import type { Logger } from "./logger.ts";
 import { OperationLog } from "./operations/operation-log.ts";
 import { AirtableTokenProvider } from "./tokens/airtable-token-provider.ts";
-import { createTokenStore, tokenCipherFromConfig, type TokenStore } from "./tokens/index.ts";
+import { accountKeyPrefix, createTokenStore, tokenCipherFromConfig, type TokenStore } from "./tokens/index.ts";
+import { schemaKeyPrefix } from "./schema-cache.ts";
 
 export interface AirtableAccess {
   store: TokenStore;
@@ -27,13 +29,37 @@ export interface AirtableAccess {
   close(): Promise<void>;
 }
 
+/**
+ * The process's client-side cache over `redis` (one per process; see src/shared/kv/client-side-cache.ts), tracking
+ * the stored Airtable accounts and the base schemas plus `extraPrefixes` (the server adds its revocation list), or
+ * undefined with REDIS_CLIENT_CACHE=off. The caller closes it with the other Redis connections.
+ */
+export function createClientSideCache(
+  config: Pick<Config, "REDIS_CLIENT_CACHE" | "REDIS_KEY_PREFIX">,
+  parts: { redis: Redis; logger: Logger; extraPrefixes?: string[] },
+): RedisClientSideCache | undefined {
+  if (!config.REDIS_CLIENT_CACHE) return undefined;
+  const keyPrefix = config.REDIS_KEY_PREFIX;
+  return new RedisClientSideCache({
+    redis: parts.redis,
+    prefixes: [accountKeyPrefix(keyPrefix), schemaKeyPrefix(keyPrefix), ...(parts.extraPrefixes ?? [])],
+    logger: parts.logger,
+    connectionName: `${keyPrefix}-csc`,
+  });
+}
+
 export function createAirtableAccess(
   config: Config,
-  parts: { redis: Redis; logger: Logger; limiterHooks?: LimiterHooks },
+  parts: { redis: Redis; logger: Logger; limiterHooks?: LimiterHooks; cache?: RedisClientSideCache },
 ): AirtableAccess {
   const { redis, logger } = parts;
   const keyPrefix = config.REDIS_KEY_PREFIX;
-  const store = createTokenStore(config, { redis, cipher: tokenCipherFromConfig(config), keyPrefix });
+  const store = createTokenStore(config, {
+    redis,
+    cipher: tokenCipherFromConfig(config),
+    keyPrefix,
+    ...(parts.cache !== undefined && { cache: parts.cache }),
+  });
   const limiter = BottleneckAirtableLimiter.clustered({
     redis,
     keyPrefix,

@@ -63,6 +63,12 @@ export const configSchema = z.object({
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" }).optional(),
   /** Prefix for every Redis key this project writes, so several deployments (or test files) can share one Redis. */
   REDIS_KEY_PREFIX: z.string().min(1).default("atmcp"),
+  /**
+   * Distributed mode: keep the revocation list, the stored Airtable accounts and the base schemas in each
+   * process's memory, kept fresh by Redis's client-side caching (CLIENT TRACKING, two more connections per
+   * process; src/shared/kv/client-side-cache.ts). off: read them from Redis on every call.
+   */
+  REDIS_CLIENT_CACHE: z.stringbool().default(true),
   AIRTABLE_CLIENT_ID: z.string().min(1).optional(),
   AIRTABLE_CLIENT_SECRET: z.string().min(1).optional(),
   AIRTABLE_API_URL: trimmedUrl.default("https://api.airtable.com"),

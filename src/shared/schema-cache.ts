@@ -7,6 +7,7 @@ import {
   type AirtableView,
   type BaseSchema,
 } from "./airtable/schemas.ts";
+import type { RedisClientSideCache } from "./kv/client-side-cache.ts";
 import type { Logger } from "./logger.ts";
 
 export interface SchemaCacheOptions {
@@ -20,6 +21,17 @@ export interface SchemaCacheOptions {
   now?: () => number;
   /** Bound of the parsed-schema memo in characters of JSON; default PARSED_SCHEMA_MEMO_CHARS. */
   memoChars?: number;
+  /**
+   * The process's client-side cache over `redis`, tracking `schemaKeyPrefix(keyPrefix)`: a schema is then read
+   * from Redis once per version (and per the cache's max age), and parsed once with it; without it, every get
+   * reads Redis and the parsed-schema memo below skips the parse when the bytes are unchanged.
+   */
+  cache?: RedisClientSideCache;
+}
+
+/** The key prefix of every cached schema in Redis (what a client-side cache tracks). */
+export function schemaKeyPrefix(keyPrefix: string): string {
+  return `${keyPrefix}:schema:`;
 }
 
 /** A table, field or view name that does not exist; `known` lists the real ones so the agent can fix its call. */
@@ -99,7 +111,7 @@ export class SchemaCache {
   readonly #memory = new Map<string, Entry>();
   readonly #inFlight = new Map<string, Promise<BaseSchema>>();
   /**
-   * The last schema JSON read from Redis per key, with its parsed and validated value: the Redis read still
+   * Without a client-side cache (`cache` option): the last schema JSON read from Redis per key, with its parsed and validated value: the Redis read still
    * happens on every get (so TTL, invalidation by any instance and a newer schema are seen at once); only when
    * the bytes are the same as last time are JSON.parse and the zod check skipped (identical bytes, identical
    * schema). Bounded by total characters (PARSED_SCHEMA_MEMO_CHARS): the oldest entries go first.
@@ -107,6 +119,12 @@ export class SchemaCache {
   readonly #parsed = new Map<string, { text: string; schema: BaseSchema }>();
   #parsedChars = 0;
   readonly #memoLimit: number;
+  readonly #cache: RedisClientSideCache | undefined;
+  /** One stable function: the client-side cache memoises its result per stored schema. Invalid JSON → null. */
+  readonly #parse = (text: string): BaseSchema | null => {
+    const parsed = baseSchemaResponseSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : null;
+  };
 
   constructor(opts: SchemaCacheOptions) {
     this.#redis = opts.redis;
@@ -115,6 +133,7 @@ export class SchemaCache {
     this.#logger = opts.logger;
     this.#now = opts.now ?? Date.now;
     this.#memoLimit = opts.memoChars ?? PARSED_SCHEMA_MEMO_CHARS;
+    this.#cache = opts.cache;
   }
 
   /** The base's schema as `userId` (the user behind `airtable`) sees it. `fresh` skips the cache. */
@@ -147,6 +166,7 @@ export class SchemaCache {
     const users = userId === undefined ? await this.#redis.smembers(usersKey) : [userId];
     const keys = users.map((u) => this.#key(baseId, u));
     if (userId === undefined) keys.push(usersKey);
+    for (const key of keys) this.#cache?.invalidate(key);
     if (keys.length > 0) await this.#redis.unlink(...keys);
   }
 
@@ -175,6 +195,7 @@ export class SchemaCache {
       return entry.schema;
     }
     try {
+      if (this.#cache !== undefined) return (await this.#cache.getParsed(key, this.#parse)) ?? undefined;
       const text = await this.#redis.get(key);
       if (text === null) return undefined;
       const memo = this.#parsed.get(key);
@@ -196,6 +217,7 @@ export class SchemaCache {
       return;
     }
     try {
+      this.#cache?.invalidate(key);
       const usersKey = this.#usersKey(baseId);
       await this.#redis
         .multi()

@@ -10,7 +10,7 @@ import { Queue } from "bullmq";
 import { KeyValueFingerprintStore, redisKeyName, requireKeyAgreement } from "../shared/key-fingerprint.ts";
 import { RedisKeyValueStore } from "../shared/kv/redis-key-value-store.ts";
 import { Redis } from "ioredis";
-import { createAirtableAccess } from "../shared/airtable-access.ts";
+import { createAirtableAccess, createClientSideCache } from "../shared/airtable-access.ts";
 import type { Config } from "../shared/config.ts";
 import type { Logger } from "../shared/logger.ts";
 import { Metrics } from "../shared/metrics/index.ts";
@@ -56,6 +56,9 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
     config,
     logger,
   );
+  // The Airtable accounts and schemas each batch reads, kept in memory while unchanged (ROLE=all: the server's
+  // process has a second one over the worker's own connection).
+  const cache = createClientSideCache(config, { redis, logger });
   const metrics = opts.metrics ?? new Metrics({ logger });
   // queue_jobs only: this Queue never adds jobs. Its counts are read with a timeout at scrape time. A server in
   // the same process observes its own queue already.
@@ -69,6 +72,7 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
     redis,
     logger,
     limiterHooks: metrics.limiterHooks,
+    ...(cache !== undefined && { cache }),
   });
   const operationWorker = createOperationWorker({
     redis,
@@ -84,7 +88,7 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
       leaseMs: config.WORKER_LOCK_MS * 2,
     }),
     airtableClients: clients,
-    schemas: new SchemaCache({ redis, keyPrefix, logger }),
+    schemas: new SchemaCache({ redis, keyPrefix, logger, ...(cache !== undefined && { cache }) }),
     accessToken: (userId, rejected) => tokens.getAccessToken(userId, rejected),
     rateLimitPenaltyMs: config.AIRTABLE_RATE_LIMIT_PENALTY_MS,
     logger,
@@ -123,6 +127,7 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
       health?.close();
       await countsQueue?.close().catch(() => undefined);
       await access.close().catch((error: unknown) => logger.error({ err: error }, "limiter close failed"));
+      await cache?.close();
       redis.disconnect();
     },
   };

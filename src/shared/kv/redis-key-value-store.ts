@@ -1,8 +1,13 @@
 /**
  * KeyValueStore on Redis (distributed mode): every server and worker process shares it. Needs Redis ≥ 7.0
  * (`SET … NX GET` in one command), which the project requires anyway.
+ *
+ * Given the process's RedisClientSideCache, `get` of a key under one of its tracked prefixes (the revocation list)
+ * is answered by the cache, and every write of such a key forgets the local copy first (read-your-writes before
+ * Redis's invalidation arrives). Other keys are untouched.
  */
 import type { Redis } from "ioredis";
+import type { RedisClientSideCache } from "./client-side-cache.ts";
 import type { KeyValueStore } from "./key-value-store.ts";
 
 /** Deletes the key only if it still holds ARGV[1] (a lock another process may have taken after ours expired). */
@@ -35,40 +40,49 @@ return 0
 
 export class RedisKeyValueStore implements KeyValueStore {
   readonly #redis: Redis;
+  readonly #cache: RedisClientSideCache | undefined;
 
-  /** `redis`: a shared connection the caller owns (and closes). */
-  constructor(redis: Redis) {
+  /** `redis`: a shared connection the caller owns (and closes); `cache`: the process's, over that connection. */
+  constructor(redis: Redis, opts: { cache?: RedisClientSideCache } = {}) {
     this.#redis = redis;
+    this.#cache = opts.cache;
   }
 
   async get(key: string): Promise<string | undefined> {
+    if (this.#cache?.tracks(key) === true) return this.#cache.get(key);
     return (await this.#redis.get(key)) ?? undefined;
   }
 
   async set(key: string, value: string, ttlMs?: number): Promise<void> {
+    this.#cache?.invalidate(key);
     if (ttlMs === undefined) await this.#redis.set(key, value);
     else await this.#redis.set(key, value, "PX", ttlMs);
   }
 
   async setIfAbsent(key: string, value: string, ttlMs?: number): Promise<string> {
+    this.#cache?.invalidate(key);
     const ttl = ttlMs === undefined ? [] : ["PX", String(ttlMs)];
     const previous = (await this.#redis.call("SET", key, value, "NX", "GET", ...ttl)) as string | null;
     return previous ?? value;
   }
 
   async take(key: string): Promise<string | undefined> {
+    this.#cache?.invalidate(key);
     return (await this.#redis.getdel(key)) ?? undefined;
   }
 
   async delete(key: string): Promise<void> {
+    this.#cache?.invalidate(key);
     await this.#redis.del(key);
   }
 
   async deleteIfEquals(key: string, value: string): Promise<boolean> {
+    this.#cache?.invalidate(key);
     return (await this.#redis.eval(DELETE_IF_EQUALS_LUA, 1, key, value)) === 1;
   }
 
   async increment(key: string, windowMs: number): Promise<{ count: number; resetInMs: number }> {
+    this.#cache?.invalidate(key);
     const [count, ttl] = (await this.#redis.eval(INCREMENT_LUA, 1, key, String(windowMs))) as [number, number];
     return { count, resetInMs: ttl };
   }
@@ -79,6 +93,7 @@ export class RedisKeyValueStore implements KeyValueStore {
   }
 
   async decrement(key: string): Promise<void> {
+    this.#cache?.invalidate(key);
     await this.#redis.eval(DECREMENT_LUA, 1, key);
   }
 }

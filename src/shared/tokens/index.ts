@@ -1,4 +1,5 @@
 import type { Redis } from "ioredis";
+import type { RedisClientSideCache } from "../kv/client-side-cache.ts";
 import type { Config } from "../config.ts";
 import type { SqliteDatabase } from "../sqlite/database.ts";
 import { TokenCipher } from "./cipher.ts";
@@ -9,7 +10,7 @@ import type { TokenStore } from "./types.ts";
 
 export * from "./types.ts";
 export { deriveKey, keyIdOf, TokenCipher, TokenDecryptError } from "./cipher.ts";
-export { RedisTokenStore, type RedisTokenStoreOptions } from "./redis-token-store.ts";
+export { accountKeyPrefix, RedisTokenStore, type RedisTokenStoreOptions } from "./redis-token-store.ts";
 export type { FirestoreTokenStoreOptions } from "./firestore-token-store.ts";
 export { DeferredTokenStore } from "./deferred-token-store.ts";
 export { SqliteTokenStore, type SqliteTokenStoreOptions } from "./sqlite-token-store.ts";
@@ -44,7 +45,15 @@ function collectionPrefixOf(keyPrefix: string): string {
  */
 export function createTokenStore(
   config: Pick<Config, "TOKEN_STORE" | "FIRESTORE_PROJECT_ID" | "FIRESTORE_DATABASE">,
-  deps: { redis?: Redis; db?: SqliteDatabase; cipher: TokenCipher; keyPrefix: string; now?: () => number },
+  deps: {
+    redis?: Redis;
+    db?: SqliteDatabase;
+    cipher: TokenCipher;
+    keyPrefix: string;
+    now?: () => number;
+    /** The process's client-side cache over `redis` (used by the redis store only). */
+    cache?: RedisClientSideCache;
+  },
 ): TokenStore {
   const clock = deps.now === undefined ? {} : { now: deps.now };
   if (config.TOKEN_STORE === "firestore") {
@@ -71,5 +80,11 @@ export function createTokenStore(
     return new SqliteTokenStore({ db: deps.db, cipher: deps.cipher, ...clock });
   }
   if (deps.redis === undefined) throw new Error("TOKEN_STORE=redis needs REDIS_URL");
-  return new RedisTokenStore({ redis: deps.redis, cipher: deps.cipher, keyPrefix: deps.keyPrefix, ...clock });
+  return new RedisTokenStore({
+    redis: deps.redis,
+    cipher: deps.cipher,
+    keyPrefix: deps.keyPrefix,
+    ...clock,
+    ...(deps.cache !== undefined && { cache: deps.cache }),
+  });
 }

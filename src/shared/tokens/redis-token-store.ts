@@ -13,8 +13,16 @@
  *
  * Grants outlive their expiresAt by a grace period so that a late rotation answers "expired" rather than
  * "not_found"; getGrant and listGrantsForUser never return an expired grant.
+ *
+ * Given the process's RedisClientSideCache (tracking ACCOUNT_KEY_SEGMENT under the prefix), getAirtableAccount is
+ * answered from memory while the stored account is unchanged, and the opened account (JSON.parse, zod check,
+ * decrypt) is memoised with it: one open per version of the stored value, not one per tool call. Its plaintext
+ * tokens stay in memory no longer than the TokenCipher's decrypt memo keeps them anyway (DECRYPTED_BLOB_TTL_MS,
+ * 10 min): the cache's max age is shorter (60 s by default) and a sign-out or refresh by any process drops the
+ * entry at once. The account returned is shared by callers and frozen.
  */
 import type { Redis } from "ioredis";
+import type { RedisClientSideCache } from "../kv/client-side-cache.ts";
 import type { TokenCipher } from "./cipher.ts";
 import {
   GRANT_GRACE_MS,
@@ -96,6 +104,13 @@ export interface RedisTokenStoreOptions {
   cipher: TokenCipher;
   keyPrefix: string;
   now?: () => number;
+  /** The process's client-side cache over `redis`, tracking `accountKeyPrefix(keyPrefix)`; none: read every time. */
+  cache?: RedisClientSideCache;
+}
+
+/** The key prefix of every stored Airtable account (what a client-side cache tracks for getAirtableAccount). */
+export function accountKeyPrefix(keyPrefix: string): string {
+  return `${keyPrefix}:tokens:account:`;
 }
 
 export class RedisTokenStore implements TokenStore {
@@ -103,12 +118,17 @@ export class RedisTokenStore implements TokenStore {
   readonly #cipher: TokenCipher;
   readonly #prefix: string;
   readonly #now: () => number;
+  readonly #cache: RedisClientSideCache | undefined;
+  /** One stable function: the cache memoises its result per stored value. */
+  readonly #open = (raw: string): AirtableAccount =>
+    frozen(openAccount(this.#cipher, JSON.parse(raw) as SealedAirtableAccount));
 
   constructor(opts: RedisTokenStoreOptions) {
     this.#redis = opts.redis;
     this.#cipher = opts.cipher;
     this.#prefix = `${opts.keyPrefix}:tokens`;
     this.#now = opts.now ?? Date.now;
+    this.#cache = opts.cache;
   }
 
   /** The Redis key of a record, e.g. for tests that read what is stored at rest. */
@@ -117,12 +137,15 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async getAirtableAccount(userId: string): Promise<AirtableAccount | undefined> {
-    const raw = await this.#redis.get(this.keyOf("account", userId));
-    return raw === null ? undefined : openAccount(this.#cipher, JSON.parse(raw) as SealedAirtableAccount);
+    const key = this.keyOf("account", userId);
+    if (this.#cache !== undefined) return this.#cache.getParsed(key, this.#open);
+    const raw = await this.#redis.get(key);
+    return raw === null ? undefined : this.#open(raw);
   }
 
   async putAirtableAccount(account: AirtableAccount): Promise<void> {
     const key = this.keyOf("account", account.userId);
+    this.#cache?.invalidate(key);
     const value = JSON.stringify(sealAccount(this.#cipher, account));
     const end = account.tokens.refreshTokenExpiresAt;
     if (end !== undefined && end > this.#now()) {
@@ -133,7 +156,9 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async deleteAirtableAccount(userId: string): Promise<void> {
-    await this.#redis.del(this.keyOf("account", userId));
+    const key = this.keyOf("account", userId);
+    this.#cache?.invalidate(key);
+    await this.#redis.del(key);
   }
 
   async getClient(clientId: string): Promise<RegisteredClient | undefined> {
@@ -259,6 +284,13 @@ export class RedisTokenStore implements TokenStore {
 
   /** The Redis connection belongs to the caller: nothing to close here. */
   async close(): Promise<void> {}
+}
+
+/** The account, its tokens and scopes frozen: a memoised account is shared by every caller. */
+function frozen(account: AirtableAccount): AirtableAccount {
+  Object.freeze(account.tokens.scopes);
+  Object.freeze(account.tokens);
+  return Object.freeze(account);
 }
 
 function pairsToRecord(flat: string[]): Record<string, string> {
