@@ -85,6 +85,8 @@ export interface ClientSideCacheStats {
   hits: number;
   /** Reads that went to Redis. */
   misses: number;
+  /** Invalidation messages received from Redis (one per message: a list of keys, or a flush). */
+  invalidations: number;
   entries: number;
   chars: number;
 }
@@ -133,6 +135,7 @@ export class RedisClientSideCache {
   #subId: number | undefined;
   #hits = 0;
   #misses = 0;
+  #invalidations = 0;
 
   constructor(opts: RedisClientSideCacheOptions) {
     if (opts.prefixes.length === 0) throw new Error("RedisClientSideCache: give at least one key prefix to track");
@@ -214,6 +217,7 @@ export class RedisClientSideCache {
       epoch: this.#epoch,
       hits: this.#hits,
       misses: this.#misses,
+      invalidations: this.#invalidations,
       entries: this.#entries.size,
       chars: this.#chars,
     };
@@ -318,6 +322,7 @@ export class RedisClientSideCache {
 
   #onInvalidation(channel: Buffer, message: unknown): void {
     if (channel.toString() !== INVALIDATION_CHANNEL) return;
+    this.#invalidations++;
     // RESP2: an array of keys, or a null array when the whole database was flushed (FLUSHALL / FLUSHDB).
     if (Array.isArray(message)) {
       for (const key of message) this.invalidate(String(key));
