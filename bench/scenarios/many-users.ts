@@ -377,6 +377,10 @@ export const manyUsers: Scenario = {
           `database ${REDIS_DB}, used by nothing else); a round trip is one write burst from a client connection ` +
           `(a pipeline is one). Idle: commands executed per second in the ${IDLE_MS / 1000} s after the load stopped. ` +
           `Redis connections of both servers: ${redisConnections.peak} at most, ${redisConnections.open} open after the run.`,
+        `Executed per call, by command (lua: inside scripts): ${Object.entries(load.executedByName)
+          .sort(([, a], [, b]) => b - a)
+          .map(([name, n]) => `${name} ${(n / Math.max(1, calls)).toFixed(2)}`)
+          .join(", ")}.`,
       ];
       return {
         columns,

@@ -12,6 +12,8 @@ export interface RedisCounts {
   executed: number;
   /** Of `executed`, those run inside scripts. */
   executedInScripts: number;
+  /** `executed` by command name (upper case; inside scripts as `lua:NAME`). */
+  executedByName: Record<string, number>;
 }
 
 /** Client connections through the proxy: open now, and the most open at once. */
@@ -33,6 +35,11 @@ export const diffCounts = (after: RedisCounts, before: RedisCounts): RedisCounts
   roundTrips: after.roundTrips - before.roundTrips,
   executed: after.executed - before.executed,
   executedInScripts: after.executedInScripts - before.executedInScripts,
+  executedByName: Object.fromEntries(
+    Object.entries(after.executedByName)
+      .map(([name, n]) => [name, n - (before.executedByName[name] ?? 0)] as const)
+      .filter(([, n]) => n > 0),
+  ),
 });
 
 /**
@@ -81,7 +88,7 @@ export async function startRedisCounter(targetUrl: string, db: number): Promise<
   const target = new URL(targetUrl);
   const targetPort = Number(target.port || 6379);
   const targetHost = target.hostname;
-  const totals: RedisCounts = { commands: 0, roundTrips: 0, executed: 0, executedInScripts: 0 };
+  const totals: RedisCounts = { commands: 0, roundTrips: 0, executed: 0, executedInScripts: 0, executedByName: {} };
   const sockets = new Set<Socket>();
   const connections: RedisConnections = { open: 0, peak: 0 };
   const server: Server = createServer((client) => {
@@ -115,15 +122,17 @@ export async function startRedisCounter(targetUrl: string, db: number): Promise<
   const monitorClient = new Redis(targetUrl, { maxRetriesPerRequest: 1 });
   const monitor = await monitorClient.monitor();
   const dbName = String(db);
-  monitor.on("monitor", (_time: string, _args: string[], source: string, database: string) => {
+  monitor.on("monitor", (_time: string, args: string[], source: string, database: string) => {
     if (database !== dbName) return;
     totals.executed += 1;
     if (source === "lua") totals.executedInScripts += 1;
+    const name = `${source === "lua" ? "lua:" : ""}${String(args[0] ?? "?").toUpperCase()}`;
+    totals.executedByName[name] = (totals.executedByName[name] ?? 0) + 1;
   });
 
   return {
     url: `redis://127.0.0.1:${address.port}/${db}`,
-    counts: () => ({ ...totals }),
+    counts: () => ({ ...totals, executedByName: { ...totals.executedByName } }),
     connections: () => ({ ...connections }),
     async close() {
       monitor.disconnect();
