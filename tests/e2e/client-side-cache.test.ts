@@ -12,7 +12,7 @@ import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
 import { createTestRedis } from "../helpers/redis.ts";
 import { seedAccount, type SeededAccount } from "./fixtures/airtable-accounts.ts";
 import { planDeployment, startDeployment, type Deployment, type DeploymentPlan } from "./helpers/deployment.ts";
-import { callTool, connectClient, resultText, signInAndConnect } from "./helpers/mcp-client.ts";
+import { callTool, connectClient, postToolsList, resultText, signInAndConnect } from "./helpers/mcp-client.ts";
 import { TestOAuthProvider } from "./helpers/test-oauth-provider.ts";
 
 let plan: DeploymentPlan;
@@ -106,16 +106,7 @@ describe("a change made through one instance is what the other uses at its next 
     await listCarolsRecords(onB); // B has "not revoked" for this grant in memory.
     const tokens = provider.savedTokens.at(-1);
     const accessToken = tokens?.access_token ?? "";
-    const toolsList = () =>
-      fetch(`${deployment.instances[1]?.url}/mcp`, {
-        method: "POST",
-        headers: {
-          authorization: `Bearer ${accessToken}`,
-          "content-type": "application/json",
-          accept: "application/json, text/event-stream",
-        },
-        body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
-      });
+    const toolsList = () => postToolsList(`${deployment.instances[1]?.url}/mcp`, accessToken);
     expect((await toolsList()).status).toBe(200);
 
     const revoke = await fetch(`${deployment.instances[0]?.url}/revoke`, {

@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
 import { seedAccount, type SeededAccount } from "./fixtures/airtable-accounts.ts";
 import { planDeployment, startDeployment, type Deployment } from "./helpers/deployment.ts";
-import { callTool, resultText, signInAndConnect } from "./helpers/mcp-client.ts";
+import { callTool, postToolsList, resultText, signInAndConnect } from "./helpers/mcp-client.ts";
 import { TestOAuthProvider } from "./helpers/test-oauth-provider.ts";
 
 /** The shortest lifetime that leaves the sign-in itself time to finish before the first token expires. */
@@ -50,18 +50,6 @@ function expiresAtMs(accessToken: string): number {
   return payload.exp * 1000;
 }
 
-function postToolsList(accessToken: string) {
-  return fetch(mcpUrl, {
-    method: "POST",
-    headers: {
-      authorization: `Bearer ${accessToken}`,
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-    },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
-  });
-}
-
 describe("refresh after expiry", () => {
   it("our access token expires: the SDK refreshes it silently and the call succeeds", async () => {
     const before = provider.tokens();
@@ -71,7 +59,7 @@ describe("refresh after expiry", () => {
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, expiresAt - Date.now() + 50)));
 
     // The server now refuses the old token, as a client that did not refresh would see.
-    const stale = await postToolsList(before?.access_token ?? "");
+    const stale = await postToolsList(mcpUrl, before?.access_token ?? "");
     expect(stale.status).toBe(401);
     expect(stale.headers.get("www-authenticate")).toContain('error="invalid_token"');
 
@@ -83,7 +71,7 @@ describe("refresh after expiry", () => {
     const after = provider.tokens();
     expect(after?.access_token).not.toBe(before?.access_token);
     expect(after?.refresh_token).not.toBe(before?.refresh_token);
-    expect((await postToolsList(after?.access_token ?? "")).status).toBe(200);
+    expect((await postToolsList(mcpUrl, after?.access_token ?? "")).status).toBe(200);
   });
 
   it("Airtable stops taking the user's token: the server refreshes it once and the call succeeds", async () => {

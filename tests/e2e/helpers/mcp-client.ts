@@ -51,3 +51,16 @@ export function resultText(result: CallToolResult): string {
   const first = result.content[0];
   return first?.type === "text" ? first.text : "";
 }
+
+/** A bare `tools/list` POST with a bearer token (no MCP client, no refresh): what a server answers that token. */
+export function postToolsList(mcpUrl: string, accessToken: string): Promise<Response> {
+  return fetch(mcpUrl, {
+    method: "POST",
+    headers: {
+      authorization: `Bearer ${accessToken}`,
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+    },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
+  });
+}
