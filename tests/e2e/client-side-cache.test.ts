@@ -9,7 +9,8 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
-import { createTestRedis } from "../helpers/redis.ts";
+import { RedisCommandCounter } from "../helpers/redis-monitor.ts";
+import { createTestRedis, testRedisUrl } from "../helpers/redis.ts";
 import { seedAccount, type SeededAccount } from "./fixtures/airtable-accounts.ts";
 import { planDeployment, startDeployment, type Deployment, type DeploymentPlan } from "./helpers/deployment.ts";
 import { callTool, connectClient, postToolsList, resultText, signInAndConnect } from "./helpers/mcp-client.ts";
@@ -22,10 +23,9 @@ let carol: SeededAccount;
 let provider: TestOAuthProvider;
 let onA: Client;
 let onB: Client;
-let monitorConnection: Redis;
-/** Commands the servers sent for this deployment's keys while `recording` is on (not those inside scripts). */
-const seen: [string, string][] = [];
-let recording = false;
+/** Counts what Redis runs for this deployment's keys (MONITOR); `marker` sends its end-of-count marker. */
+let counter: RedisCommandCounter;
+let marker: Redis;
 
 beforeAll(async () => {
   plan = await planDeployment("client-cache", 2);
@@ -35,17 +35,13 @@ beforeAll(async () => {
   provider = new TestOAuthProvider({ sandboxUser: carol.user.id });
   onA = (await signInAndConnect(`${deployment.instances[0]?.url}/mcp`, provider)).client;
   onB = await connectClient(`${deployment.instances[1]?.url}/mcp`, provider);
-  monitorConnection = createTestRedis();
-  const monitor = await monitorConnection.monitor();
-  monitor.on("monitor", (_time: string, args: string[], source: string) => {
-    if (!recording || source === "lua") return;
-    const key = args.slice(1).find((a) => a.startsWith(`${plan.keyPrefix}:`));
-    if (key !== undefined) seen.push([String(args[0]).toUpperCase(), key]);
-  });
+  marker = createTestRedis();
+  counter = await RedisCommandCounter.start(testRedisUrl(), plan.keyPrefix);
 });
 
 afterAll(async () => {
-  monitorConnection?.disconnect();
+  counter?.stop();
+  marker?.disconnect();
   await onA?.close();
   await onB?.close();
   await deployment?.stop();
@@ -62,30 +58,19 @@ async function listCarolsRecords(client: Client) {
   expect((result.structuredContent?.records as unknown[]).length).toBe(3);
 }
 
-/** The commands Redis ran on this deployment's keys during `fn` (MONITOR lines arrive a moment after). */
-async function redisCommandsDuring(fn: () => Promise<void>): Promise<[string, string][]> {
-  seen.length = 0;
-  recording = true;
-  await fn();
-  await monitorConnection.ping();
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  recording = false;
-  return [...seen];
-}
-
 describe("a read tool call reads nothing from Redis but the limiter once its data is known", () => {
   it("calls on B after the first: no GET of the revocation entry, the Airtable account or the schema", async () => {
     // The first call fetches the schema from Airtable and stores it; Redis's invalidation for that write drops
     // B's own entry, so the second call reads it once more. From then on, memory.
     await listCarolsRecords(onB);
     await listCarolsRecords(onB);
-    const commands = await redisCommandsDuring(async () => {
-      for (let i = 0; i < 3; i++) await listCarolsRecords(onB);
-    });
-    const reads = commands.filter(([name]) => name === "GET" || name === "MGET" || name === "HGETALL");
+    await counter.take(marker);
+    for (let i = 0; i < 3; i++) await listCarolsRecords(onB);
+    const { sentByName } = await counter.take(marker);
+    const reads = Object.keys(sentByName).filter((name) => name === "GET" || name === "MGET" || name === "HGETALL");
     expect(reads).toEqual([]);
     // The rate limit still goes through Redis, once per Airtable request: it is shared by every instance.
-    expect(commands.filter(([name]) => name === "EVALSHA").length).toBeGreaterThanOrEqual(3);
+    expect(sentByName.EVALSHA ?? 0).toBeGreaterThanOrEqual(3);
   });
 });
 

@@ -107,6 +107,8 @@ export interface RedisCommandCount {
   roundTrips: number;
   /** Commands by name (upper case), for the reader who wants to know where they went. */
   byName: Record<string, number>;
+  /** Of `byName`, those a client sent (not run inside a script): what a process asked Redis for itself. */
+  sentByName: Record<string, number>;
 }
 
 /**
@@ -122,7 +124,7 @@ export class RedisCommandCounter {
   readonly #keyFilter: string;
   #monitor: MonitorConnection | undefined;
   #insideWatchedScript = false;
-  #count: RedisCommandCount = { commands: 0, roundTrips: 0, byName: {} };
+  #count: RedisCommandCount = { commands: 0, roundTrips: 0, byName: {}, sentByName: {} };
 
   private constructor(keyFilter: string) {
     this.#keyFilter = keyFilter;
@@ -151,6 +153,7 @@ export class RedisCommandCounter {
     this.#count.commands += 1;
     if (roundTrip) this.#count.roundTrips += 1;
     this.#count.byName[name] = (this.#count.byName[name] ?? 0) + 1;
+    if (roundTrip) this.#count.sentByName[name] = (this.#count.sentByName[name] ?? 0) + 1;
   }
 
   /**
@@ -174,9 +177,11 @@ export class RedisCommandCounter {
     // The marker itself matched the filter: it is not the caller's.
     count.commands -= 1;
     count.roundTrips -= 1;
-    count.byName.EXISTS = (count.byName.EXISTS ?? 1) - 1;
-    if (count.byName.EXISTS === 0) delete count.byName.EXISTS;
-    this.#count = { commands: 0, roundTrips: 0, byName: {} };
+    for (const names of [count.byName, count.sentByName]) {
+      names.EXISTS = (names.EXISTS ?? 1) - 1;
+      if (names.EXISTS === 0) delete names.EXISTS;
+    }
+    this.#count = { commands: 0, roundTrips: 0, byName: {}, sentByName: {} };
     return count;
   }
 

@@ -81,7 +81,7 @@ describe("clustered limiter (real Redis)", () => {
       );
       expect((await counter.take(redis)).commands).toBeGreaterThanOrEqual(200);
       await sleep(3_000);
-      expect(await counter.take(redis)).toEqual({ commands: 0, roundTrips: 0, byName: {} });
+      expect(await counter.take(redis)).toEqual({ commands: 0, roundTrips: 0, byName: {}, sentByName: {} });
     } finally {
       await limiter.close();
       counter.stop();
