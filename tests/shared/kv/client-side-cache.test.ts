@@ -52,6 +52,14 @@ async function eventually<T>(read: () => Promise<T>, expected: T, timeoutMs = 5_
   return last;
 }
 
+/** The cache reads "old" (now in memory); another connection writes "new"; the cache's next reads see it. */
+async function readThenReplaced(cache: RedisClientSideCache, k: string): Promise<void> {
+  await writer.set(k, "old");
+  expect(await cache.get(k)).toBe("old");
+  await writer.set(k, "new");
+  expect(await eventually(() => cache.get(k), "new")).toBe("new");
+}
+
 /** GETs Redis ran for our keys since the last call (MONITOR). */
 async function gets(): Promise<number> {
   return (await counter.take(writer)).byName.GET ?? 0;
@@ -142,10 +150,7 @@ describe("changes by another connection are seen by the next read", () => {
   it("a write, then a DEL", async () => {
     const cache = await armedCache();
     const k = key("changed");
-    await writer.set(k, "old");
-    expect(await cache.get(k)).toBe("old");
-    await writer.set(k, "new");
-    expect(await eventually(() => cache.get(k), "new")).toBe("new");
+    await readThenReplaced(cache, k);
     await writer.del(k);
     expect(await eventually(() => cache.get(k), undefined)).toBeUndefined();
   });
@@ -239,11 +244,7 @@ describe("the race between a read reply and an invalidation", () => {
 
   it("the reply first, the invalidation after: the entry is dropped when the invalidation lands", async () => {
     const cache = await armedCache();
-    const k = key("race-2");
-    await writer.set(k, "old");
-    expect(await cache.get(k)).toBe("old");
-    await writer.set(k, "new");
-    expect(await eventually(() => cache.get(k), "new")).toBe("new");
+    await readThenReplaced(cache, key("race-2"));
   });
 });
 
