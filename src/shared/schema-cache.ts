@@ -200,10 +200,10 @@ export class SchemaCache {
       if (text === null) return undefined;
       const memo = this.#parsed.get(key);
       if (memo !== undefined && memo.text === text) return memo.schema;
-      const parsed = baseSchemaResponseSchema.safeParse(JSON.parse(text));
-      if (!parsed.success) return undefined;
-      this.#remember(key, text, parsed.data);
-      return parsed.data;
+      const schema = this.#parse(text);
+      if (schema === null) return undefined;
+      this.#remember(key, text, schema);
+      return schema;
     } catch (error) {
       // A cache that cannot answer is a miss: the read still works, it only costs an Airtable request.
       this.#logger?.warn({ err: error }, "schema cache read failed");

@@ -14,7 +14,7 @@
  * Grants outlive their expiresAt by a grace period so that a late rotation answers "expired" rather than
  * "not_found"; getGrant and listGrantsForUser never return an expired grant.
  *
- * Given the process's RedisClientSideCache (tracking ACCOUNT_KEY_SEGMENT under the prefix), getAirtableAccount is
+ * Given the process's RedisClientSideCache (tracking accountKeyPrefix(keyPrefix)), getAirtableAccount is
  * answered from memory while the stored account is unchanged, and the opened account (JSON.parse, zod check,
  * decrypt) is memoised with it: one open per version of the stored value, not one per tool call. Its plaintext
  * tokens stay in memory no longer than the TokenCipher's decrypt memo keeps them anyway (DECRYPTED_BLOB_TTL_MS,
