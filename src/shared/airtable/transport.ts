@@ -5,9 +5,9 @@
  * never once they may have reached Airtable (AirtableOutcomeUnknownError instead). The pure parts of these rules
  * live in request.ts; this module holds the I/O: the loop, one attempt, parsing, and mapping failures to errors.
  */
-import { request } from "undici";
+import { type Dispatcher, getGlobalDispatcher, request } from "undici";
 import type { z } from "zod";
-import type { AirtableLimiter, RateLimitScope } from "../limiter/types.ts";
+import type { AirtableLimiter, RateLimitScope, SendTiming } from "../limiter/types.ts";
 import type { Logger } from "../logger.ts";
 import {
   type AirtableError,
@@ -79,6 +79,66 @@ export interface AirtableAttempt {
 }
 
 export type HttpMethod = "GET" | "POST" | "PATCH" | "PUT" | "DELETE";
+
+/** The dispatch option naming the `SendTiming` to tell when the request is written (see writeReportingDispatcher). */
+const onWrite = Symbol("airtable-oauth-mcp.onWrite");
+
+/**
+ * Tells a request's `SendTiming` the moment undici writes it to a socket: undici calls a handler's `onRequestStart`
+ * synchronously right before it writes the request line and headers (client-h1.js `writeH1`), once the connection
+ * is up, so the time covers the HTTP client's queue and a new connection's set-up. undici's interceptor API (a
+ * dispatcher's `compose`) wraps the request's handler; the `SendTiming` travels in the dispatch options, which
+ * `request()` passes through unchanged.
+ */
+class WriteReportingHandler implements Dispatcher.DispatchHandler {
+  readonly #inner: Dispatcher.DispatchHandler;
+  readonly #send: SendTiming;
+
+  constructor(inner: Dispatcher.DispatchHandler, send: SendTiming) {
+    this.#inner = inner;
+    this.#send = send;
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController, context: object): void {
+    this.#send.written();
+    this.#inner.onRequestStart?.(controller, context);
+  }
+
+  onRequestUpgrade(...args: Parameters<NonNullable<Dispatcher.DispatchHandler["onRequestUpgrade"]>>): void {
+    this.#inner.onRequestUpgrade?.(...args);
+  }
+
+  onResponseStart(...args: Parameters<NonNullable<Dispatcher.DispatchHandler["onResponseStart"]>>): void {
+    this.#inner.onResponseStart?.(...args);
+  }
+
+  onResponseData(...args: Parameters<NonNullable<Dispatcher.DispatchHandler["onResponseData"]>>): void {
+    this.#inner.onResponseData?.(...args);
+  }
+
+  onResponseEnd(...args: Parameters<NonNullable<Dispatcher.DispatchHandler["onResponseEnd"]>>): void {
+    this.#inner.onResponseEnd?.(...args);
+  }
+
+  onResponseError(...args: Parameters<NonNullable<Dispatcher.DispatchHandler["onResponseError"]>>): void {
+    this.#inner.onResponseError?.(...args);
+  }
+}
+
+/** The global dispatcher composed with the write reporter, rebuilt only if the global dispatcher is replaced. */
+let reporting: { base: Dispatcher; composed: Dispatcher } | undefined;
+
+function writeReportingDispatcher(): Dispatcher {
+  const base = getGlobalDispatcher();
+  if (reporting?.base !== base) {
+    const composed = base.compose((dispatch) => (opts, handler) => {
+      const send = (opts as { [onWrite]?: SendTiming })[onWrite];
+      return dispatch(opts, send === undefined ? handler : new WriteReportingHandler(handler, send));
+    });
+    reporting = { base, composed };
+  }
+  return reporting.composed;
+}
 
 /** One Airtable request as an endpoint describes it (client.ts); the transport sends it. */
 export interface RequestSpec<T> {
@@ -188,7 +248,7 @@ export class AirtableTransport {
       const signal = priorAttemptMayHaveApplied ? undefined : this.#cancelSignal;
       const result = await this.#limiter.schedule(
         scope,
-        () => this.#attempt(spec.method, url, token, body),
+        (send) => this.#attempt(spec.method, url, token, body, send),
         signal === undefined ? undefined : { signal },
       );
 
@@ -252,7 +312,13 @@ export class AirtableTransport {
    * with `redirect: "manual"`, a 3xx is answered as it is, never followed; failures are undici's errors (a system
    * error code, `UND_ERR_*`, or the timeout signal's `TimeoutError`), which `classifyFetchError` reads.
    */
-  async #attempt(method: HttpMethod, url: string, token: string, body: string | undefined): Promise<AttemptResult> {
+  async #attempt(
+    method: HttpMethod,
+    url: string,
+    token: string,
+    body: string | undefined,
+    send: SendTiming,
+  ): Promise<AttemptResult> {
     const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: "application/json" };
     if (body !== undefined) headers["content-type"] = "application/json";
     let status: number | undefined;
@@ -264,7 +330,9 @@ export class AirtableTransport {
         headers,
         body,
         signal: AbortSignal.timeout(this.#timeoutMs),
-      });
+        dispatcher: writeReportingDispatcher(),
+        [onWrite]: send,
+      } as Parameters<typeof request>[1]);
       status = response.statusCode;
       const text = await response.body.text();
       return { kind: "response", status, text, ...timing() };

@@ -7,7 +7,7 @@ import type { AdmissionBook, AdmissionTicket } from "./book.ts";
 import { MemoryAdmissionBook } from "./memory-book.ts";
 import { RedisAdmissionBook } from "./redis-book.ts";
 import { SendJitter } from "./send-jitter.ts";
-import type { AirtableLimiter, RateLimitScope, ScheduleOptions } from "./types.ts";
+import type { AirtableLimiter, RateLimitScope, ScheduleOptions, SendTiming } from "./types.ts";
 
 export interface LimiterSettings {
   /** Airtable's per-base ceiling (5 requests in any rolling second). */
@@ -74,8 +74,12 @@ export interface LimiterLocalState {
  *     up to 5 requests go out at once, and pacing starts only when the window is full. A 429 penalty in force for
  *     the base or the user sends the request back to wait it out; it then queues again, so requests resume paced.
  *
- * After the request, its lateness (send delay + extra round-trip time) feeds the margin estimate; a request later
- * than its margin has its place in the window moved (`reviseArrival`, not awaited by the caller).
+ * A request's lateness is its write delay (booked moment → its bytes handed to the socket, which the request reports
+ * through `SendTiming.written`) plus its extra round-trip time (write → answer, minus this process's fastest). A
+ * write already later than the booking's margin moves the request's place in the window at once; after the answer,
+ * the whole lateness feeds the margin estimate, and whatever of it the entry does not cover yet moves the place
+ * again (`reviseArrival`, never awaited by the caller). Each correction adds the estimate's headroom, since the
+ * fastest round trip the extra time is measured against still holds some of the way to Airtable.
  */
 export class BottleneckAirtableLimiter implements AirtableLimiter {
   readonly #bases: Bottleneck.Group;
@@ -157,7 +161,11 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
    * window is free for the next request), a penalty wait ends. Once `fn` has started, the signal is ignored: a sent
    * request is never cut off.
    */
-  async schedule<T>(scope: RateLimitScope, fn: () => Promise<T>, options: ScheduleOptions = {}): Promise<T> {
+  async schedule<T>(
+    scope: RateLimitScope,
+    fn: (send: SendTiming) => Promise<T>,
+    options: ScheduleOptions = {},
+  ): Promise<T> {
     const { signal } = options;
     signal?.throwIfAborted();
     const started = performance.now();
@@ -217,7 +225,7 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
 
   async #bookAndStart<T>(
     scope: RateLimitScope,
-    fn: () => Promise<T>,
+    fn: (send: SendTiming) => Promise<T>,
     signal: AbortSignal | undefined,
   ): Promise<Started<T> | { kind: "penalty"; waitMs: number } | Aborted> {
     if (signal?.aborted) return ABORTED;
@@ -239,7 +247,7 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
 
   async #bookThenStart<T>(
     scope: RateLimitScope,
-    fn: () => Promise<T>,
+    fn: (send: SendTiming) => Promise<T>,
     signal: AbortSignal | undefined,
   ): Promise<Started<T> | { kind: "penalty"; waitMs: number } | Aborted> {
     /** Aborted while booked: the entry leaves the books so the slot goes to the next request. */
@@ -291,36 +299,66 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
     }
     if (booking.kind === "penalty") return booking;
     if (signal?.aborted) return withdraw(booking.ticket);
-    const sentAt = performance.now();
-    let result: Promise<T>;
+    const started: Started<T> = {
+      kind: "started",
+      result: undefined as unknown as Promise<T>,
+      ticket: booking.ticket,
+      marginMs,
+      dueAt,
+      sentAt: performance.now(),
+      writtenAt: undefined,
+      revisedMs: 0,
+    };
+    const timing: SendTiming = { written: () => this.#written(scope, started) };
     try {
-      result = fn();
+      started.result = fn(timing);
     } catch (error) {
       // A synchronous throw is the request's outcome like any other (and must not skip the warm-up release).
-      result = Promise.reject(error as Error);
+      started.result = Promise.reject(error as Error);
     }
     // The caller awaits it; until then a rejection must not count as unhandled.
-    result.catch(() => undefined);
-    return { kind: "started", result, ticket: booking.ticket, marginMs, dueAt, sentAt };
+    started.result.catch(() => undefined);
+    return started;
   }
 
   /**
-   * Feeds the request's lateness to the margin estimate; a request that was later than the margin its booking
-   * carried (a cold connection, the first `fetch` of a process, an event-loop stall) probably reached Airtable late,
-   * so its place in the window is moved by the excess. Not awaited: the caller has its answer already, and this
-   * process's next booking goes over the same connection after it.
+   * The request's bytes are going to the socket now. Later than its booking's margin (less the headroom): its entry
+   * is moved by the excess at once, so the requests booked after it see the real end of its second before they
+   * leave, however long its answer takes.
+   */
+  #written(scope: RateLimitScope, sent: Started<unknown>): void {
+    sent.writtenAt = performance.now();
+    this.#revise(scope, sent, sent.writtenAt - sent.dueAt);
+  }
+
+  /**
+   * Extends the request's entry so that it covers an arrival `latenessMs` after its booked moment, plus the
+   * headroom, when it does not yet. Not awaited: Redis applies it in order on this process's connection, before
+   * any later booking this process sends.
+   */
+  #revise(scope: RateLimitScope, sent: Started<unknown>, latenessMs: number): void {
+    const excess = Math.ceil(latenessMs + SendJitter.headroomMs - sent.marginMs - sent.revisedMs);
+    if (excess <= 0) return;
+    const ticket = sent.ticket;
+    sent.ticket = { at: ticket.at, end: ticket.end + excess };
+    sent.revisedMs += excess;
+    this.#book.reviseArrival(scope, ticket, excess).catch((error: unknown) => {
+      this.#logger?.warn({ err: error }, "could not revise a late request's arrival time");
+    });
+  }
+
+  /**
+   * Feeds the request's lateness (write delay + extra round trip) to the margin estimate; a request later than its
+   * entry covers (a cold connection, the first request of a process, a slow way to Airtable, an event-loop stall)
+   * probably reached Airtable late, so its place in the window is moved by the rest (`#revise`).
    */
   #afterSend(scope: RateLimitScope, sent: Started<unknown>): void {
     if (typeof this.#first === "object") {
       this.#first.release();
       this.#first = "warm";
     }
-    const lateness = this.#jitter.observe(sent.sentAt - sent.dueAt, performance.now() - sent.sentAt);
-    const excess = lateness - sent.marginMs;
-    if (excess <= 0) return;
-    this.#book.reviseArrival(scope, sent.ticket, excess).catch((error: unknown) => {
-      this.#logger?.warn({ err: error }, "could not revise a late request's arrival time");
-    });
+    const writtenAt = sent.writtenAt ?? sent.sentAt;
+    this.#revise(scope, sent, this.#jitter.observe(writtenAt - sent.dueAt, performance.now() - writtenAt));
   }
 
   async reportRateLimited(scope: RateLimitScope): Promise<void> {
@@ -362,7 +400,7 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
    * 100 ms after their admission — more than any margin — while the lateness estimate has no baseline yet. The
    * others wait until it has an answer (at most 2 s), then go as booked.
    */
-  async #firstRequest(fn: () => Promise<unknown>): Promise<void> {
+  async #firstRequest(fn: unknown): Promise<void> {
     if (this.#first === "warm") return;
     if (this.#first === "cold") {
       let release = () => {};
@@ -375,7 +413,7 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
   }
 
   /** `fn` was the process's first request but never went: let the next one be the first (see #firstRequest). */
-  #abandonFirst(fn: () => Promise<unknown>): void {
+  #abandonFirst(fn: unknown): void {
     if (typeof this.#first !== "object" || this.#first.fn !== fn) return;
     this.#first.release();
     this.#first = "cold";
@@ -395,7 +433,10 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
   }
 }
 
-/** A request that left: its answer, its place in the books, and when (this process's clock) it was due and sent. */
+/**
+ * A request that left: its answer, its place in the books (as revised so far), and when (this process's clock, ms)
+ * it was due, started (`fn` called) and written to its socket.
+ */
 interface Started<T> {
   kind: "started";
   result: Promise<T>;
@@ -403,6 +444,10 @@ interface Started<T> {
   marginMs: number;
   dueAt: number;
   sentAt: number;
+  /** When the request reported its socket write (`SendTiming.written`); undefined when it did not. */
+  writtenAt: number | undefined;
+  /** How much its entry's end has been moved already (ms). */
+  revisedMs: number;
 }
 
 /** The request was not sent: its signal aborted before `fn` started. */

@@ -1,4 +1,4 @@
-export type { AirtableLimiter, RateLimitScope, ScheduleOptions } from "./types.ts";
+export type { AirtableLimiter, RateLimitScope, ScheduleOptions, SendTiming } from "./types.ts";
 export {
   BottleneckAirtableLimiter,
   defaultLimiterSettings,

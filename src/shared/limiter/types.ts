@@ -16,13 +16,30 @@ export interface AirtableLimiter {
    * `options.signal`, an abort before `fn` started rejects with `signal.reason` and `fn` never runs (nor holds a
    * place in the shared window); after `fn` started, the signal changes nothing.
    */
-  schedule<T>(scope: RateLimitScope, fn: () => Promise<T>, options?: ScheduleOptions): Promise<T>;
+  schedule<T>(scope: RateLimitScope, fn: (send: SendTiming) => Promise<T>, options?: ScheduleOptions): Promise<T>;
   /**
    * Airtable answered 429: pause the scope's base (or the user, for base-less calls) for every process for
    * the penalty period. Later `schedule` calls wait it out before they run.
    */
   reportRateLimited(scope: RateLimitScope): Promise<void>;
   close(): Promise<void>;
+}
+
+/**
+ * Handed to a scheduled request (`fn`) so it can tell the limiter when its bytes actually leave for Airtable. The
+ * limiter admits a request at a moment in the shared window; what Airtable counts is the arrival. Between the two
+ * lie the process's own delays (awaiting the token, the HTTP client's queue, a new connection, a busy event loop)
+ * and the network. Marking the socket write splits them: the first part is then measured exactly instead of
+ * estimated from the round trip, and a write already later than the booking's margin moves the booking's place in
+ * the window at once rather than after the answer.
+ */
+export interface SendTiming {
+  /**
+   * Call synchronously when the request is handed to its socket (undici: the handler's `onRequestStart`). May be
+   * called again when the HTTP client re-sends on a fresh connection: the last call counts. A request that never
+   * calls it is taken to have been written when `fn` was called.
+   */
+  written(): void;
 }
 
 export interface ScheduleOptions {

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startSandbox, type BaseInfo, type Sandbox } from "../../../src/sandbox/index.ts";
 import type { AirtableLimiter, RateLimitScope } from "../../../src/shared/limiter/types.ts";
+import { nowMs } from "../../../src/sandbox/recorder.ts";
 import { AirtableClient, type AirtableClientOptions } from "../../../src/shared/airtable/client.ts";
 import {
   AirtableAuthError,
@@ -27,12 +28,14 @@ let base: BaseInfo;
 function testLimiter() {
   const scheduled: RateLimitScope[] = [];
   const reported: RateLimitScope[] = [];
+  /** When each attempt reported its socket write (SendTiming.written), on the sandbox recorder's clock. */
+  const written: number[] = [];
   let beforeAttempt: ((n: number) => void) | undefined;
   const limiter: AirtableLimiter = {
     async schedule(scope, fn) {
       scheduled.push(scope);
       beforeAttempt?.(scheduled.length);
-      return fn();
+      return fn({ written: () => written.push(nowMs()) });
     },
     async reportRateLimited(scope) {
       reported.push(scope);
@@ -44,6 +47,7 @@ function testLimiter() {
     limiter,
     scheduled,
     reported,
+    written,
     onAttempt(hook: (n: number) => void) {
       beforeAttempt = hook;
     },
@@ -106,6 +110,23 @@ beforeEach(() => {
   tokenCalls = [];
   sandbox.setFaults({ latencyMs: 0, serverErrorRate: 0, dropAfterApply: 0, dropBeforeApply: 0 });
   sandbox.clearRequests();
+});
+
+describe("telling the limiter when a request leaves", () => {
+  it("reports each attempt's socket write once, after it was scheduled and before Airtable received it", async () => {
+    const c = client({ retry: { baseDelayMs: 10, maxDelayMs: 50 } });
+    await c.listRecords(base.id, TABLE);
+    sandbox.setFaults({ serverErrorRate: 1 });
+    lim.onAttempt((n) => {
+      if (n === 4) sandbox.setFaults({ serverErrorRate: 0 });
+    });
+    await c.listRecords(base.id, TABLE); // two 5xx, then an answer: three attempts, three writes
+    const arrivals = sandbox.requests.map((r) => r.time);
+    expect(arrivals).toHaveLength(4);
+    expect(lim.written).toHaveLength(4);
+    for (const [i, writtenAt] of lim.written.entries()) expect(writtenAt).toBeLessThanOrEqual(arrivals[i]!);
+    for (let i = 1; i < 4; i += 1) expect(lim.written[i]).toBeGreaterThan(arrivals[i - 1]!);
+  });
 });
 
 describe("reads", () => {

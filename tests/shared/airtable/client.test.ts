@@ -98,7 +98,7 @@ function recordingLimiter() {
   const limiter: AirtableLimiter = {
     async schedule(scope, fn) {
       scheduled.push(scope);
-      return fn();
+      return fn({ written() {} });
     },
     async reportRateLimited(scope) {
       reported.push(scope);
