@@ -2,13 +2,15 @@
  * How late this process's requests reach Airtable compared with the time the book admitted them, measured, so the
  * jitter margin each booking carries (book.ts) is what this process needs rather than a fixed guess.
  *
- * A request's lateness is observed in two parts: the send delay (the booked moment → `fn()` actually called: timer
- * lateness, a busy event loop) and the extra duration (its round trip minus the fastest of this process's recent
- * round trips: a cold connection, a stall on the way). The arrival at Airtable is somewhere within that total, so
- * the total bounds it from above. The margin is the 90th percentile of recent latenesses plus 5 ms of headroom,
- * never below `minimumMs` and never above `capMs` (AIRTABLE_LIMITER_JITTER_MARGIN_MS, default 40); until
- * `warmupSamples` requests were measured it is the cap. Requests later than their margin (the other 10 %) have
- * their place in the window moved after the fact (`AirtableLimiter` → `reviseArrival`).
+ * A request's lateness is observed in two parts: the send delay (the booked moment → its bytes handed to the socket,
+ * as the request reports it: timer lateness, a busy event loop, the HTTP client's queue, a new connection) and the
+ * extra duration (its round trip from that write minus the fastest of this process's recent round trips: a slow
+ * way to Airtable, a stall on it). The arrival at Airtable is somewhere within that total, so the total bounds it
+ * from above, short only of the part of the fastest round trip that precedes the arrival: the headroom below. The
+ * margin is the 90th percentile of recent latenesses plus 5 ms of headroom, never below `minimumMs` and never above
+ * `capMs` (AIRTABLE_LIMITER_JITTER_MARGIN_MS, default 40); until `warmupSamples` requests were measured it is the
+ * cap. Requests later than their margin (the other 10 %) have their place in the window moved (`AirtableLimiter` →
+ * `reviseArrival`): at the write when the send delay alone exceeds it, else after the answer.
  *
  * Measured on the development machine (2 busy cores, hammer processes against the sandbox at 150 ms): margins of
  * 8–22 ms once 5 requests were measured, instead of a fixed 40 ms; the write bench went from 94–96 % to ~99 % of
