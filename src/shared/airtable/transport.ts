@@ -86,7 +86,8 @@ const onWrite = Symbol("airtable-oauth-mcp.onWrite");
 /**
  * Tells a request's `SendTiming` the moment undici writes it to a socket: undici calls a handler's `onRequestStart`
  * synchronously right before it writes the request line and headers (client-h1.js `writeH1`), once the connection
- * is up, so the time covers the HTTP client's queue and a new connection's set-up. undici's interceptor API (a
+ * is up, so the time covers the HTTP client's queue and a new connection's set-up. A request aborted by then is not
+ * reported (nothing of it is written). undici's interceptor API (a
  * dispatcher's `compose`) wraps the request's handler; the `SendTiming` travels in the dispatch options, which
  * `request()` passes through unchanged.
  */
@@ -100,8 +101,10 @@ class WriteReportingHandler implements Dispatcher.DispatchHandler {
   }
 
   onRequestStart(controller: Dispatcher.DispatchController, context: object): void {
-    this.#send.written();
+    // The request's own handler first: a request whose signal fired while it waited for its connection (its
+    // timeout) is aborted there, and undici then writes nothing; only a request that goes on is reported.
     this.#inner.onRequestStart?.(controller, context);
+    if (!controller.aborted) this.#send.written();
   }
 
   onRequestUpgrade(...args: Parameters<NonNullable<Dispatcher.DispatchHandler["onRequestUpgrade"]>>): void {

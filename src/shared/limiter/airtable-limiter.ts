@@ -78,8 +78,9 @@ export interface LimiterLocalState {
  * through `SendTiming.written`) plus its extra round-trip time (write → answer, minus this process's fastest). A
  * write already later than the booking's margin moves the request's place in the window at once; after the answer,
  * the whole lateness feeds the margin estimate, and whatever of it the entry does not cover yet moves the place
- * again (`reviseArrival`, never awaited by the caller). Each correction adds the estimate's headroom, since the
- * fastest round trip the extra time is measured against still holds some of the way to Airtable.
+ * again (`reviseArrival`, never awaited by the caller). Each correction adds the margin's 5 ms headroom, for the same
+ * reasons the margin has it: the book's clock counts whole milliseconds, and the fastest round trip the extra time
+ * is measured against varies from request to request.
  */
 export class BottleneckAirtableLimiter implements AirtableLimiter {
   readonly #bases: Bottleneck.Group;

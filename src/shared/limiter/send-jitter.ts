@@ -6,7 +6,8 @@
  * as the request reports it: timer lateness, a busy event loop, the HTTP client's queue, a new connection) and the
  * extra duration (its round trip from that write minus the fastest of this process's recent round trips: a slow
  * way to Airtable, a stall on it). The arrival at Airtable is somewhere within that total, so the total bounds it
- * from above, short only of the part of the fastest round trip that precedes the arrival: the headroom below. The
+ * from above (the way out that every request shares cancels between two requests; the headroom below covers the
+ * book's whole-millisecond clock and the spread of the fastest round trip). The
  * margin is the 90th percentile of recent latenesses plus 5 ms of headroom, never below `minimumMs` and never above
  * `capMs` (AIRTABLE_LIMITER_JITTER_MARGIN_MS, default 40); until `warmupSamples` requests were measured it is the
  * cap. Requests later than their margin (the other 10 %) have their place in the window moved (`AirtableLimiter` →
