@@ -21,6 +21,8 @@ export interface SandboxStats {
   /** Most requests any one of the given bases received in a sliding second. */
   worstBase: number;
   requests: number;
+  /** Of those, Airtable Web API requests (`/v0/…`: records and schemas; not the OAuth sign-in's). */
+  apiRequests: number;
   /** Epoch ms of the first and last 429 (the sandbox's clock is the machine's). */
   refusedBetween: [number, number] | null;
 }
@@ -86,6 +88,7 @@ function opsFor(sandbox: Sandbox): Ops {
         refusedKinds,
         worstBase,
         requests: sandbox.requests.length,
+        apiRequests: sandbox.requests.filter((r) => r.path.startsWith("/v0/")).length,
         refusedBetween,
       };
     },
