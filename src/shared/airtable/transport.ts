@@ -87,9 +87,8 @@ const onWrite = Symbol("airtable-oauth-mcp.onWrite");
  * Tells a request's `SendTiming` the moment undici writes it to a socket: undici calls a handler's `onRequestStart`
  * synchronously right before it writes the request line and headers (client-h1.js `writeH1`), once the connection
  * is up, so the time covers the HTTP client's queue and a new connection's set-up. A request aborted by then is not
- * reported (nothing of it is written). undici's interceptor API (a
- * dispatcher's `compose`) wraps the request's handler; the `SendTiming` travels in the dispatch options, which
- * `request()` passes through unchanged.
+ * reported (nothing of it is written). undici's interceptor API (a dispatcher's `compose`) wraps the request's
+ * handler; the `SendTiming` travels in the dispatch options, which `request()` passes through unchanged.
  */
 class WriteReportingHandler implements Dispatcher.DispatchHandler {
   readonly #inner: Dispatcher.DispatchHandler;

@@ -7,11 +7,11 @@
  * extra duration (its round trip from that write minus the fastest of this process's recent round trips: a slow
  * way to Airtable, a stall on it). The arrival at Airtable is somewhere within that total, so the total bounds it
  * from above (the way out that every request shares cancels between two requests; the headroom below covers the
- * book's whole-millisecond clock and the spread of the fastest round trip). The
- * margin is the 90th percentile of recent latenesses plus 5 ms of headroom, never below `minimumMs` and never above
- * `capMs` (AIRTABLE_LIMITER_JITTER_MARGIN_MS, default 40); until `warmupSamples` requests were measured it is the
- * cap. Requests later than their margin (the other 10 %) have their place in the window moved (`AirtableLimiter` →
- * `reviseArrival`): at the write when the send delay alone exceeds it, else after the answer.
+ * book's whole-millisecond clock and the spread of the fastest round trip). The margin is the 90th percentile of
+ * recent latenesses plus 5 ms of headroom, never below `minimumMs` and never above `capMs`
+ * (AIRTABLE_LIMITER_JITTER_MARGIN_MS, default 40); until `warmupSamples` requests were measured it is the cap.
+ * Requests later than their margin (the other 10 %) have their place in the window moved (`AirtableLimiter` →
+ * `reviseArrival`): at the write when the send delay alone exceeds it, after the answer for the rest.
  *
  * Measured on the development machine (2 busy cores, hammer processes against the sandbox at 150 ms): margins of
  * 8–22 ms once 5 requests were measured, instead of a fixed 40 ms; the write bench went from 94–96 % to ~99 % of

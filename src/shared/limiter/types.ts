@@ -28,9 +28,10 @@ export interface AirtableLimiter {
 /**
  * Handed to a scheduled request (`fn`) so it can tell the limiter when its bytes actually leave for Airtable. The
  * limiter admits a request at a moment in the shared window; what Airtable counts is the arrival. Between the two
- * lie the process's own delays (the HTTP client's queue, a new connection, a busy event loop) and the network. Marking the socket write splits them: the first part is then measured exactly instead of
- * estimated from the round trip, and a write already later than the booking's margin moves the booking's place in
- * the window at once rather than after the answer.
+ * lie the process's own delays (the HTTP client's queue, a new connection, a busy event loop) and the network.
+ * Marking the socket write splits them: the first part is then measured exactly instead of estimated from the round
+ * trip, and a write already later than the booking's margin moves the booking's place in the window at once rather
+ * than after the answer.
  */
 export interface SendTiming {
   /**
