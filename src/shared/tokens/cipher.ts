@@ -56,8 +56,9 @@ export class TokenCipher {
    * plaintext forever: each encryption has a fresh random IV, so a refreshed (rotated) Airtable token is a new
    * blob and misses; the store is still read on every call, so the current blob is always the one decrypted; a
    * tampered blob is a different key and fails as before; and the keys are fixed for the process. Bounded: the
-   * oldest entry goes first, and none is kept longer than DECRYPTED_BLOB_TTL_MS (the plaintexts are tokens this
-   * process holds anyway while it uses them, but a signed-out user's should not stay in memory for hours).
+   * oldest entry goes first, and each decrypt drops the entries older than DECRYPTED_BLOB_TTL_MS, read again or
+   * not (the plaintexts are tokens this process holds anyway while it uses them, but a signed-out user's should not
+   * stay in memory for hours; an instance with no traffic at all keeps them until its next call).
    */
   readonly #decrypted = new Map<string, { plain: string; until: number }>();
   private constructor(current: Buffer, previous?: Buffer) {
@@ -105,6 +106,12 @@ export class TokenCipher {
   decrypt(blob: string, context = ""): string {
     const cacheKey = `${context}\n${blob}`;
     const now = performance.now();
+    // Expired entries go at every decrypt, not only when their own blob is read again: a signed-out user's blob is
+    // never read again. The Map holds entries in the order they were stored, which is the order they expire in.
+    for (const [key, entry] of this.#decrypted) {
+      if (entry.until > now) break;
+      this.#decrypted.delete(key);
+    }
     const known = this.#decrypted.get(cacheKey);
     if (known !== undefined) {
       if (known.until > now) return known.plain;

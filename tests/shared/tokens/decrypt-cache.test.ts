@@ -1,6 +1,11 @@
 import { randomBytes } from "node:crypto";
-import { afterAll, describe, expect, it } from "vitest";
-import { DECRYPTED_BLOBS_MAX, TokenCipher, TokenDecryptError } from "../../../src/shared/tokens/cipher.ts";
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import {
+  DECRYPTED_BLOB_TTL_MS,
+  DECRYPTED_BLOBS_MAX,
+  TokenCipher,
+  TokenDecryptError,
+} from "../../../src/shared/tokens/cipher.ts";
 import { RedisTokenStore } from "../../../src/shared/tokens/redis-token-store.ts";
 import type { AirtableAccount } from "../../../src/shared/tokens/types.ts";
 import { createTestRedis, deleteKeys, uniquePrefix } from "../../helpers/redis.ts";
@@ -15,6 +20,9 @@ const prefix = uniquePrefix("decrypt-cache");
 afterAll(async () => {
   await deleteKeys(redis, prefix);
   redis.disconnect();
+});
+afterEach(() => {
+  vi.useRealTimers();
 });
 
 const key = randomBytes(32);
@@ -55,6 +63,23 @@ describe("decrypted Airtable tokens are remembered, and a rotated token is used 
     expect(() => cipher.decrypt(parts.join("."), "ctx")).toThrow(TokenDecryptError);
     // The same blob under another record's context (a copied blob) is refused too.
     expect(() => cipher.decrypt(blob, "other")).toThrow(TokenDecryptError);
+  });
+
+  it("forgets a decrypted blob after 10 minutes, even one that is never read again (a signed-out user's)", () => {
+    vi.useFakeTimers({ toFake: ["performance"] });
+    const cipher = TokenCipher.create(key);
+    const signedOut = cipher.encrypt("signed-out user's token", "usrGone");
+    const active = cipher.encrypt("active user's token", "usrHere");
+    cipher.decrypt(signedOut, "usrGone");
+    cipher.decrypt(active, "usrHere");
+    expect(cipher.decryptedCount).toBe(2);
+    vi.advanceTimersByTime(DECRYPTED_BLOB_TTL_MS - 1);
+    cipher.decrypt(active, "usrHere"); // still remembered: nothing expired yet
+    expect(cipher.decryptedCount).toBe(2);
+    vi.advanceTimersByTime(1);
+    cipher.decrypt(active, "usrHere"); // both expired; only the one read again is back
+    expect(cipher.decryptedCount).toBe(1);
+    expect(cipher.decrypt(signedOut, "usrGone")).toBe("signed-out user's token");
   });
 
   it(`remembers at most ${DECRYPTED_BLOBS_MAX} blobs`, () => {
