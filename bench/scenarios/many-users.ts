@@ -161,20 +161,24 @@ async function startServers(
   return Promise.all(ports.map((port, i) => startServerProcess({ port, env, label: `server ${i}`, nodeArgs })));
 }
 
-/** One user's loop: read tools back to back (list_records and get_record in turn) on rotating bases. */
+/**
+ * One user's loop until `endAt` (performance.now() ms): read tools (list_records and get_record in turn) on rotating
+ * bases, one call every USER_INTERVAL_MS (back to back with 0). A wait that would outlast `endAt` ends there, so the
+ * window lasts what it says and calls/s is not diluted by users sleeping towards their next call.
+ */
 async function runUser(
   user: User,
   bases: SeededBase[],
-  until: () => boolean,
+  endAt: number,
   record: (user: User, ms: number, ok: boolean) => void,
 ): Promise<void> {
   let n = 0;
   const first = performance.now() + (USER_INTERVAL_MS > 0 ? Math.random() * USER_INTERVAL_MS : 0);
-  while (!until()) {
+  while (performance.now() < endAt) {
     const due = first + n * USER_INTERVAL_MS;
-    const wait = due - performance.now();
+    const wait = Math.min(due, endAt) - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
-    if (until()) return;
+    if (performance.now() >= endAt) return;
     const b = bases[(user.index + (Math.floor(n / 2) % BASES_PER_USER)) % BASES]!;
     const started = performance.now();
     let ok = false;
@@ -244,16 +248,7 @@ export const manyUsers: Scenario = {
       ctx.progress(`warming up for ${WARMUP_MS / 1000} s`);
       const warmupStartedAt = Date.now();
       const warmupEnd = performance.now() + WARMUP_MS;
-      await Promise.all(
-        users.map((u) =>
-          runUser(
-            u,
-            bases,
-            () => performance.now() > warmupEnd,
-            () => (totalCalls += 1),
-          ),
-        ),
-      );
+      await Promise.all(users.map((u) => runUser(u, bases, warmupEnd, () => (totalCalls += 1))));
 
       ctx.progress(`measuring for ${ctx.seconds} s`);
       const latencies: number[] = [];
@@ -266,17 +261,12 @@ export const manyUsers: Scenario = {
       const end = started + ctx.seconds * 1000;
       await Promise.all(
         users.map((u) =>
-          runUser(
-            u,
-            bases,
-            () => performance.now() > end,
-            (user, ms, ok) => {
-              totalCalls += 1;
-              latencies.push(ms);
-              callsBy[user.instance]! += 1;
-              if (!ok) errors += 1;
-            },
-          ),
+          runUser(u, bases, end, (user, ms, ok) => {
+            totalCalls += 1;
+            latencies.push(ms);
+            callsBy[user.instance]! += 1;
+            if (!ok) errors += 1;
+          }),
         ),
       );
       const elapsedS = (performance.now() - started) / 1000;
