@@ -18,9 +18,9 @@ import { formatMs, median, percentile } from "../support/stats.ts";
 
 /**
  * Many signed-in users at once (issue 13 §3, issue 15): USERS users, each with their own grant from the real OAuth
- * flow, call read tools back to back through the MCP SDK client, spread over INSTANCES real server processes
- * (`src/server/main.ts`, distributed mode) sharing one Redis, against the sandbox at 0 ms latency with BASES
- * bases. Measured from outside the servers: calls/s, latency, CPU time and RSS of each process (/proc), and every
+ * flow, call read tools (each once every USER_INTERVAL_MS, or back to back) through the MCP SDK client, spread over
+ * INSTANCES real server processes (`src/server/main.ts`, distributed mode) sharing one Redis, against the sandbox at
+ * 0 ms latency with BASES bases. Measured from outside the servers: calls/s, latency, CPU time and RSS of each process (/proc), and every
  * Redis command they send (a counting proxy) or Redis executes for them (MONITOR on a database of their own).
  *   BENCH_USERS      signed-in users, default 500
  *   BENCH_REDIS_DB   the Redis database the servers use and MONITOR counts, default 13 (must be unused)
@@ -374,9 +374,11 @@ export const manyUsers: Scenario = {
         `Redis: "sent" counts commands the servers sent (a counting TCP proxy in front of Redis; EVALSHA counts ` +
           `once); "executed" counts what Redis ran for them, including commands inside Lua scripts (MONITOR on ` +
           `database ${REDIS_DB}, used by nothing else); a round trip is one write burst from a client connection ` +
-          `(a pipeline is one). Per Airtable request: commands executed divided by the Airtable Web API requests the ` +
-          `sandbox received in the measured window (each call's page, plus a schema when a server's copy had expired ` +
-          `or was never read; issue 15 asks for ≤ 12). Idle: commands executed per second in the ${IDLE_MS / 1000} s ` +
+          `(a pipeline is one). Per Airtable request: all the servers' Redis commands executed (not only the ` +
+          `limiter's) divided by the Airtable Web API requests the sandbox received in the measured window (each ` +
+          `call's records request — a list_records page or a get_record record — plus a schema when a server's copy ` +
+          `had expired or was never read; issue 15 asks for ≤ 12). Idle: commands executed per second in the ` +
+          `${IDLE_MS / 1000} s ` +
           `after the load stopped. ` +
           `Redis connections of both servers: ${redisConnections.peak} at most, ${redisConnections.open} open after the run.`,
         `Executed per call, by command (lua: inside scripts): ${Object.entries(load.executedByName)

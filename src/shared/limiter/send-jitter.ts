@@ -2,7 +2,7 @@
  * How late this process's requests reach Airtable compared with the time the book admitted them, measured, so the
  * jitter margin each booking carries (book.ts) is what this process needs rather than a fixed guess.
  *
- * A request's lateness is observed in two parts: the send delay (the booked moment → its bytes handed to the socket,
+ * A request's lateness is observed in two parts: the write delay (the booked moment → its bytes handed to the socket,
  * as the request reports it: timer lateness, a busy event loop, the HTTP client's queue, a new connection) and the
  * extra duration (its round trip from that write minus the fastest of this process's recent round trips: a slow
  * way to Airtable, a stall on it). The arrival at Airtable is somewhere within that total, so the total bounds it
@@ -11,7 +11,7 @@
  * recent latenesses plus 5 ms of headroom, never below `minimumMs` and never above `capMs`
  * (AIRTABLE_LIMITER_JITTER_MARGIN_MS, default 40); until `warmupSamples` requests were measured it is the cap.
  * Requests later than their margin (the other 10 %) have their place in the window moved (`AirtableLimiter` →
- * `reviseArrival`): at the write when the send delay alone exceeds it, after the answer for the rest.
+ * `reviseArrival`): at the write when the write delay alone exceeds it, after the answer for the rest.
  *
  * Measured on the development machine (2 busy cores, hammer processes against the sandbox at 150 ms): margins of
  * 8–22 ms once 5 requests were measured, instead of a fixed 40 ms; the write bench went from 94–96 % to ~99 % of
@@ -45,14 +45,14 @@ export class SendJitter {
   }
 
   /**
-   * Records one request: `sendDelayMs` from its booked moment to the send, `durationMs` of its round trip. Returns
-   * its estimated lateness (ms).
+   * Records one request: `writeDelayMs` from its booked moment to its socket write, `durationMs` of its round trip
+   * from that write. Returns its estimated lateness (ms).
    */
-  observe(sendDelayMs: number, durationMs: number): number {
+  observe(writeDelayMs: number, durationMs: number): number {
     const cold = this.#durations.length < SendJitter.minimumDurations;
     const typical = cold ? 0 : Math.min(...this.#durations);
     push(this.#durations, durationMs, SendJitter.size);
-    const lateness = Math.max(0, sendDelayMs) + Math.max(0, durationMs - typical);
+    const lateness = Math.max(0, writeDelayMs) + Math.max(0, durationMs - typical);
     // A cold request's lateness is its whole round trip: right for revising its own place (conservative), wrong as
     // a sample of this process's jitter (it would hold the margin at the cap for the next 100 requests).
     if (cold) return lateness;

@@ -12,7 +12,7 @@ describe("SendJitter", () => {
   it("is the 90th percentile of recent latenesses plus the headroom, within its bounds", () => {
     const jitter = new SendJitter({ capMs: 40 });
     jitter.observe(0, 10);
-    // Latenesses 0..19 ms in a shuffled order (send delay only; every round trip equals the baseline).
+    // Latenesses 0..19 ms in a shuffled order (write delay only; every round trip equals the baseline).
     const latenesses = Array.from({ length: 20 }, (_, i) => (i * 7) % 20);
     for (const ms of latenesses) jitter.observe(ms, 10);
     // Sorted 0..19: the 90th percentile is the 18th value (index floor(0.9 · 20) = 18), i.e. 18 ms.
