@@ -112,11 +112,9 @@ export class TokenCipher {
       if (entry.until > now) break;
       this.#decrypted.delete(key);
     }
+    // What is left after the sweep has not expired.
     const known = this.#decrypted.get(cacheKey);
-    if (known !== undefined) {
-      if (known.until > now) return known.plain;
-      this.#decrypted.delete(cacheKey);
-    }
+    if (known !== undefined) return known.plain;
     const plain = this.#decryptOnce(blob, context);
     if (this.#decrypted.size >= DECRYPTED_BLOBS_MAX) {
       this.#decrypted.delete(this.#decrypted.keys().next().value as string);
