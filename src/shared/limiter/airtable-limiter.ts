@@ -174,11 +174,11 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
       const outcome = await this.#through(scope, () => this.#bookAndStart(scope, fn, signal), signal);
       if (outcome.kind === "aborted") throw signal?.reason ?? new Error("aborted");
       if (outcome.kind === "started") {
-        this.#hooks.onAdmitted?.(scope, outcome.sentAt - started);
+        this.#hooks.onAdmitted?.(scope, outcome.sent.sentAt - started);
         try {
           return await outcome.result;
         } finally {
-          this.#afterSend(scope, outcome);
+          this.#afterSend(scope, outcome.sent);
         }
       }
       // Wait out the penalty outside the queue, then queue again: spread a little so that every process's waiting
@@ -300,9 +300,7 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
     }
     if (booking.kind === "penalty") return booking;
     if (signal?.aborted) return withdraw(booking.ticket);
-    const started: Started<T> = {
-      kind: "started",
-      result: undefined as unknown as Promise<T>,
+    const sent: Sent = {
       ticket: booking.ticket,
       marginMs,
       dueAt,
@@ -310,16 +308,16 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
       writtenAt: undefined,
       revisedMs: 0,
     };
-    const timing: SendTiming = { written: () => this.#written(scope, started) };
+    let result: Promise<T>;
     try {
-      started.result = fn(timing);
+      result = fn({ written: () => this.#written(scope, sent) });
     } catch (error) {
       // A synchronous throw is the request's outcome like any other (and must not skip the warm-up release).
-      started.result = Promise.reject(error as Error);
+      result = Promise.reject(error as Error);
     }
     // The caller awaits it; until then a rejection must not count as unhandled.
-    started.result.catch(() => undefined);
-    return started;
+    result.catch(() => undefined);
+    return { kind: "started", result, sent };
   }
 
   /**
@@ -327,7 +325,7 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
    * is moved by the excess at once, so the requests booked after it see the real end of its second before they
    * leave, however long its answer takes.
    */
-  #written(scope: RateLimitScope, sent: Started<unknown>): void {
+  #written(scope: RateLimitScope, sent: Sent): void {
     sent.writtenAt = performance.now();
     this.#revise(scope, sent, sent.writtenAt - sent.dueAt);
   }
@@ -337,7 +335,7 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
    * headroom, when it does not yet. Not awaited: Redis applies it in order on this process's connection, before
    * any later booking this process sends.
    */
-  #revise(scope: RateLimitScope, sent: Started<unknown>, latenessMs: number): void {
+  #revise(scope: RateLimitScope, sent: Sent, latenessMs: number): void {
     const excess = Math.ceil(latenessMs + SendJitter.headroomMs - sent.marginMs - sent.revisedMs);
     if (excess <= 0) return;
     const ticket = sent.ticket;
@@ -353,7 +351,7 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
    * entry covers (a cold connection, the first request of a process, a slow way to Airtable, an event-loop stall)
    * probably reached Airtable late, so its place in the window is moved by the rest (`#revise`).
    */
-  #afterSend(scope: RateLimitScope, sent: Started<unknown>): void {
+  #afterSend(scope: RateLimitScope, sent: Sent): void {
     if (typeof this.#first === "object") {
       this.#first.release();
       this.#first = "warm";
@@ -434,13 +432,18 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
   }
 }
 
-/**
- * A request that left: its answer, its place in the books (as revised so far), and when (this process's clock, ms)
- * it was due, started (`fn` called) and written to its socket.
- */
+/** A request that left: its answer, and what the limiter keeps of it until then (`Sent`). */
 interface Started<T> {
   kind: "started";
   result: Promise<T>;
+  sent: Sent;
+}
+
+/**
+ * A request that left: its place in the books (as revised so far), and when (this process's clock, ms) it was due,
+ * started (`fn` called) and written to its socket.
+ */
+interface Sent {
   ticket: AdmissionTicket;
   marginMs: number;
   dueAt: number;
