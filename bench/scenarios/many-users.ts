@@ -20,8 +20,9 @@ import { formatMs, median, percentile } from "../support/stats.ts";
  * Many signed-in users at once (issue 13 §3, issue 15): USERS users, each with their own grant from the real OAuth
  * flow, call read tools (each once every USER_INTERVAL_MS, or back to back) through the MCP SDK client, spread over
  * INSTANCES real server processes (`src/server/main.ts`, distributed mode) sharing one Redis, against the sandbox at
- * 0 ms latency with BASES bases. Measured from outside the servers: calls/s, latency, CPU time and RSS of each process (/proc), and every
- * Redis command they send (a counting proxy) or Redis executes for them (MONITOR on a database of their own).
+ * 0 ms latency with BASES bases. Measured from outside the servers: calls/s, latency, CPU time and RSS of each
+ * process (/proc), and every Redis command they send (a counting proxy) or Redis executes for them (MONITOR on a
+ * database of their own).
  *   BENCH_USERS      signed-in users, default 500
  *   BENCH_REDIS_DB   the Redis database the servers use and MONITOR counts, default 13 (must be unused)
  *   BENCH_CPU_PROF=1 run the servers with --cpu-prof and print the functions with the most self time
@@ -174,7 +175,7 @@ async function runUser(
 ): Promise<void> {
   let n = 0;
   const first = performance.now() + (USER_INTERVAL_MS > 0 ? Math.random() * USER_INTERVAL_MS : 0);
-  while (performance.now() < endAt) {
+  for (;;) {
     const due = first + n * USER_INTERVAL_MS;
     const wait = Math.min(due, endAt) - performance.now();
     if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
@@ -389,8 +390,7 @@ export const manyUsers: Scenario = {
           `limiter's) divided by the Airtable Web API requests the sandbox received in the measured window (each ` +
           `call's records request — a list_records page or a get_record record — plus a schema when a server's copy ` +
           `had expired or was never read; issue 15 asks for ≤ 12). Idle: commands executed per second in the ` +
-          `${IDLE_MS / 1000} s ` +
-          `after the load stopped. ` +
+          `${IDLE_MS / 1000} s after the load stopped. ` +
           `Redis connections of both servers: ${redisConnections.peak} at most, ${redisConnections.open} open after the run.`,
         `Executed per call, by command (lua: inside scripts): ${Object.entries(load.executedByName)
           .sort(([, a], [, b]) => b - a)
