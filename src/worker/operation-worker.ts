@@ -32,7 +32,7 @@ import {
 import { failOperation, finalReason } from "../shared/operations/fail-operation.ts";
 import { processOperation } from "../shared/operations/processor.ts";
 import { progressUpdateOf } from "../shared/operations/progress-listeners.ts";
-import { OPERATIONS_QUEUE, bullPrefix, cancelChannel } from "../shared/queue/operation-queue.ts";
+import { OPERATIONS_QUEUE, bullPrefix, bullmqConnection, cancelChannel } from "../shared/queue/operation-queue.ts";
 import { WorkerHeartbeat } from "../shared/queue/worker-heartbeat.ts";
 import type { OperationJobData } from "../shared/queue/operation-queue.ts";
 import type { SchemaCache } from "../shared/schema-cache.ts";
@@ -152,6 +152,8 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
     }
   };
 
+  // BullMQ's scripts go on a connection of their own (bullmqConnection says why); the shared one keeps the rest.
+  const workerRedis = bullmqConnection(opts.redis);
   const worker = new Worker<OperationJobData>(
     OPERATIONS_QUEUE,
     // Three parameters: BullMQ then gives each job an AbortSignal, aborted by `worker.cancelJob`.
@@ -160,7 +162,7 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
         processJob(job, token, signal ?? new AbortController().signal),
       ),
     {
-      connection: opts.redis,
+      connection: workerRedis,
       prefix,
       concurrency: opts.concurrency,
       lockDuration: opts.lockMs,
@@ -224,6 +226,7 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
         await heartbeat.stop();
         await subscribed;
         cancels.disconnect();
+        workerRedis.disconnect();
       }
     },
   };

@@ -14,7 +14,7 @@ import { createAirtableAccess, createClientSideCache } from "../shared/airtable-
 import type { Config } from "../shared/config.ts";
 import type { Logger } from "../shared/logger.ts";
 import { Metrics } from "../shared/metrics/index.ts";
-import { OPERATIONS_QUEUE, bullPrefix } from "../shared/queue/operation-queue.ts";
+import { OPERATIONS_QUEUE, bullPrefix, bullmqConnection } from "../shared/queue/operation-queue.ts";
 import { readinessChecks } from "../shared/readiness.ts";
 import { SchemaCache } from "../shared/schema-cache.ts";
 import { BaseFairness } from "./base-fairness.ts";
@@ -62,10 +62,11 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
   const metrics = opts.metrics ?? new Metrics({ logger });
   // queue_jobs only: this Queue never adds jobs. Its counts are read with a timeout at scrape time. A server in
   // the same process observes its own queue already.
+  const countsRedis = opts.metrics === undefined ? bullmqConnection(redis) : undefined;
   const countsQueue =
-    opts.metrics === undefined
-      ? new Queue(OPERATIONS_QUEUE, { connection: redis, prefix: bullPrefix(keyPrefix) })
-      : undefined;
+    countsRedis === undefined
+      ? undefined
+      : new Queue(OPERATIONS_QUEUE, { connection: countsRedis, prefix: bullPrefix(keyPrefix) });
   countsQueue?.on("error", (error) => logger.warn({ err: error }, "queue error"));
   if (countsQueue !== undefined) metrics.observeQueue(countsQueue);
   const { store, clients, tokens, operations, ...access } = createAirtableAccess(config, {
@@ -126,6 +127,7 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
       await operationWorker.close().catch((error: unknown) => logger.error({ err: error }, "worker close failed"));
       health?.close();
       await countsQueue?.close().catch(() => undefined);
+      countsRedis?.disconnect();
       await access.close().catch((error: unknown) => logger.error({ err: error }, "limiter close failed"));
       await cache?.close();
       redis.disconnect();

@@ -3,6 +3,7 @@
  * HTTP at Airtable's own 5 req/s. Fairness (parking and promotion), progress relay, release on shutdown and
  * resume by another worker. The multi-process behaviour (SIGKILL, several workers) is in tests/e2e.
  */
+import type { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixture, type Fixture } from "../sandbox/test-helpers.ts";
 import { createTestRedis, deleteKeys, uniquePrefix } from "../helpers/redis.ts";
@@ -199,5 +200,24 @@ describe("operation worker", () => {
     expect(job?.attemptsMade).toBe(1);
     expect(await job?.isFailed()).toBe(true);
     expect(rows(f.base.id, "wrong-key")).toHaveLength(0);
+  });
+
+  it("keeps BullMQ's scripts off the shared connections, whose pipelines then stay cheap", async () => {
+    const worker = startWorker();
+    await worker.worker.waitUntilReady();
+    await runner.queue.getJobCounts();
+    // BullMQ defines its Lua scripts as commands on the connection it is given; ioredis then copies each one onto
+    // every pipeline made on that connection (bullmqConnection in operation-queue.ts).
+    expect(Object.keys(redis.scriptsSet)).toEqual([]);
+    expect(Object.keys(workerRedis.scriptsSet)).toEqual([]);
+    // They are on BullMQ's own connections (which is what makes the assertions above mean something).
+    const queueClient = runner.queue.opts.connection as Redis;
+    const workerClient = worker.worker.opts.connection as Redis;
+    expect(queueClient).not.toBe(redis);
+    expect(workerClient).not.toBe(workerRedis);
+    expect(Object.keys(queueClient.scriptsSet).length).toBeGreaterThan(10);
+    expect(Object.keys(workerClient.scriptsSet).length).toBeGreaterThan(10);
+    await worker.close();
+    workers.splice(workers.indexOf(worker), 1);
   });
 });

@@ -19,7 +19,14 @@ import type { CancelOptions, OperationRunner } from "../operations/operation-run
 import type { OperationStore } from "../operations/operation-store.ts";
 import { failOperation } from "../operations/fail-operation.ts";
 import { ProgressListeners } from "../operations/progress-listeners.ts";
-import { OPERATIONS_QUEUE, bullPrefix, cancelChannel, jobDataOf, jobOptions } from "./operation-queue.ts";
+import {
+  OPERATIONS_QUEUE,
+  bullPrefix,
+  bullmqConnection,
+  cancelChannel,
+  jobDataOf,
+  jobOptions,
+} from "./operation-queue.ts";
 import type { JobPolicy, OperationJobData } from "./operation-queue.ts";
 
 export interface QueuedRunnerOptions extends JobPolicy {
@@ -34,13 +41,17 @@ export class QueuedOperationRunner implements OperationRunner {
   readonly queue: Queue<OperationJobData>;
   readonly #events: QueueEvents;
   readonly #eventsRedis: Redis;
+  readonly #queueRedis: Redis;
   readonly #opts: QueuedRunnerOptions;
   readonly #progressListeners = new ProgressListeners();
 
   constructor(opts: QueuedRunnerOptions) {
     this.#opts = opts;
     const prefix = bullPrefix(opts.keyPrefix);
-    this.queue = new Queue<OperationJobData>(OPERATIONS_QUEUE, { connection: opts.redis, prefix });
+    // A connection of its own (same fail-fast options), so that BullMQ's scripts stay off the shared one
+    // (bullmqConnection in operation-queue.ts says why).
+    this.#queueRedis = bullmqConnection(opts.redis);
+    this.queue = new Queue<OperationJobData>(OPERATIONS_QUEUE, { connection: this.#queueRedis, prefix });
     // XREAD BLOCK needs a connection of its own, which must wait for Redis rather than fail.
     this.#eventsRedis = opts.redis.duplicate({ maxRetriesPerRequest: null });
     this.#events = new QueueEvents(OPERATIONS_QUEUE, { connection: this.#eventsRedis, prefix });
@@ -161,6 +172,7 @@ export class QueuedOperationRunner implements OperationRunner {
   async close(): Promise<void> {
     await Promise.allSettled([this.#events.close(), this.queue.close()]);
     this.#eventsRedis.disconnect();
+    this.#queueRedis.disconnect();
   }
 }
 
