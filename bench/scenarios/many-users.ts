@@ -3,10 +3,16 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { Redis } from "ioredis";
 import { callTool, connectClient, resultText, signInAndConnect } from "../../tests/e2e/helpers/mcp-client.ts";
-import { freePort, startServerProcess, type ServerProcess } from "../../tests/e2e/helpers/server-process.ts";
+import {
+  freePort,
+  startNodeProcess,
+  startServerProcess,
+  type ServerProcess,
+} from "../../tests/e2e/helpers/server-process.ts";
 import { TestOAuthProvider } from "../../tests/e2e/helpers/test-oauth-provider.ts";
 import type { BenchContext, Scenario, ScenarioResult } from "../scenario.ts";
 import { imageNodeOptions } from "../support/image-node-options.ts";
@@ -29,6 +35,8 @@ import { formatMs, median, percentile } from "../support/stats.ts";
  *   BENCH_SERVER_NODE_ARGS  extra Node options for the servers, e.g. "--max-old-space-size=192" (heap experiments);
  *                    they come after the server image's NODE_OPTIONS, which the servers always get (as deployed)
  *   BENCH_IMAGE_NODE_OPTIONS=off  run the servers without the server image's NODE_OPTIONS
+ *   BENCH_FLOOR=off  skip the floor (a bare Node server doing the same I/O per call, bench/support/floor-server.ts),
+ *                    measured after the servers at the same pace; paced runs only (it has no limiter)
  */
 const USERS = Number(process.env.BENCH_USERS ?? 500);
 const INSTANCES = 2;
@@ -51,6 +59,8 @@ const CPU_PROF = process.env.BENCH_CPU_PROF === "1";
 /** The server image's NODE_OPTIONS (Dockerfile.server): the servers run as the image runs them. */
 const IMAGE_NODE_OPTIONS = process.env.BENCH_IMAGE_NODE_OPTIONS === "off" ? "" : imageNodeOptions();
 const TOP_FRAMES = 15;
+/** The floor runs at the same pace only: back to back, without a limiter, it would meet the sandbox's 429s. */
+const FLOOR = process.env.BENCH_FLOOR !== "off" && USER_INTERVAL_MS > 0;
 
 /** The parts of a read call's path the profile summary adds up (inclusive: a part and what it calls). */
 const COST_GROUPS: CostGroup[] = [
@@ -199,6 +209,124 @@ async function runUser(
     }
     record(user, performance.now() - started, ok);
     n += 1;
+  }
+}
+
+interface FloorResult {
+  callsPerSecond: number;
+  calls: number;
+  errors: number;
+  p50: number;
+  p95: number;
+  cpuMsPerCall: number;
+  cpuMsPerCallNet: number;
+}
+
+/**
+ * The floor (bench/support/floor-server.ts): INSTANCES bare Node processes doing one read call's I/O, driven by the
+ * same number of MCP SDK clients at the same pace as the servers were, measured the same way (CPU of each process
+ * over the window, net of its idle rate), against a sandbox of its own without rate limits. Each user's client
+ * carries that user's sandbox token (no sign-in).
+ */
+async function measureFloor(ctx: BenchContext): Promise<FloorResult> {
+  // A sandbox of its own, seeded alike, without rate limits: the floor has no limiter, and random arrivals put 6
+  // requests in some base's second now and then (Airtable's 429 then blocks that base for 30 s).
+  const sandbox = await startSandboxProcess({ unlimited: true });
+  try {
+    const { userIds, bases } = await sandbox.call("seed", { users: USERS, bases: BASES, records: RECORDS_PER_TABLE });
+    return await measureFloorAgainst(ctx, sandbox, bases, userIds);
+  } finally {
+    await sandbox.close();
+  }
+}
+
+async function measureFloorAgainst(
+  ctx: BenchContext,
+  sandbox: SandboxProcess,
+  bases: SeededBase[],
+  userIds: string[],
+): Promise<FloorResult> {
+  const tokens = await sandbox.call("personalAccessTokens", { userIds });
+  const ports: number[] = [];
+  while (ports.length < INSTANCES) {
+    const port = await freePort();
+    if (!ports.includes(port)) ports.push(port);
+  }
+  const floors = await Promise.all(
+    ports.map((port, i) =>
+      startNodeProcess({
+        main: "bench/support/floor-server.ts",
+        port,
+        label: `floor ${i}`,
+        env: {
+          PORT: String(port),
+          REDIS_URL: ctx.redisUrl,
+          AIRTABLE_API_URL: sandbox.url,
+          ...(IMAGE_NODE_OPTIONS !== "" && { NODE_OPTIONS: IMAGE_NODE_OPTIONS }),
+        },
+      }),
+    ),
+  );
+  const users: User[] = [];
+  try {
+    users.push(
+      ...(await pool(
+        userIds.map((_, index) => index),
+        SIGN_IN_CONCURRENCY,
+        async (index) => {
+          const instance = index % INSTANCES;
+          const client = new Client({ name: "bench-floor-client", version: "1.0.0" });
+          await client.connect(
+            new StreamableHTTPClientTransport(new URL(`${floors[instance]!.url}/mcp`), {
+              requestInit: { headers: { authorization: `Bearer ${tokens[index]!}` } },
+            }),
+          );
+          return { index, client, instance };
+        },
+      )),
+    );
+    const warmupEnd = performance.now() + WARMUP_MS;
+    await Promise.all(users.map((u) => runUser(u, bases, warmupEnd, () => undefined)));
+    const latencies: number[] = [];
+    let calls = 0;
+    let inWindow = 0;
+    let errors = 0;
+    const cpuBefore = await Promise.all(floors.map((f) => processCpuMs(f.pid)));
+    const started = performance.now();
+    const end = started + ctx.seconds * 1000;
+    await Promise.all(
+      users.map((u) =>
+        runUser(u, bases, end, (_user, ms, ok) => {
+          calls += 1;
+          latencies.push(ms);
+          if (performance.now() <= end) inWindow += 1;
+          if (!ok) errors += 1;
+        }),
+      ),
+    );
+    const elapsedS = (performance.now() - started) / 1000;
+    const cpuMs = (await Promise.all(floors.map((f) => processCpuMs(f.pid)))).reduce(
+      (sum, after, i) => sum + after - cpuBefore[i]!,
+      0,
+    );
+    const idleBefore = await Promise.all(floors.map((f) => processCpuMs(f.pid)));
+    await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+    const idleMs = (await Promise.all(floors.map((f) => processCpuMs(f.pid)))).reduce(
+      (sum, after, i) => sum + after - idleBefore[i]!,
+      0,
+    );
+    return {
+      callsPerSecond: inWindow / ctx.seconds,
+      calls,
+      errors,
+      p50: median(latencies),
+      p95: percentile(latencies, 95),
+      cpuMsPerCall: cpuMs / Math.max(1, calls),
+      cpuMsPerCallNet: (cpuMs - (idleMs / (IDLE_MS / 1000)) * elapsedS) / Math.max(1, calls),
+    };
+  } finally {
+    await Promise.all(users.map((u) => u.client.close().catch(() => undefined)));
+    await Promise.all(floors.map((f) => f.stop(5_000)));
   }
 }
 
@@ -357,6 +485,28 @@ export const manyUsers: Scenario = {
       const sandboxStats = await sandbox.call("stats", { baseIds: bases.map((b) => b.baseId) });
       const refusedKinds = Object.entries(sandboxStats.refusedKinds);
       const [load1, load5] = (await import("node:os")).loadavg();
+      let floor: FloorResult | undefined;
+      if (FLOOR) {
+        ctx.progress(`the floor: ${INSTANCES} bare Node processes, same I/O per call, same pace`);
+        floor = await measureFloor(ctx);
+        rows.push([
+          "floor (bare node:http)",
+          floor.callsPerSecond.toFixed(0),
+          formatMs(floor.p50),
+          formatMs(floor.p95),
+          floor.cpuMsPerCall.toFixed(2),
+          floor.cpuMsPerCallNet.toFixed(2),
+          (1000 / Math.max(0.001, floor.cpuMsPerCall)).toFixed(0),
+          "",
+          "",
+          "",
+          "",
+          "",
+          "",
+        ]);
+      }
+      const clusterNetMs =
+        (cpuMs.reduce((a, b) => a + b, 0) - idleCpuRate.reduce((a, b) => a + b, 0) * elapsedS) / Math.max(1, calls);
       const notes = [
         `${USERS} users signed in through the real OAuth flow (DCR, PKCE, consent, sandbox Airtable sign-in) in ` +
           `${signInSeconds.toFixed(0)} s, then ${WARMUP_MS / 1000} s of warm-up and ${ctx.seconds} s measured; each ` +
@@ -392,6 +542,16 @@ export const manyUsers: Scenario = {
           `had expired or was never read; issue 15 asks for ≤ 12). Idle: commands executed per second in the ` +
           `${IDLE_MS / 1000} s after the load stopped. ` +
           `Redis connections of both servers: ${redisConnections.peak} at most, ${redisConnections.open} open after the run.`,
+        ...(floor === undefined
+          ? []
+          : [
+              `The floor row: after the servers, ${INSTANCES} bare \`node:http\` processes (bench/support/floor-server.ts: no express, ` +
+                `MCP SDK, auth or validation) answer the same ${USERS} MCP SDK clients at the same pace with the same I/O per ` +
+                `read call: the JSON-RPC request in, one EVALSHA, one Airtable request to the sandbox (undici), the JSON ` +
+                `answer out; ${floor.calls} calls, ${floor.errors} errors. It is what this machine charges for the I/O ` +
+                `alone: the servers' net CPU per call is **${(clusterNetMs / Math.max(0.001, floor.cpuMsPerCallNet)).toFixed(2)}× ` +
+                `the floor's** (${clusterNetMs.toFixed(2)} vs ${floor.cpuMsPerCallNet.toFixed(2)} ms).`,
+            ]),
         `Executed per call, by command (lua: inside scripts): ${Object.entries(load.executedByName)
           .sort(([, a], [, b]) => b - a)
           .map(([name, n]) => `${name} ${(n / Math.max(1, calls)).toFixed(2)}`)
@@ -421,6 +581,7 @@ export const manyUsers: Scenario = {
           redisLoad: load,
           redisIdle: idle,
           loadAverage: [load1, load5],
+          ...(floor !== undefined && { floor }),
         },
       };
     } finally {

@@ -30,6 +30,8 @@ export interface SandboxStats {
 interface Ops {
   seed(args: { users: number; bases: number; records: number }): { userIds: string[]; bases: SeededBase[] };
   registerOAuthClient(args: { clientId: string; clientSecret: string; redirectUris: string[] }): null;
+  /** A personal access token per user (the floor server passes them through to the sandbox). */
+  personalAccessTokens(args: { userIds: string[] }): string[];
   stats(args: { baseIds: string[] }): SandboxStats;
 }
 
@@ -70,6 +72,9 @@ function opsFor(sandbox: Sandbox): Ops {
       sandbox.registerOAuthClient(client);
       return null;
     },
+    personalAccessTokens({ userIds }) {
+      return userIds.map((id) => sandbox.createPersonalAccessToken(id));
+    },
     stats({ baseIds }) {
       const refusedKinds: Record<string, number> = {};
       let refusedBetween: [number, number] | null = null;
@@ -102,9 +107,13 @@ export interface SandboxProcess {
   close(): Promise<void>;
 }
 
-/** Starts this file as a child process running the sandbox (Airtable's default limits, 0 ms latency). */
-export async function startSandboxProcess(): Promise<SandboxProcess> {
-  const child: ChildProcess = fork(fileURLToPath(import.meta.url), ["--child"], {
+/**
+ * Starts this file as a child process running the sandbox (Airtable's default limits, 0 ms latency). `unlimited`:
+ * no rate limits at all, for a client that has no limiter (the many-users floor), never for the project's own code.
+ */
+export async function startSandboxProcess(opts: { unlimited?: boolean } = {}): Promise<SandboxProcess> {
+  const args = ["--child", ...(opts.unlimited === true ? ["--unlimited"] : [])];
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), args, {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
   const pending = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
@@ -140,7 +149,11 @@ export async function startSandboxProcess(): Promise<SandboxProcess> {
 }
 
 if (process.argv.includes("--child")) {
-  const sandbox = await startSandbox({});
+  const sandbox = await startSandbox(
+    process.argv.includes("--unlimited")
+      ? { perBaseRps: Number.MAX_SAFE_INTEGER, perTokenRps: Number.MAX_SAFE_INTEGER }
+      : {},
+  );
   const ops = opsFor(sandbox) as unknown as Record<string, (args: unknown) => unknown>;
   process.on("message", (raw) => {
     const { id, op, args } = raw as { id: number; op: string; args: unknown };

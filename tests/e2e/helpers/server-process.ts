@@ -69,7 +69,11 @@ export async function startWorkerProcess(opts: {
   });
 }
 
-async function startNodeProcess(opts: {
+/**
+ * Any Node script of this repository as its own process (`main` relative to the repository root), started like
+ * the server: ready once GET `url/healthz` answers 2xx on `port`.
+ */
+export async function startNodeProcess(opts: {
   main: string;
   nodeArgs?: string[];
   port: number;
