@@ -36,7 +36,7 @@ import { formatMs, median, percentile } from "../support/stats.ts";
  *                    they come after the server image's NODE_OPTIONS, which the servers always get (as deployed)
  *   BENCH_IMAGE_NODE_OPTIONS=off  run the servers without the server image's NODE_OPTIONS
  *   BENCH_FLOOR=off  skip the floor (a bare Node server doing the same I/O per call, bench/support/floor-server.ts),
- *                    measured after the servers at the same pace; paced runs only (it has no limiter)
+ *                    measured after the servers at the same pace; paced runs only (back to back the loads differ)
  */
 const USERS = Number(process.env.BENCH_USERS ?? 500);
 const INSTANCES = 2;
@@ -59,7 +59,10 @@ const CPU_PROF = process.env.BENCH_CPU_PROF === "1";
 /** The server image's NODE_OPTIONS (Dockerfile.server): the servers run as the image runs them. */
 const IMAGE_NODE_OPTIONS = process.env.BENCH_IMAGE_NODE_OPTIONS === "off" ? "" : imageNodeOptions();
 const TOP_FRAMES = 15;
-/** The floor runs at the same pace only: back to back, without a limiter, it would meet the sandbox's 429s. */
+/**
+ * The floor runs at the same pace only. Back to back, the servers' calls queue behind the per-base limit (5 req/s)
+ * while the floor's, with no limiter and no rate limits on its sandbox, would not: the two loads would differ.
+ */
 const FLOOR = process.env.BENCH_FLOOR !== "off" && USER_INTERVAL_MS > 0;
 
 /** The parts of a read call's path the profile summary adds up (inclusive: a part and what it calls). */
@@ -270,7 +273,7 @@ async function measureFloorAgainst(
     const port = await freePort();
     if (!ports.includes(port)) ports.push(port);
   }
-  const floors = await Promise.all(
+  const started = await Promise.allSettled(
     ports.map((port, i) =>
       startNodeProcess({
         main: "bench/support/floor-server.ts",
@@ -285,23 +288,29 @@ async function measureFloorAgainst(
       }),
     ),
   );
+  const floors = started.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+  const failed = started.find((r) => r.status === "rejected");
+  if (failed !== undefined) {
+    // One did not start: stop the other, whose piped output would keep this process alive.
+    await Promise.all(floors.map((f) => f.stop(5_000)));
+    throw failed.reason;
+  }
   const users: User[] = [];
   try {
-    users.push(
-      ...(await pool(
-        userIds.map((_, index) => index),
-        SIGN_IN_CONCURRENCY,
-        async (index) => {
-          const instance = index % INSTANCES;
-          const client = new Client({ name: "bench-floor-client", version: "1.0.0" });
-          await client.connect(
-            new StreamableHTTPClientTransport(new URL(`${floors[instance]!.url}/mcp`), {
-              requestInit: { headers: { authorization: `Bearer ${tokens[index]!}` } },
-            }),
-          );
-          return { index, client, instance };
-        },
-      )),
+    // Each connected client joins `users` at once, so that a failure part-way still closes the ones connected.
+    await pool(
+      userIds.map((_, index) => index),
+      SIGN_IN_CONCURRENCY,
+      async (index) => {
+        const instance = index % INSTANCES;
+        const client = new Client({ name: "bench-floor-client", version: "1.0.0" });
+        await client.connect(
+          new StreamableHTTPClientTransport(new URL(`${floors[instance]!.url}/mcp`), {
+            requestInit: { headers: { authorization: `Bearer ${tokens[index]!}` } },
+          }),
+        );
+        users.push({ index, client, instance });
+      },
     );
     const warmupEnd = performance.now() + WARMUP_MS;
     await Promise.all(users.map((u) => runUser(u, bases, warmupEnd, () => undefined)));

@@ -1,6 +1,7 @@
 /**
  * Readiness, the same on the server's /readyz and the worker's: every request or job needs Redis (queue,
- * limiter, logs, sessions) and the token store to answer. A check that does not answer within 2 s fails.
+ * limiter, logs, sessions) and the token store to answer. A check that does not answer within 2 s fails. Redis is
+ * pinged on the process's shared connection; BullMQ's own connections (bullmqConnection) reach the same server.
  * Embedded mode has no Redis: only the token store (the SQLite file) is checked.
  */
 import type { Redis } from "ioredis";

@@ -21,7 +21,7 @@ import type { AirtableClientFactory } from "../shared/airtable/client-factory.ts
 import { withLogContext } from "../shared/log-context.ts";
 import type { Logger } from "../shared/logger.ts";
 import type { Metrics } from "../shared/metrics/index.ts";
-import { isTerminal, type OperationState } from "../shared/operations/fold.ts";
+import { isTerminal, type OperationState, type OperationStatus } from "../shared/operations/fold.ts";
 import { MAX_BATCH_SIZE } from "../shared/operations/events.ts";
 import type { OperationStore } from "../shared/operations/operation-store.ts";
 import {
@@ -135,13 +135,14 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
         throw new DelayedError();
       }
       if (error instanceof OperationFailedError) {
-        observed?.failed();
+        observed?.endedWith("failed");
         throw new UnrecoverableError(error.message);
       }
       const attempt = job.attemptsMade + 1;
       if (attempt >= (job.opts.attempts ?? 1)) {
-        await failOperation(store, operationId, finalReason(error, attempt)).catch(() => undefined);
-        observed?.failed();
+        // A cancel asked for meanwhile ends it `cancelled` (fail-operation.ts): the metric counts what the log says.
+        const status = await failOperation(store, operationId, finalReason(error, attempt)).catch(() => undefined);
+        observed?.endedWith(status ?? "failed");
       }
       log.warn({ err: error, attempt }, "operation run failed; BullMQ retries it with backoff if attempts remain");
       throw error;
@@ -154,27 +155,34 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
 
   // BullMQ's scripts go on a connection of their own (bullmqConnection says why); the shared one keeps the rest.
   const workerRedis = bullmqConnection(opts.redis);
-  const worker = new Worker<OperationJobData>(
-    OPERATIONS_QUEUE,
-    // Three parameters: BullMQ then gives each job an AbortSignal, aborted by `worker.cancelJob`.
-    (job, token, signal) =>
-      withLogContext({ operationId: job.data.operationId }, () =>
-        processJob(job, token, signal ?? new AbortController().signal),
-      ),
-    {
-      connection: workerRedis,
-      prefix,
-      concurrency: opts.concurrency,
-      lockDuration: opts.lockMs,
-      // Renewed four times per lock period (BullMQ's default is twice): a slow Redis round trip or a busy event
-      // loop can miss one renewal without losing the lock of a healthy job.
-      lockRenewTime: Math.max(250, Math.floor(opts.lockMs / 4)),
-      // A killed worker's lock expires ≤ lockMs after its last renewal; the check finds it within lockMs / 2 more.
-      stalledInterval: Math.max(500, Math.floor(opts.lockMs / 2)),
-      // Resuming is safe (the log decides what may be re-sent), so a job may stall several times.
-      maxStalledCount: 10,
-    },
-  );
+  let worker: Worker<OperationJobData>;
+  try {
+    worker = new Worker<OperationJobData>(
+      OPERATIONS_QUEUE,
+      // Three parameters: BullMQ then gives each job an AbortSignal, aborted by `worker.cancelJob`.
+      (job, token, signal) =>
+        withLogContext({ operationId: job.data.operationId }, () =>
+          processJob(job, token, signal ?? new AbortController().signal),
+        ),
+      {
+        connection: workerRedis,
+        prefix,
+        concurrency: opts.concurrency,
+        lockDuration: opts.lockMs,
+        // Renewed four times per lock period (BullMQ's default is twice): a slow Redis round trip or a busy event
+        // loop can miss one renewal without losing the lock of a healthy job.
+        lockRenewTime: Math.max(250, Math.floor(opts.lockMs / 4)),
+        // A killed worker's lock expires ≤ lockMs after its last renewal; the check finds it within lockMs / 2 more.
+        stalledInterval: Math.max(500, Math.floor(opts.lockMs / 2)),
+        // Resuming is safe (the log decides what may be re-sent), so a job may stall several times.
+        maxStalledCount: 10,
+      },
+    );
+  } catch (error) {
+    // BullMQ refuses some connection settings synchronously (e.g. an ioredis keyPrefix): close what is ours.
+    workerRedis.disconnect();
+    throw error;
+  }
 
   async function promote(jobId: string, log: Logger): Promise<void> {
     try {
@@ -223,10 +231,11 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
       try {
         await worker.close();
       } finally {
+        // Right after the Worker: once closed it no longer listens for its connection's errors.
+        workerRedis.disconnect();
         await heartbeat.stop();
         await subscribed;
         cancels.disconnect();
-        workerRedis.disconnect();
       }
     },
   };
@@ -274,8 +283,9 @@ class RunObserver {
     this.#observeEnd(state.status);
   }
 
-  failed(): void {
-    this.#observeEnd("failed");
+  /** The run ended the operation without a final state in hand: `status` is what its log says now. */
+  endedWith(status: OperationStatus): void {
+    this.#observeEnd(status);
   }
 
   #observeEnd(status: string): void {

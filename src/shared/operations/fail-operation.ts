@@ -1,5 +1,5 @@
 import { endCancelledIfIdle } from "./cancel.ts";
-import { isTerminal } from "./fold.ts";
+import { isTerminal, type OperationStatus } from "./fold.ts";
 import { OperationRetryableError } from "./operation-errors.ts";
 import type { OperationStore } from "./operation-store.ts";
 
@@ -7,19 +7,25 @@ import type { OperationStore } from "./operation-store.ts";
  * Ends an operation that will not be retried any more (attempts used up, a bug): appends `failed` unless the log
  * already ended. The reason is shown to the agent. An operation whose owner asked to cancel it ends `cancelled`
  * instead (or `completed` when every item already had its outcome; cancel.ts `endCancelledIfIdle`), as the owner
- * asked: its run failing only stopped it sooner. Only a cancelled operation with a request in flight (a create whose
- * answer was lost, which no run will now reconcile) still ends `failed`, since what Airtable wrote is unknown.
+ * asked: its run failing only stopped it sooner. It still ends `failed` while any batch's request went unanswered
+ * (a 5xx or a timeout that may have been applied, a create whose answer was lost): what Airtable did with it is
+ * unknown, and no run will settle it now. Answers the status the log has after (undefined for an unknown id), for
+ * the caller's metrics. Throws what the store throws (Redis unreachable).
  */
 export async function failOperation(
   store: OperationStore,
   operationId: string,
   reason: string,
   errorType?: string,
-): Promise<void> {
+): Promise<OperationStatus | undefined> {
   const state = await store.state(operationId);
-  if (state === undefined || isTerminal(state.status)) return;
-  if (state.cancellation !== undefined && (await endCancelledIfIdle(store, operationId)).settled) return;
+  if (state === undefined || isTerminal(state.status)) return state?.status;
+  if (state.cancellation !== undefined) {
+    const cancelled = await endCancelledIfIdle(store, operationId);
+    if (cancelled.settled) return cancelled.state?.status;
+  }
   await store.append(operationId, { type: "failed", reason, ...(errorType === undefined ? {} : { errorType }) });
+  return "failed";
 }
 
 /** The `failed` reason after the last attempt. */

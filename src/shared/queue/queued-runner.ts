@@ -30,7 +30,10 @@ import {
 import type { JobPolicy, OperationJobData } from "./operation-queue.ts";
 
 export interface QueuedRunnerOptions extends JobPolicy {
-  /** A fail-fast connection (the web tier answers people); the events stream gets its own duplicate. */
+  /**
+   * A fail-fast connection (the web tier answers people). The runner reads and writes operation logs over it; the
+   * Queue and the events stream get duplicates of their own (bullmqConnection; XREAD BLOCK), closed by `close`.
+   */
   redis: Redis;
   keyPrefix: string;
   store: OperationStore;

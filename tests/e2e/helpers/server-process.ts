@@ -71,7 +71,8 @@ export async function startWorkerProcess(opts: {
 
 /**
  * Any Node script of this repository as its own process (`main` relative to the repository root), started like
- * the server: ready once GET `url/healthz` answers 2xx on `port`.
+ * the server: ready once GET `url/healthz` answers 2xx on `port`. Rejects, showing the process's output, when it
+ * exits during start or has not answered within `startTimeoutMs` (default 60 s; it is then stopped).
  */
 export async function startNodeProcess(opts: {
   main: string;

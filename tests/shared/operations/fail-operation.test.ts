@@ -1,8 +1,8 @@
 /**
  * failOperation, what a worker (or the embedded runner) calls when an operation's run failed for the last time,
- * on the real Redis operation log: an operation its owner asked to cancel ends `cancelled` (issue 14's gap: it used
- * to end `failed` when its retries ran out after the cancel), unless a create of it is in flight, whose outcome
- * only a run could settle.
+ * on the real Redis operation log, with the events the processor writes: an operation its owner asked to cancel
+ * ends `cancelled` (issue 14's gap: it used to end `failed` when its retries ran out after the cancel), unless a
+ * request of it went unanswered, whose outcome only a run could settle.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { createTestRedis, deleteKeys, uniquePrefix } from "../../helpers/redis.ts";
@@ -21,13 +21,18 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-async function created(count: number) {
+const recordId = (i: number) => `rec${String(i).padStart(14, "0")}`;
+
+async function created(count: number, kind: "create_records" | "update_records" = "create_records") {
   const op = operationFromPlan(
     {
-      kind: "create_records",
+      kind,
       baseId: "appFailBase000001",
       tableId: "Tasks",
-      input: Array.from({ length: count }, (_, i) => ({ fields: { Name: `row ${i}` } })),
+      input: Array.from({ length: count }, (_, i) => ({
+        ...(kind === "update_records" && { id: recordId(i) }),
+        fields: { Name: `row ${i}` },
+      })),
       options: { typecast: false, onError: "continue" },
     },
     owner,
@@ -44,7 +49,7 @@ describe("failOperation", () => {
     await failOperation(log, id, REASON);
     const state = await log.state(id);
     expect(state?.status).toBe("failed");
-    expect(JSON.stringify(state)).toContain("kept failing");
+    expect(state?.failure?.reason).toBe(REASON);
   });
 
   it("ends a cancel-requested operation `cancelled` when its last run fails with nothing in flight", async () => {
@@ -53,28 +58,40 @@ describe("failOperation", () => {
     await log.append(id, {
       type: "batch.succeeded",
       batch: 0,
-      results: Array.from({ length: 10 }, (_, index) => ({ index, recordId: `rec${String(index).padStart(14, "0")}` })),
+      results: Array.from({ length: 10 }, (_, index) => ({ index, recordId: recordId(index) })),
     });
-    await recordCancelRequest(log, id, owner, "cancel_operation");
     await log.append(id, { type: "batch.started", batch: 1, attempt: 1, at: Date.now() });
-    // Airtable answered 503 (retryable, so the items stay pending); the run then gave up.
+    // The limiter (or Redis) failed before batch 1 was sent: the processor records it NOT_SENT (retryable, the
+    // items stay pending); the owner cancels while the job waits for its retry; the retry fails the same way and
+    // the job's attempts are used up.
     await log.append(id, {
       type: "batch.failed",
       batch: 1,
-      errors: Array.from({ length: 10 }, (_, i) => ({ index: 10 + i, type: "SERVER_ERROR", message: "503" })),
+      errors: Array.from({ length: 10 }, (_, i) => ({ index: 10 + i, type: "NOT_SENT", message: "Redis timed out" })),
       permanent: false,
     });
-    await failOperation(log, id, REASON);
+    await recordCancelRequest(log, id, owner, "cancel_operation");
+    expect(await failOperation(log, id, REASON)).toBe("cancelled");
     const state = await log.state(id);
     expect(state?.status).toBe("cancelled");
     expect(state?.progress.recordsSucceeded).toBe(10);
+    expect(state?.failure).toBeUndefined();
   });
 
   it("still ends a cancel-requested operation `failed` when a create of it is in flight (its outcome unknown)", async () => {
     const id = await created(20);
     await recordCancelRequest(log, id, owner, "cancel_operation");
     await log.append(id, { type: "batch.started", batch: 0, attempt: 1, at: Date.now() });
-    await failOperation(log, id, REASON);
+    expect(await failOperation(log, id, REASON)).toBe("failed");
     expect((await log.state(id))?.status).toBe("failed");
+  });
+
+  it("still ends a cancel-requested update `failed` when its last request went unanswered (a 5xx or a timeout)", async () => {
+    const id = await created(10, "update_records");
+    await log.append(id, { type: "batch.started", batch: 0, attempt: 1, at: Date.now() });
+    await recordCancelRequest(log, id, owner, "tasks/cancel");
+    // The processor writes nothing for an update whose answer was a 5xx or never came: it may have been applied.
+    expect(await failOperation(log, id, REASON)).toBe("failed");
+    expect((await log.state(id))?.failure?.reason).toBe(REASON);
   });
 });
