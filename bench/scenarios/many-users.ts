@@ -18,7 +18,7 @@ import type { BenchContext, Scenario, ScenarioResult } from "../scenario.ts";
 import { imageNodeOptions } from "../support/image-node-options.ts";
 import { processCpuMs, processRssMb, summariseProfiles, type CostGroup } from "../support/process-stats.ts";
 import { deleteKeys } from "../support/redis.ts";
-import { startSandboxProcess, type SandboxProcess, type SeededBase } from "../support/sandbox-process.ts";
+import { startSandboxProcess, type SandboxProcess, type SeededBase } from "../../tests/support/sandbox-process.ts";
 import { diffCounts, startRedisCounter, type RedisCounts } from "../support/redis-counter.ts";
 import { formatMs, median, percentile } from "../support/stats.ts";
 

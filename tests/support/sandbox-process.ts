@@ -1,12 +1,14 @@
 /**
- * The sandbox (the fake Airtable) in a process of its own, driven over IPC: a scenario whose own process is busy
- * (hundreds of MCP clients) must not starve the sandbox, whose rate limits time each request when its JavaScript
- * sees it — a starved event loop bunches arrivals and reports more requests in a sliding second than were sent.
+ * The sandbox (the fake Airtable) in a process of its own, driven over IPC: a benchmark or test whose own process
+ * is busy (hundreds of MCP clients, a burst of a hundred requests) must not starve the sandbox, whose rate limits
+ * time each request when its JavaScript sees it — a starved event loop stamps arrivals late and bunches them, and
+ * reports more requests in a sliding second than were sent. Airtable's own clock does not wait for our event loop.
  * Run as a child by `startSandboxProcess`; each IPC message `{ id, op, args }` is answered `{ id, result | error }`.
  */
 import { fork, type ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
+import { maxInWindow } from "../../src/sandbox/recorder.ts";
 
 export interface SeededBase {
   baseId: string;
@@ -32,6 +34,10 @@ interface Ops {
   registerOAuthClient(args: { clientId: string; clientSecret: string; redirectUris: string[] }): null;
   /** A personal access token per user (the floor server passes them through to the sandbox). */
   personalAccessTokens(args: { userIds: string[] }): string[];
+  /** Forgets the requests recorded so far (not the rate limits' state). */
+  clearRequests(args: Record<string, never>): null;
+  /** The requests made with `token`: how many, and the most in any sliding second (arrival times). */
+  tokenStats(args: { token: string }): { requests: number; maxInSecond: number };
   stats(args: { baseIds: string[] }): SandboxStats;
 }
 
@@ -75,6 +81,14 @@ function opsFor(sandbox: Sandbox): Ops {
     personalAccessTokens({ userIds }) {
       return userIds.map((id) => sandbox.createPersonalAccessToken(id));
     },
+    clearRequests() {
+      sandbox.clearRequests();
+      return null;
+    },
+    tokenStats({ token }) {
+      const times = sandbox.requests.filter((r) => r.token === token).map((r) => r.time);
+      return { requests: times.length, maxInSecond: maxInWindow(times, 1_000) };
+    },
     stats({ baseIds }) {
       const refusedKinds: Record<string, number> = {};
       let refusedBetween: [number, number] | null = null;
@@ -110,9 +124,16 @@ export interface SandboxProcess {
 /**
  * Starts this file as a child process running the sandbox (Airtable's default limits, 0 ms latency). `unlimited`:
  * no rate limits at all, for a client that has no limiter (the many-users floor), never for the project's own code.
+ * `penaltyMs`: how long a base or token answers 429 after exceeding its rate (Airtable's, the default: 30,000).
  */
-export async function startSandboxProcess(opts: { unlimited?: boolean } = {}): Promise<SandboxProcess> {
-  const args = ["--child", ...(opts.unlimited === true ? ["--unlimited"] : [])];
+export async function startSandboxProcess(
+  opts: { unlimited?: boolean; penaltyMs?: number } = {},
+): Promise<SandboxProcess> {
+  const args = [
+    "--child",
+    ...(opts.unlimited === true ? ["--unlimited"] : []),
+    ...(opts.penaltyMs === undefined ? [] : [`--penalty-ms=${opts.penaltyMs}`]),
+  ];
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), args, {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   });
@@ -149,11 +170,14 @@ export async function startSandboxProcess(opts: { unlimited?: boolean } = {}): P
 }
 
 if (process.argv.includes("--child")) {
-  const sandbox = await startSandbox(
-    process.argv.includes("--unlimited")
-      ? { perBaseRps: Number.MAX_SAFE_INTEGER, perTokenRps: Number.MAX_SAFE_INTEGER }
-      : {},
-  );
+  const penalty = process.argv.find((a) => a.startsWith("--penalty-ms="));
+  const sandbox = await startSandbox({
+    ...(process.argv.includes("--unlimited") && {
+      perBaseRps: Number.MAX_SAFE_INTEGER,
+      perTokenRps: Number.MAX_SAFE_INTEGER,
+    }),
+    ...(penalty !== undefined && { penaltyMs: Number(penalty.slice("--penalty-ms=".length)) }),
+  });
   const ops = opsFor(sandbox) as unknown as Record<string, (args: unknown) => unknown>;
   process.on("message", (raw) => {
     const { id, op, args } = raw as { id: number; op: string; args: unknown };
