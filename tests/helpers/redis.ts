@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { Redis, type RedisOptions } from "ioredis";
-import { inject } from "vitest";
+import { afterAll, inject } from "vitest";
 
 /** The Redis every test uses (see global-setup.ts). */
 export function testRedisUrl(): string {
@@ -27,4 +27,19 @@ export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
     cursor = next;
     if (keys.length > 0) await redis.unlink(...keys);
   } while (cursor !== "0");
+}
+
+/**
+ * A Redis client and a key prefix of the calling test file's own (`label`, see uniquePrefix), for tests that write
+ * under the prefix: after the file's (or the enclosing describe's) tests, the keys under the prefix are deleted and
+ * the client disconnects. Call it at the top level of the file or of a describe, where vitest collects hooks.
+ */
+export function useTestRedis(label: string): { redis: Redis; prefix: string } {
+  const redis = createTestRedis();
+  const prefix = uniquePrefix(label);
+  afterAll(async () => {
+    await deleteKeys(redis, prefix);
+    redis.disconnect();
+  });
+  return { redis, prefix };
 }

@@ -5,10 +5,10 @@
  * the sandbox across OS processes are in tests/limiter-cluster.test.ts (timing project).
  */
 import type { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { BottleneckAirtableLimiter } from "../../../src/shared/limiter/airtable-limiter.ts";
 import { RedisCommandCounter } from "../../helpers/redis-monitor.ts";
-import { createTestRedis, deleteKeys, testRedisUrl, uniquePrefix } from "../../helpers/redis.ts";
+import { deleteKeys, testRedisUrl, useTestRedis } from "../../helpers/redis.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -24,16 +24,7 @@ async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
 }
 
 describe("clustered limiter (real Redis)", () => {
-  let redis: Redis;
-  const prefix = uniquePrefix("limiter-clustered");
-
-  beforeAll(() => {
-    redis = createTestRedis();
-  });
-  afterAll(async () => {
-    await deleteKeys(redis, prefix);
-    redis.disconnect();
-  });
+  const { redis, prefix } = useTestRedis("limiter-clustered");
 
   it("costs Redis at most 12 commands (inside its script included) and 2 round trips per request", async () => {
     const keyPrefix = `${prefix}:cost`;
@@ -170,15 +161,7 @@ describe("clustered limiter (real Redis)", () => {
 });
 
 describe("clustered limiter, Redis away at the process's first request", () => {
-  const prefix = uniquePrefix("limiter-first-fails");
-  let cleanup: Redis;
-  beforeAll(() => {
-    cleanup = createTestRedis();
-  });
-  afterAll(async () => {
-    await deleteKeys(cleanup, prefix);
-    cleanup.disconnect();
-  });
+  const { prefix } = useTestRedis("limiter-first-fails");
 
   it("the first request fails, and the next ones are not held back by the first-request rule (no 2 s wait)", async () => {
     // Not connected yet and no offline queue: the first booking fails at once, as with Redis down at start-up.

@@ -6,27 +6,17 @@
  * (seen as 429s from the in-process sandbox with 50 requests written at once: 1 to 3 runs in 12). After the answer,
  * a slow round trip moves the place again, from where the first move left it.
  */
-import type { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { BottleneckAirtableLimiter } from "../../../src/shared/limiter/airtable-limiter.ts";
 import type { SendTiming } from "../../../src/shared/limiter/types.ts";
 import { maxInWindow } from "../../../src/sandbox/recorder.ts";
-import { createTestRedis, deleteKeys, uniquePrefix } from "../../helpers/redis.ts";
+import { useTestRedis } from "../../helpers/redis.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const WRITE_STALL_MS = 250;
 const SLOW_ANSWER_MS = 2_500;
 
-let redis: Redis;
-const prefix = uniquePrefix("limiter-late-write");
-
-beforeAll(() => {
-  redis = createTestRedis();
-});
-afterAll(async () => {
-  await deleteKeys(redis, prefix);
-  redis.disconnect();
-});
+const { redis, prefix } = useTestRedis("limiter-late-write");
 
 /**
  * Ten requests to one base: the first five at once, one of them writing `stallMs` after its admission and answering

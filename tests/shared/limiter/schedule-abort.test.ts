@@ -4,24 +4,14 @@
  * book (the entries a request holds are read back from Redis), the in-memory book for the single-process limiter.
  */
 import { getEventListeners } from "node:events";
-import type { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { BottleneckAirtableLimiter } from "../../../src/shared/limiter/airtable-limiter.ts";
-import { createTestRedis, deleteKeys, uniquePrefix } from "../../helpers/redis.ts";
+import { useTestRedis } from "../../helpers/redis.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("schedule with an AbortSignal", () => {
-  let redis: Redis;
-  const prefix = uniquePrefix("limiter-abort");
-
-  beforeAll(() => {
-    redis = createTestRedis();
-  });
-  afterAll(async () => {
-    await deleteKeys(redis, prefix);
-    redis.disconnect();
-  });
+  const { redis, prefix } = useTestRedis("limiter-abort");
 
   /** Entries the base's book holds in Redis (admitted or booked requests still occupying the window). */
   async function bookedOn(baseId: string): Promise<number> {

@@ -7,23 +7,14 @@
  * its socket write is also moved at the write; this one does not, so the guard is what is tested.)
  */
 import type { Redis } from "ioredis";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { BottleneckAirtableLimiter } from "../../../src/shared/limiter/airtable-limiter.ts";
 import { maxInWindow } from "../../../src/sandbox/recorder.ts";
-import { createTestRedis, deleteKeys, uniquePrefix } from "../../helpers/redis.ts";
+import { createTestRedis, useTestRedis } from "../../helpers/redis.ts";
 
 const STALL_MS = 200;
 
-let redis: Redis;
-const prefix = uniquePrefix("limiter-stalled-booking");
-
-beforeAll(() => {
-  redis = createTestRedis();
-});
-afterAll(async () => {
-  await deleteKeys(redis, prefix);
-  redis.disconnect();
-});
+const { prefix } = useTestRedis("limiter-stalled-booking");
 
 /** Blocks this thread (timers, I/O, everything) for `ms`, as a long GC pause does. */
 function blockThread(ms: number): void {
