@@ -53,7 +53,9 @@ export function compileTools(tools: readonly AnyToolDefinition[]): readonly Comp
     config: {
       title: tool.title,
       description: tool.description,
-      inputSchema: withPrecomputedJsonSchema(z.object(tool.inputSchema)),
+      // Strict: an argument the tool does not take is refused, not dropped. A dropped `filter` (for
+      // filterByFormula) would list every record, and an agent may act on that list (delete what came back).
+      inputSchema: withPrecomputedJsonSchema(z.strictObject(tool.inputSchema), unknownArgumentMessage(tool)),
       outputSchema: withPrecomputedJsonSchema(z.object(tool.outputSchema)),
       annotations: { title: tool.title, ...tool.annotations },
     },
@@ -67,10 +69,13 @@ export function compileTools(tools: readonly AnyToolDefinition[]): readonly Comp
  * (the StandardJSONSchemaV1 `jsonSchema` member, which the SDK prefers) from a cache: the dialect the SDK lists
  * with is converted here, now; any other dialect on first use.
  */
-function withPrecomputedJsonSchema(schema: z.ZodObject): StandardSchemaWithJSON {
+function withPrecomputedJsonSchema(
+  schema: z.ZodObject,
+  unknownKeys?: (keys: readonly string[]) => string,
+): StandardSchemaWithJSON {
   const standard = schema["~standard"] as unknown as {
     vendor: string;
-    validate: (value: unknown) => unknown;
+    validate: (value: unknown) => StandardResult | Promise<StandardResult>;
     jsonSchema: { input: JsonSchemaConverter; output: JsonSchemaConverter };
   };
   const cache = new Map<string, Record<string, unknown>>();
@@ -92,8 +97,48 @@ function withPrecomputedJsonSchema(schema: z.ZodObject): StandardSchemaWithJSON 
     "~standard": {
       version: 1,
       vendor: standard.vendor,
-      validate: (value: unknown) => standard.validate(value),
+      validate:
+        unknownKeys === undefined
+          ? (value: unknown) => standard.validate(value)
+          : (value: unknown) => explainUnknownKeys(standard.validate(value), unknownKeys),
       jsonSchema,
     },
   } as unknown as StandardSchemaWithJSON;
+}
+
+/** What a Standard Schema's `validate` answers (zod's issues carry their `code` and, for unknown keys, `keys`). */
+type StandardResult = { value?: unknown; issues?: readonly StandardIssue[] };
+type StandardIssue = { message: string; path?: readonly PropertyKey[]; code?: string; keys?: readonly string[] };
+
+/** zod's issue for arguments a strict object does not take gets `message(keys)` as its message. */
+function explainUnknownKeys(
+  result: StandardResult | Promise<StandardResult>,
+  message: (keys: readonly string[]) => string,
+): StandardResult | Promise<StandardResult> {
+  const rewrite = (r: StandardResult): StandardResult =>
+    r.issues === undefined
+      ? r
+      : {
+          ...r,
+          issues: r.issues.map((issue) =>
+            issue.code === "unrecognized_keys" && (issue.path?.length ?? 0) === 0 && issue.keys !== undefined
+              ? { ...issue, message: message(issue.keys) }
+              : issue,
+          ),
+        };
+  return result instanceof Promise ? result.then(rewrite) : rewrite(result);
+}
+
+/**
+ * The message for arguments `tool` does not take: names them and every parameter it does take, so an agent that
+ * guessed a name (`filter`, `limit`) can call again right; refused rather than ignored (see compileTools).
+ */
+function unknownArgumentMessage(tool: AnyToolDefinition): (keys: readonly string[]) => string {
+  const known = Object.keys(tool.inputSchema);
+  return (keys) => {
+    const names = keys.map((k) => `"${k}"`).join(", ");
+    const noun = keys.length === 1 ? "argument" : "arguments";
+    const takes = known.length === 0 ? "it takes none" : `its parameters are ${known.join(", ")}`;
+    return `${tool.name} does not take the ${noun} ${names}; ${takes} (see its inputSchema in tools/list)`;
+  };
 }

@@ -72,6 +72,21 @@ describe("read tools, end to end over MCP", () => {
     expect(unknown.text).toContain('"Contacts"');
   });
 
+  it("an argument a tool does not take is refused, naming it and the tool's parameters, not ignored", async () => {
+    // A dropped `filter` would list every contact, and an agent may act on that list.
+    const typo = await call("list_records", {
+      baseId: h.demo.base.id,
+      tableId: "Contacts",
+      filter: '{Stage} = "Lead"',
+    });
+    expect(typo.isError).toBe(true);
+    expect(typo.text).toContain('list_records does not take the argument "filter"');
+    expect(typo.text).toContain("filterByFormula");
+    const listed = await client.listTools();
+    const schema = listed.tools.find((t) => t.name === "get_record")?.inputSchema as { additionalProperties?: unknown };
+    expect(schema.additionalProperties).toBe(false);
+  });
+
   it("list_records filters, sorts, selects fields and pages with a cursor", async () => {
     const filtered = await call("list_records", {
       baseId: h.demo.base.id,

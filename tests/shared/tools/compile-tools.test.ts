@@ -3,8 +3,9 @@ import { z } from "zod";
 import { allTools } from "../../../src/shared/tools/catalog.ts";
 import { compileTools, toolCompilationCount } from "../../../src/shared/tools/compile-tools.ts";
 
+type Issue = { message: string; code?: string };
 type Standard = {
-  validate(value: unknown): { value?: unknown; issues?: { message: string }[] };
+  validate(value: unknown): { value?: unknown; issues?: Issue[] };
   jsonSchema: { input(o: { target: string }): unknown; output(o: { target: string }): unknown };
 };
 const standard = (schema: unknown) => (schema as { "~standard": Standard })["~standard"];
@@ -19,16 +20,18 @@ describe("compileTools", () => {
     expect(first.map((t) => t.definition.name)).toEqual(allTools.map((t) => t.name));
   });
 
-  it("validates with the tool's own zod schema (parsed values, same messages) and answers zod's JSON Schema from a cache", () => {
+  it("validates with the tool's own strict zod schema (parsed values, same messages) and answers zod's JSON Schema from a cache", () => {
     for (const { definition, config } of compileTools(allTools)) {
-      const zodInput = z.object(definition.inputSchema);
+      const zodInput = z.strictObject(definition.inputSchema);
       const input = standard(config.inputSchema);
-      // Same verdict and messages as zod for a wrong argument object.
+      // Same verdict and messages as zod for a wrong argument object, but for arguments the tool does not take.
       const wrong = { baseId: 42, recordIds: "x", records: 1 };
-      const zodVerdict = zodInput["~standard"].validate(wrong) as { issues?: { message: string }[] };
-      expect((input.validate(wrong) as { issues?: { message: string }[] }).issues?.map((i) => i.message)).toEqual(
-        zodVerdict.issues?.map((i) => i.message),
-      );
+      const known = (issues: Issue[] | undefined) =>
+        issues?.filter((i) => i.code !== "unrecognized_keys").map((i) => i.message);
+      const zodVerdict = zodInput["~standard"].validate(wrong) as { issues?: Issue[] };
+      const verdict = input.validate(wrong);
+      expect(known(verdict.issues)).toEqual(known(zodVerdict.issues));
+      expect(verdict.issues?.length).toBe(zodVerdict.issues?.length);
       for (const target of ["draft-2020-12", "draft-07"]) {
         const json = input.jsonSchema.input({ target });
         expect(json).toEqual(zodInput["~standard"].jsonSchema.input({ target }));
@@ -36,6 +39,31 @@ describe("compileTools", () => {
         const output = standard(config.outputSchema).jsonSchema.output({ target });
         expect(output).toEqual(z.object(definition.outputSchema)["~standard"].jsonSchema.output({ target }));
       }
+    }
+  });
+
+  it("refuses an argument the tool does not take, naming it and the parameters the tool takes", () => {
+    const tools = compileTools(allTools);
+    const listRecords = tools.find((t) => t.definition.name === "list_records")!;
+    const verdict = standard(listRecords.config.inputSchema).validate({
+      baseId: "appAAAAAAAAAAAAAA",
+      tableId: "Tasks",
+      filter: '{Stage}="Lead"',
+    });
+    expect(verdict.issues).toHaveLength(1);
+    expect(verdict.issues?.[0]?.message).toBe(
+      `list_records does not take the argument "filter"; its parameters are ${Object.keys(listRecords.definition.inputSchema).join(", ")} (see its inputSchema in tools/list)`,
+    );
+    expect(verdict.issues?.[0]?.message).toContain("filterByFormula");
+    const listBases = tools.find((t) => t.definition.name === "list_bases")!;
+    expect(standard(listBases.config.inputSchema).validate({ baseId: "x", limit: 1 }).issues?.[0]?.message).toBe(
+      'list_bases does not take the arguments "baseId", "limit"; it takes none (see its inputSchema in tools/list)',
+    );
+    // tools/list says so too: every tool's input schema is closed.
+    for (const { config } of tools) {
+      expect(standard(config.inputSchema).jsonSchema.input({ target: "draft-2020-12" })).toMatchObject({
+        additionalProperties: false,
+      });
     }
   });
 
