@@ -123,7 +123,7 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
 
     const granted = new Set(req.auth?.scopes ?? []);
     const called = calledTools(messages, toolsByName);
-    for (const tool of called) {
+    for (const tool of [...called, ...taskMethodTools(messages, toolsByName)]) {
       if (!tool.scopes.every((s) => granted.has(s))) return deps.insufficientScope(res, tool.scopes);
     }
 
@@ -172,6 +172,29 @@ function calledTools(messages: unknown[], tools: Map<string, AnyToolDefinition>)
     if (tool !== undefined) called.push(tool);
   }
   return called;
+}
+
+/**
+ * The tasks methods (MCP Tasks extension) do what a tool does for an operation, so they need that tool's scopes:
+ * `tasks/cancel` stops a write like cancel_operation (records:write), `tasks/get` and `tasks/update` read it like
+ * get_operation. Without this, a read-only token could stop a write through `tasks/cancel`.
+ */
+const TASK_METHOD_TOOL: ReadonlyMap<string, string> = new Map([
+  ["tasks/cancel", "cancel_operation"],
+  ["tasks/get", "get_operation"],
+  ["tasks/update", "get_operation"],
+]);
+
+/** The tools whose scopes the body's tasks requests need (TASK_METHOD_TOOL). */
+function taskMethodTools(messages: unknown[], tools: Map<string, AnyToolDefinition>): AnyToolDefinition[] {
+  const needed: AnyToolDefinition[] = [];
+  for (const message of messages) {
+    if (!isObject(message) || typeof message.method !== "string") continue;
+    const name = TASK_METHOD_TOOL.get(message.method);
+    const tool = name === undefined ? undefined : tools.get(name);
+    if (tool !== undefined) needed.push(tool);
+  }
+  return needed;
 }
 
 /**

@@ -167,6 +167,46 @@ describe("MCP Tasks on /mcp (2026-07-28)", () => {
     expect(content.results.filter((r) => r.notWritten)).toHaveLength(Math.max(0, 200 - succeeded));
   });
 
+  it("tasks/cancel needs records:write like cancel_operation: a read-only token gets 403 insufficient_scope and the write goes on", async () => {
+    const owner = as(h.demo.user.id);
+    const readOnly = { ...owner, "x-test-scopes": "records:read schema:read" };
+    const created = await callModern(
+      url,
+      owner,
+      "tools/call",
+      { name: "create_records", arguments: { ...contacts(), records: records("task-readonly-cancel", 30) } },
+      true,
+    );
+    const taskId = String(created.result!.taskId);
+    const refused = await fetch(url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        "mcp-protocol-version": MODERN,
+        "mcp-method": "tasks/cancel",
+        "mcp-name": taskId,
+        ...readOnly,
+      },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "tasks/cancel",
+        params: { taskId, _meta: modernMeta(true) },
+      }),
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get("www-authenticate")).toBe('Bearer error="insufficient_scope", scope="records:write"');
+    // Reading the task needs no more than get_operation does.
+    let got = (await callModern(url, readOnly, "tasks/get", { taskId }, true)).result!;
+    for (let i = 0; got.status === "working" && i < 100; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      got = (await callModern(url, readOnly, "tasks/get", { taskId }, true)).result!;
+    }
+    expect(got).toMatchObject({ taskId, status: "completed" });
+    expect(namesAtSandbox("task-readonly-cancel")).toHaveLength(30);
+  });
+
   it("another user's task is unknown (tasks/get, tasks/update, tasks/cancel), the same error as a missing one", async () => {
     const created = await callModern(
       url,
