@@ -231,7 +231,9 @@ describe("refusals a user sees", () => {
     expect(JSON.stringify(result)).not.toContain("alice:");
   });
 
-  it("a client granted only records:read: records work, a schema:read tool gets 403 insufficient_scope", async () => {
+  it("a client granted only records:read: records work, a schema:read tool gets 403 insufficient_scope; her full client keeps its rights", async () => {
+    // Alice's full sign-in comes first (as the first test left it).
+    const { client: fullAlice } = await signedInAlice();
     const provider = new TestOAuthProvider({ sandboxUser: alice.user.id, clientName: "Narrow Client" });
     expect(await auth(provider, { serverUrl: a, scope: "records:read" })).toBe("REDIRECT");
     expect(await auth(provider, { serverUrl: a, authorizationCode: provider.lastCode() })).toBe("AUTHORIZED");
@@ -261,5 +263,15 @@ describe("refusals a user sees", () => {
     expect(challenge).toContain('error="insufficient_scope"');
     expect(/scope="([^"]+)"/.exec(challenge)?.[1]?.split(" ")).toContain("schema:read");
     expect(challenge).toContain(`resource_metadata="${deployment.publicUrl}/.well-known/oauth-protected-resource/mcp"`);
+
+    // The narrow sign-in did not take rights away from Alice's other client: her first, full sign-in's Airtable
+    // token (which can read comments, data.recordComments:read) is kept while it works, so list_comments answers.
+    const recordId = sandbox.listRecordsDirect(alice.base.id, alice.tableName)[0]!.id;
+    const comments = await callTool(fullAlice, "list_comments", {
+      baseId: alice.base.id,
+      tableId: alice.tableName,
+      recordId,
+    });
+    expect(comments.isError, resultText(comments)).not.toBe(true);
   });
 });

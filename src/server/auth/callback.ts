@@ -4,6 +4,7 @@ import { AirtableOAuthError } from "../../shared/airtable/oauth.ts";
 import { redirectToClient } from "./client-redirect.ts";
 import type { AuthContext } from "./context.ts";
 import { sendErrorPage } from "./pages.ts";
+import type { Logger } from "../../shared/logger.ts";
 import { randomToken } from "./pkce.ts";
 
 /**
@@ -53,12 +54,15 @@ export function callbackHandler(ctx: AuthContext) {
       });
       const who = await ctx.deps.whoami(tokens.accessToken);
       userId = who.id;
-      await ctx.deps.store.putAirtableAccount({
-        userId,
-        ...(who.email !== undefined ? { email: who.email } : {}),
-        tokens,
-        updatedAt: Date.now(),
-      });
+      if (!(await keptBroaderSignIn(ctx, userId, tokens.scopes, log))) {
+        await ctx.deps.store.putAirtableAccount({
+          userId,
+          ...(who.email !== undefined ? { email: who.email } : {}),
+          tokens,
+          updatedAt: Date.now(),
+        });
+      }
+      // This grant gets what this sign-in granted, whichever Airtable token serves it.
       grantedScopes = coveredScopes(attempt.scopes, tokens.scopes);
     } catch (error) {
       log.error({ err: error }, "completing the Airtable sign-in failed");
@@ -85,6 +89,48 @@ export function callbackHandler(ctx: AuthContext) {
     log.info({ userId }, "authorization code issued");
     back({ code });
   };
+}
+
+/**
+ * The server keeps one Airtable token per Airtable user, which serves every grant of that user (each MCP client's
+ * own scopes are checked on our side). A later sign-in that granted strictly fewer Airtable scopes (a client asking
+ * only for records:read) must not replace a broader token the user's other clients rely on: the stored token is
+ * kept while it still works (refreshed if due, then whoami answers as this user). Otherwise (no stored token, a
+ * token that is not strictly broader, or one that no longer works) the new sign-in's token replaces it. Answers
+ * whether the stored token was kept. Never throws: a failed check means "replace".
+ */
+async function keptBroaderSignIn(
+  ctx: AuthContext,
+  userId: string,
+  newScopes: readonly string[],
+  log: Logger,
+): Promise<boolean> {
+  try {
+    const stored = await ctx.deps.store.getAirtableAccount(userId);
+    if (stored === undefined || !strictlyWider(stored.tokens.scopes, newScopes)) return false;
+    const accessToken =
+      ctx.deps.airtableAccessToken !== undefined
+        ? await ctx.deps.airtableAccessToken(userId)
+        : stored.tokens.accessTokenExpiresAt > Date.now()
+          ? stored.tokens.accessToken
+          : undefined;
+    if (accessToken === undefined || (await ctx.deps.whoami(accessToken)).id !== userId) return false;
+    log.info(
+      { userId, kept: stored.tokens.scopes, offered: newScopes },
+      "kept the user's broader Airtable sign-in: this sign-in granted fewer Airtable scopes",
+    );
+    return true;
+  } catch (error) {
+    log.info({ err: error, userId }, "the user's earlier Airtable sign-in no longer works: replaced by this one");
+    return false;
+  }
+}
+
+/** `a` holds every scope of `b` and at least one more. Empty lists (Airtable named none) are never wider. */
+function strictlyWider(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length === 0 || b.length === 0) return false;
+  const have = new Set(a);
+  return b.every((s) => have.has(s)) && have.size > new Set(b).size;
 }
 
 /**

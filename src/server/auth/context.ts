@@ -24,6 +24,12 @@ export interface AuthDeps {
   airtableOAuth: AirtableOAuth;
   /** whoami after the upstream exchange: the Airtable user id (our user id) behind a fresh Airtable token. */
   whoami(accessToken: string): Promise<{ id: string; email?: string }>;
+  /**
+   * A stored account's current Airtable access token, refreshed when needed (AirtableTokenProvider.getAccessToken).
+   * The callback uses it to check that a user's earlier, broader sign-in still works before keeping it
+   * (callback.ts); without it, only an unexpired stored token can be checked.
+   */
+  airtableAccessToken?(userId: string): Promise<string>;
   logger: Logger;
   /** Overrides of the request limits (tests, unusual deployments). */
   rateLimits?: Partial<RateLimitSettings>;
