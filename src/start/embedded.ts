@@ -23,7 +23,7 @@ import { Metrics } from "../shared/metrics/index.ts";
 import { EmbeddedOperationRunner } from "../shared/operations/embedded-runner.ts";
 import { SqliteOperationLog } from "../shared/operations/sqlite-operation-log.ts";
 import { SchemaCache } from "../shared/schema-cache.ts";
-import { DATABASE_FILE, openDatabase } from "../shared/sqlite/database.ts";
+import { DATABASE_FILE, lockDataDir, openDatabase } from "../shared/sqlite/database.ts";
 import { AirtableTokenProvider } from "../shared/tokens/airtable-token-provider.ts";
 import { TokenCipher } from "../shared/tokens/cipher.ts";
 import { SqliteTokenStore } from "../shared/tokens/sqlite-token-store.ts";
@@ -51,8 +51,33 @@ export interface EmbeddedOptions {
   print?: (text: string) => void;
 }
 
-/** `config`: loadConfig(…, "start") without REDIS_URL. Throws Errors that name what to fix (DATA_DIR, key file). */
+/**
+ * `config`: loadConfig(…, "start") without REDIS_URL. Throws Errors that name what to fix (DATA_DIR, key file,
+ * port, another process already using DATA_DIR: lockDataDir). DATA_DIR stays claimed until `close()` ends.
+ */
 export async function startEmbedded(config: Config, opts: EmbeddedOptions): Promise<RunningEmbedded> {
+  // Claimed before anything in it is read or written (the key file, the fake Airtable's data, the database).
+  const dataDirLock = await lockDataDir(path.resolve(config.DATA_DIR));
+  let running: RunningEmbedded;
+  try {
+    running = await startInDataDir(config, opts);
+  } catch (error) {
+    dataDirLock.release();
+    throw error;
+  }
+  return {
+    ...running,
+    async close() {
+      try {
+        await running.close();
+      } finally {
+        dataDirLock.release();
+      }
+    },
+  };
+}
+
+async function startInDataDir(config: Config, opts: EmbeddedOptions): Promise<RunningEmbedded> {
   const { logger } = opts;
   const print = opts.print ?? ((text: string) => process.stdout.write(`${text}\n`));
   const plan = startPlanOf(config);

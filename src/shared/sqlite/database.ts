@@ -85,6 +85,55 @@ export async function openDatabase(file: string): Promise<SqliteDatabase> {
   return db;
 }
 
+/** The file in DATA_DIR whose lock says a process is using the directory (see lockDataDir). */
+export const DATA_DIR_LOCK_FILE = "instance.lock";
+
+/**
+ * Claims `dataDir` for this process: one embedded instance per DATA_DIR. Two would each refresh the same Airtable
+ * tokens (single-use refresh tokens: the other one's sign-in dies, and with it every grant of the user) and each
+ * save its own copy of the fake Airtable's data. The claim is an exclusive SQLite lock on `instance.lock` held
+ * for the process's life (`locking_mode = EXCLUSIVE`), so the operating system ends it when the process ends,
+ * however it ends: no stale lock after a crash. `release()` ends it earlier (a clean stop).
+ * Throws an Error naming DATA_DIR and what to do when another process holds it.
+ */
+export async function lockDataDir(dataDir: string): Promise<{ release(): void }> {
+  const { DatabaseSync } = await loadSqlite();
+  const file = path.join(dataDir, DATA_DIR_LOCK_FILE);
+  let db: DatabaseSync;
+  try {
+    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+    db = new DatabaseSync(file, { timeout: 0 });
+  } catch (error) {
+    throw new Error(
+      `Cannot open ${file}: ${error instanceof Error ? error.message : String(error)}. ` +
+        "Check DATA_DIR: it must be a directory this process can write.",
+      { cause: error },
+    );
+  }
+  try {
+    db.exec("PRAGMA locking_mode = EXCLUSIVE");
+    // A write transaction takes the exclusive lock; in EXCLUSIVE locking mode it is kept after COMMIT.
+    db.exec("BEGIN EXCLUSIVE");
+    db.exec("COMMIT");
+  } catch (error) {
+    db.close();
+    throw new Error(
+      `Another airtable-oauth-mcp is already running with DATA_DIR ${dataDir} (it holds ${file}). ` +
+        "Use that one, stop it first, or give this one a DATA_DIR (and PORT) of its own; " +
+        "for several processes on one deployment, set REDIS_URL (the distributed mode).",
+      { cause: error },
+    );
+  }
+  let released = false;
+  return {
+    release() {
+      if (released) return;
+      released = true;
+      db.close();
+    },
+  };
+}
+
 /**
  * Runs `fn` in one write transaction (BEGIN IMMEDIATE: the write lock is taken up front, so two processes cannot
  * both read-then-write the same row). Commits when `fn` returns, rolls back when it throws. `fn` must be
