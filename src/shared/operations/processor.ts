@@ -527,6 +527,15 @@ function permanentFailure(error: unknown, op: Operation): { reason: string; erro
       errorType: lost.errorType,
     };
   }
+  if (error instanceof AirtableNotFoundError && error.type === "MODEL_ID_NOT_FOUND") {
+    // A record (or comment) the operation names is not there; the base and table are (a missing table or base
+    // is NOT_FOUND / INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND, below).
+    const comment = op.kind === "create_comment" ? " and a parentCommentId with list_comments" : "";
+    return {
+      reason: `Airtable found no such record in table ${op.tableId ?? ""} (${error.status} ${error.type}: ${error.message}). Check recordId with list_records or search_records${comment}.`,
+      errorType: error.type,
+    };
+  }
   if (error instanceof AirtablePermissionError || error instanceof AirtableNotFoundError) {
     return {
       reason: `Airtable refused access (${error.status} ${error.type}: ${error.message}): the base or table ${op.tableId ?? ""} does not exist or this sign-in cannot write to it. Check baseId with list_bases and tableId with list_tables.`,

@@ -80,7 +80,8 @@ export async function openDatabase(file: string): Promise<SqliteDatabase> {
   }
   db.exec("PRAGMA journal_mode = WAL");
   db.exec("PRAGMA synchronous = NORMAL");
-  // Another process holding the write lock (a second `npm start` on the same DATA_DIR) is waited for, not an error.
+  // Another connection holding the write lock (this process's others; one process per DATA_DIR: lockDataDir) is
+  // waited for, not an error.
   db.exec("PRAGMA busy_timeout = 5000");
   return db;
 }

@@ -13,10 +13,12 @@ import type { OperationResultOutput } from "../../../../src/shared/tools/operati
 import { createWriteRunner } from "../../../../src/shared/tools/run-write.ts";
 import { ToolInputError } from "../../../../src/shared/tools/tool-input-error.ts";
 import { checkCellValue } from "../../../../src/shared/tools/write/check-values.ts";
+import { createComment } from "../../../../src/shared/tools/write/create-comment.ts";
 import { createRecord } from "../../../../src/shared/tools/write/create-record.ts";
 import { createRecords } from "../../../../src/shared/tools/write/create-records.ts";
 import { deleteRecords } from "../../../../src/shared/tools/write/delete-records.ts";
 import { updateRecords } from "../../../../src/shared/tools/write/update-records.ts";
+import { uploadAttachment } from "../../../../src/shared/tools/write/upload-attachment.ts";
 import { upsertRecords } from "../../../../src/shared/tools/write/upsert-records.ts";
 import { startToolContextHarness, type ToolContextHarness } from "../../../support/tool-context-test-harness.ts";
 
@@ -322,6 +324,39 @@ describe("through the write tools, on the demo base", () => {
       }
     }
     expect(refused).toBeGreaterThan(20);
+  });
+
+  it("a comment or an attachment on a record that does not exist fails naming the record, not the base or table", async () => {
+    const runWrite = createWriteRunner({ runner, operations: h.operations, waitMs: 10_000 });
+    const missing = "recAAAAAAAAAAAAAA";
+    const commented = await runWrite(
+      createComment,
+      await h.plan(createComment, { baseId, tableId: "Contacts", recordId: missing, text: "hello" }),
+      h.ctx,
+    );
+    const comment = commented.structuredContent as OperationResultOutput;
+    expect(comment.status).toBe("failed");
+    expect(comment.message).toContain("Airtable found no such record in table");
+    expect(comment.message).toContain("Check recordId with list_records or search_records");
+    expect(comment.message).toContain("parentCommentId with list_comments");
+    expect(comment.message).not.toContain("the base or table");
+    const uploaded = await runWrite(
+      uploadAttachment,
+      await h.plan(uploadAttachment, {
+        baseId,
+        tableId: "Contacts",
+        recordId: missing,
+        fieldId: "Files",
+        filename: "a.txt",
+        contentType: "text/plain",
+        file: Buffer.from("hi").toString("base64"),
+      }),
+      h.ctx,
+    );
+    const upload = uploaded.structuredContent as OperationResultOutput;
+    expect(upload.status).toBe("failed");
+    expect(upload.message).toContain("Airtable found no such record in table");
+    expect(upload.message).not.toContain("the base or table");
   });
 
   it("delete results say deleted: the message and each result", async () => {
