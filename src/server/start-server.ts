@@ -5,11 +5,12 @@
  * with REDIS_URL and ROLE=all|server (src/main.ts).
  */
 import { once } from "node:events";
-import type { Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import { KeyValueFingerprintStore, redisKeyName, requireKeyAgreement } from "../shared/key-fingerprint.ts";
 import { Redis } from "ioredis";
 import { createAirtableAccess, createClientSideCache } from "../shared/airtable-access.ts";
 import type { Config } from "../shared/config.ts";
+import { listenOn } from "../shared/http/listen.ts";
 import { RedisKeyValueStore } from "../shared/kv/redis-key-value-store.ts";
 import type { Logger } from "../shared/logger.ts";
 import { Metrics } from "../shared/metrics/index.ts";
@@ -78,8 +79,20 @@ export async function startServer(config: Config, opts: { logger: Logger; metric
     schemas: new SchemaCache({ redis, keyPrefix, logger, ...(cache !== undefined && { cache }) }),
   });
 
-  const server = app.listen(config.PORT);
-  await once(server, "listening");
+  /** What the server built besides its HTTP server, closed after it (or when it cannot listen). */
+  const closeParts = async (): Promise<void> => {
+    await runner.close().catch((error: unknown) => logger.error({ err: error }, "queue close failed"));
+    await access.close().catch((error: unknown) => logger.error({ err: error }, "limiter close failed"));
+    await cache?.close();
+    redis.disconnect();
+  };
+  const server = createServer(app);
+  try {
+    await listenOn(server, config.PORT, "PORT");
+  } catch (error) {
+    await closeParts();
+    throw error;
+  }
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.PORT;
   logger.info({ port, publicUrl: config.PUBLIC_URL }, "server listening");
@@ -94,10 +107,7 @@ export async function startServer(config: Config, opts: { logger: Logger; metric
       server.closeIdleConnections();
       await once(server, "close").catch(() => undefined);
       clearTimeout(forced);
-      await runner.close().catch((error: unknown) => logger.error({ err: error }, "queue close failed"));
-      await access.close().catch((error: unknown) => logger.error({ err: error }, "limiter close failed"));
-      await cache?.close();
-      redis.disconnect();
+      await closeParts();
     },
   };
 }

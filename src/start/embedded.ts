@@ -11,7 +11,9 @@
  * http://localhost:PORT. Single instance by design: REDIS_URL switches to the distributed mode.
  */
 import { once } from "node:events";
+import { createServer } from "node:http";
 import path from "node:path";
+import { listenOn } from "../shared/http/listen.ts";
 import { airtableClientFactory } from "../shared/airtable/client-factory.ts";
 import { AirtableOAuth } from "../shared/airtable/oauth.ts";
 import { startPlanOf, type Config } from "../shared/config.ts";
@@ -184,16 +186,13 @@ async function startInDataDir(config: Config, opts: EmbeddedOptions): Promise<Ru
     logger,
     metrics,
   });
-  const server = app.listen(effective.PORT);
+  const server = createServer(app);
   try {
-    await once(server, "listening");
+    await listenOn(server, effective.PORT, "PORT");
   } catch (error) {
     await Promise.allSettled([runner.close(), limiter.close(), demo?.sandbox.close()]);
     db.close();
-    throw new Error(
-      `Cannot listen on port ${effective.PORT}: ${(error as Error).message}. Stop what uses it, or set PORT.`,
-      { cause: error },
-    );
+    throw error;
   }
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : effective.PORT;

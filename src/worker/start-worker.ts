@@ -4,8 +4,8 @@
  * worker that runs operations; optionally /healthz, /readyz and /metrics on HEALTH_PORT. Used by
  * src/worker/main.ts (the Docker image's entrypoint) and by `npm start` with REDIS_URL and ROLE=all|worker.
  */
-import { once } from "node:events";
 import type { Server } from "node:http";
+import { listenOn } from "../shared/http/listen.ts";
 import { Queue } from "bullmq";
 import { KeyValueFingerprintStore, redisKeyName, requireKeyAgreement } from "../shared/key-fingerprint.ts";
 import { RedisKeyValueStore } from "../shared/kv/redis-key-value-store.ts";
@@ -104,8 +104,7 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
         metrics: { adminToken: config.ADMIN_TOKEN, render: () => metrics.render() },
       }),
     });
-    health.listen(config.HEALTH_PORT);
-    await once(health, "listening");
+    await listenOn(health, config.HEALTH_PORT, "HEALTH_PORT");
   }
   await operationWorker.worker.waitUntilReady();
   const address = health?.address();

@@ -1,0 +1,72 @@
+/**
+ * A port another process already holds, as `npm start` reports it (real processes, `node src/main.ts`): the
+ * embedded server's PORT and a worker's HEALTH_PORT each end the start with one sentence naming the port, the
+ * setting and what to do, not a stack trace.
+ */
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { createTestRedis, deleteKeys, testRedisUrl, uniquePrefix } from "../helpers/redis.ts";
+
+const main = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
+const dataDir = mkdtempSync(path.join(tmpdir(), "port-in-use-"));
+const keyPrefix = uniquePrefix("port-in-use");
+const redis = createTestRedis();
+let taken: Server;
+let port: number;
+
+beforeAll(async () => {
+  taken = createServer().listen(0);
+  await once(taken, "listening");
+  port = (taken.address() as { port: number }).port;
+});
+afterAll(async () => {
+  taken?.close();
+  await deleteKeys(redis, keyPrefix);
+  redis.disconnect();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+function runMain(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [main],
+      { env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", ...env }, timeout: 60_000 },
+      (error, _stdout, stderr) =>
+        resolve({ code: error === null ? 0 : ((error as { code?: number }).code ?? null), stderr }),
+    );
+  });
+}
+
+it("the embedded server on a taken PORT says so, naming PORT", async () => {
+  const { code, stderr } = await runMain({ PORT: String(port), DATA_DIR: dataDir });
+  expect(code).toBe(1);
+  expect(stderr).toContain(
+    `airtable-oauth-mcp could not start: Cannot listen on port ${port} (PORT): address already in use ` +
+      "(another process listens there). Stop what uses it, or set PORT to a free port.",
+  );
+  expect(stderr).not.toMatch(/\n\s+at /);
+}, 90_000);
+
+it("a worker on a taken HEALTH_PORT says so, naming HEALTH_PORT", async () => {
+  const { code, stderr } = await runMain({
+    ROLE: "worker",
+    REDIS_URL: testRedisUrl(),
+    REDIS_KEY_PREFIX: keyPrefix,
+    TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+    AIRTABLE_CLIENT_ID: "port-in-use-test",
+    PUBLIC_URL: "http://localhost:1",
+    HEALTH_PORT: String(port),
+  });
+  expect(code).toBe(1);
+  expect(stderr).toContain(`Cannot listen on port ${port} (HEALTH_PORT): address already in use`);
+  expect(stderr).toContain("set HEALTH_PORT to a free port");
+  expect(stderr).not.toMatch(/\n\s+at /);
+}, 90_000);
