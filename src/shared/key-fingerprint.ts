@@ -23,6 +23,7 @@
 import type { KeyValueStore } from "./kv/key-value-store.ts";
 import type { Config } from "./config.ts";
 import type { Logger } from "./logger.ts";
+import { isRedisUnavailable } from "./redis-unavailable.ts";
 import { deriveKey } from "./tokens/cipher.ts";
 
 /** Where the fingerprint records live: KeyValueFingerprintStore over the deployment's key-value store. */
@@ -197,7 +198,14 @@ export async function requireKeyAgreement(
         process.stderr.write(`Refusing to start: ${error.message}\n`);
         process.exit(1);
       }
-      logger.warn({ err: error }, `could not check TOKEN_ENCRYPTION_KEY against the deployment's; retrying`);
+      if (isRedisUnavailable(error)) {
+        // The connection's own log says why (logRedisErrors): once per try is enough here, without a stack.
+        logger.warn(
+          `waiting for Redis (REDIS_URL) to check TOKEN_ENCRYPTION_KEY against the deployment's; retrying in ${retryMs} ms`,
+        );
+      } else {
+        logger.warn({ err: error }, `could not check TOKEN_ENCRYPTION_KEY against the deployment's; retrying`);
+      }
       await new Promise((resolve) => setTimeout(resolve, retryMs));
     }
   }

@@ -3,6 +3,8 @@
  * connection is down, so callers can answer "temporarily unavailable, nothing was changed, try again" instead of
  * an internal error.
  */
+import type { Logger } from "./logger.ts";
+
 const MESSAGES = [
   /Reached the max retries per request limit/i,
   /Connection is closed/i,
@@ -24,3 +26,50 @@ export function isRedisUnavailable(error: unknown, depth = 0): boolean {
 
 export const TEMPORARILY_UNAVAILABLE =
   "The service is temporarily unavailable (its Redis does not answer). Nothing was changed by this call; operations queued earlier are kept and continue when it is back. Try again in a minute.";
+
+/** What `logRedisErrors` needs of a connection: ioredis's `error` and `ready` events. */
+interface RedisEvents {
+  on(event: "error", listener: (error: Error) => void): unknown;
+  on(event: "ready", listener: () => void): unknown;
+}
+
+/**
+ * Logs a Redis connection's errors for an operator. While Redis cannot be reached (refused, unknown host, timeout:
+ * a wrong REDIS_URL, or Redis not started yet) ioredis retries and emits an error every attempt: that is logged
+ * once per outage as one sentence naming the address and REDIS_URL, without a stack trace, and "reachable again"
+ * when the connection is ready. Other errors are logged each time, as they come.
+ */
+export function logRedisErrors(redis: RedisEvents, logger: Logger): void {
+  let down = false;
+  redis.on("error", (error) => {
+    if (!isRedisUnreachable(error)) {
+      logger.error({ err: error }, "Redis error");
+      return;
+    }
+    if (down) return;
+    down = true;
+    const { code, address, port } = error as NodeJS.ErrnoException & { address?: string; port?: number };
+    const where = address === undefined ? "" : ` at ${address}${port === undefined ? "" : `:${port}`}`;
+    logger.error(
+      { code },
+      `Cannot reach Redis${where} (${code ?? error.message}): check REDIS_URL and that Redis is running; retrying`,
+    );
+  });
+  redis.on("ready", () => {
+    if (!down) return;
+    down = false;
+    logger.info("Redis is reachable again");
+  });
+}
+
+/** A connection that could not be made (refused, no such host, timed out), as opposed to a command's error. */
+function isRedisUnreachable(error: Error): boolean {
+  const code = (error as { code?: unknown }).code;
+  return (
+    code === "ECONNREFUSED" ||
+    code === "ENOTFOUND" ||
+    code === "EAI_AGAIN" ||
+    code === "ETIMEDOUT" ||
+    code === "EHOSTUNREACH"
+  );
+}

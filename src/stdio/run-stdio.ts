@@ -8,6 +8,7 @@ import { AirtableAuthError, AirtableError, AirtableNetworkError } from "../share
 import { loadConfig, type Config } from "../shared/config.ts";
 import { BottleneckAirtableLimiter, limiterSettingsFrom } from "../shared/limiter/index.ts";
 import { createLogger, type Logger } from "../shared/logger.ts";
+import { logRedisErrors } from "../shared/redis-unavailable.ts";
 import { EmbeddedOperationRunner } from "../shared/operations/embedded-runner.ts";
 import { MemoryOperationLog } from "../shared/operations/memory-operation-log.ts";
 import { OperationLog } from "../shared/operations/operation-log.ts";
@@ -47,7 +48,7 @@ export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
   // Never pretty here: pino-pretty writes to stdout, which belongs to the protocol.
   const logger = createLogger({ level: config.LOG_LEVEL, name: "stdio" }, pino.destination({ fd: 2, sync: true }));
   const redis = config.REDIS_URL === undefined ? undefined : new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
-  redis?.on("error", (error) => logger.error({ err: error }, "Redis error"));
+  if (redis !== undefined) logRedisErrors(redis, logger);
   const limiter = createLimiter(config, redis, logger);
   const token = config.AIRTABLE_TOKEN as string;
   const clients = airtableClientFactory(config, { limiter, logger });

@@ -13,6 +13,7 @@ import { Redis } from "ioredis";
 import { createAirtableAccess, createClientSideCache } from "../shared/airtable-access.ts";
 import type { Config } from "../shared/config.ts";
 import type { Logger } from "../shared/logger.ts";
+import { logRedisErrors } from "../shared/redis-unavailable.ts";
 import { Metrics } from "../shared/metrics/index.ts";
 import { OPERATIONS_QUEUE, bullPrefix, bullmqConnection } from "../shared/queue/operation-queue.ts";
 import { readinessChecks } from "../shared/readiness.ts";
@@ -49,7 +50,7 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
   const keyPrefix = config.REDIS_KEY_PREFIX;
   // Workers wait for Redis rather than fail a batch half-recorded (BullMQ requires this for its blocking calls).
   const redis = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: null });
-  redis.on("error", (error) => logger.error({ err: error }, "Redis error"));
+  logRedisErrors(redis, logger);
   // Before taking jobs: a worker whose key differs from the servers' could not read a single stored token.
   await requireKeyAgreement(
     new KeyValueFingerprintStore(new RedisKeyValueStore(redis), keyPrefix, redisKeyName),
