@@ -7,6 +7,14 @@ import { DEFAULT_REDIRECT_URI_SCHEMES, privateUseSchemeProblem } from "./auth/re
  */
 const url = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
 const trimmedUrl = url.transform((u) => u.replace(/\/+$/, ""));
+/**
+ * PUBLIC_URL is an origin: the OAuth issuer and every endpoint (RFC 8414 §2, RFC 9728) hang off it, and /mcp is
+ * added to it (authUrls); a path, query or fragment would name endpoints that do not exist.
+ */
+const origin = trimmedUrl.refine((u) => {
+  const parsed = new URL(u);
+  return parsed.pathname === "/" && parsed.search === "" && parsed.hash === "";
+}, "must be an origin such as https://mcp.example.com (no path, query or fragment; /mcp is added by the server)");
 const positiveInt = z.coerce.number().int().positive();
 const commaList = z.string().transform((v) =>
   v
@@ -58,7 +66,7 @@ const secretKey = z.string().transform((v, ctx) => {
 export const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /** The origin clients reach the server at. `npm start` without REDIS_URL defaults it to http://localhost:PORT. */
-  PUBLIC_URL: trimmedUrl.optional(),
+  PUBLIC_URL: origin.optional(),
   /** Set: distributed mode (any number of server and worker processes share it). Unset: the embedded mode. */
   REDIS_URL: z.url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" }).optional(),
   /** Prefix for every Redis key this project writes, so several deployments (or test files) can share one Redis. */

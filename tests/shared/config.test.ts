@@ -23,6 +23,25 @@ describe("loadConfig", () => {
     expect(config.TOKEN_ENCRYPTION_KEY).toEqual(Buffer.alloc(32, 7));
   });
 
+  it("PUBLIC_URL must be an origin: a path is refused at start beside the other problems, naming the fix", () => {
+    let error: unknown;
+    try {
+      loadConfig({ ...serverEnv, PUBLIC_URL: "http://localhost:8080/mcp", PORT: "abc" }, "server");
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const { problems } = error as ConfigError;
+    expect(problems.map((p) => p.split(":")[0]).sort()).toEqual(["PORT", "PUBLIC_URL"]);
+    expect(problems.find((p) => p.startsWith("PUBLIC_URL"))).toContain(
+      "must be an origin such as https://mcp.example.com (no path, query or fragment; /mcp is added by the server)",
+    );
+    // A trailing slash is still an origin.
+    expect(loadConfig({ ...serverEnv, PUBLIC_URL: "https://mcp.example.com/" }, "server").PUBLIC_URL).toBe(
+      "https://mcp.example.com",
+    );
+  });
+
   it("lists every problem at once, naming each variable and the fix", () => {
     let error: unknown;
     try {
