@@ -29,6 +29,19 @@ export function authorizeHandler(ctx: AuthContext) {
       const v = req.query[name];
       return typeof v === "string" ? v : undefined;
     };
+    // RFC 6749 §3.1: parameters must not be repeated. A repeated client_id or redirect_uri leaves no address we
+    // may send an error to (§4.1.2.1): a page. Any other is refused below, once the redirect URI is known.
+    const repeated = repeatedParameters(req.query);
+    const unsafe = repeated.filter((name) => name === "client_id" || name === "redirect_uri");
+    if (unsafe.length > 0) {
+      return sendErrorPage(
+        res,
+        400,
+        "Invalid sign-in request",
+        `The app sent ${unsafe.join(" and ")} more than once; each parameter may appear only once. ` +
+          "Sign-in stopped here to protect you.",
+      );
+    }
     const clientId = q("client_id") ?? "";
     let client: ResolvedClient;
     try {
@@ -87,6 +100,12 @@ export function authorizeHandler(ctx: AuthContext) {
         params: { error, error_description: description },
       });
 
+    if (repeated.length > 0) {
+      return fail(
+        "invalid_request",
+        `${repeated.join(", ")} given more than once (RFC 6749 §3.1: no parameter may repeat)`,
+      );
+    }
     if (q("response_type") !== "code") return fail("unsupported_response_type", "response_type must be code");
     // Only a client stored before registration required it can lack the grant (RFC 6749 §4.1.2.1).
     if (!client.grantTypes.includes("authorization_code")) {
@@ -218,4 +237,11 @@ function safeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
+}
+
+/** The query parameters given more than once (Express's query parser makes them arrays). */
+function repeatedParameters(query: Request["query"]): string[] {
+  return Object.entries(query)
+    .filter(([, value]) => Array.isArray(value))
+    .map(([name]) => name);
 }

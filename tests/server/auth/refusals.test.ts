@@ -75,6 +75,25 @@ describe("/authorize refuses", () => {
     }
   });
 
+  it("a repeated parameter (RFC 6749 §3.1): client_id or redirect_uri with a page, any other invalid_request back", async () => {
+    const base = authorizeUrl(h, { clientId });
+    for (const name of ["redirect_uri", "client_id"]) {
+      const url = new URL(base);
+      url.searchParams.append(name, name === "redirect_uri" ? "https://evil.example.com/callback" : "mcp_other");
+      const res = await fetch(url, { redirect: "manual" });
+      expect(res.status).toBe(400);
+      expect(res.headers.get("location")).toBeNull();
+      expect(await res.text()).toContain(`The app sent ${name} more than once`);
+    }
+    const twice = new URL(base);
+    twice.searchParams.append("code_challenge", "x".repeat(43));
+    const back = await errorRedirect(twice.toString());
+    expect(back.searchParams.get("error")).toBe("invalid_request");
+    expect(back.searchParams.get("error_description")).toBe(
+      "code_challenge given more than once (RFC 6749 §3.1: no parameter may repeat)",
+    );
+  });
+
   it("a request without PKCE: invalid_request back to the client", async () => {
     const back = await errorRedirect(
       authorizeUrl(h, { clientId, extra: { code_challenge: undefined, code_challenge_method: undefined } }),
