@@ -15,6 +15,12 @@ import { existsSync } from "node:fs";
 import { loadConfigOrExit, startPlanOf } from "./shared/config.ts";
 import { createLogger } from "./shared/logger.ts";
 
+// A closed stdout (a log pipe whose reader died, `npm start | head`) must not stop or hang the server: the log
+// (pino) drops its lines after EPIPE, and the banner's write error is ignored here; any other error is a fault.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+});
+
 // A .env in the working directory (e.g. a copy of .env.example) is read; variables already set win over it.
 const envFile = existsSync(".env");
 if (envFile) process.loadEnvFile(".env");
