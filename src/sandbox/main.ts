@@ -60,7 +60,7 @@ console.log(
   `  sign-in: automatic, as ${signInAs}${process.env.SANDBOX_SIGN_IN_AS ? " (SANDBOX_SIGN_IN_AS)" : " (the demo user; SANDBOX_SIGN_IN_AS changes it)"}`,
 );
 console.log(
-  `  stdio: AIRTABLE_TOKEN=${demo.token} AIRTABLE_API_URL=${url} AIRTABLE_CONTENT_URL=${url} npx airtable-oauth-mcp stdio`,
+  `  stdio (from this clone): AIRTABLE_TOKEN=${demo.token} AIRTABLE_API_URL=${url} AIRTABLE_CONTENT_URL=${url} node src/cli.ts stdio`,
 );
 
 let closing = false;

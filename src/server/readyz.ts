@@ -67,7 +67,7 @@ export function readyzHandler(opts: ReadyzOptions): RequestHandler {
         workers,
         message:
           `${workers.writesWaiting} write operation(s) are waiting and no worker has been alive for ${windowSec} s: ` +
-          `start a worker (npm run start:worker, the worker image, or the Cloud Run worker pool). Reads still work.`,
+          `start a worker (ROLE=worker npm start, the worker image, or the Cloud Run worker pool). Reads still work.`,
       });
       return;
     }

@@ -22,8 +22,8 @@ export function banner(facts: BannerFacts): string {
     `airtable-oauth-mcp is running${facts.mode === "embedded" ? ` (one process; its data is in ${facts.dataDir})` : ""}.`,
     "",
     `  Add this URL to your MCP client: ${mcpUrl}`,
-    "    For example MCP Inspector: run `npx @modelcontextprotocol/inspector`, choose Transport Type",
-    '    "Streamable HTTP", paste the URL, click Connect, then Allow on the sign-in page that opens.',
+    "    For example MCP Inspector: run `npx @modelcontextprotocol/inspector`, add a server (Add Servers,",
+    '    Add manually) with transport "streamable-http" and this URL, connect, then Allow on the sign-in page.',
   ];
   if (facts.demo !== undefined) {
     lines.push(
