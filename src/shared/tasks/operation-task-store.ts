@@ -125,7 +125,7 @@ export class OperationTaskStore {
     return {
       taskId: state.operation.operationId,
       status: taskStatusOf(state),
-      statusMessage: describeState(state),
+      statusMessage: describeState(state, "task"),
       createdAt: new Date(state.createdAt).toISOString(),
       lastUpdatedAt: new Date(state.updatedAt).toISOString(),
       ttlMs: Math.max(0, state.updatedAt + this.#opts.retentionMs - state.createdAt),

@@ -136,8 +136,20 @@ export const doneWord = (kind: string): "deleted" | "written" => (kind === "dele
 
 const plural = (n: number, word: string) => `${n.toLocaleString("en-US")} ${word}${n === 1 ? "" : "s"}`;
 
-/** One or two sentences an agent can act on. */
-export function describeState(state: OperationState): string {
+/**
+ * One or two sentences an agent can act on. `via`: where the agent reads it, which decides how it is told to look
+ * again: a tool answer (get_operation) or an MCP task's `statusMessage` (tasks/get; a cancelled task carries no
+ * result, so it points at get_operation for the items).
+ */
+export function describeState(state: OperationState, via: "tool" | "task" = "tool"): string {
+  const poll =
+    via === "task"
+      ? "Poll tasks/get with this taskId (or get_operation with it as operationId)"
+      : "Poll get_operation with this operationId";
+  const itemsAt =
+    via === "task"
+      ? "get_operation with this id lists each item by index"
+      : "Each item's result is in results, by index";
   const p = state.progress;
   const items = state.operation.kind.endsWith("_records") ? "record" : "item";
   const counts =
@@ -147,14 +159,15 @@ export function describeState(state: OperationState): string {
     ` of ${p.recordsTotal.toLocaleString("en-US")}`;
   switch (state.status) {
     case "queued":
-      return `Queued (${plural(p.recordsTotal, items)}). Poll get_operation with this operationId for the result.`;
+      return `Queued (${plural(p.recordsTotal, items)}). ${poll} for the result.`;
     case "running":
       if (state.cancellation !== undefined) {
-        return `Cancelling: ${counts}; nothing more is sent, the batch in flight finishes. Poll get_operation with this operationId for the final result.`;
+        return `Cancelling: ${counts}; nothing more is sent, the batch in flight finishes. ${poll} for the final result.`;
       }
-      return `Running: ${counts}. Poll get_operation with this operationId for the result.`;
+      return `Running: ${counts}. ${poll} for the result.`;
     case "cancelled":
-      return `${state.cancellation?.reason ?? "Cancelled."} (${counts}.) Each item's result is in results, by index: an id if it was written, notWritten if it was never sent.`;
+      // The reason already counts what was written (cancelledEvent); the counts are said only without one.
+      return `${state.cancellation?.reason ?? `Cancelled (${counts}).`} ${itemsAt}: an id if it was written, notWritten if it was never sent.`;
     case "completed":
       return `Done: ${counts}.`;
     case "completed_with_errors": {

@@ -145,6 +145,10 @@ describe("MCP Tasks on /mcp (2026-07-28)", () => {
     }
     expect(got).toMatchObject({ taskId, status: "cancelled" });
     expect(got.result).toBeUndefined();
+    // The message counts what was written once, and points at get_operation for the items (the task has no result).
+    expect(got.statusMessage).toMatch(
+      /^Cancelled by its owner (after \d+ of 300 items were written; the \d+ items listed as not written were never sent|before anything was sent: nothing was written)\. get_operation with this id lists each item by index: an id if it was written, notWritten if it was never sent\.$/,
+    );
     const op = await callModern(
       url,
       owner,

@@ -82,7 +82,8 @@ describe.each(stores)("OperationTaskStore over %s", (_name, makeStore) => {
     expect(task).toEqual({
       taskId: id,
       status: "working",
-      statusMessage: "Queued (25 records). Poll get_operation with this operationId for the result.",
+      statusMessage:
+        "Queued (25 records). Poll tasks/get with this taskId (or get_operation with it as operationId) for the result.",
       createdAt: new Date(at(-10)).toISOString(),
       lastUpdatedAt: new Date(T0).toISOString(),
       ttlMs: RETENTION_MS + 10,
@@ -115,7 +116,8 @@ describe.each(stores)("OperationTaskStore over %s", (_name, makeStore) => {
     const task = await tasks.get(id, owner);
     expect(task).toMatchObject({
       status: "working",
-      statusMessage: "Running: 10 records written of 25. Poll get_operation with this operationId for the result.",
+      statusMessage:
+        "Running: 10 records written of 25. Poll tasks/get with this taskId (or get_operation with it as operationId) for the result.",
       lastUpdatedAt: new Date(at(400)).toISOString(),
       ttlMs: RETENTION_MS + 410,
       // Running: the queue no longer matters; 2 batches left → one request's spacing, raised to the minimum.
