@@ -25,6 +25,67 @@ export const COMPUTED_FIELD_TYPES: ReadonlySet<string> = new Set([
   "button",
 ]);
 
+/**
+ * Every field type of Airtable's field model (https://airtable.com/developers/web/api/field-model), and the ones
+ * its Web API cannot create: computed types ("Field type and options (read only)") and the AI and sync types,
+ * which only Airtable's own interface makes.
+ */
+const AIRTABLE_FIELD_TYPES: ReadonlySet<string> = new Set([
+  "aiText",
+  "autoNumber",
+  "barcode",
+  "button",
+  "checkbox",
+  "count",
+  "createdBy",
+  "createdTime",
+  "currency",
+  "date",
+  "dateTime",
+  "duration",
+  "email",
+  "externalSyncSource",
+  "formula",
+  "lastModifiedBy",
+  "lastModifiedTime",
+  "multilineText",
+  "multipleAttachments",
+  "multipleCollaborators",
+  "multipleLookupValues",
+  "multipleRecordLinks",
+  "multipleSelects",
+  "number",
+  "percent",
+  "phoneNumber",
+  "rating",
+  "richText",
+  "rollup",
+  "singleCollaborator",
+  "singleLineText",
+  "singleSelect",
+  "url",
+]);
+const NOT_CREATABLE_TYPES: ReadonlySet<string> = new Set([...COMPUTED_FIELD_TYPES, "aiText", "externalSyncSource"]);
+
+/**
+ * Refuses, before anything is queued, a field type Airtable's Web API would refuse to create (422
+ * UNSUPPORTED_FIELD_TYPE): an unknown type name, or a computed one. `where` names the argument, e.g. "type".
+ */
+export function checkCreatableType(type: string, where: string): void {
+  const creatable = [...AIRTABLE_FIELD_TYPES].filter((t) => !NOT_CREATABLE_TYPES.has(t)).join(", ");
+  if (!AIRTABLE_FIELD_TYPES.has(type)) {
+    throw new ToolInputError(
+      `${where}: ${JSON.stringify(type)} is not an Airtable field type. Use one of: ${creatable}.`,
+    );
+  }
+  if (NOT_CREATABLE_TYPES.has(type)) {
+    throw new ToolInputError(
+      `${where}: Airtable's API cannot create a ${type} field (it is computed, or made only in Airtable's own ` +
+        `interface): create it in Airtable, or use one of: ${creatable}.`,
+    );
+  }
+}
+
 export const describeItem = (item: { id: string; name: string }) => `${JSON.stringify(item.name)} (${item.id})`;
 
 /**
@@ -99,11 +160,20 @@ export class FieldChecker {
     return out;
   }
 
-  /** fieldsToMergeOn resolved to fields (1–3, each once). */
+  /** fieldsToMergeOn resolved to fields (1–3, each once, none computed). */
   mergeFields(keys: readonly string[]): AirtableField[] {
     const fields: AirtableField[] = [];
     keys.forEach((key, i) => {
       const field = this.field(key, `fieldsToMergeOn[${i}]`);
+      // A record without an id must carry a value for each merge field, and a computed field takes none: refused
+      // here, once, rather than by both rules in turn.
+      if (COMPUTED_FIELD_TYPES.has(field.type)) {
+        throw new ToolInputError(
+          `fieldsToMergeOn[${i}]: the field ${describeItem(field)} cannot be merged on: its type, ${field.type}, is ` +
+            "computed by Airtable, and every record without an id must carry a value for each merge field. Merge " +
+            "on fields you write (e.g. a name or an email).",
+        );
+      }
       if (fields.includes(field)) {
         throw new ToolInputError(
           `fieldsToMergeOn names the field ${describeItem(field)} twice. Give each field once (1 to 3 fields).`,

@@ -2,7 +2,7 @@ import { resolveTable } from "../../schema-cache.ts";
 import { defineWriteTool } from "../define-tool.ts";
 import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
-import { checkNewName, describeItem, withWriteSchema } from "./check-fields.ts";
+import { checkCreatableType, checkNewName, describeItem, withWriteSchema } from "./check-fields.ts";
 import { createAnnotations, fieldSpecInput, QUEUED_ITEM_NOTE, singleItemOptions } from "./write-inputs.ts";
 
 export const createField = defineWriteTool({
@@ -15,6 +15,7 @@ export const createField = defineWriteTool({
   outputSchema: operationResultShape,
   annotations: createAnnotations,
   async plan(input, ctx) {
+    checkCreatableType(input.type, "type");
     const table = await withWriteSchema(ctx, input.baseId, (schema) => {
       const table = resolveTable(schema, input.tableId, input.baseId);
       checkNewName(table.fields, input.name, "field", `in table ${describeItem(table)}`);

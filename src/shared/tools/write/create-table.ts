@@ -3,7 +3,7 @@ import { defineWriteTool } from "../define-tool.ts";
 import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput } from "../shapes.ts";
 import { ToolInputError } from "../tool-input-error.ts";
-import { checkNewName, withWriteSchema } from "./check-fields.ts";
+import { checkCreatableType, checkNewName, withWriteSchema } from "./check-fields.ts";
 import { createAnnotations, fieldSpecInput, QUEUED_ITEM_NOTE, singleItemOptions } from "./write-inputs.ts";
 
 export const createTable = defineWriteTool({
@@ -33,6 +33,7 @@ export const createTable = defineWriteTool({
     input.fields.forEach((field, i) => {
       const key = field.name.trim().toLowerCase();
       if (key === "") throw new ToolInputError(`fields[${i}].name is blank: give each field a name.`);
+      checkCreatableType(field.type, `fields[${i}].type`);
       const first = firstIndex.get(key);
       if (first !== undefined) {
         throw new ToolInputError(

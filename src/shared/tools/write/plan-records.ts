@@ -42,10 +42,11 @@ export async function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRe
   const checked = await withWriteSchema(ctx, input.baseId, (schema) => {
     const checker = new FieldChecker(resolveTable(schema, input.tableId, input.baseId));
     seen = { schema, table: checker.table };
+    // The merge fields first: one that cannot be merged on (computed) is the problem to name, not its values.
+    const mergeFields = input.fieldsToMergeOn === undefined ? undefined : checker.mergeFields(input.fieldsToMergeOn);
     const cells = input.records.map((record, i) => checker.cells(record.fields, where(i), input.typecast));
     const out: CheckedRecords = { tableId: checker.table.id, cells };
-    if (input.fieldsToMergeOn !== undefined) {
-      const mergeFields = checker.mergeFields(input.fieldsToMergeOn);
+    if (mergeFields !== undefined) {
       checkMergeValues(
         input.records.map((record, i) => ({
           ...(record.id !== undefined && { id: record.id }),

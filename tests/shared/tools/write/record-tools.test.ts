@@ -196,6 +196,15 @@ describe("create_records", () => {
     );
     expect(twice).toMatch(/^records\[2\] has the same values for fieldsToMergeOn \("Email"\) as records\[0\]: /);
     expect(twice).toContain("leave fieldsToMergeOn out");
+    // A computed field cannot be merged on: said once, whether or not the records give it a value.
+    for (const fields of [{ Name: "A" }, { Name: "A", Label: "A (Lead)" }]) {
+      const computed = await refusal(
+        h.plan(createRecords, { baseId, tableId: "Contacts", records: [{ fields }], fieldsToMergeOn: ["Label"] }),
+      );
+      expect(computed).toMatch(
+        /^fieldsToMergeOn\[0\]: the field "Label" \(fld\w+\) cannot be merged on: its type, formula, is computed by Airtable/,
+      );
+    }
   });
 });
 

@@ -3,6 +3,8 @@ import { SchemaLookupError } from "../../../../src/shared/schema-cache.ts";
 import { startToolContextHarness, type ToolContextHarness } from "../../../support/tool-context-test-harness.ts";
 import { ToolInputError } from "../../../../src/shared/tools/tool-input-error.ts";
 import { createComment } from "../../../../src/shared/tools/write/create-comment.ts";
+import { SETUP_ONLY_TYPES, SUPPORTED_TYPES } from "../../../../src/sandbox/fields/registry.ts";
+import { checkCreatableType } from "../../../../src/shared/tools/write/check-fields.ts";
 import { createField } from "../../../../src/shared/tools/write/create-field.ts";
 import { createTable } from "../../../../src/shared/tools/write/create-table.ts";
 import { updateField } from "../../../../src/shared/tools/write/update-field.ts";
@@ -114,6 +116,39 @@ describe("create_field", () => {
       input: [{ name: "Rating", type: "number", options: { precision: 1 } }],
       options: single,
     });
+  });
+
+  it("refuses, before queueing, a type Airtable's API cannot create: unknown or computed; never one it can", async () => {
+    expect(await refusal(h.plan(createField, { baseId, tableId: "Contacts", name: "X", type: "bogusType" }))).toMatch(
+      /^type: "bogusType" is not an Airtable field type\. Use one of: .*singleLineText/,
+    );
+    expect(await refusal(h.plan(createField, { baseId, tableId: "Contacts", name: "X", type: "formula" }))).toMatch(
+      /^type: Airtable's API cannot create a formula field \(it is computed/,
+    );
+    expect(
+      await refusal(
+        h.plan(createTable, {
+          baseId,
+          name: "Projects",
+          fields: [
+            { name: "Name", type: "singleLineText" },
+            { name: "N", type: "rollup" },
+          ],
+        }),
+      ),
+    ).toMatch(/^fields\[1\]\.type: Airtable's API cannot create a rollup field/);
+    // The same line as the sandbox (the faithful fake Airtable) draws: what it creates passes, what it refuses does not.
+    for (const type of SUPPORTED_TYPES) {
+      const refused = (() => {
+        try {
+          checkCreatableType(type, "type");
+          return false;
+        } catch {
+          return true;
+        }
+      })();
+      expect(refused, type).toBe(SETUP_ONLY_TYPES.has(type));
+    }
   });
 
   it("refuses a name the table already has", async () => {
