@@ -112,7 +112,10 @@ function itemResult(index: number, outcome: ItemOutcome | undefined, state: Oper
   }
   if ("recordId" in outcome) {
     if (state.operation.kind === "delete_records") return { index, id: outcome.recordId, action: "deleted" };
-    return outcome.action === undefined
+    // `action` tells an upsert's created records from its updated ones. A plain create has only "created", which
+    // only a batch settled by reading the table back (after a crash) would say: its results look like the others.
+    const merged = state.operation.kind === "upsert_records" || state.operation.options.fieldsToMergeOn !== undefined;
+    return outcome.action === undefined || (outcome.action === "created" && !merged)
       ? { index, id: outcome.recordId }
       : { index, id: outcome.recordId, action: outcome.action };
   }

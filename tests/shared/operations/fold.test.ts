@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { NewOperationEvent, Operation, OperationKind } from "../../../src/shared/operations/events.ts";
 import { foldOperation, resumeDecision } from "../../../src/shared/operations/fold.ts";
+import { operationResult } from "../../../src/shared/tools/operation-result.ts";
 import type { ResumeDecision } from "../../../src/shared/operations/fold.ts";
 import {
   failed,
@@ -392,6 +393,22 @@ describe("batch.reconciled (a create whose answer was lost, settled by reading t
     });
     expect(state.progress).toMatchObject({ recordsSucceeded: 6, recordsInDoubt: 2 });
     expect(resumeDecision(state)).toEqual({ action: "send", batch: 0, indexes: [8, 9], attempt: 2 });
+  });
+
+  it("the answer lists read-back records of a plain create like the others (no action), an upsert's as created", () => {
+    const state = fold(op25, succeeded(0, range(0, 10)), started(1), reconciled(1, range(10, 20), [], []));
+    const results = operationResult(state, { withResults: true }).results ?? [];
+    expect(results[0]).toEqual({ index: 0, id: expect.any(String) });
+    expect(results[10]).toEqual({ index: 10, id: "found10" });
+    const upsert = testOperation({
+      kind: "upsert_records",
+      records: 10,
+      options: { typecast: true, onError: "continue", fieldsToMergeOn: ["Name"] },
+    });
+    const upserted = operationResult(fold(upsert, started(0), reconciled(0, range(0, 10), [], [])), {
+      withResults: true,
+    });
+    expect(upserted.results?.[0]).toEqual({ index: 0, id: "found0", action: "created" });
   });
 
   it("a crash during the read-back (no batch.reconciled yet) reconciles again; after it, nothing is read twice", () => {
