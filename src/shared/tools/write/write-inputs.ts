@@ -11,7 +11,8 @@ export const fieldsInput = z
   .describe(
     'Cell values keyed by field name or id, e.g. {"Name": "Ada", "Stage": "Lead"}. Names are matched exactly, or ' +
       "case-insensitively when only one field matches. Computed fields (formula, rollup, lookup, count, created " +
-      "time, …) cannot be written.",
+      "time, …) cannot be written. Values in Airtable's cell format: a percent is a fraction (0.5 is 50%, 50 " +
+      'would be 5,000%), a duration is in seconds, a date is "YYYY-MM-DD", a link is a list of record ids or of the linked records\' primary values.',
   );
 
 export const typecastInput = z
