@@ -75,10 +75,7 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
     // agent told "nothing was changed" would call again and write everything twice. Whatever hangs (a wait or a
     // read while Redis restarts), the call answers by waitMs + WRITE_ANSWER_GRACE_MS.
     const waitAndRead = async (): Promise<CallToolResult> => {
-      // No worker alive: nothing will run it within the wait, so the call answers now (queued, no worker running)
-      // instead of holding the agent for WRITE_WAIT_MS.
-      const nobody = opts.workers !== undefined && !(await workerAlive(opts.workers, ctx));
-      await opts.runner.waitForEnd(operation.operationId, nobody ? 0 : opts.waitMs, onProgress);
+      await opts.runner.waitForEnd(operation.operationId, opts.waitMs, onProgress);
       const state = await opts.operations.getForOwner(operation.operationId, ctx.userId);
       if (state === undefined) throw new Error(`operation ${operation.operationId} vanished right after it was queued`);
       const output = operationResult(state, { withResults: state.status !== "queued" && state.status !== "running" });
