@@ -55,7 +55,12 @@ export function compileTools(tools: readonly AnyToolDefinition[]): readonly Comp
       description: tool.description,
       // Strict: an argument the tool does not take is refused, not dropped. A dropped `filter` (for
       // filterByFormula) would list every record, and an agent may act on that list (delete what came back).
-      inputSchema: withPrecomputedJsonSchema(z.strictObject(tool.inputSchema), unknownArgumentMessage(tool)),
+      // A tool without parameters stays open: no argument can change what it does, and some clients send a
+      // placeholder argument to such tools (Cursor's `random_string`).
+      inputSchema:
+        Object.keys(tool.inputSchema).length === 0
+          ? withPrecomputedJsonSchema(z.object(tool.inputSchema))
+          : withPrecomputedJsonSchema(z.strictObject(tool.inputSchema), unknownArgumentMessage(tool)),
       outputSchema: withPrecomputedJsonSchema(z.object(tool.outputSchema)),
       annotations: { title: tool.title, ...tool.annotations },
     },
@@ -138,7 +143,6 @@ function unknownArgumentMessage(tool: AnyToolDefinition): (keys: readonly string
   return (keys) => {
     const names = keys.map((k) => `"${k}"`).join(", ");
     const noun = keys.length === 1 ? "argument" : "arguments";
-    const takes = known.length === 0 ? "it takes none" : `its parameters are ${known.join(", ")}`;
-    return `${tool.name} does not take the ${noun} ${names}; ${takes} (see its inputSchema in tools/list)`;
+    return `${tool.name} does not take the ${noun} ${names}; its parameters are ${known.join(", ")} (see its inputSchema in tools/list)`;
   };
 }

@@ -168,9 +168,24 @@ export function describeState(state: OperationState, via: "tool" | "task" = "too
         return `Cancelling: ${counts}; nothing more is sent, the batch in flight finishes. ${poll} for the final result.`;
       }
       return `Running: ${counts}. ${poll} for the result.`;
-    case "cancelled":
-      // The reason already counts what was written (cancelledEvent); the counts are said only without one.
-      return `${state.cancellation?.reason ?? `Cancelled (${counts}).`} ${itemsAt}: an id if it was written, notWritten if it was never sent.`;
+    case "cancelled": {
+      // The reason counts what was written and what was never sent (cancelledEvent); failed and in-doubt items
+      // are added, since an agent must look the latter up before writing them again.
+      const reason = state.cancellation?.reason;
+      const more = [
+        ...(p.recordsFailed > 0 ? [`${p.recordsFailed} failed`] : []),
+        ...(p.recordsInDoubt > 0
+          ? [`${p.recordsInDoubt} in doubt (sent, answer lost: look them up before writing them again)`]
+          : []),
+      ];
+      const said =
+        reason === undefined
+          ? `Cancelled (${counts}).`
+          : more.length > 0
+            ? `${reason} Also ${more.join(", ")}.`
+            : reason;
+      return `${said} ${itemsAt}: an id if it was written, notWritten if it was never sent.`;
+    }
     case "completed":
       return `Done: ${counts}.`;
     case "completed_with_errors": {

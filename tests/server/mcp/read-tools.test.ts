@@ -82,6 +82,14 @@ describe("read tools, end to end over MCP", () => {
     expect(typo.isError).toBe(true);
     expect(typo.text).toContain('list_records does not take the argument "filter"');
     expect(typo.text).toContain("filterByFormula");
+    // Inside too: a sort item's `order` (for direction) is refused, not sorted ascending without a word.
+    const sorted = await call("list_records", {
+      baseId: h.demo.base.id,
+      tableId: "Contacts",
+      sort: [{ field: "Name", order: "desc" }],
+    });
+    expect(sorted.isError).toBe(true);
+    expect(sorted.text).toMatch(/sort\.0.*Unrecognized key.*"order"/s);
     const listed = await client.listTools();
     const schema = listed.tools.find((t) => t.name === "get_record")?.inputSchema as { additionalProperties?: unknown };
     expect(schema.additionalProperties).toBe(false);

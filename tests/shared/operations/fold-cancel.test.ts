@@ -76,6 +76,11 @@ describe("fold: cancel", () => {
     const answer = operationResult(fold(op25, ...inFlight, inDoubt(1, range(10, 19)), cancelledEvent(settled)));
     expect(answer.results?.[12]).toMatchObject({ inDoubt: true });
     expect(answer.results?.[22]).toMatchObject({ notWritten: true });
+    // The message counts the written items once, and names the ones in doubt (they must be looked up).
+    expect(answer.message).toMatch(
+      /^Cancelled by its owner after 10 of 25 items were written; .* Also 10 in doubt \(sent, answer lost/,
+    );
+    expect(answer.message.match(/10 of 25/g)).toHaveLength(1);
   });
 
   it("a batch dropped in the limiter (CANCELLED, not permanent) is not in flight and not written", () => {

@@ -19,7 +19,8 @@ export const listRecords = defineTool({
     tableId: tableIdInput,
     ...listingInputs,
     sort: z
-      .array(z.object({ field: z.string().min(1), direction: z.enum(["asc", "desc"]).optional() }))
+      // Strict: `order` for direction would otherwise sort ascending without a word.
+      .array(z.strictObject({ field: z.string().min(1), direction: z.enum(["asc", "desc"]).optional() }))
       .max(20)
       .optional()
       .describe("Sort by these fields (ids or names), first one first."),

@@ -36,7 +36,8 @@ export const onErrorInput = z
 /** Ids are checked in plan (with the record's index in the message), not here, so the message can name it. */
 export const recordIdItemInput = z.string().describe("The record id (rec…), from list_records or search_records.");
 
-export const fieldSpecInput = z.object({
+// Strict: `choices` for options (or any other misplaced key) would otherwise create the field without it.
+export const fieldSpecInput = z.strictObject({
   name: z.string().min(1).describe("The field's name; unique in its table (case-insensitively)."),
   type: z
     .string()
