@@ -29,9 +29,10 @@ export function authorizeHandler(ctx: AuthContext) {
       const v = req.query[name];
       return typeof v === "string" ? v : undefined;
     };
-    // RFC 6749 §3.1: parameters must not be repeated. A repeated client_id or redirect_uri leaves no address we
-    // may send an error to (§4.1.2.1): a page. Any other is refused below, once the redirect URI is known.
-    const repeated = repeatedParameters(req.query);
+    // RFC 6749 §3.1: the parameters we read must not be repeated (unknown ones are ignored, repeated or not;
+    // `resource` may repeat, RFC 8707 §2). A repeated client_id or redirect_uri leaves no address we may send an
+    // error to (§4.1.2.1): a page. Any other is refused below, once the redirect URI is known.
+    const repeated = repeatedParameters(req.query).filter((name) => SINGLE_VALUED.has(name));
     const unsafe = repeated.filter((name) => name === "client_id" || name === "redirect_uri");
     if (unsafe.length > 0) {
       return sendErrorPage(
@@ -117,8 +118,10 @@ export function authorizeHandler(ctx: AuthContext) {
     // OAuth 2.1: an absent method means "plain", which we refuse like an explicit one.
     if (method !== "S256") return fail("invalid_request", "code_challenge_method must be S256 (plain is not allowed)");
     if (!isS256Challenge(challenge)) return fail("invalid_request", "code_challenge is not a S256 challenge");
-    const resource = q("resource");
-    if (resource !== undefined && !isOurResource(resource, ctx.urls.resource)) {
+    // Several resources are allowed (RFC 8707 §2); each must be ours, the one resource this server protects.
+    const given = req.query.resource;
+    const resources = typeof given === "string" ? [given] : Array.isArray(given) ? given : [];
+    if (resources.some((r) => typeof r !== "string" || !isOurResource(r, ctx.urls.resource))) {
       return fail("invalid_target", `resource must be ${ctx.urls.resource}`);
     }
     const scopeParse = parseScopes(q("scope"));
@@ -238,6 +241,17 @@ function safeEqual(a: string, b: string): boolean {
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
 }
+
+/** The parameters /authorize reads that may appear only once (RFC 6749 §4.1.1, RFC 7636 §4.3). */
+const SINGLE_VALUED: ReadonlySet<string> = new Set([
+  "client_id",
+  "redirect_uri",
+  "response_type",
+  "state",
+  "scope",
+  "code_challenge",
+  "code_challenge_method",
+]);
 
 /** The query parameters given more than once (Express's query parser makes them arrays). */
 function repeatedParameters(query: Request["query"]): string[] {

@@ -118,6 +118,15 @@ export async function lockDataDir(dataDir: string): Promise<{ release(): void }>
     db.exec("COMMIT");
   } catch (error) {
     db.close();
+    // SQLITE_BUSY (5): another connection holds the lock. Anything else (a read-only or foreign file, a file system
+    // without locks) is said as it is, not as another process.
+    if ((error as { errcode?: number }).errcode !== 5) {
+      throw new Error(
+        `Cannot lock ${file}: ${error instanceof Error ? error.message : String(error)}. ` +
+          "Check DATA_DIR: it must be a writable directory on a file system with file locks (not a network share).",
+        { cause: error },
+      );
+    }
     throw new Error(
       `Another airtable-oauth-mcp is already running with DATA_DIR ${dataDir} (it holds ${file}). ` +
         "Use that one, stop it first, or give this one a DATA_DIR (and PORT) of its own; " +

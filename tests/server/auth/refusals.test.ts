@@ -92,6 +92,17 @@ describe("/authorize refuses", () => {
     expect(back.searchParams.get("error_description")).toBe(
       "code_challenge given more than once (RFC 6749 §3.1: no parameter may repeat)",
     );
+    // Unknown parameters are ignored, repeated or not (§3.1); resource may repeat (RFC 8707 §2), each one ours.
+    const tolerated = new URL(base);
+    tolerated.searchParams.append("utm_source", "a");
+    tolerated.searchParams.append("utm_source", "b");
+    tolerated.searchParams.append("resource", `${h.url}/mcp`);
+    tolerated.searchParams.append("resource", `${h.url}/mcp/`);
+    const page = await fetch(tolerated, { redirect: "manual" });
+    expect(page.status).toBe(200);
+    const foreign = new URL(base);
+    foreign.searchParams.append("resource", "https://other.example.com/mcp");
+    expect((await errorRedirect(foreign.toString())).searchParams.get("error")).toBe("invalid_target");
   });
 
   it("a request without PKCE: invalid_request back to the client", async () => {

@@ -3,10 +3,34 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runNodeScript } from "../../helpers/processes.ts";
-import { isSqliteExperimentalWarning, openDatabase, transaction } from "../../../src/shared/sqlite/database.ts";
+import {
+  isSqliteExperimentalWarning,
+  lockDataDir,
+  openDatabase,
+  transaction,
+} from "../../../src/shared/sqlite/database.ts";
 
 const dir = mkdtempSync(path.join(tmpdir(), "sqlite-db-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe("lockDataDir", () => {
+  it("one holder at a time (said as another process), released by release(); other failures said as they are", async () => {
+    const dataDir = path.join(dir, "locked");
+    const first = await lockDataDir(dataDir);
+    await expect(lockDataDir(dataDir)).rejects.toThrow(
+      `Another airtable-oauth-mcp is already running with DATA_DIR ${dataDir}`,
+    );
+    first.release();
+    (await lockDataDir(dataDir)).release();
+
+    const foreign = path.join(dir, "foreign");
+    await lockDataDir(foreign).then((l) => l.release());
+    writeFileSync(path.join(foreign, "instance.lock"), "not a database, but something else's file ".repeat(20));
+    const refused = lockDataDir(foreign);
+    await expect(refused).rejects.toThrow(/^Cannot lock .*instance\.lock: .*Check DATA_DIR/);
+    await expect(refused).rejects.not.toThrow(/Another airtable-oauth-mcp/);
+  });
+});
 
 describe("openDatabase", () => {
   it("creates DATA_DIR (mode 0700) and the file, in WAL mode", async () => {
