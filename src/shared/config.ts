@@ -11,10 +11,18 @@ const trimmedUrl = url.transform((u) => u.replace(/\/+$/, ""));
  * PUBLIC_URL is an origin: the OAuth issuer and every endpoint (RFC 8414 §2, RFC 9728) hang off it, and /mcp is
  * added to it (authUrls); a path, query or fragment would name endpoints that do not exist.
  */
-const origin = trimmedUrl.refine((u) => {
-  const parsed = new URL(u);
-  return parsed.pathname === "/" && parsed.search === "" && parsed.hash === "";
-}, "must be an origin such as https://mcp.example.com (no path, query or fragment; /mcp is added by the server)");
+const origin = url.transform((u, ctx) => {
+  const normalized = asOrigin(u);
+  if (normalized === undefined) {
+    ctx.addIssue({
+      code: "custom",
+      message:
+        "must be an origin such as https://mcp.example.com (no path, query, fragment or user info; /mcp is added by the server)",
+    });
+    return z.NEVER;
+  }
+  return normalized;
+});
 const positiveInt = z.coerce.number().int().positive();
 const commaList = z.string().transform((v) =>
   v
@@ -34,7 +42,8 @@ const redirectSchemes = commaList.transform((schemes, ctx) => {
 /** An origin as browsers send it in `Origin` (lower case, no path, no trailing slash), or undefined when `v` is none. */
 function asOrigin(v: string): string | undefined {
   const parsed = URL.canParse(v) ? new URL(v) : undefined;
-  if (parsed === undefined || !/^https?:$/.test(parsed.protocol)) return undefined;
+  // An empty query or fragment ("https://x.com/?") parses to "" too: refused from the text.
+  if (parsed === undefined || !/^https?:$/.test(parsed.protocol) || /[?#]/.test(v)) return undefined;
   const bare = parsed.pathname === "/" && parsed.search === "" && parsed.hash === "";
   return bare && parsed.username === "" && parsed.password === "" ? parsed.origin : undefined;
 }

@@ -34,8 +34,13 @@ describe("loadConfig", () => {
     const { problems } = error as ConfigError;
     expect(problems.map((p) => p.split(":")[0]).sort()).toEqual(["PORT", "PUBLIC_URL"]);
     expect(problems.find((p) => p.startsWith("PUBLIC_URL"))).toContain(
-      "must be an origin such as https://mcp.example.com (no path, query or fragment; /mcp is added by the server)",
+      "must be an origin such as https://mcp.example.com (no path, query, fragment or user info; /mcp is added by the server)",
     );
+    for (const almost of ["https://x.example/?", "https://x.example#", "https://user:pw@x.example"]) {
+      expect(() => loadConfig({ ...serverEnv, PUBLIC_URL: almost }, "server"), almost).toThrow(
+        /PUBLIC_URL: must be an origin/,
+      );
+    }
     // A trailing slash is still an origin.
     expect(loadConfig({ ...serverEnv, PUBLIC_URL: "https://mcp.example.com/" }, "server").PUBLIC_URL).toBe(
       "https://mcp.example.com",
