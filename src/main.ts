@@ -14,6 +14,7 @@
 import { existsSync } from "node:fs";
 import { loadConfigOrExit, startPlanOf } from "./shared/config.ts";
 import { createLogger } from "./shared/logger.ts";
+import { exitOnStartFailure } from "./shared/start-failure.ts";
 
 // A closed stdout (a log pipe whose reader died, `npm start | head`) must not stop or hang the server: the log
 // (pino) drops its lines after EPIPE, and the banner's write error is ignored here; any other error is a fault.
@@ -46,11 +47,7 @@ try {
   }
 } catch (error) {
   // Start-up problems (DATA_DIR not writable, a bad key file, the port taken…) are messages for a person.
-  const message = error instanceof Error ? error.message : String(error);
-  const cause = error instanceof Error && error.cause instanceof Error ? error.cause.message : undefined;
-  const detail = cause !== undefined && !message.includes(cause) ? ` (${cause})` : "";
-  process.stderr.write(`airtable-oauth-mcp could not start: ${message}${detail}\n`);
-  process.exit(1);
+  exitOnStartFailure("airtable-oauth-mcp", error);
 }
 
 let stopping = false;

@@ -5,11 +5,15 @@
  */
 import { loadConfigOrExit } from "../shared/config.ts";
 import { createLogger } from "../shared/logger.ts";
+import { exitOnStartFailure } from "../shared/start-failure.ts";
 import { startServer } from "./start-server.ts";
 
 const config = loadConfigOrExit("server");
 const logger = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, name: "server" });
-const running = await startServer(config, { logger });
+// A failed start (a port taken…) is one sentence for the operator, not a stack trace.
+const running = await startServer(config, { logger }).catch((error: unknown) =>
+  exitOnStartFailure("airtable-oauth-mcp server", error),
+);
 
 async function shutdown(signal: string): Promise<void> {
   logger.info({ signal }, "shutting down: no new connections, finishing in-flight requests");

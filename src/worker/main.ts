@@ -5,11 +5,15 @@
  */
 import { loadConfigOrExit } from "../shared/config.ts";
 import { createLogger } from "../shared/logger.ts";
+import { exitOnStartFailure } from "../shared/start-failure.ts";
 import { startWorker } from "./start-worker.ts";
 
 const config = loadConfigOrExit("worker");
 const logger = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, name: "worker" });
-const running = await startWorker(config, { logger });
+// A failed start (a port taken…) is one sentence for the operator, not a stack trace.
+const running = await startWorker(config, { logger }).catch((error: unknown) =>
+  exitOnStartFailure("airtable-oauth-mcp worker", error),
+);
 
 async function shutdown(signal: string): Promise<void> {
   logger.info({ signal }, "shutting down: no new jobs; running operations stop after their current batch");

@@ -76,6 +76,18 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
     limiterHooks: metrics.limiterHooks,
     ...(cache !== undefined && { cache }),
   });
+  // Listening first: a HEALTH_PORT that is taken ends the start before the BullMQ worker could take a job (and
+  // before its heartbeat would tell the servers a worker is alive).
+  let health: Server | undefined;
+  if (opts.healthServer !== false) {
+    health = createHealthServer({
+      ready: readinessChecks(redis, store),
+      ...(config.ADMIN_TOKEN !== undefined && {
+        metrics: { adminToken: config.ADMIN_TOKEN, render: () => metrics.render() },
+      }),
+    });
+    await listenOn(health, config.HEALTH_PORT, "HEALTH_PORT");
+  }
   const operationWorker = createOperationWorker({
     redis,
     keyPrefix,
@@ -97,16 +109,6 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
     metrics,
   });
 
-  let health: Server | undefined;
-  if (opts.healthServer !== false) {
-    health = createHealthServer({
-      ready: readinessChecks(redis, store),
-      ...(config.ADMIN_TOKEN !== undefined && {
-        metrics: { adminToken: config.ADMIN_TOKEN, render: () => metrics.render() },
-      }),
-    });
-    await listenOn(health, config.HEALTH_PORT, "HEALTH_PORT");
-  }
   await operationWorker.worker.waitUntilReady();
   const address = health?.address();
   logger.info(

@@ -15,8 +15,12 @@ import { afterAll, beforeAll, expect, it } from "vitest";
 import { createTestRedis, deleteKeys, testRedisUrl, uniquePrefix } from "../helpers/redis.ts";
 
 const main = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
+/** The worker image's entrypoint (Dockerfile.worker runs its build). */
+const workerMain = fileURLToPath(new URL("../../src/worker/main.ts", import.meta.url));
 const dataDir = mkdtempSync(path.join(tmpdir(), "port-in-use-"));
 const keyPrefix = uniquePrefix("port-in-use");
+/** One key for the file's deployment (a second key would be refused before the port is tried). */
+const key = randomBytes(32).toString("base64");
 const redis = createTestRedis();
 let taken: Server;
 let port: number;
@@ -33,11 +37,11 @@ afterAll(async () => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-function runMain(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
+function runMain(env: Record<string, string>, script: string = main): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      [main],
+      [script],
       { env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", ...env }, timeout: 60_000 },
       (error, _stdout, stderr) =>
         resolve({ code: error === null ? 0 : ((error as { code?: number }).code ?? null), stderr }),
@@ -55,18 +59,28 @@ it("the embedded server on a taken PORT says so, naming PORT", async () => {
   expect(stderr).not.toMatch(/\n\s+at /);
 }, 90_000);
 
-it("a worker on a taken HEALTH_PORT says so, naming HEALTH_PORT", async () => {
-  const { code, stderr } = await runMain({
-    ROLE: "worker",
-    REDIS_URL: testRedisUrl(),
-    REDIS_KEY_PREFIX: keyPrefix,
-    TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
-    AIRTABLE_CLIENT_ID: "port-in-use-test",
-    PUBLIC_URL: "http://localhost:1",
-    HEALTH_PORT: String(port),
-  });
-  expect(code).toBe(1);
-  expect(stderr).toContain(`Cannot listen on port ${port} (HEALTH_PORT): address already in use`);
-  expect(stderr).toContain("set HEALTH_PORT to a free port");
-  expect(stderr).not.toMatch(/\n\s+at /);
-}, 90_000);
+it.each([
+  ["npm start with ROLE=worker", main],
+  ["the worker image's entrypoint", workerMain],
+])(
+  "a worker on a taken HEALTH_PORT says so, naming HEALTH_PORT (%s)",
+  async (_how, script) => {
+    const { code, stderr } = await runMain(
+      {
+        ROLE: "worker",
+        REDIS_URL: testRedisUrl(),
+        REDIS_KEY_PREFIX: keyPrefix,
+        TOKEN_ENCRYPTION_KEY: key,
+        AIRTABLE_CLIENT_ID: "port-in-use-test",
+        PUBLIC_URL: "http://localhost:1",
+        HEALTH_PORT: String(port),
+      },
+      script,
+    );
+    expect(code).toBe(1);
+    expect(stderr).toContain(`Cannot listen on port ${port} (HEALTH_PORT): address already in use`);
+    expect(stderr).toContain("set HEALTH_PORT to a free port");
+    expect(stderr).not.toMatch(/\n\s+at /);
+  },
+  90_000,
+);

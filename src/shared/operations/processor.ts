@@ -527,9 +527,14 @@ function permanentFailure(error: unknown, op: Operation): { reason: string; erro
       errorType: lost.errorType,
     };
   }
-  if (error instanceof AirtableNotFoundError && error.type === "MODEL_ID_NOT_FOUND") {
-    // A record (or comment) the operation names is not there; the base and table are (a missing table or base
-    // is NOT_FOUND / INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND, below).
+  if (
+    error instanceof AirtableNotFoundError &&
+    error.type === "MODEL_ID_NOT_FOUND" &&
+    (op.kind === "create_comment" || op.kind === "upload_attachment")
+  ) {
+    // The record (or parent comment) the operation names is not there; the base and table are (a missing table
+    // or base is NOT_FOUND / INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND, below). Record batches settle a missing
+    // record per item (isRecordLevelRefusal); other single-item kinds keep the message below.
     const comment = op.kind === "create_comment" ? " and a parentCommentId with list_comments" : "";
     return {
       reason: `Airtable found no such record in table ${op.tableId ?? ""} (${error.status} ${error.type}: ${error.message}). Check recordId with list_records or search_records${comment}.`,
