@@ -1,4 +1,6 @@
 import { pino, type Logger, type LoggerOptions } from "pino";
+import { createRequire } from "node:module";
+import type { SonicBoom as SonicBoomStream, SonicBoomOpts } from "sonic-boom";
 import { currentLogContext } from "./log-context.ts";
 
 export type { Logger };
@@ -59,5 +61,39 @@ export function createLogger(settings: LoggerSettings, destination?: pino.Destin
   if (settings.pretty) {
     return pino({ ...options, transport: { target: "pino-pretty", options: { messageKey: "message" } } });
   }
-  return destination ? pino(options, destination) : pino(options);
+  return pino(options, destination ?? stdoutDestination());
+}
+
+// sonic-boom is CommonJS (`module.exports = SonicBoom`) while its types declare a named export: loaded by require.
+const SonicBoom = createRequire(import.meta.url)("sonic-boom") as new (opts: SonicBoomOpts) => SonicBoomStream;
+let stdout: SonicBoomStream | undefined;
+
+/**
+ * fd 1 through sonic-boom 5 (this package's own dependency, so an installed package gets it too; pino 10 would
+ * bring sonic-boom 4, whose flushSync retried a broken pipe every 100 ms forever and hung the process on exit).
+ * Asynchronous like pino's default destination, flushed on exit like it. A broken pipe (EPIPE: whoever read
+ * stdout is gone) ends logging for the process, which keeps serving; any other write error is thrown.
+ */
+function stdoutDestination(): SonicBoomStream {
+  // One per process, whatever the number of loggers: one buffer for fd 1, one exit listener.
+  if (stdout !== undefined) return stdout;
+  const stream = new SonicBoom({ fd: 1 });
+  stdout = stream;
+  let broken = false;
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    if (broken) return;
+    broken = true;
+    // Later lines go nowhere; nothing is buffered for an exit flush that could only fail.
+    stream.write = () => true;
+    stream.flushSync = () => {};
+  });
+  process.once("exit", () => {
+    try {
+      stream.flushSync();
+    } catch {
+      // Stdout went away at the last moment: the last lines are lost, the exit is not.
+    }
+  });
+  return stream;
 }
