@@ -1,6 +1,6 @@
 /* global process */
 /**
- * Stops `npm start`, `npm test` and `npm run sandbox` (their "pre" hooks in package.json) at once on a Node.js older
+ * Stops `npm start`, `npm test`, `npm run dev` and `npm run sandbox` (their "pre" hooks in package.json) on a Node.js older
  * than this project needs, with one sentence naming the version found, the version needed and how to get it. Without
  * it, Node 20 fails on the first .ts file with ERR_UNKNOWN_FILE_EXTENSION and no hint.
  *

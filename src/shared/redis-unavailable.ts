@@ -48,8 +48,14 @@ export function logRedisErrors(redis: RedisEvents, logger: Logger): void {
     }
     if (down) return;
     down = true;
-    const { code, address, port } = error as NodeJS.ErrnoException & { address?: string; port?: number };
-    const where = address === undefined ? "" : ` at ${address}${port === undefined ? "" : `:${port}`}`;
+    // A refused or timed-out connection names the address; a name that did not resolve names the host.
+    const { code, address, port, hostname } = error as NodeJS.ErrnoException & {
+      address?: string;
+      port?: number;
+      hostname?: string;
+    };
+    const host = address ?? hostname;
+    const where = host === undefined ? "" : ` at ${host}${port === undefined ? "" : `:${port}`}`;
     logger.error(
       { code },
       `Cannot reach Redis${where} (${code ?? error.message}): check REDIS_URL and that Redis is running; retrying`,

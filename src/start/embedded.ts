@@ -79,6 +79,7 @@ export async function startEmbedded(config: Config, opts: EmbeddedOptions): Prom
   };
 }
 
+/** startEmbedded's work once DATA_DIR is claimed: everything the embedded mode runs; same errors and result. */
 async function startInDataDir(config: Config, opts: EmbeddedOptions): Promise<RunningEmbedded> {
   const { logger } = opts;
   const print = opts.print ?? ((text: string) => process.stdout.write(`${text}\n`));

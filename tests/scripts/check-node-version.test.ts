@@ -1,5 +1,5 @@
 /**
- * scripts/check-node-version.cjs, the "pre" hook of `npm start`, `npm test` and `npm run sandbox`: on a Node.js older
+ * scripts/check-node-version.cjs, the "pre" hook of `npm start`, `npm test`, `npm run dev` and `npm run sandbox`: on a Node.js older
  * than package.json's engines it stops with one sentence (version found, version needed, how to get it). Checked with
  * stubbed versions (NODE_VERSION_CHECK_AS), and for real with an old Node when the machine has one (the development
  * machines' system Node is 20): the script itself, `npm test` / `npm run sandbox` through that Node's npm (the sentence,
@@ -56,8 +56,8 @@ describe("the version check with a stubbed version", () => {
     expect(readFileSync(script, "utf8")).toContain('var REQUIRED = "22.18.0";');
   });
 
-  it("runs before npm start, npm test and npm run sandbox; .npmrc makes npm ci strict about engines", () => {
-    for (const name of ["test", "sandbox", ...("start" in pkg.scripts ? ["start"] : [])]) {
+  it("runs before npm start, npm test, npm run dev and npm run sandbox; .npmrc makes npm ci strict about engines", () => {
+    for (const name of ["test", "sandbox", "dev", ...("start" in pkg.scripts ? ["start"] : [])]) {
       expect(pkg.scripts[`pre${name}`], `pre${name}`).toBe("node scripts/check-node-version.cjs");
     }
     expect(readRepoFile(".npmrc")).toMatch(/^engine-strict=true$/m);

@@ -16,17 +16,15 @@ export async function listenOn(server: Server, port: number, setting: string): P
     await once(server, "listening");
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why =
+    const [why, fix] =
       code === "EADDRINUSE"
-        ? "address already in use (another process listens there)"
+        ? [
+            "address already in use (another process listens there)",
+            `Stop what uses it, or set ${setting} to a free port.`,
+          ]
         : code === "EACCES"
-          ? "permission denied (ports below 1024 need privileges)"
-          : (error as Error).message;
-    throw new Error(
-      `Cannot listen on port ${port} (${setting}): ${why}. Stop what uses it, or set ${setting} to a free port.`,
-      {
-        cause: error,
-      },
-    );
+          ? ["permission denied (ports below 1024 need privileges)", `Set ${setting} to a port above 1023.`]
+          : [(error as Error).message, `Set ${setting} to a free port this machine can listen on.`];
+    throw new Error(`Cannot listen on port ${port} (${setting}): ${why}. ${fix}`, { cause: error });
   }
 }

@@ -87,7 +87,7 @@ export async function openDatabase(file: string): Promise<SqliteDatabase> {
 }
 
 /** The file in DATA_DIR whose lock says a process is using the directory (see lockDataDir). */
-export const DATA_DIR_LOCK_FILE = "instance.lock";
+const DATA_DIR_LOCK_FILE = "instance.lock";
 
 /**
  * Claims `dataDir` for this process: one embedded instance per DATA_DIR. Two would each refresh the same Airtable

@@ -66,22 +66,25 @@ const AIRTABLE_FIELD_TYPES: ReadonlySet<string> = new Set([
   "url",
 ]);
 const NOT_CREATABLE_TYPES: ReadonlySet<string> = new Set([...COMPUTED_FIELD_TYPES, "aiText", "externalSyncSource"]);
+const CREATABLE_LIST = [...AIRTABLE_FIELD_TYPES].filter((t) => !NOT_CREATABLE_TYPES.has(t)).join(", ");
 
 /**
- * Refuses, before anything is queued, a field type Airtable's Web API would refuse to create (422
- * UNSUPPORTED_FIELD_TYPE): an unknown type name, or a computed one. `where` names the argument, e.g. "type".
+ * Refuses, before anything is queued, a field type Airtable's Web API would refuse to create: its create-field
+ * endpoint (https://airtable.com/developers/web/api/create-field) takes only the types whose field model has a
+ * write format, and the sandbox answers the others 422 UNSUPPORTED_FIELD_TYPE. So: an unknown type name, or a
+ * computed one. Throws ToolInputError naming `where` (the argument, e.g. "type") and the types it can create. A type
+ * Airtable adds later is refused here until it is added to AIRTABLE_FIELD_TYPES.
  */
 export function checkCreatableType(type: string, where: string): void {
-  const creatable = [...AIRTABLE_FIELD_TYPES].filter((t) => !NOT_CREATABLE_TYPES.has(t)).join(", ");
   if (!AIRTABLE_FIELD_TYPES.has(type)) {
     throw new ToolInputError(
-      `${where}: ${JSON.stringify(type)} is not an Airtable field type. Use one of: ${creatable}.`,
+      `${where}: ${JSON.stringify(type)} is not an Airtable field type. Use one of: ${CREATABLE_LIST}.`,
     );
   }
   if (NOT_CREATABLE_TYPES.has(type)) {
     throw new ToolInputError(
       `${where}: Airtable's API cannot create a ${type} field (it is computed, or made only in Airtable's own ` +
-        `interface): create it in Airtable, or use one of: ${creatable}.`,
+        `interface): create it in Airtable, or use one of: ${CREATABLE_LIST}.`,
     );
   }
 }
