@@ -46,6 +46,16 @@ const namesAtSandbox = (prefix: string) =>
     .filter((n) => n.startsWith(prefix))
     .sort();
 
+/** tasks/get as `headers` until the task is no longer working (10 s at most): its last answer. */
+async function settledTask(taskId: string, headers: Record<string, string>): Promise<Record<string, unknown>> {
+  let got = (await callModern(url, headers, "tasks/get", { taskId }, true)).result!;
+  for (let i = 0; got.status === "working" && i < 100; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    got = (await callModern(url, headers, "tasks/get", { taskId }, true)).result!;
+  }
+  return got;
+}
+
 describe("MCP Tasks on /mcp (2026-07-28)", () => {
   it("server/discover advertises the extension; a 2025-era initialize does not", async () => {
     const modern = await connectModern();
@@ -101,11 +111,7 @@ describe("MCP Tasks on /mcp (2026-07-28)", () => {
     expect(task.pollIntervalMs).toBeLessThanOrEqual(MAX_POLL_INTERVAL_MS);
     const taskId = String(task.taskId);
 
-    let got = (await callModern(url, owner, "tasks/get", { taskId }, true)).result!;
-    for (let i = 0; got.status === "working" && i < 100; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      got = (await callModern(url, owner, "tasks/get", { taskId }, true)).result!;
-    }
+    const got = await settledTask(taskId, owner);
     expect(got).toMatchObject({ resultType: "complete", taskId, status: "completed", createdAt: task.createdAt });
     expect(got.pollIntervalMs).toBeUndefined();
     expect(got.statusMessage).toBe("Done: 3 records written of 3.");
@@ -138,11 +144,7 @@ describe("MCP Tasks on /mcp (2026-07-28)", () => {
     expect((await callModern(url, owner, "tasks/cancel", { taskId }, true)).result).toMatchObject({
       resultType: "complete",
     });
-    let got = (await callModern(url, owner, "tasks/get", { taskId }, true)).result!;
-    for (let i = 0; got.status === "working" && i < 100; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      got = (await callModern(url, owner, "tasks/get", { taskId }, true)).result!;
-    }
+    const got = await settledTask(taskId, owner);
     expect(got).toMatchObject({ taskId, status: "cancelled" });
     expect(got.result).toBeUndefined();
     // The message counts what was written once, and points at get_operation for the items (the task has no result).
@@ -202,11 +204,7 @@ describe("MCP Tasks on /mcp (2026-07-28)", () => {
     expect(refused.status).toBe(403);
     expect(refused.headers.get("www-authenticate")).toBe('Bearer error="insufficient_scope", scope="records:write"');
     // Reading the task needs no more than get_operation does.
-    let got = (await callModern(url, readOnly, "tasks/get", { taskId }, true)).result!;
-    for (let i = 0; got.status === "working" && i < 100; i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      got = (await callModern(url, readOnly, "tasks/get", { taskId }, true)).result!;
-    }
+    const got = await settledTask(taskId, readOnly);
     expect(got).toMatchObject({ taskId, status: "completed" });
     expect(namesAtSandbox("task-readonly-cancel")).toHaveLength(30);
   });
