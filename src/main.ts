@@ -16,8 +16,8 @@ import { loadConfigOrExit, startPlanOf } from "./shared/config.ts";
 import { createLogger } from "./shared/logger.ts";
 import { exitOnStartFailure } from "./shared/start-failure.ts";
 
-// A closed stdout (a log pipe whose reader died, `npm start | head`) must not stop or hang the server: the log
-// (pino) drops its lines after EPIPE, and the banner's write error is ignored here; any other error is a fault.
+// A closed stdout (a log pipe whose reader died, `npm start | head`) must not stop or hang the server: the logger
+// ends logging on EPIPE (logger.ts), and the banner's write error is ignored here; any other error is a fault.
 process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   if (error.code !== "EPIPE") throw error;
 });

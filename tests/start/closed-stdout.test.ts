@@ -2,7 +2,8 @@
  * `npm start` whose stdout is a pipe that closes (a log collector that died, `npm start | head`), as a real
  * process: it keeps serving, and stops cleanly on SIGTERM. It used to hang for good on its next log line:
  * sonic-boom 4's flushSync retried EPIPE every 100 ms forever, so /healthz stopped answering and SIGTERM was
- * ignored (package.json overrides sonic-boom to 5, which gives up; main.ts ignores the banner's EPIPE).
+ * ignored (the logger now writes through this package's own sonic-boom 5, which gives up, and ends logging on
+ * EPIPE; main.ts ignores the banner's EPIPE).
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";

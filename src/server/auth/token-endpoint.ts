@@ -27,6 +27,11 @@ export function tokenHandler(ctx: AuthContext) {
       const field = (name: string): string | undefined => {
         const v = body[name];
         if (v === undefined) return undefined;
+        // RFC 8707 §2: `resource` may repeat. Each value must name us; a foreign one is answered for all (it
+        // becomes invalid_target), else one of ours stands for them all.
+        if (name === "resource" && Array.isArray(v) && v.every((r) => typeof r === "string")) {
+          return (v as string[]).find((r) => !isOurResource(r, ctx.urls.resource)) ?? (v[0] as string | undefined);
+        }
         if (typeof v !== "string") throw invalidRequest(`${name} must appear once`);
         return v;
       };

@@ -118,9 +118,9 @@ export async function lockDataDir(dataDir: string): Promise<{ release(): void }>
     db.exec("COMMIT");
   } catch (error) {
     db.close();
-    // SQLITE_BUSY (5): another connection holds the lock. Anything else (a read-only or foreign file, a file system
+    // SQLITE_BUSY (5, or an extended code whose low byte is 5): another connection holds the lock. Anything else (a read-only or foreign file, a file system
     // without locks) is said as it is, not as another process.
-    if ((error as { errcode?: number }).errcode !== 5) {
+    if (((error as { errcode?: number }).errcode ?? 0) % 256 !== 5) {
       throw new Error(
         `Cannot lock ${file}: ${error instanceof Error ? error.message : String(error)}. ` +
           "Check DATA_DIR: it must be a writable directory on a file system with file locks (not a network share).",

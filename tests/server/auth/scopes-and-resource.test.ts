@@ -125,6 +125,38 @@ describe("resource with a trailing slash names our resource", () => {
     expect((await callMcp(h, refreshed.body.access_token as string)).status).toBe(200);
   });
 
+  it("resource may repeat (RFC 8707 §2) at the code exchange and at refresh when each names us; one other is invalid_target", async () => {
+    const { clientId } = await registerClient(h);
+    const { code } = await signIn(h, { clientId });
+    const post = (form: [string, string][]) =>
+      fetch(`${h.url}/token`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams(form),
+      }).then(async (res) => ({ status: res.status, body: (await res.json()) as Record<string, string> }));
+    const tokens = await post([
+      ["grant_type", "authorization_code"],
+      ["client_id", clientId],
+      ["code", code],
+      ["code_verifier", DEFAULT_VERIFIER],
+      ["redirect_uri", REDIRECT_URI],
+      ["resource", `${h.url}/mcp`],
+      ["resource", `${h.url}/mcp/`],
+    ]);
+    expect(tokens.status).toBe(200);
+    const refresh = (resources: string[]) =>
+      post([
+        ["grant_type", "refresh_token"],
+        ["client_id", clientId],
+        ["refresh_token", tokens.body.refresh_token!],
+        ...resources.map((r): [string, string] => ["resource", r]),
+      ]);
+    const foreign = await refresh([`${h.url}/mcp`, "https://other.example.com/mcp"]);
+    expect(foreign.status).toBe(400);
+    expect(foreign.body.error).toBe("invalid_target");
+    expect((await refresh([`${h.url}/mcp/`, `${h.url}/mcp`])).status).toBe(200);
+  });
+
   it("anything more than one trailing slash is another resource: invalid_target, and the refresh token survives", async () => {
     const { clientId } = await registerClient(h);
     const authorize = await fetch(authorizeUrl(h, { clientId, resource: `${h.url}/mcp//` }), { redirect: "manual" });
