@@ -8,7 +8,7 @@ import { renderConsentPage, sendErrorPage, sendPage } from "./pages.ts";
 import { isS256Challenge, newVerifier, randomToken, s256 } from "./pkce.ts";
 import { isRegisteredRedirectUri, redirectUriProblem } from "./redirect-uris.ts";
 import { UnknownClientError, type ResolvedClient } from "./resolved-client.ts";
-import { isOurResource } from "./resource-param.ts";
+import { isOurResource, resourceValues } from "./resource-param.ts";
 import { parseScopes } from "./scope-param.ts";
 import type { AuthorizationRequest, PendingConsent } from "./transient-state.ts";
 import { authPaths } from "./urls.ts";
@@ -119,9 +119,8 @@ export function authorizeHandler(ctx: AuthContext) {
     if (method !== "S256") return fail("invalid_request", "code_challenge_method must be S256 (plain is not allowed)");
     if (!isS256Challenge(challenge)) return fail("invalid_request", "code_challenge is not a S256 challenge");
     // Several resources are allowed (RFC 8707 §2); each must be ours, the one resource this server protects.
-    const given = req.query.resource;
-    const resources = typeof given === "string" ? [given] : Array.isArray(given) ? given : [];
-    if (resources.some((r) => typeof r !== "string" || !isOurResource(r, ctx.urls.resource))) {
+    const resources = resourceValues(req.query.resource);
+    if (resources === undefined || resources.some((r) => !isOurResource(r, ctx.urls.resource))) {
       return fail("invalid_target", `resource must be ${ctx.urls.resource}`);
     }
     const scopeParse = parseScopes(q("scope"));

@@ -12,3 +12,14 @@ export function isOurResource(given: string, ours: string): boolean {
 export function canonicalResource(given: string | undefined, ours: string): string | undefined {
   return given !== undefined && isOurResource(given, ours) ? ours : given;
 }
+
+/**
+ * The values of a `resource` parameter, which a request may repeat (RFC 8707 §2): one string, or the strings of a
+ * repeated one; [] when there is none; undefined when a repeated one holds something other than strings (the
+ * caller refuses it).
+ */
+export function resourceValues(given: unknown): string[] | undefined {
+  if (typeof given === "string") return [given];
+  if (!Array.isArray(given)) return [];
+  return given.every((r) => typeof r === "string") ? (given as string[]) : undefined;
+}

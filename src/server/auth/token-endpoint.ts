@@ -6,7 +6,7 @@ import { invalidGrant, invalidRequest, noStore, OAuthError, sendOAuthError } fro
 import { verifierMatches } from "./pkce.ts";
 import { newGrantId } from "./refresh-tokens.ts";
 import type { GrantType, ResolvedClient } from "./resolved-client.ts";
-import { canonicalResource, isOurResource } from "./resource-param.ts";
+import { canonicalResource, isOurResource, resourceValues } from "./resource-param.ts";
 import { parseScopes } from "./scope-param.ts";
 
 /**
@@ -29,9 +29,8 @@ export function tokenHandler(ctx: AuthContext) {
         if (v === undefined) return undefined;
         // RFC 8707 §2: `resource` may repeat. Each value must name us; a foreign one is answered for all (it
         // becomes invalid_target), else one of ours stands for them all.
-        if (name === "resource" && Array.isArray(v) && v.every((r) => typeof r === "string")) {
-          return (v as string[]).find((r) => !isOurResource(r, ctx.urls.resource)) ?? (v[0] as string | undefined);
-        }
+        const resources = name === "resource" && Array.isArray(v) ? resourceValues(v) : undefined;
+        if (resources !== undefined) return resources.find((r) => !isOurResource(r, ctx.urls.resource)) ?? resources[0];
         if (typeof v !== "string") throw invalidRequest(`${name} must appear once`);
         return v;
       };

@@ -118,8 +118,8 @@ export async function lockDataDir(dataDir: string): Promise<{ release(): void }>
     db.exec("COMMIT");
   } catch (error) {
     db.close();
-    // SQLITE_BUSY (5, or an extended code whose low byte is 5): another connection holds the lock. Anything else (a read-only or foreign file, a file system
-    // without locks) is said as it is, not as another process.
+    // SQLITE_BUSY (5, or an extended code whose low byte is 5): another connection holds the lock. Anything else
+    // (a read-only or foreign file, a file system without locks) is said as it is, not as another process.
     if (((error as { errcode?: number }).errcode ?? 0) % 256 !== 5) {
       throw new Error(
         `Cannot lock ${file}: ${error instanceof Error ? error.message : String(error)}. ` +
