@@ -12,6 +12,9 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
 import { nowMs } from "../../src/sandbox/recorder.ts";
+import { createLogger } from "../../src/shared/logger.ts";
+import { WorkerHeartbeat } from "../../src/shared/queue/worker-heartbeat.ts";
+import { createTestRedis } from "../helpers/redis.ts";
 import { seedAccount, type SeededAccount } from "./fixtures/airtable-accounts.ts";
 import { planDeployment, startDeployment, type Deployment } from "./helpers/deployment.ts";
 import { callTool, connectClient, resultText, signInAndConnect } from "./helpers/mcp-client.ts";
@@ -32,6 +35,7 @@ const TABLE = "People";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 let sandbox: Sandbox;
+let plan: Awaited<ReturnType<typeof planDeployment>>;
 let deployment: Deployment;
 let alice: SeededAccount;
 let aliceOnA: Client;
@@ -40,7 +44,7 @@ let bobOnA: Client;
 const clients: Client[] = [];
 
 beforeAll(async () => {
-  const plan = await planDeployment("cancel", 2);
+  plan = await planDeployment("cancel", 2);
   sandbox = await startSandbox({ oauthClients: [plan.airtableClient] });
   alice = seedAccount(sandbox, "alice");
   const bob = seedAccount(sandbox, "bob");
@@ -101,7 +105,16 @@ async function newestOperation(client: Client, baseId: string): Promise<string> 
 describe("cancel_operation", () => {
   it("a queued operation cancelled never starts: no request reaches Airtable, even once a worker runs", async () => {
     const baseId = aliceBase("Queued cancel");
-    // The call waits for its operation (no worker: it stays queued); the test cancels it from server B meanwhile.
+    // The call waits for its operation, which stays queued: no worker takes jobs, but one beats (as a busy or a
+    // restarting worker does), so the call waits rather than answering at once that none runs (run-write.ts,
+    // after 30 s without any worker). The test cancels the operation from server B meanwhile.
+    const redis = createTestRedis();
+    const beating = new WorkerHeartbeat({
+      redis,
+      keyPrefix: plan.keyPrefix,
+      logger: createLogger({ level: "silent" }),
+    });
+    beating.start();
     const calledAt = Date.now();
     const call = callWriteTool(aliceOnA, "create_records", { baseId, tableId: TABLE, records: records("q", 25) });
     const operationId = await newestOperation(aliceOnA, baseId);
@@ -118,6 +131,8 @@ describe("cancel_operation", () => {
     const waited = await call;
     expect(waited.status).toBe("cancelled");
     expect(Date.now() - calledAt).toBeLessThan(WRITE_WAIT_MS / 2);
+    await beating.stop();
+    redis.disconnect();
 
     await deployment.addWorker();
     await sleep(2_000);

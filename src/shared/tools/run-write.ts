@@ -18,10 +18,12 @@ export interface WriteRunnerOptions {
   /** WRITE_WAIT_MS: how long a call waits for its operation before answering with its id and progress. */
   waitMs: number;
   /**
-   * Whether any worker is alive (worker-heartbeat.ts), when a worker pool runs the operations: a call whose
-   * operation is still queued after the wait then says that no worker is running, instead of a bare "Queued".
+   * The workers' liveness (worker-heartbeat.ts), when a worker pool runs the operations. A call made while the
+   * deployment has had no worker for a whole window (`absentForWindow`, 30 s) answers at once that no worker is
+   * running; a call whose operation is still queued after the wait says so when no worker is alive, instead of a
+   * bare "Queued".
    */
-  workers?: { anyAlive(): Promise<boolean> };
+  workers?: { anyAlive(): Promise<boolean>; absentForWindow(): Promise<boolean> };
 }
 
 /**
@@ -75,11 +77,17 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
     // agent told "nothing was changed" would call again and write everything twice. Whatever hangs (a wait or a
     // read while Redis restarts), the call answers by waitMs + WRITE_ANSWER_GRACE_MS.
     const waitAndRead = async (): Promise<CallToolResult> => {
-      await opts.runner.waitForEnd(operation.operationId, opts.waitMs, onProgress);
+      // Waiting would only delay the news: with no worker for 30 s, none is about to take this write.
+      const absent = opts.workers !== undefined && (await workersAbsent(opts.workers, ctx));
+      if (!absent) await opts.runner.waitForEnd(operation.operationId, opts.waitMs, onProgress);
       const state = await opts.operations.getForOwner(operation.operationId, ctx.userId);
       if (state === undefined) throw new Error(`operation ${operation.operationId} vanished right after it was queued`);
       const output = operationResult(state, { withResults: state.status !== "queued" && state.status !== "running" });
-      if (state.status === "queued" && opts.workers !== undefined && !(await workerAlive(opts.workers, ctx))) {
+      if (
+        state.status === "queued" &&
+        opts.workers !== undefined &&
+        (absent || !(await workerAlive(opts.workers, ctx)))
+      ) {
         output.message = noWorkerMessage(operation.operationId);
       }
       return toolSuccessResult(output);
@@ -108,6 +116,16 @@ async function answerWithTask(
   } catch (error) {
     ctx.logger.warn({ err: error, operationId: operation.operationId }, "queued, but its task could not be read");
     return undefined;
+  }
+}
+
+/** Whether the deployment has had no worker for a window; when that cannot be read, assume not (and wait). */
+async function workersAbsent(workers: NonNullable<WriteRunnerOptions["workers"]>, ctx: ToolContext): Promise<boolean> {
+  try {
+    return await workers.absentForWindow();
+  } catch (error) {
+    ctx.logger.debug({ err: error }, "worker heartbeats could not be read");
+    return false;
   }
 }
 

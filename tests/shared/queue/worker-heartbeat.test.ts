@@ -1,6 +1,7 @@
 /**
  * Workers' heartbeats in real Redis: a started heartbeat counts as alive at once, a stopped one is gone at once, a
- * silent one ages out after the window; the set stays under the deployment's prefix and expires by itself.
+ * silent one ages out after the window; a stop is stamped, so a restart is not taken for a deployment without
+ * workers; the set stays under the deployment's prefix and expires by itself.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { createTestRedis, deleteKeys, uniquePrefix } from "../../helpers/redis.ts";
@@ -15,6 +16,7 @@ import {
 const redis = createTestRedis();
 const prefix = uniquePrefix("heartbeat");
 const logger = createLogger({ level: "silent" });
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 afterAll(async () => {
   await deleteKeys(redis, prefix);
   redis.disconnect();
@@ -58,6 +60,30 @@ describe("worker heartbeats", () => {
     expect(status.lastBeatAgoMs).toBeGreaterThanOrEqual(300);
     expect(status.lastBeatAgoMs).toBeLessThan(5_000);
     await silent.stop();
+  });
+
+  it("tell a deployment with no worker for a whole window from a worker restarting (a stop is stamped)", async () => {
+    const keyPrefix = `${prefix}:absent`;
+    const windowMs = 300;
+    const liveness = new WorkerLiveness({ redis, keyPrefix, windowMs });
+    // A reader that has not watched for a whole window cannot know: a server starting beside its workers.
+    expect(await liveness.absentForWindow()).toBe(false);
+    await sleep(windowMs + 50);
+    expect(await liveness.absentForWindow()).toBe(true);
+
+    const worker = new WorkerHeartbeat({ redis, keyPrefix, logger, windowMs });
+    worker.start();
+    await expect.poll(() => liveness.anyAlive()).toBe(true);
+    expect(await liveness.absentForWindow()).toBe(false);
+    // A clean stop leaves the set at once (not alive), but it is not an absence until a window has passed.
+    await worker.stop();
+    const stopped = await liveness.status();
+    expect(stopped.alive).toBe(0);
+    expect(stopped.lastStopAgoMs).toBeLessThan(windowMs);
+    expect(await liveness.absentForWindow()).toBe(false);
+    await sleep(windowMs + 50);
+    expect(await liveness.absentForWindow()).toBe(true);
+    expect(await redis.pttl(`${keyPrefix}:workers:last-stop`)).toBeLessThanOrEqual(2 * windowMs);
   });
 
   it("beats again on its interval", async () => {

@@ -118,6 +118,36 @@ describe("createWriteRunner with a worker pool (queued runner, workers' heartbea
     expect(result.message).toContain(result.operationId);
   });
 
+  it("answers at once that no worker is running when the deployment has had none for a whole window", async () => {
+    const windowMs = 200;
+    const workers = new WorkerLiveness({ redis, keyPrefix: prefix, windowMs });
+    await new Promise((resolve) => setTimeout(resolve, windowMs + 50));
+    const runWrite = createWriteRunner({ runner: queued, operations: h.operations, waitMs: 20_000, workers });
+    const started = performance.now();
+    const result = output(await runWrite(createRecords, await h.plan(createRecords, args(2, "absent")), h.ctx));
+    // Not the 20 s wait: the answer comes as soon as the operation is queued.
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(result).toMatchObject({ status: "queued", done: false });
+    expect(result.message).toBe(noWorkerMessage(result.operationId));
+  });
+
+  it("waits as usual when a worker stopped moments ago (a restart), and says then that none is running", async () => {
+    const keyPrefix = `${prefix}:restart`;
+    const windowMs = 2_000;
+    const workers = new WorkerLiveness({ redis, keyPrefix, windowMs });
+    await new Promise((resolve) => setTimeout(resolve, windowMs + 50));
+    const previous = new WorkerHeartbeat({ redis, keyPrefix, logger, windowMs });
+    previous.start();
+    await expect.poll(() => workers.anyAlive()).toBe(true);
+    await previous.stop();
+    const runWrite = createWriteRunner({ runner: queued, operations: h.operations, waitMs: 500, workers });
+    const started = performance.now();
+    const result = output(await runWrite(createRecords, await h.plan(createRecords, args(2, "restart")), h.ctx));
+    expect(performance.now() - started).toBeGreaterThanOrEqual(450);
+    expect(result.message).toBe(noWorkerMessage(result.operationId));
+    await deleteKeys(redis, keyPrefix);
+  });
+
   it("says a plain Queued when a worker is alive but busy, or when the heartbeats cannot be read", async () => {
     const heartbeat = new WorkerHeartbeat({ redis, keyPrefix: prefix, logger });
     heartbeat.start();
@@ -130,7 +160,10 @@ describe("createWriteRunner with a worker pool (queued runner, workers' heartbea
     } finally {
       await heartbeat.stop();
     }
-    const unreadable = { anyAlive: () => Promise.reject(new Error("Connection is closed.")) };
+    const unreadable = {
+      anyAlive: () => Promise.reject(new Error("Connection is closed.")),
+      absentForWindow: () => Promise.reject(new Error("Connection is closed.")),
+    };
     const runWrite = createWriteRunner({ runner: queued, operations: h.operations, waitMs: 300, workers: unreadable });
     const unknown = output(await runWrite(createRecords, await h.plan(createRecords, args(2, "unknown")), h.ctx));
     expect(unknown.message).toMatch(/^Queued \(2 records\)\./);
