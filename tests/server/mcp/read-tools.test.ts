@@ -89,7 +89,9 @@ describe("read tools, end to end over MCP", () => {
       sort: [{ field: "Name", order: "desc" }],
     });
     expect(sorted.isError).toBe(true);
-    expect(sorted.text).toMatch(/sort\.0.*Unrecognized key.*"order"/s);
+    expect(sorted.text).toMatch(
+      /sort\.0.*a sort item does not take the key \\?"order\\?"; its keys are field, direction/s,
+    );
     const listed = await client.listTools();
     const schema = listed.tools.find((t) => t.name === "get_record")?.inputSchema as { additionalProperties?: unknown };
     expect(schema.additionalProperties).toBe(false);

@@ -64,6 +64,25 @@ describe("compileTools", () => {
     ).toMatch(
       /^update_records does not take the arguments "limit", "dryRun"; its parameters are baseId, tableId, records/,
     );
+    // Inside an argument too: a sort item's `order` (for direction) and a field's `choices` (for options) are named
+    // with the keys the object does take, where zod alone says only `Unrecognized key: "order"`.
+    const sortIssue = standard(listRecords.config.inputSchema)
+      .validate({ baseId: "appAAAAAAAAAAAAAA", tableId: "Tasks", sort: [{ field: "Name", order: "desc" }] })
+      .issues?.find((i) => i.code === "unrecognized_keys") as (Issue & { path?: unknown[] }) | undefined;
+    expect(sortIssue?.message).toBe('a sort item does not take the key "order"; its keys are field, direction');
+    expect(sortIssue?.path).toEqual(["sort", 0]);
+    const createTable = tools.find((t) => t.definition.name === "create_table")!;
+    expect(
+      standard(createTable.config.inputSchema)
+        .validate({ baseId: "x", name: "T", fields: [{ name: "Stage", type: "singleSelect", choices: [], note: 1 }] })
+        .issues?.find((i) => i.code === "unrecognized_keys")?.message,
+    ).toBe('a field does not take the keys "choices", "note"; its keys are name, type, description, options');
+    const createField = tools.find((t) => t.definition.name === "create_field")!;
+    expect(
+      standard(createField.config.inputSchema)
+        .validate({ baseId: "x", tableId: "t", name: "Stage", type: "singleSelect", choices: [] })
+        .issues?.find((i) => i.code === "unrecognized_keys")?.message,
+    ).toMatch(/^create_field does not take the argument "choices"; its parameters are .*options/);
     // A tool without parameters takes a client's placeholder argument (Cursor sends `random_string`) as nothing.
     const listBases = tools.find((t) => t.definition.name === "list_bases")!;
     expect(standard(listBases.config.inputSchema).validate({ random_string: "dummy" }).issues).toBeUndefined();

@@ -3,6 +3,7 @@ import { resolveTable } from "../../schema-cache.ts";
 import { defineTool, readOnlyAnnotations } from "../define-tool.ts";
 import { listingInputs, listingOutputs, resolveListingQuery, runListing } from "../listing.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
+import { strictArgumentObject } from "../strict-object.ts";
 import { withSchema } from "../with-schema.ts";
 
 export const listRecords = defineTool({
@@ -20,7 +21,12 @@ export const listRecords = defineTool({
     ...listingInputs,
     sort: z
       // Strict: `order` for direction would otherwise sort ascending without a word.
-      .array(z.strictObject({ field: z.string().min(1), direction: z.enum(["asc", "desc"]).optional() }))
+      .array(
+        strictArgumentObject("a sort item", {
+          field: z.string().min(1),
+          direction: z.enum(["asc", "desc"]).optional(),
+        }),
+      )
       .max(20)
       .optional()
       .describe("Sort by these fields (ids or names), first one first."),

@@ -5,6 +5,7 @@
 import { z } from "zod";
 import type { OperationOptions } from "../../operations/events.ts";
 import type { ToolAnnotations } from "../define-tool.ts";
+import { strictArgumentObject } from "../strict-object.ts";
 
 export const fieldsInput = z
   .record(z.string(), z.unknown())
@@ -37,7 +38,7 @@ export const onErrorInput = z
 export const recordIdItemInput = z.string().describe("The record id (rec…), from list_records or search_records.");
 
 // Strict: `choices` for options (or any other misplaced key) would otherwise create the field without it.
-export const fieldSpecInput = z.strictObject({
+export const fieldSpecInput = strictArgumentObject("a field", {
   name: z.string().min(1).describe("The field's name; unique in its table (case-insensitively)."),
   type: z
     .string()
