@@ -99,8 +99,38 @@ describe("number-like fields (#currencynumber, #percentnumber, #durationnumber, 
     ]) {
       expect((await f.call("POST", fields, def)).body.error.type).toBe("INVALID_FIELD_TYPE_OPTIONS");
     }
-    const ok = await f.call("POST", fields, { name: "Hearts", type: "rating", options: { max: 3, icon: "heart" } });
-    expect(ok.body.options).toEqual({ max: 3, icon: "heart", color: "yellowBright" });
+    // Airtable's field model lists a rating's icon and color, and a checkbox's, in their write formats, none marked
+    // optional: through the API they must be given (a seeded base may leave them out), and from Airtable's lists.
+    const missing = await f.call("POST", fields, {
+      name: "Hearts",
+      type: "rating",
+      options: { max: 3, icon: "heart" },
+    });
+    expect(missing.body.error).toEqual({
+      type: "INVALID_FIELD_TYPE_OPTIONS",
+      message: "Invalid options for field of type rating: options.color is required",
+    });
+    const ok = await f.call("POST", fields, {
+      name: "Hearts",
+      type: "rating",
+      options: { max: 3, icon: "heart", color: "redBright" },
+    });
+    expect(ok.body.options).toEqual({ max: 3, icon: "heart", color: "redBright" });
+    for (const options of [
+      undefined,
+      { icon: "check" },
+      { icon: "tick", color: "greenBright" },
+      { icon: "check", color: "green" },
+    ]) {
+      const refused = await f.call("POST", fields, { name: "Done", type: "checkbox", ...(options && { options }) });
+      expect(refused.body.error.type).toBe("INVALID_FIELD_TYPE_OPTIONS");
+    }
+    const box = await f.call("POST", fields, {
+      name: "Done",
+      type: "checkbox",
+      options: { icon: "flag", color: "redBright" },
+    });
+    expect(box.body.options).toEqual({ icon: "flag", color: "redBright" });
   });
 });
 

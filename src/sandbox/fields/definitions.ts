@@ -46,6 +46,32 @@ const RATING_COLORS = [
   "grayBright",
 ];
 
+/** A checkbox's icons and colours (field model, Checkbox: the colours are a rating's, in another order). */
+const CHECKBOX_ICONS = ["check", "xCheckbox", "star", "heart", "thumbsUp", "flag", "dot"];
+const CHECKBOX_COLORS = [
+  "greenBright",
+  "tealBright",
+  "cyanBright",
+  "blueBright",
+  "purpleBright",
+  "pinkBright",
+  "redBright",
+  "orangeBright",
+  "yellowBright",
+  "grayBright",
+];
+
+/** Refuses options that leave out any of `keys`. */
+function requireOptions(type: string, options: Record<string, unknown> | undefined, keys: readonly string[]): void {
+  const missing = keys.filter((k) => options?.[k] === undefined);
+  if (missing.length > 0) {
+    throw invalidOptions(
+      type,
+      `options.${missing.join(" and options.")} ${missing.length === 1 ? "is" : "are"} required`,
+    );
+  }
+}
+
 export function invalidOptions(type: string, why: string): ApiError {
   return typed(422, "INVALID_FIELD_TYPE_OPTIONS", `Invalid options for field of type ${type}: ${why}`);
 }
@@ -203,6 +229,9 @@ export function normaliseFieldDef(def: FieldDef, ctx: DefinitionContext): Normal
     }
     case "rating": {
       const max = integerIn(type, options?.max, "max", 1, 10);
+      // Airtable's field model lists icon and color in a rating's write format, not as optional: an API create
+      // must give them (a seeded base may leave them out, as people's bases were made in the interface).
+      if (ctx.forApi) requireOptions(type, options, ["icon", "color"]);
       const icon = options?.icon ?? "star";
       const color = options?.color ?? "yellowBright";
       if (typeof icon !== "string" || !RATING_ICONS.includes(icon)) {
@@ -233,13 +262,19 @@ export function normaliseFieldDef(def: FieldDef, ctx: DefinitionContext): Normal
     case "date":
     case "dateTime":
       return { options: dateOptions(type, options) };
-    case "checkbox":
-      return {
-        options: {
-          icon: typeof options?.icon === "string" ? options.icon : "check",
-          color: typeof options?.color === "string" ? options.color : "greenBright",
-        },
-      };
+    case "checkbox": {
+      // As for a rating: icon and color are part of a checkbox's write format (field model, Checkbox).
+      if (ctx.forApi) requireOptions(type, options, ["icon", "color"]);
+      const icon = options?.icon ?? "check";
+      const color = options?.color ?? "greenBright";
+      if (typeof icon !== "string" || !CHECKBOX_ICONS.includes(icon)) {
+        throw invalidOptions(type, `options.icon must be one of ${CHECKBOX_ICONS.join(", ")}`);
+      }
+      if (typeof color !== "string" || !CHECKBOX_COLORS.includes(color)) {
+        throw invalidOptions(type, `options.color must be one of ${CHECKBOX_COLORS.join(", ")}`);
+      }
+      return { options: { icon, color } };
+    }
     case "multipleAttachments":
       return { options: { isReversed: options?.isReversed === true } };
     case "multipleRecordLinks": {

@@ -3,7 +3,13 @@ import { defineWriteTool } from "../define-tool.ts";
 import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { checkCreatableType, checkNewName, describeItem, withWriteSchema } from "./check-fields.ts";
-import { createAnnotations, fieldSpecInput, QUEUED_ITEM_NOTE, singleItemOptions } from "./write-inputs.ts";
+import {
+  createAnnotations,
+  fieldSpecForAirtable,
+  fieldSpecInput,
+  QUEUED_ITEM_NOTE,
+  singleItemOptions,
+} from "./write-inputs.ts";
 
 export const createField = defineWriteTool({
   name: "create_field",
@@ -26,12 +32,12 @@ export const createField = defineWriteTool({
       baseId: input.baseId,
       tableId: table.id,
       input: [
-        {
+        fieldSpecForAirtable({
           name: input.name,
           type: input.type,
           ...(input.description !== undefined && { description: input.description }),
           ...(input.options !== undefined && { options: input.options }),
-        },
+        }),
       ],
       options: singleItemOptions,
     };

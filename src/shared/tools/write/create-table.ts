@@ -4,7 +4,13 @@ import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput } from "../shapes.ts";
 import { ToolInputError } from "../tool-input-error.ts";
 import { checkCreatableType, checkNewName, withWriteSchema } from "./check-fields.ts";
-import { createAnnotations, fieldSpecInput, QUEUED_ITEM_NOTE, singleItemOptions } from "./write-inputs.ts";
+import {
+  createAnnotations,
+  fieldSpecForAirtable,
+  fieldSpecInput,
+  QUEUED_ITEM_NOTE,
+  singleItemOptions,
+} from "./write-inputs.ts";
 
 export const createTable = defineWriteTool({
   name: "create_table",
@@ -53,7 +59,7 @@ export const createTable = defineWriteTool({
         {
           name: input.name,
           ...(input.description !== undefined && { description: input.description }),
-          fields: input.fields,
+          fields: input.fields.map(fieldSpecForAirtable),
         },
       ],
       options: singleItemOptions,

@@ -55,10 +55,29 @@ export const fieldSpecInput = strictArgumentObject("a field", {
     .describe(
       'Type options as Airtable\'s field model describes them, e.g. number: {"precision": 0}; singleSelect: ' +
         '{"choices": [{"name": "Lead"}]}; dateTime: {"dateFormat": {"name": "iso"}, "timeFormat": {"name": ' +
-        '"24hour"}, "timeZone": "utc"}; multipleRecordLinks: {"linkedTableId": "tbl…"}.',
+        '"24hour"}, "timeZone": "utc"}; multipleRecordLinks: {"linkedTableId": "tbl…"}. A checkbox without ' +
+        'options gets {"icon": "check", "color": "greenBright"}, a rating {"icon": "star", "color": ' +
+        '"yellowBright", "max": 5} (missing keys only).',
     ),
 });
 export type FieldSpecInput = z.infer<typeof fieldSpecInput>;
+
+/**
+ * Options Airtable's field model (https://airtable.com/developers/web/api/field-model, Checkbox and Rating) lists
+ * as part of a checkbox's and a rating's write format, none marked optional, while people ask for "a Done
+ * checkbox" without thinking of an icon: filled with what Airtable's own interface picks for a new field. Keys the
+ * caller gave are kept; other types are unchanged.
+ */
+export const DEFAULT_FIELD_OPTIONS: Readonly<Record<string, Readonly<Record<string, unknown>>>> = {
+  checkbox: { icon: "check", color: "greenBright" },
+  rating: { icon: "star", color: "yellowBright", max: 5 },
+};
+
+/** `spec` as it is sent to Airtable: DEFAULT_FIELD_OPTIONS filled in under the caller's own options. */
+export function fieldSpecForAirtable(spec: FieldSpecInput): FieldSpecInput {
+  const defaults = DEFAULT_FIELD_OPTIONS[spec.type];
+  return defaults === undefined ? spec : { ...spec, options: { ...defaults, ...spec.options } };
+}
 
 /** Record writes queue one operation; this tells the agent what that means for the answer. */
 export const QUEUED_RECORDS_NOTE =

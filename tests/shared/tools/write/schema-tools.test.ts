@@ -118,6 +118,39 @@ describe("create_field", () => {
     });
   });
 
+  it("fills a checkbox's and a rating's options the way Airtable's interface does, keeping what was given", async () => {
+    const plan = async (name: string, type: string, options?: Record<string, unknown>) =>
+      (await h.plan(createField, { baseId, tableId: "Contacts", name, type, ...(options && { options }) }))
+        .input[0] as {
+        name: string;
+        type: string;
+        options?: Record<string, unknown>;
+      };
+    const done = await plan("Done", "checkbox");
+    expect(done.options).toEqual({ icon: "check", color: "greenBright" });
+    const score = await plan("Score", "rating", { max: 10, color: "redBright" });
+    expect(score.options).toEqual({ icon: "star", color: "redBright", max: 10 });
+    expect((await plan("Count", "number", { precision: 0 })).options).toEqual({ precision: 0 });
+    // Airtable (the sandbox, strict: the field model lists icon and color as part of the write format) takes them.
+    const contactsId = contacts.id;
+    for (const spec of [done, score]) {
+      const created = await h.ctx.airtable.createField(baseId, contactsId, spec);
+      expect(created).toMatchObject({ name: spec.name, type: spec.type, options: spec.options });
+    }
+    const table = await h.plan(createTable, {
+      baseId,
+      name: "Chores",
+      fields: [
+        { name: "Chore", type: "singleLineText" },
+        { name: "Done", type: "checkbox", options: { color: "blueBright" } },
+      ],
+    });
+    expect((table.input[0] as { fields: unknown[] }).fields).toEqual([
+      { name: "Chore", type: "singleLineText" },
+      { name: "Done", type: "checkbox", options: { icon: "check", color: "blueBright" } },
+    ]);
+  });
+
   it("refuses, before queueing, a type Airtable's API cannot create: unknown or computed; never one it can", async () => {
     expect(await refusal(h.plan(createField, { baseId, tableId: "Contacts", name: "X", type: "bogusType" }))).toMatch(
       /^type: "bogusType" is not an Airtable field type\. Use one of: .*singleLineText/,
