@@ -44,6 +44,8 @@ export interface RefreshGrant {
   scopes: string[];
   expiresAt: number;
   used: boolean;
+  /** The access token issued beside it: a refresh ends it (absent in state files written before this was kept). */
+  accessToken?: string;
 }
 
 const CODE_TTL_MS = 10 * 60_000;
@@ -276,6 +278,10 @@ export class OAuthServer {
       return oauthError(400, "invalid_grant", "The refresh token is invalid, expired, revoked or already used");
     }
     grant.used = true; // rotated: single use
+    // "When a refresh token is exchanged for an access token, the previous access and refresh tokens are
+    // invalidated" (https://airtable.com/developers/web/api/oauth-reference, Token expiry & refresh tokens): a
+    // process still holding the old access token gets 401 from now on.
+    if (grant.accessToken !== undefined) this.#store.tokens.delete(grant.accessToken);
     this.refreshCount++;
     ctx.entry.userId = grant.userId;
     return this.#issue(client.clientId, grant.userId, grant.scopes);
@@ -298,6 +304,7 @@ export class OAuthServer {
       scopes: [...scopes],
       expiresAt: now + this.refreshTtlSec * 1000,
       used: false,
+      accessToken: access,
     });
     return {
       status: 200,

@@ -102,6 +102,9 @@ describe("OAuth", () => {
     });
     expect(refreshed.status).toBe(200);
     expect(refreshed.body.refresh_token).not.toBe(exchanged.body.refresh_token);
+    // The refresh ends the access token issued before it, as Airtable documents; the new one works.
+    expect((await f.call("GET", "/v0/meta/whoami", undefined, exchanged.body.access_token)).status).toBe(401);
+    expect((await f.call("GET", "/v0/meta/whoami", undefined, refreshed.body.access_token)).status).toBe(200);
     const reuse = await token({
       grant_type: "refresh_token",
       refresh_token: exchanged.body.refresh_token,

@@ -185,6 +185,9 @@ describe("AirtableTokenProvider", () => {
     expect(new Set(results).size).toBe(1);
     expect(results[0]).not.toBe(tokens.accessToken);
     expect(sandbox.refreshCount()).toBe(before + 1);
+    // Airtable ends the old access token with the refresh: a request still holding it gets 401, the new one works.
+    expect(await whoamiStatus(tokens.accessToken)).toBe(401);
+    expect(await whoamiStatus(results[0]!)).toBe(200);
     // A caller that saw the old token rejected later gets the replacement, without another refresh.
     expect(await provider().getAccessToken(userId, tokens.accessToken)).toBe(results[0]);
     expect(sandbox.refreshCount()).toBe(before + 1);
