@@ -34,6 +34,20 @@ beforeEach(async () => {
           { name: "Owner", type: "singleCollaborator" },
           { name: "Team", type: "multipleCollaborators" },
           { name: "Files", type: "multipleAttachments" },
+          {
+            name: "Meeting",
+            type: "dateTime",
+            options: {
+              dateFormat: { name: "iso" },
+              timeFormat: { name: "24hour" },
+              timeZone: "America/Los_Angeles",
+            },
+          },
+          {
+            name: "Logged",
+            type: "dateTime",
+            options: { dateFormat: { name: "iso" }, timeFormat: { name: "24hour" }, timeZone: "utc" },
+          },
         ],
       },
     ],
@@ -131,6 +145,30 @@ describe("number-like fields (#currencynumber, #percentnumber, #durationnumber, 
       options: { icon: "flag", color: "redBright" },
     });
     expect(box.body.options).toEqual({ icon: "flag", color: "redBright" });
+  });
+});
+
+describe("dateTime (#dateandtime) and the field's time zone", () => {
+  it("reads a date alone or a time without a zone as the field's wall time (UTC for a utc field); a zone is kept", async () => {
+    // Field model: ambiguous inputs "will be interpreted according to the timeZone of the field instead of utc".
+    const dateOnly = await create({ Meeting: "2030-09-08", Logged: "2030-09-08" });
+    expect(dateOnly.body.fields).toMatchObject({
+      Meeting: "2030-09-08T07:00:00.000Z", // midnight in Los Angeles (PDT, UTC-7)
+      Logged: "2030-09-08T00:00:00.000Z",
+    });
+    // Without a zone the time needs typecast; in winter Los Angeles is UTC-8.
+    expect((await create({ Meeting: "2030-12-05T07:00:00" })).body.error.type).toBe("INVALID_VALUE_FOR_COLUMN");
+    const wall = await create({ Meeting: "2030-12-05T07:00:00", Logged: "2030-12-05T07:00:00.5" }, true);
+    expect(wall.body.fields).toMatchObject({
+      Meeting: "2030-12-05T15:00:00.000Z",
+      Logged: "2030-12-05T07:00:00.500Z",
+    });
+    const zoned = await create({ Meeting: "2030-09-05T07:00:00Z", Logged: "2030-09-05T07:00:00+02:00" });
+    expect(zoned.body.fields).toMatchObject({
+      Meeting: "2030-09-05T07:00:00.000Z",
+      Logged: "2030-09-05T05:00:00.000Z",
+    });
+    expect((await create({ Meeting: "2030-02-31" })).body.error.type).toBe("INVALID_VALUE_FOR_COLUMN");
   });
 });
 

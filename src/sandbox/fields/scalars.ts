@@ -10,10 +10,14 @@
  * - singleSelect / multipleSelects (#select, #multiselect): option names; an unknown name is refused with
  *   INVALID_MULTIPLE_CHOICE_OPTIONS unless typecast, which creates it — and only a creator may create options
  *   (an editor gets the same 422 even with typecast: https://github.com/Airtable/airtable.js/issues/138).
- * - date (#dateonly): "YYYY-MM-DD" only; dateTime (#dateandtime): an ISO 8601 timestamp with zone; typecast
- *   parses other date strings.
+ * - date (#dateonly): "YYYY-MM-DD" only; dateTime (#dateandtime): an ISO 8601 timestamp with zone, or a date
+ *   alone; typecast parses other date strings. A date alone, or a date and time without a zone (typecast), is the
+ *   field's wall time when its timeZone is neither utc nor client, else UTC: "ambiguous string inputs like
+ *   "2020-09-05T07:00:00" and "2020-09-08" will be interpreted according to the timeZone of the field instead of
+ *   utc" (field model, Date and time) — never the sandbox process's own time zone.
  * - barcode (#barcode): `{text, type?}`; typecast takes a string as the text.
  */
+import { TZDate } from "@date-fns/tz";
 import { badChoice, badValue } from "../errors.ts";
 import { newId } from "../ids.ts";
 import type { Field } from "../store.ts";
@@ -22,6 +26,30 @@ import type { WriteContext } from "./write-context.ts";
 
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATETIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
+/** A date alone, or a date and time without a zone: "ambiguous" in the field model's words. */
+const AMBIGUOUS_RE = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?)?$/;
+
+/** The instant a dateTime input names (ms since the epoch, NaN when none), ambiguous text read as documented above. */
+function dateTimeInstant(field: Field, value: string): number {
+  const m = AMBIGUOUS_RE.exec(value);
+  if (m === null) return Date.parse(value);
+  const [y, mo, d, h, mi, sec] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const ms = Number((m[7] ?? "0").padEnd(3, "0"));
+  const zone = field.options?.timeZone;
+  const t =
+    typeof zone === "string" && zone !== "utc" && zone !== "client"
+      ? new TZDate(y, mo - 1, d, h, mi, sec, ms, zone).getTime()
+      : Date.UTC(y, mo - 1, d, h, mi, sec, ms);
+  // Date.UTC and TZDate roll 2030-02-31 over into March: an impossible date names no instant.
+  return new Date(Date.UTC(y, mo - 1, d)).toISOString().slice(0, 10) === `${m[1]}-${m[2]}-${m[3]}` ? t : NaN;
+}
 
 export function validDate(value: string): boolean {
   if (!DATE_RE.test(value)) return false;
@@ -155,7 +183,7 @@ export function writeScalar(field: Field, value: unknown, ctx: WriteContext): Ce
     case "dateTime": {
       if (typeof value !== "string") return fail();
       if (DATETIME_RE.test(value) || ctx.typecast || validDate(value)) {
-        const t = Date.parse(value);
+        const t = dateTimeInstant(field, value);
         if (!Number.isNaN(t)) return new Date(t).toISOString();
       }
       return fail();

@@ -17,6 +17,7 @@
  * rest is reported in doubt rather than written; an absence is only declared on fields compared exactly.
  */
 import type { AirtableClient } from "../airtable/client.ts";
+import { dateTimeInputInstant } from "../airtable/date-time-input.ts";
 import type { AirtableField, AirtableRecord } from "../airtable/schemas.ts";
 import { fieldReference, formulaString } from "../tools/search-formula.ts";
 
@@ -53,8 +54,6 @@ export const MAX_CANDIDATES = 1_000;
 const TEXT_TYPES = new Set(["singleLineText", "multilineText", "email", "url", "phoneNumber", "singleSelect"]);
 const NUMBER_TYPES = new Set(["number", "currency", "percent", "rating", "duration"]);
 const ARRAY_OF_STRINGS_TYPES = new Set(["multipleSelects", "multipleRecordLinks"]);
-const DATE_TYPES = new Set(["date", "dateTime"]);
-
 /** How one input cell is compared: a test on the returned cell, and a formula term when one is exact. */
 interface Check {
   field: AirtableField;
@@ -229,14 +228,14 @@ function checkFor(field: AirtableField, value: unknown, typecast: boolean): Chec
           .every((v, i) => v === wanted[i]),
     };
   }
-  if (DATE_TYPES.has(field.type) && typeof value === "string" && !Number.isNaN(Date.parse(value))) {
-    const at = field.type === "date" ? value.slice(0, 10) : undefined;
-    return {
-      field,
-      matches: (cell) =>
-        typeof cell === "string" &&
-        (at !== undefined ? cell.slice(0, 10) === at : Date.parse(cell) === Date.parse(value)),
-    };
+  if (field.type === "date" && typeof value === "string" && !Number.isNaN(Date.parse(value))) {
+    const at = value.slice(0, 10);
+    return { field, matches: (cell) => typeof cell === "string" && cell.slice(0, 10) === at };
+  }
+  if (field.type === "dateTime" && typeof value === "string") {
+    // A date alone or a time without a zone is the field's wall time, as Airtable stored it (date-time-input.ts).
+    const at = dateTimeInputInstant(value, field.options?.timeZone);
+    if (!Number.isNaN(at)) return { field, matches: (cell) => typeof cell === "string" && Date.parse(cell) === at };
   }
   return undefined;
 }

@@ -147,6 +147,59 @@ describe("processOperation", () => {
     expect(reconciled?.type === "batch.reconciled" && reconciled.written).toHaveLength(10);
   });
 
+  it("reconciles a lost create of dates alone in a dateTime field of another time zone as written, not absent", async () => {
+    // Airtable reads "2030-09-08" in a Los Angeles dateTime field as midnight there (07:00Z): the read-back must
+    // compare instants the same way, or it finds the records "absent" and sends them a second time.
+    const base = f.sandbox.createBase(f.user.id, {
+      name: "Meetings",
+      tables: [
+        {
+          name: "Meetings",
+          fields: [
+            { name: "Name", type: "singleLineText" },
+            {
+              name: "At",
+              type: "dateTime",
+              options: {
+                dateFormat: { name: "iso" },
+                timeFormat: { name: "24hour" },
+                timeZone: "America/Los_Angeles",
+              },
+            },
+          ],
+        },
+      ],
+    });
+    f.sandbox.clearRequests();
+    f.sandbox.setFaults({ dropAfterApply: 1 });
+    const input = Array.from({ length: 10 }, (_, i) => ({
+      fields: { Name: `meeting ${i}`, At: i % 2 === 0 ? `2030-09-${10 + i}` : `2030-09-${10 + i}T09:30:00Z` },
+    }));
+    const op = operationFromPlan(
+      {
+        kind: "create_records",
+        baseId: base.id,
+        tableId: base.tables[0]!.id,
+        input,
+        options: { typecast: false, onError: "continue" },
+      },
+      f.user.id,
+    );
+    await log.create(op);
+    const state = await run(op);
+    expect(state.status).toBe("completed");
+    expect(state.progress).toMatchObject({ recordsSucceeded: 10, recordsInDoubt: 0 });
+    const rows = f.sandbox.listRecordsDirect(base.id, "Meetings");
+    expect(rows).toHaveLength(10);
+    expect(rows.find((r) => r.fields.Name === "meeting 0")?.fields.At).toBe("2030-09-10T07:00:00.000Z");
+    const posts = f.sandbox.requests.filter(
+      (r) => r.method === "POST" && r.path === `/v0/${base.id}/${base.tables[0]!.id}`,
+    );
+    expect(posts).toHaveLength(1);
+    const [reconciled] = await reconciledEvents(op);
+    expect(reconciled).toMatchObject({ batch: 0, absent: [], inDoubt: [] });
+  });
+
   it("re-sends once, after the read-back confirmed its absence, a create answered 503 that Airtable never applied", async () => {
     f.sandbox.clearRequests();
     f.sandbox.setFaults({ failBeforeApply: 1 });
