@@ -426,6 +426,7 @@ function renderComment(ctx: RequestCtx, c: StoredRecord["comments"][number]): Re
     text: c.text,
     createdTime: c.createdTime,
     lastUpdatedTime: c.lastUpdatedTime,
+    ...(c.parentCommentId !== undefined && { parentCommentId: c.parentCommentId }),
   };
 }
 
@@ -477,6 +478,7 @@ function createComment(ctx: RequestCtx, baseId: string, tableKey: string, record
     text: body.text,
     createdTime: new Date().toISOString(),
     lastUpdatedTime: null,
+    ...(typeof body.parentCommentId === "string" && { parentCommentId: body.parentCommentId }),
   };
   record.comments.push(comment);
   return json(renderComment(ctx, comment));

@@ -71,6 +71,8 @@ export interface Comment {
   text: string;
   createdTime: string;
   lastUpdatedTime: string | null;
+  /** A threaded reply's parent comment ("parentCommentId" in Airtable's comment object). */
+  parentCommentId?: string;
 }
 
 export interface StoredRecord {

@@ -266,6 +266,15 @@ describe("writes", () => {
     expect(page.comments.map((x) => x.text)).toEqual(["second"]);
     const rest = await c.listComments(base.id, TABLE, rec!.id, { pageSize: 1, offset: page.offset! });
     expect(rest).toEqual({ comments: [expect.objectContaining({ text: "first!" })] });
+    // A threaded reply names its parent, in the answer and when listed; a top-level comment has no parent.
+    const reply = await c.createComment(base.id, TABLE, rec!.id, "re: first", { parentCommentId: comment.id });
+    expect(reply).toMatchObject({ text: "re: first", parentCommentId: comment.id });
+    const listed = await c.listComments(base.id, TABLE, rec!.id);
+    expect(listed.comments.map((x) => [x.text, x.parentCommentId])).toEqual([
+      ["re: first", comment.id],
+      ["second", undefined],
+      ["first!", undefined],
+    ]);
 
     const upload = await c.uploadAttachment(base.id, rec!.id, "Files", {
       contentType: "text/plain",
