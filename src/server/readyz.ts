@@ -2,8 +2,8 @@
  * The server's GET /readyz, for load balancers and Cloud Run probes:
  * - 503 `{status: "unavailable", failing}` when Redis or the token store does not answer (readiness.ts): this
  *   instance can serve nothing, so it leaves the rotation;
- * - 200 `{status: "degraded", degraded: ["workers"], workers, message}` when writes are waiting and no worker has
- *   been alive for 30 s (worker-heartbeat.ts). Still 200 on purpose: this instance serves reads and accepts writes
+ * - 200 `{status: "degraded", degraded: ["workers"], workers, message}` when writes are waiting and no worker is
+ *   alive: none beat within 30 s, or the last one stopped (worker-heartbeat.ts). Still 200 on purpose: this instance serves reads and accepts writes
  *   (they are kept in the queue and run once a worker starts), and taking it out of rotation would not bring a
  *   worker back — it would only turn every request into an error. Alert on `status` instead;
  * - 200 `{status: "ready"}` otherwise. With a queue, both 200 answers carry `workers: {alive, writesWaiting,
@@ -66,7 +66,8 @@ export function readyzHandler(opts: ReadyzOptions): RequestHandler {
         degraded: ["workers"],
         workers,
         message:
-          `${workers.writesWaiting} write operation(s) are waiting and no worker has been alive for ${windowSec} s: ` +
+          `${workers.writesWaiting} write operation(s) are waiting and no worker is running (none has sent a ` +
+          `heartbeat in the last ${windowSec} s, or the last one stopped): ` +
           `start a worker (ROLE=worker npm start, the worker image, or the Cloud Run worker pool). Reads still work.`,
       });
       return;

@@ -115,24 +115,30 @@ describe("cancel_operation", () => {
       logger: createLogger({ level: "silent" }),
     });
     beating.start();
-    const calledAt = Date.now();
-    const call = callWriteTool(aliceOnA, "create_records", { baseId, tableId: TABLE, records: records("q", 25) });
-    const operationId = await newestOperation(aliceOnA, baseId);
+    let operationId: string;
+    let cancelledAt: number;
+    try {
+      const calledAt = Date.now();
+      const call = callWriteTool(aliceOnA, "create_records", { baseId, tableId: TABLE, records: records("q", 25) });
+      operationId = await newestOperation(aliceOnA, baseId);
 
-    const answer = await cancel(aliceOnB, operationId);
-    const cancelledAt = nowMs();
-    expect(answer.status).toBe("cancelled");
-    expect(answer.done).toBe(true);
-    expect(answer.results).toHaveLength(25);
-    expect(answer.results?.every((r) => r.notWritten === true && r.reason === "cancelled before it was sent")).toBe(
-      true,
-    );
-    // The waiting write call ends with the cancel, long before WRITE_WAIT_MS.
-    const waited = await call;
-    expect(waited.status).toBe("cancelled");
-    expect(Date.now() - calledAt).toBeLessThan(WRITE_WAIT_MS / 2);
-    await beating.stop();
-    redis.disconnect();
+      const answer = await cancel(aliceOnB, operationId);
+      cancelledAt = nowMs();
+      expect(answer.status).toBe("cancelled");
+      expect(answer.done).toBe(true);
+      expect(answer.results).toHaveLength(25);
+      expect(answer.results?.every((r) => r.notWritten === true && r.reason === "cancelled before it was sent")).toBe(
+        true,
+      );
+      // The waiting write call ends with the cancel, long before WRITE_WAIT_MS.
+      const waited = await call;
+      expect(waited.status).toBe("cancelled");
+      expect(Date.now() - calledAt).toBeLessThan(WRITE_WAIT_MS / 2);
+    } finally {
+      // Gone before the real worker starts, also when an assertion failed: later tests need real workers only.
+      await beating.stop();
+      redis.disconnect();
+    }
 
     await deployment.addWorker();
     await sleep(2_000);

@@ -1,11 +1,14 @@
 /**
  * A write call that is waiting for its operation when Redis goes away still answers, with the operation's id, by
  * WRITE_WAIT_MS + WRITE_ANSWER_GRACE_MS (issue 13 §2): never a hung call. Real server process, Redis behind a TCP
- * proxy the test cuts (tests/e2e/helpers/redis-proxy.ts), no worker (so the call is still waiting at the cut).
+ * proxy the test cuts (tests/e2e/helpers/redis-proxy.ts), no worker taking jobs (so the call is still waiting at the
+ * cut), but one beating (as a busy worker does), so the call waits rather than answering at once that none runs.
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { testRedisUrl } from "../helpers/redis.ts";
+import { createTestRedis, testRedisUrl } from "../helpers/redis.ts";
+import { createLogger } from "../../src/shared/logger.ts";
+import { WorkerHeartbeat } from "../../src/shared/queue/worker-heartbeat.ts";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
 import { WRITE_ANSWER_GRACE_MS } from "../../src/shared/tools/run-write.ts";
 import { seedAccount, type SeededAccount } from "./fixtures/airtable-accounts.ts";
@@ -21,10 +24,19 @@ let deployment: Deployment;
 let proxy: RedisProxy;
 let alice: SeededAccount;
 let client: Client;
+const heartbeatRedis = createTestRedis();
+let beating: WorkerHeartbeat | undefined;
 
 beforeAll(async () => {
   proxy = await startRedisProxy(testRedisUrl());
   const plan = await planDeployment("write-wait-redis", 1);
+  // Straight to Redis, not through the proxy: the heartbeat of a worker that takes no jobs.
+  beating = new WorkerHeartbeat({
+    redis: heartbeatRedis,
+    keyPrefix: plan.keyPrefix,
+    logger: createLogger({ level: "silent" }),
+  });
+  beating.start();
   sandbox = await startSandbox({ oauthClients: [plan.airtableClient] });
   alice = seedAccount(sandbox, "alice");
   deployment = await startDeployment(plan, sandbox.url, { REDIS_URL: proxy.url, WRITE_WAIT_MS: String(WRITE_WAIT_MS) });
@@ -33,6 +45,8 @@ beforeAll(async () => {
 }, 60_000);
 
 afterAll(async () => {
+  await beating?.stop();
+  heartbeatRedis.disconnect();
   await client?.close().catch(() => undefined);
   await proxy?.up().catch(() => undefined);
   await deployment?.stop();
@@ -53,7 +67,10 @@ describe("Redis restarts while a write call waits", () => {
       records: [{ fields: { Name: "waiting through a Redis restart" } }],
     });
     // The call is queued and waiting (no worker runs it); then Redis goes away and stays away past the wait.
+    let answered = false;
+    void call.finally(() => (answered = true));
     await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(answered).toBe(false);
     await proxy.down();
     const result = await call;
     const elapsed = Date.now() - started;

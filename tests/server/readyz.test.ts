@@ -70,7 +70,9 @@ describe("GET /readyz and the workers", () => {
       degraded: ["workers"],
       workers: { alive: 0, writesWaiting: 1 },
     });
-    expect(degraded.body.message).toMatch(/^1 write operation\(s\) are waiting and no worker has been alive for 30 s/);
+    expect(degraded.body.message).toMatch(
+      /^1 write operation\(s\) are waiting and no worker is running \(none has sent a heartbeat in the last 30 s, or the last one stopped\): start a worker/,
+    );
 
     const worker = await server.startWorker({ accessToken: async () => token });
     await server.runner.waitForEnd(id, 15_000);

@@ -7,10 +7,14 @@
  * time of its last beat in ms, taken from the Redis server's clock (TIME), so clock skew between machines cannot
  * make a live worker look dead or a dead one alive. A beat is one script (ZADD, trim of members older than twice
  * the window, PEXPIRE) every HEARTBEAT_INTERVAL_MS per worker; a worker that closes removes itself at once, one
- * that crashes ages out after WORKER_ALIVE_WINDOW_MS. A worker that closes also stamps
- * `${REDIS_KEY_PREFIX}:workers:last-stop` (Redis time, kept twice the window), so that a restart — one worker
- * stopping, its successor starting seconds later — is told apart from a deployment with no worker at all
- * (`WorkerLiveness.absentForWindow`).
+ * that crashes ages out after WORKER_ALIVE_WINDOW_MS.
+ *
+ * Absence is measured as it is seen, not inferred from an empty set: a reading that finds no worker alive stamps
+ * `${REDIS_KEY_PREFIX}:workers:absent-since` (Redis time, only if unset), and every beat and every clean stop
+ * deletes it. So "no worker for 30 s" (`WorkerLiveness.absentForWindow`) means readers have seen none for 30 s on
+ * end — not a restart (a stop, then the successor's first beat seconds later), not a server that has just
+ * started, and not a Redis that lost its keys (a restart without persistence, a flush, a failover), which only
+ * starts the count again.
  */
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
@@ -23,36 +27,44 @@ export const HEARTBEAT_INTERVAL_MS = 10_000;
 export const WORKER_ALIVE_WINDOW_MS = 30_000;
 
 const heartbeatKey = (keyPrefix: string): string => `${keyPrefix}:workers:heartbeats`;
-const lastStopKey = (keyPrefix: string): string => `${keyPrefix}:workers:last-stop`;
+const absentSinceKey = (keyPrefix: string): string => `${keyPrefix}:workers:absent-since`;
+/** How long an absent-since stamp is kept without a reading refreshing it (Redis keys expire; 1 day). */
+const ABSENT_STAMP_TTL_MS = 86_400_000;
 
 const NOW_MS = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
-/** KEYS[1] = set; ARGV[1] = worker id, ARGV[2] = how long a beat is kept (ms). Returns the beat's time. */
+/**
+ * KEYS[1] = set, KEYS[2] = absent-since stamp; ARGV[1] = worker id, ARGV[2] = how long a beat is kept (ms).
+ * Returns the beat's time.
+ */
 const BEAT_LUA = `${NOW_MS}
 redis.call('ZADD', KEYS[1], now, ARGV[1])
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - tonumber(ARGV[2]))
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('DEL', KEYS[2])
 return now`;
 
-/** KEYS[1] = set, KEYS[2] = last-stop stamp; ARGV[1] = worker id, ARGV[2] = how long the stamp is kept (ms). */
-const STOP_LUA = `${NOW_MS}
-redis.call('ZREM', KEYS[1], ARGV[1])
-redis.call('SET', KEYS[2], now, 'PX', ARGV[2])
-return now`;
+/** KEYS[1] = set, KEYS[2] = absent-since stamp; ARGV[1] = worker id. A stop starts the count of absence again. */
+const STOP_LUA = `redis.call('ZREM', KEYS[1], ARGV[1])
+redis.call('DEL', KEYS[2])
+return 1`;
 
 /**
- * KEYS[1] = set, KEYS[2] = last-stop stamp; ARGV[1] = window (ms). Returns {workers beating within the window,
- * ms since the latest beat or -1, ms since a worker last stopped or -1}.
+ * KEYS[1] = set, KEYS[2] = absent-since stamp; ARGV[1] = window (ms), ARGV[2] = the stamp's TTL (ms). Stamps the
+ * start of an absence when none is alive. Returns {workers beating within the window, ms since the latest beat
+ * or -1, ms for which readers have seen no worker or -1 (a clock that went back counts as 0)}.
  */
 const STATUS_LUA = `${NOW_MS}
 local alive = redis.call('ZCOUNT', KEYS[1], now - tonumber(ARGV[1]), '+inf')
 local latest = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 local ago = -1
 if latest[2] then ago = now - tonumber(latest[2]) end
-local stopped = redis.call('GET', KEYS[2])
-local stopAgo = -1
-if stopped then stopAgo = now - tonumber(stopped) end
-return {alive, ago, stopAgo}`;
+local absent = -1
+if alive == 0 then
+  redis.call('SET', KEYS[2], now, 'NX', 'PX', ARGV[2])
+  absent = math.max(0, now - tonumber(redis.call('GET', KEYS[2])))
+end
+return {alive, ago, absent}`;
 
 export interface WorkerHeartbeatOptions {
   redis: Redis;
@@ -70,7 +82,7 @@ export class WorkerHeartbeat {
   readonly workerId = `${hostname()}:${process.pid}:${randomBytes(3).toString("hex")}`;
   readonly #opts: WorkerHeartbeatOptions;
   readonly #key: string;
-  readonly #lastStopKey: string;
+  readonly #absentSinceKey: string;
   #timer: NodeJS.Timeout | undefined;
   /** A beat still waiting for Redis (a worker's connection waits through outages): the next one is skipped. */
   #pending: Promise<void> | undefined;
@@ -78,7 +90,7 @@ export class WorkerHeartbeat {
   constructor(opts: WorkerHeartbeatOptions) {
     this.#opts = opts;
     this.#key = heartbeatKey(opts.keyPrefix);
-    this.#lastStopKey = lastStopKey(opts.keyPrefix);
+    this.#absentSinceKey = absentSinceKey(opts.keyPrefix);
   }
 
   start(): void {
@@ -89,19 +101,17 @@ export class WorkerHeartbeat {
   }
 
   /**
-   * Stops beating and removes this worker from the set, so the server knows at once that it is gone, and stamps
-   * the time of the stop (a successor may be starting: see WorkerLiveness.absentForWindow).
+   * Stops beating and removes this worker from the set, so the server knows at once that it is gone; the count
+   * of absence starts again from here (a successor may be starting: see WorkerLiveness.absentForWindow).
    */
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
     await this.#pending;
-    await this.#opts.redis
-      .eval(STOP_LUA, 2, this.#key, this.#lastStopKey, this.workerId, this.#keepMs())
-      .catch(() => undefined);
+    await this.#opts.redis.eval(STOP_LUA, 2, this.#key, this.#absentSinceKey, this.workerId).catch(() => undefined);
   }
 
-  /** How long beats and the last-stop stamp are kept: twice the window, for "last seen". */
+  /** How long beats are kept: twice the window, for "last seen". */
   #keepMs(): number {
     return 2 * (this.#opts.windowMs ?? WORKER_ALIVE_WINDOW_MS);
   }
@@ -110,7 +120,7 @@ export class WorkerHeartbeat {
     if (this.#pending !== undefined) return;
     const keepMs = this.#keepMs();
     this.#pending = this.#opts.redis
-      .eval(BEAT_LUA, 1, this.#key, this.workerId, keepMs)
+      .eval(BEAT_LUA, 2, this.#key, this.#absentSinceKey, this.workerId, keepMs)
       .then(
         () => undefined,
         (error: unknown) => this.#opts.logger.warn({ err: error }, "worker heartbeat not published"),
@@ -124,23 +134,24 @@ export interface WorkerStatus {
   alive: number;
   /** Ms since the latest beat of any worker (within twice the window), or undefined when none is known. */
   lastBeatAgoMs?: number;
-  /** Ms since a worker last stopped cleanly (within twice the window), or undefined when none is known. */
-  lastStopAgoMs?: number;
+  /**
+   * With none alive: ms for which readings have seen no worker, since the first reading after the last beat or
+   * clean stop (0 for this reading, if it is that first one). Undefined while a worker is alive.
+   */
+  absentForMs?: number;
 }
 
-/** The server's reading of the heartbeats. */
+/** The server's reading of the heartbeats. Each reading may stamp the start of an absence (see above). */
 export class WorkerLiveness {
   readonly #redis: Redis;
   readonly #key: string;
-  readonly #lastStopKey: string;
+  readonly #absentSinceKey: string;
   readonly #windowMs: number;
-  /** When this reader started watching (performance.now() ms): before a whole window, absence proves nothing. */
-  readonly #since = performance.now();
 
   constructor(opts: { redis: Redis; keyPrefix: string; windowMs?: number }) {
     this.#redis = opts.redis;
     this.#key = heartbeatKey(opts.keyPrefix);
-    this.#lastStopKey = lastStopKey(opts.keyPrefix);
+    this.#absentSinceKey = absentSinceKey(opts.keyPrefix);
     this.#windowMs = opts.windowMs ?? WORKER_ALIVE_WINDOW_MS;
   }
 
@@ -149,35 +160,37 @@ export class WorkerLiveness {
     return this.#windowMs;
   }
 
+  /** One script (one round trip); rejects with ioredis's error when Redis does not answer. */
   async status(): Promise<WorkerStatus> {
-    const [alive, ago, stopAgo] = (await this.#redis.eval(
+    const [alive, ago, absent] = (await this.#redis.eval(
       STATUS_LUA,
       2,
       this.#key,
-      this.#lastStopKey,
+      this.#absentSinceKey,
       this.#windowMs,
+      ABSENT_STAMP_TTL_MS,
     )) as [number, number, number];
     return {
       alive,
       ...(ago >= 0 && { lastBeatAgoMs: ago }),
-      ...(stopAgo >= 0 && { lastStopAgoMs: stopAgo }),
+      ...(absent >= 0 && { absentForMs: absent }),
     };
   }
 
-  /** Whether any worker has beaten within the window. */
+  /** Whether any worker has beaten within the window. Rejects when Redis does not answer. */
   async anyAlive(): Promise<boolean> {
     return (await this.status()).alive > 0;
   }
 
   /**
-   * Whether the deployment has had no worker for a whole window (default 30 s, /readyz's rule): none beat within
-   * it, none stopped within it (a worker restarting — stop, then its successor's first beat seconds later — is not
-   * an absence), and this reader has been watching for at least that long (a server starting beside its workers
-   * has not seen them yet). A write call then answers at once that no worker is running, instead of waiting.
+   * Whether readings have seen no worker for a whole window (default 30 s) on end: not during a restart (a clean
+   * stop, then the successor's first beat seconds later), not in a deployment's first window, not right after
+   * Redis lost its keys. A write call then answers at once that no worker is running, instead of waiting first.
+   * (/readyz is stricter in the other direction: it reports "degraded" as soon as writes wait and none is alive.)
+   * Rejects when Redis does not answer.
    */
   async absentForWindow(): Promise<boolean> {
-    if (performance.now() - this.#since < this.#windowMs) return false;
     const status = await this.status();
-    return status.alive === 0 && (status.lastStopAgoMs === undefined || status.lastStopAgoMs >= this.#windowMs);
+    return status.alive === 0 && (status.absentForMs ?? 0) >= this.#windowMs;
   }
 }

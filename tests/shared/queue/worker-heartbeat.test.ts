@@ -1,7 +1,8 @@
 /**
  * Workers' heartbeats in real Redis: a started heartbeat counts as alive at once, a stopped one is gone at once, a
- * silent one ages out after the window; a stop is stamped, so a restart is not taken for a deployment without
- * workers; the set stays under the deployment's prefix and expires by itself.
+ * silent one ages out after the window; absence counts from the first reading that sees no worker, so neither a
+ * restart nor an emptied Redis is taken for a deployment without workers; the set stays under the deployment's
+ * prefix and expires by itself.
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { createTestRedis, deleteKeys, uniquePrefix } from "../../helpers/redis.ts";
@@ -31,7 +32,7 @@ describe("worker heartbeats", () => {
   it("count started workers at once and forget a stopped one at once", async () => {
     const keyPrefix = `${prefix}:count`;
     const liveness = new WorkerLiveness({ redis, keyPrefix });
-    expect(await liveness.status()).toEqual({ alive: 0 });
+    expect(await liveness.status()).toEqual({ alive: 0, absentForMs: 0 });
     const a = new WorkerHeartbeat({ redis, keyPrefix, logger });
     const b = new WorkerHeartbeat({ redis, keyPrefix, logger });
     a.start();
@@ -62,28 +63,35 @@ describe("worker heartbeats", () => {
     await silent.stop();
   });
 
-  it("tell a deployment with no worker for a whole window from a worker restarting (a stop is stamped)", async () => {
+  it("count absence as it is seen: a window of readings without a worker, not a restart nor an emptied Redis", async () => {
     const keyPrefix = `${prefix}:absent`;
     const windowMs = 300;
     const liveness = new WorkerLiveness({ redis, keyPrefix, windowMs });
-    // A reader that has not watched for a whole window cannot know: a server starting beside its workers.
+    const stamp = `${keyPrefix}:workers:absent-since`;
+    // The first reading that sees no worker starts the count: a deployment (or a server) just started.
+    expect(await liveness.absentForWindow()).toBe(false);
+    expect(await redis.pttl(stamp)).toBeGreaterThan(0);
+    await sleep(windowMs + 50);
+    expect((await liveness.status()).absentForMs).toBeGreaterThanOrEqual(windowMs);
+    expect(await liveness.absentForWindow()).toBe(true);
+
+    // A beat ends the absence; a clean stop leaves the set at once but starts the count again (a restart).
+    const worker = new WorkerHeartbeat({ redis, keyPrefix, logger, windowMs });
+    worker.start();
+    await expect.poll(() => liveness.anyAlive()).toBe(true);
+    expect(await redis.exists(stamp)).toBe(0);
+    expect(await liveness.absentForWindow()).toBe(false);
+    await worker.stop();
+    const stopped = await liveness.status();
+    expect(stopped.alive).toBe(0);
+    expect(stopped.absentForMs).toBe(0);
     expect(await liveness.absentForWindow()).toBe(false);
     await sleep(windowMs + 50);
     expect(await liveness.absentForWindow()).toBe(true);
 
-    const worker = new WorkerHeartbeat({ redis, keyPrefix, logger, windowMs });
-    worker.start();
-    await expect.poll(() => liveness.anyAlive()).toBe(true);
+    // Redis loses its keys (a restart without persistence, a flush): not an absence of a whole window.
+    await deleteKeys(redis, keyPrefix);
     expect(await liveness.absentForWindow()).toBe(false);
-    // A clean stop leaves the set at once (not alive), but it is not an absence until a window has passed.
-    await worker.stop();
-    const stopped = await liveness.status();
-    expect(stopped.alive).toBe(0);
-    expect(stopped.lastStopAgoMs).toBeLessThan(windowMs);
-    expect(await liveness.absentForWindow()).toBe(false);
-    await sleep(windowMs + 50);
-    expect(await liveness.absentForWindow()).toBe(true);
-    expect(await redis.pttl(`${keyPrefix}:workers:last-stop`)).toBeLessThanOrEqual(2 * windowMs);
   });
 
   it("beats again on its interval", async () => {

@@ -120,7 +120,9 @@ describe("createWriteRunner with a worker pool (queued runner, workers' heartbea
 
   it("answers at once that no worker is running when the deployment has had none for a whole window", async () => {
     const windowMs = 200;
-    const workers = new WorkerLiveness({ redis, keyPrefix: prefix, windowMs });
+    const workers = new WorkerLiveness({ redis, keyPrefix: `${prefix}:absent`, windowMs });
+    // Readings (a /readyz probe, an earlier write) have seen no worker for a whole window.
+    await workers.status();
     await new Promise((resolve) => setTimeout(resolve, windowMs + 50));
     const runWrite = createWriteRunner({ runner: queued, operations: h.operations, waitMs: 20_000, workers });
     const started = performance.now();
@@ -129,13 +131,17 @@ describe("createWriteRunner with a worker pool (queued runner, workers' heartbea
     expect(performance.now() - started).toBeLessThan(10_000);
     expect(result).toMatchObject({ status: "queued", done: false });
     expect(result.message).toBe(noWorkerMessage(result.operationId));
+    await deleteKeys(redis, `${prefix}:absent`);
   });
 
   it("waits as usual when a worker stopped moments ago (a restart), and says then that none is running", async () => {
     const keyPrefix = `${prefix}:restart`;
     const windowMs = 2_000;
     const workers = new WorkerLiveness({ redis, keyPrefix, windowMs });
+    // No worker for a whole window, then one comes and stops cleanly: the count of absence starts again.
+    await workers.status();
     await new Promise((resolve) => setTimeout(resolve, windowMs + 50));
+    expect(await workers.absentForWindow()).toBe(true);
     const previous = new WorkerHeartbeat({ redis, keyPrefix, logger, windowMs });
     previous.start();
     await expect.poll(() => workers.anyAlive()).toBe(true);
