@@ -17,7 +17,7 @@
  *   utc" (field model, Date and time) — never the sandbox process's own time zone.
  * - barcode (#barcode): `{text, type?}`; typecast takes a string as the text.
  */
-import { TZDate } from "@date-fns/tz";
+import { tzOffset } from "@date-fns/tz";
 import { badChoice, badValue } from "../errors.ts";
 import { newId } from "../ids.ts";
 import type { Field } from "../store.ts";
@@ -28,9 +28,16 @@ const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATETIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
 /** A date alone, or a date and time without a zone: "ambiguous" in the field model's words. */
 const AMBIGUOUS_RE = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?)?$/;
+const DAY_MS = 86_400_000;
 
-/** The instant a dateTime input names (ms since the epoch, NaN when none), ambiguous text read as documented above. */
-function dateTimeInstant(field: Field, value: string): number {
+/**
+ * The instant a dateTime input names (ms since the epoch, NaN when none), ambiguous text read as the field model
+ * says (above). Where a clock change makes a wall time repeat or skip, Airtable's choice is not documented: the
+ * sandbox takes the earlier instant of a repeated time and moves a skipped one forward by the change (Temporal's
+ * "compatible"); the worker's read-back accepts either (src/shared/airtable/date-time-input.ts). Other text (what
+ * typecast parses, "9/5/2030 7:00") goes to Date.parse. Exported for the tests that hold both readings side by side.
+ */
+export function dateTimeInstant(field: Field, value: string): number {
   const m = AMBIGUOUS_RE.exec(value);
   if (m === null) return Date.parse(value);
   const [y, mo, d, h, mi, sec] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0)) as [
@@ -41,14 +48,18 @@ function dateTimeInstant(field: Field, value: string): number {
     number,
     number,
   ];
-  const ms = Number((m[7] ?? "0").padEnd(3, "0"));
+  if (mo < 1 || mo > 12 || h > 23 || mi > 59 || sec > 59) return NaN;
+  const wall = new Date(0);
+  wall.setUTCFullYear(y, mo - 1, d); // keeps years 0–99 as written
+  if (wall.getUTCFullYear() !== y || wall.getUTCMonth() !== mo - 1 || wall.getUTCDate() !== d) return NaN;
+  const t = wall.setUTCHours(h, mi, sec, Number((m[7] ?? "0").padEnd(3, "0")));
   const zone = field.options?.timeZone;
-  const t =
-    typeof zone === "string" && zone !== "utc" && zone !== "client"
-      ? new TZDate(y, mo - 1, d, h, mi, sec, ms, zone).getTime()
-      : Date.UTC(y, mo - 1, d, h, mi, sec, ms);
-  // Date.UTC and TZDate roll 2030-02-31 over into March: an impossible date names no instant.
-  return new Date(Date.UTC(y, mo - 1, d)).toISOString().slice(0, 10) === `${m[1]}-${m[2]}-${m[3]}` ? t : NaN;
+  if (typeof zone !== "string" || zone === "utc" || zone === "client") return t;
+  const before = tzOffset(zone, new Date(t - DAY_MS)) * 60_000;
+  const after = tzOffset(zone, new Date(t + DAY_MS)) * 60_000;
+  const valid = [t - before, t - after].filter((i) => t - i === tzOffset(zone, new Date(i)) * 60_000);
+  // Valid: the one instant, or the earlier of a repeated time. None: a skipped time, with the offset before it.
+  return valid.length > 0 ? Math.min(...valid) : t - before;
 }
 
 export function validDate(value: string): boolean {

@@ -17,7 +17,7 @@
  * rest is reported in doubt rather than written; an absence is only declared on fields compared exactly.
  */
 import type { AirtableClient } from "../airtable/client.ts";
-import { dateTimeInputInstant } from "../airtable/date-time-input.ts";
+import { dateTimeInputInstants } from "../airtable/date-time-input.ts";
 import type { AirtableField, AirtableRecord } from "../airtable/schemas.ts";
 import { fieldReference, formulaString } from "../tools/search-formula.ts";
 
@@ -234,8 +234,10 @@ function checkFor(field: AirtableField, value: unknown, typecast: boolean): Chec
   }
   if (field.type === "dateTime" && typeof value === "string") {
     // A date alone or a time without a zone is the field's wall time, as Airtable stored it (date-time-input.ts).
-    const at = dateTimeInputInstant(value, field.options?.timeZone);
-    if (!Number.isNaN(at)) return { field, matches: (cell) => typeof cell === "string" && Date.parse(cell) === at };
+    // Text that names no certain instant (a typecast "9/5/2030") is left out of the comparison: a wrong "absent"
+    // would send the record a second time.
+    const at = dateTimeInputInstants(value, field.options?.timeZone);
+    if (at.length > 0) return { field, matches: (cell) => typeof cell === "string" && at.includes(Date.parse(cell)) };
   }
   return undefined;
 }
