@@ -61,6 +61,13 @@ const CHECKBOX_COLORS = [
   "grayBright",
 ];
 
+/** Refuses an option that is not one of Airtable's `allowed` values (asserting it is then a string). */
+function oneOf(type: string, key: string, value: unknown, allowed: readonly string[]): asserts value is string {
+  if (typeof value !== "string" || !allowed.includes(value)) {
+    throw invalidOptions(type, `options.${key} must be one of ${allowed.join(", ")}`);
+  }
+}
+
 /** Refuses options that leave out any of `keys`. */
 function requireOptions(type: string, options: Record<string, unknown> | undefined, keys: readonly string[]): void {
   const missing = keys.filter((k) => options?.[k] === undefined);
@@ -234,12 +241,8 @@ export function normaliseFieldDef(def: FieldDef, ctx: DefinitionContext): Normal
       if (ctx.forApi) requireOptions(type, options, ["icon", "color"]);
       const icon = options?.icon ?? "star";
       const color = options?.color ?? "yellowBright";
-      if (typeof icon !== "string" || !RATING_ICONS.includes(icon)) {
-        throw invalidOptions(type, `options.icon must be one of ${RATING_ICONS.join(", ")}`);
-      }
-      if (typeof color !== "string" || !RATING_COLORS.includes(color)) {
-        throw invalidOptions(type, `options.color must be one of ${RATING_COLORS.join(", ")}`);
-      }
+      oneOf(type, "icon", icon, RATING_ICONS);
+      oneOf(type, "color", color, RATING_COLORS);
       return { options: { icon, max, color } };
     }
     case "singleSelect":
@@ -267,12 +270,8 @@ export function normaliseFieldDef(def: FieldDef, ctx: DefinitionContext): Normal
       if (ctx.forApi) requireOptions(type, options, ["icon", "color"]);
       const icon = options?.icon ?? "check";
       const color = options?.color ?? "greenBright";
-      if (typeof icon !== "string" || !CHECKBOX_ICONS.includes(icon)) {
-        throw invalidOptions(type, `options.icon must be one of ${CHECKBOX_ICONS.join(", ")}`);
-      }
-      if (typeof color !== "string" || !CHECKBOX_COLORS.includes(color)) {
-        throw invalidOptions(type, `options.color must be one of ${CHECKBOX_COLORS.join(", ")}`);
-      }
+      oneOf(type, "icon", icon, CHECKBOX_ICONS);
+      oneOf(type, "color", color, CHECKBOX_COLORS);
       return { options: { icon, color } };
     }
     case "multipleAttachments":

@@ -1,6 +1,7 @@
 import type { StandardSchemaWithJSON } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import type { AnyToolDefinition, ToolAnnotations } from "./define-tool.ts";
+import { unknownKeysMessage } from "./strict-object.ts";
 
 /**
  * The JSON Schema dialect the MCP SDK v2 asks for when it lists tools (its `standardSchemaToJsonSchema`); the
@@ -140,9 +141,6 @@ function explainUnknownKeys(
  */
 function unknownArgumentMessage(tool: AnyToolDefinition): (keys: readonly string[]) => string {
   const known = Object.keys(tool.inputSchema);
-  return (keys) => {
-    const names = keys.map((k) => `"${k}"`).join(", ");
-    const noun = keys.length === 1 ? "argument" : "arguments";
-    return `${tool.name} does not take the ${noun} ${names}; its parameters are ${known.join(", ")} (see its inputSchema in tools/list)`;
-  };
+  return (keys) =>
+    `${unknownKeysMessage(tool.name, ["argument", "arguments"], keys, known, "parameters")} (see its inputSchema in tools/list)`;
 }

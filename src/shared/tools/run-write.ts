@@ -78,16 +78,14 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
     // read while Redis restarts), the call answers by waitMs + WRITE_ANSWER_GRACE_MS.
     const waitAndRead = async (): Promise<CallToolResult> => {
       // Waiting would only delay the news: with no worker for 30 s, none is about to take this write.
-      const absent = opts.workers !== undefined && (await workersAbsent(opts.workers, ctx));
+      const workers = opts.workers;
+      const absent = workers !== undefined && (await readWorkers(() => workers.absentForWindow(), false, ctx));
       if (!absent) await opts.runner.waitForEnd(operation.operationId, opts.waitMs, onProgress);
       const state = await opts.operations.getForOwner(operation.operationId, ctx.userId);
       if (state === undefined) throw new Error(`operation ${operation.operationId} vanished right after it was queued`);
       const output = operationResult(state, { withResults: state.status !== "queued" && state.status !== "running" });
-      if (
-        state.status === "queued" &&
-        opts.workers !== undefined &&
-        (absent || !(await workerAlive(opts.workers, ctx)))
-      ) {
+      const noneAlive = async () => workers !== undefined && !(await readWorkers(() => workers.anyAlive(), true, ctx));
+      if (state.status === "queued" && (absent || (await noneAlive()))) {
         output.message = noWorkerMessage(operation.operationId);
       }
       return toolSuccessResult(output);
@@ -119,23 +117,16 @@ async function answerWithTask(
   }
 }
 
-/** Whether the deployment has had no worker for a window; when that cannot be read, assume not (and wait). */
-async function workersAbsent(workers: NonNullable<WriteRunnerOptions["workers"]>, ctx: ToolContext): Promise<boolean> {
+/**
+ * Reads the workers' heartbeats with `read`; when they cannot be read, `assumed` — the answer that is never
+ * wrong: a worker is alive (a plain "Queued"), the deployment has not been without one (the call waits).
+ */
+async function readWorkers(read: () => Promise<boolean>, assumed: boolean, ctx: ToolContext): Promise<boolean> {
   try {
-    return await workers.absentForWindow();
+    return await read();
   } catch (error) {
     ctx.logger.debug({ err: error }, "worker heartbeats could not be read");
-    return false;
-  }
-}
-
-/** Whether a worker is alive; when that cannot be read, assume one is (the plain "Queued" answer is never wrong). */
-async function workerAlive(workers: NonNullable<WriteRunnerOptions["workers"]>, ctx: ToolContext): Promise<boolean> {
-  try {
-    return await workers.anyAlive();
-  } catch (error) {
-    ctx.logger.debug({ err: error }, "worker heartbeats could not be read");
-    return true;
+    return assumed;
   }
 }
 

@@ -2,20 +2,34 @@
  * A nested tool argument object that refuses keys it does not know, with a message naming them and the keys it
  * takes: `sort: [{ field, order }]` is answered "a sort item does not take the key "order"; its keys are field,
  * direction", so an agent can call again right (zod's own message, `Unrecognized key: "order"`, does not say what
- * the right key is). The top level of a tool's arguments gets the same treatment in compile-tools.ts.
- *
- * @param what how the message names the object, e.g. "a sort item"
- * @param shape the object's zod shape (its keys are the ones listed)
+ * the right key is). The top level of a tool's arguments gets the same wording in compile-tools.ts.
  */
 import { z } from "zod";
 
+/**
+ * A strict zod object over `shape` whose unknown-key issue names the keys it takes.
+ * @param what how the message names the object, e.g. "a sort item"
+ * @param shape the object's zod shape (its keys are the ones listed)
+ */
 export function strictArgumentObject<Shape extends z.ZodRawShape>(what: string, shape: Shape) {
-  const known = Object.keys(shape).join(", ");
+  const known = Object.keys(shape);
   return z.strictObject(shape, {
-    error: (issue) => {
-      if (issue.code !== "unrecognized_keys") return undefined;
-      const names = issue.keys.map((k) => `"${k}"`).join(", ");
-      return `${what} does not take the ${issue.keys.length === 1 ? "key" : "keys"} ${names}; its keys are ${known}`;
-    },
+    error: (issue) =>
+      issue.code === "unrecognized_keys" ? unknownKeysMessage(what, ["key", "keys"], issue.keys, known) : undefined,
   });
+}
+
+/**
+ * "`subject` does not take the key "x"; its keys are a, b": the one wording for keys an argument object does not
+ * take, at the top level (`nouns` argument/arguments, parameters) and inside (key/keys).
+ */
+export function unknownKeysMessage(
+  subject: string,
+  nouns: readonly [singular: string, plural: string],
+  keys: readonly string[],
+  known: readonly string[],
+  knownNoun = "keys",
+): string {
+  const names = keys.map((k) => `"${k}"`).join(", ");
+  return `${subject} does not take the ${keys.length === 1 ? nouns[0] : nouns[1]} ${names}; its ${knownNoun} are ${known.join(", ")}`;
 }
