@@ -14,7 +14,7 @@
  *   alone; typecast parses other date strings. A date alone, or a date and time without a zone (typecast), is the
  *   field's wall time when its timeZone is neither utc nor client, else UTC: "ambiguous string inputs like
  *   "2020-09-05T07:00:00" and "2020-09-08" will be interpreted according to the timeZone of the field instead of
- *   utc" (field model, Date and time) — never the sandbox process's own time zone.
+ *   utc" (field model, Date and time) — never the sandbox process's own time zone (other typecast text: see dateTimeInstant).
  * - barcode (#barcode): `{text, type?}`; typecast takes a string as the text.
  */
 import { tzOffset } from "@date-fns/tz";
@@ -35,7 +35,9 @@ const DAY_MS = 86_400_000;
  * says (above). Where a clock change makes a wall time repeat or skip, Airtable's choice is not documented: the
  * sandbox takes the earlier instant of a repeated time and moves a skipped one forward by the change (Temporal's
  * "compatible"); the worker's read-back accepts either (src/shared/airtable/date-time-input.ts). Other text (what
- * typecast parses, "9/5/2030 7:00") goes to Date.parse. Exported for the tests that hold both readings side by side.
+ * typecast parses, "9/5/2030 7:00") goes to Date.parse, in this process's time zone: Airtable's reading of it is
+ * not documented, and the read-back leaves such values out of its comparison. Exported for the tests that hold
+ * both readings side by side.
  */
 export function dateTimeInstant(field: Field, value: string): number {
   const m = AMBIGUOUS_RE.exec(value);
@@ -57,6 +59,8 @@ export function dateTimeInstant(field: Field, value: string): number {
   if (typeof zone !== "string" || zone === "utc" || zone === "client") return t;
   const before = tzOffset(zone, new Date(t - DAY_MS)) * 60_000;
   const after = tzOffset(zone, new Date(t + DAY_MS)) * 60_000;
+  // An unknown zone (NaN), or a local mean time of no whole minutes (before standard time), which is not read here.
+  if (!Number.isInteger(before / 60_000) || !Number.isInteger(after / 60_000)) return NaN;
   const valid = [t - before, t - after].filter((i) => t - i === tzOffset(zone, new Date(i)) * 60_000);
   // Valid: the one instant, or the earlier of a repeated time. None: a skipped time, with the offset before it.
   return valid.length > 0 ? Math.min(...valid) : t - before;

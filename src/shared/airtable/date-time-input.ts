@@ -12,7 +12,7 @@
  * @param value the input as written
  * @param timeZone the field's `options.timeZone` (an IANA name, `utc` or `client`; not a string counts as UTC)
  * @returns ms since the epoch, one or two; empty when the text is not ISO 8601, names an impossible date or time
- *   (February 31st, 25:00), or the time zone is unknown
+ *   (February 31st, 25:00), or the time zone is unknown or then had an offset of no whole minutes
  */
 import { tzOffset } from "@date-fns/tz";
 
@@ -35,7 +35,9 @@ export function dateTimeInputInstants(value: string, timeZone: unknown): number[
   const offsets = [
     ...new Set([tzOffset(timeZone, new Date(wall - DAY_MS)), tzOffset(timeZone, new Date(wall + DAY_MS))]),
   ];
-  if (offsets.some(Number.isNaN)) return [];
+  // NaN: an unknown zone. Not whole minutes: a local mean time before the zone adopted standard time (Monrovia until
+  // 1972), which tzOffset does not read reliably.
+  if (!offsets.every(Number.isInteger)) return [];
   const candidates = offsets.map((offset) => wall - offset * 60_000).sort((a, b) => a - b);
   const valid = candidates.filter((t) => wall - t === tzOffset(timeZone, new Date(t)) * 60_000);
   // None valid: a skipped time (clocks went forward), which Airtable may move either way.

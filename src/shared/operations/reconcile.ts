@@ -54,6 +54,8 @@ export const MAX_CANDIDATES = 1_000;
 const TEXT_TYPES = new Set(["singleLineText", "multilineText", "email", "url", "phoneNumber", "singleSelect"]);
 const NUMBER_TYPES = new Set(["number", "currency", "percent", "rating", "duration"]);
 const ARRAY_OF_STRINGS_TYPES = new Set(["multipleSelects", "multipleRecordLinks"]);
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
 /** How one input cell is compared: a test on the returned cell, and a formula term when one is exact. */
 interface Check {
   field: AirtableField;
@@ -228,9 +230,10 @@ function checkFor(field: AirtableField, value: unknown, typecast: boolean): Chec
           .every((v, i) => v === wanted[i]),
     };
   }
-  if (field.type === "date" && typeof value === "string" && !Number.isNaN(Date.parse(value))) {
-    const at = value.slice(0, 10);
-    return { field, matches: (cell) => typeof cell === "string" && cell.slice(0, 10) === at };
+  // Only a plain YYYY-MM-DD names the date Airtable stores; other text a typecast parses ("9/5/2030", a timestamp
+  // read in some time zone) is left out of the comparison, as for dateTime below.
+  if (field.type === "date" && typeof value === "string" && ISO_DATE.test(value) && !Number.isNaN(Date.parse(value))) {
+    return { field, matches: (cell) => cell === value };
   }
   if (field.type === "dateTime" && typeof value === "string") {
     // A date alone or a time without a zone is the field's wall time, as Airtable stored it (date-time-input.ts).

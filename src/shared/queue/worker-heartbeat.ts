@@ -10,11 +10,13 @@
  * that crashes ages out after WORKER_ALIVE_WINDOW_MS.
  *
  * Absence is measured as it is seen, not inferred from an empty set: a reading that finds no worker alive stamps
- * `${REDIS_KEY_PREFIX}:workers:absent-since` (Redis time, only if unset), and every beat and every clean stop
- * deletes it. So "no worker for 30 s" (`WorkerLiveness.absentForWindow`) means readers have seen none for 30 s on
- * end — not a restart (a stop, then the successor's first beat seconds later), not a server that has just
- * started, and not a Redis that lost its keys (a restart without persistence, a flush, a failover), which only
- * starts the count again.
+ * `${REDIS_KEY_PREFIX}:workers:absent-since` (Redis time, only if unset) and keeps it for two windows from that
+ * reading; every beat and every clean stop deletes it. So "no worker for 30 s" (`WorkerLiveness.absentForWindow`)
+ * means readings have seen none for 30 s on end, none more than two windows apart — not a restart (a stop, then the
+ * successor's first beat seconds later), not a server that has just started, not a Redis that lost its keys (a
+ * restart without persistence, a flush, a failover) or came back from a snapshot older than two windows (the stamp
+ * has expired by then), each of which only starts the count again. A quiet deployment's first write after two
+ * windows without readings therefore waits as usual.
  */
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
@@ -28,8 +30,6 @@ export const WORKER_ALIVE_WINDOW_MS = 30_000;
 
 const heartbeatKey = (keyPrefix: string): string => `${keyPrefix}:workers:heartbeats`;
 const absentSinceKey = (keyPrefix: string): string => `${keyPrefix}:workers:absent-since`;
-/** How long an absent-since stamp is kept without a reading refreshing it (Redis keys expire; 1 day). */
-const ABSENT_STAMP_TTL_MS = 86_400_000;
 
 const NOW_MS = `local t = redis.call('TIME') local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)`;
 
@@ -50,19 +50,23 @@ redis.call('DEL', KEYS[2])
 return 1`;
 
 /**
- * KEYS[1] = set, KEYS[2] = absent-since stamp; ARGV[1] = window (ms), ARGV[2] = the stamp's TTL (ms). Stamps the
- * start of an absence when none is alive. Returns {workers beating within the window, ms since the latest beat
- * or -1, ms for which readers have seen no worker or -1 (a clock that went back counts as 0)}.
+ * KEYS[1] = set, KEYS[2] = absent-since stamp; ARGV[1] = window (ms). When none is alive, stamps the start of an
+ * absence (if unstamped) and keeps the stamp two windows from now; a write Redis refuses (out of memory) only
+ * leaves the absence uncounted (pcall). Returns {workers beating within the window, ms since the latest beat or
+ * -1, ms for which readings have seen no worker or -1 (a clock that went back counts as 0)}.
  */
 const STATUS_LUA = `${NOW_MS}
-local alive = redis.call('ZCOUNT', KEYS[1], now - tonumber(ARGV[1]), '+inf')
+local window = tonumber(ARGV[1])
+local alive = redis.call('ZCOUNT', KEYS[1], now - window, '+inf')
 local latest = redis.call('ZREVRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 local ago = -1
 if latest[2] then ago = now - tonumber(latest[2]) end
 local absent = -1
 if alive == 0 then
-  redis.call('SET', KEYS[2], now, 'NX', 'PX', ARGV[2])
-  absent = math.max(0, now - tonumber(redis.call('GET', KEYS[2])))
+  redis.pcall('SET', KEYS[2], now, 'NX')
+  redis.pcall('PEXPIRE', KEYS[2], 2 * window)
+  local since = tonumber(redis.call('GET', KEYS[2]) or now)
+  absent = math.max(0, now - since)
 end
 return {alive, ago, absent}`;
 
@@ -135,8 +139,8 @@ export interface WorkerStatus {
   /** Ms since the latest beat of any worker (within twice the window), or undefined when none is known. */
   lastBeatAgoMs?: number;
   /**
-   * With none alive: ms for which readings have seen no worker, since the first reading after the last beat or
-   * clean stop (0 for this reading, if it is that first one). Undefined while a worker is alive.
+   * With none alive: ms since the first reading that found none alive (after the last beat or clean stop, and with
+   * no gap of two windows between readings); 0 for that first reading. Undefined while a worker is alive.
    */
   absentForMs?: number;
 }
@@ -168,7 +172,6 @@ export class WorkerLiveness {
       this.#key,
       this.#absentSinceKey,
       this.#windowMs,
-      ABSENT_STAMP_TTL_MS,
     )) as [number, number, number];
     return {
       alive,

@@ -18,10 +18,10 @@ export interface WriteRunnerOptions {
   /** WRITE_WAIT_MS: how long a call waits for its operation before answering with its id and progress. */
   waitMs: number;
   /**
-   * The workers' liveness (worker-heartbeat.ts), when a worker pool runs the operations. A call made while the
-   * deployment has had no worker for a whole window (`absentForWindow`, 30 s) answers at once that no worker is
-   * running; a call whose operation is still queued after the wait says so when no worker is alive, instead of a
-   * bare "Queued".
+   * The workers' liveness (worker-heartbeat.ts), when a worker pool runs the operations. A call made once readings
+   * have seen no worker for a whole window (`absentForWindow`, 30 s) answers at once that no worker is running; a
+   * call whose operation is still queued after the wait says so when no worker is alive, instead of a bare
+   * "Queued".
    */
   workers?: { anyAlive(): Promise<boolean>; absentForWindow(): Promise<boolean> };
 }
@@ -77,7 +77,7 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
     // agent told "nothing was changed" would call again and write everything twice. Whatever hangs (a wait or a
     // read while Redis restarts), the call answers by waitMs + WRITE_ANSWER_GRACE_MS.
     const waitAndRead = async (): Promise<CallToolResult> => {
-      // Waiting would only delay the news: with no worker for 30 s, none is about to take this write.
+      // Waiting would only delay the news: with none seen for 30 s, no worker is about to take this write.
       const workers = opts.workers;
       const absent = workers !== undefined && (await readWorkers(() => workers.absentForWindow(), false, ctx));
       if (!absent) await opts.runner.waitForEnd(operation.operationId, opts.waitMs, onProgress);

@@ -57,6 +57,8 @@ const CASES: Case[] = [
   { value: "2030-09-05T25:00", zone: "Europe/Paris", worker: [], sandbox: "NaN" },
   { value: "2030-09-05T07:61", zone: "utc", worker: [], sandbox: "NaN" },
   { value: "2030-09-08", zone: "Mars/Olympus", worker: [], sandbox: "NaN" },
+  // Monrovia kept a local mean time of -0:44:30 until 1972: no whole minutes, not read.
+  { value: "1960-06-01T12:00", zone: "Africa/Monrovia", worker: [], sandbox: "NaN" },
   // Text typecast may parse names no certain instant for the worker: it leaves the field out of its comparison.
   { value: "2030-09-05 07:00", zone: "Europe/Paris", worker: [] },
   { value: "9/5/2030 7:00", zone: "utc", worker: [] },

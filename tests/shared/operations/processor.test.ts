@@ -200,6 +200,25 @@ describe("processOperation", () => {
     expect(reconciled).toMatchObject({ batch: 0, absent: [], inDoubt: [] });
   });
 
+  it("never re-sends a lost create whose date the read-back cannot compare (typecast text): in doubt, not absent", async () => {
+    // With typecast Airtable stores "9/5/2030" as 2030-09-05; comparing the text with the stored date would find
+    // nothing and send the batch a second time.
+    f.sandbox.clearRequests();
+    f.sandbox.setFaults({ dropAfterApply: 1 });
+    const input = Array.from({ length: 10 }, (_, i) => ({ fields: { Name: `due ${i}`, Due: `9/${i + 1}/2030` } }));
+    const op = await start({
+      kind: "create_records",
+      tableId: tasks(),
+      input,
+      options: { typecast: true, onError: "continue" },
+    });
+    const state = await run(op);
+    expect(rowsNamed("due")).toHaveLength(10);
+    expect(rowsNamed("due").find((r) => r.fields.Name === "due 0")?.fields.Due).toBe("2030-09-01");
+    expect(creates()).toHaveLength(1);
+    expect(state.progress).toMatchObject({ recordsSucceeded: 0, recordsInDoubt: 10 });
+  });
+
   it("re-sends once, after the read-back confirmed its absence, a create answered 503 that Airtable never applied", async () => {
     f.sandbox.clearRequests();
     f.sandbox.setFaults({ failBeforeApply: 1 });

@@ -89,6 +89,15 @@ describe("worker heartbeats", () => {
     await sleep(windowMs + 50);
     expect(await liveness.absentForWindow()).toBe(true);
 
+    // Readings more than two windows apart (a quiet deployment; a Redis back from an older snapshot): the stamp
+    // has expired, and the count starts again.
+    expect(await redis.pttl(stamp)).toBeGreaterThan(windowMs);
+    expect(await redis.pttl(stamp)).toBeLessThanOrEqual(2 * windowMs);
+    await sleep(2 * windowMs + 100);
+    expect(await liveness.absentForWindow()).toBe(false);
+    await sleep(windowMs + 50);
+    expect(await liveness.absentForWindow()).toBe(true);
+
     // Redis loses its keys (a restart without persistence, a flush): not an absence of a whole window.
     await deleteKeys(redis, keyPrefix);
     expect(await liveness.absentForWindow()).toBe(false);
