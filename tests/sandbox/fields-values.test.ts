@@ -43,6 +43,7 @@ beforeEach(async () => {
               timeZone: "America/Los_Angeles",
             },
           },
+          { name: "Day", type: "date", options: { dateFormat: { name: "iso" } } },
           {
             name: "Logged",
             type: "dateTime",
@@ -169,6 +170,21 @@ describe("dateTime (#dateandtime) and the field's time zone", () => {
       Logged: "2030-09-05T05:00:00.000Z",
     });
     expect((await create({ Meeting: "2030-02-31" })).body.error.type).toBe("INVALID_VALUE_FOR_COLUMN");
+  });
+
+  it("stores a date typecast from other text as the date written, whatever the process's time zone", async () => {
+    const original = process.env.TZ;
+    try {
+      for (const zone of ["UTC", "Asia/Kolkata", "America/Los_Angeles", "Pacific/Kiritimati"]) {
+        process.env.TZ = zone;
+        const r = await create({ Day: "9/5/2030" }, true);
+        expect(r.body.fields.Day, zone).toBe("2030-09-05");
+        expect((await create({ Day: "2030-09-05T23:30:00Z" }, true)).body.fields.Day, zone).toBe("2030-09-05");
+      }
+    } finally {
+      if (original === undefined) delete process.env.TZ;
+      else process.env.TZ = original;
+    }
   });
 });
 

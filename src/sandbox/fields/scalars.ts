@@ -191,7 +191,13 @@ export function writeScalar(field: Field, value: unknown, ctx: WriteContext): Ce
       if (validDate(value)) return value;
       if (ctx.typecast) {
         const t = Date.parse(value);
-        if (!Number.isNaN(t)) return new Date(t).toISOString().slice(0, 10);
+        if (Number.isNaN(t)) return fail();
+        // A timestamp with a zone: its UTC date. Other text ("9/5/2030") is parsed as this process's local time,
+        // so its date is read back in local time: the date written, whatever the process's time zone.
+        if (DATETIME_RE.test(value)) return new Date(t).toISOString().slice(0, 10);
+        const d = new Date(t);
+        const pad = (n: number) => String(n).padStart(2, "0");
+        return `${String(d.getFullYear()).padStart(4, "0")}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
       }
       return fail();
     }
