@@ -3,7 +3,8 @@
  * - 503 `{status: "unavailable", failing}` when Redis or the token store does not answer (readiness.ts): this
  *   instance can serve nothing, so it leaves the rotation;
  * - 200 `{status: "degraded", degraded: ["workers"], workers, message}` when writes are waiting and no worker is
- *   alive: none beat within 30 s, or the last one stopped (worker-heartbeat.ts). Still 200 on purpose: this instance serves reads and accepts writes
+ *   alive: none beat within 30 s, or the last one stopped (worker-heartbeat.ts). Still 200 on purpose: this
+ *   instance serves reads and accepts writes
  *   (they are kept in the queue and run once a worker starts), and taking it out of rotation would not bring a
  *   worker back — it would only turn every request into an error. Alert on `status` instead;
  * - 200 `{status: "ready"}` otherwise. With a queue, both 200 answers carry `workers: {alive, writesWaiting,

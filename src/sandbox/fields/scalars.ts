@@ -14,7 +14,8 @@
  *   alone; typecast parses other date strings. A date alone, or a date and time without a zone (typecast), is the
  *   field's wall time when its timeZone is neither utc nor client, else UTC: "ambiguous string inputs like
  *   "2020-09-05T07:00:00" and "2020-09-08" will be interpreted according to the timeZone of the field instead of
- *   utc" (field model, Date and time) — never the sandbox process's own time zone (other typecast text: see dateTimeInstant).
+ *   utc" (field model, Date and time) — never the sandbox process's own time zone (other typecast text: see
+ *   dateTimeInstant).
  * - barcode (#barcode): `{text, type?}`; typecast takes a string as the text.
  */
 import { tzOffset } from "@date-fns/tz";
