@@ -1,7 +1,7 @@
 import type { StandardSchemaWithJSON } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import type { AnyToolDefinition, ToolAnnotations } from "./define-tool.ts";
-import { unknownKeysMessage } from "./strict-object.ts";
+import { strictArgumentObject, unknownKeysMessage } from "./strict-object.ts";
 
 /**
  * The JSON Schema dialect the MCP SDK v2 asks for when it lists tools (its `standardSchemaToJsonSchema`); the
@@ -61,7 +61,7 @@ export function compileTools(tools: readonly AnyToolDefinition[]): readonly Comp
       inputSchema:
         Object.keys(tool.inputSchema).length === 0
           ? withPrecomputedJsonSchema(z.object(tool.inputSchema))
-          : withPrecomputedJsonSchema(z.strictObject(tool.inputSchema), unknownArgumentMessage(tool)),
+          : withPrecomputedJsonSchema(strictArgumentObject(tool.name, tool.inputSchema, unknownArgumentMessage(tool))),
       outputSchema: withPrecomputedJsonSchema(z.object(tool.outputSchema)),
       annotations: { title: tool.title, ...tool.annotations },
     },
@@ -75,13 +75,10 @@ export function compileTools(tools: readonly AnyToolDefinition[]): readonly Comp
  * (the StandardJSONSchemaV1 `jsonSchema` member, which the SDK prefers) from a cache: the dialect the SDK lists
  * with is converted here, now; any other dialect on first use.
  */
-function withPrecomputedJsonSchema(
-  schema: z.ZodObject,
-  unknownKeys?: (keys: readonly string[]) => string,
-): StandardSchemaWithJSON {
+function withPrecomputedJsonSchema(schema: z.ZodObject): StandardSchemaWithJSON {
   const standard = schema["~standard"] as unknown as {
     vendor: string;
-    validate: (value: unknown) => StandardResult | Promise<StandardResult>;
+    validate: (value: unknown) => unknown;
     jsonSchema: { input: JsonSchemaConverter; output: JsonSchemaConverter };
   };
   const cache = new Map<string, Record<string, unknown>>();
@@ -103,36 +100,10 @@ function withPrecomputedJsonSchema(
     "~standard": {
       version: 1,
       vendor: standard.vendor,
-      validate:
-        unknownKeys === undefined
-          ? (value: unknown) => standard.validate(value)
-          : (value: unknown) => explainUnknownKeys(standard.validate(value), unknownKeys),
+      validate: (value: unknown) => standard.validate(value),
       jsonSchema,
     },
   } as unknown as StandardSchemaWithJSON;
-}
-
-/** What a Standard Schema's `validate` answers (zod's issues carry their `code` and, for unknown keys, `keys`). */
-type StandardResult = { value?: unknown; issues?: readonly StandardIssue[] };
-type StandardIssue = { message: string; path?: readonly PropertyKey[]; code?: string; keys?: readonly string[] };
-
-/** zod's issue for arguments a strict object does not take gets `message(keys)` as its message. */
-function explainUnknownKeys(
-  result: StandardResult | Promise<StandardResult>,
-  message: (keys: readonly string[]) => string,
-): StandardResult | Promise<StandardResult> {
-  const rewrite = (r: StandardResult): StandardResult =>
-    r.issues === undefined
-      ? r
-      : {
-          ...r,
-          issues: r.issues.map((issue) =>
-            issue.code === "unrecognized_keys" && (issue.path?.length ?? 0) === 0 && issue.keys !== undefined
-              ? { ...issue, message: message(issue.keys) }
-              : issue,
-          ),
-        };
-  return result instanceof Promise ? result.then(rewrite) : rewrite(result);
 }
 
 /**
