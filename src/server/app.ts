@@ -104,9 +104,10 @@ export function createServerApp(parts: ServerParts): express.Express {
     airtableOAuth: parts.airtableOAuth,
     airtableAccessToken: (userId, rejected) => parts.tokens.getAccessToken(userId, rejected),
     logger,
-    whoami: async (accessToken) => {
-      // The new user's id is not known yet: charge the call to a placeholder user scope.
-      const me = await airtableClient("sign-in", async () => accessToken).whoami();
+    whoami: async (accessToken, userId) => {
+      // A fresh sign-in's user is not known yet: its call gets a scope of its own, so that a 429 on it (were
+      // Airtable to count the user's other tokens) pauses this sign-in only, not everyone's.
+      const me = await airtableClient(userId ?? `sign-in:${randomUUID()}`, async () => accessToken).whoami();
       return { id: me.id, ...(me.email ? { email: me.email } : {}) };
     },
   });

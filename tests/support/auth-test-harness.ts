@@ -93,11 +93,11 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     keyPrefix,
     store,
     airtableOAuth: new AirtableOAuth({ authUrl: sandbox.url, clientId: airtableClientId }),
-    whoami: (accessToken) =>
+    whoami: (accessToken, userId) =>
       new AirtableClient({
         apiUrl: config.AIRTABLE_API_URL,
         contentUrl: config.AIRTABLE_CONTENT_URL,
-        userId: "signing-in",
+        userId: userId ?? "signing-in",
         getAccessToken: () => Promise.resolve(accessToken),
         limiter,
       }).whoami(),

@@ -114,7 +114,7 @@ async function keptBroaderSignIn(
         : stored.tokens.accessTokenExpiresAt > Date.now()
           ? stored.tokens.accessToken
           : undefined;
-    if (accessToken === undefined || (await ctx.deps.whoami(accessToken)).id !== userId) return false;
+    if (accessToken === undefined || (await ctx.deps.whoami(accessToken, userId)).id !== userId) return false;
     log.info(
       { userId, kept: stored.tokens.scopes, offered: newScopes },
       "kept the user's broader Airtable sign-in: this sign-in granted fewer Airtable scopes",

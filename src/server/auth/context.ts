@@ -22,8 +22,13 @@ export interface AuthDeps {
   keyPrefix: string;
   store: TokenStore;
   airtableOAuth: AirtableOAuth;
-  /** whoami after the upstream exchange: the Airtable user id (our user id) behind a fresh Airtable token. */
-  whoami(accessToken: string): Promise<{ id: string; email?: string }>;
+  /**
+   * `GET /v0/meta/whoami` with `accessToken`: the Airtable user id (our user id) behind it. `userId` names whose
+   * Airtable rate limit (50 requests per second per user) the request is charged to: the stored sign-in's user when
+   * the token is theirs, so a check made while their agents use the whole second does not become its 51st request
+   * (a 429, and 30 s of pause for them). Absent for a fresh token whose user is not known yet: a scope of its own.
+   */
+  whoami(accessToken: string, userId?: string): Promise<{ id: string; email?: string }>;
   /**
    * A stored account's current Airtable access token, refreshed when needed (AirtableTokenProvider.getAccessToken).
    * The callback uses it to check that a user's earlier, broader sign-in still works before keeping it
