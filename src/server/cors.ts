@@ -20,11 +20,18 @@
 import cors from "cors";
 import type { RequestHandler } from "express";
 
-/** Request headers a browser client may send (beyond the CORS-safelisted ones such as Accept). */
+/**
+ * Request headers a browser client may send (beyond the CORS-safelisted ones such as Accept). `Mcp-Method` and
+ * `Mcp-Name` are what a 2026-07-28 client sends on every request (SEP-2243, "HTTP Header Standardization"; the
+ * 2026-07-28 handler requires them); `Mcp-Param-*` headers are sent only for tool parameters marked
+ * `x-mcp-header`, which none of our tools has.
+ */
 export const ALLOWED_REQUEST_HEADERS = [
   "Authorization",
   "Content-Type",
   "Mcp-Protocol-Version",
+  "Mcp-Method",
+  "Mcp-Name",
   "Mcp-Session-Id",
   "Last-Event-ID",
 ] as const;

@@ -4,6 +4,10 @@
  * then the calls, with a token from the real sign-in. Requests go through node:http so Origin, Host and the
  * preflight headers are exactly what a browser would send.
  */
+import {
+  Client as ModernClient,
+  StreamableHTTPClientTransport as ModernHttpTransport,
+} from "@modelcontextprotocol/client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
 import { signInAndConnect } from "../e2e/helpers/mcp-client.ts";
@@ -116,6 +120,47 @@ describe("preflight from an allowed origin", () => {
       expect(answer.headers["access-control-allow-credentials"]).toBeUndefined();
     },
   );
+});
+
+describe("a 2026-07-28 client in a page (the MCP SDK v2 client)", () => {
+  it("every header it sends on /mcp is allowed by the preflight (Mcp-Method and Mcp-Name included)", async () => {
+    // What a browser would preflight: each request header the SDK's own client sets, except the CORS-safelisted
+    // Accept (Fetch standard). Recorded from real calls, so a header a later SDK adds is checked too.
+    const sent = new Set<string>();
+    const client = new ModernClient({ name: "page", version: "1.0.0" }, { versionNegotiation: { mode: "auto" } });
+    await client.connect(
+      new ModernHttpTransport(new URL(`${server.url}/mcp`), {
+        requestInit: { headers: { authorization: `Bearer ${token}` } },
+        fetch: (url, init) => {
+          for (const name of new Headers(init?.headers).keys()) sent.add(name);
+          return fetch(url, {
+            ...init,
+            headers: { ...Object.fromEntries(new Headers(init?.headers)), origin: ALLOWED },
+          });
+        },
+      }),
+    );
+    try {
+      expect(client.getProtocolEra()).toBe("modern");
+      await client.listTools();
+      await client.callTool({ name: "list_bases", arguments: {} });
+    } finally {
+      await client.close();
+    }
+    const needed = [...sent].filter((name) => name !== "accept");
+    expect(needed).toEqual(expect.arrayContaining(["authorization", "mcp-method", "mcp-name"]));
+
+    const answer = await rawRequest(`${server.url}/mcp`, {
+      method: "OPTIONS",
+      headers: {
+        origin: ALLOWED,
+        "access-control-request-method": "POST",
+        "access-control-request-headers": needed.join(","),
+      },
+    });
+    expect(answer.status).toBe(204);
+    expect(headerList(answer.headers, "access-control-allow-headers")).toEqual(expect.arrayContaining(needed));
+  });
 });
 
 describe("/mcp answers an allowed origin can read", () => {
