@@ -17,6 +17,15 @@ import { parseScopes } from "./scope-param.ts";
  * `client_id` is an https URL is described by the JSON document at that URL. We fetch it through the SSRF guard,
  * validate it, and cache the result in the KeyValueStore (Redis: any instance can use it) for as long as its Cache-Control allows,
  * within [MIN_TTL, MAX_TTL].
+ *
+ * Stale if error (the rule of RFC 5861 §4): once that time has passed, a document that cannot be fetched again — its
+ * host down or slow, or answering 403, 408, 429 or 5xx (Claude's document host has answered server-side fetches
+ * with a bot challenge, anthropics/claude-ai-mcp#650) — is served from the last good copy for up to
+ * STALE_IF_ERROR_SEC more, with a warning in the log. Without it every refresh of such a client's grants failed
+ * with invalid_client while the host misbehaved, and the user was signed out. A document that answers and says
+ * something else (404 or 410: withdrawn; or a new document this server refuses), or a URL that now resolves to a
+ * non-public address, is obeyed at once, and the last good copy is forgotten. (A name that does not resolve counts
+ * as passing: a resolver's hiccup.)
  */
 
 /**
@@ -29,6 +38,10 @@ export const CIMD_TIMEOUT_MS = 5_000;
 const MIN_TTL_SEC = 60;
 const MAX_TTL_SEC = 24 * 3600;
 const DEFAULT_TTL_SEC = 3600;
+/** How long past its freshness a good copy may stand in for a document that cannot be fetched (7 days). */
+export const STALE_IF_ERROR_SEC = 7 * 24 * 3600;
+/** Answers that say "not now" rather than "this is the document": the last good copy stands in for them. */
+const TRANSIENT_STATUSES = new Set([403, 408, 425, 429, 500, 502, 503, 504]);
 
 const documentSchema = z.looseObject({
   client_id: z.string(),
@@ -51,6 +64,8 @@ const cachedSchema = z.object({
   scopes: z.array(z.string()).optional(),
   // Required: an entry cached before grant types were recorded fails to parse and the document is fetched again.
   grantTypes: z.array(z.enum(SUPPORTED_GRANT_TYPES)),
+  /** Epoch ms until which the document's Cache-Control lets the copy be used without fetching it again. */
+  freshUntil: z.number(),
 });
 
 /** The document cannot be used; the message says why, for the error page and the token endpoint. */
@@ -66,6 +81,8 @@ export interface ClientMetadataDocumentsOptions {
   /** REDIRECT_URI_SCHEMES: private-use schemes a document's redirect URIs may use (see redirect-uris.ts). */
   redirectUriSchemes: readonly string[];
   logger: Logger;
+  /** Clock (epoch ms) for the cached copy's freshness; tests move it. Default Date.now. */
+  now?: () => number;
 }
 
 export class ClientMetadataDocuments {
@@ -80,14 +97,27 @@ export class ClientMetadataDocuments {
     return /^https?:\/\//i.test(clientId);
   }
 
+  /**
+   * The client described by the document at `clientId`: the cached copy while fresh, else fetched again (with the
+   * last good copy standing in when the fetch fails for a passing reason; see the module comment). Throws
+   * ClientMetadataError (an UnknownClientError) naming why the document cannot be used.
+   */
   async resolve(clientId: string): Promise<ResolvedClient> {
     const url = this.#checkedUrl(clientId);
     const key = `${this.#opts.keyPrefix}:oauth:cimd:${sha256Hex(clientId)}`;
-    const cached = await this.#opts.kv.get(key);
-    if (cached !== undefined) {
-      const parsed = cachedSchema.safeParse(JSON.parse(cached));
-      if (parsed.success) return parsed.data as ResolvedClient;
-    }
+    const now = (this.#opts.now ?? Date.now)();
+    const stored = await this.#opts.kv.get(key);
+    const parsed = stored === undefined ? undefined : cachedSchema.safeParse(JSON.parse(stored));
+    const cached =
+      parsed?.success === true && parsed.data.freshUntil + STALE_IF_ERROR_SEC * 1000 > now ? parsed.data : undefined;
+    if (cached !== undefined && cached.freshUntil > now) return withoutFreshness(cached);
+    const stale = (why: string): ResolvedClient => {
+      this.#opts.logger.warn(
+        { clientId, why, staleSinceMs: now - (cached?.freshUntil ?? now) },
+        "client metadata document could not be fetched again: serving the last good copy",
+      );
+      return withoutFreshness(cached as CachedClient);
+    };
     let response: GuardedResponse;
     try {
       response = await guardedGet(url, {
@@ -99,14 +129,26 @@ export class ClientMetadataDocuments {
     } catch (error) {
       // The requester learns that the URL was refused and the generic reason; what a name resolved to, and the
       // network error, stay in our log (they would map our network for whoever sent the URL).
+      const passing = !(error instanceof UnsafeUrlError) || error.transient;
+      if (cached !== undefined && passing) return stale("it could not be fetched");
+      if (stored !== undefined) await this.#opts.kv.delete(key);
       const reason = error instanceof UnsafeUrlError ? error.message : "it could not be fetched";
       const detail = error instanceof UnsafeUrlError ? error.detail : undefined;
       this.#opts.logger.info({ clientId, detail, err: error }, "client metadata document refused");
       throw new ClientMetadataError(`The client metadata document at ${clientId} cannot be used: ${reason}.`);
     }
-    const client = this.#validate(clientId, response);
+    if (cached !== undefined && TRANSIENT_STATUSES.has(response.status)) return stale(`HTTP ${response.status}`);
+    let client: ResolvedClient;
+    try {
+      client = this.#validate(clientId, response);
+    } catch (error) {
+      // The document answered, and it is not one we can use: the last good copy must not stand in for it later.
+      if (stored !== undefined) await this.#opts.kv.delete(key);
+      throw error;
+    }
     const ttl = cacheTtlSec(response.headers["cache-control"]);
-    await this.#opts.kv.set(key, JSON.stringify(client), ttl * 1000);
+    const entry: CachedClient = { ...(client as Omit<CachedClient, "freshUntil">), freshUntil: now + ttl * 1000 };
+    await this.#opts.kv.set(key, JSON.stringify(entry), (ttl + STALE_IF_ERROR_SEC) * 1000);
     return client;
   }
 
@@ -181,6 +223,13 @@ export class ClientMetadataDocuments {
       grantTypes,
     };
   }
+}
+
+type CachedClient = z.infer<typeof cachedSchema>;
+
+function withoutFreshness(cached: CachedClient): ResolvedClient {
+  const { freshUntil: _freshUntil, ...client } = cached;
+  return client as ResolvedClient;
 }
 
 /** max-age within bounds; no-store / no-cache still cache for the minimum so one sign-in does not refetch. */

@@ -117,6 +117,7 @@ export function buildAuthContext(deps: AuthDeps): AuthContext {
     allowLoopback: config.CIMD_ALLOW_LOOPBACK_HTTP,
     redirectUriSchemes: config.REDIRECT_URI_SCHEMES,
     logger: deps.logger,
+    ...(deps.now ? { now: deps.now } : {}),
   });
   return {
     deps,

@@ -17,15 +17,18 @@ import { isLoopbackHost } from "./redirect-uris.ts";
 /**
  * The URL was refused or the fetch failed safely. `message` is fit for whoever supplied the URL: it never says what
  * a host name resolved to (that would let a stranger map our network, or our resolver's view of internal names).
- * `detail`, for our log only, does.
+ * `detail`, for our log only, does. `transient`: the host may answer later (no answer in time, or its name did not
+ * resolve), as opposed to a refusal that stands (a non-public address, a document too large).
  */
 export class UnsafeUrlError extends Error {
   override name = "UnsafeUrlError";
   readonly detail: string | undefined;
+  readonly transient: boolean;
 
-  constructor(message: string, detail?: string) {
+  constructor(message: string, detail?: string, options: { transient?: boolean } = {}) {
     super(message);
     this.detail = detail;
+    this.transient = options.transient ?? false;
   }
 }
 
@@ -94,7 +97,7 @@ export async function guardedGet(url: URL, opts: GuardedGetOptions): Promise<Gua
     req.on("error", (error) =>
       reject(
         error.name === "TimeoutError" || error.name === "AbortError"
-          ? new UnsafeUrlError(`no answer within ${opts.timeoutMs} ms`)
+          ? new UnsafeUrlError(`no answer within ${opts.timeoutMs} ms`, undefined, { transient: true })
           : error,
       ),
     );
@@ -116,10 +119,12 @@ async function checkedAddresses(
   }
   // A name: one answer whether it does not resolve or resolves to a private address, so the requester cannot tell
   // which internal names exist; the log gets the truth.
-  const refused = (detail: string): UnsafeUrlError =>
-    new UnsafeUrlError(`the host ${hostname} is not a public address (or does not resolve to one)`, detail);
+  const refused = (detail: string, transient = false): UnsafeUrlError =>
+    new UnsafeUrlError(`the host ${hostname} is not a public address (or does not resolve to one)`, detail, {
+      transient,
+    });
   const addresses = await lookup(hostname, { all: true, verbatim: true }).catch((error: unknown) => {
-    throw refused(`${hostname} does not resolve: ${String(error)}`);
+    throw refused(`${hostname} does not resolve: ${String(error)}`, true);
   });
   if (addresses.length === 0) throw refused(`${hostname} resolves to no address`);
   const bad = addresses.find(({ address }) => !allowed(address));

@@ -34,6 +34,10 @@ beforeAll(async () => {
       return;
     }
     const answer = route(`${docsUrl}${path}`);
+    if (answer.status === 599) {
+      req.socket.destroy(); // a connection reset, as a failing host or proxy answers
+      return;
+    }
     res.writeHead(answer.status ?? 200, { "content-type": "application/json", ...answer.headers });
     res.end(answer.body);
   });
@@ -223,5 +227,85 @@ describe("the SSRF address policy", () => {
     expect(cacheTtlSec("public, max-age=5")).toBe(60);
     expect(cacheTtlSec("max-age=99999999")).toBe(86400);
     expect(cacheTtlSec("no-store")).toBe(60);
+  });
+});
+
+describe("a document whose host misbehaves after sign-in (stale if error)", () => {
+  let clock = Date.now();
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ sandbox: dev.sandbox, env: { CIMD_ALLOW_LOOPBACK_HTTP: "true" }, now: () => clock });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  const HOUR = 3_600_000;
+  type Mode = "ok" | "reset" | 403 | 404 | 503;
+
+  /** A document served per `mode()`: the document (max-age 60 s), a bot-challenge page, a reset, or a status. */
+  function flakyDocument(path: string, mode: () => Mode): string {
+    routes.set(path, (url): { status?: number; headers?: Record<string, string>; body: string } => {
+      const m = mode();
+      if (m === "ok") {
+        const doc = {
+          client_id: url,
+          client_name: "Flaky Doc",
+          redirect_uris: [REDIRECT_URI],
+          grant_types: ["authorization_code", "refresh_token"],
+        };
+        return { body: JSON.stringify(doc), headers: { "cache-control": "max-age=60" } };
+      }
+      if (m === "reset") return { status: 599, body: "" };
+      return { status: m, headers: { "content-type": "text/html" }, body: "<html>Just a moment...</html>" };
+    });
+    return `${docsUrl}${path}`;
+  }
+
+  async function signIn(clientId: string): Promise<string> {
+    const back = await finishSignIn(h, await openConsent(h, { clientId }));
+    const tokens = await exchangeCode(h, clientId, back.searchParams.get("code") as string);
+    expect(tokens.status, JSON.stringify(tokens.body)).toBe(200);
+    return tokens.body.refresh_token as string;
+  }
+
+  function refresh(clientId: string, refreshToken: string) {
+    return tokenRequest(h, { grant_type: "refresh_token", client_id: clientId, refresh_token: refreshToken });
+  }
+
+  it("403 (a bot challenge), a reset connection or 503: refreshes go on from the last good copy for 7 days, then invalid_client", async () => {
+    let mode: Mode = "ok";
+    const clientId = flakyDocument("/flaky.json", () => mode);
+    let refreshToken = await signIn(clientId);
+    for (const failure of [403, "reset", 503] as const) {
+      mode = failure;
+      clock += 2 * HOUR; // well past the document's 60 s
+      const refreshed = await refresh(clientId, refreshToken);
+      expect(refreshed.status, `${failure}: ${JSON.stringify(refreshed.body)}`).toBe(200);
+      refreshToken = refreshed.body.refresh_token as string;
+    }
+    const fetches = hits.get("/flaky.json");
+    clock += 7 * 24 * HOUR; // the last good copy is now more than 7 days past its freshness
+    const late = await refresh(clientId, refreshToken);
+    expect(late.status).toBe(401);
+    expect(late.body.error).toBe("invalid_client");
+    expect(String(late.body.error_description)).toContain("HTTP 503");
+    expect(hits.get("/flaky.json")).toBeGreaterThan(fetches as number);
+  });
+
+  it("404 (the document was withdrawn): refused at once, and the last good copy is forgotten", async () => {
+    let mode: Mode = "ok";
+    const clientId = flakyDocument("/withdrawn.json", () => mode);
+    const refreshToken = await signIn(clientId);
+    mode = 404;
+    clock += 2 * HOUR;
+    const gone = await refresh(clientId, refreshToken);
+    expect(gone.status).toBe(401);
+    expect(gone.body.error).toBe("invalid_client");
+    // A passing failure later does not bring the withdrawn client back.
+    mode = 503;
+    const later = await refresh(clientId, refreshToken);
+    expect(later.status).toBe(401);
+    expect(later.body.error).toBe("invalid_client");
   });
 });
