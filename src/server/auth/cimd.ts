@@ -40,6 +40,8 @@ const MAX_TTL_SEC = 24 * 3600;
 const DEFAULT_TTL_SEC = 3600;
 /** How long past its freshness a good copy may stand in for a document that cannot be fetched (7 days). */
 export const STALE_IF_ERROR_SEC = 7 * 24 * 3600;
+/** Client authentication methods built on a shared secret (draft-ietf-oauth-client-id-metadata-document §4.1). */
+const SHARED_SECRET_METHODS = new Set(["client_secret_basic", "client_secret_post", "client_secret_jwt"]);
 /** Answers that say "not now" rather than "this is the document": the last good copy stands in for them. */
 const TRANSIENT_STATUSES = new Set([403, 408, 425, 429, 500, 502, 503, 504]);
 
@@ -50,6 +52,8 @@ const documentSchema = z.looseObject({
   client_uri: z.string().optional(),
   logo_uri: z.string().optional(),
   token_endpoint_auth_method: z.string().optional(),
+  // OpenID Connect RP Metadata Choices 1.0: every method the client can use (ChatGPT's document lists it).
+  token_endpoint_auth_methods_supported: z.array(z.string()).optional(),
   grant_types: z.array(z.string()).optional(),
   response_types: z.array(z.string()).optional(),
   scope: z.string().optional(),
@@ -198,8 +202,18 @@ export class ClientMetadataDocuments {
     if (doc.client_id !== clientId) fail(`its client_id ${JSON.stringify(doc.client_id)} differs from its URL`);
     if ("client_secret" in doc || "client_secret_expires_at" in doc) fail("it must not contain a client secret");
     const method = doc.token_endpoint_auth_method ?? "none";
-    if (method !== "none") {
-      fail(`token_endpoint_auth_method ${method} is not supported here (use none: a public client with PKCE)`);
+    if (SHARED_SECRET_METHODS.has(method)) {
+      // The draft (§4.1) forbids them: nobody ever issued this client a secret.
+      fail(`token_endpoint_auth_method ${method} uses a shared secret, which a metadata document must not name`);
+    }
+    // The method named is the client's preference; one it also offers (Metadata Choices) that we support is taken
+    // instead: ChatGPT names private_key_jwt and offers ["none", "private_key_jwt"]. We then serve it as the public
+    // client (PKCE) it says it can be; a client assertion it sends anyway is not checked.
+    if (method !== "none" && doc.token_endpoint_auth_methods_supported?.includes("none") !== true) {
+      fail(
+        `token_endpoint_auth_method ${method} is not supported here, and token_endpoint_auth_methods_supported does ` +
+          `not offer none (a public client with PKCE, the only kind of metadata-document client served here)`,
+      );
     }
     if (doc.response_types !== undefined && !doc.response_types.includes("code")) fail("response_types lacks code");
     // Grant types we do not implement (device_code, jwt-bearer, …) are ignored: the document asks, we decide

@@ -34,7 +34,7 @@ export async function authenticateClient(
   if (basic !== undefined && bodyId !== undefined && bodyId !== basic.id) {
     throw invalidRequest("client_id in the body differs from the one in the Authorization header");
   }
-  const clientId = basic?.id ?? bodyId;
+  const clientId = basic?.id ?? bodyId ?? assertedClientId(body);
   if (clientId === undefined) throw invalidClient("client_id is required");
   let client: ResolvedClient;
   try {
@@ -86,4 +86,24 @@ function hashMatches(secret: string, stored: string): boolean {
   const expected = Buffer.from(stored);
   const actual = Buffer.from(`sha256:${sha256Hex(secret)}`);
   return actual.length === expected.length && timingSafeEqual(actual, expected);
+}
+
+const JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/**
+ * The client a `client_assertion` names (its `sub`, RFC 7523 §3: the client_id), for a client that sends one and
+ * no `client_id` (RFC 7523 §2.2 makes client_id optional then). The assertion is NOT verified: the clients that send
+ * one here are metadata-document clients that also offer `none` (ChatGPT), served as public clients with PKCE, for
+ * which a client_id in the body would be taken on its word just the same. Undefined when there is no readable one.
+ */
+function assertedClientId(body: Record<string, unknown>): string | undefined {
+  const assertion = stringField(body, "client_assertion");
+  if (stringField(body, "client_assertion_type") !== JWT_BEARER_ASSERTION || assertion === undefined) return undefined;
+  try {
+    const payload = JSON.parse(Buffer.from(assertion.split(".")[1] ?? "", "base64url").toString("utf8")) as unknown;
+    const sub = (payload as { sub?: unknown } | null)?.sub;
+    return typeof sub === "string" && sub !== "" ? sub : undefined;
+  } catch {
+    return undefined;
+  }
 }

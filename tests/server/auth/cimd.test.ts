@@ -151,6 +151,68 @@ describe("Client ID Metadata Documents", () => {
     expect(hits.get("/good.json")).toBe(1); // the redirect was not followed
   });
 
+  it("ChatGPT's document (names private_key_jwt, offers none): served as a public client with PKCE, its assertion naming it at /token", async () => {
+    // The shape ChatGPT publishes (cloudflare/workers-oauth-provider#293, stacklok/toolhive#6278), on our host.
+    const clientId = serve("/chatgpt/client.json", (url) => ({
+      client_id: url,
+      client_uri: "https://chatgpt.com/",
+      redirect_uris: [REDIRECT_URI],
+      token_endpoint_auth_method: "private_key_jwt",
+      token_endpoint_auth_methods_supported: ["none", "private_key_jwt"],
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+      client_name: "ChatGPT",
+      token_endpoint_auth_signing_alg: "RS256",
+      jwks_uri: "https://chatgpt.com/oauth/jwks.json",
+    }));
+    const page = await openConsent(dev, { clientId });
+    expect(page.status, page.html).toBe(200);
+    expect(page.html).toContain("ChatGPT");
+    const back = await finishSignIn(dev, page);
+    const tokens = await exchangeCode(dev, clientId, back.searchParams.get("code") as string);
+    expect(tokens.status, JSON.stringify(tokens.body)).toBe(200);
+    // A refresh that names the client only in a client assertion (RFC 7523 §2.2: client_id is then optional).
+    const claims = { iss: clientId, sub: clientId, aud: `${dev.url}/token`, exp: Math.floor(Date.now() / 1000) + 60 };
+    const assertion = [{ alg: "RS256", typ: "JWT" }, claims, "signature"]
+      .map((part) => Buffer.from(typeof part === "string" ? part : JSON.stringify(part)).toString("base64url"))
+      .join(".");
+    const refreshed = await tokenRequest(dev, {
+      grant_type: "refresh_token",
+      refresh_token: tokens.body.refresh_token as string,
+      client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+      client_assertion: assertion,
+    });
+    expect(refreshed.status, JSON.stringify(refreshed.body)).toBe(200);
+  });
+
+  it("a document naming a method it cannot drop, or a shared-secret method, is refused with a page that says so", async () => {
+    serve("/jwt-only.json", (url) => ({
+      client_id: url,
+      redirect_uris: [REDIRECT_URI],
+      token_endpoint_auth_method: "private_key_jwt",
+      jwks_uri: "https://app.example.com/jwks.json",
+    }));
+    serve("/shared-secret.json", (url) => ({
+      client_id: url,
+      redirect_uris: [REDIRECT_URI],
+      token_endpoint_auth_method: "client_secret_basic",
+      token_endpoint_auth_methods_supported: ["none", "client_secret_basic"],
+    }));
+    const expectations: [string, RegExp][] = [
+      [
+        "/jwt-only.json",
+        /private_key_jwt is not supported here, and token_endpoint_auth_methods_supported does not offer none/,
+      ],
+      ["/shared-secret.json", /client_secret_basic uses a shared secret/],
+    ];
+    for (const [path, message] of expectations) {
+      const res = await authorizePage(dev, `${docsUrl}${path}`);
+      expect(res.status, path).toBe(400);
+      expect(res.location).toBeNull();
+      expect(res.html).toMatch(message);
+    }
+  });
+
   it("with the loopback switch off (the default), loopback and private addresses are refused before any request", async () => {
     const served = serve("/prod.json", (url) => ({ client_id: url, redirect_uris: [REDIRECT_URI] }));
     const port = new URL(docsUrl).port;
