@@ -87,6 +87,17 @@ function signedInAlice() {
   return aliceSession;
 }
 
+/** `list_comments` on Alice's first record answers through `client`: her comment-reading sign-in serves it. */
+async function expectCommentsReadable(client: Client): Promise<void> {
+  const recordId = sandbox.listRecordsDirect(alice.base.id, alice.tableName)[0]!.id;
+  const comments = await callTool(client, "list_comments", {
+    baseId: alice.base.id,
+    tableId: alice.tableName,
+    recordId,
+  });
+  expect(comments.isError, resultText(comments)).not.toBe(true);
+}
+
 function recordNames(result: { structuredContent?: Record<string, unknown> }): string[] {
   const records = (result.structuredContent?.records ?? []) as { fields: Record<string, unknown> }[];
   return records.map((r) => String(r.fields.Name)).sort();
@@ -266,13 +277,7 @@ describe("refusals a user sees", () => {
 
     // The narrow sign-in did not take rights away from Alice's other client: her first, full sign-in's Airtable
     // token (which can read comments, data.recordComments:read) is kept while it works, so list_comments answers.
-    const recordId = sandbox.listRecordsDirect(alice.base.id, alice.tableName)[0]!.id;
-    const comments = await callTool(fullAlice, "list_comments", {
-      baseId: alice.base.id,
-      tableId: alice.tableName,
-      recordId,
-    });
-    expect(comments.isError, resultText(comments)).not.toBe(true);
+    await expectCommentsReadable(fullAlice);
   });
 });
 
@@ -296,12 +301,6 @@ describe("a user at Airtable's full rate", () => {
     expect(sandbox.count429()).toBe(before);
     expect(sandbox.maxRequestsInWindow({ token: storedToken })).toBeLessThanOrEqual(50);
     // Her broader sign-in still serves her full client (a 429 on the check would have replaced it by the narrow one).
-    const recordId = sandbox.listRecordsDirect(alice.base.id, alice.tableName)[0]!.id;
-    const comments = await callTool(fullAlice, "list_comments", {
-      baseId: alice.base.id,
-      tableId: alice.tableName,
-      recordId,
-    });
-    expect(comments.isError, resultText(comments)).not.toBe(true);
+    await expectCommentsReadable(fullAlice);
   });
 });
