@@ -18,14 +18,18 @@ import { parseScopes } from "./scope-param.ts";
  * validate it, and cache the result in the KeyValueStore (Redis: any instance can use it) for as long as its Cache-Control allows,
  * within [MIN_TTL, MAX_TTL].
  *
- * Stale if error (the rule of RFC 5861 §4): once that time has passed, a document that cannot be fetched again — its
- * host down or slow, or answering 403, 408, 429 or 5xx (Claude's document host has answered server-side fetches
- * with a bot challenge, anthropics/claude-ai-mcp#650) — is served from the last good copy for up to
- * STALE_IF_ERROR_SEC more, with a warning in the log. Without it every refresh of such a client's grants failed
- * with invalid_client while the host misbehaved, and the user was signed out. A document that answers and says
- * something else (404 or 410: withdrawn; or a new document this server refuses), or a URL that now resolves to a
- * non-public address, is obeyed at once, and the last good copy is forgotten. (A name that does not resolve counts
- * as passing: a resolver's hiccup.)
+ * Stale if error at the token endpoint (modelled on RFC 5861 §4, widened to what document hosts do): each time a
+ * client gets tokens with a fresh copy, that copy is kept as its last good one for STALE_IF_ERROR_SEC (7 days).
+ * When the document must be fetched again for /token or /revoke and the host does not answer, resets, answers
+ * 403, 408, 425, 429 or any 5xx, sends something that is not JSON (a bot challenge; Claude's host has answered
+ * server-side fetches so, anthropics/claude-ai-mcp#650), or its name does not resolve, the last good copy stands in,
+ * with a warning in the log. Without it every refresh of such a client's grants failed with invalid_client while the
+ * host misbehaved, and the user was signed out. Only at /token and /revoke: a new sign-in (/authorize) always needs
+ * the document itself, so that a redirect URI the client has withdrawn never receives a code from a stale copy.
+ * A document that answers and says something else (404 or 410: withdrawn; or a new document this server refuses),
+ * or a URL that now resolves to a non-public address, is obeyed at once and the last good copy is forgotten.
+ * The last good copy is written only after a successful token request, so URLs nobody gets tokens for do not
+ * occupy the store for a week.
  */
 
 /**
@@ -38,12 +42,15 @@ export const CIMD_TIMEOUT_MS = 5_000;
 const MIN_TTL_SEC = 60;
 const MAX_TTL_SEC = 24 * 3600;
 const DEFAULT_TTL_SEC = 3600;
-/** How long past its freshness a good copy may stand in for a document that cannot be fetched (7 days). */
+/** How long the last good copy stands in for a document that cannot be fetched, from the client's last token
+ * request served with a fresh copy (7 days). */
 export const STALE_IF_ERROR_SEC = 7 * 24 * 3600;
 /** Client authentication methods built on a shared secret (draft-ietf-oauth-client-id-metadata-document §4.1). */
 const SHARED_SECRET_METHODS = new Set(["client_secret_basic", "client_secret_post", "client_secret_jwt"]);
 /** Answers that say "not now" rather than "this is the document": the last good copy stands in for them. */
-const TRANSIENT_STATUSES = new Set([403, 408, 425, 429, 500, 502, 503, 504]);
+function passingStatus(status: number): boolean {
+  return status >= 500 || status === 403 || status === 408 || status === 425 || status === 429;
+}
 
 const documentSchema = z.looseObject({
   client_id: z.string(),
@@ -68,9 +75,15 @@ const cachedSchema = z.object({
   scopes: z.array(z.string()).optional(),
   // Required: an entry cached before grant types were recorded fails to parse and the document is fetched again.
   grantTypes: z.array(z.enum(SUPPORTED_GRANT_TYPES)),
-  /** Epoch ms until which the document's Cache-Control lets the copy be used without fetching it again. */
+  /**
+   * Epoch ms until which the document's Cache-Control lets the copy be used without fetching it again (the entry's
+   * own TTL says the same on the store's clock; this one follows the injected clock).
+   */
   freshUntil: z.number(),
 });
+
+/** The last good copy (see the module comment), kept when the client last got tokens with a fresh copy. */
+const lastGoodSchema = cachedSchema.extend({ keptAt: z.number() });
 
 /** The document cannot be used; the message says why, for the error page and the token endpoint. */
 export class ClientMetadataError extends UnknownClientError {
@@ -102,25 +115,28 @@ export class ClientMetadataDocuments {
   }
 
   /**
-   * The client described by the document at `clientId`: the cached copy while fresh, else fetched again (with the
-   * last good copy standing in when the fetch fails for a passing reason; see the module comment). Throws
-   * ClientMetadataError (an UnknownClientError) naming why the document cannot be used.
+   * The client described by the document at `clientId`: the cached copy while fresh, else fetched again. With
+   * `allowStale` (the token and revocation endpoints), the last good copy stands in when the fetch fails for a
+   * passing reason, marked `servedStale` (see the module comment). Throws ClientMetadataError (an
+   * UnknownClientError) naming why the document cannot be used.
    */
-  async resolve(clientId: string): Promise<ResolvedClient> {
+  async resolve(clientId: string, options: { allowStale?: boolean } = {}): Promise<ResolvedClient> {
     const url = this.#checkedUrl(clientId);
-    const key = `${this.#opts.keyPrefix}:oauth:cimd:${sha256Hex(clientId)}`;
-    const now = (this.#opts.now ?? Date.now)();
-    const stored = await this.#opts.kv.get(key);
-    const parsed = stored === undefined ? undefined : cachedSchema.safeParse(JSON.parse(stored));
-    const cached =
-      parsed?.success === true && parsed.data.freshUntil + STALE_IF_ERROR_SEC * 1000 > now ? parsed.data : undefined;
-    if (cached !== undefined && cached.freshUntil > now) return withoutFreshness(cached);
-    const stale = (why: string): ResolvedClient => {
+    const key = this.#key("cimd", clientId);
+    const lastGoodKey = this.#key("cimd-last-good", clientId);
+    const now = this.#now();
+    const cached = parseStored(cachedSchema, await this.#opts.kv.get(key));
+    if (cached !== undefined && cached.freshUntil > now) return withoutBookkeeping(cached);
+    /** The last good copy, when allowed here and still within its 7 days; undefined otherwise. */
+    const stale = async (why: string): Promise<ResolvedClient | undefined> => {
+      if (options.allowStale !== true) return undefined;
+      const kept = parseStored(lastGoodSchema, await this.#opts.kv.get(lastGoodKey));
+      if (kept === undefined || kept.keptAt + STALE_IF_ERROR_SEC * 1000 <= now) return undefined;
       this.#opts.logger.warn(
-        { clientId, why, staleSinceMs: now - (cached?.freshUntil ?? now) },
+        { clientId, why, keptAt: new Date(kept.keptAt).toISOString() },
         "client metadata document could not be fetched again: serving the last good copy",
       );
-      return withoutFreshness(cached as CachedClient);
+      return { ...withoutBookkeeping(kept), servedStale: true };
     };
     let response: GuardedResponse;
     try {
@@ -131,29 +147,65 @@ export class ClientMetadataDocuments {
         accept: "application/json",
       });
     } catch (error) {
+      const passing = !(error instanceof UnsafeUrlError) || error.transient;
+      const standIn = passing ? await stale("it could not be fetched") : undefined;
+      if (standIn !== undefined) return standIn;
+      if (!passing) await this.#forget(lastGoodKey);
       // The requester learns that the URL was refused and the generic reason; what a name resolved to, and the
       // network error, stay in our log (they would map our network for whoever sent the URL).
-      const passing = !(error instanceof UnsafeUrlError) || error.transient;
-      if (cached !== undefined && passing) return stale("it could not be fetched");
-      if (stored !== undefined) await this.#opts.kv.delete(key);
       const reason = error instanceof UnsafeUrlError ? error.message : "it could not be fetched";
       const detail = error instanceof UnsafeUrlError ? error.detail : undefined;
       this.#opts.logger.info({ clientId, detail, err: error }, "client metadata document refused");
       throw new ClientMetadataError(`The client metadata document at ${clientId} cannot be used: ${reason}.`);
     }
-    if (cached !== undefined && TRANSIENT_STATUSES.has(response.status)) return stale(`HTTP ${response.status}`);
+    const passing = passingStatus(response.status) || (response.status === 200 && !isJsonType(response));
+    const standIn = passing ? await stale(`HTTP ${response.status}`) : undefined;
+    if (standIn !== undefined) return standIn;
     let client: ResolvedClient;
     try {
       client = this.#validate(clientId, response);
     } catch (error) {
       // The document answered, and it is not one we can use: the last good copy must not stand in for it later.
-      if (stored !== undefined) await this.#opts.kv.delete(key);
+      if (!passing) await this.#forget(lastGoodKey);
       throw error;
     }
     const ttl = cacheTtlSec(response.headers["cache-control"]);
-    const entry: CachedClient = { ...(client as Omit<CachedClient, "freshUntil">), freshUntil: now + ttl * 1000 };
-    await this.#opts.kv.set(key, JSON.stringify(entry), (ttl + STALE_IF_ERROR_SEC) * 1000);
+    const entry: z.infer<typeof cachedSchema> = { ...toCached(client), freshUntil: now + ttl * 1000 };
+    await this.#opts.kv.set(key, JSON.stringify(entry), ttl * 1000);
     return client;
+  }
+
+  /**
+   * `client` just got tokens (a code exchange or a refresh): if it came from a fresh copy of its document, that copy
+   * becomes the client's last good one for STALE_IF_ERROR_SEC. A failure to write it is logged, never thrown: the
+   * tokens are already issued.
+   */
+  async keepLastGood(client: ResolvedClient): Promise<void> {
+    if (client.source !== "metadata-document" || client.servedStale === true) return;
+    const kept: z.infer<typeof lastGoodSchema> = { ...toCached(client), freshUntil: 0, keptAt: this.#now() };
+    await this.#opts.kv
+      .set(this.#key("cimd-last-good", client.clientId), JSON.stringify(kept), STALE_IF_ERROR_SEC * 1000)
+      .catch((error: unknown) => {
+        this.#opts.logger.warn(
+          { err: error, clientId: client.clientId },
+          "could not keep the document's last good copy",
+        );
+      });
+  }
+
+  #key(kind: "cimd" | "cimd-last-good", clientId: string): string {
+    return `${this.#opts.keyPrefix}:oauth:${kind}:${sha256Hex(clientId)}`;
+  }
+
+  #now(): number {
+    return (this.#opts.now ?? Date.now)();
+  }
+
+  /** Drops a last good copy; a store error is logged (the copy then expires by itself), not thrown. */
+  async #forget(key: string): Promise<void> {
+    await this.#opts.kv.delete(key).catch((error: unknown) => {
+      this.#opts.logger.warn({ err: error }, "could not forget a client metadata document's last good copy");
+    });
   }
 
   /** Client identifier URL rules (draft §3): https, a path, no fragment, no credentials, no dot segments. */
@@ -182,13 +234,8 @@ export class ClientMetadataDocuments {
       throw new ClientMetadataError(`The client metadata document at ${clientId} cannot be used: ${why}.`);
     };
     if (response.status !== 200) fail(`it answered HTTP ${response.status} (redirects are not followed)`);
-    const type = String(response.headers["content-type"] ?? "")
-      .split(";")[0]
-      ?.trim()
-      .toLowerCase();
-    if (type !== "application/json" && !/^application\/[a-z0-9.+-]+\+json$/.test(type ?? "")) {
-      fail(`its content type is ${JSON.stringify(type)}, not application/json`);
-    }
+    if (!isJsonType(response))
+      fail(`its content type is ${JSON.stringify(contentType(response))}, not application/json`);
     let json: unknown;
     try {
       json = JSON.parse(response.body.toString("utf8"));
@@ -239,10 +286,40 @@ export class ClientMetadataDocuments {
   }
 }
 
-type CachedClient = z.infer<typeof cachedSchema>;
+function contentType(response: GuardedResponse): string {
+  return (
+    String(response.headers["content-type"] ?? "")
+      .split(";")[0]
+      ?.trim()
+      .toLowerCase() ?? ""
+  );
+}
 
-function withoutFreshness(cached: CachedClient): ResolvedClient {
-  const { freshUntil: _freshUntil, ...client } = cached;
+/** `application/json` or `application/<something>+json`. */
+function isJsonType(response: GuardedResponse): boolean {
+  const type = contentType(response);
+  return type === "application/json" || /^application\/[a-z0-9.+-]+\+json$/.test(type);
+}
+
+/** A stored entry read with `schema`; absent, corrupt or of an older shape: undefined (the document is fetched). */
+function parseStored<T>(schema: z.ZodType<T>, stored: string | undefined): T | undefined {
+  if (stored === undefined) return undefined;
+  try {
+    const parsed = schema.safeParse(JSON.parse(stored));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The stored fields of a client (what `cachedSchema` keeps), without the stale marker. */
+function toCached(client: ResolvedClient): Omit<z.infer<typeof cachedSchema>, "freshUntil"> {
+  const { servedStale: _servedStale, ...rest } = client;
+  return rest as Omit<z.infer<typeof cachedSchema>, "freshUntil">;
+}
+
+function withoutBookkeeping(stored: z.infer<typeof cachedSchema> & { keptAt?: number }): ResolvedClient {
+  const { freshUntil: _freshUntil, keptAt: _keptAt, ...client } = stored;
   return client as ResolvedClient;
 }
 

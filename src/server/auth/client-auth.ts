@@ -38,7 +38,8 @@ export async function authenticateClient(
   if (clientId === undefined) throw invalidClient("client_id is required");
   let client: ResolvedClient;
   try {
-    client = await clients.get(clientId);
+    // A client that already has grants keeps refreshing while its metadata document's host misbehaves (cimd.ts).
+    client = await clients.get(clientId, { allowStale: true });
   } catch (error) {
     if (error instanceof UnknownClientError) throw invalidClient(error.message, usedBasic);
     throw error;
@@ -92,7 +93,7 @@ const JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-be
 
 /**
  * The client a `client_assertion` names (its `sub`, RFC 7523 §3: the client_id), for a client that sends one and
- * no `client_id` (RFC 7523 §2.2 makes client_id optional then). The assertion is NOT verified: the clients that send
+ * no `client_id` (RFC 7521 §4.2 makes client_id optional then). The assertion is NOT verified: the clients that send
  * one here are metadata-document clients that also offer `none` (ChatGPT), served as public clients with PKCE, for
  * which a client_id in the body would be taken on its word just the same. Undefined when there is no readable one.
  */

@@ -13,10 +13,14 @@ export class ClientDirectory {
     this.#documents = documents;
   }
 
-  /** Throws UnknownClientError (or its ClientMetadataError subclass) with a message fit for the user. */
-  async get(clientId: string): Promise<ResolvedClient> {
+  /**
+   * Throws UnknownClientError (or its ClientMetadataError subclass) with a message fit for the user.
+   * `allowStale`: a metadata document that cannot be fetched may be served from its last good copy (cimd.ts);
+   * for the token and revocation endpoints only, never for a new sign-in.
+   */
+  async get(clientId: string, options: { allowStale?: boolean } = {}): Promise<ResolvedClient> {
     if (clientId === "") throw new UnknownClientError("The request has no client_id.");
-    if (ClientMetadataDocuments.isMetadataUrl(clientId)) return this.#documents.resolve(clientId);
+    if (ClientMetadataDocuments.isMetadataUrl(clientId)) return this.#documents.resolve(clientId, options);
     const registered = await this.#store.getClient(clientId);
     if (registered === undefined) {
       throw new UnknownClientError(
@@ -34,5 +38,10 @@ export class ClientDirectory {
       ...(scopes.length > 0 ? { scopes } : {}),
       grantTypes: registeredGrantTypes(registered.grant_types),
     };
+  }
+
+  /** `client` just got tokens: a metadata-document client's fresh copy becomes its last good one (cimd.ts). */
+  keepLastGood(client: ResolvedClient): Promise<void> {
+    return this.#documents.keepLastGood(client);
   }
 }

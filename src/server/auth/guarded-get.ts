@@ -71,10 +71,18 @@ export async function guardedGet(url: URL, opts: GuardedGetOptions): Promise<Gua
         signal: AbortSignal.timeout(opts.timeoutMs),
       },
       (res) => {
+        // Too large is a refusal that stands for a document (2xx), but only a passing failure for an error page
+        // (a big 503 or challenge page from a proxy).
+        const tooLarge = (): UnsafeUrlError => {
+          const status = res.statusCode ?? 0;
+          return new UnsafeUrlError(`the document is larger than ${opts.maxBytes} bytes`, `HTTP ${status}`, {
+            transient: status < 200 || status >= 300,
+          });
+        };
         const declared = Number(res.headers["content-length"] ?? "0");
         if (declared > opts.maxBytes) {
           res.destroy();
-          reject(new UnsafeUrlError(`the document is larger than ${opts.maxBytes} bytes`));
+          reject(tooLarge());
           return;
         }
         const chunks: Buffer[] = [];
@@ -83,7 +91,7 @@ export async function guardedGet(url: URL, opts: GuardedGetOptions): Promise<Gua
           size += chunk.length;
           if (size > opts.maxBytes) {
             res.destroy();
-            reject(new UnsafeUrlError(`the document is larger than ${opts.maxBytes} bytes`));
+            reject(tooLarge());
             return;
           }
           chunks.push(chunk);

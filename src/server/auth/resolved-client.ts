@@ -35,6 +35,11 @@ export interface ResolvedClient {
    * issued to, and accepted from, only a client with `refresh_token` here (RFC 6749 §5.2 unauthorized_client).
    */
   grantTypes: GrantType[];
+  /**
+   * A metadata-document client served from its last good copy because the document could not be fetched (cimd.ts,
+   * token and revocation endpoints only): such a use does not renew the copy.
+   */
+  servedStale?: true;
 }
 
 export class UnknownClientError extends Error {

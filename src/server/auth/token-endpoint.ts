@@ -44,6 +44,7 @@ export function tokenHandler(ctx: AuthContext) {
         tokens = await refresh(ctx, client, field);
       } else if (grantType === undefined) throw invalidRequest("grant_type is required");
       else throw new OAuthError("unsupported_grant_type", `grant_type ${grantType} is not supported`);
+      await ctx.clients.keepLastGood(client);
       noStore(res);
       res.status(200).json(tokens);
     } catch (error) {

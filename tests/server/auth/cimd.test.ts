@@ -303,12 +303,16 @@ describe("a document whose host misbehaves after sign-in (stale if error)", () =
   });
 
   const HOUR = 3_600_000;
-  type Mode = "ok" | "reset" | 403 | 404 | 503;
+  type Mode = "ok" | "reset" | "challenge-200" | "big-503" | 403 | 404 | 503 | 520;
 
-  /** A document served per `mode()`: the document (max-age 60 s), a bot-challenge page, a reset, or a status. */
+  /**
+   * A document served per `mode()`: the document (max-age 60 s), a reset connection, a bot-challenge page (as 403,
+   * or as 200 text/html), an error page larger than any document may be, or a bare status.
+   */
   function flakyDocument(path: string, mode: () => Mode): string {
     routes.set(path, (url): { status?: number; headers?: Record<string, string>; body: string } => {
       const m = mode();
+      const html = { "content-type": "text/html" };
       if (m === "ok") {
         const doc = {
           client_id: url,
@@ -319,7 +323,9 @@ describe("a document whose host misbehaves after sign-in (stale if error)", () =
         return { body: JSON.stringify(doc), headers: { "cache-control": "max-age=60" } };
       }
       if (m === "reset") return { status: 599, body: "" };
-      return { status: m, headers: { "content-type": "text/html" }, body: "<html>Just a moment...</html>" };
+      if (m === "challenge-200") return { status: 200, headers: html, body: "<html>Just a moment...</html>" };
+      if (m === "big-503") return { status: 503, headers: html, body: `<html>${"x".repeat(40_000)}</html>` };
+      return { status: m, headers: html, body: "<html>Just a moment...</html>" };
     });
     return `${docsUrl}${path}`;
   }
@@ -335,19 +341,28 @@ describe("a document whose host misbehaves after sign-in (stale if error)", () =
     return tokenRequest(h, { grant_type: "refresh_token", client_id: clientId, refresh_token: refreshToken });
   }
 
-  it("403 (a bot challenge), a reset connection or 503: refreshes go on from the last good copy for 7 days, then invalid_client", async () => {
+  const lastGoodKey = (clientId: string) => `${h.keyPrefix}:oauth:cimd-last-good:${sha256Hex(clientId)}`;
+
+  it("no answer in any form the host may give: refreshes go on from the last good copy for 7 days, then invalid_client", async () => {
     let mode: Mode = "ok";
     const clientId = flakyDocument("/flaky.json", () => mode);
     let refreshToken = await signIn(clientId);
-    for (const failure of [403, "reset", 503] as const) {
+    const failures: Mode[] = [403, "reset", 503, 520, "challenge-200", "big-503"];
+    for (const failure of failures) {
       mode = failure;
       clock += 2 * HOUR; // well past the document's 60 s
       const refreshed = await refresh(clientId, refreshToken);
       expect(refreshed.status, `${failure}: ${JSON.stringify(refreshed.body)}`).toBe(200);
       refreshToken = refreshed.body.refresh_token as string;
     }
+    // A new sign-in needs the document itself: a stale copy never sends a code to a redirect URI.
+    const page = await openConsent(h, { clientId });
+    expect(page.status).toBe(400);
+    expect(page.html).toMatch(/big|larger than|cannot be used/);
+
     const fetches = hits.get("/flaky.json");
-    clock += 7 * 24 * HOUR; // the last good copy is now more than 7 days past its freshness
+    mode = 503;
+    clock += 7 * 24 * HOUR; // more than 7 days since the client last got tokens with a fresh copy
     const late = await refresh(clientId, refreshToken);
     expect(late.status).toBe(401);
     expect(late.body.error).toBe("invalid_client");
@@ -359,15 +374,25 @@ describe("a document whose host misbehaves after sign-in (stale if error)", () =
     let mode: Mode = "ok";
     const clientId = flakyDocument("/withdrawn.json", () => mode);
     const refreshToken = await signIn(clientId);
+    expect(await h.redis.exists(lastGoodKey(clientId))).toBe(1);
     mode = 404;
     clock += 2 * HOUR;
     const gone = await refresh(clientId, refreshToken);
     expect(gone.status).toBe(401);
     expect(gone.body.error).toBe("invalid_client");
+    expect(await h.redis.exists(lastGoodKey(clientId))).toBe(0);
     // A passing failure later does not bring the withdrawn client back.
     mode = 503;
     const later = await refresh(clientId, refreshToken);
     expect(later.status).toBe(401);
     expect(later.body.error).toBe("invalid_client");
+  });
+
+  it("a document nobody gets tokens for leaves no last good copy behind", async () => {
+    const clientId = flakyDocument("/unused.json", () => "ok");
+    const refused = await refresh(clientId, "not-a-refresh-token");
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toBe("invalid_grant");
+    expect(await h.redis.exists(lastGoodKey(clientId))).toBe(0);
   });
 });
