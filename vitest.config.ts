@@ -12,6 +12,8 @@ const timingSensitive = [
   "tests/shared/airtable/user-rps-across-bases.test.ts",
   "tests/shared/limiter/idle-burst.test.ts",
   "tests/e2e/worker-recovery-time.test.ts",
+  // The burst and the sign-in after it must fall in one second.
+  "tests/e2e/sign-in-at-full-rate.test.ts",
   // Not a timing measurement, but a third-party client process with its own timers (it opens the browser while its
   // callback server is still starting; the headless opener now reloads like a person would): the quiet group.
   "tests/clients/mcp-remote.test.ts",
