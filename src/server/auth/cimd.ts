@@ -26,8 +26,9 @@ import { parseScopes } from "./scope-param.ts";
  * with a warning in the log. Without it every refresh of such a client's grants failed with invalid_client while the
  * host misbehaved, and the user was signed out. Only at /token and /revoke: a new sign-in (/authorize) always needs
  * the document itself, so that a redirect URI the client has withdrawn never receives a code from a stale copy.
- * A document that answers and says something else (404 or 410: withdrawn; or a new document this server refuses),
- * or a URL that now resolves to a non-public address, is obeyed at once and the last good copy is forgotten.
+ * Any other answer (404 or 410: withdrawn; another 4xx or a redirect; a new document this server refuses, or one
+ * that differs from the last good copy), or a URL that now resolves to a non-public address, is obeyed at once and
+ * the last good copy is forgotten.
  * The last good copy is written only after a successful token request, so URLs nobody gets tokens for do not
  * occupy the store for a week.
  */
@@ -172,6 +173,11 @@ export class ClientMetadataDocuments {
     const ttl = cacheTtlSec(response.headers["cache-control"]);
     const entry: z.infer<typeof cachedSchema> = { ...toCached(client), freshUntil: now + ttl * 1000 };
     await this.#opts.kv.set(key, JSON.stringify(entry), ttl * 1000);
+    // A document that changed (a redirect URI or grant type withdrawn) must not be stood in for by its old self.
+    const kept = parseStored(lastGoodSchema, await this.#opts.kv.get(lastGoodKey));
+    if (kept !== undefined && JSON.stringify(withoutBookkeeping(kept)) !== JSON.stringify(toCached(client))) {
+      await this.#forget(lastGoodKey);
+    }
     return client;
   }
 

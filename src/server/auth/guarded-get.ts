@@ -71,12 +71,13 @@ export async function guardedGet(url: URL, opts: GuardedGetOptions): Promise<Gua
         signal: AbortSignal.timeout(opts.timeoutMs),
       },
       (res) => {
-        // Too large is a refusal that stands for a document (2xx), but only a passing failure for an error page
-        // (a big 503 or challenge page from a proxy).
+        // Too large is a refusal that stands for a document (a 2xx of the type asked for), but only a passing
+        // failure for an error or challenge page (a big 503, or an HTML page sent as 200 by a proxy).
         const tooLarge = (): UnsafeUrlError => {
           const status = res.statusCode ?? 0;
-          return new UnsafeUrlError(`the document is larger than ${opts.maxBytes} bytes`, `HTTP ${status}`, {
-            transient: status < 200 || status >= 300,
+          const type = String(res.headers["content-type"] ?? "").toLowerCase();
+          return new UnsafeUrlError(`the document is larger than ${opts.maxBytes} bytes`, `HTTP ${status} ${type}`, {
+            transient: status < 200 || status >= 300 || !type.includes("json"),
           });
         };
         const declared = Number(res.headers["content-length"] ?? "0");

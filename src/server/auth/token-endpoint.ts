@@ -44,9 +44,10 @@ export function tokenHandler(ctx: AuthContext) {
         tokens = await refresh(ctx, client, field);
       } else if (grantType === undefined) throw invalidRequest("grant_type is required");
       else throw new OAuthError("unsupported_grant_type", `grant_type ${grantType} is not supported`);
-      await ctx.clients.keepLastGood(client);
       noStore(res);
       res.status(200).json(tokens);
+      // After the answer: the tokens are issued whatever happens to this write (it logs its own failure).
+      void ctx.clients.keepLastGood(client);
     } catch (error) {
       if (error instanceof OAuthError) return sendOAuthError(res, error);
       ctx.deps.logger.error({ err: error }, "token endpoint failed");

@@ -303,7 +303,7 @@ describe("a document whose host misbehaves after sign-in (stale if error)", () =
   });
 
   const HOUR = 3_600_000;
-  type Mode = "ok" | "reset" | "challenge-200" | "big-503" | 403 | 404 | 503 | 520;
+  type Mode = "ok" | "no-refresh" | "reset" | "challenge-200" | "big-challenge-200" | "big-503" | 403 | 404 | 503 | 520;
 
   /**
    * A document served per `mode()`: the document (max-age 60 s), a reset connection, a bot-challenge page (as 403,
@@ -313,17 +313,18 @@ describe("a document whose host misbehaves after sign-in (stale if error)", () =
     routes.set(path, (url): { status?: number; headers?: Record<string, string>; body: string } => {
       const m = mode();
       const html = { "content-type": "text/html" };
-      if (m === "ok") {
+      if (m === "ok" || m === "no-refresh") {
         const doc = {
           client_id: url,
           client_name: "Flaky Doc",
           redirect_uris: [REDIRECT_URI],
-          grant_types: ["authorization_code", "refresh_token"],
+          grant_types: m === "ok" ? ["authorization_code", "refresh_token"] : ["authorization_code"],
         };
         return { body: JSON.stringify(doc), headers: { "cache-control": "max-age=60" } };
       }
       if (m === "reset") return { status: 599, body: "" };
       if (m === "challenge-200") return { status: 200, headers: html, body: "<html>Just a moment...</html>" };
+      if (m === "big-challenge-200") return { status: 200, headers: html, body: `<html>${"x".repeat(40_000)}</html>` };
       if (m === "big-503") return { status: 503, headers: html, body: `<html>${"x".repeat(40_000)}</html>` };
       return { status: m, headers: html, body: "<html>Just a moment...</html>" };
     });
@@ -347,7 +348,7 @@ describe("a document whose host misbehaves after sign-in (stale if error)", () =
     let mode: Mode = "ok";
     const clientId = flakyDocument("/flaky.json", () => mode);
     let refreshToken = await signIn(clientId);
-    const failures: Mode[] = [403, "reset", 503, 520, "challenge-200", "big-503"];
+    const failures: Mode[] = [403, "reset", 503, 520, "challenge-200", "big-challenge-200", "big-503"];
     for (const failure of failures) {
       mode = failure;
       clock += 2 * HOUR; // well past the document's 60 s
@@ -362,7 +363,9 @@ describe("a document whose host misbehaves after sign-in (stale if error)", () =
 
     const fetches = hits.get("/flaky.json");
     mode = 503;
-    clock += 7 * 24 * HOUR; // more than 7 days since the client last got tokens with a fresh copy
+    // 7 days after the sign-in's fresh copy, but not 7 days after the last refresh: a copy that renewed itself when
+    // served stale would still stand in here.
+    clock += 7 * 24 * HOUR - 7 * HOUR;
     const late = await refresh(clientId, refreshToken);
     expect(late.status).toBe(401);
     expect(late.body.error).toBe("invalid_client");
@@ -383,6 +386,22 @@ describe("a document whose host misbehaves after sign-in (stale if error)", () =
     expect(await h.redis.exists(lastGoodKey(clientId))).toBe(0);
     // A passing failure later does not bring the withdrawn client back.
     mode = 503;
+    const later = await refresh(clientId, refreshToken);
+    expect(later.status).toBe(401);
+    expect(later.body.error).toBe("invalid_client");
+  });
+
+  it("a document that changed (refresh_token withdrawn) is not stood in for by its old self when its host then fails", async () => {
+    let mode: Mode = "ok";
+    const clientId = flakyDocument("/changed.json", () => mode);
+    const refreshToken = await signIn(clientId);
+    mode = "no-refresh";
+    clock += 2 * HOUR;
+    const refused = await refresh(clientId, refreshToken);
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toBe("unauthorized_client");
+    mode = 503;
+    clock += 2 * HOUR;
     const later = await refresh(clientId, refreshToken);
     expect(later.status).toBe(401);
     expect(later.body.error).toBe("invalid_client");
