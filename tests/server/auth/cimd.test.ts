@@ -1,6 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { cacheTtlSec } from "../../../src/server/auth/cimd.ts";
 import { isPublicAddress } from "../../../src/server/auth/ip-policy.ts";
 import { sha256Hex } from "../../../src/server/auth/pkce.ts";
@@ -377,7 +377,8 @@ describe("a document whose host misbehaves after sign-in (stale if error)", () =
     let mode: Mode = "ok";
     const clientId = flakyDocument("/withdrawn.json", () => mode);
     const refreshToken = await signIn(clientId);
-    expect(await h.redis.exists(lastGoodKey(clientId))).toBe(1);
+    // Written just after the token answer (not before it): wait for it.
+    await vi.waitFor(async () => expect(await h.redis.exists(lastGoodKey(clientId))).toBe(1));
     mode = 404;
     clock += 2 * HOUR;
     const gone = await refresh(clientId, refreshToken);
