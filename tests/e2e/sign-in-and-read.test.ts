@@ -8,7 +8,7 @@ import { UnauthorizedError, auth } from "@modelcontextprotocol/sdk/client/auth.j
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
-import { seedAccount, type SeededAccount } from "./fixtures/airtable-accounts.ts";
+import { listFirstRecordComments, seedAccount, type SeededAccount } from "./fixtures/airtable-accounts.ts";
 import { hostMetadataDocument, type MetadataDocumentHost } from "./fixtures/metadata-document-host.ts";
 import { planDeployment, startDeployment, type Deployment } from "./helpers/deployment.ts";
 import { callTool, connectClient, resultText, signInAndConnect } from "./helpers/mcp-client.ts";
@@ -85,17 +85,6 @@ function signedInAlice() {
     return { provider, client: track(client), firstAttempt };
   })();
   return aliceSession;
-}
-
-/** `list_comments` on Alice's first record answers through `client`: her comment-reading sign-in serves it. */
-async function expectCommentsReadable(client: Client): Promise<void> {
-  const recordId = sandbox.listRecordsDirect(alice.base.id, alice.tableName)[0]!.id;
-  const comments = await callTool(client, "list_comments", {
-    baseId: alice.base.id,
-    tableId: alice.tableName,
-    recordId,
-  });
-  expect(comments.isError, resultText(comments)).not.toBe(true);
 }
 
 function recordNames(result: { structuredContent?: Record<string, unknown> }): string[] {
@@ -277,6 +266,7 @@ describe("refusals a user sees", () => {
 
     // The narrow sign-in did not take rights away from Alice's other client: her first, full sign-in's Airtable
     // token (which can read comments, data.recordComments:read) is kept while it works, so list_comments answers.
-    await expectCommentsReadable(fullAlice);
+    const comments = await listFirstRecordComments(fullAlice, sandbox, alice);
+    expect(comments.isError, resultText(comments)).not.toBe(true);
   });
 });

@@ -9,7 +9,7 @@ import { auth } from "@modelcontextprotocol/sdk/client/auth.js";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
-import { seedAccount, type SeededAccount } from "./fixtures/airtable-accounts.ts";
+import { listFirstRecordComments, seedAccount, type SeededAccount } from "./fixtures/airtable-accounts.ts";
 import { planDeployment, startDeployment, type Deployment } from "./helpers/deployment.ts";
 import { callTool, resultText, signInAndConnect } from "./helpers/mcp-client.ts";
 import { TestOAuthProvider } from "./helpers/test-oauth-provider.ts";
@@ -66,12 +66,7 @@ describe("a user at Airtable's full rate", () => {
     expect(sandbox.maxRequestsInWindow({ token: storedToken })).toBeLessThanOrEqual(50);
     // Her broader sign-in (which can read comments) still serves her full client; a 429 on the check would have
     // replaced it by the narrow one.
-    const recordId = sandbox.listRecordsDirect(alice.base.id, alice.tableName)[0]!.id;
-    const comments = await callTool(fullAlice, "list_comments", {
-      baseId: alice.base.id,
-      tableId: alice.tableName,
-      recordId,
-    });
+    const comments = await listFirstRecordComments(fullAlice, sandbox, alice);
     expect(comments.isError, resultText(comments)).not.toBe(true);
   });
 });
