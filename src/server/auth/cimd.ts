@@ -175,7 +175,7 @@ export class ClientMetadataDocuments {
     await this.#opts.kv.set(key, JSON.stringify(entry), ttl * 1000);
     // A document that changed (a redirect URI or grant type withdrawn) must not be stood in for by its old self.
     const kept = parseStored(lastGoodSchema, await this.#opts.kv.get(lastGoodKey));
-    if (kept !== undefined && JSON.stringify(withoutBookkeeping(kept)) !== JSON.stringify(toCached(client))) {
+    if (kept !== undefined && canonical(withoutBookkeeping(kept)) !== canonical(toCached(client))) {
       await this.#forget(lastGoodKey);
     }
     return client;
@@ -322,6 +322,15 @@ function parseStored<T>(schema: z.ZodType<T>, stored: string | undefined): T | u
 function toCached(client: ResolvedClient): Omit<z.infer<typeof cachedSchema>, "freshUntil"> {
   const { servedStale: _servedStale, ...rest } = client;
   return rest as Omit<z.infer<typeof cachedSchema>, "freshUntil">;
+}
+
+/** JSON with object keys sorted, so that two copies compare equal whatever order their fields were written in. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    v !== null && typeof v === "object" && !Array.isArray(v)
+      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+      : v,
+  );
 }
 
 function withoutBookkeeping(stored: z.infer<typeof cachedSchema> & { keptAt?: number }): ResolvedClient {
