@@ -5,6 +5,7 @@ import type { Scope } from "../../shared/auth/scopes.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { misconfigurationOf } from "../../shared/misconfiguration.ts";
 import type { OperationTaskStore } from "../../shared/tasks/operation-task-store.ts";
+import { undeclaredTaskSubscription } from "../../shared/tasks/task-handlers.ts";
 import type { AnyToolDefinition } from "../../shared/tools/define-tool.ts";
 import { buildInstructions, type InstructionSettings } from "../../shared/tools/instructions.ts";
 import type { BaseToolContext, ToolRuntime } from "../../shared/tools/register-tools.ts";
@@ -120,6 +121,13 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
       return sendJsonRpcError(res, 400, JSON_RPC.parseError, "Parse error: invalid JSON");
     }
     const messages: unknown[] = Array.isArray(read.body) ? read.body : [read.body];
+    const undeclared = messages.map(undeclaredTaskSubscription).find((refusal) => refusal !== undefined);
+    if (undeclared !== undefined) {
+      // 400, as the SDK answers its own in-band -32021 (tasks/* without the extension).
+      const { id, ...error } = undeclared;
+      res.status(400).json({ jsonrpc: "2.0", id, error });
+      return;
+    }
 
     const granted = new Set(req.auth?.scopes ?? []);
     const called = calledTools(messages, toolsByName);

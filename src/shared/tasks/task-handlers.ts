@@ -91,3 +91,30 @@ function unknownTask(taskId: string): ProtocolError {
       "for OPERATION_RETENTION_HOURS after their last change (72 hours by default) and only their owner sees them.",
   );
 }
+
+/**
+ * The JSON-RPC error for a `subscriptions/listen` request that asks for task notifications (`notifications.taskIds`)
+ * without declaring the extension in its own `_meta` client capabilities: -32021 naming it ("Servers MUST return
+ * this error for non-declaring clients requesting task notifications on `subscriptions/listen`", ext-tasks
+ * specification/2026-07-28/tasks.md, Error Handling). Undefined for any other message. The SDK serves
+ * `subscriptions/listen` itself, so the HTTP router asks this before handing the request over.
+ */
+export function undeclaredTaskSubscription(
+  message: unknown,
+): { id: unknown; code: number; message: string; data: Record<string, unknown> } | undefined {
+  if (typeof message !== "object" || message === null) return undefined;
+  const { method, params, id } = message as { method?: unknown; params?: unknown; id?: unknown };
+  if (method !== "subscriptions/listen" || typeof params !== "object" || params === null) return undefined;
+  const { notifications, _meta } = params as { notifications?: unknown; _meta?: unknown };
+  const wantsTasks = typeof notifications === "object" && notifications !== null && "taskIds" in notifications;
+  const meta = typeof _meta === "object" && _meta !== null ? (_meta as Record<string, unknown>) : {};
+  if (!wantsTasks || hasTaskClientCapabilityV2({ _meta: meta })) return undefined;
+  return {
+    id,
+    code: ProtocolErrorCode.MissingRequiredClientCapability,
+    message:
+      `Task notifications need the ${TASKS_EXTENSION_ID} extension: declare it in this request's ` +
+      `_meta["${CLIENT_CAPABILITIES_META_KEY}"].extensions`,
+    data: { requiredCapabilities: { extensions: { [TASKS_EXTENSION_ID]: {} } } },
+  };
+}

@@ -244,6 +244,41 @@ describe("MCP Tasks on /mcp (2026-07-28)", () => {
     expect(answer.error?.data).toEqual({ requiredCapabilities: { extensions: { [TASKS]: {} } } });
   });
 
+  it("subscriptions/listen asking for task notifications without declaring the extension: 400, -32021 naming it", async () => {
+    const listen = (tasks: boolean, signal: AbortSignal) =>
+      fetch(url, {
+        method: "POST",
+        signal,
+        headers: {
+          "content-type": "application/json",
+          accept: "application/json, text/event-stream",
+          "mcp-protocol-version": MODERN,
+          "mcp-method": "subscriptions/listen",
+          ...as(h.demo.user.id),
+        },
+        body: JSON.stringify({
+          jsonrpc: "2.0",
+          id: 7,
+          method: "subscriptions/listen",
+          params: { notifications: { taskIds: ["op_AAAAAAAAAAAAAAAAAAAAAA"] }, _meta: modernMeta(tasks) },
+        }),
+      });
+    const refused = await listen(false, AbortSignal.timeout(10_000));
+    expect(refused.status).toBe(400);
+    const body = (await refused.json()) as { id: unknown; error: { code: number; message: string; data: unknown } };
+    expect(body.id).toBe(7);
+    expect(body.error.code).toBe(-32021);
+    expect(body.error.message).toContain(TASKS);
+    expect(body.error.data).toEqual({ requiredCapabilities: { extensions: { [TASKS]: {} } } });
+
+    // Declared: the subscription is served (an event stream that stays open; the test leaves it).
+    const abort = new AbortController();
+    const served = await listen(true, abort.signal);
+    expect(served.status).toBe(200);
+    expect(served.headers.get("content-type")).toMatch(/^text\/event-stream/);
+    abort.abort();
+  });
+
   it("HTTP: tasks/get whose Mcp-Name header is not its taskId is refused before it runs (400, -32020)", async () => {
     const created = await callModern(
       url,
