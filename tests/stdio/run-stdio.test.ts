@@ -134,6 +134,46 @@ describe("airtable-oauth-mcp stdio", () => {
     }
   });
 
+  it("a write call the client cancels (notifications/cancelled) cancels its operation: the rest is not sent", async () => {
+    const { client } = await connect(childEnv({ AIRTABLE_TOKEN: demo.token }));
+    try {
+      const label = "stdio cancelled";
+      const total = 1_000;
+      const records = Array.from({ length: total }, (_, i) => ({ fields: { Name: `${label} ${i}` } }));
+      const written = () =>
+        sandbox.listRecordsDirect(demo.base.id, "Contacts").filter((r) => String(r.fields.Name).startsWith(label))
+          .length;
+      const cancel = new AbortController();
+      const call = client
+        .callTool(
+          { name: "create_records", arguments: { baseId: demo.base.id, tableId: "Contacts", records } },
+          undefined,
+          { signal: cancel.signal },
+        )
+        .catch(() => undefined); // the SDK rejects a call it cancelled
+      for (let i = 0; i < 100 && written() < 20; i++) await new Promise((r) => setTimeout(r, 50));
+      cancel.abort("the user stopped it");
+      expect(written(), "cancelled while the write was running").toBeLessThan(total);
+      await call;
+
+      const listed = await client.callTool({ name: "list_operations", arguments: {} });
+      const newest = (listed.structuredContent as { operations: { operationId: string }[] }).operations[0]!;
+      let status = "";
+      for (let i = 0; i < 100 && status !== "cancelled" && status !== "completed"; i++) {
+        const polled = await client.callTool({ name: "get_operation", arguments: { operationId: newest.operationId } });
+        status = (polled.structuredContent as { status: string }).status;
+        if (status === "running") await new Promise((r) => setTimeout(r, 50));
+      }
+      expect(status).toBe("cancelled");
+      expect(written()).toBeLessThan(total);
+      const settled = written();
+      await new Promise((r) => setTimeout(r, 500));
+      expect(written(), "nothing is sent once the operation has ended").toBe(settled);
+    } finally {
+      await client.close();
+    }
+  });
+
   it("without AIRTABLE_TOKEN: one clear message on stderr, nothing on stdout, exit 1", async () => {
     const result = await run(childEnv({}));
     expect(result.code).toBe(1);

@@ -198,7 +198,11 @@ export const failedEventSchema = z.object({
 });
 
 /** Who asked to stop an operation: its owner through a tool or the tasks extension, or an operator. */
-export const cancelSourceSchema = z.enum(["cancel_operation", "tasks/cancel", "bull_board"]);
+/**
+ * "request_cancelled": the write's own tools/call was cancelled while it waited (notifications/cancelled, or a
+ * 2026-07-28 client closing the request's stream: run-write.ts).
+ */
+export const cancelSourceSchema = z.enum(["cancel_operation", "tasks/cancel", "bull_board", "request_cancelled"]);
 export type CancelSource = z.infer<typeof cancelSourceSchema>;
 
 export const cancelRequestedEventSchema = z.object({

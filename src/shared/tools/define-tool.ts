@@ -24,6 +24,12 @@ export interface ToolContext {
   maxRecordsPerOperation: number;
   /** Aborted when the MCP client cancels the request or goes away. */
   signal?: AbortSignal;
+  /**
+   * The request is a 2026-07-28 one (it carries the per-request `_meta` envelope). That revision makes closing the
+   * request's stream a cancellation (basic/transports/streamable-http, "Cancellation"); the 2025 revisions say a
+   * disconnect SHOULD NOT be taken as one.
+   */
+  modernEra?: boolean;
   /** Present when the request carried a progressToken: sends notifications/progress. */
   sendProgress?(progress: number, total?: number, message?: string): Promise<void>;
 }

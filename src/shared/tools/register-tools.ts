@@ -106,7 +106,7 @@ export function calledToolName(message: unknown): string | undefined {
 }
 
 function callContext(base: BaseToolContext, extra: ToolRequestExtra): ToolContext {
-  const ctx: ToolContext = { ...base, signal: extra.mcpReq.signal };
+  const ctx: ToolContext = { ...base, signal: extra.mcpReq.signal, modernEra: extra.mcpReq.envelope !== undefined };
   const progressToken = extra.mcpReq._meta?.progressToken;
   if (progressToken !== undefined) {
     ctx.sendProgress = (progress, total, message) =>

@@ -1,4 +1,4 @@
-import type { CallToolResult } from "@modelcontextprotocol/server";
+import { SdkError, SdkErrorCode, type CallToolResult } from "@modelcontextprotocol/server";
 import { batchCount, type Operation } from "../operations/events.ts";
 import type { OperationProgress } from "../operations/fold.ts";
 import type { OperationRunner } from "../operations/operation-runner.ts";
@@ -39,6 +39,14 @@ export const WRITE_ANSWER_GRACE_MS = 5_000;
  * With `tasks` (the request declared the MCP Tasks extension, 2026-07-28), the call does not wait: once the
  * operation is durable it answers with a task whose id is the operation id (`resultType: "task"`, see
  * ../tasks/operation-task-store.ts), and the client polls `tasks/get` (or get_operation).
+ *
+ * A call cancelled while it waits cancels its operation (`runner.cancel`, source "request_cancelled": what was
+ * written stays written, the rest is not sent) and sends no more progress: on `notifications/cancelled` in either
+ * era ("Cancellation": the receiver SHOULD stop processing), and when a 2026-07-28 client closes the request's
+ * stream ("MUST be treated by the server as cancellation", basic/transports/streamable-http; such a client then
+ * re-issues the request, which would otherwise write everything twice). A 2025-era client that disconnects leaves
+ * its write running (those revisions: a disconnect SHOULD NOT be taken as a cancel), and a task outlives its
+ * request by design.
  */
 export function createWriteRunner(opts: WriteRunnerOptions) {
   return async (
@@ -59,11 +67,31 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
       const created = await answerWithTask(tasks, operation, ctx);
       if (created !== undefined) return created;
     }
+    let cancelledByClient = false;
+    const onAbort = (): void => {
+      const reason: unknown = ctx.signal?.reason;
+      const disconnected = reason instanceof SdkError && reason.code === SdkErrorCode.ConnectionClosed;
+      if (disconnected && ctx.modernEra !== true) return;
+      cancelledByClient = true;
+      ctx.logger.info(
+        { operationId: operation.operationId, disconnected },
+        "the call was cancelled: cancelling its operation",
+      );
+      opts.runner
+        .cancel(operation.operationId, ctx.userId, { source: "request_cancelled" })
+        .catch((error: unknown) =>
+          ctx.logger.warn({ err: error, operationId: operation.operationId }, "could not cancel"),
+        );
+    };
+    if (ctx.signal?.aborted === true) onAbort();
+    else ctx.signal?.addEventListener("abort", onAbort, { once: true });
     const send = ctx.sendProgress;
     const onProgress =
       send === undefined
         ? undefined
         : (p: OperationProgress) => {
+            if (cancelledByClient) return; // nothing more is sent for a cancelled request
+
             const settled = p.recordsSucceeded + p.recordsFailed + p.recordsInDoubt;
             const message =
               p.cancelled === true
@@ -95,6 +123,9 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
     } catch (error) {
       ctx.logger.warn({ err: error, operationId: operation.operationId }, "queued, but its state could not be read");
       return toolSuccessResult(queuedWithoutState(operation));
+    } finally {
+      // Answered (perhaps with the operation still running): the request's later end is no cancellation.
+      ctx.signal?.removeEventListener("abort", onAbort);
     }
   };
 }
