@@ -64,6 +64,11 @@ export interface ServerParts {
    * Absent: the app keeps its own, which then sees tool calls, Airtable requests and the queue only.
    */
   metrics?: Metrics;
+  /**
+   * Aborted when this process begins to shut down (its composition root's `close`): a write call whose connection
+   * the shutdown closes has not been cancelled by its client, and its operation goes on (run-write.ts).
+   */
+  shutdown?: AbortSignal;
 }
 
 /** upload_attachment carries up to 5 MB as base64 (≈ 6.7 MB) inside a JSON-RPC message. */
@@ -186,6 +191,7 @@ export function createServerApp(parts: ServerParts): express.Express {
         operations: parts.operations,
         waitMs: config.WRITE_WAIT_MS,
         ...(workers !== undefined && { workers }),
+        ...(parts.shutdown !== undefined && { shutdown: parts.shutdown }),
       }),
       maxBodyBytes: MAX_MCP_BODY_BYTES,
       onToolCall: metrics.onToolCall,

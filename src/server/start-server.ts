@@ -63,7 +63,10 @@ export async function startServer(config: Config, opts: { logger: Logger; metric
     logger,
   });
   await runner.ready();
+  // Aborted first thing in close(): requests the shutdown cuts off are not cancellations (run-write.ts).
+  const shutdown = new AbortController();
   const app = createServerApp({
+    shutdown: shutdown.signal,
     config,
     redis,
     kv,
@@ -103,6 +106,7 @@ export async function startServer(config: Config, opts: { logger: Logger; metric
     port,
     async close() {
       logger.info("server: no new connections, finishing in-flight requests");
+      shutdown.abort();
       const forced = setTimeout(() => server.closeAllConnections(), 8_000);
       server.close();
       server.closeIdleConnections();

@@ -173,7 +173,10 @@ async function startInDataDir(config: Config, opts: EmbeddedOptions): Promise<Ru
     rateLimitPauseMs: effective.AIRTABLE_RATE_LIMIT_PENALTY_MS,
   });
 
+  // Aborted first thing in close(): requests the shutdown cuts off are not cancellations (run-write.ts).
+  const shutdown = new AbortController();
   const app = createServerApp({
+    shutdown: shutdown.signal,
     config: effective,
     kv,
     keyPrefix,
@@ -221,6 +224,7 @@ async function startInDataDir(config: Config, opts: EmbeddedOptions): Promise<Ru
     port,
     async close() {
       logger.info("no new connections, finishing in-flight requests");
+      shutdown.abort();
       const forced = setTimeout(() => server.closeAllConnections(), 8_000);
       server.close();
       server.closeIdleConnections();

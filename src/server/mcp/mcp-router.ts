@@ -121,7 +121,8 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
       return sendJsonRpcError(res, 400, JSON_RPC.parseError, "Parse error: invalid JSON");
     }
     const messages: unknown[] = Array.isArray(read.body) ? read.body : [read.body];
-    const undeclared = messages.map(undeclaredTaskSubscription).find((refusal) => refusal !== undefined);
+    // A single request (2026-07-28 has no batches; the SDK refuses one with its own answer).
+    const undeclared = Array.isArray(read.body) ? undefined : undeclaredTaskSubscription(read.body);
     if (undeclared !== undefined) {
       // 400, as the SDK answers its own in-band -32021 (tasks/* without the extension).
       const { id, ...error } = undeclared;

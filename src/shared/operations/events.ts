@@ -197,12 +197,12 @@ export const failedEventSchema = z.object({
   errorType: z.string().optional(),
 });
 
-/** Who asked to stop an operation: its owner through a tool or the tasks extension, or an operator. */
 /**
- * "request_cancelled": the write's own tools/call was cancelled while it waited (notifications/cancelled, or a
- * 2026-07-28 client closing the request's stream: run-write.ts).
+ * Who asked to stop an operation: its owner through a tool (cancel_operation, or the write call itself cancelled
+ * while it waited: run-write.ts) or the tasks extension, or an operator. A new value would break older readers of
+ * the log during a rolling deploy (a strict enum), so a cancelled write call is recorded as "cancel_operation".
  */
-export const cancelSourceSchema = z.enum(["cancel_operation", "tasks/cancel", "bull_board", "request_cancelled"]);
+export const cancelSourceSchema = z.enum(["cancel_operation", "tasks/cancel", "bull_board"]);
 export type CancelSource = z.infer<typeof cancelSourceSchema>;
 
 export const cancelRequestedEventSchema = z.object({

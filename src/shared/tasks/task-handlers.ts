@@ -97,14 +97,17 @@ function unknownTask(taskId: string): ProtocolError {
  * without declaring the extension in its own `_meta` client capabilities: -32021 naming it ("Servers MUST return
  * this error for non-declaring clients requesting task notifications on `subscriptions/listen`", ext-tasks
  * specification/2026-07-28/tasks.md, Error Handling). Undefined for any other message. The SDK serves
- * `subscriptions/listen` itself, so the HTTP router asks this before handing the request over.
+ * `subscriptions/listen` itself, so the HTTP router asks this before handing the request over. (Over stdio the SDK
+ * still acknowledges such a request: not intercepted there.)
  */
 export function undeclaredTaskSubscription(
   message: unknown,
 ): { id: unknown; code: number; message: string; data: Record<string, unknown> } | undefined {
   if (typeof message !== "object" || message === null) return undefined;
   const { method, params, id } = message as { method?: unknown; params?: unknown; id?: unknown };
-  if (method !== "subscriptions/listen" || typeof params !== "object" || params === null) return undefined;
+  if (method !== "subscriptions/listen" || id === undefined || typeof params !== "object" || params === null) {
+    return undefined; // not this request (a notification has no id, and no answer)
+  }
   const { notifications, _meta } = params as { notifications?: unknown; _meta?: unknown };
   const wantsTasks = typeof notifications === "object" && notifications !== null && "taskIds" in notifications;
   const meta = typeof _meta === "object" && _meta !== null ? (_meta as Record<string, unknown>) : {};

@@ -27,7 +27,7 @@ export function createMcpServer(
     { name: SERVER_NAME, title: "Airtable", version: SERVER_VERSION },
     { instructions, capabilities: { tools: { listChanged: false } } },
   );
-  registerTools(server, tools, runtime, onlyTool);
+  registerTools(server, tools, runtime, onlyTool, era);
   if (era === "modern" && runtime.tasks !== undefined) registerTaskHandlers(server, runtime.tasks);
   return server;
 }

@@ -25,7 +25,7 @@ export interface ToolContext {
   /** Aborted when the MCP client cancels the request or goes away. */
   signal?: AbortSignal;
   /**
-   * The request is a 2026-07-28 one (it carries the per-request `_meta` envelope). That revision makes closing the
+   * The request is a 2026-07-28 one (the server serving it was built for that era). That revision makes closing the
    * request's stream a cancellation (basic/transports/streamable-http, "Cancellation"); the 2025 revisions say a
    * disconnect SHOULD NOT be taken as one.
    */

@@ -57,6 +57,7 @@ export function registerTools(
   tools: readonly AnyToolDefinition[],
   runtime: ToolRuntime,
   only?: string,
+  era: "modern" | "legacy" = "legacy",
 ): void {
   const catalog = compileTools(tools);
   for (const { definition: tool } of catalog) {
@@ -69,7 +70,7 @@ export function registerTools(
     server.registerTool(tool.name, config, async (input: unknown, extra: ToolRequestExtra): Promise<CallToolResult> => {
       const started = performance.now();
       try {
-        const ctx = callContext(await runtime.context(extra), extra);
+        const ctx = callContext(await runtime.context(extra), extra, era);
         const result =
           tool.kind === "write"
             ? await runtime.runWrite!(
@@ -105,8 +106,9 @@ export function calledToolName(message: unknown): string | undefined {
   return typeof name === "string" ? name : undefined;
 }
 
-function callContext(base: BaseToolContext, extra: ToolRequestExtra): ToolContext {
-  const ctx: ToolContext = { ...base, signal: extra.mcpReq.signal, modernEra: extra.mcpReq.envelope !== undefined };
+/** `era`: the protocol era the server was built for (the SDK's classification of the request). */
+function callContext(base: BaseToolContext, extra: ToolRequestExtra, era: "modern" | "legacy"): ToolContext {
+  const ctx: ToolContext = { ...base, signal: extra.mcpReq.signal, modernEra: era === "modern" };
   const progressToken = extra.mcpReq._meta?.progressToken;
   if (progressToken !== undefined) {
     ctx.sendProgress = (progress, total, message) =>

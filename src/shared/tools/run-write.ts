@@ -24,6 +24,11 @@ export interface WriteRunnerOptions {
    * "Queued".
    */
   workers?: { anyAlive(): Promise<boolean>; absentForWindow(): Promise<boolean> };
+  /**
+   * Aborted when this process begins to shut down: a call whose connection the shutdown closes was not cancelled by
+   * its client, so its operation goes on (another instance or the next start finishes it).
+   */
+  shutdown?: AbortSignal;
 }
 
 /**
@@ -40,13 +45,15 @@ export const WRITE_ANSWER_GRACE_MS = 5_000;
  * operation is durable it answers with a task whose id is the operation id (`resultType: "task"`, see
  * ../tasks/operation-task-store.ts), and the client polls `tasks/get` (or get_operation).
  *
- * A call cancelled while it waits cancels its operation (`runner.cancel`, source "request_cancelled": what was
- * written stays written, the rest is not sent) and sends no more progress: on `notifications/cancelled` in either
- * era ("Cancellation": the receiver SHOULD stop processing), and when a 2026-07-28 client closes the request's
- * stream ("MUST be treated by the server as cancellation", basic/transports/streamable-http; such a client then
- * re-issues the request, which would otherwise write everything twice). A 2025-era client that disconnects leaves
- * its write running (those revisions: a disconnect SHOULD NOT be taken as a cancel), and a task outlives its
- * request by design.
+ * A call cancelled while it waits cancels its operation (`runner.cancel`, recorded as the owner's cancel: what was
+ * written stays written, the rest is not sent) and sends no more progress: on `notifications/cancelled` where it
+ * reaches the call (stdio; over HTTP it comes as another request, which the SDK cannot match to this one), and when
+ * a 2026-07-28 client closes the request's stream ("MUST be treated by the server as cancellation",
+ * basic/transports/streamable-http; such a client then re-issues the request, which would otherwise write
+ * everything twice). A 2025-era client that disconnects leaves its write running (those revisions: a disconnect
+ * SHOULD NOT be taken as a cancel), and so does a call cut off by this process's shutdown (`shutdown`), a call
+ * that has already answered, and a task, which outlives its request by design. A call cancelled before its
+ * operation was queued queues nothing.
  */
 export function createWriteRunner(opts: WriteRunnerOptions) {
   return async (
@@ -58,6 +65,11 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
     // Every tool checks this before fetching a schema; this backstop holds for any write tool's plan.
     checkRecordCount(tool.name, "records", plan.input.length, ctx.maxRecordsPerOperation);
     const operation = operationFromPlan(plan, ctx.userId);
+    if (isClientCancel(ctx, opts.shutdown)) {
+      // The client no longer waits for an answer; this one is for logs and for a client that reads it anyway.
+      const text = "The call was cancelled before its write was queued: nothing was written.";
+      return { content: [{ type: "text", text }], isError: true };
+    }
     await opts.runner.submit(operation);
     ctx.logger.info(
       { operationId: operation.operationId, kind: operation.kind, baseId: operation.baseId, items: plan.input.length },
@@ -69,16 +81,11 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
     }
     let cancelledByClient = false;
     const onAbort = (): void => {
-      const reason: unknown = ctx.signal?.reason;
-      const disconnected = reason instanceof SdkError && reason.code === SdkErrorCode.ConnectionClosed;
-      if (disconnected && ctx.modernEra !== true) return;
+      if (!isClientCancel(ctx, opts.shutdown)) return;
       cancelledByClient = true;
-      ctx.logger.info(
-        { operationId: operation.operationId, disconnected },
-        "the call was cancelled: cancelling its operation",
-      );
+      ctx.logger.info({ operationId: operation.operationId }, "the write call was cancelled: cancelling its operation");
       opts.runner
-        .cancel(operation.operationId, ctx.userId, { source: "request_cancelled" })
+        .cancel(operation.operationId, ctx.userId, { source: "cancel_operation" })
         .catch((error: unknown) =>
           ctx.logger.warn({ err: error, operationId: operation.operationId }, "could not cancel"),
         );
@@ -189,4 +196,15 @@ function queuedWithoutState(operation: Operation): OperationResultOutput {
       recordsInDoubt: 0,
     },
   };
+}
+
+/**
+ * Whether the call's request was cancelled by its client: its signal aborted, not by this process's shutdown, and
+ * not by a closed connection of a 2025-era request (see createWriteRunner).
+ */
+function isClientCancel(ctx: ToolContext, shutdown: AbortSignal | undefined): boolean {
+  if (ctx.signal?.aborted !== true || shutdown?.aborted === true) return false;
+  const reason: unknown = ctx.signal.reason;
+  const disconnected = reason instanceof SdkError && reason.code === SdkErrorCode.ConnectionClosed;
+  return !disconnected || ctx.modernEra === true;
 }
