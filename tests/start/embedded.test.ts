@@ -115,4 +115,67 @@ describe("npm start with AIRTABLE_CLIENT_ID and no REDIS_URL", () => {
     expect(logs.join()).toMatch(/"operations":1,"message":"resuming unfinished operations"/);
     expect(provider.authorizationUrls).toHaveLength(1);
   }, 120_000);
+
+  it("a 2026-07-28 write call cut off by the server's own shutdown is not a cancel: the next start finishes it", async () => {
+    running ??= await startEmbedded(config, { logger, print: () => undefined });
+    const provider = new TestOAuthProvider({ sandboxUser: user.email });
+    const { client } = await signInAndConnect(running.mcpUrl, provider);
+    clients.push(client);
+    const total = 1_000;
+    // A base of its own: the first test's restarts may have left its base in a 429 pause.
+    const own = sandbox.createBase(user.id, {
+      name: "Shutdown",
+      tables: [{ name: "Tasks", fields: [{ name: "Name", type: "singleLineText" }] }],
+    });
+    const written = () => sandbox.listRecordsDirect(own.id, "Tasks").length;
+    const records = Array.from({ length: total }, (_, i) => ({ fields: { Name: `shutdown ${i}` } }));
+    // A raw 2026-07-28 call (per-request _meta, no initialize) that waits for its write (WRITE_WAIT_MS, 25 s).
+    const call = fetch(running.mcpUrl, {
+      method: "POST",
+      headers: {
+        authorization: `Bearer ${provider.tokens()!.access_token}`,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        "mcp-protocol-version": "2026-07-28",
+        "mcp-method": "tools/call",
+        "mcp-name": "create_records",
+      },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "tools/call",
+        params: {
+          name: "create_records",
+          arguments: { baseId: own.id, tableId: "Tasks", records },
+          _meta: {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientInfo": { name: "shutdown-test", version: "1.0.0" },
+            "io.modelcontextprotocol/clientCapabilities": {},
+          },
+        },
+      }),
+    }).then(
+      (res) => res.text(),
+      () => "",
+    );
+    for (let i = 0; i < 200 && written() < 20; i++) await new Promise((r) => setTimeout(r, 50));
+    expect(written(), "the write had started").toBeGreaterThanOrEqual(20);
+    // The shutdown closes the waiting call's connection (after its 8 s grace); that is no client's cancel.
+    await running.close();
+    running = undefined;
+    await call;
+    expect(written(), "stopped mid-write by the shutdown").toBeLessThan(total);
+
+    // A real restart takes longer than Airtable's one-second window; this process's limiter starts empty.
+    await new Promise((r) => setTimeout(r, 1_100));
+    running = await startEmbedded(config, { logger, print: () => undefined });
+    await fetch(new URL("/healthz", running.mcpUrl)).catch(() => undefined);
+    const again = await connectClient(running.mcpUrl, provider);
+    clients.push(again);
+    const listed = await again.callTool({ name: "list_operations", arguments: {} });
+    const newest = (listed.structuredContent as { operations: { operationId: string }[] }).operations[0]!;
+    const done = await pollOperation([again], newest.operationId, { timeoutMs: 60_000 });
+    expect(done.status, done.message).toBe("completed");
+    expect(written()).toBe(total);
+  }, 120_000);
 });
