@@ -40,7 +40,8 @@ export const WRITE_ANSWER_GRACE_MS = 5_000;
 /**
  * A write tool call: its plan becomes an operation (durable once submitted), then the call waits up to
  * `waitMs`. Ended in time → the full result; otherwise `{operationId, status, progress}` and the agent polls
- * get_operation. With a progressToken, every batch sends notifications/progress (records settled of total).
+ * get_operation. With a progressToken, every batch sends notifications/progress (records settled of total; the
+ * message names the operation id).
  * With `tasks` (the request declared the MCP Tasks extension, 2026-07-28), the call does not wait: once the
  * operation is durable it answers with a task whose id is the operation id (`resultType: "task"`, see
  * ../tasks/operation-task-store.ts), and the client polls `tasks/get` (or get_operation).
@@ -100,10 +101,13 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
             if (cancelledByClient) return; // nothing more is sent for a cancelled request
 
             const settled = p.recordsSucceeded + p.recordsFailed + p.recordsInDoubt;
+            // Each message names the operation: a client whose call goes away (a dropped connection) still knows
+            // what to ask get_operation about.
             const message =
-              p.cancelled === true
+              (p.cancelled === true
                 ? `cancelled: ${p.recordsSucceeded} of ${p.recordsTotal} ${doneWord(operation.kind)}; the rest were not sent`
-                : `${settled} of ${p.recordsTotal} ${doneWord(operation.kind)} (batch ${p.batchesDone}/${p.batchesTotal})`;
+                : `${settled} of ${p.recordsTotal} ${doneWord(operation.kind)} (batch ${p.batchesDone}/${p.batchesTotal})`) +
+              ` · operation ${operation.operationId}`;
             send(settled, p.recordsTotal, message).catch((error: unknown) =>
               ctx.logger.debug({ err: error }, "progress notification not delivered"),
             );

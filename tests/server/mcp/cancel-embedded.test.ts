@@ -97,7 +97,11 @@ describe("cancel_operation (embedded runner)", () => {
       const result = (await writing).structuredContent as OperationResultOutput;
       expect(Date.now() - calledAt).toBeLessThan(10_000);
       expect(result.status).toBe("cancelled");
-      expect(seen.at(-1)?.message).toMatch(/^cancelled: \d+ of 1000 written; the rest were not sent$/);
+      expect(seen.at(-1)?.message).toMatch(
+        new RegExp(`^cancelled: \\d+ of 1000 written; the rest were not sent · operation ${operationId}$`),
+      );
+      // Every progress message names the operation, so a client whose call goes away knows what to look up.
+      for (const p of seen) expect(p.message).toContain(operationId);
       expect(seen.at(-1)?.progress).toBe(result.progress.recordsSucceeded);
     } finally {
       await waiting.close();
