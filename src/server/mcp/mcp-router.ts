@@ -125,8 +125,10 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
     const undeclared = Array.isArray(read.body) ? undefined : undeclaredTaskSubscription(read.body);
     if (undeclared !== undefined) {
       // 400, as the SDK answers its own in-band -32021 (tasks/* without the extension).
-      const { id, ...error } = undeclared;
-      res.status(400).json({ jsonrpc: "2.0", id, error });
+      const { id, error } = undeclared;
+      res
+        .status(400)
+        .json({ jsonrpc: "2.0", id, error: { code: error.code, message: error.message, data: error.data } });
       return;
     }
 

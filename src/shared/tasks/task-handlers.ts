@@ -54,13 +54,7 @@ export function registerTaskHandlers(server: McpServer, tasks: TaskRuntime): voi
 
   /** The caller's user id, once the request is known to declare the extension. */
   const owner = (ctx: ServerContext, method: string): string => {
-    if (!declaresTasks(ctx)) {
-      throw new MissingRequiredClientCapabilityError(
-        { requiredCapabilities: { extensions: { [TASKS_EXTENSION_ID]: {} } } },
-        `${method} needs the ${TASKS_EXTENSION_ID} extension: declare it in this request's ` +
-          `_meta["${CLIENT_CAPABILITIES_META_KEY}"].extensions`,
-      );
-    }
+    if (!declaresTasks(ctx)) throw tasksExtensionRequired(`${method} needs`);
     return tasks.ownerUserId();
   };
 
@@ -102,7 +96,7 @@ function unknownTask(taskId: string): ProtocolError {
  */
 export function undeclaredTaskSubscription(
   message: unknown,
-): { id: unknown; code: number; message: string; data: Record<string, unknown> } | undefined {
+): { id: unknown; error: MissingRequiredClientCapabilityError } | undefined {
   if (typeof message !== "object" || message === null) return undefined;
   const { method, params, id } = message as { method?: unknown; params?: unknown; id?: unknown };
   if (method !== "subscriptions/listen" || id === undefined || typeof params !== "object" || params === null) {
@@ -112,12 +106,17 @@ export function undeclaredTaskSubscription(
   const wantsTasks = typeof notifications === "object" && notifications !== null && "taskIds" in notifications;
   const meta = typeof _meta === "object" && _meta !== null ? (_meta as Record<string, unknown>) : {};
   if (!wantsTasks || hasTaskClientCapabilityV2({ _meta: meta })) return undefined;
-  return {
-    id,
-    code: ProtocolErrorCode.MissingRequiredClientCapability,
-    message:
-      `Task notifications need the ${TASKS_EXTENSION_ID} extension: declare it in this request's ` +
+  return { id, error: tasksExtensionRequired("Task notifications need") };
+}
+
+/**
+ * -32021 (Missing Required Client Capability) naming the tasks extension and where to declare it, for a request
+ * that uses tasks without declaring it; `subject` starts the message ("tasks/get needs").
+ */
+function tasksExtensionRequired(subject: string): MissingRequiredClientCapabilityError {
+  return new MissingRequiredClientCapabilityError(
+    { requiredCapabilities: { extensions: { [TASKS_EXTENSION_ID]: {} } } },
+    `${subject} the ${TASKS_EXTENSION_ID} extension: declare it in this request's ` +
       `_meta["${CLIENT_CAPABILITIES_META_KEY}"].extensions`,
-    data: { requiredCapabilities: { extensions: { [TASKS_EXTENSION_ID]: {} } } },
-  };
+  );
 }
