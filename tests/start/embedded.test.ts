@@ -20,6 +20,7 @@ import { freePort } from "../e2e/helpers/server-process.ts";
 import { TestOAuthProvider } from "../e2e/helpers/test-oauth-provider.ts";
 import { callWriteTool, pollOperation } from "../e2e/helpers/write-operations.ts";
 import { range, started, succeeded, testOperation } from "../support/operations-test-harness.ts";
+import { MODERN, modernMeta } from "../support/tasks-client.ts";
 
 const dataDir = mkdtempSync(path.join(tmpdir(), "embedded-"));
 let sandbox: Sandbox;
@@ -136,7 +137,7 @@ describe("npm start with AIRTABLE_CLIENT_ID and no REDIS_URL", () => {
         authorization: `Bearer ${provider.tokens()!.access_token}`,
         "content-type": "application/json",
         accept: "application/json, text/event-stream",
-        "mcp-protocol-version": "2026-07-28",
+        "mcp-protocol-version": MODERN,
         "mcp-method": "tools/call",
         "mcp-name": "create_records",
       },
@@ -147,11 +148,7 @@ describe("npm start with AIRTABLE_CLIENT_ID and no REDIS_URL", () => {
         params: {
           name: "create_records",
           arguments: { baseId: own.id, tableId: "Tasks", records },
-          _meta: {
-            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
-            "io.modelcontextprotocol/clientInfo": { name: "shutdown-test", version: "1.0.0" },
-            "io.modelcontextprotocol/clientCapabilities": {},
-          },
+          _meta: modernMeta(false),
         },
       }),
     }).then(
