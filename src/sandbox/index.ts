@@ -306,12 +306,13 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const match = segs === undefined ? undefined : route(method, segs);
     if (match?.baseId !== undefined) entry.baseId = match.baseId;
     // Refused at Airtable's edge, before authentication and rate limiting.
-    if (AIRTABLE_ORIGIN.length + rawUrl.length > MAX_URL_LENGTH) {
+    // "Airtable only accepts requests with a URL shorter than 16,000 characters" (list records page).
+    if (AIRTABLE_ORIGIN.length + rawUrl.length >= MAX_URL_LENGTH) {
       return reply(
         typed(
           414,
           "URL_TOO_LONG",
-          `The request URL is longer than ${MAX_URL_LENGTH} characters; use POST listRecords`,
+          `The request URL is ${MAX_URL_LENGTH} characters or longer; use POST listRecords`,
         ).toReply(),
       );
     }

@@ -25,6 +25,12 @@ export interface OAuthClient {
   clientId: string;
   clientSecret?: string;
   redirectUris: string[];
+  /**
+   * The scopes selected for the integration on Airtable's integration page; default: every scope. Asking for one
+   * outside them is refused with `invalid_scope` ("All scopes must be valid, Airtable defined scopes that have been
+   * selected for your integration in the integration management page", Airtable's OAuth reference, authorize).
+   */
+  scopes?: string[];
 }
 
 interface CodeGrant {
@@ -127,7 +133,11 @@ export class OAuthServer {
   }
 
   register(client: OAuthClient): void {
-    this.clients.set(client.clientId, { ...client, redirectUris: [...client.redirectUris] });
+    this.clients.set(client.clientId, {
+      ...client,
+      redirectUris: [...client.redirectUris],
+      ...(client.scopes !== undefined && { scopes: [...client.scopes] }),
+    });
   }
 
   match(method: string, segs: string[]): RouteMatch | undefined {
@@ -157,6 +167,13 @@ export class OAuthServer {
     const scopes = (q.get("scope") ?? "").split(" ").filter((s) => s !== "");
     if (scopes.length === 0 || scopes.some((s) => !(ALL_SCOPES as readonly string[]).includes(s))) {
       return fail("invalid_scope", "scope must list Airtable scopes");
+    }
+    const notSelected = scopes.filter((s) => client.scopes !== undefined && !client.scopes.includes(s));
+    if (notSelected.length > 0) {
+      return fail(
+        "invalid_scope",
+        `Scopes not selected for this integration in the integration management page: ${notSelected.join(" ")}`,
+      );
     }
     const who = q.get("sandbox_user") ?? cookie(ctx.headers, "sandbox_user") ?? this.signInAs;
     const user = who === undefined ? undefined : this.#store.userByIdOrEmail(who);

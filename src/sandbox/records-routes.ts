@@ -392,7 +392,9 @@ function updateOne(ctx: RequestCtx, baseId: string, tableKey: string, recordId: 
 export function deleteIds(query: URLSearchParams): string[] {
   const ids: string[] = [];
   for (const [key, value] of query) {
-    if (key === "records[]" || key === "records") ids.push(value);
+    if (key === "records[]") ids.push(value);
+    // `records=rec…` without brackets: 422 INVALID_RECORDS at Airtable (pyairtable#94), not a list of one.
+    else if (key === "records") throw deleteRecordsError();
     else throw invalidRequest();
   }
   return ids;

@@ -69,6 +69,9 @@ describe("records CRUD", () => {
     const ids: string[] = ten.body.records.map((x: { id: string }) => x.id);
     const q = [...ids, ids[0]].map((id) => `records[]=${id}`).join("&");
     expect((await f.call("DELETE", `${tasks}?${q}`)).body.error.type).toBe("INVALID_RECORDS");
+    // Without brackets Airtable refuses it (pyairtable#94: '"records" must be an array of up to 10 record IDs').
+    const bare = await f.call("DELETE", `${tasks}?records=${ids[0]}`);
+    expect([bare.status, bare.body.error.type]).toEqual([422, "INVALID_RECORDS"]);
     const eleven = ids.concat(ids[0] as string).map((id) => ({ id, fields: {} }));
     expect((await f.call("PATCH", tasks, { records: eleven })).status).toBe(422);
   });
@@ -287,6 +290,19 @@ describe("list records", () => {
     const post = await f.call("POST", `${tasks}/listRecords`, { filterByFormula: formula });
     expect(post.status).toBe(200);
     expect(post.body.records).toHaveLength(25);
+  });
+
+  it("takes a URL of 15,999 characters and refuses one of 16,000 ('shorter than 16,000 characters')", async () => {
+    // Measured as Airtable's edge would: https://api.airtable.com plus the path and query.
+    const at = (length: number) => {
+      const start = `${tasks}?filterByFormula=`;
+      // A number literal (0…01: true), so no character of the URL is percent-encoded on the way.
+      const pad = length - "https://api.airtable.com".length - start.length;
+      return `${start}${"0".repeat(pad - 1)}1`;
+    };
+    expect("https://api.airtable.com".length + at(15_999).length).toBe(15_999);
+    expect((await f.call("GET", at(15_999))).status).toBe(200);
+    expect((await f.call("GET", at(16_000))).status).toBe(414);
   });
 });
 

@@ -31,7 +31,12 @@ export interface SandboxStats {
 
 interface Ops {
   seed(args: { users: number; bases: number; records: number }): { userIds: string[]; bases: SeededBase[] };
-  registerOAuthClient(args: { clientId: string; clientSecret: string; redirectUris: string[] }): null;
+  registerOAuthClient(args: {
+    clientId: string;
+    clientSecret: string;
+    redirectUris: string[];
+    scopes?: string[];
+  }): null;
   /** A personal access token per user (the floor server passes them through to the sandbox). */
   personalAccessTokens(args: { userIds: string[] }): string[];
   /** Forgets the requests recorded so far (not the rate limits' state). */

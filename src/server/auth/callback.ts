@@ -1,5 +1,5 @@
 import type { Request, Response } from "express";
-import { scopeCatalog, type Scope } from "../../shared/auth/scopes.ts";
+import { airtableScopesFor, scopeCatalog, type Scope } from "../../shared/auth/scopes.ts";
 import { AirtableOAuthError } from "../../shared/airtable/oauth.ts";
 import { redirectToClient } from "./client-redirect.ts";
 import type { AuthContext } from "./context.ts";
@@ -34,6 +34,8 @@ export function callbackHandler(ctx: AuthContext) {
 
     const upstreamError = q("error");
     if (upstreamError !== undefined) {
+      if (upstreamError === "invalid_scope")
+        return back(scopesNotSelected(attempt.scopes, q("error_description"), log));
       log.info({ upstreamError }, "Airtable sign-in ended with an error");
       return upstreamError === "access_denied"
         ? back({ error: "access_denied", error_description: "Access was denied at Airtable" })
@@ -141,4 +143,31 @@ function coveredScopes(requested: Scope[], airtableGranted: string[]): Scope[] {
   if (airtableGranted.length === 0) return requested;
   const granted = new Set(airtableGranted);
   return requested.filter((s) => scopeCatalog[s].airtable.every((a) => granted.has(a)));
+}
+
+/**
+ * Airtable answered `invalid_scope`: the server asked for a scope its Airtable integration was not given ("All
+ * scopes must be valid, Airtable defined scopes that have been selected for your integration in the integration
+ * management page", Airtable's OAuth reference, authorize). No user can fix that, and every sign-in asking for it
+ * fails the same way, so the operator is told at error level which scopes to select, and the client's error
+ * (RFC 6749 §4.1.2.1 `server_error`: the server's own setup) says the same in one line.
+ */
+function scopesNotSelected(
+  scopes: readonly Scope[],
+  airtableDescription: string | undefined,
+  log: Logger,
+): Record<string, string> {
+  const asked = airtableScopesFor(scopes).join(" ");
+  log.error(
+    { upstreamError: "invalid_scope", airtableDescription, asked },
+    `Airtable refused the scopes this server asked for (${asked}): select all six scopes for the integration ` +
+      "AIRTABLE_CLIENT_ID names at https://airtable.com/create/oauth (README: Registering the Airtable OAuth integration)",
+  );
+  return {
+    error: "server_error",
+    error_description:
+      `This server's Airtable integration is not allowed the Airtable scopes it asked for (${asked}); Airtable ` +
+      "answered invalid_scope. The server's operator must select them for the integration at " +
+      "https://airtable.com/create/oauth.",
+  };
 }

@@ -14,7 +14,7 @@ export interface DeploymentPlan {
   publicUrl: string;
   keyPrefix: string;
   /** Register this in the sandbox (`startSandbox({ oauthClients: [plan.airtableClient] })`). */
-  airtableClient: Required<OAuthClient>;
+  airtableClient: Required<Omit<OAuthClient, "scopes">>;
 }
 
 export async function planDeployment(label: string, instances: number): Promise<DeploymentPlan> {

@@ -14,6 +14,7 @@ import {
   tokenRequest,
   type Harness,
 } from "../../support/auth-test-harness.ts";
+import { createLogger } from "../../../src/shared/logger.ts";
 
 let h: Harness;
 let clientId: string;
@@ -205,6 +206,49 @@ describe("/oauth/callback refuses", () => {
     expect(back.searchParams.get("error")).toBe("access_denied");
     expect(back.searchParams.get("state")).toBe("s-up");
     expect(back.searchParams.get("iss")).toBe(h.url);
+  });
+});
+
+describe("an Airtable integration without every scope selected", () => {
+  // Airtable refuses a scope not selected for the integration ("All scopes must be valid, Airtable defined scopes
+  // that have been selected for your integration", OAuth reference): every sign-in asking for it fails, and only
+  // the operator can fix it, so both the client's error and the log say which scopes and where.
+  it("sends the client server_error naming the scopes and airtable.com/create/oauth, and logs it at error level", async () => {
+    const logLines: string[] = [];
+    const own = await startHarness({
+      sandbox: h.sandbox,
+      logger: createLogger({ level: "info" }, { write: (line: string) => void logLines.push(line) }),
+    });
+    try {
+      own.sandbox.registerOAuthClient({
+        clientId: own.airtableClientId,
+        redirectUris: [`${own.url}/oauth/callback`],
+        scopes: ["data.records:read", "schema.bases:read"],
+      });
+      const { clientId: ownClient } = await registerClient(own);
+      const page = await openConsent(own, { clientId: ownClient, state: "s-scope" });
+      const decision = await decide(own, page, "approve");
+      const upstream = new URL(decision.headers.get("location") as string);
+      upstream.searchParams.set("sandbox_user", own.user.email);
+      const atAirtable = await fetch(upstream, { redirect: "manual" });
+      expect(new URL(atAirtable.headers.get("location") as string).searchParams.get("error")).toBe("invalid_scope");
+      const callback = await fetch(atAirtable.headers.get("location") as string, { redirect: "manual" });
+      expect(callback.status).toBe(302);
+      const back = new URL(callback.headers.get("location") as string);
+      expect(back.searchParams.get("error")).toBe("server_error");
+      expect(back.searchParams.get("state")).toBe("s-scope");
+      const description = back.searchParams.get("error_description") ?? "";
+      expect(description).toContain("invalid_scope");
+      expect(description).toContain("data.records:write");
+      expect(description).toContain("https://airtable.com/create/oauth");
+      const logged = logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
+      const entry = logged.find((l) => l.upstreamError === "invalid_scope");
+      expect(entry?.level).toBe("error");
+      expect(String(entry?.message ?? entry?.msg)).toContain("https://airtable.com/create/oauth");
+      expect(String(entry?.airtableDescription)).toContain("data.records:write");
+    } finally {
+      await own.close();
+    }
   });
 });
 

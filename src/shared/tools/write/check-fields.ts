@@ -203,9 +203,10 @@ export function checkMergeValues(
     if (record.id !== undefined) return;
     const values = mergeFields.map((field) => {
       const value = record.fields[field.name];
-      if (value === undefined || value === null || value === "") {
+      if (isEmptyCellValue(value)) {
         throw new ToolInputError(
-          `records[${index}] has no value for ${describeItem(field)}, a field of fieldsToMergeOn: records are ` +
+          `records[${index}] has no value for ${describeItem(field)}, a field of fieldsToMergeOn` +
+            `${value === undefined ? "" : ` (${JSON.stringify(value)} leaves the cell empty)`}: records are ` +
             `matched on these fields (${names}), so every record needs a value for each of them.`,
         );
       }
@@ -242,4 +243,19 @@ export function checkNewName(
         `Choose another name.`,
     );
   }
+}
+
+/**
+ * A value that leaves an Airtable cell empty: absent, null, "", an unchecked checkbox (false) or an empty list.
+ * Airtable omits such cells from records ("empty fields are not returned", and an unchecked checkbox is not
+ * either), so a merge on one would match every record whose cell is empty, not one record.
+ */
+function isEmptyCellValue(value: unknown): boolean {
+  return (
+    value === undefined ||
+    value === null ||
+    value === "" ||
+    value === false ||
+    (Array.isArray(value) && value.length === 0)
+  );
 }

@@ -186,6 +186,22 @@ describe("create_records", () => {
       }),
     );
     expect(missing).toMatch(/^records\[1\] has no value for "Email" \(fld\w+\), a field of fieldsToMergeOn/);
+    // An unchecked checkbox or an empty list leaves the cell empty too: it would match every empty cell.
+    for (const [field, empty] of [
+      ["Subscribed", false],
+      ["Tags", []],
+    ] as const) {
+      const emptyCell = await refusal(
+        h.plan(createRecords, {
+          baseId,
+          tableId: "Contacts",
+          records: [{ fields: { Name: "A", [field]: empty } }],
+          fieldsToMergeOn: ["Name", field],
+        }),
+      );
+      expect(emptyCell).toContain(`records[0] has no value for "${field}"`);
+      expect(emptyCell).toContain(`(${JSON.stringify(empty)} leaves the cell empty)`);
+    }
     const twice = await refusal(
       h.plan(createRecords, {
         baseId,
