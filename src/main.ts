@@ -11,8 +11,9 @@
  * The Docker images keep running src/server/main.ts and src/worker/main.ts (separate roles); ROLE does not
  * change them.
  */
-import { existsSync } from "node:fs";
-import { loadConfigOrExit, startPlanOf } from "./shared/config.ts";
+import { existsSync, readFileSync } from "node:fs";
+import { parseEnv } from "node:util";
+import { loadConfigOrExit, startPlanOf, type SettingsFile } from "./shared/config.ts";
 import { createLogger } from "./shared/logger.ts";
 import { exitOnStartFailure } from "./shared/start-failure.ts";
 
@@ -24,8 +25,14 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
 
 // A .env in the working directory (e.g. a copy of .env.example) is read; variables already set win over it.
 const envFile = existsSync(".env");
-if (envFile) process.loadEnvFile(".env");
-const config = loadConfigOrExit("start");
+let settingsFile: SettingsFile | undefined;
+if (envFile) {
+  // The names the file provides and the environment does not: a configuration error names them as the file's.
+  const names = Object.keys(parseEnv(readFileSync(".env", "utf8"))).filter((name) => process.env[name] === undefined);
+  process.loadEnvFile(".env");
+  settingsFile = { path: ".env", names: new Set(names) };
+}
+const config = loadConfigOrExit("start", process.env, settingsFile);
 const plan = startPlanOf(config);
 const logger = createLogger({
   level: config.LOG_LEVEL,

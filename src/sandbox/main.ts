@@ -6,7 +6,8 @@
  *
  * Env: PORT (default 8787), HOST (127.0.0.1), SANDBOX_PENALTY_MS, SANDBOX_BASE_RPS, SANDBOX_TOKEN_RPS,
  * SANDBOX_LATENCY_MS, SANDBOX_CLIENT_ID (default sandbox-client), SANDBOX_CLIENT_SECRET (optional),
- * SANDBOX_REDIRECT_URIS (comma list, default http://localhost:3000/oauth/callback),
+ * SANDBOX_REDIRECT_URIS (comma list, default http://localhost:8080/oauth/callback: the MCP server's default
+ * PUBLIC_URL),
  * SANDBOX_SIGN_IN_AS (a user id or email; default the demo user, demo@example.com).
  *
  * The sandbox has no login page: a browser arriving from the MCP server's Airtable sign-in is signed in as
@@ -29,7 +30,9 @@ const DEMO_USER_EMAIL = "demo@example.com";
 
 const clientId = process.env.SANDBOX_CLIENT_ID ?? "sandbox-client";
 const clientSecret = process.env.SANDBOX_CLIENT_SECRET || undefined;
-const redirectUris = (process.env.SANDBOX_REDIRECT_URIS ?? "http://localhost:3000/oauth/callback")
+// The MCP server's default address (PORT 8080, PUBLIC_URL http://localhost:8080), so that the two started with
+// their defaults work together.
+const redirectUris = (process.env.SANDBOX_REDIRECT_URIS ?? "http://localhost:8080/oauth/callback")
   .split(",")
   .map((s) => s.trim())
   .filter((s) => s !== "");

@@ -153,7 +153,15 @@ export class OAuthServer {
     if (client === undefined) return page(400, "Invalid client", "client_id is missing or not registered");
     const redirectUri = q.get("redirect_uri") ?? "";
     if (!client.redirectUris.includes(redirectUri)) {
-      return page(400, "Invalid redirect_uri", "redirect_uri does not exactly match a registered redirect URI");
+      // Airtable's page says only the first sentence; the sandbox, a development tool, also says what it got, what
+      // it has, and where that list comes from (`npm run sandbox` registers SANDBOX_REDIRECT_URIS).
+      return page(
+        400,
+        "Invalid redirect_uri",
+        `redirect_uri does not exactly match a registered redirect URI. Received: ${JSON.stringify(redirectUri)}; ` +
+          `registered for ${client.clientId}: ${client.redirectUris.map((u) => JSON.stringify(u)).join(", ")}. ` +
+          "With npm run sandbox, set SANDBOX_REDIRECT_URIS to the MCP server's PUBLIC_URL + /oauth/callback.",
+      );
     }
     const state = q.get("state") ?? undefined;
     const fail = (error: string, description: string): Reply =>

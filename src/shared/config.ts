@@ -351,12 +351,37 @@ function redactIfSecret(name: string, value: string | undefined): string | undef
  * For a process's composition root: the config, or — when the environment is wrong — the ConfigError's message
  * (every problem, no stack trace) on stderr and exit code 1.
  */
-export function loadConfigOrExit(role: ProcessRole, env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfigOrExit(
+  role: ProcessRole,
+  env: NodeJS.ProcessEnv = process.env,
+  settingsFile?: SettingsFile,
+): Config {
   try {
     return loadConfig(env, role);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}\n`);
+    process.stderr.write(`${error.message}${settingsFileHint(error, settingsFile)}\n`);
     process.exit(1);
   }
+}
+
+/** Variables a process took from a settings file (`npm start`'s .env) rather than from its environment. */
+export interface SettingsFile {
+  path: string;
+  names: ReadonlySet<string>;
+}
+
+/**
+ * The line that says which variables the problems name came from the settings file: a person who copied
+ * .env.example and then "unsets" one in the shell changes nothing, because the value lives in the file.
+ */
+export function settingsFileHint(error: ConfigError, file: SettingsFile | undefined): string {
+  if (file === undefined) return "";
+  const text = error.problems.join("\n");
+  const named = [...file.names].filter((name) => new RegExp(`\\b${name}\\b`).test(text));
+  if (named.length === 0) return "";
+  return (
+    `\n${named.join(", ")} ${named.length === 1 ? "was" : "were"} read from ${file.path} (variables set in the ` +
+    `environment win over it): change or remove ${named.length === 1 ? "it" : "them"} there.`
+  );
 }

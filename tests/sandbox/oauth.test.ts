@@ -146,6 +146,11 @@ describe("OAuth", () => {
     );
     expect(wrongUri.status).toBe(400);
     expect(wrongUri.headers.get("location")).toBeNull();
+    // The page says what it got, what is registered, and which setting registers more (npm run sandbox).
+    const wrongUriPage = await wrongUri.text();
+    expect(wrongUriPage).toContain('Received: "http://evil.example/cb"');
+    expect(wrongUriPage).toContain(`registered for public-client: "${REDIRECT}"`);
+    expect(wrongUriPage).toContain("SANDBOX_REDIRECT_URIS");
     expect((await authorize(authParams("nope", challenge, { sandbox_user: f.user.id }))).status).toBe(400);
     const plain = await authorize(
       authParams("public-client", challenge, { code_challenge_method: "plain", sandbox_user: f.user.id }),
@@ -155,6 +160,20 @@ describe("OAuth", () => {
       authParams("public-client", challenge, { scope: "data.records:read bogus", sandbox_user: f.user.id }),
     );
     expect(new URL(scope.headers.get("location") as string).searchParams.get("error")).toBe("invalid_scope");
+    // A scope Airtable knows but the integration was not given (its integration page): invalid_scope too.
+    f.sandbox.registerOAuthClient({
+      clientId: "narrow-client",
+      redirectUris: [REDIRECT],
+      scopes: ["data.records:read"],
+    });
+    const narrow = await authorize(authParams("narrow-client", challenge, { sandbox_user: f.user.id }));
+    const narrowed = new URL(narrow.headers.get("location") as string).searchParams;
+    expect(narrowed.get("error")).toBe("invalid_scope");
+    expect(narrowed.get("error_description")).toContain("data.records:write user.email:read");
+    const allowed = await authorize(
+      authParams("narrow-client", challenge, { scope: "data.records:read", sandbox_user: f.user.id }),
+    );
+    expect(new URL(allowed.headers.get("location") as string).searchParams.get("code")).toBeTruthy();
     const deny = await authorize(
       authParams("public-client", challenge, { sandbox_user: f.user.id, sandbox_decision: "deny" }),
     );
