@@ -174,6 +174,7 @@ export async function requireKeyAgreement(
 ): Promise<KeyCheckResult> {
   if (config.TOKEN_ENCRYPTION_KEY === undefined) throw new Error("TOKEN_ENCRYPTION_KEY is not set");
   const keys = { current: config.TOKEN_ENCRYPTION_KEY, previous: config.TOKEN_ENCRYPTION_KEY_PREVIOUS };
+  const startedAt = performance.now();
   for (;;) {
     try {
       const result = await checkKeyFingerprint(store, keys);
@@ -199,9 +200,15 @@ export async function requireKeyAgreement(
         process.exit(1);
       }
       if (isRedisUnavailable(error)) {
-        // The connection's own log says why (logRedisErrors): once per try is enough here, without a stack.
+        // The connection's own log said why once per outage (logRedisErrors); each try repeats what to check, how
+        // long it has been, and that nothing is served meanwhile, for a person watching a terminal. A try itself
+        // lasts as long as the connection's own retries (seconds), so the time waited is counted, not the tries.
+        const waitedSec = Math.round((performance.now() - startedAt) / 1000);
         logger.warn(
-          `waiting for Redis (REDIS_URL) to check TOKEN_ENCRYPTION_KEY against the deployment's; retrying in ${retryMs} ms`,
+          { waitedSec },
+          `waiting for Redis (REDIS_URL) to check TOKEN_ENCRYPTION_KEY against the deployment's (${waitedSec} s so ` +
+            "far): nothing is served until Redis answers; check REDIS_URL and that Redis is running. Trying again " +
+            `in ${retryMs} ms`,
         );
       } else {
         logger.warn({ err: error }, `could not check TOKEN_ENCRYPTION_KEY against the deployment's; retrying`);

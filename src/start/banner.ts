@@ -6,6 +6,8 @@
 export interface BannerFacts {
   /** PUBLIC_URL. */
   publicUrl: string;
+  /** The port this process listens on (PORT, or the OS's choice for PORT=0). */
+  port: number;
   /** "embedded" (one process, state in dataDir) or "distributed" (Redis). */
   mode: "embedded" | "distributed";
   /** Absolute DATA_DIR (embedded mode). */
@@ -25,6 +27,8 @@ export function banner(facts: BannerFacts): string {
     "    For example MCP Inspector: run `npx @modelcontextprotocol/inspector`, add a server (Add Servers,",
     '    Add manually) with transport "streamable-http" and this URL, connect, then Allow on the sign-in page.',
   ];
+  const mismatch = publicUrlPortMismatch(facts.publicUrl, facts.port);
+  if (mismatch !== undefined) lines.push("", `  NOTE: ${mismatch}`);
   if (facts.demo !== undefined) {
     lines.push(
       "",
@@ -39,4 +43,23 @@ export function banner(facts: BannerFacts): string {
   }
   lines.push("");
   return lines.join("\n");
+}
+
+const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/**
+ * A PUBLIC_URL on this machine (a loopback host) whose port is not the one this process listens on: the URL the
+ * banner gives leads nowhere, unless something on this machine forwards that port here (so a note, not an error).
+ * Undefined when they agree or PUBLIC_URL is another host (a proxy or a load balancer in front is normal there).
+ */
+export function publicUrlPortMismatch(publicUrl: string, port: number): string | undefined {
+  const url = new URL(publicUrl);
+  if (!LOOPBACK_HOSTS.has(url.hostname)) return undefined;
+  const named = Number(url.port || (url.protocol === "https:" ? 443 : 80));
+  if (named === port) return undefined;
+  return (
+    `PUBLIC_URL (${publicUrl}) names port ${named}, but this server listens on port ${port} (PORT). Unless ` +
+    `something forwards ${named} to ${port}, clients find nothing there: set PUBLIC_URL to ` +
+    `${url.protocol}//${url.hostname}:${port}, or PORT to ${named}.`
+  );
 }

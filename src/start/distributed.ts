@@ -9,7 +9,7 @@ import type { Logger } from "../shared/logger.ts";
 import { Metrics } from "../shared/metrics/index.ts";
 import { startServer, type RunningServer } from "../server/start-server.ts";
 import { startWorker, type RunningWorker } from "../worker/start-worker.ts";
-import { banner } from "./banner.ts";
+import { banner, publicUrlPortMismatch } from "./banner.ts";
 
 export interface RunningDistributed {
   /** The MCP endpoint, when this process serves it (ROLE all or server). */
@@ -35,7 +35,9 @@ export async function startDistributed(config: Config, logger: Logger): Promise<
     throw error;
   }
   if (server !== undefined) {
-    process.stdout.write(`${banner({ publicUrl: config.PUBLIC_URL!, mode: "distributed" })}\n`);
+    const portMismatch = publicUrlPortMismatch(config.PUBLIC_URL!, server.port);
+    if (portMismatch !== undefined) logger.warn(portMismatch);
+    process.stdout.write(`${banner({ publicUrl: config.PUBLIC_URL!, port: server.port, mode: "distributed" })}\n`);
   }
   return {
     ...(server !== undefined && { mcpUrl: `${config.PUBLIC_URL}/mcp` }),

@@ -31,7 +31,7 @@ import { TokenCipher } from "../shared/tokens/cipher.ts";
 import { SqliteTokenStore } from "../shared/tokens/sqlite-token-store.ts";
 import type { TokenStore } from "../shared/tokens/types.ts";
 import { createServerApp } from "../server/app.ts";
-import { banner } from "./banner.ts";
+import { banner, publicUrlPortMismatch } from "./banner.ts";
 import { startDemoAirtable, type DemoAirtable } from "./demo-airtable.ts";
 import { encryptionKeyFor } from "./encryption-key.ts";
 import { KeyValueFingerprintStore, requireKeyAgreement } from "../shared/key-fingerprint.ts";
@@ -210,9 +210,12 @@ async function startInDataDir(config: Config, opts: EmbeddedOptions): Promise<Ru
   if (unfinished.length > 0) logger.info({ operations: unfinished.length }, "resuming unfinished operations");
 
   logger.info({ port, publicUrl, dataDir, mode: "embedded" }, "server listening");
+  const portMismatch = publicUrlPortMismatch(publicUrl, port);
+  if (portMismatch !== undefined) logger.warn(portMismatch);
   print(
     banner({
       publicUrl,
+      port,
       mode: "embedded",
       dataDir,
       ...(demo !== undefined && { demo: { userEmail: demo.userEmail, dataFile: demo.dataFile } }),

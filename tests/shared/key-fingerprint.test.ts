@@ -88,6 +88,12 @@ describe("requireKeyAgreement", () => {
     expect(
       messages.filter((m) => /waiting for Redis \(REDIS_URL\) to check TOKEN_ENCRYPTION_KEY/.test(m)),
     ).toHaveLength(2);
+    // Each line says what to check and that nothing is served meanwhile, with the time waited so far.
+    for (const m of messages.filter((m) => m.startsWith("waiting for Redis"))) {
+      expect(m).toMatch(
+        /\(\d+ s so far\): nothing is served until Redis answers; check REDIS_URL and that Redis is running/,
+      );
+    }
     expect(lines.join("\n")).not.toContain('"stack"');
     expect(messages.at(-1)).toBe("TOKEN_ENCRYPTION_KEY: recorded as this deployment's key");
   });

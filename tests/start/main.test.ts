@@ -56,35 +56,67 @@ describe("npm start's .env", () => {
   it("a copy of .env.example as it ships starts the zero-configuration embedded demo (README: Run it)", async () => {
     writeFileSync(path.join(cwd, ".env"), readFileSync(new URL("../../.env.example", import.meta.url), "utf8"));
     const port = await freePort();
-    const child = spawn(process.execPath, [main], {
-      cwd,
-      env: {
-        PATH: process.env.PATH ?? "",
-        PORT: String(port),
-        HEALTH_PORT: String(await freePort()),
-        PUBLIC_URL: `http://localhost:${port}`,
-        DATA_DIR: path.join(cwd, "demo-data"),
-      },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let output = "";
-    child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
-    child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-    try {
-      const started = await Promise.race([
-        (async () => {
-          while (!output.includes("Add this URL to your MCP client")) await new Promise((r) => setTimeout(r, 50));
-          return true;
-        })(),
-        exited.then(() => false),
-      ]);
-      expect(started, output).toBe(true);
-      expect(output).toContain(`http://localhost:${port}/mcp`);
-      expect(output).not.toContain("Invalid configuration");
-    } finally {
-      child.kill("SIGTERM");
-      await exited;
-    }
+    const output = await startUntilBanner({ PORT: String(port), PUBLIC_URL: `http://localhost:${port}` });
+    expect(output).toContain(`Add this URL to your MCP client: http://localhost:${port}/mcp`);
+    expect(output).not.toContain("Invalid configuration");
+    expect(output).not.toContain("NOTE: PUBLIC_URL");
+  }, 60_000);
+
+  it("a PUBLIC_URL on this machine with another port than PORT: the banner and the log say so, and what to set", async () => {
+    writeFileSync(path.join(cwd, ".env"), "LOG_LEVEL=warn\n");
+    const port = await freePort();
+    const output = await startUntilBanner({ PORT: String(port), PUBLIC_URL: "http://localhost:47999" });
+    const note =
+      `PUBLIC_URL (http://localhost:47999) names port 47999, but this server listens on port ${port} (PORT). ` +
+      `Unless something forwards 47999 to ${port}, clients find nothing there: set PUBLIC_URL to ` +
+      `http://localhost:${port}, or PORT to 47999.`;
+    expect(output).toContain(`NOTE: ${note}`);
+    expect(output).toContain(`"message":${JSON.stringify(note)}`);
   }, 60_000);
 });
+
+/**
+ * Runs `npm start` (src/main.ts) in the .env's directory with its own DATA_DIR and HEALTH_PORT until it prints its
+ * banner; returns everything it wrote (stdout and stderr) by then, and stops it. Fails with that output if it
+ * exits first.
+ */
+async function startUntilBanner(env: Record<string, string>): Promise<string> {
+  const child = spawn(process.execPath, [main], {
+    cwd,
+    env: {
+      PATH: process.env.PATH ?? "",
+      HEALTH_PORT: String(await freePort()),
+      DATA_DIR: path.join(cwd, `data-${env.PORT}`),
+      ...env,
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString("utf8")));
+  let gone = false;
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => {
+      gone = true;
+      resolve(code);
+    }),
+  );
+  try {
+    const started = await Promise.race([
+      (async () => {
+        while (!gone && !output.includes("Add this URL to your MCP client")) {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+        return !gone;
+      })(),
+      exited.then(() => false),
+    ]);
+    expect(started, output).toBe(true);
+    // The banner is written after the log line that precedes it; give a warning logged just before it a moment.
+    await new Promise((r) => setTimeout(r, 100));
+    return output;
+  } finally {
+    child.kill("SIGTERM");
+    await exited;
+  }
+}
