@@ -255,8 +255,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ProcessRo
     for (const issue of result.error.issues) {
       const name = issue.path.join(".");
       const value = cleaned[name];
+      // zod's "expected number, received NaN" says how it parsed, not what to write.
+      const message =
+        issue.code === "invalid_type" && issue.expected === "number" && value !== undefined
+          ? "must be a number"
+          : issue.message;
       problems.push(
-        `${name}: ${issue.message}${value === undefined ? "" : ` (got ${JSON.stringify(redactIfSecret(name, value))})`}`,
+        `${name}: ${message}${value === undefined ? "" : ` (got ${JSON.stringify(redactIfSecret(name, value))})`}`,
       );
     }
   }

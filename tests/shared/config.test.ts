@@ -33,6 +33,8 @@ describe("loadConfig", () => {
     expect(error).toBeInstanceOf(ConfigError);
     const { problems } = error as ConfigError;
     expect(problems.map((p) => p.split(":")[0]).sort()).toEqual(["PORT", "PUBLIC_URL"]);
+    // What to write, not how zod parsed it ("expected number, received NaN").
+    expect(problems.find((p) => p.startsWith("PORT"))).toBe('PORT: must be a number (got "abc")');
     expect(problems.find((p) => p.startsWith("PUBLIC_URL"))).toContain(
       "must be an origin such as https://mcp.example.com (no path, query, fragment or user info; /mcp is added by the server)",
     );

@@ -61,7 +61,10 @@ export function compileTools(tools: readonly AnyToolDefinition[]): readonly Comp
       inputSchema:
         Object.keys(tool.inputSchema).length === 0
           ? withPrecomputedJsonSchema(z.object(tool.inputSchema))
-          : withPrecomputedJsonSchema(strictArgumentObject(tool.name, tool.inputSchema, unknownArgumentMessage(tool))),
+          : withPrecomputedJsonSchema(
+              strictArgumentObject(tool.name, tool.inputSchema, unknownArgumentMessage(tool)),
+              missingArgumentMessage(tool),
+            ),
       outputSchema: withPrecomputedJsonSchema(z.object(tool.outputSchema)),
       annotations: { title: tool.title, ...tool.annotations },
     },
@@ -75,7 +78,7 @@ export function compileTools(tools: readonly AnyToolDefinition[]): readonly Comp
  * (the StandardJSONSchemaV1 `jsonSchema` member, which the SDK prefers) from a cache: the dialect the SDK lists
  * with is converted here, now; any other dialect on first use.
  */
-function withPrecomputedJsonSchema(schema: z.ZodObject): StandardSchemaWithJSON {
+function withPrecomputedJsonSchema(schema: z.ZodObject, missing?: (name: string) => string): StandardSchemaWithJSON {
   const standard = schema["~standard"] as unknown as {
     vendor: string;
     validate: (value: unknown) => unknown;
@@ -100,10 +103,45 @@ function withPrecomputedJsonSchema(schema: z.ZodObject): StandardSchemaWithJSON 
     "~standard": {
       version: 1,
       vendor: standard.vendor,
-      validate: (value: unknown) => standard.validate(value),
+      validate: (value: unknown) => {
+        const result = standard.validate(value);
+        return missing === undefined ? result : renameMissing(value, result, missing);
+      },
       jsonSchema,
     },
   } as unknown as StandardSchemaWithJSON;
+}
+
+interface StandardIssue {
+  message: string;
+  path?: readonly (PropertyKey | { key: PropertyKey })[];
+}
+
+/**
+ * A failed validation whose issue is about a top-level argument the call did not give at all: its message becomes
+ * `missing(name)` instead of zod's "Invalid input: expected string, received undefined". Only failures are looked
+ * at (the hot path, a valid call, returns as it came). zod's standard validation is synchronous; a promise is
+ * passed through.
+ */
+function renameMissing(value: unknown, result: unknown, missing: (name: string) => string): unknown {
+  const issues = (result as { issues?: readonly StandardIssue[] } | undefined)?.issues;
+  if (issues === undefined || result instanceof Promise) return result;
+  const given = typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
+  return {
+    issues: issues.map((issue) => {
+      const first = issue.path?.length === 1 ? issue.path[0] : undefined;
+      const name = typeof first === "object" ? first.key : first;
+      return typeof name === "string" && given[name] === undefined ? { ...issue, message: missing(name) } : issue;
+    }),
+  };
+}
+
+/** The message for a required parameter of `tool` the call left out: names it and every parameter the tool takes. */
+function missingArgumentMessage(tool: AnyToolDefinition): (name: string) => string {
+  const known = Object.keys(tool.inputSchema);
+  return (name) =>
+    `${tool.name} needs the argument "${name}", and it was not given; its parameters are ${known.join(", ")} (see ` +
+    "its inputSchema in tools/list)";
 }
 
 /**

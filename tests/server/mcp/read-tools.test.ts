@@ -92,6 +92,13 @@ describe("read tools, end to end over MCP", () => {
     expect(sorted.text).toMatch(
       /sort\.0.*a sort item does not take the key \\?"order\\?"; its keys are field, direction/s,
     );
+    // A required argument left out is named as missing, with the tool's parameters, not "received undefined".
+    const missing = await call("list_records", { baseId: h.demo.base.id });
+    expect(missing.isError).toBe(true);
+    expect(missing.text).toContain(
+      'list_records needs the argument "tableId", and it was not given; its parameters are',
+    );
+    expect(missing.text).not.toContain("received undefined");
     const listed = await client.listTools();
     const schema = listed.tools.find((t) => t.name === "get_record")?.inputSchema as { additionalProperties?: unknown };
     expect(schema.additionalProperties).toBe(false);

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { allTools } from "../../../src/shared/tools/catalog.ts";
 import { compileTools, toolCompilationCount } from "../../../src/shared/tools/compile-tools.ts";
 
-type Issue = { message: string; code?: string };
+type Issue = { message: string; code?: string; path?: PropertyKey[] };
 type Standard = {
   validate(value: unknown): { value?: unknown; issues?: Issue[] };
   jsonSchema: { input(o: { target: string }): unknown; output(o: { target: string }): unknown };
@@ -25,10 +25,13 @@ describe("compileTools", () => {
       const params = Object.keys(definition.inputSchema).length;
       const zodInput = params === 0 ? z.object(definition.inputSchema) : z.strictObject(definition.inputSchema);
       const input = standard(config.inputSchema);
-      // Same verdict and messages as zod for a wrong argument object, but for arguments the tool does not take.
+      // Same verdict and messages as zod for a wrong argument object, but for arguments the tool does not take and
+      // required ones left out (their own wordings, tested below).
       const wrong = { baseId: 42, recordIds: "x", records: 1 };
       const known = (issues: Issue[] | undefined) =>
-        issues?.filter((i) => i.code !== "unrecognized_keys").map((i) => i.message);
+        issues
+          ?.filter((i) => i.code !== "unrecognized_keys" && (i.path?.length !== 1 || String(i.path[0]) in wrong))
+          .map((i) => i.message);
       const zodVerdict = zodInput["~standard"].validate(wrong) as { issues?: Issue[] };
       const verdict = input.validate(wrong);
       expect(known(verdict.issues)).toEqual(known(zodVerdict.issues));
@@ -105,5 +108,22 @@ describe("compileTools", () => {
         unknown
       >,
     );
+  });
+
+  it("names a required argument left out, and the parameters the tool takes, instead of 'received undefined'", () => {
+    const tools = compileTools(allTools);
+    const getRecord = tools.find((t) => t.definition.name === "get_record")!;
+    const verdict = standard(getRecord.config.inputSchema).validate({ baseId: "appAAAAAAAAAAAAAA", tableId: "T" });
+    const params = Object.keys(getRecord.definition.inputSchema).join(", ");
+    expect(verdict.issues?.map((i) => i.message)).toEqual([
+      `get_record needs the argument "recordId", and it was not given; its parameters are ${params} (see its inputSchema in tools/list)`,
+    ]);
+    // A wrong value of an argument that was given keeps zod's message.
+    const wrongType = standard(getRecord.config.inputSchema).validate({
+      baseId: 42,
+      tableId: "T",
+      recordId: "recAAAAAAAAAAAAAA",
+    });
+    expect(wrongType.issues?.map((i) => i.message)).toEqual(["Invalid input: expected string, received number"]);
   });
 });
