@@ -38,6 +38,31 @@ function sentenceFor(found: string): string {
   );
 }
 
+/** The clone's command for MCP clients' configs (README: stdio mode): the version check, then src/cli.ts. */
+const cliLauncher = join(repoRoot, "scripts/cli.cjs");
+
+async function launch(version: string | undefined, args: string[]): Promise<{ code: number; stderr: string }> {
+  const env = { PATH: process.env.PATH ?? "", ...(version !== undefined && { NODE_VERSION_CHECK_AS: version }) };
+  return run(process.execPath, [cliLauncher, ...args], { env }).then(
+    ({ stderr }) => ({ code: 0, stderr }),
+    (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
+  );
+}
+
+describe("scripts/cli.cjs, the command from a clone", () => {
+  it("on a Node too old for TypeScript: the sentence and exit code 1, nothing loaded", async () => {
+    const result = await launch("20.20.2", ["stdio"]);
+    expect(result).toEqual({ code: 1, stderr: `${sentenceFor("20.20.2")}\n` });
+  });
+
+  it("on this Node: runs src/cli.ts with the command as given (stdio without AIRTABLE_TOKEN says what is missing)", async () => {
+    const result = await launch(undefined, ["stdio"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("AIRTABLE_TOKEN: required for the stdio process but not set");
+    expect((await launch(undefined, ["nonsense"])).stderr).toContain("Usage: airtable-oauth-mcp <command>");
+  });
+});
+
 describe("the version check with a stubbed version", () => {
   it.each(["20.20.2", "22.17.1", "v18.19.0", "16.0.0"])("refuses %s with one sentence and exit code 1", async (v) => {
     const result = await check(v);
@@ -106,6 +131,15 @@ describe.skipIf(old === undefined)(`with a real old Node (${old?.node ?? "none f
 
   it("the script refuses it by itself", async () => {
     const result = await run(node, [script], { env }).then(
+      () => ({ code: 0, stderr: "" }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`${sentenceFor(version)}\n`);
+  });
+
+  it("`node scripts/cli.cjs stdio` (the MCP client command from a clone) stops with the sentence, no stack trace", async () => {
+    const result = await run(node, [cliLauncher, "stdio"], { env }).then(
       () => ({ code: 0, stderr: "" }),
       (e: { code: number; stderr: string }) => e,
     );
