@@ -59,7 +59,11 @@ export function createLogger(settings: LoggerSettings, destination?: pino.Destin
     mixin: () => ({ ...currentLogContext() }),
   };
   if (settings.pretty) {
-    return pino({ ...options, transport: { target: "pino-pretty", options: { messageKey: "message" } } });
+    // `severity` is Cloud Logging's copy of the level (the JSON lines' own); pretty lines show the level already.
+    return pino({
+      ...options,
+      transport: { target: "pino-pretty", options: { messageKey: "message", ignore: "pid,hostname,severity" } },
+    });
   }
   return pino(options, destination ?? stdoutDestination());
 }
@@ -67,6 +71,18 @@ export function createLogger(settings: LoggerSettings, destination?: pino.Destin
 // sonic-boom is CommonJS (`module.exports = SonicBoom`) while its types declare a named export: loaded by require.
 const SonicBoom = createRequire(import.meta.url)("sonic-boom") as new (opts: SonicBoomOpts) => SonicBoomStream;
 let stdout: SonicBoomStream | undefined;
+
+/**
+ * Writes out the log lines still buffered for stdout, now (a no-op before any logger wrote there, or after a broken
+ * pipe). For a start that fails: its last log lines then come before the one sentence on stderr, not after it.
+ */
+export function flushLogsSync(): void {
+  try {
+    stdout?.flushSync();
+  } catch {
+    // Stdout went away: nothing to keep in order.
+  }
+}
 
 /**
  * fd 1 through sonic-boom 5 (this package's own dependency, so an installed package gets it too; pino 10 would

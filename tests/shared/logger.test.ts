@@ -1,4 +1,6 @@
+import { execFile } from "node:child_process";
 import { Writable } from "node:stream";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../src/shared/logger.ts";
 
@@ -33,5 +35,18 @@ describe("createLogger", () => {
       "x",
     );
     expect(JSON.stringify(lines)).not.toMatch(/secret-/);
+  });
+
+  it("pretty (npm run dev): one readable line per entry, its fields, but not Cloud Logging's severity copy", async () => {
+    const logger = new URL("../../src/shared/logger.ts", import.meta.url).href;
+    const script =
+      `const { createLogger } = await import(${JSON.stringify(logger)});` +
+      `createLogger({ level: "info", pretty: true }).warn({ baseId: "app1" }, "slow down");`;
+    const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], {
+      env: { PATH: process.env.PATH ?? "", NO_COLOR: "1" },
+    });
+    expect(stdout).toContain("slow down");
+    expect(stdout).toContain('baseId: "app1"');
+    expect(stdout).not.toContain("severity");
   });
 });

@@ -49,6 +49,24 @@ function runMain(env: Record<string, string>, script: string = main): Promise<{ 
   });
 }
 
+it("the failure is the last line on a terminal: the log lines before it are written first", async () => {
+  // stdout and stderr into one pipe, as a terminal shows them: the buffered log lines must not follow the sentence.
+  const output = await new Promise<string>((resolve) => {
+    execFile(
+      "/bin/sh",
+      ["-c", `exec "${process.execPath}" "${main}" 2>&1`],
+      {
+        env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "info", PORT: String(port), DATA_DIR: dataDir },
+        timeout: 60_000,
+      },
+      (_error, stdout) => resolve(stdout),
+    );
+  });
+  const lines = output.trim().split("\n");
+  expect(lines.length).toBeGreaterThan(1);
+  expect(lines.at(-1)).toContain(`airtable-oauth-mcp could not start: Cannot listen on port ${port} (PORT)`);
+}, 90_000);
+
 it("the embedded server on a taken PORT says so, naming PORT", async () => {
   const { code, stderr } = await runMain({ PORT: String(port), DATA_DIR: dataDir });
   expect(code).toBe(1);
