@@ -1,7 +1,7 @@
 /* global process */
 /**
- * Stops `npm start`, `npm test`, `npm run dev` and `npm run sandbox` (their "pre" hooks in package.json) on a Node.js older
- * than this project needs, with one sentence naming the version found, the version needed and how to get it. Without
+ * Stops `npm start`, `npm test`, `npm run dev` and `npm run sandbox` (their "pre" hooks in package.json), and
+ * `node scripts/cli.cjs` (which requires it first), on a Node.js older than this project needs, with one sentence naming the version found, the version needed and how to get it. Without
  * it, Node 20 fails on the first .ts file with ERR_UNKNOWN_FILE_EXTENSION and no hint.
  *
  * Written for old Node: ES5 syntax, no modules, nothing required, so any Node that can start can parse it.

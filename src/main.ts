@@ -13,7 +13,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { parseEnv } from "node:util";
-import { loadConfigOrExit, startPlanOf, type SettingsFile } from "./shared/config.ts";
+import { loadConfigOrExit, settingsFileOf, startPlanOf, type SettingsFile } from "./shared/config.ts";
 import { createLogger } from "./shared/logger.ts";
 import { exitOnStartFailure } from "./shared/start-failure.ts";
 
@@ -27,10 +27,9 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
 const envFile = existsSync(".env");
 let settingsFile: SettingsFile | undefined;
 if (envFile) {
-  // The names the file provides and the environment does not: a configuration error names them as the file's.
-  const names = Object.keys(parseEnv(readFileSync(".env", "utf8"))).filter((name) => process.env[name] === undefined);
+  // What the file sets that the environment does not: a configuration error names those as the file's.
+  settingsFile = settingsFileOf(".env", parseEnv(readFileSync(".env", "utf8")), process.env);
   process.loadEnvFile(".env");
-  settingsFile = { path: ".env", names: new Set(names) };
 }
 const config = loadConfigOrExit("start", process.env, settingsFile);
 const plan = startPlanOf(config);

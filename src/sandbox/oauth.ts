@@ -62,7 +62,7 @@ const escapeHtml = (text: string) =>
   text.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
 
 function page(status: number, title: string, detail: string): Reply {
-  const html = `<!doctype html><title>${title}</title><h1>${title}</h1><p>${detail.replace(/[<&>]/g, "")}</p>`;
+  const html = `<!doctype html><title>${title}</title><h1>${title}</h1><p>${escapeHtml(detail)}</p>`;
   return { status, body: Buffer.from(html), headers: { "content-type": "text/html; charset=utf-8" } };
 }
 

@@ -256,10 +256,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ProcessRo
       const name = issue.path.join(".");
       const value = cleaned[name];
       // zod's "expected number, received NaN" says how it parsed, not what to write.
+      const expected = issue.code === "invalid_type" && value !== undefined ? issue.expected : undefined;
       const message =
-        issue.code === "invalid_type" && issue.expected === "number" && value !== undefined
-          ? "must be a number"
-          : issue.message;
+        expected === "number" ? "must be a number" : expected === "int" ? "must be a whole number" : issue.message;
       problems.push(
         `${name}: ${message}${value === undefined ? "" : ` (got ${JSON.stringify(redactIfSecret(name, value))})`}`,
       );
@@ -372,18 +371,40 @@ export function loadConfigOrExit(
 
 /** Variables a process took from a settings file (`npm start`'s .env) rather than from its environment. */
 export interface SettingsFile {
+  /** The file as a person would name it, e.g. ".env". */
   path: string;
+  /** The variables whose value came from the file and counts as set (an empty value is unset: see loadConfig). */
   names: ReadonlySet<string>;
 }
 
 /**
+ * The SettingsFile of `parsed` (the file's variables, as `util.parseEnv` reads them) given `env`, the environment
+ * before the file was loaded: a variable the environment already had keeps its value (process.loadEnvFile does
+ * not override), and an empty one is unset like any empty variable (emptyIsAValue aside), so neither is the file's.
+ */
+export function settingsFileOf(
+  path: string,
+  parsed: Readonly<Record<string, string | undefined>>,
+  env: NodeJS.ProcessEnv,
+): SettingsFile {
+  const names = Object.entries(parsed)
+    .filter(
+      ([name, value]) => env[name] === undefined && value !== undefined && (value !== "" || emptyIsAValue.has(name)),
+    )
+    .map(([name]) => name);
+  return { path, names: new Set(names) };
+}
+
+/**
  * The line that says which variables the problems name came from the settings file: a person who copied
- * .env.example and then "unsets" one in the shell changes nothing, because the value lives in the file.
+ * .env.example and then "unsets" one in the shell changes nothing, because the value lives in the file. Returns ""
+ * when none did, else the line with a leading newline (it follows ConfigError's message).
  */
 export function settingsFileHint(error: ConfigError, file: SettingsFile | undefined): string {
   if (file === undefined) return "";
-  const text = error.problems.join("\n");
-  const named = [...file.names].filter((name) => new RegExp(`\\b${name}\\b`).test(text));
+  // Compared as words, not as patterns: a .env may hold any name (`C++_FLAGS=`), and a name is never a regex.
+  const words = new Set(error.problems.join("\n").match(/[A-Za-z0-9_]+/g) ?? []);
+  const named = [...file.names].filter((name) => words.has(name));
   if (named.length === 0) return "";
   return (
     `\n${named.join(", ")} ${named.length === 1 ? "was" : "were"} read from ${file.path} (variables set in the ` +

@@ -73,8 +73,9 @@ const SonicBoom = createRequire(import.meta.url)("sonic-boom") as new (opts: Son
 let stdout: SonicBoomStream | undefined;
 
 /**
- * Writes out the log lines still buffered for stdout, now (a no-op before any logger wrote there, or after a broken
- * pipe). For a start that fails: its last log lines then come before the one sentence on stderr, not after it.
+ * Writes out the JSON log lines still buffered for stdout, now (a no-op before any logger wrote there, or after a
+ * broken pipe). For a start that fails: its last log lines then come before the one sentence on stderr, not after
+ * it. Pretty logs (LOG_PRETTY, `npm run dev`) go through pino-pretty's worker thread and are not covered.
  */
 export function flushLogsSync(): void {
   try {

@@ -37,7 +37,8 @@ export function banner(facts: BannerFacts): string {
       `  Sign-in is automatic, as the demo user ${facts.demo.userEmail}.`,
       "",
       "  To use your real Airtable: register an OAuth integration at https://airtable.com/create/oauth with the",
-      `  redirect URL ${facts.publicUrl}/oauth/callback and the scopes you need, then start again with`,
+      `  redirect URL ${facts.publicUrl}/oauth/callback and all six scopes (README: Registering the Airtable OAuth`,
+      "  integration; Airtable refuses a sign-in asking for one the integration lacks), then start again with",
       "  AIRTABLE_CLIENT_ID=<its client id> (and AIRTABLE_CLIENT_SECRET=<its secret> if it has one), e.g. in .env.",
     );
   }
@@ -48,18 +49,20 @@ export function banner(facts: BannerFacts): string {
 const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /**
- * A PUBLIC_URL on this machine (a loopback host) whose port is not the one this process listens on: the URL the
- * banner gives leads nowhere, unless something on this machine forwards that port here (so a note, not an error).
- * Undefined when they agree or PUBLIC_URL is another host (a proxy or a load balancer in front is normal there).
+ * The sentence for a PUBLIC_URL on this machine (a loopback host: localhost, 127.0.0.1, [::1]) whose port (80 or
+ * 443 when it names none) is not `port`, the one this process listens on: the URL the banner gives leads nowhere,
+ * unless something on this machine forwards that port here (so a note, not an error). Undefined when they agree or
+ * PUBLIC_URL is another host (a proxy or a load balancer in front is normal there).
  */
 export function publicUrlPortMismatch(publicUrl: string, port: number): string | undefined {
   const url = new URL(publicUrl);
   if (!LOOPBACK_HOSTS.has(url.hostname)) return undefined;
   const named = Number(url.port || (url.protocol === "https:" ? 443 : 80));
   if (named === port) return undefined;
+  // Port 0 only ever comes from PORT=0 (the OS picks one): PUBLIC_URL is then the only thing to set.
+  const fix = `set PUBLIC_URL to ${url.protocol}//${url.hostname}:${port}${named === 0 ? "" : `, or PORT to ${named}`}`;
   return (
     `PUBLIC_URL (${publicUrl}) names port ${named}, but this server listens on port ${port} (PORT). Unless ` +
-    `something forwards ${named} to ${port}, clients find nothing there: set PUBLIC_URL to ` +
-    `${url.protocol}//${url.hostname}:${port}, or PORT to ${named}.`
+    `something forwards ${named} to ${port}, clients find nothing there: ${fix}.`
   );
 }

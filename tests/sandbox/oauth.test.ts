@@ -147,7 +147,7 @@ describe("OAuth", () => {
     expect(wrongUri.status).toBe(400);
     expect(wrongUri.headers.get("location")).toBeNull();
     // The page says what it got, what is registered, and which setting registers more (npm run sandbox).
-    const wrongUriPage = await wrongUri.text();
+    const wrongUriPage = (await wrongUri.text()).replaceAll("&quot;", '"').replaceAll("&amp;", "&");
     expect(wrongUriPage).toContain('Received: "http://evil.example/cb"');
     expect(wrongUriPage).toContain(`registered for public-client: "${REDIRECT}"`);
     expect(wrongUriPage).toContain("SANDBOX_REDIRECT_URIS");

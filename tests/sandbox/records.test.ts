@@ -300,7 +300,6 @@ describe("list records", () => {
       const pad = length - "https://api.airtable.com".length - start.length;
       return `${start}${"0".repeat(pad - 1)}1`;
     };
-    expect("https://api.airtable.com".length + at(15_999).length).toBe(15_999);
     expect((await f.call("GET", at(15_999))).status).toBe(200);
     expect((await f.call("GET", at(16_000))).status).toBe(414);
   });

@@ -1,7 +1,7 @@
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { runNodeScript } from "../helpers/processes.ts";
-import { ConfigError, loadConfig, startPlanOf } from "../../src/shared/config.ts";
+import { ConfigError, settingsFileHint, settingsFileOf, loadConfig, startPlanOf } from "../../src/shared/config.ts";
 
 const key = Buffer.alloc(32, 7).toString("base64");
 const serverEnv = {
@@ -35,6 +35,9 @@ describe("loadConfig", () => {
     expect(problems.map((p) => p.split(":")[0]).sort()).toEqual(["PORT", "PUBLIC_URL"]);
     // What to write, not how zod parsed it ("expected number, received NaN").
     expect(problems.find((p) => p.startsWith("PORT"))).toBe('PORT: must be a number (got "abc")');
+    expect(() => loadConfig({ ...serverEnv, PORT: "8080.5" }, "server")).toThrow(
+      'PORT: must be a whole number (got "8080.5")',
+    );
     expect(problems.find((p) => p.startsWith("PUBLIC_URL"))).toContain(
       "must be an origin such as https://mcp.example.com (no path, query, fragment or user info; /mcp is added by the server)",
     );
@@ -186,5 +189,36 @@ describe("loadConfig for npm start (role start)", () => {
     );
     expect(result.stderr).not.toMatch(/\n\s+at /);
     expect(result.stdout).toBe("");
+  });
+});
+
+describe("settings read from .env (npm start)", () => {
+  const problemsOf = (env: Record<string, string>) => {
+    try {
+      loadConfig(env, "start");
+    } catch (error) {
+      return error as ConfigError;
+    }
+    throw new Error("expected a ConfigError");
+  };
+
+  it("names only the file's variables that count as set and that a problem names, whatever else the file holds", () => {
+    const parsed = {
+      REDIS_URL: "redis://127.0.0.1:6379",
+      AIRTABLE_CLIENT_ID: "",
+      "C++_FLAGS": "-O2",
+      "x(y": "1",
+      LOG_LEVEL: "warn",
+      PORT: "8080",
+    };
+    const file = settingsFileOf(".env", parsed, { PORT: "9000" });
+    // Empty (unset, like any empty variable) and environment-set (the environment wins) values are not the file's.
+    expect([...file.names].sort()).toEqual(["C++_FLAGS", "LOG_LEVEL", "REDIS_URL", "x(y"]);
+    const error = problemsOf({ REDIS_URL: "redis://127.0.0.1:6379", LOG_LEVEL: "warn" });
+    expect(settingsFileHint(error, file)).toBe(
+      "\nREDIS_URL was read from .env (variables set in the environment win over it): change or remove it there.",
+    );
+    expect(settingsFileHint(error, undefined)).toBe("");
+    expect(settingsFileHint(error, settingsFileOf(".env", { LOG_LEVEL: "warn" }, {}))).toBe("");
   });
 });

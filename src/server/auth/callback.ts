@@ -35,7 +35,7 @@ export function callbackHandler(ctx: AuthContext) {
     const upstreamError = q("error");
     if (upstreamError !== undefined) {
       if (upstreamError === "invalid_scope")
-        return back(scopesNotSelected(attempt.scopes, q("error_description"), log));
+        return back(invalidScopeAnswer(attempt.scopes, q("error_description"), log));
       log.info({ upstreamError }, "Airtable sign-in ended with an error");
       return upstreamError === "access_denied"
         ? back({ error: "access_denied", error_description: "Access was denied at Airtable" })
@@ -150,9 +150,10 @@ function coveredScopes(requested: Scope[], airtableGranted: string[]): Scope[] {
  * scopes must be valid, Airtable defined scopes that have been selected for your integration in the integration
  * management page", Airtable's OAuth reference, authorize). No user can fix that, and every sign-in asking for it
  * fails the same way, so the operator is told at error level which scopes to select, and the client's error
- * (RFC 6749 §4.1.2.1 `server_error`: the server's own setup) says the same in one line.
+ * (RFC 6749 §4.1.2.1 `server_error`: the server's own setup) says the same in one line. Logs, and returns the
+ * `error`/`error_description` parameters for the redirect to the client.
  */
-function scopesNotSelected(
+function invalidScopeAnswer(
   scopes: readonly Scope[],
   airtableDescription: string | undefined,
   log: Logger,

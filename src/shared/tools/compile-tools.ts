@@ -78,7 +78,10 @@ export function compileTools(tools: readonly AnyToolDefinition[]): readonly Comp
  * (the StandardJSONSchemaV1 `jsonSchema` member, which the SDK prefers) from a cache: the dialect the SDK lists
  * with is converted here, now; any other dialect on first use.
  */
-function withPrecomputedJsonSchema(schema: z.ZodObject, missing?: (name: string) => string): StandardSchemaWithJSON {
+function withPrecomputedJsonSchema(
+  schema: z.ZodObject,
+  missing?: (names: readonly string[]) => string,
+): StandardSchemaWithJSON {
   const standard = schema["~standard"] as unknown as {
     vendor: string;
     validate: (value: unknown) => unknown;
@@ -118,30 +121,36 @@ interface StandardIssue {
 }
 
 /**
- * A failed validation whose issue is about a top-level argument the call did not give at all: its message becomes
- * `missing(name)` instead of zod's "Invalid input: expected string, received undefined". Only failures are looked
- * at (the hot path, a valid call, returns as it came). zod's standard validation is synchronous; a promise is
- * passed through.
+ * A failed validation with issues about top-level arguments the call did not give at all: those issues become one,
+ * `missing(names)`, instead of zod's "Invalid input: expected string, received undefined" once per argument (the SDK
+ * joins issues with ", ", so one sentence naming them all reads better than several each listing the parameters).
+ * Only failures are looked at (a valid call returns as it came). zod's standard validation is synchronous; a
+ * promise is passed through.
  */
-function renameMissing(value: unknown, result: unknown, missing: (name: string) => string): unknown {
+function renameMissing(value: unknown, result: unknown, missing: (names: readonly string[]) => string): unknown {
   const issues = (result as { issues?: readonly StandardIssue[] } | undefined)?.issues;
   if (issues === undefined || result instanceof Promise) return result;
   const given = typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
-  return {
-    issues: issues.map((issue) => {
-      const first = issue.path?.length === 1 ? issue.path[0] : undefined;
-      const name = typeof first === "object" ? first.key : first;
-      return typeof name === "string" && given[name] === undefined ? { ...issue, message: missing(name) } : issue;
-    }),
-  };
+  const names: string[] = [];
+  const others = issues.filter((issue) => {
+    const first = issue.path?.length === 1 ? issue.path[0] : undefined;
+    const name = typeof first === "object" ? first.key : first;
+    if (typeof name !== "string" || given[name] !== undefined) return true;
+    names.push(name);
+    return false;
+  });
+  if (names.length === 0) return result;
+  return { issues: [{ message: missing(names), path: [] }, ...others] };
 }
 
-/** The message for a required parameter of `tool` the call left out: names it and every parameter the tool takes. */
-function missingArgumentMessage(tool: AnyToolDefinition): (name: string) => string {
+/** The message for required parameters of `tool` the call left out: names them and every parameter it takes. */
+function missingArgumentMessage(tool: AnyToolDefinition): (names: readonly string[]) => string {
   const known = Object.keys(tool.inputSchema);
-  return (name) =>
-    `${tool.name} needs the argument "${name}", and it was not given; its parameters are ${known.join(", ")} (see ` +
-    "its inputSchema in tools/list)";
+  return (names) => {
+    const quoted = names.map((n) => `"${n}"`).join(", ");
+    const what = names.length === 1 ? `the argument ${quoted}, and it was` : `the arguments ${quoted}, and they were`;
+    return `${tool.name} needs ${what} not given; its parameters are ${known.join(", ")} (see its inputSchema in tools/list)`;
+  };
 }
 
 /**
