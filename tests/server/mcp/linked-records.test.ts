@@ -265,3 +265,38 @@ describe("a 403 is per request, not per operation", () => {
     }
   });
 });
+
+describe("a record item's keys", () => {
+  it("create_records refuses a record's `id` (it would make a new record, not change that one) and writes nothing", async () => {
+    const existing = h.sandbox.listRecordsDirect(h.demo.base.id, "Contacts")[0]!;
+    const before = h.sandbox.listRecordsDirect(h.demo.base.id, "Contacts").length;
+    const withId = await call("create_records", {
+      baseId: h.demo.base.id,
+      tableId: "Contacts",
+      records: [{ id: existing.id, fields: { Name: "Keyed item" } }],
+    });
+    expect(withId.isError).toBe(true);
+    expect(withId.text).toContain('a record of create_records does not take the key "id"; its keys are fields');
+    expect(withId.text).toContain("use update_records or upsert_records");
+    // A per-record typecast is not applied silently either: the message says where it belongs.
+    const typecast = await call("update_records", {
+      baseId: h.demo.base.id,
+      tableId: "Contacts",
+      records: [{ id: existing.id, fields: { Name: "Keyed item" }, typecast: true }],
+    });
+    expect(typecast.isError).toBe(true);
+    expect(typecast.text).toContain(
+      'a record of update_records does not take the key "typecast"; its keys are id, fields',
+    );
+    expect(typecast.text).toContain("typecast is an argument of the call");
+    expect(h.sandbox.listRecordsDirect(h.demo.base.id, "Contacts").length).toBe(before);
+    expect(contactsNamed("Keyed item")).toEqual([]);
+    const listed = await client.listTools();
+    for (const name of ["create_records", "update_records", "upsert_records"]) {
+      const schema = listed.tools.find((t) => t.name === name)?.inputSchema as {
+        properties: { records: { items: { additionalProperties?: unknown } } };
+      };
+      expect(schema.properties.records.items.additionalProperties, name).toBe(false);
+    }
+  });
+});

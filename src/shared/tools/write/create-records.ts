@@ -4,7 +4,14 @@ import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { checkRecordCount } from "./check-records.ts";
 import { checkRecordsAgainstSchema } from "./plan-records.ts";
-import { createAnnotations, fieldsInput, onErrorInput, QUEUED_RECORDS_NOTE, typecastInput } from "./write-inputs.ts";
+import {
+  createAnnotations,
+  fieldsInput,
+  onErrorInput,
+  QUEUED_RECORDS_NOTE,
+  recordItemInput,
+  typecastInput,
+} from "./write-inputs.ts";
 
 export const createRecords = defineWriteTool({
   name: "create_records",
@@ -22,7 +29,7 @@ export const createRecords = defineWriteTool({
     baseId: baseIdInput,
     tableId: tableIdInput,
     records: z
-      .array(z.object({ fields: fieldsInput }))
+      .array(recordItemInput("create_records", { fields: fieldsInput }))
       .describe('The records to create, e.g. [{"fields": {"Name": "Ada"}}, {"fields": {"Name": "Ben"}}].'),
     typecast: typecastInput,
     onError: onErrorInput,

@@ -11,6 +11,7 @@ import {
   QUEUED_RECORDS_NOTE,
   recordIdItemInput,
   typecastInput,
+  recordItemInput,
 } from "./write-inputs.ts";
 
 export const updateRecords = defineWriteTool({
@@ -27,7 +28,7 @@ export const updateRecords = defineWriteTool({
     baseId: baseIdInput,
     tableId: tableIdInput,
     records: z
-      .array(z.object({ id: recordIdItemInput, fields: fieldsInput }))
+      .array(recordItemInput("update_records", { id: recordIdItemInput, fields: fieldsInput }))
       .describe(
         'The records to change, each once, e.g. [{"id": "recXXXXXXXXXXXXXX", "fields": {"Stage": "Customer"}}].',
       ),

@@ -11,6 +11,7 @@ import {
   QUEUED_RECORDS_NOTE,
   recordIdItemInput,
   typecastInput,
+  recordItemInput,
 } from "./write-inputs.ts";
 
 export const upsertRecords = defineWriteTool({
@@ -28,7 +29,7 @@ export const upsertRecords = defineWriteTool({
     baseId: baseIdInput,
     tableId: tableIdInput,
     records: z
-      .array(z.object({ id: recordIdItemInput.optional(), fields: fieldsInput }))
+      .array(recordItemInput("upsert_records", { id: recordIdItemInput.optional(), fields: fieldsInput }))
       .describe(
         'The records, e.g. [{"fields": {"Email": "ada@example.com", "Stage": "Lead"}}]. A record without id ' +
           "must carry a value for every field of fieldsToMergeOn; with an id it updates that record.",

@@ -5,7 +5,7 @@
 import { z } from "zod";
 import type { OperationOptions } from "../../operations/events.ts";
 import type { ToolAnnotations } from "../define-tool.ts";
-import { strictArgumentObject } from "../strict-object.ts";
+import { strictArgumentObject, unknownKeysMessage } from "../strict-object.ts";
 
 export const fieldsInput = z
   .record(z.string(), z.unknown())
@@ -36,6 +36,28 @@ export const onErrorInput = z
 
 /** Ids are checked in plan (with the record's index in the message), not here, so the message can name it. */
 export const recordIdItemInput = z.string().describe("The record id (rec…), from list_records or search_records.");
+
+/**
+ * One item of a write tool's `records`, strict like the call's own arguments: a key it does not take is refused,
+ * not dropped. Dropped, an `id` given to create_records made a new record where the agent meant to change one
+ * (a duplicate, reported as written), and a per-record `typecast` was silently not applied. The message names the
+ * keys it takes, and for those two says where they belong.
+ * @param tool the tool's name, e.g. "create_records"
+ * @param shape the item's keys: `{ fields }`, `{ id, fields }` or `{ id?, fields }`
+ */
+export function recordItemInput<Shape extends z.ZodRawShape>(tool: string, shape: Shape) {
+  return strictArgumentObject(`a record of ${tool}`, shape, (keys) => {
+    const hints: string[] = [];
+    if (keys.includes("id") && !("id" in shape)) {
+      hints.push(
+        `${tool} always makes new records: to change existing ones by id, use update_records or upsert_records`,
+      );
+    }
+    if (keys.includes("typecast")) hints.push("typecast is an argument of the call, for all its records");
+    const base = unknownKeysMessage(`a record of ${tool}`, ["key", "keys"], keys, Object.keys(shape));
+    return hints.length === 0 ? base : `${base}; ${hints.join("; ")}`;
+  });
+}
 
 // Strict: `choices` for options (or any other misplaced key) would otherwise create the field without it.
 export const fieldSpecInput = strictArgumentObject("a field", {
