@@ -52,11 +52,13 @@ export function cancelledEvent(state: OperationState): NewOperationEvent {
   const p = state.progress;
   const by = state.cancellation?.via === "bull_board" ? "by an operator" : "by its owner";
   const settled = p.recordsSucceeded + p.recordsFailed + p.recordsInDoubt;
+  // Counts as every other message of an operation writes them (1,200, not 1200).
+  const n = (count: number) => count.toLocaleString("en-US");
   const reason =
     settled === 0
       ? `Cancelled ${by} before anything was sent: nothing was written.`
-      : `Cancelled ${by} after ${p.recordsSucceeded} of ${p.recordsTotal} items were written; ` +
-        `the ${p.recordsTotal - settled} items listed as not written were never sent.`;
+      : `Cancelled ${by} after ${n(p.recordsSucceeded)} of ${n(p.recordsTotal)} items were written; ` +
+        `the ${n(p.recordsTotal - settled)} items listed as not written were never sent.`;
   return { type: "cancelled", reason };
 }
 

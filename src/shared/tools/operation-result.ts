@@ -101,7 +101,15 @@ export function operationResult(state: OperationState, opts: ResultPageOptions =
     results.push(itemResult(index, byIndex.get(index), state));
   }
   out.results = results;
-  if (end < total) out.nextCursor = `${op.operationId}:${end}`;
+  if (end < total) {
+    out.nextCursor = `${op.operationId}:${end}`;
+    // Said in the message too: an agent that reads only the text sees a page of results and might take the rest
+    // for missing (and write them again).
+    out.message +=
+      ` results lists items ${start.toLocaleString("en-US")}–${(end - 1).toLocaleString("en-US")} of ` +
+      `${total.toLocaleString("en-US")}: call get_operation with this operationId and cursor set to nextCursor ` +
+      "for the rest.";
+  }
   return out;
 }
 
@@ -157,8 +165,8 @@ export function describeState(state: OperationState, via: "tool" | "task" = "too
   const items = state.operation.kind.endsWith("_records") ? "record" : "item";
   const counts =
     `${plural(p.recordsSucceeded, items)} ${doneWord(state.operation.kind)}` +
-    (p.recordsFailed > 0 ? `, ${p.recordsFailed} failed` : "") +
-    (p.recordsInDoubt > 0 ? `, ${p.recordsInDoubt} in doubt` : "") +
+    (p.recordsFailed > 0 ? `, ${p.recordsFailed.toLocaleString("en-US")} failed` : "") +
+    (p.recordsInDoubt > 0 ? `, ${p.recordsInDoubt.toLocaleString("en-US")} in doubt` : "") +
     ` of ${p.recordsTotal.toLocaleString("en-US")}`;
   switch (state.status) {
     case "queued":
@@ -173,9 +181,11 @@ export function describeState(state: OperationState, via: "tool" | "task" = "too
       // are added, since an agent must look the latter up before writing them again.
       const reason = state.cancellation?.reason;
       const more = [
-        ...(p.recordsFailed > 0 ? [`${p.recordsFailed} failed`] : []),
+        ...(p.recordsFailed > 0 ? [`${p.recordsFailed.toLocaleString("en-US")} failed`] : []),
         ...(p.recordsInDoubt > 0
-          ? [`${p.recordsInDoubt} in doubt (sent, answer lost: look them up before writing them again)`]
+          ? [
+              `${p.recordsInDoubt.toLocaleString("en-US")} in doubt (sent, answer lost: look them up before writing them again)`,
+            ]
           : []),
       ];
       const said =

@@ -293,7 +293,7 @@ describe("a record item's keys", () => {
     expect(contactsNamed("Keyed item")).toEqual([]);
     const listed = await client.listTools();
     for (const name of ["create_records", "update_records", "upsert_records"]) {
-      const schema = listed.tools.find((t) => t.name === name)?.inputSchema as {
+      const schema = listed.tools.find((t) => t.name === name)?.inputSchema as unknown as {
         properties: { records: { items: { additionalProperties?: unknown } } };
       };
       expect(schema.properties.records.items.additionalProperties, name).toBe(false);

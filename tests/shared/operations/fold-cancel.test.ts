@@ -53,6 +53,15 @@ describe("fold: cancel", () => {
     expect(answer.progress.recordsSucceeded).toBe(10);
   });
 
+  it("counts are written as everywhere else in an operation's messages (3,000, not 3000)", () => {
+    const op = testOperation({ records: 3000 });
+    const events = [started(0), succeeded(0, range(0, 9)), requested];
+    const reason = (cancelledEvent(fold(op, ...events)) as { reason: string }).reason;
+    expect(reason).toBe(
+      "Cancelled by its owner after 10 of 3,000 items were written; the 2,990 items listed as not written were never sent.",
+    );
+  });
+
   it("a request in flight is settled before the cancel: update re-sent, create reconciled, others in doubt", () => {
     const inFlight = [started(0), succeeded(0, range(0, 9)), started(1), requested];
     expect(resumeDecision(fold(op25, ...inFlight))).toEqual({
