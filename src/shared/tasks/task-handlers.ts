@@ -82,7 +82,7 @@ function unknownTask(taskId: string): ProtocolError {
   return new ProtocolError(
     ProtocolErrorCode.InvalidParams,
     `Failed to retrieve task: Task not found: there is no task ${JSON.stringify(taskId)} for you. Tasks are kept ` +
-      "for OPERATION_RETENTION_HOURS after their last change (72 hours by default) and only their owner sees them.",
+      "for 72 hours after their last change by default, and only their owner sees them.",
   );
 }
 

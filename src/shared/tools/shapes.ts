@@ -9,7 +9,13 @@ export const baseIdInput = z
   .string()
   .regex(/^app[A-Za-z0-9]{14}$/, "a base id looks like appXXXXXXXXXXXXXX (17 characters); find it with list_bases")
   .describe("The base id (app…), from list_bases.");
-export const tableIdInput = z.string().min(1).describe("The table id (tbl…) or its exact name, from list_tables.");
+export const tableIdInput = z
+  .string()
+  .min(1)
+  .describe(
+    "The table id (tbl…) or its name, from list_tables: matched exactly, or ignoring case and surrounding spaces " +
+      "when only one table matches.",
+  );
 export const recordIdInput = z
   .string()
   .regex(/^rec[A-Za-z0-9]{14}$/, "a record id looks like recXXXXXXXXXXXXXX (17 characters)")

@@ -140,3 +140,28 @@ describe("compileTools", () => {
     expect(wrongType.issues?.map((i) => i.message)).toEqual(["Invalid input: expected string, received number"]);
   });
 });
+
+describe("what tools/list tells an agent", () => {
+  const listed = compileTools(allTools).map(({ definition, config }) => ({
+    name: definition.name,
+    text: JSON.stringify({
+      description: config.description,
+      input: standard(config.inputSchema).jsonSchema.input({ target: "draft-2020-12" }),
+    }),
+  }));
+
+  it("names no server setting (an agent cannot read or change MAX_RECORDS_PER_OPERATION; the instructions give its value)", () => {
+    for (const { name, text } of listed) expect(text, name).not.toMatch(/\b[A-Z]+(?:_[A-Z]+){2,}\b/);
+  });
+
+  it("says delete_records deletes (its onError and in-doubt advice are not create's), and how names are matched", () => {
+    const del = listed.find((t) => t.name === "delete_records")!.text;
+    expect(del).toContain("the others are still deleted");
+    expect(del).toContain("before deleting it again");
+    expect(del).not.toMatch(/still written|before writing it again/);
+    const create = listed.find((t) => t.name === "create_records")!.text;
+    expect(create).toContain("the others are still written");
+    expect(create).toContain("ignoring case and surrounding spaces when only one table matches");
+    expect(create).toContain("ignoring case and surrounding spaces when only one field matches");
+  });
+});

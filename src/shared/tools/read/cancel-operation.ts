@@ -32,7 +32,7 @@ export const cancelOperation = defineTool({
       // Someone else's operation answers the same as a missing one, so an id never reveals that it exists.
       throw new ToolInputError(
         `There is no operation ${JSON.stringify(input.operationId)} for you. Only its owner can cancel an ` +
-          `operation, and operations are kept for OPERATION_RETENTION_HOURS after their last change; ` +
+          `operation, and operations are kept for 72 hours after their last change by default; ` +
           `list_operations lists yours.`,
       );
     }

@@ -35,7 +35,7 @@ export const getOperation = defineTool({
       // Someone else's operation answers the same as a missing one, so an id never reveals that it exists.
       throw new ToolInputError(
         `There is no operation ${JSON.stringify(input.operationId)} for you. Operations are kept for ` +
-          `OPERATION_RETENTION_HOURS after their last change (72 hours by default) and only their owner sees ` +
+          `72 hours after their last change by default, and only their owner sees ` +
           `them; list_operations lists yours.`,
       );
     }

@@ -24,8 +24,8 @@ export const listOperations = defineTool({
   title: "List my write operations",
   description:
     "Lists your recent write operations, newest first: kind, base, table, status and progress. Use it to find " +
-    "an operationId you lost, then get_operation for its results. Operations are kept for " +
-    "OPERATION_RETENTION_HOURS after their last change (72 hours by default).",
+    "an operationId you lost, then get_operation for its results. Operations are kept for 72 hours after " +
+    "their last change by default (the server's operator may set another time).",
   kind: "read",
   scopes: [],
   inputSchema: {

@@ -17,7 +17,7 @@ export const createRecords = defineWriteTool({
   name: "create_records",
   title: "Create records",
   description:
-    "Creates records in one table: up to MAX_RECORDS_PER_OPERATION per call (5,000 by default); no need to " +
+    "Creates records in one table: up to 5,000 per call by default (this server's limit is in its instructions); no need to " +
     "split them into groups of 10 yourself. " +
     QUEUED_RECORDS_NOTE +
     " Give fieldsToMergeOn (fields whose values identify a record, e.g. an email) to make the call safe against " +

@@ -5,22 +5,22 @@ import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { withSchema } from "../with-schema.ts";
 import { checkRecordCount, checkRecordIds } from "./check-records.ts";
-import { onErrorInput, overwriteAnnotations, QUEUED_RECORDS_NOTE } from "./write-inputs.ts";
+import { onErrorInputFor, overwriteAnnotations, QUEUED_DELETES_NOTE } from "./write-inputs.ts";
 
 export const deleteRecords = defineWriteTool({
   name: "delete_records",
   title: "Delete records",
   description:
-    "Deletes records by id: up to MAX_RECORDS_PER_OPERATION per call (5,000 by default). Deleted records " +
-    "go to the base's trash in Airtable. Safe to repeat. " +
-    QUEUED_RECORDS_NOTE,
+    "Deletes records by id: up to 5,000 per call by default (this server's limit is in its instructions). " +
+    "Deleted records go to the base's trash in Airtable. Safe to repeat. " +
+    QUEUED_DELETES_NOTE,
   kind: "write",
   scopes: ["records:write"],
   inputSchema: {
     baseId: baseIdInput,
     tableId: tableIdInput,
     recordIds: z.array(z.string()).describe("The ids (rec…) of the records to delete, each once."),
-    onError: onErrorInput,
+    onError: onErrorInputFor("deleted"),
   },
   outputSchema: operationResultShape,
   annotations: overwriteAnnotations,

@@ -18,8 +18,8 @@ export const updateRecords = defineWriteTool({
   name: "update_records",
   title: "Update records",
   description:
-    "Changes cells of existing records, given by id: up to MAX_RECORDS_PER_OPERATION per call (5,000 by " +
-    "default). Only the fields given change, unless replace is true. Safe to repeat: an update sent twice " +
+    "Changes cells of existing records, given by id: up to 5,000 per call by default (this server's limit is " +
+    "in its instructions). Only the fields given change, unless replace is true. Safe to repeat: an update sent twice " +
     "leaves the same values. " +
     QUEUED_RECORDS_NOTE,
   kind: "write",

@@ -20,7 +20,7 @@ export const upsertRecords = defineWriteTool({
   description:
     "Creates or updates records matched on fieldsToMergeOn (1–3 fields whose values identify a record, e.g. an " +
     "email): a record whose values match an existing record updates it, otherwise it is created; each result " +
-    "says action created or updated. Up to MAX_RECORDS_PER_OPERATION per call (5,000 by default). Safe to " +
+    "says action created or updated. Up to 5,000 per call by default (this server's limit is in its instructions). Safe to " +
     "repeat, so use it rather than create_records when a call may be retried. " +
     QUEUED_RECORDS_NOTE,
   kind: "write",

@@ -11,7 +11,7 @@ export const fieldsInput = z
   .record(z.string(), z.unknown())
   .describe(
     'Cell values keyed by field name or id, e.g. {"Name": "Ada", "Stage": "Lead"}. Names are matched exactly, or ' +
-      "case-insensitively when only one field matches. Computed fields (formula, rollup, lookup, count, created " +
+      "ignoring case and surrounding spaces when only one field matches. Computed fields (formula, rollup, lookup, count, created " +
       "time, …) cannot be written. Values in Airtable's cell format: a percent is a fraction (0.5 is 50%, 50 " +
       'would be 5,000%), a duration is in seconds, a date is "YYYY-MM-DD", a link is a list of record ids or of the linked records\' primary values.',
   );
@@ -25,14 +25,19 @@ export const typecastInput = z
       "before anything is queued (with the field's type, or its options, and an accepted example).",
   );
 
-export const onErrorInput = z
-  .enum(["continue", "stop"])
-  .default("continue")
-  .describe(
-    "continue (default): a failing record is reported and the others are still written. stop: all-or-nothing " +
-      "from the failure on: nothing after the first failing batch is written (batches before it stay written; " +
-      "the result says exactly which records were).",
-  );
+/** `onError`, worded for what the tool does to records: "written" (create, update, upsert) or "deleted". */
+export function onErrorInputFor(done: "written" | "deleted") {
+  return z
+    .enum(["continue", "stop"])
+    .default("continue")
+    .describe(
+      `continue (default): a failing record is reported and the others are still ${done}. stop: all-or-nothing ` +
+        `from the failure on: nothing after the first failing batch is ${done} (batches before it stay ${done}; ` +
+        `the result says exactly which records were).`,
+    );
+}
+
+export const onErrorInput = onErrorInputFor("written");
 
 /** Ids are checked in plan (with the record's index in the message), not here, so the message can name it. */
 export const recordIdItemInput = z.string().describe("The record id (rec…), from list_records or search_records.");
@@ -109,6 +114,12 @@ export const QUEUED_RECORDS_NOTE =
   "otherwise the answer has operationId, status and progress — poll get_operation with the operationId. " +
   "A record marked inDoubt was sent but Airtable's answer was lost: look it up (search_records) before " +
   "writing it again; it is never re-sent automatically.";
+
+/** QUEUED_RECORDS_NOTE for delete_records: what "in doubt" asks of an agent differs for a delete. */
+export const QUEUED_DELETES_NOTE = QUEUED_RECORDS_NOTE.replace(
+  "look it up (search_records) before writing it again",
+  "check whether it is gone (get_record) before deleting it again",
+);
 
 /** Single-item writes (tables, fields, comments, attachments) are queued too, behind the base's other writes. */
 export const QUEUED_ITEM_NOTE =

@@ -24,8 +24,8 @@ async function refusal(promise: Promise<unknown>): Promise<string> {
 }
 
 const notFound = (id: string) =>
-  `There is no operation "${id}" for you. Operations are kept for OPERATION_RETENTION_HOURS after their last ` +
-  `change (72 hours by default) and only their owner sees them; list_operations lists yours.`;
+  `There is no operation "${id}" for you. Operations are kept for 72 hours after their last change by default, ` +
+  `and only their owner sees them; list_operations lists yours.`;
 
 describe("get_operation", () => {
   it("answers the owner with status, progress and results paged by cursor", async () => {
