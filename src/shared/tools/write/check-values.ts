@@ -59,6 +59,24 @@ const TYPE_WORDS: Record<string, { what: string; example: string }> = {
   },
 };
 
+/**
+ * A value that starts like an ISO date (YYYY-MM-DD) must name a day that exists: "2026-02-30" or "2026-13-01" is
+ * refused, whatever typecast says, rather than left to a parser that may roll it over to another day (the
+ * sandbox's, like JavaScript's Date, makes 2026-02-30 into March 2) and so write a date nobody asked for.
+ */
+function checkCalendarDate(value: string, where: string, name: string): void {
+  const match = /^(\d{4})-(\d{2})-(\d{2})(?:$|T)/.exec(value);
+  if (match === null) return;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  const daysInMonth = month >= 1 && month <= 12 ? new Date(Date.UTC(year, month, 0)).getUTCDate() : 0;
+  if (day >= 1 && day <= daysInMonth) return;
+  const why =
+    daysInMonth === 0
+      ? `there is no month ${match[2]}`
+      : `${new Date(Date.UTC(year, month - 1, 1)).toLocaleString("en-US", { month: "long", timeZone: "UTC" })} ${year} has ${daysInMonth} days`;
+  throw new ToolInputError(`${where}: ${name} is given ${shown(value)}, a day that does not exist (${why}).`);
+}
+
 function shown(value: unknown): string {
   const text = JSON.stringify(value) ?? String(value);
   return text.length > 60 ? `${text.slice(0, 57)}…` : text;
@@ -114,10 +132,12 @@ export function checkCellValue(field: AirtableField, value: unknown, where: stri
       if (typecast && !isObjectLike(value)) return;
       return wrongType();
     case "date":
+      if (typeof value === "string") checkCalendarDate(value, where, name);
       if (typeof value === "string" && (DATE.test(value) || (typecast && hasDigit(value)))) return;
       if (typecast && typeof value === "number") return;
       return wrongType();
     case "dateTime":
+      if (typeof value === "string") checkCalendarDate(value, where, name);
       if (typeof value === "string" && (DATE_TIME.test(value) || DATE.test(value) || (typecast && hasDigit(value)))) {
         return;
       }

@@ -112,6 +112,17 @@ describe("checkCellValue, per field type", () => {
     expect(refusalOf(at, "next tuesday 3pm", false)).toContain(
       '"Next meeting" is a date and time field: give "2026-03-14T15:30:00.000Z" (ISO 8601)',
     );
+    // A day that does not exist is refused with or without typecast: a parser that rolls it over (JavaScript's
+    // Date, the sandbox) would write another day than the one asked for.
+    for (const typecast of [false, true]) {
+      expect(refusalOf(date, "2026-02-30", typecast)).toBe(
+        'records[0].fields: "Last contact" is given "2026-02-30", a day that does not exist (February 2026 has 28 days).',
+      );
+      expect(refusalOf(date, "2028-02-29", typecast)).toBeUndefined();
+      expect(refusalOf(at, "2026-04-31T09:00:00.000Z", typecast)).toContain("(April 2026 has 30 days)");
+      expect(refusalOf(date, "2026-13-01", typecast)).toContain("(there is no month 13)");
+      expect(refusalOf(date, "2026-00-10", typecast)).toContain("(there is no month 00)");
+    }
   });
 
   it("single select: an option's exact name (or id); otherwise the options are listed and typecast: true named", () => {
@@ -324,6 +335,19 @@ describe("through the write tools, on the demo base", () => {
       }
     }
     expect(refused).toBeGreaterThan(20);
+    // The one refusal stricter than the sandbox: a day that does not exist, which the sandbox (like JavaScript's
+    // Date) rolls over to another day under typecast. Without typecast it refuses it too.
+    const lastContact = schema.tables
+      .find((t) => t.id === tables.get("Contacts")!.id)!
+      .fields.find((x) => x.name === "Last contact")!;
+    expect(refusalOf(lastContact, "2026-02-30", false)).toContain("a day that does not exist");
+    const strict = await h.ctx.airtable
+      .createRecords(baseId, "Contacts", [{ fields: { "Last contact": "2026-02-30" } }], { typecast: false })
+      .then(
+        () => "accepted",
+        (e: { type?: string }) => e.type ?? "refused",
+      );
+    expect(strict).not.toBe("accepted");
   });
 
   it("a comment or an attachment on a record that does not exist fails naming the record, not the base or table", async () => {
