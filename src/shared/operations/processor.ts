@@ -344,10 +344,13 @@ class OperationRun {
     const written = outcomes.some((o) => "recordId" in o);
     const refused = outcomes.filter((o) => "error" in o && o.error.type === error.type).length;
     if (written || refused !== outcomes.length || this.#state.nextBatch === undefined) return;
+    // Airtable's message has no full stop of its own ("You are not permitted to perform this operation").
+    const said = /[.!?]$/.test(error.message.trim()) ? error.message.trim() : `${error.message.trim()}.`;
     const reason =
-      `Airtable refused every record sent so far with 403 ${error.type}: ${error.message} ` +
-      `The remaining batches were not sent. Ask the base's owner for edit access to table ${this.#op.tableId ?? ""} ` +
-      "and its fields, then retry the items get_operation lists as not written.";
+      `Airtable refused every record sent so far with 403 ${error.type}: ${said} The remaining batches were not ` +
+      `sent. If list_bases shows your permissionLevel on this base as read or comment, you cannot write to it: ` +
+      `ask the base's owner for edit access (to the base, or to table ${this.#op.tableId ?? ""} and its fields), ` +
+      "then retry the items get_operation lists as not written.";
     await this.#append({ type: "failed", reason, errorType: error.type });
     this.#log.warn({ err: error, errorType: error.type }, "operation failed: every record refused (403)");
     throw new OperationFailedError(reason, { cause: error });

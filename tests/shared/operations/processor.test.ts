@@ -465,6 +465,26 @@ describe("processOperation", () => {
     }
   });
 
+  it("on a base the user may only read: fails after the first batch, one sentence at a time, naming list_bases' permissionLevel", async () => {
+    f.sandbox.grantAccess(f.base.id, f.user.id, "read");
+    try {
+      const op = await start({ kind: "create_records", tableId: tasks(), input: names(30, "readonly") });
+      await expect(run(op)).rejects.toThrow(/INVALID_PERMISSIONS/);
+      const state = await log.state(op.operationId);
+      expect(state?.status).toBe("failed");
+      // Airtable's message has no full stop; the next sentence does not run into it.
+      expect(state?.failure?.reason).toContain(
+        "403 INVALID_PERMISSIONS: You are not permitted to perform this operation. The remaining batches were not sent.",
+      );
+      expect(state?.failure?.reason).toContain(
+        "If list_bases shows your permissionLevel on this base as read or comment",
+      );
+      expect(rowsNamed("readonly")).toHaveLength(0);
+    } finally {
+      f.sandbox.grantAccess(f.base.id, f.user.id, "create");
+    }
+  });
+
   it("fails at once, as a configuration error naming TOKEN_ENCRYPTION_KEY, when the owner's token cannot be decrypted", async () => {
     // The sign-in was stored under one key; this process has another (what the start-up check prevents between
     // processes, but not when every process's key was changed without TOKEN_ENCRYPTION_KEY_PREVIOUS).
