@@ -57,7 +57,7 @@ export function buildInstructions(
               '- Start with list_bases to get base ids (app…). Then list_tables (use detailLevel "tableIdentifiersOnly" on big bases) and describe_table for the fields of the table you need.',
             ]
           : []),
-        "- Tables, fields and views are accepted by id (tbl…, fld…, viw…) or exact name. Ids keep working after a rename; prefer them once you know them. An unknown name gets an error listing the real ones.",
+        "- Tables, fields and views are accepted by id (tbl…, fld…, viw…) or name (exact, or ignoring case and surrounding spaces when only one matches). Ids keep working after a rename; prefer them once you know them. An unknown name gets an error listing the real ones.",
         ...(has("list_records") || has("search_records")
           ? [
               "- list_records and search_records answer at most pageSize records and about 40 kB. Ask only for the fields you need.",

@@ -53,7 +53,9 @@ export const operationResultShape = {
   tableId: z.string().optional(),
   status: z.enum(OPERATION_STATUSES),
   done: z.boolean().describe("true once the operation has ended; otherwise poll get_operation."),
-  message: z.string().describe("What happened, in one or two sentences."),
+  message: z
+    .string()
+    .describe("What happened, in a few sentences (and, when results is one page of several, where the rest are)."),
   progress: progressOutput,
   failure: z.object({ reason: z.string(), errorType: z.string().optional() }).optional(),
   cancelRequested: z
@@ -106,7 +108,7 @@ export function operationResult(state: OperationState, opts: ResultPageOptions =
     // Said in the message too: an agent that reads only the text sees a page of results and might take the rest
     // for missing (and write them again).
     out.message +=
-      ` results lists items ${start.toLocaleString("en-US")}–${(end - 1).toLocaleString("en-US")} of ` +
+      ` The results field lists items ${start.toLocaleString("en-US")}–${(end - 1).toLocaleString("en-US")} of ` +
       `${total.toLocaleString("en-US")}: call get_operation with this operationId and cursor set to nextCursor ` +
       "for the rest.";
   }

@@ -18,7 +18,7 @@ export function checkRecordCount(
   if (count > maxRecordsPerOperation) {
     const max = maxRecordsPerOperation.toLocaleString("en-US");
     throw new ToolInputError(
-      `${tool} takes at most ${max} ${what}s per call (MAX_RECORDS_PER_OPERATION); this call has ` +
+      `${tool} takes at most ${max} ${what}s per call on this server; this call has ` +
         `${count.toLocaleString("en-US")}. Split it into several calls of at most ${max}.`,
     );
   }

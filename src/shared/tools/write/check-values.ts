@@ -60,21 +60,41 @@ const TYPE_WORDS: Record<string, { what: string; example: string }> = {
 };
 
 /**
- * A value that starts like an ISO date (YYYY-MM-DD) must name a day that exists: "2026-02-30" or "2026-13-01" is
+ * A value that starts like an ISO date (YYYY-MM-DD, month and day of one or two digits, then the end, a time after
+ * `T`, `t` or a space; surrounding spaces allowed) must name a day that exists: "2026-02-30" or "2026-13-01" is
  * refused, whatever typecast says, rather than left to a parser that may roll it over to another day (the
  * sandbox's, like JavaScript's Date, makes 2026-02-30 into March 2) and so write a date nobody asked for.
  */
 function checkCalendarDate(value: string, where: string, name: string): void {
-  const match = /^(\d{4})-(\d{2})-(\d{2})(?:$|T)/.exec(value);
+  const match = /^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?=$|[Tt ]|\s*$)/.exec(value);
   if (match === null) return;
   const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
-  const daysInMonth = month >= 1 && month <= 12 ? new Date(Date.UTC(year, month, 0)).getUTCDate() : 0;
-  if (day >= 1 && day <= daysInMonth) return;
-  const why =
-    daysInMonth === 0
-      ? `there is no month ${match[2]}`
-      : `${new Date(Date.UTC(year, month - 1, 1)).toLocaleString("en-US", { month: "long", timeZone: "UTC" })} ${year} has ${daysInMonth} days`;
+  const days = daysInMonth(year, month);
+  if (day >= 1 && day <= days) return;
+  const why = days === 0 ? `there is no month ${match[2]}` : `${MONTHS[month - 1]} ${match[1]} has ${days} days`;
   throw new ToolInputError(`${where}: ${name} is given ${shown(value)}, a day that does not exist (${why}).`);
+}
+
+const MONTHS = [
+  "January",
+  "February",
+  "March",
+  "April",
+  "May",
+  "June",
+  "July",
+  "August",
+  "September",
+  "October",
+  "November",
+  "December",
+];
+
+/** Days in `month` (1–12) of `year` in the proleptic Gregorian calendar; 0 for a month that does not exist. */
+function daysInMonth(year: number, month: number): number {
+  if (month < 1 || month > 12) return 0;
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return [4, 6, 9, 11].includes(month) ? 30 : 31;
 }
 
 function shown(value: unknown): string {

@@ -17,7 +17,13 @@ export const updateField = defineWriteTool({
   inputSchema: {
     baseId: baseIdInput,
     tableId: tableIdInput,
-    fieldId: z.string().min(1).describe("The field id (fld…) or its exact name, from describe_table."),
+    fieldId: z
+      .string()
+      .min(1)
+      .describe(
+        "The field id (fld…) or its name, from describe_table: matched exactly, or ignoring case and surrounding " +
+          "spaces when only one field matches.",
+      ),
     name: z.string().min(1).optional().describe("The new name; unique in the table (case-insensitively)."),
     description: z.string().optional().describe('The new description ("" clears it).'),
     options: z

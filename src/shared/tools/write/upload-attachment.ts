@@ -31,7 +31,10 @@ export const uploadAttachment = defineWriteTool({
     fieldId: z
       .string()
       .min(1)
-      .describe("The attachment field (type multipleAttachments): its id (fld…) or exact name."),
+      .describe(
+        "The attachment field (type multipleAttachments): its id (fld…) or name (exact, or ignoring case and " +
+          "surrounding spaces when only one field matches).",
+      ),
     filename: z.string().min(1).describe('The file name shown in Airtable, e.g. "report.pdf".'),
     contentType: z
       .string()

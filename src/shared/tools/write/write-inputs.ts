@@ -117,8 +117,11 @@ export const QUEUED_RECORDS_NOTE =
 
 /** QUEUED_RECORDS_NOTE for delete_records: what "in doubt" asks of an agent differs for a delete. */
 export const QUEUED_DELETES_NOTE = QUEUED_RECORDS_NOTE.replace(
+  "written in batches of 10 records",
+  "sent in batches of 10 records",
+).replace(
   "look it up (search_records) before writing it again",
-  "check whether it is gone (get_record) before deleting it again",
+  "deleting it again is harmless (a record already gone is reported not found), or check with get_record",
 );
 
 /** Single-item writes (tables, fields, comments, attachments) are queued too, behind the base's other writes. */

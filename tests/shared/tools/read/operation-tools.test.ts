@@ -56,13 +56,13 @@ describe("get_operation", () => {
     // The text says the results are a page and how to get the rest (an agent reading only it must not take the
     // other 50 for missing).
     expect(first.message).toMatch(
-      /results lists items 0–199 of 250: call get_operation with this operationId and cursor set to nextCursor for the rest\.$/,
+      /The results field lists items 0–199 of 250: call get_operation with this operationId and cursor set to nextCursor for the rest\.$/,
     );
 
     const second = await h.call(getOperation, { operationId: op.operationId, cursor: first.nextCursor });
     expect((second.results as { index: number }[]).map((r) => r.index)).toEqual(range(200, 249));
     expect(second.nextCursor).toBeUndefined();
-    expect(second.message).not.toContain("results lists items");
+    expect(second.message).not.toContain("results field lists items");
 
     expect(await refusal(h.call(getOperation, { operationId: op.operationId, cursor: "op_other:5" }))).toMatch(
       /^The cursor "op_other:5" does not belong to operation op_/,

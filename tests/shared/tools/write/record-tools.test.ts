@@ -157,14 +157,14 @@ describe("create_records", () => {
       h.plan(createRecords, { baseId, tableId: "Nowhere", records: records.slice(0, 4) }, fresh),
     );
     expect(message).toBe(
-      "create_records takes at most 3 records per call (MAX_RECORDS_PER_OPERATION); this call has 4. Split it " +
+      "create_records takes at most 3 records per call on this server; this call has 4. Split it " +
         "into several calls of at most 3.",
     );
     expect(h.sandbox.requests).toHaveLength(0);
     expect(
       await refusal(h.plan(createRecords, { baseId, tableId: "Contacts", records: [...records, { fields: {} }] })),
     ).toMatch(
-      /^create_records takes at most 5,000 records per call \(MAX_RECORDS_PER_OPERATION\); this call has 5,001\./,
+      /^create_records takes at most 5,000 records per call on this server; this call has 5,001\./,
     );
   });
 

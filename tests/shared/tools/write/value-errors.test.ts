@@ -122,6 +122,13 @@ describe("checkCellValue, per field type", () => {
       expect(refusalOf(at, "2026-04-31T09:00:00.000Z", typecast)).toContain("(April 2026 has 30 days)");
       expect(refusalOf(date, "2026-13-01", typecast)).toContain("(there is no month 13)");
       expect(refusalOf(date, "2026-00-10", typecast)).toContain("(there is no month 00)");
+      // The forms a typecast parser also reads: a space or a lower-case t before the time, short parts, spaces.
+      for (const loose of ["2026-02-30 10:00", "2026-02-30t10:00", " 2026-02-30", "2026-2-30", "2026-02-30 "]) {
+        expect(refusalOf(at, loose, typecast), loose).toContain("(February 2026 has 28 days)");
+      }
+      expect(refusalOf(date, "2000-02-29", typecast)).toBeUndefined();
+      expect(refusalOf(date, "1900-02-29", typecast)).toContain("(February 1900 has 28 days)");
+      expect(refusalOf(date, "0000-02-29", typecast)).toBeUndefined();
     }
   });
 
