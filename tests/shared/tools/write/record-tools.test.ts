@@ -163,9 +163,7 @@ describe("create_records", () => {
     expect(h.sandbox.requests).toHaveLength(0);
     expect(
       await refusal(h.plan(createRecords, { baseId, tableId: "Contacts", records: [...records, { fields: {} }] })),
-    ).toMatch(
-      /^create_records takes at most 5,000 records per call on this server; this call has 5,001\./,
-    );
+    ).toMatch(/^create_records takes at most 5,000 records per call on this server; this call has 5,001\./);
   });
 
   it("fieldsToMergeOn: resolved to exact names; every record needs unique values for them", async () => {
