@@ -142,9 +142,16 @@ export class FieldChecker {
 
   /**
    * The cells keyed by their fields' exact names; refuses unknown and computed fields, a field named twice, and a
-   * value the field's type rules out (with `typecast`, Airtable converts more: see check-values.ts).
+   * value the field's type rules out (with `typecast`, Airtable converts more: see check-values.ts). With
+   * `problems`, a refused value is added to it instead of thrown, so that a call learns every wrong value at once
+   * (valueProblems); the other refusals still throw at once.
    */
-  cells(fields: Record<string, unknown>, where: string, typecast: boolean): Record<string, unknown> {
+  cells(
+    fields: Record<string, unknown>,
+    where: string,
+    typecast: boolean,
+    problems?: string[],
+  ): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     const keyOf = new Map<string, string>();
     for (const [key, value] of Object.entries(fields)) {
@@ -157,7 +164,12 @@ export class FieldChecker {
         );
       }
       keyOf.set(field.id, key);
-      checkCellValue(field, value, where, typecast);
+      try {
+        checkCellValue(field, value, where, typecast);
+      } catch (error) {
+        if (problems === undefined || !(error instanceof ToolInputError)) throw error;
+        problems.push(error.message);
+      }
       out[field.name] = value;
     }
     return out;
@@ -257,5 +269,25 @@ function isEmptyCellValue(value: unknown): boolean {
     value === "" ||
     value === false ||
     (Array.isArray(value) && value.length === 0)
+  );
+}
+
+/** How many wrong values one refusal lists; the rest are counted. */
+export const MAX_LISTED_VALUE_PROBLEMS = 10;
+
+/**
+ * One refusal for every wrong value of a call (FieldChecker.cells' `problems`): a single one as it is, several as a
+ * count and a list of the first MAX_LISTED_VALUE_PROBLEMS, so that an agent fixes them all in one more call rather
+ * than one per call. Undefined when there are none.
+ */
+export function valueProblems(problems: readonly string[]): ToolInputError | undefined {
+  if (problems.length === 0) return undefined;
+  if (problems.length === 1) return new ToolInputError(problems[0]!);
+  const listed = problems.slice(0, MAX_LISTED_VALUE_PROBLEMS);
+  const more = problems.length - listed.length;
+  return new ToolInputError(
+    `${problems.length.toLocaleString("en-US")} values cannot be written as given; nothing was queued. Fix them ` +
+      `all, then call again:\n- ${listed.join("\n- ")}` +
+      (more > 0 ? `\n- …and ${more.toLocaleString("en-US")} more.` : ""),
   );
 }

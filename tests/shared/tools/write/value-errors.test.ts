@@ -233,6 +233,39 @@ describe("through the write tools, on the demo base", () => {
     return (error as Error).message;
   }
 
+  it("every wrong value of a call is refused at once (the first 10 listed), so an agent fixes them in one more call", async () => {
+    const message = await refusal(
+      h.plan(createRecords, {
+        baseId,
+        tableId: "Contacts",
+        records: [
+          { fields: { Name: "A", "Last contact": "not a date", Subscribed: { on: true } } },
+          { fields: { Name: "B", "Last contact": "2026-03-14" } },
+          { fields: { Name: "C", "Last contact": "2026-02-30" } },
+        ],
+        typecast: false,
+      }),
+    );
+    expect(message).toBe(
+      "3 values cannot be written as given; nothing was queued. Fix them all, then call again:\n" +
+        '- records[0].fields: "Last contact" is a date field: give "2026-03-14" (YYYY-MM-DD), not "not a date".\n' +
+        '- records[0].fields: "Subscribed" is a checkbox field: give true, not {"on":true}.\n' +
+        '- records[2].fields: "Last contact" is given "2026-02-30", a day that does not exist (February 2026 has 28 days).',
+    );
+    const many = await refusal(
+      h.plan(createRecords, {
+        baseId,
+        tableId: "Companies",
+        records: Array.from({ length: 12 }, (_, i) => ({ fields: { Name: `N${i}`, Employees: "lots" } })),
+      }),
+    );
+    expect(many.split("\n")).toHaveLength(12);
+    expect(many).toMatch(/^12 values cannot be written as given/);
+    expect(many).toContain('- records[9].fields: "Employees" is a number field');
+    expect(many).not.toContain("records[10]");
+    expect(many.endsWith("\n- …and 2 more.")).toBe(true);
+  });
+
   it("create_records refuses a wrong value before anything is queued, naming the record, the field and an example", async () => {
     const message = await refusal(
       h.plan(createRecords, {
