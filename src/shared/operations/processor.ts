@@ -251,7 +251,8 @@ class OperationRun {
         await this.#append({ type: "batch.succeeded", batch, results: [{ index, recordId: id }] });
         return;
       }
-      const errors = indexes.map((index): ItemError => ({ index, type: error.type, message: error.message }));
+      const message = recordRefusalMessage(error, op);
+      const errors = indexes.map((index): ItemError => ({ index, type: error.type, message }));
       const split = indexes.length > 1 && op.options.onError === "continue" && !WHOLE_REQUEST_TYPES.has(error.type);
       if (!split) {
         await this.#append({ type: "batch.failed", batch, errors, permanent: true });
@@ -508,6 +509,19 @@ function isRecordLevelRefusal(error: unknown): error is AirtableError {
   if (error instanceof AirtableValidationError) return error.status !== 0;
   if (error instanceof AirtablePermissionError) return error.type === "INVALID_PERMISSIONS";
   return error instanceof AirtableNotFoundError && error.type === "MODEL_ID_NOT_FOUND";
+}
+
+/**
+ * A record-level refusal's message for the item: Airtable's own, and for a record id Airtable does not find in the
+ * table (404 MODEL_ID_NOT_FOUND, 422 ROW_DOES_NOT_EXIST) what the agent should check. Record ids belong to one
+ * table, and an id read from another table of the base is the usual cause, besides a record deleted meanwhile.
+ */
+function recordRefusalMessage(error: AirtableError, op: Operation): string {
+  if (error.type !== "MODEL_ID_NOT_FOUND" && error.type !== "ROW_DOES_NOT_EXIST") return error.message;
+  return (
+    `${error.message} (no record with this id in table ${op.tableId ?? ""}: it was deleted, or the id is from ` +
+    "another table; record ids belong to one table: find the record with search_records in this table)"
+  );
 }
 
 /** Errors that retrying cannot fix, as a sentence for the agent; undefined when a retry may help. */

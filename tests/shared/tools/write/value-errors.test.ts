@@ -434,4 +434,26 @@ describe("through the write tools, on the demo base", () => {
     expect(answer.message).toBe("Done: 2 records deleted of 2.");
     expect(answer.results).toEqual(ids.map((id, index) => ({ index, id, action: "deleted" })));
   });
+
+  it("a record id from another table: the item's error says ids belong to one table", async () => {
+    const contact = h.sandbox.listRecordsDirect(baseId, "Contacts")[0]!.id;
+    const company = h.sandbox.listRecordsDirect(baseId, "Companies")[0]!;
+    const runWrite = createWriteRunner({ runner, operations: h.operations, waitMs: 10_000 });
+    const plan = await h.plan(updateRecords, {
+      baseId,
+      tableId: "Companies",
+      records: [
+        { id: company.id, fields: { Name: company.fields.Name } },
+        { id: contact, fields: { Name: "Wrong table" } },
+      ],
+    });
+    const answer = (await runWrite(updateRecords, plan, h.ctx)).structuredContent as OperationResultOutput;
+    expect(answer.results?.[0]).toEqual({ index: 0, id: company.id });
+    expect(answer.results?.[1]?.error?.message).toMatch(
+      /\(no record with this id in table tbl\w+: it was deleted, or the id is from another table; record ids belong to one table/,
+    );
+    expect(h.sandbox.listRecordsDirect(baseId, "Contacts").find((r) => r.id === contact)?.fields.Name).not.toBe(
+      "Wrong table",
+    );
+  });
 });
