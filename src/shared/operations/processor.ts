@@ -251,7 +251,7 @@ class OperationRun {
         await this.#append({ type: "batch.succeeded", batch, results: [{ index, recordId: id }] });
         return;
       }
-      const message = recordRefusalMessage(error, op);
+      const message = recordRefusalMessage(error, op, indexes.length);
       const errors = indexes.map((index): ItemError => ({ index, type: error.type, message }));
       const split = indexes.length > 1 && op.options.onError === "continue" && !WHOLE_REQUEST_TYPES.has(error.type);
       if (!split) {
@@ -512,15 +512,19 @@ function isRecordLevelRefusal(error: unknown): error is AirtableError {
 }
 
 /**
- * A record-level refusal's message for the item: Airtable's own, and for a record id Airtable does not find in the
- * table (404 MODEL_ID_NOT_FOUND, 422 ROW_DOES_NOT_EXIST) what the agent should check. Record ids belong to one
- * table, and an id read from another table of the base is the usual cause, besides a record deleted meanwhile.
+ * A record-level refusal's message for the items of a request of `items` records: Airtable's own, and for a record
+ * Airtable does not find in the table (404 MODEL_ID_NOT_FOUND on an update or delete) what the agent should check.
+ * Record ids belong to one table, and an id read from another table of the base is the usual cause, besides a
+ * record deleted meanwhile. Not for 422 ROW_DOES_NOT_EXIST, which Airtable also gives for a link cell naming a
+ * record its linked table lacks: Airtable's message says which record, and this table is not the one to search.
  */
-function recordRefusalMessage(error: AirtableError, op: Operation): string {
-  if (error.type !== "MODEL_ID_NOT_FOUND" && error.type !== "ROW_DOES_NOT_EXIST") return error.message;
+function recordRefusalMessage(error: AirtableError, op: Operation, items: number): string {
+  if (error.type !== "MODEL_ID_NOT_FOUND" || op.tableId === undefined) return error.message;
+  // A request of several records refused as a whole (onError stop: not split) says so, not "this id".
+  const which = items === 1 ? "no record with this id" : "a record of this request is not";
   return (
-    `${error.message} (no record with this id in table ${op.tableId ?? ""}: it was deleted, or the id is from ` +
-    "another table; record ids belong to one table: find the record with search_records in this table)"
+    `${error.message} (${which} in table ${op.tableId}: deleted, or an id from another table; record ids belong ` +
+    "to one table: find the record with search_records in this table)"
   );
 }
 

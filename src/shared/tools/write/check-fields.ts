@@ -150,7 +150,7 @@ export class FieldChecker {
     fields: Record<string, unknown>,
     where: string,
     typecast: boolean,
-    problems?: string[],
+    problems?: ValueProblem[],
   ): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     const keyOf = new Map<string, string>();
@@ -168,7 +168,7 @@ export class FieldChecker {
         checkCellValue(field, value, where, typecast);
       } catch (error) {
         if (problems === undefined || !(error instanceof ToolInputError)) throw error;
-        problems.push(error.message);
+        problems.push({ field: field.name, where, message: error.message });
       }
       out[field.name] = value;
     }
@@ -272,22 +272,47 @@ function isEmptyCellValue(value: unknown): boolean {
   );
 }
 
-/** How many wrong values one refusal lists; the rest are counted. */
+/** A value FieldChecker.cells refused: its field's exact name, where it was given, and the refusal's sentence. */
+export interface ValueProblem {
+  field: string;
+  where: string;
+  message: string;
+}
+
+/** How many fields with wrong values one refusal lists; the rest are counted. */
 export const MAX_LISTED_VALUE_PROBLEMS = 10;
+/** How many more places one field's line names besides its first. */
+const MORE_PLACES_NAMED = 5;
 
 /**
- * One refusal for every wrong value of a call (FieldChecker.cells' `problems`): a single one as it is, several as a
- * count and a list of the first MAX_LISTED_VALUE_PROBLEMS, so that an agent fixes them all in one more call rather
- * than one per call. Undefined when there are none.
+ * One refusal for every wrong value of a call (FieldChecker.cells' `problems`): a single one as it is; several as a
+ * count and one line per field (the first MAX_LISTED_VALUE_PROBLEMS fields, in the order met): its first refusal,
+ * then where else that field's value is wrong. So 5,000 records with one wrong field make one line, and a second
+ * wrong field is not hidden behind it; an agent fixes them all in one more call rather than one per call.
+ * Undefined when there are none.
  */
-export function valueProblems(problems: readonly string[]): ToolInputError | undefined {
+export function valueProblems(problems: readonly ValueProblem[]): ToolInputError | undefined {
   if (problems.length === 0) return undefined;
-  if (problems.length === 1) return new ToolInputError(problems[0]!);
-  const listed = problems.slice(0, MAX_LISTED_VALUE_PROBLEMS);
-  const more = problems.length - listed.length;
+  if (problems.length === 1) return new ToolInputError(problems[0]!.message);
+  const byField = new Map<string, ValueProblem[]>();
+  for (const problem of problems) {
+    const group = byField.get(problem.field);
+    if (group === undefined) byField.set(problem.field, [problem]);
+    else group.push(problem);
+  }
+  const groups = [...byField.values()];
+  const lines = groups.slice(0, MAX_LISTED_VALUE_PROBLEMS).map(([first, ...rest]) => {
+    if (rest.length === 0) return first!.message;
+    const named = rest.slice(0, MORE_PLACES_NAMED).map((p) => p.where);
+    const all = (rest.length + 1).toLocaleString("en-US");
+    const others = rest.length > named.length ? `, … (${all} records in all)` : "";
+    return `${first!.message} The value of ${JSON.stringify(first!.field)} is wrong in ${named.join(", ")}${others} too.`;
+  });
+  const moreFields = groups.length - lines.length;
+  const fields = `${groups.length.toLocaleString("en-US")} field${groups.length === 1 ? "" : "s"}`;
   return new ToolInputError(
-    `${problems.length.toLocaleString("en-US")} values cannot be written as given; nothing was queued. Fix them ` +
-      `all, then call again:\n- ${listed.join("\n- ")}` +
-      (more > 0 ? `\n- …and ${more.toLocaleString("en-US")} more.` : ""),
+    `${problems.length.toLocaleString("en-US")} values cannot be written as given (${fields}); nothing was ` +
+      `queued. Fix them all, then call again:\n- ${lines.join("\n- ")}` +
+      (moreFields > 0 ? `\n- …and ${moreFields.toLocaleString("en-US")} more fields.` : ""),
   );
 }

@@ -2,7 +2,7 @@ import type { AirtableTable, BaseSchema } from "../../airtable/schemas.ts";
 import { resolveTable } from "../../schema-cache.ts";
 import type { ToolContext } from "../define-tool.ts";
 import { resolveLinkNames } from "../linked-records.ts";
-import { checkMergeValues, FieldChecker, valueProblems, withWriteSchema } from "./check-fields.ts";
+import { checkMergeValues, FieldChecker, valueProblems, withWriteSchema, type ValueProblem } from "./check-fields.ts";
 
 export interface RecordToWrite {
   id?: string;
@@ -44,8 +44,8 @@ export async function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRe
     seen = { schema, table: checker.table };
     // The merge fields first: one that cannot be merged on (computed) is the problem to name, not its values.
     const mergeFields = input.fieldsToMergeOn === undefined ? undefined : checker.mergeFields(input.fieldsToMergeOn);
-    // Every wrong value of the call at once (the first MAX_LISTED_VALUE_PROBLEMS listed), not one per call.
-    const problems: string[] = [];
+    // Every wrong value of the call at once (one line per field), not one per call.
+    const problems: ValueProblem[] = [];
     const cells = input.records.map((record, i) => checker.cells(record.fields, where(i), input.typecast, problems));
     const refused = valueProblems(problems);
     if (refused !== undefined) throw refused;

@@ -247,23 +247,29 @@ describe("through the write tools, on the demo base", () => {
       }),
     );
     expect(message).toBe(
-      "3 values cannot be written as given; nothing was queued. Fix them all, then call again:\n" +
-        '- records[0].fields: "Last contact" is a date field: give "2026-03-14" (YYYY-MM-DD), not "not a date".\n' +
-        '- records[0].fields: "Subscribed" is a checkbox field: give true, not {"on":true}.\n' +
-        '- records[2].fields: "Last contact" is given "2026-02-30", a day that does not exist (February 2026 has 28 days).',
+      "3 values cannot be written as given (2 fields); nothing was queued. Fix them all, then call again:\n" +
+        '- records[0].fields: "Last contact" is a date field: give "2026-03-14" (YYYY-MM-DD), not "not a date". ' +
+        'The value of "Last contact" is wrong in records[2].fields too.\n' +
+        '- records[0].fields: "Subscribed" is a checkbox field: give true, not {"on":true}.',
     );
+    // 5,000 records with one wrong field make one line, and a second wrong field is not hidden behind it.
     const many = await refusal(
       h.plan(createRecords, {
         baseId,
         tableId: "Companies",
-        records: Array.from({ length: 12 }, (_, i) => ({ fields: { Name: `N${i}`, Employees: "lots" } })),
+        records: Array.from({ length: 12 }, (_, i) => ({
+          fields: { Name: `N${i}`, Employees: "lots", ...(i === 11 && { Industry: 7 }) },
+        })),
+        typecast: false,
       }),
     );
-    expect(many.split("\n")).toHaveLength(12);
-    expect(many).toMatch(/^12 values cannot be written as given/);
-    expect(many).toContain('- records[9].fields: "Employees" is a number field');
-    expect(many).not.toContain("records[10]");
-    expect(many.endsWith("\n- …and 2 more.")).toBe(true);
+    expect(many.split("\n")).toEqual([
+      "13 values cannot be written as given (2 fields); nothing was queued. Fix them all, then call again:",
+      '- records[0].fields: "Employees" is a number field: give 42, not "lots". The value of "Employees" is wrong ' +
+        "in records[1].fields, records[2].fields, records[3].fields, records[4].fields, records[5].fields, … (12 " +
+        "records in all) too.",
+      expect.stringMatching(/^- records\[11\]\.fields: "Industry" is a single select field/),
+    ]);
   });
 
   it("create_records refuses a wrong value before anything is queued, naming the record, the field and an example", async () => {
@@ -450,10 +456,21 @@ describe("through the write tools, on the demo base", () => {
     const answer = (await runWrite(updateRecords, plan, h.ctx)).structuredContent as OperationResultOutput;
     expect(answer.results?.[0]).toEqual({ index: 0, id: company.id });
     expect(answer.results?.[1]?.error?.message).toMatch(
-      /\(no record with this id in table tbl\w+: it was deleted, or the id is from another table; record ids belong to one table/,
+      /\(no record with this id in table tbl\w+: deleted, or an id from another table; record ids belong to one table/,
     );
     expect(h.sandbox.listRecordsDirect(baseId, "Contacts").find((r) => r.id === contact)?.fields.Name).not.toBe(
       "Wrong table",
     );
+    // A link cell naming a record its linked table lacks (422 ROW_DOES_NOT_EXIST) keeps Airtable's message, which
+    // says which record: this table is not the one to search.
+    const linkPlan = await h.plan(updateRecords, {
+      baseId,
+      tableId: "Contacts",
+      records: [{ id: contact, fields: { Company: ["recAAAAAAAAAAAAAA"] } }],
+    });
+    const linked = (await runWrite(updateRecords, linkPlan, h.ctx)).structuredContent as OperationResultOutput;
+    expect(linked.results?.[0]?.error?.type).toBe("ROW_DOES_NOT_EXIST");
+    expect(linked.results?.[0]?.error?.message).toContain("recAAAAAAAAAAAAAA");
+    expect(linked.results?.[0]?.error?.message).not.toContain("record ids belong to one table");
   });
 });
