@@ -1,6 +1,8 @@
 /**
  * src/main.ts (`npm start`) reads a .env in its working directory, and variables set in the environment win
- * over it. Checked through start-up problems, so nothing needs to start.
+ * over it: checked through start-up problems (nothing starts) and by starting the embedded demo from a copy of
+ * .env.example as it ships. A problem caused by the file names the file; a PUBLIC_URL on this machine that names
+ * another port than the one listened on gets a note.
  */
 import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
