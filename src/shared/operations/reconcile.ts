@@ -18,6 +18,7 @@
  */
 import type { AirtableClient } from "../airtable/client.ts";
 import { dateTimeInputInstants } from "../airtable/date-time-input.ts";
+import { isEmptyCell } from "../airtable/empty-cell.ts";
 import type { AirtableField, AirtableRecord } from "../airtable/schemas.ts";
 import { fieldReference, formulaString } from "../tools/search-formula.ts";
 
@@ -182,15 +183,12 @@ function plan(item: ReconcileItem, byKey: ReadonlyMap<string, AirtableField>, ty
   return { item, checks, uncomparable };
 }
 
-const isEmpty = (v: unknown) =>
-  v === undefined || v === null || v === "" || v === false || (Array.isArray(v) && v.length === 0);
-
 /** The comparison for one input cell, or undefined when the read-back cannot compare it exactly. */
 function checkFor(field: AirtableField, value: unknown, typecast: boolean): Check | undefined {
   const ref = fieldReference(field);
   // An empty input leaves the cell empty (Airtable returns no key for an empty cell).
   if (value === null || value === "" || (Array.isArray(value) && value.length === 0)) {
-    return { field, matches: isEmpty };
+    return { field, matches: isEmptyCell };
   }
   if (TEXT_TYPES.has(field.type) && typeof value === "string") {
     // With typecast a select option is matched by name as written; text is stored as sent.

@@ -3,6 +3,7 @@
  * queued, with the real names listed (SchemaLookupError), and keys are rewritten to the fields' exact names
  * because that is what Airtable matches on. Cell values are checked against the fields' types (check-values.ts).
  */
+import { isEmptyCell } from "../../airtable/empty-cell.ts";
 import type { AirtableField, AirtableTable, BaseSchema } from "../../airtable/schemas.ts";
 import { resolveField, SchemaLookupError } from "../../schema-cache.ts";
 import type { ToolContext } from "../define-tool.ts";
@@ -215,7 +216,7 @@ export function checkMergeValues(
     if (record.id !== undefined) return;
     const values = mergeFields.map((field) => {
       const value = record.fields[field.name];
-      if (isEmptyCellValue(value)) {
+      if (isEmptyCell(value)) {
         throw new ToolInputError(
           `records[${index}] has no value for ${describeItem(field)}, a field of fieldsToMergeOn` +
             `${value === undefined ? "" : ` (${JSON.stringify(value)} leaves the cell empty)`}: records are ` +
@@ -255,21 +256,6 @@ export function checkNewName(
         `Choose another name.`,
     );
   }
-}
-
-/**
- * A value that leaves an Airtable cell empty: absent, null, "", an unchecked checkbox (false) or an empty list.
- * Airtable omits such cells from records ("empty fields are not returned", and an unchecked checkbox is not
- * either), so a merge on one would match every record whose cell is empty, not one record.
- */
-function isEmptyCellValue(value: unknown): boolean {
-  return (
-    value === undefined ||
-    value === null ||
-    value === "" ||
-    value === false ||
-    (Array.isArray(value) && value.length === 0)
-  );
 }
 
 /** A value FieldChecker.cells refused: its field's exact name, where it was given, and the refusal's sentence. */
