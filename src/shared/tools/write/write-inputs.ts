@@ -106,23 +106,30 @@ export function fieldSpecForAirtable(spec: FieldSpecInput): FieldSpecInput {
   return defaults === undefined ? spec : { ...spec, options: { ...defaults, ...spec.options } };
 }
 
-/** Record writes queue one operation; this tells the agent what that means for the answer. */
-export const QUEUED_RECORDS_NOTE =
-  "The call is queued as an operation and written in batches of 10 records per Airtable request (at most 5 " +
-  "requests per second per base, shared with everyone writing to it). It waits up to about 25 s: if the " +
-  "operation ends in time the answer has one result per input record, by index (its id, or its error); " +
-  "otherwise the answer has operationId, status and progress — poll get_operation with the operationId. " +
-  "A record marked inDoubt was sent but Airtable's answer was lost: look it up (search_records) before " +
-  "writing it again; it is never re-sent automatically.";
+/**
+ * What queueing means for a record tool's answer, worded for what it does to records: "written" (create, update,
+ * upsert) or "deleted" — a record in doubt asks for a look-up before writing it again, but a delete may simply be
+ * sent again.
+ */
+function queuedRecordsNote(done: "written" | "deleted"): string {
+  const inDoubt =
+    done === "written"
+      ? "look it up (search_records) before writing it again"
+      : "deleting it again is harmless (a record already gone is reported not found), or check with get_record";
+  return (
+    `The call is queued as an operation and ${done === "written" ? "written" : "sent"} in batches of 10 records ` +
+    "per Airtable request (at most 5 requests per second per base, shared with everyone writing to it). It waits " +
+    "up to about 25 s: if the operation ends in time the answer has one result per input record, by index (its " +
+    "id, or its error); otherwise the answer has operationId, status and progress — poll get_operation with the " +
+    `operationId. A record marked inDoubt was sent but Airtable's answer was lost: ${inDoubt}; it is never ` +
+    "re-sent automatically."
+  );
+}
 
-/** QUEUED_RECORDS_NOTE for delete_records: what "in doubt" asks of an agent differs for a delete. */
-export const QUEUED_DELETES_NOTE = QUEUED_RECORDS_NOTE.replace(
-  "written in batches of 10 records",
-  "sent in batches of 10 records",
-).replace(
-  "look it up (search_records) before writing it again",
-  "deleting it again is harmless (a record already gone is reported not found), or check with get_record",
-);
+/** Record writes queue one operation; this tells the agent what that means for the answer. */
+export const QUEUED_RECORDS_NOTE = queuedRecordsNote("written");
+/** QUEUED_RECORDS_NOTE for delete_records. */
+export const QUEUED_DELETES_NOTE = queuedRecordsNote("deleted");
 
 /** Single-item writes (tables, fields, comments, attachments) are queued too, behind the base's other writes. */
 export const QUEUED_ITEM_NOTE =
