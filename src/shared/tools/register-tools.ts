@@ -1,4 +1,4 @@
-import type { CallToolResult, McpServer, ServerContext } from "@modelcontextprotocol/server";
+import type { CallToolResult, McpRequestContext, McpServer, ServerContext } from "@modelcontextprotocol/server";
 import type { Logger } from "../logger.ts";
 import type { OperationPlan } from "../operations/plan.ts";
 import type { OperationTaskStore } from "../tasks/operation-task-store.ts";
@@ -57,7 +57,7 @@ export function registerTools(
   tools: readonly AnyToolDefinition[],
   runtime: ToolRuntime,
   only?: string,
-  era: "modern" | "legacy" = "legacy",
+  era: McpRequestContext["era"] = "legacy",
 ): void {
   const catalog = compileTools(tools);
   for (const { definition: tool } of catalog) {
@@ -107,7 +107,7 @@ export function calledToolName(message: unknown): string | undefined {
 }
 
 /** `era`: the protocol era the server was built for (the SDK's classification of the request). */
-function callContext(base: BaseToolContext, extra: ToolRequestExtra, era: "modern" | "legacy"): ToolContext {
+function callContext(base: BaseToolContext, extra: ToolRequestExtra, era: McpRequestContext["era"]): ToolContext {
   const ctx: ToolContext = { ...base, signal: extra.mcpReq.signal, modernEra: era === "modern" };
   const progressToken = extra.mcpReq._meta?.progressToken;
   if (progressToken !== undefined) {
