@@ -8,6 +8,7 @@
 import type { CancelSource, NewOperationEvent } from "./events.ts";
 import { isTerminal, resumeDecision, type OperationState } from "./fold.ts";
 import type { OperationStore } from "./operation-store.ts";
+import { formatCount } from "../format-count.ts";
 
 /**
  * Records that the owner (or an operator, `source: "bull_board"`) asked to stop the operation, and answers its
@@ -53,7 +54,7 @@ export function cancelledEvent(state: OperationState): NewOperationEvent {
   const by = state.cancellation?.via === "bull_board" ? "by an operator" : "by its owner";
   const settled = p.recordsSucceeded + p.recordsFailed + p.recordsInDoubt;
   // Counts as every other message of an operation writes them (1,200, not 1200).
-  const n = (count: number) => count.toLocaleString("en-US");
+  const n = formatCount;
   const reason =
     settled === 0
       ? `Cancelled ${by} before anything was sent: nothing was written.`

@@ -8,6 +8,7 @@ import { configSchema } from "../config.ts";
 import { MAX_BATCH_SIZE } from "../operations/events.ts";
 import { operationTools } from "./catalog.ts";
 import type { AnyToolDefinition } from "./define-tool.ts";
+import { formatCount } from "../format-count.ts";
 
 /** The settings the instructions quote. */
 export interface InstructionSettings {
@@ -24,7 +25,7 @@ export const DEFAULT_INSTRUCTION_SETTINGS: InstructionSettings = {
 };
 
 const operationToolNames = new Set(operationTools.map((t) => t.name));
-const number = (n: number) => n.toLocaleString("en-US");
+const number = formatCount;
 /** `list_bases (list bases), list_tables (list tables)`: each tool with its title, as the agent sees them. */
 const named = (tools: readonly AnyToolDefinition[]) =>
   tools.map((t) => `${t.name} (${t.title.charAt(0).toLowerCase()}${t.title.slice(1)})`).join(", ");

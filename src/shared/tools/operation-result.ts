@@ -8,6 +8,7 @@ import { OPERATION_KINDS } from "../operations/events.ts";
 import type { ItemOutcome, OperationState } from "../operations/fold.ts";
 import { isTerminal, OPERATION_STATUSES } from "../operations/fold.ts";
 import { ToolInputError } from "./tool-input-error.ts";
+import { formatCount } from "../format-count.ts";
 
 export const RESULT_PAGE_SIZE = 200;
 
@@ -108,8 +109,8 @@ export function operationResult(state: OperationState, opts: ResultPageOptions =
     // Said in the message too: an agent that reads only the text sees a page of results and might take the rest
     // for missing (and write them again).
     out.message +=
-      ` The results field lists items ${start.toLocaleString("en-US")}–${(end - 1).toLocaleString("en-US")} of ` +
-      `${total.toLocaleString("en-US")}: call get_operation with this operationId and cursor set to nextCursor ` +
+      ` The results field lists items ${formatCount(start)}–${formatCount(end - 1)} of ` +
+      `${formatCount(total)}: call get_operation with this operationId and cursor set to nextCursor ` +
       "for the rest.";
   }
   return out;
@@ -147,7 +148,7 @@ function parseCursor(cursor: string, operationId: string, total: number): number
 /** What happened to a succeeded item of an operation of `kind`: "deleted" for deletes, "written" otherwise. */
 export const doneWord = (kind: string): "deleted" | "written" => (kind === "delete_records" ? "deleted" : "written");
 
-const plural = (n: number, word: string) => `${n.toLocaleString("en-US")} ${word}${n === 1 ? "" : "s"}`;
+const plural = (n: number, word: string) => `${formatCount(n)} ${word}${n === 1 ? "" : "s"}`;
 
 /**
  * One or two sentences an agent can act on. `via`: where the agent reads it, which decides how it is told to look
@@ -167,9 +168,9 @@ export function describeState(state: OperationState, via: "tool" | "task" = "too
   const items = state.operation.kind.endsWith("_records") ? "record" : "item";
   const counts =
     `${plural(p.recordsSucceeded, items)} ${doneWord(state.operation.kind)}` +
-    (p.recordsFailed > 0 ? `, ${p.recordsFailed.toLocaleString("en-US")} failed` : "") +
-    (p.recordsInDoubt > 0 ? `, ${p.recordsInDoubt.toLocaleString("en-US")} in doubt` : "") +
-    ` of ${p.recordsTotal.toLocaleString("en-US")}`;
+    (p.recordsFailed > 0 ? `, ${formatCount(p.recordsFailed)} failed` : "") +
+    (p.recordsInDoubt > 0 ? `, ${formatCount(p.recordsInDoubt)} in doubt` : "") +
+    ` of ${formatCount(p.recordsTotal)}`;
   switch (state.status) {
     case "queued":
       return `Queued (${plural(p.recordsTotal, items)}). ${poll} for the result.`;
@@ -183,11 +184,9 @@ export function describeState(state: OperationState, via: "tool" | "task" = "too
       // are added, since an agent must look the latter up before writing them again.
       const reason = state.cancellation?.reason;
       const more = [
-        ...(p.recordsFailed > 0 ? [`${p.recordsFailed.toLocaleString("en-US")} failed`] : []),
+        ...(p.recordsFailed > 0 ? [`${formatCount(p.recordsFailed)} failed`] : []),
         ...(p.recordsInDoubt > 0
-          ? [
-              `${p.recordsInDoubt.toLocaleString("en-US")} in doubt (sent, answer lost: look them up before writing them again)`,
-            ]
+          ? [`${formatCount(p.recordsInDoubt)} in doubt (sent, answer lost: look them up before writing them again)`]
           : []),
       ];
       const said =

@@ -11,6 +11,7 @@ import type { ToolContext, WriteToolDefinition } from "./define-tool.ts";
 import { checkRecordCount } from "./write/check-records.ts";
 import { doneWord, operationResult, type OperationResultOutput } from "./operation-result.ts";
 import { toolSuccessResult } from "./tool-result.ts";
+import { formatCount } from "../format-count.ts";
 
 export interface WriteRunnerOptions {
   runner: OperationRunner;
@@ -105,8 +106,8 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
             // what to ask get_operation about.
             const message =
               (p.cancelled === true
-                ? `cancelled: ${p.recordsSucceeded} of ${p.recordsTotal} ${doneWord(operation.kind)}; the rest were not sent`
-                : `${settled} of ${p.recordsTotal} ${doneWord(operation.kind)} (batch ${p.batchesDone}/${p.batchesTotal})`) +
+                ? `cancelled: ${formatCount(p.recordsSucceeded)} of ${formatCount(p.recordsTotal)} ${doneWord(operation.kind)}; the rest were not sent`
+                : `${formatCount(settled)} of ${formatCount(p.recordsTotal)} ${doneWord(operation.kind)} (batch ${p.batchesDone}/${p.batchesTotal})`) +
               ` · operation ${operation.operationId}`;
             send(settled, p.recordsTotal, message).catch((error: unknown) =>
               ctx.logger.debug({ err: error }, "progress notification not delivered"),

@@ -98,7 +98,7 @@ describe("cancel_operation (embedded runner)", () => {
       expect(Date.now() - calledAt).toBeLessThan(10_000);
       expect(result.status).toBe("cancelled");
       expect(seen.at(-1)?.message).toMatch(
-        new RegExp(`^cancelled: \\d+ of 1000 written; the rest were not sent · operation ${operationId}$`),
+        new RegExp(`^cancelled: \\d+ of 1,000 written; the rest were not sent · operation ${operationId}$`),
       );
       // Every progress message names the operation, so a client whose call goes away knows what to look up.
       for (const p of seen) expect(p.message).toContain(operationId);

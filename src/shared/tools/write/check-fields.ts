@@ -10,6 +10,7 @@ import type { ToolContext } from "../define-tool.ts";
 import { withSchema } from "../with-schema.ts";
 import { ToolInputError } from "../tool-input-error.ts";
 import { checkCellValue } from "./check-values.ts";
+import { formatCount } from "../../format-count.ts";
 
 /** Types whose values Airtable computes: a write naming one fails, so it is refused up front. */
 export const COMPUTED_FIELD_TYPES: ReadonlySet<string> = new Set([
@@ -290,15 +291,15 @@ export function valueProblems(problems: readonly ValueProblem[]): ToolInputError
   const lines = groups.slice(0, MAX_LISTED_VALUE_PROBLEMS).map(([first, ...rest]) => {
     if (rest.length === 0) return first!.message;
     const named = rest.slice(0, MORE_PLACES_NAMED).map((p) => p.where);
-    const all = (rest.length + 1).toLocaleString("en-US");
+    const all = formatCount(rest.length + 1);
     const others = rest.length > named.length ? `, … (${all} records in all)` : "";
     return `${first!.message} The value of ${JSON.stringify(first!.field)} is wrong in ${named.join(", ")}${others} too.`;
   });
   const moreFields = groups.length - lines.length;
-  const fields = `${groups.length.toLocaleString("en-US")} field${groups.length === 1 ? "" : "s"}`;
+  const fields = `${formatCount(groups.length)} field${groups.length === 1 ? "" : "s"}`;
   return new ToolInputError(
-    `${problems.length.toLocaleString("en-US")} values cannot be written as given (${fields}); nothing was ` +
+    `${formatCount(problems.length)} values cannot be written as given (${fields}); nothing was ` +
       `queued. Fix them all, then call again:\n- ${lines.join("\n- ")}` +
-      (moreFields > 0 ? `\n- …and ${moreFields.toLocaleString("en-US")} more fields.` : ""),
+      (moreFields > 0 ? `\n- …and ${formatCount(moreFields)} more fields.` : ""),
   );
 }

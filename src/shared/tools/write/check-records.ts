@@ -3,6 +3,7 @@
  * before the base's schema is even fetched. Every message names the list position and says what to do.
  */
 import { ToolInputError } from "../tool-input-error.ts";
+import { formatCount } from "../../format-count.ts";
 
 const RECORD_ID = /^rec[A-Za-z0-9]{14}$/;
 
@@ -16,10 +17,10 @@ export function checkRecordCount(
 ): void {
   if (count === 0) throw new ToolInputError(`${list} is empty: give at least one ${what}.`);
   if (count > maxRecordsPerOperation) {
-    const max = maxRecordsPerOperation.toLocaleString("en-US");
+    const max = formatCount(maxRecordsPerOperation);
     throw new ToolInputError(
       `${tool} takes at most ${max} ${what}s per call on this server; this call has ` +
-        `${count.toLocaleString("en-US")}. Split it into several calls of at most ${max}.`,
+        `${formatCount(count)}. Split it into several calls of at most ${max}.`,
     );
   }
 }

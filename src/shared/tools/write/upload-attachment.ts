@@ -6,6 +6,7 @@ import { baseIdInput, recordIdInput, tableIdInput } from "../shapes.ts";
 import { ToolInputError } from "../tool-input-error.ts";
 import { describeItem, FieldChecker, withWriteSchema } from "./check-fields.ts";
 import { createAnnotations, QUEUED_ITEM_NOTE, singleItemOptions } from "./write-inputs.ts";
+import { formatCount } from "../../format-count.ts";
 
 /** Airtable's limit for uploadAttachment: 5 MB of decoded file. Bigger files need a public URL in the cell instead. */
 export const MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024;
@@ -92,7 +93,7 @@ export function checkBase64File(file: string): string {
   const bytes = (compact.length / 4) * 3 - padding;
   if (bytes > MAX_ATTACHMENT_BYTES) {
     throw new ToolInputError(
-      `file is ${bytes.toLocaleString("en-US")} bytes once decoded; upload_attachment takes at most 5 MB (${MAX_ATTACHMENT_BYTES.toLocaleString("en-US")} bytes). ` +
+      `file is ${formatCount(bytes)} bytes once decoded; upload_attachment takes at most 5 MB (${formatCount(MAX_ATTACHMENT_BYTES)} bytes). ` +
         `For a bigger file, put it at a public URL and set the cell with update_records: [{"url": "https://…"}].`,
     );
   }
