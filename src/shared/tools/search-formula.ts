@@ -53,13 +53,30 @@ export function fieldReference(field: Pick<AirtableField, "name">): string | und
   return field.name.includes("}") ? undefined : `{${field.name}}`;
 }
 
-/** True where any of `fields` contains `term`, ignoring case: `OR(FIND(LOWER("term"), LOWER({F} & "")) > 0, …)`. */
-export function searchFormula(term: string, fields: readonly Pick<AirtableField, "name">[]): string {
+/**
+ * Types whose cell can be an error value (`{"error": "#ERROR!"}`): a formula, rollup or lookup that fails on one
+ * record. An error propagates through `&`, LOWER, FIND and OR, and a record whose filter is an error is not
+ * listed, so one failing computed cell would hide the record even when another field holds the term.
+ */
+const MAY_BE_ERROR_TYPES: ReadonlySet<string> = new Set(["formula", "rollup", "multipleLookupValues"]);
+
+/**
+ * True where any of `fields` contains `term`, ignoring case: `OR(FIND(LOWER("term"), LOWER({F} & "")) > 0, …)`.
+ * A computed field (or one of unknown type) is tested as `IF(ISERROR({F} & ""), FALSE(), …)`, so its error
+ * value counts as "does not contain the term" instead of hiding the record.
+ */
+export function searchFormula(
+  term: string,
+  fields: readonly (Pick<AirtableField, "name"> & { type?: string })[],
+): string {
   const needle = `LOWER(${formulaString(term)})`;
   const tests = fields.map((field) => {
     const ref = fieldReference(field);
     if (ref === undefined) throw new Error(`field ${JSON.stringify(field.name)} cannot be referenced in a formula`);
-    return `FIND(${needle}, LOWER(${ref} & "")) > 0`;
+    const test = `FIND(${needle}, LOWER(${ref} & "")) > 0`;
+    return field.type === undefined || MAY_BE_ERROR_TYPES.has(field.type)
+      ? `IF(ISERROR(${ref} & ""), FALSE(), ${test})`
+      : test;
   });
   return `OR(${tests.join(", ")})`;
 }

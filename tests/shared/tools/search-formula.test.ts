@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { compileFormula } from "../../../src/sandbox/formula.ts";
 import { tokenize } from "../../../src/sandbox/formula/lexer.ts";
 import {
   fieldReference,
@@ -31,9 +32,33 @@ describe("formulaString", () => {
 
 describe("searchFormula", () => {
   it('builds OR(FIND(LOWER(term), LOWER({Field} & "")) > 0, …)', () => {
-    expect(searchFormula('a"b', [{ name: "Name" }, { name: "Notes" }])).toBe(
-      'OR(FIND(LOWER("a\\"b"), LOWER({Name} & "")) > 0, FIND(LOWER("a\\"b"), LOWER({Notes} & "")) > 0)',
+    expect(
+      searchFormula('a"b', [
+        { name: "Name", type: "singleLineText" },
+        { name: "Notes", type: "multilineText" },
+      ]),
+    ).toBe('OR(FIND(LOWER("a\\"b"), LOWER({Name} & "")) > 0, FIND(LOWER("a\\"b"), LOWER({Notes} & "")) > 0)');
+  });
+
+  it("a computed field's error value does not hide a record another field matches", () => {
+    const fields = [
+      { name: "Title", type: "singleLineText" },
+      { name: "Label", type: "formula" },
+    ];
+    const formula = searchFormula("enigma", fields);
+    expect(formula).toBe(
+      'OR(FIND(LOWER("enigma"), LOWER({Title} & "")) > 0, ' +
+        'IF(ISERROR({Label} & ""), FALSE(), FIND(LOWER("enigma"), LOWER({Label} & "")) > 0))',
     );
+    const compiled = compileFormula(formula, fields);
+    const record = (cells: Record<string, unknown>) => ({
+      id: "recA",
+      createdTime: "2026-01-01T00:00:00.000Z",
+      fields: cells,
+    });
+    expect(compiled.matches(record({ Title: "Break enigma", Label: { error: "#ERROR!" } }))).toBe(true);
+    expect(compiled.matches(record({ Title: "Other", Label: { error: "#ERROR!" } }))).toBe(false);
+    expect(compiled.matches(record({ Title: "Other", Label: "the Enigma label" }))).toBe(true);
   });
 
   it("refuses fields whose name cannot be referenced", () => {
