@@ -254,6 +254,46 @@ describe("read tools, end to end over MCP", () => {
     expect(unknownField.text).toMatch(/Unknown field "Title".*"Name".*"Notes".*"Count"/s);
   });
 
+  it("search_records finds a record whose computed field is #ERROR!, and survives a field renamed since the schema was cached", async () => {
+    const base = h.sandbox.createBase(h.demo.user.id, {
+      name: "Search edge cases",
+      tables: [
+        {
+          name: "Tasks",
+          fields: [
+            { name: "Title", type: "singleLineText" },
+            { name: "Hours", type: "number", options: { precision: 0 } },
+            { name: "Notes", type: "multilineText" },
+            // An error value on records with 0 hours (DATEADD of a non-date), text otherwise.
+            {
+              name: "Label",
+              type: "formula",
+              options: { formula: 'IF({Hours} = 0, DATEADD("x", 1, "days") & "", "ok " & {Title})' },
+            },
+          ],
+          records: [
+            { Title: "Write paper", Hours: 5 },
+            { Title: "Break enigma", Hours: 0 },
+          ],
+        },
+      ],
+    });
+    const titles = (answer: ToolAnswer) => (answer.data.records as Rec[]).map((r) => r.fields.Title);
+    const first = await call("search_records", { baseId: base.id, tableId: "Tasks", searchTerm: "enigma" });
+    expect(first.isError, first.text).toBe(false);
+    expect(titles(first)).toEqual(["Break enigma"]);
+
+    // Renamed in Airtable after the schema was cached: the search formula built from the old name is refused by
+    // Airtable; the tool retries once with a fresh schema instead of telling the agent to fix "its" formula.
+    const table = (await h.airtableA.getBaseSchema(base.id)).tables[0]!;
+    const notes = table.fields.find((f) => f.name === "Notes")!;
+    await h.airtableA.updateField(base.id, table.id, notes.id, { name: "Remarks" });
+    const second = await call("search_records", { baseId: base.id, tableId: "Tasks", searchTerm: "paper" });
+    expect(second.isError, second.text).toBe(false);
+    expect(titles(second)).toEqual(["Write paper"]);
+    expect((second.data.searchedFields as { name: string }[]).map((f) => f.name)).toContain("Remarks");
+  });
+
   it.each([
     [HOSTILE_TERM, [`injection ${HOSTILE_TERM} here`]],
     ['"double"', ["quote \"double\" and 'single'"]],

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import type { AirtableField, AirtableTable } from "../../airtable/schemas.ts";
+import { AirtableValidationError } from "../../airtable/errors.ts";
+import type { AirtableField, AirtableTable, BaseSchema } from "../../airtable/schemas.ts";
 import { resolveField, resolveTable } from "../../schema-cache.ts";
 import { defineTool, readOnlyAnnotations } from "../define-tool.ts";
 import { listingInputs, listingOutputs, resolveListingQuery, runListing } from "../listing.ts";
@@ -40,27 +41,40 @@ export const searchRecords = defineTool({
   },
   annotations: readOnlyAnnotations,
   async handler(input, ctx) {
-    const { table, query, searched, schema } = await withSchema(ctx, input.baseId, (schema) => {
-      const table = resolveTable(schema, input.tableId, input.baseId);
-      return {
-        table,
-        query: resolveListingQuery(table, input),
-        searched: searchedFields(table, input.fieldIds),
-        schema,
+    const search = async (fresh: boolean) => {
+      const prepare = (schema: BaseSchema) => {
+        const table = resolveTable(schema, input.tableId, input.baseId);
+        return {
+          table,
+          query: resolveListingQuery(table, input),
+          searched: searchedFields(table, input.fieldIds),
+          schema,
+        };
       };
-    });
-    query.filterByFormula = searchFormula(input.searchTerm, searched);
-    const page = await runListing(ctx, {
-      baseId: input.baseId,
-      table,
-      query,
-      identity: { tool: "search_records" },
-      pageSize: input.pageSize,
-      maxRecords: input.maxRecords,
-      cursor: input.cursor,
-      expandLinks: input.expandLinks ? schema : undefined,
-    });
-    return { ...page, searchedFields: searched.map((f) => ({ id: f.id, name: f.name, type: f.type })) };
+      const { table, query, searched, schema } = fresh
+        ? prepare(await ctx.schemas.get(ctx.airtable, input.baseId, ctx.userId, { fresh: true }))
+        : await withSchema(ctx, input.baseId, prepare);
+      query.filterByFormula = searchFormula(input.searchTerm, searched);
+      const page = await runListing(ctx, {
+        baseId: input.baseId,
+        table,
+        query,
+        identity: { tool: "search_records" },
+        pageSize: input.pageSize,
+        maxRecords: input.maxRecords,
+        cursor: input.cursor,
+        expandLinks: input.expandLinks ? schema : undefined,
+      });
+      return { ...page, searchedFields: searched.map((f) => ({ id: f.id, name: f.name, type: f.type })) };
+    };
+    try {
+      return await search(false);
+    } catch (error) {
+      // The formula is built here from the cached schema's field names: Airtable refusing it means a searched
+      // field was renamed or deleted since the schema was cached, not a mistake of the agent. Once more, fresh.
+      if (!(error instanceof AirtableValidationError && error.type === "INVALID_FILTER_BY_FORMULA")) throw error;
+      return await search(true);
+    }
   },
 });
 
