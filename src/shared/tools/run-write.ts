@@ -95,13 +95,21 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
     if (ctx.signal?.aborted === true) onAbort();
     else ctx.signal?.addEventListener("abort", onAbort, { once: true });
     const send = ctx.sendProgress;
+    // "The `progress` value MUST increase with each notification" (basic/utilities/progress, 2025-06-18 to
+    // 2026-07-28): a runner may relay the same count twice (a cancel recorded between batches), so only a larger
+    // count is sent. Once cancelled, every item is accounted for (written, failed, in doubt or never sent): that
+    // last notification counts them all, so it still increases and still says "cancelled".
+    let lastSent = -1;
     const onProgress =
       send === undefined
         ? undefined
         : (p: OperationProgress) => {
             if (cancelledByClient) return; // nothing more is sent for a cancelled request
 
-            const settled = p.recordsSucceeded + p.recordsFailed + p.recordsInDoubt;
+            const settled =
+              p.cancelled === true ? p.recordsTotal : p.recordsSucceeded + p.recordsFailed + p.recordsInDoubt;
+            if (settled <= lastSent) return;
+            lastSent = settled;
             // Each message names the operation: a client whose call goes away (a dropped connection) still knows
             // what to ask get_operation about.
             const message =
