@@ -32,13 +32,21 @@ function linkedTable(schema: BaseSchema, field: AirtableField): { table: Airtabl
   return { table, primary };
 }
 
-/** A primary value as text, the way a formula reads it (arrays joined with ", "). */
+/**
+ * A primary value as text, the way Airtable shows it (arrays joined with ", "): a collaborator's `name`, a
+ * barcode's `text`, a button's `label`, an attachment's `filename`, an AI text field's `value`, a computed
+ * field's error (`{"error": "#ERROR!"}`) or special number (`{"specialValue": "NaN"}`) as that text
+ * (https://airtable.com/developers/web/api/field-model).
+ */
 function primaryText(value: unknown): string {
   if (value === undefined || value === null) return "";
   if (Array.isArray(value)) return value.map(primaryText).join(", ");
   if (typeof value === "object") {
     const o = value as Record<string, unknown>;
-    for (const key of ["name", "text", "label", "filename"]) if (typeof o[key] === "string") return o[key];
+    for (const key of ["name", "text", "label", "filename", "value", "error", "specialValue"]) {
+      if (typeof o[key] === "string") return o[key];
+    }
+    if ("value" in o) return primaryText(o.value);
     return JSON.stringify(value);
   }
   return String(value);

@@ -7,6 +7,7 @@ import { DEFAULT_RESPONSE_BUDGET_BYTES, fetchRecordPage } from "./record-pager.t
 import { cursorInput, recordOutput, toRecordOutput } from "./shapes.ts";
 import type { ToolContext } from "./define-tool.ts";
 import { expandLinkCells, expandedLinkBytes } from "./linked-records.ts";
+import { schemaForRecords } from "./with-schema.ts";
 
 /** Inputs list_records and search_records share. */
 export const listingInputs = {
@@ -103,7 +104,15 @@ export async function runListing(
     ...(args.expandLinks !== undefined && { extraBytes: (r) => expandedLinkBytes(args.table, r) }),
   });
   if (args.expandLinks !== undefined) {
-    await expandLinkCells(ctx.airtable, args.baseId, args.expandLinks, args.table, page.records);
+    // Link cells are found by field name: a link field renamed since the schema was cached needs a fresh one.
+    const current = await schemaForRecords(
+      ctx,
+      args.baseId,
+      { schema: args.expandLinks, table: args.table },
+      page.records,
+      "name",
+    );
+    await expandLinkCells(ctx.airtable, args.baseId, current.schema, current.table, page.records);
   }
   const out: z.infer<z.ZodObject<typeof listingOutputs>> = { records: page.records.map(toRecordOutput) };
   if (page.nextCursor !== undefined) out.nextCursor = page.nextCursor;

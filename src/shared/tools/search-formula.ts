@@ -10,6 +10,12 @@ export const SEARCHABLE_FIELD_TYPES: ReadonlySet<string> = new Set([
   "phoneNumber",
   "singleSelect",
   "multipleSelects",
+  // A person reads as their name in a formula (and in the grid); a barcode as its text.
+  "singleCollaborator",
+  "multipleCollaborators",
+  "createdBy",
+  "lastModifiedBy",
+  "barcode",
 ]);
 
 /** Computed field types whose result type (`options.result.type`, Airtable's field model) decides searchability. */

@@ -1,4 +1,4 @@
-import type { BaseSchema } from "../airtable/schemas.ts";
+import type { AirtableTable, BaseSchema } from "../airtable/schemas.ts";
 import { SchemaLookupError } from "../schema-cache.ts";
 import type { ToolContext } from "./define-tool.ts";
 
@@ -22,4 +22,28 @@ export async function withSchema<R>(
     const fresh = await ctx.schemas.get(ctx.airtable, baseId, ctx.userId, { fresh: true });
     return use(fresh);
   }
+}
+
+/**
+ * The schema and table to read `records` with. Cells are keyed by field name (`by: "name"`, Airtable's default)
+ * or id (`returnFieldsByFieldId`). When every key is a field of the cached `table`, that is the answer at no cost;
+ * a key it lacks means a field was added or renamed in Airtable since the schema was cached, so the schema is read
+ * fresh once and `table` is taken from it by id. `unknownKeys`: the keys that table still lacks (for `by: "id"`,
+ * cells of another table: Airtable's get-record finds a record by id in any table of the base).
+ */
+export async function schemaForRecords(
+  ctx: Pick<ToolContext, "airtable" | "schemas" | "userId">,
+  baseId: string,
+  cached: { schema: BaseSchema; table: AirtableTable },
+  records: readonly { fields: Record<string, unknown> }[],
+  by: "name" | "id",
+): Promise<{ schema: BaseSchema; table: AirtableTable; unknownKeys: string[] }> {
+  const unknown = (table: AirtableTable) => {
+    const known = new Set(table.fields.map((f) => f[by]));
+    return [...new Set(records.flatMap((r) => Object.keys(r.fields)))].filter((key) => !known.has(key));
+  };
+  if (unknown(cached.table).length === 0) return { ...cached, unknownKeys: [] };
+  const schema = await ctx.schemas.get(ctx.airtable, baseId, ctx.userId, { fresh: true });
+  const table = schema.tables.find((t) => t.id === cached.table.id) ?? cached.table;
+  return { schema, table, unknownKeys: unknown(table) };
 }

@@ -300,3 +300,108 @@ describe("a record item's keys", () => {
     }
   });
 });
+
+describe("reads of a base that changed, people, barcodes, error values and another table's record", () => {
+  /** Teams (primary: a formula that is #ERROR! for code 0) and People linking to them, in a base of its own. */
+  function teamsBase(name: string) {
+    const base = h.sandbox.createBase(h.demo.user.id, {
+      name,
+      tables: [
+        {
+          name: "Teams",
+          fields: [
+            {
+              name: "Label",
+              type: "formula",
+              options: { formula: 'IF({Code} = 0, DATEADD("x", 1, "days") & "", "Team " & {Code})' },
+            },
+            { name: "Code", type: "number", options: { precision: 0 } },
+          ],
+          records: [{ Code: 7 }, { Code: 0 }],
+        },
+        {
+          name: "People",
+          fields: [
+            { name: "Name", type: "singleLineText" },
+            { name: "Team", type: "multipleRecordLinks", options: { linkedTableId: "Teams" } },
+            { name: "Owner", type: "singleCollaborator" },
+            { name: "Badge", type: "barcode" },
+          ],
+          records: [
+            { Name: "Ada", Owner: { id: h.demo.user.id }, Badge: { text: "QX-4471" } },
+            { Name: "Grace", Badge: { text: "ZZ-0001" } },
+          ],
+        },
+      ],
+    });
+    const teams = h.sandbox.listRecordsDirect(base.id, "Teams");
+    const people = h.sandbox.listRecordsDirect(base.id, "People");
+    const teamOf = (code: number) => teams.find((r) => r.fields.Code === code)!.id;
+    const person = (name: string) => people.find((r) => r.fields.Name === name)!.id;
+    return { base, teamOf, person };
+  }
+
+  it("get_record refuses a record id of another table, naming that table (Airtable would answer it from any table)", async () => {
+    const { base, teamOf, person } = teamsBase("Wrong table");
+    const teams = base.tables.find((t) => t.name === "Teams")!;
+    const wrong = await call("get_record", { baseId: base.id, tableId: "People", recordId: teamOf(7) });
+    expect(wrong.isError).toBe(true);
+    expect(wrong.text).toContain(`${teamOf(7)} is not a record of table "People"`);
+    expect(wrong.text).toContain(
+      `it is a record of table "Teams" (${teams.id}). Call get_record with tableId "${teams.id}"`,
+    );
+    // The same id in its own table, and a People record in People, are answered keyed by field name.
+    const right = await call("get_record", { baseId: base.id, tableId: "Teams", recordId: teamOf(7) });
+    expect(right.isError, right.text).toBe(false);
+    expect((right.data.record as Rec).fields).toEqual({ Label: "Team 7", Code: 7 });
+    const ada = await call("get_record", { baseId: base.id, tableId: "People", recordId: person("Ada") });
+    expect((ada.data.record as Rec).fields).toMatchObject({ Name: "Ada", Badge: { text: "QX-4471" } });
+  });
+
+  it("expandLinks names links through a link field renamed since the schema was cached, and a field added since is keyed by name", async () => {
+    const { base, teamOf, person } = teamsBase("Renamed link");
+    const people = base.tables.find((t) => t.name === "People")!;
+    await h.airtableA.updateRecords(base.id, people.id, [
+      { id: person("Ada"), fields: { Team: [teamOf(7), teamOf(0)] } },
+    ]);
+    const first = await call("list_records", { baseId: base.id, tableId: "People", expandLinks: true });
+    expect(first.isError, first.text).toBe(false); // the schema is cached now
+    const team = people.fields.find((f) => f.name === "Team")!;
+    await h.airtableA.updateField(base.id, people.id, team.id, { name: "Squad" });
+    await h.airtableA.createField(base.id, people.id, { name: "Nickname", type: "singleLineText" });
+    await h.airtableA.updateRecords(base.id, people.id, [{ id: person("Ada"), fields: { Nickname: "Countess" } }]);
+
+    const listed = await call("list_records", { baseId: base.id, tableId: "People", expandLinks: true });
+    const ada = (listed.data.records as Rec[]).find((r) => r.fields.Name === "Ada")!;
+    // A primary value that is #ERROR! is named as Airtable shows it, not as JSON.
+    expect(ada.fields.Squad).toEqual([
+      { id: teamOf(7), name: "Team 7" },
+      { id: teamOf(0), name: "#ERROR!" },
+    ]);
+    const one = await call("get_record", {
+      baseId: base.id,
+      tableId: "People",
+      recordId: person("Ada"),
+      expandLinks: true,
+    });
+    expect(one.isError, one.text).toBe(false);
+    expect((one.data.record as Rec).fields).toMatchObject({
+      Nickname: "Countess",
+      Squad: [
+        { id: teamOf(7), name: "Team 7" },
+        { id: teamOf(0), name: "#ERROR!" },
+      ],
+    });
+  });
+
+  it("search_records finds people by name and barcodes by text", async () => {
+    const { base } = teamsBase("People and barcodes");
+    const byPerson = await call("search_records", { baseId: base.id, tableId: "People", searchTerm: "demo user" });
+    expect(byPerson.isError, byPerson.text).toBe(false);
+    expect((byPerson.data.records as Rec[]).map((r) => r.fields.Name)).toEqual(["Ada"]);
+    const byBadge = await call("search_records", { baseId: base.id, tableId: "People", searchTerm: "zz-00" });
+    expect((byBadge.data.records as Rec[]).map((r) => r.fields.Name)).toEqual(["Grace"]);
+    const searched = (byBadge.data.searchedFields as { name: string }[]).map((f) => f.name);
+    expect(searched).toEqual(expect.arrayContaining(["Name", "Team", "Owner", "Badge"]));
+  });
+});

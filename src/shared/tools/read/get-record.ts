@@ -1,9 +1,11 @@
+import type { AirtableRecord, AirtableTable } from "../../airtable/schemas.ts";
 import { resolveTable } from "../../schema-cache.ts";
 import { defineTool, readOnlyAnnotations } from "../define-tool.ts";
 import { baseIdInput, recordIdInput, recordOutput, tableIdInput, toRecordOutput } from "../shapes.ts";
-import { withSchema } from "../with-schema.ts";
+import { schemaForRecords, withSchema } from "../with-schema.ts";
 import { expandLinksInput } from "../listing.ts";
 import { expandLinkCells } from "../linked-records.ts";
+import { ToolInputError } from "../tool-input-error.ts";
 
 export const getRecord = defineTool({
   name: "get_record",
@@ -22,12 +24,37 @@ export const getRecord = defineTool({
   outputSchema: { record: recordOutput },
   annotations: readOnlyAnnotations,
   async handler(input, ctx) {
-    const { table, schema } = await withSchema(ctx, input.baseId, (schema) => ({
+    const cached = await withSchema(ctx, input.baseId, (schema) => ({
       table: resolveTable(schema, input.tableId, input.baseId),
       schema,
     }));
-    const record = await ctx.airtable.getRecord(input.baseId, table.id, input.recordId);
+    // Cells keyed by field id, so the record's table is known for sure: Airtable answers a record of any table of
+    // the base whatever table the path names (get-record), and a record of another table must not pass as this one.
+    const byId = await ctx.airtable.getRecord(input.baseId, cached.table.id, input.recordId, {
+      returnFieldsByFieldId: true,
+    });
+    const { schema, table, unknownKeys } = await schemaForRecords(ctx, input.baseId, cached, [byId], "id");
+    if (unknownKeys.length > 0) {
+      const owner = schema.tables.find((t) => unknownKeys.every((id) => t.fields.some((f) => f.id === id)));
+      throw new ToolInputError(
+        `${input.recordId} is not a record of table ${JSON.stringify(table.name)} (${table.id})` +
+          (owner === undefined
+            ? "."
+            : `: it is a record of table ${JSON.stringify(owner.name)} (${owner.id}). Call get_record with ` +
+              `tableId ${JSON.stringify(owner.id)}.`) +
+          " A record id belongs to one table.",
+      );
+    }
+    const record = keyedByName(byId, table);
     if (input.expandLinks) await expandLinkCells(ctx.airtable, input.baseId, schema, table, [record]);
     return { record: toRecordOutput(record) };
   },
 });
+
+/** The record with its cells keyed by field name, as every read tool answers (`fields` keyed by field id in). */
+function keyedByName(record: AirtableRecord, table: AirtableTable): AirtableRecord {
+  const names = new Map(table.fields.map((f) => [f.id, f.name]));
+  const fields: Record<string, unknown> = {};
+  for (const [id, value] of Object.entries(record.fields)) fields[names.get(id) ?? id] = value;
+  return { ...record, fields };
+}
