@@ -1,4 +1,5 @@
 import type { Response } from "express";
+import { isRedisUnavailable } from "../../shared/redis-unavailable.ts";
 
 /**
  * An OAuth error answer in RFC 6749 §5.2 shape. Thrown by the endpoint code and turned into JSON by
@@ -37,4 +38,27 @@ export function sendOAuthError(res: Response, error: OAuthError): void {
   if (error.basicChallenge) res.setHeader("WWW-Authenticate", 'Basic realm="oauth", charset="UTF-8"');
   if (error.retryAfterSec !== undefined) res.setHeader("Retry-After", String(error.retryAfterSec));
   res.status(error.status).json({ error: error.error, error_description: error.message });
+}
+
+/** Seconds a client is told to wait (Retry-After) when the endpoint's storage does not answer. */
+export const UNAVAILABLE_RETRY_AFTER_SEC = 30;
+
+/**
+ * What an endpoint that hit an unexpected error answers: 503 `temporarily_unavailable` with Retry-After when
+ * Redis does not answer (nothing was decided: the presented refresh token is still good), else 500
+ * `server_error`. The difference matters to MCP clients: the MCP SDKs (v1 and v2) answer a refresh that failed
+ * with `server_error` by dropping it and opening the browser for a new sign-in, which during an outage leads the
+ * user to an error page; any other OAuth error leaves the stored tokens alone, so the client retries later and
+ * stays signed in. (RFC 6749 §4.1.2.1 defines temporarily_unavailable for the authorization endpoint; RFC 6749
+ * §5.2 lets the token endpoint answer other codes, and 503 with Retry-After says what happened, RFC 9110 §15.6.4.)
+ */
+export function unexpectedOAuthError(error: unknown, description: string): OAuthError {
+  if (!isRedisUnavailable(error)) return new OAuthError("server_error", description, 500);
+  const unavailable = new OAuthError(
+    "temporarily_unavailable",
+    "The service is temporarily unavailable (its storage does not answer); nothing was changed and your refresh token is still valid. Try again in a minute.",
+    503,
+  );
+  unavailable.retryAfterSec = UNAVAILABLE_RETRY_AFTER_SEC;
+  return unavailable;
 }

@@ -2,7 +2,7 @@ import type { Request, Response } from "express";
 import { InvalidAccessTokenError } from "./access-tokens.ts";
 import { authenticateClient } from "./client-auth.ts";
 import type { AuthContext } from "./context.ts";
-import { invalidRequest, noStore, OAuthError, sendOAuthError } from "./oauth-error.ts";
+import { invalidRequest, noStore, OAuthError, sendOAuthError, unexpectedOAuthError } from "./oauth-error.ts";
 
 /**
  * POST /revoke (RFC 7009). Revoking either token revokes its whole grant: the refresh token chain and every
@@ -27,7 +27,7 @@ export function revokeHandler(ctx: AuthContext) {
     } catch (error) {
       if (error instanceof OAuthError) return sendOAuthError(res, error);
       ctx.deps.logger.error({ err: error }, "revocation failed");
-      sendOAuthError(res, new OAuthError("server_error", "The revocation could not be completed", 500));
+      sendOAuthError(res, unexpectedOAuthError(error, "The revocation could not be completed"));
     }
   };
 }

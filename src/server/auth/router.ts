@@ -3,7 +3,7 @@ import { authorizeHandler, decisionHandler } from "./authorize.ts";
 import { callbackHandler } from "./callback.ts";
 import { buildAuthContext, type AuthContext, type AuthDeps } from "./context.ts";
 import { authorizationServerMetadata, jsonDocument, protectedResourceMetadata } from "./metadata.ts";
-import { noStore } from "./oauth-error.ts";
+import { noStore, sendOAuthError, UNAVAILABLE_RETRY_AFTER_SEC, unexpectedOAuthError } from "./oauth-error.ts";
 import { sendErrorPage } from "./pages.ts";
 import { ipRateLimit } from "./rate-limit.ts";
 import { registerHandler } from "./register.ts";
@@ -97,9 +97,20 @@ export function createAuthRouter(deps: AuthDeps, ctx: AuthContext = buildAuthCon
       return res.status(status).json({ error: code, error_description: "The request body could not be read" });
     }
     deps.logger.error({ err: error, path: req.path }, "authorization server error");
-    if (browser) return sendErrorPage(res, 500, "Something went wrong", "Please try again from your app.");
-    noStore(res);
-    res.status(500).json({ error: "server_error", error_description: "Internal error; try again" });
+    const answer = unexpectedOAuthError(error, "Internal error; try again");
+    if (browser) {
+      if (answer.status === 503) {
+        res.setHeader("Retry-After", String(UNAVAILABLE_RETRY_AFTER_SEC));
+        return sendErrorPage(
+          res,
+          503,
+          "Temporarily unavailable",
+          "The sign-in service cannot reach its storage right now. Nothing was changed; try again from your app in a minute.",
+        );
+      }
+      return sendErrorPage(res, 500, "Something went wrong", "Please try again from your app.");
+    }
+    sendOAuthError(res, answer);
   });
   return router;
 }

@@ -2,7 +2,7 @@ import type { Request, Response } from "express";
 import type { AuthContext } from "./context.ts";
 import { authenticateClient } from "./client-auth.ts";
 import type { TokenResponse } from "./grants.ts";
-import { invalidGrant, invalidRequest, noStore, OAuthError, sendOAuthError } from "./oauth-error.ts";
+import { invalidGrant, invalidRequest, noStore, OAuthError, sendOAuthError, unexpectedOAuthError } from "./oauth-error.ts";
 import { verifierMatches } from "./pkce.ts";
 import { newGrantId } from "./refresh-tokens.ts";
 import type { GrantType, ResolvedClient } from "./resolved-client.ts";
@@ -51,7 +51,7 @@ export function tokenHandler(ctx: AuthContext) {
     } catch (error) {
       if (error instanceof OAuthError) return sendOAuthError(res, error);
       ctx.deps.logger.error({ err: error }, "token endpoint failed");
-      sendOAuthError(res, new OAuthError("server_error", "The token request could not be completed", 500));
+      sendOAuthError(res, unexpectedOAuthError(error, "The token request could not be completed"));
     }
   };
 }
