@@ -2,7 +2,14 @@ import type { Request, Response } from "express";
 import type { AuthContext } from "./context.ts";
 import { authenticateClient } from "./client-auth.ts";
 import type { TokenResponse } from "./grants.ts";
-import { invalidGrant, invalidRequest, noStore, OAuthError, sendOAuthError, unexpectedOAuthError } from "./oauth-error.ts";
+import {
+  invalidGrant,
+  invalidRequest,
+  noStore,
+  OAuthError,
+  sendOAuthError,
+  unexpectedOAuthError,
+} from "./oauth-error.ts";
 import { verifierMatches } from "./pkce.ts";
 import { newGrantId } from "./refresh-tokens.ts";
 import type { GrantType, ResolvedClient } from "./resolved-client.ts";
