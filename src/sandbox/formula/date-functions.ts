@@ -1,6 +1,7 @@
 /**
  * Airtable's date comparison and arithmetic (https://support.airtable.com/docs/formula-field-reference, "Date and
- * time functions"): IS_BEFORE, IS_AFTER, IS_SAME, DATETIME_DIFF, DATEADD, LAST_MODIFIED_TIME. Dates are the ISO
+ * time functions"): IS_BEFORE, IS_AFTER, IS_SAME, DATETIME_DIFF, DATEADD, LAST_MODIFIED_TIME, the date parts (YEAR,
+ * MONTH, DAY, HOUR, MINUTE, SECOND, WEEKDAY, WEEKNUM, DATESTR, TIMESTR, all in UTC), NOW and TODAY. Dates are the ISO
  * strings of date ("2026-01-05", midnight UTC) and dateTime cells, or text that parses as a date; anything else is
  * #ERROR!. DATETIME_DIFF(date1, date2, unit) is date1 − date2 in whole units, truncated toward zero (seconds by
  * default), as Airtable (moment.js's diff) counts.
@@ -45,7 +46,14 @@ function unitOf(value: Plain | undefined, fallback: Unit): Unit | ErrorValue {
 export function toDate(value: Plain | undefined): Date | ErrorValue {
   if (value === undefined || value === null) return new ErrorValue("a date is blank");
   const text = isArray(value) ? toText(value[0] ?? null) : toText(value);
-  const t = Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00.000Z` : text);
+  // A date alone is midnight UTC, and so is an ISO date-time without a zone: formulas work in UTC, never in the
+  // sandbox process's own time zone.
+  const iso = /^\d{4}-\d{2}-\d{2}$/.test(text)
+    ? `${text}T00:00:00.000Z`
+    : /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/.test(text)
+      ? `${text}Z`
+      : text;
+  const t = Date.parse(iso);
   return Number.isNaN(t) ? new ErrorValue(`${JSON.stringify(text)} is not a date`) : new Date(t);
 }
 
@@ -99,7 +107,80 @@ function startOf(d: Date, unit: Unit): number {
   }
 }
 
+const pad = (n: number, width = 2): string => String(n).padStart(width, "0");
+
+/** "YYYY-MM-DD" of the date in UTC (years beyond 9999 or before 0 as Date#toISOString writes them). */
+export function dateString(d: Date): string {
+  return d.toISOString().slice(0, d.toISOString().indexOf("T"));
+}
+
+/** A one-argument function of a date's UTC parts; a blank or non-date argument is #ERROR!. */
+function part(get: (d: Date) => number | string): FunctionSpec {
+  return {
+    min: 1,
+    max: 1,
+    call: (args) => {
+      const d = toDate(args[0]);
+      return d instanceof ErrorValue ? d : get(d);
+    },
+  };
+}
+
+/** WEEKDAY/WEEKNUM's startDayOfWeek: "Sunday" (the default) or "Monday", in any case; the offset of the week's start. */
+function weekStart(value: Plain | undefined): 0 | 1 | ErrorValue {
+  if (value === undefined || value === null) return 0;
+  const name = toText(value).trim().toLowerCase();
+  if (name === "sunday" || name === "") return 0;
+  if (name === "monday") return 1;
+  return new ErrorValue(`startDayOfWeek must be "Sunday" or "Monday", not ${JSON.stringify(toText(value))}`);
+}
+
 export const DATE_FUNCTIONS: Record<string, FunctionSpec> = {
+  YEAR: part((d) => d.getUTCFullYear()),
+  /** 1 (January) to 12. */
+  MONTH: part((d) => d.getUTCMonth() + 1),
+  DAY: part((d) => d.getUTCDate()),
+  HOUR: part((d) => d.getUTCHours()),
+  MINUTE: part((d) => d.getUTCMinutes()),
+  SECOND: part((d) => d.getUTCSeconds()),
+  /** "YYYY-MM-DD". */
+  DATESTR: part(dateString),
+  /** "HH:mm:ss", 24-hour. */
+  TIMESTR: part((d) => `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`),
+  /** WEEKDAY(date, [startDayOfWeek]): 0 to 6, 0 being Sunday, or Monday when weeks start on "Monday". */
+  WEEKDAY: {
+    min: 1,
+    max: 2,
+    call: (args) => {
+      const d = toDate(args[0]);
+      const start = weekStart(args[1]);
+      if (d instanceof ErrorValue) return d;
+      if (start instanceof ErrorValue) return start;
+      return (d.getUTCDay() - start + 7) % 7;
+    },
+  },
+  /**
+   * WEEKNUM(date, [startDayOfWeek]): the week of the year, weeks starting on Sunday (or Monday) and week 1 being the
+   * one that holds January 1 (WEEKNUM("2013-02-17") is 8), as Excel's WEEKNUM counts.
+   */
+  WEEKNUM: {
+    min: 1,
+    max: 2,
+    call: (args) => {
+      const d = toDate(args[0]);
+      const start = weekStart(args[1]);
+      if (d instanceof ErrorValue) return d;
+      if (start instanceof ErrorValue) return start;
+      const jan1 = Date.UTC(d.getUTCFullYear(), 0, 1);
+      const jan1Weekday = (new Date(jan1).getUTCDay() - start + 7) % 7;
+      const dayOfYear = Math.floor((Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate()) - jan1) / 86_400_000);
+      return Math.floor((dayOfYear + jan1Weekday) / 7) + 1;
+    },
+  },
+  /** The current date and time (an ISO timestamp). */
+  NOW: { min: 0, max: 0, call: () => new Date(Date.now()).toISOString() },
+  /** The current date in UTC, as a date field holds it ("YYYY-MM-DD", midnight UTC). */
+  TODAY: { min: 0, max: 0, call: () => dateString(new Date(Date.now())) },
   IS_BEFORE: { min: 2, max: 2, call: (args) => compareDates(args, (a, b) => a.getTime() < b.getTime()) },
   IS_AFTER: { min: 2, max: 2, call: (args) => compareDates(args, (a, b) => a.getTime() > b.getTime()) },
   IS_SAME: {
@@ -135,7 +216,11 @@ export const DATE_FUNCTIONS: Record<string, FunctionSpec> = {
       if (!Number.isFinite(n)) return new ErrorValue("DATEADD count is not a number");
       const out = new Date(d);
       if (unit === "months" || unit === "quarters" || unit === "years") {
-        out.setUTCMonth(out.getUTCMonth() + n * (unit === "months" ? 1 : unit === "quarters" ? 3 : 12));
+        // As moment.js adds months: a day the target month lacks becomes its last day (Jan 31 + 1 month is Feb 28).
+        const months = out.getUTCMonth() + n * (unit === "months" ? 1 : unit === "quarters" ? 3 : 12);
+        const lastDay = new Date(Date.UTC(out.getUTCFullYear(), months + 1, 0)).getUTCDate();
+        out.setUTCDate(Math.min(out.getUTCDate(), lastDay));
+        out.setUTCMonth(months);
       } else {
         out.setTime(out.getTime() + n * UNIT_MS[unit]);
       }

@@ -1,8 +1,10 @@
 import { ARRAY_FUNCTIONS } from "./array-functions.ts";
 import { DATE_FUNCTIONS } from "./date-functions.ts";
+import { NUMERIC_FUNCTIONS } from "./numeric-functions.ts";
 import type { Node } from "./parser.ts";
+import { REGEX_FUNCTIONS } from "./regex-functions.ts";
 import type { FunctionSpec } from "./spec.ts";
-import { ErrorValue, isError, isTruthy, toNumber, toText, type Value } from "./values.ts";
+import { compare, ErrorValue, isError, isTruthy, toNumber, toText, type Value } from "./values.ts";
 
 export type { CallContext, FunctionSpec } from "./spec.ts";
 
@@ -32,6 +34,17 @@ function count(args: Plain[], index: number): number | ErrorValue {
   return n < 0 ? new ErrorValue(`argument ${index + 1} must not be negative`) : n;
 }
 
+/** Longest text REPT builds (Airtable caps a cell's text at 100,000 characters). */
+export const MAX_TEXT_LENGTH = 100_000;
+
+/**
+ * ENCODE_URL_COMPONENT: percent-encodes everything but letters, digits and - _ . ~ (the reference lists those four
+ * as the only characters left alone, so ! ' ( ) * are encoded too, unlike JavaScript's encodeURIComponent).
+ */
+function encodeUrlComponent(text: string): string {
+  return encodeURIComponent(text).replace(/[!'()*]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
 export const FUNCTIONS: Record<string, FunctionSpec> = {
   AND: { min: 1, max: Infinity, call: (args) => args.every(isTruthy) },
   OR: { min: 1, max: Infinity, call: (args) => args.some(isTruthy) },
@@ -48,6 +61,28 @@ export const FUNCTIONS: Record<string, FunctionSpec> = {
     },
   },
   ISERROR: { min: 1, max: 1, lazy: ([value], ctx) => isError(ctx.evaluate(value as Node)) },
+  /**
+   * SWITCH(expression, pattern, result, [pattern, result…], [default]): the result of the first pattern equal to the
+   * expression (equal as `=` compares), else the default (blank without one). Only the result taken is evaluated;
+   * an error in the expression, or in a pattern compared before a match, is the result.
+   */
+  SWITCH: {
+    min: 3,
+    max: Infinity,
+    lazy: ([expression, ...rest], ctx) => {
+      const value = ctx.evaluate(expression as Node);
+      if (isError(value)) return value;
+      const pairs = Math.floor(rest.length / 2);
+      for (let k = 0; k < pairs; k++) {
+        const pattern = ctx.evaluate(rest[2 * k] as Node);
+        if (isError(pattern)) return pattern;
+        if (compare("=", value, pattern)) return ctx.evaluate(rest[2 * k + 1] as Node);
+      }
+      return rest.length % 2 === 1 ? ctx.evaluate(rest[rest.length - 1] as Node) : null;
+    },
+  },
+  /** ERROR(): the generic #ERROR! value. */
+  ERROR: { min: 0, max: 0, call: () => new ErrorValue("ERROR()") },
   BLANK: { min: 0, max: 0, call: () => null },
   TRUE: { min: 0, max: 0, call: () => true },
   FALSE: { min: 0, max: 0, call: () => false },
@@ -114,56 +149,54 @@ export const FUNCTIONS: Record<string, FunctionSpec> = {
       return index < 1 ? text : text.slice(0, at) + replacement + text.slice(at + old.length);
     },
   },
+  /** REPT(text, number): the text repeated; a negative count is #ERROR!, as for LEFT. */
+  REPT: {
+    min: 2,
+    max: 2,
+    call: (args) => {
+      const n = count(args, 1);
+      if (isError(n)) return n;
+      const text = toText(arg(args, 0));
+      if (text.length * n > MAX_TEXT_LENGTH) return new ErrorValue("REPT result is too long");
+      return text.repeat(n);
+    },
+  },
+  /** REPLACE(text, start, count, replacement): `count` characters from the 1-based `start` replaced. */
+  REPLACE: {
+    min: 4,
+    max: 4,
+    call: (args) => {
+      const start = integerArg(args, 1, 1);
+      const n = count(args, 2);
+      if (isError(start)) return start;
+      if (isError(n)) return n;
+      if (start < 1) return new ErrorValue("start_character must be at least 1");
+      const text = toText(arg(args, 0));
+      return text.slice(0, start - 1) + toText(arg(args, 3)) + text.slice(start - 1 + n);
+    },
+  },
+  ENCODE_URL_COMPONENT: { min: 1, max: 1, call: (args) => encodeUrlComponent(toText(arg(args, 0))) },
   T: { min: 1, max: 1, call: (args) => (typeof args[0] === "string" ? args[0] : null) },
   RECORD_ID: { min: 0, max: 0, call: (_args, ctx) => ctx.record.id },
   CREATED_TIME: { min: 0, max: 0, call: (_args, ctx) => ctx.record.createdTime },
   ...ARRAY_FUNCTIONS,
   ...DATE_FUNCTIONS,
+  ...NUMERIC_FUNCTIONS,
+  ...REGEX_FUNCTIONS,
 };
 
-/** Real Airtable functions the sandbox does not emulate; using one is refused rather than approximated. */
+/**
+ * Real Airtable functions the sandbox does not emulate; using one is refused rather than approximated. DATETIME_FORMAT
+ * and DATETIME_PARSE take moment.js formats and locales, SET_LOCALE and SET_TIMEZONE only make sense inside them,
+ * TONOW/FROMNOW answer in a unit the reference leaves unclear, WORKDAY/WORKDAY_DIFF are not written yet.
+ */
 export const UNSUPPORTED_FUNCTIONS: ReadonlySet<string> = new Set([
-  "ABS",
-  "CEILING",
-  "DATESTR",
   "DATETIME_FORMAT",
   "DATETIME_PARSE",
-  "DAY",
-  "ENCODE_URL_COMPONENT",
-  "ERROR",
-  "EVEN",
-  "EXP",
-  "FLOOR",
   "FROMNOW",
-  "HOUR",
-  "INT",
-  "LOG",
-  "MINUTE",
-  "MOD",
-  "MONTH",
-  "NOW",
-  "ODD",
-  "POWER",
-  "REGEX_EXTRACT",
-  "REGEX_MATCH",
-  "REGEX_REPLACE",
-  "REPLACE",
-  "REPT",
-  "ROUND",
-  "ROUNDDOWN",
-  "ROUNDUP",
-  "SECOND",
   "SET_LOCALE",
   "SET_TIMEZONE",
-  "SQRT",
-  "SWITCH",
-  "TIMESTR",
-  "TODAY",
   "TONOW",
-  "VALUE",
-  "WEEKDAY",
-  "WEEKNUM",
   "WORKDAY",
   "WORKDAY_DIFF",
-  "YEAR",
 ]);
