@@ -448,18 +448,25 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       const attachments = def.tables.flatMap((tableDef, i) => {
         const records = tableDef.records ?? [];
         if (records.length === 0) return [];
+        const table = base.tables[i] as Base["tables"][number];
         const scope = {
           reader: new CellReader(base, store.users),
           base,
-          table: base.tables[i] as Base["tables"][number],
+          table,
           userId: ownerUserId,
           level: "create" as const,
           typecast: tableDef.typecast === true,
         };
-        return createRecords(
+        // AI text is read-only through the API (Airtable AI writes it): a seed's AI text is set after the create.
+        const split = records.map((fields) => splitAiText(table, fields));
+        const result = createRecords(
           scope,
-          records.map((fields) => ({ fields })),
-        ).attachments;
+          split.map(({ fields }) => ({ fields })),
+        );
+        result.records.forEach((record, at) => {
+          for (const [fieldId, cell] of (split[at] as (typeof split)[number]).aiText) record.cells.set(fieldId, cell);
+        });
+        return result.attachments;
       });
       store.bases.set(base.id, base);
       void fillInAttachments(base, attachments, { origin, ...env.attachmentFillIn });
@@ -527,6 +534,44 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     faults,
   };
   return sandbox;
+}
+
+/**
+ * Takes a seed record's AI text cells out of it: a string is generated text, an object gives the cell as the field
+ * model shows it (`{state: "empty" | "loading" | "generated", value, isStale}` or `{state: "error", errorType, …}`).
+ */
+function splitAiText(
+  table: Base["tables"][number],
+  fields: Record<string, unknown>,
+): { fields: Record<string, unknown>; aiText: [string, Record<string, unknown>][] } {
+  const rest: Record<string, unknown> = {};
+  const aiText: [string, Record<string, unknown>][] = [];
+  for (const [key, value] of Object.entries(fields)) {
+    const field = findField(table, key);
+    if (field?.type !== "aiText") {
+      rest[key] = value;
+      continue;
+    }
+    if (value === null || value === undefined) continue;
+    aiText.push([field.id, aiTextCell(field.name, value)]);
+  }
+  return { fields: rest, aiText };
+}
+
+const AI_TEXT_STATES = ["empty", "loading", "generated", "error"];
+
+function aiTextCell(fieldName: string, value: unknown): Record<string, unknown> {
+  if (typeof value === "string") return { state: "generated", isStale: false, value };
+  const cell = value as Record<string, unknown>;
+  const state = cell.state;
+  if (typeof cell !== "object" || typeof state !== "string" || !AI_TEXT_STATES.includes(state)) {
+    throw new Error(`seed AI text for ${fieldName}: a string or {state: ${AI_TEXT_STATES.join(" | ")}, …}`);
+  }
+  const out: Record<string, unknown> = { state };
+  if (state === "error") out.errorType = typeof cell.errorType === "string" ? cell.errorType : "generationFailed";
+  out.isStale = cell.isStale === true;
+  out.value = typeof cell.value === "string" ? cell.value : null;
+  return out;
 }
 
 function serverError(status: number): Reply {

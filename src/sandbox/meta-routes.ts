@@ -37,9 +37,12 @@ export function renderTable(table: Table, visibleFieldIds = false): Record<strin
   const out: Record<string, unknown> = { id: table.id, name: table.name, primaryFieldId: table.primaryFieldId };
   if (table.description !== undefined) out.description = table.description;
   out.fields = table.fields.map(renderField);
-  out.views = table.views.map((v) =>
-    visibleFieldIds ? { ...v, visibleFieldIds: table.fields.map((f) => f.id) } : { ...v },
-  );
+  // A view is shown as Airtable's schema shows it: id, name, type (its filter and sort are not part of it).
+  out.views = table.views.map((v) => {
+    const shown: Record<string, unknown> = { id: v.id, name: v.name, type: v.type };
+    if (visibleFieldIds) shown.visibleFieldIds = table.fields.map((f) => f.id);
+    return shown;
+  });
   return out;
 }
 

@@ -14,10 +14,12 @@ import type { RefreshGrant } from "./oauth.ts";
 import { uploadedFiles } from "./fields/attachments.ts";
 import type { Base, PermissionLevel, StoredRecord, Store, Table, Token, User } from "./store.ts";
 
-interface RecordSnapshot extends Omit<StoredRecord, "cells" | "modified"> {
+interface RecordSnapshot extends Omit<StoredRecord, "cells" | "modified" | "modifiedBy"> {
   cells: [string, unknown][];
   /** Field id → last modified time (lastModifiedTime fields). */
   modified: [string, string][];
+  /** Field id → user who last changed it (lastModifiedBy fields); absent in files saved before it was kept. */
+  modifiedBy?: [string, string][];
 }
 
 /** `byId` is an index of `records`, rebuilt on load. */
@@ -60,6 +62,7 @@ export function snapshotOf(store: Store, refreshGrants: [string, RefreshGrant][]
           ...record,
           cells: [...record.cells.entries()],
           modified: [...record.modified.entries()],
+          modifiedBy: [...record.modifiedBy.entries()],
         })),
       })),
       files: [...(uploadedFiles.get(base)?.entries() ?? [])].map(([id, file]) => [
@@ -89,6 +92,7 @@ export function restoreSnapshot(store: Store, snapshot: SandboxSnapshot, origin:
         const records: StoredRecord[] = table.records.map((record) => ({
           ...record,
           modified: new Map(record.modified ?? []),
+          modifiedBy: new Map(record.modifiedBy ?? []),
           cells: new Map(
             record.cells.map(([fieldId, value]) => [
               fieldId,

@@ -9,6 +9,7 @@ import { invalidRequest, recordNotFound, typed, unknownField } from "./errors.ts
 import type { ApiError } from "./errors.ts";
 import { compileFormula, FormulaError, type CompiledFormula } from "./formula.ts";
 import { COMPUTED_TYPES, isEmptyResult, WriteContext, writeCell, type Attachment } from "./field-values.ts";
+import { STORED_READ_ONLY_TYPES } from "./fields/registry.ts";
 import { formatCell, type StringFormat } from "./fields/string-format.ts";
 import { cellText, type CellReader } from "./fields/reader.ts";
 import { removeLinksTo, syncInverse } from "./fields/links.ts";
@@ -20,12 +21,14 @@ import {
   findField,
   isoNow,
   removeRecords,
+  touchCell,
   type Base,
   type Choice,
   type Field,
   type PermissionLevel,
   type StoredRecord,
   type Table,
+  type View,
 } from "./store.ts";
 
 export const MAX_RECORDS_PER_WRITE = 10;
@@ -189,6 +192,32 @@ export function stringFormatOf(q: Pick<ListQuery, "cellFormat" | "timeZone" | "u
   return { timeZone: q.timeZone, userLocale: q.userLocale };
 }
 
+/** A view's sort as list records applies it; fields deleted since are skipped. */
+function viewSorts(table: Table, view: View): { field: Field; desc: boolean }[] {
+  return (view.sort ?? []).flatMap((s) => {
+    const field = table.fields.find((f) => f.id === s.fieldId);
+    return field === undefined ? [] : [{ field, desc: s.direction === "desc" }];
+  });
+}
+
+/**
+ * A view's filter, compiled against the table's current fields (it names them by id, so a renamed field keeps
+ * working). A filter that no longer compiles (a field it used was deleted) keeps no record, as Airtable's view
+ * shows nothing it cannot evaluate.
+ */
+function viewFilterOf(table: Table, view: View): CompiledFormula | undefined {
+  if (view.filter === undefined) return undefined;
+  try {
+    return compileFormula(
+      view.filter,
+      table.fields.map((f) => ({ name: f.name, type: f.type, id: f.id })),
+    );
+  } catch (error) {
+    if (!(error instanceof FormulaError)) throw error;
+    return compileFormula("FALSE()", []);
+  }
+}
+
 export function listRecords(
   reader: CellReader,
   table: Table,
@@ -211,21 +240,24 @@ export function listRecords(
       only.add(field.id);
     }
   }
-  const sorts = (q.sort ?? []).map((s) => {
+  let sorts = (q.sort ?? []).map((s) => {
     const field = findField(table, s.field);
     if (field === undefined) throw unknownField(s.field);
     if (s.direction !== undefined && s.direction !== "asc" && s.direction !== "desc") throw invalidRequest();
     return { field, desc: s.direction === "desc" };
   });
+  let view: View | undefined;
   if (q.view !== undefined) {
-    const view = table.views.find((v) => v.id === q.view) ?? table.views.find((v) => v.name === q.view);
+    view = table.views.find((v) => v.id === q.view) ?? table.views.find((v) => v.name === q.view);
     if (view === undefined) {
       throw isId(q.view, "viw")
         ? typed(422, "VIEW_ID_NOT_FOUND", `View ${q.view} not found`)
         : typed(422, "VIEW_NAME_NOT_FOUND", `View ${q.view} not found`);
     }
-    // Views in the sandbox have no filters or sorts of their own: view order is creation order.
+    // "The records will be sorted according to the order of the view unless the sort parameter is included."
+    if (q.sort === undefined || q.sort.length === 0) sorts = viewSorts(table, view);
   }
+  const viewFilter = view === undefined ? undefined : viewFilterOf(table, view);
   let formula: CompiledFormula | undefined;
   if (q.filterByFormula !== undefined && q.filterByFormula.trim() !== "") {
     try {
@@ -261,6 +293,11 @@ export function listRecords(
     position = it.position;
   } else {
     let rows = [...table.records];
+    // "If set, only the records in that view will be returned"; filterByFormula then narrows them further.
+    if (viewFilter !== undefined) {
+      const names = viewFilter.referencedFields.map((field) => field.name);
+      rows = rows.filter((r) => viewFilter.matches(reader.formulaRecord(table, r, names)));
+    }
     if (formula !== undefined) {
       const f = formula;
       const names = f.referencedFields.map((field) => field.name);
@@ -355,6 +392,7 @@ function buildCells(
 ): Map<string, unknown> {
   const { table } = scope;
   if (typeof fields !== "object" || fields === null || Array.isArray(fields)) throw invalidRequest();
+  const storedReadOnly = new Set(table.fields.filter((f) => STORED_READ_ONLY_TYPES.has(f.type)).map((f) => f.id));
   const resolved: [Field, unknown][] = [];
   for (const [key, value] of Object.entries(fields)) {
     const field = findField(table, key);
@@ -362,10 +400,11 @@ function buildCells(
     resolved.push([field, value]);
   }
   const written = new Set(resolved.map(([f]) => f.id));
-  // A replace (PUT) also clears every cell it does not name: that writes those fields too.
-  if (replace) for (const id of base.keys()) written.add(id);
+  // A replace (PUT) also clears every cell it does not name: that writes those fields too. Read-only cells the
+  // sandbox stores (AI text) are not the request's to clear: they stay.
+  if (replace) for (const id of base.keys()) if (!storedReadOnly.has(id)) written.add(id);
   checkFieldWrites(scope.base, table, scope.userId, written);
-  const cells = new Map(replace ? [] : base);
+  const cells = new Map(replace ? [...base].filter(([id]) => storedReadOnly.has(id)) : base);
   for (const [field, value] of resolved) {
     const result = writeCell(field, value, ctx, cells.get(field.id) ?? base.get(field.id));
     if (isEmptyResult(result)) cells.delete(field.id);
@@ -379,36 +418,77 @@ function sameCell(a: unknown, b: unknown): boolean {
 }
 
 /**
- * Applies validated cells to a record: records the change time of every changed cell and keeps link inverses in
- * step. `record.cells` is replaced as a whole.
+ * Marks the AI text cells of a record stale when a field their prompt uses changed ("isStale: If the cell should
+ * be recomputed due to a dependency change", field model): Airtable AI regenerates them, the sandbox cannot.
  */
-function applyCells(base: Base, table: Table, record: StoredRecord, cells: Map<string, unknown>, now: string): void {
+function markStale(table: Table, record: StoredRecord, changed: ReadonlySet<string>): void {
+  for (const field of table.fields) {
+    if (field.type !== "aiText") continue;
+    const cell = record.cells.get(field.id) as Record<string, unknown> | undefined;
+    const uses = field.options?.referencedFieldIds;
+    if (cell === undefined || cell.isStale === true || !Array.isArray(uses)) continue;
+    if ((uses as string[]).some((id) => changed.has(id))) record.cells.set(field.id, { ...cell, isStale: true });
+  }
+}
+
+/**
+ * Applies validated cells to a record: records the change time and author of every changed cell and keeps link
+ * inverses in step. `record.cells` is replaced as a whole.
+ */
+function applyCells(
+  base: Base,
+  table: Table,
+  record: StoredRecord,
+  cells: Map<string, unknown>,
+  now: string,
+  by: string,
+): void {
   const before = record.cells;
   record.cells = cells;
+  const changed = new Set<string>();
   for (const field of table.fields) {
     if (COMPUTED_TYPES.has(field.type)) continue;
     const old = before.get(field.id);
     const neu = cells.get(field.id);
     if (sameCell(old, neu)) continue;
-    record.modified.set(field.id, now);
+    touchCell(record, field.id, now, by);
+    changed.add(field.id);
     if (field.type === "multipleRecordLinks") {
-      syncInverse(base, field, record, (old as string[] | undefined) ?? [], (neu as string[] | undefined) ?? [], now);
+      syncInverse(
+        base,
+        field,
+        record,
+        (old as string[] | undefined) ?? [],
+        (neu as string[] | undefined) ?? [],
+        now,
+        by,
+      );
     }
   }
+  if (changed.size > 0) markStale(table, record, changed);
 }
 
-function newRecord(table: Table, createdTime: string, id = newId("rec")): StoredRecord {
-  return { id, createdTime, autoNumber: table.nextAutoNumber++, cells: new Map(), modified: new Map(), comments: [] };
+function newRecord(table: Table, createdTime: string, createdBy: string, id = newId("rec")): StoredRecord {
+  return {
+    id,
+    createdTime,
+    autoNumber: table.nextAutoNumber++,
+    createdBy,
+    cells: new Map(),
+    modified: new Map(),
+    modifiedBy: new Map(),
+    comments: [],
+  };
 }
 
 /** Commits what typecast created: select options, then linked records (named by their primary text). */
-function commitContext(ctx: WriteContext, createdTime: string, now: string): void {
+function commitContext(ctx: WriteContext, createdTime: string, now: string, by: string): void {
   ctx.commitChoices();
   for (const [linked, pending] of ctx.pendingRecords) {
     const created = [...pending.values()].map((p) => {
-      const record = newRecord(linked, createdTime, p.id);
+      const record = newRecord(linked, createdTime, by, p.id);
       record.cells.set(linked.primaryFieldId, p.primaryText);
-      record.modified.set(linked.primaryFieldId, now);
+      touchCell(record, linked.primaryFieldId, now, by);
       return record;
     });
     addRecords(linked, created);
@@ -424,10 +504,12 @@ export function createRecords(scope: WriteScope, inputs: unknown[]): WriteResult
   });
   const createdTime = isoNow();
   const now = new Date().toISOString();
-  commitContext(ctx, createdTime, now);
-  const created = built.map(() => newRecord(scope.table, createdTime));
+  commitContext(ctx, createdTime, now, scope.userId);
+  const created = built.map(() => newRecord(scope.table, createdTime, scope.userId));
   addRecords(scope.table, created);
-  created.forEach((record, i) => applyCells(scope.base, scope.table, record, built[i] as Map<string, unknown>, now));
+  created.forEach((record, i) =>
+    applyCells(scope.base, scope.table, record, built[i] as Map<string, unknown>, now, scope.userId),
+  );
   return { records: created, attachments: ctx.newAttachments };
 }
 
@@ -455,8 +537,8 @@ export function updateRecords(scope: WriteScope, inputs: UpdateInput[], replace:
     order.push(record);
   }
   const now = new Date().toISOString();
-  commitContext(ctx, isoNow(), now);
-  for (const [id, cells] of scratch) applyCells(scope.base, table, recordIn(table, id), cells, now);
+  commitContext(ctx, isoNow(), now, scope.userId);
+  for (const [id, cells] of scratch) applyCells(scope.base, table, recordIn(table, id), cells, now, scope.userId);
   return { records: order, attachments: ctx.newAttachments };
 }
 
@@ -519,17 +601,17 @@ export function upsertRecords(
   }
   const createdTime = isoNow();
   const now = new Date().toISOString();
-  commitContext(ctx, createdTime, now);
-  for (const [id, cells] of scratch) applyCells(scope.base, table, recordIn(table, id), cells, now);
+  commitContext(ctx, createdTime, now, scope.userId);
+  for (const [id, cells] of scratch) applyCells(scope.base, table, recordIn(table, id), cells, now, scope.userId);
   const result: UpsertResult = { records: [], attachments: ctx.newAttachments, createdRecords: [], updatedRecords: [] };
   for (const plan of planned) {
     if (plan.kind === "update") {
       result.records.push(plan.record);
       if (!result.updatedRecords.includes(plan.record.id)) result.updatedRecords.push(plan.record.id);
     } else {
-      const record = newRecord(table, createdTime);
+      const record = newRecord(table, createdTime, scope.userId);
       addRecords(table, [record]);
-      applyCells(scope.base, table, record, plan.cells, now);
+      applyCells(scope.base, table, record, plan.cells, now, scope.userId);
       result.records.push(record);
       result.createdRecords.push(record.id);
     }
@@ -544,6 +626,6 @@ export function deleteRecords(scope: Pick<WriteScope, "base" | "table" | "userId
   for (const id of ids) recordIn(table, id);
   const gone = new Set(ids);
   removeRecords(table, gone);
-  removeLinksTo(base, table.id, gone, new Date().toISOString());
+  removeLinksTo(base, table.id, gone, new Date().toISOString(), scope.userId);
   return ids;
 }

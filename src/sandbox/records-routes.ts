@@ -62,6 +62,7 @@ import {
   findField,
   findRecord,
   findTable,
+  touchCell,
   type Base,
   type PermissionLevel,
   type StoredRecord,
@@ -518,7 +519,7 @@ function upload(ctx: RequestCtx, baseId: string, recordId: string, fieldKey: str
   storeFile(base, ctx.env.url(), attachment, bytes, contentType);
   const current = (found.record.cells.get(field.id) as Attachment[] | undefined) ?? [];
   found.record.cells.set(field.id, [...current, attachment]);
-  found.record.modified.set(field.id, new Date().toISOString());
+  touchCell(found.record, field.id, new Date().toISOString(), principalOf(ctx).user.id);
   return json({
     id: found.record.id,
     createdTime: found.record.createdTime,

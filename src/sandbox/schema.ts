@@ -10,10 +10,21 @@
  */
 import { invalidRequest, typed } from "./errors.ts";
 import { onlyKeys } from "./context.ts";
-import { normaliseFieldDef } from "./fields/definitions.ts";
+import { formulaWithIds, normaliseFieldDef } from "./fields/definitions.ts";
+import { compileFormula, FormulaError } from "./formula.ts";
 import { COMPUTED_TYPES, NOT_PRIMARY_TYPES } from "./fields/registry.ts";
 import { newId } from "./ids.ts";
-import { emptyTable, newView, type Field, type FieldDef, type Table, type TableDef } from "./store.ts";
+import {
+  emptyTable,
+  findField,
+  newView,
+  type Field,
+  type FieldDef,
+  type Table,
+  type TableDef,
+  type View,
+  type ViewDef,
+} from "./store.ts";
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
@@ -140,7 +151,11 @@ export function buildSetupTables(defs: readonly Omit<TableDef, "records">[]): Ta
     onlyKeys(def, ["id", "name", "description", "fields", "views", "typecast"]);
     const table = emptyTable(typeof def.id === "string" ? def.id : newId("tbl"), checkTableName(def.name, tables));
     if (typeof def.description === "string" && def.description !== "") table.description = def.description;
-    for (const v of def.views ?? []) table.views.push(newView(v.name, v.id));
+    for (const v of def.views ?? []) {
+      if (!isObject(v) || typeof v.name !== "string") throw invalidRequest();
+      onlyKeys(v as unknown as Record<string, unknown>, ["id", "name", "filter", "sort"]);
+      table.views.push(newView(v.name, v.id));
+    }
     if (!Array.isArray(def.fields) || def.fields.length === 0) throw invalidRequest();
     tables.push(table);
   }
@@ -170,6 +185,39 @@ export function buildSetupTables(defs: readonly Omit<TableDef, "records">[]): Ta
       .sort((a, b) => position(a.f) - position(b.f) || a.created - b.created)
       .map((x) => x.f);
     table.primaryFieldId = (table.fields[0] as Field).id;
+    (def.views ?? []).forEach((v, at) => configureView(table, table.views[at + 1] as View, v));
   });
   return tables;
+}
+
+/**
+ * A seeded view's filter and sort. The filter is an Airtable formula over the table's fields, kept with its field
+ * references as ids (a renamed field keeps working, as in Airtable); the sort names fields by name or id.
+ */
+function configureView(table: Table, view: View, def: ViewDef): void {
+  if (def.filter !== undefined) {
+    if (typeof def.filter !== "string" || def.filter.trim() === "") throw new Error(`view ${def.name}: empty filter`);
+    try {
+      compileFormula(
+        def.filter,
+        table.fields.map((f) => ({ name: f.name, type: f.type, id: f.id })),
+      );
+    } catch (error) {
+      if (error instanceof FormulaError) {
+        throw new Error(`view ${def.name}: invalid filter: ${error.message}`, { cause: error });
+      }
+      throw error;
+    }
+    view.filter = formulaWithIds(def.filter, table.fields).formula;
+  }
+  if (def.sort !== undefined) {
+    view.sort = def.sort.map((s) => {
+      const field = findField(table, s.field);
+      if (field === undefined) throw new Error(`view ${def.name}: unknown sort field ${JSON.stringify(s.field)}`);
+      if (s.direction !== undefined && s.direction !== "asc" && s.direction !== "desc") {
+        throw new Error(`view ${def.name}: sort direction must be asc or desc`);
+      }
+      return { fieldId: field.id, direction: s.direction ?? "asc" };
+    });
+  }
 }

@@ -57,12 +57,32 @@ export interface FieldCompute {
   rollup?: string;
   /** button: its label and an optional URL formula (field references by id). */
   button?: { label: string; url?: string };
+  /**
+   * lastModifiedBy: the fields whose changes it shows (all writable fields when absent). Airtable's UI can limit the
+   * field to "specific editable fields", but the field model documents no options for it, so the meta API shows none.
+   */
+  watched?: string[];
 }
 
 export interface View {
   id: string;
   name: string;
   type: string;
+  /**
+   * The view's filter, as an Airtable formula over the table's fields (by name): list records with `view` returns
+   * only the records it keeps. Not shown by the meta API (Airtable's view metadata has no filters either).
+   */
+  filter?: string;
+  /** The view's sort, by field id; without one the view shows records in creation order. */
+  sort?: { fieldId: string; direction: "asc" | "desc" }[];
+}
+
+/** A view for setup (createBase): a name, and optionally a filter formula and a sort (fields by name or id). */
+export interface ViewDef {
+  id?: string;
+  name: string;
+  filter?: string;
+  sort?: { field: string; direction?: "asc" | "desc" }[];
 }
 
 export interface Comment {
@@ -79,11 +99,15 @@ export interface StoredRecord {
   id: string;
   createdTime: string;
   autoNumber: number;
+  /** The user who created the record (createdBy fields); absent in data saved before the sandbox kept it. */
+  createdBy?: string;
   /** Non-empty cells of writable fields keyed by field id, in Airtable's JSON cell format (computed fields are
    * computed when read). */
   cells: Map<string, unknown>;
   /** When each writable field's cell last changed (ISO 8601 with ms), for lastModifiedTime fields. */
   modified: Map<string, string>;
+  /** Who last changed each writable field's cell (user ids, keyed like `modified`), for lastModifiedBy fields. */
+  modifiedBy: Map<string, string>;
   /** Newest last. */
   comments: Comment[];
 }
@@ -150,9 +174,12 @@ export interface TableDef {
   description?: string;
   /** The first field is the primary field. */
   fields: FieldDef[];
-  /** Extra views besides the default "Grid view". */
-  views?: { id?: string; name: string }[];
-  /** Seed records, cells keyed by field name or id; validated like an API create (by the base's owner). */
+  /** Extra views besides the default "Grid view", optionally with a filter formula and a sort. */
+  views?: ViewDef[];
+  /**
+   * Seed records, cells keyed by field name or id; validated like an API create (by the base's owner, who is then
+   * their creator). AI text, read-only through the API, may be seeded too: a string (generated text) or the cell.
+   */
   records?: Record<string, unknown>[];
   /** Whether the seed records are written with `typecast` (links by primary value, new select options). */
   typecast?: boolean;
@@ -264,6 +291,13 @@ export function emptyTable(id: string, name: string): Table {
 
 export function newView(name: string, id?: string): View {
   return { id: id ?? newId("viw"), name, type: "grid" };
+}
+
+/** Records that `by` changed the cell of `fieldId` at `now` (lastModifiedTime and lastModifiedBy fields). */
+export function touchCell(record: StoredRecord, fieldId: string, now: string, by: string | undefined): void {
+  record.modified.set(fieldId, now);
+  if (by === undefined) record.modifiedBy.delete(fieldId);
+  else record.modifiedBy.set(fieldId, by);
 }
 
 export function baseInfo(base: Base): BaseInfo {

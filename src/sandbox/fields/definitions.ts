@@ -9,11 +9,13 @@
  *   selects: `choices`; checkbox: icon and color; attachments: `isReversed`.
  * - multipleRecordLinks: `linkedTableId` (and `viewIdForRecordSelection`); described with `isReversed`,
  *   `prefersSingleRecordLink` and the `inverseLinkFieldId` of the field created on the linked table.
- * - Computed types (lookup, rollup, count, formula, createdTime, lastModifiedTime, autoNumber, button) are read-only
- *   in the Web API; setup may create them, naming the fields they use by name or id:
+ * - Computed types (lookup, rollup, count, formula, createdTime, lastModifiedTime, createdBy, lastModifiedBy,
+ *   autoNumber, button, aiText) are read-only in the Web API; setup may create them, naming the fields they use by
+ *   name or id:
  *   lookup `{recordLinkFieldId, fieldIdInLinkedTable}`, rollup the same plus `formula` (over `values`, default
  *   `SUM(values)`), count `{recordLinkFieldId}`, formula `{formula}`, lastModifiedTime `{referencedFieldIds?}`,
- *   button `{label, url?}`. They are described with `isValid`, `result` and `referencedFieldIds` as Airtable does; a
+ *   button `{label, url?}`, createdBy none, lastModifiedBy `{referencedFieldIds?}` (kept by the sandbox, not shown:
+ *   the field model documents no options for it), aiText `{prompt?, referencedFieldIds?}` (shown as documented). They are described with `isValid`, `result` and `referencedFieldIds` as Airtable does; a
  *   formula is shown with its field references as `{fldXXXXXXXXXXXXXX}` ("LEFT(4, {Birthday}) … will be returned as
  *   LEFT(4, {fldXXX}) via API").
  */
@@ -206,6 +208,56 @@ function dateOptions(type: string, options: Record<string, unknown> | undefined)
   return out;
 }
 
+/** The fields a lastModifiedTime / lastModifiedBy field watches, as ids (null: every writable field). */
+function watchedFields(type: string, watched: unknown, ctx: DefinitionContext): string[] | null {
+  if (watched === undefined || watched === null) return null;
+  if (!Array.isArray(watched)) throw invalidOptions(type, "options.referencedFieldIds must be an array");
+  return watched.map((key: unknown) => {
+    const field = findIn(ctx.table, key, ctx.forApi);
+    if (field === undefined) throw invalidOptions(type, `unknown field ${JSON.stringify(key)}`);
+    return field.id;
+  });
+}
+
+/**
+ * AI text options as the field model shows them: `prompt`, an array of strings and `{field: {fieldId}}` objects
+ * (the fields interpolated into the prompt), and `referencedFieldIds`, the fields the prompt uses. Setup may give
+ * the prompt as one string, name fields by name, and leave referencedFieldIds out (then: the prompt's fields).
+ */
+function aiTextOptions(options: Record<string, unknown> | undefined, ctx: DefinitionContext): Record<string, unknown> {
+  const type = "aiText";
+  const fieldId = (key: unknown): string => {
+    const field = findIn(ctx.table, key, ctx.forApi);
+    if (field === undefined) throw invalidOptions(type, `unknown field ${JSON.stringify(key)}`);
+    return field.id;
+  };
+  const out: Record<string, unknown> = {};
+  const raw = options?.prompt;
+  const used: string[] = [];
+  if (raw !== undefined) {
+    const parts = typeof raw === "string" ? [raw] : raw;
+    if (!Array.isArray(parts)) throw invalidOptions(type, "options.prompt must be an array of strings and fields");
+    out.prompt = parts.map((part: unknown) => {
+      if (typeof part === "string") return part;
+      const field = isObject(part) && isObject(part.field) ? part.field.fieldId : undefined;
+      if (field === undefined) throw invalidOptions(type, "a prompt part is a string or {field: {fieldId}}");
+      const id = fieldId(field);
+      if (!used.includes(id)) used.push(id);
+      return { field: { fieldId: id } };
+    });
+  }
+  const referenced = options?.referencedFieldIds;
+  if (referenced !== undefined) {
+    if (!Array.isArray(referenced)) throw invalidOptions(type, "options.referencedFieldIds must be an array");
+    out.referencedFieldIds = referenced.map(fieldId);
+  } else if (raw !== undefined) {
+    out.referencedFieldIds = used;
+  }
+  const unknown = Object.keys(options ?? {}).filter((k) => k !== "prompt" && k !== "referencedFieldIds");
+  if (unknown.length > 0) throw invalidOptions(type, `unknown options ${unknown.join(", ")}`);
+  return out;
+}
+
 /**
  * Checks a field definition and returns its normalised options. Throws 422 UNSUPPORTED_FIELD_TYPE for types the
  * sandbox does not know or (through the API) cannot create, INVALID_FIELD_TYPE_OPTIONS for bad options.
@@ -348,18 +400,27 @@ export function normaliseFieldDef(def: FieldDef, ctx: DefinitionContext): Normal
     case "createdTime":
       return { options: { result: structuredClone(DATETIME_RESULT) } };
     case "lastModifiedTime": {
-      const watched = options?.referencedFieldIds;
-      let ids: string[] | null = null;
-      if (watched !== undefined && watched !== null) {
-        if (!Array.isArray(watched)) throw invalidOptions(type, "options.referencedFieldIds must be an array");
-        ids = watched.map((key: unknown) => {
-          const field = findIn(ctx.table, key, ctx.forApi);
-          if (field === undefined) throw invalidOptions(type, `unknown field ${JSON.stringify(key)}`);
-          return field.id;
-        });
-      }
+      const ids = watchedFields(type, options?.referencedFieldIds, ctx);
       return { options: { isValid: true, referencedFieldIds: ids, result: structuredClone(DATETIME_RESULT) } };
     }
+    case "createdBy":
+      // Field model, Created by: `type` only, no options.
+      if (options !== undefined && Object.keys(options).length > 0) {
+        throw invalidOptions(type, "this field type takes no options");
+      }
+      return {};
+    case "lastModifiedBy": {
+      // Field model, Last modified by: "Shows the collaborator who most recently modified any editable field or
+      // just in specific editable fields", with no options documented: setup may name the fields
+      // (`referencedFieldIds`), which the sandbox keeps to itself and the meta API does not show.
+      const watched = watchedFields(type, options?.referencedFieldIds, ctx);
+      if (options !== undefined && Object.keys(options).some((k) => k !== "referencedFieldIds")) {
+        throw invalidOptions(type, "only options.referencedFieldIds is accepted");
+      }
+      return watched === null ? {} : { compute: { watched } };
+    }
+    case "aiText":
+      return { options: aiTextOptions(options, ctx) };
     case "button": {
       const label = options?.label;
       const url = options?.url;

@@ -61,6 +61,8 @@ const DATE_FUNCTIONS = new Set(["CREATED_TIME", "LAST_MODIFIED_TIME", "DATEADD"]
 const ARRAY_FUNCTIONS = new Set(["ARRAYUNIQUE", "ARRAYCOMPACT", "ARRAYFLATTEN", "ARRAYSLICE"]);
 
 export const TEXT_RESULT: ResultConfig = { type: "singleLineText" };
+/** Types a formula reads as text (a person's name, AI text's value): a formula of one of them gives text. */
+const TEXT_VALUED_TYPES: ReadonlySet<string> = new Set(["createdBy", "lastModifiedBy", "aiText"]);
 export const CHECKBOX_RESULT: ResultConfig = { type: "checkbox", options: { icon: "check", color: "greenBright" } };
 export const DATETIME_RESULT: ResultConfig = {
   type: "dateTime",
@@ -83,6 +85,8 @@ export function resultOfField(field: Field): ResultConfig {
   }
   if (field.type === "count" || field.type === "autoNumber") return numberResult(0);
   if (field.type === "createdTime" || field.type === "lastModifiedTime") return structuredClone(DATETIME_RESULT);
+  // "The prompt will not currently be provided if this field config is within another fields configuration".
+  if (field.type === "aiText") return { type: "aiText" };
   const out: ResultConfig = { type: field.type };
   if (field.options !== undefined) out.options = structuredClone(field.options);
   return out;
@@ -109,6 +113,7 @@ export function inferResult(root: Node, fieldOf: (name: string) => Field | undef
         return CHECKBOX_RESULT;
       case "field": {
         const field = fieldOf(node.name);
+        if (field !== undefined && TEXT_VALUED_TYPES.has(field.type)) return TEXT_RESULT;
         return field === undefined ? undefined : resultOfField(field);
       }
       case "negate": {

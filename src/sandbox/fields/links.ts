@@ -14,7 +14,7 @@
  */
 import { notRecordIds, rowDoesNotExist } from "../errors.ts";
 import { isId, newId } from "../ids.ts";
-import type { Base, Field, StoredRecord, Table } from "../store.ts";
+import { touchCell, type Base, type Field, type StoredRecord, type Table } from "../store.ts";
 import { EMPTY, type CellResult } from "./empty.ts";
 import { TEXT_TYPES } from "./registry.ts";
 import type { WriteContext } from "./write-context.ts";
@@ -67,10 +67,10 @@ export function writeLinks(field: Field, value: unknown, ctx: WriteContext): Cel
   return ids.length === 0 ? EMPTY : ids;
 }
 
-function setLinks(record: StoredRecord, fieldId: string, ids: string[], now: string): void {
+function setLinks(record: StoredRecord, fieldId: string, ids: string[], now: string, by: string | undefined): void {
   if (ids.length === 0) record.cells.delete(fieldId);
   else record.cells.set(fieldId, ids);
-  record.modified.set(fieldId, now);
+  touchCell(record, fieldId, now, by);
 }
 
 /**
@@ -84,6 +84,7 @@ export function syncInverse(
   before: readonly string[],
   after: readonly string[],
   now: string,
+  by?: string,
 ): void {
   const inverseId = field.options?.inverseLinkFieldId;
   const linked = linkedTableOf(base, field);
@@ -93,7 +94,7 @@ export function syncInverse(
     const other = linked.byId.get(id);
     if (other === undefined) continue;
     const cell = (other.cells.get(inverseId) as string[] | undefined) ?? [];
-    if (!cell.includes(record.id)) setLinks(other, inverseId, [...cell, record.id], now);
+    if (!cell.includes(record.id)) setLinks(other, inverseId, [...cell, record.id], now, by);
   }
   for (const id of before) {
     if (after.includes(id)) continue;
@@ -105,13 +106,20 @@ export function syncInverse(
         inverseId,
         cell.filter((x) => x !== record.id),
         now,
+        by,
       );
     }
   }
 }
 
 /** Deleted records disappear from every link cell that named them, in any table of the base. */
-export function removeLinksTo(base: Base, tableId: string, deleted: ReadonlySet<string>, now: string): void {
+export function removeLinksTo(
+  base: Base,
+  tableId: string,
+  deleted: ReadonlySet<string>,
+  now: string,
+  by?: string,
+): void {
   for (const table of base.tables) {
     for (const field of table.fields) {
       if (field.type !== "multipleRecordLinks" || field.options?.linkedTableId !== tableId) continue;
@@ -123,6 +131,7 @@ export function removeLinksTo(base: Base, tableId: string, deleted: ReadonlySet<
             field.id,
             cell.filter((id) => !deleted.has(id)),
             now,
+            by,
           );
         }
       }

@@ -8,6 +8,9 @@
  * - rollup: the aggregation formula (e.g. `SUM(values)`) over those values; count: how many records are linked.
  * - formula: the formula evaluated on the record, converted to its result type (see formula-result.ts).
  * - button: `{label, url}`; collaborators: `{id, email, name}`.
+ * - createdBy: the collaborator who created the record; lastModifiedBy: who made the latest change among the fields
+ *   it watches (all writable fields unless setup named some), as `{id, email, name}`.
+ * - aiText: the stored `{state, value, isStale}` (or `{state: "error", errorType, …}`) a seed gave it.
  *
  * One reader serves one request: it memoises computed cells, so a page of records computes each lookup once, and
  * a formula that ends up depending on itself gives #ERROR! instead of recursing.
@@ -61,11 +64,17 @@ function valueText(value: unknown): string {
   if (typeof value === "object") {
     const o = value as Record<string, unknown>;
     if (typeof o.error === "string") return o.error;
+    if (isAiTextCell(o)) return typeof o.value === "string" ? o.value : "";
     for (const key of ["name", "text", "label", "filename", "email", "id"]) {
       if (typeof o[key] === "string") return o[key] as string;
     }
   }
   return "";
+}
+
+/** An AI text cell (`{state, isStale, value}`, field model #aitext). */
+export function isAiTextCell(value: unknown): value is { state: string; isStale: boolean; value: string | null } {
+  return typeof value === "object" && value !== null && "state" in value && "isStale" in value;
 }
 
 export class CellReader implements CellSource {
@@ -97,6 +106,16 @@ export class CellReader implements CellSource {
         return record.autoNumber;
       case "lastModifiedTime":
         return this.#lastModified(table, field, record);
+      case "createdBy":
+        return record.createdBy === undefined ? undefined : renderCollaborator(this.users, record.createdBy);
+      case "lastModifiedBy": {
+        const by = this.#latestBy(record, field.compute?.watched, table);
+        return by === undefined ? undefined : renderCollaborator(this.users, by);
+      }
+      case "aiText": {
+        const cell = record.cells.get(field.id);
+        return cell === undefined ? undefined : structuredClone(cell);
+      }
       case "singleCollaborator": {
         const id = record.cells.get(field.id);
         return typeof id === "string" ? renderCollaborator(this.users, id) : undefined;
@@ -286,6 +305,24 @@ export class CellReader implements CellSource {
       if (at !== undefined && (latest === undefined || at > latest)) latest = at;
     }
     return latest;
+  }
+
+  /** Who made the latest change among the watched fields (all writable fields when none are named). */
+  #latestBy(record: StoredRecord, watched: readonly string[] | undefined, table: Table): string | undefined {
+    const ids =
+      watched !== undefined && watched.length > 0
+        ? watched
+        : table.fields.filter((f) => !COMPUTED_TYPES.has(f.type)).map((f) => f.id);
+    let latest: string | undefined;
+    let by: string | undefined;
+    for (const id of ids) {
+      const at = record.modified.get(id);
+      if (at !== undefined && (latest === undefined || at > latest)) {
+        latest = at;
+        by = record.modifiedBy.get(id);
+      }
+    }
+    return by;
   }
 
   #lastModified(table: Table, field: Field, record: StoredRecord): string | undefined {

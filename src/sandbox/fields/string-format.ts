@@ -5,7 +5,7 @@
  * UI shows: numbers with the field's precision (currency with its symbol, percent ×100 with "%", durations as
  * h:mm[:ss]), dates in the field's date format and, for date-times, in the request's time zone and the field's
  * time format, links and lookups as their primary values joined with ", ", attachments as "filename (url)",
- * collaborators by name, checkboxes as "checked".
+ * collaborators (createdBy and lastModifiedBy too) by name, AI text as its generated text, checkboxes as "checked".
  */
 import type { Field, StoredRecord, Table } from "../store.ts";
 import type { CellSource } from "./cell-source.ts";
@@ -119,6 +119,7 @@ function formatValue(value: unknown, config: ResultConfig, fmt: StringFormat): s
     if (typeof o.filename === "string") return typeof o.url === "string" ? `${o.filename} (${o.url})` : o.filename;
     if (typeof o.error === "string") return o.error;
     if (typeof o.specialValue === "string") return o.specialValue;
+    if (typeof o.state === "string" && "isStale" in o) return typeof o.value === "string" ? o.value : ""; // AI text
     for (const key of ["name", "text", "label", "email", "id"]) if (typeof o[key] === "string") return o[key] as string;
     return "";
   }

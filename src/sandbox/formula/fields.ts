@@ -60,6 +60,18 @@ function attachmentText(item: unknown): string {
   return url === "" ? filename : `${filename} (${url})`;
 }
 
+function personText(raw: unknown): Value {
+  if (raw === undefined || raw === null) return null;
+  if (typeof raw === "object" && !Array.isArray(raw)) {
+    const person = raw as Record<string, unknown>;
+    for (const key of ["name", "email"] as const) {
+      if (typeof person[key] === "string" && person[key] !== "") return person[key] as string;
+    }
+    return null;
+  }
+  return generic(raw);
+}
+
 function generic(raw: unknown): Value {
   if (raw === undefined || raw === null) return null;
   if (typeof raw === "string") return textOrBlank(raw);
@@ -104,6 +116,16 @@ export function fieldValue(field: FormulaField, record: FormulaRecord): Value {
       return generic(raw);
     case "count":
       return typeof raw === "number" ? raw : 0;
+    case "createdBy":
+    case "lastModifiedBy":
+      // A person reads as their name (their email when they have none), as Airtable's formulas show them.
+      return personText(raw);
+    case "aiText":
+      // The generated text the cell shows (`value`); blank while empty, loading or in error without a value.
+      if (raw !== null && typeof raw === "object" && "value" in raw) {
+        return typeof raw.value === "string" ? textOrBlank(raw.value) : null;
+      }
+      return generic(raw);
     default:
       return generic(raw);
   }
