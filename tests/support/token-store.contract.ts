@@ -145,6 +145,41 @@ export function tokenStoreContract(name: string, factory: ContractFactory, optio
       expect(raw).not.toContain(confidential.client_secret);
     });
 
+    it("re-seals a DCR client read after a key rotation, so it outlives the previous key; a pending one keeps its deadline", async () => {
+      const client = (clientId: string): RegisteredClient => ({
+        client_id: clientId,
+        client_secret: `sec-${randomBytes(24).toString("hex")}`,
+        client_id_issued_at: 1_700_000_000,
+        client_secret_expires_at: 0,
+        redirect_uris: ["https://claude.ai/api/mcp/auth_callback"],
+        token_endpoint_auth_method: "client_secret_post",
+        grant_types: ["authorization_code", "refresh_token"],
+        response_types: ["code"],
+      });
+      const permanent = client(id("cli"));
+      const pending = client(id("mcp_"));
+      await store.putClient(permanent);
+      await store.putPendingClient(pending, Date.now() + 1_500);
+      const rotated = await factory(TokenCipher.create(keyB, keyA)); // the rotation window
+      const newKeyOnly = await factory(TokenCipher.create(keyB)); // TOKEN_ENCRYPTION_KEY_PREVIOUS dropped
+      extra.push(rotated, newKeyOnly);
+      const before = await target.readRaw("client", permanent.client_id);
+      expect(await rotated.store.getClient(permanent.client_id)).toEqual(permanent);
+      expect(await rotated.store.getClient(pending.client_id)).toEqual(pending);
+      expect(await target.readRaw("client", permanent.client_id)).not.toEqual(before); // written again
+      // Read once in the window, each is readable with the new key alone; the old key alone no longer reads it.
+      expect(await newKeyOnly.store.getClient(permanent.client_id)).toEqual(permanent);
+      expect(await newKeyOnly.store.getClient(pending.client_id)).toEqual(pending);
+      await expect(store.getClient(permanent.client_id)).rejects.toThrow(/TOKEN_ENCRYPTION_KEY/);
+      // Reading it again under the new key writes nothing more.
+      const after = await target.readRaw("client", permanent.client_id);
+      await newKeyOnly.store.getClient(permanent.client_id);
+      expect(await target.readRaw("client", permanent.client_id)).toEqual(after);
+      // Re-sealing did not make the pending registration permanent.
+      await sleep(1_700);
+      expect(await newKeyOnly.store.getClient(pending.client_id)).toBeUndefined();
+    });
+
     it("round-trips grants, which hold only the refresh token's hash", async () => {
       const g = grant(id("usr"));
       expect(await store.getGrant(g.grantId)).toBeUndefined();

@@ -1,3 +1,4 @@
+import { TokenDecryptError } from "../../shared/tokens/cipher.ts";
 import type { TokenStore } from "../../shared/tokens/types.ts";
 import { ClientMetadataDocuments } from "./cimd.ts";
 import { registeredGrantTypes, UnknownClientError, type ResolvedClient } from "./resolved-client.ts";
@@ -21,7 +22,16 @@ export class ClientDirectory {
   async get(clientId: string, options: { allowStale?: boolean } = {}): Promise<ResolvedClient> {
     if (clientId === "") throw new UnknownClientError("The request has no client_id.");
     if (ClientMetadataDocuments.isMetadataUrl(clientId)) return this.#documents.resolve(clientId, options);
-    const registered = await this.#store.getClient(clientId);
+    const registered = await this.#store.getClient(clientId).catch((error: unknown) => {
+      // Its secret was encrypted with a key this server no longer holds (TOKEN_ENCRYPTION_KEY_PREVIOUS dropped
+      // before every client was read again): as good as unregistered. invalid_client makes MCP clients register
+      // again by themselves, where a 500 would leave them stuck with an id that can never work.
+      if (!(error instanceof TokenDecryptError)) throw error;
+      throw new UnknownClientError(
+        `The registration of client_id ${JSON.stringify(clientId)} can no longer be read (the server's encryption ` +
+          "key changed). The app should register again.",
+      );
+    });
     if (registered === undefined) {
       throw new UnknownClientError(
         `No client is registered with client_id ${JSON.stringify(clientId)}. The app should register again.`,

@@ -82,6 +82,11 @@ export class TokenCipher {
     return this.#currentId;
   }
 
+  /** Whether `blob` was written with the current key (false: the previous key, or not a blob of this cipher). */
+  isCurrent(blob: string): boolean {
+    return blob.startsWith(`${VERSION}.${this.#currentId}.`);
+  }
+
   /**
    * `context` (optional) is bound to the blob: decrypting needs the same context. Stores pass the record's
    * id so that a blob copied onto another record does not decrypt.

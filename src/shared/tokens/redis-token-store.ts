@@ -28,6 +28,7 @@ import {
   GRANT_GRACE_MS,
   openAccount,
   openClient,
+  sealedUnderPreviousKey,
   sealAccount,
   sealClient,
   withoutUndefined,
@@ -162,8 +163,19 @@ export class RedisTokenStore implements TokenStore {
   }
 
   async getClient(clientId: string): Promise<RegisteredClient | undefined> {
-    const raw = await this.#redis.get(this.keyOf("client", clientId));
-    return raw === null ? undefined : openClient(this.#cipher, JSON.parse(raw) as SealedClient);
+    const key = this.keyOf("client", clientId);
+    const raw = await this.#redis.get(key);
+    if (raw === null) return undefined;
+    const sealed = JSON.parse(raw) as SealedClient;
+    const client = openClient(this.#cipher, sealed);
+    if (sealedUnderPreviousKey(this.#cipher, sealed)) {
+      // Re-sealed under the current key where it stands: XX so a registration deleted meanwhile is not brought
+      // back, KEEPTTL so a pending one keeps its deadline. Best effort: the next read tries again.
+      await this.#redis
+        .set(key, JSON.stringify(sealClient(this.#cipher, client)), "KEEPTTL", "XX")
+        .catch(() => undefined);
+    }
+    return client;
   }
 
   async putClient(client: RegisteredClient): Promise<void> {

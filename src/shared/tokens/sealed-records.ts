@@ -59,6 +59,17 @@ export function sealClient(cipher: TokenCipher, client: RegisteredClient): Seale
   return { ...client, client_secret: cipher.encrypt(client.client_secret, clientContext(client.client_id)) };
 }
 
+/**
+ * Whether a stored client's secret is still encrypted with the previous key. Nothing else ever rewrites a DCR
+ * client (a sign-in or refresh re-encrypts an Airtable account, not its client), so the stores re-seal such a
+ * client when they read it: otherwise dropping TOKEN_ENCRYPTION_KEY_PREVIOUS after a rotation would leave every
+ * confidential client (Claude.ai registers one) unreadable for good.
+ */
+export function sealedUnderPreviousKey(cipher: TokenCipher, sealed: SealedClient): boolean {
+  // typeof: a Firestore document holds null where a public client has no secret.
+  return typeof sealed.client_secret === "string" && !cipher.isCurrent(sealed.client_secret);
+}
+
 export function openClient(cipher: TokenCipher, sealed: SealedClient): RegisteredClient {
   if (sealed.client_secret === undefined) return { ...sealed } as RegisteredClient;
   return { ...sealed, client_secret: cipher.decrypt(sealed.client_secret, clientContext(sealed.client_id)) };

@@ -21,6 +21,7 @@ import {
   GRANT_GRACE_MS,
   openAccount,
   openClient,
+  sealedUnderPreviousKey,
   sealAccount,
   sealClient,
   withoutUndefined,
@@ -87,6 +88,7 @@ export class SqliteTokenStore implements TokenStore {
     | "putAccount"
     | "deleteAccount"
     | "getClient"
+    | "resealClient"
     | "putClient"
     | "putPending"
     | "setPendingUntil"
@@ -130,6 +132,7 @@ export class SqliteTokenStore implements TokenStore {
         `UPDATE clients SET pending_until = ? WHERE client_id = ? AND pending_until IS NOT NULL`,
       ),
       confirmClient: db.prepare(`UPDATE clients SET pending_until = NULL WHERE client_id = ?`),
+      resealClient: db.prepare(`UPDATE clients SET sealed = ? WHERE client_id = ?`),
       purgeClients: db.prepare(`DELETE FROM clients WHERE pending_until IS NOT NULL AND pending_until <= ?`),
       getGrant: db.prepare(`SELECT * FROM grants WHERE grant_id = ?`),
       putGrant: db.prepare(
@@ -179,7 +182,14 @@ export class SqliteTokenStore implements TokenStore {
 
   async getClient(clientId: string): Promise<RegisteredClient | undefined> {
     const row = this.#sql.getClient.get(clientId, this.#now()) as { sealed: string } | undefined;
-    return row === undefined ? undefined : openClient(this.#cipher, JSON.parse(row.sealed) as SealedClient);
+    if (row === undefined) return undefined;
+    const sealed = JSON.parse(row.sealed) as SealedClient;
+    const client = openClient(this.#cipher, sealed);
+    // Re-sealed under the current key where it stands (its pending deadline unchanged): see sealedUnderPreviousKey.
+    if (sealedUnderPreviousKey(this.#cipher, sealed)) {
+      this.#sql.resealClient.run(JSON.stringify(sealClient(this.#cipher, client)), clientId);
+    }
+    return client;
   }
 
   async putClient(client: RegisteredClient): Promise<void> {
