@@ -16,6 +16,8 @@ export const SEARCHABLE_FIELD_TYPES: ReadonlySet<string> = new Set([
   "createdBy",
   "lastModifiedBy",
   "barcode",
+  // An AI text cell reads as its generated text in a formula; empty, loading or failed reads as blank.
+  "aiText",
 ]);
 
 /** Computed field types whose result type (`options.result.type`, Airtable's field model) decides searchability. */
@@ -61,10 +63,10 @@ export function fieldReference(field: Pick<AirtableField, "name">): string | und
 
 /**
  * Types whose cell can be an error value (`{"error": "#ERROR!"}`): a formula, rollup or lookup that fails on one
- * record. An error propagates through `&`, LOWER, FIND and OR, and a record whose filter is an error is not
+ * record (and AI text, whose generation can fail: guarded alike, at no cost). An error propagates through `&`, LOWER, FIND and OR, and a record whose filter is an error is not
  * listed, so one failing computed cell would hide the record even when another field holds the term.
  */
-const MAY_BE_ERROR_TYPES: ReadonlySet<string> = new Set(["formula", "rollup", "multipleLookupValues"]);
+const MAY_BE_ERROR_TYPES: ReadonlySet<string> = new Set(["formula", "rollup", "multipleLookupValues", "aiText"]);
 
 /**
  * True where any of `fields` contains `term`, ignoring case: `OR(FIND(LOWER("term"), LOWER({F} & "")) > 0, …)`.

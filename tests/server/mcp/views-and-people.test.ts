@@ -119,5 +119,9 @@ describe("createdBy and aiText over MCP", () => {
     expect((found.data.records as Rec[]).map((r) => r.id).sort()).toEqual([...creatorRecordIds].sort());
     const searched = (found.data.searchedFields as { name: string }[]).map((f) => f.name);
     expect(searched).toContain("Author");
+    // AI text is searched as the text the user sees.
+    const byPitch = await call("search_records", { baseId: base.id, tableId: "Ideas", searchTerm: "eyes at night" });
+    expect(byPitch.isError, byPitch.text).toBe(false);
+    expect((byPitch.data.records as Rec[]).map((r) => r.id)).toEqual([darkId]);
   });
 });
