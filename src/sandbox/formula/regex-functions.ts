@@ -1,94 +1,32 @@
 /**
  * Airtable's regular-expression functions (https://support.airtable.com/docs/formula-field-reference, "Regex
- * functions"): REGEX_MATCH, REGEX_EXTRACT, REGEX_REPLACE. Airtable evaluates them with RE2; the sandbox uses
- * JavaScript's RegExp on the subset where both agree. A pattern RE2 would reject (backreferences, lookahead and
- * lookbehind, unknown escapes) or whose RE2 meaning JavaScript does not share (\A, \z, \pL, [[:alpha:]], \Q…\E,
- * \x{…}, the U flag) is #ERROR!, never an approximation. A leading RE2 flag group `(?i)`, `(?s)`, `(?m)` becomes the
- * matching RegExp flag and `(?P<name>…)` a named group.
+ * functions"): REGEX_MATCH, REGEX_EXTRACT, REGEX_REPLACE. Airtable evaluates them with RE2, and so does the
+ * sandbox, through re2js (a port of RE2: the same syntax, so a pattern RE2 refuses — a backreference, lookaround,
+ * a repeat count over 1000 — is #ERROR! here too, and the same linear-time matching, so no pattern can stall the
+ * sandbox the way a backtracking engine would on `(a+)+$`).
  */
+import { RE2JS, RE2JSException } from "re2js";
 import type { FunctionSpec } from "./spec.ts";
 import { ErrorValue, toText, type Value } from "./values.ts";
 
 type Plain = Exclude<Value, ErrorValue>;
 
-/** Letters and digits allowed after a backslash: the escapes RE2 and JavaScript both read the same way. */
-const SHARED_ESCAPES = new Set(["d", "D", "w", "W", "s", "S", "b", "B", "n", "r", "t", "f", "v"]);
-
 /** Longest pattern the sandbox compiles. */
 const MAX_PATTERN_LENGTH = 10_000;
 
-/** Translates an RE2 pattern into a JavaScript RegExp, or explains why it cannot. */
-export function compileRe2(pattern: string, global: boolean): RegExp | ErrorValue {
+/** Compiles an RE2 pattern (inline flags such as `(?i)` and `(?P<name>…)` groups included), or says why not. */
+export function compileRe2(pattern: string): RE2JS | ErrorValue {
   if (pattern.length > MAX_PATTERN_LENGTH) return new ErrorValue("the regular expression is too long");
-  let flags = global ? "g" : "";
-  let source = pattern;
-  const leading = /^\(\?([a-zA-Z]+)\)/.exec(source);
-  if (leading !== null) {
-    for (const flag of leading[1] as string) {
-      if (flag !== "i" && flag !== "m" && flag !== "s") return new ErrorValue(`unsupported regex flag ${flag}`);
-      if (!flags.includes(flag)) flags += flag;
-    }
-    source = source.slice(leading[0].length);
-  }
-  let out = "";
-  let inClass = false;
-  for (let i = 0; i < source.length; i++) {
-    const ch = source[i] as string;
-    if (ch === "\\") {
-      const next = source[i + 1];
-      if (next === undefined) return new ErrorValue("the regular expression ends with a backslash");
-      if (/[A-Za-z0-9]/.test(next)) {
-        if (next === "x") {
-          if (!/^[0-9A-Fa-f]{2}$/.test(source.slice(i + 2, i + 4))) {
-            return new ErrorValue("unsupported \\x escape in regular expression");
-          }
-        } else if (!SHARED_ESCAPES.has(next) || (inClass && (next === "b" || next === "B"))) {
-          return new ErrorValue(`unsupported escape \\${next} in regular expression (RE2)`);
-        }
-      }
-      out += ch + next;
-      i++;
-      continue;
-    }
-    if (inClass) {
-      if (ch === "[" && source[i + 1] === ":") return new ErrorValue("POSIX character classes are not supported");
-      if (ch === "]") inClass = false;
-      out += ch;
-      continue;
-    }
-    if (ch === "[") {
-      inClass = true;
-      out += ch;
-      // A "]" or "^]" right after "[" is a literal in both dialects.
-      if (source[i + 1] === "^") out += source[++i];
-      if (source[i + 1] === "]") out += "\\" + source[++i];
-      continue;
-    }
-    if (ch === "(" && source[i + 1] === "?") {
-      const rest = source.slice(i + 2);
-      if (rest.startsWith("P<")) {
-        out += "(?<";
-        i += 3;
-        continue;
-      }
-      if (/^(=|!|<=|<!|P=|>)/.test(rest)) {
-        return new ErrorValue("lookaround, atomic groups and backreferences are not supported by RE2");
-      }
-      if (!rest.startsWith(":") && !/^<[A-Za-z_]/.test(rest)) {
-        return new ErrorValue("inline flags are supported only at the start of the regular expression");
-      }
-    }
-    out += ch;
-  }
   try {
-    return new RegExp(out, flags);
+    return RE2JS.compile(pattern);
   } catch (error) {
-    return new ErrorValue(`invalid regular expression: ${(error as Error).message}`);
+    if (!(error instanceof RE2JSException)) throw error;
+    return new ErrorValue(`invalid regular expression (RE2): ${error.message}`);
   }
 }
 
-function regexArgs(args: Plain[], global: boolean): [string, RegExp] | ErrorValue {
-  const regex = compileRe2(toText(args[1] ?? null), global);
+function regexArgs(args: Plain[]): [string, RE2JS] | ErrorValue {
+  const regex = compileRe2(toText(args[1] ?? null));
   return regex instanceof ErrorValue ? regex : [toText(args[0] ?? null), regex];
 }
 
@@ -98,8 +36,8 @@ export const REGEX_FUNCTIONS: Record<string, FunctionSpec> = {
     min: 2,
     max: 2,
     call: (args) => {
-      const parsed = regexArgs(args, false);
-      return parsed instanceof ErrorValue ? parsed : parsed[1].test(parsed[0]);
+      const parsed = regexArgs(args);
+      return parsed instanceof ErrorValue ? parsed : parsed[1].matcher(parsed[0]).find();
     },
   },
   /** REGEX_EXTRACT(text, regex): the first match; no match is #ERROR!. */
@@ -107,10 +45,10 @@ export const REGEX_FUNCTIONS: Record<string, FunctionSpec> = {
     min: 2,
     max: 2,
     call: (args) => {
-      const parsed = regexArgs(args, false);
+      const parsed = regexArgs(args);
       if (parsed instanceof ErrorValue) return parsed;
-      const match = parsed[1].exec(parsed[0]);
-      return match === null ? new ErrorValue("REGEX_EXTRACT found no match") : match[0];
+      const matcher = parsed[1].matcher(parsed[0]);
+      return matcher.find() ? (matcher.group() ?? "") : new ErrorValue("REGEX_EXTRACT found no match");
     },
   },
   /** REGEX_REPLACE(text, regex, replacement): every match replaced; `$1`… in the replacement name groups. */
@@ -118,9 +56,9 @@ export const REGEX_FUNCTIONS: Record<string, FunctionSpec> = {
     min: 3,
     max: 3,
     call: (args) => {
-      const parsed = regexArgs(args, true);
+      const parsed = regexArgs(args);
       if (parsed instanceof ErrorValue) return parsed;
-      return parsed[0].replace(parsed[1], toText(args[2] ?? null));
+      return parsed[1].matcher(parsed[0]).replaceAll(toText(args[2] ?? null));
     },
   },
 };
