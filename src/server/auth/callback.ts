@@ -1,3 +1,4 @@
+import { isRedisUnavailable } from "../../shared/redis-unavailable.ts";
 import type { Request, Response } from "express";
 import { airtableScopesFor, scopeCatalog, type Scope } from "../../shared/auth/scopes.ts";
 import { AirtableOAuthError } from "../../shared/airtable/oauth.ts";
@@ -68,6 +69,13 @@ export function callbackHandler(ctx: AuthContext) {
       grantedScopes = coveredScopes(attempt.scopes, tokens.scopes);
     } catch (error) {
       log.error({ err: error }, "completing the Airtable sign-in failed");
+      // Storage out of reach: RFC 6749 §4.1.2.1's temporarily_unavailable, so the client knows a retry may work.
+      if (isRedisUnavailable(error)) {
+        return back({
+          error: "temporarily_unavailable",
+          error_description: "The sign-in could not be saved: the service cannot reach its storage. Try again shortly.",
+        });
+      }
       const description =
         error instanceof AirtableOAuthError
           ? `Airtable refused the sign-in (${error.error})`

@@ -45,18 +45,21 @@ export const UNAVAILABLE_RETRY_AFTER_SEC = 30;
 
 /**
  * What an endpoint that hit an unexpected error answers: 503 `temporarily_unavailable` with Retry-After when
- * Redis does not answer (nothing was decided: the presented refresh token is still good), else 500
- * `server_error`. The difference matters to MCP clients: the MCP SDKs (v1 and v2) answer a refresh that failed
- * with `server_error` by dropping it and opening the browser for a new sign-in, which during an outage leads the
- * user to an error page; any other OAuth error leaves the stored tokens alone, so the client retries later and
- * stays signed in. (RFC 6749 §4.1.2.1 defines temporarily_unavailable for the authorization endpoint; RFC 6749
- * §5.2 lets the token endpoint answer other codes, and 503 with Retry-After says what happened, RFC 9110 §15.6.4.)
+ * Redis does not answer, else 500 `server_error`. The difference matters to MCP clients: the MCP SDKs (v1 and v2)
+ * answer a refresh that failed with `server_error` (or an error they cannot parse) by dropping it and opening the
+ * browser for a new sign-in, which during an outage leads the user to an error page; any other OAuth error leaves
+ * the stored tokens alone, so the client retries later and stays signed in. A retry with the same refresh token
+ * is safe even if the rotation was written before the failure: within REFRESH_REUSE_GRACE_SECONDS (60 by default,
+ * above Retry-After's 30) it is answered as a reuse. `temporarily_unavailable` is registered for the
+ * authorization endpoint only (RFC 6749 §4.1.2.1); at the token endpoint it is an unregistered extension code
+ * (RFC 6749 §5.2 lists the codes, §8.5 their registry), chosen because clients treat any code but server_error
+ * as "keep the tokens", and the 503 with Retry-After says the rest (RFC 9110 §15.6.4).
  */
 export function unexpectedOAuthError(error: unknown, description: string): OAuthError {
   if (!isRedisUnavailable(error)) return new OAuthError("server_error", description, 500);
   const unavailable = new OAuthError(
     "temporarily_unavailable",
-    "The service is temporarily unavailable (its storage does not answer); nothing was changed and your refresh token is still valid. Try again in a minute.",
+    `The service cannot reach its storage right now. Try again in ${UNAVAILABLE_RETRY_AFTER_SEC} seconds.`,
     503,
   );
   unavailable.retryAfterSec = UNAVAILABLE_RETRY_AFTER_SEC;

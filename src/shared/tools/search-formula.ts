@@ -66,7 +66,14 @@ export function fieldReference(field: Pick<AirtableField, "name">): string | und
  * record (and AI text, whose generation can fail: guarded alike, at no cost). An error propagates through `&`, LOWER, FIND and OR, and a record whose filter is an error is not
  * listed, so one failing computed cell would hide the record even when another field holds the term.
  */
-const MAY_BE_ERROR_TYPES: ReadonlySet<string> = new Set(["formula", "rollup", "multipleLookupValues", "aiText"]);
+const MAY_BE_ERROR_TYPES: ReadonlySet<string> = new Set([
+  "formula",
+  "rollup",
+  "multipleLookupValues",
+  "aiText",
+  // A link reads as its linked records' primary values, which may be a formula's error.
+  "multipleRecordLinks",
+]);
 
 /**
  * True where any of `fields` contains `term`, ignoring case: `OR(FIND(LOWER("term"), LOWER({F} & "")) > 0, …)`.

@@ -57,7 +57,7 @@ describe("the token and revocation endpoints while Redis does not answer", () =>
     expect(res.headers.get("cache-control")).toBe("no-store");
     const body = (await res.json()) as { error: string; error_description: string };
     expect(body.error).toBe("temporarily_unavailable");
-    expect(body.error_description).toMatch(/refresh token is still valid/);
+    expect(body.error_description).toMatch(/cannot reach its storage right now. Try again in 30 seconds/);
   });
 
   it("a revocation gets the same", async () => {

@@ -292,6 +292,22 @@ describe("read tools, end to end over MCP", () => {
     expect(second.isError, second.text).toBe(false);
     expect(titles(second)).toEqual(["Write paper"]);
     expect((second.data.searchedFields as { name: string }[]).map((f) => f.name)).toContain("Remarks");
+
+    // A cursor made before a rename belongs to the old formula: the agent is told to start over, plainly.
+    const paged = await call("search_records", { baseId: base.id, tableId: "Tasks", searchTerm: "a", pageSize: 1 });
+    expect(paged.data.nextCursor).toEqual(expect.any(String));
+    const remarks = (await h.airtableA.getBaseSchema(base.id)).tables[0]!.fields.find((f) => f.name === "Remarks")!;
+    await h.airtableA.updateField(base.id, table.id, remarks.id, { name: "Comments" });
+    const later = await call("search_records", {
+      baseId: base.id,
+      tableId: "Tasks",
+      searchTerm: "a",
+      pageSize: 1,
+      cursor: paged.data.nextCursor,
+    });
+    expect(later.isError).toBe(true);
+    expect(later.text).toContain("was renamed or deleted in Airtable since this search began");
+    expect(later.text).toContain("without cursor to start over");
   });
 
   it.each([

@@ -10,6 +10,7 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BaseInfo } from "../../../src/sandbox/index.ts";
+import { allTools } from "../../../src/shared/tools/catalog.ts";
 import { startMcpHarness, type McpHarness } from "../../support/mcp-test-harness.ts";
 
 let h: McpHarness;
@@ -19,7 +20,7 @@ let creator: { id: string; email: string; name: string };
 let creatorRecordIds: string[];
 
 beforeAll(async () => {
-  h = await startMcpHarness();
+  h = await startMcpHarness({ tools: allTools });
   client = await h.connect();
   base = h.sandbox.createBase(h.demo.user.id, {
     name: "Views and people",
@@ -123,5 +124,13 @@ describe("createdBy and aiText over MCP", () => {
     const byPitch = await call("search_records", { baseId: base.id, tableId: "Ideas", searchTerm: "eyes at night" });
     expect(byPitch.isError, byPitch.text).toBe(false);
     expect((byPitch.data.records as Rec[]).map((r) => r.id)).toEqual([darkId]);
+    // AI text is read-only (Airtable's field model): a write to it is refused before anything is queued.
+    const write = await call("update_records", {
+      baseId: base.id,
+      tableId: "Ideas",
+      records: [{ id: darkId, fields: { Pitch: "Better" } }],
+    });
+    expect(write.isError).toBe(true);
+    expect(write.text).toContain("cannot be written: its type, aiText, is computed by Airtable");
   });
 });

@@ -34,15 +34,17 @@ export const getRecord = defineTool({
       returnFieldsByFieldId: true,
     });
     const { schema, table, unknownKeys } = await schemaForRecords(ctx, input.baseId, cached, [byId], "id");
-    if (unknownKeys.length > 0) {
-      const owner = schema.tables.find((t) => unknownKeys.every((id) => t.fields.some((f) => f.id === id)));
+    // Refused only when another table holds its fields; a field no table shows yet (a schema read while the
+    // field was being added or deleted) keeps its id as key. A record with no cells at all cannot be told apart.
+    const owner =
+      unknownKeys.length === 0
+        ? undefined
+        : schema.tables.find((t) => t.id !== table.id && unknownKeys.every((id) => t.fields.some((f) => f.id === id)));
+    if (owner !== undefined) {
       throw new ToolInputError(
-        `${input.recordId} is not a record of table ${JSON.stringify(table.name)} (${table.id})` +
-          (owner === undefined
-            ? "."
-            : `: it is a record of table ${JSON.stringify(owner.name)} (${owner.id}). Call get_record with ` +
-              `tableId ${JSON.stringify(owner.id)}.`) +
-          " A record id belongs to one table.",
+        `${input.recordId} is not a record of table ${JSON.stringify(table.name)} (${table.id}): it is a record ` +
+          `of table ${JSON.stringify(owner.name)} (${owner.id}). Call get_record with tableId ` +
+          `${JSON.stringify(owner.id)}. A record id belongs to one table.`,
       );
     }
     const record = keyedByName(byId, table);

@@ -74,6 +74,13 @@ export const searchRecords = defineTool({
       // The formula is built here from the cached schema's field names: Airtable refusing it means a searched
       // field was renamed or deleted since the schema was cached, not a mistake of the agent. Once more, fresh.
       if (!(error instanceof AirtableValidationError && error.type === "INVALID_FILTER_BY_FORMULA")) throw error;
+      // A cursor belongs to the formula it was made with, which the fresh schema changes: start over.
+      if (input.cursor !== undefined) {
+        throw new ToolInputError(
+          "A searched field was renamed or deleted in Airtable since this search began, so its cursor no longer " +
+            "applies. Call search_records again without cursor to start over.",
+        );
+      }
       return await search(true);
     }
   },
