@@ -159,5 +159,9 @@ describe("shutdown and outages", () => {
     const rows = rowsOf("outage");
     expect(rows).toHaveLength(120);
     expect(new Set(rows).size).toBe(120);
+    // Every line the processes printed through the outage is a JSON log line: no raw ioredis complaint on stderr.
+    for (const instance of [...deployment.instances, ...deployment.workers]) {
+      expect(instance.fullOutput(), instance.label).not.toContain("Unhandled error event");
+    }
   }, 120_000);
 });

@@ -64,6 +64,16 @@ export class QueuedOperationRunner implements OperationRunner {
     });
     this.#events.on("error", (error) => opts.logger.warn({ err: error }, "queue events error"));
     this.queue.on("error", (error) => opts.logger.warn({ err: error }, "queue error"));
+    // BullMQ does not keep a listener on these connections for their whole life: without one of ours, each
+    // failed reconnect while Redis is away printed "[ioredis] Unhandled error event" and a stack to stderr,
+    // outside the JSON logs. The outage itself is logged once by the process's own connection and shown by
+    // /readyz, so these only go to debug.
+    for (const [connection, name] of [
+      [this.#queueRedis, "queue"],
+      [this.#eventsRedis, "queue events"],
+    ] as const) {
+      connection.on("error", (error: Error) => opts.logger.debug({ err: error }, `${name} connection error`));
+    }
   }
 
   /** Resolves once the events stream listens (a completion before that would be missed by early waits). */
