@@ -55,6 +55,8 @@ export interface HarnessOptions {
   logger?: Logger;
   /** The clock (epoch ms) of the grants and the token store, for tests that move time (see TestClock). */
   now?: () => number;
+  /** Pinned client metadata documents instead of the built-in ones (AuthDeps.knownClientDocuments). */
+  knownClientDocuments?: AuthDeps["knownClientDocuments"];
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -105,6 +107,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     // Tests sign in dozens of times a minute from one address; limits are tested where they are the subject.
     rateLimits: opts.rateLimits ?? { registerPerHour: 10_000, tokenPerMinute: 10_000, authorizePerMinute: 10_000 },
     ...(opts.now ? { now: opts.now } : {}),
+    ...(opts.knownClientDocuments ? { knownClientDocuments: opts.knownClientDocuments } : {}),
   };
   const app = express();
   app.set("trust proxy", config.TRUST_PROXY);

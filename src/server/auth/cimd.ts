@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { KeyValueStore } from "../../shared/kv/key-value-store.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { guardedGet, UnsafeUrlError, type GuardedResponse } from "./guarded-get.ts";
+import { KNOWN_CLIENT_DOCUMENTS, type KnownClientDocument } from "./known-client-documents.ts";
 import { sha256Hex } from "./pkce.ts";
 import { isLoopbackHost, redirectUriProblem } from "./redirect-uris.ts";
 import {
@@ -31,6 +32,10 @@ import { parseScopes } from "./scope-param.ts";
  * the last good copy is forgotten.
  * The last good copy is written only after a successful token request, so URLs nobody gets tokens for do not
  * occupy the store for a week.
+ *
+ * Pinned copies (known-client-documents.ts: Claude's, whose host answers some cloud addresses with a bot
+ * challenge) stand in for the same passing failures at every endpoint, /authorize included, when there is no last
+ * good copy to serve: a first sign-in from such an address has none.
  */
 
 /**
@@ -101,13 +106,25 @@ export interface ClientMetadataDocumentsOptions {
   logger: Logger;
   /** Clock (epoch ms) for the cached copy's freshness; tests move it. Default Date.now. */
   now?: () => number;
+  /** Pinned copies of known clients' documents, by URL (default: KNOWN_CLIENT_DOCUMENTS); tests pin their own. */
+  knownDocuments?: Readonly<Record<string, KnownClientDocument>>;
 }
 
 export class ClientMetadataDocuments {
   readonly #opts: ClientMetadataDocumentsOptions;
 
+  readonly #pinned = new Map<string, ResolvedClient>();
+
+  /** Throws ClientMetadataError when a pinned copy does not pass the checks a fetched document must pass. */
   constructor(opts: ClientMetadataDocumentsOptions) {
     this.#opts = opts;
+    for (const [url, doc] of Object.entries(opts.knownDocuments ?? KNOWN_CLIENT_DOCUMENTS)) {
+      const body = Buffer.from(JSON.stringify(doc));
+      this.#pinned.set(
+        url,
+        this.#validate(url, { status: 200, headers: { "content-type": "application/json" }, body }),
+      );
+    }
   }
 
   /** Whether this client_id is meant as a metadata document URL (rather than an id we issued). */
@@ -139,6 +156,18 @@ export class ClientMetadataDocuments {
       );
       return { ...withoutBookkeeping(kept), servedStale: true };
     };
+    /** What stands in for a passing failure: the last good copy where allowed, else a pinned copy (any endpoint). */
+    const standInFor = async (why: string): Promise<ResolvedClient | undefined> => {
+      const kept = await stale(why);
+      if (kept !== undefined) return kept;
+      const pinned = this.#pinned.get(clientId);
+      if (pinned === undefined) return undefined;
+      this.#opts.logger.warn(
+        { clientId, why },
+        "client metadata document could not be fetched: serving the copy pinned in this server",
+      );
+      return { ...pinned, servedStale: true };
+    };
     let response: GuardedResponse;
     try {
       response = await guardedGet(url, {
@@ -149,7 +178,7 @@ export class ClientMetadataDocuments {
       });
     } catch (error) {
       const passing = !(error instanceof UnsafeUrlError) || error.transient;
-      const standIn = passing ? await stale("it could not be fetched") : undefined;
+      const standIn = passing ? await standInFor("it could not be fetched") : undefined;
       if (standIn !== undefined) return standIn;
       if (!passing) await this.#forget(lastGoodKey);
       // The requester learns that the URL was refused and the generic reason; what a name resolved to, and the
@@ -160,7 +189,8 @@ export class ClientMetadataDocuments {
       throw new ClientMetadataError(`The client metadata document at ${clientId} cannot be used: ${reason}.`);
     }
     const passing = passingStatus(response.status) || (response.status === 200 && !isJsonType(response));
-    const standIn = passing ? await stale(`HTTP ${response.status}`) : undefined;
+    const why = `HTTP ${response.status}${response.headers["cf-mitigated"] === undefined ? "" : ` (cf-mitigated: ${String(response.headers["cf-mitigated"])})`}`;
+    const standIn = passing ? await standInFor(why) : undefined;
     if (standIn !== undefined) return standIn;
     let client: ResolvedClient;
     try {

@@ -1,4 +1,5 @@
 import type { Config } from "../../shared/config.ts";
+import type { KnownClientDocument } from "./known-client-documents.ts";
 import type { KeyValueStore } from "../../shared/kv/key-value-store.ts";
 import type { Logger } from "../../shared/logger.ts";
 import type { AirtableOAuth } from "../../shared/airtable/oauth.ts";
@@ -40,6 +41,8 @@ export interface AuthDeps {
   rateLimits?: Partial<RateLimitSettings>;
   /** Clock (epoch ms) for grant lifetimes and registration deadlines; tests move it. Default Date.now. */
   now?: () => number;
+  /** Pinned copies of clients' metadata documents (default: KNOWN_CLIENT_DOCUMENTS, known-client-documents.ts). */
+  knownClientDocuments?: Readonly<Record<string, KnownClientDocument>>;
 }
 
 /** What verifying a bearer token needs: no TokenStore, no Airtable. */
@@ -118,6 +121,7 @@ export function buildAuthContext(deps: AuthDeps): AuthContext {
     redirectUriSchemes: config.REDIRECT_URI_SCHEMES,
     logger: deps.logger,
     ...(deps.now ? { now: deps.now } : {}),
+    ...(deps.knownClientDocuments ? { knownDocuments: deps.knownClientDocuments } : {}),
   });
   return {
     deps,

@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { cacheTtlSec } from "../../../src/server/auth/cimd.ts";
+import { cacheTtlSec, ClientMetadataDocuments } from "../../../src/server/auth/cimd.ts";
 import { isPublicAddress } from "../../../src/server/auth/ip-policy.ts";
 import { sha256Hex } from "../../../src/server/auth/pkce.ts";
 import {
@@ -414,5 +414,95 @@ describe("a document whose host misbehaves after sign-in (stale if error)", () =
     expect(refused.status).toBe(400);
     expect(refused.body.error).toBe("invalid_grant");
     expect(await h.redis.exists(lastGoodKey(clientId))).toBe(0);
+  });
+});
+
+describe("a pinned copy of a known client's document (Claude's host answers some cloud addresses with a bot challenge)", () => {
+  let h: Harness;
+  let mode: "challenge" | "withdrawn" | "live" = "challenge";
+  let clientId: string;
+  beforeAll(async () => {
+    clientId = `${docsUrl}/pinned-client.json`;
+    routes.set("/pinned-client.json", (url): { status?: number; headers?: Record<string, string>; body: string } => {
+      if (mode === "withdrawn") return { status: 404, headers: { "content-type": "text/html" }, body: "gone" };
+      if (mode === "challenge") {
+        return {
+          status: 403,
+          headers: { "content-type": "text/html", "cf-mitigated": "challenge" },
+          body: "<html>Just a moment...</html>",
+        };
+      }
+      return { body: JSON.stringify({ client_id: url, client_name: "Live Claude", redirect_uris: [REDIRECT_URI] }) };
+    });
+    h = await startHarness({
+      sandbox: dev.sandbox,
+      env: { CIMD_ALLOW_LOOPBACK_HTTP: "true" },
+      knownClientDocuments: {
+        [clientId]: {
+          client_id: clientId,
+          client_name: "Pinned Claude",
+          redirect_uris: [REDIRECT_URI],
+          grant_types: ["authorization_code", "refresh_token"],
+          token_endpoint_auth_method: "none",
+        },
+      },
+    });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it("a first sign-in and its refreshes go through on the pinned copy while the host answers 403 cf-mitigated", async () => {
+    mode = "challenge";
+    const page = await openConsent(h, { clientId });
+    expect(page.status, page.html).toBe(200);
+    expect(page.html).toContain("Pinned Claude");
+    const back = await finishSignIn(h, page);
+    const tokens = await exchangeCode(h, clientId, back.searchParams.get("code") as string);
+    expect(tokens.status, JSON.stringify(tokens.body)).toBe(200);
+    const refreshed = await tokenRequest(h, {
+      grant_type: "refresh_token",
+      client_id: clientId,
+      refresh_token: tokens.body.refresh_token as string,
+    });
+    expect(refreshed.status, JSON.stringify(refreshed.body)).toBe(200);
+  });
+
+  it("a document the host does serve wins over the pin, and a withdrawn one (404) is obeyed", async () => {
+    mode = "live";
+    const live = await openConsent(h, { clientId });
+    expect(live.status).toBe(200);
+    expect(live.html).toContain("Live Claude");
+    await h.redis.del(`${h.keyPrefix}:oauth:cimd:${sha256Hex(clientId)}`); // the cached copy, so it is fetched again
+    mode = "withdrawn";
+    const gone = await authorizePage(h, clientId);
+    expect(gone.status).toBe(400);
+    expect(gone.html).toContain("HTTP 404");
+  });
+
+  it("every built-in pin passes the checks a fetched document must pass; a pin that does not stops the server", () => {
+    const opts = {
+      kv: h.deps.kv,
+      keyPrefix: "pins",
+      allowLoopback: false,
+      redirectUriSchemes: [],
+      logger: h.deps.logger,
+    };
+    const builtIn = new ClientMetadataDocuments(opts);
+    expect(builtIn).toBeDefined();
+    const url = "https://client.example/metadata.json";
+    expect(
+      () =>
+        new ClientMetadataDocuments({
+          ...opts,
+          knownDocuments: {
+            [url]: {
+              client_id: url,
+              redirect_uris: ["https://client.example/cb"],
+              token_endpoint_auth_method: "client_secret_post",
+            },
+          },
+        }),
+    ).toThrow(/shared secret/);
   });
 });

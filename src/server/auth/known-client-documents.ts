@@ -1,0 +1,33 @@
+/**
+ * Copies of well-known clients' Client ID Metadata Documents, pinned here because their hosts refuse some servers'
+ * fetches: claude.ai's edge (Cloudflare) answers server-side fetches from some cloud egress addresses (Cloud Run's
+ * among the kind) with a bot challenge, 403 `cf-mitigated: challenge`, instead of the document
+ * (anthropics/claude-ai-mcp#650, anthropics/claude-code#84263). Claude chooses the document over DCR whenever a
+ * server supports both, so without these copies Claude.ai, Claude Desktop and Claude Code could not sign in at all
+ * from such an address. A copy stands in only when the fetch fails for a passing reason (cimd.ts: no answer, 403,
+ * 408, 425, 429, 5xx, or not JSON); a document the host does serve always wins, and a 404 or 410 (withdrawn) is
+ * obeyed. Each copy holds what the host publishes, reduced to the fields cimd.ts reads, and passes the same
+ * checks as a fetched document (checked when the server starts).
+ */
+export type KnownClientDocument = Readonly<Record<string, unknown>>;
+
+export const KNOWN_CLIENT_DOCUMENTS: Readonly<Record<string, KnownClientDocument>> = {
+  // Claude.ai, Claude Desktop and the mobile apps (they all complete the sign-in on claude.ai).
+  "https://claude.ai/oauth/mcp-oauth-client-metadata": {
+    client_id: "https://claude.ai/oauth/mcp-oauth-client-metadata",
+    client_name: "Claude",
+    redirect_uris: ["https://claude.ai/api/mcp/auth_callback"],
+    grant_types: ["authorization_code", "refresh_token"],
+    response_types: ["code"],
+    token_endpoint_auth_method: "none",
+  },
+  // Claude Code: loopback callbacks without a port (any port matches a loopback redirect URI, RFC 8252 §7.3).
+  "https://claude.ai/oauth/claude-code-client-metadata": {
+    client_id: "https://claude.ai/oauth/claude-code-client-metadata",
+    client_name: "Claude Code",
+    redirect_uris: ["http://localhost/callback", "http://127.0.0.1/callback"],
+    grant_types: ["authorization_code", "refresh_token"],
+    response_types: ["code"],
+    token_endpoint_auth_method: "none",
+  },
+};
