@@ -1,5 +1,6 @@
 import { ARRAY_FUNCTIONS } from "./array-functions.ts";
 import { DATE_FUNCTIONS } from "./date-functions.ts";
+import { DATETIME_FUNCTIONS } from "./datetime-functions.ts";
 import { NUMERIC_FUNCTIONS } from "./numeric-functions.ts";
 import type { Node } from "./parser.ts";
 import { REGEX_FUNCTIONS } from "./regex-functions.ts";
@@ -181,22 +182,15 @@ export const FUNCTIONS: Record<string, FunctionSpec> = {
   CREATED_TIME: { min: 0, max: 0, call: (_args, ctx) => ctx.record.createdTime },
   ...ARRAY_FUNCTIONS,
   ...DATE_FUNCTIONS,
+  ...DATETIME_FUNCTIONS,
   ...NUMERIC_FUNCTIONS,
   ...REGEX_FUNCTIONS,
 };
 
 /**
- * Real Airtable functions the sandbox does not emulate; using one is refused rather than approximated. DATETIME_FORMAT
- * and DATETIME_PARSE take moment.js formats and locales, SET_LOCALE and SET_TIMEZONE only make sense inside them,
- * TONOW/FROMNOW answer in a unit the reference leaves unclear, WORKDAY/WORKDAY_DIFF are not written yet.
+ * Real Airtable functions the sandbox does not emulate; using one is refused rather than approximated. DATETIME_PARSE
+ * parses with moment.js's forgiving rules and locales, SET_LOCALE changes DATETIME_FORMAT's language (the sandbox only
+ * writes English), and TONOW/FROMNOW answer in a form the reference leaves unclear ("the number of days between the
+ * current date and another date", with no word on sign or on whether the answer is a number or text).
  */
-export const UNSUPPORTED_FUNCTIONS: ReadonlySet<string> = new Set([
-  "DATETIME_FORMAT",
-  "DATETIME_PARSE",
-  "FROMNOW",
-  "SET_LOCALE",
-  "SET_TIMEZONE",
-  "TONOW",
-  "WORKDAY",
-  "WORKDAY_DIFF",
-]);
+export const UNSUPPORTED_FUNCTIONS: ReadonlySet<string> = new Set(["DATETIME_PARSE", "FROMNOW", "SET_LOCALE", "TONOW"]);

@@ -1,0 +1,268 @@
+/**
+ * DATETIME_FORMAT's output: Airtable formats with moment.js tokens in the English locale
+ * (https://support.airtable.com/docs/supported-format-specifiers-for-datetime-format: "Airtable uses Moment.js tokens
+ * for date parsing and formatting … Specifiers are case-sensitive"; "W" is the ISO week of the year, "w" the locale
+ * week, 2/11/21 being in ISO week 6 and locale week 7). The tokens here are moment's, with its English names, ordinals
+ * and week rules (locale weeks start on Sunday and week 1 holds January 1; ISO weeks start on Monday and week 1 holds
+ * January 4). Text in [brackets] and a character after a backslash are copied as they are; any other character that
+ * is not a token is copied too. Tokens whose output the sandbox cannot reproduce (era "N…", "y…", "Y", and the time
+ * zone abbreviation "z"/"zz" outside UTC) make the result #ERROR! rather than a guess.
+ */
+import { ErrorValue } from "./values.ts";
+
+/** A moment to format: the wall-clock parts (read with getUTC… on `wall`), the instant, and the zone's offset. */
+export interface Moment {
+  wall: Date;
+  epochMs: number;
+  /** Minutes east of UTC. */
+  offsetMinutes: number;
+  /** True when no time zone was set (moment.utc: "z" prints "UTC"). */
+  utc: boolean;
+}
+
+const MONTHS = [
+  "January",
+  "February",
+  "March",
+  "April",
+  "May",
+  "June",
+  "July",
+  "August",
+  "September",
+  "October",
+  "November",
+  "December",
+];
+const WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+
+/** moment's English long date formats, expanded before tokenizing. */
+const LONG_FORMATS: Record<string, string> = {
+  LTS: "h:mm:ss A",
+  LT: "h:mm A",
+  L: "MM/DD/YYYY",
+  LL: "MMMM D, YYYY",
+  LLL: "MMMM D, YYYY h:mm A",
+  LLLL: "dddd, MMMM D, YYYY h:mm A",
+  l: "M/D/YYYY",
+  ll: "MMM D, YYYY",
+  lll: "MMM D, YYYY h:mm A",
+  llll: "ddd, MMM D, YYYY h:mm A",
+};
+const LONG_FORMAT_TOKENS = /(\[[^[]*\])|(\\)?(LTS|LT|LL?L?L?|l{1,4})/g;
+/** moment's formattingTokens. */
+const TOKENS =
+  /(\[[^[]*\])|(\\)?([Hh]mm(ss)?|Mo|MM?M?M?|Do|DDDo|DD?D?D?|ddd?d?|do?|w[o|w]?|W[o|W]?|Qo?|N{1,5}|YYYYYY|YYYYY|YYYY|YY|y{2,4}|yo?|gg(ggg?)?|GG(GGG?)?|e|E|a|A|hh?|HH?|kk?|mm?|ss?|S{1,9}|x|X|zz?|ZZ?|.)/g;
+
+/** moment's zeroFill: the absolute value padded to `width` digits, "-" in front of a negative number. */
+function zeroFill(n: number, width: number, forceSign = false): string {
+  const digits = String(Math.abs(n)).padStart(width, "0");
+  return (n >= 0 ? (forceSign ? "+" : "") : "-") + digits;
+}
+
+/** moment's English ordinal: 1st 2nd 3rd 4th … 11th 12th 13th … 21st. */
+function ordinal(n: number): string {
+  const b = n % 10;
+  const suffix = Math.trunc((n % 100) / 10) === 1 ? "th" : b === 1 ? "st" : b === 2 ? "nd" : b === 3 ? "rd" : "th";
+  return `${n}${suffix}`;
+}
+
+const isLeap = (y: number): boolean => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+
+function dayOfYear(d: Date): number {
+  const start = Date.UTC(d.getUTCFullYear(), 0, 1);
+  const day = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate());
+  return Math.round((day - start) / 86_400_000) + 1;
+}
+
+/** moment's firstWeekOffset/weekOfYear for a week starting on `dow` whose week 1 holds January (7 + dow − doy). */
+function firstWeekOffset(year: number, dow: number, doy: number): number {
+  const fwd = 7 + dow - doy;
+  const jan = new Date(Date.UTC(2000, 0, fwd));
+  jan.setUTCFullYear(year);
+  const fwdlw = (7 + jan.getUTCDay() - dow) % 7;
+  return -fwdlw + fwd - 1;
+}
+
+function weeksInYear(year: number, dow: number, doy: number): number {
+  const days = isLeap(year) ? 366 : 365;
+  return (days - firstWeekOffset(year, dow, doy) + firstWeekOffset(year + 1, dow, doy)) / 7;
+}
+
+function weekOfYear(d: Date, dow: number, doy: number): { week: number; year: number } {
+  const year = d.getUTCFullYear();
+  const week = Math.floor((dayOfYear(d) - firstWeekOffset(year, dow, doy) - 1) / 7) + 1;
+  if (week < 1) return { week: week + weeksInYear(year - 1, dow, doy), year: year - 1 };
+  if (week > weeksInYear(year, dow, doy)) return { week: week - weeksInYear(year, dow, doy), year: year + 1 };
+  return { week, year };
+}
+
+/** English locale weeks (moment "en": dow 0, doy 6) and ISO weeks (dow 1, doy 4). */
+const localeWeek = (d: Date): { week: number; year: number } => weekOfYear(d, 0, 6);
+const isoWeek = (d: Date): { week: number; year: number } => weekOfYear(d, 1, 4);
+
+function offset(minutes: number, separator: string): string {
+  const sign = minutes < 0 ? "-" : "+";
+  const abs = Math.abs(minutes);
+  return `${sign}${zeroFill(Math.floor(abs / 60), 2)}${separator}${zeroFill(abs % 60, 2)}`;
+}
+
+function token(t: string, m: Moment): string | ErrorValue | undefined {
+  const d = m.wall;
+  const year = d.getUTCFullYear();
+  const month = d.getUTCMonth();
+  const date = d.getUTCDate();
+  const weekday = d.getUTCDay();
+  const hours = d.getUTCHours();
+  const minutes = d.getUTCMinutes();
+  const seconds = d.getUTCSeconds();
+  const ms = d.getUTCMilliseconds();
+  const h12 = hours % 12 || 12;
+  switch (t) {
+    case "M":
+      return String(month + 1);
+    case "Mo":
+      return ordinal(month + 1);
+    case "MM":
+      return zeroFill(month + 1, 2);
+    case "MMM":
+      return (MONTHS[month] as string).slice(0, 3);
+    case "MMMM":
+      return MONTHS[month];
+    case "Q":
+      return String(Math.floor(month / 3) + 1);
+    case "Qo":
+      return ordinal(Math.floor(month / 3) + 1);
+    case "D":
+      return String(date);
+    case "Do":
+      return ordinal(date);
+    case "DD":
+      return zeroFill(date, 2);
+    case "DDD":
+      return String(dayOfYear(d));
+    case "DDDo":
+      return ordinal(dayOfYear(d));
+    case "DDDD":
+      return zeroFill(dayOfYear(d), 3);
+    case "d":
+    case "e":
+      return String(weekday);
+    case "do":
+      return ordinal(weekday);
+    case "dd":
+      return (WEEKDAYS[weekday] as string).slice(0, 2);
+    case "ddd":
+      return (WEEKDAYS[weekday] as string).slice(0, 3);
+    case "dddd":
+      return WEEKDAYS[weekday];
+    case "E":
+      return String(weekday === 0 ? 7 : weekday);
+    case "w":
+      return String(localeWeek(d).week);
+    case "wo":
+      return ordinal(localeWeek(d).week);
+    case "ww":
+      return zeroFill(localeWeek(d).week, 2);
+    case "W":
+      return String(isoWeek(d).week);
+    case "Wo":
+      return ordinal(isoWeek(d).week);
+    case "WW":
+      return zeroFill(isoWeek(d).week, 2);
+    case "YY":
+      return zeroFill(year % 100, 2);
+    case "YYYY":
+      return zeroFill(year, 4);
+    case "YYYYY":
+      return zeroFill(year, 5);
+    case "YYYYYY":
+      return zeroFill(year, 6, true);
+    case "gg":
+      return zeroFill(localeWeek(d).year % 100, 2);
+    case "gggg":
+      return zeroFill(localeWeek(d).year, 4);
+    case "ggggg":
+      return zeroFill(localeWeek(d).year, 5);
+    case "GG":
+      return zeroFill(isoWeek(d).year % 100, 2);
+    case "GGGG":
+      return zeroFill(isoWeek(d).year, 4);
+    case "GGGGG":
+      return zeroFill(isoWeek(d).year, 5);
+    case "A":
+      return hours < 12 ? "AM" : "PM";
+    case "a":
+      return hours < 12 ? "am" : "pm";
+    case "H":
+      return String(hours);
+    case "HH":
+      return zeroFill(hours, 2);
+    case "h":
+      return String(h12);
+    case "hh":
+      return zeroFill(h12, 2);
+    case "k":
+      return String(hours || 24);
+    case "kk":
+      return zeroFill(hours || 24, 2);
+    case "hmm":
+      return `${h12}${zeroFill(minutes, 2)}`;
+    case "hmmss":
+      return `${h12}${zeroFill(minutes, 2)}${zeroFill(seconds, 2)}`;
+    case "Hmm":
+      return `${hours}${zeroFill(minutes, 2)}`;
+    case "Hmmss":
+      return `${hours}${zeroFill(minutes, 2)}${zeroFill(seconds, 2)}`;
+    case "m":
+      return String(minutes);
+    case "mm":
+      return zeroFill(minutes, 2);
+    case "s":
+      return String(seconds);
+    case "ss":
+      return zeroFill(seconds, 2);
+    case "x":
+      return String(m.epochMs);
+    case "X":
+      return String(Math.floor(m.epochMs / 1000));
+    case "Z":
+      return offset(m.offsetMinutes, ":");
+    case "ZZ":
+      return offset(m.offsetMinutes, "");
+    case "z":
+    case "zz":
+      return m.utc ? "UTC" : new ErrorValue(`format token "${t}" (a time zone abbreviation) is not emulated`);
+    default:
+      if (/^S{1,9}$/.test(t)) {
+        // S is tenths, SS hundredths, SSS milliseconds; longer runs pad the milliseconds with zeros.
+        const value = t.length <= 3 ? Math.floor(ms / 10 ** (3 - t.length)) : ms * 10 ** (t.length - 3);
+        return t.length === 1 ? String(value) : zeroFill(value, t.length);
+      }
+      if (/^(N{1,5}|y{2,4}|yo?|Y)$/.test(t)) return new ErrorValue(`format token "${t}" is not emulated`);
+      return undefined;
+  }
+}
+
+/** The date formatted with a moment.js format string (English), or #ERROR! for a token the sandbox does not emulate. */
+export function formatMoment(m: Moment, format: string): string | ErrorValue {
+  const expanded = format.replace(LONG_FORMAT_TOKENS, (match: string, bracketed?: string, escaped?: string) =>
+    bracketed !== undefined || escaped !== undefined ? match : (LONG_FORMATS[match] ?? match),
+  );
+  let out = "";
+  for (const match of expanded.matchAll(TOKENS)) {
+    const text = match[0];
+    if (match[1] !== undefined) {
+      out += text.slice(1, -1);
+      continue;
+    }
+    if (match[2] !== undefined) {
+      out += text.replace(/\\/g, "");
+      continue;
+    }
+    const value = token(text, m);
+    if (value instanceof ErrorValue) return value;
+    out += value ?? text;
+  }
+  return out;
+}
