@@ -56,7 +56,7 @@ function rawScheme(uri: string): string | undefined {
 }
 
 const settingHint = (scheme: string): string =>
-  `The operator can allow it by adding ${scheme} to REDIRECT_URI_SCHEMES (comma-separated; the default is cursor).`;
+  `The operator can allow it by adding ${scheme} to REDIRECT_URI_SCHEMES (comma-separated; the default is cursor,warp).`;
 
 /**
  * Why `uri` cannot be a redirect URI for this client, or undefined when it can. The message names the problem and,

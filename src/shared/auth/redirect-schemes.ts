@@ -9,8 +9,11 @@
  * the operator's explicit, scheme-by-scheme exception: a plain scheme such as `cursor` works once it is listed.
  */
 
-/** The default of REDIRECT_URI_SCHEMES: lets Cursor sign in. */
-export const DEFAULT_REDIRECT_URI_SCHEMES = ["cursor"] as const;
+/**
+ * The default of REDIRECT_URI_SCHEMES: lets Cursor (`cursor://anysphere.cursor-mcp/oauth/callback`) and Warp
+ * (`warp://mcp/oauth2callback`, warpdotdev/warp#9088) sign in.
+ */
+export const DEFAULT_REDIRECT_URI_SCHEMES = ["cursor", "warp"] as const;
 
 /**
  * Schemes that are never a redirect target, whatever the operator lists: they run script in the browser

@@ -262,6 +262,18 @@ describe("private-use URI schemes (RFC 8252 §7.1) from REDIRECT_URI_SCHEMES", (
     expect(refreshed.status).toBe(200);
   });
 
+  it("Warp: registers warp://mcp/oauth2callback with the default settings, signs in and gets tokens", async () => {
+    const callback = "warp://mcp/oauth2callback";
+    const reg = await registerClient(h, { client_name: "Warp", redirect_uris: [callback] });
+    expect(reg.status, JSON.stringify(reg.body)).toBe(201);
+    const page = await openConsent(h, { clientId: reg.clientId, redirectUri: callback, state: "warp-1" });
+    expect(page.status).toBe(200);
+    const back = await finishSignIn(h, page);
+    expect(back.href.startsWith(`${callback}?`)).toBe(true);
+    const tokens = await exchange(h, reg.clientId, back.searchParams.get("code") as string, callback);
+    expect(tokens.status).toBe(200);
+  });
+
   it("Cursor: deny goes back to the app through its scheme", async () => {
     const reg = await registerClient(h, cursorRegistration);
     const page = await openConsent(h, { clientId: reg.clientId, redirectUri: CURSOR_CALLBACK, state: "cursor-deny" });

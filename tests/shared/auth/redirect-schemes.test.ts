@@ -11,8 +11,8 @@ const serverEnv = {
 };
 
 describe("REDIRECT_URI_SCHEMES", () => {
-  it("defaults to cursor; an empty value is strict MCP mode (no private-use scheme), not 'unset'", () => {
-    expect(loadConfig(serverEnv, "server").REDIRECT_URI_SCHEMES).toEqual(["cursor"]);
+  it("defaults to cursor and warp; an empty value is strict MCP mode (no private-use scheme), not 'unset'", () => {
+    expect(loadConfig(serverEnv, "server").REDIRECT_URI_SCHEMES).toEqual(["cursor", "warp"]);
     expect(loadConfig({ ...serverEnv, REDIRECT_URI_SCHEMES: "" }, "server").REDIRECT_URI_SCHEMES).toEqual([]);
     // Other variables keep the .env rule: empty means unset.
     expect(loadConfig({ ...serverEnv, REDIRECT_URI_SCHEMES: "", LOG_LEVEL: "" }, "server").LOG_LEVEL).toBe("info");
