@@ -29,10 +29,17 @@ const registrationSchema = z.looseObject({
   token_endpoint_auth_method: z.string().optional(),
   grant_types: z.array(z.string()).optional(),
   response_types: z.array(z.string()).optional(),
-  client_name: z.string().max(200).optional(),
-  client_uri: httpsUrl.optional(),
-  logo_uri: httpsUrl.optional(),
-  scope: z.string().max(1000).optional(),
+  // Cosmetic fields this server cannot use (an http or empty URL, a null or overlong name) are dropped rather than
+  // refused: RFC 7591 §2 lets the server replace or ignore requested values, and a self-hosted web client on
+  // http://host:3080 should not be shut out over its home page. The answer shows what was kept (§3.2.1).
+  client_name: z.string().max(200).optional().catch(undefined),
+  client_uri: httpsUrl.optional().catch(undefined),
+  logo_uri: httpsUrl.optional().catch(undefined),
+  // RFC 7591 §2: a space-separated string; an array of words (sent by some clients) is read as that string.
+  scope: z
+    .union([z.string(), z.array(z.string()).transform((words) => words.join(" "))])
+    .pipe(z.string().max(1000))
+    .optional(),
 });
 
 function refuse(res: Response, error: string, description: string): void {

@@ -122,13 +122,31 @@ describe("dynamic client registration (RFC 7591)", () => {
     }
   });
 
+  it("drops cosmetic metadata it cannot use instead of refusing the client; reads a scope array as its words", async () => {
+    const reg = await registerClient(h, {
+      client_name: null,
+      client_uri: "http://192.168.1.10:3080",
+      logo_uri: "",
+      scope: ["records:read", "schema:read"],
+    });
+    expect(reg.status, JSON.stringify(reg.body)).toBe(201);
+    expect(reg.body).not.toHaveProperty("client_uri");
+    expect(reg.body).not.toHaveProperty("logo_uri");
+    expect(reg.body).not.toHaveProperty("client_name");
+    expect(reg.body.scope).toBe("records:read schema:read");
+    // An http logo is never kept (the consent page links only https), but no longer costs the client its sign-in.
+    const insecureLogo = await registerClient(h, { logo_uri: "http://insecure.example.com/logo.png" });
+    expect(insecureLogo.status).toBe(201);
+    expect(insecureLogo.body).not.toHaveProperty("logo_uri");
+  });
+
   it("refuses bad metadata with invalid_client_metadata", async () => {
     const cases: Record<string, unknown>[] = [
       { redirect_uris: [] },
       { token_endpoint_auth_method: "private_key_jwt" },
       { grant_types: ["client_credentials"] },
       { response_types: ["token"] },
-      { logo_uri: "http://insecure.example.com/logo.png" },
+      { scope: 42 },
     ];
     for (const metadata of cases) {
       const reg = await registerClient(h, metadata);
