@@ -60,6 +60,9 @@ function primaryText(value: unknown): string {
  * Throws ToolInputError naming the value, the linked table and the field when no record or several records have
  * that primary value (`where(i)` names the record, e.g. `records[3].fields`).
  */
+/** Text naming a linked record by its primary value: not a record id, not blank. */
+const isName = (v: unknown): v is string => typeof v === "string" && v.trim() !== "" && !RECORD_ID.test(v);
+
 export async function resolveLinkNames(
   airtable: AirtableClient,
   baseId: string,
@@ -73,9 +76,10 @@ export async function resolveLinkNames(
     const wanted = new Set<string>();
     for (const record of cells) {
       const cell = record[field.name];
-      if (typeof cell === "string" && !RECORD_ID.test(cell)) wanted.add(cell);
+      // "" names no record: it clears the cell (typecast), and Airtable skips a blank item of a list the same way.
+      if (isName(cell)) wanted.add(cell);
       if (Array.isArray(cell)) {
-        for (const v of cell) if (typeof v === "string" && !RECORD_ID.test(v)) wanted.add(v);
+        for (const v of cell) if (isName(v)) wanted.add(v);
       }
     }
     if (wanted.size === 0) continue;
@@ -126,9 +130,9 @@ export async function resolveLinkNames(
     };
     cells.forEach((record, index) => {
       const cell = record[field.name];
-      const resolve = (v: unknown) => (typeof v === "string" && !RECORD_ID.test(v) ? idOf(v, index) : v);
-      if (typeof cell === "string" && !RECORD_ID.test(cell)) record[field.name] = [idOf(cell, index)];
-      else if (Array.isArray(cell)) record[field.name] = cell.map(resolve);
+      const resolve = (v: unknown) => (isName(v) ? idOf(v, index) : v);
+      if (isName(cell)) record[field.name] = [idOf(cell, index)];
+      else if (Array.isArray(cell) && cell.some(isName)) record[field.name] = cell.filter((v) => v !== "").map(resolve);
     });
   }
 }

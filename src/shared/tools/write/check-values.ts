@@ -5,7 +5,11 @@
  *
  * Only what the schema decides is checked, and never more strictly than Airtable (Web API field model,
  * https://airtable.com/developers/web/api/field-model, and the per-base API docs' cell formats):
- * - empty values (null, "", []) clear a cell of any writable type: always allowed;
+ * - null clears a cell of any writable type: always allowed. "" and [] clear only where they are a value of the
+ *   type: "" a text or single select cell (with typecast, any cell Airtable converts text for: not an attachment
+ *   cell), [] a cell whose value is a list (multiple select, links, multiple collaborators, attachments). Elsewhere
+ *   Airtable answers 422 INVALID_VALUE_FOR_COLUMN ("" is not a number, [] not a text), so they are refused with
+ *   "give null to clear it";
  * - number, currency, percent (a decimal: 0.25 is 25%), rating (a whole number up to the field's max) and duration
  *   (seconds) take JSON numbers. With typecast (the tools' default) Airtable converts strings, so a string is
  *   refused only when it holds no digit at all ("lots"); booleans, objects and arrays never convert;
@@ -33,6 +37,18 @@ const MAX_LISTED_OPTIONS = 25;
 
 const NUMERIC_TYPES = new Set(["number", "currency", "percent", "rating", "duration"]);
 const TEXT_TYPES = new Set(["singleLineText", "multilineText", "richText", "email", "url", "phoneNumber"]);
+/** Types whose cell value is a list: [] clears them. */
+const LIST_TYPES = new Set(["multipleSelects", "multipleRecordLinks", "multipleCollaborators", "multipleAttachments"]);
+/** Writable types whose value is neither text nor a list: "" (without typecast) and [] are not values of them. */
+const OTHER_KNOWN_TYPES = new Set([
+  ...NUMERIC_TYPES,
+  "checkbox",
+  "date",
+  "dateTime",
+  "singleSelect",
+  "singleCollaborator",
+  "barcode",
+]);
 
 /** How each checked type is named in messages, and an accepted example. */
 const TYPE_WORDS: Record<string, { what: string; example: string }> = {
@@ -123,8 +139,15 @@ function choicesOf(field: AirtableField): Choice[] {
  * (e.g. `records[3].fields`), the field, its type and an accepted example. Allows everything else.
  */
 export function checkCellValue(field: AirtableField, value: unknown, where: string, typecast: boolean): void {
-  if (isEmpty(value)) return;
   const name = JSON.stringify(field.name);
+  if (isEmpty(value)) {
+    if (value === null || value === undefined || clearsAs(field.type, value as "" | unknown[], typecast)) return;
+    const what = TYPE_WORDS[field.type]?.what ?? `a ${field.type} field`;
+    throw new ToolInputError(
+      `${where}: ${name} is ${what}: ${shown(value)} is not a value of it${value === "" && !typecast ? " without typecast" : ""}` +
+        `, so Airtable would refuse it. To clear the cell, give null.`,
+    );
+  }
   const words = TYPE_WORDS[field.type];
   const wrongType = (example = words?.example ?? ""): never => {
     throw new ToolInputError(
@@ -192,6 +215,14 @@ export function checkCellValue(field: AirtableField, value: unknown, where: stri
     default:
       return;
   }
+}
+
+/** Whether the empty value "" or [] clears a cell of `type` (see the top of this file); unknown types: yes. */
+function clearsAs(type: string, value: "" | unknown[], typecast: boolean): boolean {
+  if (!TEXT_TYPES.has(type) && !LIST_TYPES.has(type) && !OTHER_KNOWN_TYPES.has(type)) return true;
+  if (Array.isArray(value)) return LIST_TYPES.has(type);
+  if (TEXT_TYPES.has(type) || type === "singleSelect") return true;
+  return typecast && type !== "multipleAttachments";
 }
 
 function ratingMax(field: AirtableField): number | undefined {

@@ -40,6 +40,41 @@ function refusalOf(f: AirtableField, value: unknown, typecast: boolean): string 
   }
 }
 
+describe("checkCellValue, clearing a cell", () => {
+  it.each([
+    ["number", "", false],
+    ["checkbox", "", false],
+    ["date", "", false],
+    ["multipleRecordLinks", "", false],
+    ["singleCollaborator", "", false],
+    ["multipleAttachments", "", true],
+    ["singleLineText", [], true],
+    ["number", [], true],
+    ["checkbox", [], true],
+    ["singleSelect", [], true],
+    ["singleCollaborator", [], true],
+  ])("refuses %s given %j (typecast %s), which Airtable refuses: give null", (type, value, typecast) => {
+    expect(refusalOf(field("F", type), value, typecast)).toMatch(
+      /is not a value of it.*To clear the cell, give null\.$/,
+    );
+  });
+
+  it.each([
+    ["number", null, false],
+    ["number", "", true],
+    ["singleLineText", "", false],
+    ["singleSelect", "", false],
+    ["multipleSelects", [], false],
+    ["multipleRecordLinks", [], false],
+    ["multipleCollaborators", [], false],
+    ["multipleAttachments", [], false],
+    ["someFutureType", "", false],
+    ["someFutureType", [], false],
+  ])("lets %s given %j (typecast %s) through", (type, value, typecast) => {
+    expect(refusalOf(field("F", type), value, typecast)).toBeUndefined();
+  });
+});
+
 describe("checkCellValue, per field type", () => {
   const stage = field("Stage", "singleSelect", {
     choices: [
@@ -73,8 +108,10 @@ describe("checkCellValue, per field type", () => {
     expect(refusalOf(f, convertible, false)).toContain(`"Amount" is ${message}, not`);
     expect(refusalOf(f, words, true)).toBe(`records[0].fields: "Amount" is ${message}, not ${JSON.stringify(words)}.`);
     for (const value of [true, { amount: 1 }, [1]]) expect(refusalOf(f, value, true)).toContain(message);
-    // Empty values clear the cell.
-    for (const empty of [null, ""]) expect(refusalOf(f, empty, false)).toBeUndefined();
+    // null clears the cell; "" only with typecast ("" is not a number: Airtable refuses it without typecast).
+    expect(refusalOf(f, null, false)).toBeUndefined();
+    expect(refusalOf(f, "", true)).toBeUndefined();
+    expect(refusalOf(f, "", false)).toMatch(/To clear the cell, give null\.$/);
   });
 
   it("rating: a whole number of stars up to the field's max", () => {
@@ -356,6 +393,13 @@ describe("through the write tools, on the demo base", () => {
       ["Contacts", "Website", { href: "https://example.com" }],
       ["Contacts", "Phone", 4155550100],
       ["Contacts", "Files", "https://example.com/a.pdf"],
+      // Empty values that are not a value of the type: "" for a number, a checkbox, a date, a link; [] for text.
+      ["Companies", "Employees", ""],
+      ["Companies", "Employees", []],
+      ["Contacts", "Subscribed", ""],
+      ["Contacts", "Last contact", ""],
+      ["Contacts", "Email", []],
+      ["Contacts", "Files", ""],
     ];
     const tables = new Map(h.demo.base.tables.map((t) => [t.name, t]));
     const schema = await h.ctx.schemas.get(h.ctx.airtable, baseId, h.ctx.userId, { fresh: true });
