@@ -30,6 +30,22 @@ export const COMPUTED_FIELD_TYPES: ReadonlySet<string> = new Set([
 ]);
 
 /**
+ * Writable types Airtable does not match upserts on: "fieldsToMergeOn … cannot be computed fields (formulas, lookups,
+ * rollups), and must be one of the following types: number, text, long text, single select, multiple select, date"
+ * (https://airtable.com/developers/web/api/update-multiple-records). Only the types clearly outside that list are
+ * refused up front; the text and number variants (email, url, phone, currency, percent…) and dateTime are left to
+ * Airtable.
+ */
+const NOT_MERGEABLE_TYPES: ReadonlySet<string> = new Set([
+  "multipleRecordLinks",
+  "multipleAttachments",
+  "checkbox",
+  "singleCollaborator",
+  "multipleCollaborators",
+  "barcode",
+]);
+
+/**
  * Every field type of Airtable's field model (https://airtable.com/developers/web/api/field-model), and the ones
  * its Web API cannot create: computed types ("Field type and options (read only)") and the AI and sync types,
  * which only Airtable's own interface makes.
@@ -191,6 +207,13 @@ export class FieldChecker {
           `fieldsToMergeOn[${i}]: the field ${describeItem(field)} cannot be merged on: its type, ${field.type}, is ` +
             "computed by Airtable, and every record without an id must carry a value for each merge field. Merge " +
             "on fields you write (e.g. a name or an email).",
+        );
+      }
+      if (NOT_MERGEABLE_TYPES.has(field.type)) {
+        throw new ToolInputError(
+          `fieldsToMergeOn[${i}]: the field ${describeItem(field)} cannot be merged on: its type, ${field.type}, is ` +
+            "not one Airtable matches records on (number, text, long text, single select, multiple select, date). " +
+            "Merge on such a field (e.g. a name, an email or an external id).",
         );
       }
       if (fields.includes(field)) {

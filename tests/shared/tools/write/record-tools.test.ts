@@ -184,11 +184,8 @@ describe("create_records", () => {
       }),
     );
     expect(missing).toMatch(/^records\[1\] has no value for "Email" \(fld\w+\), a field of fieldsToMergeOn/);
-    // An unchecked checkbox or an empty list leaves the cell empty too: it would match every empty cell.
-    for (const [field, empty] of [
-      ["Subscribed", false],
-      ["Tags", []],
-    ] as const) {
+    // An empty list leaves the cell empty too: it would match every empty cell.
+    for (const [field, empty] of [["Tags", []]] as const) {
       const emptyCell = await refusal(
         h.plan(createRecords, {
           baseId,
@@ -210,6 +207,26 @@ describe("create_records", () => {
     );
     expect(twice).toMatch(/^records\[2\] has the same values for fieldsToMergeOn \("Email"\) as records\[0\]: /);
     expect(twice).toContain("leave fieldsToMergeOn out");
+    // Airtable matches upserts on number, text, long text, single select, multiple select and date fields only:
+    // a link, a checkbox or a collaborator is refused before anything is queued.
+    for (const [field, type, value] of [
+      ["Company", "multipleRecordLinks", ["Acme"]],
+      ["Subscribed", "checkbox", true],
+    ] as const) {
+      const notMergeable = await refusal(
+        h.plan(createRecords, {
+          baseId,
+          tableId: "Contacts",
+          records: [{ fields: { Name: "A", [field]: value } }],
+          fieldsToMergeOn: [field],
+        }),
+      );
+      expect(notMergeable).toMatch(
+        new RegExp(
+          `^fieldsToMergeOn\\[0\\]: the field "${field}" \\(fld\\w+\\) cannot be merged on: its type, ${type}, is not one Airtable matches records on`,
+        ),
+      );
+    }
     // A computed field cannot be merged on: said once, whether or not the records give it a value.
     for (const fields of [{ Name: "A" }, { Name: "A", Label: "A (Lead)" }]) {
       const computed = await refusal(
