@@ -542,7 +542,21 @@ export function updateRecords(scope: WriteScope, inputs: UpdateInput[], replace:
   return { records: order, attachments: ctx.newAttachments };
 }
 
-const MERGE_REFUSED_TYPES = new Set([...COMPUTED_TYPES, "multipleAttachments", "multipleSelects"]);
+/**
+ * Types an upsert cannot match on: "fieldsToMergeOn … cannot be computed fields (formulas, lookups, rollups), and must
+ * be one of the following types: number, text, long text, single select, multiple select, date"
+ * (https://airtable.com/developers/web/api/update-multiple-records). Multiple select is listed; links, attachments,
+ * checkboxes, collaborators and barcodes are not.
+ */
+const MERGE_REFUSED_TYPES = new Set([
+  ...COMPUTED_TYPES,
+  "multipleAttachments",
+  "multipleRecordLinks",
+  "checkbox",
+  "singleCollaborator",
+  "multipleCollaborators",
+  "barcode",
+]);
 
 export interface UpsertResult extends WriteResult {
   createdRecords: string[];

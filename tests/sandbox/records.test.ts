@@ -212,6 +212,19 @@ describe("upsert", () => {
     expect((await upsert(["Name", "Count", "Due", "Email"])).status).toBe(422);
     expect((await upsert(["Nope"])).body.error.type).toBe("UNKNOWN_FIELD_NAME");
     expect((await upsert(["Created"])).body.error.type).toBe("INVALID_REQUEST_UNKNOWN");
+    // Only number, text, long text, single select, multiple select and date fields are matched on.
+    expect((await upsert(["Done"])).body.error.type).toBe("INVALID_REQUEST_UNKNOWN");
+  });
+
+  it("matches on a multiple select field (a type Airtable's upsert lists)", async () => {
+    await f.call("POST", tasks, { records: [{ fields: { Name: "tagged", Tags: ["a"] } }] });
+    const r = await f.call("PATCH", tasks, {
+      performUpsert: { fieldsToMergeOn: ["Tags"] },
+      records: [{ fields: { Tags: ["a"], Count: 5 } }],
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.updatedRecords).toHaveLength(1);
+    expect(r.body.records[0].fields).toMatchObject({ Name: "tagged", Count: 5 });
   });
 });
 
