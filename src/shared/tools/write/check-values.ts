@@ -19,6 +19,7 @@
  * - singleSelect takes an option's name, multipleSelects an array of names: "if the choice string does not exactly
  *   match an existing option, the request will fail with an INVALID_MULTIPLE_CHOICE_OPTIONS error unless the
  *   typecast parameter is enabled" (Airtable), so without typecast an unknown name is refused, listing the options;
+ *   an option's id (sel…) is refused whatever typecast says (typecast would make it a new option named "sel…");
  * - text types (single line, long, rich text, email, url, phone) take strings (Airtable does not check email, url or
  *   phone formats); with typecast numbers and booleans convert, objects and arrays never;
  * - multipleRecordLinks takes an array of record ids (rec…) or of the linked records' primary field values,
@@ -274,9 +275,18 @@ function checkSelect(field: AirtableField, value: unknown, where: string, typeca
         `${where}: ${name} is ${what}: give ${multiple ? `an array of option names such as [${example}]` : `an option's name such as ${example}`}, not ${shown(value)} (${options}).`,
       );
     }
+    // Airtable's cell format is the option's name: an option's id is not one of its names, and with typecast it
+    // would become a new option named "sel…". Refused, naming the option meant.
+    const byId = choices.find((c) => c.id === item);
+    if (byId !== undefined && !choices.some((c) => c.name === item)) {
+      throw new ToolInputError(
+        `${where}: ${shown(item)} is the id of the option ${JSON.stringify(byId.name)} of ${name} (${what}): ` +
+          `Airtable takes an option's name, so give ${JSON.stringify(byId.name)}.`,
+      );
+    }
     if (typecast || item === "") continue;
-    // Airtable matches the name exactly; a choice id is accepted as well.
-    if (choices.some((c) => c.name === item || c.id === item)) continue;
+    // Airtable matches the name exactly.
+    if (choices.some((c) => c.name === item)) continue;
     throw new ToolInputError(
       `${where}: ${shown(item)} is not an option of ${name} (${what}): ${options}. Give one of them, or pass ` +
         `typecast: true to add ${shown(item)} as a new option.`,
