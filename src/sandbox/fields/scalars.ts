@@ -10,9 +10,9 @@
  * - singleSelect / multipleSelects (#select, #multiselect): option names; an unknown name is refused with
  *   INVALID_MULTIPLE_CHOICE_OPTIONS unless typecast, which creates it — and only a creator may create options
  *   (an editor gets the same 422 even with typecast: https://github.com/Airtable/airtable.js/issues/138).
- * - date (#dateonly): "YYYY-MM-DD" only; dateTime (#dateandtime): an ISO 8601 timestamp with zone, or a date
- *   alone; typecast parses other date strings. A date alone, or a date and time without a zone (typecast), is the
- *   field's wall time when its timeZone is neither utc nor client, else UTC: "ambiguous string inputs like
+ * - date (#dateonly): "YYYY-MM-DD" only; dateTime (#dateandtime): an ISO 8601 timestamp with zone, a date alone or
+ *   a date and time without a zone; typecast parses other date strings. A date alone, or a date and time without a
+ *   zone, is the field's wall time when its timeZone is neither utc nor client, else UTC: "ambiguous string inputs like
  *   "2020-09-05T07:00:00" and "2020-09-08" will be interpreted according to the timeZone of the field instead of
  *   utc" (field model, Date and time) — never the sandbox process's own time zone (other typecast text: see
  *   dateTimeInstant).
@@ -204,7 +204,8 @@ export function writeScalar(field: Field, value: unknown, ctx: WriteContext): Ce
     }
     case "dateTime": {
       if (typeof value !== "string") return fail();
-      if (DATETIME_RE.test(value) || ctx.typecast || validDate(value)) {
+      // The field model names zoneless "2020-09-05T07:00:00" among the inputs a write takes (no typecast needed).
+      if (DATETIME_RE.test(value) || ctx.typecast || AMBIGUOUS_RE.test(value)) {
         const t = dateTimeInstant(field, value);
         if (!Number.isNaN(t)) return new Date(t).toISOString();
       }
