@@ -15,7 +15,9 @@
  *   refused only when it holds no digit at all ("lots"); booleans, objects and arrays never convert;
  * - checkbox takes true/false; with typecast Airtable converts text and numbers too, so only objects and arrays
  *   are refused then;
- * - date takes "YYYY-MM-DD" and dateTime an ISO 8601 timestamp; with typecast any text with a digit may convert;
+ * - date takes "YYYY-MM-DD" and dateTime an ISO 8601 timestamp, with or without a zone ("ambiguous string inputs like
+ *   "2020-09-05T07:00:00" … will be interpreted according to the timeZone of the field"); with typecast any text with
+ *   a digit may convert;
  * - singleSelect takes an option's name, multipleSelects an array of names: "if the choice string does not exactly
  *   match an existing option, the request will fail with an INVALID_MULTIPLE_CHOICE_OPTIONS error unless the
  *   typecast parameter is enabled" (Airtable), so without typecast an unknown name is refused, listing the options;
@@ -32,7 +34,8 @@ import type { AirtableField } from "../../airtable/schemas.ts";
 import { ToolInputError } from "../tool-input-error.ts";
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
+/** An ISO 8601 date and time, with a zone or without one ("ambiguous", read in the field's time zone: field model). */
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?$/;
 /** Options listed in a message at most; the rest are counted (describe_table lists them all). */
 const MAX_LISTED_OPTIONS = 25;
 

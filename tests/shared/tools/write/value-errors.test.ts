@@ -156,6 +156,9 @@ describe("checkCellValue, per field type", () => {
     const at = field("Next meeting", "dateTime");
     expect(refusalOf(at, "2026-03-14T15:30:00.000Z", false)).toBeUndefined();
     expect(refusalOf(at, "2026-03-14T15:30:00+01:00", false)).toBeUndefined();
+    // Without a zone: the field model's own example of an input, read in the field's time zone; no typecast needed.
+    expect(refusalOf(at, "2026-03-14T15:30:00", false)).toBeUndefined();
+    expect(refusalOf(at, "2026-03-14T15:30", false)).toBeUndefined();
     expect(refusalOf(at, "next tuesday 3pm", false)).toContain(
       '"Next meeting" is a date and time field: give "2026-03-14T15:30:00.000Z" (ISO 8601)',
     );
