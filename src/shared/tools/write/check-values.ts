@@ -26,7 +26,8 @@
  *   phone formats); with typecast numbers and booleans convert, objects and arrays never;
  * - multipleRecordLinks takes an array of record ids (rec…) or of the linked records' primary field values,
  *   which plan-records.ts resolves to ids before queueing (linked-records.ts); non-text items are refused;
- * - multipleAttachments takes an array of objects, each with a `url` (new file) or an `id` (a file kept).
+ * - multipleAttachments takes an array of objects, each with a `url` (new file, https:// or http://: Airtable
+ *   requires it) or an `id` (a file kept).
  * Other types (collaborators, barcode, unknown future ones) are left to Airtable. Computed types are refused
  * earlier (check-fields.ts).
  */
@@ -213,6 +214,13 @@ export function checkCellValue(field: AirtableField, value: unknown, where: stri
       for (const item of value) {
         const entry = isObjectLike(item) && !Array.isArray(item) ? (item as Record<string, unknown>) : undefined;
         if (entry === undefined || (typeof entry.url !== "string" && typeof entry.id !== "string")) wrongType();
+        // "We also require URLs used to upload have the https:// or http:// protocol" (field model, Attachment).
+        if (typeof entry?.id !== "string" && typeof entry?.url === "string" && !/^https?:\/\//i.test(entry.url)) {
+          throw new ToolInputError(
+            `${where}: ${name} is an attachment field: the url ${shown(entry.url)} must start with https:// (or ` +
+              `http://), as Airtable downloads the file from it. To upload a file's bytes instead, use upload_attachment.`,
+          );
+        }
       }
       return;
     }

@@ -40,6 +40,19 @@ function refusalOf(f: AirtableField, value: unknown, typecast: boolean): string 
   }
 }
 
+describe("checkCellValue, attachment urls", () => {
+  it("refuses a url without https:// or http://, which Airtable requires; keeps by id and http(s) urls pass", () => {
+    const files = field("Files", "multipleAttachments");
+    for (const url of ["example.com/a.pdf", "ftp://example.com/a.pdf", "/tmp/a.pdf"]) {
+      expect(refusalOf(files, [{ url }], true)).toContain("must start with https://");
+    }
+    expect(
+      refusalOf(files, [{ url: "https://example.com/a.pdf" }, { url: "HTTP://example.com/b" }], false),
+    ).toBeUndefined();
+    expect(refusalOf(files, [{ id: "att0123456789abcd" }], false)).toBeUndefined();
+  });
+});
+
 describe("checkCellValue, clearing a cell", () => {
   it.each([
     ["number", "", false],
@@ -413,6 +426,7 @@ describe("through the write tools, on the demo base", () => {
       ["Contacts", "Last contact", ""],
       ["Contacts", "Email", []],
       ["Contacts", "Files", ""],
+      ["Contacts", "Files", [{ url: "example.com/a.pdf" }]],
     ];
     const tables = new Map(h.demo.base.tables.map((t) => [t.name, t]));
     const schema = await h.ctx.schemas.get(h.ctx.airtable, baseId, h.ctx.userId, { fresh: true });
