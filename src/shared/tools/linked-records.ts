@@ -52,6 +52,9 @@ function primaryText(value: unknown): string {
   return String(value);
 }
 
+/** Text naming a linked record by its primary value: not a record id, not blank. */
+const isName = (v: unknown): v is string => typeof v === "string" && v.trim() !== "" && !RECORD_ID.test(v);
+
 /**
  * Rewrites, in place, every link cell of `cells` (keyed by exact field names of `table`) so that names of linked
  * records become their record ids. A cell may be an array mixing ids and names, or a single name. One read of
@@ -60,9 +63,6 @@ function primaryText(value: unknown): string {
  * Throws ToolInputError naming the value, the linked table and the field when no record or several records have
  * that primary value (`where(i)` names the record, e.g. `records[3].fields`).
  */
-/** Text naming a linked record by its primary value: not a record id, not blank. */
-const isName = (v: unknown): v is string => typeof v === "string" && v.trim() !== "" && !RECORD_ID.test(v);
-
 export async function resolveLinkNames(
   airtable: AirtableClient,
   baseId: string,

@@ -78,6 +78,12 @@ const TYPE_WORDS: Record<string, { what: string; example: string }> = {
     what: "an attachment field",
     example: '[{"url": "https://example.com/file.pdf"}] (to keep a file already there: {"id": "att…"})',
   },
+  rating: { what: "a rating field", example: "3 (a whole number from 1 to the field's maximum)" },
+  singleSelect: { what: "a single select field", example: '"Lead" (an option\'s name)' },
+  multipleSelects: { what: "a multiple select field", example: '["Lead", "VIP"] (option names)' },
+  singleCollaborator: { what: "a collaborator field", example: '{"id": "usr…"} or {"email": "ada@example.com"}' },
+  multipleCollaborators: { what: "a multiple collaborator field", example: '["usr…"] (user ids)' },
+  barcode: { what: "a barcode field", example: '{"text": "0123456789"}' },
 };
 
 /**
