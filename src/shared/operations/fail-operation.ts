@@ -24,6 +24,20 @@ export async function failOperation(
     const cancelled = await endCancelledIfIdle(store, operationId);
     if (cancelled.settled) return cancelled.state?.status;
   }
+  // A request still in flight (sent, its answer lost: a 5xx, a timeout, a dropped connection) may have been applied;
+  // no run will settle it now, so its items are reported in doubt, never "not written" (which invites the agent to
+  // send them again: a create would then be written twice).
+  const inFlight = state.unfinishedStartedBatch;
+  if (inFlight !== undefined) {
+    await store.append(operationId, {
+      type: "batch.in_doubt",
+      batch: inFlight.batch,
+      indexes: inFlight.indexes,
+      reason:
+        "Airtable's answer to this request was lost and the operation stopped before it could be settled; " +
+        "it may or may not have been applied: look these records up before writing them again",
+    });
+  }
   await store.append(operationId, { type: "failed", reason, ...(errorType === undefined ? {} : { errorType }) });
   return "failed";
 }
@@ -32,6 +46,6 @@ export async function failOperation(
 export function finalReason(error: unknown, attempts: number): string {
   const cause = error instanceof Error ? error.message : String(error);
   return error instanceof OperationRetryableError
-    ? `Airtable kept failing after ${attempts} attempts (${cause}). Items not listed as written were not written; call again for them later.`
+    ? `Airtable kept failing after ${attempts} attempts (${cause}). Items listed as neither written nor in doubt were not written; call again for them later.`
     : `The operation stopped on an internal error (${cause}). Items not listed as written were not written.`;
 }

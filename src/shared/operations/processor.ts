@@ -400,6 +400,13 @@ class OperationRun {
       }
       if (airtableAccessLost(error) !== undefined) {
         const permanent = permanentFailure(error, op)!;
+        // The create being settled may have been applied: in doubt, never "not written" (failOperation's rule).
+        await this.#append({
+          type: "batch.in_doubt",
+          batch,
+          indexes,
+          reason: `${context.why}; the table could not be read back before the operation stopped (Airtable access lost)`,
+        });
         await this.#append({ type: "failed", reason: permanent.reason, errorType: permanent.errorType });
         throw new OperationFailedError(permanent.reason, { cause: error });
       }

@@ -94,4 +94,23 @@ describe("failOperation", () => {
     expect(await failOperation(log, id, REASON)).toBe("failed");
     expect((await log.state(id))?.failure?.reason).toBe(REASON);
   });
+
+  it("reports the items of a request still in flight in doubt, not as never written (a create applied, its answer lost)", async () => {
+    const id = await created(20);
+    await log.append(id, { type: "batch.started", batch: 0, attempt: 1, at: Date.now() });
+    await log.append(id, {
+      type: "batch.succeeded",
+      batch: 0,
+      results: Array.from({ length: 10 }, (_, index) => ({ index, recordId: recordId(index) })),
+    });
+    // Batch 1 was sent; its answer was lost and every read-back failed until the attempts ran out.
+    await log.append(id, { type: "batch.started", batch: 1, attempt: 1, at: Date.now() });
+    expect(await failOperation(log, id, REASON)).toBe("failed");
+    const state = await log.state(id);
+    expect(state?.status).toBe("failed");
+    expect(state?.progress.recordsInDoubt).toBe(10);
+    expect(state?.outcomes.filter((o) => "inDoubt" in o).map((o) => o.index)).toEqual(
+      Array.from({ length: 10 }, (_, i) => 10 + i),
+    );
+  });
 });
