@@ -139,12 +139,17 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
         throw new UnrecoverableError(error.message);
       }
       const attempt = job.attemptsMade + 1;
-      if (attempt >= (job.opts.attempts ?? 1)) {
+      const attempts = job.opts.attempts ?? 1;
+      if (attempt >= attempts) {
         // A cancel asked for meanwhile ends it `cancelled` (fail-operation.ts): the metric counts what the log says.
         const status = await failOperation(store, operationId, finalReason(error, attempt)).catch(() => undefined);
         observed?.endedWith(status ?? "failed");
+        // The end of the operation, at error level: an alert on severity >= ERROR must see it (the embedded
+        // runner logs the same line).
+        log.error({ err: error, attempt, attempts, status: status ?? "failed" }, "operation failed: attempts used up");
+        throw error;
       }
-      log.warn({ err: error, attempt }, "operation run failed; BullMQ retries it with backoff if attempts remain");
+      log.warn({ err: error, attempt, attempts }, "operation run failed; BullMQ retries it with backoff");
       throw error;
     } finally {
       clearInterval(renew);
