@@ -39,6 +39,21 @@ export const redactedPaths = [
   "req.headers.cookie",
 ];
 
+/**
+ * pino's error serializer, without the arguments of a failed Redis command: ioredis attaches `command` (name and
+ * every argument) to a ReplyError, and those arguments can be a whole operation's input (the records an agent
+ * sent: customer data, up to megabytes) or token hashes. An OOM or READONLY reply would write them all into one
+ * ERROR line. The command's name and argument count stay.
+ */
+function serializeError(error: unknown): unknown {
+  const out = pino.stdSerializers.err(error as Error) as unknown as Record<string, unknown>;
+  const command = out?.command as { name?: unknown; args?: unknown } | undefined;
+  if (typeof command === "object" && command !== null && Array.isArray(command.args)) {
+    out.command = { name: command.name, args: `[${command.args.length} arguments omitted]` };
+  }
+  return out;
+}
+
 export interface LoggerSettings {
   level: string;
   pretty?: boolean;
@@ -51,6 +66,7 @@ export function createLogger(settings: LoggerSettings, destination?: pino.Destin
     level: settings.level,
     messageKey: "message",
     redact: { paths: redactedPaths, censor: "[redacted]" },
+    serializers: { err: serializeError },
     formatters: {
       level: (label) => ({ severity: severityByLevel[label] ?? "DEFAULT", level: label }),
     },

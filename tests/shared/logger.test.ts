@@ -3,6 +3,7 @@ import { Writable } from "node:stream";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../../src/shared/logger.ts";
+import { testRedisUrl } from "../helpers/redis.ts";
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -35,6 +36,27 @@ describe("createLogger", () => {
       "x",
     );
     expect(JSON.stringify(lines)).not.toMatch(/secret-/);
+  });
+
+  it("never writes the arguments of a failed Redis command (an operation's records, token hashes)", async () => {
+    const { Redis } = await import("ioredis");
+    const { lines, stream } = capture();
+    const logger = createLogger({ level: "info" }, stream);
+    // A real ReplyError from a real Redis: ioredis attaches the command and every argument to it.
+    const redis = new Redis(testRedisUrl(), { lazyConnect: true });
+    await redis.connect();
+    const error = await redis.call("HSET", "not-enough-args-PIIMARKER", "customer PIIMARKER").then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    redis.disconnect();
+    expect(error).toBeInstanceOf(Error);
+    expect((error as { command?: { args?: unknown[] } }).command?.args?.length).toBe(2);
+    logger.error({ err: error }, "tool failed unexpectedly");
+    const line = lines[0] as { err: { message: string; command: unknown } };
+    expect(JSON.stringify(lines)).not.toMatch(/PIIMARKER/);
+    expect(line.err.command).toEqual({ name: "HSET", args: "[2 arguments omitted]" });
+    expect(line.err.message).toMatch(/wrong number of arguments/i);
   });
 
   it("pretty (npm run dev): one readable line per entry, its fields, but not Cloud Logging's severity copy", async () => {
