@@ -69,8 +69,11 @@ export function registerTools(
   for (const { definition: tool, config } of single === undefined ? catalog : [single]) {
     server.registerTool(tool.name, config, async (input: unknown, extra: ToolRequestExtra): Promise<CallToolResult> => {
       const started = performance.now();
+      // The caller's logger (userId) once the context exists; the runtime's before that.
+      let log = runtime.logger;
       try {
         const ctx = callContext(await runtime.context(extra), extra, era);
+        log = ctx.logger;
         const result =
           tool.kind === "write"
             ? await runtime.runWrite!(
@@ -86,12 +89,25 @@ export function registerTools(
         return result;
       } catch (error) {
         const ms = performance.now() - started;
-        runtime.logger.info({ tool: tool.name, ms: Math.round(ms), isError: true }, "tool call");
+        // Why it failed, for the operator (an Airtable 5xx during an incident, a 404, a misconfiguration…): the
+        // agent's text says it, and without it this line cannot tell an outage from an agent's mistake.
+        log.info({ tool: tool.name, ms: Math.round(ms), isError: true, ...failureFields(error) }, "tool call");
         runtime.onToolCall?.(tool.name, ms, true);
         return toolErrorResult(error, tool, runtime.logger);
       }
     });
   }
+}
+
+/** `errorType` (Airtable's or ours), the HTTP `status` of Airtable's answer and its base, when the error has them. */
+function failureFields(error: unknown): { errorType?: string; status?: number; baseId?: string } {
+  if (typeof error !== "object" || error === null) return {};
+  const { type, status, baseId } = error as { type?: unknown; status?: unknown; baseId?: unknown };
+  return {
+    ...(typeof type === "string" && { errorType: type }),
+    ...(typeof status === "number" && { status }),
+    ...(typeof baseId === "string" && { baseId }),
+  };
 }
 
 /**

@@ -2,6 +2,8 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { Writable } from "node:stream";
+import { AirtableServerError } from "../../../src/shared/airtable/errors.ts";
 import { createLogger } from "../../../src/shared/logger.ts";
 import { SchemaCache } from "../../../src/shared/schema-cache.ts";
 import { createMcpServer } from "../../../src/shared/tools/create-mcp-server.ts";
@@ -109,6 +111,43 @@ describe("registerTools", () => {
     const text = (result.content as { text: string }[])[0]?.text ?? "";
     expect(text).toMatch(/^Internal error while running test_crash \(reference [0-9a-f-]{36}\)/);
     expect(text).not.toMatch(/secret|app\.ts/);
+  });
+
+  it("logs why a call failed (Airtable's status and type) on the caller's line, for the operator", async () => {
+    const lines: Record<string, unknown>[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+        done();
+      },
+    });
+    const callerLogger = createLogger({ level: "info" }, sink).child({ userId: "usrTEST" });
+    const outage = defineTool({
+      ...failingTool,
+      name: "test_outage",
+      async handler() {
+        throw new AirtableServerError({
+          status: 503,
+          type: "SERVICE_UNAVAILABLE",
+          message: "Airtable answered HTTP 503",
+          request: { method: "GET", path: "/v0/appTEST/tblTEST", operation: "listRecords", baseId: "appTEST" },
+        });
+      },
+    });
+    const client = await connect([outage], {
+      context: async () =>
+        ({ userId: "usrTEST", schemas: new SchemaCache({ keyPrefix: "t" }), logger: callerLogger }) as never,
+    });
+    const result = await client.callTool({ name: "test_outage", arguments: {} });
+    expect(result.isError).toBe(true);
+    expect(lines.find((l) => l.message === "tool call")).toMatchObject({
+      tool: "test_outage",
+      isError: true,
+      userId: "usrTEST",
+      errorType: "SERVICE_UNAVAILABLE",
+      status: 503,
+      baseId: "appTEST",
+    });
   });
 
   it("binds only the called tool when built for one tools/call, and still runs it", async () => {
