@@ -15,8 +15,43 @@ const MESSAGES = [
   /Connection in subscriber mode/i,
 ];
 
+/**
+ * Replies of a Redis that answers but refuses writes for a while: full (`maxmemory` reached under `noeviction`, as
+ * BullMQ requires), a replica or a primary demoted by a failover, a Redis still loading its data.
+ */
+const REFUSALS: [RegExp, string][] = [
+  [/^OOM command not allowed/, "it is full: maxmemory reached (raise maxmemory or free memory)"],
+  [/^READONLY/, "it is a read-only replica (a failover, or REDIS_URL names a replica)"],
+  [/^LOADING/, "it is loading its data set"],
+  [/^MASTERDOWN/, "its primary is down"],
+];
+
+/** Why Redis refused a command (see REFUSALS), or undefined when the error is not such a refusal. */
+export function redisRefusal(error: unknown, depth = 0): string | undefined {
+  if (!(error instanceof Error) || depth > 3) return undefined;
+  const found = REFUSALS.find(([pattern]) => pattern.test(error.message));
+  return found !== undefined ? found[1] : redisRefusal(error.cause, depth + 1);
+}
+
+let lastRefusalLogged = 0;
+
+/**
+ * Logs a refusal (redisRefusal) for the operator, at most once per 10 s per process: under load every call fails
+ * the same way, and one line says what to fix.
+ */
+export function logRedisRefusal(logger: Logger | undefined, error: unknown, now = Date.now()): void {
+  const why = redisRefusal(error);
+  if (why === undefined || logger === undefined || now - lastRefusalLogged < 10_000) return;
+  lastRefusalLogged = now;
+  logger.error(
+    { redisError: error instanceof Error ? error.message.split(".")[0] : String(error) },
+    `Redis refuses writes: ${why}. Calls answer "temporarily unavailable" until it accepts them again`,
+  );
+}
+
 export function isRedisUnavailable(error: unknown, depth = 0): boolean {
   if (!(error instanceof Error) || depth > 3) return false;
+  if (depth === 0 && redisRefusal(error) !== undefined) return true;
   if (error.name === "MaxRetriesPerRequestError") return true;
   const code = (error as { code?: unknown }).code;
   if (code === "ECONNREFUSED" || code === "ECONNRESET" || code === "ETIMEDOUT") return true;
@@ -25,7 +60,7 @@ export function isRedisUnavailable(error: unknown, depth = 0): boolean {
 }
 
 export const TEMPORARILY_UNAVAILABLE =
-  "The service is temporarily unavailable (its Redis does not answer). Nothing was changed by this call; operations queued earlier are kept and continue when it is back. Try again in a minute.";
+  "The service is temporarily unavailable (its Redis does not answer or refuses writes). Nothing was changed by this call; operations queued earlier are kept and continue when it is back. Try again in a minute.";
 
 /** What `logRedisErrors` needs of a connection: ioredis's `error` and `ready` events. */
 interface RedisEvents {

@@ -38,3 +38,29 @@ it("an unreachable Redis is logged once per outage, naming the address and REDIS
   ]);
   expect(lines.join("\n")).not.toContain("stack");
 });
+
+it("a Redis that refuses writes (maxmemory reached, a read-only replica) is 'temporarily unavailable', logged once with the cause", async () => {
+  const { isRedisUnavailable, logRedisRefusal, redisRefusal } = await import("../../src/shared/redis-unavailable.ts");
+  const { unexpectedOAuthError } = await import("../../src/server/auth/oauth-error.ts");
+  // The reply text a full Redis (noeviction) gave a script in the operator audit, and a replica's.
+  const oom = new Error(
+    "OOM command not allowed when used memory > 'maxmemory'. script: 9316084d, on @user_script:31.",
+  );
+  const readonly = new Error("READONLY You can't write against a read only replica.");
+  expect(isRedisUnavailable(oom)).toBe(true);
+  expect(isRedisUnavailable(new Error("wrapped", { cause: readonly }))).toBe(true);
+  expect(redisRefusal(oom)).toMatch(/maxmemory/);
+  expect(isRedisUnavailable(new Error("ERR wrong number of arguments for 'hset' command"))).toBe(false);
+  // /token answers 503 temporarily_unavailable (the client keeps its sign-in), not 500 server_error.
+  const oauth = unexpectedOAuthError(oom, "The token request could not be completed");
+  expect([oauth.error, oauth.status]).toEqual(["temporarily_unavailable", 503]);
+
+  const lines: string[] = [];
+  const logger = createLogger({ level: "info", pretty: false, name: "test" }, { write: (l: string) => lines.push(l) });
+  logRedisRefusal(logger, oom, 1_000_000);
+  logRedisRefusal(logger, oom, 1_005_000);
+  logRedisRefusal(logger, oom, 1_011_000);
+  expect(lines).toHaveLength(2);
+  expect(JSON.parse(lines[0]!)).toMatchObject({ severity: "ERROR" });
+  expect(JSON.parse(lines[0]!).message).toMatch(/Redis refuses writes: it is full: maxmemory reached/);
+});

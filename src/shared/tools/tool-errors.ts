@@ -13,7 +13,7 @@ import {
 import { scopeCatalog } from "../auth/scopes.ts";
 import type { Logger } from "../logger.ts";
 import { describeMisconfigurationForAgent, misconfigurationOf } from "../misconfiguration.ts";
-import { isRedisUnavailable, TEMPORARILY_UNAVAILABLE } from "../redis-unavailable.ts";
+import { isRedisUnavailable, logRedisRefusal, TEMPORARILY_UNAVAILABLE } from "../redis-unavailable.ts";
 import { SchemaLookupError } from "../schema-cache.ts";
 import { airtableAccessLost } from "../tokens/access-lost.ts";
 import { AirtableTokenUnavailableError } from "../tokens/airtable-token-provider.ts";
@@ -74,7 +74,10 @@ export function describeToolError(error: unknown, tool: AnyToolDefinition, logge
   if (error instanceof AirtableProtocolError || error instanceof AirtableError) {
     return `Airtable sent an answer this server could not use (${error.type}). Try again; if it persists, report it.`;
   }
-  if (isRedisUnavailable(error)) return TEMPORARILY_UNAVAILABLE;
+  if (isRedisUnavailable(error)) {
+    logRedisRefusal(logger, error);
+    return TEMPORARILY_UNAVAILABLE;
+  }
   const misconfigured = misconfigurationOf(error);
   if (misconfigured !== undefined) {
     logger?.error(
