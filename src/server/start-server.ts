@@ -13,6 +13,7 @@ import type { Config } from "../shared/config.ts";
 import { listenOn } from "../shared/http/listen.ts";
 import { RedisKeyValueStore } from "../shared/kv/redis-key-value-store.ts";
 import type { Logger } from "../shared/logger.ts";
+import { checkEvictionPolicy } from "../shared/redis-eviction-policy.ts";
 import { logRedisErrors } from "../shared/redis-unavailable.ts";
 import { Metrics } from "../shared/metrics/index.ts";
 import { QueuedOperationRunner } from "../shared/queue/queued-runner.ts";
@@ -44,6 +45,7 @@ export async function startServer(config: Config, opts: { logger: Logger; metric
     config,
     logger,
   );
+  await checkEvictionPolicy(redis, logger);
   // What every read tool call reads (revocation entry, Airtable account, schema), kept in memory while unchanged.
   const cache = createClientSideCache(config, { redis, logger, extraPrefixes: [revokedKeyPrefix(keyPrefix)] });
   const kv = new RedisKeyValueStore(redis, { ...(cache !== undefined && { cache }) });

@@ -13,6 +13,7 @@ import { Redis } from "ioredis";
 import { createAirtableAccess, createClientSideCache } from "../shared/airtable-access.ts";
 import type { Config } from "../shared/config.ts";
 import type { Logger } from "../shared/logger.ts";
+import { checkEvictionPolicy } from "../shared/redis-eviction-policy.ts";
 import { logRedisErrors } from "../shared/redis-unavailable.ts";
 import { Metrics } from "../shared/metrics/index.ts";
 import { OPERATIONS_QUEUE, bullPrefix, bullmqConnection } from "../shared/queue/operation-queue.ts";
@@ -57,6 +58,7 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
     config,
     logger,
   );
+  await checkEvictionPolicy(redis, logger);
   // The Airtable accounts and schemas each batch reads, kept in memory while unchanged (ROLE=all: the server's
   // process has a second one over the worker's own connection).
   const cache = createClientSideCache(config, { redis, logger });
