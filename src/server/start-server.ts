@@ -14,7 +14,7 @@ import { listenOn } from "../shared/http/listen.ts";
 import { RedisKeyValueStore } from "../shared/kv/redis-key-value-store.ts";
 import type { Logger } from "../shared/logger.ts";
 import { checkEvictionPolicy } from "../shared/redis-eviction-policy.ts";
-import { logRedisErrors } from "../shared/redis-unavailable.ts";
+import { logRedisErrors, reconnectOnReadonly } from "../shared/redis-unavailable.ts";
 import { Metrics } from "../shared/metrics/index.ts";
 import { QueuedOperationRunner } from "../shared/queue/queued-runner.ts";
 import { SchemaCache } from "../shared/schema-cache.ts";
@@ -37,7 +37,11 @@ export async function startServer(config: Config, opts: { logger: Logger; metric
   const { logger } = opts;
   const keyPrefix = config.REDIS_KEY_PREFIX;
   // The web tier answers people: fail a request fast when Redis is away rather than queue it for minutes.
-  const redis = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: 2, enableOfflineQueue: true });
+  const redis = new Redis(config.REDIS_URL!, {
+    maxRetriesPerRequest: 2,
+    enableOfflineQueue: true,
+    reconnectOnError: reconnectOnReadonly,
+  });
   logRedisErrors(redis, logger);
   // Before anything is served: a server whose key differs from the workers' would store tokens they cannot read.
   await requireKeyAgreement(

@@ -23,7 +23,7 @@
 import type { KeyValueStore } from "./kv/key-value-store.ts";
 import type { Config } from "./config.ts";
 import type { Logger } from "./logger.ts";
-import { isRedisUnavailable } from "./redis-unavailable.ts";
+import { isRedisUnavailable, redisRefusal } from "./redis-unavailable.ts";
 import { deriveKey } from "./tokens/cipher.ts";
 
 /** Where the fingerprint records live: KeyValueFingerprintStore over the deployment's key-value store. */
@@ -199,7 +199,15 @@ export async function requireKeyAgreement(
         process.stderr.write(`Refusing to start: ${error.message}\n`);
         process.exit(1);
       }
-      if (isRedisUnavailable(error)) {
+      const refusal = redisRefusal(error);
+      if (refusal !== undefined) {
+        // Redis answers but refuses the write (full, a replica, loading): say so, not "is it running?".
+        logger.warn(
+          { redisError: error instanceof Error ? error.message : String(error) },
+          `Redis refuses the write that checks TOKEN_ENCRYPTION_KEY: ${refusal}. Nothing is served until it ` +
+            `accepts writes. Trying again in ${retryMs} ms`,
+        );
+      } else if (isRedisUnavailable(error)) {
         // The connection's own log said why once per outage (logRedisErrors); each try repeats what to check, how
         // long it has been, and that nothing is served meanwhile, for a person watching a terminal. A try itself
         // lasts as long as the connection's own retries (seconds), so the time waited is counted, not the tries.

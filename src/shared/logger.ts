@@ -49,7 +49,8 @@ function serializeError(error: unknown): unknown {
   const out = pino.stdSerializers.err(error as Error) as unknown as Record<string, unknown>;
   const command = out?.command as { name?: unknown; args?: unknown } | undefined;
   if (typeof command === "object" && command !== null && Array.isArray(command.args)) {
-    out.command = { name: command.name, args: `[${command.args.length} arguments omitted]` };
+    // A copy: for a value that is not an Error, pino hands back the caller's own object.
+    return { ...out, command: { name: command.name, args: `[${command.args.length} arguments omitted]` } };
   }
   return out;
 }

@@ -2,7 +2,8 @@ import type { Redis } from "ioredis";
 import type { Logger } from "./logger.ts";
 
 /**
- * Logs one ERROR line at start when Redis may evict keys (`maxmemory-policy` other than `noeviction`). Everything
+ * Logs one ERROR line at start when Redis may evict keys (`maxmemory-policy` other than `noeviction`; a WARNING
+ * while `maxmemory` is 0, no limit, so nothing is evicted yet). Everything
  * here lives in Redis: BullMQ's jobs (BullMQ requires noeviction, "Going to production" in its docs), operation
  * logs, the revocation list, the deployment's key fingerprint. Under an eviction policy a full Redis silently
  * drops some of them — a queued write that never runs, a revoked grant that works again — where noeviction only
@@ -14,16 +15,20 @@ import type { Logger } from "./logger.ts";
  */
 export async function checkEvictionPolicy(redis: Redis, logger: Logger): Promise<string | undefined> {
   let policy: string | undefined;
+  let maxmemory: number | undefined;
   try {
     const info = await redis.info("memory");
     policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
+    const limit = /^maxmemory:(\d+)/m.exec(info)?.[1];
+    maxmemory = limit === undefined ? undefined : Number(limit);
   } catch (error) {
     logger.debug({ err: error }, "could not read Redis's maxmemory-policy (INFO memory)");
     return undefined;
   }
   if (policy !== undefined && policy !== "noeviction") {
-    logger.error(
-      { maxmemoryPolicy: policy },
+    // Without a memory limit (maxmemory 0) nothing is evicted yet: a warning, for the day a limit is set.
+    logger[maxmemory === 0 ? "warn" : "error"](
+      { maxmemoryPolicy: policy, maxmemory },
       `Redis's maxmemory-policy is ${policy}: when Redis fills up it will drop keys this service needs (queued ` +
         "writes, operation logs, revocations). Set maxmemory-policy to noeviction (Memorystore: " +
         "--redis-config=maxmemory-policy=noeviction; docker compose sets it).",

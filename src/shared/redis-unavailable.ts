@@ -26,26 +26,42 @@ const REFUSALS: [RegExp, string][] = [
   [/^MASTERDOWN/, "its primary is down"],
 ];
 
-/** Why Redis refused a command (see REFUSALS), or undefined when the error is not such a refusal. */
-export function redisRefusal(error: unknown, depth = 0): string | undefined {
-  if (!(error instanceof Error) || depth > 3) return undefined;
-  const found = REFUSALS.find(([pattern]) => pattern.test(error.message));
-  return found !== undefined ? found[1] : redisRefusal(error.cause, depth + 1);
+/**
+ * ioredis's `reconnectOnError` for every process connection (and, through `duplicate()`, the ones made from it):
+ * after a failover a connection still attached to the demoted primary gets READONLY for every write until it
+ * reconnects, and it would not by itself. 2: reconnect, then resend the command that failed (ioredis docs,
+ * "Reconnect on error"). Only READONLY: OOM and LOADING pass without a new connection.
+ */
+export function reconnectOnReadonly(error: Error): 2 | false {
+  return /^READONLY/.test(error.message) ? 2 : false;
 }
 
-let lastRefusalLogged = 0;
+/** The refusal in `error` or its causes (see REFUSALS): why, and Redis's own reply. */
+function findRefusal(error: unknown, depth = 0): { why: string; reply: string } | undefined {
+  if (!(error instanceof Error) || depth > 3) return undefined;
+  const found = REFUSALS.find(([pattern]) => pattern.test(error.message));
+  return found !== undefined ? { why: found[1], reply: error.message } : findRefusal(error.cause, depth + 1);
+}
+
+/** Why Redis refused a command (see REFUSALS), or undefined when the error is not such a refusal. */
+export function redisRefusal(error: unknown): string | undefined {
+  return findRefusal(error)?.why;
+}
+
+/** When the last refusal was logged (performance.now(), monotonic: a wall clock stepping back cannot mute it). */
+let lastRefusalLogged = -Infinity;
 
 /**
  * Logs a refusal (redisRefusal) for the operator, at most once per 10 s per process: under load every call fails
- * the same way, and one line says what to fix.
+ * the same way, and one line says what to fix. `now`: ms on a monotonic clock (tests pass their own).
  */
-export function logRedisRefusal(logger: Logger | undefined, error: unknown, now = Date.now()): void {
-  const why = redisRefusal(error);
-  if (why === undefined || logger === undefined || now - lastRefusalLogged < 10_000) return;
+export function logRedisRefusal(logger: Logger | undefined, error: unknown, now = performance.now()): void {
+  const refusal = findRefusal(error);
+  if (refusal === undefined || logger === undefined || now - lastRefusalLogged < 10_000) return;
   lastRefusalLogged = now;
   logger.error(
-    { redisError: error instanceof Error ? error.message.split(".")[0] : String(error) },
-    `Redis refuses writes: ${why}. Calls answer "temporarily unavailable" until it accepts them again`,
+    { redisError: refusal.reply.split(".")[0] },
+    `Redis refuses writes: ${refusal.why}. Calls answer "temporarily unavailable" until it accepts them again`,
   );
 }
 

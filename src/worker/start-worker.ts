@@ -14,7 +14,7 @@ import { createAirtableAccess, createClientSideCache } from "../shared/airtable-
 import type { Config } from "../shared/config.ts";
 import type { Logger } from "../shared/logger.ts";
 import { checkEvictionPolicy } from "../shared/redis-eviction-policy.ts";
-import { logRedisErrors } from "../shared/redis-unavailable.ts";
+import { logRedisErrors, reconnectOnReadonly } from "../shared/redis-unavailable.ts";
 import { Metrics } from "../shared/metrics/index.ts";
 import { OPERATIONS_QUEUE, bullPrefix, bullmqConnection } from "../shared/queue/operation-queue.ts";
 import { readinessChecks } from "../shared/readiness.ts";
@@ -50,7 +50,7 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
   const { logger } = opts;
   const keyPrefix = config.REDIS_KEY_PREFIX;
   // Workers wait for Redis rather than fail a batch half-recorded (BullMQ requires this for its blocking calls).
-  const redis = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: null });
+  const redis = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: null, reconnectOnError: reconnectOnReadonly });
   logRedisErrors(redis, logger);
   // Before taking jobs: a worker whose key differs from the servers' could not read a single stored token.
   await requireKeyAgreement(
@@ -71,6 +71,8 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
       ? undefined
       : new Queue(OPERATIONS_QUEUE, { connection: countsRedis, prefix: bullPrefix(keyPrefix) });
   countsQueue?.on("error", (error) => logger.warn({ err: error }, "queue error"));
+  // As in queued-runner.ts: without a listener of ours, a reconnect while Redis is away prints raw ioredis lines.
+  countsRedis?.on("error", (error: Error) => logger.debug({ err: error }, "queue counts connection error"));
   if (countsQueue !== undefined) metrics.observeQueue(countsQueue);
   const { store, clients, tokens, operations, ...access } = createAirtableAccess(config, {
     redis,

@@ -50,6 +50,8 @@ beforeAll(async () => {
       "no",
       "--maxmemory-policy",
       "allkeys-lru",
+      "--maxmemory",
+      "64mb",
     ],
     { stdio: "ignore" },
   );
@@ -77,5 +79,13 @@ describe("checkEvictionPolicy", () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ severity: "ERROR", maxmemoryPolicy: "allkeys-lru" });
     expect(String(errors[0]!.message)).toContain("Set maxmemory-policy to noeviction");
+  });
+
+  it("only warns while that Redis has no memory limit (maxmemory 0: nothing is evicted yet)", async () => {
+    await evictingRedis.config("SET", "maxmemory", "0"); // this test's own redis-server, nobody else's
+    const { logger, lines } = capturingLogger();
+    expect(await checkEvictionPolicy(evictingRedis, logger)).toBe("allkeys-lru");
+    expect(lines.filter((l) => l.level === "error")).toEqual([]);
+    expect(lines.filter((l) => l.level === "warn")).toHaveLength(1);
   });
 });

@@ -135,8 +135,9 @@ export class ClientMetadataDocuments {
   /**
    * The client described by the document at `clientId`: the cached copy while fresh, else fetched again. With
    * `allowStale` (the token and revocation endpoints), the last good copy stands in when the fetch fails for a
-   * passing reason, marked `servedStale` (see the module comment). Throws ClientMetadataError (an
-   * UnknownClientError) naming why the document cannot be used.
+   * passing reason, marked `servedStale` (see the module comment); without one, a pinned copy of a known client's
+   * document does, at any endpoint, also marked `servedStale`. Throws ClientMetadataError (an UnknownClientError)
+   * naming why the document cannot be used.
    */
   async resolve(clientId: string, options: { allowStale?: boolean } = {}): Promise<ResolvedClient> {
     const url = this.#checkedUrl(clientId);

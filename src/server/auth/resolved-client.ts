@@ -36,8 +36,9 @@ export interface ResolvedClient {
    */
   grantTypes: GrantType[];
   /**
-   * A metadata-document client served from its last good copy because the document could not be fetched (cimd.ts,
-   * token and revocation endpoints only): such a use does not renew the copy.
+   * A metadata-document client served from a stand-in because the document could not be fetched (cimd.ts): its
+   * last good copy (token and revocation endpoints only) or a pinned copy (known-client-documents.ts, any
+   * endpoint). Such a use does not make it a last good copy.
    */
   servedStale?: true;
 }

@@ -131,8 +131,11 @@ export async function resolveLinkNames(
     cells.forEach((record, index) => {
       const cell = record[field.name];
       const resolve = (v: unknown) => (isName(v) ? idOf(v, index) : v);
+      const blank = (v: unknown) => typeof v === "string" && v.trim() === "";
       if (isName(cell)) record[field.name] = [idOf(cell, index)];
-      else if (Array.isArray(cell) && cell.some(isName)) record[field.name] = cell.filter((v) => v !== "").map(resolve);
+      // A blank name names no record: alone it clears the cell like "", in a list it is dropped.
+      else if (blank(cell)) record[field.name] = "";
+      else if (Array.isArray(cell)) record[field.name] = cell.filter((v) => !blank(v)).map(resolve);
     });
   }
 }

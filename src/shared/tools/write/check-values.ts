@@ -21,7 +21,8 @@
  * - singleSelect takes an option's name, multipleSelects an array of names: "if the choice string does not exactly
  *   match an existing option, the request will fail with an INVALID_MULTIPLE_CHOICE_OPTIONS error unless the
  *   typecast parameter is enabled" (Airtable), so without typecast an unknown name is refused, listing the options;
- *   an option's id (sel…) is refused whatever typecast says (typecast would make it a new option named "sel…");
+ *   an option's id (sel…) is refused with typecast (an id Airtable does not resolve would become a new option
+ *   named "sel…") and left to Airtable without it (the field model documents names only);
  * - text types (single line, long, rich text, email, url, phone) take strings (Airtable does not check email, url or
  *   phone formats); with typecast numbers and booleans convert, objects and arrays never;
  * - multipleRecordLinks takes an array of record ids (rec…) or of the linked records' primary field values,
@@ -292,13 +293,16 @@ function checkSelect(field: AirtableField, value: unknown, where: string, typeca
         `${where}: ${name} is ${what}: give ${multiple ? `an array of option names such as [${example}]` : `an option's name such as ${example}`}, not ${shown(value)} (${options}).`,
       );
     }
-    // Airtable's cell format is the option's name: an option's id is not one of its names, and with typecast it
-    // would become a new option named "sel…". Refused, naming the option meant.
+    // The field model's cell format is the option's name. Whether Airtable also resolves an option's id is not
+    // documented: without typecast the id is left to Airtable (at worst a 422 for that record), but with typecast
+    // an id it does not resolve would silently become a new option named "sel…", so it is refused, naming the
+    // option meant.
     const byId = choices.find((c) => c.id === item);
     if (byId !== undefined && !choices.some((c) => c.name === item)) {
+      if (!typecast) continue;
       throw new ToolInputError(
         `${where}: ${shown(item)} is the id of the option ${JSON.stringify(byId.name)} of ${name} (${what}): ` +
-          `Airtable takes an option's name, so give ${JSON.stringify(byId.name)}.`,
+          `with typecast, Airtable may add it as a new option named ${shown(item)}; give ${JSON.stringify(byId.name)}.`,
       );
     }
     if (typecast || item === "") continue;
