@@ -1,13 +1,16 @@
 /**
- * The start-up check of Redis's maxmemory-policy (src/shared/redis-eviction-policy.ts), against real Redis servers:
- * the shared test Redis (noeviction, as every deployment must run) and a redis-server of this test's own started
- * with allkeys-lru (the binary is on every machine of this project's kind: Debian's redis-server package).
+ * Start-up checks against Redis servers configured as operators get them wrong: the maxmemory-policy check
+ * (src/shared/redis-eviction-policy.ts) and the key check on a Redis that refuses writes (key-fingerprint.ts).
+ * Real servers: the shared test Redis (noeviction, as every deployment must run) and a redis-server of this test's
+ * own, reconfigured test by test (the binary is on every machine of this project's kind: Debian's redis-server).
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { Writable } from "node:stream";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { KeyValueFingerprintStore, redisKeyName, requireKeyAgreement } from "../../src/shared/key-fingerprint.ts";
+import { RedisKeyValueStore } from "../../src/shared/kv/redis-key-value-store.ts";
 import { createLogger } from "../../src/shared/logger.ts";
 import { checkEvictionPolicy } from "../../src/shared/redis-eviction-policy.ts";
 import { createTestRedis } from "../helpers/redis.ts";
@@ -87,5 +90,23 @@ describe("checkEvictionPolicy", () => {
     expect(await checkEvictionPolicy(evictingRedis, logger)).toBe("allkeys-lru");
     expect(lines.filter((l) => l.level === "error")).toEqual([]);
     expect(lines.filter((l) => l.level === "warn")).toHaveLength(1);
+  });
+});
+
+describe("the start-up key check on a Redis that refuses writes", () => {
+  it("says Redis refuses the write (full), not 'is it running', and completes once Redis accepts writes", async () => {
+    await evictingRedis.config("SET", "maxmemory-policy", "noeviction");
+    await evictingRedis.config("SET", "maxmemory", "1"); // full: every write is refused with OOM
+    const { logger, lines } = capturingLogger();
+    const store = new KeyValueFingerprintStore(new RedisKeyValueStore(evictingRedis), "full-test", redisKeyName);
+    const checked = requireKeyAgreement(store, { TOKEN_ENCRYPTION_KEY: Buffer.alloc(32, 3) }, logger, 50);
+    await expect.poll(() => lines.filter((l) => l.level === "warn").length, { timeout: 10_000 }).toBeGreaterThan(0);
+    const warning = String(lines.find((l) => l.level === "warn")!.message);
+    expect(warning).toContain(
+      "Redis refuses the write that checks TOKEN_ENCRYPTION_KEY: it is full: maxmemory reached",
+    );
+    expect(warning).not.toContain("that Redis is running");
+    await evictingRedis.config("SET", "maxmemory", "0");
+    expect((await checked).outcome).toBe("recorded");
   });
 });
