@@ -321,5 +321,9 @@ describe("attachments written by URL (#multipleattachment)", () => {
     ]) {
       expect((await create({ Files: value })).status).toBe(422);
     }
+    // A URL's scheme is case-insensitive (RFC 3986 §3.1): HTTPS:// is as good as https://.
+    expect(
+      (await create({ Name: "upper", Files: [{ url: `${origin.replace(/^http/, "HTTP")}/notes.txt` }] })).status,
+    ).toBe(200);
   });
 });

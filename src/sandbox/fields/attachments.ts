@@ -37,7 +37,7 @@ export function writeAttachments(field: Field, value: unknown, existing: unknown
       out.push(kept);
       continue;
     }
-    const url = typeof entry.url === "string" && /^https?:\/\//.test(entry.url) ? URL.parse(entry.url) : null;
+    const url = typeof entry.url === "string" && /^https?:\/\//i.test(entry.url) ? URL.parse(entry.url) : null;
     if (url === null || typeof entry.url !== "string") throw badValue(field.name);
     if (entry.filename !== undefined && typeof entry.filename !== "string") throw badValue(field.name);
     let fromUrl = url.pathname.split("/").pop() ?? "";

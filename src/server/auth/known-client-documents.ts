@@ -16,7 +16,8 @@ export const KNOWN_CLIENT_DOCUMENTS: Readonly<Record<string, KnownClientDocument
   "https://claude.ai/oauth/mcp-oauth-client-metadata": {
     client_id: "https://claude.ai/oauth/mcp-oauth-client-metadata",
     client_name: "Claude",
-    redirect_uris: ["https://claude.ai/api/mcp/auth_callback"],
+    // claude.com's callback too: Claude's apps moved to claude.com, and both are Anthropic's own.
+    redirect_uris: ["https://claude.ai/api/mcp/auth_callback", "https://claude.com/api/mcp/auth_callback"],
     grant_types: ["authorization_code", "refresh_token"],
     response_types: ["code"],
     token_endpoint_auth_method: "none",

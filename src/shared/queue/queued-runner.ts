@@ -9,6 +9,7 @@
  * waiting in its limiter is dropped; it appends `cancelled` after the batch in flight. A missed message costs only
  * time: the worker also sees the log's `cancel_requested` at its next append.
  */
+import { isRedisUnavailable } from "../redis-unavailable.ts";
 import { Job, Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.ts";
@@ -62,8 +63,11 @@ export class QueuedOperationRunner implements OperationRunner {
     this.#events.on("progress", ({ jobId, data }) => {
       if (isProgress(data)) this.#progressListeners.emit(jobId, data);
     });
-    this.#events.on("error", (error) => opts.logger.warn({ err: error }, "queue events error"));
-    this.queue.on("error", (error) => opts.logger.warn({ err: error }, "queue error"));
+    // While Redis is away these repeat every reconnect; the outage itself is logged once (logRedisErrors) and
+    // shown by /readyz, so they go to debug then, and stay warnings otherwise.
+    const level = (error: Error) => (isRedisUnavailable(error) ? "debug" : "warn");
+    this.#events.on("error", (error) => opts.logger[level(error)]({ err: error }, "queue events error"));
+    this.queue.on("error", (error) => opts.logger[level(error)]({ err: error }, "queue error"));
     // BullMQ does not keep a listener on these connections for their whole life: without one of ours, each
     // failed reconnect while Redis is away printed "[ioredis] Unhandled error event" and a stack to stderr,
     // outside the JSON logs. The outage itself is logged once by the process's own connection and shown by

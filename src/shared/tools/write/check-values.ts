@@ -37,7 +37,7 @@ import { ToolInputError } from "../tool-input-error.ts";
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 /** An ISO 8601 date and time, with a zone or without one ("ambiguous", read in the field's time zone: field model). */
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?$/;
+const DATE_TIME = /^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?$/;
 /** Options listed in a message at most; the rest are counted (describe_table lists them all). */
 const MAX_LISTED_OPTIONS = 25;
 
@@ -241,7 +241,9 @@ function clearsAs(type: string, value: "" | unknown[], typecast: boolean): boole
   if (!TEXT_TYPES.has(type) && !LIST_TYPES.has(type) && !OTHER_KNOWN_TYPES.has(type)) return true;
   if (Array.isArray(value)) return LIST_TYPES.has(type);
   if (TEXT_TYPES.has(type) || type === "singleSelect") return true;
-  return typecast && type !== "multipleAttachments";
+  // A date parsed from "" is no date: the sandbox answers 422 even with typecast, and Airtable's rule is not
+  // documented, so "give null" up front rather than a failed record later.
+  return typecast && type !== "multipleAttachments" && type !== "date" && type !== "dateTime";
 }
 
 function ratingMax(field: AirtableField): number | undefined {
@@ -277,8 +279,8 @@ function checkSelect(field: AirtableField, value: unknown, where: string, typeca
   let items: unknown[];
   if (multiple) {
     if (Array.isArray(value)) items = value;
-    else if (typecast && typeof value === "string")
-      return; // Airtable splits "a, b" itself
+    // Airtable splits "a, b" itself; an option id among the parts is still refused below.
+    else if (typecast && typeof value === "string") items = value.split(",").map((part) => part.trim());
     else {
       throw new ToolInputError(
         `${where}: ${name} is ${what}: give an array of option names such as [${example}], not ${shown(value)} (${options}).`,

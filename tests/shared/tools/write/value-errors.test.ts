@@ -97,6 +97,19 @@ describe("checkCellValue, per field type", () => {
   });
   const tags = field("Tags", "multipleSelects", { choices: [{ id: "selVip", name: "vip" }, { name: "beta" }] });
 
+  it("finds an option's id inside a comma-separated multiple select value with typecast (Airtable would split it)", () => {
+    expect(refusalOf(tags, "beta, selVip", true)).toContain('is the id of the option "vip" of "Tags"');
+    expect(refusalOf(tags, "beta, vip", true)).toBeUndefined();
+  });
+
+  it('refuses "" in a date or date-time field even with typecast, and a time of day that does not exist', () => {
+    const day = field("Due", "date");
+    const when = field("When", "dateTime");
+    for (const f of [day, when]) expect(refusalOf(f, "", true)).toContain("To clear the cell, give null");
+    expect(refusalOf(when, "2026-03-14T25:61:00", false)).toBeDefined();
+    expect(refusalOf(when, "2026-03-14T23:59:59", false)).toBeUndefined();
+  });
+
   it("refuses an option's id with typecast, naming the option (it could become a new option named sel…); leaves it to Airtable without", () => {
     expect(refusalOf(stage, "selLead", true)).toBe(
       'records[0].fields: "selLead" is the id of the option "Lead" of "Stage" (a single select field): with ' +
