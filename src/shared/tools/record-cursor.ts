@@ -2,6 +2,11 @@ import { createHash } from "node:crypto";
 import { z } from "zod";
 import { ToolInputError } from "./tool-input-error.ts";
 
+/** The cursor was made for another query (its fingerprint differs): ToolInputError, so the agent reads why. */
+export class CursorQueryMismatchError extends ToolInputError {
+  override name = "CursorQueryMismatchError";
+}
+
 /**
  * Where a listing stopped. Airtable's `offset` moves forward only (an offset once used is gone), so stopping in
  * the middle of an Airtable page cannot be resumed by asking for that page again. Instead the cursor carries the
@@ -44,7 +49,7 @@ export function decodeCursor(text: string, fingerprint: string): RecordCursor {
     );
   }
   if (parsed.q !== fingerprint) {
-    throw new ToolInputError(
+    throw new CursorQueryMismatchError(
       "The cursor belongs to a different query. Repeat the previous call's arguments (table, view, fields, sort, filter, search) with the cursor, or leave cursor out to start over.",
     );
   }

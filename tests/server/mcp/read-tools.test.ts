@@ -308,6 +308,20 @@ describe("read tools, end to end over MCP", () => {
     expect(later.isError).toBe(true);
     expect(later.text).toContain("was renamed or deleted in Airtable since this search began");
     expect(later.text).toContain("without cursor to start over");
+
+    // Once the schema in memory has the new name, the same old cursor meets a formula of other names: the answer
+    // says a rename may be why, not only "repeat your arguments" (which the agent did).
+    await call("search_records", { baseId: base.id, tableId: "Tasks", searchTerm: "a", pageSize: 1 });
+    const stale = await call("search_records", {
+      baseId: base.id,
+      tableId: "Tasks",
+      searchTerm: "a",
+      pageSize: 1,
+      cursor: paged.data.nextCursor,
+    });
+    expect(stale.isError).toBe(true);
+    expect(stale.text).toContain("or a searched field was renamed in Airtable since");
+    expect(stale.text).toContain("without cursor to start over");
   });
 
   it.each([

@@ -7,6 +7,7 @@ import { listingInputs, listingOutputs, resolveListingQuery, runListing } from "
 import { fieldReference, isSearchableField, searchFormula } from "../search-formula.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { ToolInputError } from "../tool-input-error.ts";
+import { CursorQueryMismatchError } from "../record-cursor.ts";
 import { withSchema } from "../with-schema.ts";
 
 export const searchRecords = defineTool({
@@ -71,6 +72,15 @@ export const searchRecords = defineTool({
     try {
       return await search(false);
     } catch (error) {
+      // The formula is built from field names, so a rename in Airtable changes the query a cursor was made for
+      // (seen here once the schema in memory has the new name): say so rather than "repeat your arguments".
+      if (error instanceof CursorQueryMismatchError) {
+        throw new ToolInputError(
+          "This cursor was made for another query: the arguments differ from the call that returned it, or a " +
+            "searched field was renamed in Airtable since (the search is built from field names). Call again with " +
+            "the same arguments, or without cursor to start over.",
+        );
+      }
       // The formula is built here from the cached schema's field names: Airtable refusing it means a searched
       // field was renamed or deleted since the schema was cached, not a mistake of the agent. Once more, fresh.
       if (!(error instanceof AirtableValidationError && error.type === "INVALID_FILTER_BY_FORMULA")) throw error;
