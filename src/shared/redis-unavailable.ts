@@ -119,6 +119,23 @@ export function logRedisErrors(redis: RedisEvents, logger: Logger): void {
   });
 }
 
+/**
+ * Logs the errors of one of a process's secondary Redis users — a BullMQ Queue, QueueEvents or Worker, a duplicated
+ * connection — as `message` at `level`, but at debug while Redis cannot be reached: those repeat at every reconnect,
+ * and the outage itself is logged once by the process's own connection (logRedisErrors) and shown by /readyz. A
+ * duplicated connection needs a listener of its own anyway: without one, ioredis prints "[ioredis] Unhandled error
+ * event" and a stack to stderr at every failed reconnect, outside the JSON logs (BullMQ does not keep one on a
+ * connection it was given for the connection's whole life).
+ */
+export function logSecondaryErrors(
+  emitter: { on(event: "error", listener: (error: Error) => void): unknown },
+  logger: Logger,
+  message: string,
+  level: "debug" | "warn" | "error",
+): void {
+  emitter.on("error", (error: Error) => logger[isRedisUnavailable(error) ? "debug" : level]({ err: error }, message));
+}
+
 /** A connection that could not be made (refused, no such host, timed out), as opposed to a command's error. */
 function isRedisUnreachable(error: Error): boolean {
   const code = (error as { code?: unknown }).code;

@@ -15,7 +15,7 @@
  * which the processor receives as its `cancelSignal`: a batch waiting in the limiter is dropped. A cancelled run
  * returns normally (the job completes, its return value's status is `cancelled`).
  */
-import { isRedisUnavailable } from "../shared/redis-unavailable.ts";
+import { logSecondaryErrors } from "../shared/redis-unavailable.ts";
 import { DelayedError, Job, UnrecoverableError, WaitingError, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { AirtableClientFactory } from "../shared/airtable/client-factory.ts";
@@ -209,9 +209,7 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
     if (final)
       void failOperation(store, job.data.operationId, finalReason(error, job.attemptsMade)).catch(() => undefined);
   });
-  // While Redis is away these repeat every reconnect; the outage is logged once by the process's connection
-  // (logRedisErrors) and shown by /readyz, so they go to debug then.
-  worker.on("error", (error) => logger[isRedisUnavailable(error) ? "debug" : "error"]({ err: error }, "worker error"));
+  logSecondaryErrors(worker, logger, "worker error", "error");
 
   // Cancels of running operations, told by the server that recorded them (the log stays the truth; see above).
   const cancels = opts.redis.duplicate({ maxRetriesPerRequest: null });
@@ -219,9 +217,7 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
     if (worker.cancelJob(operationId))
       logger.info({ operationId }, "cancel requested: stopping after the batch in flight");
   });
-  cancels.on("error", (error) =>
-    logger[isRedisUnavailable(error) ? "debug" : "warn"]({ err: error }, "cancel channel error"),
-  );
+  logSecondaryErrors(cancels, logger, "cancel channel error", "warn");
   const subscribed = cancels
     .subscribe(cancelChannel(opts.keyPrefix))
     .catch((error: unknown) => logger.warn({ err: error }, "could not subscribe to the cancel channel"));

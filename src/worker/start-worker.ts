@@ -14,7 +14,7 @@ import { createAirtableAccess, createClientSideCache } from "../shared/airtable-
 import type { Config } from "../shared/config.ts";
 import type { Logger } from "../shared/logger.ts";
 import { checkEvictionPolicy } from "../shared/redis-eviction-policy.ts";
-import { isRedisUnavailable, logRedisErrors, reconnectOnReadonly } from "../shared/redis-unavailable.ts";
+import { logRedisErrors, logSecondaryErrors, reconnectOnReadonly } from "../shared/redis-unavailable.ts";
 import { Metrics } from "../shared/metrics/index.ts";
 import { OPERATIONS_QUEUE, bullPrefix, bullmqConnection } from "../shared/queue/operation-queue.ts";
 import { readinessChecks } from "../shared/readiness.ts";
@@ -70,11 +70,8 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
     countsRedis === undefined
       ? undefined
       : new Queue(OPERATIONS_QUEUE, { connection: countsRedis, prefix: bullPrefix(keyPrefix) });
-  countsQueue?.on("error", (error) =>
-    logger[isRedisUnavailable(error) ? "debug" : "warn"]({ err: error }, "queue error"),
-  );
-  // As in queued-runner.ts: without a listener of ours, a reconnect while Redis is away prints raw ioredis lines.
-  countsRedis?.on("error", (error: Error) => logger.debug({ err: error }, "queue counts connection error"));
+  if (countsQueue !== undefined) logSecondaryErrors(countsQueue, logger, "queue error", "warn");
+  if (countsRedis !== undefined) logSecondaryErrors(countsRedis, logger, "queue counts connection error", "debug");
   if (countsQueue !== undefined) metrics.observeQueue(countsQueue);
   const { store, clients, tokens, operations, ...access } = createAirtableAccess(config, {
     redis,

@@ -9,7 +9,7 @@
  * waiting in its limiter is dropped; it appends `cancelled` after the batch in flight. A missed message costs only
  * time: the worker also sees the log's `cancel_requested` at its next append.
  */
-import { isRedisUnavailable } from "../redis-unavailable.ts";
+import { logSecondaryErrors } from "../redis-unavailable.ts";
 import { Job, Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.ts";
@@ -63,21 +63,10 @@ export class QueuedOperationRunner implements OperationRunner {
     this.#events.on("progress", ({ jobId, data }) => {
       if (isProgress(data)) this.#progressListeners.emit(jobId, data);
     });
-    // While Redis is away these repeat every reconnect; the outage itself is logged once (logRedisErrors) and
-    // shown by /readyz, so they go to debug then, and stay warnings otherwise.
-    const level = (error: Error) => (isRedisUnavailable(error) ? "debug" : "warn");
-    this.#events.on("error", (error) => opts.logger[level(error)]({ err: error }, "queue events error"));
-    this.queue.on("error", (error) => opts.logger[level(error)]({ err: error }, "queue error"));
-    // BullMQ does not keep a listener on these connections for their whole life: without one of ours, each
-    // failed reconnect while Redis is away printed "[ioredis] Unhandled error event" and a stack to stderr,
-    // outside the JSON logs. The outage itself is logged once by the process's own connection and shown by
-    // /readyz, so these only go to debug.
-    for (const [connection, name] of [
-      [this.#queueRedis, "queue"],
-      [this.#eventsRedis, "queue events"],
-    ] as const) {
-      connection.on("error", (error: Error) => opts.logger.debug({ err: error }, `${name} connection error`));
-    }
+    logSecondaryErrors(this.#events, opts.logger, "queue events error", "warn");
+    logSecondaryErrors(this.queue, opts.logger, "queue error", "warn");
+    logSecondaryErrors(this.#queueRedis, opts.logger, "queue connection error", "debug");
+    logSecondaryErrors(this.#eventsRedis, opts.logger, "queue events connection error", "debug");
   }
 
   /** Resolves once the events stream listens (a completion before that would be missed by early waits). */
