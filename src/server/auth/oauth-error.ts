@@ -41,7 +41,7 @@ export function sendOAuthError(res: Response, error: OAuthError): void {
 }
 
 /** Seconds a client is told to wait (Retry-After) when the endpoint's storage does not answer. */
-export const UNAVAILABLE_RETRY_AFTER_SEC = 30;
+const UNAVAILABLE_RETRY_AFTER_SEC = 30;
 
 /**
  * What an endpoint that hit an unexpected error answers: 503 `temporarily_unavailable` with Retry-After when

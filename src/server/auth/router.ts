@@ -3,7 +3,7 @@ import { authorizeHandler, decisionHandler } from "./authorize.ts";
 import { callbackHandler } from "./callback.ts";
 import { buildAuthContext, type AuthContext, type AuthDeps } from "./context.ts";
 import { authorizationServerMetadata, jsonDocument, protectedResourceMetadata } from "./metadata.ts";
-import { noStore, sendOAuthError, UNAVAILABLE_RETRY_AFTER_SEC, unexpectedOAuthError } from "./oauth-error.ts";
+import { noStore, sendOAuthError, unexpectedOAuthError } from "./oauth-error.ts";
 import { sendErrorPage } from "./pages.ts";
 import { ipRateLimit } from "./rate-limit.ts";
 import { registerHandler } from "./register.ts";
@@ -99,8 +99,8 @@ export function createAuthRouter(deps: AuthDeps, ctx: AuthContext = buildAuthCon
     deps.logger.error({ err: error, path: req.path }, "authorization server error");
     const answer = unexpectedOAuthError(error, "Internal error; try again");
     if (browser) {
-      if (answer.status === 503) {
-        res.setHeader("Retry-After", String(UNAVAILABLE_RETRY_AFTER_SEC));
+      if (answer.retryAfterSec !== undefined) {
+        res.setHeader("Retry-After", String(answer.retryAfterSec));
         return sendErrorPage(
           res,
           503,

@@ -63,8 +63,9 @@ export function fieldReference(field: Pick<AirtableField, "name">): string | und
 
 /**
  * Types whose cell can be an error value (`{"error": "#ERROR!"}`): a formula, rollup or lookup that fails on one
- * record (and AI text, whose generation can fail: guarded alike, at no cost). An error propagates through `&`, LOWER, FIND and OR, and a record whose filter is an error is not
- * listed, so one failing computed cell would hide the record even when another field holds the term.
+ * record (and AI text, whose generation can fail: guarded alike, at no cost). An error propagates through `&`,
+ * LOWER, FIND and OR, and a record whose filter is an error is not listed, so one failing computed cell would hide
+ * the record even when another field holds the term.
  */
 const MAY_BE_ERROR_TYPES: ReadonlySet<string> = new Set([
   "formula",
