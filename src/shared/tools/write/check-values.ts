@@ -99,24 +99,13 @@ function checkCalendarDate(value: string, where: string, name: string): void {
   const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
   const days = daysInMonth(year, month);
   if (day >= 1 && day <= days) return;
-  const why = days === 0 ? `there is no month ${match[2]}` : `${MONTHS[month - 1]} ${match[1]} has ${days} days`;
+  const why = days === 0 ? `there is no month ${match[2]}` : `${monthName(month)} ${match[1]} has ${days} days`;
   throw new ToolInputError(`${where}: ${name} is given ${shown(value)}, a day that does not exist (${why}).`);
 }
 
-const MONTHS = [
-  "January",
-  "February",
-  "March",
-  "April",
-  "May",
-  "June",
-  "July",
-  "August",
-  "September",
-  "October",
-  "November",
-  "December",
-];
+/** A month's English name ("February"), for messages. */
+const monthName = (month: number): string =>
+  new Date(Date.UTC(2000, month - 1, 1)).toLocaleString("en-US", { month: "long", timeZone: "UTC" });
 
 /** Days in `month` (1–12) of `year` in the proleptic Gregorian calendar; 0 for a month that does not exist. */
 function daysInMonth(year: number, month: number): number {
