@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { AirtableValidationError } from "../../airtable/errors.ts";
 import type { AirtableField, AirtableTable, BaseSchema } from "../../airtable/schemas.ts";
-import { resolveField, resolveTable } from "../../schema-cache.ts";
+import { resolveField, resolveTable, SchemaLookupError } from "../../schema-cache.ts";
 import { defineTool, readOnlyAnnotations } from "../define-tool.ts";
 import { listingInputs, listingOutputs, resolveListingQuery, runListing } from "../listing.ts";
 import { fieldReference, isSearchableField, searchFormula } from "../search-formula.ts";
@@ -43,19 +43,10 @@ export const searchRecords = defineTool({
   },
   annotations: readOnlyAnnotations,
   async handler(input, ctx) {
-    const search = async (fresh: boolean) => {
-      const prepare = (schema: BaseSchema) => {
-        const table = resolveTable(schema, input.tableId, input.baseId);
-        return {
-          table,
-          query: resolveListingQuery(table, input),
-          searched: searchedFields(table, input.fieldIds),
-          schema,
-        };
-      };
-      const { table, query, searched, schema } = fresh
-        ? prepare(await ctx.schemas.get(ctx.airtable, input.baseId, ctx.userId, { fresh: true }))
-        : await withSchema(ctx, input.baseId, prepare);
+    const search = async (schema: BaseSchema) => {
+      const table = resolveTable(schema, input.tableId, input.baseId);
+      const query = resolveListingQuery(table, input);
+      const searched = searchedFields(table, input.fieldIds);
       query.filterByFormula = searchFormula(input.searchTerm, searched);
       const page = await runListing(ctx, {
         baseId: input.baseId,
@@ -69,8 +60,18 @@ export const searchRecords = defineTool({
       });
       return { ...page, searchedFields: searched.map((f) => ({ id: f.id, name: f.name, type: f.type })) };
     };
+    const formulaRefused = (error: unknown) =>
+      error instanceof AirtableValidationError && error.type === "INVALID_FILTER_BY_FORMULA";
     try {
-      return await search(false);
+      // The formula is built from the schema's field names: Airtable refusing it means a searched field was renamed
+      // or deleted since the schema was cached, not a mistake of the agent, and earns the same one try against a
+      // fresh schema as an unknown name — but not with a cursor, which belongs to the formula it was made with.
+      return await withSchema(
+        ctx,
+        input.baseId,
+        search,
+        (error) => error instanceof SchemaLookupError || (input.cursor === undefined && formulaRefused(error)),
+      );
     } catch (error) {
       // The formula is built from field names, so a rename in Airtable changes the query a cursor was made for
       // (seen here once the schema in memory has the new name): say so rather than "repeat your arguments".
@@ -81,17 +82,13 @@ export const searchRecords = defineTool({
             "the same arguments, or without cursor to start over.",
         );
       }
-      // The formula is built here from the cached schema's field names: Airtable refusing it means a searched
-      // field was renamed or deleted since the schema was cached, not a mistake of the agent. Once more, fresh.
-      if (!(error instanceof AirtableValidationError && error.type === "INVALID_FILTER_BY_FORMULA")) throw error;
-      // A cursor belongs to the formula it was made with, which the fresh schema changes: start over.
-      if (input.cursor !== undefined) {
+      if (formulaRefused(error) && input.cursor !== undefined) {
         throw new ToolInputError(
           "A searched field was renamed or deleted in Airtable since this search began, so its cursor no longer " +
             "applies. Call search_records again without cursor to start over.",
         );
       }
-      return await search(true);
+      throw error;
     }
   },
 });
