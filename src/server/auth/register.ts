@@ -14,8 +14,9 @@ import { scopeString } from "./scope-param.ts";
  * RFC 7591 dynamic client registration. Public clients (token_endpoint_auth_method "none") are welcome: PKCE
  * protects them. A confidential client gets a secret once, in this answer; we keep only its SHA-256.
  * Redirect URIs follow redirect-uris.ts (private-use schemes from REDIRECT_URI_SCHEMES, public clients only).
- * `grant_types` decides refresh tokens: omitted means ["authorization_code"] (RFC 7591 §2), i.e. none; grant
- * types we do not implement are dropped from the registration (RFC 7591 §3.2.1) and the answer shows what we kept.
+ * `grant_types`: omitted means ["authorization_code"] (RFC 7591 §2); `refresh_token` is added to any registration
+ * with `authorization_code` (registeredGrantTypes says why), grant types we do not implement are dropped (RFC 7591
+ * §3.2.1), and the answer shows what we kept.
  */
 const AUTH_METHODS = ["none", "client_secret_post", "client_secret_basic"] as const;
 
@@ -74,7 +75,7 @@ export function registerHandler(ctx: AuthContext) {
         res,
         "invalid_client_metadata",
         `grant_types must include authorization_code (this server supports ${SUPPORTED_GRANT_TYPES.join(" and ")}; ` +
-          "add refresh_token to receive refresh tokens)",
+          "a client with authorization_code also gets refresh tokens)",
       );
     }
     const responseTypes = meta.response_types ?? ["code"];

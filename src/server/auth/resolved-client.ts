@@ -12,10 +12,19 @@ export function isSupportedGrantType(value: string): value is GrantType {
 
 /**
  * The grant types a registration (DCR request or CIMD document) gives a client: those it lists that we support,
- * in our order. Omitted means ["authorization_code"] (RFC 7591 §2), so such a client gets no refresh tokens.
+ * in our order, plus `refresh_token` whenever `authorization_code` is among them. Omitted means
+ * ["authorization_code"] (RFC 7591 §2), which therefore also gets refresh tokens.
+ *
+ * Why add a grant the client did not list: RFC 7591 §3.2.1 lets the server replace requested metadata, and the
+ * DCR answer shows the result. Clients that leave `refresh_token` out are not asking to be signed out every hour:
+ * the MCP Swift SDK hard-codes ["authorization_code"] (modelcontextprotocol/swift-sdk#222), Zed sent none before
+ * zed-industries/zed#53501, and many DCR clients omit `grant_types` yet refresh when a token response carries a
+ * refresh token (RFC 6749 §5.1 makes it optional; a client that does not want it ignores it). Refresh tokens here
+ * rotate with reuse detection (RFC 9700 §4.14.2), so handing one out costs no security.
  */
 export function registeredGrantTypes(listed: readonly string[] | undefined): GrantType[] {
   const wanted = new Set(listed ?? ["authorization_code"]);
+  if (wanted.has("authorization_code")) wanted.add("refresh_token");
   return SUPPORTED_GRANT_TYPES.filter((g) => wanted.has(g));
 }
 

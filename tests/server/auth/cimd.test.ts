@@ -318,7 +318,8 @@ describe("a document whose host misbehaves after sign-in (stale if error)", () =
           client_id: url,
           client_name: "Flaky Doc",
           redirect_uris: [REDIRECT_URI],
-          grant_types: m === "ok" ? ["authorization_code", "refresh_token"] : ["authorization_code"],
+          // "no-refresh": the document withdrew its grants (every client with authorization_code may refresh here).
+          grant_types: m === "ok" ? ["authorization_code", "refresh_token"] : ["implicit"],
         };
         return { body: JSON.stringify(doc), headers: { "cache-control": "max-age=60" } };
       }
@@ -392,15 +393,16 @@ describe("a document whose host misbehaves after sign-in (stale if error)", () =
     expect(later.body.error).toBe("invalid_client");
   });
 
-  it("a document that changed (refresh_token withdrawn) is not stood in for by its old self when its host then fails", async () => {
+  it("a document that changed (its grant types withdrawn) is not stood in for by its old self when its host then fails", async () => {
     let mode: Mode = "ok";
     const clientId = flakyDocument("/changed.json", () => mode);
     const refreshToken = await signIn(clientId);
     mode = "no-refresh";
     clock += 2 * HOUR;
     const refused = await refresh(clientId, refreshToken);
-    expect(refused.status).toBe(400);
-    expect(refused.body.error).toBe("unauthorized_client");
+    expect(refused.status).toBe(401);
+    expect(refused.body.error).toBe("invalid_client");
+    expect(refused.body.error_description).toMatch(/grant_types lacks authorization_code/);
     mode = 503;
     clock += 2 * HOUR;
     const later = await refresh(clientId, refreshToken);

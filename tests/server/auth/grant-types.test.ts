@@ -18,9 +18,10 @@ import {
 } from "../../support/auth-test-harness.ts";
 
 /**
- * Registered grant types are enforced (RFC 7591 §2 grant_types, for DCR and Client ID Metadata Documents alike):
- * a refresh token is issued to, and honoured for, only a client whose registration lists refresh_token; others get
- * unauthorized_client (RFC 6749 §5.2). Omitted grant_types means ["authorization_code"].
+ * Registered grant types (RFC 7591 §2 grant_types, for DCR and Client ID Metadata Documents alike): a client must
+ * have authorization_code; every such client also gets refresh_token (RFC 7591 §3.2.1 lets the server replace
+ * requested metadata; clients that omit it — the MCP Swift SDK, older Zed, clients sending no grant_types — would
+ * otherwise sign in again every hour). Omitted grant_types means ["authorization_code"].
  */
 let h: Harness;
 let docs: Server;
@@ -68,30 +69,52 @@ function refresh(clientId: string, refreshToken: string) {
 }
 
 describe("dynamic registration", () => {
-  it("without grant_types (RFC 7591 default): tokens without a refresh token, and refresh is unauthorized_client", async () => {
-    const reg = await registerClient(h, { grant_types: undefined });
-    expect(reg.body.grant_types).toEqual(["authorization_code"]);
+  it("without grant_types (RFC 7591 default authorization_code): refresh_token is added, shown, and works", async () => {
+    const reg = await registerClient(h, { grant_types: undefined, client_name: "No grant types" });
+    // RFC 7591 §3.2.1: the server may replace requested metadata; the answer shows what the client got.
+    expect(reg.body.grant_types).toEqual(["authorization_code", "refresh_token"]);
     const tokens = await tokensFor(reg.clientId);
     expect(tokens.status).toBe(200);
-    expect(tokens.body).not.toHaveProperty("refresh_token");
+    expect(tokens.body.refresh_token).toMatch(/^gr_/);
     expect((await callMcp(h, tokens.body.access_token as string)).status).toBe(200);
+    const refreshed = await refresh(reg.clientId, tokens.body.refresh_token as string);
+    expect(refreshed.status).toBe(200);
+    expect((await callMcp(h, refreshed.body.access_token as string)).status).toBe(200);
 
-    // A refresh token it did not get (one of another client's) is refused as a grant type, before anything else,
-    // and is not burned for its owner.
+    // A refresh token of another client is refused, and is not burned for its owner. (Public clients with the same
+    // metadata share a client_id, hence this one's own client_name.)
     const other = await signedInClient(h);
+    expect(other.clientId).not.toBe(reg.clientId);
     const res = await refresh(reg.clientId, other.refreshToken);
     expect(res.status).toBe(400);
-    expect(res.body.error).toBe("unauthorized_client");
-    expect(res.body.error_description).toMatch(/refresh_token/);
+    expect(res.body.error).toBe("invalid_grant");
     expect((await refresh(other.clientId, other.refreshToken)).status).toBe(200);
   });
 
-  it("an explicit [authorization_code] is the same: no refresh token", async () => {
+  it("an explicit [authorization_code] (the MCP Swift SDK's registration, swift-sdk#222) stays signed in too", async () => {
     const reg = await registerClient(h, { grant_types: ["authorization_code"] });
+    expect(reg.body.grant_types).toEqual(["authorization_code", "refresh_token"]);
     const tokens = await tokensFor(reg.clientId);
-    expect(tokens.body.refresh_token).toBeUndefined();
-    const res = await refresh(reg.clientId, `gr_x.${"a".repeat(43)}`);
-    expect(res.body.error).toBe("unauthorized_client");
+    expect(tokens.body.refresh_token).toMatch(/^gr_/);
+    const refreshed = await refresh(reg.clientId, tokens.body.refresh_token as string);
+    expect(refreshed.status).toBe(200);
+    expect(refreshed.body.refresh_token).not.toBe(tokens.body.refresh_token);
+  });
+
+  it("a client stored with [authorization_code] by an earlier version gets refresh tokens at its next sign-in", async () => {
+    const clientId = "mcp_stored_code_only";
+    await h.store.putClient({
+      client_id: clientId,
+      client_id_issued_at: Math.floor(Date.now() / 1000),
+      redirect_uris: [REDIRECT_URI],
+      token_endpoint_auth_method: "none",
+      grant_types: ["authorization_code"],
+      response_types: ["code"],
+    });
+    const tokens = await tokensFor(clientId);
+    expect(tokens.status).toBe(200);
+    expect(tokens.body.refresh_token).toMatch(/^gr_/);
+    expect((await refresh(clientId, tokens.body.refresh_token as string)).status).toBe(200);
   });
 
   it("Claude.ai's registration (confidential, client_secret_post, OpenID scopes): a refresh token with its secret", async () => {
@@ -171,15 +194,12 @@ describe("dynamic registration", () => {
 });
 
 describe("Client ID Metadata Documents", () => {
-  it("a document without grant_types gets no refresh token; presenting one is unauthorized_client", async () => {
+  it("a document without grant_types (authorization_code by RFC 7591 §2) gets a refresh token that works", async () => {
     const clientId = serveDocument("/no-grant-types.json", undefined);
     const tokens = await tokensFor(clientId);
     expect(tokens.status).toBe(200);
-    expect(tokens.body).not.toHaveProperty("refresh_token");
-    const res = await refresh(clientId, `gr_x.${"a".repeat(43)}`);
-    expect(res.status).toBe(400);
-    expect(res.body.error).toBe("unauthorized_client");
-    expect(res.body.error_description).toMatch(/client metadata document must list it/);
+    expect(tokens.body.refresh_token).toMatch(/^gr_/);
+    expect((await refresh(clientId, tokens.body.refresh_token as string)).status).toBe(200);
   });
 
   it("Claude.ai-style grant_types with one we do not implement (jwt-bearer): refresh works", async () => {

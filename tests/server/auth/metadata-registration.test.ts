@@ -84,14 +84,15 @@ describe("metadata documents", () => {
 
 describe("dynamic client registration (RFC 7591)", () => {
   it("registers a public client and echoes its metadata", async () => {
-    // No grant_types sent: RFC 7591's default (authorization_code only) is what is registered and echoed.
+    // No grant_types sent: RFC 7591's default (authorization_code) plus the refresh_token this server adds to it
+    // (RFC 7591 §3.2.1) is what is registered and echoed.
     const reg = await registerClient(h, { scope: "records:read schema:read openid", grant_types: undefined });
     expect(reg.status).toBe(201);
     expect(reg.body).toMatchObject({
       client_id: expect.stringMatching(/^mcp_/),
       redirect_uris: [REDIRECT_URI],
       token_endpoint_auth_method: "none",
-      grant_types: ["authorization_code"],
+      grant_types: ["authorization_code", "refresh_token"],
       response_types: ["code"],
       client_name: "Test Client",
       scope: "records:read schema:read", // unknown words dropped
