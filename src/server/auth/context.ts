@@ -127,7 +127,12 @@ export function buildAuthContext(deps: AuthDeps): AuthContext {
     deps,
     urls,
     accessTokens,
-    clients: new ClientDirectory(deps.store, documents),
+    clients: new ClientDirectory(deps.store, documents, {
+      policy: { privateUseSchemes: config.REDIRECT_URI_SCHEMES },
+      pendingTtlMs: config.PENDING_REGISTRATION_TTL_HOURS * 3600_000,
+      now,
+      logger: deps.logger,
+    }),
     transient: new TransientState(deps.kv, deps.keyPrefix),
     grants: new Grants({
       store: deps.store,

@@ -1,9 +1,12 @@
 /**
  * What registering costs (issue 9, item 4): every registration is pending until a sign-in completes with it and
- * disappears after PENDING_REGISTRATION_TTL_HOURS otherwise; identical public registrations share one record.
+ * disappears after PENDING_REGISTRATION_TTL_HOURS otherwise; identical public registrations share one record; a
+ * lapsed public registration is renewed from its self-describing client_id when its client comes back.
  * Real router, real Redis TokenStore (its keys carry the deadline as a TTL).
  */
+import { deflateRawSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { publicClientId } from "../../../src/server/auth/registration.ts";
 import type { RedisTokenStore } from "../../../src/shared/tokens/redis-token-store.ts";
 import {
   DEFAULT_VERIFIER,
@@ -90,19 +93,81 @@ describe("registrations that never complete a sign-in", () => {
     expect(await ttlOf(reg.clientId)).toBeGreaterThan(0); // still pending
   });
 
-  it("are gone after the deadline: /authorize says to register again, and registering again works", async () => {
+  it("public ones are renewed from their client_id when the client comes back after the deadline", async () => {
+    // Claude Code caches its client_id and replays it (anthropics/claude-code#84614): a user who left the first
+    // sign-in unfinished for longer than the deadline must still be able to sign in with it.
     const metadata = { client_name: "Left alone", redirect_uris: ["http://127.0.0.1:9/callback"] };
     const { clientId } = await registerClient(h, metadata);
+    expect(clientId).toMatch(/^mcp_m1_[A-Za-z0-9_-]+$/);
     expect((await openConsent(h, { clientId })).status).toBe(200);
     await h.redis.pexpire(store.keyOf("client", clientId), 1); // the deadline passes
     await new Promise((resolve) => setTimeout(resolve, 20));
     expect(await h.store.getClient(clientId)).toBeUndefined();
+
+    const back = await openConsent(h, { clientId });
+    expect(back.status).toBe(200);
+    expect(back.html).toContain("Left alone");
+    // Renewed as a new registration is: pending, with the deadline, and what registering again answers.
+    expect(await h.store.getClient(clientId)).toMatchObject({ client_id: clientId, ...metadata });
+    expect(await ttlOf(clientId)).toBeGreaterThan(2 * HOUR - 60_000);
+    expect((await registerClient(h, metadata)).clientId).toBe(clientId);
+    const { code } = await signIn(h, { clientId });
+    const tokens = await exchangeCode(h, clientId, code);
+    expect(tokens.status).toBe(200);
+    expect(tokens.body.refresh_token).toMatch(/^gr_/);
+    expect(await ttlOf(clientId)).toBe(-1); // permanent once a sign-in completed
+  });
+
+  it("confidential ones are gone after the deadline: /authorize says to register again, and registering again works", async () => {
+    const metadata = { client_name: "Left alone (secret)", token_endpoint_auth_method: "client_secret_post" };
+    const { clientId } = await registerClient(h, metadata);
+    expect((await openConsent(h, { clientId })).status).toBe(200);
+    await h.redis.pexpire(store.keyOf("client", clientId), 1);
+    await new Promise((resolve) => setTimeout(resolve, 20));
     const gone = await openConsent(h, { clientId });
     expect(gone.status).toBe(400);
     expect(gone.html).toContain("register again");
     const again = await registerClient(h, metadata);
-    expect(again.clientId).toBe(clientId);
-    expect((await openConsent(h, { clientId })).status).toBe(200);
+    expect(again.clientId).not.toBe(clientId);
+    expect((await openConsent(h, { clientId: again.clientId })).status).toBe(200);
+  });
+
+  it("a client_id carrying metadata /register would refuse today is not renewed, and the page says why", async () => {
+    // REDIRECT_URI_SCHEMES (default cursor,warp) does not list zed: as if the operator removed it.
+    const refused = publicClientId({
+      redirect_uris: ["zed://oauth/callback"],
+      token_endpoint_auth_method: "none",
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+      client_name: "Zed",
+    });
+    const page = await openConsent(h, { clientId: refused, redirectUri: "zed://oauth/callback" });
+    expect(page.status).toBe(400);
+    expect(page.html).toContain("cannot be renewed");
+    expect(page.html).toContain("zed");
+    expect(await h.store.getClient(refused)).toBeUndefined();
+
+    // Not what /register issues: a confidential client's metadata, a corrupt id, keys out of canonical order.
+    const confidential = publicClientId({
+      redirect_uris: [REDIRECT_URI],
+      token_endpoint_auth_method: "client_secret_post",
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+    });
+    const reordered = `mcp_m1_${deflateRawSync(
+      JSON.stringify({
+        token_endpoint_auth_method: "none",
+        redirect_uris: [REDIRECT_URI],
+        grant_types: ["authorization_code", "refresh_token"],
+        response_types: ["code"],
+      }),
+    ).toString("base64url")}`;
+    for (const clientId of [confidential, "mcp_m1_AAAA", "mcp_m1_not*base64", reordered]) {
+      const unknown = await openConsent(h, { clientId });
+      expect(unknown.status, clientId).toBe(400);
+      expect(unknown.html).toContain("register again");
+      expect(await h.store.getClient(clientId)).toBeUndefined();
+    }
   });
 
   it("confidential ones are never shared: identical ones get their own client_id and secret", async () => {
