@@ -202,6 +202,18 @@ describe("text-like fields (#phone, #richtext, #barcode)", () => {
     expect((await create({ Code: { text: "4", colour: "red" } })).status).toBe(422);
     expect((await create({ Code: "42" }, true)).body.fields.Code).toEqual({ text: "42" });
   });
+
+  it("hold at most 100,000 characters in single line and rich text (counted in code points)", async () => {
+    const limit = 100_000;
+    expect((await create({ Name: "x".repeat(limit), Body: "y".repeat(limit) })).status).toBe(200);
+    // 100,000 emoji are 200,000 UTF-16 units: still 100,000 characters.
+    expect((await create({ Name: "😀".repeat(limit) })).status).toBe(200);
+    for (const fields of [{ Name: "x".repeat(limit + 1) }, { Body: "y".repeat(limit + 1) }]) {
+      const r = await create(fields);
+      expect(r.status).toBe(422);
+      expect(r.body.error.type).toBe("INVALID_VALUE_FOR_COLUMN");
+    }
+  });
 });
 
 describe("collaborator fields (#collaborator, #multicollaborator)", () => {

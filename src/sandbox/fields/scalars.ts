@@ -134,6 +134,19 @@ function writeNumber(field: Field, value: unknown, ctx: WriteContext): CellResul
   return n;
 }
 
+/**
+ * Over Airtable's 100,000-character limit of single line, long and rich text cells ("Single line text fields and long
+ * text fields are limited to 100,000 characters": support.airtable.com, "Using rich text with Airtable"). The error
+ * Airtable answers is not documented; the sandbox answers its usual INVALID_VALUE_FOR_COLUMN. Counted in code
+ * points, as the product's own check counts (check-values.ts).
+ */
+function tooLong(text: string): boolean {
+  if (text.length <= 100_000) return false;
+  let characters = 0;
+  for (const _ of text) characters += 1;
+  return characters > 100_000;
+}
+
 /** The stored form of a plain-valued cell, EMPTY to clear it; throws ApiError for a value the type refuses. */
 export function writeScalar(field: Field, value: unknown, ctx: WriteContext): CellResult {
   const fail = (): never => {
@@ -148,6 +161,8 @@ export function writeScalar(field: Field, value: unknown, ctx: WriteContext): Ce
     case "phoneNumber": {
       const text = typeof value === "string" ? value : ctx.typecast ? typecastText(value) : undefined;
       if (text === undefined) return fail();
+      if (field.type !== "email" && field.type !== "url" && field.type !== "phoneNumber" && tooLong(text))
+        return fail();
       return text === "" ? EMPTY : text;
     }
     case "number":

@@ -166,7 +166,7 @@ export function checkCellValue(field: AirtableField, value: unknown, where: stri
     return wrongType(field.type === "rating" ? ratingExample(field) : undefined);
   }
   if (TEXT_TYPES.has(field.type)) {
-    if (typeof value === "string") return;
+    if (typeof value === "string") return checkTextLength(field, value, where);
     if (typecast && (typeof value === "number" || typeof value === "boolean")) return;
     return wrongType();
   }
@@ -233,6 +233,29 @@ function clearsAs(type: string, value: "" | unknown[], typecast: boolean): boole
   // A date parsed from "" is no date: the sandbox answers 422 even with typecast, and Airtable's rule is not
   // documented, so "give null" up front rather than a failed record later.
   return typecast && type !== "multipleAttachments" && type !== "date" && type !== "dateTime";
+}
+
+/**
+ * Longest text a single line, long text or rich text cell holds, in characters: "Single line text fields and long
+ * text fields are limited to 100,000 characters" (support.airtable.com, "Using rich text with Airtable").
+ */
+export const MAX_TEXT_CHARACTERS = 100_000;
+const LIMITED_TEXT_TYPES = new Set(["singleLineText", "multilineText", "richText"]);
+
+/**
+ * Refuses text over MAX_TEXT_CHARACTERS. Counted in code points: whether Airtable counts those or UTF-16 units is
+ * not documented, and code points are never more, so nothing Airtable would take is refused here.
+ */
+function checkTextLength(field: AirtableField, value: string, where: string): void {
+  if (!LIMITED_TEXT_TYPES.has(field.type) || value.length <= MAX_TEXT_CHARACTERS) return;
+  let characters = 0;
+  for (const _ of value) characters += 1;
+  if (characters <= MAX_TEXT_CHARACTERS) return;
+  throw new ToolInputError(
+    `${where}: ${JSON.stringify(field.name)} holds at most ${MAX_TEXT_CHARACTERS.toLocaleString("en-US")} characters ` +
+      `(Airtable's limit for text fields); this text has ${characters.toLocaleString("en-US")}. Shorten it, split ` +
+      "it across records, or attach it as a file (upload_attachment).",
+  );
 }
 
 function ratingMax(field: AirtableField): number | undefined {

@@ -150,6 +150,19 @@ describe("checkCellValue, per field type", () => {
     expect(refusalOf(f, "", false)).toMatch(/To clear the cell, give null\.$/);
   });
 
+  it("text: at most 100,000 characters in single line, long and rich text (code points); other text types unchecked", () => {
+    for (const type of ["singleLineText", "multilineText", "richText"]) {
+      const f = field("Notes", type);
+      expect(refusalOf(f, "x".repeat(100_000), false)).toBeUndefined();
+      expect(refusalOf(f, "😀".repeat(100_000), false)).toBeUndefined();
+      expect(refusalOf(f, "x".repeat(100_001), true)).toBe(
+        'records[0].fields: "Notes" holds at most 100,000 characters (Airtable\'s limit for text fields); this text ' +
+          "has 100,001. Shorten it, split it across records, or attach it as a file (upload_attachment).",
+      );
+    }
+    expect(refusalOf(field("Site", "url"), `https://x.io/${"a".repeat(100_001)}`, false)).toBeUndefined();
+  });
+
   it("rating: a whole number of stars up to the field's max", () => {
     const f = field("Score", "rating", { max: 5, icon: "star" });
     expect(refusalOf(f, 3, false)).toBeUndefined();
@@ -440,6 +453,8 @@ describe("through the write tools, on the demo base", () => {
       ["Contacts", "Email", []],
       ["Contacts", "Files", ""],
       ["Contacts", "Files", [{ url: "example.com/a.pdf" }]],
+      // Over Airtable's 100,000-character limit of text cells.
+      ["Companies", "Name", "x".repeat(100_001)],
     ];
     const tables = new Map(h.demo.base.tables.map((t) => [t.name, t]));
     const schema = await h.ctx.schemas.get(h.ctx.airtable, baseId, h.ctx.userId, { fresh: true });
