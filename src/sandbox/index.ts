@@ -140,6 +140,12 @@ export interface Sandbox {
   ): void;
   /** Lifts every field and table restriction of the base. */
   clearRestrictions(baseId: string): void;
+  /**
+   * Deletes a field with its cells, as a user does in Airtable's interface (the Web API cannot delete fields). Only
+   * fields nothing else uses: the primary field, a link, and a field another field or a view refers to are refused
+   * (what Airtable does to those is not modelled).
+   */
+  deleteField(baseId: string, tableIdOrName: string, fieldIdOrName: string): void;
   registerOAuthClient(client: OAuthClient): void;
   /** Cells keyed by field name. */
   listRecordsDirect(
@@ -494,6 +500,27 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     },
     clearRestrictions(baseId) {
       baseOf(baseId).restrictions = [];
+    },
+    deleteField(baseId, tableIdOrName, fieldIdOrName) {
+      const base = baseOf(baseId);
+      const table = findTable(base, tableIdOrName);
+      const field = findField(table, fieldIdOrName);
+      if (field === undefined) throw new Error(`unknown field ${fieldIdOrName}`);
+      const others = base.tables.flatMap((t) => t.fields).filter((f) => f !== field);
+      const used =
+        others.some((f) => JSON.stringify([f.options, f.compute]).includes(field.id)) ||
+        table.views.some((v) => v.sort?.some((s) => s.fieldId === field.id) || v.filter?.includes(field.name));
+      if (field.id === table.primaryFieldId || field.type === "multipleRecordLinks" || used) {
+        throw new Error(`the sandbox does not model deleting ${field.name}: it is primary, a link, or in use`);
+      }
+      table.fields = table.fields.filter((f) => f !== field);
+      for (const record of table.records) {
+        record.cells.delete(field.id);
+        record.modified.delete(field.id);
+        record.modifiedBy.delete(field.id);
+      }
+      base.restrictions = base.restrictions.filter((r) => r.fieldId !== field.id);
+      changed();
     },
     registerOAuthClient: (client) => oauth.register(client),
     listRecordsDirect(baseId, tableIdOrName) {

@@ -67,6 +67,13 @@ export const operationSchema = z
     /** The items to write, in the agent's order; exactly one for the single-item kinds. */
     input: z.array(z.unknown()).min(1),
     options: operationOptionsSchema,
+    /**
+     * Record kinds: the exact name of each field the input names by id (`{ fld…: "Name" }`), as the schema had it
+     * when the call was checked. The input is sent by id, which a rename in Airtable does not change; answers show
+     * these names, the ones the agent's call used. Absent in operations queued before field ids were stored (their
+     * input is keyed by name, shown and sent as it is).
+     */
+    fieldNames: z.record(z.string(), z.string()).optional(),
     batchSize: z.number().int().min(1).max(MAX_BATCH_SIZE),
     /** Epoch ms. */
     createdAt: z.number().int().nonnegative(),

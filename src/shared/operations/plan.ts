@@ -25,6 +25,8 @@ export interface OperationPlan<K extends OperationKind = OperationKind> {
   tableId?: string;
   input: ItemOf<K>[];
   options: OperationOptions;
+  /** Record kinds: the names of the fields the input names by id (Operation.fieldNames). */
+  fieldNames?: Record<string, string>;
 }
 
 /** The operation a plan becomes for `ownerUserId`: a fresh unguessable id, batches of 10. Throws on a bad plan. */
@@ -37,6 +39,7 @@ export function operationFromPlan(plan: OperationPlan, ownerUserId: string, now:
     ...(plan.tableId === undefined ? {} : { tableId: plan.tableId }),
     input: plan.input,
     options: plan.options,
+    ...(plan.fieldNames === undefined ? {} : { fieldNames: plan.fieldNames }),
     batchSize: MAX_BATCH_SIZE,
     createdAt: now,
   });

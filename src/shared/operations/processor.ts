@@ -384,6 +384,7 @@ class OperationRun {
         baseId: op.baseId,
         tableId: op.tableId ?? "",
         items: indexes.map((index) => ({ index, fields: recordFieldsOf(this.#kind.item.parse(op.input[index])) })),
+        ...(op.fieldNames === undefined ? {} : { fieldNames: op.fieldNames }),
         since: sentAt - RECONCILE_CLOCK_MARGIN_MS,
         typecast: op.options.typecast,
         excludeIds,
@@ -526,12 +527,29 @@ function isRecordLevelRefusal(error: unknown): error is AirtableError {
  * record its linked table lacks: Airtable's message says which record, and this table is not the one to search.
  */
 function recordRefusalMessage(error: AirtableError, op: Operation, items: number): string {
-  if (error.type !== "MODEL_ID_NOT_FOUND" || op.tableId === undefined) return error.message;
+  const message = withFieldNames(error.message, op.fieldNames);
+  if (error.type === "UNKNOWN_FIELD_NAME" && message !== error.message) {
+    // A field id the call was checked against, gone by the time the request was sent.
+    return `${message}: this field is no longer in table ${op.tableId ?? ""} (deleted since the write was accepted?); see describe_table`;
+  }
+  if (error.type !== "MODEL_ID_NOT_FOUND" || op.tableId === undefined) return message;
   // A request of several records refused as a whole (onError stop: not split) says so, not "this id".
   const which = items === 1 ? "no record with this id" : "a record of this request is not";
   return (
-    `${error.message} (${which} in table ${op.tableId}: deleted, or an id from another table; record ids belong ` +
+    `${message} (${which} in table ${op.tableId}: deleted, or an id from another table; record ids belong ` +
     "to one table: find the record with search_records in this table)"
+  );
+}
+
+/**
+ * Airtable's message with each field id of the operation's input (`"fld…"`: the input is sent by id) followed by
+ * the field's name in the agent's call (Operation.fieldNames), e.g. `Unknown field name: "fldX…" ("Notes" in this
+ * write)`: the agent named its fields, and an id alone would be a stranger to it.
+ */
+function withFieldNames(message: string, names: Readonly<Record<string, string>> | undefined): string {
+  if (names === undefined) return message;
+  return message.replace(/"?\b(fld[A-Za-z0-9]{14})\b"?/g, (match, id: string) =>
+    names[id] === undefined ? match : `${match} (${JSON.stringify(names[id])} in this write)`,
   );
 }
 

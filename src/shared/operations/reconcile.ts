@@ -40,6 +40,8 @@ export interface ReconcileRequest {
   excludeIds: ReadonlySet<string>;
   /** Airtable certainly applied the request (a 2xx whose body was unreadable): an absence is not believed. */
   applied?: boolean;
+  /** The fields' names in the agent's call, by id (Operation.fieldNames): reasons name fields by these. */
+  fieldNames?: Readonly<Record<string, string>>;
 }
 
 export interface ReconcileResult {
@@ -85,7 +87,7 @@ export async function reconcileCreates(airtable: AirtableClient, req: ReconcileR
   const byKey = new Map<string, AirtableField>();
   for (const field of table.fields) byKey.set(field.name, field);
   for (const field of table.fields) byKey.set(field.id, field);
-  const planned = req.items.map((item) => plan(item, byKey, req.typecast));
+  const planned = req.items.map((item) => plan(item, byKey, req.typecast, req.fieldNames ?? {}));
 
   const candidates: AirtableRecord[] = [];
   const fieldIds = [...new Set(planned.flatMap((p) => p.checks.map((c) => c.field.id)))];
@@ -171,13 +173,18 @@ function allInDoubt(items: ReconcileItem[], reason: string): ReconcileResult {
   return { written: [], absent: [], inDoubt: items.map((item) => ({ index: item.index, reason })) };
 }
 
-function plan(item: ReconcileItem, byKey: ReadonlyMap<string, AirtableField>, typecast: boolean): Planned {
+function plan(
+  item: ReconcileItem,
+  byKey: ReadonlyMap<string, AirtableField>,
+  typecast: boolean,
+  names: Readonly<Record<string, string>>,
+): Planned {
   const checks: Check[] = [];
   const uncomparable: string[] = [];
   for (const [key, value] of Object.entries(item.fields)) {
     const field = byKey.get(key);
     const check = field === undefined ? undefined : checkFor(field, value, typecast);
-    if (check === undefined) uncomparable.push(field?.name ?? key);
+    if (check === undefined) uncomparable.push(names[key] ?? field?.name ?? key);
     else checks.push(check);
   }
   return { item, checks, uncomparable };

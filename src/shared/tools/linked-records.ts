@@ -56,7 +56,7 @@ function primaryText(value: unknown): string {
 const isName = (v: unknown): v is string => typeof v === "string" && v.trim() !== "" && !RECORD_ID.test(v);
 
 /**
- * Rewrites, in place, every link cell of `cells` (keyed by exact field names of `table`) so that names of linked
+ * Rewrites, in place, every link cell of `cells` (keyed by field ids of `table`) so that names of linked
  * records become their record ids. A cell may be an array mixing ids and names, or a single name. One read of
  * each linked table per 50 distinct names. Names match the primary value exactly, else case-insensitively.
  *
@@ -75,7 +75,7 @@ export async function resolveLinkNames(
   for (const field of links) {
     const wanted = new Set<string>();
     for (const record of cells) {
-      const cell = record[field.name];
+      const cell = record[field.id];
       // "" names no record: it clears the cell (typecast), and Airtable skips a blank item of a list the same way.
       if (isName(cell)) wanted.add(cell);
       if (Array.isArray(cell)) {
@@ -129,13 +129,13 @@ export async function resolveLinkNames(
       return matches[0]!.id;
     };
     cells.forEach((record, index) => {
-      const cell = record[field.name];
+      const cell = record[field.id];
       const resolve = (v: unknown) => (isName(v) ? idOf(v, index) : v);
       const blank = (v: unknown) => typeof v === "string" && v.trim() === "";
-      if (isName(cell)) record[field.name] = [idOf(cell, index)];
+      if (isName(cell)) record[field.id] = [idOf(cell, index)];
       // A blank name names no record: alone it clears the cell like "", in a list it is dropped.
-      else if (blank(cell)) record[field.name] = "";
-      else if (Array.isArray(cell)) record[field.name] = cell.filter((v) => !blank(v)).map(resolve);
+      else if (blank(cell)) record[field.id] = "";
+      else if (Array.isArray(cell)) record[field.id] = cell.filter((v) => !blank(v)).map(resolve);
     });
   }
 }

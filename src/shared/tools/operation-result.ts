@@ -131,7 +131,22 @@ function itemResult(index: number, outcome: ItemOutcome | undefined, state: Oper
       : { index, id: outcome.recordId, action: outcome.action };
   }
   if ("error" in outcome) return { index, error: outcome.error };
-  return { index, inDoubt: true, reason: outcome.reason, input: state.operation.input[index] };
+  const input = namedFields(state.operation.input[index], state.operation.fieldNames);
+  return { index, inDoubt: true, reason: outcome.reason, input };
+}
+
+/**
+ * A record item as the agent's call named its fields: the cells are stored and sent by field id (plan-records.ts),
+ * and shown under the names the call used (Operation.fieldNames), so that the agent recognises what it sent.
+ * Not the current names: get_operation answers from the log without asking Airtable, and the same result should
+ * read the same on every poll. Items without names (other kinds, operations stored by name) are left as they are.
+ */
+function namedFields(item: unknown, names: Readonly<Record<string, string>> | undefined): unknown {
+  if (names === undefined || typeof item !== "object" || item === null) return item;
+  const fields = (item as { fields?: unknown }).fields;
+  if (typeof fields !== "object" || fields === null || Array.isArray(fields)) return item;
+  const named = Object.entries(fields).map(([key, value]) => [names[key] ?? key, value]);
+  return { ...item, fields: Object.fromEntries(named) };
 }
 
 function parseCursor(cursor: string, operationId: string, total: number): number {

@@ -1,7 +1,8 @@
 /**
  * Field checks of the write tools, against the base's cached schema: a wrong name is refused before anything is
- * queued, with the real names listed (SchemaLookupError), and keys are rewritten to the fields' exact names
- * because that is what Airtable matches on. Cell values are checked against the fields' types (check-values.ts).
+ * queued, with the real names listed (SchemaLookupError), and keys are rewritten to the fields' ids, which a
+ * rename in Airtable does not change (a queued write may wait minutes before it is sent; see plan-records.ts).
+ * Cell values are checked against the fields' types (check-values.ts).
  */
 import { isEmptyCell } from "../../airtable/empty-cell.ts";
 import type { AirtableField, AirtableTable, BaseSchema } from "../../airtable/schemas.ts";
@@ -148,6 +149,11 @@ export class FieldChecker {
     return field;
   }
 
+  /** The exact name of every field `field` has resolved so far, by id. */
+  namesById(): Record<string, string> {
+    return Object.fromEntries([...this.#byKey.values()].map((f) => [f.id, f.name]));
+  }
+
   /** Like `field`, and refuses a computed field. */
   writableField(key: string, where: string): AirtableField {
     const field = this.field(key, where);
@@ -161,7 +167,7 @@ export class FieldChecker {
   }
 
   /**
-   * The cells keyed by their fields' exact names; refuses unknown and computed fields, a field named twice, and a
+   * The cells keyed by their fields' ids; refuses unknown and computed fields, a field named twice, and a
    * value the field's type rules out (with `typecast`, Airtable converts more: see check-values.ts). With
    * `problems`, a refused value is added to it instead of thrown, so that a call learns every wrong value at once
    * (valueProblems); the other refusals still throw at once.
@@ -190,7 +196,7 @@ export class FieldChecker {
         if (problems === undefined || !(error instanceof ToolInputError)) throw error;
         problems.push({ field: field.name, where, message: error.message });
       }
-      out[field.name] = value;
+      out[field.id] = value;
     }
     return out;
   }
@@ -229,7 +235,8 @@ export class FieldChecker {
 
 /**
  * For writes matched on fieldsToMergeOn: every record without an id must carry a value for each merge field, and
- * no two of them the same values (they would write one record). `why` ends the duplicate message.
+ * no two of them the same values (they would write one record). `records` are keyed by field id
+ * (FieldChecker.cells); `why` ends the duplicate message.
  */
 export function checkMergeValues(
   records: readonly { id?: string; fields: Record<string, unknown> }[],
@@ -241,7 +248,7 @@ export function checkMergeValues(
   records.forEach((record, index) => {
     if (record.id !== undefined) return;
     const values = mergeFields.map((field) => {
-      const value = record.fields[field.name];
+      const value = record.fields[field.id];
       if (isEmptyCell(value)) {
         throw new ToolInputError(
           `records[${index}] has no value for ${describeItem(field)}, a field of fieldsToMergeOn` +

@@ -29,6 +29,7 @@ export const createRecord = defineWriteTool({
       baseId: input.baseId,
       tableId: checked.tableId,
       input: checked.cells.map((fields) => ({ fields })),
+      fieldNames: checked.fieldNames,
       options: { typecast: input.typecast, onError: "continue" },
     };
   },

@@ -63,6 +63,7 @@ export const createRecords = defineWriteTool({
       baseId: input.baseId,
       tableId: checked.tableId,
       input: checked.cells.map((fields) => ({ fields })),
+      fieldNames: checked.fieldNames,
       options: {
         typecast: input.typecast,
         onError: input.onError,

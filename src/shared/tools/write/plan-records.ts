@@ -12,10 +12,15 @@ export interface RecordToWrite {
 export interface CheckedRecords {
   /** The resolved table's id (Airtable is addressed by id: a rename cannot redirect a queued write). */
   tableId: string;
-  /** Each record's cells keyed by exact field names, in input order. */
+  /** Each record's cells keyed by field id, in input order. */
   cells: Record<string, unknown>[];
-  /** The exact names of fieldsToMergeOn, when given. */
+  /** The ids of fieldsToMergeOn, when given. */
   fieldsToMergeOn?: string[];
+  /**
+   * The exact name of every field of `cells` and `fieldsToMergeOn`, by id, as the schema had it when the call was
+   * checked: answers about the operation show these names (Operation.fieldNames).
+   */
+  fieldNames: Record<string, string>;
 }
 
 export interface CheckRecordsInput {
@@ -35,6 +40,15 @@ export interface CheckRecordsInput {
  * Resolves the table and every record's field keys against the base's schema (see check-fields.ts), then link
  * cells naming linked records by primary value ("Acme") to record ids (linked-records.ts: reads the linked table,
  * refuses a name matching no record or several).
+ *
+ * The cells and merge fields come back keyed by field id, the form the operation stores and the worker sends:
+ * a queued write may wait minutes (fairness, the rate limit, a long import) and the cached schema may already be
+ * up to 60 s old, so a field renamed in Airtable meanwhile would make a write by name fail for every record
+ * (UNKNOWN_FIELD_NAME). Airtable takes ids wherever it takes names here: create records, "cell values, keyed by
+ * either field name or field id" (https://airtable.com/developers/web/api/create-records); update record, the
+ * same (https://airtable.com/developers/web/api/update-record); and `performUpsert.fieldsToMergeOn`, "at least
+ * one and at most three field names or IDs" (https://airtable.com/developers/web/api/update-multiple-records).
+ * Throws ToolInputError / SchemaLookupError naming what to fix.
  */
 export async function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRecordsInput): Promise<CheckedRecords> {
   const where = input.fieldsWhere ?? ((i: number) => `records[${i}].fields`);
@@ -49,7 +63,7 @@ export async function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRe
     const cells = input.records.map((record, i) => checker.cells(record.fields, where(i), input.typecast, problems));
     const refused = valueProblems(problems);
     if (refused !== undefined) throw refused;
-    const out: CheckedRecords = { tableId: checker.table.id, cells };
+    const out: CheckedRecords = { tableId: checker.table.id, cells, fieldNames: checker.namesById() };
     if (mergeFields !== undefined) {
       checkMergeValues(
         input.records.map((record, i) => ({
@@ -59,7 +73,7 @@ export async function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRe
         mergeFields,
         input.duplicateMergeWhy ?? "they would write the same record. Give each record once.",
       );
-      out.fieldsToMergeOn = mergeFields.map((f) => f.name);
+      out.fieldsToMergeOn = mergeFields.map((f) => f.id);
     }
     return out;
   });

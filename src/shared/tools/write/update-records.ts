@@ -61,6 +61,7 @@ export const updateRecords = defineWriteTool({
       baseId: input.baseId,
       tableId: checked.tableId,
       input: input.records.map((record, i) => ({ id: record.id, fields: checked.cells[i] ?? {} })),
+      fieldNames: checked.fieldNames,
       options: {
         typecast: input.typecast,
         onError: input.onError,

@@ -67,6 +67,7 @@ export const upsertRecords = defineWriteTool({
         ...(record.id !== undefined && { id: record.id }),
         fields: checked.cells[i] ?? {},
       })),
+      fieldNames: checked.fieldNames,
       options: {
         typecast: input.typecast,
         onError: input.onError,

@@ -15,6 +15,8 @@ let h: ToolContextHarness;
 let baseId: string;
 let contacts: { id: string; fields: { id: string; name: string }[] };
 const fieldId = (name: string) => contacts.fields.find((f) => f.name === name)?.id ?? "";
+/** `{ [id]: name }` of the demo table's fields called `fieldNames`: a plan's Operation.fieldNames. */
+const names = (...fieldNames: string[]) => Object.fromEntries(fieldNames.map((name) => [fieldId(name), name]));
 const REC_A = "recAAAAAAAAAAAAAA";
 const REC_B = "recBBBBBBBBBBBBBB";
 
@@ -42,7 +44,7 @@ async function refusal(promise: Promise<unknown>): Promise<string> {
 }
 
 describe("create_record", () => {
-  it("resolves the table and field keys (id, exact or case-insensitive name) to exact names, typecast on by default", async () => {
+  it("resolves the table and field keys (id, exact or case-insensitive name) to field ids, typecast on by default", async () => {
     const plan = await h.plan(createRecord, {
       baseId,
       tableId: "contacts",
@@ -52,7 +54,18 @@ describe("create_record", () => {
       kind: "create_records",
       baseId,
       tableId: contacts.id,
-      input: [{ fields: { Name: "Ada", Email: "ada@example.com", Stage: "Lead", "Deal size": null } }],
+      input: [
+        {
+          fields: {
+            [fieldId("Name")]: "Ada",
+            [fieldId("Email")]: "ada@example.com",
+            [fieldId("Stage")]: "Lead",
+            [fieldId("Deal size")]: null,
+          },
+        },
+      ],
+      // Sent by id (a rename while it waits in the queue cannot break it), shown by the exact names.
+      fieldNames: names("Name", "Email", "Stage", "Deal size"),
       options: { typecast: true, onError: "continue" },
     });
   });
@@ -83,7 +96,12 @@ describe("create_records", () => {
       kind: "create_records",
       baseId,
       tableId: contacts.id,
-      input: [{ fields: { Name: "Ada" } }, { fields: {} }, { fields: { Name: "Ben", Tags: ["vip"] } }],
+      input: [
+        { fields: { [fieldId("Name")]: "Ada" } },
+        { fields: {} },
+        { fields: { [fieldId("Name")]: "Ben", [fieldId("Tags")]: ["vip"] } },
+      ],
+      fieldNames: names("Name", "Tags"),
       options: { typecast: false, onError: "stop" },
     });
   });
@@ -149,7 +167,7 @@ describe("create_records", () => {
     const plan = await h.plan(createRecords, { baseId, tableId: "Contacts", records });
     expect(performance.now() - started).toBeLessThan(2000);
     expect(plan.input).toHaveLength(5000);
-    expect(plan.input[4999]).toEqual({ fields: { Name: "n4999", Email: "n4999@x.io" } });
+    expect(plan.input[4999]).toEqual({ fields: { [fieldId("Name")]: "n4999", [fieldId("Email")]: "n4999@x.io" } });
 
     const fresh: ToolContext = { ...h.contextFor(h.demo.user.id), maxRecordsPerOperation: 3 };
     h.sandbox.clearRequests();
@@ -166,14 +184,15 @@ describe("create_records", () => {
     ).toMatch(/^create_records takes at most 5,000 records per call on this server; this call has 5,001\./);
   });
 
-  it("fieldsToMergeOn: resolved to exact names; every record needs unique values for them", async () => {
+  it("fieldsToMergeOn: resolved to field ids; every record needs unique values for them", async () => {
     const plan = await h.plan(createRecords, {
       baseId,
       tableId: "Contacts",
       records: [{ fields: { Email: "a@x.io", Name: "A" } }, { fields: { Email: "b@x.io" } }],
       fieldsToMergeOn: ["email"],
     });
-    expect(plan.options).toEqual({ typecast: true, onError: "continue", fieldsToMergeOn: ["Email"] });
+    expect(plan.options).toEqual({ typecast: true, onError: "continue", fieldsToMergeOn: [fieldId("Email")] });
+    expect(plan.fieldNames).toEqual(names("Email", "Name"));
 
     const missing = await refusal(
       h.plan(createRecords, {
@@ -254,9 +273,10 @@ describe("update_records", () => {
       baseId,
       tableId: contacts.id,
       input: [
-        { id: REC_A, fields: { Stage: "Customer" } },
-        { id: REC_B, fields: { Notes: "" } },
+        { id: REC_A, fields: { [fieldId("Stage")]: "Customer" } },
+        { id: REC_B, fields: { [fieldId("Notes")]: "" } },
       ],
+      fieldNames: names("Stage", "Notes"),
       options: { typecast: true, onError: "continue" },
     });
     const replacing = await h.plan(updateRecords, {
@@ -309,7 +329,7 @@ describe("update_records", () => {
 });
 
 describe("upsert_records", () => {
-  it("plans merge fields by exact name; a record with an id needs no merge values", async () => {
+  it("plans merge fields by field id; a record with an id needs no merge values", async () => {
     const plan = await h.plan(upsertRecords, {
       baseId,
       tableId: "Contacts",
@@ -323,8 +343,12 @@ describe("upsert_records", () => {
       kind: "upsert_records",
       baseId,
       tableId: contacts.id,
-      input: [{ fields: { Email: "a@x.io", Name: "A", Stage: "Lead" } }, { id: REC_A, fields: { Stage: "Customer" } }],
-      options: { typecast: true, onError: "continue", fieldsToMergeOn: ["Email", "Name"] },
+      input: [
+        { fields: { [fieldId("Email")]: "a@x.io", [fieldId("Name")]: "A", [fieldId("Stage")]: "Lead" } },
+        { id: REC_A, fields: { [fieldId("Stage")]: "Customer" } },
+      ],
+      fieldNames: names("Email", "Name", "Stage"),
+      options: { typecast: true, onError: "continue", fieldsToMergeOn: [fieldId("Email"), fieldId("Name")] },
     });
   });
 
@@ -397,9 +421,10 @@ describe("delete_records", () => {
 describe("schema cache", () => {
   it("a field added in Airtable after the schema was cached is found (the cache is refreshed once)", async () => {
     await h.plan(createRecord, { baseId, tableId: "Contacts", fields: { Name: "warm the cache" } });
-    await h.ctx.airtable.createField(baseId, contacts.id, { name: "Twitter", type: "singleLineText" });
+    const twitter = await h.ctx.airtable.createField(baseId, contacts.id, { name: "Twitter", type: "singleLineText" });
     const plan = await h.plan(createRecord, { baseId, tableId: "Contacts", fields: { twitter: "@ada" } });
-    expect(plan.input).toEqual([{ fields: { Twitter: "@ada" } }]);
+    expect(plan.input).toEqual([{ fields: { [twitter.id]: "@ada" } }]);
+    expect(plan.fieldNames).toEqual({ [twitter.id]: "Twitter" });
   });
 });
 

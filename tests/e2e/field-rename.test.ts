@@ -1,0 +1,231 @@
+/**
+ * Writes that outlive a field rename, end to end: a server and a worker process, real Redis and BullMQ, the Airtable
+ * sandbox renaming fields through its meta API (as a person does in Airtable) and the MCP SDK's client.
+ * - A write waits in the queue (here: no worker yet) while its fields are renamed: it is still written, since the
+ *   operation keeps its cells by field id; every record kind, merge fields, and a field the agent gave by id.
+ * - A field renamed just before the call, while the server's cached schema (60 s) still has the old name: the call
+ *   is checked against the cache, and written all the same.
+ * - What the agent reads names fields as its call did: an in-doubt record's input after a lost answer, and Airtable's
+ *   refusal of a field deleted meanwhile (which names the field id that was sent).
+ */
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
+import { seedAccount, type SeededAccount } from "./fixtures/airtable-accounts.ts";
+import { planDeployment, startDeployment, type Deployment } from "./helpers/deployment.ts";
+import { callTool, resultText, signInAndConnect } from "./helpers/mcp-client.ts";
+import { TestOAuthProvider } from "./helpers/test-oauth-provider.ts";
+import { callWriteTool, pollOperation, type OperationAnswer } from "./helpers/write-operations.ts";
+
+const FIELD_ID = /fld[A-Za-z0-9]{14}/;
+
+let sandbox: Sandbox;
+let deployment: Deployment;
+let account: SeededAccount;
+let client: Client;
+let pat: string;
+let baseId: string;
+let peopleId: string;
+
+beforeAll(async () => {
+  const plan = await planDeployment("field-rename", 1);
+  // The renames below are requests to the base outside the server's limiter: room for them, so that neither they
+  // nor the server's own requests meet a 429 (this test is about renames, not rate limits).
+  sandbox = await startSandbox({ oauthClients: [plan.airtableClient], perBaseRps: 20 });
+  account = seedAccount(sandbox, "renamer");
+  pat = sandbox.createPersonalAccessToken(account.user.id);
+  const base = sandbox.createBase(account.user.id, {
+    name: "Renames",
+    tables: [
+      { name: "Companies", fields: [{ name: "Name", type: "singleLineText" }], records: [{ Name: "Acme" }] },
+      {
+        name: "People",
+        fields: [
+          { name: "Name", type: "singleLineText" },
+          { name: "Email", type: "email" },
+          { name: "Count", type: "number", options: { precision: 0 } },
+          // Rich text: the read-back of a lost create cannot compare it, so such a record stays in doubt.
+          { name: "Notes", type: "richText" },
+          { name: "Company", type: "multipleRecordLinks", options: { linkedTableId: "Companies" } },
+        ],
+        records: [
+          { Name: "Ada", Email: "ada@x.io", Count: 1 },
+          { Name: "Eve", Email: "eve@x.io", Count: 5 },
+        ],
+      },
+    ],
+  });
+  baseId = base.id;
+  peopleId = base.tables.find((t) => t.name === "People")!.id;
+  for (const table of base.tables) fieldIds.set(table.id, new Map(table.fields.map((f) => [f.name, f.id])));
+  // No worker yet: the first test's writes wait in the queue.
+  deployment = await startDeployment(plan, sandbox.url, { WRITE_WAIT_MS: "1500", RECONCILE_SETTLE_MS: "300" });
+  const provider = new TestOAuthProvider({ sandboxUser: account.user.id });
+  client = (await signInAndConnect(deployment.resource, provider)).client;
+}, 120_000);
+
+afterAll(async () => {
+  await client?.close();
+  await deployment?.stop();
+  await sandbox?.close();
+});
+
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === "fail") await deployment.printOutput();
+});
+
+/** Field ids by table id and the field's name when the base was made (a rename keeps the id). */
+const fieldIds = new Map<string, Map<string, string>>();
+
+/** Renames a field as a person would in Airtable: through the meta API, not through this server. */
+async function rename(tableId: string, from: string, to: string): Promise<void> {
+  const id = fieldIds.get(tableId)?.get(from);
+  const response = await fetch(`${sandbox.url}/v0/meta/bases/${baseId}/tables/${tableId}/fields/${id}`, {
+    method: "PATCH",
+    headers: { authorization: `Bearer ${pat}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: to }),
+  });
+  expect(response.status, await response.clone().text()).toBe(200);
+  fieldIds.get(tableId)?.set(to, id!);
+}
+
+/** The People records in the sandbox, by their (current) name field. */
+function people(nameField: string): Map<string, Record<string, unknown>> {
+  return new Map(sandbox.listRecordsDirect(baseId, peopleId).map((r) => [String(r.fields[nameField]), r.fields]));
+}
+
+/**
+ * Leaves the server's schema cache (60 s) with the base's current names, as an agent's read does: a read naming
+ * `field`, which a cached schema older than its last rename lacks, reads the schema afresh.
+ */
+async function cacheSchemaWith(field: string): Promise<void> {
+  const read = await callTool(client, "list_records", { baseId, tableId: peopleId, fields: [field], maxRecords: 1 });
+  expect(read.isError, resultText(read)).not.toBe(true);
+}
+
+async function finished(answer: OperationAnswer): Promise<OperationAnswer> {
+  return pollOperation([client], answer.operationId, { timeoutMs: 60_000 });
+}
+
+describe("a write and a rename of its fields", () => {
+  it("queued before the rename, sent after it: every record kind is written, by field id", async () => {
+    const ada = sandbox.listRecordsDirect(baseId, peopleId).find((r) => r.fields.Name === "Ada")!.id;
+    const countId = fieldIds.get(peopleId)!.get("Count")!;
+
+    const calls: [string, Record<string, unknown>][] = [
+      ["create_records", { records: [{ fields: { Name: "Ben", Count: 2 } }, { fields: { name: "Cy", count: 3 } }] }],
+      ["update_records", { records: [{ id: ada, fields: { Count: 10 } }] }],
+      [
+        "upsert_records",
+        {
+          fieldsToMergeOn: ["Email"],
+          records: [{ fields: { Email: "eve@x.io", Count: 50 } }, { fields: { Email: "dee@x.io", Name: "Dee" } }],
+        },
+      ],
+      ["create_records", { fieldsToMergeOn: ["Email"], records: [{ fields: { Name: "Fay", Email: "fay@x.io" } }] }],
+      // A field given by id keeps working.
+      ["create_record", { fields: { Name: "Gus", [countId]: 7 } }],
+    ];
+    const queued: OperationAnswer[] = [];
+    for (const [tool, args] of calls) {
+      const answer = await callWriteTool(client, tool, { baseId, tableId: "People", ...args });
+      expect(answer.status, `${tool}: no worker runs yet`).toBe("queued");
+      queued.push(answer);
+    }
+
+    // Renamed in Airtable while every write waits in the queue.
+    await rename(peopleId, "Name", "Full name");
+    await rename(peopleId, "Email", "E-mail");
+    await rename(peopleId, "Count", "Qty");
+    await deployment.addWorker();
+
+    const done = await Promise.all(queued.map(finished));
+    for (const answer of done) {
+      expect(answer.status, answer.message).toBe("completed");
+      expect(answer.progress.recordsFailed).toBe(0);
+      expect(answer.results?.every((r) => r.id?.startsWith("rec") === true)).toBe(true);
+    }
+    expect(done[2]!.results?.map((r) => r.action)).toEqual(["updated", "created"]);
+    expect(done[0]!.message).toBe("Done: 2 records written of 2.");
+
+    const after = people("Full name");
+    expect(after.get("Ben")).toMatchObject({ Qty: 2 });
+    expect(after.get("Cy")).toMatchObject({ Qty: 3 });
+    expect(after.get("Ada")).toMatchObject({ Qty: 10, "E-mail": "ada@x.io" });
+    expect(after.get("Eve")).toMatchObject({ Qty: 50 });
+    expect(after.get("Dee")).toMatchObject({ "E-mail": "dee@x.io" });
+    expect(after.get("Fay")).toMatchObject({ "E-mail": "fay@x.io" });
+    expect(after.get("Gus")).toMatchObject({ Qty: 7 });
+    expect(after.size, "nothing written twice").toBe(7);
+
+    // The answer the agent reads names no field it never saw.
+    for (const answer of done) {
+      const text = resultText(await callTool(client, "get_operation", { operationId: answer.operationId }));
+      expect(text).not.toMatch(FIELD_ID);
+      expect(text).not.toContain("UNKNOWN_FIELD_NAME");
+    }
+  }, 120_000);
+
+  it("renamed just before the call, while the server's cached schema has the old name: written", async () => {
+    await cacheSchemaWith("Qty");
+    await rename(peopleId, "Qty", "Amount");
+    const ada = sandbox.listRecordsDirect(baseId, peopleId).find((r) => r.fields["Full name"] === "Ada")!.id;
+
+    // "Qty" is what the schema the server holds says (its cache is younger than 60 s).
+    const answer = await finished(
+      await callWriteTool(client, "update_records", {
+        baseId,
+        tableId: "People",
+        records: [{ id: ada, fields: { Qty: 99 } }],
+      }),
+    );
+    expect(answer.status, answer.message).toBe("completed");
+    expect(answer.results).toEqual([{ index: 0, id: ada }]);
+    expect(people("Full name").get("Ada")).toMatchObject({ Amount: 99 });
+  }, 60_000);
+
+  it("an answer lost after a rename: in doubt, the input shown with the call's field names", async () => {
+    await cacheSchemaWith("Notes");
+    await rename(peopleId, "Notes", "Remarks");
+    // The create is applied and its answer lost; reading the table back finds it but cannot compare rich text.
+    sandbox.setFaults({ dropAfterApply: 1 });
+
+    const answer = await finished(
+      await callWriteTool(client, "create_records", {
+        baseId,
+        tableId: "People",
+        records: [{ fields: { "Full name": "Hal", Notes: "**hi**" } }],
+      }),
+    );
+    expect(answer.status, answer.message).toBe("completed_with_errors");
+    const [result] = answer.results ?? [];
+    expect(result).toMatchObject({
+      index: 0,
+      inDoubt: true,
+      input: { fields: { "Full name": "Hal", Notes: "**hi**" } },
+    });
+    expect(result?.reason).toContain("its field(s) Notes cannot be compared");
+    expect(JSON.stringify(answer)).not.toMatch(FIELD_ID);
+    expect(people("Full name").get("Hal"), "written once, not sent again").toBeDefined();
+  }, 60_000);
+
+  it("a field deleted after the call was checked: each record's error names it as the call did", async () => {
+    await cacheSchemaWith("Remarks");
+    // Deleted in Airtable's interface (the Web API cannot delete fields); the server's cache still lists it.
+    sandbox.deleteField(baseId, peopleId, "Remarks");
+
+    const answer = await finished(
+      await callWriteTool(client, "create_records", {
+        baseId,
+        tableId: "People",
+        records: [{ fields: { "Full name": "Ivy", Remarks: "gone" } }],
+      }),
+    );
+    expect(answer.status, answer.message).toBe("completed_with_errors");
+    const error = answer.results?.[0]?.error;
+    expect(error?.type).toBe("UNKNOWN_FIELD_NAME");
+    expect(error?.message).toMatch(/^Unknown field name: "fld[A-Za-z0-9]{14}" \("Remarks" in this write\): /);
+    expect(error?.message).toContain(`this field is no longer in table ${peopleId}`);
+    expect(people("Full name").has("Ivy")).toBe(false);
+  }, 60_000);
+});
