@@ -4,7 +4,8 @@
  * - A write waits in the queue (here: no worker yet) while its fields are renamed: it is still written, since the
  *   operation keeps its cells by field id; every record kind, merge fields, and a field the agent gave by id.
  * - A field renamed just before the call, while the server's cached schema (60 s) still has the old name: the call
- *   is checked against the cache, and written all the same.
+ *   is checked against the cache, and written all the same; so is a link given by name whose linked table's primary
+ *   field was renamed (the name lookup's formula is made again from a fresh schema).
  * - What the agent reads names fields as its call did: an in-doubt record's input after a lost answer, and Airtable's
  *   refusal of a field deleted meanwhile (which names the field id that was sent).
  */
@@ -26,6 +27,7 @@ let client: Client;
 let pat: string;
 let baseId: string;
 let peopleId: string;
+let companiesId: string;
 
 beforeAll(async () => {
   const plan = await planDeployment("field-rename", 1);
@@ -57,6 +59,7 @@ beforeAll(async () => {
   });
   baseId = base.id;
   peopleId = base.tables.find((t) => t.name === "People")!.id;
+  companiesId = base.tables.find((t) => t.name === "Companies")!.id;
   for (const table of base.tables) fieldIds.set(table.id, new Map(table.fields.map((f) => [f.name, f.id])));
   // No worker yet: the first test's writes wait in the queue.
   deployment = await startDeployment(plan, sandbox.url, { WRITE_WAIT_MS: "1500", RECONCILE_SETTLE_MS: "300" });
@@ -182,6 +185,24 @@ describe("a write and a rename of its fields", () => {
     expect(answer.status, answer.message).toBe("completed");
     expect(answer.results).toEqual([{ index: 0, id: ada }]);
     expect(people("Full name").get("Ada")).toMatchObject({ Amount: 99 });
+  }, 60_000);
+
+  it("a link given by name, its linked table's primary field renamed within the cache window: written", async () => {
+    await cacheSchemaWith("Full name");
+    await rename(companiesId, "Name", "Company name");
+    const acme = sandbox.listRecordsDirect(baseId, companiesId)[0]!.id;
+    const ada = sandbox.listRecordsDirect(baseId, peopleId).find((r) => r.fields["Full name"] === "Ada")!.id;
+
+    const result = await callTool(client, "update_records", {
+      baseId,
+      tableId: "People",
+      records: [{ id: ada, fields: { Company: ["Acme"] } }],
+    });
+    // Not "Fix the formula: …": the agent wrote no formula; the name lookup's was built from a stale name.
+    expect(result.isError, resultText(result)).not.toBe(true);
+    const answer = await finished(result.structuredContent as OperationAnswer);
+    expect(answer.status, answer.message).toBe("completed");
+    expect(people("Full name").get("Ada")).toMatchObject({ Company: [acme] });
   }, 60_000);
 
   it("an answer lost after a rename: in doubt, the input shown with the call's field names", async () => {

@@ -1,3 +1,4 @@
+import { AirtableValidationError } from "../../airtable/errors.ts";
 import type { AirtableTable, BaseSchema } from "../../airtable/schemas.ts";
 import { resolveTable } from "../../schema-cache.ts";
 import type { ToolContext } from "../define-tool.ts";
@@ -77,8 +78,20 @@ export async function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRe
     }
     return out;
   });
-  if (seen !== undefined) {
-    await resolveLinkNames(ctx.airtable, input.baseId, seen.schema, seen.table, checked.cells, where);
+  if (seen === undefined) return checked;
+  const { table } = seen;
+  const resolve = (schema: BaseSchema, inTable: AirtableTable) =>
+    resolveLinkNames(ctx.airtable, input.baseId, schema, inTable, checked.cells, where);
+  try {
+    await resolve(seen.schema, table);
+  } catch (error) {
+    // Names are looked up with a formula on the linked table's primary field, by name (formulas know no field ids):
+    // one renamed in Airtable since the schema was cached is refused, so the lookup is made once more with a fresh
+    // schema rather than telling the agent to fix a formula it never wrote. Cells already resolved are record ids
+    // by then, which a second pass leaves alone.
+    if (!(error instanceof AirtableValidationError && error.type === "INVALID_FILTER_BY_FORMULA")) throw error;
+    const fresh = await ctx.schemas.get(ctx.airtable, input.baseId, ctx.userId, { fresh: true });
+    await resolve(fresh, fresh.tables.find((t) => t.id === table.id) ?? table);
   }
   return checked;
 }
