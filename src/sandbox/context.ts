@@ -80,7 +80,7 @@ export function openBaseWithLevel(
   baseId: string,
   needed: PermissionLevel,
 ): { base: Base; level: PermissionLevel } {
-  const { base, level } = ctx.env.store.baseFor(baseId, principalOf(ctx).user.id);
+  const { base, level } = ctx.env.store.baseFor(baseId, principalOf(ctx).token);
   if (!atLeast(level, needed)) throw notPermitted();
   return { base, level };
 }

@@ -6,7 +6,8 @@
  * validation (field-values.ts), error shapes (errors.ts, records-routes.ts, meta-routes.ts), OAuth (oauth.ts).
  * It models Airtable's field model (fields/: links with inverse fields, lookups, rollups, counts, formulas and the
  * other computed types, attachments by URL), base permission levels and per-user field/table restrictions
- * (permissions.ts), and the list options (cellFormat=string, returnFieldsByFieldId, recordMetadata, expiring
+ * (permissions.ts), the bases each token reaches (an OAuth authorization's bases picked on the consent page, a
+ * personal access token's Access list: store.ts Token.bases), and the list options (cellFormat=string, returnFieldsByFieldId, recordMetadata, expiring
  * offsets).
  * Every request is recorded (recorder.ts); faults can be injected (latency, 5xx, dropped connections).
  *
@@ -117,8 +118,11 @@ export interface Sandbox {
   close(): Promise<void>;
   // --- setup (direct, no HTTP, no rate limits) ---
   addUser(user: { id?: string; email: string; name?: string }): { id: string; email: string; name: string };
-  /** Default: all scopes. */
-  createPersonalAccessToken(userId: string, scopes?: string[]): string;
+  /**
+   * Default: all scopes, and every base the user can see; `bases` limits it to those (a personal access token's
+   * "Access" list: other bases are not listed and answer 403 INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND).
+   */
+  createPersonalAccessToken(userId: string, scopes?: string[], bases?: string[]): string;
   createBase(ownerUserId: string, def: { id?: string; name: string; tables: TableDef[] }): BaseInfo;
   /** Shares the base with a user at a permission level (default "edit"); "none" lists it without opening it. */
   grantAccess(baseId: string, userId: string, permissionLevel?: PermissionLevel): void;
@@ -147,6 +151,13 @@ export interface Sandbox {
    */
   deleteField(baseId: string, tableIdOrName: string, fieldIdOrName: string): void;
   registerOAuthClient(client: OAuthClient): void;
+  /**
+   * What the user does on Airtable's integrations page: the bases the OAuth integration `clientId` reaches for them
+   * (`"all"`: every base they can see). Takes effect at once for the tokens already issued (a base removed answers 403
+   * INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND from the next request on) and for those their refresh tokens will give.
+   * At sign-in the bases come from the `sandbox_bases` parameter or cookie of the authorize request (oauth.ts).
+   */
+  setIntegrationBases(userId: string, clientId: string, bases: string[] | "all"): void;
   /** Cells keyed by field name. */
   listRecordsDirect(
     baseId: string,
@@ -432,10 +443,16 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       changed();
       return { ...created };
     },
-    createPersonalAccessToken(userId, scopes = [...ALL_SCOPES]) {
+    createPersonalAccessToken(userId, scopes = [...ALL_SCOPES], bases) {
       if (!store.users.has(userId)) throw new Error(`unknown user ${userId}`);
       const value = `${newId("rec").replace(/^rec/, "pat")}.${randomBytes(32).toString("hex")}`;
-      store.tokens.set(value, { value, userId, scopes: [...scopes], kind: "pat" });
+      store.tokens.set(value, {
+        value,
+        userId,
+        scopes: [...scopes],
+        kind: "pat",
+        ...(bases !== undefined && { bases: [...bases] }),
+      });
       changed();
       return value;
     },
@@ -523,6 +540,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       changed();
     },
     registerOAuthClient: (client) => oauth.register(client),
+    setIntegrationBases(userId, clientId, bases) {
+      oauth.setBases(userId, clientId, bases === "all" ? undefined : bases);
+      changed();
+    },
     listRecordsDirect(baseId, tableIdOrName) {
       const base = baseOf(baseId);
       const table = findTable(base, tableIdOrName);

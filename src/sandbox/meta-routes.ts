@@ -57,7 +57,7 @@ function whoami(ctx: RequestCtx): Reply {
 function listBases(ctx: RequestCtx): Reply {
   requireScope(ctx, "schema.bases:read");
   let start = 0;
-  const all = ctx.env.store.basesOf(principalOf(ctx).user.id);
+  const all = ctx.env.store.basesOf(principalOf(ctx).token);
   for (const [key, value] of ctx.query) {
     if (key !== "offset") throw invalidRequest();
     start = all.findIndex((b) => b.base.id === value);

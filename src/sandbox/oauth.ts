@@ -10,7 +10,12 @@
  * The sandbox has no login page: the signed-in user comes from the `sandbox_user` query parameter or cookie (id or
  * email), else from `signInAs` (the demo's automatic sign-in: `npm run sandbox` and the embedded start set it to the
  * demo user, so a real browser arriving from an MCP client's sign-in goes straight through); consent is automatic,
- * and `sandbox_decision=deny` simulates the user refusing. Without any of them, the "Not signed in" page offers a
+ * and `sandbox_decision=deny` simulates the user refusing. The bases the user adds on Airtable's consent page ("Add a
+ * base") come from the `sandbox_bases` query parameter or cookie (base ids, comma-separated); without it, every base
+ * (Airtable's "All current and future bases in all current and future workspaces"). Each authorization keeps its
+ * bases, and the user can change them at any time (`setBases`, Airtable's integrations page: "Access to workspaces
+ * and bases can be updated at any time", support article "Third-party integrations via OAuth overview"); the change
+ * reaches the tokens already issued. Without any of them, the "Not signed in" page offers a
  * link per user that signs in as that user.
  * Errors before the redirect URI is trusted (unknown client, unregistered redirect URI) are a 400 page, never a
  * redirect (RFC 6749 §4.1.2.1); later ones redirect with `error` and `state`.
@@ -38,6 +43,8 @@ interface CodeGrant {
   redirectUri: string;
   userId: string;
   scopes: string[];
+  /** The bases picked on the consent page; absent: all of them (Token.bases). */
+  bases?: string[];
   challenge: string;
   expiresAt: number;
   used: boolean;
@@ -52,6 +59,8 @@ export interface RefreshGrant {
   used: boolean;
   /** The access token issued beside it: a refresh ends it (absent in state files written before this was kept). */
   accessToken?: string;
+  /** The bases of this authorization (Token.bases); absent: all of them. */
+  bases?: string[];
 }
 
 const CODE_TTL_MS = 10 * 60_000;
@@ -97,6 +106,14 @@ function safeEqual(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
+function copyGrant(grant: RefreshGrant): RefreshGrant {
+  return {
+    ...grant,
+    scopes: [...grant.scopes],
+    ...(grant.bases !== undefined && { bases: [...grant.bases] }),
+  };
+}
+
 export class OAuthServer {
   readonly clients = new Map<string, OAuthClient>();
   readonly #codes = new Map<string, CodeGrant>();
@@ -125,11 +142,28 @@ export class OAuthServer {
 
   /** Every refresh token with its grant, used ones included (they must stay refused after a restart). */
   refreshGrants(): [string, RefreshGrant][] {
-    return [...this.#refresh.entries()].map(([token, grant]) => [token, { ...grant, scopes: [...grant.scopes] }]);
+    return [...this.#refresh.entries()].map(([token, grant]) => [token, copyGrant(grant)]);
   }
 
   restoreRefreshGrants(entries: readonly [string, RefreshGrant][]): void {
-    for (const [token, grant] of entries) this.#refresh.set(token, { ...grant, scopes: [...grant.scopes] });
+    for (const [token, grant] of entries) this.#refresh.set(token, copyGrant(grant));
+  }
+
+  /**
+   * What the user does on Airtable's integrations page for `clientId`: sets the bases its authorizations reach
+   * (`undefined`: all of them), for the access tokens already issued and for what their refresh tokens will give.
+   */
+  setBases(userId: string, clientId: string, bases: readonly string[] | undefined): void {
+    const apply = (holder: { bases?: string[] }): void => {
+      if (bases === undefined) delete holder.bases;
+      else holder.bases = [...bases];
+    };
+    for (const grant of this.#refresh.values()) {
+      if (grant.userId === userId && grant.clientId === clientId && !grant.used) apply(grant);
+    }
+    for (const token of this.#store.tokens.values()) {
+      if (token.kind === "oauth" && token.userId === userId && token.clientId === clientId) apply(token);
+    }
   }
 
   register(client: OAuthClient): void {
@@ -188,12 +222,20 @@ export class OAuthServer {
     if (user === undefined) return this.#notSignedIn(q, who);
     ctx.entry.userId = user.id;
     if (q.get("sandbox_decision") === "deny") return fail("access_denied", "The user denied access");
+    const picked = q.get("sandbox_bases") ?? cookie(ctx.headers, "sandbox_bases");
+    const bases = picked === undefined ? undefined : picked.split(",").filter((b) => b !== "");
+    const unknown = (bases ?? []).filter((b) => this.#store.bases.get(b)?.access.has(user.id) !== true);
+    if (unknown.length > 0) {
+      // Airtable's consent page offers only the user's own bases; a test asking for another is a mistake in the test.
+      return page(400, "Unknown base", `sandbox_bases names bases ${user.email} cannot see: ${unknown.join(", ")}`);
+    }
     const code = newSecret("", 32);
     this.#codes.set(code, {
       clientId: client.clientId,
       redirectUri,
       userId: user.id,
       scopes: [...new Set(scopes)],
+      ...(bases !== undefined && { bases }),
       challenge,
       expiresAt: Date.now() + CODE_TTL_MS,
       used: false,
@@ -292,7 +334,7 @@ export class OAuthServer {
     }
     this.exchangeCount++;
     ctx.entry.userId = grant.userId;
-    return this.#issue(client.clientId, grant.userId, grant.scopes);
+    return this.#issue(client.clientId, grant.userId, grant.scopes, grant.bases);
   }
 
   #refreshGrant(ctx: RequestCtx, client: OAuthClient, form: URLSearchParams): Reply {
@@ -309,10 +351,10 @@ export class OAuthServer {
     if (grant.accessToken !== undefined) this.#store.tokens.delete(grant.accessToken);
     this.refreshCount++;
     ctx.entry.userId = grant.userId;
-    return this.#issue(client.clientId, grant.userId, grant.scopes);
+    return this.#issue(client.clientId, grant.userId, grant.scopes, grant.bases);
   }
 
-  #issue(clientId: string, userId: string, scopes: string[]): Reply {
+  #issue(clientId: string, userId: string, scopes: string[], bases: string[] | undefined): Reply {
     const access = newSecret("oaa", 32);
     const refresh = newSecret("oar", 32);
     const now = Date.now();
@@ -322,6 +364,8 @@ export class OAuthServer {
       scopes: [...scopes],
       kind: "oauth",
       expiresAt: now + this.accessTtlSec * 1000,
+      clientId,
+      ...(bases !== undefined && { bases: [...bases] }),
     });
     this.#refresh.set(refresh, {
       clientId,
@@ -330,6 +374,7 @@ export class OAuthServer {
       expiresAt: now + this.refreshTtlSec * 1000,
       used: false,
       accessToken: access,
+      ...(bases !== undefined && { bases: [...bases] }),
     });
     return {
       status: 200,

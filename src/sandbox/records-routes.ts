@@ -5,7 +5,8 @@
  * Error choices (what real Airtable answers, as far as public material shows; see also errors.ts):
  * - Malformed base id (not `app` + 14 chars) or malformed record id in a path: 404 `{"error":"NOT_FOUND"}`, before
  *   authentication, like any unrouted path.
- * - Unknown base, base the user cannot see, unknown table (by id or name), missing token scope: 403
+ * - Unknown base, base the user cannot see, base the token was not given (not added on the OAuth consent page or to
+ *   the personal access token), unknown table (by id or name), missing token scope: 403
  *   INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND. Personal access tokens and OAuth tokens get this single answer for all
  *   of them (Airtable does not reveal whether a base exists); the older 404 TABLE_NOT_FOUND / NOT_FOUND answers
  *   belong to the retired API keys.

@@ -157,6 +157,21 @@ export interface Token {
   kind: "pat" | "oauth";
   /** ms since epoch; OAuth access tokens only. */
   expiresAt?: number;
+  /** The OAuth integration (client id) that was given this token; OAuth access tokens only. */
+  clientId?: string;
+  /**
+   * The bases this token reaches, when the user picked some: the bases added on Airtable's consent page for an OAuth
+   * integration ("Add a base"), or to a personal access token. Absent: every base the user can see ("All current and
+   * future bases in all current and future workspaces"). A base outside it is not listed and opens nothing, as one
+   * the user cannot see (https://airtable.com/developers/web/api/scopes: a token "would not be able to use the 'Read
+   * records' endpoint to access other bases that have not been added to the token").
+   */
+  bases?: string[];
+}
+
+/** Whether the token reaches this base (see Token.bases); the user's own access is checked separately. */
+export function tokenReaches(token: Token, baseId: string): boolean {
+  return token.bases === undefined || token.bases.includes(baseId);
 }
 
 /** Field definitions for setup (createBase) and for the meta API. */
@@ -215,22 +230,25 @@ export class Store {
     return undefined;
   }
 
-  /** Bases the user can see, in creation order. */
-  basesOf(userId: string): { base: Base; level: PermissionLevel }[] {
+  /** Bases the token's user can see and the token reaches (Token.bases), in creation order. */
+  basesOf(token: Token): { base: Base; level: PermissionLevel }[] {
     const out: { base: Base; level: PermissionLevel }[] = [];
     for (const base of this.bases.values()) {
-      const level = base.access.get(userId);
-      if (level !== undefined) out.push({ base, level });
+      const level = base.access.get(token.userId);
+      if (level !== undefined && tokenReaches(token, base.id)) out.push({ base, level });
     }
     return out;
   }
 
   /** The base and the user's level on it; unknown and unshared bases look the same (403), as in Airtable, and so
-   * does a base the user is listed on with permission level "none" (it shows in list bases, nothing opens). */
-  baseFor(baseId: string, userId: string): { base: Base; level: PermissionLevel } {
+   * does a base the user is listed on with permission level "none" (it shows in list bases, nothing opens) and a
+   * base the token was not given (Token.bases). */
+  baseFor(baseId: string, token: Token): { base: Base; level: PermissionLevel } {
     const base = this.bases.get(baseId);
-    const level = base?.access.get(userId);
-    if (base === undefined || level === undefined || level === "none") throw modelNotFound();
+    const level = base?.access.get(token.userId);
+    if (base === undefined || level === undefined || level === "none" || !tokenReaches(token, baseId)) {
+      throw modelNotFound();
+    }
     return { base, level };
   }
 }

@@ -211,6 +211,81 @@ describe("OAuth", () => {
     expect(form.status).toBe(400);
   });
 
+  it("an authorization reaches only the bases picked on the consent page; the user can change them at any time", async () => {
+    // https://airtable.com/developers/web/api/list-bases: "Returns the list of bases the token can access"; the
+    // scopes guide: a token cannot "access other bases that have not been added to the token".
+    const picked = f.sandbox.createBase(f.user.id, {
+      name: "Picked",
+      tables: [{ name: "Notes", fields: [{ name: "Name", type: "singleLineText" }] }],
+    });
+    const { verifier, challenge } = pkce();
+    const res = await authorize(
+      authParams("public-client", challenge, {
+        sandbox_user: f.user.email,
+        sandbox_bases: picked.id,
+        scope: "data.records:read schema.bases:read",
+      }),
+    );
+    const code = new URL(res.headers.get("location") as string).searchParams.get("code") as string;
+    const t = await token({
+      grant_type: "authorization_code",
+      code,
+      redirect_uri: REDIRECT,
+      code_verifier: verifier,
+      client_id: "public-client",
+    });
+    const as = (path: string, accessToken = t.body.access_token as string) =>
+      f.call("GET", path, undefined, accessToken);
+    expect((await as("/v0/meta/bases")).body.bases.map((b: { id: string }) => b.id)).toEqual([picked.id]);
+    expect((await as(`/v0/${picked.id}/Notes`)).status).toBe(200);
+    const other = await as(`/v0/${f.base.id}/Tasks`);
+    expect(other.status).toBe(403);
+    expect(other.body.error.type).toBe("INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND");
+    expect((await as(`/v0/meta/bases/${f.base.id}/tables`)).status).toBe(403);
+
+    // The user adds the other base on Airtable's integrations page: the same token reaches it at once …
+    f.sandbox.setIntegrationBases(f.user.id, "public-client", [picked.id, f.base.id]);
+    expect((await as(`/v0/${f.base.id}/Tasks`)).status).toBe(200);
+    // … then removes the picked one: its next request is refused, and so is the token a refresh gives.
+    f.sandbox.setIntegrationBases(f.user.id, "public-client", [f.base.id]);
+    expect((await as(`/v0/${picked.id}/Notes`)).body.error.type).toBe("INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND");
+    const refreshed = await token({
+      grant_type: "refresh_token",
+      refresh_token: t.body.refresh_token,
+      client_id: "public-client",
+    });
+    expect((await as("/v0/meta/bases", refreshed.body.access_token)).body.bases).toEqual([
+      { id: f.base.id, name: "Test base", permissionLevel: "create" },
+    ]);
+    // "all": every base the user can see, as without a choice.
+    f.sandbox.setIntegrationBases(f.user.id, "public-client", "all");
+    expect((await as("/v0/meta/bases", refreshed.body.access_token)).body.bases).toHaveLength(2);
+
+    // A base the user cannot see cannot be picked (Airtable's page offers only theirs).
+    const stranger = f.sandbox.addUser({ email: "stranger@example.com" });
+    const hidden = f.sandbox.createBase(stranger.id, {
+      name: "Hidden",
+      tables: [{ name: "T", fields: [{ name: "N", type: "singleLineText" }] }],
+    });
+    const refused = await authorize(
+      authParams("public-client", challenge, { sandbox_user: f.user.email, sandbox_bases: hidden.id }),
+    );
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain(hidden.id);
+  });
+
+  it("a personal access token with an Access list reaches only those bases", async () => {
+    const second = f.sandbox.createBase(f.user.id, {
+      name: "Second",
+      tables: [{ name: "T", fields: [{ name: "N", type: "singleLineText" }] }],
+    });
+    const pat = f.sandbox.createPersonalAccessToken(f.user.id, undefined, [second.id]);
+    expect((await f.call("GET", "/v0/meta/bases", undefined, pat)).body.bases.map((b: { id: string }) => b.id)).toEqual(
+      [second.id],
+    );
+    expect((await f.call("GET", `/v0/${f.base.id}/Tasks`, undefined, pat)).status).toBe(403);
+  });
+
   it("with nobody signed in, the 400 page offers a link per user that signs in as that user", async () => {
     const other = f.sandbox.addUser({ email: "second@example.com", name: "Second <User>" });
     const { verifier, challenge } = pkce();
