@@ -71,8 +71,8 @@ export const rateLimited = (): ApiError =>
   });
 
 /**
- * A field or table configured to limit who may edit it, or a typecast that would create a record the user may not
- * create. Airtable's message, as its API answers it (reported verbatim in
+ * A table configured to limit who may create, delete or edit its records, or a typecast that would create a record
+ * the user may not create. Airtable's message, as its API answers it (reported verbatim in
  * https://github.com/GV14982/async-airtable/issues/55 for a typecast link; per request, not per base).
  */
 export const restricted = (): ApiError =>
@@ -80,6 +80,18 @@ export const restricted = (): ApiError =>
     403,
     "INVALID_PERMISSIONS",
     "You are not permitted to perform this operation because the field or table has been configured to limit who can perform this operation",
+  );
+
+/**
+ * A field configured to limit who may edit it: Airtable's message names the field, by name and id (reported
+ * verbatim in https://github.com/gtalarico/pyairtable/issues/228: `…because the field "Access Date 1"
+ * (fld0EAbaCB1WbXghF) has been configured to limit who can perform this operation`).
+ */
+export const restrictedField = (field: { id: string; name: string }): ApiError =>
+  typed(
+    403,
+    "INVALID_PERMISSIONS",
+    `You are not permitted to perform this operation because the field ${JSON.stringify(field.name)} (${field.id}) has been configured to limit who can perform this operation`,
   );
 
 /** A link cell that is not an array of record ids (Airtable's message, e.g. gtalarico/pyairtable#68). */

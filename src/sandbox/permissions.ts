@@ -1,13 +1,13 @@
 /**
  * Field- and table-level edit restrictions, as Airtable enforces them: a field configured to "limit who can edit
  * this field", or a table limiting who may create or delete records, refuses that user's request with 403
- * INVALID_PERMISSIONS ("…because the field or table has been configured to limit who can perform this
- * operation") — that request only: the rest of the base stays as writable as the base permission level allows
+ * INVALID_PERMISSIONS ("…because the field "Name" (fld…) has been configured to limit who can perform this
+ * operation" for a field, "…because the field or table has been configured…" for a table) — that request only: the rest of the base stays as writable as the base permission level allows
  * (https://support.airtable.com/docs/field-and-table-editing-permissions; the 403 is reported from a write that
  * included a restricted field, https://air.tableforums.com/t/airtable-api-error-message-insufficient-privileges-to-create-row/232).
  * Tests set restrictions through `Sandbox.restrictField` / `restrictTable`.
  */
-import { restricted } from "./errors.ts";
+import { restricted, restrictedField } from "./errors.ts";
 import type { Base, Restriction, Table } from "./store.ts";
 
 export type RecordOperation = Restriction["operations"][number];
@@ -29,7 +29,14 @@ export function checkTableOperation(base: Base, table: Table, userId: string, op
   if (tableRestricts(base, table, userId, op)) throw restricted();
 }
 
-/** Throws 403 INVALID_PERMISSIONS when the request writes a field the user may not edit. */
+/**
+ * Throws 403 INVALID_PERMISSIONS when the request writes a field the user may not edit: Airtable's message names a
+ * restricted field; a table locked for edits gets the "field or table" one.
+ */
 export function checkFieldWrites(base: Base, table: Table, userId: string, fieldIds: Iterable<string>): void {
-  for (const id of fieldIds) if (!mayWriteField(base, table, id, userId)) throw restricted();
+  for (const id of fieldIds) {
+    if (mayWriteField(base, table, id, userId)) continue;
+    const field = table.fields.find((f) => f.id === id);
+    throw tableRestricts(base, table, userId, "update") || field === undefined ? restricted() : restrictedField(field);
+  }
 }

@@ -8,9 +8,11 @@
  * - typecast creating a select option needs a creator: an editor gets 422 INVALID_MULTIPLE_CHOICE_OPTIONS
  *   "Insufficient permissions to create new select option" (https://github.com/Airtable/airtable.js/issues/138).
  * - Field and table editing restrictions (https://support.airtable.com/docs/field-and-table-editing-permissions)
- *   refuse that request with 403 INVALID_PERMISSIONS and Airtable's message "…because the field or table has been
- *   configured to limit who can perform this operation" (verbatim from a typecast link:
- *   https://github.com/GV14982/async-airtable/issues/55); the rest of the base stays writable.
+ *   refuse that request with 403 INVALID_PERMISSIONS and Airtable's message: for a field it names the field, "…because
+ *   the field "Access Date 1" (fld0EAbaCB1WbXghF) has been configured to limit who can perform this operation"
+ *   (https://github.com/gtalarico/pyairtable/issues/228); for a table, or a typecast link that would create a record
+ *   in it, "…because the field or table has been configured to limit who can perform this operation" (verbatim from a
+ *   typecast link: https://github.com/GV14982/async-airtable/issues/55); the rest of the base stays writable.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { BaseInfo } from "../../src/sandbox/index.ts";
@@ -23,6 +25,13 @@ const RESTRICTED = {
       "You are not permitted to perform this operation because the field or table has been configured to limit who can perform this operation",
   },
 };
+/** The refusal of a write to a restricted field: Airtable names it. */
+const restrictedField = (name: string, id: string) => ({
+  error: {
+    type: "INVALID_PERMISSIONS",
+    message: `You are not permitted to perform this operation because the field "${name}" (${id}) has been configured to limit who can perform this operation`,
+  },
+});
 const NOT_PERMITTED = {
   error: { type: "INVALID_PERMISSIONS", message: "You are not permitted to perform this operation" },
 };
@@ -41,6 +50,8 @@ beforeEach(async () => {
 afterEach(() => f.sandbox.close());
 
 const as = (method: string, path: string, body?: unknown) => f.call(method, path, body, token);
+const fieldId = (table: string, field: string) =>
+  f.base.tables.find((t) => t.name === table)!.fields.find((x) => x.name === field)!.id;
 
 describe("base permission levels", () => {
   it("'none' lists the base but opens nothing of it", async () => {
@@ -99,21 +110,22 @@ describe("field and table editing restrictions", () => {
 
   it("refuses a request that writes a restricted field, for that user only, and leaves the rest writable", async () => {
     f.sandbox.restrictField(f.base.id, "Tasks", "Count", other.id);
+    const count = restrictedField("Count", fieldId("Tasks", "Count"));
     const batch = await as("POST", tasks, {
       records: [{ fields: { Name: "a" } }, { fields: { Name: "b", Count: 2 } }],
     });
     expect(batch.status).toBe(403);
-    expect(batch.body).toEqual(RESTRICTED);
+    expect(batch.body).toEqual(count);
     expect(f.sandbox.listRecordsDirect(f.base.id, "Tasks")).toHaveLength(0);
     // Clearing it is writing it too.
-    expect((await as("POST", tasks, { fields: { Count: null } })).body).toEqual(RESTRICTED);
+    expect((await as("POST", tasks, { fields: { Count: null } })).body).toEqual(count);
     const ok = await as("POST", tasks, { fields: { Name: "a", Done: true } });
     expect(ok.status).toBe(200);
     // The owner is not restricted.
     const owner = await f.call("PATCH", tasks, { records: [{ id: ok.body.id, fields: { Count: 5 } }] });
     expect(owner.body.records[0].fields.Count).toBe(5);
     // A replace (PUT) that would clear the restricted cell is refused; one that does not touch it would not be.
-    expect((await as("PUT", `${tasks}/${ok.body.id}`, { fields: { Name: "b" } })).body).toEqual(RESTRICTED);
+    expect((await as("PUT", `${tasks}/${ok.body.id}`, { fields: { Name: "b" } })).body).toEqual(count);
     expect((await as("PATCH", `${tasks}/${ok.body.id}`, { fields: { Name: "b" } })).status).toBe(200);
     // Uploads count as writing the attachment field.
     f.sandbox.restrictField(f.base.id, "Tasks", "Files", other.id);
@@ -122,7 +134,7 @@ describe("field and table editing restrictions", () => {
       file: Buffer.from("x").toString("base64"),
       filename: "x.txt",
     });
-    expect(upload.body).toEqual(RESTRICTED);
+    expect(upload.body).toEqual(restrictedField("Files", fieldId("Tasks", "Files")));
     f.sandbox.clearRestrictions(f.base.id);
     expect((await as("POST", tasks, { fields: { Count: 1 } })).status).toBe(200);
   });

@@ -227,6 +227,7 @@ async function expectAttachmentRead(fileUrl: string): Promise<void> {
 describe("a 403 is per request, not per operation", () => {
   it("a 25-record import where one record writes a restricted field: 24 written, that one reported, all batches sent", async () => {
     h.sandbox.restrictField(h.demo.base.id, "Contacts", "Notes", h.demo.user.id);
+    const notesId = h.demo.base.tables.find((t) => t.name === "Contacts")!.fields.find((x) => x.name === "Notes")!.id;
     try {
       h.sandbox.clearRequests();
       const records = Array.from({ length: 25 }, (_, i) => ({
@@ -242,8 +243,8 @@ describe("a 403 is per request, not per operation", () => {
           index: 17,
           error: {
             type: "INVALID_PERMISSIONS",
-            message:
-              "You are not permitted to perform this operation because the field or table has been configured to limit who can perform this operation",
+            // Airtable names the restricted field (https://github.com/gtalarico/pyairtable/issues/228).
+            message: `You are not permitted to perform this operation because the field "Notes" (${notesId}) has been configured to limit who can perform this operation`,
           },
         },
       ]);

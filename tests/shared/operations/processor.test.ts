@@ -421,6 +421,7 @@ describe("processOperation", () => {
   it("splits a batch refused with 403 INVALID_PERMISSIONS like a 422: the others are written, later batches sent", async () => {
     f.sandbox.clearRequests();
     f.sandbox.restrictField(f.base.id, "Tasks", "Count", f.user.id);
+    const countId = f.base.tables.find((t) => t.name === "Tasks")!.fields.find((x) => x.name === "Count")!.id;
     try {
       const input = names(25, "perm");
       input[13] = { fields: { Name: "perm 13", Count: 13 } } as never;
@@ -434,8 +435,7 @@ describe("processOperation", () => {
           index: 13,
           error: {
             type: "INVALID_PERMISSIONS",
-            message:
-              "You are not permitted to perform this operation because the field or table has been configured to limit who can perform this operation",
+            message: `You are not permitted to perform this operation because the field "Count" (${countId}) has been configured to limit who can perform this operation`,
           },
         },
       ]);
