@@ -1,7 +1,10 @@
 import type { Redis } from "ioredis";
+import { z } from "zod";
 import type { AirtableClient } from "./airtable/client.ts";
+import { accessIn, type BaseAccess } from "./base-permissions.ts";
 import {
   baseSchemaResponseSchema,
+  type AirtableBase,
   type AirtableField,
   type AirtableTable,
   type AirtableView,
@@ -16,6 +19,8 @@ export interface SchemaCacheOptions {
   keyPrefix: string;
   /** How long a schema is trusted; default 60 s. Tools refetch once before reporting an unknown name. */
   ttlMs?: number;
+  /** How long a user's list of bases (and their permission levels) is trusted; default BASE_LIST_TTL_MS. */
+  baseListTtlMs?: number;
   logger?: Logger;
   /** For tests. */
   now?: () => number;
@@ -93,6 +98,21 @@ interface Entry {
   expiresAt: number;
 }
 
+/**
+ * How long a user's list of bases, with their permission levels, is trusted for refusing a write before it is
+ * queued: 10 minutes. A level raised by the base's owner within it is seen at the user's next list_bases (which
+ * replaces the list, and the refusal says to call it); a level lowered within it costs one refused request (the
+ * worker then asks list_bases itself). Never used to let a write through that Airtable would refuse.
+ */
+export const BASE_LIST_TTL_MS = 10 * 60_000;
+
+/** A user's bases as list bases answered them, and when. */
+const baseListSchema = z.object({
+  seenAt: z.number(),
+  bases: z.array(z.object({ id: z.string(), name: z.string(), permissionLevel: z.string() })),
+});
+type BaseList = z.infer<typeof baseListSchema>;
+
 /** The parsed-schema memo keeps at most this many characters of schema JSON (~2 bytes each: ≤ ~16 MB). */
 export const PARSED_SCHEMA_MEMO_CHARS = 8_000_000;
 
@@ -109,6 +129,8 @@ export class SchemaCache {
   readonly #logger: Logger | undefined;
   readonly #now: () => number;
   readonly #memory = new Map<string, Entry>();
+  readonly #baseListTtlMs: number;
+  readonly #baseLists = new Map<string, BaseList>();
   readonly #inFlight = new Map<string, Promise<BaseSchema>>();
   /**
    * Without a client-side cache (`cache` option): the last schema JSON read from Redis per key, with its parsed and validated value: the Redis read still
@@ -130,6 +152,7 @@ export class SchemaCache {
     this.#redis = opts.redis;
     this.#prefix = `${opts.keyPrefix}:schema`;
     this.#ttlMs = opts.ttlMs ?? 60_000;
+    this.#baseListTtlMs = opts.baseListTtlMs ?? BASE_LIST_TTL_MS;
     this.#logger = opts.logger;
     this.#now = opts.now ?? Date.now;
     this.#memoLimit = opts.memoChars ?? PARSED_SCHEMA_MEMO_CHARS;
@@ -168,6 +191,50 @@ export class SchemaCache {
     if (userId === undefined) keys.push(usersKey);
     for (const key of keys) this.#cache?.invalidate(key);
     if (keys.length > 0) await this.#redis.unlink(...keys);
+  }
+
+  /**
+   * Remembers the bases list bases answered for `userId` (every page of it) at `seenAt`, for BASE_LIST_TTL_MS:
+   * baseAccess answers from it without an Airtable request. A failure to store is logged, never thrown.
+   */
+  async rememberBases(userId: string, bases: readonly AirtableBase[], seenAt = this.#now()): Promise<void> {
+    const list: BaseList = {
+      seenAt,
+      bases: bases.map((b) => ({ id: b.id, name: b.name, permissionLevel: b.permissionLevel })),
+    };
+    const key = this.#baseListKey(userId);
+    if (this.#redis === undefined) {
+      this.#baseLists.set(key, list);
+      return;
+    }
+    try {
+      await this.#redis.set(key, JSON.stringify(list), "PX", this.#baseListTtlMs);
+    } catch (error) {
+      this.#logger?.warn({ err: error }, "base list cache write failed");
+    }
+  }
+
+  /**
+   * The user's access to `baseId` as the last remembered list bases answer showed it (not listed: no `level`), or
+   * undefined when none is remembered within BASE_LIST_TTL_MS. Never asks Airtable; a cache that cannot answer is
+   * undefined.
+   */
+  async baseAccess(userId: string, baseId: string): Promise<BaseAccess | undefined> {
+    const key = this.#baseListKey(userId);
+    let list: BaseList | undefined;
+    if (this.#redis === undefined) {
+      list = this.#baseLists.get(key);
+    } else {
+      try {
+        const text = await this.#redis.get(key);
+        const parsed = text === null ? undefined : baseListSchema.safeParse(JSON.parse(text));
+        list = parsed?.success === true ? parsed.data : undefined;
+      } catch (error) {
+        this.#logger?.warn({ err: error }, "base list cache read failed");
+      }
+    }
+    if (list === undefined || list.seenAt + this.#baseListTtlMs <= this.#now()) return undefined;
+    return accessIn(list.bases, baseId, list.seenAt);
   }
 
   resolveTable(schema: BaseSchema, tableIdOrName: string, baseId?: string): AirtableTable {
@@ -253,6 +320,10 @@ export class SchemaCache {
 
   #key(baseId: string, userId: string): string {
     return `${this.#prefix}:${baseId}:u:${userId}`;
+  }
+
+  #baseListKey(userId: string): string {
+    return `${this.#prefix}-bases:u:${userId}`;
   }
 
   #usersKey(baseId: string): string {

@@ -13,6 +13,13 @@
  *   until the refused records are isolated; the good ones are written and each refused one reports Airtable's own
  *   error type and message, and the remaining batches are still sent. With `onError: "stop"` the batch is not
  *   split: all of it fails and nothing after it is sent.
+ * - a 403 explained by the user's access to the base: Airtable's 403 does not say whether the user's permission level
+ *   refuses the write (it then refuses every request of the operation) or a field or table editing restriction does
+ *   (only the requests that write it), so list bases is asked (one request; base-permissions.ts). When the base is no
+ *   longer listed, or listed at a level below the kind's `userRole` (read-only or commenter writing records, an
+ *   editor changing the schema), the operation fails at once, without splitting the batch or sending the rest, with
+ *   a reason naming the level and what to do; this is what stops an import whose access was removed mid-way. Else
+ *   the 403 is a restriction, handled as below.
  * - a 403 that refused every record sent so far (nothing written yet and at least one whole batch refused record
  *   by record): the permission evidently covers the whole write, so the operation fails for good with Airtable's
  *   message instead of sending every remaining batch only to be refused again.
@@ -47,6 +54,7 @@ import {
   AirtableValidationError,
 } from "../airtable/errors.ts";
 import type { AirtableClient } from "../airtable/client.ts";
+import { accessRefusal, lookUpBaseAccess } from "../base-permissions.ts";
 import type { Logger } from "../logger.ts";
 import { misconfigurationOf } from "../misconfiguration.ts";
 import type { SchemaCache } from "../schema-cache.ts";
@@ -71,8 +79,11 @@ export interface ProcessorDeps {
   /** Acts as the operation's owner; every request passes the shared limiter. */
   airtable: AirtableClient;
   logger: Logger;
-  /** Invalidated after a schema change, so the next tool call sees the new table or field. */
-  schemas?: Pick<SchemaCache, "invalidate">;
+  /**
+   * Invalidated after a schema change, so the next tool call sees the new table or field; told the owner's bases
+   * when a 403 made this run ask list bases (the write tools then refuse, before queueing, what it showed refused).
+   */
+  schemas?: Pick<SchemaCache, "invalidate" | "rememberBases">;
   /** After every batch outcome (the worker relays it as job progress; errors here are logged, not fatal). */
   onProgress?(state: OperationState): void | Promise<void>;
   /** Aborted when the process is shutting down: stop at the next batch boundary (OperationReleasedError). */
@@ -98,6 +109,12 @@ export const DEFAULT_RECONCILE_SETTLE_MS = 3_000;
 export const RECONCILE_CLOCK_MARGIN_MS = 60_000;
 /** Read-backs of one batch that may confirm an absence and re-send in one run; after that, BullMQ's backoff. */
 const MAX_RECONCILE_ROUNDS = 3;
+/**
+ * After list bases showed that the user's level allows the operation (its 403s are restrictions), the next 403 of a
+ * whole batch asks again only this much later: an import whose records each write a restricted field costs one
+ * lookup per 30 s, not one per batch, and a level lowered during a long import is still noticed.
+ */
+const ACCESS_RECHECK_MS = 30_000;
 
 /** Airtable error types that refuse a request for every record in it alike: splitting the batch cannot help. */
 const WHOLE_REQUEST_TYPES = new Set([
@@ -138,6 +155,8 @@ class OperationRun {
   readonly #attempts = new Map<number, number>();
   /** Sends batches: `deps.airtable`, dropping requests not yet sent when `cancelSignal` aborts. */
   readonly #writer: AirtableClient;
+  /** When list bases last showed that the owner's level on the base allows this operation (epoch ms; 0: never). */
+  #accessAllowedAt = 0;
 
   constructor(operationId: string, deps: ProcessorDeps) {
     this.#id = operationId;
@@ -243,6 +262,10 @@ class OperationRun {
   async #onSendError(error: unknown, batch: number, indexes: number[], asUpsert: boolean, resent: boolean) {
     const op = this.#op;
     const kind = this.#kind;
+    if (error instanceof AirtablePermissionError) {
+      const refusal = await this.#accessRefusal(batch, indexes);
+      if (refusal !== undefined) return this.#failOnAccess(error, refusal, batch, indexes);
+    }
     if (!kind.singleItem && isRecordLevelRefusal(error)) {
       // A re-send whose item is gone (a delete after a lost answer): the first request applied it.
       if (kind.appliedIdWhenGone && indexes.length === 1 && (resent || error.priorAttemptMayHaveApplied)) {
@@ -332,6 +355,50 @@ class OperationRun {
       permanent: false,
     }).catch(() => undefined);
     throw error;
+  }
+
+  /**
+   * Whether the owner's access to the base explains a 403 on `indexes` of `batch` (see the header): asks list bases
+   * once and answers the sentence to fail the operation with, or undefined when the level allows the operation (the
+   * 403 is a field or table restriction), when this is a part of a batch already looked into (a split), when the
+   * level was found sufficient less than ACCESS_RECHECK_MS ago, or when list bases cannot be read (the 403 is then
+   * handled as before: nothing is decided on a guess).
+   */
+  async #accessRefusal(batch: number, indexes: number[]): Promise<string | undefined> {
+    const op = this.#op;
+    if (!this.#kind.singleItem && indexes.length !== batchIndexes(op, batch).length) return undefined;
+    if (Date.now() - this.#accessAllowedAt < ACCESS_RECHECK_MS) return undefined;
+    let found: Awaited<ReturnType<typeof lookUpBaseAccess>>;
+    try {
+      found = await lookUpBaseAccess(this.#writer, op.baseId);
+    } catch (error) {
+      this.#log.info({ err: error }, "list bases failed while looking into a 403; handled as a restriction");
+      return undefined;
+    }
+    await this.#deps.schemas?.rememberBases(op.ownerUserId, found.bases);
+    const refusal = accessRefusal(found.access, this.#kind.userRole, op.kind.replace("_", " "));
+    if (refusal === undefined) this.#accessAllowedAt = Date.now();
+    return refusal;
+  }
+
+  /**
+   * Ends the operation on a 403 its owner's access to the base explains (#accessRefusal): the refused request was
+   * answered and not applied (its items are not written), nothing more is sent, and the reason says what to do.
+   */
+  async #failOnAccess(error: AirtablePermissionError, refusal: string, batch: number, indexes: number[]) {
+    await this.#append({
+      type: "batch.failed",
+      batch,
+      errors: indexes.map((index) => ({ index, type: error.type, message: error.message })),
+      permanent: false,
+    });
+    const reason =
+      `Airtable refused access (403 ${error.type}: ${sentence(error.message)}) ` +
+      `${refusal} Nothing more of this operation was sent: get_operation lists each item as written (with its id) ` +
+      "or notWritten.";
+    await this.#append({ type: "failed", reason, errorType: error.type });
+    this.#log.warn({ err: error, errorType: error.type }, "operation failed: the base's permission level refuses it");
+    throw new OperationFailedError(reason, { cause: error });
   }
 
   /**
@@ -504,6 +571,12 @@ async function sleepUntil(until: number, signal: AbortSignal | undefined): Promi
   await wait(ms, undefined, signal === undefined ? {} : { signal }).catch(() => undefined);
 }
 
+/** Airtable's message ending with a full stop (some have none: "You are not permitted to perform this operation"). */
+function sentence(message: string): string {
+  const said = message.trim();
+  return /[.!?]$/.test(said) ? said : `${said}.`;
+}
+
 function errorMessage(error: unknown): string {
   return error instanceof Error && error.message !== "" ? error.message : String(error);
 }
@@ -587,9 +660,20 @@ function permanentFailure(error: unknown, op: Operation): { reason: string; erro
       errorType: error.type,
     };
   }
+  const table = op.tableId === undefined || op.tableId === "" ? "" : ` or its table ${op.tableId}`;
+  if (error instanceof AirtablePermissionError && error.type === "INVALID_PERMISSIONS") {
+    // The base answered, so it exists and this sign-in reaches it; what it may do there is less than this needs.
+    return {
+      reason:
+        `Airtable refused this ${op.kind.replace("_", " ")} (${error.status} ${error.type}: ${sentence(error.message)}) ` +
+        `Your access to base ${op.baseId}${table} does not allow it: a field or table editing restriction set by the ` +
+        "base's owner, or a permission level too low (list_bases shows yours). Ask the base's owner for the access.",
+      errorType: error.type,
+    };
+  }
   if (error instanceof AirtablePermissionError || error instanceof AirtableNotFoundError) {
     return {
-      reason: `Airtable refused access (${error.status} ${error.type}: ${error.message}): the base or table ${op.tableId ?? ""} does not exist or this sign-in cannot write to it. Check baseId with list_bases and tableId with list_tables.`,
+      reason: `Airtable refused access (${error.status} ${error.type}: ${sentence(error.message)}) Base ${op.baseId}${table} does not exist or this sign-in cannot reach it. Check baseId with list_bases and tableId with list_tables.`,
       errorType: error.type,
     };
   }

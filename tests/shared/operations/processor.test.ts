@@ -465,21 +465,84 @@ describe("processOperation", () => {
     }
   });
 
-  it("on a base the user may only read: fails after the first batch, one sentence at a time, naming list_bases' permissionLevel", async () => {
+  it("on a base the user may only read: fails at its first request, without splitting it, naming the permission level", async () => {
     f.sandbox.grantAccess(f.base.id, f.user.id, "read");
     try {
+      f.sandbox.clearRequests();
       const op = await start({ kind: "create_records", tableId: tasks(), input: names(30, "readonly") });
       await expect(run(op)).rejects.toThrow(/INVALID_PERMISSIONS/);
       const state = await log.state(op.operationId);
       expect(state?.status).toBe("failed");
       // Airtable's message has no full stop; the next sentence does not run into it.
       expect(state?.failure?.reason).toContain(
-        "403 INVALID_PERMISSIONS: You are not permitted to perform this operation. The remaining batches were not sent.",
+        "(403 INVALID_PERMISSIONS: You are not permitted to perform this operation.) Your permission level on base",
       );
       expect(state?.failure?.reason).toContain(
-        "If list_bases shows your permissionLevel on this base as read or comment",
+        "is read-only (permissionLevel read): create records needs editor (permissionLevel edit) or more",
       );
+      expect(state?.outcomes).toEqual([]); // every item not written: none was refused record by record
+      // One refused request and one list bases: the batch was not split into 19 refused requests.
+      expect(recordWrites()).toHaveLength(1);
+      expect(f.sandbox.requests.filter((r) => r.path === "/v0/meta/bases")).toHaveLength(1);
       expect(rowsNamed("readonly")).toHaveLength(0);
+    } finally {
+      f.sandbox.grantAccess(f.base.id, f.user.id, "create");
+    }
+  });
+
+  it("stops an import whose access is lowered to read mid-way: what was written stays, the rest is not sent", async () => {
+    try {
+      f.sandbox.clearRequests();
+      const op = await start({ kind: "create_records", tableId: tasks(), input: names(60, "lowered") });
+      const state = await processOperation(op.operationId, {
+        store: log,
+        airtable,
+        logger,
+        // The base's owner makes the user read-only once two batches are written.
+        onProgress: (s) => {
+          if (s.progress.recordsSucceeded === 20) f.sandbox.grantAccess(f.base.id, f.user.id, "read");
+        },
+      }).catch(() => log.state(op.operationId));
+      expect(state?.status).toBe("failed");
+      expect(state?.progress).toMatchObject({ recordsSucceeded: 20, recordsFailed: 0, recordsInDoubt: 0 });
+      expect(state?.failure?.reason).toMatch(/read-only \(permissionLevel read\)/);
+      expect(rowsNamed("lowered")).toHaveLength(20);
+      // Two batches written, one refused, nothing after it: not 4 batches split record by record (~19 requests each).
+      expect(recordWrites()).toHaveLength(3);
+    } finally {
+      f.sandbox.grantAccess(f.base.id, f.user.id, "create");
+    }
+  });
+
+  it("says a field needs a creator when an editor creates one, instead of 'the base does not exist'", async () => {
+    f.sandbox.grantAccess(f.base.id, f.user.id, "edit");
+    try {
+      const op = await start({
+        kind: "create_field",
+        tableId: tasks(),
+        input: [{ name: "Editor's field", type: "singleLineText" }],
+      });
+      await expect(run(op)).rejects.toThrow(/INVALID_PERMISSIONS/);
+      const reason = (await log.state(op.operationId))?.failure?.reason ?? "";
+      expect(reason).toContain("is editor (permissionLevel edit): create field needs creator (permissionLevel create)");
+      expect(reason).not.toMatch(/does not exist/);
+    } finally {
+      f.sandbox.grantAccess(f.base.id, f.user.id, "create");
+    }
+  });
+
+  it("a base whose data the user can no longer open (permissionLevel none) ends the import with that reason", async () => {
+    const seeded = await airtable.createRecords(f.base.id, tasks(), [{ fields: { Name: "none 0" } }]);
+    f.sandbox.grantAccess(f.base.id, f.user.id, "none");
+    try {
+      const op = await start({
+        kind: "update_records",
+        tableId: tasks(),
+        input: [{ id: seeded[0]!.id, fields: { Name: "none 1" } }],
+      });
+      await expect(run(op)).rejects.toThrow(/INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND/);
+      const reason = (await log.state(op.operationId))?.failure?.reason ?? "";
+      expect(reason).toContain("(list_bases shows permissionLevel none");
     } finally {
       f.sandbox.grantAccess(f.base.id, f.user.id, "create");
     }

@@ -9,6 +9,7 @@ export const createCommentKind = defineWriteKind({
     text: z.string().min(1),
     parentCommentId: z.string().optional(),
   }),
+  userRole: "comment",
   singleItem: true,
   changesSchema: false,
   safeToResend: false,

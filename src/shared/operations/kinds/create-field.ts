@@ -4,6 +4,7 @@ import { defineWriteKind, fieldSpecSchema } from "./write-kind.ts";
 export const createFieldKind = defineWriteKind({
   name: "create_field",
   item: fieldSpecSchema,
+  userRole: "create",
   singleItem: true,
   changesSchema: true,
   safeToResend: false,

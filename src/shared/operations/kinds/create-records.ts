@@ -5,6 +5,7 @@ import { defineWriteKind, recordFieldsSchema } from "./write-kind.ts";
 export const createRecordsKind = defineWriteKind({
   name: "create_records",
   item: z.object({ fields: recordFieldsSchema }),
+  userRole: "edit",
   singleItem: false,
   changesSchema: false,
   // A create sent twice creates twice; with fieldsToMergeOn the re-send is an upsert that finds the first copy.

@@ -9,6 +9,7 @@ export const createTableKind = defineWriteKind({
     description: z.string().optional(),
     fields: z.array(fieldSpecSchema).min(1),
   }),
+  userRole: "create",
   singleItem: true,
   changesSchema: true,
   safeToResend: false,

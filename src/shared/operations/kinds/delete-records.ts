@@ -5,6 +5,7 @@ import { defineWriteKind } from "./write-kind.ts";
 export const deleteRecordsKind = defineWriteKind({
   name: "delete_records",
   item: z.object({ id: z.string().min(1) }),
+  userRole: "edit",
   singleItem: false,
   changesSchema: false,
   safeToResend: true,

@@ -12,6 +12,7 @@ export const updateFieldKind = defineWriteKind({
     name: z.string().min(1).optional(),
     description: z.string().optional(),
   }),
+  userRole: "create",
   singleItem: true,
   changesSchema: true,
   safeToResend: true,

@@ -5,6 +5,7 @@ import { defineWriteKind, recordFieldsSchema } from "./write-kind.ts";
 export const updateRecordsKind = defineWriteKind({
   name: "update_records",
   item: z.object({ id: z.string().min(1), fields: recordFieldsSchema }),
+  userRole: "edit",
   singleItem: false,
   changesSchema: false,
   safeToResend: true,

@@ -5,6 +5,7 @@ import { defineWriteKind } from "./write-kind.ts";
 export const updateTableKind = defineWriteKind({
   name: "update_table",
   item: z.object({ name: z.string().min(1).optional(), description: z.string().optional() }),
+  userRole: "create",
   singleItem: true,
   changesSchema: true,
   safeToResend: true,

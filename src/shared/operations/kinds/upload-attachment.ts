@@ -15,6 +15,7 @@ export const uploadAttachmentKind = defineWriteKind({
     /** base64 */
     file: z.string().min(1),
   }),
+  userRole: "edit",
   singleItem: true,
   changesSchema: false,
   // A second send attaches the file twice.

@@ -8,6 +8,7 @@ import { defineWriteKind, recordFieldsSchema } from "./write-kind.ts";
 export const upsertRecordsKind = defineWriteKind({
   name: "upsert_records",
   item: z.object({ id: z.string().min(1).optional(), fields: recordFieldsSchema }),
+  userRole: "edit",
   singleItem: false,
   changesSchema: false,
   // The second send matches the records the first one created or updated.

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import type { AirtableClient } from "../../airtable/client.ts";
+import type { PermissionLevel } from "../../base-permissions.ts";
 import type { OperationOptions } from "../options.ts";
 
 /** One request's worth of items for `send`, parsed with the kind's item schema, in input order. */
@@ -42,6 +43,14 @@ export interface WriteKind<Name extends string = string, Schema extends z.ZodTyp
    * split to write the others (processor.ts).
    */
   readonly singleItem: boolean;
+  /**
+   * The least permission level on the base (list bases' `permissionLevel`) Airtable requires for this kind's
+   * request: its endpoint's "User role" — "Base commenter" (`comment`) for comments, "Base editor" (`edit`) for
+   * records and attachments, "Base creator" (`create`) for tables and fields. Below it Airtable answers 403
+   * INVALID_PERMISSIONS for every request of the operation, so a refusal explained by it ends the operation
+   * (processor.ts), and a write known to need more than list_bases showed is refused before it is queued.
+   */
+  readonly userRole: Exclude<PermissionLevel, "none" | "read">;
   /** A sent batch changes the base's tables or fields: the cached schema is dropped after it (schema-cache.ts). */
   readonly changesSchema: boolean;
   /**

@@ -1,0 +1,104 @@
+/**
+ * What the signed-in user may do on a base, as Airtable's list bases tells it, and the sentences that explain a
+ * refusal by it.
+ *
+ * Airtable's rules (https://airtable.com/developers/web/api/list-bases, /scopes, and each endpoint's "User role"):
+ * list bases "returns the list of bases the token can access" with the user's `permissionLevel` on each — `none`,
+ * `read`, `comment`, `edit` or `create`. A base the user did not add on Airtable's consent page (or to a personal
+ * access token) is not listed and answers 403 INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND, like a base that does not
+ * exist; one listed with `none` opens nothing either. Reading needs `read`, comments "Base commenter" (`comment`),
+ * record writes "Base editor" (`edit`), schema changes "Base creator" (`create`); below it Airtable answers 403
+ * INVALID_PERMISSIONS. The scopes guide: "On top of requesting the correct scope, the user and token must also have
+ * the required resources and permissions to perform the action."
+ */
+import type { AirtableClient } from "./airtable/client.ts";
+import type { AirtableBase } from "./airtable/schemas.ts";
+
+/** list bases' `permissionLevel` values, least first. */
+export const PERMISSION_LEVELS = ["none", "read", "comment", "edit", "create"] as const;
+export type PermissionLevel = (typeof PERMISSION_LEVELS)[number];
+
+/** What Airtable calls the role of each level ("User role" on its endpoint pages, and its base permissions page). */
+const ROLE: Record<PermissionLevel, string> = {
+  none: "no access to the base's data (e.g. interface-only)",
+  read: "read-only",
+  comment: "commenter",
+  edit: "editor",
+  create: "creator",
+};
+
+/**
+ * Whether `level` (as list bases answered it) allows what needs `needed`. A level this server does not know
+ * allows everything: Airtable stays the judge, and an unknown word must never block a write.
+ */
+export function levelAllows(level: string, needed: PermissionLevel): boolean {
+  const have = PERMISSION_LEVELS.indexOf(level as PermissionLevel);
+  return have < 0 || have >= PERMISSION_LEVELS.indexOf(needed);
+}
+
+/** "creator (permissionLevel create)" — the words an agent can match against list_bases' answer. */
+export function roleOf(level: string): string {
+  const role = ROLE[level as PermissionLevel];
+  return role === undefined ? `permissionLevel ${level}` : `${role} (permissionLevel ${level})`;
+}
+
+/**
+ * The user's access to one base as list bases showed it at `seenAt` (epoch ms): `level` and `name` when the base
+ * was listed, neither when it was not (this sign-in does not reach it).
+ */
+export interface BaseAccess {
+  baseId: string;
+  seenAt: number;
+  name?: string;
+  level?: string;
+}
+
+/** The base's entry in a list bases answer (`bases` is all of it). */
+export function accessIn(bases: readonly AirtableBase[], baseId: string, seenAt: number): BaseAccess {
+  const base = bases.find((b) => b.id === baseId);
+  return base === undefined ? { baseId, seenAt } : { baseId, seenAt, name: base.name, level: base.permissionLevel };
+}
+
+/** Asks Airtable (list bases, every page) what the user may do on `baseId`. Throws the client's errors. */
+export async function lookUpBaseAccess(
+  airtable: Pick<AirtableClient, "listAllBases">,
+  baseId: string,
+): Promise<{ access: BaseAccess; bases: AirtableBase[] }> {
+  const bases = await airtable.listAllBases();
+  return { access: accessIn(bases, baseId, Date.now()), bases };
+}
+
+/** `appX ("Name")`, or `appX` when the name is unknown. */
+function baseLabel(access: BaseAccess): string {
+  return access.name === undefined ? access.baseId : `${access.baseId} (${JSON.stringify(access.name)})`;
+}
+
+/**
+ * Why `access` refuses an action that needs `needed` (`what`: e.g. "create_records writes records"), as one or two
+ * sentences an agent can act on, or undefined when it does not refuse it (the base is listed at a level that
+ * allows it, so another cause must explain a refusal: a field or table editing restriction, a missing scope).
+ */
+export function accessRefusal(access: BaseAccess, needed: PermissionLevel, what: string): string | undefined {
+  if (access.level === undefined) {
+    return (
+      `Base ${access.baseId} is not among the bases this Airtable sign-in can reach (list_bases does not list it): ` +
+      "either the id is wrong, or the base was not shared with this server — Airtable only lets a sign-in reach the " +
+      'bases picked on its consent page ("Add a base"), and its owner may have removed your access. Check the id ' +
+      "with list_bases; to use another base, sign in again (your MCP client's reconnect or re-authorize) and add it " +
+      "on Airtable's page, or ask the base's owner to share it with you."
+    );
+  }
+  if (levelAllows(access.level, needed)) return undefined;
+  if (access.level === "none") {
+    return (
+      `Your Airtable account has no access to the data of base ${baseLabel(access)} (list_bases shows permissionLevel ` +
+      `none, e.g. interface-only access): ${what} needs ${roleOf(needed)} or more. Ask the base's owner to share ` +
+      "the base itself with you."
+    );
+  }
+  return (
+    `Your permission level on base ${baseLabel(access)} is ${roleOf(access.level)}: ${what} needs ${roleOf(needed)} ` +
+    "or more (Airtable's role for it). Ask the base's owner to give you that access; after they have, call " +
+    "list_bases (it shows your permissionLevel) and try again."
+  );
+}
