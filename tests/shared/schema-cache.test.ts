@@ -5,7 +5,13 @@ import { createTestRedis, deleteKeys, uniquePrefix } from "../helpers/redis.ts";
 import { AirtableClient } from "../../src/shared/airtable/client.ts";
 import { AirtablePermissionError } from "../../src/shared/airtable/errors.ts";
 import { BottleneckAirtableLimiter } from "../../src/shared/limiter/index.ts";
-import { SchemaCache, SchemaLookupError, resolveField, resolveTable } from "../../src/shared/schema-cache.ts";
+import {
+  BASE_LIST_TTL_MS,
+  SchemaCache,
+  SchemaLookupError,
+  resolveField,
+  resolveTable,
+} from "../../src/shared/schema-cache.ts";
 
 let sandbox: Sandbox;
 let demo: DemoData;
@@ -128,6 +134,36 @@ describe("SchemaCache in Redis", () => {
     await cache.get(a, demo.base.id, demo.user.id);
     expect(schemaRequests(demo.base.id) - before).toBe(2);
   });
+});
+
+describe("SchemaCache: the user's bases as list bases answered them", () => {
+  const bases = [
+    { id: "appAAAAAAAAAAAAAA", name: "Mine", permissionLevel: "create" },
+    { id: "appBBBBBBBBBBBBBB", name: "Shared", permissionLevel: "read" },
+  ];
+  for (const store of ["Redis", "memory"] as const) {
+    it(`answers a base's level from the last list for ${BASE_LIST_TTL_MS / 60_000} minutes, per user (${store})`, async () => {
+      let now = 1_000_000;
+      const cache = new SchemaCache({
+        ...(store === "Redis" && { redis }),
+        keyPrefix: `${prefix}:levels-${store}`,
+        now: () => now,
+      });
+      expect(await cache.baseAccess("usrA", "appBBBBBBBBBBBBBB")).toBeUndefined();
+      await cache.rememberBases("usrA", bases, now);
+      expect(await cache.baseAccess("usrA", "appBBBBBBBBBBBBBB")).toEqual({
+        baseId: "appBBBBBBBBBBBBBB",
+        seenAt: now,
+        name: "Shared",
+        level: "read",
+      });
+      // A base the list does not show: known as not reached, without a level.
+      expect(await cache.baseAccess("usrA", "appCCCCCCCCCCCCCC")).toEqual({ baseId: "appCCCCCCCCCCCCCC", seenAt: now });
+      expect(await cache.baseAccess("usrB", "appBBBBBBBBBBBBBB")).toBeUndefined();
+      now += BASE_LIST_TTL_MS;
+      expect(await cache.baseAccess("usrA", "appBBBBBBBBBBBBBB")).toBeUndefined();
+    });
+  }
 });
 
 describe("SchemaCache in memory (no Redis)", () => {

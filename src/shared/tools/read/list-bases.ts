@@ -16,6 +16,9 @@ export const listBases = defineTool({
   annotations: readOnlyAnnotations,
   async handler(_input, ctx) {
     const bases = await ctx.airtable.listAllBases();
+    // The write tools refuse, before queueing, a write this answer shows the user may not make (run-write.ts); a
+    // new list_bases call is also how an agent tells them that access was granted since.
+    await ctx.schemas.rememberBases(ctx.userId, bases);
     return { bases: bases.map((b) => ({ id: b.id, name: b.name, permissionLevel: b.permissionLevel })) };
   },
 });

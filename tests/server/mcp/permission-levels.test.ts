@@ -1,0 +1,128 @@
+/**
+ * Base permission levels as an agent meets them over MCP (https://airtable.com/developers/web/api/list-bases:
+ * `permissionLevel` none / read / comment / edit / create; each endpoint's "User role": comments need a commenter,
+ * records an editor, tables and fields a creator). Once list bases has shown the user's level on a base — the agent's
+ * own list_bases, or the lookup a worker makes when Airtable refuses a write with 403 — a write that level does not
+ * allow is refused at once, before anything is queued or sent; a level raised since is taken into account by the
+ * next list_bases. Real MCP client over HTTP, the sandbox, writes on the embedded runner with logs in real Redis.
+ */
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BaseInfo, PermissionLevel } from "../../../src/sandbox/index.ts";
+import { allTools } from "../../../src/shared/tools/catalog.ts";
+import { startMcpHarness, type McpHarness } from "../../support/mcp-test-harness.ts";
+
+let h: McpHarness;
+let client: Client;
+beforeAll(async () => {
+  h = await startMcpHarness({ tools: allTools });
+  client = await h.connect();
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+async function call(name: string, args: Record<string, unknown>) {
+  const result = await client.callTool({ name, arguments: args });
+  const content = result.content as { type: string; text: string }[];
+  return {
+    isError: result.isError === true,
+    text: content[0]?.text ?? "",
+    data: (result.structuredContent ?? {}) as Record<string, unknown>,
+  };
+}
+
+/** A base of user B's, shared with the demo user (the caller) at `level`. */
+function sharedBase(name: string, level: PermissionLevel): BaseInfo {
+  const base = h.sandbox.createBase(h.userB.id, {
+    name,
+    tables: [{ name: "Notes", fields: [{ name: "Name", type: "singleLineText" }], records: [{ Name: "first" }] }],
+  });
+  h.sandbox.grantAccess(base.id, h.demo.user.id, level);
+  return base;
+}
+
+/** Requests that reached the base other than reads (GET, and list records by POST). */
+const writesTo = (baseId: string) =>
+  h.sandbox.requests.filter((r) => r.baseId === baseId && r.method !== "GET" && !r.path.endsWith("/listRecords"));
+
+const operationsOn = async (baseId: string) => {
+  const answer = await call("list_operations", { limit: 100 });
+  return (answer.data.operations as { baseId: string }[]).filter((o) => o.baseId === baseId);
+};
+
+describe("a write the user's permission level does not allow", () => {
+  it("is refused at once, nothing queued or sent, once list_bases has shown the level", async () => {
+    const base = sharedBase("Read-only base", "read");
+    const bases = await call("list_bases", {});
+    expect(bases.data.bases).toContainEqual({ id: base.id, name: "Read-only base", permissionLevel: "read" });
+
+    const answer = await call("create_records", {
+      baseId: base.id,
+      tableId: "Notes",
+      records: Array.from({ length: 25 }, (_, i) => ({ fields: { Name: `n${i}` } })),
+    });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toContain(
+      `Your permission level on base ${base.id} ("Read-only base") is read-only (permissionLevel read): ` +
+        "create_records needs editor (permissionLevel edit) or more",
+    );
+    expect(answer.text).toContain("Nothing was queued");
+    expect(await operationsOn(base.id)).toEqual([]);
+    expect(writesTo(base.id)).toEqual([]);
+
+    // Schema changes need a creator; a comment only a commenter.
+    const commenter = sharedBase("Commenter base", "comment");
+    const editor = sharedBase("Editor base", "edit");
+    await call("list_bases", {});
+    const field = await call("create_field", { baseId: editor.id, tableId: "Notes", name: "Due", type: "date" });
+    expect(field.isError).toBe(true);
+    expect(field.text).toContain(
+      "is editor (permissionLevel edit): create_field needs creator (permissionLevel create)",
+    );
+    const recordId = h.sandbox.listRecordsDirect(commenter.id, "Notes")[0]!.id;
+    const comment = await call("create_comment", {
+      baseId: commenter.id,
+      tableId: "Notes",
+      recordId,
+      text: "Looks good",
+    });
+    expect(comment.isError).toBe(false);
+    expect(comment.data.status).toBe("completed");
+    const update = await call("update_records", {
+      baseId: commenter.id,
+      tableId: "Notes",
+      records: [{ id: recordId, fields: { Name: "changed" } }],
+    });
+    expect(update.isError).toBe(true);
+    expect(update.text).toContain("is commenter (permissionLevel comment): update_records needs editor");
+    expect(writesTo(editor.id)).toEqual([]);
+  });
+
+  it("goes through once the owner raised the level and list_bases was called again", async () => {
+    const base = sharedBase("Raised base", "read");
+    await call("list_bases", {});
+    expect((await call("create_record", { baseId: base.id, tableId: "Notes", fields: { Name: "x" } })).isError).toBe(
+      true,
+    );
+    h.sandbox.grantAccess(base.id, h.demo.user.id, "edit");
+    await call("list_bases", {});
+    const written = await call("create_record", { baseId: base.id, tableId: "Notes", fields: { Name: "x" } });
+    expect(written.isError).toBe(false);
+    expect(written.data.status).toBe("completed");
+  });
+
+  it("without a list_bases call, Airtable's first refusal is looked into by the worker and the next write is refused at once", async () => {
+    const base = sharedBase("Unlisted read-only base", "read");
+    const first = await call("create_record", { baseId: base.id, tableId: "Notes", fields: { Name: "x" } });
+    expect(first.isError).toBe(false); // queued, refused by Airtable: the operation's answer says why
+    expect(first.data.status).toBe("failed");
+    expect((first.data.failure as { reason: string }).reason).toContain("is read-only (permissionLevel read)");
+    expect(writesTo(base.id)).toHaveLength(1);
+
+    const second = await call("create_record", { baseId: base.id, tableId: "Notes", fields: { Name: "y" } });
+    expect(second.isError).toBe(true);
+    expect(second.text).toContain("is read-only (permissionLevel read)");
+    expect(writesTo(base.id)).toHaveLength(1);
+  });
+});
