@@ -82,10 +82,10 @@ export function accessRefusal(access: BaseAccess, needed: PermissionLevel, what:
   if (access.level === undefined) {
     return (
       `Base ${access.baseId} is not among the bases this Airtable sign-in can reach (list_bases does not list it): ` +
-      "either the id is wrong, or the base was not shared with this server — Airtable only lets a sign-in reach the " +
-      'bases picked on its consent page ("Add a base"), and its owner may have removed your access. Check the id ' +
-      "with list_bases; to use another base, sign in again (your MCP client's reconnect or re-authorize) and add it " +
-      "on Airtable's page, or ask the base's owner to share it with you."
+      "it does not exist, or your Airtable sign-in has no access to it — Airtable lets a sign-in reach only the bases " +
+      'picked on its consent page ("Add a base"), and a base\'s owner can remove your access. Check the id with ' +
+      "list_bases; to use another base, sign in again (your MCP client's reconnect or re-authorize) and add it on " +
+      "Airtable's page, or ask the base's owner to share it with you."
     );
   }
   if (levelAllows(access.level, needed)) return undefined;

@@ -5,7 +5,7 @@ import type { OperationTaskStore } from "../tasks/operation-task-store.ts";
 import { declaresTasks, type TaskRuntime } from "../tasks/task-handlers.ts";
 import type { AnyToolDefinition, ToolContext, WriteToolDefinition } from "./define-tool.ts";
 import { compileTools } from "./compile-tools.ts";
-import { toolErrorResult } from "./tool-errors.ts";
+import { explainNoAccess, toolErrorResult } from "./tool-errors.ts";
 import { toolSuccessResult } from "./tool-result.ts";
 
 /** What the MCP SDK hands a tool handler about its request (signal, `_meta`, related notifications). */
@@ -71,8 +71,9 @@ export function registerTools(
       const started = performance.now();
       // The caller's logger (userId) once the context exists; the runtime's before that.
       let log = runtime.logger;
+      let ctx: ToolContext | undefined;
       try {
-        const ctx = callContext(await runtime.context(extra), extra, era);
+        ctx = callContext(await runtime.context(extra), extra, era);
         log = ctx.logger;
         const result =
           tool.kind === "write"
@@ -93,6 +94,9 @@ export function registerTools(
         // agent's text says it, and without it this line cannot tell an outage from an agent's mistake.
         log.info({ tool: tool.name, ms: Math.round(ms), isError: true, ...failureFields(error) }, "tool call");
         runtime.onToolCall?.(tool.name, ms, true);
+        // A 403 that may mean "not shared with this sign-in": list bases says which (one request, on failure only).
+        const explained = ctx === undefined ? undefined : await explainNoAccess(error, tool, ctx);
+        if (explained !== undefined) return { isError: true, content: [{ type: "text", text: explained }] };
         return toolErrorResult(error, tool, runtime.logger);
       }
     });

@@ -11,13 +11,14 @@ import {
   AirtableValidationError,
 } from "../airtable/errors.ts";
 import { scopeCatalog } from "../auth/scopes.ts";
+import { accessRefusal, lookUpBaseAccess, roleOf } from "../base-permissions.ts";
 import type { Logger } from "../logger.ts";
 import { describeMisconfigurationForAgent, misconfigurationOf } from "../misconfiguration.ts";
 import { isRedisUnavailable, logRedisRefusal, TEMPORARILY_UNAVAILABLE } from "../redis-unavailable.ts";
 import { SchemaLookupError } from "../schema-cache.ts";
 import { airtableAccessLost } from "../tokens/access-lost.ts";
 import { AirtableTokenUnavailableError } from "../tokens/airtable-token-provider.ts";
-import type { AnyToolDefinition } from "./define-tool.ts";
+import type { AnyToolDefinition, ToolContext } from "./define-tool.ts";
 import { ToolInputError } from "./tool-input-error.ts";
 
 /** What to do about an Airtable validation error, by Airtable's error type. */
@@ -89,6 +90,43 @@ export function describeToolError(error: unknown, tool: AnyToolDefinition, logge
   const reference = randomUUID();
   logger?.error({ err: error, tool: tool.name, reference }, "tool failed unexpectedly");
   return `Internal error while running ${tool.name} (reference ${reference}). Try again; if it persists, report the reference.`;
+}
+
+/**
+ * Why Airtable answered 403 INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND — which it gives alike for a base that does not
+ * exist, one not shared with this sign-in (not picked on Airtable's consent page), one listed with permission level
+ * `none`, a missing table and a missing scope (https://airtable.com/developers/web/api/errors: 403 "Accessing a
+ * protected resource with API credentials that don't have access to that resource") — found by asking list bases
+ * (one request, only after such a refusal; remembered for the write tools' check). Answers the sentence for the
+ * agent, or undefined for any other error, or when list bases cannot be read (describeToolError's general answer
+ * then stands).
+ */
+export async function explainNoAccess(
+  error: unknown,
+  tool: AnyToolDefinition,
+  ctx: Pick<ToolContext, "airtable" | "schemas" | "userId" | "logger">,
+): Promise<string | undefined> {
+  if (!(error instanceof AirtablePermissionError) || error.type !== "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND") {
+    return undefined;
+  }
+  const baseId = error.baseId;
+  if (baseId === undefined) return undefined;
+  let found: Awaited<ReturnType<typeof lookUpBaseAccess>>;
+  try {
+    found = await lookUpBaseAccess(ctx.airtable, baseId);
+  } catch (lookupError) {
+    ctx.logger.debug({ err: lookupError }, "list bases failed while explaining a 403");
+    return undefined;
+  }
+  await ctx.schemas.rememberBases(ctx.userId, found.bases);
+  const { access } = found;
+  const refusal = accessRefusal(access, "read", tool.name);
+  if (refusal !== undefined) return `Airtable refused access (${error.type}). ${refusal}`;
+  return (
+    `Airtable refused access (${error.type}). Base ${baseId} is listed for this sign-in (your role: ` +
+    `${roleOf(access.level ?? "")}), so a table of this call does not exist in it (list_tables shows them), or this ` +
+    `sign-in lacks the access ${tool.name} needs: ${scopeWords(tool)}; sign in again and grant it.`
+  );
 }
 
 /** Airtable 404s on a record path mean the record is gone; on tables and bases, they mean no access. */

@@ -62,10 +62,15 @@ export async function openConsentForm(authorizationUrl: string): Promise<Consent
 
 /**
  * Clicks Allow, signs in at the sandbox as `sandboxUser` (id or email; absent: the sandbox signs the browser in
- * by itself, as the embedded demo's does) and follows the redirects until they leave our server and the
- * sandbox: returns that URL (the client's redirect URI with code, state, iss).
+ * by itself, as the embedded demo's does), picks `sandboxBases` on Airtable's consent page ("Add a base"; absent:
+ * every base) and follows the redirects until they leave our server and the sandbox: returns that URL (the
+ * client's redirect URI with code, state, iss).
  */
-export async function approveConsent(form: ConsentForm, sandboxUser: string | undefined): Promise<URL> {
+export async function approveConsent(
+  form: ConsentForm,
+  sandboxUser: string | undefined,
+  sandboxBases?: readonly string[],
+): Promise<URL> {
   const decision = await fetch(form.action, {
     method: "POST",
     redirect: "manual",
@@ -77,6 +82,7 @@ export async function approveConsent(form: ConsentForm, sandboxUser: string | un
 
   const airtableLogin = new URL(toAirtable);
   if (sandboxUser !== undefined) airtableLogin.searchParams.set("sandbox_user", sandboxUser);
+  if (sandboxBases !== undefined) airtableLogin.searchParams.set("sandbox_bases", sandboxBases.join(","));
   const atAirtable = await fetch(airtableLogin, { redirect: "manual" });
   const toCallback = locationOf(atAirtable, airtableLogin.toString());
   if (atAirtable.status !== 302 || toCallback === undefined) throw await failure("Airtable authorize", atAirtable);

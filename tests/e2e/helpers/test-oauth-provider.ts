@@ -16,6 +16,8 @@ export interface TestOAuthProviderOptions {
    * the browser only follows redirects (a sandbox with automatic sign-in, as in the embedded demo).
    */
   sandboxUser?: string;
+  /** The bases the user picks on Airtable's consent page ("Add a base"). Absent: every base. */
+  sandboxBases?: string[];
   /** Present: a Client ID Metadata Document URL used as client_id (no registration). Absent: DCR. */
   metadataDocumentUrl?: string;
   clientName?: string;
@@ -93,7 +95,7 @@ export class TestOAuthProvider implements OAuthClientProvider {
     this.authorizationUrls.push(url);
     const form = await openConsentForm(url.toString());
     this.consentPages.push(form.html);
-    this.returns.push(await approveConsent(form, this.#opts.sandboxUser));
+    this.returns.push(await approveConsent(form, this.#opts.sandboxUser, this.#opts.sandboxBases));
   }
 
   saveCodeVerifier(verifier: string): void {
