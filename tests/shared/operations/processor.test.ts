@@ -548,6 +548,27 @@ describe("processOperation", () => {
     }
   });
 
+  it("names the missing scope when a listed base refuses a write as not found (a token without data.records:write)", async () => {
+    // Airtable answers a missing scope like a missing table: 403 INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND.
+    const readOnlyToken = f.sandbox.createPersonalAccessToken(f.user.id, ["data.records:read", "schema.bases:read"]);
+    const narrow = new AirtableClient({
+      apiUrl: f.sandbox.url,
+      contentUrl: f.sandbox.url,
+      userId: f.user.id,
+      getAccessToken: async () => readOnlyToken,
+      limiter,
+      logger,
+    });
+    const op = await start({ kind: "create_records", tableId: tasks(), input: names(3, "unscoped") });
+    await expect(processOperation(op.operationId, { store: log, airtable: narrow, logger })).rejects.toThrow(
+      /INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND/,
+    );
+    const reason = (await log.state(op.operationId))?.failure?.reason ?? "";
+    expect(reason).toContain("lacks the scope data.records:write");
+    expect(reason).toContain(`table ${tasks()} no longer exists in it`);
+    expect(rowsNamed("unscoped")).toHaveLength(0);
+  });
+
   it("fails at once, as a configuration error naming TOKEN_ENCRYPTION_KEY, when the owner's token cannot be decrypted", async () => {
     // The sign-in was stored under one key; this process has another (what the start-up check prevents between
     // processes, but not when every process's key was changed without TOKEN_ENCRYPTION_KEY_PREVIOUS).

@@ -10,6 +10,7 @@ export const createCommentKind = defineWriteKind({
     parentCommentId: z.string().optional(),
   }),
   userRole: "comment",
+  scope: "data.recordComments:write",
   singleItem: true,
   changesSchema: false,
   safeToResend: false,

@@ -5,6 +5,7 @@ export const createFieldKind = defineWriteKind({
   name: "create_field",
   item: fieldSpecSchema,
   userRole: "create",
+  scope: "schema.bases:write",
   singleItem: true,
   changesSchema: true,
   safeToResend: false,

@@ -6,6 +6,7 @@ export const createRecordsKind = defineWriteKind({
   name: "create_records",
   item: z.object({ fields: recordFieldsSchema }),
   userRole: "edit",
+  scope: "data.records:write",
   singleItem: false,
   changesSchema: false,
   // A create sent twice creates twice; with fieldsToMergeOn the re-send is an upsert that finds the first copy.

@@ -10,6 +10,7 @@ export const createTableKind = defineWriteKind({
     fields: z.array(fieldSpecSchema).min(1),
   }),
   userRole: "create",
+  scope: "schema.bases:write",
   singleItem: true,
   changesSchema: true,
   safeToResend: false,

@@ -6,6 +6,7 @@ export const deleteRecordsKind = defineWriteKind({
   name: "delete_records",
   item: z.object({ id: z.string().min(1) }),
   userRole: "edit",
+  scope: "data.records:write",
   singleItem: false,
   changesSchema: false,
   safeToResend: true,

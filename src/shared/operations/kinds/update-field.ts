@@ -13,6 +13,7 @@ export const updateFieldKind = defineWriteKind({
     description: z.string().optional(),
   }),
   userRole: "create",
+  scope: "schema.bases:write",
   singleItem: true,
   changesSchema: true,
   safeToResend: true,

@@ -6,6 +6,7 @@ export const updateRecordsKind = defineWriteKind({
   name: "update_records",
   item: z.object({ id: z.string().min(1), fields: recordFieldsSchema }),
   userRole: "edit",
+  scope: "data.records:write",
   singleItem: false,
   changesSchema: false,
   safeToResend: true,

@@ -6,6 +6,7 @@ export const updateTableKind = defineWriteKind({
   name: "update_table",
   item: z.object({ name: z.string().min(1).optional(), description: z.string().optional() }),
   userRole: "create",
+  scope: "schema.bases:write",
   singleItem: true,
   changesSchema: true,
   safeToResend: true,

@@ -16,6 +16,7 @@ export const uploadAttachmentKind = defineWriteKind({
     file: z.string().min(1),
   }),
   userRole: "edit",
+  scope: "data.records:write",
   singleItem: true,
   changesSchema: false,
   // A second send attaches the file twice.

@@ -9,6 +9,7 @@ export const upsertRecordsKind = defineWriteKind({
   name: "upsert_records",
   item: z.object({ id: z.string().min(1).optional(), fields: recordFieldsSchema }),
   userRole: "edit",
+  scope: "data.records:write",
   singleItem: false,
   changesSchema: false,
   // The second send matches the records the first one created or updated.

@@ -51,6 +51,12 @@ export interface WriteKind<Name extends string = string, Schema extends z.ZodTyp
    * (processor.ts), and a write known to need more than list_bases showed is refused before it is queued.
    */
   readonly userRole: Exclude<PermissionLevel, "none" | "read">;
+  /**
+   * The Airtable scope its request needs (https://airtable.com/developers/web/api/scopes): `data.records:write`,
+   * `data.recordComments:write` or `schema.bases:write`. A token without it is answered 403
+   * INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND, like a missing table: the failure names it as one of the two causes.
+   */
+  readonly scope: "data.records:write" | "data.recordComments:write" | "schema.bases:write";
   /** A sent batch changes the base's tables or fields: the cached schema is dropped after it (schema-cache.ts). */
   readonly changesSchema: boolean;
   /**
