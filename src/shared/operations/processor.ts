@@ -427,11 +427,19 @@ class OperationRun {
     if (written || refused !== outcomes.length || this.#state.nextBatch === undefined) return;
     // Airtable's message has no full stop of its own ("You are not permitted to perform this operation").
     const said = /[.!?]$/.test(error.message.trim()) ? error.message.trim() : `${error.message.trim()}.`;
+    const table = this.#op.tableId ?? "";
+    // With the level known to allow the write (#accessRefusal), only a restriction is left to explain the 403.
+    const why =
+      this.#accessAllowedAt > 0
+        ? `Your permission level on the base allows this write, so a field or table editing restriction set by the ` +
+          `base's owner refuses it: when Airtable's message names a field, leave that field out of the records; ` +
+          `otherwise table ${table} limits who may create, edit or delete its records. Ask the base's owner for ` +
+          "that access, "
+        : `If list_bases shows your permissionLevel on this base as read or comment, you cannot write to it: ` +
+          `ask the base's owner for edit access (to the base, or to table ${table} and its fields), `;
     const reason =
       `Airtable refused every record sent so far with 403 ${error.type}: ${said} The remaining batches were not ` +
-      `sent. If list_bases shows your permissionLevel on this base as read or comment, you cannot write to it: ` +
-      `ask the base's owner for edit access (to the base, or to table ${this.#op.tableId ?? ""} and its fields), ` +
-      "then retry the items get_operation lists as not written.";
+      `sent. ${why}then retry the items get_operation lists as not written.`;
     await this.#append({ type: "failed", reason, errorType: error.type });
     this.#log.warn({ err: error, errorType: error.type }, "operation failed: every record refused (403)");
     throw new OperationFailedError(reason, { cause: error });

@@ -457,6 +457,11 @@ describe("processOperation", () => {
       expect(state?.status).toBe("failed");
       expect(state?.failure?.reason).toContain("configured to limit who can perform this operation");
       expect(state?.failure?.reason).toMatch(/remaining batches were not sent/);
+      // The level was looked up and allows the write: the reason points at the restriction, not at the level.
+      expect(state?.failure?.reason).toContain(
+        "Your permission level on the base allows this write, so a field or table editing restriction",
+      );
+      expect(state?.failure?.reason).not.toMatch(/read or comment/);
       expect(state?.outcomes.filter((o) => "error" in o)).toHaveLength(10);
       expect(state?.outcomes.some((o) => o.index >= 10)).toBe(false);
       expect(rowsNamed("locked")).toHaveLength(0);
