@@ -642,8 +642,11 @@ function recordRefusalMessage(error: AirtableError, op: Operation, items: number
  */
 function withFieldNames(message: string, names: Readonly<Record<string, string>> | undefined): string {
   if (names === undefined) return message;
+  // A message that already names the field (a restriction: `the field "Notes" (fld…)`) is left as it is.
   return message.replace(/"?\b(fld[A-Za-z0-9]{14})\b"?/g, (match, id: string) =>
-    names[id] === undefined ? match : `${match} (${JSON.stringify(names[id])} in this write)`,
+    names[id] === undefined || message.includes(JSON.stringify(names[id]))
+      ? match
+      : `${match} (${JSON.stringify(names[id])} in this write)`,
   );
 }
 
