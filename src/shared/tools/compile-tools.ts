@@ -1,11 +1,13 @@
 import type { StandardSchemaWithJSON } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import type { AnyToolDefinition, ToolAnnotations } from "./define-tool.ts";
+import { portableJsonSchema } from "./portable-json-schema.ts";
 import { strictArgumentObject, unknownKeysMessage } from "./strict-object.ts";
 
 /**
  * The JSON Schema dialect the MCP SDK v2 asks for when it lists tools (its `standardSchemaToJsonSchema`); the
- * 2026-07-28 revision and 2025-11-25 both name JSON Schema 2020-12 as the default dialect.
+ * 2026-07-28 revision and 2025-11-25 both name JSON Schema 2020-12 as the default dialect, so the listed schemas can
+ * leave `$schema` out (portable-json-schema.ts).
  */
 const LISTED_TARGET = "draft-2020-12";
 
@@ -76,7 +78,8 @@ export function compileTools(tools: readonly AnyToolDefinition[]): readonly Comp
 /**
  * A Standard Schema (https://standardschema.dev) that validates with `schema` and answers its JSON Schema
  * (the StandardJSONSchemaV1 `jsonSchema` member, which the SDK prefers) from a cache: the dialect the SDK lists
- * with is converted here, now; any other dialect on first use.
+ * with is converted here, now, and rewritten into the subset every client takes (portable-json-schema.ts: what
+ * `tools/list` shows); any other dialect, zod's own conversion, on first use. Validation is zod's, unchanged.
  */
 function withPrecomputedJsonSchema(
   schema: z.ZodObject,
@@ -95,6 +98,7 @@ function withPrecomputedJsonSchema(
       let json = cache.get(key);
       if (json === undefined) {
         json = standard.jsonSchema[io](options);
+        if (options.target === LISTED_TARGET) json = portableJsonSchema(json);
         cache.set(key, json);
       }
       return json;
