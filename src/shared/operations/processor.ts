@@ -426,7 +426,7 @@ class OperationRun {
     const refused = outcomes.filter((o) => "error" in o && o.error.type === error.type).length;
     if (written || refused !== outcomes.length || this.#state.nextBatch === undefined) return;
     // Airtable's message has no full stop of its own ("You are not permitted to perform this operation").
-    const said = /[.!?]$/.test(error.message.trim()) ? error.message.trim() : `${error.message.trim()}.`;
+    const said = sentence(error.message);
     const table = this.#op.tableId ?? "";
     // With the level known to allow the write (#accessRefusal), only a restriction is left to explain the 403.
     const why =
