@@ -106,12 +106,13 @@ interface Entry {
  */
 export const BASE_LIST_TTL_MS = 10 * 60_000;
 
-/** A user's bases as list bases answered them, and when. */
-const baseListSchema = z.object({
-  seenAt: z.number(),
-  bases: z.array(z.object({ id: z.string(), name: z.string(), permissionLevel: z.string() })),
-});
-type BaseList = z.infer<typeof baseListSchema>;
+/** A user's bases as list bases answered them, and when (the in-memory form, without Redis). */
+interface BaseList {
+  seenAt: number;
+  bases: { id: string; name: string; permissionLevel: string }[];
+}
+/** One base of a remembered list in Redis: [name, permissionLevel]. */
+const baseEntrySchema = z.tuple([z.string(), z.string()]);
 
 /** The parsed-schema memo keeps at most this many characters of schema JSON (~2 bytes each: ≤ ~16 MB). */
 export const PARSED_SCHEMA_MEMO_CHARS = 8_000_000;
@@ -207,8 +208,12 @@ export class SchemaCache {
       this.#baseLists.set(key, list);
       return;
     }
+    // One hash per user: `seenAt`, and each base id → its [name, level]. A write call reads two fields of it
+    // (baseAccess), not the whole list, which for a user with thousands of bases is hundreds of kB of JSON.
+    const fields: Record<string, string> = { seenAt: String(seenAt) };
+    for (const b of list.bases) fields[b.id] = JSON.stringify([b.name, b.permissionLevel]);
     try {
-      await this.#redis.set(key, JSON.stringify(list), "PX", this.#baseListTtlMs);
+      await this.#redis.multi().unlink(key).hset(key, fields).pexpire(key, this.#baseListTtlMs).exec();
     } catch (error) {
       this.#logger?.warn({ err: error }, "base list cache write failed");
     }
@@ -217,24 +222,28 @@ export class SchemaCache {
   /**
    * The user's access to `baseId` as the last remembered list bases answer showed it (not listed: no `level`), or
    * undefined when none is remembered within BASE_LIST_TTL_MS. Never asks Airtable; a cache that cannot answer is
-   * undefined.
+   * undefined. One HMGET of two fields in Redis.
    */
   async baseAccess(userId: string, baseId: string): Promise<BaseAccess | undefined> {
     const key = this.#baseListKey(userId);
-    let list: BaseList | undefined;
     if (this.#redis === undefined) {
-      list = this.#baseLists.get(key);
-    } else {
-      try {
-        const text = await this.#redis.get(key);
-        const parsed = text === null ? undefined : baseListSchema.safeParse(JSON.parse(text));
-        list = parsed?.success === true ? parsed.data : undefined;
-      } catch (error) {
-        this.#logger?.warn({ err: error }, "base list cache read failed");
-      }
+      const list = this.#baseLists.get(key);
+      if (list === undefined || list.seenAt + this.#baseListTtlMs <= this.#now()) return undefined;
+      return accessIn(list.bases, baseId, list.seenAt);
     }
-    if (list === undefined || list.seenAt + this.#baseListTtlMs <= this.#now()) return undefined;
-    return accessIn(list.bases, baseId, list.seenAt);
+    try {
+      const [seenAtText, entry] = await this.#redis.hmget(key, "seenAt", baseId);
+      const seenAt = Number(seenAtText ?? Number.NaN);
+      if (!Number.isFinite(seenAt) || seenAt + this.#baseListTtlMs <= this.#now()) return undefined;
+      if (entry === null || entry === undefined) return { baseId, seenAt };
+      const parsed = baseEntrySchema.safeParse(JSON.parse(entry));
+      if (!parsed.success) return undefined;
+      const [name, level] = parsed.data;
+      return { baseId, seenAt, name, level };
+    } catch (error) {
+      this.#logger?.warn({ err: error }, "base list cache read failed");
+      return undefined;
+    }
   }
 
   resolveTable(schema: BaseSchema, tableIdOrName: string, baseId?: string): AirtableTable {
