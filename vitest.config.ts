@@ -12,6 +12,8 @@ const timingSensitive = [
   "tests/shared/airtable/user-rps-across-bases.test.ts",
   "tests/shared/limiter/idle-burst.test.ts",
   "tests/e2e/worker-recovery-time.test.ts",
+  // Answers to a stalled or refusing Redis must come within a bound of seconds.
+  "tests/e2e/redis-stall.test.ts",
   // The burst and the sign-in after it must fall in one second.
   "tests/e2e/sign-in-at-full-rate.test.ts",
   // Not a timing measurement, but a third-party client process with its own timers (it opens the browser while its

@@ -14,7 +14,8 @@ import { listenOn } from "../shared/http/listen.ts";
 import { RedisKeyValueStore } from "../shared/kv/redis-key-value-store.ts";
 import type { Logger } from "../shared/logger.ts";
 import { checkEvictionPolicy } from "../shared/redis-eviction-policy.ts";
-import { logRedisErrors, reconnectOnReadonly } from "../shared/redis-unavailable.ts";
+import { failFastRedisOptions, startupDuplicate } from "../shared/redis-connection.ts";
+import { logRedisErrors, logSecondaryErrors } from "../shared/redis-unavailable.ts";
 import { Metrics } from "../shared/metrics/index.ts";
 import { QueuedOperationRunner } from "../shared/queue/queued-runner.ts";
 import { SchemaCache } from "../shared/schema-cache.ts";
@@ -36,20 +37,26 @@ export interface RunningServer {
 export async function startServer(config: Config, opts: { logger: Logger; metrics?: Metrics }): Promise<RunningServer> {
   const { logger } = opts;
   const keyPrefix = config.REDIS_KEY_PREFIX;
-  // The web tier answers people: fail a request fast when Redis is away rather than queue it for minutes.
-  const redis = new Redis(config.REDIS_URL!, {
-    maxRetriesPerRequest: 2,
-    enableOfflineQueue: true,
-    reconnectOnError: reconnectOnReadonly,
-  });
+  // The web tier answers people: a request fails within REDIS_COMMAND_TIMEOUT_MS when Redis stalls or is away,
+  // rather than hang until it answers again (redis-connection.ts).
+  const redis = new Redis(config.REDIS_URL!, failFastRedisOptions(config.REDIS_COMMAND_TIMEOUT_MS));
   logRedisErrors(redis, logger);
-  // Before anything is served: a server whose key differs from the workers' would store tokens they cannot read.
-  await requireKeyAgreement(
-    new KeyValueFingerprintStore(new RedisKeyValueStore(redis), keyPrefix, redisKeyName),
-    config,
-    logger,
-  );
-  await checkEvictionPolicy(redis, logger);
+  // The start-up checks wait for Redis on a connection of their own, as patient as before (redis-connection.ts).
+  const startup = startupDuplicate(redis);
+  logSecondaryErrors(startup, logger, "start-up connection error", "debug");
+  try {
+    // Before anything is served: a server whose key differs from the workers' would store tokens they cannot read.
+    await requireKeyAgreement(
+      new KeyValueFingerprintStore(new RedisKeyValueStore(startup), keyPrefix, redisKeyName),
+      config,
+      logger,
+    );
+    await checkEvictionPolicy(startup, logger);
+  } finally {
+    startup.disconnect();
+  }
+  // Redis answered the checks: the fail-fast connection is ready now or reconnects within a second.
+  if (redis.status !== "ready") await once(redis, "ready");
   // What every read tool call reads (revocation entry, Airtable account, schema), kept in memory while unchanged.
   const cache = createClientSideCache(config, { redis, logger, extraPrefixes: [revokedKeyPrefix(keyPrefix)] });
   const kv = new RedisKeyValueStore(redis, { ...(cache !== undefined && { cache }) });

@@ -86,6 +86,11 @@ export const configSchema = z.object({
    * process; src/shared/kv/client-side-cache.ts). off: read them from Redis on every call.
    */
   REDIS_CLIENT_CACHE: z.stringbool().default(true),
+  /**
+   * Server: the longest a Redis command waits for an answer, ms (src/shared/redis-connection.ts). A Redis that stalls
+   * or refuses connections is then answered "temporarily unavailable" within about this long instead of hanging.
+   */
+  REDIS_COMMAND_TIMEOUT_MS: positiveInt.min(100).max(30_000).default(2_000),
   AIRTABLE_CLIENT_ID: z.string().min(1).optional(),
   AIRTABLE_CLIENT_SECRET: z.string().min(1).optional(),
   AIRTABLE_API_URL: trimmedUrl.default("https://api.airtable.com"),

@@ -6,6 +6,8 @@
 import type { Logger } from "./logger.ts";
 
 const MESSAGES = [
+  // ioredis's commandTimeout (redis-connection.ts): a Redis that stalls without closing the connection.
+  /^Command timed out$/,
   /Reached the max retries per request limit/i,
   /Connection is closed/i,
   /Stream isn't writeable/i,
@@ -30,7 +32,10 @@ const REFUSALS: [RegExp, string][] = [
  * ioredis's `reconnectOnError` for every process connection (and, through `duplicate()`, the ones made from it):
  * after a failover a connection still attached to the demoted primary gets READONLY for every write until it
  * reconnects, and it would not by itself. 2: reconnect, then resend the command that failed (ioredis docs,
- * "Reconnect on error"). Only READONLY: OOM and LOADING pass without a new connection.
+ * "Reconnect on error"); on the server's fail-fast connection (redis-connection.ts) the resent command is rejected
+ * with the closing connection's queue, so the request that met the failover is answered "temporarily unavailable"
+ * and the next one goes to the new primary. Only READONLY:
+ * OOM and LOADING pass without a new connection.
  */
 export function reconnectOnReadonly(error: Error): 2 | false {
   return /^READONLY/.test(error.message) ? 2 : false;
@@ -73,6 +78,16 @@ export function isRedisUnavailable(error: unknown, depth = 0): boolean {
   if (code === "ECONNREFUSED" || code === "ECONNRESET" || code === "ETIMEDOUT") return true;
   if (MESSAGES.some((m) => m.test(error.message))) return true;
   return isRedisUnavailable(error.cause, depth + 1);
+}
+
+/**
+ * True when `error` says Redis does not answer at all (a timeout, a refused or lost connection), as opposed to a
+ * Redis that answers but refuses writes (redisRefusal). Code that would carry on without Redis after such an error
+ * (a cache miss, a limiter let through) rethrows these instead: the request's next Redis command would wait the
+ * whole REDIS_COMMAND_TIMEOUT_MS again before it fails the same way (src/shared/redis-connection.ts).
+ */
+export function redisDoesNotAnswer(error: unknown): boolean {
+  return isRedisUnavailable(error) && redisRefusal(error) === undefined;
 }
 
 export const TEMPORARILY_UNAVAILABLE =

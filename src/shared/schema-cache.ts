@@ -12,6 +12,7 @@ import {
 } from "./airtable/schemas.ts";
 import type { RedisClientSideCache } from "./kv/client-side-cache.ts";
 import type { Logger } from "./logger.ts";
+import { redisDoesNotAnswer } from "./redis-unavailable.ts";
 
 export interface SchemaCacheOptions {
   /** Shared cache for every process; without it each process keeps its own in memory. */
@@ -281,7 +282,10 @@ export class SchemaCache {
       this.#remember(key, text, schema);
       return schema;
     } catch (error) {
-      // A cache that cannot answer is a miss: the read still works, it only costs an Airtable request.
+      // A Redis that does not answer at all fails the call now: the limiter in front of the Airtable request needs
+      // the same Redis and would only wait as long again.
+      if (redisDoesNotAnswer(error)) throw error;
+      // Any other failure is a miss: the read still works, it only costs an Airtable request.
       this.#logger?.warn({ err: error }, "schema cache read failed");
       return undefined;
     }

@@ -33,7 +33,8 @@ import {
 import { failOperation, finalReason } from "../shared/operations/fail-operation.ts";
 import { processOperation } from "../shared/operations/processor.ts";
 import { progressUpdateOf } from "../shared/operations/progress-listeners.ts";
-import { OPERATIONS_QUEUE, bullPrefix, bullmqConnection, cancelChannel } from "../shared/queue/operation-queue.ts";
+import { OPERATIONS_QUEUE, bullPrefix, cancelChannel } from "../shared/queue/operation-queue.ts";
+import { blockingDuplicate } from "../shared/redis-connection.ts";
 import { WorkerHeartbeat } from "../shared/queue/worker-heartbeat.ts";
 import type { OperationJobData } from "../shared/queue/operation-queue.ts";
 import type { SchemaCache } from "../shared/schema-cache.ts";
@@ -159,8 +160,9 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
     }
   };
 
-  // BullMQ's scripts go on a connection of their own (bullmqConnection says why); the shared one keeps the rest.
-  const workerRedis = bullmqConnection(opts.redis);
+  // BullMQ's scripts go on a connection of their own (bullmqConnection says why); the shared one keeps the rest. A
+  // waiting one whatever `opts.redis` is: BullMQ duplicates it for BZPOPMIN, which no command timeout may cut short.
+  const workerRedis = blockingDuplicate(opts.redis);
   let worker: Worker<OperationJobData>;
   try {
     worker = new Worker<OperationJobData>(
@@ -212,7 +214,7 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
   logSecondaryErrors(worker, logger, "worker error", "error");
 
   // Cancels of running operations, told by the server that recorded them (the log stays the truth; see above).
-  const cancels = opts.redis.duplicate({ maxRetriesPerRequest: null });
+  const cancels = blockingDuplicate(opts.redis);
   cancels.on("message", (_channel: string, operationId: string) => {
     if (worker.cancelJob(operationId))
       logger.info({ operationId }, "cancel requested: stopping after the batch in flight");

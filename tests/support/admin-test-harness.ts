@@ -8,7 +8,7 @@ import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { Redis } from "ioredis";
+import { Redis, type RedisOptions } from "ioredis";
 import { airtableClientFactory } from "../../src/shared/airtable/client-factory.ts";
 import { createAirtableAccess } from "../../src/shared/airtable-access.ts";
 import { configSchema, type Config } from "../../src/shared/config.ts";
@@ -25,6 +25,7 @@ import { createOperationWorker, type OperationWorker } from "../../src/worker/op
 import type { Sandbox } from "../../src/sandbox/index.ts";
 
 import { createTestRedis } from "../helpers/redis.ts";
+import { failFastRedisOptions } from "../../src/shared/redis-connection.ts";
 import { RedisKeyValueStore } from "../../src/shared/kv/redis-key-value-store.ts";
 import { createServerApp } from "../../src/server/app.ts";
 
@@ -57,6 +58,8 @@ export interface ServerHarnessOptions {
   keyPrefix: string;
   /** Environment on top of the harness's own (ADMIN_TOKEN, ADMIN_READ_ONLY…). */
   env?: Record<string, string>;
+  /** The Redis of the server and its workers; default the shared test Redis (a test that stalls one brings its own). */
+  redisUrl?: string;
 }
 
 const logger = createLogger({ level: process.env.LOG_LEVEL ?? "silent" });
@@ -81,9 +84,14 @@ export async function startServerHarness(opts: ServerHarnessOptions): Promise<Se
     REDIS_KEY_PREFIX: keyPrefix,
     ...opts.env,
   });
-  const redis: Redis = createTestRedis();
+  // Wired as src/server/main.ts wires it, its fail-fast connection included.
+  const connect = (options: RedisOptions): Redis =>
+    opts.redisUrl === undefined
+      ? createTestRedis(options)
+      : new Redis(opts.redisUrl, { maxRetriesPerRequest: 1, ...options });
+  const redis = connect(failFastRedisOptions(config.REDIS_COMMAND_TIMEOUT_MS));
+  if (redis.status !== "ready") await once(redis, "ready"); // no offline queue: wait for the connection
   const metrics = new Metrics({ logger });
-  // Wired as src/server/main.ts wires it.
   const access = createAirtableAccess(config, { redis, logger, limiterHooks: metrics.limiterHooks });
   const { store, clients, airtableOAuth, tokens, operations } = access;
   const runner = new QueuedOperationRunner({
@@ -116,7 +124,7 @@ export async function startServerHarness(opts: ServerHarnessOptions): Promise<Se
 
   const stops: (() => Promise<void>)[] = [];
   async function startWorker(workerOpts: { accessToken?: (userId: string) => Promise<string> } = {}) {
-    const workerRedis = createTestRedis({ maxRetriesPerRequest: null });
+    const workerRedis = connect({ maxRetriesPerRequest: null });
     const workerMetrics = new Metrics({ logger });
     workerMetrics.observeQueue(runner.queue);
     const workerLimiter = BottleneckAirtableLimiter.clustered({

@@ -2,6 +2,7 @@ import type { Request, RequestHandler, Response } from "express";
 import { rateLimit, type ClientRateLimitInfo, type IncrementResponse, type Store } from "express-rate-limit";
 import type { KeyValueStore } from "../../shared/kv/key-value-store.ts";
 import type { Logger } from "../../shared/logger.ts";
+import { redisDoesNotAnswer } from "../../shared/redis-unavailable.ts";
 import { OAuthError } from "./oauth-error.ts";
 import { sha256Hex } from "./pkce.ts";
 
@@ -89,18 +90,29 @@ export function ipRateLimit(opts: {
   limit: number;
   /** Answers the request that went over the limit (JSON for API endpoints, a page for browsers). */
   onLimit: (req: Request, res: Response) => void;
+  logger: Logger;
 }): RequestHandler {
-  return rateLimit({
+  const limiter = rateLimit({
     windowMs: opts.windowMs,
     limit: opts.limit,
     // draft-8 RateLimit headers on every answer; express-rate-limit adds Retry-After to each 429.
     standardHeaders: "draft-8",
     legacyHeaders: false,
     store: new KeyValueRateLimitStore(opts.kv, `${opts.keyPrefix}:oauth:rl:${opts.name}:`),
-    // Redis down means sign-in is down anyway; do not also turn every request into a limiter error.
-    passOnStoreError: true,
+    // Store errors come to the wrapper below, which decides.
+    passOnStoreError: false,
     handler: (req, res) => opts.onLimit(req, res),
   });
+  // A Redis that does not answer goes to the router's error handler (503 temporarily_unavailable, or the 503 page):
+  // every one of these endpoints needs Redis next and would wait REDIS_COMMAND_TIMEOUT_MS a second time. Any other
+  // store failure lets the request through unlimited, logged, rather than turn it into a limiter error.
+  return (req, res, next) => {
+    void limiter(req, res, (error?: unknown) => {
+      if (error === undefined || redisDoesNotAnswer(error)) return next(error);
+      opts.logger.error({ err: error, limit: opts.name }, "rate limit store failed: request let through");
+      next();
+    });
+  };
 }
 
 /** A 429 in the token endpoints' JSON error shape, with Retry-After. */
@@ -118,7 +130,8 @@ export function tooManyRequests(description: string, retryAfterSec: number): OAu
  *
  * The price: whoever knows a key can hold it shut by failing on purpose (20 wrong secrets per 10 minutes for a
  * confidential client). Public clients have no secret to fail on, and a grant id is only known to holders of
- * the grant's tokens. Store errors are logged and let the request through, like the per-IP limits.
+ * the grant's tokens. Store errors are logged and let the request through, like the per-IP limits; a Redis that does
+ * not answer fails the request instead (503 temporarily_unavailable), as it would one step later.
  */
 export class FailureLimit {
   readonly #store: KeyValueRateLimitStore;
@@ -149,6 +162,8 @@ export class FailureLimit {
     try {
       info = await this.#store.get(counterKey(key));
     } catch (error) {
+      // As ipRateLimit: the request needs Redis next, so a Redis that does not answer fails it now.
+      if (redisDoesNotAnswer(error)) throw error;
       this.#logger.error({ err: error }, "failure limit unavailable: request let through");
       return;
     }

@@ -29,6 +29,7 @@ export function createAuthRouter(deps: AuthDeps, ctx: AuthContext = buildAuthCon
       name,
       windowMs,
       limit,
+      logger: deps.logger,
       onLimit: (_req, res) =>
         page
           ? sendErrorPage(res, 429, "Too many requests", "Wait a minute, then start again from your app.")

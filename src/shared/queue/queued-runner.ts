@@ -9,6 +9,7 @@
  * waiting in its limiter is dropped; it appends `cancelled` after the batch in flight. A missed message costs only
  * time: the worker also sees the log's `cancel_requested` at its next append.
  */
+import { blockingDuplicate } from "../redis-connection.ts";
 import { logSecondaryErrors } from "../redis-unavailable.ts";
 import { Job, Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
@@ -56,8 +57,9 @@ export class QueuedOperationRunner implements OperationRunner {
     // (bullmqConnection in operation-queue.ts says why).
     this.#queueRedis = bullmqConnection(opts.redis);
     this.queue = new Queue<OperationJobData>(OPERATIONS_QUEUE, { connection: this.#queueRedis, prefix });
-    // XREAD BLOCK needs a connection of its own, which must wait for Redis rather than fail.
-    this.#eventsRedis = opts.redis.duplicate({ maxRetriesPerRequest: null });
+    // XREAD BLOCK needs a connection of its own, which must wait for Redis rather than fail, without the fail-fast
+    // connection's command timeout (shorter than the 10 s block; redis-connection.ts).
+    this.#eventsRedis = blockingDuplicate(opts.redis);
     this.#events = new QueueEvents(OPERATIONS_QUEUE, { connection: this.#eventsRedis, prefix });
     this.#events.setMaxListeners(0);
     this.#events.on("progress", ({ jobId, data }) => {
