@@ -21,7 +21,7 @@
  *   expiry it rejects the command with "Command timed out" (isRedisUnavailable knows it) and leaves the connection as
  *   it is. The command stays in the connection's reply queue, so a late reply is matched to it and dropped: no reply
  *   ever goes to the wrong command. But a command already written is still run by Redis when it answers again: a
- *   timeout says "no answer yet", not "not done".
+ *   timeout says "no answer yet", not "not done" (callers that must know, QueuedOperationRunner.submit, say so).
  * - A command that timed out while still in the offline queue is sent anyway once the connection is back (ioredis
  *   issue #2130; PR #2131 not merged). Here a failed reconnect attempt rejects and removes what waits before that
  *   timeout fires: the attempt starts within a quarter of the timeout and its connect gives up after half of it. Left:

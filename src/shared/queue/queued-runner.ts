@@ -10,7 +10,7 @@
  * time: the worker also sees the log's `cancel_requested` at its next append.
  */
 import { blockingDuplicate } from "../redis-connection.ts";
-import { logSecondaryErrors } from "../redis-unavailable.ts";
+import { logSecondaryErrors, redisDoesNotAnswer } from "../redis-unavailable.ts";
 import { Job, Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.ts";
@@ -30,6 +30,9 @@ import {
   jobOptions,
 } from "./operation-queue.ts";
 import type { JobPolicy, OperationJobData } from "./operation-queue.ts";
+
+/** Why an operation that could not be queued ended. */
+const NOT_QUEUED = "The operation could not be queued (Redis did not answer). Nothing was written; call again.";
 
 export interface QueuedRunnerOptions extends JobPolicy {
   /**
@@ -76,18 +79,38 @@ export class QueuedOperationRunner implements OperationRunner {
     await Promise.all([this.queue.waitUntilReady(), this.#events.waitUntilReady()]);
   }
 
+  /**
+   * Writes the operation's log, then adds its job. Throws what Redis throws; the caller answers "temporarily
+   * unavailable, nothing was changed", which stays true when Redis did not answer in time (a stall: the command may
+   * still run when Redis answers again, redis-connection.ts): the cleanup sent right behind it, on the log's own
+   * connection, runs first then.
+   */
   async submit(operation: Operation): Promise<void> {
     const { store } = this.#opts;
-    await store.create(operation);
+    const { operationId } = operation;
+    try {
+      await store.create(operation);
+    } catch (error) {
+      // The log may still be written later, and no job will ever be added for it: `failed` ends it then (or finds no
+      // log and is refused).
+      if (redisDoesNotAnswer(error)) {
+        void store.append(operationId, { type: "failed", reason: NOT_QUEUED }).catch(() => undefined);
+      }
+      throw error;
+    }
     try {
       await this.queue.add(operation.kind, jobDataOf(operation), jobOptions(operation, this.#opts));
     } catch (error) {
-      // The log exists but no worker will ever see it: end it, so nobody polls an operation that cannot run.
-      await failOperation(
-        store,
-        operation.operationId,
-        "The operation could not be queued (Redis did not answer). Nothing was written; call again.",
-      ).catch(() => undefined);
+      if (redisDoesNotAnswer(error)) {
+        // The job may still be added later, and a worker would run a write its caller was told failed. A cancel
+        // request reaches the log before any worker can read it (both wait in Redis's input, and a worker reads the
+        // log only after its BZPOPMIN returned): a worker that gets the job ends it `cancelled` and sends nothing.
+        // Recorded as the owner's cancel, like a write call cancelled while it waits (events.ts cancelSourceSchema).
+        void store.append(operationId, { type: "cancel_requested", source: "cancel_operation" }).catch(() => undefined);
+      } else {
+        // The log exists but no worker will ever see it: end it, so nobody polls an operation that cannot run.
+        await failOperation(store, operationId, NOT_QUEUED).catch(() => undefined);
+      }
       throw error;
     }
   }
