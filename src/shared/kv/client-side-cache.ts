@@ -28,10 +28,18 @@
  * - The null invalidation message (FLUSHALL / FLUSHDB) drops every entry.
  * - Writers in this process call `invalidate(key)` before writing, so this process reads its own writes even
  *   before Redis's invalidation for them arrives on S.
- * - Each entry also has a max age (default DEFAULT_MAX_AGE_MS): the bound on staleness if an invalidation is
- *   lost without any disconnect being noticed (a silent network partition).
+ * - Served only while S has *proved* recent: a PING on S answered, sent at most `proofIntervalMs` (default
+ *   DEFAULT_PROOF_INTERVAL_MS) ago. Redis answers a PING on a connection after everything it sent there before, so
+ *   its PONG says every invalidation of a change Redis made before that PING has arrived. A Redis that stalls without
+ *   closing anything (a stopped process, a network partition that leaves S "connected" while another process's
+ *   writes go through) stops the proofs: memory stops serving within that interval, the unanswered PING
+ *   (`probeTimeoutMs`) drops S, which disarms and flushes as any disconnect does, and the cache re-arms when S is
+ *   back. Without it, an entry written elsewhere during a partition was served for up to its max age. A read that
+ *   finds the proof too old goes to Redis and sends the next PING (one at a time): no command while idle.
+ * - Each entry also has a max age (default DEFAULT_MAX_AGE_MS): the last bound on staleness if an invalidation were
+ *   lost some other way without a disconnect.
  * - Bounded by entries and by characters (key + value); the oldest entry goes first. Idle cost: no Redis
- *   command at all (no polling, no timers; ages are checked when read).
+ *   command at all (no polling, no timers; ages and proofs are checked when read).
  *
  * When Redis refuses the arming (`CLIENT TRACKING` unknown before Redis 6, disallowed by a managed Redis, or an
  * ACL without `client` or the `__redis__:invalidate` channel), one warning names the cause, S and T are closed,
@@ -52,6 +60,14 @@ export const INVALIDATION_CHANNEL = "__redis__:invalidate";
  * next to nothing.
  */
 export const DEFAULT_MAX_AGE_MS = 60_000;
+/**
+ * Default of how long a PING answered on the invalidation connection vouches for it (ms): 5 s. The bound on how long
+ * entries are served after Redis went silent (plus nothing: the first read after it goes to Redis). One PING per
+ * 5 s per process while reads come, none while idle.
+ */
+export const DEFAULT_PROOF_INTERVAL_MS = 5_000;
+/** Default wait for that PING's answer when the data connection has no `commandTimeout` of its own (ms). */
+export const DEFAULT_PROBE_TIMEOUT_MS = 2_000;
 /** Default bound on entries. */
 export const DEFAULT_MAX_ENTRIES = 10_000;
 /** Default bound on characters held (keys + raw values; ~2 bytes each): the schema memo's former bound. */
@@ -65,6 +81,13 @@ export interface RedisClientSideCacheOptions {
   logger?: Logger;
   /** Max age of an entry in ms; default DEFAULT_MAX_AGE_MS. */
   maxAgeMs?: number;
+  /** How long an answered PING on the invalidation connection lets memory serve, ms; default DEFAULT_PROOF_INTERVAL_MS. */
+  proofIntervalMs?: number;
+  /**
+   * How long that PING may go unanswered before the connection is dropped (and the cache with it), ms; default the
+   * data connection's `commandTimeout` (REDIS_COMMAND_TIMEOUT_MS on the server), else DEFAULT_PROBE_TIMEOUT_MS.
+   */
+  probeTimeoutMs?: number;
   /** Max number of entries; default DEFAULT_MAX_ENTRIES. */
   maxEntries?: number;
   /** Max characters of keys + values held; default DEFAULT_MAX_CHARS. */
@@ -87,6 +110,8 @@ export interface ClientSideCacheStats {
   misses: number;
   /** Invalidation messages received from Redis (one per message: a list of keys, or a flush). */
   invalidations: number;
+  /** PINGs sent on the invalidation connection to prove it (see the class comment). */
+  probes: number;
   entries: number;
   chars: number;
 }
@@ -118,6 +143,7 @@ export class RedisClientSideCache {
   readonly #prefixes: readonly string[];
   readonly #logger: Logger | undefined;
   readonly #maxAgeMs: number;
+  readonly #proofIntervalMs: number;
   readonly #maxEntries: number;
   readonly #maxChars: number;
   readonly #sub: Redis;
@@ -136,6 +162,10 @@ export class RedisClientSideCache {
   #hits = 0;
   #misses = 0;
   #invalidations = 0;
+  #probes = 0;
+  /** performance.now() when the latest PING on S that was answered (or the arming) was sent. */
+  #provenAt = Number.NEGATIVE_INFINITY;
+  #probing = false;
 
   constructor(opts: RedisClientSideCacheOptions) {
     if (opts.prefixes.length === 0) throw new Error("RedisClientSideCache: give at least one key prefix to track");
@@ -143,18 +173,21 @@ export class RedisClientSideCache {
     this.#prefixes = [...opts.prefixes];
     this.#logger = opts.logger;
     this.#maxAgeMs = opts.maxAgeMs ?? DEFAULT_MAX_AGE_MS;
+    this.#proofIntervalMs = opts.proofIntervalMs ?? DEFAULT_PROOF_INTERVAL_MS;
     this.#maxEntries = opts.maxEntries ?? DEFAULT_MAX_ENTRIES;
     this.#maxChars = opts.maxChars ?? DEFAULT_MAX_CHARS;
     const name = opts.connectionName ?? "atmcp-csc";
     // RESP2: a RESP3 redirect target would get `invalidate` push frames, which ioredis drops. No automatic
     // resubscribe or resend: every (re)connection is armed from scratch by #arm, with the new S's id. No offline
-    // queue and no retries: a command of a lost connection fails at once, so an arming never hangs.
+    // queue and no retries: a command of a lost connection fails at once, so an arming never hangs; and a command
+    // timeout, so that a silent Redis is noticed (the proof PING, and an arming that gets no answer).
     const common = {
       protocol: 2 as const,
       autoResubscribe: false,
       autoResendUnfulfilledCommands: false,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
+      commandTimeout: opts.probeTimeoutMs ?? opts.redis.options.commandTimeout ?? DEFAULT_PROBE_TIMEOUT_MS,
     };
     this.#sub = this.#redis.duplicate({ ...common, connectionName: `${name}:invalidations` });
     this.#track = this.#redis.duplicate({ ...common, connectionName: `${name}:tracking` });
@@ -218,6 +251,7 @@ export class RedisClientSideCache {
       hits: this.#hits,
       misses: this.#misses,
       invalidations: this.#invalidations,
+      probes: this.#probes,
       entries: this.#entries.size,
       chars: this.#chars,
     };
@@ -248,13 +282,19 @@ export class RedisClientSideCache {
 
   async #lookup(key: string): Promise<Entry> {
     if (this.#armed) {
-      const entry = this.#entries.get(key);
-      if (entry?.trusted === true) {
-        if (entry.until > performance.now()) {
-          this.#hits++;
-          return entry;
+      const now = performance.now();
+      if (now - this.#provenAt > this.#proofIntervalMs) {
+        // Not proved lately: this read goes to Redis, and a PING on S tells whether invalidations still arrive.
+        this.#probe();
+      } else {
+        const entry = this.#entries.get(key);
+        if (entry?.trusted === true) {
+          if (entry.until > now) {
+            this.#hits++;
+            return entry;
+          }
+          this.#drop(key, entry);
         }
-        this.#drop(key, entry);
       }
     }
     this.#misses++;
@@ -285,6 +325,37 @@ export class RedisClientSideCache {
       pending.delete(read);
       if (pending.size === 0 && this.#pending.get(key) === pending) this.#pending.delete(key);
     }
+  }
+
+  /**
+   * PINGs S (one at a time). Answered: memory may serve for another proof interval from when it was sent. Not
+   * answered within S's command timeout (or failed): S is dropped and reconnects, which disarms and flushes (#watch)
+   * and re-arms once Redis answers again.
+   */
+  #probe(): void {
+    if (this.#probing || this.#closed) return;
+    this.#probing = true;
+    this.#probes++;
+    const epoch = this.#epoch;
+    const sentAt = performance.now();
+    this.#sub.ping().then(
+      () => {
+        this.#probing = false;
+        if (epoch === this.#epoch) this.#provenAt = Math.max(this.#provenAt, sentAt);
+      },
+      (error: unknown) => {
+        this.#probing = false;
+        if (epoch !== this.#epoch || this.#closed) return;
+        this.#logger?.warn(
+          { err: error },
+          "Redis client-side cache: its invalidation connection did not answer a PING; reconnecting it, reads go " +
+            "to Redis meanwhile",
+        );
+        this.#disarm();
+        this.#subId = undefined;
+        this.#sub.disconnect(true);
+      },
+    );
   }
 
   /** Disarmed: a plain GET. Keeps an untrusted entry's derived value when the bytes are the same as last time. */
@@ -367,8 +438,10 @@ export class RedisClientSideCache {
     if (this.#sub.status !== "ready" || this.#track.status !== "ready") return;
     this.#arming = true;
     const epoch = ++this.#epoch;
+    const armingStarted = performance.now();
     try {
       let subId = this.#subId;
+      const subAnswers = subId === undefined;
       if (subId === undefined) {
         // CLIENT ID first: a RESP2 connection in subscriber mode runs nothing but (un)subscribe and ping.
         subId = (await this.#sub.client("ID")) as number;
@@ -382,10 +455,20 @@ export class RedisClientSideCache {
       await this.#track.call("CLIENT", "TRACKING", "on", "REDIRECT", String(subId), "BCAST", ...prefixes);
       if (epoch !== this.#epoch || this.#closed) return;
       this.#flush();
+      // S answered CLIENT ID and SUBSCRIBE, sent after armingStarted: a proof as good as a PING's. (An arming that
+      // only redid T keeps S's last proof.)
+      if (subAnswers) this.#provenAt = armingStarted;
       this.#armed = true;
       this.#logger?.debug({ prefixes: this.#prefixes, epoch }, "Redis client-side cache armed");
     } catch (error) {
       if (error instanceof ReplyError && !this.#closed) this.#refuse(error as Error);
+      else if (error instanceof Error && error.message === "Command timed out" && !this.#closed) {
+        // Redis went silent mid-way: the connections stay "ready" and no event would ever re-arm. Dropped, they
+        // reconnect, and their next `ready` arms again.
+        this.#subId = undefined;
+        this.#sub.disconnect(true);
+        this.#track.disconnect(true);
+      }
       // Otherwise a connection dropped mid-way: its events disarmed, and its next `ready` arms again.
     } finally {
       this.#arming = false;

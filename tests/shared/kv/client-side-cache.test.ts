@@ -1,15 +1,19 @@
 /**
  * RedisClientSideCache against the real Redis: what it serves from memory (counted with MONITOR on our own keys),
  * and that every change made by another connection — a write, a DEL, an expiry, a FLUSHDB — is seen by the next
- * read once Redis has announced it; that a disconnect of either of its connections flushes and re-arms; and that a
- * Redis refusing CLIENT TRACKING (an ACL user without it) still gets correct reads.
+ * read once Redis has announced it; that a disconnect of either of its connections flushes and re-arms, and so does a
+ * silent partition; and that a Redis refusing CLIENT TRACKING (an ACL user without it) still gets correct reads.
  */
 import { randomBytes } from "node:crypto";
+import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RedisClientSideCache, type RedisClientSideCacheOptions } from "../../../src/shared/kv/client-side-cache.ts";
 import { createLogger } from "../../../src/shared/logger.ts";
+import { failFastRedisOptions } from "../../../src/shared/redis-connection.ts";
+import { isRedisUnavailable } from "../../../src/shared/redis-unavailable.ts";
 import { RedisCommandCounter } from "../../helpers/redis-monitor.ts";
 import { createTestRedis, deleteKeys, testRedisUrl, uniquePrefix } from "../../helpers/redis.ts";
+import { startRedisProxy } from "../../e2e/helpers/redis-proxy.ts";
 
 const prefix = uniquePrefix("csc");
 const tracked = `${prefix}:t:`;
@@ -275,6 +279,49 @@ describe("losing a connection", () => {
       expect(await eventually(() => cache.get(k), "v3")).toBe("v3");
     });
   }
+});
+
+describe("a silent partition (connections stay open, nothing passes)", () => {
+  it("memory stops serving within the proof interval, a change made meanwhile is never served stale, and it re-arms", async () => {
+    // This process reaches Redis through a proxy the test freezes; `writer` (another process) still reaches it.
+    const proxy = await startRedisProxy(testRedisUrl());
+    const through = new Redis(proxy.url, failFastRedisOptions(300));
+    through.on("error", () => undefined);
+    // Written before the cache exists: no invalidation of it can arrive late and drop the entry on its own.
+    const k = key("partition");
+    await writer.set(k, "v1");
+    const cache = new RedisClientSideCache({ redis: through, prefixes: [tracked], proofIntervalMs: 200 });
+    try {
+      expect(await cache.whenArmed(10_000)).toBe(true);
+      expect(await cache.get(k)).toBe("v1");
+      expect(await cache.get(k)).toBe("v1");
+      expect(cache.stats().hits).toBe(1);
+
+      proxy.freeze();
+      try {
+        // Written by another process: Redis's invalidation for it waits in the frozen proxy.
+        await writer.set(k, "v2");
+        await new Promise((resolve) => setTimeout(resolve, 400)); // past the proof interval
+        // The stale "v1" is in memory; what is served is Redis's answer, here none.
+        const during = await cache.get(k).catch((error: unknown) => error);
+        expect(during).not.toBe("v1");
+        expect(isRedisUnavailable(during), String(during)).toBe(true);
+        // The unanswered PING (300 ms) dropped the invalidation connection: flushed and disarmed.
+        await eventually(async () => cache.stats().armed, false);
+        expect(cache.stats()).toMatchObject({ armed: false, entries: 0 });
+      } finally {
+        proxy.thaw();
+      }
+      expect(await eventually(() => cache.get(k).catch(() => "no answer"), "v2")).toBe("v2");
+      expect(await cache.whenArmed(10_000)).toBe(true);
+      await writer.set(k, "v3");
+      expect(await eventually(() => cache.get(k), "v3")).toBe("v3");
+    } finally {
+      await cache.close();
+      through.disconnect();
+      await proxy.close();
+    }
+  });
 });
 
 describe("CLIENT TRACKING refused", () => {
