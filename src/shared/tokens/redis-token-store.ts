@@ -49,10 +49,23 @@ type GrantData = Omit<
 > & { expiresAt?: number };
 
 /**
+ * How much later than its sender's clock a rotation must run before its first use is stamped with Redis's clock
+ * instead (ms). A rotation sent into a Redis that stalls (a stopped process, a partition) runs when Redis answers
+ * again, after the sender already answered its client 503 (REDIS_COMMAND_TIMEOUT_MS, src/shared/redis-connection.ts);
+ * the client retries with the same refresh token, which is a reuse only within the grace window counted from the
+ * first use. Counted from the sending, a stall longer than the window would turn that retry into a replay and revoke
+ * the grant: the user signed out by an outage. Counted from when Redis ran it, the retry is within the window. 2 s is
+ * far above a command's normal latency and any sane clock skew between a server and Redis (NTP keeps them within
+ * milliseconds), so an ordinary rotation keeps the sender's clock (tests inject it).
+ */
+const LATE_ROTATION_MS = 2_000;
+
+/**
  * KEYS[1] grant hash; ARGV: presented hash, new hash, now (epoch ms), reuse grace (ms), new expiresAt or "",
- * the key's new expiry (epoch ms) or "".
+ * the key's new expiry (epoch ms) or "", LATE_ROTATION_MS.
  * Returns {status} or {"rotated" | "reused", HGETALL} — checked and written in one step, so two uses of one
- * current hash cannot both rotate.
+ * current hash cannot both rotate. The first use is stamped `now`, or Redis's own time when that is more than
+ * LATE_ROTATION_MS later (see there).
  */
 const ROTATE_LUA = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'not_found'} end
@@ -63,8 +76,12 @@ if f[3] then return {'revoked'} end
 if tonumber(f[4]) <= now then return {'expired'} end
 local status
 if f[1] == ARGV[1] then
+  local t = redis.call('TIME')
+  local ran = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local usedAt = ARGV[3]
+  if ran - now > tonumber(ARGV[7]) then usedAt = tostring(ran) end
   redis.call('HSET', KEYS[1], 'refreshTokenHash', ARGV[2], 'generation', tonumber(f[2]) + 1,
-    'previousRefreshTokenHash', ARGV[1], 'previousUsedAt', ARGV[3])
+    'previousRefreshTokenHash', ARGV[1], 'previousUsedAt', usedAt)
   status = 'rotated'
 elseif f[5] == ARGV[1] and tonumber(ARGV[4]) > 0 and now - tonumber(f[6]) <= tonumber(ARGV[4]) then
   status = 'reused'
@@ -256,6 +273,7 @@ export class RedisTokenStore implements TokenStore {
       String(options.reuseGraceMs ?? 0),
       expiresAt === undefined ? "" : String(expiresAt),
       expiresAt === undefined ? "" : String(expiresAt + GRANT_GRACE_MS),
+      String(LATE_ROTATION_MS),
     )) as [string, string[]?];
     const [status, flat] = reply;
     if (status === "rotated" || status === "reused") {

@@ -1,6 +1,11 @@
 import { randomBytes } from "node:crypto";
+import { once } from "node:events";
+import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
+import { startPrivateRedis } from "../../helpers/private-redis.ts";
 import { createTestRedis, deleteKeys, uniquePrefix } from "../../helpers/redis.ts";
+import { failFastRedisOptions } from "../../../src/shared/redis-connection.ts";
+import { isRedisUnavailable } from "../../../src/shared/redis-unavailable.ts";
 import { configSchema } from "../../../src/shared/config.ts";
 import { TokenCipher } from "../../../src/shared/tokens/cipher.ts";
 import { createTokenStore } from "../../../src/shared/tokens/index.ts";
@@ -116,5 +121,49 @@ describe("RedisTokenStore: sliding lifetimes and pending clients in Redis terms"
     expect(ttl).toBeGreaterThan(24 * 3600_000 - 5_000);
     await store.confirmClient(client.client_id);
     expect(await redis.pttl(keyOf("client", client.client_id))).toBe(-1);
+  });
+});
+
+describe("RedisTokenStore: a rotation Redis runs late, after a stall", () => {
+  it("counts the reuse window from when Redis ran it: the client's retry after the outage is a reuse, not a replay", async () => {
+    // A redis-server of this test's own, stopped (SIGSTOP) while the refresh's rotation is on its way: the server
+    // answers the client 503 after REDIS_COMMAND_TIMEOUT_MS, and Redis runs the rotation when it answers again.
+    const own = await startPrivateRedis();
+    const conn = new Redis(own.url, failFastRedisOptions(300));
+    conn.on("error", () => undefined);
+    try {
+      if (conn.status !== "ready") await once(conn, "ready");
+      const store = new RedisTokenStore({ redis: conn, cipher: TokenCipher.create(randomBytes(32)), keyPrefix });
+      const now = Date.now();
+      await store.putGrant({
+        grantId: "grt-late",
+        userId: "usr-late",
+        clientId: "cli",
+        scopes: ["records:read"],
+        resource: "https://mcp.example.com/mcp",
+        refreshTokenHash: "h0",
+        generation: 0,
+        createdAt: now,
+        expiresAt: now + 86_400_000,
+      });
+      let failure: unknown;
+      own.stall();
+      try {
+        failure = await store.rotateRefreshToken("grt-late", "h0", "h1", { reuseGraceMs: 2_000 }).catch((e) => e);
+        // The outage lasts longer than the reuse window (and than LATE_ROTATION_MS).
+        await new Promise((resolve) => setTimeout(resolve, 3_200));
+      } finally {
+        own.resume();
+      }
+      expect(isRedisUnavailable(failure), String(failure)).toBe(true); // what the client got: 503, keep the token
+      // The client tries again with the same refresh token once the service answers.
+      expect(await store.rotateRefreshToken("grt-late", "h0", "h1", { reuseGraceMs: 2_000 })).toMatchObject({
+        ok: true,
+        reused: true,
+      });
+    } finally {
+      conn.disconnect();
+      await own.stop();
+    }
   });
 });
