@@ -46,7 +46,8 @@ export function authorizeHandler(ctx: AuthContext) {
     const clientId = q("client_id") ?? "";
     let client: ResolvedClient;
     try {
-      client = await ctx.clients.get(clientId);
+      // A lapsed public registration is renewed here, where a sign-in starts (ClientDirectory.get).
+      client = await ctx.clients.get(clientId, { renew: true });
     } catch (error) {
       if (!(error instanceof UnknownClientError)) throw error;
       // A client that checks its registration before opening the browser (mcp-remote does, with Accept:

@@ -33,8 +33,12 @@ export class ClientDirectory {
    * Throws UnknownClientError (or its ClientMetadataError subclass) with a message fit for the user.
    * `allowStale`: a metadata document that cannot be fetched may be served from its last good copy (cimd.ts);
    * for the token and revocation endpoints only, never for a new sign-in.
+   * `renew`: a lapsed public registration is renewed from its self-describing client_id (`#renew`); for /authorize
+   * only, where a sign-in starts. Elsewhere it is unknown: a lapsed client holds no code or refresh token (a
+   * completed sign-in makes its record permanent), and renewing at /token or /revoke would let anyone store
+   * registrations at those endpoints' per-IP limit (20,000 a minute) instead of /register's (3,000 an hour).
    */
-  async get(clientId: string, options: { allowStale?: boolean } = {}): Promise<ResolvedClient> {
+  async get(clientId: string, options: { allowStale?: boolean; renew?: boolean } = {}): Promise<ResolvedClient> {
     if (clientId === "") throw new UnknownClientError("The request has no client_id.");
     if (ClientMetadataDocuments.isMetadataUrl(clientId)) return this.#documents.resolve(clientId, options);
     const registered = await this.#store.getClient(clientId).catch((error: unknown) => {
@@ -47,7 +51,7 @@ export class ClientDirectory {
           "key changed). The app should register again.",
       );
     });
-    const client = registered ?? (await this.#renew(clientId));
+    const client = registered ?? (options.renew === true ? await this.#renew(clientId) : undefined);
     if (client === undefined) {
       throw new UnknownClientError(
         `No client is registered with client_id ${JSON.stringify(clientId)}. The app should register again.`,

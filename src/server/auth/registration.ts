@@ -128,7 +128,8 @@ const MAX_METADATA_BYTES = 16_384;
  * The client_id of a public client (token_endpoint_auth_method "none"): its metadata itself, canonical JSON
  * deflated and base64url-encoded after `mcp_m1_` (typically 250–450 characters), so that
  * - the same metadata registered again gets the same client_id (RFC 7591 §3.2.1 lets a server issue one
- *   client_id to several instances of a client), and one stored record, and
+ *   client_id to several instances of a client), and one stored record, as long as the zlib build is the same
+ *   (after a Node upgrade that changes deflate's output, a second record: nodejs/node#50138), and
  * - a registration the store no longer has (no sign-in completed within PENDING_REGISTRATION_TTL_HOURS, or a
  *   wiped DATA_DIR) can be renewed from the id alone (`metadataOfPublicClientId`). Clients cache their client_id
  *   and replay it: Claude Code and Claude Desktop keep sending a pruned one and land on an error page for good
@@ -146,19 +147,30 @@ export function publicClientId(metadata: RegistrationMetadata): string {
 
 /**
  * The metadata a self-describing public client_id carries, checked as a registration body would be
- * (`checkRegistration`) and required to be a public client's in canonical form, i.e. what `/register` would
- * have answered with exactly this client_id. Returns undefined for any other client_id (a hash id, a
- * confidential client's, a URL) or one that does not decode; a failed check (say REDIRECT_URI_SCHEMES no longer
- * lists its scheme) is returned as such, for the error page.
+ * (`checkRegistration`) and required to be a public client's in canonical form, in a deflate stream with nothing
+ * after it, base64url-encoded canonically. The stream itself need not be the one this process's zlib would write:
+ * deflate output changes between zlib builds (nodejs/node#50138), and an id issued before a Node upgrade must still
+ * renew; so one metadata has more than one acceptable id, each granting only what `/register` would. Returns
+ * undefined for any other client_id (a hash id, a confidential client's, a URL) or one that does not decode; a
+ * failed check (say REDIRECT_URI_SCHEMES no longer lists its scheme) is returned as such, for the error page.
  */
 export function metadataOfPublicClientId(clientId: string, policy: RedirectUriPolicy): RegistrationCheck | undefined {
   if (!clientId.startsWith(SELF_DESCRIBING_PREFIX) || clientId.length > MAX_SELF_DESCRIBING_LENGTH) return undefined;
   const encoded = clientId.slice(SELF_DESCRIBING_PREFIX.length);
   if (!/^[A-Za-z0-9_-]+$/.test(encoded)) return undefined;
+  const deflated = Buffer.from(encoded, "base64url");
+  // One encoding per deflate stream: base64url's unused low bits set, or bytes after the stream's end (which inflate
+  // ignores), would otherwise give one registration any number of client_ids.
+  if (deflated.toString("base64url") !== encoded) return undefined;
   let json: string;
   let body: unknown;
   try {
-    json = inflateRawSync(Buffer.from(encoded, "base64url"), { maxOutputLength: MAX_METADATA_BYTES }).toString("utf8");
+    const inflated = inflateRawSync(deflated, { maxOutputLength: MAX_METADATA_BYTES, info: true }) as unknown as {
+      buffer: Buffer;
+      engine: { bytesWritten: number };
+    };
+    if (inflated.engine.bytesWritten !== deflated.length) return undefined;
+    json = inflated.buffer.toString("utf8");
     body = JSON.parse(json);
   } catch {
     return undefined;

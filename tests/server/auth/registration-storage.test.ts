@@ -170,6 +170,49 @@ describe("registrations that never complete a sign-in", () => {
     }
   });
 
+  it("are renewed only at /authorize, and only from the one encoding of a deflate stream", async () => {
+    // A lapsed client holds no code or refresh token, so /token and /revoke have nothing to renew for; renewing
+    // there would store a registration per request at their per-IP limit, far above /register's.
+    const metadata = {
+      redirect_uris: [REDIRECT_URI],
+      token_endpoint_auth_method: "none" as const,
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+      client_name: "Never registered",
+    };
+    const issued = publicClientId(metadata);
+    const json = JSON.stringify(metadata, Object.keys(metadata).sort());
+    const before = (await clientKeys()).length;
+    const variants = [
+      issued,
+      // Bytes after the end of the deflate stream, which inflate ignores.
+      `mcp_m1_${Buffer.concat([deflateRawSync(json, { level: 9 }), Buffer.from("x")]).toString("base64url")}`,
+    ];
+    for (const clientId of variants) {
+      const token = await tokenRequest(h, {
+        grant_type: "refresh_token",
+        client_id: clientId,
+        refresh_token: "gr_x.y",
+      });
+      expect(token.status, clientId).toBe(401);
+      expect(token.body.error).toBe("invalid_client");
+      const revoke = await fetch(`${h.url}/revoke`, {
+        method: "POST",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ client_id: clientId, token: "gr_x.y" }),
+      });
+      expect(revoke.status).toBe(401);
+    }
+    expect((await clientKeys()).length).toBe(before);
+    expect(await h.store.getClient(issued)).toBeUndefined();
+
+    const garbage = variants[1] as string;
+    expect((await openConsent(h, { clientId: garbage })).status).toBe(400);
+    expect(await h.store.getClient(garbage)).toBeUndefined();
+    expect((await openConsent(h, { clientId: issued })).status).toBe(200);
+    expect((await clientKeys()).length).toBe(before + 1);
+  });
+
   it("confidential ones are never shared: identical ones get their own client_id and secret", async () => {
     const metadata = { client_name: "ChatGPT", token_endpoint_auth_method: "client_secret_basic" };
     const [one, two] = [await registerClient(h, metadata), await registerClient(h, metadata)];
