@@ -266,12 +266,16 @@ class OperationRun {
       const refusal = await this.#accessRefusal(batch, indexes);
       if (refusal !== undefined) return this.#failOnAccess(error, refusal, batch, indexes);
       if (error.type === "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND" && this.#accessAllowedAt > 0) {
-        // The base is listed at a level that allows the write: the table is gone, or the token lacks the scope.
-        const table = op.tableId === undefined || op.tableId === "" ? "the table" : `table ${op.tableId}`;
+        // The base is listed at a level that allows the write: the table is gone, or the token lacks the scope
+        // (create_table names no table, so only the scope is left).
+        const gone =
+          op.tableId === undefined || op.tableId === ""
+            ? ""
+            : `table ${op.tableId} no longer exists in it (list_tables shows its tables), or `;
         return this.#failOnAccess(
           error,
-          `Base ${op.baseId} is listed for this sign-in at a level that allows this write, so ${table} no longer ` +
-            `exists in it (list_tables shows its tables), or the Airtable sign-in lacks the scope ${kind.scope} ` +
+          `Base ${op.baseId} is listed for this sign-in at a level that allows this write, so ${gone}` +
+            `the Airtable sign-in lacks the scope ${kind.scope} ` +
             "(this server keeps one Airtable sign-in per user: a later sign-in from another of your MCP clients, " +
             "asking for other scopes, replaces it): sign in again from this client and grant it.",
           batch,

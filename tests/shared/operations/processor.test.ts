@@ -574,6 +574,32 @@ describe("processOperation", () => {
     expect(rowsNamed("unscoped")).toHaveLength(0);
   });
 
+  it("names only the missing scope for create_table, which has no table that could be gone", async () => {
+    const dataOnlyToken = f.sandbox.createPersonalAccessToken(f.user.id, [
+      "data.records:read",
+      "data.records:write",
+      "schema.bases:read",
+    ]);
+    const narrow = new AirtableClient({
+      apiUrl: f.sandbox.url,
+      contentUrl: f.sandbox.url,
+      userId: f.user.id,
+      getAccessToken: async () => dataOnlyToken,
+      limiter,
+      logger,
+    });
+    const op = await start({
+      kind: "create_table",
+      input: [{ name: "Unscoped table", fields: [{ name: "Name", type: "singleLineText" }] }],
+    });
+    await expect(processOperation(op.operationId, { store: log, airtable: narrow, logger })).rejects.toThrow(
+      /INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND/,
+    );
+    const reason = (await log.state(op.operationId))?.failure?.reason ?? "";
+    expect(reason).toContain("so the Airtable sign-in lacks the scope schema.bases:write");
+    expect(reason).not.toMatch(/no longer exists/);
+  });
+
   it("fails at once, as a configuration error naming TOKEN_ENCRYPTION_KEY, when the owner's token cannot be decrypted", async () => {
     // The sign-in was stored under one key; this process has another (what the start-up check prevents between
     // processes, but not when every process's key was changed without TOKEN_ENCRYPTION_KEY_PREVIOUS).
