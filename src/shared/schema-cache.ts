@@ -206,6 +206,9 @@ export class SchemaCache {
     };
     const key = this.#baseListKey(userId);
     if (this.#redis === undefined) {
+      // Without Redis (one process): lists past their time are dropped here, so the map holds live ones only.
+      const now = this.#now();
+      for (const [k, v] of this.#baseLists) if (v.seenAt + this.#baseListTtlMs <= now) this.#baseLists.delete(k);
       this.#baseLists.set(key, list);
       return;
     }

@@ -119,8 +119,12 @@ function canonical(metadata: RegistrationMetadata): string {
  * decode to canonical metadata, so it is never mistaken for one.
  */
 const SELF_DESCRIBING_PREFIX = "mcp_m1_";
-/** Longest self-describing client_id; metadata that would not fit gets a hash id (and no renewal). Characters. */
-const MAX_SELF_DESCRIBING_LENGTH = 1500;
+/**
+ * Longest self-describing client_id; metadata that would not fit gets a hash id (and no renewal). Characters. Well
+ * under Firestore's 1,500-byte document id (the clients collection is keyed by client_id) and short enough for the
+ * access token, which carries the client_id on every MCP request.
+ */
+const MAX_SELF_DESCRIBING_LENGTH = 1000;
 /** Most bytes a self-describing client_id may inflate to (the registration body limit is 16 KB). */
 const MAX_METADATA_BYTES = 16_384;
 

@@ -65,7 +65,11 @@ export function tokenHandler(ctx: AuthContext) {
 
 type Field = (name: string) => string | undefined;
 
-/** RFC 6749 §5.2 unauthorized_client: the client's registration does not list this grant type. */
+/**
+ * RFC 6749 §5.2 unauthorized_client: the client's registration does not list this grant type. Since every client
+ * with authorization_code also gets refresh_token (registeredGrantTypes), no client /authorize accepts meets it for
+ * refresh_token; it stays as the check that the two grant types are each the client's to use.
+ */
 function requireGrantType(client: ResolvedClient, grantType: GrantType): void {
   if (client.grantTypes.includes(grantType)) return;
   const how =
