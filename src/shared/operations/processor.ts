@@ -15,7 +15,7 @@
  *   split: all of it fails and nothing after it is sent.
  * - a 403 explained by the user's access to the base: Airtable's 403 does not say whether the user's permission level
  *   refuses the write (it then refuses every request of the operation) or a field or table editing restriction does
- *   (only the requests that write it), so list bases is asked (one request; base-permissions.ts). When the base is no
+ *   (only the requests that write it), so list bases is asked (one request per page of 1,000 bases; base-permissions.ts). When the base is no
  *   longer listed, or listed at a level below the kind's `userRole` (read-only or commenter writing records, an
  *   editor changing the schema), the operation fails at once, without splitting the batch or sending the rest, with
  *   a reason naming the level and what to do; this is what stops an import whose access was removed mid-way. Else

@@ -97,7 +97,7 @@ export function describeToolError(error: unknown, tool: AnyToolDefinition, logge
  * exist, one not shared with this sign-in (not picked on Airtable's consent page), one listed with permission level
  * `none`, a missing table and a missing scope (https://airtable.com/developers/web/api/errors: 403 "Accessing a
  * protected resource with API credentials that don't have access to that resource") — found by asking list bases
- * (one request, only after such a refusal; remembered for the write tools' check). Answers the sentence for the
+ * (one request per 1,000 bases listed, only after such a refusal; remembered for the write tools' check). Answers the sentence for the
  * agent, or undefined for any other error, or when list bases cannot be read (describeToolError's general answer
  * then stands).
  */
