@@ -8,6 +8,8 @@
  *   field was renamed (the name lookup's formula is made again from a fresh schema).
  * - What the agent reads names fields as its call did: an in-doubt record's input after a lost answer, and Airtable's
  *   refusal of a field deleted meanwhile (which names the field id that was sent).
+ * - A field deleted while the cached schema still lists it: a read naming it is told by name, with the real fields
+ *   (not Airtable's refusal of an id the agent never gave), and after a write's refusal describe_table stops listing it.
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -49,6 +51,10 @@ beforeAll(async () => {
           // Rich text: the read-back of a lost create cannot compare it, so such a record stays in doubt.
           { name: "Notes", type: "richText" },
           { name: "Company", type: "multipleRecordLinks", options: { linkedTableId: "Companies" } },
+          // Deleted (in Airtable's interface) by the last tests, one each.
+          { name: "Extra", type: "singleLineText" },
+          { name: "Spare", type: "singleLineText" },
+          { name: "Memo", type: "singleLineText" },
         ],
         records: [
           { Name: "Ada", Email: "ada@x.io", Count: 1 },
@@ -248,5 +254,56 @@ describe("a write and a rename of its fields", () => {
     expect(error?.message).toMatch(/^Unknown field name: "fld[A-Za-z0-9]{14}" \("Remarks" in this write\): /);
     expect(error?.message).toContain(`this field is no longer in table ${peopleId}`);
     expect(people("Full name").has("Ivy")).toBe(false);
+  }, 60_000);
+
+  it("a field deleted while the cached schema lists it: list_records and search_records name it as the agent did", async () => {
+    await cacheSchemaWith("Extra");
+    sandbox.deleteField(baseId, peopleId, "Extra");
+    const listed = await callTool(client, "list_records", {
+      baseId,
+      tableId: peopleId,
+      fields: ["Extra"],
+      maxRecords: 1,
+    });
+    expect(listed.isError).toBe(true);
+    // Before: 'Airtable refused the request: Unknown field name: "fld…" (UNKNOWN_FIELD_NAME). Check the field names
+    // with describe_table.' — an id the agent never gave, and describe_table (cached) still listed "Extra".
+    expect(resultText(listed)).toMatch(/^Unknown field "Extra" in table "People" .*The fields are: /);
+    expect(resultText(listed)).not.toContain("UNKNOWN_FIELD_NAME");
+
+    await cacheSchemaWith("Spare");
+    sandbox.deleteField(baseId, peopleId, "Spare");
+    const searched = await callTool(client, "search_records", {
+      baseId,
+      tableId: peopleId,
+      searchTerm: "Ada",
+      fields: ["Spare"],
+    });
+    expect(searched.isError).toBe(true);
+    expect(resultText(searched)).toMatch(/^Unknown field "Spare" in table "People" /);
+    expect(resultText(searched)).not.toContain("UNKNOWN_FIELD_NAME");
+  }, 60_000);
+
+  it("a write refused for a field deleted meanwhile: describe_table no longer lists the field", async () => {
+    await cacheSchemaWith("Memo");
+    sandbox.deleteField(baseId, peopleId, "Memo");
+    const answer = await finished(
+      await callWriteTool(client, "create_records", {
+        baseId,
+        tableId: "People",
+        records: [{ fields: { "Full name": "Jo", Memo: "gone" } }],
+      }),
+    );
+    expect(answer.results?.[0]?.error?.type).toBe("UNKNOWN_FIELD_NAME");
+    expect(answer.results?.[0]?.error?.message).toContain("see describe_table");
+
+    // What the refusal points to shows the table as it is now, not the schema cached before the deletion.
+    const described = await callTool(client, "describe_table", { baseId, tableId: peopleId });
+    expect(described.isError, resultText(described)).not.toBe(true);
+    const names = (described.structuredContent as { table: { fields: { name: string }[] } }).table.fields.map(
+      (f) => f.name,
+    );
+    expect(names).toContain("Company");
+    expect(names).not.toContain("Memo");
   }, 60_000);
 });

@@ -291,6 +291,17 @@ class OperationRun {
         await this.#append({ type: "batch.succeeded", batch, results: [{ index, recordId: id }] });
         return;
       }
+      if (error.type === "UNKNOWN_FIELD_NAME") {
+        // A field the call was checked against is gone (deleted in Airtable's interface): the cached schema that
+        // let the call through still lists it for up to 60 s, and describe_table, which the message points to,
+        // would show it. Forgotten here, the agent's next look and next call see the table as it is.
+        await this.#deps.schemas?.invalidate(op.baseId).catch((invalidateError: unknown) => {
+          this.#deps.logger.warn(
+            { err: invalidateError },
+            "could not forget the base's schema after UNKNOWN_FIELD_NAME",
+          );
+        });
+      }
       const message = recordRefusalMessage(error, op, indexes.length);
       const errors = indexes.map((index): ItemError => ({ index, type: error.type, message }));
       const split = indexes.length > 1 && op.options.onError === "continue" && !WHOLE_REQUEST_TYPES.has(error.type);

@@ -1,3 +1,4 @@
+import { AirtableValidationError } from "../airtable/errors.ts";
 import type { AirtableTable, BaseSchema } from "../airtable/schemas.ts";
 import { SchemaLookupError } from "../schema-cache.ts";
 import type { ToolContext } from "./define-tool.ts";
@@ -22,6 +23,16 @@ export async function withSchema<R>(
     const fresh = await ctx.schemas.get(ctx.airtable, baseId, ctx.userId, { fresh: true });
     return await use(fresh);
   }
+}
+
+/**
+ * Whether Airtable refused a request built from the schema because a field id in it is not in the table (422
+ * UNKNOWN_FIELD_NAME): reads send fields and sort fields by id, so a field deleted in Airtable since the schema was
+ * cached answers so, naming an id the agent never gave. A `mayBeStale` for withSchema: against a fresh schema the
+ * name the agent gave is unknown, and the agent is told so with the table's real field names.
+ */
+export function unknownFieldRefused(error: unknown): boolean {
+  return error instanceof AirtableValidationError && error.type === "UNKNOWN_FIELD_NAME";
 }
 
 /**

@@ -1,10 +1,10 @@
 import { z } from "zod";
-import { resolveTable } from "../../schema-cache.ts";
+import { resolveTable, SchemaLookupError } from "../../schema-cache.ts";
 import { defineTool, readOnlyAnnotations } from "../define-tool.ts";
 import { listingInputs, listingOutputs, resolveListingQuery, runListing } from "../listing.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { strictArgumentObject } from "../strict-object.ts";
-import { withSchema } from "../with-schema.ts";
+import { unknownFieldRefused, withSchema } from "../with-schema.ts";
 
 export const listRecords = defineTool({
   name: "list_records",
@@ -39,22 +39,29 @@ export const listRecords = defineTool({
   outputSchema: listingOutputs,
   annotations: readOnlyAnnotations,
   async handler(input, ctx) {
-    const { table, query, schema } = await withSchema(ctx, input.baseId, (schema) => {
-      const table = resolveTable(schema, input.tableId, input.baseId);
-      return { table, query: resolveListingQuery(table, input), schema };
-    });
-    if (input.filterByFormula !== undefined && input.filterByFormula.trim() !== "") {
-      query.filterByFormula = input.filterByFormula;
-    }
-    return runListing(ctx, {
-      baseId: input.baseId,
-      table,
-      query,
-      identity: { tool: "list_records" },
-      pageSize: input.pageSize,
-      maxRecords: input.maxRecords,
-      cursor: input.cursor,
-      expandLinks: input.expandLinks ? schema : undefined,
-    });
+    // The request goes inside withSchema: fields and sort are sent by id, and a field deleted in Airtable since the
+    // schema was cached is refused by Airtable (UNKNOWN_FIELD_NAME, naming the id) until it is read fresh.
+    return withSchema(
+      ctx,
+      input.baseId,
+      (schema) => {
+        const table = resolveTable(schema, input.tableId, input.baseId);
+        const query = resolveListingQuery(table, input);
+        if (input.filterByFormula !== undefined && input.filterByFormula.trim() !== "") {
+          query.filterByFormula = input.filterByFormula;
+        }
+        return runListing(ctx, {
+          baseId: input.baseId,
+          table,
+          query,
+          identity: { tool: "list_records" },
+          pageSize: input.pageSize,
+          maxRecords: input.maxRecords,
+          cursor: input.cursor,
+          expandLinks: input.expandLinks ? schema : undefined,
+        });
+      },
+      (error) => error instanceof SchemaLookupError || unknownFieldRefused(error),
+    );
   },
 });

@@ -8,7 +8,7 @@ import { fieldReference, isSearchableField, searchFormula } from "../search-form
 import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { ToolInputError } from "../tool-input-error.ts";
 import { CursorQueryMismatchError } from "../record-cursor.ts";
-import { withSchema } from "../with-schema.ts";
+import { unknownFieldRefused, withSchema } from "../with-schema.ts";
 
 export const searchRecords = defineTool({
   name: "search_records",
@@ -70,7 +70,10 @@ export const searchRecords = defineTool({
         ctx,
         input.baseId,
         search,
-        (error) => error instanceof SchemaLookupError || (input.cursor === undefined && formulaRefused(error)),
+        (error) =>
+          error instanceof SchemaLookupError ||
+          unknownFieldRefused(error) ||
+          (input.cursor === undefined && formulaRefused(error)),
       );
     } catch (error) {
       // The formula is built from field names, so a rename in Airtable changes the query a cursor was made for
