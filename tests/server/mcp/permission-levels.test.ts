@@ -125,4 +125,21 @@ describe("a write the user's permission level does not allow", () => {
     expect(second.text).toContain("is read-only (permissionLevel read)");
     expect(writesTo(base.id)).toHaveLength(1);
   });
+
+  it("a base listed with permissionLevel none: each tool names the level it needs (a write: editor, not read)", async () => {
+    const base = sharedBase("Interface-only base", "none");
+    const write = await call("create_records", {
+      baseId: base.id,
+      tableId: "Notes",
+      records: [{ fields: { Name: "x" } }],
+    });
+    expect(write.isError).toBe(true);
+    expect(write.text).toContain("list_bases shows permissionLevel none");
+    expect(write.text).toContain("create_records needs editor (permissionLevel edit) or more");
+    const field = await call("create_field", { baseId: base.id, tableId: "Notes", name: "Due", type: "date" });
+    expect(field.text).toContain("create_field needs creator (permissionLevel create) or more");
+    const read = await call("list_records", { baseId: base.id, tableId: "Notes" });
+    expect(read.text).toContain("list_records needs read-only (permissionLevel read) or more");
+    expect(writesTo(base.id)).toEqual([]);
+  });
 });
