@@ -35,7 +35,11 @@
  *   writes go through) stops the proofs: memory stops serving within that interval, the unanswered PING
  *   (`probeTimeoutMs`) drops S, which disarms and flushes as any disconnect does, and the cache re-arms when S is
  *   back. Without it, an entry written elsewhere during a partition was served for up to its max age. A read that
- *   finds the proof too old goes to Redis and sends the next PING (one at a time): no command while idle.
+ *   finds the proof too old waits for the next PING (one at a time, shared by the reads meanwhile) and then serves
+ *   from memory: one command per proof interval, not a GET and PTTL for each key, which for a process whose calls
+ *   come more than `proofIntervalMs` apart (an agent thinking between tool calls) would be every call. A PING that
+ *   times out fails the reads waiting for it (Redis is silent: a GET would wait the command timeout again); any
+ *   other failure sends them to Redis. No command while idle.
  * - Each entry also has a max age (default DEFAULT_MAX_AGE_MS): the last bound on staleness if an invalidation were
  *   lost some other way without a disconnect.
  * - Bounded by entries and by characters (key + value); the oldest entry goes first. Idle cost: no Redis
@@ -165,7 +169,8 @@ export class RedisClientSideCache {
   #probes = 0;
   /** performance.now() when the latest PING on S that was answered (or the arming) was sent. */
   #provenAt = Number.NEGATIVE_INFINITY;
-  #probing = false;
+  /** The PING on S in flight, awaited by every read that found the proof too old (#probe). */
+  #probing: Promise<void> | undefined;
 
   constructor(opts: RedisClientSideCacheOptions) {
     if (opts.prefixes.length === 0) throw new Error("RedisClientSideCache: give at least one key prefix to track");
@@ -281,12 +286,13 @@ export class RedisClientSideCache {
   }
 
   async #lookup(key: string): Promise<Entry> {
+    // Not proved lately: a PING on S tells whether invalidations still arrive before memory serves (one command
+    // instead of a read of every key; see the class comment). Rejects when Redis is silent.
+    if (this.#armed && performance.now() - this.#provenAt > this.#proofIntervalMs) await this.#probe();
     if (this.#armed) {
       const now = performance.now();
-      if (now - this.#provenAt > this.#proofIntervalMs) {
-        // Not proved lately: this read goes to Redis, and a PING on S tells whether invalidations still arrive.
-        this.#probe();
-      } else {
+      // Still unproved (the PING failed, or memory was flushed and re-armed meanwhile): this read goes to Redis.
+      if (now - this.#provenAt <= this.#proofIntervalMs) {
         const entry = this.#entries.get(key);
         if (entry?.trusted === true) {
           if (entry.until > now) {
@@ -328,34 +334,44 @@ export class RedisClientSideCache {
   }
 
   /**
-   * PINGs S (one at a time). Answered: memory may serve for another proof interval from when it was sent. Not
-   * answered within S's command timeout (or failed): S is dropped and reconnects, which disarms and flushes (#watch)
-   * and re-arms once Redis answers again.
+   * PINGs S (one at a time: a read that comes while one is in flight waits for that one). Answered: memory may serve
+   * for another proof interval from when it was sent. Not answered within S's command timeout (or failed): S is
+   * dropped and reconnects, which disarms and flushes (#watch) and re-arms once Redis answers again. Rejects with
+   * the timeout when the PING got no answer, so that a read fails after one command timeout, not two; resolves
+   * otherwise (after any other failure the cache is disarmed and the read goes to Redis).
    */
-  #probe(): void {
-    if (this.#probing || this.#closed) return;
-    this.#probing = true;
+  #probe(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    if (this.#probing !== undefined) return this.#probing;
     this.#probes++;
     const epoch = this.#epoch;
     const sentAt = performance.now();
-    this.#sub.ping().then(
+    const probing = this.#sub.ping().then(
       () => {
-        this.#probing = false;
         if (epoch === this.#epoch) this.#provenAt = Math.max(this.#provenAt, sentAt);
       },
       (error: unknown) => {
-        this.#probing = false;
-        if (epoch !== this.#epoch || this.#closed) return;
-        this.#logger?.warn(
-          { err: error },
-          "Redis client-side cache: its invalidation connection did not answer a PING; reconnecting it, reads go " +
-            "to Redis meanwhile",
-        );
-        this.#disarm();
-        this.#subId = undefined;
-        this.#sub.disconnect(true);
+        if (epoch === this.#epoch && !this.#closed) {
+          this.#logger?.warn(
+            { err: error },
+            "Redis client-side cache: its invalidation connection did not answer a PING; reconnecting it, reads go " +
+              "to Redis meanwhile",
+          );
+          this.#disarm();
+          this.#subId = undefined;
+          this.#sub.disconnect(true);
+        }
+        if (error instanceof Error && error.message === "Command timed out") throw error;
       },
     );
+    // Cleared once settled (before the reads waiting for it resume), so the next stale read sends the next PING.
+    const shared = probing.finally(() => {
+      this.#probing = undefined;
+    });
+    // A timeout is handled above: not an unhandled rejection when no read is left waiting.
+    shared.catch(() => undefined);
+    this.#probing = shared;
+    return shared;
   }
 
   /** Disarmed: a plain GET. Keeps an untrusted entry's derived value when the bytes are the same as last time. */

@@ -281,6 +281,33 @@ describe("losing a connection", () => {
   }
 });
 
+describe("proof of the invalidation connection after an idle spell", () => {
+  it("a read that comes after the proof interval is served from memory once one PING answered: no GET", async () => {
+    // An agent's tool calls come seconds apart (its model thinks in between): longer than the proof interval.
+    const cache = await armedCache({ proofIntervalMs: 100 });
+    const k = key("idle");
+    const other = key("idle-other");
+    await writer.set(k, "v1");
+    await writer.set(other, "w1");
+    expect(await cache.get(k)).toBe("v1");
+    expect(await cache.get(other)).toBe("w1");
+    await gets();
+    const probesBefore = cache.stats().probes;
+
+    await new Promise((resolve) => setTimeout(resolve, 250)); // idle past the proof interval
+    // Two keys read at once (as a call reads its revocation entry, account and schema): one PING for both.
+    expect(await Promise.all([cache.get(k), cache.get(other)])).toEqual(["v1", "w1"]);
+    expect(await gets()).toBe(0);
+    expect(cache.stats()).toMatchObject({ armed: true, hits: 2, misses: 2 });
+    expect(cache.stats().probes - probesBefore).toBe(1);
+
+    // A change made during an idle spell is still what the next read sees.
+    await writer.set(k, "v2");
+    await new Promise((resolve) => setTimeout(resolve, 250));
+    expect(await cache.get(k)).toBe("v2");
+  });
+});
+
 describe("a silent partition (connections stay open, nothing passes)", () => {
   it("memory stops serving within the proof interval, a change made meanwhile is never served stale, and it re-arms", async () => {
     // This process reaches Redis through a proxy the test freezes; `writer` (another process) still reaches it.
