@@ -20,6 +20,7 @@ import { randomBytes } from "node:crypto";
 import { AirtableOAuthError, type AirtableOAuth } from "../airtable/oauth.ts";
 import type { KeyValueStore } from "../kv/key-value-store.ts";
 import type { Logger } from "../logger.ts";
+import { redisDoesNotAnswer } from "../redis-unavailable.ts";
 import type { AirtableAccount, TokenStore } from "./types.ts";
 
 /** Airtable access for this user is gone: the MCP client must sign in again (the server answers 401). */
@@ -132,8 +133,9 @@ export class AirtableTokenProvider {
     for (;;) {
       const owner = randomBytes(16).toString("hex");
       if ((await this.#locks.setIfAbsent(lockKey, owner, this.#lockTtlMs)) === owner) {
+        const lockedAt = this.#now();
         try {
-          return await this.#refreshHoldingLock(userId, rejected);
+          return await this.#refreshHoldingLock(userId, rejected, lockedAt);
         } finally {
           // Only if we still own it: it may have expired and been taken by another process meanwhile.
           await this.#locks.deleteIfEquals(lockKey, owner).catch((error: unknown) => {
@@ -156,7 +158,7 @@ export class AirtableTokenProvider {
     }
   }
 
-  async #refreshHoldingLock(userId: string, rejected: string | undefined): Promise<string> {
+  async #refreshHoldingLock(userId: string, rejected: string | undefined, lockedAt: number): Promise<string> {
     const account = await this.#load(userId);
     if (!this.#needsRefresh(account, rejected)) return account.tokens.accessToken; // someone else just did it
     const { refreshTokenExpiresAt } = account.tokens;
@@ -183,18 +185,48 @@ export class AirtableTokenProvider {
         { cause: error },
       );
     }
-    await this.#store.putAirtableAccount({
-      ...account,
-      tokens: {
-        ...tokens,
-        // Airtable always sends both today; keep what we knew if a field is ever missing.
-        scopes: tokens.scopes.length > 0 ? tokens.scopes : account.tokens.scopes,
-        refreshTokenExpiresAt: tokens.refreshTokenExpiresAt ?? account.tokens.refreshTokenExpiresAt,
+    await this.#storeRotated(
+      {
+        ...account,
+        tokens: {
+          ...tokens,
+          // Airtable always sends both today; keep what we knew if a field is ever missing.
+          scopes: tokens.scopes.length > 0 ? tokens.scopes : account.tokens.scopes,
+          refreshTokenExpiresAt: tokens.refreshTokenExpiresAt ?? account.tokens.refreshTokenExpiresAt,
+        },
+        updatedAt: this.#now(),
       },
-      updatedAt: this.#now(),
-    });
+      lockedAt,
+    );
     this.#logger?.info({ userId }, "refreshed the Airtable access token");
     return tokens.accessToken;
+  }
+
+  /**
+   * Stores tokens Airtable just rotated. Its refresh tokens are single-use, so the one stored before is already
+   * dead: losing this write would sign the user out at the next refresh. A write Redis did not answer (a restart or
+   * failover drops the connection, and the server's fail-fast connection neither waits nor resends:
+   * src/shared/redis-connection.ts) is tried again, 100 ms apart and growing to 1 s, for as long as this process
+   * surely still holds the refresh lock (half of lockTtlMs from taking it), so it can never overwrite a newer token
+   * another process stored after the lock expired. Writing the same value twice is harmless. Throws the last error.
+   */
+  async #storeRotated(account: AirtableAccount, lockedAt: number): Promise<void> {
+    for (let delayMs = 100; ; delayMs = Math.min(delayMs * 2, 1_000)) {
+      try {
+        await this.#store.putAirtableAccount(account);
+        return;
+      } catch (error) {
+        if (!redisDoesNotAnswer(error) || this.#now() + delayMs >= lockedAt + this.#lockTtlMs / 2) {
+          this.#logger?.error(
+            { userId: account.userId, err: error },
+            "Airtable tokens were rotated but could not be stored: the user will have to sign in again",
+          );
+          throw error;
+        }
+        this.#logger?.warn({ userId: account.userId, err: error }, "storing rotated Airtable tokens: trying again");
+        await sleep(delayMs);
+      }
+    }
   }
 
   async #lost(userId: string, why: string, cause?: unknown): Promise<never> {
