@@ -4,8 +4,6 @@
  * Real servers: the shared test Redis (noeviction, as every deployment must run) and a redis-server of this test's
  * own, reconfigured test by test (the binary is on every machine of this project's kind: Debian's redis-server).
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { createServer } from "node:net";
 import { Writable } from "node:stream";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,6 +11,7 @@ import { KeyValueFingerprintStore, redisKeyName, requireKeyAgreement } from "../
 import { RedisKeyValueStore } from "../../src/shared/kv/redis-key-value-store.ts";
 import { createLogger } from "../../src/shared/logger.ts";
 import { checkEvictionPolicy } from "../../src/shared/redis-eviction-policy.ts";
+import { startPrivateRedis, type PrivateRedis } from "../helpers/private-redis.ts";
 import { createTestRedis } from "../helpers/redis.ts";
 
 function capturingLogger() {
@@ -26,45 +25,18 @@ function capturingLogger() {
   return { logger: createLogger({ level: "debug" }, sink), lines };
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-let evicting: ChildProcess;
+let evicting: PrivateRedis;
 let evictingRedis: Redis;
 const shared = createTestRedis();
 
 beforeAll(async () => {
-  const port = await freePort();
-  evicting = spawn(
-    "redis-server",
-    [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--save",
-      "",
-      "--appendonly",
-      "no",
-      "--maxmemory-policy",
-      "allkeys-lru",
-      "--maxmemory",
-      "64mb",
-    ],
-    { stdio: "ignore" },
-  );
-  evictingRedis = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 20, retryStrategy: () => 100 });
-  evictingRedis.on("error", () => undefined); // until its server listens
-  await evictingRedis.ping();
+  evicting = await startPrivateRedis(["--maxmemory-policy", "allkeys-lru", "--maxmemory", "64mb"]);
+  evictingRedis = new Redis(evicting.url, { maxRetriesPerRequest: 20, retryStrategy: () => 100 });
+  evictingRedis.on("error", () => undefined);
 });
 afterAll(async () => {
   evictingRedis?.disconnect();
-  evicting?.kill("SIGTERM");
+  await evicting?.stop();
   shared.disconnect();
 });
 
