@@ -18,6 +18,22 @@ import type { AirtableBase } from "./airtable/schemas.ts";
 export const PERMISSION_LEVELS = ["none", "read", "comment", "edit", "create"] as const;
 export type PermissionLevel = (typeof PERMISSION_LEVELS)[number];
 
+/** The Airtable scopes that write, each with the least level its endpoints need. */
+export type AirtableWriteScope = "data.records:write" | "data.recordComments:write" | "schema.bases:write";
+
+/**
+ * The least permission level Airtable requires of a request needing `scope`: each endpoint's "User role" —
+ * "Base editor" (`edit`) for records and attachments, "Base commenter" (`comment`) for comments, "Base creator"
+ * (`create`) for tables and fields. Reads need `read`. The one statement of that rule: write kinds and tools
+ * (by the Airtable scopes their own scopes need) both take their level from here.
+ */
+export function levelNeededFor(scopes: readonly string[]): PermissionLevel {
+  if (scopes.includes("schema.bases:write")) return "create";
+  if (scopes.includes("data.records:write")) return "edit";
+  if (scopes.includes("data.recordComments:write")) return "comment";
+  return "read";
+}
+
 /** What Airtable calls the role of each level ("User role" on its endpoint pages, and its base permissions page). */
 const ROLE: Record<PermissionLevel, string> = {
   none: "no access to the base's data (e.g. interface-only)",

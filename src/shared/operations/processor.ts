@@ -16,7 +16,7 @@
  * - a 403 explained by the user's access to the base: Airtable's 403 does not say whether the user's permission level
  *   refuses the write (it then refuses every request of the operation) or a field or table editing restriction does
  *   (only the requests that write it), so list bases is asked (one request per page of 1,000 bases; base-permissions.ts). When the base is no
- *   longer listed, or listed at a level below the kind's `userRole` (read-only or commenter writing records, an
+ *   longer listed, or listed at a level below what the kind's `scope` needs (read-only or commenter writing records, an
  *   editor changing the schema), the operation fails at once, without splitting the batch or sending the rest, with
  *   a reason naming the level and what to do; this is what stops an import whose access was removed mid-way. Else
  *   the 403 is a restriction, handled as below.
@@ -54,7 +54,7 @@ import {
   AirtableValidationError,
 } from "../airtable/errors.ts";
 import type { AirtableClient } from "../airtable/client.ts";
-import { accessRefusal, lookUpBaseAccess } from "../base-permissions.ts";
+import { accessRefusal, levelNeededFor, lookUpBaseAccess } from "../base-permissions.ts";
 import type { Logger } from "../logger.ts";
 import { misconfigurationOf } from "../misconfiguration.ts";
 import type { SchemaCache } from "../schema-cache.ts";
@@ -404,7 +404,7 @@ class OperationRun {
       return undefined;
     }
     await this.#deps.schemas?.rememberBases(op.ownerUserId, found.bases);
-    const refusal = accessRefusal(found.access, this.#kind.userRole, op.kind.replace("_", " "));
+    const refusal = accessRefusal(found.access, levelNeededFor([this.#kind.scope]), op.kind.replace("_", " "));
     if (refusal === undefined) this.#accessAllowedAt = Date.now();
     return refusal;
   }

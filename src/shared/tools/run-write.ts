@@ -9,7 +9,7 @@ import { withTimeout } from "../readiness.ts";
 import type { OperationTaskStore } from "../tasks/operation-task-store.ts";
 import type { ToolContext, WriteToolDefinition } from "./define-tool.ts";
 import { checkRecordCount } from "./write/check-records.ts";
-import { accessRefusal } from "../base-permissions.ts";
+import { accessRefusal, levelNeededFor } from "../base-permissions.ts";
 import { writeKind } from "../operations/kinds/index.ts";
 import { ToolInputError } from "./tool-input-error.ts";
 import { doneWord, operationResult, type OperationResultOutput } from "./operation-result.ts";
@@ -166,7 +166,7 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
 async function refuseBelowKnownLevel(tool: WriteToolDefinition, plan: OperationPlan, ctx: ToolContext): Promise<void> {
   const access = await ctx.schemas.baseAccess(ctx.userId, plan.baseId);
   if (access?.level === undefined) return;
-  const refusal = accessRefusal(access, writeKind(plan.kind).userRole, tool.name);
+  const refusal = accessRefusal(access, levelNeededFor([writeKind(plan.kind).scope]), tool.name);
   if (refusal === undefined) return;
   const seconds = Math.max(1, Math.round((Date.now() - access.seenAt) / 1000));
   throw new ToolInputError(

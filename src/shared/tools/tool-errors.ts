@@ -11,7 +11,7 @@ import {
   AirtableValidationError,
 } from "../airtable/errors.ts";
 import { scopeCatalog } from "../auth/scopes.ts";
-import { accessRefusal, lookUpBaseAccess, roleOf, type PermissionLevel } from "../base-permissions.ts";
+import { accessRefusal, levelNeededFor, lookUpBaseAccess, roleOf } from "../base-permissions.ts";
 import type { Logger } from "../logger.ts";
 import { describeMisconfigurationForAgent, misconfigurationOf } from "../misconfiguration.ts";
 import { isRedisUnavailable, logRedisRefusal, TEMPORARILY_UNAVAILABLE } from "../redis-unavailable.ts";
@@ -120,24 +120,17 @@ export async function explainNoAccess(
   }
   await ctx.schemas.rememberBases(ctx.userId, found.bases);
   const { access } = found;
-  const refusal = accessRefusal(access, levelNeededBy(tool), tool.name);
+  const refusal = accessRefusal(
+    access,
+    levelNeededFor(tool.scopes.flatMap((scope) => scopeCatalog[scope].airtable)),
+    tool.name,
+  );
   if (refusal !== undefined) return `Airtable refused access (${error.type}). ${refusal}`;
   return (
     `Airtable refused access (${error.type}). Base ${baseId} is listed for this sign-in (your role: ` +
     `${roleOf(access.level ?? "")}), so a table of this call does not exist in it (list_tables shows them), or this ` +
     `sign-in lacks the access ${tool.name} needs: ${scopeWords(tool)}; sign in again and grant it.`
   );
-}
-
-/**
- * The least permission level a tool needs on a base, from its scopes (Airtable's "User role" per endpoint: schema
- * changes need a creator, record writes an editor, comments a commenter, reads read access).
- */
-function levelNeededBy(tool: AnyToolDefinition): PermissionLevel {
-  if (tool.scopes.includes("schema:write")) return "create";
-  if (tool.scopes.includes("records:write")) return "edit";
-  if (tool.scopes.includes("comments:write")) return "comment";
-  return "read";
 }
 
 /** Airtable 404s on a record path mean the record is gone; on tables and bases, they mean no access. */

@@ -9,7 +9,6 @@ export const createCommentKind = defineWriteKind({
     text: z.string().min(1),
     parentCommentId: z.string().optional(),
   }),
-  userRole: "comment",
   scope: "data.recordComments:write",
   singleItem: true,
   changesSchema: false,

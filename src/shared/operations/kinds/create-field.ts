@@ -4,7 +4,6 @@ import { defineWriteKind, fieldSpecSchema } from "./write-kind.ts";
 export const createFieldKind = defineWriteKind({
   name: "create_field",
   item: fieldSpecSchema,
-  userRole: "create",
   scope: "schema.bases:write",
   singleItem: true,
   changesSchema: true,

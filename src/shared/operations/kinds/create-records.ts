@@ -5,7 +5,6 @@ import { defineWriteKind, recordFieldsSchema } from "./write-kind.ts";
 export const createRecordsKind = defineWriteKind({
   name: "create_records",
   item: z.object({ fields: recordFieldsSchema }),
-  userRole: "edit",
   scope: "data.records:write",
   singleItem: false,
   changesSchema: false,

@@ -9,7 +9,6 @@ export const createTableKind = defineWriteKind({
     description: z.string().optional(),
     fields: z.array(fieldSpecSchema).min(1),
   }),
-  userRole: "create",
   scope: "schema.bases:write",
   singleItem: true,
   changesSchema: true,

@@ -5,7 +5,6 @@ import { defineWriteKind } from "./write-kind.ts";
 export const deleteRecordsKind = defineWriteKind({
   name: "delete_records",
   item: z.object({ id: z.string().min(1) }),
-  userRole: "edit",
   scope: "data.records:write",
   singleItem: false,
   changesSchema: false,

@@ -12,7 +12,6 @@ export const updateFieldKind = defineWriteKind({
     name: z.string().min(1).optional(),
     description: z.string().optional(),
   }),
-  userRole: "create",
   scope: "schema.bases:write",
   singleItem: true,
   changesSchema: true,

@@ -5,7 +5,6 @@ import { defineWriteKind, recordFieldsSchema } from "./write-kind.ts";
 export const updateRecordsKind = defineWriteKind({
   name: "update_records",
   item: z.object({ id: z.string().min(1), fields: recordFieldsSchema }),
-  userRole: "edit",
   scope: "data.records:write",
   singleItem: false,
   changesSchema: false,

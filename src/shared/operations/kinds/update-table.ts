@@ -5,7 +5,6 @@ import { defineWriteKind } from "./write-kind.ts";
 export const updateTableKind = defineWriteKind({
   name: "update_table",
   item: z.object({ name: z.string().min(1).optional(), description: z.string().optional() }),
-  userRole: "create",
   scope: "schema.bases:write",
   singleItem: true,
   changesSchema: true,

@@ -15,7 +15,6 @@ export const uploadAttachmentKind = defineWriteKind({
     /** base64 */
     file: z.string().min(1),
   }),
-  userRole: "edit",
   scope: "data.records:write",
   singleItem: true,
   changesSchema: false,

@@ -8,7 +8,6 @@ import { defineWriteKind, recordFieldsSchema } from "./write-kind.ts";
 export const upsertRecordsKind = defineWriteKind({
   name: "upsert_records",
   item: z.object({ id: z.string().min(1).optional(), fields: recordFieldsSchema }),
-  userRole: "edit",
   scope: "data.records:write",
   singleItem: false,
   changesSchema: false,

@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import type { AirtableClient } from "../../airtable/client.ts";
-import type { PermissionLevel } from "../../base-permissions.ts";
+import type { AirtableWriteScope } from "../../base-permissions.ts";
 import type { OperationOptions } from "../options.ts";
 
 /** One request's worth of items for `send`, parsed with the kind's item schema, in input order. */
@@ -44,19 +44,15 @@ export interface WriteKind<Name extends string = string, Schema extends z.ZodTyp
    */
   readonly singleItem: boolean;
   /**
-   * The least permission level on the base (list bases' `permissionLevel`) Airtable requires for this kind's
-   * request: its endpoint's "User role" — "Base commenter" (`comment`) for comments, "Base editor" (`edit`) for
-   * records and attachments, "Base creator" (`create`) for tables and fields. Below it Airtable answers 403
-   * INVALID_PERMISSIONS for every request of the operation, so a refusal explained by it ends the operation
-   * (processor.ts), and a write known to need more than list_bases showed is refused before it is queued.
-   */
-  readonly userRole: Exclude<PermissionLevel, "none" | "read">;
-  /**
    * The Airtable scope its request needs (https://airtable.com/developers/web/api/scopes): `data.records:write`,
    * `data.recordComments:write` or `schema.bases:write`. A token without it is answered 403
    * INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND, like a missing table: the failure names it as one of the two causes.
+   * It also sets the least permission level on the base the kind needs (`levelNeededFor`, base-permissions.ts):
+   * below it Airtable answers 403 INVALID_PERMISSIONS for every request of the operation, so a refusal explained by
+   * it ends the operation (processor.ts), and a write known to need more than list_bases showed is refused before
+   * it is queued.
    */
-  readonly scope: "data.records:write" | "data.recordComments:write" | "schema.bases:write";
+  readonly scope: AirtableWriteScope;
   /** A sent batch changes the base's tables or fields: the cached schema is dropped after it (schema-cache.ts). */
   readonly changesSchema: boolean;
   /**
