@@ -33,6 +33,7 @@
  * earlier (check-fields.ts).
  */
 import type { AirtableField } from "../../airtable/schemas.ts";
+import { formatCount } from "../../format-count.ts";
 import { ToolInputError } from "../tool-input-error.ts";
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
@@ -252,8 +253,8 @@ function checkTextLength(field: AirtableField, value: string, where: string): vo
   for (const _ of value) characters += 1;
   if (characters <= MAX_TEXT_CHARACTERS) return;
   throw new ToolInputError(
-    `${where}: ${JSON.stringify(field.name)} holds at most ${MAX_TEXT_CHARACTERS.toLocaleString("en-US")} characters ` +
-      `(Airtable's limit for text fields); this text has ${characters.toLocaleString("en-US")}. Shorten it, split ` +
+    `${where}: ${JSON.stringify(field.name)} holds at most ${formatCount(MAX_TEXT_CHARACTERS)} characters ` +
+      `(Airtable's limit for text fields); this text has ${formatCount(characters)}. Shorten it, split ` +
       "it across records, or attach it as a file (upload_attachment).",
   );
 }
