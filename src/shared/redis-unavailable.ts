@@ -90,6 +90,15 @@ export function redisDoesNotAnswer(error: unknown): boolean {
   return isRedisUnavailable(error) && redisRefusal(error) === undefined;
 }
 
+/**
+ * The command got no answer within ioredis's `commandTimeout` (redis-connection.ts): it was written, or waits to be,
+ * and Redis may still run it when it answers again — unlike a command whose connection broke, which Redis ran before
+ * the break or never will.
+ */
+export function isCommandTimeout(error: unknown): boolean {
+  return error instanceof Error && /^Command timed out$/.test(error.message);
+}
+
 export const TEMPORARILY_UNAVAILABLE =
   "The service is temporarily unavailable (its Redis does not answer or refuses writes). Nothing was changed by this call; operations queued earlier are kept and continue when it is back. Try again in a minute.";
 

@@ -11,7 +11,12 @@ export interface CancelOptions {
  * (stdio without Redis). Either way the operation's log is the truth; the runner only moves it along.
  */
 export interface OperationRunner {
-  /** Records the operation (`accepted`) and queues it. When this resolves the operation is durable. */
+  /**
+   * Records the operation (`accepted`) and queues it. When this resolves the operation is durable and will run.
+   * Rejects with the store's or the queue's error when it was not queued (nothing will be written; calling again is
+   * safe), or with `SubmitOutcomeUnknownError` when that cannot be known yet (the caller must not say "nothing was
+   * changed").
+   */
   submit(operation: Operation): Promise<void>;
   /**
    * Resolves when the operation has ended or after `timeoutMs`, whichever comes first (never hangs), calling
@@ -36,4 +41,20 @@ export interface OperationRunner {
    */
   cancel(operationId: string, ownerUserId: string, options?: CancelOptions): Promise<OperationState | undefined>;
   close(): Promise<void>;
+}
+
+/**
+ * The operation's job may or may not have been queued: Redis's connection broke while the add was on its way, and
+ * Redis could not be asked afterwards whether it ran. Its log exists (`operationId`); the runner settles it once
+ * Redis answers again (it runs exactly once if the job is there, else it ends `failed` with nothing written), so
+ * get_operation tells the agent which. `cause`: the Redis error.
+ */
+export class SubmitOutcomeUnknownError extends Error {
+  override name = "SubmitOutcomeUnknownError";
+  readonly operationId: string;
+
+  constructor(operationId: string, cause: unknown) {
+    super(`operation ${operationId}: whether its job was queued is not known (Redis's connection broke)`, { cause });
+    this.operationId = operationId;
+  }
 }

@@ -10,14 +10,14 @@
  * time: the worker also sees the log's `cancel_requested` at its next append.
  */
 import { blockingDuplicate } from "../redis-connection.ts";
-import { logSecondaryErrors, redisDoesNotAnswer } from "../redis-unavailable.ts";
+import { isCommandTimeout, logSecondaryErrors, redisDoesNotAnswer } from "../redis-unavailable.ts";
 import { Job, Queue, QueueEvents } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Logger } from "../logger.ts";
 import { endCancelledIfIdle, recordCancelRequest } from "../operations/cancel.ts";
 import type { Operation } from "../operations/events.ts";
 import { isTerminal, type OperationProgress, type OperationState } from "../operations/fold.ts";
-import type { CancelOptions, OperationRunner } from "../operations/operation-runner.ts";
+import { SubmitOutcomeUnknownError, type CancelOptions, type OperationRunner } from "../operations/operation-runner.ts";
 import type { OperationStore } from "../operations/operation-store.ts";
 import { failOperation } from "../operations/fail-operation.ts";
 import { ProgressListeners } from "../operations/progress-listeners.ts";
@@ -33,6 +33,9 @@ import type { JobPolicy, OperationJobData } from "./operation-queue.ts";
 
 /** Why an operation that could not be queued ended. */
 const NOT_QUEUED = "The operation could not be queued (Redis did not answer). Nothing was written; call again.";
+/** How long a submit whose outcome is unknown keeps asking Redis (ms), and how often. */
+const SETTLE_MS = 60_000;
+const SETTLE_RETRY_MS = 1_000;
 
 export interface QueuedRunnerOptions extends JobPolicy {
   /**
@@ -52,6 +55,7 @@ export class QueuedOperationRunner implements OperationRunner {
   readonly #queueRedis: Redis;
   readonly #opts: QueuedRunnerOptions;
   readonly #progressListeners = new ProgressListeners();
+  #closed = false;
 
   constructor(opts: QueuedRunnerOptions) {
     this.#opts = opts;
@@ -80,10 +84,17 @@ export class QueuedOperationRunner implements OperationRunner {
   }
 
   /**
-   * Writes the operation's log, then adds its job. Throws what Redis throws; the caller answers "temporarily
-   * unavailable, nothing was changed", which stays true when Redis did not answer in time (a stall: the command may
-   * still run when Redis answers again, redis-connection.ts): the cleanup sent right behind it, on the log's own
-   * connection, runs first then.
+   * Writes the operation's log, then adds its job (OperationRunner.submit). When the add fails, what the caller may
+   * say depends on whether Redis ran it:
+   * - no answer in time (a stall: `Command timed out`; the add may still run when Redis answers again,
+   *   redis-connection.ts): throws the error, answered "temporarily unavailable, nothing was changed", which stays
+   *   true because the `cancel_requested` sent right behind it, on the log's own connection, runs first then;
+   * - the connection broke with the add on its way (a failover, a reset: Redis ran it before the break or never
+   *   will): Redis is asked once it is reachable again. The job is there → resolves (it runs, once); it is not → the
+   *   log ends `failed` (nothing was written) and the error is thrown. Redis cannot be asked (still away) → throws
+   *   SubmitOutcomeUnknownError, and keeps asking in the background for SETTLE_MS (`#settleLater`) so that
+   *   get_operation soon tells which;
+   * - Redis refused it (full, read-only): nothing was queued; the log ends `failed` and the error is thrown.
    */
   async submit(operation: Operation): Promise<void> {
     const { store } = this.#opts;
@@ -101,18 +112,67 @@ export class QueuedOperationRunner implements OperationRunner {
     try {
       await this.queue.add(operation.kind, jobDataOf(operation), jobOptions(operation, this.#opts));
     } catch (error) {
-      if (redisDoesNotAnswer(error)) {
+      if (isCommandTimeout(error)) {
         // The job may still be added later, and a worker would run a write its caller was told failed. A cancel
         // request reaches the log before any worker can read it (both wait in Redis's input, and a worker reads the
         // log only after its BZPOPMIN returned): a worker that gets the job ends it `cancelled` and sends nothing.
         // Recorded as the owner's cancel, like a write call cancelled while it waits (events.ts cancelSourceSchema).
         void store.append(operationId, { type: "cancel_requested", source: "cancel_operation" }).catch(() => undefined);
-      } else {
-        // The log exists but no worker will ever see it: end it, so nobody polls an operation that cannot run.
-        await failOperation(store, operationId, NOT_QUEUED).catch(() => undefined);
+        throw error;
       }
+      if (redisDoesNotAnswer(error)) {
+        let queued: boolean;
+        try {
+          queued = await this.#settleBrokenAdd(operationId);
+        } catch {
+          this.#settleLater(operationId);
+          throw new SubmitOutcomeUnknownError(operationId, error);
+        }
+        if (!queued) throw error;
+        this.#opts.logger.warn(
+          { err: error, operationId },
+          "the connection broke while queueing, but Redis had queued the job: it runs",
+        );
+        return;
+      }
+      // The log exists but no worker will ever see it: end it, so nobody polls an operation that cannot run.
+      await failOperation(store, operationId, NOT_QUEUED).catch(() => undefined);
       throw error;
     }
+  }
+
+  /**
+   * After a broken add: true when its job is in the queue (Redis ran the add before the break); false when it is not,
+   * and the log now ends `failed` (an add that still ran later would find the log ended, and its worker sends
+   * nothing). Throws what Redis throws.
+   */
+  async #settleBrokenAdd(operationId: string): Promise<boolean> {
+    if ((await Job.fromId(this.queue, operationId)) !== undefined) return true;
+    await failOperation(this.#opts.store, operationId, NOT_QUEUED);
+    return false;
+  }
+
+  /**
+   * `#settleBrokenAdd`, tried every SETTLE_RETRY_MS until it answers, for at most SETTLE_MS (ms), unless the runner
+   * closes first. Best effort: a process that exits before leaves the operation `queued` with no job.
+   */
+  #settleLater(operationId: string): void {
+    const deadline = Date.now() + SETTLE_MS;
+    const attempt = (): void => {
+      if (this.#closed) return;
+      this.#settleBrokenAdd(operationId).then(
+        (queued) =>
+          this.#opts.logger.info({ operationId, queued }, "settled an operation whose queueing had an unknown outcome"),
+        (error: unknown) => {
+          if (Date.now() + SETTLE_RETRY_MS > deadline) {
+            this.#opts.logger.warn({ err: error, operationId }, "could not settle an operation's queueing");
+            return;
+          }
+          setTimeout(attempt, SETTLE_RETRY_MS).unref();
+        },
+      );
+    };
+    setTimeout(attempt, SETTLE_RETRY_MS).unref();
   }
 
   async waitForEnd(
@@ -201,6 +261,7 @@ export class QueuedOperationRunner implements OperationRunner {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     await Promise.allSettled([this.#events.close(), this.queue.close()]);
     this.#eventsRedis.disconnect();
     this.#queueRedis.disconnect();

@@ -15,6 +15,7 @@ import { accessRefusal, levelNeededFor, lookUpBaseAccess, roleOf } from "../base
 import type { Logger } from "../logger.ts";
 import { describeMisconfigurationForAgent, misconfigurationOf } from "../misconfiguration.ts";
 import { isRedisUnavailable, logRedisRefusal, TEMPORARILY_UNAVAILABLE } from "../redis-unavailable.ts";
+import { SubmitOutcomeUnknownError } from "../operations/operation-runner.ts";
 import { SchemaLookupError } from "../schema-cache.ts";
 import { airtableAccessLost } from "../tokens/access-lost.ts";
 import { AirtableTokenUnavailableError } from "../tokens/airtable-token-provider.ts";
@@ -74,6 +75,15 @@ export function describeToolError(error: unknown, tool: AnyToolDefinition, logge
   }
   if (error instanceof AirtableProtocolError || error instanceof AirtableError) {
     return `Airtable sent an answer this server could not use (${error.type}). Try again; if it persists, report it.`;
+  }
+  if (error instanceof SubmitOutcomeUnknownError) {
+    // Before the Redis check: its cause is a Redis error, and "nothing was changed" may be false here.
+    const id = error.operationId;
+    return (
+      `The connection to Redis broke while this write was being queued, so it may or may not run (operation ${id}). ` +
+      `Do not call ${tool.name} again yet: it could write the same records twice. In a minute, call get_operation ` +
+      `with operationId "${id}": it says what the write did, or that nothing was written (then call again).`
+    );
   }
   if (isRedisUnavailable(error)) {
     logRedisRefusal(logger, error);
