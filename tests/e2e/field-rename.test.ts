@@ -10,6 +10,7 @@
  *   refusal of a field deleted meanwhile (which names the field id that was sent).
  * - A field deleted while the cached schema still lists it: a read naming it is told by name, with the real fields
  *   (not Airtable's refusal of an id the agent never gave), and after a write's refusal describe_table stops listing it.
+ *   An import writing it stops at the first refused request: the rest is not sent, and the operation fails naming it.
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -55,6 +56,7 @@ beforeAll(async () => {
           { name: "Extra", type: "singleLineText" },
           { name: "Spare", type: "singleLineText" },
           { name: "Memo", type: "singleLineText" },
+          { name: "Label", type: "singleLineText" },
         ],
         records: [
           { Name: "Ada", Email: "ada@x.io", Count: 1 },
@@ -305,5 +307,46 @@ describe("a write and a rename of its fields", () => {
     );
     expect(names).toContain("Company");
     expect(names).not.toContain("Memo");
+  }, 60_000);
+
+  it("an import writing a field deleted after the call was checked: one refused request, then it fails naming the field", async () => {
+    await cacheSchemaWith("Label");
+    const labelId = fieldIds.get(peopleId)!.get("Label")!;
+    // Deleted in Airtable's interface; the server's cached schema (60 s) still lists it, so the call is accepted.
+    sandbox.deleteField(baseId, peopleId, "Label");
+    sandbox.clearRequests();
+
+    // Three batches: the first writes no label, the other two do.
+    const records = Array.from({ length: 30 }, (_, i) => ({
+      fields: i < 10 ? { "Full name": `imp ${i}` } : { "Full name": `imp ${i}`, Label: `l${i}` },
+    }));
+    const answer = await finished(
+      await callWriteTool(client, "create_records", { baseId, tableId: "People", records }),
+    );
+
+    expect(answer.status, answer.message).toBe("failed");
+    expect(answer.message).toMatch(
+      new RegExp(`^Failed: The field "Label" \\(${labelId}\\) is no longer in table "People" \\(${peopleId}\\): `),
+    );
+    expect(answer.message).toContain("it was deleted after this write was accepted");
+    expect(answer.message).toContain("so the remaining batches were not sent");
+    expect(answer.message).toContain("10 records were written before that and stay written");
+    expect(answer.message).toContain("the 10 records of the refused request failed and 10 more were not sent");
+    expect(answer.message).toContain('without "Label" (describe_table shows the table\'s fields now)');
+    expect(answer.message).toContain("or recreate the field in Airtable first");
+    expect(answer.message).toContain("(10 records written, 10 failed of 30)");
+
+    // What was written is reported as written; the refused batch's records fail naming the field; the rest: not sent.
+    const results = answer.results ?? [];
+    expect(results).toHaveLength(30);
+    expect(results.slice(0, 10).every((r) => r.id?.startsWith("rec") === true)).toBe(true);
+    expect(results.slice(10, 20).every((r) => r.error?.type === "UNKNOWN_FIELD_NAME")).toBe(true);
+    expect(results[10]?.error?.message).toContain('("Label" in this write)');
+    expect(results.slice(20).every((r) => r.notWritten === true)).toBe(true);
+    expect([...people("Full name").keys()].filter((name) => name.startsWith("imp "))).toHaveLength(10);
+
+    // One refused request: the third batch was not sent only to be refused too (before: one refused request each).
+    const writes = sandbox.requests.filter((r) => r.method === "POST" && r.path === `/v0/${baseId}/${peopleId}`);
+    expect(writes.map((r) => r.status)).toEqual([200, 422]);
   }, 60_000);
 });

@@ -13,6 +13,11 @@
  *   until the refused records are isolated; the good ones are written and each refused one reports Airtable's own
  *   error type and message, and the remaining batches are still sent. With `onError: "stop"` the batch is not
  *   split: all of it fails and nothing after it is sent.
+ * - a 422 UNKNOWN_FIELD_NAME naming a field id the call was checked against, which the table's schema, read once,
+ *   no longer lists: the field was deleted after the write was accepted, and Airtable would refuse every remaining
+ *   request that writes it. The refused request's records fail, and the operation fails at once, without sending
+ *   the rest, with a reason naming the field (as the call named it, and its id) and the table. Only when records
+ *   left to send write that field (or merge on it); else the refusal settles its records as above.
  * - a 403 explained by the user's access to the base: Airtable's 403 does not say whether the user's permission level
  *   refuses the write (it then refuses every request of the operation) or a field or table editing restriction does
  *   (only the requests that write it), so list bases is asked (one request per page of 1,000 bases; base-permissions.ts). When the base is no
@@ -54,8 +59,10 @@ import {
   AirtableValidationError,
 } from "../airtable/errors.ts";
 import type { AirtableClient } from "../airtable/client.ts";
+import type { BaseSchema } from "../airtable/schemas.ts";
 import { accessRefusal, levelNeededFor, lookUpBaseAccess } from "../base-permissions.ts";
 import type { Logger } from "../logger.ts";
+import { formatCount } from "../format-count.ts";
 import { misconfigurationOf } from "../misconfiguration.ts";
 import type { SchemaCache } from "../schema-cache.ts";
 import { airtableAccessLost } from "../tokens/access-lost.ts";
@@ -125,6 +132,9 @@ const WHOLE_REQUEST_TYPES = new Set([
   "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND",
 ]);
 
+/** A field id in Airtable's message (`Unknown field name: "fldXXXXXXXXXXXXXX"`): "fld" and 14 letters or digits. */
+const FIELD_ID = /\bfld[A-Za-z0-9]{14}\b/g;
+
 interface Sent {
   results: { index: number; recordId: string }[];
   created?: string[];
@@ -157,6 +167,8 @@ class OperationRun {
   readonly #writer: AirtableClient;
   /** When list bases last showed that the owner's level on the base allows this operation (epoch ms; 0: never). */
   #accessAllowedAt = 0;
+  /** The table's schema was read after an UNKNOWN_FIELD_NAME (#deletedField): once per run, not once per batch. */
+  #fieldsLookedUp = false;
 
   constructor(operationId: string, deps: ProcessorDeps) {
     this.#id = operationId;
@@ -301,6 +313,8 @@ class OperationRun {
             "could not forget the base's schema after UNKNOWN_FIELD_NAME",
           );
         });
+        const deleted = await this.#deletedField(error, indexes);
+        if (deleted !== undefined) return this.#failOnDeletedField(error, deleted, batch, indexes);
       }
       const message = recordRefusalMessage(error, op, indexes.length);
       const errors = indexes.map((index): ItemError => ({ index, type: error.type, message }));
@@ -426,6 +440,92 @@ class OperationRun {
       "or notWritten.";
     await this.#append({ type: "failed", reason, errorType: error.type });
     this.#log.warn({ err: error, errorType: error.type }, "operation failed: the base's permission level refuses it");
+    throw new OperationFailedError(reason, { cause: error });
+  }
+
+  /**
+   * Whether a 422 UNKNOWN_FIELD_NAME is explained by a field of the call deleted from the table since the write was
+   * accepted, while records the refused request did not carry (the remaining batches, or the other half of a split)
+   * write that field too or merge on it. The field id Airtable's message names (`Unknown field name: "fld…"`: the
+   * cells are sent by id) must be one the call was checked against (Operation.fieldNames), and the table's schema,
+   * read once per run (`GET /v0/meta/bases/{baseId}/tables`, https://airtable.com/developers/web/api/get-base-schema),
+   * must no longer list it. Answers the field and the table as that read shows it; undefined when no record left to
+   * send writes the field, the message names no field of the call, the schema still lists the field or cannot be
+   * read: the refusal is then settled as any other (nothing is decided on a guess).
+   */
+  async #deletedField(
+    error: AirtableError,
+    indexes: number[],
+  ): Promise<{ id: string; name: string; table: string } | undefined> {
+    const op = this.#op;
+    const names = op.fieldNames;
+    if (this.#fieldsLookedUp || names === undefined || op.tableId === undefined) return undefined;
+    const id = error.message.match(FIELD_ID)?.find((candidate) => names[candidate] !== undefined);
+    if (id === undefined) return undefined;
+    // Records left to send that write the field (or merge on it) would each bring one more refused request; when
+    // none does, the rest is sent as before and written.
+    const settled = new Set([...this.#state.outcomes.map((o) => o.index), ...indexes]);
+    // An upsert sends its merge fields with every request; a create sends them only when re-sent as one.
+    const merged = op.kind === "upsert_records" && op.options.fieldsToMergeOn?.includes(id) === true;
+    const doomed = op.input.some((item, index) => !settled.has(index) && (merged || id in recordFieldsOf(item)));
+    if (!doomed) return undefined;
+    this.#fieldsLookedUp = true;
+    let tables: BaseSchema["tables"];
+    try {
+      ({ tables } = await this.#writer.getBaseSchema(op.baseId));
+    } catch (readError) {
+      this.#log.info({ err: readError }, "reading the schema after UNKNOWN_FIELD_NAME failed; settled per record");
+      return undefined;
+    }
+    const table = tables.find((t) => t.id === op.tableId || t.name === op.tableId);
+    // A table gone too is the next request's 403/404 to report (permanentFailure), not a field's.
+    if (table === undefined || table.fields.some((f) => f.id === id)) return undefined;
+    return { id, name: names[id]!, table: `${JSON.stringify(table.name)} (${table.id})` };
+  }
+
+  /**
+   * Ends the operation on a request refused for a field deleted since the write was accepted (#deletedField): records
+   * left to send write it too, and Airtable refuses a whole request for one unknown field, so the remaining batches
+   * are not sent (they were one refused request each). The refused request's records fail with Airtable's message (as they did before); what was
+   * written stays written; the reason names the field as the call gave it, its id and the table, counts what was
+   * written and what was not sent, and says how to write the rest.
+   */
+  async #failOnDeletedField(
+    error: AirtableError,
+    field: { id: string; name: string; table: string },
+    batch: number,
+    indexes: number[],
+  ): Promise<never> {
+    const op = this.#op;
+    const message = recordRefusalMessage(error, op, indexes.length);
+    await this.#append({
+      type: "batch.failed",
+      batch,
+      errors: indexes.map((index): ItemError => ({ index, type: error.type, message })),
+      permanent: true,
+    });
+    const p = this.#state.progress;
+    const notSent = p.recordsTotal - p.recordsSucceeded - p.recordsFailed - p.recordsInDoubt;
+    const named = JSON.stringify(field.name);
+    const records = (n: number) => `${formatCount(n)} record${n === 1 ? "" : "s"}`;
+    const written =
+      p.recordsSucceeded === 0
+        ? "Nothing was written before that"
+        : `${records(p.recordsSucceeded)} ${p.recordsSucceeded === 1 ? "was" : "were"} written before that and ` +
+          "stay written";
+    const reason =
+      `The field ${named} (${field.id}) is no longer in table ${field.table}: it was deleted after this write ` +
+      `was accepted (Airtable refused a request writing it with 422 ${error.type}, and the table's schema, read ` +
+      `again, does not list it), so the remaining batches were not sent. ${written}; the ` +
+      `${records(indexes.length)} of the refused request failed and ${formatCount(notSent)} more ` +
+      `${notSent === 1 ? "was" : "were"} not sent. To write them, call again for the records get_operation lists ` +
+      `as failed or notWritten, without ${named} (describe_table shows the table's fields now), or recreate the ` +
+      `field in Airtable first and name it in the call (a new field has a new id).`;
+    await this.#append({ type: "failed", reason, errorType: error.type });
+    this.#log.warn(
+      { err: error, errorType: error.type, fieldId: field.id, notSent },
+      "operation failed: a field it writes was deleted",
+    );
     throw new OperationFailedError(reason, { cause: error });
   }
 

@@ -600,6 +600,87 @@ describe("processOperation", () => {
     expect(reason).not.toMatch(/no longer exists/);
   });
 
+  /** A field added to Tasks for one test, to be deleted in it (as in Airtable's interface): its id and Name's. */
+  async function addedField(name: string): Promise<{ fieldId: string; nameId: string }> {
+    const field = await airtable.createField(f.base.id, tasks(), { name, type: "singleLineText" });
+    const nameId = f.base.tables.find((t) => t.name === "Tasks")!.fields.find((x) => x.name === "Name")!.id;
+    return { fieldId: field.id, nameId };
+  }
+  const schemaReads = () => f.sandbox.requests.filter((r) => r.path === `/v0/meta/bases/${f.base.id}/tables`);
+
+  it("stops an import at the first request refused for a field deleted mid-way: one refused request, the rest not sent", async () => {
+    const { fieldId, nameId } = await addedField("Label");
+    // Stored and sent by field id, as the write tools plan it; fieldNames are the call's names.
+    const input = Array.from({ length: 40 }, (_, i) => ({ fields: { [nameId]: `deleted ${i}`, [fieldId]: `l${i}` } }));
+    f.sandbox.clearRequests();
+    const op = await start({
+      kind: "create_records",
+      tableId: tasks(),
+      input,
+      fieldNames: { [nameId]: "Name", [fieldId]: "Label" },
+    });
+    const state = await processOperation(op.operationId, {
+      store: log,
+      airtable,
+      logger,
+      // Deleted in Airtable's interface once two batches are written.
+      onProgress: (s) => {
+        if (s.progress.recordsSucceeded === 20 && s.progress.recordsFailed === 0) {
+          f.sandbox.deleteField(f.base.id, "Tasks", fieldId);
+        }
+      },
+    }).catch((e: unknown) => {
+      expect(e).toBeInstanceOf(OperationFailedError);
+      return log.state(op.operationId);
+    });
+    expect(state?.status).toBe("failed");
+    expect(state?.failure?.errorType).toBe("UNKNOWN_FIELD_NAME");
+    expect(state?.progress).toMatchObject({ recordsSucceeded: 20, recordsFailed: 10, recordsInDoubt: 0 });
+    const reason = state?.failure?.reason ?? "";
+    expect(reason).toMatch(
+      new RegExp(
+        `^The field "Label" \\(${fieldId}\\) is no longer in table "Tasks" \\(${tasks()}\\): it was deleted after`,
+      ),
+    );
+    expect(reason).toContain("the remaining batches were not sent");
+    expect(reason).toContain("20 records were written before that and stay written");
+    expect(reason).toContain("the 10 records of the refused request failed and 10 more were not sent");
+    expect(reason).toContain('without "Label"');
+    expect(reason).toContain("recreate the field in Airtable");
+    // Written stays written; the refused batch's records fail naming the field; the last batch was never sent.
+    expect(state?.outcomes.filter((o) => "recordId" in o).map((o) => o.index)).toEqual(
+      Array.from({ length: 20 }, (_, i) => i),
+    );
+    const refused = state?.outcomes.find((o) => o.index === 20);
+    expect(refused && "error" in refused ? refused.error.message : "").toContain('("Label" in this write)');
+    expect(state?.outcomes.some((o) => o.index >= 30)).toBe(false);
+    expect(rowsNamed("deleted")).toHaveLength(20);
+    // Two written, one refused, one look at the schema: not one more refused request per remaining batch.
+    expect(recordWrites().map((r) => r.status)).toEqual([200, 200, 422]);
+    expect(schemaReads()).toHaveLength(1);
+  });
+
+  it("keeps sending the batches that do not write a deleted field: only the refused request's records fail", async () => {
+    const { fieldId, nameId } = await addedField("Tag");
+    const input = Array.from({ length: 30 }, (_, i) => ({
+      fields: i < 10 ? { [nameId]: `untagged ${i}`, [fieldId]: "t" } : { [nameId]: `untagged ${i}` },
+    }));
+    const op = await start({
+      kind: "create_records",
+      tableId: tasks(),
+      input,
+      fieldNames: { [nameId]: "Name", [fieldId]: "Tag" },
+    });
+    f.sandbox.deleteField(f.base.id, "Tasks", fieldId);
+    f.sandbox.clearRequests();
+    const state = await run(op);
+    expect(state.status).toBe("completed_with_errors");
+    expect(state.progress).toMatchObject({ recordsSucceeded: 20, recordsFailed: 10 });
+    expect(rowsNamed("untagged")).toHaveLength(20);
+    expect(recordWrites().map((r) => r.status)).toEqual([422, 200, 200]);
+    expect(schemaReads()).toHaveLength(0);
+  });
+
   it("fails at once, as a configuration error naming TOKEN_ENCRYPTION_KEY, when the owner's token cannot be decrypted", async () => {
     // The sign-in was stored under one key; this process has another (what the start-up check prevents between
     // processes, but not when every process's key was changed without TOKEN_ENCRYPTION_KEY_PREVIOUS).
