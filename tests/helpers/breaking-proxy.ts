@@ -30,7 +30,7 @@ export async function startBreakingProxy(redisUrl: string): Promise<BreakingProx
   let armed: { marker: string; options: BreakOptions; done: () => void } | undefined;
   let refuseUntil = 0;
   const server: Server = createServer((client) => {
-    if (Date.now() < refuseUntil) {
+    if (performance.now() < refuseUntil) {
       client.destroy();
       return;
     }
@@ -58,7 +58,8 @@ export async function startBreakingProxy(redisUrl: string): Promise<BreakingProx
       armed = undefined;
       broken = true;
       if (cue.options.forward) upstream.write(chunk);
-      refuseUntil = Date.now() + (cue.options.refuseMs ?? 0);
+      // A monotonic clock: a test may move the wall clock (Date.now) without ending the refusal.
+      refuseUntil = performance.now() + (cue.options.refuseMs ?? 0);
       // Long enough for Redis to run what it was sent; its reply is not passed on.
       setTimeout(() => {
         client.destroy();

@@ -26,6 +26,7 @@ import type { Sandbox } from "../../src/sandbox/index.ts";
 
 import { createTestRedis } from "../helpers/redis.ts";
 import { failFastRedisOptions } from "../../src/shared/redis-connection.ts";
+import { logRedisErrors } from "../../src/shared/redis-unavailable.ts";
 import { RedisKeyValueStore } from "../../src/shared/kv/redis-key-value-store.ts";
 import { createServerApp } from "../../src/server/app.ts";
 
@@ -90,6 +91,7 @@ export async function startServerHarness(opts: ServerHarnessOptions): Promise<Se
       ? createTestRedis(options)
       : new Redis(opts.redisUrl, { maxRetriesPerRequest: 1, ...options });
   const redis = connect(failFastRedisOptions(config.REDIS_COMMAND_TIMEOUT_MS));
+  logRedisErrors(redis, logger);
   if (redis.status !== "ready") await once(redis, "ready"); // no offline queue: wait for the connection
   const metrics = new Metrics({ logger });
   const access = createAirtableAccess(config, { redis, logger, limiterHooks: metrics.limiterHooks });

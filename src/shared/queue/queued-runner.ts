@@ -33,9 +33,13 @@ import type { JobPolicy, OperationJobData } from "./operation-queue.ts";
 
 /** Why an operation that could not be queued ended. */
 const NOT_QUEUED = "The operation could not be queued (Redis did not answer). Nothing was written; call again.";
-/** How long a submit whose outcome is unknown keeps asking Redis (ms), and how often. */
+/**
+ * How often a submit whose outcome is unknown asks Redis again (ms): every SETTLE_RETRY_MS for the first SETTLE_MS,
+ * then every SETTLE_SLOW_RETRY_MS.
+ */
 const SETTLE_MS = 60_000;
 const SETTLE_RETRY_MS = 1_000;
+const SETTLE_SLOW_RETRY_MS = 10_000;
 
 export interface QueuedRunnerOptions extends JobPolicy {
   /**
@@ -92,9 +96,11 @@ export class QueuedOperationRunner implements OperationRunner {
    * - the connection broke with the add on its way (a failover, a reset: Redis ran it before the break or never
    *   will): Redis is asked once it is reachable again. The job is there → resolves (it runs, once); it is not → the
    *   log ends `failed` (nothing was written) and the error is thrown. Redis cannot be asked (still away) → throws
-   *   SubmitOutcomeUnknownError, and keeps asking in the background for SETTLE_MS (`#settleLater`) so that
-   *   get_operation soon tells which;
-   * - Redis refused it (full, read-only): nothing was queued; the log ends `failed` and the error is thrown.
+   *   SubmitOutcomeUnknownError, and keeps asking in the background until Redis answers (`#settleLater`) so that
+   *   get_operation then tells which;
+   * - Redis refused it (full, loading): nothing was queued; the log ends `failed` and the error is thrown. (A
+   *   READONLY reply arrives as a broken connection: reconnectOnReadonly closes the connection and the fail-fast
+   *   options reject the command with it, redis-unavailable.ts.)
    */
   async submit(operation: Operation): Promise<void> {
     const { store } = this.#opts;
@@ -106,6 +112,10 @@ export class QueuedOperationRunner implements OperationRunner {
       // log and is refused).
       if (redisDoesNotAnswer(error)) {
         void store.append(operationId, { type: "failed", reason: NOT_QUEUED }).catch(() => undefined);
+        // A broken connection: Redis wrote the log before the break or never will, and that append fails too while
+        // Redis is away. Without a second try a log Redis did write stays `queued` with no job for good (shown by
+        // list_operations), though the caller was rightly told nothing was changed: end it once Redis answers.
+        if (!isCommandTimeout(error)) this.#settleLater(operationId);
       }
       throw error;
     }
@@ -153,22 +163,36 @@ export class QueuedOperationRunner implements OperationRunner {
   }
 
   /**
-   * `#settleBrokenAdd`, tried every SETTLE_RETRY_MS until it answers, for at most SETTLE_MS (ms), unless the runner
-   * closes first. Best effort: a process that exits before leaves the operation `queued` with no job.
+   * `#settleBrokenAdd`, tried until it answers: every SETTLE_RETRY_MS for the first SETTLE_MS, then every
+   * SETTLE_SLOW_RETRY_MS, while the runner is open and the operation's log is kept (`retentionMs`). No shorter
+   * deadline: the agent was told get_operation would say what became of the write, and an operation given up on
+   * stays `queued` with no job for good — after an outage longer than a minute, or on a server instance that gets
+   * no CPU between requests (Cloud Run with request-based billing, deploy/server-service.yaml), where this loop
+   * sleeps once the call has answered and resumes with the instance's next request, its wall-clock minute long
+   * gone. Best effort still: a process that exits before leaves the operation `queued` with no job.
    */
   #settleLater(operationId: string): void {
-    const deadline = Date.now() + SETTLE_MS;
+    const started = performance.now();
+    let warned = false;
     const attempt = (): void => {
       if (this.#closed) return;
       this.#settleBrokenAdd(operationId).then(
         (queued) =>
           this.#opts.logger.info({ operationId, queued }, "settled an operation whose queueing had an unknown outcome"),
         (error: unknown) => {
-          if (Date.now() + SETTLE_RETRY_MS > deadline) {
+          const elapsed = performance.now() - started;
+          if (elapsed >= this.#opts.retentionMs) {
             this.#opts.logger.warn({ err: error, operationId }, "could not settle an operation's queueing");
             return;
           }
-          setTimeout(attempt, SETTLE_RETRY_MS).unref();
+          if (!warned && elapsed >= SETTLE_MS) {
+            warned = true;
+            this.#opts.logger.warn(
+              { err: error, operationId },
+              "still cannot ask Redis whether an operation was queued; asking every 10 s",
+            );
+          }
+          setTimeout(attempt, elapsed < SETTLE_MS ? SETTLE_RETRY_MS : SETTLE_SLOW_RETRY_MS).unref();
         },
       );
     };

@@ -5,7 +5,7 @@
  * it never will. Real Redis (behind a proxy that breaks one connection on cue), BullMQ, the server's runner and a
  * worker against the sandbox.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { Job } from "bullmq";
 import { startSandbox, type Sandbox } from "../../../src/sandbox/index.ts";
 import type { Operation } from "../../../src/shared/operations/events.ts";
@@ -84,12 +84,14 @@ async function submitBreakingTheAdd(op: Operation, options: BreakOptions): Promi
   }
 }
 
+/** The operation's state once it ended, or its last state read within `withinMs` (reads fail while Redis is away). */
 async function finalState(operationId: string, withinMs = 15_000) {
-  const deadline = Date.now() + withinMs;
-  let state = await server.operations.state(operationId);
-  while (!["completed", "failed", "cancelled"].includes(state?.status ?? "") && Date.now() < deadline) {
+  const deadline = performance.now() + withinMs;
+  const read = () => server.operations.state(operationId).catch(() => undefined);
+  let state = await read();
+  while (!["completed", "failed", "cancelled"].includes(state?.status ?? "") && performance.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, 100));
-    state = await server.operations.state(operationId);
+    state = await read();
   }
   return state;
 }
@@ -123,6 +125,40 @@ describe("the connection breaks while a write's job is added", () => {
     const state = await finalState(op.operationId);
     expect(state?.status).toBe("failed");
     expect(written("unknown, not queued")).toEqual([]);
+  });
+
+  it("Redis still away when the first minute of asking ends (a longer outage, or a server instance without CPU between requests): the operation is still settled once Redis answers", async () => {
+    const op = createOne("unknown past a minute");
+    const failure = await submitBreakingTheAdd(op, { forward: false, refuseMs: 2_000 });
+    expect(failure).toBeInstanceOf(SubmitOutcomeUnknownError);
+    // The wall clock passes the first minute before the runner's first try (at 1 s, still refused) answers: what a
+    // Redis away for longer, or a Cloud Run instance whose CPU is withheld between requests, looks like to it.
+    const realNow = Date.now.bind(Date);
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => realNow() + 61_000);
+    try {
+      const state = await finalState(op.operationId, 6_000);
+      expect(state?.status).toBe("failed");
+      expect(state?.failure?.reason ?? "").toMatch(/could not be queued.*Nothing was written/);
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
+  it("the connection carrying the operation's log breaks, Redis ran it and is still away: nothing was changed, and the log (which list_operations shows) does not stay queued", async () => {
+    const op = createOne("log written, answer lost");
+    // The first command naming the operation is its log's create, on the server's shared connection.
+    const broken = proxy.breakOn(op.operationId, { forward: true, refuseMs: 2_000 });
+    const failure = await server.runner.submit(op).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    await broken;
+    expect(isRedisUnavailable(failure), String(failure)).toBe(true);
+    expect(failure).not.toBeInstanceOf(SubmitOutcomeUnknownError);
+    const state = await finalState(op.operationId, 6_000);
+    expect(state?.status).toBe("failed");
+    expect(state?.failure?.reason ?? "").toMatch(/could not be queued.*Nothing was written/);
+    expect(await Job.fromId(server.runner.queue, op.operationId)).toBeUndefined();
   });
 
   it("ran in Redis, answer lost: the write is queued after all and runs once (the call is not told it failed)", async () => {
