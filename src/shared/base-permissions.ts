@@ -85,7 +85,7 @@ export async function lookUpBaseAccess(
 }
 
 /** `appX ("Name")`, or `appX` when the name is unknown. */
-function baseLabel(access: BaseAccess): string {
+export function baseLabel(access: BaseAccess): string {
   return access.name === undefined ? access.baseId : `${access.baseId} (${JSON.stringify(access.name)})`;
 }
 

@@ -70,6 +70,7 @@ import { batchIndexes } from "./events.ts";
 import type { ItemError, NewOperationEvent, Operation, OperationEvent } from "./events.ts";
 import { foldOperation, isTerminal, resumeDecision } from "./fold.ts";
 import { reconcileCreates, type ReconcileResult } from "./reconcile.ts";
+import { explainSelectOptionRefusal } from "./select-option-refusal.ts";
 import { cancelledEvent } from "./cancel.ts";
 import {
   OperationFailedError,
@@ -316,7 +317,7 @@ class OperationRun {
         const deleted = await this.#deletedField(error, indexes);
         if (deleted !== undefined) return this.#failOnDeletedField(error, deleted, batch, indexes);
       }
-      const message = recordRefusalMessage(error, op, indexes.length);
+      const message = recordRefusalMessage(error, op, indexes, kind);
       const errors = indexes.map((index): ItemError => ({ index, type: error.type, message }));
       const split = indexes.length > 1 && op.options.onError === "continue" && !WHOLE_REQUEST_TYPES.has(error.type);
       if (!split) {
@@ -729,13 +730,26 @@ function isRecordLevelRefusal(error: unknown): error is AirtableError {
 }
 
 /**
- * A record-level refusal's message for the items of a request of `items` records: Airtable's own, and for a record
+ * A record-level refusal's message for the items `indexes` of one request: Airtable's own, and for a record
  * Airtable does not find in the table (404 MODEL_ID_NOT_FOUND on an update or delete) what the agent should check.
  * Record ids belong to one table, and an id read from another table of the base is the usual cause, besides a
  * record deleted meanwhile. Not for 422 ROW_DOES_NOT_EXIST, which Airtable also gives for a link cell naming a
  * record its linked table lacks: Airtable's message says which record, and this table is not the one to search.
+ * A select value that is not an option (422 INVALID_MULTIPLE_CHOICE_OPTIONS) names the field and why: only a
+ * creator may add options (select-option-refusal.ts).
  */
-function recordRefusalMessage(error: AirtableError, op: Operation, items: number): string {
+function recordRefusalMessage(
+  error: AirtableError,
+  op: Operation,
+  indexes: readonly number[],
+  kind: WriteKind,
+): string {
+  if (error.type === "INVALID_MULTIPLE_CHOICE_OPTIONS") {
+    const cells = indexes.map((index) => recordFieldsOf(kind.item.parse(op.input[index])));
+    const explained = explainSelectOptionRefusal(error.message, op.options.typecast, cells, op.fieldNames);
+    if (explained !== undefined) return explained;
+  }
+  const items = indexes.length;
   const message = withFieldNames(error.message, op.fieldNames);
   if (error.type === "UNKNOWN_FIELD_NAME" && message !== error.message) {
     // A field id the call was checked against, gone by the time the request was sent.

@@ -143,3 +143,106 @@ describe("a write the user's permission level does not allow", () => {
     expect(writesTo(base.id)).toEqual([]);
   });
 });
+
+/**
+ * A base with select fields, of user B's shared with the caller at `level`, or the caller's own (a creator). Only a
+ * creator may add a select option: Airtable answers anyone else's typecast that would add one 422
+ * INVALID_MULTIPLE_CHOICE_OPTIONS "Insufficient permissions to create new select option" (as it does any unknown
+ * option without typecast), https://github.com/Airtable/airtable.js/issues/138.
+ */
+function selectBase(name: string, level: PermissionLevel | "own"): BaseInfo {
+  const base = h.sandbox.createBase(level === "own" ? h.demo.user.id : h.userB.id, {
+    name,
+    tables: [
+      {
+        name: "Tasks",
+        fields: [
+          { name: "Name", type: "singleLineText" },
+          { name: "Status", type: "singleSelect", options: { choices: [{ name: "Todo" }, { name: "Done" }] } },
+          { name: "Tags", type: "multipleSelects", options: { choices: [{ name: "urgent" }] } },
+        ],
+      },
+    ],
+  });
+  if (level !== "own") h.sandbox.grantAccess(base.id, h.demo.user.id, level);
+  return base;
+}
+
+const choicesOf = async (baseId: string, field: string) => {
+  const schema = await h.airtableA.getBaseSchema(baseId);
+  const found = schema.tables[0]!.fields.find((f) => f.name === field)!;
+  return (found.options?.choices as { name: string }[]).map((c) => c.name);
+};
+
+interface ItemAnswer {
+  index: number;
+  id?: string;
+  error?: { type: string; message: string };
+}
+
+describe("a select option an editor's value would create (only a creator may add options)", () => {
+  it("before list_bases has shown the level: the record fails with the option, the field, why and the fix", async () => {
+    const base = selectBase("Editor's tasks", "edit");
+    const answer = await call("create_records", {
+      baseId: base.id,
+      tableId: "Tasks",
+      records: [{ fields: { Name: "a", Status: "Todo" } }, { fields: { Name: "b", Status: "Blocked" } }],
+    });
+    expect(answer.isError).toBe(false);
+    expect(answer.data.status).toBe("completed_with_errors");
+    const [written, refused] = answer.data.results as ItemAnswer[];
+    expect(written!.id).toMatch(/^rec/);
+    expect(refused!.error!.type).toBe("INVALID_MULTIPLE_CHOICE_OPTIONS");
+    const message = refused!.error!.message;
+    expect(message).toContain('"Blocked" is not an existing option of the select field "Status"');
+    expect(message).toContain("Only a base creator can add an option: typecast: true adds one only for a creator");
+    expect(message).toContain("describe_table lists them");
+    expect(message).toContain('ask the base\'s owner to add "Blocked" or to make you a creator');
+    expect(message).toContain('(Airtable: Insufficient permissions to create new select option ""Blocked"")');
+    expect(await choicesOf(base.id, "Status")).toEqual(["Todo", "Done"]);
+  });
+
+  it("once list_bases has shown an editor's level: refused before queueing, nothing sent, naming the options", async () => {
+    const base = selectBase("Listed editor's tasks", "edit");
+    await call("list_bases", {});
+    const answer = await call("create_records", {
+      baseId: base.id,
+      tableId: "Tasks",
+      records: [
+        { fields: { Name: "a", Status: "Todo", Tags: ["urgent"] } },
+        { fields: { Name: "b", Status: "Blocked" } },
+        { fields: { Name: "c", Tags: ["urgent", "later"] } },
+      ],
+    });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toContain(
+      'records[1].fields: "Blocked" is not an option of "Status" (a single select field): its options are "Todo", ' +
+        '"Done". Only a base creator can add an option (typecast: true adds one only for a creator), and your ' +
+        `permission level on base ${base.id} ("Listed editor's tasks") is editor (permissionLevel edit)`,
+    );
+    expect(answer.text).toContain('records[2].fields: "later" is not an option of "Tags" (a multiple select field)');
+    expect(answer.text).toContain("Give one of the existing options (describe_table lists them all)");
+    expect(await operationsOn(base.id)).toEqual([]);
+    expect(writesTo(base.id)).toEqual([]);
+
+    // Without typecast too (no "pass typecast: true" advice an editor cannot follow); existing options go through.
+    const strict = await call("create_record", {
+      baseId: base.id,
+      tableId: "Tasks",
+      fields: { Status: "Blocked" },
+      typecast: false,
+    });
+    expect(strict.text).toContain("Only a base creator can add an option");
+    expect(strict.text).not.toContain("pass typecast: true");
+    const fine = await call("create_record", { baseId: base.id, tableId: "Tasks", fields: { Status: "Done" } });
+    expect(fine.data.status).toBe("completed");
+  });
+
+  it("a creator's typecast still adds the option", async () => {
+    const base = selectBase("My own tasks", "own");
+    await call("list_bases", {});
+    const answer = await call("create_record", { baseId: base.id, tableId: "Tasks", fields: { Status: "Blocked" } });
+    expect(answer.data.status).toBe("completed");
+    expect(await choicesOf(base.id, "Status")).toEqual(["Todo", "Done", "Blocked"]);
+  });
+});

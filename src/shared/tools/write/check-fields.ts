@@ -6,6 +6,7 @@
  */
 import { isEmptyCell } from "../../airtable/empty-cell.ts";
 import type { AirtableField, AirtableTable, BaseSchema } from "../../airtable/schemas.ts";
+import type { BaseAccess } from "../../base-permissions.ts";
 import { resolveField, SchemaLookupError } from "../../schema-cache.ts";
 import type { ToolContext } from "../define-tool.ts";
 import { withSchema } from "../with-schema.ts";
@@ -125,13 +126,19 @@ export function withWriteSchema<R>(
   return withSchema(ctx, baseId, use, (error) => error instanceof SchemaLookupError || error instanceof ToolInputError);
 }
 
-/** Resolves field keys of one table, remembering each key so 5,000 records cost one lookup per distinct key. */
+/**
+ * Resolves field keys of one table, remembering each key so 5,000 records cost one lookup per distinct key.
+ * `nonCreator`: the user's access to the base when list bases showed a level below creator (check-values.ts: an
+ * unknown select option is then refused even with typecast).
+ */
 export class FieldChecker {
   readonly table: AirtableTable;
   readonly #byKey = new Map<string, AirtableField>();
+  readonly #nonCreator: BaseAccess | undefined;
 
-  constructor(table: AirtableTable) {
+  constructor(table: AirtableTable, nonCreator?: BaseAccess) {
     this.table = table;
+    this.#nonCreator = nonCreator;
   }
 
   /** The field `key` (id, exact name or unique case-insensitive name) names; `where` says where the key was given. */
@@ -191,7 +198,7 @@ export class FieldChecker {
       }
       keyOf.set(field.id, key);
       try {
-        checkCellValue(field, value, where, typecast);
+        checkCellValue(field, value, where, typecast, this.#nonCreator);
       } catch (error) {
         if (problems === undefined || !(error instanceof ToolInputError)) throw error;
         problems.push({ field: field.name, where, message: error.message });

@@ -22,7 +22,11 @@
  *   match an existing option, the request will fail with an INVALID_MULTIPLE_CHOICE_OPTIONS error unless the
  *   typecast parameter is enabled" (Airtable), so without typecast an unknown name is refused, listing the options;
  *   an option's id (sel…) is refused with typecast (an id Airtable does not resolve would become a new option
- *   named "sel…") and left to Airtable without it (the field model documents names only);
+ *   named "sel…") and left to Airtable without it (the field model documents names only). Typecast creates an
+ *   option only for a base creator: anyone else gets 422 INVALID_MULTIPLE_CHOICE_OPTIONS "Insufficient
+ *   permissions to create new select option" (https://github.com/Airtable/airtable.js/issues/138, Airtable's
+ *   answer there: adding an option is "configuring a field"), so when list bases has shown a level below creator
+ *   (`nonCreator`), an unknown name is refused with or without typecast, naming the level and the options;
  * - text types (single line, long, rich text, email, url, phone) take strings (Airtable does not check email, url or
  *   phone formats); with typecast numbers and booleans convert, objects and arrays never;
  * - multipleRecordLinks takes an array of record ids (rec…) or of the linked records' primary field values,
@@ -33,6 +37,7 @@
  * earlier (check-fields.ts).
  */
 import type { AirtableField } from "../../airtable/schemas.ts";
+import { baseLabel, roleOf, type BaseAccess } from "../../base-permissions.ts";
 import { formatCount } from "../../format-count.ts";
 import { ToolInputError } from "../tool-input-error.ts";
 
@@ -138,9 +143,17 @@ function choicesOf(field: AirtableField): Choice[] {
 
 /**
  * Refuses `value` for `field` when Airtable would (see the top of this file), with a ToolInputError naming `where`
- * (e.g. `records[3].fields`), the field, its type and an accepted example. Allows everything else.
+ * (e.g. `records[3].fields`), the field, its type and an accepted example. Allows everything else. `nonCreator`:
+ * the user's access to the base when list bases (remembered, schema-cache.ts) showed a level below creator, who
+ * may not add select options.
  */
-export function checkCellValue(field: AirtableField, value: unknown, where: string, typecast: boolean): void {
+export function checkCellValue(
+  field: AirtableField,
+  value: unknown,
+  where: string,
+  typecast: boolean,
+  nonCreator?: BaseAccess,
+): void {
   const name = JSON.stringify(field.name);
   if (isEmpty(value)) {
     if (value === null || value === undefined || clearsAs(field.type, value as "" | unknown[], typecast)) return;
@@ -189,9 +202,9 @@ export function checkCellValue(field: AirtableField, value: unknown, where: stri
       if (typecast && typeof value === "number") return;
       return wrongType();
     case "singleSelect":
-      return checkSelect(field, value, where, typecast, false);
+      return checkSelect(field, value, where, typecast, false, nonCreator);
     case "multipleSelects":
-      return checkSelect(field, value, where, typecast, true);
+      return checkSelect(field, value, where, typecast, true, nonCreator);
     case "multipleRecordLinks": {
       if (typecast && typeof value === "string") return;
       if (!Array.isArray(value)) return wrongType();
@@ -277,7 +290,14 @@ function checkRating(field: AirtableField, value: number, where: string): void {
   );
 }
 
-function checkSelect(field: AirtableField, value: unknown, where: string, typecast: boolean, multiple: boolean): void {
+function checkSelect(
+  field: AirtableField,
+  value: unknown,
+  where: string,
+  typecast: boolean,
+  multiple: boolean,
+  nonCreator: BaseAccess | undefined,
+): void {
   const name = JSON.stringify(field.name);
   const choices = choicesOf(field);
   const listed = choices
@@ -320,9 +340,20 @@ function checkSelect(field: AirtableField, value: unknown, where: string, typeca
           `with typecast, Airtable may add it as a new option named ${shown(item)}; give ${JSON.stringify(byId.name)}.`,
       );
     }
-    if (typecast || item === "") continue;
-    // Airtable matches the name exactly.
+    if (item === "") continue;
+    // Airtable matches the name exactly: "if the choice string does not exactly match an existing option … a new
+    // choice will be created" (field model, Single select).
     if (choices.some((c) => c.name === item)) continue;
+    if (nonCreator !== undefined) {
+      throw new ToolInputError(
+        `${where}: ${shown(item)} is not an option of ${name} (${what}): ${options}. Only a base creator can add ` +
+          `an option (typecast: true adds one only for a creator), and your permission level on base ` +
+          `${baseLabel(nonCreator)} is ${roleOf(nonCreator.level ?? "")}, so Airtable would refuse the record ` +
+          `(422 INVALID_MULTIPLE_CHOICE_OPTIONS). Give one of the existing options (describe_table lists them ` +
+          `all), or ask the base's owner to add ${shown(item)} or to make you a creator.`,
+      );
+    }
+    if (typecast) continue;
     throw new ToolInputError(
       `${where}: ${shown(item)} is not an option of ${name} (${what}): ${options}. Give one of them, or pass ` +
         `typecast: true to add ${shown(item)} as a new option.`,

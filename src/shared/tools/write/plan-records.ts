@@ -1,5 +1,6 @@
 import { AirtableValidationError } from "../../airtable/errors.ts";
 import type { AirtableTable, BaseSchema } from "../../airtable/schemas.ts";
+import { levelAllows } from "../../base-permissions.ts";
 import { resolveTable } from "../../schema-cache.ts";
 import type { ToolContext } from "../define-tool.ts";
 import { resolveLinkNames } from "../linked-records.ts";
@@ -53,9 +54,16 @@ export interface CheckRecordsInput {
  */
 export async function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRecordsInput): Promise<CheckedRecords> {
   const where = input.fieldsWhere ?? ((i: number) => `records[${i}].fields`);
+  // Only a creator may add a select option: an editor's level, as list_bases showed it (remembered, no request),
+  // refuses an unknown option here, before queueing, rather than in a failed record (check-values.ts). A lower
+  // level refuses the whole write before queueing anyway (run-write.ts), with the message that fits it.
+  const access = await ctx.schemas.baseAccess(ctx.userId, input.baseId);
+  const level = access?.level;
+  const nonCreator =
+    level !== undefined && levelAllows(level, "edit") && !levelAllows(level, "create") ? access : undefined;
   let seen: { schema: BaseSchema; table: AirtableTable } | undefined;
   const checked = await withWriteSchema(ctx, input.baseId, (schema) => {
-    const checker = new FieldChecker(resolveTable(schema, input.tableId, input.baseId));
+    const checker = new FieldChecker(resolveTable(schema, input.tableId, input.baseId), nonCreator);
     seen = { schema, table: checker.table };
     // The merge fields first: one that cannot be merged on (computed) is the problem to name, not its values.
     const mergeFields = input.fieldsToMergeOn === undefined ? undefined : checker.mergeFields(input.fieldsToMergeOn);

@@ -20,8 +20,8 @@ export const typecastInput = z
   .boolean()
   .default(true)
   .describe(
-    "Let Airtable convert values: text to select options (creating missing ones), to linked records, numbers, " +
-      "dates… Default true. false: a value of the wrong type, or a select option that does not exist, is refused " +
+    "Let Airtable convert values: text to select options (creating missing ones: only a base creator may), to " +
+      "linked records, numbers, dates… Default true. false: a value of the wrong type, or a select option that does not exist, is refused " +
       "before anything is queued (with the field's type, or its options, and an accepted example).",
   );
 
