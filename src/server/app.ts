@@ -107,7 +107,7 @@ export function createServerApp(parts: ServerParts): express.Express {
     keyPrefix,
     store,
     airtableOAuth: parts.airtableOAuth,
-    airtableAccessToken: (userId, rejected) => parts.tokens.getAccessToken(userId, rejected),
+    airtableAccess: (userId, rejected) => parts.tokens.getAccess(userId, rejected),
     logger,
     whoami: async (accessToken, userId) => {
       // A fresh sign-in's user is not known yet: its call gets a scope of its own, so that a 429 on it (were
@@ -117,14 +117,16 @@ export function createServerApp(parts: ServerParts): express.Express {
     },
   });
   // Ends the user's grants when their Airtable sign-in turns out to be lost (the auth server's policy).
-  const airtableToken = auth.airtableAccessToken;
+  const airtableAccess = auth.airtableAccess;
   /** `checkedToken`: the token just read before the tool ran, used for the first request instead of a second read. */
   const clientFor = (userId: string, checkedToken: string) => {
     let unused: string | undefined = checkedToken;
     return airtableClient(userId, (rejected) => {
       const token = rejected === undefined ? unused : undefined;
       unused = undefined;
-      return token !== undefined ? Promise.resolve(token) : airtableToken(userId, rejected);
+      return token !== undefined
+        ? Promise.resolve(token)
+        : airtableAccess(userId, rejected).then((access) => access.accessToken);
     });
   };
 
@@ -173,10 +175,12 @@ export function createServerApp(parts: ServerParts): express.Express {
         const userId = userIdOf(req);
         // Checked before the tool runs (refreshing ahead of expiry): a lost Airtable sign-in becomes an
         // HTTP 401 with a challenge (auth.accessLostErrorHandler), which makes the client sign in again.
-        const token = await airtableToken(userId);
+        const access = await airtableAccess(userId);
         return {
-          airtable: clientFor(userId, token),
+          airtable: clientFor(userId, access.accessToken),
           userId,
+          // What the sign-in may do upstream: a tool needing an Airtable scope it lacks is refused before sending.
+          airtableScopes: access.scopes,
           schemas,
           logger: logger.child({ userId }),
           operations: parts.operations,

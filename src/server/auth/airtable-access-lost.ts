@@ -2,12 +2,16 @@ import type { ErrorRequestHandler } from "express";
 import { allScopes } from "../../shared/auth/scopes.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { airtableAccessLost } from "../../shared/tokens/access-lost.ts";
+import type { AirtableAccess } from "../../shared/tokens/airtable-token-provider.ts";
 import { bearerChallenge } from "./challenge.ts";
 import type { Grants } from "./grants.ts";
 import type { AuthUrls } from "./urls.ts";
 
-/** A user's Airtable access token (the AirtableTokenProvider's getAccessToken, or a wrapper of it). */
-export type AirtableTokenSource = (userId: string, rejected?: string) => Promise<string>;
+/**
+ * A user's Airtable access token and its sign-in's Airtable scopes (the AirtableTokenProvider's getAccess, or a
+ * wrapper of it).
+ */
+export type AirtableAccessSource = (userId: string, rejected?: string) => Promise<AirtableAccess>;
 
 /**
  * The authorization server's side of a lost Airtable sign-in (what counts as lost is decided once, in
@@ -15,10 +19,10 @@ export type AirtableTokenSource = (userId: string, rejected?: string) => Promise
  * the user ends (Grants.revokeAllForUser), so the MCP client's next request gets 401 and it signs the user in
  * again, instead of refreshing our tokens into the same failure forever. The error is then rethrown unchanged.
  */
-export function endGrantsWhenAccessLost(getAccessToken: AirtableTokenSource, grants: Grants, logger: Logger) {
-  return async (userId: string, rejected?: string): Promise<string> => {
+export function endGrantsWhenAccessLost(getAccess: AirtableAccessSource, grants: Grants, logger: Logger) {
+  return async (userId: string, rejected?: string): Promise<AirtableAccess> => {
     try {
-      return await getAccessToken(userId, rejected);
+      return await getAccess(userId, rejected);
     } catch (error) {
       if (airtableAccessLost(error)?.kind === "sign_in_ended") {
         const ended = await grants.revokeAllForUser(userId, "airtable_access_lost");

@@ -1,12 +1,15 @@
 import type { ErrorRequestHandler, RequestHandler, Router } from "express";
-import { accessLostErrorHandler, endGrantsWhenAccessLost, type AirtableTokenSource } from "./airtable-access-lost.ts";
+import { accessLostErrorHandler, endGrantsWhenAccessLost, type AirtableAccessSource } from "./airtable-access-lost.ts";
 import { requireBearer } from "./bearer.ts";
 import { buildAuthContext, type AuthDeps } from "./context.ts";
 import { createAuthRouter } from "./router.ts";
 
 export interface AuthorizationServerDeps extends AuthDeps {
-  /** Reads a user's Airtable access token, refreshing it when needed (AirtableTokenProvider.getAccessToken). */
-  airtableAccessToken: AirtableTokenSource;
+  /**
+   * Reads a user's Airtable access token, refreshing it when needed, with its sign-in's Airtable scopes
+   * (AirtableTokenProvider.getAccess).
+   */
+  airtableAccess: AirtableAccessSource;
 }
 
 /**
@@ -19,10 +22,10 @@ export interface AuthorizationServer {
   /** Guards /mcp: a valid, unrevoked access token for our resource, or 401 with a challenge. */
   requireBearer: RequestHandler;
   /**
-   * A user's Airtable access token, for tool calls. When the Airtable sign-in turns out to be lost, every grant
-   * of the user ends before the error is rethrown (airtable-access-lost.ts).
+   * A user's Airtable access token and its sign-in's Airtable scopes, for tool calls. When the Airtable sign-in
+   * turns out to be lost, every grant of the user ends before the error is rethrown (airtable-access-lost.ts).
    */
-  airtableAccessToken: AirtableTokenSource;
+  airtableAccess: AirtableAccessSource;
   /** After the routes: a lost Airtable sign-in that escaped one becomes 401 with a challenge; others pass on. */
   accessLostErrorHandler: ErrorRequestHandler;
 }
@@ -32,7 +35,7 @@ export function createAuthorizationServer(deps: AuthorizationServerDeps): Author
   return {
     router: createAuthRouter(deps, ctx),
     requireBearer: requireBearer(deps),
-    airtableAccessToken: endGrantsWhenAccessLost(deps.airtableAccessToken, ctx.grants, deps.logger),
+    airtableAccess: endGrantsWhenAccessLost(deps.airtableAccess, ctx.grants, deps.logger),
     accessLostErrorHandler: accessLostErrorHandler(ctx.urls),
   };
 }

@@ -119,8 +119,8 @@ async function keptBroaderSignIn(
     const stored = await ctx.deps.store.getAirtableAccount(userId);
     if (stored === undefined || !strictlyWider(stored.tokens.scopes, newScopes)) return false;
     const accessToken =
-      ctx.deps.airtableAccessToken !== undefined
-        ? await ctx.deps.airtableAccessToken(userId)
+      ctx.deps.airtableAccess !== undefined
+        ? (await ctx.deps.airtableAccess(userId)).accessToken
         : stored.tokens.accessTokenExpiresAt > Date.now()
           ? stored.tokens.accessToken
           : undefined;

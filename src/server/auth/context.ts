@@ -31,11 +31,11 @@ export interface AuthDeps {
    */
   whoami(accessToken: string, userId?: string): Promise<{ id: string; email?: string }>;
   /**
-   * A stored account's current Airtable access token, refreshed when needed (AirtableTokenProvider.getAccessToken).
+   * A stored account's current Airtable access token, refreshed when needed (AirtableTokenProvider.getAccess).
    * The callback uses it to check that a user's earlier, broader sign-in still works before keeping it
    * (callback.ts); without it, only an unexpired stored token can be checked.
    */
-  airtableAccessToken?(userId: string): Promise<string>;
+  airtableAccess?(userId: string): Promise<{ accessToken: string }>;
   logger: Logger;
   /** Overrides of the request limits (tests, unusual deployments). */
   rateLimits?: Partial<RateLimitSettings>;

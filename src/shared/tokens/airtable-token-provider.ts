@@ -62,6 +62,21 @@ export interface AirtableTokenProviderOptions {
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A user's current Airtable access token and the Airtable scopes its sign-in was granted. */
+export interface AirtableAccess {
+  accessToken: string;
+  /**
+   * The Airtable scopes of the stored sign-in, as Airtable's token answer listed them (`scope`, kept across
+   * refreshes); empty when Airtable named none, so that what the sign-in may do is unknown.
+   */
+  scopes: readonly string[];
+}
+
+const accessOf = (tokens: AirtableAccount["tokens"]): AirtableAccess => ({
+  accessToken: tokens.accessToken,
+  scopes: tokens.scopes,
+});
+
 export class AirtableTokenProvider {
   readonly #store: TokenStore;
   readonly #oauth: AirtableOAuth;
@@ -73,7 +88,7 @@ export class AirtableTokenProvider {
   readonly #waitTimeoutMs: number;
   readonly #now: () => number;
   /** userId → the refresh this process is running for that user. */
-  readonly #inflight = new Map<string, Promise<string>>();
+  readonly #inflight = new Map<string, Promise<AirtableAccess>>();
 
   constructor(opts: AirtableTokenProviderOptions) {
     this.#store = opts.store;
@@ -92,18 +107,26 @@ export class AirtableTokenProvider {
    * even if it is not near expiry (unless another caller already replaced it).
    */
   async getAccessToken(userId: string, rejected?: string): Promise<string> {
+    return (await this.getAccess(userId, rejected)).accessToken;
+  }
+
+  /**
+   * Like getAccessToken, with the Airtable scopes the sign-in behind the token was granted: one read of the stored
+   * account serves both (a tool call checks the scopes its tool needs before sending anything).
+   */
+  async getAccess(userId: string, rejected?: string): Promise<AirtableAccess> {
     const account = await this.#load(userId);
-    if (!this.#needsRefresh(account, rejected)) return account.tokens.accessToken;
+    if (!this.#needsRefresh(account, rejected)) return accessOf(account.tokens);
     const joined = this.#inflight.get(userId);
     if (joined !== undefined) {
-      const token = await joined;
+      const access = await joined;
       // The flight we joined ended with the very token we saw rejected: run one of our own.
-      if (rejected === undefined || token !== rejected) return token;
+      if (rejected === undefined || access.accessToken !== rejected) return access;
     }
     return this.#flight(userId, rejected);
   }
 
-  #flight(userId: string, rejected: string | undefined): Promise<string> {
+  #flight(userId: string, rejected: string | undefined): Promise<AirtableAccess> {
     const running = this.#inflight.get(userId);
     if (running !== undefined) return running;
     const flight = this.#refreshUnderLock(userId, rejected).finally(() => {
@@ -126,7 +149,7 @@ export class AirtableTokenProvider {
     return account;
   }
 
-  async #refreshUnderLock(userId: string, rejected: string | undefined): Promise<string> {
+  async #refreshUnderLock(userId: string, rejected: string | undefined): Promise<AirtableAccess> {
     const lockKey = `${this.#lockPrefix}${userId}`;
     const deadline = this.#now() + this.#waitTimeoutMs;
     let pollMs = 25;
@@ -148,7 +171,7 @@ export class AirtableTokenProvider {
       await sleep(pollMs);
       pollMs = Math.min(pollMs * 2, 200);
       const account = await this.#load(userId);
-      if (!this.#needsRefresh(account, rejected)) return account.tokens.accessToken;
+      if (!this.#needsRefresh(account, rejected)) return accessOf(account.tokens);
       if (this.#now() >= deadline) {
         throw new AirtableTokenUnavailableError(
           userId,
@@ -158,9 +181,9 @@ export class AirtableTokenProvider {
     }
   }
 
-  async #refreshHoldingLock(userId: string, rejected: string | undefined, lockedAt: number): Promise<string> {
+  async #refreshHoldingLock(userId: string, rejected: string | undefined, lockedAt: number): Promise<AirtableAccess> {
     const account = await this.#load(userId);
-    if (!this.#needsRefresh(account, rejected)) return account.tokens.accessToken; // someone else just did it
+    if (!this.#needsRefresh(account, rejected)) return accessOf(account.tokens); // someone else just did it
     const { refreshTokenExpiresAt } = account.tokens;
     if (refreshTokenExpiresAt !== undefined && refreshTokenExpiresAt <= this.#now()) {
       return this.#lost(userId, "the Airtable refresh token has expired");
@@ -174,7 +197,7 @@ export class AirtableTokenProvider {
         // then its result stands and nothing is lost.
         const current = await this.#store.getAirtableAccount(userId);
         if (current !== undefined && current.tokens.refreshToken !== account.tokens.refreshToken) {
-          return current.tokens.accessToken;
+          return accessOf(current.tokens);
         }
         return this.#lost(userId, `Airtable refused the refresh token (${error.message})`, error);
       }
@@ -185,21 +208,19 @@ export class AirtableTokenProvider {
         { cause: error },
       );
     }
-    await this.#storeRotated(
-      {
-        ...account,
-        tokens: {
-          ...tokens,
-          // Airtable always sends both today; keep what we knew if a field is ever missing.
-          scopes: tokens.scopes.length > 0 ? tokens.scopes : account.tokens.scopes,
-          refreshTokenExpiresAt: tokens.refreshTokenExpiresAt ?? account.tokens.refreshTokenExpiresAt,
-        },
-        updatedAt: this.#now(),
+    const rotated: AirtableAccount = {
+      ...account,
+      tokens: {
+        ...tokens,
+        // Airtable always sends both today; keep what we knew if a field is ever missing.
+        scopes: tokens.scopes.length > 0 ? tokens.scopes : account.tokens.scopes,
+        refreshTokenExpiresAt: tokens.refreshTokenExpiresAt ?? account.tokens.refreshTokenExpiresAt,
       },
-      lockedAt,
-    );
+      updatedAt: this.#now(),
+    };
+    await this.#storeRotated(rotated, lockedAt);
     this.#logger?.info({ userId }, "refreshed the Airtable access token");
-    return tokens.accessToken;
+    return accessOf(rotated.tokens);
   }
 
   /**

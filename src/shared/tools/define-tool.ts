@@ -14,6 +14,12 @@ export interface ToolContext {
   airtable: AirtableClient;
   /** The Airtable user id (`usr…`) behind `airtable`. */
   userId: string;
+  /**
+   * The Airtable scopes the user's stored Airtable sign-in was granted (Airtable's token answer, `scope`). Absent
+   * when unknown (a personal access token in stdio mode, a test, or a token answer that named none): then no call
+   * is refused for a scope up front, and Airtable stays the judge.
+   */
+  airtableScopes?: readonly string[];
   schemas: SchemaCache;
   logger: Logger;
   /** The write operations' logs, read as their owner (get_operation, list_operations). */
@@ -47,6 +53,11 @@ interface ToolBase<I extends z.ZodRawShape> {
   description: string;
   /** Every scope a token needs to call this tool (checked before the call reaches the SDK). */
   scopes: Scope[];
+  /**
+   * The tool answers from this server's own records and sends no request to Airtable (get_operation,
+   * cancel_operation…), so its scopes' Airtable scopes are not required of the user's Airtable sign-in.
+   */
+  noAirtableRequest?: true;
   inputSchema: I;
   annotations: ToolAnnotations;
 }

@@ -4,6 +4,7 @@ import type { OperationPlan } from "../operations/plan.ts";
 import type { OperationTaskStore } from "../tasks/operation-task-store.ts";
 import { declaresTasks, type TaskRuntime } from "../tasks/task-handlers.ts";
 import type { AnyToolDefinition, ToolContext, WriteToolDefinition } from "./define-tool.ts";
+import { refuseMissingAirtableScopes } from "./airtable-scopes.ts";
 import { compileTools } from "./compile-tools.ts";
 import { explainNoAccess, toolErrorResult } from "./tool-errors.ts";
 import { toolSuccessResult } from "./tool-result.ts";
@@ -75,6 +76,8 @@ export function registerTools(
       try {
         ctx = callContext(await runtime.context(extra), extra, era);
         log = ctx.logger;
+        // Before anything is planned or sent: a scope the user's Airtable sign-in lacks would only be refused.
+        refuseMissingAirtableScopes(tool, ctx.airtableScopes);
         const result =
           tool.kind === "write"
             ? await runtime.runWrite!(

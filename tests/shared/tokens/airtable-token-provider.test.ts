@@ -147,6 +147,15 @@ describe("AirtableTokenProvider", () => {
     expect(sandbox.refreshCount()).toBe(before + 1);
   });
 
+  it("getAccess answers the token with its sign-in's Airtable scopes, before and after a refresh", async () => {
+    const { userId, tokens } = await signedInUser({ expired: false });
+    expect(tokens.scopes.length).toBeGreaterThan(0);
+    expect(await provider().getAccess(userId)).toEqual({ accessToken: tokens.accessToken, scopes: tokens.scopes });
+    const refreshed = await provider().getAccess(userId, tokens.accessToken);
+    expect(refreshed.accessToken).not.toBe(tokens.accessToken);
+    expect(refreshed.scopes).toEqual(tokens.scopes);
+  });
+
   it("invalid_grant: deletes the account, logs it, and fails fast with AirtableReauthRequiredError", async () => {
     const { userId, tokens } = await signedInUser({ expired: true });
     await oauth.refresh(tokens.refreshToken); // used once outside: ours is now consumed

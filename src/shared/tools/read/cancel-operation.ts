@@ -19,6 +19,7 @@ export const cancelOperation = defineTool({
     "list by index what was written (with its id) and what was not (notWritten). Safe to call again, and on a " +
     "finished operation, which is left as it was.",
   kind: "read",
+  noAirtableRequest: true,
   scopes: ["records:write"],
   inputSchema: {
     operationId: z.string().min(1).describe("The operationId of the write to stop (op_…)."),

@@ -22,6 +22,7 @@ export const getOperation = defineTool({
     "answer: pass nextCursor back as cursor for the next ones. A result with inDoubt was sent but its answer " +
     "was lost: look the record up before writing it again.",
   kind: "read",
+  noAirtableRequest: true,
   scopes: [],
   inputSchema: {
     operationId: z.string().min(1).describe("The operationId a write tool or list_operations gave (op_…)."),

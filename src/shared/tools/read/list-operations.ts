@@ -27,6 +27,7 @@ export const listOperations = defineTool({
     "an operationId you lost, then get_operation for its results. Operations are kept for 72 hours after " +
     "their last change by default (the server's operator may set another time).",
   kind: "read",
+  noAirtableRequest: true,
   scopes: [],
   inputSchema: {
     limit: z.number().int().min(1).max(100).default(20).describe("Operations per answer (1–100, default 20)."),
