@@ -498,7 +498,7 @@ class OperationRun {
     indexes: number[],
   ): Promise<never> {
     const op = this.#op;
-    const message = recordRefusalMessage(error, op, indexes.length);
+    const message = recordRefusalMessage(error, op, indexes, this.#kind);
     await this.#append({
       type: "batch.failed",
       batch,
