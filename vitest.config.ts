@@ -16,6 +16,8 @@ const timingSensitive = [
   "tests/e2e/redis-stall.test.ts",
   // The burst and the sign-in after it must fall in one second.
   "tests/e2e/sign-in-at-full-rate.test.ts",
+  // A read stopped at its 2 s deadline must answer within a second of it.
+  "tests/e2e/read-call-deadline.test.ts",
   // Not a timing measurement, but a third-party client process with its own timers (it opens the browser while its
   // callback server is still starting; the headless opener now reloads like a person would): the quiet group.
   "tests/clients/mcp-remote.test.ts",

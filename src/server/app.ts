@@ -199,6 +199,7 @@ export function createServerApp(parts: ServerParts): express.Express {
       }),
       maxBodyBytes: MAX_MCP_BODY_BYTES,
       onToolCall: metrics.onToolCall,
+      readCallDeadlineMs: config.READ_CALL_DEADLINE_MS,
       instructionSettings: {
         maxRecordsPerOperation: config.MAX_RECORDS_PER_OPERATION,
         writeWaitMs: config.WRITE_WAIT_MS,

@@ -108,6 +108,14 @@ export const configSchema = z.object({
    * per process from its send jitter (src/shared/limiter/send-jitter.ts), this is its upper bound and its start value.
    */
   AIRTABLE_LIMITER_JITTER_MARGIN_MS: z.coerce.number().int().min(0).max(500).default(40),
+  /**
+   * The most a read tool call (list_records, get_record, search_records, list_bases, describe_table…) may take, in
+   * ms, its retries and rate-limit waits included (src/shared/tools/read-call.ts). When it passes, the call stops
+   * sending and answers a tool error saying what Airtable did. Below the 60 s after which the MCP TypeScript SDK's
+   * clients give up on a request (DEFAULT_REQUEST_TIMEOUT_MSEC), so the agent gets that answer instead of a bare
+   * client timeout; lower it for clients that give up sooner.
+   */
+  READ_CALL_DEADLINE_MS: z.coerce.number().int().min(1_000).max(600_000).default(45_000),
 
   /** 32 random bytes, base64 or hex: encrypts Airtable tokens at rest (AES-256-GCM) and derives signing keys. */
   TOKEN_ENCRYPTION_KEY: secretKey.optional(),

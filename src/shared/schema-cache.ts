@@ -133,7 +133,8 @@ export class SchemaCache {
   readonly #memory = new Map<string, Entry>();
   readonly #baseListTtlMs: number;
   readonly #baseLists = new Map<string, BaseList>();
-  readonly #inFlight = new Map<string, Promise<BaseSchema>>();
+  /** Loads under way, with the signal that may stop the call making each (its client's cancelSignal). */
+  readonly #inFlight = new Map<string, { promise: Promise<BaseSchema>; signal: AbortSignal | undefined }>();
   /**
    * Without a client-side cache (`cache` option): the last schema JSON read from Redis per key, with its parsed and validated value: the Redis read still
    * happens on every get (so TTL, invalidation by any instance and a newer schema are seen at once); only when
@@ -170,12 +171,21 @@ export class SchemaCache {
   ): Promise<BaseSchema> {
     const key = this.#key(baseId, userId);
     const running = this.#inFlight.get(key);
-    if (running !== undefined) return running;
-    const load = this.#load(airtable, baseId, userId, key, opts.fresh === true).finally(() => {
+    if (running !== undefined) {
+      return running.promise.catch((error: unknown) => {
+        // The call that loads it was stopped (its read deadline passed, its client left, its operation was
+        // cancelled): that is no answer for this call, which loads it for itself unless it was stopped too.
+        if (running.signal?.aborted === true && airtable.cancelSignal?.aborted !== true) {
+          return this.get(airtable, baseId, userId, opts);
+        }
+        throw error;
+      });
+    }
+    const promise = this.#load(airtable, baseId, userId, key, opts.fresh === true).finally(() => {
       this.#inFlight.delete(key);
     });
-    this.#inFlight.set(key, load);
-    return load;
+    this.#inFlight.set(key, { promise, signal: airtable.cancelSignal });
+    return promise;
   }
 
   /** Forgets the base's schema for every user (after a schema change), or for one user. */

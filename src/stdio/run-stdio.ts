@@ -92,6 +92,7 @@ export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
       maxRecordsPerOperation: config.MAX_RECORDS_PER_OPERATION,
     }),
     runWrite: createWriteRunner({ runner, operations, waitMs: config.WRITE_WAIT_MS }),
+    readCallDeadlineMs: config.READ_CALL_DEADLINE_MS,
     // MCP Tasks for 2026-07-28 clients that declare them: views of this process's operation logs (operations run
     // here at once, so nothing waits in a queue); tasks/cancel is the runner's cancel.
     tasks: {

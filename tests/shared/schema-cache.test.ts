@@ -184,6 +184,30 @@ describe("SchemaCache in memory (no Redis)", () => {
   });
 });
 
+describe("SchemaCache: a shared load whose call is stopped", () => {
+  it("another call waiting on it loads the schema for itself instead of failing with the first call's stop", async () => {
+    const cache = new SchemaCache({ keyPrefix: "stopped-load" });
+    const stop = new AbortController();
+    // A read call with a deadline (read-call.ts) starts the load; a second call of the same user joins it.
+    const first = client(demo.user.id, demo.token).withCancelSignal(stop.signal, { scope: "all" });
+    const second = client(demo.user.id, demo.token);
+    const before = schemaRequests(demo.base.id);
+    sandbox.setFaults({ latencyMs: 300 });
+    try {
+      const a = cache.get(first, demo.base.id, demo.user.id);
+      const b = cache.get(second, demo.base.id, demo.user.id);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const reason = new Error("the first call's deadline passed");
+      stop.abort(reason);
+      await expect(a).rejects.toBe(reason);
+      expect((await b).tables.map((t) => t.name)).toEqual(["Companies", "Contacts"]);
+      expect(schemaRequests(demo.base.id) - before).toBe(2);
+    } finally {
+      sandbox.setFaults({ latencyMs: 0 });
+    }
+  });
+});
+
 describe("resolveTable / resolveField", () => {
   it("accept ids, exact names and unambiguous case-insensitive names; unknown names list the real ones", async () => {
     const schema = await new SchemaCache({ keyPrefix: "resolve" }).get(

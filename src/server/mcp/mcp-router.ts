@@ -46,6 +46,8 @@ export interface McpRouterDeps {
   tasks?: { store: OperationTaskStore; callerUserId(req: Request): string };
   /** Observes every tool call's duration and outcome (/metrics). */
   onToolCall?: ToolRuntime["onToolCall"];
+  /** READ_CALL_DEADLINE_MS (ToolRuntime's readCallDeadlineMs); default the config's default. */
+  readCallDeadlineMs?: number;
   /** The settings the MCP instructions quote (records per call, write wait); default: the config's defaults. */
   instructionSettings?: InstructionSettings;
 }
@@ -159,6 +161,7 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
         tasks: { store: deps.tasks.store, ownerUserId: () => deps.tasks!.callerUserId(req) },
       }),
       ...(deps.onToolCall !== undefined && { onToolCall: deps.onToolCall }),
+      ...(deps.readCallDeadlineMs !== undefined && { readCallDeadlineMs: deps.readCallDeadlineMs }),
     };
     presentAcceptToSdk(req);
     // The SDK calls the server factory itself (once per request, either era): this request's runtime reaches

@@ -4,6 +4,7 @@
  * retries, token refresh, error mapping — is the transport's (transport.ts). Endpoints follow Airtable's Web API
  * reference (https://airtable.com/developers/web/api/introduction).
  */
+import type { CallProgress } from "./call-progress.ts";
 import { AirtableValidationError } from "./errors.ts";
 import { MAX_RECORDS_PER_REQUEST, buildListRecordsRequest, encodeSegment, type ListRecordsOptions } from "./request.ts";
 import {
@@ -90,11 +91,27 @@ export class AirtableClient {
   }
 
   /**
-   * The same client, whose requests not yet sent are dropped when `signal` aborts (an operation being cancelled):
-   * see AirtableTransportOptions.cancelSignal. Used by the operation processor, one per operation run.
+   * The same client, whose requests stop when `signal` aborts: by default those not yet sent are dropped (an
+   * operation being cancelled; the operation processor makes one per operation run); with `scope: "all"`, an
+   * idempotent request also stops mid-way — its attempt in flight aborted, no further attempt sent (a read tool
+   * call's deadline; src/shared/tools/read-call.ts). `progress` is filled in as requests go. See
+   * AirtableTransportOptions.cancelSignal and cancelScope.
    */
-  withCancelSignal(signal: AbortSignal): AirtableClient {
-    return new AirtableClient({ ...this.#opts, cancelSignal: signal });
+  withCancelSignal(
+    signal: AbortSignal,
+    opts: { scope?: "unsent" | "all"; progress?: CallProgress } = {},
+  ): AirtableClient {
+    return new AirtableClient({
+      ...this.#opts,
+      cancelSignal: signal,
+      cancelScope: opts.scope ?? "unsent",
+      ...(opts.progress !== undefined && { progress: opts.progress }),
+    });
+  }
+
+  /** The signal that stops this client's requests (withCancelSignal), if any. */
+  get cancelSignal(): AbortSignal | undefined {
+    return this.#opts.cancelSignal;
   }
 
   // -------------------------------------------------------------------------------------------------------------

@@ -5,10 +5,12 @@
  * never once they may have reached Airtable (AirtableOutcomeUnknownError instead). The pure parts of these rules
  * live in request.ts; this module holds the I/O: the loop, one attempt, parsing, and mapping failures to errors.
  */
+import { setTimeout as wait } from "node:timers/promises";
 import { type Dispatcher, getGlobalDispatcher, request } from "undici";
 import type { z } from "zod";
 import type { AirtableLimiter, RateLimitScope, SendTiming } from "../limiter/types.ts";
 import type { Logger } from "../logger.ts";
+import type { CallProgress } from "./call-progress.ts";
 import {
   type AirtableError,
   AirtableNetworkError,
@@ -56,17 +58,34 @@ export interface AirtableTransportOptions {
   };
   /** Per attempt (sending, waiting and reading the answer), default 30 000. */
   timeoutMs?: number;
-  /** For tests: replaces the backoff sleep and Math.random. */
-  sleep?: (ms: number) => Promise<void>;
+  /**
+   * For tests: replaces the backoff sleep and Math.random. The sleep is given the call's signal when it may be
+   * stopped (`cancelScope: "all"`); one that ignores it still stops the call once it resolves.
+   */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
   random?: () => number;
-  /** Called after every HTTP attempt (retries and 429s included), e.g. to count requests for /metrics. */
+  /**
+   * Called after every HTTP attempt that ended (retries and 429s included), e.g. to count requests for /metrics.
+   * An attempt cut off by `cancelSignal` (`cancelScope: "all"`) has no outcome and is not reported.
+   */
   onAttempt?: (attempt: AirtableAttempt) => void;
   /**
-   * Aborted when the operation these requests belong to is cancelled: a call none of whose attempts may have
-   * reached Airtable yet stops waiting in the limiter and rejects with `signal.reason` (nothing sent); a call that
-   * has sent anything runs to its end, retries included, so its outcome is known (a request is never cut off).
+   * Aborted when the requests are no longer wanted; rejects with `signal.reason`. What it may stop is
+   * `cancelScope`'s.
    */
   cancelSignal?: AbortSignal;
+  /**
+   * - `unsent` (default; an operation being cancelled): a call none of whose attempts may have reached Airtable yet
+   *   stops waiting in the limiter (nothing sent); a call that has sent anything runs to its end, retries included,
+   *   so its outcome is known (a request is never cut off).
+   * - `all` (a read tool call whose deadline passed or whose MCP request was cancelled): an idempotent request stops
+   *   wherever it is — a wait in the limiter or a 429 pause ends (its booking withdrawn), a backoff wait ends, an
+   *   attempt in flight is aborted, and no further attempt is sent. A request that is not idempotent keeps the
+   *   `unsent` rules (a create is never cut off after it may have reached Airtable).
+   */
+  cancelScope?: "unsent" | "all";
+  /** Filled in as the requests go (attempts, answers, where the call waits), for the caller of a stopped call. */
+  progress?: CallProgress;
 }
 
 /** One HTTP exchange with Airtable, as `onAttempt` reports it. */
@@ -189,10 +208,13 @@ export class AirtableTransport {
   readonly #baseDelayMs: number;
   readonly #maxDelayMs: number;
   readonly #timeoutMs: number;
-  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly #random: () => number;
   readonly #onAttempt: ((attempt: AirtableAttempt) => void) | undefined;
   readonly #cancelSignal: AbortSignal | undefined;
+  /** `cancelSignal` when it may stop an idempotent request anywhere (`cancelScope: "all"`). */
+  readonly #stopSignal: AbortSignal | undefined;
+  readonly #progress: CallProgress | undefined;
 
   constructor(opts: AirtableTransportOptions) {
     this.#apiUrl = opts.apiUrl.replace(/\/+$/, "");
@@ -208,10 +230,12 @@ export class AirtableTransport {
     this.#baseDelayMs = opts.retry?.baseDelayMs ?? DEFAULTS.baseDelayMs;
     this.#maxDelayMs = opts.retry?.maxDelayMs ?? DEFAULTS.maxDelayMs;
     this.#timeoutMs = opts.timeoutMs ?? DEFAULTS.timeoutMs;
-    this.#sleep = opts.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#sleep = opts.sleep ?? ((ms, signal) => wait(ms, undefined, signal === undefined ? {} : { signal }));
     this.#random = opts.random ?? Math.random;
     this.#onAttempt = opts.onAttempt;
     this.#cancelSignal = opts.cancelSignal;
+    this.#stopSignal = opts.cancelScope === "all" ? opts.cancelSignal : undefined;
+    this.#progress = opts.progress;
   }
 
   /** The API origin requests go to (no trailing slash): list records measures its URLs against it. */
@@ -224,7 +248,7 @@ export class AirtableTransport {
    * with a refreshed token, a 429 waited out (the shared penalty) up to `retry.maxRateLimitWaits` times, 5xx and
    * network failures retried with backoff only when `spec.idempotent` or certainly not applied (`decideRetry`).
    * Answers the parsed body; throws an AirtableError subclass (errors.ts), or whatever `getAccessToken` or the
-   * limiter throws, unchanged.
+   * limiter throws, unchanged; `cancelSignal.reason` when the signal stopped it (see `cancelScope`).
    */
   async send<T>(spec: RequestSpec<T>): Promise<T> {
     const scope: RateLimitScope =
@@ -240,19 +264,35 @@ export class AirtableTransport {
     let attempts = 0;
     let priorAttemptMayHaveApplied = false;
     let refreshedToken: string | undefined;
+    // Stops this request anywhere (a read call's deadline): only a request that may be sent again (see cancelScope).
+    const stop = spec.idempotent ? this.#stopSignal : undefined;
+    const progress = this.#progress;
 
     for (;;) {
+      stop?.throwIfAborted();
+      if (progress !== undefined) progress.phase = "token";
       const token = refreshedToken ?? (await this.#getAccessToken());
       refreshedToken = undefined;
+      stop?.throwIfAborted();
       attempts += 1;
       const queuedAt = performance.now();
-      // Cancellable only while nothing of this call may have been applied (see cancelSignal).
-      const signal = priorAttemptMayHaveApplied ? undefined : this.#cancelSignal;
+      // Cancellable only while nothing of this call may have been applied (see cancelSignal), or anywhere (stop).
+      const signal = stop ?? (priorAttemptMayHaveApplied ? undefined : this.#cancelSignal);
+      if (progress !== undefined) progress.phase = "queued";
       const result = await this.#limiter.schedule(
         scope,
-        (send) => this.#attempt(spec.method, url, token, body, send),
+        (send) => {
+          if (progress !== undefined) {
+            progress.attempts += 1;
+            progress.phase = "in_flight";
+          }
+          return this.#attempt(spec.method, url, token, body, send, stop);
+        },
         signal === undefined ? undefined : { signal },
       );
+      // Cut off (or answered just as the call was stopped): its outcome is nobody's any more.
+      if (stop?.aborted === true) throw stop.reason;
+      if (progress !== undefined) noteAttempt(progress, result);
 
       const observation: AttemptObservation =
         result.kind === "response"
@@ -283,6 +323,7 @@ export class AirtableTransport {
 
       switch (decision.action) {
         case "success":
+          if (progress !== undefined) progress.answered += 1;
           return this.#parse(spec, summary, (result as { text: string }).text, extra);
         case "refresh_token": {
           state.authRefreshed = true;
@@ -297,7 +338,11 @@ export class AirtableTransport {
           continue;
         case "backoff":
           if (observation.kind === "response" || observation.sent === "maybe") priorAttemptMayHaveApplied = true;
-          await this.#sleep(backoffDelayMs(state.failedAttempts, this.#baseDelayMs, this.#maxDelayMs, this.#random));
+          if (progress !== undefined) progress.phase = "backoff";
+          await this.#backoff(
+            backoffDelayMs(state.failedAttempts, this.#baseDelayMs, this.#maxDelayMs, this.#random),
+            stop,
+          );
           state.failedAttempts += 1;
           continue;
         case "fail":
@@ -320,6 +365,7 @@ export class AirtableTransport {
     token: string,
     body: string | undefined,
     send: SendTiming,
+    stop: AbortSignal | undefined,
   ): Promise<AttemptResult> {
     const headers: Record<string, string> = { authorization: `Bearer ${token}`, accept: "application/json" };
     if (body !== undefined) headers["content-type"] = "application/json";
@@ -331,7 +377,12 @@ export class AirtableTransport {
         method,
         headers,
         body,
-        signal: AbortSignal.timeout(this.#timeoutMs),
+        // A call that may be stopped (a read's deadline) also aborts its attempt in flight: one more signal per
+        // attempt of such a call only (AbortSignal.any).
+        signal:
+          stop === undefined
+            ? AbortSignal.timeout(this.#timeoutMs)
+            : AbortSignal.any([AbortSignal.timeout(this.#timeoutMs), stop]),
         dispatcher: writeReportingDispatcher(),
         [onWrite]: send,
       } as Parameters<typeof request>[1]);
@@ -346,6 +397,18 @@ export class AirtableTransport {
         ? { kind: "network", ...classified, sent, error, ...timing() }
         : { kind: "network", ...classified, sent, error, status, ...timing() };
     }
+  }
+
+  /** The backoff wait between attempts; with `stop`, it ends when the call is stopped, rejecting with its reason. */
+  async #backoff(ms: number, stop: AbortSignal | undefined): Promise<void> {
+    if (stop === undefined) return this.#sleep(ms);
+    try {
+      await this.#sleep(ms, stop);
+    } catch (error) {
+      if (stop.aborted) throw stop.reason;
+      throw error;
+    }
+    stop.throwIfAborted();
   }
 
   #parse<T>(spec: RequestSpec<T>, summary: RequestSummary, text: string, extra: Partial<AirtableErrorInit>): T {
@@ -473,6 +536,20 @@ export class AirtableTransport {
       );
     }
     return errorForStatus(result.status, parsed, summary, extra);
+  }
+}
+
+/** Counts one attempt's outcome into the call's progress (what a stopped call reports). */
+function noteAttempt(progress: CallProgress, result: AttemptResult): void {
+  progress.phase = "idle";
+  if (result.kind === "network") {
+    if (result.timeout) progress.timedOut += 1;
+    else progress.connectionFailed += 1;
+  } else if (result.status === 429) {
+    progress.rateLimited += 1;
+  } else if (result.status >= 500) {
+    progress.serverErrors += 1;
+    progress.lastServerStatus = result.status;
   }
 }
 

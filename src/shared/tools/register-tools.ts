@@ -1,4 +1,5 @@
 import type { CallToolResult, McpRequestContext, McpServer, ServerContext } from "@modelcontextprotocol/server";
+import { configSchema } from "../config.ts";
 import type { Logger } from "../logger.ts";
 import type { OperationPlan } from "../operations/plan.ts";
 import type { OperationTaskStore } from "../tasks/operation-task-store.ts";
@@ -6,6 +7,7 @@ import { declaresTasks, type TaskRuntime } from "../tasks/task-handlers.ts";
 import type { AnyToolDefinition, ToolContext, WriteToolDefinition } from "./define-tool.ts";
 import { refuseMissingAirtableScopes } from "./airtable-scopes.ts";
 import { compileTools } from "./compile-tools.ts";
+import { runReadCall } from "./read-call.ts";
 import { explainNoAccess, toolErrorResult } from "./tool-errors.ts";
 import { toolSuccessResult } from "./tool-result.ts";
 
@@ -36,11 +38,18 @@ export interface ToolRuntime {
    */
   tasks?: TaskRuntime;
   logger: Logger;
+  /**
+   * READ_CALL_DEADLINE_MS: the most a read tool call that asks Airtable may take, from its arrival (see
+   * read-call.ts); default the config's default (45 s).
+   */
+  readCallDeadlineMs?: number;
   /** Called once per tool call when it ends (success or error result), e.g. for /metrics. */
   onToolCall?(tool: string, ms: number, isError: boolean): void;
 }
 
 export { toolSuccessResult };
+
+const DEFAULT_READ_CALL_DEADLINE_MS = configSchema.shape.READ_CALL_DEADLINE_MS.parse(undefined);
 
 /**
  * Registers each tool on the server; read tools run their handler, write tools go to `runtime.runWrite`. The
@@ -78,15 +87,27 @@ export function registerTools(
         log = ctx.logger;
         // Before anything is planned or sent: a scope the user's Airtable sign-in lacks would only be refused.
         refuseMissingAirtableScopes(tool, ctx.airtableScopes);
+        const args = input as Record<string, unknown>;
         const result =
           tool.kind === "write"
             ? await runtime.runWrite!(
                 tool,
-                await tool.plan(input as Record<string, unknown>, ctx),
+                await tool.plan(args, ctx),
                 ctx,
                 runtime.tasks !== undefined && declaresTasks(extra) ? runtime.tasks.store : undefined,
               )
-            : toolSuccessResult(await tool.handler(input as Record<string, unknown>, ctx));
+            : toolSuccessResult(
+                tool.noAirtableRequest === true
+                  ? await tool.handler(args, ctx)
+                  : // Reads that ask Airtable answer by their deadline, and stop when the request ends.
+                    await runReadCall(
+                      tool.name,
+                      ctx,
+                      runtime.readCallDeadlineMs ?? DEFAULT_READ_CALL_DEADLINE_MS,
+                      started,
+                      (callCtx) => tool.handler(args, callCtx),
+                    ),
+              );
         const ms = performance.now() - started;
         ctx.logger.info({ tool: tool.name, ms: Math.round(ms), isError: result.isError === true }, "tool call");
         runtime.onToolCall?.(tool.name, ms, result.isError === true);

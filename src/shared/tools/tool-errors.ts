@@ -20,6 +20,7 @@ import { SchemaLookupError } from "../schema-cache.ts";
 import { airtableAccessLost } from "../tokens/access-lost.ts";
 import { AirtableTokenUnavailableError } from "../tokens/airtable-token-provider.ts";
 import type { AnyToolDefinition, ToolContext } from "./define-tool.ts";
+import { ReadCallCancelledError, ReadCallDeadlineError } from "./read-call.ts";
 import { ToolInputError } from "./tool-input-error.ts";
 
 /** What to do about an Airtable validation error, by Airtable's error type. */
@@ -43,6 +44,8 @@ function scopeWords(tool: AnyToolDefinition): string {
 /** The message an agent can act on; never a stack trace. Unknown errors get a reference id, logged with details. */
 export function describeToolError(error: unknown, tool: AnyToolDefinition, logger?: Logger): string {
   if (error instanceof ToolInputError || error instanceof SchemaLookupError) return error.message;
+  // A read stopped at its deadline (what Airtable did, what to do) or by its request's end.
+  if (error instanceof ReadCallDeadlineError || error instanceof ReadCallCancelledError) return error.message;
   const lost = airtableAccessLost(error);
   if (lost?.kind === "sign_in_ended") {
     return "Your Airtable sign-in has ended (Airtable no longer accepts it). Sign in again: your MCP client is asked to on its next request.";

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startSandbox, type BaseInfo, type Sandbox } from "../../../src/sandbox/index.ts";
 import type { AirtableLimiter, RateLimitScope } from "../../../src/shared/limiter/types.ts";
 import { nowMs } from "../../../src/sandbox/recorder.ts";
+import { newCallProgress } from "../../../src/shared/airtable/call-progress.ts";
 import { AirtableClient, type AirtableClientOptions } from "../../../src/shared/airtable/client.ts";
 import {
   AirtableAuthError,
@@ -460,5 +461,41 @@ describe("retries and outcome-unknown", () => {
       { userId: user.id, baseId: other.id },
       { userId: user.id, baseId: other.id },
     ]);
+  });
+});
+
+describe("a call stopped by its signal with scope all (a read tool call's deadline)", () => {
+  it("ends a backoff wait at once: no further attempt, and the progress says where it was", async () => {
+    sandbox.setFaults({ serverErrorRate: 1 });
+    const stop = new AbortController();
+    const progress = newCallProgress();
+    // A backoff of ~20 s after the first 5xx: only the stop can end the call soon.
+    const c = client({ retry: { baseDelayMs: 20_000, maxDelayMs: 20_000 }, random: () => 0.99 }).withCancelSignal(
+      stop.signal,
+      { scope: "all", progress },
+    );
+    const started = performance.now();
+    const read = c.listRecords(base.id, TABLE);
+    read.catch(() => undefined);
+    for (let i = 0; i < 100 && progress.phase !== "backoff"; i++) await new Promise((r) => setTimeout(r, 10));
+    const reason = new Error("deadline");
+    stop.abort(reason);
+    await expect(read).rejects.toBe(reason);
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(progress).toMatchObject({ attempts: 1, serverErrors: 1, answered: 0, phase: "backoff" });
+    await new Promise((r) => setTimeout(r, 200));
+    expect(sandbox.requests).toHaveLength(1);
+  });
+
+  it("never cuts off a create once it may have reached Airtable: its answer is still awaited", async () => {
+    sandbox.setFaults({ latencyMs: 300 });
+    const stop = new AbortController();
+    const c = client().withCancelSignal(stop.signal, { scope: "all" });
+    const created = c.createRecords(base.id, TABLE, [{ fields: { Name: "stopped-create" } }]);
+    for (let i = 0; i < 100 && sandbox.requests.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    stop.abort(new Error("deadline"));
+    const [record] = await created;
+    expect(record?.fields.Name).toBe("stopped-create");
+    expect(sandbox.requests.map((r) => r.status)).toEqual([200]);
   });
 });

@@ -1,9 +1,11 @@
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { InMemoryTransport } from "@modelcontextprotocol/sdk/inMemory.js";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { Writable } from "node:stream";
+import { AirtableClient } from "../../../src/shared/airtable/client.ts";
 import { AirtableServerError } from "../../../src/shared/airtable/errors.ts";
+import { BottleneckAirtableLimiter } from "../../../src/shared/limiter/index.ts";
 import { createLogger } from "../../../src/shared/logger.ts";
 import { SchemaCache } from "../../../src/shared/schema-cache.ts";
 import { createMcpServer } from "../../../src/shared/tools/create-mcp-server.ts";
@@ -69,9 +71,19 @@ const answer = {
   },
 };
 
-// Tools here never touch Airtable; the context only has to exist.
+// Tools here never touch Airtable; the context only has to exist (a read tool's call still derives its client's
+// deadline-bound copy from `airtable`, read-call.ts).
+const limiter = BottleneckAirtableLimiter.local();
+afterAll(() => limiter.close());
+const airtable = new AirtableClient({
+  apiUrl: "http://127.0.0.1:9",
+  contentUrl: "http://127.0.0.1:9",
+  userId: "usrTEST",
+  getAccessToken: async () => "never-sent",
+  limiter,
+});
 const context = async () =>
-  ({ userId: "usrTEST", schemas: new SchemaCache({ keyPrefix: "t" }), logger }) as unknown as BaseToolContext;
+  ({ airtable, userId: "usrTEST", schemas: new SchemaCache({ keyPrefix: "t" }), logger }) as unknown as BaseToolContext;
 
 async function connect(
   tools: AnyToolDefinition[],
@@ -136,7 +148,7 @@ describe("registerTools", () => {
     });
     const client = await connect([outage], {
       context: async () =>
-        ({ userId: "usrTEST", schemas: new SchemaCache({ keyPrefix: "t" }), logger: callerLogger }) as never,
+        ({ airtable, userId: "usrTEST", schemas: new SchemaCache({ keyPrefix: "t" }), logger: callerLogger }) as never,
     });
     const result = await client.callTool({ name: "test_outage", arguments: {} });
     expect(result.isError).toBe(true);

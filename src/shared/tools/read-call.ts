@@ -1,0 +1,155 @@
+/**
+ * A read tool call's deadline (READ_CALL_DEADLINE_MS). The transport retries a read for a long time on its own (5
+ * attempts of up to 30 s each, backoff up to 8 s, up to four 30 s waits after a 429) and a call may make several
+ * requests (the schema, then pages), while MCP clients give up on a request after about 60 s (the MCP TypeScript
+ * SDK's DEFAULT_REQUEST_TIMEOUT_MSEC; Claude Desktop and other SDK-based clients alike). Without a deadline the
+ * agent would get a bare client timeout instead of this server's answer, and the server would go on spending the
+ * base's 5 requests per second for a caller who has left. The same stop applies when the MCP request itself is
+ * cancelled or its connection closes (its AbortSignal).
+ */
+import type { AirtableClient } from "../airtable/client.ts";
+import { newCallProgress, type CallProgress } from "../airtable/call-progress.ts";
+import type { ToolContext } from "./define-tool.ts";
+
+/** A read tool call stopped by its deadline: the message says what Airtable did and what to do. */
+export class ReadCallDeadlineError extends Error {
+  override name = "ReadCallDeadlineError";
+  /** For the "tool call" log line (errorType). */
+  readonly type = "READ_CALL_DEADLINE";
+  readonly elapsedMs: number;
+  /** What the call's requests had met when it was stopped (a copy). */
+  readonly progress: Readonly<CallProgress>;
+
+  constructor(tool: string, deadlineMs: number, elapsedMs: number, progress: CallProgress) {
+    super(describeStop(tool, deadlineMs, elapsedMs, progress));
+    this.elapsedMs = elapsedMs;
+    this.progress = { ...progress };
+  }
+}
+
+/**
+ * A read tool call stopped because its MCP request was cancelled or its connection closed: nobody waits for an
+ * answer (the SDK sends none for a cancelled request); it names the stop in the log line.
+ */
+export class ReadCallCancelledError extends Error {
+  override name = "ReadCallCancelledError";
+  readonly type = "CANCELLED";
+  constructor(tool: string) {
+    super(`${tool} was cancelled by the MCP client (or its connection closed) before it ended. Nothing was changed.`);
+  }
+}
+
+/**
+ * Runs a read tool's handler under a deadline of `deadlineMs` from `startedAt` (a `performance.now()` time: when
+ * the call arrived) and under the MCP request's signal (`ctx.signal`). The handler gets `ctx` with its Airtable
+ * client stopping on either (AirtableClient.withCancelSignal, scope "all"): when one fires, the call rejects at
+ * once — with ReadCallDeadlineError (what Airtable did: attempts, answers, time spent) or ReadCallCancelledError
+ * — and no further request of the call is sent: a wait in the limiter or a 429 pause ends (its booking
+ * withdrawn), a backoff ends, an attempt in flight is aborted (reads are idempotent). Whatever the handler was
+ * doing besides (a Redis read) finishes on its own; its outcome is dropped. Per call: one AbortController, one
+ * timer and one listener, nothing per request.
+ */
+export async function runReadCall<T>(
+  tool: string,
+  ctx: ToolContext,
+  deadlineMs: number,
+  startedAt: number,
+  handler: (ctx: ToolContext) => Promise<T>,
+): Promise<T> {
+  const stop = new AbortController();
+  const progress = newCallProgress();
+  const requestSignal = ctx.signal;
+  const onDeadline = (): void => {
+    stop.abort(new ReadCallDeadlineError(tool, deadlineMs, performance.now() - startedAt, progress));
+  };
+  const onRequestEnd = (): void => stop.abort(new ReadCallCancelledError(tool));
+  const timer = setTimeout(onDeadline, Math.max(0, deadlineMs - (performance.now() - startedAt)));
+  if (requestSignal?.aborted === true) onRequestEnd();
+  else requestSignal?.addEventListener("abort", onRequestEnd, { once: true });
+  try {
+    const airtable: AirtableClient = ctx.airtable.withCancelSignal(stop.signal, { scope: "all", progress });
+    return await untilAborted(handler({ ...ctx, airtable }), stop.signal);
+  } finally {
+    clearTimeout(timer);
+    requestSignal?.removeEventListener("abort", onRequestEnd);
+  }
+}
+
+/** `promise`'s outcome, or a rejection with `signal.reason` as soon as `signal` aborts (the promise is then left). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => {
+      promise.catch(() => undefined); // its later rejection (the stop itself, mostly) is nobody's concern
+      reject(signal.reason as Error);
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error as Error);
+      },
+    );
+  });
+}
+
+const seconds = (ms: number): string => (ms < 10_000 ? (ms / 1000).toFixed(1) : String(Math.round(ms / 1000)));
+const times = (n: number, what: string): string => `${n} ${what}${n === 1 ? "" : "s"}`;
+
+/**
+ * The agent's message for a call stopped at its deadline: what happened (Airtable rate limiting, failing, not
+ * answering, or the call still waiting its turn), the requests made and the time spent, that nothing changed, and
+ * what to do.
+ */
+export function describeStop(tool: string, deadlineMs: number, elapsedMs: number, p: CallProgress): string {
+  let what: string;
+  if (p.rateLimited > 0) {
+    what =
+      `Airtable was rate limiting: it answered 429 Too Many Requests, and after a 429 every request to the base ` +
+      `(or account) must wait 30 s (Airtable's rule)`;
+  } else if (p.serverErrors > 0) {
+    what = `Airtable kept failing with HTTP ${p.lastServerStatus ?? "5xx"}, an error on Airtable's side`;
+  } else if (p.timedOut + p.connectionFailed > 0 || p.phase === "in_flight") {
+    what = `Airtable did not answer in time`;
+  } else if (p.attempts === 0 && p.phase === "token") {
+    what = `Airtable did not answer this server's request for your access token (a refresh of your sign-in)`;
+  } else if (p.attempts === 0) {
+    what =
+      `no request could be sent yet: the call was waiting its turn under Airtable's rate limit (5 requests per ` +
+      `second per base, shared with your other calls and writes, and a 30 s pause after any 429)`;
+  } else {
+    what = `Airtable answered, but too slowly for the ${times(p.attempts, "request")} this read needed`;
+  }
+  const parts: string[] = [];
+  if (p.answered > 0) parts.push(`${p.answered} answered`);
+  if (p.serverErrors > 0) {
+    parts.push(
+      p.serverErrors === 1
+        ? `1 failed with HTTP ${p.lastServerStatus}`
+        : `${p.serverErrors} failed with server errors (last: HTTP ${p.lastServerStatus})`,
+    );
+  }
+  if (p.rateLimited > 0) parts.push(`${p.rateLimited} answered 429`);
+  if (p.timedOut > 0) parts.push(`${p.timedOut} got no answer in time`);
+  if (p.connectionFailed > 0) parts.push(`${p.connectionFailed} could not connect`);
+  if (p.phase === "in_flight") parts.push(`1 was still waiting for its answer and was cut off`);
+  else if (p.phase === "backoff") parts.push(`the next attempt was waiting to retry`);
+  else if (p.phase === "queued" && p.rateLimited > 0) parts.push(`the next one was waiting out the pause`);
+  else if (p.phase === "queued" && p.attempts > 0) parts.push(`the next one was waiting in the rate limiter`);
+  const sent =
+    p.attempts === 0
+      ? ""
+      : ` ${times(p.attempts, "request")} ${p.attempts === 1 ? "was" : "were"} sent to Airtable` +
+        `${parts.length > 0 ? `: ${parts.join(", ")}` : ""}.`;
+  return (
+    `${tool} was stopped after ${seconds(elapsedMs)} s: ${what}.${sent} No further request of this call is ` +
+    `sent: this server gives a read call at most ${seconds(deadlineMs)} s (READ_CALL_DEADLINE_MS), so that you ` +
+    `get this answer before your MCP client gives up. Nothing was changed: ${tool} only reads. Try again in a ` +
+    `minute; if this keeps happening, make the read narrower (a filter, fewer fields, fewer records per call): ` +
+    `it needs fewer requests to Airtable.`
+  );
+}
