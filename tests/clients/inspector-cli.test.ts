@@ -109,6 +109,9 @@ describe("MCP Inspector CLI with a token obtained as the README says", () => {
       expect(result.stdout, explain).toContain('"create_records"');
       expect(result.stdout, explain).toContain(lab.user.base.id);
       expect(result.stdout).toContain(lab.user.base.name);
+      // The CLI lints the listed schemas and prints "Schema portability: 0 errors, N warnings across N tools" on
+      // stderr when any schema constrains nothing; the user should see no such line after tools/list.
+      expect(result.stderr, explain).not.toContain("Schema portability");
     },
   );
 });

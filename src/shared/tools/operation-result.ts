@@ -36,7 +36,10 @@ export const itemResultOutput = z.object({
       "Sent to Airtable, but the answer was lost: it may or may not exist. Check before writing it again; never re-sent automatically.",
     ),
   reason: z.string().optional(),
-  input: z.unknown().optional().describe("For in-doubt items: what was sent, to look it up."),
+  // Every kind's input item is an object (kinds/*: item). Typed, so the schema constrains something: a typeless
+  // one is `true` spelled as an object, which the MCP Inspector CLI reports as a portability warning for every write
+  // tool and which Codex reads as a string.
+  input: z.record(z.string(), z.unknown()).optional().describe("For in-doubt items: what was sent, to look it up."),
   notWritten: z
     .literal(true)
     .optional()
@@ -132,7 +135,7 @@ function itemResult(index: number, outcome: ItemOutcome | undefined, state: Oper
   }
   if ("error" in outcome) return { index, error: outcome.error };
   const input = namedFields(state.operation.input[index], state.operation.fieldNames);
-  return { index, inDoubt: true, reason: outcome.reason, input };
+  return { index, inDoubt: true, reason: outcome.reason, ...(input === undefined ? {} : { input }) };
 }
 
 /**
@@ -140,11 +143,17 @@ function itemResult(index: number, outcome: ItemOutcome | undefined, state: Oper
  * and shown under the names the call used (Operation.fieldNames), so that the agent recognises what it sent.
  * Not the current names: get_operation answers from the log without asking Airtable, and the same result should
  * read the same on every poll. Items without names (other kinds, operations stored by name) are left as they are.
+ * Every kind's item is an object (kinds/*); anything else (a corrupt log) is left out: undefined.
  */
-function namedFields(item: unknown, names: Readonly<Record<string, string>> | undefined): unknown {
-  if (names === undefined || typeof item !== "object" || item === null) return item;
-  const fields = (item as { fields?: unknown }).fields;
-  if (typeof fields !== "object" || fields === null || Array.isArray(fields)) return item;
+function namedFields(
+  item: unknown,
+  names: Readonly<Record<string, string>> | undefined,
+): Record<string, unknown> | undefined {
+  if (typeof item !== "object" || item === null || Array.isArray(item)) return undefined;
+  const record = item as Record<string, unknown>;
+  if (names === undefined) return record;
+  const fields = record.fields;
+  if (typeof fields !== "object" || fields === null || Array.isArray(fields)) return record;
   const named = Object.entries(fields).map(([key, value]) => [names[key] ?? key, value]);
   return { ...item, fields: Object.fromEntries(named) };
 }

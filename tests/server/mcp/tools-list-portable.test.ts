@@ -202,6 +202,19 @@ describe("tools/list, as every client we serve must be able to take it", () => {
     }
   });
 
+  it("output schemas: every property says what its value is", () => {
+    for (const t of listed) {
+      eachSchema(t.outputSchema, (node, path) => {
+        if (path.endsWith(".additionalProperties")) return;
+        // A schema with no validation keyword accepts anything (`true` spelled as an object): the MCP Inspector CLI
+        // (2.x, the README's "MCP Inspector, CLI") prints "Schema portability: … warnings" after every tools/list
+        // for it ("untyped-schema"), and Codex reads a typeless schema as a string (codex json_schema.rs).
+        const constrains = ["type", "enum", "anyOf", "oneOf", "allOf"].some((key) => key in node);
+        expect(constrains, `${t.name} outputSchema ${path}: ${JSON.stringify(node)}`).toBe(true);
+      });
+    }
+  });
+
   it("every listed schema compiles with Ajv's draft-07 default class and with Ajv2020", () => {
     // What clients validating arguments or structuredContent do with them (MCP SDK v1 clients, Gemini CLI's
     // SchemaValidator): the draft-07 class threw on every schema while they named the 2020-12 dialect.
