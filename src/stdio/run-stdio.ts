@@ -149,18 +149,38 @@ function createLimiter(config: Config, redis: Redis | undefined, logger: Logger)
     : BottleneckAirtableLimiter.clustered({ redis, keyPrefix: config.REDIS_KEY_PREFIX, settings, logger });
 }
 
+/** Airtable's own API, where personal access tokens from airtable.com/create/tokens work (config.ts default). */
+const AIRTABLE_API = "https://api.airtable.com";
+
+/**
+ * What to do about a token the API answered 401 (whoami). At Airtable: create a personal access token. Elsewhere
+ * (AIRTABLE_API_URL set, as README's "stdio mode" does for the sandbox), an airtable.com token is not the fix: the
+ * sandbox makes a new demo token at every start (`npm run sandbox` prints it), so a token from an earlier start,
+ * pasted into a client's configuration, is refused like this.
+ */
+export function refusedTokenMessage(config: Pick<Config, "AIRTABLE_API_URL">): string {
+  const url = config.AIRTABLE_API_URL.replace(/\/+$/, "");
+  if (url === AIRTABLE_API) {
+    return (
+      "AIRTABLE_TOKEN was refused by Airtable (401). Create a personal access token at " +
+      "https://airtable.com/create/tokens with the scopes data.records:read, schema.bases:read (and the " +
+      "others you need) and access to your bases, then set AIRTABLE_TOKEN to it."
+    );
+  }
+  return (
+    `AIRTABLE_TOKEN was refused (401) by the Airtable API at ${url} (AIRTABLE_API_URL), not ${AIRTABLE_API}. ` +
+    "If that is the project's sandbox (npm run sandbox), its demo token changes at every start: set " +
+    "AIRTABLE_TOKEN to the token it printed this time. For the real Airtable, unset AIRTABLE_API_URL and " +
+    "AIRTABLE_CONTENT_URL and use a personal access token from https://airtable.com/create/tokens."
+  );
+}
+
 /** The token's user id; a refused token or an unreachable Airtable becomes a message saying what to fix. */
 async function whoami(client: AirtableClient, config: Config): Promise<string> {
   try {
     return (await client.whoami()).id;
   } catch (error) {
-    if (error instanceof AirtableAuthError) {
-      throw new StdioStartupError(
-        "AIRTABLE_TOKEN was refused by Airtable (401). Create a personal access token at " +
-          "https://airtable.com/create/tokens with the scopes data.records:read, schema.bases:read (and the " +
-          "others you need) and access to your bases, then set AIRTABLE_TOKEN to it.",
-      );
-    }
+    if (error instanceof AirtableAuthError) throw new StdioStartupError(refusedTokenMessage(config));
     if (error instanceof AirtableNetworkError) {
       throw new StdioStartupError(
         `Could not reach Airtable at ${config.AIRTABLE_API_URL} (${error.message}). Check the network or AIRTABLE_API_URL.`,

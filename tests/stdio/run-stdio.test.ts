@@ -9,6 +9,7 @@ import { seedDemo, type DemoData } from "../../src/sandbox/demo-data.ts";
 
 import { createTestRedis, deleteKeys, testRedisUrl, uniquePrefix } from "../helpers/redis.ts";
 import { allTools } from "../../src/shared/tools/catalog.ts";
+import { refusedTokenMessage } from "../../src/stdio/run-stdio.ts";
 
 const CLI = new URL("../../src/cli.ts", import.meta.url).pathname;
 
@@ -186,7 +187,24 @@ describe("airtable-oauth-mcp stdio", () => {
     const result = await run(childEnv({ AIRTABLE_TOKEN: "patNOTVALID.123" }));
     expect(result.code).toBe(1);
     expect(result.stdout).toBe("");
-    expect(result.stderr).toMatch(/AIRTABLE_TOKEN was refused by Airtable/);
+    expect(result.stderr).toMatch(/AIRTABLE_TOKEN was refused/);
     expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("with the token of an earlier sandbox start: says to use the token the sandbox printed, not airtable.com's", async () => {
+    // README's "stdio mode" against `npm run sandbox`: the demo token changes at every start, so a client
+    // configured with yesterday's token is refused. Creating a token at airtable.com would not help.
+    const result = await run(childEnv({ AIRTABLE_TOKEN: "patFROMANEARLIER.start" }));
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain(`refused (401) by the Airtable API at ${sandbox.url} (AIRTABLE_API_URL)`);
+    expect(result.stderr).toContain("set AIRTABLE_TOKEN to the token it printed this time");
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("at Airtable itself a refused token still gets the personal access token advice", () => {
+    const message = refusedTokenMessage({ AIRTABLE_API_URL: "https://api.airtable.com" });
+    expect(message).toMatch(/^AIRTABLE_TOKEN was refused by Airtable \(401\)\. Create a personal access token/);
+    expect(message).not.toContain("sandbox");
   });
 });
