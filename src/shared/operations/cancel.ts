@@ -55,10 +55,12 @@ export function cancelledEvent(state: OperationState): NewOperationEvent {
   const settled = p.recordsSucceeded + p.recordsFailed + p.recordsInDoubt;
   // Counts as every other message of an operation writes them (1,200, not 1200).
   const n = formatCount;
+  // A delete's items were deleted, as its progress and get_operation's message say ("150 records deleted of 500").
+  const done = state.operation.kind === "delete_records" ? "deleted" : "written";
   const reason =
     settled === 0
-      ? `Cancelled ${by} before anything was sent: nothing was written.`
-      : `Cancelled ${by} after ${n(p.recordsSucceeded)} of ${n(p.recordsTotal)} items were written; ` +
+      ? `Cancelled ${by} before anything was sent: nothing was ${done}.`
+      : `Cancelled ${by} after ${n(p.recordsSucceeded)} of ${n(p.recordsTotal)} items were ${done}; ` +
         `the ${n(p.recordsTotal - settled)} items listed as not written were never sent.`;
   return { type: "cancelled", reason };
 }

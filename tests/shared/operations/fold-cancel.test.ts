@@ -62,6 +62,28 @@ describe("fold: cancel", () => {
     );
   });
 
+  it("a cancelled delete says how many items were deleted, as its progress does", () => {
+    const op = testOperation({
+      records: 500,
+      kind: "delete_records",
+      input: range(0, 499).map((i) => ({ id: `rec${String(i).padStart(14, "0")}` })),
+    });
+    const events = [...range(0, 14).flatMap((b) => [started(b), succeeded(b, range(b * 10, b * 10 + 9))]), requested];
+    const answer = operationResult(fold(op, ...events, cancelledEvent(fold(op, ...events))));
+    expect(answer.status).toBe("cancelled");
+    expect(answer.message).toMatch(
+      /^Cancelled by its owner after 150 of 500 items were deleted; the 350 items listed as not written were never sent\./,
+    );
+    const before = testOperation({
+      records: 3,
+      kind: "delete_records",
+      input: [{ id: "rec1" }, { id: "rec2" }, { id: "rec3" }],
+    });
+    expect((cancelledEvent(fold(before, requested)) as { reason: string }).reason).toBe(
+      "Cancelled by its owner before anything was sent: nothing was deleted.",
+    );
+  });
+
   it("a request in flight is settled before the cancel: update re-sent, create reconciled, others in doubt", () => {
     const inFlight = [started(0), succeeded(0, range(0, 9)), started(1), requested];
     expect(resumeDecision(fold(op25, ...inFlight))).toEqual({
