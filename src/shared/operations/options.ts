@@ -14,5 +14,12 @@ export const operationOptionsSchema = z.object({
   fieldsToMergeOn: z.array(z.string().min(1)).min(1).max(3).optional(),
   /** `stop`: write nothing after the first batch with a failed record. */
   onError: z.enum(["continue", "stop"]),
+  /**
+   * Record writes: a value names a select option its field does not have, which `typecast` adds (Airtable's field
+   * model, Single select: "a new choice will be created"). The base's schema changes with the write, so the
+   * processor forgets its cached copy after each batch written, as after a schema write: describe_table, which the
+   * agent is told lists a field's options, then shows the new ones. Absent on operations of earlier versions.
+   */
+  addsSelectOptions: z.literal(true).optional(),
 });
 export type OperationOptions = z.infer<typeof operationOptionsSchema>;

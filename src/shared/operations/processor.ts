@@ -269,7 +269,10 @@ class OperationRun {
       return this.#onSendError(error, batch, indexes, asUpsert, resent);
     }
     await this.#append({ type: "batch.succeeded", batch, ...sent });
-    if (this.#kind.changesSchema) await this.#deps.schemas?.invalidate(this.#op.baseId);
+    // A schema write, or records whose typecast added select options (OperationOptions.addsSelectOptions).
+    if (this.#kind.changesSchema || this.#op.options.addsSelectOptions === true) {
+      await this.#deps.schemas?.invalidate(this.#op.baseId);
+    }
   }
 
   async #onSendError(error: unknown, batch: number, indexes: number[], asUpsert: boolean, resent: boolean) {

@@ -135,6 +135,11 @@ export class FieldChecker {
   readonly table: AirtableTable;
   readonly #byKey = new Map<string, AirtableField>();
   readonly #nonCreator: BaseAccess | undefined;
+  /**
+   * True once a checked value is a select option the field does not have, accepted because typecast adds it: the
+   * write changes the base's schema, whose cached copy must then be forgotten (OperationOptions.addsSelectOptions).
+   */
+  addsSelectOptions = false;
 
   constructor(table: AirtableTable, nonCreator?: BaseAccess) {
     this.table = table;
@@ -198,7 +203,7 @@ export class FieldChecker {
       }
       keyOf.set(field.id, key);
       try {
-        checkCellValue(field, value, where, typecast, this.#nonCreator);
+        if (checkCellValue(field, value, where, typecast, this.#nonCreator)) this.addsSelectOptions = true;
       } catch (error) {
         if (problems === undefined || !(error instanceof ToolInputError)) throw error;
         problems.push({ field: field.name, where, message: error.message });

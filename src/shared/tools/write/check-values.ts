@@ -147,16 +147,22 @@ function choicesOf(field: AirtableField): Choice[] {
  * the user's access to the base when list bases (remembered, schema-cache.ts) showed a level below creator, who
  * may not add select options.
  */
+/**
+ * Refuses (ToolInputError) a value Airtable would refuse for `field` (see the rules above). Returns true when the
+ * value is accepted only because typecast will add it as a new select option ("If typecast is enabled, a new
+ * choice will be created if one does not exactly match", field model, Single select): the base's schema changes
+ * with the write.
+ */
 export function checkCellValue(
   field: AirtableField,
   value: unknown,
   where: string,
   typecast: boolean,
   nonCreator?: BaseAccess,
-): void {
+): boolean {
   const name = JSON.stringify(field.name);
   if (isEmpty(value)) {
-    if (value === null || value === undefined || clearsAs(field.type, value as "" | unknown[], typecast)) return;
+    if (value === null || value === undefined || clearsAs(field.type, value as "" | unknown[], typecast)) return false;
     const what = TYPE_WORDS[field.type]?.what ?? `a ${field.type} field`;
     throw new ToolInputError(
       `${where}: ${name} is ${what}: ${shown(value)} is not a value of it${value === "" && !typecast ? " without typecast" : ""}` +
@@ -174,39 +180,42 @@ export function checkCellValue(
     if (typeof value === "number") {
       if (!Number.isFinite(value)) wrongType();
       if (field.type === "rating") checkRating(field, value, where);
-      return;
+      return false;
     }
-    if (typeof value === "string" && typecast && hasDigit(value)) return;
+    if (typeof value === "string" && typecast && hasDigit(value)) return false;
     return wrongType(field.type === "rating" ? ratingExample(field) : undefined);
   }
   if (TEXT_TYPES.has(field.type)) {
-    if (typeof value === "string") return checkTextLength(field, value, where);
-    if (typecast && (typeof value === "number" || typeof value === "boolean")) return;
+    if (typeof value === "string") {
+      checkTextLength(field, value, where);
+      return false;
+    }
+    if (typecast && (typeof value === "number" || typeof value === "boolean")) return false;
     return wrongType();
   }
   switch (field.type) {
     case "checkbox":
-      if (typeof value === "boolean") return;
-      if (typecast && !isObjectLike(value)) return;
+      if (typeof value === "boolean") return false;
+      if (typecast && !isObjectLike(value)) return false;
       return wrongType();
     case "date":
       if (typeof value === "string") checkCalendarDate(value, where, name);
-      if (typeof value === "string" && (DATE.test(value) || (typecast && hasDigit(value)))) return;
-      if (typecast && typeof value === "number") return;
+      if (typeof value === "string" && (DATE.test(value) || (typecast && hasDigit(value)))) return false;
+      if (typecast && typeof value === "number") return false;
       return wrongType();
     case "dateTime":
       if (typeof value === "string") checkCalendarDate(value, where, name);
       if (typeof value === "string" && (DATE_TIME.test(value) || DATE.test(value) || (typecast && hasDigit(value)))) {
-        return;
+        return false;
       }
-      if (typecast && typeof value === "number") return;
+      if (typecast && typeof value === "number") return false;
       return wrongType();
     case "singleSelect":
       return checkSelect(field, value, where, typecast, false, nonCreator);
     case "multipleSelects":
       return checkSelect(field, value, where, typecast, true, nonCreator);
     case "multipleRecordLinks": {
-      if (typecast && typeof value === "string") return;
+      if (typecast && typeof value === "string") return false;
       if (!Array.isArray(value)) return wrongType();
       value.forEach((item, i) => {
         // Text that is not a record id names a linked record by its primary field value (resolved later).
@@ -217,7 +226,7 @@ export function checkCellValue(
             `not ${shown(value)}: item ${i} (${shown(item)}) is neither.`,
         );
       });
-      return;
+      return false;
     }
     case "multipleAttachments": {
       if (!Array.isArray(value)) return wrongType();
@@ -232,10 +241,10 @@ export function checkCellValue(
           );
         }
       }
-      return;
+      return false;
     }
     default:
-      return;
+      return false;
   }
 }
 
@@ -297,7 +306,7 @@ function checkSelect(
   typecast: boolean,
   multiple: boolean,
   nonCreator: BaseAccess | undefined,
-): void {
+): boolean {
   const name = JSON.stringify(field.name);
   const choices = choicesOf(field);
   const listed = choices
@@ -321,6 +330,7 @@ function checkSelect(
     }
   } else items = [value];
 
+  let addsOption = false;
   for (const item of items) {
     if (typeof item !== "string") {
       if (typecast && (typeof item === "number" || typeof item === "boolean")) continue;
@@ -353,10 +363,14 @@ function checkSelect(
           `all), or ask the base's owner to add ${shown(item)} or to make you a creator.`,
       );
     }
-    if (typecast) continue;
+    if (typecast) {
+      addsOption = true;
+      continue;
+    }
     throw new ToolInputError(
       `${where}: ${shown(item)} is not an option of ${name} (${what}): ${options}. Give one of them, or pass ` +
         `typecast: true to add ${shown(item)} as a new option.`,
     );
   }
+  return addsOption;
 }

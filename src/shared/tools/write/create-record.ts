@@ -30,7 +30,11 @@ export const createRecord = defineWriteTool({
       tableId: checked.tableId,
       input: checked.cells.map((fields) => ({ fields })),
       fieldNames: checked.fieldNames,
-      options: { typecast: input.typecast, onError: "continue" },
+      options: {
+        typecast: input.typecast,
+        onError: "continue",
+        ...(checked.addsSelectOptions && { addsSelectOptions: true }),
+      },
     };
   },
 });

@@ -68,6 +68,7 @@ export const createRecords = defineWriteTool({
         typecast: input.typecast,
         onError: input.onError,
         ...(checked.fieldsToMergeOn !== undefined && { fieldsToMergeOn: checked.fieldsToMergeOn }),
+        ...(checked.addsSelectOptions && { addsSelectOptions: true }),
       },
     };
   },

@@ -23,6 +23,8 @@ export interface CheckedRecords {
    * checked: answers about the operation show these names (Operation.fieldNames).
    */
   fieldNames: Record<string, string>;
+  /** A value is a select option its field does not have yet, which typecast adds (OperationOptions). */
+  addsSelectOptions: boolean;
 }
 
 export interface CheckRecordsInput {
@@ -72,7 +74,12 @@ export async function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRe
     const cells = input.records.map((record, i) => checker.cells(record.fields, where(i), input.typecast, problems));
     const refused = valueProblems(problems);
     if (refused !== undefined) throw refused;
-    const out: CheckedRecords = { tableId: checker.table.id, cells, fieldNames: checker.namesById() };
+    const out: CheckedRecords = {
+      tableId: checker.table.id,
+      cells,
+      fieldNames: checker.namesById(),
+      addsSelectOptions: checker.addsSelectOptions,
+    };
     if (mergeFields !== undefined) {
       checkMergeValues(
         input.records.map((record, i) => ({

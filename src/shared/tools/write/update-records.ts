@@ -66,6 +66,7 @@ export const updateRecords = defineWriteTool({
         typecast: input.typecast,
         onError: input.onError,
         ...(input.replace && { replace: true }),
+        ...(checked.addsSelectOptions && { addsSelectOptions: true }),
       },
     };
   },

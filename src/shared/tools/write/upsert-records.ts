@@ -72,6 +72,7 @@ export const upsertRecords = defineWriteTool({
         typecast: input.typecast,
         onError: input.onError,
         fieldsToMergeOn: checked.fieldsToMergeOn ?? input.fieldsToMergeOn,
+        ...(checked.addsSelectOptions && { addsSelectOptions: true }),
       },
     };
   },
