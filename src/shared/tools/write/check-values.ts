@@ -145,13 +145,9 @@ function choicesOf(field: AirtableField): Choice[] {
  * Refuses `value` for `field` when Airtable would (see the top of this file), with a ToolInputError naming `where`
  * (e.g. `records[3].fields`), the field, its type and an accepted example. Allows everything else. `nonCreator`:
  * the user's access to the base when list bases (remembered, schema-cache.ts) showed a level below creator, who
- * may not add select options.
- */
-/**
- * Refuses (ToolInputError) a value Airtable would refuse for `field` (see the rules above). Returns true when the
- * value is accepted only because typecast will add it as a new select option ("If typecast is enabled, a new
- * choice will be created if one does not exactly match", field model, Single select): the base's schema changes
- * with the write.
+ * may not add select options. Returns true when the value is accepted only because typecast will add it as a new
+ * select option ("If typecast is enabled, a new choice will be created if one does not exactly match", field
+ * model, Single select): the base's schema changes with the write.
  */
 export function checkCellValue(
   field: AirtableField,
