@@ -180,8 +180,12 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
         // Renewed four times per lock period (BullMQ's default is twice): a slow Redis round trip or a busy event
         // loop can miss one renewal without losing the lock of a healthy job.
         lockRenewTime: Math.max(250, Math.floor(opts.lockMs / 4)),
-        // A killed worker's lock expires ≤ lockMs after its last renewal; the check finds it within lockMs / 2 more.
-        stalledInterval: Math.max(500, Math.floor(opts.lockMs / 2)),
+        // A killed worker's lock expires ≤ lockMs after its last renewal; the check finds it within lockMs / 4 more.
+        // With the defaults (8 s lock, 3 s reconcile settle for the create in flight) the operation then makes
+        // progress again within ~13.5 s of the kill, under issue 13's 15 s; every lockMs / 2 (4 s) that worst
+        // case was ~15.5 s, and CI once measured 16.4 s (tests/e2e/worker-recovery-time.test.ts). One BullMQ
+        // script per worker per interval, idle or not.
+        stalledInterval: Math.max(500, Math.floor(opts.lockMs / 4)),
         // Resuming is safe (the log decides what may be re-sent), so a job may stall several times.
         maxStalledCount: 10,
       },
