@@ -406,6 +406,74 @@ describe("processOperation", () => {
     expect(rowsNamed("gone")).toHaveLength(0);
   });
 
+  it("deletes the 17 existing records of 20 ids, 3 stale, with one read per refused batch instead of splitting it", async () => {
+    const kept = await airtable.createRecords(f.base.id, tasks(), names(10, "stale a") as never);
+    const more = await airtable.createRecords(f.base.id, tasks(), names(9, "stale b") as never);
+    const other = await airtable.createTable(f.base.id, {
+      name: "Stale other",
+      fields: [{ name: "Name", type: "singleLineText" }],
+    });
+    const [foreign] = await airtable.createRecords(f.base.id, other.id, [{ fields: { Name: "elsewhere" } }] as never);
+    const ids = [...kept, ...more].map((r) => r.id);
+    // Two ids of batch 0 deleted already, one id of batch 1 from another table.
+    await airtable.deleteRecords(f.base.id, tasks(), [ids[3]!, ids[7]!]);
+    ids.splice(15, 0, foreign!.id);
+    const op = await start({ kind: "delete_records", tableId: tasks(), input: ids.map((id) => ({ id })) });
+    f.sandbox.clearRequests();
+    const state = await run(op);
+    expect(state.status).toBe("completed_with_errors");
+    expect(state.progress).toMatchObject({ recordsSucceeded: 17, recordsFailed: 3 });
+    const failed = state.outcomes.filter((o) => "error" in o);
+    expect(failed.map((o) => o.index)).toEqual([3, 7, 15]);
+    for (const o of failed) {
+      const message = "error" in o ? o.error.message : "";
+      expect(message).toContain(`Record ${ids[o.index]!} does not exist in table ${tasks()}`);
+      expect(message).toMatch(/deleted, or it is an id from another table/);
+      expect(message).toMatch(/list_records or search_records/);
+    }
+    expect(rowsNamed("stale a")).toHaveLength(0);
+    expect(rowsNamed("stale b")).toHaveLength(0);
+    expect(f.sandbox.listRecordsDirect(f.base.id, other.id).map((r) => r.id)).toEqual([foreign!.id]);
+    // Per batch: the refused DELETE, one read, the DELETE of the rest (splitting took ~9 per batch).
+    const requests = f.sandbox.requests.filter((r) => r.path.startsWith(`/v0/${f.base.id}/`));
+    expect(requests.map((r) => r.method)).toEqual(["DELETE", "GET", "DELETE", "DELETE", "GET", "DELETE"]);
+    // The log: the refusal answered (not permanent), the missing ids failed, the rest started and written.
+    const batch0 = (await log.read(op.operationId)).filter((e) => "batch" in e && e.batch === 0);
+    expect(batch0.map((e) => e.type)).toEqual([
+      "batch.started",
+      "batch.failed",
+      "batch.failed",
+      "batch.started",
+      "batch.succeeded",
+    ]);
+    expect(batch0[1]).toMatchObject({ permanent: false });
+    expect(batch0[2]).toMatchObject({ permanent: true, errors: [{ index: 3 }, { index: 7 }] });
+    expect(batch0[3]).toMatchObject({ attempt: 2, indexes: [0, 1, 2, 4, 5, 6, 8, 9] });
+  });
+
+  it("updates the existing records of a batch with a stale id with one read, and reports the stale one", async () => {
+    const created = await airtable.createRecords(f.base.id, tasks(), names(10, "stale u") as never);
+    const ids = created.map((r) => r.id);
+    await airtable.deleteRecords(f.base.id, tasks(), [ids[4]!]);
+    const op = await start({
+      kind: "update_records",
+      tableId: tasks(),
+      input: ids.map((id) => ({ id, fields: { Count: 5 } })),
+    });
+    f.sandbox.clearRequests();
+    const state = await run(op);
+    expect(state.status).toBe("completed_with_errors");
+    expect(state.progress).toMatchObject({ recordsSucceeded: 9, recordsFailed: 1 });
+    const failed = state.outcomes.find((o) => "error" in o);
+    expect(failed?.index).toBe(4);
+    expect(failed && "error" in failed ? failed.error.message : "").toContain(
+      `Record ${ids[4]!} does not exist in table ${tasks()}`,
+    );
+    expect(rowsNamed("stale u").every((r) => r.fields.Count === 5)).toBe(true);
+    const requests = f.sandbox.requests.filter((r) => r.path.startsWith(`/v0/${f.base.id}/`));
+    expect(requests.map((r) => r.method)).toEqual(["PATCH", "GET", "PATCH"]);
+  });
+
   it("fails a schema change Airtable refuses, with its message, and stops", async () => {
     const op = await start({
       kind: "create_field",

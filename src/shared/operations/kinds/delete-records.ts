@@ -11,6 +11,7 @@ export const deleteRecordsKind = defineWriteKind({
   safeToResend: true,
   // A re-sent delete that finds its record gone: the first request deleted it.
   appliedIdWhenGone: (item) => item.id,
+  recordIdOf: (item) => item.id,
   async send(airtable, { baseId, tableId, items }) {
     const ids = items.map((r) => r.id);
     await airtable.deleteRecords(baseId, tableId, ids);

@@ -9,6 +9,7 @@ export const updateRecordsKind = defineWriteKind({
   singleItem: false,
   changesSchema: false,
   safeToResend: true,
+  recordIdOf: (item) => item.id,
   async send(airtable, { baseId, tableId, items, options }) {
     const records = await airtable.updateRecords(baseId, tableId, items, {
       typecast: options.typecast,

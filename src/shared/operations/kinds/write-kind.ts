@@ -79,6 +79,13 @@ export interface WriteKind<Name extends string = string, Schema extends z.ZodTyp
    */
   appliedIdWhenGone?(item: z.output<Schema>): string;
   /**
+   * The id of the existing record of the operation's table that this item names (update_records,
+   * delete_records). A request Airtable refuses for a record it does not find (404 MODEL_ID_NOT_FOUND, 422
+   * ROW_DOES_NOT_EXIST) is then settled with one read of which of its ids the table has (processor.ts) instead of
+   * being split in halves until the missing records stand alone.
+   */
+  recordIdOf?(item: z.output<Schema>): string;
+  /**
    * The one Airtable request for `batch`. Throws the client's errors (errors.ts) unchanged: the processor
    * decides what they mean for the operation. Must answer one id per item (the processor checks).
    */
