@@ -62,8 +62,10 @@ console.log(
 console.log(
   `  sign-in: automatic, as ${signInAs}${process.env.SANDBOX_SIGN_IN_AS ? " (SANDBOX_SIGN_IN_AS)" : " (the demo user; SANDBOX_SIGN_IN_AS changes it)"}`,
 );
+// The command README gives (Running, stdio): scripts/cli.cjs checks the Node version first, so a client that starts
+// an older `node` gets one sentence instead of ERR_UNKNOWN_FILE_EXTENSION.
 console.log(
-  `  stdio (from this clone): AIRTABLE_TOKEN=${demo.token} AIRTABLE_API_URL=${url} AIRTABLE_CONTENT_URL=${url} node src/cli.ts stdio`,
+  `  stdio (from this clone): AIRTABLE_TOKEN=${demo.token} AIRTABLE_API_URL=${url} AIRTABLE_CONTENT_URL=${url} node scripts/cli.cjs stdio`,
 );
 
 let closing = false;

@@ -8,9 +8,12 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { fileURLToPath } from "node:url";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport, getDefaultEnvironment } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterEach, describe, expect, it } from "vitest";
 
 const mainTs = fileURLToPath(new URL("../../src/sandbox/main.ts", import.meta.url));
+const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
 const redirectUri = "http://localhost:8080/oauth/callback";
 const clientId = "compose-demo-test";
 
@@ -23,8 +26,15 @@ afterEach(async () => {
   child = undefined;
 });
 
-/** Starts main.ts on a free port and returns the URL it prints once it listens. */
-async function startSandboxMain(env: Record<string, string>): Promise<{ url: string; process: ChildProcess }> {
+/**
+ * Starts main.ts on a free port and returns the URL it prints once it listens, and `output`, which resolves to its
+ * stdout once that holds a line matching `until`.
+ */
+async function startSandboxMain(env: Record<string, string>): Promise<{
+  url: string;
+  process: ChildProcess;
+  output(until: RegExp): Promise<string>;
+}> {
   const proc = spawn(process.execPath, [mainTs], {
     env: {
       PATH: process.env.PATH ?? "",
@@ -47,7 +57,14 @@ async function startSandboxMain(env: Record<string, string>): Promise<{ url: str
     });
     proc.on("exit", (code) => reject(new Error(`sandbox exited ${code} before listening:\n${out}\n${err}`)));
   });
-  return { url, process: proc };
+  const output = async (until: RegExp): Promise<string> => {
+    while (!until.test(out)) {
+      if (proc.exitCode !== null) throw new Error(`sandbox exited ${proc.exitCode}:\n${out}\n${err}`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return out;
+  };
+  return { url, process: proc, output };
 }
 
 function authorizeUrl(base: string, challenge: string): string {
@@ -144,5 +161,36 @@ describe("src/sandbox/main.ts (npm run sandbox, and the compose demo)", () => {
     expect(await exchangeAndWhoami(url, callback.searchParams.get("code") as string, verifier)).toBe(
       "demo@example.com",
     );
+  });
+
+  it("prints the stdio command README gives (node scripts/cli.cjs stdio, which checks the Node version first), and it works as printed", async () => {
+    const { url, output } = await startSandboxMain({});
+    const banner = await output(/^ {2}stdio \(from this clone\): .*\n/m);
+    const line = /^ {2}stdio \(from this clone\): (.*)$/m.exec(banner)?.[1] ?? "";
+    const words = line.split(" ");
+    const assignments = words.filter((w) => /^[A-Z_]+=/.test(w));
+    expect(words.slice(assignments.length)).toEqual(["node", "scripts/cli.cjs", "stdio"]);
+    const env = Object.fromEntries(assignments.map((a) => [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)]));
+    expect(env).toMatchObject({ AIRTABLE_API_URL: url, AIRTABLE_CONTENT_URL: url });
+    const baseName = / {2}base: {2}(.+) \(app\w+\)$/m.exec(banner)?.[1];
+    expect(baseName).toBeTruthy();
+
+    // Run from the clone as printed (only the environment it names), through a real MCP client.
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: ["scripts/cli.cjs", "stdio"],
+      cwd: repoRoot,
+      env: { ...getDefaultEnvironment(), ...env },
+      stderr: "pipe",
+    });
+    const client = new Client({ name: "sandbox-banner-test", version: "1.0.0" });
+    await client.connect(transport);
+    try {
+      const bases = await client.callTool({ name: "list_bases", arguments: {} });
+      expect(bases.isError).not.toBe(true);
+      expect(JSON.stringify(bases.structuredContent)).toContain(`"name":${JSON.stringify(baseName)}`);
+    } finally {
+      await client.close();
+    }
   });
 });
