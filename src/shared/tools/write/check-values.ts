@@ -1,7 +1,7 @@
 /**
  * Cell-value checks of the record writes, against the field's type in the base's schema: a value Airtable is sure to
- * refuse is refused before anything is queued, with a message naming the field, its type and an accepted example
- * (`"Employees" is a number field: give 42, not "lots"`), instead of a failed record minutes later.
+ * refuse is refused before anything is queued, with a message naming the field, its type and what to give
+ * (`"Employees" is a number field: give a number such as 42, not "lots"`), instead of a failed record minutes later.
  *
  * Only what the schema decides is checked, and never more strictly than Airtable (Web API field model,
  * https://airtable.com/developers/web/api/field-model, and the per-base API docs' cell formats):
@@ -62,35 +62,42 @@ const OTHER_KNOWN_TYPES = new Set([
   "barcode",
 ]);
 
-/** How each checked type is named in messages, and an accepted example. */
+/**
+ * How each checked type is named in messages, and what to give, worded as a kind of value with an example ("a number
+ * such as 42"): an agent copies a bare example ("give 42") literally.
+ */
 const TYPE_WORDS: Record<string, { what: string; example: string }> = {
-  number: { what: "a number field", example: "42" },
-  currency: { what: "a currency field", example: "1250.5 (a plain number, no currency symbol)" },
-  percent: { what: "a percent field", example: "0.25 (a decimal: 0.25 is 25%)" },
-  duration: { what: "a duration field", example: "5400 (seconds: 5400 is 1 h 30 min)" },
-  checkbox: { what: "a checkbox field", example: "true" },
-  date: { what: "a date field", example: '"2026-03-14" (YYYY-MM-DD)' },
-  dateTime: { what: "a date and time field", example: '"2026-03-14T15:30:00.000Z" (ISO 8601)' },
-  singleLineText: { what: "a text field", example: '"some text"' },
-  multilineText: { what: "a long text field", example: '"some text"' },
-  richText: { what: "a rich text field", example: '"some **text**"' },
-  email: { what: "an email field", example: '"ada@example.com"' },
-  url: { what: "a URL field", example: '"https://example.com"' },
-  phoneNumber: { what: "a phone number field", example: '"+1 415 555 0100"' },
+  number: { what: "a number field", example: "a number such as 42" },
+  currency: { what: "a currency field", example: "a plain number such as 1250.5 (no currency symbol)" },
+  percent: { what: "a percent field", example: "a decimal such as 0.25 (0.25 is 25%)" },
+  duration: { what: "a duration field", example: "a number of seconds such as 5400 (1 h 30 min)" },
+  checkbox: { what: "a checkbox field", example: "true or false" },
+  date: { what: "a date field", example: 'a date as YYYY-MM-DD, such as "2026-03-14"' },
+  dateTime: { what: "a date and time field", example: 'an ISO 8601 date and time such as "2026-03-14T15:30:00.000Z"' },
+  singleLineText: { what: "a text field", example: "a string" },
+  multilineText: { what: "a long text field", example: "a string" },
+  richText: { what: "a rich text field", example: 'a Markdown string such as "some **text**"' },
+  email: { what: "an email field", example: 'a string such as "ada@example.com"' },
+  url: { what: "a URL field", example: 'a string such as "https://example.com"' },
+  phoneNumber: { what: "a phone number field", example: 'a string such as "+1 415 555 0100"' },
   multipleRecordLinks: {
     what: "a link field",
-    example: '["rec0123456789abcd"] (an array of record ids from list_records or search_records)',
+    example: 'an array of record ids such as ["rec0123456789abcd"] (from list_records or search_records)',
   },
   multipleAttachments: {
     what: "an attachment field",
-    example: '[{"url": "https://example.com/file.pdf"}] (to keep a file already there: {"id": "att…"})',
+    example:
+      'an array such as [{"url": "https://example.com/file.pdf"}] (to keep a file already there: {"id": "att…"})',
   },
-  rating: { what: "a rating field", example: "3 (a whole number from 1 to the field's maximum)" },
-  singleSelect: { what: "a single select field", example: '"Lead" (an option\'s name)' },
-  multipleSelects: { what: "a multiple select field", example: '["Lead", "VIP"] (option names)' },
-  singleCollaborator: { what: "a collaborator field", example: '{"id": "usr…"} or {"email": "ada@example.com"}' },
-  multipleCollaborators: { what: "a multiple collaborator field", example: '["usr…"] (user ids)' },
-  barcode: { what: "a barcode field", example: '{"text": "0123456789"}' },
+  rating: { what: "a rating field", example: "a whole number of stars such as 3" },
+  singleSelect: { what: "a single select field", example: 'an option\'s name such as "Lead"' },
+  multipleSelects: { what: "a multiple select field", example: 'an array of option names such as ["Lead", "VIP"]' },
+  singleCollaborator: {
+    what: "a collaborator field",
+    example: 'an object such as {"id": "usr…"} or {"email": "ada@example.com"}',
+  },
+  multipleCollaborators: { what: "a multiple collaborator field", example: 'an array of user ids such as ["usr…"]' },
+  barcode: { what: "a barcode field", example: 'an object such as {"text": "0123456789"}' },
 };
 
 /**
@@ -143,7 +150,8 @@ function choicesOf(field: AirtableField): Choice[] {
 
 /**
  * Refuses `value` for `field` when Airtable would (see the top of this file), with a ToolInputError naming `where`
- * (e.g. `records[3].fields`), the field, its type and an accepted example. Allows everything else. `nonCreator`:
+ * (e.g. `records[3].fields`), the field, its type and what to give, with an example; without typecast, also
+ * whether typecast would have let Airtable convert the value. Allows everything else. `nonCreator`:
  * the user's access to the base when list bases (remembered, schema-cache.ts) showed a level below creator, who
  * may not add select options. Returns true when the value is accepted only because typecast will add it as a new
  * select option ("If typecast is enabled, a new choice will be created if one does not exactly match", field
@@ -168,7 +176,8 @@ export function checkCellValue(
   const words = TYPE_WORDS[field.type];
   const wrongType = (example = words?.example ?? ""): never => {
     throw new ToolInputError(
-      `${where}: ${name} is ${words?.what ?? `a ${field.type} field`}: give ${example}, not ${shown(value)}.`,
+      `${where}: ${name} is ${words?.what ?? `a ${field.type} field`}: give ${example}, not ${shown(value)}` +
+        `${typecast ? "" : typecastWouldTry(field, value, where)}.`,
     );
   };
 
@@ -244,6 +253,21 @@ export function checkCellValue(
   }
 }
 
+/**
+ * ", or pass typecast: true to let Airtable convert "1,500"" when the value, refused without typecast, would pass
+ * these checks with it (Airtable converts text to numbers, dates, checkboxes…: typecast parameter, Web API "Update
+ * multiple records"); "" otherwise. For dates Airtable's reading of free text is not documented, so it is "try".
+ */
+function typecastWouldTry(field: AirtableField, value: unknown, where: string): string {
+  try {
+    checkCellValue(field, value, where, true);
+  } catch {
+    return "";
+  }
+  const verb = field.type === "date" || field.type === "dateTime" ? "try to read" : "convert";
+  return `, or pass typecast: true to let Airtable ${verb} ${shown(value)}`;
+}
+
 /** Whether the empty value "" or [] clears a cell of `type` (see the top of this file); unknown types: yes. */
 function clearsAs(type: string, value: "" | unknown[], typecast: boolean): boolean {
   if (!TEXT_TYPES.has(type) && !LIST_TYPES.has(type) && !OTHER_KNOWN_TYPES.has(type)) return true;
@@ -284,7 +308,7 @@ function ratingMax(field: AirtableField): number | undefined {
 
 function ratingExample(field: AirtableField): string {
   const max = ratingMax(field);
-  return `${Math.min(3, max ?? 3)} (a whole number of ${max === undefined ? "stars" : `stars, 1 to ${max}`})`;
+  return `a whole number of stars such as ${Math.min(3, max ?? 3)}${max === undefined ? "" : ` (1 to ${max})`}`;
 }
 
 function checkRating(field: AirtableField, value: number, where: string): void {

@@ -120,28 +120,48 @@ describe("checkCellValue, per field type", () => {
     expect(refusalOf(tags, ["beta", "selVip"], false)).toBeUndefined();
   });
 
-  it('names the field, its type and an accepted example: "Employees" is a number field: give 42, not "lots"', () => {
+  it('names the field, its type and what to give, as an example: "Employees" is a number field: give a number such as 42, not "lots"', () => {
     expect(refusalOf(field("Employees", "number", { precision: 0 }), "lots", true)).toBe(
-      'records[0].fields: "Employees" is a number field: give 42, not "lots".',
+      'records[0].fields: "Employees" is a number field: give a number such as 42, not "lots".',
     );
   });
 
+  it("without typecast, says when typecast: true would have let Airtable convert the value", () => {
+    const size = field("Deal size", "number", { precision: 0 });
+    expect(refusalOf(size, "1,500", false)).toBe(
+      'records[0].fields: "Deal size" is a number field: give a number such as 42, not "1,500", or pass ' +
+        'typecast: true to let Airtable convert "1,500".',
+    );
+    // Text with no digit does not convert: no such hint.
+    expect(refusalOf(size, "lots", false)).toBe(
+      'records[0].fields: "Deal size" is a number field: give a number such as 42, not "lots".',
+    );
+    expect(refusalOf(field("Due", "date"), "14/03/2026", false)).toBe(
+      'records[0].fields: "Due" is a date field: give a date as YYYY-MM-DD, such as "2026-03-14", not ' +
+        '"14/03/2026", or pass typecast: true to let Airtable try to read "14/03/2026".',
+    );
+    expect(refusalOf(field("Done", "checkbox"), { on: true }, false)).not.toContain("typecast");
+  });
+
   it.each([
-    ["number", 42, "1,200", "lots", "a number field: give 42"],
+    ["number", 42, "1,200", "lots", "a number field: give a number such as 42"],
     [
       "currency",
       1250.5,
       "$1,250.50",
       "expensive",
-      "a currency field: give 1250.5 (a plain number, no currency symbol)",
+      "a currency field: give a plain number such as 1250.5 (no currency symbol)",
     ],
-    ["percent", 0.25, "25%", "a quarter", "a percent field: give 0.25 (a decimal: 0.25 is 25%)"],
-    ["duration", 5400, "1:30", "long", "a duration field: give 5400 (seconds: 5400 is 1 h 30 min)"],
+    ["percent", 0.25, "25%", "a quarter", "a percent field: give a decimal such as 0.25 (0.25 is 25%)"],
+    ["duration", 5400, "1:30", "long", "a duration field: give a number of seconds such as 5400 (1 h 30 min)"],
   ])("%s: numbers pass; text only with typecast and a digit in it", (type, good, convertible, words, message) => {
     const f = field("Amount", type);
     expect(refusalOf(f, good, false)).toBeUndefined();
     expect(refusalOf(f, convertible, true)).toBeUndefined();
-    expect(refusalOf(f, convertible, false)).toContain(`"Amount" is ${message}, not`);
+    expect(refusalOf(f, convertible, false)).toBe(
+      `records[0].fields: "Amount" is ${message}, not ${JSON.stringify(convertible)}, or pass typecast: true to let ` +
+        `Airtable convert ${JSON.stringify(convertible)}.`,
+    );
     expect(refusalOf(f, words, true)).toBe(`records[0].fields: "Amount" is ${message}, not ${JSON.stringify(words)}.`);
     for (const value of [true, { amount: 1 }, [1]]) expect(refusalOf(f, value, true)).toContain(message);
     // null clears the cell; "" only with typecast ("" is not a number: Airtable refuses it without typecast).
@@ -167,27 +187,29 @@ describe("checkCellValue, per field type", () => {
     const f = field("Score", "rating", { max: 5, icon: "star" });
     expect(refusalOf(f, 3, false)).toBeUndefined();
     expect(refusalOf(f, 6, false)).toBe(
-      'records[0].fields: "Score" is a rating field: give 3 (a whole number of stars, 1 to 5), not 6.',
+      'records[0].fields: "Score" is a rating field: give a whole number of stars such as 3 (1 to 5), not 6.',
     );
     expect(refusalOf(f, 2.5, false)).toContain("a whole number of stars");
-    expect(refusalOf(f, "great", true)).toContain('"Score" is a rating field: give 3');
+    expect(refusalOf(f, "great", true)).toContain('"Score" is a rating field: give a whole number of stars such as 3');
   });
 
   it("checkbox: true/false; with typecast text and numbers convert, objects never", () => {
     const f = field("Subscribed", "checkbox");
     expect(refusalOf(f, true, false)).toBeUndefined();
     expect(refusalOf(f, "yes", false)).toBe(
-      'records[0].fields: "Subscribed" is a checkbox field: give true, not "yes".',
+      'records[0].fields: "Subscribed" is a checkbox field: give true or false, not "yes", or pass typecast: true ' +
+        'to let Airtable convert "yes".',
     );
     expect(refusalOf(f, "yes", true)).toBeUndefined();
-    expect(refusalOf(f, { on: true }, true)).toContain("give true");
+    expect(refusalOf(f, { on: true }, true)).toContain("give true or false");
   });
 
   it("date: YYYY-MM-DD; dateTime: ISO 8601; with typecast, text with a digit may convert", () => {
     const date = field("Last contact", "date");
     expect(refusalOf(date, "2026-03-14", false)).toBeUndefined();
     expect(refusalOf(date, "14/03/2026", false)).toBe(
-      'records[0].fields: "Last contact" is a date field: give "2026-03-14" (YYYY-MM-DD), not "14/03/2026".',
+      'records[0].fields: "Last contact" is a date field: give a date as YYYY-MM-DD, such as "2026-03-14", not ' +
+        '"14/03/2026", or pass typecast: true to let Airtable try to read "14/03/2026".',
     );
     expect(refusalOf(date, "14 March 2026", true)).toBeUndefined();
     expect(refusalOf(date, "soon", true)).toContain("is a date field");
@@ -199,7 +221,7 @@ describe("checkCellValue, per field type", () => {
     expect(refusalOf(at, "2026-03-14T15:30:00", false)).toBeUndefined();
     expect(refusalOf(at, "2026-03-14T15:30", false)).toBeUndefined();
     expect(refusalOf(at, "next tuesday 3pm", false)).toContain(
-      '"Next meeting" is a date and time field: give "2026-03-14T15:30:00.000Z" (ISO 8601)',
+      '"Next meeting" is a date and time field: give an ISO 8601 date and time such as "2026-03-14T15:30:00.000Z"',
     );
     // A day that does not exist is refused with or without typecast: a parser that rolls it over (JavaScript's
     // Date, the sandbox) would write another day than the one asked for.
@@ -254,14 +276,16 @@ describe("checkCellValue, per field type", () => {
   });
 
   it.each([
-    ["email", '"ada@example.com"'],
-    ["url", '"https://example.com"'],
-    ["phoneNumber", '"+1 415 555 0100"'],
-    ["singleLineText", '"some text"'],
+    ["email", 'a string such as "ada@example.com"'],
+    ["url", 'a string such as "https://example.com"'],
+    ["phoneNumber", 'a string such as "+1 415 555 0100"'],
+    ["singleLineText", "a string"],
   ])("%s: any string (Airtable checks no format); numbers only with typecast; never objects", (type, example) => {
     const f = field("Contact", type);
     expect(refusalOf(f, "not an email at all", false)).toBeUndefined();
-    expect(refusalOf(f, 12, false)).toContain(`give ${example}, not 12.`);
+    expect(refusalOf(f, 12, false)).toContain(
+      `give ${example}, not 12, or pass typecast: true to let Airtable convert 12.`,
+    );
     expect(refusalOf(f, 12, true)).toBeUndefined();
     expect(refusalOf(f, { a: 1 }, true)).toContain(`give ${example}`);
   });
@@ -284,7 +308,9 @@ describe("checkCellValue, per field type", () => {
   it("multipleAttachments: objects with a url (new) or an id (kept)", () => {
     const f = field("Files", "multipleAttachments");
     expect(refusalOf(f, [{ url: "https://example.com/a.pdf" }, { id: "att123" }], false)).toBeUndefined();
-    expect(refusalOf(f, "https://example.com/a.pdf", true)).toContain('"Files" is an attachment field: give [{"url"');
+    expect(refusalOf(f, "https://example.com/a.pdf", true)).toContain(
+      '"Files" is an attachment field: give an array such as [{"url"',
+    );
     expect(refusalOf(f, [{ filename: "a.pdf" }], true)).toContain("is an attachment field");
   });
 
@@ -337,9 +363,9 @@ describe("through the write tools, on the demo base", () => {
     );
     expect(message).toBe(
       "3 values cannot be written as given (2 fields); nothing was queued. Fix them all, then call again:\n" +
-        '- records[0].fields: "Last contact" is a date field: give "2026-03-14" (YYYY-MM-DD), not "not a date". ' +
-        'The value of "Last contact" is wrong in records[2].fields too.\n' +
-        '- records[0].fields: "Subscribed" is a checkbox field: give true, not {"on":true}.',
+        '- records[0].fields: "Last contact" is a date field: give a date as YYYY-MM-DD, such as "2026-03-14", not ' +
+        '"not a date". The value of "Last contact" is wrong in records[2].fields too.\n' +
+        '- records[0].fields: "Subscribed" is a checkbox field: give true or false, not {"on":true}.',
     );
     // 5,000 records with one wrong field make one line, and a second wrong field is not hidden behind it.
     const many = await refusal(
@@ -354,7 +380,7 @@ describe("through the write tools, on the demo base", () => {
     );
     expect(many.split("\n")).toEqual([
       "13 values cannot be written as given (2 fields); nothing was queued. Fix them all, then call again:",
-      '- records[0].fields: "Employees" is a number field: give 42, not "lots". The value of "Employees" is wrong ' +
+      '- records[0].fields: "Employees" is a number field: give a number such as 42, not "lots". The value of "Employees" is wrong ' +
         "in records[1].fields, records[2].fields, records[3].fields, records[4].fields, records[5].fields, … (12 " +
         "records in all) too.",
       expect.stringMatching(/^- records\[11\]\.fields: "Industry" is a single select field/),
@@ -369,10 +395,10 @@ describe("through the write tools, on the demo base", () => {
         records: [{ fields: { Name: "Fine", Employees: 12 } }, { fields: { Name: "Vague", Employees: "lots" } }],
       }),
     );
-    expect(message).toBe('records[1].fields: "Employees" is a number field: give 42, not "lots".');
+    expect(message).toBe('records[1].fields: "Employees" is a number field: give a number such as 42, not "lots".');
     // The same for the single-record tool, and for updates and upserts.
     expect(await refusal(h.plan(createRecord, { baseId, tableId: "Companies", fields: { Employees: "lots" } }))).toBe(
-      'fields: "Employees" is a number field: give 42, not "lots".',
+      'fields: "Employees" is a number field: give a number such as 42, not "lots".',
     );
     expect(
       await refusal(
@@ -383,7 +409,10 @@ describe("through the write tools, on the demo base", () => {
           typecast: false,
         }),
       ),
-    ).toBe('records[0].fields: "Subscribed" is a checkbox field: give true, not "maybe".');
+    ).toBe(
+      'records[0].fields: "Subscribed" is a checkbox field: give true or false, not "maybe", or pass typecast: ' +
+        'true to let Airtable convert "maybe".',
+    );
     expect(
       await refusal(
         h.plan(upsertRecords, {
@@ -393,7 +422,7 @@ describe("through the write tools, on the demo base", () => {
           fieldsToMergeOn: ["Email"],
         }),
       ),
-    ).toContain('"Last contact" is a date field: give "2026-03-14" (YYYY-MM-DD), not "yesterday".');
+    ).toContain('"Last contact" is a date field: give a date as YYYY-MM-DD, such as "2026-03-14", not "yesterday".');
   });
 
   it("a select value that is not an option: refused without typecast (listing the options), written with typecast: true", async () => {
