@@ -1,6 +1,6 @@
 import type { StandardSchemaWithJSON } from "@modelcontextprotocol/server";
 import { z } from "zod";
-import type { AnyToolDefinition, ToolAnnotations } from "./define-tool.ts";
+import type { AnyToolDefinition, InputIssue, ToolAnnotations } from "./define-tool.ts";
 import { portableJsonSchema } from "./portable-json-schema.ts";
 import { strictArgumentObject, unknownKeysMessage } from "./strict-object.ts";
 
@@ -65,7 +65,8 @@ export function compileTools(tools: readonly AnyToolDefinition[]): readonly Comp
           ? withPrecomputedJsonSchema(z.object(tool.inputSchema))
           : withPrecomputedJsonSchema(
               strictArgumentObject(tool.name, tool.inputSchema, unknownArgumentMessage(tool)),
-              missingArgumentMessage(tool),
+              (value, issues) =>
+                renameMissing(value, tool.rewordIssues?.(value, issues) ?? issues, missingArgumentMessage(tool)),
             ),
       outputSchema: withPrecomputedJsonSchema(z.object(tool.outputSchema)),
       annotations: { title: tool.title, ...tool.annotations },
@@ -79,11 +80,12 @@ export function compileTools(tools: readonly AnyToolDefinition[]): readonly Comp
  * A Standard Schema (https://standardschema.dev) that validates with `schema` and answers its JSON Schema
  * (the StandardJSONSchemaV1 `jsonSchema` member, which the SDK prefers) from a cache: the dialect the SDK lists
  * with is converted here, now, and rewritten into the subset every client takes (portable-json-schema.ts: what
- * `tools/list` shows); any other dialect, zod's own conversion, on first use. Validation is zod's, unchanged.
+ * `tools/list` shows); any other dialect, zod's own conversion, on first use. Validation is zod's; the issues of a
+ * failed one go through `reword` (the tool's rewordIssues, then missing arguments made one issue).
  */
 function withPrecomputedJsonSchema(
   schema: z.ZodObject,
-  missing?: (names: readonly string[]) => string,
+  reword?: (value: unknown, issues: readonly InputIssue[]) => readonly InputIssue[],
 ): StandardSchemaWithJSON {
   const standard = schema["~standard"] as unknown as {
     vendor: string;
@@ -112,28 +114,27 @@ function withPrecomputedJsonSchema(
       vendor: standard.vendor,
       validate: (value: unknown) => {
         const result = standard.validate(value);
-        return missing === undefined ? result : renameMissing(value, result, missing);
+        // Only failures are reworded (a valid call returns as it came). zod's standard validation is synchronous;
+        // a promise is passed through.
+        const issues = (result as { issues?: readonly InputIssue[] } | undefined)?.issues;
+        if (reword === undefined || issues === undefined || result instanceof Promise) return result;
+        return { issues: reword(value, issues) };
       },
       jsonSchema,
     },
   } as unknown as StandardSchemaWithJSON;
 }
 
-interface StandardIssue {
-  message: string;
-  path?: readonly (PropertyKey | { key: PropertyKey })[];
-}
-
 /**
- * A failed validation with issues about top-level arguments the call did not give at all: those issues become one,
+ * The issues of a failed validation, those about top-level arguments the call did not give at all made into one,
  * `missing(names)`, instead of zod's "Invalid input: expected string, received undefined" once per argument (the SDK
  * joins issues with ", ", so one sentence naming them all reads better than several each listing the parameters).
- * Only failures are looked at (a valid call returns as it came). zod's standard validation is synchronous; a
- * promise is passed through.
  */
-function renameMissing(value: unknown, result: unknown, missing: (names: readonly string[]) => string): unknown {
-  const issues = (result as { issues?: readonly StandardIssue[] } | undefined)?.issues;
-  if (issues === undefined || result instanceof Promise) return result;
+function renameMissing(
+  value: unknown,
+  issues: readonly InputIssue[],
+  missing: (names: readonly string[]) => string,
+): readonly InputIssue[] {
   const given = typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
   const names: string[] = [];
   const others = issues.filter((issue) => {
@@ -143,8 +144,8 @@ function renameMissing(value: unknown, result: unknown, missing: (names: readonl
     names.push(name);
     return false;
   });
-  if (names.length === 0) return result;
-  return { issues: [{ message: missing(names), path: [] }, ...others] };
+  if (names.length === 0) return issues;
+  return [{ message: missing(names), path: [] }, ...others];
 }
 
 /** The message for required parameters of `tool` the call left out: names them and every parameter it takes. */

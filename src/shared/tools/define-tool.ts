@@ -59,7 +59,20 @@ interface ToolBase<I extends z.ZodRawShape> {
    */
   noAirtableRequest?: true;
   inputSchema: I;
+  /**
+   * Rewords the refusal of arguments that fail `inputSchema` (the MCP SDK validates them and joins the issues'
+   * messages with ", "): given the arguments as sent and zod's issues, the issues to answer with. For mistakes zod
+   * words poorly, e.g. a record of create_records given without its "fields" wrapper (unwrappedRecordIssues).
+   * Only rewords: a call that fails validation still fails.
+   */
+  rewordIssues?(args: unknown, issues: readonly InputIssue[]): readonly InputIssue[];
   annotations: ToolAnnotations;
+}
+
+/** One validation issue as zod's Standard Schema answers it: the message and where in the arguments (keys, indexes). */
+export interface InputIssue {
+  message: string;
+  path?: readonly (PropertyKey | { key: PropertyKey })[];
 }
 
 /** Runs in the request. Output must match `outputSchema`; it is sent as structuredContent and as JSON text. */

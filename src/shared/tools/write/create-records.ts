@@ -10,6 +10,7 @@ import {
   onErrorInput,
   QUEUED_RECORDS_NOTE,
   recordItemInput,
+  unwrappedRecordIssues,
   typecastInput,
 } from "./write-inputs.ts";
 
@@ -45,6 +46,7 @@ export const createRecords = defineWriteTool({
       ),
   },
   outputSchema: operationResultShape,
+  rewordIssues: unwrappedRecordIssues("create_records", "no"),
   annotations: createAnnotations,
   async plan(input, ctx) {
     checkRecordCount("create_records", "records", input.records.length, ctx.maxRecordsPerOperation);

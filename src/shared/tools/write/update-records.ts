@@ -12,6 +12,7 @@ import {
   recordIdItemInput,
   typecastInput,
   recordItemInput,
+  unwrappedRecordIssues,
 } from "./write-inputs.ts";
 
 export const updateRecords = defineWriteTool({
@@ -42,6 +43,7 @@ export const updateRecords = defineWriteTool({
     onError: onErrorInput,
   },
   outputSchema: operationResultShape,
+  rewordIssues: unwrappedRecordIssues("update_records", "required"),
   annotations: overwriteAnnotations,
   async plan(input, ctx) {
     checkRecordCount("update_records", "records", input.records.length, ctx.maxRecordsPerOperation);

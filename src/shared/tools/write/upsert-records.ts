@@ -12,6 +12,7 @@ import {
   recordIdItemInput,
   typecastInput,
   recordItemInput,
+  unwrappedRecordIssues,
 } from "./write-inputs.ts";
 
 export const upsertRecords = defineWriteTool({
@@ -43,6 +44,7 @@ export const upsertRecords = defineWriteTool({
     onError: onErrorInput,
   },
   outputSchema: operationResultShape,
+  rewordIssues: unwrappedRecordIssues("upsert_records", "optional"),
   annotations: overwriteAnnotations,
   async plan(input, ctx) {
     checkRecordCount("upsert_records", "records", input.records.length, ctx.maxRecordsPerOperation);

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import type { OperationOptions } from "../../operations/events.ts";
-import type { ToolAnnotations } from "../define-tool.ts";
+import type { InputIssue, ToolAnnotations } from "../define-tool.ts";
 import { strictArgumentObject, unknownKeysMessage } from "../strict-object.ts";
 
 export const fieldsInput = z
@@ -62,6 +62,72 @@ export function recordItemInput<Shape extends z.ZodRawShape>(tool: string, shape
     const base = unknownKeysMessage(`a record of ${tool}`, ["key", "keys"], keys, Object.keys(shape));
     return hints.length === 0 ? base : `${base}; ${hints.join("; ")}`;
   });
+}
+
+/** Indexes listed in the unwrapped-records message at most; the rest are counted. */
+const MAX_LISTED_INDEXES = 5;
+
+/**
+ * A record write tool's rewordIssues for the commonest shape mistake, cells given without their "fields" wrapper
+ * (`records: [{ "Name": "X" }]`, or `[{ "id": "rec…", "Name": "X" }]` to update_records): zod answers it with two
+ * issues per record, "records.0.fields: Invalid input: expected record, received undefined" and the keys the record
+ * does not take. Every issue about a record that is an object without "fields" is replaced by one sentence for all
+ * of them, naming their indexes, the shape a record has and the first one rewritten in it. The call is still
+ * refused: the unwrapped form is not guessed at (a key may be a misspelt "fields" as well as a cell).
+ * @param tool the tool's name, e.g. "update_records"
+ * @param id whether the tool's records take an "id": "required" (update), "optional" (upsert) or "no" (create)
+ */
+export function unwrappedRecordIssues(tool: string, id: "required" | "optional" | "no") {
+  return (args: unknown, issues: readonly InputIssue[]): readonly InputIssue[] => {
+    const records = isPlainObject(args) ? args.records : undefined;
+    if (!Array.isArray(records)) return issues;
+    const unwrapped = records.flatMap((record: unknown, i) =>
+      isPlainObject(record) && record.fields === undefined ? [i] : [],
+    );
+    if (unwrapped.length === 0) return issues;
+    const others = issues.filter((issue) => {
+      const [first, second] = (issue.path ?? []).map((step) => (typeof step === "object" ? step.key : step));
+      return !(first === "records" && unwrapped.includes(Number(second)));
+    });
+    const index = unwrapped[0]!;
+    const first = records[index] as Record<string, unknown>;
+    // An "id" is never a cell: create_records' note below says where it belongs.
+    const cells = Object.keys(first).filter((key) => key !== "id");
+    const shape = id === "required" ? '{ "id": "rec…", "fields": { … } }' : '{ "fields": { … } }';
+    const idNote = id === "optional" ? ' (with an "id" to update that record)' : "";
+    const named = unwrapped
+      .slice(0, MAX_LISTED_INDEXES)
+      .map((i) => `records[${i}]`)
+      .join(", ");
+    const more = unwrapped.length > MAX_LISTED_INDEXES ? ` and ${unwrapped.length - MAX_LISTED_INDEXES} more` : "";
+    const subject = unwrapped.length === 1 ? `${named} has` : `${named}${more} have`;
+    let message: string;
+    if (cells.length === 0) {
+      message = `${subject} no "fields": a record of ${tool} is ${shape}${idNote}, with the cells to write under "fields".`;
+    } else {
+      const givenId = typeof first.id === "string" ? JSON.stringify(first.id) : undefined;
+      const idPart =
+        id === "no" ? "" : givenId !== undefined ? `"id": ${givenId}, ` : id === "required" ? '"id": "rec…", ' : "";
+      message =
+        `${subject} no "fields": a record of ${tool} is ${shape}${idNote}; records[${index}] gives ` +
+        `${keysShown(Object.keys(first))} — put the cells under "fields": { ${idPart}"fields": ${keysShown(cells)} }.`;
+    }
+    if (id === "no" && unwrapped.some((i) => (records[i] as Record<string, unknown>).id !== undefined)) {
+      message += ` ${tool} always makes new records: to change existing ones by id, use update_records or upsert_records.`;
+    }
+    return [{ message, path: [] }, ...others];
+  };
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** `{ "Name": …, "Stage": … }`: an object's keys (the first four), values elided to keep the message short. */
+function keysShown(keys: readonly string[]): string {
+  const shown = keys.slice(0, 4).map((key) => `${JSON.stringify(key)}: …`);
+  if (keys.length > 4) shown.push("…");
+  return `{ ${shown.join(", ")} }`;
 }
 
 // Strict: `choices` for options (or any other misplaced key) would otherwise create the field without it.
