@@ -476,7 +476,7 @@ class OperationRun {
     } else {
       const errors = missing.map((index): ItemError => {
         const id = ids[indexes.indexOf(index)]!;
-        return { index, type: error.type, message: missingRecordMessage(id, op, error) };
+        return { index, type: error.type, message: missingRecordMessage(id, op, error, present.length > 0) };
       });
       await this.#append({ type: "batch.failed", batch, errors, permanent: true });
     }
@@ -855,14 +855,16 @@ function recordRefusalMessage(
 /**
  * The item error for record `id`, which a read of the operation's table showed missing after Airtable refused the
  * request carrying it (#settleMissingRecords): what happened, the two usual causes, what to do, and Airtable's own
- * answer.
+ * answer; `othersResent`: whether other records of that request exist and were sent again (said only then: when
+ * every record of the request is missing, nothing was sent again).
  */
-function missingRecordMessage(id: string, op: Operation, error: AirtableError): string {
+function missingRecordMessage(id: string, op: Operation, error: AirtableError, othersResent: boolean): string {
   return (
     `Record ${id} does not exist in table ${op.tableId ?? ""}: it was deleted, or it is an id from another table ` +
     "(record ids belong to one table). Find the record with list_records or search_records in this table and " +
     `call again with its id. (Airtable refused the request carrying it with ${error.status} ${error.type}: ` +
-    `${sentence(error.message)} The other records of that request were sent again without it.)`
+    `${sentence(error.message)}` +
+    `${othersResent ? " The other records of that request were sent again without it." : ""})`
   );
 }
 

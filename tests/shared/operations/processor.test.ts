@@ -474,6 +474,28 @@ describe("processOperation", () => {
     expect(requests.map((r) => r.method)).toEqual(["PATCH", "GET", "PATCH"]);
   });
 
+  it("fails a batch whose ids are all stale after one read, sending nothing again and saying so", async () => {
+    const created = await airtable.createRecords(f.base.id, tasks(), names(2, "stale all") as never);
+    const ids = created.map((r) => r.id);
+    await airtable.deleteRecords(f.base.id, tasks(), ids);
+    const op = await start({
+      kind: "update_records",
+      tableId: tasks(),
+      input: ids.map((id) => ({ id, fields: { Count: 5 } })),
+    });
+    f.sandbox.clearRequests();
+    const state = await run(op);
+    expect(state.progress).toMatchObject({ recordsSucceeded: 0, recordsFailed: 2 });
+    for (const o of state.outcomes) {
+      const message = "error" in o ? o.error.message : "";
+      expect(message).toContain(`Record ${ids[o.index]!} does not exist in table ${tasks()}`);
+      // No record of the request exists: none was sent again, and the message must not say otherwise.
+      expect(message).not.toMatch(/sent again/);
+    }
+    const requests = f.sandbox.requests.filter((r) => r.path.startsWith(`/v0/${f.base.id}/`));
+    expect(requests.map((r) => r.method)).toEqual(["PATCH", "GET"]);
+  });
+
   it("fails a schema change Airtable refuses, with its message, and stops", async () => {
     const op = await start({
       kind: "create_field",
