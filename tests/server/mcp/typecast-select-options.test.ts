@@ -92,6 +92,19 @@ describe("select options a typecast write adds", () => {
     expect(await listedOptions(base.id, "Status")).toEqual(["Todo", "Done", "Blocked", "Waiting"]);
   });
 
+  it("a number or boolean typecast turns into a new option is listed too", async () => {
+    const base = tasksBase("Typecast number options");
+    expect(await listedOptions(base.id, "Status")).toEqual(["Todo", "Done"]);
+    const created = await call("create_records", {
+      baseId: base.id,
+      tableId: "Tasks",
+      records: [{ fields: { Name: "n", Status: 3, Tags: [true] } }],
+    });
+    expect(created.data.status, created.text).toBe("completed");
+    expect(await listedOptions(base.id, "Status")).toEqual(["Todo", "Done", "3"]);
+    expect(await listedOptions(base.id, "Tags")).toEqual(["urgent", "true"]);
+  });
+
   it("a write naming only existing options leaves the cached schema alone", async () => {
     const base = tasksBase("Existing options");
     expect(await listedOptions(base.id, "Status")).toEqual(["Todo", "Done"]);

@@ -351,12 +351,17 @@ function checkSelect(
   } else items = [value];
 
   let addsOption = false;
-  for (const item of items) {
+  for (const given of items) {
+    let item = given;
     if (typeof item !== "string") {
-      if (typecast && (typeof item === "number" || typeof item === "boolean")) continue;
-      throw new ToolInputError(
-        `${where}: ${name} is ${what}: give ${multiple ? `an array of option names such as [${example}]` : `an option's name such as ${example}`}, not ${shown(value)} (${options}).`,
-      );
+      // typecast makes a number or boolean the option named by its text (3 → "3"), added when no option has that
+      // name, as for any other name: checked below as that name.
+      if (typecast && (typeof item === "number" || typeof item === "boolean")) item = String(item);
+      else {
+        throw new ToolInputError(
+          `${where}: ${name} is ${what}: give ${multiple ? `an array of option names such as [${example}]` : `an option's name such as ${example}`}, not ${shown(value)} (${options}).`,
+        );
+      }
     }
     // The field model's cell format is the option's name. Whether Airtable also resolves an option's id is not
     // documented: without typecast the id is left to Airtable (at worst a 422 for that record), but with typecast
