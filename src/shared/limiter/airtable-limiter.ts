@@ -7,6 +7,7 @@ import type { AdmissionBook, AdmissionTicket } from "./book.ts";
 import { MemoryAdmissionBook } from "./memory-book.ts";
 import { RedisAdmissionBook } from "./redis-book.ts";
 import { SendJitter } from "./send-jitter.ts";
+import { untilAborted } from "../until-aborted.ts";
 import type { AirtableLimiter, RateLimitScope, ScheduleOptions, SendTiming } from "./types.ts";
 
 export interface LimiterSettings {
@@ -468,28 +469,11 @@ function waitUnlessAborted(ms: number, signal: AbortSignal | undefined): Promise
   );
 }
 
-/** `promise`, or ABORTED as soon as `signal` aborts; the abort listener goes when either settles. */
+/** `promise`, or ABORTED as soon as `signal` aborts (untilAborted; the promise's own outcome is then dropped). */
 function raceAbort<R>(promise: Promise<R>, signal: AbortSignal): Promise<R | Aborted> {
-  if (signal.aborted) {
-    promise.catch(() => undefined);
-    return Promise.resolve(ABORTED);
-  }
-  return new Promise((resolve, reject) => {
-    const onAbort = () => {
-      promise.catch(() => undefined);
-      resolve(ABORTED);
-    };
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error as Error);
-      },
-    );
+  return untilAborted(promise, signal).catch((error: unknown) => {
+    if (signal.aborted && error === signal.reason) return ABORTED;
+    throw error;
   });
 }
 

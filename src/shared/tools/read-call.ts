@@ -9,6 +9,7 @@
  */
 import type { AirtableClient } from "../airtable/client.ts";
 import { newCallProgress, type CallProgress } from "../airtable/call-progress.ts";
+import { untilAborted } from "../until-aborted.ts";
 import type { ToolContext } from "./define-tool.ts";
 
 /** A read tool call stopped by its deadline: the message says what Airtable did and what to do. */
@@ -74,28 +75,6 @@ export async function runReadCall<T>(
     clearTimeout(timer);
     requestSignal?.removeEventListener("abort", onRequestEnd);
   }
-}
-
-/** `promise`'s outcome, or a rejection with `signal.reason` as soon as `signal` aborts (the promise is then left). */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = (): void => {
-      promise.catch(() => undefined); // its later rejection (the stop itself, mostly) is nobody's concern
-      reject(signal.reason as Error);
-    };
-    if (signal.aborted) return onAbort();
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(error as Error);
-      },
-    );
-  });
 }
 
 const seconds = (ms: number): string => (ms < 10_000 ? (ms / 1000).toFixed(1) : String(Math.round(ms / 1000)));
