@@ -110,8 +110,9 @@ export const configSchema = z.object({
   AIRTABLE_LIMITER_JITTER_MARGIN_MS: z.coerce.number().int().min(0).max(500).default(40),
   /**
    * The most a read tool call (list_records, get_record, search_records, list_bases, describe_table…) may take, in
-   * ms, its retries and rate-limit waits included (src/shared/tools/read-call.ts). When it passes, the call stops
-   * sending and answers a tool error saying what Airtable did. Below the 60 s after which the MCP TypeScript SDK's
+   * ms, its retries and rate-limit waits included (src/shared/tools/read-call.ts); also a write tool call's checks
+   * before its write is queued (schema, linked records' names). When it passes, the call stops sending and answers
+   * a tool error saying what Airtable did (a write: that it was not queued). Below the 60 s after which the MCP TypeScript SDK's
    * clients give up on a request (DEFAULT_REQUEST_TIMEOUT_MSEC), so the agent gets that answer instead of a bare
    * client timeout; lower it for clients that give up sooner.
    */

@@ -200,3 +200,151 @@ describe("a read call during an Airtable outage answers by its deadline and stop
     expect(JSON.stringify(result.structuredContent)).toContain('"one"');
   });
 });
+
+/**
+ * A write tool's checks before queueing (its `plan`: the base's schema, linked records' names by list records) ask
+ * Airtable too: they answer by the same deadline and stop sending, and the write is not queued. Before, a
+ * create_records call during an outage hung on the schema read past the client's timeout, as reads did.
+ */
+describe("a write call whose checks meet an Airtable outage answers by the deadline and queues nothing", () => {
+  /** What every write stopped before queueing says: the time, that it was not queued, what to do. */
+  function expectWriteStopAnswer(result: CallToolResult, tool: string): string {
+    const text = resultText(result);
+    expect(result.isError, text).toBe(true);
+    expect(text).toMatch(new RegExp(`^${tool} was stopped after 2\\.\\d s: `));
+    expect(text).toContain("this server gives a write call at most 2.0 s (READ_CALL_DEADLINE_MS) to check it");
+    expect(text).toContain("Nothing was changed: the write was NOT queued");
+    expect(text).toContain(`Call ${tool} again in a minute with the same arguments.`);
+    // A read's wording would be false here.
+    expect(text).not.toContain("only reads.");
+    expect(text).not.toContain("narrower");
+    return text;
+  }
+
+  /** The caller's operations, as list_operations shows them. */
+  async function operations(): Promise<unknown[]> {
+    const { result } = await timedCall("list_operations", {});
+    expect(result.isError, resultText(result)).not.toBe(true);
+    return (result.structuredContent as { operations: unknown[] }).operations;
+  }
+
+  it("Airtable answering 5xx to the schema request: create_records says so, nothing is queued or sent after", async () => {
+    const fresh = sandbox.createBase(user.id, {
+      name: "Write outage",
+      tables: [{ name: "Tasks", fields: [{ name: "Name", type: "singleLineText" }], records: [{ Name: "kept" }] }],
+    });
+    sandbox.setFaults({ serverErrorRate: 1, latencyMs: 800 });
+    const before = nowMs();
+    const { result, ms, answeredAt } = await timedCall("create_records", {
+      baseId: fresh.id,
+      tableId: "Tasks",
+      records: [{ fields: { Name: "new" } }],
+    });
+    const text = expectWriteStopAnswer(result, "create_records");
+    expect(ms, text).toBeLessThan(DEADLINE_MS + MARGIN_MS);
+    expect(text).toMatch(/: Airtable kept failing with HTTP 50[023], an error on Airtable's side\. /);
+    expect(text).toMatch(/ \d requests? (was|were) sent to Airtable: \d failed with (HTTP 50[023]|server errors)/);
+    const sent = requestsSince(before, fresh.id);
+    expect(sent.length).toBeGreaterThanOrEqual(2);
+    // Only the schema read, retried: nothing was written.
+    expect(sent.every((r) => r.method === "GET" && r.path === `/v0/meta/bases/${fresh.id}/tables`)).toBe(true);
+    await sleep(1_500);
+    expect(requestsSince(answeredAt, fresh.id)).toEqual([]);
+    expect(await operations()).toEqual([]);
+    expect(logs.join("\n")).not.toContain("operation queued");
+    expect(logs.join("\n")).toMatch(/"tool":"create_records".*"errorType":"READ_CALL_DEADLINE"/);
+
+    // Once Airtable is back, the table is as it was: the write never runs later.
+    sandbox.setFaults({ serverErrorRate: 0, latencyMs: 0 });
+    await sleep(500);
+    const read = await timedCall("list_records", { baseId: fresh.id, tableId: "Tasks" });
+    expect(read.result.isError, resultText(read.result)).not.toBe(true);
+    const records = (read.result.structuredContent as { records: { fields: Record<string, unknown> }[] }).records;
+    expect(records.map((r) => r.fields.Name)).toEqual(["kept"]);
+  });
+
+  it("Airtable answering 5xx to the lookup of a linked record's name: the same answer, nothing queued", async () => {
+    const linked = sandbox.createBase(user.id, {
+      name: "Link outage",
+      tables: [
+        { name: "People", fields: [{ name: "Name", type: "singleLineText" }], records: [{ Name: "Ada" }] },
+        {
+          name: "Tasks",
+          fields: [
+            { name: "Name", type: "singleLineText" },
+            { name: "Owner", type: "multipleRecordLinks", options: { linkedTableId: "People" } },
+          ],
+          records: [],
+        },
+      ],
+    });
+    // The schema is read (and cached) while Airtable answers; then only the name lookup meets the outage.
+    const described = await timedCall("describe_table", { baseId: linked.id, tableId: "Tasks" });
+    expect(described.result.isError, resultText(described.result)).not.toBe(true);
+    sandbox.setFaults({ serverErrorRate: 1, latencyMs: 800 });
+    const before = nowMs();
+    const { result, ms, answeredAt } = await timedCall("create_records", {
+      baseId: linked.id,
+      tableId: "Tasks",
+      records: [{ fields: { Name: "Write docs", Owner: ["Ada"] } }],
+    });
+    const text = expectWriteStopAnswer(result, "create_records");
+    expect(ms, text).toBeLessThan(DEADLINE_MS + MARGIN_MS);
+    const sent = requestsSince(before, linked.id);
+    expect(sent.length).toBeGreaterThanOrEqual(1);
+    const people = linked.tables.find((t) => t.name === "People")!.id;
+    // Only reads of the linked table (list records, by GET or POST …/listRecords): nothing was written.
+    expect(
+      sent.every((r) => r.path.startsWith(`/v0/${linked.id}/${people}`)),
+      JSON.stringify(sent),
+    ).toBe(true);
+    await sleep(1_500);
+    expect(requestsSince(answeredAt, linked.id)).toEqual([]);
+    expect(await operations()).toEqual([]);
+  });
+
+  it("a write whose client leaves while it is checked stops at once: no retry reaches Airtable, nothing is queued", async () => {
+    const left = sandbox.createBase(user.id, {
+      name: "Left",
+      tables: [{ name: "Tasks", fields: [{ name: "Name", type: "singleLineText" }], records: [] }],
+    });
+    sandbox.setFaults({ serverErrorRate: 1, latencyMs: 800 });
+    const leave = new AbortController();
+    const call = fetch(running.mcpUrl, {
+      method: "POST",
+      signal: leave.signal,
+      headers: {
+        authorization: `Bearer ${provider.tokens()!.access_token}`,
+        "content-type": "application/json",
+        accept: "application/json, text/event-stream",
+        "mcp-protocol-version": "2025-11-25",
+      },
+      body: JSON.stringify({
+        jsonrpc: "2.0",
+        id: 1,
+        method: "tools/call",
+        params: {
+          name: "create_records",
+          arguments: { baseId: left.id, tableId: "Tasks", records: [{ fields: { Name: "never" } }] },
+        },
+      }),
+    }).then(
+      (res) => res.text(),
+      () => undefined,
+    );
+    const before = nowMs();
+    // The schema read is on its way (800 ms to its 5xx answer) when the client goes.
+    for (let i = 0; i < 40 && requestsSince(before, left.id).length === 0; i++) await sleep(25);
+    expect(requestsSince(before, left.id)).toHaveLength(1);
+    await sleep(200);
+    leave.abort();
+    const leftAt = nowMs();
+    await call;
+    // Well before the 2 s deadline: only the request's end can have stopped the retries.
+    await sleep(1_200);
+    expect(requestsSince(leftAt, left.id)).toEqual([]);
+    expect(logs.join("\n")).toMatch(/"tool":"create_records".*"errorType":"CANCELLED"/);
+    sandbox.setFaults({ serverErrorRate: 0, latencyMs: 0 });
+    expect(await operations()).toEqual([]);
+  });
+});

@@ -88,7 +88,9 @@ export interface ReadToolDefinition<
 /**
  * Becomes a queued operation (docs/architecture.md invariant 2). `plan` checks the input against the base's schema
  * (a wrong field name is refused here, before anything is queued) and says what to write; the runtime queues
- * it, waits a bounded time and answers with the operation's result (see operation-result.ts).
+ * it, waits a bounded time and answers with the operation's result (see operation-result.ts). `plan` may only read
+ * (from Airtable and Redis) and must queue or change nothing: it runs under READ_CALL_DEADLINE_MS and is stopped,
+ * its outcome dropped, when that passes or the request ends (read-call.ts).
  */
 export interface WriteToolDefinition<I extends z.ZodRawShape = z.ZodRawShape> extends ToolBase<I> {
   kind: "write";

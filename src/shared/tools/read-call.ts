@@ -1,18 +1,30 @@
 /**
- * A read tool call's deadline (READ_CALL_DEADLINE_MS). The transport retries a read for a long time on its own (5
+ * A read tool call's deadline (READ_CALL_DEADLINE_MS), which also bounds a write tool call's checks before its write
+ * is queued (its `plan`: the base's schema, linked-record names looked up by list records). The transport retries a read for a long time on its own (5
  * attempts of up to 30 s each, backoff up to 8 s, up to four 30 s waits after a 429) and a call may make several
  * requests (the schema, then pages), while MCP clients give up on a request after about 60 s (the MCP TypeScript
  * SDK's DEFAULT_REQUEST_TIMEOUT_MSEC; Claude Desktop and other SDK-based clients alike). Without a deadline the
  * agent would get a bare client timeout instead of this server's answer, and the server would go on spending the
  * base's 5 requests per second for a caller who has left. The same stop applies when the MCP request itself is
- * cancelled or its connection closes (its AbortSignal).
+ * cancelled or its connection closes (its AbortSignal). A write's plan only reads (it queues nothing, see
+ * define-tool.ts), so stopping it leaves nothing behind; what happens once the write is queued is the operation's
+ * (run-write.ts, WRITE_WAIT_MS) and is not stopped here.
  */
 import type { AirtableClient } from "../airtable/client.ts";
 import { newCallProgress, type CallProgress } from "../airtable/call-progress.ts";
 import { untilAborted } from "../until-aborted.ts";
 import type { ToolContext } from "./define-tool.ts";
 
-/** A read tool call stopped by its deadline: the message says what Airtable did and what to do. */
+/**
+ * What runs under the deadline: a read tool's handler ("read"), or a write tool's checks before its write is queued
+ * ("write_checks", its `plan`). Only the agent's message differs: what was not done, and what to do.
+ */
+export type DeadlineStage = "read" | "write_checks";
+
+/**
+ * A read tool call, or a write tool call's checks before queueing, stopped by its deadline: the message says what
+ * Airtable did and what to do.
+ */
 export class ReadCallDeadlineError extends Error {
   override name = "ReadCallDeadlineError";
   /** For the "tool call" log line (errorType). */
@@ -21,35 +33,42 @@ export class ReadCallDeadlineError extends Error {
   /** What the call's requests had met when it was stopped (a copy). */
   readonly progress: Readonly<CallProgress>;
 
-  constructor(tool: string, deadlineMs: number, elapsedMs: number, progress: CallProgress) {
-    super(describeStop(tool, deadlineMs, elapsedMs, progress));
+  constructor(tool: string, deadlineMs: number, elapsedMs: number, progress: CallProgress, stage: DeadlineStage) {
+    super(describeStop(tool, deadlineMs, elapsedMs, progress, stage));
     this.elapsedMs = elapsedMs;
     this.progress = { ...progress };
   }
 }
 
 /**
- * A read tool call stopped because its MCP request was cancelled or its connection closed: nobody waits for an
- * answer (the SDK sends none for a cancelled request); it names the stop in the log line.
+ * A read tool call (or a write's checks before queueing) stopped because its MCP request was cancelled or its
+ * connection closed: nobody waits for an answer (the SDK sends none for a cancelled request); it names the stop in
+ * the log line.
  */
 export class ReadCallCancelledError extends Error {
   override name = "ReadCallCancelledError";
   readonly type = "CANCELLED";
-  constructor(tool: string) {
-    super(`${tool} was cancelled by the MCP client (or its connection closed) before it ended. Nothing was changed.`);
+  constructor(tool: string, stage: DeadlineStage) {
+    super(
+      stage === "read"
+        ? `${tool} was cancelled by the MCP client (or its connection closed) before it ended. Nothing was changed.`
+        : `${tool} was cancelled by the MCP client (or its connection closed) while its write was being checked: ` +
+            `the write was not queued. Nothing was changed.`,
+    );
   }
 }
 
 /**
- * Runs a read tool's handler under a deadline of `deadlineMs` from `startedAt` (a `performance.now()` time: when
+ * Runs a read tool's handler (or a write tool's `plan`, `stage` "write_checks") under a deadline of `deadlineMs` from `startedAt` (a `performance.now()` time: when
  * the call arrived) and under the MCP request's signal (`ctx.signal`). The handler gets `ctx` with its Airtable
  * client stopping on either (AirtableClient.withCancelSignal, scope "all"): when one fires, the call rejects at
  * once — with ReadCallDeadlineError (what Airtable did: attempts, answers, time spent) or ReadCallCancelledError
  * — and no further request of the call is sent: a wait in the limiter or a 429 pause ends (its booking
- * withdrawn), a backoff ends, an attempt in flight is aborted (reads are idempotent). Whatever the handler was
- * doing besides (a Redis read) finishes on its own; its outcome is dropped. Per call: one AbortController, one
- * timer, one listener, a progress record and a copy of the client (~2.5 µs measured); per attempt one combined
- * signal (AbortSignal.any, transport.ts).
+ * withdrawn), a backoff ends, an attempt in flight is aborted (reads are idempotent; a plan sends only reads).
+ * Whatever the handler was doing besides (a Redis read) finishes on its own; its outcome is dropped. Per call: one
+ * AbortController, one timer, one listener, a progress record and a copy of the client (~2.5 µs measured); per
+ * attempt one combined signal (AbortSignal.any, transport.ts). Once `handler` has settled, nothing of the call is
+ * stopped any more (the timer and the listener are gone): a write's queueing and its wait come after.
  */
 export async function runReadCall<T>(
   tool: string,
@@ -57,14 +76,15 @@ export async function runReadCall<T>(
   deadlineMs: number,
   startedAt: number,
   handler: (ctx: ToolContext) => Promise<T>,
+  stage: DeadlineStage = "read",
 ): Promise<T> {
   const stop = new AbortController();
   const progress = newCallProgress();
   const requestSignal = ctx.signal;
   const onDeadline = (): void => {
-    stop.abort(new ReadCallDeadlineError(tool, deadlineMs, performance.now() - startedAt, progress));
+    stop.abort(new ReadCallDeadlineError(tool, deadlineMs, performance.now() - startedAt, progress, stage));
   };
-  const onRequestEnd = (): void => stop.abort(new ReadCallCancelledError(tool));
+  const onRequestEnd = (): void => stop.abort(new ReadCallCancelledError(tool, stage));
   const timer = setTimeout(onDeadline, Math.max(0, deadlineMs - (performance.now() - startedAt)));
   if (requestSignal?.aborted === true) onRequestEnd();
   else requestSignal?.addEventListener("abort", onRequestEnd, { once: true });
@@ -83,9 +103,17 @@ const times = (n: number, what: string): string => `${n} ${what}${n === 1 ? "" :
 /**
  * The agent's message for a call stopped at its deadline: what happened (Airtable rate limiting, failing, not
  * answering, or the call still waiting its turn), the requests made and the time spent, that nothing changed, and
- * what to do.
+ * what to do. For a write's checks ("write_checks"): that the write was not queued (a plan queues nothing and sends
+ * only reads), and to call again with the same arguments, since nothing of this call runs later.
  */
-export function describeStop(tool: string, deadlineMs: number, elapsedMs: number, p: CallProgress): string {
+export function describeStop(
+  tool: string,
+  deadlineMs: number,
+  elapsedMs: number,
+  p: CallProgress,
+  stage: DeadlineStage = "read",
+): string {
+  const write = stage === "write_checks";
   let what: string;
   if (p.rateLimited > 0) {
     what =
@@ -102,7 +130,9 @@ export function describeStop(tool: string, deadlineMs: number, elapsedMs: number
       `no request could be sent yet: the call was waiting its turn under Airtable's rate limit (5 requests per ` +
       `second per base, shared with your other calls and writes, and a 30 s pause after any 429)`;
   } else {
-    what = `Airtable answered, but too slowly for the ${times(p.attempts, "request")} this read needed`;
+    what =
+      `Airtable answered, but too slowly for the ${times(p.attempts, "request")} ` +
+      `${write ? "checking this write" : "this read"} needed`;
   }
   const parts: string[] = [];
   if (p.answered > 0) parts.push(`${p.answered} answered`);
@@ -125,8 +155,18 @@ export function describeStop(tool: string, deadlineMs: number, elapsedMs: number
       ? ""
       : ` ${times(p.attempts, "request")} ${p.attempts === 1 ? "was" : "were"} sent to Airtable` +
         `${parts.length > 0 ? `: ${parts.join(", ")}` : ""}.`;
+  const stopped = `${tool} was stopped after ${seconds(elapsedMs)} s: ${what}.${sent}`;
+  if (write) {
+    return (
+      `${stopped} No further request of this call is sent: this server gives a write call at most ` +
+      `${seconds(deadlineMs)} s (READ_CALL_DEADLINE_MS) to check it against the base (its schema, linked records' ` +
+      `names) before queueing it, so that you get this answer before your MCP client gives up. Nothing was ` +
+      `changed: the write was NOT queued, and only reads were sent to Airtable; nothing of this call will run ` +
+      `later. Call ${tool} again in a minute with the same arguments.`
+    );
+  }
   return (
-    `${tool} was stopped after ${seconds(elapsedMs)} s: ${what}.${sent} No further request of this call is ` +
+    `${stopped} No further request of this call is ` +
     `sent: this server gives a read call at most ${seconds(deadlineMs)} s (READ_CALL_DEADLINE_MS), so that you ` +
     `get this answer before your MCP client gives up. Nothing was changed: ${tool} only reads. Try again in a ` +
     `minute; if this keeps happening, make the read narrower (a filter, fewer fields, fewer records per call): ` +

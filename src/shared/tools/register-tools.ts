@@ -39,8 +39,8 @@ export interface ToolRuntime {
   tasks?: TaskRuntime;
   logger: Logger;
   /**
-   * READ_CALL_DEADLINE_MS: the most a read tool call that asks Airtable may take, from its arrival (see
-   * read-call.ts); default the config's default (45 s).
+   * READ_CALL_DEADLINE_MS: the most a read tool call that asks Airtable, or a write tool call's checks before its
+   * write is queued, may take, from the call's arrival (see read-call.ts); default the config's default (45 s).
    */
   readCallDeadlineMs?: number;
   /** Called once per tool call when it ends (success or error result), e.g. for /metrics. */
@@ -88,11 +88,22 @@ export function registerTools(
         // Before anything is planned or sent: a scope the user's Airtable sign-in lacks would only be refused.
         refuseMissingAirtableScopes(tool, ctx.airtableScopes);
         const args = input as Record<string, unknown>;
+        const deadlineMs = runtime.readCallDeadlineMs ?? DEFAULT_READ_CALL_DEADLINE_MS;
         const result =
           tool.kind === "write"
             ? await runtime.runWrite!(
                 tool,
-                await tool.plan(args, ctx),
+                // A write's checks read the schema and linked records' names from Airtable: they answer by the
+                // same deadline and stop when the request ends, before anything is queued. Queueing and the wait
+                // after it (WRITE_WAIT_MS, a task) are the operation's, with the request's own context.
+                await runReadCall(
+                  tool.name,
+                  ctx,
+                  deadlineMs,
+                  started,
+                  (callCtx) => tool.plan(args, callCtx),
+                  "write_checks",
+                ),
                 ctx,
                 runtime.tasks !== undefined && declaresTasks(extra) ? runtime.tasks.store : undefined,
               )
@@ -100,13 +111,7 @@ export function registerTools(
                 tool.noAirtableRequest === true
                   ? await tool.handler(args, ctx)
                   : // Reads that ask Airtable answer by their deadline, and stop when the request ends.
-                    await runReadCall(
-                      tool.name,
-                      ctx,
-                      runtime.readCallDeadlineMs ?? DEFAULT_READ_CALL_DEADLINE_MS,
-                      started,
-                      (callCtx) => tool.handler(args, callCtx),
-                    ),
+                    await runReadCall(tool.name, ctx, deadlineMs, started, (callCtx) => tool.handler(args, callCtx)),
               );
         const ms = performance.now() - started;
         ctx.logger.info({ tool: tool.name, ms: Math.round(ms), isError: result.isError === true }, "tool call");

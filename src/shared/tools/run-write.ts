@@ -58,7 +58,8 @@ export const WRITE_ANSWER_GRACE_MS = 5_000;
  * everything twice). A 2025-era client that disconnects leaves its write running (those revisions: a disconnect
  * SHOULD NOT be taken as a cancel), and so does a call cut off by this process's shutdown (`shutdown`), a call
  * that has already answered, and a task, which outlives its request by design. A call cancelled before its
- * operation was queued queues nothing.
+ * operation was queued queues nothing; a call whose request ends in any way (a 2025-era disconnect and the
+ * shutdown included) while its plan is made never gets here (read-call.ts, register-tools.ts).
  */
 export function createWriteRunner(opts: WriteRunnerOptions) {
   return async (
