@@ -230,3 +230,21 @@ export async function startMcpHarness(
     },
   };
 }
+
+/** A tool call's answer as a test reads it: the error flag, the first text content and the structured content. */
+export interface ToolAnswer {
+  isError: boolean;
+  text: string;
+  data: Record<string, unknown>;
+}
+
+/** Calls tool `name` with `args` through the MCP SDK client `client` and answers what the agent would read. */
+export async function callToolAnswer(client: Client, name: string, args: Record<string, unknown>): Promise<ToolAnswer> {
+  const result = await client.callTool({ name, arguments: args });
+  const content = result.content as { type: string; text: string }[];
+  return {
+    isError: result.isError === true,
+    text: content[0]?.text ?? "",
+    data: (result.structuredContent ?? {}) as Record<string, unknown>,
+  };
+}

@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { allTools } from "../../../src/shared/tools/catalog.ts";
-import { startMcpHarness, type McpHarness } from "../../support/mcp-test-harness.ts";
+import { callToolAnswer, startMcpHarness, type McpHarness } from "../../support/mcp-test-harness.ts";
 
 let h: McpHarness;
 let client: Client;
@@ -22,21 +22,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-interface ToolAnswer {
-  isError: boolean;
-  text: string;
-  data: Record<string, unknown>;
-}
-
-async function call(name: string, args: Record<string, unknown>): Promise<ToolAnswer> {
-  const result = await client.callTool({ name, arguments: args });
-  const content = result.content as { type: string; text: string }[];
-  return {
-    isError: result.isError === true,
-    text: content[0]?.text ?? "",
-    data: (result.structuredContent ?? {}) as Record<string, unknown>,
-  };
-}
+const call = (name: string, args: Record<string, unknown>) => callToolAnswer(client, name, args);
 
 type Rec = { id: string; fields: Record<string, unknown> };
 type Result = { index: number; id?: string; error?: { type: string; message: string } };

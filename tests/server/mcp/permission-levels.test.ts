@@ -10,7 +10,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BaseInfo, PermissionLevel } from "../../../src/sandbox/index.ts";
 import { allTools } from "../../../src/shared/tools/catalog.ts";
-import { startMcpHarness, type McpHarness } from "../../support/mcp-test-harness.ts";
+import { callToolAnswer, startMcpHarness, type McpHarness } from "../../support/mcp-test-harness.ts";
 
 let h: McpHarness;
 let client: Client;
@@ -22,15 +22,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function call(name: string, args: Record<string, unknown>) {
-  const result = await client.callTool({ name, arguments: args });
-  const content = result.content as { type: string; text: string }[];
-  return {
-    isError: result.isError === true,
-    text: content[0]?.text ?? "",
-    data: (result.structuredContent ?? {}) as Record<string, unknown>,
-  };
-}
+const call = (name: string, args: Record<string, unknown>) => callToolAnswer(client, name, args);
 
 /** A base of user B's, shared with the demo user (the caller) at `level`. */
 function sharedBase(name: string, level: PermissionLevel): BaseInfo {

@@ -9,7 +9,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BaseInfo } from "../../../src/sandbox/index.ts";
 import { allTools } from "../../../src/shared/tools/catalog.ts";
-import { startMcpHarness, type McpHarness } from "../../support/mcp-test-harness.ts";
+import { callToolAnswer, startMcpHarness, type McpHarness } from "../../support/mcp-test-harness.ts";
 
 let h: McpHarness;
 let client: Client;
@@ -21,15 +21,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-async function call(name: string, args: Record<string, unknown>) {
-  const result = await client.callTool({ name, arguments: args });
-  const content = result.content as { type: string; text: string }[];
-  return {
-    isError: result.isError === true,
-    text: content[0]?.text ?? "",
-    data: (result.structuredContent ?? {}) as Record<string, unknown>,
-  };
-}
+const call = (name: string, args: Record<string, unknown>) => callToolAnswer(client, name, args);
 
 function tasksBase(name: string): BaseInfo {
   return h.sandbox.createBase(h.demo.user.id, {

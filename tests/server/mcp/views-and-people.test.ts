@@ -11,7 +11,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BaseInfo } from "../../../src/sandbox/index.ts";
 import { allTools } from "../../../src/shared/tools/catalog.ts";
-import { startMcpHarness, type McpHarness } from "../../support/mcp-test-harness.ts";
+import { callToolAnswer, startMcpHarness, type McpHarness, type ToolAnswer } from "../../support/mcp-test-harness.ts";
 
 let h: McpHarness;
 let client: Client;
@@ -65,21 +65,7 @@ afterAll(async () => {
   await h?.close();
 });
 
-interface ToolAnswer {
-  isError: boolean;
-  text: string;
-  data: Record<string, unknown>;
-}
-
-async function call(name: string, args: Record<string, unknown>): Promise<ToolAnswer> {
-  const result = await client.callTool({ name, arguments: args });
-  const content = result.content as { type: string; text: string }[];
-  return {
-    isError: result.isError === true,
-    text: content[0]?.text ?? "",
-    data: (result.structuredContent ?? {}) as Record<string, unknown>,
-  };
-}
+const call = (name: string, args: Record<string, unknown>) => callToolAnswer(client, name, args);
 
 type Rec = { id: string; fields: Record<string, unknown> };
 const titles = (answer: ToolAnswer): unknown[] => (answer.data.records as Rec[]).map((r) => r.fields.Title);
