@@ -94,6 +94,37 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const requestsSince = (since: number, baseId = base.id) =>
   sandbox.requests.filter((r) => r.baseId === baseId && r.time >= since);
 
+/**
+ * Calls `tool` over raw HTTP (a 2025-era request), then leaves as a client whose connection closes would: once its
+ * first request to `baseId` is on its way (the sandbox answers it 800 ms later), 200 ms more, then the request is
+ * aborted. Answers when it left (sandbox clock), after the aborted call has settled.
+ */
+async function callThenLeave(tool: string, args: Record<string, unknown>, baseId: string): Promise<number> {
+  const leave = new AbortController();
+  const call = fetch(running.mcpUrl, {
+    method: "POST",
+    signal: leave.signal,
+    headers: {
+      authorization: `Bearer ${provider.tokens()!.access_token}`,
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      "mcp-protocol-version": "2025-11-25",
+    },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: tool, arguments: args } }),
+  }).then(
+    (res) => res.text(),
+    () => undefined,
+  );
+  const before = nowMs();
+  for (let i = 0; i < 40 && requestsSince(before, baseId).length === 0; i++) await sleep(25);
+  expect(requestsSince(before, baseId)).toHaveLength(1);
+  await sleep(200);
+  leave.abort();
+  const leftAt = nowMs();
+  await call;
+  return leftAt;
+}
+
 /** What every stopped read says besides the cause: the time, that nothing changed, what to do. */
 function expectStopAnswer(result: CallToolResult, tool: string): string {
   const text = resultText(result);
@@ -159,34 +190,12 @@ describe("a read call during an Airtable outage answers by its deadline and stop
 
   it("a read whose client leaves (its request's connection closed) stops at once: no retry reaches Airtable", async () => {
     sandbox.setFaults({ serverErrorRate: 1, latencyMs: 800 });
-    const leave = new AbortController();
-    const call = fetch(running.mcpUrl, {
-      method: "POST",
-      signal: leave.signal,
-      headers: {
-        authorization: `Bearer ${provider.tokens()!.access_token}`,
-        "content-type": "application/json",
-        accept: "application/json, text/event-stream",
-        "mcp-protocol-version": "2025-11-25",
-      },
-      body: JSON.stringify({
-        jsonrpc: "2.0",
-        id: 1,
-        method: "tools/call",
-        params: { name: "get_record", arguments: { baseId: base.id, tableId: "Tasks", recordId: "recAAAAAAAAAAAAAA" } },
-      }),
-    }).then(
-      (res) => res.text(),
-      () => undefined,
-    );
-    const before = nowMs();
     // The first attempt is on its way (800 ms to its 5xx answer) when the client goes.
-    for (let i = 0; i < 40 && requestsSince(before).length === 0; i++) await sleep(25);
-    expect(requestsSince(before)).toHaveLength(1);
-    await sleep(200);
-    leave.abort();
-    const leftAt = nowMs();
-    await call;
+    const leftAt = await callThenLeave(
+      "get_record",
+      { baseId: base.id, tableId: "Tasks", recordId: "recAAAAAAAAAAAAAA" },
+      base.id,
+    );
     // Well before the 2 s deadline: only the request's end can have stopped the retries.
     await sleep(1_200);
     expect(requestsSince(leftAt)).toEqual([]);
@@ -309,37 +318,12 @@ describe("a write call whose checks meet an Airtable outage answers by the deadl
       tables: [{ name: "Tasks", fields: [{ name: "Name", type: "singleLineText" }], records: [] }],
     });
     sandbox.setFaults({ serverErrorRate: 1, latencyMs: 800 });
-    const leave = new AbortController();
-    const call = fetch(running.mcpUrl, {
-      method: "POST",
-      signal: leave.signal,
-      headers: {
-        authorization: `Bearer ${provider.tokens()!.access_token}`,
-        "content-type": "application/json",
-        accept: "application/json, text/event-stream",
-        "mcp-protocol-version": "2025-11-25",
-      },
-      body: JSON.stringify({
-        jsonrpc: "2.0",
-        id: 1,
-        method: "tools/call",
-        params: {
-          name: "create_records",
-          arguments: { baseId: left.id, tableId: "Tasks", records: [{ fields: { Name: "never" } }] },
-        },
-      }),
-    }).then(
-      (res) => res.text(),
-      () => undefined,
-    );
-    const before = nowMs();
     // The schema read is on its way (800 ms to its 5xx answer) when the client goes.
-    for (let i = 0; i < 40 && requestsSince(before, left.id).length === 0; i++) await sleep(25);
-    expect(requestsSince(before, left.id)).toHaveLength(1);
-    await sleep(200);
-    leave.abort();
-    const leftAt = nowMs();
-    await call;
+    const leftAt = await callThenLeave(
+      "create_records",
+      { baseId: left.id, tableId: "Tasks", records: [{ fields: { Name: "never" } }] },
+      left.id,
+    );
     // Well before the 2 s deadline: only the request's end can have stopped the retries.
     await sleep(1_200);
     expect(requestsSince(leftAt, left.id)).toEqual([]);
