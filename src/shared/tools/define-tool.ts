@@ -5,6 +5,7 @@ import type { Logger } from "../logger.ts";
 import type { OperationPlan } from "../operations/plan.ts";
 import type { OperationReader } from "../operations/operation-store.ts";
 import type { OperationRunner } from "../operations/operation-runner.ts";
+import type { BaseAccess } from "../base-permissions.ts";
 import type { SchemaCache } from "../schema-cache.ts";
 import type { operationResultShape } from "./operation-result.ts";
 
@@ -36,6 +37,11 @@ export interface ToolContext {
    * disconnect SHOULD NOT be taken as one.
    */
   modernEra?: boolean;
+  /**
+   * A write call's base as list bases last showed it to the user (`access` undefined: nothing remembered), read once
+   * before the write's checks (known-level.ts) so the checks need not read it again. Absent elsewhere.
+   */
+  knownBaseAccess?: { baseId: string; access: BaseAccess | undefined };
   /** Present when the request carried a progressToken: sends notifications/progress. */
   sendProgress?(progress: number, total?: number, message?: string): Promise<void>;
 }

@@ -2,6 +2,7 @@ import type { CallToolResult, McpRequestContext, McpServer, ServerContext } from
 import { configSchema } from "../config.ts";
 import type { Logger } from "../logger.ts";
 import type { OperationPlan } from "../operations/plan.ts";
+import { refuseBelowKnownLevel } from "./known-level.ts";
 import type { OperationTaskStore } from "../tasks/operation-task-store.ts";
 import { declaresTasks, type TaskRuntime } from "../tasks/task-handlers.ts";
 import type { AnyToolDefinition, ToolContext, WriteToolDefinition } from "./define-tool.ts";
@@ -89,6 +90,11 @@ export function registerTools(
         refuseMissingAirtableScopes(tool, ctx.airtableScopes);
         const args = input as Record<string, unknown>;
         const deadlineMs = runtime.readCallDeadlineMs ?? DEFAULT_READ_CALL_DEADLINE_MS;
+        // A write the user's remembered level on the base does not allow is refused before its checks read anything.
+        if (tool.kind === "write" && typeof args.baseId === "string") {
+          const access = await refuseBelowKnownLevel(tool, args.baseId, ctx);
+          ctx.knownBaseAccess = { baseId: args.baseId, access };
+        }
         const result =
           tool.kind === "write"
             ? await runtime.runWrite!(

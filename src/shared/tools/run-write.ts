@@ -9,9 +9,6 @@ import { withTimeout } from "../readiness.ts";
 import type { OperationTaskStore } from "../tasks/operation-task-store.ts";
 import type { ToolContext, WriteToolDefinition } from "./define-tool.ts";
 import { checkRecordCount } from "./write/check-records.ts";
-import { accessRefusal, levelNeededFor } from "../base-permissions.ts";
-import { writeKind } from "../operations/kinds/index.ts";
-import { ToolInputError } from "./tool-input-error.ts";
 import { doneWord, operationResult, type OperationResultOutput } from "./operation-result.ts";
 import { toolSuccessResult } from "./tool-result.ts";
 import { formatCount } from "../format-count.ts";
@@ -70,7 +67,6 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
   ): Promise<CallToolResult> => {
     // Every tool checks this before fetching a schema; this backstop holds for any write tool's plan.
     checkRecordCount(tool.name, "records", plan.input.length, ctx.maxRecordsPerOperation);
-    await refuseBelowKnownLevel(tool, plan, ctx);
     const operation = operationFromPlan(plan, ctx.userId);
     if (isClientCancel(ctx, opts.shutdown)) {
       // The client no longer waits for an answer; this one is for logs and for a client that reads it anyway.
@@ -153,27 +149,6 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
       ctx.signal?.removeEventListener("abort", onAbort);
     }
   };
-}
-
-/**
- * Refuses, before anything is queued, a write that the user's permission level on the base does not allow, when it
- * is known without asking Airtable: from the user's last list bases answer (their own list_bases call, or the one a
- * worker made when Airtable refused a write with 403), remembered for BASE_LIST_TTL_MS (schema-cache.ts). Airtable
- * would refuse it anyway (403 INVALID_PERMISSIONS on the first request, base-permissions.ts); refusing here answers
- * at once, as a tool error the agent can act on, and spends none of the base's requests. A base the list does not
- * show is left to Airtable (a list older than a share would wrongly refuse it), as is every base when no list is
- * remembered: nothing is asked of Airtable here. Throws ToolInputError.
- */
-async function refuseBelowKnownLevel(tool: WriteToolDefinition, plan: OperationPlan, ctx: ToolContext): Promise<void> {
-  const access = await ctx.schemas.baseAccess(ctx.userId, plan.baseId);
-  if (access?.level === undefined) return;
-  const refusal = accessRefusal(access, levelNeededFor([writeKind(plan.kind).scope]), tool.name);
-  if (refusal === undefined) return;
-  const seconds = Math.max(1, Math.round((Date.now() - access.seenAt) / 1000));
-  throw new ToolInputError(
-    `${refusal} Nothing was queued (list_bases answered this ${formatCount(seconds)} s ago; Airtable would refuse the ` +
-      "write with 403 INVALID_PERMISSIONS).",
-  );
 }
 
 /**

@@ -59,7 +59,8 @@ export async function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRe
   // Only a creator may add a select option: an editor's level, as list_bases showed it (remembered, no request),
   // refuses an unknown option here, before queueing, rather than in a failed record (check-values.ts). A lower
   // level refuses the whole write before queueing anyway (run-write.ts), with the message that fits it.
-  const access = await ctx.schemas.baseAccess(ctx.userId, input.baseId);
+  const known = ctx.knownBaseAccess;
+  const access = known?.baseId === input.baseId ? known.access : await ctx.schemas.baseAccess(ctx.userId, input.baseId);
   const level = access?.level;
   const nonCreator =
     level !== undefined && levelAllows(level, "edit") && !levelAllows(level, "create") ? access : undefined;
