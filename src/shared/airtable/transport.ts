@@ -66,7 +66,8 @@ export interface AirtableTransportOptions {
   random?: () => number;
   /**
    * Called after every HTTP attempt that ended (retries and 429s included), e.g. to count requests for /metrics.
-   * An attempt cut off by `cancelSignal` (`cancelScope: "all"`) has no outcome and is not reported.
+   * An attempt cut off in flight by `cancelSignal` (`cancelScope: "all"`) is reported with status "cancelled"
+   * (it may have reached Airtable); one cut off before any byte was sent is not reported.
    */
   onAttempt?: (attempt: AirtableAttempt) => void;
   /**
@@ -92,8 +93,11 @@ export interface AirtableTransportOptions {
 export interface AirtableAttempt {
   /** The client method, e.g. `listRecords`, `createRecords`. */
   operation: string;
-  /** The HTTP status, or "network" when no status arrived (connection failed, timed out). */
-  status: number | "network";
+  /**
+   * The HTTP status, "network" when no status arrived (connection failed, timed out), or "cancelled" when the call
+   * was stopped (a read's deadline, its client leaving) while the attempt was in flight.
+   */
+  status: number | "network" | "cancelled";
   durationMs: number;
 }
 
@@ -290,8 +294,18 @@ export class AirtableTransport {
         },
         signal === undefined ? undefined : { signal },
       );
-      // Cut off (or answered just as the call was stopped): its outcome is nobody's any more.
-      if (stop?.aborted === true) throw stop.reason;
+      // Cut off (or answered just as the call was stopped): its outcome is nobody's any more. One that may have
+      // reached Airtable still counted in the base's second there, so /metrics counts it ("cancelled").
+      if (stop?.aborted === true) {
+        if (result.kind === "response" || result.sent !== "no") {
+          this.#onAttempt?.({
+            operation: spec.operation,
+            status: result.kind === "response" ? result.status : "cancelled",
+            durationMs: result.durationMs,
+          });
+        }
+        throw stop.reason;
+      }
       if (progress !== undefined) noteAttempt(progress, result);
 
       const observation: AttemptObservation =

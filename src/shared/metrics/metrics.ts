@@ -94,7 +94,7 @@ export class Metrics {
     });
     this.toolCallDuration = new Histogram({
       name: "tool_call_duration_seconds",
-      help: "MCP tool calls from request to answer, by tool and outcome (ok or error).",
+      help: "MCP tool calls from request to answer, by tool and outcome (ok, error, or cancelled: the client cancelled or left before the answer, nothing changed).",
       labelNames: ["tool", "outcome"],
       buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
@@ -119,8 +119,8 @@ export class Metrics {
   };
 
   /** ToolRuntime's `onToolCall`. */
-  readonly onToolCall = (tool: string, ms: number, isError: boolean): void => {
-    this.toolCallDuration.observe({ tool, outcome: isError ? "error" : "ok" }, ms / 1000);
+  readonly onToolCall = (tool: string, ms: number, outcome: "ok" | "error" | "cancelled"): void => {
+    this.toolCallDuration.observe({ tool, outcome }, ms / 1000);
   };
 
   /** An operation this process ended (completed, completed_with_errors, failed). */

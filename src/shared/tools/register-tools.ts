@@ -8,7 +8,7 @@ import { declaresTasks, type TaskRuntime } from "../tasks/task-handlers.ts";
 import type { AnyToolDefinition, ToolContext, WriteToolDefinition } from "./define-tool.ts";
 import { refuseMissingAirtableScopes } from "./airtable-scopes.ts";
 import { compileTools } from "./compile-tools.ts";
-import { runReadCall } from "./read-call.ts";
+import { ReadCallCancelledError, runReadCall } from "./read-call.ts";
 import { explainNoAccess, toolErrorResult } from "./tool-errors.ts";
 import { toolSuccessResult } from "./tool-result.ts";
 
@@ -17,6 +17,9 @@ export type ToolRequestExtra = ServerContext;
 
 /** The per-call context minus what the MCP request itself provides. */
 export type BaseToolContext = Omit<ToolContext, "sendProgress" | "signal">;
+
+/** How a tool call ended, for `ToolRuntime.onToolCall`. */
+export type ToolCallOutcome = "ok" | "error" | "cancelled";
 
 export interface ToolRuntime {
   /** Builds the caller's context; called only when a tool runs (tools/list needs none). */
@@ -44,8 +47,12 @@ export interface ToolRuntime {
    * write is queued, may take, from the call's arrival (see read-call.ts); default the config's default (45 s).
    */
   readCallDeadlineMs?: number;
-  /** Called once per tool call when it ends (success or error result), e.g. for /metrics. */
-  onToolCall?(tool: string, ms: number, isError: boolean): void;
+  /**
+   * Called once per tool call when it ends, e.g. for /metrics: `ms` from its arrival; `outcome` "ok", "error" (an
+   * error result), or "cancelled" (the MCP client cancelled the call or its connection closed before it ended, and
+   * nothing was changed: ReadCallCancelledError, a read or a write's checks; not the client's error).
+   */
+  onToolCall?(tool: string, ms: number, outcome: ToolCallOutcome): void;
 }
 
 export { toolSuccessResult };
@@ -121,14 +128,14 @@ export function registerTools(
               );
         const ms = performance.now() - started;
         ctx.logger.info({ tool: tool.name, ms: Math.round(ms), isError: result.isError === true }, "tool call");
-        runtime.onToolCall?.(tool.name, ms, result.isError === true);
+        runtime.onToolCall?.(tool.name, ms, result.isError === true ? "error" : "ok");
         return result;
       } catch (error) {
         const ms = performance.now() - started;
         // Why it failed, for the operator (an Airtable 5xx during an incident, a 404, a misconfiguration…): the
         // agent's text says it, and without it this line cannot tell an outage from an agent's mistake.
         log.info({ tool: tool.name, ms: Math.round(ms), isError: true, ...failureFields(error) }, "tool call");
-        runtime.onToolCall?.(tool.name, ms, true);
+        runtime.onToolCall?.(tool.name, ms, error instanceof ReadCallCancelledError ? "cancelled" : "error");
         // A 403 that may mean "not shared with this sign-in": list bases says which (one request, on failure only).
         const explained = ctx === undefined ? undefined : await explainNoAccess(error, tool, ctx);
         if (explained !== undefined) return { isError: true, content: [{ type: "text", text: explained }] };

@@ -12,6 +12,7 @@ import { checkRecordCount } from "./write/check-records.ts";
 import { doneWord, operationResult, type OperationResultOutput } from "./operation-result.ts";
 import { toolSuccessResult } from "./tool-result.ts";
 import { formatCount } from "../format-count.ts";
+import { ReadCallCancelledError } from "./read-call.ts";
 
 export interface WriteRunnerOptions {
   runner: OperationRunner;
@@ -68,11 +69,9 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
     // Every tool checks this before fetching a schema; this backstop holds for any write tool's plan.
     checkRecordCount(tool.name, "records", plan.input.length, ctx.maxRecordsPerOperation);
     const operation = operationFromPlan(plan, ctx.userId);
-    if (isClientCancel(ctx, opts.shutdown)) {
-      // The client no longer waits for an answer; this one is for logs and for a client that reads it anyway.
-      const text = "The call was cancelled before its write was queued: nothing was written.";
-      return { content: [{ type: "text", text }], isError: true };
-    }
+    // The client no longer waits for an answer; this one is for logs, /metrics ("cancelled") and a client that
+    // reads it anyway.
+    if (isClientCancel(ctx, opts.shutdown)) throw new ReadCallCancelledError(tool.name, "write_checks");
     await opts.runner.submit(operation);
     ctx.logger.info(
       { operationId: operation.operationId, kind: operation.kind, baseId: operation.baseId, items: plan.input.length },

@@ -26,6 +26,7 @@ let sandbox: Sandbox;
 let server: ServerHarness;
 let worker: TestWorker;
 let client: Client;
+let provider: TestOAuthProvider;
 let base: BaseInfo;
 let userId: string;
 let serverScrape: string;
@@ -50,7 +51,8 @@ beforeAll(async () => {
   });
   server = await startServerHarness({ sandbox, keyPrefix, env: { ADMIN_TOKEN: TEST_ADMIN_TOKEN } });
   worker = await server.startWorker();
-  ({ client } = await signInAndConnect(`${server.url}/mcp`, new TestOAuthProvider({ sandboxUser: user.id })));
+  provider = new TestOAuthProvider({ sandboxUser: user.id });
+  ({ client } = await signInAndConnect(`${server.url}/mcp`, provider));
 
   const created = await callTool(client, "create_records", {
     baseId: base.id,
@@ -66,8 +68,45 @@ beforeAll(async () => {
     records: [{ fields: { NoSuchField: "x" } }],
   });
   expect(refused.isError).toBe(true);
+  // A read whose client leaves (its connection closes) while Airtable is slow: the server stops it, and it is the
+  // client's choice, not an error.
+  sandbox.setFaults({ latencyMs: 5_000 });
+  const leave = new AbortController();
+  const abandoned = fetch(`${server.url}/mcp`, {
+    method: "POST",
+    signal: leave.signal,
+    headers: {
+      authorization: `Bearer ${provider.tokens()!.access_token}`,
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      "mcp-protocol-version": "2025-11-25",
+    },
+    body: JSON.stringify({
+      jsonrpc: "2.0",
+      id: 1,
+      method: "tools/call",
+      params: { name: "list_records", arguments: { baseId: base.id, tableId: "Tasks" } },
+    }),
+  }).then(
+    (res) => res.text(),
+    () => undefined,
+  );
+  const sentAt = Date.now();
+  while (!sandbox.requests.some((r) => r.time >= sentAt - 5 && r.baseId === base.id)) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  leave.abort();
+  await abandoned;
+  sandbox.setFaults({ latencyMs: 0 });
 
-  [serverScrape, workerScrape] = await Promise.all([scrape(server.url), scrape(worker.healthUrl)]);
+  // The server records the cancelled call when it has noticed the request's end: scrape until it shows up (or 5 s).
+  const cancelled = { tool: "list_records", outcome: "cancelled" };
+  for (let i = 0; i < 100; i++) {
+    serverScrape = await scrape(server.url);
+    if (sampleValue(serverScrape, "tool_call_duration_seconds_count", cancelled) !== undefined) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  workerScrape = await scrape(worker.healthUrl);
 }, 30_000);
 
 afterAll(async () => {
@@ -100,12 +139,25 @@ describe("/metrics after a real operation", () => {
     expect(
       sampleValue(serverScrape, "tool_call_duration_seconds_count", { tool: "create_records", outcome: "error" }),
     ).toBe(1);
-    // The sign-in's whoami and the plans' schema reads went through the server, each one through the limiter.
+    // The read whose client left counts as cancelled, not as an error.
+    expect(
+      sampleValue(serverScrape, "tool_call_duration_seconds_count", { tool: "list_records", outcome: "cancelled" }),
+    ).toBe(1);
+    expect(
+      sampleValue(serverScrape, "tool_call_duration_seconds_count", { tool: "list_records", outcome: "error" }),
+    ).toBeUndefined();
+    // The sign-in's whoami and the plans' schema reads went through the server, each one through the limiter…
     const whoami = sampleValue(serverScrape, "airtable_requests_total", { operation: "whoami", status: "200" });
     const schema = sampleValue(serverScrape, "airtable_requests_total", { operation: "getBaseSchema", status: "200" });
     expect(whoami).toBe(1);
     expect(schema).toBeGreaterThanOrEqual(1);
-    expect(sampleValue(serverScrape, "airtable_limiter_wait_seconds_count")).toBe(whoami! + schema!);
+    // And the abandoned read's one request, cut off in flight when its client left.
+    const abandoned = sampleValue(serverScrape, "airtable_requests_total", {
+      operation: "listRecords",
+      status: "cancelled",
+    });
+    expect(abandoned).toBe(1);
+    expect(sampleValue(serverScrape, "airtable_limiter_wait_seconds_count")).toBe(whoami! + schema! + abandoned!);
     // Written by the worker, not here: the series exists with nothing in it.
     expect(serverScrape).toContain("# TYPE records_written_total counter");
     expect(sampleValue(serverScrape, "records_written_total", { kind: "create_records" })).toBeUndefined();

@@ -105,7 +105,7 @@ describe("Airtable series", () => {
   it("keeps each Metrics in its own registry (several apps in one process)", async () => {
     const a = new Metrics();
     const b = new Metrics();
-    a.onToolCall("list_records", 120, false);
+    a.onToolCall("list_records", 120, "ok");
     a.recordsWrittenBy("create_records", 10);
     expect(await a.registry.metrics()).toMatch(
       /^tool_call_duration_seconds_count\{tool="list_records",outcome="ok"\} 1$/m,
