@@ -189,7 +189,9 @@ export function createServerApp(parts: ServerParts): express.Express {
         };
       },
       tools: allTools,
-      tasks: { store: tasks, callerUserId: userIdOf },
+      callerUserId: userIdOf,
+      operations: parts.operations,
+      tasks: { store: tasks },
       runWrite: createWriteRunner({
         runner: parts.runner,
         operations: parts.operations,

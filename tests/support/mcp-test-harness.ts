@@ -176,6 +176,8 @@ export async function startMcpHarness(
       },
       tools: [...(opts.tools ?? readTools), ...(opts.extraTools ?? [])],
       runWrite: createWriteRunner({ runner, operations, waitMs: opts.writeWaitMs ?? 25_000 }),
+      callerUserId: (req) => (req as typeof req & { auth: { extra: { userId: string } } }).auth.extra.userId,
+      operations,
       ...(opts.tasks === true && {
         tasks: {
           store: new OperationTaskStore({
@@ -184,7 +186,6 @@ export async function startMcpHarness(
             baseRps: 25,
             cancel: (id, owner) => runner.cancel(id, owner, { source: "tasks/cancel" }),
           }),
-          callerUserId: (req) => (req as typeof req & { auth: { extra: { userId: string } } }).auth.extra.userId,
         },
       }),
       allowedOrigins: [ALLOWED_ORIGIN],

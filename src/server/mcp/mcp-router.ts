@@ -4,8 +4,10 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import type { Scope } from "../../shared/auth/scopes.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { misconfigurationOf } from "../../shared/misconfiguration.ts";
+import type { OperationReader } from "../../shared/operations/operation-store.ts";
 import type { OperationTaskStore } from "../../shared/tasks/operation-task-store.ts";
 import { undeclaredTaskSubscription } from "../../shared/tasks/task-handlers.ts";
+import { scopesToCancel } from "../../shared/tools/catalog.ts";
 import type { AnyToolDefinition } from "../../shared/tools/define-tool.ts";
 import { buildInstructions, type InstructionSettings } from "../../shared/tools/instructions.ts";
 import type { BaseToolContext, ToolRuntime } from "../../shared/tools/register-tools.ts";
@@ -33,17 +35,23 @@ export interface McpRouterDeps {
   hostHint?: string;
   logger: Logger;
   /** Answers 403 with `WWW-Authenticate: Bearer error="insufficient_scope", scope="…"`. */
-  insufficientScope(res: Response, needed: Scope[]): void;
+  insufficientScope(res: Response, needed: readonly Scope[]): void;
+  /** The verified token's user id: whose operations and tasks a request may see, cancel and read. */
+  callerUserId(req: Request): string;
+  /**
+   * The write operations' logs, read as their owner: a cancel (cancel_operation, `tasks/cancel`) needs the scopes of
+   * the tool that made the operation it names, so the router reads the operation's kind before the call runs.
+   */
+  operations: OperationReader;
   /** Largest accepted request body; default 1 MB. */
   maxBodyBytes?: number;
   /** Runs write tools (queued operations, issue 4). */
   runWrite?: ToolRuntime["runWrite"];
   /**
    * MCP Tasks over the write operations (2026-07-28 `io.modelcontextprotocol/tasks`): with it, a write called by a
-   * request that declares the extension answers with a task, and `tasks/*` are served. `callerUserId` says whose
-   * tasks a request may see (the verified token's user).
+   * request that declares the extension answers with a task, and `tasks/*` are served, as `callerUserId`'s.
    */
-  tasks?: { store: OperationTaskStore; callerUserId(req: Request): string };
+  tasks?: { store: OperationTaskStore };
   /** Observes every tool call's duration and outcome (/metrics). */
   onToolCall?: ToolRuntime["onToolCall"];
   /** READ_CALL_DEADLINE_MS (ToolRuntime's readCallDeadlineMs); default the config's default. */
@@ -62,8 +70,9 @@ const MCP_METHODS = ["GET", "POST", "DELETE"] as const;
  * requests (per-request `_meta`, `server/discover`) and 2025-era clients (`initialize`, 2025-11-25 / 2025-06-18).
  * Every request gets a fresh McpServer (no session, no Mcp-Session-Id), so any instance serves any request. In
  * order: CORS (an allowed origin's preflight is answered there), Host and Origin checks (DNS rebinding),
- * authentication, content negotiation (accept.ts), body limit and JSON parsing, the scope check of `tools/call`,
- * then the SDK v2 (its era classification, then the request).
+ * authentication, content negotiation (accept.ts), body limit and JSON parsing, the scope check of `tools/call` and
+ * `tasks/*` (a cancel's by the operation it names, missingCancelScopes), then the SDK v2 (its era classification,
+ * then the request).
  */
 export function createMcpRouter(deps: McpRouterDeps): express.Router {
   const router = express.Router();
@@ -139,6 +148,13 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
     for (const tool of [...called, ...taskMethodTools(messages, toolsByName)]) {
       if (!tool.scopes.every((s) => granted.has(s))) return deps.insufficientScope(res, tool.scopes);
     }
+    let cancelNeeds: readonly Scope[] | undefined;
+    try {
+      cancelNeeds = await missingCancelScopes(messages, granted, req);
+    } catch (error) {
+      return next(error); // the log could not be read (Redis away): the app's error handler answers 503
+    }
+    if (cancelNeeds !== undefined) return deps.insufficientScope(res, cancelNeeds);
 
     // Built before the SDK sees a tool call, so a failure (e.g. the user's Airtable grant was revoked) reaches
     // the app's error handler and can become an HTTP answer (401 + challenge) instead of a tool error.
@@ -158,7 +174,7 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
       logger: deps.logger,
       ...(deps.runWrite !== undefined && { runWrite: deps.runWrite }),
       ...(deps.tasks !== undefined && {
-        tasks: { store: deps.tasks.store, ownerUserId: () => deps.tasks!.callerUserId(req) },
+        tasks: { store: deps.tasks.store, ownerUserId: () => deps.callerUserId(req) },
       }),
       ...(deps.onToolCall !== undefined && { onToolCall: deps.onToolCall }),
       ...(deps.readCallDeadlineMs !== undefined && { readCallDeadlineMs: deps.readCallDeadlineMs }),
@@ -167,6 +183,29 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
     // The SDK calls the server factory itself (once per request, either era): this request's runtime reaches
     // it through the async context of this call.
     await requestRuntime.run(runtime, () => handlers.serve(answerShape(accepted, messages), req, res, read.body));
+  }
+
+  /**
+   * The one check of "cancelling needs the scopes of the tool that made the operation" (scopesToCancel), for both
+   * ways to cancel: a `tools/call` of cancel_operation (its `operationId`) and, when tasks are served, `tasks/cancel`
+   * (its `taskId`, which is the operation id). The scopes of the first named operation of the caller's that the
+   * token lacks part of, or undefined when none. An id that is not the caller's operation (missing, expired,
+   * malformed, another user's) needs nothing here: the call then answers "not found" as it does for any token, so a
+   * refusal never tells that someone else's operation exists or what it is. Reading a task or an operation
+   * (`tasks/get`, get_operation) needs no scope. Throws what the log throws (Redis unreachable).
+   */
+  async function missingCancelScopes(
+    messages: unknown[],
+    granted: ReadonlySet<string>,
+    req: Request,
+  ): Promise<readonly Scope[] | undefined> {
+    for (const operationId of cancelledOperationIds(messages, toolsByName, deps.tasks !== undefined)) {
+      const state = await deps.operations.getForOwner(operationId, deps.callerUserId(req));
+      if (state === undefined) continue;
+      const needed = scopesToCancel(state.operation.kind);
+      if (!needed.every((s) => granted.has(s))) return needed;
+    }
+    return undefined;
   }
 
   return router;
@@ -190,8 +229,8 @@ function calledTools(messages: unknown[], tools: Map<string, AnyToolDefinition>)
 
 /**
  * The tasks methods (MCP Tasks extension) do what a tool does for an operation, so they need that tool's scopes:
- * `tasks/cancel` stops a write like cancel_operation (records:write), `tasks/get` and `tasks/update` read it like
- * get_operation. Without this, a read-only token could stop a write through `tasks/cancel`.
+ * `tasks/cancel` stops a write like cancel_operation (and, like it, needs the scopes of the tool that made the
+ * operation: missingCancelScopes), `tasks/get` and `tasks/update` read it like get_operation (no scope).
  */
 const TASK_METHOD_TOOL: ReadonlyMap<string, string> = new Map([
   ["tasks/cancel", "cancel_operation"],
@@ -209,6 +248,30 @@ function taskMethodTools(messages: unknown[], tools: Map<string, AnyToolDefiniti
     if (tool !== undefined) needed.push(tool);
   }
   return needed;
+}
+
+/** The tool whose calls cancel an operation, and the argument that names it (cancel-operation.ts). */
+const CANCEL_TOOL = "cancel_operation";
+
+/**
+ * The operation ids the body's cancels name: `operationId` of a `tools/call` of cancel_operation (when it is offered)
+ * and, with `tasks` served, `taskId` of `tasks/cancel` (a task id is its operation's id). Ids that are not strings
+ * are left to the SDK to refuse.
+ */
+function cancelledOperationIds(messages: unknown[], tools: Map<string, AnyToolDefinition>, tasks: boolean): string[] {
+  const ids: string[] = [];
+  for (const message of messages) {
+    if (!isObject(message) || !isObject(message.params)) continue;
+    const { params } = message;
+    if (message.method === "tools/call" && params.name === CANCEL_TOOL && tools.has(CANCEL_TOOL)) {
+      if (isObject(params.arguments) && typeof params.arguments.operationId === "string") {
+        ids.push(params.arguments.operationId);
+      }
+    } else if (message.method === "tasks/cancel" && tasks && typeof params.taskId === "string") {
+      ids.push(params.taskId);
+    }
+  }
+  return ids;
 }
 
 /**

@@ -1,3 +1,5 @@
+import type { Scope } from "../auth/scopes.ts";
+import { OPERATION_KINDS, type OperationKind } from "../operations/events.ts";
 import type { AnyToolDefinition } from "./define-tool.ts";
 import { describeTable } from "./read/describe-table.ts";
 import { getOperation } from "./read/get-operation.ts";
@@ -33,8 +35,8 @@ export const readTools: readonly AnyToolDefinition[] = [
 ];
 
 /**
- * Tools over the caller's own write operations (our logs, not Airtable); they run in the request. cancel_operation
- * changes an operation (it stops it), so it needs the write scope records:write.
+ * Tools over the caller's own write operations (our logs, not Airtable); they run in the request. None needs a scope
+ * of its own; cancel_operation needs the scopes of the tool that made the operation it stops ({@link scopesToCancel}).
  */
 export const operationTools: readonly AnyToolDefinition[] = [getOperation, listOperations, cancelOperation];
 
@@ -55,3 +57,33 @@ export const writeTools: readonly AnyToolDefinition[] = [
 
 /** Every tool this server offers. */
 export const allTools: readonly AnyToolDefinition[] = [...readTools, ...operationTools, ...writeTools];
+
+/** Each kind's scopes to cancel (scopesToCancel), built once; a kind without a write tool of its name fails here. */
+const cancelScopesByKind: ReadonlyMap<OperationKind, readonly Scope[]> = new Map(
+  OPERATION_KINDS.map((kind) => {
+    const tool = writeTools.find((t) => t.name === kind);
+    if (tool === undefined) {
+      throw new Error(
+        `write kind ${kind} has no write tool of the same name in tools/catalog.ts: cancelling its operations needs ` +
+          `the scopes of the tool that makes them (README, "Adding a write kind")`,
+      );
+    }
+    return [kind, tool.scopes];
+  }),
+);
+
+/**
+ * The scopes a token needs to cancel an operation of `kind` (cancel_operation, `tasks/cancel`): those of the write
+ * tool that made it, so a token that may make a write may stop it and one that may not make it may not stop it
+ * either — a create_table operation needs schema:write (records:write is not enough), a create_comment one
+ * comments:write, a record write records:write. The HTTP layer checks them (src/server/mcp/mcp-router.ts) and answers
+ * a token without them 403 insufficient_scope naming them (RFC 6750 §3.1; MCP 2025-11-25 authorization, "Scope
+ * Challenge Handling"). An operation's log keeps its kind, not its tool: each kind is made by the write tool of the
+ * same name, and create_record also makes create_records operations, with the same scopes (the catalog's tests check
+ * that every tool of a kind needs the scope that kind's Airtable request needs).
+ */
+export function scopesToCancel(kind: OperationKind): readonly Scope[] {
+  const scopes = cancelScopesByKind.get(kind);
+  if (scopes === undefined) throw new Error(`unknown operation kind ${JSON.stringify(kind)}`);
+  return scopes;
+}

@@ -1,7 +1,8 @@
 /**
  * cancel_operation with the embedded runner (`npm start` without Redis, stdio): the MCP SDK client over real HTTP,
  * operations run in this process against the sandbox with their logs in real Redis. A running import stops within
- * one batch of the cancel and its result is exactly what the sandbox holds; the tool needs records:write.
+ * one batch of the cancel and its result is exactly what the sandbox holds; stopping a record write needs
+ * records:write (the scopes of the tool that made the operation: tests/server/mcp/cancel-scopes.test.ts for the rest).
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -110,10 +111,22 @@ describe("cancel_operation (embedded runner)", () => {
     }
   });
 
-  it("needs records:write, like the writes it stops", async () => {
+  it("stopping a record write needs records:write, like the write: a read-only token gets 403 insufficient_scope", async () => {
+    const baseId = h.sandbox.createBase(h.demo.user.id, {
+      name: "Read-only cancel",
+      tables: [{ name: "Tasks", fields: [{ name: "Name", type: "singleLineText" }] }],
+    }).id;
+    const write = await call("create_records", { baseId, tableId: "Tasks", records: [{ fields: { Name: "kept" } }] });
     const readOnly = await h.connect({ scopes: ["records:read", "schema:read"] });
     await expect(
-      readOnly.callTool({ name: "cancel_operation", arguments: { operationId: "op_AAAAAAAAAAAAAAAAAAAAAA" } }),
+      readOnly.callTool({ name: "cancel_operation", arguments: { operationId: write.operationId } }),
     ).rejects.toThrow(/403|insufficient_scope/);
+    // An id that is none of the caller's operations needs no scope: the answer any token gets, as get_operation's.
+    const none = await readOnly.callTool({
+      name: "cancel_operation",
+      arguments: { operationId: "op_AAAAAAAAAAAAAAAAAAAAAA" },
+    });
+    expect(none.isError).toBe(true);
+    expect(JSON.stringify(none.content)).toContain("There is no operation");
   });
 });

@@ -6,7 +6,9 @@ import { ToolInputError } from "../tool-input-error.ts";
 /**
  * cancel_operation: stops one of the caller's write operations through the runner (OperationRunner.cancel, the
  * same path as `tasks/cancel` and Bull Board's remove). Answers what get_operation answers, right after the cancel
- * is recorded. Scope: records:write — every operation a cancel can stop part-way is a record write.
+ * is recorded. Scopes: none of its own; the operation's, checked by the HTTP layer before the call runs — a token
+ * must hold the scopes of the write tool that made the operation (catalog.ts scopesToCancel: schema:write for a
+ * create_table, records:write for a record write), or it is answered 403 insufficient_scope naming them.
  */
 export const cancelOperation = defineTool({
   name: "cancel_operation",
@@ -20,7 +22,8 @@ export const cancelOperation = defineTool({
     "finished operation, which is left as it was.",
   kind: "read",
   noAirtableRequest: true,
-  scopes: ["records:write"],
+  // The operation's scopes are checked instead (scopesToCancel), once its kind is read: see mcp-router.ts.
+  scopes: [],
   inputSchema: {
     operationId: z.string().min(1).describe("The operationId of the write to stop (op_…)."),
   },

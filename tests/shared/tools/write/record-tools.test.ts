@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SchemaLookupError } from "../../../../src/shared/schema-cache.ts";
-import { allTools, operationTools, readTools, writeTools } from "../../../../src/shared/tools/catalog.ts";
+import { scopeCatalog } from "../../../../src/shared/auth/scopes.ts";
+import { WRITE_KINDS } from "../../../../src/shared/operations/kinds/index.ts";
+import {
+  allTools,
+  operationTools,
+  readTools,
+  scopesToCancel,
+  writeTools,
+} from "../../../../src/shared/tools/catalog.ts";
 import type { ToolContext } from "../../../../src/shared/tools/define-tool.ts";
 import { operationResultShape } from "../../../../src/shared/tools/operation-result.ts";
 import { startToolContextHarness, type ToolContextHarness } from "../../../support/tool-context-test-harness.ts";
@@ -437,7 +445,8 @@ describe("catalog", () => {
     expect(operationTools.map((t) => [t.name, t.kind, t.scopes])).toEqual([
       ["get_operation", "read", []],
       ["list_operations", "read", []],
-      ["cancel_operation", "read", ["records:write"]],
+      // Its scopes are the operation's (scopesToCancel), checked by the HTTP layer once the operation is read.
+      ["cancel_operation", "read", []],
     ]);
   });
 
@@ -467,5 +476,27 @@ describe("catalog", () => {
       });
       expect(tool.outputSchema).toBe(operationResultShape);
     }
+  });
+
+  it("cancelling an operation needs the scopes of the write tool that made it, which carry its kind's Airtable scope", () => {
+    expect(Object.fromEntries(WRITE_KINDS.map((k) => [k.name, scopesToCancel(k.name)]))).toEqual({
+      create_records: ["records:write"],
+      update_records: ["records:write"],
+      upsert_records: ["records:write"],
+      delete_records: ["records:write"],
+      create_table: ["schema:write"],
+      update_table: ["schema:write"],
+      create_field: ["schema:write"],
+      update_field: ["schema:write"],
+      create_comment: ["comments:write"],
+      upload_attachment: ["records:write"],
+    });
+    for (const kind of WRITE_KINDS) {
+      // The tool of the kind's name makes it; its scopes grant the Airtable scope the kind's requests need.
+      expect(byName.get(kind.name)?.scopes).toEqual(scopesToCancel(kind.name));
+      expect(scopesToCancel(kind.name).flatMap((s) => scopeCatalog[s].airtable)).toContain(kind.scope);
+    }
+    // create_record makes create_records operations (see its plan above): the same scopes stop them.
+    expect(createRecord.scopes).toEqual(scopesToCancel("create_records"));
   });
 });
