@@ -26,6 +26,7 @@ import { createAdminRouter } from "./admin/admin-router.ts";
 import { createAuthorizationServer, insufficientScope } from "./auth/index.ts";
 import { mcpOrigins } from "./cors.ts";
 import { finalErrorHandler } from "./final-error-handler.ts";
+import { CallCancels } from "./mcp/call-cancels.ts";
 import { createMcpRouter } from "./mcp/mcp-router.ts";
 import { hostPolicy } from "./mcp/request-guards.ts";
 import { readyzHandler } from "./readyz.ts";
@@ -69,6 +70,12 @@ export interface ServerParts {
    * the shutdown closes has not been cancelled by its client, and its operation goes on (run-write.ts).
    */
   shutdown?: AbortSignal;
+  /**
+   * The 2025-era tool calls in flight, stopped by their clients' `notifications/cancelled` (mcp/call-cancels.ts),
+   * relayed to every instance over Redis by the composition root. Absent: the app keeps its own, which stops the
+   * calls of this process only (one instance, or embedded mode).
+   */
+  cancels?: CallCancels;
 }
 
 /** upload_attachment carries up to 5 MB as base64 (≈ 6.7 MB) inside a JSON-RPC message. */
@@ -200,6 +207,7 @@ export function createServerApp(parts: ServerParts): express.Express {
         ...(parts.shutdown !== undefined && { shutdown: parts.shutdown }),
       }),
       maxBodyBytes: MAX_MCP_BODY_BYTES,
+      cancels: parts.cancels ?? new CallCancels({ logger }),
       onToolCall: metrics.onToolCall,
       readCallDeadlineMs: config.READ_CALL_DEADLINE_MS,
       instructionSettings: {

@@ -19,6 +19,7 @@ import { logRedisErrors, logSecondaryErrors } from "../shared/redis-unavailable.
 import { Metrics } from "../shared/metrics/index.ts";
 import { QueuedOperationRunner } from "../shared/queue/queued-runner.ts";
 import { SchemaCache } from "../shared/schema-cache.ts";
+import { CallCancels } from "./mcp/call-cancels.ts";
 import { createServerApp } from "./app.ts";
 import { revokedKeyPrefix } from "./auth/revocation-list.ts";
 
@@ -76,10 +77,13 @@ export async function startServer(config: Config, opts: { logger: Logger; metric
     logger,
   });
   await runner.ready();
+  // A client's cancel of a 2025-era call reaches the instance serving the call, wherever it arrives.
+  const cancels = await CallCancels.overRedis({ redis, keyPrefix, logger });
   // Aborted first thing in close(): requests the shutdown cuts off are not cancellations (run-write.ts).
   const shutdown = new AbortController();
   const app = createServerApp({
     shutdown: shutdown.signal,
+    cancels,
     config,
     redis,
     kv,
@@ -101,6 +105,7 @@ export async function startServer(config: Config, opts: { logger: Logger; metric
     await runner.close().catch((error: unknown) => logger.error({ err: error }, "queue close failed"));
     await access.close().catch((error: unknown) => logger.error({ err: error }, "limiter close failed"));
     await cache?.close();
+    await cancels.close();
     redis.disconnect();
   };
   const server = createServer(app);

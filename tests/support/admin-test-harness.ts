@@ -29,6 +29,7 @@ import { failFastRedisOptions } from "../../src/shared/redis-connection.ts";
 import { logRedisErrors } from "../../src/shared/redis-unavailable.ts";
 import { RedisKeyValueStore } from "../../src/shared/kv/redis-key-value-store.ts";
 import { createServerApp } from "../../src/server/app.ts";
+import { CallCancels } from "../../src/server/mcp/call-cancels.ts";
 
 /** An ADMIN_TOKEN for tests (≥ 16 characters). */
 export const TEST_ADMIN_TOKEN = `admin-${randomBytes(12).toString("hex")}`;
@@ -105,9 +106,12 @@ export async function startServerHarness(opts: ServerHarnessOptions): Promise<Se
     logger,
   });
   await runner.ready();
+  // As start-server.ts: a client's cancel reaches the harness serving the call, whichever harness it reaches.
+  const cancels = await CallCancels.overRedis({ redis, keyPrefix, logger });
   server.on(
     "request",
     createServerApp({
+      cancels,
       config,
       redis,
       kv: new RedisKeyValueStore(redis),
@@ -187,6 +191,7 @@ export async function startServerHarness(opts: ServerHarnessOptions): Promise<Se
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await runner.close();
       await access.close();
+      await cancels.close();
       redis.disconnect();
     },
   };

@@ -15,6 +15,7 @@ import type { Logger } from "../../shared/logger.ts";
 import { createMcpServer } from "../../shared/tools/create-mcp-server.ts";
 import type { AnyToolDefinition } from "../../shared/tools/define-tool.ts";
 import { calledToolName, type ToolRuntime } from "../../shared/tools/register-tools.ts";
+import { callKey, cancelNotification, type CallCancels } from "./call-cancels.ts";
 
 /** How one request's answer may be shaped (chosen by content negotiation, see mcp-router.ts). */
 export interface AnswerShape {
@@ -30,6 +31,11 @@ export interface DualEraOptions {
   /** The runtime of the request being served (called by the server factory, once per request). */
   runtime(): ToolRuntime;
   logger: Logger;
+  /**
+   * 2025-era `tools/call` requests in flight, stopped by their client's `notifications/cancelled` however it
+   * reaches the deployment (call-cancels.ts). Absent: such a notification reaches nothing (the SDK's stateless rule).
+   */
+  cancels?: CallCancels;
 }
 
 export interface DualEraHandlers {
@@ -112,11 +118,37 @@ export function createDualEraHandlers(opts: DualEraOptions): DualEraHandlers {
     });
     await server.connect(transport);
     // Closing the server closes its transport: per-request state ends with the answer (or the client leaving).
-    const teardown = () => void closeQuietly(server);
+    let untrack: (() => void) | undefined;
+    const teardown = () => {
+      untrack?.();
+      closeQuietly(server);
+    };
     request.signal.addEventListener("abort", teardown, { once: true });
+    // A tools/call its client may cancel from another request (call-cancels.ts). Stopped, it gets the SDK's own
+    // handling of a cancel (the call's signal aborts with the client's reason; no answer is sent for it, as the
+    // cancellation page says), and its HTTP request ends: a JSON answer is 202 with no body, an SSE stream closes.
+    let cancelled: Promise<Response> | undefined;
+    const call = opts.cancels === undefined ? undefined : trackableCall(options.parsedBody);
+    const key = call === undefined ? undefined : callKey(options.authInfo, call.id);
+    if (opts.cancels !== undefined && call !== undefined && key !== undefined) {
+      let answer: (response: Response) => void = () => {};
+      cancelled = new Promise<Response>((resolve) => (answer = resolve));
+      untrack = opts.cancels.track(key, (reason) => {
+        void transport.onmessage?.({
+          jsonrpc: "2.0",
+          method: "notifications/cancelled",
+          params: { requestId: call.id, ...(reason !== undefined && { reason }) },
+        });
+        answer(new Response(null, { status: 202 }));
+        // After the SDK has aborted the call with the client's reason (a microtask away): closing first would
+        // abort it as a closed connection, which a write call takes for a disconnect, not a cancel (run-write.ts).
+        setImmediate(teardown);
+      });
+    }
     let response: Response;
     try {
-      response = await transport.handleRequest(request, options);
+      const answered = transport.handleRequest(request, options);
+      response = cancelled === undefined ? await answered : await Promise.race([answered, cancelled]);
     } catch (error) {
       teardown();
       throw error;
@@ -137,9 +169,13 @@ export function createDualEraHandlers(opts: DualEraOptions): DualEraHandlers {
           fetch: async (request, options = {}) => {
             const tool = calledToolName(options.parsedBody);
             if (tool !== undefined) calledTools.set(request, tool);
-            return (await isLegacyRequest(request, options.parsedBody))
-              ? legacy(request, options, legacyJson)
-              : modernHandler(mode).fetch(request, options);
+            if (!(await isLegacyRequest(request, options.parsedBody)))
+              return modernHandler(mode).fetch(request, options);
+            const cancel = opts.cancels === undefined ? undefined : cancelNotification(options.parsedBody);
+            const key = cancel === undefined ? undefined : callKey(options.authInfo, cancel.requestId);
+            // Passed on before the notification's own 202 (which the SDK answers, reaching no call there).
+            if (key !== undefined) await opts.cancels!.cancel(key, cancel!.reason);
+            return legacy(request, options, legacyJson);
           },
         },
         { onerror: (error) => opts.logger.error({ err: error }, "MCP request failed") },
@@ -176,6 +212,14 @@ function closeQuietly(server: { close(): Promise<void> }): void {
   } finally {
     Error.stackTraceLimit = limit;
   }
+}
+
+/** The id of a 2025-era `tools/call` request (the one request that runs long enough to be cancelled), if `body` is one. */
+function trackableCall(body: unknown): { id: string | number } | undefined {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) return undefined;
+  const { method, id } = body as { method?: unknown; id?: unknown };
+  if (method !== "tools/call" || (typeof id !== "string" && typeof id !== "number")) return undefined;
+  return { id };
 }
 
 /** `body`, calling `onEnd` once when it has been read to the end, failed, or was cancelled. */

@@ -15,6 +15,7 @@ import { JSON_RPC, sendJsonRpcError } from "./json-rpc-error.ts";
 import { readJsonBody } from "./read-json-body.ts";
 import { BrowserOrigins, mcpCors } from "../cors.ts";
 import { acceptedAnswer, presentAcceptToSdk, type AcceptedAnswer } from "./accept.ts";
+import type { CallCancels } from "./call-cancels.ts";
 import { createDualEraHandlers, type AnswerShape } from "./dual-era-handler.ts";
 import { hostGuard, originGuard } from "./request-guards.ts";
 
@@ -43,6 +44,11 @@ export interface McpRouterDeps {
    * the tool that made the operation it names, so the router reads the operation's kind before the call runs.
    */
   operations: OperationReader;
+  /**
+   * 2025-era tool calls in flight, for their clients' `notifications/cancelled` (call-cancels.ts); absent, such a
+   * notification reaches no call.
+   */
+  cancels?: CallCancels;
   /** Largest accepted request body; default 1 MB. */
   maxBodyBytes?: number;
   /** Runs write tools (queued operations, issue 4). */
@@ -95,6 +101,7 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
       return runtime;
     },
     logger: deps.logger,
+    ...(deps.cancels !== undefined && { cancels: deps.cancels }),
   });
 
   const notAllowed: RequestHandler = (_req, res) => {

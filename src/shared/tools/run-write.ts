@@ -50,7 +50,8 @@ export const WRITE_ANSWER_GRACE_MS = 5_000;
  *
  * A call cancelled while it waits cancels its operation (`runner.cancel`, recorded as the owner's cancel: what was
  * written stays written, the rest is not sent) and sends no more progress: on `notifications/cancelled` where it
- * reaches the call (stdio; over HTTP it comes as another request, which the SDK cannot match to this one), and when
+ * reaches the call (stdio; over HTTP a 2025-era client's comes as another request, which the server matches to this
+ * one by grant and id: src/server/mcp/call-cancels.ts), and when
  * a 2026-07-28 client closes the request's stream ("MUST be treated by the server as cancellation",
  * basic/transports/streamable-http; such a client then re-issues the request, which would otherwise write
  * everything twice). A 2025-era client that disconnects leaves its write running (those revisions: a disconnect
