@@ -19,6 +19,7 @@ import type { AirtableTokenProvider } from "../shared/tokens/airtable-token-prov
 import type { TokenStore } from "../shared/tokens/index.ts";
 import type { OperationRunner } from "../shared/operations/operation-runner.ts";
 import type { OperationStore } from "../shared/operations/operation-store.ts";
+import { settlingReader } from "../shared/operations/settling-reader.ts";
 import { allTools } from "../shared/tools/catalog.ts";
 import { createWriteRunner } from "../shared/tools/run-write.ts";
 import { OperationTaskStore } from "../shared/tasks/operation-task-store.ts";
@@ -164,9 +165,12 @@ export function createServerApp(parts: ServerParts): express.Express {
 
   app.use(auth.router);
 
+  // What agents read of their operations (get_operation, list_operations, tasks, a write call's answer): an
+  // operation left `queued` with no job by a server process that exited is ended when read (settling-reader.ts).
+  const operations = settlingReader(parts.operations, parts.runner, logger);
   // MCP Tasks are views of the operation logs (any instance answers any task); tasks/cancel is the runner's cancel.
   const tasks = new OperationTaskStore({
-    operations: parts.operations,
+    operations,
     cancel: (id, owner) => parts.runner.cancel(id, owner, { source: "tasks/cancel" }),
     retentionMs: config.OPERATION_RETENTION_HOURS * 3_600_000,
     baseRps: config.AIRTABLE_BASE_RPS,
@@ -190,7 +194,7 @@ export function createServerApp(parts: ServerParts): express.Express {
           airtableScopes: access.scopes,
           schemas,
           logger: logger.child({ userId }),
-          operations: parts.operations,
+          operations,
           operationRunner: parts.runner,
           maxRecordsPerOperation: config.MAX_RECORDS_PER_OPERATION,
         };
@@ -201,7 +205,7 @@ export function createServerApp(parts: ServerParts): express.Express {
       tasks: { store: tasks },
       runWrite: createWriteRunner({
         runner: parts.runner,
-        operations: parts.operations,
+        operations,
         waitMs: config.WRITE_WAIT_MS,
         ...(workers !== undefined && { workers }),
         ...(parts.shutdown !== undefined && { shutdown: parts.shutdown }),

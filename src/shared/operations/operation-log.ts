@@ -41,13 +41,17 @@ return 1
 `;
 
 /**
- * KEYS: stream. ARGV: event JSON without seq (an object), retentionMs, maxEvents, owner index key prefix.
- * Returns the new seq, -1 when the operation does not exist, -2 when its log is full. seq = entries + 1 (the
- * stream is never trimmed), spliced in as the JSON's first member.
+ * KEYS: stream, and for a guarded append (appendIf) a key that must not exist. ARGV: event JSON without seq (an
+ * object), retentionMs, maxEvents, owner index key prefix, and for a guarded append the number of entries the
+ * stream must still have. Returns the new seq, -1 when the operation does not exist, -2 when its log is full, -3
+ * when the stream has another number of entries, -4 when the key exists. seq = entries + 1 (the stream is never
+ * trimmed), spliced in as the JSON's first member.
  */
 const APPEND_LUA = `
 local n = redis.call('XLEN', KEYS[1])
 if n == 0 then return -1 end
+if KEYS[2] and redis.call('EXISTS', KEYS[2]) == 1 then return -4 end
+if ARGV[5] and n ~= tonumber(ARGV[5]) then return -3 end
 if n >= tonumber(ARGV[3]) then return -2 end
 local seq = n + 1
 redis.call('XADD', KEYS[1], '*', 'event', '{"seq":' .. seq .. ',' .. string.sub(ARGV[1], 2))
@@ -70,6 +74,18 @@ export class OperationNotFoundError extends Error {
 export class OperationLogFullError extends Error {
   override name = "OperationLogFullError";
 }
+
+/**
+ * The condition of a guarded append (OperationLog.appendIf): the log still has exactly `length` events (nobody
+ * appended since the caller read it), and `absentKey`, a key of the same Redis, does not exist.
+ */
+export interface AppendGuard {
+  length: number;
+  absentKey: string;
+}
+
+/** Why appendIf appended nothing: the log has another length now, or the guard's key exists. */
+export type AppendRefusal = "changed" | "key_exists";
 
 export interface OperationLogOptions {
   /** Shared connection; the log does not close it. */
@@ -130,24 +146,39 @@ export class OperationLog implements OperationStore {
 
   /** Appends an event; returns its seq. Throws OperationNotFoundError (no such operation, or expired). */
   async append(operationId: string, event: NewOperationEvent): Promise<number> {
+    return (await this.#append(operationId, event)) as number;
+  }
+
+  /**
+   * Appends an event only if `guard` holds, in one script: nothing else (another process's append, a BullMQ add)
+   * can run between the check and the append. Returns the new seq, or why nothing was appended ("key_exists" is
+   * checked first). Throws what `append` throws. How QueuedOperationRunner ends an operation that was never queued
+   * without racing the job's add (queue/not-queued.ts).
+   */
+  async appendIf(operationId: string, event: NewOperationEvent, guard: AppendGuard): Promise<number | AppendRefusal> {
+    if (!Number.isInteger(guard.length) || guard.length < 1) {
+      throw new Error(`OperationLog.appendIf: guard.length must be a positive integer (events), got ${guard.length}`);
+    }
+    return this.#append(operationId, event, guard);
+  }
+
+  async #append(operationId: string, event: NewOperationEvent, guard?: AppendGuard): Promise<number | AppendRefusal> {
     // Validated here so a buggy appender cannot corrupt a log every reader would then choke on. The seq is a
     // placeholder: the script assigns the real one.
     const parsed = operationEventSchema.safeParse({ ...event, seq: 1, at: event.at ?? this.#now() });
     if (!parsed.success) throw new Error(`OperationLog.append(${operationId}): invalid event: ${parsed.error.message}`);
     if (parsed.data.type === "accepted") throw new Error("OperationLog.append: `accepted` is written by create()");
     const { seq: _placeholder, ...withoutSeq } = parsed.data;
-    const seq = (await this.#redis.eval(
-      APPEND_LUA,
-      1,
-      this.keyOf("op", operationId),
-      JSON.stringify(withoutSeq),
-      this.#retentionMs,
-      this.#maxEvents,
-      `${this.#prefix}:owner:`,
-    )) as number;
+    const keys =
+      guard === undefined ? [this.keyOf("op", operationId)] : [this.keyOf("op", operationId), guard.absentKey];
+    const args = [JSON.stringify(withoutSeq), this.#retentionMs, this.#maxEvents, `${this.#prefix}:owner:`];
+    if (guard !== undefined) args.push(guard.length);
+    const seq = (await this.#redis.eval(APPEND_LUA, keys.length, ...keys, ...args)) as number;
     if (seq === -1) throw new OperationNotFoundError(`operation ${operationId} does not exist (or expired)`);
     if (seq === -2)
       throw new OperationLogFullError(`operation ${operationId} has ${this.#maxEvents} events, the most a log keeps`);
+    if (seq === -3) return "changed";
+    if (seq === -4) return "key_exists";
     return seq;
   }
 

@@ -1,5 +1,13 @@
 import type { CancelSource, Operation } from "./events.ts";
-import type { OperationProgress, OperationState } from "./fold.ts";
+import type { OperationProgress, OperationState, OperationStatus } from "./fold.ts";
+
+/** What a read knows of an operation (its state, or a list_operations summary), enough to ask `settleQueued`. */
+export interface QueuedOperationRef {
+  operationId: string;
+  status: OperationStatus;
+  /** Epoch ms, the clock of the process that created it. */
+  createdAt: number;
+}
 
 /** Who asks for a cancel, recorded in the log's `cancel_requested` (default "cancel_operation"). */
 export interface CancelOptions {
@@ -40,6 +48,14 @@ export interface OperationRunner {
    * reached (Redis down): then nothing was recorded, and asking again is safe.
    */
   cancel(operationId: string, ownerUserId: string, options?: CancelOptions): Promise<OperationState | undefined>;
+  /**
+   * Optional, for runners that hand operations to someone else (the BullMQ queue): called by reads
+   * (settling-reader.ts: get_operation, list_operations, tasks) for an operation they found `queued`. Ends it when
+   * it will never run — its queueing never finished, and the process that began it is gone (QueuedOperationRunner
+   * says when and how) — and answers its new state; undefined when it was left as it is. Rejects only when the store
+   * or the queue cannot be reached (the read then answers what it read).
+   */
+  settleQueued?(operation: QueuedOperationRef): Promise<OperationState | undefined>;
   close(): Promise<void>;
 }
 

@@ -8,6 +8,11 @@
  * holds stays, and that worker is told at once on the cancel channel (`cancelChannel`, Redis pub/sub) so a batch
  * waiting in its limiter is dropped; it appends `cancelled` after the batch in flight. A missed message costs only
  * time: the worker also sees the log's `cancel_requested` at its next append.
+ *
+ * An operation whose log was written but whose job may never have been added (the add's answer lost, or this
+ * process gone before it learned it) is settled by `settleQueueing` (not-queued.ts): here right after the add, then
+ * in the background until Redis answers (`#settleLater`), and by any instance that reads it once it is older than
+ * the grace (`settleQueued`, called by operations/settling-reader.ts for get_operation, list_operations and tasks).
  */
 import { blockingDuplicate } from "../redis-connection.ts";
 import { isCommandTimeout, logSecondaryErrors, redisDoesNotAnswer } from "../redis-unavailable.ts";
@@ -17,8 +22,13 @@ import type { Logger } from "../logger.ts";
 import { endCancelledIfIdle, recordCancelRequest } from "../operations/cancel.ts";
 import type { Operation } from "../operations/events.ts";
 import { isTerminal, type OperationProgress, type OperationState } from "../operations/fold.ts";
-import { SubmitOutcomeUnknownError, type CancelOptions, type OperationRunner } from "../operations/operation-runner.ts";
-import type { OperationStore } from "../operations/operation-store.ts";
+import {
+  SubmitOutcomeUnknownError,
+  type CancelOptions,
+  type OperationRunner,
+  type QueuedOperationRef,
+} from "../operations/operation-runner.ts";
+import type { OperationLog } from "../operations/operation-log.ts";
 import { failOperation } from "../operations/fail-operation.ts";
 import { ProgressListeners } from "../operations/progress-listeners.ts";
 import {
@@ -30,9 +40,10 @@ import {
   jobOptions,
 } from "./operation-queue.ts";
 import type { JobPolicy, OperationJobData } from "./operation-queue.ts";
+import { NOT_QUEUED, notQueuedGraceMs, settleQueueing } from "./not-queued.ts";
 
-/** Why an operation that could not be queued ended. */
-const NOT_QUEUED = "The operation could not be queued (Redis did not answer). Nothing was written; call again.";
+/** REDIS_COMMAND_TIMEOUT_MS's default (config.ts): the grace's base when the connection has no command timeout. */
+const DEFAULT_COMMAND_TIMEOUT_MS = 2_000;
 /**
  * How often a submit whose outcome is unknown asks Redis again (ms): every SETTLE_RETRY_MS for the first SETTLE_MS,
  * then every SETTLE_SLOW_RETRY_MS.
@@ -48,8 +59,15 @@ export interface QueuedRunnerOptions extends JobPolicy {
    */
   redis: Redis;
   keyPrefix: string;
-  store: OperationStore;
+  /** The operations' logs in the same Redis (settling an operation checks its job and its log in one script). */
+  store: OperationLog;
   logger: Logger;
+  /**
+   * How long after its `createdAt` an operation read `queued` with no job is left alone before it is ended NOT_QUEUED
+   * (ms; `settleQueued`). Default `notQueuedGraceMs` (not-queued.ts, which says why) of `redis`'s command timeout
+   * (REDIS_COMMAND_TIMEOUT_MS), or of 2 s when it has none: 34 s with the defaults.
+   */
+  notQueuedGraceMs?: number;
 }
 
 export class QueuedOperationRunner implements OperationRunner {
@@ -59,10 +77,17 @@ export class QueuedOperationRunner implements OperationRunner {
   readonly #queueRedis: Redis;
   readonly #opts: QueuedRunnerOptions;
   readonly #progressListeners = new ProgressListeners();
+  /** See QueuedRunnerOptions.notQueuedGraceMs. */
+  readonly notQueuedGraceMs: number;
   #closed = false;
 
   constructor(opts: QueuedRunnerOptions) {
     this.#opts = opts;
+    this.notQueuedGraceMs =
+      opts.notQueuedGraceMs ?? notQueuedGraceMs(opts.redis.options.commandTimeout ?? DEFAULT_COMMAND_TIMEOUT_MS);
+    if (!Number.isFinite(this.notQueuedGraceMs) || this.notQueuedGraceMs < 0) {
+      throw new Error(`QueuedOperationRunner: notQueuedGraceMs must be ≥ 0 (ms), got ${this.notQueuedGraceMs}`);
+    }
     const prefix = bullPrefix(opts.keyPrefix);
     // A connection of its own (same fail-fast options), so that BullMQ's scripts stay off the shared one
     // (bullmqConnection in operation-queue.ts says why).
@@ -97,7 +122,8 @@ export class QueuedOperationRunner implements OperationRunner {
    *   will): Redis is asked once it is reachable again. The job is there → resolves (it runs, once); it is not → the
    *   log ends `failed` (nothing was written) and the error is thrown. Redis cannot be asked (still away) → throws
    *   SubmitOutcomeUnknownError, and keeps asking in the background until Redis answers (`#settleLater`) so that
-   *   get_operation then tells which;
+   *   get_operation then tells which (and should this process exit first, the first read past the grace settles
+   *   it: `settleQueued`);
    * - Redis refused it (full, loading): nothing was queued; the log ends `failed` and the error is thrown. (A
    *   READONLY reply arrives as a broken connection: reconnectOnReadonly closes the connection and the fail-fast
    *   options reject the command with it, redis-unavailable.ts.)
@@ -154,22 +180,41 @@ export class QueuedOperationRunner implements OperationRunner {
   /**
    * After a broken add: true when its job is in the queue (Redis ran the add before the break); false when it is not,
    * and the log now ends `failed` (an add that still ran later would find the log ended, and its worker sends
-   * nothing). Throws what Redis throws.
+   * nothing). `settleQueueing`, which reads share. Throws what Redis throws.
    */
   async #settleBrokenAdd(operationId: string): Promise<boolean> {
-    if ((await Job.fromId(this.queue, operationId)) !== undefined) return true;
-    await failOperation(this.#opts.store, operationId, NOT_QUEUED);
-    return false;
+    return (await settleQueueing(this.queue, this.#opts.store, operationId)).queued;
+  }
+
+  /**
+   * OperationRunner.settleQueued: an operation read `queued` more than `notQueuedGraceMs` after its `createdAt` is
+   * settled by `settleQueueing` — its job exists (left to the workers: undefined) or it now ends `failed` with
+   * NOT_QUEUED (its new state). The case: the process that created it exited (a crash, a Cloud Run scale-in, a
+   * SIGTERM) between its log and its job, or before Redis answered whether the add ran, so nobody else would ever
+   * end it. Younger ones are left alone with no Redis command: their add may still be on its way.
+   */
+  async settleQueued(operation: QueuedOperationRef): Promise<OperationState | undefined> {
+    if (operation.status !== "queued" || Date.now() - operation.createdAt < this.notQueuedGraceMs) return undefined;
+    const outcome = await settleQueueing(this.queue, this.#opts.store, operation.operationId);
+    if (outcome.queued) return undefined;
+    if (outcome.ended) {
+      this.#opts.logger.info(
+        { operationId: operation.operationId, status: outcome.state?.status },
+        "ended an operation read as queued that has no job (its queueing never finished)",
+      );
+    }
+    return outcome.state;
   }
 
   /**
    * `#settleBrokenAdd`, tried until it answers: every SETTLE_RETRY_MS for the first SETTLE_MS, then every
    * SETTLE_SLOW_RETRY_MS, while the runner is open and the operation's log is kept (`retentionMs`). No shorter
    * deadline: the agent was told get_operation would say what became of the write, and an operation given up on
-   * stays `queued` with no job for good — after an outage longer than a minute, or on a server instance that gets
-   * no CPU between requests (Cloud Run with request-based billing, deploy/server-service.yaml), where this loop
-   * sleeps once the call has answered and resumes with the instance's next request, its wall-clock minute long
-   * gone. Best effort still: a process that exits before leaves the operation `queued` with no job.
+   * stays `queued` with no job until a read past the grace settles it — after an outage longer than a minute, or
+   * on a server instance that gets no CPU between requests (Cloud Run with request-based billing,
+   * deploy/server-service.yaml), where this loop sleeps once the call has answered and resumes with the instance's
+   * next request, its wall-clock minute long gone. A process that exits before leaves the operation `queued`, maybe
+   * with no job: the first read of it past the grace settles it then (`settleQueued`).
    */
   #settleLater(operationId: string): void {
     const started = performance.now();

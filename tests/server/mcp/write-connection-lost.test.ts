@@ -5,12 +5,19 @@
  * Tasks extension) then tells the truth. The server app with its BullMQ runner, a worker, the Airtable sandbox, and
  * Redis behind a proxy that breaks the connection carrying the add (tests/helpers/breaking-proxy.ts). The runner's
  * own cases are tests/shared/queue/submit-connection-lost.test.ts.
+ *
+ * And when the server process exits before it could settle such a write (a crash, a Cloud Run scale-in): its
+ * operation is left `queued` with no job, which get_operation, list_operations and tasks/get end `failed` (nothing
+ * written, call again) once the grace has passed; the runner's cases are
+ * tests/shared/queue/not-queued-on-read.test.ts.
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startSandbox, type Sandbox } from "../../../src/sandbox/index.ts";
 import type { Operation } from "../../../src/shared/operations/events.ts";
+import { operationFromPlan } from "../../../src/shared/operations/plan.ts";
+import { jobDataOf, jobOptions } from "../../../src/shared/queue/operation-queue.ts";
 import { callTool, resultText, signInAndConnect } from "../../e2e/helpers/mcp-client.ts";
 import { TestOAuthProvider } from "../../e2e/helpers/test-oauth-provider.ts";
 import { startBreakingProxy, type BreakOptions, type BreakingProxy } from "../../helpers/breaking-proxy.ts";
@@ -26,6 +33,7 @@ let server: ServerHarness;
 let provider: TestOAuthProvider;
 let client: Client;
 let baseId: string;
+let userId: string;
 
 beforeAll(async () => {
   proxy = await startBreakingProxy(testRedisUrl());
@@ -37,6 +45,7 @@ beforeAll(async () => {
     env: { REDIS_COMMAND_TIMEOUT_MS: "300" },
   });
   const user = sandbox.addUser({ email: "write-lost@example.com", name: "Lost" });
+  userId = user.id;
   baseId = sandbox.createBase(user.id, {
     name: "Lost writes",
     tables: [{ name: "Tasks", fields: [{ name: "Name", type: "singleLineText" }] }],
@@ -133,5 +142,88 @@ describe("a write call whose job's add loses its connection, Redis still away", 
       statusMessage: "Done: 1 record written of 1.",
     });
     expect(written("ran")).toHaveLength(1);
+  });
+});
+
+describe("a write whose server process exited before it was settled: its operation is queued with no job", () => {
+  // Redis is back for this server (the cases above leave the proxy refusing new connections for a while).
+  beforeAll(async () => {
+    await vi.waitFor(() => server.runner.queue.getJobCounts(), { timeout: 10_000, interval: 100 });
+  });
+
+  /**
+   * Records an operation's log as submit does (create_records, one record) and never adds its job, as a server that
+   * exited between the two (or before Redis answered whether the add ran) leaves it; created `ageMs` ago.
+   */
+  async function leftByAnExitedServer(name: string, ageMs: number): Promise<Operation> {
+    const op = operationFromPlan(
+      {
+        kind: "create_records",
+        baseId,
+        tableId: "Tasks",
+        input: [{ fields: { Name: name } }],
+        options: { typecast: false, onError: "continue" },
+      },
+      userId,
+    );
+    const created = { ...op, createdAt: op.createdAt - ageMs };
+    await server.operations.create(created);
+    return created;
+  }
+  const modern = async (method: string, params: Record<string, unknown>) =>
+    (
+      await callModern(
+        `${server.url}/mcp`,
+        { authorization: `Bearer ${provider.tokens()!.access_token}` },
+        method,
+        params,
+        true,
+      )
+    ).result;
+  const listed = async (operationId: string) =>
+    (
+      (await callTool(client, "list_operations", { limit: 100 })).structuredContent as {
+        operations: { operationId: string; status: string }[];
+      }
+    ).operations.find((o) => o.operationId === operationId);
+
+  it("past the grace, get_operation says it failed, that nothing was written and to call again; list_operations and tasks/get agree", async () => {
+    const op = await leftByAnExitedServer("left queued", server.runner.notQueuedGraceMs + 1_000);
+    const polled = await callTool(client, "get_operation", { operationId: op.operationId });
+    expect(polled.isError).not.toBe(true);
+    expect(polled.structuredContent).toMatchObject({ status: "failed", done: true });
+    expect(resultText(polled)).toMatch(/could not be queued.*Nothing was written; call again/);
+    expect((await listed(op.operationId))?.status).toBe("failed");
+    expect(await modern("tasks/get", { taskId: op.operationId })).toMatchObject({
+      status: "completed",
+      statusMessage: expect.stringMatching(/could not be queued.*Nothing was written; call again/),
+      result: { structuredContent: { status: "failed" } },
+    });
+    expect(written("left queued")).toEqual([]);
+  });
+
+  it("a 2026-07-28 client that only polls tasks/get sees the same", async () => {
+    const op = await leftByAnExitedServer("left queued, task", server.runner.notQueuedGraceMs + 1_000);
+    expect(await modern("tasks/get", { taskId: op.operationId })).toMatchObject({
+      status: "completed",
+      statusMessage: expect.stringMatching(/could not be queued.*Nothing was written; call again/),
+    });
+  });
+
+  it("within the grace (its add may still be on its way) it stays queued, and one whose job exists stays queued however old", async () => {
+    const young = await leftByAnExitedServer("young", server.runner.notQueuedGraceMs - 5_000);
+    const waiting = await leftByAnExitedServer("waiting", server.runner.notQueuedGraceMs + 60_000);
+    // Its job exists (delayed, so that the running worker leaves it waiting, as a busy queue would).
+    await server.runner.queue.add(waiting.kind, jobDataOf(waiting), {
+      ...jobOptions(waiting, { attempts: 1, retentionMs: 3_600_000 }),
+      delay: 600_000,
+    });
+    for (const op of [young, waiting]) {
+      const polled = await callTool(client, "get_operation", { operationId: op.operationId });
+      expect(polled.structuredContent).toMatchObject({ status: "queued", done: false });
+      expect((await listed(op.operationId))?.status).toBe("queued");
+      expect(await modern("tasks/get", { taskId: op.operationId })).toMatchObject({ status: "working" });
+      expect((await server.operations.read(op.operationId)).map((e) => e.type)).toEqual(["accepted"]);
+    }
   });
 });

@@ -153,4 +153,25 @@ describe("OperationLog", () => {
     const state = await log.state(op.operationId);
     expect(state?.lastSeq).toBe(101);
   });
+
+  it("appendIf appends only while the log keeps the length it was read with and the guard's key is absent", async () => {
+    const op = testOperation();
+    await log.create(op);
+    const absentKey = `${keyPrefix}:guard:${op.operationId}`;
+    const failed: NewOperationEvent = { type: "failed", reason: "not queued" };
+    // Another process appended since the log was read at 1 event.
+    await log.append(op.operationId, { type: "cancel_requested", source: "cancel_operation" });
+    expect(await log.appendIf(op.operationId, failed, { length: 1, absentKey })).toBe("changed");
+    // The key exists (a job added that very moment): refused whatever the length.
+    await redis.set(absentKey, "1", "PX", retentionMs);
+    expect(await log.appendIf(op.operationId, failed, { length: 2, absentKey })).toBe("key_exists");
+    expect((await log.read(op.operationId)).map((e) => e.type)).toEqual(["accepted", "cancel_requested"]);
+    await redis.del(absentKey);
+    expect(await log.appendIf(op.operationId, failed, { length: 2, absentKey })).toBe(3);
+    expect((await log.state(op.operationId))?.status).toBe("failed");
+    await expect(log.appendIf(newOperationId(), failed, { length: 1, absentKey })).rejects.toBeInstanceOf(
+      OperationNotFoundError,
+    );
+    await expect(log.appendIf(op.operationId, failed, { length: 0, absentKey })).rejects.toThrow(/guard.length/);
+  });
 });
