@@ -178,6 +178,10 @@ describe("link fields: cells and the inverse field (field-model#foreignkey)", ()
     expect(sorted.body.records.map((r: { fields: { Name: string } }) => r.fields.Name)).toEqual(["g", "a", "none"]);
     const filtered = await f.call("POST", `${contacts}/listRecords`, { filterByFormula: '{Company} = "Globex"' });
     expect(filtered.body.records.map((r: { fields: { Name: string } }) => r.fields.Name)).toEqual(["g"]);
+    // A formula sees the link's primary values, never its record ids (as Airtable): comparing with an id finds nothing.
+    const byId = await f.call("POST", `${contacts}/listRecords`, { filterByFormula: `{Company} = "${Globex[0]}"` });
+    expect(byId.status).toBe(200);
+    expect(byId.body.records).toEqual([]);
   });
 
   it("links a table to itself without an inverse field", async () => {

@@ -62,7 +62,7 @@ export function buildInstructions(
         ...(has("list_records") || has("search_records")
           ? [
               "- list_records and search_records answer at most pageSize records and about 40 kB. Ask only for the fields you need.",
-              '- filterByFormula takes an Airtable formula: field names in {braces}, text in "double quotes", e.g. AND({Status} = "Done", {Score} > 3). To find text, prefer search_records: its term is matched literally.',
+              '- filterByFormula takes an Airtable formula: field names in {braces}, text in "double quotes", e.g. AND({Status} = "Done", {Score} > 3). A link field reads there as its linked records\' primary values joined with ", " (names, not record ids): {Company} = "Acme" or FIND("Acme", {Company}); a record id never matches. To find text, prefer search_records: its term is matched literally.',
               "- Attachment urls in cells are temporary (Airtable lets them expire after about 2 hours): read the record again for a fresh url instead of keeping one.",
             ]
           : []),

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { resolveTable, SchemaLookupError } from "../../schema-cache.ts";
 import { defineTool, readOnlyAnnotations } from "../define-tool.ts";
+import { refuseLinkIdComparison } from "../link-id-formula.ts";
 import { listingInputs, listingOutputs, resolveListingQuery, runListing } from "../listing.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { strictArgumentObject } from "../strict-object.ts";
@@ -10,7 +11,8 @@ export const listRecords = defineTool({
   name: "list_records",
   title: "List records",
   description:
-    "Lists records of a table, optionally from a view, filtered with an Airtable formula and sorted. Cells are " +
+    "Lists records of a table, optionally from a view, filtered with an Airtable formula (a link field reads " +
+    'there as its linked records\' primary values, e.g. {Company} = "Acme", not record ids) and sorted. Cells are ' +
     "keyed by field name; expandLinks: true adds linked records' primary values to link fields. Answers hold at most pageSize records and about 40 kB; when nextCursor is present, " +
     "call again with the same arguments plus cursor to continue.",
   kind: "read",
@@ -34,7 +36,12 @@ export const listRecords = defineTool({
       .string()
       .max(15_000)
       .optional()
-      .describe('An Airtable formula; records where it is true are listed, e.g. AND({Status} = "Done", {Score} > 3).'),
+      .describe(
+        'An Airtable formula; records where it is true are listed, e.g. AND({Status} = "Done", {Score} > 3). A link ' +
+          'field reads as its linked records\' primary values joined with ", " (names, not record ids): ' +
+          '{Company} = "Acme", or FIND("Acme", {Company}) when several may be linked. {Company} = "rec…" never ' +
+          "matches and is refused before anything is read.",
+      ),
   },
   outputSchema: listingOutputs,
   annotations: readOnlyAnnotations,
@@ -48,6 +55,8 @@ export const listRecords = defineTool({
         const table = resolveTable(schema, input.tableId, input.baseId);
         const query = resolveListingQuery(table, input);
         if (input.filterByFormula !== undefined && input.filterByFormula.trim() !== "") {
+          // A link field compared with a record id matches nothing: refused here, before any records request.
+          refuseLinkIdComparison("list_records", input.filterByFormula, table, schema);
           query.filterByFormula = input.filterByFormula;
         }
         return runListing(ctx, {
