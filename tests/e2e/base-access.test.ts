@@ -79,6 +79,10 @@ describe("a base the user did not share with this server on Airtable's consent p
       const text = resultText(result);
       expect(text, tool).toContain(`Base ${unshared.id} ${NOT_REACHED}`);
       expect(text, tool).toContain("sign in again (your MCP client's reconnect or re-authorize) and add it");
+      // A write refused by its checks says it did nothing, as the write tools' other refusals do; a read has nothing
+      // to say about queueing.
+      const write = !["list_records", "describe_table", "get_record"].includes(tool);
+      expect(text.endsWith(" Nothing was queued: nothing was written."), tool).toBe(write);
     }
     expect(writesTo(unshared.id)).toEqual([]);
   });

@@ -5,7 +5,7 @@
  * - a queued operation cancelled never sends a request, not even once a worker starts;
  * - a 2,000-record import cancelled mid-way stops within one batch, its result lists exactly what the sandbox holds,
  *   and nothing is written after the cancel;
- * - only the owner may cancel; cancelling twice, or a finished operation, answers the state unchanged;
+ * - only the owner may cancel; cancelling a finished operation leaves it unchanged and says nothing was cancelled;
  * - a write tool call that is waiting for its operation answers as soon as the operation is cancelled.
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -152,7 +152,7 @@ describe("cancel_operation", () => {
     expect(after.progress.recordsSucceeded).toBe(0);
   }, 60_000);
 
-  it("only the owner can cancel; cancelling twice or a finished operation answers it unchanged", async () => {
+  it("only the owner can cancel; cancelling a finished operation (twice) leaves it unchanged and says so", async () => {
     if (deployment.workers.length === 0) await deployment.addWorker();
     const baseId = aliceBase("Owner only");
     const done = await callWriteTool(aliceOnA, "create_records", { baseId, tableId: TABLE, records: records("o", 5) });
@@ -162,9 +162,16 @@ describe("cancel_operation", () => {
     expect(refused.isError).toBe(true);
     expect(resultText(refused)).toMatch(/There is no operation .* for you/);
 
+    // Left as it was; the answer says it had ended before the cancel, so nothing was cancelled, then what it did.
+    const ended = {
+      ...done,
+      message:
+        "This operation had already ended (status completed) before this cancel, so nothing was cancelled. " +
+        `What it did: ${done.message}`,
+    };
     const finished = await cancel(aliceOnB, done.operationId);
-    expect(finished).toEqual(done);
-    expect(await cancel(aliceOnA, done.operationId)).toEqual(done);
+    expect(finished).toEqual(ended);
+    expect(await cancel(aliceOnA, done.operationId)).toEqual(ended);
     expect(sandbox.listRecordsDirect(baseId, TABLE)).toHaveLength(5);
 
     const unknown = await callTool(aliceOnA, "cancel_operation", { operationId: "op_AAAAAAAAAAAAAAAAAAAAAA" });

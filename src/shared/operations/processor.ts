@@ -75,6 +75,7 @@ import type { ItemError, NewOperationEvent, Operation, OperationEvent } from "./
 import { foldOperation, isTerminal, resumeDecision } from "./fold.ts";
 import { reconcileCreates, type ReconcileResult } from "./reconcile.ts";
 import { explainSelectOptionRefusal } from "./select-option-refusal.ts";
+import { MISSING_RECORD_TYPES, missingRecordMessage } from "./missing-records.ts";
 import { formulaString } from "../tools/search-formula.ts";
 import { cancelledEvent } from "./cancel.ts";
 import {
@@ -137,14 +138,6 @@ const WHOLE_REQUEST_TYPES = new Set([
   "INVALID_RECORDS",
   "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND",
 ]);
-
-/**
- * Airtable's answers to an update or delete naming a record id the table does not have: 404 MODEL_ID_NOT_FOUND
- * "Record not found" (recorded from Airtable; the sandbox's answer) and 422 ROW_DOES_NOT_EXIST "Record ID rec… does
- * not exist in this table" (a PATCH, https://github.com/domdomegg/airtable-mcp-server/issues/28). The latter is
- * also the answer for a link cell naming a missing record, which the read in #settleMissingRecords tells apart.
- */
-const MISSING_RECORD_TYPES = new Set(["MODEL_ID_NOT_FOUND", "ROW_DOES_NOT_EXIST"]);
 
 /** A field id in Airtable's message (`Unknown field name: "fldXXXXXXXXXXXXXX"`): "fld" and 14 letters or digits. */
 const FIELD_ID = /\bfld[A-Za-z0-9]{14}\b/g;
@@ -424,8 +417,9 @@ class OperationRun {
    * refused because a record it names is not in the table, with ONE read instead of splitting the batch in halves
    * (~19 requests per batch of 10 with one stale id): list records with `filterByFormula`
    * `OR(RECORD_ID()="rec…",…)` on the operation's table (the same client and limiter; a GET, or POST listRecords
-   * past Airtable's URL limit) says which ids exist. The missing ones are settled — failed, with a message saying
-   * the record is not in this table and how to find the right id; or, for a delete that `mayHaveApplied` (a re-send
+   * past Airtable's URL limit) says which ids exist. The missing ones are settled — failed, with a message naming
+   * the id, saying the record is not in this table and what to do (missing-records.ts: for an update, how to find the
+   * right id; for a delete, that nothing is left to delete); or, for a delete that `mayHaveApplied` (a re-send
    * after a lost answer), written, as appliedIdWhenGone says — and the existing ones are sent again in one request
    * (which is settled like any other, splitting included). The caller has recorded the refusal as answered
    * (`batch.failed`, not permanent), so a crash here re-sends the batch's unsettled items.
@@ -476,7 +470,10 @@ class OperationRun {
     } else {
       const errors = missing.map((index): ItemError => {
         const id = ids[indexes.indexOf(index)]!;
-        return { index, type: error.type, message: missingRecordMessage(id, op, error, present.length > 0) };
+        const message = missingRecordMessage(op.kind, op.tableId ?? "", [id], error, {
+          othersResent: present.length > 0,
+        });
+        return { index, type: error.type, message };
       });
       await this.#append({ type: "batch.failed", batch, errors, permanent: true });
     }
@@ -819,9 +816,10 @@ function isRecordLevelRefusal(error: unknown): error is AirtableError {
 
 /**
  * A record-level refusal's message for the items `indexes` of one request: Airtable's own, and for a record
- * Airtable does not find in the table (404 MODEL_ID_NOT_FOUND on an update or delete) what the agent should check.
- * Record ids belong to one table, and an id read from another table of the base is the usual cause, besides a
- * record deleted meanwhile. Not for 422 ROW_DOES_NOT_EXIST, which Airtable also gives for a link cell naming a
+ * Airtable does not find in the table (404 MODEL_ID_NOT_FOUND on an update or delete) the id(s) and what the agent
+ * should do, in the words a missing record settled by a read gets (missing-records.ts). Record ids belong to one
+ * table, and an id read from another table of the base is the usual cause, besides a record deleted meanwhile.
+ * Not for 422 ROW_DOES_NOT_EXIST, which Airtable also gives for a link cell naming a
  * record its linked table lacks: Airtable's message says which record, and this table is not the one to search.
  * A select value that is not an option (422 INVALID_MULTIPLE_CHOICE_OPTIONS) names the field and why: only a
  * creator may add options (select-option-refusal.ts).
@@ -844,27 +842,18 @@ function recordRefusalMessage(
     return `${message}: this field is no longer in table ${op.tableId ?? ""} (deleted since the write was accepted?); see describe_table`;
   }
   if (error.type !== "MODEL_ID_NOT_FOUND" || op.tableId === undefined) return message;
+  if (kind.recordIdOf !== undefined) {
+    // update_records, delete_records: the id(s) named, in the words #settleMissingRecords gives a missing record. A
+    // request of several records refused as a whole (onError stop: not split) names them all: Airtable does not
+    // say which one it did not find.
+    const ids = [...new Set(indexes.map((index) => kind.recordIdOf!(kind.item.parse(op.input[index]))))];
+    return missingRecordMessage(op.kind, op.tableId, ids, error, { wholeRequest: items > 1 });
+  }
   // A request of several records refused as a whole (onError stop: not split) says so, not "this id".
   const which = items === 1 ? "no record with this id" : "a record of this request is not";
   return (
     `${message} (${which} in table ${op.tableId}: deleted, or an id from another table; record ids belong ` +
     "to one table: find the record with search_records in this table)"
-  );
-}
-
-/**
- * The item error for record `id`, which a read of the operation's table showed missing after Airtable refused the
- * request carrying it (#settleMissingRecords): what happened, the two usual causes, what to do, and Airtable's own
- * answer; `othersResent`: whether other records of that request exist and were sent again (said only then: when
- * every record of the request is missing, nothing was sent again).
- */
-function missingRecordMessage(id: string, op: Operation, error: AirtableError, othersResent: boolean): string {
-  return (
-    `Record ${id} does not exist in table ${op.tableId ?? ""}: it was deleted, or it is an id from another table ` +
-    "(record ids belong to one table). Find the record with list_records or search_records in this table and " +
-    `call again with its id. (Airtable refused the request carrying it with ${error.status} ${error.type}: ` +
-    `${sentence(error.message)}` +
-    `${othersResent ? " The other records of that request were sent again without it." : ""})`
   );
 }
 

@@ -71,6 +71,13 @@ export function registerTaskHandlers(server: McpServer, tasks: TaskRuntime): voi
     return { resultType: "complete" };
   });
 
+  // A known task is acknowledged whatever its status, an ended one included (left as it was): the extension says
+  // "The server MUST acknowledge the request with an empty result", that a task "MAY ultimately reach a terminal
+  // status other than `cancelled` if the work finished before cancellation could take effect", and that errors are
+  // for a `taskId` that "does not correspond to a known task" (SEP-2663 / ext-tasks tasks.md, Task Cancellation and
+  // Protocol Errors). The -32602 for "tasks already in a terminal status" is 2025-11-25's experimental tasks, which
+  // this server does not serve (2025-era tasks/* stay "Method not found"). What the cancel did is read with
+  // tasks/get (the status) or cancel_operation (which says when the operation had already ended).
   server.server.setRequestHandler("tasks/cancel", { params: taskIdParams }, async ({ taskId }, ctx) => {
     if (!(await tasks.store.cancel(taskId, owner(ctx, "tasks/cancel")))) throw unknownTask(taskId);
     return { resultType: "complete" };

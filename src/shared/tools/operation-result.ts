@@ -9,6 +9,7 @@ import type { ItemOutcome, OperationState } from "../operations/fold.ts";
 import { isTerminal, OPERATION_STATUSES } from "../operations/fold.ts";
 import { ToolInputError } from "./tool-input-error.ts";
 import { formatCount } from "../format-count.ts";
+import { MISSING_RECORD_TYPES, missingDeletesSentence } from "../operations/missing-records.ts";
 
 export const RESULT_PAGE_SIZE = 200;
 
@@ -229,9 +230,21 @@ export function describeState(state: OperationState, via: "tool" | "task" = "too
           ? " Items in doubt were sent but the answer was lost: look them up (e.g. search_records) before writing them again."
           : "";
       const stopped = state.stopped ? " onError was stop: nothing after the failing batch was written." : "";
-      return `Done with errors: ${counts}. Each failed item's error is in results, by index.${stopped}${inDoubt}`;
+      return `Done with errors: ${counts}.${missingDeletes(state)} Each failed item's error is in results, by index.${stopped}${inDoubt}`;
     }
     case "failed":
       return `Failed: ${state.failure?.reason ?? "the operation could not run"} (${counts}).`;
   }
+}
+
+/**
+ * For a delete_records operation, the sentence saying how many of its failed records Airtable refused as not in the
+ * table (missing-records.ts): they no longer exist there, so the agent knows the goal is reached for them rather
+ * than reading "12 failed" as 12 records still to delete. Not for a delete stopped by onError "stop": a request
+ * refused as a whole fails every record of it, the existing ones too. Empty for other kinds.
+ */
+function missingDeletes(state: OperationState): string {
+  if (state.operation.kind !== "delete_records" || state.stopped) return "";
+  const missing = state.outcomes.filter((o) => "error" in o && MISSING_RECORD_TYPES.has(o.error.type)).length;
+  return missingDeletesSentence(missing, state.progress.recordsFailed);
 }

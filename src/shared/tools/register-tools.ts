@@ -90,6 +90,9 @@ export function registerTools(
       // The caller's logger (userId) once the context exists; the runtime's before that.
       let log = runtime.logger;
       let ctx: ToolContext | undefined;
+      // A write's plan was made and handed to runWrite, which queues it: set just before, so that a refusal before
+      // it (its checks' reads) can say that nothing was queued.
+      let handedToRunner = false;
       try {
         ctx = callContext(await runtime.context(extra), extra, era);
         log = ctx.logger;
@@ -102,30 +105,35 @@ export function registerTools(
           const access = await refuseBelowKnownLevel(tool, args.baseId, ctx);
           ctx.knownBaseAccess = { baseId: args.baseId, access };
         }
-        const result =
-          tool.kind === "write"
-            ? await runtime.runWrite!(
-                tool,
-                // A write's checks read the schema and linked records' names from Airtable: they answer by the
-                // same deadline and stop when the request ends, before anything is queued. Queueing and the wait
-                // after it (WRITE_WAIT_MS, a task) are the operation's, with the request's own context.
-                await runReadCall(
-                  tool.name,
-                  ctx,
-                  deadlineMs,
-                  started,
-                  (callCtx) => tool.plan(args, callCtx),
-                  "write_checks",
-                ),
-                ctx,
-                runtime.tasks !== undefined && declaresTasks(extra) ? runtime.tasks.store : undefined,
-              )
-            : toolSuccessResult(
-                tool.noAirtableRequest === true
-                  ? await tool.handler(args, ctx)
-                  : // Reads that ask Airtable answer by their deadline, and stop when the request ends.
-                    await runReadCall(tool.name, ctx, deadlineMs, started, (callCtx) => tool.handler(args, callCtx)),
-              );
+        let result: CallToolResult;
+        if (tool.kind === "write") {
+          // A write's checks read the schema and linked records' names from Airtable: they answer by the same
+          // deadline and stop when the request ends, before anything is queued. Queueing and the wait after it
+          // (WRITE_WAIT_MS, a task) are the operation's, with the request's own context.
+          const plan = await runReadCall(
+            tool.name,
+            ctx,
+            deadlineMs,
+            started,
+            (callCtx) => tool.plan(args, callCtx),
+            "write_checks",
+          );
+          // From here on the write may be queued: a failure is no longer "nothing was queued".
+          handedToRunner = true;
+          result = await runtime.runWrite!(
+            tool,
+            plan,
+            ctx,
+            runtime.tasks !== undefined && declaresTasks(extra) ? runtime.tasks.store : undefined,
+          );
+        } else {
+          result = toolSuccessResult(
+            tool.noAirtableRequest === true
+              ? await tool.handler(args, ctx)
+              : // Reads that ask Airtable answer by their deadline, and stop when the request ends.
+                await runReadCall(tool.name, ctx, deadlineMs, started, (callCtx) => tool.handler(args, callCtx)),
+          );
+        }
         const ms = performance.now() - started;
         ctx.logger.info({ tool: tool.name, ms: Math.round(ms), isError: result.isError === true }, "tool call");
         runtime.onToolCall?.(tool.name, ms, result.isError === true ? "error" : "ok");
@@ -137,7 +145,10 @@ export function registerTools(
         log.info({ tool: tool.name, ms: Math.round(ms), isError: true, ...failureFields(error) }, "tool call");
         runtime.onToolCall?.(tool.name, ms, error instanceof ReadCallCancelledError ? "cancelled" : "error");
         // A 403 that may mean "not shared with this sign-in": list bases says which (one request, on failure only).
-        const explained = ctx === undefined ? undefined : await explainNoAccess(error, tool, ctx);
+        const explained =
+          ctx === undefined
+            ? undefined
+            : await explainNoAccess(error, tool, ctx, { nothingQueued: tool.kind === "write" && !handedToRunner });
         if (explained !== undefined) return { isError: true, content: [{ type: "text", text: explained }] };
         return toolErrorResult(error, tool, runtime.logger);
       }

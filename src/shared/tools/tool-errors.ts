@@ -112,12 +112,15 @@ export function describeToolError(error: unknown, tool: AnyToolDefinition, logge
  * protected resource with API credentials that don't have access to that resource") — found by asking list bases
  * (one request per 1,000 bases listed, only after such a refusal; remembered for the write tools' check). Answers the sentence for the
  * agent, or undefined for any other error, or when list bases cannot be read (describeToolError's general answer
- * then stands).
+ * then stands). `nothingQueued`: a write tool refused before its operation was handed to the runner (its checks'
+ * reads were refused), which the answer then says, as the write tools' other refusals do ("Nothing was queued"):
+ * an agent must not take the refusal of a write for a write that may have happened.
  */
 export async function explainNoAccess(
   error: unknown,
   tool: AnyToolDefinition,
   ctx: Pick<ToolContext, "airtable" | "schemas" | "userId" | "logger">,
+  opts: { nothingQueued?: boolean } = {},
 ): Promise<string | undefined> {
   if (!(error instanceof AirtablePermissionError) || error.type !== "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND") {
     return undefined;
@@ -138,11 +141,12 @@ export async function explainNoAccess(
     levelNeededFor(tool.scopes.flatMap((scope) => scopeCatalog[scope].airtable)),
     tool.name,
   );
-  if (refusal !== undefined) return `Airtable refused access (${error.type}). ${refusal}`;
+  const nothing = opts.nothingQueued === true ? " Nothing was queued: nothing was written." : "";
+  if (refusal !== undefined) return `Airtable refused access (${error.type}). ${refusal}${nothing}`;
   return (
     `Airtable refused access (${error.type}). Base ${baseId} is listed for this sign-in (your role: ` +
     `${roleOf(access.level ?? "")}), so a table of this call does not exist in it (list_tables shows them), or this ` +
-    `sign-in lacks the access ${tool.name} needs: ${scopeWords(tool)}; sign in again and grant it.`
+    `sign-in lacks the access ${tool.name} needs: ${scopeWords(tool)}; sign in again and grant it.${nothing}`
   );
 }
 

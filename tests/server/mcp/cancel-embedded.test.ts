@@ -63,8 +63,12 @@ describe("cancel_operation (embedded runner)", () => {
     expect(new Set(ids)).toEqual(new Set(stored.map((r) => r.id)));
     expect(page.filter((r) => r.notWritten === true).length).toBe(page.length - ids.length);
 
-    // Again: idempotent, unchanged.
-    expect(await call("cancel_operation", { operationId: first.operationId })).toEqual(final);
+    // Again: idempotent, unchanged, and the answer says this cancel stopped nothing more.
+    const again = await call("cancel_operation", { operationId: first.operationId });
+    expect(again).toEqual({
+      ...final,
+      message: `This operation had already been cancelled before this call: nothing more was stopped. ${final.message}`,
+    });
   });
 
   it("a write call waiting for its operation ends with the cancel; its last progress notification says cancelled", async () => {

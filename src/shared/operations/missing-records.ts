@@ -1,0 +1,111 @@
+/**
+ * What an agent reads about a record an update_records or delete_records operation named and the table does not have
+ * (one item's error, and the sentence get_operation adds for a delete's). One wording for both kinds and for both
+ * paths that settle such a record: a request of one record refused outright, and a request of several settled by one
+ * read of which ids exist (processor.ts #settleMissingRecords).
+ *
+ * Airtable answers such a request with 404 MODEL_ID_NOT_FOUND "Record not found" or 422 ROW_DOES_NOT_EXIST; its
+ * errors page says a 404 "is returned … if the resource doesn't exist (e.g. has been deleted)"
+ * (https://airtable.com/developers/web/api/errors), and "Delete multiple records"
+ * (https://airtable.com/developers/web/api/delete-multiple-records) documents no other answer for an id that is gone.
+ * So deleting a record already deleted is a refused item, and the operation says so (`completed_with_errors`):
+ * only the wording tells the agent that such a record is not there any more, which is what a delete is for.
+ */
+import { formatCount } from "../format-count.ts";
+
+/**
+ * Airtable's error types for an update or delete naming a record id the table does not have: 404 MODEL_ID_NOT_FOUND
+ * "Record not found" (recorded from Airtable; the sandbox's answer) and 422 ROW_DOES_NOT_EXIST "Record ID rec… does
+ * not exist in this table" (a PATCH, https://github.com/domdomegg/airtable-mcp-server/issues/28). The latter is
+ * also the answer for a link cell naming a missing record, which processor.ts tells apart by a read; a delete has
+ * no cells, so for a delete both mean the record is not in the table.
+ */
+export const MISSING_RECORD_TYPES: ReadonlySet<string> = new Set(["MODEL_ID_NOT_FOUND", "ROW_DOES_NOT_EXIST"]);
+
+/** The Airtable refusal a missing record's message quotes: its HTTP status, error type and message. */
+export interface MissingRecordRefusal {
+  status: number;
+  type: string;
+  message: string;
+}
+
+export interface MissingRecordOptions {
+  /** Other records of the refused request exist and were sent again without these (said only then). */
+  othersResent?: boolean;
+  /**
+   * The request was refused as a whole and not split (onError "stop"): Airtable does not say which of `ids` is
+   * missing, so the message speaks of one or more of them, and says none of them was written.
+   */
+  wholeRequest?: boolean;
+}
+
+/**
+ * The item error for the record(s) `ids` of an update_records or delete_records operation (`kind`) on table
+ * `tableId` that Airtable refused as not in the table (`refusal`, quoted at the end). Names the id(s), the two
+ * usual causes (deleted, or an id read from another table: record ids belong to one table) and what to do:
+ * - update: find the right id with list_records or search_records in this table and call again with it;
+ * - delete: the record is not there any more, so there is nothing left to delete for it (the goal is reached if it
+ *   was deleted already); an id from another table is to be looked up there.
+ * `ids` holds at least one id; several only with `wholeRequest`.
+ */
+export function missingRecordMessage(
+  kind: string,
+  tableId: string,
+  ids: readonly string[],
+  refusal: MissingRecordRefusal,
+  opts: MissingRecordOptions = {},
+): string {
+  const whole = opts.wholeRequest === true && ids.length > 1;
+  const deletes = kind === "delete_records";
+  const quoted =
+    `(Airtable refused the request carrying ${whole ? "them" : "it"} with ${refusal.status} ${refusal.type}: ` +
+    `${sentence(refusal.message)}` +
+    `${opts.othersResent === true ? " The other records of that request were sent again without it." : ""})`;
+  const notSplit = whole
+    ? ` onError was stop, so the request was not split: none of its records was ${deletes ? "deleted" : "written"}.`
+    : "";
+  if (deletes) {
+    const subject = whole
+      ? `One or more of records ${ids.join(", ")} (one request, refused as a whole) no longer exist in table ` +
+        `${tableId}, or never did: already deleted, or ids from another table`
+      : `Record ${ids[0] ?? ""} no longer exists in table ${tableId}, or never did: it was already deleted, or it ` +
+        "is an id from another table";
+    return (
+      `${subject} (record ids belong to one table). Nothing is left to delete for ${whole ? "a missing one" : "it"}: ` +
+      "if it was deleted already, that goal is reached. If the id came from another table, find the record with " +
+      `list_records or search_records in that table.${notSplit} ${quoted}`
+    );
+  }
+  const subject = whole
+    ? `One or more of records ${ids.join(", ")} (one request, refused as a whole) do not exist in table ${tableId}: ` +
+      "deleted, or ids from another table"
+    : `Record ${ids[0] ?? ""} does not exist in table ${tableId}: it was deleted, or it is an id from another table`;
+  return (
+    `${subject} (record ids belong to one table). Find the record with list_records or search_records in this ` +
+    `table and call again with its id.${notSplit} ${quoted}`
+  );
+}
+
+/**
+ * The sentence get_operation's message adds for a delete_records operation with `missing` failed items that were
+ * refused as not in the table, of `failed` failed items in all: those records no longer exist there, so nothing was
+ * left to delete for them. Empty when `missing` is 0.
+ */
+export function missingDeletesSentence(missing: number, failed: number): string {
+  if (missing === 0) return "";
+  const which =
+    missing === failed
+      ? missing === 1
+        ? "The failed record does"
+        : `The ${formatCount(missing)} failed records do`
+      : `${formatCount(missing)} of the ${formatCount(failed)} failed records do`;
+  return (
+    ` ${which} not exist in the table any more (already deleted, or never in it: an id from another table), so ` +
+    `nothing was left to delete for ${missing === 1 ? "it" : "them"}.`
+  );
+}
+
+function sentence(message: string): string {
+  const said = message.trim();
+  return /[.!?]$/.test(said) ? said : `${said}.`;
+}
