@@ -68,17 +68,24 @@ interface ToolBase<I extends z.ZodRawShape> {
   /**
    * Rewords the refusal of arguments that fail `inputSchema` (the MCP SDK validates them and joins the issues'
    * messages with ", "): given the arguments as sent and zod's issues, the issues to answer with. For mistakes zod
-   * words poorly, e.g. a record of create_records given without its "fields" wrapper (unwrappedRecordIssues).
+   * words poorly, e.g. a record of create_records given without its "fields" wrapper (unwrappedRecordIssues),
+   * fieldsToMergeOn given as one name (fieldsToMergeOnIssues), maxRecords 0 (listingIssues).
    * Only rewords: a call that fails validation still fails.
    */
   rewordIssues?(args: unknown, issues: readonly InputIssue[]): readonly InputIssue[];
   annotations: ToolAnnotations;
 }
 
-/** One validation issue as zod's Standard Schema answers it: the message and where in the arguments (keys, indexes). */
+/**
+ * One validation issue as zod's Standard Schema answers it: the message and where in the arguments (keys, indexes).
+ * zod's issues also carry `code` (e.g. "invalid_type", "too_small", "unrecognized_keys") and, for unrecognized_keys,
+ * the `keys`; an issue a rewordIssues makes leaves them out.
+ */
 export interface InputIssue {
   message: string;
   path?: readonly (PropertyKey | { key: PropertyKey })[];
+  code?: string;
+  keys?: readonly string[];
 }
 
 /** Runs in the request. Output must match `outputSchema`; it is sent as structuredContent and as JSON text. */

@@ -5,7 +5,7 @@ import { resolveField, resolveView } from "../schema-cache.ts";
 import { queryFingerprint } from "./record-cursor.ts";
 import { DEFAULT_RESPONSE_BUDGET_BYTES, fetchRecordPage } from "./record-pager.ts";
 import { cursorInput, recordOutput, toRecordOutput } from "./shapes.ts";
-import type { ToolContext } from "./define-tool.ts";
+import type { InputIssue, ToolContext } from "./define-tool.ts";
 import { expandLinkCells, expandedLinkBytes } from "./linked-records.ts";
 import { schemaForRecords } from "./with-schema.ts";
 
@@ -44,6 +44,58 @@ export function expandLinksInput() {
       "true: link fields come back as [{id, name}] (name: the linked record's primary value, e.g. the company's " +
         "name) instead of bare record ids; costs one more Airtable request per linked table. Default false.",
     );
+}
+
+/**
+ * The rewordIssues of list_records and search_records: maxRecords or pageSize out of their range, not a whole number,
+ * or not a number, answered with one sentence each saying what the argument takes and what leaving it out does, e.g.
+ * "maxRecords must be a whole number of at least 1 (it was given 0): … leave it out to get every record …", instead of
+ * zod's "Too small: expected number to be >=1" or "expected int, received number". maxRecords has no upper limit of
+ * its own (Airtable's list records documents none, https://airtable.com/developers/web/api/list-records; this
+ * server counts it across the listing's cursors, record-pager.ts); the bound zod keeps for whole numbers,
+ * Number.MAX_SAFE_INTEGER, is named only to a call that went over it.
+ */
+export function listingIssues(args: unknown, issues: readonly InputIssue[]): readonly InputIssue[] {
+  const given = typeof args === "object" && args !== null ? (args as Record<string, unknown>) : {};
+  const worded: InputIssue[] = [];
+  let others = issues;
+  for (const [name, wording] of Object.entries(NUMBER_WORDING)) {
+    const kept = others.filter((issue) => firstKey(issue) !== name);
+    if (kept.length === others.length) continue;
+    others = kept;
+    // No path: the SDK would put "maxRecords: " before a sentence that already starts with the name.
+    worded.push({ message: wording(given[name]), path: [] });
+  }
+  return worded.length === 0 ? issues : [...worded, ...others];
+}
+
+/** `given` as a message quotes it: JSON, cut to 40 characters. */
+function shown(given: unknown): string {
+  const json = JSON.stringify(given) ?? String(given);
+  return json.length > 40 ? `${json.slice(0, 37)}…` : json;
+}
+
+/** What listingIssues answers for each numeric listing argument, given the value the call sent. */
+const NUMBER_WORDING: Record<string, (given: unknown) => string> = {
+  maxRecords: (given) => {
+    const range =
+      typeof given === "number" && given > Number.MAX_SAFE_INTEGER
+        ? `from 1 to ${Number.MAX_SAFE_INTEGER.toLocaleString("en-US")}`
+        : "of at least 1";
+    return (
+      `maxRecords must be a whole number ${range} (it was given ${shown(given)}): the most records this listing ` +
+      "returns in all, across its pages; leave it out to get every record (they come a page at a time: call again " +
+      "with nextCursor while an answer has one)"
+    );
+  },
+  pageSize: (given) =>
+    `pageSize must be a whole number from 1 to 100 (it was given ${shown(given)}): the most records in one ` +
+    "answer; leave it out for 100",
+};
+
+function firstKey(issue: InputIssue): PropertyKey | undefined {
+  const first = issue.path?.[0];
+  return typeof first === "object" ? first.key : first;
 }
 
 export const listingOutputs = {

@@ -10,6 +10,7 @@ import {
   AirtableServerError,
   AirtableValidationError,
 } from "../airtable/errors.ts";
+import type { AirtableTable } from "../airtable/schemas.ts";
 import { scopeCatalog } from "../auth/scopes.ts";
 import { accessRefusal, levelNeededFor, lookUpBaseAccess, roleOf } from "../base-permissions.ts";
 import type { Logger } from "../logger.ts";
@@ -148,6 +149,56 @@ export async function explainNoAccess(
     `${roleOf(access.level ?? "")}), so a table of this call does not exist in it (list_tables shows them), or this ` +
     `sign-in lacks the access ${tool.name} needs: ${scopeWords(tool)}; sign in again and grant it.${nothing}`
   );
+}
+
+/** At most this many field names are listed by unknownFormulaFields (as SchemaLookupError lists them). */
+const MAX_LISTED_FIELDS = 200;
+
+/**
+ * The refusal of a filterByFormula naming fields `table` does not have, worded like the other unknown-name refusals
+ * (the table's field names listed) instead of Airtable's bare "Unknown field names: stage": Airtable answers 422
+ * INVALID_FILTER_BY_FORMULA with that message (https://airtable.com/developers/web/api/list-records,
+ * filterByFormula; the sandbox emulates it, src/sandbox/formula.ts). A name differing from a field's only in case
+ * or surrounding spaces gets "did you mean {Stage}?" and the rule that formulas take names exactly (tableId and the
+ * field keys of the other arguments are matched ignoring case, a formula is Airtable's to read); a field id gets the
+ * field's name (formulas name fields by name: ids are not field references in them). Answers undefined for any other
+ * error, so describeToolError's general formula hint stands.
+ * @param error what the list request failed with
+ * @param table the listed table, as a fresh schema has it (the suggestions must name fields that exist now)
+ */
+export function unknownFormulaFields(error: unknown, table: AirtableTable): string | undefined {
+  if (!(error instanceof AirtableValidationError) || error.type !== "INVALID_FILTER_BY_FORMULA") return undefined;
+  const listed = /Unknown field names?: (.+)$/s.exec(error.message)?.[1]?.trim();
+  if (listed === undefined || listed === "") return undefined;
+  // Airtable joins the names with ", "; a field whose own name has one is matched whole.
+  const folded = (name: string) => name.trim().toLowerCase();
+  const whole = table.fields.some((f) => folded(f.name) === folded(listed));
+  const names = whole ? [listed] : listed.split(", ");
+  const suggestions: string[] = [];
+  let caseOnly = false;
+  for (const name of names) {
+    const byName = table.fields.filter((f) => folded(f.name) === folded(name));
+    const byId = table.fields.find((f) => f.id === name.trim());
+    if (byName.length === 1) {
+      suggestions.push(`{${byName[0]!.name}}`);
+      caseOnly = true;
+    } else if (byId !== undefined) {
+      suggestions.push(`{${byId.name}} (formulas name fields by name, not by id)`);
+    } else continue;
+    if (names.length > 1) suggestions[suggestions.length - 1] += ` for {${name}}`;
+  }
+  const refs = names.map((n) => `{${n}}`).join(", ");
+  const shown = table.fields.slice(0, MAX_LISTED_FIELDS).map((f) => JSON.stringify(f.name));
+  if (table.fields.length > MAX_LISTED_FIELDS) shown.push(`and ${table.fields.length - MAX_LISTED_FIELDS} more`);
+  let message =
+    `Airtable refused filterByFormula (${error.type}): table ${JSON.stringify(table.name)} has no ` +
+    `${names.length === 1 ? "field" : "fields"} ${refs}`;
+  if (suggestions.length > 0) message += ` — did you mean ${suggestions.join(", ")}?`;
+  else message += ".";
+  message += caseOnly
+    ? " Field names in formulas must match exactly, case included."
+    : " Put a field's name in {braces} exactly as Airtable shows it.";
+  return `${message} The fields are: ${shown.join(", ")}.`;
 }
 
 /** Airtable 404s on a record path mean the record is gone; on tables and bases, they mean no access. */

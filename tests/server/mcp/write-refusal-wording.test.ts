@@ -1,9 +1,10 @@
 /**
  * What an agent reads when a record write is refused for its shape or its values, through the real MCP client over
  * HTTP against the sandbox: cells given without their "fields" wrapper (the commonest shape mistake) are named as
- * such, with the index and the record rewritten, instead of zod's "expected record, received undefined"; a value of
- * the wrong type without typecast gets an example worded as one ("a number such as 42") and, where typecast would
- * convert it, says so. Nothing is queued in either case.
+ * such, with the index and the record rewritten, instead of zod's "expected record, received undefined"; cells
+ * wrapped in "fields" twice, fieldsToMergeOn given as one name, and create_record given create_records' "records"
+ * are each named in one sentence with the fix; a value of the wrong type without typecast gets an example worded as
+ * one ("a number such as 42") and, where typecast would convert it, says so. Nothing is queued in any case.
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -26,6 +27,14 @@ beforeAll(async () => {
           { name: "Name", type: "singleLineText" },
           { name: "Deal size", type: "number", options: { precision: 0 } },
           { name: "Due", type: "date", options: { dateFormat: { name: "iso" } } },
+        ],
+      },
+      {
+        // A table that has a field named "fields": a "fields" key in its cells is that field, never a second wrapper.
+        name: "Odd",
+        fields: [
+          { name: "Name", type: "singleLineText" },
+          { name: "Fields", type: "singleLineText" },
         ],
       },
     ],
@@ -128,6 +137,157 @@ describe("records given without their fields wrapper", () => {
     });
     expect(ok.data.status, ok.text).toBe("completed");
     expect(recordWrites()).toBe(before + 1);
+  });
+});
+
+describe("cells wrapped in fields twice", () => {
+  it("create_record: says so and shows the right shape, not the table's field list", async () => {
+    const before = recordWrites();
+    const answer = await call("create_record", {
+      baseId: base.id,
+      tableId: "Deals",
+      fields: { fields: { Name: "X", "Deal size": 5 } },
+    });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toMatch(
+      /^fields holds a "fields" of its own: the cells were wrapped in "fields" twice \(table "Deals" \(tbl\w+\) has no field named "fields"\)\. Give them directly under one "fields": "fields": \{ "Name": …, "Deal size": … \}\.$/,
+    );
+    expect(answer.text).not.toContain("Unknown field");
+    expect(recordWrites()).toBe(before);
+  });
+
+  it("create_records and update_records: names the records, the id stays beside fields", async () => {
+    const create = await call("create_records", {
+      baseId: base.id,
+      tableId: "Deals",
+      records: [{ fields: { Name: "ok" } }, { fields: { fields: { Name: "X" } } }, { fields: { fields: {} } }],
+    });
+    expect(create.text).toMatch(
+      /^the fields of records\[1\], records\[2\] hold a "fields" of their own: the cells were wrapped in "fields" twice \(table "Deals" \(tbl\w+\) has no field named "fields"\)\. Give them directly under one "fields": records\[1\] is \{ "fields": \{ "Name": … \} \}\.$/,
+    );
+    const update = await call("update_records", {
+      baseId: base.id,
+      tableId: "Deals",
+      records: [{ id: "rec0123456789abcd", fields: { fields: { Name: "X" } } }],
+    });
+    expect(update.text).toContain(
+      'records[0].fields holds a "fields" of its own: the cells were wrapped in "fields" twice',
+    );
+    expect(update.text).toContain('records[0] is { "id": "rec0123456789abcd", "fields": { "Name": … } }.');
+  });
+
+  it("a table with a field named Fields keeps its own reading of the key", async () => {
+    const answer = await call("create_records", {
+      baseId: base.id,
+      tableId: "Odd",
+      typecast: false,
+      records: [{ fields: { fields: { Name: "X" } } }],
+    });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).not.toContain("wrapped");
+    expect(answer.text).toContain('"Fields" is a');
+    const text = await call("create_records", {
+      baseId: base.id,
+      tableId: "Odd",
+      records: [{ fields: { fields: "x" } }],
+    });
+    expect(text.data.status, text.text).toBe("completed");
+  });
+});
+
+describe("fieldsToMergeOn given as one name, not a list", () => {
+  it("upsert_records and create_records: one sentence with the list it takes", async () => {
+    const before = recordWrites();
+    const upsert = await call("upsert_records", {
+      baseId: base.id,
+      tableId: "Deals",
+      fieldsToMergeOn: "Name",
+      records: [{ fields: { Name: "X" } }],
+    });
+    expect(upsert.isError).toBe(true);
+    expect(upsert.text).toBe(
+      invalid("upsert_records") +
+        'fieldsToMergeOn takes a list of 1 to 3 field names or ids, e.g. ["Name"] (a list even for one field; it ' +
+        'was given the text "Name")',
+    );
+    expect(upsert.text).not.toContain("characters");
+    const create = await call("create_records", {
+      baseId: base.id,
+      tableId: "Deals",
+      fieldsToMergeOn: "Name",
+      records: [{ fields: { Name: "X" } }],
+    });
+    expect(create.text).toBe(
+      invalid("create_records") +
+        'fieldsToMergeOn takes a list of 1 to 3 field names or ids, e.g. ["Name"] (a list even for one field; it ' +
+        'was given the text "Name")',
+    );
+    expect(recordWrites()).toBe(before);
+  });
+
+  it("too many names, none, or an empty one: the same rule; record shape mistakes are still named", async () => {
+    const four = await call("upsert_records", {
+      baseId: base.id,
+      tableId: "Deals",
+      fieldsToMergeOn: ["Name", "Due", "Deal size", "Name"],
+      records: [{ Name: "X" }],
+    });
+    expect(four.text).toContain(
+      'fieldsToMergeOn takes a list of 1 to 3 field names or ids, e.g. ["Name"] (it was given 4 names; Airtable ' +
+        "matches on at most 3)",
+    );
+    expect(four.text).toContain('records[0] has no "fields"');
+    const none = await call("upsert_records", {
+      baseId: base.id,
+      tableId: "Deals",
+      fieldsToMergeOn: [],
+      records: [{ fields: { Name: "X" } }],
+    });
+    expect(none.text).toBe(
+      invalid("upsert_records") +
+        'fieldsToMergeOn takes a list of 1 to 3 field names or ids, e.g. ["Email"] (it was given an empty list)',
+    );
+  });
+
+  it("update_records, which does not take it, points to upsert_records", async () => {
+    const answer = await call("update_records", {
+      baseId: base.id,
+      tableId: "Deals",
+      fieldsToMergeOn: "Name",
+      records: [{ id: "rec0123456789abcd", fields: { Name: "X" } }],
+    });
+    expect(answer.text).toBe(
+      invalid("update_records") +
+        'update_records does not take the argument "fieldsToMergeOn"; its parameters are baseId, tableId, records, ' +
+        'replace, typecast, onError (see its inputSchema in tools/list); update_records changes records given by "id": ' +
+        "to match records on field values instead, use upsert_records, which takes fieldsToMergeOn",
+    );
+  });
+});
+
+describe("create_record given records", () => {
+  it("one sentence pointing to create_records, or to fields for one record", async () => {
+    const before = recordWrites();
+    const one = await call("create_record", {
+      baseId: base.id,
+      tableId: "Deals",
+      records: [{ fields: { Name: "X", "Deal size": 5 } }],
+    });
+    expect(one.isError).toBe(true);
+    expect(one.text).toBe(
+      invalid("create_record") +
+        'create_record makes one record from "fields" and does not take "records": to create records, call ' +
+        'create_records with the same "records"; for one record, give its cells as "fields": { "Name": …, ' +
+        '"Deal size": … }',
+    );
+    const two = await call("create_record", {
+      baseId: base.id,
+      tableId: "Deals",
+      records: [{ fields: { Name: "X" } }, { fields: { Name: "Y" } }],
+    });
+    expect(two.text).toContain('to create these 2 records, call create_records with the same "records"');
+    expect(two.text.match(/its parameters are/g)).toBeNull();
+    expect(recordWrites()).toBe(before);
   });
 });
 

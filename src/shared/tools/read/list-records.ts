@@ -1,10 +1,13 @@
 import { z } from "zod";
+import type { AirtableTable } from "../../airtable/schemas.ts";
 import { resolveTable, SchemaLookupError } from "../../schema-cache.ts";
 import { defineTool, readOnlyAnnotations } from "../define-tool.ts";
 import { refuseLinkIdComparison } from "../link-id-formula.ts";
-import { listingInputs, listingOutputs, resolveListingQuery, runListing } from "../listing.ts";
+import { listingInputs, listingIssues, listingOutputs, resolveListingQuery, runListing } from "../listing.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { strictArgumentObject } from "../strict-object.ts";
+import { unknownFormulaFields } from "../tool-errors.ts";
+import { ToolInputError } from "../tool-input-error.ts";
 import { unknownFieldRefused, withSchema } from "../with-schema.ts";
 
 export const listRecords = defineTool({
@@ -44,33 +47,49 @@ export const listRecords = defineTool({
       ),
   },
   outputSchema: listingOutputs,
+  rewordIssues: listingIssues,
   annotations: readOnlyAnnotations,
   async handler(input, ctx) {
     // The request goes inside withSchema: fields and sort are sent by id, and a field deleted in Airtable since the
     // schema was cached is refused by Airtable (UNKNOWN_FIELD_NAME, naming the id) until it is read fresh.
-    return withSchema(
-      ctx,
-      input.baseId,
-      (schema) => {
-        const table = resolveTable(schema, input.tableId, input.baseId);
-        const query = resolveListingQuery(table, input);
-        if (input.filterByFormula !== undefined && input.filterByFormula.trim() !== "") {
-          // A link field compared with a record id matches nothing: refused here, before any records request.
-          refuseLinkIdComparison("list_records", input.filterByFormula, table, schema);
-          query.filterByFormula = input.filterByFormula;
-        }
-        return runListing(ctx, {
-          baseId: input.baseId,
-          table,
-          query,
-          identity: { tool: "list_records" },
-          pageSize: input.pageSize,
-          maxRecords: input.maxRecords,
-          cursor: input.cursor,
-          expandLinks: input.expandLinks ? schema : undefined,
-        });
-      },
-      (error) => error instanceof SchemaLookupError || unknownFieldRefused(error),
-    );
+    let listed: AirtableTable | undefined;
+    try {
+      return await withSchema(
+        ctx,
+        input.baseId,
+        (schema) => {
+          const table = resolveTable(schema, input.tableId, input.baseId);
+          listed = table;
+          const query = resolveListingQuery(table, input);
+          if (input.filterByFormula !== undefined && input.filterByFormula.trim() !== "") {
+            // A link field compared with a record id matches nothing: refused here, before any records request.
+            refuseLinkIdComparison("list_records", input.filterByFormula, table, schema);
+            query.filterByFormula = input.filterByFormula;
+          }
+          return runListing(ctx, {
+            baseId: input.baseId,
+            table,
+            query,
+            identity: { tool: "list_records" },
+            pageSize: input.pageSize,
+            maxRecords: input.maxRecords,
+            cursor: input.cursor,
+            expandLinks: input.expandLinks ? schema : undefined,
+          });
+        },
+        (error) => error instanceof SchemaLookupError || unknownFieldRefused(error),
+      );
+    } catch (error) {
+      // A formula naming no field of the table: answered with the table's fields, read fresh so that a suggestion
+      // names a field as it is now (one more schema request, only after such a refusal; the cached table when that
+      // read fails, rather than losing the refusal's reason).
+      const cached = listed;
+      if (cached === undefined || unknownFormulaFields(error, cached) === undefined) throw error;
+      const table = await ctx.schemas
+        .get(ctx.airtable, input.baseId, ctx.userId, { fresh: true })
+        .then((fresh) => fresh.tables.find((t) => t.id === cached.id) ?? cached)
+        .catch(() => cached);
+      throw new ToolInputError(unknownFormulaFields(error, table) ?? unknownFormulaFields(error, cached)!);
+    }
   },
 });

@@ -3,7 +3,7 @@ import { AirtableValidationError } from "../../airtable/errors.ts";
 import type { AirtableField, AirtableTable, BaseSchema } from "../../airtable/schemas.ts";
 import { resolveField, resolveTable, SchemaLookupError } from "../../schema-cache.ts";
 import { defineTool, readOnlyAnnotations } from "../define-tool.ts";
-import { listingInputs, listingOutputs, resolveListingQuery, runListing } from "../listing.ts";
+import { listingInputs, listingIssues, listingOutputs, resolveListingQuery, runListing } from "../listing.ts";
 import { fieldReference, isSearchableField, searchFormula } from "../search-formula.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { ToolInputError } from "../tool-input-error.ts";
@@ -41,6 +41,7 @@ export const searchRecords = defineTool({
       .array(z.object({ id: z.string(), name: z.string(), type: z.string() }))
       .describe("The fields whose cells were searched."),
   },
+  rewordIssues: listingIssues,
   annotations: readOnlyAnnotations,
   async handler(input, ctx) {
     const search = async (schema: BaseSchema) => {

@@ -2,7 +2,13 @@ import { defineWriteTool } from "../define-tool.ts";
 import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { checkRecordsAgainstSchema } from "./plan-records.ts";
-import { createAnnotations, fieldsInput, QUEUED_ITEM_NOTE, typecastInput } from "./write-inputs.ts";
+import {
+  createAnnotations,
+  fieldsInput,
+  QUEUED_ITEM_NOTE,
+  recordsToCreateRecordIssues,
+  typecastInput,
+} from "./write-inputs.ts";
 
 export const createRecord = defineWriteTool({
   name: "create_record",
@@ -15,6 +21,7 @@ export const createRecord = defineWriteTool({
   scopes: ["records:write"],
   inputSchema: { baseId: baseIdInput, tableId: tableIdInput, fields: fieldsInput, typecast: typecastInput },
   outputSchema: operationResultShape,
+  rewordIssues: recordsToCreateRecordIssues,
   annotations: createAnnotations,
   async plan(input, ctx) {
     const checked = await checkRecordsAgainstSchema(ctx, {

@@ -11,6 +11,8 @@ import {
   QUEUED_RECORDS_NOTE,
   recordItemInput,
   unwrappedRecordIssues,
+  fieldsToMergeOnIssues,
+  rewordInTurn,
   typecastInput,
 } from "./write-inputs.ts";
 
@@ -40,13 +42,17 @@ export const createRecords = defineWriteTool({
       .max(3)
       .optional()
       .describe(
-        "Optional, 1–3 field names or ids whose values identify a record. Each record must have values for them, " +
-          "unique within the call. Used only if a batch's answer is lost: that batch is re-sent as an upsert on " +
-          "these fields (updating what the lost request created) instead of being reported in doubt.",
+        'Optional, a list of 1–3 field names or ids whose values identify a record, e.g. ["Email"]. Each record ' +
+          "must have values for them, unique within the call. Used only if a batch's answer is lost: that batch is " +
+          "re-sent as an upsert on these fields (updating what the lost request created) instead of being reported " +
+          "in doubt.",
       ),
   },
   outputSchema: operationResultShape,
-  rewordIssues: unwrappedRecordIssues("create_records", "no"),
+  rewordIssues: rewordInTurn(
+    unwrappedRecordIssues("create_records", "no"),
+    fieldsToMergeOnIssues("create_records", true),
+  ),
   annotations: createAnnotations,
   async plan(input, ctx) {
     checkRecordCount("create_records", "records", input.records.length, ctx.maxRecordsPerOperation);

@@ -4,7 +4,16 @@ import { levelAllows } from "../../base-permissions.ts";
 import { resolveTable } from "../../schema-cache.ts";
 import type { ToolContext } from "../define-tool.ts";
 import { resolveLinkNames } from "../linked-records.ts";
-import { checkMergeValues, FieldChecker, valueProblems, withWriteSchema, type ValueProblem } from "./check-fields.ts";
+import { ToolInputError } from "../tool-input-error.ts";
+import {
+  checkMergeValues,
+  describeItem,
+  FieldChecker,
+  valueProblems,
+  withWriteSchema,
+  type ValueProblem,
+} from "./check-fields.ts";
+import { keysShown, namedRecords } from "./write-inputs.ts";
 
 export interface RecordToWrite {
   id?: string;
@@ -68,6 +77,7 @@ export async function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRe
   const checked = await withWriteSchema(ctx, input.baseId, (schema) => {
     const checker = new FieldChecker(resolveTable(schema, input.tableId, input.baseId), nonCreator);
     seen = { schema, table: checker.table };
+    checkWrappedTwice(checker.table, input.records, where);
     // The merge fields first: one that cannot be merged on (computed) is the problem to name, not its values.
     const mergeFields = input.fieldsToMergeOn === undefined ? undefined : checker.mergeFields(input.fieldsToMergeOn);
     // Every wrong value of the call at once (one line per field), not one per call.
@@ -110,4 +120,41 @@ export async function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRe
     await resolve(fresh, fresh.tables.find((t) => t.id === table.id) ?? table);
   }
   return checked;
+}
+
+/**
+ * Refuses cells wrapped in "fields" twice (`fields: { "fields": { "Name": "X" } }`, or a record of the records
+ * tools `{ "fields": { "fields": { … } } }`) when `table` has no field that the key "fields" names (exactly, or
+ * ignoring case and surrounding spaces, as field keys are resolved): the check of each key would otherwise answer
+ * `Unknown field "fields"` with the table's whole field list, not saying what went wrong. A table with a field named
+ * "fields" is left alone: the key is then that field. Throws one ToolInputError naming every such record (the first
+ * five, the rest counted) and the first one rewritten; runs inside withWriteSchema, so a "fields" field added in
+ * Airtable since the schema was cached is found on its retry against a fresh schema.
+ * @param where how messages name a record's cells: `records[i].fields`, or `fields` for create_record
+ */
+function checkWrappedTwice(table: AirtableTable, records: readonly RecordToWrite[], where: (i: number) => string) {
+  if (table.fields.some((f) => f.name.trim().toLowerCase() === "fields")) return;
+  const wrapped = records.flatMap((record, i) => (isPlainObject(record.fields.fields) ? [i] : []));
+  if (wrapped.length === 0) return;
+  const index = wrapped[0]!;
+  const record = records[index]!;
+  const inner = Object.keys(record.fields.fields as Record<string, unknown>);
+  const cells = inner.length === 0 ? "{ … }" : keysShown(inner);
+  const why = `table ${describeItem(table)} has no field named "fields"`;
+  if (where(index) === "fields") {
+    throw new ToolInputError(
+      `fields holds a "fields" of its own: the cells were wrapped in "fields" twice (${why}). Give them directly ` +
+        `under one "fields": "fields": ${cells}.`,
+    );
+  }
+  const id = record.id === undefined ? "" : `"id": ${JSON.stringify(record.id)}, `;
+  const subject = wrapped.length === 1 ? `${where(index)} holds` : `the fields of ${namedRecords(wrapped)} hold`;
+  throw new ToolInputError(
+    `${subject} a "fields" of ${wrapped.length === 1 ? "its" : "their"} own: the cells were wrapped in "fields" ` +
+      `twice (${why}). Give them directly under one "fields": records[${index}] is { ${id}"fields": ${cells} }.`,
+  );
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

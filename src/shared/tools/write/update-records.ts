@@ -13,6 +13,8 @@ import {
   typecastInput,
   recordItemInput,
   unwrappedRecordIssues,
+  fieldsToMergeOnIssues,
+  rewordInTurn,
 } from "./write-inputs.ts";
 
 export const updateRecords = defineWriteTool({
@@ -43,7 +45,10 @@ export const updateRecords = defineWriteTool({
     onError: onErrorInput,
   },
   outputSchema: operationResultShape,
-  rewordIssues: unwrappedRecordIssues("update_records", "required"),
+  rewordIssues: rewordInTurn(
+    unwrappedRecordIssues("update_records", "required"),
+    fieldsToMergeOnIssues("update_records", false),
+  ),
   annotations: overwriteAnnotations,
   async plan(input, ctx) {
     checkRecordCount("update_records", "records", input.records.length, ctx.maxRecordsPerOperation);

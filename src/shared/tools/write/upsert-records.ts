@@ -13,6 +13,8 @@ import {
   typecastInput,
   recordItemInput,
   unwrappedRecordIssues,
+  fieldsToMergeOnIssues,
+  rewordInTurn,
 } from "./write-inputs.ts";
 
 export const upsertRecords = defineWriteTool({
@@ -39,12 +41,18 @@ export const upsertRecords = defineWriteTool({
       .array(z.string().min(1))
       .min(1)
       .max(3)
-      .describe("1–3 field names or ids whose values identify a record; unique within the call."),
+      .describe(
+        'A list of 1–3 field names or ids whose values identify a record, e.g. ["Email"] (a list even for one ' +
+          "field); unique within the call.",
+      ),
     typecast: typecastInput,
     onError: onErrorInput,
   },
   outputSchema: operationResultShape,
-  rewordIssues: unwrappedRecordIssues("upsert_records", "optional"),
+  rewordIssues: rewordInTurn(
+    unwrappedRecordIssues("upsert_records", "optional"),
+    fieldsToMergeOnIssues("upsert_records", true),
+  ),
   annotations: overwriteAnnotations,
   async plan(input, ctx) {
     checkRecordCount("upsert_records", "records", input.records.length, ctx.maxRecordsPerOperation);

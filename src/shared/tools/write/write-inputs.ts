@@ -86,7 +86,7 @@ export function unwrappedRecordIssues(tool: string, id: "required" | "optional" 
     );
     if (unwrapped.length === 0) return issues;
     const others = issues.filter((issue) => {
-      const [first, second] = (issue.path ?? []).map((step) => (typeof step === "object" ? step.key : step));
+      const [first, second] = pathKeys(issue);
       return !(first === "records" && unwrapped.includes(Number(second)));
     });
     const index = unwrapped[0]!;
@@ -95,12 +95,7 @@ export function unwrappedRecordIssues(tool: string, id: "required" | "optional" 
     const cells = Object.keys(first).filter((key) => key !== "id");
     const shape = id === "required" ? '{ "id": "rec…", "fields": { … } }' : '{ "fields": { … } }';
     const idNote = id === "optional" ? ' (with an "id" to update that record)' : "";
-    const named = unwrapped
-      .slice(0, MAX_LISTED_INDEXES)
-      .map((i) => `records[${i}]`)
-      .join(", ");
-    const more = unwrapped.length > MAX_LISTED_INDEXES ? ` and ${unwrapped.length - MAX_LISTED_INDEXES} more` : "";
-    const subject = unwrapped.length === 1 ? `${named} has` : `${named}${more} have`;
+    const subject = `${namedRecords(unwrapped)} ${unwrapped.length === 1 ? "has" : "have"}`;
     let message: string;
     if (cells.length === 0) {
       message = `${subject} no "fields": a record of ${tool} is ${shape}${idNote}, with the cells to write under "fields".`;
@@ -119,12 +114,122 @@ export function unwrappedRecordIssues(tool: string, id: "required" | "optional" 
   };
 }
 
+/**
+ * `records[1], records[2] and 3 more`: the records at `indexes` (input order) as a message names them, the first
+ * MAX_LISTED_INDEXES listed and the rest counted.
+ */
+export function namedRecords(indexes: readonly number[]): string {
+  const named = indexes
+    .slice(0, MAX_LISTED_INDEXES)
+    .map((i) => `records[${i}]`)
+    .join(", ");
+  return indexes.length > MAX_LISTED_INDEXES ? `${named} and ${indexes.length - MAX_LISTED_INDEXES} more` : named;
+}
+
+/**
+ * The merge-fields rule in words, one sentence for every way `fieldsToMergeOn` can fail its schema (a list of 1 to 3
+ * non-empty names): "fieldsToMergeOn takes a list of 1 to 3 field names or ids, e.g. ["Email"] (a list even for one
+ * field; it was given the text "Email")". zod answered a single name with two issues, the second of which
+ * ("expected string to have <=3 characters": the list's length limit checked against the text) read as if names
+ * were limited to 3 characters. The example uses a name the call gave when it gave one. A single name is refused,
+ * not taken as a one-name list: Airtable's `performUpsert.fieldsToMergeOn` is an array
+ * (https://airtable.com/developers/web/api/update-multiple-records) and so is the reference MCP server's, and the
+ * schema listed in tools/list says so; a call that does not match it is told, not guessed at.
+ * For a tool that does not take fieldsToMergeOn (`takes: false`, update_records), the refusal of the unknown
+ * argument says to use upsert_records instead.
+ * @param tool the tool's name, e.g. "upsert_records"
+ * @param takes whether the tool has a fieldsToMergeOn parameter
+ */
+export function fieldsToMergeOnIssues(tool: string, takes: boolean) {
+  return (args: unknown, issues: readonly InputIssue[]): readonly InputIssue[] => {
+    if (!isPlainObject(args) || args.fieldsToMergeOn === undefined) return issues;
+    if (!takes) {
+      return issues.map((issue) =>
+        issue.code === "unrecognized_keys" && issue.keys?.includes("fieldsToMergeOn") === true
+          ? {
+              ...issue,
+              message:
+                `${issue.message}; ${tool} changes records given by "id": to match records on field values ` +
+                "instead, use upsert_records, which takes fieldsToMergeOn",
+            }
+          : issue,
+      );
+    }
+    const others = issues.filter((issue) => pathKeys(issue)[0] !== "fieldsToMergeOn");
+    if (others.length === issues.length) return issues;
+    const given: unknown = args.fieldsToMergeOn;
+    const named = Array.isArray(given) ? given.find((n) => typeof n === "string" && n.trim() !== "") : given;
+    const example = JSON.stringify([typeof named === "string" && named.trim() !== "" ? named : "Email"]);
+    let what: string;
+    if (typeof given === "string") what = `a list even for one field; it was given the text ${shortJson(given)}`;
+    else if (!Array.isArray(given)) what = `it was given ${shortJson(given)}`;
+    else if (given.length === 0) what = "it was given an empty list";
+    else if (given.length > 3) what = `it was given ${given.length} names; Airtable matches on at most 3`;
+    else {
+      const bad = given.findIndex((n) => typeof n !== "string" || n === "");
+      what =
+        bad < 0
+          ? `it was given ${shortJson(given)}`
+          : `fieldsToMergeOn[${bad}] is ${shortJson(given[bad])}, not a field name`;
+    }
+    const message = `fieldsToMergeOn takes a list of 1 to 3 field names or ids, e.g. ${example} (${what})`;
+    return [{ message, path: [] }, ...others];
+  };
+}
+
+/**
+ * create_record's rewordIssues for a call shaped like create_records (`records` a list, e.g. `[{ "fields": { … } }]`,
+ * and no `fields`): zod and compile-tools answered it with two sentences joined by a comma, "needs the argument
+ * "fields"" and "does not take the argument "records"", each listing the parameters, and neither named
+ * create_records. One sentence replaces both: create_records for several records, or the cells under "fields" for
+ * one (the first record's keys shown). Still refused: which of the two was meant is the agent's to say.
+ */
+export function recordsToCreateRecordIssues(args: unknown, issues: readonly InputIssue[]): readonly InputIssue[] {
+  if (!isPlainObject(args) || !Array.isArray(args.records) || args.fields !== undefined) return issues;
+  const others = issues.filter((issue) => {
+    const keys = pathKeys(issue);
+    if (keys.length === 1 && keys[0] === "fields") return false;
+    return !(issue.code === "unrecognized_keys" && issue.keys?.length === 1 && issue.keys[0] === "records");
+  });
+  const records: unknown[] = args.records;
+  const first = records[0];
+  const cells = isPlainObject(first) && isPlainObject(first.fields) ? Object.keys(first.fields) : [];
+  const one = cells.length === 0 ? '"fields": { "Name": … }' : `"fields": ${keysShown(cells)}`;
+  const which = records.length > 1 ? `these ${records.length} records` : "records";
+  const message =
+    `create_record makes one record from "fields" and does not take "records": to create ${which}, call ` +
+    `create_records with the same "records"; for one record, give its cells as ${one}`;
+  return [{ message, path: [] }, ...others];
+}
+
+/**
+ * Runs the rewordIssues `rewords` one after the other, each given the issues the one before answered: a tool whose
+ * arguments have several mistakes worth rewording (its records' shape and its fieldsToMergeOn) has each reworded.
+ */
+export function rewordInTurn(
+  ...rewords: readonly ((args: unknown, issues: readonly InputIssue[]) => readonly InputIssue[])[]
+) {
+  return (args: unknown, issues: readonly InputIssue[]): readonly InputIssue[] =>
+    rewords.reduce((current, reword) => reword(args, current), issues);
+}
+
+/** An issue's path as plain keys and indexes (zod may give a step as `{ key }`). */
+function pathKeys(issue: InputIssue): PropertyKey[] {
+  return (issue.path ?? []).map((step) => (typeof step === "object" ? step.key : step));
+}
+
+/** A value as JSON, cut to 60 characters, for a message quoting what the call gave. */
+function shortJson(value: unknown): string {
+  const json = JSON.stringify(value) ?? String(value);
+  return json.length > 60 ? `${json.slice(0, 57)}…` : json;
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** `{ "Name": …, "Stage": … }`: an object's keys (the first four), values elided to keep the message short. */
-function keysShown(keys: readonly string[]): string {
+export function keysShown(keys: readonly string[]): string {
   const shown = keys.slice(0, 4).map((key) => `${JSON.stringify(key)}: …`);
   if (keys.length > 4) shown.push("…");
   return `{ ${shown.join(", ")} }`;

@@ -1,0 +1,147 @@
+/**
+ * What an agent reads when a listing is refused for its arguments, through the real MCP client over HTTP against the
+ * sandbox: maxRecords and pageSize out of range say what they take and what leaving them out does (not zod's "Too
+ * small: expected number to be >=1"), and a filterByFormula naming no field of the table lists the table's fields,
+ * with the exact name when only case differs (tableId and write field names are matched ignoring case; a formula is
+ * Airtable's to read, and Airtable refuses the name).
+ */
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BaseInfo } from "../../../src/sandbox/index.ts";
+import { allTools } from "../../../src/shared/tools/catalog.ts";
+import { callToolAnswer, startMcpHarness, type McpHarness } from "../../support/mcp-test-harness.ts";
+
+let h: McpHarness;
+let client: Client;
+let base: BaseInfo;
+beforeAll(async () => {
+  h = await startMcpHarness({ tools: allTools });
+  client = await h.connect();
+  base = h.sandbox.createBase(h.demo.user.id, {
+    name: "Leads",
+    tables: [
+      {
+        name: "Contacts",
+        fields: [
+          { name: "Name", type: "singleLineText" },
+          { name: "Email", type: "email" },
+          { name: "Stage", type: "singleLineText" },
+        ],
+        records: [
+          { Name: "Ada", Email: "ada@example.com", Stage: "Lead" },
+          { Name: "Ben", Email: "ben@example.com", Stage: "Customer" },
+        ],
+      },
+    ],
+  });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const call = (name: string, args: Record<string, unknown>) => callToolAnswer(client, name, args);
+const invalid = (tool: string) => `Input validation error: Invalid arguments for tool ${tool}: `;
+/** Requests the sandbox has been sent for the test base's records (not its schema). */
+const recordReads = () => h.sandbox.requests.filter((r) => r.path.startsWith(`/v0/${base.id}/`)).length;
+
+describe("maxRecords and pageSize out of range", () => {
+  const everyRecord =
+    "the most records this listing returns in all, across its pages; leave it out to get every record (they come " +
+    "a page at a time: call again with nextCursor while an answer has one)";
+
+  it("maxRecords 0 or 1.5: a whole number of at least 1, and what leaving it out does", async () => {
+    const before = recordReads();
+    const zero = await call("list_records", { baseId: base.id, tableId: "Contacts", maxRecords: 0 });
+    expect(zero.isError).toBe(true);
+    expect(zero.text).toBe(
+      invalid("list_records") + `maxRecords must be a whole number of at least 1 (it was given 0): ${everyRecord}`,
+    );
+    const half = await call("search_records", {
+      baseId: base.id,
+      tableId: "Contacts",
+      searchTerm: "a",
+      maxRecords: 1.5,
+    });
+    expect(half.text).toBe(
+      invalid("search_records") + `maxRecords must be a whole number of at least 1 (it was given 1.5): ${everyRecord}`,
+    );
+    const huge = await call("list_records", { baseId: base.id, tableId: "Contacts", maxRecords: 1e20 });
+    expect(huge.text).toContain("maxRecords must be a whole number from 1 to 9,007,199,254,740,991");
+    expect(recordReads()).toBe(before);
+
+    // As the message says: left out, every record comes back.
+    const all = await call("list_records", { baseId: base.id, tableId: "Contacts" });
+    expect((all.data.records as unknown[]).length).toBe(2);
+  });
+
+  it("pageSize 0 or 101: from 1 to 100; other mistakes of the call are still named", async () => {
+    const answer = await call("list_records", { baseId: base.id, tableId: "Contacts", pageSize: 101, filter: "x" });
+    expect(answer.text).toContain(
+      "pageSize must be a whole number from 1 to 100 (it was given 101): the most records in one answer; leave it out for 100",
+    );
+    expect(answer.text).toContain('list_records does not take the argument "filter"');
+    expect(answer.text).not.toContain("Too big");
+  });
+});
+
+describe("a filterByFormula naming no field of the table", () => {
+  it("only the case differs: did you mean the exact name, and the table's fields", async () => {
+    const answer = await call("list_records", {
+      baseId: base.id,
+      tableId: "Contacts",
+      filterByFormula: '{stage}="Lead"',
+    });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toBe(
+      'Airtable refused filterByFormula (INVALID_FILTER_BY_FORMULA): table "Contacts" has no field {stage} — did you ' +
+        'mean {Stage}? Field names in formulas must match exactly, case included. The fields are: "Name", "Email", ' +
+        '"Stage".',
+    );
+    // As it says: the exact name is taken.
+    const fixed = await call("list_records", {
+      baseId: base.id,
+      tableId: "Contacts",
+      filterByFormula: '{Stage}="Lead"',
+    });
+    expect((fixed.data.records as { fields: Record<string, unknown> }[]).map((r) => r.fields.Name)).toEqual(["Ada"]);
+  });
+
+  it("a name matching no field, and a field id: the fields listed, ids turned into names", async () => {
+    const typo = await call("list_records", {
+      baseId: base.id,
+      tableId: "Contacts",
+      filterByFormula: 'AND({Stag}="Lead", {Emial}!="")',
+    });
+    expect(typo.text).toBe(
+      'Airtable refused filterByFormula (INVALID_FILTER_BY_FORMULA): table "Contacts" has no fields {Stag}, {Emial}. ' +
+        'Put a field\'s name in {braces} exactly as Airtable shows it. The fields are: "Name", "Email", "Stage".',
+    );
+    const stage = base.tables[0]!.fields.find((f) => f.name === "Stage")!;
+    const byId = await call("list_records", {
+      baseId: base.id,
+      tableId: "Contacts",
+      filterByFormula: `{${stage.id}}="Lead"`,
+    });
+    expect(byId.text).toContain(
+      `has no field {${stage.id}} — did you mean {Stage} (formulas name fields by name, not by id)?`,
+    );
+  });
+
+  it("names the field as it is now when it was renamed since the schema was cached", async () => {
+    await call("list_records", { baseId: base.id, tableId: "Contacts", pageSize: 1 });
+    const email = base.tables[0]!.fields.find((f) => f.name === "Email")!;
+    await h.airtableA.updateField(base.id, base.tables[0]!.id, email.id, { name: "Mail" });
+    const answer = await call("list_records", { baseId: base.id, tableId: "Contacts", filterByFormula: '{mail}!=""' });
+    expect(answer.text).toContain("has no field {mail} — did you mean {Mail}?");
+    expect(answer.text).toContain('The fields are: "Name", "Mail", "Stage".');
+  });
+
+  it("other formula mistakes keep Airtable's message and the general hint", async () => {
+    const answer = await call("list_records", {
+      baseId: base.id,
+      tableId: "Contacts",
+      filterByFormula: 'AND({Stage}="Lead"',
+    });
+    expect(answer.text).toMatch(/^Airtable refused the request: .*\(INVALID_FILTER_BY_FORMULA\)\. Fix the formula/);
+  });
+});
