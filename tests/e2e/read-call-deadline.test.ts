@@ -17,7 +17,7 @@ import { nowMs } from "../../src/sandbox/recorder.ts";
 import { loadConfig } from "../../src/shared/config.ts";
 import { createLogger } from "../../src/shared/logger.ts";
 import { startEmbedded, type RunningEmbedded } from "../../src/start/embedded.ts";
-import { resultText, signInAndConnect } from "./helpers/mcp-client.ts";
+import { postMcp2025, resultText, signInAndConnect, toolsCall } from "./helpers/mcp-client.ts";
 import { freePort } from "./helpers/server-process.ts";
 import { TestOAuthProvider } from "./helpers/test-oauth-provider.ts";
 
@@ -101,17 +101,7 @@ const requestsSince = (since: number, baseId = base.id) =>
  */
 async function callThenLeave(tool: string, args: Record<string, unknown>, baseId: string): Promise<number> {
   const leave = new AbortController();
-  const call = fetch(running.mcpUrl, {
-    method: "POST",
-    signal: leave.signal,
-    headers: {
-      authorization: `Bearer ${provider.tokens()!.access_token}`,
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-      "mcp-protocol-version": "2025-11-25",
-    },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/call", params: { name: tool, arguments: args } }),
-  }).then(
+  const call = postMcp2025(running.mcpUrl, provider.tokens()!.access_token, toolsCall(tool, args), leave.signal).then(
     (res) => res.text(),
     () => undefined,
   );

@@ -2,6 +2,7 @@
 import { batchCount } from "../../src/shared/operations/events.ts";
 import type { NewOperationEvent, Operation, OperationEvent } from "../../src/shared/operations/events.ts";
 import { newOperationId } from "../../src/shared/operations/operation-id.ts";
+import { operationFromPlan } from "../../src/shared/operations/plan.ts";
 
 /** An operation of `records` create_records items by default; override any field. */
 export function testOperation(overrides: Partial<Operation> & { records?: number } = {}): Operation {
@@ -18,6 +19,24 @@ export function testOperation(overrides: Partial<Operation> & { records?: number
     createdAt: 1_700_000_000_000,
     ...rest,
   };
+}
+
+/**
+ * A create_records operation of one record named `name` in `baseId`'s table "Tasks", for `userId`, as submit makes
+ * it (operationFromPlan), created `ageMs` ago.
+ */
+export function oneRecordOperation(baseId: string, userId: string, name: string, ageMs = 0): Operation {
+  const op = operationFromPlan(
+    {
+      kind: "create_records",
+      baseId,
+      tableId: "Tasks",
+      input: [{ fields: { Name: name } }],
+      options: { typecast: false, onError: "continue" },
+    },
+    userId,
+  );
+  return { ...op, createdAt: op.createdAt - ageMs };
 }
 
 /** The log of `operation`: `accepted` (seq 1) then `events` with seq 2, 3, … and `at` one ms apart. */

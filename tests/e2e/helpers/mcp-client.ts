@@ -64,3 +64,34 @@ export function postToolsList(mcpUrl: string, accessToken: string): Promise<Resp
     body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "tools/list" }),
   });
 }
+
+/**
+ * A bare 2025-era JSON-RPC POST (`MCP-Protocol-Version: 2025-11-25`, no MCP client, no refresh) of `body` with a
+ * bearer token; `signal` aborts it (the client leaving: its connection closes).
+ */
+export function postMcp2025(
+  mcpUrl: string,
+  accessToken: string,
+  body: unknown,
+  signal?: AbortSignal,
+): Promise<Response> {
+  return fetch(mcpUrl, {
+    method: "POST",
+    ...(signal !== undefined && { signal }),
+    headers: {
+      authorization: `Bearer ${accessToken}`,
+      "content-type": "application/json",
+      accept: "application/json, text/event-stream",
+      "mcp-protocol-version": "2025-11-25",
+    },
+    body: JSON.stringify(body),
+  });
+}
+
+/** A `tools/call` JSON-RPC request of `name` with `args`, id `id`. */
+export const toolsCall = (name: string, args: Record<string, unknown>, id: number | string = 1) => ({
+  jsonrpc: "2.0",
+  id,
+  method: "tools/call",
+  params: { name, arguments: args },
+});

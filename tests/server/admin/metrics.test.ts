@@ -8,7 +8,7 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { operationFromPlan } from "../../../src/shared/operations/plan.ts";
 import { startSandbox, type BaseInfo, type Sandbox } from "../../../src/sandbox/index.ts";
-import { callTool, resultText, signInAndConnect } from "../../e2e/helpers/mcp-client.ts";
+import { callTool, postMcp2025, resultText, signInAndConnect, toolsCall } from "../../e2e/helpers/mcp-client.ts";
 import { TestOAuthProvider } from "../../e2e/helpers/test-oauth-provider.ts";
 import { createTestRedis, deleteKeys, uniquePrefix } from "../../helpers/redis.ts";
 import {
@@ -74,22 +74,12 @@ beforeAll(async () => {
   const leave = new AbortController();
   // Its records request, not the schema read the refused call above made just before.
   const sentAt = performance.timeOrigin + performance.now();
-  const abandoned = fetch(`${server.url}/mcp`, {
-    method: "POST",
-    signal: leave.signal,
-    headers: {
-      authorization: `Bearer ${provider.tokens()!.access_token}`,
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-      "mcp-protocol-version": "2025-11-25",
-    },
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "tools/call",
-      params: { name: "list_records", arguments: { baseId: base.id, tableId: "Tasks" } },
-    }),
-  }).then(
+  const abandoned = postMcp2025(
+    `${server.url}/mcp`,
+    provider.tokens()!.access_token,
+    toolsCall("list_records", { baseId: base.id, tableId: "Tasks" }),
+    leave.signal,
+  ).then(
     (res) => res.text(),
     () => undefined,
   );

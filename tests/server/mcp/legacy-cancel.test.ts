@@ -8,7 +8,7 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startSandbox, type BaseInfo, type Sandbox } from "../../../src/sandbox/index.ts";
-import { callTool, resultText, signInAndConnect } from "../../e2e/helpers/mcp-client.ts";
+import { callTool, postMcp2025, resultText, signInAndConnect, toolsCall } from "../../e2e/helpers/mcp-client.ts";
 import { TestOAuthProvider } from "../../e2e/helpers/test-oauth-provider.ts";
 import { createTestRedis, deleteKeys, uniquePrefix } from "../../helpers/redis.ts";
 import { sampleValue, startServerHarness, type ServerHarness } from "../../support/admin-test-harness.ts";
@@ -39,26 +39,8 @@ async function calls(h: ServerHarness, tool: string, outcome: string): Promise<n
 }
 
 /** A raw 2025-era JSON-RPC POST to `/mcp` of `h` with `token`. */
-function post(h: ServerHarness, token: string, body: unknown, signal?: AbortSignal): Promise<Response> {
-  return fetch(`${h.url}/mcp`, {
-    method: "POST",
-    ...(signal !== undefined && { signal }),
-    headers: {
-      authorization: `Bearer ${token}`,
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-      "mcp-protocol-version": "2025-11-25",
-    },
-    body: JSON.stringify(body),
-  });
-}
-
-const listCall = (id: number) => ({
-  jsonrpc: "2.0",
-  id,
-  method: "tools/call",
-  params: { name: "list_records", arguments: { baseId: base.id, tableId: "Tasks" } },
-});
+const post = (h: ServerHarness, token: string, body: unknown) => postMcp2025(`${h.url}/mcp`, token, body);
+const listCall = (id: number) => toolsCall("list_records", { baseId: base.id, tableId: "Tasks" }, id);
 const cancelOf = (id: number) => ({
   jsonrpc: "2.0",
   method: "notifications/cancelled",
@@ -97,9 +79,14 @@ afterAll(async () => {
 describe("notifications/cancelled from a 2025-era client over stateless HTTP", () => {
   afterEach(() => sandbox.setFaults({ serverErrorRate: 0, latencyMs: 0 }));
 
-  it("the SDK client's abort stops a read that Airtable keeps failing: no more requests, counted as cancelled", async () => {
-    // Airtable answers 503 slowly: the read would retry for tens of seconds (up to READ_CALL_DEADLINE_MS).
+  /**
+   * Calls list_records with the SDK client while Airtable answers 503 slowly (the read would retry for tens of
+   * seconds, up to READ_CALL_DEADLINE_MS), aborts it once its first request reached the sandbox, and checks that
+   * nothing more was sent and instance A counted it as cancelled.
+   */
+  async function abortSlowRead(options: { onprogress?: () => void } = {}): Promise<void> {
     sandbox.setFaults({ serverErrorRate: 1, latencyMs: 800 });
+    const counted = await calls(a, "list_records", "cancelled");
     const stop = new AbortController();
     const before = nowMs();
     const call = client.callTool(
@@ -107,6 +94,7 @@ describe("notifications/cancelled from a 2025-era client over stateless HTTP", (
       undefined,
       {
         signal: stop.signal,
+        ...options,
       },
     );
     await firstRequestSince(before);
@@ -117,32 +105,18 @@ describe("notifications/cancelled from a 2025-era client over stateless HTTP", (
     sandbox.setFaults({ serverErrorRate: 0, latencyMs: 0 });
     // Without the cancel, a retry would have gone by now (backoff ≤ 1.6 s after an 800 ms answer).
     expect(requestsTo(stoppedAt + 50)).toEqual([]);
-    expect(await calls(a, "list_records", "cancelled")).toBe(1);
+    expect(await calls(a, "list_records", "cancelled")).toBe(counted + 1);
+  }
+
+  it("the SDK client's abort stops a read that Airtable keeps failing: no more requests, counted as cancelled", async () => {
+    await abortSlowRead();
     // The client goes on as usual.
     const next = await callTool(client, "list_records", { baseId: base.id, tableId: "Tasks" });
     expect(next.isError, resultText(next)).toBeFalsy();
   });
 
   it("the same for a call that asked for progress (its answer is an SSE stream, which then ends)", async () => {
-    sandbox.setFaults({ serverErrorRate: 1, latencyMs: 800 });
-    const stop = new AbortController();
-    const before = nowMs();
-    const call = client.callTool(
-      { name: "list_records", arguments: { baseId: base.id, tableId: "Tasks" } },
-      undefined,
-      {
-        signal: stop.signal,
-        onprogress: () => {},
-      },
-    );
-    await firstRequestSince(before);
-    const cancelledBefore = await calls(a, "list_records", "cancelled");
-    stop.abort("the user pressed stop");
-    await expect(call).rejects.toThrow();
-    const stoppedAt = nowMs();
-    await sleep(2_500);
-    expect(requestsTo(stoppedAt + 50)).toEqual([]);
-    expect(await calls(a, "list_records", "cancelled")).toBe(cancelledBefore + 1);
+    await abortSlowRead({ onprogress: () => {} });
   });
 
   it("a cancel that reaches another instance stops the call where it runs; its request ends with 202", async () => {

@@ -16,7 +16,6 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { startSandbox, type Sandbox } from "../../../src/sandbox/index.ts";
 import type { Operation } from "../../../src/shared/operations/events.ts";
-import { operationFromPlan } from "../../../src/shared/operations/plan.ts";
 import { jobDataOf, jobOptions } from "../../../src/shared/queue/operation-queue.ts";
 import { callTool, resultText, signInAndConnect } from "../../e2e/helpers/mcp-client.ts";
 import { TestOAuthProvider } from "../../e2e/helpers/test-oauth-provider.ts";
@@ -24,6 +23,7 @@ import { startBreakingProxy, type BreakOptions, type BreakingProxy } from "../..
 import { createTestRedis, deleteKeys, testRedisUrl, uniquePrefix } from "../../helpers/redis.ts";
 import { startServerHarness, type ServerHarness } from "../../support/admin-test-harness.ts";
 import { callModern } from "../../support/tasks-client.ts";
+import { oneRecordOperation } from "../../support/operations-test-harness.ts";
 
 const keyPrefix = uniquePrefix("write-lost");
 const redis = createTestRedis();
@@ -156,17 +156,7 @@ describe("a write whose server process exited before it was settled: its operati
    * exited between the two (or before Redis answered whether the add ran) leaves it; created `ageMs` ago.
    */
   async function leftByAnExitedServer(name: string, ageMs: number): Promise<Operation> {
-    const op = operationFromPlan(
-      {
-        kind: "create_records",
-        baseId,
-        tableId: "Tasks",
-        input: [{ fields: { Name: name } }],
-        options: { typecast: false, onError: "continue" },
-      },
-      userId,
-    );
-    const created = { ...op, createdAt: op.createdAt - ageMs };
+    const created = oneRecordOperation(baseId, userId, name, ageMs);
     await server.operations.create(created);
     return created;
   }

@@ -14,12 +14,12 @@ import { createLogger } from "../../../src/shared/logger.ts";
 import type { Operation } from "../../../src/shared/operations/events.ts";
 import type { OperationReader } from "../../../src/shared/operations/operation-store.ts";
 import { SubmitOutcomeUnknownError } from "../../../src/shared/operations/operation-runner.ts";
-import { operationFromPlan } from "../../../src/shared/operations/plan.ts";
 import { settlingReader } from "../../../src/shared/operations/settling-reader.ts";
 import { jobDataOf, jobOptions } from "../../../src/shared/queue/operation-queue.ts";
 import { startBreakingProxy, type BreakingProxy } from "../../helpers/breaking-proxy.ts";
 import { createTestRedis, deleteKeys, testRedisUrl, uniquePrefix } from "../../helpers/redis.ts";
 import { startServerHarness, type ServerHarness } from "../../support/admin-test-harness.ts";
+import { oneRecordOperation } from "../../support/operations-test-harness.ts";
 
 const NOT_QUEUED = /could not be queued.*Nothing was written; call again/;
 const keyPrefix = uniquePrefix("not-queued-read");
@@ -55,19 +55,7 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-function createOne(name: string, ageMs = 0): Operation {
-  const op = operationFromPlan(
-    {
-      kind: "create_records",
-      baseId,
-      tableId: "Tasks",
-      input: [{ fields: { Name: name } }],
-      options: { typecast: false, onError: "continue" },
-    },
-    userId,
-  );
-  return { ...op, createdAt: op.createdAt - ageMs };
-}
+const createOne = (name: string, ageMs = 0): Operation => oneRecordOperation(baseId, userId, name, ageMs);
 
 /** Reads as the tools do, `aheadMs` later than now (the process's clock moved on: the grace passed). */
 async function readLater(operationId: string, aheadMs: number) {
