@@ -232,6 +232,14 @@ export const configSchema = z.object({
 export type Config = z.infer<typeof configSchema>;
 
 /** What each process cannot start without, beyond the schema's own rules. */
+/** Where a newcomer gets a required value that no setting of ours can make up (said when it is missing). */
+const WHERE_TO_GET = {
+  AIRTABLE_TOKEN:
+    "a personal access token, created at https://airtable.com/create/tokens with the scopes of the tools you use " +
+    "(data.records:read, data.records:write, schema.bases:read…) and access to your bases; or, to try it without an " +
+    "Airtable account, the token `npm run sandbox` prints (README, Try it with the sandbox)",
+} as const;
+
 const requiredByRole = {
   server: ["PUBLIC_URL", "REDIS_URL", "AIRTABLE_CLIENT_ID", "TOKEN_ENCRYPTION_KEY"],
   worker: ["REDIS_URL", "AIRTABLE_CLIENT_ID", "TOKEN_ENCRYPTION_KEY"],
@@ -279,7 +287,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, role: ProcessRo
     }
   }
   for (const name of requiredByRole[role]) {
-    if (cleaned[name] === undefined) problems.push(`${name}: required for the ${role} process but not set`);
+    if (cleaned[name] !== undefined) continue;
+    const where = WHERE_TO_GET[name as keyof typeof WHERE_TO_GET];
+    problems.push(`${name}: required for the ${role} process but not set${where === undefined ? "" : `: ${where}`}`);
   }
   if (result.success && result.data.TOKEN_STORE === "firestore" && !result.data.FIRESTORE_PROJECT_ID) {
     problems.push("FIRESTORE_PROJECT_ID: required when TOKEN_STORE=firestore");

@@ -82,6 +82,8 @@ describe("loadConfig", () => {
   it("treats empty strings as unset and requires only what the process needs", () => {
     expect(() => loadConfig({ AIRTABLE_TOKEN: "pat123", REDIS_URL: "" }, "stdio")).not.toThrow();
     expect(() => loadConfig({}, "stdio")).toThrow(/AIRTABLE_TOKEN: required for the stdio process/);
+    // …and where to get one.
+    expect(() => loadConfig({}, "stdio")).toThrow(/https:\/\/airtable\.com\/create\/tokens.*npm run sandbox/);
   });
 
   it("ALLOWED_ORIGINS takes origins (normalized as browsers send them) or *, and names an entry that is neither", () => {
