@@ -231,7 +231,6 @@ export const configSchema = z.object({
 
 export type Config = z.infer<typeof configSchema>;
 
-/** What each process cannot start without, beyond the schema's own rules. */
 /** Where a newcomer gets a required value that no setting of ours can make up (said when it is missing). */
 const WHERE_TO_GET = {
   AIRTABLE_TOKEN:
@@ -240,6 +239,7 @@ const WHERE_TO_GET = {
     "Airtable account, the token `npm run sandbox` prints (README, Try it with the sandbox)",
 } as const;
 
+/** What each process cannot start without, beyond the schema's own rules. */
 const requiredByRole = {
   server: ["PUBLIC_URL", "REDIS_URL", "AIRTABLE_CLIENT_ID", "TOKEN_ENCRYPTION_KEY"],
   worker: ["REDIS_URL", "AIRTABLE_CLIENT_ID", "TOKEN_ENCRYPTION_KEY"],

@@ -19,6 +19,7 @@
 import type { Redis } from "ioredis";
 import type { AuthInfo } from "@modelcontextprotocol/server";
 import type { Logger } from "../../shared/logger.ts";
+import { withTimeout } from "../../shared/readiness.ts";
 
 /** Stops one call as if its client's `notifications/cancelled` had reached it; `reason` is the client's. */
 export type StopCall = (reason: string | undefined) => void;
@@ -115,7 +116,14 @@ export class CallCancels {
     const stops = this.#calls.get(key);
     if (stops === undefined) return 0;
     this.#calls.delete(key);
-    for (const stop of stops) stop(reason);
+    for (const stop of stops) {
+      // One call's failure to stop must not keep the others running, nor reach the relay's message handler.
+      try {
+        stop(reason);
+      } catch (error) {
+        this.#logger?.warn({ err: error }, "could not stop a cancelled call");
+      }
+    }
     return stops.size;
   }
 }
@@ -144,7 +152,8 @@ export function cancelNotification(message: unknown): { requestId: unknown; reas
 /**
  * The Redis relay of one server instance: publishes on `channel` with `redis` (the instance's connection) and
  * listens on a connection of its own (a subscribed connection serves nothing else), handing each message to
- * `onMessage`. Resolves once subscribed; `close` unsubscribes and disconnects the listening connection.
+ * `onMessage`. Resolves once subscribed; rejects (the connection closed) when Redis does not answer the subscribe
+ * within 10 s. `close` disconnects the listening connection.
  */
 export async function redisCancelRelay(opts: {
   redis: Redis;
@@ -158,11 +167,26 @@ export async function redisCancelRelay(opts: {
     maxRetriesPerRequest: null,
     commandTimeout: undefined,
   });
-  listener.on("error", (error: Error) => opts.logger.debug({ err: error }, "cancel relay connection error"));
+  // ioredis reconnects by itself; a warning at most every minute says cancels from other instances are not arriving.
+  let warnedAt = -Infinity;
+  listener.on("error", (error: Error) => {
+    if (performance.now() - warnedAt < 60_000) return;
+    warnedAt = performance.now();
+    opts.logger.warn(
+      { err: error },
+      "cancel relay: connection to Redis lost; clients' cancels from other instances wait for it",
+    );
+  });
   listener.on("message", (channel: string, message: string) => {
     if (channel === opts.channel) opts.onMessage(message);
   });
-  await listener.subscribe(opts.channel);
+  try {
+    // Redis answered the server's start-up checks just before: a subscribe that does not answer in 10 s is a fault.
+    await withTimeout(listener.subscribe(opts.channel), 10_000);
+  } catch (error) {
+    listener.disconnect();
+    throw error;
+  }
   return {
     publish: async (message) => {
       await opts.redis.publish(opts.channel, message);

@@ -128,12 +128,14 @@ export function createDualEraHandlers(opts: DualEraOptions): DualEraHandlers {
     // handling of a cancel (the call's signal aborts with the client's reason; no answer is sent for it, as the
     // cancellation page says), and its HTTP request ends: a JSON answer is 202 with no body, an SSE stream closes.
     let cancelled: Promise<Response> | undefined;
+    let stopped = false;
     const call = opts.cancels === undefined ? undefined : trackableCall(options.parsedBody);
     const key = call === undefined ? undefined : callKey(options.authInfo, call.id);
     if (opts.cancels !== undefined && call !== undefined && key !== undefined) {
       let answer: (response: Response) => void = () => {};
       cancelled = new Promise<Response>((resolve) => (answer = resolve));
       untrack = opts.cancels.track(key, (reason) => {
+        stopped = true;
         void transport.onmessage?.({
           jsonrpc: "2.0",
           method: "notifications/cancelled",
@@ -154,7 +156,8 @@ export function createDualEraHandlers(opts: DualEraOptions): DualEraHandlers {
       throw error;
     }
     if (response.body === null || !response.headers.get("content-type")?.startsWith("text/event-stream")) {
-      teardown();
+      // A stopped call's teardown is already on its way (setImmediate above), after the SDK's abort.
+      if (!stopped) teardown();
       return response;
     }
     return new Response(endsWith(response.body, teardown), response);

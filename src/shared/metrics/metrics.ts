@@ -4,7 +4,8 @@
  *
  * The series, and where they are observed:
  * - airtable_requests_total{operation,status}: every HTTP attempt to Airtable (AirtableClient `onAttempt`);
- *   status is the HTTP status or "network" (no answer: connection refused, reset, timed out).
+ *   status is the HTTP status, "network" (no answer: connection refused, reset, timed out) or "cancelled" (cut off
+ *   in flight when its read call was stopped: its deadline, its client cancelling or leaving).
  * - airtable_rate_limited_total: attempts Airtable answered 429 (each one pauses the base for 30 s).
  * - airtable_limiter_wait_seconds: time a request waited in the shared limiter before it was sent (LimiterHooks).
  * - queue_jobs{state}: BullMQ job counts, read from Redis when scraped (the same figure on every instance).
@@ -57,7 +58,7 @@ export class Metrics {
     const registers = [this.registry];
     this.airtableRequests = new Counter({
       name: "airtable_requests_total",
-      help: "HTTP requests sent to Airtable (every attempt, retries included), by client operation and HTTP status ('network' when none arrived).",
+      help: "HTTP requests sent to Airtable (every attempt, retries included), by client operation and HTTP status ('network' when none arrived, 'cancelled' when its call was stopped while it was in flight).",
       labelNames: ["operation", "status"],
       registers,
     });
@@ -94,7 +95,7 @@ export class Metrics {
     });
     this.toolCallDuration = new Histogram({
       name: "tool_call_duration_seconds",
-      help: "MCP tool calls from request to answer, by tool and outcome (ok, error, or cancelled: the client cancelled or left before the answer, nothing changed).",
+      help: "MCP tool calls from request to answer, by tool and outcome (ok, error, or cancelled: the client cancelled or left, or the server's shutdown cut the call off, before the answer; nothing changed).",
       labelNames: ["tool", "outcome"],
       buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,

@@ -87,3 +87,6 @@ export function scopesToCancel(kind: OperationKind): readonly Scope[] {
   if (scopes === undefined) throw new Error(`unknown operation kind ${JSON.stringify(kind)}`);
   return scopes;
 }
+
+/** Every scope some cancel can need: what a request naming too many operations to look up must hold (mcp-router.ts). */
+export const ALL_CANCEL_SCOPES: readonly Scope[] = [...new Set([...cancelScopesByKind.values()].flat())];

@@ -181,8 +181,9 @@ export function refuseLinkIdComparison(tool: string, formula: string, table: Air
     `${tool} refused the filterByFormula before sending it: ${shape} compares the link field ` +
       `${JSON.stringify(field.name)} (it links to ${linkedWords}${linked === undefined ? "" : ` (${linked.id})`}) ` +
       `with a record id. In an Airtable formula a link field reads as its linked records' ${primaryName} values ` +
-      `joined with ", ", not as their record ids, so this is false on every record and the answer would be an ` +
-      `empty list, not a sign that nothing is linked. Nothing was read from the table. Compare with the linked ` +
+      `joined with ", ", not as their record ids, so the comparison never sees the id: = or FIND is false on every ` +
+      `record (an empty answer, not a sign that nothing is linked), != or NOT(…) true on every record. Nothing was ` +
+      `read from the table. Compare with the linked ` +
       `record's ${primaryName} instead: {${field.name}} = ${example}, e.g. {${field.name}} = "Acme", or ` +
       `FIND("Acme", {${field.name}}) when a record may link to several. To learn the ${primaryName} of ` +
       `${recordId}, call list_records${tableArg} and filterByFormula RECORD_ID() = "${recordId}"; or find the ` +

@@ -49,8 +49,9 @@ export interface ToolRuntime {
   readCallDeadlineMs?: number;
   /**
    * Called once per tool call when it ends, e.g. for /metrics: `ms` from its arrival; `outcome` "ok", "error" (an
-   * error result), or "cancelled" (the MCP client cancelled the call or its connection closed before it ended, and
-   * nothing was changed: ReadCallCancelledError, a read or a write's checks; not the client's error).
+   * error result), or "cancelled" (the MCP client cancelled the call, its connection closed, or this process's
+   * shutdown cut it off before it ended, and nothing was changed: ReadCallCancelledError, a read or a write's
+   * checks; not the client's error).
    */
   onToolCall?(tool: string, ms: number, outcome: ToolCallOutcome): void;
 }

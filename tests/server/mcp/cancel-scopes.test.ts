@@ -12,7 +12,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSandbox, type Sandbox } from "../../../src/sandbox/index.ts";
-import { callTool, connectClient, resultText, signInAndConnect } from "../../e2e/helpers/mcp-client.ts";
+import { callTool, connectClient, postMcp2025, resultText, signInAndConnect } from "../../e2e/helpers/mcp-client.ts";
 import { TestOAuthProvider } from "../../e2e/helpers/test-oauth-provider.ts";
 import { createTestRedis, deleteKeys, uniquePrefix } from "../../helpers/redis.ts";
 import { startServerHarness, type ServerHarness } from "../../support/admin-test-harness.ts";
@@ -217,5 +217,17 @@ describe("cancelling needs the scopes of the tool that made the operation", () =
     const none = await callTool(schemaClient, "cancel_operation", { operationId: "op_AAAAAAAAAAAAAAAAAAAAAA" });
     expect(none.isError).toBe(true);
     expect(resultText(none)).toMatch(/^There is no operation "op_AAAAAAAAAAAAAAAAAAAAAA"/);
+  });
+
+  it("a batch naming more than 20 operations to cancel needs every cancel scope, without a log read per id", async () => {
+    const cancels = Array.from({ length: 21 }, (_, i) => ({
+      jsonrpc: "2.0",
+      id: i + 1,
+      method: "tools/call",
+      params: { name: "cancel_operation", arguments: { operationId: `op_${String(i).padStart(20, "0")}` } },
+    }));
+    const res = await postMcp2025(mcp, recordsOnly.tokens()!.access_token, cancels);
+    expect(res.status).toBe(403);
+    expect(challengedScopes(res)).toEqual(expect.arrayContaining(["schema:write", "comments:write", "records:write"]));
   });
 });
