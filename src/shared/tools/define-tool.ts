@@ -88,6 +88,11 @@ export interface InputIssue {
   keys?: readonly string[];
 }
 
+/** An issue's path as plain keys and indexes (zod may give a step as `{ key }`). */
+export function issuePathKeys(issue: InputIssue): PropertyKey[] {
+  return (issue.path ?? []).map((step) => (typeof step === "object" ? step.key : step));
+}
+
 /** Runs in the request. Output must match `outputSchema`; it is sent as structuredContent and as JSON text. */
 export interface ReadToolDefinition<
   I extends z.ZodRawShape = z.ZodRawShape,

@@ -5,7 +5,8 @@ import { resolveField, resolveView } from "../schema-cache.ts";
 import { queryFingerprint } from "./record-cursor.ts";
 import { DEFAULT_RESPONSE_BUDGET_BYTES, fetchRecordPage } from "./record-pager.ts";
 import { cursorInput, recordOutput, toRecordOutput } from "./shapes.ts";
-import type { InputIssue, ToolContext } from "./define-tool.ts";
+import { issuePathKeys, type InputIssue, type ToolContext } from "./define-tool.ts";
+import { quotedValue } from "./tool-input-error.ts";
 import { expandLinkCells, expandedLinkBytes } from "./linked-records.ts";
 import { schemaForRecords } from "./with-schema.ts";
 
@@ -60,19 +61,13 @@ export function listingIssues(args: unknown, issues: readonly InputIssue[]): rea
   const worded: InputIssue[] = [];
   let others = issues;
   for (const [name, wording] of Object.entries(NUMBER_WORDING)) {
-    const kept = others.filter((issue) => firstKey(issue) !== name);
+    const kept = others.filter((issue) => issuePathKeys(issue)[0] !== name);
     if (kept.length === others.length) continue;
     others = kept;
     // No path: the SDK would put "maxRecords: " before a sentence that already starts with the name.
     worded.push({ message: wording(given[name]), path: [] });
   }
   return worded.length === 0 ? issues : [...worded, ...others];
-}
-
-/** `given` as a message quotes it: JSON, cut to 40 characters. */
-function shown(given: unknown): string {
-  const json = JSON.stringify(given) ?? String(given);
-  return json.length > 40 ? `${json.slice(0, 37)}…` : json;
 }
 
 /** What listingIssues answers for each numeric listing argument, given the value the call sent. */
@@ -83,20 +78,15 @@ const NUMBER_WORDING: Record<string, (given: unknown) => string> = {
         ? `from 1 to ${Number.MAX_SAFE_INTEGER.toLocaleString("en-US")}`
         : "of at least 1";
     return (
-      `maxRecords must be a whole number ${range} (it was given ${shown(given)}): the most records this listing ` +
+      `maxRecords must be a whole number ${range} (it was given ${quotedValue(given, 40)}): the most records this listing ` +
       "returns in all, across its pages; leave it out to get every record (they come a page at a time: call again " +
       "with nextCursor while an answer has one)"
     );
   },
   pageSize: (given) =>
-    `pageSize must be a whole number from 1 to 100 (it was given ${shown(given)}): the most records in one ` +
+    `pageSize must be a whole number from 1 to 100 (it was given ${quotedValue(given, 40)}): the most records in one ` +
     "answer; leave it out for 100",
 };
-
-function firstKey(issue: InputIssue): PropertyKey | undefined {
-  const first = issue.path?.[0];
-  return typeof first === "object" ? first.key : first;
-}
 
 export const listingOutputs = {
   records: z.array(recordOutput),

@@ -39,7 +39,7 @@
 import type { AirtableField } from "../../airtable/schemas.ts";
 import { baseLabel, roleOf, type BaseAccess } from "../../base-permissions.ts";
 import { formatCount } from "../../format-count.ts";
-import { ToolInputError } from "../tool-input-error.ts";
+import { quotedValue, ToolInputError } from "../tool-input-error.ts";
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 /** An ISO 8601 date and time, with a zone or without one ("ambiguous", read in the field's time zone: field model). */
@@ -113,7 +113,7 @@ function checkCalendarDate(value: string, where: string, name: string): void {
   const days = daysInMonth(year, month);
   if (day >= 1 && day <= days) return;
   const why = days === 0 ? `there is no month ${match[2]}` : `${monthName(month)} ${match[1]} has ${days} days`;
-  throw new ToolInputError(`${where}: ${name} is given ${shown(value)}, a day that does not exist (${why}).`);
+  throw new ToolInputError(`${where}: ${name} is given ${quotedValue(value)}, a day that does not exist (${why}).`);
 }
 
 /** A month's English name ("February"), for messages. */
@@ -125,11 +125,6 @@ function daysInMonth(year: number, month: number): number {
   if (month < 1 || month > 12) return 0;
   if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
   return [4, 6, 9, 11].includes(month) ? 30 : 31;
-}
-
-function shown(value: unknown): string {
-  const text = JSON.stringify(value) ?? String(value);
-  return text.length > 60 ? `${text.slice(0, 57)}…` : text;
 }
 
 const isEmpty = (value: unknown) =>
@@ -169,14 +164,14 @@ export function checkCellValue(
     if (value === null || value === undefined || clearsAs(field.type, value as "" | unknown[], typecast)) return false;
     const what = TYPE_WORDS[field.type]?.what ?? `a ${field.type} field`;
     throw new ToolInputError(
-      `${where}: ${name} is ${what}: ${shown(value)} is not a value of it${value === "" && !typecast ? " without typecast" : ""}` +
+      `${where}: ${name} is ${what}: ${quotedValue(value)} is not a value of it${value === "" && !typecast ? " without typecast" : ""}` +
         `, so Airtable would refuse it. To clear the cell, give null.`,
     );
   }
   const words = TYPE_WORDS[field.type];
   const wrongType = (example = words?.example ?? ""): never => {
     throw new ToolInputError(
-      `${where}: ${name} is ${words?.what ?? `a ${field.type} field`}: give ${example}, not ${shown(value)}` +
+      `${where}: ${name} is ${words?.what ?? `a ${field.type} field`}: give ${example}, not ${quotedValue(value)}` +
         `${typecast ? "" : typecastWouldTry(field, value, where)}.`,
     );
   };
@@ -228,7 +223,7 @@ export function checkCellValue(
         throw new ToolInputError(
           `${where}: ${name} is a link field: give an array of record ids such as ["rec0123456789abcd"] (from ` +
             `list_records or search_records) or of the linked records' primary field values such as ["Acme"], ` +
-            `not ${shown(value)}: item ${i} (${shown(item)}) is neither.`,
+            `not ${quotedValue(value)}: item ${i} (${quotedValue(item)}) is neither.`,
         );
       });
       return false;
@@ -241,7 +236,7 @@ export function checkCellValue(
         // "We also require URLs used to upload have the https:// or http:// protocol" (field model, Attachment).
         if (typeof entry?.id !== "string" && typeof entry?.url === "string" && !/^https?:\/\//i.test(entry.url)) {
           throw new ToolInputError(
-            `${where}: ${name} is an attachment field: the url ${shown(entry.url)} must start with https:// (or ` +
+            `${where}: ${name} is an attachment field: the url ${quotedValue(entry.url)} must start with https:// (or ` +
               `http://), as Airtable downloads the file from it. To upload a file's bytes instead, use upload_attachment.`,
           );
         }
@@ -265,7 +260,7 @@ function typecastWouldTry(field: AirtableField, value: unknown, where: string): 
     return "";
   }
   const verb = field.type === "date" || field.type === "dateTime" ? "try to read" : "convert";
-  return `, or pass typecast: true to let Airtable ${verb} ${shown(value)}`;
+  return `, or pass typecast: true to let Airtable ${verb} ${quotedValue(value)}`;
 }
 
 /** Whether the empty value "" or [] clears a cell of `type` (see the top of this file); unknown types: yes. */
@@ -345,7 +340,7 @@ function checkSelect(
     else if (typecast && typeof value === "string") items = value.split(",").map((part) => part.trim());
     else {
       throw new ToolInputError(
-        `${where}: ${name} is ${what}: give an array of option names such as [${example}], not ${shown(value)} (${options}).`,
+        `${where}: ${name} is ${what}: give an array of option names such as [${example}], not ${quotedValue(value)} (${options}).`,
       );
     }
   } else items = [value];
@@ -359,7 +354,7 @@ function checkSelect(
       if (typecast && (typeof item === "number" || typeof item === "boolean")) item = String(item);
       else {
         throw new ToolInputError(
-          `${where}: ${name} is ${what}: give ${multiple ? `an array of option names such as [${example}]` : `an option's name such as ${example}`}, not ${shown(value)} (${options}).`,
+          `${where}: ${name} is ${what}: give ${multiple ? `an array of option names such as [${example}]` : `an option's name such as ${example}`}, not ${quotedValue(value)} (${options}).`,
         );
       }
     }
@@ -371,8 +366,8 @@ function checkSelect(
     if (byId !== undefined && !choices.some((c) => c.name === item)) {
       if (!typecast) continue;
       throw new ToolInputError(
-        `${where}: ${shown(item)} is the id of the option ${JSON.stringify(byId.name)} of ${name} (${what}): ` +
-          `with typecast, Airtable may add it as a new option named ${shown(item)}; give ${JSON.stringify(byId.name)}.`,
+        `${where}: ${quotedValue(item)} is the id of the option ${JSON.stringify(byId.name)} of ${name} (${what}): ` +
+          `with typecast, Airtable may add it as a new option named ${quotedValue(item)}; give ${JSON.stringify(byId.name)}.`,
       );
     }
     if (item === "") continue;
@@ -381,11 +376,11 @@ function checkSelect(
     if (choices.some((c) => c.name === item)) continue;
     if (nonCreator !== undefined) {
       throw new ToolInputError(
-        `${where}: ${shown(item)} is not an option of ${name} (${what}): ${options}. Only a base creator can add ` +
+        `${where}: ${quotedValue(item)} is not an option of ${name} (${what}): ${options}. Only a base creator can add ` +
           `an option (typecast: true adds one only for a creator), and your permission level on base ` +
           `${baseLabel(nonCreator)} is ${roleOf(nonCreator.level ?? "")}, so Airtable would refuse the record ` +
           `(422 INVALID_MULTIPLE_CHOICE_OPTIONS). Give one of the existing options (describe_table lists them ` +
-          `all), or ask the base's owner to add ${shown(item)} or to make you a creator.`,
+          `all), or ask the base's owner to add ${quotedValue(item)} or to make you a creator.`,
       );
     }
     if (typecast) {
@@ -393,8 +388,8 @@ function checkSelect(
       continue;
     }
     throw new ToolInputError(
-      `${where}: ${shown(item)} is not an option of ${name} (${what}): ${options}. Give one of them, or pass ` +
-        `typecast: true to add ${shown(item)} as a new option.`,
+      `${where}: ${quotedValue(item)} is not an option of ${name} (${what}): ${options}. Give one of them, or pass ` +
+        `typecast: true to add ${quotedValue(item)} as a new option.`,
     );
   }
   return addsOption;

@@ -4,8 +4,9 @@
  */
 import { z } from "zod";
 import type { OperationOptions } from "../../operations/events.ts";
-import type { InputIssue, ToolAnnotations } from "../define-tool.ts";
+import { issuePathKeys, type InputIssue, type ToolAnnotations } from "../define-tool.ts";
 import { strictArgumentObject, unknownKeysMessage } from "../strict-object.ts";
+import { quotedValue } from "../tool-input-error.ts";
 
 export const fieldsInput = z
   .record(z.string(), z.unknown())
@@ -86,7 +87,7 @@ export function unwrappedRecordIssues(tool: string, id: "required" | "optional" 
     );
     if (unwrapped.length === 0) return issues;
     const others = issues.filter((issue) => {
-      const [first, second] = pathKeys(issue);
+      const [first, second] = issuePathKeys(issue);
       return !(first === "records" && unwrapped.includes(Number(second)));
     });
     const index = unwrapped[0]!;
@@ -155,22 +156,22 @@ export function fieldsToMergeOnIssues(tool: string, takes: boolean) {
           : issue,
       );
     }
-    const others = issues.filter((issue) => pathKeys(issue)[0] !== "fieldsToMergeOn");
+    const others = issues.filter((issue) => issuePathKeys(issue)[0] !== "fieldsToMergeOn");
     if (others.length === issues.length) return issues;
     const given: unknown = args.fieldsToMergeOn;
     const named = Array.isArray(given) ? given.find((n) => typeof n === "string" && n.trim() !== "") : given;
     const example = JSON.stringify([typeof named === "string" && named.trim() !== "" ? named : "Email"]);
     let what: string;
-    if (typeof given === "string") what = `a list even for one field; it was given the text ${shortJson(given)}`;
-    else if (!Array.isArray(given)) what = `it was given ${shortJson(given)}`;
+    if (typeof given === "string") what = `a list even for one field; it was given the text ${quotedValue(given)}`;
+    else if (!Array.isArray(given)) what = `it was given ${quotedValue(given)}`;
     else if (given.length === 0) what = "it was given an empty list";
     else if (given.length > 3) what = `it was given ${given.length} names; Airtable matches on at most 3`;
     else {
       const bad = given.findIndex((n) => typeof n !== "string" || n === "");
       what =
         bad < 0
-          ? `it was given ${shortJson(given)}`
-          : `fieldsToMergeOn[${bad}] is ${shortJson(given[bad])}, not a field name`;
+          ? `it was given ${quotedValue(given)}`
+          : `fieldsToMergeOn[${bad}] is ${quotedValue(given[bad])}, not a field name`;
     }
     const message = `fieldsToMergeOn takes a list of 1 to 3 field names or ids, e.g. ${example} (${what})`;
     return [{ message, path: [] }, ...others];
@@ -187,7 +188,7 @@ export function fieldsToMergeOnIssues(tool: string, takes: boolean) {
 export function recordsToCreateRecordIssues(args: unknown, issues: readonly InputIssue[]): readonly InputIssue[] {
   if (!isPlainObject(args) || !Array.isArray(args.records) || args.fields !== undefined) return issues;
   const others = issues.filter((issue) => {
-    const keys = pathKeys(issue);
+    const keys = issuePathKeys(issue);
     if (keys.length === 1 && keys[0] === "fields") return false;
     return !(issue.code === "unrecognized_keys" && issue.keys?.length === 1 && issue.keys[0] === "records");
   });
@@ -211,17 +212,6 @@ export function rewordInTurn(
 ) {
   return (args: unknown, issues: readonly InputIssue[]): readonly InputIssue[] =>
     rewords.reduce((current, reword) => reword(args, current), issues);
-}
-
-/** An issue's path as plain keys and indexes (zod may give a step as `{ key }`). */
-function pathKeys(issue: InputIssue): PropertyKey[] {
-  return (issue.path ?? []).map((step) => (typeof step === "object" ? step.key : step));
-}
-
-/** A value as JSON, cut to 60 characters, for a message quoting what the call gave. */
-function shortJson(value: unknown): string {
-  const json = JSON.stringify(value) ?? String(value);
-  return json.length > 60 ? `${json.slice(0, 57)}…` : json;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
