@@ -48,10 +48,22 @@ export async function postModern(
   headers: Record<string, string>,
   request: { method: string; params?: Record<string, unknown> },
 ): Promise<{ result?: Record<string, unknown>; error?: { code: number; message: string; data?: unknown } }> {
+  return (await responseOf(await fetchModern(url, headers, request))) as Awaited<ReturnType<typeof postModern>>;
+}
+
+/**
+ * The HTTP answer itself (status, headers) to a 2026-07-28 request, sent as postModern sends it: its `Mcp-Method`
+ * and `Mcp-Name` headers (the tool's name, or a task method's `taskId`) set from the request.
+ */
+export function fetchModern(
+  url: string,
+  headers: Record<string, string>,
+  request: { method: string; params?: Record<string, unknown> },
+): Promise<Response> {
   const params = request.params ?? {};
   const name =
     request.method === "tools/call" ? params.name : request.method.startsWith("tasks/") ? params.taskId : undefined;
-  const res = await fetch(url, {
+  return fetch(url, {
     method: "POST",
     headers: {
       "content-type": "application/json",
@@ -63,7 +75,6 @@ export async function postModern(
     },
     body: JSON.stringify({ jsonrpc: "2.0", id: nextId++, ...request }),
   });
-  return (await responseOf(res)) as Awaited<ReturnType<typeof postModern>>;
 }
 
 /** A raw request with the 2026-07-28 `_meta` envelope added (declaring the extension when `tasks`). */

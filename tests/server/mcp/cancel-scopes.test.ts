@@ -16,7 +16,7 @@ import { callTool, connectClient, postMcp2025, resultText, signInAndConnect } fr
 import { TestOAuthProvider } from "../../e2e/helpers/test-oauth-provider.ts";
 import { createTestRedis, deleteKeys, uniquePrefix } from "../../helpers/redis.ts";
 import { startServerHarness, type ServerHarness } from "../../support/admin-test-harness.ts";
-import { callModern, MODERN, modernMeta } from "../../support/tasks-client.ts";
+import { callModern, fetchModern, modernMeta } from "../../support/tasks-client.ts";
 
 const keyPrefix = uniquePrefix("cancel-scopes");
 const redis = createTestRedis();
@@ -95,23 +95,7 @@ const createTable = (name: string) => ({
 
 /** `tasks/cancel` as a raw 2026-07-28 request, for the HTTP answer itself (status and challenge). */
 function tasksCancel(provider: TestOAuthProvider, taskId: string): Promise<Response> {
-  return fetch(mcp, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      accept: "application/json, text/event-stream",
-      "mcp-protocol-version": MODERN,
-      "mcp-method": "tasks/cancel",
-      "mcp-name": taskId,
-      ...bearer(provider),
-    },
-    body: JSON.stringify({
-      jsonrpc: "2.0",
-      id: 1,
-      method: "tasks/cancel",
-      params: { taskId, _meta: modernMeta(true) },
-    }),
-  });
+  return fetchModern(mcp, bearer(provider), { method: "tasks/cancel", params: { taskId, _meta: modernMeta(true) } });
 }
 
 /** The scopes a 403's `WWW-Authenticate` asks for (RFC 6750 §3: `scope="…"`, space-separated). */

@@ -10,7 +10,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { allTools } from "../../../src/shared/tools/catalog.ts";
 import { MAX_POLL_INTERVAL_MS, MIN_POLL_INTERVAL_MS } from "../../../src/shared/tasks/operation-task-store.ts";
 import { startMcpHarness, type McpHarness } from "../../support/mcp-test-harness.ts";
-import { callModern, httpRawDispatch, MODERN, modernMeta, TASKS, taskSession } from "../../support/tasks-client.ts";
+import {
+  callModern,
+  fetchModern,
+  httpRawDispatch,
+  MODERN,
+  modernMeta,
+  TASKS,
+  taskSession,
+} from "../../support/tasks-client.ts";
 
 let h: McpHarness;
 let url: string;
@@ -184,22 +192,9 @@ describe("MCP Tasks on /mcp (2026-07-28)", () => {
       true,
     );
     const taskId = String(created.result!.taskId);
-    const refused = await fetch(url, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        accept: "application/json, text/event-stream",
-        "mcp-protocol-version": MODERN,
-        "mcp-method": "tasks/cancel",
-        "mcp-name": taskId,
-        ...readOnly,
-      },
-      body: JSON.stringify({
-        jsonrpc: "2.0",
-        id: 1,
-        method: "tasks/cancel",
-        params: { taskId, _meta: modernMeta(true) },
-      }),
+    const refused = await fetchModern(url, readOnly, {
+      method: "tasks/cancel",
+      params: { taskId, _meta: modernMeta(true) },
     });
     expect(refused.status).toBe(403);
     expect(refused.headers.get("www-authenticate")).toBe('Bearer error="insufficient_scope", scope="records:write"');
