@@ -14,6 +14,7 @@
  * in the background until Redis answers (`#settleLater`), and by any instance that reads it once it is older than
  * the grace (`settleQueued`, called by operations/settling-reader.ts for get_operation, list_operations and tasks).
  */
+import { configSchema } from "../config.ts";
 import { blockingDuplicate } from "../redis-connection.ts";
 import { isCommandTimeout, logSecondaryErrors, redisDoesNotAnswer } from "../redis-unavailable.ts";
 import { Job, Queue, QueueEvents } from "bullmq";
@@ -43,7 +44,7 @@ import type { JobPolicy, OperationJobData } from "./operation-queue.ts";
 import { NOT_QUEUED, notQueuedGraceMs, settleQueueing } from "./not-queued.ts";
 
 /** REDIS_COMMAND_TIMEOUT_MS's default (config.ts): the grace's base when the connection has no command timeout. */
-const DEFAULT_COMMAND_TIMEOUT_MS = 2_000;
+const DEFAULT_COMMAND_TIMEOUT_MS = configSchema.shape.REDIS_COMMAND_TIMEOUT_MS.parse(undefined);
 /**
  * How often a submit whose outcome is unknown asks Redis again (ms): every SETTLE_RETRY_MS for the first SETTLE_MS,
  * then every SETTLE_SLOW_RETRY_MS.
