@@ -25,9 +25,18 @@ import { ToolInputError } from "./tool-input-error.ts";
  * `RECORD_ID() = "rec…"`, a rollup or lookup of record ids (`ARRAYJOIN({Company ids})`), a link whose linked table's
  * primary field is a formula using RECORD_ID() (its primary values are record ids), and any formula this tokenizer
  * cannot read (unterminated string or brace: Airtable judges it).
+ *
+ * search_records builds its formula itself (`FIND(term, {Link} & "")` for a link), so the same rule makes a record id
+ * as its searchTerm find nothing in a link: search-records.ts refuses that before any request, with isRecordId,
+ * linksByName and linkedTableOf from here.
  */
 
 const RECORD_ID = /^rec[A-Za-z0-9]{14}$/;
+
+/** Whether `text` is a whole Airtable record id: `rec` + 14 letters or digits. */
+export function isRecordId(text: string): boolean {
+  return RECORD_ID.test(text);
+}
 
 type TokenKind = "string" | "field" | "ident" | "op" | "lparen" | "rparen" | "comma" | "other";
 interface Token {
@@ -124,13 +133,11 @@ export function findLinkIdComparison(
     else if (token?.kind === "ident" && at(i + 1)?.kind !== "lparen") {
       field = table.fields.find((f) => f.name === token.value);
     }
-    return field !== undefined && field.type === "multipleRecordLinks" && linksByName(field, schema)
-      ? field
-      : undefined;
+    return field !== undefined && linksByName(field, schema) ? field : undefined;
   };
   const recordIdAt = (i: number): string | undefined => {
     const token = at(i);
-    return token?.kind === "string" && RECORD_ID.test(token.value) ? token.value : undefined;
+    return token?.kind === "string" && isRecordId(token.value) ? token.value : undefined;
   };
   const opens = (i: number) => i < 0 || at(i)?.kind === "lparen" || at(i)?.kind === "comma";
   const closes = (i: number) => i >= tokens.length || at(i)?.kind === "rparen" || at(i)?.kind === "comma";
@@ -171,8 +178,7 @@ export function refuseLinkIdComparison(tool: string, formula: string, table: Air
   const found = findLinkIdComparison(formula, table, schema);
   if (found === undefined) return;
   const { field, recordId, shape } = found;
-  const linked = schema.tables.find((t) => t.id === field.options?.linkedTableId);
-  const primary = linked?.fields.find((f) => f.id === linked.primaryFieldId);
+  const { linked, primary } = linkedTableOf(field, schema);
   const linkedWords = linked === undefined ? "the table it links to" : `table ${JSON.stringify(linked.name)}`;
   const primaryName = primary === undefined ? "primary field" : JSON.stringify(primary.name);
   const tableArg = linked === undefined ? "" : ` with tableId "${linked.id}"`;
@@ -197,12 +203,26 @@ function fieldNamed(table: AirtableTable, name: string): AirtableField | undefin
 }
 
 /**
- * False when the linked table's primary field is a formula using RECORD_ID() (or one whose formula the schema does
- * not give): its primary values may be record ids, and then `{Link} = "rec…"` is a real match.
+ * The table a link field (`multipleRecordLinks`) links to (`options.linkedTableId`) and that table's primary field,
+ * from `schema`; either is undefined when the schema does not have it (a table this sign-in cannot see).
  */
-function linksByName(field: AirtableField, schema: BaseSchema): boolean {
+export function linkedTableOf(
+  field: AirtableField,
+  schema: BaseSchema,
+): { linked: AirtableTable | undefined; primary: AirtableField | undefined } {
   const linked = schema.tables.find((t) => t.id === field.options?.linkedTableId);
-  const primary = linked?.fields.find((f) => f.id === linked.primaryFieldId);
+  return { linked, primary: linked?.fields.find((f) => f.id === linked.primaryFieldId) };
+}
+
+/**
+ * Whether a link field reads as its linked records' primary values in a formula and holds no record id there, as
+ * the module comment says: true for a link (`multipleRecordLinks`) unless the linked table's primary field is a
+ * formula using RECORD_ID() (or one whose formula the schema does not give), whose primary values may be record
+ * ids — then `{Link} = "rec…"` is a real match. False for any other field type.
+ */
+export function linksByName(field: AirtableField, schema: BaseSchema): boolean {
+  if (field.type !== "multipleRecordLinks") return false;
+  const { primary } = linkedTableOf(field, schema);
   if (primary?.type !== "formula") return true;
   const text = primary.options?.formula;
   return typeof text === "string" && !/RECORD_ID\s*\(/i.test(text);

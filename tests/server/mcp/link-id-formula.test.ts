@@ -4,6 +4,12 @@
  * primary values, so `{Company} = "rec…"` matches nothing and used to answer `{"records": []}` — an agent concluded
  * the company had no contacts. It is now refused before any request for records, naming the field, the linked table
  * and the fix; comparisons that can match (by name, a text field holding a record id, RECORD_ID()) still run.
+ *
+ * search_records with a record id as searchTerm fell in the same trap (its formula searches a link by its primary
+ * values) and answered no records: it is refused before any request for records, pointing to get_record on the
+ * linked record (links are two-way: its inverse link field lists what links to it) or a search by name. A default
+ * search of a table with no link is refused too (a record's id is in none of its cells); fieldIds naming fields that
+ * store ids as text, and links whose linked primary field is a RECORD_ID() formula, still search.
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -77,5 +83,154 @@ describe("list_records: a link field compared with a record id", () => {
     const byRecordId = await call({ filterByFormula: `RECORD_ID() = "${id}"` });
     expect(byRecordId.isError).toBe(false);
     expect((byRecordId.data.records as Rec[]).map((r) => r.id)).toEqual([id]);
+  });
+});
+
+describe("search_records: a record id as searchTerm", () => {
+  const search = (args: Record<string, unknown>) =>
+    callToolAnswer(client, "search_records", { baseId: h.demo.base.id, tableId: "Contacts", ...args });
+
+  it("refuses it before reading when a link field is searched, naming the linked table, its inverse field and the fix", async () => {
+    const companies = h.demo.base.tables.find((t) => t.name === "Companies")!.id;
+    expect((await search({ searchTerm: "Acme", maxRecords: 1 })).isError).toBe(false);
+    for (const args of [{}, { fieldIds: ["Company", "Name"] }, { searchTerm: ` ${acmeId()} ` }]) {
+      const before = recordRequests();
+      const trap = await search({ searchTerm: acmeId(), ...args });
+      expect(trap.isError, JSON.stringify(args)).toBe(true);
+      expect(trap.text).toBe(
+        `search_records refused searchTerm "${acmeId()}" before reading any record: it is a record id, and the ` +
+          `link field "Company" is searched by the linked records' "Name" values, never by their record ids, so no ` +
+          "record would match (an empty answer, not a sign that nothing links to it); links are two-way in " +
+          `Airtable, so get_record with tableId "${companies}" (table "Companies") and recordId "${acmeId()}" ` +
+          `shows its inverse link field "Contacts" listing the records that link to it, or search for the linked ` +
+          `record's "Name" value instead (to find the id stored as text, give fieldIds without link fields).`,
+      );
+      expect(recordRequests()).toBe(before);
+    }
+
+    // Both fixes answer what the agent was after: Acme's contacts.
+    const acme = await callToolAnswer(client, "get_record", {
+      baseId: h.demo.base.id,
+      tableId: companies,
+      recordId: acmeId(),
+    });
+    expect(acme.isError).toBe(false);
+    const record = acme.data.record as Rec;
+    expect([...(record.fields.Contacts as string[])].sort()).toEqual(acmeContactIds());
+    const byName = await search({ searchTerm: "Acme", fieldIds: ["Company"] });
+    expect((byName.data.records as Rec[]).map((r) => r.id).sort()).toEqual(acmeContactIds());
+  });
+
+  it("with fieldIds naming no link, searches them: a text field storing the id finds its record", async () => {
+    const holder = contacts()[1]!.id;
+    await h.airtableA.updateRecords(h.demo.base.id, "Contacts", [{ id: holder, fields: { Notes: acmeId() } }]);
+    const found = await search({ searchTerm: acmeId(), fieldIds: ["Notes"] });
+    expect(found.isError).toBe(false);
+    const holders = contacts()
+      .filter((r) => r.fields.Notes === acmeId())
+      .map((r) => r.id);
+    expect(holders).toContain(holder);
+    expect((found.data.records as Rec[]).map((r) => r.id).sort()).toEqual(holders.sort());
+  });
+
+  it("links to several tables: says its table and the primary field value", async () => {
+    const base = h.sandbox.createBase(h.demo.user.id, {
+      name: "Two links",
+      tables: [
+        { name: "People", fields: [{ name: "Name", type: "singleLineText" }], records: [{ Name: "Ada" }] },
+        { name: "Projects", fields: [{ name: "Title", type: "singleLineText" }], records: [{ Title: "Apollo" }] },
+        {
+          name: "Tasks",
+          fields: [
+            { name: "Name", type: "singleLineText" },
+            { name: "Owner", type: "multipleRecordLinks", options: { linkedTableId: "People" } },
+            { name: "Project", type: "multipleRecordLinks", options: { linkedTableId: "Projects" } },
+          ],
+          records: [{ Name: "Launch", Owner: ["Ada"], Project: ["Apollo"] }],
+          typecast: true,
+        },
+      ],
+    });
+    const ada = h.sandbox.listRecordsDirect(base.id, "People")[0]!.id;
+    const trap = await callToolAnswer(client, "search_records", {
+      baseId: base.id,
+      tableId: "Tasks",
+      searchTerm: ada,
+    });
+    expect(trap.isError).toBe(true);
+    expect(trap.text).toContain(
+      'and the link fields "Owner", "Project" are searched by the linked records\' primary values',
+    );
+    expect(trap.text).toContain(
+      `so get_record on "${ada}" in its table shows its inverse link field listing the records that link to it, ` +
+        "or search for the linked record's primary field value instead",
+    );
+    expect(h.sandbox.requests.some((r) => r.path.startsWith(`/v0/${base.id}/`))).toBe(false);
+  });
+
+  it("a table with no link: a default search is refused, pointing to get_record; fieldIds searches", async () => {
+    const base = h.sandbox.createBase(h.demo.user.id, {
+      name: "No links",
+      tables: [
+        {
+          name: "Imports",
+          fields: [
+            { name: "Name", type: "singleLineText" },
+            { name: "Source id", type: "singleLineText" },
+          ],
+          records: [{ Name: "row", "Source id": "recSOURCE00000001" }, { Name: "other" }],
+        },
+      ],
+    });
+    const call = (args: Record<string, unknown>) =>
+      callToolAnswer(client, "search_records", { baseId: base.id, tableId: "Imports", ...args });
+    const refused = await call({ searchTerm: "recSOURCE00000001" });
+    expect(refused.isError).toBe(true);
+    expect(refused.text).toBe(
+      'search_records refused searchTerm "recSOURCE00000001" before reading any record: it is a record id, and a ' +
+        'record\'s own id is in none of its cells (no link field of table "Imports" is searched), so the answer ' +
+        'would be empty whether or not that record exists; read it with get_record on "recSOURCE00000001" in its ' +
+        "table (links are two-way in Airtable: its inverse link fields list the records that link to it), or name " +
+        "in fieldIds the fields that store record ids as text.",
+    );
+    expect(h.sandbox.requests.some((r) => r.path.startsWith(`/v0/${base.id}/`))).toBe(false);
+    const found = await call({ searchTerm: "recSOURCE00000001", fieldIds: ["Source id"] });
+    expect(found.isError).toBe(false);
+    expect((found.data.records as Rec[]).map((r) => r.fields.Name)).toEqual(["row"]);
+  });
+
+  it("a link whose linked table's primary field is RECORD_ID(): searched, and finds the records linking to it", async () => {
+    const base = h.sandbox.createBase(h.demo.user.id, {
+      name: "Id primary",
+      tables: [
+        {
+          name: "Accounts",
+          fields: [
+            { name: "Key", type: "formula", options: { formula: "RECORD_ID()" } },
+            { name: "Label", type: "singleLineText" },
+          ],
+          records: [{ Label: "one" }, { Label: "two" }],
+        },
+        {
+          name: "Orders",
+          fields: [
+            { name: "Name", type: "singleLineText" },
+            { name: "Account", type: "multipleRecordLinks", options: { linkedTableId: "Accounts" } },
+          ],
+        },
+      ],
+    });
+    const [one, two] = h.sandbox.listRecordsDirect(base.id, "Accounts").map((r) => r.id);
+    await h.airtableA.createRecords(base.id, "Orders", [
+      { fields: { Name: "first", Account: [one!] } },
+      { fields: { Name: "second", Account: [two!] } },
+    ]);
+    const found = await callToolAnswer(client, "search_records", {
+      baseId: base.id,
+      tableId: "Orders",
+      searchTerm: one!,
+    });
+    expect(found.isError).toBe(false);
+    expect((found.data.records as Rec[]).map((r) => r.fields.Name)).toEqual(["first"]);
   });
 });
