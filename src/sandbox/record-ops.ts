@@ -563,7 +563,13 @@ export interface UpsertResult extends WriteResult {
   updatedRecords: string[];
 }
 
-/** PATCH/PUT with performUpsert: records without an id are matched on `fieldsToMergeOn`, then updated or created. */
+/**
+ * PATCH/PUT with performUpsert: records without an id are matched on `fieldsToMergeOn`, then updated or created; a
+ * record with an id is a plain update of that record. "Update multiple records"
+ * (https://airtable.com/developers/web/api/update-multiple-records): "Records that include id will ignore
+ * fieldsToMergeOn and behave as normal updates. If no record with the given id exists, the request will fail and
+ * will not create a new record" — here 404 MODEL_ID_NOT_FOUND (recordIn, as for an update), nothing applied.
+ */
 export function upsertRecords(
   scope: WriteScope,
   inputs: { id?: string; fields: unknown }[],

@@ -216,6 +216,35 @@ describe("upsert", () => {
     expect((await upsert(["Done"])).body.error.type).toBe("INVALID_REQUEST_UNKNOWN");
   });
 
+  it("a record with an id is a plain update; an unknown id fails the whole request and creates nothing", async () => {
+    // "Update multiple records" (https://airtable.com/developers/web/api/update-multiple-records): "Records that
+    // include id will ignore fieldsToMergeOn and behave as normal updates. If no record with the given id exists,
+    // the request will fail and will not create a new record."
+    await f.call("POST", tasks, {
+      records: [{ fields: { Name: "a", Count: 1 } }, { fields: { Name: "b", Count: 2 } }],
+    });
+    const [a] = f.sandbox.listRecordsDirect(f.base.id, "Tasks");
+    const byId = await f.call("PATCH", tasks, {
+      performUpsert: { fieldsToMergeOn: ["Name"] },
+      // Its Name matches "b", yet the record named by the id is the one updated.
+      records: [{ id: a!.id, fields: { Name: "b", Count: 10 } }],
+    });
+    expect(byId.status).toBe(200);
+    expect(byId.body.updatedRecords).toEqual([a!.id]);
+    expect(byId.body.createdRecords).toEqual([]);
+
+    const missing = await f.call("PATCH", tasks, {
+      performUpsert: { fieldsToMergeOn: ["Name"] },
+      records: [{ fields: { Name: "new" } }, { id: "recAAAAAAAAAAAAAA", fields: { Name: "x" } }],
+    });
+    expect(missing.status).toBe(404);
+    expect(missing.body.error.type).toBe("MODEL_ID_NOT_FOUND");
+    expect(f.sandbox.listRecordsDirect(f.base.id, "Tasks").map((x) => [x.fields.Name, x.fields.Count])).toEqual([
+      ["b", 10],
+      ["b", 2],
+    ]);
+  });
+
   it("matches on a multiple select field (a type Airtable's upsert lists)", async () => {
     await f.call("POST", tasks, { records: [{ fields: { Name: "tagged", Tags: ["a"] } }] });
     const r = await f.call("PATCH", tasks, {

@@ -1,7 +1,7 @@
 /**
- * What an agent reads about a record an update_records or delete_records operation named and the table does not have
- * (one item's error, and the sentence get_operation adds for a delete's). One wording for both kinds and for both
- * paths that settle such a record: a request of one record refused outright, and a request of several settled by one
+ * What an agent reads about a record an update_records, upsert_records or delete_records operation named and the
+ * table does not have (one item's error, and the sentence get_operation adds for a delete's). One wording for the
+ * three kinds and for both paths that settle such a record: a request of one record refused outright, and a request of several settled by one
  * read of which ids exist (processor.ts #settleMissingRecords).
  *
  * Airtable answers such a request with 404 MODEL_ID_NOT_FOUND "Record not found" or 422 ROW_DOES_NOT_EXIST; its
@@ -33,20 +33,27 @@ export interface MissingRecordOptions {
   /** Other records of the refused request exist and were sent again without these (said only then). */
   othersResent?: boolean;
   /**
-   * The request was refused as a whole and not split (onError "stop"): Airtable does not say which of `ids` is
-   * missing, so the message speaks of one or more of them, and says none of them was written.
+   * The request, of several records, was refused as a whole and not split (onError "stop"): the message says none
+   * of its records was written, and, Airtable not saying which of several `ids` is missing, speaks of one or more
+   * of them.
    */
   wholeRequest?: boolean;
 }
 
 /**
- * The item error for the record(s) `ids` of an update_records or delete_records operation (`kind`) on table
- * `tableId` that Airtable refused as not in the table (`refusal`, quoted at the end). Names the id(s), the two
- * usual causes (deleted, or an id read from another table: record ids belong to one table) and what to do:
+ * The item error for the record(s) `ids` of an update_records, upsert_records or delete_records operation (`kind`)
+ * on table `tableId` that Airtable refused as not in the table (`refusal`, quoted at the end). Names the id(s), the
+ * two usual causes (deleted, or an id read from another table: record ids belong to one table) and what to do:
  * - update: find the right id with list_records or search_records in this table and call again with it;
+ * - upsert: the same words, and one more sentence: an item with an id only updates that record — Airtable ignores
+ *   fieldsToMergeOn for it and never creates it ("Records that include id will ignore fieldsToMergeOn and behave as
+ *   normal updates. If no record with the given id exists, the request will fail and will not create a new
+ *   record", https://airtable.com/developers/web/api/update-multiple-records) — so leaving id out lets
+ *   fieldsToMergeOn match the record or create it;
  * - delete: the record is not there any more, so there is nothing left to delete for it (the goal is reached if it
  *   was deleted already); an id from another table is to be looked up there.
- * `ids` holds at least one id; several only with `wholeRequest`.
+ * `ids` holds at least one id; several only with `wholeRequest`, which says the request held several records (an
+ * upsert's may hold one id among items without) and was refused whole, none of them written.
  */
 export function missingRecordMessage(
   kind: string,
@@ -61,9 +68,10 @@ export function missingRecordMessage(
     `(Airtable refused the request carrying ${whole ? "them" : "it"} with ${refusal.status} ${refusal.type}: ` +
     `${sentence(refusal.message)}` +
     `${opts.othersResent === true ? " The other records of that request were sent again without it." : ""})`;
-  const notSplit = whole
-    ? ` onError was stop, so the request was not split: none of its records was ${deletes ? "deleted" : "written"}.`
-    : "";
+  const notSplit =
+    opts.wholeRequest === true
+      ? ` onError was stop, so the request was not split: none of its records was ${deletes ? "deleted" : "written"}.`
+      : "";
   if (deletes) {
     const subject = whole
       ? `One or more of records ${ids.join(", ")} (one request, refused as a whole) no longer exist in table ` +
@@ -80,9 +88,14 @@ export function missingRecordMessage(
     ? `One or more of records ${ids.join(", ")} (one request, refused as a whole) do not exist in table ${tableId}: ` +
       "deleted, or ids from another table"
     : `Record ${ids[0] ?? ""} does not exist in table ${tableId}: it was deleted, or it is an id from another table`;
+  const upsert =
+    kind === "upsert_records"
+      ? ` With an id, upsert_records only updates that record (Airtable ignores fieldsToMergeOn for it and never ` +
+        "creates it): to create the record when no record matches, leave id out and give its fieldsToMergeOn values."
+      : "";
   return (
     `${subject} (record ids belong to one table). Find the record with list_records or search_records in this ` +
-    `table and call again with its id.${notSplit} ${quoted}`
+    `table and call again with its id.${upsert}${notSplit} ${quoted}`
   );
 }
 

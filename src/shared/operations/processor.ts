@@ -413,20 +413,22 @@ class OperationRun {
   }
 
   /**
-   * Settles a request of `indexes` of `batch` (update_records, delete_records: kinds with `recordIdOf`) that Airtable
-   * refused because a record it names is not in the table, with ONE read instead of splitting the batch in halves
+   * Settles a request of `indexes` of `batch` (update_records, delete_records, upsert_records: kinds with
+   * `recordIdOf`) that Airtable refused because a record it names is not in the table, with ONE read instead of
+   * splitting the batch in halves
    * (~19 requests per batch of 10 with one stale id): list records with `filterByFormula`
    * `OR(RECORD_ID()="rec…",…)` on the operation's table (the same client and limiter; a GET, or POST listRecords
    * past Airtable's URL limit) says which ids exist. The missing ones are settled — failed, with a message naming
    * the id, saying the record is not in this table and what to do (missing-records.ts: for an update, how to find the
    * right id; for a delete, that nothing is left to delete); or, for a delete that `mayHaveApplied` (a re-send
-   * after a lost answer), written, as appliedIdWhenGone says — and the existing ones are sent again in one request
-   * (which is settled like any other, splitting included). The caller has recorded the refusal as answered
+   * after a lost answer), written, as appliedIdWhenGone says — and the existing ones, with the items that name no
+   * record (an upsert's, matched on fieldsToMergeOn), are sent again in one request (which is settled like any
+   * other, splitting included). The caller has recorded the refusal as answered
    * (`batch.failed`, not permanent), so a crash here re-sends the batch's unsettled items.
    *
    * Answers false, and the caller splits as before, when the read cannot settle it: it failed (any error, a 429
    * included), it found every id (a 422 ROW_DOES_NOT_EXIST about a link cell's record, or a record restored
-   * meanwhile), or its answer had more than one page. A cancel during the read leaves the batch unsent (true).
+   * meanwhile), no item names a record, or its answer had more than one page. A cancel during the read leaves the batch unsent (true).
    */
   async #settleMissingRecords(
     error: AirtableError,
@@ -439,7 +441,8 @@ class OperationRun {
     const kind = this.#kind;
     const items = indexes.map((index) => kind.item.parse(op.input[index]));
     const ids = items.map((item) => kind.recordIdOf!(item));
-    const unique = [...new Set(ids)];
+    const unique = [...new Set(ids.filter((id) => id !== undefined))];
+    if (unique.length === 0) return false;
     const formula = `OR(${unique.map((id) => `RECORD_ID()=${formulaString(id)}`).join(",")})`;
     let found: Set<string>;
     try {
@@ -458,9 +461,11 @@ class OperationRun {
       this.#log.info({ err: readError, batch }, "reading which records exist failed; the batch is split instead");
       return false;
     }
-    const missing = indexes.filter((_, i) => !found.has(ids[i]!));
+    // An item naming no record cannot be the missing one: it goes with the present ones.
+    const isMissing = (i: number) => ids[i] !== undefined && !found.has(ids[i]);
+    const missing = indexes.filter((_, i) => isMissing(i));
     if (missing.length === 0) return false;
-    const present = indexes.filter((_, i) => found.has(ids[i]!));
+    const present = indexes.filter((_, i) => !isMissing(i));
     const gone = kind.appliedIdWhenGone;
     if (mayHaveApplied && gone !== undefined) {
       // A delete re-sent after a lost answer: the first request deleted these (the split reached the same verdict
@@ -816,7 +821,7 @@ function isRecordLevelRefusal(error: unknown): error is AirtableError {
 
 /**
  * A record-level refusal's message for the items `indexes` of one request: Airtable's own, and for a record
- * Airtable does not find in the table (404 MODEL_ID_NOT_FOUND on an update or delete) the id(s) and what the agent
+ * Airtable does not find in the table (404 MODEL_ID_NOT_FOUND on an update, an upsert or a delete) the id(s) and what the agent
  * should do, in the words a missing record settled by a read gets (missing-records.ts). Record ids belong to one
  * table, and an id read from another table of the base is the usual cause, besides a record deleted meanwhile.
  * Not for 422 ROW_DOES_NOT_EXIST, which Airtable also gives for a link cell naming a
@@ -842,11 +847,12 @@ function recordRefusalMessage(
     return `${message}: this field is no longer in table ${op.tableId ?? ""} (deleted since the write was accepted?); see describe_table`;
   }
   if (error.type !== "MODEL_ID_NOT_FOUND" || op.tableId === undefined) return message;
-  if (kind.recordIdOf !== undefined) {
-    // update_records, delete_records: the id(s) named, in the words #settleMissingRecords gives a missing record. A
-    // request of several records refused as a whole (onError stop: not split) names them all: Airtable does not
-    // say which one it did not find.
-    const ids = [...new Set(indexes.map((index) => kind.recordIdOf!(kind.item.parse(op.input[index]))))];
+  const named = indexes.map((index) => kind.recordIdOf?.(kind.item.parse(op.input[index])));
+  const ids = [...new Set(named.filter((id) => id !== undefined))];
+  if (ids.length > 0) {
+    // update_records, delete_records, upsert_records: the id(s) named, in the words #settleMissingRecords gives a
+    // missing record. A request of several records refused as a whole (onError stop: not split) names them all:
+    // Airtable does not say which one it did not find (an upsert's items without id cannot be it).
     return missingRecordMessage(op.kind, op.tableId, ids, error, { wholeRequest: items > 1 });
   }
   // A request of several records refused as a whole (onError stop: not split) says so, not "this id".

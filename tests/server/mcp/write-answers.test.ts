@@ -4,7 +4,8 @@
  * - cancel_operation on an operation that had already ended (completed, completed_with_errors, failed) or been
  *   cancelled says so, and that nothing was cancelled, before what the operation did; `tasks/cancel` on an ended
  *   task is acknowledged and changes nothing (SEP-2663: "MUST acknowledge"; errors only for an unknown task);
- * - a record id the table does not have is named, with what to do, alike for update_records and delete_records;
+ * - a record id the table does not have is named, with what to do, alike for update_records, upsert_records (whose
+ *   item with an id is a plain update that Airtable never turns into a create) and delete_records;
  *   a delete of records already deleted stays completed_with_errors (Airtable answers 404) but says they no longer
  *   exist, so nothing was left to delete;
  * - a write on a base the sign-in cannot reach says that nothing was queued or written (a read's refusal does not).
@@ -206,6 +207,93 @@ describe("a record id the table does not have", () => {
     expect(said).toContain(`One or more of records ${existing}, ${other} (one request, refused as a whole)`);
     expect(said).toContain("onError was stop, so the request was not split: none of its records was written.");
     expect(t.rows().map((r) => r.fields.Name)).toEqual(["still there"]);
+  });
+
+  it("upsert_records names an unknown id and the fix in update_records' words, and says an id is never created", async () => {
+    const t = tableOf("Unknown upsert id", ["there"]);
+    const existing = t.rows()[0]!.id;
+    const missing = "recAAAAAAAAAAAAAA";
+    const upsert = (records: unknown[], onError?: string) =>
+      write("upsert_records", {
+        baseId: t.baseId,
+        tableId: "Tasks",
+        fieldsToMergeOn: ["Name"],
+        records,
+        ...(onError !== undefined && { onError }),
+      });
+    const said =
+      `Record ${missing} does not exist in table ${t.tableId}: it was deleted, or it is an id from another table ` +
+      "(record ids belong to one table). Find the record with list_records or search_records in this table and call " +
+      "again with its id. With an id, upsert_records only updates that record (Airtable ignores fieldsToMergeOn for " +
+      "it and never creates it): to create the record when no record matches, leave id out and give its " +
+      "fieldsToMergeOn values.";
+    const one = await upsert([{ id: missing, fields: { Name: "x" } }]);
+    expect(one.status).toBe("completed_with_errors");
+    expect(one.results).toEqual([
+      {
+        index: 0,
+        error: {
+          type: "MODEL_ID_NOT_FOUND",
+          message: `${said} (Airtable refused the request carrying it with 404 MODEL_ID_NOT_FOUND: Record not found.)`,
+        },
+      },
+    ]);
+
+    // Among an item with a known id and one matched on fieldsToMergeOn: those two are written, the unknown id is
+    // named in the same words (settled by one read of which ids exist, not by splitting the request).
+    const requestsBefore = h.sandbox.requests.length;
+    const mixed = await upsert([
+      { id: existing, fields: { Name: "renamed" } },
+      { id: missing, fields: { Name: "x" } },
+      { fields: { Name: "new" } },
+    ]);
+    expect(mixed.results?.[0]).toMatchObject({ index: 0, id: existing, action: "updated" });
+    expect(mixed.results?.[1]).toEqual({
+      index: 1,
+      error: {
+        type: "MODEL_ID_NOT_FOUND",
+        message:
+          `${said} (Airtable refused the request carrying it with 404 MODEL_ID_NOT_FOUND: Record not found. The ` +
+          "other records of that request were sent again without it.)",
+      },
+    });
+    expect(mixed.results?.[2]).toMatchObject({ index: 2, action: "created" });
+    const writes = h.sandbox.requests
+      .slice(requestsBefore)
+      .filter((r) => r.method === "PATCH" && r.path.startsWith(`/v0/${t.baseId}/`));
+    expect(writes).toHaveLength(2);
+    expect(
+      t
+        .rows()
+        .map((r) => r.fields.Name)
+        .sort(),
+    ).toEqual(["new", "renamed"]);
+
+    // onError stop: the request is refused whole; the one id that can be missing is named, and nothing is written.
+    const stopped = await upsert(
+      [
+        { id: existing, fields: { Name: "not written" } },
+        { id: missing, fields: { Name: "y" } },
+        { fields: { Name: "not created" } },
+      ],
+      "stop",
+    );
+    for (const r of stopped.results ?? []) {
+      expect(r.error?.message).toContain(
+        `One or more of records ${existing}, ${missing} (one request, refused as a whole)`,
+      );
+      expect(r.error?.message).toContain("never creates it");
+      expect(r.error?.message).toContain(
+        "onError was stop, so the request was not split: none of its records was written.",
+      );
+    }
+    expect(stopped.results).toHaveLength(3);
+    expect(
+      t
+        .rows()
+        .map((r) => r.fields.Name)
+        .sort(),
+    ).toEqual(["new", "renamed"]);
   });
 
   it("delete_records of records already deleted: completed_with_errors, saying they no longer exist", async () => {

@@ -14,6 +14,10 @@ export const upsertRecordsKind = defineWriteKind({
   // The second send matches the records the first one created or updated.
   safeToResend: true,
   requiredOptions: ["fieldsToMergeOn"],
+  // An item with an id updates that record only: "Records that include id will ignore fieldsToMergeOn and behave as
+  // normal updates. If no record with the given id exists, the request will fail and will not create a new record"
+  // (https://airtable.com/developers/web/api/update-multiple-records). So an unknown id is settled as update_records'.
+  recordIdOf: (item) => item.id,
   async send(airtable, { baseId, tableId, items, options }) {
     const answer = await airtable.upsertRecords(baseId, tableId, items, {
       typecast: options.typecast,

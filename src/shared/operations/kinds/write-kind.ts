@@ -80,11 +80,13 @@ export interface WriteKind<Name extends string = string, Schema extends z.ZodTyp
   appliedIdWhenGone?(item: z.output<Schema>): string;
   /**
    * The id of the existing record of the operation's table that this item names (update_records,
-   * delete_records). A request Airtable refuses for a record it does not find (404 MODEL_ID_NOT_FOUND, 422
-   * ROW_DOES_NOT_EXIST) is then settled with one read of which of its ids the table has (processor.ts) instead of
-   * being split in halves until the missing records stand alone.
+   * delete_records, and upsert_records' items given an id: Airtable updates that record and ignores
+   * fieldsToMergeOn for it), or undefined when the item names none (an upsert item matched on fieldsToMergeOn). A
+   * request Airtable refuses for a record it does not find (404 MODEL_ID_NOT_FOUND, 422 ROW_DOES_NOT_EXIST) is then
+   * settled with one read of which of its ids the table has (processor.ts) instead of being split in halves until
+   * the missing records stand alone, and the missing record's error names its id (missing-records.ts).
    */
-  recordIdOf?(item: z.output<Schema>): string;
+  recordIdOf?(item: z.output<Schema>): string | undefined;
   /**
    * The one Airtable request for `batch`. Throws the client's errors (errors.ts) unchanged: the processor
    * decides what they mean for the operation. Must answer one id per item (the processor checks).

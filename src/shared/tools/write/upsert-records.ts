@@ -35,7 +35,8 @@ export const upsertRecords = defineWriteTool({
       .array(recordItemInput("upsert_records", { id: recordIdItemInput.optional(), fields: fieldsInput }))
       .describe(
         'The records, e.g. [{"fields": {"Email": "ada@example.com", "Stage": "Lead"}}]. A record without id ' +
-          "must carry a value for every field of fieldsToMergeOn; with an id it updates that record.",
+          "must carry a value for every field of fieldsToMergeOn; with an id it updates that record (never creates it: " +
+          "an id the table lacks fails).",
       ),
     fieldsToMergeOn: z
       .array(z.string().min(1))
