@@ -1,4 +1,5 @@
 import type { AirtableField, AirtableTable, BaseSchema } from "../airtable/schemas.ts";
+import { isRecordId } from "../airtable/ids.ts";
 import { ToolInputError } from "./tool-input-error.ts";
 
 /**
@@ -27,16 +28,9 @@ import { ToolInputError } from "./tool-input-error.ts";
  * cannot read (unterminated string or brace: Airtable judges it).
  *
  * search_records builds its formula itself (`FIND(term, {Link} & "")` for a link), so the same rule makes a record id
- * as its searchTerm find nothing in a link: search-records.ts refuses that before any request, with isRecordId,
- * linksByName and linkedTableOf from here.
+ * as its searchTerm find nothing in a link: search-records.ts refuses that before any request, with isRecordId
+ * (../airtable/ids.ts), linksByName and linkedTableOf from here.
  */
-
-const RECORD_ID = /^rec[A-Za-z0-9]{14}$/;
-
-/** Whether `text` is a whole Airtable record id: `rec` + 14 letters or digits. */
-export function isRecordId(text: string): boolean {
-  return RECORD_ID.test(text);
-}
 
 type TokenKind = "string" | "field" | "ident" | "op" | "lparen" | "rparen" | "comma" | "other";
 interface Token {

@@ -9,11 +9,10 @@
  * "Link to another record").
  */
 import type { AirtableClient } from "../airtable/client.ts";
+import { isRecordId } from "../airtable/ids.ts";
 import type { AirtableField, AirtableRecord, AirtableTable, BaseSchema } from "../airtable/schemas.ts";
 import { fieldReference, formulaString } from "./search-formula.ts";
 import { ToolInputError } from "./tool-input-error.ts";
-
-const RECORD_ID = /^rec[A-Za-z0-9]{14}$/;
 
 /** Names per lookup request: keeps the filterByFormula short (the client switches to POST for long ones anyway). */
 const NAMES_PER_REQUEST = 50;
@@ -53,7 +52,7 @@ function primaryText(value: unknown): string {
 }
 
 /** Text naming a linked record by its primary value: not a record id, not blank. */
-const isName = (v: unknown): v is string => typeof v === "string" && v.trim() !== "" && !RECORD_ID.test(v);
+const isName = (v: unknown): v is string => typeof v === "string" && v.trim() !== "" && !isRecordId(v);
 
 /**
  * Rewrites, in place, every link cell of `cells` (keyed by field ids of `table`) so that names of linked

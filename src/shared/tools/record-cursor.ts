@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
+import { RECORD_ID_PATTERN } from "../airtable/ids.ts";
 import { ToolInputError } from "./tool-input-error.ts";
 
 /** The cursor was made for another query (its fingerprint differs): ToolInputError, so the agent reads why. */
@@ -28,7 +29,7 @@ const cursorSchema = z.object({
   v: z.literal(1),
   q: z.string(),
   o: z.string().optional(),
-  c: z.array(z.string().regex(/^rec[A-Za-z0-9]{14}$/)).max(100),
+  c: z.array(z.string().regex(RECORD_ID_PATTERN)).max(100),
   n: z.number().int().min(0),
 });
 

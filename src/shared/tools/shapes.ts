@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { RECORD_ID_PATTERN } from "../airtable/ids.ts";
 import type { AirtableField, AirtableRecord, AirtableTable, AirtableView } from "../airtable/schemas.ts";
 
 /**
@@ -18,7 +19,7 @@ export const tableIdInput = z
   );
 export const recordIdInput = z
   .string()
-  .regex(/^rec[A-Za-z0-9]{14}$/, "a record id looks like recXXXXXXXXXXXXXX (17 characters)")
+  .regex(RECORD_ID_PATTERN, "a record id looks like recXXXXXXXXXXXXXX (17 characters)")
   .describe("The record id (rec…).");
 export const cursorInput = z
   .string()

@@ -4,7 +4,8 @@ import type { AirtableField, AirtableTable, BaseSchema } from "../../airtable/sc
 import { resolveField, resolveTable, SchemaLookupError } from "../../schema-cache.ts";
 import { defineTool, readOnlyAnnotations } from "../define-tool.ts";
 import { listingInputs, listingIssues, listingOutputs, resolveListingQuery, runListing } from "../listing.ts";
-import { isRecordId, linkedTableOf, linksByName } from "../link-id-formula.ts";
+import { isRecordId } from "../../airtable/ids.ts";
+import { linkedTableOf, linksByName } from "../link-id-formula.ts";
 import { fieldReference, isSearchableField, searchFormula } from "../search-formula.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { ToolInputError } from "../tool-input-error.ts";

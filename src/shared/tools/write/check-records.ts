@@ -2,10 +2,9 @@
  * Checks on a write's list of records that need no schema: run first, so a call that cannot be queued is refused
  * before the base's schema is even fetched. Every message names the list position and says what to do.
  */
+import { isRecordId } from "../../airtable/ids.ts";
 import { ToolInputError } from "../tool-input-error.ts";
 import { formatCount } from "../../format-count.ts";
-
-const RECORD_ID = /^rec[A-Za-z0-9]{14}$/;
 
 /** Refuses an empty list, and a list over MAX_RECORDS_PER_OPERATION before looking at any of its records. */
 export function checkRecordCount(
@@ -27,7 +26,7 @@ export function checkRecordCount(
 
 /** `where` names the value, e.g. `records[3].id`. */
 export function checkRecordId(id: string, where: string): void {
-  if (!RECORD_ID.test(id)) {
+  if (!isRecordId(id)) {
     throw new ToolInputError(
       `${where} ${JSON.stringify(id)} is not a record id: record ids look like recXXXXXXXXXXXXXX (rec and 14 ` +
         `letters or digits). Get them from list_records or search_records.`,
