@@ -28,6 +28,7 @@ import { RateLimits } from "./rate-limit.ts";
 import { maxInWindow, nowMs, type RecordedRequest } from "./recorder.ts";
 import { CellReader } from "./fields/reader.ts";
 import { fillInAttachments } from "./fields/attachments.ts";
+import { STORED_READ_ONLY_TYPES } from "./fields/registry.ts";
 import { buildSetupTables } from "./schema.ts";
 import type { Env, Reply, RequestCtx, RouteMatch } from "./context.ts";
 import { newId } from "./ids.ts";
@@ -39,6 +40,7 @@ import {
   Store,
   type Base,
   type BaseInfo,
+  type Field,
   type PermissionLevel,
   type Restriction,
   type TableDef,
@@ -480,14 +482,15 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
           level: "create" as const,
           typecast: tableDef.typecast === true,
         };
-        // AI text is read-only through the API (Airtable AI writes it): a seed's AI text is set after the create.
-        const split = records.map((fields) => splitAiText(table, fields));
+        // AI text and sync sources are read-only through the API (Airtable AI and Airtable's sync write them): a
+        // seed's cells of theirs are set after the create.
+        const split = records.map((fields) => splitStoredReadOnly(table, fields));
         const result = createRecords(
           scope,
           split.map(({ fields }) => ({ fields })),
         );
         result.records.forEach((record, at) => {
-          for (const [fieldId, cell] of (split[at] as (typeof split)[number]).aiText) record.cells.set(fieldId, cell);
+          for (const [fieldId, cell] of (split[at] as (typeof split)[number]).readOnly) record.cells.set(fieldId, cell);
         });
         return result.attachments;
       });
@@ -585,25 +588,37 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 }
 
 /**
- * Takes a seed record's AI text cells out of it: a string is generated text, an object gives the cell as the field
- * model shows it (`{state: "empty" | "loading" | "generated", value, isStale}` or `{state: "error", errorType, …}`).
+ * Takes a seed record's read-only stored cells out of it (STORED_READ_ONLY_TYPES). AI text: a string is generated
+ * text, an object gives the cell as the field model shows it (`{state: "empty" | "loading" | "generated", value,
+ * isStale}` or `{state: "error", errorType, …}`). Sync source: the name of one of the field's sources (its choices),
+ * read back as that string (field model, Sync source: "Cell format V1 (read only) string: The sync source name").
  */
-function splitAiText(
+function splitStoredReadOnly(
   table: Base["tables"][number],
   fields: Record<string, unknown>,
-): { fields: Record<string, unknown>; aiText: [string, Record<string, unknown>][] } {
+): { fields: Record<string, unknown>; readOnly: [string, unknown][] } {
   const rest: Record<string, unknown> = {};
-  const aiText: [string, Record<string, unknown>][] = [];
+  const readOnly: [string, unknown][] = [];
   for (const [key, value] of Object.entries(fields)) {
     const field = findField(table, key);
-    if (field?.type !== "aiText") {
+    if (field === undefined || !STORED_READ_ONLY_TYPES.has(field.type)) {
       rest[key] = value;
       continue;
     }
     if (value === null || value === undefined) continue;
-    aiText.push([field.id, aiTextCell(field.name, value)]);
+    readOnly.push([field.id, field.type === "aiText" ? aiTextCell(field.name, value) : syncSourceCell(field, value)]);
   }
-  return { fields: rest, aiText };
+  return { fields: rest, readOnly };
+}
+
+function syncSourceCell(field: Field, value: unknown): string {
+  const choices = (field.options?.choices as { name: string }[] | undefined) ?? [];
+  if (typeof value !== "string" || !choices.some((c) => c.name === value)) {
+    throw new Error(
+      `seed sync source for ${field.name}: one of its choices (${choices.map((c) => c.name).join(", ")})`,
+    );
+  }
+  return value;
 }
 
 const AI_TEXT_STATES = ["empty", "loading", "generated", "error"];

@@ -193,7 +193,8 @@ export interface TableDef {
   views?: ViewDef[];
   /**
    * Seed records, cells keyed by field name or id; validated like an API create (by the base's owner, who is then
-   * their creator). AI text, read-only through the API, may be seeded too: a string (generated text) or the cell.
+   * their creator). AI text and sync sources, read-only through the API, may be seeded too: AI text as a string
+   * (generated text) or the cell, a sync source as the name of one of its field's choices.
    */
   records?: Record<string, unknown>[];
   /** Whether the seed records are written with `typecast` (links by primary value, new select options). */

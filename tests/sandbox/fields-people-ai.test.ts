@@ -6,6 +6,8 @@
  *   their field type has no options.
  * - aiText: read-only `{state: "empty" | "loading" | "generated", isStale, value}` or `{state: "error", errorType,
  *   isStale, value}`; options `prompt` (strings and `{field: {fieldId}}`) and `referencedFieldIds`.
+ * - externalSyncSource ("Sync source", #syncsource): a synced table's read-only cell, the name of the source its record
+ *   came from (a string); options `{choices: [{id, name, color?}]}`.
  * Writing any of them is refused as for other computed fields; formulas read people by name and AI text as its
  * value; cellFormat=string shows the same.
  */
@@ -41,9 +43,14 @@ beforeEach(async () => {
           },
           { name: "Who", type: "formula", options: { formula: '{Author} & " / " & {Editor}' } },
           { name: "Summary text", type: "formula", options: { formula: "UPPER({Summary})" } },
+          {
+            name: "Source",
+            type: "externalSyncSource",
+            options: { choices: [{ name: "Sales base", color: "blueLight2" }, { name: "Jira" }] },
+          },
         ],
         records: [
-          { Name: "Alpha", Notes: "long notes about alpha", Score: 1, Summary: "Alpha in short" },
+          { Name: "Alpha", Notes: "long notes about alpha", Score: 1, Summary: "Alpha in short", Source: "Jira" },
           { Name: "Beta", Score: 2, Summary: { state: "error", errorType: "rateLimited" } },
           { Name: "Gamma", Score: 3 },
         ],
@@ -151,6 +158,46 @@ describe("aiText", () => {
   });
 });
 
+describe("externalSyncSource", () => {
+  it("reads the seeded source name, is described with its choices, and refuses every write, even a PUT's clearing", async () => {
+    expect(record("Alpha")?.fields.Source).toBe("Jira");
+    expect(record("Beta")?.fields.Source).toBeUndefined();
+    const schema = await f.call("GET", `/v0/meta/bases/${base.id}/tables`);
+    const source = (schema.body.tables[0].fields as { name: string }[]).find((x) => x.name === "Source");
+    expect(source).toEqual({
+      id: expect.any(String),
+      name: "Source",
+      type: "externalSyncSource",
+      options: {
+        choices: [
+          { id: expect.stringMatching(/^sel/), name: "Sales base", color: "blueLight2" },
+          { id: expect.stringMatching(/^sel/), name: "Jira" },
+        ],
+      },
+    });
+    for (const value of ["Sales base", null]) {
+      const r = await f.call("POST", path(), { fields: { Name: "x", Source: value } });
+      expect(r.status).toBe(422);
+      expect(r.body.error).toEqual({
+        type: "INVALID_VALUE_FOR_COLUMN",
+        message: 'Field "Source" cannot accept a value because the field is computed',
+      });
+    }
+    const id = record("Alpha")?.id as string;
+    const put = await f.call("PUT", `${path()}/${id}`, { fields: { Name: "Alpha" } });
+    expect(put.body.fields.Source).toBe("Jira");
+    const created = await f.call("POST", `/v0/meta/bases/${base.id}/tables/${schema.body.tables[0].id}/fields`, {
+      name: "Another source",
+      type: "externalSyncSource",
+    });
+    expect(created.status).toBe(422);
+    expect(created.body.error.type).toBe("UNSUPPORTED_FIELD_TYPE");
+    // A formula reads the source as its name.
+    const byFormula = await f.call("GET", `${path()}?filterByFormula=${encodeURIComponent('{Source} = "Jira"')}`);
+    expect(byFormula.body.records.map((r: { fields: { Name: string } }) => r.fields.Name)).toEqual(["Alpha"]);
+  });
+});
+
 describe("formulas and cellFormat=string", () => {
   it("read people by name and AI text as its value", async () => {
     const alpha = record("Alpha");
@@ -169,6 +216,7 @@ describe("formulas and cellFormat=string", () => {
     expect(first.Author).toBe("Owner");
     expect(first.Editor).toBe("Owner");
     expect(first.Summary).toBe("Alpha in short");
+    expect(first.Source).toBe("Jira");
     // An AI text in error has no value to show: the cell is empty as a string.
     expect(text.body.records[1].fields.Summary).toBeUndefined();
   });

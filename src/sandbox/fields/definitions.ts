@@ -10,12 +10,13 @@
  * - multipleRecordLinks: `linkedTableId` (and `viewIdForRecordSelection`); described with `isReversed`,
  *   `prefersSingleRecordLink` and the `inverseLinkFieldId` of the field created on the linked table.
  * - Computed types (lookup, rollup, count, formula, createdTime, lastModifiedTime, createdBy, lastModifiedBy,
- *   autoNumber, button, aiText) are read-only in the Web API; setup may create them, naming the fields they use by
+ *   autoNumber, button, aiText, externalSyncSource) are read-only in the Web API; setup may create them, naming the fields they use by
  *   name or id:
  *   lookup `{recordLinkFieldId, fieldIdInLinkedTable}`, rollup the same plus `formula` (over `values`, default
  *   `SUM(values)`), count `{recordLinkFieldId}`, formula `{formula}`, lastModifiedTime `{referencedFieldIds?}`,
  *   button `{label, url?}`, createdBy none, lastModifiedBy `{referencedFieldIds?}` (kept by the sandbox, not shown:
- *   the field model documents no options for it), aiText `{prompt?, referencedFieldIds?}` (shown as documented). They are described with `isValid`, `result` and `referencedFieldIds` as Airtable does; a
+ *   the field model documents no options for it), aiText `{prompt?, referencedFieldIds?}` (shown as documented),
+ *   externalSyncSource `{choices}` (the sources, as a select's choices; shown as documented). They are described with `isValid`, `result` and `referencedFieldIds` as Airtable does; a
  *   formula is shown with its field references as `{fldXXXXXXXXXXXXXX}` ("LEFT(4, {Birthday}) … will be returned as
  *   LEFT(4, {fldXXX}) via API").
  */
@@ -297,8 +298,10 @@ export function normaliseFieldDef(def: FieldDef, ctx: DefinitionContext): Normal
       oneOf(type, "color", color, RATING_COLORS);
       return { options: { icon, max, color } };
     }
+    // Sync source (field model, #syncsource): options `{choices: [{id, name, color?}]}`, one per source synced in.
     case "singleSelect":
-    case "multipleSelects": {
+    case "multipleSelects":
+    case "externalSyncSource": {
       const choices = options?.choices;
       if (!Array.isArray(choices)) throw invalidOptions(type, "options.choices must be an array");
       const seen = new Set<string>();

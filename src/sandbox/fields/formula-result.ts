@@ -61,8 +61,11 @@ const DATE_FUNCTIONS = new Set(["CREATED_TIME", "LAST_MODIFIED_TIME", "DATEADD"]
 const ARRAY_FUNCTIONS = new Set(["ARRAYUNIQUE", "ARRAYCOMPACT", "ARRAYFLATTEN", "ARRAYSLICE"]);
 
 export const TEXT_RESULT: ResultConfig = { type: "singleLineText" };
-/** Types a formula reads as text (a person's name, AI text's value): a formula of one of them gives text. */
-const TEXT_VALUED_TYPES: ReadonlySet<string> = new Set(["createdBy", "lastModifiedBy", "aiText"]);
+/**
+ * Types a formula reads as text (a person's name, AI text's value, a sync source's name): a formula of one of them
+ * gives text.
+ */
+const TEXT_VALUED_TYPES: ReadonlySet<string> = new Set(["createdBy", "lastModifiedBy", "aiText", "externalSyncSource"]);
 export const CHECKBOX_RESULT: ResultConfig = { type: "checkbox", options: { icon: "check", color: "greenBright" } };
 export const DATETIME_RESULT: ResultConfig = {
   type: "dateTime",
