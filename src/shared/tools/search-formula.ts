@@ -18,6 +18,8 @@ export const SEARCHABLE_FIELD_TYPES: ReadonlySet<string> = new Set([
   "barcode",
   // An AI text cell reads as its generated text in a formula; empty, loading or failed reads as blank.
   "aiText",
+  // A synced table's sync source reads as the source's name (field model, Sync source: "Cell format V1 … string").
+  "externalSyncSource",
 ]);
 
 /** Computed field types whose result type (`options.result.type`, Airtable's field model) decides searchability. */

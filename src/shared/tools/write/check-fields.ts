@@ -87,7 +87,20 @@ const AIRTABLE_FIELD_TYPES: ReadonlySet<string> = new Set([
   "singleSelect",
   "url",
 ]);
-const NOT_CREATABLE_TYPES: ReadonlySet<string> = new Set([...COMPUTED_FIELD_TYPES, "externalSyncSource"]);
+/**
+ * Types no record write can set: the computed ones, and a synced table's "Sync source" (`externalSyncSource`, the
+ * source a record is synced from), whose cell format the field model also marks "read only".
+ */
+export const READ_ONLY_FIELD_TYPES: ReadonlySet<string> = new Set([...COMPUTED_FIELD_TYPES, "externalSyncSource"]);
+
+/** Why a field of a READ_ONLY_FIELD_TYPES type cannot be written, as refusals word it ("its type, formula, is …"). */
+export function readOnlyReason(type: string): string {
+  return type === "externalSyncSource"
+    ? `its type, ${type}, is filled in by Airtable's sync (the source each synced record comes from)`
+    : `its type, ${type}, is computed by Airtable`;
+}
+
+const NOT_CREATABLE_TYPES: ReadonlySet<string> = READ_ONLY_FIELD_TYPES;
 const CREATABLE_LIST = [...AIRTABLE_FIELD_TYPES].filter((t) => !NOT_CREATABLE_TYPES.has(t)).join(", ");
 
 /**
@@ -166,34 +179,36 @@ export class FieldChecker {
     return Object.fromEntries([...this.#byKey.values()].map((f) => [f.id, f.name]));
   }
 
-  /** Like `field`, and refuses a computed field. */
+  /** Like `field`, and refuses a field no write can set (READ_ONLY_FIELD_TYPES). */
   writableField(key: string, where: string): AirtableField {
     const field = this.field(key, where);
-    if (COMPUTED_FIELD_TYPES.has(field.type)) {
-      throw new ToolInputError(
-        `${where}: the field ${describeItem(field)} cannot be written: its type, ${field.type}, is computed by ` +
-          `Airtable. Remove it from fields.`,
-      );
-    }
+    if (READ_ONLY_FIELD_TYPES.has(field.type)) throw readOnlyFieldsRefusal([{ field, where }])!;
     return field;
   }
 
   /**
-   * The cells keyed by their fields' ids; refuses unknown and computed fields, a field named twice, and a
+   * The cells keyed by their fields' ids; refuses unknown and read-only fields, a field named twice, and a
    * value the field's type rules out (with `typecast`, Airtable converts more: see check-values.ts). With
    * `problems`, a refused value is added to it instead of thrown, so that a call learns every wrong value at once
-   * (valueProblems); the other refusals still throw at once.
+   * (valueProblems); with `readOnly`, a read-only field is added to it (and left out of the cells) instead of
+   * thrown, so that a call learns every such field at once (readOnlyFieldsRefusal); the other refusals still throw
+   * at once.
    */
   cells(
     fields: Record<string, unknown>,
     where: string,
     typecast: boolean,
     problems?: ValueProblem[],
+    readOnly?: ReadOnlyUse[],
   ): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     const keyOf = new Map<string, string>();
     for (const [key, value] of Object.entries(fields)) {
-      const field = this.writableField(key, where);
+      const field = readOnly === undefined ? this.writableField(key, where) : this.field(key, where);
+      if (READ_ONLY_FIELD_TYPES.has(field.type)) {
+        readOnly?.push({ field, where });
+        continue;
+      }
       const earlier = keyOf.get(field.id);
       if (earlier !== undefined) {
         throw new ToolInputError(
@@ -220,11 +235,11 @@ export class FieldChecker {
       const field = this.field(key, `fieldsToMergeOn[${i}]`);
       // A record without an id must carry a value for each merge field, and a computed field takes none: refused
       // here, once, rather than by both rules in turn.
-      if (COMPUTED_FIELD_TYPES.has(field.type)) {
+      if (READ_ONLY_FIELD_TYPES.has(field.type)) {
         throw new ToolInputError(
-          `fieldsToMergeOn[${i}]: the field ${describeItem(field)} cannot be merged on: its type, ${field.type}, is ` +
-            "computed by Airtable, and every record without an id must carry a value for each merge field. Merge " +
-            "on fields you write (e.g. a name or an email).",
+          `fieldsToMergeOn[${i}]: the field ${describeItem(field)} cannot be merged on: ${readOnlyReason(field.type)}, ` +
+            "and every record without an id must carry a value for each merge field. Merge on fields you write (e.g. " +
+            "a name or an email).",
         );
       }
       if (NOT_MERGEABLE_TYPES.has(field.type)) {
@@ -345,5 +360,58 @@ export function valueProblems(problems: readonly ValueProblem[]): ToolInputError
     `${formatCount(problems.length)} values cannot be written as given (${fields}); nothing was ` +
       `queued. Fix them all, then call again:\n- ${lines.join("\n- ")}` +
       (moreFields > 0 ? `\n- …and ${formatCount(moreFields)} more fields.` : ""),
+  );
+}
+
+/** A read-only field (READ_ONLY_FIELD_TYPES) a call's cells name, and where (e.g. `records[3].fields`). */
+export interface ReadOnlyUse {
+  field: AirtableField;
+  where: string;
+}
+
+/** How many places one read-only field's line names; the rest are counted. */
+const READ_ONLY_PLACES_NAMED = 5;
+
+/**
+ * One refusal for every read-only field a call names (FieldChecker.cells' `readOnly`), undefined when there is none.
+ * Airtable refuses any value for such a field, null included (422 INVALID_VALUE_FOR_COLUMN "Field … cannot accept a
+ * value because the field is computed"), and a record read with list_records or get_record carries its computed
+ * cells (created time, autonumber, formulas, lookups…): an agent that changes a record by writing back what it read
+ * names several of them in every record. So all of them are named at once, each with its type and where it is
+ * given, rather than one refusal per field and call. A single field given in a single place keeps the one-sentence
+ * form: `records[0].fields: the field "Created" (fld…) cannot be written: its type, createdTime, is computed by
+ * Airtable. Remove it from fields.`
+ */
+export function readOnlyFieldsRefusal(uses: readonly ReadOnlyUse[]): ToolInputError | undefined {
+  // A Set per field: a 5,000-record call names each place once, in input order, without a quadratic search.
+  const byField = new Map<string, { field: AirtableField; places: Set<string> }>();
+  for (const { field, where } of uses) {
+    const group = byField.get(field.id);
+    if (group === undefined) byField.set(field.id, { field, places: new Set([where]) });
+    else group.places.add(where);
+  }
+  const groups = [...byField.values()].map(({ field, places }) => ({ field, places: [...places] }));
+  const first = groups[0];
+  if (first === undefined) return undefined;
+  const placesOf = (places: readonly string[]) => {
+    const named = places.slice(0, READ_ONLY_PLACES_NAMED).join(", ");
+    return places.length > READ_ONLY_PLACES_NAMED ? `${named}, … (${formatCount(places.length)} in all)` : named;
+  };
+  if (groups.length === 1) {
+    const [where, ...others] = first.places;
+    const also = others.length === 0 ? "" : ` (${placesOf(others)} ${others.length === 1 ? "gives" : "give"} it too)`;
+    return new ToolInputError(
+      `${where}: the field ${describeItem(first.field)} cannot be written: ${readOnlyReason(first.field.type)}. ` +
+        `Remove it from fields${also}.`,
+    );
+  }
+  const lines = groups.map(
+    ({ field, places }) => `${describeItem(field)}: ${readOnlyReason(field.type)}; given in ${placesOf(places)}`,
+  );
+  return new ToolInputError(
+    `${formatCount(groups.length)} fields of this call cannot be written: Airtable sets their values itself and ` +
+      "refuses any value for them, even null; nothing was queued. Remove them from fields and call again (a record " +
+      "read with list_records or get_record carries such fields: write back only the fields you change):\n- " +
+      lines.join("\n- "),
   );
 }

@@ -33,8 +33,13 @@
  *   which plan-records.ts resolves to ids before queueing (linked-records.ts); non-text items are refused;
  * - multipleAttachments takes an array of objects, each with a `url` (new file, https:// or http://: Airtable
  *   requires it) or an `id` (a file kept).
- * Other types (collaborators, barcode, unknown future ones) are left to Airtable. Computed types are refused
- * earlier (check-fields.ts).
+ * - singleCollaborator takes `{id}` or `{email}` ("Cell format (write)" in the field model's Collaborator), and
+ *   multipleCollaborators an array of user or group ids (the field model's write format; `{id}`/`{email}` objects are
+ *   left to Airtable, as a record read back gives them): a collaborator is found by id or email, so an object with
+ *   neither (`{"name": "Ada Park"}`) is refused, as is a value of another shape; with typecast, text (an id or an
+ *   email) is left to Airtable to convert. Whether the person is a collaborator of the base is Airtable's to say;
+ * Other types (barcode, unknown future ones) are left to Airtable. Read-only types are refused earlier
+ * (check-fields.ts).
  */
 import type { AirtableField } from "../../airtable/schemas.ts";
 import { baseLabel, roleOf, type BaseAccess } from "../../base-permissions.ts";
@@ -243,9 +248,41 @@ export function checkCellValue(
       }
       return false;
     }
+    case "singleCollaborator":
+      if (typeof value === "string" && typecast) return false;
+      if (!isObjectLike(value) || Array.isArray(value)) return wrongType();
+      checkCollaborator(field, value, value, where);
+      return false;
+    case "multipleCollaborators": {
+      if (typeof value === "string" && typecast) return false;
+      if (!Array.isArray(value)) return wrongType();
+      for (const item of value) {
+        if (typeof item === "string") continue;
+        if (!isObjectLike(item) || Array.isArray(item)) return wrongType();
+        checkCollaborator(field, item, value, where);
+      }
+      return false;
+    }
     default:
       return false;
   }
+}
+
+/**
+ * Refuses a collaborator object (`item`, part of the cell `value`) that names the person by neither `id` nor
+ * `email`: Airtable finds collaborators by those only (field model, Collaborator: "Cell format (write)" is `{id}` or
+ * `{email}`), so `{"name": "Ada Park"}` cannot be written, with or without typecast.
+ */
+function checkCollaborator(field: AirtableField, item: object, value: unknown, where: string): void {
+  const entry = item as Record<string, unknown>;
+  if (typeof entry.id === "string" || typeof entry.email === "string") return;
+  const words = TYPE_WORDS[field.type]!;
+  const example =
+    field.type === "singleCollaborator" ? words.example : 'an array such as ["usr…"] or [{"email": "ada@example.com"}]';
+  throw new ToolInputError(
+    `${where}: ${JSON.stringify(field.name)} is ${words.what}: give ${example}, not ${quotedValue(value)}: ` +
+      `Airtable finds a collaborator by user id (usr…) or email, not by name.`,
+  );
 }
 
 /**

@@ -9,8 +9,10 @@ import {
   checkMergeValues,
   describeItem,
   FieldChecker,
+  readOnlyFieldsRefusal,
   valueProblems,
   withWriteSchema,
+  type ReadOnlyUse,
   type ValueProblem,
 } from "./check-fields.ts";
 import { keysShown, namedRecords } from "./write-inputs.ts";
@@ -80,9 +82,15 @@ export async function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRe
     checkWrappedTwice(checker.table, input.records, where);
     // The merge fields first: one that cannot be merged on (computed) is the problem to name, not its values.
     const mergeFields = input.fieldsToMergeOn === undefined ? undefined : checker.mergeFields(input.fieldsToMergeOn);
-    // Every wrong value of the call at once (one line per field), not one per call.
+    // Every wrong value of the call at once (one line per field), not one per call; every read-only field too,
+    // before the values (a record written back as it was read names several computed fields).
     const problems: ValueProblem[] = [];
-    const cells = input.records.map((record, i) => checker.cells(record.fields, where(i), input.typecast, problems));
+    const readOnly: ReadOnlyUse[] = [];
+    const cells = input.records.map((record, i) =>
+      checker.cells(record.fields, where(i), input.typecast, problems, readOnly),
+    );
+    const readOnlyRefused = readOnlyFieldsRefusal(readOnly);
+    if (readOnlyRefused !== undefined) throw readOnlyRefused;
     const refused = valueProblems(problems);
     if (refused !== undefined) throw refused;
     const out: CheckedRecords = {

@@ -315,9 +315,16 @@ describe("checkCellValue, per field type", () => {
   });
 
   it("leaves types it cannot decide to Airtable", () => {
-    for (const type of ["singleCollaborator", "barcode", "someFutureType"]) {
+    for (const type of ["barcode", "someFutureType"]) {
       expect(refusalOf(field("X", type), { anything: true }, false)).toBeUndefined();
     }
+    // A collaborator named by id or email: whether that person is on the base is Airtable's to say.
+    expect(
+      refusalOf(field("X", "singleCollaborator"), { id: "usr0123456789abcd", name: "Ada" }, false),
+    ).toBeUndefined();
+    expect(
+      refusalOf(field("X", "multipleCollaborators"), ["usr0123456789abcd", { email: "a@b.c" }], false),
+    ).toBeUndefined();
   });
 });
 
