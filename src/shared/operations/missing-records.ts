@@ -118,6 +118,44 @@ export function missingDeletesSentence(missing: number, failed: number): string 
   );
 }
 
+/**
+ * A 422 ROW_DOES_NOT_EXIST refusing a record because a link cell names a record its linked table does not have (the
+ * error type Airtable answers for that, as for an update of a missing record), with the link field named: Airtable's
+ * message ("Record ID rec… does not exist") says neither the field nor that the record is a linked one, and the
+ * agent cannot find "rec…" in the table it wrote. The record ids the message names are looked for in the link
+ * cells of the refused records (`cells`, keyed by field id as the write sent them; `names`: the fields' names in the
+ * call, Operation.fieldNames). Undefined when no cell holds one of them: then the refused id is the record's own
+ * (an update of a missing record, missingRecordMessage's case).
+ */
+export function missingLinkMessage(
+  refusal: Pick<MissingRecordRefusal, "message">,
+  cells: readonly Record<string, unknown>[],
+  names: Readonly<Record<string, string>> | undefined,
+): string | undefined {
+  const ids = new Set(refusal.message.match(/\brec[A-Za-z0-9]{14}\b/g) ?? []);
+  const found: { field: string; id: string }[] = [];
+  for (const record of cells) {
+    for (const [fieldId, value] of Object.entries(record)) {
+      const items = Array.isArray(value) ? value : [value];
+      for (const item of items) {
+        if (typeof item !== "string" || !ids.has(item)) continue;
+        const field = JSON.stringify(names?.[fieldId] ?? fieldId);
+        if (!found.some((f) => f.field === field && f.id === item)) found.push({ field, id: item });
+      }
+    }
+  }
+  if (found.length === 0) return undefined;
+  const named = found.map((f) => `the link field ${f.field} names ${f.id}`).join("; ");
+  const one = found.length === 1;
+  return (
+    `${sentence(refusal.message)} ${named.charAt(0).toUpperCase()}${named.slice(1)}, which ${one ? "is" : "are"} not ` +
+    `${one ? "a record" : "records"} of the table it links to: deleted, or ${one ? "an id" : "ids"} of another table ` +
+    "(a link cell takes ids of its linked table's records). Give the linked record's primary value instead (e.g. " +
+    '["Acme"]: it is looked up in the linked table before the write is queued), or find its id with search_records ' +
+    "in the linked table (describe_table shows which table a link field links to)."
+  );
+}
+
 function sentence(message: string): string {
   const said = message.trim();
   return /[.!?]$/.test(said) ? said : `${said}.`;

@@ -75,7 +75,7 @@ import type { ItemError, NewOperationEvent, Operation, OperationEvent } from "./
 import { foldOperation, isTerminal, resumeDecision } from "./fold.ts";
 import { reconcileCreates, type ReconcileResult } from "./reconcile.ts";
 import { explainSelectOptionRefusal } from "./select-option-refusal.ts";
-import { MISSING_RECORD_TYPES, missingRecordMessage } from "./missing-records.ts";
+import { MISSING_RECORD_TYPES, missingLinkMessage, missingRecordMessage } from "./missing-records.ts";
 import { formulaString } from "../tools/search-formula.ts";
 import { cancelledEvent } from "./cancel.ts";
 import {
@@ -824,8 +824,8 @@ function isRecordLevelRefusal(error: unknown): error is AirtableError {
  * Airtable does not find in the table (404 MODEL_ID_NOT_FOUND on an update, an upsert or a delete) the id(s) and what the agent
  * should do, in the words a missing record settled by a read gets (missing-records.ts). Record ids belong to one
  * table, and an id read from another table of the base is the usual cause, besides a record deleted meanwhile.
- * Not for 422 ROW_DOES_NOT_EXIST, which Airtable also gives for a link cell naming a
- * record its linked table lacks: Airtable's message says which record, and this table is not the one to search.
+ * Not for 422 ROW_DOES_NOT_EXIST, which Airtable also gives for a link cell naming a record its linked table lacks:
+ * this table is not the one to search, so such a refusal names the link field instead (missingLinkMessage).
  * A select value that is not an option (422 INVALID_MULTIPLE_CHOICE_OPTIONS) names the field and why: only a
  * creator may add options (select-option-refusal.ts).
  */
@@ -838,6 +838,12 @@ function recordRefusalMessage(
   if (error.type === "INVALID_MULTIPLE_CHOICE_OPTIONS") {
     const cells = indexes.map((index) => recordFieldsOf(kind.item.parse(op.input[index])));
     const explained = explainSelectOptionRefusal(error.message, op.options.typecast, cells, op.fieldNames);
+    if (explained !== undefined) return explained;
+  }
+  if (error.type === "ROW_DOES_NOT_EXIST") {
+    // A link cell naming a record its linked table lacks: the field named (Airtable's message names only the id).
+    const cells = indexes.map((index) => recordFieldsOf(kind.item.parse(op.input[index])));
+    const explained = missingLinkMessage(error, cells, op.fieldNames);
     if (explained !== undefined) return explained;
   }
   const items = indexes.length;

@@ -6,7 +6,9 @@
  * - a synced table's "Sync source" (externalSyncSource, read only in Airtable's field model): read as the source's
  *   name, searched as text, and refused up front when written;
  * - collaborator cells: a person named by neither id nor email (`{"name": …}`), or a value of another shape, is
- *   refused up front; `{id, email, name}` as a read gives it is written.
+ *   refused up front; `{id, email, name}` as a read gives it is written;
+ * - a link cell naming a record id its linked table does not have (Airtable: 422 ROW_DOES_NOT_EXIST "Record ID rec…
+ *   does not exist", naming neither the field nor the table): the failed record's error names the link field.
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -201,6 +203,32 @@ describe("collaborator cells", () => {
     const mine = h.sandbox.listRecordsDirect(synced.id, "Issues").find((r) => r.fields.Title === "Mine");
     expect(mine?.fields.Owner).toEqual(person);
     expect(mine?.fields.Watchers).toEqual([person]);
+  });
+});
+
+describe("a link cell naming a record its linked table does not have", () => {
+  it("fails that record naming the link field, the id and what to give, and writes the others", async () => {
+    // A contact's id given as a company: an id of another table (record ids belong to one table).
+    const contact = h.sandbox.listRecordsDirect(h.demo.base.id, "Contacts")[0]!;
+    const answer = await call("create_records", {
+      baseId: h.demo.base.id,
+      tableId: "Contacts",
+      records: [
+        { fields: { Name: "Linked well", Company: ["Acme"] } },
+        { fields: { Name: "Linked wrong", Company: [contact.id] } },
+      ],
+    });
+    expect(answer.isError, answer.text).toBe(false);
+    const results = answer.data.results as { index: number; id?: string; error?: { type: string; message: string } }[];
+    expect(results[0]?.id).toMatch(/^rec/);
+    expect(results[1]?.error?.type).toBe("ROW_DOES_NOT_EXIST");
+    expect(results[1]?.error?.message).toBe(
+      `Record ID ${contact.id} does not exist. The link field "Company" names ${contact.id}, which is not a record of ` +
+        "the table it links to: deleted, or an id of another table (a link cell takes ids of its linked table's " +
+        'records). Give the linked record\'s primary value instead (e.g. ["Acme"]: it is looked up in the linked table ' +
+        "before the write is queued), or find its id with search_records in the linked table (describe_table shows " +
+        "which table a link field links to).",
+    );
   });
 });
 
