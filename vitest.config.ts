@@ -18,6 +18,8 @@ const timingSensitive = [
   "tests/e2e/sign-in-at-full-rate.test.ts",
   // A read stopped at its 2 s deadline must answer within a second of it.
   "tests/e2e/read-call-deadline.test.ts",
+  // The same, for a read whose token is being refreshed (a slow token endpoint), and a second call sharing it.
+  "tests/server/mcp/token-refresh-window.test.ts",
   // Not a timing measurement, but a third-party client process with its own timers (it opens the browser while its
   // callback server is still starting; the headless opener now reloads like a person would): the quiet group.
   "tests/clients/mcp-remote.test.ts",

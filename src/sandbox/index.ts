@@ -100,6 +100,12 @@ export interface SandboxOptions {
 export interface SandboxFaults {
   /** Delay before answering each request (after the rate-limit check, which is at arrival). */
   latencyMs: number;
+  /**
+   * Extra delay of the OAuth token endpoint (`POST /oauth2/v1/token`: code exchanges and refreshes), on top of
+   * `latencyMs`, before the grant is processed: a slow or hanging token endpoint. A caller that gives up meanwhile
+   * does not stop it (a refresh still rotates the tokens, as a server that got the request would).
+   */
+  tokenLatencyMs: number;
   /** 0..1: fraction of API requests answered 500/502/503 (random) without applying anything. */
   serverErrorRate: number;
   /** The next N record writes (POST/PATCH/PUT/DELETE on record endpoints) are applied, then the socket is destroyed. */
@@ -253,6 +259,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   };
   const faults: SandboxFaults = {
     latencyMs: opts.latencyMs ?? 0,
+    tokenLatencyMs: 0,
     serverErrorRate: 0,
     dropAfterApply: 0,
     failBeforeApply: 0,
@@ -371,6 +378,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     }
 
     if (faults.latencyMs > 0) await sleep(faults.latencyMs);
+    if (match.kind === "oauth" && segs[2] === "token" && faults.tokenLatencyMs > 0) await sleep(faults.tokenLatencyMs);
     if (match.kind === "api" && faults.serverErrorRate > 0 && Math.random() < faults.serverErrorRate) {
       const status = [500, 502, 503][Math.floor(Math.random() * 3)] as number;
       return send(res, entry, serverError(status));

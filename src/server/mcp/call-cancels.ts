@@ -8,7 +8,9 @@
  * an abort, and keeps the request's connection open). Over this server's stateless HTTP the notification arrives as
  * a POST of its own, answered 202, possibly on another instance than the call's; the SDK cannot match it to a call,
  * since each request has its own server object. So each instance keeps its 2025-era `tools/call` requests in
- * flight here, by caller and JSON-RPC id, and a cancel that finds no call here is published to every instance over
+ * flight here, by caller and JSON-RPC id, from the moment the router has read the request's body (before it builds
+ * the call's context, which may wait on a refresh of the user's Airtable token: a cancel arriving then stops the
+ * call before it runs, see TrackedCall), and a cancel that finds no call here is published to every instance over
  * Redis (`<REDIS_KEY_PREFIX>:mcp:cancel`, pub/sub: nothing is stored), where the instance that has it stops it.
  *
  * The caller is the OAuth grant the bearer token belongs to (one client's sign-in), so a token of another client or
@@ -64,6 +66,16 @@ export class CallCancels {
     const relay = this.#relay;
     this.#relay = undefined;
     await relay?.close();
+  }
+
+  /**
+   * Opens a call's handle under `key` (callKey) as soon as its request shows it is a 2025-era `tools/call`, before
+   * anything else is done for it (mcp-router.ts: reading the operation a cancel names, building the tool context,
+   * which may refresh the user's Airtable token): a cancel that arrives meanwhile is kept by the handle, and stops
+   * the call the instant the SDK takes it (dual-era-handler.ts). Tracked until `close()`.
+   */
+  open(key: string): TrackedCall {
+    return new TrackedCall(this, key);
   }
 
   /** Tracks a call under `key` (callKey) until the returned function is called. */
@@ -125,6 +137,53 @@ export class CallCancels {
       }
     }
     return stops.size;
+  }
+}
+
+/**
+ * One 2025-era call tracked from the moment its request was read (CallCancels.open) until `close()`. A cancel for it
+ * aborts `signal` (its reason: the client's, or undefined) and runs the stop given to `onStop`, at once if the cancel
+ * came first; later cancels of the same key find nothing (`#stopHere` forgets the key), as for any call that ended.
+ * Nothing is remembered once it is closed: a client that restarts and reuses ids is not tripped by an old cancel.
+ */
+export class TrackedCall {
+  readonly #controller = new AbortController();
+  #stop: StopCall | undefined;
+  #cancelled = false;
+  #reason: string | undefined;
+  /** Stops tracking (idempotent). */
+  readonly close: () => void;
+
+  constructor(cancels: CallCancels, key: string) {
+    this.close = cancels.track(key, (reason) => this.#cancel(reason));
+  }
+
+  /** Aborted when the client's `notifications/cancelled` for the call arrived (on this instance or relayed). */
+  get signal(): AbortSignal {
+    return this.#controller.signal;
+  }
+
+  /** Whether the client cancelled the call; `reason` is the one it gave. */
+  get cancelled(): boolean {
+    return this.#cancelled;
+  }
+
+  get reason(): string | undefined {
+    return this.#reason;
+  }
+
+  /** Runs `stop` when the call is cancelled, or at once when it already was. One stop per call (the last given). */
+  onStop(stop: StopCall): void {
+    this.#stop = stop;
+    if (this.#cancelled) stop(this.#reason);
+  }
+
+  #cancel(reason: string | undefined): void {
+    if (this.#cancelled) return;
+    this.#cancelled = true;
+    this.#reason = reason;
+    this.#controller.abort(reason);
+    this.#stop?.(reason);
   }
 }
 

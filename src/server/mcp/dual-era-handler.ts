@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { toNodeHandler, type NodeMcpRequestHandler } from "@modelcontextprotocol/node";
 import {
+  classifyInboundRequest,
   createMcpHandler,
   isLegacyRequest,
   WebStandardStreamableHTTPServerTransport,
@@ -15,7 +16,7 @@ import type { Logger } from "../../shared/logger.ts";
 import { createMcpServer } from "../../shared/tools/create-mcp-server.ts";
 import type { AnyToolDefinition } from "../../shared/tools/define-tool.ts";
 import { calledToolName, type ToolRuntime } from "../../shared/tools/register-tools.ts";
-import { callKey, cancelNotification, type CallCancels } from "./call-cancels.ts";
+import { callKey, cancelNotification, type CallCancels, type TrackedCall } from "./call-cancels.ts";
 
 /** How one request's answer may be shaped (chosen by content negotiation, see mcp-router.ts). */
 export interface AnswerShape {
@@ -40,14 +41,24 @@ export interface DualEraOptions {
 
 export interface DualEraHandlers {
   /**
+   * The handle of the 2025-era `tools/call` that `parsedBody` is (a single request with an id, classified as the SDK
+   * classifies it: no 2026-07-28 envelope), tracked from now on for its client's `notifications/cancelled`
+   * (call-cancels.ts); undefined for anything else, or without `cancels` or a grant. Opened by the router as soon as
+   * it has read the body, so that a cancel arriving while it builds the call's context (which may refresh the
+   * user's Airtable token) is not lost; handed to `serve`, and closed by the caller when `serve` has resolved.
+   */
+  openCall(req: IncomingMessage & { auth?: AuthInfo }, parsedBody: unknown): TrackedCall | undefined;
+  /**
    * Serves one POST /mcp whose body was already read and checked (`parsedBody`), with `req.auth` set. Writes the
-   * whole answer to `res`; resolves when it is written (an SSE answer: when the stream ends).
+   * whole answer to `res`; resolves when it is written (an SSE answer: when the stream ends). `call`: the request's
+   * handle from `openCall`; a cancel that reached it before stops the call the instant the SDK takes it.
    */
   serve(
     shape: AnswerShape,
     req: IncomingMessage & { auth?: AuthInfo },
     res: ServerResponse,
     parsedBody: unknown,
+    call?: TrackedCall,
   ): Promise<void>;
 }
 
@@ -72,6 +83,9 @@ export function createDualEraHandlers(opts: DualEraOptions): DualEraHandlers {
   // The tool each request calls, by its Request object: the SDK hands the factory the Request but not the body
   // it already parsed, and a server built for one tools/call binds only that tool (register-tools.ts).
   const calledTools = new WeakMap<Request, string>();
+  // The tracked call of a request, by its parsed body (the object the router read, which the Node adapter hands on
+  // as it is): how `serve`'s handle reaches the 2025-era leg below.
+  const trackedCalls = new WeakMap<object, TrackedCall>();
   // The era decides whether the server offers MCP Tasks (2026-07-28 only; see create-mcp-server.ts).
   const factory = (ctx: McpRequestContext) =>
     createMcpServer(
@@ -117,47 +131,68 @@ export function createDualEraHandlers(opts: DualEraOptions): DualEraHandlers {
       enableJsonResponse: json,
     });
     await server.connect(transport);
+    const call =
+      typeof options.parsedBody === "object" && options.parsedBody !== null
+        ? trackedCalls.get(options.parsedBody)
+        : undefined;
     // Closing the server closes its transport: per-request state ends with the answer (or the client leaving).
-    let untrack: (() => void) | undefined;
+    let tornDown = false;
     const teardown = () => {
-      untrack?.();
+      if (tornDown) return;
+      tornDown = true;
+      call?.close();
       closeQuietly(server);
     };
     request.signal.addEventListener("abort", teardown, { once: true });
-    // A tools/call its client may cancel from another request (call-cancels.ts). Stopped, it gets the SDK's own
-    // handling of a cancel (the call's signal aborts with the client's reason; no answer is sent for it, as the
-    // cancellation page says), and its HTTP request ends: a JSON answer is 202 with no body, an SSE stream closes.
+    // A tools/call its client may cancel from another request (call-cancels.ts), tracked since the router read its
+    // body. Stopped, it gets the SDK's own handling of a cancel (the call's signal aborts with the client's reason;
+    // no answer is sent for it, as the cancellation page says), and its HTTP request ends: a JSON answer is 202 with
+    // no body, an SSE stream closes. A cancel that came before the SDK took the call (while the router built its
+    // context) is handed to the SDK the instant it takes it: the SDK matches a cancel only to a request it holds.
     let cancelled: Promise<Response> | undefined;
     let stopped = false;
-    const call = opts.cancels === undefined ? undefined : trackableCall(options.parsedBody);
-    const key = call === undefined ? undefined : callKey(options.authInfo, call.id);
-    if (opts.cancels !== undefined && call !== undefined && key !== undefined) {
-      let answer: (response: Response) => void = () => {};
-      cancelled = new Promise<Response>((resolve) => (answer = resolve));
-      untrack = opts.cancels.track(key, (reason) => {
-        stopped = true;
-        void transport.onmessage?.({
+    if (call !== undefined) {
+      // Whether the SDK holds the call yet: it takes it in handleRequest, a few microtasks from now.
+      let held = false;
+      const deliver = transport.onmessage!.bind(transport);
+      const stopInSdk = (reason: string | undefined) => {
+        deliver({
           jsonrpc: "2.0",
           method: "notifications/cancelled",
-          params: { requestId: call.id, ...(reason !== undefined && { reason }) },
+          params: { requestId: callId(options.parsedBody), ...(reason !== undefined && { reason }) },
         });
-        answer(new Response(null, { status: 202 }));
         // After the SDK has aborted the call with the client's reason (a microtask away): closing first would
         // abort it as a closed connection, which a write call takes for a disconnect, not a cancel (run-write.ts).
         setImmediate(teardown);
+      };
+      transport.onmessage = (message, extra) => {
+        deliver(message, extra);
+        if (held || !isRequestWithId(message, callId(options.parsedBody))) return;
+        held = true;
+        if (stopped) stopInSdk(call.reason);
+      };
+      let answer: (response: Response) => void = () => {};
+      cancelled = new Promise<Response>((resolve) => (answer = resolve));
+      call.onStop((reason) => {
+        stopped = true;
+        answer(new Response(null, { status: 202 }));
+        if (held) stopInSdk(reason);
       });
     }
     let response: Response;
+    let answered: Promise<Response>;
     try {
-      const answered = transport.handleRequest(request, options);
+      answered = transport.handleRequest(request, options);
       response = cancelled === undefined ? await answered : await Promise.race([answered, cancelled]);
     } catch (error) {
       teardown();
       throw error;
     }
     if (response.body === null || !response.headers.get("content-type")?.startsWith("text/event-stream")) {
-      // A stopped call's teardown is already on its way (setImmediate above), after the SDK's abort.
+      // A stopped call's teardown is on its way (stopInSdk above, after the SDK's abort) once the SDK took it; a
+      // request the SDK refused before taking it ends with its answer.
       if (!stopped) teardown();
+      else void answered.then(teardown, teardown);
       return response;
     }
     return new Response(endsWith(response.body, teardown), response);
@@ -190,12 +225,24 @@ export function createDualEraHandlers(opts: DualEraOptions): DualEraHandlers {
     adapters.get(`${shape.legacyJson} ${shape.modern}`)!;
 
   return {
-    serve: (shape, req, res, parsedBody) =>
-      adapterFor(shape)(
+    openCall: (req, parsedBody) => {
+      if (opts.cancels === undefined) return undefined;
+      const id = trackableCallId(parsedBody);
+      if (id === undefined) return undefined;
+      const key = callKey(req.auth, id);
+      if (key === undefined || !isLegacyCall(req, parsedBody)) return undefined;
+      return opts.cancels.open(key);
+    },
+    serve: (shape, req, res, parsedBody, call) => {
+      if (call !== undefined && typeof parsedBody === "object" && parsedBody !== null) {
+        trackedCalls.set(parsedBody, call);
+      }
+      return adapterFor(shape)(
         req as unknown as Parameters<NodeMcpRequestHandler>[0],
         res as unknown as Parameters<NodeMcpRequestHandler>[1],
         parsedBody,
-      ),
+      );
+    },
   };
 }
 
@@ -217,12 +264,44 @@ function closeQuietly(server: { close(): Promise<void> }): void {
   }
 }
 
-/** The id of a 2025-era `tools/call` request (the one request that runs long enough to be cancelled), if `body` is one. */
-function trackableCall(body: unknown): { id: string | number } | undefined {
+/** The id of a single `tools/call` request (the one request that runs long enough to be cancelled), if `body` is one. */
+function trackableCallId(body: unknown): string | number | undefined {
   if (typeof body !== "object" || body === null || Array.isArray(body)) return undefined;
   const { method, id } = body as { method?: unknown; id?: unknown };
   if (method !== "tools/call" || (typeof id !== "string" && typeof id !== "number")) return undefined;
-  return { id };
+  return id;
+}
+
+/** The JSON-RPC id of the request body `body` (a tracked call's: trackableCallId). */
+function callId(body: unknown): unknown {
+  return (body as { id?: unknown }).id;
+}
+
+/** Whether `message` is a JSON-RPC request (it has a method) with the id `id`. */
+function isRequestWithId(message: unknown, id: unknown): boolean {
+  if (typeof message !== "object" || message === null) return false;
+  const m = message as { method?: unknown; id?: unknown };
+  return typeof m.method === "string" && m.id === id;
+}
+
+/**
+ * Whether the SDK serves `body` (a single request) as 2025-era: the SDK's own classification (classifyInboundRequest,
+ * which isLegacyRequest runs) from the request's headers and body. Only 2025-era calls are cancelled by
+ * `notifications/cancelled` from another request; a 2026-07-28 client cancels by closing the call's own stream.
+ */
+function isLegacyCall(req: IncomingMessage, body: unknown): boolean {
+  const header = (name: string): string | undefined => {
+    const value = req.headers[name];
+    return Array.isArray(value) ? value.join(", ") : value;
+  };
+  const outcome = classifyInboundRequest({
+    httpMethod: "POST",
+    protocolVersionHeader: header("mcp-protocol-version"),
+    mcpMethodHeader: header("mcp-method"),
+    mcpNameHeader: header("mcp-name"),
+    body,
+  });
+  return outcome.kind === "legacy";
 }
 
 /** `body`, calling `onEnd` once when it has been read to the end, failed, or was cancelled. */

@@ -10,7 +10,12 @@ import { undeclaredTaskSubscription } from "../../shared/tasks/task-handlers.ts"
 import { ALL_CANCEL_SCOPES, scopesToCancel } from "../../shared/tools/catalog.ts";
 import type { AnyToolDefinition } from "../../shared/tools/define-tool.ts";
 import { buildInstructions, type InstructionSettings } from "../../shared/tools/instructions.ts";
-import type { BaseToolContext, ToolRuntime } from "../../shared/tools/register-tools.ts";
+import { runsUnderDeadline } from "../../shared/tools/read-call.ts";
+import {
+  DEFAULT_READ_CALL_DEADLINE_MS,
+  type BaseToolContext,
+  type ToolRuntime,
+} from "../../shared/tools/register-tools.ts";
 import { JSON_RPC, sendJsonRpcError } from "./json-rpc-error.ts";
 import { readJsonBody } from "./read-json-body.ts";
 import { BrowserOrigins, mcpCors } from "../cors.ts";
@@ -83,6 +88,7 @@ const MCP_METHODS = ["GET", "POST", "DELETE"] as const;
 export function createMcpRouter(deps: McpRouterDeps): express.Router {
   const router = express.Router();
   const maxBodyBytes = deps.maxBodyBytes ?? 1024 * 1024;
+  const readCallDeadlineMs = deps.readCallDeadlineMs ?? DEFAULT_READ_CALL_DEADLINE_MS;
   const toolsByName = new Map(deps.tools.map((t) => [t.name, t]));
   const origins = new BrowserOrigins(deps.allowedOrigins);
 
@@ -113,7 +119,13 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
   router.put("/mcp", notAllowed);
   router.patch("/mcp", notAllowed);
 
-  router.post("/mcp", deps.authenticate, (req, res, next) => {
+  // When each request arrived: a tool call's deadline counts from it (authentication and its context included).
+  const arrivals = new WeakMap<Request, number>();
+  const arrive: RequestHandler = (req, _res, next) => {
+    arrivals.set(req, performance.now());
+    next();
+  };
+  router.post("/mcp", arrive, deps.authenticate, (req, res, next) => {
     handlePost(req, res, next).catch((error: unknown) => {
       deps.logger.error({ err: error }, "MCP request failed");
       if (!res.headersSent) sendJsonRpcError(res, 500, -32603, "Internal server error");
@@ -155,41 +167,56 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
     for (const tool of [...called, ...taskMethodTools(messages, toolsByName)]) {
       if (!tool.scopes.every((s) => granted.has(s))) return deps.insufficientScope(res, tool.scopes);
     }
-    let cancelNeeds: readonly Scope[] | undefined;
+    // A 2025-era tools/call is tracked for its client's cancel from here on (call-cancels.ts): a cancel that arrives
+    // while its context is built (a refresh of the user's Airtable token can take seconds) stops it before it runs.
+    const call = handlers.openCall(req, read.body);
     try {
-      cancelNeeds = await missingCancelScopes(messages, granted, req);
-    } catch (error) {
-      return next(error); // the log could not be read (Redis away): the app's error handler answers 503
-    }
-    if (cancelNeeds !== undefined) return deps.insufficientScope(res, cancelNeeds);
-
-    // Built before the SDK sees a tool call, so a failure (e.g. the user's Airtable grant was revoked) reaches
-    // the app's error handler and can become an HTTP answer (401 + challenge) instead of a tool error.
-    const context = memoize(() => deps.buildContext(req));
-    if (called.length > 0) {
+      const arrivedAt = arrivals.get(req) ?? performance.now();
+      let cancelNeeds: readonly Scope[] | undefined;
       try {
-        await context();
+        cancelNeeds = await missingCancelScopes(messages, granted, req);
       } catch (error) {
-        // A misconfigured server (e.g. a sign-in it cannot decrypt) is no HTTP matter: the tool call answers it,
-        // saying which setting the operator must fix (tool-errors.ts), instead of a bare HTTP 500.
-        if (misconfigurationOf(error) === undefined) return next(error);
+        return next(error); // the log could not be read (Redis away): the app's error handler answers 503
       }
-    }
+      if (cancelNeeds !== undefined) return deps.insufficientScope(res, cancelNeeds);
 
-    const runtime: ToolRuntime = {
-      context,
-      logger: deps.logger,
-      ...(deps.runWrite !== undefined && { runWrite: deps.runWrite }),
-      ...(deps.tasks !== undefined && {
-        tasks: { store: deps.tasks.store, ownerUserId: () => deps.callerUserId(req) },
-      }),
-      ...(deps.onToolCall !== undefined && { onToolCall: deps.onToolCall }),
-      ...(deps.readCallDeadlineMs !== undefined && { readCallDeadlineMs: deps.readCallDeadlineMs }),
-    };
-    presentAcceptToSdk(req);
-    // The SDK calls the server factory itself (once per request, either era): this request's runtime reaches
-    // it through the async context of this call.
-    await requestRuntime.run(runtime, () => handlers.serve(answerShape(accepted, messages), req, res, read.body));
+      // Built before the SDK sees a tool call, so a failure (e.g. the user's Airtable grant was revoked) reaches
+      // the app's error handler and can become an HTTP answer (401 + challenge) instead of a tool error.
+      const context = memoize(() => deps.buildContext(req));
+      if (called.length > 0 && call?.cancelled !== true) {
+        // Until the call's deadline at most (a tool that runs under one): a hung Airtable token endpoint must not
+        // hold the call past it. Past it, or once the client cancelled the call, the SDK gets the call at once and
+        // its handler answers (awaitCallContext, read-call.ts); the build goes on for whoever shares it.
+        const deadlineAt = called.some(runsUnderDeadline) ? arrivedAt + readCallDeadlineMs : undefined;
+        try {
+          await settledOrStopped(context(), deadlineAt, call?.signal);
+        } catch (error) {
+          // A misconfigured server (e.g. a sign-in it cannot decrypt) is no HTTP matter: the tool call answers it,
+          // saying which setting the operator must fix (tool-errors.ts), instead of a bare HTTP 500.
+          if (misconfigurationOf(error) === undefined) return next(error);
+        }
+      }
+
+      const runtime: ToolRuntime = {
+        context,
+        logger: deps.logger,
+        ...(deps.runWrite !== undefined && { runWrite: deps.runWrite }),
+        ...(deps.tasks !== undefined && {
+          tasks: { store: deps.tasks.store, ownerUserId: () => deps.callerUserId(req) },
+        }),
+        ...(deps.onToolCall !== undefined && { onToolCall: deps.onToolCall }),
+        ...(deps.readCallDeadlineMs !== undefined && { readCallDeadlineMs: deps.readCallDeadlineMs }),
+        arrivedAt,
+        ...(call !== undefined && { cancelled: call.signal }),
+      };
+      presentAcceptToSdk(req);
+      // The SDK calls the server factory itself (once per request, either era): this request's runtime reaches
+      // it through the async context of this call.
+      const shape = answerShape(accepted, messages);
+      await requestRuntime.run(runtime, () => handlers.serve(shape, req, res, read.body, call));
+    } finally {
+      call?.close();
+    }
   }
 
   /**
@@ -310,6 +337,43 @@ function hasProgressToken(message: unknown): boolean {
   return isObject(message) && isObject(message.params) && isObject(message.params._meta)
     ? message.params._meta.progressToken !== undefined
     : false;
+}
+
+/**
+ * Waits for `promise` to settle (rethrowing its rejection), but no longer than until `deadlineAt` (a
+ * `performance.now()` time; undefined: no limit) or `signal`'s abort: then it resolves, leaving `promise` running
+ * (its later rejection counts as handled).
+ */
+function settledOrStopped(
+  promise: Promise<unknown>,
+  deadlineAt: number | undefined,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (deadlineAt === undefined && signal === undefined) return promise.then(() => undefined);
+  return new Promise<void>((resolve, reject) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const done = (): void => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", stop);
+    };
+    const stop = (): void => {
+      done();
+      promise.catch(() => undefined);
+      resolve();
+    };
+    if (deadlineAt !== undefined) timer = setTimeout(stop, Math.max(0, deadlineAt - performance.now()));
+    signal?.addEventListener("abort", stop, { once: true });
+    promise.then(
+      () => {
+        done();
+        resolve();
+      },
+      (error: unknown) => {
+        done();
+        reject(error as Error);
+      },
+    );
+  });
 }
 
 function memoize<T>(fn: () => Promise<T>): () => Promise<T> {

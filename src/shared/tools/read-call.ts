@@ -97,6 +97,80 @@ export async function runReadCall<T>(
   }
 }
 
+/**
+ * Whether a call of `tool` runs under READ_CALL_DEADLINE_MS: a read tool that asks Airtable, and a write tool (its
+ * checks before queueing). Tools that only read this server's own records (`noAirtableRequest`: get_operation,
+ * list_operations, cancel_operation) do not.
+ */
+export function runsUnderDeadline(tool: { kind: "read" | "write"; noAirtableRequest?: true }): boolean {
+  return tool.kind === "write" || tool.noAirtableRequest !== true;
+}
+
+/** The deadline `awaitCallContext` holds a call to: as runReadCall's (`startedAt` a `performance.now()` time). */
+export interface CallDeadline {
+  deadlineMs: number;
+  startedAt: number;
+  stage: DeadlineStage;
+}
+
+/**
+ * The call's context, built by `build` (the server's: it reads the user's Airtable token from the store and, near its
+ * expiry, refreshes it at Airtable's token endpoint), awaited under the call's deadline (`deadline`, for tools that
+ * run under one: runsUnderDeadline) and under `signals` (the MCP request's, and the client's cancel when it came
+ * before the SDK had the call). When one fires first the call rejects at once, with ReadCallDeadlineError (its
+ * progress says it was getting the access token: no request of the call was sent) or ReadCallCancelledError; a
+ * signal already aborted rejects without calling `build`. The build itself is not stopped: a token refresh is shared
+ * by every call of the user waiting for it (AirtableTokenProvider's single flight, and the refresh lock across
+ * processes), and a refresh cut off would leave Airtable's single-use refresh token spent for nothing; its outcome
+ * is dropped (a rejection counts as handled). A context that arrives after a signal fired is not used either.
+ */
+export function awaitCallContext<T>(
+  tool: string,
+  build: () => Promise<T>,
+  signals: readonly (AbortSignal | undefined)[],
+  deadline: CallDeadline | undefined,
+): Promise<T> {
+  const stage = deadline?.stage ?? "read";
+  if (signals.some((signal) => signal?.aborted === true)) {
+    return Promise.reject(new ReadCallCancelledError(tool, stage));
+  }
+  const context = build();
+  return new Promise<T>((resolve, reject) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const done = (): void => {
+      clearTimeout(timer);
+      for (const signal of signals) signal?.removeEventListener("abort", onCancel);
+    };
+    const stop = (error: Error): void => {
+      done();
+      context.catch(() => undefined);
+      reject(error);
+    };
+    const onCancel = (): void => stop(new ReadCallCancelledError(tool, stage));
+    // The time was up while the call was still getting its token: no request of it was sent.
+    const timeUp = (d: CallDeadline): ReadCallDeadlineError => {
+      const progress: CallProgress = { ...newCallProgress(), phase: "token" };
+      return new ReadCallDeadlineError(tool, d.deadlineMs, performance.now() - d.startedAt, progress, stage);
+    };
+    const remainingMs = (d: CallDeadline): number => d.deadlineMs - (performance.now() - d.startedAt);
+    for (const signal of signals) signal?.addEventListener("abort", onCancel, { once: true });
+    if (deadline !== undefined) timer = setTimeout(() => stop(timeUp(deadline)), Math.max(0, remainingMs(deadline)));
+    context.then(
+      (value) => {
+        done();
+        // Came too late: the deadline passed (its timer not run yet) or the call was cancelled meanwhile.
+        if (signals.some((signal) => signal?.aborted === true)) reject(new ReadCallCancelledError(tool, stage));
+        else if (deadline !== undefined && remainingMs(deadline) <= 0) reject(timeUp(deadline));
+        else resolve(value);
+      },
+      (error: unknown) => {
+        done();
+        reject(error as Error);
+      },
+    );
+  });
+}
+
 const seconds = (ms: number): string => (ms < 10_000 ? (ms / 1000).toFixed(1) : String(Math.round(ms / 1000)));
 const times = (n: number, what: string): string => `${n} ${what}${n === 1 ? "" : "s"}`;
 

@@ -8,7 +8,7 @@ import { declaresTasks, type TaskRuntime } from "../tasks/task-handlers.ts";
 import type { AnyToolDefinition, ToolContext, WriteToolDefinition } from "./define-tool.ts";
 import { refuseMissingAirtableScopes } from "./airtable-scopes.ts";
 import { compileTools } from "./compile-tools.ts";
-import { ReadCallCancelledError, runReadCall } from "./read-call.ts";
+import { awaitCallContext, ReadCallCancelledError, runReadCall, runsUnderDeadline } from "./read-call.ts";
 import { explainNoAccess, toolErrorResult } from "./tool-errors.ts";
 import { toolSuccessResult } from "./tool-result.ts";
 
@@ -22,8 +22,24 @@ export type BaseToolContext = Omit<ToolContext, "sendProgress" | "signal">;
 export type ToolCallOutcome = "ok" | "error" | "cancelled";
 
 export interface ToolRuntime {
-  /** Builds the caller's context; called only when a tool runs (tools/list needs none). */
+  /**
+   * Builds the caller's context; called only when a tool runs (tools/list needs none). It may wait on a refresh of
+   * the user's Airtable token: a call that runs under READ_CALL_DEADLINE_MS waits for it only until its deadline
+   * (awaitCallContext, read-call.ts).
+   */
   context(extra: ToolRequestExtra): Promise<BaseToolContext>;
+  /**
+   * When the request carrying the call arrived (a `performance.now()` time): the call's deadline and the duration
+   * `onToolCall` reports count from it, the time spent authenticating it and building its context included.
+   * Default: when the tool's handler starts.
+   */
+  arrivedAt?: number;
+  /**
+   * Aborted when the client's `notifications/cancelled` for this call arrived, possibly before the SDK had the call
+   * (a 2025-era call is tracked from the moment its request was read: src/server/mcp/call-cancels.ts): the call
+   * then stops before it runs (ReadCallCancelledError, `outcome` "cancelled").
+   */
+  cancelled?: AbortSignal;
   /**
    * Runs a `kind: "write"` tool's plan as a queued operation (see run-write.ts). Registering a write tool without
    * it throws, so a write can never run inline by accident. With `tasks`, the call answers at once with a task
@@ -58,7 +74,7 @@ export interface ToolRuntime {
 
 export { toolSuccessResult };
 
-const DEFAULT_READ_CALL_DEADLINE_MS = configSchema.shape.READ_CALL_DEADLINE_MS.parse(undefined);
+export const DEFAULT_READ_CALL_DEADLINE_MS = configSchema.shape.READ_CALL_DEADLINE_MS.parse(undefined);
 
 /**
  * Registers each tool on the server; read tools run their handler, write tools go to `runtime.runWrite`. The
@@ -87,20 +103,30 @@ export function registerTools(
   const single = only === undefined ? undefined : catalog.find((entry) => entry.definition.name === only);
   for (const { definition: tool, config } of single === undefined ? catalog : [single]) {
     server.registerTool(tool.name, config, async (input: unknown, extra: ToolRequestExtra): Promise<CallToolResult> => {
-      const started = performance.now();
+      const started = runtime.arrivedAt ?? performance.now();
       // The caller's logger (userId) once the context exists; the runtime's before that.
       let log = runtime.logger;
       let ctx: ToolContext | undefined;
       // A write's plan was made and handed to runWrite, which queues it: set just before, so that a refusal before
       // it (its checks' reads) can say that nothing was queued.
       let handedToRunner = false;
+      const deadlineMs = runtime.readCallDeadlineMs ?? DEFAULT_READ_CALL_DEADLINE_MS;
       try {
-        ctx = callContext(await runtime.context(extra), extra, era);
+        // The context may wait on a refresh of the user's Airtable token (at Airtable's token endpoint): that wait
+        // is part of the call, so it ends at the call's deadline and when the call is cancelled, as the reads do.
+        const base = await awaitCallContext(
+          tool.name,
+          () => runtime.context(extra),
+          [extra.mcpReq.signal, runtime.cancelled],
+          runsUnderDeadline(tool)
+            ? { deadlineMs, startedAt: started, stage: tool.kind === "write" ? "write_checks" : "read" }
+            : undefined,
+        );
+        ctx = callContext(base, extra, era);
         log = ctx.logger;
         // Before anything is planned or sent: a scope the user's Airtable sign-in lacks would only be refused.
         refuseMissingAirtableScopes(tool, ctx.airtableScopes);
         const args = input as Record<string, unknown>;
-        const deadlineMs = runtime.readCallDeadlineMs ?? DEFAULT_READ_CALL_DEADLINE_MS;
         // A write the user's remembered level on the base does not allow is refused before its checks read anything.
         if (tool.kind === "write" && typeof args.baseId === "string") {
           const access = await refuseBelowKnownLevel(tool, args.baseId, ctx);
@@ -129,7 +155,7 @@ export function registerTools(
           );
         } else {
           result = toolSuccessResult(
-            tool.noAirtableRequest === true
+            !runsUnderDeadline(tool)
               ? await tool.handler(args, ctx)
               : // Reads that ask Airtable answer by their deadline, and stop when the request ends.
                 await runReadCall(tool.name, ctx, deadlineMs, started, (callCtx) => tool.handler(args, callCtx)),
