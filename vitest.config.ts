@@ -14,6 +14,7 @@ const timingSensitive = [
   "tests/e2e/worker-recovery-time.test.ts",
   // Answers to a stalled or refusing Redis must come within a bound of seconds.
   "tests/e2e/redis-stall.test.ts",
+  "tests/stdio/stdio-redis-stall.test.ts",
   // The burst and the sign-in after it must fall in one second.
   "tests/e2e/sign-in-at-full-rate.test.ts",
   // A read stopped at its 2 s deadline must answer within a second of it.

@@ -87,8 +87,9 @@ export const configSchema = z.object({
    */
   REDIS_CLIENT_CACHE: z.stringbool().default(true),
   /**
-   * Server: the longest a Redis command waits for an answer, ms (src/shared/redis-connection.ts). A Redis that stalls
-   * or refuses connections is then answered "temporarily unavailable" within about this long instead of hanging.
+   * Server, and stdio's tool calls with REDIS_URL: the longest a Redis command waits for an answer, ms
+   * (src/shared/redis-connection.ts). A Redis that stalls or refuses connections is then answered "temporarily
+   * unavailable" within about this long instead of hanging.
    */
   REDIS_COMMAND_TIMEOUT_MS: positiveInt.min(100).max(30_000).default(2_000),
   AIRTABLE_CLIENT_ID: z.string().min(1).optional(),

@@ -10,8 +10,10 @@
  *   growing back-off (up to 5 s each): 10 to 30 s for a request of several commands. Waiting for that one attempt,
  *   rather than failing at once (`enableOfflineQueue: false`), is what lets the first request after Redis came back
  *   be served instead of refused.
- * - **Waiting** (the worker's, any blocking read, the start-up checks: `blockingDuplicate`, `startupDuplicate`): no
- *   command timeout, commands kept until the connection is back. Blocking connections need
+ * - **Waiting** (the worker's, any blocking read, the start-up checks, stdio's in-process write runner:
+ *   `blockingDuplicate`, `startupDuplicate`): no command timeout, commands kept until the connection is back. stdio
+ *   with REDIS_URL has both kinds, as a server and a worker in one process: fail-fast for its tool calls, waiting for
+ *   the runs of its writes (src/stdio/run-stdio.ts says why). Blocking connections need
  *   `maxRetriesPerRequest: null` (BullMQ requires it), and a command timeout shorter than the block would fail
  *   every idle read (BZPOPMIN, XREAD BLOCK); BullMQ bounds its own blocking reads with a watchdog (block time + 1 s,
  *   then it resets the connection: bullmq `RedisQueueBackend.waitForJob`/`readEvents`).
@@ -60,7 +62,8 @@ export function failFastRedisOptions(commandTimeoutMs: number): RedisOptions {
 }
 
 /**
- * A duplicate of `redis` for blocking reads (XREAD BLOCK, BZPOPMIN, or a connection BullMQ duplicates for them):
+ * A duplicate of `redis` for blocking reads (XREAD BLOCK, BZPOPMIN, or a connection BullMQ duplicates for them), or
+ * for work that must wait for Redis rather than fail (stdio's in-process write runner, as a worker's connection):
  * whatever `redis` has, no command timeout, commands kept while the connection is down (no retry limit), and
  * unanswered commands resent after a reconnect (what BullMQ's watchdogs expect). The caller disconnects it.
  */

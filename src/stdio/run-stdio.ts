@@ -8,7 +8,8 @@ import { AirtableAuthError, AirtableError, AirtableNetworkError } from "../share
 import { loadConfig, type Config } from "../shared/config.ts";
 import { BottleneckAirtableLimiter, limiterSettingsFrom } from "../shared/limiter/index.ts";
 import { createLogger, type Logger } from "../shared/logger.ts";
-import { logRedisErrors } from "../shared/redis-unavailable.ts";
+import { blockingDuplicate, failFastRedisOptions } from "../shared/redis-connection.ts";
+import { logRedisErrors, logSecondaryErrors, redisDoesNotAnswer } from "../shared/redis-unavailable.ts";
 import { EmbeddedOperationRunner } from "../shared/operations/embedded-runner.ts";
 import { MemoryOperationLog } from "../shared/operations/memory-operation-log.ts";
 import { OperationLog } from "../shared/operations/operation-log.ts";
@@ -40,23 +41,42 @@ export interface StdioRunning {
  * stdio mode: one local user with a personal access token (AIRTABLE_TOKEN), no OAuth. The same tool catalog as
  * the HTTP endpoint, and both MCP protocol eras (2026-07-28 and the 2025 revisions, SDK v2 `serveStdio`), with
  * MCP Tasks for 2026-07-28 clients that declare them. The limiter is in-process, or the shared one when REDIS_URL is set (then this process and
- * the servers count against the same Airtable limits). stdout carries the protocol: logs go to stderr.
- * Throws ConfigError (bad environment) or StdioStartupError (token refused, Airtable unreachable).
+ * the servers count against the same Airtable limits); a tool call then answers "temporarily unavailable" within
+ * about REDIS_COMMAND_TIMEOUT_MS when Redis stalls or is away, while a write under way waits for it. stdout carries
+ * the protocol: logs go to stderr.
+ * Throws ConfigError (bad environment) or StdioStartupError (token refused, Airtable or Redis unreachable).
  */
 export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
   const config = loadConfig(opts.env ?? process.env, "stdio");
   // Never pretty here: pino-pretty writes to stdout, which belongs to the protocol.
   const logger = createLogger({ level: config.LOG_LEVEL, name: "stdio" }, pino.destination({ fd: 2, sync: true }));
-  const redis = config.REDIS_URL === undefined ? undefined : new Redis(config.REDIS_URL, { maxRetriesPerRequest: 2 });
+  // With REDIS_URL, two connections, as the server and the worker have (src/shared/redis-connection.ts). Tool calls
+  // answer a person: they use a fail-fast one, so a Redis that stalls or refuses connections is answered "temporarily
+  // unavailable" within REDIS_COMMAND_TIMEOUT_MS (the HTTP server's answer) instead of hanging until the MCP client's
+  // own timeout. The in-process write runner is this process's worker and waits for Redis as a worker does: see
+  // `runner` below.
+  const redis =
+    config.REDIS_URL === undefined
+      ? undefined
+      : new Redis(config.REDIS_URL, failFastRedisOptions(config.REDIS_COMMAND_TIMEOUT_MS));
   if (redis !== undefined) logRedisErrors(redis, logger);
+  const runnerRedis = redis === undefined ? undefined : blockingDuplicate(redis);
+  if (runnerRedis !== undefined)
+    logSecondaryErrors(runnerRedis, logger, "write runner's Redis connection error", "debug");
   const limiter = createLimiter(config, redis, logger);
+  // Without Redis one limiter for both (two in-memory books would each let 5 requests a second through); with it,
+  // two clients of the same shared books in Redis, as a server and a worker in one process (ROLE=all) are.
+  const runnerLimiter = runnerRedis === undefined ? limiter : createLimiter(config, runnerRedis, logger);
   const token = config.AIRTABLE_TOKEN as string;
+  const getAccessToken = async () => token;
   const clients = airtableClientFactory(config, { limiter, logger });
-  const clientFor = (userId: string) => clients({ userId, getAccessToken: async () => token });
+  const clientFor = (userId: string) => clients({ userId, getAccessToken });
 
   const release = async () => {
     await limiter.close();
+    if (runnerLimiter !== limiter) await runnerLimiter.close();
     redis?.disconnect();
+    runnerRedis?.disconnect();
   };
   let userId: string;
   try {
@@ -74,10 +94,34 @@ export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
     redis === undefined
       ? new MemoryOperationLog({ retentionMs })
       : new OperationLog({ redis, keyPrefix: config.REDIS_KEY_PREFIX, retentionMs });
+  // The runs' log appends, limiter bookings and schema updates ride the waiting connection (no command timeout,
+  // commands kept until Redis is back), as a worker's do, so a write under way when Redis stalls pauses and goes on
+  // when it answers, and never loses a record's outcome. On the fail-fast connection a timed-out append would leave
+  // a batch Airtable applied unrecorded (a create then counts as in doubt, never re-sent, though it was written),
+  // and a timed-out booking would end the whole operation `failed` (an error from outside an HTTP exchange is not one
+  // the runner retries: embedded-runner.ts); nothing here resumes an operation left mid-way. What a tool call waits
+  // on (submit's create, cancel, get_operation, tasks) stays on the fail-fast one.
+  const runStore =
+    runnerRedis === undefined
+      ? operations
+      : new OperationLog({ redis: runnerRedis, keyPrefix: config.REDIS_KEY_PREFIX, retentionMs });
+  const runnerAirtable =
+    runnerLimiter === limiter
+      ? airtable
+      : airtableClientFactory(config, { limiter: runnerLimiter, logger })({ userId, getAccessToken });
+  const runnerSchemas =
+    runnerRedis === undefined
+      ? schemas
+      : new SchemaCache({ redis: runnerRedis, keyPrefix: config.REDIS_KEY_PREFIX, logger });
   const runner = new EmbeddedOperationRunner({
     store: operations,
+    runStore,
     logger,
-    processorDeps: () => ({ airtable, schemas, reconcileSettleMs: config.RECONCILE_SETTLE_MS }),
+    processorDeps: () => ({
+      airtable: runnerAirtable,
+      schemas: runnerSchemas,
+      reconcileSettleMs: config.RECONCILE_SETTLE_MS,
+    }),
     maxAttempts: config.WORKER_ATTEMPTS,
     rateLimitPauseMs: config.AIRTABLE_RATE_LIMIT_PENALTY_MS,
   });
@@ -175,7 +219,10 @@ export function refusedTokenMessage(config: Pick<Config, "AIRTABLE_API_URL">): s
   );
 }
 
-/** The token's user id; a refused token or an unreachable Airtable becomes a message saying what to fix. */
+/**
+ * The token's user id; a refused token, an unreachable Airtable or (with REDIS_URL) a Redis that does not answer
+ * within REDIS_COMMAND_TIMEOUT_MS becomes a message saying what to fix (StdioStartupError).
+ */
 async function whoami(client: AirtableClient, config: Config): Promise<string> {
   try {
     return (await client.whoami()).id;
@@ -188,6 +235,16 @@ async function whoami(client: AirtableClient, config: Config): Promise<string> {
     }
     if (error instanceof AirtableError) {
       throw new StdioStartupError(`Airtable refused to identify the token's user: ${error.describe()}`);
+    }
+    // The request is booked in the shared limiter first (REDIS_URL): Redis did not answer that.
+    if (config.REDIS_URL !== undefined && redisDoesNotAnswer(error)) {
+      // Host and port only: REDIS_URL may carry a password.
+      const { hostname, port } = new URL(config.REDIS_URL);
+      const why = error instanceof Error ? error.message : String(error);
+      throw new StdioStartupError(
+        `Could not reach Redis at ${hostname}:${port || "6379"} (REDIS_URL; ${why}). Check REDIS_URL and that Redis ` +
+          "is running, or unset REDIS_URL to keep the limiter and the operation logs in this process.",
+      );
     }
     throw error;
   }

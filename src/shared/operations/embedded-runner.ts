@@ -6,10 +6,15 @@
  * middle of (shutdown, crash) is continued with `resume` when it starts again, as a worker resumes a stalled job.
  * `cancel` records the request in the log and aborts the operation's own signal: a batch waiting in the limiter or a
  * retry's backoff ends at once, the batch in flight finishes, and the processor appends `cancelled`.
+ *
+ * Two stores when the log is in Redis (stdio with REDIS_URL): `store` for what a tool call waits on (submit's
+ * create, cancel), over a fail-fast connection, and `runStore` for the runs' own reads and appends, over a waiting
+ * one, as a worker's (src/stdio/run-stdio.ts says why).
  */
 import { setTimeout as wait } from "node:timers/promises";
 import { withLogContext } from "../log-context.ts";
 import type { Logger } from "../logger.ts";
+import { isCommandTimeout, redisDoesNotAnswer } from "../redis-unavailable.ts";
 import { endCancelledIfIdle, recordCancelRequest } from "./cancel.ts";
 import type { Operation } from "./events.ts";
 import { isTerminal, type OperationProgress, type OperationState } from "./fold.ts";
@@ -27,7 +32,13 @@ import { processOperation } from "./processor.ts";
 import type { ProcessorDeps } from "./processor.ts";
 
 export interface EmbeddedRunnerOptions {
+  /** Where submit writes an operation's log and cancel records a cancel: what tool calls wait on. */
   store: OperationStore;
+  /**
+   * Where the runs read their logs and append their events (the processor, and a run's final `failed`): the same
+   * logs as `store`, perhaps over another connection. Default `store`.
+   */
+  runStore?: OperationStore;
   logger: Logger;
   /** The processor's Airtable client and schema cache for this operation's owner. */
   processorDeps(operation: Operation): Pick<ProcessorDeps, "airtable" | "schemas">;
@@ -38,6 +49,13 @@ export interface EmbeddedRunnerOptions {
   /** How long to wait after Airtable kept answering 429. Default 30,000. */
   rateLimitPauseMs?: number;
 }
+
+/**
+ * Why an operation whose log Redis wrote only after its call was told "temporarily unavailable" ended: what
+ * get_operation and list_operations show.
+ */
+export const NOT_RECORDED =
+  "The operation could not be recorded in time (Redis did not answer) and was never started. Nothing was written; call again.";
 
 export class EmbeddedOperationRunner implements OperationRunner {
   readonly #opts: EmbeddedRunnerOptions;
@@ -51,10 +69,34 @@ export class EmbeddedOperationRunner implements OperationRunner {
     this.#opts = opts;
   }
 
+  /**
+   * Writes the operation's log and starts it (OperationRunner.submit). When Redis does not answer the create, throws
+   * its error (the call answers "temporarily unavailable, nothing was changed") and nothing runs; a create that Redis
+   * still runs later is ended `failed` (NOT_RECORDED) behind it, so the log never shows a write that will never run
+   * as queued (`#endUnrecorded`).
+   */
   async submit(operation: Operation): Promise<void> {
     if (this.#stop.signal.aborted) throw new Error("the operation runner is shutting down");
-    await this.#opts.store.create(operation);
+    try {
+      await this.#opts.store.create(operation);
+    } catch (error) {
+      if (redisDoesNotAnswer(error)) this.#endUnrecorded(operation.operationId, error);
+      throw error;
+    }
     this.#start(operation);
+  }
+
+  /**
+   * After a create Redis did not answer: appends `failed` in the background, which ends the log if Redis ran (or
+   * still runs) the create, and is refused (no such operation, ignored) if it never does. A timed-out create may
+   * still be run when Redis answers again (redis-connection.ts): the append goes right behind it on the same
+   * connection, so Redis runs it after the create. A broken connection: Redis ran the create before the break or
+   * never will, and the append waits for Redis on `runStore` (a waiting connection in stdio; with one store, it
+   * fails while Redis is away and the log, if any, stays `queued`).
+   */
+  #endUnrecorded(operationId: string, error: unknown): void {
+    const store = isCommandTimeout(error) ? this.#opts.store : (this.#opts.runStore ?? this.#opts.store);
+    void store.append(operationId, { type: "failed", reason: NOT_RECORDED }).catch(() => undefined);
   }
 
   /**
@@ -128,7 +170,8 @@ export class EmbeddedOperationRunner implements OperationRunner {
   }
 
   async #run(operation: Operation, cancelSignal: AbortSignal): Promise<void> {
-    const { store, logger } = this.#opts;
+    const { logger } = this.#opts;
+    const store = this.#opts.runStore ?? this.#opts.store;
     const id = operation.operationId;
     const maxAttempts = this.#opts.maxAttempts ?? 8;
     const deps: ProcessorDeps = {
