@@ -46,10 +46,10 @@ try {
   // loads only its own parts (the embedded mode no worker, the distributed one no SQLite or sandbox).
   if (plan.mode === "embedded") {
     const { startEmbedded } = await import("./start/embedded.ts");
-    running = await startEmbedded(config, { logger });
+    running = await startEmbedded(config, { logger, ...(settingsFile !== undefined && { settingsFile }) });
   } else {
     const { startDistributed } = await import("./start/distributed.ts");
-    running = await startDistributed(config, logger);
+    running = await startDistributed(config, logger, settingsFile);
   }
 } catch (error) {
   // Start-up problems (DATA_DIR not writable, a bad key file, the port taken…) are messages for a person.

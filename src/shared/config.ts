@@ -429,10 +429,23 @@ export function settingsFileHint(error: ConfigError, file: SettingsFile | undefi
   if (file === undefined) return "";
   // Compared as words, not as patterns: a .env may hold any name (`C++_FLAGS=`), and a name is never a regex.
   const words = new Set(error.problems.join("\n").match(/[A-Za-z0-9_]+/g) ?? []);
-  const named = [...file.names].filter((name) => words.has(name));
-  if (named.length === 0) return "";
+  const line = settingsFileLine(
+    file,
+    [...file.names].filter((name) => words.has(name)),
+  );
+  return line === undefined ? "" : `\n${line}`;
+}
+
+/**
+ * The sentence saying that `names` (in that order) were read from `file`, for any message about them — a
+ * configuration problem (settingsFileHint) or the banner's note on a PUBLIC_URL and PORT that disagree
+ * (src/start/banner.ts). Names the file did not set are left out; undefined when none is left or there is no file.
+ */
+export function settingsFileLine(file: SettingsFile | undefined, names: readonly string[]): string | undefined {
+  const named = names.filter((name) => file?.names.has(name) === true);
+  if (file === undefined || named.length === 0) return undefined;
   return (
-    `\n${named.join(", ")} ${named.length === 1 ? "was" : "were"} read from ${file.path} (variables set in the ` +
+    `${named.join(", ")} ${named.length === 1 ? "was" : "were"} read from ${file.path} (variables set in the ` +
     `environment win over it): change or remove ${named.length === 1 ? "it" : "them"} there.`
   );
 }

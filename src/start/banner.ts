@@ -1,3 +1,5 @@
+import { settingsFileLine, type SettingsFile } from "../shared/config.ts";
+
 /**
  * What `npm start` prints for a person once it listens (plain text on stdout, beside the JSON log lines): the
  * URL to add to an MCP client, whether the Airtable behind it is the fake one, and how to switch to the real one.
@@ -14,6 +16,8 @@ export interface BannerFacts {
   dataDir?: string;
   /** Present when the fake Airtable runs in this process. */
   demo?: { userEmail: string; dataFile: string };
+  /** What `npm start` read from .env: the note on PUBLIC_URL and PORT says which of them to change there. */
+  settingsFile?: SettingsFile;
 }
 
 /** The banner's lines, without trailing newline. The first URL in it is the MCP endpoint. */
@@ -27,7 +31,7 @@ export function banner(facts: BannerFacts): string {
     "    For example MCP Inspector: run `npx @modelcontextprotocol/inspector`, add a server (Add Servers,",
     '    Add manually) with transport "streamable-http" and this URL, connect, then Allow on the sign-in page.',
   ];
-  const mismatch = publicUrlPortMismatch(facts.publicUrl, facts.port);
+  const mismatch = publicUrlPortMismatch(facts.publicUrl, facts.port, facts.settingsFile);
   if (mismatch !== undefined) lines.push("", `  NOTE: ${mismatch}`);
   if (facts.demo !== undefined) {
     lines.push(
@@ -52,17 +56,24 @@ const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(["localhost", "127.0.0.1", "
  * The sentence for a PUBLIC_URL on this machine (a loopback host: localhost, 127.0.0.1, [::1]) whose port (80 or
  * 443 when it names none) is not `port`, the one this process listens on: the URL the banner gives leads nowhere,
  * unless something on this machine forwards that port here (so a note, not an error). Undefined when they agree or
- * PUBLIC_URL is another host (a proxy or a load balancer in front is normal there).
+ * PUBLIC_URL is another host (a proxy or a load balancer in front is normal there). When `settingsFile` (npm
+ * start's .env) set PUBLIC_URL or PORT, the sentence ends saying so: setting the other one in the shell is the
+ * fix that works, but unsetting the file's one there changes nothing.
  */
-export function publicUrlPortMismatch(publicUrl: string, port: number): string | undefined {
+export function publicUrlPortMismatch(
+  publicUrl: string,
+  port: number,
+  settingsFile?: SettingsFile,
+): string | undefined {
   const url = new URL(publicUrl);
   if (!LOOPBACK_HOSTS.has(url.hostname)) return undefined;
   const named = Number(url.port || (url.protocol === "https:" ? 443 : 80));
   if (named === port) return undefined;
   // Port 0 only ever comes from PORT=0 (the OS picks one): PUBLIC_URL is then the only thing to set.
   const fix = `set PUBLIC_URL to ${url.protocol}//${url.hostname}:${port}${named === 0 ? "" : `, or PORT to ${named}`}`;
+  const fromFile = settingsFileLine(settingsFile, named === 0 ? ["PUBLIC_URL"] : ["PUBLIC_URL", "PORT"]);
   return (
     `PUBLIC_URL (${publicUrl}) names port ${named}, but this server listens on port ${port} (PORT). Unless ` +
-    `something forwards ${named} to ${port}, clients find nothing there: ${fix}.`
+    `something forwards ${named} to ${port}, clients find nothing there: ${fix}.${fromFile === undefined ? "" : ` ${fromFile}`}`
   );
 }

@@ -4,7 +4,7 @@
  * or worker: one of them, exactly what the Docker images' entrypoints run. Queue, limiter, operation logs and
  * OAuth state live in Redis, so any number of such processes make one deployment.
  */
-import type { Config } from "../shared/config.ts";
+import type { Config, SettingsFile } from "../shared/config.ts";
 import type { Logger } from "../shared/logger.ts";
 import { Metrics } from "../shared/metrics/index.ts";
 import { startServer, type RunningServer } from "../server/start-server.ts";
@@ -18,8 +18,15 @@ export interface RunningDistributed {
   close(): Promise<void>;
 }
 
-/** `config`: loadConfig(…, "start") with REDIS_URL (PUBLIC_URL, AIRTABLE_CLIENT_ID, TOKEN_ENCRYPTION_KEY set). */
-export async function startDistributed(config: Config, logger: Logger): Promise<RunningDistributed> {
+/**
+ * `config`: loadConfig(…, "start") with REDIS_URL (PUBLIC_URL, AIRTABLE_CLIENT_ID, TOKEN_ENCRYPTION_KEY set).
+ * `settingsFile`: what `npm start` read from .env, for the banner's note naming a variable to change there.
+ */
+export async function startDistributed(
+  config: Config,
+  logger: Logger,
+  settingsFile?: SettingsFile,
+): Promise<RunningDistributed> {
   const role = config.ROLE;
   // ROLE=all: one /metrics (the server's) shows the worker's counters too; the server's /readyz covers both.
   const metrics = role === "all" ? new Metrics({ logger }) : undefined;
@@ -35,9 +42,10 @@ export async function startDistributed(config: Config, logger: Logger): Promise<
     throw error;
   }
   if (server !== undefined) {
-    const portMismatch = publicUrlPortMismatch(config.PUBLIC_URL!, server.port);
+    const portMismatch = publicUrlPortMismatch(config.PUBLIC_URL!, server.port, settingsFile);
     if (portMismatch !== undefined) logger.warn(portMismatch);
-    process.stdout.write(`${banner({ publicUrl: config.PUBLIC_URL!, port: server.port, mode: "distributed" })}\n`);
+    const facts = { publicUrl: config.PUBLIC_URL!, port: server.port, mode: "distributed" as const };
+    process.stdout.write(`${banner({ ...facts, ...(settingsFile !== undefined && { settingsFile }) })}\n`);
   }
   return {
     ...(server !== undefined && { mcpUrl: `${config.PUBLIC_URL}/mcp` }),

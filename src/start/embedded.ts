@@ -16,7 +16,7 @@ import path from "node:path";
 import { listenOn } from "../shared/http/listen.ts";
 import { airtableClientFactory } from "../shared/airtable/client-factory.ts";
 import { AirtableOAuth } from "../shared/airtable/oauth.ts";
-import { startPlanOf, type Config } from "../shared/config.ts";
+import { startPlanOf, type Config, type SettingsFile } from "../shared/config.ts";
 import { MemoryKeyValueStore } from "../shared/kv/memory-key-value-store.ts";
 import { SqliteKeyValueStore } from "../shared/kv/sqlite-key-value-store.ts";
 import { BottleneckAirtableLimiter, limiterSettingsFrom } from "../shared/limiter/index.ts";
@@ -51,6 +51,8 @@ export interface EmbeddedOptions {
   logger: Logger;
   /** Where the banner for a person goes. Default: stdout. */
   print?: (text: string) => void;
+  /** What `npm start` read from .env, for the notes that name a variable to change (banner.ts). */
+  settingsFile?: SettingsFile;
 }
 
 /**
@@ -210,7 +212,7 @@ async function startInDataDir(config: Config, opts: EmbeddedOptions): Promise<Ru
   if (unfinished.length > 0) logger.info({ operations: unfinished.length }, "resuming unfinished operations");
 
   logger.info({ port, publicUrl, dataDir, mode: "embedded" }, "server listening");
-  const portMismatch = publicUrlPortMismatch(publicUrl, port);
+  const portMismatch = publicUrlPortMismatch(publicUrl, port, opts.settingsFile);
   if (portMismatch !== undefined) logger.warn(portMismatch);
   print(
     banner({
@@ -219,6 +221,7 @@ async function startInDataDir(config: Config, opts: EmbeddedOptions): Promise<Ru
       mode: "embedded",
       dataDir,
       ...(demo !== undefined && { demo: { userEmail: demo.userEmail, dataFile: demo.dataFile } }),
+      ...(opts.settingsFile !== undefined && { settingsFile: opts.settingsFile }),
     }),
   );
 

@@ -2,7 +2,7 @@
  * src/main.ts (`npm start`) reads a .env in its working directory, and variables set in the environment win
  * over it: checked through start-up problems (nothing starts) and by starting the embedded demo from a copy of
  * .env.example as it ships. A problem caused by the file names the file; a PUBLIC_URL on this machine that names
- * another port than the one listened on gets a note.
+ * another port than the one listened on gets a note, which names the file too when one of them came from it.
  */
 import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -72,6 +72,20 @@ describe("npm start's .env", () => {
       `PUBLIC_URL (http://localhost:47999) names port 47999, but this server listens on port ${port} (PORT). ` +
       `Unless something forwards 47999 to ${port}, clients find nothing there: set PUBLIC_URL to ` +
       `http://localhost:${port}, or PORT to 47999.`;
+    expect(output).toContain(`NOTE: ${note}`);
+    expect(output).toContain(`"message":${JSON.stringify(note)}`);
+    expect(output).not.toContain("read from .env");
+  }, 60_000);
+
+  it("that PUBLIC_URL from .env beside PORT from the shell (a copy of .env.example): the note says to change it in .env", async () => {
+    writeFileSync(path.join(cwd, ".env"), "LOG_LEVEL=warn\nPORT=47999\nPUBLIC_URL=http://localhost:47999\n");
+    const port = await freePort();
+    const output = await startUntilBanner({ PORT: String(port) });
+    const note =
+      `PUBLIC_URL (http://localhost:47999) names port 47999, but this server listens on port ${port} (PORT). ` +
+      `Unless something forwards 47999 to ${port}, clients find nothing there: set PUBLIC_URL to ` +
+      `http://localhost:${port}, or PORT to 47999. PUBLIC_URL was read from .env (variables set in the ` +
+      "environment win over it): change or remove it there.";
     expect(output).toContain(`NOTE: ${note}`);
     expect(output).toContain(`"message":${JSON.stringify(note)}`);
   }, 60_000);
