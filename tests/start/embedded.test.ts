@@ -117,7 +117,7 @@ describe("npm start with AIRTABLE_CLIENT_ID and no REDIS_URL", () => {
     expect(provider.authorizationUrls).toHaveLength(1);
   }, 120_000);
 
-  it("a 2026-07-28 write call cut off by the server's own shutdown is not a cancel: the next start finishes it", async () => {
+  it("a 2026-07-28 write call the server's own shutdown ends answers with its operation, is not a cancel, and the next start finishes it", async () => {
     running ??= await startEmbedded(config, { logger, print: () => undefined });
     const provider = new TestOAuthProvider({ sandboxUser: user.email });
     const { client } = await signInAndConnect(running.mcpUrl, provider);
@@ -157,11 +157,19 @@ describe("npm start with AIRTABLE_CLIENT_ID and no REDIS_URL", () => {
     );
     for (let i = 0; i < 200 && written() < 20; i++) await new Promise((r) => setTimeout(r, 50));
     expect(written(), "the write had started").toBeGreaterThanOrEqual(20);
-    // The shutdown closes the waiting call's connection (after its 8 s grace); that is no client's cancel.
+    // The shutdown ends the call's wait: it answers with its operation (not a connection closed after the 8 s
+    // grace, with no id to poll), and that is no client's cancel.
+    const closing = Date.now();
     await running.close();
+    const closeMs = Date.now() - closing;
     running = undefined;
-    await call;
+    const answer = await call;
     expect(written(), "stopped mid-write by the shutdown").toBeLessThan(total);
+    const operationId = /"operationId\\?":\\?"(op_[\w-]+)/.exec(answer)?.[1];
+    expect(operationId, answer).toBeDefined();
+    expect(answer).toContain("Poll get_operation with this operationId");
+    expect(answer).not.toContain("cancel");
+    expect(closeMs, "the waiting call no longer holds the shutdown for its 8 s grace").toBeLessThan(5_000);
 
     // A real restart takes longer than Airtable's one-second window; this process's limiter starts empty.
     await new Promise((r) => setTimeout(r, 1_100));
@@ -171,7 +179,8 @@ describe("npm start with AIRTABLE_CLIENT_ID and no REDIS_URL", () => {
     clients.push(again);
     const listed = await again.callTool({ name: "list_operations", arguments: {} });
     const newest = (listed.structuredContent as { operations: { operationId: string }[] }).operations[0]!;
-    const done = await pollOperation([again], newest.operationId, { timeoutMs: 60_000 });
+    expect(newest.operationId).toBe(operationId);
+    const done = await pollOperation([again], operationId!, { timeoutMs: 60_000 });
     expect(done.status, done.message).toBe("completed");
     expect(written()).toBe(total);
   }, 120_000);

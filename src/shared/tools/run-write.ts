@@ -28,7 +28,9 @@ export interface WriteRunnerOptions {
   workers?: { anyAlive(): Promise<boolean>; absentForWindow(): Promise<boolean> };
   /**
    * Aborted when this process begins to shut down: a call whose connection the shutdown closes was not cancelled by
-   * its client, so its operation goes on (another instance or the next start finishes it).
+   * its client, so its operation goes on (another instance or the next start finishes it). A call waiting for its
+   * operation stops waiting then and answers at once with its operationId and progress, as after `waitMs`: within
+   * the shutdown's grace for in-flight requests, instead of a connection closed with no id to poll.
    */
   shutdown?: AbortSignal;
 }
@@ -129,7 +131,8 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
       // Waiting would only delay the news: with none seen for 30 s, no worker is about to take this write.
       const workers = opts.workers;
       const absent = workers !== undefined && (await readWorkers(() => workers.absentForWindow(), false, ctx));
-      if (!absent) await opts.runner.waitForEnd(operation.operationId, opts.waitMs, onProgress);
+      if (!absent)
+        await untilAborted(opts.runner.waitForEnd(operation.operationId, opts.waitMs, onProgress), opts.shutdown);
       const state = await opts.operations.getForOwner(operation.operationId, ctx.userId);
       if (state === undefined) throw new Error(`operation ${operation.operationId} vanished right after it was queued`);
       const output = operationResult(state, { withResults: state.status !== "queued" && state.status !== "running" });
@@ -166,6 +169,29 @@ async function answerWithTask(
   } catch (error) {
     ctx.logger.warn({ err: error, operationId: operation.operationId }, "queued, but its task could not be read");
     return undefined;
+  }
+}
+
+/**
+ * `wait`, or less: resolves as soon as `signal` aborts (at once if it already has). `wait` itself runs on to its own
+ * end (a runner's wait is bounded by its timeout); only its rejection is swallowed, as nobody awaits it then.
+ */
+async function untilAborted(wait: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
+  if (signal === undefined) return wait;
+  if (signal.aborted) {
+    wait.catch(() => undefined);
+    return;
+  }
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<void>((resolve) => {
+    onAbort = resolve;
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    await Promise.race([wait, aborted]);
+  } finally {
+    signal.removeEventListener("abort", onAbort!);
+    wait.catch(() => undefined);
   }
 }
 
