@@ -13,7 +13,13 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 import { parseEnv } from "node:util";
-import { loadConfigOrExit, settingsFileOf, startPlanOf, type SettingsFile } from "./shared/config.ts";
+import {
+  loadConfigOrExit,
+  settingsFileOf,
+  settingsFileTypos,
+  startPlanOf,
+  type SettingsFile,
+} from "./shared/config.ts";
 import { createLogger } from "./shared/logger.ts";
 import { exitOnStartFailure } from "./shared/start-failure.ts";
 
@@ -39,6 +45,8 @@ const logger = createLogger({
   name: plan.mode === "embedded" ? "embedded" : config.ROLE,
 });
 if (envFile) logger.info("read settings from .env (variables set in the environment take precedence)");
+// The banner repeats these (banner.ts): a misspelt name is ignored, and the log alone is easy to miss.
+for (const typo of settingsFileTypos(settingsFile)) logger.warn(typo);
 
 let running: { close(): Promise<void> };
 try {

@@ -389,7 +389,8 @@ export function loadConfigOrExit(
     return loadConfig(env, role);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`${error.message}${settingsFileHint(error, settingsFile)}\n`);
+    const typos = settingsFileTypos(settingsFile).map((line) => `\n${line}`);
+    process.stderr.write(`${error.message}${settingsFileHint(error, settingsFile)}${typos.join("")}\n`);
     process.exit(1);
   }
 }
@@ -448,4 +449,62 @@ export function settingsFileLine(file: SettingsFile | undefined, names: readonly
     `${named.join(", ")} ${named.length === 1 ? "was" : "were"} read from ${file.path} (variables set in the ` +
     `environment win over it): change or remove ${named.length === 1 ? "it" : "them"} there.`
   );
+}
+
+/**
+ * One sentence per variable `file` sets that is no setting of ours but is one or two keystrokes from one
+ * (AIRTABLE_CLIENTID, LOG_LEVLE, port): such a line is silently ignored — a misspelt AIRTABLE_CLIENT_ID starts the
+ * fake Airtable — so the person is told which setting it likely meant. Names far from every setting are left alone:
+ * a .env may hold other programs' variables. Empty when there is no file or nothing is close.
+ */
+export function settingsFileTypos(file: SettingsFile | undefined): string[] {
+  if (file === undefined) return [];
+  const known = Object.keys(configSchema.shape);
+  const lines: string[] = [];
+  for (const name of file.names) {
+    if (Object.hasOwn(configSchema.shape, name)) continue;
+    const meant = closestSetting(name, known);
+    if (meant !== undefined) {
+      lines.push(
+        `${file.path} sets ${name}, which is not a setting of airtable-oauth-mcp (ignored): did you mean ${meant}?`,
+      );
+    }
+  }
+  return lines;
+}
+
+/**
+ * The setting `name` most likely misspells: the same letters and digits in another case or with other separators
+ * (port, AIRTABLE-CLIENT-ID), else the nearest within 2 edits for a setting of 6 characters or more and 1 below
+ * (optimal string alignment distance: a swap of two neighbours is one edit). Undefined when none is that close.
+ */
+function closestSetting(name: string, known: readonly string[]): string | undefined {
+  const bare = (text: string): string => text.toUpperCase().replace(/[^A-Z0-9]/g, "");
+  const same = known.find((setting) => bare(setting) === bare(name));
+  if (same !== undefined) return same;
+  let best: { setting: string; distance: number } | undefined;
+  for (const setting of known) {
+    const distance = editDistance(name.toUpperCase(), setting);
+    if (distance <= (setting.length >= 6 ? 2 : 1) && (best === undefined || distance < best.distance)) {
+      best = { setting, distance };
+    }
+  }
+  return best?.setting;
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours, each 1. */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+      }
+    }
+  }
+  return d[a.length]![b.length]!;
 }

@@ -1,4 +1,4 @@
-import { settingsFileLine, type SettingsFile } from "../shared/config.ts";
+import { settingsFileLine, settingsFileTypos, type SettingsFile } from "../shared/config.ts";
 
 /**
  * What `npm start` prints for a person once it listens (plain text on stdout, beside the JSON log lines): the
@@ -16,7 +16,10 @@ export interface BannerFacts {
   dataDir?: string;
   /** Present when the fake Airtable runs in this process. */
   demo?: { userEmail: string; dataFile: string };
-  /** What `npm start` read from .env: the note on PUBLIC_URL and PORT says which of them to change there. */
+  /**
+   * What `npm start` read from .env: the note on PUBLIC_URL and PORT says which of them to change there, and a
+   * name there that misspells a setting gets a note of its own (settingsFileTypos).
+   */
   settingsFile?: SettingsFile;
 }
 
@@ -33,6 +36,7 @@ export function banner(facts: BannerFacts): string {
   ];
   const mismatch = publicUrlPortMismatch(facts.publicUrl, facts.port, facts.settingsFile);
   if (mismatch !== undefined) lines.push("", `  NOTE: ${mismatch}`);
+  for (const typo of settingsFileTypos(facts.settingsFile)) lines.push("", `  NOTE: ${typo}`);
   if (facts.demo !== undefined) {
     lines.push(
       "",

@@ -1,7 +1,14 @@
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { runNodeScript } from "../helpers/processes.ts";
-import { ConfigError, settingsFileHint, settingsFileOf, loadConfig, startPlanOf } from "../../src/shared/config.ts";
+import {
+  ConfigError,
+  settingsFileHint,
+  settingsFileOf,
+  settingsFileTypos,
+  loadConfig,
+  startPlanOf,
+} from "../../src/shared/config.ts";
 
 const key = Buffer.alloc(32, 7).toString("base64");
 const serverEnv = {
@@ -222,5 +229,31 @@ describe("settings read from .env (npm start)", () => {
     );
     expect(settingsFileHint(error, undefined)).toBe("");
     expect(settingsFileHint(error, settingsFileOf(".env", { LOG_LEVEL: "warn" }, {}))).toBe("");
+  });
+
+  it("names a misspelt setting in the file and the one it likely meant; other programs' variables are left alone", () => {
+    const file = settingsFileOf(
+      ".env",
+      {
+        AIRTABLE_CLIENTID: "abc", // a letter short
+        LOG_LEVLE: "debug", // two letters swapped
+        port: "9000", // another case
+        "PUBLIC-URL": "http://localhost:9000", // another separator
+        REDIS_URL: "redis://127.0.0.1:6379", // a setting
+        NODE_OPTIONS: "--max-old-space-size=512",
+        AIRTABLE_PAT: "pat123",
+        HOST: "0.0.0.0", // two edits from PORT, too far for a 4-letter name
+        DEBUG: "*",
+        ADMIN_TOKN: "", // empty: unset, so not the file's
+      },
+      {},
+    );
+    expect(settingsFileTypos(file)).toEqual([
+      ".env sets AIRTABLE_CLIENTID, which is not a setting of airtable-oauth-mcp (ignored): did you mean AIRTABLE_CLIENT_ID?",
+      ".env sets LOG_LEVLE, which is not a setting of airtable-oauth-mcp (ignored): did you mean LOG_LEVEL?",
+      ".env sets port, which is not a setting of airtable-oauth-mcp (ignored): did you mean PORT?",
+      ".env sets PUBLIC-URL, which is not a setting of airtable-oauth-mcp (ignored): did you mean PUBLIC_URL?",
+    ]);
+    expect(settingsFileTypos(undefined)).toEqual([]);
   });
 });

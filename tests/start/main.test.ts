@@ -2,7 +2,8 @@
  * src/main.ts (`npm start`) reads a .env in its working directory, and variables set in the environment win
  * over it: checked through start-up problems (nothing starts) and by starting the embedded demo from a copy of
  * .env.example as it ships. A problem caused by the file names the file; a PUBLIC_URL on this machine that names
- * another port than the one listened on gets a note, which names the file too when one of them came from it.
+ * another port than the one listened on gets a note, which names the file too when one of them came from it; a
+ * name in the file that misspells a setting gets one too (or a line after the start-up error).
  */
 import { execFile, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -55,13 +56,32 @@ describe("npm start's .env", () => {
     expect(fromEnvironment.stderr).not.toContain("read from .env");
   }, 60_000);
 
+  it("a misspelt setting in .env: the start-up error, or the banner and the log, name the setting it meant", async () => {
+    writeFileSync(path.join(cwd, ".env"), "REDIS_URL=redis://127.0.0.1:6379\nAIRTABLE_CLIENTID=abc\nLOG_LEVEL=warn\n");
+    const refused = await runMain({ DATA_DIR: path.join(cwd, "data") });
+    expect(refused.code).toBe(1);
+    const typo =
+      ".env sets AIRTABLE_CLIENTID, which is not a setting of airtable-oauth-mcp (ignored): did you mean " +
+      "AIRTABLE_CLIENT_ID?";
+    expect(refused.stderr).toContain("AIRTABLE_CLIENT_ID: required with REDIS_URL");
+    expect(refused.stderr).toContain(typo);
+
+    // Without REDIS_URL the misspelt client id starts the fake Airtable instead of the real one: said twice.
+    writeFileSync(path.join(cwd, ".env"), "AIRTABLE_CLIENTID=abc\nLOG_LEVEL=warn\n");
+    const port = await freePort();
+    const output = await startUntilBanner({ PORT: String(port) });
+    expect(output).toContain(`NOTE: ${typo}`);
+    expect(output).toContain(`"message":${JSON.stringify(typo)}`);
+    expect(output).toContain("This is a FAKE Airtable");
+  }, 60_000);
+
   it("a copy of .env.example as it ships starts the zero-configuration embedded demo (README: Run it)", async () => {
     writeFileSync(path.join(cwd, ".env"), readFileSync(new URL("../../.env.example", import.meta.url), "utf8"));
     const port = await freePort();
     const output = await startUntilBanner({ PORT: String(port), PUBLIC_URL: `http://localhost:${port}` });
     expect(output).toContain(`Add this URL to your MCP client: http://localhost:${port}/mcp`);
     expect(output).not.toContain("Invalid configuration");
-    expect(output).not.toContain("NOTE: PUBLIC_URL");
+    expect(output).not.toContain("NOTE:");
   }, 60_000);
 
   it("a PUBLIC_URL on this machine with another port than PORT: the banner and the log say so, and what to set", async () => {
