@@ -127,34 +127,53 @@ function withPrecomputedJsonSchema(
 
 /**
  * The issues of a failed validation, those about top-level arguments the call did not give at all made into one,
- * `missing(names)`, instead of zod's "Invalid input: expected string, received undefined" once per argument (the SDK
- * joins issues with ", ", so one sentence naming them all reads better than several each listing the parameters).
+ * `missing(names, unknown)`, instead of zod's "Invalid input: expected string, received undefined" once per argument
+ * (the SDK joins issues with ", ", so one sentence naming them all reads better than several each listing the
+ * parameters). Arguments the tool does not take (the top-level `unrecognized_keys` issue, `unknown`) join that
+ * sentence too: a call that named one parameter wrongly (`query` for `searchTerm`) has both, and the parameters
+ * are then listed once.
  */
 function renameMissing(
   value: unknown,
   issues: readonly InputIssue[],
-  missing: (names: readonly string[]) => string,
+  missing: (names: readonly string[], unknown: readonly string[]) => string,
 ): readonly InputIssue[] {
   const given = typeof value === "object" && value !== null ? (value as Record<string, unknown>) : {};
   const names: string[] = [];
+  let unknown: readonly string[] = [];
   const others = issues.filter((issue) => {
+    if (issue.code === "unrecognized_keys" && (issue.path?.length ?? 0) === 0 && issue.keys !== undefined) {
+      unknown = issue.keys;
+      return false;
+    }
     const first = issue.path?.length === 1 ? issue.path[0] : undefined;
     const name = typeof first === "object" ? first.key : first;
     if (typeof name !== "string" || given[name] !== undefined) return true;
     names.push(name);
     return false;
   });
+  // Nothing left out: every issue as it was, the unknown arguments' own (unknownArgumentMessage) included.
   if (names.length === 0) return issues;
-  return [{ message: missing(names), path: [] }, ...others];
+  return [{ message: missing(names, unknown), path: [] }, ...others];
 }
 
-/** The message for required parameters of `tool` the call left out: names them and every parameter it takes. */
-function missingArgumentMessage(tool: AnyToolDefinition): (names: readonly string[]) => string {
+/**
+ * The message for required parameters of `tool` the call left out, and for arguments it gave that `tool` does not
+ * take (`unknown`, maybe none): names them and, once, every parameter it takes.
+ */
+function missingArgumentMessage(
+  tool: AnyToolDefinition,
+): (names: readonly string[], unknown: readonly string[]) => string {
   const known = Object.keys(tool.inputSchema);
-  return (names) => {
-    const quoted = names.map((n) => `"${n}"`).join(", ");
-    const what = names.length === 1 ? `the argument ${quoted}, and it was` : `the arguments ${quoted}, and they were`;
-    return `${tool.name} needs ${what} not given; its parameters are ${known.join(", ")} (see its inputSchema in tools/list)`;
+  const quote = (list: readonly string[]) => list.map((n) => `"${n}"`).join(", ");
+  return (names, unknown) => {
+    const what =
+      names.length === 1 ? `the argument ${quote(names)}, and it was` : `the arguments ${quote(names)}, and they were`;
+    const unknownPart =
+      unknown.length === 0
+        ? ""
+        : `, and does not take the argument${unknown.length === 1 ? "" : "s"} ${quote(unknown)}`;
+    return `${tool.name} needs ${what} not given${unknownPart}; its parameters are ${known.join(", ")} (see its inputSchema in tools/list)`;
   };
 }
 

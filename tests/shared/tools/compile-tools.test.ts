@@ -37,13 +37,17 @@ describe("compileTools", () => {
       const zodVerdict = zodInput["~standard"].validate(wrong) as { issues?: Issue[] };
       const verdict = input.validate(wrong);
       expect(known(verdict.issues)).toEqual(known(zodVerdict.issues));
-      // The arguments left out are one issue of ours, naming them all.
+      // The arguments left out are one issue of ours, naming them all, and the arguments the tool does not take
+      // with them (then the parameters are listed once, not twice).
       const missingNames = (zodVerdict.issues ?? []).filter(isMissing).map((i) => `"${String(i.path?.[0])}"`);
+      const unknownIssues = (zodVerdict.issues ?? []).filter(
+        (i) => i.code === "unrecognized_keys" && i.path?.length === 0,
+      ).length;
       const merged = verdict.issues?.filter((i) => i.path?.length === 0 && i.code !== "unrecognized_keys") ?? [];
       expect(merged.length).toBe(missingNames.length === 0 ? 0 : 1);
       if (missingNames.length > 0) expect(merged[0]?.message).toContain(missingNames.join(", "));
       expect(verdict.issues?.length ?? 0).toBe(
-        (zodVerdict.issues?.length ?? 0) - missingNames.length + (missingNames.length === 0 ? 0 : 1),
+        (zodVerdict.issues?.length ?? 0) - missingNames.length + (missingNames.length === 0 ? 0 : 1 - unknownIssues),
       );
       for (const target of ["draft-2020-12", "draft-07"]) {
         // The dialect tools/list asks for (2020-12) is zod's schema rewritten into the subset every client takes
@@ -130,6 +134,17 @@ describe("compileTools", () => {
     const params = Object.keys(getRecord.definition.inputSchema).join(", ");
     expect(verdict.issues?.map((i) => i.message)).toEqual([
       `get_record needs the argument "recordId", and it was not given; its parameters are ${params} (see its inputSchema in tools/list)`,
+    ]);
+    // Left out beside one the tool does not take (a parameter named wrongly): one sentence, the parameters once.
+    const searchRecords = tools.find((t) => t.definition.name === "search_records")!;
+    const renamed = standard(searchRecords.config.inputSchema).validate({
+      baseId: "appAAAAAAAAAAAAAA",
+      tableId: "T",
+      query: "Ada",
+    });
+    expect(renamed.issues?.map((i) => i.message)).toEqual([
+      `search_records needs the argument "searchTerm", and it was not given, and does not take the argument "query"; ` +
+        `its parameters are ${Object.keys(searchRecords.definition.inputSchema).join(", ")} (see its inputSchema in tools/list)`,
     ]);
     // Several left out: one sentence naming them all (the SDK joins issues with ", ").
     const none = standard(getRecord.config.inputSchema).validate({});
