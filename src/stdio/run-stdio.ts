@@ -38,6 +38,15 @@ export interface StdioRunning {
 }
 
 /**
+ * Why a write still running when its stdio process ended is `failed` (get_operation shows it, with each record's
+ * outcome): the process stopped it at a batch boundary, and no later process resumes it.
+ */
+export const STOPPED_WITH_PROCESS =
+  "This write was stopped when the stdio server process running it ended (its MCP client closed the connection), " +
+  "and stdio mode does not resume writes. Records listed as written were written; records listed in doubt may " +
+  "have been: look them up before writing them again; the others were not sent: call the tool again with those.";
+
+/**
  * stdio mode: one local user with a personal access token (AIRTABLE_TOKEN), no OAuth. The same tool catalog as
  * the HTTP endpoint, and both MCP protocol eras (2026-07-28 and the 2025 revisions, SDK v2 `serveStdio`), with
  * MCP Tasks for 2026-07-28 clients that declare them. The limiter is in-process, or the shared one when REDIS_URL is set (then this process and
@@ -171,7 +180,9 @@ export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
     if (closing) return closed;
     closing = true;
     await serving.close().catch(() => undefined);
-    await runner.close();
+    // Nothing resumes a stdio process's writes (its client starts a new process, which runs only what it is given):
+    // one still running ends `failed`, saying where it stopped, rather than `running` forever in a shared log.
+    await runner.close({ endRunning: STOPPED_WITH_PROCESS });
     await release();
     resolveClosed();
   };

@@ -163,10 +163,26 @@ export class EmbeddedOperationRunner implements OperationRunner {
     }
   }
 
-  /** Stops every operation at its next batch boundary; their logs keep where they stopped. */
-  async close(): Promise<void> {
+  /**
+   * Stops every operation at its next batch boundary (a request in flight finishes and is recorded). By default their
+   * logs keep where they stopped, for `resume` when the process starts again (npm start's embedded mode). With
+   * `endRunning`, nothing will resume them (stdio: each MCP client starts its own process, and one that ends it
+   * mid-write never comes back for it), so each is ended `failed` with that reason once it has stopped
+   * (failOperation: a request whose answer was lost is reported in doubt, a cancel asked for ends it `cancelled`),
+   * instead of a log that says `running` to every later get_operation. Throws nothing; an append Redis refuses is
+   * logged.
+   */
+  async close(options: { endRunning?: string } = {}): Promise<void> {
+    const stopped = [...this.#running.keys()];
     this.#stop.abort();
     await Promise.allSettled([...this.#running.values()]);
+    if (options.endRunning === undefined) return;
+    const store = this.#opts.runStore ?? this.#opts.store;
+    for (const id of stopped) {
+      await failOperation(store, id, options.endRunning, "PROCESS_ENDED").catch((error: unknown) => {
+        this.#opts.logger.warn({ operationId: id, err: error }, "could not end an operation stopped by the shutdown");
+      });
+    }
   }
 
   async #run(operation: Operation, cancelSignal: AbortSignal): Promise<void> {
