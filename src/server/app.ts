@@ -138,6 +138,17 @@ export function createServerApp(parts: ServerParts): express.Express {
     });
   };
 
+  // Someone who opens the server's address in a browser (a newcomer checking it runs) reads where clients go,
+  // not express's "Cannot GET /". Plain text: nothing of the request is echoed.
+  app.get("/", (_req, res) => {
+    res
+      .type("text/plain")
+      .send(
+        `airtable-oauth-mcp: an MCP server for Airtable.\n\nAdd ${publicUrl}/mcp to your MCP client (Claude, ` +
+          `Cursor, VS Code, the MCP Inspector...) as a remote (Streamable HTTP) server: it signs you in with ` +
+          `Airtable when it first connects.\n`,
+      );
+  });
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });

@@ -72,6 +72,10 @@ describe("npm start with AIRTABLE_CLIENT_ID and no REDIS_URL", () => {
     expect(running.mcpUrl).toBe(`http://localhost:${config.PORT}/mcp`);
     expect(logs.join()).toMatch(/single-instance mode \(no REDIS_URL\).*set REDIS_URL to scale out/);
     expect(printed.join()).toContain(`Add this URL to your MCP client: ${running.mcpUrl}`);
+    // The server's address opened in a browser says where clients go (it was express's "Cannot GET /").
+    const home = await fetch(new URL("/", running.mcpUrl));
+    expect(home.status).toBe(200);
+    expect(await home.text()).toContain(`Add ${running.mcpUrl} to your MCP client`);
     expect(printed.join()).not.toContain("FAKE");
 
     const provider = new TestOAuthProvider({ sandboxUser: user.email });
