@@ -26,7 +26,15 @@ async function main(command: string | undefined): Promise<void> {
     case "stdio": {
       try {
         const running = await runStdio();
+        // A client that stops the process with a signal (the MCP SDK's stdio client sends SIGTERM when it has not
+        // exited 2 s after stdin closed; Ctrl-C in a terminal) gets the same close as one that closes stdin: the
+        // writes under way end where they stopped. Node's default would exit at once, in the middle of it.
+        const stop = () => void running.close();
+        process.once("SIGTERM", stop);
+        process.once("SIGINT", stop);
         await running.closed;
+        // stdin may still be open (a signal, not an end of input): nothing more is served.
+        process.exit(0);
       } catch (error) {
         if (error instanceof ConfigError || error instanceof StdioStartupError) {
           process.stderr.write(`airtable-oauth-mcp stdio: ${error.message}\n`);

@@ -37,6 +37,9 @@ export interface StdioRunning {
   close(): Promise<void>;
 }
 
+/** How long closing waits for the writes under way to stop, and then again for their logs to be ended (ms). */
+const CLOSE_WAIT_MS = 1_500;
+
 /**
  * Why a write still running when its stdio process ended is `failed` (get_operation shows it, with each record's
  * outcome): the process stopped it at a batch boundary, and no later process resumes it.
@@ -182,7 +185,9 @@ export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
     await serving.close().catch(() => undefined);
     // Nothing resumes a stdio process's writes (its client starts a new process, which runs only what it is given):
     // one still running ends `failed`, saying where it stopped, rather than `running` forever in a shared log.
-    await runner.close({ endRunning: STOPPED_WITH_PROCESS });
+    // Bounded: the MCP SDK's stdio client sends SIGTERM 2 s after closing stdin and SIGKILL 2 s later (a batch in
+    // flight past that is ended in doubt; a Redis that does not answer leaves the log as it was).
+    await runner.close({ endRunning: STOPPED_WITH_PROCESS, waitMs: CLOSE_WAIT_MS });
     await release();
     resolveClosed();
   };

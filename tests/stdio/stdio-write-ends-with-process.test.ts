@@ -4,7 +4,8 @@
  * `running` to every later get_operation, forever, and an agent told to poll it polled forever. Now the process
  * stops the write at a batch boundary and ends it `failed`, saying so, with each record's outcome: a later process
  * (the same user's next client) reads exactly what was written. Spawned `airtable-oauth-mcp stdio` processes, the
- * MCP SDK's stdio client, the sandbox, the test Redis.
+ * MCP SDK's stdio client, the sandbox, the test Redis. A client that sends SIGTERM instead of closing stdin gets the
+ * same (Node's default on SIGTERM was to exit at once, mid-write).
  */
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport, getDefaultEnvironment } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -35,7 +36,7 @@ afterAll(async () => {
 });
 
 /** A stdio process of the demo user's, with REDIS_URL (its operation logs outlive it), and a client connected to it. */
-async function connect(): Promise<Client> {
+async function connect(): Promise<{ client: Client; transport: StdioClientTransport }> {
   const transport = new StdioClientTransport({
     command: process.execPath,
     args: [CLI, "stdio"],
@@ -53,7 +54,7 @@ async function connect(): Promise<Client> {
   const client = new Client({ name: "stdio-ends", version: "1.0.0" });
   await client.connect(transport);
   clients.push(client);
-  return client;
+  return { client, transport };
 }
 
 const text = (result: unknown) =>
@@ -68,13 +69,8 @@ const rowsOf = (tag: string) =>
 it("a write running when its client ends the process ends failed, saying so, with what was written", async () => {
   const tag = "stdio ends";
   const wanted = Array.from({ length: 200 }, (_, i) => `${tag} ${String(i).padStart(3, "0")}`); // 20 batches: ~4 s
-  const first = await connect();
-  const started = await first.callTool({
-    name: "create_records",
-    arguments: { baseId: demo.base.id, tableId: "Contacts", records: wanted.map((Name) => ({ fields: { Name } })) },
-  });
-  expect(started.isError, text(started)).not.toBe(true);
-  const { operationId } = JSON.parse(text(started)) as { operationId: string };
+  const { client: first } = await connect();
+  const { operationId } = await startWrite(first, wanted);
   for (let i = 0; i < 100 && rowsOf(tag).length < 20; i++) await new Promise((r) => setTimeout(r, 50));
   expect(rowsOf(tag).length).toBeGreaterThanOrEqual(20);
 
@@ -85,7 +81,38 @@ it("a write running when its client ends the process ends failed, saying so, wit
   await new Promise((r) => setTimeout(r, 600));
   expect(rowsOf(tag)).toHaveLength(written);
 
-  const next = await connect();
+  await expectEndedWith(operationId, written);
+}, 60_000);
+
+it("the same when the client stops the process with SIGTERM without closing stdin", async () => {
+  const tag = "stdio sigterm";
+  const wanted = Array.from({ length: 200 }, (_, i) => `${tag} ${String(i).padStart(3, "0")}`);
+  const { client: first, transport } = await connect();
+  const { operationId } = await startWrite(first, wanted);
+  for (let i = 0; i < 100 && rowsOf(tag).length < 20; i++) await new Promise((r) => setTimeout(r, 50));
+  const exited = new Promise<void>((resolve) => (first.onclose = () => resolve()));
+  process.kill(transport.pid!, "SIGTERM"); // Node's default: exit at once, in the middle of the write
+  await exited;
+  const written = rowsOf(tag).length;
+  expect(written).toBeGreaterThanOrEqual(20);
+  expect(written).toBeLessThan(wanted.length);
+  await new Promise((r) => setTimeout(r, 600));
+  expect(rowsOf(tag)).toHaveLength(written);
+  await expectEndedWith(operationId, written);
+}, 60_000);
+
+async function startWrite(client: Client, names: string[]): Promise<{ operationId: string }> {
+  const started = await client.callTool({
+    name: "create_records",
+    arguments: { baseId: demo.base.id, tableId: "Contacts", records: names.map((Name) => ({ fields: { Name } })) },
+  });
+  expect(started.isError, text(started)).not.toBe(true);
+  return JSON.parse(text(started)) as { operationId: string };
+}
+
+/** What the user's next process reads of the operation: ended, saying why, with exactly the records written. */
+async function expectEndedWith(operationId: string, written: number): Promise<void> {
+  const { client: next } = await connect();
   const answer = await next.callTool({ name: "get_operation", arguments: { operationId } });
   const op = JSON.parse(text(answer)) as {
     done: boolean;
@@ -98,4 +125,4 @@ it("a write running when its client ends the process ends failed, saying so, wit
   expect(op.failure).toEqual({ reason: STOPPED_WITH_PROCESS, errorType: "PROCESS_ENDED" });
   // Exactly what reached Airtable is listed as written; nothing was in flight when it stopped.
   expect(op.progress).toMatchObject({ recordsSucceeded: written, recordsInDoubt: 0, recordsFailed: 0 });
-}, 60_000);
+}

@@ -64,6 +64,8 @@ export class EmbeddedOperationRunner implements OperationRunner {
   readonly #cancels = new Map<string, AbortController>();
   readonly #listeners = new ProgressListeners();
   readonly #stop = new AbortController();
+  /** close's `endRunning`, for a submit whose create was still waiting on Redis when close ran. */
+  #endReason: string | undefined;
 
   constructor(opts: EmbeddedRunnerOptions) {
     this.#opts = opts;
@@ -83,6 +85,14 @@ export class EmbeddedOperationRunner implements OperationRunner {
       if (redisDoesNotAnswer(error)) this.#endUnrecorded(operation.operationId, error);
       throw error;
     }
+    if (this.#stop.signal.aborted && this.#endReason !== undefined) {
+      // close() ran while the create waited on Redis: nothing will run or resume this one (stdio), so its log ends
+      // now, before anything was sent, rather than `queued` forever.
+      await failOperation(this.#runStore(), operation.operationId, this.#endReason, "PROCESS_ENDED").catch(
+        () => undefined,
+      );
+      throw new Error("the operation runner is shutting down");
+    }
     this.#start(operation);
   }
 
@@ -95,7 +105,7 @@ export class EmbeddedOperationRunner implements OperationRunner {
    * fails while Redis is away and the log, if any, stays `queued`).
    */
   #endUnrecorded(operationId: string, error: unknown): void {
-    const store = isCommandTimeout(error) ? this.#opts.store : (this.#opts.runStore ?? this.#opts.store);
+    const store = isCommandTimeout(error) ? this.#opts.store : this.#runStore();
     void store.append(operationId, { type: "failed", reason: NOT_RECORDED }).catch(() => undefined);
   }
 
@@ -165,29 +175,49 @@ export class EmbeddedOperationRunner implements OperationRunner {
 
   /**
    * Stops every operation at its next batch boundary (a request in flight finishes and is recorded). By default their
-   * logs keep where they stopped, for `resume` when the process starts again (npm start's embedded mode). With
-   * `endRunning`, nothing will resume them (stdio: each MCP client starts its own process, and one that ends it
-   * mid-write never comes back for it), so each is ended `failed` with that reason once it has stopped
-   * (failOperation: a request whose answer was lost is reported in doubt, a cancel asked for ends it `cancelled`),
-   * instead of a log that says `running` to every later get_operation. Throws nothing; an append Redis refuses is
-   * logged.
+   * logs keep where they stopped, for `resume` when the process starts again (npm start's embedded mode), and close
+   * waits for the runs to stop. With `endRunning`, nothing will resume them (stdio: each MCP client starts its own
+   * process, and one that ends it mid-write never comes back for it), so each is ended `failed` with that reason
+   * once it has stopped (failOperation: a request whose answer has not come is reported in doubt, a cancel asked for
+   * ends it `cancelled`), instead of a log that says `running` to every later get_operation; a submit still
+   * creating its log is ended the same way. `waitMs` bounds the wait for the runs, and then again the endings (a
+   * process being stopped by its client has seconds, and a Redis that does not answer must not hold it). Throws
+   * nothing; an ending Redis refuses is logged.
    */
-  async close(options: { endRunning?: string } = {}): Promise<void> {
+  async close(options: { endRunning?: string; waitMs?: number } = {}): Promise<void> {
     const stopped = [...this.#running.keys()];
+    this.#endReason = options.endRunning;
     this.#stop.abort();
-    await Promise.allSettled([...this.#running.values()]);
-    if (options.endRunning === undefined) return;
-    const store = this.#opts.runStore ?? this.#opts.store;
-    for (const id of stopped) {
-      await failOperation(store, id, options.endRunning, "PROCESS_ENDED").catch((error: unknown) => {
-        this.#opts.logger.warn({ operationId: id, err: error }, "could not end an operation stopped by the shutdown");
-      });
-    }
+    const within = (work: Promise<unknown>): Promise<unknown> =>
+      options.waitMs === undefined
+        ? work
+        : Promise.race([work, wait(options.waitMs, undefined, { ref: false }).catch(() => undefined)]);
+    await within(Promise.allSettled([...this.#running.values()]));
+    const reason = options.endRunning;
+    if (reason === undefined) return;
+    const store = this.#runStore();
+    await within(
+      Promise.allSettled(
+        stopped.map((id) =>
+          failOperation(store, id, reason, "PROCESS_ENDED").catch((error: unknown) => {
+            this.#opts.logger.warn(
+              { operationId: id, err: error },
+              "could not end an operation stopped by the shutdown",
+            );
+          }),
+        ),
+      ),
+    );
+  }
+
+  /** Where the runs read and append (runStore, else store). */
+  #runStore(): OperationStore {
+    return this.#opts.runStore ?? this.#opts.store;
   }
 
   async #run(operation: Operation, cancelSignal: AbortSignal): Promise<void> {
     const { logger } = this.#opts;
-    const store = this.#opts.runStore ?? this.#opts.store;
+    const store = this.#runStore();
     const id = operation.operationId;
     const maxAttempts = this.#opts.maxAttempts ?? 8;
     const deps: ProcessorDeps = {
