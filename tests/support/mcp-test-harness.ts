@@ -20,6 +20,7 @@ import { readTools } from "../../src/shared/tools/catalog.ts";
 import { createWriteRunner } from "../../src/shared/tools/run-write.ts";
 import { OperationTaskStore } from "../../src/shared/tasks/operation-task-store.ts";
 import type { AnyToolDefinition } from "../../src/shared/tools/define-tool.ts";
+import type { ToolCallOutcome } from "../../src/shared/tools/register-tools.ts";
 
 import { startSandbox, type BaseInfo, type Sandbox } from "../../src/sandbox/index.ts";
 
@@ -85,6 +86,8 @@ export async function startMcpHarness(
     maxRecordsPerOperation?: number;
     /** MCP Tasks (2026-07-28 extension) over the operations, as the server wires them. */
     tasks?: boolean;
+    /** How each tool call ended, as the server's metrics see it (ToolRuntime.onToolCall). */
+    onToolCall?: (tool: string, ms: number, outcome: ToolCallOutcome) => void;
   } = {},
 ): Promise<McpHarness> {
   // Faster than Airtable's 5 req/s so the suite stays quick; limiter and sandbox agree, so no 429s.
@@ -193,6 +196,7 @@ export async function startMcpHarness(
       logger,
       insufficientScope: testInsufficientScope,
       ...(opts.maxBodyBytes !== undefined && { maxBodyBytes: opts.maxBodyBytes }),
+      ...(opts.onToolCall !== undefined && { onToolCall: opts.onToolCall }),
     }),
   );
   const server: Server = await new Promise((resolve) => {

@@ -207,7 +207,10 @@ export function createDualEraHandlers(opts: DualEraOptions): DualEraHandlers {
           fetch: async (request, options = {}) => {
             const tool = calledToolName(options.parsedBody);
             if (tool !== undefined) calledTools.set(request, tool);
-            if (!(await isLegacyRequest(request, options.parsedBody)))
+            // A tracked call was classified 2025-era by openCall (the SDK's classifyInboundRequest, which
+            // isLegacyRequest runs too, on the same headers and body): not classified a second time.
+            const tracked = isObject(options.parsedBody) && trackedCalls.has(options.parsedBody);
+            if (!tracked && !(await isLegacyRequest(request, options.parsedBody)))
               return modernHandler(mode).fetch(request, options);
             const cancel = opts.cancels === undefined ? undefined : cancelNotification(options.parsedBody);
             const key = cancel === undefined ? undefined : callKey(options.authInfo, cancel.requestId);
@@ -334,4 +337,8 @@ function endsWith(body: ReadableStream<Uint8Array>, onEnd: () => void): Readable
       await reader.cancel(reason).catch(() => undefined);
     },
   });
+}
+
+function isObject(value: unknown): value is object {
+  return typeof value === "object" && value !== null;
 }

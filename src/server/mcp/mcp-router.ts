@@ -119,13 +119,7 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
   router.put("/mcp", notAllowed);
   router.patch("/mcp", notAllowed);
 
-  // When each request arrived: a tool call's deadline counts from it (authentication and its context included).
-  const arrivals = new WeakMap<Request, number>();
-  const arrive: RequestHandler = (req, _res, next) => {
-    arrivals.set(req, performance.now());
-    next();
-  };
-  router.post("/mcp", arrive, deps.authenticate, (req, res, next) => {
+  router.post("/mcp", deps.authenticate, (req, res, next) => {
     handlePost(req, res, next).catch((error: unknown) => {
       deps.logger.error({ err: error }, "MCP request failed");
       if (!res.headersSent) sendJsonRpcError(res, 500, -32603, "Internal server error");
@@ -150,6 +144,9 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
     if (read.kind === "invalid_json") {
       return sendJsonRpcError(res, 400, JSON_RPC.parseError, "Parse error: invalid JSON");
     }
+    // A tool call's deadline counts from here: its body has arrived (however slowly it was sent), and what follows
+    // is this server's work, building its context (a refresh of the user's Airtable token) included.
+    const arrivedAt = performance.now();
     const messages: unknown[] = Array.isArray(read.body) ? read.body : [read.body];
     // A single request (2026-07-28 has no batches; the SDK refuses one with its own answer).
     const undeclared = Array.isArray(read.body) ? undefined : undeclaredTaskSubscription(read.body);
@@ -171,7 +168,6 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
     // while its context is built (a refresh of the user's Airtable token can take seconds) stops it before it runs.
     const call = handlers.openCall(req, read.body);
     try {
-      const arrivedAt = arrivals.get(req) ?? performance.now();
       let cancelNeeds: readonly Scope[] | undefined;
       try {
         cancelNeeds = await missingCancelScopes(messages, granted, req);

@@ -29,8 +29,9 @@ export interface ToolRuntime {
    */
   context(extra: ToolRequestExtra): Promise<BaseToolContext>;
   /**
-   * When the request carrying the call arrived (a `performance.now()` time): the call's deadline and the duration
-   * `onToolCall` reports count from it, the time spent authenticating it and building its context included.
+   * When the request carrying the call had arrived (a `performance.now()` time, taken once its body was read): the
+   * call's deadline and the duration `onToolCall` reports count from it, the time spent building its context
+   * included.
    * Default: when the tool's handler starts.
    */
   arrivedAt?: number;
