@@ -13,6 +13,7 @@ import { doneWord, operationResult, type OperationResultOutput } from "./operati
 import { toolSuccessResult } from "./tool-result.ts";
 import { formatCount } from "../format-count.ts";
 import { ReadCallCancelledError } from "./read-call.ts";
+import { untilAborted } from "../until-aborted.ts";
 
 export interface WriteRunnerOptions {
   runner: OperationRunner;
@@ -131,8 +132,17 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
       // Waiting would only delay the news: with none seen for 30 s, no worker is about to take this write.
       const workers = opts.workers;
       const absent = workers !== undefined && (await readWorkers(() => workers.absentForWindow(), false, ctx));
-      if (!absent)
-        await untilAborted(opts.runner.waitForEnd(operation.operationId, opts.waitMs, onProgress), opts.shutdown);
+      if (!absent) {
+        const waiting = opts.runner.waitForEnd(operation.operationId, opts.waitMs, onProgress);
+        // The process's shutdown ends the wait at once (the answer then carries the operation's id and progress);
+        // the runner's wait runs on to its own timeout.
+        const shutdown = opts.shutdown;
+        await (shutdown === undefined
+          ? waiting
+          : untilAborted(waiting, shutdown).catch((error: unknown) => {
+              if (!shutdown.aborted) throw error;
+            }));
+      }
       const state = await opts.operations.getForOwner(operation.operationId, ctx.userId);
       if (state === undefined) throw new Error(`operation ${operation.operationId} vanished right after it was queued`);
       const output = operationResult(state, { withResults: state.status !== "queued" && state.status !== "running" });
@@ -169,29 +179,6 @@ async function answerWithTask(
   } catch (error) {
     ctx.logger.warn({ err: error, operationId: operation.operationId }, "queued, but its task could not be read");
     return undefined;
-  }
-}
-
-/**
- * `wait`, or less: resolves as soon as `signal` aborts (at once if it already has). `wait` itself runs on to its own
- * end (a runner's wait is bounded by its timeout); only its rejection is swallowed, as nobody awaits it then.
- */
-async function untilAborted(wait: Promise<void>, signal: AbortSignal | undefined): Promise<void> {
-  if (signal === undefined) return wait;
-  if (signal.aborted) {
-    wait.catch(() => undefined);
-    return;
-  }
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<void>((resolve) => {
-    onAbort = resolve;
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-  try {
-    await Promise.race([wait, aborted]);
-  } finally {
-    signal.removeEventListener("abort", onAbort!);
-    wait.catch(() => undefined);
   }
 }
 
