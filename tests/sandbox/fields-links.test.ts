@@ -272,5 +272,46 @@ describe("link fields in the meta API (field-model#foreignkey, create-field)", (
     });
     expect(bad.status).toBe(422);
     expect(bad.body.error.type).toBe("INVALID_FIELD_TYPE_OPTIONS");
+    // A one-way link is setup only: Airtable's create-field always makes the inverse field.
+    const oneWay = await f.call("POST", `/v0/meta/bases/${f.base.id}/tables/${tasks}/fields`, {
+      name: "Other",
+      type: "multipleRecordLinks",
+      options: { linkedTableId: projects.body.id, withoutInverse: true },
+    });
+    expect(oneWay.status).toBe(422);
+    expect(oneWay.body.error.type).toBe("INVALID_FIELD_TYPE_OPTIONS");
+  });
+
+  it("a one-way link set up without inverse: no inverseLinkFieldId, no field on the linked table, links work", async () => {
+    // The field model lists inverseLinkFieldId as optional (a link whose inverse was deleted has none).
+    const base = f.sandbox.createBase(f.user.id, {
+      name: "One-way",
+      tables: [
+        { name: "Vendors", fields: [{ name: "Vendor", type: "singleLineText" }], records: [{ Vendor: "Initech" }] },
+        {
+          name: "Invoices",
+          fields: [
+            { name: "Number", type: "singleLineText" },
+            {
+              name: "Supplier",
+              type: "multipleRecordLinks",
+              options: { linkedTableId: "Vendors", withoutInverse: true },
+            },
+          ],
+        },
+      ],
+    });
+    const schema = await f.call("GET", `/v0/meta/bases/${base.id}/tables`);
+    const [vendors, invoices] = schema.body.tables;
+    expect(vendors.fields.map((x: { name: string }) => x.name)).toEqual(["Vendor"]);
+    expect(invoices.fields[1].options).toEqual({
+      linkedTableId: vendors.id,
+      isReversed: false,
+      prefersSingleRecordLink: false,
+    });
+    const vendor = f.sandbox.listRecordsDirect(base.id, "Vendors")[0]!.id;
+    const invoice = await f.call("POST", `/v0/${base.id}/Invoices`, { fields: { Number: "1", Supplier: [vendor] } });
+    expect(invoice.body.fields.Supplier).toEqual([vendor]);
+    expect((await f.call("GET", `/v0/${base.id}/Vendors/${vendor}`)).body.fields).toEqual({ Vendor: "Initech" });
   });
 });

@@ -8,7 +8,10 @@
  *   `max` 1–10 (icon and color default to star / yellowBright); date / dateTime: date and time formats and zone;
  *   selects: `choices`; checkbox: icon and color; attachments: `isReversed`.
  * - multipleRecordLinks: `linkedTableId` (and `viewIdForRecordSelection`); described with `isReversed`,
- *   `prefersSingleRecordLink` and the `inverseLinkFieldId` of the field created on the linked table.
+ *   `prefersSingleRecordLink` and the `inverseLinkFieldId` of the field created on the linked table. Setup may
+ *   give `withoutInverse: true` (never shown, refused through the API): a one-way link, with no field on the
+ *   linked table and no `inverseLinkFieldId` — the field model lists `inverseLinkFieldId` as optional, as a link
+ *   whose inverse field was deleted in the interface, or one to a synced table's source, has none.
  * - Computed types (lookup, rollup, count, formula, createdTime, lastModifiedTime, createdBy, lastModifiedBy,
  *   autoNumber, button, aiText, externalSyncSource) are read-only in the Web API; setup may create them, naming the fields they use by
  *   name or id:
@@ -351,7 +354,12 @@ export function normaliseFieldDef(def: FieldDef, ctx: DefinitionContext): Normal
         }
         out.viewIdForRecordSelection = view;
       }
-      return { options: out, linkedTable: linked };
+      // A one-way link (setup only: Airtable's create-field API always makes the inverse field).
+      const oneWay = options?.withoutInverse;
+      if (oneWay !== undefined && (ctx.forApi || typeof oneWay !== "boolean")) {
+        throw invalidOptions(type, "unknown options withoutInverse");
+      }
+      return oneWay === true ? { options: out } : { options: out, linkedTable: linked };
     }
     case "multipleLookupValues": {
       const { linkField, linked } = linkOf(type, options, ctx);

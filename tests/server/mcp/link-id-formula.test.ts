@@ -6,10 +6,11 @@
  * and the fix; comparisons that can match (by name, a text field holding a record id, RECORD_ID()) still run.
  *
  * search_records with a record id as searchTerm fell in the same trap (its formula searches a link by its primary
- * values) and answered no records: it is refused before any request for records, pointing to get_record on the
- * linked record (links are two-way: its inverse link field lists what links to it) or a search by name. A default
- * search of a table with no link is refused too (a record's id is in none of its cells); fieldIds naming fields that
- * store ids as text, and links whose linked primary field is a RECORD_ID() formula, still search.
+ * values) and answered no records: it is refused before any request for records, pointing to a search by name and,
+ * when the linked table has the link's inverse field, to get_record on the linked record and that field (a one-way
+ * link has none: only the search by name is offered). A default search of a table with no link is refused too (a
+ * record's id is in none of its cells); fieldIds naming fields that store ids as text, and links whose linked
+ * primary field is a RECORD_ID() formula, still search.
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -98,12 +99,10 @@ describe("search_records: a record id as searchTerm", () => {
       const trap = await search({ searchTerm: acmeId(), ...args });
       expect(trap.isError, JSON.stringify(args)).toBe(true);
       expect(trap.text).toBe(
-        `search_records refused searchTerm "${acmeId()}" before reading any record: it is a record id, and the ` +
-          `link field "Company" is searched by the linked records' "Name" values, never by their record ids, so no ` +
-          "record would match (an empty answer, not a sign that nothing links to it); links are two-way in " +
-          `Airtable, so get_record with tableId "${companies}" (table "Companies") and recordId "${acmeId()}" ` +
-          `shows its inverse link field "Contacts" listing the records that link to it, or search for the linked ` +
-          `record's "Name" value instead (to find the id stored as text, give fieldIds without link fields).`,
+        `searchTerm "${acmeId()}" is a record id, and the link field "Company" is searched by the linked records' ` +
+          `"Name", never their ids, so this would return nothing (not a sign that nothing links to it). To see ` +
+          `what links to it: get_record with tableId "${companies}" and recordId "${acmeId()}" and read its field ` +
+          `"Contacts". Or search for its "Name".`,
       );
       expect(recordRequests()).toBe(before);
     }
@@ -158,14 +157,57 @@ describe("search_records: a record id as searchTerm", () => {
       searchTerm: ada,
     });
     expect(trap.isError).toBe(true);
-    expect(trap.text).toContain(
-      'and the link fields "Owner", "Project" are searched by the linked records\' primary values',
-    );
-    expect(trap.text).toContain(
-      `so get_record on "${ada}" in its table shows its inverse link field listing the records that link to it, ` +
-        "or search for the linked record's primary field value instead",
+    expect(trap.text).toBe(
+      `searchTerm "${ada}" is a record id, and the link fields "Owner", "Project" are searched by the linked ` +
+        "records' primary values, never their ids, so this would return nothing (not a sign that nothing links to " +
+        "it). Search for its primary field value instead.",
     );
     expect(h.sandbox.requests.some((r) => r.path.startsWith(`/v0/${base.id}/`))).toBe(false);
+  });
+
+  it("a one-way link (no inverse field): offers only the search by the primary value", async () => {
+    // Airtable's field model lists inverseLinkFieldId as optional: a link whose inverse field was deleted, or one
+    // to a synced table, has none, and no field of the linked record lists what links to it.
+    const base = h.sandbox.createBase(h.demo.user.id, {
+      name: "One-way link",
+      tables: [
+        { name: "Vendors", fields: [{ name: "Vendor", type: "singleLineText" }], records: [{ Vendor: "Initech" }] },
+        {
+          name: "Invoices",
+          fields: [
+            { name: "Number", type: "singleLineText" },
+            {
+              name: "Supplier",
+              type: "multipleRecordLinks",
+              options: { linkedTableId: "Vendors", withoutInverse: true },
+            },
+          ],
+          records: [{ Number: "INV-1", Supplier: ["Initech"] }],
+          typecast: true,
+        },
+      ],
+    });
+    const vendors = base.tables.find((t) => t.name === "Vendors")!;
+    expect(vendors.fields.map((f) => f.name)).toEqual(["Vendor"]);
+    const initech = h.sandbox.listRecordsDirect(base.id, "Vendors")[0]!.id;
+    const trap = await callToolAnswer(client, "search_records", {
+      baseId: base.id,
+      tableId: "Invoices",
+      searchTerm: initech,
+    });
+    expect(trap.isError).toBe(true);
+    expect(trap.text).toBe(
+      `searchTerm "${initech}" is a record id, and the link field "Supplier" is searched by the linked records' ` +
+        `"Vendor", never their ids, so this would return nothing (not a sign that nothing links to it). Search for ` +
+        `its "Vendor" instead.`,
+    );
+    expect(h.sandbox.requests.some((r) => r.path.startsWith(`/v0/${base.id}/`))).toBe(false);
+    const byName = await callToolAnswer(client, "search_records", {
+      baseId: base.id,
+      tableId: "Invoices",
+      searchTerm: "Initech",
+    });
+    expect((byName.data.records as Rec[]).map((r) => r.fields.Number)).toEqual(["INV-1"]);
   });
 
   it("a table with no link: a default search is refused, pointing to get_record; fieldIds searches", async () => {
@@ -187,11 +229,9 @@ describe("search_records: a record id as searchTerm", () => {
     const refused = await call({ searchTerm: "recSOURCE00000001" });
     expect(refused.isError).toBe(true);
     expect(refused.text).toBe(
-      'search_records refused searchTerm "recSOURCE00000001" before reading any record: it is a record id, and a ' +
-        'record\'s own id is in none of its cells (no link field of table "Imports" is searched), so the answer ' +
-        'would be empty whether or not that record exists; read it with get_record on "recSOURCE00000001" in its ' +
-        "table (links are two-way in Airtable: its inverse link fields list the records that link to it), or name " +
-        "in fieldIds the fields that store record ids as text.",
+      'searchTerm "recSOURCE00000001" is a record id, and a record\'s own id is in none of its cells (no link ' +
+        'field of "Imports" is searched), so this would return nothing whether or not it exists. Read it with ' +
+        "get_record, or name in fieldIds the fields that store record ids as text.",
     );
     expect(h.sandbox.requests.some((r) => r.path.startsWith(`/v0/${base.id}/`))).toBe(false);
     const found = await call({ searchTerm: "recSOURCE00000001", fieldIds: ["Source id"] });

@@ -31,8 +31,8 @@ export const searchRecords = defineTool({
       .min(1)
       .max(1000)
       .describe(
-        "The text to find. Not a record id (refused): get_record reads a record, and its inverse link fields list " +
-          "the records that link to it.",
+        "The text to find. Not a record id (refused: links are searched by the linked records' primary values, " +
+          "not ids); read a record with get_record.",
       ),
     fieldIds: z
       .array(z.string().min(1))
@@ -133,15 +133,18 @@ function searchedFields(table: AirtableTable, wanted: string[] | undefined): Air
  * ignored) before any request for records, where the search could only answer an empty list that reads as a fact:
  * - A searched link field (`multipleRecordLinks`) reads in a formula as its linked records' primary values, never as
  *   their ids (Airtable's rule, quoted in link-id-formula.ts), so `FIND("rec…", {Link} & "")` is false on every
- *   record and an agent reads the empty answer as "no record links to it". The sentence names the link field(s),
- *   and the fix: links are two-way in Airtable, so get_record on that record in the linked table (named, with the
- *   inverse link field when one link is searched, when the searched links all link to one table; "its table"
- *   otherwise) lists the records that link to it; or search for the linked record's primary value.
+ *   record and an agent reads the empty answer as "no record links to it". The sentence names the link field(s)
+ *   and the fix: a search for the linked record's primary value (named when the searched links lead to one table),
+ *   and — only when one link is searched and its inverse field (`options.inverseLinkFieldId`) is in the cached
+ *   schema of the linked table — get_record on that record, naming the table id and the inverse field to read.
+ *   `inverseLinkFieldId` is optional in Airtable's field model (https://airtable.com/developers/web/api/field-model,
+ *   Link to another record): a one-way link (its inverse deleted, or a link to a synced table) has none, and then
+ *   no field of the linked record lists what links to it.
  * - A default search (no fieldIds) that searches no link field: a record's own id is in none of its cells, so the
  *   answer would be empty whether that record exists or not (read as "there is no such record"). Refused too,
- *   pointing to get_record — rather than run — because nothing about the fields says they hold ids, and an agent
- *   with an id wants the record or what links to it; a field that stores record ids as text (an import's "Source
- *   id", a RECORD_ID() formula) is still searchable by naming it in fieldIds, which the sentence says.
+ *   pointing to get_record — rather than run — because nothing about the fields says they hold ids; a field that
+ *   stores record ids as text (an import's "Source id", a RECORD_ID() formula) is still searchable by naming it in
+ *   fieldIds, which the sentence says.
  * Left to run: fieldIds naming no link read by name (the agent says where ids are stored, and they can match), and a
  * search whose only links read as ids (their linked table's primary field is a RECORD_ID() formula, linksByName):
  * those cells do hold record ids. Pure: reads the cached schema only.
@@ -155,41 +158,35 @@ function refuseRecordIdSearch(
 ): void {
   const id = searchTerm.trim();
   if (!isRecordId(id)) return;
-  const refused = `search_records refused searchTerm ${JSON.stringify(id)} before reading any record: it is a record id`;
+  const quotedId = JSON.stringify(id);
   const links = searched.filter((f) => linksByName(f, schema));
   if (links.length === 0) {
     if (fieldIdsGiven || searched.some((f) => f.type === "multipleRecordLinks")) return;
     throw new ToolInputError(
-      `${refused}, and a record's own id is in none of its cells (no link field of table ` +
-        `${JSON.stringify(table.name)} is searched), so the answer would be empty whether or not that record ` +
-        `exists; read it with get_record on ${JSON.stringify(id)} in its table (links are two-way in Airtable: its ` +
-        "inverse link fields list the records that link to it), or name in fieldIds the fields that store record " +
-        "ids as text.",
+      `searchTerm ${quotedId} is a record id, and a record's own id is in none of its cells (no link field of ` +
+        `${JSON.stringify(table.name)} is searched), so this would return nothing whether or not it exists. Read ` +
+        "it with get_record, or name in fieldIds the fields that store record ids as text.",
     );
   }
   const linkedIds = new Set(links.map((f) => f.options?.linkedTableId));
   const { linked, primary } = linkedIds.size === 1 ? linkedTableOf(links[0]!, schema) : {};
+  const inverseId = links.length === 1 ? links[0]!.options?.inverseLinkFieldId : undefined;
   const inverse =
-    links.length === 1 && linked !== undefined
-      ? linked.fields.find((f) => f.id === links[0]!.options?.inverseLinkFieldId)
-      : undefined;
-  const values = primary === undefined ? "primary values" : `${JSON.stringify(primary.name)} values`;
+    linked === undefined || typeof inverseId !== "string" ? undefined : linked.fields.find((f) => f.id === inverseId);
+  const primaryWords = primary === undefined ? "primary field value" : JSON.stringify(primary.name);
   const fields =
     links.length === 1
       ? `the link field ${JSON.stringify(links[0]!.name)} is`
       : `the link fields ${links.map((f) => JSON.stringify(f.name)).join(", ")} are`;
-  const getRecord =
-    linked === undefined
-      ? `get_record on ${JSON.stringify(id)} in its table`
-      : `get_record with tableId ${JSON.stringify(linked.id)} (table ${JSON.stringify(linked.name)}) and recordId ` +
-        JSON.stringify(id);
-  const inverseWords =
-    inverse === undefined ? "its inverse link field" : `its inverse link field ${JSON.stringify(inverse.name)}`;
+  const trap =
+    `searchTerm ${quotedId} is a record id, and ${fields} searched by the linked records' ` +
+    `${primary === undefined ? "primary values" : JSON.stringify(primary.name)}, never their ids, so this would ` +
+    "return nothing (not a sign that nothing links to it).";
+  if (linked === undefined || inverse === undefined) {
+    throw new ToolInputError(`${trap} Search for its ${primaryWords} instead.`);
+  }
   throw new ToolInputError(
-    `${refused}, and ${fields} searched by the linked records' ${values}, never by their record ids, so no record ` +
-      `would match (an empty answer, not a sign that nothing links to it); links are two-way in Airtable, so ` +
-      `${getRecord} shows ${inverseWords} listing the records that link to it, or search for the linked record's ` +
-      `${primary === undefined ? "primary field value" : `${JSON.stringify(primary.name)} value`} instead (to ` +
-      "find the id stored as text, give fieldIds without link fields).",
+    `${trap} To see what links to it: get_record with tableId ${JSON.stringify(linked.id)} and recordId ` +
+      `${quotedId} and read its field ${JSON.stringify(inverse.name)}. Or search for its ${primaryWords}.`,
   );
 }
