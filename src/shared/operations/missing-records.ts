@@ -12,6 +12,7 @@
  * only the wording tells the agent that such a record is not there any more, which is what a delete is for.
  */
 import { formatCount } from "../format-count.ts";
+import { RECORD_ID_IN_TEXT } from "../airtable/ids.ts";
 
 /**
  * Airtable's error types for an update or delete naming a record id the table does not have: 404 MODEL_ID_NOT_FOUND
@@ -122,22 +123,27 @@ export function missingDeletesSentence(missing: number, failed: number): string 
  * A 422 ROW_DOES_NOT_EXIST refusing a record because a link cell names a record its linked table does not have (the
  * error type Airtable answers for that, as for an update of a missing record), with the link field named: Airtable's
  * message ("Record ID rec… does not exist") says neither the field nor that the record is a linked one, and the
- * agent cannot find "rec…" in the table it wrote. The record ids the message names are looked for in the link
- * cells of the refused records (`cells`, keyed by field id as the write sent them; `names`: the fields' names in the
- * call, Operation.fieldNames). Undefined when no cell holds one of them: then the refused id is the record's own
- * (an update of a missing record, missingRecordMessage's case).
+ * agent cannot find "rec…" in the table it wrote. The record ids the message names (RECORD_ID_IN_TEXT) are looked
+ * for in the link cells of the refused records (`cells`, keyed by field id as the write sent them; `names`: the
+ * fields' names in the call, Operation.fieldNames). A link cell is sent as an array of record ids (names were
+ * resolved before the write was queued), so only array cells are searched: a text field that merely holds the id
+ * (a note quoting it) is not "the link field". (A multiple select's array could name an option "rec…" too; the
+ * operation keeps no field types to tell them apart, and such an option is not a realistic name.) A link given as
+ * text with typecast is not matched either: Airtable's message is then kept as it is. Undefined when no array cell
+ * holds one of them: then the refused id is the record's own (an update of a missing record, missingRecordMessage's
+ * case).
  */
 export function missingLinkMessage(
   refusal: Pick<MissingRecordRefusal, "message">,
   cells: readonly Record<string, unknown>[],
   names: Readonly<Record<string, string>> | undefined,
 ): string | undefined {
-  const ids = new Set(refusal.message.match(/\brec[A-Za-z0-9]{14}\b/g) ?? []);
+  const ids = new Set(refusal.message.match(RECORD_ID_IN_TEXT) ?? []);
   const found: { field: string; id: string }[] = [];
   for (const record of cells) {
     for (const [fieldId, value] of Object.entries(record)) {
-      const items = Array.isArray(value) ? value : [value];
-      for (const item of items) {
+      if (!Array.isArray(value)) continue;
+      for (const item of value) {
         if (typeof item !== "string" || !ids.has(item)) continue;
         const field = JSON.stringify(names?.[fieldId] ?? fieldId);
         if (!found.some((f) => f.field === field && f.id === item)) found.push({ field, id: item });

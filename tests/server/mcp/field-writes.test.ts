@@ -216,6 +216,8 @@ describe("a link cell naming a record its linked table does not have", () => {
       records: [
         { fields: { Name: "Linked well", Company: ["Acme"] } },
         { fields: { Name: "Linked wrong", Company: [contact.id] } },
+        // The id in a text field too: that field is not "the link field".
+        { fields: { Name: contact.id, Company: [contact.id] } },
       ],
     });
     expect(answer.isError, answer.text).toBe(false);
@@ -229,6 +231,7 @@ describe("a link cell naming a record its linked table does not have", () => {
         "before the write is queued), or find its id with search_records in the linked table (describe_table shows " +
         "which table a link field links to).",
     );
+    expect(results[2]?.error?.message).toBe(results[1]?.error?.message);
   });
 });
 
