@@ -168,11 +168,43 @@ describe("collaborator cells", () => {
       tableId: "Issues",
       records: [{ fields: { Title: "x", Watchers: [{ name: me.name }] } }],
     });
+    // The suggestion is the field model's write format for multiple collaborators: "array of user or group ids".
     expect(inList.text).toBe(
-      'records[0].fields: "Watchers" is a multiple collaborator field: give an array such as ["usr…"] or ' +
-        `[{"email": "ada@example.com"}], not [{"name":"${me.name}"}]: Airtable finds a collaborator by user id (usr…) ` +
-        "or email, not by name.",
+      'records[0].fields: "Watchers" is a multiple collaborator field: give an array of user or group ids such as ' +
+        `["usr…"], not [{"name":"${me.name}"}]: Airtable's field model writes this cell as user or group ids, not ` +
+        "names (a record read shows each person's id).",
     );
+    // An empty id or email names no one: refused up front, in either field.
+    for (const [fields, text] of [
+      [
+        { Owner: { id: "" } },
+        '"Owner" is a collaborator field: give an object such as {"id": "usr…"} or {"email": "ada@example.com"}, ' +
+          'not {"id":""}: Airtable finds a collaborator by user id (usr…) or email, and an empty one names no one.',
+      ],
+      [
+        { Owner: { email: " " } },
+        '"Owner" is a collaborator field: give an object such as {"id": "usr…"} or {"email": "ada@example.com"}, ' +
+          'not {"email":" "}: Airtable finds a collaborator by user id (usr…) or email, and an empty one names no one.',
+      ],
+      [
+        { Watchers: [me.id, ""] },
+        '"Watchers" is a multiple collaborator field: give an array of user or group ids such as ["usr…"], not ' +
+          `["${me.id}",""]: Airtable's field model writes this cell as user or group ids, and an empty one names no one.`,
+      ],
+      [
+        { Watchers: [{ id: "" }] },
+        '"Watchers" is a multiple collaborator field: give an array of user or group ids such as ["usr…"], not ' +
+          `[{"id":""}]: Airtable's field model writes this cell as user or group ids, and an empty one names no one.`,
+      ],
+    ] as const) {
+      const empty = await call("create_records", {
+        baseId: synced.id,
+        tableId: "Issues",
+        records: [{ fields: { Title: "x", ...fields } }],
+      });
+      expect(empty.isError, JSON.stringify(fields)).toBe(true);
+      expect(empty.text).toBe(`records[0].fields: ${text}`);
+    }
     const asText = await call("create_records", {
       baseId: synced.id,
       tableId: "Issues",
@@ -188,7 +220,7 @@ describe("collaborator cells", () => {
       tableId: "Issues",
       records: [{ fields: { Title: "x", Watchers: { id: me.id } } }],
     });
-    expect(notAList.text).toContain('"Watchers" is a multiple collaborator field: give an array of user ids');
+    expect(notAList.text).toContain('"Watchers" is a multiple collaborator field: give an array of user or group ids');
     expect(writesTo(synced.id)).toBe(before);
 
     // What a read gives ({id, email, name}) is written back as it is.

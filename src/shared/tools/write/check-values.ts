@@ -36,8 +36,8 @@
  * - singleCollaborator takes `{id}` or `{email}` ("Cell format (write)" in the field model's Collaborator), and
  *   multipleCollaborators an array of user or group ids (the field model's write format; `{id}`/`{email}` objects are
  *   left to Airtable, as a record read back gives them): a collaborator is found by id or email, so an object with
- *   neither (`{"name": "Ada Park"}`) is refused, as is a value of another shape; with typecast, text (an id or an
- *   email) is left to Airtable to convert. Whether the person is a collaborator of the base is Airtable's to say;
+ *   neither (`{"name": "Ada Park"}`) or an empty one (`{"id": ""}`, `""` in a list) is refused, as is a value of
+ *   another shape; with typecast, text (an id or an email) is left to Airtable to convert. Whether the person is a collaborator of the base is Airtable's to say;
  * Other types (barcode, unknown future ones) are left to Airtable. Read-only types are refused earlier
  * (check-fields.ts).
  */
@@ -101,7 +101,10 @@ const TYPE_WORDS: Record<string, { what: string; example: string }> = {
     what: "a collaborator field",
     example: 'an object such as {"id": "usr…"} or {"email": "ada@example.com"}',
   },
-  multipleCollaborators: { what: "a multiple collaborator field", example: 'an array of user ids such as ["usr…"]' },
+  multipleCollaborators: {
+    what: "a multiple collaborator field",
+    example: 'an array of user or group ids such as ["usr…"]',
+  },
   barcode: { what: "a barcode field", example: 'an object such as {"text": "0123456789"}' },
 };
 
@@ -257,8 +260,7 @@ export function checkCellValue(
       if (typeof value === "string" && typecast) return false;
       if (!Array.isArray(value)) return wrongType();
       for (const item of value) {
-        if (typeof item === "string") continue;
-        if (!isObjectLike(item) || Array.isArray(item)) return wrongType();
+        if (typeof item !== "string" && (!isObjectLike(item) || Array.isArray(item))) return wrongType();
         checkCollaborator(field, item, value, where);
       }
       return false;
@@ -269,19 +271,28 @@ export function checkCellValue(
 }
 
 /**
- * Refuses a collaborator object (`item`, part of the cell `value`) that names the person by neither `id` nor
- * `email`: Airtable finds collaborators by those only (field model, Collaborator: "Cell format (write)" is `{id}` or
- * `{email}`), so `{"name": "Ada Park"}` cannot be written, with or without typecast.
+ * Refuses a collaborator (`item`, part of the cell `value`) that names no one: an object with neither `id` nor
+ * `email`, or with an empty (blank) one, and in a multiple collaborator cell an empty string. Airtable finds
+ * collaborators by id or email only (field model, https://airtable.com/developers/web/api/field-model: Collaborator
+ * "Cell format (write)" is `{id}` or `{email}`; Multiple collaborator "Cell format (write)" is an "array of strings:
+ * array of user or group ids"), so `{"name": "Ada Park"}` or `{"id": ""}` cannot be written, with or without
+ * typecast. The suggestion is the documented format: an object for a single collaborator, ids for multiple ones.
  */
-function checkCollaborator(field: AirtableField, item: object, value: unknown, where: string): void {
-  const entry = item as Record<string, unknown>;
-  if (typeof entry.id === "string" || typeof entry.email === "string") return;
+function checkCollaborator(field: AirtableField, item: unknown, value: unknown, where: string): void {
+  const entry = (typeof item === "object" && item !== null ? item : {}) as Record<string, unknown>;
+  const given = [entry.id, entry.email].filter((v) => typeof v === "string");
+  const blank = typeof item === "string" ? item.trim() === "" : given.some((v) => v.trim() === "");
+  if (!blank && (typeof item === "string" || given.length > 0)) return;
   const words = TYPE_WORDS[field.type]!;
-  const example =
-    field.type === "singleCollaborator" ? words.example : 'an array such as ["usr…"] or [{"email": "ada@example.com"}]';
+  const single = field.type === "singleCollaborator";
+  const how = single
+    ? "Airtable finds a collaborator by user id (usr…) or email"
+    : "Airtable's field model writes this cell as user or group ids";
+  const why = blank
+    ? `${how}, and an empty one names no one.`
+    : `${how}, not ${single ? "by name." : "names (a record read shows each person's id)."}`;
   throw new ToolInputError(
-    `${where}: ${JSON.stringify(field.name)} is ${words.what}: give ${example}, not ${quotedValue(value)}: ` +
-      `Airtable finds a collaborator by user id (usr…) or email, not by name.`,
+    `${where}: ${JSON.stringify(field.name)} is ${words.what}: give ${words.example}, not ${quotedValue(value)}: ${why}`,
   );
 }
 
