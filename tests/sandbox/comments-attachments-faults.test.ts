@@ -104,6 +104,7 @@ describe("faults", () => {
     expect(f.sandbox.faults).toEqual({
       serverErrorRate: 0,
       latencyMs: 150,
+      tokenLatencyMs: 0,
       dropAfterApply: 0,
       dropBeforeApply: 0,
       failBeforeApply: 0,
