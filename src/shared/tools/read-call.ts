@@ -78,23 +78,57 @@ export async function runReadCall<T>(
   handler: (ctx: ToolContext) => Promise<T>,
   stage: DeadlineStage = "read",
 ): Promise<T> {
-  const stop = new AbortController();
   const progress = newCallProgress();
-  const requestSignal = ctx.signal;
-  const onDeadline = (): void => {
-    stop.abort(new ReadCallDeadlineError(tool, deadlineMs, performance.now() - startedAt, progress, stage));
-  };
-  const onRequestEnd = (): void => stop.abort(new ReadCallCancelledError(tool, stage));
-  const timer = setTimeout(onDeadline, Math.max(0, deadlineMs - (performance.now() - startedAt)));
-  if (requestSignal?.aborted === true) onRequestEnd();
-  else requestSignal?.addEventListener("abort", onRequestEnd, { once: true });
+  const stop = callStop(tool, stage, [ctx.signal], { deadlineMs, startedAt }, progress);
   try {
     const airtable: AirtableClient = ctx.airtable.withCancelSignal(stop.signal, { scope: "all", progress });
     return await untilAborted(handler({ ...ctx, airtable }), stop.signal);
   } finally {
-    clearTimeout(timer);
-    requestSignal?.removeEventListener("abort", onRequestEnd);
+    stop.dispose();
   }
+}
+
+/**
+ * The stop of one call (runReadCall, awaitCallContext): `signal` aborts with ReadCallDeadlineError (from
+ * `progress` as it is then) when `deadline` passes, or with ReadCallCancelledError when one of `signals` aborts (at
+ * once when one already has). `dispose` clears the timer and the listeners.
+ */
+function callStop(
+  tool: string,
+  stage: DeadlineStage,
+  signals: readonly (AbortSignal | undefined)[],
+  deadline: { deadlineMs: number; startedAt: number } | undefined,
+  progress: CallProgress,
+): { signal: AbortSignal; dispose: () => void } {
+  const stop = new AbortController();
+  const onCancel = (): void => stop.abort(new ReadCallCancelledError(tool, stage));
+  const timer =
+    deadline === undefined
+      ? undefined
+      : setTimeout(
+          () => stop.abort(deadlineError(tool, deadline, progress, stage)),
+          Math.max(0, deadline.deadlineMs - (performance.now() - deadline.startedAt)),
+        );
+  for (const signal of signals) {
+    if (signal?.aborted === true) onCancel();
+    else signal?.addEventListener("abort", onCancel, { once: true });
+  }
+  return {
+    signal: stop.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      for (const signal of signals) signal?.removeEventListener("abort", onCancel);
+    },
+  };
+}
+
+function deadlineError(
+  tool: string,
+  deadline: { deadlineMs: number; startedAt: number },
+  progress: CallProgress,
+  stage: DeadlineStage,
+): ReadCallDeadlineError {
+  return new ReadCallDeadlineError(tool, deadline.deadlineMs, performance.now() - deadline.startedAt, progress, stage);
 }
 
 /**
@@ -124,51 +158,27 @@ export interface CallDeadline {
  * processes), and a refresh cut off would leave Airtable's single-use refresh token spent for nothing; its outcome
  * is dropped (a rejection counts as handled). A context that arrives after a signal fired is not used either.
  */
-export function awaitCallContext<T>(
+export async function awaitCallContext<T>(
   tool: string,
   build: () => Promise<T>,
   signals: readonly (AbortSignal | undefined)[],
   deadline: CallDeadline | undefined,
 ): Promise<T> {
   const stage = deadline?.stage ?? "read";
-  if (signals.some((signal) => signal?.aborted === true)) {
-    return Promise.reject(new ReadCallCancelledError(tool, stage));
+  // The time is up while the call is still getting its token: no request of it was sent.
+  const progress: CallProgress = { ...newCallProgress(), phase: "token" };
+  const stop = callStop(tool, stage, signals, deadline, progress);
+  try {
+    if (stop.signal.aborted) throw stop.signal.reason as Error;
+    const value = await untilAborted(build(), stop.signal);
+    // Came too late: the deadline passed, its timer not run yet.
+    if (deadline !== undefined && performance.now() - deadline.startedAt >= deadline.deadlineMs) {
+      throw deadlineError(tool, deadline, progress, stage);
+    }
+    return value;
+  } finally {
+    stop.dispose();
   }
-  const context = build();
-  return new Promise<T>((resolve, reject) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const done = (): void => {
-      clearTimeout(timer);
-      for (const signal of signals) signal?.removeEventListener("abort", onCancel);
-    };
-    const stop = (error: Error): void => {
-      done();
-      context.catch(() => undefined);
-      reject(error);
-    };
-    const onCancel = (): void => stop(new ReadCallCancelledError(tool, stage));
-    // The time was up while the call was still getting its token: no request of it was sent.
-    const timeUp = (d: CallDeadline): ReadCallDeadlineError => {
-      const progress: CallProgress = { ...newCallProgress(), phase: "token" };
-      return new ReadCallDeadlineError(tool, d.deadlineMs, performance.now() - d.startedAt, progress, stage);
-    };
-    const remainingMs = (d: CallDeadline): number => d.deadlineMs - (performance.now() - d.startedAt);
-    for (const signal of signals) signal?.addEventListener("abort", onCancel, { once: true });
-    if (deadline !== undefined) timer = setTimeout(() => stop(timeUp(deadline)), Math.max(0, remainingMs(deadline)));
-    context.then(
-      (value) => {
-        done();
-        // Came too late: the deadline passed (its timer not run yet) or the call was cancelled meanwhile.
-        if (signals.some((signal) => signal?.aborted === true)) reject(new ReadCallCancelledError(tool, stage));
-        else if (deadline !== undefined && remainingMs(deadline) <= 0) reject(timeUp(deadline));
-        else resolve(value);
-      },
-      (error: unknown) => {
-        done();
-        reject(error as Error);
-      },
-    );
-  });
 }
 
 const seconds = (ms: number): string => (ms < 10_000 ? (ms / 1000).toFixed(1) : String(Math.round(ms / 1000)));
