@@ -74,8 +74,8 @@ export class CallCancels {
    * which may refresh the user's Airtable token): a cancel that arrives meanwhile is kept by the handle, and stops
    * the call the instant the SDK takes it (dual-era-handler.ts). Tracked until `close()`.
    */
-  open(key: string): TrackedCall {
-    return new TrackedCall(this, key);
+  open(key: string, requestId: string | number): TrackedCall {
+    return new TrackedCall(this, key, requestId);
   }
 
   /** Tracks a call under `key` (callKey) until the returned function is called. */
@@ -149,12 +149,14 @@ export class CallCancels {
 export class TrackedCall {
   readonly #controller = new AbortController();
   #stop: StopCall | undefined;
-  #cancelled = false;
   #reason: string | undefined;
   /** Stops tracking (idempotent). */
   readonly close: () => void;
+  /** The call's JSON-RPC id, as its client sent it. */
+  readonly requestId: string | number;
 
-  constructor(cancels: CallCancels, key: string) {
+  constructor(cancels: CallCancels, key: string, requestId: string | number) {
+    this.requestId = requestId;
     this.close = cancels.track(key, (reason) => this.#cancel(reason));
   }
 
@@ -165,7 +167,7 @@ export class TrackedCall {
 
   /** Whether the client cancelled the call; `reason` is the one it gave. */
   get cancelled(): boolean {
-    return this.#cancelled;
+    return this.#controller.signal.aborted;
   }
 
   get reason(): string | undefined {
@@ -175,12 +177,11 @@ export class TrackedCall {
   /** Runs `stop` when the call is cancelled, or at once when it already was. One stop per call (the last given). */
   onStop(stop: StopCall): void {
     this.#stop = stop;
-    if (this.#cancelled) stop(this.#reason);
+    if (this.cancelled) stop(this.#reason);
   }
 
   #cancel(reason: string | undefined): void {
-    if (this.#cancelled) return;
-    this.#cancelled = true;
+    if (this.cancelled) return;
     this.#reason = reason;
     this.#controller.abort(reason);
     this.#stop?.(reason);

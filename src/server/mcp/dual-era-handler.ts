@@ -131,10 +131,7 @@ export function createDualEraHandlers(opts: DualEraOptions): DualEraHandlers {
       enableJsonResponse: json,
     });
     await server.connect(transport);
-    const call =
-      typeof options.parsedBody === "object" && options.parsedBody !== null
-        ? trackedCalls.get(options.parsedBody)
-        : undefined;
+    const call = isObject(options.parsedBody) ? trackedCalls.get(options.parsedBody) : undefined;
     // Closing the server closes its transport: per-request state ends with the answer (or the client leaving).
     let tornDown = false;
     const teardown = () => {
@@ -159,7 +156,7 @@ export function createDualEraHandlers(opts: DualEraOptions): DualEraHandlers {
         deliver({
           jsonrpc: "2.0",
           method: "notifications/cancelled",
-          params: { requestId: callId(options.parsedBody), ...(reason !== undefined && { reason }) },
+          params: { requestId: call.requestId, ...(reason !== undefined && { reason }) },
         });
         // After the SDK has aborted the call with the client's reason (a microtask away): closing first would
         // abort it as a closed connection, which a write call takes for a disconnect, not a cancel (run-write.ts).
@@ -167,7 +164,7 @@ export function createDualEraHandlers(opts: DualEraOptions): DualEraHandlers {
       };
       transport.onmessage = (message, extra) => {
         deliver(message, extra);
-        if (held || !isRequestWithId(message, callId(options.parsedBody))) return;
+        if (held || !isRequestWithId(message, call.requestId)) return;
         held = true;
         if (stopped) stopInSdk(call.reason);
       };
@@ -234,12 +231,10 @@ export function createDualEraHandlers(opts: DualEraOptions): DualEraHandlers {
       if (id === undefined) return undefined;
       const key = callKey(req.auth, id);
       if (key === undefined || !isLegacyCall(req, parsedBody)) return undefined;
-      return opts.cancels.open(key);
+      return opts.cancels.open(key, id);
     },
     serve: (shape, req, res, parsedBody, call) => {
-      if (call !== undefined && typeof parsedBody === "object" && parsedBody !== null) {
-        trackedCalls.set(parsedBody, call);
-      }
+      if (call !== undefined && isObject(parsedBody)) trackedCalls.set(parsedBody, call);
       return adapterFor(shape)(
         req as unknown as Parameters<NodeMcpRequestHandler>[0],
         res as unknown as Parameters<NodeMcpRequestHandler>[1],
@@ -273,11 +268,6 @@ function trackableCallId(body: unknown): string | number | undefined {
   const { method, id } = body as { method?: unknown; id?: unknown };
   if (method !== "tools/call" || (typeof id !== "string" && typeof id !== "number")) return undefined;
   return id;
-}
-
-/** The JSON-RPC id of the request body `body` (a tracked call's: trackableCallId). */
-function callId(body: unknown): unknown {
-  return (body as { id?: unknown }).id;
 }
 
 /** Whether `message` is a JSON-RPC request (it has a method) with the id `id`. */

@@ -201,7 +201,7 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
           tasks: { store: deps.tasks.store, ownerUserId: () => deps.callerUserId(req) },
         }),
         ...(deps.onToolCall !== undefined && { onToolCall: deps.onToolCall }),
-        ...(deps.readCallDeadlineMs !== undefined && { readCallDeadlineMs: deps.readCallDeadlineMs }),
+        readCallDeadlineMs,
         arrivedAt,
         ...(call !== undefined && { cancelled: call.signal }),
       };
