@@ -835,15 +835,16 @@ function recordRefusalMessage(
   indexes: readonly number[],
   kind: WriteKind,
 ): string {
+  // The refused request's items, as the kind reads them (once, for whichever explanation below needs them).
+  const refused = indexes.map((index) => kind.item.parse(op.input[index]));
   if (error.type === "INVALID_MULTIPLE_CHOICE_OPTIONS") {
-    const cells = indexes.map((index) => recordFieldsOf(kind.item.parse(op.input[index])));
+    const cells = refused.map(recordFieldsOf);
     const explained = explainSelectOptionRefusal(error.message, op.options.typecast, cells, op.fieldNames);
     if (explained !== undefined) return explained;
   }
   if (error.type === "ROW_DOES_NOT_EXIST") {
     // A link cell naming a record its linked table lacks: the field named (Airtable's message names only the id).
-    const cells = indexes.map((index) => recordFieldsOf(kind.item.parse(op.input[index])));
-    const explained = missingLinkMessage(error, cells, op.fieldNames);
+    const explained = missingLinkMessage(error, refused.map(recordFieldsOf), op.fieldNames);
     if (explained !== undefined) return explained;
   }
   const items = indexes.length;
@@ -853,7 +854,7 @@ function recordRefusalMessage(
     return `${message}: this field is no longer in table ${op.tableId ?? ""} (deleted since the write was accepted?); see describe_table`;
   }
   if (error.type !== "MODEL_ID_NOT_FOUND" || op.tableId === undefined) return message;
-  const named = indexes.map((index) => kind.recordIdOf?.(kind.item.parse(op.input[index])));
+  const named = refused.map((item) => kind.recordIdOf?.(item));
   const ids = [...new Set(named.filter((id) => id !== undefined))];
   if (ids.length > 0) {
     // update_records, delete_records, upsert_records: the id(s) named, in the words #settleMissingRecords gives a
