@@ -37,7 +37,8 @@
  *   multipleCollaborators an array of user or group ids (the field model's write format; `{id}`/`{email}` objects are
  *   left to Airtable, as a record read back gives them): a collaborator is found by id or email, so an object with
  *   neither (`{"name": "Ada Park"}`) or an empty one (`{"id": ""}`, `""` in a list) is refused, as is a value of
- *   another shape; with typecast, text (an id or an email) is left to Airtable to convert. Whether the person is a collaborator of the base is Airtable's to say;
+ *   another shape; with typecast, text (an id or an email) is left to Airtable to convert. Whether the person is a
+ *   collaborator of the base is Airtable's to say.
  * Other types (barcode, unknown future ones) are left to Airtable. Read-only types are refused earlier
  * (check-fields.ts).
  */
