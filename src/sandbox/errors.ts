@@ -50,6 +50,15 @@ export const unknownField = (name: string): ApiError =>
 export const badValue = (fieldName: string): ApiError =>
   typed(422, "INVALID_VALUE_FOR_COLUMN", `Field ${JSON.stringify(fieldName)} cannot accept the provided value`);
 
+/**
+ * An attachment cell item Airtable cannot take: 422 INVALID_ATTACHMENT_OBJECT `Invalid attachment for field Invoice
+ * PDF: parameters must be objects, not strings` (Airtable's answer to a string item, reported verbatim in
+ * https://github.com/gtalarico/pyairtable/issues/74; the field name is not quoted). `reason` follows the colon;
+ * only the string case's wording is Airtable's, the others are the sandbox's in the same form.
+ */
+export const badAttachment = (fieldName: string, reason: string): ApiError =>
+  typed(422, "INVALID_ATTACHMENT_OBJECT", `Invalid attachment for field ${fieldName}: ${reason}`);
+
 export const computedField = (fieldName: string): ApiError =>
   typed(
     422,

@@ -3,7 +3,8 @@
  * (https://airtable.com/developers/web/api/field-model): #currencynumber, #percentnumber (0.5 is 50 %),
  * #durationnumber (seconds), #rating (a positive integer, never 0), #phone, #barcode ({text, type?}), #richtext
  * (markdown text), #collaborator / #multicollaborator (read {id, email, name}; write {id} | {email}, or an array of
- * user ids), #multipleattachment (write {url, filename?} or {id}; filled in by Airtable asynchronously).
+ * user ids; an email as text only with typecast), #multipleattachment (write {url, filename?} or a kept {id}, anything
+ * else 422 INVALID_ATTACHMENT_OBJECT; filled in by Airtable asynchronously).
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -233,6 +234,39 @@ describe("collaborator fields (#collaborator, #multicollaborator)", () => {
       expect((await create(fields)).status).toBe(422);
     }
   });
+  it("look {id} up among user ids and {email} among emails, and take text in a multiple field as ids only", async () => {
+    // Field model, "Cell format (write)": a collaborator is {id} ("The user id, group id of the user") or {email};
+    // a multiple collaborator cell is an "array of strings: Array of user or group ids". Text is converted only
+    // with typecast.
+    const mate = f.sandbox.addUser({ email: "mate@example.com", name: "Mate" });
+    f.sandbox.grantAccess(base.id, mate.id, "edit");
+    const refused = { type: "INVALID_VALUE_FOR_COLUMN", message: "" };
+    for (const [fields, name] of [
+      [{ Owner: { id: "mate@example.com" } }, "Owner"],
+      [{ Owner: { email: mate.id } }, "Owner"],
+      [{ Owner: [{ id: mate.id }] }, "Owner"],
+      [{ Team: ["mate@example.com"] }, "Team"],
+      [{ Team: [` ${mate.id}`] }, "Team"],
+      [{ Team: [{ id: "mate@example.com" }] }, "Team"],
+    ] as const) {
+      const r = await create(fields);
+      expect(r.status, JSON.stringify(fields)).toBe(422);
+      expect(r.body.error).toEqual({ ...refused, message: `Field "${name}" cannot accept the provided value` });
+    }
+    const mateOut = { id: mate.id, email: "mate@example.com", name: "Mate" };
+    // With typecast the same text is an id or an email.
+    const cast = await create({ Team: ["MATE@example.com", ` ${f.user.id}`] }, true);
+    expect(cast.body.fields.Team).toEqual([mateOut, expect.objectContaining({ id: f.user.id })]);
+    // A read's {id, email, name} is found by its id, whatever else it carries; objects are taken in a multiple
+    // field too (what a read gives back).
+    const readBack = await create({
+      Owner: { id: mate.id, email: f.user.email, name: "Someone" },
+      Team: [mate.id, { id: f.user.id, email: f.user.email, name: "Owner" }, { email: "mate@example.com" }],
+    });
+    expect(readBack.status).toBe(200);
+    expect(readBack.body.fields.Owner).toEqual(mateOut);
+    expect(readBack.body.fields.Team).toEqual([mateOut, expect.objectContaining({ id: f.user.id })]);
+  });
 });
 
 describe("attachments written by URL (#multipleattachment)", () => {
@@ -322,6 +356,44 @@ describe("attachments written by URL (#multipleattachment)", () => {
       (list) => list?.length === 1 && list[0]?.size !== undefined,
     );
     expect(files?.map((a) => a.filename)).toEqual(["notes.txt"]);
+  });
+
+  it("refuses items that are not {url, filename?} or a kept {id} with Airtable's INVALID_ATTACHMENT_OBJECT", async () => {
+    // "Invalid attachment for field Invoice PDF: parameters must be objects, not strings" is Airtable's answer to a
+    // string item (gtalarico/pyairtable#74); a new attachment is {url, filename?} only (field model, "Cell format
+    // (write)"), and an id must be one of the cell's attachments.
+    const url = `${origin}/notes.txt`;
+    for (const [value, reason] of [
+      [[url], "parameters must be objects, not strings"],
+      [[{ url, type: "text/plain" }], 'unknown property "type"'],
+      [[{ url, filename: "n.txt", size: 3 }], 'unknown property "size"'],
+      [[{ filename: "a.txt" }], "a new attachment needs a url"],
+      [[{ url: "data:text/plain;base64,aGk=" }], "the url must start with https:// or http://"],
+      [[{ id: "attAAAAAAAAAAAAAA", url }], '"attAAAAAAAAAAAAAA" is not the id of an attachment in this cell'],
+    ] as const) {
+      const r = await create({ Name: "refused", Files: value });
+      expect(r.status, JSON.stringify(value)).toBe(422);
+      expect(r.body.error).toEqual({
+        type: "INVALID_ATTACHMENT_OBJECT",
+        message: `Invalid attachment for field Files: ${reason}`,
+      });
+    }
+    expect(f.sandbox.listRecordsDirect(base.id, "Items").some((r) => r.fields.Name === "refused")).toBe(false);
+
+    // A kept attachment may come back as a read gives it (its other properties are ignored), not with others.
+    const r = await create({ Files: [{ url, filename: "Notes.txt" }] });
+    const read = (await eventually(
+      () => filesOf(r.body.id),
+      (list) => list?.[0]?.size !== undefined,
+    )) as Record<string, unknown>[];
+    const kept = await f.call("PATCH", `${items}/${r.body.id}`, { fields: { Files: read } });
+    expect(kept.status).toBe(200);
+    expect(kept.body.fields.Files).toEqual(read);
+    const extra = await f.call("PATCH", `${items}/${r.body.id}`, { fields: { Files: [{ ...read[0], note: "x" }] } });
+    expect(extra.body.error).toEqual({
+      type: "INVALID_ATTACHMENT_OBJECT",
+      message: 'Invalid attachment for field Files: unknown property "note"',
+    });
   });
 
   it("refuses attachments that are not {url} or a kept {id}", async () => {

@@ -1,16 +1,27 @@
 /**
  * Attachment fields (https://airtable.com/developers/web/api/field-model#multipleattachment).
  *
- * Writes: new attachments come as `{url, filename?}` (http or https), existing ones are kept by `{id}` (their other
- * properties ignored); the array replaces the cell. Airtable answers the write at once with `{id, url, filename}`
- * and downloads the file asynchronously: "a moment later" the entry carries `size`, `type`, the URL of Airtable's
- * own copy and, for images, `width`/`height` and `thumbnails` (small, large, full). A URL that cannot be fetched
- * leaves the cell without that attachment ("the attachment object … cleared from the cell"). The sandbox does the
- * same: `fillInAttachments` runs after the write was applied, serves its copy from /attachments/{id}/{filename},
- * and reads image sizes from PNG, GIF and JPEG headers. Files the sandbox already holds (uploads, earlier copies)
- * are resolved without a request.
+ * Writes ("Cell format (write)": "array of any of the below objects"): a new attachment is `{url, filename?}` (url
+ * "https:// or http://"), an existing one is kept by `{id}` ("be sure to include all existing attachment objects by
+ * providing an id"); the array replaces the cell. Refused with 422 INVALID_ATTACHMENT_OBJECT, per item (badAttachment):
+ * - an item that is not an object ("parameters must be objects, not strings": Airtable's answer to a string);
+ * - a new attachment with a property other than `url` and `filename` (`type`, `size`, `id`…: clients report
+ *   Airtable refusing such objects with INVALID_ATTACHMENT_OBJECT), without a `url`, or with a url that is not http(s)
+ *   (a `data:` URL is refused the same way);
+ * - an `{id}` that is not an attachment of this cell (on a create there is none), or a kept attachment with a
+ *   property a read does not give: the field model asks for "the existing array of attachment objects", so the
+ *   read's properties (`url`, `filename`, `size`, `type`, `width`, `height`, `thumbnails`) come with the id and are
+ *   ignored.
+ * A value that is not an array is INVALID_VALUE_FOR_COLUMN, as for other types.
+ *
+ * Airtable answers the write at once with `{id, url, filename}` and downloads the file asynchronously: "a moment
+ * later" the entry carries `size`, `type`, the URL of Airtable's own copy and, for images, `width`/`height` and
+ * `thumbnails` (small, large, full). A URL that cannot be fetched leaves the cell without that attachment ("the
+ * attachment object … cleared from the cell"). The sandbox does the same: `fillInAttachments` runs after the write
+ * was applied, serves its copy from /attachments/{id}/{filename}, and reads image sizes from PNG, GIF and JPEG
+ * headers. Files the sandbox already holds (uploads, earlier copies) are resolved without a request.
  */
-import { badValue } from "../errors.ts";
+import { badAttachment, badValue } from "../errors.ts";
 import { newId } from "../ids.ts";
 import type { Base, Field } from "../store.ts";
 import type { Attachment, Thumbnail } from "./cell-values.ts";
@@ -24,22 +35,49 @@ export const uploadedFiles = new WeakMap<Base, Map<string, { bytes: Buffer; cont
 const MAX_FETCH_BYTES = 25 * 1024 * 1024;
 const FETCH_TIMEOUT_MS = 10_000;
 
+/** Properties a new attachment may have ("Cell format (write)", first object). */
+const NEW_KEYS = new Set(["url", "filename"]);
+/** Properties a kept attachment may carry besides its id: what a read gives ("Cell format (read)"). */
+const READ_KEYS = new Set(["id", "url", "filename", "size", "type", "width", "height", "thumbnails"]);
+
+/** "strings", "numbers", "arrays"… : what a non-object item is, in the plural of Airtable's message. */
+function kindOf(item: unknown): string {
+  if (item === null) return "null";
+  if (Array.isArray(item)) return "arrays";
+  return `${typeof item}s`;
+}
+
+/**
+ * The stored attachments of a cell written with `value` (`existing`: the cell's current attachments, kept by id),
+ * EMPTY to clear it; new ones are added to `ctx.newAttachments` to be filled in. Throws ApiError (module comment).
+ */
 export function writeAttachments(field: Field, value: unknown, existing: unknown, ctx: WriteContext): CellResult {
   if (!Array.isArray(value)) throw badValue(field.name);
   const current = Array.isArray(existing) ? (existing as Attachment[]) : [];
   const out: Attachment[] = [];
   for (const item of value) {
-    if (item === null || typeof item !== "object" || Array.isArray(item)) throw badValue(field.name);
+    if (item === null || typeof item !== "object" || Array.isArray(item)) {
+      throw badAttachment(field.name, `parameters must be objects, not ${kindOf(item)}`);
+    }
     const entry = item as Record<string, unknown>;
-    if (typeof entry.id === "string") {
-      const kept = current.find((a) => a.id === entry.id);
-      if (kept === undefined) throw badValue(field.name);
+    if (entry.id !== undefined) {
+      const kept = typeof entry.id === "string" ? current.find((a) => a.id === entry.id) : undefined;
+      if (kept === undefined) {
+        throw badAttachment(field.name, `${JSON.stringify(entry.id)} is not the id of an attachment in this cell`);
+      }
+      const unknown = Object.keys(entry).find((k) => !READ_KEYS.has(k));
+      if (unknown !== undefined) throw badAttachment(field.name, `unknown property ${JSON.stringify(unknown)}`);
       out.push(kept);
       continue;
     }
-    const url = typeof entry.url === "string" && /^https?:\/\//i.test(entry.url) ? URL.parse(entry.url) : null;
-    if (url === null || typeof entry.url !== "string") throw badValue(field.name);
-    if (entry.filename !== undefined && typeof entry.filename !== "string") throw badValue(field.name);
+    const unknown = Object.keys(entry).find((k) => !NEW_KEYS.has(k));
+    if (unknown !== undefined) throw badAttachment(field.name, `unknown property ${JSON.stringify(unknown)}`);
+    if (typeof entry.url !== "string") throw badAttachment(field.name, "a new attachment needs a url");
+    const url = /^https?:\/\//i.test(entry.url) ? URL.parse(entry.url) : null;
+    if (url === null) throw badAttachment(field.name, "the url must start with https:// or http://");
+    if (entry.filename !== undefined && typeof entry.filename !== "string") {
+      throw badAttachment(field.name, "filename must be a string");
+    }
     let fromUrl = url.pathname.split("/").pop() ?? "";
     try {
       fromUrl = decodeURIComponent(fromUrl);
