@@ -6,7 +6,11 @@
  * - a synced table's "Sync source" (externalSyncSource, read only in Airtable's field model): read as the source's
  *   name, searched as text, and refused up front when written;
  * - collaborator cells: a person named by neither id nor email (`{"name": …}`), or a value of another shape, is
- *   refused up front; `{id, email, name}` as a read gives it is written;
+ *   refused up front; so are an email given as `id`, an id given as `email`, and (without typecast) an email as an
+ *   item of a multiple collaborator cell, whose text items are user or group ids; `{id, email, name}` as a read gives
+ *   it is written;
+ * - attachment cells: a new file with a property other than url and filename (Airtable: 422
+ *   INVALID_ATTACHMENT_OBJECT) is refused up front, naming the property;
  * - a link cell naming a record id its linked table does not have (Airtable: 422 ROW_DOES_NOT_EXIST "Record ID rec…
  *   does not exist", naming neither the field nor the table): the failed record's error names the link field.
  */
@@ -36,6 +40,7 @@ beforeAll(async () => {
           },
           { name: "Owner", type: "singleCollaborator" },
           { name: "Watchers", type: "multipleCollaborators" },
+          { name: "Files", type: "multipleAttachments" },
         ],
         records: [
           { Title: "Login fails", Source: "Jira" },
@@ -235,6 +240,70 @@ describe("collaborator cells", () => {
     const mine = h.sandbox.listRecordsDirect(synced.id, "Issues").find((r) => r.fields.Title === "Mine");
     expect(mine?.fields.Owner).toEqual(person);
     expect(mine?.fields.Watchers).toEqual([person]);
+  });
+});
+
+describe("collaborators by the key Airtable looks them up by", () => {
+  it("refuses an email as id, an id as email and an email among ids without typecast, before queueing", async () => {
+    const me = h.demo.user;
+    const before = writesTo(synced.id);
+    const refusal = async (fields: Record<string, unknown>, typecast?: boolean) => {
+      const answer = await call("create_records", {
+        baseId: synced.id,
+        tableId: "Issues",
+        ...(typecast === undefined ? {} : { typecast }),
+        records: [{ fields: { Title: "x", ...fields } }],
+      });
+      expect(answer.isError, answer.text).toBe(true);
+      return answer.text;
+    };
+    const single =
+      '"Owner" is a collaborator field: give an object such as {"id": "usr…"} or {"email": "ada@example.com"}';
+    expect(await refusal({ Owner: { id: me.email } })).toBe(
+      `records[0].fields: ${single}, not {"id":"${me.email}"}: "${me.email}" is an email, and Airtable looks "id" up ` +
+        `among user and group ids (usr…, ugp…). Give {"email": "${me.email}"}.`,
+    );
+    expect(await refusal({ Owner: { email: me.id } })).toBe(
+      `records[0].fields: ${single}, not {"email":"${me.id}"}: "${me.id}" is an id, and Airtable looks "email" up ` +
+        `among email addresses. Give {"id": "${me.id}"}.`,
+    );
+    // The field model writes a multiple collaborator cell as "array of user or group ids": an email is not one.
+    expect(await refusal({ Watchers: [me.id, me.email] }, false)).toBe(
+      'records[0].fields: "Watchers" is a multiple collaborator field: give an array of user or group ids such as ' +
+        `["usr…"], not ["${me.id}","${me.email}"]: "${me.email}" is an email, not a user or group id (a record read ` +
+        "shows each person's id), or pass typecast: true to let Airtable find the person by email.",
+    );
+    expect(writesTo(synced.id)).toBe(before);
+
+    // With typecast (the tools' default) Airtable converts the email: written.
+    const written = await call("create_records", {
+      baseId: synced.id,
+      tableId: "Issues",
+      records: [{ fields: { Title: "By email", Watchers: [me.email] } }],
+    });
+    expect(written.isError, written.text).toBe(false);
+    expect(written.data.status).toBe("completed");
+    const byEmail = h.sandbox.listRecordsDirect(synced.id, "Issues").find((r) => r.fields.Title === "By email");
+    expect(byEmail?.fields.Watchers).toEqual([{ id: me.id, email: me.email, name: me.name }]);
+  });
+});
+
+describe("attachment cells", () => {
+  it("refuses a new file with a property other than url and filename before queueing, naming it", async () => {
+    const before = writesTo(synced.id);
+    const answer = await call("create_records", {
+      baseId: synced.id,
+      tableId: "Issues",
+      records: [{ fields: { Title: "x", Files: [{ url: "https://example.com/a.pdf", type: "application/pdf" }] } }],
+    });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toBe(
+      'records[0].fields: "Files" is an attachment field: a new file is {"url": "https://…"} with an optional ' +
+        '"filename" (text), and Airtable refuses other properties (422 INVALID_ATTACHMENT_OBJECT): remove "type" ' +
+        "(Airtable reads the file's type and size itself), in " +
+        '{"url":"https://example.com/a.pdf","type":"application/pdf"}.',
+    );
+    expect(writesTo(synced.id)).toBe(before);
   });
 });
 

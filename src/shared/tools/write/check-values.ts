@@ -31,13 +31,19 @@
  *   phone formats); with typecast numbers and booleans convert, objects and arrays never;
  * - multipleRecordLinks takes an array of record ids (rec…) or of the linked records' primary field values,
  *   which plan-records.ts resolves to ids before queueing (linked-records.ts); non-text items are refused;
- * - multipleAttachments takes an array of objects, each with a `url` (new file, https:// or http://: Airtable
- *   requires it) or an `id` (a file kept).
+ * - multipleAttachments takes an array of objects ("Cell format (write)" in the field model's Attachment): a new
+ *   file is `{url, filename?}` (url https:// or http://: Airtable requires it), a kept one `{id}`, which may carry
+ *   what a read gives (`url`, `filename`, `size`, `type`, `width`, `height`, `thumbnails`: "include the existing
+ *   array of attachment objects"). Airtable refuses an item of another shape with 422 INVALID_ATTACHMENT_OBJECT, a
+ *   new file with any other property (`type`, `size`…) included, so those are refused here, naming the property.
  * - singleCollaborator takes `{id}` or `{email}` ("Cell format (write)" in the field model's Collaborator), and
  *   multipleCollaborators an array of user or group ids (the field model's write format; `{id}`/`{email}` objects are
  *   left to Airtable, as a record read back gives them): a collaborator is found by id or email, so an object with
  *   neither (`{"name": "Ada Park"}`) or an empty one (`{"id": ""}`, `""` in a list) is refused, as is a value of
- *   another shape; with typecast, text (an id or an email) is left to Airtable to convert. Whether the person is a
+ *   another shape. `id` is a user id (usr…) or group id (ugp…) and `email` an address: an email given as `id`, or an
+ *   id as `email`, names no one and is refused, naming the key to use. Without typecast a text item of a multiple
+ *   collaborator cell must be an id (an email or a name is not one: pass typecast: true for Airtable to convert an
+ *   email); with typecast, text (an id or an email) is left to Airtable to convert. Whether the person is a
  *   collaborator of the base is Airtable's to say.
  * Other types (barcode, unknown future ones) are left to Airtable. Read-only types are refused earlier
  * (check-fields.ts).
@@ -93,7 +99,8 @@ const TYPE_WORDS: Record<string, { what: string; example: string }> = {
   multipleAttachments: {
     what: "an attachment field",
     example:
-      'an array such as [{"url": "https://example.com/file.pdf"}] (to keep a file already there: {"id": "att…"})',
+      'an array such as [{"url": "https://example.com/file.pdf"}] (optionally with "filename"; to keep a file ' +
+      'already there: {"id": "att…"})',
   },
   rating: { what: "a rating field", example: "a whole number of stars such as 3" },
   singleSelect: { what: "a single select field", example: 'an option\'s name such as "Lead"' },
@@ -249,20 +256,21 @@ export function checkCellValue(
               `http://), as Airtable downloads the file from it. To upload a file's bytes instead, use upload_attachment.`,
           );
         }
+        checkAttachmentKeys(field, entry as Record<string, unknown>, where);
       }
       return false;
     }
     case "singleCollaborator":
       if (typeof value === "string" && typecast) return false;
       if (!isObjectLike(value) || Array.isArray(value)) return wrongType();
-      checkCollaborator(field, value, value, where);
+      checkCollaborator(field, value, value, where, typecast);
       return false;
     case "multipleCollaborators": {
       if (typeof value === "string" && typecast) return false;
       if (!Array.isArray(value)) return wrongType();
       for (const item of value) {
         if (typeof item !== "string" && (!isObjectLike(item) || Array.isArray(item))) return wrongType();
-        checkCollaborator(field, item, value, where);
+        checkCollaborator(field, item, value, where, typecast);
       }
       return false;
     }
@@ -271,29 +279,100 @@ export function checkCellValue(
   }
 }
 
+/** A user id (usr…) or a user group id (ugp…): what a collaborator's `id` is (field model, Collaborator). */
+const COLLABORATOR_ID = /^(usr|ugp)[0-9A-Za-z]+$/;
+const looksLikeEmail = (text: string) => text.includes("@");
+
 /**
  * Refuses a collaborator (`item`, part of the cell `value`) that names no one: an object with neither `id` nor
  * `email`, or with an empty (blank) one, and in a multiple collaborator cell an empty string. Airtable finds
  * collaborators by id or email only (field model, https://airtable.com/developers/web/api/field-model: Collaborator
- * "Cell format (write)" is `{id}` or `{email}`; Multiple collaborator "Cell format (write)" is an "array of strings:
- * array of user or group ids"), so `{"name": "Ada Park"}` or `{"id": ""}` cannot be written, with or without
- * typecast. The suggestion is the documented format: an object for a single collaborator, ids for multiple ones.
+ * "Cell format (write)" is `{id}` ("The user id, group id of the user") or `{email}` ("The user's email address");
+ * Multiple collaborator "Cell format (write)" is an "array of strings: array of user or group ids"), so
+ * `{"name": "Ada Park"}` or `{"id": ""}` cannot be written, with or without typecast; nor can an email given as `id`
+ * or an id given as `email` (each is looked up among its own kind). Without typecast a text item of a multiple
+ * collaborator cell must be a user or group id (usr…, ugp…); with typecast Airtable converts text, so any is left
+ * to it. The suggestion is the documented format: an object for a single collaborator, ids for multiple ones.
  */
-function checkCollaborator(field: AirtableField, item: unknown, value: unknown, where: string): void {
+function checkCollaborator(
+  field: AirtableField,
+  item: unknown,
+  value: unknown,
+  where: string,
+  typecast: boolean,
+): void {
   const entry = (typeof item === "object" && item !== null ? item : {}) as Record<string, unknown>;
   const given = [entry.id, entry.email].filter((v) => typeof v === "string");
   const blank = typeof item === "string" ? item.trim() === "" : given.some((v) => v.trim() === "");
-  if (!blank && (typeof item === "string" || given.length > 0)) return;
   const words = TYPE_WORDS[field.type]!;
   const single = field.type === "singleCollaborator";
+  const refuse = (why: string): never => {
+    throw new ToolInputError(
+      `${where}: ${JSON.stringify(field.name)} is ${words.what}: give ${words.example}, not ${quotedValue(value)}: ${why}`,
+    );
+  };
+  if (!blank && given.length > 0) {
+    // Airtable looks `id` up among ids and `email` among addresses (an object with both is found by its id).
+    if (typeof entry.id === "string") {
+      if (!looksLikeEmail(entry.id)) return;
+      refuse(
+        `${quotedValue(entry.id)} is an email, and Airtable looks "id" up among user and group ids (usr…, ugp…). ` +
+          `Give {"email": ${JSON.stringify(entry.id)}}${single ? "" : " or the person's user id"}.`,
+      );
+    }
+    const email = entry.email as string;
+    if (looksLikeEmail(email) || !COLLABORATOR_ID.test(email)) return;
+    refuse(
+      `${quotedValue(email)} is an id, and Airtable looks "email" up among email addresses. ` +
+        (single ? `Give {"id": ${JSON.stringify(email)}}.` : `Give it as it is: [${JSON.stringify(email)}].`),
+    );
+  }
+  if (typeof item === "string" && !blank) {
+    if (typecast || COLLABORATOR_ID.test(item)) return;
+    refuse(
+      looksLikeEmail(item)
+        ? `${quotedValue(item)} is an email, not a user or group id (a record read shows each person's id), or pass ` +
+            `typecast: true to let Airtable find the person by email.`
+        : `${quotedValue(item)} is not a user or group id (usr…, ugp…; a record read shows each person's id).`,
+    );
+  }
   const how = single
     ? "Airtable finds a collaborator by user id (usr…) or email"
     : "Airtable's field model writes this cell as user or group ids";
-  const why = blank
-    ? `${how}, and an empty one names no one.`
-    : `${how}, not ${single ? "by name." : "names (a record read shows each person's id)."}`;
+  refuse(
+    blank
+      ? `${how}, and an empty one names no one.`
+      : `${how}, not ${single ? "by name." : "names (a record read shows each person's id)."}`,
+  );
+}
+
+/**
+ * Properties an attachment item may have (field model, Attachment, "Cell format (write)"): a new file `url` and
+ * `filename`; a kept one (`id`) also what a read gives ("Cell format (read)"), which Airtable ignores.
+ */
+const NEW_ATTACHMENT_KEYS = new Set(["url", "filename"]);
+const KEPT_ATTACHMENT_KEYS = new Set(["id", "url", "filename", "size", "type", "width", "height", "thumbnails"]);
+
+/**
+ * Refuses an attachment item with a property Airtable does not take, or a filename that is not text: Airtable answers
+ * 422 INVALID_ATTACHMENT_OBJECT for the record (a new file is `{url, filename?}` only; clients report `type`, `size`
+ * or an `id` sent with a new file refused so). The message names the property and what a new or kept file is.
+ */
+function checkAttachmentKeys(field: AirtableField, entry: Record<string, unknown>, where: string): void {
+  const kept = typeof entry.id === "string";
+  const extra = Object.keys(entry).find((k) => !(kept ? KEPT_ATTACHMENT_KEYS : NEW_ATTACHMENT_KEYS).has(k));
+  const badName = !kept && entry.filename !== undefined && typeof entry.filename !== "string";
+  if (extra === undefined && !badName) return;
+  const what = kept
+    ? 'a file kept is {"id": "att…"} (what a read gives may come with it)'
+    : 'a new file is {"url": "https://…"} with an optional "filename" (text)';
+  const fix =
+    extra === undefined
+      ? `its filename ${quotedValue(entry.filename)} is not text`
+      : `remove ${JSON.stringify(extra)}${kept ? "" : " (Airtable reads the file's type and size itself)"}`;
   throw new ToolInputError(
-    `${where}: ${JSON.stringify(field.name)} is ${words.what}: give ${words.example}, not ${quotedValue(value)}: ${why}`,
+    `${where}: ${JSON.stringify(field.name)} is an attachment field: ${what}, and Airtable refuses other properties ` +
+      `(422 INVALID_ATTACHMENT_OBJECT): ${fix}, in ${quotedValue(entry)}.`,
   );
 }
 

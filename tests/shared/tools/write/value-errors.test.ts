@@ -489,6 +489,12 @@ describe("through the write tools, on the demo base", () => {
       ["Contacts", "Email", []],
       ["Contacts", "Files", ""],
       ["Contacts", "Files", [{ url: "example.com/a.pdf" }]],
+      // A new attachment is {url, filename?} only: Airtable answers INVALID_ATTACHMENT_OBJECT for other properties.
+      ["Contacts", "Files", [{ url: "https://example.com/a.pdf", type: "application/pdf" }]],
+      ["Contacts", "Files", [{ url: "https://example.com/a.pdf", filename: 7 }]],
+      // A collaborator's id is looked up among ids, an email among emails.
+      ["Companies", "Account manager", { id: "demo@example.com" }],
+      ["Companies", "Account manager", { email: "usr0123456789abcd" }],
       // Over Airtable's 100,000-character limit of text cells.
       ["Companies", "Name", "x".repeat(100_001)],
     ];
