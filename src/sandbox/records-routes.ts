@@ -22,6 +22,9 @@
  * - A link to a record id the linked table does not have: 422 ROW_DOES_NOT_EXIST (the type Airtable answers; the
  *   message is the sandbox's). A select option created by typecast by a non-creator: 422
  *   INVALID_MULTIPLE_CHOICE_OPTIONS, as without typecast.
+ * - An attachment item Airtable refuses: 422 INVALID_ATTACHMENT_OBJECT "Invalid attachment for field X: …" (only the
+ *   string item's reason is Airtable's wording). `{id}`/`{email}` objects in a multiple collaborator cell (the field
+ *   model documents ids only): taken, by the single collaborator's rules (fields/collaborators.ts).
  * - cellFormat=string without timeZone or userLocale: 422 INVALID_REQUEST_UNKNOWN (the docs make both required; the
  *   exact answer is not documented). An unknown zone or locale: the same.
  * - Expired list offsets: 422 LIST_RECORDS_ITERATOR_NOT_AVAILABLE; their lifetime is SandboxOptions.listIteratorTtlMs.
