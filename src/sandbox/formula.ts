@@ -9,7 +9,7 @@ import { FUNCTIONS, UNSUPPORTED_FUNCTIONS, type CallContext } from "./formula/fu
 import { parse, type Node } from "./formula/parser.ts";
 import { compare, ErrorValue, isError, isTruthy, toExternal, toNumber, toText, type Value } from "./formula/values.ts";
 
-export { FormulaError } from "./formula/errors.ts";
+export { FormulaError, type FormulaErrorKind } from "./formula/errors.ts";
 export type { FormulaField, FormulaRecord } from "./formula/fields.ts";
 export { MAX_DEPTH, MAX_LENGTH, parse } from "./formula/parser.ts";
 export type { Node } from "./formula/parser.ts";
@@ -66,14 +66,21 @@ function check(root: Node, fields: Map<string, FormulaField>): void {
     }
   };
   visit(root);
-  if (unknownFunctions.length > 0) throw new FormulaError(`Unknown function names: ${unknownFunctions.join(", ")}`);
+  if (unknownFunctions.length > 0) {
+    throw new FormulaError(`Unknown function names: ${unknownFunctions.join(", ")}`, "unknownFunction");
+  }
   if (unsupportedFunctions.length > 0) {
     throw new FormulaError(
       `Not supported by the Airtable sandbox's formula engine: ${unsupportedFunctions.join(", ")} (a real Airtable function the sandbox does not emulate)`,
+      "unsupported",
     );
   }
-  if (arityErrors.length > 0) throw new FormulaError(`Wrong number of arguments: ${arityErrors.join("; ")}`);
-  if (unknownFields.length > 0) throw new FormulaError(`Unknown field names: ${unknownFields.join(", ")}`);
+  if (arityErrors.length > 0) {
+    throw new FormulaError(`Wrong number of arguments: ${arityErrors.join("; ")}`, "arity");
+  }
+  if (unknownFields.length > 0) {
+    throw new FormulaError(`Unknown field names: ${unknownFields.join(", ")}`, "unknownField");
+  }
 }
 
 function evaluateNode(node: Node, record: FormulaRecord, fields: Map<string, FormulaField>): Value {
