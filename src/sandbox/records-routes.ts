@@ -100,7 +100,19 @@ function checkCellFormat(value: unknown): string {
 
 const SORT_KEY = /^sort\[(\d+)\]\[(field|direction)\]$/;
 
+/**
+ * Array parameters of a GET list written without `[]` (`fields=Name`): Airtable refuses one alone with 422
+ * INVALID_REQUEST_UNKNOWN and takes them repeated — its staff: "if you want to pass an array, you'll need to append []
+ * to the end of each key … If you only wanted one field, you'd still append the []. Our query parsing is somewhat
+ * lenient, which is why supplying the parameter multiple times works"
+ * (https://community.airtable.com/t/api-error-requesting-a-single-field/20018).
+ */
+const BARE_ARRAY_KEYS = ["fields", "recordMetadata"] as const;
+
 export function listQueryFromSearch(query: URLSearchParams): ListQuery {
+  for (const key of BARE_ARRAY_KEYS) {
+    if (query.getAll(key).length === 1) throw invalidRequest();
+  }
   const q: ListQuery = {};
   const sorts: { field?: string; direction?: string }[] = [];
   for (const [key, value] of query) {

@@ -119,6 +119,28 @@ describe("returnFieldsByFieldId and recordMetadata", () => {
   });
 });
 
+describe("array parameters in a GET list", () => {
+  // https://community.airtable.com/t/api-error-requesting-a-single-field/20018: `fields=Email` alone is refused,
+  // `fields[]=Email` is the documented form, and the key repeated without [] is taken.
+  it("refuses one fields= or recordMetadata= without [], as Airtable does, and takes them with [] or repeated", async () => {
+    for (const query of ["fields=Name", "recordMetadata=commentCount"]) {
+      const r = await asDemo("GET", `${contacts}?maxRecords=1&${query}`);
+      expect({ query, status: r.status, error: r.body.error }).toEqual({
+        query,
+        status: 422,
+        error: {
+          type: "INVALID_REQUEST_UNKNOWN",
+          message: "Invalid request: parameter validation failed. Check your request data.",
+        },
+      });
+    }
+    const bracketed = await asDemo("GET", `${contacts}?maxRecords=1&fields%5B%5D=Name`);
+    expect(Object.keys(bracketed.body.records[0].fields)).toEqual(["Name"]);
+    const repeated = await asDemo("GET", `${contacts}?maxRecords=1&fields=Name&fields=Stage`);
+    expect(Object.keys(repeated.body.records[0].fields).sort()).toEqual(["Name", "Stage"]);
+  });
+});
+
 describe("list offsets expire", () => {
   it("answers LIST_RECORDS_ITERATOR_NOT_AVAILABLE for an offset older than the iterator lifetime", async () => {
     const first = await asDemo("GET", `${contacts}?pageSize=10`);
