@@ -1,10 +1,12 @@
 import type { AirtableField, AirtableTable, BaseSchema } from "../airtable/schemas.ts";
 import { isRecordId } from "../airtable/ids.ts";
+import { tokenizeFormula, type FormulaToken } from "./formula-tokens.ts";
 import { ToolInputError } from "./tool-input-error.ts";
 
 /**
  * The one place this server reads an agent's Airtable formula (list_records' filterByFormula) before sending it:
- * a minimal tokenizer and one narrow check, for the trap of comparing a link field with a record id.
+ * a minimal tokenizer (formula-tokens.ts) and one narrow check, for the trap of comparing a link field with a record
+ * id. (After Airtable refused a formula, formula-mistakes.ts reads it too, to say what was wrong.)
  *
  * Airtable's rule: in a formula a link field (`multipleRecordLinks`) reads as its linked records' primary-field
  * values joined with ", " — what the grid shows on the link's tokens — never as their record ids, which only the
@@ -32,72 +34,6 @@ import { ToolInputError } from "./tool-input-error.ts";
  * (../airtable/ids.ts), linksByName and linkedTableOf from here.
  */
 
-type TokenKind = "string" | "field" | "ident" | "op" | "lparen" | "rparen" | "comma" | "other";
-interface Token {
-  kind: TokenKind;
-  /** string: the unescaped text; field: the text inside the braces; ident: the identifier; op: the operator. */
-  value: string;
-}
-
-const IDENT_START = /[\p{L}_]/u;
-const IDENT_PART = /[\p{L}\p{N}_]/u;
-const ESCAPES: Record<string, string> = { n: "\n", t: "\t", r: "\r" };
-
-/**
- * Airtable's formula tokens: strings in double or single quotes with backslash escapes, `{field}` ending at the
- * first `}` (Airtable has no escape for it), identifiers, operators, parentheses and commas. Numbers and anything
- * else are `other`. undefined when a string or a brace is not closed (the formula is not valid; Airtable says so).
- */
-function tokenize(text: string): Token[] | undefined {
-  const tokens: Token[] = [];
-  let i = 0;
-  while (i < text.length) {
-    const ch = text[i] as string;
-    if (/\s/.test(ch)) {
-      i++;
-    } else if (ch === '"' || ch === "'") {
-      let out = "";
-      i++;
-      for (;;) {
-        if (i >= text.length) return undefined;
-        const c = text[i] as string;
-        if (c === "\\") {
-          if (i + 1 >= text.length) return undefined;
-          const next = text[i + 1] as string;
-          out += ESCAPES[next] ?? next;
-          i += 2;
-        } else if (c === ch) {
-          i++;
-          break;
-        } else {
-          out += c;
-          i++;
-        }
-      }
-      tokens.push({ kind: "string", value: out });
-    } else if (ch === "{") {
-      const end = text.indexOf("}", i + 1);
-      if (end < 0) return undefined;
-      tokens.push({ kind: "field", value: text.slice(i + 1, end) });
-      i = end + 1;
-    } else if (IDENT_START.test(ch)) {
-      const start = i;
-      while (i < text.length && IDENT_PART.test(text[i] as string)) i++;
-      tokens.push({ kind: "ident", value: text.slice(start, i) });
-    } else if (["!=", "<=", ">="].includes(text.slice(i, i + 2))) {
-      tokens.push({ kind: "op", value: text.slice(i, i + 2) });
-      i += 2;
-    } else if ("+-*/&=<>".includes(ch)) {
-      tokens.push({ kind: "op", value: ch });
-      i++;
-    } else {
-      tokens.push({ kind: ch === "(" ? "lparen" : ch === ")" ? "rparen" : ch === "," ? "comma" : "other", value: ch });
-      i++;
-    }
-  }
-  return tokens;
-}
-
 /** A record-id comparison on a link field: the field, the id, and the formula's words for it. */
 export interface LinkIdComparison {
   field: AirtableField;
@@ -116,9 +52,9 @@ export function findLinkIdComparison(
   table: AirtableTable,
   schema: BaseSchema,
 ): LinkIdComparison | undefined {
-  const tokens = tokenize(formula);
-  if (tokens === undefined) return undefined;
-  const at = (i: number): Token | undefined => tokens[i];
+  const { tokens, unclosed } = tokenizeFormula(formula);
+  if (unclosed !== undefined) return undefined;
+  const at = (i: number): FormulaToken | undefined => tokens[i];
   /** The link field a token references, when it is a field reference (not a function call) to a link field. */
   const linkAt = (i: number): AirtableField | undefined => {
     const token = at(i);

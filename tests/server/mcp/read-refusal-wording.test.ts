@@ -145,3 +145,59 @@ describe("a filterByFormula naming no field of the table", () => {
     expect(answer.text).toMatch(/^Airtable refused the request: .*\(INVALID_FILTER_BY_FORMULA\)\. Fix the formula/);
   });
 });
+
+describe("a filterByFormula Airtable cannot read", () => {
+  // Airtable's whole answer for a formula it cannot parse (the sandbox answers the same).
+  const airtable =
+    "Airtable refused the request: The formula for filtering records is invalid: Invalid formula. Please check " +
+    "your formula text. (INVALID_FILTER_BY_FORMULA). Fix the formula: ";
+  const reminder = 'Field names go in {braces}, text in "double quotes", e.g. AND({Status} = "Done", {Score} > 3).';
+  const list = (filterByFormula: string) =>
+    call("list_records", { baseId: base.id, tableId: "Contacts", filterByFormula });
+
+  it("names an operator from another language and Airtable's own", async () => {
+    const answer = await list('{Stage} == "Lead"');
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toBe(
+      `${airtable}== (character 9) is not an Airtable operator: compare with one = ({Status} = "Done"). ${reminder}`,
+    );
+  });
+
+  it("names a function Airtable does not have and what to write instead", async () => {
+    const answer = await list('CONTAINS({Name}, "Ada")');
+    expect(answer.text).toBe(
+      `${airtable}CONTAINS() (character 1) is not an Airtable function: FIND("text", {Field}) > 0 finds text in a ` +
+        'field (case-sensitive; FIND(LOWER("text"), LOWER({Field})) > 0 ignores case). ' +
+        reminder,
+    );
+  });
+
+  it("names every mistake it recognises: a curly quote, &&, an infix AND, ISBLANK()", async () => {
+    const answer = await list('{Stage} = \u201cLead\u201d && ISBLANK({Email}) AND {Name} != ""');
+    expect(answer.text).toBe(
+      airtable +
+        [
+          '\u201c (character 11) is a curly quote: text goes in straight quotes, "like this"',
+          "&& (character 18) is not an Airtable operator: AND(condition1, condition2)",
+          "ISBLANK() (character 21) is not an Airtable function: {Field} = BLANK() is true for an empty cell, " +
+            "NOT({Field} = BLANK()) for a filled one",
+          "AND (character 38): AND is a function in Airtable: AND(condition1, condition2)",
+        ].join("; ") +
+        `. ${reminder}`,
+    );
+  });
+
+  it("names a parenthesis or a quote left open, and [brackets] for braces", async () => {
+    expect((await list('AND({Stage} = "Lead", {Name} != ""')).text).toBe(
+      `${airtable}the ( (character 4) never closed by ). ${reminder}`,
+    );
+    expect((await list('{Stage} = "Lead')).text).toBe(
+      `${airtable}the text starting with " (character 11) is never closed by the same quote (a quote inside text ` +
+        `is written \\" or \\'). ${reminder}`,
+    );
+    expect((await list('[Stage] = "Lead"')).text).toBe(
+      `${airtable}[ (character 1): fields go in {braces} in Airtable formulas, {Field Name}, not [brackets]. ` +
+        reminder,
+    );
+  });
+});

@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { AirtableTable } from "../../airtable/schemas.ts";
 import { resolveTable, SchemaLookupError } from "../../schema-cache.ts";
 import { defineTool, readOnlyAnnotations } from "../define-tool.ts";
+import { explainFormulaRefusal } from "../formula-mistakes.ts";
 import { refuseLinkIdComparison } from "../link-id-formula.ts";
 import { listingInputs, listingIssues, listingOutputs, resolveListingQuery, runListing } from "../listing.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
@@ -84,7 +85,13 @@ export const listRecords = defineTool({
       // names a field as it is now (one more schema request, only after such a refusal; the cached table when that
       // read fails, rather than losing the refusal's reason).
       const cached = listed;
-      if (cached === undefined || unknownFormulaFields(error, cached) === undefined) throw error;
+      if (cached === undefined) throw error;
+      if (unknownFormulaFields(error, cached) === undefined) {
+        // Any other refusal of the formula: Airtable says only "Invalid formula"; what the formula itself shows
+        // (`==`, `&&`, CONTAINS(…), a curly quote, an unclosed parenthesis) is named when recognised.
+        const explained = explainFormulaRefusal(error, input.filterByFormula, cached);
+        throw explained === undefined ? error : new ToolInputError(explained);
+      }
       const table = await ctx.schemas
         .get(ctx.airtable, input.baseId, ctx.userId, { fresh: true })
         .then((fresh) => fresh.tables.find((t) => t.id === cached.id) ?? cached)
