@@ -10,7 +10,6 @@ import { undeclaredTaskSubscription } from "../../shared/tasks/task-handlers.ts"
 import { ALL_CANCEL_SCOPES, scopesToCancel } from "../../shared/tools/catalog.ts";
 import type { AnyToolDefinition } from "../../shared/tools/define-tool.ts";
 import { buildInstructions, type InstructionSettings } from "../../shared/tools/instructions.ts";
-import { runsUnderDeadline } from "../../shared/tools/read-call.ts";
 import {
   DEFAULT_READ_CALL_DEADLINE_MS,
   type BaseToolContext,
@@ -180,18 +179,25 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
       // the app's error handler and can become an HTTP answer (401 + challenge) instead of a tool error.
       const context = memoize(() => deps.buildContext(req));
       if (called.length > 0 && call?.cancelled !== true) {
-        // Until the call's deadline at most (a tool that runs under one): a hung Airtable token endpoint must not
-        // hold the call past it. Past it, or once the client cancelled the call, the SDK gets the call at once and
-        // its handler answers (awaitCallContext, read-call.ts); the build goes on for whoever shares it.
-        const deadlineAt = called.some(runsUnderDeadline) ? arrivedAt + readCallDeadlineMs : undefined;
+        // Until the call's deadline at most (every tool call's, those that read only this server's own records
+        // included): a hung Airtable token endpoint must not hold the call past it. Past it, or once the client
+        // cancelled the call, the SDK gets the call at once and its handler answers (awaitCallContext,
+        // read-call.ts); the build goes on for whoever shares it. A client that left ends the wait too (below).
         try {
-          await settledOrStopped(context(), deadlineAt, call?.signal);
+          await settledOrStopped(context(), arrivedAt + readCallDeadlineMs, call?.signal, res);
         } catch (error) {
           // A misconfigured server (e.g. a sign-in it cannot decrypt) is no HTTP matter: the tool call answers it,
           // saying which setting the operator must fix (tool-errors.ts), instead of a bare HTTP 500.
           if (misconfigurationOf(error) === undefined) return next(error);
         }
       }
+      // The client closed the connection (without a cancel: a client that aborts its fetch, or crashed) before the
+      // SDK had the call, which the SDK watches for only once it has it: nobody reads the answer, so the call never
+      // runs (the SDK, handed a request whose connection had already closed, ran a 2025-era call and sent its
+      // Airtable requests once the refresh ended). Counted and logged as a call cancelled before it ran; the context
+      // build goes on for whoever shares it, as above. From here to the SDK's own watch (the Node adapter's `close`
+      // listener, then the request's signal) no I/O event can come in between: only promise jobs run.
+      if (called.length > 0 && clientLeft(res)) return leftBeforeRun(req, called, arrivedAt);
 
       const runtime: ToolRuntime = {
         context,
@@ -212,6 +218,22 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
       await requestRuntime.run(runtime, () => handlers.serve(shape, req, res, read.body, call));
     } finally {
       call?.close();
+    }
+  }
+
+  /**
+   * A request's tool calls whose client closed the connection before the SDK had them (`called`): each is logged
+   * and counted (`onToolCall`) as a call cancelled before it ran, as the tool's handler counts one
+   * (ReadCallCancelledError), `ms` from the request's arrival. Nothing is written: nobody is there to read it.
+   */
+  function leftBeforeRun(req: Request, called: readonly AnyToolDefinition[], arrivedAt: number): void {
+    const ms = performance.now() - arrivedAt;
+    for (const tool of called) {
+      // The handler's "tool call" line, with `clientLeft`: the call never reached its handler.
+      const userId = deps.callerUserId(req);
+      const fields = { userId, tool: tool.name, ms: Math.round(ms), isError: true, errorType: "CANCELLED" };
+      deps.logger.info({ ...fields, clientLeft: true }, "tool call");
+      deps.onToolCall?.(tool.name, ms, "cancelled");
     }
   }
 
@@ -336,29 +358,40 @@ function hasProgressToken(message: unknown): boolean {
 }
 
 /**
+ * Whether the client closed the connection of `res`'s request before its answer was written in full: Node destroys
+ * the response of a socket that closed (and emits its `close`), while a response written in full is finished.
+ */
+function clientLeft(res: Response): boolean {
+  return res.destroyed && !res.writableFinished;
+}
+
+/**
  * Waits for `promise` to settle (rethrowing its rejection), but no longer than until `deadlineAt` (a
- * `performance.now()` time; undefined: no limit) or `signal`'s abort: then it resolves, leaving `promise` running
- * (its later rejection counts as handled).
+ * `performance.now()` time), `cancelled`'s abort, or the client closing the connection of `res` (clientLeft; at once
+ * if one of these already happened): then it resolves, leaving `promise` running (its later rejection counts as
+ * handled). Nothing is written to `res` meanwhile, so its `close` can only mean the client left.
  */
 function settledOrStopped(
   promise: Promise<unknown>,
-  deadlineAt: number | undefined,
-  signal?: AbortSignal,
+  deadlineAt: number,
+  cancelled: AbortSignal | undefined,
+  res: Response,
 ): Promise<void> {
-  if (deadlineAt === undefined && signal === undefined) return promise.then(() => undefined);
   return new Promise<void>((resolve, reject) => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
     const done = (): void => {
       clearTimeout(timer);
-      signal?.removeEventListener("abort", stop);
+      cancelled?.removeEventListener("abort", stop);
+      res.off("close", stop);
     };
     const stop = (): void => {
       done();
       promise.catch(() => undefined);
       resolve();
     };
-    if (deadlineAt !== undefined) timer = setTimeout(stop, Math.max(0, deadlineAt - performance.now()));
-    signal?.addEventListener("abort", stop, { once: true });
+    const timer = setTimeout(stop, Math.max(0, deadlineAt - performance.now()));
+    if (cancelled?.aborted === true || clientLeft(res)) return stop();
+    cancelled?.addEventListener("abort", stop, { once: true });
+    res.once("close", stop);
     promise.then(
       () => {
         done();

@@ -16,10 +16,12 @@ import { untilAborted } from "../until-aborted.ts";
 import type { ToolContext } from "./define-tool.ts";
 
 /**
- * What runs under the deadline: a read tool's handler ("read"), or a write tool's checks before its write is queued
- * ("write_checks", its `plan`). Only the agent's message differs: what was not done, and what to do.
+ * What runs under the deadline: a read tool's handler ("read"), a write tool's checks before its write is queued
+ * ("write_checks", its `plan`), or only the wait for the call's context of a tool that reads this server's own
+ * records ("own_records": get_operation, list_operations, cancel_operation; its handler reads Redis, whose commands
+ * time out on their own). Only the agent's message differs: what was not done, and what to do.
  */
-export type DeadlineStage = "read" | "write_checks";
+export type DeadlineStage = "read" | "write_checks" | "own_records";
 
 /**
  * A read tool call, or a write tool call's checks before queueing, stopped by its deadline: the message says what
@@ -50,7 +52,7 @@ export class ReadCallCancelledError extends Error {
   readonly type = "CANCELLED";
   constructor(tool: string, stage: DeadlineStage) {
     super(
-      stage === "read"
+      stage !== "write_checks"
         ? `${tool} was cancelled by the MCP client (or its connection closed) before it ended. Nothing was changed.`
         : `${tool} was cancelled by the MCP client (or its connection closed) while its write was being checked: ` +
             `the write was not queued. Nothing was changed.`,
@@ -149,14 +151,15 @@ export interface CallDeadline {
 
 /**
  * The call's context, built by `build` (the server's: it reads the user's Airtable token from the store and, near its
- * expiry, refreshes it at Airtable's token endpoint), awaited under the call's deadline (`deadline`, for tools that
- * run under one: runsUnderDeadline) and under `signals` (the MCP request's, and the client's cancel when it came
- * before the SDK had the call). When one fires first the call rejects at once, with ReadCallDeadlineError (its
- * progress says it was getting the access token: no request of the call was sent) or ReadCallCancelledError; a
- * signal already aborted rejects without calling `build`. The build itself is not stopped: a token refresh is shared
- * by every call of the user waiting for it (AirtableTokenProvider's single flight, and the refresh lock across
- * processes), and a refresh cut off would leave Airtable's single-use refresh token spent for nothing; its outcome
- * is dropped (a rejection counts as handled). A context that arrives after a signal fired is not used either.
+ * expiry, refreshes it at Airtable's token endpoint), awaited under the call's deadline (`deadline`: every tool
+ * call has one, `stage` "own_records" for the tools that do not otherwise run under one, runsUnderDeadline) and
+ * under `signals` (the MCP request's, and the client's cancel when it came before the SDK had the call; a client
+ * that closed the connection before the SDK had the call never gets here: mcp-router.ts). When one fires first the
+ * call rejects at once, with ReadCallDeadlineError (its progress says it was getting the access token: no request
+ * of the call was sent) or ReadCallCancelledError; a signal already aborted rejects without calling `build`. The
+ * build itself is not stopped: a token refresh is shared by every call of the user waiting for it
+ * (AirtableTokenProvider's single flight, and the refresh lock across processes), and a refresh cut off would leave
+ * Airtable's single-use refresh token spent for nothing; its outcome is dropped (a rejection counts as handled). A context that arrives after a signal fired is not used either.
  */
 export async function awaitCallContext<T>(
   tool: string,
@@ -188,7 +191,9 @@ const times = (n: number, what: string): string => `${n} ${what}${n === 1 ? "" :
  * The agent's message for a call stopped at its deadline: what happened (Airtable rate limiting, failing, not
  * answering, or the call still waiting its turn), the requests made and the time spent, that nothing changed, and
  * what to do. For a write's checks ("write_checks"): that the write was not queued (a plan queues nothing and sends
- * only reads), and to call again with the same arguments, since nothing of this call runs later.
+ * only reads), and to call again with the same arguments, since nothing of this call runs later. For a tool that
+ * reads only this server's records ("own_records", stopped while its context was built: the user's token): that it
+ * did not run, so nothing was read or cancelled, and to call it again in a minute.
  */
 export function describeStop(
   tool: string,
@@ -240,6 +245,15 @@ export function describeStop(
       : ` ${times(p.attempts, "request")} ${p.attempts === 1 ? "was" : "were"} sent to Airtable` +
         `${parts.length > 0 ? `: ${parts.join(", ")}` : ""}.`;
   const stopped = `${tool} was stopped after ${seconds(elapsedMs)} s: ${what}.${sent}`;
+  if (stage === "own_records") {
+    return (
+      `${stopped} This server gets your Airtable sign-in ready before every tool call, ${tool} too (it reads only ` +
+      `this server's own records of your write operations), and gives that at most ${seconds(deadlineMs)} s ` +
+      `(READ_CALL_DEADLINE_MS), so that you get this answer before your MCP client gives up. Nothing was done: ` +
+      `${tool} did not run, so no operation was read or cancelled. The refresh of your sign-in goes on without ` +
+      `this call: call ${tool} again in a minute with the same arguments.`
+    );
+  }
   if (write) {
     return (
       `${stopped} No further request of this call is sent: this server gives a write call at most ` +

@@ -8,7 +8,13 @@ import { declaresTasks, type TaskRuntime } from "../tasks/task-handlers.ts";
 import type { AnyToolDefinition, ToolContext, WriteToolDefinition } from "./define-tool.ts";
 import { refuseMissingAirtableScopes } from "./airtable-scopes.ts";
 import { compileTools } from "./compile-tools.ts";
-import { awaitCallContext, ReadCallCancelledError, runReadCall, runsUnderDeadline } from "./read-call.ts";
+import {
+  awaitCallContext,
+  ReadCallCancelledError,
+  runReadCall,
+  runsUnderDeadline,
+  type DeadlineStage,
+} from "./read-call.ts";
 import { explainNoAccess, toolErrorResult } from "./tool-errors.ts";
 import { toolSuccessResult } from "./tool-result.ts";
 
@@ -24,8 +30,8 @@ export type ToolCallOutcome = "ok" | "error" | "cancelled";
 export interface ToolRuntime {
   /**
    * Builds the caller's context; called only when a tool runs (tools/list needs none). It may wait on a refresh of
-   * the user's Airtable token: a call that runs under READ_CALL_DEADLINE_MS waits for it only until its deadline
-   * (awaitCallContext, read-call.ts).
+   * the user's Airtable token: every call waits for it only until READ_CALL_DEADLINE_MS from its arrival, those of
+   * tools that read only this server's own records included (awaitCallContext, read-call.ts).
    */
   context(extra: ToolRequestExtra): Promise<BaseToolContext>;
   /**
@@ -61,7 +67,8 @@ export interface ToolRuntime {
   logger: Logger;
   /**
    * READ_CALL_DEADLINE_MS: the most a read tool call that asks Airtable, or a write tool call's checks before its
-   * write is queued, may take, from the call's arrival (see read-call.ts); default the config's default (45 s).
+   * write is queued, may take, from the call's arrival (see read-call.ts), and the most any tool call waits for its
+   * context; default the config's default (45 s).
    */
   readCallDeadlineMs?: number;
   /**
@@ -115,13 +122,12 @@ export function registerTools(
       try {
         // The context may wait on a refresh of the user's Airtable token (at Airtable's token endpoint): that wait
         // is part of the call, so it ends at the call's deadline and when the call is cancelled, as the reads do.
+        // Tools that read only this server's records wait for it until the deadline too.
         const base = await awaitCallContext(
           tool.name,
           () => runtime.context(extra),
           [extra.mcpReq.signal, runtime.cancelled],
-          runsUnderDeadline(tool)
-            ? { deadlineMs, startedAt: started, stage: tool.kind === "write" ? "write_checks" : "read" }
-            : undefined,
+          { deadlineMs, startedAt: started, stage: deadlineStage(tool) },
         );
         ctx = callContext(base, extra, era);
         log = ctx.logger;
@@ -182,6 +188,12 @@ export function registerTools(
       }
     });
   }
+}
+
+/** What a call of `tool` does under its deadline (DeadlineStage): what its answer at the deadline says. */
+function deadlineStage(tool: AnyToolDefinition): DeadlineStage {
+  if (tool.kind === "write") return "write_checks";
+  return runsUnderDeadline(tool) ? "read" : "own_records";
 }
 
 /** `errorType` (Airtable's or ours), the HTTP `status` of Airtable's answer and its base, when the error has them. */

@@ -1,0 +1,232 @@
+/**
+ * A tool call whose client goes away (closes its connection, sending no `notifications/cancelled`: the user stopped a
+ * client that aborts its fetch, or the client crashed) while the router is still building the call's context, here
+ * waiting on a refresh of the user's Airtable token (the sandbox's slow token endpoint, `tokenLatencyMs`). Nobody
+ * reads the answer any more, so no request of the call may reach Airtable afterwards (it would spend the base's
+ * 5 requests per second, and the user's, for nothing). Before session 19 the router did not watch the connection
+ * until the SDK had the call, and the SDK's 2025-era leg, handed a request whose connection had already closed, ran
+ * it: the read was sent once the refresh ended, a write was queued (its 2026-07-28 handler refused such a request
+ * unseen, so it was not counted as cancelled). Also: the tools that read only this server's own records (get_operation,
+ * list_operations, cancel_operation) waited for that context with no deadline; they now answer by
+ * READ_CALL_DEADLINE_MS (here 2 s) too. The real server app (as start-server.ts wires it), real Redis, the sandbox,
+ * raw HTTP requests whose socket is destroyed, and the MCP SDK client, over real HTTP.
+ */
+import { connect, type Socket } from "node:net";
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { startSandbox, type BaseInfo, type Sandbox } from "../../../src/sandbox/index.ts";
+import { nowMs } from "../../../src/sandbox/recorder.ts";
+import { callTool, connectClient, resultText, signInAndConnect } from "../../e2e/helpers/mcp-client.ts";
+import { TestOAuthProvider } from "../../e2e/helpers/test-oauth-provider.ts";
+import { createTestRedis, deleteKeys, uniquePrefix } from "../../helpers/redis.ts";
+import { sampleValue, startServerHarness, type ServerHarness } from "../../support/admin-test-harness.ts";
+import { MODERN, modernMeta } from "../../support/tasks-client.ts";
+
+const DEADLINE_MS = 2_000;
+/** What an answer may take beyond the moment it is due, on a busy machine. */
+const MARGIN_MS = 1_000;
+/** The token endpoint's delay in the disconnect tests: the client leaves well before it ends. */
+const REFRESH_MS = 1_500;
+const TOKEN_PATH = "/oauth2/v1/token";
+
+const keyPrefix = uniquePrefix("disconnect-during-context");
+const redis = createTestRedis();
+let sandbox: Sandbox;
+let h: ServerHarness;
+let base: BaseInfo;
+let userId: string;
+let provider: TestOAuthProvider;
+let client: Client;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const baseRequestsSince = (since: number) => sandbox.requests.filter((r) => r.baseId === base.id && r.time >= since);
+const tokenRequestsSince = (since: number) => sandbox.requests.filter((r) => r.path === TOKEN_PATH && r.time >= since);
+
+/** Waits (≤ 5 s) until the sandbox's token endpoint got a request since `since`: a refresh is on its way. */
+async function refreshStartedSince(since: number): Promise<void> {
+  for (let i = 0; i < 250 && tokenRequestsSince(since).length === 0; i++) await sleep(20);
+  expect(tokenRequestsSince(since)).toHaveLength(1);
+}
+
+/** Waits (≤ 10 s) until the refresh counter passed `count`: the refresh the test started has ended. */
+async function refreshEndedAfter(count: number): Promise<void> {
+  for (let i = 0; i < 500 && sandbox.refreshCount() <= count; i++) await sleep(20);
+  expect(sandbox.refreshCount()).toBe(count + 1);
+}
+
+/** The stored Airtable sign-in's access token as if it expired now: the next tool call refreshes it first. */
+async function expireStoredAccessToken(): Promise<void> {
+  const account = await h.store.getAirtableAccount(userId);
+  if (account === undefined) throw new Error("no Airtable sign-in stored for the test user");
+  await h.store.putAirtableAccount({ ...account, tokens: { ...account.tokens, accessTokenExpiresAt: Date.now() } });
+}
+
+/** How many calls of `tool` the server counted with `outcome` in /metrics' tool_call_duration_seconds. */
+async function calls(tool: string, outcome: string): Promise<number> {
+  return sampleValue(await h.metrics.registry.metrics(), "tool_call_duration_seconds_count", { tool, outcome }) ?? 0;
+}
+
+const listArgs = () => ({ baseId: base.id, tableId: "Tasks" });
+
+/**
+ * A `tools/call` POST /mcp written by hand on a socket of its own, as `era` sends it (2025-11-25: no envelope;
+ * 2026-07-28: the `_meta` envelope and the Mcp-Method/Mcp-Name headers). The socket, to destroy: a client leaving
+ * without a word. `received` is everything the server wrote back.
+ */
+async function rawCall(
+  era: "2025-11-25" | typeof MODERN,
+  name: string,
+  args: Record<string, unknown>,
+): Promise<{ socket: Socket; received: () => string }> {
+  const url = new URL(h.url);
+  const body = JSON.stringify({
+    jsonrpc: "2.0",
+    id: 1,
+    method: "tools/call",
+    params: { name, arguments: args, ...(era === MODERN && { _meta: modernMeta(false) }) },
+  });
+  const headers = [
+    `POST /mcp HTTP/1.1`,
+    `Host: ${url.host}`,
+    `Authorization: Bearer ${provider.tokens()!.access_token}`,
+    `Content-Type: application/json`,
+    `Accept: application/json, text/event-stream`,
+    `MCP-Protocol-Version: ${era}`,
+    ...(era === MODERN ? [`Mcp-Method: tools/call`, `Mcp-Name: ${name}`] : []),
+    `Content-Length: ${Buffer.byteLength(body)}`,
+  ];
+  const socket = connect(Number(url.port), url.hostname);
+  await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+  let received = "";
+  socket.on("data", (chunk: Buffer) => (received += chunk.toString("utf8")));
+  socket.on("error", () => undefined); // destroyed by the test
+  socket.write(`${headers.join("\r\n")}\r\n\r\n${body}`);
+  return { socket, received: () => received };
+}
+
+beforeAll(async () => {
+  sandbox = await startSandbox();
+  const user = sandbox.addUser({ email: "leaves@example.com", name: "Leaving User" });
+  userId = user.id;
+  base = sandbox.createBase(user.id, {
+    name: "Disconnect base",
+    tables: [{ name: "Tasks", fields: [{ name: "Name", type: "singleLineText" }], records: [{ Name: "one" }] }],
+  });
+  h = await startServerHarness({ sandbox, keyPrefix, env: { READ_CALL_DEADLINE_MS: String(DEADLINE_MS) } });
+  provider = new TestOAuthProvider({ sandboxUser: user.id });
+  ({ client } = await signInAndConnect(`${h.url}/mcp`, provider));
+  // The schema is cached: a read below would send its list request only.
+  const warm = await callTool(client, "list_records", listArgs());
+  expect(warm.isError, resultText(warm)).toBeFalsy();
+}, 30_000);
+
+afterAll(async () => {
+  sandbox?.setFaults({ tokenLatencyMs: 0 });
+  await client?.close();
+  await h?.close();
+  await sandbox?.close();
+  await deleteKeys(redis, keyPrefix);
+  redis.disconnect();
+});
+
+afterEach(async () => {
+  sandbox.setFaults({ tokenLatencyMs: 0 });
+  await sleep(200);
+});
+
+describe("a client that closes its connection while the call's token is being refreshed", () => {
+  for (const era of ["2025-11-25", MODERN] as const) {
+    it(`${era}: the read is never sent to Airtable, and is counted as cancelled`, async () => {
+      await expireStoredAccessToken();
+      sandbox.setFaults({ tokenLatencyMs: REFRESH_MS });
+      const refreshes = sandbox.refreshCount();
+      const cancelled = await calls("list_records", "cancelled");
+      const before = nowMs();
+      const call = await rawCall(era, "list_records", listArgs());
+      await refreshStartedSince(before);
+      call.socket.destroy();
+      // The refresh ends (it is the user's, and Airtable's refresh tokens are single-use: it is never cut off)...
+      await refreshEndedAfter(refreshes);
+      await sleep(1_000);
+      // ...and the call whose client left sends nothing.
+      expect(call.received()).toBe("");
+      expect(baseRequestsSince(before)).toEqual([]);
+      expect(await calls("list_records", "cancelled")).toBe(cancelled + 1);
+      // The rotated token was stored: the next call needs no refresh and runs.
+      const next = await callTool(client, "list_records", listArgs());
+      expect(next.isError, resultText(next)).toBeFalsy();
+      expect(tokenRequestsSince(before)).toHaveLength(1);
+    });
+  }
+
+  it("a write's checks stop there: nothing is read from the base, nothing queued", async () => {
+    await expireStoredAccessToken();
+    sandbox.setFaults({ tokenLatencyMs: REFRESH_MS });
+    const refreshes = sandbox.refreshCount();
+    const before = nowMs();
+    const call = await rawCall("2025-11-25", "create_records", {
+      baseId: base.id,
+      tableId: "Tasks",
+      records: [{ fields: { Name: "left" } }],
+    });
+    await refreshStartedSince(before);
+    call.socket.destroy();
+    await refreshEndedAfter(refreshes);
+    await sleep(1_000);
+    expect(baseRequestsSince(before)).toEqual([]);
+    const ops = await callTool(client, "list_operations", { limit: 5 });
+    const kinds = (ops.structuredContent as { operations: { kind: string }[] }).operations.map((o) => o.kind);
+    expect(kinds).not.toContain("create_records");
+    expect(sandbox.listRecordsDirect(base.id, "Tasks").map((r) => r.fields.Name)).toEqual(["one"]);
+  });
+
+  it("the MCP SDK client closed during the refresh (its fetch aborted, no cancel sent): nothing reaches the base", async () => {
+    await expireStoredAccessToken();
+    sandbox.setFaults({ tokenLatencyMs: REFRESH_MS });
+    const refreshes = sandbox.refreshCount();
+    const cancelled = await calls("list_records", "cancelled");
+    const leaving = await connectClient(`${h.url}/mcp`, provider);
+    const before = nowMs();
+    const call = leaving.callTool({ name: "list_records", arguments: listArgs() });
+    await refreshStartedSince(before);
+    await leaving.close();
+    await expect(call).rejects.toThrow();
+    await refreshEndedAfter(refreshes);
+    await sleep(1_000);
+    expect(baseRequestsSince(before)).toEqual([]);
+    expect(await calls("list_records", "cancelled")).toBe(cancelled + 1);
+  });
+});
+
+describe("tools that read only this server's own records wait for the call's context until READ_CALL_DEADLINE_MS", () => {
+  const cases: [string, Record<string, unknown>][] = [
+    ["list_operations", { limit: 5 }],
+    ["get_operation", { operationId: "op_not_there" }],
+    ["cancel_operation", { operationId: "op_not_there" }],
+  ];
+  for (const [tool, args] of cases) {
+    it(`${tool} answers by the deadline, naming the slow token refresh and what to do`, async () => {
+      await expireStoredAccessToken();
+      // Past the deadline: before session 19 the call waited for it, however long it took.
+      sandbox.setFaults({ tokenLatencyMs: DEADLINE_MS + 1_500 });
+      const refreshes = sandbox.refreshCount();
+      const errors = await calls(tool, "error");
+      const started = performance.now();
+      const result = await callTool(client, tool, args);
+      const ms = performance.now() - started;
+      const text = resultText(result);
+      expect(result.isError, text).toBe(true);
+      expect(text).toMatch(new RegExp(`^${tool} was stopped after 2(\\.\\d)? s: `));
+      expect(text).toContain("Airtable did not answer this server's request for your access token");
+      expect(text).toContain("READ_CALL_DEADLINE_MS");
+      expect(text).toContain(`Nothing was done: ${tool} did not run`);
+      expect(text).toContain(`call ${tool} again in a minute`);
+      expect(ms).toBeLessThan(DEADLINE_MS + MARGIN_MS);
+      expect(await calls(tool, "error")).toBe(errors + 1);
+      // The refresh goes on and is stored: the same call then answers as usual.
+      await refreshEndedAfter(refreshes);
+      const again = await callTool(client, tool, args);
+      expect(resultText(again)).not.toContain("was stopped after");
+    });
+  }
+});
