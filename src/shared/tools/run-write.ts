@@ -46,7 +46,7 @@ export const WRITE_ANSWER_GRACE_MS = 5_000;
  * A write tool call: its plan becomes an operation (durable once submitted), then the call waits up to
  * `waitMs`. Ended in time → the full result; otherwise `{operationId, status, progress}` and the agent polls
  * get_operation. With a progressToken, every batch sends notifications/progress (records settled of total; the
- * message names the operation id).
+ * message says how many were written, failed or in doubt, and names the operation: progressMessage).
  * With `tasks` (the request declared the MCP Tasks extension, 2026-07-28), the call does not wait: once the
  * operation is durable it answers with a task whose id is the operation id (`resultType: "task"`, see
  * ../tasks/operation-task-store.ts), and the client polls `tasks/get` (or get_operation).
@@ -116,11 +116,7 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
             lastSent = settled;
             // Each message names the operation: a client whose call goes away (a dropped connection) still knows
             // what to ask get_operation about.
-            const message =
-              (p.cancelled === true
-                ? `cancelled: ${formatCount(p.recordsSucceeded)} of ${formatCount(p.recordsTotal)} ${doneWord(operation.kind)}; the rest were not sent`
-                : `${formatCount(settled)} of ${formatCount(p.recordsTotal)} ${doneWord(operation.kind)} (batch ${p.batchesDone}/${p.batchesTotal})`) +
-              ` · operation ${operation.operationId}`;
+            const message = `${progressMessage(p, operation.kind)} · operation ${operation.operationId}`;
             send(settled, p.recordsTotal, message).catch((error: unknown) =>
               ctx.logger.debug({ err: error }, "progress notification not delivered"),
             );
@@ -201,6 +197,30 @@ export function noWorkerMessage(operationId: string): string {
     `Queued; no worker is running — the operator must start one. The write is kept as operation ${operationId} ` +
     "and runs when a worker starts: do not call again; poll get_operation with this operationId."
   );
+}
+
+/**
+ * The `message` of a write call's progress notification (basic/utilities/progress: "human-readable progress
+ * information"), without the operation id the caller appends. Failed and in-doubt items are settled too (they count
+ * in `progress`) but were not written, so they are named as what they are: "2 of 2 done: 0 written, 2 failed (batch
+ * 1/1)", as the final answer says "0 records written, 2 failed of 2". Only when every settled item was written does
+ * it say "150 of 1,200 written (batch 3/120)". A cancelled operation's last notification counts what was written
+ * (and what failed or is in doubt) of the total: "cancelled: 38 of 200 written, 2 failed; the rest were not sent".
+ * @param p the operation's progress as the runner relays it (counts of items; `cancelled` once a cancel ended it)
+ * @param kind the operation's kind: a delete's items are "deleted", every other kind's "written" (doneWord)
+ */
+export function progressMessage(p: OperationProgress, kind: string): string {
+  const n = formatCount;
+  const notWritten =
+    (p.recordsFailed > 0 ? `, ${n(p.recordsFailed)} failed` : "") +
+    (p.recordsInDoubt > 0 ? `, ${n(p.recordsInDoubt)} in doubt` : "");
+  if (p.cancelled === true) {
+    return `cancelled: ${n(p.recordsSucceeded)} of ${n(p.recordsTotal)} ${doneWord(kind)}${notWritten}; the rest were not sent`;
+  }
+  const settled = p.recordsSucceeded + p.recordsFailed + p.recordsInDoubt;
+  const batch = `(batch ${p.batchesDone}/${p.batchesTotal})`;
+  if (notWritten === "") return `${n(settled)} of ${n(p.recordsTotal)} ${doneWord(kind)} ${batch}`;
+  return `${n(settled)} of ${n(p.recordsTotal)} done: ${n(p.recordsSucceeded)} ${doneWord(kind)}${notWritten} ${batch}`;
 }
 
 /** The answer for an operation that is queued but whose state cannot be read right now. */
