@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { DEFAULT_REDIRECT_URI_SCHEMES, privateUseSchemeProblem } from "./auth/redirect-schemes.ts";
+import { closestNames } from "./closest-name.ts";
 
 /**
  * The whole environment of every process, as one schema. Names here are a public interface
@@ -456,7 +457,8 @@ export function settingsFileLine(file: SettingsFile | undefined, names: readonly
  * One sentence per variable `file` sets that is no setting of ours but is one or two keystrokes from one
  * (AIRTABLE_CLIENTID, LOG_LEVLE, port): such a line is silently ignored — a misspelt AIRTABLE_CLIENT_ID starts the
  * fake Airtable — so the person is told which setting it likely meant. Names far from every setting are left alone:
- * a .env may hold other programs' variables. Empty when there is no file or nothing is close.
+ * a .env may hold other programs' variables. Empty when there is no file or nothing is close
+ * (closest-name.ts: the same rule says "did you mean" for table, field and view names).
  */
 export function settingsFileTypos(file: SettingsFile | undefined): string[] {
   if (file === undefined) return [];
@@ -464,7 +466,7 @@ export function settingsFileTypos(file: SettingsFile | undefined): string[] {
   const lines: string[] = [];
   for (const name of file.names) {
     if (Object.hasOwn(configSchema.shape, name)) continue;
-    const meant = closestSetting(name, known);
+    const meant = closestNames(name, known, 1)[0];
     if (meant !== undefined) {
       lines.push(
         `${file.path} sets ${name}, which is not a setting of airtable-oauth-mcp (ignored): did you mean ${meant}?`,
@@ -472,40 +474,4 @@ export function settingsFileTypos(file: SettingsFile | undefined): string[] {
     }
   }
   return lines;
-}
-
-/**
- * The setting `name` most likely misspells: the same letters and digits in another case or with other separators
- * (port, AIRTABLE-CLIENT-ID), else the nearest within 2 edits for a setting of 6 characters or more and 1 below
- * (optimal string alignment distance: a swap of two neighbours is one edit). Undefined when none is that close.
- */
-function closestSetting(name: string, known: readonly string[]): string | undefined {
-  const bare = (text: string): string => text.toUpperCase().replace(/[^A-Z0-9]/g, "");
-  const same = known.find((setting) => bare(setting) === bare(name));
-  if (same !== undefined) return same;
-  let best: { setting: string; distance: number } | undefined;
-  for (const setting of known) {
-    const distance = editDistance(name.toUpperCase(), setting);
-    if (distance <= (setting.length >= 6 ? 2 : 1) && (best === undefined || distance < best.distance)) {
-      best = { setting, distance };
-    }
-  }
-  return best?.setting;
-}
-
-/** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours, each 1. */
-function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
-    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
-  );
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
-      }
-    }
-  }
-  return d[a.length]![b.length]!;
 }

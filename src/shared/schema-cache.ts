@@ -13,6 +13,7 @@ import {
 import type { RedisClientSideCache } from "./kv/client-side-cache.ts";
 import type { Logger } from "./logger.ts";
 import { redisDoesNotAnswer } from "./redis-unavailable.ts";
+import { closestNames } from "./closest-name.ts";
 
 export interface SchemaCacheOptions {
   /** Shared cache for every process; without it each process keeps its own in memory. */
@@ -40,23 +41,45 @@ export function schemaKeyPrefix(keyPrefix: string): string {
   return `${keyPrefix}:schema:`;
 }
 
-/** A table, field or view name that does not exist; `known` lists the real ones so the agent can fix its call. */
+/**
+ * A table, field or view name that does not exist; the message lists the real ones so the agent can fix its call,
+ * and first names the one or few it most likely meant ("Nmae" → "Name", "due_date" → "Due date"; closest-name.ts,
+ * the rule .env typos are told with), since a table of 80 fields is a long list to find "Name" in.
+ * @param kind what was looked up
+ * @param wanted the id or name the call gave
+ * @param where where it was looked up, e.g. `in table "Tasks" (tbl…)`
+ * @param items the tables, fields or views there are, in the order Airtable lists them
+ */
 export class SchemaLookupError extends Error {
   override name = "SchemaLookupError";
   readonly kind: "table" | "field" | "view";
   readonly wanted: string;
+  /** Each item as the message names it: `"Name" (fld…)`. */
   readonly known: string[];
-  constructor(kind: "table" | "field" | "view", wanted: string, where: string, known: string[]) {
+  readonly items: readonly { id: string; name: string }[];
+  constructor(
+    kind: "table" | "field" | "view",
+    wanted: string,
+    where: string,
+    items: readonly { id: string; name: string }[],
+  ) {
+    const known = items.map(label);
     const shown = known.slice(0, 200).join(", ");
     const more = known.length > 200 ? ` (and ${known.length - 200} more)` : "";
+    const meant = closestNames(
+      wanted,
+      items.map((i) => i.name),
+    ).map((name) => label(items.find((i) => i.name === name)!));
     super(
       `Unknown ${kind} ${JSON.stringify(wanted)} ${where}. ` +
+        (meant.length === 0 ? "" : `Did you mean ${meant.join(" or ")}? `) +
         (known.length === 0 ? `There are no ${kind}s.` : `The ${kind}s are: ${shown}${more}.`) +
         ` Use the id or the exact name.`,
     );
     this.kind = kind;
     this.wanted = wanted;
     this.known = known;
+    this.items = items;
   }
 }
 
@@ -73,15 +96,14 @@ function findByIdOrName<T extends { id: string; name: string }>(items: readonly 
 
 export function resolveTable(schema: BaseSchema, tableIdOrName: string, baseId = "this base"): AirtableTable {
   const table = findByIdOrName(schema.tables, tableIdOrName);
-  if (table === undefined)
-    throw new SchemaLookupError("table", tableIdOrName, `in ${baseId}`, schema.tables.map(label));
+  if (table === undefined) throw new SchemaLookupError("table", tableIdOrName, `in ${baseId}`, schema.tables);
   return table;
 }
 
 export function resolveField(table: AirtableTable, fieldIdOrName: string): AirtableField {
   const field = findByIdOrName(table.fields, fieldIdOrName);
   if (field === undefined) {
-    throw new SchemaLookupError("field", fieldIdOrName, `in table ${label(table)}`, table.fields.map(label));
+    throw new SchemaLookupError("field", fieldIdOrName, `in table ${label(table)}`, table.fields);
   }
   return field;
 }
@@ -89,7 +111,7 @@ export function resolveField(table: AirtableTable, fieldIdOrName: string): Airta
 export function resolveView(table: AirtableTable, viewIdOrName: string): AirtableView {
   const view = findByIdOrName(table.views, viewIdOrName);
   if (view === undefined) {
-    throw new SchemaLookupError("view", viewIdOrName, `in table ${label(table)}`, table.views.map(label));
+    throw new SchemaLookupError("view", viewIdOrName, `in table ${label(table)}`, table.views);
   }
   return view;
 }

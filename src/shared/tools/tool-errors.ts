@@ -18,6 +18,7 @@ import { describeMisconfigurationForAgent, misconfigurationOf } from "../misconf
 import { isRedisUnavailable, logRedisRefusal, TEMPORARILY_UNAVAILABLE } from "../redis-unavailable.ts";
 import { SubmitOutcomeUnknownError } from "../operations/operation-runner.ts";
 import { SchemaLookupError } from "../schema-cache.ts";
+import { closestNames } from "../closest-name.ts";
 import { airtableAccessLost } from "../tokens/access-lost.ts";
 import { AirtableTokenUnavailableError } from "../tokens/airtable-token-provider.ts";
 import type { AnyToolDefinition, ToolContext } from "./define-tool.ts";
@@ -161,7 +162,8 @@ const MAX_LISTED_FIELDS = 200;
  * filterByFormula; the sandbox emulates it, src/sandbox/formula.ts). A name differing from a field's only in case
  * or surrounding spaces gets "did you mean {Stage}?" and the rule that formulas take names exactly (tableId and the
  * field keys of the other arguments are matched ignoring case, a formula is Airtable's to read); a field id gets the
- * field's name (formulas name fields by name: ids are not field references in them). Answers undefined for any other
+ * field's name (formulas name fields by name: ids are not field references in them); a name a keystroke or two from
+ * a field's ({Nmae}) gets that field (closest-name.ts, as unknown names elsewhere). Answers undefined for any other
  * error, so describeToolError's general formula hint stands.
  * @param error what the list request failed with
  * @param table the listed table, as a fresh schema has it (the suggestions must name fields that exist now)
@@ -184,7 +186,15 @@ export function unknownFormulaFields(error: unknown, table: AirtableTable): stri
       caseOnly = true;
     } else if (byId !== undefined) {
       suggestions.push(`{${byId.name}} (formulas name fields by name, not by id)`);
-    } else continue;
+    } else {
+      // A typo ({Nmae}): the names it is one or two keystrokes from, by the rule every unknown name is told with.
+      const near = closestNames(
+        name,
+        table.fields.map((f) => f.name),
+      );
+      if (near.length === 0) continue;
+      suggestions.push(near.map((n) => `{${n}}`).join(" or "));
+    }
     if (names.length > 1) suggestions[suggestions.length - 1] += ` for {${name}}`;
   }
   const refs = names.map((n) => `{${n}}`).join(", ");

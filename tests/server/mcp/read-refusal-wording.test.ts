@@ -106,15 +106,16 @@ describe("a filterByFormula naming no field of the table", () => {
     expect((fixed.data.records as { fields: Record<string, unknown> }[]).map((r) => r.fields.Name)).toEqual(["Ada"]);
   });
 
-  it("a name matching no field, and a field id: the fields listed, ids turned into names", async () => {
+  it("misspelt names and a field id: the fields listed, the nearest named, ids turned into names", async () => {
     const typo = await call("list_records", {
       baseId: base.id,
       tableId: "Contacts",
       filterByFormula: 'AND({Stag}="Lead", {Emial}!="")',
     });
     expect(typo.text).toBe(
-      'Airtable refused filterByFormula (INVALID_FILTER_BY_FORMULA): table "Contacts" has no fields {Stag}, {Emial}. ' +
-        'Put a field\'s name in {braces} exactly as Airtable shows it. The fields are: "Name", "Email", "Stage".',
+      'Airtable refused filterByFormula (INVALID_FILTER_BY_FORMULA): table "Contacts" has no fields {Stag}, {Emial} ' +
+        "— did you mean {Stage} for {Stag}, {Email} for {Emial}? Put a field's name in {braces} exactly as Airtable " +
+        'shows it. The fields are: "Name", "Email", "Stage".',
     );
     const stage = base.tables[0]!.fields.find((f) => f.name === "Stage")!;
     const byId = await call("list_records", {

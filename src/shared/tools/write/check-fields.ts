@@ -168,7 +168,7 @@ export class FieldChecker {
       field = resolveField(this.table, key);
     } catch (error) {
       if (!(error instanceof SchemaLookupError)) throw error;
-      throw new SchemaLookupError("field", key, `in ${where} (table ${describeItem(this.table)})`, error.known);
+      throw new SchemaLookupError("field", key, `in ${where} (table ${describeItem(this.table)})`, error.items);
     }
     this.#byKey.set(key, field);
     return field;

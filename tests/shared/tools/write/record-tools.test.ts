@@ -80,14 +80,19 @@ describe("create_record", () => {
 
   it("refuses an unknown field, listing the real names", async () => {
     const message = await refusal(h.plan(createRecord, { baseId, tableId: "Contacts", fields: { Nmae: "Ada" } }));
-    expect(message).toMatch(/^Unknown field "Nmae" in fields \(table "Contacts" \(tbl\w+\)\)\. The fields are: /);
+    // "Nmae" is one swap from "Name": that one is named first (closest-name.ts), then every field.
+    expect(message).toMatch(
+      /^Unknown field "Nmae" in fields \(table "Contacts" \(tbl\w+\)\)\. Did you mean "Name" \(fld\w+\)\? The fields are: /,
+    );
     expect(message).toContain(`"Name" (${fieldId("Name")})`);
     expect(message).toContain(`"Deal size" (${fieldId("Deal size")})`);
   });
 
   it("refuses an unknown table, listing the real ones", async () => {
     const message = await refusal(h.plan(createRecord, { baseId, tableId: "Contactz", fields: { Name: "Ada" } }));
-    expect(message).toMatch(/^Unknown table "Contactz" in app\w+\. The tables are: "Companies" \(tbl\w+\), "Contacts"/);
+    expect(message).toMatch(
+      /^Unknown table "Contactz" in app\w+\. Did you mean "Contacts" \(tbl\w+\)\? The tables are: "Companies" \(tbl\w+\), "Contacts"/,
+    );
   });
 });
 

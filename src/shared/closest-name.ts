@@ -1,0 +1,56 @@
+/**
+ * The names a mistyped one most likely meant: a .env setting (config.ts, settingsFileTypos) or a table, field or
+ * view name given to a tool (schema-cache.ts, SchemaLookupError). One rule for both, so "did you mean" means the
+ * same thing wherever it is said.
+ */
+
+/**
+ * The names of `known` that `wanted` most likely misspells, best first (at most `max`):
+ * - those with the same letters and digits once case, spaces and separators are set aside (port for PORT,
+ *   "due_date" for "Due date", AIRTABLE-CLIENT-ID for AIRTABLE_CLIENT_ID); when there are any, only those;
+ * - else those nearest to it, ignoring case, within 2 edits for a name of 6 characters or more and 1 below
+ *   (optimal string alignment distance: a swap of two neighbours is one edit, so "Nmae" is 1 from "Name").
+ * Empty when none is that close: a name far from every one is left alone (a .env may hold other programs'
+ * variables; a field name may be the wrong table's).
+ * @param wanted the name as given
+ * @param known the real names, in the order ties are to be listed
+ * @param max at most this many are answered (default 3)
+ */
+export function closestNames(wanted: string, known: readonly string[], max = 3): string[] {
+  const bare = (text: string): string => text.toLowerCase().replace(/[^\p{L}\p{N}]/gu, "");
+  const wantedBare = bare(wanted);
+  if (wantedBare !== "") {
+    const same = known.filter((name) => bare(name) === wantedBare);
+    if (same.length > 0) return same.slice(0, max);
+  }
+  const folded = wanted.trim().toLowerCase();
+  let best: string[] = [];
+  let bestDistance = Infinity;
+  for (const name of known) {
+    const distance = editDistance(folded, name.trim().toLowerCase());
+    if (distance > ([...name.trim()].length >= 6 ? 2 : 1) || distance > bestDistance) continue;
+    if (distance < bestDistance) {
+      best = [];
+      bestDistance = distance;
+    }
+    best.push(name);
+  }
+  return best.slice(0, max);
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours, each 1. */
+export function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) =>
+    Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)),
+  );
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      d[i]![j] = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        d[i]![j] = Math.min(d[i]![j]!, d[i - 2]![j - 2]! + 1);
+      }
+    }
+  }
+  return d[a.length]![b.length]!;
+}
