@@ -88,6 +88,47 @@ const NUMBER_WORDING: Record<string, (given: unknown) => string> = {
     "answer; leave it out for 100",
 };
 
+/**
+ * The sort directions list_records takes: Airtable's own, "asc" and "desc" (the only ones its list-records endpoint
+ * takes: https://airtable.com/developers/web/api/list-records, sort), and the same in the case agents write them
+ * (SQL's ASC/DESC, Desc). Each is unambiguous, so it is sent as Airtable's lowercase (resolveListingQuery) rather than
+ * refused for a round trip; they are listed one by one (not "any case") so that the JSON Schema in tools/list says
+ * exactly what is taken, and a client validating arguments against it agrees with this server. Any other spelling
+ * ("descending", -1) is refused by sortDirectionIssues with the value to send.
+ */
+export const SORT_DIRECTIONS = ["asc", "desc", "ASC", "DESC", "Asc", "Desc"] as const;
+export type SortDirectionInput = (typeof SORT_DIRECTIONS)[number];
+
+/**
+ * list_records' rewordIssues for a sort direction it does not take: zod's `Invalid option: expected one of
+ * "asc"|"desc"|…` becomes one sentence naming the item, what it was given and what to send ("desc" for a word
+ * starting with "desc" or "down", "asc" for one starting with "asc" or "up"). Other issues are answered as they come.
+ */
+export function sortDirectionIssues(args: unknown, issues: readonly InputIssue[]): readonly InputIssue[] {
+  const sort = typeof args === "object" && args !== null ? (args as Record<string, unknown>).sort : undefined;
+  return issues.map((issue) => {
+    const keys = issuePathKeys(issue);
+    if (keys.length !== 3 || keys[0] !== "sort" || typeof keys[1] !== "number" || keys[2] !== "direction") {
+      return issue;
+    }
+    const item: unknown = Array.isArray(sort) ? sort[keys[1]] : undefined;
+    const given = typeof item === "object" && item !== null ? (item as Record<string, unknown>).direction : undefined;
+    const word = typeof given === "string" ? given.trim().toLowerCase() : "";
+    const send = /^(desc|down)/.test(word)
+      ? 'send "desc"'
+      : /^(asc|up)/.test(word)
+        ? 'send "asc"'
+        : 'send "asc" (A→Z, 1→9, oldest first) or "desc"';
+    return {
+      // No path: the SDK would put "sort.1.direction: " before a sentence that already names it.
+      message:
+        `sort[${keys[1]}].direction is "asc" or "desc" (ASC, DESC, Asc and Desc are taken too); it was given ` +
+        `${quotedValue(given, 40)}: ${send}.`,
+      path: [],
+    };
+  });
+}
+
 export const listingOutputs = {
   records: z.array(recordOutput),
   nextCursor: z
@@ -105,14 +146,18 @@ export function resolveListingQuery(
   input: {
     view?: string | undefined;
     fields?: string[] | undefined;
-    sort?: { field: string; direction?: "asc" | "desc" | undefined }[] | undefined;
+    sort?: { field: string; direction?: SortDirectionInput | undefined }[] | undefined;
   },
 ): ListingQuery {
   const query: ListingQuery = {};
   if (input.view !== undefined) query.view = resolveView(table, input.view).id;
   if (input.fields !== undefined) query.fields = input.fields.map((f) => resolveField(table, f).id);
   if (input.sort !== undefined && input.sort.length > 0) {
-    query.sort = input.sort.map((s) => ({ field: resolveField(table, s.field).id, direction: s.direction ?? "asc" }));
+    // Airtable takes only the lowercase (SORT_DIRECTIONS).
+    query.sort = input.sort.map((s) => ({
+      field: resolveField(table, s.field).id,
+      direction: s.direction === undefined ? "asc" : s.direction.toLowerCase() === "desc" ? "desc" : "asc",
+    }));
   }
   return query;
 }

@@ -4,7 +4,15 @@ import { resolveTable, SchemaLookupError } from "../../schema-cache.ts";
 import { defineTool, readOnlyAnnotations } from "../define-tool.ts";
 import { explainFormulaRefusal } from "../formula-mistakes.ts";
 import { refuseLinkIdComparison } from "../link-id-formula.ts";
-import { listingInputs, listingIssues, listingOutputs, resolveListingQuery, runListing } from "../listing.ts";
+import {
+  listingInputs,
+  listingIssues,
+  listingOutputs,
+  resolveListingQuery,
+  runListing,
+  SORT_DIRECTIONS,
+  sortDirectionIssues,
+} from "../listing.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { strictArgumentObject } from "../strict-object.ts";
 import { unknownFormulaFields } from "../tool-errors.ts";
@@ -30,7 +38,10 @@ export const listRecords = defineTool({
       .array(
         strictArgumentObject("a sort item", {
           field: z.string().min(1),
-          direction: z.enum(["asc", "desc"]).optional(),
+          direction: z
+            .enum(SORT_DIRECTIONS)
+            .optional()
+            .describe("asc (the default: A→Z, 1→9, oldest first) or desc; ASC, DESC, Asc and Desc are taken too."),
         }),
       )
       .max(20)
@@ -48,7 +59,7 @@ export const listRecords = defineTool({
       ),
   },
   outputSchema: listingOutputs,
-  rewordIssues: listingIssues,
+  rewordIssues: (args, issues) => sortDirectionIssues(args, listingIssues(args, issues)),
   annotations: readOnlyAnnotations,
   async handler(input, ctx) {
     // The request goes inside withSchema: fields and sort are sent by id, and a field deleted in Airtable since the
