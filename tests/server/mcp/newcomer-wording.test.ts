@@ -1,0 +1,193 @@
+/**
+ * Three things a newcomer trial found an agent misreads, through the real MCP client over HTTP against the sandbox:
+ * - a write's progress notifications say what happened to the settled records (an update of two records that do not
+ *   exist is "2 of 2 done: 0 written, 2 failed", not "2 of 2 written"), as its final answer does, and keep the short
+ *   "1 of 1 written" when every settled record was written;
+ * - list_records takes a sort direction in the case agents write it (DESC, Desc), sends Airtable's lowercase, and
+ *   says so in tools/list; any other spelling (descending) is refused with the value to send;
+ * - an unknown field, table or view name a keystroke or two from a real one ("Nmae") is answered with that one
+ *   ("did you mean"), in writes, reads and formulas alike, before the list of every name.
+ */
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BaseInfo } from "../../../src/sandbox/index.ts";
+import { allTools } from "../../../src/shared/tools/catalog.ts";
+import { callToolAnswer, startMcpHarness, type McpHarness } from "../../support/mcp-test-harness.ts";
+
+let h: McpHarness;
+let client: Client;
+let base: BaseInfo;
+beforeAll(async () => {
+  h = await startMcpHarness({ tools: allTools });
+  client = await h.connect();
+  base = h.sandbox.createBase(h.demo.user.id, {
+    name: "Trial",
+    tables: [
+      {
+        name: "Tasks",
+        fields: [
+          { name: "Name", type: "singleLineText" },
+          { name: "Due date", type: "date", options: { dateFormat: { name: "iso" } } },
+          { name: "Score", type: "number", options: { precision: 0 } },
+          { name: "Notes", type: "multilineText" },
+        ],
+        records: [
+          { Name: "b", Score: 2 },
+          { Name: "a", Score: 1 },
+          { Name: "c", Score: 3 },
+        ],
+      },
+    ],
+  });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const call = (name: string, args: Record<string, unknown>) => callToolAnswer(client, name, args);
+const invalid = (tool: string) => `Input validation error: Invalid arguments for tool ${tool}: `;
+const tasks = () => h.sandbox.listRecordsDirect(base.id, "Tasks");
+
+describe("a write's progress notifications", () => {
+  it("count failed records as failed, not as written, as the final answer does", async () => {
+    const seen: { progress: number; total?: number; message?: string }[] = [];
+    const result = await client.callTool(
+      {
+        name: "update_records",
+        arguments: {
+          baseId: base.id,
+          tableId: "Tasks",
+          records: [
+            { id: "rec00000000000001", fields: { Name: "x" } },
+            { id: "rec00000000000002", fields: { Name: "y" } },
+          ],
+        },
+      },
+      undefined,
+      { onprogress: (p) => seen.push(p) },
+    );
+    const answer = result.structuredContent as { operationId: string; message: string };
+    expect(answer.message).toMatch(/^Done with errors: 0 records written, 2 failed of 2\./);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.at(-1)).toEqual({
+      progress: 2,
+      total: 2,
+      message: `2 of 2 done: 0 written, 2 failed (batch 1/1) · operation ${answer.operationId}`,
+    });
+    for (const p of seen) expect(p.message).not.toMatch(/of 2 written/);
+
+    // When every settled record was written, the short form says so.
+    const written: { progress: number; total?: number; message?: string }[] = [];
+    const create = await client.callTool(
+      {
+        name: "create_records",
+        arguments: { baseId: base.id, tableId: "Tasks", records: [{ fields: { Name: "new" } }] },
+      },
+      undefined,
+      { onprogress: (p) => written.push(p) },
+    );
+    const created = create.structuredContent as { operationId: string; status: string };
+    expect(created.status).toBe("completed");
+    expect(written.at(-1)).toEqual({
+      progress: 1,
+      total: 1,
+      message: `1 of 1 written (batch 1/1) · operation ${created.operationId}`,
+    });
+  });
+});
+
+describe("list_records sort direction", () => {
+  const names = (data: Record<string, unknown>) =>
+    (data.records as { fields: { Name?: string } }[]).map((r) => r.fields.Name);
+
+  it("DESC and Desc sort descending (sent to Airtable as desc); ASC ascending", async () => {
+    for (const direction of ["DESC", "Desc"]) {
+      const answer = await call("list_records", {
+        baseId: base.id,
+        tableId: "Tasks",
+        fields: ["Name"],
+        sort: [{ field: "Score", direction }],
+        filterByFormula: "{Score} > 0",
+      });
+      expect(answer.isError, answer.text).toBe(false);
+      expect(names(answer.data)).toEqual(["c", "b", "a"]);
+    }
+    const up = await call("list_records", {
+      baseId: base.id,
+      tableId: "Tasks",
+      fields: ["Name"],
+      sort: [{ field: "Score", direction: "ASC" }],
+      filterByFormula: "{Score} > 0",
+    });
+    expect(names(up.data)).toEqual(["a", "b", "c"]);
+  });
+
+  it("tools/list shows exactly the spellings it takes", async () => {
+    const listed = (await client.listTools()).tools.find((t) => t.name === "list_records")!;
+    const sort = (listed.inputSchema.properties as Record<string, { items: { properties: Record<string, unknown> } }>)
+      .sort!;
+    expect(sort.items.properties.direction).toMatchObject({
+      type: "string",
+      enum: ["asc", "desc", "ASC", "DESC", "Asc", "Desc"],
+    });
+  });
+
+  it("descending, or any other word, is refused with the value to send", async () => {
+    const before = h.sandbox.requests.length;
+    const answer = await call("list_records", {
+      baseId: base.id,
+      tableId: "Tasks",
+      sort: [{ field: "Name" }, { field: "Score", direction: "descending" }],
+    });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toBe(
+      invalid("list_records") +
+        'sort[1].direction is "asc" or "desc" (ASC, DESC, Asc and Desc are taken too); it was given "descending": send "desc".',
+    );
+    const odd = await call("list_records", {
+      baseId: base.id,
+      tableId: "Tasks",
+      sort: [{ field: "Score", direction: -1 }],
+    });
+    expect(odd.text).toBe(
+      invalid("list_records") +
+        'sort[0].direction is "asc" or "desc" (ASC, DESC, Asc and Desc are taken too); it was given -1: send "asc" (A→Z, 1→9, oldest first) or "desc".',
+    );
+    expect(h.sandbox.requests.length).toBe(before);
+  });
+});
+
+describe("an unknown name close to a real one", () => {
+  it("a write naming Nmae is told Name, and nothing is queued", async () => {
+    const before = tasks().length;
+    const answer = await call("create_records", {
+      baseId: base.id,
+      tableId: "Tasks",
+      records: [{ fields: { Nmae: "typo" } }],
+    });
+    expect(answer.isError).toBe(true);
+    const name = base.tables[0]!.fields.find((f) => f.name === "Name")!;
+    expect(answer.text).toContain(`Unknown field "Nmae" in records[0].fields (table `);
+    expect(answer.text).toContain(`. Did you mean "Name" (${name.id})? The fields are: "Name" (${name.id}), `);
+    expect(tasks()).toHaveLength(before);
+  });
+
+  it("a read naming due_date in sort or fields is told Due date; a view or table typo its real name", async () => {
+    const sorted = await call("list_records", { baseId: base.id, tableId: "Tasks", sort: [{ field: "due_date" }] });
+    expect(sorted.isError).toBe(true);
+    expect(sorted.text).toMatch(
+      /^Unknown field "due_date" in table "Tasks" \(tbl\w+\)\. Did you mean "Due date" \(fld\w+\)\? The fields are: /,
+    );
+    const table = await call("list_records", { baseId: base.id, tableId: "Taks" });
+    expect(table.text).toMatch(/^Unknown table "Taks" in app\w+\. Did you mean "Tasks" \(tbl\w+\)\? /);
+    // Far from every name: no guess, the list alone, as before.
+    const far = await call("list_records", { baseId: base.id, tableId: "Tasks", fields: ["Budget"] });
+    expect(far.text).toMatch(/^Unknown field "Budget" in table "Tasks" \(tbl\w+\)\. The fields are: /);
+  });
+
+  it("a formula naming {Nmae} is told {Name}", async () => {
+    const answer = await call("list_records", { baseId: base.id, tableId: "Tasks", filterByFormula: '{Nmae} = "a"' });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toContain("has no field {Nmae} — did you mean {Name}?");
+  });
+});
