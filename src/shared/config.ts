@@ -7,7 +7,109 @@ import { closestNames } from "./closest-name.ts";
  * (users' .env files and deploy configs rely on them): rename nothing.
  */
 const url = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
-const trimmedUrl = url.transform((u) => u.replace(/\/+$/, ""));
+
+/** Each Airtable URL setting: Airtable's own value (the default) and what Airtable serves there. */
+const AIRTABLE_URLS = {
+  AIRTABLE_API_URL: { airtable: "https://api.airtable.com", serves: "the Web API" },
+  AIRTABLE_AUTH_URL: { airtable: "https://airtable.com", serves: "the OAuth endpoints" },
+  AIRTABLE_CONTENT_URL: { airtable: "https://content.airtable.com", serves: "attachment uploads" },
+} as const;
+
+/**
+ * Why `value` cannot be the Airtable URL setting `name`, or undefined when it can. The server appends its own
+ * paths to these URLs: `/v0/…` (API and uploads; client.ts) and `/oauth2/v1/authorize`, `/oauth2/v1/token`
+ * (oauth.ts). Airtable's docs write the full URLs (https://api.airtable.com/v0/{baseId}/{table},
+ * https://airtable.com/oauth2/v1/authorize), so a value copied from them carries a path the server adds again
+ * (…/v0/v0/…: every call then answers 404, which each tool explains as a missing base). Refused rather than
+ * stripped: what to write is then said once, at start, and a copy with more than the version (…/v0/appXXX) is
+ * not guessed at. A path prefix stays allowed for a proxy (https://proxy.example.com/airtable); Airtable's own
+ * hosts take no path.
+ */
+function airtableUrlProblem(name: keyof typeof AIRTABLE_URLS, value: string): string | undefined {
+  const parsed = new URL(value);
+  const { airtable, serves } = AIRTABLE_URLS[name];
+  if (/[?#]/.test(value) || parsed.username !== "" || parsed.password !== "") {
+    return "must be scheme, host and port (and, for a proxy, a path prefix) only: no query, fragment or user info";
+  }
+  const segments = parsed.pathname.split("/").filter(Boolean);
+  const atAirtable = parsed.hostname === "airtable.com" || parsed.hostname.endsWith(".airtable.com");
+  const prefixBefore = (index: number): string => `${parsed.origin}${["", ...segments.slice(0, index)].join("/")}`;
+  const v0 = segments.findIndex((s) => s.toLowerCase() === "v0");
+  if (v0 >= 0) {
+    return (
+      `drop the /${segments.slice(v0).join("/")}: the server adds /v0/… to every request itself (this URL would ` +
+      `send them to …/v0/v0/…); use ${atAirtable ? airtable : prefixBefore(v0)}`
+    );
+  }
+  const oauth2 = segments.findIndex((s) => s.toLowerCase() === "oauth2");
+  if (oauth2 >= 0) {
+    return (
+      `drop the /${segments.slice(oauth2).join("/")}: the server adds /oauth2/v1/authorize and /oauth2/v1/token ` +
+      `itself; use ${atAirtable ? airtable : prefixBefore(oauth2)}`
+    );
+  }
+  const given = `${parsed.origin}${["", ...segments].join("/")}`;
+  if (atAirtable && given !== airtable) {
+    return `Airtable serves ${serves} at ${airtable} exactly: use that (or leave ${name} unset, it is the default)`;
+  }
+  return undefined;
+}
+
+/** An Airtable URL setting: an http(s) URL that airtableUrlProblem accepts, without trailing slashes. */
+const airtableUrl = (name: keyof typeof AIRTABLE_URLS) =>
+  url.transform((u, ctx) => {
+    const problem = airtableUrlProblem(name, u);
+    if (problem !== undefined) {
+      ctx.addIssue({ code: "custom", message: problem });
+      return z.NEVER;
+    }
+    return u.replace(/\/+$/, "");
+  });
+
+/**
+ * What is wrong with how AIRTABLE_TOKEN was written, one sentence each (empty when nothing is). Only mistakes of
+ * form are refused: Airtable does not document its tokens' shape (personal access tokens look like `pat`, 14
+ * letters or digits, a dot and 64 hex digits; OAuth access tokens, and the sandbox's, look otherwise), so a token
+ * that is merely unusual goes to Airtable, and a 401 is explained then (src/stdio/run-stdio.ts). The value goes
+ * into `Authorization: Bearer <token>` (Airtable, Authentication), so a "Bearer " of its own, spaces, quotes or a
+ * line break make a header Airtable answers 401 (or one fetch cannot send). API keys (`key` and 14 characters)
+ * stopped working on 1 February 2024 (Airtable's API key deprecation notice): named as such, not sent.
+ */
+function tokenProblems(token: string): string[] {
+  const problems: string[] = [];
+  const core = token.trim().replace(/^["'`]+|["'`]+$/g, "");
+  if (/^bearer(\s|$)/i.test(core)) {
+    problems.push('starts with "Bearer": give the token alone (pat…); the server sends "Authorization: Bearer" itself');
+  }
+  if (token !== token.trim()) {
+    problems.push(
+      "has a space, tab or line break before or after it (copied with the line end, or read from a file that ends " +
+        "with a newline): remove it",
+    );
+  }
+  if (/^["'`]|["'`]$/.test(token.trim())) {
+    problems.push(
+      'is wrapped in quotes that became part of the value (docker --env-file, systemd and a JSON "env" keep ' +
+        "quotes as written): remove them",
+    );
+  }
+  const word = core.replace(/^bearer\s+/i, "");
+  if (/\s/.test(word)) problems.push("has a space or line break inside: a token is one word; copy it again");
+  else if (/[^\x21-\x7e]/.test(word)) {
+    problems.push(
+      "has characters no token has (a non-ASCII or control character, such as a typographic quote or an invisible " +
+        "space from a document or chat): copy it again from where it was created",
+    );
+  }
+  if (problems.length === 0 && /^key[A-Za-z0-9]{14}$/.test(token)) {
+    problems.push(
+      "is an Airtable API key (key…), which Airtable retired on 1 February 2024: create a personal access token " +
+        "at https://airtable.com/create/tokens",
+    );
+  }
+  return problems;
+}
+
 /**
  * PUBLIC_URL is an origin: the OAuth issuer and every endpoint (RFC 8414 §2, RFC 9728) hang off it, and /mcp is
  * added to it (authUrls); a path, query or fragment would name endpoints that do not exist.
@@ -95,9 +197,10 @@ export const configSchema = z.object({
   REDIS_COMMAND_TIMEOUT_MS: positiveInt.min(100).max(30_000).default(2_000),
   AIRTABLE_CLIENT_ID: z.string().min(1).optional(),
   AIRTABLE_CLIENT_SECRET: z.string().min(1).optional(),
-  AIRTABLE_API_URL: trimmedUrl.default("https://api.airtable.com"),
-  AIRTABLE_AUTH_URL: trimmedUrl.default("https://airtable.com"),
-  AIRTABLE_CONTENT_URL: trimmedUrl.default("https://content.airtable.com"),
+  /** Airtable's hosts, or the sandbox's or a proxy's URL: no /v0 or /oauth2/v1 (the server adds them). */
+  AIRTABLE_API_URL: airtableUrl("AIRTABLE_API_URL").default(AIRTABLE_URLS.AIRTABLE_API_URL.airtable),
+  AIRTABLE_AUTH_URL: airtableUrl("AIRTABLE_AUTH_URL").default(AIRTABLE_URLS.AIRTABLE_AUTH_URL.airtable),
+  AIRTABLE_CONTENT_URL: airtableUrl("AIRTABLE_CONTENT_URL").default(AIRTABLE_URLS.AIRTABLE_CONTENT_URL.airtable),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
   LOG_PRETTY: z.stringbool().default(false),
   /** Airtable's own limits. Lower them if you share the token with other software; never raise them. */
@@ -189,8 +292,14 @@ export const configSchema = z.object({
   ROLE: z.enum(["all", "server", "worker"], { error: "must be all, server or worker" }).default("all"),
   /** production: never start the fake Airtable (a missing AIRTABLE_CLIENT_ID is then a start-up error). */
   NODE_ENV: z.string().optional(),
-  /** A personal access token for stdio mode (no OAuth). */
-  AIRTABLE_TOKEN: z.string().min(1).optional(),
+  /** A personal access token for stdio mode (no OAuth), as Airtable shows it: no "Bearer ", quotes or spaces. */
+  AIRTABLE_TOKEN: z
+    .string()
+    .min(1)
+    .superRefine((token, ctx) => {
+      for (const message of tokenProblems(token)) ctx.addIssue({ code: "custom", message });
+    })
+    .optional(),
 
   // --- Write pipeline (operations, queue, worker) ---
   /** How long a write tool call waits for its operation before answering with its id and progress. */

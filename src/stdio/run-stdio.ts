@@ -213,25 +213,62 @@ function createLimiter(config: Config, redis: Redis | undefined, logger: Logger)
 const AIRTABLE_API = "https://api.airtable.com";
 
 /**
- * What to do about a token the API answered 401 (whoami). At Airtable: create a personal access token. Elsewhere
- * (AIRTABLE_API_URL set, as README's "stdio mode" does for the sandbox), an airtable.com token is not the fix: the
- * sandbox makes a new demo token at every start (`npm run sandbox` prints it), so a token from an earlier start,
- * pasted into a client's configuration, is refused like this.
+ * Whether `url` names this machine by a loopback name: 127.0.0.0/8, [::1], localhost or a *.localhost name (RFC 6761
+ * §6.3). The project's sandbox is reached that way (`npm run sandbox` listens on 127.0.0.1; the compose demo uses
+ * sandbox.localhost); any other host is not it, so a refusal there is not explained by the sandbox.
  */
-export function refusedTokenMessage(config: Pick<Config, "AIRTABLE_API_URL">): string {
+function onLoopback(url: string): boolean {
+  const host = URL.canParse(url) ? new URL(url).hostname.toLowerCase() : "";
+  return host === "[::1]" || /^127(\.\d{1,3}){3}$/.test(host) || host === "localhost" || host.endsWith(".localhost");
+}
+
+/**
+ * A personal access token from Airtable is `pat`, 14 letters or digits, a dot and 64 hex digits (82 characters;
+ * as Airtable issues them and the sandbox copies, not a documented format): a refused `pat…` of another shape was
+ * most likely cut short when copied (Airtable shows the whole token once, at creation). Empty for any other token.
+ */
+function truncatedPatHint(token: string | undefined): string {
+  if (token === undefined || !token.startsWith("pat") || /^pat[A-Za-z0-9]{14}\.[0-9a-f]{64}$/.test(token)) return "";
+  return (
+    ` The token starts with pat but is not a whole personal access token (pat, 14 letters or digits, a dot, 64 hex ` +
+    `digits: 82 characters; this one has ${token.length}): copy it again whole.`
+  );
+}
+
+/**
+ * What to do about a token the API answered 401 (whoami), one paragraph. At Airtable: create a personal access
+ * token. At a loopback URL (onLoopback: README's "stdio mode" points AIRTABLE_API_URL at the sandbox there), an
+ * airtable.com token is not the fix: the sandbox makes a new demo token at every start (`npm run sandbox` prints
+ * it), so a token from an earlier start, pasted into a client's configuration, is refused like this. Elsewhere (a
+ * proxy, another host) neither is said for sure: the token must be one that API accepts. A `pat…` token of the
+ * wrong length adds that it was likely cut short (truncatedPatHint). The token's form (Bearer, quotes, spaces) was
+ * checked at start (config.ts tokenProblems), so it is not the cause here.
+ */
+export function refusedTokenMessage(
+  config: Pick<Config, "AIRTABLE_API_URL"> & Partial<Pick<Config, "AIRTABLE_TOKEN">>,
+): string {
   const url = config.AIRTABLE_API_URL.replace(/\/+$/, "");
+  const hint = truncatedPatHint(config.AIRTABLE_TOKEN);
   if (url === AIRTABLE_API) {
     return (
       "AIRTABLE_TOKEN was refused by Airtable (401). Create a personal access token at " +
       "https://airtable.com/create/tokens with the scopes data.records:read, schema.bases:read (and the " +
-      "others you need) and access to your bases, then set AIRTABLE_TOKEN to it."
+      `others you need) and access to your bases, then set AIRTABLE_TOKEN to it.${hint}`
+    );
+  }
+  const refused = `AIRTABLE_TOKEN was refused (401) by the Airtable API at ${url} (AIRTABLE_API_URL), not ${AIRTABLE_API}.`;
+  const direct =
+    "For the real Airtable, unset AIRTABLE_API_URL and AIRTABLE_CONTENT_URL and use a personal access token from " +
+    "https://airtable.com/create/tokens.";
+  if (onLoopback(url)) {
+    return (
+      `${refused} If that is the project's sandbox (npm run sandbox), its demo token changes at every start: set ` +
+      `AIRTABLE_TOKEN to the token it printed this time. ${direct}${hint}`
     );
   }
   return (
-    `AIRTABLE_TOKEN was refused (401) by the Airtable API at ${url} (AIRTABLE_API_URL), not ${AIRTABLE_API}. ` +
-    "If that is the project's sandbox (npm run sandbox), its demo token changes at every start: set " +
-    "AIRTABLE_TOKEN to the token it printed this time. For the real Airtable, unset AIRTABLE_API_URL and " +
-    "AIRTABLE_CONTENT_URL and use a personal access token from https://airtable.com/create/tokens."
+    `${refused} Set AIRTABLE_TOKEN to a token that API accepts (a proxy in front of Airtable usually passes a ` +
+    `personal access token on), and check that AIRTABLE_API_URL is the one you meant. ${direct}${hint}`
   );
 }
 

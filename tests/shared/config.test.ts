@@ -93,6 +93,102 @@ describe("loadConfig", () => {
     expect(() => loadConfig({}, "stdio")).toThrow(/https:\/\/airtable\.com\/create\/tokens.*npm run sandbox/);
   });
 
+  it("an Airtable URL copied with the path the server adds (/v0, /oauth2/v1) is refused at start: what to drop and what to use", () => {
+    // Airtable's docs write https://api.airtable.com/v0/… and https://airtable.com/oauth2/v1/authorize; the server
+    // adds those paths itself, so such a value sent every request to …/v0/v0/… (404: "the base does not exist").
+    let error: unknown;
+    try {
+      loadConfig(
+        {
+          ...serverEnv,
+          AIRTABLE_API_URL: "https://api.airtable.com/v0",
+          AIRTABLE_AUTH_URL: "https://airtable.com/oauth2/v1/authorize",
+          AIRTABLE_CONTENT_URL: "https://content.airtable.com/v0/",
+          PORT: "x",
+        },
+        "server",
+      );
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).problems).toEqual([
+      'PORT: must be a number (got "x")',
+      "AIRTABLE_API_URL: drop the /v0: the server adds /v0/… to every request itself (this URL would send them to " +
+        '…/v0/v0/…); use https://api.airtable.com (got "https://api.airtable.com/v0")',
+      "AIRTABLE_AUTH_URL: drop the /oauth2/v1/authorize: the server adds /oauth2/v1/authorize and /oauth2/v1/token " +
+        'itself; use https://airtable.com (got "https://airtable.com/oauth2/v1/authorize")',
+      "AIRTABLE_CONTENT_URL: drop the /v0: the server adds /v0/… to every request itself (this URL would send them " +
+        'to …/v0/v0/…); use https://content.airtable.com (got "https://content.airtable.com/v0/")',
+    ]);
+    // A base's URL from the API docs, and the sandbox's URL with /v0, name the value to use.
+    expect(() =>
+      loadConfig({ AIRTABLE_API_URL: "https://api.airtable.com/v0/appABCDEFGHIJKLMN/Tasks" }, "any"),
+    ).toThrow(/AIRTABLE_API_URL: drop the \/v0\/appABCDEFGHIJKLMN\/Tasks: .*; use https:\/\/api\.airtable\.com \(got/);
+    expect(() => loadConfig({ AIRTABLE_API_URL: "http://127.0.0.1:8787/v0" }, "any")).toThrow(
+      /use http:\/\/127\.0\.0\.1:8787 \(got/,
+    );
+    // Airtable's hosts are exact (another Airtable host, http, a path); a proxy keeps its path prefix.
+    expect(() => loadConfig({ AIRTABLE_CONTENT_URL: "https://api.airtable.com" }, "any")).toThrow(
+      "AIRTABLE_CONTENT_URL: Airtable serves attachment uploads at https://content.airtable.com exactly: use that " +
+        '(or leave AIRTABLE_CONTENT_URL unset, it is the default) (got "https://api.airtable.com")',
+    );
+    expect(() => loadConfig({ AIRTABLE_API_URL: "http://api.airtable.com" }, "any")).toThrow(
+      /AIRTABLE_API_URL: Airtable serves/,
+    );
+    expect(() => loadConfig({ AIRTABLE_API_URL: "https://proxy.example.com/airtable/v0" }, "any")).toThrow(
+      /drop the \/v0: .*; use https:\/\/proxy\.example\.com\/airtable \(got/,
+    );
+    expect(() => loadConfig({ AIRTABLE_API_URL: "https://api.airtable.com/?x=1" }, "any")).toThrow(
+      /AIRTABLE_API_URL: must be scheme, host and port .*no query, fragment or user info/,
+    );
+    const proxied = loadConfig(
+      { AIRTABLE_API_URL: "https://proxy.example.com/airtable/", AIRTABLE_AUTH_URL: "http://sandbox.localhost:8787" },
+      "any",
+    );
+    expect([proxied.AIRTABLE_API_URL, proxied.AIRTABLE_AUTH_URL]).toEqual([
+      "https://proxy.example.com/airtable",
+      "http://sandbox.localhost:8787",
+    ]);
+  });
+
+  it("AIRTABLE_TOKEN written with Bearer, quotes or spaces is refused at start, one problem each, the token never echoed", () => {
+    const pat = `patAbCdEfGhIjKlMn.${"0123456789abcdef".repeat(4)}`;
+    const problemsOf = (token: string): string[] => {
+      try {
+        loadConfig({ AIRTABLE_TOKEN: token }, "stdio");
+      } catch (error) {
+        expect((error as ConfigError).message).not.toContain("AbCdEfGhIjKlMn");
+        return (error as ConfigError).problems;
+      }
+      return [];
+    };
+    const bearer =
+      'AIRTABLE_TOKEN: starts with "Bearer": give the token alone (pat…); the server sends "Authorization: Bearer" ' +
+      'itself (got "<redacted>")';
+    const spaces =
+      "AIRTABLE_TOKEN: has a space, tab or line break before or after it (copied with the line end, or read from a " +
+      'file that ends with a newline): remove it (got "<redacted>")';
+    const quotes =
+      'AIRTABLE_TOKEN: is wrapped in quotes that became part of the value (docker --env-file, systemd and a JSON "env" ' +
+      'keep quotes as written): remove them (got "<redacted>")';
+    expect(problemsOf(`Bearer ${pat}`)).toEqual([bearer]);
+    expect(problemsOf(`bearer  ${pat}`)).toEqual([bearer]);
+    expect(problemsOf(`${pat}\n`)).toEqual([spaces]);
+    expect(problemsOf(` ${pat}`)).toEqual([spaces]);
+    expect(problemsOf(`"${pat}"`)).toEqual([quotes]);
+    expect(problemsOf(`'${pat}'`)).toEqual([quotes]);
+    expect(problemsOf(`"Bearer ${pat}"\n`)).toEqual([bearer, spaces, quotes]);
+    expect(problemsOf(`${pat.slice(0, 20)} ${pat.slice(20)}`)).toEqual([
+      'AIRTABLE_TOKEN: has a space or line break inside: a token is one word; copy it again (got "<redacted>")',
+    ]);
+    expect(problemsOf(`\u201c${pat}\u201d`)[0]).toMatch(/^AIRTABLE_TOKEN: has characters no token has/);
+    expect(problemsOf("keyAbCdEfGhIjKlMn")[0]).toMatch(/^AIRTABLE_TOKEN: is an Airtable API key .* retired/);
+    // Anything else of one word goes to Airtable: OAuth access tokens and the sandbox's have other shapes.
+    for (const ok of [pat, "pat123", "oaaAbCdEf.v1.ghIJ-_kl", "patNOTVALID.123"])
+      expect(problemsOf(ok), ok).toEqual([]);
+  });
+
   it("ALLOWED_ORIGINS takes origins (normalized as browsers send them) or *, and names an entry that is neither", () => {
     expect(
       loadConfig({ ...serverEnv, ALLOWED_ORIGINS: "https://App.Example.com/, http://localhost:6274" }, "server"),

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { networkInterfaces } from "node:os";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport, getDefaultEnvironment } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -200,6 +201,65 @@ describe("airtable-oauth-mcp stdio", () => {
     expect(result.stderr).toContain(`refused (401) by the Airtable API at ${sandbox.url} (AIRTABLE_API_URL)`);
     expect(result.stderr).toContain("set AIRTABLE_TOKEN to the token it printed this time");
     expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("a token written with Bearer, quotes or a line break is refused at start, before Airtable is asked", async () => {
+    // The newcomer's trap: a 401 explained by the sandbox's changing demo token, though this start's token was given.
+    for (const token of [`Bearer ${demo.token}`, `${demo.token}\n`, `"${demo.token}"`]) {
+      const before = sandbox.requests.length;
+      const result = await run(childEnv({ AIRTABLE_TOKEN: token }));
+      expect(result.code, JSON.stringify(token)).toBe(1);
+      expect(result.stdout).toBe("");
+      expect(result.stderr).toMatch(/Invalid configuration \(1 problem\):\n {2}- AIRTABLE_TOKEN: /);
+      expect(result.stderr).toMatch(/starts with "Bearer"|line break before or after it|wrapped in quotes/);
+      expect(result.stderr).not.toContain("demo token");
+      expect(result.stderr).not.toContain(demo.token);
+      expect(sandbox.requests.length, "nothing was sent").toBe(before);
+    }
+  });
+
+  it("AIRTABLE_API_URL with Airtable's /v0 is refused at start, naming the URL to use", async () => {
+    const result = await run(childEnv({ AIRTABLE_TOKEN: demo.token, AIRTABLE_API_URL: `${sandbox.url}/v0` }));
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain(
+      `AIRTABLE_API_URL: drop the /v0: the server adds /v0/… to every request itself (this URL would send them to ` +
+        `…/v0/v0/…); use ${sandbox.url} (got "${sandbox.url}/v0")`,
+    );
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("a refused personal access token cut short when copied says so", async () => {
+    const result = await run(childEnv({ AIRTABLE_TOKEN: demo.token.slice(0, 40) }));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      "The token starts with pat but is not a whole personal access token (pat, 14 letters or digits, a dot, 64 hex " +
+        "digits: 82 characters; this one has 40): copy it again whole.",
+    );
+  });
+
+  it("a token refused by an API that is not on this machine (a proxy) is not explained by the sandbox", async () => {
+    // The project's sandbox is reached at a loopback name (127.0.0.1, sandbox.localhost); here it listens on this
+    // machine's network address, as a proxy in front of Airtable would.
+    const address = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a !== undefined && a.family === "IPv4" && !a.internal)?.address;
+    if (address === undefined) throw new Error("this test needs a non-loopback IPv4 interface");
+    const remote = await startSandbox({ host: address });
+    try {
+      const result = await run(
+        childEnv({ AIRTABLE_TOKEN: demo.token, AIRTABLE_API_URL: remote.url, AIRTABLE_CONTENT_URL: remote.url }),
+      );
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe("");
+      expect(result.stderr).toContain(
+        `AIRTABLE_TOKEN was refused (401) by the Airtable API at ${remote.url} (AIRTABLE_API_URL), not ` +
+          "https://api.airtable.com. Set AIRTABLE_TOKEN to a token that API accepts",
+      );
+      expect(result.stderr).not.toMatch(/sandbox|demo token/);
+    } finally {
+      await remote.close();
+    }
   });
 
   it("at Airtable itself a refused token still gets the personal access token advice", () => {
