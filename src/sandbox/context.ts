@@ -26,6 +26,8 @@ export interface Env {
   basesPageSize: number;
   /** Filling in attachments written by URL: the wait before it (ms) and whether outside URLs are downloaded. */
   attachmentFillIn: { delayMs: number; fetchUrls: boolean };
+  /** Data changed after its request was answered (attachments filled in): saved when the sandbox keeps a file. */
+  changed(): void;
 }
 
 export interface RequestCtx {
@@ -96,5 +98,10 @@ export interface RouteMatch {
   baseId?: string;
   /** POST/PATCH/PUT/DELETE on record endpoints: the target of the drop faults. */
   recordWrite?: boolean;
+  /**
+   * A POST that only reads (listRecords). Other requests than GETs may change data, and a sandbox that keeps a file
+   * saves it before answering them.
+   */
+  readOnly?: boolean;
   run(ctx: RequestCtx): Reply | Promise<Reply>;
 }

@@ -13,7 +13,8 @@
  *
  * Request pipeline, in order: body read → URL length (Airtable refuses URLs over 16,000 characters) → route
  * (unrouted: 404) → bearer token (401) → rate limits at arrival (429) → injected latency → injected 5xx → drop
- * before apply → handler → drop after apply → answer.
+ * before apply → handler → saved to the state file (when one is kept, for anything but a read) → drop after apply →
+ * answer.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -21,7 +22,7 @@ import { randomBytes } from "node:crypto";
 import { ApiError, authRequired, notFound, rateLimited, typed } from "./errors.ts";
 import { matchMetaRoutes } from "./meta-routes.ts";
 import { OAuthServer, type OAuthClient } from "./oauth.ts";
-import { readSnapshot, restoreSnapshot, snapshotOf, writeSnapshot } from "./persistence.ts";
+import { readSnapshot, restoreSnapshot, snapshotOf, SnapshotWriter } from "./persistence.ts";
 import { createRecords, DEFAULT_ITERATOR_TTL_MS, Iterators } from "./record-ops.ts";
 import { matchRecordRoutes, recordCountOf, serveAttachment } from "./records-routes.ts";
 import { RateLimits } from "./rate-limit.ts";
@@ -92,7 +93,9 @@ export interface SandboxOptions {
   signInAs?: string;
   /**
    * Keep the sandbox's data in this JSON file (persistence.ts): loaded at start when it exists (then `restored`
-   * is true and nothing needs seeding), rewritten within 100 ms of every change and at close().
+   * is true and nothing needs seeding), and saved (flushed to the disk) before the answer to every request that
+   * may change data leaves, so that a write the sandbox answered survives a crash, as on Airtable; setup calls and
+   * attachment fill-ins are saved right after, and close() saves once more. Without it nothing touches the disk.
    */
   stateFile?: string;
 }
@@ -239,24 +242,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   for (const client of opts.oauthClients ?? []) oauth.register(client);
   oauth.signInAs = opts.signInAs;
   const stateFile = opts.stateFile;
-  let saveTimer: NodeJS.Timeout | undefined;
-  const save = (): void => {
-    if (stateFile === undefined) return;
-    try {
-      writeSnapshot(stateFile, snapshotOf(store, oauth.refreshGrants(), origin));
-    } catch (error) {
-      console.error(`sandbox: could not save its data to ${stateFile}`, error);
-    }
-  };
-  /** Every change is saved, at most 100 ms later (a burst of writes is one save). */
-  const changed = (): void => {
-    if (stateFile === undefined || saveTimer !== undefined) return;
-    saveTimer = setTimeout(() => {
-      saveTimer = undefined;
-      save();
-    }, 100);
-    saveTimer.unref();
-  };
+  // Created once the origin is known (attachment URLs in the file carry it).
+  let writer: SnapshotWriter | undefined;
+  const couldNotSave = (error: unknown): void =>
+    console.error(`sandbox: could not save its data to ${stateFile}`, error);
+  /** A change outside a request's answer (setup calls, fill-ins): saved in the background, coalesced. */
+  const changed = (): void => void writer?.save().catch(couldNotSave);
   const faults: SandboxFaults = {
     latencyMs: opts.latencyMs ?? 0,
     tokenLatencyMs: 0,
@@ -273,6 +264,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     url: () => origin,
     basesPageSize: opts.basesPageSize ?? 1000,
     attachmentFillIn: { delayMs: opts.attachmentFillInMs ?? 50, fetchUrls: opts.fetchAttachmentUrls ?? true },
+    changed,
   };
   const baseOf = (baseId: string): Base => {
     const base = store.bases.get(baseId);
@@ -402,16 +394,36 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       if (!(error instanceof ApiError)) throw error;
       result = error.toReply();
     }
+    // What was applied is on disk before its answer leaves (or is dropped): a crash after the answer loses nothing
+    // the client was told was written. A file that cannot be written fails the request instead of answering it.
+    if (writer !== undefined && method !== "GET" && match.readOnly !== true) {
+      try {
+        await writer.save();
+      } catch (error) {
+        couldNotSave(error);
+        result = {
+          status: 500,
+          body: {
+            error: {
+              type: "SERVER_ERROR",
+              message:
+                `The sandbox could not save its data file ${stateFile} (${error instanceof Error ? error.message : String(error)}): ` +
+                "this change may be lost at its next start. Check the disk space and the permissions of its directory.",
+            },
+          },
+        };
+      }
+    }
     if (dropAfter) return drop(req, entry);
     send(res, entry, result);
   }
 
   // Node's default 16 KiB header limit would cut long URLs before the sandbox can answer them Airtable's way.
   const server = createServer({ maxHeaderSize: 64 * 1024 }, (req, res) => {
-    // Reads are GETs (and listRecords POSTs, saved needlessly but harmlessly); everything else may change data.
-    if (req.method !== "GET") res.once("close", changed);
     handle(req, res).catch((error: unknown) => {
       console.error("sandbox: unexpected error", error);
+      // It may have applied part of a change before failing.
+      changed();
       if (!res.headersSent) {
         res.writeHead(500, { "content-type": "application/json; charset=utf-8" });
         res.end(JSON.stringify({ error: { type: "SERVER_ERROR", message: "Sandbox error" } }));
@@ -426,18 +438,19 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   origin = `http://${address.address}:${address.port}`;
   const snapshot = stateFile === undefined ? undefined : readSnapshot(stateFile);
   if (snapshot !== undefined) oauth.restoreRefreshGrants(restoreSnapshot(store, snapshot, origin));
+  if (stateFile !== undefined)
+    writer = new SnapshotWriter(stateFile, () => snapshotOf(store, oauth.refreshGrants(), origin));
 
   const sandbox: Sandbox = {
     url: origin,
     restored: snapshot !== undefined,
     close: () =>
       new Promise<void>((resolve) => {
-        clearTimeout(saveTimer);
-        saveTimer = undefined;
         server.closeAllConnections();
-        server.close(() => {
-          save();
-          resolve();
+        server.close((error) => {
+          // Closed before (ERR_SERVER_NOT_RUNNING): its data was saved then, and a newer sandbox may own the file.
+          if (error !== undefined || writer === undefined) return resolve();
+          void writer.save().catch(couldNotSave).then(resolve);
         });
       }),
     addUser(user) {
@@ -503,7 +516,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         return result.attachments;
       });
       store.bases.set(base.id, base);
-      void fillInAttachments(base, attachments, { origin, ...env.attachmentFillIn });
+      void fillInAttachments(base, attachments, { origin, ...env.attachmentFillIn }).then(changed);
       changed();
       return baseInfo(base);
     },

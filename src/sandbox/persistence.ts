@@ -5,10 +5,15 @@
  * server's stored sign-in would stop working) and every record written. Authorization codes and list
  * iterators live minutes and are not kept.
  *
- * The file is rewritten whole (to a temporary file, then renamed: a crash leaves the old or the new file, never
- * half of one), mode 0600: it holds the fake Airtable's tokens.
+ * The file is rewritten whole (to a temporary file, flushed to the disk, then renamed: a crash leaves the old or the
+ * new file, never half of one), mode 0600: it holds the fake Airtable's tokens. The sandbox saves it before it
+ * answers a request that may change data (SnapshotWriter): a write it acknowledged is on disk, as Airtable never
+ * loses a write it answered, so the MCP server's operation log (durable at once) never names records a crash lost.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { open, rename } from "node:fs/promises";
+import path from "node:path";
 import type { Attachment } from "./field-values.ts";
 import type { RefreshGrant } from "./oauth.ts";
 import { uploadedFiles } from "./fields/attachments.ts";
@@ -137,8 +142,67 @@ export function readSnapshot(file: string): SandboxSnapshot | undefined {
   return parsed as SandboxSnapshot;
 }
 
-export function writeSnapshot(file: string, snapshot: SandboxSnapshot): void {
-  const temporary = `${file}.${process.pid}.tmp`;
-  writeFileSync(temporary, JSON.stringify(snapshot), { mode: 0o600 });
-  renameSync(temporary, file);
+/**
+ * Writes `text` to `file` so that it survives a crash of the process or of the machine once the promise resolves:
+ * a temporary file beside it (mode 0600), fsync, rename over `file`, then fsync of the directory (the rename is
+ * durable only once the directory entry is; POSIX rename(2) and fsync(2)). Rejects with the file system's error.
+ */
+async function writeDurably(file: string, text: string): Promise<void> {
+  // Unique per write: two sandboxes of one process may share a file (a test's restart).
+  const temporary = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  const handle = await open(temporary, "w", 0o600);
+  try {
+    await handle.writeFile(text);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await rename(temporary, file);
+  let directory;
+  try {
+    directory = await open(path.dirname(file), "r");
+    await directory.sync();
+  } catch {
+    // Windows cannot open or sync a directory; its rename is as durable as the platform makes it.
+  } finally {
+    await directory?.close();
+  }
+}
+
+/**
+ * Keeps `file` up to date with `take()` (the whole snapshot), one write at a time. `save()` resolves once a
+ * snapshot taken after the call is on disk; calls made while a write is in progress share the next one, and calls
+ * in the same event-loop turn share one (the writes coalesce: a burst of changes costs two writes at most, not
+ * one each). Its cost is one JSON serialisation and two fsyncs per write, a few milliseconds for the demo's data;
+ * the sandbox lets a base take 5 requests a second.
+ */
+export class SnapshotWriter {
+  readonly #file: string;
+  readonly #take: () => SandboxSnapshot;
+  /** The newest write started or queued; the next one waits for it. */
+  #last: Promise<void> = Promise.resolve();
+  /** The queued write that has not taken its snapshot yet: a change made now is in it. */
+  #pending: Promise<void> | undefined;
+
+  constructor(file: string, take: () => SandboxSnapshot) {
+    this.#file = file;
+    this.#take = take;
+  }
+
+  /** Resolves once everything changed before this call is on disk; rejects with the file system's error. */
+  save(): Promise<void> {
+    if (this.#pending !== undefined) return this.#pending;
+    const previous = this.#last;
+    const write = (async () => {
+      await previous.catch(() => undefined);
+      // Changes made in the same turn (several answers, a seed's many setup calls) share this write.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      this.#pending = undefined;
+      const text = JSON.stringify(this.#take());
+      await writeDurably(this.#file, text);
+    })();
+    this.#pending = write;
+    this.#last = write;
+    return write;
+  }
 }

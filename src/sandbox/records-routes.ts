@@ -322,7 +322,10 @@ function writeScope(
 function answerWrite(ctx: RequestCtx, scope: WriteScope, result: WriteResult, byFieldId: boolean): RenderedRecord[] {
   const reader = readerOf(ctx, scope.base);
   const records = result.records.map((r) => renderRecord(reader, scope.table, r, { byFieldId }));
-  void fillInAttachments(scope.base, result.attachments, { origin: ctx.env.url(), ...ctx.env.attachmentFillIn });
+  // The fill-in comes after the answer: it is saved when it is done.
+  void fillInAttachments(scope.base, result.attachments, { origin: ctx.env.url(), ...ctx.env.attachmentFillIn }).then(
+    () => ctx.env.changed(),
+  );
   return records;
 }
 
@@ -571,7 +574,9 @@ export function matchRecordRoutes(method: string, segs: string[]): RouteMatch | 
   }
   if (segs.length === 3 && third !== undefined) {
     const table = second;
-    if (third === "listRecords" && method === "POST") return api((ctx) => list(ctx, baseId, table, true));
+    if (third === "listRecords" && method === "POST") {
+      return { ...api((ctx) => list(ctx, baseId, table, true)), readOnly: true };
+    }
     if (!isId(third, "rec")) return undefined;
     const recordId = third;
     if (method === "GET") return api((ctx) => getOne(ctx, baseId, table, recordId));

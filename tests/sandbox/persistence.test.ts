@@ -1,9 +1,10 @@
 /**
  * The sandbox's state file (src/sandbox/persistence.ts) and automatic sign-in (`signInAs`), as the embedded demo
- * uses them: a sign-in and the data written survive a restart, over real HTTP.
+ * uses them: a sign-in and the data written survive a restart, over real HTTP, and a write is on disk before its
+ * answer leaves (tests/start/demo-crash-durability.test.ts kills the demo itself).
  */
 import { createHash, randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -109,6 +110,44 @@ describe("the sandbox's state file and automatic sign-in", () => {
     expect(refreshed.status).toBe(200);
     const again = await tokenRequest(second, { grant_type: "refresh_token", refresh_token: refreshToken! });
     expect(again).toMatchObject({ status: 400, body: { error: "invalid_grant" } });
+  });
+
+  it("a write is in the file when its answer arrives, concurrent writes included (a crash after it loses nothing)", async () => {
+    const file = path.join(dir, "answered.json");
+    const sandbox = await startSandbox({ stateFile: file });
+    started.push(sandbox);
+    const demo = seedDemo(sandbox);
+    const contacts = `/v0/${demo.base.id}/Contacts`;
+    // Five at once (a base's rate): each answer comes once its records are on disk, whichever write took them.
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, (_, i) =>
+        api(sandbox, demo.token, "POST", contacts, { records: [{ fields: { Name: `answered ${i}` } }] }),
+      ),
+    );
+    // Read at once, without close(): what a process killed now would leave.
+    const saved = readFileSync(file, "utf8");
+    for (const answer of answers) {
+      expect(answer.status).toBe(200);
+      expect(saved).toContain((answer.body.records as { id: string }[])[0]!.id);
+    }
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+  });
+
+  it("a write it cannot save is answered 500 naming the file and what to check, not acknowledged", async () => {
+    const gone = mkdtempSync(path.join(dir, "gone-"));
+    const file = path.join(gone, "fake-airtable.json");
+    const sandbox = await startSandbox({ stateFile: file });
+    started.push(sandbox);
+    const demo = seedDemo(sandbox);
+    rmSync(gone, { recursive: true, force: true });
+    const answer = await api(sandbox, demo.token, "POST", `/v0/${demo.base.id}/Contacts`, {
+      records: [{ fields: { Name: "Unsaved" } }],
+    });
+    expect(answer.status).toBe(500);
+    expect(answer.body).toMatchObject({ error: { type: "SERVER_ERROR" } });
+    const message = (answer.body.error as { message: string }).message;
+    expect(message).toContain(`could not save its data file ${file}`);
+    expect(message).toContain("Check the disk space and the permissions of its directory");
   });
 
   it("without signInAs and a user hint, nobody is signed in", async () => {
