@@ -15,6 +15,9 @@ const AIRTABLE_URLS = {
   AIRTABLE_CONTENT_URL: { airtable: "https://content.airtable.com", serves: "attachment uploads" },
 } as const;
 
+/** Whether `hostname` (as URL parses it: lower case) is Airtable's: airtable.com or one of its subdomains. */
+const isAirtableHost = (hostname: string): boolean => hostname === "airtable.com" || hostname.endsWith(".airtable.com");
+
 /**
  * Why `value` cannot be the Airtable URL setting `name`, or undefined when it can. The server appends its own
  * paths to these URLs: `/v0/…` (API and uploads; client.ts) and `/oauth2/v1/authorize`, `/oauth2/v1/token`
@@ -22,8 +25,8 @@ const AIRTABLE_URLS = {
  * https://airtable.com/oauth2/v1/authorize), so a value copied from them carries a path the server adds again
  * (…/v0/v0/…: every call then answers 404, which each tool explains as a missing base). Refused rather than
  * stripped: what to write is then said once, at start, and a copy with more than the version (…/v0/appXXX) is
- * not guessed at. A path prefix stays allowed for a proxy (https://proxy.example.com/airtable); Airtable's own
- * hosts take no path.
+ * not guessed at. A path prefix stays allowed for a proxy (https://proxy.example.com/airtable), a `v0` or `oauth2`
+ * segment of its own included when Airtable's path does not follow it; Airtable's own hosts take no path.
  */
 function airtableUrlProblem(name: keyof typeof AIRTABLE_URLS, value: string): string | undefined {
   const parsed = new URL(value);
@@ -32,16 +35,22 @@ function airtableUrlProblem(name: keyof typeof AIRTABLE_URLS, value: string): st
     return "must be scheme, host and port (and, for a proxy, a path prefix) only: no query, fragment or user info";
   }
   const segments = parsed.pathname.split("/").filter(Boolean);
-  const atAirtable = parsed.hostname === "airtable.com" || parsed.hostname.endsWith(".airtable.com");
+  const atAirtable = isAirtableHost(parsed.hostname);
   const prefixBefore = (index: number): string => `${parsed.origin}${["", ...segments.slice(0, index)].join("/")}`;
-  const v0 = segments.findIndex((s) => s.toLowerCase() === "v0");
+  // At a proxy, only where Airtable's own path begins: `v0` last or before a base (app…) or meta/bases, `oauth2` last
+  // or before v1. A proxy whose own route has such a segment elsewhere (https://gw.example.com/v0/airtable) is kept.
+  const airtablePathAt = (index: number, next: RegExp): boolean =>
+    atAirtable || index === segments.length - 1 || next.test(segments[index + 1] ?? "");
+  const v0 = segments.findIndex(
+    (s, i) => s.toLowerCase() === "v0" && airtablePathAt(i, /^(app[A-Za-z0-9]+|meta|bases)$/i),
+  );
   if (v0 >= 0) {
     return (
       `drop the /${segments.slice(v0).join("/")}: the server adds /v0/… to every request itself (this URL would ` +
       `send them to …/v0/v0/…); use ${atAirtable ? airtable : prefixBefore(v0)}`
     );
   }
-  const oauth2 = segments.findIndex((s) => s.toLowerCase() === "oauth2");
+  const oauth2 = segments.findIndex((s, i) => s.toLowerCase() === "oauth2" && airtablePathAt(i, /^v1$/i));
   if (oauth2 >= 0) {
     return (
       `drop the /${segments.slice(oauth2).join("/")}: the server adds /oauth2/v1/authorize and /oauth2/v1/token ` +
@@ -55,7 +64,11 @@ function airtableUrlProblem(name: keyof typeof AIRTABLE_URLS, value: string): st
   return undefined;
 }
 
-/** An Airtable URL setting: an http(s) URL that airtableUrlProblem accepts, without trailing slashes. */
+/**
+ * An Airtable URL setting: an http(s) URL that airtableUrlProblem accepts, without trailing slashes; at Airtable's
+ * host, written as Airtable's own value (https://API.airtable.com:443 is https://api.airtable.com), so code that
+ * compares with it (run-stdio.ts refusedTokenMessage) knows it is Airtable.
+ */
 const airtableUrl = (name: keyof typeof AIRTABLE_URLS) =>
   url.transform((u, ctx) => {
     const problem = airtableUrlProblem(name, u);
@@ -63,6 +76,7 @@ const airtableUrl = (name: keyof typeof AIRTABLE_URLS) =>
       ctx.addIssue({ code: "custom", message: problem });
       return z.NEVER;
     }
+    if (isAirtableHost(new URL(u).hostname)) return AIRTABLE_URLS[name].airtable;
     return u.replace(/\/+$/, "");
   });
 

@@ -142,6 +142,20 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ AIRTABLE_API_URL: "https://api.airtable.com/?x=1" }, "any")).toThrow(
       /AIRTABLE_API_URL: must be scheme, host and port .*no query, fragment or user info/,
     );
+    // A proxy route with a v0 or oauth2 segment of its own, not followed by Airtable's path, is the proxy's: kept.
+    expect(loadConfig({ AIRTABLE_API_URL: "https://gw.example.com/v0/airtable" }, "any").AIRTABLE_API_URL).toBe(
+      "https://gw.example.com/v0/airtable",
+    );
+    expect(loadConfig({ AIRTABLE_AUTH_URL: "https://gw.example.com/oauth2/airtable" }, "any").AIRTABLE_AUTH_URL).toBe(
+      "https://gw.example.com/oauth2/airtable",
+    );
+    expect(() => loadConfig({ AIRTABLE_API_URL: "https://gw.example.com/v0/appABCDEFGHIJKLMN" }, "any")).toThrow(
+      /drop the \/v0\/appABCDEFGHIJKLMN: .*; use https:\/\/gw\.example\.com \(got/,
+    );
+    // Airtable's host written another way is Airtable's own value (stdio's 401 wording compares with it).
+    expect(loadConfig({ AIRTABLE_API_URL: "https://API.Airtable.com:443/" }, "any").AIRTABLE_API_URL).toBe(
+      "https://api.airtable.com",
+    );
     const proxied = loadConfig(
       { AIRTABLE_API_URL: "https://proxy.example.com/airtable/", AIRTABLE_AUTH_URL: "http://sandbox.localhost:8787" },
       "any",
