@@ -8,8 +8,9 @@
  * The names of `known` that `wanted` most likely misspells, best first (at most `max`):
  * - those with the same letters and digits once case, spaces and separators are set aside (port for PORT,
  *   "due_date" for "Due date", AIRTABLE-CLIENT-ID for AIRTABLE_CLIENT_ID); when there are any, only those;
- * - else those nearest to it, ignoring case, within 2 edits for a name of 6 characters or more and 1 below
- *   (optimal string alignment distance: a swap of two neighbours is one edit, so "Nmae" is 1 from "Name").
+ * - else those nearest to it, ignoring case, within 2 edits for a name of 6 characters or more, 1 for 3 to 5, and
+ *   none below (optimal string alignment distance: a swap of two neighbours is one edit, so "Nmae" is 1 from "Name";
+ *   every name of one or two characters is one edit from every other, so "X" is not told "did you mean Y?").
  * Empty when none is that close: a name far from every one is left alone (a .env may hold other programs'
  * variables; a field name may be the wrong table's).
  * @param wanted the name as given
@@ -28,7 +29,8 @@ export function closestNames(wanted: string, known: readonly string[], max = 3):
   let bestDistance = Infinity;
   for (const name of known) {
     const distance = editDistance(folded, name.trim().toLowerCase());
-    if (distance > ([...name.trim()].length >= 6 ? 2 : 1) || distance > bestDistance) continue;
+    const length = [...name.trim()].length;
+    if (distance > (length >= 6 ? 2 : length >= 3 ? 1 : 0) || distance > bestDistance) continue;
     if (distance < bestDistance) {
       best = [];
       bestDistance = distance;

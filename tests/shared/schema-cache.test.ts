@@ -233,4 +233,26 @@ describe("resolveTable / resolveField", () => {
     expect((table as Error).message).toContain(`"Companies" (${resolveTable(schema, "Companies").id})`);
     expect(() => resolveField(contacts, "Salary")).toThrow(/Unknown field "Salary".*"Name" \(fld.*"Deal size"/s);
   });
+
+  it("say 'did you mean' for a name one keystroke from a real one, never between names of one or two characters", () => {
+    // Short names are common (X, Y, Q1, Q2) and each is one edit from every other: no guess is worth making there.
+    const table = {
+      id: "tblShort",
+      name: "Grid",
+      primaryFieldId: "fldX",
+      views: [],
+      fields: ["X", "Y", "Q1", "Q2", "Cost"].map((name) => ({ id: `fld${name}`, name, type: "singleLineText" })),
+    } as unknown as Parameters<typeof resolveField>[0];
+    const message = (name: string) => {
+      try {
+        resolveField(table, name);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      throw new Error(`${name} was found`);
+    };
+    expect(message("Z")).toMatch(/^Unknown field "Z" in table "Grid" \(tblShort\)\. The fields are: /);
+    expect(message("Q3")).toMatch(/^Unknown field "Q3" in table "Grid" \(tblShort\)\. The fields are: /);
+    expect(message("Cots")).toContain('. Did you mean "Cost" (fldCost)? The fields are: ');
+  });
 });
