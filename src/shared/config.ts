@@ -86,22 +86,19 @@ const airtableUrl = (name: keyof typeof AIRTABLE_URLS) =>
  * letters or digits, a dot and 64 hex digits; OAuth access tokens, and the sandbox's, look otherwise), so a token
  * that is merely unusual goes to Airtable, and a 401 is explained then (src/stdio/run-stdio.ts). The value goes
  * into `Authorization: Bearer <token>` (Airtable, Authentication), so a "Bearer " of its own, spaces, quotes or a
- * line break make a header Airtable answers 401 (or one fetch cannot send). API keys (`key` and 14 characters)
- * stopped working on 1 February 2024 (Airtable's API key deprecation notice): named as such, not sent.
+ * line break make a header Airtable answers 401 (or one fetch cannot send). Whitespace around the token (a line end
+ * copied along, a file read with its final newline) is not refused: the schema trims it, as it trims the URL
+ * settings, and a token so written worked before these checks existed (fetch strips a header value's trailing
+ * whitespace). API keys (`key` and 14 characters) stopped working on 1 February 2024 (Airtable's API key
+ * deprecation notice): named as such, not sent. `token` is the trimmed value.
  */
 function tokenProblems(token: string): string[] {
   const problems: string[] = [];
-  const core = token.trim().replace(/^["'`]+|["'`]+$/g, "");
+  const core = token.replace(/^["'`]+|["'`]+$/g, "");
   if (/^bearer(\s|$)/i.test(core)) {
     problems.push('starts with "Bearer": give the token alone (pat…); the server sends "Authorization: Bearer" itself');
   }
-  if (token !== token.trim()) {
-    problems.push(
-      "has a space, tab or line break before or after it (copied with the line end, or read from a file that ends " +
-        "with a newline): remove it",
-    );
-  }
-  if (/^["'`]|["'`]$/.test(token.trim())) {
+  if (/^["'`]|["'`]$/.test(token)) {
     problems.push(
       'is wrapped in quotes that became part of the value (docker --env-file, systemd and a JSON "env" keep ' +
         "quotes as written): remove them",
@@ -306,9 +303,13 @@ export const configSchema = z.object({
   ROLE: z.enum(["all", "server", "worker"], { error: "must be all, server or worker" }).default("all"),
   /** production: never start the fake Airtable (a missing AIRTABLE_CLIENT_ID is then a start-up error). */
   NODE_ENV: z.string().optional(),
-  /** A personal access token for stdio mode (no OAuth), as Airtable shows it: no "Bearer ", quotes or spaces. */
+  /**
+   * A personal access token for stdio mode (no OAuth), as Airtable shows it: no "Bearer ", quotes or inner spaces;
+   * whitespace around it is trimmed.
+   */
   AIRTABLE_TOKEN: z
     .string()
+    .trim()
     .min(1)
     .superRefine((token, ctx) => {
       for (const message of tokenProblems(token)) ctx.addIssue({ code: "custom", message });
