@@ -9,8 +9,9 @@
  *   refused up front; so are an email given as `id`, an id given as `email`, and (without typecast) an email as an
  *   item of a multiple collaborator cell, whose text items are user or group ids; `{id, email, name}` as a read gives
  *   it is written;
- * - attachment cells: a new file with a property other than url and filename (Airtable: 422
- *   INVALID_ATTACHMENT_OBJECT) is refused up front, naming the property;
+ * - attachment cells: a new file with a property other than url and filename (the sandbox: 422
+ *   INVALID_ATTACHMENT_OBJECT) is left to Airtable and named on the failed record; a filename that is not text is
+ *   refused up front;
  * - a link cell naming a record id its linked table does not have (Airtable: 422 ROW_DOES_NOT_EXIST "Record ID rec…
  *   does not exist", naming neither the field nor the table): the failed record's error names the link field.
  */
@@ -289,21 +290,30 @@ describe("collaborators by the key Airtable looks them up by", () => {
 });
 
 describe("attachment cells", () => {
-  it("refuses a new file with a property other than url and filename before queueing, naming it", async () => {
+  it("refuses a new file whose filename is not text before queueing; other properties are Airtable's to refuse", async () => {
     const before = writesTo(synced.id);
-    const answer = await call("create_records", {
+    const refused = await call("create_records", {
       baseId: synced.id,
       tableId: "Issues",
-      records: [{ fields: { Title: "x", Files: [{ url: "https://example.com/a.pdf", type: "application/pdf" }] } }],
+      records: [{ fields: { Title: "x", Files: [{ url: "https://example.com/a.pdf", filename: 7 }] } }],
     });
-    expect(answer.isError).toBe(true);
-    expect(answer.text).toBe(
+    expect(refused.isError).toBe(true);
+    expect(refused.text).toBe(
       'records[0].fields: "Files" is an attachment field: a new file is {"url": "https://…"} with an optional ' +
-        '"filename" (text), and Airtable refuses other properties (422 INVALID_ATTACHMENT_OBJECT): remove "type" ' +
-        "(Airtable reads the file's type and size itself), in " +
-        '{"url":"https://example.com/a.pdf","type":"application/pdf"}.',
+        '"filename", which is text: its filename 7 is not, in {"url":"https://example.com/a.pdf","filename":7}.',
     );
     expect(writesTo(synced.id)).toBe(before);
+
+    // A property the field model does not name for a new file: queued, and the record fails with Airtable's (here
+    // the sandbox's) INVALID_ATTACHMENT_OBJECT, named on the failed record; nothing was stored.
+    const failed = await call("create_records", {
+      baseId: synced.id,
+      tableId: "Issues",
+      records: [{ fields: { Title: "typed", Files: [{ url: "https://example.com/a.pdf", type: "application/pdf" }] } }],
+    });
+    expect(failed.text).toContain("INVALID_ATTACHMENT_OBJECT");
+    expect(failed.text).toContain('"type"');
+    expect(h.sandbox.listRecordsDirect(synced.id, "Issues").some((r) => r.fields.Title === "typed")).toBe(false);
   });
 });
 

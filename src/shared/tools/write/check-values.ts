@@ -34,8 +34,9 @@
  * - multipleAttachments takes an array of objects ("Cell format (write)" in the field model's Attachment): a new
  *   file is `{url, filename?}` (url https:// or http://: Airtable requires it), a kept one `{id}`, which may carry
  *   what a read gives (`url`, `filename`, `size`, `type`, `width`, `height`, `thumbnails`: "include the existing
- *   array of attachment objects"). Airtable refuses an item of another shape with 422 INVALID_ATTACHMENT_OBJECT, a
- *   new file with any other property (`type`, `size`…) included, so those are refused here, naming the property.
+ *   array of attachment objects"). An item that is not an object with a url or an id, a url that is not http(s) and
+ *   a new file's filename that is not text are refused here; other properties are left to Airtable (its answer to
+ *   them is not documented: a kept item carries what a read gave, and refusing here could block a valid write).
  * - singleCollaborator takes `{id}` or `{email}` ("Cell format (write)" in the field model's Collaborator), and
  *   multipleCollaborators an array of user or group ids (the field model's write format; `{id}`/`{email}` objects are
  *   left to Airtable, as a record read back gives them): a collaborator is found by id or email, so an object with
@@ -256,7 +257,7 @@ export function checkCellValue(
               `http://), as Airtable downloads the file from it. To upload a file's bytes instead, use upload_attachment.`,
           );
         }
-        checkAttachmentKeys(field, entry as Record<string, unknown>, where);
+        checkAttachmentFilename(field, entry as Record<string, unknown>, where);
       }
       return false;
     }
@@ -347,32 +348,18 @@ function checkCollaborator(
 }
 
 /**
- * Properties an attachment item may have (field model, Attachment, "Cell format (write)"): a new file `url` and
- * `filename`; a kept one (`id`) also what a read gives ("Cell format (read)"), which Airtable ignores.
+ * Refuses a new attachment's `filename` that is not text (field model, Attachment, "Cell format (write)": `filename`
+ * is an optional string). Other properties are left to Airtable: the field model names `url` and `filename` for a
+ * new file and `id` for a kept one, but documents no answer to more (a kept item usually carries what a read gave,
+ * which Airtable may extend), so refusing them here could block a write Airtable takes; a refusal comes from
+ * Airtable instead (INVALID_ATTACHMENT_OBJECT, explained on the failed record).
  */
-const NEW_ATTACHMENT_KEYS = new Set(["url", "filename"]);
-const KEPT_ATTACHMENT_KEYS = new Set(["id", "url", "filename", "size", "type", "width", "height", "thumbnails"]);
-
-/**
- * Refuses an attachment item with a property Airtable does not take, or a filename that is not text: Airtable answers
- * 422 INVALID_ATTACHMENT_OBJECT for the record (a new file is `{url, filename?}` only; clients report `type`, `size`
- * or an `id` sent with a new file refused so). The message names the property and what a new or kept file is.
- */
-function checkAttachmentKeys(field: AirtableField, entry: Record<string, unknown>, where: string): void {
-  const kept = typeof entry.id === "string";
-  const extra = Object.keys(entry).find((k) => !(kept ? KEPT_ATTACHMENT_KEYS : NEW_ATTACHMENT_KEYS).has(k));
-  const badName = !kept && entry.filename !== undefined && typeof entry.filename !== "string";
-  if (extra === undefined && !badName) return;
-  const what = kept
-    ? 'a file kept is {"id": "att…"} (what a read gives may come with it)'
-    : 'a new file is {"url": "https://…"} with an optional "filename" (text)';
-  const fix =
-    extra === undefined
-      ? `its filename ${quotedValue(entry.filename)} is not text`
-      : `remove ${JSON.stringify(extra)}${kept ? "" : " (Airtable reads the file's type and size itself)"}`;
+function checkAttachmentFilename(field: AirtableField, entry: Record<string, unknown>, where: string): void {
+  if (typeof entry.id === "string" || entry.filename === undefined || typeof entry.filename === "string") return;
   throw new ToolInputError(
-    `${where}: ${JSON.stringify(field.name)} is an attachment field: ${what}, and Airtable refuses other properties ` +
-      `(422 INVALID_ATTACHMENT_OBJECT): ${fix}, in ${quotedValue(entry)}.`,
+    `${where}: ${JSON.stringify(field.name)} is an attachment field: a new file is {"url": "https://…"} with an ` +
+      `optional "filename", which is text: its filename ${quotedValue(entry.filename)} is not, in ` +
+      `${quotedValue(entry)}.`,
   );
 }
 

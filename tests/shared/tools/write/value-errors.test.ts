@@ -489,7 +489,8 @@ describe("through the write tools, on the demo base", () => {
       ["Contacts", "Email", []],
       ["Contacts", "Files", ""],
       ["Contacts", "Files", [{ url: "example.com/a.pdf" }]],
-      // A new attachment is {url, filename?} only: Airtable answers INVALID_ATTACHMENT_OBJECT for other properties.
+      // A new attachment is {url, filename?}: the sandbox answers INVALID_ATTACHMENT_OBJECT for other properties
+      // (Airtable's answer is not documented: the server leaves them to it, so it is never stricter here).
       ["Contacts", "Files", [{ url: "https://example.com/a.pdf", type: "application/pdf" }]],
       ["Contacts", "Files", [{ url: "https://example.com/a.pdf", filename: 7 }]],
       // A collaborator's id is looked up among ids, an email among emails.
