@@ -41,16 +41,19 @@ function airtableUrlProblem(name: keyof typeof AIRTABLE_URLS, value: string): st
   // or before v1. A proxy whose own route has such a segment elsewhere (https://gw.example.com/v0/airtable) is kept.
   const airtablePathAt = (index: number, next: RegExp): boolean =>
     atAirtable || index === segments.length - 1 || next.test(segments[index + 1] ?? "");
-  const v0 = segments.findIndex(
-    (s, i) => s.toLowerCase() === "v0" && airtablePathAt(i, /^(app[A-Za-z0-9]+|meta|bases)$/i),
-  );
+  // Each setting is checked for the path the server appends to it: /v0 to the API's and uploads', /oauth2/v1 to the
+  // OAuth endpoints' (a proxy's prefix that happens to be the other one is its own).
+  const oauth = name === "AIRTABLE_AUTH_URL";
+  const v0 = oauth
+    ? -1
+    : segments.findIndex((s, i) => s.toLowerCase() === "v0" && airtablePathAt(i, /^(app[A-Za-z0-9]+|meta|bases)$/i));
   if (v0 >= 0) {
     return (
       `drop the /${segments.slice(v0).join("/")}: the server adds /v0/… to every request itself (this URL would ` +
       `send them to …/v0/v0/…); use ${atAirtable ? airtable : prefixBefore(v0)}`
     );
   }
-  const oauth2 = segments.findIndex((s, i) => s.toLowerCase() === "oauth2" && airtablePathAt(i, /^v1$/i));
+  const oauth2 = !oauth ? -1 : segments.findIndex((s, i) => s.toLowerCase() === "oauth2" && airtablePathAt(i, /^v1$/i));
   if (oauth2 >= 0) {
     return (
       `drop the /${segments.slice(oauth2).join("/")}: the server adds /oauth2/v1/authorize and /oauth2/v1/token ` +

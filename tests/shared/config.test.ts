@@ -146,6 +146,13 @@ describe("loadConfig", () => {
     expect(loadConfig({ AIRTABLE_API_URL: "https://gw.example.com/v0/airtable" }, "any").AIRTABLE_API_URL).toBe(
       "https://gw.example.com/v0/airtable",
     );
+    // Each setting is checked for the path the server appends to it only: the OAuth endpoints' URL gets no /v0.
+    expect(loadConfig({ AIRTABLE_AUTH_URL: "https://gw.example.com/v0" }, "any").AIRTABLE_AUTH_URL).toBe(
+      "https://gw.example.com/v0",
+    );
+    expect(() => loadConfig({ AIRTABLE_AUTH_URL: "https://airtable.com/v0" }, "any")).toThrow(
+      /AIRTABLE_AUTH_URL: Airtable serves the OAuth endpoints at https:\/\/airtable\.com exactly/,
+    );
     expect(loadConfig({ AIRTABLE_AUTH_URL: "https://gw.example.com/oauth2/airtable" }, "any").AIRTABLE_AUTH_URL).toBe(
       "https://gw.example.com/oauth2/airtable",
     );
