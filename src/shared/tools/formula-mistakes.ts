@@ -85,7 +85,20 @@ const BARE_WORDS: Record<string, string> = {
   IN: 'IN is not Airtable syntax: OR({Field} = "a", {Field} = "b")',
 };
 
-const CURLY_QUOTES = new Set(["\u201c", "\u201d", "\u201e", "\u2018", "\u2019", "\u00ab", "\u00bb"]);
+/**
+ * Curly quotes, each with the quote that closes a text it opens: “…”, „…“ or „…”, «…», ‘…’; a closing quote met
+ * first (”Done”, ’Done’) is closed by itself. Inside a curly-quoted text only its closer ends it, so the apostrophe
+ * of “Joe’s” is part of the text, not a second mistake.
+ */
+const CURLY_CLOSERS: ReadonlyMap<string, readonly string[]> = new Map([
+  ["\u201c", ["\u201d"]],
+  ["\u201e", ["\u201c", "\u201d"]],
+  ["\u00ab", ["\u00bb"]],
+  ["\u2018", ["\u2019"]],
+  ["\u201d", ["\u201d"]],
+  ["\u2019", ["\u2019"]],
+  ["\u00bb", ["\u00bb"]],
+]);
 
 /** At most this many mistakes are named in one answer. */
 const MAX_MISTAKES = 5;
@@ -106,18 +119,22 @@ export function formulaMistakes(formula: string, table: Pick<AirtableTable, "fie
     a?.value === av && b?.value === bv && b.pos === a.pos + 1 && a.kind !== "string" && b.kind !== "string";
   const fieldNames = new Set(table.fields.map((f) => f.name));
   const open: FormulaToken[] = [];
-  let inCurlyQuote = false;
+  // The quotes that would close the curly-quoted text being read, or undefined outside one.
+  let curlyClosers: readonly string[] | undefined;
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i] as FormulaToken;
     const next = tokens[i + 1];
-    if (token.kind === "other" && CURLY_QUOTES.has(token.value)) {
-      if (!inCurlyQuote) {
-        add(`${token.value} ${where(token)} is a curly quote: text goes in straight quotes, "like this"`);
-      }
-      inCurlyQuote = !inCurlyQuote;
+    if (curlyClosers !== undefined) {
+      // The words of a curly-quoted text are not formula words.
+      if (token.kind === "other" && curlyClosers.includes(token.value)) curlyClosers = undefined;
       continue;
     }
-    if (inCurlyQuote) continue; // the words of a curly-quoted text are not formula words
+    const closers = token.kind === "other" ? CURLY_CLOSERS.get(token.value) : undefined;
+    if (closers !== undefined) {
+      add(`${token.value} ${where(token)} is a curly quote: text goes in straight quotes, "like this"`);
+      curlyClosers = closers;
+      continue;
+    }
     if (adjacent(token, next, "=", "=")) {
       add(`== ${where(token)} is not an Airtable operator: compare with one = ({Status} = "Done")`);
       i++;
