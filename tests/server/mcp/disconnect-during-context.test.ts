@@ -19,7 +19,8 @@ import { nowMs } from "../../../src/sandbox/recorder.ts";
 import { callTool, connectClient, resultText, signInAndConnect } from "../../e2e/helpers/mcp-client.ts";
 import { TestOAuthProvider } from "../../e2e/helpers/test-oauth-provider.ts";
 import { createTestRedis, deleteKeys, uniquePrefix } from "../../helpers/redis.ts";
-import { sampleValue, startServerHarness, type ServerHarness } from "../../support/admin-test-harness.ts";
+import { startServerHarness, type ServerHarness } from "../../support/admin-test-harness.ts";
+import { refreshWatch } from "../../support/token-refresh.ts";
 import { MODERN, modernMeta } from "../../support/tasks-client.ts";
 
 const DEADLINE_MS = 2_000;
@@ -27,7 +28,6 @@ const DEADLINE_MS = 2_000;
 const MARGIN_MS = 1_000;
 /** The token endpoint's delay in the disconnect tests: the client leaves well before it ends. */
 const REFRESH_MS = 1_500;
-const TOKEN_PATH = "/oauth2/v1/token";
 
 const keyPrefix = uniquePrefix("disconnect-during-context");
 const redis = createTestRedis();
@@ -40,30 +40,16 @@ let client: Client;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const baseRequestsSince = (since: number) => sandbox.requests.filter((r) => r.baseId === base.id && r.time >= since);
-const tokenRequestsSince = (since: number) => sandbox.requests.filter((r) => r.path === TOKEN_PATH && r.time >= since);
-
-/** Waits (≤ 5 s) until the sandbox's token endpoint got a request since `since`: a refresh is on its way. */
-async function refreshStartedSince(since: number): Promise<void> {
-  for (let i = 0; i < 250 && tokenRequestsSince(since).length === 0; i++) await sleep(20);
-  expect(tokenRequestsSince(since)).toHaveLength(1);
-}
+const { tokenRequestsSince, refreshStartedSince, expireStoredAccessToken, calls } = refreshWatch(
+  () => sandbox,
+  () => h,
+  () => userId,
+);
 
 /** Waits (≤ 10 s) until the refresh counter passed `count`: the refresh the test started has ended. */
 async function refreshEndedAfter(count: number): Promise<void> {
   for (let i = 0; i < 500 && sandbox.refreshCount() <= count; i++) await sleep(20);
   expect(sandbox.refreshCount()).toBe(count + 1);
-}
-
-/** The stored Airtable sign-in's access token as if it expired now: the next tool call refreshes it first. */
-async function expireStoredAccessToken(): Promise<void> {
-  const account = await h.store.getAirtableAccount(userId);
-  if (account === undefined) throw new Error("no Airtable sign-in stored for the test user");
-  await h.store.putAirtableAccount({ ...account, tokens: { ...account.tokens, accessTokenExpiresAt: Date.now() } });
-}
-
-/** How many calls of `tool` the server counted with `outcome` in /metrics' tool_call_duration_seconds. */
-async function calls(tool: string, outcome: string): Promise<number> {
-  return sampleValue(await h.metrics.registry.metrics(), "tool_call_duration_seconds_count", { tool, outcome }) ?? 0;
 }
 
 const listArgs = () => ({ baseId: base.id, tableId: "Tasks" });

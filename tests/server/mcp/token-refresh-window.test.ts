@@ -15,14 +15,14 @@ import { nowMs } from "../../../src/sandbox/recorder.ts";
 import { callTool, postMcp2025, resultText, signInAndConnect, toolsCall } from "../../e2e/helpers/mcp-client.ts";
 import { TestOAuthProvider } from "../../e2e/helpers/test-oauth-provider.ts";
 import { createTestRedis, deleteKeys, uniquePrefix } from "../../helpers/redis.ts";
-import { sampleValue, startServerHarness, type ServerHarness } from "../../support/admin-test-harness.ts";
+import { startServerHarness, type ServerHarness } from "../../support/admin-test-harness.ts";
+import { refreshWatch } from "../../support/token-refresh.ts";
 
 const DEADLINE_MS = 2_000;
 /** What an answer may take beyond the moment it is due, on a busy machine. */
 const MARGIN_MS = 1_000;
 /** The client's own timeout: far above what any call here should take. */
 const CLIENT_TIMEOUT_MS = 15_000;
-const TOKEN_PATH = "/oauth2/v1/token";
 
 const keyPrefix = uniquePrefix("token-refresh-window");
 const redis = createTestRedis();
@@ -36,25 +36,11 @@ let client: Client;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const baseRequestsSince = (since: number) => sandbox.requests.filter((r) => r.baseId === base.id && r.time >= since);
-const tokenRequestsSince = (since: number) => sandbox.requests.filter((r) => r.path === TOKEN_PATH && r.time >= since);
-
-/** Waits (≤ 5 s) until the sandbox's token endpoint got a request since `since`: a refresh is on its way. */
-async function refreshStartedSince(since: number): Promise<void> {
-  for (let i = 0; i < 250 && tokenRequestsSince(since).length === 0; i++) await sleep(20);
-  expect(tokenRequestsSince(since)).toHaveLength(1);
-}
-
-/** The stored Airtable sign-in's access token as if it expired now: the next tool call refreshes it first. */
-async function expireStoredAccessToken(): Promise<void> {
-  const account = await a.store.getAirtableAccount(userId);
-  if (account === undefined) throw new Error("no Airtable sign-in stored for the test user");
-  await a.store.putAirtableAccount({ ...account, tokens: { ...account.tokens, accessTokenExpiresAt: Date.now() } });
-}
-
-/** How many calls of `tool` instance A counted with `outcome` in /metrics' tool_call_duration_seconds. */
-async function calls(tool: string, outcome: string): Promise<number> {
-  return sampleValue(await a.metrics.registry.metrics(), "tool_call_duration_seconds_count", { tool, outcome }) ?? 0;
-}
+const { tokenRequestsSince, refreshStartedSince, expireStoredAccessToken, calls } = refreshWatch(
+  () => sandbox,
+  () => a,
+  () => userId,
+);
 
 const listArgs = () => ({ baseId: base.id, tableId: "Tasks" });
 
