@@ -99,18 +99,15 @@ function callStop(
   tool: string,
   stage: DeadlineStage,
   signals: readonly (AbortSignal | undefined)[],
-  deadline: { deadlineMs: number; startedAt: number } | undefined,
+  deadline: { deadlineMs: number; startedAt: number },
   progress: CallProgress,
 ): { signal: AbortSignal; dispose: () => void } {
   const stop = new AbortController();
   const onCancel = (): void => stop.abort(new ReadCallCancelledError(tool, stage));
-  const timer =
-    deadline === undefined
-      ? undefined
-      : setTimeout(
-          () => stop.abort(deadlineError(tool, deadline, progress, stage)),
-          Math.max(0, deadline.deadlineMs - (performance.now() - deadline.startedAt)),
-        );
+  const timer = setTimeout(
+    () => stop.abort(deadlineError(tool, deadline, progress, stage)),
+    Math.max(0, deadline.deadlineMs - (performance.now() - deadline.startedAt)),
+  );
   for (const signal of signals) {
     if (signal?.aborted === true) onCancel();
     else signal?.addEventListener("abort", onCancel, { once: true });
@@ -159,15 +156,16 @@ export interface CallDeadline {
  * of the call was sent) or ReadCallCancelledError; a signal already aborted rejects without calling `build`. The
  * build itself is not stopped: a token refresh is shared by every call of the user waiting for it
  * (AirtableTokenProvider's single flight, and the refresh lock across processes), and a refresh cut off would leave
- * Airtable's single-use refresh token spent for nothing; its outcome is dropped (a rejection counts as handled). A context that arrives after a signal fired is not used either.
+ * Airtable's single-use refresh token spent for nothing; its outcome is dropped (a rejection counts as handled). A
+ * context that arrives after a signal fired is not used either.
  */
 export async function awaitCallContext<T>(
   tool: string,
   build: () => Promise<T>,
   signals: readonly (AbortSignal | undefined)[],
-  deadline: CallDeadline | undefined,
+  deadline: CallDeadline,
 ): Promise<T> {
-  const stage = deadline?.stage ?? "read";
+  const { stage } = deadline;
   // The time is up while the call is still getting its token: no request of it was sent.
   const progress: CallProgress = { ...newCallProgress(), phase: "token" };
   const stop = callStop(tool, stage, signals, deadline, progress);
@@ -175,7 +173,7 @@ export async function awaitCallContext<T>(
     if (stop.signal.aborted) throw stop.signal.reason as Error;
     const value = await untilAborted(build(), stop.signal);
     // Came too late: the deadline passed, its timer not run yet.
-    if (deadline !== undefined && performance.now() - deadline.startedAt >= deadline.deadlineMs) {
+    if (performance.now() - deadline.startedAt >= deadline.deadlineMs) {
       throw deadlineError(tool, deadline, progress, stage);
     }
     return value;
