@@ -228,9 +228,9 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
    */
   function leftBeforeRun(req: Request, called: readonly AnyToolDefinition[], arrivedAt: number): void {
     const ms = performance.now() - arrivedAt;
+    const userId = deps.callerUserId(req);
     for (const tool of called) {
       // The handler's "tool call" line, with `clientLeft`: the call never reached its handler.
-      const userId = deps.callerUserId(req);
       const fields = { userId, tool: tool.name, ms: Math.round(ms), isError: true, errorType: "CANCELLED" };
       deps.logger.info({ ...fields, clientLeft: true }, "tool call");
       deps.onToolCall?.(tool.name, ms, "cancelled");
