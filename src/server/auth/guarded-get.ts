@@ -4,6 +4,7 @@ import { request as httpsRequest } from "node:https";
 import { isIP, type LookupFunction } from "node:net";
 import { isLoopbackAddress, isPublicAddress } from "./ip-policy.ts";
 import { isLoopbackHost } from "./redirect-uris.ts";
+import { timeoutSignal } from "../../shared/timeout-signal.ts";
 
 /**
  * GET of a URL a stranger chose (a Client ID Metadata Document), safe against SSRF:
@@ -60,6 +61,8 @@ export async function guardedGet(url: URL, opts: GuardedGetOptions): Promise<Gua
     else callback(null, first.address, first.family);
   };
   const request = url.protocol === "https:" ? httpsRequest : httpRequest;
+  // Cleared once the exchange settles (timeout-signal.ts: AbortSignal.timeout's timer would outlive it).
+  const timeout = timeoutSignal(opts.timeoutMs);
   return new Promise<GuardedResponse>((resolve, reject) => {
     const req = request(
       url,
@@ -68,7 +71,7 @@ export async function guardedGet(url: URL, opts: GuardedGetOptions): Promise<Gua
         agent: false,
         lookup: pinned,
         headers: { accept: opts.accept, "user-agent": "airtable-oauth-mcp (client metadata fetch)" },
-        signal: AbortSignal.timeout(opts.timeoutMs),
+        signal: timeout.signal,
       },
       (res) => {
         // Too large is a refusal that stands for a document (a 2xx of the type asked for), but only a passing
@@ -111,7 +114,7 @@ export async function guardedGet(url: URL, opts: GuardedGetOptions): Promise<Gua
       ),
     );
     req.end();
-  });
+  }).finally(timeout.clear);
 }
 
 async function checkedAddresses(

@@ -95,13 +95,19 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
   router.all("/mcp", mcpCors(origins, MCP_METHODS), hostGuard(deps.allowedHosts, deps.hostHint), originGuard(origins));
 
   const instructions = buildInstructions(deps.tools, deps.instructionSettings);
-  const requestRuntime = new AsyncLocalStorage<ToolRuntime>();
+  // The store is a holder emptied once the request is served, not the runtime itself. Since Node 24 every timer,
+  // socket and I/O request made inside `run` keeps the async context (this store) reachable until it fires or is
+  // replaced: a keep-alive connection's idle timer (Node's HTTP server arms it as the answer finishes) kept the
+  // request it last served (its req/res, the SDK's server, the tool runtime with its Airtable client) until the
+  // client's next request, ~2 s at the benchmark's pace, so every answered request outlived a young-generation
+  // collection and went to the old one (issue 15: GC and RSS per call). Emptied, a kept context holds 2 words.
+  const requestRuntime = new AsyncLocalStorage<{ runtime?: ToolRuntime }>();
   // Built once per router: the SDK's handlers and the compiled tool catalog; a request only binds its runtime.
   const handlers = createDualEraHandlers({
     tools: deps.tools,
     instructions,
     runtime: () => {
-      const runtime = requestRuntime.getStore();
+      const runtime = requestRuntime.getStore()?.runtime;
       if (runtime === undefined) throw new Error("MCP server factory called outside a /mcp request");
       return runtime;
     },
@@ -215,7 +221,12 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
       // The SDK calls the server factory itself (once per request, either era): this request's runtime reaches
       // it through the async context of this call.
       const shape = answerShape(accepted, messages);
-      await requestRuntime.run(runtime, () => handlers.serve(shape, req, res, read.body, call));
+      const holder: { runtime?: ToolRuntime } = { runtime };
+      try {
+        await requestRuntime.run(holder, () => handlers.serve(shape, req, res, read.body, call));
+      } finally {
+        delete holder.runtime; // see requestRuntime: what the request's async context keeps after it is served
+      }
     } finally {
       call?.close();
     }

@@ -8,6 +8,7 @@
  * must not be sent twice. The token provider decides what to do with each error.
  */
 import { z } from "zod";
+import { timeoutSignal } from "../timeout-signal.ts";
 
 /** Airtable's tokens for one Airtable user. Stored only encrypted (AES-256-GCM); never sent to MCP clients. */
 export interface AirtableTokenSet {
@@ -117,25 +118,29 @@ export class AirtableOAuth {
     const sentAt = this.#now();
     let response: Response;
     let text: string;
+    // Cleared once the answer is read (timeout-signal.ts: AbortSignal.timeout's timer would outlive it).
+    const timeout = timeoutSignal(this.#timeoutMs);
     try {
       response = await this.#fetch(`${this.#authUrl}/oauth2/v1/token`, {
         method: "POST",
         headers,
         body: form.toString(),
-        signal: AbortSignal.timeout(this.#timeoutMs),
+        signal: timeout.signal,
         redirect: "error",
       });
       text = await response.text();
     } catch (error) {
-      const timeout = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
+      const timedOut = error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
       throw new AirtableOAuthError(
-        timeout ? "timeout" : "network_error",
+        timedOut ? "timeout" : "network_error",
         0,
-        timeout
+        timedOut
           ? `Airtable's token endpoint did not answer within ${this.#timeoutMs} ms`
           : `Could not reach Airtable's token endpoint (${this.#authUrl}): ${error instanceof Error ? error.message : String(error)}`,
         { cause: error },
       );
+    } finally {
+      timeout.clear();
     }
     const json = parseJson(text);
     if (!response.ok) throw errorFromResponse(response.status, json, text);

@@ -10,6 +10,7 @@ import { type Dispatcher, getGlobalDispatcher, request } from "undici";
 import type { z } from "zod";
 import type { AirtableLimiter, RateLimitScope, SendTiming } from "../limiter/types.ts";
 import type { Logger } from "../logger.ts";
+import { timeoutSignal } from "../timeout-signal.ts";
 import type { CallProgress } from "./call-progress.ts";
 import {
   type AirtableError,
@@ -386,6 +387,8 @@ export class AirtableTransport {
     let status: number | undefined;
     const startedAt = performance.now();
     const timing = () => ({ startedAt, durationMs: Math.round(performance.now() - startedAt) });
+    // Cleared once the answer is read (timeout-signal.ts: AbortSignal.timeout would hold the request for 30 s).
+    const timeout = timeoutSignal(this.#timeoutMs);
     try {
       const response = await request(url, {
         method,
@@ -393,10 +396,7 @@ export class AirtableTransport {
         body,
         // A call that may be stopped (a read's deadline) also aborts its attempt in flight: one more signal per
         // attempt of such a call only (AbortSignal.any).
-        signal:
-          stop === undefined
-            ? AbortSignal.timeout(this.#timeoutMs)
-            : AbortSignal.any([AbortSignal.timeout(this.#timeoutMs), stop]),
+        signal: stop === undefined ? timeout.signal : AbortSignal.any([timeout.signal, stop]),
         dispatcher: writeReportingDispatcher(),
         [onWrite]: send,
       } as Parameters<typeof request>[1]);
@@ -410,6 +410,8 @@ export class AirtableTransport {
       return status === undefined
         ? { kind: "network", ...classified, sent, error, ...timing() }
         : { kind: "network", ...classified, sent, error, status, ...timing() };
+    } finally {
+      timeout.clear();
     }
   }
 
