@@ -13,7 +13,7 @@ import { airtableClientFactory } from "../../src/shared/airtable/client-factory.
 import { createAirtableAccess } from "../../src/shared/airtable-access.ts";
 import { configSchema, type Config } from "../../src/shared/config.ts";
 import { BottleneckAirtableLimiter } from "../../src/shared/limiter/index.ts";
-import { createLogger } from "../../src/shared/logger.ts";
+import { createLogger, type Logger } from "../../src/shared/logger.ts";
 import { Metrics } from "../../src/shared/metrics/index.ts";
 import type { OperationLog } from "../../src/shared/operations/operation-log.ts";
 import { QueuedOperationRunner } from "../../src/shared/queue/queued-runner.ts";
@@ -43,6 +43,8 @@ export interface TestWorker {
 
 export interface ServerHarness {
   url: string;
+  /** The HTTP server the app serves on, e.g. to watch a request as the server sees it (its `request` event). */
+  server: Server;
   config: Config;
   keyPrefix: string;
   store: TokenStore;
@@ -62,14 +64,17 @@ export interface ServerHarnessOptions {
   env?: Record<string, string>;
   /** The Redis of the server and its workers; default the shared test Redis (a test that stalls one brings its own). */
   redisUrl?: string;
+  /** The logger of the server and its workers, e.g. to read what went to the log; default silent (or LOG_LEVEL). */
+  logger?: Logger;
 }
 
-const logger = createLogger({ level: process.env.LOG_LEVEL ?? "silent" });
+const defaultLogger = createLogger({ level: process.env.LOG_LEVEL ?? "silent" });
 /** One key per test process, so every server and worker of a test file reads the others' tokens. */
 const encryptionKey = randomBytes(32).toString("base64");
 
 export async function startServerHarness(opts: ServerHarnessOptions): Promise<ServerHarness> {
   const { sandbox, keyPrefix } = opts;
+  const logger = opts.logger ?? defaultLogger;
   const server: Server = createServer();
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
@@ -178,6 +183,7 @@ export async function startServerHarness(opts: ServerHarnessOptions): Promise<Se
 
   return {
     url,
+    server,
     config,
     keyPrefix,
     store,

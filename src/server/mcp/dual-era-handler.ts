@@ -216,6 +216,11 @@ export function createDualEraHandlers(opts: DualEraOptions): DualEraHandlers {
             return legacy(request, options, legacyJson);
           },
         },
+        // Error level stays: a client that leaves cannot get here. The adapter reads nothing from the request (it
+        // is handed the body the router read, where a client that left is logged as such: mcp-router.ts), the
+        // SDK's handlers answer their own serving failures (the debug line above), a call whose client left ends
+        // as a cancelled tool call, and a write to a closed response is dropped by Node. What reaches this is a
+        // throw of this server's code in `fetch` (a cancel's Redis publish, the server factory).
         { onerror: (error) => opts.logger.error({ err: error }, "MCP request failed") },
       );
       adapters.set(`${legacyJson} ${mode}`, adapter);

@@ -16,7 +16,7 @@ import {
   type ToolRuntime,
 } from "../../shared/tools/register-tools.ts";
 import { JSON_RPC, sendJsonRpcError } from "./json-rpc-error.ts";
-import { readJsonBody } from "./read-json-body.ts";
+import { readJsonBody, type ClientLeftBeforeRead } from "./read-json-body.ts";
 import { BrowserOrigins, mcpCors } from "../cors.ts";
 import { acceptedAnswer, presentAcceptToSdk, type AcceptedAnswer } from "./accept.ts";
 import type { CallCancels } from "./call-cancels.ts";
@@ -127,7 +127,7 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
   router.post("/mcp", deps.authenticate, (req, res, next) => {
     handlePost(req, res, next).catch((error: unknown) => {
       deps.logger.error({ err: error }, "MCP request failed");
-      if (!res.headersSent) sendJsonRpcError(res, 500, -32603, "Internal server error");
+      if (!res.headersSent && !clientLeft(res)) sendJsonRpcError(res, 500, -32603, "Internal server error");
     });
   });
 
@@ -142,6 +142,7 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
       );
     }
     const read = await readJsonBody(req, maxBodyBytes);
+    if (read.kind === "client_left") return leftBeforeRead(req, read);
     if (read.kind === "too_large") {
       res.setHeader("Connection", "close");
       return sendJsonRpcError(res, 413, JSON_RPC.serverError, `Request body larger than ${maxBodyBytes} bytes`);
@@ -246,6 +247,29 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
       deps.logger.info({ ...fields, clientLeft: true }, "tool call");
       deps.onToolCall?.(tool.name, ms, "cancelled");
     }
+  }
+
+  /**
+   * A request whose client closed the connection before its body was read (ClientLeftBeforeRead): one info line,
+   * "client left before its request was read", and nothing written (nobody is there to read it). A client that
+   * aborts its fetch or goes offline is no failure of this server (this was an error line with a stack, "MCP request
+   * failed", and a 500 written to the closed connection). `leftDuring`: "authentication" when the connection was
+   * already closed as the body read began (the bearer check, which reads Redis, is the only wait before it), "body"
+   * while it was arriving; `bodyBytesRead` of the request's `contentLength` had been read. Not counted in /metrics'
+   * tool calls: its body, and so whether it called a tool and which, is unknown, and nothing of it ran.
+   */
+  function leftBeforeRead(req: Request, read: ClientLeftBeforeRead): void {
+    const declared = Number(req.headers["content-length"]);
+    deps.logger.info(
+      {
+        userId: deps.callerUserId(req),
+        clientLeft: true,
+        leftDuring: read.readStarted ? "body" : "authentication",
+        bodyBytesRead: read.bytesRead,
+        ...(Number.isFinite(declared) && { contentLength: declared }),
+      },
+      "client left before its request was read",
+    );
   }
 
   /**
