@@ -21,7 +21,7 @@ const timingSensitive = [
   "tests/e2e/read-call-deadline.test.ts",
   // The same, for a read whose token is being refreshed (a slow token endpoint), and a second call sharing it.
   "tests/server/mcp/token-refresh-window.test.ts",
-  // A client leaving while its token is refreshed (a slow token endpoint), and the own-records tools' deadline.
+  // A client leaving while its token is refreshed (a slow token endpoint).
   "tests/server/mcp/disconnect-during-context.test.ts",
   // Not a timing measurement, but a third-party client process with its own timers (it opens the browser while its
   // callback server is still starting; the headless opener now reloads like a person would): the quiet group.

@@ -32,6 +32,9 @@ export const mcpServerPerRequest: Scenario = {
       context: async () => {
         throw new Error("no tool runs in this scenario");
       },
+      ownRecordsContext: () => {
+        throw new Error("no tool runs in this scenario");
+      },
       runWrite: async () => ({ content: [] }),
       logger,
     };

@@ -188,6 +188,15 @@ export function createServerApp(parts: ServerParts): express.Express {
     ...(queue !== undefined && { queueDepth: () => waitingOperations(queue) }),
   });
   const userIdOf = (req: Request) => String((req as Request & { auth?: AuthInfo }).auth?.extra?.userId);
+  /** What every tool call's context holds about its caller besides their Airtable client and scopes. */
+  const callerContext = (userId: string) => ({
+    userId,
+    schemas,
+    logger: logger.child({ userId }),
+    operations,
+    operationRunner: parts.runner,
+    maxRecordsPerOperation: config.MAX_RECORDS_PER_OPERATION,
+  });
 
   const hosts = hostPolicy(publicUrl, config.ALLOWED_HOSTS);
   app.use(
@@ -199,16 +208,22 @@ export function createServerApp(parts: ServerParts): express.Express {
         // HTTP 401 with a challenge (auth.accessLostErrorHandler), which makes the client sign in again.
         const access = await airtableAccess(userId);
         return {
+          ...callerContext(userId),
           airtable: clientFor(userId, access.accessToken),
-          userId,
           // What the sign-in may do upstream: a tool needing an Airtable scope it lacks is refused before sending.
           airtableScopes: access.scopes,
-          schemas,
-          logger: logger.child({ userId }),
-          operations,
-          operationRunner: parts.runner,
-          maxRecordsPerOperation: config.MAX_RECORDS_PER_OPERATION,
         };
+      },
+      // get_operation, list_operations, cancel_operation: the user's Airtable token is not read (nor refreshed), so
+      // these answer whatever Airtable's token endpoint does, and while the user's Airtable sign-in has ended (their
+      // MCP token is ours and still valid; the next tool that asks Airtable finds the loss and ends their grants).
+      buildOwnRecordsContext: (req: Request) => {
+        const userId = userIdOf(req);
+        // Unused by these tools; were a request ever sent with it, it would get the token then.
+        const airtable = airtableClient(userId, (rejected) =>
+          airtableAccess(userId, rejected).then((access) => access.accessToken),
+        );
+        return { ...callerContext(userId), airtable };
       },
       tools: allTools,
       callerUserId: userIdOf,

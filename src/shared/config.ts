@@ -233,8 +233,9 @@ export const configSchema = z.object({
    * before its write is queued (schema, linked records' names). When it passes, the call stops sending and answers
    * a tool error saying what Airtable did (a write: that it was not queued). Below the 60 s after which the MCP TypeScript SDK's
    * clients give up on a request (DEFAULT_REQUEST_TIMEOUT_MSEC), so the agent gets that answer instead of a bare
-   * client timeout; lower it for clients that give up sooner. Also the most any tool call waits for its context (a
-   * refresh of the user's Airtable token), those that read only this server's records (get_operation…) included.
+   * client timeout; lower it for clients that give up sooner. Also the most a tool call that asks Airtable waits for
+   * its context (a refresh of the user's Airtable token); those that read only this server's records (get_operation,
+   * list_operations, cancel_operation) never wait for it (src/shared/tools/read-call.ts readsOwnRecordsOnly).
    */
   READ_CALL_DEADLINE_MS: z.coerce.number().int().min(1_000).max(600_000).default(45_000),
 

@@ -137,16 +137,19 @@ export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
     maxAttempts: config.WORKER_ATTEMPTS,
     rateLimitPauseMs: config.AIRTABLE_RATE_LIMIT_PENALTY_MS,
   });
+  // One user, one personal access token that is never refreshed: every tool gets the same context.
+  const context = {
+    airtable,
+    userId,
+    schemas,
+    logger,
+    operations,
+    operationRunner: runner,
+    maxRecordsPerOperation: config.MAX_RECORDS_PER_OPERATION,
+  };
   const runtime = {
-    context: async () => ({
-      airtable,
-      userId,
-      schemas,
-      logger,
-      operations,
-      operationRunner: runner,
-      maxRecordsPerOperation: config.MAX_RECORDS_PER_OPERATION,
-    }),
+    context: async () => context,
+    ownRecordsContext: () => context,
     runWrite: createWriteRunner({ runner, operations, waitMs: config.WRITE_WAIT_MS }),
     readCallDeadlineMs: config.READ_CALL_DEADLINE_MS,
     // MCP Tasks for 2026-07-28 clients that declare them: views of this process's operation logs (operations run

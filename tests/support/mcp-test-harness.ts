@@ -160,23 +160,26 @@ export async function startMcpHarness(
     backoffMs: 50,
   });
 
+  // Tokens here are the sandbox's personal access tokens, never refreshed: every tool gets the same context.
+  const contextFor = (req: express.Request) => {
+    const auth = (req as typeof req & { auth: { extra: { userId: string } } }).auth;
+    const userId = auth.extra.userId;
+    return {
+      airtable: clientFor(userId),
+      userId,
+      schemas: schemaCache,
+      logger,
+      operations,
+      operationRunner: runner,
+      maxRecordsPerOperation: opts.maxRecordsPerOperation ?? 5_000,
+    };
+  };
   const app = express();
   app.use(
     createMcpRouter({
       authenticate: testAuthenticate,
-      buildContext: async (req) => {
-        const auth = (req as typeof req & { auth: { extra: { userId: string } } }).auth;
-        const userId = auth.extra.userId;
-        return {
-          airtable: clientFor(userId),
-          userId,
-          schemas: schemaCache,
-          logger,
-          operations,
-          operationRunner: runner,
-          maxRecordsPerOperation: opts.maxRecordsPerOperation ?? 5_000,
-        };
-      },
+      buildContext: async (req) => contextFor(req),
+      buildOwnRecordsContext: contextFor,
       tools: [...(opts.tools ?? readTools), ...(opts.extraTools ?? [])],
       runWrite: createWriteRunner({ runner, operations, waitMs: opts.writeWaitMs ?? 25_000 }),
       callerUserId: (req) => (req as typeof req & { auth: { extra: { userId: string } } }).auth.extra.userId,

@@ -8,6 +8,7 @@ import type { OperationReader } from "../../shared/operations/operation-store.ts
 import type { OperationTaskStore } from "../../shared/tasks/operation-task-store.ts";
 import { undeclaredTaskSubscription } from "../../shared/tasks/task-handlers.ts";
 import { ALL_CANCEL_SCOPES, scopesToCancel } from "../../shared/tools/catalog.ts";
+import { readsOwnRecordsOnly } from "../../shared/tools/read-call.ts";
 import type { AnyToolDefinition } from "../../shared/tools/define-tool.ts";
 import { buildInstructions, type InstructionSettings } from "../../shared/tools/instructions.ts";
 import {
@@ -26,8 +27,18 @@ import { hostGuard, originGuard } from "./request-guards.ts";
 export interface McpRouterDeps {
   /** Verifies the bearer token and sets `req.auth` (401 with a challenge otherwise). */
   authenticate: RequestHandler;
-  /** The caller's tool context (Airtable client acting as them, caches, logger); only built when a tool runs. */
+  /**
+   * The caller's tool context (Airtable client acting as them, caches, logger); only built when a tool that asks
+   * Airtable runs, and awaited before the SDK has the call (a lost Airtable sign-in then becomes an HTTP 401).
+   */
   buildContext(req: Request): Promise<BaseToolContext>;
+  /**
+   * The caller's context for the tools that read only this server's own records (get_operation, list_operations,
+   * cancel_operation: ToolRuntime.ownRecordsContext), built at once without the user's Airtable token: such a call
+   * waits on nothing of Airtable and is served whatever the user's Airtable sign-in is (expired and refreshing at a
+   * slow token endpoint, or revoked).
+   */
+  buildOwnRecordsContext(req: Request): BaseToolContext;
   tools: readonly AnyToolDefinition[];
   /**
    * Browser origins allowed to call /mcp (CORS and the Origin check, ../cors.ts); `*` allows every origin.
@@ -182,14 +193,18 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
       }
       if (cancelNeeds !== undefined) return deps.insufficientScope(res, cancelNeeds);
 
-      // Built before the SDK sees a tool call, so a failure (e.g. the user's Airtable grant was revoked) reaches
-      // the app's error handler and can become an HTTP answer (401 + challenge) instead of a tool error.
+      // Built before the SDK sees a tool call that asks Airtable, so a failure (e.g. the user's Airtable grant was
+      // revoked) reaches the app's error handler and can become an HTTP answer (401 + challenge) instead of a tool
+      // error. Not for the tools that read only this server's own records (their context needs no Airtable token):
+      // an agent polling get_operation must not wait on every poll for a refresh at Airtable's token endpoint, and a
+      // user whose Airtable sign-in ended can still see and cancel their operations. A batch with any other tool
+      // builds it for that one.
       const context = memoize(() => deps.buildContext(req));
-      if (called.length > 0 && call?.cancelled !== true) {
-        // Until the call's deadline at most (every tool call's, those that read only this server's own records
-        // included): a hung Airtable token endpoint must not hold the call past it. Past it, or once the client
-        // cancelled the call, the SDK gets the call at once and its handler answers (awaitCallContext,
-        // read-call.ts); the build goes on for whoever shares it. A client that left ends the wait too (below).
+      if (called.some((tool) => !readsOwnRecordsOnly(tool)) && call?.cancelled !== true) {
+        // Until the call's deadline at most: a hung Airtable token endpoint must not hold the call past it. Past it,
+        // or once the client cancelled the call, the SDK gets the call at once and its handler answers
+        // (awaitCallContext, read-call.ts); the build goes on for whoever shares it. A client that left ends the
+        // wait too (below).
         try {
           await settledOrStopped(context(), arrivedAt + readCallDeadlineMs, call?.signal, res);
         } catch (error) {
@@ -206,8 +221,10 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
       // listener, then the request's signal) no I/O event can come in between: only promise jobs run.
       if (called.length > 0 && clientLeft(res)) return leftBeforeRun(req, called, arrivedAt);
 
+      let ownRecords: BaseToolContext | undefined;
       const runtime: ToolRuntime = {
         context,
+        ownRecordsContext: () => (ownRecords ??= deps.buildOwnRecordsContext(req)),
         logger: deps.logger,
         ...(deps.runWrite !== undefined && { runWrite: deps.runWrite }),
         ...(deps.tasks !== undefined && {

@@ -16,12 +16,13 @@ import { untilAborted } from "../until-aborted.ts";
 import type { ToolContext } from "./define-tool.ts";
 
 /**
- * What runs under the deadline: a read tool's handler ("read"), a write tool's checks before its write is queued
- * ("write_checks", its `plan`), or only the wait for the call's context of a tool that reads this server's own
- * records ("own_records": get_operation, list_operations, cancel_operation; its handler reads Redis, whose commands
- * time out on their own). Only the agent's message differs: what was not done, and what to do.
+ * What runs under the deadline: a read tool's handler ("read") or a write tool's checks before its write is queued
+ * ("write_checks", its `plan`), each after the wait for the call's context. Only the agent's message differs: what
+ * was not done, and what to do. The tools that read only this server's own records (get_operation, list_operations,
+ * cancel_operation) have no deadline: their context waits on nothing (ToolRuntime.ownRecordsContext) and their
+ * handler reads Redis, whose commands time out on their own.
  */
-export type DeadlineStage = "read" | "write_checks" | "own_records";
+export type DeadlineStage = "read" | "write_checks";
 
 /**
  * A read tool call, or a write tool call's checks before queueing, stopped by its deadline: the message says what
@@ -131,12 +132,15 @@ function deadlineError(
 }
 
 /**
- * Whether a call of `tool` runs under READ_CALL_DEADLINE_MS: a read tool that asks Airtable, and a write tool (its
- * checks before queueing). Tools that only read this server's own records (`noAirtableRequest`: get_operation,
- * list_operations, cancel_operation) do not.
+ * Whether `tool` reads only this server's own records (a read tool with `noAirtableRequest`: get_operation,
+ * list_operations, cancel_operation): its call needs nothing of the user's Airtable sign-in, so its context is built
+ * without the user's Airtable token (ToolRuntime.ownRecordsContext), nothing of it waits on Airtable, and it runs
+ * under no deadline. Every other call (a read that asks Airtable, a write's checks before queueing) runs under
+ * READ_CALL_DEADLINE_MS, its context's wait included. A write tool never reads only our records (its checks read the
+ * base).
  */
-export function runsUnderDeadline(tool: { kind: "read" | "write"; noAirtableRequest?: true }): boolean {
-  return tool.kind === "write" || tool.noAirtableRequest !== true;
+export function readsOwnRecordsOnly(tool: { kind: "read" | "write"; noAirtableRequest?: true }): boolean {
+  return tool.kind === "read" && tool.noAirtableRequest === true;
 }
 
 /** The deadline `awaitCallContext` holds a call to: as runReadCall's (`startedAt` a `performance.now()` time). */
@@ -148,16 +152,16 @@ export interface CallDeadline {
 
 /**
  * The call's context, built by `build` (the server's: it reads the user's Airtable token from the store and, near its
- * expiry, refreshes it at Airtable's token endpoint), awaited under the call's deadline (`deadline`: every tool
- * call has one, `stage` "own_records" for the tools that do not otherwise run under one, runsUnderDeadline) and
- * under `signals` (the MCP request's, and the client's cancel when it came before the SDK had the call; a client
+ * expiry, refreshes it at Airtable's token endpoint), awaited under the call's deadline (`deadline`) and under
+ * `signals` (the MCP request's, and the client's cancel when it came before the SDK had the call; a client
  * that closed the connection before the SDK had the call never gets here: mcp-router.ts). When one fires first the
  * call rejects at once, with ReadCallDeadlineError (its progress says it was getting the access token: no request
  * of the call was sent) or ReadCallCancelledError; a signal already aborted rejects without calling `build`. The
  * build itself is not stopped: a token refresh is shared by every call of the user waiting for it
  * (AirtableTokenProvider's single flight, and the refresh lock across processes), and a refresh cut off would leave
  * Airtable's single-use refresh token spent for nothing; its outcome is dropped (a rejection counts as handled). A
- * context that arrives after a signal fired is not used either.
+ * context that arrives after a signal fired is not used either. (A tool that reads only this server's own records
+ * has nothing to await: readsOwnRecordsOnly, refuseCancelledCall.)
  */
 export async function awaitCallContext<T>(
   tool: string,
@@ -182,6 +186,17 @@ export async function awaitCallContext<T>(
   }
 }
 
+/**
+ * For a call whose context is not awaited (a tool that reads only this server's own records: its context is built
+ * at once, without the user's Airtable token, ToolRuntime.ownRecordsContext): throws ReadCallCancelledError when one
+ * of `signals` has already aborted (the client cancelled the call, or closed its connection, before the SDK had it),
+ * so such a call does not run (a cancel_operation its client withdrew cancels nothing), as awaitCallContext refuses
+ * one. Otherwise returns.
+ */
+export function refuseCancelledCall(tool: string, signals: readonly (AbortSignal | undefined)[]): void {
+  if (signals.some((signal) => signal?.aborted === true)) throw new ReadCallCancelledError(tool, "read");
+}
+
 const seconds = (ms: number): string => (ms < 10_000 ? (ms / 1000).toFixed(1) : String(Math.round(ms / 1000)));
 const times = (n: number, what: string): string => `${n} ${what}${n === 1 ? "" : "s"}`;
 
@@ -189,9 +204,7 @@ const times = (n: number, what: string): string => `${n} ${what}${n === 1 ? "" :
  * The agent's message for a call stopped at its deadline: what happened (Airtable rate limiting, failing, not
  * answering, or the call still waiting its turn), the requests made and the time spent, that nothing changed, and
  * what to do. For a write's checks ("write_checks"): that the write was not queued (a plan queues nothing and sends
- * only reads), and to call again with the same arguments, since nothing of this call runs later. For a tool that
- * reads only this server's records ("own_records", stopped while its context was built: the user's token): that it
- * did not run, so nothing was read or cancelled, and to call it again in a minute.
+ * only reads), and to call again with the same arguments, since nothing of this call runs later.
  */
 export function describeStop(
   tool: string,
@@ -243,15 +256,6 @@ export function describeStop(
       : ` ${times(p.attempts, "request")} ${p.attempts === 1 ? "was" : "were"} sent to Airtable` +
         `${parts.length > 0 ? `: ${parts.join(", ")}` : ""}.`;
   const stopped = `${tool} was stopped after ${seconds(elapsedMs)} s: ${what}.${sent}`;
-  if (stage === "own_records") {
-    return (
-      `${stopped} This server gets your Airtable sign-in ready before every tool call, ${tool} too (it reads only ` +
-      `this server's own records of your write operations), and gives that at most ${seconds(deadlineMs)} s ` +
-      `(READ_CALL_DEADLINE_MS), so that you get this answer before your MCP client gives up. Nothing was done: ` +
-      `${tool} did not run, so no operation was read or cancelled. The refresh of your sign-in goes on without ` +
-      `this call: call ${tool} again in a minute with the same arguments.`
-    );
-  }
   if (write) {
     return (
       `${stopped} No further request of this call is sent: this server gives a write call at most ` +

@@ -11,9 +11,9 @@ import { compileTools } from "./compile-tools.ts";
 import {
   awaitCallContext,
   ReadCallCancelledError,
+  readsOwnRecordsOnly,
+  refuseCancelledCall,
   runReadCall,
-  runsUnderDeadline,
-  type DeadlineStage,
 } from "./read-call.ts";
 import { explainNoAccess, toolErrorResult } from "./tool-errors.ts";
 import { toolSuccessResult } from "./tool-result.ts";
@@ -29,11 +29,20 @@ export type ToolCallOutcome = "ok" | "error" | "cancelled";
 
 export interface ToolRuntime {
   /**
-   * Builds the caller's context; called only when a tool runs (tools/list needs none). It may wait on a refresh of
-   * the user's Airtable token: every call waits for it only until READ_CALL_DEADLINE_MS from its arrival, those of
-   * tools that read only this server's own records included (awaitCallContext, read-call.ts).
+   * Builds the caller's context for a tool that asks Airtable (a read or a write); called only when such a tool runs
+   * (tools/list needs none). It may wait on a refresh of the user's Airtable token: a call waits for it only until
+   * READ_CALL_DEADLINE_MS from its arrival (awaitCallContext, read-call.ts).
    */
   context(extra: ToolRequestExtra): Promise<BaseToolContext>;
+  /**
+   * The caller's context for a tool that reads only this server's own records (`noAirtableRequest`: get_operation,
+   * list_operations, cancel_operation): who the caller is, their operation logs and the runner that cancels them,
+   * built at once (no I/O, hence not a promise) and without the user's Airtable token, so such a call never waits on
+   * Airtable's token endpoint and is still served when the user's Airtable sign-in has ended (their operations are
+   * this server's records, and the caller's MCP token says whose). Its `airtable` client, which these tools do not
+   * use, gets the token only if a request is ever sent; `airtableScopes` is absent (these tools need none).
+   */
+  ownRecordsContext(extra: ToolRequestExtra): BaseToolContext;
   /**
    * When the request carrying the call had arrived (a `performance.now()` time, taken once its body was read): the
    * call's deadline and the duration `onToolCall` reports count from it, the time spent building its context
@@ -67,8 +76,8 @@ export interface ToolRuntime {
   logger: Logger;
   /**
    * READ_CALL_DEADLINE_MS: the most a read tool call that asks Airtable, or a write tool call's checks before its
-   * write is queued, may take, from the call's arrival (see read-call.ts), and the most any tool call waits for its
-   * context; default the config's default (45 s).
+   * write is queued, may take, from the call's arrival (see read-call.ts), the wait for its context (`context`)
+   * included; default the config's default (45 s).
    */
   readCallDeadlineMs?: number;
   /**
@@ -120,15 +129,21 @@ export function registerTools(
       let handedToRunner = false;
       const deadlineMs = runtime.readCallDeadlineMs ?? DEFAULT_READ_CALL_DEADLINE_MS;
       try {
-        // The context may wait on a refresh of the user's Airtable token (at Airtable's token endpoint): that wait
-        // is part of the call, so it ends at the call's deadline and when the call is cancelled, as the reads do.
-        // Tools that read only this server's records wait for it until the deadline too.
-        const base = await awaitCallContext(
-          tool.name,
-          () => runtime.context(extra),
-          [extra.mcpReq.signal, runtime.cancelled],
-          { deadlineMs, startedAt: started, stage: deadlineStage(tool) },
-        );
+        const signals = [extra.mcpReq.signal, runtime.cancelled];
+        let base: BaseToolContext;
+        if (readsOwnRecordsOnly(tool)) {
+          // Reads only this server's records: its context needs nothing of Airtable and waits on nothing.
+          refuseCancelledCall(tool.name, signals);
+          base = runtime.ownRecordsContext(extra);
+        } else {
+          // The context may wait on a refresh of the user's Airtable token (at Airtable's token endpoint): that wait
+          // is part of the call, so it ends at the call's deadline and when the call is cancelled, as the reads do.
+          base = await awaitCallContext(tool.name, () => runtime.context(extra), signals, {
+            deadlineMs,
+            startedAt: started,
+            stage: tool.kind === "write" ? "write_checks" : "read",
+          });
+        }
         ctx = callContext(base, extra, era);
         log = ctx.logger;
         // Before anything is planned or sent: a scope the user's Airtable sign-in lacks would only be refused.
@@ -162,7 +177,7 @@ export function registerTools(
           );
         } else {
           result = toolSuccessResult(
-            !runsUnderDeadline(tool)
+            readsOwnRecordsOnly(tool)
               ? await tool.handler(args, ctx)
               : // Reads that ask Airtable answer by their deadline, and stop when the request ends.
                 await runReadCall(tool.name, ctx, deadlineMs, started, (callCtx) => tool.handler(args, callCtx)),
@@ -188,12 +203,6 @@ export function registerTools(
       }
     });
   }
-}
-
-/** What a call of `tool` does under its deadline (DeadlineStage): what its answer at the deadline says. */
-function deadlineStage(tool: AnyToolDefinition): DeadlineStage {
-  if (tool.kind === "write") return "write_checks";
-  return runsUnderDeadline(tool) ? "read" : "own_records";
 }
 
 /** `errorType` (Airtable's or ours), the HTTP `status` of Airtable's answer and its base, when the error has them. */

@@ -81,6 +81,9 @@ describe("the instructions an MCP client receives", () => {
       allTools,
       {
         context: () => Promise.reject(new Error("no calls here")),
+        ownRecordsContext: () => {
+          throw new Error("no calls here");
+        },
         runWrite: async () => ({ content: [] }),
         logger: createLogger({ level: "silent" }),
       },

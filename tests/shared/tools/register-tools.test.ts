@@ -82,15 +82,27 @@ const airtable = new AirtableClient({
   getAccessToken: async () => "never-sent",
   limiter,
 });
-const context = async () =>
-  ({ airtable, userId: "usrTEST", schemas: new SchemaCache({ keyPrefix: "t" }), logger }) as unknown as BaseToolContext;
+const baseContext = {
+  airtable,
+  userId: "usrTEST",
+  schemas: new SchemaCache({ keyPrefix: "t" }),
+  logger,
+} as unknown as BaseToolContext;
+const context = async () => baseContext;
+const ownRecordsContext = () => baseContext;
 
 async function connect(
   tools: AnyToolDefinition[],
   runtime: Partial<ToolRuntime> = {},
   onlyTool?: string,
 ): Promise<Client> {
-  const server = createMcpServer(tools, { context, logger, ...runtime }, undefined, "legacy", onlyTool);
+  const server = createMcpServer(
+    tools,
+    { context, ownRecordsContext, logger, ...runtime },
+    undefined,
+    "legacy",
+    onlyTool,
+  );
   const [serverSide, clientSide] = InMemoryTransport.createLinkedPair();
   await server.connect(serverSide);
   const client = new Client({ name: "t", version: "1" });
@@ -100,7 +112,9 @@ async function connect(
 
 describe("registerTools", () => {
   it("refuses to register a write tool without a write runner", () => {
-    expect(() => createMcpServer([writeTool], { context, logger })).toThrow(/test_write is a write tool/);
+    expect(() => createMcpServer([writeTool], { context, ownRecordsContext, logger })).toThrow(
+      /test_write is a write tool/,
+    );
   });
 
   it("routes write tools' plans to runWrite", async () => {
@@ -179,7 +193,13 @@ describe("registerTools", () => {
 
   it("checks every write tool for a runner even when binding only a read tool", () => {
     expect(() =>
-      createMcpServer([writeTool, failingTool], { context, logger }, undefined, "legacy", "test_crash"),
+      createMcpServer(
+        [writeTool, failingTool],
+        { context, ownRecordsContext, logger },
+        undefined,
+        "legacy",
+        "test_crash",
+      ),
     ).toThrow(/test_write is a write tool/);
   });
 });
