@@ -42,7 +42,8 @@ export interface RunningEmbedded {
   port: number;
   /**
    * Stops taking connections (in-flight requests get up to 8 s), stops running operations at their next batch
-   * boundary (they continue at the next start), saves the fake Airtable's data and closes the database.
+   * boundary (they continue at the next start; the log names them: pausedOperationsMessage), saves the fake
+   * Airtable's data and closes the database.
    */
   close(): Promise<void>;
 }
@@ -237,10 +238,29 @@ async function startInDataDir(config: Config, opts: EmbeddedOptions): Promise<Ru
       await once(server, "close").catch(() => undefined);
       clearTimeout(forced);
       await runner.close();
+      // Said in the shutdown's log, or a person who pressed Ctrl-C mid-write sees only "stopped" and cannot tell
+      // the write was left half done on purpose: the logs not ended are what the next start resumes (above).
+      const paused = await operations.unfinished().catch(() => []);
+      if (paused.length > 0) logger.info({ operations: paused }, pausedOperationsMessage(paused));
       await limiter.close().catch(() => undefined);
       await store.close();
       await demo?.sandbox.close();
       db.close();
     },
   };
+}
+
+/** How many ids the shutdown line names before "and N more". */
+const PAUSED_IDS_SHOWN = 5;
+
+/**
+ * The shutdown's line for the operations stopped at a batch boundary (`ids`: their operation ids, oldest first, at
+ * least one): `2 operations paused (op_…, op_…): they continue when the server starts again`.
+ */
+export function pausedOperationsMessage(ids: readonly string[]): string {
+  const shown = ids.slice(0, PAUSED_IDS_SHOWN).join(", ");
+  const more = ids.length > PAUSED_IDS_SHOWN ? ` and ${ids.length - PAUSED_IDS_SHOWN} more` : "";
+  return ids.length === 1
+    ? `1 operation paused (${shown}): it continues when the server starts again`
+    : `${ids.length} operations paused (${shown}${more}): they continue when the server starts again`;
 }

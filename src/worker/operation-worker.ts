@@ -128,7 +128,11 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
       return { status: state.status, ...state.progress };
     } catch (error) {
       if (error instanceof OperationReleasedError) {
-        log.info("released at a batch boundary for another worker (shutting down)");
+        // Says where the operation went: with one worker (ROLE=all on one machine) there is no "another worker" until
+        // this one starts again, and the person stopping it should not think the write was dropped.
+        log.info(
+          "released at a batch boundary (shutting down): back in the queue; another worker, or this one when it starts again, continues it",
+        );
         await job.moveToWait(token);
         throw new WaitingError();
       }

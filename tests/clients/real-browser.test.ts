@@ -9,33 +9,16 @@
  *
  * Chromium comes from apt (`.ci/run` installs it). Without it this file is skipped, saying so.
  */
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { chromium, type BrowserContext, type CDPSession, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CHROMIUM, CHROMIUM_ARGS, haveChromium, warnIfNoChromium } from "./support/chromium.ts";
 import { printServerOutputOnFailure, startClientLab, type ClientLab } from "./support/client-lab.ts";
 import { startWebClientApp, type WebClientApp, type WebClientResult } from "./support/web-client-app.ts";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const haveChromium = existsSync(CHROMIUM);
-if (!haveChromium) {
-  console.warn(
-    `tests/clients/real-browser.test.ts skipped: no Chromium at ${CHROMIUM}. Install Debian's chromium package ` +
-      "(apt-get install -y chromium; .ci/run does) or set CHROMIUM_PATH.",
-  );
-}
-
-/** The flags the project runs Chromium with: no sandbox (containers, root), nothing phoning home, no QUIC. */
-const CHROMIUM_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+warnIfNoChromium("tests/clients/real-browser.test.ts");
 
 let lab: ClientLab;
 let app: WebClientApp;

@@ -90,7 +90,14 @@ describe("shutdown and outages", () => {
     first.kill("SIGTERM");
     const exit = await first.exited;
     expect(exit.code).toBe(0);
-    expect(first.output()).toMatch(/released at a batch boundary/);
+    // The worker's log names the operation and where it went (a person stopping the only worker must see the write
+    // was not dropped).
+    const released = first
+      .fullOutput()
+      .split("\n")
+      .find((line) => line.includes("released at a batch boundary"));
+    expect(released, first.output()).toContain(`"operationId":"${started.operationId}"`);
+    expect(released).toContain("back in the queue; another worker, or this one when it starts again, continues it");
     const mid = await operation(started.operationId);
     expect(mid.done).toBe(false);
 

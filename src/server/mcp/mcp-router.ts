@@ -22,6 +22,7 @@ import { BrowserOrigins, mcpCors } from "../cors.ts";
 import { acceptedAnswer, presentAcceptToSdk, type AcceptedAnswer } from "./accept.ts";
 import type { CallCancels } from "./call-cancels.ts";
 import { createDualEraHandlers, type AnswerShape } from "./dual-era-handler.ts";
+import { opensInBrowser, sendEndpointPage } from "./endpoint-page.ts";
 import { hostGuard, originGuard } from "./request-guards.ts";
 
 export interface McpRouterDeps {
@@ -126,8 +127,12 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
     ...(deps.cancels !== undefined && { cancels: deps.cancels }),
   });
 
-  const notAllowed: RequestHandler = (_req, res) => {
+  const notAllowed: RequestHandler = (req, res) => {
     res.setHeader("Allow", "POST");
+    // One URL, two answers by Accept: a cache must not give a browser's page to an MCP client, or the reverse.
+    res.vary("Accept");
+    // The banner's URL opened in a browser: a page for the person (endpoint-page.ts); MCP clients keep the JSON.
+    if (opensInBrowser(req)) return sendEndpointPage(res);
     sendJsonRpcError(res, 405, JSON_RPC.serverError, "Method not allowed: this server is stateless; use POST /mcp");
   };
   router.get("/mcp", notAllowed);

@@ -118,6 +118,44 @@ describe("POST /mcp (stateless Streamable HTTP)", () => {
     expect(res.headers.get("allow")).toBe("POST");
   });
 
+  // What Chromium and Firefox send when a person opens a URL (navigation), and what MCP clients send on GET.
+  const browserAccept = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8";
+  const stateless = {
+    jsonrpc: "2.0",
+    error: { code: -32000, message: "Method not allowed: this server is stateless; use POST /mcp" },
+    id: null,
+  };
+
+  it("GET /mcp from a browser → a page saying this is the MCP endpoint (still 405, Allow: POST)", async () => {
+    const res = await fetch(`${h.url}/mcp`, { headers: { accept: browserAccept } });
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toBe("POST");
+    expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(res.headers.get("vary")).toMatch(/\bAccept\b/);
+    expect(res.headers.get("content-security-policy")).toBe("default-src 'none'");
+    const page = await res.text();
+    expect(page).toContain("This is an MCP endpoint");
+    expect(page).toContain('<a href="./">');
+  });
+
+  it.each([
+    ["an MCP client (Accept: text/event-stream)", { accept: "text/event-stream" }],
+    ["no Accept (curl)", {}],
+    ["Accept: */*", { accept: "*/*" }],
+  ])("GET /mcp from %s → the JSON-RPC 405", async (_who, headers: Record<string, string>) => {
+    const res = await fetch(`${h.url}/mcp`, { headers });
+    expect(res.status).toBe(405);
+    expect(res.headers.get("allow")).toBe("POST");
+    expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(await res.json()).toEqual(stateless);
+  });
+
+  it("DELETE /mcp with a browser's Accept → the JSON-RPC 405 (only a GET is a page opened)", async () => {
+    const res = await fetch(`${h.url}/mcp`, { method: "DELETE", headers: { accept: browserAccept } });
+    expect(res.status).toBe(405);
+    expect(await res.json()).toEqual(stateless);
+  });
+
   it("refuses a browser Origin that is not allowed (403, JSON-RPC error) and accepts an allowed one", async () => {
     const bad = await post(toolsList, { origin: "https://evil.example" });
     expect(bad.status).toBe(403);
