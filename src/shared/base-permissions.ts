@@ -13,6 +13,7 @@
  */
 import type { AirtableClient } from "./airtable/client.ts";
 import type { AirtableBase } from "./airtable/schemas.ts";
+import { closestNames } from "./closest-name.ts";
 
 /** list bases' `permissionLevel` values, least first. */
 export const PERMISSION_LEVELS = ["none", "read", "comment", "edit", "create"] as const;
@@ -60,19 +61,33 @@ export function roleOf(level: string): string {
 
 /**
  * The user's access to one base as list bases showed it at `seenAt` (epoch ms): `level` and `name` when the base
- * was listed, neither when it was not (this sign-in does not reach it).
+ * was listed, neither when it was not (this sign-in does not reach it). `meant`: for a base not listed, the listed
+ * bases whose id its id most likely misspells (one or two characters off, or another case: closest-name.ts), when
+ * the whole list was at hand; absent otherwise.
  */
 export interface BaseAccess {
   baseId: string;
   seenAt: number;
   name?: string;
   level?: string;
+  meant?: readonly { id: string; name: string }[];
 }
 
-/** The base's entry in a list bases answer (`bases` is all of it). */
+/**
+ * The base's entry in a list bases answer (`bases` is all of it); for a base not in it, the listed bases its id is a
+ * typo of (`meant`), so that the refusal can name the one the call most likely meant.
+ */
 export function accessIn(bases: readonly AirtableBase[], baseId: string, seenAt: number): BaseAccess {
   const base = bases.find((b) => b.id === baseId);
-  return base === undefined ? { baseId, seenAt } : { baseId, seenAt, name: base.name, level: base.permissionLevel };
+  if (base !== undefined) return { baseId, seenAt, name: base.name, level: base.permissionLevel };
+  const meant = closestNames(
+    baseId,
+    bases.map((b) => b.id),
+  ).map((id) => {
+    const near = bases.find((b) => b.id === id)!;
+    return { id: near.id, name: near.name };
+  });
+  return meant.length === 0 ? { baseId, seenAt } : { baseId, seenAt, meant };
 }
 
 /** Asks Airtable (list bases, every page) what the user may do on `baseId`. Throws the client's errors. */
@@ -92,9 +107,20 @@ export function baseLabel(access: BaseAccess): string {
 /**
  * Why `access` refuses an action that needs `needed` (`what`: e.g. "create_records writes records"), as one or two
  * sentences an agent can act on, or undefined when it does not refuse it (the base is listed at a level that
- * allows it, so another cause must explain a refusal: a field or table editing restriction, a missing scope).
+ * allows it, so another cause must explain a refusal: a field or table editing restriction, a missing scope). A
+ * base not listed whose id is a typo of a listed one (`access.meant`) is told that one ("did you mean appX
+ * ("Sales")?") instead of the advice to sign in again and add the base, which is for a base nothing listed is
+ * close to.
  */
 export function accessRefusal(access: BaseAccess, needed: PermissionLevel, what: string): string | undefined {
+  if (access.level === undefined && access.meant !== undefined && access.meant.length > 0) {
+    // A typo of a base the sign-in reaches: that base, not a new sign-in, is the likely fix.
+    const meant = access.meant.map((b) => baseLabel({ baseId: b.id, seenAt: access.seenAt, name: b.name }));
+    return (
+      `Base ${access.baseId} is not among the bases this Airtable sign-in can reach (list_bases does not list it): ` +
+      `did you mean ${meant.join(" or ")}? Call again with that baseId.`
+    );
+  }
   if (access.level === undefined) {
     return (
       `Base ${access.baseId} is not among the bases this Airtable sign-in can reach (list_bases does not list it): ` +

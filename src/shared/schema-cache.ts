@@ -43,8 +43,9 @@ export function schemaKeyPrefix(keyPrefix: string): string {
 
 /**
  * A table, field or view name that does not exist; the message lists the real ones so the agent can fix its call,
- * and first names the one or few it most likely meant ("Nmae" → "Name", "due_date" → "Due date"; closest-name.ts,
- * the rule .env typos are told with), since a table of 80 fields is a long list to find "Name" in.
+ * and first names the one or few it most likely meant ("Nmae" → "Name", "due_date" → "Due date", a table id one
+ * character off → that table, "Grid" → "Grid view"; closest-name.ts with `words`, the rule .env typos are told with
+ * plus whole-word matches), since a table of 80 fields is a long list to find "Name" in.
  * @param kind what was looked up
  * @param wanted the id or name the call gave
  * @param where where it was looked up, e.g. `in table "Tasks" (tbl…)`
@@ -66,10 +67,17 @@ export class SchemaLookupError extends Error {
     const known = items.map(label);
     const shown = known.slice(0, 200).join(", ");
     const more = known.length > 200 ? ` (and ${known.length - 200} more)` : "";
-    const meant = closestNames(
-      wanted,
-      items.map((i) => i.name),
-    ).map((name) => label(items.find((i) => i.name === name)!));
+    // Names and ids alike: a table id one character off, or typed in lowercase, is told the real one.
+    const meant = [
+      ...new Set(
+        closestNames(
+          wanted,
+          items.flatMap((i) => [i.name, i.id]),
+          3,
+          { words: true },
+        ).map((key) => items.find((i) => i.name === key) ?? items.find((i) => i.id === key)!),
+      ),
+    ].map(label);
     super(
       `Unknown ${kind} ${JSON.stringify(wanted)} ${where}. ` +
         (meant.length === 0 ? "" : `Did you mean ${meant.join(" or ")}? `) +

@@ -7,6 +7,7 @@ import { DEFAULT_RESPONSE_BUDGET_BYTES, fetchRecordPage } from "./record-pager.t
 import { cursorInput, recordOutput, toRecordOutput } from "./shapes.ts";
 import { issuePathKeys, type InputIssue, type ToolContext } from "./define-tool.ts";
 import { quotedValue } from "./tool-input-error.ts";
+import { listArgumentIssues, nameListWording } from "./list-argument.ts";
 import { expandLinkCells, expandedLinkBytes } from "./linked-records.ts";
 import { schemaForRecords } from "./with-schema.ts";
 
@@ -69,6 +70,65 @@ export function listingIssues(args: unknown, issues: readonly InputIssue[]): rea
   }
   return worded.length === 0 ? issues : [...worded, ...others];
 }
+
+/**
+ * The rewordIssues of `fields` (list_records, search_records) and `fieldIds` (search_records) given as one name, as an
+ * empty list or with an item that is not a name (list-argument.ts, the wording of every list argument): `fields takes
+ * a list of field names or ids, e.g. ["Name"] (a list even for one field; it was given the text "Name")`, instead of
+ * zod's "fields: Invalid input: expected array, received string". Refused, not taken as a one-name list: see
+ * list-argument.ts.
+ */
+export const fieldListIssues = listArgumentIssues(
+  "fields",
+  nameListWording("Name", {
+    holds: "field names or ids",
+    one: "field",
+    item: "a field name",
+    min: 1,
+    max: 500,
+    empty: "leave fields out to get every field",
+  }),
+);
+
+/** search_records' fieldIds in the words of fieldListIssues. */
+export const fieldIdListIssues = listArgumentIssues(
+  "fieldIds",
+  nameListWording("Name", {
+    holds: "field names or ids",
+    one: "field",
+    item: "a field name",
+    min: 1,
+    max: 100,
+    empty: "leave fieldIds out to search every text field",
+  }),
+);
+
+/**
+ * list_records' rewordIssues for `sort` given as one field name or one sort item instead of a list of items, or as a
+ * list holding something other than items: `sort takes a list of sort items, e.g. [{"field": "Name", "direction":
+ * "asc"}] (a list even for one field; it was given the text "Name")`, the example made with the field the call named
+ * (list-argument.ts). An item's own mistakes (an unknown key, a direction) keep their wording (strictArgumentObject,
+ * sortDirectionIssues).
+ */
+export const sortListIssues = listArgumentIssues("sort", {
+  holds: "sort items",
+  one: "field",
+  item: "a sort item",
+  items: "items",
+  max: 20,
+  isItem: (value) => typeof value === "object" && value !== null && !Array.isArray(value),
+  example: (given) => {
+    const first: unknown = Array.isArray(given) ? given[0] : given;
+    const field =
+      typeof first === "string"
+        ? first
+        : typeof first === "object" && first !== null
+          ? (first as Record<string, unknown>).field
+          : undefined;
+    const name = typeof field === "string" && field.trim() !== "" ? field : "Name";
+    return `[{"field": ${JSON.stringify(name)}, "direction": "asc"}]`;
+  },
+});
 
 /** What listingIssues answers for each numeric listing argument, given the value the call sent. */
 const NUMBER_WORDING: Record<string, (given: unknown) => string> = {

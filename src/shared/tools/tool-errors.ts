@@ -163,7 +163,8 @@ const MAX_LISTED_FIELDS = 200;
  * or surrounding spaces gets "did you mean {Stage}?" and the rule that formulas take names exactly (tableId and the
  * field keys of the other arguments are matched ignoring case, a formula is Airtable's to read); a field id gets the
  * field's name (formulas name fields by name: ids are not field references in them); a name a keystroke or two from
- * a field's ({Nmae}) gets that field (closest-name.ts, as unknown names elsewhere). Answers undefined for any other
+ * a field's ({Nmae}), or whole words of one ({Due} for "Due date"), gets that field (closest-name.ts, as unknown names
+ * elsewhere). Answers undefined for any other
  * error, so describeToolError's general formula hint stands.
  * @param error what the list request failed with
  * @param table the listed table, as a fresh schema has it (the suggestions must name fields that exist now)
@@ -191,6 +192,8 @@ export function unknownFormulaFields(error: unknown, table: AirtableTable): stri
       const near = closestNames(
         name,
         table.fields.map((f) => f.name),
+        3,
+        { words: true },
       );
       if (near.length === 0) continue;
       suggestions.push(near.map((n) => `{${n}}`).join(" or "));

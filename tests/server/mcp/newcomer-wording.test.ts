@@ -1,12 +1,14 @@
 /**
- * Three things a newcomer trial found an agent misreads, through the real MCP client over HTTP against the sandbox:
+ * What newcomer trials found an agent misreads, through the real MCP client over HTTP against the sandbox:
  * - a write's progress notifications say what happened to the settled records (an update of two records that do not
  *   exist is "2 of 2 done: 0 written, 2 failed", not "2 of 2 written"), as its final answer does, and keep the short
  *   "1 of 1 written" when every settled record was written;
  * - list_records takes a sort direction in the case agents write it (DESC, Desc), sends Airtable's lowercase, and
  *   says so in tools/list; any other spelling (descending) is refused with the value to send;
  * - an unknown field, table or view name a keystroke or two from a real one ("Nmae") is answered with that one
- *   ("did you mean"), in writes, reads and formulas alike, before the list of every name.
+ *   ("did you mean"), in writes, reads and formulas alike, before the list of every name;
+ * - a base or table id one character off or in another case is answered with the one the sign-in reaches (a base:
+ *   instead of the advice to sign in again), and a view named by a word of its name ("Grid") with that view.
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -189,5 +191,69 @@ describe("an unknown name close to a real one", () => {
     const answer = await call("list_records", { baseId: base.id, tableId: "Tasks", filterByFormula: '{Nmae} = "a"' });
     expect(answer.isError).toBe(true);
     expect(answer.text).toContain("has no field {Nmae} — did you mean {Name}?");
+  });
+});
+
+describe("a base, table or view the call names a little wrongly", () => {
+  /** `id` with its last character changed: one edit from it. */
+  const oneOff = (id: string) => id.slice(0, -1) + (id.endsWith("N") ? "M" : "N");
+  /** `id` with the case of every letter after its prefix swapped (a lowercased id, as a person retypes it). */
+  const caseSwapped = (id: string) =>
+    id.slice(0, 3) + [...id.slice(3)].map((c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase())).join("");
+
+  it("a base id one character off or in another case: did you mean the base the sign-in reaches", async () => {
+    const pipeline = h.sandbox.createBase(h.demo.user.id, {
+      id: "appH0s7GThNKyFixN",
+      name: "Pipeline",
+      tables: [{ name: "Deals", fields: [{ name: "Name", type: "singleLineText" }] }],
+    });
+    const meant = '"Pipeline")? Call again with that baseId.';
+    for (const wrong of ["appH0s7GThNKyFixM", caseSwapped(pipeline.id)]) {
+      const answer = await call("list_records", { baseId: wrong, tableId: "Deals" });
+      expect(answer.isError).toBe(true);
+      expect(answer.text).toBe(
+        `Airtable refused access (INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND). Base ${wrong} is not among the bases ` +
+          `this Airtable sign-in can reach (list_bases does not list it): did you mean ${pipeline.id} (${meant}`,
+      );
+    }
+    // A write says so before anything is queued; a list_tables too.
+    const write = await call("create_records", {
+      baseId: "appH0s7GThNKyFixM",
+      tableId: "Deals",
+      records: [{ fields: { Name: "x" } }],
+    });
+    expect(write.text).toContain(`did you mean ${pipeline.id} (${meant} Nothing was queued: nothing was written.`);
+    const tables = await call("list_tables", { baseId: caseSwapped(pipeline.id) });
+    expect(tables.text).toContain(`did you mean ${pipeline.id} (${meant}`);
+    // Far from every base: no guess, and the advice to sign in again and add the base, as before.
+    const far = await call("list_records", { baseId: "appZZZZZZZZZZZZZZ", tableId: "Deals" });
+    expect(far.text).not.toContain("did you mean");
+    expect(far.text).toContain("sign in again (your MCP client's reconnect or re-authorize) and add it");
+  });
+
+  it("a table id one character off or in another case is told the table", async () => {
+    const table = base.tables[0]!;
+    for (const wrong of [oneOff(table.id), caseSwapped(table.id)]) {
+      const answer = await call("list_records", { baseId: base.id, tableId: wrong });
+      expect(answer.isError).toBe(true);
+      expect(answer.text).toBe(
+        `Unknown table "${wrong}" in ${base.id}. Did you mean "Tasks" (${table.id})? The tables are: "Tasks" ` +
+          `(${table.id}). Use the id or the exact name.`,
+      );
+    }
+  });
+
+  it('a view named by a word of its name ("Grid") is told the view ("Grid view")', async () => {
+    const table = base.tables[0]!;
+    const grid = table.views.find((v) => v.name === "Grid view")!;
+    const answer = await call("list_records", { baseId: base.id, tableId: "Tasks", view: "Grid" });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toBe(
+      `Unknown view "Grid" in table "Tasks" (${table.id}). Did you mean "Grid view" (${grid.id})? The views are: ` +
+        `"Grid view" (${grid.id}). Use the id or the exact name.`,
+    );
+    // A part of a word is no guess.
+    const part = await call("list_records", { baseId: base.id, tableId: "Tasks", view: "Gri" });
+    expect(part.text).not.toContain("Did you mean");
   });
 });

@@ -3,7 +3,8 @@
  * sandbox: maxRecords and pageSize out of range say what they take and what leaving them out does (not zod's "Too
  * small: expected number to be >=1"), and a filterByFormula naming no field of the table lists the table's fields,
  * with the exact name when only case differs (tableId and write field names are matched ignoring case; a formula is
- * Airtable's to read, and Airtable refuses the name).
+ * Airtable's to read, and Airtable refuses the name). fields, fieldIds and sort given as one value instead of a list
+ * say what list they take, with an example made from the call (list-argument.ts).
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -200,5 +201,65 @@ describe("a filterByFormula Airtable cannot read", () => {
       `${airtable}[ (character 1): fields go in {braces} in Airtable formulas, {Field Name}, not [brackets]. ` +
         reminder,
     );
+  });
+});
+
+describe("a list argument given as one value", () => {
+  it("list_records fields or search_records fieldIds as one name: a list even for one field", async () => {
+    const before = recordReads();
+    const fields = await call("list_records", { baseId: base.id, tableId: "Contacts", fields: "Name" });
+    expect(fields.isError).toBe(true);
+    expect(fields.text).toBe(
+      invalid("list_records") +
+        'fields takes a list of field names or ids, e.g. ["Name"] (a list even for one field; it was given the text ' +
+        '"Name")',
+    );
+    const fieldIds = await call("search_records", {
+      baseId: base.id,
+      tableId: "Contacts",
+      searchTerm: "a",
+      fieldIds: "Email",
+    });
+    expect(fieldIds.text).toBe(
+      invalid("search_records") +
+        'fieldIds takes a list of field names or ids, e.g. ["Email"] (a list even for one field; it was given the ' +
+        'text "Email")',
+    );
+    const empty = await call("list_records", { baseId: base.id, tableId: "Contacts", fields: [] });
+    expect(empty.text).toBe(
+      invalid("list_records") +
+        'fields takes a list of field names or ids, e.g. ["Name"] (it was given an empty list; leave fields out to ' +
+        "get every field)",
+    );
+    expect(recordReads()).toBe(before);
+    // As the message says: the list is taken.
+    const listed = await call("list_records", { baseId: base.id, tableId: "Contacts", fields: ["Name"] });
+    expect((listed.data.records as { fields: Record<string, unknown> }[])[0]!.fields).toEqual({ Name: "Ada" });
+  });
+
+  it("list_records sort as one field name, one item, or a list of names: a list of sort items", async () => {
+    const before = recordReads();
+    const sortItems = 'sort takes a list of sort items, e.g. [{"field": "Stage", "direction": "asc"}]';
+    const name = await call("list_records", { baseId: base.id, tableId: "Contacts", sort: "Stage" });
+    expect(name.isError).toBe(true);
+    expect(name.text).toBe(
+      `${invalid("list_records")}${sortItems} (a list even for one field; it was given the text "Stage")`,
+    );
+    const item = await call("list_records", { baseId: base.id, tableId: "Contacts", sort: { field: "Stage" } });
+    expect(item.text).toBe(
+      `${invalid("list_records")}${sortItems} (a list even for one field; it was given {"field":"Stage"})`,
+    );
+    const names = await call("list_records", { baseId: base.id, tableId: "Contacts", sort: ["Stage"] });
+    expect(names.text).toBe(`${invalid("list_records")}${sortItems} (sort[0] is "Stage", not a sort item)`);
+    expect(recordReads()).toBe(before);
+    const sorted = await call("list_records", {
+      baseId: base.id,
+      tableId: "Contacts",
+      sort: [{ field: "Stage", direction: "asc" }],
+    });
+    expect((sorted.data.records as { fields: Record<string, unknown> }[]).map((r) => r.fields.Stage)).toEqual([
+      "Customer",
+      "Lead",
+    ]);
   });
 });

@@ -4,7 +4,9 @@
  * such, with the index and the record rewritten, instead of zod's "expected record, received undefined"; cells
  * wrapped in "fields" twice, fieldsToMergeOn given as one name, and create_record given create_records' "records"
  * are each named in one sentence with the fix; a value of the wrong type without typecast gets an example worded as
- * one ("a number such as 42") and, where typecast would convert it, says so. Nothing is queued in any case.
+ * one ("a number such as 42") and, where typecast would convert it, says so; a record naming its id "recordId" (as
+ * get_record's parameter is called) is told "id", and records or recordIds given as one value say what list they take.
+ * Nothing is queued in any case.
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -330,5 +332,111 @@ describe("a value of the wrong type with typecast: false", () => {
     const id = (converted.data.results as { id: string }[])[0]!.id;
     const record = await call("get_record", { baseId: base.id, tableId: "Deals", recordId: id });
     expect((record.data.record as { fields: Record<string, unknown> }).fields["Deal size"]).toBe(1500);
+  });
+});
+
+describe("a record naming its id recordId (get_record's parameter)", () => {
+  const recordId = "recB9AbCdEfGhIjKl";
+
+  it("update_records: one sentence naming the record, the key it takes and the record rewritten", async () => {
+    const before = recordWrites();
+    const answer = await call("update_records", {
+      baseId: base.id,
+      tableId: "Deals",
+      records: [{ recordId, fields: { Name: "Lead" } }],
+    });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toBe(
+      invalid("update_records") +
+        `records[0] gives "recordId": a record of update_records names its record with "id", e.g. { "id": ` +
+        `"${recordId}", "fields": { "Name": … } }`,
+    );
+    // Several records, other spellings: named together, once.
+    const two = await call("update_records", {
+      baseId: base.id,
+      tableId: "Deals",
+      records: [
+        { fields: { Name: "ok" }, id: recordId },
+        { record_id: recordId, fields: { Name: "x" } },
+        { RecordID: recordId, fields: { Name: "y" } },
+      ],
+    });
+    expect(two.text).toBe(
+      invalid("update_records") +
+        `records[1], records[2] give "record_id" or "RecordID": a record of update_records names its record with ` +
+        `"id", e.g. { "id": "${recordId}", "fields": { "Name": … } }`,
+    );
+    expect(recordWrites()).toBe(before);
+  });
+
+  it("upsert_records says the id is optional; create_records where ids belong; unwrapped cells keep it as id", async () => {
+    const upsert = await call("upsert_records", {
+      baseId: base.id,
+      tableId: "Deals",
+      fieldsToMergeOn: ["Name"],
+      records: [{ recordId, fields: { Name: "Lead" } }],
+    });
+    expect(upsert.text).toBe(
+      invalid("upsert_records") +
+        `records[0] gives "recordId": a record of upsert_records names the record to update with "id" (without ` +
+        `one, it is matched on fieldsToMergeOn), e.g. { "id": "${recordId}", "fields": { "Name": … } }`,
+    );
+    const create = await call("create_records", {
+      baseId: base.id,
+      tableId: "Deals",
+      records: [{ recordId, fields: { Name: "Lead" } }],
+    });
+    expect(create.text).toBe(
+      invalid("create_records") +
+        'records[0] gives "recordId": create_records always makes new records, and its records take only ' +
+        '"fields"; to change existing ones by id, use update_records or upsert_records, whose records are ' +
+        `{ "id": "${recordId}", "fields": { "Name": … } }`,
+    );
+    const unwrapped = await call("update_records", {
+      baseId: base.id,
+      tableId: "Deals",
+      records: [{ recordId, Name: "Lead" }],
+    });
+    expect(unwrapped.text).toBe(
+      invalid("update_records") +
+        'records[0] has no "fields": a record of update_records is { "id": "rec…", "fields": { … } }; records[0] ' +
+        `gives { "recordId": …, "Name": … } — put the cells under "fields": { "id": "${recordId}", "fields": ` +
+        '{ "Name": … } }.',
+    );
+  });
+});
+
+describe("records or recordIds given as one value, not a list", () => {
+  it("update_records given one record, delete_records one id: a list even for one record", async () => {
+    const before = recordWrites();
+    const update = await call("update_records", {
+      baseId: base.id,
+      tableId: "Deals",
+      records: { id: "recB9AbCdEfGhIjKl", fields: { Name: "Lead" } },
+    });
+    expect(update.isError).toBe(true);
+    expect(update.text).toBe(
+      invalid("update_records") +
+        'records takes a list of records, e.g. [{ "id": "recB9AbCdEfGhIjKl", "fields": { "Name": … } }] (a list ' +
+        'even for one record; it was given {"id":"recB9AbCdEfGhIjKl","fields":{"Name":"Lead"}})',
+    );
+    const text = await call("delete_records", { baseId: base.id, tableId: "Deals", recordIds: "recB9AbCdEfGhIjKl" });
+    expect(text.text).toBe(
+      invalid("delete_records") +
+        'recordIds takes a list of record ids, e.g. ["recB9AbCdEfGhIjKl"] (a list even for one record; it was given ' +
+        'the text "recB9AbCdEfGhIjKl")',
+    );
+    // Records as a read gave them: the ids alone.
+    const objects = await call("delete_records", {
+      baseId: base.id,
+      tableId: "Deals",
+      recordIds: [{ id: "recB9AbCdEfGhIjKl", fields: {} }],
+    });
+    expect(objects.text).toBe(
+      invalid("delete_records") +
+        'recordIds takes a list of record ids, e.g. ["recB9AbCdEfGhIjKl"] (recordIds[0] is ' +
+        '{"id":"recB9AbCdEfGhIjKl","fields":{}}, not a record id)',
+    );
+    expect(recordWrites()).toBe(before);
   });
 });

@@ -10,8 +10,10 @@ import {
   listingOutputs,
   resolveListingQuery,
   runListing,
+  fieldListIssues,
   SORT_DIRECTIONS,
   sortDirectionIssues,
+  sortListIssues,
 } from "../listing.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { strictArgumentObject } from "../strict-object.ts";
@@ -59,7 +61,8 @@ export const listRecords = defineTool({
       ),
   },
   outputSchema: listingOutputs,
-  rewordIssues: (args, issues) => sortDirectionIssues(args, listingIssues(args, issues)),
+  rewordIssues: (args, issues) =>
+    sortListIssues(args, fieldListIssues(args, sortDirectionIssues(args, listingIssues(args, issues)))),
   annotations: readOnlyAnnotations,
   async handler(input, ctx) {
     // The request goes inside withSchema: fields and sort are sent by id, and a field deleted in Airtable since the

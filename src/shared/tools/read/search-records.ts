@@ -3,7 +3,15 @@ import { AirtableValidationError } from "../../airtable/errors.ts";
 import type { AirtableField, AirtableTable, BaseSchema } from "../../airtable/schemas.ts";
 import { resolveField, resolveTable, SchemaLookupError } from "../../schema-cache.ts";
 import { defineTool, readOnlyAnnotations } from "../define-tool.ts";
-import { listingInputs, listingIssues, listingOutputs, resolveListingQuery, runListing } from "../listing.ts";
+import {
+  fieldIdListIssues,
+  fieldListIssues,
+  listingInputs,
+  listingIssues,
+  listingOutputs,
+  resolveListingQuery,
+  runListing,
+} from "../listing.ts";
 import { isRecordId } from "../../airtable/ids.ts";
 import { linkedTableOf, linksByName } from "../link-id-formula.ts";
 import { fieldReference, isSearchableField, searchFormula } from "../search-formula.ts";
@@ -50,7 +58,7 @@ export const searchRecords = defineTool({
       .array(z.object({ id: z.string(), name: z.string(), type: z.string() }))
       .describe("The fields whose cells were searched."),
   },
-  rewordIssues: listingIssues,
+  rewordIssues: (args, issues) => fieldIdListIssues(args, fieldListIssues(args, listingIssues(args, issues))),
   annotations: readOnlyAnnotations,
   async handler(input, ctx) {
     const search = async (schema: BaseSchema) => {

@@ -11,6 +11,8 @@ import {
   QUEUED_RECORDS_NOTE,
   recordItemInput,
   unwrappedRecordIssues,
+  recordIdKeyIssues,
+  recordListIssues,
   fieldsToMergeOnIssues,
   rewordInTurn,
   typecastInput,
@@ -50,7 +52,9 @@ export const createRecords = defineWriteTool({
   },
   outputSchema: operationResultShape,
   rewordIssues: rewordInTurn(
+    recordListIssues("no"),
     unwrappedRecordIssues("create_records", "no"),
+    recordIdKeyIssues("create_records", "no"),
     fieldsToMergeOnIssues("create_records", true),
   ),
   annotations: createAnnotations,

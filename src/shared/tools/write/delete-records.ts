@@ -5,7 +5,7 @@ import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { withSchema } from "../with-schema.ts";
 import { checkRecordCount, checkRecordIds } from "./check-records.ts";
-import { onErrorInputFor, overwriteAnnotations, QUEUED_DELETES_NOTE } from "./write-inputs.ts";
+import { onErrorInputFor, overwriteAnnotations, QUEUED_DELETES_NOTE, recordIdListIssues } from "./write-inputs.ts";
 
 export const deleteRecords = defineWriteTool({
   name: "delete_records",
@@ -23,6 +23,7 @@ export const deleteRecords = defineWriteTool({
     onError: onErrorInputFor("deleted"),
   },
   outputSchema: operationResultShape,
+  rewordIssues: recordIdListIssues,
   annotations: overwriteAnnotations,
   async plan(input, ctx) {
     checkRecordCount("delete_records", "recordIds", input.recordIds.length, ctx.maxRecordsPerOperation, "record id");

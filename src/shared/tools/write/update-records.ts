@@ -13,6 +13,8 @@ import {
   typecastInput,
   recordItemInput,
   unwrappedRecordIssues,
+  recordIdKeyIssues,
+  recordListIssues,
   fieldsToMergeOnIssues,
   rewordInTurn,
 } from "./write-inputs.ts";
@@ -46,7 +48,9 @@ export const updateRecords = defineWriteTool({
   },
   outputSchema: operationResultShape,
   rewordIssues: rewordInTurn(
+    recordListIssues("required"),
     unwrappedRecordIssues("update_records", "required"),
+    recordIdKeyIssues("update_records", "required"),
     fieldsToMergeOnIssues("update_records", false),
   ),
   annotations: overwriteAnnotations,

@@ -13,6 +13,8 @@ import {
   typecastInput,
   recordItemInput,
   unwrappedRecordIssues,
+  recordIdKeyIssues,
+  recordListIssues,
   fieldsToMergeOnIssues,
   rewordInTurn,
 } from "./write-inputs.ts";
@@ -51,7 +53,9 @@ export const upsertRecords = defineWriteTool({
   },
   outputSchema: operationResultShape,
   rewordIssues: rewordInTurn(
+    recordListIssues("optional"),
     unwrappedRecordIssues("upsert_records", "optional"),
+    recordIdKeyIssues("upsert_records", "optional"),
     fieldsToMergeOnIssues("upsert_records", true),
   ),
   annotations: overwriteAnnotations,

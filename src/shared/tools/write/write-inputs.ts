@@ -6,7 +6,7 @@ import { z } from "zod";
 import type { OperationOptions } from "../../operations/events.ts";
 import { issuePathKeys, type InputIssue, type ToolAnnotations } from "../define-tool.ts";
 import { strictArgumentObject, unknownKeysMessage } from "../strict-object.ts";
-import { quotedValue } from "../tool-input-error.ts";
+import { listArgumentIssues, nameListWording } from "../list-argument.ts";
 
 export const fieldsInput = z
   .record(z.string(), z.unknown())
@@ -92,8 +92,9 @@ export function unwrappedRecordIssues(tool: string, id: "required" | "optional" 
     });
     const index = unwrapped[0]!;
     const first = records[index] as Record<string, unknown>;
-    // An "id" is never a cell: create_records' note below says where it belongs.
-    const cells = Object.keys(first).filter((key) => key !== "id");
+    // An "id" is never a cell, nor is a "recordId" meant as one (isIdGuess): create_records' note below says where
+    // an id belongs; the others show it as "id".
+    const cells = Object.keys(first).filter((key) => key !== "id" && !isIdGuess(key));
     const shape = id === "required" ? '{ "id": "rec…", "fields": { … } }' : '{ "fields": { … } }';
     const idNote = id === "optional" ? ' (with an "id" to update that record)' : "";
     const subject = `${namedRecords(unwrapped)} ${unwrapped.length === 1 ? "has" : "have"}`;
@@ -101,19 +102,118 @@ export function unwrappedRecordIssues(tool: string, id: "required" | "optional" 
     if (cells.length === 0) {
       message = `${subject} no "fields": a record of ${tool} is ${shape}${idNote}, with the cells to write under "fields".`;
     } else {
-      const givenId = typeof first.id === "string" ? JSON.stringify(first.id) : undefined;
+      const idValue = first.id ?? Object.entries(first).find(([key]) => isIdGuess(key))?.[1];
+      const givenId = typeof idValue === "string" ? JSON.stringify(idValue) : undefined;
       const idPart =
         id === "no" ? "" : givenId !== undefined ? `"id": ${givenId}, ` : id === "required" ? '"id": "rec…", ' : "";
       message =
         `${subject} no "fields": a record of ${tool} is ${shape}${idNote}; records[${index}] gives ` +
         `${keysShown(Object.keys(first))} — put the cells under "fields": { ${idPart}"fields": ${keysShown(cells)} }.`;
     }
-    if (id === "no" && unwrapped.some((i) => (records[i] as Record<string, unknown>).id !== undefined)) {
+    const givesId = (record: Record<string, unknown>) => record.id !== undefined || Object.keys(record).some(isIdGuess);
+    if (id === "no" && unwrapped.some((i) => givesId(records[i] as Record<string, unknown>))) {
       message += ` ${tool} always makes new records: to change existing ones by id, use update_records or upsert_records.`;
     }
     return [{ message, path: [] }, ...others];
   };
 }
+
+/**
+ * Whether a key of a record item is the record's id under another name: "recordId" above all — the parameter
+ * get_record, create_comment and upload_attachment take (the reference Airtable MCP server's name), so agents carry it
+ * into `records` — and its other spellings (record_id, RecordID) or another case of "id" (ID, Id): compared by
+ * letters and digits, case ignored. "id" itself is not a guess.
+ */
+function isIdGuess(key: string): boolean {
+  const bare = key.toLowerCase().replace(/[^\p{L}\p{N}]/gu, "");
+  return key !== "id" && (bare === "id" || bare === "recordid");
+}
+
+/**
+ * A record write tool's rewordIssues for a record that names its id with another key (isIdGuess: `recordId`, as
+ * get_record's parameter is called), e.g. `update_records { records: [{ recordId: "rec…", fields: { … } }] }`: zod
+ * and recordItemInput answered it with two issues per record, "records.0.id: Invalid input: expected string, received
+ * undefined" and "records.0: a record of update_records does not take the key "recordId"; its keys are id, fields".
+ * One sentence replaces them for every such record (those with "fields"; a record without it is
+ * unwrappedRecordIssues', which shows the key as "id" too): `records[0] gives "recordId": a record of update_records
+ * names its record with "id", e.g. { "id": "rec…", "fields": { "Stage": … } }` (the first such record rewritten,
+ * its id as given). upsert_records says an id is optional (without one the record is matched on fieldsToMergeOn);
+ * create_records, which takes no id, says to use update_records or upsert_records. Still refused: "recordId" is not
+ * taken as "id" (the schema in tools/list names "id"; a record given both is an unknown key, answered as before).
+ * @param tool the tool's name, e.g. "update_records"
+ * @param id whether the tool's records take an "id": "required" (update), "optional" (upsert) or "no" (create)
+ */
+export function recordIdKeyIssues(tool: string, id: "required" | "optional" | "no") {
+  return (args: unknown, issues: readonly InputIssue[]): readonly InputIssue[] => {
+    const records = isPlainObject(args) ? args.records : undefined;
+    if (!Array.isArray(records)) return issues;
+    // The key a record gives its id under instead of "id", when it has "fields" and no "id".
+    const guessOf = (record: unknown): string | undefined =>
+      isPlainObject(record) && record.fields !== undefined && record.id === undefined
+        ? Object.keys(record).find(isIdGuess)
+        : undefined;
+    const guessed = records.flatMap((record: unknown, i) => (guessOf(record) === undefined ? [] : [i]));
+    if (guessed.length === 0) return issues;
+    const others = issues.filter((issue) => {
+      const [first, second, third] = issuePathKeys(issue);
+      if (first !== "records" || !guessed.includes(Number(second))) return true;
+      const length = issue.path?.length ?? 0;
+      if (length === 3 && third === "id") return false;
+      // The unknown-key issue goes when the guess is all it names; one naming other keys too stays.
+      return !(length === 2 && issue.code === "unrecognized_keys" && issue.keys?.every(isIdGuess) === true);
+    });
+    const index = guessed[0]!;
+    const record = records[index] as Record<string, unknown>;
+    const value = record[guessOf(record)!];
+    const cells = isPlainObject(record.fields) ? Object.keys(record.fields) : [];
+    const example =
+      `{ "id": ${typeof value === "string" && value !== "" ? JSON.stringify(value) : '"rec…"'}, ` +
+      `"fields": ${cells.length === 0 ? "{ … }" : keysShown(cells)} }`;
+    const keys = [...new Set(guessed.map((i) => JSON.stringify(guessOf(records[i]))))].join(" or ");
+    const subject = `${namedRecords(guessed)} ${guessed.length === 1 ? "gives" : "give"} ${keys}`;
+    const message =
+      id === "required"
+        ? `${subject}: a record of ${tool} names its record with "id", e.g. ${example}`
+        : id === "optional"
+          ? `${subject}: a record of ${tool} names the record to update with "id" (without one, it is matched on ` +
+            `fieldsToMergeOn), e.g. ${example}`
+          : `${subject}: ${tool} always makes new records, and its records take only "fields"; to change existing ` +
+            `ones by id, use update_records or upsert_records, whose records are ${example}`;
+    return [{ message, path: [] }, ...others];
+  };
+}
+
+/**
+ * A record write tool's rewordIssues for `records` given as one record instead of a list of them (`records: { "id":
+ * "rec…", "fields": { … } }`), or as a list holding something other than records: `records takes a list of records,
+ * e.g. [{ "id": "rec…", "fields": { "Stage": … } }] (a list even for one record; it was given …)`, the example made
+ * from the record given (list-argument.ts, the wording of every list argument), instead of zod's "records: Invalid
+ * input: expected array, received object".
+ * @param id whether the tool's records take an "id": "required" (update), "optional" (upsert) or "no" (create)
+ */
+export function recordListIssues(id: "required" | "optional" | "no") {
+  return listArgumentIssues("records", {
+    holds: "records",
+    one: "record",
+    item: "a record",
+    items: "records",
+    isItem: isPlainObject,
+    example: (given) => {
+      const first = (Array.isArray(given) ? given : [given]).find(isPlainObject);
+      const cells = first !== undefined && isPlainObject(first.fields) ? Object.keys(first.fields) : [];
+      const fields = cells.length === 0 ? "{ … }" : keysShown(cells);
+      const givenId = typeof first?.id === "string" && first.id !== "" ? JSON.stringify(first.id) : undefined;
+      if (id === "no" || (id === "optional" && givenId === undefined)) return `[{ "fields": ${fields} }]`;
+      return `[{ "id": ${givenId ?? '"rec…"'}, "fields": ${fields} }]`;
+    },
+  });
+}
+
+/** delete_records' recordIds in words (list-argument.ts): `recordIds takes a list of record ids, e.g. ["rec…"] (…)`. */
+export const recordIdListIssues = listArgumentIssues(
+  "recordIds",
+  nameListWording("rec…", { holds: "record ids", one: "record", item: "a record id", items: "ids" }),
+);
 
 /**
  * `records[1], records[2] and 3 more`: the records at `indexes` (input order) as a message names them, the first
@@ -130,12 +230,13 @@ export function namedRecords(indexes: readonly number[]): string {
 /**
  * The merge-fields rule in words, one sentence for every way `fieldsToMergeOn` can fail its schema (a list of 1 to 3
  * non-empty names): "fieldsToMergeOn takes a list of 1 to 3 field names or ids, e.g. ["Email"] (a list even for one
- * field; it was given the text "Email")". zod answered a single name with two issues, the second of which
- * ("expected string to have <=3 characters": the list's length limit checked against the text) read as if names
- * were limited to 3 characters. The example uses a name the call gave when it gave one. A single name is refused,
- * not taken as a one-name list: Airtable's `performUpsert.fieldsToMergeOn` is an array
- * (https://airtable.com/developers/web/api/update-multiple-records) and so is the reference MCP server's, and the
- * schema listed in tools/list says so; a call that does not match it is told, not guessed at.
+ * field; it was given the text "Email")" (listArgumentIssues, the wording of every list argument). zod answered a
+ * single name with two issues, the second of which ("expected string to have <=3 characters": the list's length
+ * limit checked against the text) read as if names were limited to 3 characters. The example uses a name the call
+ * gave when it gave one. A single name is refused, not taken as a one-name list: Airtable's
+ * `performUpsert.fieldsToMergeOn` is an array (https://airtable.com/developers/web/api/update-multiple-records) and
+ * so is the reference MCP server's, and the schema listed in tools/list says so; a call that does not match it is
+ * told, not guessed at.
  * For a tool that does not take fieldsToMergeOn (`takes: false`, update_records), the refusal of the unknown
  * argument says to use upsert_records instead.
  * @param tool the tool's name, e.g. "upsert_records"
@@ -156,27 +257,22 @@ export function fieldsToMergeOnIssues(tool: string, takes: boolean) {
           : issue,
       );
     }
-    const others = issues.filter((issue) => issuePathKeys(issue)[0] !== "fieldsToMergeOn");
-    if (others.length === issues.length) return issues;
-    const given: unknown = args.fieldsToMergeOn;
-    const named = Array.isArray(given) ? given.find((n) => typeof n === "string" && n.trim() !== "") : given;
-    const example = JSON.stringify([typeof named === "string" && named.trim() !== "" ? named : "Email"]);
-    let what: string;
-    if (typeof given === "string") what = `a list even for one field; it was given the text ${quotedValue(given)}`;
-    else if (!Array.isArray(given)) what = `it was given ${quotedValue(given)}`;
-    else if (given.length === 0) what = "it was given an empty list";
-    else if (given.length > 3) what = `it was given ${given.length} names; Airtable matches on at most 3`;
-    else {
-      const bad = given.findIndex((n) => typeof n !== "string" || n === "");
-      what =
-        bad < 0
-          ? `it was given ${quotedValue(given)}`
-          : `fieldsToMergeOn[${bad}] is ${quotedValue(given[bad])}, not a field name`;
-    }
-    const message = `fieldsToMergeOn takes a list of 1 to 3 field names or ids, e.g. ${example} (${what})`;
-    return [{ message, path: [] }, ...others];
+    return mergeFieldsIssues(args, issues);
   };
 }
+
+/** fieldsToMergeOn's wording (list-argument.ts): "Email" is the example when the call names no field. */
+const mergeFieldsIssues = listArgumentIssues(
+  "fieldsToMergeOn",
+  nameListWording("Email", {
+    holds: "1 to 3 field names or ids",
+    one: "field",
+    item: "a field name",
+    min: 1,
+    max: 3,
+    tooMany: "Airtable matches on at most 3",
+  }),
+);
 
 /**
  * create_record's rewordIssues for a call shaped like create_records (`records` a list, e.g. `[{ "fields": { … } }]`,

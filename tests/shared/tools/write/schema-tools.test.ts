@@ -215,7 +215,10 @@ describe("update_field", () => {
 
   it("refuses an unknown field (listing the real ones), a taken name, and nothing to change", async () => {
     const unknown = await refusal(h.plan(updateField, { baseId, tableId: "Contacts", fieldId: "Deal", name: "X" }));
-    expect(unknown).toMatch(/^Unknown field "Deal" in fieldId \(table "Contacts" \(tbl\w+\)\)\. The fields are: /);
+    // "Deal" is a word of "Deal size": named first (closest-name.ts, whole words), then every field.
+    expect(unknown).toMatch(
+      /^Unknown field "Deal" in fieldId \(table "Contacts" \(tbl\w+\)\)\. Did you mean "Deal size" \(fld\w+\)\? The fields are: /,
+    );
     expect(unknown).toContain(`"Deal size" (${fieldId("Deal size")})`);
     expect(await refusal(h.plan(updateField, { baseId, tableId: "Contacts", fieldId: "Bio", name: "email" }))).toMatch(
       /^A field named "Email" \(fld\w+\) already exists in table "Contacts"/,
