@@ -230,7 +230,8 @@ function isTimeout(error: unknown, depth = 0): boolean {
  * Classifies an exception thrown by an HTTP exchange (or by reading the body): undici's `request` throws the
  * system error itself (`code` ECONNREFUSED, …, or `UND_ERR_*`), `fetch` a `TypeError("fetch failed")` whose
  * `cause` carries it (an `AggregateError` of them when several addresses were tried); both reject with the
- * signal's `TimeoutError` when `AbortSignal.timeout` fires. The code is looked for on the error and its causes.
+ * signal's `TimeoutError` when the exchange's timeout fires (timeout-signal.ts, which aborts as `AbortSignal.timeout`
+ * does). The code is looked for on the error and its causes.
  */
 export function classifyFetchError(error: unknown): {
   sent: "no" | "maybe";

@@ -130,6 +130,38 @@ describe("registerTools", () => {
     expect(calls).toEqual([{ tool: "test_write", input: [{ fields: { Name: "x" } }] }]);
   });
 
+  it("does not run a tool that reads only this server's records when its call was cancelled before it reached it", async () => {
+    // refuseCancelledCall: what stops a cancel_operation the client already withdrew (its context waits on nothing).
+    let ran = 0;
+    const ownRecordsTool = defineTool({
+      name: "test_own_records",
+      title: "Own records test",
+      description: "Reads only this server's records.",
+      kind: "read",
+      scopes: [],
+      noAirtableRequest: true,
+      inputSchema: {},
+      outputSchema: { ok: z.boolean() },
+      annotations: { readOnlyHint: true, destructiveHint: false, idempotentHint: true, openWorldHint: false },
+      async handler() {
+        ran += 1;
+        return { ok: true };
+      },
+    });
+    const outcomes: string[] = [];
+    const onToolCall = (_tool: string, _ms: number, outcome: string) => void outcomes.push(outcome);
+    const live = await connect([ownRecordsTool], { onToolCall });
+    expect((await live.callTool({ name: "test_own_records", arguments: {} })).structuredContent).toEqual({ ok: true });
+    const client = await connect([ownRecordsTool], { cancelled: AbortSignal.abort(), onToolCall });
+    const result = await client.callTool({ name: "test_own_records", arguments: {} });
+    expect(result.isError).toBe(true);
+    expect((result.content as { text: string }[])[0]?.text).toContain(
+      "test_own_records was cancelled by the MCP client (or its connection closed) before it ended. Nothing was changed.",
+    );
+    expect(ran).toBe(1);
+    expect(outcomes).toEqual(["ok", "cancelled"]);
+  });
+
   it("turns an unexpected failure into an error result with a reference, never the error's details", async () => {
     const client = await connect([failingTool]);
     const result = await client.callTool({ name: "test_crash", arguments: {} });
