@@ -5,31 +5,14 @@
  * SIGKILL leaves no stale claim, so the next start works.
  */
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { afterAll, expect, it } from "vitest";
-import { freePort, startNodeProcess, type ServerProcess } from "../e2e/helpers/server-process.ts";
+import { expect, it } from "vitest";
+import { freePort } from "../e2e/helpers/server-process.ts";
+import { useDemo } from "./support/demo.ts";
 
 const main = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
-const dataDir = mkdtempSync(path.join(tmpdir(), "data-dir-lock-"));
-const started: ServerProcess[] = [];
-afterAll(async () => {
-  await Promise.allSettled(started.map((p) => p.stop()));
-  rmSync(dataDir, { recursive: true, force: true });
-});
-
-async function start(port: number): Promise<ServerProcess> {
-  const proc = await startNodeProcess({
-    main: "src/main.ts",
-    port,
-    env: { PORT: String(port), DATA_DIR: dataDir },
-    label: `npm start on port ${port}`,
-  });
-  started.push(proc);
-  return proc;
-}
+const demo = useDemo({ dataDirPrefix: "data-dir-lock-" });
+const { dataDir } = demo;
 
 function runMain(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
@@ -40,7 +23,7 @@ function runMain(env: Record<string, string>): Promise<{ code: number | null; st
 }
 
 it("a second start on the same DATA_DIR refuses, naming it; the first keeps serving; SIGKILL leaves no stale claim", async () => {
-  const first = await start(await freePort());
+  const first = await demo.start(await freePort());
   const second = await runMain({ PORT: String(await freePort()), DATA_DIR: dataDir });
   expect(second.code).toBe(1);
   expect(second.stderr).toContain(`Another airtable-oauth-mcp is already running with DATA_DIR ${dataDir}`);
@@ -50,6 +33,6 @@ it("a second start on the same DATA_DIR refuses, naming it; the first keeps serv
 
   first.kill("SIGKILL");
   await first.exited;
-  const third = await start(await freePort());
+  const third = await demo.start(await freePort());
   expect((await fetch(`${third.url}/healthz`)).status).toBe(200);
 }, 120_000);

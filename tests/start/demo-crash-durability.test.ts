@@ -9,43 +9,16 @@
  * The process kills itself as it sends that progress (tests/fixtures/kill-on-progress.ts), so the kill always lands
  * in the old gap, whatever the machine's load does to this test process.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
-import { afterAll, expect, it } from "vitest";
-import { callTool, connectClient, resultText, signInAndConnect } from "../e2e/helpers/mcp-client.ts";
-import { freePort, startNodeProcess, type ServerProcess } from "../e2e/helpers/server-process.ts";
-import { TestOAuthProvider } from "../e2e/helpers/test-oauth-provider.ts";
+import { expect, it } from "vitest";
+import { callTool, resultText } from "../e2e/helpers/mcp-client.ts";
+import { freePort } from "../e2e/helpers/server-process.ts";
 import { allResults, answerOf, listOperations, pollOperation } from "../e2e/helpers/write-operations.ts";
+import { useDemo } from "./support/demo.ts";
 
-const dataDir = mkdtempSync(path.join(tmpdir(), "demo-crash-"));
-const processes: ServerProcess[] = [];
-const clients: Client[] = [];
-afterAll(async () => {
-  await Promise.allSettled(clients.map((c) => c.close()));
-  await Promise.allSettled(processes.map((p) => p.stop()));
-  rmSync(dataDir, { recursive: true, force: true });
-});
-
-/** `npm start` on DATA_DIR; `killOnProgress`: it SIGKILLs itself as it sends a progress message containing that. */
-async function startDemo(port: number, killOnProgress?: string): Promise<ServerProcess> {
-  const proc = await startNodeProcess({
-    main: "src/main.ts",
-    port,
-    ...(killOnProgress !== undefined && { nodeArgs: ["--import", "./tests/fixtures/kill-on-progress.ts"] }),
-    env: {
-      PORT: String(port),
-      DATA_DIR: dataDir,
-      LOG_LEVEL: "warn",
-      ...(killOnProgress !== undefined && { KILL_ON_PROGRESS: killOnProgress }),
-    },
-    label: "npm start (the demo)",
-  });
-  processes.push(proc);
-  return proc;
-}
+/** `npm start` on a DATA_DIR of its own; `demo.start(port, { killOnProgress })` SIGKILLs itself on that progress. */
+const demo = useDemo({ dataDirPrefix: "demo-crash-", env: { LOG_LEVEL: "warn" } });
 
 /** Every record of the Contacts table whose Name starts with `prefix`: id → Name, through list_records' pages. */
 async function listNamed(client: Client, baseId: string, prefix: string): Promise<Map<string, string>> {
@@ -73,16 +46,8 @@ it("SIGKILL right after a batch was answered: after the restart every record get
   const mcpUrl = `http://localhost:${port}/mcp`;
   // The progress after the tenth batch of 10 is sent once the operation log holds that batch: the process dies right
   // after the fake Airtable answered it, as in a crash (tests/fixtures/kill-on-progress.ts).
-  const first = await startDemo(port, "100 of 200");
-  // The demo signs the browser in at its fake Airtable by itself: the provider only follows redirects.
-  const provider = new TestOAuthProvider({});
-  const { client } = await signInAndConnect(mcpUrl, provider);
-  clients.push(client);
-  const bases = answerOf<{ bases: { id: string; name: string }[] }>(
-    "list_bases",
-    await callTool(client, "list_bases", {}),
-  );
-  const baseId = bases.bases.find((b) => b.name === "Demo CRM")!.id;
+  const first = await demo.start(port, { killOnProgress: "100 of 200" });
+  const { client, provider, baseId } = await demo.connect(mcpUrl);
 
   const total = 200;
   const prefix = "crash-kept ";
@@ -107,11 +72,8 @@ it("SIGKILL right after a batch was answered: after the restart every record get
 
   // A real restart takes longer than Airtable's one-second window; the new process's limiter starts empty.
   await new Promise((resolve) => setTimeout(resolve, 1_100));
-  await startDemo(port);
-  // This process's fetch pool may still hold a kept-alive socket to the killed server: a first request drops it.
-  await fetch(new URL("/healthz", mcpUrl)).catch(() => undefined);
-  const again = await connectClient(mcpUrl, provider);
-  clients.push(again);
+  await demo.start(port);
+  const again = await demo.reconnect(mcpUrl, provider);
   const [operation] = await listOperations(again, 1);
   expect(operation?.kind).toBe("create_records");
   const operationId = operation?.operationId;

@@ -4,37 +4,17 @@
  * was left half done on purpose, nor that it goes on by itself. The shutdown's log now names it — `1 operation
  * paused (op_…): it continues when the server starts again` — and the next start does continue it to the end.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { afterAll, expect, it } from "vitest";
-import { callTool, connectClient, signInAndConnect } from "../e2e/helpers/mcp-client.ts";
-import { freePort, startNodeProcess, type ServerProcess } from "../e2e/helpers/server-process.ts";
-import { TestOAuthProvider } from "../e2e/helpers/test-oauth-provider.ts";
-import { answerOf, callWriteTool, pollOperation } from "../e2e/helpers/write-operations.ts";
+import { expect, it } from "vitest";
+import { freePort, type ServerProcess } from "../e2e/helpers/server-process.ts";
+import { callWriteTool, pollOperation } from "../e2e/helpers/write-operations.ts";
+import { useDemo } from "./support/demo.ts";
 
-const dataDir = mkdtempSync(path.join(tmpdir(), "demo-ctrl-c-"));
-const processes: ServerProcess[] = [];
-const clients: Client[] = [];
-afterAll(async () => {
-  await Promise.allSettled(clients.map((c) => c.close()));
-  await Promise.allSettled(processes.map((p) => p.stop()));
-  rmSync(dataDir, { recursive: true, force: true });
+/** `npm start` on a DATA_DIR of its own, logging as a person running it sees (LOG_LEVEL's default, info). */
+const demo = useDemo({
+  dataDirPrefix: "demo-ctrl-c-",
+  // The write's call answers at once with its operation id, so the test can stop the process while it runs.
+  env: { WRITE_WAIT_MS: "0" },
 });
-
-/** `npm start` on DATA_DIR, logging as a person running it sees (LOG_LEVEL's default, info). */
-async function startDemo(port: number): Promise<ServerProcess> {
-  const proc = await startNodeProcess({
-    main: "src/main.ts",
-    port,
-    // The write's call answers at once with its operation id, so the test can stop the process while it runs.
-    env: { PORT: String(port), DATA_DIR: dataDir, WRITE_WAIT_MS: "0" },
-    label: "npm start (the demo)",
-  });
-  processes.push(proc);
-  return proc;
-}
 
 /** The message of every JSON log line the process printed. */
 function logMessages(proc: ServerProcess): string[] {
@@ -54,15 +34,8 @@ function logMessages(proc: ServerProcess): string[] {
 it("Ctrl-C mid-write: the shutdown log names the paused operation and says it continues at the next start; it does", async () => {
   const port = await freePort();
   const mcpUrl = `http://localhost:${port}/mcp`;
-  const first = await startDemo(port);
-  const provider = new TestOAuthProvider({});
-  const { client } = await signInAndConnect(mcpUrl, provider);
-  clients.push(client);
-  const bases = answerOf<{ bases: { id: string; name: string }[] }>(
-    "list_bases",
-    await callTool(client, "list_bases", {}),
-  );
-  const baseId = bases.bases.find((b) => b.name === "Demo CRM")!.id;
+  const first = await demo.start(port);
+  const { client, provider, baseId } = await demo.connect(mcpUrl);
 
   // 300 records: 30 batches at the base's 5 requests per second, ~6 s of work; stopped after the second batch.
   const total = 300;
@@ -85,11 +58,8 @@ it("Ctrl-C mid-write: the shutdown log names the paused operation and says it co
   expect(shutdown.at(-1)).toBe("stopped");
   await client.close().catch(() => undefined);
 
-  await startDemo(port);
-  // This process's fetch pool may still hold a kept-alive socket to the stopped server: a first request drops it.
-  await fetch(new URL("/healthz", mcpUrl)).catch(() => undefined);
-  const again = await connectClient(mcpUrl, provider);
-  clients.push(again);
+  await demo.start(port);
+  const again = await demo.reconnect(mcpUrl, provider);
   const done = await pollOperation([again], operationId, { timeoutMs: 60_000 });
   expect(done.status, done.message).toBe("completed");
   expect(done.progress).toMatchObject({ recordsTotal: total, recordsSucceeded: total });

@@ -15,7 +15,6 @@
  */
 import { randomBytes } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import { connect, type Socket } from "node:net";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSandbox, type BaseInfo, type Sandbox } from "../../../src/sandbox/index.ts";
@@ -26,7 +25,8 @@ import { startRedisProxy, type RedisProxy } from "../../e2e/helpers/redis-proxy.
 import { TestOAuthProvider } from "../../e2e/helpers/test-oauth-provider.ts";
 import { createTestRedis, deleteKeys, testRedisUrl, uniquePrefix } from "../../helpers/redis.ts";
 import { startServerHarness, type ServerHarness } from "../../support/admin-test-harness.ts";
-import { MODERN, modernMeta } from "../../support/tasks-client.ts";
+import { rawMcpPost, toolsCallRequest, type RawEra } from "../../support/raw-mcp-post.ts";
+import { MODERN } from "../../support/tasks-client.ts";
 
 const LEFT_MESSAGE = "client left before its request was read";
 
@@ -71,44 +71,29 @@ function serverSide(requestId: string): Promise<IncomingMessage> {
 const listArgs = () => ({ baseId: base.id, tableId: "Tasks" });
 
 /** A `tools/call` of list_records as `era` sends it: its JSON body and the headers that go with it. */
-function callRequest(era: "2025-11-25" | typeof MODERN): { body: string; headers: string[] } {
-  const body = JSON.stringify({
-    jsonrpc: "2.0",
-    id: 1,
-    method: "tools/call",
-    params: { name: "list_records", arguments: listArgs(), ...(era === MODERN && { _meta: modernMeta(false) }) },
-  });
-  const headers = [
-    `MCP-Protocol-Version: ${era}`,
-    ...(era === MODERN ? [`Mcp-Method: tools/call`, `Mcp-Name: list_records`] : []),
-  ];
-  return { body, headers };
-}
+const callRequest = (era: RawEra) => toolsCallRequest(era, "list_records", listArgs());
 
 /**
- * Opens a socket of its own and writes a POST /mcp with a valid bearer, `Content-Length: contentLength` and
- * `sent` of its body (possibly less than announced). The socket, to destroy: a client leaving without a word.
+ * A POST /mcp of `request` on a socket of its own (rawMcpPost) with a valid bearer and X-Request-Id `requestId`,
+ * `sent` of its body written (possibly less than its Content-Length announces). Its socket, to destroy: a client
+ * leaving without a word.
  */
-async function rawPost(
-  requestId: string,
-  request: { headers: string[]; sent: string; contentLength: number },
-): Promise<Socket> {
-  const url = new URL(h.url);
-  const headers = [
-    `POST /mcp HTTP/1.1`,
-    `Host: ${url.host}`,
-    `Authorization: Bearer ${provider.tokens()!.access_token}`,
-    `Content-Type: application/json`,
-    `Accept: application/json, text/event-stream`,
-    `X-Request-Id: ${requestId}`,
-    ...request.headers,
-    `Content-Length: ${request.contentLength}`,
-  ];
-  const socket = connect(Number(url.port), url.hostname);
-  await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
-  socket.on("error", () => undefined); // destroyed by the test
-  socket.write(`${headers.join("\r\n")}\r\n\r\n${request.sent}`);
-  return socket;
+const rawPost = (requestId: string, request: { headers: string[]; body: string; sent?: string }) =>
+  rawMcpPost(`${h.url}/mcp`, provider.tokens()!.access_token, {
+    ...request,
+    headers: [`X-Request-Id: ${requestId}`, ...request.headers],
+  });
+
+/**
+ * The log lines of `requestId`'s request once it has one, after 200 ms more (room for a second line, an error after
+ * the info, to show); none of them at error level.
+ */
+async function quietLinesOf(requestId: string): Promise<Record<string, unknown>[]> {
+  await until(() => linesOf(requestId).length > 0, "a log line for the request");
+  await sleep(200);
+  const lines = linesOf(requestId);
+  expect(lines.filter((line) => line.level === "error")).toEqual([]);
+  return lines;
 }
 
 /** The next call of the MCP SDK client answers as usual: the server is none the worse. */
@@ -153,18 +138,13 @@ describe("a client that leaves before its request was read: one info line, no er
     const { body, headers } = callRequest("2025-11-25");
     const sent = body.slice(0, 40);
     const seen = serverSide(requestId);
-    const socket = await rawPost(requestId, { headers, sent, contentLength: Buffer.byteLength(body) });
-    let received = "";
-    socket.on("data", (chunk: Buffer) => (received += chunk.toString("utf8")));
+    const { socket, received } = await rawPost(requestId, { headers, body, sent });
     const req = await seen;
     // Past the bearer check, the router has read what arrived and waits for the rest.
     await until(() => req.readableDidRead && req.readableLength === 0, "the router read the part that was sent");
     socket.destroy();
-    await until(() => linesOf(requestId).length > 0, "a log line for the request");
-    await sleep(200); // room for a second line (an error after the info) to show
 
-    const lines = linesOf(requestId);
-    expect(lines.filter((line) => line.level === "error")).toEqual([]);
+    const lines = await quietLinesOf(requestId);
     expect(lines).toEqual([
       expect.objectContaining({
         level: "info",
@@ -179,7 +159,7 @@ describe("a client that leaves before its request was read: one info line, no er
       }),
     ]);
     expect(lines[0]).not.toHaveProperty("err");
-    expect(received).toBe(""); // no 500 (or anything) was written to the closed connection
+    expect(received()).toBe(""); // no 500 (or anything) was written to the closed connection
     await nextCallAnswers();
   });
 
@@ -191,7 +171,7 @@ describe("a client that leaves before its request was read: one info line, no er
     proxy.freeze();
     let req: IncomingMessage;
     try {
-      const socket = await rawPost(requestId, { headers, sent: body, contentLength: Buffer.byteLength(body) });
+      const { socket } = await rawPost(requestId, { headers, body });
       req = await seen; // the app has the request: its bearer check has started, and cannot end yet
       socket.destroy();
       await until(() => req.destroyed, "the server saw the connection close");
@@ -199,11 +179,8 @@ describe("a client that leaves before its request was read: one info line, no er
     } finally {
       proxy.thaw();
     }
-    await until(() => linesOf(requestId).length > 0, "a log line for the request");
-    await sleep(200);
 
-    const lines = linesOf(requestId);
-    expect(lines.filter((line) => line.level === "error")).toEqual([]);
+    const lines = await quietLinesOf(requestId);
     expect(lines).toEqual([
       expect.objectContaining({
         level: "info",
@@ -228,17 +205,14 @@ describe("a client that leaves while the SDK serves its call (the SDK adapter's 
         const requestId = newRequestId("left-in-sdk");
         const { body, headers } = callRequest(era);
         const before = nowMs();
-        const socket = await rawPost(requestId, { headers, sent: body, contentLength: Buffer.byteLength(body) });
+        const { socket } = await rawPost(requestId, { headers, body });
         // The tool runs: its read has reached Airtable (answered 3 s from now).
         await until(
           () => sandbox.requests.some((r) => r.baseId === base.id && r.time >= before),
           "the call's read reached the sandbox",
         );
         socket.destroy();
-        await until(() => linesOf(requestId).length > 0, "a log line for the request");
-        await sleep(200);
-        const lines = linesOf(requestId);
-        expect(lines.filter((line) => line.level === "error")).toEqual([]);
+        const lines = await quietLinesOf(requestId);
         expect(lines).toEqual([
           expect.objectContaining({
             level: "info",

@@ -12,7 +12,6 @@
  * The real server app (as start-server.ts wires it), real Redis, the sandbox, raw HTTP requests whose socket is
  * destroyed, and the MCP SDK client, over real HTTP.
  */
-import { connect, type Socket } from "node:net";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startSandbox, type BaseInfo, type Sandbox } from "../../../src/sandbox/index.ts";
@@ -21,8 +20,9 @@ import { callTool, connectClient, resultText, signInAndConnect } from "../../e2e
 import { TestOAuthProvider } from "../../e2e/helpers/test-oauth-provider.ts";
 import { createTestRedis, deleteKeys, uniquePrefix } from "../../helpers/redis.ts";
 import { startServerHarness, type ServerHarness } from "../../support/admin-test-harness.ts";
+import { rawMcpPost, toolsCallRequest, type RawEra, type RawPost } from "../../support/raw-mcp-post.ts";
+import { MODERN } from "../../support/tasks-client.ts";
 import { refreshWatch } from "../../support/token-refresh.ts";
-import { MODERN, modernMeta } from "../../support/tasks-client.ts";
 
 const DEADLINE_MS = 2_000;
 /** The token endpoint's delay in the disconnect tests: the client leaves well before it ends. */
@@ -54,40 +54,12 @@ async function refreshEndedAfter(count: number): Promise<void> {
 const listArgs = () => ({ baseId: base.id, tableId: "Tasks" });
 
 /**
- * A `tools/call` POST /mcp written by hand on a socket of its own, as `era` sends it (2025-11-25: no envelope;
- * 2026-07-28: the `_meta` envelope and the Mcp-Method/Mcp-Name headers). The socket, to destroy: a client leaving
- * without a word. `received` is everything the server wrote back.
+ * A `tools/call` POST /mcp written by hand on a socket of its own (rawMcpPost), as `era` sends it (2025-11-25: no
+ * envelope; 2026-07-28: the `_meta` envelope and the Mcp-Method/Mcp-Name headers). The socket, to destroy: a client
+ * leaving without a word. `received` is everything the server wrote back.
  */
-async function rawCall(
-  era: "2025-11-25" | typeof MODERN,
-  name: string,
-  args: Record<string, unknown>,
-): Promise<{ socket: Socket; received: () => string }> {
-  const url = new URL(h.url);
-  const body = JSON.stringify({
-    jsonrpc: "2.0",
-    id: 1,
-    method: "tools/call",
-    params: { name, arguments: args, ...(era === MODERN && { _meta: modernMeta(false) }) },
-  });
-  const headers = [
-    `POST /mcp HTTP/1.1`,
-    `Host: ${url.host}`,
-    `Authorization: Bearer ${provider.tokens()!.access_token}`,
-    `Content-Type: application/json`,
-    `Accept: application/json, text/event-stream`,
-    `MCP-Protocol-Version: ${era}`,
-    ...(era === MODERN ? [`Mcp-Method: tools/call`, `Mcp-Name: ${name}`] : []),
-    `Content-Length: ${Buffer.byteLength(body)}`,
-  ];
-  const socket = connect(Number(url.port), url.hostname);
-  await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
-  let received = "";
-  socket.on("data", (chunk: Buffer) => (received += chunk.toString("utf8")));
-  socket.on("error", () => undefined); // destroyed by the test
-  socket.write(`${headers.join("\r\n")}\r\n\r\n${body}`);
-  return { socket, received: () => received };
-}
+const rawCall = (era: RawEra, name: string, args: Record<string, unknown>): Promise<RawPost> =>
+  rawMcpPost(`${h.url}/mcp`, provider.tokens()!.access_token, toolsCallRequest(era, name, args));
 
 beforeAll(async () => {
   sandbox = await startSandbox();
