@@ -7,7 +7,8 @@
  *   /readyz says degraded; a worker that starts runs the write and /readyz is ready again;
  * - a stored sign-in the server cannot decrypt: read and write calls say the server is misconfigured (which
  *   setting, the operator must fix it); a queued write whose owner's sign-in the worker cannot decrypt fails at once
- *   with errorType SERVER_MISCONFIGURED, not after eight attempts.
+ *   with errorType SERVER_MISCONFIGURED, not after eight attempts, and get_operation (which needs no sign-in)
+ *   shows that failure.
  */
 import { randomBytes } from "node:crypto";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -190,8 +191,9 @@ describe("a stored sign-in that cannot be decrypted", () => {
     expect(resultText(write)).toMatch(/^This server is misconfigured/);
 
     // The worker (same key: it starts) cannot decrypt the owner's sign-in: the operation fails on its first run
-    // (eight attempts with BullMQ's backoff would take minutes). Read from the log: every MCP call of this user
-    // now answers the misconfiguration, get_operation too.
+    // (eight attempts with BullMQ's backoff would take minutes). Read from the log, and through get_operation: it
+    // reads only this server's records, not the sign-in (session 20), so it answers the failed operation, whose
+    // failure names the misconfiguration and the setting to fix.
     const log = new OperationLog({ redis, keyPrefix: plan.keyPrefix, retentionMs: 3_600_000 });
     await d.addWorker({ WORKER_ATTEMPTS: "8" });
     await expect.poll(async () => (await log.state(queued.operationId))?.status, { timeout: 20_000 }).toBe("failed");
@@ -199,7 +201,10 @@ describe("a stored sign-in that cannot be decrypted", () => {
     expect(failed.failure?.errorType).toBe("SERVER_MISCONFIGURED");
     expect(failed.failure?.reason).toContain("The server's operator must fix TOKEN_ENCRYPTION_KEY");
     const getOperation = await callTool(client, "get_operation", { operationId: queued.operationId });
-    expect(resultText(getOperation)).toMatch(/^This server is misconfigured/);
+    expect(getOperation.isError).not.toBe(true);
+    expect(getOperation.structuredContent).toMatchObject({ operationId: queued.operationId, status: "failed" });
+    expect(resultText(getOperation)).toContain("SERVER_MISCONFIGURED");
+    expect(resultText(getOperation)).toContain("The server's operator must fix TOKEN_ENCRYPTION_KEY");
     const names = sandbox.listRecordsDirect(account.base.id, account.tableName).map((r) => r.fields.Name);
     expect(names).not.toContain("never written");
     expect(names).not.toContain("not queued");
