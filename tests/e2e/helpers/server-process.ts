@@ -14,16 +14,32 @@ const SHOW_CHARS = 20_000;
 /** Everything a process printed, up to this much (the log-hygiene test reads whole runs). */
 const KEEP_CHARS = 20_000_000;
 
-/** A port nobody listens on right now (the kernel picks it; we close and hand the number to the server). */
+/**
+ * Ports freePort picks from: below Linux's ephemeral range (32768–60999, /proc/sys/net/ipv4/ip_local_port_range),
+ * so the number is never one the kernel hands out meanwhile, neither as the local port of an outbound connection
+ * (every Redis and HTTP client of the parallel test files makes those) nor to another `listen(0)`. A port the kernel
+ * picked with `listen(0)` could be taken that way between the check and the server's own listen: a server of
+ * tests/e2e/log-hygiene.test.ts once failed to start with EADDRINUSE on such a port in CI.
+ */
+const PORT_RANGE = { from: 20_000, to: 32_000 };
+
+/**
+ * A port nobody listens on right now, on every address (`::`, as the servers listen), picked at random from
+ * PORT_RANGE; the number is handed to the server, which listens on it itself. Throws after 50 ports in use.
+ */
 export async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("no port assigned");
-  server.close();
-  await once(server, "close");
-  return address.port;
+  for (let tries = 0; tries < 50; tries++) {
+    const port = PORT_RANGE.from + Math.floor(Math.random() * (PORT_RANGE.to - PORT_RANGE.from));
+    const server = createServer();
+    const listening = once(server, "listening").then(() => true);
+    const refused = once(server, "error").then(() => false);
+    server.listen(port);
+    if (!(await Promise.race([listening, refused]))) continue;
+    server.close();
+    await once(server, "close");
+    return port;
+  }
+  throw new Error(`no free port found in ${PORT_RANGE.from}–${PORT_RANGE.to} after 50 tries`);
 }
 
 export interface ServerProcess {
