@@ -77,6 +77,17 @@ interface ToolBase<I extends z.ZodRawShape> {
 }
 
 /**
+ * Runs the rewordIssues `rewords` one after the other, each given the issues the one before answered: a tool whose
+ * arguments have several mistakes worth rewording (its records' shape and its fieldsToMergeOn; a listing's numbers, sort and fields) has each reworded.
+ */
+export function rewordInTurn(
+  ...rewords: readonly ((args: unknown, issues: readonly InputIssue[]) => readonly InputIssue[])[]
+) {
+  return (args: unknown, issues: readonly InputIssue[]): readonly InputIssue[] =>
+    rewords.reduce((current, reword) => reword(args, current), issues);
+}
+
+/**
  * One validation issue as zod's Standard Schema answers it: the message and where in the arguments (keys, indexes).
  * zod's issues also carry `code` (e.g. "invalid_type", "too_small", "unrecognized_keys") and, for unrecognized_keys,
  * the `keys`; an issue a rewordIssues makes leaves them out.

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { AirtableTable } from "../../airtable/schemas.ts";
 import { resolveTable, SchemaLookupError } from "../../schema-cache.ts";
-import { defineTool, readOnlyAnnotations } from "../define-tool.ts";
+import { defineTool, readOnlyAnnotations, rewordInTurn } from "../define-tool.ts";
 import { explainFormulaRefusal } from "../formula-mistakes.ts";
 import { refuseLinkIdComparison } from "../link-id-formula.ts";
 import {
@@ -61,8 +61,7 @@ export const listRecords = defineTool({
       ),
   },
   outputSchema: listingOutputs,
-  rewordIssues: (args, issues) =>
-    sortListIssues(args, fieldListIssues(args, sortDirectionIssues(args, listingIssues(args, issues)))),
+  rewordIssues: rewordInTurn(listingIssues, sortDirectionIssues, fieldListIssues, sortListIssues),
   annotations: readOnlyAnnotations,
   async handler(input, ctx) {
     // The request goes inside withSchema: fields and sort are sent by id, and a field deleted in Airtable since the

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { AirtableValidationError } from "../../airtable/errors.ts";
 import type { AirtableField, AirtableTable, BaseSchema } from "../../airtable/schemas.ts";
 import { resolveField, resolveTable, SchemaLookupError } from "../../schema-cache.ts";
-import { defineTool, readOnlyAnnotations } from "../define-tool.ts";
+import { defineTool, readOnlyAnnotations, rewordInTurn } from "../define-tool.ts";
 import {
   fieldIdListIssues,
   fieldListIssues,
@@ -58,7 +58,7 @@ export const searchRecords = defineTool({
       .array(z.object({ id: z.string(), name: z.string(), type: z.string() }))
       .describe("The fields whose cells were searched."),
   },
-  rewordIssues: (args, issues) => fieldIdListIssues(args, fieldListIssues(args, listingIssues(args, issues))),
+  rewordIssues: rewordInTurn(listingIssues, fieldListIssues, fieldIdListIssues),
   annotations: readOnlyAnnotations,
   async handler(input, ctx) {
     const search = async (schema: BaseSchema) => {

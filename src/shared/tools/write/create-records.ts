@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { defineWriteTool } from "../define-tool.ts";
+import { defineWriteTool, rewordInTurn } from "../define-tool.ts";
 import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { checkRecordCount } from "./check-records.ts";
@@ -14,7 +14,6 @@ import {
   recordIdKeyIssues,
   recordListIssues,
   fieldsToMergeOnIssues,
-  rewordInTurn,
   typecastInput,
 } from "./write-inputs.ts";
 

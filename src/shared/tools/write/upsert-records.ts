@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { defineWriteTool } from "../define-tool.ts";
+import { defineWriteTool, rewordInTurn } from "../define-tool.ts";
 import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { checkRecordCount, checkRecordIds } from "./check-records.ts";
@@ -16,7 +16,6 @@ import {
   recordIdKeyIssues,
   recordListIssues,
   fieldsToMergeOnIssues,
-  rewordInTurn,
 } from "./write-inputs.ts";
 
 export const upsertRecords = defineWriteTool({

@@ -299,17 +299,6 @@ export function recordsToCreateRecordIssues(args: unknown, issues: readonly Inpu
   return [{ message, path: [] }, ...others];
 }
 
-/**
- * Runs the rewordIssues `rewords` one after the other, each given the issues the one before answered: a tool whose
- * arguments have several mistakes worth rewording (its records' shape and its fieldsToMergeOn) has each reworded.
- */
-export function rewordInTurn(
-  ...rewords: readonly ((args: unknown, issues: readonly InputIssue[]) => readonly InputIssue[])[]
-) {
-  return (args: unknown, issues: readonly InputIssue[]): readonly InputIssue[] =>
-    rewords.reduce((current, reword) => reword(args, current), issues);
-}
-
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
