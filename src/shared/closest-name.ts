@@ -43,9 +43,9 @@ export function closestNames(
   max = 3,
   options: ClosestNameOptions = {},
 ): string[] {
-  const wantedBare = bare(wanted);
+  const wantedBare = lettersAndDigits(wanted);
   if (wantedBare !== "") {
-    const same = known.filter((name) => bare(name) === wantedBare);
+    const same = known.filter((name) => lettersAndDigits(name) === wantedBare);
     if (same.length > 0) return same.slice(0, max);
   }
   const folded = wanted.trim().toLowerCase();
@@ -72,8 +72,11 @@ export function closestNames(
   return known.filter((name) => ` ${words(name).join(" ")} `.includes(` ${wantedWords} `)).slice(0, max);
 }
 
-/** A name's letters and digits, lowercased: what the same-letters rule compares. */
-function bare(text: string): string {
+/**
+ * A name's letters and digits, lowercased: what the same-letters rule compares ("due_date" and "Due date" are both
+ * "duedate"); also how a record's id key given under another spelling is recognised (write-inputs.ts, isIdGuess).
+ */
+export function lettersAndDigits(text: string): string {
   return text.toLowerCase().replace(/[^\p{L}\p{N}]/gu, "");
 }
 

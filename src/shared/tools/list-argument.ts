@@ -15,7 +15,7 @@
  * the schema is told how, not guessed at (README, "Tools").
  */
 import { issuePathKeys, type InputIssue } from "./define-tool.ts";
-import { quotedValue } from "./tool-input-error.ts";
+import { isPlainObject, quotedValue } from "./tool-input-error.ts";
 
 /** How one list argument is worded (see listArgumentIssues). */
 export interface ListArgumentWording {
@@ -96,9 +96,7 @@ function whatWasWrong(name: string, given: unknown, wording: ListArgumentWording
  * it: `[{ "id": "rec…", … }]`). Undefined when it gave none.
  */
 export function givenName(given: unknown): string | undefined {
-  const texts = (Array.isArray(given) ? given : [given]).map((item: unknown) =>
-    typeof item === "object" && item !== null && !Array.isArray(item) ? (item as Record<string, unknown>).id : item,
-  );
+  const texts = (Array.isArray(given) ? given : [given]).map((item: unknown) => (isPlainObject(item) ? item.id : item));
   return texts.find((text): text is string => typeof text === "string" && text.trim() !== "");
 }
 

@@ -6,7 +6,7 @@ import { queryFingerprint } from "./record-cursor.ts";
 import { DEFAULT_RESPONSE_BUDGET_BYTES, fetchRecordPage } from "./record-pager.ts";
 import { cursorInput, recordOutput, toRecordOutput } from "./shapes.ts";
 import { issuePathKeys, type InputIssue, type ToolContext } from "./define-tool.ts";
-import { quotedValue } from "./tool-input-error.ts";
+import { isPlainObject, quotedValue } from "./tool-input-error.ts";
 import { listArgumentIssues, nameListWording } from "./list-argument.ts";
 import { expandLinkCells, expandedLinkBytes } from "./linked-records.ts";
 import { schemaForRecords } from "./with-schema.ts";
@@ -116,15 +116,10 @@ export const sortListIssues = listArgumentIssues("sort", {
   item: "a sort item",
   items: "items",
   max: 20,
-  isItem: (value) => typeof value === "object" && value !== null && !Array.isArray(value),
+  isItem: isPlainObject,
   example: (given) => {
     const first: unknown = Array.isArray(given) ? given[0] : given;
-    const field =
-      typeof first === "string"
-        ? first
-        : typeof first === "object" && first !== null
-          ? (first as Record<string, unknown>).field
-          : undefined;
+    const field = typeof first === "string" ? first : isPlainObject(first) ? first.field : undefined;
     const name = typeof field === "string" && field.trim() !== "" ? field : "Name";
     return `[{"field": ${JSON.stringify(name)}, "direction": "asc"}]`;
   },

@@ -4,7 +4,7 @@ import { levelAllows } from "../../base-permissions.ts";
 import { resolveTable } from "../../schema-cache.ts";
 import type { ToolContext } from "../define-tool.ts";
 import { resolveLinkNames } from "../linked-records.ts";
-import { ToolInputError } from "../tool-input-error.ts";
+import { isPlainObject, ToolInputError } from "../tool-input-error.ts";
 import {
   checkMergeValues,
   describeItem,
@@ -161,8 +161,4 @@ function checkWrappedTwice(table: AirtableTable, records: readonly RecordToWrite
     `${subject} a "fields" of ${wrapped.length === 1 ? "its" : "their"} own: the cells were wrapped in "fields" ` +
       `twice (${why}). Give them directly under one "fields": records[${index}] is { ${id}"fields": ${cells} }.`,
   );
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }

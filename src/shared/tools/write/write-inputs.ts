@@ -7,6 +7,8 @@ import type { OperationOptions } from "../../operations/events.ts";
 import { issuePathKeys, type InputIssue, type ToolAnnotations } from "../define-tool.ts";
 import { strictArgumentObject, unknownKeysMessage } from "../strict-object.ts";
 import { listArgumentIssues, nameListWording } from "../list-argument.ts";
+import { isPlainObject } from "../tool-input-error.ts";
+import { lettersAndDigits } from "../../closest-name.ts";
 
 export const fieldsInput = z
   .record(z.string(), z.unknown())
@@ -125,7 +127,7 @@ export function unwrappedRecordIssues(tool: string, id: "required" | "optional" 
  * letters and digits, case ignored. "id" itself is not a guess.
  */
 function isIdGuess(key: string): boolean {
-  const bare = key.toLowerCase().replace(/[^\p{L}\p{N}]/gu, "");
+  const bare = lettersAndDigits(key);
   return key !== "id" && (bare === "id" || bare === "recordid");
 }
 
@@ -297,10 +299,6 @@ export function recordsToCreateRecordIssues(args: unknown, issues: readonly Inpu
     `create_record makes one record from "fields" and does not take "records": to create ${which}, call ` +
     `create_records with the same "records"; for one record, give its cells as ${one}`;
   return [{ message, path: [] }, ...others];
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
 /** `{ "Name": …, "Stage": … }`: an object's keys (the first four), values elided to keep the message short. */
