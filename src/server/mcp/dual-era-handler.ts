@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { toNodeHandler, type NodeMcpRequestHandler } from "@modelcontextprotocol/node";
+import { getRequestListener } from "@hono/node-server";
 import {
   classifyInboundRequest,
   createMcpHandler,
@@ -104,7 +104,6 @@ export function createDualEraHandlers(opts: DualEraOptions): DualEraHandlers {
   // The `json` mode (a JSON-only client asking for progress: rare) is built on first use, because the SDK warns on
   // its creation; it runs in the async context captured here, not in the request's.
   const outside = AsyncLocalStorage.snapshot();
-  const modes: readonly PerRequestResponseMode[] = ["auto", "sse", "json"];
   const build = (mode: PerRequestResponseMode) =>
     createMcpHandler(factory, { legacy: "reject", responseMode: mode, onerror });
   const modern = new Map<PerRequestResponseMode, McpHttpHandler>([
@@ -195,39 +194,51 @@ export function createDualEraHandlers(opts: DualEraOptions): DualEraHandlers {
     return new Response(endsWith(response.body, teardown), response);
   };
 
-  // One Node adapter per answer shape (2 × 3), also built eagerly for the reason above.
-  const adapters = new Map<string, NodeMcpRequestHandler>();
-  for (const legacyJson of [true, false]) {
-    for (const mode of modes) {
-      const adapter = toNodeHandler(
-        {
-          fetch: async (request, options = {}) => {
-            const tool = calledToolName(options.parsedBody);
-            if (tool !== undefined) calledTools.set(request, tool);
-            // A tracked call was classified 2025-era by openCall (the SDK's classifyInboundRequest, which
-            // isLegacyRequest runs too, on the same headers and body): not classified a second time.
-            const tracked = isObject(options.parsedBody) && trackedCalls.has(options.parsedBody);
-            if (!tracked && !(await isLegacyRequest(request, options.parsedBody)))
-              return modernHandler(mode).fetch(request, options);
-            const cancel = opts.cancels === undefined ? undefined : cancelNotification(options.parsedBody);
-            const key = cancel === undefined ? undefined : callKey(options.authInfo, cancel.requestId);
-            // Passed on before the notification's own 202 (which the SDK answers, reaching no call there).
-            if (key !== undefined) await opts.cancels!.cancel(key, cancel!.reason);
-            return legacy(request, options, legacyJson);
-          },
-        },
-        // Error level stays: a client that leaves cannot get here. The adapter reads nothing from the request (it
-        // is handed the body the router read, where a client that left is logged as such: mcp-router.ts), the
-        // SDK's handlers answer their own serving failures (the debug line above), a call whose client left ends
-        // as a cancelled tool call, and a write to a closed response is dropped by Node. What reaches this is a
-        // throw of this server's code in `fetch` (a cancel's Redis publish, the server factory).
-        { onerror: (error) => opts.logger.error({ err: error }, "MCP request failed") },
-      );
-      adapters.set(`${legacyJson} ${mode}`, adapter);
-    }
-  }
-  const adapterFor = (shape: AnswerShape): NodeMcpRequestHandler =>
-    adapters.get(`${shape.legacyJson} ${shape.modern}`)!;
+  /** What `serve` hands the Node adapter for one request, keyed by the request it serves. */
+  const served = new WeakMap<IncomingMessage, { shape: AnswerShape; parsedBody: unknown }>();
+  const fetch = async (request: Request, options: McpHandlerRequestOptions, shape: AnswerShape): Promise<Response> => {
+    const tool = calledToolName(options.parsedBody);
+    if (tool !== undefined) calledTools.set(request, tool);
+    // A tracked call was classified 2025-era by openCall (the SDK's classifyInboundRequest, which isLegacyRequest
+    // runs too, on the same headers and body): not classified a second time.
+    const tracked = isObject(options.parsedBody) && trackedCalls.has(options.parsedBody);
+    if (!tracked && !(await isLegacyRequest(request, options.parsedBody)))
+      return modernHandler(shape.modern).fetch(request, options);
+    const cancel = opts.cancels === undefined ? undefined : cancelNotification(options.parsedBody);
+    const key = cancel === undefined ? undefined : callKey(options.authInfo, cancel.requestId);
+    // Passed on before the notification's own 202 (which the SDK answers, reaching no call there).
+    if (key !== undefined) await opts.cancels!.cancel(key, cancel!.reason);
+    return legacy(request, options, shape.legacyJson);
+  };
+  // The Node adapter, built once (eagerly, for the reason above): @hono/node-server's, the one the SDK's own Node
+  // transport (NodeStreamableHTTPServerTransport) runs on, rather than the SDK's `toNodeHandler`. Both hand the SDK a
+  // web `Request` and write its `Response` to `res`; hono's builds the Request lazily over the Node request (the SDK
+  // reads a few headers and the signal: no URL parse, body stream or re-serialised body) and writes a finished JSON
+  // answer in one piece with its Content-Length, where `toNodeHandler` streamed it chunked (issue 15: ~5 % of a read
+  // call's CPU). Globals are left alone (`overrideGlobalObjects: false`): Request and Response stay Node's own.
+  const listener = getRequestListener(
+    async (request, env) => {
+      const incoming = env.incoming as IncomingMessage & { auth?: AuthInfo };
+      const { shape, parsedBody } = served.get(incoming)!;
+      try {
+        return await fetch(
+          request,
+          { ...(incoming.auth !== undefined && { authInfo: incoming.auth }), parsedBody },
+          shape,
+        );
+      } catch (error) {
+        // Error level stays: a client that leaves cannot get here. Nothing is read from the request here (the body
+        // the router read is handed on; a client that left is logged as such there: mcp-router.ts), the SDK's
+        // handlers answer their own serving failures (the debug line above), a call whose client left ends as a
+        // cancelled tool call, and a write to a closed response is dropped by Node. What reaches this is a throw of
+        // this server's code in `fetch` (a cancel's Redis publish, the server factory).
+        opts.logger.error({ err: error }, "MCP request failed");
+        return internalError(parsedBody);
+      }
+    },
+    // A request without a Host header (HTTP/1.0) is served as the SDK's adapter served it, not refused with a 400.
+    { overrideGlobalObjects: false, hostname: "localhost" },
+  );
 
   return {
     openCall: (req, parsedBody) => {
@@ -240,11 +251,8 @@ export function createDualEraHandlers(opts: DualEraOptions): DualEraHandlers {
     },
     serve: (shape, req, res, parsedBody, call) => {
       if (call !== undefined && isObject(parsedBody)) trackedCalls.set(parsedBody, call);
-      return adapterFor(shape)(
-        req as unknown as Parameters<NodeMcpRequestHandler>[0],
-        res as unknown as Parameters<NodeMcpRequestHandler>[1],
-        parsedBody,
-      );
+      served.set(req, { shape, parsedBody });
+      return listener(req, res) as Promise<void>;
     },
   };
 }
@@ -332,6 +340,25 @@ function endsWith(body: ReadableStream<Uint8Array>, onEnd: () => void): Readable
       await reader.cancel(reason).catch(() => undefined);
     },
   });
+}
+
+/**
+ * The JSON-RPC 500 for a request `fetch` failed on, echoing the request's id when it is a single request with one
+ * (as the SDK's adapter did: JSON-RPC 2.0 §5, the id of the request answered, null when none can be read).
+ */
+function internalError(body: unknown): Response {
+  const id = echoableId(body);
+  return Response.json(
+    { jsonrpc: "2.0", error: { code: -32603, message: "Internal server error" }, id },
+    { status: 500 },
+  );
+}
+
+/** The id of a single JSON-RPC request (a string or number id beside a method), or null. */
+function echoableId(body: unknown): string | number | null {
+  if (!isObject(body) || Array.isArray(body)) return null;
+  const { method, id } = body as { method?: unknown; id?: unknown };
+  return typeof method === "string" && (typeof id === "string" || typeof id === "number") ? id : null;
 }
 
 function isObject(value: unknown): value is object {

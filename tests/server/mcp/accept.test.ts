@@ -2,12 +2,14 @@
  * POST /mcp with the Accept headers real clients send, as raw HTTP requests (node:http adds no Accept of its own)
  * to the real server app with a token from the real sign-in: JSON-only, the any-type wildcard and no Accept get a
  * JSON answer, not 406; SSE-only gets an event stream; an Accept naming neither type gets 406 saying what to send.
+ * A JSON answer (either protocol era) comes in one piece with its Content-Length.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSandbox, type Sandbox } from "../../../src/sandbox/index.ts";
 import { signInAndConnect } from "../../e2e/helpers/mcp-client.ts";
 import { TestOAuthProvider } from "../../e2e/helpers/test-oauth-provider.ts";
 import { rawRequest } from "../../helpers/raw-http.ts";
+import { MODERN, modernMeta } from "../../support/tasks-client.ts";
 import { createTestRedis, deleteKeys, uniquePrefix } from "../../helpers/redis.ts";
 import { startServerHarness, type ServerHarness } from "../../support/admin-test-harness.ts";
 
@@ -111,4 +113,35 @@ describe("POST /mcp content negotiation", () => {
       });
     },
   );
+});
+
+describe("POST /mcp answer framing", () => {
+  /** A 2026-07-28 tools/list: the per-request envelope and the headers that era requires. */
+  const modernToolsList = JSON.stringify({
+    jsonrpc: "2.0",
+    id: 3,
+    method: "tools/list",
+    params: { _meta: modernMeta(false) },
+  });
+
+  it.each([
+    ["2025-era initialize", initialize, {}],
+    ["2026-07-28 tools/list", modernToolsList, { "mcp-protocol-version": MODERN, "mcp-method": "tools/list" }],
+  ])("a JSON answer (%s) carries its Content-Length and is not sent chunked", async (_label, body, headers) => {
+    const answer = await rawRequest(`${server.url}/mcp`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        authorization: `Bearer ${token}`,
+        accept: "application/json, text/event-stream",
+        ...headers,
+      },
+      body,
+    });
+    expect(answer.status, answer.body).toBe(200);
+    expect(answer.headers["content-type"]).toMatch(/^application\/json/);
+    expect(answer.headers["transfer-encoding"]).toBeUndefined();
+    expect(Number(answer.headers["content-length"])).toBe(Buffer.byteLength(answer.body));
+    expect(JSON.parse(answer.body)).toMatchObject({ jsonrpc: "2.0", result: expect.any(Object) });
+  });
 });
