@@ -30,6 +30,7 @@ import { finalErrorHandler } from "./final-error-handler.ts";
 import { CallCancels } from "./mcp/call-cancels.ts";
 import { createMcpRouter } from "./mcp/mcp-router.ts";
 import { hostPolicy } from "./mcp/request-guards.ts";
+import { answerWrongMcpEndpoints } from "./mcp/wrong-endpoint.ts";
 import { readyzHandler } from "./readyz.ts";
 
 export interface ServerParts {
@@ -149,6 +150,9 @@ export function createServerApp(parts: ServerParts): express.Express {
           `Airtable when it first connects.\n`,
       );
   });
+  // An MCP client given the address without /mcp (or trying the old SSE transport's /sse) is told the endpoint,
+  // in a JSON-RPC error it can show, instead of express's HTML "Cannot POST /".
+  answerWrongMcpEndpoints(app, publicUrl);
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });

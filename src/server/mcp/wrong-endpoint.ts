@@ -1,0 +1,38 @@
+import type { Express, RequestHandler } from "express";
+import { JSON_RPC, sendJsonRpcError } from "./json-rpc-error.ts";
+
+/**
+ * The paths where an MCP client lands when given the server's address without `/mcp`, and the methods it uses
+ * there:
+ * - `POST /`: a Streamable HTTP client configured with the bare origin (`http://localhost:8080`) posts its
+ *   `initialize` to the URL it was given (MCP 2025-11-25, basic/transports: the endpoint is whatever URL the
+ *   client holds; nothing makes it append `/mcp`).
+ * - `GET /sse`, `POST /sse`: the HTTP+SSE transport of MCP 2024-11-05, which clients fall back to (or are
+ *   configured for) and whose conventional endpoint is `/sse`; this server speaks only Streamable HTTP.
+ * `GET /` is not among them: it stays the server's plain-text page for a person (app.ts).
+ */
+export const WRONG_MCP_ENDPOINTS: ReadonlyArray<{ method: "get" | "post"; path: string }> = [
+  { method: "post", path: "/" },
+  { method: "post", path: "/sse" },
+  { method: "get", path: "/sse" },
+];
+
+/**
+ * Answers a request on one of {@link WRONG_MCP_ENDPOINTS} with HTTP 404 and a JSON-RPC error body (code -32000,
+ * `id: null`) whose message names the endpoint to use: "This is not the MCP endpoint: connect your MCP client to
+ * `<publicUrl>/mcp`". A client shows that message (an SDK client puts the body in its error), where express's
+ * HTML "Cannot POST /" told the user nothing. Nothing of the request is read or echoed; `publicUrl` is
+ * PUBLIC_URL (an origin, no trailing slash).
+ */
+export function notTheMcpEndpoint(publicUrl: string): RequestHandler {
+  const message = `This is not the MCP endpoint: connect your MCP client to ${publicUrl}/mcp`;
+  return (_req, res) => {
+    sendJsonRpcError(res, 404, JSON_RPC.serverError, message);
+  };
+}
+
+/** Installs {@link notTheMcpEndpoint} on `app` for every entry of {@link WRONG_MCP_ENDPOINTS}. */
+export function answerWrongMcpEndpoints(app: Express, publicUrl: string): void {
+  const handler = notTheMcpEndpoint(publicUrl);
+  for (const { method, path } of WRONG_MCP_ENDPOINTS) app[method](path, handler);
+}

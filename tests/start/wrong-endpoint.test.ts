@@ -1,0 +1,83 @@
+/**
+ * An MCP client given the server's address without `/mcp` (`http://localhost:PORT`, as a newcomer copies it from
+ * the browser), or trying the old HTTP+SSE transport's `/sse`, used to get express's HTML "Cannot POST /": it gets a
+ * JSON-RPC error (HTTP 404) naming the endpoint to connect to (src/server/mcp/wrong-endpoint.ts). `GET /` stays
+ * the plain-text page for a person, and /mcp is unchanged. The demo runs in this process (startEmbedded, as
+ * `npm start` with no configuration), over real HTTP; the last test connects the real SDK client to the bare
+ * address and reads the hint in the error it raises.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { loadConfig } from "../../src/shared/config.ts";
+import { createLogger } from "../../src/shared/logger.ts";
+import { startEmbedded, type RunningEmbedded } from "../../src/start/embedded.ts";
+import { freePort } from "../e2e/helpers/server-process.ts";
+
+const dataDir = mkdtempSync(path.join(tmpdir(), "wrong-endpoint-"));
+let running: RunningEmbedded;
+let origin: string;
+
+beforeAll(async () => {
+  const port = await freePort();
+  const config = loadConfig({ PORT: String(port), DATA_DIR: dataDir }, "start");
+  running = await startEmbedded(config, {
+    logger: createLogger({ level: "warn", name: "embedded" }, { write: () => undefined }),
+    print: () => undefined,
+  });
+  origin = new URL(running.mcpUrl).origin;
+}, 120_000);
+
+afterAll(async () => {
+  await running?.close();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const initialize = JSON.stringify({
+  jsonrpc: "2.0",
+  id: 1,
+  method: "initialize",
+  params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "t", version: "1" } },
+});
+const hint = () => `This is not the MCP endpoint: connect your MCP client to ${running.mcpUrl}`;
+
+it.each([
+  ["POST", "/"],
+  ["POST", "/sse"],
+  ["GET", "/sse"],
+])("%s %s answers a JSON-RPC 404 naming the /mcp URL", async (method, pathname) => {
+  const res = await fetch(`${origin}${pathname}`, {
+    method,
+    headers: { accept: "application/json, text/event-stream", "content-type": "application/json" },
+    ...(method === "POST" && { body: initialize }),
+  });
+  expect(res.status).toBe(404);
+  expect(res.headers.get("content-type")).toMatch(/^application\/json/);
+  expect(await res.json()).toEqual({ jsonrpc: "2.0", error: { code: -32000, message: hint() }, id: null });
+});
+
+it("GET / stays the page for a person, and /mcp is unchanged (a POST without a token: 401)", async () => {
+  const page = await fetch(`${origin}/`);
+  expect(page.status).toBe(200);
+  expect(page.headers.get("content-type")).toMatch(/^text\/plain/);
+  expect(await page.text()).toContain(`Add ${running.mcpUrl} to your MCP client`);
+  const mcp = await fetch(running.mcpUrl, {
+    method: "POST",
+    headers: { accept: "application/json, text/event-stream", "content-type": "application/json" },
+    body: initialize,
+  });
+  expect(mcp.status).toBe(401);
+});
+
+it("the SDK client connected to the bare address fails with the hint in its error", async () => {
+  const client = new Client({ name: "wrong-endpoint-test", version: "1.0.0" });
+  const error = await client.connect(new StreamableHTTPClientTransport(new URL(origin))).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  await client.close();
+  expect(error).toBeInstanceOf(Error);
+  expect((error as Error).message).toContain(hint());
+});
