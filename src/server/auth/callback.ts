@@ -11,7 +11,9 @@ import { randomToken } from "./pkce.ts";
 /**
  * GET /oauth/callback: Airtable sends the user back here. The upstream state is taken atomically (a replay
  * finds nothing); we exchange Airtable's code with our own verifier, learn who the user is, store their
- * Airtable tokens (encrypted by the TokenStore) and send the client our own single-use code.
+ * Airtable tokens (encrypted by the TokenStore) and send the client our own single-use code. Opened with none of
+ * Airtable's parameters (no state, code or error), it answers a page saying what the URL is for and where sign-in
+ * starts; a state it does not hold (used, expired or made up), a page saying the link was used or has expired.
  */
 export function callbackHandler(ctx: AuthContext) {
   return async (req: Request, res: Response): Promise<void> => {
@@ -20,6 +22,17 @@ export function callbackHandler(ctx: AuthContext) {
       return typeof v === "string" ? v : undefined;
     };
     const state = q("state");
+    // Nothing Airtable sends: someone opened the callback URL itself (from a log, a config screen, the README's
+    // list of URLs). "Already used or expired" would send them hunting for a link they never had.
+    if (state === undefined && q("code") === undefined && q("error") === undefined) {
+      return sendErrorPage(
+        res,
+        400,
+        "This is the page Airtable returns to after you sign in",
+        `There is nothing to do here on its own. To sign in, connect your MCP client (Claude, Cursor, VS Code...) ` +
+          `to ${ctx.urls.resource}: it opens the Airtable sign-in for you, and Airtable brings you back here.`,
+      );
+    }
     const attempt = state === undefined ? undefined : await ctx.transient.takeUpstream(state);
     if (attempt === undefined) {
       return sendErrorPage(res, 400, "This sign-in link was already used or has expired", "Start again from your app.");

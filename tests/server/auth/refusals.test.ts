@@ -187,6 +187,16 @@ describe("/oauth/callback refuses", () => {
     expect(h.sandbox.tokenExchangeCount()).toBe(exchanges);
   });
 
+  it("no parameters at all (the URL opened in a browser): a page saying what it is for and where sign-in starts", async () => {
+    const res = await fetch(`${h.url}/oauth/callback`, { redirect: "manual" });
+    expect(res.status).toBe(400);
+    expect(res.headers.get("location")).toBeNull();
+    const text = await res.text();
+    expect(text).toContain("This is the page Airtable returns to after you sign in");
+    expect(text).toContain(`connect your MCP client (Claude, Cursor, VS Code...) to ${h.url}/mcp`);
+    expect(text).not.toContain("already used or has expired");
+  });
+
   it("an unknown state with a page", async () => {
     const res = await fetch(`${h.url}/oauth/callback?code=x&state=made-up`, { redirect: "manual" });
     expect(res.status).toBe(400);
