@@ -4,9 +4,10 @@
  * One process, one file: a restart reads the same key, so stored sign-ins stay readable.
  */
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { configSchema, type Config } from "../shared/config.ts";
+import { makeDirectory } from "../shared/make-directory.ts";
 
 type Key = NonNullable<Config["TOKEN_ENCRYPTION_KEY"]>;
 
@@ -42,7 +43,7 @@ export function encryptionKeyFor(fromEnvironment: Key | undefined, dataDir: stri
   if (stored !== undefined) return { key: stored.key, source: "data-dir", file, warnings: stored.warnings };
   const key = randomBytes(32);
   try {
-    mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+    makeDirectory(path.dirname(file), 0o700);
     // wx: never overwrite a key another process wrote in the meantime (that one wins; read it back).
     writeFileSync(file, `${key.toString("base64")}\n`, { mode: 0o600, flag: "wx" });
   } catch (error) {

@@ -9,10 +9,10 @@
  * same file. WAL journaling lets readers run while a write commits; `synchronous=NORMAL` keeps every commit
  * durable against a process crash (a power cut may lose the last commits, never corrupt the file).
  */
-import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type * as NodeSqlite from "node:sqlite";
 import type { DatabaseSync } from "node:sqlite";
+import { makeDirectory } from "../make-directory.ts";
 
 export type SqliteDatabase = DatabaseSync;
 
@@ -69,7 +69,7 @@ export async function openDatabase(file: string): Promise<SqliteDatabase> {
   const { DatabaseSync } = await loadSqlite();
   let db: DatabaseSync;
   try {
-    if (file !== ":memory:") mkdirSync(path.dirname(path.resolve(file)), { recursive: true, mode: 0o700 });
+    if (file !== ":memory:") makeDirectory(path.dirname(path.resolve(file)), 0o700);
     db = new DatabaseSync(file);
   } catch (error) {
     throw new Error(
@@ -95,14 +95,24 @@ const DATA_DIR_LOCK_FILE = "instance.lock";
  * save its own copy of the fake Airtable's data. The claim is an exclusive SQLite lock on `instance.lock` held
  * for the process's life (`locking_mode = EXCLUSIVE`), so the operating system ends it when the process ends,
  * however it ends: no stale lock after a crash. `release()` ends it earlier (a clean stop).
- * Throws an Error naming DATA_DIR and what to do when another process holds it.
+ * Throws an Error naming DATA_DIR and what to do when it cannot be created (makeDirectory: a path under /proc, a
+ * read-only or foreign parent), cannot be locked, or another process holds it.
  */
 export async function lockDataDir(dataDir: string): Promise<{ release(): void }> {
   const { DatabaseSync } = await loadSqlite();
   const file = path.join(dataDir, DATA_DIR_LOCK_FILE);
+  try {
+    makeDirectory(dataDir, 0o700);
+  } catch (error) {
+    throw new Error(
+      `Cannot create DATA_DIR ${dataDir}: ${error instanceof Error ? error.message : String(error)}. ` +
+        "Set DATA_DIR to a directory this process can create and write (the default is ./data, under the " +
+        "directory the server is started in).",
+      { cause: error },
+    );
+  }
   let db: DatabaseSync;
   try {
-    mkdirSync(dataDir, { recursive: true, mode: 0o700 });
     db = new DatabaseSync(file, { timeout: 0 });
   } catch (error) {
     throw new Error(
