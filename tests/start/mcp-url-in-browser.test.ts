@@ -7,30 +7,17 @@
  * The demo runs in this process (startEmbedded, as `npm start` with no configuration). Without Chromium the browser
  * half is skipped, saying so; the client half runs regardless.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { loadConfig } from "../../src/shared/config.ts";
-import { createLogger } from "../../src/shared/logger.ts";
-import { startEmbedded, type RunningEmbedded } from "../../src/start/embedded.ts";
 import { CHROMIUM, CHROMIUM_ARGS, haveChromium, warnIfNoChromium } from "../clients/support/chromium.ts";
-import { freePort } from "../e2e/helpers/server-process.ts";
+import { useEmbeddedDemo } from "./support/demo.ts";
 
 warnIfNoChromium("tests/start/mcp-url-in-browser.test.ts");
 
-const dataDir = mkdtempSync(path.join(tmpdir(), "mcp-url-browser-"));
-let running: RunningEmbedded;
+const demo = useEmbeddedDemo("mcp-url-browser-");
 let browser: Browser | undefined;
 
 beforeAll(async () => {
-  const port = await freePort();
-  const config = loadConfig({ PORT: String(port), DATA_DIR: dataDir }, "start");
-  running = await startEmbedded(config, {
-    logger: createLogger({ level: "warn", name: "embedded" }, { write: () => undefined }),
-    print: () => undefined,
-  });
   if (haveChromium) {
     browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, timeout: 60_000 });
   }
@@ -38,8 +25,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await browser?.close();
-  await running?.close();
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 it.skipIf(!haveChromium)(
@@ -47,7 +32,7 @@ it.skipIf(!haveChromium)(
   async () => {
     const page = await browser!.newPage();
     try {
-      const response = await page.goto(running.mcpUrl);
+      const response = await page.goto(demo().mcpUrl);
       expect(response?.status()).toBe(405);
       expect(response?.headers()["allow"]).toBe("POST");
       expect(response?.headers()["content-type"]).toMatch(/^text\/html/);
@@ -58,8 +43,8 @@ it.skipIf(!haveChromium)(
       expect(text).not.toContain("jsonrpc");
       // The link leads to the server's own page, which names the URL to add.
       await page.getByRole("link", { name: "About this server" }).click();
-      await page.waitForURL(new URL("/", running.mcpUrl).href);
-      expect(await page.locator("body").innerText()).toContain(`Add ${running.mcpUrl} to your MCP client`);
+      await page.waitForURL(new URL("/", demo().mcpUrl).href);
+      expect(await page.locator("body").innerText()).toContain(`Add ${demo().mcpUrl} to your MCP client`);
     } finally {
       await page.close();
     }
@@ -68,7 +53,7 @@ it.skipIf(!haveChromium)(
 );
 
 it("an MCP client's GET (Accept: text/event-stream) still gets the JSON-RPC 405", async () => {
-  const res = await fetch(running.mcpUrl, {
+  const res = await fetch(demo().mcpUrl, {
     headers: { accept: "text/event-stream", "mcp-protocol-version": "2025-11-25" },
   });
   expect(res.status).toBe(405);

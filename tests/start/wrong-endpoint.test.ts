@@ -6,34 +6,12 @@
  * `npm start` with no configuration), over real HTTP; the last test connects the real SDK client to the bare
  * address and reads the hint in the error it raises.
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import path from "node:path";
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
-import { afterAll, beforeAll, expect, it } from "vitest";
-import { loadConfig } from "../../src/shared/config.ts";
-import { createLogger } from "../../src/shared/logger.ts";
-import { startEmbedded, type RunningEmbedded } from "../../src/start/embedded.ts";
-import { freePort } from "../e2e/helpers/server-process.ts";
+import { expect, it } from "vitest";
+import { useEmbeddedDemo } from "./support/demo.ts";
 
-const dataDir = mkdtempSync(path.join(tmpdir(), "wrong-endpoint-"));
-let running: RunningEmbedded;
-let origin: string;
-
-beforeAll(async () => {
-  const port = await freePort();
-  const config = loadConfig({ PORT: String(port), DATA_DIR: dataDir }, "start");
-  running = await startEmbedded(config, {
-    logger: createLogger({ level: "warn", name: "embedded" }, { write: () => undefined }),
-    print: () => undefined,
-  });
-  origin = new URL(running.mcpUrl).origin;
-}, 120_000);
-
-afterAll(async () => {
-  await running?.close();
-  rmSync(dataDir, { recursive: true, force: true });
-});
+const demo = useEmbeddedDemo("wrong-endpoint-");
+const origin = () => new URL(demo().mcpUrl).origin;
 
 const initialize = JSON.stringify({
   jsonrpc: "2.0",
@@ -41,14 +19,14 @@ const initialize = JSON.stringify({
   method: "initialize",
   params: { protocolVersion: "2025-11-25", capabilities: {}, clientInfo: { name: "t", version: "1" } },
 });
-const hint = () => `This is not the MCP endpoint: connect your MCP client to ${running.mcpUrl}`;
+const hint = () => `This is not the MCP endpoint: connect your MCP client to ${demo().mcpUrl}`;
 
 it.each([
   ["POST", "/"],
   ["POST", "/sse"],
   ["GET", "/sse"],
 ])("%s %s answers a JSON-RPC 404 naming the /mcp URL", async (method, pathname) => {
-  const res = await fetch(`${origin}${pathname}`, {
+  const res = await fetch(`${origin()}${pathname}`, {
     method,
     headers: { accept: "application/json, text/event-stream", "content-type": "application/json" },
     ...(method === "POST" && { body: initialize }),
@@ -59,11 +37,11 @@ it.each([
 });
 
 it("GET / stays the page for a person, and /mcp is unchanged (a POST without a token: 401)", async () => {
-  const page = await fetch(`${origin}/`);
+  const page = await fetch(`${origin()}/`);
   expect(page.status).toBe(200);
   expect(page.headers.get("content-type")).toMatch(/^text\/plain/);
-  expect(await page.text()).toContain(`Add ${running.mcpUrl} to your MCP client`);
-  const mcp = await fetch(running.mcpUrl, {
+  expect(await page.text()).toContain(`Add ${demo().mcpUrl} to your MCP client`);
+  const mcp = await fetch(demo().mcpUrl, {
     method: "POST",
     headers: { accept: "application/json, text/event-stream", "content-type": "application/json" },
     body: initialize,
@@ -73,7 +51,7 @@ it("GET / stays the page for a person, and /mcp is unchanged (a POST without a t
 
 it("the SDK client connected to the bare address fails with the hint in its error", async () => {
   const client = new Client({ name: "wrong-endpoint-test", version: "1.0.0" });
-  const error = await client.connect(new StreamableHTTPClientTransport(new URL(origin))).then(
+  const error = await client.connect(new StreamableHTTPClientTransport(new URL(origin()))).then(
     () => undefined,
     (e: unknown) => e,
   );

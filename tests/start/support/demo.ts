@@ -2,17 +2,20 @@
  * Test-only: the one-command demo (`npm start` with no configuration: `node src/main.ts`, the fake Airtable in the
  * same process, its data and the operation log in DATA_DIR) as real processes on a temporary DATA_DIR of their own,
  * and MCP clients signed in to it, for the tests/start tests that stop or kill the demo and start it again on the
- * same directory (shutdown-mid-write, demo-crash-durability, data-dir-lock). tests/start/embedded.test.ts and
- * mcp-url-in-browser.test.ts run it in the test's own process (startEmbedded) instead, and
- * tests/e2e/one-command-start.test.ts runs `npm start` itself in a clone.
+ * same directory (shutdown-mid-write, demo-crash-durability, data-dir-lock); {@link useEmbeddedDemo} runs it in the
+ * test's own process (startEmbedded) for tests that only talk to it over HTTP (mcp-url-in-browser, wrong-endpoint),
+ * and tests/e2e/one-command-start.test.ts runs `npm start` itself in a clone.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { afterAll } from "vitest";
+import { afterAll, beforeAll } from "vitest";
+import { loadConfig } from "../../../src/shared/config.ts";
+import { createLogger } from "../../../src/shared/logger.ts";
+import { startEmbedded, type RunningEmbedded } from "../../../src/start/embedded.ts";
 import { callTool, connectClient, signInAndConnect } from "../../e2e/helpers/mcp-client.ts";
-import { startNodeProcess, type ServerProcess } from "../../e2e/helpers/server-process.ts";
+import { freePort, startNodeProcess, type ServerProcess } from "../../e2e/helpers/server-process.ts";
 import { TestOAuthProvider } from "../../e2e/helpers/test-oauth-provider.ts";
 import { answerOf } from "../../e2e/helpers/write-operations.ts";
 
@@ -94,5 +97,31 @@ export function useDemo(options: { dataDirPrefix: string; env?: Record<string, s
       clients.push(client);
       return client;
     },
+  };
+}
+
+/**
+ * Call at a test file's top level: the demo as `npm start` with no configuration runs it (PORT a free port, DATA_DIR
+ * a temporary `${dataDirPrefix}…` directory), started in this process (startEmbedded, its log and banner silenced)
+ * before the file's tests and closed after them, the directory removed. The returned function gives the running demo
+ * (its `mcpUrl`); call it inside tests and hooks, once the demo has started.
+ */
+export function useEmbeddedDemo(dataDirPrefix: string): () => RunningEmbedded {
+  const dataDir = mkdtempSync(path.join(tmpdir(), dataDirPrefix));
+  let running: RunningEmbedded | undefined;
+  beforeAll(async () => {
+    const config = loadConfig({ PORT: String(await freePort()), DATA_DIR: dataDir }, "start");
+    running = await startEmbedded(config, {
+      logger: createLogger({ level: "warn", name: "embedded" }, { write: () => undefined }),
+      print: () => undefined,
+    });
+  }, 120_000);
+  afterAll(async () => {
+    await running?.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  return () => {
+    if (running === undefined) throw new Error("useEmbeddedDemo: the demo has not started (call it inside a test)");
+    return running;
   };
 }
