@@ -1,6 +1,7 @@
 import type { StandardSchemaWithJSON } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import type { AnyToolDefinition, InputIssue, ToolAnnotations } from "./define-tool.ts";
+import { jsonStringIssues } from "./json-string-argument.ts";
 import { portableJsonSchema } from "./portable-json-schema.ts";
 import { strictArgumentObject, unknownKeysMessage } from "./strict-object.ts";
 
@@ -65,8 +66,11 @@ export function compileTools(tools: readonly AnyToolDefinition[]): readonly Comp
           ? withPrecomputedJsonSchema(z.object(tool.inputSchema))
           : withPrecomputedJsonSchema(
               strictArgumentObject(tool.name, tool.inputSchema, unknownArgumentMessage(tool)),
-              (value, issues) =>
-                renameMissing(value, tool.rewordIssues?.(value, issues) ?? issues, missingArgumentMessage(tool)),
+              (value, given) => {
+                // A list or object sent as JSON text first: the tool's own wording would read it as one value.
+                const issues = jsonStringIssues(value, given);
+                return renameMissing(value, tool.rewordIssues?.(value, issues) ?? issues, missingArgumentMessage(tool));
+              },
             ),
       outputSchema: withPrecomputedJsonSchema(z.object(tool.outputSchema)),
       annotations: { title: tool.title, ...tool.annotations },
@@ -81,7 +85,8 @@ export function compileTools(tools: readonly AnyToolDefinition[]): readonly Comp
  * (the StandardJSONSchemaV1 `jsonSchema` member, which the SDK prefers) from a cache: the dialect the SDK lists
  * with is converted here, now, and rewritten into the subset every client takes (portable-json-schema.ts: what
  * `tools/list` shows); any other dialect, zod's own conversion, on first use. Validation is zod's; the issues of a
- * failed one go through `reword` (the tool's rewordIssues, then missing arguments made one issue).
+ * failed one go through `reword` (a list or object sent as JSON text, the tool's rewordIssues, then missing
+ * arguments made one issue).
  */
 function withPrecomputedJsonSchema(
   schema: z.ZodObject,

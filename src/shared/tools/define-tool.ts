@@ -89,13 +89,15 @@ export function rewordInTurn(
 
 /**
  * One validation issue as zod's Standard Schema answers it: the message and where in the arguments (keys, indexes).
- * zod's issues also carry `code` (e.g. "invalid_type", "too_small", "unrecognized_keys") and, for unrecognized_keys,
- * the `keys`; an issue a rewordIssues makes leaves them out.
+ * zod's issues also carry `code` (e.g. "invalid_type", "too_small", "unrecognized_keys"), for invalid_type the kind
+ * `expected` ("array", "record", "object", "string", …) and, for unrecognized_keys, the `keys`; an issue a
+ * rewordIssues makes leaves them out.
  */
 export interface InputIssue {
   message: string;
   path?: readonly (PropertyKey | { key: PropertyKey })[];
   code?: string;
+  expected?: string;
   keys?: readonly string[];
 }
 

@@ -215,3 +215,46 @@ export function explainFormulaRefusal(
     'Field names go in {braces}, text in "double quotes", e.g. AND({Status} = "Done", {Score} > 3).'
   );
 }
+
+/** A bare word of a formula that Airtable read as a field name (see bareWords). */
+export interface BareWord {
+  /** The word as the formula writes it. */
+  word: string;
+  /** 0-based offset of its first character. */
+  pos: number;
+  /** When the word is compared with = or != to a `{field}`: how the comparison reads with the word quoted. */
+  quoted?: string;
+}
+
+/**
+ * Where each of `names` (as Airtable's "Unknown field names: …" lists them, compared ignoring case) stands in
+ * `formula` as a bare word — an identifier not in {braces} or quotes and not a function's name — which Airtable
+ * reads as a field name (a field whose name is one word may be written without braces). A bare word compared with
+ * = or != to a `{field}` (`{Stage} = Lead`, `Lead != {Stage}`) is almost always text whose quotes were left out: its
+ * `quoted` is the comparison as it should read, `{Stage} = "Lead"`. A name not found as a bare word (it was in
+ * {braces}) is left out.
+ * @returns one entry per name found, its first occurrence (by name, as listed)
+ */
+export function bareWords(formula: string, names: readonly string[]): Map<string, BareWord> {
+  const { tokens } = tokenizeFormula(formula);
+  const wanted = new Map(names.map((name) => [name.trim().toLowerCase(), name]));
+  const found = new Map<string, BareWord>();
+  const isComparison = (token: FormulaToken | undefined) =>
+    token?.kind === "op" && (token.value === "=" || token.value === "!=");
+  tokens.forEach((token, i) => {
+    if (token.kind !== "ident" || tokens[i + 1]?.kind === "lparen") return;
+    const name = wanted.get(token.value.toLowerCase());
+    if (name === undefined || found.has(name)) return;
+    const text = JSON.stringify(token.value);
+    const before = tokens[i - 2];
+    const after = tokens[i + 2];
+    let quoted: string | undefined;
+    if (isComparison(tokens[i - 1]) && before?.kind === "field") {
+      quoted = `{${before.value}} ${tokens[i - 1]!.value} ${text}`;
+    } else if (isComparison(tokens[i + 1]) && after?.kind === "field") {
+      quoted = `${text} ${tokens[i + 1]!.value} {${after.value}}`;
+    }
+    found.set(name, { word: token.value, pos: token.pos, ...(quoted !== undefined && { quoted }) });
+  });
+  return found;
+}

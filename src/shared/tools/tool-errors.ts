@@ -22,6 +22,7 @@ import { closestNames } from "../closest-name.ts";
 import { airtableAccessLost } from "../tokens/access-lost.ts";
 import { AirtableTokenUnavailableError } from "../tokens/airtable-token-provider.ts";
 import type { AnyToolDefinition, ToolContext } from "./define-tool.ts";
+import { bareWords, type BareWord } from "./formula-mistakes.ts";
 import { ReadCallCancelledError, ReadCallDeadlineError } from "./read-call.ts";
 import { ToolInputError } from "./tool-input-error.ts";
 
@@ -164,12 +165,16 @@ const MAX_LISTED_FIELDS = 200;
  * field keys of the other arguments are matched ignoring case, a formula is Airtable's to read); a field id gets the
  * field's name (formulas name fields by name: ids are not field references in them); a name a keystroke or two from
  * a field's ({Nmae}), or whole words of one ({Due} for "Due date"), gets that field (closest-name.ts, as unknown names
- * elsewhere). Answers undefined for any other
- * error, so describeToolError's general formula hint stands.
+ * elsewhere). A name the formula writes as a bare word compared with = or != to a field (`{Stage} = Lead`: Airtable
+ * reads a bare word as a field name) is text whose quotes were left out: the answer leads with that and shows the
+ * comparison quoted (`{Stage} = "Lead"`), with no field guessed for it; another bare word gets the reminder that
+ * text goes in double quotes beside any field suggestion (bareWords in formula-mistakes.ts). Answers undefined for
+ * any other error, so describeToolError's general formula hint stands.
  * @param error what the list request failed with
  * @param table the listed table, as a fresh schema has it (the suggestions must name fields that exist now)
+ * @param formula the filterByFormula sent, to find the bare words in; without it, no quoting advice
  */
-export function unknownFormulaFields(error: unknown, table: AirtableTable): string | undefined {
+export function unknownFormulaFields(error: unknown, table: AirtableTable, formula?: string): string | undefined {
   if (!(error instanceof AirtableValidationError) || error.type !== "INVALID_FILTER_BY_FORMULA") return undefined;
   const listed = /Unknown field names?: (.+)$/s.exec(error.message)?.[1]?.trim();
   if (listed === undefined || listed === "") return undefined;
@@ -177,12 +182,23 @@ export function unknownFormulaFields(error: unknown, table: AirtableTable): stri
   const folded = (name: string) => name.trim().toLowerCase();
   const whole = table.fields.some((f) => folded(f.name) === folded(listed));
   const names = whole ? [listed] : listed.split(", ");
+  // Bare words no field is named (in any case): text left unquoted, or a misspelt field written without braces.
+  const bare =
+    formula === undefined
+      ? new Map<string, BareWord>()
+      : bareWords(
+          formula,
+          names.filter((name) => !table.fields.some((f) => folded(f.name) === folded(name))),
+        );
+  const compared = names.filter((name) => bare.get(name)?.quoted !== undefined);
   const suggestions: string[] = [];
   let caseOnly = false;
   for (const name of names) {
     const byName = table.fields.filter((f) => folded(f.name) === folded(name));
     const byId = table.fields.find((f) => f.id === name.trim());
-    if (byName.length === 1) {
+    if (compared.includes(name)) {
+      continue;
+    } else if (byName.length === 1) {
       suggestions.push(`{${byName[0]!.name}}`);
       caseOnly = true;
     } else if (byId !== undefined) {
@@ -203,14 +219,29 @@ export function unknownFormulaFields(error: unknown, table: AirtableTable): stri
   const refs = names.map((n) => `{${n}}`).join(", ");
   const shown = table.fields.slice(0, MAX_LISTED_FIELDS).map((f) => JSON.stringify(f.name));
   if (table.fields.length > MAX_LISTED_FIELDS) shown.push(`and ${table.fields.length - MAX_LISTED_FIELDS} more`);
-  let message =
-    `Airtable refused filterByFormula (${error.type}): table ${JSON.stringify(table.name)} has no ` +
-    `${names.length === 1 ? "field" : "fields"} ${refs}`;
+  let message = `Airtable refused filterByFormula (${error.type}): `;
+  if (compared.length > 0) {
+    const words = compared.map((name) => `${bare.get(name)!.word} (character ${bare.get(name)!.pos + 1})`);
+    message +=
+      `${words.join(", ")} ${compared.length === 1 ? "is" : "are"} not in quotes, so Airtable reads ` +
+      `${compared.length === 1 ? "it as a field name" : "them as field names"}, and `;
+  }
+  message += `table ${JSON.stringify(table.name)} has no ${names.length === 1 ? "field" : "fields"} ${refs}`;
   if (suggestions.length > 0) message += ` — did you mean ${suggestions.join(", ")}?`;
   else message += ".";
-  message += caseOnly
-    ? " Field names in formulas must match exactly, case included."
-    : " Put a field's name in {braces} exactly as Airtable shows it.";
+  if (compared.length > 0) {
+    message += ` Text values go in double quotes: ${compared.map((name) => bare.get(name)!.quoted).join(", ")}.`;
+  }
+  const unquoted = names.filter((name) => bare.has(name) && !compared.includes(name));
+  if (unquoted.length > 0) {
+    const texts = unquoted.map((name) => JSON.stringify(bare.get(name)!.word)).join(", ");
+    message += ` If ${unquoted.map((name) => bare.get(name)!.word).join(", ")} ${unquoted.length === 1 ? "is" : "are"} text, put ${unquoted.length === 1 ? "it" : "them"} in double quotes: ${texts}.`;
+  }
+  if (compared.length < names.length) {
+    message += caseOnly
+      ? " Field names in formulas must match exactly, case included."
+      : " Put a field's name in {braces} exactly as Airtable shows it.";
+  }
   return `${message} The fields are: ${shown.join(", ")}.`;
 }
 

@@ -109,7 +109,10 @@ export const listRecords = defineTool({
         .get(ctx.airtable, input.baseId, ctx.userId, { fresh: true })
         .then((fresh) => fresh.tables.find((t) => t.id === cached.id) ?? cached)
         .catch(() => cached);
-      throw new ToolInputError(unknownFormulaFields(error, table) ?? unknownFormulaFields(error, cached)!);
+      const formula = input.filterByFormula;
+      throw new ToolInputError(
+        unknownFormulaFields(error, table, formula) ?? unknownFormulaFields(error, cached, formula)!,
+      );
     }
   },
 });

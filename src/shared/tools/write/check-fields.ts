@@ -7,10 +7,10 @@
 import { isEmptyCell } from "../../airtable/empty-cell.ts";
 import type { AirtableField, AirtableTable, BaseSchema } from "../../airtable/schemas.ts";
 import type { BaseAccess } from "../../base-permissions.ts";
-import { resolveField, SchemaLookupError } from "../../schema-cache.ts";
+import { resolveField, resolveTable, SchemaLookupError } from "../../schema-cache.ts";
 import type { ToolContext } from "../define-tool.ts";
 import { withSchema } from "../with-schema.ts";
-import { ToolInputError } from "../tool-input-error.ts";
+import { isPlainObject, quotedValue, ToolInputError } from "../tool-input-error.ts";
 import { checkCellValue } from "./check-values.ts";
 import { formatCount } from "../../format-count.ts";
 
@@ -414,4 +414,79 @@ export function readOnlyFieldsRefusal(uses: readonly ReadOnlyUse[]): ToolInputEr
       "read with list_records or get_record carries such fields: write back only the fields you change):\n- " +
       lines.join("\n- "),
   );
+}
+
+/** " in fields[2]" for options given in a create_table field spec ("fields[2].options"); "" for create_field's own. */
+const inItem = (where: string) => (where.endsWith(".options") ? ` in ${where.slice(0, -".options".length)}` : "");
+
+/** Types whose field must list its options at creation: Airtable's field model gives them no default. */
+const CHOICE_FIELD_TYPES: ReadonlySet<string> = new Set(["singleSelect", "multipleSelects"]);
+
+/**
+ * Refuses, before anything is queued, the options a new field of `type` cannot be created without, which Airtable
+ * would otherwise refuse only when the queued operation runs (422 INVALID_FIELD_TYPE_OPTIONS, "options.choices must
+ * be an array", which says neither what to send nor how): the field model's write format
+ * (https://airtable.com/developers/web/api/field-model, "Single select" / "Multiple select": `options.choices`, an
+ * array of `{ name, color? }`; "Link to another record": `options.linkedTableId`) lists them without a default, and
+ * the sandbox refuses them alike (src/sandbox/fields/definitions.ts, normaliseFieldDef). So: a select without a
+ * `choices` list, a choice that is not `{ "name": <non-empty text> }` (a bare `"Lead"` is the usual one), and a link
+ * without `linkedTableId`. Other options are left to Airtable.
+ * @param where the argument holding the options, as the refusal names it: "options" or "fields[2].options"
+ * @throws ToolInputError naming `where`, what is missing and the options to send
+ */
+export function checkRequiredOptions(type: string, options: Record<string, unknown> | undefined, where: string): void {
+  if (CHOICE_FIELD_TYPES.has(type)) {
+    const choices = options?.choices;
+    if (!Array.isArray(choices)) {
+      const given = choices === undefined ? "" : ` (${where}.choices is ${quotedValue(choices)}, not a list)`;
+      throw new ToolInputError(
+        `${where}: a ${type} field needs its choices listed${given}: send options: { choices: [{ name: "Lead" }, ` +
+          `{ name: "Won" }] }${inItem(where)}, one { name } per option.`,
+      );
+    }
+    const bad = choices.findIndex((c) => !isPlainObject(c) || typeof c.name !== "string" || c.name.trim() === "");
+    if (bad >= 0) {
+      const given = choices[bad];
+      const example = typeof given === "string" && given.trim() !== "" ? given : "Lead";
+      throw new ToolInputError(
+        `${where}.choices[${bad}] is ${quotedValue(given)}, not a choice: a choice is an object with its name, ` +
+          `e.g. { name: ${JSON.stringify(example)} } (a color is optional).`,
+      );
+    }
+  }
+  if (type === "multipleRecordLinks") {
+    const linked = options?.linkedTableId;
+    if (typeof linked !== "string" || linked.trim() === "") {
+      throw new ToolInputError(
+        `${where}: a multipleRecordLinks field needs the table it links to: send options: { linkedTableId: "tbl…" }` +
+          `${inItem(where)} (the table's id or name, from list_tables).`,
+      );
+    }
+  }
+}
+
+/**
+ * The field spec `spec` with a link's `options.linkedTableId` given as a table's name (or its name in another case,
+ * as tableId is matched everywhere in this server: resolveTable) replaced by the table's id, the form the field
+ * model's write format for a link documents (and the only one the sandbox takes through the API:
+ * normaliseFieldDef); the spec unchanged for other types or when the id is already a table's id.
+ * @param where the argument holding the options, for the refusal: "options" or "fields[2].options"
+ * @throws SchemaLookupError (an unknown table, with "Did you mean" and the base's tables) naming `where`
+ */
+export function withLinkedTableId<S extends { type: string; options?: Record<string, unknown> }>(
+  spec: S,
+  schema: BaseSchema,
+  baseId: string,
+  where: string,
+): S {
+  const key = spec.options?.linkedTableId;
+  if (spec.type !== "multipleRecordLinks" || typeof key !== "string") return spec;
+  let table: AirtableTable;
+  try {
+    table = resolveTable(schema, key, baseId);
+  } catch (error) {
+    if (!(error instanceof SchemaLookupError)) throw error;
+    throw new SchemaLookupError("table", key, `in base ${baseId} (${where}.linkedTableId)`, error.items);
+  }
+  return table.id === key ? spec : { ...spec, options: { ...spec.options, linkedTableId: table.id } };
 }

@@ -2,7 +2,14 @@ import { resolveTable } from "../../schema-cache.ts";
 import { defineWriteTool } from "../define-tool.ts";
 import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
-import { checkCreatableType, checkNewName, describeItem, withWriteSchema } from "./check-fields.ts";
+import {
+  checkCreatableType,
+  checkNewName,
+  checkRequiredOptions,
+  describeItem,
+  withLinkedTableId,
+  withWriteSchema,
+} from "./check-fields.ts";
 import {
   createAnnotations,
   fieldSpecForAirtable,
@@ -22,23 +29,28 @@ export const createField = defineWriteTool({
   annotations: createAnnotations,
   async plan(input, ctx) {
     checkCreatableType(input.type, "type");
-    const table = await withWriteSchema(ctx, input.baseId, (schema) => {
+    checkRequiredOptions(input.type, input.options, "options");
+    const { table, spec } = await withWriteSchema(ctx, input.baseId, (schema) => {
       const table = resolveTable(schema, input.tableId, input.baseId);
       checkNewName(table.fields, input.name, "field", `in table ${describeItem(table)}`);
-      return table;
+      const spec = withLinkedTableId(
+        {
+          name: input.name,
+          type: input.type,
+          ...(input.description !== undefined && { description: input.description }),
+          ...(input.options !== undefined && { options: input.options }),
+        },
+        schema,
+        input.baseId,
+        "options",
+      );
+      return { table, spec };
     });
     return {
       kind: "create_field",
       baseId: input.baseId,
       tableId: table.id,
-      input: [
-        fieldSpecForAirtable({
-          name: input.name,
-          type: input.type,
-          ...(input.description !== undefined && { description: input.description }),
-          ...(input.options !== undefined && { options: input.options }),
-        }),
-      ],
+      input: [fieldSpecForAirtable(spec)],
       options: singleItemOptions,
     };
   },

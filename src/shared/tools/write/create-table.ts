@@ -3,7 +3,13 @@ import { defineWriteTool } from "../define-tool.ts";
 import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput } from "../shapes.ts";
 import { ToolInputError } from "../tool-input-error.ts";
-import { checkCreatableType, checkNewName, withWriteSchema } from "./check-fields.ts";
+import {
+  checkCreatableType,
+  checkNewName,
+  checkRequiredOptions,
+  withLinkedTableId,
+  withWriteSchema,
+} from "./check-fields.ts";
 import {
   createAnnotations,
   fieldSpecForAirtable,
@@ -40,6 +46,7 @@ export const createTable = defineWriteTool({
       const key = field.name.trim().toLowerCase();
       if (key === "") throw new ToolInputError(`fields[${i}].name is blank: give each field a name.`);
       checkCreatableType(field.type, `fields[${i}].type`);
+      checkRequiredOptions(field.type, field.options, `fields[${i}].options`);
       const first = firstIndex.get(key);
       if (first !== undefined) {
         throw new ToolInputError(
@@ -49,8 +56,10 @@ export const createTable = defineWriteTool({
       }
       firstIndex.set(key, i);
     });
-    await withWriteSchema(ctx, input.baseId, (schema) => {
+    const fields = await withWriteSchema(ctx, input.baseId, (schema) => {
       checkNewName(schema.tables, input.name, "table", `in base ${input.baseId}`);
+      // A link names its table by id in Airtable's API; a name (as tableId takes everywhere here) is resolved now.
+      return input.fields.map((field, i) => withLinkedTableId(field, schema, input.baseId, `fields[${i}].options`));
     });
     return {
       kind: "create_table",
@@ -59,7 +68,7 @@ export const createTable = defineWriteTool({
         {
           name: input.name,
           ...(input.description !== undefined && { description: input.description }),
-          fields: input.fields.map(fieldSpecForAirtable),
+          fields: fields.map(fieldSpecForAirtable),
         },
       ],
       options: singleItemOptions,

@@ -326,7 +326,8 @@ export const fieldSpecInput = strictArgumentObject("a field", {
     .describe(
       'Type options as Airtable\'s field model describes them, e.g. number: {"precision": 0}; singleSelect: ' +
         '{"choices": [{"name": "Lead"}]}; dateTime: {"dateFormat": {"name": "iso"}, "timeFormat": {"name": ' +
-        '"24hour"}, "timeZone": "utc"}; multipleRecordLinks: {"linkedTableId": "tbl…"}. A checkbox without ' +
+        '"24hour"}, "timeZone": "utc"}; multipleRecordLinks: {"linkedTableId": "tbl…"} (the table\'s id or name). ' +
+        "Selects need their choices, a link its table. A checkbox without " +
         'options gets {"icon": "check", "color": "greenBright"}, a rating {"icon": "star", "color": ' +
         '"yellowBright", "max": 5} (missing keys only).',
     ),
