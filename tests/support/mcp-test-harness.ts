@@ -256,3 +256,10 @@ export async function callToolAnswer(client: Client, name: string, args: Record<
     data: (result.structuredContent ?? {}) as Record<string, unknown>,
   };
 }
+
+/**
+ * How the SDK starts the text of a call its input schema refused (`isError: true`): the wording tests compare what
+ * follows it with the sentence the tool's rewordIssues made.
+ */
+export const invalidArguments = (tool: string): string =>
+  `Input validation error: Invalid arguments for tool ${tool}: `;

@@ -14,7 +14,12 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BaseInfo } from "../../../src/sandbox/index.ts";
 import { allTools } from "../../../src/shared/tools/catalog.ts";
-import { callToolAnswer, startMcpHarness, type McpHarness } from "../../support/mcp-test-harness.ts";
+import {
+  callToolAnswer,
+  invalidArguments as invalid,
+  startMcpHarness,
+  type McpHarness,
+} from "../../support/mcp-test-harness.ts";
 
 let h: McpHarness;
 let client: Client;
@@ -47,7 +52,6 @@ afterAll(async () => {
 });
 
 const call = (name: string, args: Record<string, unknown>) => callToolAnswer(client, name, args);
-const invalid = (tool: string) => `Input validation error: Invalid arguments for tool ${tool}: `;
 const tasks = () => h.sandbox.listRecordsDirect(base.id, "Tasks");
 
 describe("a write's progress notifications", () => {

@@ -10,7 +10,12 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BaseInfo } from "../../../src/sandbox/index.ts";
 import { allTools } from "../../../src/shared/tools/catalog.ts";
-import { callToolAnswer, startMcpHarness, type McpHarness } from "../../support/mcp-test-harness.ts";
+import {
+  callToolAnswer,
+  invalidArguments as invalid,
+  startMcpHarness,
+  type McpHarness,
+} from "../../support/mcp-test-harness.ts";
 
 let h: McpHarness;
 let client: Client;
@@ -41,7 +46,6 @@ afterAll(async () => {
 });
 
 const call = (name: string, args: Record<string, unknown>) => callToolAnswer(client, name, args);
-const invalid = (tool: string) => `Input validation error: Invalid arguments for tool ${tool}: `;
 /** Requests the sandbox has been sent for the test base's records (not its schema). */
 const recordReads = () => h.sandbox.requests.filter((r) => r.path.startsWith(`/v0/${base.id}/`)).length;
 

@@ -16,7 +16,12 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BaseInfo } from "../../../src/sandbox/index.ts";
 import { allTools } from "../../../src/shared/tools/catalog.ts";
-import { callToolAnswer, startMcpHarness, type McpHarness } from "../../support/mcp-test-harness.ts";
+import {
+  callToolAnswer,
+  invalidArguments as invalid,
+  startMcpHarness,
+  type McpHarness,
+} from "../../support/mcp-test-harness.ts";
 
 let h: McpHarness;
 let client: Client;
@@ -56,7 +61,6 @@ afterAll(async () => {
 });
 
 const call = (name: string, args: Record<string, unknown>) => callToolAnswer(client, name, args);
-const invalid = (tool: string) => `Input validation error: Invalid arguments for tool ${tool}: `;
 
 /** Requests that change the test base's schema or records (anything but a read). */
 const writesSent = () => h.sandbox.requests.filter((r) => r.method !== "GET" && r.path.includes(base.id)).length;

@@ -12,7 +12,12 @@ import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { BaseInfo } from "../../../src/sandbox/index.ts";
 import { allTools } from "../../../src/shared/tools/catalog.ts";
-import { callToolAnswer, startMcpHarness, type McpHarness } from "../../support/mcp-test-harness.ts";
+import {
+  callToolAnswer,
+  invalidArguments as invalid,
+  startMcpHarness,
+  type McpHarness,
+} from "../../support/mcp-test-harness.ts";
 
 let h: McpHarness;
 let client: Client;
@@ -51,8 +56,6 @@ const call = (name: string, args: Record<string, unknown>) => callToolAnswer(cli
 /** Record writes the sandbox has been sent for the test base. */
 const recordWrites = () =>
   h.sandbox.requests.filter((r) => r.method !== "GET" && r.path.startsWith(`/v0/${base.id}/`)).length;
-
-const invalid = (tool: string) => `Input validation error: Invalid arguments for tool ${tool}: `;
 
 describe("records given without their fields wrapper", () => {
   it("create_records: names the record, the shape and the fix, in one sentence", async () => {
