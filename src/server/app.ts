@@ -27,6 +27,7 @@ import { createAdminRouter } from "./admin/admin-router.ts";
 import { createAuthorizationServer, insufficientScope } from "./auth/index.ts";
 import { mcpOrigins } from "./cors.ts";
 import { finalErrorHandler } from "./final-error-handler.ts";
+import type { AirtableReachability } from "../shared/airtable/reachability.ts";
 import { CallCancels } from "./mcp/call-cancels.ts";
 import { createMcpRouter } from "./mcp/mcp-router.ts";
 import { hostPolicy } from "./mcp/request-guards.ts";
@@ -78,6 +79,12 @@ export interface ServerParts {
    * calls of this process only (one instance, or embedded mode).
    */
   cancels?: CallCancels;
+  /**
+   * Whether the Airtable URLs answer (the composition root's, whose start-up check seeded it): the sign-in checks
+   * AIRTABLE_AUTH_URL with it before sending a browser there. Absent: not checked (the embedded demo's in-process
+   * sandbox, test harnesses whose sandbox runs).
+   */
+  airtableReachability?: AirtableReachability;
 }
 
 /** upload_attachment carries up to 5 MB as base64 (≈ 6.7 MB) inside a JSON-RPC message. */
@@ -116,6 +123,7 @@ export function createServerApp(parts: ServerParts): express.Express {
     keyPrefix,
     store,
     airtableOAuth: parts.airtableOAuth,
+    ...(parts.airtableReachability !== undefined && { airtableReachability: parts.airtableReachability }),
     airtableAccess: (userId, rejected) => parts.tokens.getAccess(userId, rejected),
     logger,
     whoami: async (accessToken, userId) => {

@@ -17,6 +17,7 @@ import { checkEvictionPolicy } from "../shared/redis-eviction-policy.ts";
 import { failFastRedisOptions, startupDuplicate } from "../shared/redis-connection.ts";
 import { logRedisErrors, logSecondaryErrors } from "../shared/redis-unavailable.ts";
 import { Metrics } from "../shared/metrics/index.ts";
+import { AirtableReachability } from "../shared/airtable/reachability.ts";
 import { QueuedOperationRunner } from "../shared/queue/queued-runner.ts";
 import { SchemaCache } from "../shared/schema-cache.ts";
 import { CallCancels } from "./mcp/call-cancels.ts";
@@ -81,7 +82,9 @@ export async function startServer(config: Config, opts: { logger: Logger; metric
   const cancels = await CallCancels.overRedis({ redis, keyPrefix, logger });
   // Aborted first thing in close(): requests the shutdown cuts off are not cancellations (run-write.ts).
   const shutdown = new AbortController();
+  const airtableReachability = new AirtableReachability(config, { logger });
   const app = createServerApp({
+    airtableReachability,
     shutdown: shutdown.signal,
     cancels,
     config,
@@ -118,6 +121,9 @@ export async function startServer(config: Config, opts: { logger: Logger; metric
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.PORT;
   logger.info({ port, publicUrl: config.PUBLIC_URL }, "server listening");
+  // A warning, never a refusal: Airtable may be briefly unreachable in production too. Pointed at a sandbox that
+  // is not running, this line names the setting and the fix before a sign-in fails in someone's browser.
+  await airtableReachability.warnAtStart();
 
   return {
     server,

@@ -30,6 +30,7 @@ import { AirtableTokenProvider } from "../shared/tokens/airtable-token-provider.
 import { TokenCipher } from "../shared/tokens/cipher.ts";
 import { SqliteTokenStore } from "../shared/tokens/sqlite-token-store.ts";
 import type { TokenStore } from "../shared/tokens/types.ts";
+import { AirtableReachability } from "../shared/airtable/reachability.ts";
 import { createServerApp } from "../server/app.ts";
 import { banner, publicUrlPortMismatch } from "./banner.ts";
 import { startDemoAirtable, type DemoAirtable } from "./demo-airtable.ts";
@@ -178,7 +179,10 @@ async function startInDataDir(config: Config, opts: EmbeddedOptions): Promise<Ru
 
   // Aborted first thing in close(): requests the shutdown cuts off are not cancellations (run-write.ts).
   const shutdown = new AbortController();
+  // Airtable URLs set by hand (a sandbox of one's own) are checked; the demo's sandbox runs in this process.
+  const airtableReachability = demo === undefined ? new AirtableReachability(effective, { logger }) : undefined;
   const app = createServerApp({
+    ...(airtableReachability !== undefined && { airtableReachability }),
     shutdown: shutdown.signal,
     config: effective,
     kv,
@@ -213,6 +217,7 @@ async function startInDataDir(config: Config, opts: EmbeddedOptions): Promise<Ru
   if (unfinished.length > 0) logger.info({ operations: unfinished.length }, "resuming unfinished operations");
 
   logger.info({ port, publicUrl, dataDir, mode: "embedded" }, "server listening");
+  await airtableReachability?.warnAtStart();
   const portMismatch = publicUrlPortMismatch(publicUrl, port, opts.settingsFile);
   if (portMismatch !== undefined) logger.warn(portMismatch);
   print(

@@ -205,6 +205,14 @@ export function decisionHandler(ctx: AuthContext) {
     if (decision !== "approve" && decision !== "deny") {
       return sendErrorPage(res, 400, "No decision", "Choose Allow or Deny.");
     }
+    if (decision === "approve") {
+      // Checked before the request is taken: pressing Allow again once Airtable answers (the sandbox started) works.
+      const unreachable = await ctx.deps.airtableReachability?.signInProblem();
+      if (unreachable !== undefined) {
+        ctx.deps.logger.warn({ clientId: pending.clientId }, "sign-in stopped: AIRTABLE_AUTH_URL does not answer");
+        return sendErrorPage(res, 503, "Airtable's sign-in page cannot be reached", unreachable);
+      }
+    }
     // Single use: of two concurrent submissions only one proceeds.
     const taken = await ctx.transient.takePending(requestId);
     if (taken === undefined) return expired();

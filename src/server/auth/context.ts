@@ -3,6 +3,7 @@ import type { KnownClientDocument } from "./known-client-documents.ts";
 import type { KeyValueStore } from "../../shared/kv/key-value-store.ts";
 import type { Logger } from "../../shared/logger.ts";
 import type { AirtableOAuth } from "../../shared/airtable/oauth.ts";
+import type { AirtableReachability } from "../../shared/airtable/reachability.ts";
 import { deriveKey } from "../../shared/tokens/cipher.ts";
 import type { TokenStore } from "../../shared/tokens/types.ts";
 import { AccessTokens } from "./access-tokens.ts";
@@ -23,6 +24,11 @@ export interface AuthDeps {
   keyPrefix: string;
   store: TokenStore;
   airtableOAuth: AirtableOAuth;
+  /**
+   * Whether AIRTABLE_AUTH_URL answers, checked before a browser is sent there (decisionHandler). Absent: not
+   * checked (tests of other parts).
+   */
+  airtableReachability?: Pick<AirtableReachability, "signInProblem">;
   /**
    * `GET /v0/meta/whoami` with `accessToken`: the Airtable user id (our user id) behind it. `userId` names whose
    * Airtable rate limit (50 requests per second per user) the request is charged to: the stored sign-in's user when
