@@ -10,13 +10,19 @@ import { listArgumentIssues, nameListWording } from "../list-argument.ts";
 import { isPlainObject } from "../tool-input-error.ts";
 import { lettersAndDigits } from "../../closest-name.ts";
 
+/**
+ * The cells of one record. The percent sentence leads: a percent field stores a fraction, and `"Win probability": 50`
+ * (meant as 50 %) is legal and stored as 5,000 % without a word from Airtable. Write answers carry no per-record notes
+ * to warn after the fact (operation-result.ts), so the schema says it first, where agents read field formats.
+ */
 export const fieldsInput = z
   .record(z.string(), z.unknown())
   .describe(
-    'Cell values keyed by field name or id, e.g. {"Name": "Ada", "Stage": "Lead"}. Names are matched exactly, or ' +
+    "Percent fields take a fraction: 0.5 is 50% (50 is stored as 5,000%, silently). " +
+      'Cell values keyed by field name or id, e.g. {"Name": "Ada", "Stage": "Lead"}. Names are matched exactly, or ' +
       "ignoring case and surrounding spaces when only one field matches. Computed fields (formula, rollup, lookup, count, created " +
-      "time, …) cannot be written. Values in Airtable's cell format: a percent is a fraction (0.5 is 50%, 50 " +
-      'would be 5,000%), a duration is in seconds, a date is "YYYY-MM-DD", a link is a list of record ids or of the linked records\' primary values.',
+      "time, …) cannot be written. Values in Airtable's cell format: a duration is in seconds, a date is " +
+      '"YYYY-MM-DD", a link is a list of record ids or of the linked records\' primary values.',
   );
 
 export const typecastInput = z
