@@ -11,6 +11,7 @@
  */
 import type { Config } from "../config.ts";
 import type { Logger } from "../logger.ts";
+import { timeoutSignal } from "../timeout-signal.ts";
 
 /** Longest a check waits for a connection and an answer, in ms (bounded: a sign-in never waits longer). */
 export const REACHABILITY_TIMEOUT_MS = 2_000;
@@ -29,8 +30,10 @@ export type ProbeResult = { state: "up" } | { state: "down"; error: string } | {
  * words it ("connect ECONNREFUSED 127.0.0.1:4010", "getaddrinfo ENOTFOUND sandbox").
  */
 export async function probeUrl(url: string, timeoutMs = REACHABILITY_TIMEOUT_MS): Promise<ProbeResult> {
+  // Cleared when the probe ends (timeout-signal.ts: an uncleared timer keeps the async context it was armed in).
+  const timeout = timeoutSignal(timeoutMs);
   try {
-    const res = await fetch(url, { method: "HEAD", redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
+    const res = await fetch(url, { method: "HEAD", redirect: "manual", signal: timeout.signal });
     await res.body?.cancel().catch(() => undefined);
     return { state: "up" };
   } catch (error) {
@@ -38,6 +41,8 @@ export async function probeUrl(url: string, timeoutMs = REACHABILITY_TIMEOUT_MS)
       return { state: "timeout", error: `no answer within ${timeoutMs} ms` };
     }
     return { state: "down", error: connectionError(error) };
+  } finally {
+    timeout.clear();
   }
 }
 
