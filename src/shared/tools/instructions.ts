@@ -75,6 +75,11 @@ export function buildInstructions(
         `Writing — each call becomes an operation: ${named(writes)}.`,
         `- A write call is queued as an operation with an operationId and written in batches of ${MAX_BATCH_SIZE} records per Airtable request. The call waits up to about ${waitSec} s: if the operation ends in time, the answer has one result per input item, by index (its id, or its error); otherwise it has operationId, status and progress.`,
         `- Follow an operation with get_operation: status, progress and one result per item, by index.${others.length > 0 ? ` Also: ${named(others)}.` : ""} Never repeat a write because its answer said queued or running: poll get_operation with its operationId.`,
+        ...(has("list_operations")
+          ? [
+              "- A write call that got no answer at all (the connection was lost, the call timed out, the server restarted) may still be running: its operation is durable and resumes after a restart. Before sending it again, call list_operations (newest first) and look for it: same kind, baseId, tableId, progress.recordsTotal (its record count) and a createdAt from when you sent it. If it is there, follow it with get_operation instead of calling again, or the records are written twice.",
+            ]
+          : []),
         "- A result marked inDoubt reached Airtable but its answer was lost: look the item up (e.g. search_records) before writing it again; it is never re-sent automatically.",
         "- typecast (default true) lets Airtable convert values: text to numbers and dates, new select options it then creates. Values the table's schema rules out (text that is no number in a number field, with typecast false a select option that does not exist…) are refused before anything is queued, with the reason and an accepted example. Computed fields (formula, rollup, lookup…) cannot be written.",
         `- onError "continue" (default) writes the good records and reports each failed one; "stop" writes nothing after the first failing batch.`,

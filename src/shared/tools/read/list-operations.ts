@@ -10,11 +10,13 @@ import { operationLogAnnotations } from "./get-operation.ts";
 
 export const operationSummaryOutput = z.object({
   operationId: z.string().describe("Pass to get_operation for the results."),
-  kind: z.enum(OPERATION_KINDS),
+  kind: z
+    .enum(OPERATION_KINDS)
+    .describe("The write: the tool's name, except create_record, which is listed as create_records."),
   baseId: z.string(),
-  tableId: z.string().optional(),
+  tableId: z.string().optional().describe("The table's id (tbl…), also when the call named the table."),
   status: z.enum(OPERATION_STATUSES),
-  progress: progressOutput,
+  progress: progressOutput.describe("recordsTotal is the number of items the call carried (records, or 1)."),
   createdAt: z.string().describe("When the operation was queued (ISO 8601, UTC)."),
   updatedAt: z.string().describe("Its latest event (ISO 8601, UTC)."),
 });
@@ -23,8 +25,9 @@ export const listOperations = defineTool({
   name: "list_operations",
   title: "List my write operations",
   description:
-    "Lists your recent write operations, newest first: kind, base, table, status and progress. Use it to find " +
-    "an operationId you lost, then get_operation for its results. Operations are kept for 72 hours after " +
+    "Lists your recent write operations, newest first: kind, base, table, status, progress (recordsTotal: its " +
+    "record count) and createdAt. Use it to find an operationId you lost — a write call that got no answer may " +
+    "still be running: find it here before calling again — then get_operation for its results. Operations are kept for 72 hours after " +
     "their last change by default (the server's operator may set another time).",
   kind: "read",
   noAirtableRequest: true,

@@ -25,8 +25,8 @@ export const createRecords = defineWriteTool({
     "split them into groups of 10 yourself. " +
     QUEUED_RECORDS_NOTE +
     " Give fieldsToMergeOn (fields whose values identify a record, e.g. an email) to make the call safe against " +
-    "duplicates: if a batch's answer is lost, it is re-sent as an upsert on those fields instead of being left " +
-    "in doubt, so no record is ever created twice.",
+    "duplicates: if a batch's answer is lost, it is re-sent as an upsert on those fields, so no record is " +
+    "created twice.",
   kind: "write",
   scopes: ["records:write"],
   inputSchema: {

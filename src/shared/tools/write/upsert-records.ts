@@ -24,8 +24,8 @@ export const upsertRecords = defineWriteTool({
   description:
     "Creates or updates records matched on fieldsToMergeOn (1–3 fields whose values identify a record, e.g. an " +
     "email): a record whose values match an existing record updates it, otherwise it is created; each result " +
-    "says action created or updated. Up to 5,000 per call by default (this server's limit is in its instructions). Safe to " +
-    "repeat, so use it rather than create_records when a call may be retried. " +
+    "says action created or updated. Up to 5,000 per call by default (the limit is in the instructions). Safe " +
+    "to repeat: use it rather than create_records when a call may be retried. " +
     QUEUED_RECORDS_NOTE,
   kind: "write",
   scopes: ["records:write"],

@@ -358,9 +358,20 @@ export function fieldSpecForAirtable(spec: FieldSpecInput): FieldSpecInput {
 }
 
 /**
+ * What an agent must do about a write call that got no answer at all: the connection dropped, the client timed out,
+ * or the server was restarted (`kill -9`) mid-call. The operation may have been queued before that and still runs
+ * (a restarted server resumes it), so sending the call again would write everything twice — a newcomer trial's
+ * create_records of 200 records ended with every record twice. list_operations answers newest first with kind,
+ * baseId, tableId, progress.recordsTotal and createdAt, enough to recognise the call.
+ */
+export const NO_ANSWER_NOTE =
+  "A call that got no answer at all (connection lost, timeout, server restart) may still be running: look for " +
+  "it with list_operations (newest first) before calling again.";
+
+/**
  * What queueing means for a record tool's answer, worded for what it does to records: "written" (create, update,
  * upsert) or "deleted" — a record in doubt asks for a look-up before writing it again, but a delete may simply be
- * sent again.
+ * sent again. Ends with NO_ANSWER_NOTE.
  */
 function queuedRecordsNote(done: "written" | "deleted"): string {
   const inDoubt =
@@ -368,12 +379,14 @@ function queuedRecordsNote(done: "written" | "deleted"): string {
       ? "look it up (search_records) before writing it again"
       : "deleting it again is harmless (a record already gone is reported not found), or check with get_record";
   return (
-    `The call is queued as an operation and ${done === "written" ? "written" : "sent"} in batches of 10 records ` +
-    "per Airtable request (at most 5 requests per second per base, shared with everyone writing to it). It waits " +
-    "up to about 25 s: if the operation ends in time the answer has one result per input record, by index (its " +
-    "id, or its error); otherwise the answer has operationId, status and progress — poll get_operation with the " +
-    `operationId. A record marked inDoubt was sent but Airtable's answer was lost: ${inDoubt}; it is never ` +
-    "re-sent automatically."
+    // The rate limits are left to the instructions: create_records' and upsert_records' descriptions must stay
+    // within 1,024 characters (tools-list-portable.test.ts).
+    `Queued as an operation and ${done === "written" ? "written" : "sent"} in batches of 10 records per ` +
+    "Airtable request. The call waits up to about 25 s: if the operation ends in time the answer has one result " +
+    "per input record, by index (its id, or its error); otherwise operationId, status and progress — poll " +
+    "get_operation. A record " +
+    `marked inDoubt was sent but Airtable's answer was lost: ${inDoubt}; it is never re-sent automatically. ` +
+    NO_ANSWER_NOTE
   );
 }
 
@@ -388,7 +401,8 @@ export const QUEUED_ITEM_NOTE =
   "per base) and usually answers within seconds with the result (results[0].id is the new or changed item's " +
   "id, or results[0].error). If it takes longer than about 25 s the answer has operationId, status and progress: " +
   "poll get_operation. If results[0].inDoubt is true, the request reached Airtable but its answer was lost: " +
-  "check whether the change was made before calling again.";
+  "check whether the change was made before calling again. " +
+  NO_ANSWER_NOTE;
 
 /** Creates: not idempotent (a second call creates a second item), nothing existing is overwritten. */
 export const createAnnotations: ToolAnnotations = {
