@@ -19,6 +19,7 @@ import type { AirtableTokenProvider } from "../shared/tokens/airtable-token-prov
 import type { TokenStore } from "../shared/tokens/index.ts";
 import type { OperationRunner } from "../shared/operations/operation-runner.ts";
 import type { OperationStore } from "../shared/operations/operation-store.ts";
+import { RecentCalls } from "../shared/operations/recent-calls.ts";
 import { settlingReader } from "../shared/operations/settling-reader.ts";
 import { allTools } from "../shared/tools/catalog.ts";
 import { createWriteRunner } from "../shared/tools/run-write.ts";
@@ -245,6 +246,9 @@ export function createServerApp(parts: ServerParts): express.Express {
         runner: parts.runner,
         operations,
         waitMs: config.WRITE_WAIT_MS,
+        // Claims of recent creates in the deployment's store (Redis, or SQLite when embedded: kept across the
+        // restart that makes agents retry), read against the operations as their owners see them.
+        recentCalls: new RecentCalls({ kv, keyPrefix, operations }),
         ...(workers !== undefined && { workers }),
         ...(parts.shutdown !== undefined && { shutdown: parts.shutdown }),
       }),

@@ -13,6 +13,9 @@ import { logRedisErrors, logSecondaryErrors, redisDoesNotAnswer } from "../share
 import { EmbeddedOperationRunner } from "../shared/operations/embedded-runner.ts";
 import { MemoryOperationLog } from "../shared/operations/memory-operation-log.ts";
 import { OperationLog } from "../shared/operations/operation-log.ts";
+import { RecentCalls } from "../shared/operations/recent-calls.ts";
+import { MemoryKeyValueStore } from "../shared/kv/memory-key-value-store.ts";
+import { RedisKeyValueStore } from "../shared/kv/redis-key-value-store.ts";
 import { SchemaCache } from "../shared/schema-cache.ts";
 import { createWriteRunner } from "../shared/tools/run-write.ts";
 import { allTools } from "../shared/tools/catalog.ts";
@@ -150,7 +153,17 @@ export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
   const runtime = {
     context: async () => context,
     ownRecordsContext: () => context,
-    runWrite: createWriteRunner({ runner, operations, waitMs: config.WRITE_WAIT_MS }),
+    runWrite: createWriteRunner({
+      runner,
+      operations,
+      waitMs: config.WRITE_WAIT_MS,
+      // With REDIS_URL the claims outlive the process, as its operations do; without it, both live in memory.
+      recentCalls: new RecentCalls({
+        kv: redis === undefined ? new MemoryKeyValueStore() : new RedisKeyValueStore(redis),
+        keyPrefix: config.REDIS_KEY_PREFIX,
+        operations,
+      }),
+    }),
     readCallDeadlineMs: config.READ_CALL_DEADLINE_MS,
     // MCP Tasks for 2026-07-28 clients that declare them: views of this process's operation logs (operations run
     // here at once, so nothing waits in a queue); tasks/cancel is the runner's cancel.

@@ -3,6 +3,8 @@ import { batchCount, type Operation } from "../operations/events.ts";
 import type { OperationProgress } from "../operations/fold.ts";
 import type { OperationRunner } from "../operations/operation-runner.ts";
 import type { OperationReader } from "../operations/operation-store.ts";
+import type { OperationState } from "../operations/fold.ts";
+import type { RecentCalls } from "../operations/recent-calls.ts";
 import { operationFromPlan } from "../operations/plan.ts";
 import type { OperationPlan } from "../operations/plan.ts";
 import { withTimeout } from "../readiness.ts";
@@ -34,6 +36,12 @@ export interface WriteRunnerOptions {
    * the shutdown's grace for in-flight requests, instead of a connection closed with no id to poll.
    */
   shutdown?: AbortSignal;
+  /**
+   * The claims of recent create calls (../operations/recent-calls.ts): a create_records / create_record call
+   * identical to one of the user's operations accepted within 10 minutes and still queued or running answers with
+   * that operation instead of queueing the records again. Absent: every call queues its own operation.
+   */
+  recentCalls?: RecentCalls;
 }
 
 /**
@@ -72,15 +80,37 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
   ): Promise<CallToolResult> => {
     // Every tool checks this before fetching a schema; this backstop holds for any write tool's plan.
     checkRecordCount(tool.name, "records", plan.input.length, ctx.maxRecordsPerOperation);
-    const operation = operationFromPlan(plan, ctx.userId);
+    const planned = operationFromPlan(plan, ctx.userId);
     // The client no longer waits for an answer; this one is for logs, /metrics ("cancelled") and a client that
     // reads it anyway.
     if (isClientCancel(ctx, opts.shutdown)) throw new ReadCallCancelledError(tool.name, "write_checks");
-    await opts.runner.submit(operation);
-    ctx.logger.info(
-      { operationId: operation.operationId, kind: operation.kind, baseId: operation.baseId, items: plan.input.length },
-      "operation queued",
-    );
+    const earlier = await findEarlierCall(opts.recentCalls, planned, ctx);
+    const operation = earlier?.operation ?? planned;
+    if (earlier === undefined) {
+      // A submit that throws keeps its claim: its operation is then absent (a retry waits HOLDER_WAIT_MS for it and
+      // takes the claim over), ended `failed` (taken over at once), or may run after all (SubmitOutcomeUnknownError):
+      // a retry is then rightly attached to it.
+      await opts.runner.submit(operation);
+      ctx.logger.info(
+        {
+          operationId: operation.operationId,
+          kind: operation.kind,
+          baseId: operation.baseId,
+          items: plan.input.length,
+        },
+        "operation queued",
+      );
+    } else {
+      ctx.logger.info(
+        {
+          operationId: operation.operationId,
+          kind: operation.kind,
+          baseId: operation.baseId,
+          items: plan.input.length,
+        },
+        "identical to an unfinished earlier call: answering with its operation, nothing queued",
+      );
+    }
     if (tasks !== undefined) {
       const created = await answerWithTask(tasks, operation, ctx);
       if (created !== undefined) return created;
@@ -96,8 +126,12 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
           ctx.logger.warn({ err: error, operationId: operation.operationId }, "could not cancel"),
         );
     };
-    if (ctx.signal?.aborted === true) onAbort();
-    else ctx.signal?.addEventListener("abort", onAbort, { once: true });
+    // A call attached to an earlier call's operation did not start it: its end, even a cancel, leaves it running
+    // (cancel_operation stops it).
+    if (earlier === undefined) {
+      if (ctx.signal?.aborted === true) onAbort();
+      else ctx.signal?.addEventListener("abort", onAbort, { once: true });
+    }
     const send = ctx.sendProgress;
     // "The `progress` value MUST increase with each notification" (basic/utilities/progress, 2025-06-18 to
     // 2026-07-28): a runner may relay the same count twice (a cancel recorded between batches), so only a larger
@@ -146,18 +180,49 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
       if (state.status === "queued" && (absent || (await noneAlive()))) {
         output.message = noWorkerMessage(operation.operationId);
       }
+      if (earlier !== undefined) output.message = `${earlierCallSentence(earlier)} ${output.message}`;
       return toolSuccessResult(output);
     };
     try {
       return await withTimeout(waitAndRead(), opts.waitMs + WRITE_ANSWER_GRACE_MS);
     } catch (error) {
       ctx.logger.warn({ err: error, operationId: operation.operationId }, "queued, but its state could not be read");
-      return toolSuccessResult(queuedWithoutState(operation));
+      const output = queuedWithoutState(operation);
+      if (earlier !== undefined) output.message = `${earlierCallSentence(earlier)} ${output.message}`;
+      return toolSuccessResult(output);
     } finally {
       // Answered (perhaps with the operation still running): the request's later end is no cancellation.
       ctx.signal?.removeEventListener("abort", onAbort);
     }
   };
+}
+
+/**
+ * The unfinished operation of an earlier call identical to this one (recent-calls.ts), or undefined: this call
+ * queues its own (and holds the claim). A store that cannot be read leaves the call as it was before the rule
+ * (it queues), logged: refusing the write would be worse than the rare duplicate.
+ */
+async function findEarlierCall(
+  recentCalls: RecentCalls | undefined,
+  operation: Operation,
+  ctx: ToolContext,
+): Promise<OperationState | undefined> {
+  if (recentCalls === undefined) return undefined;
+  try {
+    return await withTimeout(recentCalls.findOrClaim(operation), WRITE_ANSWER_GRACE_MS);
+  } catch (error) {
+    ctx.logger.warn({ err: error }, "could not look for an identical earlier call: queueing this one");
+    return undefined;
+  }
+}
+
+/** The sentence that opens the answer of a call attached to an earlier identical call's operation. */
+export function earlierCallSentence(earlier: OperationState): string {
+  return (
+    `This is not a new operation: an identical call (same base, table, records and typecast) was accepted at ` +
+    `${new Date(earlier.createdAt).toISOString()} as operation ${earlier.operation.operationId} and had not ` +
+    "finished, so this call was attached to it and nothing was queued again (no record is created twice)."
+  );
 }
 
 /**
