@@ -221,7 +221,8 @@ export function earlierCallSentence(earlier: OperationState): string {
   return (
     `This is not a new operation: an identical call (same base, table, records and typecast) was accepted at ` +
     `${new Date(earlier.createdAt).toISOString()} as operation ${earlier.operation.operationId} and had not ` +
-    "finished, so this call was attached to it and nothing was queued again (no record is created twice)."
+    "finished, so this call was attached to it and nothing was queued again (no record is created twice). To " +
+    "create these records a second time on purpose, send the call again once that operation has finished."
   );
 }
 
