@@ -12,6 +12,7 @@ import { isOurResource, resourceValues } from "./resource-param.ts";
 import { parseScopes } from "./scope-param.ts";
 import type { AuthorizationRequest, PendingConsent } from "./transient-state.ts";
 import { authPaths } from "./urls.ts";
+import { REACHABILITY_FRESH_MS } from "../../shared/airtable/reachability.ts";
 
 /**
  * GET /authorize: validate, then show the consent page. Errors about the client or its redirect URI are a page
@@ -209,7 +210,8 @@ export function decisionHandler(ctx: AuthContext) {
       // Checked before the request is taken: pressing Allow again once Airtable answers (the sandbox started) works.
       const unreachable = await ctx.deps.airtableReachability?.signInProblem();
       if (unreachable !== undefined) {
-        ctx.deps.logger.warn({ clientId: pending.clientId }, "sign-in stopped: AIRTABLE_AUTH_URL does not answer");
+        // The cause is logged by signInProblem; a browser may retry after the check's freshness (RFC 9110 §10.2.3).
+        res.setHeader("Retry-After", String(Math.ceil(REACHABILITY_FRESH_MS / 1000)));
         return sendErrorPage(res, 503, "Airtable's sign-in page cannot be reached", unreachable);
       }
     }

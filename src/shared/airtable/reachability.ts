@@ -136,7 +136,8 @@ export class AirtableReachability {
    * again first (≤ timeoutMs; concurrent sign-ins share one check). A check that times out is not held against the
    * URL: the browser may still get there, and a sign-in is never stopped on a guess. Airtable's own URL: undefined.
    * The server's view stands for the browser's: the callback exchanges the code at the same URL, so a sign-in
-   * through a URL the server cannot reach cannot finish either.
+   * through a URL the server cannot reach cannot finish either. Logs the cause (warn) each time it answers a
+   * sentence; the sentence names the connection error and the fix only for a URL on this machine (see below).
    */
   async signInProblem(): Promise<string | undefined> {
     if (isAirtables(this.#authUrl)) return undefined;
@@ -151,9 +152,23 @@ export class AirtableReachability {
     }
     if (checked.result.state !== "down") return undefined;
     const names = this.#urls.get(this.#authUrl) ?? ["AIRTABLE_AUTH_URL"];
+    const fix = fixFor(this.#authUrl, names);
+    this.#logger.warn(
+      `A sign-in was stopped: ${names.join(" and ")} (${this.#authUrl}) does not answer: ${checked.result.error}; ${fix}.`,
+    );
+    // The connection error and the fix on the page only for a URL on this machine (the person at the browser runs
+    // the server: the sandbox case); anywhere else anyone may open the page, and a resolver's or socket's error can
+    // name internal addresses: it stays in the log.
+    if (!isLoopbackUrl(this.#authUrl)) {
+      return (
+        "This server sends you to Airtable's sign-in (AIRTABLE_AUTH_URL), which does not answer right now. Try " +
+        "again in a minute (go back and press Allow again), or start again from your app; whoever runs this server " +
+        "finds the cause in its log."
+      );
+    }
     return (
       `This server sends you to Airtable's sign-in at ${this.#authUrl} (AIRTABLE_AUTH_URL), which does not answer ` +
-      `(${checked.result.error}). For whoever runs this server: ${fixFor(this.#authUrl, names)}. ` +
+      `(${checked.result.error}). For whoever runs this server: ${fix}. ` +
       "Then press Allow again (go back and resubmit), or start again from your app."
     );
   }

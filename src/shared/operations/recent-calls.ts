@@ -7,7 +7,8 @@
  * its log was durable) and the agent re-sent the same call, as agents do. The table ended with every record twice.
  *
  * The rule: a create_records operation (create_record and create_records both queue one) whose fingerprint — the
- * SHA-256 of the canonical JSON of baseId, tableId, the records as queued and typecast — equals that of one of the
+ * SHA-256 of the canonical JSON of baseId, tableId, the records as queued and the options (typecast, onError,
+ * fieldsToMergeOn…) — equals that of one of the
  * same user's operations accepted within RECENT_CALL_WINDOW_MS (10 min) that is still queued or running is not
  * queued: the call answers with that operation. A finished one is never reused (the agent may really want the
  * records twice: a second call after a first one's answer is not a retry). Updates, upserts and deletes need no
@@ -50,7 +51,7 @@ export function canonicalJson(value: unknown): string {
 }
 
 /**
- * The fingerprint of a create call: hex SHA-256 of the canonical JSON of `{ baseId, tableId, records, typecast }`,
+ * The fingerprint of a create call: hex SHA-256 of the canonical JSON of `{ baseId, tableId, records, options }`,
  * records being the operation's input as queued (fields by id: a retry that names the table or a field by name
  * instead of id matches too). Undefined for every other kind (they are not attached to earlier operations).
  */
@@ -60,7 +61,7 @@ export function createCallFingerprint(operation: Operation): string | undefined 
     baseId: operation.baseId,
     tableId: operation.tableId,
     records: operation.input,
-    typecast: operation.options.typecast,
+    options: operation.options,
   };
   return createHash("sha256").update(canonicalJson(call)).digest("hex");
 }
@@ -72,8 +73,14 @@ export interface RecentCallsOptions {
   keyPrefix: string;
   /** Reads the holder's operation as its owner (the settling reader, so a never-queued one reads `failed`). */
   operations: OperationReader;
+  /** How long after its acceptance an unfinished create takes an identical call in, in ms (RECENT_CALL_WINDOW_MS). */
   windowMs?: number;
+  /**
+   * How long, in ms, one findOrClaim waits in all for holders' operations to exist (HOLDER_WAIT_MS), polled every
+   * HOLDER_POLL_MS: counted in polls, not by the clock, so it ends whatever `now` says.
+   */
   holderWaitMs?: number;
+  /** The clock for the window's test, epoch ms (Date.now; tests move it). */
   now?: () => number;
 }
 
@@ -97,21 +104,27 @@ export class RecentCalls {
 
   /**
    * Before `operation` (not yet created) is queued: the state of the same owner's earlier identical create, when
-   * one accepted within the window is still queued or running — the caller then answers with it and queues nothing
-   * — or undefined, and `operation` now holds the claim (the caller queues it).
-   * Always undefined for kinds other than create_records. Errors of the store propagate (the caller decides).
+   * one accepted within the window is still queued or running and not being cancelled — the caller then answers
+   * with it and queues nothing — or undefined, and `operation` now holds the claim (the caller queues it). One being
+   * cancelled (`cancel_requested` logged, its status still queued/running until a worker ends it) is no operation to
+   * join: a client that cancelled (or closed a 2026-07-28 stream) and sends again wants the records.
+   * Always undefined for kinds other than create_records. Waits for holders at most `holderWaitMs` in all, so it
+   * ends within that plus MAX_ROUNDS × 3 store round trips. Errors of the store propagate (the caller decides).
    */
   async findOrClaim(operation: Operation): Promise<OperationState | undefined> {
     const fingerprint = createCallFingerprint(operation);
     if (fingerprint === undefined) return undefined;
     const key = this.#keyOf(operation.ownerUserId, fingerprint);
+    const budget = { polls: Math.max(1, Math.ceil(this.#holderWaitMs / HOLDER_POLL_MS)) };
     for (let round = 0; round < MAX_ROUNDS; round++) {
       const holder = await this.#kv.setIfAbsent(key, operation.operationId, this.#windowMs);
       if (holder === operation.operationId) return undefined;
-      const state = await this.#holderState(holder, operation.ownerUserId);
+      const state = await this.#holderState(holder, operation.ownerUserId, budget);
       const unfinished = state?.status === "queued" || state?.status === "running";
-      if (state !== undefined && unfinished && this.#now() - state.createdAt <= this.#windowMs) return state;
-      // Finished (a new call is then wanted), or never created: the claim is stale. Only that holder's is removed.
+      const joinable = unfinished && state.cancellation === undefined;
+      if (joinable && this.#now() - state.createdAt <= this.#windowMs) return state;
+      // Finished (a new call is then wanted), being cancelled, or never created: the claim is stale. Only that
+      // holder's is removed.
       await this.#kv.deleteIfEquals(key, holder);
     }
     return undefined;
@@ -121,12 +134,19 @@ export class RecentCalls {
     return `${this.#prefix}:${userId}:${fingerprint}`;
   }
 
-  /** The holder's operation; it is created right after its claim, so one not there yet is waited for a moment. */
-  async #holderState(operationId: string, ownerUserId: string): Promise<OperationState | undefined> {
-    const deadline = this.#now() + this.#holderWaitMs;
+  /**
+   * The holder's operation; it is created right after its claim, so one not there yet is waited for a moment, from
+   * `budget` (polls left for the whole findOrClaim, spent here).
+   */
+  async #holderState(
+    operationId: string,
+    ownerUserId: string,
+    budget: { polls: number },
+  ): Promise<OperationState | undefined> {
     for (;;) {
       const state = await this.#operations.getForOwner(operationId, ownerUserId);
-      if (state !== undefined || this.#now() >= deadline) return state;
+      if (state !== undefined || budget.polls <= 0) return state;
+      budget.polls -= 1;
       await sleep(HOLDER_POLL_MS);
     }
   }

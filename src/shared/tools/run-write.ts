@@ -219,7 +219,7 @@ async function findEarlierCall(
 /** The sentence that opens the answer of a call attached to an earlier identical call's operation. */
 export function earlierCallSentence(earlier: OperationState): string {
   return (
-    `This is not a new operation: an identical call (same base, table, records and typecast) was accepted at ` +
+    `This is not a new operation: an identical call (same base, table, records and options) was accepted at ` +
     `${new Date(earlier.createdAt).toISOString()} as operation ${earlier.operation.operationId} and had not ` +
     "finished, so this call was attached to it and nothing was queued again (no record is created twice). To " +
     "create these records a second time on purpose, send the call again once that operation has finished."

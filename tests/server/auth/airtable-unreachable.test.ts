@@ -84,6 +84,7 @@ describe("the distributed server with its Airtable URLs at a sandbox that is not
     const allow = await decide(h, page, "approve");
     expect(performance.now() - started).toBeLessThan(2_500);
     expect(allow.status).toBe(503);
+    expect(allow.headers.get("retry-after")).toBe("5");
     expect(allow.headers.get("location")).toBeNull();
     const html = await allow.text();
     expect(html).toContain("Airtable&#39;s sign-in page cannot be reached");
@@ -143,7 +144,7 @@ describe("AirtableReachability", () => {
     expect(await reachability.signInProblem()).toBeUndefined();
   });
 
-  it("names the URL and network for a host that is not this machine", async () => {
+  it("names the URL and network for a host that is not this machine (in the log only)", async () => {
     const { logger, warnings } = capturedLogger();
     // .invalid never resolves (RFC 2606): answered by the resolver at once, no internet needed.
     const at = "http://sandbox.invalid:4010";
@@ -156,6 +157,13 @@ describe("AirtableReachability", () => {
     expect(warnings()[0]).toContain(`AIRTABLE_AUTH_URL and AIRTABLE_API_URL (${at}) did not answer`);
     expect(warnings()[0]).toContain("check AIRTABLE_AUTH_URL and AIRTABLE_API_URL and this machine's network");
     expect(warnings()[0]).not.toContain("npm run sandbox");
+    // The person at a sign-in may be anyone: the page keeps the resolver's error and the fix to the log.
+    const page = await reachability.signInProblem();
+    expect(page).toContain("(AIRTABLE_AUTH_URL), which does not answer right now");
+    expect(page).not.toContain("sandbox.invalid");
+    expect(page).not.toContain("ENOTFOUND");
+    expect(warnings()[1]).toContain(`A sign-in was stopped: AIRTABLE_AUTH_URL and AIRTABLE_API_URL (${at})`);
+    expect(warnings()[1]).toContain("ENOTFOUND");
   });
 
   it("never checks Airtable's own URLs (the defaults): no request, no warning, no sign-in problem", async () => {

@@ -55,7 +55,7 @@ const create = (args: Record<string, unknown>) =>
   callWriteTool(client, "create_records", { baseId, tableId: "Tasks", ...args });
 const attachedSentence = (operationId: string) =>
   new RegExp(
-    `^This is not a new operation: an identical call \\(same base, table, records and typecast\\) was accepted at \\S+Z as operation ${operationId} and had not finished, so this call was attached to it and nothing was queued again \\(no record is created twice\\)\\. To create these records a second time on purpose, send the call again once that operation has finished\\.`,
+    `^This is not a new operation: an identical call \\(same base, table, records and options\\) was accepted at \\S+Z as operation ${operationId} and had not finished, so this call was attached to it and nothing was queued again \\(no record is created twice\\)\\. To create these records a second time on purpose, send the call again once that operation has finished\\.`,
   );
 
 describe("an identical create while the first is unfinished (distributed mode)", () => {

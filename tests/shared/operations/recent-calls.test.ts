@@ -42,6 +42,12 @@ describe("createCallFingerprint", () => {
     expect(createCallFingerprint(a)).not.toBe(
       createCallFingerprint(operationFromPlan(createPlan(["x", "y"], false), "usr1")),
     );
+    // Another option (onError) is another call: a retry with "stop" is not the "continue" one.
+    expect(createCallFingerprint(a)).not.toBe(
+      createCallFingerprint(
+        operationFromPlan({ ...createPlan(["x", "y"]), options: { typecast: true, onError: "stop" } }, "usr1"),
+      ),
+    );
     expect(canonicalJson({ b: 1, a: [{ d: 1, c: 2 }] })).toBe('{"a":[{"c":2,"d":1}],"b":1}');
   });
 
@@ -103,4 +109,33 @@ describe("RecentCalls.findOrClaim", () => {
       next.operationId,
     );
   });
+
+  it("does not attach to an operation being cancelled: a client that cancelled and sends again wants the records", async () => {
+    const { operations, recent } = setup();
+    const first = operationFromPlan(createPlan(["c"]), "usr1");
+    expect(await recent.findOrClaim(first)).toBeUndefined();
+    await operations.create(first);
+    // Still queued (a worker has not ended it yet), but its cancel is logged.
+    await operations.append(first.operationId, {
+      at: Date.now(),
+      type: "cancel_requested",
+      source: "cancel_operation",
+    });
+    expect((await operations.getForOwner(first.operationId, "usr1"))?.status).toBe("queued");
+    const again = operationFromPlan(createPlan(["c"]), "usr1");
+    expect(await recent.findOrClaim(again)).toBeUndefined();
+    // The new call holds the claim now: a retry of it is attached to it.
+    await operations.create(again);
+    expect((await recent.findOrClaim(operationFromPlan(createPlan(["c"]), "usr1")))?.operation.operationId).toBe(
+      again.operationId,
+    );
+  });
+
+  it("ends with a frozen clock: the wait for a holder's operation is counted in polls", async () => {
+    const frozen = 5_000_000;
+    const { recent } = setup(() => frozen);
+    expect(await recent.findOrClaim(operationFromPlan(createPlan(["z"]), "usr1", frozen))).toBeUndefined();
+    // The holder never creates its operation; the old clock-based wait never ended here.
+    expect(await recent.findOrClaim(operationFromPlan(createPlan(["z"]), "usr1", frozen))).toBeUndefined();
+  }, 10_000);
 });
