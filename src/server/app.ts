@@ -26,7 +26,7 @@ import { createWriteRunner } from "../shared/tools/run-write.ts";
 import { OperationTaskStore } from "../shared/tasks/operation-task-store.ts";
 import { createAdminRouter } from "./admin/admin-router.ts";
 import { createAuthorizationServer, insufficientScope } from "./auth/index.ts";
-import { mcpOrigins } from "./cors.ts";
+import { BrowserOrigins, mcpCors, mcpOrigins } from "./cors.ts";
 import { finalErrorHandler } from "./final-error-handler.ts";
 import type { AirtableReachability } from "../shared/airtable/reachability.ts";
 import { CallCancels } from "./mcp/call-cancels.ts";
@@ -161,7 +161,11 @@ export function createServerApp(parts: ServerParts): express.Express {
   });
   // An MCP client given the address without /mcp (or trying the old SSE transport's /sse) is told the endpoint,
   // in a JSON-RPC error it can show, instead of express's HTML "Cannot POST /".
-  answerWrongMcpEndpoints(app, publicUrl);
+  answerWrongMcpEndpoints(
+    app,
+    publicUrl,
+    mcpCors(new BrowserOrigins(mcpOrigins(publicUrl, config.ALLOWED_ORIGINS)), ["GET", "POST"]),
+  );
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });

@@ -8,6 +8,7 @@
  */
 import { Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
 import { expect, it } from "vitest";
+import { rawRequest } from "../helpers/raw-http.ts";
 import { useEmbeddedDemo } from "./support/demo.ts";
 
 const demo = useEmbeddedDemo("wrong-endpoint-");
@@ -34,6 +35,28 @@ it.each([
   expect(res.status).toBe(404);
   expect(res.headers.get("content-type")).toMatch(/^application\/json/);
   expect(await res.json()).toEqual({ jsonrpc: "2.0", error: { code: -32000, message: hint() }, id: null });
+});
+
+it("a browser-based client (an allowed Origin) can read the hint: CORS as on /mcp, preflight included", async () => {
+  const from = origin(); // PUBLIC_URL's own origin is always allowed (mcpOrigins)
+  const preflight = await rawRequest(`${origin()}/sse`, {
+    method: "OPTIONS",
+    headers: {
+      origin: from,
+      "access-control-request-method": "POST",
+      "access-control-request-headers": "content-type",
+    },
+  });
+  expect(preflight.status).toBe(204);
+  expect(preflight.headers["access-control-allow-origin"]).toBe(from);
+  const answer = await rawRequest(`${origin()}/`, {
+    method: "POST",
+    headers: { origin: from, "content-type": "application/json", accept: "application/json, text/event-stream" },
+    body: initialize,
+  });
+  expect(answer.status).toBe(404);
+  expect(answer.headers["access-control-allow-origin"]).toBe(from);
+  expect(JSON.parse(answer.body)).toMatchObject({ error: { message: hint() } });
 });
 
 it("GET / stays the page for a person, and /mcp is unchanged (a POST without a token: 401)", async () => {

@@ -196,7 +196,11 @@ export function createDualEraHandlers(opts: DualEraOptions): DualEraHandlers {
 
   /** What `serve` hands the Node adapter for one request, keyed by the request it serves. */
   const served = new WeakMap<IncomingMessage, { shape: AnswerShape; parsedBody: unknown }>();
-  const fetch = async (request: Request, options: McpHandlerRequestOptions, shape: AnswerShape): Promise<Response> => {
+  const serveOne = async (
+    request: Request,
+    options: McpHandlerRequestOptions,
+    shape: AnswerShape,
+  ): Promise<Response> => {
     const tool = calledToolName(options.parsedBody);
     if (tool !== undefined) calledTools.set(request, tool);
     // A tracked call was classified 2025-era by openCall (the SDK's classifyInboundRequest, which isLegacyRequest
@@ -214,14 +218,15 @@ export function createDualEraHandlers(opts: DualEraOptions): DualEraHandlers {
   // transport (NodeStreamableHTTPServerTransport) runs on, rather than the SDK's `toNodeHandler`. Both hand the SDK a
   // web `Request` and write its `Response` to `res`; hono's builds the Request lazily over the Node request (the SDK
   // reads a few headers and the signal: no URL parse, body stream or re-serialised body) and writes a finished JSON
-  // answer in one piece with its Content-Length, where `toNodeHandler` streamed it chunked (issue 15: ~5 % of a read
+  // answer in one piece with its Content-Length, where `toNodeHandler` streamed it chunked (issue 15: ~5–15 % of a read
   // call's CPU). Globals are left alone (`overrideGlobalObjects: false`): Request and Response stay Node's own.
   const listener = getRequestListener(
     async (request, env) => {
       const incoming = env.incoming as IncomingMessage & { auth?: AuthInfo };
       const { shape, parsedBody } = served.get(incoming)!;
+      served.delete(incoming);
       try {
-        return await fetch(
+        return await serveOne(
           request,
           { ...(incoming.auth !== undefined && { authInfo: incoming.auth }), parsedBody },
           shape,
@@ -231,7 +236,7 @@ export function createDualEraHandlers(opts: DualEraOptions): DualEraHandlers {
         // the router read is handed on; a client that left is logged as such there: mcp-router.ts), the SDK's
         // handlers answer their own serving failures (the debug line above), a call whose client left ends as a
         // cancelled tool call, and a write to a closed response is dropped by Node. What reaches this is a throw of
-        // this server's code in `fetch` (a cancel's Redis publish, the server factory).
+        // this server's code in `serveOne` (a cancel's Redis publish, the server factory).
         opts.logger.error({ err: error }, "MCP request failed");
         return internalError(parsedBody);
       }
@@ -343,7 +348,7 @@ function endsWith(body: ReadableStream<Uint8Array>, onEnd: () => void): Readable
 }
 
 /**
- * The JSON-RPC 500 for a request `fetch` failed on, echoing the request's id when it is a single request with one
+ * The JSON-RPC 500 for a request `serveOne` failed on, echoing the request's id when it is a single request with one
  * (as the SDK's adapter did: JSON-RPC 2.0 §5, the id of the request answered, null when none can be read).
  */
 function internalError(body: unknown): Response {

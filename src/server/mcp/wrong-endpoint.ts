@@ -31,8 +31,13 @@ export function notTheMcpEndpoint(publicUrl: string): RequestHandler {
   };
 }
 
-/** Installs {@link notTheMcpEndpoint} on `app` for every entry of {@link WRONG_MCP_ENDPOINTS}. */
-export function answerWrongMcpEndpoints(app: Express, publicUrl: string): void {
+/**
+ * Installs {@link notTheMcpEndpoint} on `app` for every entry of {@link WRONG_MCP_ENDPOINTS}, behind `cors` (the
+ * CORS of /mcp, mcpCors: its preflight answered on those paths too), so that a browser-based client (the MCP
+ * Inspector) given the bare address can read the hint instead of failing on CORS.
+ */
+export function answerWrongMcpEndpoints(app: Express, publicUrl: string, cors: RequestHandler): void {
   const handler = notTheMcpEndpoint(publicUrl);
-  for (const { method, path } of WRONG_MCP_ENDPOINTS) app[method](path, handler);
+  for (const path of new Set(WRONG_MCP_ENDPOINTS.map((e) => e.path))) app.options(path, cors);
+  for (const { method, path } of WRONG_MCP_ENDPOINTS) app[method](path, cors, handler);
 }

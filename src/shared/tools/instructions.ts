@@ -77,7 +77,7 @@ export function buildInstructions(
         `- Follow an operation with get_operation: status, progress and one result per item, by index.${others.length > 0 ? ` Also: ${named(others)}.` : ""} Never repeat a write because its answer said queued or running: poll get_operation with its operationId.`,
         ...(has("list_operations")
           ? [
-              "- A write call that got no answer at all (the connection was lost, the call timed out, the server restarted) may still be running: its operation is durable and resumes after a restart. Before sending it again, call list_operations (newest first) and look for it: same kind, baseId, tableId, progress.recordsTotal (its record count) and a createdAt from when you sent it. If it is there, follow it with get_operation instead of calling again, or the records are written twice.",
+              "- A write call that got no answer at all (the connection was lost, the call timed out, the server restarted) may still be running: a lost answer does not stop its operation. Before sending it again, call list_operations (newest first) and look for it: same kind, baseId, tableId, progress.recordsTotal (its record count) and a createdAt from when you sent it. If it is there, follow it with get_operation instead of calling again, or the records are written twice.",
             ]
           : []),
         "- A result marked inDoubt reached Airtable but its answer was lost: look the item up (e.g. search_records) before writing it again; it is never re-sent automatically.",

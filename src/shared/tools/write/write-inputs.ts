@@ -371,7 +371,7 @@ export const NO_ANSWER_NOTE =
 /**
  * What queueing means for a record tool's answer, worded for what it does to records: "written" (create, update,
  * upsert) or "deleted" — a record in doubt asks for a look-up before writing it again, but a delete may simply be
- * sent again. Ends with NO_ANSWER_NOTE.
+ * sent again. A write's ends with NO_ANSWER_NOTE (a delete sent twice ends the same).
  */
 function queuedRecordsNote(done: "written" | "deleted"): string {
   const inDoubt =
@@ -385,8 +385,9 @@ function queuedRecordsNote(done: "written" | "deleted"): string {
     "Airtable request. The call waits up to about 25 s: if the operation ends in time the answer has one result " +
     "per input record, by index (its id, or its error); otherwise operationId, status and progress — poll " +
     "get_operation. A record " +
-    `marked inDoubt was sent but Airtable's answer was lost: ${inDoubt}; it is never re-sent automatically. ` +
-    NO_ANSWER_NOTE
+    `marked inDoubt was sent but Airtable's answer was lost: ${inDoubt}; it is never re-sent automatically.` +
+    // A delete sent twice ends the same (see inDoubt above): only a write needs the look before a retry.
+    (done === "written" ? ` ${NO_ANSWER_NOTE}` : "")
   );
 }
 
