@@ -14,31 +14,15 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { expect, it } from "vitest";
 import { callTool, resultText } from "../e2e/helpers/mcp-client.ts";
 import { freePort } from "../e2e/helpers/server-process.ts";
-import { allResults, answerOf, listOperations, pollOperation } from "../e2e/helpers/write-operations.ts";
-import { useDemo } from "./support/demo.ts";
+import { allResults, listOperations, pollOperation } from "../e2e/helpers/write-operations.ts";
+import { contactsNamed, useDemo } from "./support/demo.ts";
 
 /** `npm start` on a DATA_DIR of its own; `demo.start(port, { killOnProgress })` SIGKILLs itself on that progress. */
 const demo = useDemo({ dataDirPrefix: "demo-crash-", env: { LOG_LEVEL: "warn" } });
 
-/** Every record of the Contacts table whose Name starts with `prefix`: id → Name, through list_records' pages. */
+/** Every record of the Contacts table whose Name starts with `prefix`: id → Name. */
 async function listNamed(client: Client, baseId: string, prefix: string): Promise<Map<string, string>> {
-  const found = new Map<string, string>();
-  let cursor: string | undefined;
-  do {
-    const page = answerOf<{ records: { id: string; fields: { Name?: string } }[]; nextCursor?: string }>(
-      "list_records",
-      await callTool(client, "list_records", {
-        baseId,
-        tableId: "Contacts",
-        fields: ["Name"],
-        filterByFormula: `FIND("${prefix}", {Name}) = 1`,
-        ...(cursor === undefined ? {} : { cursor }),
-      }),
-    );
-    for (const record of page.records) found.set(record.id, String(record.fields.Name));
-    cursor = page.nextCursor;
-  } while (cursor !== undefined);
-  return found;
+  return new Map((await contactsNamed(client, baseId, prefix)).map(({ id, name }) => [id, name]));
 }
 
 it("SIGKILL right after a batch was answered: after the restart every record get_operation reports written exists", async () => {

@@ -9,31 +9,16 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { expect, it } from "vitest";
-import { callTool } from "../e2e/helpers/mcp-client.ts";
 import { freePort } from "../e2e/helpers/server-process.ts";
-import { answerOf, callWriteTool, listOperations, pollOperation } from "../e2e/helpers/write-operations.ts";
-import { useDemo } from "./support/demo.ts";
+import { callWriteTool, listOperations, pollOperation } from "../e2e/helpers/write-operations.ts";
+import { contactsNamed, useDemo } from "./support/demo.ts";
 
 const demo = useDemo({ dataDirPrefix: "retry-crash-", env: { LOG_LEVEL: "warn" } });
 
-/** How many records of the Contacts table carry each Name starting with `prefix`, through list_records' pages. */
+/** How many records of the Contacts table carry each Name starting with `prefix`. */
 async function countNamed(client: Client, baseId: string, prefix: string): Promise<Map<string, number>> {
   const counts = new Map<string, number>();
-  let cursor: string | undefined;
-  do {
-    const page = answerOf<{ records: { fields: { Name?: string } }[]; nextCursor?: string }>(
-      "list_records",
-      await callTool(client, "list_records", {
-        baseId,
-        tableId: "Contacts",
-        fields: ["Name"],
-        filterByFormula: `FIND("${prefix}", {Name}) = 1`,
-        ...(cursor === undefined ? {} : { cursor }),
-      }),
-    );
-    for (const r of page.records) counts.set(String(r.fields.Name), (counts.get(String(r.fields.Name)) ?? 0) + 1);
-    cursor = page.nextCursor;
-  } while (cursor !== undefined);
+  for (const { name } of await contactsNamed(client, baseId, prefix)) counts.set(name, (counts.get(name) ?? 0) + 1);
   return counts;
 }
 

@@ -125,3 +125,32 @@ export function useEmbeddedDemo(dataDirPrefix: string): () => RunningEmbedded {
     return running;
   };
 }
+
+/**
+ * Every record of the demo's Contacts table whose Name starts with `prefix`, as `{ id, name }` in list_records'
+ * order, read through list_records' pages (a filterByFormula on the prefix): what a crash test counts after the
+ * restart (each record once, none lost).
+ */
+export async function contactsNamed(
+  client: Client,
+  baseId: string,
+  prefix: string,
+): Promise<{ id: string; name: string }[]> {
+  const found: { id: string; name: string }[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = answerOf<{ records: { id: string; fields: { Name?: string } }[]; nextCursor?: string }>(
+      "list_records",
+      await callTool(client, "list_records", {
+        baseId,
+        tableId: "Contacts",
+        fields: ["Name"],
+        filterByFormula: `FIND("${prefix}", {Name}) = 1`,
+        ...(cursor === undefined ? {} : { cursor }),
+      }),
+    );
+    for (const record of page.records) found.push({ id: record.id, name: String(record.fields.Name) });
+    cursor = page.nextCursor;
+  } while (cursor !== undefined);
+  return found;
+}
