@@ -1,9 +1,8 @@
 import { SdkError, SdkErrorCode, type CallToolResult } from "@modelcontextprotocol/server";
 import { batchCount, type Operation } from "../operations/events.ts";
-import type { OperationProgress } from "../operations/fold.ts";
+import type { OperationProgress, OperationState } from "../operations/fold.ts";
 import type { OperationRunner } from "../operations/operation-runner.ts";
 import type { OperationReader } from "../operations/operation-store.ts";
-import type { OperationState } from "../operations/fold.ts";
 import type { RecentCalls } from "../operations/recent-calls.ts";
 import { operationFromPlan } from "../operations/plan.ts";
 import type { OperationPlan } from "../operations/plan.ts";
@@ -86,31 +85,21 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
     if (isClientCancel(ctx, opts.shutdown)) throw new ReadCallCancelledError(tool.name, "write_checks");
     const earlier = await findEarlierCall(opts.recentCalls, planned, ctx);
     const operation = earlier?.operation ?? planned;
-    if (earlier === undefined) {
-      // A submit that throws keeps its claim: its operation is then absent (a retry waits HOLDER_WAIT_MS for it and
-      // takes the claim over), ended `failed` (taken over at once), or may run after all (SubmitOutcomeUnknownError):
-      // a retry is then rightly attached to it.
-      await opts.runner.submit(operation);
-      ctx.logger.info(
-        {
-          operationId: operation.operationId,
-          kind: operation.kind,
-          baseId: operation.baseId,
-          items: plan.input.length,
-        },
-        "operation queued",
-      );
-    } else {
-      ctx.logger.info(
-        {
-          operationId: operation.operationId,
-          kind: operation.kind,
-          baseId: operation.baseId,
-          items: plan.input.length,
-        },
-        "identical to an unfinished earlier call: answering with its operation, nothing queued",
-      );
-    }
+    // A submit that throws keeps its claim: its operation is then absent (a retry waits HOLDER_WAIT_MS for it and
+    // takes the claim over), ended `failed` (taken over at once), or may run after all (SubmitOutcomeUnknownError):
+    // a retry is then rightly attached to it.
+    if (earlier === undefined) await opts.runner.submit(operation);
+    ctx.logger.info(
+      { operationId: operation.operationId, kind: operation.kind, baseId: operation.baseId, items: plan.input.length },
+      earlier === undefined
+        ? "operation queued"
+        : "identical to an unfinished earlier call: answering with its operation, nothing queued",
+    );
+    /** The answer's output, opened with the attached-call sentence when this call joined an earlier operation. */
+    const answered = (output: OperationResultOutput): CallToolResult => {
+      if (earlier !== undefined) output.message = `${earlierCallSentence(earlier)} ${output.message}`;
+      return toolSuccessResult(output);
+    };
     if (tasks !== undefined) {
       const created = await answerWithTask(tasks, operation, ctx);
       if (created !== undefined) return created;
@@ -180,16 +169,13 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
       if (state.status === "queued" && (absent || (await noneAlive()))) {
         output.message = noWorkerMessage(operation.operationId);
       }
-      if (earlier !== undefined) output.message = `${earlierCallSentence(earlier)} ${output.message}`;
-      return toolSuccessResult(output);
+      return answered(output);
     };
     try {
       return await withTimeout(waitAndRead(), opts.waitMs + WRITE_ANSWER_GRACE_MS);
     } catch (error) {
       ctx.logger.warn({ err: error, operationId: operation.operationId }, "queued, but its state could not be read");
-      const output = queuedWithoutState(operation);
-      if (earlier !== undefined) output.message = `${earlierCallSentence(earlier)} ${output.message}`;
-      return toolSuccessResult(output);
+      return answered(queuedWithoutState(operation));
     } finally {
       // Answered (perhaps with the operation still running): the request's later end is no cancellation.
       ctx.signal?.removeEventListener("abort", onAbort);
