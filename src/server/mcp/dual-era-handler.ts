@@ -280,12 +280,17 @@ function closeQuietly(server: { close(): Promise<void> }): void {
   }
 }
 
+/** The method and id of `body` when it is a single JSON-RPC request with a string or number id, else undefined. */
+function singleRequest(body: unknown): { method: string; id: string | number } | undefined {
+  if (!isObject(body) || Array.isArray(body)) return undefined;
+  const { method, id } = body as { method?: unknown; id?: unknown };
+  return typeof method === "string" && (typeof id === "string" || typeof id === "number") ? { method, id } : undefined;
+}
+
 /** The id of a single `tools/call` request (the one request that runs long enough to be cancelled), if `body` is one. */
 function trackableCallId(body: unknown): string | number | undefined {
-  if (typeof body !== "object" || body === null || Array.isArray(body)) return undefined;
-  const { method, id } = body as { method?: unknown; id?: unknown };
-  if (method !== "tools/call" || (typeof id !== "string" && typeof id !== "number")) return undefined;
-  return id;
+  const request = singleRequest(body);
+  return request?.method === "tools/call" ? request.id : undefined;
 }
 
 /** Whether `message` is a JSON-RPC request (it has a method) with the id `id`. */
@@ -352,18 +357,11 @@ function endsWith(body: ReadableStream<Uint8Array>, onEnd: () => void): Readable
  * (as the SDK's adapter did: JSON-RPC 2.0 §5, the id of the request answered, null when none can be read).
  */
 function internalError(body: unknown): Response {
-  const id = echoableId(body);
+  const id = singleRequest(body)?.id ?? null;
   return Response.json(
     { jsonrpc: "2.0", error: { code: -32603, message: "Internal server error" }, id },
     { status: 500 },
   );
-}
-
-/** The id of a single JSON-RPC request (a string or number id beside a method), or null. */
-function echoableId(body: unknown): string | number | null {
-  if (!isObject(body) || Array.isArray(body)) return null;
-  const { method, id } = body as { method?: unknown; id?: unknown };
-  return typeof method === "string" && (typeof id === "string" || typeof id === "number") ? id : null;
 }
 
 function isObject(value: unknown): value is object {
