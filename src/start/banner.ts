@@ -1,4 +1,5 @@
 import { settingsFileLine, settingsFileTypos, type SettingsFile } from "../shared/config.ts";
+import { isLoopbackHost } from "../shared/loopback-host.ts";
 
 /**
  * What `npm start` prints for a person once it listens (plain text on stdout, beside the JSON log lines): the
@@ -54,8 +55,6 @@ export function banner(facts: BannerFacts): string {
   return lines.join("\n");
 }
 
-const LOOPBACK_HOSTS: ReadonlySet<string> = new Set(["localhost", "127.0.0.1", "[::1]"]);
-
 /**
  * The sentence for a PUBLIC_URL on this machine (a loopback host: localhost, 127.0.0.1, [::1]) whose port (80 or
  * 443 when it names none) is not `port`, the one this process listens on: the URL the banner gives leads nowhere,
@@ -70,7 +69,7 @@ export function publicUrlPortMismatch(
   settingsFile?: SettingsFile,
 ): string | undefined {
   const url = new URL(publicUrl);
-  if (!LOOPBACK_HOSTS.has(url.hostname)) return undefined;
+  if (!isLoopbackHost(url.hostname)) return undefined;
   const named = Number(url.port || (url.protocol === "https:" ? 443 : 80));
   if (named === port) return undefined;
   // Port 0 only ever comes from PORT=0 (the OS picks one): PUBLIC_URL is then the only thing to set.

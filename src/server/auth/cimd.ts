@@ -4,7 +4,8 @@ import type { Logger } from "../../shared/logger.ts";
 import { guardedGet, UnsafeUrlError, type GuardedResponse } from "./guarded-get.ts";
 import { KNOWN_CLIENT_DOCUMENTS, type KnownClientDocument } from "./known-client-documents.ts";
 import { sha256Hex } from "./pkce.ts";
-import { isLoopbackHost, redirectUriProblem } from "./redirect-uris.ts";
+import { isLoopbackHost } from "../../shared/loopback-host.ts";
+import { redirectUriProblem } from "./redirect-uris.ts";
 import {
   registeredGrantTypes,
   SUPPORTED_GRANT_TYPES,

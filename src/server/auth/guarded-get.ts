@@ -3,7 +3,7 @@ import { request as httpRequest, type IncomingHttpHeaders } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { isIP, type LookupFunction } from "node:net";
 import { isLoopbackAddress, isPublicAddress } from "./ip-policy.ts";
-import { isLoopbackHost } from "./redirect-uris.ts";
+import { isLoopbackHost } from "../../shared/loopback-host.ts";
 import { timeoutSignal } from "../../shared/timeout-signal.ts";
 
 /**

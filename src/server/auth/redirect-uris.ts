@@ -24,7 +24,6 @@ export interface RedirectUriPolicy {
   privateUseSchemes: readonly string[];
 }
 
-const LOOPBACK_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 const MAX_LENGTH = 2000;
 
 /**
@@ -128,10 +127,6 @@ export function redirectUriMatches(registered: string, requested: string): boole
 /** Whether `requested` matches any of the client's registered redirect URIs. */
 export function isRegisteredRedirectUri(registered: readonly string[], requested: string): boolean {
   return registered.some((uri) => redirectUriMatches(uri, requested));
-}
-
-export function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK_HOSTS.has(hostname);
 }
 
 /** Where the browser goes after consent, in the words the consent page uses. */

@@ -11,6 +11,7 @@
  */
 import type { Config } from "../config.ts";
 import type { Logger } from "../logger.ts";
+import { isLoopbackHost } from "../loopback-host.ts";
 import { timeoutSignal } from "../timeout-signal.ts";
 
 /** Longest a check waits for a connection and an answer, in ms (bounded: a sign-in never waits longer). */
@@ -65,7 +66,7 @@ function isAirtables(url: string): boolean {
 /** Whether `url`'s host is this machine: then the sandbox is what should be answering there. */
 function isLoopbackUrl(url: string): boolean {
   const host = new URL(url).hostname;
-  return host === "localhost" || host === "[::1]" || /^127\.\d+\.\d+\.\d+$/.test(host);
+  return isLoopbackHost(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /** What to do about `url` not answering: start the sandbox (loopback), else check the URL and the network. */
