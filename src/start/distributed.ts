@@ -35,7 +35,14 @@ export async function startDistributed(
   try {
     if (role !== "worker") server = await startServer(config, { logger, ...(metrics && { metrics }) });
     if (role !== "server") {
-      worker = await startWorker(config, { logger, ...(metrics && { metrics }), healthServer: role === "worker" });
+      // ROLE=all: the server checked the Airtable URLs already (one warning per URL, not two).
+      const alone = role === "worker";
+      worker = await startWorker(config, {
+        logger,
+        ...(metrics && { metrics }),
+        healthServer: alone,
+        checkAirtableUrls: alone,
+      });
     }
   } catch (error) {
     await server?.close();

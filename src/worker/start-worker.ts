@@ -11,6 +11,7 @@ import { KeyValueFingerprintStore, redisKeyName, requireKeyAgreement } from "../
 import { RedisKeyValueStore } from "../shared/kv/redis-key-value-store.ts";
 import { Redis } from "ioredis";
 import { createAirtableAccess, createClientSideCache } from "../shared/airtable-access.ts";
+import { AirtableReachability } from "../shared/airtable/reachability.ts";
 import type { Config } from "../shared/config.ts";
 import type { Logger } from "../shared/logger.ts";
 import { checkEvictionPolicy } from "../shared/redis-eviction-policy.ts";
@@ -43,12 +44,23 @@ export interface StartWorkerOptions {
    * server's process (ROLE=all) has the server's.
    */
   healthServer?: boolean;
+  /**
+   * Check at start that the configured Airtable URLs answer, with one warning line per URL that does not
+   * (src/shared/airtable/reachability.ts; Airtable's own URLs are never checked). Default true; a worker inside
+   * the server's process (ROLE=all) leaves it to the server, which checks the same URLs.
+   */
+  checkAirtableUrls?: boolean;
 }
 
 /** `config` must satisfy loadConfig(…, "worker") (REDIS_URL, AIRTABLE_CLIENT_ID, TOKEN_ENCRYPTION_KEY). */
 export async function startWorker(config: Config, opts: StartWorkerOptions): Promise<RunningWorker> {
   const { logger } = opts;
   const keyPrefix = config.REDIS_KEY_PREFIX;
+  // A warning, never a refusal (Airtable may be briefly unreachable in production too), and never awaited: it runs
+  // beside Redis's checks below (≤ 2 s, never rejects), so it neither delays the worker taking jobs nor its
+  // shutdown handlers, which its caller sets once this resolves. Pointed at a sandbox that is not running, the
+  // line names the setting and the fix before the first operation fails on it.
+  if (opts.checkAirtableUrls !== false) void new AirtableReachability(config, { logger, role: "worker" }).warnAtStart();
   // Workers wait for Redis rather than fail a batch half-recorded (BullMQ requires this for its blocking calls).
   const redis = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: null, reconnectOnError: reconnectOnReadonly });
   logRedisErrors(redis, logger);

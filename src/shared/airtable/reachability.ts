@@ -6,6 +6,8 @@
  *
  * Never a reason to refuse to start (Airtable may be briefly unreachable in production too): a warning at start,
  * and an error page at the one moment a browser is about to be sent to an AIRTABLE_AUTH_URL known to be dead.
+ * A worker started alone (src/worker/main.ts, `npm start` with ROLE=worker) warns at start too: its writes call
+ * AIRTABLE_API_URL and refresh tokens at AIRTABLE_AUTH_URL, and failed only later, one operation at a time.
  * Airtable's own hosts (the defaults) are never checked: the server would then need the internet to start quietly,
  * and CI and the tests have none. Nothing here runs on the /mcp path.
  */
@@ -76,9 +78,16 @@ function fixFor(url: string, names: readonly string[]): string {
     : `check ${names.join(" and ")} and this machine's network (DNS, firewall, proxy)`;
 }
 
+/** What fails while a URL does not answer, by the process that checks (the warning says it). */
+const WHAT_FAILS = {
+  server: "Sign-ins and tool calls",
+  worker: "The writes this worker runs",
+} as const;
+
 /**
  * The reachability of one process's Airtable URLs. `warnAtStart` checks them once (in parallel, ≤ timeoutMs);
- * `signInProblem` is the sign-in's lazy re-check of AIRTABLE_AUTH_URL. One instance per server app.
+ * `signInProblem` is the sign-in's lazy re-check of AIRTABLE_AUTH_URL (a server's only). One instance per server
+ * app or worker process.
  */
 export class AirtableReachability {
   readonly #urls: ReadonlyMap<string, UrlSetting[]>;
@@ -87,16 +96,18 @@ export class AirtableReachability {
   readonly #timeoutMs: number;
   readonly #freshMs: number;
   readonly #now: () => number;
+  readonly #whatFails: string;
   #auth: { at: number; result: ProbeResult } | undefined;
   #authInFlight: Promise<ProbeResult> | undefined;
 
   /**
-   * `config`: the three Airtable URL settings. `timeoutMs` (default REACHABILITY_TIMEOUT_MS, at most 2 s),
-   * `freshMs` (default REACHABILITY_FRESH_MS), `now` (epoch ms; tests move it).
+   * `config`: the three Airtable URL settings. `role`: the process checking, for the warning's "what fails"
+   * (default "server"). `timeoutMs` (default REACHABILITY_TIMEOUT_MS, at most 2 s), `freshMs` (default
+   * REACHABILITY_FRESH_MS), `now` (epoch ms; tests move it).
    */
   constructor(
     config: Pick<Config, UrlSetting>,
-    opts: { logger: Logger; timeoutMs?: number; freshMs?: number; now?: () => number },
+    opts: { logger: Logger; role?: "server" | "worker"; timeoutMs?: number; freshMs?: number; now?: () => number },
   ) {
     const urls = new Map<string, UrlSetting[]>();
     for (const name of URL_SETTINGS) {
@@ -110,6 +121,7 @@ export class AirtableReachability {
     this.#timeoutMs = Math.min(opts.timeoutMs ?? REACHABILITY_TIMEOUT_MS, REACHABILITY_TIMEOUT_MS);
     this.#freshMs = opts.freshMs ?? REACHABILITY_FRESH_MS;
     this.#now = opts.now ?? Date.now;
+    this.#whatFails = WHAT_FAILS[opts.role ?? "server"];
   }
 
   /**
@@ -124,7 +136,7 @@ export class AirtableReachability {
         if (url === this.#authUrl) this.#auth = { at: this.#now(), result };
         if (result.state === "up") return;
         this.#logger.warn(
-          `${names.join(" and ")} (${url}) did not answer: ${result.error}. Sign-ins and tool calls will fail ` +
+          `${names.join(" and ")} (${url}) did not answer: ${result.error}. ${this.#whatFails} will fail ` +
             `until it does; ${fixFor(url, names)}.`,
         );
       }),
