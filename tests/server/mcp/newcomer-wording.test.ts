@@ -10,58 +10,41 @@
  * - a base or table id one character off or in another case is answered with the one the sign-in reaches (a base:
  *   instead of the advice to sign in again), and a view named by a word of its name ("Grid") with that view.
  */
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BaseInfo } from "../../../src/sandbox/index.ts";
-import { allTools } from "../../../src/shared/tools/catalog.ts";
-import {
-  callToolAnswer,
-  invalidArguments as invalid,
-  startMcpHarness,
-  type McpHarness,
-} from "../../support/mcp-test-harness.ts";
+import { describe, expect, it } from "vitest";
+import { callToolAnswer, invalidArguments as invalid } from "../../support/mcp-test-harness.ts";
+import { useMcpHarness } from "../../support/use-mcp-harness.ts";
 
-let h: McpHarness;
-let client: Client;
-let base: BaseInfo;
-beforeAll(async () => {
-  h = await startMcpHarness({ tools: allTools });
-  client = await h.connect();
-  base = h.sandbox.createBase(h.demo.user.id, {
-    name: "Trial",
-    tables: [
-      {
-        name: "Tasks",
-        fields: [
-          { name: "Name", type: "singleLineText" },
-          { name: "Due date", type: "date", options: { dateFormat: { name: "iso" } } },
-          { name: "Score", type: "number", options: { precision: 0 } },
-          { name: "Notes", type: "multilineText" },
-        ],
-        records: [
-          { Name: "b", Score: 2 },
-          { Name: "a", Score: 1 },
-          { Name: "c", Score: 3 },
-        ],
-      },
-    ],
-  });
-});
-afterAll(async () => {
-  await h?.close();
+const mcp = useMcpHarness({
+  name: "Trial",
+  tables: [
+    {
+      name: "Tasks",
+      fields: [
+        { name: "Name", type: "singleLineText" },
+        { name: "Due date", type: "date", options: { dateFormat: { name: "iso" } } },
+        { name: "Score", type: "number", options: { precision: 0 } },
+        { name: "Notes", type: "multilineText" },
+      ],
+      records: [
+        { Name: "b", Score: 2 },
+        { Name: "a", Score: 1 },
+        { Name: "c", Score: 3 },
+      ],
+    },
+  ],
 });
 
-const call = (name: string, args: Record<string, unknown>) => callToolAnswer(client, name, args);
-const tasks = () => h.sandbox.listRecordsDirect(base.id, "Tasks");
+const call = (name: string, args: Record<string, unknown>) => callToolAnswer(mcp.client, name, args);
+const tasks = () => mcp.h.sandbox.listRecordsDirect(mcp.base.id, "Tasks");
 
 describe("a write's progress notifications", () => {
   it("count failed records as failed, not as written, as the final answer does", async () => {
     const seen: { progress: number; total?: number; message?: string }[] = [];
-    const result = await client.callTool(
+    const result = await mcp.client.callTool(
       {
         name: "update_records",
         arguments: {
-          baseId: base.id,
+          baseId: mcp.base.id,
           tableId: "Tasks",
           records: [
             { id: "rec00000000000001", fields: { Name: "x" } },
@@ -84,10 +67,10 @@ describe("a write's progress notifications", () => {
 
     // When every settled record was written, the short form says so.
     const written: { progress: number; total?: number; message?: string }[] = [];
-    const create = await client.callTool(
+    const create = await mcp.client.callTool(
       {
         name: "create_records",
-        arguments: { baseId: base.id, tableId: "Tasks", records: [{ fields: { Name: "new" } }] },
+        arguments: { baseId: mcp.base.id, tableId: "Tasks", records: [{ fields: { Name: "new" } }] },
       },
       undefined,
       { onprogress: (p) => written.push(p) },
@@ -109,7 +92,7 @@ describe("list_records sort direction", () => {
   it("DESC and Desc sort descending (sent to Airtable as desc); ASC ascending", async () => {
     for (const direction of ["DESC", "Desc"]) {
       const answer = await call("list_records", {
-        baseId: base.id,
+        baseId: mcp.base.id,
         tableId: "Tasks",
         fields: ["Name"],
         sort: [{ field: "Score", direction }],
@@ -119,7 +102,7 @@ describe("list_records sort direction", () => {
       expect(names(answer.data)).toEqual(["c", "b", "a"]);
     }
     const up = await call("list_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Tasks",
       fields: ["Name"],
       sort: [{ field: "Score", direction: "ASC" }],
@@ -129,7 +112,7 @@ describe("list_records sort direction", () => {
   });
 
   it("tools/list shows exactly the spellings it takes", async () => {
-    const listed = (await client.listTools()).tools.find((t) => t.name === "list_records")!;
+    const listed = (await mcp.client.listTools()).tools.find((t) => t.name === "list_records")!;
     const sort = (listed.inputSchema.properties as Record<string, { items: { properties: Record<string, unknown> } }>)
       .sort!;
     expect(sort.items.properties.direction).toMatchObject({
@@ -139,9 +122,9 @@ describe("list_records sort direction", () => {
   });
 
   it("descending, or any other word, is refused with the value to send", async () => {
-    const before = h.sandbox.requests.length;
+    const before = mcp.h.sandbox.requests.length;
     const answer = await call("list_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Tasks",
       sort: [{ field: "Name" }, { field: "Score", direction: "descending" }],
     });
@@ -151,7 +134,7 @@ describe("list_records sort direction", () => {
         'sort[1].direction is "asc" or "desc" (ASC, DESC, Asc and Desc are taken too); it was given "descending": send "desc".',
     );
     const odd = await call("list_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Tasks",
       sort: [{ field: "Score", direction: -1 }],
     });
@@ -159,7 +142,7 @@ describe("list_records sort direction", () => {
       invalid("list_records") +
         'sort[0].direction is "asc" or "desc" (ASC, DESC, Asc and Desc are taken too); it was given -1: send "asc" (A→Z, 1→9, oldest first) or "desc".',
     );
-    expect(h.sandbox.requests.length).toBe(before);
+    expect(mcp.h.sandbox.requests.length).toBe(before);
   });
 });
 
@@ -167,32 +150,36 @@ describe("an unknown name close to a real one", () => {
   it("a write naming Nmae is told Name, and nothing is queued", async () => {
     const before = tasks().length;
     const answer = await call("create_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Tasks",
       records: [{ fields: { Nmae: "typo" } }],
     });
     expect(answer.isError).toBe(true);
-    const name = base.tables[0]!.fields.find((f) => f.name === "Name")!;
+    const name = mcp.base.tables[0]!.fields.find((f) => f.name === "Name")!;
     expect(answer.text).toContain(`Unknown field "Nmae" in records[0].fields (table `);
     expect(answer.text).toContain(`. Did you mean "Name" (${name.id})? The fields are: "Name" (${name.id}), `);
     expect(tasks()).toHaveLength(before);
   });
 
   it("a read naming due_date in sort or fields is told Due date; a view or table typo its real name", async () => {
-    const sorted = await call("list_records", { baseId: base.id, tableId: "Tasks", sort: [{ field: "due_date" }] });
+    const sorted = await call("list_records", { baseId: mcp.base.id, tableId: "Tasks", sort: [{ field: "due_date" }] });
     expect(sorted.isError).toBe(true);
     expect(sorted.text).toMatch(
       /^Unknown field "due_date" in table "Tasks" \(tbl\w+\)\. Did you mean "Due date" \(fld\w+\)\? The fields are: /,
     );
-    const table = await call("list_records", { baseId: base.id, tableId: "Taks" });
+    const table = await call("list_records", { baseId: mcp.base.id, tableId: "Taks" });
     expect(table.text).toMatch(/^Unknown table "Taks" in app\w+\. Did you mean "Tasks" \(tbl\w+\)\? /);
     // Far from every name: no guess, the list alone, as before.
-    const far = await call("list_records", { baseId: base.id, tableId: "Tasks", fields: ["Budget"] });
+    const far = await call("list_records", { baseId: mcp.base.id, tableId: "Tasks", fields: ["Budget"] });
     expect(far.text).toMatch(/^Unknown field "Budget" in table "Tasks" \(tbl\w+\)\. The fields are: /);
   });
 
   it("a formula naming {Nmae} is told {Name}", async () => {
-    const answer = await call("list_records", { baseId: base.id, tableId: "Tasks", filterByFormula: '{Nmae} = "a"' });
+    const answer = await call("list_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      filterByFormula: '{Nmae} = "a"',
+    });
     expect(answer.isError).toBe(true);
     expect(answer.text).toContain("has no field {Nmae} — did you mean {Name}?");
   });
@@ -206,7 +193,7 @@ describe("a base, table or view the call names a little wrongly", () => {
     id.slice(0, 3) + [...id.slice(3)].map((c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase())).join("");
 
   it("a base id one character off or in another case: did you mean the base the sign-in reaches", async () => {
-    const pipeline = h.sandbox.createBase(h.demo.user.id, {
+    const pipeline = mcp.h.sandbox.createBase(mcp.h.demo.user.id, {
       id: "appH0s7GThNKyFixN",
       name: "Pipeline",
       tables: [{ name: "Deals", fields: [{ name: "Name", type: "singleLineText" }] }],
@@ -236,28 +223,28 @@ describe("a base, table or view the call names a little wrongly", () => {
   });
 
   it("a table id one character off or in another case is told the table", async () => {
-    const table = base.tables[0]!;
+    const table = mcp.base.tables[0]!;
     for (const wrong of [oneOff(table.id), caseSwapped(table.id)]) {
-      const answer = await call("list_records", { baseId: base.id, tableId: wrong });
+      const answer = await call("list_records", { baseId: mcp.base.id, tableId: wrong });
       expect(answer.isError).toBe(true);
       expect(answer.text).toBe(
-        `Unknown table "${wrong}" in ${base.id}. Did you mean "Tasks" (${table.id})? The tables are: "Tasks" ` +
+        `Unknown table "${wrong}" in ${mcp.base.id}. Did you mean "Tasks" (${table.id})? The tables are: "Tasks" ` +
           `(${table.id}). Use the id or the exact name.`,
       );
     }
   });
 
   it('a view named by a word of its name ("Grid") is told the view ("Grid view")', async () => {
-    const table = base.tables[0]!;
+    const table = mcp.base.tables[0]!;
     const grid = table.views.find((v) => v.name === "Grid view")!;
-    const answer = await call("list_records", { baseId: base.id, tableId: "Tasks", view: "Grid" });
+    const answer = await call("list_records", { baseId: mcp.base.id, tableId: "Tasks", view: "Grid" });
     expect(answer.isError).toBe(true);
     expect(answer.text).toBe(
       `Unknown view "Grid" in table "Tasks" (${table.id}). Did you mean "Grid view" (${grid.id})? The views are: ` +
         `"Grid view" (${grid.id}). Use the id or the exact name.`,
     );
     // A part of a word is no guess.
-    const part = await call("list_records", { baseId: base.id, tableId: "Tasks", view: "Gri" });
+    const part = await call("list_records", { baseId: mcp.base.id, tableId: "Tasks", view: "Gri" });
     expect(part.text).not.toContain("Did you mean");
   });
 });

@@ -5,33 +5,20 @@
  * write tool opens with it. Through the real MCP SDK client over HTTP against the sandbox: tools/list as an agent
  * reads it, and a write of 50 to a percent field, which stays legal (accepted and stored as 50).
  */
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BaseInfo } from "../../../src/sandbox/index.ts";
-import { allTools } from "../../../src/shared/tools/catalog.ts";
-import { startMcpHarness, type McpHarness } from "../../support/mcp-test-harness.ts";
+import { describe, expect, it } from "vitest";
+import { useMcpHarness } from "../../support/use-mcp-harness.ts";
 
-let h: McpHarness;
-let client: Client;
-let base: BaseInfo;
-beforeAll(async () => {
-  h = await startMcpHarness({ tools: allTools });
-  client = await h.connect();
-  base = h.sandbox.createBase(h.demo.user.id, {
-    name: "Percent hint",
-    tables: [
-      {
-        name: "Deals",
-        fields: [
-          { name: "Name", type: "singleLineText" },
-          { name: "Win probability", type: "percent", options: { precision: 0 } },
-        ],
-      },
-    ],
-  });
-});
-afterAll(async () => {
-  await h?.close();
+const mcp = useMcpHarness({
+  name: "Percent hint",
+  tables: [
+    {
+      name: "Deals",
+      fields: [
+        { name: "Name", type: "singleLineText" },
+        { name: "Win probability", type: "percent", options: { precision: 0 } },
+      ],
+    },
+  ],
 });
 
 /** The description of `fields` (or of `records[].fields`) in a tool's listed inputSchema. */
@@ -45,7 +32,7 @@ function fieldsDescription(inputSchema: Record<string, unknown>): string | undef
 
 describe("percent fields in the record write tools' schema", () => {
   it("opens the description of fields with the fraction rule and what 50 becomes", async () => {
-    const { tools } = await client.listTools();
+    const { tools } = await mcp.client.listTools();
     for (const name of ["create_record", "create_records", "update_records", "upsert_records"]) {
       const tool = tools.find((t) => t.name === name);
       expect(tool, name).toBeDefined();
@@ -56,13 +43,13 @@ describe("percent fields in the record write tools' schema", () => {
   });
 
   it("still accepts a percent over 100 % (legal on Airtable): 50 is written as 50", async () => {
-    const table = base.tables[0]!;
-    const answer = await client.callTool({
+    const table = mcp.base.tables[0]!;
+    const answer = await mcp.client.callTool({
       name: "create_record",
-      arguments: { baseId: base.id, tableId: table.id, fields: { Name: "Big deal", "Win probability": 50 } },
+      arguments: { baseId: mcp.base.id, tableId: table.id, fields: { Name: "Big deal", "Win probability": 50 } },
     });
     expect(answer.isError ?? false).toBe(false);
-    const stored = h.sandbox.listRecordsDirect(base.id, table.id).find((r) => r.fields.Name === "Big deal");
+    const stored = mcp.h.sandbox.listRecordsDirect(mcp.base.id, table.id).find((r) => r.fields.Name === "Big deal");
     expect(stored?.fields["Win probability"]).toBe(50);
   });
 });

@@ -6,48 +6,31 @@
  * Airtable's to read, and Airtable refuses the name). fields, fieldIds and sort given as one value instead of a list
  * say what list they take, with an example made from the call (list-argument.ts).
  */
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BaseInfo } from "../../../src/sandbox/index.ts";
-import { allTools } from "../../../src/shared/tools/catalog.ts";
-import {
-  callToolAnswer,
-  invalidArguments as invalid,
-  startMcpHarness,
-  type McpHarness,
-} from "../../support/mcp-test-harness.ts";
+import { describe, expect, it } from "vitest";
+import { callToolAnswer, invalidArguments as invalid } from "../../support/mcp-test-harness.ts";
+import { useMcpHarness } from "../../support/use-mcp-harness.ts";
 
-let h: McpHarness;
-let client: Client;
-let base: BaseInfo;
-beforeAll(async () => {
-  h = await startMcpHarness({ tools: allTools });
-  client = await h.connect();
-  base = h.sandbox.createBase(h.demo.user.id, {
-    name: "Leads",
-    tables: [
-      {
-        name: "Contacts",
-        fields: [
-          { name: "Name", type: "singleLineText" },
-          { name: "Email", type: "email" },
-          { name: "Stage", type: "singleLineText" },
-        ],
-        records: [
-          { Name: "Ada", Email: "ada@example.com", Stage: "Lead" },
-          { Name: "Ben", Email: "ben@example.com", Stage: "Customer" },
-        ],
-      },
-    ],
-  });
-});
-afterAll(async () => {
-  await h?.close();
+const mcp = useMcpHarness({
+  name: "Leads",
+  tables: [
+    {
+      name: "Contacts",
+      fields: [
+        { name: "Name", type: "singleLineText" },
+        { name: "Email", type: "email" },
+        { name: "Stage", type: "singleLineText" },
+      ],
+      records: [
+        { Name: "Ada", Email: "ada@example.com", Stage: "Lead" },
+        { Name: "Ben", Email: "ben@example.com", Stage: "Customer" },
+      ],
+    },
+  ],
 });
 
-const call = (name: string, args: Record<string, unknown>) => callToolAnswer(client, name, args);
+const call = (name: string, args: Record<string, unknown>) => callToolAnswer(mcp.client, name, args);
 /** Requests the sandbox has been sent for the test base's records (not its schema). */
-const recordReads = () => h.sandbox.requests.filter((r) => r.path.startsWith(`/v0/${base.id}/`)).length;
+const recordReads = () => mcp.h.sandbox.requests.filter((r) => r.path.startsWith(`/v0/${mcp.base.id}/`)).length;
 
 describe("maxRecords and pageSize out of range", () => {
   const everyRecord =
@@ -56,13 +39,13 @@ describe("maxRecords and pageSize out of range", () => {
 
   it("maxRecords 0 or 1.5: a whole number of at least 1, and what leaving it out does", async () => {
     const before = recordReads();
-    const zero = await call("list_records", { baseId: base.id, tableId: "Contacts", maxRecords: 0 });
+    const zero = await call("list_records", { baseId: mcp.base.id, tableId: "Contacts", maxRecords: 0 });
     expect(zero.isError).toBe(true);
     expect(zero.text).toBe(
       invalid("list_records") + `maxRecords must be a whole number of at least 1 (it was given 0): ${everyRecord}`,
     );
     const half = await call("search_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Contacts",
       searchTerm: "a",
       maxRecords: 1.5,
@@ -70,17 +53,17 @@ describe("maxRecords and pageSize out of range", () => {
     expect(half.text).toBe(
       invalid("search_records") + `maxRecords must be a whole number of at least 1 (it was given 1.5): ${everyRecord}`,
     );
-    const huge = await call("list_records", { baseId: base.id, tableId: "Contacts", maxRecords: 1e20 });
+    const huge = await call("list_records", { baseId: mcp.base.id, tableId: "Contacts", maxRecords: 1e20 });
     expect(huge.text).toContain("maxRecords must be a whole number from 1 to 9,007,199,254,740,991");
     expect(recordReads()).toBe(before);
 
     // As the message says: left out, every record comes back.
-    const all = await call("list_records", { baseId: base.id, tableId: "Contacts" });
+    const all = await call("list_records", { baseId: mcp.base.id, tableId: "Contacts" });
     expect((all.data.records as unknown[]).length).toBe(2);
   });
 
   it("pageSize 0 or 101: from 1 to 100; other mistakes of the call are still named", async () => {
-    const answer = await call("list_records", { baseId: base.id, tableId: "Contacts", pageSize: 101, filter: "x" });
+    const answer = await call("list_records", { baseId: mcp.base.id, tableId: "Contacts", pageSize: 101, filter: "x" });
     expect(answer.text).toContain(
       "pageSize must be a whole number from 1 to 100 (it was given 101): the most records in one answer; leave it out for 100",
     );
@@ -92,7 +75,7 @@ describe("maxRecords and pageSize out of range", () => {
 describe("a filterByFormula naming no field of the table", () => {
   it("only the case differs: did you mean the exact name, and the table's fields", async () => {
     const answer = await call("list_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Contacts",
       filterByFormula: '{stage}="Lead"',
     });
@@ -104,7 +87,7 @@ describe("a filterByFormula naming no field of the table", () => {
     );
     // As it says: the exact name is taken.
     const fixed = await call("list_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Contacts",
       filterByFormula: '{Stage}="Lead"',
     });
@@ -113,7 +96,7 @@ describe("a filterByFormula naming no field of the table", () => {
 
   it("misspelt names and a field id: the fields listed, the nearest named, ids turned into names", async () => {
     const typo = await call("list_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Contacts",
       filterByFormula: 'AND({Stag}="Lead", {Emial}!="")',
     });
@@ -122,9 +105,9 @@ describe("a filterByFormula naming no field of the table", () => {
         "— did you mean {Stage} for {Stag}, {Email} for {Emial}? Put a field's name in {braces} exactly as Airtable " +
         'shows it. The fields are: "Name", "Email", "Stage".',
     );
-    const stage = base.tables[0]!.fields.find((f) => f.name === "Stage")!;
+    const stage = mcp.base.tables[0]!.fields.find((f) => f.name === "Stage")!;
     const byId = await call("list_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Contacts",
       filterByFormula: `{${stage.id}}="Lead"`,
     });
@@ -134,17 +117,21 @@ describe("a filterByFormula naming no field of the table", () => {
   });
 
   it("names the field as it is now when it was renamed since the schema was cached", async () => {
-    await call("list_records", { baseId: base.id, tableId: "Contacts", pageSize: 1 });
-    const email = base.tables[0]!.fields.find((f) => f.name === "Email")!;
-    await h.airtableA.updateField(base.id, base.tables[0]!.id, email.id, { name: "Mail" });
-    const answer = await call("list_records", { baseId: base.id, tableId: "Contacts", filterByFormula: '{mail}!=""' });
+    await call("list_records", { baseId: mcp.base.id, tableId: "Contacts", pageSize: 1 });
+    const email = mcp.base.tables[0]!.fields.find((f) => f.name === "Email")!;
+    await mcp.h.airtableA.updateField(mcp.base.id, mcp.base.tables[0]!.id, email.id, { name: "Mail" });
+    const answer = await call("list_records", {
+      baseId: mcp.base.id,
+      tableId: "Contacts",
+      filterByFormula: '{mail}!=""',
+    });
     expect(answer.text).toContain("has no field {mail} — did you mean {Mail}?");
     expect(answer.text).toContain('The fields are: "Name", "Mail", "Stage".');
   });
 
   it("other formula mistakes keep Airtable's message and the general hint", async () => {
     const answer = await call("list_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Contacts",
       filterByFormula: 'AND({Stage}="Lead"',
     });
@@ -159,7 +146,7 @@ describe("a filterByFormula Airtable cannot read", () => {
     "your formula text. (INVALID_FILTER_BY_FORMULA). Fix the formula: ";
   const reminder = 'Field names go in {braces}, text in "double quotes", e.g. AND({Status} = "Done", {Score} > 3).';
   const list = (filterByFormula: string) =>
-    call("list_records", { baseId: base.id, tableId: "Contacts", filterByFormula });
+    call("list_records", { baseId: mcp.base.id, tableId: "Contacts", filterByFormula });
 
   it("names an operator from another language and Airtable's own", async () => {
     const answer = await list('{Stage} == "Lead"');
@@ -211,7 +198,7 @@ describe("a filterByFormula Airtable cannot read", () => {
 describe("a list argument given as one value", () => {
   it("list_records fields or search_records fieldIds as one name: a list even for one field", async () => {
     const before = recordReads();
-    const fields = await call("list_records", { baseId: base.id, tableId: "Contacts", fields: "Name" });
+    const fields = await call("list_records", { baseId: mcp.base.id, tableId: "Contacts", fields: "Name" });
     expect(fields.isError).toBe(true);
     expect(fields.text).toBe(
       invalid("list_records") +
@@ -219,7 +206,7 @@ describe("a list argument given as one value", () => {
         '"Name")',
     );
     const fieldIds = await call("search_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Contacts",
       searchTerm: "a",
       fieldIds: "Email",
@@ -229,7 +216,7 @@ describe("a list argument given as one value", () => {
         'fieldIds takes a list of field names or ids, e.g. ["Email"] (a list even for one field; it was given the ' +
         'text "Email")',
     );
-    const empty = await call("list_records", { baseId: base.id, tableId: "Contacts", fields: [] });
+    const empty = await call("list_records", { baseId: mcp.base.id, tableId: "Contacts", fields: [] });
     expect(empty.text).toBe(
       invalid("list_records") +
         'fields takes a list of field names or ids, e.g. ["Name"] (it was given an empty list; leave fields out to ' +
@@ -237,27 +224,27 @@ describe("a list argument given as one value", () => {
     );
     expect(recordReads()).toBe(before);
     // As the message says: the list is taken.
-    const listed = await call("list_records", { baseId: base.id, tableId: "Contacts", fields: ["Name"] });
+    const listed = await call("list_records", { baseId: mcp.base.id, tableId: "Contacts", fields: ["Name"] });
     expect((listed.data.records as { fields: Record<string, unknown> }[])[0]!.fields).toEqual({ Name: "Ada" });
   });
 
   it("list_records sort as one field name, one item, or a list of names: a list of sort items", async () => {
     const before = recordReads();
     const sortItems = 'sort takes a list of sort items, e.g. [{"field": "Stage", "direction": "asc"}]';
-    const name = await call("list_records", { baseId: base.id, tableId: "Contacts", sort: "Stage" });
+    const name = await call("list_records", { baseId: mcp.base.id, tableId: "Contacts", sort: "Stage" });
     expect(name.isError).toBe(true);
     expect(name.text).toBe(
       `${invalid("list_records")}${sortItems} (a list even for one field; it was given the text "Stage")`,
     );
-    const item = await call("list_records", { baseId: base.id, tableId: "Contacts", sort: { field: "Stage" } });
+    const item = await call("list_records", { baseId: mcp.base.id, tableId: "Contacts", sort: { field: "Stage" } });
     expect(item.text).toBe(
       `${invalid("list_records")}${sortItems} (a list even for one field; it was given {"field":"Stage"})`,
     );
-    const names = await call("list_records", { baseId: base.id, tableId: "Contacts", sort: ["Stage"] });
+    const names = await call("list_records", { baseId: mcp.base.id, tableId: "Contacts", sort: ["Stage"] });
     expect(names.text).toBe(`${invalid("list_records")}${sortItems} (sort[0] is "Stage", not a sort item)`);
     expect(recordReads()).toBe(before);
     const sorted = await call("list_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Contacts",
       sort: [{ field: "Stage", direction: "asc" }],
     });

@@ -12,66 +12,50 @@
  * - a filterByFormula comparing a field with unquoted text (`{Stage} = Lead`), which Airtable reads as a field
  *   named Lead: told the text goes in double quotes (`{Stage} = "Lead"`), not to put a field's name in {braces}.
  */
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BaseInfo } from "../../../src/sandbox/index.ts";
-import { allTools } from "../../../src/shared/tools/catalog.ts";
-import {
-  callToolAnswer,
-  invalidArguments as invalid,
-  startMcpHarness,
-  type McpHarness,
-} from "../../support/mcp-test-harness.ts";
+import { describe, expect, it } from "vitest";
+import { callToolAnswer, invalidArguments as invalid } from "../../support/mcp-test-harness.ts";
+import { useMcpHarness } from "../../support/use-mcp-harness.ts";
 
-let h: McpHarness;
-let client: Client;
-let base: BaseInfo;
-beforeAll(async () => {
-  h = await startMcpHarness({ tools: allTools });
-  client = await h.connect();
-  base = h.sandbox.createBase(h.demo.user.id, {
-    name: "Trial 21",
-    tables: [
-      {
-        name: "Contacts",
-        fields: [
-          { name: "Name", type: "singleLineText" },
-          { name: "Stage", type: "singleSelect", options: { choices: [{ name: "Lead" }, { name: "Won" }] } },
-        ],
-        records: [
-          { Name: "Ada", Stage: "Lead" },
-          { Name: "Bo", Stage: "Won" },
-        ],
-      },
-      { name: "Companies", fields: [{ name: "Name", type: "singleLineText" }] },
-      {
-        // Left alone by the writes above: the formula refusals list its fields.
-        name: "Pipeline",
-        fields: [
-          { name: "Name", type: "singleLineText" },
-          { name: "Stage", type: "singleSelect", options: { choices: [{ name: "Lead" }, { name: "Won" }] } },
-        ],
-        records: [{ Name: "Ada", Stage: "Lead" }],
-      },
-    ],
-  });
-});
-afterAll(async () => {
-  await h?.close();
+const mcp = useMcpHarness({
+  name: "Trial 21",
+  tables: [
+    {
+      name: "Contacts",
+      fields: [
+        { name: "Name", type: "singleLineText" },
+        { name: "Stage", type: "singleSelect", options: { choices: [{ name: "Lead" }, { name: "Won" }] } },
+      ],
+      records: [
+        { Name: "Ada", Stage: "Lead" },
+        { Name: "Bo", Stage: "Won" },
+      ],
+    },
+    { name: "Companies", fields: [{ name: "Name", type: "singleLineText" }] },
+    {
+      // Left alone by the writes above: the formula refusals list its fields.
+      name: "Pipeline",
+      fields: [
+        { name: "Name", type: "singleLineText" },
+        { name: "Stage", type: "singleSelect", options: { choices: [{ name: "Lead" }, { name: "Won" }] } },
+      ],
+      records: [{ Name: "Ada", Stage: "Lead" }],
+    },
+  ],
 });
 
-const call = (name: string, args: Record<string, unknown>) => callToolAnswer(client, name, args);
+const call = (name: string, args: Record<string, unknown>) => callToolAnswer(mcp.client, name, args);
 
 /** Requests that change the test base's schema or records (anything but a read). */
-const writesSent = () => h.sandbox.requests.filter((r) => r.method !== "GET" && r.path.includes(base.id)).length;
+const writesSent = () =>
+  mcp.h.sandbox.requests.filter((r) => r.method !== "GET" && r.path.includes(mcp.base.id)).length;
 
-const tableId = (name: string) => base.tables.find((t) => t.name === name)!.id;
+const tableId = (name: string) => mcp.base.tables.find((t) => t.name === name)!.id;
 
 describe("a field created without the options its type needs", () => {
   it("create_field singleSelect without options.choices: refused up front with the options to send", async () => {
     const before = writesSent();
     const answer = await call("create_field", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Contacts",
       name: "Tier",
       type: "singleSelect",
@@ -88,7 +72,7 @@ describe("a field created without the options its type needs", () => {
   it("create_table multipleSelects with options but no choices, and a choice given as bare text", async () => {
     const before = writesSent();
     const noChoices = await call("create_table", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       name: "Deals",
       fields: [
         { name: "Name", type: "singleLineText" },
@@ -102,7 +86,7 @@ describe("a field created without the options its type needs", () => {
         "{ name } per option.",
     );
     const bare = await call("create_field", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Contacts",
       name: "Tier",
       type: "singleSelect",
@@ -113,7 +97,7 @@ describe("a field created without the options its type needs", () => {
         "(a color is optional).",
     );
     const link = await call("create_field", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Contacts",
       name: "Company",
       type: "multipleRecordLinks",
@@ -127,7 +111,7 @@ describe("a field created without the options its type needs", () => {
 
   it("a select with its choices is still created", async () => {
     const answer = await call("create_field", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Contacts",
       name: "Tier",
       type: "singleSelect",
@@ -141,7 +125,7 @@ describe("a field created without the options its type needs", () => {
 describe("a link field naming its table by name", () => {
   it("create_table: linkedTableId given as a table's name (in another case) is sent as its id", async () => {
     const answer = await call("create_table", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       name: "Meetings",
       fields: [
         { name: "Title", type: "singleLineText" },
@@ -150,14 +134,14 @@ describe("a link field naming its table by name", () => {
     });
     expect(answer.isError, answer.text).toBe(false);
     expect(answer.data).toMatchObject({ status: "completed", results: [{ index: 0, id: expect.any(String) }] });
-    const described = await call("describe_table", { baseId: base.id, tableId: "Meetings" });
+    const described = await call("describe_table", { baseId: mcp.base.id, tableId: "Meetings" });
     expect(described.isError, described.text).toBe(false);
     expect(JSON.stringify(described.data)).toContain(`"linkedTableId":"${tableId("Contacts")}"`);
   });
 
   it("create_field: the same, by exact name", async () => {
     const answer = await call("create_field", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Contacts",
       name: "Employer",
       type: "multipleRecordLinks",
@@ -170,7 +154,7 @@ describe("a link field naming its table by name", () => {
   it("an unknown table name: Did you mean, the base's tables, nothing sent", async () => {
     const before = writesSent();
     const answer = await call("create_field", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Contacts",
       name: "Firm",
       type: "multipleRecordLinks",
@@ -179,13 +163,13 @@ describe("a link field naming its table by name", () => {
     expect(answer.isError).toBe(true);
     expect(answer.text).toMatch(
       new RegExp(
-        `^Unknown table "Companys" in base ${base.id} \\(options\\.linkedTableId\\)\\. Did you mean "Companies" ` +
+        `^Unknown table "Companys" in base ${mcp.base.id} \\(options\\.linkedTableId\\)\\. Did you mean "Companies" ` +
           `\\(${tableId("Companies")}\\)\\? The tables are: "Contacts" \\(${tableId("Contacts")}\\), "Companies" \\(${tableId("Companies")}\\), .*` +
           `Use the id or the exact name\\.$`,
       ),
     );
     const inTable = await call("create_table", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       name: "Calls",
       fields: [
         { name: "Title", type: "singleLineText" },
@@ -245,7 +229,7 @@ describe("a list or object argument sent as a JSON string", () => {
   ];
   it.each(cases)("%s: names the argument and quotes the value to send", async (tool, args, sentence) => {
     const before = writesSent();
-    const answer = await call(tool, { baseId: base.id, tableId: "Contacts", ...args });
+    const answer = await call(tool, { baseId: mcp.base.id, tableId: "Contacts", ...args });
     expect(answer.isError).toBe(true);
     expect(answer.text).toBe(invalid(tool) + sentence);
     expect(writesSent()).toBe(before);
@@ -253,7 +237,7 @@ describe("a list or object argument sent as a JSON string", () => {
 
   it("create_table: a field spec's options, and the fields list itself", async () => {
     const options = await call("create_table", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       name: "Deals",
       fields: [
         { name: "Name", type: "singleLineText" },
@@ -265,7 +249,7 @@ describe("a list or object argument sent as a JSON string", () => {
         'fields[1].options was sent as a JSON string; send the object itself: {"choices":[{"name":"Hot"}]}',
     );
     const fields = await call("create_table", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       name: "Deals",
       fields: '[{"name": "Name", "type": "singleLineText"}]',
     });
@@ -276,7 +260,7 @@ describe("a list or object argument sent as a JSON string", () => {
   });
 
   it("a text that is not JSON of the expected kind keeps the list wording", async () => {
-    const answer = await call("list_records", { baseId: base.id, tableId: "Contacts", fields: "Name" });
+    const answer = await call("list_records", { baseId: mcp.base.id, tableId: "Contacts", fields: "Name" });
     expect(answer.text).toBe(
       invalid("list_records") +
         'fields takes a list of field names or ids, e.g. ["Name"] (a list even for one field; it was given the text "Name")',
@@ -286,7 +270,7 @@ describe("a list or object argument sent as a JSON string", () => {
 
 describe("a formula comparing a field with unquoted text", () => {
   const list = (filterByFormula: string) =>
-    call("list_records", { baseId: base.id, tableId: "Pipeline", filterByFormula });
+    call("list_records", { baseId: mcp.base.id, tableId: "Pipeline", filterByFormula });
   const refused = "Airtable refused filterByFormula (INVALID_FILTER_BY_FORMULA): ";
 
   it("{Stage} = Lead: the text goes in double quotes, with the comparison quoted", async () => {

@@ -8,30 +8,19 @@
  * - list_operations' answer carries what recognises the call: kind, baseId, the table's id (also when the call
  *   named the table), progress.recordsTotal (its record count) and createdAt, and its output schema says so.
  */
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BaseInfo } from "../../../src/sandbox/index.ts";
-import { allTools, writeTools } from "../../../src/shared/tools/catalog.ts";
-import { callToolAnswer, startMcpHarness, type McpHarness } from "../../support/mcp-test-harness.ts";
+import { describe, expect, it } from "vitest";
+import { writeTools } from "../../../src/shared/tools/catalog.ts";
+import { callToolAnswer } from "../../support/mcp-test-harness.ts";
+import { useMcpHarness } from "../../support/use-mcp-harness.ts";
 
-let h: McpHarness;
-let client: Client;
-let base: BaseInfo;
-beforeAll(async () => {
-  h = await startMcpHarness({ tools: allTools });
-  client = await h.connect();
-  base = h.sandbox.createBase(h.demo.user.id, {
-    name: "No answer",
-    tables: [{ name: "Tasks", fields: [{ name: "Name", type: "singleLineText" }] }],
-  });
-});
-afterAll(async () => {
-  await h?.close();
+const mcp = useMcpHarness({
+  name: "No answer",
+  tables: [{ name: "Tasks", fields: [{ name: "Name", type: "singleLineText" }] }],
 });
 
 describe("a write call that got no answer", () => {
   it("the instructions say to look for it with list_operations before sending it again", () => {
-    const instructions = client.getInstructions() ?? "";
+    const instructions = mcp.client.getInstructions() ?? "";
     expect(instructions).toContain(
       "- A write call that got no answer at all (the connection was lost, the call timed out, the server restarted) may still be running",
     );
@@ -41,7 +30,7 @@ describe("a write call that got no answer", () => {
   });
 
   it("every write tool's description says so too (not delete_records: a delete sent twice ends the same)", async () => {
-    const { tools } = await client.listTools();
+    const { tools } = await mcp.client.listTools();
     expect(writeTools.length).toBeGreaterThan(5);
     const note =
       "A call that got no answer at all (connection lost, timeout, server restart) may still be running: look for it with list_operations (newest first) before calling again.";
@@ -66,29 +55,33 @@ describe("a write call that got no answer", () => {
   it("list_operations answers what recognises it: kind, baseId, table id, record count and created time", async () => {
     const sentAt = Date.now();
     const records = Array.from({ length: 12 }, (_, i) => ({ fields: { Name: `r${i}` } }));
-    const created = await callToolAnswer(client, "create_records", { baseId: base.id, tableId: "Tasks", records });
+    const created = await callToolAnswer(mcp.client, "create_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      records,
+    });
     expect(created.isError).toBe(false);
-    const single = await callToolAnswer(client, "create_record", {
-      baseId: base.id,
+    const single = await callToolAnswer(mcp.client, "create_record", {
+      baseId: mcp.base.id,
       tableId: "Tasks",
       fields: { Name: "one" },
     });
     expect(single.isError).toBe(false);
 
-    const listed = await callToolAnswer(client, "list_operations", { limit: 5 });
+    const listed = await callToolAnswer(mcp.client, "list_operations", { limit: 5 });
     const [newest, earlier] = listed.data.operations as Record<string, unknown>[];
-    const table = base.tables[0]?.id;
+    const table = mcp.base.tables[0]?.id;
     expect(newest).toMatchObject({
       operationId: single.data.operationId,
       kind: "create_records",
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: table,
       progress: { recordsTotal: 1 },
     });
     expect(earlier).toMatchObject({
       operationId: created.data.operationId,
       kind: "create_records",
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: table,
       progress: { recordsTotal: 12 },
     });

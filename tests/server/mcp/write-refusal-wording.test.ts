@@ -8,58 +8,41 @@
  * get_record's parameter is called) is told "id", and records or recordIds given as one value say what list they take.
  * Nothing is queued in any case.
  */
-import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { BaseInfo } from "../../../src/sandbox/index.ts";
-import { allTools } from "../../../src/shared/tools/catalog.ts";
-import {
-  callToolAnswer,
-  invalidArguments as invalid,
-  startMcpHarness,
-  type McpHarness,
-} from "../../support/mcp-test-harness.ts";
+import { describe, expect, it } from "vitest";
+import { callToolAnswer, invalidArguments as invalid } from "../../support/mcp-test-harness.ts";
+import { useMcpHarness } from "../../support/use-mcp-harness.ts";
 
-let h: McpHarness;
-let client: Client;
-let base: BaseInfo;
-beforeAll(async () => {
-  h = await startMcpHarness({ tools: allTools });
-  client = await h.connect();
-  base = h.sandbox.createBase(h.demo.user.id, {
-    name: "Deals",
-    tables: [
-      {
-        name: "Deals",
-        fields: [
-          { name: "Name", type: "singleLineText" },
-          { name: "Deal size", type: "number", options: { precision: 0 } },
-          { name: "Due", type: "date", options: { dateFormat: { name: "iso" } } },
-        ],
-      },
-      {
-        // A table that has a field named "fields": a "fields" key in its cells is that field, never a second wrapper.
-        name: "Odd",
-        fields: [
-          { name: "Name", type: "singleLineText" },
-          { name: "Fields", type: "singleLineText" },
-        ],
-      },
-    ],
-  });
-});
-afterAll(async () => {
-  await h?.close();
+const mcp = useMcpHarness({
+  name: "Deals",
+  tables: [
+    {
+      name: "Deals",
+      fields: [
+        { name: "Name", type: "singleLineText" },
+        { name: "Deal size", type: "number", options: { precision: 0 } },
+        { name: "Due", type: "date", options: { dateFormat: { name: "iso" } } },
+      ],
+    },
+    {
+      // A table that has a field named "fields": a "fields" key in its cells is that field, never a second wrapper.
+      name: "Odd",
+      fields: [
+        { name: "Name", type: "singleLineText" },
+        { name: "Fields", type: "singleLineText" },
+      ],
+    },
+  ],
 });
 
-const call = (name: string, args: Record<string, unknown>) => callToolAnswer(client, name, args);
+const call = (name: string, args: Record<string, unknown>) => callToolAnswer(mcp.client, name, args);
 
 /** Record writes the sandbox has been sent for the test base. */
 const recordWrites = () =>
-  h.sandbox.requests.filter((r) => r.method !== "GET" && r.path.startsWith(`/v0/${base.id}/`)).length;
+  mcp.h.sandbox.requests.filter((r) => r.method !== "GET" && r.path.startsWith(`/v0/${mcp.base.id}/`)).length;
 
 describe("records given without their fields wrapper", () => {
   it("create_records: names the record, the shape and the fix, in one sentence", async () => {
-    const answer = await call("create_records", { baseId: base.id, tableId: "Deals", records: [{ Name: "X" }] });
+    const answer = await call("create_records", { baseId: mcp.base.id, tableId: "Deals", records: [{ Name: "X" }] });
     expect(answer.isError).toBe(true);
     expect(answer.text).toBe(
       invalid("create_records") +
@@ -71,7 +54,7 @@ describe("records given without their fields wrapper", () => {
 
   it("update_records and upsert_records: the id stays beside fields", async () => {
     const update = await call("update_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Deals",
       records: [{ id: "rec0123456789abcd", Name: "X", "Deal size": 5 }],
     });
@@ -82,7 +65,7 @@ describe("records given without their fields wrapper", () => {
         '"fields": { "Name": …, "Deal size": … } }.',
     );
     const upsert = await call("upsert_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Deals",
       fieldsToMergeOn: ["Name"],
       records: [{ Name: "X" }],
@@ -96,7 +79,7 @@ describe("records given without their fields wrapper", () => {
 
   it("many records: one sentence naming them (the first five, the rest counted); other mistakes still reported", async () => {
     const answer = await call("create_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Deals",
       records: [{ fields: { Name: "fine" } }, ...Array.from({ length: 7 }, (_, i) => ({ Name: `n${i}` }))],
       typecast: "no",
@@ -111,7 +94,7 @@ describe("records given without their fields wrapper", () => {
 
   it("create_records given an id says where ids belong; a record with no cells at all is named too", async () => {
     const withId = await call("create_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Deals",
       records: [{ id: "rec0123456789abcd", Name: "X" }],
     });
@@ -120,7 +103,7 @@ describe("records given without their fields wrapper", () => {
       "create_records always makes new records: to change existing ones by id, use update_records or upsert_records.",
     );
     const onlyId = await call("update_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Deals",
       records: [{ id: "rec0123456789abcd" }],
     });
@@ -133,10 +116,10 @@ describe("records given without their fields wrapper", () => {
 
   it("nothing is written; the wrapped form is", async () => {
     const before = recordWrites();
-    await call("create_records", { baseId: base.id, tableId: "Deals", records: [{ Name: "X" }] });
+    await call("create_records", { baseId: mcp.base.id, tableId: "Deals", records: [{ Name: "X" }] });
     expect(recordWrites()).toBe(before);
     const ok = await call("create_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Deals",
       records: [{ fields: { Name: "X" } }],
     });
@@ -149,7 +132,7 @@ describe("cells wrapped in fields twice", () => {
   it("create_record: says so and shows the right shape, not the table's field list", async () => {
     const before = recordWrites();
     const answer = await call("create_record", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Deals",
       fields: { fields: { Name: "X", "Deal size": 5 } },
     });
@@ -163,7 +146,7 @@ describe("cells wrapped in fields twice", () => {
 
   it("create_records and update_records: names the records, the id stays beside fields", async () => {
     const create = await call("create_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Deals",
       records: [{ fields: { Name: "ok" } }, { fields: { fields: { Name: "X" } } }, { fields: { fields: {} } }],
     });
@@ -171,7 +154,7 @@ describe("cells wrapped in fields twice", () => {
       /^the fields of records\[1\], records\[2\] hold a "fields" of their own: the cells were wrapped in "fields" twice \(table "Deals" \(tbl\w+\) has no field named "fields"\)\. Give them directly under one "fields": records\[1\] is \{ "fields": \{ "Name": … \} \}\.$/,
     );
     const update = await call("update_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Deals",
       records: [{ id: "rec0123456789abcd", fields: { fields: { Name: "X" } } }],
     });
@@ -183,7 +166,7 @@ describe("cells wrapped in fields twice", () => {
 
   it("a table with a field named Fields keeps its own reading of the key", async () => {
     const answer = await call("create_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Odd",
       typecast: false,
       records: [{ fields: { fields: { Name: "X" } } }],
@@ -192,7 +175,7 @@ describe("cells wrapped in fields twice", () => {
     expect(answer.text).not.toContain("wrapped");
     expect(answer.text).toContain('"Fields" is a');
     const text = await call("create_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Odd",
       records: [{ fields: { fields: "x" } }],
     });
@@ -204,7 +187,7 @@ describe("fieldsToMergeOn given as one name, not a list", () => {
   it("upsert_records and create_records: one sentence with the list it takes", async () => {
     const before = recordWrites();
     const upsert = await call("upsert_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Deals",
       fieldsToMergeOn: "Name",
       records: [{ fields: { Name: "X" } }],
@@ -217,7 +200,7 @@ describe("fieldsToMergeOn given as one name, not a list", () => {
     );
     expect(upsert.text).not.toContain("characters");
     const create = await call("create_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Deals",
       fieldsToMergeOn: "Name",
       records: [{ fields: { Name: "X" } }],
@@ -232,7 +215,7 @@ describe("fieldsToMergeOn given as one name, not a list", () => {
 
   it("too many names, none, or an empty one: the same rule; record shape mistakes are still named", async () => {
     const four = await call("upsert_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Deals",
       fieldsToMergeOn: ["Name", "Due", "Deal size", "Name"],
       records: [{ Name: "X" }],
@@ -243,7 +226,7 @@ describe("fieldsToMergeOn given as one name, not a list", () => {
     );
     expect(four.text).toContain('records[0] has no "fields"');
     const none = await call("upsert_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Deals",
       fieldsToMergeOn: [],
       records: [{ fields: { Name: "X" } }],
@@ -256,7 +239,7 @@ describe("fieldsToMergeOn given as one name, not a list", () => {
 
   it("update_records, which does not take it, points to upsert_records", async () => {
     const answer = await call("update_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Deals",
       fieldsToMergeOn: "Name",
       records: [{ id: "rec0123456789abcd", fields: { Name: "X" } }],
@@ -274,7 +257,7 @@ describe("create_record given records", () => {
   it("one sentence pointing to create_records, or to fields for one record", async () => {
     const before = recordWrites();
     const one = await call("create_record", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Deals",
       records: [{ fields: { Name: "X", "Deal size": 5 } }],
     });
@@ -286,7 +269,7 @@ describe("create_record given records", () => {
         '"Deal size": … }',
     );
     const two = await call("create_record", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Deals",
       records: [{ fields: { Name: "X" } }, { fields: { Name: "Y" } }],
     });
@@ -300,7 +283,7 @@ describe("a value of the wrong type with typecast: false", () => {
   it("gives an example worded as one, and says when typecast: true would let Airtable convert the value", async () => {
     const before = recordWrites();
     const answer = await call("create_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Deals",
       typecast: false,
       records: [{ fields: { Name: "Acme", "Deal size": "1,500", Due: "14/03/2026" } }],
@@ -317,7 +300,7 @@ describe("a value of the wrong type with typecast: false", () => {
 
     // Text with no digit in it would not convert: no such hint.
     const words = await call("create_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Deals",
       typecast: false,
       records: [{ fields: { "Deal size": "lots" } }],
@@ -326,14 +309,14 @@ describe("a value of the wrong type with typecast: false", () => {
 
     // As the message says, typecast: true lets Airtable convert it.
     const converted = await call("create_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Deals",
       typecast: true,
       records: [{ fields: { Name: "Acme", "Deal size": "1,500" } }],
     });
     expect(converted.data.status, converted.text).toBe("completed");
     const id = (converted.data.results as { id: string }[])[0]!.id;
-    const record = await call("get_record", { baseId: base.id, tableId: "Deals", recordId: id });
+    const record = await call("get_record", { baseId: mcp.base.id, tableId: "Deals", recordId: id });
     expect((record.data.record as { fields: Record<string, unknown> }).fields["Deal size"]).toBe(1500);
   });
 });
@@ -344,7 +327,7 @@ describe("a record naming its id recordId (get_record's parameter)", () => {
   it("update_records: one sentence naming the record, the key it takes and the record rewritten", async () => {
     const before = recordWrites();
     const answer = await call("update_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Deals",
       records: [{ recordId, fields: { Name: "Lead" } }],
     });
@@ -356,7 +339,7 @@ describe("a record naming its id recordId (get_record's parameter)", () => {
     );
     // Several records, other spellings: named together, once.
     const two = await call("update_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Deals",
       records: [
         { fields: { Name: "ok" }, id: recordId },
@@ -374,7 +357,7 @@ describe("a record naming its id recordId (get_record's parameter)", () => {
 
   it("upsert_records says the id is optional; create_records where ids belong; unwrapped cells keep it as id", async () => {
     const upsert = await call("upsert_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Deals",
       fieldsToMergeOn: ["Name"],
       records: [{ recordId, fields: { Name: "Lead" } }],
@@ -385,7 +368,7 @@ describe("a record naming its id recordId (get_record's parameter)", () => {
         `one, it is matched on fieldsToMergeOn), e.g. { "id": "${recordId}", "fields": { "Name": … } }`,
     );
     const create = await call("create_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Deals",
       records: [{ recordId, fields: { Name: "Lead" } }],
     });
@@ -396,7 +379,7 @@ describe("a record naming its id recordId (get_record's parameter)", () => {
         `{ "id": "${recordId}", "fields": { "Name": … } }`,
     );
     const unwrapped = await call("update_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Deals",
       records: [{ recordId, Name: "Lead" }],
     });
@@ -413,7 +396,7 @@ describe("records or recordIds given as one value, not a list", () => {
   it("update_records given one record, delete_records one id: a list even for one record", async () => {
     const before = recordWrites();
     const update = await call("update_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Deals",
       records: { id: "recB9AbCdEfGhIjKl", fields: { Name: "Lead" } },
     });
@@ -423,7 +406,11 @@ describe("records or recordIds given as one value, not a list", () => {
         'records takes a list of records, e.g. [{ "id": "recB9AbCdEfGhIjKl", "fields": { "Name": … } }] (a list ' +
         'even for one record; it was given {"id":"recB9AbCdEfGhIjKl","fields":{"Name":"Lead"}})',
     );
-    const text = await call("delete_records", { baseId: base.id, tableId: "Deals", recordIds: "recB9AbCdEfGhIjKl" });
+    const text = await call("delete_records", {
+      baseId: mcp.base.id,
+      tableId: "Deals",
+      recordIds: "recB9AbCdEfGhIjKl",
+    });
     expect(text.text).toBe(
       invalid("delete_records") +
         'recordIds takes a list of record ids, e.g. ["recB9AbCdEfGhIjKl"] (a list even for one record; it was given ' +
@@ -431,7 +418,7 @@ describe("records or recordIds given as one value, not a list", () => {
     );
     // Records as a read gave them: the ids alone.
     const objects = await call("delete_records", {
-      baseId: base.id,
+      baseId: mcp.base.id,
       tableId: "Deals",
       recordIds: [{ id: "recB9AbCdEfGhIjKl", fields: {} }],
     });
