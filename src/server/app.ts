@@ -159,8 +159,8 @@ export function createServerApp(parts: ServerParts): express.Express {
           `Airtable when it first connects.\n`,
       );
   });
-  // An MCP client given the address without /mcp (or trying the old SSE transport's /sse) is told the endpoint,
-  // in a JSON-RPC error it can show, instead of express's HTML "Cannot POST /".
+  // An MCP client given the address without /mcp (or trying the old SSE transport's /sse or /messages) is told the
+  // endpoint, in a JSON-RPC error it can show, instead of express's HTML "Cannot POST /".
   answerWrongMcpEndpoints(
     app,
     publicUrl,

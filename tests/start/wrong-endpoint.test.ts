@@ -1,8 +1,8 @@
 /**
  * An MCP client given the server's address without `/mcp` (`http://localhost:PORT`, as a newcomer copies it from
- * the browser), or trying the old HTTP+SSE transport's `/sse`, used to get express's HTML "Cannot POST /": it gets a
- * JSON-RPC error (HTTP 404) naming the endpoint to connect to (src/server/mcp/wrong-endpoint.ts). `GET /` stays
- * the plain-text page for a person, and /mcp is unchanged. The demo runs in this process (startEmbedded, as
+ * the browser), or trying the old HTTP+SSE transport's `/sse` or `/messages` (often `/messages?sessionId=…`), used
+ * to get express's HTML "Cannot POST /": it gets a JSON-RPC error (HTTP 404) naming the endpoint to connect to
+ * (src/server/mcp/wrong-endpoint.ts). `GET /` stays the plain-text page for a person, and /mcp is unchanged. The demo runs in this process (startEmbedded, as
  * `npm start` with no configuration), over real HTTP; the last test connects the real SDK client to the bare
  * address and reads the hint in the error it raises.
  */
@@ -26,6 +26,9 @@ it.each([
   ["POST", "/"],
   ["POST", "/sse"],
   ["GET", "/sse"],
+  ["POST", "/messages"],
+  ["POST", "/messages?sessionId=0f8c2b1e-5d1a-4a7e-9c3b-2f6e8d9a1b4c"],
+  ["GET", "/messages"],
 ])("%s %s answers a JSON-RPC 404 naming the /mcp URL", async (method, pathname) => {
   const res = await fetch(`${origin()}${pathname}`, {
     method,
@@ -39,24 +42,28 @@ it.each([
 
 it("a browser-based client (an allowed Origin) can read the hint: CORS as on /mcp, preflight included", async () => {
   const from = origin(); // PUBLIC_URL's own origin is always allowed (mcpOrigins)
-  const preflight = await rawRequest(`${origin()}/sse`, {
-    method: "OPTIONS",
-    headers: {
-      origin: from,
-      "access-control-request-method": "POST",
-      "access-control-request-headers": "content-type",
-    },
-  });
-  expect(preflight.status).toBe(204);
-  expect(preflight.headers["access-control-allow-origin"]).toBe(from);
-  const answer = await rawRequest(`${origin()}/`, {
-    method: "POST",
-    headers: { origin: from, "content-type": "application/json", accept: "application/json, text/event-stream" },
-    body: initialize,
-  });
-  expect(answer.status).toBe(404);
-  expect(answer.headers["access-control-allow-origin"]).toBe(from);
-  expect(JSON.parse(answer.body)).toMatchObject({ error: { message: hint() } });
+  for (const pathname of ["/sse", "/messages?sessionId=abc"]) {
+    const preflight = await rawRequest(`${origin()}${pathname}`, {
+      method: "OPTIONS",
+      headers: {
+        origin: from,
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "content-type",
+      },
+    });
+    expect(preflight.status, pathname).toBe(204);
+    expect(preflight.headers["access-control-allow-origin"], pathname).toBe(from);
+  }
+  for (const pathname of ["/", "/messages?sessionId=abc"]) {
+    const answer = await rawRequest(`${origin()}${pathname}`, {
+      method: "POST",
+      headers: { origin: from, "content-type": "application/json", accept: "application/json, text/event-stream" },
+      body: initialize,
+    });
+    expect(answer.status, pathname).toBe(404);
+    expect(answer.headers["access-control-allow-origin"], pathname).toBe(from);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: { message: hint() } });
+  }
 });
 
 it("GET / stays the page for a person, and /mcp is unchanged (a POST without a token: 401)", async () => {

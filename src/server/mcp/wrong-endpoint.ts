@@ -9,12 +9,18 @@ import { JSON_RPC, sendJsonRpcError } from "./json-rpc-error.ts";
  *   client holds; nothing makes it append `/mcp`).
  * - `GET /sse`, `POST /sse`: the HTTP+SSE transport of MCP 2024-11-05, which clients fall back to (or are
  *   configured for) and whose conventional endpoint is `/sse`; this server speaks only Streamable HTTP.
+ * - `POST /messages` (and `GET`, as on `/sse`): that transport's other endpoint, where the client posts its
+ *   messages (MCP 2024-11-05, basic/transports, "HTTP with SSE": the URL the server's `endpoint` event names,
+ *   conventionally `/messages?sessionId=…`). A client configured with it directly, or holding it from an old
+ *   server at this address, posts there first. The query string is not part of the route: any `sessionId` matches.
  * `GET /` is not among them: it stays the server's plain-text page for a person (app.ts).
  */
 export const WRONG_MCP_ENDPOINTS: ReadonlyArray<{ method: "get" | "post"; path: string }> = [
   { method: "post", path: "/" },
   { method: "post", path: "/sse" },
   { method: "get", path: "/sse" },
+  { method: "post", path: "/messages" },
+  { method: "get", path: "/messages" },
 ];
 
 /**
