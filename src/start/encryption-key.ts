@@ -44,17 +44,32 @@ export function encryptionKeyFor(fromEnvironment: Key | undefined, dataDir: stri
   const key = randomBytes(32);
   try {
     makeDirectory(path.dirname(file), 0o700);
+  } catch (error) {
+    throw cannotWrite(file, error);
+  }
+  try {
     // wx: never overwrite a key another process wrote in the meantime (that one wins; read it back).
     writeFileSync(file, `${key.toString("base64")}\n`, { mode: 0o600, flag: "wx" });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EEXIST") return encryptionKeyFor(undefined, dataDir);
-    throw new Error(
-      `Cannot write the generated TOKEN_ENCRYPTION_KEY to ${file} (${(error as Error).message}). ` +
-        "Make DATA_DIR writable, or set TOKEN_ENCRYPTION_KEY (openssl rand -base64 32).",
-      { cause: error },
-    );
+    // Another process wrote the key in the meantime: that one wins. Read once, not by calling this function
+    // again: an EEXIST that reads as missing (the file is a link to nothing; before, makeDirectory's EEXIST for
+    // DATA_DIR as a file or a dangling link) met the same EEXIST on every retry, until the stack overflowed.
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") {
+      const written = readKeyFile(file);
+      if (written !== undefined) return { key: written.key, source: "data-dir", file, warnings: written.warnings };
+    }
+    throw cannotWrite(file, error);
   }
   return { key, source: "generated", file, warnings: [] };
+}
+
+/** The error for a generated key that could not be saved to `file` (its directory, or the file itself). */
+function cannotWrite(file: string, error: unknown): Error {
+  return new Error(
+    `Cannot write the generated TOKEN_ENCRYPTION_KEY to ${file} (${(error as Error).message}). ` +
+      "Make DATA_DIR writable, or set TOKEN_ENCRYPTION_KEY (openssl rand -base64 32).",
+    { cause: error },
+  );
 }
 
 function readKeyFile(file: string): { key: Key; warnings: string[] } | undefined {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -52,6 +52,21 @@ describe("encryptionKeyFor (embedded mode's TOKEN_ENCRYPTION_KEY)", () => {
     writeFileSync(blocker, "");
     expect(() => encryptionKeyFor(undefined, path.join(blocker, "data"))).toThrow(
       /Cannot write the generated TOKEN_ENCRYPTION_KEY.*DATA_DIR writable.*TOKEN_ENCRYPTION_KEY/,
+    );
+  });
+
+  it("says a DATA_DIR (or a key file) that is a symbolic link to nothing, instead of retrying until the stack overflows", () => {
+    const link = path.join(root, "dangling-data-dir");
+    symlinkSync(path.join(root, "nowhere"), link);
+    expect(() => encryptionKeyFor(undefined, link)).toThrow(
+      `Cannot write the generated TOKEN_ENCRYPTION_KEY to ${path.join(link, KEY_FILE)} (${link} is a symbolic link ` +
+        `to ${path.join(root, "nowhere")}, which does not exist). Make DATA_DIR writable, or set TOKEN_ENCRYPTION_KEY`,
+    );
+    const dir = freshDir();
+    mkdirSync(dir);
+    symlinkSync(path.join(root, "no-key-here"), path.join(dir, KEY_FILE));
+    expect(() => encryptionKeyFor(undefined, dir)).toThrow(
+      /Cannot write the generated TOKEN_ENCRYPTION_KEY .* \(EEXIST: file already exists.*DATA_DIR writable/,
     );
   });
 });

@@ -12,7 +12,7 @@
 import path from "node:path";
 import type * as NodeSqlite from "node:sqlite";
 import type { DatabaseSync } from "node:sqlite";
-import { makeDirectory } from "../make-directory.ts";
+import { DanglingSymlinkError, makeDirectory } from "../make-directory.ts";
 
 export type SqliteDatabase = DatabaseSync;
 
@@ -96,7 +96,8 @@ const DATA_DIR_LOCK_FILE = "instance.lock";
  * for the process's life (`locking_mode = EXCLUSIVE`), so the operating system ends it when the process ends,
  * however it ends: no stale lock after a crash. `release()` ends it earlier (a clean stop).
  * Throws an Error naming DATA_DIR and what to do when it cannot be created (makeDirectory: a path under /proc, a
- * read-only or foreign parent), cannot be locked, or another process holds it.
+ * read-only or foreign parent, a symbolic link to nothing on the way), cannot be locked, or another process holds
+ * it.
  */
 export async function lockDataDir(dataDir: string): Promise<{ release(): void }> {
   const { DatabaseSync } = await loadSqlite();
@@ -104,10 +105,19 @@ export async function lockDataDir(dataDir: string): Promise<{ release(): void }>
   try {
     makeDirectory(dataDir, 0o700);
   } catch (error) {
+    const anotherDirectory = "the default is ./data, under the directory the server is started in";
+    // A link to nothing (DATA_DIR or a parent): mkdir's EEXIST named the link as if it were there.
+    if (error instanceof DanglingSymlinkError) {
+      throw new Error(
+        `Cannot create DATA_DIR ${dataDir}: ${error.message}. Create the directory it points to ` +
+          `(mkdir -p ${error.resolvedTarget}), point the link at an existing directory (ln -sfn <directory> ` +
+          `${error.path}), or set DATA_DIR to another directory (${anotherDirectory}).`,
+        { cause: error },
+      );
+    }
     throw new Error(
       `Cannot create DATA_DIR ${dataDir}: ${error instanceof Error ? error.message : String(error)}. ` +
-        "Set DATA_DIR to a directory this process can create and write (the default is ./data, under the " +
-        "directory the server is started in).",
+        `Set DATA_DIR to a directory this process can create and write (${anotherDirectory}).`,
       { cause: error },
     );
   }
