@@ -159,13 +159,11 @@ export function createServerApp(parts: ServerParts): express.Express {
           `Airtable when it first connects.\n`,
       );
   });
+  // The browser origins allowed on /mcp: one set, for /mcp's router and for the hints below (which have its CORS).
+  const mcpBrowserOrigins = new BrowserOrigins(mcpOrigins(publicUrl, config.ALLOWED_ORIGINS));
   // An MCP client given the address without /mcp (or trying the old SSE transport's /sse or /messages) is told the
   // endpoint, in a JSON-RPC error it can show, instead of express's HTML "Cannot POST /".
-  answerWrongMcpEndpoints(
-    app,
-    publicUrl,
-    mcpCors(new BrowserOrigins(mcpOrigins(publicUrl, config.ALLOWED_ORIGINS)), ["GET", "POST"]),
-  );
+  answerWrongMcpEndpoints(app, publicUrl, mcpCors(mcpBrowserOrigins, ["GET", "POST"]));
   app.get("/healthz", (_req, res) => {
     res.json({ status: "ok" });
   });
@@ -264,7 +262,7 @@ export function createServerApp(parts: ServerParts): express.Express {
         maxRecordsPerOperation: config.MAX_RECORDS_PER_OPERATION,
         writeWaitMs: config.WRITE_WAIT_MS,
       },
-      allowedOrigins: mcpOrigins(publicUrl, config.ALLOWED_ORIGINS),
+      allowedOrigins: mcpBrowserOrigins,
       allowedHosts: hosts.hosts,
       hostHint: hosts.hint,
       logger,

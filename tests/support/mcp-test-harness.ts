@@ -27,6 +27,7 @@ import { startSandbox, type BaseInfo, type Sandbox } from "../../src/sandbox/ind
 import { seedDemo, type DemoData } from "../../src/sandbox/demo-data.ts";
 
 import { createTestRedis, deleteKeys, uniquePrefix } from "../helpers/redis.ts";
+import { BrowserOrigins } from "../../src/server/cors.ts";
 import { createMcpRouter } from "../../src/server/mcp/mcp-router.ts";
 
 export interface McpHarness {
@@ -194,7 +195,7 @@ export async function startMcpHarness(
           }),
         },
       }),
-      allowedOrigins: [ALLOWED_ORIGIN],
+      allowedOrigins: new BrowserOrigins([ALLOWED_ORIGIN]),
       allowedHosts: opts.allowedHosts ?? [],
       logger,
       insufficientScope: testInsufficientScope,

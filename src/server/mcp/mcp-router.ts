@@ -18,7 +18,7 @@ import {
 } from "../../shared/tools/register-tools.ts";
 import { JSON_RPC, sendJsonRpcError } from "./json-rpc-error.ts";
 import { readJsonBody, type ClientLeftBeforeRead } from "./read-json-body.ts";
-import { BrowserOrigins, mcpCors } from "../cors.ts";
+import { mcpCors, type BrowserOrigins } from "../cors.ts";
 import { acceptedAnswer, presentAcceptToSdk, type AcceptedAnswer } from "./accept.ts";
 import type { CallCancels } from "./call-cancels.ts";
 import { createDualEraHandlers, type AnswerShape } from "./dual-era-handler.ts";
@@ -42,10 +42,11 @@ export interface McpRouterDeps {
   buildOwnRecordsContext(req: Request): BaseToolContext;
   tools: readonly AnyToolDefinition[];
   /**
-   * Browser origins allowed to call /mcp (CORS and the Origin check, ../cors.ts); `*` allows every origin.
+   * Browser origins allowed to call /mcp (CORS and the Origin check, ../cors.ts), built by the caller once for
+   * every route that shares /mcp's CORS (app.ts: the wrong-endpoint hints too); `*` among them allows every origin.
    * Requests without Origin always pass.
    */
-  allowedOrigins: readonly string[];
+  allowedOrigins: BrowserOrigins;
   /** Host header values accepted (`host` or `host:port`); empty: no check. */
   allowedHosts: readonly string[];
   /** Added to a refused Host's error: the host expected and the setting that changes it (hostPolicy). */
@@ -101,7 +102,7 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
   const maxBodyBytes = deps.maxBodyBytes ?? 1024 * 1024;
   const readCallDeadlineMs = deps.readCallDeadlineMs ?? DEFAULT_READ_CALL_DEADLINE_MS;
   const toolsByName = new Map(deps.tools.map((t) => [t.name, t]));
-  const origins = new BrowserOrigins(deps.allowedOrigins);
+  const origins = deps.allowedOrigins;
 
   // Every method, so that refusals (403) and 405s carry the CORS headers too.
   router.all("/mcp", mcpCors(origins, MCP_METHODS), hostGuard(deps.allowedHosts, deps.hostHint), originGuard(origins));
