@@ -5,6 +5,51 @@
  */
 import { z } from "zod";
 
+/**
+ * One select field's options a record write's typecast creates, as the call was checked (plan-records.ts): stored
+ * with the operation so that its answer, and every later poll of it (get_operation, tasks/get), says what the write
+ * adds to the base's design without asking Airtable again. Capped for a big import: at most MAX_NEW_OPTIONS_LISTED
+ * new options and MAX_EXISTING_OPTIONS_LISTED existing ones are named, the rest counted.
+ */
+export const newSelectOptionsSchema = z.object({
+  /** The field's id, and its exact name when the call was checked (answers show the name). */
+  fieldId: z.string().min(1),
+  field: z.string(),
+  /** The new options, each once, in the order the call first gives them. */
+  options: z
+    .array(
+      z.object({
+        name: z.string(),
+        /**
+         * An existing option this one is probably a misspelling of ("Custmer" → "Customer": closestNames' rule,
+         * digits alike), with the input indexes of the records giving it (the first few: `records`, all:
+         * `recordCount`), which the answer tells the agent to update with the existing option.
+         */
+        close: z
+          .object({
+            existing: z.string(),
+            records: z.array(z.number().int().nonnegative()),
+            recordCount: z.number().int().positive(),
+          })
+          .optional(),
+      }),
+    )
+    .min(1),
+  /** New options of this field beyond those listed. */
+  moreOptions: z.number().int().positive().optional(),
+  /** The field's options when the call was checked (the first few), and how many more it had. */
+  existing: z.array(z.string()),
+  moreExisting: z.number().int().positive().optional(),
+});
+export type NewSelectOptions = z.infer<typeof newSelectOptionsSchema>;
+
+/** New options one field's entry names at most (a 5,000-record import may bring hundreds of categories). */
+export const MAX_NEW_OPTIONS_LISTED = 20;
+/** Existing options one field's entry names at most (describe_table lists them all). */
+export const MAX_EXISTING_OPTIONS_LISTED = 25;
+/** Records one close option's entry names at most (the rest are counted). */
+export const MAX_CLOSE_RECORDS_LISTED = 5;
+
 export const operationOptionsSchema = z.object({
   /** Airtable's `typecast`: convert strings to select options, linked records, … */
   typecast: z.boolean(),
@@ -19,7 +64,26 @@ export const operationOptionsSchema = z.object({
    * model, Single select: "a new choice will be created"). The base's schema changes with the write, so the
    * processor forgets its cached copy after each batch written, as after a schema write: describe_table, which the
    * agent is told lists a field's options, then shows the new ones. Absent on operations of earlier versions.
+   * Still written beside `newSelectOptions`: a worker of the previous version (a rolling deploy) reads only this.
    */
   addsSelectOptions: z.literal(true).optional(),
+  /**
+   * Record writes: which options `typecast` creates, per field (set whenever `addsSelectOptions` is): the write's
+   * answer names them, so that a new option is never added silently. Absent on operations of earlier versions and
+   * on writes that add none. Derived from the call and the schema, not chosen by the agent: left out of a create's
+   * fingerprint (recent-calls.ts).
+   */
+  newSelectOptions: z.array(newSelectOptionsSchema).min(1).optional(),
 });
 export type OperationOptions = z.infer<typeof operationOptionsSchema>;
+
+/**
+ * The options the agent's call chose (typecast, onError, replace, fieldsToMergeOn), without those derived from the
+ * call and the base's schema when it was checked (`addsSelectOptions`, `newSelectOptions`): the schema changes with
+ * the write itself (the first batch creates the options), so a retry of the same call checked afterwards derives
+ * other ones.
+ */
+export function chosenOptions(options: OperationOptions): OperationOptions {
+  const { addsSelectOptions: _adds, newSelectOptions: _new, ...chosen } = options;
+  return chosen;
+}

@@ -275,8 +275,10 @@ class OperationRun {
       return this.#onSendError(error, batch, indexes, asUpsert, resent);
     }
     await this.#append({ type: "batch.succeeded", batch, ...sent });
-    // A schema write, or records whose typecast added select options (OperationOptions.addsSelectOptions).
-    if (this.#kind.changesSchema || this.#op.options.addsSelectOptions === true) {
+    // A schema write, or records whose typecast added select options (OperationOptions.addsSelectOptions, written
+    // beside newSelectOptions; either says so).
+    const options = this.#op.options;
+    if (this.#kind.changesSchema || options.addsSelectOptions === true || options.newSelectOptions !== undefined) {
       await this.#deps.schemas?.invalidate(this.#op.baseId);
     }
   }

@@ -7,8 +7,9 @@
  * its log was durable) and the agent re-sent the same call, as agents do. The table ended with every record twice.
  *
  * The rule: a create_records operation (create_record and create_records both queue one) whose fingerprint — the
- * SHA-256 of the canonical JSON of baseId, tableId, the records as queued and the options (typecast, onError,
- * fieldsToMergeOn…) — equals that of one of the
+ * SHA-256 of the canonical JSON of baseId, tableId, the records as queued and the options the call chose (typecast,
+ * onError, fieldsToMergeOn…; not the select options typecast creates, derived from the schema, which the first
+ * call's own batches change) — equals that of one of the
  * same user's operations accepted within RECENT_CALL_WINDOW_MS (10 min) that is still queued or running is not
  * queued: the call answers with that operation. A finished one is never reused (the agent may really want the
  * records twice: a second call after a first one's answer is not a retry). Updates, upserts and deletes need no
@@ -28,6 +29,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { KeyValueStore } from "../kv/key-value-store.ts";
 import type { Operation } from "./events.ts";
 import type { OperationState } from "./fold.ts";
+import { chosenOptions } from "./options.ts";
 import type { OperationReader } from "./operation-store.ts";
 
 /** How long after its acceptance an unfinished create takes an identical call in (10 minutes). */
@@ -53,7 +55,9 @@ export function canonicalJson(value: unknown): string {
 /**
  * The fingerprint of a create call: hex SHA-256 of the canonical JSON of `{ baseId, tableId, records, options }`,
  * records being the operation's input as queued (fields by id: a retry that names the table or a field by name
- * instead of id matches too). Undefined for every other kind (they are not attached to earlier operations).
+ * instead of id matches too) and options those the call chose (options.ts, chosenOptions): a retry checked after
+ * the first call's first batch created a select option no longer derives that option as new, and is the same
+ * call all the same. Undefined for every other kind (they are not attached to earlier operations).
  */
 export function createCallFingerprint(operation: Operation): string | undefined {
   if (operation.kind !== "create_records") return undefined;
@@ -61,7 +65,7 @@ export function createCallFingerprint(operation: Operation): string | undefined 
     baseId: operation.baseId,
     tableId: operation.tableId,
     records: operation.input,
-    options: operation.options,
+    options: chosenOptions(operation.options),
   };
   return createHash("sha256").update(canonicalJson(call)).digest("hex");
 }

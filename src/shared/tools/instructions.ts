@@ -81,7 +81,7 @@ export function buildInstructions(
             ]
           : []),
         "- A result marked inDoubt reached Airtable but its answer was lost: look the item up (e.g. search_records) before writing it again; it is never re-sent automatically.",
-        "- typecast (default true) lets Airtable convert values: text to numbers and dates, new select options it then creates. Values the table's schema rules out (text that is no number in a number field, with typecast false a select option that does not exist…) are refused before anything is queued, with the reason and an accepted example. Computed fields (formula, rollup, lookup…) cannot be written.",
+        '- typecast (default true) lets Airtable convert values: text to numbers and dates, new select options it then creates. Values the table\'s schema rules out (text that is no number in a number field, with typecast false a select option that does not exist…) are refused before anything is queued, with the reason and an accepted example. A select value that is an existing option but for case or spaces ("customer" for "Customer") is refused with or without typecast, naming the option to send; a new option typecast creates is named in the write\'s answer (and in get_operation), with the existing option it is close to, if any. Computed fields (formula, rollup, lookup…) cannot be written.',
         `- onError "continue" (default) writes the good records and reports each failed one; "stop" writes nothing after the first failing batch.`,
       ].join("\n"),
     );

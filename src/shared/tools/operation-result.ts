@@ -10,6 +10,7 @@ import { isTerminal, OPERATION_STATUSES } from "../operations/fold.ts";
 import { ToolInputError } from "./tool-input-error.ts";
 import { formatCount } from "../format-count.ts";
 import { MISSING_RECORD_TYPES, missingDeletesSentence } from "../operations/missing-records.ts";
+import type { NewSelectOptions } from "../operations/options.ts";
 
 export const RESULT_PAGE_SIZE = 200;
 
@@ -181,6 +182,62 @@ const plural = (n: number, word: string) => `${formatCount(n)} ${word}${n === 1 
  * result, so it points at get_operation for the items).
  */
 export function describeState(state: OperationState, via: "tool" | "task" = "tool"): string {
+  const created = newSelectOptionsSentence(state);
+  const said = stateSentence(state, via);
+  return created === "" ? said : `${said} ${created}`;
+}
+
+/**
+ * What a record write's typecast adds to the base's design (OperationOptions.newSelectOptions, recorded when the
+ * call was checked), said in every answer about the operation — its first answer, get_operation, tasks/get — so that
+ * a new option is never added silently: `New select options, which Airtable creates because typecast is on:
+ * "Stage": "Custmer" (existing: "Lead", "Customer", "Churned").`, then for each new option close to an existing one
+ * (closeOption in check-fields.ts) `"Custmer" is close to "Customer"; to use the existing option, update these
+ * records with "Customer": results index 0 (…)`. Empty when the write adds none, and for an operation that ended
+ * with nothing written (no option was created).
+ */
+export function newSelectOptionsSentence(state: OperationState): string {
+  const fields = state.operation.options.newSelectOptions;
+  if (fields === undefined) return "";
+  if (isTerminal(state.status) && state.progress.recordsSucceeded === 0) return "";
+  const listed = fields.map(fieldOptions).join("; ");
+  const close = fields.flatMap((f) =>
+    f.options.flatMap((o) => {
+      if (o.close === undefined) return [];
+      const shown = o.close.records.join(", ");
+      const more = o.close.recordCount - o.close.records.length;
+      const records = more > 0 ? `${shown} and ${formatCount(more)} more` : shown;
+      const existing = JSON.stringify(o.close.existing);
+      return [
+        `${JSON.stringify(o.name)} is close to ${existing}; to use the existing option, update these records with ` +
+          `${existing}: results index ${records}.`,
+      ];
+    }),
+  );
+  const stays =
+    close.length === 0
+      ? ""
+      : " A new option stays in its field after the records are updated: remove it in Airtable's interface.";
+  return (
+    `New select options, which Airtable creates because typecast is on: ${listed}.` +
+    (close.length === 0 ? "" : ` ${close.join(" ")}${stays}`)
+  );
+}
+
+/** `"Stage": "Custmer", "Prospect" (existing: "Lead", "Customer")`: one field's entry of newSelectOptionsSentence. */
+function fieldOptions(f: NewSelectOptions): string {
+  const names = f.options.map((o) => JSON.stringify(o.name)).join(", ");
+  const more = f.moreOptions === undefined ? "" : ` and ${formatCount(f.moreOptions)} more`;
+  const existingNames = f.existing.map((e) => JSON.stringify(e)).join(", ");
+  const existing =
+    f.existing.length === 0
+      ? "it had no options"
+      : `existing: ${existingNames}${f.moreExisting === undefined ? "" : ` and ${formatCount(f.moreExisting)} more`}`;
+  return `${JSON.stringify(f.field)}: ${names}${more} (${existing})`;
+}
+
+/** describeState's account of the status and counts, before what the write adds to the base's design. */
+function stateSentence(state: OperationState, via: "tool" | "task"): string {
   const poll =
     via === "task"
       ? "Poll tasks/get with this taskId (or get_operation with it as operationId)"

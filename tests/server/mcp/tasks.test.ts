@@ -138,6 +138,42 @@ describe("MCP Tasks on /mcp (2026-07-28)", () => {
     });
   });
 
+  it("a task whose write creates a select option says so in its statusMessage and result, from the first answer on", async () => {
+    const owner = as(h.demo.user.id);
+    const base = h.sandbox.createBase(h.demo.user.id, {
+      name: "Task options",
+      tables: [
+        {
+          name: "Deals",
+          fields: [
+            { name: "Name", type: "singleLineText" },
+            { name: "Stage", type: "singleSelect", options: { choices: [{ name: "Lead" }, { name: "Customer" }] } },
+          ],
+        },
+      ],
+    });
+    const created = await callModern(
+      url,
+      owner,
+      "tools/call",
+      {
+        name: "create_record",
+        arguments: { baseId: base.id, tableId: "Deals", fields: { Name: "x", Stage: "Custmer" } },
+      },
+      true,
+    );
+    const sentence =
+      'New select options, which Airtable creates because typecast is on: "Stage": "Custmer" (existing: "Lead", ' +
+      '"Customer"). "Custmer" is close to "Customer"; to use the existing option, update these records with ' +
+      '"Customer": results index 0.';
+    expect(String(created.result!.statusMessage)).toContain(sentence);
+    const got = await settledTask(String(created.result!.taskId), owner);
+    expect(got.statusMessage).toMatch(/^Done: 1 record written of 1\. New select options/);
+    expect(got.statusMessage).toContain(sentence);
+    const result = got.result as { structuredContent: { message: string } };
+    expect(result.structuredContent.message).toContain(sentence);
+  });
+
   it("tasks/cancel stops a running write after its batch in flight: cancelled, and get_operation lists what was written", async () => {
     const owner = as(h.demo.user.id);
     const created = await callModern(

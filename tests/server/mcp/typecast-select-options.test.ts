@@ -112,3 +112,194 @@ describe("select options a typecast write adds", () => {
     expect(schemaReads(base.id)).toBe(before);
   });
 });
+
+/** A base of its own with a CRM-like table: Stage (single select), Tags (multiple select), Tier (digits). */
+function crmBase(name: string): BaseInfo {
+  return h.sandbox.createBase(h.demo.user.id, {
+    name,
+    tables: [
+      {
+        name: "Tasks",
+        fields: [
+          { name: "Name", type: "singleLineText" },
+          {
+            name: "Stage",
+            type: "singleSelect",
+            options: { choices: ["Lead", "Qualified", "Customer", "Churned"].map((n) => ({ name: n })) },
+          },
+          {
+            name: "Tags",
+            type: "multipleSelects",
+            options: { choices: ["vip", "newsletter", "partner"].map((n) => ({ name: n })) },
+          },
+          { name: "Tier", type: "singleSelect", options: { choices: [{ name: "Tier 1" }] } },
+        ],
+      },
+    ],
+  });
+}
+
+/** Record writes the sandbox has been asked for on `baseId` (POST/PATCH/PUT on its records). */
+const recordWrites = (baseId: string) =>
+  h.sandbox.requests.filter((r) => r.method !== "GET" && r.path.startsWith(`/v0/${baseId}/`)).length;
+
+/** The operations list_operations shows on `baseId`. */
+async function operationsOn(baseId: string): Promise<unknown[]> {
+  const listed = await call("list_operations", { limit: 50 });
+  return (listed.data.operations as { baseId: string }[]).filter((o) => o.baseId === baseId);
+}
+
+describe("a select value that is an option but for case or spaces", () => {
+  it("is refused with or without typecast, every such value named with the option to give; nothing queued", async () => {
+    const base = crmBase("Variants");
+    for (const typecast of [true, false]) {
+      const answer = await call("create_records", {
+        baseId: base.id,
+        tableId: "Tasks",
+        typecast,
+        records: [
+          { fields: { Name: "a", Stage: "customer" } },
+          { fields: { Name: "b", Stage: "Lead " } },
+          { fields: { Name: "c", Stage: "LEAD", Tags: ["VIP", "partner"] } },
+          { fields: { Name: "d", Stage: "customer", Tags: ["news  letter"] } },
+          { fields: { Name: "e", Stage: "Qualified", Tags: [" Newsletter"] } },
+        ],
+      });
+      expect(answer.isError, answer.text).toBe(true);
+      // Without typecast "news  letter" is no option at all ("news letter" once its spaces are collapsed, not
+      // "newsletter"): the same answer names it first, so that every fix is asked for at once.
+      const unknown = typecast
+        ? ""
+        : 'records[3].fields: "news  letter" is not an option of "Tags" (a multiple select field): its options are ' +
+          '"vip", "newsletter", "partner". Give one of them, or pass typecast: true to add "news  letter" as a new ' +
+          "option.\n";
+      expect(answer.text).toBe(
+        unknown +
+          "5 select values of this call differ from an option only in case or spaces; nothing was queued. Airtable " +
+          "matches option names exactly (case and spaces included), so it would refuse the record without typecast, " +
+          "and with typecast add a second option that differs only in case or spaces, splitting the field's " +
+          "categories. Give the option as it is spelt (value given → option to give):\n" +
+          '- "Stage": "customer" → "Customer" (records[0].fields, records[3].fields)\n' +
+          '- "Stage": "Lead " → "Lead" (records[1].fields)\n' +
+          '- "Stage": "LEAD" → "Lead" (records[2].fields)\n' +
+          '- "Tags": "VIP" → "vip" (records[2].fields)\n' +
+          '- "Tags": " Newsletter" → "newsletter" (records[4].fields)',
+      );
+    }
+    expect(await operationsOn(base.id)).toEqual([]);
+    expect(recordWrites(base.id)).toBe(0);
+    expect(await listedOptions(base.id, "Stage")).toEqual(["Lead", "Qualified", "Customer", "Churned"]);
+    expect(await listedOptions(base.id, "Tags")).toEqual(["vip", "newsletter", "partner"]);
+  });
+
+  it("one value in one place: one sentence naming the field, the value and the option", async () => {
+    const base = crmBase("One variant");
+    const answer = await call("create_record", {
+      baseId: base.id,
+      tableId: "Tasks",
+      fields: { Name: "x", Stage: "customer" },
+    });
+    expect(answer.isError, answer.text).toBe(true);
+    expect(answer.text).toBe(
+      'fields: "customer" is not an option of "Stage" (a single select field), but "Customer" is: Airtable matches ' +
+        "option names exactly (case and spaces included), so it would refuse the record without typecast, and with " +
+        "typecast add a second option that differs only in case or spaces, splitting the field's categories. Give " +
+        '"Customer".',
+    );
+    // Collapsed inner spaces and a multiple select given as typecast text ("a, b") are matched the same way.
+    const update = await call("update_records", {
+      baseId: base.id,
+      tableId: "Tasks",
+      records: [{ id: "rec00000000000000", fields: { Stage: "Churned", Tags: "vip, PARTNER" } }],
+    });
+    expect(update.text).toContain('"PARTNER" is not an option of "Tags" (a multiple select field), but "partner" is');
+    expect(recordWrites(base.id)).toBe(0);
+  });
+
+  it("two spellings of one new option in a call are refused too: typecast would add both", async () => {
+    const base = crmBase("New variants");
+    const answer = await call("create_records", {
+      baseId: base.id,
+      tableId: "Tasks",
+      records: [{ fields: { Name: "a", Tags: ["Gold"] } }, { fields: { Name: "b", Tags: ["gold"] } }],
+    });
+    expect(answer.isError, answer.text).toBe(true);
+    expect(answer.text).toBe(
+      'records[1].fields: "gold" differs only in case or spaces from "Gold", which records[0].fields gives "Tags" as ' +
+        "a new option: Airtable matches option names exactly, so typecast would add both, two options a person " +
+        "cannot tell apart. Give one spelling for both.",
+    );
+    expect(recordWrites(base.id)).toBe(0);
+  });
+});
+
+describe("the answer of a write whose typecast creates select options", () => {
+  const stageExisting = '"Stage": "Custmer" (existing: "Lead", "Qualified", "Customer", "Churned")';
+
+  it("names them and the close existing option, in the first answer and in get_operation later; exact options: nothing", async () => {
+    const base = crmBase("New option answer");
+    // Only existing options, exactly as spelt: the answer says nothing of options.
+    const exact = await call("create_records", {
+      baseId: base.id,
+      tableId: "Tasks",
+      records: [{ fields: { Name: "a", Stage: "Customer", Tags: ["vip", "partner"], Tier: "Tier 1" } }],
+    });
+    expect(exact.data.message, exact.text).toBe("Done: 1 record written of 1.");
+    expect((await call("get_operation", { operationId: exact.data.operationId })).data.message).toBe(
+      "Done: 1 record written of 1.",
+    );
+
+    const created = await call("create_record", {
+      baseId: base.id,
+      tableId: "Tasks",
+      fields: { Name: "x", Stage: "Custmer" },
+    });
+    expect(created.data.status, created.text).toBe("completed");
+    const expected =
+      "Done: 1 record written of 1. New select options, which Airtable creates because typecast is on: " +
+      `${stageExisting}. "Custmer" is close to "Customer"; to use the existing option, update these records with ` +
+      '"Customer": results index 0. A new option stays in its field after the records are updated: remove it in ' +
+      "Airtable's interface.";
+    expect(created.data.message).toBe(expected);
+    const polled = await call("get_operation", { operationId: created.data.operationId });
+    expect(polled.data.message).toBe(expected);
+    expect(await listedOptions(base.id, "Stage")).toEqual(["Lead", "Qualified", "Customer", "Churned", "Custmer"]);
+  });
+
+  it("multiple select: each new option once per field, close ones named with their records; digits are no typo", async () => {
+    const base = crmBase("New multi options");
+    const created = await call("create_records", {
+      baseId: base.id,
+      tableId: "Tasks",
+      records: [
+        { fields: { Name: "a", Tags: ["newsleter", "Gold"], Tier: "Tier 2" } },
+        { fields: { Name: "b", Tags: ["vip"] } },
+        { fields: { Name: "c", Tags: "Gold, newsleter" } },
+      ],
+    });
+    expect(created.data.status, created.text).toBe("completed");
+    expect(created.data.message).toBe(
+      "Done: 3 records written of 3. New select options, which Airtable creates because typecast is on: " +
+        '"Tags": "newsleter", "Gold" (existing: "vip", "newsletter", "partner"); "Tier": "Tier 2" (existing: ' +
+        '"Tier 1"). "newsleter" is close to "newsletter"; to use the existing option, update these records with ' +
+        '"newsletter": results index 0, 2. A new option stays in its field after the records are updated: remove ' +
+        "it in Airtable's interface.",
+    );
+    expect(await listedOptions(base.id, "Tags")).toEqual(["vip", "newsletter", "partner", "newsleter", "Gold"]);
+  });
+
+  it("a big call lists the first 20 new options of a field and counts the rest", async () => {
+    const base = crmBase("Many new options");
+    const created = await call("create_records", {
+      baseId: base.id,
+      tableId: "Tasks",
+      records: Array.from({ length: 23 }, (_, i) => ({ fields: { Name: `r${i}`, Stage: `Segment ${i}` } })),
+    });
+    expect(created.data.status, created.text).toBe("completed");
+    const listed = Array.from({ length: 20 }, (_, i) => `"Segment ${i}"`).join(", ");
+    expect(created.data.message).toContain(
+      `New select options, which Airtable creates because typecast is on: "Stage": ${listed} and 3 more (existing: ` +
+        '"Lead", "Qualified", "Customer", "Churned").',
+    );
+  });
+});

@@ -51,6 +51,25 @@ describe("createCallFingerprint", () => {
     expect(canonicalJson({ b: 1, a: [{ d: 1, c: 2 }] })).toBe('{"a":[{"c":2,"d":1}],"b":1}');
   });
 
+  it("leaves out the select options typecast creates: a retry checked after the first batch created them is the same call", () => {
+    const first = operationFromPlan(
+      {
+        ...createPlan(["x"]),
+        options: {
+          typecast: true,
+          onError: "continue",
+          addsSelectOptions: true,
+          newSelectOptions: [
+            { fieldId: "fld00000000000002", field: "Stage", options: [{ name: "Custmer" }], existing: ["Lead"] },
+          ],
+        },
+      },
+      "usr1",
+    );
+    // The retry's check sees "Custmer" as an existing option already: no new options are derived.
+    expect(createCallFingerprint(operationFromPlan(createPlan(["x"]), "usr1"))).toBe(createCallFingerprint(first));
+  });
+
   it("is undefined for kinds other than create_records", () => {
     const update = operationFromPlan(
       { ...createPlan([]), kind: "update_records", input: [{ id: "rec00000000000001", fields: { Name: "x" } }] },

@@ -11,8 +11,15 @@ import { resolveField, resolveTable, SchemaLookupError } from "../../schema-cach
 import type { ToolContext } from "../define-tool.ts";
 import { withSchema } from "../with-schema.ts";
 import { isPlainObject, quotedValue, ToolInputError } from "../tool-input-error.ts";
-import { checkCellValue } from "./check-values.ts";
+import { checkCellValue, existingOptions, optionKey, SelectVariantError, VARIANT_WHY } from "./check-values.ts";
 import { formatCount } from "../../format-count.ts";
+import { closestNames } from "../../closest-name.ts";
+import {
+  MAX_CLOSE_RECORDS_LISTED,
+  MAX_EXISTING_OPTIONS_LISTED,
+  MAX_NEW_OPTIONS_LISTED,
+  type NewSelectOptions,
+} from "../../operations/options.ts";
 
 /** Types whose values Airtable computes: a write naming one fails, so it is refused up front. */
 export const COMPUTED_FIELD_TYPES: ReadonlySet<string> = new Set([
@@ -139,6 +146,27 @@ export function withWriteSchema<R>(
   return withSchema(ctx, baseId, use, (error) => error instanceof SchemaLookupError || error instanceof ToolInputError);
 }
 
+/** A new select option FieldChecker met: its first spelling, where that was given, and the records giving it. */
+interface NewOption {
+  name: string;
+  where: string;
+  /** Input indexes of the records giving it, the first MAX_CLOSE_RECORDS_LISTED; `count`: all of them. */
+  records: number[];
+  count: number;
+}
+
+/** What FieldChecker.cells collects instead of throwing, so that a call learns every such problem at once. */
+export interface CellCollectors {
+  /** A value the field's type rules out (valueProblems). */
+  problems?: ValueProblem[];
+  /** A read-only field, left out of the cells (readOnlyFieldsRefusal). */
+  readOnly?: ReadOnlyUse[];
+  /** A select value that is an option, or another new option of the call, but for case or spaces. */
+  variants?: SelectVariantUse[];
+  /** The record's index in the call's input, for the records a new select option's answer names. */
+  index?: number;
+}
+
 /**
  * Resolves field keys of one table, remembering each key so 5,000 records cost one lookup per distinct key.
  * `nonCreator`: the user's access to the base when list bases showed a level below creator (check-values.ts: an
@@ -148,15 +176,20 @@ export class FieldChecker {
   readonly table: AirtableTable;
   readonly #byKey = new Map<string, AirtableField>();
   readonly #nonCreator: BaseAccess | undefined;
-  /**
-   * True once a checked value is a select option the field does not have, accepted because typecast adds it: the
-   * write changes the base's schema, whose cached copy must then be forgotten (OperationOptions.addsSelectOptions).
-   */
-  addsSelectOptions = false;
+  /** The select options typecast adds, by field id, then by optionKey, in the order the cells gave them. */
+  readonly #newOptions = new Map<string, { field: AirtableField; byKey: Map<string, NewOption> }>();
 
   constructor(table: AirtableTable, nonCreator?: BaseAccess) {
     this.table = table;
     this.#nonCreator = nonCreator;
+  }
+
+  /**
+   * True once a checked value is a select option the field does not have, accepted because typecast adds it: the
+   * write changes the base's schema, whose cached copy must then be forgotten (OperationOptions.addsSelectOptions).
+   */
+  get addsSelectOptions(): boolean {
+    return this.#newOptions.size > 0;
   }
 
   /** The field `key` (id, exact name or unique case-insensitive name) names; `where` says where the key was given. */
@@ -189,18 +222,20 @@ export class FieldChecker {
   /**
    * The cells keyed by their fields' ids; refuses unknown and read-only fields, a field named twice, and a
    * value the field's type rules out (with `typecast`, Airtable converts more: see check-values.ts). With
-   * `problems`, a refused value is added to it instead of thrown, so that a call learns every wrong value at once
-   * (valueProblems); with `readOnly`, a read-only field is added to it (and left out of the cells) instead of
-   * thrown, so that a call learns every such field at once (readOnlyFieldsRefusal); the other refusals still throw
-   * at once.
+   * `collect.problems`, a refused value is added to it instead of thrown, so that a call learns every wrong value at
+   * once (valueProblems); with `collect.readOnly`, a read-only field is added to it (and left out of the cells)
+   * instead of thrown, so that a call learns every such field at once (readOnlyFieldsRefusal); with
+   * `collect.variants`, a select value that is an option but for case or spaces (SelectVariantError), or another
+   * spelling of a new option given earlier in the call, is added to it (selectVariantsRefusal); the other refusals
+   * still throw at once. The select options typecast adds are remembered (newSelectOptions), with `collect.index`.
    */
   cells(
     fields: Record<string, unknown>,
     where: string,
     typecast: boolean,
-    problems?: ValueProblem[],
-    readOnly?: ReadOnlyUse[],
+    collect: CellCollectors = {},
   ): Record<string, unknown> {
+    const { problems, readOnly, variants, index } = collect;
     const out: Record<string, unknown> = {};
     const keyOf = new Map<string, string>();
     for (const [key, value] of Object.entries(fields)) {
@@ -218,14 +253,89 @@ export class FieldChecker {
       }
       keyOf.set(field.id, key);
       try {
-        if (checkCellValue(field, value, where, typecast, this.#nonCreator)) this.addsSelectOptions = true;
+        const created = checkCellValue(field, value, where, typecast, this.#nonCreator);
+        if (created.length > 0) this.#noteNewOptions(field, created, where, index, variants);
       } catch (error) {
+        if (error instanceof SelectVariantError && variants !== undefined) {
+          // A cell's only variant keeps the cell's sentence, for a call whose only variant it is.
+          const sentence = error.variants.length === 1 ? { sentence: error.message } : {};
+          for (const v of error.variants) {
+            variants.push({ field: field.name, where, given: v.given, existing: v.existing, ...sentence });
+          }
+          continue;
+        }
         if (problems === undefined || !(error instanceof ToolInputError)) throw error;
         problems.push({ field: field.name, where, message: error.message });
       }
       out[field.id] = value;
     }
     return out;
+  }
+
+  /**
+   * Remembers the options `names` that typecast adds to `field` in the record at `index`. A name that is another
+   * spelling (optionKey) of a new option given earlier in the call is refused as a variant of it: Airtable would
+   * create both ("Gold" and "gold"), the mistake a variant of an existing option is.
+   */
+  #noteNewOptions(
+    field: AirtableField,
+    names: readonly string[],
+    where: string,
+    index: number | undefined,
+    variants: SelectVariantUse[] | undefined,
+  ): void {
+    let entry = this.#newOptions.get(field.id);
+    if (entry === undefined) {
+      entry = { field, byKey: new Map() };
+      this.#newOptions.set(field.id, entry);
+    }
+    const refused: SelectVariantUse[] = [];
+    for (const name of names) {
+      const key = optionKey(name);
+      const known = entry.byKey.get(key);
+      if (known === undefined) {
+        entry.byKey.set(key, { name, where, records: index === undefined ? [] : [index], count: 1 });
+      } else if (known.name === name) {
+        // A record counts once per option (names holds each option once).
+        known.count += 1;
+        if (index !== undefined && known.records.length < MAX_CLOSE_RECORDS_LISTED) known.records.push(index);
+      } else {
+        refused.push({ field: field.name, where, given: name, existing: [known.name], newIn: known.where });
+      }
+    }
+    if (refused.length === 0) return;
+    if (variants === undefined) throw selectVariantsRefusal(refused)!;
+    variants.push(...refused);
+  }
+
+  /**
+   * The select options the checked cells add (OperationOptions.newSelectOptions), per field in the order met:
+   * each new option once, the first MAX_NEW_OPTIONS_LISTED of a field (the rest counted), with the existing option
+   * it is probably a misspelling of (closeOption), and the field's existing options (the first
+   * MAX_EXISTING_OPTIONS_LISTED, the rest counted). Undefined when they add none.
+   */
+  newSelectOptions(): NewSelectOptions[] | undefined {
+    if (this.#newOptions.size === 0) return undefined;
+    return [...this.#newOptions.values()].map(({ field, byKey }) => {
+      const existing = selectOptionNames(field);
+      const all = [...byKey.values()];
+      const listed = all.slice(0, MAX_NEW_OPTIONS_LISTED).map((option) => {
+        const close = closeOption(option.name, existing);
+        return close === undefined
+          ? { name: option.name }
+          : { name: option.name, close: { existing: close, records: option.records, recordCount: option.count } };
+      });
+      return {
+        fieldId: field.id,
+        field: field.name,
+        options: listed,
+        ...(all.length > listed.length && { moreOptions: all.length - listed.length }),
+        existing: existing.slice(0, MAX_EXISTING_OPTIONS_LISTED),
+        ...(existing.length > MAX_EXISTING_OPTIONS_LISTED && {
+          moreExisting: existing.length - MAX_EXISTING_OPTIONS_LISTED,
+        }),
+      };
+    });
   }
 
   /** fieldsToMergeOn resolved to fields (1–3, each once, none computed). */
@@ -316,6 +426,101 @@ export function checkNewName(
         `Choose another name.`,
     );
   }
+}
+
+/** The names of a select field's options, in the field's order (choices without a name are skipped). */
+function selectOptionNames(field: AirtableField): string[] {
+  const choices = field.options?.choices;
+  if (!Array.isArray(choices)) return [];
+  return choices.flatMap((c: unknown) => (isPlainObject(c) && typeof c.name === "string" ? [c.name] : []));
+}
+
+/** The digits of a name in order ("Tier 2" → "2"): names whose digits differ are different things, not typos. */
+const digitsOf = (name: string) => name.replace(/\D/gu, "");
+
+/**
+ * The existing option a new one is probably a misspelling of, or undefined: the first of closestNames' answer
+ * (src/shared/closest-name.ts, the rule every "did you mean" of this server follows: the same letters and digits
+ * once case and separators are set aside, else within 2 edits for a name of 6 characters or more, 1 for 3 to 5,
+ * none below) whose digits are the new option's: "Custmer" → "Customer", "Follow up" → "Follow-up", but "Tier 2" is
+ * not a misspelling of "Tier 1" nor "2025" of "2026".
+ */
+export function closeOption(name: string, existing: readonly string[]): string | undefined {
+  const digits = digitsOf(name);
+  return closestNames(name, existing, 3).find((option) => digitsOf(option) === digits);
+}
+
+/**
+ * A select value FieldChecker.cells refused as a variant: the field's exact name, where it was given, the value and
+ * the option(s) to give instead. `newIn`: the option is not one of the field's but another spelling of a new option
+ * given there, earlier in the call.
+ */
+export interface SelectVariantUse {
+  field: string;
+  where: string;
+  given: string;
+  existing: string[];
+  newIn?: string;
+  /** The refusal's sentence when this is the call's only variant (SelectVariantError's, naming the field's type). */
+  sentence?: string;
+}
+
+/** How many distinct variants one refusal lists, and places one line names; the rest are counted. */
+const MAX_LISTED_VARIANTS = 20;
+const VARIANT_PLACES_NAMED = 5;
+
+/**
+ * One refusal for every select value of a call that is an option but for case or spaces (FieldChecker.cells'
+ * `variants`), undefined when there is none: one line per field and value, with the option to give and where the
+ * value is given (the first VARIANT_PLACES_NAMED places, the rest counted; the first MAX_LISTED_VARIANTS lines, the
+ * rest counted). A single value in a single place keeps SelectVariantError's sentence. Why refused rather than
+ * created: a second option differing only in case or spaces is a data-quality mistake, never what the agent meant
+ * (check-values.ts, SelectVariantError); an agent told every such value at once fixes them in one more call.
+ */
+export function selectVariantsRefusal(uses: readonly SelectVariantUse[]): ToolInputError | undefined {
+  const groups = new Map<string, { use: SelectVariantUse; places: Set<string> }>();
+  for (const use of uses) {
+    const key = JSON.stringify([use.field, use.given]);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, { use, places: new Set([use.where]) });
+    else group.places.add(use.where);
+  }
+  const all = [...groups.values()];
+  const first = all[0];
+  if (first === undefined) return undefined;
+  const placesOf = (places: readonly string[]) => {
+    const named = places.slice(0, VARIANT_PLACES_NAMED).join(", ");
+    return places.length > VARIANT_PLACES_NAMED ? `${named}, … (${formatCount(places.length)} in all)` : named;
+  };
+  if (all.length === 1 && first.places.size === 1) {
+    const { use } = first;
+    if (use.sentence !== undefined) return new ToolInputError(use.sentence);
+    if (use.newIn === undefined) {
+      return new ToolInputError(
+        `${use.where}: ${quotedValue(use.given)} is not an option of ${JSON.stringify(use.field)}, but ` +
+          `${existingOptions(use.existing)} ${use.existing.length === 1 ? "is" : "are"}: ${VARIANT_WHY}. Give ` +
+          `${existingOptions(use.existing)}.`,
+      );
+    }
+    return new ToolInputError(
+      `${use.where}: ${quotedValue(use.given)} differs only in case or spaces from ${existingOptions(use.existing)}, ` +
+        `which ${use.newIn} gives ${JSON.stringify(use.field)} as a new option: Airtable matches option names ` +
+        `exactly, so typecast would add both, two options a person cannot tell apart. Give one spelling for both.`,
+    );
+  }
+  const lines = all.slice(0, MAX_LISTED_VARIANTS).map(({ use, places }) => {
+    const given = `${JSON.stringify(use.field)}: ${quotedValue(use.given)} → ${existingOptions(use.existing)}`;
+    const newIn =
+      use.newIn === undefined ? "" : `; ${existingOptions(use.existing)} is a new option ${use.newIn} gives`;
+    return `${given} (${placesOf([...places])}${newIn})`;
+  });
+  const more = all.length - lines.length;
+  return new ToolInputError(
+    `${formatCount(all.length)} select values of this call differ from an option only in case or spaces; nothing ` +
+      `was queued. ${VARIANT_WHY}. Give the option as it is spelt (value given → option to give):\n- ` +
+      lines.join("\n- ") +
+      (more > 0 ? `\n- …and ${formatCount(more)} more.` : ""),
+  );
 }
 
 /** A value FieldChecker.cells refused: its field's exact name, where it was given, and the refusal's sentence. */

@@ -26,7 +26,11 @@
  *   option only for a base creator: anyone else gets 422 INVALID_MULTIPLE_CHOICE_OPTIONS "Insufficient
  *   permissions to create new select option" (https://github.com/Airtable/airtable.js/issues/138, Airtable's
  *   answer there: adding an option is "configuring a field"), so when list bases has shown a level below creator
- *   (`nonCreator`), an unknown name is refused with or without typecast, naming the level and the options;
+ *   (`nonCreator`), an unknown name is refused with or without typecast, naming the level and the options. A name
+ *   that is an existing option but for case, spaces or Unicode composition ("customer", "Lead ", "LEAD" for
+ *   "Customer" and "Lead": optionKey) is refused with or without typecast, naming the option to give
+ *   (SelectVariantError): a second option differing only in case or spaces is a data-quality mistake, never what
+ *   was meant (Airtable's own default is no typecast, "to ensure data integrity": create-records, `typecast`);
  * - text types (single line, long, rich text, email, url, phone) take strings (Airtable does not check email, url or
  *   phone formats); with typecast numbers and booleans convert, objects and arrays never;
  * - multipleRecordLinks takes an array of record ids (rec…) or of the linked records' primary field values,
@@ -144,6 +148,75 @@ function daysInMonth(year: number, month: number): number {
   return [4, 6, 9, 11].includes(month) ? 30 : 31;
 }
 
+/** What checkCellValue answers for a value that adds no select option. */
+const NO_NEW_OPTIONS: readonly string[] = Object.freeze([]);
+
+/**
+ * The form two select option names are compared in to tell a variant of the same option: Unicode-composed (NFC:
+ * "é" typed as e + accent is "é"), trimmed, inner runs of whitespace made one space, lowercased. "Lead ", "LEAD"
+ * and "lead" are all "lead". Airtable itself matches the exact name (field model, Single select), so two names of
+ * the same form are two options in Airtable, which a person reading the base cannot tell apart.
+ */
+export function optionKey(name: string): string {
+  return name.normalize("NFC").trim().replace(/\s+/gu, " ").toLowerCase();
+}
+
+/**
+ * A select value that is not an option but equals one (or several: Airtable allows "Lead" beside "lead") in
+ * optionKey's form: `given` as the call gave it, `existing` the options it matches, as the field spells them.
+ */
+export interface SelectVariant {
+  given: string;
+  existing: string[];
+}
+
+/**
+ * The refusal of a select cell whose values are existing options but for case, spaces or Unicode composition
+ * ("customer" for "Customer", "Lead " for "Lead"), with or without typecast: without it Airtable refuses the record
+ * (INVALID_MULTIPLE_CHOICE_OPTIONS); with it Airtable adds a second option beside the existing one ("a new choice
+ * will be created if one does not exactly match", field model, Single select), which splits the base's categories
+ * (a filter or group on "Customer" misses the record) and is never what the agent meant. Carries every such value
+ * of the cell, so that FieldChecker can name them all in one refusal for the call (check-fields.ts,
+ * selectVariantsRefusal); its message is the refusal of this cell alone.
+ */
+export class SelectVariantError extends ToolInputError {
+  override name = "SelectVariantError";
+  readonly variants: readonly SelectVariant[];
+
+  constructor(field: AirtableField, variants: readonly SelectVariant[], where: string) {
+    super(selectVariantSentence(field, variants, where));
+    this.variants = variants;
+  }
+}
+
+/** `"Customer"` or `"Lead" or "lead"`: the existing options a variant matches, as the agent may give them. */
+export const existingOptions = (existing: readonly string[]): string =>
+  existing.map((e) => JSON.stringify(e)).join(" or ");
+
+/** Why a variant is refused, in the words every variant refusal shares. */
+export const VARIANT_WHY =
+  "Airtable matches option names exactly (case and spaces included), so it would refuse the record without " +
+  "typecast, and with typecast add a second option that differs only in case or spaces, splitting the field's " +
+  "categories";
+
+function selectVariantSentence(field: AirtableField, variants: readonly SelectVariant[], where: string): string {
+  const what = field.type === "multipleSelects" ? "a multiple select field" : "a single select field";
+  const [first, ...rest] = variants;
+  if (rest.length === 0) {
+    return (
+      `${where}: ${quotedValue(first!.given)} is not an option of ${JSON.stringify(field.name)} (${what}), but ` +
+      `${existingOptions(first!.existing)} ${first!.existing.length === 1 ? "is" : "are"}: ${VARIANT_WHY}. Give ` +
+      `${existingOptions(first!.existing)}.`
+    );
+  }
+  const given = variants.map((v) => quotedValue(v.given)).join(", ");
+  const instead = variants.map((v) => `${existingOptions(v.existing)} for ${quotedValue(v.given)}`).join(", ");
+  return (
+    `${where}: ${given} are not options of ${JSON.stringify(field.name)} (${what}), but differ from existing ones ` +
+    `only in case or spaces: ${VARIANT_WHY}. Give ${instead}.`
+  );
+}
+
 const isEmpty = (value: unknown) =>
   value === null || value === undefined || value === "" || (Array.isArray(value) && value.length === 0);
 const isObjectLike = (value: unknown) => typeof value === "object" && value !== null;
@@ -165,9 +238,10 @@ function choicesOf(field: AirtableField): Choice[] {
  * (e.g. `records[3].fields`), the field, its type and what to give, with an example; without typecast, also
  * whether typecast would have let Airtable convert the value. Allows everything else. `nonCreator`:
  * the user's access to the base when list bases (remembered, schema-cache.ts) showed a level below creator, who
- * may not add select options. Returns true when the value is accepted only because typecast will add it as a new
- * select option ("If typecast is enabled, a new choice will be created if one does not exactly match", field
- * model, Single select): the base's schema changes with the write.
+ * may not add select options. Returns the select options the value names that the field does not have, accepted
+ * only because typecast will add them ("If typecast is enabled, a new choice will be created if one does not
+ * exactly match", field model, Single select): the base's schema changes with the write. Empty for every other
+ * value. A select value that is an existing option but for case or spaces throws SelectVariantError (checkSelect).
  */
 export function checkCellValue(
   field: AirtableField,
@@ -175,10 +249,11 @@ export function checkCellValue(
   where: string,
   typecast: boolean,
   nonCreator?: BaseAccess,
-): boolean {
+): readonly string[] {
   const name = JSON.stringify(field.name);
   if (isEmpty(value)) {
-    if (value === null || value === undefined || clearsAs(field.type, value as "" | unknown[], typecast)) return false;
+    if (value === null || value === undefined || clearsAs(field.type, value as "" | unknown[], typecast))
+      return NO_NEW_OPTIONS;
     const what = TYPE_WORDS[field.type]?.what ?? `a ${field.type} field`;
     throw new ToolInputError(
       `${where}: ${name} is ${what}: ${quotedValue(value)} is not a value of it${value === "" && !typecast ? " without typecast" : ""}` +
@@ -197,42 +272,42 @@ export function checkCellValue(
     if (typeof value === "number") {
       if (!Number.isFinite(value)) wrongType();
       if (field.type === "rating") checkRating(field, value, where);
-      return false;
+      return NO_NEW_OPTIONS;
     }
-    if (typeof value === "string" && typecast && hasDigit(value)) return false;
+    if (typeof value === "string" && typecast && hasDigit(value)) return NO_NEW_OPTIONS;
     return wrongType(field.type === "rating" ? ratingExample(field) : undefined);
   }
   if (TEXT_TYPES.has(field.type)) {
     if (typeof value === "string") {
       checkTextLength(field, value, where);
-      return false;
+      return NO_NEW_OPTIONS;
     }
-    if (typecast && (typeof value === "number" || typeof value === "boolean")) return false;
+    if (typecast && (typeof value === "number" || typeof value === "boolean")) return NO_NEW_OPTIONS;
     return wrongType();
   }
   switch (field.type) {
     case "checkbox":
-      if (typeof value === "boolean") return false;
-      if (typecast && !isObjectLike(value)) return false;
+      if (typeof value === "boolean") return NO_NEW_OPTIONS;
+      if (typecast && !isObjectLike(value)) return NO_NEW_OPTIONS;
       return wrongType();
     case "date":
       if (typeof value === "string") checkCalendarDate(value, where, name);
-      if (typeof value === "string" && (DATE.test(value) || (typecast && hasDigit(value)))) return false;
-      if (typecast && typeof value === "number") return false;
+      if (typeof value === "string" && (DATE.test(value) || (typecast && hasDigit(value)))) return NO_NEW_OPTIONS;
+      if (typecast && typeof value === "number") return NO_NEW_OPTIONS;
       return wrongType();
     case "dateTime":
       if (typeof value === "string") checkCalendarDate(value, where, name);
       if (typeof value === "string" && (DATE_TIME.test(value) || DATE.test(value) || (typecast && hasDigit(value)))) {
-        return false;
+        return NO_NEW_OPTIONS;
       }
-      if (typecast && typeof value === "number") return false;
+      if (typecast && typeof value === "number") return NO_NEW_OPTIONS;
       return wrongType();
     case "singleSelect":
       return checkSelect(field, value, where, typecast, false, nonCreator);
     case "multipleSelects":
       return checkSelect(field, value, where, typecast, true, nonCreator);
     case "multipleRecordLinks": {
-      if (typecast && typeof value === "string") return false;
+      if (typecast && typeof value === "string") return NO_NEW_OPTIONS;
       if (!Array.isArray(value)) return wrongType();
       value.forEach((item, i) => {
         // Text that is not a record id names a linked record by its primary field value (resolved later).
@@ -243,7 +318,7 @@ export function checkCellValue(
             `not ${quotedValue(value)}: item ${i} (${quotedValue(item)}) is neither.`,
         );
       });
-      return false;
+      return NO_NEW_OPTIONS;
     }
     case "multipleAttachments": {
       if (!Array.isArray(value)) return wrongType();
@@ -259,24 +334,24 @@ export function checkCellValue(
         }
         checkAttachmentFilename(field, entry as Record<string, unknown>, where);
       }
-      return false;
+      return NO_NEW_OPTIONS;
     }
     case "singleCollaborator":
-      if (typeof value === "string" && typecast) return false;
+      if (typeof value === "string" && typecast) return NO_NEW_OPTIONS;
       if (!isObjectLike(value) || Array.isArray(value)) return wrongType();
       checkCollaborator(field, value, value, where, typecast);
-      return false;
+      return NO_NEW_OPTIONS;
     case "multipleCollaborators": {
-      if (typeof value === "string" && typecast) return false;
+      if (typeof value === "string" && typecast) return NO_NEW_OPTIONS;
       if (!Array.isArray(value)) return wrongType();
       for (const item of value) {
         if (typeof item !== "string" && (!isObjectLike(item) || Array.isArray(item))) return wrongType();
         checkCollaborator(field, item, value, where, typecast);
       }
-      return false;
+      return NO_NEW_OPTIONS;
     }
     default:
-      return false;
+      return NO_NEW_OPTIONS;
   }
 }
 
@@ -429,6 +504,28 @@ function checkRating(field: AirtableField, value: number, where: string): void {
   );
 }
 
+/** Each field's options by optionKey, built once per field object (a cached schema's field is one object). */
+const keyedOptions = new WeakMap<AirtableField, Map<string, string[]>>();
+
+/**
+ * `field`'s option names by their optionKey form: 5,000 records of new values against 500 options cost one pass over
+ * the options, not one per value.
+ */
+function optionsByKey(field: AirtableField, choices: readonly Choice[]): Map<string, string[]> {
+  let byKey = keyedOptions.get(field);
+  if (byKey === undefined) {
+    byKey = new Map();
+    for (const { name } of choices) {
+      const key = optionKey(name);
+      const names = byKey.get(key);
+      if (names === undefined) byKey.set(key, [name]);
+      else names.push(name);
+    }
+    keyedOptions.set(field, byKey);
+  }
+  return byKey;
+}
+
 function checkSelect(
   field: AirtableField,
   value: unknown,
@@ -436,7 +533,7 @@ function checkSelect(
   typecast: boolean,
   multiple: boolean,
   nonCreator: BaseAccess | undefined,
-): boolean {
+): readonly string[] {
   const name = JSON.stringify(field.name);
   const choices = choicesOf(field);
   const listed = choices
@@ -460,18 +557,18 @@ function checkSelect(
     }
   } else items = [value];
 
-  let addsOption = false;
+  const created: string[] = [];
+  const variants: SelectVariant[] = [];
   for (const given of items) {
-    let item = given;
-    if (typeof item !== "string") {
-      // typecast makes a number or boolean the option named by its text (3 → "3"), added when no option has that
-      // name, as for any other name: checked below as that name.
-      if (typecast && (typeof item === "number" || typeof item === "boolean")) item = String(item);
-      else {
-        throw new ToolInputError(
-          `${where}: ${name} is ${what}: give ${multiple ? `an array of option names such as [${example}]` : `an option's name such as ${example}`}, not ${quotedValue(value)} (${options}).`,
-        );
-      }
+    let item: string;
+    if (typeof given === "string") item = given;
+    // typecast makes a number or boolean the option named by its text (3 → "3"), added when no option has that
+    // name, as for any other name: checked below as that name.
+    else if (typecast && (typeof given === "number" || typeof given === "boolean")) item = String(given);
+    else {
+      throw new ToolInputError(
+        `${where}: ${name} is ${what}: give ${multiple ? `an array of option names such as [${example}]` : `an option's name such as ${example}`}, not ${quotedValue(value)} (${options}).`,
+      );
     }
     // The field model's cell format is the option's name. Whether Airtable also resolves an option's id is not
     // documented: without typecast the id is left to Airtable (at worst a 422 for that record), but with typecast
@@ -489,6 +586,13 @@ function checkSelect(
     // Airtable matches the name exactly: "if the choice string does not exactly match an existing option … a new
     // choice will be created" (field model, Single select).
     if (choices.some((c) => c.name === item)) continue;
+    // An existing option but for case or spaces: refused with or without typecast (SelectVariantError), before the
+    // creator rule, whose refusal would list every option rather than name the one meant.
+    const same = optionsByKey(field, choices).get(optionKey(item));
+    if (same !== undefined) {
+      variants.push({ given: item, existing: same });
+      continue;
+    }
     if (nonCreator !== undefined) {
       throw new ToolInputError(
         `${where}: ${quotedValue(item)} is not an option of ${name} (${what}): ${options}. Only a base creator can add ` +
@@ -499,7 +603,7 @@ function checkSelect(
       );
     }
     if (typecast) {
-      addsOption = true;
+      if (!created.includes(item)) created.push(item);
       continue;
     }
     throw new ToolInputError(
@@ -507,5 +611,6 @@ function checkSelect(
         `typecast: true to add ${quotedValue(item)} as a new option.`,
     );
   }
-  return addsOption;
+  if (variants.length > 0) throw new SelectVariantError(field, variants, where);
+  return created;
 }

@@ -1,7 +1,7 @@
 import { defineWriteTool } from "../define-tool.ts";
 import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
-import { checkRecordsAgainstSchema } from "./plan-records.ts";
+import { checkRecordsAgainstSchema, selectOptionsCreated } from "./plan-records.ts";
 import {
   createAnnotations,
   fieldsInput,
@@ -40,7 +40,7 @@ export const createRecord = defineWriteTool({
       options: {
         typecast: input.typecast,
         onError: "continue",
-        ...(checked.addsSelectOptions && { addsSelectOptions: true }),
+        ...selectOptionsCreated(checked),
       },
     };
   },

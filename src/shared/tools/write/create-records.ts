@@ -3,7 +3,7 @@ import { defineWriteTool, rewordInTurn } from "../define-tool.ts";
 import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { checkRecordCount } from "./check-records.ts";
-import { checkRecordsAgainstSchema } from "./plan-records.ts";
+import { checkRecordsAgainstSchema, selectOptionsCreated } from "./plan-records.ts";
 import {
   createAnnotations,
   fieldsInput,
@@ -79,7 +79,7 @@ export const createRecords = defineWriteTool({
         typecast: input.typecast,
         onError: input.onError,
         ...(checked.fieldsToMergeOn !== undefined && { fieldsToMergeOn: checked.fieldsToMergeOn }),
-        ...(checked.addsSelectOptions && { addsSelectOptions: true }),
+        ...selectOptionsCreated(checked),
       },
     };
   },

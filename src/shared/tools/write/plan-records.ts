@@ -10,11 +10,14 @@ import {
   describeItem,
   FieldChecker,
   readOnlyFieldsRefusal,
+  selectVariantsRefusal,
   valueProblems,
   withWriteSchema,
   type ReadOnlyUse,
+  type SelectVariantUse,
   type ValueProblem,
 } from "./check-fields.ts";
+import type { NewSelectOptions, OperationOptions } from "../../operations/options.ts";
 import { keysShown, namedRecords } from "./write-inputs.ts";
 
 export interface RecordToWrite {
@@ -36,6 +39,23 @@ export interface CheckedRecords {
   fieldNames: Record<string, string>;
   /** A value is a select option its field does not have yet, which typecast adds (OperationOptions). */
   addsSelectOptions: boolean;
+  /** Those options, per field, for the write's answer (OperationOptions.newSelectOptions); undefined: none. */
+  newSelectOptions?: NewSelectOptions[];
+}
+
+/**
+ * The operation options that record what a checked write's typecast creates (OperationOptions: `addsSelectOptions`
+ * for the schema cache, `newSelectOptions` for the answer), to spread into the operation's options; none when it
+ * creates no option.
+ */
+export function selectOptionsCreated(
+  checked: CheckedRecords,
+): Pick<OperationOptions, "addsSelectOptions" | "newSelectOptions"> {
+  if (!checked.addsSelectOptions) return {};
+  return {
+    addsSelectOptions: true,
+    ...(checked.newSelectOptions !== undefined && { newSelectOptions: checked.newSelectOptions }),
+  };
 }
 
 export interface CheckRecordsInput {
@@ -84,20 +104,29 @@ export async function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRe
     const mergeFields = input.fieldsToMergeOn === undefined ? undefined : checker.mergeFields(input.fieldsToMergeOn);
     // Every wrong value of the call at once (one line per field), not one per call; every read-only field too,
     // before the values (a record written back as it was read names several computed fields).
+    // Select values that are an option but for case or spaces too, all at once (selectVariantsRefusal).
     const problems: ValueProblem[] = [];
     const readOnly: ReadOnlyUse[] = [];
+    const variants: SelectVariantUse[] = [];
     const cells = input.records.map((record, i) =>
-      checker.cells(record.fields, where(i), input.typecast, problems, readOnly),
+      checker.cells(record.fields, where(i), input.typecast, { problems, readOnly, variants, index: i }),
     );
     const readOnlyRefused = readOnlyFieldsRefusal(readOnly);
     if (readOnlyRefused !== undefined) throw readOnlyRefused;
     const refused = valueProblems(problems);
+    const variantsRefused = selectVariantsRefusal(variants);
+    if (refused !== undefined && variantsRefused !== undefined) {
+      throw new ToolInputError(`${refused.message}\n${variantsRefused.message}`);
+    }
     if (refused !== undefined) throw refused;
+    if (variantsRefused !== undefined) throw variantsRefused;
+    const newSelectOptions = checker.newSelectOptions();
     const out: CheckedRecords = {
       tableId: checker.table.id,
       cells,
       fieldNames: checker.namesById(),
       addsSelectOptions: checker.addsSelectOptions,
+      ...(newSelectOptions !== undefined && { newSelectOptions }),
     };
     if (mergeFields !== undefined) {
       checkMergeValues(

@@ -3,7 +3,7 @@ import { defineWriteTool, rewordInTurn } from "../define-tool.ts";
 import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { checkRecordCount, checkRecordIds } from "./check-records.ts";
-import { checkRecordsAgainstSchema } from "./plan-records.ts";
+import { checkRecordsAgainstSchema, selectOptionsCreated } from "./plan-records.ts";
 import {
   fieldsInput,
   onErrorInput,
@@ -86,7 +86,7 @@ export const upsertRecords = defineWriteTool({
         typecast: input.typecast,
         onError: input.onError,
         fieldsToMergeOn: checked.fieldsToMergeOn ?? input.fieldsToMergeOn,
-        ...(checked.addsSelectOptions && { addsSelectOptions: true }),
+        ...selectOptionsCreated(checked),
       },
     };
   },

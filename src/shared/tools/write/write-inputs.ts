@@ -31,7 +31,9 @@ export const typecastInput = z
   .describe(
     "Let Airtable convert values: text to select options (creating missing ones: only a base creator may), to " +
       "linked records, numbers, dates… Default true. false: a value of the wrong type, or a select option that does not exist, is refused " +
-      "before anything is queued (with the field's type, or its options, and an accepted example).",
+      "before anything is queued (with the field's type, or its options, and an accepted example). Either way an " +
+      'option given in another case or spacing ("customer" for "Customer") is refused, and the answer names every new ' +
+      "option typecast creates.",
   );
 
 /** `onError`, worded for what the tool does to records: "written" (create, update, upsert) or "deleted". */
