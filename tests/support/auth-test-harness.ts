@@ -20,6 +20,7 @@ import { createTokenStore, deriveKey, TokenCipher, type TokenStore } from "../..
 
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
 
+import { withSetCookies } from "../helpers/cookie-jar.ts";
 import { createTestRedis, deleteKeys, uniquePrefix } from "../helpers/redis.ts";
 import { insufficientScope, requireBearer } from "../../src/server/auth/bearer.ts";
 import type { AuthDeps } from "../../src/server/auth/context.ts";
@@ -263,10 +264,27 @@ export async function decide(
   });
 }
 
-/** Approve → sandbox login as the harness user → our callback. Returns the callback URL and its answer. */
+/**
+ * The Cookie header the browser that showed `page` sends after the consent decision answered `decision`: the
+ * consent cookie gone, the sign-in cookie (bound to the Airtable sign-in's state) that /oauth/callback requires.
+ */
+export function cookiesAfterDecision(page: ConsentPage, decision: Response): string | undefined {
+  return withSetCookies(page.cookie, decision);
+}
+
+/** A GET of `url` from a browser whose Cookie header for our server is `cookie`, redirects not followed. */
+export function browserGet(url: string | URL, cookie: string | undefined): Promise<Response> {
+  return fetch(url, { redirect: "manual", ...(cookie ? { headers: { cookie } } : {}) });
+}
+
+/**
+ * Approve → sandbox login as the harness user → our callback, from the browser that showed the consent page (its
+ * cookies, the sign-in cookie included). Returns the callback URL, its answer, and the browser's cookies after it.
+ */
 export async function approveThroughAirtable(h: Harness, page: ConsentPage) {
   const decision = await decide(h, page, "approve");
   if (decision.status !== 303) throw new Error(`decision answered ${decision.status}: ${await decision.text()}`);
+  const cookie = cookiesAfterDecision(page, decision);
   const upstream = new URL(decision.headers.get("location") as string);
   upstream.searchParams.set("sandbox_user", h.user.email);
   const atAirtable = await fetch(upstream, { redirect: "manual" });
@@ -274,8 +292,8 @@ export async function approveThroughAirtable(h: Harness, page: ConsentPage) {
   if (atAirtable.status !== 302 || callbackUrl === null) {
     throw new Error(`sandbox authorize answered ${atAirtable.status}: ${await atAirtable.text()}`);
   }
-  const callback = await fetch(callbackUrl, { redirect: "manual" });
-  return { upstream, callbackUrl, callback };
+  const callback = await browserGet(callbackUrl, cookie);
+  return { upstream, callbackUrl, callback, cookie: withSetCookies(cookie, callback) };
 }
 
 /** From a consent page to the redirect back to the client, parsed. */

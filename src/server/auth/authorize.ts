@@ -2,6 +2,7 @@ import { timingSafeEqual } from "node:crypto";
 import type { Request, Response } from "express";
 import { airtableScopesFor, allScopes } from "../../shared/auth/scopes.ts";
 import { redirectToClient } from "./client-redirect.ts";
+import { signInCookieId } from "./bound-cookie.ts";
 import { ClientMetadataError } from "./cimd.ts";
 import type { AuthContext } from "./context.ts";
 import { renderConsentPage, sendErrorPage, sendPage } from "./pages.ts";
@@ -167,8 +168,9 @@ export function authorizeHandler(ctx: AuthContext) {
 
 /**
  * POST /authorize/decision: the consent form. The CSRF token must match the pending request's, and the
- * consent cookie must show this is the browser that was shown the page. Approve → Airtable; deny → back to
- * the client with access_denied.
+ * consent cookie must show this is the browser that was shown the page. Approve → Airtable, with a `signin` cookie
+ * bound to our upstream state that /oauth/callback requires (bound-cookie.ts); deny → back to the client with
+ * access_denied (a redirect: the person saw where it goes on the consent page).
  */
 export function decisionHandler(ctx: AuthContext) {
   return async (req: Request, res: Response): Promise<void> => {
@@ -235,6 +237,9 @@ export function decisionHandler(ctx: AuthContext) {
     const upstreamState = randomToken(32);
     const upstreamVerifier = newVerifier();
     await ctx.transient.putUpstream(upstreamState, { ...request, upstreamVerifier });
+    // Only now, after Allow and right before the redirect (MCP security best practices, OAuth State Parameter
+    // Validation): the browser that comes back to the callback must be this one.
+    ctx.signInCookie.set(res, signInCookieId(upstreamState), upstreamState);
     const location = ctx.deps.airtableOAuth.authorizationUrl({
       redirectUri: ctx.urls.callback,
       state: upstreamState,

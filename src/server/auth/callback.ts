@@ -7,13 +7,18 @@ import type { AuthContext } from "./context.ts";
 import { sendErrorPage } from "./pages.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { randomToken } from "./pkce.ts";
+import { signInCookieId } from "./bound-cookie.ts";
 
 /**
  * GET /oauth/callback: Airtable sends the user back here. The upstream state is taken atomically (a replay
- * finds nothing); we exchange Airtable's code with our own verifier, learn who the user is, store their
- * Airtable tokens (encrypted by the TokenStore) and send the client our own single-use code. Opened with none of
- * Airtable's parameters (no state, code or error), it answers a page saying what the URL is for and where sign-in
- * starts; a state it does not hold (used, expired or made up), a page saying the link was used or has expired.
+ * finds nothing); the browser must carry the `signin` cookie the Allow button set for that state (bound-cookie.ts),
+ * else a 403 page and nothing else: no Airtable exchange, no code, no redirect (MCP security best practices, OAuth
+ * State Parameter Validation: otherwise whoever pressed Allow could send the Airtable link to someone else and get
+ * that person's sign-in at their own redirect URI). Then we exchange Airtable's code with our own verifier, learn
+ * who the user is, store their Airtable tokens (encrypted by the TokenStore) and send the client our own single-use
+ * code. Opened with none of Airtable's parameters (no state, code or error), it answers a page saying what the URL
+ * is for and where sign-in starts; a state it does not hold (used, expired or made up), a page saying the link was
+ * used or has expired.
  */
 export function callbackHandler(ctx: AuthContext) {
   return async (req: Request, res: Response): Promise<void> => {
@@ -34,8 +39,27 @@ export function callbackHandler(ctx: AuthContext) {
       );
     }
     const attempt = state === undefined ? undefined : await ctx.transient.takeUpstream(state);
-    if (attempt === undefined) {
+    if (attempt === undefined || state === undefined) {
       return sendErrorPage(res, 400, "This sign-in link was already used or has expired", "Start again from your app.");
+    }
+    // The state was taken above whatever the cookie says: a refused return cannot be completed later by anyone.
+    const cookieId = signInCookieId(state);
+    const sameBrowser = ctx.signInCookie.verify(req, cookieId, state);
+    ctx.signInCookie.clear(res, cookieId);
+    if (!sameBrowser) {
+      ctx.deps.logger.warn(
+        { clientId: attempt.clientId, redirectUri: attempt.redirectUri },
+        "Airtable sign-in came back to a browser without its sign-in cookie: refused, no code issued",
+      );
+      return sendErrorPage(
+        res,
+        403,
+        "This sign-in was started in another browser",
+        "The Airtable sign-in that brought you here was not started in this browser (or this browser blocked or " +
+          "cleared this site's cookies), so it was stopped to protect your Airtable account: nothing was shared. " +
+          "Start again from your app and finish in the browser it opens. If someone sent you a sign-in link, do " +
+          "not use it.",
+      );
     }
     const back = (params: Record<string, string>): void =>
       redirectToClient(res, {

@@ -9,12 +9,12 @@ import type { TokenStore } from "../../shared/tokens/types.ts";
 import { AccessTokens } from "./access-tokens.ts";
 import { ClientMetadataDocuments } from "./cimd.ts";
 import { ClientDirectory } from "./clients.ts";
-import { ConsentCookie } from "./consent-cookie.ts";
+import { BoundCookie } from "./bound-cookie.ts";
 import { Grants } from "./grants.ts";
 import { defaultRateLimits, FAILURE_WINDOW_MS, FailureLimit, type RateLimitSettings } from "./rate-limit.ts";
 import { RefreshTokens } from "./refresh-tokens.ts";
 import { RevocationList } from "./revocation-list.ts";
-import { PENDING_TTL_SEC, TransientState } from "./transient-state.ts";
+import { PENDING_TTL_SEC, TransientState, UPSTREAM_TTL_SEC } from "./transient-state.ts";
 import { authUrls, type AuthUrls } from "./urls.ts";
 
 export interface AuthDeps {
@@ -57,6 +57,7 @@ export type BearerDeps = Pick<AuthDeps, "config" | "kv" | "keyPrefix" | "logger"
 /** Labels for deriveKey: each purpose gets its own sub-key of TOKEN_ENCRYPTION_KEY. */
 const ACCESS_TOKEN_KEY_LABEL = "access-token";
 const CONSENT_COOKIE_KEY_LABEL = "consent-cookie";
+const SIGN_IN_COOKIE_KEY_LABEL = "signin-cookie";
 
 function required<T>(value: T | undefined, name: string): T {
   if (value === undefined) throw new Error(`${name} is not set; the authorization server cannot start without it`);
@@ -94,7 +95,10 @@ export interface AuthContext {
   transient: TransientState;
   grants: Grants;
   accessTokens: AccessTokens;
-  consentCookie: ConsentCookie;
+  /** Binds the consent decision to the browser shown the consent page (bound-cookie.ts). */
+  consentCookie: BoundCookie;
+  /** Binds the return from Airtable (/oauth/callback) to the browser that pressed Allow (bound-cookie.ts). */
+  signInCookie: BoundCookie;
   /** The request limits in force: defaults with deps.rateLimits over them. */
   rateLimits: RateLimitSettings;
   /** Wrong client secrets per client_id (see authenticateClient). */
@@ -152,10 +156,20 @@ export function buildAuthContext(deps: AuthDeps): AuthContext {
       now,
       logger: deps.logger,
     }),
-    consentCookie: new ConsentCookie({
+    consentCookie: new BoundCookie({
       key: deriveKey(required(config.TOKEN_ENCRYPTION_KEY, "TOKEN_ENCRYPTION_KEY"), CONSENT_COOKIE_KEY_LABEL),
       secure: urls.issuer.startsWith("https:"),
       maxAgeSec: PENDING_TTL_SEC,
+      prefix: "consent_",
+      purpose: "consent",
+    }),
+    // Kept as long as the upstream state: the Airtable sign-in's lifetime.
+    signInCookie: new BoundCookie({
+      key: deriveKey(required(config.TOKEN_ENCRYPTION_KEY, "TOKEN_ENCRYPTION_KEY"), SIGN_IN_COOKIE_KEY_LABEL),
+      secure: urls.issuer.startsWith("https:"),
+      maxAgeSec: UPSTREAM_TTL_SEC,
+      prefix: "signin_",
+      purpose: "signin",
     }),
     rateLimits,
     clientAuthFailures: failureLimit(

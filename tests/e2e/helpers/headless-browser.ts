@@ -2,8 +2,11 @@
  * The user's browser, headless: opens the authorization URL an MCP client hands over, submits our consent form
  * the way a browser would (its cookie, its hidden fields, the Allow button), signs in at the sandbox's Airtable
  * (the `sandbox_user` hint stands in for Airtable's login page), and follows the redirects back to the client's
- * redirect URI, which is never fetched: the test reads the code from it, as a native app would.
+ * redirect URI, which is never fetched: the test reads the code from it, as a native app would. Our server's cookies
+ * go back to it as a browser's would: the consent cookie with the decision, the sign-in cookie the decision sets
+ * with the return from Airtable (/oauth/callback refuses a browser without it).
  */
+import { withSetCookies } from "../../helpers/cookie-jar.ts";
 
 export interface ConsentForm {
   html: string;
@@ -87,7 +90,8 @@ export async function approveConsent(
   const toCallback = locationOf(atAirtable, airtableLogin.toString());
   if (atAirtable.status !== 302 || toCallback === undefined) throw await failure("Airtable authorize", atAirtable);
 
-  const callback = await fetch(toCallback, { redirect: "manual" });
+  const cookie = withSetCookies(form.cookie, decision);
+  const callback = await fetch(toCallback, { redirect: "manual", ...(cookie ? { headers: { cookie } } : {}) });
   const toClient = locationOf(callback, toCallback);
   if (callback.status !== 302 || toClient === undefined) throw await failure("GET /oauth/callback", callback);
   return new URL(toClient);

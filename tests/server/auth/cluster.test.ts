@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 import { deleteKeys, uniquePrefix } from "../../helpers/redis.ts";
 import {
+  browserGet,
   callMcp,
+  cookiesAfterDecision,
   decide,
   DEFAULT_VERIFIER,
   openConsent,
@@ -47,7 +49,8 @@ describe("a stateless web tier", () => {
     const atAirtable = await fetch(upstream, { redirect: "manual" });
     const callbackUrl = atAirtable.headers.get("location") as string;
     expect(callbackUrl.startsWith(`${a.url}/oauth/callback?`)).toBe(true);
-    const callback = await fetch(callbackUrl, { redirect: "manual" });
+    // The sign-in cookie B set is checked by A (one key per deployment; cookies ignore the port).
+    const callback = await browserGet(callbackUrl, cookiesAfterDecision(page, decision));
     const code = new URL(callback.headers.get("location") as string).searchParams.get("code") as string;
 
     const tokens = await tokenRequest(b, {

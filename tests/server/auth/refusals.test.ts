@@ -2,7 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   approveThroughAirtable,
   authorizeUrl,
+  browserGet,
   callMcp,
+  cookiesAfterDecision,
   decide,
   DEFAULT_VERIFIER,
   exchangeCode,
@@ -210,7 +212,10 @@ describe("/oauth/callback refuses", () => {
     upstream.searchParams.set("sandbox_user", h.user.email);
     upstream.searchParams.set("sandbox_decision", "deny");
     const atAirtable = await fetch(upstream, { redirect: "manual" });
-    const callback = await fetch(atAirtable.headers.get("location") as string, { redirect: "manual" });
+    const callback = await browserGet(
+      atAirtable.headers.get("location") as string,
+      cookiesAfterDecision(page, decision),
+    );
     expect(callback.status).toBe(302);
     const back = new URL(callback.headers.get("location") as string);
     expect(back.searchParams.get("error")).toBe("access_denied");
@@ -242,7 +247,10 @@ describe("an Airtable integration without every scope selected", () => {
       upstream.searchParams.set("sandbox_user", own.user.email);
       const atAirtable = await fetch(upstream, { redirect: "manual" });
       expect(new URL(atAirtable.headers.get("location") as string).searchParams.get("error")).toBe("invalid_scope");
-      const callback = await fetch(atAirtable.headers.get("location") as string, { redirect: "manual" });
+      const callback = await browserGet(
+        atAirtable.headers.get("location") as string,
+        cookiesAfterDecision(page, decision),
+      );
       expect(callback.status).toBe(302);
       const back = new URL(callback.headers.get("location") as string);
       expect(back.searchParams.get("error")).toBe("server_error");
