@@ -1,7 +1,7 @@
 import { timingSafeEqual } from "node:crypto";
 import type { Request, Response } from "express";
 import { airtableScopesFor, allScopes } from "../../shared/auth/scopes.ts";
-import { redirectToClient } from "./client-redirect.ts";
+import { redirectToClient, refuseBeforeConsent } from "./client-redirect.ts";
 import { signInCookieId } from "./bound-cookie.ts";
 import { ClientMetadataError } from "./cimd.ts";
 import type { AuthContext } from "./context.ts";
@@ -17,8 +17,10 @@ import { REACHABILITY_FRESH_MS } from "../../shared/airtable/reachability.ts";
 
 /**
  * GET /authorize: validate, then show the consent page. Errors about the client or its redirect URI are a page
- * (redirecting to an unverified URI would make us an open redirector); every later error goes back to the
- * client as an error redirect.
+ * (redirecting to an unverified URI would make us an open redirector). Every later error is an error response for
+ * the client (RFC 6749 §4.1.2.1), sent by refuseBeforeConsent: redirected to at once only when the redirect URI is
+ * a loopback one, otherwise a page with a link the person may follow (RFC 9700 §4.11.2: anyone can register a client
+ * whose redirect URI is a phishing site and send a broken request to be redirected there).
  *
  * The redirect URI must match a registered one (redirect-uris.ts: exact, or loopback with any port) and still pass
  * today's redirect rules (REDIRECT_URI_SCHEMES may have been narrowed since the client registered). Scope words
@@ -96,13 +98,15 @@ export function authorizeHandler(ctx: AuthContext) {
     }
 
     const state = q("state");
-    const fail = (error: string, description: string): void =>
-      redirectToClient(res, {
+    const fail = (error: string, description: string): void => {
+      ctx.deps.logger.info({ clientId: client.clientId, error }, "authorization request refused before consent");
+      refuseBeforeConsent(res, {
         redirectUri,
         issuer: ctx.urls.issuer,
         state,
         params: { error, error_description: description },
       });
+    };
 
     if (repeated.length > 0) {
       return fail(

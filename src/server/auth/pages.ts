@@ -76,6 +76,45 @@ function redirectSentence(redirectUri: string): string {
   }
 }
 
+/** What renderRefusedRequestPage shows. */
+export interface RefusedRequestView {
+  /** The RFC 6749 §4.1.2.1 error code (`invalid_request`, `unsupported_response_type`, …). */
+  error: string;
+  /** Our error_description, when there is one. */
+  description: string | undefined;
+  /** The client's redirect URI, shown in full. */
+  redirectUri: string;
+  /** The redirect URI with the error response (error, error_description, state, iss): the link's target. */
+  returnUrl: string;
+}
+
+/**
+ * The page for an authorization request refused before the consent page (client-redirect.ts, refuseBeforeConsent):
+ * the error in words and by its code, that nothing was shared, and a link back to the app with the error response
+ * that the person may follow. Never a redirect: the address is the app's own choice, and anyone can register one.
+ */
+export function renderRefusedRequestPage(view: RefusedRequestView): string {
+  const target = redirectTarget(view.redirectUri);
+  const where =
+    target.kind === "web"
+      ? `<strong>${escapeHtml(target.host)}</strong>`
+      : target.kind === "loopback"
+        ? `an app on this computer, at <strong>${escapeHtml(target.hostAndPort)}</strong>`
+        : `the app that handles <strong>${escapeHtml(target.scheme)}:</strong> links`;
+  const reason = view.description === undefined ? "" : `: ${escapeHtml(view.description)}`;
+  return layout(
+    "Sign-in request refused",
+    `<h1>This sign-in request was refused</h1>
+<p>The app that sent you here asked for something this server does not allow
+(<code>${escapeHtml(view.error)}</code>${reason}). Nothing was shared and nobody was signed in.</p>
+<p>This is a problem in the app's request, not in your account: start again from the app, and if it happens again,
+tell the app's makers what this page says.</p>
+<p class="muted">The app asked to be sent back to ${where} (<code>${escapeHtml(view.redirectUri)}</code>).
+This server does not send you there by itself. If you trust that address and want the app to know what went wrong,
+<a href="${escapeHtml(view.returnUrl)}" rel="noreferrer">return to the app with this error</a>.</p>`,
+  );
+}
+
 export function renderConsentPage(view: ConsentView): string {
   const name = view.clientName?.trim() ? view.clientName.trim() : "An unnamed application";
   const identity = view.metadataDocument
