@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { s256 } from "../../../src/server/auth/pkce.ts";
 import {
@@ -19,6 +20,7 @@ import {
   tokenRequest,
   type Harness,
 } from "../../support/auth-test-harness.ts";
+import { rawRequest } from "../../helpers/raw-http.ts";
 
 let h: Harness;
 const clock = new TestClock();
@@ -296,6 +298,72 @@ describe("the bearer guard", () => {
       'scope="records:read records:write schema:read schema:write comments:read comments:write"',
     );
     expect(header).not.toContain("error=");
+  });
+
+  it("an Authorization header holding no bearer token (empty, bare Bearer, another scheme): 401 like none at all", async () => {
+    // RFC 6750 §3.1: no authentication information, or an unsupported method, gets no error code; MCP clients
+    // start their sign-in on this 401 (a 400 left them stuck). Inspector 0.16.8 sent a bare `Bearer`; Open WebUI
+    // and VS Code an empty one; `Basic …` and GitHub-style `token …` come from hand-made configurations.
+    const basic = `Basic ${Buffer.from("user:pass").toString("base64")}`;
+    for (const value of ["", "Bearer ", "Bearer", "bearer   ", basic, "token abc", "eyJhbGciOiJIUzI1NiJ9.e30.sig"]) {
+      const res = await rawRequest(`${h.url}/mcp`, { method: "POST", headers: { authorization: value } });
+      expect(res.status, JSON.stringify(value)).toBe(401);
+      const header = String(res.headers["www-authenticate"]);
+      expect(header, JSON.stringify(value)).toBe(challengeOf(await callMcp(h, undefined)));
+      expect(header).toContain(`resource_metadata="${metadataUrl()}"`);
+      expect(header).not.toContain("error=");
+      const body = JSON.parse(res.body) as { error: string; error_description: string };
+      expect(body.error).toBe("unauthorized");
+      expect(body.error_description).toMatch(/^Sign in: this endpoint needs a bearer token/);
+    }
+    const basicBody = await rawRequest(`${h.url}/mcp`, { method: "POST", headers: { authorization: basic } });
+    expect(JSON.parse(basicBody.body).error_description).toMatch(/Authorization: Bearer <token>, not Basic$/);
+    // A token sent without a scheme is not repeated back.
+    const bare = await rawRequest(`${h.url}/mcp`, { method: "POST", headers: { authorization: "abc.def.ghi" } });
+    expect(bare.body).not.toContain("abc.def.ghi");
+  });
+
+  it("a Bearer header whose token is not a b64token: 401 invalid_token, not a 400", async () => {
+    for (const value of ["Bearer abc def", "Bearer a,b", "Bearer \u00e9t\u00e9", "Bearer\tabc"]) {
+      const res = await rawRequest(`${h.url}/mcp`, { method: "POST", headers: { authorization: value } });
+      expect(res.status, JSON.stringify(value)).toBe(401);
+      expect(String(res.headers["www-authenticate"])).toContain('error="invalid_token"');
+      expect(String(res.headers["www-authenticate"])).toContain(`resource_metadata="${metadataUrl()}"`);
+    }
+  });
+
+  it("two Authorization header lines: 400 invalid_request, even when the first holds a good token", async () => {
+    // Node keeps only the first line; a proxy in front may have judged the request by the other one.
+    const good = await forgeAccessToken(h, {});
+    for (const lines of [
+      [`Bearer ${good}`, "Bearer other"],
+      [`Bearer ${good}`, `Bearer ${good}`],
+      ["Basic eDp5", `Bearer ${good}`],
+    ]) {
+      const res = await new Promise<{ status: number; challenge: string; body: string }>((resolve, reject) => {
+        const req = httpRequest(
+          `${h.url}/mcp`,
+          // Raw header pairs, so both lines go out (Node adds no Host to those: HTTP/1.1 needs one).
+          {
+            method: "POST",
+            headers: ["Host", new URL(h.url).host, ...lines.flatMap((line) => ["Authorization", line])],
+          },
+          (r) => {
+            let body = "";
+            r.setEncoding("utf8");
+            r.on("data", (chunk: string) => (body += chunk));
+            r.on("end", () =>
+              resolve({ status: r.statusCode ?? 0, challenge: String(r.headers["www-authenticate"]), body }),
+            );
+          },
+        );
+        req.on("error", reject);
+        req.end();
+      });
+      expect(res.status).toBe(400);
+      expect(res.challenge).toContain('error="invalid_request"');
+      expect(JSON.parse(res.body)).toMatchObject({ error: "invalid_request" });
+    }
   });
 
   it("an expired token: 401 invalid_token", async () => {
