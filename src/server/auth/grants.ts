@@ -6,6 +6,7 @@ import { invalidGrant, OAuthError } from "./oauth-error.ts";
 import type { FailureLimit } from "./rate-limit.ts";
 import { parseRefreshToken, type ParsedRefreshToken, type RefreshTokens } from "./refresh-tokens.ts";
 import type { RevocationList } from "./revocation-list.ts";
+import { isOurResource } from "./resource-param.ts";
 import { scopeString } from "./scope-param.ts";
 
 export interface TokenResponse {
@@ -116,7 +117,8 @@ export class Grants {
 
   /**
    * The refresh_token grant (RFC 6749 §6), as described on the class. The grant is read first so a token
-   * presented by another client, or for another resource, is refused without burning it. Throws OAuthError:
+   * presented by another client, or for another resource (`resource` as the client sent it, compared by
+   * isOurResource), is refused without burning it. Throws OAuthError:
    * invalid_grant, invalid_scope, invalid_target, or 429 (too many refused refreshes of this grant).
    */
   async refresh(opts: {
@@ -150,7 +152,7 @@ export class Grants {
     opts: { clientId: string; scopes: Scope[] | undefined; resource: string | undefined },
   ): Promise<TokenResponse> {
     if (grant.clientId !== opts.clientId) throw invalidGrant("The refresh token was issued to another client");
-    if (opts.resource !== undefined && opts.resource !== grant.resource) {
+    if (opts.resource !== undefined && !isOurResource(opts.resource, grant.resource)) {
       throw new OAuthError("invalid_target", `resource must be ${grant.resource}`);
     }
     const narrowed = opts.scopes ?? grant.scopes;

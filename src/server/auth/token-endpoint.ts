@@ -13,15 +13,15 @@ import {
 import { verifierMatches } from "./pkce.ts";
 import { newGrantId } from "./refresh-tokens.ts";
 import type { GrantType, ResolvedClient } from "./resolved-client.ts";
-import { canonicalResource, isOurResource, resourceValues } from "./resource-param.ts";
+import { isOurResource, resourceValues } from "./resource-param.ts";
 import { parseScopes } from "./scope-param.ts";
 
 /**
  * POST /token: authorization_code and refresh_token grants (form bodies), answers in RFC 6749 §5 shape.
  * A client may use only the grant types its registration lists (RFC 7591 §2 grant_types, CIMD documents
  * included): a refresh token is issued only to a client with refresh_token there, and one presented by a client
- * without it gets unauthorized_client (RFC 6749 §5.2). Unknown scope words are dropped; `resource` may carry a
- * trailing slash.
+ * without it gets unauthorized_client (RFC 6749 §5.2). Unknown scope words are dropped; `resource` is compared
+ * by isOurResource (resource-param.ts: uppercase scheme and host, one trailing slash).
  */
 export function tokenHandler(ctx: AuthContext) {
   return async (req: Request, res: Response): Promise<void> => {
@@ -141,6 +141,6 @@ async function refresh(ctx: AuthContext, client: ResolvedClient, field: Field): 
     clientId: client.clientId,
     refreshToken,
     scopes: scopes.length > 0 ? scopes : undefined,
-    resource: canonicalResource(field("resource"), ctx.urls.resource),
+    resource: field("resource"),
   });
 }

@@ -16,7 +16,8 @@ import {
 
 /**
  * Leniency the specs allow and real clients need: scope words that are not ours (`openid profile email`,
- * `offline_access`, another server's) are dropped rather than refused, and `resource` may carry a trailing slash.
+ * `offline_access`, another server's) are dropped rather than refused, and `resource` may carry a trailing slash
+ * or an uppercase scheme and host (MCP authorization, "Canonical Server URI").
  */
 let h: Harness;
 beforeAll(async () => {
@@ -181,5 +182,37 @@ describe("resource with a trailing slash names our resource", () => {
       refresh_token: tokens.body.refresh_token as string,
     });
     expect(ok.status).toBe(200);
+  });
+});
+
+describe("resource with an uppercase scheme or host names our resource (MCP authorization, Canonical Server URI)", () => {
+  it("at /authorize, at the code exchange and at refresh; tokens carry the canonical, lowercase audience", async () => {
+    // The harness listens on 127.0.0.1, which has no letters: the scheme carries the case here, and
+    // resource-param.test.ts covers host names.
+    const upper = `HTTP://${new URL(h.url).host}/mcp`;
+    const mixed = `Http://${new URL(h.url).host}/mcp/`;
+    const { clientId } = await registerClient(h);
+    const { code } = await signIn(h, { clientId, resource: upper });
+    const tokens = await codeExchange(clientId, code, { resource: mixed });
+    expect(tokens.status, JSON.stringify(tokens.body)).toBe(200);
+    const res = await callMcp(h, tokens.body.access_token as string);
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { auth: { resource: string } }).auth.resource).toBe(`${h.url}/mcp`);
+
+    const refreshed = await tokenRequest(h, {
+      grant_type: "refresh_token",
+      client_id: clientId,
+      refresh_token: tokens.body.refresh_token as string,
+      resource: upper,
+    });
+    expect(refreshed.status, JSON.stringify(refreshed.body)).toBe(200);
+    expect((await callMcp(h, refreshed.body.access_token as string)).status).toBe(200);
+  });
+
+  it("the path keeps its case: HTTP://…/MCP is another resource", async () => {
+    const { clientId } = await registerClient(h);
+    const other = `HTTP://${new URL(h.url).host}/MCP`;
+    const authorize = await fetch(authorizeUrl(h, { clientId, resource: other }), { redirect: "manual" });
+    expect(new URL(authorize.headers.get("location") as string).searchParams.get("error")).toBe("invalid_target");
   });
 });
