@@ -264,10 +264,16 @@ export const configSchema = z.object({
   REFRESH_TOKEN_IDLE_DAYS: positiveInt.max(365).default(30),
   /**
    * Seconds after its first use during which a replaced refresh token, presented again by the same client, is
-   * answered with the same grant's tokens (clients refreshing from several nodes or sessions) instead of counting
-   * as a replay that revokes the grant (RFC 9700 §4.14.2). 0: strict rotation.
+   * answered with the same grant's tokens (clients refreshing from several nodes or sessions, or retrying) instead
+   * of counting as a replay that revokes the grant (RFC 9700 §4.14.2). 0: strict rotation. 120 by default: hosts'
+   * retries were seen 33–76 s after the first use (comet-ml/opik#8287).
    */
-  REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(300).default(60),
+  REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(300).default(120),
+  /**
+   * The most times one replaced refresh token is answered as a reuse within REFRESH_REUSE_GRACE_SECONDS; past it
+   * each use is refused (invalid_grant) and the grant kept (see server/auth/grants.ts for why not revoked).
+   */
+  REFRESH_REUSE_LIMIT: positiveInt.max(100).default(10),
   /**
    * Hours a client registered by DCR (RFC 7591) may take to complete its first sign-in before its registration
    * is deleted; registering the same public client again renews it. Bounds storage under registration floods.

@@ -318,6 +318,88 @@ export function tokenStoreContract(name: string, factory: ContractFactory, optio
       );
     });
 
+    it("counts reuses of the replaced hash against reuseLimit: reuse_limit past it, nothing written; a rotation starts a new count", async () => {
+      let now = Date.now();
+      const timed = await factory(TokenCipher.create(keyA), () => now);
+      extra.push(timed);
+      const day = 86_400_000;
+      const g = grant(id("usr"));
+      await timed.store.putGrant(g);
+      const opts = (expiresAt?: number) => ({ reuseGraceMs: 120_000, reuseLimit: 3, ...(expiresAt && { expiresAt }) });
+      const h1 = sha("h1");
+      expect(await timed.store.rotateRefreshToken(g.grantId, g.refreshTokenHash, h1, opts())).toMatchObject({
+        ok: true,
+        reused: false,
+      });
+      for (let i = 0; i < 3; i++) {
+        now += 1_000;
+        expect(
+          await timed.store.rotateRefreshToken(g.grantId, g.refreshTokenHash, h1, opts()),
+          `reuse ${i + 1}`,
+        ).toMatchObject({
+          ok: true,
+          reused: true,
+          grant: { refreshTokenHash: h1, generation: 1 },
+        });
+      }
+      now += 1_000;
+      const before = await timed.store.getGrant(g.grantId);
+      // Past the limit, still within the window: refused, and nothing moves (not even the sliding lifetime).
+      expect(await timed.store.rotateRefreshToken(g.grantId, g.refreshTokenHash, h1, opts(now + 30 * day))).toEqual({
+        ok: false,
+        reason: "reuse_limit",
+      });
+      expect(await timed.store.getGrant(g.grantId)).toEqual(before);
+      // Past the window it is stale as before (the caller's replay detection).
+      now += 120_000;
+      expect(await timed.store.rotateRefreshToken(g.grantId, g.refreshTokenHash, h1, opts())).toEqual({
+        ok: false,
+        reason: "stale",
+      });
+      // The current hash still rotates, and its own replaced hash gets a full count of reuses.
+      const h2 = sha("h2");
+      expect(await timed.store.rotateRefreshToken(g.grantId, h1, h2, opts())).toMatchObject({
+        ok: true,
+        reused: false,
+      });
+      for (let i = 0; i < 3; i++) {
+        expect(await timed.store.rotateRefreshToken(g.grantId, h1, h2, opts())).toMatchObject({
+          ok: true,
+          reused: true,
+        });
+      }
+      expect(await timed.store.rotateRefreshToken(g.grantId, h1, h2, opts())).toEqual({
+        ok: false,
+        reason: "reuse_limit",
+      });
+      // Without reuseLimit there is no cap (callers before it existed).
+      expect(await timed.store.rotateRefreshToken(g.grantId, h1, h2, { reuseGraceMs: 120_000 })).toMatchObject({
+        ok: true,
+        reused: true,
+      });
+    });
+
+    it.runIf(options.isolatesTransactions)(
+      "counts 20 concurrent uses of one token one by one: one rotation, reuseLimit reuses, the rest reuse_limit",
+      async () => {
+        const g = grant(id("usr"));
+        await store.putGrant(g);
+        const successor = sha("burst successor");
+        const results = await Promise.all(
+          Array.from({ length: 20 }, () =>
+            store.rotateRefreshToken(g.grantId, g.refreshTokenHash, successor, {
+              reuseGraceMs: 60_000,
+              reuseLimit: 12,
+            }),
+          ),
+        );
+        expect(results.filter((r) => r.ok && !r.reused)).toHaveLength(1);
+        expect(results.filter((r) => r.ok && r.reused)).toHaveLength(12);
+        expect(results.filter((r) => !r.ok).map((r) => (r.ok ? "" : r.reason))).toEqual(Array(7).fill("reuse_limit"));
+        expect(await store.getGrant(g.grantId)).toMatchObject({ refreshTokenHash: successor, generation: 1 });
+      },
+    );
+
     it("renews expiresAt on every successful use (sliding lifetime); a lapsed grant answers expired", async () => {
       let now = Date.now();
       const timed = await factory(TokenCipher.create(keyA), () => now);

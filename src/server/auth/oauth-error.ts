@@ -49,7 +49,7 @@ const UNAVAILABLE_RETRY_AFTER_SEC = 30;
  * answer a refresh that failed with `server_error` (or an error they cannot parse) by dropping it and opening the
  * browser for a new sign-in, which during an outage leads the user to an error page; any other OAuth error leaves
  * the stored tokens alone, so the client retries later and stays signed in. A retry with the same refresh token
- * is safe even if the rotation was written before the failure: within REFRESH_REUSE_GRACE_SECONDS (60 by default,
+ * is safe even if the rotation was written before the failure: within REFRESH_REUSE_GRACE_SECONDS (120 by default,
  * above Retry-After's 30) it is answered as a reuse. `temporarily_unavailable` is registered for the
  * authorization endpoint only (RFC 6749 §4.1.2.1); at the token endpoint it is an unregistered extension code
  * (RFC 6749 §5.2 lists the codes, §8.5 their registry), chosen because clients treat any code but server_error

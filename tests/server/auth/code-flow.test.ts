@@ -160,8 +160,8 @@ describe("the authorization code flow, headless", () => {
     expect(rotated.status).toBe(200);
     const liveAccess = rotated.body.access_token as string;
     expect((await callMcp(h, liveAccess)).status).toBe(200);
-    // REFRESH_REUSE_GRACE_SECONDS (60 by default) after its first use, the old token is a replay.
-    clock.advance(61_000);
+    // REFRESH_REUSE_GRACE_SECONDS (120 by default) after its first use, the old token is a replay.
+    clock.advance(121_000);
 
     const replay = await tokenRequest(h, {
       grant_type: "refresh_token",

@@ -1,7 +1,7 @@
 /**
  * Refresh as real clients do it (issue 9, item 3): the same refresh token arriving twice within seconds
- * (Claude.ai's egress nodes, two Claude Code sessions, two server processes at once), replays after the grace
- * window, made-up tokens, the sliding idle lifetime and the absolute cap, key rotation, tokens from before tags.
+ * (Claude.ai's egress nodes, two Claude Code sessions, two server processes at once) or a minute later (hosts'
+ * retries), more reuses than the limit, replays after the grace window, made-up tokens, the sliding idle lifetime and the absolute cap, key rotation, tokens from before tags.
  * Two instances of one deployment (same keys, Redis prefix and Airtable integration) share one moved clock.
  */
 import { randomBytes } from "node:crypto";
@@ -85,16 +85,16 @@ describe("the same refresh token twice within the grace window", () => {
     }
   });
 
-  it("the window runs from the token's first use: at 59 s it is still honoured, at 61 s the grant is revoked", async () => {
+  it("the window runs from the token's first use: at 119 s it is still honoured, at 121 s the grant is revoked", async () => {
     const c = await signedInClient(a);
     const first = await refresh(a, c.clientId, c.refreshToken);
     clock.advance(30_000);
     expect((await refresh(b, c.clientId, c.refreshToken)).status).toBe(200);
-    clock.advance(29_000); // 59 s after the first use; the reuse at 30 s did not restart the window
+    clock.advance(89_000); // 119 s after the first use; the reuse at 30 s did not restart the window
     const late = await refresh(a, c.clientId, c.refreshToken);
     expect(late.status).toBe(200);
     expect(late.body.refresh_token).toBe(first.body.refresh_token);
-    clock.advance(2_000); // 61 s
+    clock.advance(2_000); // 121 s
     const replay = await refresh(a, c.clientId, c.refreshToken);
     expect(replay.status).toBe(400);
     expect(replay.body).toMatchObject({
@@ -106,6 +106,65 @@ describe("the same refresh token twice within the grace window", () => {
     for (const token of [first.body.access_token, late.body.access_token]) {
       expect((await callMcp(b, token as string)).status).toBe(401);
     }
+  });
+
+  it("hosts' late retries (61–119 s after the first use, comet-ml/opik#8287 saw 33–76 s) get the same tokens", async () => {
+    for (const after of [61_000, 76_000, 119_000]) {
+      const c = await signedInClient(a);
+      const first = await refresh(a, c.clientId, c.refreshToken);
+      clock.advance(after);
+      const retry = await refresh(b, c.clientId, c.refreshToken);
+      expect(retry.status, `${after} ms`).toBe(200);
+      expect(retry.body.refresh_token).toBe(first.body.refresh_token);
+      for (const token of [first.body.access_token, retry.body.access_token]) {
+        expect((await callMcp(a, token as string)).status).toBe(200);
+      }
+      expect((await refresh(a, c.clientId, first.body.refresh_token as string)).status).toBe(200);
+    }
+  });
+
+  it("past REFRESH_REUSE_LIMIT (10) reuses within the window: refused, the grant kept, no 429", async () => {
+    const c = await signedInClient(a);
+    const first = await refresh(a, c.clientId, c.refreshToken);
+    for (let i = 1; i <= 10; i++) {
+      clock.advance(1_000);
+      const reuse = await refresh(i % 2 === 0 ? a : b, c.clientId, c.refreshToken);
+      expect(reuse.status, `reuse ${i}`).toBe(200);
+      expect(reuse.body.refresh_token).toBe(first.body.refresh_token);
+    }
+    // More refusals than the refused-refresh limit (10 in 10 minutes): none is counted, so none turns into a 429.
+    for (let i = 0; i < 12; i++) {
+      const over = await refresh(a, c.clientId, c.refreshToken);
+      expect(over.status, `over ${i}`).toBe(400);
+      expect(over.body).toMatchObject({
+        error: "invalid_grant",
+        error_description: expect.stringMatching(/presented 10 times since; use the refresh token from that answer/),
+      });
+    }
+    // Not a replay: the grant and every token handed out live on.
+    expect((await callMcp(a, first.body.access_token as string)).status).toBe(200);
+    const next = await refresh(b, c.clientId, first.body.refresh_token as string);
+    expect(next.status).toBe(200);
+    // The newly replaced token has a count of its own.
+    expect((await refresh(a, c.clientId, first.body.refresh_token as string)).status).toBe(200);
+    // Past the window the old token is still a replay that revokes the grant (RFC 9700 §4.14.2).
+    clock.advance(121_000);
+    expect((await refresh(a, c.clientId, c.refreshToken)).body.error_description).toMatch(/already used/);
+    expect((await callMcp(a, next.body.access_token as string)).status).toBe(401);
+  });
+
+  it("a burst of parallel refreshes of one token on two instances: one rotation, 10 reuses, the rest refused, still signed in", async () => {
+    const c = await signedInClient(a);
+    const results = await Promise.all(
+      Array.from({ length: 14 }, (_, i) => refresh(i % 2 === 0 ? a : b, c.clientId, c.refreshToken)),
+    );
+    const served = results.filter((r) => r.status === 200);
+    expect(served).toHaveLength(11);
+    expect(new Set(served.map((r) => r.body.refresh_token)).size).toBe(1);
+    expect(results.filter((r) => r.status === 400).every((r) => r.body.error === "invalid_grant")).toBe(true);
+    const grantId = c.refreshToken.split(".")[0] as string;
+    expect((await a.store.getGrant(grantId))?.revokedAt).toBeUndefined();
+    expect((await refresh(a, c.clientId, served[0]?.body.refresh_token as string)).status).toBe(200);
   });
 
   it("a token two rotations back is a replay even within the window", async () => {
@@ -142,6 +201,30 @@ describe("the same refresh token twice within the grace window", () => {
     expect((await a.store.getGrant(grantId))?.revokedAt).toBeUndefined();
     expect((await callMcp(a, c.accessToken)).status).toBe(200);
     expect((await refresh(a, c.clientId, c.refreshToken)).status).toBe(200);
+  });
+});
+
+describe("REFRESH_REUSE_GRACE_SECONDS and REFRESH_REUSE_LIMIT set by the operator", () => {
+  it("a 60 s window and a limit of 2: the third reuse is refused, a reuse at 61 s revokes", async () => {
+    const tight = await startHarness({
+      sandbox: a.sandbox,
+      env: { REFRESH_REUSE_GRACE_SECONDS: "60", REFRESH_REUSE_LIMIT: "2" },
+      now: clock.now,
+    });
+    try {
+      const c = await signedInClient(tight);
+      const first = await refresh(tight, c.clientId, c.refreshToken);
+      expect((await refresh(tight, c.clientId, c.refreshToken)).status).toBe(200);
+      expect((await refresh(tight, c.clientId, c.refreshToken)).status).toBe(200);
+      const third = await refresh(tight, c.clientId, c.refreshToken);
+      expect(third.body.error_description).toMatch(/presented 2 times since/);
+      expect((await callMcp(tight, first.body.access_token as string)).status).toBe(200);
+      clock.advance(61_000);
+      expect((await refresh(tight, c.clientId, c.refreshToken)).body.error_description).toMatch(/already used/);
+      expect((await callMcp(tight, first.body.access_token as string)).status).toBe(401);
+    } finally {
+      await tight.close();
+    }
   });
 });
 
