@@ -246,13 +246,22 @@ export async function readConsentPage(res: Response): Promise<ConsentPage> {
   };
 }
 
+/**
+ * POSTs the consent form: request id, CSRF token and cookie from `page` (or `override`), the decision, and
+ * `override.fields` (e.g. `["scope_choice", "1"], ["scope", "records:read"]`: boxes ticked). Without fields, what a
+ * consent page before the scope boxes sent.
+ */
 export async function decide(
   h: Harness,
   page: ConsentPage,
-  decision: "approve" | "deny",
-  override: { csrfToken?: string | undefined; cookie?: string | undefined } = {},
+  decision: "approve" | "deny" | "read_only",
+  override: { csrfToken?: string | undefined; cookie?: string | undefined; fields?: [string, string][] } = {},
 ): Promise<Response> {
-  const form = new URLSearchParams({ request_id: page.requestId ?? "", decision });
+  const form = new URLSearchParams([
+    ["request_id", page.requestId ?? ""],
+    ["decision", decision],
+    ...(override.fields ?? []),
+  ]);
   const csrf = "csrfToken" in override ? override.csrfToken : page.csrfToken;
   if (csrf !== undefined) form.set("csrf_token", csrf);
   const cookie = "cookie" in override ? override.cookie : page.cookie;
@@ -282,7 +291,14 @@ export function browserGet(url: string | URL, cookie: string | undefined): Promi
  * cookies, the sign-in cookie included). Returns the callback URL, its answer, and the browser's cookies after it.
  */
 export async function approveThroughAirtable(h: Harness, page: ConsentPage) {
-  const decision = await decide(h, page, "approve");
+  return throughAirtable(h, page, await decide(h, page, "approve"));
+}
+
+/**
+ * From the decision's answer (a 303 to Airtable) through the sandbox login to our callback, in the browser that showed
+ * `page` (its cookies, and the sign-in cookie the decision set), as approveThroughAirtable.
+ */
+export async function throughAirtable(h: Harness, page: ConsentPage, decision: Response) {
   if (decision.status !== 303) throw new Error(`decision answered ${decision.status}: ${await decision.text()}`);
   const cookie = cookiesAfterDecision(page, decision);
   const upstream = new URL(decision.headers.get("location") as string);

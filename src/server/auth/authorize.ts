@@ -5,6 +5,7 @@ import { redirectToClient, refuseBeforeConsent } from "./client-redirect.ts";
 import { signInCookieId } from "./bound-cookie.ts";
 import { ClientMetadataError } from "./cimd.ts";
 import type { AuthContext } from "./context.ts";
+import { consentChoice } from "./consent-choice.ts";
 import { renderConsentPage, sendErrorPage, sendPage } from "./pages.ts";
 import { isS256Challenge, newVerifier, randomToken, s256 } from "./pkce.ts";
 import { isRegisteredRedirectUri, redirectUriProblem } from "./redirect-uris.ts";
@@ -150,7 +151,11 @@ export function authorizeHandler(ctx: AuthContext) {
       resource: ctx.urls.resource,
     };
     const requestId = randomToken(18);
-    const pending: PendingConsent = { ...request, csrfToken: randomToken(32) };
+    const pending: PendingConsent = {
+      ...request,
+      csrfToken: randomToken(32),
+      metadataDocument: client.source === "metadata-document",
+    };
     await ctx.transient.putPending(requestId, pending);
     ctx.consentCookie.set(res, requestId, client.clientId);
     sendPage(
@@ -159,7 +164,7 @@ export function authorizeHandler(ctx: AuthContext) {
       renderConsentPage({
         clientName: client.name,
         clientId: client.clientId,
-        metadataDocument: client.source === "metadata-document",
+        metadataDocument: pending.metadataDocument === true,
         redirectUri,
         scopes,
         requestId,
@@ -172,9 +177,12 @@ export function authorizeHandler(ctx: AuthContext) {
 
 /**
  * POST /authorize/decision: the consent form. The CSRF token must match the pending request's, and the
- * consent cookie must show this is the browser that was shown the page. Approve → Airtable, with a `signin` cookie
- * bound to our upstream state that /oauth/callback requires (bound-cookie.ts); deny → back to the client with
- * access_denied (a redirect: the person saw where it goes on the consent page).
+ * consent cookie must show this is the browser that was shown the page. Approve (or Read only) → Airtable, asked
+ * only for the Airtable scopes of what the person ticked (consent-choice.ts: never more than the client requested;
+ * a value it did not request refuses the form, nothing ticked shows the page again with a note), with a `signin`
+ * cookie bound to our upstream state that /oauth/callback requires (bound-cookie.ts); deny → back to the client with
+ * access_denied (a redirect: the person saw where it goes on the consent page). The grant, the code and the tokens
+ * carry the chosen scopes (callback.ts, grants.ts).
  */
 export function decisionHandler(ctx: AuthContext) {
   return async (req: Request, res: Response): Promise<void> => {
@@ -209,10 +217,53 @@ export function decisionHandler(ctx: AuthContext) {
         "This consent form was not opened in this browser (or cookies are blocked). Start again from your app.",
       );
     }
-    if (decision !== "approve" && decision !== "deny") {
+    if (decision !== "approve" && decision !== "deny" && decision !== "read_only") {
       return sendErrorPage(res, 400, "No decision", "Choose Allow or Deny.");
     }
-    if (decision === "approve") {
+    let scopes = pending.scopes;
+    if (decision !== "deny") {
+      // Only after the CSRF and cookie checks: the page shown again below carries the CSRF token.
+      const choice = consentChoice(body, pending.scopes, { readOnly: decision === "read_only" });
+      if (!choice.ok && choice.reason === "not_requested") {
+        ctx.deps.logger.warn(
+          {
+            clientId: pending.clientId,
+            requested: pending.scopes,
+            notRequested: choice.values.slice(0, 10).map((v) => v.slice(0, 60)),
+          },
+          "consent form named scopes the client did not request: refused",
+        );
+        return sendErrorPage(
+          res,
+          400,
+          "Request refused",
+          `The form asked for ${describeValues(choice.values)}, which the app did not request; a consent form can only ` +
+            "narrow what the app asked for. Nothing was granted. Start again from your app.",
+        );
+      }
+      if (!choice.ok) {
+        return sendPage(
+          res,
+          400,
+          renderConsentPage({
+            clientName: pending.clientName,
+            clientId: pending.clientId,
+            metadataDocument: pending.metadataDocument === true,
+            redirectUri: pending.redirectUri,
+            scopes: pending.scopes,
+            checked: choice.ticked,
+            problem:
+              decision === "read_only"
+                ? "Read only allows the ticked “See …” permissions, and none of them is ticked. Tick at least one " +
+                  "and press Read only or Allow, or press Deny."
+                : "Nothing is ticked. Tick at least one permission and press Allow, or press Deny.",
+            requestId,
+            csrfToken: pending.csrfToken,
+            decisionPath: authPaths.decision,
+          }),
+        );
+      }
+      scopes = choice.scopes;
       // Checked before the request is taken: pressing Allow again once Airtable answers (the sandbox started) works.
       const unreachable = await ctx.deps.airtableReachability?.signInProblem();
       if (unreachable !== undefined) {
@@ -225,7 +276,8 @@ export function decisionHandler(ctx: AuthContext) {
     const taken = await ctx.transient.takePending(requestId);
     if (taken === undefined) return expired();
     ctx.consentCookie.clear(res, requestId);
-    const { csrfToken: _csrf, ...request } = taken;
+    const { csrfToken: _csrf, metadataDocument: _shown, ...asked } = taken;
+    const request = { ...asked, scopes };
 
     if (decision === "deny") {
       ctx.deps.logger.info({ clientId: request.clientId }, "consent denied");
@@ -237,7 +289,15 @@ export function decisionHandler(ctx: AuthContext) {
         status: 303,
       });
     }
-    // Our own leg to Airtable: our state, our PKCE, our redirect URI. Nothing of the client's goes upstream.
+    if (scopes.length < asked.scopes.length) {
+      ctx.deps.logger.info(
+        { clientId: request.clientId, requested: asked.scopes, granted: scopes },
+        "consent granted fewer scopes than requested",
+      );
+    }
+    // Our own leg to Airtable: our state, our PKCE, our redirect URI. Nothing of the client's goes upstream. Airtable
+    // is asked only for what the chosen scopes need (least privilege there too; a strictly narrower sign-in does not
+    // replace the user's broader Airtable token while it works: callback.ts, keptBroaderSignIn).
     const upstreamState = randomToken(32);
     const upstreamVerifier = newVerifier();
     await ctx.transient.putUpstream(upstreamState, { ...request, upstreamVerifier });
@@ -253,6 +313,13 @@ export function decisionHandler(ctx: AuthContext) {
     res.setHeader("Cache-Control", "no-store");
     res.redirect(303, location);
   };
+}
+
+/** Form values named in a refusal: at most 5, each cut to 40 characters, quoted (the page escapes them). */
+function describeValues(values: readonly string[]): string {
+  const shown = values.slice(0, 5).map((v) => JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v));
+  const more = values.length > 5 ? ` and ${values.length - 5} more` : "";
+  return `${shown.join(", ")}${more}`;
 }
 
 function safeEqual(a: string, b: string): boolean {

@@ -1,5 +1,5 @@
 import type { Response } from "express";
-import { scopeCatalog, type Scope } from "../../shared/auth/scopes.ts";
+import { isWriteScope, scopeCatalog, type Scope } from "../../shared/auth/scopes.ts";
 import { redirectTarget } from "./redirect-uris.ts";
 
 /**
@@ -16,7 +16,10 @@ export function escapeHtml(value: string): string {
 const STYLE = `body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem;color:#1d1d1f}
 h1{font-size:1.4rem}ul{padding-left:1.2rem}li{margin:.3rem 0}.muted{color:#555;font-size:.9rem}
 .buttons{display:flex;gap:1rem;margin-top:1.5rem}button{font-size:1rem;padding:.6rem 1.2rem;border-radius:6px;border:1px solid #888;cursor:pointer}
-button[value=approve]{background:#0b57d0;color:#fff;border-color:#0b57d0}code{word-break:break-all}`;
+button[value=approve]{background:#0b57d0;color:#fff;border-color:#0b57d0}code{word-break:break-all}
+.scopes{list-style:none;padding-left:0}.scopes label{display:flex;gap:.5rem;align-items:baseline;cursor:pointer}
+.scopes code{color:#555;font-size:.85rem}.read-only{margin-top:1rem}.read-only button{font-size:.9rem;padding:.4rem .9rem}
+.problem{color:#b3261e;font-weight:600}`;
 
 function layout(title: string, body: string): string {
   return `<!doctype html>
@@ -46,7 +49,12 @@ export interface ConsentView {
   /** True when the client identified itself with a metadata document URL (its host is then verified by TLS). */
   metadataDocument: boolean;
   redirectUri: string;
+  /** The requested scopes, one checkbox each. */
   scopes: readonly Scope[];
+  /** The boxes ticked; default: every requested scope. */
+  checked?: readonly Scope[];
+  /** Why the last decision was refused (nothing chosen), shown above the boxes. */
+  problem?: string;
   requestId: string;
   csrfToken: string;
   decisionPath: string;
@@ -115,26 +123,50 @@ This server does not send you there by itself. If you trust that address and wan
   );
 }
 
+/**
+ * The consent page: who asks, where the browser goes next, and one checkbox per requested scope (its plain words
+ * from scopeCatalog and the scope word), ticked unless `checked` says otherwise, so the person can grant less than
+ * asked (consent-choice.ts reads the form). **Allow** (`decision=approve`) and **Deny** (`decision=deny`) keep
+ * their names, values and labels; Allow comes first, so Enter in the form allows. **Read only**
+ * (`decision=read_only`) grants the ticked scopes that change nothing; it is offered only when the request mixes
+ * read and write scopes (otherwise it would equal Allow, or grant nothing). No script: the CSP forbids it.
+ */
 export function renderConsentPage(view: ConsentView): string {
   const name = view.clientName?.trim() ? view.clientName.trim() : "An unnamed application";
   const identity = view.metadataDocument
     ? `<p class="muted">Identified by <code>${escapeHtml(view.clientId)}</code>.</p>`
     : `<p class="muted">This name was chosen by the application itself and is not verified.</p>`;
-  const scopes = view.scopes.map((s) => `<li>${escapeHtml(scopeCatalog[s].description)}</li>`).join("");
+  const checked = new Set(view.checked ?? view.scopes);
+  const boxes = view.scopes
+    .map(
+      (s) =>
+        `<li><label><input type="checkbox" name="scope" value="${escapeHtml(s)}"${checked.has(s) ? " checked" : ""}> ` +
+        `${escapeHtml(scopeCatalog[s].description)} <code>${escapeHtml(s)}</code></label></li>`,
+    )
+    .join("\n");
+  const problem = view.problem === undefined ? "" : `<p class="problem" role="alert">${escapeHtml(view.problem)}</p>\n`;
+  const mixed = view.scopes.some(isWriteScope) && view.scopes.some((s) => !isWriteScope(s));
+  const readOnly = mixed
+    ? `\n<p class="read-only muted"><button type="submit" name="decision" value="read_only">Read only</button> ` +
+      `allows only the ticked “See …” permissions: the app can then create, change or delete nothing.</p>`
+    : "";
   return layout(
     "Allow access to your Airtable?",
     `<h1><strong>${escapeHtml(name)}</strong> wants to use your Airtable account</h1>
 ${identity}
 ${redirectSentence(view.redirectUri)}
-<p>If you allow it, it will be able to:</p>
-<ul>${scopes}</ul>
+<form method="post" action="${escapeHtml(view.decisionPath)}">
+${problem}<p>If you allow it, it will be able to (untick what you do not want to allow):</p>
+<ul class="scopes">
+${boxes}
+</ul>
 <p class="muted">Next, Airtable asks you to sign in and choose which bases to share.
 Only continue if you started this from an app you trust.</p>
-<form method="post" action="${escapeHtml(view.decisionPath)}">
 <input type="hidden" name="request_id" value="${escapeHtml(view.requestId)}">
 <input type="hidden" name="csrf_token" value="${escapeHtml(view.csrfToken)}">
+<input type="hidden" name="scope_choice" value="1">
 <div class="buttons"><button type="submit" name="decision" value="approve">Allow</button>
-<button type="submit" name="decision" value="deny">Deny</button></div>
+<button type="submit" name="decision" value="deny">Deny</button></div>${readOnly}
 </form>`,
   );
 }

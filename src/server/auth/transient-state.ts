@@ -25,6 +25,11 @@ export interface AuthorizationRequest {
 /** Shown on the consent page, waiting for the decision POST. */
 export interface PendingConsent extends AuthorizationRequest {
   csrfToken: string;
+  /**
+   * Whether the client identified itself with a metadata document, for showing the page again (nothing chosen).
+   * Absent in requests stored by an earlier version: the page then says the name is not verified.
+   */
+  metadataDocument?: boolean;
 }
 
 /** Approved; waiting for Airtable to send the user back to /oauth/callback. */

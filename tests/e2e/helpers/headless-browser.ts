@@ -1,10 +1,10 @@
 /**
  * The user's browser, headless: opens the authorization URL an MCP client hands over, submits our consent form
- * the way a browser would (its cookie, its hidden fields, the Allow button), signs in at the sandbox's Airtable
- * (the `sandbox_user` hint stands in for Airtable's login page), and follows the redirects back to the client's
- * redirect URI, which is never fetched: the test reads the code from it, as a native app would. Our server's cookies
- * go back to it as a browser's would: the consent cookie with the decision, the sign-in cookie the decision sets
- * with the return from Airtable (/oauth/callback refuses a browser without it).
+ * the way a browser would (its cookie, its hidden fields, the scope boxes as ticked, the Allow button), signs in at
+ * the sandbox's Airtable (the `sandbox_user` hint stands in for Airtable's login page), and follows the redirects
+ * back to the client's redirect URI, which is never fetched: the test reads the code from it, as a native app would.
+ * Our server's cookies go back to it as a browser's would: the consent cookie with the decision, the sign-in cookie
+ * the decision sets with the return from Airtable (/oauth/callback refuses a browser without it).
  */
 import { withSetCookies } from "../../helpers/cookie-jar.ts";
 
@@ -12,8 +12,10 @@ export interface ConsentForm {
   html: string;
   /** Absolute URL the form posts to. */
   action: string;
-  /** The form's hidden inputs (request id, CSRF token). */
+  /** The form's hidden inputs (request id, CSRF token, the scope_choice marker). */
   hidden: Record<string, string>;
+  /** The checkboxes ticked when the page loaded, `[name, value]` (the requested scopes), sent back as they are. */
+  checked: [string, string][];
   /** `name=value` pairs to send back as the Cookie header. */
   cookie: string;
 }
@@ -49,18 +51,22 @@ export async function openConsentForm(authorizationUrl: string): Promise<Consent
   const form = /<form[^>]*method="post"[^>]*action="([^"]+)"[^>]*>([\s\S]*?)<\/form>/i.exec(html);
   if (form === null) throw new BrowserStepError(`the consent page has no POST form:\n${html.slice(0, 500)}`);
   const hidden: Record<string, string> = {};
+  const checked: [string, string][] = [];
   for (const input of (form[2] as string).matchAll(/<input\b[^>]*>/gi)) {
     const tag = input[0];
-    if (!/type="hidden"/i.test(tag)) continue;
     const name = /name="([^"]*)"/.exec(tag)?.[1];
-    const value = /value="([^"]*)"/.exec(tag)?.[1];
-    if (name !== undefined) hidden[unescapeHtml(name)] = unescapeHtml(value ?? "");
+    const value = unescapeHtml(/value="([^"]*)"/.exec(tag)?.[1] ?? "");
+    if (name === undefined) continue;
+    if (/type="hidden"/i.test(tag)) hidden[unescapeHtml(name)] = value;
+    // A ticked checkbox is sent as name=value, an unticked one not at all (HTML's form submission).
+    if (/type="checkbox"/i.test(tag) && /\schecked\b/i.test(tag)) checked.push([unescapeHtml(name), value]);
   }
   const cookie = res.headers
     .getSetCookie()
     .map((c) => c.split(";")[0] as string)
     .join("; ");
-  return { html, action: new URL(unescapeHtml(form[1] as string), authorizationUrl).toString(), hidden, cookie };
+  const action = new URL(unescapeHtml(form[1] as string), authorizationUrl).toString();
+  return { html, action, hidden, checked, cookie };
 }
 
 /**
@@ -78,7 +84,7 @@ export async function approveConsent(
     method: "POST",
     redirect: "manual",
     headers: { "content-type": "application/x-www-form-urlencoded", ...(form.cookie ? { cookie: form.cookie } : {}) },
-    body: new URLSearchParams({ ...form.hidden, decision: "approve" }),
+    body: new URLSearchParams([...Object.entries(form.hidden), ...form.checked, ["decision", "approve"]]),
   });
   const toAirtable = locationOf(decision, form.action);
   if (decision.status !== 303 || toAirtable === undefined) throw await failure("POST consent decision", decision);
