@@ -114,6 +114,7 @@ export function jobTitle(job: JobJson): string {
     let done = `batch ${progress.batchesDone}/${progress.batchesTotal}, ${progress.recordsSucceeded}/${progress.recordsTotal} written`;
     if (progress.recordsFailed > 0) done += `, ${progress.recordsFailed} failed`;
     if (progress.recordsInDoubt > 0) done += `, ${progress.recordsInDoubt} in doubt`;
+    if ((progress.recordsNotWritten ?? 0) > 0) done += `, ${progress.recordsNotWritten} not written (request refused)`;
     parts.push(done);
   } else if (data.items !== undefined) {
     parts.push(`${data.items} items, not started`);

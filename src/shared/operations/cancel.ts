@@ -52,7 +52,7 @@ export async function endCancelledIfIdle(
 export function cancelledEvent(state: OperationState): NewOperationEvent {
   const p = state.progress;
   const by = state.cancellation?.via === "bull_board" ? "by an operator" : "by its owner";
-  const settled = p.recordsSucceeded + p.recordsFailed + p.recordsInDoubt;
+  const settled = p.recordsSucceeded + p.recordsFailed + p.recordsInDoubt + (p.recordsNotWritten ?? 0);
   // Counts as every other message of an operation writes them (1,200, not 1200).
   const n = formatCount;
   // A delete's items were deleted, as its progress and get_operation's message say ("150 records deleted of 500").

@@ -160,6 +160,15 @@ export const batchFailedEventSchema = z.object({
   errors: z.array(itemErrorSchema).min(1),
   /** true: these items are settled as errors. false: answered but retryable; they stay pending. */
   permanent: z.boolean(),
+  /**
+   * A permanent refusal of a request of several records that was not split (onError "stop", or an error type
+   * Airtable gives for a request as a whole): Airtable refuses every record of a request when one of them is
+   * invalid, without saying which. `culprits` are the indexes the refusal could be traced to (Airtable's message
+   * names a value found in that record alone, or a read showed it: whole-request.ts); their errors are their own.
+   * Every other index of `errors` was not written because its request was refused, not for a fault of its own
+   * (the fold settles it as not written, with the request's error). Absent on earlier logs (every index failed).
+   */
+  refusedAsWhole: z.object({ culprits: z.array(index) }).optional(),
 });
 
 export const batchInDoubtEventSchema = z.object({

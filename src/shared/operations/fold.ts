@@ -13,6 +13,9 @@
  * - `batch.reconciled` answers the request it settles: `written` items settle as successes (`created`),
  *   `inDoubt` items as in doubt, and `absent` items settle nothing — like a non-permanent failure, they are sent
  *   again.
+ * - A permanent `batch.failed` with `refusedAsWhole` settles its culprits as errors and every other index it names
+ *   as an error `refusedWith` its request (not written because the request was refused as a whole): counted in
+ *   `recordsNotWritten`, not `recordsFailed`; it stops an `onError: "stop"` operation like a failed item.
  * - A non-permanent `batch.failed` settles nothing: it only says the request was answered, so it is no longer
  *   in flight and its items are sent again.
  * - The latest `batch.started` of a batch is its only request that can be in flight (a worker starts a new
@@ -41,10 +44,28 @@ export const OPERATION_STATUSES = [
 ] as const;
 export type OperationStatus = (typeof OPERATION_STATUSES)[number];
 
-/** What became of one input item. */
+/**
+ * A request of several records Airtable refused as a whole and that was not split (a `batch.failed` with
+ * `refusedAsWhole`): which input indexes it carried, which of them the refusal was traced to (`culprits`, possibly
+ * none: Airtable did not say), and its error (Airtable's type, and the message the processor gave the request).
+ */
+export interface RefusedRequest {
+  batch: number;
+  /** Ascending. */
+  indexes: number[];
+  /** Ascending; a subset of `indexes`. */
+  culprits: number[];
+  error: Omit<ItemError, "index">;
+}
+
+/**
+ * What became of one input item. An error with `refusedWith` is an item that was not written because the request
+ * carrying it was refused as a whole, not for a fault of its own: it is settled (never sent again by this
+ * operation), counted in `recordsNotWritten` rather than `recordsFailed`, and shown as not written.
+ */
 export type ItemOutcome =
   | { index: number; recordId: string; action?: "created" | "updated" }
-  | { index: number; error: Omit<ItemError, "index"> }
+  | { index: number; error: Omit<ItemError, "index">; refusedWith?: RefusedRequest }
   | { index: number; inDoubt: true; reason: string };
 
 export interface OperationProgress {
@@ -54,6 +75,11 @@ export interface OperationProgress {
   recordsSucceeded: number;
   recordsFailed: number;
   recordsInDoubt: number;
+  /**
+   * Records not written because the request carrying them was refused as a whole (RefusedRequest), not for a fault
+   * of their own; present only when there are any. Settled like failed ones (never sent again by this operation).
+   */
+  recordsNotWritten?: number;
   /**
    * Only in progress updates the runners relay (progress-listeners.ts `progressUpdateOf`), never in the fold's own
    * progress: this update is the last one, because the operation was cancelled.
@@ -96,8 +122,10 @@ export interface OperationState {
   nextBatch: PendingBatch | undefined;
   /** The first batch with a request in flight (see the rules above); reported even when terminal. */
   unfinishedStartedBatch: UnfinishedBatch | undefined;
-  /** `onError: "stop"` and an item failed: nothing more may be sent. */
+  /** `onError: "stop"` and an item failed (or was refused with its request): nothing more may be sent. */
   stopped: boolean;
+  /** The requests refused as a whole whose records are settled as not written (RefusedRequest), in log order. */
+  refusedRequests: RefusedRequest[];
   /** The operation-level failure, when status is `failed`. */
   failure: { reason: string; errorType?: string } | undefined;
   /**
@@ -140,6 +168,7 @@ export function foldOperation(events: readonly OperationEvent[]): OperationState
   let terminal: "completed" | "failed" | "cancelled" | undefined;
   let failure: OperationState["failure"];
   let cancellation: OperationState["cancellation"];
+  const refusedRequests: RefusedRequest[] = [];
   let sawBatchEvent = false;
   let updatedAt = accepted.at;
   let lastSeq = accepted.seq;
@@ -216,10 +245,14 @@ export function foldOperation(events: readonly OperationEvent[]): OperationState
             event.errors.map((e) => e.index),
           ),
         );
+        const whole = event.permanent ? refusedRequestOf(event, allowed) : undefined;
+        if (whole !== undefined && whole.indexes.length > whole.culprits.length) refusedRequests.push(whole);
         for (const { index, type, message } of event.errors) {
           if (!allowed.has(index)) continue;
-          if (event.permanent) settle({ index, error: { type, message } }, event.seq);
-          else answeredSeq.set(index, event.seq);
+          if (!event.permanent) answeredSeq.set(index, event.seq);
+          else if (whole === undefined || whole.culprits.includes(index))
+            settle({ index, error: { type, message } }, event.seq);
+          else settle({ index, error: { type, message }, refusedWith: whole }, event.seq);
         }
         break;
       }
@@ -269,9 +302,10 @@ export function foldOperation(events: readonly OperationEvent[]): OperationState
 
   const settled = [...outcomes.values()].sort((a, b) => a.index - b.index);
   const recordsSucceeded = settled.filter((o) => "recordId" in o).length;
-  const recordsFailed = settled.filter((o) => "error" in o).length;
+  const recordsNotWritten = settled.filter((o) => "refusedWith" in o).length;
+  const recordsFailed = settled.filter((o) => "error" in o).length - recordsNotWritten;
   const recordsInDoubt = settled.filter((o) => "inDoubt" in o).length;
-  const stopped = op.options.onError === "stop" && recordsFailed > 0;
+  const stopped = op.options.onError === "stop" && recordsFailed + recordsNotWritten > 0;
 
   let batchesDone = 0;
   let firstPending: PendingBatch | undefined;
@@ -300,7 +334,7 @@ export function foldOperation(events: readonly OperationEvent[]): OperationState
   if (terminal === "failed") status = "failed";
   else if (terminal === "cancelled") status = "cancelled";
   else if (terminal === "completed")
-    status = recordsFailed + recordsInDoubt > 0 ? "completed_with_errors" : "completed";
+    status = recordsFailed + recordsInDoubt + recordsNotWritten > 0 ? "completed_with_errors" : "completed";
   else status = sawBatchEvent ? "running" : "queued";
 
   return {
@@ -313,17 +347,46 @@ export function foldOperation(events: readonly OperationEvent[]): OperationState
       recordsSucceeded,
       recordsFailed,
       recordsInDoubt,
+      ...(recordsNotWritten > 0 ? { recordsNotWritten } : {}),
     },
     outcomes: settled,
     nextBatch: terminal === undefined && !stopped && cancellation === undefined ? firstPending : undefined,
     unfinishedStartedBatch,
     stopped,
+    // Only those whose records still read as refused with them (a later success replaces an outcome).
+    refusedRequests: refusedRequests.filter((r) =>
+      r.indexes.some((i) => {
+        const outcome = outcomes.get(i);
+        return outcome !== undefined && "refusedWith" in outcome && outcome.refusedWith === r;
+      }),
+    ),
     failure,
     cancellation,
     createdAt: op.createdAt,
     updatedAt,
     lastSeq,
     anomalies,
+  };
+}
+
+/**
+ * The RefusedRequest a permanent `batch.failed` describes (its `refusedAsWhole`), over the indexes the fold allowed;
+ * undefined for a refusal settled record by record. The request's error is that of its first index that is not a
+ * culprit (the processor gives them all the request's message); culprits outside the request are ignored.
+ */
+function refusedRequestOf(
+  event: Extract<OperationEvent, { type: "batch.failed" }>,
+  allowed: ReadonlySet<number>,
+): RefusedRequest | undefined {
+  if (event.refusedAsWhole === undefined) return undefined;
+  const indexes = event.errors.map((e) => e.index).filter((i) => allowed.has(i));
+  const culprits = event.refusedAsWhole.culprits.filter((i) => indexes.includes(i));
+  const first = event.errors.find((e) => allowed.has(e.index) && !culprits.includes(e.index)) ?? event.errors[0]!;
+  return {
+    batch: event.batch,
+    indexes: [...new Set(indexes)].sort((a, b) => a - b),
+    culprits: [...new Set(culprits)].sort((a, b) => a - b),
+    error: { type: first.type, message: first.message },
   };
 }
 

@@ -13,6 +13,7 @@
  */
 import { formatCount } from "../format-count.ts";
 import { RECORD_ID_IN_TEXT } from "../airtable/ids.ts";
+import { notSplitSentence } from "./whole-request.ts";
 
 /**
  * Airtable's error types for an update or delete naming a record id the table does not have: 404 MODEL_ID_NOT_FOUND
@@ -69,10 +70,8 @@ export function missingRecordMessage(
     `(Airtable refused the request carrying ${whole ? "them" : "it"} with ${refusal.status} ${refusal.type}: ` +
     `${sentence(refusal.message)}` +
     `${opts.othersResent === true ? " The other records of that request were sent again without it." : ""})`;
-  const notSplit =
-    opts.wholeRequest === true
-      ? ` onError was stop, so the request was not split: none of its records was ${deletes ? "deleted" : "written"}.`
-      : "";
+  // The words every request refused as a whole gets (whole-request.ts).
+  const notSplit = opts.wholeRequest === true ? ` ${notSplitSentence(kind, "stop", refusal.type)}` : "";
   if (deletes) {
     const subject = whole
       ? `One or more of records ${ids.join(", ")} (one request, refused as a whole) no longer exist in table ` +

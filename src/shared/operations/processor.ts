@@ -12,7 +12,9 @@
  *   field or table the user may not edit): Airtable refuses the whole request, so the batch is split in halves
  *   until the refused records are isolated; the good ones are written and each refused one reports Airtable's own
  *   error type and message, and the remaining batches are still sent. With `onError: "stop"` the batch is not
- *   split: all of it fails and nothing after it is sent.
+ *   split and nothing after it is sent: the record(s) Airtable's message can be traced to fail with its error, and
+ *   the others are recorded as not written because their request was refused as a whole (whole-request.ts); so is
+ *   a request refused for an error type Airtable gives a whole request (WHOLE_REQUEST_TYPES).
  * - an update or delete refused for a record the table does not have (404 MODEL_ID_NOT_FOUND, 422
  *   ROW_DOES_NOT_EXIST): one read of which of the request's ids exist settles it instead of the split — the missing
  *   ones fail with a message saying so (or count as deleted, for a delete re-sent after a lost answer) and the rest
@@ -76,6 +78,7 @@ import { foldOperation, isTerminal, resumeDecision } from "./fold.ts";
 import { reconcileCreates, type ReconcileResult } from "./reconcile.ts";
 import { explainSelectOptionRefusal } from "./select-option-refusal.ts";
 import { MISSING_RECORD_TYPES, missingLinkMessage, missingRecordMessage } from "./missing-records.ts";
+import { asSentence, culpritNote, tracedCulprits } from "./whole-request.ts";
 import { formulaString } from "../tools/search-formula.ts";
 import { cancelledEvent } from "./cancel.ts";
 import {
@@ -332,6 +335,7 @@ class OperationRun {
       const errors = indexes.map((index): ItemError => ({ index, type: error.type, message }));
       const split = indexes.length > 1 && op.options.onError === "continue" && !WHOLE_REQUEST_TYPES.has(error.type);
       if (!split) {
+        if (indexes.length > 1) return this.#refuseWhole(error, batch, indexes, message);
         await this.#append({ type: "batch.failed", batch, errors, permanent: true });
         return;
       }
@@ -412,6 +416,33 @@ class OperationRun {
       permanent: false,
     }).catch(() => undefined);
     throw error;
+  }
+
+  /**
+   * Settles a request of several records Airtable refused as a whole and that is not split (onError "stop", or a
+   * WHOLE_REQUEST_TYPES error): Airtable does not say which record it refused, so the records its message can be
+   * traced to (whole-request.ts tracedCulprits) fail with their own error, and every other one is recorded as not
+   * written because of its request (`refusedAsWhole`: the fold counts it apart from the failed ones), carrying the
+   * request's `message` (recordRefusalMessage over all of them). Permanent: none of them is sent again.
+   */
+  async #refuseWhole(error: AirtableError, batch: number, indexes: number[], message: string): Promise<void> {
+    const op = this.#op;
+    const kind = this.#kind;
+    const records = indexes.map((index) => {
+      const item = kind.item.parse(op.input[index]);
+      const id = kind.recordIdOf?.(item);
+      return { ...(id === undefined ? {} : { id }), cells: recordFieldsOf(item) };
+    });
+    const culprits = tracedCulprits(error.type, error.message, records, op.fieldNames).map((at) => indexes[at]!);
+    const note = culpritNote(indexes, culprits, op.kind);
+    const errors = indexes.map((index): ItemError => ({
+      index,
+      type: error.type,
+      message: culprits.includes(index)
+        ? `${asSentence(recordRefusalMessage(error, op, [index], kind))}${note}`
+        : message,
+    }));
+    await this.#append({ type: "batch.failed", batch, errors, permanent: true, refusedAsWhole: { culprits } });
   }
 
   /**
@@ -598,7 +629,8 @@ class OperationRun {
       permanent: true,
     });
     const p = this.#state.progress;
-    const notSent = p.recordsTotal - p.recordsSucceeded - p.recordsFailed - p.recordsInDoubt;
+    const notSent =
+      p.recordsTotal - p.recordsSucceeded - p.recordsFailed - p.recordsInDoubt - (p.recordsNotWritten ?? 0);
     const named = JSON.stringify(field.name);
     const records = (n: number) => `${formatCount(n)} record${n === 1 ? "" : "s"}`;
     const written =

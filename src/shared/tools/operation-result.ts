@@ -5,7 +5,8 @@
  */
 import { z } from "zod";
 import { OPERATION_KINDS } from "../operations/events.ts";
-import type { ItemOutcome, OperationState } from "../operations/fold.ts";
+import type { ItemOutcome, OperationProgress, OperationState } from "../operations/fold.ts";
+import { refusedRequestsSentence, refusedWithReason } from "../operations/whole-request.ts";
 import { isTerminal, OPERATION_STATUSES } from "../operations/fold.ts";
 import { ToolInputError } from "./tool-input-error.ts";
 import { formatCount } from "../format-count.ts";
@@ -21,6 +22,12 @@ export const progressOutput = z.object({
   recordsSucceeded: z.number(),
   recordsFailed: z.number(),
   recordsInDoubt: z.number(),
+  recordsNotWritten: z
+    .number()
+    .optional()
+    .describe(
+      "Records not written because the request carrying them was refused as a whole (Airtable refuses every record of a request when one is invalid), not for a fault of their own; only when there are any.",
+    ),
 });
 
 export const itemResultOutput = z.object({
@@ -46,7 +53,7 @@ export const itemResultOutput = z.object({
     .literal(true)
     .optional()
     .describe(
-      "Not sent: onError was stop and an earlier record failed, the operation failed, or it was cancelled before this item was sent (reason says which).",
+      "Not written: its request was refused as a whole because of another record (or Airtable did not say which), onError was stop and an earlier record failed, the operation failed, or it was cancelled before this item was sent (reason says which).",
     ),
   pending: z.literal(true).optional().describe("Not written yet; the operation is still running."),
 });
@@ -134,6 +141,9 @@ function itemResult(index: number, outcome: ItemOutcome | undefined, state: Oper
     return outcome.action === undefined || (outcome.action === "created" && !merged)
       ? { index, id: outcome.recordId }
       : { index, id: outcome.recordId, action: outcome.action };
+  }
+  if ("refusedWith" in outcome && outcome.refusedWith !== undefined) {
+    return { index, notWritten: true, reason: refusedWithReason(outcome.refusedWith, state.operation) };
   }
   if ("error" in outcome) return { index, error: outcome.error };
   const input = namedFields(state.operation.input[index], state.operation.fieldNames);
@@ -252,6 +262,7 @@ function stateSentence(state: OperationState, via: "tool" | "task"): string {
     `${plural(p.recordsSucceeded, items)} ${doneWord(state.operation.kind)}` +
     (p.recordsFailed > 0 ? `, ${formatCount(p.recordsFailed)} failed` : "") +
     (p.recordsInDoubt > 0 ? `, ${formatCount(p.recordsInDoubt)} in doubt` : "") +
+    notWrittenCount(p) +
     ` of ${formatCount(p.recordsTotal)}`;
   switch (state.status) {
     case "queued":
@@ -287,11 +298,27 @@ function stateSentence(state: OperationState, via: "tool" | "task"): string {
           ? " Items in doubt were sent but the answer was lost: look them up (e.g. search_records) before writing them again."
           : "";
       const stopped = state.stopped ? " onError was stop: nothing after the failing batch was written." : "";
-      return `Done with errors: ${counts}.${missingDeletes(state)} Each failed item's error is in results, by index.${stopped}${inDoubt}`;
+      const refused = refusedRequestsSentence(state.refusedRequests, state.operation.kind);
+      const each =
+        p.recordsFailed > 0
+          ? " Each failed item's error is in results, by index."
+          : refused === ""
+            ? ""
+            : " Each item's result is in results, by index.";
+      return `Done with errors: ${counts}.${missingDeletes(state)}${refused}${each}${stopped}${inDoubt}`;
     }
     case "failed":
       return `Failed: ${state.failure?.reason ?? "the operation could not run"} (${counts}).`;
   }
+}
+
+/**
+ * ", 4 not written (their request was refused)" when records were refused with their request (whole-request.ts),
+ * else empty: counted apart from the failed ones, which Airtable's error is about.
+ */
+export function notWrittenCount(p: OperationProgress): string {
+  const n = p.recordsNotWritten ?? 0;
+  return n > 0 ? `, ${formatCount(n)} not written (their request was refused)` : "";
 }
 
 /**

@@ -133,8 +133,7 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
         : (p: OperationProgress) => {
             if (cancelledByClient) return; // nothing more is sent for a cancelled request
 
-            const settled =
-              p.cancelled === true ? p.recordsTotal : p.recordsSucceeded + p.recordsFailed + p.recordsInDoubt;
+            const settled = p.cancelled === true ? p.recordsTotal : settledCount(p);
             if (settled <= lastSent) return;
             lastSent = settled;
             // Each message names the operation: a client whose call goes away (a dropped connection) still knows
@@ -265,14 +264,20 @@ export function progressMessage(p: OperationProgress, kind: string): string {
   const n = formatCount;
   const notWritten =
     (p.recordsFailed > 0 ? `, ${n(p.recordsFailed)} failed` : "") +
-    (p.recordsInDoubt > 0 ? `, ${n(p.recordsInDoubt)} in doubt` : "");
+    (p.recordsInDoubt > 0 ? `, ${n(p.recordsInDoubt)} in doubt` : "") +
+    ((p.recordsNotWritten ?? 0) > 0 ? `, ${n(p.recordsNotWritten ?? 0)} not written (their request was refused)` : "");
   if (p.cancelled === true) {
     return `cancelled: ${n(p.recordsSucceeded)} of ${n(p.recordsTotal)} ${doneWord(kind)}${notWritten}; the rest were not sent`;
   }
-  const settled = p.recordsSucceeded + p.recordsFailed + p.recordsInDoubt;
+  const settled = settledCount(p);
   const batch = `(batch ${p.batchesDone}/${p.batchesTotal})`;
   if (notWritten === "") return `${n(settled)} of ${n(p.recordsTotal)} ${doneWord(kind)} ${batch}`;
   return `${n(settled)} of ${n(p.recordsTotal)} done: ${n(p.recordsSucceeded)} ${doneWord(kind)}${notWritten} ${batch}`;
+}
+
+/** Items with an outcome: written, failed, in doubt, or not written because their request was refused. */
+function settledCount(p: OperationProgress): number {
+  return p.recordsSucceeded + p.recordsFailed + p.recordsInDoubt + (p.recordsNotWritten ?? 0);
 }
 
 /** The answer for an operation that is queued but whose state cannot be read right now. */

@@ -192,7 +192,8 @@ describe("a record id the table does not have", () => {
       ),
     );
 
-    // onError stop: the request is refused as a whole and not split; every id of it is named.
+    // onError stop: the request is refused as a whole and not split; every id of it is named, once, in the message
+    // (Airtable does not say which one it did not find), and each record says it was not written with its request.
     const other = "recBBBBBBBBBBBBBB";
     const stopped = await write("update_records", {
       baseId: t.baseId,
@@ -203,9 +204,19 @@ describe("a record id the table does not have", () => {
         { id: other, fields: { Name: "y" } },
       ],
     });
-    const said = stopped.results?.[0]?.error?.message ?? "";
+    const said = stopped.message;
     expect(said).toContain(`One or more of records ${existing}, ${other} (one request, refused as a whole)`);
     expect(said).toContain("onError was stop, so the request was not split: none of its records was written.");
+    expect(stopped.progress).toMatchObject({ recordsFailed: 0, recordsNotWritten: 2 });
+    expect(stopped.results).toHaveLength(2);
+    for (const r of stopped.results ?? []) {
+      expect(r).toMatchObject({ notWritten: true });
+      expect(r.reason).toContain(
+        "Airtable refused records 0, 1 (one request, refused as a whole) with MODEL_ID_NOT_FOUND (its message is " +
+          "in this answer's message)",
+      );
+      expect(r.reason).toContain("onError was stop, so the request was not split: none of its records was written.");
+    }
     expect(t.rows().map((r) => r.fields.Name)).toEqual(["still there"]);
   });
 
@@ -269,7 +280,8 @@ describe("a record id the table does not have", () => {
         .sort(),
     ).toEqual(["new", "renamed"]);
 
-    // onError stop: the request is refused whole; the one id that can be missing is named, and nothing is written.
+    // onError stop: the request is refused whole; the one id that can be missing is named (once, in the message),
+    // each record is not written with its request, and nothing is written.
     const stopped = await upsert(
       [
         { id: existing, fields: { Name: "not written" } },
@@ -278,14 +290,17 @@ describe("a record id the table does not have", () => {
       ],
       "stop",
     );
+    expect(stopped.message).toContain(
+      `One or more of records ${existing}, ${missing} (one request, refused as a whole)`,
+    );
+    expect(stopped.message).toContain("never creates it");
+    expect(stopped.message).toContain(
+      "onError was stop, so the request was not split: none of its records was written.",
+    );
     for (const r of stopped.results ?? []) {
-      expect(r.error?.message).toContain(
-        `One or more of records ${existing}, ${missing} (one request, refused as a whole)`,
-      );
-      expect(r.error?.message).toContain("never creates it");
-      expect(r.error?.message).toContain(
-        "onError was stop, so the request was not split: none of its records was written.",
-      );
+      expect(r).toMatchObject({ notWritten: true });
+      expect(r.reason).toContain("Airtable refused records 0–2 (one request, refused as a whole)");
+      expect(r.reason).toContain("onError was stop, so the request was not split: none of its records was written.");
     }
     expect(stopped.results).toHaveLength(3);
     expect(

@@ -372,6 +372,67 @@ describe("resumeDecision (invariant 3)", () => {
   });
 });
 
+describe("a request refused as a whole (batch.failed with refusedAsWhole)", () => {
+  const stopOp = testOperation({ records: 25, options: { typecast: true, onError: "stop" } });
+  const refused = (culprits: number[]): NewOperationEvent => ({
+    ...(failed(0, range(0, 9)) as Extract<NewOperationEvent, { type: "batch.failed" }>),
+    refusedAsWhole: { culprits },
+  });
+
+  it("settles its culprit as failed and the others as not written with it; stops an onError stop operation", () => {
+    const state = fold(stopOp, started(0), refused([3]));
+    expect(state.progress).toMatchObject({ recordsFailed: 1, recordsNotWritten: 9, recordsSucceeded: 0 });
+    expect(state.stopped).toBe(true);
+    expect(resumeDecision(state)).toEqual({ action: "done" });
+    const request = {
+      batch: 0,
+      indexes: range(0, 9),
+      culprits: [3],
+      error: { type: "INVALID_VALUE_FOR_COLUMN", message: "bad value at 0" },
+    };
+    expect(state.refusedRequests).toEqual([request]);
+    expect(state.outcomes.find((o) => o.index === 3)).toEqual({
+      index: 3,
+      error: { type: "INVALID_VALUE_FOR_COLUMN", message: "bad value at 3" },
+    });
+    expect(state.outcomes.find((o) => o.index === 5)).toMatchObject({ index: 5, refusedWith: request });
+    const done = fold(stopOp, started(0), refused([3]), {
+      type: "completed",
+      summary: { succeeded: 0, failed: 1, inDoubt: 0 },
+    });
+    expect(done.status).toBe("completed_with_errors");
+    const answer = operationResult(done);
+    expect(answer.results?.[5]).toMatchObject({ index: 5, notWritten: true });
+    expect(answer.results?.[5]?.error).toBeUndefined();
+    expect(answer.results?.[3]).toMatchObject({ index: 3, error: { message: "bad value at 3" } });
+    // Never sent (onError stop): not written, without a reason.
+    expect(answer.results?.[12]).toEqual({ index: 12, notWritten: true });
+  });
+
+  it("with no culprit, every record of it is not written; under onError continue the next batch is sent", () => {
+    const state = fold(testOperation({ records: 25 }), started(0), refused([]));
+    expect(state.progress).toMatchObject({ recordsFailed: 0, recordsNotWritten: 10 });
+    expect(state.stopped).toBe(false);
+    expect(resumeDecision(state)).toMatchObject({ action: "send", batch: 1 });
+    const stopped = fold(stopOp, started(0), refused([]));
+    expect(stopped.stopped).toBe(true);
+  });
+
+  it("a later success replaces a not-written outcome, and the request is no longer listed once none reads as refused", () => {
+    const state = fold(stopOp, started(0), refused([]), succeeded(0, range(0, 9)));
+    expect(state.progress).toMatchObject({ recordsSucceeded: 10, recordsFailed: 0 });
+    expect(state.progress.recordsNotWritten).toBeUndefined();
+    expect(state.refusedRequests).toEqual([]);
+  });
+
+  it("without refusedAsWhole (logs of earlier versions), every record of the request failed", () => {
+    const state = fold(stopOp, started(0), failed(0, range(0, 9)));
+    expect(state.progress).toMatchObject({ recordsFailed: 10 });
+    expect(state.progress.recordsNotWritten).toBeUndefined();
+    expect(state.refusedRequests).toEqual([]);
+  });
+});
+
 describe("batch.reconciled (a create whose answer was lost, settled by reading the table back)", () => {
   const reconciled = (batch: number, written: number[], absent: number[], doubted: number[]): NewOperationEvent => ({
     type: "batch.reconciled",
