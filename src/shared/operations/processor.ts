@@ -79,6 +79,13 @@ import { reconcileCreates, type ReconcileResult } from "./reconcile.ts";
 import { explainSelectOptionRefusal } from "./select-option-refusal.ts";
 import { MISSING_RECORD_TYPES, missingLinkMessage, missingRecordMessage } from "./missing-records.ts";
 import { asSentence, culpritNote, tracedCulprits } from "./whole-request.ts";
+import {
+  isManyMatchesRefusal,
+  manyMatchesFix,
+  manyMatchesMessage,
+  matchesByItem,
+  matchFormula,
+} from "./upsert-matches.ts";
 import { formulaString } from "../tools/search-formula.ts";
 import { cancelledEvent } from "./cancel.ts";
 import {
@@ -335,8 +342,19 @@ class OperationRun {
       const errors = indexes.map((index): ItemError => ({ index, type: error.type, message }));
       const split = indexes.length > 1 && op.options.onError === "continue" && !WHOLE_REQUEST_TYPES.has(error.type);
       if (!split) {
-        if (indexes.length > 1) return this.#refuseWhole(error, batch, indexes, message);
-        await this.#append({ type: "batch.failed", batch, errors, permanent: true });
+        // An upsert whose record matches several existing records: which records match, read once.
+        const upserted = op.kind === "upsert_records" || asUpsert;
+        const matches = upserted && isManyMatchesRefusal(error) ? await this.#manyMatches(indexes) : undefined;
+        if (indexes.length > 1) return this.#refuseWhole(error, batch, indexes, message, matches);
+        const index = indexes[0]!;
+        const ids = matches?.get(index);
+        const said = ids === undefined ? message : this.#manyMatchesMessage(error, index, ids);
+        await this.#append({
+          type: "batch.failed",
+          batch,
+          errors: [{ index, type: error.type, message: said }],
+          permanent: true,
+        });
         return;
       }
       // Answered and not applied: recorded so a crash during the split re-sends instead of doubting.
@@ -425,7 +443,13 @@ class OperationRun {
    * written because of its request (`refusedAsWhole`: the fold counts it apart from the failed ones), carrying the
    * request's `message` (recordRefusalMessage over all of them). Permanent: none of them is sent again.
    */
-  async #refuseWhole(error: AirtableError, batch: number, indexes: number[], message: string): Promise<void> {
+  async #refuseWhole(
+    error: AirtableError,
+    batch: number,
+    indexes: number[],
+    message: string,
+    matches: ReadonlyMap<number, string[]> | undefined,
+  ): Promise<void> {
     const op = this.#op;
     const kind = this.#kind;
     const records = indexes.map((index) => {
@@ -433,16 +457,67 @@ class OperationRun {
       const id = kind.recordIdOf?.(item);
       return { ...(id === undefined ? {} : { id }), cells: recordFieldsOf(item) };
     });
-    const culprits = tracedCulprits(error.type, error.message, records, op.fieldNames).map((at) => indexes[at]!);
+    // The records a read showed matching several existing records (an upsert), else those the message names.
+    const culprits =
+      matches !== undefined && matches.size > 0
+        ? indexes.filter((index) => matches.has(index))
+        : tracedCulprits(error.type, error.message, records, op.fieldNames).map((at) => indexes[at]!);
     const note = culpritNote(indexes, culprits, op.kind);
+    const own = (index: number) => {
+      const ids = matches?.get(index);
+      return ids === undefined
+        ? recordRefusalMessage(error, op, [index], kind)
+        : this.#manyMatchesMessage(error, index, ids);
+    };
     const errors = indexes.map((index): ItemError => ({
       index,
       type: error.type,
-      message: culprits.includes(index)
-        ? `${asSentence(recordRefusalMessage(error, op, [index], kind))}${note}`
-        : message,
+      message: culprits.includes(index) ? `${asSentence(own(index))}${note}` : message,
     }));
     await this.#append({ type: "batch.failed", batch, errors, permanent: true, refusedAsWhole: { culprits } });
+  }
+
+  /**
+   * Which existing records each record of an upsert request refused with "More than one existing record matches the
+   * fieldsToMergeOn values…" (upsert-matches.ts) matches, by one list-records request with `filterByFormula` on the
+   * merge fields' values (the same client and limiter as the writes; a GET, or POST listRecords past Airtable's URL
+   * limit): the input indexes matching two or more records, with their ids. Records with an id are left out (Airtable
+   * ignores fieldsToMergeOn for them). Undefined when it cannot be read: a merge value a formula cannot compare
+   * exactly, a read that fails (any error, a 429 or a cancel included) or answers more than one page; the refusal
+   * then says what to do without the ids.
+   */
+  async #manyMatches(indexes: number[]): Promise<Map<number, string[]> | undefined> {
+    const op = this.#op;
+    const kind = this.#kind;
+    const merge = op.options.fieldsToMergeOn;
+    if (merge === undefined) return undefined;
+    const items = indexes
+      .map((index) => ({ index, item: kind.item.parse(op.input[index]) }))
+      .filter(({ item }) => kind.recordIdOf?.(item) === undefined)
+      .map(({ index, item }) => ({ index, cells: recordFieldsOf(item) }));
+    const formula = matchFormula(items, merge, op.fieldNames);
+    if (formula === undefined) return undefined;
+    try {
+      const page = await this.#writer.listRecords(op.baseId, op.tableId ?? "", {
+        filterByFormula: formula,
+        fields: merge,
+        // The cells (and merge fields) are keyed by id, except in operations stored by name.
+        ...(op.fieldNames === undefined ? {} : { returnFieldsByFieldId: true }),
+        pageSize: 100,
+      });
+      if (page.offset !== undefined) return undefined;
+      return matchesByItem(items, merge, page.records);
+    } catch (readError) {
+      this.#log.info({ err: readError }, "reading which records an upsert matches failed; refused without the ids");
+      return undefined;
+    }
+  }
+
+  /** The error of the upsert record `index` that matches the existing records `ids` (#manyMatches). */
+  #manyMatchesMessage(error: AirtableError, index: number, ids: readonly string[]): string {
+    const op = this.#op;
+    const cells = recordFieldsOf(this.#kind.item.parse(op.input[index]));
+    return manyMatchesMessage(error.message, { index, cells }, ids, op.options.fieldsToMergeOn ?? [], op.fieldNames);
   }
 
   /**
@@ -883,6 +958,10 @@ function recordRefusalMessage(
   }
   const items = indexes.length;
   const message = withFieldNames(error.message, op.fieldNames);
+  if (isManyMatchesRefusal(error) && op.options.fieldsToMergeOn !== undefined) {
+    // Which record, and which existing records, Airtable does not say (#manyMatches reads it when it can).
+    return `${sentence(message)} ${manyMatchesFix(op.options.fieldsToMergeOn, op.fieldNames)}`;
+  }
   if (error.type === "UNKNOWN_FIELD_NAME" && message !== error.message) {
     // A field id the call was checked against, gone by the time the request was sent.
     return `${message}: this field is no longer in table ${op.tableId ?? ""} (deleted since the write was accepted?); see describe_table`;
