@@ -77,6 +77,7 @@ import type { ItemError, NewOperationEvent, Operation, OperationEvent } from "./
 import { foldOperation, isTerminal, resumeDecision } from "./fold.ts";
 import { reconcileCreates, type ReconcileResult } from "./reconcile.ts";
 import { explainSelectOptionRefusal } from "./select-option-refusal.ts";
+import { explainCollaboratorRefusal } from "./collaborator-refusal.ts";
 import { MISSING_RECORD_TYPES, missingLinkMessage, missingRecordMessage } from "./missing-records.ts";
 import { asSentence, culpritNote, tracedCulprits } from "./whole-request.ts";
 import {
@@ -936,7 +937,9 @@ function isRecordLevelRefusal(error: unknown): error is AirtableError {
  * Not for 422 ROW_DOES_NOT_EXIST, which Airtable also gives for a link cell naming a record its linked table lacks:
  * this table is not the one to search, so such a refusal names the link field instead (missingLinkMessage).
  * A select value that is not an option (422 INVALID_MULTIPLE_CHOICE_OPTIONS) names the field and why: only a
- * creator may add options (select-option-refusal.ts).
+ * creator may add options (select-option-refusal.ts). A collaborator the base does not have (422
+ * INVALID_VALUE_FOR_COLUMN on a cell holding collaborators) says that only the base's collaborators may be named,
+ * and where to find them (collaborator-refusal.ts).
  */
 function recordRefusalMessage(
   error: AirtableError,
@@ -950,6 +953,12 @@ function recordRefusalMessage(
     const cells = refused.map(recordFieldsOf);
     const explained = explainSelectOptionRefusal(error.message, op.options.typecast, cells, op.fieldNames);
     if (explained !== undefined) return explained;
+  }
+  if (error.type === "INVALID_VALUE_FOR_COLUMN") {
+    // A collaborator the base does not have: who may be named, and where to find them.
+    const cells = refused.map(recordFieldsOf);
+    const more = explainCollaboratorRefusal(error.message, op.options.typecast, cells, op.fieldNames);
+    if (more !== undefined) return `${sentence(withFieldNames(error.message, op.fieldNames))}${more}`;
   }
   if (error.type === "ROW_DOES_NOT_EXIST") {
     // A link cell naming a record its linked table lacks: the field named (Airtable's message names only the id).
