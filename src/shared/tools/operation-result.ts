@@ -7,6 +7,7 @@ import { z } from "zod";
 import { OPERATION_KINDS } from "../operations/events.ts";
 import type { ItemOutcome, OperationProgress, OperationState } from "../operations/fold.ts";
 import { refusedRequestsSentence, refusedWithReason } from "../operations/whole-request.ts";
+import { urlAttachmentsSentence } from "../operations/url-attachments.ts";
 import { isTerminal, OPERATION_STATUSES } from "../operations/fold.ts";
 import { ToolInputError } from "./tool-input-error.ts";
 import { formatCount } from "../format-count.ts";
@@ -189,7 +190,8 @@ const plural = (n: number, word: string) => `${formatCount(n)} ${word}${n === 1 
 /**
  * One or two sentences an agent can act on. `via`: where the agent reads it, which decides how it is told to look
  * again: a tool answer (get_operation) or an MCP task's `statusMessage` (tasks/get; a cancelled task carries no
- * result, so it points at get_operation for the items).
+ * result, so it points at get_operation for the items). Once it has ended, a record write that sent attachments by
+ * URL also says that Airtable fetches them after the write, and to read the records back (url-attachments.ts).
  */
 export function describeState(state: OperationState, via: "tool" | "task" = "tool"): string {
   const created = newSelectOptionsSentence(state);
@@ -288,10 +290,10 @@ function stateSentence(state: OperationState, via: "tool" | "task"): string {
           : more.length > 0
             ? `${reason} Also ${more.join(", ")}.`
             : reason;
-      return `${said} ${itemsAt}: an id if it was written, notWritten if it was never sent.`;
+      return `${said} ${itemsAt}: an id if it was written, notWritten if it was never sent.${urlAttachmentsSentence(state)}`;
     }
     case "completed":
-      return `Done: ${counts}.`;
+      return `Done: ${counts}.${urlAttachmentsSentence(state)}`;
     case "completed_with_errors": {
       const inDoubt =
         p.recordsInDoubt > 0
@@ -305,10 +307,11 @@ function stateSentence(state: OperationState, via: "tool" | "task"): string {
           : refused === ""
             ? ""
             : " Each item's result is in results, by index.";
-      return `Done with errors: ${counts}.${missingDeletes(state)}${refused}${each}${stopped}${inDoubt}`;
+      const urls = urlAttachmentsSentence(state);
+      return `Done with errors: ${counts}.${missingDeletes(state)}${refused}${each}${stopped}${inDoubt}${urls}`;
     }
     case "failed":
-      return `Failed: ${state.failure?.reason ?? "the operation could not run"} (${counts}).`;
+      return `Failed: ${state.failure?.reason ?? "the operation could not run"} (${counts}).${urlAttachmentsSentence(state)}`;
   }
 }
 
