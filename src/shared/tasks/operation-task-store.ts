@@ -88,15 +88,17 @@ export class OperationTaskStore {
   /**
    * The answer of a write tool call that becomes a task, for an operation just submitted (so `tasks/get` already
    * resolves it, as the extension requires before answering). Besides the task fields it carries the operation's
-   * current state as `structuredContent` and text (what get_operation would say now): the MCP SDK checks every
-   * tools/call answer against the tool's output schema, and a client that reads it gets the operation id too.
-   * Undefined if the operation cannot be read as this owner.
+   * current state as `structuredContent` and text (what get_operation would say now, its message worded for a task:
+   * "Poll tasks/get with this taskId (or get_operation with it as operationId)", as `statusMessage`): the MCP SDK
+   * checks every tools/call answer against the tool's output schema, and a client that reads it gets the operation
+   * id too. Undefined if the operation cannot be read as this owner.
    */
   async created(operationId: string, ownerUserId: string): Promise<CreateTaskToolResult | undefined> {
     const state = await this.#opts.operations.getForOwner(operationId, ownerUserId);
     if (state === undefined) return undefined;
     const task = this.#task(state, await this.#pollInterval(state));
-    const output = operationResult(state, { withResults: isTerminal(state.status) });
+    // Polled with tasks/get: its message says so, as the task's statusMessage does (not "Poll get_operation").
+    const output = operationResult(state, { withResults: isTerminal(state.status), via: "task" });
     return { ...toolSuccessResult(output), ...task, resultType: "task" };
   }
 

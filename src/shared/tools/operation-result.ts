@@ -89,6 +89,11 @@ export interface ResultPageOptions {
   /** Leave results out (a write tool's answer while the operation is still running). */
   withResults?: boolean;
   pageSize?: number;
+  /**
+   * Where the agent reads this answer: a tool answer (get_operation, a write call), or the answer of a write call
+   * that became an MCP task, which is polled with `tasks/get` (describeState's `via`). Default "tool".
+   */
+  via?: "tool" | "task";
 }
 
 /** The tool answer for `state`. Throws ToolInputError for a cursor that is not this operation's. */
@@ -104,7 +109,7 @@ export function operationResult(state: OperationState, opts: ResultPageOptions =
     ...(op.tableId === undefined ? {} : { tableId: op.tableId }),
     status: state.status,
     done: isTerminal(state.status),
-    message: describeState(state),
+    message: describeState(state, opts.via ?? "tool"),
     progress: state.progress,
     ...(state.failure === undefined ? {} : { failure: state.failure }),
     ...(state.cancellation === undefined || isTerminal(state.status) ? {} : { cancelRequested: true as const }),

@@ -174,6 +174,29 @@ describe("MCP Tasks on /mcp (2026-07-28)", () => {
     expect(result.structuredContent.message).toContain(sentence);
   });
 
+  it("the task answer's message points to tasks/get, as its statusMessage does, not to get_operation alone", async () => {
+    const created = await callModern(
+      url,
+      as(h.demo.user.id),
+      "tools/call",
+      { name: "create_records", arguments: { ...contacts(), records: records("task-message", 2) } },
+      true,
+    );
+    const task = created.result as {
+      statusMessage: string;
+      structuredContent: { message: string };
+      content: { text: string }[];
+    };
+    expect(task.statusMessage).toMatch(/^Queued \(2 records\)/);
+    expect(task.structuredContent.message).toBe(task.statusMessage);
+    expect(task.structuredContent.message).toContain(
+      "Poll tasks/get with this taskId (or get_operation with it as operationId) for the result.",
+    );
+    expect(task.structuredContent.message).not.toContain("Poll get_operation with this operationId");
+    expect(JSON.parse(task.content[0]!.text)).toMatchObject({ message: task.statusMessage });
+    await settledTask(String((created.result as { taskId: string }).taskId), as(h.demo.user.id));
+  });
+
   it("tasks/cancel stops a running write after its batch in flight: cancelled, and get_operation lists what was written", async () => {
     const owner = as(h.demo.user.id);
     const created = await callModern(
