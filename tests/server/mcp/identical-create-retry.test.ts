@@ -4,7 +4,8 @@
  * runner and a worker started on demand, real Redis, the Airtable sandbox, the real MCP SDK client over HTTP. With
  * no worker yet the operations stay queued, so a retry surely meets an unfinished one:
  * - an identical create_records (same base, table, records, typecast; the table named by id instead of by name)
- *   answers with the earlier operation's id and says so; one record different, or typecast different, queues anew;
+ *   answers with the earlier operation's id and says so (typecast given as true or left to its default alike); one
+ *   record different, or typecast different, queues anew;
  * - two identical calls at the same moment get one operation between them;
  * - once the worker ran them, the table holds every record once; an identical call after that is a new operation
  *   (a finished one is never reused: the agent may want the records twice);
@@ -71,6 +72,10 @@ describe("an identical create while the first is unfinished (distributed mode)",
     expect(retry.operationId).toBe(first.operationId);
     expect(retry.status).toBe("queued");
     expect(retry.message).toMatch(attachedSentence(first.operationId));
+    // typecast given as true is the call that left it to its default (true): attached too.
+    const explicit = await create({ records: records("a", 25), typecast: true });
+    expect(explicit.operationId).toBe(first.operationId);
+    expect(explicit.message).toMatch(attachedSentence(first.operationId));
 
     const other = await create({ records: [...records("a", 24), { fields: { Name: "b" } }] });
     expect(other.operationId).not.toBe(first.operationId);

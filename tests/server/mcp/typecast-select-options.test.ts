@@ -216,6 +216,23 @@ describe("a select value that is an option but for case or spaces", () => {
     expect(recordWrites(base.id)).toBe(0);
   });
 
+  it("the same variant twice in one multiple select cell is named once, with the field's type", async () => {
+    const base = crmBase("Variant twice");
+    const answer = await call("create_record", {
+      baseId: base.id,
+      tableId: "Tasks",
+      fields: { Name: "x", Tags: ["VIP", "VIP"] },
+    });
+    expect(answer.isError, answer.text).toBe(true);
+    expect(answer.text).toBe(
+      'fields: "VIP" is not an option of "Tags" (a multiple select field), but "vip" is: Airtable matches option ' +
+        "names exactly (case and spaces included), so it would refuse the record without typecast, and with " +
+        "typecast add a second option that differs only in case or spaces, splitting the field's categories. Give " +
+        '"vip".',
+    );
+    expect(recordWrites(base.id)).toBe(0);
+  });
+
   it("two spellings of one new option in a call are refused too: typecast would add both", async () => {
     const base = crmBase("New variants");
     const answer = await call("create_records", {
@@ -249,10 +266,12 @@ describe("the answer of a write whose typecast creates select options", () => {
       "Done: 1 record written of 1.",
     );
 
+    // typecast given explicitly: the close option is created, and named in the answer.
     const created = await call("create_record", {
       baseId: base.id,
       tableId: "Tasks",
       fields: { Name: "x", Stage: "Custmer" },
+      typecast: true,
     });
     expect(created.data.status, created.text).toBe("completed");
     const expected =
@@ -271,6 +290,7 @@ describe("the answer of a write whose typecast creates select options", () => {
     const created = await call("create_records", {
       baseId: base.id,
       tableId: "Tasks",
+      typecast: true,
       records: [
         { fields: { Name: "a", Tags: ["newsleter", "Gold"], Tier: "Tier 2" } },
         { fields: { Name: "b", Tags: ["vip"] } },
@@ -301,5 +321,103 @@ describe("the answer of a write whose typecast creates select options", () => {
       `New select options, which Airtable creates because typecast is on: "Stage": ${listed} and 3 more (existing: ` +
         '"Lead", "Qualified", "Customer", "Churned").',
     );
+  });
+});
+
+/** The refusal's reason and escape, as closeOptionsRefusal words them. */
+const closeWhy =
+  "Airtable's API cannot remove a select option once it is added (only Airtable's interface can), so nothing was queued";
+const closeEscape = "send the call again with typecast: true given explicitly";
+
+describe("a new option close to an existing one, typecast left to its default", () => {
+  it("is refused before anything is queued, naming the field, the value, the option and the escape; explicit typecast: true creates it", async () => {
+    const base = crmBase("Close option refused");
+    const args = { baseId: base.id, tableId: "Tasks", fields: { Name: "x", Stage: "Custmer" } };
+    const refused = await call("create_record", args);
+    expect(refused.isError, refused.text).toBe(true);
+    expect(refused.text).toBe(
+      'fields: "Custmer" is not an option of "Stage" (a single select field) but is close to "Customer": typecast, ' +
+        `on by default, would add "Custmer" as a new option, and ${closeWhy}. To use the existing option, give ` +
+        `"Customer"; to create "Custmer" as a new option on purpose, ${closeEscape}.`,
+    );
+    expect(await operationsOn(base.id)).toEqual([]);
+    expect(recordWrites(base.id)).toBe(0);
+    expect(await listedOptions(base.id, "Stage")).toEqual(["Lead", "Qualified", "Customer", "Churned"]);
+
+    // The escape, as the refusal says: the same call with typecast: true creates it and names it in the answer.
+    const created = await call("create_record", { ...args, typecast: true });
+    expect(created.data.status, created.text).toBe("completed");
+    expect(created.data.message).toContain(
+      'New select options, which Airtable creates because typecast is on: "Stage": "Custmer" (existing: "Lead", ' +
+        '"Qualified", "Customer", "Churned"). "Custmer" is close to "Customer"',
+    );
+    expect(await listedOptions(base.id, "Stage")).toEqual(["Lead", "Qualified", "Customer", "Churned", "Custmer"]);
+  });
+
+  it("an option far from every existing one is still created, with the note", async () => {
+    const base = crmBase("Far option");
+    const created = await call("create_record", {
+      baseId: base.id,
+      tableId: "Tasks",
+      fields: { Name: "x", Stage: "Prospect" },
+    });
+    expect(created.data.status, created.text).toBe("completed");
+    expect(created.data.message).toBe(
+      "Done: 1 record written of 1. New select options, which Airtable creates because typecast is on: " +
+        '"Stage": "Prospect" (existing: "Lead", "Qualified", "Customer", "Churned").',
+    );
+    expect(await listedOptions(base.id, "Stage")).toEqual(["Lead", "Qualified", "Customer", "Churned", "Prospect"]);
+  });
+
+  it("multiple select and several fields: every close option in one refusal, far ones and digits not named", async () => {
+    const base = crmBase("Close options multi");
+    const records = [
+      { fields: { Name: "a", Tags: ["newsleter", "Gold"], Tier: "Tier 2" } },
+      { fields: { Name: "b", Stage: "Custmer", Tags: ["vip"] } },
+      { fields: { Name: "c", Tags: "Gold, newsleter" } },
+    ];
+    const refused = await call("update_records", {
+      baseId: base.id,
+      tableId: "Tasks",
+      records: records.map((r, i) => ({ id: `rec0000000000000${i}`, fields: r.fields })),
+    });
+    expect(refused.isError, refused.text).toBe(true);
+    expect(refused.text).toBe(
+      "2 select values of this call are new options close to an existing one of their field: typecast, on by " +
+        `default, would add each as a new option, and ${closeWhy}. Give the existing option (value given → ` +
+        "existing option):\n" +
+        '- "Tags": "newsleter" → "newsletter" (records[0].fields, records[2].fields)\n' +
+        '- "Stage": "Custmer" → "Customer" (records[1].fields)\n' +
+        `To create them as new options on purpose, ${closeEscape}.`,
+    );
+    expect(recordWrites(base.id)).toBe(0);
+    expect(await operationsOn(base.id)).toEqual([]);
+    expect(await listedOptions(base.id, "Tags")).toEqual(["vip", "newsletter", "partner"]);
+
+    const created = await call("create_records", { baseId: base.id, tableId: "Tasks", records, typecast: true });
+    expect(created.data.status, created.text).toBe("completed");
+    expect(created.data.message).toContain('"newsleter" is close to "newsletter"');
+    expect(created.data.message).toContain('"Custmer" is close to "Customer"');
+    expect(await listedOptions(base.id, "Tags")).toEqual(["vip", "newsletter", "partner", "newsleter", "Gold"]);
+  });
+
+  it("is refused in the same answer as a variant of an existing option", async () => {
+    const base = crmBase("Close and variant");
+    const answer = await call("create_records", {
+      baseId: base.id,
+      tableId: "Tasks",
+      records: [{ fields: { Name: "a", Stage: "customer" } }, { fields: { Name: "b", Tags: ["newsleter"] } }],
+    });
+    expect(answer.isError, answer.text).toBe(true);
+    expect(answer.text).toBe(
+      'records[0].fields: "customer" is not an option of "Stage" (a single select field), but "Customer" is: ' +
+        "Airtable matches option names exactly (case and spaces included), so it would refuse the record without " +
+        "typecast, and with typecast add a second option that differs only in case or spaces, splitting the " +
+        'field\'s categories. Give "Customer".\n' +
+        'records[1].fields: "newsleter" is not an option of "Tags" (a multiple select field) but is close to ' +
+        `"newsletter": typecast, on by default, would add "newsleter" as a new option, and ${closeWhy}. To use the ` +
+        `existing option, give "newsletter"; to create "newsleter" as a new option on purpose, ${closeEscape}.`,
+    );
+    expect(recordWrites(base.id)).toBe(0);
   });
 });

@@ -11,7 +11,16 @@ import { resolveField, resolveTable, SchemaLookupError } from "../../schema-cach
 import type { ToolContext } from "../define-tool.ts";
 import { withSchema } from "../with-schema.ts";
 import { isPlainObject, quotedValue, ToolInputError } from "../tool-input-error.ts";
-import { checkCellValue, existingOptions, optionKey, SelectVariantError, VARIANT_WHY } from "./check-values.ts";
+import {
+  checkCellValue,
+  choicesOf,
+  existingOptions,
+  optionKey,
+  selectKind,
+  SelectVariantError,
+  VARIANT_WHY,
+  variantSentence,
+} from "./check-values.ts";
 import { formatCount } from "../../format-count.ts";
 import { closestNames } from "../../closest-name.ts";
 import {
@@ -153,6 +162,10 @@ interface NewOption {
   /** Input indexes of the records giving it, the first MAX_CLOSE_RECORDS_LISTED; `count`: all of them. */
   records: number[];
   count: number;
+  /** Where it is given (`records[3].fields`), the first SELECT_PLACES_NAMED, for closeOptionsRefusal. */
+  places: string[];
+  /** The existing option it is close to (closeOption), once asked; null: none. */
+  close?: string | null;
 }
 
 /** What FieldChecker.cells collects instead of throwing, so that a call learns every such problem at once. */
@@ -257,11 +270,7 @@ export class FieldChecker {
         if (created.length > 0) this.#noteNewOptions(field, created, where, index, variants);
       } catch (error) {
         if (error instanceof SelectVariantError && variants !== undefined) {
-          // A cell's only variant keeps the cell's sentence, for a call whose only variant it is.
-          const sentence = error.variants.length === 1 ? { sentence: error.message } : {};
-          for (const v of error.variants) {
-            variants.push({ field: field.name, where, given: v.given, existing: v.existing, ...sentence });
-          }
+          for (const v of error.variants) variants.push({ field, where, given: v.given, existing: v.existing });
           continue;
         }
         if (problems === undefined || !(error instanceof ToolInputError)) throw error;
@@ -294,13 +303,14 @@ export class FieldChecker {
       const key = optionKey(name);
       const known = entry.byKey.get(key);
       if (known === undefined) {
-        entry.byKey.set(key, { name, where, records: index === undefined ? [] : [index], count: 1 });
+        entry.byKey.set(key, { name, where, records: index === undefined ? [] : [index], count: 1, places: [where] });
       } else if (known.name === name) {
         // A record counts once per option (names holds each option once).
         known.count += 1;
         if (index !== undefined && known.records.length < MAX_CLOSE_RECORDS_LISTED) known.records.push(index);
+        if (known.places.length < SELECT_PLACES_NAMED) known.places.push(where);
       } else {
-        refused.push({ field: field.name, where, given: name, existing: [known.name], newIn: known.where });
+        refused.push({ field, where, given: name, existing: [known.name], newIn: known.where });
       }
     }
     if (refused.length === 0) return;
@@ -317,10 +327,10 @@ export class FieldChecker {
   newSelectOptions(): NewSelectOptions[] | undefined {
     if (this.#newOptions.size === 0) return undefined;
     return [...this.#newOptions.values()].map(({ field, byKey }) => {
-      const existing = selectOptionNames(field);
+      const existing = optionNames(field);
       const all = [...byKey.values()];
       const listed = all.slice(0, MAX_NEW_OPTIONS_LISTED).map((option) => {
-        const close = closeOption(option.name, existing);
+        const close = closeOf(option, existing);
         return close === undefined
           ? { name: option.name }
           : { name: option.name, close: { existing: close, records: option.records, recordCount: option.count } };
@@ -335,6 +345,24 @@ export class FieldChecker {
           moreExisting: existing.length - MAX_EXISTING_OPTIONS_LISTED,
         }),
       };
+    });
+  }
+
+  /**
+   * Every new select option the checked cells add that is close to an existing option of its field (closeOption:
+   * "Custmer" for "Customer"), per field in the order met, each once with where it is given: what a call that left
+   * typecast to its default is refused for (closeOptionsRefusal). Unlike newSelectOptions, not capped: a close
+   * option beyond the first MAX_NEW_OPTIONS_LISTED of a field is refused all the same.
+   */
+  closeNewOptions(): CloseOptionUse[] {
+    return [...this.#newOptions.values()].flatMap(({ field, byKey }) => {
+      const existing = optionNames(field);
+      return [...byKey.values()].flatMap((option) => {
+        const close = closeOf(option, existing);
+        return close === undefined
+          ? []
+          : [{ field, given: option.name, existing: close, places: option.places, count: option.count }];
+      });
     });
   }
 
@@ -429,10 +457,12 @@ export function checkNewName(
 }
 
 /** The names of a select field's options, in the field's order (choices without a name are skipped). */
-function selectOptionNames(field: AirtableField): string[] {
-  const choices = field.options?.choices;
-  if (!Array.isArray(choices)) return [];
-  return choices.flatMap((c: unknown) => (isPlainObject(c) && typeof c.name === "string" ? [c.name] : []));
+const optionNames = (field: AirtableField): string[] => choicesOf(field).map((c) => c.name);
+
+/** `option`'s closeOption among `existing`, asked once per option (newSelectOptions and closeNewOptions both ask). */
+function closeOf(option: NewOption, existing: readonly string[]): string | undefined {
+  if (option.close === undefined) option.close = closeOption(option.name, existing) ?? null;
+  return option.close ?? undefined;
 }
 
 /** The digits of a name in order ("Tier 2" → "2"): names whose digits differ are different things, not typos. */
@@ -451,36 +481,41 @@ export function closeOption(name: string, existing: readonly string[]): string |
 }
 
 /**
- * A select value FieldChecker.cells refused as a variant: the field's exact name, where it was given, the value and
- * the option(s) to give instead. `newIn`: the option is not one of the field's but another spelling of a new option
- * given there, earlier in the call.
+ * A select value FieldChecker.cells refused as a variant: its field, where it was given, the value and the option(s)
+ * to give instead. `newIn`: the option is not one of the field's but another spelling of a new option given there,
+ * earlier in the call.
  */
 export interface SelectVariantUse {
-  field: string;
+  field: AirtableField;
   where: string;
   given: string;
   existing: string[];
   newIn?: string;
-  /** The refusal's sentence when this is the call's only variant (SelectVariantError's, naming the field's type). */
-  sentence?: string;
 }
 
-/** How many distinct variants one refusal lists, and places one line names; the rest are counted. */
-const MAX_LISTED_VARIANTS = 20;
-const VARIANT_PLACES_NAMED = 5;
+/** How many distinct values one select refusal lists, and places one line names; the rest are counted. */
+const MAX_LISTED_SELECT_VALUES = 20;
+const SELECT_PLACES_NAMED = 5;
+
+/** `records[0].fields, records[3].fields, … (7 in all)`: the first SELECT_PLACES_NAMED of `count` places. */
+function placesOf(places: readonly string[], count = places.length): string {
+  const named = places.slice(0, SELECT_PLACES_NAMED).join(", ");
+  return count > SELECT_PLACES_NAMED ? `${named}, … (${formatCount(count)} in all)` : named;
+}
 
 /**
  * One refusal for every select value of a call that is an option but for case or spaces (FieldChecker.cells'
  * `variants`), undefined when there is none: one line per field and value, with the option to give and where the
- * value is given (the first VARIANT_PLACES_NAMED places, the rest counted; the first MAX_LISTED_VARIANTS lines, the
- * rest counted). A single value in a single place keeps SelectVariantError's sentence. Why refused rather than
- * created: a second option differing only in case or spaces is a data-quality mistake, never what the agent meant
- * (check-values.ts, SelectVariantError); an agent told every such value at once fixes them in one more call.
+ * value is given (the first SELECT_PLACES_NAMED places, the rest counted; the first MAX_LISTED_SELECT_VALUES lines,
+ * the rest counted). A single value in a single place is one sentence naming the field's type (variantSentence, the
+ * one a cell's SelectVariantError says). Why refused rather than created: a second option differing only in case or
+ * spaces is a data-quality mistake, never what the agent meant (check-values.ts, SelectVariantError); an agent told
+ * every such value at once fixes them in one more call.
  */
 export function selectVariantsRefusal(uses: readonly SelectVariantUse[]): ToolInputError | undefined {
   const groups = new Map<string, { use: SelectVariantUse; places: Set<string> }>();
   for (const use of uses) {
-    const key = JSON.stringify([use.field, use.given]);
+    const key = JSON.stringify([use.field.id, use.given]);
     const group = groups.get(key);
     if (group === undefined) groups.set(key, { use, places: new Set([use.where]) });
     else group.places.add(use.where);
@@ -488,28 +523,17 @@ export function selectVariantsRefusal(uses: readonly SelectVariantUse[]): ToolIn
   const all = [...groups.values()];
   const first = all[0];
   if (first === undefined) return undefined;
-  const placesOf = (places: readonly string[]) => {
-    const named = places.slice(0, VARIANT_PLACES_NAMED).join(", ");
-    return places.length > VARIANT_PLACES_NAMED ? `${named}, … (${formatCount(places.length)} in all)` : named;
-  };
   if (all.length === 1 && first.places.size === 1) {
     const { use } = first;
-    if (use.sentence !== undefined) return new ToolInputError(use.sentence);
-    if (use.newIn === undefined) {
-      return new ToolInputError(
-        `${use.where}: ${quotedValue(use.given)} is not an option of ${JSON.stringify(use.field)}, but ` +
-          `${existingOptions(use.existing)} ${use.existing.length === 1 ? "is" : "are"}: ${VARIANT_WHY}. Give ` +
-          `${existingOptions(use.existing)}.`,
-      );
-    }
+    if (use.newIn === undefined) return new ToolInputError(variantSentence(use.field, use, use.where));
     return new ToolInputError(
       `${use.where}: ${quotedValue(use.given)} differs only in case or spaces from ${existingOptions(use.existing)}, ` +
-        `which ${use.newIn} gives ${JSON.stringify(use.field)} as a new option: Airtable matches option names ` +
+        `which ${use.newIn} gives ${JSON.stringify(use.field.name)} as a new option: Airtable matches option names ` +
         `exactly, so typecast would add both, two options a person cannot tell apart. Give one spelling for both.`,
     );
   }
-  const lines = all.slice(0, MAX_LISTED_VARIANTS).map(({ use, places }) => {
-    const given = `${JSON.stringify(use.field)}: ${quotedValue(use.given)} → ${existingOptions(use.existing)}`;
+  const lines = all.slice(0, MAX_LISTED_SELECT_VALUES).map(({ use, places }) => {
+    const given = `${JSON.stringify(use.field.name)}: ${quotedValue(use.given)} → ${existingOptions(use.existing)}`;
     const newIn =
       use.newIn === undefined ? "" : `; ${existingOptions(use.existing)} is a new option ${use.newIn} gives`;
     return `${given} (${placesOf([...places])}${newIn})`;
@@ -520,6 +544,65 @@ export function selectVariantsRefusal(uses: readonly SelectVariantUse[]): ToolIn
       `was queued. ${VARIANT_WHY}. Give the option as it is spelt (value given → option to give):\n- ` +
       lines.join("\n- ") +
       (more > 0 ? `\n- …and ${formatCount(more)} more.` : ""),
+  );
+}
+
+/**
+ * A new select option of a call that is close to an existing option of its field (FieldChecker.closeNewOptions):
+ * the field, the value as given, the existing option, where it is given (the first SELECT_PLACES_NAMED) and in how
+ * many places.
+ */
+export interface CloseOptionUse {
+  field: AirtableField;
+  given: string;
+  existing: string;
+  places: string[];
+  count: number;
+}
+
+/** Why a close new option is asked about first, in the words both forms of closeOptionsRefusal share. */
+const CLOSE_WHY =
+  "Airtable's API cannot remove a select option once it is added (only Airtable's interface can), so nothing was " +
+  "queued";
+/** The escape every close-option refusal ends with. */
+const CLOSE_ESCAPE = "send the call again with typecast: true given explicitly";
+
+/**
+ * One refusal for the new select options of a call that left `typecast` to its default (true) and that are close
+ * to an existing option of their field ("Custmer" for "Customer": closeOption, closestNames' rule with the same
+ * digits), undefined when there is none. Such a value is most likely a misspelling, and what typecast would do
+ * with it cannot be undone through the API: a new option added by typecast ("a new choice will be created if one
+ * does not exactly match", field model, Single select) stays in the field's design for good, since Airtable's
+ * update-field endpoint changes only a field's name and description
+ * (https://airtable.com/developers/web/api/update-field). So it is asked about before anything is queued, naming the
+ * field, the value, the option to give instead, and the escape: an explicit `typecast: true` creates it (and the
+ * answer names it). One value is one sentence; several are one line each (the first MAX_LISTED_SELECT_VALUES, the
+ * rest counted), so that the agent fixes them all in one more call.
+ */
+export function closeOptionsRefusal(uses: readonly CloseOptionUse[]): ToolInputError | undefined {
+  const [first, ...rest] = uses;
+  if (first === undefined) return undefined;
+  if (rest.length === 0) {
+    const given = quotedValue(first.given);
+    const existing = JSON.stringify(first.existing);
+    return new ToolInputError(
+      `${placesOf(first.places, first.count)}: ${given} is not an option of ${JSON.stringify(first.field.name)} ` +
+        `(${selectKind(first.field)}) but is ` +
+        `close to ${existing}: typecast, on by default, would add ${given} as a new option, and ${CLOSE_WHY}. To use ` +
+        `the existing option, give ${existing}; to create ${given} as a new option on purpose, ${CLOSE_ESCAPE}.`,
+    );
+  }
+  const lines = uses.slice(0, MAX_LISTED_SELECT_VALUES).map((use) => {
+    const given = `${JSON.stringify(use.field.name)}: ${quotedValue(use.given)} → ${JSON.stringify(use.existing)}`;
+    return `${given} (${placesOf(use.places, use.count)})`;
+  });
+  const more = uses.length - lines.length;
+  return new ToolInputError(
+    `${formatCount(uses.length)} select values of this call are new options close to an existing one of their ` +
+      `field: typecast, on by default, would add each as a new option, and ${CLOSE_WHY}. Give the existing option ` +
+      `(value given → existing option):\n- ${lines.join("\n- ")}` +
+      (more > 0 ? `\n- …and ${formatCount(more)} more.` : "") +
+      `\nTo create them as new options on purpose, ${CLOSE_ESCAPE}.`,
   );
 }
 

@@ -199,16 +199,29 @@ export const VARIANT_WHY =
   "typecast, and with typecast add a second option that differs only in case or spaces, splitting the field's " +
   "categories";
 
+/** "a single select field" or "a multiple select field": how a select refusal names the field's type. */
+export const selectKind = (field: Pick<AirtableField, "type">) =>
+  field.type === "multipleSelects" ? "a multiple select field" : "a single select field";
+
+/**
+ * The refusal of one select value that is an existing option but for case or spaces, given at `where`: `fields:
+ * "customer" is not an option of "Stage" (a single select field), but "Customer" is: <VARIANT_WHY>. Give
+ * "Customer".` The one sentence for a single variant, whether a cell (SelectVariantError) or a whole call
+ * (check-fields.ts, selectVariantsRefusal) refuses it.
+ */
+export function variantSentence(field: Pick<AirtableField, "name" | "type">, variant: SelectVariant, where: string) {
+  const existing = existingOptions(variant.existing);
+  return (
+    `${where}: ${quotedValue(variant.given)} is not an option of ${JSON.stringify(field.name)} ` +
+    `(${selectKind(field)}), but ${existing} ${variant.existing.length === 1 ? "is" : "are"}: ${VARIANT_WHY}. ` +
+    `Give ${existing}.`
+  );
+}
+
 function selectVariantSentence(field: AirtableField, variants: readonly SelectVariant[], where: string): string {
-  const what = field.type === "multipleSelects" ? "a multiple select field" : "a single select field";
+  const what = selectKind(field);
   const [first, ...rest] = variants;
-  if (rest.length === 0) {
-    return (
-      `${where}: ${quotedValue(first!.given)} is not an option of ${JSON.stringify(field.name)} (${what}), but ` +
-      `${existingOptions(first!.existing)} ${first!.existing.length === 1 ? "is" : "are"}: ${VARIANT_WHY}. Give ` +
-      `${existingOptions(first!.existing)}.`
-    );
-  }
+  if (rest.length === 0) return variantSentence(field, first!, where);
   const given = variants.map((v) => quotedValue(v.given)).join(", ");
   const instead = variants.map((v) => `${existingOptions(v.existing)} for ${quotedValue(v.given)}`).join(", ");
   return (
@@ -222,12 +235,13 @@ const isEmpty = (value: unknown) =>
 const isObjectLike = (value: unknown) => typeof value === "object" && value !== null;
 const hasDigit = (value: string) => /\d/.test(value);
 
-interface Choice {
+export interface Choice {
   id?: string;
   name: string;
 }
 
-function choicesOf(field: AirtableField): Choice[] {
+/** A select field's options with a name, in the field's order (anything else in `choices` is skipped). */
+export function choicesOf(field: AirtableField): Choice[] {
   const choices = field.options?.choices;
   if (!Array.isArray(choices)) return [];
   return choices.filter((c): c is Choice => isObjectLike(c) && typeof (c as Choice).name === "string");
@@ -590,7 +604,8 @@ function checkSelect(
     // creator rule, whose refusal would list every option rather than name the one meant.
     const same = optionsByKey(field, choices).get(optionKey(item));
     if (same !== undefined) {
-      variants.push({ given: item, existing: same });
+      // ["customer", "customer"] in one cell is one mistake, named once.
+      if (!variants.some((v) => v.given === item)) variants.push({ given: item, existing: same });
       continue;
     }
     if (nonCreator !== undefined) {

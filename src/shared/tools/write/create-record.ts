@@ -8,6 +8,7 @@ import {
   QUEUED_ITEM_NOTE,
   recordsToCreateRecordIssues,
   typecastInput,
+  typecastOf,
 } from "./write-inputs.ts";
 
 export const createRecord = defineWriteTool({
@@ -38,7 +39,7 @@ export const createRecord = defineWriteTool({
       input: checked.cells.map((fields) => ({ fields })),
       fieldNames: checked.fieldNames,
       options: {
-        typecast: input.typecast,
+        typecast: typecastOf(input.typecast),
         onError: "continue",
         ...selectOptionsCreated(checked),
       },

@@ -15,6 +15,7 @@ import {
   recordListIssues,
   fieldsToMergeOnIssues,
   typecastInput,
+  typecastOf,
 } from "./write-inputs.ts";
 
 export const createRecords = defineWriteTool({
@@ -76,7 +77,7 @@ export const createRecords = defineWriteTool({
       input: checked.cells.map((fields) => ({ fields })),
       fieldNames: checked.fieldNames,
       options: {
-        typecast: input.typecast,
+        typecast: typecastOf(input.typecast),
         onError: input.onError,
         ...(checked.fieldsToMergeOn !== undefined && { fieldsToMergeOn: checked.fieldsToMergeOn }),
         ...selectOptionsCreated(checked),

@@ -7,6 +7,7 @@ import { resolveLinkNames } from "../linked-records.ts";
 import { isPlainObject, ToolInputError } from "../tool-input-error.ts";
 import {
   checkMergeValues,
+  closeOptionsRefusal,
   describeItem,
   FieldChecker,
   readOnlyFieldsRefusal,
@@ -18,7 +19,7 @@ import {
   type ValueProblem,
 } from "./check-fields.ts";
 import type { NewSelectOptions, OperationOptions } from "../../operations/options.ts";
-import { keysShown, namedRecords } from "./write-inputs.ts";
+import { keysShown, namedRecords, typecastOf } from "./write-inputs.ts";
 
 export interface RecordToWrite {
   id?: string;
@@ -62,8 +63,12 @@ export interface CheckRecordsInput {
   baseId: string;
   tableId: string;
   records: readonly RecordToWrite[];
-  /** The call's typecast: with it, Airtable converts values, so fewer are refused here (check-values.ts). */
-  typecast: boolean;
+  /**
+   * The call's typecast as the call gave it; undefined: not given, so on (typecastOf). With it, Airtable converts
+   * values, so fewer are refused here (check-values.ts). Left to its default, a new select option close to an
+   * existing one is refused (closeOptionsRefusal); given as true, it is created and named in the answer.
+   */
+  typecast: boolean | undefined;
   /** Names `records[i].fields` in messages; create_record has a single `fields`. */
   fieldsWhere?: (index: number) => string;
   fieldsToMergeOn?: readonly string[];
@@ -95,6 +100,7 @@ export async function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRe
   const level = access?.level;
   const nonCreator =
     level !== undefined && levelAllows(level, "edit") && !levelAllows(level, "create") ? access : undefined;
+  const typecast = typecastOf(input.typecast);
   let seen: { schema: BaseSchema; table: AirtableTable } | undefined;
   const checked = await withWriteSchema(ctx, input.baseId, (schema) => {
     const checker = new FieldChecker(resolveTable(schema, input.tableId, input.baseId), nonCreator);
@@ -109,17 +115,19 @@ export async function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRe
     const readOnly: ReadOnlyUse[] = [];
     const variants: SelectVariantUse[] = [];
     const cells = input.records.map((record, i) =>
-      checker.cells(record.fields, where(i), input.typecast, { problems, readOnly, variants, index: i }),
+      checker.cells(record.fields, where(i), typecast, { problems, readOnly, variants, index: i }),
     );
     const readOnlyRefused = readOnlyFieldsRefusal(readOnly);
     if (readOnlyRefused !== undefined) throw readOnlyRefused;
-    const refused = valueProblems(problems);
-    const variantsRefused = selectVariantsRefusal(variants);
-    if (refused !== undefined && variantsRefused !== undefined) {
-      throw new ToolInputError(`${refused.message}\n${variantsRefused.message}`);
-    }
-    if (refused !== undefined) throw refused;
-    if (variantsRefused !== undefined) throw variantsRefused;
+    // Wrong values, variants and (typecast left to its default) new options close to an existing one: all in one
+    // answer, so that one more call can fix them all.
+    const refusals = [
+      valueProblems(problems),
+      selectVariantsRefusal(variants),
+      input.typecast === undefined ? closeOptionsRefusal(checker.closeNewOptions()) : undefined,
+    ].filter((refusal) => refusal !== undefined);
+    if (refusals.length === 1) throw refusals[0]!;
+    if (refusals.length > 1) throw new ToolInputError(refusals.map((r) => r.message).join("\n"));
     const newSelectOptions = checker.newSelectOptions();
     const out: CheckedRecords = {
       tableId: checker.table.id,

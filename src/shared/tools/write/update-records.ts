@@ -11,6 +11,7 @@ import {
   QUEUED_RECORDS_NOTE,
   recordIdItemInput,
   typecastInput,
+  typecastOf,
   recordItemInput,
   unwrappedRecordIssues,
   recordIdKeyIssues,
@@ -73,7 +74,7 @@ export const updateRecords = defineWriteTool({
       input: input.records.map((record, i) => ({ id: record.id, fields: checked.cells[i] ?? {} })),
       fieldNames: checked.fieldNames,
       options: {
-        typecast: input.typecast,
+        typecast: typecastOf(input.typecast),
         onError: input.onError,
         ...(input.replace && { replace: true }),
         ...selectOptionsCreated(checked),

@@ -11,6 +11,7 @@ import {
   QUEUED_RECORDS_NOTE,
   recordIdItemInput,
   typecastInput,
+  typecastOf,
   recordItemInput,
   unwrappedRecordIssues,
   recordIdKeyIssues,
@@ -83,7 +84,7 @@ export const upsertRecords = defineWriteTool({
       })),
       fieldNames: checked.fieldNames,
       options: {
-        typecast: input.typecast,
+        typecast: typecastOf(input.typecast),
         onError: input.onError,
         fieldsToMergeOn: checked.fieldsToMergeOn ?? input.fieldsToMergeOn,
         ...selectOptionsCreated(checked),

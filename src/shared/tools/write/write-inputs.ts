@@ -25,16 +25,30 @@ export const fieldsInput = z
       '"YYYY-MM-DD", a link is a list of record ids or of the linked records\' primary values.',
   );
 
+/** `typecast` when a record write does not give it: on, like the reference server. */
+export const TYPECAST_DEFAULT = true;
+
+/**
+ * The record writes' `typecast`. Optional rather than `.default(true)`, so that the tools can tell a call that left
+ * it to its default from one that gave `true` (a new select option close to an existing one is refused only in the
+ * first: plan-records.ts); the default is listed all the same (JSON Schema `default`, in tools/list), and applied
+ * by typecastOf wherever the value is used.
+ */
 export const typecastInput = z
   .boolean()
-  .default(true)
+  .optional()
+  .meta({ default: TYPECAST_DEFAULT })
   .describe(
     "Let Airtable convert values: text to select options (creating missing ones: only a base creator may), to " +
       "linked records, numbers, dates… Default true. false: a value of the wrong type, or a select option that does not exist, is refused " +
       "before anything is queued (with the field's type, or its options, and an accepted example). Either way an " +
       'option given in another case or spacing ("customer" for "Customer") is refused, and the answer names every new ' +
-      "option typecast creates.",
+      'option typecast creates. Left out, a new option close to an existing one ("Custmer" for "Customer") is ' +
+      "refused, naming the one to send; give true explicitly to create it.",
   );
+
+/** The typecast a record write runs with: the call's own, or TYPECAST_DEFAULT when it gave none. */
+export const typecastOf = (given: boolean | undefined): boolean => given ?? TYPECAST_DEFAULT;
 
 /** `onError`, worded for what the tool does to records: "written" (create, update, upsert) or "deleted". */
 export function onErrorInputFor(done: "written" | "deleted") {
