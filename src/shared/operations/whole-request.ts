@@ -164,9 +164,14 @@ export function culpritNote(request: readonly number[], culprits: readonly numbe
 /**
  * The `reason` of a record not written because its request (`refused`) was refused as a whole: which request, who
  * was at fault when it is known (that record's error says why) or that Airtable did not say (its error is in the
- * operation's message, once), why it was not split, and what to do.
+ * operation's message, once, when `saidInMessage`: errorsSaid; else in this reason), why it was not split, and what
+ * to do.
  */
-export function refusedWithReason(refused: RefusedRequest, op: Pick<Operation, "kind" | "options">): string {
+export function refusedWithReason(
+  refused: RefusedRequest,
+  op: Pick<Operation, "kind" | "options">,
+  saidInMessage = true,
+): string {
   const done = op.kind === "delete_records" ? "deleted" : "written";
   const whole = `Not ${done}: Airtable refused ${refusedWhole(refused.indexes)}`;
   const notSplit = notSplitSentence(op.kind, op.options.onError, refused.error.type);
@@ -181,10 +186,29 @@ export function refusedWithReason(refused: RefusedRequest, op: Pick<Operation, "
     op.options.onError === "stop"
       ? "To have the good records written and the bad one named, send them again with onError continue (the default): the request is then split."
       : "Fix what Airtable's message says, then send them again.";
-  return (
-    `${whole} with ${refused.error.type} (its message is in this answer's message) and did not say which of them ` +
-    `is at fault. ${notSplit} ${next}`
-  );
+  // Its error is said once, in the operation's message, when that message states it (errorsSaid); else here.
+  const error = saidInMessage
+    ? `${refused.error.type} (its message is in this answer's message)`
+    : `${refused.error.type} (${withoutEnd(refused.error.message)})`;
+  return `${whole} with ${error} and did not say which of them is at fault. ${notSplit} ${next}`;
+}
+
+/** A message without its final full stop, to be quoted inside a sentence. */
+function withoutEnd(message: string): string {
+  return message.trim().replace(/\.$/, "");
+}
+
+/**
+ * The requests of `refused` (an operation's, in log order) with no culprit whose error {@link refusedRequestsSentence}
+ * states: the first REQUESTS_DESCRIBED, and every later one refused with an error said for one of those (same type
+ * and message). The reason of a record of any other such request carries the error itself (refusedWithReason), so
+ * that Airtable's error is never left out of the answer.
+ */
+export function errorsSaid(refused: readonly RefusedRequest[]): ReadonlySet<RefusedRequest> {
+  const described = refused.slice(0, REQUESTS_DESCRIBED).filter((r) => r.culprits.length === 0);
+  const key = (r: RefusedRequest) => `${r.error.type}\u0000${r.error.message}`;
+  const said = new Set(described.map(key));
+  return new Set(refused.filter((r) => r.culprits.length === 0 && said.has(key(r))));
 }
 
 /** At most this many refused requests are described one by one in an operation's message; the rest are counted. */
@@ -212,7 +236,10 @@ export function refusedRequestsSentence(refused: readonly RefusedRequest[], kind
   });
   const more = refused.length - REQUESTS_DESCRIBED;
   if (more > 0) {
-    said.push(` ${formatCount(more)} more request${more === 1 ? " was" : "s were"} refused as a whole (see results).`);
+    said.push(
+      ` ${formatCount(more)} more request${more === 1 ? " was" : "s were"} refused as a whole (each record's ` +
+        "result in results says why).",
+    );
   }
   return said.join("");
 }

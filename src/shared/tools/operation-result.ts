@@ -5,8 +5,8 @@
  */
 import { z } from "zod";
 import { OPERATION_KINDS } from "../operations/events.ts";
-import type { ItemOutcome, OperationProgress, OperationState } from "../operations/fold.ts";
-import { refusedRequestsSentence, refusedWithReason } from "../operations/whole-request.ts";
+import type { ItemOutcome, OperationProgress, OperationState, RefusedRequest } from "../operations/fold.ts";
+import { errorsSaid, refusedRequestsSentence, refusedWithReason } from "../operations/whole-request.ts";
 import { urlAttachmentsSentence } from "../operations/url-attachments.ts";
 import { isTerminal, OPERATION_STATUSES } from "../operations/fold.ts";
 import { ToolInputError } from "./tool-input-error.ts";
@@ -116,10 +116,11 @@ export function operationResult(state: OperationState, opts: ResultPageOptions =
   };
   if (opts.withResults === false) return out;
   const byIndex = new Map<number, ItemOutcome>(state.outcomes.map((o) => [o.index, o]));
+  const said = errorsSaid(state.refusedRequests);
   const end = Math.min(total, start + pageSize);
   const results: ItemResult[] = [];
   for (let index = start; index < end; index++) {
-    results.push(itemResult(index, byIndex.get(index), state));
+    results.push(itemResult(index, byIndex.get(index), state, said));
   }
   out.results = results;
   if (end < total) {
@@ -134,7 +135,13 @@ export function operationResult(state: OperationState, opts: ResultPageOptions =
   return out;
 }
 
-function itemResult(index: number, outcome: ItemOutcome | undefined, state: OperationState): ItemResult {
+/** `said`: the refused requests whose error the operation's message states (whole-request.ts errorsSaid). */
+function itemResult(
+  index: number,
+  outcome: ItemOutcome | undefined,
+  state: OperationState,
+  said: ReadonlySet<RefusedRequest>,
+): ItemResult {
   if (outcome === undefined) {
     if (state.status === "cancelled") return { index, notWritten: true, reason: "cancelled before it was sent" };
     return isTerminal(state.status) || state.stopped ? { index, notWritten: true } : { index, pending: true };
@@ -149,7 +156,8 @@ function itemResult(index: number, outcome: ItemOutcome | undefined, state: Oper
       : { index, id: outcome.recordId, action: outcome.action };
   }
   if ("refusedWith" in outcome && outcome.refusedWith !== undefined) {
-    return { index, notWritten: true, reason: refusedWithReason(outcome.refusedWith, state.operation) };
+    const reason = refusedWithReason(outcome.refusedWith, state.operation, said.has(outcome.refusedWith));
+    return { index, notWritten: true, reason };
   }
   if ("error" in outcome) return { index, error: outcome.error };
   const input = namedFields(state.operation.input[index], state.operation.fieldNames);
@@ -271,14 +279,17 @@ function stateSentence(state: OperationState, via: "tool" | "task"): string {
     (p.recordsInDoubt > 0 ? `, ${formatCount(p.recordsInDoubt)} in doubt` : "") +
     notWrittenCount(p) +
     ` of ${formatCount(p.recordsTotal)}`;
+  // Requests refused as a whole, in every answer that can have them: with no culprit, Airtable's error is said only
+  // here (the records' reasons point to this message), so it is never left out (whole-request.ts errorsSaid).
+  const refused = refusedRequestsSentence(state.refusedRequests, state.operation.kind);
   switch (state.status) {
     case "queued":
       return `Queued (${plural(p.recordsTotal, items)}). ${poll} for the result.`;
     case "running":
       if (state.cancellation !== undefined) {
-        return `Cancelling: ${counts}; nothing more is sent, the batch in flight finishes. ${poll} for the final result.`;
+        return `Cancelling: ${counts}; nothing more is sent, the batch in flight finishes.${refused} ${poll} for the final result.`;
       }
-      return `Running: ${counts}. ${poll} for the result.`;
+      return `Running: ${counts}.${refused} ${poll} for the result.`;
     case "cancelled": {
       // The reason counts what was written and what was never sent (cancelledEvent); failed and in-doubt items
       // are added, since an agent must look the latter up before writing them again.
@@ -288,6 +299,10 @@ function stateSentence(state: OperationState, via: "tool" | "task"): string {
         ...(p.recordsInDoubt > 0
           ? [`${formatCount(p.recordsInDoubt)} in doubt (sent, answer lost: look them up before writing them again)`]
           : []),
+        // Sent, and listed as notWritten too: not among the items the reason says were never sent.
+        ...((p.recordsNotWritten ?? 0) > 0
+          ? [`${formatCount(p.recordsNotWritten ?? 0)} not written because their request was refused as a whole`]
+          : []),
       ];
       const said =
         reason === undefined
@@ -295,7 +310,11 @@ function stateSentence(state: OperationState, via: "tool" | "task"): string {
           : more.length > 0
             ? `${reason} Also ${more.join(", ")}.`
             : reason;
-      return `${said} ${itemsAt}: an id if it was written, notWritten if it was never sent.${urlAttachmentsSentence(state)}`;
+      const notWritten =
+        (p.recordsNotWritten ?? 0) > 0
+          ? "notWritten if it was never sent or its request was refused (its reason says which)"
+          : "notWritten if it was never sent";
+      return `${said}${refused} ${itemsAt}: an id if it was written, ${notWritten}.${urlAttachmentsSentence(state)}`;
     }
     case "completed":
       return `Done: ${counts}.${urlAttachmentsSentence(state)}`;
@@ -305,7 +324,6 @@ function stateSentence(state: OperationState, via: "tool" | "task"): string {
           ? " Items in doubt were sent but the answer was lost: look them up (e.g. search_records) before writing them again."
           : "";
       const stopped = state.stopped ? " onError was stop: nothing after the failing batch was written." : "";
-      const refused = refusedRequestsSentence(state.refusedRequests, state.operation.kind);
       const each =
         p.recordsFailed > 0
           ? " Each failed item's error is in results, by index."
@@ -316,7 +334,7 @@ function stateSentence(state: OperationState, via: "tool" | "task"): string {
       return `Done with errors: ${counts}.${missingDeletes(state)}${refused}${each}${stopped}${inDoubt}${urls}`;
     }
     case "failed":
-      return `Failed: ${state.failure?.reason ?? "the operation could not run"} (${counts}).${urlAttachmentsSentence(state)}`;
+      return `Failed: ${state.failure?.reason ?? "the operation could not run"} (${counts}).${refused}${urlAttachmentsSentence(state)}`;
   }
 }
 

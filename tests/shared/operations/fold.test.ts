@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { NewOperationEvent, Operation, OperationKind } from "../../../src/shared/operations/events.ts";
 import { foldOperation, resumeDecision } from "../../../src/shared/operations/fold.ts";
 import { operationResult } from "../../../src/shared/tools/operation-result.ts";
+import { cancelledEvent } from "../../../src/shared/operations/cancel.ts";
 import type { ResumeDecision } from "../../../src/shared/operations/fold.ts";
 import {
   failed,
@@ -430,6 +431,59 @@ describe("a request refused as a whole (batch.failed with refusedAsWhole)", () =
     expect(state.progress).toMatchObject({ recordsFailed: 10 });
     expect(state.progress.recordsNotWritten).toBeUndefined();
     expect(state.refusedRequests).toEqual([]);
+  });
+
+  // Refused with no culprit: each record's reason points to the operation's message for Airtable's error, so every
+  // answer whose results carry such a reason states it (or the reason carries it itself).
+  const noCulprit = (batch: number, message: string): NewOperationEvent => ({
+    type: "batch.failed",
+    batch,
+    errors: range(batch * 10, batch * 10 + 9).map((index) => ({ index, type: "INVALID_REQUEST_UNKNOWN", message })),
+    permanent: true,
+    refusedAsWhole: { culprits: [] },
+  });
+
+  it("Airtable's error is in the answer while running, once cancelled and once failed, not only once done", () => {
+    const op = testOperation({ records: 30 });
+    const error = "Its error: INVALID_REQUEST_UNKNOWN: the request is invalid.";
+    const running = operationResult(fold(op, started(0), noCulprit(0, "the request is invalid")));
+    expect(running.status).toBe("running");
+    expect(running.message).toContain(error);
+    expect(running.results?.[0]?.reason).toContain("(its message is in this answer's message)");
+
+    const asked: NewOperationEvent[] = [
+      started(0),
+      noCulprit(0, "the request is invalid"),
+      { type: "cancel_requested", source: "cancel_operation" },
+    ];
+    const cancelled = operationResult(fold(op, ...asked, cancelledEvent(fold(op, ...asked))));
+    expect(cancelled.status).toBe("cancelled");
+    expect(cancelled.message).toContain(error);
+    // The 20 never sent, and the 10 refused: both are listed as notWritten, and the message tells them apart.
+    expect(cancelled.message).toContain("the 20 items listed as not written were never sent.");
+    expect(cancelled.message).toContain("Also 10 not written because their request was refused as a whole.");
+    expect(cancelled.message).toContain("notWritten if it was never sent or its request was refused");
+
+    const failedOp = operationResult(
+      fold(op, started(0), noCulprit(0, "the request is invalid"), { type: "failed", reason: "Access was lost." }),
+    );
+    expect(failedOp.status).toBe("failed");
+    expect(failedOp.message).toContain(error);
+  });
+
+  it("past the requests described in the message, a record's reason carries an error the message does not say", () => {
+    const op = testOperation({ records: 50 });
+    const events = [0, 1, 2, 3, 4].flatMap((b) => [started(b), noCulprit(b, b === 3 ? "error 0" : `error ${b}`)]);
+    const answer = operationResult(
+      fold(op, ...events, { type: "completed", summary: { succeeded: 0, failed: 0, inDoubt: 0 } }),
+    );
+    expect(answer.message).toContain("2 more requests were refused as a whole");
+    expect(answer.message).not.toContain("error 4");
+    // Batch 3's error is batch 0's, said in the message; batch 4's is said nowhere else.
+    expect(answer.results?.[35]?.reason).toContain(
+      "with INVALID_REQUEST_UNKNOWN (its message is in this answer's message)",
+    );
+    expect(answer.results?.[45]?.reason).toContain("with INVALID_REQUEST_UNKNOWN (error 4) and did not say");
   });
 });
 
