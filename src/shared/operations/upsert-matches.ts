@@ -30,9 +30,10 @@ const IDS_LISTED = 5;
 
 /**
  * `OR(AND({Email}="a@x.com", …), …)`: true for the records whose merge fields equal one item's values, or undefined
- * when a formula cannot say it exactly for every item: a merge value that is not text or a finite number (a date,
- * a multiple select: Airtable's matching of those is its own), or a merge field whose name holds `}` (no field
- * reference can name it). `mergeFields` are the keys of the cells (field ids, or names in operations stored by name);
+ * when a formula cannot say it exactly for every item: a merge value that is not text or a finite number (a
+ * multiple select's list: Airtable's matching of those is its own), or a merge field whose name holds `}` (no field
+ * reference can name it). A date is given as text, so it is compared as text: a record the formula does not find is
+ * not counted (matchesByItem checks the cells), which at worst leaves the refusal without the ids. `mergeFields` are the keys of the cells (field ids, or names in operations stored by name);
  * `names` their names (Operation.fieldNames). Undefined too when no item is given.
  */
 export function matchFormula(
