@@ -35,7 +35,9 @@ const FIELD_ID_IN_TEXT = /\bfld[A-Za-z0-9]{14}\b/g;
  * 1. values the message names — record ids (`Record ID rec… does not exist`: a link cell's record, or an update's
  *    own id) and email addresses (case-insensitively): the records whose own id or any text in their cells is one
  *    of them. Such a value is what Airtable refused, so every record holding it is at fault (all of them); none →
- *    the next rule.
+ *    the next rule. An id that is the own id of a record and in the cells of another is not traced ([]): the
+ *    message does not say whether the update's own id or the link value was refused (422 ROW_DOES_NOT_EXIST is
+ *    Airtable's answer to both).
  * 2. fields the message names — by id (`fld…`), else by name in quotes (`Field "Account manager" cannot accept
  *    the provided value`), else after "field " (`Invalid attachment for field Invoice PDF: …`): the records that
  *    write one of them (or merge on it: every record of an upsert carries its merge fields). For UNKNOWN_FIELD_NAME
@@ -53,7 +55,12 @@ export function tracedCulprits(
   const emails = new Set((message.match(EMAIL_IN_TEXT) ?? []).map((e) => e.toLowerCase()));
   if (ids.size + emails.size > 0) {
     const holds = (text: string) => ids.has(text) || emails.has(text.toLowerCase());
-    const holding = positions(records, (r) => (r.id !== undefined && ids.has(r.id)) || textsIn(r.cells).some(holds));
+    const own = positions(records, (r) => r.id !== undefined && ids.has(r.id));
+    const inCells = positions(records, (r) => textsIn(r.cells).some(holds));
+    // An id that is one record's own id and a cell value of another (a link to a record of this table from a
+    // field linking elsewhere): Airtable's message does not say which use it refused, so neither is blamed.
+    if (own.length > 0 && inCells.some((at) => !own.includes(at))) return [];
+    const holding = [...new Set([...own, ...inCells])].sort((x, y) => x - y);
     if (holding.length > 0) return holding;
   }
   const keys = [...new Set(records.flatMap((r) => Object.keys(r.cells)))];

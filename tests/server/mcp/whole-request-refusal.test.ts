@@ -32,7 +32,7 @@ const mcp = useMcpHarness({
         { name: "Name", type: "singleLineText" },
         { name: "Company", type: "multipleRecordLinks", options: { linkedTableId: "Companies" } },
       ],
-      records: [{ Name: "Ada" }],
+      records: [{ Name: "Ada" }, { Name: "Bob" }, { Name: "Cy" }],
     },
   ],
 });
@@ -130,6 +130,26 @@ describe("a request refused as a whole (onError stop)", () => {
     );
     expect(seen.some((p) => /10 failed/.test(p.message ?? ""))).toBe(false);
     expect(names("Contacts", "Mix ")).toEqual([]);
+  });
+
+  it("an id that is one record's own id and another's link value is not blamed on the record it is the id of", async () => {
+    // Record 1 links record 0's own id from a field linking to Companies: Airtable names the id, not which use of it
+    // it refused, and record 0's id exists (an error saying "Record ID … does not exist" would send an agent after it).
+    const [ada, bob, cy] = rows("Contacts").map((r) => r.id);
+    const before = rows("Contacts").map((r) => ({ ...r.fields }));
+    const { answer } = await write("update_records", {
+      tableId: "Contacts",
+      onError: "stop",
+      records: [
+        { id: ada, fields: { Name: "Ada renamed" } },
+        { id: bob, fields: { Company: [ada] } },
+        { id: cy, fields: { Name: "Cy renamed" } },
+      ],
+    });
+    expect(answer.progress).toMatchObject({ recordsFailed: 0, recordsNotWritten: 3 });
+    for (const r of answer.results!) expect(r).toMatchObject({ index: r.index, notWritten: true });
+    expect(answer.message).toContain(`The link field "Company" names ${ada}`);
+    expect(rows("Contacts").map((r) => r.fields)).toEqual(before);
   });
 
   it("nothing singles a record out: none is blamed, Airtable's error is said once, in the message", async () => {
