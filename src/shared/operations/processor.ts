@@ -343,6 +343,14 @@ class OperationRun {
       const errors = indexes.map((index): ItemError => ({ index, type: error.type, message }));
       const split = indexes.length > 1 && op.options.onError === "continue" && !WHOLE_REQUEST_TYPES.has(error.type);
       if (!split) {
+        if (indexes.length > 1 && (resent || error.priorAttemptMayHaveApplied)) {
+          // A re-send after a lost answer: the lost request may have written these records (a create re-sent as an
+          // upsert then matches the record it created twice), so none is said to be "not written, send it again as
+          // it is" (#refuseWhole): each fails with the request's error, as before requests refused as a whole had
+          // culprits. The truth is "in doubt"; that would change what onError stop stops on.
+          await this.#append({ type: "batch.failed", batch, errors, permanent: true });
+          return;
+        }
         // An upsert whose record matches several existing records: which records match, read once.
         const upserted = op.kind === "upsert_records" || asUpsert;
         const matches = upserted && isManyMatchesRefusal(error) ? await this.#manyMatches(indexes) : undefined;

@@ -352,6 +352,26 @@ describe("processOperation", () => {
     expect(rowsNamed("merge")).toHaveLength(20);
   });
 
+  it("a re-send after a lost answer refused as a whole never says its records were not written: the lost request wrote them", async () => {
+    // One "lostdup 3" exists. The create (merged on Name) is applied but its answer lost, so the table now holds two
+    // "lostdup 3"; the re-send as an upsert is refused as a whole (record 3 matches both). Records 0–2 and 4–9 were
+    // written by the lost request: "not written … send it again as it is" would have the agent create them twice.
+    await airtable.createRecords(f.base.id, tasks(), [{ fields: { Name: "lostdup 3" } }]);
+    f.sandbox.setFaults({ dropAfterApply: 1 });
+    const op = await start({
+      kind: "create_records",
+      tableId: tasks(),
+      input: names(10, "lostdup"),
+      options: { typecast: false, onError: "continue", fieldsToMergeOn: ["Name"] },
+    });
+    await expect(run(op)).rejects.toThrow(/answer|connection|lost|socket/i);
+    const state = await run(op);
+    expect(rowsNamed("lostdup")).toHaveLength(11);
+    expect(state.progress.recordsNotWritten).toBeUndefined();
+    expect(state.outcomes.some((o) => "refusedWith" in o)).toBe(false);
+    expect(state.refusedRequests).toEqual([]);
+  });
+
   it("resumes a log a crashed worker left: a started create is reconciled (absent → re-sent), the rest written", async () => {
     const op = await start({ kind: "create_records", tableId: tasks(), input: names(30, "crash") });
     // What a worker killed mid-request leaves: batch 0 done, batch 1 started, no answer recorded.
