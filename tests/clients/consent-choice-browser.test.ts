@@ -6,9 +6,10 @@
  * (or presses **Read only**) and clicks **Allow**; the sandbox's Airtable signs them in (its `sandbox_user` cookie),
  * and the browser lands on the client's loopback listener, whose code the SDK exchanges.
  *
- * Then: the token's scope is the reads, Airtable was asked only for their Airtable scopes, a read works, a write is
- * answered 403 insufficient_scope naming records:write, and a step-up sign-in for the challenge's scope adds the write
- * back. Chromium comes from apt (`.ci/run` installs it); without it this file is skipped, saying so.
+ * Then: the token's scope is the reads, Airtable was asked for the Airtable scopes of all six the client requested
+ * (the server keeps one Airtable token per user for all of their clients; the person's choice narrows only our
+ * tokens), a read works, a write is answered 403 insufficient_scope naming records:write, and a step-up sign-in for
+ * the challenge's scope adds the write back. Chromium comes from apt (`.ci/run` installs it); without it this file is skipped, saying so.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -175,9 +176,17 @@ describe.skipIf(!haveChromium)("narrowing the sign-in on the consent page, in re
       // The SDK asked for all six (the challenge's scope); the person granted the reads, and the token says so.
       expect(provider.authorizationUrls[0]?.searchParams.get("scope")?.split(" ")).toHaveLength(6);
       expect(provider.store.tokens?.scope).toBe(READS);
-      // Airtable was asked only for what the reads need.
+      // Airtable was asked for what the client requested, writes included: the user's one Airtable token also serves
+      // their other clients, which a read-only Airtable token would leave unable to write.
       expect(provider.airtableScopes.map((s) => s.split(" ").sort())).toEqual([
-        ["data.recordComments:read", "data.records:read", "schema.bases:read"],
+        [
+          "data.recordComments:read",
+          "data.recordComments:write",
+          "data.records:read",
+          "data.records:write",
+          "schema.bases:read",
+          "schema.bases:write",
+        ],
       ]);
 
       const read = (await client.callTool({

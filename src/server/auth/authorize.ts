@@ -178,11 +178,12 @@ export function authorizeHandler(ctx: AuthContext) {
 /**
  * POST /authorize/decision: the consent form. The CSRF token must match the pending request's, and the
  * consent cookie must show this is the browser that was shown the page. Approve (or Read only) → Airtable, asked
- * only for the Airtable scopes of what the person ticked (consent-choice.ts: never more than the client requested;
- * a value it did not request refuses the form, nothing ticked shows the page again with a note), with a `signin`
- * cookie bound to our upstream state that /oauth/callback requires (bound-cookie.ts); deny → back to the client with
- * access_denied (a redirect: the person saw where it goes on the consent page). The grant, the code and the tokens
- * carry the chosen scopes (callback.ts, grants.ts).
+ * for the Airtable scopes of what the client requested, with a `signin` cookie bound to our upstream state that
+ * /oauth/callback requires (bound-cookie.ts); deny → back to the client with access_denied (a redirect: the person
+ * saw where it goes on the consent page). What the person ticked (consent-choice.ts: never more than the client
+ * requested; a value it did not request refuses the form, nothing ticked shows the page again with a note) narrows
+ * only our own grant, code and tokens (callback.ts, grants.ts), not the Airtable token: see the comment at the
+ * redirect below.
  */
 export function decisionHandler(ctx: AuthContext) {
   return async (req: Request, res: Response): Promise<void> => {
@@ -295,12 +296,15 @@ export function decisionHandler(ctx: AuthContext) {
         "consent granted fewer scopes than requested",
       );
     }
-    // Our own leg to Airtable: our state, our PKCE, our redirect URI. Nothing of the client's goes upstream. Airtable
-    // is asked only for what the chosen scopes need (least privilege there too; a strictly narrower sign-in does not
-    // replace the user's broader Airtable token while it works: callback.ts, keptBroaderSignIn).
+    // Our own leg to Airtable: our state, our PKCE, our redirect URI. Nothing of the client's goes upstream.
+    // Airtable is asked for what the client REQUESTED, not for what the person ticked: the server keeps one Airtable
+    // token per user, serving all of that user's clients (callback.ts, keptBroaderSignIn), so a token narrowed to
+    // one client's choice would replace the user's broader one and take writes away from their other clients (their
+    // own tokens still saying records:write, Airtable refusing them). The person's choice is enforced by our tokens.
+    const upstreamScopes = asked.scopes;
     const upstreamState = randomToken(32);
     const upstreamVerifier = newVerifier();
-    await ctx.transient.putUpstream(upstreamState, { ...request, upstreamVerifier });
+    await ctx.transient.putUpstream(upstreamState, { ...request, upstreamScopes, upstreamVerifier });
     // Only now, after Allow and right before the redirect (MCP security best practices, OAuth State Parameter
     // Validation): the browser that comes back to the callback must be this one.
     ctx.signInCookie.set(res, signInCookieId(upstreamState), upstreamState);
@@ -308,7 +312,7 @@ export function decisionHandler(ctx: AuthContext) {
       redirectUri: ctx.urls.callback,
       state: upstreamState,
       codeChallenge: s256(upstreamVerifier),
-      scopes: airtableScopesFor(request.scopes),
+      scopes: airtableScopesFor(upstreamScopes),
     });
     res.setHeader("Cache-Control", "no-store");
     res.redirect(303, location);

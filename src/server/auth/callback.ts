@@ -73,7 +73,7 @@ export function callbackHandler(ctx: AuthContext) {
     const upstreamError = q("error");
     if (upstreamError !== undefined) {
       if (upstreamError === "invalid_scope")
-        return back(invalidScopeAnswer(attempt.scopes, q("error_description"), log));
+        return back(invalidScopeAnswer(attempt.upstreamScopes ?? attempt.scopes, q("error_description"), log));
       log.info({ upstreamError }, "Airtable sign-in ended with an error");
       return upstreamError === "access_denied"
         ? back({ error: "access_denied", error_description: "Access was denied at Airtable" })

@@ -129,7 +129,8 @@ This server does not send you there by itself. If you trust that address and wan
  * asked (consent-choice.ts reads the form). **Allow** (`decision=approve`) and **Deny** (`decision=deny`) keep
  * their names, values and labels; Allow comes first, so Enter in the form allows. **Read only**
  * (`decision=read_only`) grants the ticked scopes that change nothing; it is offered only when the request mixes
- * read and write scopes (otherwise it would equal Allow, or grant nothing). No script: the CSP forbids it.
+ * read and write scopes (otherwise it would equal Allow, or grant nothing). The page says Airtable's own page lists
+ * everything requested (authorize.ts asks Airtable for the request, not the choice). No script: the CSP forbids it.
  */
 export function renderConsentPage(view: ConsentView): string {
   const name = view.clientName?.trim() ? view.clientName.trim() : "An unnamed application";
@@ -160,8 +161,9 @@ ${problem}<p>If you allow it, it will be able to (untick what you do not want to
 <ul class="scopes">
 ${boxes}
 </ul>
-<p class="muted">Next, Airtable asks you to sign in and choose which bases to share.
-Only continue if you started this from an app you trust.</p>
+<p class="muted">Next, Airtable asks you to sign in and choose which bases to share. Airtable's page lists every
+permission the app asked for (this server keeps one Airtable sign-in for all your apps); this app gets only what you
+leave ticked here. Only continue if you started this from an app you trust.</p>
 <input type="hidden" name="request_id" value="${escapeHtml(view.requestId)}">
 <input type="hidden" name="csrf_token" value="${escapeHtml(view.csrfToken)}">
 <input type="hidden" name="scope_choice" value="1">

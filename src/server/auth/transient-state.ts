@@ -36,6 +36,11 @@ export interface PendingConsent extends AuthorizationRequest {
 export interface UpstreamAttempt extends AuthorizationRequest {
   /** Our PKCE verifier for the Airtable leg. */
   upstreamVerifier: string;
+  /**
+   * The scopes whose Airtable scopes Airtable was asked for: the client's request, while `scopes` is what the person
+   * ticked (a subset). Absent in attempts stored by an earlier version, which asked for `scopes`' Airtable scopes.
+   */
+  upstreamScopes?: Scope[];
 }
 
 /** Our authorization code's meaning. */

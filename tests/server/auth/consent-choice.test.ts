@@ -28,6 +28,22 @@ afterAll(async () => {
 });
 
 const READS = ["records:read", "schema:read", "comments:read"];
+/** The Airtable scopes of all six of ours, sorted. */
+const ALL_AIRTABLE = [
+  "data.recordComments:read",
+  "data.recordComments:write",
+  "data.records:read",
+  "data.records:write",
+  "schema.bases:read",
+  "schema.bases:write",
+].sort();
+
+/** The Airtable scopes the decision's redirect asks Airtable for, sorted. */
+function upstreamScopes(decision: Response): string[] {
+  expect(decision.status).toBe(303);
+  const upstream = new URL(decision.headers.get("location") as string);
+  return (upstream.searchParams.get("scope") ?? "").split(" ").sort();
+}
 
 /** The boxes a browser sends: the marker, then one `scope` field per ticked box. */
 function ticked(...scopes: string[]): [string, string][] {
@@ -39,13 +55,13 @@ function tickedOn(page: ConsentPage): string[] {
   return [...page.html.matchAll(/<input type="checkbox" name="scope" value="([^"]+)" checked>/g)].map((m) => m[1]!);
 }
 
-/** Decision → Airtable → callback → code → tokens, in the browser that showed `page`. */
-async function tokensAfter(clientId: string, page: ConsentPage, decision: Response) {
-  const { callback } = await throughAirtable(h, page, decision);
+/** Decision → Airtable → callback → code → tokens, in the browser that showed `page` (of `on`, default h). */
+async function tokensAfter(clientId: string, page: ConsentPage, decision: Response, on: Harness = h) {
+  const { callback } = await throughAirtable(on, page, decision);
   const back = new URL(callback.headers.get("location") as string);
   const code = back.searchParams.get("code");
   if (code === null) throw new Error(`no code: ${back.href}`);
-  const tokens = await exchangeCode(h, clientId, code);
+  const tokens = await exchangeCode(on, clientId, code);
   expect(tokens.status, JSON.stringify(tokens.body)).toBe(200);
   return tokens.body as { access_token: string; refresh_token: string; scope: string };
 }
@@ -73,6 +89,11 @@ describe("the consent page's scope boxes", () => {
       /<label><input type="checkbox" name="scope" value="records:write" checked> Create, change/,
     );
     expect(page.html).toContain('<input type="hidden" name="scope_choice" value="1">');
+    // Airtable's page, next, lists every requested permission: the page says so, and that the ticks decide.
+    expect(page.html.replace(/\s+/g, " ")).toContain(
+      "Airtable's page lists every permission the app asked for (this server keeps one Airtable sign-in for all " +
+        "your apps); this app gets only what you leave ticked here.",
+    );
     expect(page.html).toContain('<button type="submit" name="decision" value="read_only">Read only</button>');
     // Allow stays the form's first button (Enter allows), and keeps its name, value and label.
     expect(page.html.indexOf('value="approve">Allow</button>')).toBeLessThan(page.html.indexOf('value="read_only"'));
@@ -84,16 +105,13 @@ describe("the consent page's scope boxes", () => {
 });
 
 describe("granting less than requested", () => {
-  it("unticked writes: the code, both tokens and the token response carry only the reads; Airtable is asked only for theirs; a write answers 403 insufficient_scope; step-up adds the write back", async () => {
+  it("unticked writes: the code, both tokens and the token response carry only the reads; Airtable is asked for what the client requested; a write answers 403 insufficient_scope; step-up adds the write back", async () => {
     const { clientId } = await registerClient(h);
     const page = await openConsent(h, { clientId }); // no scope: all six
     const decision = await decide(h, page, "approve", { fields: ticked(...READS) });
     expect(decision.status).toBe(303);
-    // Upstream: only the Airtable scopes the three reads need.
-    const upstream = new URL(decision.headers.get("location") as string);
-    expect((upstream.searchParams.get("scope") ?? "").split(" ").sort()).toEqual(
-      ["data.recordComments:read", "data.records:read", "schema.bases:read"].sort(),
-    );
+    // Upstream: the Airtable scopes of the six requested (one Airtable token serves all of the user's clients).
+    expect(upstreamScopes(decision)).toEqual(ALL_AIRTABLE);
 
     const tokens = await tokensAfter(clientId, page, decision);
     // RFC 6749 §3.3: the issued scope differs from the requested one, so the response MUST name it.
@@ -142,8 +160,63 @@ describe("granting less than requested", () => {
     const page = await openConsent(h, { clientId, scope: "records:read records:write comments:read comments:write" });
     const decision = await decide(h, page, "read_only", { fields: ticked(...tickedOn(page)) });
     expect(decision.status).toBe(303);
+    // Airtable is still asked for the Airtable scopes of the four requested, writes included.
+    expect(upstreamScopes(decision)).toEqual(
+      [
+        "data.recordComments:read",
+        "data.recordComments:write",
+        "data.records:read",
+        "data.records:write",
+        "schema.bases:read",
+      ].sort(),
+    );
     const tokens = await tokensAfter(clientId, page, decision);
     expect(tokens.scope).toBe("records:read comments:read");
+  });
+
+  it("a read-only sign-in of a second client leaves the user's Airtable token able to write for the first one", async () => {
+    // One Airtable token per user serves all of their clients (callback.ts, keptBroaderSignIn). A asks for records
+    // and schema; B for all six, and its person presses Read only. Had Airtable been asked only for B's reads
+    // (comments:read among them, which A's token lacks, so not strictly narrower), B's read-only Airtable token would
+    // have replaced A's, and Airtable would refuse A's writes although A's own token says records:write.
+    // A harness of its own: a user no other test signed in (their stored Airtable token would change the outcome).
+    const own = await startHarness({ sandbox: h.sandbox });
+    try {
+      const base = own.sandbox.createBase(own.user.id, {
+        name: "Two clients",
+        tables: [{ name: "Tasks", fields: [{ name: "Name", type: "singleLineText" }] }],
+      });
+      const a = await registerClient(own, { client_name: "Writer" });
+      const pageA = await openConsent(own, {
+        clientId: a.clientId,
+        scope: "records:read records:write schema:read schema:write",
+      });
+      const decisionA = await decide(own, pageA, "approve", { fields: ticked(...tickedOn(pageA)) });
+      const tokensA = await tokensAfter(a.clientId, pageA, decisionA, own);
+      expect(tokensA.scope.split(" ")).toContain("records:write");
+
+      const b = await registerClient(own, { client_name: "Reader" });
+      const pageB = await openConsent(own, { clientId: b.clientId });
+      const decisionB = await decide(own, pageB, "read_only", { fields: ticked(...tickedOn(pageB)) });
+      expect(upstreamScopes(decisionB)).toEqual(ALL_AIRTABLE);
+      const tokensB = await tokensAfter(b.clientId, pageB, decisionB, own);
+      expect(tokensB.scope).toBe("records:read schema:read comments:read");
+      expect((await callMcp(own, tokensB.access_token, "/mcp/needs-write")).status).toBe(403);
+
+      // A's write, as the server makes it for A: with the user's stored Airtable token, after B signed in.
+      expect((await callMcp(own, tokensA.access_token, "/mcp/needs-write")).status).toBe(200);
+      const account = await own.store.getAirtableAccount(own.user.id);
+      const write = await fetch(`${own.sandbox.url}/v0/${base.id}/Tasks`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${account?.tokens.accessToken}`, "content-type": "application/json" },
+        body: JSON.stringify({ records: [{ fields: { Name: "Written for A" } }] }),
+      });
+      expect(write.status, await write.clone().text()).toBe(200);
+      expect(own.sandbox.listRecordsDirect(base.id, "Tasks").map((r) => r.fields.Name)).toEqual(["Written for A"]);
+      expect(account?.tokens.scopes.slice().sort()).toEqual(ALL_AIRTABLE);
+    } finally {
+      await own.close();
+    }
   });
 });
 
