@@ -270,11 +270,6 @@ export const configSchema = z.object({
    */
   REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(300).default(120),
   /**
-   * The most times one replaced refresh token is answered as a reuse within REFRESH_REUSE_GRACE_SECONDS; past it
-   * each use is refused (invalid_grant) and the grant kept (see server/auth/grants.ts for why not revoked).
-   */
-  REFRESH_REUSE_LIMIT: positiveInt.max(100).default(10),
-  /**
    * Hours a client registered by DCR (RFC 7591) may take to complete its first sign-in before its registration
    * is deleted; registering the same public client again renews it. Bounds storage under registration floods.
    */

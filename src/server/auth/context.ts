@@ -152,7 +152,6 @@ export function buildAuthContext(deps: AuthDeps): AuthContext {
       refreshTokenTtlDays: config.REFRESH_TOKEN_TTL_DAYS,
       refreshIdleDays: config.REFRESH_TOKEN_IDLE_DAYS,
       refreshReuseGraceSec: config.REFRESH_REUSE_GRACE_SECONDS,
-      refreshReuseLimit: config.REFRESH_REUSE_LIMIT,
       refreshFailures: failureLimit("refresh", rateLimits.refreshFailuresPer10Min, "refused refreshes of this grant"),
       now,
       logger: deps.logger,

@@ -20,13 +20,6 @@ export interface TokenResponse {
 
 const DAY_MS = 24 * 3600 * 1000;
 
-/** invalid_grant for a replaced refresh token presented past its reuse limit: neither replay nor guess (see Grants). */
-class ReuseLimitError extends OAuthError {
-  constructor(description: string) {
-    super("invalid_grant", description);
-  }
-}
-
 /**
  * Grants: one user's consent to one client, which refresh tokens belong to. Creates them, rotates their refresh
  * tokens, and revokes them everywhere at once (TokenStore for refresh, RevocationList for access tokens out).
@@ -38,15 +31,14 @@ class ReuseLimitError extends OAuthError {
  *   calls each refreshing) is answered with the same grant's tokens: a fresh access token and the very refresh
  *   token the first caller got, because a successor is derived from the token it replaces (see RefreshTokens).
  *   Nothing is rotated a second time, so the first caller's tokens stay valid. The grant keeps only the previous
- *   token's hash, first-use time and count of answered reuses. Hosts retry well after the first use:
- *   comet-ml/opik#8287 saw Claude.ai and Codex retries 33–76 s after it and moved its window to 2 minutes, hence
- *   REFRESH_REUSE_GRACE_SECONDS' 120 by default.
- * - At most `refreshReuseLimit` reuses of one replaced token are answered within its window; past that each use
- *   is refused with invalid_grant and the grant is left alone. Not a revocation: an attacker holding the old token
- *   got the current one with its first reuse, so more reuses prove nothing the first did not, while a host's burst
- *   of parallel refreshes is legitimate and revoking on it would sign the user out (opik#8287's review found its
- *   revoke-past-the-cap did exactly that at 12 parallel calls, and made it refuse instead). The limit bounds how
- *   many access tokens one old refresh token can mint.
+ *   token's hash and first-use time. Hosts retry well after the first use: comet-ml/opik#8287 saw Claude.ai and
+ *   Codex retries 33–76 s after it and moved its window to 2 minutes, hence REFRESH_REUSE_GRACE_SECONDS' 120 by
+ *   default.
+ * - No cap on the number of reuses within the window. One was tried (REFRESH_REUSE_LIMIT, refusing with
+ *   invalid_grant past 10) and removed: the MCP SDK clients answer invalid_grant on a refresh by dropping their
+ *   tokens and opening a new browser sign-in, so a host's burst of parallel refreshes larger than the cap signed the
+ *   user out, which the window exists to prevent; and it protected nothing, since whoever holds the replaced token
+ *   got the current one with its first reuse.
  * - Replay detection (RFC 9700 §4.14.2): a token this server issued for the grant, presented after its window
  *   (or older than the previous one), revokes the whole grant, access tokens included. A made-up token is
  *   refused and changes nothing.
@@ -65,7 +57,6 @@ export class Grants {
   readonly #absoluteMs: number;
   readonly #idleMs: number;
   readonly #reuseGraceMs: number;
-  readonly #reuseLimit: number | undefined;
   readonly #failures: FailureLimit | undefined;
   readonly #now: () => number;
   readonly #logger: Logger;
@@ -81,11 +72,6 @@ export class Grants {
     refreshIdleDays?: number;
     /** How long after its first use a replaced refresh token is still honoured, s (REFRESH_REUSE_GRACE_SECONDS). */
     refreshReuseGraceSec?: number;
-    /**
-     * Most reuses of one replaced refresh token answered within its window (REFRESH_REUSE_LIMIT); past it,
-     * invalid_grant without revoking. Default: no limit.
-     */
-    refreshReuseLimit?: number;
     refreshFailures?: FailureLimit;
     /** Clock (epoch ms), for tests. Default Date.now. */
     now?: () => number;
@@ -98,7 +84,6 @@ export class Grants {
     this.#absoluteMs = opts.refreshTokenTtlDays * DAY_MS;
     this.#idleMs = (opts.refreshIdleDays ?? opts.refreshTokenTtlDays) * DAY_MS;
     this.#reuseGraceMs = (opts.refreshReuseGraceSec ?? 0) * 1000;
-    this.#reuseLimit = opts.refreshReuseLimit;
     this.#failures = opts.refreshFailures;
     this.#now = opts.now ?? Date.now;
     this.#logger = opts.logger;
@@ -163,11 +148,7 @@ export class Grants {
     try {
       return await this.#refresh(parsed, grant, now, opts);
     } catch (error) {
-      // A use past the reuse limit is not counted: the token is a real one (not a guess), and a host's burst of
-      // parallel refreshes must not lock the grant out with 429s on top.
-      const guess =
-        error instanceof OAuthError && error.error === "invalid_grant" && !(error instanceof ReuseLimitError);
-      if (guess) await this.#failures?.fail(parsed.grantId);
+      if (error instanceof OAuthError && error.error === "invalid_grant") await this.#failures?.fail(parsed.grantId);
       throw error;
     }
   }
@@ -193,7 +174,6 @@ export class Grants {
     const next = this.#refreshTokens.successor(grant.grantId, parsed.secret);
     const result = await this.#store.rotateRefreshToken(grant.grantId, parsed.hash, next.hash, {
       reuseGraceMs: this.#reuseGraceMs,
-      ...(this.#reuseLimit === undefined ? {} : { reuseLimit: this.#reuseLimit }),
       expiresAt: Math.min(grant.createdAt + this.#absoluteMs, now + this.#idleMs),
     });
     if (!result.ok) {
@@ -204,15 +184,6 @@ export class Grants {
           "refresh token replayed after its grace window: grant revoked",
         );
         throw invalidGrant("The refresh token was already used; the grant is revoked, sign in again");
-      }
-      if (result.reason === "reuse_limit") {
-        this.#logger.warn(
-          { grantId: grant.grantId, clientId: grant.clientId, reuseLimit: this.#reuseLimit },
-          "replaced refresh token presented again past its reuse limit: refused, grant kept",
-        );
-        throw new ReuseLimitError(
-          `The refresh token was replaced moments ago and has been presented ${this.#reuseLimit} times since; use the refresh token from that answer`,
-        );
       }
       throw invalidGrant("The refresh token is invalid, expired or revoked; sign in again");
     }

@@ -173,8 +173,6 @@ export class FirestoreTokenStore implements TokenStore {
       const grace = options.reuseGraceMs ?? 0;
       let next: Grant;
       let reused: boolean;
-      // Answered reuses of the previous token: kept in the document beside the grant, not part of Grant.
-      let reuses = 0;
       if (grant.refreshTokenHash === expectedHash) {
         next = {
           ...grant,
@@ -190,24 +188,22 @@ export class FirestoreTokenStore implements TokenStore {
         grace > 0 &&
         now - grant.previousUsedAt <= grace
       ) {
-        reuses = previousReusesOf(data) + 1;
-        if (options.reuseLimit !== undefined && reuses > options.reuseLimit)
-          return { ok: false, reason: "reuse_limit" };
         next = { ...grant };
         reused = true;
       } else {
         return { ok: false, reason: "stale" };
       }
       if (options.expiresAt !== undefined) next.expiresAt = options.expiresAt;
-      tx.update(ref, {
-        refreshTokenHash: next.refreshTokenHash,
-        generation: next.generation,
-        previousRefreshTokenHash: next.previousRefreshTokenHash ?? null,
-        previousUsedAt: next.previousUsedAt ?? null,
-        previousReuses: reuses,
-        expiresAt: next.expiresAt,
-        ttlAt: Timestamp.fromMillis(next.expiresAt + GRANT_GRACE_MS),
-      });
+      if (!reused || options.expiresAt !== undefined) {
+        tx.update(ref, {
+          refreshTokenHash: next.refreshTokenHash,
+          generation: next.generation,
+          previousRefreshTokenHash: next.previousRefreshTokenHash ?? null,
+          previousUsedAt: next.previousUsedAt ?? null,
+          expiresAt: next.expiresAt,
+          ttlAt: Timestamp.fromMillis(next.expiresAt + GRANT_GRACE_MS),
+        });
+      }
       return { ok: true, grant: next, reused };
     });
   }
@@ -252,7 +248,6 @@ function toDoc(grant: Grant): DocumentData {
   return {
     previousRefreshTokenHash: null,
     previousUsedAt: null,
-    previousReuses: 0,
     revokedAt: null,
     revokedReason: null,
     ...withoutUndefined(grant),
@@ -260,14 +255,8 @@ function toDoc(grant: Grant): DocumentData {
   };
 }
 
-/** How many times the grant document's previous refresh token was answered as a reuse (0 when never counted). */
-function previousReusesOf(data: DocumentData): number {
-  const reuses: unknown = data.previousReuses;
-  return typeof reuses === "number" ? reuses : 0;
-}
-
 function toGrant(data: DocumentData): Grant {
-  const { ttlAt: _ttlAt, previousReuses: _reuses, ...grant } = withoutNulls(data);
+  const { ttlAt: _ttlAt, ...grant } = withoutNulls(data);
   return grant as Grant;
 }
 

@@ -7,8 +7,7 @@
  *   client:{clientId}     string  JSON SealedClient (client_secret encrypted); a pending client carries the
  *                                 key's TTL (its deadline), a confirmed one has none
  *   grant:{grantId}       hash    data (JSON of the immutable fields), refreshTokenHash, generation, expiresAt,
- *                                 previousRefreshTokenHash, previousUsedAt, previousReuses (answered reuses of
- *                                 the previous token: not part of Grant), revokedAt, revokedReason; expires
+ *                                 previousRefreshTokenHash, previousUsedAt, revokedAt, revokedReason; expires
  *                                 GRANT_GRACE_MS after expiresAt (pushed later when a refresh renews expiresAt)
  *   user-grants:{userId}  set     grant ids of the user (index for listGrantsForUser); pruned lazily
  *
@@ -63,15 +62,15 @@ const LATE_ROTATION_MS = 2_000;
 
 /**
  * KEYS[1] grant hash; ARGV: presented hash, new hash, now (epoch ms), reuse grace (ms), new expiresAt or "",
- * the key's new expiry (epoch ms) or "", LATE_ROTATION_MS, reuse limit or "" (none).
+ * the key's new expiry (epoch ms) or "", LATE_ROTATION_MS.
  * Returns {status} or {"rotated" | "reused", HGETALL} — checked and written in one step, so two uses of one
- * current hash cannot both rotate, and concurrent reuses are counted one by one against the limit. The first use
- * is stamped `now`, or Redis's own time when that is more than LATE_ROTATION_MS later (see there).
+ * current hash cannot both rotate. The first use is stamped `now`, or Redis's own time when that is more than
+ * LATE_ROTATION_MS later (see there).
  */
 const ROTATE_LUA = `
 if redis.call('EXISTS', KEYS[1]) == 0 then return {'not_found'} end
 local f = redis.call('HMGET', KEYS[1], 'refreshTokenHash', 'generation', 'revokedAt', 'expiresAt',
-  'previousRefreshTokenHash', 'previousUsedAt', 'previousReuses')
+  'previousRefreshTokenHash', 'previousUsedAt')
 local now = tonumber(ARGV[3])
 if f[3] then return {'revoked'} end
 if tonumber(f[4]) <= now then return {'expired'} end
@@ -82,11 +81,9 @@ if f[1] == ARGV[1] then
   local usedAt = ARGV[3]
   if ran - now > tonumber(ARGV[7]) then usedAt = tostring(ran) end
   redis.call('HSET', KEYS[1], 'refreshTokenHash', ARGV[2], 'generation', tonumber(f[2]) + 1,
-    'previousRefreshTokenHash', ARGV[1], 'previousUsedAt', usedAt, 'previousReuses', 0)
+    'previousRefreshTokenHash', ARGV[1], 'previousUsedAt', usedAt)
   status = 'rotated'
 elseif f[5] == ARGV[1] and tonumber(ARGV[4]) > 0 and now - tonumber(f[6]) <= tonumber(ARGV[4]) then
-  if ARGV[8] ~= '' and (tonumber(f[7]) or 0) >= tonumber(ARGV[8]) then return {'reuse_limit'} end
-  redis.call('HINCRBY', KEYS[1], 'previousReuses', 1)
   status = 'reused'
 else
   return {'stale'}
@@ -277,7 +274,6 @@ export class RedisTokenStore implements TokenStore {
       expiresAt === undefined ? "" : String(expiresAt),
       expiresAt === undefined ? "" : String(expiresAt + GRANT_GRACE_MS),
       String(LATE_ROTATION_MS),
-      options.reuseLimit === undefined ? "" : String(options.reuseLimit),
     )) as [string, string[]?];
     const [status, flat] = reply;
     if (status === "rotated" || status === "reused") {
@@ -290,7 +286,7 @@ export class RedisTokenStore implements TokenStore {
       }
       return { ok: true, grant, reused: status === "reused" };
     }
-    return { ok: false, reason: status as "not_found" | "revoked" | "expired" | "stale" | "reuse_limit" };
+    return { ok: false, reason: status as "not_found" | "revoked" | "expired" | "stale" };
   }
 
   async revokeGrant(grantId: string, reason: string): Promise<void> {

@@ -7,8 +7,7 @@
  *                      token + grace; NULL = unknown end)
  *   clients            client_id → JSON SealedClient (client_secret encrypted)
  *   grants             one row per grant: the immutable fields as JSON, the refresh token's hash and generation,
- *                      the previous hash with its first use and answered reuses, revocation; indexed by user_id
- *                      (listGrantsForUser). previous_reuses is added to databases created before it.
+ *                      revocation; indexed by user_id (listGrantsForUser)
  *
  * As in the Redis store, an expired grant or account reads as missing but is kept for a grace period, so a late
  * rotation answers "expired" rather than "not_found"; rows past their grace are deleted on the next write.
@@ -52,19 +51,10 @@ CREATE TABLE IF NOT EXISTS grants (
   revoked_at INTEGER,
   revoked_reason TEXT,
   previous_refresh_token_hash TEXT,
-  previous_used_at INTEGER,
-  previous_reuses INTEGER NOT NULL DEFAULT 0
+  previous_used_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS grants_by_user ON grants (user_id, created_at);
 `;
-
-/**
- * Columns added after the first release, with their definition: added to a database created before them (SQLite's
- * ADD COLUMN keeps every row, with the default).
- */
-const ADDED_GRANT_COLUMNS: Record<string, string> = {
-  previous_reuses: "INTEGER NOT NULL DEFAULT 0",
-};
 
 /** Immutable grant fields, stored as one JSON column. */
 type GrantData = Omit<
@@ -120,12 +110,6 @@ export class SqliteTokenStore implements TokenStore {
     this.#cipher = opts.cipher;
     this.#now = opts.now ?? Date.now;
     db.exec(SCHEMA);
-    const columns = new Set(
-      (db.prepare(`PRAGMA table_info(grants)`).all() as { name: string }[]).map((column) => column.name),
-    );
-    for (const [name, definition] of Object.entries(ADDED_GRANT_COLUMNS)) {
-      if (!columns.has(name)) db.exec(`ALTER TABLE grants ADD COLUMN ${name} ${definition}`);
-    }
     this.#sql = {
       getAccount: db.prepare(
         `SELECT sealed FROM airtable_accounts WHERE user_id = ? AND (expires_at IS NULL OR expires_at > ?)`,
@@ -158,16 +142,15 @@ export class SqliteTokenStore implements TokenStore {
       ),
       rotate: db.prepare(
         `UPDATE grants SET refresh_token_hash = :newHash, generation = generation + 1,
-           previous_refresh_token_hash = :expectedHash, previous_used_at = :now, previous_reuses = 0,
+           previous_refresh_token_hash = :expectedHash, previous_used_at = :now,
            expires_at = COALESCE(:expiresAt, expires_at)
          WHERE grant_id = :grantId AND refresh_token_hash = :expectedHash AND revoked_at IS NULL
            AND expires_at > :now
          RETURNING *`,
       ),
-      // A reuse within the grace window, under its limit (NULL: none): counted, and the sliding lifetime moves.
+      // A reuse within the grace window: only the sliding lifetime moves.
       renew: db.prepare(
-        `UPDATE grants SET expires_at = COALESCE(:expiresAt, expires_at), previous_reuses = previous_reuses + 1
-         WHERE grant_id = :grantId AND (:reuseLimit IS NULL OR previous_reuses < :reuseLimit) RETURNING *`,
+        `UPDATE grants SET expires_at = COALESCE(:expiresAt, expires_at) WHERE grant_id = :grantId RETURNING *`,
       ),
       // The first revocation wins: its time and reason stay.
       revoke: db.prepare(
@@ -297,9 +280,7 @@ export class SqliteTokenStore implements TokenStore {
       current.previousUsedAt !== undefined &&
       now - current.previousUsedAt <= grace
     ) {
-      const reuseLimit = options.reuseLimit ?? null;
-      const renewed = grantOf(this.#sql.renew.get({ grantId, expiresAt, reuseLimit }) as GrantRow | undefined);
-      if (renewed === undefined) return { ok: false, reason: "reuse_limit" };
+      const renewed = grantOf(this.#sql.renew.get({ grantId, expiresAt }) as GrantRow | undefined) as Grant;
       return { ok: true, grant: renewed, reused: true };
     }
     return { ok: false, reason: "stale" };

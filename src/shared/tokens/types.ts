@@ -68,26 +68,17 @@ export interface RotateOptions {
    * reuse instead of `stale`. 0 or absent: never (strict rotation).
    */
   reuseGraceMs?: number;
-  /**
-   * The most times the previous refresh token may be answered as a reuse within its window; one more use is
-   * answered `reuse_limit` and changes nothing. Absent: no limit. The store keeps the count beside the grant (not
-   * part of Grant), reset by every rotation and by putGrant; a grant stored before the count existed counts from 0.
-   */
-  reuseLimit?: number;
   /** The grant's new `expiresAt` (epoch ms) when the use succeeds (sliding idle lifetime). Absent: unchanged. */
   expiresAt?: number;
 }
 
 /**
  * `reused: false`: the presented hash was current and is now the previous one. `reused: true`: the presented
- * hash is the previous one, within its grace window and under its reuse limit; nothing rotated (the grant is
- * returned as it stands; its reuse counted). `reuse_limit`: the previous hash within its window, but
- * already answered `reuseLimit` times; nothing written. `stale`: any other hash — an old refresh token replayed
- * (the previous one after its window included), or one that was never issued.
+ * hash is the previous one, within its grace window; nothing rotated (the grant is returned as it stands).
+ * `stale`: any other hash — an old refresh token replayed, or one that was never issued.
  */
 export type RotateResult =
-  | { ok: true; grant: Grant; reused: boolean }
-  | { ok: false; reason: "not_found" | "revoked" | "expired" | "stale" | "reuse_limit" };
+  { ok: true; grant: Grant; reused: boolean } | { ok: false; reason: "not_found" | "revoked" | "expired" | "stale" };
 
 /**
  * Durable storage: one interface, two implementations (Redis, Firestore), one contract test suite.
@@ -119,9 +110,8 @@ export interface TokenStore {
   putGrant(grant: Grant): Promise<void>;
   /**
    * Atomically uses a refresh token: when `expectedHash` is current it becomes the previous hash (first used
-   * now, no reuses yet) and `newHash` the current one; when it is the previous hash and its first use is at most
-   * `options.reuseGraceMs` ago, its reuses are counted and the grant returned with `reused: true` — or, once
-   * `options.reuseLimit` reuses were answered, `reuse_limit` with nothing written. On success the
+   * now) and `newHash` the current one; when it is the previous hash and its first use is at most
+   * `options.reuseGraceMs` ago, the grant is left as it is and returned with `reused: true`. On success the
    * grant's expiresAt becomes `options.expiresAt` when given. Any other hash: `stale` (the caller decides
    * whether that is a replay and revokes the grant). Checked and written in one step: of concurrent uses of
    * one current hash exactly one rotates.

@@ -1,7 +1,8 @@
 /**
  * Refresh as real clients do it (issue 9, item 3): the same refresh token arriving twice within seconds
- * (Claude.ai's egress nodes, two Claude Code sessions, two server processes at once) or a minute later (hosts'
- * retries), more reuses than the limit, replays after the grace window, made-up tokens, the sliding idle lifetime and the absolute cap, key rotation, tokens from before tags.
+ * (Claude.ai's egress nodes, two Claude Code sessions, two server processes at once, a burst of parallel calls) or a
+ * minute later (hosts' retries), replays after the grace window, made-up tokens, the sliding idle lifetime and the
+ * absolute cap, key rotation, tokens from before tags.
  * Two instances of one deployment (same keys, Redis prefix and Airtable integration) share one moved clock.
  */
 import { randomBytes } from "node:crypto";
@@ -123,48 +124,37 @@ describe("the same refresh token twice within the grace window", () => {
     }
   });
 
-  it("past REFRESH_REUSE_LIMIT (10) reuses within the window: refused, the grant kept, no 429", async () => {
+  it("any number of reuses within the window gets the same tokens (no cap: invalid_grant would sign the client out); past it, a replay revokes", async () => {
+    // MCP SDK clients answer invalid_grant on a refresh by dropping their tokens and opening a new browser sign-in
+    // (sdk client/auth.js auth(): InvalidGrantError → invalidateCredentials('tokens')), so a refused reuse signs
+    // the user out; a cap of 10 (REFRESH_REUSE_LIMIT, tried and removed) did that to the 11th.
     const c = await signedInClient(a);
     const first = await refresh(a, c.clientId, c.refreshToken);
-    for (let i = 1; i <= 10; i++) {
+    for (let i = 1; i <= 15; i++) {
       clock.advance(1_000);
       const reuse = await refresh(i % 2 === 0 ? a : b, c.clientId, c.refreshToken);
-      expect(reuse.status, `reuse ${i}`).toBe(200);
+      expect(reuse.status, `reuse ${i}: ${JSON.stringify(reuse.body)}`).toBe(200);
       expect(reuse.body.refresh_token).toBe(first.body.refresh_token);
     }
-    // More refusals than the refused-refresh limit (10 in 10 minutes): none is counted, so none turns into a 429.
-    for (let i = 0; i < 12; i++) {
-      const over = await refresh(a, c.clientId, c.refreshToken);
-      expect(over.status, `over ${i}`).toBe(400);
-      expect(over.body).toMatchObject({
-        error: "invalid_grant",
-        error_description: expect.stringMatching(/presented 10 times since; use the refresh token from that answer/),
-      });
-    }
-    // Not a replay: the grant and every token handed out live on.
     expect((await callMcp(a, first.body.access_token as string)).status).toBe(200);
     const next = await refresh(b, c.clientId, first.body.refresh_token as string);
     expect(next.status).toBe(200);
-    // The newly replaced token has a count of its own.
-    expect((await refresh(a, c.clientId, first.body.refresh_token as string)).status).toBe(200);
-    // Past the window the old token is still a replay that revokes the grant (RFC 9700 §4.14.2).
+    // Past the window the old token is a replay that revokes the grant (RFC 9700 §4.14.2).
     clock.advance(121_000);
     expect((await refresh(a, c.clientId, c.refreshToken)).body.error_description).toMatch(/already used/);
     expect((await callMcp(a, next.body.access_token as string)).status).toBe(401);
   });
 
-  it("a burst of parallel refreshes of one token on two instances: one rotation, 10 reuses, the rest refused, still signed in", async () => {
+  it("a burst of parallel refreshes of one token on two instances: one rotation, every other one a reuse, still signed in", async () => {
     const c = await signedInClient(a);
     const results = await Promise.all(
       Array.from({ length: 14 }, (_, i) => refresh(i % 2 === 0 ? a : b, c.clientId, c.refreshToken)),
     );
-    const served = results.filter((r) => r.status === 200);
-    expect(served).toHaveLength(11);
-    expect(new Set(served.map((r) => r.body.refresh_token)).size).toBe(1);
-    expect(results.filter((r) => r.status === 400).every((r) => r.body.error === "invalid_grant")).toBe(true);
+    expect(results.map((r) => r.status)).toEqual(Array(14).fill(200));
+    expect(new Set(results.map((r) => r.body.refresh_token)).size).toBe(1);
     const grantId = c.refreshToken.split(".")[0] as string;
     expect((await a.store.getGrant(grantId))?.revokedAt).toBeUndefined();
-    expect((await refresh(a, c.clientId, served[0]?.body.refresh_token as string)).status).toBe(200);
+    expect((await refresh(a, c.clientId, results[0]?.body.refresh_token as string)).status).toBe(200);
   });
 
   it("a token two rotations back is a replay even within the window", async () => {
@@ -204,22 +194,22 @@ describe("the same refresh token twice within the grace window", () => {
   });
 });
 
-describe("REFRESH_REUSE_GRACE_SECONDS and REFRESH_REUSE_LIMIT set by the operator", () => {
-  it("a 60 s window and a limit of 2: the third reuse is refused, a reuse at 61 s revokes", async () => {
+describe("REFRESH_REUSE_GRACE_SECONDS set by the operator", () => {
+  it("a 60 s window: a reuse at 59 s gets the same tokens, one at 61 s revokes", async () => {
     const tight = await startHarness({
       sandbox: a.sandbox,
-      env: { REFRESH_REUSE_GRACE_SECONDS: "60", REFRESH_REUSE_LIMIT: "2" },
+      env: { REFRESH_REUSE_GRACE_SECONDS: "60" },
       now: clock.now,
     });
     try {
       const c = await signedInClient(tight);
       const first = await refresh(tight, c.clientId, c.refreshToken);
-      expect((await refresh(tight, c.clientId, c.refreshToken)).status).toBe(200);
-      expect((await refresh(tight, c.clientId, c.refreshToken)).status).toBe(200);
-      const third = await refresh(tight, c.clientId, c.refreshToken);
-      expect(third.body.error_description).toMatch(/presented 2 times since/);
+      clock.advance(59_000);
+      const reuse = await refresh(tight, c.clientId, c.refreshToken);
+      expect(reuse.status).toBe(200);
+      expect(reuse.body.refresh_token).toBe(first.body.refresh_token);
       expect((await callMcp(tight, first.body.access_token as string)).status).toBe(200);
-      clock.advance(61_000);
+      clock.advance(2_000);
       expect((await refresh(tight, c.clientId, c.refreshToken)).body.error_description).toMatch(/already used/);
       expect((await callMcp(tight, first.body.access_token as string)).status).toBe(401);
     } finally {

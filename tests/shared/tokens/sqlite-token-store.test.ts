@@ -42,43 +42,6 @@ tokenStoreContract(
 describe("SqliteTokenStore specifics", () => {
   const cipher = TokenCipher.create(randomBytes(32));
 
-  it("adds the reuse count to a database created before it, keeping its grants usable", async () => {
-    const oldFile = path.join(dir, "before-reuse-count.sqlite");
-    const old = await openDatabase(oldFile);
-    // The grants table as it was before previous_reuses existed, with one grant just rotated.
-    old.exec(`CREATE TABLE grants (
-      grant_id TEXT PRIMARY KEY, user_id TEXT NOT NULL, data TEXT NOT NULL, refresh_token_hash TEXT NOT NULL,
-      generation INTEGER NOT NULL, created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL, revoked_at INTEGER,
-      revoked_reason TEXT, previous_refresh_token_hash TEXT, previous_used_at INTEGER)`);
-    const now = Date.now();
-    const data = { grantId: "grtOld", userId: "usrOld", clientId: "cliOld", scopes: ["records:read"] };
-    old
-      .prepare(`INSERT INTO grants VALUES (?, ?, ?, ?, ?, ?, ?, NULL, NULL, ?, ?)`)
-      .run(
-        "grtOld",
-        "usrOld",
-        JSON.stringify({ ...data, resource: "http://localhost:8080/mcp", createdAt: now }),
-        "h1",
-        1,
-        now,
-        now + 86_400_000,
-        "h0",
-        now,
-      );
-    try {
-      const store = new SqliteTokenStore({ db: old, cipher });
-      const reuse = { reuseGraceMs: 60_000, reuseLimit: 2 };
-      expect(await store.rotateRefreshToken("grtOld", "h0", "h1", reuse)).toMatchObject({ ok: true, reused: true });
-      expect(await store.rotateRefreshToken("grtOld", "h0", "h1", reuse)).toMatchObject({ ok: true, reused: true });
-      expect(await store.rotateRefreshToken("grtOld", "h0", "h1", reuse)).toEqual({ ok: false, reason: "reuse_limit" });
-      expect(await store.rotateRefreshToken("grtOld", "h1", "h2", reuse)).toMatchObject({ ok: true, reused: false });
-      // Opening it again finds the column there and adds nothing.
-      expect(() => new SqliteTokenStore({ db: old, cipher })).not.toThrow();
-    } finally {
-      old.close();
-    }
-  });
-
   it("keeps grants, clients and accounts across a reopen of the file (a restart)", async () => {
     const now = Date.now();
     const grant = {
