@@ -14,8 +14,11 @@ export type ConsentChoice =
  * them. RFC 6749 §3.3 lets the authorization server grant less than the client asked for "based on … the resource
  * owner's instructions"; the token response then names what was granted.
  *
- * - With `scope_choice`: the ticked scopes are the choice. Without it (a consent page rendered before the
- *   checkboxes existed, or a script that posts only the decision): every requested scope, as before.
+ * - `scope` values, whenever there are any, are the choice, with `scope_choice` or without (a script posting
+ *   `scope=records:read` and the decision gets records:read, not everything requested). With no `scope` value,
+ *   `scope_choice` tells the two forms apart: present, the form had boxes and none was ticked (`nothing_chosen`);
+ *   absent (a consent page rendered before the checkboxes existed, or a script that posts only the decision),
+ *   every requested scope, as before.
  * - `readOnly` (the **Read only** button): the chosen scopes minus the write ones (`isWriteScope`).
  * - A `scope` value that is not a requested scope (a forged or edited form adding `records:write`, or a word that
  *   is no scope at all), with `scope_choice` or without, refuses the whole decision: no honest form can send one, so
@@ -35,7 +38,8 @@ export function consentChoice(
   const values = (Array.isArray(raw) ? raw : raw === undefined ? [] : [raw]).map(String);
   const foreign = [...new Set(values.filter((v) => !(requested as readonly string[]).includes(v)))];
   if (foreign.length > 0) return { ok: false, reason: "not_requested", values: foreign };
-  const chosen = form.scope_choice === undefined ? [...requested] : canonicalScopes(values as Scope[]);
+  const chosen =
+    values.length === 0 && form.scope_choice === undefined ? [...requested] : canonicalScopes(values as Scope[]);
   const granted = options.readOnly ? chosen.filter((s) => !isWriteScope(s)) : chosen;
   return granted.length === 0 ? { ok: false, reason: "nothing_chosen", ticked: chosen } : { ok: true, scopes: granted };
 }

@@ -245,6 +245,29 @@ describe("what the form may not do", () => {
     expect(tokens.scope).toBe("records:read");
   });
 
+  it("scope values without the boxes' marker are still the choice; only a form with neither grants everything requested", async () => {
+    const { clientId } = await registerClient(h);
+    const page = await openConsent(h, { clientId, scope: "records:read records:write schema:read" });
+    const scripted = await decide(h, page, "approve", { fields: [["scope", "records:read"]] });
+    expect((await tokensAfter(clientId, page, scripted)).scope).toBe("records:read");
+
+    // Read only applies to them too.
+    const again = await openConsent(h, { clientId, scope: "records:read records:write schema:read" });
+    const readOnly = await decide(h, again, "read_only", {
+      fields: [
+        ["scope", "records:write"],
+        ["scope", "schema:read"],
+      ],
+    });
+    expect((await tokensAfter(clientId, again, readOnly)).scope).toBe("schema:read");
+
+    // Neither scope values nor the marker (a page from before the boxes, a script posting only the decision).
+    const old = await openConsent(h, { clientId, scope: "records:read records:write schema:read" });
+    expect((await tokensAfter(clientId, old, await decide(h, old, "approve"))).scope).toBe(
+      "records:read records:write schema:read",
+    );
+  });
+
   it("nothing ticked: the page comes back with a note and the same form; ticking a box then goes on", async () => {
     const { clientId } = await registerClient(h);
     const page = await openConsent(h, { clientId, scope: "records:read records:write" });
