@@ -1,4 +1,3 @@
-import { timingSafeEqual } from "node:crypto";
 import type { Request, Response } from "express";
 import { airtableScopesFor, allScopes } from "../../shared/auth/scopes.ts";
 import { redirectToClient, refuseBeforeConsent } from "./client-redirect.ts";
@@ -7,7 +6,7 @@ import { ClientMetadataError } from "./cimd.ts";
 import type { AuthContext } from "./context.ts";
 import { consentChoice } from "./consent-choice.ts";
 import { renderConsentPage, sendErrorPage, sendPage } from "./pages.ts";
-import { isS256Challenge, newVerifier, randomToken, s256 } from "./pkce.ts";
+import { isS256Challenge, newVerifier, randomToken, s256, safeEqual } from "./pkce.ts";
 import { isRegisteredRedirectUri, redirectUriProblem } from "./redirect-uris.ts";
 import { UnknownClientError, type ResolvedClient } from "./resolved-client.ts";
 import { isOurResource, resourceValues } from "./resource-param.ts";
@@ -324,12 +323,6 @@ function describeValues(values: readonly string[]): string {
   const shown = values.slice(0, 5).map((v) => JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v));
   const more = values.length > 5 ? ` and ${values.length - 5} more` : "";
   return `${shown.join(", ")}${more}`;
-}
-
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /** The parameters /authorize reads that may appear only once (RFC 6749 §4.1.1, RFC 7636 §4.3). */

@@ -1,6 +1,6 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac } from "node:crypto";
 import type { Request, Response } from "express";
-import { sha256Hex } from "./pkce.ts";
+import { safeEqual, sha256Hex } from "./pkce.ts";
 
 /**
  * A cookie that binds one step of a sign-in to the browser that took the step before it: its value is an HMAC (a
@@ -61,10 +61,7 @@ export class BoundCookie {
   /** Whether the request carries `id`'s cookie with the value made for `bound`. Constant-time comparison. */
   verify(req: Request, id: string, ...bound: string[]): boolean {
     const presented = readCookie(req.headers.cookie, this.name(id));
-    if (presented === undefined) return false;
-    const expected = Buffer.from(this.#mac(id, bound));
-    const actual = Buffer.from(presented);
-    return actual.length === expected.length && timingSafeEqual(actual, expected);
+    return presented !== undefined && safeEqual(presented, this.#mac(id, bound));
   }
 
   #mac(id: string, bound: readonly string[]): string {

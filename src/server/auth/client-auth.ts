@@ -1,8 +1,7 @@
-import { timingSafeEqual } from "node:crypto";
 import type { Request } from "express";
 import type { ClientDirectory } from "./clients.ts";
 import { invalidClient, invalidRequest } from "./oauth-error.ts";
-import { sha256Hex } from "./pkce.ts";
+import { safeEqual, sha256Hex } from "./pkce.ts";
 import type { FailureLimit } from "./rate-limit.ts";
 import { UnknownClientError, type ResolvedClient } from "./resolved-client.ts";
 
@@ -84,9 +83,7 @@ function parseBasic(header: string | undefined): { id: string; secret: string } 
 }
 
 function hashMatches(secret: string, stored: string): boolean {
-  const expected = Buffer.from(stored);
-  const actual = Buffer.from(`sha256:${sha256Hex(secret)}`);
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
+  return safeEqual(`sha256:${sha256Hex(secret)}`, stored);
 }
 
 const JWT_BEARER_ASSERTION = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";

@@ -13,10 +13,19 @@ export function s256(verifier: string): string {
 }
 
 export function verifierMatches(verifier: string, challenge: string): boolean {
-  if (!VERIFIER.test(verifier)) return false;
-  const a = Buffer.from(s256(verifier));
-  const b = Buffer.from(challenge);
-  return a.length === b.length && timingSafeEqual(a, b);
+  return VERIFIER.test(verifier) && safeEqual(s256(verifier), challenge);
+}
+
+/**
+ * Whether two strings are equal, compared in time that does not depend on where they differ (node:crypto
+ * timingSafeEqual over their UTF-8 bytes), so a secret (CSRF token, cookie MAC, client secret hash, PKCE challenge)
+ * cannot be guessed byte by byte from response times. Strings of different byte lengths are unequal at once: the
+ * length is not secret (every value compared here has a fixed length).
+ */
+export function safeEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }
 
 /** A fresh verifier for our own leg to Airtable (never the client's). */
