@@ -14,6 +14,7 @@
 import { formatCount } from "../format-count.ts";
 import { RECORD_ID_IN_TEXT } from "../airtable/ids.ts";
 import { notSplitSentence } from "./whole-request.ts";
+import { sentence } from "./sentence.ts";
 
 /**
  * Airtable's error types for an update or delete naming a record id the table does not have: 404 MODEL_ID_NOT_FOUND
@@ -159,9 +160,4 @@ export function missingLinkMessage(
     '["Acme"]: it is looked up in the linked table before the write is queued), or find its id with search_records ' +
     "in the linked table (describe_table shows which table a link field links to)."
   );
-}
-
-function sentence(message: string): string {
-  const said = message.trim();
-  return /[.!?]$/.test(said) ? said : `${said}.`;
 }

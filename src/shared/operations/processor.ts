@@ -79,7 +79,8 @@ import { reconcileCreates, type ReconcileResult } from "./reconcile.ts";
 import { explainSelectOptionRefusal } from "./select-option-refusal.ts";
 import { explainCollaboratorRefusal } from "./collaborator-refusal.ts";
 import { MISSING_RECORD_TYPES, missingLinkMessage, missingRecordMessage } from "./missing-records.ts";
-import { asSentence, culpritNote, tracedCulprits } from "./whole-request.ts";
+import { culpritNote, tracedCulprits } from "./whole-request.ts";
+import { asSentence, sentence } from "./sentence.ts";
 import {
   isManyMatchesRefusal,
   manyMatchesFix,
@@ -914,12 +915,6 @@ async function sleepUntil(until: number, signal: AbortSignal | undefined): Promi
   const ms = until - Date.now();
   if (ms <= 0 || signal?.aborted) return;
   await wait(ms, undefined, signal === undefined ? {} : { signal }).catch(() => undefined);
-}
-
-/** Airtable's message ending with a full stop (some have none: "You are not permitted to perform this operation"). */
-function sentence(message: string): string {
-  const said = message.trim();
-  return /[.!?]$/.test(said) ? said : `${said}.`;
 }
 
 function errorMessage(error: unknown): string {

@@ -13,6 +13,7 @@
 import type { AirtableRecord } from "../airtable/schemas.ts";
 import { fieldReference, formulaString } from "../tools/search-formula.ts";
 import { formatCount } from "../format-count.ts";
+import { sentence } from "./sentence.ts";
 
 /** Whether `error` is Airtable's refusal of an upsert whose record matches several existing records. */
 export function isManyMatchesRefusal(error: { type: string; message: string }): boolean {
@@ -121,9 +122,8 @@ export function manyMatchesMessage(
     .join(", ");
   const listed = ids.slice(0, IDS_LISTED).join(", ");
   const more = ids.length > IDS_LISTED ? ` and ${formatCount(ids.length - IDS_LISTED)} more` : "";
-  const said = message.trim();
   return (
-    `${/[.!?]$/.test(said) ? said : `${said}.`} This record's fieldsToMergeOn values (${values}) match ` +
+    `${sentence(message)} This record's fieldsToMergeOn values (${values}) match ` +
     `${formatCount(ids.length)} existing records: ${listed}${more}. ${manyMatchesFix(mergeFields, names)}`
   );
 }

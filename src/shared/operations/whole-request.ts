@@ -13,6 +13,7 @@
  *   fault are "not written" because their request was "(one request, refused as a whole)", the culprit keeps its
  *   error, and Airtable's error is said once (on the culprit, or in the operation's message when none is known).
  */
+import { asSentence } from "./sentence.ts";
 import { RECORD_ID_IN_TEXT } from "../airtable/ids.ts";
 import { formatCount } from "../format-count.ts";
 import type { Operation } from "./events.ts";
@@ -249,10 +250,4 @@ export function refusedRequestsSentence(refused: readonly RefusedRequest[], kind
     );
   }
   return said.join("");
-}
-
-/** A message ending with a full stop (Airtable's sometimes have none); one ending in ")" is left as it is. */
-export function asSentence(message: string): string {
-  const said = message.trim();
-  return /[.!?)]$/.test(said) ? said : `${said}.`;
 }
