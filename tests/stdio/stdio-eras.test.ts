@@ -87,4 +87,30 @@ describe("stdio, both protocol eras", () => {
       await client.close();
     }
   });
+
+  // MCP "Pagination", Error Handling: "Invalid cursors SHOULD result in an error with code -32602". Every tool is in
+  // one page, so no cursor is one this server issued; the SDK alone would answer the whole list again.
+  it("tools/list refuses a cursor with -32602 in both eras, saying to omit it", async () => {
+    const modern = new ModernClient(
+      { name: "stdio-modern", version: "1.0.0" },
+      { versionNegotiation: { mode: { pin: "2026-07-28" } } },
+    );
+    const legacy = new LegacyClient({ name: "stdio-legacy", version: "1.0.0" });
+    await modern.connect(new ModernStdioTransport(server()));
+    try {
+      await legacy.connect(new StdioClientTransport(server()));
+      for (const client of [modern, legacy]) {
+        const error = await client.listTools({ cursor: "bogus" }).then(
+          () => undefined,
+          (e: unknown) => e as { code?: number; message?: string },
+        );
+        expect(error?.code).toBe(-32602);
+        expect(error?.message).toMatch(/"bogus".*omit cursor/s);
+        // Without one: every tool, as before.
+        expect((await client.listTools()).tools).toHaveLength(allTools.length);
+      }
+    } finally {
+      await Promise.allSettled([modern.close(), legacy.close()]);
+    }
+  });
 });

@@ -3,6 +3,7 @@ import { registerTaskHandlers } from "../tasks/task-handlers.ts";
 import type { AnyToolDefinition } from "./define-tool.ts";
 import { buildInstructions } from "./instructions.ts";
 import { registerTools, type ToolRuntime } from "./register-tools.ts";
+import { refuseToolsListCursors } from "./tools-list-cursor.ts";
 
 export const SERVER_NAME = "airtable-oauth-mcp";
 export const SERVER_VERSION = "0.1.0";
@@ -14,7 +15,9 @@ export const SERVER_VERSION = "0.1.0";
  * the caller, with the deployment's settings. `era` is the protocol era the server will serve (the SDK's factory
  * context says it): a 2026-07-28 server with `runtime.tasks` also offers the MCP Tasks extension
  * (../tasks/task-handlers.ts); 2025-era servers never do. `onlyTool`: a server built for one `tools/call` binds
- * only that tool (see registerTools). Throws when a write tool is given without `runtime.runWrite`.
+ * only that tool (see registerTools); every other server's tools/list refuses a `cursor` with -32602, as MCP
+ * "Pagination" asks (tools-list-cursor.ts: every tool is in one page, so no cursor is ours). Throws when a write tool
+ * is given without `runtime.runWrite`.
  */
 export function createMcpServer(
   tools: readonly AnyToolDefinition[],
@@ -28,6 +31,8 @@ export function createMcpServer(
     { instructions, capabilities: { tools: { listChanged: false } } },
   );
   registerTools(server, tools, runtime, onlyTool, era);
+  // A server built for one tools/call (the read path's, per request) is never asked for tools/list.
+  if (onlyTool === undefined) refuseToolsListCursors(server);
   if (era === "modern" && runtime.tasks !== undefined) registerTaskHandlers(server, runtime.tasks);
   return server;
 }
