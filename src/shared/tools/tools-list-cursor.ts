@@ -23,9 +23,10 @@ const listParams = z.looseObject({ cursor: z.unknown().optional() });
  * omit it. This server lists every tool in one page and never answers with a `nextCursor`, so no cursor is one it
  * issued; MCP "Pagination", Error Handling (2025-11-25 and 2026-07-28): "Invalid cursors SHOULD result in an error
  * with code -32602 (Invalid params)". The MCP SDK (2.4.0) ignores the cursor and answers the whole list, which a
- * client continuing a listing would take as a next page (the tools twice). An empty string is refused too: the
- * 2026-07-28 text makes `""` a cursor like any other, not "no cursor". A cursor that is not a string (a number,
- * null) gets the same answer instead of the SDK's -32603.
+ * client continuing a listing would take as a next page (the tools twice). A cursor that is not a string (a number, an
+ * object) gets the same answer instead of the SDK's -32603. `""` and `null` are taken as no cursor and answered with
+ * the list: the 2026-07-28 text makes `""` a cursor like any other, but a client that sends either for its first
+ * page means "from the start", and refusing it would leave that client with no tools at all, for a SHOULD.
  *
  * The list itself stays the SDK's (its handler, taken with the protected `_getRequestHandler` accessor, answers a
  * request without a cursor), so its shape follows the SDK. Call after the tools are registered (registerTools);
@@ -41,9 +42,10 @@ export function refuseToolsListCursors(server: McpServer): void {
   }
   inner.removeRequestHandler("tools/list");
   inner.setRequestHandler("tools/list", { params: listParams }, (params, ctx) => {
-    if (params.cursor !== undefined)
+    if (params.cursor !== undefined && params.cursor !== "" && params.cursor !== null)
       throw new ProtocolError(ProtocolErrorCode.InvalidParams, cursorRefusal(params.cursor));
-    return sdkList({ jsonrpc: "2.0", id: ctx.mcpReq.id, method: "tools/list", params }, ctx);
+    const { cursor: _none, ...rest } = params;
+    return sdkList({ jsonrpc: "2.0", id: ctx.mcpReq.id, method: "tools/list", params: rest }, ctx);
   });
 }
 
