@@ -286,7 +286,7 @@ describe("a value of the wrong type with typecast: false", () => {
       baseId: mcp.base.id,
       tableId: "Deals",
       typecast: false,
-      records: [{ fields: { Name: "Acme", "Deal size": "1,500", Due: "14/03/2026" } }],
+      records: [{ fields: { Name: "Acme", "Deal size": "1,500", Due: "14 March 2026" } }],
     });
     expect(answer.isError).toBe(true);
     expect(answer.text).toBe(
@@ -294,7 +294,7 @@ describe("a value of the wrong type with typecast: false", () => {
         '- records[0].fields: "Deal size" is a number field: give a number such as 42, not "1,500", or pass ' +
         'typecast: true to let Airtable convert "1,500".\n' +
         '- records[0].fields: "Due" is a date field: give a date as YYYY-MM-DD, such as "2026-03-14", not ' +
-        '"14/03/2026", or pass typecast: true to let Airtable try to read "14/03/2026".',
+        '"14 March 2026", or pass typecast: true to let Airtable try to read "14 March 2026".',
     );
     expect(recordWrites()).toBe(before);
 
@@ -318,6 +318,25 @@ describe("a value of the wrong type with typecast: false", () => {
     const id = (converted.data.results as { id: string }[])[0]!.id;
     const record = await call("get_record", { baseId: mcp.base.id, tableId: "Deals", recordId: id });
     expect((record.data.record as { fields: Record<string, unknown> }).fields["Deal size"]).toBe(1500);
+  });
+});
+
+describe("a date in a local format", () => {
+  it("is refused before queueing, with or without typecast, naming the days it can mean as YYYY-MM-DD", async () => {
+    // Newcomer trial: with typecast (the default) the sandbox stored "03/11/2026", meant as 3 November, as 2026-03-11.
+    const before = recordWrites();
+    const answer = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Deals",
+      records: [{ fields: { Name: "Acme", Due: "2026-11-03" } }, { fields: { Name: "Globex", Due: "03/11/2026" } }],
+    });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toBe(
+      'records[1].fields: "Due" is given "03/11/2026", a date in a local format that reads as 3 November 2026 (day ' +
+        "first) or 11 March 2026 (month first), and Airtable may store either. Give the one meant as YYYY-MM-DD: " +
+        '"2026-11-03" or "2026-03-11".',
+    );
+    expect(recordWrites()).toBe(before);
   });
 });
 

@@ -4,7 +4,9 @@
  * (`"Employees" is a number field: give a number such as 42, not "lots"`), instead of a failed record minutes later.
  *
  * Only what the schema decides is checked, and never more strictly than Airtable (Web API field model,
- * https://airtable.com/developers/web/api/field-model, and the per-base API docs' cell formats):
+ * https://airtable.com/developers/web/api/field-model, and the per-base API docs' cell formats), except where a value
+ * Airtable's typecast may take would be written as a day nobody asked for (a day that does not exist, a local numeric
+ * date whose day and month could be swapped) or as a second option beside an existing one:
  * - null clears a cell of any writable type: always allowed. "" and [] clear only where they are a value of the
  *   type: "" a text or single select cell (with typecast, any cell Airtable converts text for: not an attachment
  *   cell), [] a cell whose value is a list (multiple select, links, multiple collaborators, attachments). Elsewhere
@@ -17,7 +19,8 @@
  *   are refused then;
  * - date takes "YYYY-MM-DD" and dateTime an ISO 8601 timestamp, with or without a zone ("ambiguous string inputs like
  *   "2020-09-05T07:00:00" … will be interpreted according to the timeZone of the field"); with typecast any text with
- *   a digit may convert;
+ *   a digit may convert, except a date in a local numeric format ("03/11/2026", "13.11.2026": checkLocalDate), refused
+ *   with or without typecast since its day and month may be read in either order;
  * - singleSelect takes an option's name, multipleSelects an array of names: "if the choice string does not exactly
  *   match an existing option, the request will fail with an INVALID_MULTIPLE_CHOICE_OPTIONS error unless the
  *   typecast parameter is enabled" (Airtable), so without typecast an unknown name is refused, listing the options;
@@ -135,6 +138,85 @@ function checkCalendarDate(value: string, where: string, name: string): void {
   if (day >= 1 && day <= days) return;
   const why = days === 0 ? `there is no month ${match[2]}` : `${monthName(month)} ${match[1]} has ${days} days`;
   throw new ToolInputError(`${where}: ${name} is given ${quotedValue(value)}, a day that does not exist (${why}).`);
+}
+
+/**
+ * A date written in a local, all-numeric format: day and month of one or two digits in either order, then the year
+ * (four digits, or two), separated by "/", "." or "-" ("03/11/2026", "13.11.2026", "3-11-26"), optionally followed by
+ * a time. Airtable's date cell format is "YYYY-MM-DD" (field model, Date); what its typecast makes of other text is not
+ * documented, and a numeric date's order is the writer's locale: "03/11/2026" is 3 November in most of the world and
+ * March 11 in the US, and the sandbox (JavaScript's Date) stores it as 2026-03-11 without a word. So, with or without
+ * typecast, such a value is refused unless both orders name the same day ("05/05/2026"), naming the date(s) it can
+ * mean as YYYY-MM-DD; one that names no day either way is refused as no date. A newcomer trial wrote "03/11/2026"
+ * (meant day first) as March 11, and "13/11/2026" failed in the worker with Airtable's bare "cannot accept the provided
+ * value".
+ */
+const LOCAL_NUMERIC_DATE = /^\s*(\d{1,2})([./-])(\d{1,2})\2(\d{4}|\d{2})(?=$|[Tt ,]|\s*$)(.*)$/s;
+
+/** `{year}-{month}-{day}` with two-digit month and day: the ISO 8601 date Airtable takes. */
+const isoDate = (year: number, month: number, day: number): string =>
+  `${String(year).padStart(4, "0")}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`;
+
+/** "3 November 2026": a day in words that no locale reads in another order, for messages. */
+const dayInWords = (year: number, month: number, day: number): string => `${day} ${monthName(month)} ${year}`;
+
+/**
+ * Refuses a date in a local numeric format (LOCAL_NUMERIC_DATE) for a date or dateTime field, with the ISO 8601 form
+ * of each day it can mean; for a dateTime field given a time ("03/11/2026 15:30"), the suggestion keeps it
+ * ("2026-11-03T15:30", read in the field's time zone as the field model says of a time without a zone). Allows
+ * everything else, and a numeric date whose two orders name the same day.
+ */
+function checkLocalDate(field: AirtableField, value: string, where: string): void {
+  const match = LOCAL_NUMERIC_DATE.exec(value);
+  if (match === null) return;
+  const [first, second] = [Number(match[1]), Number(match[3])];
+  const shortYear = match[4]!.length === 2;
+  const year = shortYear ? 2000 + Number(match[4]) : Number(match[4]);
+  const readings: Reading[] = [];
+  if (second >= 1 && first >= 1 && first <= daysInMonth(year, second)) {
+    readings.push({ order: "day first", month: second, day: first });
+  }
+  if (first >= 1 && second >= 1 && second <= daysInMonth(year, first)) {
+    readings.push({ order: "month first", month: first, day: second });
+  }
+  if (readings.length === 2 && first === second) return;
+  const time = /^[Tt ]\s*(\d{1,2})(:[0-5]\d(?::[0-5]\d)?)\s*$/.exec(match[5] ?? "");
+  const withTime =
+    field.type === "dateTime" && time !== null && Number(time[1]) <= 23
+      ? `T${time[1]!.padStart(2, "0")}${time[2]!}`
+      : undefined;
+  const iso = (r: Reading) => JSON.stringify(isoDate(year, r.month, r.day) + (withTime ?? ""));
+  const form =
+    field.type !== "dateTime"
+      ? "YYYY-MM-DD"
+      : withTime === undefined
+        ? "YYYY-MM-DD, or with a time as YYYY-MM-DDTHH:mm"
+        : "YYYY-MM-DDTHH:mm (read in the field's time zone; add Z or an offset for another)";
+  const yearNote = shortYear ? `, taking the year as ${year}` : "";
+  const start = `${where}: ${JSON.stringify(field.name)} is given ${quotedValue(value)}, a date in a local format`;
+  const [a, b] = readings;
+  if (a === undefined) {
+    throw new ToolInputError(
+      `${start} that names no day in either order (day/month or month/day). Give the date as ${form}.`,
+    );
+  }
+  if (b === undefined) {
+    throw new ToolInputError(
+      `${start} (${a.order}: ${dayInWords(year, a.month, a.day)}${yearNote}). Airtable's API takes ${form}: ` +
+        `give ${iso(a)}.`,
+    );
+  }
+  throw new ToolInputError(
+    `${start} that reads as ${dayInWords(year, a.month, a.day)} (${a.order}) or ${dayInWords(year, b.month, b.day)} ` +
+      `(${b.order})${yearNote}, and Airtable may store either. Give the one meant as ${form}: ${iso(a)} or ${iso(b)}.`,
+  );
+}
+
+/** One day a local numeric date can name: its order ("day first", "month first"), month (1–12) and day. */
+interface Reading {
+  order: string;
+  month: number;
+  day: number;
 }
 
 /** A month's English name ("February"), for messages. */
@@ -306,11 +388,13 @@ export function checkCellValue(
       return wrongType();
     case "date":
       if (typeof value === "string") checkCalendarDate(value, where, name);
+      if (typeof value === "string") checkLocalDate(field, value, where);
       if (typeof value === "string" && (DATE.test(value) || (typecast && hasDigit(value)))) return NO_NEW_OPTIONS;
       if (typecast && typeof value === "number") return NO_NEW_OPTIONS;
       return wrongType();
     case "dateTime":
       if (typeof value === "string") checkCalendarDate(value, where, name);
+      if (typeof value === "string") checkLocalDate(field, value, where);
       if (typeof value === "string" && (DATE_TIME.test(value) || DATE.test(value) || (typecast && hasDigit(value)))) {
         return NO_NEW_OPTIONS;
       }

@@ -136,9 +136,9 @@ describe("checkCellValue, per field type", () => {
     expect(refusalOf(size, "lots", false)).toBe(
       'records[0].fields: "Deal size" is a number field: give a number such as 42, not "lots".',
     );
-    expect(refusalOf(field("Due", "date"), "14/03/2026", false)).toBe(
+    expect(refusalOf(field("Due", "date"), "14 March 2026", false)).toBe(
       'records[0].fields: "Due" is a date field: give a date as YYYY-MM-DD, such as "2026-03-14", not ' +
-        '"14/03/2026", or pass typecast: true to let Airtable try to read "14/03/2026".',
+        '"14 March 2026", or pass typecast: true to let Airtable try to read "14 March 2026".',
     );
     expect(refusalOf(field("Done", "checkbox"), { on: true }, false)).not.toContain("typecast");
   });
@@ -207,9 +207,9 @@ describe("checkCellValue, per field type", () => {
   it("date: YYYY-MM-DD; dateTime: ISO 8601; with typecast, text with a digit may convert", () => {
     const date = field("Last contact", "date");
     expect(refusalOf(date, "2026-03-14", false)).toBeUndefined();
-    expect(refusalOf(date, "14/03/2026", false)).toBe(
+    expect(refusalOf(date, "14 March 2026", false)).toBe(
       'records[0].fields: "Last contact" is a date field: give a date as YYYY-MM-DD, such as "2026-03-14", not ' +
-        '"14/03/2026", or pass typecast: true to let Airtable try to read "14/03/2026".',
+        '"14 March 2026", or pass typecast: true to let Airtable try to read "14 March 2026".',
     );
     expect(refusalOf(date, "14 March 2026", true)).toBeUndefined();
     expect(refusalOf(date, "soon", true)).toContain("is a date field");
@@ -241,6 +241,42 @@ describe("checkCellValue, per field type", () => {
       expect(refusalOf(date, "1900-02-29", typecast)).toContain("(February 1900 has 28 days)");
       expect(refusalOf(date, "0000-02-29", typecast)).toBeUndefined();
     }
+  });
+
+  it("a date in a local numeric format is refused with or without typecast, naming the day(s) it can mean as YYYY-MM-DD", () => {
+    // Newcomer trial: "03/11/2026" (meant 3 November) was stored as 2026-03-11 without a word, and "13/11/2026" failed
+    // in the worker with Airtable's bare "cannot accept the provided value".
+    const date = field("Last contact", "date");
+    const at = field("Next meeting", "dateTime");
+    for (const typecast of [false, true]) {
+      expect(refusalOf(date, "03/11/2026", typecast)).toBe(
+        'records[0].fields: "Last contact" is given "03/11/2026", a date in a local format that reads as 3 November ' +
+          "2026 (day first) or 11 March 2026 (month first), and Airtable may store either. Give the one meant as " +
+          'YYYY-MM-DD: "2026-11-03" or "2026-03-11".',
+      );
+      expect(refusalOf(date, "13/11/2026", typecast)).toBe(
+        'records[0].fields: "Last contact" is given "13/11/2026", a date in a local format (day first: 13 November ' +
+          `2026). Airtable's API takes YYYY-MM-DD: give "2026-11-13".`,
+      );
+      expect(refusalOf(date, "11/13/2026", typecast)).toContain("(month first: 13 November 2026)");
+      expect(refusalOf(date, "13.11.2026", typecast)).toContain('give "2026-11-13"');
+      expect(refusalOf(date, "3-11-26", typecast)).toContain(
+        'taking the year as 2026, and Airtable may store either. Give the one meant as YYYY-MM-DD: "2026-11-03" or ' +
+          '"2026-03-11".',
+      );
+      expect(refusalOf(date, "31/31/2026", typecast)).toContain("names no day in either order");
+      // A time keeps its place in the suggestion for a date and time field.
+      expect(refusalOf(at, "03/11/2026 9:30", typecast)).toContain(
+        "Give the one meant as YYYY-MM-DDTHH:mm (read in the field's time zone; add Z or an offset for another): " +
+          '"2026-11-03T09:30" or "2026-03-11T09:30".',
+      );
+      expect(refusalOf(at, "13/11/2026", typecast)).toContain('give "2026-11-13"');
+      // ISO dates are untouched.
+      expect(refusalOf(date, "2026-11-03", typecast)).toBeUndefined();
+    }
+    // Both orders naming the same day leave nothing to mix up: typecast may read it.
+    expect(refusalOf(date, "05/05/2026", true)).toBeUndefined();
+    expect(refusalOf(date, "14 March 2026", true)).toBeUndefined();
   });
 
   it("single select: an option's exact name (or, left to Airtable, its id); otherwise the options are listed and typecast: true named", () => {
