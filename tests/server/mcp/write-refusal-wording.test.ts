@@ -340,6 +340,32 @@ describe("a date in a local format", () => {
   });
 });
 
+describe("update_records given a record without its id", () => {
+  it("says that update_records changes records by id, and which tool makes or matches records instead", async () => {
+    // Newcomer trial: zod's "records.0.id: Invalid input: expected string, received undefined".
+    const before = recordWrites();
+    const answer = await call("update_records", {
+      baseId: mcp.base.id,
+      tableId: "Deals",
+      records: [
+        { id: "rec0123456789abcd", fields: { Name: "Acme" } },
+        { fields: { Name: "Globex", "Deal size": 5 } },
+        { fields: { Name: "Initech" } },
+      ],
+    });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toBe(
+      invalid("update_records") +
+        'records[1], records[2] have no "id": update_records changes existing records, each named by its id, e.g. ' +
+        '{ "id": "rec…", "fields": { "Name": …, "Deal size": … } } (ids from list_records or search_records). To ' +
+        "make new records, use create_records; to match existing records on field values instead of ids, use " +
+        "upsert_records with fieldsToMergeOn.",
+    );
+    expect(answer.text).not.toContain("expected string");
+    expect(recordWrites()).toBe(before);
+  });
+});
+
 describe("a record naming its id recordId (get_record's parameter)", () => {
   const recordId = "recB9AbCdEfGhIjKl";
 

@@ -15,6 +15,7 @@ import {
   recordItemInput,
   unwrappedRecordIssues,
   recordIdKeyIssues,
+  missingRecordIdIssues,
   recordListIssues,
   fieldsToMergeOnIssues,
 } from "./write-inputs.ts";
@@ -51,6 +52,7 @@ export const updateRecords = defineWriteTool({
     recordListIssues("required"),
     unwrappedRecordIssues("update_records", "required"),
     recordIdKeyIssues("update_records", "required"),
+    missingRecordIdIssues("update_records"),
     fieldsToMergeOnIssues("update_records", false),
   ),
   annotations: overwriteAnnotations,

@@ -208,6 +208,43 @@ export function recordIdKeyIssues(tool: string, id: "required" | "optional" | "n
 }
 
 /**
+ * update_records' rewordIssues for records that give "fields" but no "id" at all (nor the id under another key:
+ * recordIdKeyIssues): zod answered each with "records.1.id: Invalid input: expected string, received undefined",
+ * which a newcomer trial's agent met when it sent new records to update_records. One sentence replaces them, naming
+ * the records (the first five, the rest counted), the shape with the first one's cells, where ids come from, and the
+ * tools that make records (create_records) or find them by field values (upsert_records with fieldsToMergeOn). Still
+ * refused: nothing is created or matched in the agent's place.
+ * @param tool the tool's name, e.g. "update_records"
+ */
+export function missingRecordIdIssues(tool: string) {
+  return (args: unknown, issues: readonly InputIssue[]): readonly InputIssue[] => {
+    const records = isPlainObject(args) ? args.records : undefined;
+    if (!Array.isArray(records)) return issues;
+    const missing = records.flatMap((record: unknown, i) =>
+      isPlainObject(record) &&
+      record.fields !== undefined &&
+      record.id === undefined &&
+      !Object.keys(record).some(isIdGuess)
+        ? [i]
+        : [],
+    );
+    if (missing.length === 0) return issues;
+    const others = issues.filter((issue) => {
+      const [first, second, third] = issuePathKeys(issue);
+      return !(first === "records" && missing.includes(Number(second)) && third === "id" && issue.path?.length === 3);
+    });
+    const record = records[missing[0]!] as Record<string, unknown>;
+    const cells = isPlainObject(record.fields) ? Object.keys(record.fields) : [];
+    const message =
+      `${namedRecords(missing)} ${missing.length === 1 ? "has" : "have"} no "id": ${tool} changes existing records, ` +
+      `each named by its id, e.g. { "id": "rec…", "fields": ${cells.length === 0 ? "{ … }" : keysShown(cells)} } ` +
+      "(ids from list_records or search_records). To make new records, use create_records; to match existing " +
+      "records on field values instead of ids, use upsert_records with fieldsToMergeOn.";
+    return [{ message, path: [] }, ...others];
+  };
+}
+
+/**
  * A record write tool's rewordIssues for `records` given as one record instead of a list of them (`records: { "id":
  * "rec…", "fields": { … } }`), or as a list holding something other than records: `records takes a list of records,
  * e.g. [{ "id": "rec…", "fields": { "Stage": … } }] (a list even for one record; it was given …)`, the example made
