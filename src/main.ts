@@ -22,6 +22,7 @@ import {
 } from "./shared/config.ts";
 import { createLogger } from "./shared/logger.ts";
 import { exitOnStartFailure } from "./shared/start-failure.ts";
+import { onParentExit, startedByNpm } from "./shared/parent-exit.ts";
 
 // A closed stdout (a log pipe whose reader died, `npm start | head`) must not stop or hang the server: the logger
 // ends logging on EPIPE (logger.ts), and the banner's write error is ignored here; any other error is a fault.
@@ -83,3 +84,6 @@ async function shutdown(signal: string): Promise<void> {
 // arrive twice; the second must not kill the process in the middle of its clean stop.
 process.on("SIGTERM", () => void shutdown("SIGTERM"));
 process.on("SIGINT", () => void shutdown("SIGINT"));
+// A SIGTERM sent to `npm start` stops npm and its shell but never reaches this process (parent-exit.ts): under npm, a
+// parent that exits is a stop too.
+if (startedByNpm()) onParentExit(() => void shutdown("npm exited"));
