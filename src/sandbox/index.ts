@@ -74,9 +74,10 @@ export interface SandboxOptions {
   /** Bases per page of GET /v0/meta/bases; Airtable's is 1,000. Lower it to exercise paging. */
   basesPageSize?: number;
   /**
-   * How long a list-records offset stays valid, in ms (default 5 minutes). Airtable's offsets expire too; after
-   * that the next page answers 422 LIST_RECORDS_ITERATOR_NOT_AVAILABLE. Lower it (or call
-   * `expireListIterators()`) to exercise that path.
+   * How long a list-records offset stays valid after the last page of its listing was asked, in ms (default 5
+   * minutes). Until then any offset of the listing can be asked again; Airtable's iterators also end after a time
+   * without use ("Iteration may timeout due to client inactivity or server restarts"), and then the next page
+   * answers 422 LIST_RECORDS_ITERATOR_NOT_AVAILABLE. Lower it (or call `expireListIterators()`) to exercise that.
    */
   listIteratorTtlMs?: number;
   /** Wait before attachments written by URL are filled in with size, type and thumbnails (ms, default 50). */

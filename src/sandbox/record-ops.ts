@@ -105,16 +105,23 @@ export interface ListQuery {
   userLocale?: string;
 }
 
+/**
+ * One listing's records, pinned at its first page: the ids in the listing's order and the query that chose them.
+ * An offset names the iterator and the record the next page starts at, so any offset of a live iterator can be
+ * asked again (a retried page answers the same records): Airtable documents no single use, only that "Iteration may
+ * timeout due to client inactivity or server restarts" (then 422 LIST_RECORDS_ITERATOR_NOT_AVAILABLE).
+ */
 interface Iterator {
   tableId: string;
   signature: string;
   ids: string[];
-  position: number;
+  /** Ms since the epoch; every page asked of the iterator moves it to now + the iterator lifetime. */
   expiresAt: number;
 }
 
-/** Airtable's list offsets expire after a while (then LIST_RECORDS_ITERATOR_NOT_AVAILABLE); the sandbox keeps an
- * iterator 5 minutes by default (SandboxOptions.listIteratorTtlMs). */
+/** Airtable's list offsets expire after a while without use (then LIST_RECORDS_ITERATOR_NOT_AVAILABLE); the sandbox
+ * keeps an iterator 5 minutes after its last page by default (SandboxOptions.listIteratorTtlMs). Airtable does not
+ * document its own timeout. */
 export const DEFAULT_ITERATOR_TTL_MS = 5 * 60_000;
 
 export class Iterators {
@@ -126,8 +133,12 @@ export class Iterators {
   }
 
   create(it: Omit<Iterator, "expiresAt">): string {
+    const now = Date.now();
+    // Iterators are kept until they expire (their offsets stay usable), so the expired ones are dropped here: a
+    // long-running sandbox (the embedded demo) does not accumulate them.
+    for (const [id, old] of this.#byId) if (old.expiresAt <= now) this.#byId.delete(id);
     const id = newId("itr");
-    this.#byId.set(id, { ...it, expiresAt: Date.now() + this.#ttlMs });
+    this.#byId.set(id, { ...it, expiresAt: now + this.#ttlMs });
     return id;
   }
 
@@ -136,17 +147,16 @@ export class Iterators {
     for (const it of this.#byId.values()) it.expiresAt = 0;
   }
 
+  /** The live iterator `id`, its lifetime restarted (a page was asked: the client is active); undefined once expired. */
   get(id: string): Iterator | undefined {
     const it = this.#byId.get(id);
-    if (it === undefined || it.expiresAt <= Date.now()) {
+    const now = Date.now();
+    if (it === undefined || it.expiresAt <= now) {
       this.#byId.delete(id);
       return undefined;
     }
+    it.expiresAt = now + this.#ttlMs;
     return it;
-  }
-
-  delete(id: string): void {
-    this.#byId.delete(id);
   }
 }
 
@@ -304,11 +314,11 @@ export function listRecords(
     if (m === null) throw badOffset(q.offset);
     iteratorId = m[1] as string;
     const it = iterators.get(iteratorId);
-    if (it === undefined || it.tableId !== table.id || it.signature !== signature || it.ids[it.position] !== m[2]) {
-      throw iteratorGone();
-    }
+    // The page starts at the record the offset names, wherever the listing went since: an offset can be reused.
+    position =
+      it === undefined || it.tableId !== table.id || it.signature !== signature ? -1 : it.ids.indexOf(m[2] as string);
+    if (it === undefined || position < 0) throw iteratorGone();
     ids = it.ids;
-    position = it.position;
   } else {
     let rows = [...table.records];
     // "If set, only the records in that view will be returned"; filterByFormula then narrows them further.
@@ -355,15 +365,8 @@ export function listRecords(
     next++;
     if (record !== undefined) page.push(renderRecord(reader, table, record, render)); // deleted since: skipped
   }
-  if (next >= ids.length) {
-    if (iteratorId !== undefined) iterators.delete(iteratorId);
-    return { records: page };
-  }
-  if (iteratorId === undefined) iteratorId = iterators.create({ tableId: table.id, signature, ids, position: next });
-  else {
-    const it = iterators.get(iteratorId);
-    if (it !== undefined) it.position = next;
-  }
+  if (next >= ids.length) return { records: page };
+  iteratorId ??= iterators.create({ tableId: table.id, signature, ids });
   return { records: page, offset: `${iteratorId}/${ids[next] as string}` };
 }
 

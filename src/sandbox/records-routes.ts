@@ -27,7 +27,14 @@
  *   model documents ids only): taken, by the single collaborator's rules (fields/collaborators.ts).
  * - cellFormat=string without timeZone or userLocale: 422 INVALID_REQUEST_UNKNOWN (the docs make both required; the
  *   exact answer is not documented). An unknown zone or locale: the same.
- * - Expired list offsets: 422 LIST_RECORDS_ITERATOR_NOT_AVAILABLE; their lifetime is SandboxOptions.listIteratorTtlMs.
+ * - List offsets can be asked again (a retried page answers the same records) until they expire: Airtable documents
+ *   only that "Iteration may timeout due to client inactivity or server restarts", not a single use. Expired: 422
+ *   LIST_RECORDS_ITERATOR_NOT_AVAILABLE; the lifetime (from the last page asked) is SandboxOptions.listIteratorTtlMs.
+ * - POST listRecords takes `timeZone` and `userLocale` in the query string only; in the body they are unknown keys
+ *   (422 INVALID_REQUEST_UNKNOWN). Airtable's API team: "We currently still require two parameters to remain as query
+ *   params, timeZone and userLocale" (https://github.com/sleiman/airtable-php/issues/59, Airtable staff, on the
+ *   listRecords POST route); Airtable.js (shouldListRecordsParamBePassedAsParameter) and pyairtable
+ *   (OPTIONS_NOT_SUPPORTED_VIA_POST) keep them in the query for the same reason.
  */
 import { invalidRequest, notFound, recordNotFound, typed, unknownField } from "./errors.ts";
 import {
@@ -174,6 +181,8 @@ export function listQueryFromSearch(query: URLSearchParams): ListQuery {
   return q;
 }
 
+/** The body of POST listRecords: list records' parameters as JSON, except timeZone and userLocale (query only; see the
+ * header). Unknown keys and wrong types: 422 INVALID_REQUEST_UNKNOWN. */
 function listQueryFromBody(body: Record<string, unknown>): ListQuery {
   onlyKeys(body, [
     "pageSize",
@@ -186,8 +195,6 @@ function listQueryFromBody(body: Record<string, unknown>): ListQuery {
     "returnFieldsByFieldId",
     "recordMetadata",
     "cellFormat",
-    "timeZone",
-    "userLocale",
   ]);
   const q: ListQuery = {};
   const int = (v: unknown): number => {
@@ -228,8 +235,6 @@ function listQueryFromBody(body: Record<string, unknown>): ListQuery {
     q.commentCount = body.recordMetadata.length > 0;
   }
   if (body.cellFormat !== undefined) q.cellFormat = checkCellFormat(body.cellFormat);
-  if (body.timeZone !== undefined) q.timeZone = str(body.timeZone);
-  if (body.userLocale !== undefined) q.userLocale = str(body.userLocale);
   return q;
 }
 
@@ -267,10 +272,10 @@ function list(ctx: RequestCtx, baseId: string, tableKey: string, fromBody: boole
   const { base, table } = tableOf(ctx, baseId, tableKey, READ, "read");
   const q = fromBody ? listQueryFromBody(jsonBody(ctx)) : listQueryFromSearch(ctx.query);
   if (fromBody) {
-    // Airtable documents timeZone and userLocale as query parameters of listRecords as well.
+    // The two parameters POST listRecords takes only in its query string (the header says why).
     for (const [key, value] of ctx.query) {
-      if (key === "timeZone") q.timeZone ??= value;
-      else if (key === "userLocale") q.userLocale ??= value;
+      if (key === "timeZone") q.timeZone = value;
+      else if (key === "userLocale") q.userLocale = value;
       else throw invalidRequest();
     }
   }

@@ -5,8 +5,12 @@
  *   field type. The timeZone and userLocale parameters are required when using string as the cellFormat");
  * - returnFieldsByFieldId: field objects keyed by field id;
  * - recordMetadata: ["commentCount"] adds each record's number of comments;
- * - offset: a cursor that expires; an expired one answers 422 LIST_RECORDS_ITERATOR_NOT_AVAILABLE (as listed among
- *   Airtable's list records errors) — the sandbox's lifetime is SandboxOptions.listIteratorTtlMs.
+ * - offset: a cursor that expires after a time without use ("Iteration may timeout due to client inactivity or
+ *   server restarts. In that case, the client will receive a 422 response with error message
+ *   LIST_RECORDS_ITERATOR_NOT_AVAILABLE") — the sandbox's lifetime is SandboxOptions.listIteratorTtlMs. Airtable
+ *   documents no single use: until it expires, an offset asked again answers its page again.
+ * - POST listRecords: the parameters as a JSON body, except timeZone and userLocale, which stay in the query string
+ *   (Airtable's API team, https://github.com/sleiman/airtable-php/issues/59; Airtable.js does the same).
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { seedDemo, type DemoData } from "../../src/sandbox/demo-data.ts";
@@ -64,12 +68,10 @@ describe("cellFormat=string", () => {
       "Open website": "Open",
     });
     for (const value of Object.values(text.fields)) expect(typeof value).toBe("string");
-    // The same through POST listRecords and get record.
-    const post = await asDemo("POST", `${contacts}/listRecords`, {
+    // The same through POST listRecords (timeZone and userLocale in its query string) and get record.
+    const post = await asDemo("POST", `${contacts}/listRecords?timeZone=UTC&userLocale=en`, {
       maxRecords: 1,
       cellFormat: "string",
-      timeZone: "UTC",
-      userLocale: "en",
     });
     expect(post.body.records[0].fields.Company).toBe("Acme");
     const one = await asDemo("GET", `${contacts}/${json.id}?cellFormat=string&timeZone=UTC&userLocale=en`);
@@ -141,7 +143,68 @@ describe("array parameters in a GET list", () => {
   });
 });
 
-describe("list offsets expire", () => {
+describe("POST listRecords", () => {
+  it("takes timeZone and userLocale in the query string only, as Airtable does", async () => {
+    const inBody = await asDemo("POST", `${contacts}/listRecords`, {
+      maxRecords: 1,
+      cellFormat: "string",
+      timeZone: "UTC",
+      userLocale: "en",
+    });
+    expect(inBody.status).toBe(422);
+    expect(inBody.body.error.type).toBe("INVALID_REQUEST_UNKNOWN");
+    // Without cellFormat too: they are not body parameters at all.
+    const alone = await asDemo("POST", `${contacts}/listRecords`, { maxRecords: 1, timeZone: "UTC" });
+    expect(alone.body.error?.type).toBe("INVALID_REQUEST_UNKNOWN");
+    const inQuery = await asDemo("POST", `${contacts}/listRecords?timeZone=UTC&userLocale=en`, {
+      maxRecords: 1,
+      cellFormat: "string",
+    });
+    expect(inQuery.status).toBe(200);
+    expect(typeof inQuery.body.records[0].fields.Name).toBe("string");
+  });
+});
+
+describe("list offsets", () => {
+  it("answers an offset asked again with the same page, until the listing ends and after", async () => {
+    const page = (offset?: string) =>
+      asDemo("GET", `${contacts}?pageSize=12${offset === undefined ? "" : `&offset=${encodeURIComponent(offset)}`}`);
+    const ids = (r: { body: { records: { id: string }[] } }) => r.body.records.map((x) => x.id);
+    const first = await page();
+    const second = await page(first.body.offset);
+    expect(second.status).toBe(200);
+    // A retried page (its answer lost on the way, say) answers the same records and the same next offset.
+    const again = await page(first.body.offset);
+    expect(again.status).toBe(200);
+    expect(ids(again)).toEqual(ids(second));
+    expect(again.body.offset).toBe(second.body.offset);
+    const last = await page(second.body.offset);
+    expect(last.body.offset).toBeUndefined();
+    expect([...ids(first), ...ids(second), ...ids(last)]).toHaveLength(30);
+    // The listing is over, and its offsets still answer their pages.
+    expect(ids(await page(second.body.offset))).toEqual(ids(last));
+    expect(ids(await page(first.body.offset))).toEqual(ids(second));
+    // The same through POST listRecords.
+    const posted = await asDemo("POST", `${contacts}/listRecords`, { pageSize: 12 });
+    const postedNext = await asDemo("POST", `${contacts}/listRecords`, { pageSize: 12, offset: posted.body.offset });
+    const postedAgain = await asDemo("POST", `${contacts}/listRecords`, { pageSize: 12, offset: posted.body.offset });
+    expect(ids(postedAgain)).toEqual(ids(postedNext));
+  });
+
+  it("keeps a listing in use open past the lifetime: it ends after a time without use", async () => {
+    let offset = (await asDemo("GET", `${contacts}?pageSize=1`)).body.offset as string;
+    // Five pages, each within the lifetime of the one before, together well past one lifetime.
+    for (let i = 0; i < 5; i++) {
+      await sleep(ITERATOR_TTL_MS / 2);
+      const next = await asDemo("GET", `${contacts}?pageSize=1&offset=${encodeURIComponent(offset)}`);
+      expect({ i, status: next.status }).toEqual({ i, status: 200 });
+      offset = next.body.offset;
+    }
+    await sleep(ITERATOR_TTL_MS + 50);
+    const idle = await asDemo("GET", `${contacts}?pageSize=1&offset=${encodeURIComponent(offset)}`);
+    expect(idle.body.error?.type).toBe("LIST_RECORDS_ITERATOR_NOT_AVAILABLE");
+  });
+
   it("answers LIST_RECORDS_ITERATOR_NOT_AVAILABLE for an offset older than the iterator lifetime", async () => {
     const first = await asDemo("GET", `${contacts}?pageSize=10`);
     expect(first.body.offset).toEqual(expect.any(String));

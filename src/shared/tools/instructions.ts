@@ -100,7 +100,7 @@ export function buildInstructions(
     sections.push(
       `Cursors: when an answer of ${names(paged)} has nextCursor, call again with the same arguments plus cursor to get the next part; nothing is skipped or repeated.` +
         (has("list_records") || has("search_records")
-          ? " A list_records or search_records cursor is single-use and expires after about 5 minutes: call again without cursor to start over."
+          ? " A list_records or search_records cursor expires when Airtable ends the listing after a while without use: call again without cursor to start over."
           : ""),
     );
   }

@@ -9,8 +9,9 @@ export class CursorQueryMismatchError extends ToolInputError {
 }
 
 /**
- * Where a listing stopped. Airtable's `offset` moves forward only (an offset once used is gone), so stopping in
- * the middle of an Airtable page cannot be resumed by asking for that page again. Instead the cursor carries the
+ * Where a listing stopped. Airtable's `offset` starts a whole page, and Airtable documents neither a way to start
+ * inside one nor that an offset may be asked twice (only that an iteration times out), so stopping in the middle of
+ * an Airtable page is not resumed by asking for that page again. Instead the cursor carries the
  * offset of the NEXT page plus the ids of the records of the current page not yet returned (`carry`); resuming
  * fetches those by id, in order, then goes on with the offset. Nothing is lost or repeated.
  */

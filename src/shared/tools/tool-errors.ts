@@ -31,8 +31,9 @@ const validationHints: Record<string, string> = {
   UNKNOWN_FIELD_NAME: "Check the field names with describe_table.",
   INVALID_FILTER_BY_FORMULA:
     'Fix the formula: field names go in {braces}, text in "double quotes", e.g. AND({Status} = "Done", {Score} > 3).',
+  // "Iteration may timeout due to client inactivity or server restarts" (list records); no single use is documented.
   LIST_RECORDS_ITERATOR_NOT_AVAILABLE:
-    "The cursor has expired (Airtable keeps a listing open about 5 minutes) or was already used. Call again without cursor to start over.",
+    "The cursor has expired: Airtable ends a listing that is not continued for a while. Call again without cursor to start over.",
   INVALID_OFFSET_VALUE: "The cursor is not valid anymore. Call again without cursor to start over.",
   VIEW_NAME_NOT_FOUND: "Check the view names with describe_table.",
   VIEW_ID_NOT_FOUND: "Check the view ids with describe_table.",

@@ -200,6 +200,25 @@ describe("read tools, end to end over MCP", () => {
     expect(garbage.text).toMatch(/cursor is not valid/);
   });
 
+  it("list_records called again with the same cursor answers the same records; an expired one says to start over", async () => {
+    const args = { baseId: h.demo.base.id, tableId: "Contacts", fields: ["Name"], pageSize: 12 };
+    const ids = (a: ToolAnswer) => (a.data.records as Rec[]).map((r) => r.id);
+    const first = await call("list_records", args);
+    const second = await call("list_records", { ...args, cursor: first.data.nextCursor });
+    // A client repeating a call whose answer it lost gets that part again, not an error: Airtable's offsets are not
+    // single-use (its list records reference documents only that an iteration may time out).
+    const repeated = await call("list_records", { ...args, cursor: first.data.nextCursor });
+    expect(repeated.isError, repeated.text).toBe(false);
+    expect(ids(repeated)).toEqual(ids(second));
+    expect(repeated.data.nextCursor).toBe(second.data.nextCursor);
+    // Airtable ended the listing (LIST_RECORDS_ITERATOR_NOT_AVAILABLE): the agent is told to start over.
+    h.sandbox.expireListIterators();
+    const expired = await call("list_records", { ...args, cursor: second.data.nextCursor });
+    expect(expired.isError).toBe(true);
+    expect(expired.text).toContain("The cursor has expired");
+    expect(expired.text).toContain("without cursor to start over");
+  });
+
   it("an unknown field in fields or sort lists the table's real field names", async () => {
     const inFields = await call("list_records", {
       baseId: h.demo.base.id,

@@ -122,15 +122,28 @@ describe("fetchRecordPage", () => {
     expect(second.records[0]?.fields.Name).toBe(`item ${first.records.length + 1}`);
   });
 
-  it("refuses a cursor of another query, and a used Airtable offset comes back as Airtable's iterator error", async () => {
-    const first = await fetchRecordPage(request({ limit: 5, budgetBytes: 1_000_000 }));
+  it("refuses a cursor of another query; a cursor used again gives the same records; an expired listing comes back as Airtable's iterator error", async () => {
+    // The first call asks Airtable for a page of 40 and returns all of it: the cursor holds an Airtable offset.
+    const listed = sandbox.listRecordsDirect(base.id, "Items").map((r) => r.id);
+    const first = await fetchRecordPage(request({ limit: 40, budgetBytes: 1_000_000 }));
     const cursor = first.nextCursor as string;
     await expect(fetchRecordPage(request({ cursor, fingerprint: "other" }))).rejects.toBeInstanceOf(ToolInputError);
-    await fetchRecordPage(request({ limit: 5, budgetBytes: 1_000_000, cursor }));
-    const reused = await fetchRecordPage(request({ limit: 5, budgetBytes: 1_000_000, cursor })).catch(
+    const second = await fetchRecordPage(request({ limit: 10, budgetBytes: 1_000_000, cursor }));
+    // The agent repeats the call (its answer was lost): Airtable's offsets are not single-use (only their timeout is
+    // documented), so the same cursor answers the same records, and its next cursor goes on from them.
+    const again = await fetchRecordPage(request({ limit: 10, budgetBytes: 1_000_000, cursor }));
+    expect(again.records.map((r) => r.id)).toEqual(second.records.map((r) => r.id));
+    expect(again.records[0]?.id).toBe(listed[40]);
+    const third = await fetchRecordPage(
+      request({ limit: 10, budgetBytes: 1_000_000, cursor: again.nextCursor as string }),
+    );
+    expect(third.records[0]?.id).toBe(listed[50]);
+    // "Iteration may timeout due to client inactivity or server restarts": then Airtable's error reaches the caller.
+    sandbox.expireListIterators();
+    const expired = await fetchRecordPage(request({ limit: 10, budgetBytes: 1_000_000, cursor })).catch(
       (e: unknown) => e,
     );
-    expect(reused).toBeInstanceOf(AirtableValidationError);
-    expect((reused as AirtableValidationError).type).toBe("LIST_RECORDS_ITERATOR_NOT_AVAILABLE");
+    expect(expired).toBeInstanceOf(AirtableValidationError);
+    expect((expired as AirtableValidationError).type).toBe("LIST_RECORDS_ITERATOR_NOT_AVAILABLE");
   });
 });
