@@ -25,7 +25,7 @@ import { OAuthServer, type OAuthClient } from "./oauth.ts";
 import { readSnapshot, restoreSnapshot, snapshotOf, SnapshotWriter } from "./persistence.ts";
 import { createRecords, DEFAULT_ITERATOR_TTL_MS, Iterators } from "./record-ops.ts";
 import { matchRecordRoutes, recordCountOf, serveAttachment } from "./records-routes.ts";
-import { RateLimits } from "./rate-limit.ts";
+import { RateLimits, tokenRateKey } from "./rate-limit.ts";
 import { maxInWindow, nowMs, type RecordedRequest } from "./recorder.ts";
 import { CellReader } from "./fields/reader.ts";
 import { fillInAttachments } from "./fields/attachments.ts";
@@ -60,7 +60,11 @@ export interface SandboxOptions {
   host?: string;
   /** Default 5. */
   perBaseRps?: number;
-  /** Default 50. */
+  /**
+   * Default 50: requests per second of one OAuth access token, or of one user's personal access tokens together
+   * (Airtable's rate limits page: "50 requests per second for all traffic using personal access tokens from a given
+   * user"; rate-limit.ts tokenRateKey).
+   */
   perTokenRps?: number;
   /** Default 30,000: how long a base (or token) answers 429 after it exceeded its rate. */
   penaltyMs?: number;
@@ -188,7 +192,7 @@ export interface Sandbox {
   /** Every access token, personal access token and refresh token the sandbox ever issued (secrets to never log). */
   issuedSecrets(): string[];
   // --- control ---
-  /** Starts the 429 penalty now (default penaltyMs). */
+  /** Starts the 429 penalty now (default penaltyMs); a personal access token's penalty holds all its user's PATs. */
   penalize(target: { baseId?: string; token?: string }, ms?: number): void;
   /** Expires the current OAuth access tokens (of one user, or all): they answer 401 from now on. */
   expireAccessTokens(userId?: string): void;
@@ -364,7 +368,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         const count = recordCountOf(method, segs.slice(1), url.searchParams, body);
         if (count !== undefined) entry.recordCount = count;
       }
-      if (limits.check(time, token.value, match.baseId).limited) {
+      if (limits.check(time, tokenRateKey(token), match.baseId).limited) {
         entry.rateLimited = true;
         return reply(rateLimited().toReply());
       }
@@ -595,7 +599,15 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     refreshCount: () => oauth.refreshCount,
     tokenExchangeCount: () => oauth.exchangeCount,
     issuedSecrets: () => [...store.tokens.keys(), ...oauth.issuedRefreshTokens()],
-    penalize: (target, ms) => limits.penalize(target, nowMs(), ms ?? penaltyMs),
+    penalize(target, ms) {
+      const token = target.token === undefined ? undefined : store.tokens.get(target.token);
+      if (target.token !== undefined && token === undefined) throw new Error("penalize: unknown token");
+      const key = {
+        ...(target.baseId !== undefined && { baseId: target.baseId }),
+        ...(token !== undefined && { token: tokenRateKey(token) }),
+      };
+      limits.penalize(key, nowMs(), ms ?? penaltyMs);
+    },
     expireAccessTokens(userId) {
       for (const token of store.tokens.values()) {
         if (token.kind === "oauth" && (userId === undefined || token.userId === userId))

@@ -1,6 +1,9 @@
 /**
- * Airtable's rate limits: 5 requests per second per base and 50 per second per token; the request that goes over
- * gets 429 and the base (or token) then answers 429 to everything for 30 s.
+ * Airtable's rate limits (https://airtable.com/developers/web/api/rate-limits): "The API is limited to 5 requests per
+ * second per base. Additionally, there is a limit of 50 requests per second for all traffic using personal access
+ * tokens from a given user or service account. If you exceed these rates, you will receive a 429 status code and will
+ * need to wait 30 seconds before subsequent requests will succeed." The request that goes over gets 429 and the base
+ * (or the token's key, below) then answers 429 to everything for 30 s.
  *
  * Choices, since Airtable does not document the algorithm:
  * - A sliding window, not fixed one-second buckets: a request is over the limit when, counting it, more than
@@ -11,6 +14,10 @@
  *   risks a new penalty as soon as it ends.
  * - The penalty is fixed at `penaltyMs` from the request that went over; requests during it are refused but do
  *   not extend it.
+ * - The 50 per second is counted per user for personal access tokens (all of a user's PATs together, as the page
+ *   says: `tokenRateKey`) and per token for OAuth access tokens, which the page does not name. Counting OAuth tokens
+ *   per user too would charge a user for the one request our server cannot book to them, a fresh sign-in's
+ *   `whoami` (README, "Notes for the next person", session 11); Airtable's rule for them is not documented.
  * - The check happens at arrival, before any injected latency. Requests refused before it (401 without a valid
  *   token, 404 unrouted, 414 URL too long) are not counted: they cannot be attributed to a token, or never reach
  *   the API behind Airtable's edge.
@@ -47,7 +54,15 @@ export class SlidingWindowLimiter {
   }
 }
 
-/** Both limits together: a request is refused when its base or its token is over the rate or in a penalty. */
+/**
+ * The key the 50-per-second limit counts a token's requests under: its user's for a personal access token ("all
+ * traffic using personal access tokens from a given user"), the token's own for an OAuth access token.
+ */
+export function tokenRateKey(token: { kind: "pat" | "oauth"; userId: string; value: string }): string {
+  return token.kind === "pat" ? `user:${token.userId}` : `token:${token.value}`;
+}
+
+/** Both limits together: a request is refused when its base or its token's key is over the rate or in a penalty. */
 export class RateLimits {
   readonly base: SlidingWindowLimiter;
   readonly token: SlidingWindowLimiter;
@@ -59,6 +74,7 @@ export class RateLimits {
     this.#penaltyMs = penaltyMs;
   }
 
+  /** `token`: the token's `tokenRateKey`. */
   check(now: number, token: string | undefined, baseId: string | undefined): { limited: boolean } {
     let limited = false;
     if (token !== undefined) {

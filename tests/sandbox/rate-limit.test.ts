@@ -54,6 +54,32 @@ describe("rate limits", () => {
     expect(f.sandbox.maxRequestsInWindow({ token: f.token })).toBe(10);
   });
 
+  it("counts all of a user's personal access tokens together, as Airtable's rate limits page says", async () => {
+    // "a limit of 50 requests per second for all traffic using personal access tokens from a given user"
+    // (https://airtable.com/developers/web/api/rate-limits): a second PAT does not double the user's rate.
+    f = await fixture({ penaltyMs: 300, perTokenRps: 8 });
+    const second = f.sandbox.createBase(f.user.id, {
+      name: "Other",
+      tables: [{ name: "T", fields: [{ name: "Name", type: "singleLineText" }] }],
+    });
+    const otherPat = f.sandbox.createPersonalAccessToken(f.user.id);
+    const paths = [`/v0/${f.base.id}/Tasks`, `/v0/${second.id}/T`];
+    const res = await Promise.all(
+      Array.from({ length: 9 }, (_, i) =>
+        f!.call("GET", paths[i % 2] as string, undefined, i < 5 ? f!.token : otherPat),
+      ),
+    );
+    expect(res.filter((r) => r.status === 429)).toHaveLength(1);
+    // The penalty holds the user's every PAT, a new one too.
+    expect((await f.call("GET", "/v0/meta/whoami", undefined, otherPat)).status).toBe(429);
+    const third = f.sandbox.createPersonalAccessToken(f.user.id);
+    expect((await f.call("GET", "/v0/meta/whoami", undefined, third)).status).toBe(429);
+    await sleep(1100);
+    expect((await f.call("GET", "/v0/meta/whoami", undefined, third)).status).toBe(200);
+    f.sandbox.penalize({ token: third }, 200);
+    expect((await f.call("GET", "/v0/meta/whoami")).status).toBe(429);
+  });
+
   it("can be penalised from outside and counts requests per sliding window", async () => {
     f = await fixture({ penaltyMs: 200 });
     const path = `/v0/${f.base.id}/Tasks`;
