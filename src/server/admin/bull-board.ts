@@ -18,7 +18,7 @@ import { ExpressAdapter } from "@bull-board/express";
 import type { JobType, Queue } from "bullmq";
 import type { RequestHandler } from "express";
 import type { BoardHooks, HookContext } from "@bull-board/api/typings/app";
-import type { OperationProgress } from "../../shared/operations/fold.ts";
+import { notWrittenOf, type OperationProgress } from "../../shared/operations/fold.ts";
 import type { OperationRunner } from "../../shared/operations/operation-runner.ts";
 import type { OperationStore } from "../../shared/operations/operation-store.ts";
 import type { OperationJobData } from "../../shared/queue/operation-queue.ts";
@@ -114,7 +114,7 @@ export function jobTitle(job: JobJson): string {
     let done = `batch ${progress.batchesDone}/${progress.batchesTotal}, ${progress.recordsSucceeded}/${progress.recordsTotal} written`;
     if (progress.recordsFailed > 0) done += `, ${progress.recordsFailed} failed`;
     if (progress.recordsInDoubt > 0) done += `, ${progress.recordsInDoubt} in doubt`;
-    if ((progress.recordsNotWritten ?? 0) > 0) done += `, ${progress.recordsNotWritten} not written (request refused)`;
+    if (notWrittenOf(progress) > 0) done += `, ${notWrittenOf(progress)} not written (request refused)`;
     parts.push(done);
   } else if (data.items !== undefined) {
     parts.push(`${data.items} items, not started`);

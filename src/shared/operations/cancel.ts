@@ -6,7 +6,7 @@
  * between runs), else at the running worker's next batch boundary.
  */
 import type { CancelSource, NewOperationEvent } from "./events.ts";
-import { isTerminal, resumeDecision, type OperationState } from "./fold.ts";
+import { isTerminal, notWrittenOf, resumeDecision, type OperationState } from "./fold.ts";
 import type { OperationStore } from "./operation-store.ts";
 import { formatCount } from "../format-count.ts";
 
@@ -52,7 +52,7 @@ export async function endCancelledIfIdle(
 export function cancelledEvent(state: OperationState): NewOperationEvent {
   const p = state.progress;
   const by = state.cancellation?.via === "bull_board" ? "by an operator" : "by its owner";
-  const settled = p.recordsSucceeded + p.recordsFailed + p.recordsInDoubt + (p.recordsNotWritten ?? 0);
+  const settled = p.recordsSucceeded + p.recordsFailed + p.recordsInDoubt + notWrittenOf(p);
   // Counts as every other message of an operation writes them (1,200, not 1200).
   const n = formatCount;
   // A delete's items were deleted, as its progress and get_operation's message say ("150 records deleted of 500").
@@ -65,10 +65,20 @@ export function cancelledEvent(state: OperationState): NewOperationEvent {
   return { type: "cancelled", reason };
 }
 
-function completedEvent(state: OperationState): NewOperationEvent {
+/**
+ * The `completed` event for `state` (every item has its outcome): its counts, the records not written because their
+ * request was refused as a whole among them, so that the log's summary adds up to the operation's records.
+ */
+export function completedEvent(state: OperationState): NewOperationEvent {
   const p = state.progress;
+  const notWritten = notWrittenOf(p);
   return {
     type: "completed",
-    summary: { succeeded: p.recordsSucceeded, failed: p.recordsFailed, inDoubt: p.recordsInDoubt },
+    summary: {
+      succeeded: p.recordsSucceeded,
+      failed: p.recordsFailed,
+      inDoubt: p.recordsInDoubt,
+      ...(notWritten > 0 ? { notWritten } : {}),
+    },
   };
 }

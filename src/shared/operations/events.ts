@@ -195,6 +195,11 @@ export const operationSummarySchema = z.object({
   succeeded: z.number().int().nonnegative(),
   failed: z.number().int().nonnegative(),
   inDoubt: z.number().int().nonnegative(),
+  /**
+   * Records not written because their request was refused as a whole (fold.ts `recordsNotWritten`); only when there
+   * are any. Absent on earlier logs; an earlier reader drops it (zod strips unknown keys).
+   */
+  notWritten: z.number().int().positive().optional(),
 });
 
 export const completedEventSchema = z.object({

@@ -87,6 +87,15 @@ export interface OperationProgress {
   cancelled?: true;
 }
 
+/**
+ * `progress.recordsNotWritten` as a count: 0 when absent (the fold leaves it out when there are none, and progress
+ * from an earlier version never has it). Every reader of the count goes through this, so that none tests the
+ * optional field its own way.
+ */
+export function notWrittenOf(p: Pick<OperationProgress, "recordsNotWritten">): number {
+  return p.recordsNotWritten ?? 0;
+}
+
 /** A batch with items still to send. */
 export interface PendingBatch {
   batch: number;

@@ -15,6 +15,11 @@ export const newSelectOptionsSchema = z.object({
   /** The field's id, and its exact name when the call was checked (answers show the name). */
   fieldId: z.string().min(1),
   field: z.string(),
+  /**
+   * Whether the field is a multiple select, whose cell names several options (a list, or with typecast a text "a, b"
+   * that Airtable splits): how selectOptionNames reads a cell. Absent on operations of earlier versions.
+   */
+  multiple: z.boolean().optional(),
   /** The new options, each once, in the order the call first gives them. */
   options: z
     .array(
@@ -42,6 +47,25 @@ export const newSelectOptionsSchema = z.object({
   moreExisting: z.number().int().positive().optional(),
 });
 export type NewSelectOptions = z.infer<typeof newSelectOptionsSchema>;
+
+/**
+ * The option names a select cell given as `value` names, as the write tools check it (check-values.ts checkSelect):
+ * a list's items, or with a multiple select's text "a, b" its parts, trimmed ("Airtable splits "a, b" itself"), or
+ * the whole text of a single select; a number or logical as its text (typecast makes 3 the option "3"); empty names
+ * and other values name none. `multiple` undefined (an operation of an earlier version, which did not record it): a
+ * text names both itself and its parts, so that no option it may have named is missed.
+ */
+export function selectOptionNames(value: unknown, multiple: boolean | undefined): string[] {
+  const nameOf = (item: unknown): string[] =>
+    typeof item === "string" || typeof item === "number" || typeof item === "boolean" ? [String(item)] : [];
+  let names: string[];
+  if (Array.isArray(value)) names = value.flatMap(nameOf);
+  else if (typeof value === "string" && multiple !== false) {
+    const parts = value.split(",").map((part) => part.trim());
+    names = multiple === true ? parts : [value, ...parts];
+  } else names = nameOf(value);
+  return names.filter((name) => name !== "");
+}
 
 /** New options one field's entry names at most (a 5,000-record import may bring hundreds of categories). */
 export const MAX_NEW_OPTIONS_LISTED = 20;

@@ -21,9 +21,10 @@
  *   is sent again in one request; when the read fails or finds every id, the batch is split as above.
  * - a 422 UNKNOWN_FIELD_NAME naming a field id the call was checked against, which the table's schema, read once,
  *   no longer lists: the field was deleted after the write was accepted, and Airtable would refuse every remaining
- *   request that writes it. The refused request's records fail, and the operation fails at once, without sending
- *   the rest, with a reason naming the field (as the call named it, and its id) and the table. Only when records
- *   left to send write that field (or merge on it); else the refusal settles its records as above.
+ *   request that writes it. The refused request's records that write the field fail, naming it and the fix, its other
+ *   records are not written (refused with their request, as above), and the operation fails at once, without
+ *   sending the rest, with a reason naming the field (as the call named it, and its id) and the table. Only when
+ *   records left to send write that field (or merge on it); else the refusal settles its records as above.
  * - a 403 explained by the user's access to the base: Airtable's 403 does not say whether the user's permission level
  *   refuses the write (it then refuses every request of the operation) or a field or table editing restriction does
  *   (only the requests that write it), so list bases is asked (one request per page of 1,000 bases; base-permissions.ts). When the base is no
@@ -74,12 +75,12 @@ import type { SchemaCache } from "../schema-cache.ts";
 import { airtableAccessLost } from "../tokens/access-lost.ts";
 import { batchIndexes } from "./events.ts";
 import type { ItemError, NewOperationEvent, Operation, OperationEvent } from "./events.ts";
-import { foldOperation, isTerminal, resumeDecision } from "./fold.ts";
+import { foldOperation, isTerminal, notWrittenOf, resumeDecision } from "./fold.ts";
 import { reconcileCreates, type ReconcileResult } from "./reconcile.ts";
 import { explainSelectOptionRefusal } from "./select-option-refusal.ts";
 import { explainCollaboratorRefusal } from "./collaborator-refusal.ts";
 import { MISSING_RECORD_TYPES, missingLinkMessage, missingRecordMessage } from "./missing-records.ts";
-import { culpritNote, tracedCulprits } from "./whole-request.ts";
+import { culpritNote, tracedCulprits, type RequestRecord } from "./whole-request.ts";
 import { asSentence, sentence } from "./sentence.ts";
 import {
   isManyMatchesRefusal,
@@ -89,7 +90,7 @@ import {
   matchFormula,
 } from "./upsert-matches.ts";
 import { formulaString } from "../tools/search-formula.ts";
-import { cancelledEvent } from "./cancel.ts";
+import { cancelledEvent, completedEvent } from "./cancel.ts";
 import {
   OperationFailedError,
   OperationRateLimitedError,
@@ -161,6 +162,31 @@ interface Sent {
 }
 
 /**
+ * The items of one refused request by input index, in the order sent, as the operation's kind reads them: parsed
+ * once per refusal (#onSendError), for whichever explanation of it needs them.
+ */
+type RequestItems = ReadonlyMap<number, unknown>;
+
+/** A field of the call that the table's schema, read after a refusal, no longer lists (#deletedField). */
+interface DeletedField {
+  id: string;
+  /** As the call named it (Operation.fieldNames). */
+  name: string;
+  /** `"People" (tbl…)`: the table as the schema read showed it. */
+  table: string;
+}
+
+/**
+ * The records of a request refused as a whole that the refusal is traced to, and the error each of them gets (the
+ * others of the request get the request's message: #refuseWhole).
+ */
+interface TracedCulprits {
+  /** Input indexes, in request order. */
+  culprits: number[];
+  own(index: number): string;
+}
+
+/**
  * Runs the operation from wherever its log says until it ends (returns its final state) or must pause (throws
  * one of the errors above). Safe to call again at any time, from any process.
  */
@@ -223,12 +249,8 @@ class OperationRun {
       }
       if (decision.action === "done") {
         if (!isTerminal(this.#state.status)) {
-          const p = this.#state.progress;
-          await this.#append({
-            type: "completed",
-            summary: { succeeded: p.recordsSucceeded, failed: p.recordsFailed, inDoubt: p.recordsInDoubt },
-          });
-          this.#log.info({ ...p, status: this.#state.status }, "operation finished");
+          await this.#append(completedEvent(this.#state));
+          this.#log.info({ ...this.#state.progress, status: this.#state.status }, "operation finished");
         }
         return this.#state;
       }
@@ -320,10 +342,12 @@ class OperationRun {
       }
     }
     if (!kind.singleItem && isRecordLevelRefusal(error)) {
+      // The refused request's items, parsed once for whichever explanation below needs them.
+      const items: RequestItems = new Map(indexes.map((index) => [index, kind.item.parse(op.input[index])]));
       // A re-send whose item is gone (a delete after a lost answer): the first request applied it.
       if (kind.appliedIdWhenGone && indexes.length === 1 && (resent || error.priorAttemptMayHaveApplied)) {
         const index = indexes[0]!;
-        const id = kind.appliedIdWhenGone(kind.item.parse(op.input[index]));
+        const id = kind.appliedIdWhenGone(items.get(index));
         await this.#append({ type: "batch.succeeded", batch, results: [{ index, recordId: id }] });
         return;
       }
@@ -338,9 +362,9 @@ class OperationRun {
           );
         });
         const deleted = await this.#deletedField(error, indexes);
-        if (deleted !== undefined) return this.#failOnDeletedField(error, deleted, batch, indexes);
+        if (deleted !== undefined) return this.#failOnDeletedField(error, deleted, batch, items);
       }
-      const message = recordRefusalMessage(error, op, indexes, kind);
+      const message = recordRefusalMessage(error, op, items, kind);
       const errors = indexes.map((index): ItemError => ({ index, type: error.type, message }));
       const split = indexes.length > 1 && op.options.onError === "continue" && !WHOLE_REQUEST_TYPES.has(error.type);
       if (!split) {
@@ -354,11 +378,21 @@ class OperationRun {
         }
         // An upsert whose record matches several existing records: which records match, read once.
         const upserted = op.kind === "upsert_records" || asUpsert;
-        const matches = upserted && isManyMatchesRefusal(error) ? await this.#manyMatches(indexes) : undefined;
-        if (indexes.length > 1) return this.#refuseWhole(error, batch, indexes, message, matches);
+        const matches = upserted && isManyMatchesRefusal(error) ? await this.#manyMatches(items) : undefined;
+        if (indexes.length > 1) {
+          // The records the read showed matching several existing records are the culprits, each with its matches.
+          const traced =
+            matches === undefined || matches.size === 0
+              ? undefined
+              : {
+                  culprits: indexes.filter((index) => matches.has(index)),
+                  own: (index: number) => this.#manyMatchesMessage(error, items.get(index), matches.get(index)!),
+                };
+          return this.#refuseWhole(error, batch, items, message, traced);
+        }
         const index = indexes[0]!;
         const ids = matches?.get(index);
-        const said = ids === undefined ? message : this.#manyMatchesMessage(error, index, ids);
+        const said = ids === undefined ? message : this.#manyMatchesMessage(error, items.get(index), ids);
         await this.#append({
           type: "batch.failed",
           batch,
@@ -373,7 +407,7 @@ class OperationRun {
       // the halves are re-sends too (a delete's 404 then means "already deleted").
       const mayHaveApplied = resent || error.priorAttemptMayHaveApplied;
       if (kind.recordIdOf !== undefined && MISSING_RECORD_TYPES.has(error.type)) {
-        if (await this.#settleMissingRecords(error, batch, indexes, asUpsert, mayHaveApplied)) return;
+        if (await this.#settleMissingRecords(error, batch, items, asUpsert, mayHaveApplied)) return;
       }
       const half = Math.ceil(indexes.length / 2);
       await this.#sendItems(batch, indexes.slice(0, half), asUpsert, mayHaveApplied);
@@ -448,37 +482,30 @@ class OperationRun {
 
   /**
    * Settles a request of several records Airtable refused as a whole and that is not split (onError "stop", or a
-   * WHOLE_REQUEST_TYPES error): Airtable does not say which record it refused, so the records its message can be
-   * traced to (whole-request.ts tracedCulprits) fail with their own error, and every other one is recorded as not
-   * written because of its request (`refusedAsWhole`: the fold counts it apart from the failed ones), carrying the
-   * request's `message` (recordRefusalMessage over all of them). Permanent: none of them is sent again.
+   * WHOLE_REQUEST_TYPES error): Airtable does not say which record it refused, so the records the refusal can be
+   * traced to fail with their own error — `traced` when the caller knows them (a read showed an upsert's records
+   * matching several existing ones; a deleted field's writers), else those Airtable's message points at
+   * (whole-request.ts tracedCulprits) — and every other one is recorded as not written because of its request
+   * (`refusedAsWhole`: the fold counts it apart from the failed ones), carrying the request's `message`
+   * (recordRefusalMessage over all of them). Permanent: none of them is sent again.
    */
   async #refuseWhole(
     error: AirtableError,
     batch: number,
-    indexes: number[],
+    items: RequestItems,
     message: string,
-    matches: ReadonlyMap<number, string[]> | undefined,
+    traced?: TracedCulprits,
   ): Promise<void> {
     const op = this.#op;
     const kind = this.#kind;
-    const records = indexes.map((index) => {
-      const item = kind.item.parse(op.input[index]);
-      const id = kind.recordIdOf?.(item);
-      return { ...(id === undefined ? {} : { id }), cells: recordFieldsOf(item) };
-    });
-    // The records a read showed matching several existing records (an upsert), else those the message names.
-    const culprits =
-      matches !== undefined && matches.size > 0
-        ? indexes.filter((index) => matches.has(index))
-        : tracedCulprits(error.type, error.message, records, op.fieldNames).map((at) => indexes[at]!);
-    const note = culpritNote(indexes, culprits, op.kind);
-    const own = (index: number) => {
-      const ids = matches?.get(index);
-      return ids === undefined
-        ? recordRefusalMessage(error, op, [index], kind)
-        : this.#manyMatchesMessage(error, index, ids);
+    const indexes = [...items.keys()];
+    const { culprits, own } = traced ?? {
+      culprits: tracedCulprits(error.type, error.message, requestRecords(items, kind), op.fieldNames).map(
+        (at) => indexes[at]!,
+      ),
+      own: (index: number) => recordRefusalMessage(error, op, new Map([[index, items.get(index)]]), kind),
     };
+    const note = culpritNote(indexes, culprits, op.kind);
     const errors = indexes.map((index): ItemError => ({
       index,
       type: error.type,
@@ -496,16 +523,16 @@ class OperationRun {
    * exactly, a read that fails (any error, a 429 or a cancel included) or answers more than one page; the refusal
    * then says what to do without the ids.
    */
-  async #manyMatches(indexes: number[]): Promise<Map<number, string[]> | undefined> {
+  async #manyMatches(request: RequestItems): Promise<Map<number, string[]> | undefined> {
     const op = this.#op;
     const kind = this.#kind;
     const merge = op.options.fieldsToMergeOn;
     if (merge === undefined) return undefined;
-    const items = indexes
-      .map((index) => ({ index, item: kind.item.parse(op.input[index]) }))
-      .filter(({ item }) => kind.recordIdOf?.(item) === undefined)
-      .map(({ index, item }) => ({ index, cells: recordFieldsOf(item) }));
-    const formula = matchFormula(items, merge, op.fieldNames);
+    const typecast = op.options.typecast;
+    const items = [...request]
+      .filter(([, item]) => kind.recordIdOf?.(item) === undefined)
+      .map(([index, item]) => ({ index, cells: recordFieldsOf(item) }));
+    const formula = matchFormula(items, merge, op.fieldNames, typecast);
     if (formula === undefined) return undefined;
     try {
       const page = await this.#writer.listRecords(op.baseId, op.tableId ?? "", {
@@ -516,24 +543,29 @@ class OperationRun {
         pageSize: 100,
       });
       if (page.offset !== undefined) return undefined;
-      return matchesByItem(items, merge, page.records);
+      return matchesByItem(items, merge, page.records, typecast);
     } catch (readError) {
       this.#log.info({ err: readError }, "reading which records an upsert matches failed; refused without the ids");
       return undefined;
     }
   }
 
-  /** The error of the upsert record `index` that matches the existing records `ids` (#manyMatches). */
-  #manyMatchesMessage(error: AirtableError, index: number, ids: readonly string[]): string {
+  /** The error of the upsert record `item` (parsed) that matches the existing records `ids` (#manyMatches). */
+  #manyMatchesMessage(error: AirtableError, item: unknown, ids: readonly string[]): string {
     const op = this.#op;
-    const cells = recordFieldsOf(this.#kind.item.parse(op.input[index]));
-    return manyMatchesMessage(error.message, { index, cells }, ids, op.options.fieldsToMergeOn ?? [], op.fieldNames);
+    return manyMatchesMessage(
+      error.message,
+      recordFieldsOf(item),
+      ids,
+      op.options.fieldsToMergeOn ?? [],
+      op.fieldNames,
+    );
   }
 
   /**
-   * Settles a request of `indexes` of `batch` (update_records, delete_records, upsert_records: kinds with
-   * `recordIdOf`) that Airtable refused because a record it names is not in the table, with ONE read instead of
-   * splitting the batch in halves
+   * Settles a request of `batch` (`items`: its indexes and their parsed items; update_records, delete_records,
+   * upsert_records: kinds with `recordIdOf`) that Airtable refused because a record it names is not in the table,
+   * with ONE read instead of splitting the batch in halves
    * (~19 requests per batch of 10 with one stale id): list records with `filterByFormula`
    * `OR(RECORD_ID()="rec…",…)` on the operation's table (the same client and limiter; a GET, or POST listRecords
    * past Airtable's URL limit) says which ids exist. The missing ones are settled — failed, with a message naming
@@ -551,14 +583,14 @@ class OperationRun {
   async #settleMissingRecords(
     error: AirtableError,
     batch: number,
-    indexes: number[],
+    items: RequestItems,
     asUpsert: boolean,
     mayHaveApplied: boolean,
   ): Promise<boolean> {
     const op = this.#op;
     const kind = this.#kind;
-    const items = indexes.map((index) => kind.item.parse(op.input[index]));
-    const ids = items.map((item) => kind.recordIdOf!(item));
+    const indexes = [...items.keys()];
+    const ids = [...items.values()].map((item) => kind.recordIdOf!(item));
     const unique = [...new Set(ids.filter((id) => id !== undefined))];
     if (unique.length === 0) return false;
     const formula = `OR(${unique.map((id) => `RECORD_ID()=${formulaString(id)}`).join(",")})`;
@@ -588,7 +620,7 @@ class OperationRun {
     if (mayHaveApplied && gone !== undefined) {
       // A delete re-sent after a lost answer: the first request deleted these (the split reached the same verdict
       // one record at a time).
-      const results = missing.map((index) => ({ index, recordId: gone(kind.item.parse(op.input[index])) }));
+      const results = missing.map((index) => ({ index, recordId: gone(items.get(index)) }));
       await this.#append({ type: "batch.succeeded", batch, results });
     } else {
       const errors = missing.map((index): ItemError => {
@@ -662,10 +694,7 @@ class OperationRun {
    * send writes the field, the message names no field of the call, the schema still lists the field or cannot be
    * read: the refusal is then settled as any other (nothing is decided on a guess).
    */
-  async #deletedField(
-    error: AirtableError,
-    indexes: number[],
-  ): Promise<{ id: string; name: string; table: string } | undefined> {
+  async #deletedField(error: AirtableError, indexes: number[]): Promise<DeletedField | undefined> {
     const op = this.#op;
     const names = op.fieldNames;
     if (this.#fieldsLookedUp || names === undefined || op.tableId === undefined) return undefined;
@@ -694,28 +723,33 @@ class OperationRun {
 
   /**
    * Ends the operation on a request refused for a field deleted since the write was accepted (#deletedField): records
-   * left to send write it too, and Airtable refuses a whole request for one unknown field, so the remaining batches
-   * are not sent (they were one refused request each). The refused request's records fail with Airtable's message (as they did before); what was
-   * written stays written; the reason names the field as the call gave it, its id and the table, counts what was
-   * written and what was not sent, and says how to write the rest.
+   * left to send write it too, and Airtable refuses a whole request for one unknown field (422 UNKNOWN_FIELD_NAME,
+   * WHOLE_REQUEST_TYPES), so the remaining batches are not sent (they were one refused request each). The refused
+   * request is settled as any request refused as a whole (#refuseWhole, whole-request.ts): its records that write the
+   * field (every record, when an upsert merges on it) fail, each naming the field, the table and the fix; its other
+   * records were refused only with their request and are not written, to send again as they are. What was written
+   * stays written; the reason names the field as the call gave it, its id and the table, counts what was written,
+   * what failed, what was not written and what was not sent, and says how to write the rest.
    */
   async #failOnDeletedField(
     error: AirtableError,
-    field: { id: string; name: string; table: string },
+    field: DeletedField,
     batch: number,
-    indexes: number[],
+    items: RequestItems,
   ): Promise<never> {
     const op = this.#op;
-    const message = recordRefusalMessage(error, op, indexes, this.#kind);
-    await this.#append({
-      type: "batch.failed",
-      batch,
-      errors: indexes.map((index): ItemError => ({ index, type: error.type, message })),
-      permanent: true,
+    const indexes = [...items.keys()];
+    const merged = op.kind === "upsert_records" && op.options.fieldsToMergeOn?.includes(field.id) === true;
+    const writers = indexes.filter((index) => merged || field.id in recordFieldsOf(items.get(index)));
+    // Airtable named the field, so some record of the request writes it; every record, should none seem to.
+    const culprits = writers.length > 0 ? writers : indexes;
+    const own = deletedFieldMessage(error, field, op.fieldNames, merged);
+    await this.#refuseWhole(error, batch, items, recordRefusalMessage(error, op, items, this.#kind), {
+      culprits,
+      own: () => own,
     });
     const p = this.#state.progress;
-    const notSent =
-      p.recordsTotal - p.recordsSucceeded - p.recordsFailed - p.recordsInDoubt - (p.recordsNotWritten ?? 0);
+    const notSent = p.recordsTotal - p.recordsSucceeded - p.recordsFailed - p.recordsInDoubt - notWrittenOf(p);
     const named = JSON.stringify(field.name);
     const records = (n: number) => `${formatCount(n)} record${n === 1 ? "" : "s"}`;
     const written =
@@ -723,14 +757,20 @@ class OperationRun {
         ? "Nothing was written before that"
         : `${records(p.recordsSucceeded)} ${p.recordsSucceeded === 1 ? "was" : "were"} written before that and ` +
           "stay written";
+    const others = indexes.length - culprits.length;
+    const refused =
+      others === 0
+        ? `the ${records(indexes.length)} of the refused request failed`
+        : `the ${records(culprits.length)} of the refused request that write it failed, its ${formatCount(others)} ` +
+          `other record${others === 1 ? " was" : "s were"} not written (the request was refused as a whole: send ` +
+          `${others === 1 ? "it again as it is" : "them again as they are"})`;
     const reason =
       `The field ${named} (${field.id}) is no longer in table ${field.table}: it was deleted after this write ` +
       `was accepted (Airtable refused a request writing it with 422 ${error.type}, and the table's schema, read ` +
-      `again, does not list it), so the remaining batches were not sent. ${written}; the ` +
-      `${records(indexes.length)} of the refused request failed and ${formatCount(notSent)} more ` +
-      `${notSent === 1 ? "was" : "were"} not sent. To write them, call again for the records get_operation lists ` +
-      `as failed or notWritten, without ${named} (describe_table shows the table's fields now), or recreate the ` +
-      `field in Airtable first and name it in the call (a new field has a new id).`;
+      `again, does not list it), so the remaining batches were not sent. ${written}; ${refused} and ` +
+      `${formatCount(notSent)} more ${notSent === 1 ? "was" : "were"} not sent. To write them, call again for the ` +
+      `records get_operation lists as failed or notWritten, without ${named} (describe_table shows the table's ` +
+      `fields now), or recreate the field in Airtable first and name it in the call (a new field has a new id).`;
     await this.#append({ type: "failed", reason, errorType: error.type });
     this.#log.warn(
       { err: error, errorType: error.type, fieldId: field.id, notSent },
@@ -942,16 +982,12 @@ function isRecordLevelRefusal(error: unknown): error is AirtableError {
  * A select value that is not an option (422 INVALID_MULTIPLE_CHOICE_OPTIONS) names the field and why: only a
  * creator may add options (select-option-refusal.ts). A collaborator the base does not have (422
  * INVALID_VALUE_FOR_COLUMN on a cell holding collaborators) says that only the base's collaborators may be named,
- * and where to find them (collaborator-refusal.ts).
+ * and where to find them (collaborator-refusal.ts). A field the call wrote that Airtable no longer knows (422
+ * UNKNOWN_FIELD_NAME) is named as the call named it, with what to do: send the record(s) again without it.
+ * `items`: the refused request's items (RequestItems), parsed by the caller.
  */
-function recordRefusalMessage(
-  error: AirtableError,
-  op: Operation,
-  indexes: readonly number[],
-  kind: WriteKind,
-): string {
-  // The refused request's items, as the kind reads them (once, for whichever explanation below needs them).
-  const refused = indexes.map((index) => kind.item.parse(op.input[index]));
+function recordRefusalMessage(error: AirtableError, op: Operation, items: RequestItems, kind: WriteKind): string {
+  const refused = [...items.values()];
   if (error.type === "INVALID_MULTIPLE_CHOICE_OPTIONS") {
     const cells = refused.map(recordFieldsOf);
     const explained = explainSelectOptionRefusal(error.message, op.options.typecast, cells, op.fieldNames);
@@ -968,15 +1004,20 @@ function recordRefusalMessage(
     const explained = missingLinkMessage(error, refused.map(recordFieldsOf), op.fieldNames);
     if (explained !== undefined) return explained;
   }
-  const items = indexes.length;
+  const count = items.size;
   const message = withFieldNames(error.message, op.fieldNames);
   if (isManyMatchesRefusal(error) && op.options.fieldsToMergeOn !== undefined) {
     // Which record, and which existing records, Airtable does not say (#manyMatches reads it when it can).
     return `${sentence(message)} ${manyMatchesFix(op.options.fieldsToMergeOn, op.fieldNames)}`;
   }
   if (error.type === "UNKNOWN_FIELD_NAME" && message !== error.message) {
-    // A field id the call was checked against, gone by the time the request was sent.
-    return `${message}: this field is no longer in table ${op.tableId ?? ""} (deleted since the write was accepted?); see describe_table`;
+    // A field id the call was checked against, gone by the time the request was sent (a deletion #deletedField
+    // confirmed has deletedFieldMessage's words instead).
+    const again = count === 1 ? "send this record again without it" : "send the records writing it again without it";
+    return (
+      `${message}: this field is no longer in table ${op.tableId ?? ""} (deleted since the write was accepted?); ` +
+      `see describe_table, and ${again} (or recreate the field in Airtable first)`
+    );
   }
   if (error.type !== "MODEL_ID_NOT_FOUND" || op.tableId === undefined) return message;
   const named = refused.map((item) => kind.recordIdOf?.(item));
@@ -985,14 +1026,45 @@ function recordRefusalMessage(
     // update_records, delete_records, upsert_records: the id(s) named, in the words #settleMissingRecords gives a
     // missing record. A request of several records refused as a whole (onError stop: not split) names them all:
     // Airtable does not say which one it did not find (an upsert's items without id cannot be it).
-    return missingRecordMessage(op.kind, op.tableId, ids, error, { wholeRequest: items > 1 });
+    return missingRecordMessage(op.kind, op.tableId, ids, error, { wholeRequest: count > 1 });
   }
   // A request of several records refused as a whole (onError stop: not split) says so, not "this id".
-  const which = items === 1 ? "no record with this id" : "a record of this request is not";
+  const which = count === 1 ? "no record with this id" : "a record of this request is not";
   return (
     `${message} (${which} in table ${op.tableId}: deleted, or an id from another table; record ids belong ` +
     "to one table: find the record with search_records in this table)"
   );
+}
+
+/**
+ * The error of a record that writes (or, `merged`, merges on) `field`, a field of the call deleted from the table
+ * after the write was accepted (#deletedField read the schema to be sure): Airtable's message with the field as the
+ * call named it, that it was deleted, and the fix — send the record again without it (or merging on fields the table
+ * has), or recreate the field first (a new field has a new id, which the call must name).
+ */
+function deletedFieldMessage(
+  error: AirtableError,
+  field: DeletedField,
+  names: Readonly<Record<string, string>> | undefined,
+  merged: boolean,
+): string {
+  const named = JSON.stringify(field.name);
+  const fix = merged
+    ? `Send this record again with fieldsToMergeOn naming fields the table has, not ${named}`
+    : `Send this record again without ${named}`;
+  return (
+    `${withFieldNames(error.message, names)}: the field ${named} (${field.id}) was deleted from table ${field.table} ` +
+    `after this write was accepted. ${fix} (describe_table shows the table's fields now), or recreate the field ` +
+    "in Airtable first and name it in the call (a new field has a new id)."
+  );
+}
+
+/** A refused request's records as whole-request.ts reads them: each one's own id (update, upsert, delete) and cells. */
+function requestRecords(items: RequestItems, kind: WriteKind): RequestRecord[] {
+  return [...items.values()].map((item) => {
+    const id = kind.recordIdOf?.(item);
+    return { ...(id === undefined ? {} : { id }), cells: recordFieldsOf(item) };
+  });
 }
 
 /**

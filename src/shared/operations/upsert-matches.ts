@@ -6,9 +6,10 @@
  * The message names neither the record nor the matches, so on its own it leaves an agent nowhere.
  *
  * processor.ts reads, with one list-records request through the operation's limiter, which existing records match
- * each record of the refused request ({@link matchFormula} narrows, {@link matchesByItem} checks the returned cells),
- * and the refusal then names the record(s) matching several and their ids ({@link manyMatchesMessage}); when that
- * read is not possible or fails, the refusal still says what to do ({@link manyMatchesFix}).
+ * each record of the refused request ({@link matchFormula} narrows, {@link matchesByItem} checks the returned cells,
+ * both on the values Airtable matches: {@link mergeForms}), and the refusal then names the record(s) matching several
+ * and their ids ({@link manyMatchesMessage}); when that read is not possible or fails, the refusal still says what to
+ * do ({@link manyMatchesFix}).
  */
 import type { AirtableRecord } from "../airtable/schemas.ts";
 import { fieldReference, formulaString } from "../tools/search-formula.ts";
@@ -29,18 +30,68 @@ export interface MergedItem {
 /** At most this many matching ids are listed for one record (the rest are counted). */
 const IDS_LISTED = 5;
 
+/** A cell value Airtable may store for a merge value (mergeForms): text (text, select) or a number. */
+export type MergeForm = string | number;
+
 /**
- * `OR(AND({Email}="a@x.com", …), …)`: true for the records whose merge fields equal one item's values, or undefined
- * when a formula cannot say it exactly for every item: a merge value that is not text or a finite number (a
- * multiple select's list: Airtable's matching of those is its own), or a merge field whose name holds `}` (no field
- * reference can name it). A date is given as text, so it is compared as text: a record the formula does not find is
- * not counted (matchesByItem checks the cells), which at worst leaves the refusal without the ids. `mergeFields` are the keys of the cells (field ids, or names in operations stored by name);
- * `names` their names (Operation.fieldNames). Undefined too when no item is given.
+ * The cell values a merge value given as `value` can be stored as: Airtable matches each record without an id on
+ * them ("Records that do not include id will use the fields chosen by fieldsToMergeOn as an external ID to match
+ * with existing records"), after `typecast` converted it ("Airtable will try to convert string values in a record's
+ * fields object to the appropriate cell value"; both: https://airtable.com/developers/web/api/update-multiple-records).
+ * The operation keeps no field types, so each form the value takes in a field type Airtable merges on (number, text,
+ * long text, single select, multiple select, date: the same page) is given. Without typecast, the value itself. With
+ * it, also: text that reads as a number, as that number (a number field: "5", " 1,000 ", "-2.5"; "50%" as 0.5, as a
+ * percent field stores it); a number as its text (a text field or a single select: 7 → "7", 3 → the option "3"); a
+ * logical only as its text ("true": checkboxes cannot be merged on). A currency symbol, a duration ("1:30") or a
+ * date in another format than the stored one is not read: such a value matches only itself.
+ *
+ * Undefined for a value no formula can compare exactly: a list (a multiple select's; whether Airtable compares
+ * lists in order is not documented), an object, a logical without typecast, a number that is not finite. Objects
+ * do not come from a field Airtable merges on: collaborators, links, attachments and checkboxes are not among its
+ * types, and the write tools refuse them as merge fields before queueing (check-fields.ts mergeFields).
+ */
+export function mergeForms(value: unknown, typecast: boolean): MergeForm[] | undefined {
+  if (typeof value === "string") {
+    const n = typecast ? typecastNumber(value) : undefined;
+    return n === undefined ? [value] : [value, n];
+  }
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) return undefined;
+    return typecast ? [value, String(value)] : [value];
+  }
+  if (typeof value === "boolean" && typecast) return [String(value)];
+  return undefined;
+}
+
+/** The number typecast reads from `text` ("5", " 1,000 ", "-2.5", "50%" → 0.5), or undefined when it reads none. */
+function typecastNumber(text: string): number | undefined {
+  let t = text.trim().replace(/,/g, "");
+  const percent = t.endsWith("%");
+  if (percent) t = t.slice(0, -1).trim();
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i.test(t)) return undefined;
+  const n = percent ? Number(t) / 100 : Number(t);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** Whether a returned `cell` is one of `forms`: a number equals a number, text equals text (exactly). */
+function isOneOf(cell: unknown, forms: readonly MergeForm[]): boolean {
+  return forms.some((form) => cell === form);
+}
+
+/**
+ * `OR(AND({Email}="a@x.com", …), …)`: true for the records whose merge fields hold one of each item's forms
+ * (mergeForms: `OR({Code}="5",{Code}=5)` for "5" with typecast), or undefined when a formula cannot say it exactly
+ * for every item: a merge value mergeForms cannot compare (a multiple select's list), or a merge field whose name
+ * holds `}` (no field reference can name it). A date is given as text, so it is compared as text: a record the
+ * formula does not find is not counted (matchesByItem checks the cells), which at worst leaves the refusal without
+ * the ids. `mergeFields` are the keys of the cells (field ids, or names in operations stored by name); `names` their
+ * names (Operation.fieldNames); `typecast` the operation's. Undefined too when no item is given.
  */
 export function matchFormula(
   items: readonly MergedItem[],
   mergeFields: readonly string[],
   names: Readonly<Record<string, string>> | undefined,
+  typecast: boolean,
 ): string | undefined {
   if (items.length === 0) return undefined;
   const terms: string[] = [];
@@ -48,11 +99,10 @@ export function matchFormula(
     const parts: string[] = [];
     for (const key of mergeFields) {
       const ref = fieldReference({ name: names?.[key] ?? key });
-      const value = item.cells[key];
-      if (ref === undefined) return undefined;
-      if (typeof value === "string") parts.push(`${ref}=${formulaString(value)}`);
-      else if (typeof value === "number" && Number.isFinite(value)) parts.push(`${ref}=${value}`);
-      else return undefined;
+      const forms = mergeForms(item.cells[key], typecast);
+      if (ref === undefined || forms === undefined) return undefined;
+      const each = forms.map((form) => `${ref}=${typeof form === "number" ? form : formulaString(form)}`);
+      parts.push(each.length === 1 ? each[0]! : `OR(${each.join(",")})`);
     }
     terms.push(parts.length === 1 ? parts[0]! : `AND(${parts.join(",")})`);
   }
@@ -61,26 +111,25 @@ export function matchFormula(
 
 /**
  * The ids of the existing `records` (listed with `returnFieldsByFieldId` when `mergeFields` are ids) each item
- * matches, compared cell by cell (the formula only narrows): only items matching two or more records are kept.
+ * matches, compared cell by cell (the formula only narrows) as Airtable matches them: each merge cell is one of the
+ * item's value's forms under the operation's `typecast` (mergeForms: "5" matches a number cell 5, 7 a text cell
+ * "7"). Only items matching two or more records are kept.
  */
 export function matchesByItem(
   items: readonly MergedItem[],
   mergeFields: readonly string[],
   records: readonly AirtableRecord[],
+  typecast: boolean,
 ): Map<number, string[]> {
   const many = new Map<number, string[]>();
   for (const item of items) {
+    const forms = mergeFields.map((key) => mergeForms(item.cells[key], typecast));
     const ids = records
-      .filter((r) => mergeFields.every((key) => sameValue(r.fields[key], item.cells[key])))
+      .filter((r) => mergeFields.every((key, i) => forms[i] !== undefined && isOneOf(r.fields[key], forms[i])))
       .map((r) => r.id);
     if (ids.length > 1) many.set(item.index, ids);
   }
   return many;
-}
-
-function sameValue(cell: unknown, value: unknown): boolean {
-  if (typeof value === "number") return typeof cell === "number" && cell === value;
-  return typeof cell === "string" && cell === value;
 }
 
 /** `"Email"` or `"First name", "Last name"`: the merge fields as the call named them. */
@@ -107,18 +156,18 @@ export function manyMatchesFix(
 }
 
 /**
- * The error of the record `item` that matches the existing records `ids` (two or more): Airtable's `message`, the
- * record's merge values and the ids, then the fix.
+ * The error of the record whose cells are `cells` that matches the existing records `ids` (two or more): Airtable's
+ * `message`, the record's merge values as the call gave them and the ids, then the fix.
  */
 export function manyMatchesMessage(
   message: string,
-  item: MergedItem,
+  cells: Readonly<Record<string, unknown>>,
   ids: readonly string[],
   mergeFields: readonly string[],
   names: Readonly<Record<string, string>> | undefined,
 ): string {
   const values = mergeFields
-    .map((key) => `${JSON.stringify(names?.[key] ?? key)}: ${JSON.stringify(item.cells[key])}`)
+    .map((key) => `${JSON.stringify(names?.[key] ?? key)}: ${JSON.stringify(cells[key])}`)
     .join(", ");
   const listed = ids.slice(0, IDS_LISTED).join(", ");
   const more = ids.length > IDS_LISTED ? ` and ${formatCount(ids.length - IDS_LISTED)} more` : "";

@@ -8,11 +8,11 @@ import { OPERATION_KINDS } from "../operations/events.ts";
 import type { ItemOutcome, OperationProgress, OperationState, RefusedRequest } from "../operations/fold.ts";
 import { errorsSaid, refusedRequestsSentence, refusedWithReason } from "../operations/whole-request.ts";
 import { urlAttachmentsSentence } from "../operations/url-attachments.ts";
-import { isTerminal, OPERATION_STATUSES } from "../operations/fold.ts";
+import { isTerminal, notWrittenOf, OPERATION_STATUSES } from "../operations/fold.ts";
 import { ToolInputError } from "./tool-input-error.ts";
 import { formatCount } from "../format-count.ts";
 import { MISSING_RECORD_TYPES, missingDeletesSentence } from "../operations/missing-records.ts";
-import type { NewSelectOptions } from "../operations/options.ts";
+import { MAX_CLOSE_RECORDS_LISTED, selectOptionNames, type NewSelectOptions } from "../operations/options.ts";
 
 export const RESULT_PAGE_SIZE = 200;
 
@@ -218,16 +218,101 @@ export function describeState(state: OperationState, via: "tool" | "task" = "too
  * a new option is never added silently: `New select options, which Airtable creates because typecast is on:
  * "Stage": "Custmer" (existing: "Lead", "Customer", "Churned").`, then for each new option close to an existing one
  * (closeOption in check-fields.ts) `"Custmer" is close to "Customer"; to use the existing option, update these
- * records with "Customer": results index 0 (…)`. Empty when the write adds none, and for an operation that ended
- * with nothing written (no option was created).
+ * records with "Customer": results index 0 (…)`.
+ *
+ * Airtable creates an option with the request that writes a record giving it, and applies a request whole or not at
+ * all ("Create records", https://airtable.com/developers/web/api/errors), so once the operation has ended with
+ * records not written (failed, refused with their request, never sent, in doubt), each option is said as the
+ * outcomes of the records giving it (selectOptionNames over the operation's input) show it: created (a written
+ * record gives it; the close-option advice lists only written records), perhaps created (only records in doubt give
+ * it: `New select options given only by records in doubt, which Airtable created if those records were written:
+ * …`), or not created (`Not created, as no record giving them was written: "Stage": "Custmer".`, said beside the
+ * others only). Options beyond the listed ones (`moreOptions`) are counted as "up to" so many. Empty when the write
+ * adds none, and for an ended operation none of whose options was created or may have been.
  */
 export function newSelectOptionsSentence(state: OperationState): string {
   const fields = state.operation.options.newSelectOptions;
   if (fields === undefined) return "";
-  if (isTerminal(state.status) && state.progress.recordsSucceeded === 0) return "";
+  const p = state.progress;
+  // Running (the records left may still create them all), or every record written: the options as the call gave them.
+  if (!isTerminal(state.status) || p.recordsSucceeded === p.recordsTotal) {
+    return createdSentence(fields.map((f) => ({ f, options: f.options, more: f.moreOptions, upTo: false })));
+  }
+  const outcomes = new Map<number, ItemOutcome>(state.outcomes.map((o) => [o.index, o]));
+  const created: FieldOptions[] = [];
+  const maybe: FieldOptions[] = [];
+  const not: FieldOptions[] = [];
+  for (const f of fields) {
+    const givers = optionGivers(state, f);
+    const writtenBy = (name: string) =>
+      (givers.get(name) ?? []).filter((index) => {
+        const outcome = outcomes.get(index);
+        return outcome !== undefined && "recordId" in outcome;
+      });
+    const inDoubt = (name: string) =>
+      (givers.get(name) ?? []).some((index) => {
+        const outcome = outcomes.get(index);
+        return outcome !== undefined && "inDoubt" in outcome;
+      });
+    const made: NewSelectOptions["options"] = [];
+    const perhaps: NewSelectOptions["options"] = [];
+    const none: NewSelectOptions["options"] = [];
+    for (const o of f.options) {
+      const written = writtenBy(o.name);
+      if (written.length > 0) {
+        // The advice to use the existing option names only records that were written with the new one.
+        const close =
+          o.close === undefined
+            ? undefined
+            : {
+                existing: o.close.existing,
+                records: written.slice(0, MAX_CLOSE_RECORDS_LISTED),
+                recordCount: written.length,
+              };
+        made.push(close === undefined ? { name: o.name } : { name: o.name, close });
+      } else if (inDoubt(o.name)) perhaps.push({ name: o.name });
+      else none.push({ name: o.name });
+    }
+    // Options beyond those listed: which of them a written record gives is not known here.
+    const more = p.recordsSucceeded > 0 ? f.moreOptions : undefined;
+    if (made.length > 0 || more !== undefined) created.push({ f, options: made, more, upTo: true });
+    if (perhaps.length > 0) maybe.push({ f, options: perhaps, more: undefined, upTo: false });
+    if (none.length > 0) not.push({ f, options: none, more: undefined, upTo: false });
+  }
+  const said = [
+    createdSentence(created),
+    maybe.length === 0
+      ? ""
+      : "New select options given only by records in doubt, which Airtable created if those records were " +
+        `written: ${maybe.map(fieldOptions).join("; ")}.`,
+  ].filter((sentence) => sentence !== "");
+  if (said.length === 0) return "";
+  if (not.length > 0) {
+    const names = not.map(({ f, options }) => `${JSON.stringify(f.field)}: ${optionNamesList(options)}`);
+    said.push(`Not created, as no record giving them was written: ${names.join("; ")}.`);
+  }
+  return said.join(" ");
+}
+
+/** One field's new options as an answer names them: all, or those of one kind (created, perhaps created, not). */
+interface FieldOptions {
+  f: NewSelectOptions;
+  options: NewSelectOptions["options"];
+  /** Options beyond those named: counted. */
+  more: number | undefined;
+  /** The count is at most `more` ("and up to 3 more"): some records giving options were not written. */
+  upTo: boolean;
+}
+
+/**
+ * `New select options, which Airtable creates because typecast is on: …`, with the close-option advice and the
+ * note that a new option stays; empty for no field.
+ */
+function createdSentence(fields: readonly FieldOptions[]): string {
+  if (fields.length === 0) return "";
   const listed = fields.map(fieldOptions).join("; ");
-  const close = fields.flatMap((f) =>
-    f.options.flatMap((o) => {
+  const close = fields.flatMap(({ options }) =>
+    options.flatMap((o) => {
       if (o.close === undefined) return [];
       const shown = o.close.records.join(", ");
       const more = o.close.recordCount - o.close.records.length;
@@ -249,16 +334,43 @@ export function newSelectOptionsSentence(state: OperationState): string {
   );
 }
 
-/** `"Stage": "Custmer", "Prospect" (existing: "Lead", "Customer")`: one field's entry of newSelectOptionsSentence. */
-function fieldOptions(f: NewSelectOptions): string {
-  const names = f.options.map((o) => JSON.stringify(o.name)).join(", ");
-  const more = f.moreOptions === undefined ? "" : ` and ${formatCount(f.moreOptions)} more`;
+/**
+ * For each new option of the field `f`, the input indexes of the records whose cell gives it (selectOptionNames),
+ * ascending. Cells are keyed by field id (by name in operations stored by name).
+ */
+function optionGivers(state: OperationState, f: NewSelectOptions): Map<string, number[]> {
+  const wanted = new Set(f.options.map((o) => o.name));
+  const byName = state.operation.fieldNames === undefined;
+  const givers = new Map<string, number[]>();
+  state.operation.input.forEach((item, index) => {
+    const fields = (item as { fields?: unknown } | null)?.fields;
+    if (typeof fields !== "object" || fields === null) return;
+    const cells = fields as Record<string, unknown>;
+    const value = cells[f.fieldId] ?? (byName ? cells[f.field] : undefined);
+    for (const name of new Set(selectOptionNames(value, f.multiple))) {
+      if (wanted.has(name)) givers.set(name, [...(givers.get(name) ?? []), index]);
+    }
+  });
+  return givers;
+}
+
+/** `"Custmer", "Prospect"`. */
+const optionNamesList = (options: NewSelectOptions["options"]) => options.map((o) => JSON.stringify(o.name)).join(", ");
+
+/**
+ * `"Stage": "Custmer", "Prospect" (existing: "Lead", "Customer")`: one field's entry of newSelectOptionsSentence
+ * (`up to 3 more` when only some of the options beyond those named may have been created).
+ */
+function fieldOptions({ f, options, more, upTo }: FieldOptions): string {
+  const counted = more === undefined ? "" : `${upTo ? "up to " : ""}${formatCount(more)} more`;
+  const names =
+    options.length === 0 ? counted : `${optionNamesList(options)}${counted === "" ? "" : ` and ${counted}`}`;
   const existingNames = f.existing.map((e) => JSON.stringify(e)).join(", ");
   const existing =
     f.existing.length === 0
       ? "it had no options"
       : `existing: ${existingNames}${f.moreExisting === undefined ? "" : ` and ${formatCount(f.moreExisting)} more`}`;
-  return `${JSON.stringify(f.field)}: ${names}${more} (${existing})`;
+  return `${JSON.stringify(f.field)}: ${names} (${existing})`;
 }
 
 /** describeState's account of the status and counts, before what the write adds to the base's design. */
@@ -300,8 +412,8 @@ function stateSentence(state: OperationState, via: "tool" | "task"): string {
           ? [`${formatCount(p.recordsInDoubt)} in doubt (sent, answer lost: look them up before writing them again)`]
           : []),
         // Sent, and listed as notWritten too: not among the items the reason says were never sent.
-        ...((p.recordsNotWritten ?? 0) > 0
-          ? [`${formatCount(p.recordsNotWritten ?? 0)} not written because their request was refused as a whole`]
+        ...(notWrittenOf(p) > 0
+          ? [`${formatCount(notWrittenOf(p))} not written because their request was refused as a whole`]
           : []),
       ];
       const said =
@@ -311,7 +423,7 @@ function stateSentence(state: OperationState, via: "tool" | "task"): string {
             ? `${reason} Also ${more.join(", ")}.`
             : reason;
       const notWritten =
-        (p.recordsNotWritten ?? 0) > 0
+        notWrittenOf(p) > 0
           ? "notWritten if it was never sent or its request was refused (its reason says which)"
           : "notWritten if it was never sent";
       return `${said}${refused} ${itemsAt}: an id if it was written, ${notWritten}.${urlAttachmentsSentence(state)}`;
@@ -343,7 +455,7 @@ function stateSentence(state: OperationState, via: "tool" | "task"): string {
  * else empty: counted apart from the failed ones, which Airtable's error is about.
  */
 export function notWrittenCount(p: OperationProgress): string {
-  const n = p.recordsNotWritten ?? 0;
+  const n = notWrittenOf(p);
   return n > 0 ? `, ${formatCount(n)} not written (their request was refused)` : "";
 }
 

@@ -1,6 +1,6 @@
 import { SdkError, SdkErrorCode, type CallToolResult } from "@modelcontextprotocol/server";
 import { batchCount, type Operation } from "../operations/events.ts";
-import type { OperationProgress, OperationState } from "../operations/fold.ts";
+import { notWrittenOf, type OperationProgress, type OperationState } from "../operations/fold.ts";
 import type { OperationRunner } from "../operations/operation-runner.ts";
 import type { OperationReader } from "../operations/operation-store.ts";
 import type { RecentCalls } from "../operations/recent-calls.ts";
@@ -10,7 +10,7 @@ import { withTimeout } from "../readiness.ts";
 import type { OperationTaskStore } from "../tasks/operation-task-store.ts";
 import type { ToolContext, WriteToolDefinition } from "./define-tool.ts";
 import { checkRecordCount } from "./write/check-records.ts";
-import { doneWord, operationResult, type OperationResultOutput } from "./operation-result.ts";
+import { doneWord, notWrittenCount, operationResult, type OperationResultOutput } from "./operation-result.ts";
 import { toolSuccessResult } from "./tool-result.ts";
 import { formatCount } from "../format-count.ts";
 import { ReadCallCancelledError } from "./read-call.ts";
@@ -265,7 +265,7 @@ export function progressMessage(p: OperationProgress, kind: string): string {
   const notWritten =
     (p.recordsFailed > 0 ? `, ${n(p.recordsFailed)} failed` : "") +
     (p.recordsInDoubt > 0 ? `, ${n(p.recordsInDoubt)} in doubt` : "") +
-    ((p.recordsNotWritten ?? 0) > 0 ? `, ${n(p.recordsNotWritten ?? 0)} not written (their request was refused)` : "");
+    notWrittenCount(p);
   if (p.cancelled === true) {
     return `cancelled: ${n(p.recordsSucceeded)} of ${n(p.recordsTotal)} ${doneWord(kind)}${notWritten}; the rest were not sent`;
   }
@@ -277,7 +277,7 @@ export function progressMessage(p: OperationProgress, kind: string): string {
 
 /** Items with an outcome: written, failed, in doubt, or not written because their request was refused. */
 function settledCount(p: OperationProgress): number {
-  return p.recordsSucceeded + p.recordsFailed + p.recordsInDoubt + (p.recordsNotWritten ?? 0);
+  return p.recordsSucceeded + p.recordsFailed + p.recordsInDoubt + notWrittenOf(p);
 }
 
 /** The answer for an operation that is queued but whose state cannot be read right now. */

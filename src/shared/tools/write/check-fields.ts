@@ -338,6 +338,7 @@ export class FieldChecker {
       return {
         fieldId: field.id,
         field: field.name,
+        multiple: field.type === "multipleSelects",
         options: listed,
         ...(all.length > listed.length && { moreOptions: all.length - listed.length }),
         existing: existing.slice(0, MAX_EXISTING_OPTIONS_LISTED),
