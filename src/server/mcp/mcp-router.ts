@@ -136,6 +136,21 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
     if (opensInBrowser(req)) return sendEndpointPage(res);
     sendJsonRpcError(res, 405, JSON_RPC.serverError, "Method not allowed: this server is stateless; use POST /mcp");
   };
+  // HEAD is how Gemini CLI asks a server whether it needs a sign-in (google-gemini/gemini-cli, mcp-client.ts and
+  // oauth-provider.ts `authenticate`: `HEAD <url>` with `Accept: application/json`, reading WWW-Authenticate from a
+  // 401 only). A 405 sent it to discovery at the bare origin, whose metadata names `<origin>/mcp` as the resource,
+  // which it refuses as "Protected resource … does not match expected <origin>/" (stripe/ai#221): the
+  // automatic sign-in (`"oauth": {"enabled": true}`) never started. So HEAD is authenticated first, like POST: no
+  // credentials get the 401 challenge (no body, as for any HEAD), a valid token the usual 405. GET keeps its 405
+  // without credentials: a client's GET is its optional SSE stream, and a 401 there would send it to sign in again
+  // for a method this server never serves. A browser's HEAD keeps the page's 405 (endpoint-page.ts).
+  // Registered before GET: Express would otherwise answer HEAD with the GET route.
+  router.head(
+    "/mcp",
+    (req, res, next) => (opensInBrowser(req) ? notAllowed(req, res, next) : next()),
+    deps.authenticate,
+    notAllowed,
+  );
   router.get("/mcp", notAllowed);
   router.delete("/mcp", notAllowed);
   router.put("/mcp", notAllowed);

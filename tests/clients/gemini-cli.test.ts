@@ -1,0 +1,201 @@
+/**
+ * Gemini CLI, with `{"mcpServers": {"airtable": {"url": "<PUBLIC_URL>/mcp", "type": "http", "oauth": {"enabled":
+ * true}}}}` in `~/.gemini/settings.json` (its docs: tools/mcp-server.md, "OAuth support for remote MCP servers"), or
+ * the same without `oauth` and `/mcp auth airtable` in a session.
+ *
+ * Gemini CLI has its own OAuth code (google-gemini/gemini-cli at 5411f11: packages/core/src/tools/mcp-client.ts,
+ * mcp/oauth-provider.ts, mcp/oauth-utils.ts, utils/oauth-flow.ts); the MCP SDK only carries the MCP messages and
+ * throws on the 401 without the header. So, in this order:
+ * - `POST <url>` initialize without a token: 401.
+ * - `HEAD <url>` with `Accept: application/json`: the only request whose `WWW-Authenticate` it reads (a 401, or a
+ *   307). With it, discovery starts from the header's `resource_metadata`; without it (our 405 before session 23),
+ *   the automatic sign-in tried discovery at the bare origin and refused our metadata because its `resource`
+ *   (`<origin>/mcp`) is not `<origin>/` ("Protected resource … does not match expected …", stripe/ai#221).
+ * - the protected-resource metadata, whose `resource` must equal `protocol//host + pathname` of the configured URL;
+ *   the authorization-server metadata (RFC 8414 at the issuer's root).
+ * - DCR as "Gemini CLI MCP Client", one redirect URI `http://localhost:<port>/oauth/callback` (OS-chosen port),
+ *   `scope` = the metadata's `scopes_supported`.
+ * - the authorization URL (its parameters in its order, `resource` last); the callback checks `state` only.
+ * - the code exchange and refresh as forms with `Accept: application/json, application/x-www-form-urlencoded`,
+ *   `resource` on both; a refresh of stored tokens sends no `scope`.
+ * Raw HTTP: what it sends is the point.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { printServerOutputOnFailure, startClientLab, type ClientLab } from "./support/client-lab.ts";
+import { deliverToLoopback, listenForRedirect } from "./support/loopback-redirect.ts";
+import { postMcp, recordNamesOf, WireSession } from "./support/mcp-wire.ts";
+import { newPkce, newState, signInWithBrowser, expectTokens, type TokenSet } from "./support/oauth-wire.ts";
+
+const GEMINI_TOKEN_HEADERS = {
+  "Content-Type": "application/x-www-form-urlencoded",
+  Accept: "application/json, application/x-www-form-urlencoded",
+};
+
+let lab: ClientLab;
+
+beforeAll(async () => {
+  lab = await startClientLab("gemini-cli");
+});
+
+afterAll(async () => {
+  await lab?.stop();
+});
+
+printServerOutputOnFailure(() => lab);
+
+/** OAuthUtils.buildResourceParameter: what Gemini CLI sends as `resource` and compares metadata against. */
+function resourceOf(url: string): string {
+  const u = new URL(url);
+  return `${u.protocol}//${u.host}${u.pathname}`;
+}
+
+async function getJson(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(url); // fetchProtectedResourceMetadata / fetchAuthorizationServerMetadata: no headers
+  return { status: res.status, body: res.ok ? ((await res.json()) as Record<string, unknown>) : {} };
+}
+
+/** The form POST of exchangeCodeForToken / refreshAccessToken (utils/oauth-flow.ts). */
+async function tokenForm(tokenUrl: string, params: URLSearchParams): Promise<TokenSet> {
+  const res = await fetch(tokenUrl, { method: "POST", headers: GEMINI_TOKEN_HEADERS, body: params.toString() });
+  const body = (await res.json()) as Record<string, unknown>;
+  return expectTokens({ status: res.status, headers: res.headers, body }, String(params.get("grant_type")));
+}
+
+describe("Gemini CLI (HEAD probe for the challenge, DCR, localhost callback, resource everywhere)", () => {
+  let tokens: TokenSet;
+  let clientId: string;
+  let tokenUrl: string;
+
+  it("automatic sign-in: the HEAD probe gets the 401 challenge and the whole discovery follows from it", async () => {
+    const serverUrl = lab.mcpUrl;
+    // 1. The SDK's initialize without a token.
+    const first = await postMcp(serverUrl, {
+      jsonrpc: "2.0",
+      id: 0,
+      method: "initialize",
+      params: {
+        protocolVersion: "2025-06-18",
+        capabilities: {},
+        clientInfo: { name: "gemini-cli-mcp-client", version: "0.0.1" },
+      },
+    });
+    expect(first.status).toBe(401);
+
+    // 2. The error string has no header, so it asks the server: HEAD with Accept: application/json.
+    const head = await fetch(serverUrl, { method: "HEAD", headers: { Accept: "application/json" } });
+    expect(head.status).toBe(401);
+    const wwwAuthenticate = head.headers.get("www-authenticate") ?? "";
+    const resourceMetadataUrl = /resource_metadata="([^"]+)"/.exec(wwwAuthenticate)?.[1];
+    expect(resourceMetadataUrl, wwwAuthenticate).toBe(`${lab.publicUrl}/.well-known/oauth-protected-resource/mcp`);
+
+    // 3. discoverOAuthFromWWWAuthenticate: the metadata's resource must be the configured URL (RFC 9728 §7.3).
+    const prm = await getJson(resourceMetadataUrl as string);
+    expect(prm.status).toBe(200);
+    expect(resourceOf(String(prm.body.resource))).toBe(resourceOf(serverUrl));
+    const issuer = String((prm.body.authorization_servers as string[])[0]);
+
+    // 4. discoverAuthorizationServerMetadata: an issuer without a path is read at the root.
+    const as = await getJson(new URL("/.well-known/oauth-authorization-server", issuer).toString());
+    expect(as.status).toBe(200);
+    expect(as.body.issuer).toBe(issuer);
+    const scopes = as.body.scopes_supported as string[];
+    tokenUrl = String(as.body.token_endpoint);
+
+    // 5. The callback server starts first (port 0), then DCR with exactly Gemini CLI's body.
+    const listener = await listenForRedirect(0);
+    try {
+      const redirectUri = `http://localhost:${listener.port}/oauth/callback`;
+      const registration = await fetch(String(as.body.registration_endpoint), {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({
+          client_name: "Gemini CLI MCP Client",
+          redirect_uris: [redirectUri],
+          grant_types: ["authorization_code", "refresh_token"],
+          response_types: ["code"],
+          token_endpoint_auth_method: "none",
+          scope: scopes.join(" "),
+        }),
+      });
+      const registered = (await registration.json()) as Record<string, unknown>;
+      expect(registration.status, JSON.stringify(registered)).toBe(201);
+      clientId = String(registered.client_id);
+
+      // 6. buildAuthorizationUrl, parameters in its order.
+      const pkce = newPkce();
+      const state = newState();
+      const authorize = new URL(String(as.body.authorization_endpoint));
+      const params = new URLSearchParams({
+        client_id: clientId,
+        response_type: "code",
+        redirect_uri: redirectUri,
+        state,
+        code_challenge: pkce.challenge,
+        code_challenge_method: "S256",
+      });
+      params.append("scope", scopes.join(" "));
+      params.append("resource", resourceOf(serverUrl));
+      params.forEach((value, key) => authorize.searchParams.append(key, value));
+      const visit = await signInWithBrowser(authorize, lab.user.user.id);
+      expect(visit.consentPage).toContain("Gemini CLI MCP Client");
+      expect(await deliverToLoopback(visit.redirect)).toBe(200);
+      const back = await listener.next();
+      expect(back.pathname).toBe("/oauth/callback");
+      expect(back.searchParams.get("state")).toBe(state);
+      const code = back.searchParams.get("code");
+      expect(code).toBeTruthy();
+
+      // 7. exchangeCodeForToken.
+      const exchange = new URLSearchParams({
+        grant_type: "authorization_code",
+        code: code as string,
+        redirect_uri: redirectUri,
+        code_verifier: pkce.verifier,
+        client_id: clientId,
+      });
+      exchange.append("resource", resourceOf(serverUrl));
+      tokens = await tokenForm(tokenUrl, exchange);
+      expect(tokens.refresh_token).toBeTruthy();
+    } finally {
+      await listener.close();
+    }
+
+    // 8. The retried connection, with the token.
+    const wire = new WireSession(serverUrl, { token: tokens.access_token });
+    await wire.initialize("gemini-cli-mcp-client");
+    const result = await wire.callTool("list_records", { baseId: lab.user.base.id, tableId: lab.user.tableName });
+    expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+    expect(recordNamesOf(result)).toEqual(lab.recordNames());
+  });
+
+  it("with a token the HEAD probe is still 405 (POST only); a refresh of the stored tokens (no scope) works", async () => {
+    expect(tokens, "the sign-in test runs first").toBeDefined();
+    const head = await fetch(lab.mcpUrl, {
+      method: "HEAD",
+      headers: { Accept: "application/json", Authorization: `Bearer ${tokens.access_token}` },
+    });
+    expect(head.status).toBe(405);
+    expect(head.headers.get("allow")).toBe("POST");
+
+    // getStoredOAuthToken → getValidToken → refreshAccessToken with only the client id in its config.
+    const refresh = new URLSearchParams({
+      grant_type: "refresh_token",
+      refresh_token: tokens.refresh_token as string,
+      client_id: clientId,
+    });
+    refresh.append("resource", resourceOf(lab.mcpUrl));
+    const refreshed = await tokenForm(tokenUrl, refresh);
+    const wire = new WireSession(lab.mcpUrl, { token: refreshed.access_token });
+    await wire.initialize("gemini-cli-mcp-client");
+    expect(await wire.listToolNames()).toEqual(expect.arrayContaining(["list_bases", "list_records"]));
+  });
+
+  it("a HEAD with an expired or forged token gets 401 invalid_token, so it signs in again", async () => {
+    const head = await fetch(lab.mcpUrl, {
+      method: "HEAD",
+      headers: { Accept: "application/json", Authorization: "Bearer not.a.token" },
+    });
+    expect(head.status).toBe(401);
+    expect(head.headers.get("www-authenticate")).toMatch(/error="invalid_token".*resource_metadata="/);
+  });
+});
