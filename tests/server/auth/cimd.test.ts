@@ -3,9 +3,11 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { cacheTtlSec, ClientMetadataDocuments } from "../../../src/server/auth/cimd.ts";
 import { isPublicAddress } from "../../../src/server/auth/ip-policy.ts";
+import { KNOWN_CLIENT_DOCUMENTS } from "../../../src/server/auth/known-client-documents.ts";
 import { sha256Hex } from "../../../src/server/auth/pkce.ts";
 import {
   authorizeUrl,
+  DEFAULT_VERIFIER,
   exchangeCode,
   finishSignIn,
   openConsent,
@@ -506,5 +508,73 @@ describe("a pinned copy of a known client's document (Claude's host answers some
           },
         }),
     ).toThrow(/shared secret/);
+  });
+});
+
+describe("Codex's pinned document (chatgpt.com has answered servers' fetches of it with 403)", () => {
+  const CODEX = "https://chatgpt.com/oauth/codex/client.json";
+  let h: Harness;
+  let clientId: string;
+  beforeAll(async () => {
+    // The built-in copy, served as the pin of a URL on our host (the test cannot answer for chatgpt.com), whose
+    // host then answers as chatgpt.com did: 403 with a challenge page.
+    const builtIn = KNOWN_CLIENT_DOCUMENTS[CODEX];
+    if (builtIn === undefined) throw new Error(`no pinned copy of ${CODEX}`);
+    clientId = `${docsUrl}/oauth/codex/client.json`;
+    routes.set("/oauth/codex/client.json", () => ({
+      status: 403,
+      headers: { "content-type": "text/html", "cf-mitigated": "challenge" },
+      body: "<html>Just a moment...</html>",
+    }));
+    h = await startHarness({
+      sandbox: dev.sandbox,
+      env: { CIMD_ALLOW_LOOPBACK_HTTP: "true" },
+      knownClientDocuments: { [clientId]: { ...builtIn, client_id: clientId } },
+    });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it("the built-in copy is keyed by Codex's exact URL and sends codes only to loopback /callback URIs", () => {
+    const pinned = KNOWN_CLIENT_DOCUMENTS[CODEX];
+    expect(pinned?.client_id).toBe(CODEX);
+    expect(pinned?.redirect_uris).toEqual(["http://127.0.0.1/callback", "http://localhost/callback"]);
+  });
+
+  it("a first sign-in at 127.0.0.1 and at localhost (any port), and the refreshes, go through on the copy", async () => {
+    for (const redirectUri of ["http://127.0.0.1:9/callback", "http://localhost:54321/callback"]) {
+      const page = await openConsent(h, { clientId, redirectUri });
+      expect(page.status, page.html).toBe(200);
+      expect(page.html).toContain("Codex");
+      const back = await finishSignIn(h, page);
+      expect(`${back.origin}${back.pathname}`).toBe(redirectUri);
+      const tokens = await tokenRequest(h, {
+        grant_type: "authorization_code",
+        client_id: clientId,
+        code: back.searchParams.get("code") as string,
+        code_verifier: DEFAULT_VERIFIER,
+        redirect_uri: redirectUri,
+        resource: `${h.url}/mcp`,
+      });
+      expect(tokens.status, JSON.stringify(tokens.body)).toBe(200);
+      // Codex's refresh: the scopes it was granted and the resource (rmcp AuthorizationManager::refresh_token).
+      const refreshed = await tokenRequest(h, {
+        grant_type: "refresh_token",
+        refresh_token: tokens.body.refresh_token as string,
+        client_id: clientId,
+        scope: tokens.body.scope as string,
+        resource: `${h.url}/mcp`,
+      });
+      expect(refreshed.status, JSON.stringify(refreshed.body)).toBe(200);
+    }
+  });
+
+  it("a callback path the document does not list is still refused (no code leaves for it)", async () => {
+    const res = await fetch(authorizeUrl(h, { clientId, redirectUri: "http://127.0.0.1:9/callback/other" }), {
+      redirect: "manual",
+    });
+    expect(res.status).toBe(400);
+    expect(res.headers.get("location")).toBeNull();
   });
 });
