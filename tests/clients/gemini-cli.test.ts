@@ -190,6 +190,71 @@ describe("Gemini CLI (HEAD probe for the challenge, DCR, localhost callback, res
     expect(await wire.listToolNames()).toEqual(expect.arrayContaining(["list_bases", "list_records"]));
   });
 
+  it("the URL typed with a trailing slash: its challenge names metadata whose resource is that URL, and it signs in", async () => {
+    const serverUrl = `${lab.mcpUrl}/`;
+    const head = await fetch(serverUrl, { method: "HEAD", headers: { Accept: "application/json" } });
+    expect(head.status).toBe(401);
+    const resourceMetadataUrl = /resource_metadata="([^"]+)"/.exec(head.headers.get("www-authenticate") ?? "")?.[1];
+    expect(resourceMetadataUrl).toBe(`${lab.publicUrl}/.well-known/oauth-protected-resource/mcp/`);
+    const prm = await getJson(resourceMetadataUrl as string);
+    // isEquivalentResourceIdentifier: protocol//host + pathname, compared as strings.
+    expect(resourceOf(String(prm.body.resource))).toBe(resourceOf(serverUrl));
+    // The URL without the slash keeps its own metadata.
+    expect((await getJson(`${lab.publicUrl}/.well-known/oauth-protected-resource/mcp`)).body.resource).toBe(lab.mcpUrl);
+
+    const listener = await listenForRedirect(0);
+    let slashed: TokenSet;
+    try {
+      const redirectUri = `http://localhost:${listener.port}/oauth/callback`;
+      const registration = await fetch(`${lab.publicUrl}/register`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({
+          client_name: "Gemini CLI MCP Client",
+          redirect_uris: [redirectUri],
+          grant_types: ["authorization_code", "refresh_token"],
+          response_types: ["code"],
+          token_endpoint_auth_method: "none",
+          scope: "records:read schema:read",
+        }),
+      });
+      const slashClient = String(((await registration.json()) as Record<string, unknown>).client_id);
+      const pkce = newPkce();
+      const state = newState();
+      const authorize = new URL(`${lab.publicUrl}/authorize`);
+      for (const [key, value] of Object.entries({
+        client_id: slashClient,
+        response_type: "code",
+        redirect_uri: redirectUri,
+        state,
+        code_challenge: pkce.challenge,
+        code_challenge_method: "S256",
+        scope: "records:read schema:read",
+        resource: resourceOf(serverUrl),
+      })) {
+        authorize.searchParams.append(key, value);
+      }
+      const visit = await signInWithBrowser(authorize, lab.user.user.id);
+      expect(await deliverToLoopback(visit.redirect)).toBe(200);
+      const back = await listener.next();
+      const exchange = new URLSearchParams({
+        grant_type: "authorization_code",
+        code: back.searchParams.get("code") as string,
+        redirect_uri: redirectUri,
+        code_verifier: pkce.verifier,
+        client_id: slashClient,
+      });
+      exchange.append("resource", resourceOf(serverUrl));
+      slashed = await tokenForm(`${lab.publicUrl}/token`, exchange);
+    } finally {
+      await listener.close();
+    }
+    const wire = new WireSession(serverUrl, { token: slashed.access_token });
+    await wire.initialize("gemini-cli-mcp-client");
+    const result = await wire.callTool("list_records", { baseId: lab.user.base.id, tableId: lab.user.tableName });
+    expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+  });
+
   it("a HEAD with an expired or forged token gets 401 invalid_token, so it signs in again", async () => {
     const head = await fetch(lab.mcpUrl, {
       method: "HEAD",

@@ -5,7 +5,8 @@ import { allScopes, type Scope } from "../../shared/auth/scopes.ts";
 import { InvalidAccessTokenError } from "./access-tokens.ts";
 import { bearerChallenge, quoteSafe } from "./challenge.ts";
 import { accessTokensFor, revocationListFor, type BearerDeps } from "./context.ts";
-import { authUrls } from "./urls.ts";
+import { withTrailingSlash } from "./metadata.ts";
+import { authPaths, authUrls } from "./urls.ts";
 
 declare module "express-serve-static-core" {
   interface Request {
@@ -42,10 +43,15 @@ export function requireBearer(deps: BearerDeps, options: RequireBearerOptions = 
   const accessTokens = accessTokensFor(deps.config);
   const revoked = revocationListFor(deps);
   const scopes = options.challengeScopes ?? allScopes;
-  const challenge = (error?: { code: string; description: string }): string => bearerChallenge(urls, scopes, error);
+  const slashedMetadata = withTrailingSlash(urls.protectedResourceMetadata);
 
   return async (req, res, next) => {
-    res.locals[METADATA_LOCAL] = urls.protectedResourceMetadata;
+    // `/mcp/` (Express serves /mcp there too) is named with its own metadata, whose `resource` is that URL.
+    const metadataUrl =
+      requestPath(req.originalUrl) === `${authPaths.resource}/` ? slashedMetadata : urls.protectedResourceMetadata;
+    const challenge = (error?: { code: string; description: string }): string =>
+      bearerChallenge(urls, scopes, error, metadataUrl);
+    res.locals[METADATA_LOCAL] = metadataUrl;
     const invalid = (description: string, status = 401): void => {
       res.setHeader("WWW-Authenticate", challenge({ code: "invalid_token", description }));
       res.status(status).json({ error: "invalid_token", error_description: description });
@@ -141,6 +147,12 @@ export function readAuthorization(rawHeaders: readonly string[]): PresentedAutho
     return { kind: "none", description: `${SIGN_IN}: the Authorization header says Bearer but holds none` };
   const match = /^([A-Za-z0-9\-._~+/]+=*)$/.exec(rest);
   return match === null ? { kind: "malformed" } : { kind: "token", token: match[1] as string };
+}
+
+/** The path of a request target (`/mcp/?x=1` → `/mcp/`). */
+function requestPath(target: string): string {
+  const query = target.indexOf("?");
+  return query < 0 ? target : target.slice(0, query);
 }
 
 function requirePublicUrl(deps: BearerDeps): string {

@@ -4,11 +4,15 @@ import type { AuthUrls } from "./urls.ts";
 
 /**
  * RFC 9728 protected resource metadata, served at the root well-known path and at the path-inserted one for
- * /mcp (the SDK serves only the latter; clients try both). `resource` is exactly the audience of our tokens.
+ * /mcp (the SDK serves only the latter; clients try both). `resource` is the audience of our tokens, except in the
+ * document for `/mcp/` (`resource` = `withTrailingSlash(urls.resource)`, served at the path-inserted URL of that
+ * form): RFC 9728 §3.3 has a client refuse metadata whose `resource` differs from the URL it was given, and Gemini
+ * CLI does, so a user who typed `…/mcp/` could not sign in. `…/mcp/` is accepted as `…/mcp` wherever a `resource`
+ * is read (resource-param.ts), so tokens are still issued for `…/mcp`.
  */
-export function protectedResourceMetadata(urls: AuthUrls) {
+export function protectedResourceMetadata(urls: AuthUrls, resource: string = urls.resource) {
   return {
-    resource: urls.resource,
+    resource,
     authorization_servers: [urls.issuer],
     scopes_supported: [...allScopes],
     bearer_methods_supported: ["header"],
@@ -38,6 +42,11 @@ export function authorizationServerMetadata(urls: AuthUrls) {
     client_id_metadata_document_supported: true,
     authorization_response_iss_parameter_supported: true,
   };
+}
+
+/** `url` with one `/` at the end: the resource, or its metadata URL, as a client typing `…/mcp/` names it. */
+export function withTrailingSlash(url: string): string {
+  return url.endsWith("/") ? url : `${url}/`;
 }
 
 export function jsonDocument(body: unknown): RequestHandler {

@@ -2,7 +2,7 @@ import express, { type NextFunction, type Request, type RequestHandler, type Res
 import { authorizeHandler, decisionHandler } from "./authorize.ts";
 import { callbackHandler } from "./callback.ts";
 import { buildAuthContext, type AuthContext, type AuthDeps } from "./context.ts";
-import { authorizationServerMetadata, jsonDocument, protectedResourceMetadata } from "./metadata.ts";
+import { authorizationServerMetadata, jsonDocument, protectedResourceMetadata, withTrailingSlash } from "./metadata.ts";
 import { noStore, sendOAuthError, unexpectedOAuthError } from "./oauth-error.ts";
 import { sendErrorPage } from "./pages.ts";
 import { ipRateLimit } from "./rate-limit.ts";
@@ -68,8 +68,12 @@ export function createAuthRouter(deps: AuthDeps, ctx: AuthContext = buildAuthCon
   }
 
   const prm = jsonDocument(protectedResourceMetadata(ctx.urls));
+  // The metadata of `/mcp/`, for a client given the URL with a trailing slash (metadata.ts).
+  const prmSlashed = jsonDocument(protectedResourceMetadata(ctx.urls, withTrailingSlash(ctx.urls.resource)));
   router.get(authPaths.protectedResourceMetadataRoot, prm);
-  router.get(authPaths.protectedResourceMetadata, prm);
+  router.get(authPaths.protectedResourceMetadata, (req, res, next) => {
+    (req.path.endsWith("/") ? prmSlashed : prm)(req, res, next);
+  });
   router.get(authPaths.authorizationServerMetadata, jsonDocument(authorizationServerMetadata(ctx.urls)));
 
   router.post(authPaths.register, registerLimit, json, registerHandler(ctx));
