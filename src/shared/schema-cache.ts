@@ -57,6 +57,8 @@ export class SchemaLookupError extends Error {
   readonly wanted: string;
   /** Each item as the message names it: `"Name" (fld…)`. */
   readonly known: string[];
+  /** The items it most likely meant, as the message names them (its "Did you mean"); empty when none is close. */
+  readonly meant: string[];
   readonly items: readonly { id: string; name: string }[];
   constructor(
     kind: "table" | "field" | "view",
@@ -87,6 +89,7 @@ export class SchemaLookupError extends Error {
     this.kind = kind;
     this.wanted = wanted;
     this.known = known;
+    this.meant = meant;
     this.items = items;
   }
 }

@@ -13,6 +13,7 @@ import { isRecordId } from "../airtable/ids.ts";
 import type { AirtableField, AirtableRecord, AirtableTable, BaseSchema } from "../airtable/schemas.ts";
 import { fieldReference, formulaString } from "./search-formula.ts";
 import { ToolInputError } from "./tool-input-error.ts";
+import { alsoGivenIn, type ProblemLine } from "./write/write-problems.ts";
 
 /** Names per lookup request: keeps the filterByFormula short (the client switches to POST for long ones anyway). */
 const NAMES_PER_REQUEST = 50;
@@ -60,7 +61,11 @@ const isName = (v: unknown): v is string => typeof v === "string" && v.trim() !=
  * each linked table per 50 distinct names. Names match the primary value exactly, else case-insensitively.
  *
  * Throws ToolInputError naming the value, the linked table and the field when no record or several records have
- * that primary value (`where(i)` names the record, e.g. `records[3].fields`).
+ * that primary value (`where(i)` names the record, e.g. `records[3].fields`). With `collect`, such a name is added
+ * to it instead, as a line of a gathered refusal (write-problems.ts: one per field and name, naming the first
+ * record giving it and where else it is given), and left in its cell; so are a link field whose names cannot be
+ * looked up (its linked table missing from the schema, or a primary field name a formula cannot reference). The
+ * requests are the same either way.
  */
 export async function resolveLinkNames(
   airtable: AirtableClient,
@@ -69,26 +74,45 @@ export async function resolveLinkNames(
   table: AirtableTable,
   cells: Record<string, unknown>[],
   where: (index: number) => string,
+  collect?: ProblemLine[],
 ): Promise<void> {
   const links = table.fields.filter((f) => f.type === "multipleRecordLinks");
   for (const field of links) {
     const wanted = new Set<string>();
-    for (const record of cells) {
+    const naming: number[] = [];
+    cells.forEach((record, index) => {
       const cell = record[field.id];
       // "" names no record: it clears the cell (typecast), and Airtable skips a blank item of a list the same way.
       if (isName(cell)) wanted.add(cell);
       if (Array.isArray(cell)) {
         for (const v of cell) if (isName(v)) wanted.add(v);
       }
-    }
+      if (namesIn(cell)) naming.push(index);
+    });
     if (wanted.size === 0) continue;
-    const { table: linked, primary } = linkedTable(schema, field);
+    /** Refuses the field's names as a whole: thrown, or with `collect`, one line for every record naming some. */
+    const refuseField = (error: ToolInputError): void => {
+      if (collect === undefined) throw error;
+      collect.push({ first: naming[0] ?? 0, records: naming, text: error.message });
+    };
+    let linked: AirtableTable;
+    let primary: AirtableField;
+    try {
+      ({ table: linked, primary } = linkedTable(schema, field));
+    } catch (error) {
+      if (!(error instanceof ToolInputError)) throw error;
+      refuseField(error);
+      continue;
+    }
     const ref = fieldReference(primary);
     if (ref === undefined) {
-      throw new ToolInputError(
-        `Names cannot be looked up in ${JSON.stringify(linked.name)}: its primary field's name contains "}". ` +
-          `Give record ids (rec…) for ${JSON.stringify(field.name)}.`,
+      refuseField(
+        new ToolInputError(
+          `Names cannot be looked up in ${JSON.stringify(linked.name)}: its primary field's name contains "}". ` +
+            `Give record ids (rec…) for ${JSON.stringify(field.name)}.`,
+        ),
       );
+      continue;
     }
     const found = new Map<string, { id: string; text: string }[]>();
     const names = [...wanted];
@@ -107,37 +131,57 @@ export async function resolveLinkNames(
         }
       }
     }
+    /** With `collect`: each name refused, with its sentence for the first record and every record giving it. */
+    const refused = new Map<string, { text: string; records: number[]; places: string[] }>();
     const idOf = (name: string, index: number): string => {
       const candidates = found.get(name.toLowerCase()) ?? [];
       const exact = candidates.filter((c) => c.text === name);
       const matches = exact.length > 0 ? exact : candidates;
+      if (matches.length === 1) return matches[0]!.id;
       const at = `${where(index)}[${JSON.stringify(field.name)}]`;
-      if (matches.length === 0) {
-        throw new ToolInputError(
-          `${at}: no record of table ${JSON.stringify(linked.name)} has ${JSON.stringify(name)} as its ` +
-            `${JSON.stringify(primary.name)}. Create that record first, fix the name, or give its record id (rec…).`,
-        );
+      const known = refused.get(name);
+      if (known !== undefined) {
+        if (!known.records.includes(index)) {
+          known.records.push(index);
+          known.places.push(at);
+        }
+        return name;
       }
-      if (matches.length > 1) {
-        throw new ToolInputError(
-          `${at}: ${matches.length} records of table ${JSON.stringify(linked.name)} have ${JSON.stringify(name)} ` +
-            `as their ${JSON.stringify(primary.name)} (${matches.map((m) => m.id).join(", ")}). Give the record ` +
-            "id of the one you mean.",
-        );
-      }
-      return matches[0]!.id;
+      const error =
+        matches.length === 0
+          ? new ToolInputError(
+              `${at}: no record of table ${JSON.stringify(linked.name)} has ${JSON.stringify(name)} as its ` +
+                `${JSON.stringify(primary.name)}. Create that record first, fix the name, or give its record id (rec…).`,
+            )
+          : new ToolInputError(
+              `${at}: ${matches.length} records of table ${JSON.stringify(linked.name)} have ${JSON.stringify(name)} ` +
+                `as their ${JSON.stringify(primary.name)} (${matches.map((m) => m.id).join(", ")}). Give the record ` +
+                "id of the one you mean.",
+            );
+      if (collect === undefined) throw error;
+      refused.set(name, { text: error.message, records: [index], places: [] });
+      return name;
     };
     cells.forEach((record, index) => {
       const cell = record[field.id];
       const resolve = (v: unknown) => (isName(v) ? idOf(v, index) : v);
       const blank = (v: unknown) => typeof v === "string" && v.trim() === "";
-      if (isName(cell)) record[field.id] = [idOf(cell, index)];
+      if (isName(cell)) {
+        const id = idOf(cell, index);
+        if (id !== cell) record[field.id] = [id];
+      }
       // A blank name names no record: alone it clears the cell like "", in a list it is dropped.
       else if (blank(cell)) record[field.id] = "";
       else if (Array.isArray(cell)) record[field.id] = cell.filter((v) => !blank(v)).map(resolve);
     });
+    for (const { text, records, places } of refused.values()) {
+      collect?.push({ first: records[0]!, records, text: text + alsoGivenIn(places) });
+    }
   }
 }
+
+/** Whether a link cell names a linked record by its primary value (a name, alone or in a list). */
+const namesIn = (cell: unknown): boolean => isName(cell) || (Array.isArray(cell) && cell.some(isName));
 
 /** A link cell with expandLinks: each linked record's id and primary value (`name`, text as a formula shows it). */
 export interface ExpandedLink {

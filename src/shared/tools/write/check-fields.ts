@@ -23,6 +23,7 @@ import {
 } from "./check-values.ts";
 import { formatCount } from "../../format-count.ts";
 import { closestNames } from "../../closest-name.ts";
+import { alsoGivenIn, type ProblemLine } from "./write-problems.ts";
 import {
   MAX_CLOSE_RECORDS_LISTED,
   MAX_EXISTING_OPTIONS_LISTED,
@@ -162,6 +163,8 @@ interface NewOption {
   /** Input indexes of the records giving it, the first MAX_CLOSE_RECORDS_LISTED; `count`: all of them. */
   records: number[];
   count: number;
+  /** Input indexes of all the records giving it, for a gathered refusal's count (write-problems.ts). */
+  indexes: number[];
   /** Where it is given (`records[3].fields`), the first SELECT_PLACES_NAMED, for closeOptionsRefusal. */
   places: string[];
   /** The existing option it is close to (closeOption), once asked; null: none. */
@@ -176,8 +179,24 @@ export interface CellCollectors {
   readOnly?: ReadOnlyUse[];
   /** A select value that is an option, or another new option of the call, but for case or spaces. */
   variants?: SelectVariantUse[];
+  /** A key naming no field of the table, left out of the cells (unknownFieldLines). */
+  unknown?: UnknownFieldUse[];
+  /** Any other problem of the record (a field named twice), as its line (write-problems.ts). */
+  lines?: ProblemLine[];
   /** The record's index in the call's input, for the records a new select option's answer names. */
   index?: number;
+}
+
+/**
+ * A key of a call naming no field of the table: the key, where it was given (`records[3].fields`,
+ * `fieldsToMergeOn[0]`), the input index of its record (-1 for fieldsToMergeOn) and the lookup's error, whose message
+ * is the refusal of this key alone.
+ */
+export interface UnknownFieldUse {
+  key: string;
+  where: string;
+  index: number;
+  error: SchemaLookupError;
 }
 
 /**
@@ -188,6 +207,8 @@ export interface CellCollectors {
 export class FieldChecker {
   readonly table: AirtableTable;
   readonly #byKey = new Map<string, AirtableField>();
+  /** Keys naming no field, with the lookup's error (its closest names), so 5,000 records cost one lookup per key. */
+  readonly #unknown = new Map<string, { where: string; error: SchemaLookupError }>();
   readonly #nonCreator: BaseAccess | undefined;
   /** The select options typecast adds, by field id, then by optionKey, in the order the cells gave them. */
   readonly #newOptions = new Map<string, { field: AirtableField; byKey: Map<string, NewOption> }>();
@@ -207,17 +228,38 @@ export class FieldChecker {
 
   /** The field `key` (id, exact name or unique case-insensitive name) names; `where` says where the key was given. */
   field(key: string, where: string): AirtableField {
+    const found = this.lookup(key, where);
+    if (!(found instanceof SchemaLookupError)) return found;
+    // Remembered from another place: named here, where this call gives it.
+    if (this.#unknown.get(key)?.where === where) throw found;
+    throw new SchemaLookupError("field", key, this.#inTable(where), found.items);
+  }
+
+  /**
+   * Like `field`, but answers the SchemaLookupError instead of throwing it, for a caller that gathers every unknown
+   * key of a call (unknownFieldLines). An unknown key is looked up once, its closest names remembered: the error
+   * answered names the place the key was first given, not necessarily `where`.
+   */
+  lookup(key: string, where: string): AirtableField | SchemaLookupError {
     const known = this.#byKey.get(key);
     if (known !== undefined) return known;
+    const unknown = this.#unknown.get(key);
+    if (unknown !== undefined) return unknown.error;
     let field: AirtableField;
     try {
       field = resolveField(this.table, key);
     } catch (error) {
       if (!(error instanceof SchemaLookupError)) throw error;
-      throw new SchemaLookupError("field", key, `in ${where} (table ${describeItem(this.table)})`, error.items);
+      const refused = new SchemaLookupError("field", key, this.#inTable(where), error.items);
+      this.#unknown.set(key, { where, error: refused });
+      return refused;
     }
     this.#byKey.set(key, field);
     return field;
+  }
+
+  #inTable(where: string): string {
+    return `in ${where} (table ${describeItem(this.table)})`;
   }
 
   /** The exact name of every field `field` has resolved so far, by id. */
@@ -239,8 +281,11 @@ export class FieldChecker {
    * once (valueProblems); with `collect.readOnly`, a read-only field is added to it (and left out of the cells)
    * instead of thrown, so that a call learns every such field at once (readOnlyFieldsRefusal); with
    * `collect.variants`, a select value that is an option but for case or spaces (SelectVariantError), or another
-   * spelling of a new option given earlier in the call, is added to it (selectVariantsRefusal); the other refusals
-   * still throw at once. The select options typecast adds are remembered (newSelectOptions), with `collect.index`.
+   * spelling of a new option given earlier in the call, is added to it (selectVariantsRefusal); with
+   * `collect.unknown`, a key naming no field is added to it (and left out of the cells); with `collect.lines`, a
+   * field named twice is added to it as its line (write-problems.ts). Without a collector, its refusals throw at once.
+   * The select options typecast adds are remembered (newSelectOptions), with `collect.index`, which every collected
+   * problem carries too (a gathered refusal lists them in the order of the records).
    */
   cells(
     fields: Record<string, unknown>,
@@ -248,33 +293,48 @@ export class FieldChecker {
     typecast: boolean,
     collect: CellCollectors = {},
   ): Record<string, unknown> {
-    const { problems, readOnly, variants, index } = collect;
+    const { problems, readOnly, variants, unknown, lines, index } = collect;
     const out: Record<string, unknown> = {};
     const keyOf = new Map<string, string>();
     for (const [key, value] of Object.entries(fields)) {
-      const field = readOnly === undefined ? this.writableField(key, where) : this.field(key, where);
+      let field: AirtableField;
+      if (unknown === undefined)
+        field = readOnly === undefined ? this.writableField(key, where) : this.field(key, where);
+      else {
+        const found = this.lookup(key, where);
+        if (found instanceof SchemaLookupError) {
+          unknown.push({ key, where, index: index ?? 0, error: found });
+          continue;
+        }
+        field = found;
+      }
       if (READ_ONLY_FIELD_TYPES.has(field.type)) {
-        readOnly?.push({ field, where });
+        if (readOnly === undefined) throw readOnlyFieldsRefusal([{ field, where }])!;
+        readOnly.push({ field, where, ...(index !== undefined && { index }) });
         continue;
       }
       const earlier = keyOf.get(field.id);
       if (earlier !== undefined) {
-        throw new ToolInputError(
+        const twice = new ToolInputError(
           `${where} names the field ${describeItem(field)} twice (as ${JSON.stringify(earlier)} and ` +
             `${JSON.stringify(key)}). Give each field once.`,
         );
+        if (lines === undefined) throw twice;
+        lines.push({ first: index ?? 0, records: [index ?? 0], text: twice.message });
+        continue;
       }
       keyOf.set(field.id, key);
       try {
         const created = checkCellValue(field, value, where, typecast, this.#nonCreator);
         if (created.length > 0) this.#noteNewOptions(field, created, where, index, variants);
       } catch (error) {
+        const at = index === undefined ? {} : { index };
         if (error instanceof SelectVariantError && variants !== undefined) {
-          for (const v of error.variants) variants.push({ field, where, given: v.given, existing: v.existing });
+          for (const v of error.variants) variants.push({ field, where, given: v.given, existing: v.existing, ...at });
           continue;
         }
         if (problems === undefined || !(error instanceof ToolInputError)) throw error;
-        problems.push({ field: field.name, where, message: error.message });
+        problems.push({ field: field.name, where, message: error.message, ...at });
       }
       out[field.id] = value;
     }
@@ -303,14 +363,23 @@ export class FieldChecker {
       const key = optionKey(name);
       const known = entry.byKey.get(key);
       if (known === undefined) {
-        entry.byKey.set(key, { name, where, records: index === undefined ? [] : [index], count: 1, places: [where] });
+        const records = index === undefined ? [] : [index];
+        entry.byKey.set(key, { name, where, records, indexes: [...records], count: 1, places: [where] });
       } else if (known.name === name) {
         // A record counts once per option (names holds each option once).
         known.count += 1;
         if (index !== undefined && known.records.length < MAX_CLOSE_RECORDS_LISTED) known.records.push(index);
+        if (index !== undefined) known.indexes.push(index);
         if (known.places.length < SELECT_PLACES_NAMED) known.places.push(where);
       } else {
-        refused.push({ field, where, given: name, existing: [known.name], newIn: known.where });
+        refused.push({
+          field,
+          where,
+          given: name,
+          existing: [known.name],
+          newIn: known.where,
+          ...(index !== undefined && { index }),
+        });
       }
     }
     if (refused.length === 0) return;
@@ -362,77 +431,128 @@ export class FieldChecker {
         const close = closeOf(option, existing);
         return close === undefined
           ? []
-          : [{ field, given: option.name, existing: close, places: option.places, count: option.count }];
+          : [
+              {
+                field,
+                given: option.name,
+                existing: close,
+                places: option.places,
+                count: option.count,
+                records: option.indexes,
+              },
+            ];
       });
     });
   }
 
-  /** fieldsToMergeOn resolved to fields (1–3, each once, none computed). */
-  mergeFields(keys: readonly string[]): AirtableField[] {
+  /**
+   * fieldsToMergeOn resolved to fields (1–3, each once, none computed), or undefined when one of them is refused:
+   * without `collect`, the first refusal is thrown; with it, an unknown key is added to `collect.unknown` (index -1)
+   * and any other refusal to `collect.lines` (first -1: the call's own argument), so that a call learns these with
+   * its records' problems; the id of a read-only field refused is added to `collect.readOnly` (its refusal is the one
+   * to name, not the records' values for it).
+   */
+  mergeFields(
+    keys: readonly string[],
+    collect?: { unknown: UnknownFieldUse[]; lines: ProblemLine[]; readOnly: Set<string> },
+  ): AirtableField[] | undefined {
     const fields: AirtableField[] = [];
+    let refused = false;
+    const refuse = (error: ToolInputError) => {
+      if (collect === undefined) throw error;
+      collect.lines.push({ first: -1, records: [], text: error.message });
+      refused = true;
+    };
     keys.forEach((key, i) => {
-      const field = this.field(key, `fieldsToMergeOn[${i}]`);
+      const where = `fieldsToMergeOn[${i}]`;
+      const found = collect === undefined ? this.field(key, where) : this.lookup(key, where);
+      if (found instanceof SchemaLookupError) {
+        collect?.unknown.push({ key, where, index: -1, error: found });
+        refused = true;
+        return;
+      }
+      const field = found;
       // A record without an id must carry a value for each merge field, and a computed field takes none: refused
       // here, once, rather than by both rules in turn.
       if (READ_ONLY_FIELD_TYPES.has(field.type)) {
-        throw new ToolInputError(
-          `fieldsToMergeOn[${i}]: the field ${describeItem(field)} cannot be merged on: ${readOnlyReason(field.type)}, ` +
-            "and every record without an id must carry a value for each merge field. Merge on fields you write (e.g. " +
-            "a name or an email).",
+        collect?.readOnly.add(field.id);
+        return refuse(
+          new ToolInputError(
+            `${where}: the field ${describeItem(field)} cannot be merged on: ${readOnlyReason(field.type)}, ` +
+              "and every record without an id must carry a value for each merge field. Merge on fields you write (e.g. " +
+              "a name or an email).",
+          ),
         );
       }
       if (NOT_MERGEABLE_TYPES.has(field.type)) {
-        throw new ToolInputError(
-          `fieldsToMergeOn[${i}]: the field ${describeItem(field)} cannot be merged on: its type, ${field.type}, is ` +
-            "not one Airtable matches records on (number, text, long text, single select, multiple select, date). " +
-            "Merge on such a field (e.g. a name, an email or an external id).",
+        return refuse(
+          new ToolInputError(
+            `${where}: the field ${describeItem(field)} cannot be merged on: its type, ${field.type}, is ` +
+              "not one Airtable matches records on (number, text, long text, single select, multiple select, date). " +
+              "Merge on such a field (e.g. a name, an email or an external id).",
+          ),
         );
       }
       if (fields.includes(field)) {
-        throw new ToolInputError(
-          `fieldsToMergeOn names the field ${describeItem(field)} twice. Give each field once (1 to 3 fields).`,
+        return refuse(
+          new ToolInputError(
+            `fieldsToMergeOn names the field ${describeItem(field)} twice. Give each field once (1 to 3 fields).`,
+          ),
         );
       }
       fields.push(field);
     });
-    return fields;
+    return refused ? undefined : fields;
   }
 }
 
 /**
  * For writes matched on fieldsToMergeOn: every record without an id must carry a value for each merge field, and
  * no two of them the same values (they would write one record). `records` are keyed by field id
- * (FieldChecker.cells); `why` ends the duplicate message.
+ * (FieldChecker.cells); `why` ends the duplicate message. Answers one line per record refused (write-problems.ts),
+ * in input order; the records at the indexes of `skip` (whose cells are known to be incomplete: a misspelt field
+ * name was left out of them) are neither refused nor compared.
  */
-export function checkMergeValues(
+export function mergeValueProblems(
   records: readonly { id?: string; fields: Record<string, unknown> }[],
   mergeFields: readonly AirtableField[],
   why: string,
-): void {
+  skip: ReadonlySet<number> = new Set(),
+): ProblemLine[] {
   const names = mergeFields.map((f) => JSON.stringify(f.name)).join(", ");
   const firstIndex = new Map<string, number>();
+  const lines: ProblemLine[] = [];
   records.forEach((record, index) => {
-    if (record.id !== undefined) return;
-    const values = mergeFields.map((field) => {
+    if (record.id !== undefined || skip.has(index)) return;
+    const values: unknown[] = [];
+    for (const field of mergeFields) {
       const value = record.fields[field.id];
       if (isEmptyCell(value)) {
-        throw new ToolInputError(
-          `records[${index}] has no value for ${describeItem(field)}, a field of fieldsToMergeOn` +
+        lines.push({
+          first: index,
+          records: [index],
+          text:
+            `records[${index}] has no value for ${describeItem(field)}, a field of fieldsToMergeOn` +
             `${value === undefined ? "" : ` (${JSON.stringify(value)} leaves the cell empty)`}: records are ` +
             `matched on these fields (${names}), so every record needs a value for each of them.`,
-        );
+        });
+        return;
       }
-      return value;
-    });
+      values.push(value);
+    }
     const key = JSON.stringify(values);
     const first = firstIndex.get(key);
     if (first !== undefined) {
-      throw new ToolInputError(
-        `records[${index}] has the same values for fieldsToMergeOn (${names}) as records[${first}]: ${why}`,
-      );
+      lines.push({
+        first: index,
+        records: [index],
+        text: `records[${index}] has the same values for fieldsToMergeOn (${names}) as records[${first}]: ${why}`,
+      });
+      return;
     }
     firstIndex.set(key, index);
   });
+  return lines;
 }
 
 /**
@@ -492,6 +612,8 @@ export interface SelectVariantUse {
   given: string;
   existing: string[];
   newIn?: string;
+  /** Input index of the record giving it. */
+  index?: number;
 }
 
 /** How many distinct values one select refusal lists, and places one line names; the rest are counted. */
@@ -559,6 +681,8 @@ export interface CloseOptionUse {
   existing: string;
   places: string[];
   count: number;
+  /** Input indexes of the records giving it (all of them; empty when the checks were given none). */
+  records?: number[];
 }
 
 /** Why a close new option is asked about first, in the words both forms of closeOptionsRefusal share. */
@@ -612,6 +736,8 @@ export interface ValueProblem {
   field: string;
   where: string;
   message: string;
+  /** Input index of the record giving it. */
+  index?: number;
 }
 
 /** How many fields with wrong values one refusal lists; the rest are counted. */
@@ -629,20 +755,8 @@ const MORE_PLACES_NAMED = 5;
 export function valueProblems(problems: readonly ValueProblem[]): ToolInputError | undefined {
   if (problems.length === 0) return undefined;
   if (problems.length === 1) return new ToolInputError(problems[0]!.message);
-  const byField = new Map<string, ValueProblem[]>();
-  for (const problem of problems) {
-    const group = byField.get(problem.field);
-    if (group === undefined) byField.set(problem.field, [problem]);
-    else group.push(problem);
-  }
-  const groups = [...byField.values()];
-  const lines = groups.slice(0, MAX_LISTED_VALUE_PROBLEMS).map(([first, ...rest]) => {
-    if (rest.length === 0) return first!.message;
-    const named = rest.slice(0, MORE_PLACES_NAMED).map((p) => p.where);
-    const all = formatCount(rest.length + 1);
-    const others = rest.length > named.length ? `, … (${all} records in all)` : "";
-    return `${first!.message} The value of ${JSON.stringify(first!.field)} is wrong in ${named.join(", ")}${others} too.`;
-  });
+  const groups = valueProblemGroups(problems);
+  const lines = groups.slice(0, MAX_LISTED_VALUE_PROBLEMS).map(valueProblemLine);
   const moreFields = groups.length - lines.length;
   const fields = `${formatCount(groups.length)} field${groups.length === 1 ? "" : "s"}`;
   return new ToolInputError(
@@ -652,10 +766,140 @@ export function valueProblems(problems: readonly ValueProblem[]): ToolInputError
   );
 }
 
+/** `problems` by field, in the order met; each group in the order met. */
+function valueProblemGroups(problems: readonly ValueProblem[]): ValueProblem[][] {
+  const byField = new Map<string, ValueProblem[]>();
+  for (const problem of problems) {
+    const group = byField.get(problem.field);
+    if (group === undefined) byField.set(problem.field, [problem]);
+    else group.push(problem);
+  }
+  return [...byField.values()];
+}
+
+/** One field's line: its first refusal, then where else that field's value is wrong. */
+function valueProblemLine([first, ...rest]: readonly ValueProblem[]): string {
+  if (rest.length === 0) return first!.message;
+  const named = rest.slice(0, MORE_PLACES_NAMED).map((p) => p.where);
+  const all = formatCount(rest.length + 1);
+  const others = rest.length > named.length ? `, … (${all} records in all)` : "";
+  return `${first!.message} The value of ${JSON.stringify(first!.field)} is wrong in ${named.join(", ")}${others} too.`;
+}
+
+/** The input indexes of `items`' records, each once (items without one are skipped). */
+const indexesOf = (items: readonly { index?: number }[]): number[] => [
+  ...new Set(items.flatMap((item) => (item.index === undefined ? [] : [item.index]))),
+];
+
+/**
+ * The wrong values of a call (FieldChecker.cells' `problems`) as lines of a gathered refusal (write-problems.ts):
+ * one per field, as valueProblems words it, ordered by the first record giving it.
+ */
+export function valueProblemLines(problems: readonly ValueProblem[]): ProblemLine[] {
+  return valueProblemGroups(problems).map((group) => ({
+    first: group[0]!.index ?? 0,
+    records: indexesOf(group),
+    text: valueProblemLine(group),
+  }));
+}
+
+/**
+ * The read-only fields a call names (FieldChecker.cells' `readOnly`) as lines of a gathered refusal: one per field,
+ * the sentence readOnlyFieldsRefusal says of that field alone (with the other places that give it).
+ */
+export function readOnlyLines(uses: readonly ReadOnlyUse[]): ProblemLine[] {
+  const byField = new Map<string, ReadOnlyUse[]>();
+  for (const use of uses) {
+    const group = byField.get(use.field.id);
+    if (group === undefined) byField.set(use.field.id, [use]);
+    else group.push(use);
+  }
+  return [...byField.values()].map((group) => ({
+    first: group[0]!.index ?? 0,
+    records: indexesOf(group),
+    text: readOnlyFieldsRefusal(group)!.message,
+  }));
+}
+
+/**
+ * The select values of a call that are an option but for case or spaces (FieldChecker.cells' `variants`) as lines
+ * of a gathered refusal: one per field and value, the sentence selectVariantsRefusal says of it alone, then where
+ * else it is given.
+ */
+export function variantLines(uses: readonly SelectVariantUse[]): ProblemLine[] {
+  // A Set of places per value: 5,000 records giving the same variant are grouped without a quadratic search.
+  const groups = new Map<string, { uses: SelectVariantUse[]; places: Set<string> }>();
+  for (const use of uses) {
+    const key = JSON.stringify([use.field.id, use.given]);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, { uses: [use], places: new Set([use.where]) });
+    else if (!group.places.has(use.where)) {
+      group.places.add(use.where);
+      group.uses.push(use);
+    }
+  }
+  return [...groups.values()].map(({ uses: [first, ...rest] }) => ({
+    first: first!.index ?? 0,
+    records: indexesOf([first!, ...rest]),
+    text: selectVariantsRefusal([first!])!.message + alsoGivenIn(rest.map((u) => u.where)),
+  }));
+}
+
+/**
+ * The new select options of a call close to an existing one (FieldChecker.closeNewOptions) as lines of a gathered
+ * refusal: one per option, the sentence closeOptionsRefusal says of it alone (naming where it is given).
+ */
+export function closeOptionLines(uses: readonly CloseOptionUse[]): ProblemLine[] {
+  return uses.map((use) => ({
+    first: use.records?.[0] ?? 0,
+    records: use.records ?? [],
+    text: closeOptionsRefusal([use])!.message,
+  }));
+}
+
+/**
+ * The keys of a call naming no field of `table` (FieldChecker.cells' and mergeFields' `unknown`) as lines of a
+ * gathered refusal, one per key (`records[3].fields: Unknown field "E-mail". Did you mean "Email" (fld…)?`, then
+ * where else it is given), and the `trailer` naming the table's fields once for all of them. A single key given in a
+ * single place is refused with its lookup's own error instead (unknownFieldsAlone).
+ */
+export function unknownFieldLines(
+  uses: readonly UnknownFieldUse[],
+  table: AirtableTable,
+): { lines: ProblemLine[]; trailer: string | undefined } {
+  const byKey = new Map<string, UnknownFieldUse[]>();
+  for (const use of uses) {
+    const group = byKey.get(use.key);
+    if (group === undefined) byKey.set(use.key, [use]);
+    else group.push(use);
+  }
+  const lines = [...byKey.values()].map(([first, ...rest]) => {
+    const { meant } = first!.error;
+    const guess = meant.length === 0 ? "" : ` Did you mean ${meant.join(" or ")}?`;
+    const records = [first!, ...rest].map((u) => u.index).filter((i) => i >= 0);
+    return {
+      first: first!.index,
+      records: [...new Set(records)],
+      text: `${first!.where}: Unknown field ${JSON.stringify(first!.key)}.${guess}${alsoGivenIn(rest.map((u) => u.where))}`,
+    };
+  });
+  if (lines.length === 0) return { lines, trailer: undefined };
+  const known = uses[0]!.error.known;
+  const shown = known.slice(0, 200).join(", ");
+  const more = known.length > 200 ? ` (and ${known.length - 200} more)` : "";
+  const trailer =
+    known.length === 0
+      ? `Table ${describeItem(table)} has no fields.`
+      : `The fields of table ${describeItem(table)} are: ${shown}${more}. Use a field's id or its exact name.`;
+  return { lines, trailer };
+}
+
 /** A read-only field (READ_ONLY_FIELD_TYPES) a call's cells name, and where (e.g. `records[3].fields`). */
 export interface ReadOnlyUse {
   field: AirtableField;
   where: string;
+  /** Input index of the record giving it. */
+  index?: number;
 }
 
 /** How many places one read-only field's line names; the rest are counted. */

@@ -51,8 +51,13 @@
  *   another shape. `id` is a user id (usr…) or group id (ugp…) and `email` an address: an email given as `id`, or an
  *   id as `email`, names no one and is refused, naming the key to use. Without typecast a text item of a multiple
  *   collaborator cell must be an id (an email or a name is not one: pass typecast: true for Airtable to convert an
- *   email); with typecast, text (an id or an email) is left to Airtable to convert. Whether the person is a
- *   collaborator of the base is Airtable's to say.
+ *   email); with typecast, text (an id or an email) is left to Airtable to convert. Text that is neither, a person's
+ *   name ("Demo User"), is refused with or without typecast, in either field, saying to give `{"email": …}` or
+ *   `{"id": "usr…"}` and where ids and emails are read: the field model finds a collaborator by id or email only, and
+ *   typecast is documented as "best-effort automatic data conversion from string values" (create-records,
+ *   `typecast`), with no lookup by name; the sandbox refuses a name as Airtable refuses a person it cannot find (422
+ *   INVALID_VALUE_FOR_COLUMN "cannot accept the provided value", what a newcomer trial got in the worker for
+ *   `"Account manager": "Demo User"`). Whether the person is a collaborator of the base is Airtable's to say.
  * Other types (barcode, unknown future ones) are left to Airtable. Read-only types are refused earlier
  * (check-fields.ts).
  */
@@ -435,12 +440,20 @@ export function checkCellValue(
       return NO_NEW_OPTIONS;
     }
     case "singleCollaborator":
-      if (typeof value === "string" && typecast) return NO_NEW_OPTIONS;
+      if (typeof value === "string") {
+        // Text names a collaborator only as an id or an email, which typecast converts; a name never (below).
+        if (namesCollaborator(value)) return typecast ? NO_NEW_OPTIONS : wrongType();
+        checkCollaborator(field, value, value, where, typecast);
+      }
       if (!isObjectLike(value) || Array.isArray(value)) return wrongType();
       checkCollaborator(field, value, value, where, typecast);
       return NO_NEW_OPTIONS;
     case "multipleCollaborators": {
-      if (typeof value === "string" && typecast) return NO_NEW_OPTIONS;
+      if (typeof value === "string" && typecast) {
+        // Airtable's typecast reads "a, b" as two collaborators (as the sandbox does): each part checked alone.
+        for (const part of value.split(",")) if (part.trim() !== "") checkCollaborator(field, part, value, where, true);
+        return NO_NEW_OPTIONS;
+      }
       if (!Array.isArray(value)) return wrongType();
       for (const item of value) {
         if (typeof item !== "string" && (!isObjectLike(item) || Array.isArray(item))) return wrongType();
@@ -456,6 +469,8 @@ export function checkCellValue(
 /** A user id (usr…) or a user group id (ugp…): what a collaborator's `id` is (field model, Collaborator). */
 const COLLABORATOR_ID = /^(usr|ugp)[0-9A-Za-z]+$/;
 const looksLikeEmail = (text: string) => text.includes("@");
+/** Whether text names a collaborator the way Airtable finds one: a user or group id, or an email. */
+const namesCollaborator = (text: string) => COLLABORATOR_ID.test(text.trim()) || looksLikeEmail(text);
 
 /**
  * Refuses a collaborator (`item`, part of the cell `value`) that names no one: an object with neither `id` nor
@@ -502,12 +517,24 @@ function checkCollaborator(
     );
   }
   if (typeof item === "string" && !blank) {
-    if (typecast || COLLABORATOR_ID.test(item)) return;
+    if (COLLABORATOR_ID.test(item) || (typecast && namesCollaborator(item))) return;
+    // A name: Airtable finds a collaborator by id or email only, and typecast converts text to one of those, not a
+    // name (the sandbox, src/sandbox/fields/collaborators.ts, refuses it as Airtable does a person it cannot find).
+    const read = `list_records with fields: [${JSON.stringify(field.name)}] shows the collaborators already set in it, with their ids and emails.`;
+    if (single) {
+      refuse(
+        `Airtable finds a collaborator by user id (usr…) or email, not by name` +
+          `${typecast ? " (typecast converts an id or an email given as text, not a name)" : ""}. ${read}`,
+      );
+    }
     refuse(
       looksLikeEmail(item)
         ? `${quotedValue(item)} is an email, not a user or group id (a record read shows each person's id), or pass ` +
             `typecast: true to let Airtable find the person by email.`
-        : `${quotedValue(item)} is not a user or group id (usr…, ugp…; a record read shows each person's id).`,
+        : typecast
+          ? `${quotedValue(item)} is neither a user or group id (usr…, ugp…) nor an email: Airtable finds a ` +
+            `collaborator by id or email, not by name. ${read}`
+          : `${quotedValue(item)} is not a user or group id (usr…, ugp…; a record read shows each person's id).`,
     );
   }
   const how = single

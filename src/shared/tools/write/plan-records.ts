@@ -1,23 +1,31 @@
 import { AirtableValidationError } from "../../airtable/errors.ts";
 import type { AirtableTable, BaseSchema } from "../../airtable/schemas.ts";
-import { levelAllows } from "../../base-permissions.ts";
+import { levelAllows, type BaseAccess } from "../../base-permissions.ts";
 import { resolveTable } from "../../schema-cache.ts";
 import type { ToolContext } from "../define-tool.ts";
 import { resolveLinkNames } from "../linked-records.ts";
 import { isPlainObject, ToolInputError } from "../tool-input-error.ts";
 import {
-  checkMergeValues,
+  closeOptionLines,
   closeOptionsRefusal,
   describeItem,
   FieldChecker,
+  mergeValueProblems,
   readOnlyFieldsRefusal,
+  readOnlyLines,
   selectVariantsRefusal,
+  unknownFieldLines,
+  valueProblemLines,
   valueProblems,
+  variantLines,
   withWriteSchema,
+  type CloseOptionUse,
   type ReadOnlyUse,
   type SelectVariantUse,
+  type UnknownFieldUse,
   type ValueProblem,
 } from "./check-fields.ts";
+import { alsoGivenIn, gatheredRefusal, type ProblemLine } from "./write-problems.ts";
 import type { NewSelectOptions, OperationOptions } from "../../operations/options.ts";
 import { keysShown, namedRecords, typecastOf } from "./write-inputs.ts";
 
@@ -74,6 +82,11 @@ export interface CheckRecordsInput {
   fieldsToMergeOn?: readonly string[];
   /** Ends the message refusing two records with the same merge values: what would go wrong. */
   duplicateMergeWhy?: string;
+  /**
+   * The problems of the records' ids the call found before the schema was needed (check-records.ts,
+   * recordIdProblems), named in the same refusal as the problems found here.
+   */
+  idProblems?: readonly ProblemLine[];
 }
 
 /**
@@ -88,10 +101,18 @@ export interface CheckRecordsInput {
  * either field name or field id" (https://airtable.com/developers/web/api/create-records); update record, the
  * same (https://airtable.com/developers/web/api/update-record); and `performUpsert.fieldsToMergeOn`, "at least
  * one and at most three field names or IDs" (https://airtable.com/developers/web/api/update-multiple-records).
- * Throws ToolInputError / SchemaLookupError naming what to fix.
+ *
+ * Every problem of the call is named in one refusal (write-problems.ts), whatever its kind and record, with
+ * `input.idProblems`: an agent fixes them all in one more call. A call with a single problem is refused with that
+ * problem's own sentence, and one whose problems are all of a kind that was always gathered (read-only fields; wrong
+ * values, select variants and close new options) as it always was (refusalOf). The linked records' names are looked
+ * up once per call, as for a call with no problem, when the call's cells name any (a misspelt link field names
+ * none), whatever else was refused: a wrong name is then in the same refusal. Throws ToolInputError /
+ * SchemaLookupError naming what to fix.
  */
 export async function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRecordsInput): Promise<CheckedRecords> {
   const where = input.fieldsWhere ?? ((i: number) => `records[${i}].fields`);
+  const idProblems = input.idProblems ?? [];
   // Only a creator may add a select option: an editor's level, as list_bases showed it (remembered, no request),
   // refuses an unknown option here, before queueing, rather than in a failed record (check-values.ts). A lower
   // level refuses the whole write before queueing anyway (run-write.ts), with the message that fits it.
@@ -100,71 +121,205 @@ export async function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRe
   const level = access?.level;
   const nonCreator =
     level !== undefined && levelAllows(level, "edit") && !levelAllows(level, "create") ? access : undefined;
-  const typecast = typecastOf(input.typecast);
-  let seen: { schema: BaseSchema; table: AirtableTable } | undefined;
-  const checked = await withWriteSchema(ctx, input.baseId, (schema) => {
-    const checker = new FieldChecker(resolveTable(schema, input.tableId, input.baseId), nonCreator);
-    seen = { schema, table: checker.table };
-    checkWrappedTwice(checker.table, input.records, where);
-    // The merge fields first: one that cannot be merged on (computed) is the problem to name, not its values.
-    const mergeFields = input.fieldsToMergeOn === undefined ? undefined : checker.mergeFields(input.fieldsToMergeOn);
-    // Every wrong value of the call at once (one line per field), not one per call; every read-only field too,
-    // before the values (a record written back as it was read names several computed fields).
-    // Select values that are an option but for case or spaces too, all at once (selectVariantsRefusal).
-    const problems: ValueProblem[] = [];
-    const readOnly: ReadOnlyUse[] = [];
-    const variants: SelectVariantUse[] = [];
-    const cells = input.records.map((record, i) =>
-      checker.cells(record.fields, where(i), typecast, { problems, readOnly, variants, index: i }),
-    );
-    const readOnlyRefused = readOnlyFieldsRefusal(readOnly);
-    if (readOnlyRefused !== undefined) throw readOnlyRefused;
-    // Wrong values, variants and (typecast left to its default) new options close to an existing one: all in one
-    // answer, so that one more call can fix them all.
-    const refusals = [
-      valueProblems(problems),
-      selectVariantsRefusal(variants),
-      input.typecast === undefined ? closeOptionsRefusal(checker.closeNewOptions()) : undefined,
-    ].filter((refusal) => refusal !== undefined);
-    if (refusals.length === 1) throw refusals[0]!;
-    if (refusals.length > 1) throw new ToolInputError(refusals.map((r) => r.message).join("\n"));
-    const newSelectOptions = checker.newSelectOptions();
-    const out: CheckedRecords = {
-      tableId: checker.table.id,
-      cells,
-      fieldNames: checker.namesById(),
-      addsSelectOptions: checker.addsSelectOptions,
-      ...(newSelectOptions !== undefined && { newSelectOptions }),
-    };
-    if (mergeFields !== undefined) {
-      checkMergeValues(
-        input.records.map((record, i) => ({
-          ...(record.id !== undefined && { id: record.id }),
-          fields: cells[i] ?? {},
-        })),
-        mergeFields,
-        input.duplicateMergeWhy ?? "they would write the same record. Give each record once.",
-      );
-      out.fieldsToMergeOn = mergeFields.map((f) => f.id);
+  let checks: SchemaChecks;
+  try {
+    checks = await withWriteSchema(ctx, input.baseId, (schema) => {
+      const found = checkAgainst(schema, input, where, nonCreator);
+      // Thrown, so that withWriteSchema checks once more against a fresh schema (a problem may come from a change
+      // made in Airtable since the schema was cached); caught below with what that second check found.
+      if (hasProblems(found)) throw new RefusedBySchema(found);
+      return found;
+    });
+  } catch (error) {
+    if (error instanceof RefusedBySchema) checks = error.checks;
+    // The table could not be checked (unknown, or its schema not read): the ids' problems, found first, are named.
+    else if (idProblems.length > 0) throw refusalOf(idProblems, undefined, []) ?? error;
+    else throw error;
+  }
+  const { schema, table, checked } = checks;
+  const gathering = hasProblems(checks) || idProblems.length > 0;
+  // Link names the cells give are looked up even when the checks above refused the call, so that a wrong name is
+  // in the same refusal: the same requests as the call makes once its other problems are fixed.
+  const linkProblems: ProblemLine[] = [];
+  const resolve = async (inSchema: BaseSchema, inTable: AirtableTable) => {
+    linkProblems.length = 0;
+    await resolveLinkNames(ctx.airtable, input.baseId, inSchema, inTable, checked.cells, where, linkProblems);
+  };
+  try {
+    try {
+      await resolve(schema, table);
+    } catch (error) {
+      // Names are looked up with a formula on the linked table's primary field, by name (formulas know no field
+      // ids): one renamed in Airtable since the schema was cached is refused, so the lookup is made once more with a
+      // fresh schema rather than telling the agent to fix a formula it never wrote. Cells already resolved are
+      // record ids by then, which a second pass leaves alone.
+      if (!(error instanceof AirtableValidationError && error.type === "INVALID_FILTER_BY_FORMULA")) throw error;
+      const fresh = await ctx.schemas.get(ctx.airtable, input.baseId, ctx.userId, { fresh: true });
+      await resolve(fresh, fresh.tables.find((t) => t.id === table.id) ?? table);
     }
+  } catch (error) {
+    // A lookup that fails (Airtable unreachable, its rate limit) leaves the names unchecked: a call refused for its
+    // other problems is told those all the same, and its next call checks the names.
+    if (!gathering) throw error;
+    linkProblems.length = 0;
+  }
+  const refused = refusalOf(idProblems, checks, linkProblems);
+  if (refused !== undefined) throw refused;
+  return checked;
+}
+
+/** What the checks of a call against one schema found: the cells, and every problem by kind. */
+interface SchemaChecks {
+  schema: BaseSchema;
+  table: AirtableTable;
+  checked: CheckedRecords;
+  /** Records whose cells were wrapped in "fields" twice (checkWrappedTwice), left unchecked. */
+  wrapped: WrappedTwice | undefined;
+  unknown: UnknownFieldUse[];
+  readOnly: ReadOnlyUse[];
+  values: ValueProblem[];
+  variants: SelectVariantUse[];
+  /** New select options close to an existing one, with typecast left to its default (closeOptionsRefusal). */
+  close: CloseOptionUse[];
+  /** The other problems (a field named twice, fieldsToMergeOn, merge values), each as its line. */
+  lines: ProblemLine[];
+}
+
+/** A call's refusal by its checks against the schema, carrying what they found (thrown inside withWriteSchema). */
+class RefusedBySchema extends ToolInputError {
+  override name = "RefusedBySchema";
+  readonly checks: SchemaChecks;
+  constructor(checks: SchemaChecks) {
+    super("The call was refused by its checks against the base's schema.");
+    this.checks = checks;
+  }
+}
+
+const hasProblems = (c: SchemaChecks): boolean =>
+  c.wrapped !== undefined ||
+  c.unknown.length + c.readOnly.length + c.values.length + c.variants.length + c.close.length + c.lines.length > 0;
+
+/**
+ * Checks `input`'s records against `schema`, gathering every problem (SchemaChecks); throws only when the table
+ * itself is not found (SchemaLookupError).
+ */
+function checkAgainst(
+  schema: BaseSchema,
+  input: CheckRecordsInput,
+  where: (index: number) => string,
+  nonCreator: BaseAccess | undefined,
+): SchemaChecks {
+  const typecast = typecastOf(input.typecast);
+  const checker = new FieldChecker(resolveTable(schema, input.tableId, input.baseId), nonCreator);
+  const wrapped = checkWrappedTwice(checker.table, input.records, where);
+  const unknown: UnknownFieldUse[] = [];
+  const lines: ProblemLine[] = [];
+  // A read-only merge field is refused as such, once: not again for each record giving it a value.
+  const mergedReadOnly = new Set<string>();
+  const mergeFields =
+    input.fieldsToMergeOn === undefined
+      ? undefined
+      : checker.mergeFields(input.fieldsToMergeOn, { unknown, lines, readOnly: mergedReadOnly });
+  // Every wrong value of the call (one line per field), every read-only field, every unknown key, every select value
+  // that is an option but for case or spaces: all collected, none thrown.
+  const values: ValueProblem[] = [];
+  const readOnly: ReadOnlyUse[] = [];
+  const variants: SelectVariantUse[] = [];
+  /** Records whose cells are known to be incomplete (a key left out): their merge values are not checked. */
+  const incomplete = new Set(wrapped?.records);
+  const cells = input.records.map((record, i) => {
+    if (incomplete.has(i)) return {};
+    const before = unknown.length;
+    const collect = { problems: values, readOnly, variants, unknown, lines, index: i };
+    const out = checker.cells(record.fields, where(i), typecast, collect);
+    if (unknown.length > before) incomplete.add(i);
     return out;
   });
-  if (seen === undefined) return checked;
-  const { table } = seen;
-  const resolve = (schema: BaseSchema, inTable: AirtableTable) =>
-    resolveLinkNames(ctx.airtable, input.baseId, schema, inTable, checked.cells, where);
-  try {
-    await resolve(seen.schema, table);
-  } catch (error) {
-    // Names are looked up with a formula on the linked table's primary field, by name (formulas know no field ids):
-    // one renamed in Airtable since the schema was cached is refused, so the lookup is made once more with a fresh
-    // schema rather than telling the agent to fix a formula it never wrote. Cells already resolved are record ids
-    // by then, which a second pass leaves alone.
-    if (!(error instanceof AirtableValidationError && error.type === "INVALID_FILTER_BY_FORMULA")) throw error;
-    const fresh = await ctx.schemas.get(ctx.airtable, input.baseId, ctx.userId, { fresh: true });
-    await resolve(fresh, fresh.tables.find((t) => t.id === table.id) ?? table);
+  if (mergedReadOnly.size > 0) {
+    const kept = readOnly.filter((use) => !mergedReadOnly.has(use.field.id));
+    readOnly.splice(0, readOnly.length, ...kept);
   }
-  return checked;
+  // Typecast left to its default: a new option close to an existing one is asked about (closeOptionsRefusal).
+  const close = input.typecast === undefined ? checker.closeNewOptions() : [];
+  const newSelectOptions = checker.newSelectOptions();
+  const checked: CheckedRecords = {
+    tableId: checker.table.id,
+    cells,
+    fieldNames: checker.namesById(),
+    addsSelectOptions: checker.addsSelectOptions,
+    ...(newSelectOptions !== undefined && { newSelectOptions }),
+  };
+  if (mergeFields !== undefined) {
+    const records = input.records.map((record, i) => ({
+      ...(record.id !== undefined && { id: record.id }),
+      fields: cells[i] ?? {},
+    }));
+    const why = input.duplicateMergeWhy ?? "they would write the same record. Give each record once.";
+    lines.push(...mergeValueProblems(records, mergeFields, why, incomplete));
+    checked.fieldsToMergeOn = mergeFields.map((f) => f.id);
+  }
+  return { schema, table: checker.table, checked, wrapped, unknown, readOnly, values, variants, close, lines };
+}
+
+/**
+ * The refusal of a call with these problems, undefined when there are none. A call with one problem is refused
+ * with that problem's sentence (an unknown field with its lookup's error, listing the table's fields; given in
+ * several records, with where else). One whose problems are all read-only fields, or all wrong values, select
+ * variants and close new options, is refused as those always were (readOnlyFieldsRefusal; valueProblems,
+ * selectVariantsRefusal and closeOptionsRefusal one after the other). Any other mix: one list of every problem, in
+ * the order of the records (gatheredRefusal).
+ */
+function refusalOf(
+  idProblems: readonly ProblemLine[],
+  c: SchemaChecks | undefined,
+  linkProblems: readonly ProblemLine[],
+): Error | undefined {
+  const unknown = c?.unknown ?? [];
+  const readOnly = c?.readOnly ?? [];
+  const others = [...idProblems, ...(c?.wrapped === undefined ? [] : [c.wrapped.line]), ...(c?.lines ?? [])];
+  others.push(...linkProblems);
+  const trio = [
+    valueProblems(c?.values ?? []),
+    selectVariantsRefusal(c?.variants ?? []),
+    closeOptionsRefusal(c?.close ?? []),
+  ].filter((refusal) => refusal !== undefined);
+  if (others.length === 0 && unknown.length === 0) {
+    if (readOnly.length === 0) {
+      if (trio.length <= 1) return trio[0];
+      return new ToolInputError(trio.map((r) => r.message).join("\n"));
+    }
+    if (trio.length === 0) return readOnlyFieldsRefusal(readOnly);
+  }
+  const { lines: unknownLines, trailer } =
+    c === undefined ? { lines: [], trailer: undefined } : unknownFieldLines(unknown, c.table);
+  if (readOnly.length === 0 && trio.length === 0 && others.length + unknownLines.length === 1) {
+    const [use, ...also] = unknown;
+    if (use !== undefined) return also.length === 0 ? use.error : unknownElsewhere(use, also);
+    if (c?.wrapped !== undefined) return c.wrapped.error;
+    return new ToolInputError(others[0]!.text);
+  }
+  const lines = [...others, ...unknownLines];
+  if (c !== undefined) {
+    lines.push(
+      ...readOnlyLines(c.readOnly),
+      ...valueProblemLines(c.values),
+      ...variantLines(c.variants),
+      ...closeOptionLines(c.close),
+    );
+  }
+  return gatheredRefusal(lines, trailer);
+}
+
+/** One unknown field key given in several records: its lookup's refusal, then where else it is given. */
+function unknownElsewhere(first: UnknownFieldUse, also: readonly UnknownFieldUse[]): ToolInputError {
+  return new ToolInputError(first.error.message + alsoGivenIn(also.map((u) => u.where)));
+}
+
+/** Records whose cells were wrapped in "fields" twice: their refusal, and the same as a line of a gathered one. */
+interface WrappedTwice {
+  records: number[];
+  error: ToolInputError;
+  line: ProblemLine;
 }
 
 /**
@@ -172,30 +327,38 @@ export async function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRe
  * tools `{ "fields": { "fields": { … } } }`) when `table` has no field that the key "fields" names (exactly, or
  * ignoring case and surrounding spaces, as field keys are resolved): the check of each key would otherwise answer
  * `Unknown field "fields"` with the table's whole field list, not saying what went wrong. A table with a field named
- * "fields" is left alone: the key is then that field. Throws one ToolInputError naming every such record (the first
- * five, the rest counted) and the first one rewritten; runs inside withWriteSchema, so a "fields" field added in
- * Airtable since the schema was cached is found on its retry against a fresh schema.
+ * "fields" is left alone: the key is then that field. Answers one refusal naming every such record (the first five,
+ * the rest counted) and the first one rewritten, undefined when there is none; runs inside withWriteSchema, so a
+ * "fields" field added in Airtable since the schema was cached is found on its retry against a fresh schema. The
+ * records it names are not checked further (each of their keys would be an unknown field).
  * @param where how messages name a record's cells: `records[i].fields`, or `fields` for create_record
  */
-function checkWrappedTwice(table: AirtableTable, records: readonly RecordToWrite[], where: (i: number) => string) {
-  if (table.fields.some((f) => f.name.trim().toLowerCase() === "fields")) return;
+function checkWrappedTwice(
+  table: AirtableTable,
+  records: readonly RecordToWrite[],
+  where: (i: number) => string,
+): WrappedTwice | undefined {
+  if (table.fields.some((f) => f.name.trim().toLowerCase() === "fields")) return undefined;
   const wrapped = records.flatMap((record, i) => (isPlainObject(record.fields.fields) ? [i] : []));
-  if (wrapped.length === 0) return;
+  if (wrapped.length === 0) return undefined;
   const index = wrapped[0]!;
   const record = records[index]!;
   const inner = Object.keys(record.fields.fields as Record<string, unknown>);
   const cells = inner.length === 0 ? "{ … }" : keysShown(inner);
   const why = `table ${describeItem(table)} has no field named "fields"`;
+  let error: ToolInputError;
   if (where(index) === "fields") {
-    throw new ToolInputError(
+    error = new ToolInputError(
       `fields holds a "fields" of its own: the cells were wrapped in "fields" twice (${why}). Give them directly ` +
         `under one "fields": "fields": ${cells}.`,
     );
+  } else {
+    const id = record.id === undefined ? "" : `"id": ${JSON.stringify(record.id)}, `;
+    const subject = wrapped.length === 1 ? `${where(index)} holds` : `the fields of ${namedRecords(wrapped)} hold`;
+    error = new ToolInputError(
+      `${subject} a "fields" of ${wrapped.length === 1 ? "its" : "their"} own: the cells were wrapped in "fields" ` +
+        `twice (${why}). Give them directly under one "fields": records[${index}] is { ${id}"fields": ${cells} }.`,
+    );
   }
-  const id = record.id === undefined ? "" : `"id": ${JSON.stringify(record.id)}, `;
-  const subject = wrapped.length === 1 ? `${where(index)} holds` : `the fields of ${namedRecords(wrapped)} hold`;
-  throw new ToolInputError(
-    `${subject} a "fields" of ${wrapped.length === 1 ? "its" : "their"} own: the cells were wrapped in "fields" ` +
-      `twice (${why}). Give them directly under one "fields": records[${index}] is { ${id}"fields": ${cells} }.`,
-  );
+  return { records: wrapped, error, line: { first: index, records: wrapped, text: error.message } };
 }

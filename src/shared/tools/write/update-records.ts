@@ -2,7 +2,7 @@ import { z } from "zod";
 import { defineWriteTool, rewordInTurn } from "../define-tool.ts";
 import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
-import { checkRecordCount, checkRecordIds } from "./check-records.ts";
+import { checkRecordCount, recordIdProblems } from "./check-records.ts";
 import { checkRecordsAgainstSchema, selectOptionsCreated } from "./plan-records.ts";
 import {
   fieldsInput,
@@ -58,12 +58,13 @@ export const updateRecords = defineWriteTool({
   annotations: overwriteAnnotations,
   async plan(input, ctx) {
     checkRecordCount("update_records", "records", input.records.length, ctx.maxRecordsPerOperation);
-    checkRecordIds(
+    const idProblems = recordIdProblems(
       input.records.map((r) => r.id),
       (i) => `records[${i}].id`,
       "Give each record once (merge the fields of both entries into one).",
     );
     const checked = await checkRecordsAgainstSchema(ctx, {
+      idProblems,
       baseId: input.baseId,
       typecast: input.typecast,
       tableId: input.tableId,

@@ -532,6 +532,8 @@ describe("through the write tools, on the demo base", () => {
       // A collaborator's id is looked up among ids, an email among emails.
       ["Companies", "Account manager", { id: "demo@example.com" }],
       ["Companies", "Account manager", { email: "usr0123456789abcd" }],
+      // A collaborator by name: neither an id nor an email, which is all Airtable (and its typecast) looks up.
+      ["Companies", "Account manager", "Demo User"],
       // Over Airtable's 100,000-character limit of text cells.
       ["Companies", "Name", "x".repeat(100_001)],
     ];
