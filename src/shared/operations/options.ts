@@ -67,6 +67,22 @@ export function selectOptionNames(value: unknown, multiple: boolean | undefined)
   return names.filter((name) => name !== "");
 }
 
+/**
+ * A field of a record write whose values Airtable takes but very likely stores as something the agent did not mean,
+ * recorded when the call was checked (check-fields.ts, FieldChecker.valueNotes) so that the write's answer, and every
+ * later poll of it, says so (value-notes.ts, valueNotesSentence). Only the field is stored: the records and values are
+ * read from the operation's input when an answer is built, as the new select options' records are. `kind`:
+ * - `percentWhole`: a percent field given a number over 1 and at most 100 (50). Airtable's percent cell holds a
+ *   fraction ("the underlying cell value for 12.3% is 0.123": field model, Percent), so 50 is stored as 5,000 %, which
+ *   is valid (a percent over 100 % is legal), hence noted rather than refused.
+ */
+export const valueNoteSchema = z.object({
+  fieldId: z.string().min(1),
+  field: z.string(),
+  kind: z.literal("percentWhole"),
+});
+export type ValueNote = z.infer<typeof valueNoteSchema>;
+
 /** New options one field's entry names at most (a 5,000-record import may bring hundreds of categories). */
 export const MAX_NEW_OPTIONS_LISTED = 20;
 /** Existing options one field's entry names at most (describe_table lists them all). */
@@ -98,16 +114,24 @@ export const operationOptionsSchema = z.object({
    * fingerprint (recent-calls.ts).
    */
   newSelectOptions: z.array(newSelectOptionsSchema).min(1).optional(),
+  /**
+   * Record writes: fields given values Airtable stores as something the agent very likely did not mean (a percent of
+   * 50 for 50 %), which every answer about the operation notes (ValueNote). Derived from the call and the schema like
+   * `newSelectOptions`, and left out of a create's fingerprint with it. Absent when there are none; an operation
+   * stored by a version that did not know it has none (and a worker of that version drops it: unknown keys are
+   * stripped), so it only adds a sentence.
+   */
+  valueNotes: z.array(valueNoteSchema).min(1).optional(),
 });
 export type OperationOptions = z.infer<typeof operationOptionsSchema>;
 
 /**
  * The options the agent's call chose (typecast, onError, replace, fieldsToMergeOn), without those derived from the
- * call and the base's schema when it was checked (`addsSelectOptions`, `newSelectOptions`): the schema changes with
+ * call and the base's schema when it was checked (`addsSelectOptions`, `newSelectOptions`, `valueNotes`): the schema changes with
  * the write itself (the first batch creates the options), so a retry of the same call checked afterwards derives
  * other ones.
  */
 export function chosenOptions(options: OperationOptions): OperationOptions {
-  const { addsSelectOptions: _adds, newSelectOptions: _new, ...chosen } = options;
+  const { addsSelectOptions: _adds, newSelectOptions: _new, valueNotes: _notes, ...chosen } = options;
   return chosen;
 }

@@ -8,6 +8,7 @@ import { OPERATION_KINDS } from "../operations/events.ts";
 import type { ItemOutcome, OperationProgress, OperationState, RefusedRequest } from "../operations/fold.ts";
 import { errorsSaid, refusedRequestsSentence, refusedWithReason } from "../operations/whole-request.ts";
 import { urlAttachmentsSentence } from "../operations/url-attachments.ts";
+import { valueNotesSentence } from "../operations/value-notes.ts";
 import { isTerminal, notWrittenOf, OPERATION_STATUSES } from "../operations/fold.ts";
 import { ToolInputError } from "./tool-input-error.ts";
 import { formatCount } from "../format-count.ts";
@@ -204,12 +205,13 @@ const plural = (n: number, word: string) => `${formatCount(n)} ${word}${n === 1 
  * One or two sentences an agent can act on. `via`: where the agent reads it, which decides how it is told to look
  * again: a tool answer (get_operation) or an MCP task's `statusMessage` (tasks/get; a cancelled task carries no
  * result, so it points at get_operation for the items). Once it has ended, a record write that sent attachments by
- * URL also says that Airtable fetches them after the write, and to read the records back (url-attachments.ts).
+ * URL also says that Airtable fetches them after the write, and to read the records back (url-attachments.ts). After
+ * the select options a write's typecast creates come its notes on values stored as something the agent very likely
+ * did not mean (value-notes.ts: a percent of 50 stored as 5,000 %).
  */
 export function describeState(state: OperationState, via: "tool" | "task" = "tool"): string {
-  const created = newSelectOptionsSentence(state);
-  const said = stateSentence(state, via);
-  return created === "" ? said : `${said} ${created}`;
+  const added = [newSelectOptionsSentence(state), valueNotesSentence(state)].filter((sentence) => sentence !== "");
+  return [stateSentence(state, via), ...added].join(" ");
 }
 
 /**

@@ -1,8 +1,7 @@
 /**
  * Airtable's percent fields store a fraction (0.5 is 50 %): an agent writing `"Win probability": 50` (meant as
- * 50 %) gets 5,000 % stored, legally and without a word. Write answers carry no per-record notes to warn afterwards
- * (operation-result.ts: id, action, error, in-doubt only), so since session 21 the `fields` argument of every record
- * write tool opens with it. Through the real MCP SDK client over HTTP against the sandbox: tools/list as an agent
+ * 50 %) gets 5,000 % stored, legally and without a word. Since session 21 the `fields` argument of every record
+ * write tool opens with it, and since session 23 the write's answer notes it too (percent-note.test.ts). Through the real MCP SDK client over HTTP against the sandbox: tools/list as an agent
  * reads it, and a write of 50 to a percent field, which stays legal (accepted and stored as 50).
  */
 import { describe, expect, it } from "vitest";

@@ -29,7 +29,9 @@ import {
   MAX_EXISTING_OPTIONS_LISTED,
   MAX_NEW_OPTIONS_LISTED,
   type NewSelectOptions,
+  type ValueNote,
 } from "../../operations/options.ts";
+import { isWholePercent } from "../../operations/value-notes.ts";
 
 /** Types whose values Airtable computes: a write naming one fails, so it is refused up front. */
 export const COMPUTED_FIELD_TYPES: ReadonlySet<string> = new Set([
@@ -212,6 +214,8 @@ export class FieldChecker {
   readonly #nonCreator: BaseAccess | undefined;
   /** The select options typecast adds, by field id, then by optionKey, in the order the cells gave them. */
   readonly #newOptions = new Map<string, { field: AirtableField; byKey: Map<string, NewOption> }>();
+  /** Fields given a value the write's answer notes (OperationOptions.valueNotes), by id, in the order met. */
+  readonly #noted = new Map<string, AirtableField>();
 
   constructor(table: AirtableTable, nonCreator?: BaseAccess) {
     this.table = table;
@@ -327,6 +331,7 @@ export class FieldChecker {
       try {
         const created = checkCellValue(field, value, where, typecast, this.#nonCreator);
         if (created.length > 0) this.#noteNewOptions(field, created, where, index, variants);
+        if (isWholePercent(field.type, value)) this.#noted.set(field.id, field);
       } catch (error) {
         const at = index === undefined ? {} : { index };
         if (error instanceof SelectVariantError && variants !== undefined) {
@@ -416,6 +421,20 @@ export class FieldChecker {
         }),
       };
     });
+  }
+
+  /**
+   * The fields the checked cells give a value Airtable stores as something the agent very likely did not mean, for
+   * the write's answer (OperationOptions.valueNotes, value-notes.ts): a percent field given 50 (stored as 5,000 %).
+   * Undefined when there are none.
+   */
+  valueNotes(): ValueNote[] | undefined {
+    if (this.#noted.size === 0) return undefined;
+    return [...this.#noted.values()].map((field) => ({
+      fieldId: field.id,
+      field: field.name,
+      kind: "percentWhole" as const,
+    }));
   }
 
   /**

@@ -1,7 +1,7 @@
 import { defineWriteTool } from "../define-tool.ts";
 import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
-import { checkRecordsAgainstSchema, selectOptionsCreated } from "./plan-records.ts";
+import { checkRecordsAgainstSchema, derivedOptions } from "./plan-records.ts";
 import {
   createAnnotations,
   fieldsInput,
@@ -41,7 +41,7 @@ export const createRecord = defineWriteTool({
       options: {
         typecast: typecastOf(input.typecast),
         onError: "continue",
-        ...selectOptionsCreated(checked),
+        ...derivedOptions(checked),
       },
     };
   },

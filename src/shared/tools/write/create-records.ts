@@ -3,7 +3,7 @@ import { defineWriteTool, rewordInTurn } from "../define-tool.ts";
 import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { checkRecordCount } from "./check-records.ts";
-import { checkRecordsAgainstSchema, selectOptionsCreated } from "./plan-records.ts";
+import { checkRecordsAgainstSchema, derivedOptions } from "./plan-records.ts";
 import {
   createAnnotations,
   fieldsInput,
@@ -80,7 +80,7 @@ export const createRecords = defineWriteTool({
         typecast: typecastOf(input.typecast),
         onError: input.onError,
         ...(checked.fieldsToMergeOn !== undefined && { fieldsToMergeOn: checked.fieldsToMergeOn }),
-        ...selectOptionsCreated(checked),
+        ...derivedOptions(checked),
       },
     };
   },

@@ -26,7 +26,7 @@ import {
   type ValueProblem,
 } from "./check-fields.ts";
 import { alsoGivenIn, gatheredRefusal, type ProblemLine } from "./write-problems.ts";
-import type { NewSelectOptions, OperationOptions } from "../../operations/options.ts";
+import type { NewSelectOptions, OperationOptions, ValueNote } from "../../operations/options.ts";
 import { keysShown, namedRecords, typecastOf } from "./write-inputs.ts";
 
 export interface RecordToWrite {
@@ -50,20 +50,24 @@ export interface CheckedRecords {
   addsSelectOptions: boolean;
   /** Those options, per field, for the write's answer (OperationOptions.newSelectOptions); undefined: none. */
   newSelectOptions?: NewSelectOptions[];
+  /** Fields given values the write's answer notes (OperationOptions.valueNotes); undefined: none. */
+  valueNotes?: ValueNote[];
 }
 
 /**
- * The operation options that record what a checked write's typecast creates (OperationOptions: `addsSelectOptions`
- * for the schema cache, `newSelectOptions` for the answer), to spread into the operation's options; none when it
- * creates no option.
+ * The operation options derived from a checked write, to spread into the operation's options: what its typecast
+ * creates (OperationOptions: `addsSelectOptions` for the schema cache, `newSelectOptions` for the answer) and the
+ * fields whose values its answer notes (`valueNotes`: value-notes.ts); none when there is neither.
  */
-export function selectOptionsCreated(
+export function derivedOptions(
   checked: CheckedRecords,
-): Pick<OperationOptions, "addsSelectOptions" | "newSelectOptions"> {
-  if (!checked.addsSelectOptions) return {};
+): Pick<OperationOptions, "addsSelectOptions" | "newSelectOptions" | "valueNotes"> {
+  const notes = checked.valueNotes === undefined ? {} : { valueNotes: checked.valueNotes };
+  if (!checked.addsSelectOptions) return notes;
   return {
     addsSelectOptions: true,
     ...(checked.newSelectOptions !== undefined && { newSelectOptions: checked.newSelectOptions }),
+    ...notes,
   };
 }
 
@@ -242,12 +246,14 @@ function checkAgainst(
   // Typecast left to its default: a new option close to an existing one is asked about (closeOptionsRefusal).
   const close = input.typecast === undefined ? checker.closeNewOptions() : [];
   const newSelectOptions = checker.newSelectOptions();
+  const valueNotes = checker.valueNotes();
   const checked: CheckedRecords = {
     tableId: checker.table.id,
     cells,
     fieldNames: checker.namesById(),
     addsSelectOptions: checker.addsSelectOptions,
     ...(newSelectOptions !== undefined && { newSelectOptions }),
+    ...(valueNotes !== undefined && { valueNotes }),
   };
   if (mergeFields !== undefined) {
     const records = input.records.map((record, i) => ({

@@ -3,7 +3,7 @@ import { defineWriteTool, rewordInTurn } from "../define-tool.ts";
 import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { checkRecordCount, recordIdProblems } from "./check-records.ts";
-import { checkRecordsAgainstSchema, selectOptionsCreated } from "./plan-records.ts";
+import { checkRecordsAgainstSchema, derivedOptions } from "./plan-records.ts";
 import {
   fieldsInput,
   onErrorInput,
@@ -80,7 +80,7 @@ export const updateRecords = defineWriteTool({
         typecast: typecastOf(input.typecast),
         onError: input.onError,
         ...(input.replace && { replace: true }),
-        ...selectOptionsCreated(checked),
+        ...derivedOptions(checked),
       },
     };
   },
