@@ -21,8 +21,13 @@ const formatUs = (ms: number): string => (ms * 1000).toFixed(1);
 /** Runs the middleware on a bare request/response pair; resolves when it calls next, rejects if it answers. */
 function runMiddleware(handler: ReturnType<typeof requireBearer>, authorization: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
-    // rawHeaders as Node gives them: requireBearer reads the Authorization field lines from there (a repeated one).
-    const req = { headers: { authorization }, rawHeaders: ["Authorization", authorization] } as unknown as Request;
+    // rawHeaders as Node gives them: requireBearer reads the Authorization field lines from there (a repeated one);
+    // originalUrl as Express sets it: the challenge names the metadata of the path asked (/mcp or /mcp/).
+    const req = {
+      headers: { authorization },
+      rawHeaders: ["Authorization", authorization],
+      originalUrl: "/mcp",
+    } as unknown as Request;
     const res = {
       locals: {},
       setHeader: () => res,
