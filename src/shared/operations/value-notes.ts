@@ -77,3 +77,36 @@ export function valueNotesSentence(state: OperationState): string {
   }
   return said.join(" ");
 }
+
+/**
+ * The notes of a call refused for other problems (plan-records.ts), one sentence per noted field, to end its refusal:
+ * `Not refused, but check it before calling again: "Discount" is a percent field, which holds a fraction (0.5 is 50 %):
+ * 50 would be stored as 5,000 % (records[1].fields); if you meant 50 %, give 0.5 (each number divided by 100).` An
+ * agent fixes what a refusal names and sends the call again; without this its whole percents were written, and it
+ * heard of them only in the answer, after 5,000 % was stored (a newcomer trial's 25-record create_records). `cells` are
+ * the checked records' cells, keyed by field id; `where` names record `index`'s place as the refusal's lines do. The
+ * first RECORDS_LISTED places are named, the rest counted. Empty when there is nothing to note.
+ */
+export function refusedCallValueNotes(
+  notes: readonly ValueNote[] | undefined,
+  cells: readonly Record<string, unknown>[],
+  where: (index: number) => string,
+): string {
+  if (notes === undefined) return "";
+  const said: string[] = [];
+  for (const note of notes) {
+    const indexes = cells
+      .map((_, index) => index)
+      .filter((index) => isWholePercent("percent", cells[index]?.[note.fieldId]));
+    if (indexes.length === 0) continue;
+    const value = cells[indexes[0]!]![note.fieldId] as number;
+    const places = indexes.slice(0, RECORDS_LISTED).map(where).join(", ");
+    const more = indexes.length > RECORDS_LISTED ? `, … (${formatCount(indexes.length)} records in all)` : "";
+    said.push(
+      `${JSON.stringify(note.field)} is a percent field, which holds a fraction (0.5 is 50 %): ${shown(value)} would ` +
+        `be stored as ${shown(value * 100)} % (${places}${more}); if you meant ${shown(value)} %, give ` +
+        `${shown(value / 100)} (${indexes.length === 1 ? "the number" : "each number"} divided by 100).`,
+    );
+  }
+  return said.length === 0 ? "" : `Not refused, but check it before calling again: ${said.join(" ")}`;
+}

@@ -83,4 +83,36 @@ describe("a percent field given a whole percent", () => {
     );
     expect(stored("I")).toBe(20);
   });
+
+  // A newcomer trial: a 25-record create_records refused for four other problems never mentioned its "Win
+  // probability": 50; the agent fixed the four, sent the call again and stored 5,000 % before being told.
+  it("is named in the refusal of a call refused for other problems, so the call sent again does not store it", async () => {
+    const refused = await callToolAnswer(mcp.client, "create_records", {
+      baseId: mcp.base.id,
+      tableId: "Deals",
+      records: [
+        { fields: { Name: "J", Discont: 0.1 } },
+        { fields: { Name: "K", Discount: 50 } },
+        { fields: { Name: "L", "Deal size": "lots" } },
+        { fields: { Name: "M", Discount: 30 } },
+      ],
+    });
+    expect(refused.isError).toBe(true);
+    expect(refused.text).toMatch(/^2 problems in 2 records; nothing was queued/);
+    expect(refused.text).toContain(
+      'Not refused, but check it before calling again: "Discount" is a percent field, which holds a fraction ' +
+        "(0.5 is 50 %): 50 would be stored as 5,000 % (records[1].fields, records[3].fields); if you meant 50 %, " +
+        "give 0.5 (each number divided by 100).",
+    );
+    // One other problem alone (the unknown field's own refusal) says it too.
+    const alone = await callToolAnswer(mcp.client, "create_record", {
+      baseId: mcp.base.id,
+      tableId: "Deals",
+      fields: { Name: "N", Discont: 0.1, Discount: 75 },
+    });
+    expect(alone.isError).toBe(true);
+    expect(alone.text).toMatch(/^Unknown field "Discont"/);
+    expect(alone.text).toContain("75 would be stored as 7,500 % (fields); if you meant 75 %, give 0.75");
+    expect(stored("K")).toBeUndefined();
+  });
 });

@@ -28,6 +28,7 @@ import {
 import { alsoGivenIn, gatheredRefusal, type ProblemLine } from "./write-problems.ts";
 import type { NewSelectOptions, OperationOptions, ValueNote } from "../../operations/options.ts";
 import { keysShown, namedRecords, typecastOf } from "./write-inputs.ts";
+import { refusedCallValueNotes } from "../../operations/value-notes.ts";
 
 export interface RecordToWrite {
   id?: string;
@@ -168,7 +169,14 @@ export async function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRe
     linkProblems.length = 0;
   }
   const refused = refusalOf(idProblems, checks, linkProblems);
-  if (refused !== undefined) throw refused;
+  if (refused !== undefined) {
+    // A whole percent is written, with a note in the write's answer (value-notes.ts); in a call refused for other
+    // problems it is said now, or the call sent again with those fixed would store 5,000 % first. The refusal is this
+    // call's own (made by its checks above), so its message is extended in place, keeping its class.
+    const notes = refusedCallValueNotes(checked.valueNotes, checked.cells, where);
+    if (notes !== "") refused.message += `\n${notes}`;
+    throw refused;
+  }
   return checked;
 }
 
