@@ -37,6 +37,10 @@ import { formatMs, median, percentile } from "../support/stats.ts";
  *   BENCH_IMAGE_NODE_OPTIONS=off  run the servers without the server image's NODE_OPTIONS
  *   BENCH_FLOOR=off  skip the floor (a bare Node server doing the same I/O per call, bench/support/floor-server.ts),
  *                    measured after the servers at the same pace; paced runs only (back to back the loads differ)
+ *   BENCH_FLOOR_MODES  which floors, comma-separated, default "bare,sdk": `bare` (node:http alone), `sdk` (the same
+ *                    I/O served through the MCP SDK as src/server serves a 2025-era call: a new McpServer and
+ *                    Web-standard transport per request behind @hono/node-server), `shared` (one McpServer per
+ *                    process on a minimal Transport of the floor's own: what the SDK's per-request objects cost)
  */
 const USERS = Number(process.env.BENCH_USERS ?? 500);
 const INSTANCES = 2;
@@ -64,6 +68,16 @@ const TOP_FRAMES = 15;
  * while the floor's, with no limiter and no rate limits on its sandbox, would not: the two loads would differ.
  */
 const FLOOR = process.env.BENCH_FLOOR !== "off" && USER_INTERVAL_MS > 0;
+type FloorMode = "bare" | "sdk" | "shared";
+const FLOOR_MODES = (process.env.BENCH_FLOOR_MODES ?? "bare,sdk")
+  .split(",")
+  .map((m) => m.trim())
+  .filter((m): m is FloorMode => m === "bare" || m === "sdk" || m === "shared");
+const FLOOR_LABELS: Record<FloorMode, string> = {
+  bare: "floor (bare node:http)",
+  sdk: "SDK floor (node:http + MCP SDK, a server per request)",
+  shared: "SDK floor, one McpServer per process",
+};
 
 /** The parts of a read call's path the profile summary adds up (inclusive: a part and what it calls). */
 const COST_GROUPS: CostGroup[] = [
@@ -249,13 +263,13 @@ interface FloorResult {
  * over the window, net of its idle rate), against a sandbox of its own without rate limits. Each user's client
  * carries that user's sandbox token (no sign-in).
  */
-async function measureFloor(ctx: BenchContext): Promise<FloorResult> {
+async function measureFloor(ctx: BenchContext, mode: FloorMode): Promise<FloorResult> {
   // A sandbox of its own, seeded alike, without rate limits: the floor has no limiter, and random arrivals put 6
   // requests in some base's second now and then (Airtable's 429 then blocks that base for 30 s).
   const sandbox = await startSandboxProcess({ unlimited: true });
   try {
     const { userIds, bases } = await sandbox.call("seed", { users: USERS, bases: BASES, records: RECORDS_PER_TABLE });
-    return await measureFloorAgainst(ctx, sandbox, bases, userIds);
+    return await measureFloorAgainst(ctx, sandbox, bases, userIds, mode);
   } finally {
     await sandbox.close();
   }
@@ -266,6 +280,7 @@ async function measureFloorAgainst(
   sandbox: SandboxProcess,
   bases: SeededBase[],
   userIds: string[],
+  mode: FloorMode,
 ): Promise<FloorResult> {
   const tokens = await sandbox.call("personalAccessTokens", { userIds });
   const ports: number[] = [];
@@ -283,6 +298,7 @@ async function measureFloorAgainst(
           PORT: String(port),
           REDIS_URL: ctx.redisUrl,
           AIRTABLE_API_URL: sandbox.url,
+          FLOOR_MODE: mode,
           ...(IMAGE_NODE_OPTIONS !== "" && { NODE_OPTIONS: IMAGE_NODE_OPTIONS }),
         },
       }),
@@ -498,12 +514,13 @@ export const manyUsers: Scenario = {
       const sandboxStats = await sandbox.call("stats", { baseIds: bases.map((b) => b.baseId) });
       const refusedKinds = Object.entries(sandboxStats.refusedKinds);
       const [load1, load5] = (await import("node:os")).loadavg();
-      let floor: FloorResult | undefined;
-      if (FLOOR) {
-        ctx.progress(`the floor: ${INSTANCES} bare Node processes, same I/O per call, same pace`);
-        floor = await measureFloor(ctx);
+      const floors = new Map<FloorMode, FloorResult>();
+      for (const mode of FLOOR ? FLOOR_MODES : []) {
+        ctx.progress(`the floor (${mode}): ${INSTANCES} Node processes, same I/O per call, same pace`);
+        const floor = await measureFloor(ctx, mode);
+        floors.set(mode, floor);
         rows.push([
-          "floor (bare node:http)",
+          FLOOR_LABELS[mode],
           floor.callsPerSecond.toFixed(0),
           formatMs(floor.p50),
           formatMs(floor.p95),
@@ -518,6 +535,9 @@ export const manyUsers: Scenario = {
           "",
         ]);
       }
+      const floor = floors.get("bare");
+      const sdkFloor = floors.get("sdk");
+      const sharedFloor = floors.get("shared");
       const clusterNetMs =
         (cpuMs.reduce((a, b) => a + b, 0) - idleCpuRate.reduce((a, b) => a + b, 0) * elapsedS) / Math.max(1, calls);
       const notes = [
@@ -565,6 +585,24 @@ export const manyUsers: Scenario = {
                 `alone: the servers' net CPU per call is **${(clusterNetMs / Math.max(0.001, floor.cpuMsPerCallNet)).toFixed(2)}× ` +
                 `the floor's** (${clusterNetMs.toFixed(2)} vs ${floor.cpuMsPerCallNet.toFixed(2)} ms).`,
             ]),
+        ...(sdkFloor === undefined
+          ? []
+          : [
+              `The SDK floor row: the same I/O, served through the MCP SDK as src/server serves a 2025-era call (a new ` +
+                `McpServer with the two tools and a WebStandardStreamableHTTPServerTransport per request behind ` +
+                `@hono/node-server's adapter, zod input schemas, JSON answers), still without express, auth, the limiter ` +
+                `or our tools' work; ${sdkFloor.calls} calls, ${sdkFloor.errors} errors: the SDK's own share of a call is ` +
+                `${(sdkFloor.cpuMsPerCallNet - (floor?.cpuMsPerCallNet ?? 0)).toFixed(2)} ms${
+                  floor === undefined ? " (with the I/O)" : ""
+                }; the servers' net CPU per call is ${(clusterNetMs / Math.max(0.001, sdkFloor.cpuMsPerCallNet)).toFixed(2)}× it.`,
+            ]),
+        ...(sharedFloor === undefined
+          ? []
+          : [
+              `The "one McpServer per process" row: the SDK floor with one McpServer per process on a minimal Transport ` +
+                `(bench/support/floor-server.ts \`SharedTransport\`: request ids made unique, one JSON answer per HTTP ` +
+                `request; no Web Request/Response); ${sharedFloor.calls} calls, ${sharedFloor.errors} errors.`,
+            ]),
         `Executed per call, by command (lua: inside scripts): ${Object.entries(load.executedByName)
           .sort(([, a], [, b]) => b - a)
           .map(([name, n]) => `${name} ${(n / Math.max(1, calls)).toFixed(2)}`)
@@ -595,6 +633,7 @@ export const manyUsers: Scenario = {
           redisIdle: idle,
           loadAverage: [load1, load5],
           ...(floor !== undefined && { floor }),
+          ...(floors.size > 0 && { floors: Object.fromEntries(floors) }),
         },
       };
     } finally {

@@ -11,8 +11,16 @@
  * code). Run as a child process: `node bench/support/floor-server.ts` with PORT, REDIS_URL, AIRTABLE_API_URL.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { getRequestListener } from "@hono/node-server";
+import {
+  McpServer,
+  WebStandardStreamableHTTPServerTransport,
+  type JSONRPCMessage,
+  type Transport,
+} from "@modelcontextprotocol/server";
 import { Redis } from "ioredis";
 import { request } from "undici";
+import { z } from "zod";
 
 const port = Number(process.env.PORT);
 const apiUrl = process.env.AIRTABLE_API_URL!;
@@ -60,9 +68,90 @@ async function callTool(message: JsonRpcRequest, authorization: string): Promise
   };
 }
 
+/** The tool's text result for `args` (the same I/O as callTool), for the SDK modes. */
+async function toolResult(name: string, args: Record<string, unknown>, authorization: string) {
+  return (await callTool(
+    { jsonrpc: "2.0", method: "tools/call", params: { name, arguments: args } },
+    authorization,
+  )) as {
+    content: { type: "text"; text: string }[];
+    isError: boolean;
+  };
+}
+
+const inputSchema = z.object({
+  baseId: z.string(),
+  tableId: z.string(),
+  recordId: z.string().optional(),
+  pageSize: z.number().int().optional(),
+});
+
+/** An McpServer with the two read tools; `auth` gives the caller's Authorization header for a call. */
+function sdkServer(auth: (extra: unknown) => string): McpServer {
+  const mcp = new McpServer({ name: "floor", version: "0.0.0" }, { capabilities: { tools: {} } });
+  for (const name of ["list_records", "get_record"]) {
+    mcp.registerTool(name, { inputSchema }, (args, extra) => toolResult(name, args, auth(extra)));
+  }
+  return mcp;
+}
+
+const MODE = process.env.FLOOR_MODE ?? "bare";
+const authOfRequest = (extra: unknown): string =>
+  (extra as { http?: { req?: Request } }).http?.req?.headers.get("authorization") ?? "";
+
+// FLOOR_MODE=sdk: the MCP SDK's documented stateless 2025-era serving, as src/server does it: a new McpServer and
+// WebStandardStreamableHTTPServerTransport per request behind @hono/node-server's adapter; JSON answers.
+const perRequest = getRequestListener(
+  async (req) => {
+    const mcp = sdkServer(authOfRequest);
+    const transport = new WebStandardStreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: true,
+    });
+    await mcp.connect(transport);
+    const response = await transport.handleRequest(req);
+    void mcp.close().catch(() => undefined);
+    return response;
+  },
+  { overrideGlobalObjects: false },
+);
+
+// FLOOR_MODE=shared: one McpServer per process on a Transport of its own that answers each HTTP request's
+// JSON-RPC request (its id made unique per process, and restored in the answer) with one JSON body.
+class SharedTransport implements Transport {
+  onmessage?: Transport["onmessage"];
+  onclose?: () => void;
+  onerror?: (error: Error) => void;
+  #next = 0;
+  #open = new Map<number, { res: ServerResponse; id: string | number }>();
+  async start(): Promise<void> {}
+  async close(): Promise<void> {}
+  async send(message: JSONRPCMessage): Promise<void> {
+    const m = message as { id?: number };
+    if (typeof m.id !== "number") return;
+    const open = this.#open.get(m.id);
+    if (open === undefined) return;
+    this.#open.delete(m.id);
+    answer(open.res, 200, { ...message, id: open.id });
+  }
+  serve(message: JsonRpcRequest, req: IncomingMessage, res: ServerResponse): void {
+    const id = ++this.#next;
+    this.#open.set(id, { res, id: message.id! });
+    const authInfo = { token: req.headers.authorization ?? "", clientId: "floor", scopes: [] };
+    this.onmessage!({ ...message, id } as JSONRPCMessage, { authInfo });
+  }
+}
+const shared = new SharedTransport();
+if (MODE === "shared") {
+  await sdkServer(
+    (extra) => (extra as { http?: { authInfo?: { token: string } } }).http?.authInfo?.token ?? "",
+  ).connect(shared);
+}
+
 const server = createServer((req, res) => {
   if (req.url === "/healthz") return answer(res, 200, { ok: true });
   if (req.url !== "/mcp" || req.method !== "POST") return answer(res, 405);
+  if (MODE === "sdk") return void perRequest(req, res);
   void (async () => {
     const message = JSON.parse(await readBody(req)) as JsonRpcRequest;
     if (message.id === undefined) return answer(res, 202);
@@ -77,6 +166,7 @@ const server = createServer((req, res) => {
         },
       });
     }
+    if (MODE === "shared" && message.method === "tools/call") return shared.serve(message, req, res);
     const result = await callTool(message, req.headers.authorization ?? "");
     answer(res, 200, { jsonrpc: "2.0", id: message.id, result });
   })().catch((error: unknown) => {
