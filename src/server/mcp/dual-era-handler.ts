@@ -13,10 +13,12 @@ import {
   type PerRequestResponseMode,
 } from "@modelcontextprotocol/server";
 import type { Logger } from "../../shared/logger.ts";
-import { createMcpServer } from "../../shared/tools/create-mcp-server.ts";
+import { createMcpServer, createReadCallServer } from "../../shared/tools/create-mcp-server.ts";
 import type { AnyToolDefinition } from "../../shared/tools/define-tool.ts";
 import { calledToolName, type ToolRuntime } from "../../shared/tools/register-tools.ts";
+import { presentAcceptToSdk } from "./accept.ts";
 import { callKey, cancelNotification, type CallCancels, type TrackedCall } from "./call-cancels.ts";
+import { ReadCallTransport } from "./read-call-transport.ts";
 
 /** How one request's answer may be shaped (chosen by content negotiation, see mcp-router.ts). */
 export interface AnswerShape {
@@ -245,6 +247,15 @@ export function createDualEraHandlers(opts: DualEraOptions): DualEraHandlers {
     { overrideGlobalObjects: false, hostname: "localhost" },
   );
 
+  // Plain 2025-era reads (read-call-transport.ts): one server for the process, connected once, outside any request.
+  const readCalls = new ReadCallTransport(opts.tools.filter((tool) => tool.kind === "read").map((tool) => tool.name));
+  outside(() => {
+    const readServer = createReadCallServer(opts.tools, readCalls.runtimeOf);
+    readServer.server.onerror = onerror;
+    // connect() only wires the transport and calls its start(), which does nothing: resolved before any request.
+    void readServer.connect(readCalls);
+  });
+
   return {
     openCall: (req, parsedBody) => {
       if (opts.cancels === undefined) return undefined;
@@ -255,6 +266,12 @@ export function createDualEraHandlers(opts: DualEraOptions): DualEraHandlers {
       return opts.cancels.open(key, id);
     },
     serve: (shape, req, res, parsedBody, call) => {
+      // A tracked call was classified 2025-era by openCall; an untracked one (no grant or no cancels) is classified here.
+      const legacy = () => call !== undefined || isLegacyCall(req, parsedBody);
+      if (readCalls.takes(req, parsedBody, shape.legacyJson, legacy)) {
+        return readCalls.serve(parsedBody, res, req.auth, opts.runtime(), call);
+      }
+      presentAcceptToSdk(req);
       if (call !== undefined && isObject(parsedBody)) trackedCalls.set(parsedBody, call);
       served.set(req, { shape, parsedBody });
       return listener(req, res) as Promise<void>;

@@ -19,7 +19,7 @@ import {
 import { JSON_RPC, sendJsonRpcError } from "./json-rpc-error.ts";
 import { readJsonBody, type ClientLeftBeforeRead } from "./read-json-body.ts";
 import { mcpCors, type BrowserOrigins } from "../cors.ts";
-import { acceptedAnswer, presentAcceptToSdk, type AcceptedAnswer } from "./accept.ts";
+import { acceptedAnswer, type AcceptedAnswer } from "./accept.ts";
 import type { CallCancels } from "./call-cancels.ts";
 import { createDualEraHandlers, type AnswerShape } from "./dual-era-handler.ts";
 import { opensInBrowser, sendEndpointPage } from "./endpoint-page.ts";
@@ -256,7 +256,6 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
         arrivedAt,
         ...(call !== undefined && { cancelled: call.signal }),
       };
-      presentAcceptToSdk(req);
       // The SDK calls the server factory itself (once per request, either era): this request's runtime reaches
       // it through the async context of this call.
       const shape = answerShape(accepted, messages);

@@ -2,11 +2,21 @@ import { McpServer, type McpRequestContext } from "@modelcontextprotocol/server"
 import { registerTaskHandlers } from "../tasks/task-handlers.ts";
 import type { AnyToolDefinition } from "./define-tool.ts";
 import { buildInstructions } from "./instructions.ts";
-import { registerTools, type ToolRuntime } from "./register-tools.ts";
+import { registerTools, type RuntimeLookup, type ToolRuntime } from "./register-tools.ts";
 import { refuseToolsListCursors } from "./tools-list-cursor.ts";
 
 export const SERVER_NAME = "airtable-oauth-mcp";
 export const SERVER_VERSION = "0.1.0";
+
+let builds = 0;
+
+/**
+ * How many McpServers this process has built (createMcpServer and createReadCallServer): tests and benchmarks read
+ * it to see which requests still get a server of their own (issue 15).
+ */
+export function mcpServerBuildCount(): number {
+  return builds;
+}
 
 /**
  * An MCP server (SDK v2 `McpServer`) offering `tools`. Cheap to build: the HTTP endpoint builds one per request
@@ -26,6 +36,7 @@ export function createMcpServer(
   era: McpRequestContext["era"] = "legacy",
   onlyTool?: string,
 ): McpServer {
+  builds += 1;
   const server = new McpServer(
     { name: SERVER_NAME, title: "Airtable", version: SERVER_VERSION },
     { instructions, capabilities: { tools: { listChanged: false } } },
@@ -34,5 +45,20 @@ export function createMcpServer(
   // A server built for one tools/call (the read path's, per request) is never asked for tools/list.
   if (onlyTool === undefined) refuseToolsListCursors(server);
   if (era === "modern" && runtime.tasks !== undefined) registerTaskHandlers(server, runtime.tasks);
+  return server;
+}
+
+/**
+ * The one McpServer per process that serves plain 2025-era read calls (src/server/mcp/read-call-transport.ts): the
+ * catalog's read tools only (a write goes the per-request way, whose cancel and disconnect rules it needs), each
+ * call's runtime looked up by `runtimeOf` when it starts. Built once; never asked for tools/list or initialize.
+ */
+export function createReadCallServer(tools: readonly AnyToolDefinition[], runtimeOf: RuntimeLookup): McpServer {
+  builds += 1;
+  const server = new McpServer(
+    { name: SERVER_NAME, title: "Airtable", version: SERVER_VERSION },
+    { capabilities: { tools: { listChanged: false } } },
+  );
+  registerTools(server, tools, runtimeOf, (tool) => tool.kind === "read", "legacy");
   return server;
 }

@@ -94,11 +94,20 @@ export { toolSuccessResult };
 export const DEFAULT_READ_CALL_DEADLINE_MS = configSchema.shape.READ_CALL_DEADLINE_MS.parse(undefined);
 
 /**
+ * The runtime of the call `extra` belongs to, for a server that outlives its requests (one per process, serving
+ * many callers' calls: read-call-transport.ts). Throws when the call is not one the server's owner is serving.
+ */
+export type RuntimeLookup = (extra: ToolRequestExtra) => ToolRuntime;
+
+/**
  * Registers each tool on the server; read tools run their handler, write tools go to `runtime.runWrite`. The
- * schemas come from compileTools (built once per catalog): per server, this only binds the runtime.
+ * schemas come from compileTools (built once per catalog): per server, this only binds the runtime. A server that
+ * serves many requests gets a `RuntimeLookup` instead, asked for each call's runtime when the call starts (the
+ * write-runner check then falls to the lookup's owner, which serves read tools only).
  *
  * `only`: the name of the one tool this server will be asked to run (a per-request server answering a single
- * `tools/call`, see calledToolName). Only that tool is bound, since binding all of them was most of the cost of
+ * `tools/call`, see calledToolName), or which tools to bind (the read tools, for the one server per process that
+ * serves plain 2025-era reads: read-call-transport.ts). Only that tool is bound, since binding all of them was most of the cost of
  * building a server per request (issue 15); every other request (tools/list, initialize, a name not in the
  * catalog, whose "unknown tool" answer must come from the full catalog) gets every tool. Throws when a write tool
  * is in the catalog without `runtime.runWrite`, whichever tools are bound, so a misconfiguration never depends on
@@ -107,19 +116,26 @@ export const DEFAULT_READ_CALL_DEADLINE_MS = configSchema.shape.READ_CALL_DEADLI
 export function registerTools(
   server: McpServer,
   tools: readonly AnyToolDefinition[],
-  runtime: ToolRuntime,
-  only?: string,
+  runtimeOrLookup: ToolRuntime | RuntimeLookup,
+  only?: string | ((tool: AnyToolDefinition) => boolean),
   era: McpRequestContext["era"] = "legacy",
 ): void {
   const catalog = compileTools(tools);
   for (const { definition: tool } of catalog) {
-    if (tool.kind === "write" && runtime.runWrite === undefined) {
+    if (tool.kind === "write" && typeof runtimeOrLookup !== "function" && runtimeOrLookup.runWrite === undefined) {
       throw new Error(`${tool.name} is a write tool but no write runner was given`);
     }
   }
-  const single = only === undefined ? undefined : catalog.find((entry) => entry.definition.name === only);
-  for (const { definition: tool, config } of single === undefined ? catalog : [single]) {
+  const single = typeof only === "string" ? catalog.find((entry) => entry.definition.name === only) : undefined;
+  const bound =
+    typeof only === "function"
+      ? catalog.filter((entry) => only(entry.definition))
+      : single === undefined
+        ? catalog
+        : [single];
+  for (const { definition: tool, config } of bound) {
     server.registerTool(tool.name, config, async (input: unknown, extra: ToolRequestExtra): Promise<CallToolResult> => {
+      const runtime = typeof runtimeOrLookup === "function" ? runtimeOrLookup(extra) : runtimeOrLookup;
       const started = runtime.arrivedAt ?? performance.now();
       // The caller's logger (userId) once the context exists; the runtime's before that.
       let log = runtime.logger;
