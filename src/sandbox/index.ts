@@ -174,6 +174,12 @@ export interface Sandbox {
    * At sign-in the bases come from the `sandbox_bases` parameter or cookie of the authorize request (oauth.ts).
    */
   setIntegrationBases(userId: string, clientId: string, bases: string[] | "all"): void;
+  /**
+   * The user revoking the OAuth integration `clientId` on Airtable's integrations page: its refresh tokens for them
+   * are refused with `invalid_grant` from now on and its access tokens answer 401 AUTHENTICATION_REQUIRED (OAuthServer
+   * `revoke`). A new sign-in works as before.
+   */
+  revokeIntegration(userId: string, clientId: string): { refreshTokens: number; accessTokens: number };
   /** Cells keyed by field name. */
   listRecordsDirect(
     baseId: string,
@@ -572,6 +578,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     setIntegrationBases(userId, clientId, bases) {
       oauth.setBases(userId, clientId, bases === "all" ? undefined : bases);
       changed();
+    },
+    revokeIntegration(userId, clientId) {
+      const ended = oauth.revoke(userId, clientId);
+      changed();
+      return ended;
     },
     listRecordsDirect(baseId, tableIdOrName) {
       const base = baseOf(baseId);

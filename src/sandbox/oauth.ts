@@ -166,6 +166,31 @@ export class OAuthServer {
     }
   }
 
+  /**
+   * The user removing the integration `clientId` on Airtable's integrations page (account, Integrations,
+   * Third-party integrations, Revoke access): every refresh token of it for that user is refused from now on with
+   * `invalid_grant` (the token endpoint's answer to a revoked refresh token, RFC 6749 §5.2), and its access tokens
+   * answer 401 AUTHENTICATION_REQUIRED. Signing in again through the authorize page gives new tokens. Returns how
+   * many refresh tokens and access tokens it ended.
+   */
+  revoke(userId: string, clientId: string): { refreshTokens: number; accessTokens: number } {
+    let refreshTokens = 0;
+    let accessTokens = 0;
+    for (const grant of this.#refresh.values()) {
+      if (grant.userId === userId && grant.clientId === clientId && !grant.used) {
+        grant.used = true;
+        refreshTokens++;
+      }
+    }
+    for (const [value, token] of this.#store.tokens) {
+      if (token.kind === "oauth" && token.userId === userId && token.clientId === clientId) {
+        this.#store.tokens.delete(value);
+        accessTokens++;
+      }
+    }
+    return { refreshTokens, accessTokens };
+  }
+
   register(client: OAuthClient): void {
     this.clients.set(client.clientId, {
       ...client,

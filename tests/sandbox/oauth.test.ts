@@ -274,6 +274,36 @@ describe("OAuth", () => {
     expect(await refused.text()).toContain(hidden.id);
   });
 
+  it("the user revokes the integration: its refresh token answers invalid_grant, its access token 401; a new sign-in works", async () => {
+    const signIn = async (clientId: string, basic?: string) => {
+      const { code, verifier } = await codeFor(clientId, f.user.email);
+      const form = { grant_type: "authorization_code", code, redirect_uri: REDIRECT, code_verifier: verifier };
+      const t = await token(basic === undefined ? { ...form, client_id: clientId } : form, basic);
+      expect(t.status).toBe(200);
+      return t.body as { access_token: string; refresh_token: string };
+    };
+    const revoked = await signIn("public-client");
+    const other = await signIn("secret-client", "secret-client:s3cret");
+
+    // Airtable's account page, Integrations, Third-party integrations: Revoke access for public-client.
+    expect(f.sandbox.revokeIntegration(f.user.id, "public-client")).toEqual({ refreshTokens: 1, accessTokens: 1 });
+    const whoami = await f.call("GET", "/v0/meta/whoami", undefined, revoked.access_token);
+    expect(whoami.status).toBe(401);
+    expect(whoami.body.error.type).toBe("AUTHENTICATION_REQUIRED");
+    const refresh = await token({
+      grant_type: "refresh_token",
+      refresh_token: revoked.refresh_token,
+      client_id: "public-client",
+    });
+    expect(refresh.status).toBe(400);
+    expect(refresh.body.error).toBe("invalid_grant");
+
+    // Another integration of the same user is not touched, and signing in again gives working tokens.
+    expect((await f.call("GET", "/v0/meta/whoami", undefined, other.access_token)).status).toBe(200);
+    const again = await signIn("public-client");
+    expect((await f.call("GET", "/v0/meta/whoami", undefined, again.access_token)).status).toBe(200);
+  });
+
   it("a personal access token with an Access list reaches only those bases", async () => {
     const second = f.sandbox.createBase(f.user.id, {
       name: "Second",
