@@ -96,8 +96,11 @@ export class SchemaLookupError extends Error {
 
 const label = (item: { id: string; name: string }) => `${JSON.stringify(item.name)} (${item.id})`;
 
-/** By id, then by exact name, then by a case-insensitive name when only one matches. */
-function findByIdOrName<T extends { id: string; name: string }>(items: readonly T[], key: string): T | undefined {
+/** By id, then by exact name, then by a case-insensitive name when only one matches (undefined: none). */
+export function findByIdOrName<T extends { id: string; name: string }>(
+  items: readonly T[],
+  key: string,
+): T | undefined {
   const exact = items.find((i) => i.id === key) ?? items.find((i) => i.name === key);
   if (exact !== undefined) return exact;
   const folded = key.trim().toLowerCase();
@@ -164,6 +167,8 @@ export class SchemaCache {
   readonly #logger: Logger | undefined;
   readonly #now: () => number;
   readonly #memory = new Map<string, Entry>();
+  /** When each schema object was read from Airtable by this process (a cached copy is another object, or older). */
+  readonly #readAt = new WeakMap<BaseSchema, number>();
   readonly #baseListTtlMs: number;
   readonly #baseLists = new Map<string, BaseList>();
   /** Loads under way, with the signal that may stop the call making each (its client's cancelSignal). */
@@ -219,6 +224,33 @@ export class SchemaCache {
     });
     this.#inFlight.set(key, { promise, signal: airtable.cancelSignal });
     return promise;
+  }
+
+  /** This cache's clock (ms), the one readAt answers by. */
+  now(): number {
+    return this.#now();
+  }
+
+  /**
+   * When `schema`, an answer of get for `baseId` and `userId`, was read from Airtable (this cache's clock, ms):
+   * known at once for one this process read; for a copy from Redis, worked out from the key's remaining time to live
+   * (one PTTL). Undefined when it cannot be told (the entry is gone, Redis did not answer): treat it as old.
+   */
+  async readAt(baseId: string, userId: string, schema: BaseSchema): Promise<number | undefined> {
+    const known = this.#readAt.get(schema);
+    if (known !== undefined) return known;
+    const key = this.#key(baseId, userId);
+    if (this.#redis === undefined) {
+      const entry = this.#memory.get(key);
+      return entry?.schema === schema ? entry.expiresAt - this.#ttlMs : undefined;
+    }
+    try {
+      const left = await this.#redis.pttl(key);
+      return left > 0 ? this.#now() - (this.#ttlMs - left) : undefined;
+    } catch (error) {
+      if (redisDoesNotAnswer(error)) throw error;
+      return undefined;
+    }
   }
 
   /** Forgets the base's schema for every user (after a schema change), or for one user. */
@@ -307,6 +339,7 @@ export class SchemaCache {
       if (cached !== undefined) return cached;
     }
     const schema = await airtable.getBaseSchema(baseId);
+    this.#readAt.set(schema, this.#now());
     await this.#write(baseId, userId, key, schema);
     return schema;
   }

@@ -5,7 +5,8 @@
  *   operation keeps its cells by field id; every record kind, merge fields, and a field the agent gave by id.
  * - A field renamed just before the call, while the server's cached schema (60 s) still has the old name: the call
  *   is checked against the cache, and written all the same; so is a link given by name whose linked table's primary
- *   field was renamed (the name lookup's formula is made again from a fresh schema).
+ *   field was renamed (the name lookup's formula is made again from a fresh schema). A name that passed to another
+ *   field (two fields' names swapped) is written where Airtable has it now, the cached schema being read again.
  * - What the agent reads names fields as its call did: an in-doubt record's input after a lost answer, and Airtable's
  *   refusal of a field deleted meanwhile (which names the field id that was sent).
  * - A field deleted while the cached schema still lists it: a read naming it is told by name, with the real fields
@@ -15,6 +16,7 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
+import { WRITE_NAMES_MAX_AGE_MS } from "../../src/shared/tools/write/plan-records.ts";
 import { seedAccount, type SeededAccount } from "./fixtures/airtable-accounts.ts";
 import { planDeployment, startDeployment, type Deployment } from "./helpers/deployment.ts";
 import { callTool, resultText, signInAndConnect } from "./helpers/mcp-client.ts";
@@ -31,6 +33,7 @@ let pat: string;
 let baseId: string;
 let peopleId: string;
 let companiesId: string;
+let placesId: string;
 
 beforeAll(async () => {
   const plan = await planDeployment("field-rename", 1);
@@ -43,6 +46,16 @@ beforeAll(async () => {
     name: "Renames",
     tables: [
       { name: "Companies", fields: [{ name: "Name", type: "singleLineText" }], records: [{ Name: "Acme" }] },
+      // Two fields whose names are swapped in Airtable while the server's cached schema has them the other way.
+      {
+        name: "Places",
+        fields: [
+          { name: "Name", type: "singleLineText" },
+          { name: "City", type: "singleLineText" },
+          { name: "Country", type: "singleLineText" },
+        ],
+        records: [{ Name: "Office", City: "Lyon", Country: "France" }],
+      },
       {
         name: "People",
         fields: [
@@ -68,6 +81,7 @@ beforeAll(async () => {
   baseId = base.id;
   peopleId = base.tables.find((t) => t.name === "People")!.id;
   companiesId = base.tables.find((t) => t.name === "Companies")!.id;
+  placesId = base.tables.find((t) => t.name === "Places")!.id;
   for (const table of base.tables) fieldIds.set(table.id, new Map(table.fields.map((f) => [f.name, f.id])));
   // No worker yet: the first test's writes wait in the queue.
   deployment = await startDeployment(plan, sandbox.url, { WRITE_WAIT_MS: "1500", RECONCILE_SETTLE_MS: "300" });
@@ -193,6 +207,30 @@ describe("a write and a rename of its fields", () => {
     expect(answer.status, answer.message).toBe("completed");
     expect(answer.results).toEqual([{ index: 0, id: ada }]);
     expect(people("Full name").get("Ada")).toMatchObject({ Amount: 99 });
+  }, 60_000);
+
+  it("a name passed to another field within the cache window (two fields swapped): written where the name is now", async () => {
+    const office = sandbox.listRecordsDirect(baseId, placesId)[0]!.id;
+    // The server's schema cache now has City and Country as the base was made.
+    const read = await callTool(client, "list_records", { baseId, tableId: "Places", fields: ["City"], maxRecords: 1 });
+    expect(read.isError, resultText(read)).not.toBe(true);
+    // A person swaps the two names in Airtable (three renames, as its interface allows no two fields one name),
+    // which takes them a few seconds: the server's cached schema is then older than a write trusts for its names.
+    await rename(placesId, "City", "Swapping");
+    await rename(placesId, "Country", "City");
+    await rename(placesId, "Swapping", "Country");
+    await new Promise((resolve) => setTimeout(resolve, WRITE_NAMES_MAX_AGE_MS + 500));
+
+    const answer = await finished(
+      await callWriteTool(client, "update_records", {
+        baseId,
+        tableId: "Places",
+        records: [{ id: office, fields: { City: "Paris" } }],
+      }),
+    );
+    expect(answer.status, answer.message).toBe("completed");
+    // Airtable, given "City", writes the field called City now; the field that was City (now Country) keeps its value.
+    expect(sandbox.listRecordsDirect(baseId, placesId)[0]!.fields).toMatchObject({ City: "Paris", Country: "Lyon" });
   }, 60_000);
 
   it("a link given by name, its linked table's primary field renamed within the cache window: written", async () => {

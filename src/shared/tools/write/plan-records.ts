@@ -1,7 +1,7 @@
 import { AirtableValidationError } from "../../airtable/errors.ts";
 import type { AirtableTable, BaseSchema } from "../../airtable/schemas.ts";
 import { levelAllows, type BaseAccess } from "../../base-permissions.ts";
-import { resolveTable } from "../../schema-cache.ts";
+import { findByIdOrName, resolveTable } from "../../schema-cache.ts";
 import type { ToolContext } from "../define-tool.ts";
 import { resolveLinkNames } from "../linked-records.ts";
 import { isPlainObject, ToolInputError } from "../tool-input-error.ts";
@@ -141,6 +141,18 @@ export async function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRe
     else if (idProblems.length > 0) throw refusalOf(idProblems, undefined, []) ?? error;
     else throw error;
   }
+  // Checked with names against a cached schema (up to 60 s old): a name may since have passed to another field or
+  // table (two fields' names swapped, a new field given a renamed one's name), and the cells, sent by id, would go to
+  // the field the name used to mean, overwriting what it holds. So a call whose schema was read more than
+  // WRITE_NAMES_MAX_AGE_MS ago reads it once more before it is queued, and is checked against that one when a name of
+  // the call means another field or table there. At most one schema read per base and user every 5 s.
+  if (!hasProblems(checks) && idProblems.length === 0 && namesUsed(checks.table, input)) {
+    const readAt = await ctx.schemas.readAt(input.baseId, ctx.userId, checks.schema);
+    if (readAt === undefined || ctx.schemas.now() - readAt > WRITE_NAMES_MAX_AGE_MS) {
+      const fresh = await ctx.schemas.get(ctx.airtable, input.baseId, ctx.userId, { fresh: true });
+      if (namesMovedIn(fresh, checks.table, input)) checks = checkAgainst(fresh, input, where, nonCreator);
+    }
+  }
   const { schema, table, checked } = checks;
   const gathering = hasProblems(checks) || idProblems.length > 0;
   // Link names the cells give are looked up even when the checks above refused the call, so that a wrong name is
@@ -178,6 +190,44 @@ export async function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRe
     throw refused;
   }
   return checked;
+}
+
+/**
+ * How old a cached schema a write may resolve its field and table names with, without reading the schema again:
+ * 5 s. Long enough that an agent's burst of writes shares one read; shorter than a person takes to swap two fields'
+ * names in Airtable's interface (three renames), though not a guarantee.
+ */
+export const WRITE_NAMES_MAX_AGE_MS = 5_000;
+
+/** The keys of a write's cells and its merge fields (the field ids or names it gave). */
+function fieldKeys(input: CheckRecordsInput): Set<string> {
+  return new Set([...input.records.flatMap((r) => Object.keys(r.fields)), ...(input.fieldsToMergeOn ?? [])]);
+}
+
+/** Whether the call names `table` or any of its fields by name (an id always means the same table or field). */
+function namesUsed(table: AirtableTable, input: CheckRecordsInput): boolean {
+  if (input.tableId !== table.id) return true;
+  const ids = new Set(table.fields.map((f) => f.id));
+  return [...fieldKeys(input)].some((key) => !ids.has(key));
+}
+
+/**
+ * Whether a name the call gives means, in `fresh`, another table or field than in `checked` (the table the call was
+ * checked against, from an older schema): a name now of another field is what Airtable would write to. A name
+ * `fresh` no longer has (a field renamed, nothing else taking its name) is not counted: the field it meant is
+ * still written, by id, as a write queued before a rename is (README, "Field renames").
+ */
+function namesMovedIn(fresh: BaseSchema, checked: AirtableTable, input: CheckRecordsInput): boolean {
+  const byName = findByIdOrName(fresh.tables, input.tableId);
+  if (byName !== undefined && byName.id !== checked.id) return true;
+  const table = fresh.tables.find((t) => t.id === checked.id);
+  if (table === undefined) return false;
+  for (const key of fieldKeys(input)) {
+    const was = findByIdOrName(checked.fields, key);
+    const now = findByIdOrName(table.fields, key);
+    if (was !== undefined && now !== undefined && was.id !== now.id) return true;
+  }
+  return false;
 }
 
 /** What the checks of a call against one schema found: the cells, and every problem by kind. */
