@@ -23,9 +23,9 @@ import type { TrackedCall } from "./call-cancels.ts";
  * call (its `notifications/cancelled` handling); this class only frames one request's answer on HTTP.
  *
  * It serves only what the SDK's transport would have passed on unchanged, and everything else goes the SDK's way
- * (dual-era-handler.ts), so every refusal the transport makes keeps the SDK's own answer: a POST whose
- * `Content-Type` is JSON (MCP 2025-11-25 basic/transports, "Sending Messages to the Server"), whose body is a single
- * JSON-RPC request (the SDK's own `isJSONRPCRequest`) of `tools/call` naming a read tool, whose
+ * (dual-era-handler.ts), so every refusal the transport makes keeps the SDK's own answer: a POST whose one
+ * `Content-Type` line is JSON (MCP 2025-11-25 basic/transports, "Sending Messages to the Server"), whose body is a
+ * single JSON-RPC request (the SDK's own `isJSONRPCRequest`) of `tools/call` naming a read tool, whose
  * `MCP-Protocol-Version` header is absent or one the server supports (else the SDK answers 400), classified 2025-era,
  * answered as JSON (no progress asked). Accept was negotiated by the router. The answer is what the SDK's transport
  * writes in JSON mode: 200, `Content-Type: application/json`, the JSON-RPC response the Protocol sent.
@@ -94,7 +94,10 @@ export class ReadCallTransport implements Transport {
     if (method !== "tools/call" || typeof params?.name !== "string" || !this.#readTools.has(params.name)) return false;
     const version = req.headers["mcp-protocol-version"];
     if (version !== undefined && (typeof version !== "string" || !this.#supported.includes(version))) return false;
-    const contentType = req.headers["content-type"];
+    // Every Content-Type field line, joined as the SDK's transport reads them (a Web `Headers` over the raw headers,
+    // @hono/node-server): Node's `req.headers` keeps only the first of duplicated ones, so a request naming it twice
+    // (RFC 9110 section 8.3: one value only) is refused by the SDK (415) as for any other request, not served here.
+    const contentType = req.headersDistinct["content-type"]?.join(", ");
     return contentType !== undefined && isJsonContentType(contentType) && isJSONRPCRequest(body) && legacy();
   }
 

@@ -1,3 +1,4 @@
+import { request } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { allTools } from "../../../src/shared/tools/catalog.ts";
 import { mcpServerBuildCount } from "../../../src/shared/tools/create-mcp-server.ts";
@@ -31,6 +32,25 @@ function post(body: unknown, headers: Record<string, string> = {}) {
       ...headers,
     },
     body: JSON.stringify(body),
+  });
+}
+
+/** A POST /mcp over node:http with the raw header lines `lines` (name, value, name, value…; duplicates kept). */
+function postRaw(lines: string[], body: string): Promise<{ status: number; body: string }> {
+  const url = new URL(`${h.url}/mcp`);
+  const headers = [
+    ...["host", url.host, "accept", "application/json, text/event-stream", "mcp-protocol-version", LEGACY],
+    ...["x-test-user", h.demo.user.id, "content-length", String(Buffer.byteLength(body)), ...lines],
+  ];
+  return new Promise((resolve, reject) => {
+    const req = request({ host: url.hostname, port: url.port, path: url.pathname, method: "POST", headers }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => (text += chunk));
+      res.on("end", () => resolve({ status: res.statusCode!, body: text }));
+    });
+    req.on("error", reject);
+    req.end(body);
   });
 }
 
@@ -109,5 +129,19 @@ describe("plain 2025-era reads on one server per process", () => {
     const type = await post(listRecords(2), { "content-type": "text/plain" });
     expect(type.status).toBe(415);
     expect(await type.text()).toMatch(/Content-Type must be application\/json/);
+  });
+
+  it("a Content-Type given twice is refused by the SDK's transport (415) for a read as for any other request", async () => {
+    // Node's req.headers keeps the first of duplicated Content-Type lines; the SDK's transport sees them all.
+    for (const second of ["application/json", "text/plain"]) {
+      for (const body of [listRecords(3), { jsonrpc: "2.0", id: 4, method: "tools/list" }]) {
+        const answer = await postRaw(
+          ["content-type", "application/json", "content-type", second],
+          JSON.stringify(body),
+        );
+        expect(answer.status).toBe(415);
+        expect(answer.body).toMatch(/Content-Type must be application\/json/);
+      }
+    }
   });
 });
