@@ -13,7 +13,7 @@ import {
   type PerRequestResponseMode,
 } from "@modelcontextprotocol/server";
 import type { Logger } from "../../shared/logger.ts";
-import { createMcpServer, createReadCallServer } from "../../shared/tools/create-mcp-server.ts";
+import { createMcpServer, createReadCallServer, servedOnReadCallServer } from "../../shared/tools/create-mcp-server.ts";
 import type { AnyToolDefinition } from "../../shared/tools/define-tool.ts";
 import { calledToolName, type ToolRuntime } from "../../shared/tools/register-tools.ts";
 import { presentAcceptToSdk } from "./accept.ts";
@@ -248,7 +248,7 @@ export function createDualEraHandlers(opts: DualEraOptions): DualEraHandlers {
   );
 
   // Plain 2025-era reads (read-call-transport.ts): one server for the process, connected once, outside any request.
-  const readCalls = new ReadCallTransport(opts.tools.filter((tool) => tool.kind === "read").map((tool) => tool.name));
+  const readCalls = new ReadCallTransport(opts.tools.filter(servedOnReadCallServer).map((tool) => tool.name));
   outside(() => {
     const readServer = createReadCallServer(opts.tools, readCalls.runtimeOf);
     readServer.server.onerror = onerror;

@@ -18,6 +18,23 @@ export function mcpServerBuildCount(): number {
   return builds;
 }
 
+/** A new, empty McpServer as this server presents itself (name, version, tools capability), counted. */
+function newMcpServer(instructions?: string): McpServer {
+  builds += 1;
+  return new McpServer(
+    { name: SERVER_NAME, title: "Airtable", version: SERVER_VERSION },
+    { ...(instructions !== undefined && { instructions }), capabilities: { tools: { listChanged: false } } },
+  );
+}
+
+/**
+ * Whether the one read-call server offers `tool` (createReadCallServer): the read tools. The transport in front of
+ * it (src/server/mcp/read-call-transport.ts) takes calls of exactly these.
+ */
+export function servedOnReadCallServer(tool: AnyToolDefinition): boolean {
+  return tool.kind === "read";
+}
+
 /**
  * An MCP server (SDK v2 `McpServer`) offering `tools`. Cheap to build: the HTTP endpoint builds one per request
  * (stateless, either protocol era), stdio one per connection. The tools' schemas are compiled once per catalog
@@ -36,11 +53,7 @@ export function createMcpServer(
   era: McpRequestContext["era"] = "legacy",
   onlyTool?: string,
 ): McpServer {
-  builds += 1;
-  const server = new McpServer(
-    { name: SERVER_NAME, title: "Airtable", version: SERVER_VERSION },
-    { instructions, capabilities: { tools: { listChanged: false } } },
-  );
+  const server = newMcpServer(instructions);
   registerTools(server, tools, runtime, onlyTool, era);
   // A server built for one tools/call (the read path's, per request) is never asked for tools/list.
   if (onlyTool === undefined) refuseToolsListCursors(server);
@@ -54,11 +67,7 @@ export function createMcpServer(
  * call's runtime looked up by `runtimeOf` when it starts. Built once; never asked for tools/list or initialize.
  */
 export function createReadCallServer(tools: readonly AnyToolDefinition[], runtimeOf: RuntimeLookup): McpServer {
-  builds += 1;
-  const server = new McpServer(
-    { name: SERVER_NAME, title: "Airtable", version: SERVER_VERSION },
-    { capabilities: { tools: { listChanged: false } } },
-  );
-  registerTools(server, tools, runtimeOf, (tool) => tool.kind === "read", "legacy");
+  const server = newMcpServer();
+  registerTools(server, tools, runtimeOf, servedOnReadCallServer, "legacy");
   return server;
 }
