@@ -42,7 +42,7 @@
  *   later with backoff (BullMQ attempts); the log makes the retry resume exactly where this one stopped.
  * - 429 after the client waited out the shared penalty several times: `OperationRateLimitedError`, retried
  *   after the penalty without counting as an attempt.
- * - the user's access is gone (401 after a refresh, sign-in ended), the base or table is gone or not shared (404,
+ * - the user's access is gone (sign-in ended, or 401 after a refresh), the base or table is gone or not shared (404,
  *   403 INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND), or Airtable
  *   refuses a schema change (422): the operation fails for good — `failed` is appended and
  *   `OperationFailedError` thrown.
@@ -1096,9 +1096,15 @@ function permanentFailure(error: unknown, op: Operation): { reason: string; erro
   }
   const lost = airtableAccessLost(error);
   if (lost !== undefined) {
+    // Two losses, told apart because the first is by far the more common and the person can act on its cause: the
+    // sign-in itself ended (access revoked in Airtable's Integrations page, or its refresh token expired), or a
+    // token renewed for this very request was still refused (access-lost.ts).
+    const what =
+      lost.kind === "sign_in_ended"
+        ? "This user's Airtable sign-in has ended (Airtable refused to renew it: access revoked in Airtable, or the sign-in expired)."
+        : "Airtable no longer accepts this user's sign-in (401 after a refresh).";
     return {
-      reason:
-        "Airtable no longer accepts this user's sign-in (401 after a refresh). Sign in again, then check with get_operation which items were written and retry the rest.",
+      reason: `${what} Sign in again, then check with get_operation which items were written and retry the rest.`,
       errorType: lost.errorType,
     };
   }
