@@ -16,7 +16,7 @@
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
-import { WRITE_NAMES_MAX_AGE_MS } from "../../src/shared/tools/write/plan-records.ts";
+import { WRITE_NAMES_MAX_AGE_MS } from "../../src/shared/tools/write/check-fields.ts";
 import { seedAccount, type SeededAccount } from "./fixtures/airtable-accounts.ts";
 import { planDeployment, startDeployment, type Deployment } from "./helpers/deployment.ts";
 import { callTool, resultText, signInAndConnect } from "./helpers/mcp-client.ts";
@@ -34,6 +34,7 @@ let baseId: string;
 let peopleId: string;
 let companiesId: string;
 let placesId: string;
+let filesId: string;
 
 beforeAll(async () => {
   const plan = await planDeployment("field-rename", 1);
@@ -55,6 +56,16 @@ beforeAll(async () => {
           { name: "Country", type: "singleLineText" },
         ],
         records: [{ Name: "Office", City: "Lyon", Country: "France" }],
+      },
+      // Two attachment fields whose names are swapped, for the single-item writes that name a field.
+      {
+        name: "Files",
+        fields: [
+          { name: "Name", type: "singleLineText" },
+          { name: "Photo", type: "multipleAttachments" },
+          { name: "Receipt", type: "multipleAttachments" },
+        ],
+        records: [{ Name: "Trip" }],
       },
       {
         name: "People",
@@ -82,6 +93,7 @@ beforeAll(async () => {
   peopleId = base.tables.find((t) => t.name === "People")!.id;
   companiesId = base.tables.find((t) => t.name === "Companies")!.id;
   placesId = base.tables.find((t) => t.name === "Places")!.id;
+  filesId = base.tables.find((t) => t.name === "Files")!.id;
   for (const table of base.tables) fieldIds.set(table.id, new Map(table.fields.map((f) => [f.name, f.id])));
   // No worker yet: the first test's writes wait in the queue.
   deployment = await startDeployment(plan, sandbox.url, { WRITE_WAIT_MS: "1500", RECONCILE_SETTLE_MS: "300" });
@@ -231,6 +243,66 @@ describe("a write and a rename of its fields", () => {
     expect(answer.status, answer.message).toBe("completed");
     // Airtable, given "City", writes the field called City now; the field that was City (now Country) keeps its value.
     expect(sandbox.listRecordsDirect(baseId, placesId)[0]!.fields).toMatchObject({ City: "Paris", Country: "Lyon" });
+  }, 60_000);
+
+  it("upload_attachment and update_field naming a field swapped within the cache window change the field so named now", async () => {
+    const trip = sandbox.listRecordsDirect(baseId, filesId)[0]!.id;
+    const photo = fieldIds.get(filesId)!.get("Photo")!;
+    const receipt = fieldIds.get(filesId)!.get("Receipt")!;
+    /** Swaps Photo and Receipt in Airtable as a person does (three renames), after the server cached the schema. */
+    const swapAfterCaching = async () => {
+      const read = await callTool(client, "list_records", {
+        baseId,
+        tableId: "Files",
+        fields: ["Photo"],
+        maxRecords: 1,
+      });
+      expect(read.isError, resultText(read)).not.toBe(true);
+      await rename(filesId, "Photo", "Swapping");
+      await rename(filesId, "Receipt", "Photo");
+      await rename(filesId, "Swapping", "Receipt");
+      await new Promise((resolve) => setTimeout(resolve, WRITE_NAMES_MAX_AGE_MS + 500));
+    };
+
+    // The field called Receipt now is the one created as Photo: the file goes there, the other stays empty.
+    await swapAfterCaching();
+    const uploaded = await finished(
+      await callWriteTool(client, "upload_attachment", {
+        baseId,
+        tableId: "Files",
+        recordId: trip,
+        fieldId: "Receipt",
+        filename: "receipt.txt",
+        contentType: "text/plain",
+        file: Buffer.from("12.50 EUR").toString("base64"),
+      }),
+    );
+    expect(uploaded.status, uploaded.message).toBe("completed");
+    const cells = sandbox.listRecordsDirect(baseId, filesId)[0]!.fields;
+    expect(cells.Receipt).toEqual([expect.objectContaining({ filename: "receipt.txt" })]);
+    expect(cells.Photo ?? []).toEqual([]);
+
+    // Swapped back (the server's cached schema, read by the upload above, again older than the names): the
+    // description goes to the field called Photo now, the one created as Photo.
+    await swapAfterCaching();
+    const described = await finished(
+      await callWriteTool(client, "update_field", {
+        baseId,
+        tableId: "Files",
+        fieldId: "Photo",
+        description: "Pictures",
+      }),
+    );
+    expect(described.status, described.message).toBe("completed");
+    const meta = await fetch(`${sandbox.url}/v0/meta/bases/${baseId}/tables`, {
+      headers: { authorization: `Bearer ${pat}` },
+    });
+    const { tables } = (await meta.json()) as {
+      tables: { id: string; fields: { id: string; name: string; description?: string }[] }[];
+    };
+    const fields = tables.find((t) => t.id === filesId)!.fields;
+    expect(fields.find((f) => f.id === photo)).toMatchObject({ name: "Photo", description: "Pictures" });
+    expect(fields.find((f) => f.id === receipt)?.description).toBeUndefined();
   }, 60_000);
 
   it("a link given by name, its linked table's primary field renamed within the cache window: written", async () => {

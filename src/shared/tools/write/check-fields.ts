@@ -158,6 +158,41 @@ export function withWriteSchema<R>(
   return withSchema(ctx, baseId, use, (error) => error instanceof SchemaLookupError || error instanceof ToolInputError);
 }
 
+/**
+ * How old a cached schema a write may resolve its field and table names with, without reading the schema again:
+ * 5 s. Long enough that an agent's burst of writes shares one read; shorter than a person takes to swap two fields'
+ * names in Airtable's interface (three renames), though not a guarantee.
+ */
+export const WRITE_NAMES_MAX_AGE_MS = 5_000;
+
+/**
+ * withWriteSchema for a single-item schema or attachment write (upload_attachment, update_field, update_table,
+ * create_field) that may name its table or field: the schema cache trusts a schema for 60 s, and within that time a
+ * name may have passed to another table or field in Airtable (two fields' names swapped): the write, sent by id,
+ * would then change the one the name used to mean (rename the wrong field, add a file to the wrong attachment field).
+ * So when `namedBy(result)` says the call gave a name (its resolved ids differ from what it gave) and the schema it
+ * was checked against was read from Airtable more than WRITE_NAMES_MAX_AGE_MS ago, it is checked once more against a
+ * fresh schema, whose answer is used (what `use` throws there, e.g. a name Airtable no longer has, is the call's
+ * refusal). Record writes have their own, finer form of this rule (plan-records.ts). Costs at most one schema
+ * request per base and user every 5 s, for calls that name things.
+ */
+export async function withWriteSchemaForNames<R>(
+  ctx: Pick<ToolContext, "airtable" | "schemas" | "userId">,
+  baseId: string,
+  use: (schema: BaseSchema) => R,
+  namedBy: (result: R) => boolean,
+): Promise<R> {
+  let checkedWith: BaseSchema | undefined;
+  const result = await withWriteSchema(ctx, baseId, (schema) => {
+    checkedWith = schema;
+    return use(schema);
+  });
+  if (checkedWith === undefined || !namedBy(result)) return result;
+  const readAt = await ctx.schemas.readAt(baseId, ctx.userId, checkedWith);
+  if (readAt !== undefined && ctx.schemas.now() - readAt <= WRITE_NAMES_MAX_AGE_MS) return result;
+  return use(await ctx.schemas.get(ctx.airtable, baseId, ctx.userId, { fresh: true }));
+}
+
 /** A new select option FieldChecker met: its first spelling, where that was given, and the records giving it. */
 interface NewOption {
   name: string;

@@ -8,7 +8,7 @@ import {
   checkRequiredOptions,
   describeItem,
   withLinkedTableId,
-  withWriteSchema,
+  withWriteSchemaForNames,
 } from "./check-fields.ts";
 import {
   createAnnotations,
@@ -30,22 +30,31 @@ export const createField = defineWriteTool({
   async plan(input, ctx) {
     checkCreatableType(input.type, "type");
     checkRequiredOptions(input.type, input.options, "options");
-    const { table, spec } = await withWriteSchema(ctx, input.baseId, (schema) => {
-      const table = resolveTable(schema, input.tableId, input.baseId);
-      checkNewName(table.fields, input.name, "field", `in table ${describeItem(table)}`);
-      const spec = withLinkedTableId(
-        {
-          name: input.name,
-          type: input.type,
-          ...(input.description !== undefined && { description: input.description }),
-          ...(input.options !== undefined && { options: input.options }),
-        },
-        schema,
-        input.baseId,
-        "options",
-      );
-      return { table, spec };
-    });
+    const { table, spec } = await withWriteSchemaForNames(
+      ctx,
+      input.baseId,
+      (schema) => {
+        const table = resolveTable(schema, input.tableId, input.baseId);
+        checkNewName(table.fields, input.name, "field", `in table ${describeItem(table)}`);
+        const spec = withLinkedTableId(
+          {
+            name: input.name,
+            type: input.type,
+            ...(input.description !== undefined && { description: input.description }),
+            ...(input.options !== undefined && { options: input.options }),
+          },
+          schema,
+          input.baseId,
+          "options",
+        );
+        return { table, spec };
+      },
+      // The table, or the table a link field links to (options.linkedTableId), given by name.
+      ({ table, spec }) =>
+        table.id !== input.tableId ||
+        (spec.options as { linkedTableId?: unknown } | undefined)?.linkedTableId !==
+          (input.options as { linkedTableId?: unknown } | undefined)?.linkedTableId,
+    );
     return {
       kind: "create_field",
       baseId: input.baseId,

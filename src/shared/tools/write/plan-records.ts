@@ -19,6 +19,7 @@ import {
   valueProblems,
   variantLines,
   withWriteSchema,
+  WRITE_NAMES_MAX_AGE_MS,
   type CloseOptionUse,
   type ReadOnlyUse,
   type SelectVariantUse,
@@ -191,13 +192,6 @@ export async function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRe
   }
   return checked;
 }
-
-/**
- * How old a cached schema a write may resolve its field and table names with, without reading the schema again:
- * 5 s. Long enough that an agent's burst of writes shares one read; shorter than a person takes to swap two fields'
- * names in Airtable's interface (three renames), though not a guarantee.
- */
-export const WRITE_NAMES_MAX_AGE_MS = 5_000;
 
 /** The keys of a write's cells and its merge fields (the field ids or names it gave). */
 function fieldKeys(input: CheckRecordsInput): Set<string> {

@@ -4,7 +4,7 @@ import { defineWriteTool } from "../define-tool.ts";
 import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { ToolInputError } from "../tool-input-error.ts";
-import { checkNewName, describeItem, FieldChecker, withWriteSchema } from "./check-fields.ts";
+import { checkNewName, describeItem, FieldChecker, withWriteSchemaForNames } from "./check-fields.ts";
 import { overwriteAnnotations, QUEUED_ITEM_NOTE, singleItemOptions } from "./write-inputs.ts";
 
 export const updateField = defineWriteTool({
@@ -42,14 +42,19 @@ export const updateField = defineWriteTool({
     if (input.name === undefined && input.description === undefined) {
       throw new ToolInputError("Nothing to change: give name, description, or both.");
     }
-    const { table, field } = await withWriteSchema(ctx, input.baseId, (schema) => {
-      const table = resolveTable(schema, input.tableId, input.baseId);
-      const field = new FieldChecker(table).field(input.fieldId, "fieldId");
-      if (input.name !== undefined) {
-        checkNewName(table.fields, input.name, "field", `in table ${describeItem(table)}`, field.id);
-      }
-      return { table, field };
-    });
+    const { table, field } = await withWriteSchemaForNames(
+      ctx,
+      input.baseId,
+      (schema) => {
+        const table = resolveTable(schema, input.tableId, input.baseId);
+        const field = new FieldChecker(table).field(input.fieldId, "fieldId");
+        if (input.name !== undefined) {
+          checkNewName(table.fields, input.name, "field", `in table ${describeItem(table)}`, field.id);
+        }
+        return { table, field };
+      },
+      ({ table, field }) => table.id !== input.tableId || field.id !== input.fieldId,
+    );
     return {
       kind: "update_field",
       baseId: input.baseId,

@@ -4,7 +4,7 @@ import { defineWriteTool } from "../define-tool.ts";
 import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput, recordIdInput, tableIdInput } from "../shapes.ts";
 import { ToolInputError } from "../tool-input-error.ts";
-import { describeItem, FieldChecker, withWriteSchema } from "./check-fields.ts";
+import { describeItem, FieldChecker, withWriteSchemaForNames } from "./check-fields.ts";
 import { createAnnotations, QUEUED_ITEM_NOTE, singleItemOptions } from "./write-inputs.ts";
 import { formatCount } from "../../format-count.ts";
 
@@ -47,21 +47,26 @@ export const uploadAttachment = defineWriteTool({
   annotations: createAnnotations,
   async plan(input, ctx) {
     const file = checkBase64File(input.file);
-    const { table, field } = await withWriteSchema(ctx, input.baseId, (schema) => {
-      const table = resolveTable(schema, input.tableId, input.baseId);
-      const field = new FieldChecker(table).field(input.fieldId, "fieldId");
-      if (field.type !== "multipleAttachments") {
-        const attachmentFields = table.fields.filter((f) => f.type === "multipleAttachments").map(describeItem);
-        throw new ToolInputError(
-          `fieldId: the field ${describeItem(field)} is a ${field.type} field; files go into an attachment ` +
-            `(multipleAttachments) field. ` +
-            (attachmentFields.length === 0
-              ? `Table ${describeItem(table)} has none: create one with create_field (type multipleAttachments).`
-              : `Table ${describeItem(table)} has: ${attachmentFields.join(", ")}.`),
-        );
-      }
-      return { table, field };
-    });
+    const { table, field } = await withWriteSchemaForNames(
+      ctx,
+      input.baseId,
+      (schema) => {
+        const table = resolveTable(schema, input.tableId, input.baseId);
+        const field = new FieldChecker(table).field(input.fieldId, "fieldId");
+        if (field.type !== "multipleAttachments") {
+          const attachmentFields = table.fields.filter((f) => f.type === "multipleAttachments").map(describeItem);
+          throw new ToolInputError(
+            `fieldId: the field ${describeItem(field)} is a ${field.type} field; files go into an attachment ` +
+              `(multipleAttachments) field. ` +
+              (attachmentFields.length === 0
+                ? `Table ${describeItem(table)} has none: create one with create_field (type multipleAttachments).`
+                : `Table ${describeItem(table)} has: ${attachmentFields.join(", ")}.`),
+          );
+        }
+        return { table, field };
+      },
+      ({ table, field }) => table.id !== input.tableId || field.id !== input.fieldId,
+    );
     return {
       kind: "upload_attachment",
       baseId: input.baseId,
