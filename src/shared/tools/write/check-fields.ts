@@ -166,6 +166,17 @@ export function withWriteSchema<R>(
 export const WRITE_NAMES_MAX_AGE_MS = 5_000;
 
 /**
+ * withWriteSchemaForNames's `namedBy` for a call giving `tableId` (and maybe `fieldId`), each an id or a name: true
+ * when what it resolved to has another id than what it gave, i.e. it gave a name.
+ */
+export function givenByName(input: {
+  tableId: string;
+  fieldId?: string;
+}): (resolved: { table: AirtableTable; field?: AirtableField }) => boolean {
+  return ({ table, field }) => table.id !== input.tableId || (field !== undefined && field.id !== input.fieldId);
+}
+
+/**
  * withWriteSchema for a single-item schema or attachment write (upload_attachment, update_field, update_table,
  * create_field) that may name its table or field: the schema cache trusts a schema for 60 s, and within that time a
  * name may have passed to another table or field in Airtable (two fields' names swapped): the write, sent by id,

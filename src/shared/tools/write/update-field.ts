@@ -4,7 +4,7 @@ import { defineWriteTool } from "../define-tool.ts";
 import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { ToolInputError } from "../tool-input-error.ts";
-import { checkNewName, describeItem, FieldChecker, withWriteSchemaForNames } from "./check-fields.ts";
+import { checkNewName, describeItem, FieldChecker, givenByName, withWriteSchemaForNames } from "./check-fields.ts";
 import { overwriteAnnotations, QUEUED_ITEM_NOTE, singleItemOptions } from "./write-inputs.ts";
 
 export const updateField = defineWriteTool({
@@ -53,7 +53,7 @@ export const updateField = defineWriteTool({
         }
         return { table, field };
       },
-      ({ table, field }) => table.id !== input.tableId || field.id !== input.fieldId,
+      givenByName(input),
     );
     return {
       kind: "update_field",

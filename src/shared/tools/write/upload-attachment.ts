@@ -4,7 +4,7 @@ import { defineWriteTool } from "../define-tool.ts";
 import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput, recordIdInput, tableIdInput } from "../shapes.ts";
 import { ToolInputError } from "../tool-input-error.ts";
-import { describeItem, FieldChecker, withWriteSchemaForNames } from "./check-fields.ts";
+import { describeItem, FieldChecker, givenByName, withWriteSchemaForNames } from "./check-fields.ts";
 import { createAnnotations, QUEUED_ITEM_NOTE, singleItemOptions } from "./write-inputs.ts";
 import { formatCount } from "../../format-count.ts";
 
@@ -65,7 +65,7 @@ export const uploadAttachment = defineWriteTool({
         }
         return { table, field };
       },
-      ({ table, field }) => table.id !== input.tableId || field.id !== input.fieldId,
+      givenByName(input),
     );
     return {
       kind: "upload_attachment",
