@@ -52,6 +52,26 @@ function primaryText(value: unknown): string {
   return String(value);
 }
 
+/**
+ * What to do about a name no linked record has: create the record, fix the name, or give an id; for a name with
+ * commas ("Acme, Globex"), first how to name several records. Airtable's typecast splits a text link cell on commas
+ * (https://github.com/Airtable/airtable.js/issues/130), so an agent may join names that way, while this server looks
+ * a name up whole (a primary value may hold a comma: "O'Reilly, Inc."), and would otherwise be told only to create
+ * a record named "Acme, Globex".
+ */
+function severalNamesHint(name: string): string {
+  const parts = name
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part !== "");
+  const fix = "create that record first, fix the name, or give its record id (rec…).";
+  if (parts.length < 2) return fix.charAt(0).toUpperCase() + fix.slice(1);
+  return (
+    "A name is looked up whole, commas included; to link several records, give each its own item: " +
+    `${JSON.stringify(parts).replaceAll('","', '", "')}. Otherwise ${fix}`
+  );
+}
+
 /** Text naming a linked record by its primary value: not a record id, not blank. */
 const isName = (v: unknown): v is string => typeof v === "string" && v.trim() !== "" && !isRecordId(v);
 
@@ -151,7 +171,7 @@ export async function resolveLinkNames(
         matches.length === 0
           ? new ToolInputError(
               `${at}: no record of table ${JSON.stringify(linked.name)} has ${JSON.stringify(name)} as its ` +
-                `${JSON.stringify(primary.name)}. Create that record first, fix the name, or give its record id (rec…).`,
+                `${JSON.stringify(primary.name)}. ${severalNamesHint(name)}`,
             )
           : new ToolInputError(
               `${at}: ${matches.length} records of table ${JSON.stringify(linked.name)} have ${JSON.stringify(name)} ` +

@@ -122,6 +122,32 @@ describe("writing a link by the linked record's primary value", () => {
     expect(ambiguous.text).toMatch(/2 records of table "Companies" have "Twin"/);
     expect(ambiguous.text).toMatch(/rec\w{14}, rec\w{14}/);
   });
+
+  it('a name with commas that no record has ("Acme, Globex") is refused saying how to name several records', async () => {
+    // A CRM trial's agent linked a contact to two companies with one string, as Airtable's typecast takes it (it
+    // splits on commas). Names are looked up whole here (a company may be "O'Reilly, Inc."), so the refusal said only
+    // "Create that record first": the agent would have made a company called "Acme, Globex".
+    const joined = await call("create_record", {
+      baseId: h.demo.base.id,
+      tableId: "Contacts",
+      fields: { Name: "Linked to two", Company: "Acme, Globex" },
+    });
+    expect(joined.isError).toBe(true);
+    expect(joined.text).toBe(
+      'fields["Company"]: no record of table "Companies" has "Acme, Globex" as its "Name". A name is looked up ' +
+        'whole, commas included; to link several records, give each its own item: ["Acme", "Globex"]. Otherwise ' +
+        "create that record first, fix the name, or give its record id (rec…).",
+    );
+    expect(contactsNamed("Linked to two")).toHaveLength(0);
+
+    const listed = await call("create_record", {
+      baseId: h.demo.base.id,
+      tableId: "Contacts",
+      fields: { Name: "Linked to two", Company: ["Acme", "Globex"] },
+    });
+    expect(listed.data.status).toBe("completed");
+    expect(contactsNamed("Linked to two")[0]?.fields.Company).toEqual([companyId("Acme"), companyId("Globex")]);
+  });
 });
 
 describe("reads with expandLinks", () => {
