@@ -8,7 +8,8 @@
  * INVALID_MULTIPLE_CHOICE_OPTIONS error unless the typecast parameter is enabled", field model, Single select); with
  * typecast, an unknown option written by a user below creator, since adding an option is configuring the field
  * (https://github.com/Airtable/airtable.js/issues/138, Airtable's answer there). The message names neither the
- * field nor why, so the agent is told both, and what to do.
+ * field nor why, so the agent is told both, and what to do. An option's id given without typecast (the checks before
+ * queueing leave it to Airtable, which may resolve it) is told to give the option's name instead.
  */
 
 /** Airtable's wording of this refusal (the option follows it). */
@@ -31,6 +32,12 @@ export function refusedOption(message: string): string | undefined {
   }
   return text;
 }
+
+/**
+ * A select option's id (`sel` + 14 letters or digits). The field model's write format is the option's name; an id
+ * refused as an unknown option is a copied id, and the fix is its name, never adding the id as an option.
+ */
+const OPTION_ID = /^sel[A-Za-z0-9]{14}$/;
 
 /** Whether the cell `value` names `option`: a single select's name, a multiple select's list, typecast's "a, b". */
 function names(value: unknown, option: string, typecast: boolean): boolean {
@@ -66,12 +73,15 @@ export function explainSelectOptionRefusal(
         ? `the select field ${fields[0]!}`
         : `the select fields ${fields.join(", ")}`;
   const shown = JSON.stringify(option);
-  const why = typecast
-    ? "Only a base creator can add an option: typecast: true adds one only for a creator (permissionLevel create) or " +
-      "the base's owner, so your permission level on this base is below that (list_bases shows it). Give one of the " +
-      `existing options (describe_table lists them), or ask the base's owner to add ${shown} or to make you a creator.`
-    : "Without typecast Airtable adds no option. Give one of the existing options (describe_table lists them); to " +
-      `add ${shown} as a new option, pass typecast: true, which Airtable allows only a base creator (permissionLevel ` +
-      "create) or the base's owner.";
+  const why = OPTION_ID.test(option)
+    ? `${shown} looks like the id of an option (sel…): a select cell takes the option's name (the field model's ` +
+      "cell format). Give the option's name instead (describe_table lists each option's id and name)."
+    : typecast
+      ? "Only a base creator can add an option: typecast: true adds one only for a creator (permissionLevel create) or " +
+        "the base's owner, so your permission level on this base is below that (list_bases shows it). Give one of the " +
+        `existing options (describe_table lists them), or ask the base's owner to add ${shown} or to make you a creator.`
+      : "Without typecast Airtable adds no option. Give one of the existing options (describe_table lists them); to " +
+        `add ${shown} as a new option, pass typecast: true, which Airtable allows only a base creator (permissionLevel ` +
+        "create) or the base's owner.";
   return `${shown} is not an existing option of ${of}, so Airtable refused the record. ${why} (Airtable: ${message})`;
 }

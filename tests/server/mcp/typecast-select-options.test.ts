@@ -421,3 +421,34 @@ describe("a new option close to an existing one, typecast left to its default", 
     expect(recordWrites(base.id)).toBe(0);
   });
 });
+
+describe("a select option's id given without typecast", () => {
+  it("is refused by Airtable, and the record's error says to give the option's name, not to add the id as an option", async () => {
+    // A CRM trial's agent copied an option's id from describe_table into an update with typecast: false. The
+    // sandbox, like the field model (whose cell format is the option's name), refuses it with Airtable's
+    // "Insufficient permissions to create new select option", and the error went on "to add "sel…" as a new option,
+    // pass typecast: true": advice to create an option named after an id (which the next call's checks refuse).
+    const base = tasksBase("Option id");
+    const table = base.tables.find((t) => t.name === "Tasks")!;
+    const described = await call("describe_table", { baseId: base.id, tableId: "Tasks" });
+    const fields = (described.data.table as { fields: { name: string; options?: { choices?: unknown[] } }[] }).fields;
+    const choices = fields.find((f) => f.name === "Status")!.options!.choices as { id: string; name: string }[];
+    const done = choices.find((c) => c.name === "Done")!.id;
+    const created = await call("create_records", {
+      baseId: base.id,
+      tableId: "Tasks",
+      typecast: false,
+      records: [{ fields: { Name: "By option id", Status: done } }],
+    });
+    expect(created.isError, created.text).toBe(false);
+    const [result] = created.data.results as { error?: { type: string; message: string } }[];
+    expect(result?.error?.type).toBe("INVALID_MULTIPLE_CHOICE_OPTIONS");
+    expect(result?.error?.message).toBe(
+      `"${done}" is not an existing option of the select field "Status", so Airtable refused the record. "${done}" ` +
+        "looks like the id of an option (sel…): a select cell takes the option's name (the field model's cell " +
+        "format). Give the option's name instead (describe_table lists each option's id and name). " +
+        `(Airtable: Insufficient permissions to create new select option ""${done}"")`,
+    );
+    expect(h.sandbox.listRecordsDirect(base.id, table.id)).toEqual([]);
+  });
+});
