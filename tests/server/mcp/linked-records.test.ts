@@ -64,6 +64,37 @@ describe("search_records on computed and link fields", () => {
     for (const r of starkContacts) expect(r.fields["Company name"]).toEqual(["Stark Industries"]);
   });
 
+  it("a default search for a number says which fields it did not search and how to search them", async () => {
+    // A CRM trial's agent searched Deals for an amount ("1003.25"): the answer was an empty list whose
+    // searchedFields left the currency field out, read as "no deal of that amount", though one had it.
+    const contacts = h.sandbox.listRecordsDirect(h.demo.base.id, "Contacts");
+    const sized = contacts.find((r) => typeof r.fields["Deal size"] === "number")!;
+    const size = String(sized.fields["Deal size"]);
+    const answer = await call("search_records", { baseId: h.demo.base.id, tableId: "Contacts", searchTerm: size });
+    expect(answer.isError, answer.text).toBe(false);
+    const note = answer.data.note as string;
+    expect(note).toMatch(
+      /^Not searched \(a search by default reads only what shows as text\): .*"Deal size" \(number\)/,
+    );
+    expect(note).toContain(
+      `To find ${JSON.stringify(size)} in them, give fieldIds (e.g. ["Deal size"]), or use list_records with ` +
+        "filterByFormula (e.g. {Deal size} = " +
+        size +
+        ").",
+    );
+    const inSize = await call("search_records", {
+      baseId: h.demo.base.id,
+      tableId: "Contacts",
+      searchTerm: size,
+      fieldIds: ["Deal size"],
+    });
+    expect((inSize.data.records as Rec[]).map((r) => r.id)).toContain(sized.id);
+    expect(inSize.data.note).toBeUndefined();
+    // A term without a digit: nothing to say.
+    const byName = await call("search_records", { baseId: h.demo.base.id, tableId: "Contacts", searchTerm: "acme" });
+    expect(byName.data.note).toBeUndefined();
+  });
+
   it("escapes the term: a quote-and-formula term searched in lookups finds nothing and is no error", async () => {
     const hostile = await call("search_records", {
       baseId: h.demo.base.id,

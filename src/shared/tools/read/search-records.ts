@@ -77,7 +77,13 @@ export const searchRecords = defineTool({
         cursor: input.cursor,
         expandLinks: input.expandLinks ? schema : undefined,
       });
-      return { ...page, searchedFields: searched.map((f) => ({ id: f.id, name: f.name, type: f.type })) };
+      const unsearched = input.fieldIds === undefined ? notSearchedNote(input.searchTerm, table, searched) : undefined;
+      const note = [page.note, unsearched].filter((n) => n !== undefined).join(" ");
+      return {
+        ...page,
+        ...(note !== "" && { note }),
+        searchedFields: searched.map((f) => ({ id: f.id, name: f.name, type: f.type })),
+      };
     };
     const formulaRefused = (error: unknown) =>
       error instanceof AirtableValidationError && error.type === "INVALID_FILTER_BY_FORMULA";
@@ -114,6 +120,49 @@ export const searchRecords = defineTool({
     }
   },
 });
+
+/** Types whose cells never show a number or date an agent would search for. */
+const NO_DIGITS_SHOWN = new Set(["checkbox", "button", "multipleAttachments"]);
+/** Types (or computed results) whose value is a number, compared with `=` in a formula. */
+const NUMBER_TYPES = new Set(["number", "currency", "percent", "rating", "duration", "autoNumber", "count"]);
+/** How many unsearched fields the note names; the rest are counted. */
+const UNSEARCHED_NAMED = 10;
+
+/**
+ * The answer's note for a default search (no fieldIds) whose term holds a digit: the fields it did not search (numbers,
+ * currencies, dates, numeric lookups, rollups and formulas: what does not show as text), and how to search them. Such
+ * a term, an amount or a date, is likely meant for them, and an empty answer whose searchedFields leave them out
+ * reads as "no record has it" (a CRM trial: "1003.25" in Deals, whose "Amount" is a currency). Undefined when the
+ * term has no digit or every field was searched. Pure: reads the cached schema only.
+ */
+function notSearchedNote(
+  searchTerm: string,
+  table: AirtableTable,
+  searched: readonly AirtableField[],
+): string | undefined {
+  if (!/\d/.test(searchTerm)) return undefined;
+  const searchedIds = new Set(searched.map((f) => f.id));
+  const others = table.fields.filter(
+    (f) => !searchedIds.has(f.id) && !NO_DIGITS_SHOWN.has(f.type) && fieldReference(f) !== undefined,
+  );
+  if (others.length === 0) return undefined;
+  const named = others
+    .slice(0, UNSEARCHED_NAMED)
+    .map((f) => `${JSON.stringify(f.name)} (${f.type})`)
+    .join(", ");
+  const more = others.length > UNSEARCHED_NAMED ? `, and ${others.length - UNSEARCHED_NAMED} more` : "";
+  const term = searchTerm.trim();
+  const isNumber = (f: AirtableField) =>
+    NUMBER_TYPES.has(f.type) || NUMBER_TYPES.has(String((f.options?.result as { type?: unknown } | null)?.type));
+  const numeric = /^-?\d+(\.\d+)?$/.test(term) ? others.find(isNumber) : undefined;
+  const example = numeric ?? others[0]!;
+  const formula = numeric === undefined ? "" : ` (e.g. ${fieldReference(numeric)!} = ${term})`;
+  return (
+    `Not searched (a search by default reads only what shows as text): ${named}${more}. To find ` +
+    `${JSON.stringify(term)} in them, give fieldIds (e.g. ${JSON.stringify([example.name])}), or use list_records ` +
+    `with filterByFormula${formula}.`
+  );
+}
 
 function searchedFields(table: AirtableTable, wanted: string[] | undefined): AirtableField[] {
   if (wanted === undefined) {
