@@ -7,7 +7,7 @@
 import { isEmptyCell } from "../../airtable/empty-cell.ts";
 import type { AirtableField, AirtableTable, BaseSchema } from "../../airtable/schemas.ts";
 import type { BaseAccess } from "../../base-permissions.ts";
-import { resolveField, resolveTable, SchemaLookupError } from "../../schema-cache.ts";
+import { findByIdOrName, resolveField, resolveTable, SchemaLookupError } from "../../schema-cache.ts";
 import type { ToolContext } from "../define-tool.ts";
 import { withSchema } from "../with-schema.ts";
 import { isPlainObject, quotedValue, ToolInputError } from "../tool-input-error.ts";
@@ -166,14 +166,39 @@ export function withWriteSchema<R>(
 export const WRITE_NAMES_MAX_AGE_MS = 5_000;
 
 /**
- * withWriteSchemaForNames's `namedBy` for a call giving `tableId` (and maybe `fieldId`), each an id or a name: true
- * when what it resolved to has another id than what it gave, i.e. it gave a name.
+ * What withWriteSchemaForNames asks about a call's names, given what `use` resolved them to (`result`).
+ * - `named`: whether the call gave a name at all (an id always means the same table or field), so whether a fresh
+ *   schema can change anything.
+ * - `movedIn`: whether a name the call gave means, in the fresh schema, another table or field than in `result`
+ *   (two fields' names swapped, a field renamed and a new one given its old name): Airtable, sent the name, would
+ *   write to that one. A name the fresh schema no longer has (a field renamed, nothing taking its name) has not
+ *   moved: the table or field it meant is still written, by id, as the record writes do (plan-records.ts
+ *   `namesMovedIn`; README, "Field renames").
  */
-export function givenByName(input: {
+export interface NamesGiven<R> {
+  named(result: R): boolean;
+  movedIn(fresh: BaseSchema, result: R): boolean;
+}
+
+/**
+ * NamesGiven for a call giving `tableId` (and maybe `fieldId`), each an id or a name, whose `use` answers the table
+ * and field they resolved to. A name is matched as resolveTable and resolveField match it (findByIdOrName).
+ */
+export function givenByName<R extends { table: AirtableTable; field?: AirtableField }>(input: {
   tableId: string;
   fieldId?: string;
-}): (resolved: { table: AirtableTable; field?: AirtableField }) => boolean {
-  return ({ table, field }) => table.id !== input.tableId || (field !== undefined && field.id !== input.fieldId);
+}): NamesGiven<R> {
+  return {
+    named: ({ table, field }) => table.id !== input.tableId || (field !== undefined && field.id !== input.fieldId),
+    movedIn(fresh, { table, field }) {
+      const byName = findByIdOrName(fresh.tables, input.tableId);
+      if (byName !== undefined && byName.id !== table.id) return true;
+      if (field === undefined || input.fieldId === undefined) return false;
+      const now = fresh.tables.find((t) => t.id === table.id);
+      const named = now === undefined ? undefined : findByIdOrName(now.fields, input.fieldId);
+      return named !== undefined && named.id !== field.id;
+    },
+  };
 }
 
 /**
@@ -181,27 +206,30 @@ export function givenByName(input: {
  * create_field) that may name its table or field: the schema cache trusts a schema for 60 s, and within that time a
  * name may have passed to another table or field in Airtable (two fields' names swapped): the write, sent by id,
  * would then change the one the name used to mean (rename the wrong field, add a file to the wrong attachment field).
- * So when `namedBy(result)` says the call gave a name (its resolved ids differ from what it gave) and the schema it
- * was checked against was read from Airtable more than WRITE_NAMES_MAX_AGE_MS ago, it is checked once more against a
- * fresh schema, whose answer is used (what `use` throws there, e.g. a name Airtable no longer has, is the call's
- * refusal). Record writes have their own, finer form of this rule (plan-records.ts). Costs at most one schema
- * request per base and user every 5 s, for calls that name things.
+ * So when `names.named(result)` says the call gave a name and the schema it was checked against was read from
+ * Airtable more than WRITE_NAMES_MAX_AGE_MS ago (or when that cannot be told), the schema is read once more, and when
+ * `names.movedIn` says a name means another table or field there, the call is checked against the fresh schema,
+ * whose answer is used (what `use` throws there, e.g. a field of that name missing from the table the name now
+ * means, is the call's refusal). A name the fresh schema no longer has keeps the first answer, as the record writes
+ * do (plan-records.ts, which has its own, finer form of this rule). Costs at most one schema request per base and
+ * user every 5 s, for calls that name things.
  */
 export async function withWriteSchemaForNames<R>(
   ctx: Pick<ToolContext, "airtable" | "schemas" | "userId">,
   baseId: string,
   use: (schema: BaseSchema) => R,
-  namedBy: (result: R) => boolean,
+  names: NamesGiven<NoInfer<R>>,
 ): Promise<R> {
   let checkedWith: BaseSchema | undefined;
   const result = await withWriteSchema(ctx, baseId, (schema) => {
     checkedWith = schema;
     return use(schema);
   });
-  if (checkedWith === undefined || !namedBy(result)) return result;
+  if (checkedWith === undefined || !names.named(result)) return result;
   const readAt = await ctx.schemas.readAt(baseId, ctx.userId, checkedWith);
   if (readAt !== undefined && ctx.schemas.now() - readAt <= WRITE_NAMES_MAX_AGE_MS) return result;
-  return use(await ctx.schemas.get(ctx.airtable, baseId, ctx.userId, { fresh: true }));
+  const fresh = await ctx.schemas.get(ctx.airtable, baseId, ctx.userId, { fresh: true });
+  return names.movedIn(fresh, result) ? use(fresh) : result;
 }
 
 /** A new select option FieldChecker met: its first spelling, where that was given, and the records giving it. */

@@ -1,4 +1,4 @@
-import { resolveTable } from "../../schema-cache.ts";
+import { findByIdOrName, resolveTable } from "../../schema-cache.ts";
 import { defineWriteTool } from "../define-tool.ts";
 import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
@@ -7,6 +7,7 @@ import {
   checkNewName,
   checkRequiredOptions,
   describeItem,
+  givenByName,
   withLinkedTableId,
   withWriteSchemaForNames,
 } from "./check-fields.ts";
@@ -30,6 +31,8 @@ export const createField = defineWriteTool({
   async plan(input, ctx) {
     checkCreatableType(input.type, "type");
     checkRequiredOptions(input.type, input.options, "options");
+    // A link's linked table as the call gave it (an id or a name); withLinkedTableId resolves only a link's.
+    const givenLinkedTable = input.type === "multipleRecordLinks" ? linkedTableOf(input) : undefined;
     const { table, spec } = await withWriteSchemaForNames(
       ctx,
       input.baseId,
@@ -50,10 +53,13 @@ export const createField = defineWriteTool({
         return { table, spec };
       },
       // The table, or the table a link field links to (options.linkedTableId), given by name.
-      ({ table, spec }) =>
-        table.id !== input.tableId ||
-        (spec.options as { linkedTableId?: unknown } | undefined)?.linkedTableId !==
-          (input.options as { linkedTableId?: unknown } | undefined)?.linkedTableId,
+      {
+        named: ({ table, spec }) => table.id !== input.tableId || linkedTableOf(spec) !== givenLinkedTable,
+        movedIn: (fresh, { table, spec }) =>
+          givenByName(input).movedIn(fresh, { table }) ||
+          (givenLinkedTable !== undefined &&
+            (findByIdOrName(fresh.tables, givenLinkedTable)?.id ?? linkedTableOf(spec)) !== linkedTableOf(spec)),
+      },
     );
     return {
       kind: "create_field",
@@ -64,3 +70,9 @@ export const createField = defineWriteTool({
     };
   },
 });
+
+/** `options.linkedTableId` of a field spec when it is text (a table's id or name), else undefined. */
+function linkedTableOf(spec: { options?: Record<string, unknown> }): string | undefined {
+  const key = spec.options?.linkedTableId;
+  return typeof key === "string" ? key : undefined;
+}

@@ -4,7 +4,7 @@ import { defineWriteTool } from "../define-tool.ts";
 import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { ToolInputError } from "../tool-input-error.ts";
-import { checkNewName, withWriteSchemaForNames } from "./check-fields.ts";
+import { checkNewName, givenByName, withWriteSchemaForNames } from "./check-fields.ts";
 import { overwriteAnnotations, QUEUED_ITEM_NOTE, singleItemOptions } from "./write-inputs.ts";
 
 export const updateTable = defineWriteTool({
@@ -25,16 +25,16 @@ export const updateTable = defineWriteTool({
     if (input.name === undefined && input.description === undefined) {
       throw new ToolInputError("Nothing to change: give name, description, or both.");
     }
-    const table = await withWriteSchemaForNames(
+    const { table } = await withWriteSchemaForNames(
       ctx,
       input.baseId,
       (schema) => {
         const table = resolveTable(schema, input.tableId, input.baseId);
         if (input.name !== undefined)
           checkNewName(schema.tables, input.name, "table", `in base ${input.baseId}`, table.id);
-        return table;
+        return { table };
       },
-      (table) => table.id !== input.tableId,
+      givenByName(input),
     );
     return {
       kind: "update_table",
