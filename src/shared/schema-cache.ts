@@ -172,7 +172,10 @@ export class SchemaCache {
   readonly #baseListTtlMs: number;
   readonly #baseLists = new Map<string, BaseList>();
   /** Loads under way, with the signal that may stop the call making each (its client's cancelSignal). */
-  readonly #inFlight = new Map<string, { promise: Promise<BaseSchema>; signal: AbortSignal | undefined }>();
+  readonly #inFlight = new Map<
+    string,
+    { promise: Promise<BaseSchema>; signal: AbortSignal | undefined; fresh: boolean }
+  >();
   /**
    * Without a client-side cache (`cache` option): the last schema JSON read from Redis per key, with its parsed and validated value: the Redis read still
    * happens on every get (so TTL, invalidation by any instance and a newer schema are seen at once); only when
@@ -208,8 +211,11 @@ export class SchemaCache {
     opts: { fresh?: boolean } = {},
   ): Promise<BaseSchema> {
     const key = this.#key(baseId, userId);
+    const fresh = opts.fresh === true;
     const running = this.#inFlight.get(key);
-    if (running !== undefined) {
+    // A `fresh` get (a name the cached schema lacks, a write re-checking its names) joins only a load that skips the
+    // cache too: one that reads the cache would answer it the very copy it must not trust.
+    if (running !== undefined && (running.fresh || !fresh)) {
       return running.promise.catch((error: unknown) => {
         // The call that loads it was stopped (its read deadline passed, its client left, its operation was
         // cancelled): that is no answer for this call, which loads it for itself unless it was stopped too.
@@ -219,10 +225,11 @@ export class SchemaCache {
         throw error;
       });
     }
-    const promise = this.#load(airtable, baseId, userId, key, opts.fresh === true).finally(() => {
-      this.#inFlight.delete(key);
+    const promise: Promise<BaseSchema> = this.#load(airtable, baseId, userId, key, fresh).finally(() => {
+      // Only its own entry: a fresh load started meanwhile took the key and may still be running.
+      if (this.#inFlight.get(key)?.promise === promise) this.#inFlight.delete(key);
     });
-    this.#inFlight.set(key, { promise, signal: airtable.cancelSignal });
+    this.#inFlight.set(key, { promise, signal: airtable.cancelSignal, fresh });
     return promise;
   }
 

@@ -91,6 +91,36 @@ describe("SchemaCache in Redis", () => {
     expect(schemaRequests(demo.base.id) - before).toBe(2);
   });
 
+  it("a fresh get while a cached read of the same schema is in flight reads Airtable, not that cached copy", async () => {
+    const keyPrefix = `${prefix}:fresh-joins`;
+    const cache = new SchemaCache({ redis, keyPrefix });
+    const a = client(demo.user.id, demo.token);
+    const companies = demo.base.tables.find((t) => t.name === "Companies")!.id;
+    await cache.get(a, demo.base.id, demo.user.id);
+    // Renamed in Airtable (as a person does) while the cached schema still has the old name.
+    const rename = (name: string) =>
+      fetch(`${sandbox.url}/v0/meta/bases/${demo.base.id}/tables/${companies}`, {
+        method: "PATCH",
+        headers: { authorization: `Bearer ${demo.token}`, "content-type": "application/json" },
+        body: JSON.stringify({ name }),
+      });
+    expect((await rename("Firms")).status).toBe(200);
+    try {
+      // A read of the cached copy and a fresh read (a write re-checking its names) start together.
+      const [cached, fresh] = await Promise.all([
+        cache.get(a, demo.base.id, demo.user.id),
+        cache.get(a, demo.base.id, demo.user.id, { fresh: true }),
+      ]);
+      expect(cached.tables.map((t) => t.name)).toContain("Companies");
+      expect(fresh.tables.map((t) => t.name)).toContain("Firms");
+      // The fresh answer is what the cache holds now.
+      expect((await cache.get(a, demo.base.id, demo.user.id)).tables.map((t) => t.name)).toContain("Firms");
+    } finally {
+      expect((await rename("Companies")).status).toBe(200);
+      await cache.invalidate(demo.base.id);
+    }
+  });
+
   it("a schema change made through another instance is seen at once, although this one parsed the old schema", async () => {
     const keyPrefix = `${prefix}:memo`;
     const here = new SchemaCache({ redis, keyPrefix });
