@@ -93,6 +93,26 @@ describe("search_records on computed and link fields", () => {
     // A term without a digit: nothing to say.
     const byName = await call("search_records", { baseId: h.demo.base.id, tableId: "Contacts", searchTerm: "acme" });
     expect(byName.data.note).toBeUndefined();
+    // A percent holds 50 % as 0.5 and a duration counts seconds: `{Discount} = 50` would find nothing, so the
+    // formula example names a field whose value is the number shown.
+    const priced = h.sandbox.createBase(h.demo.user.id, {
+      name: "Pricing",
+      tables: [
+        {
+          name: "Offers",
+          fields: [
+            { name: "Name", type: "singleLineText" },
+            { name: "Discount", type: "percent", options: { precision: 0 } },
+            { name: "Length", type: "duration", options: { durationFormat: "h:mm" } },
+            { name: "Seats", type: "number", options: { precision: 0 } },
+          ],
+          records: [{ Name: "Spring", Discount: 0.5, Length: 3600, Seats: 50 }],
+        },
+      ],
+    });
+    const fifty = await call("search_records", { baseId: priced.id, tableId: "Offers", searchTerm: "50" });
+    expect(fifty.isError, fifty.text).toBe(false);
+    expect(fifty.data.note).toContain("filterByFormula (e.g. {Seats} = 50)");
   });
 
   it("escapes the term: a quote-and-formula term searched in lookups finds nothing and is no error", async () => {

@@ -123,8 +123,12 @@ export const searchRecords = defineTool({
 
 /** Types whose cells never show a number or date an agent would search for. */
 const NO_DIGITS_SHOWN = new Set(["checkbox", "button", "multipleAttachments"]);
-/** Types (or computed results) whose value is a number, compared with `=` in a formula. */
-const NUMBER_TYPES = new Set(["number", "currency", "percent", "rating", "duration", "autoNumber", "count"]);
+/**
+ * Types (or computed results) whose value is the number shown, so that `{Field} = 50` finds what reads 50. Not percent
+ * (50 % is stored as 0.5) nor duration (seconds, shown as h:mm): an example naming one of those would find nothing
+ * (Airtable's field model, https://airtable.com/developers/web/api/field-model).
+ */
+const NUMBER_TYPES = new Set(["number", "currency", "rating", "autoNumber", "count"]);
 /** How many unsearched fields the note names; the rest are counted. */
 const UNSEARCHED_NAMED = 10;
 
