@@ -172,8 +172,8 @@ export const WRITE_NAMES_MAX_AGE_MS = 5_000;
  * - `movedIn`: whether a name the call gave means, in the fresh schema, another table or field than in `result`
  *   (two fields' names swapped, a field renamed and a new one given its old name): Airtable, sent the name, would
  *   write to that one. A name the fresh schema no longer has (a field renamed, nothing taking its name) has not
- *   moved: the table or field it meant is still written, by id, as the record writes do (plan-records.ts
- *   `namesMovedIn`; README, "Field renames").
+ *   moved: the table or field it meant is still written, by id, as the record writes do (namesMovedIn; README,
+ *   "Field renames").
  */
 export interface NamesGiven<R> {
   named(result: R): boolean;
@@ -190,15 +190,54 @@ export function givenByName<R extends { table: AirtableTable; field?: AirtableFi
 }): NamesGiven<R> {
   return {
     named: ({ table, field }) => table.id !== input.tableId || (field !== undefined && field.id !== input.fieldId),
-    movedIn(fresh, { table, field }) {
-      const byName = findByIdOrName(fresh.tables, input.tableId);
-      if (byName !== undefined && byName.id !== table.id) return true;
-      if (field === undefined || input.fieldId === undefined) return false;
-      const now = fresh.tables.find((t) => t.id === table.id);
-      const named = now === undefined ? undefined : findByIdOrName(now.fields, input.fieldId);
-      return named !== undefined && named.id !== field.id;
-    },
+    movedIn: (fresh, { table, field }) =>
+      namesMovedIn(
+        fresh,
+        table,
+        input.tableId,
+        field !== undefined && input.fieldId !== undefined ? [input.fieldId] : [],
+      ),
   };
+}
+
+/**
+ * Whether a table or field key a write gave (`tableKey`, `fieldKeys`: ids or names) means, in `fresh`, another table
+ * or field than in `checked` (the table the write was checked against, from an older schema): a name now of another
+ * field is what Airtable would write to. A name `fresh` no longer has (renamed, nothing else taking it) is not
+ * counted: the table or field it meant is still written, by id (README, "Field renames"). Names are matched as
+ * resolveTable and resolveField match them (findByIdOrName); an id always means the same table or field.
+ */
+export function namesMovedIn(
+  fresh: BaseSchema,
+  checked: AirtableTable,
+  tableKey: string,
+  fieldKeys: Iterable<string>,
+): boolean {
+  const byName = findByIdOrName(fresh.tables, tableKey);
+  if (byName !== undefined && byName.id !== checked.id) return true;
+  const table = fresh.tables.find((t) => t.id === checked.id);
+  if (table === undefined) return false;
+  for (const key of fieldKeys) {
+    const was = findByIdOrName(checked.fields, key);
+    const now = findByIdOrName(table.fields, key);
+    if (was !== undefined && now !== undefined && was.id !== now.id) return true;
+  }
+  return false;
+}
+
+/**
+ * A fresh read of the base's schema when `schema` (an answer of ctx.schemas.get) was read from Airtable more than
+ * WRITE_NAMES_MAX_AGE_MS ago, or when its age cannot be told; undefined when it is recent enough to trust a write's
+ * names with. One PTTL for a copy from Redis, then at most one schema request (the base's limiter).
+ */
+export async function freshIfOlderThanNames(
+  ctx: Pick<ToolContext, "airtable" | "schemas" | "userId">,
+  baseId: string,
+  schema: BaseSchema,
+): Promise<BaseSchema | undefined> {
+  const readAt = await ctx.schemas.readAt(baseId, ctx.userId, schema);
+  if (readAt !== undefined && ctx.schemas.now() - readAt <= WRITE_NAMES_MAX_AGE_MS) return undefined;
+  return ctx.schemas.get(ctx.airtable, baseId, ctx.userId, { fresh: true });
 }
 
 /**
@@ -226,10 +265,8 @@ export async function withWriteSchemaForNames<R>(
     return use(schema);
   });
   if (checkedWith === undefined || !names.named(result)) return result;
-  const readAt = await ctx.schemas.readAt(baseId, ctx.userId, checkedWith);
-  if (readAt !== undefined && ctx.schemas.now() - readAt <= WRITE_NAMES_MAX_AGE_MS) return result;
-  const fresh = await ctx.schemas.get(ctx.airtable, baseId, ctx.userId, { fresh: true });
-  return names.movedIn(fresh, result) ? use(fresh) : result;
+  const fresh = await freshIfOlderThanNames(ctx, baseId, checkedWith);
+  return fresh !== undefined && names.movedIn(fresh, result) ? use(fresh) : result;
 }
 
 /** A new select option FieldChecker met: its first spelling, where that was given, and the records giving it. */

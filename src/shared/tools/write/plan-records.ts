@@ -1,7 +1,7 @@
 import { AirtableValidationError } from "../../airtable/errors.ts";
 import type { AirtableTable, BaseSchema } from "../../airtable/schemas.ts";
 import { levelAllows, type BaseAccess } from "../../base-permissions.ts";
-import { findByIdOrName, resolveTable } from "../../schema-cache.ts";
+import { resolveTable } from "../../schema-cache.ts";
 import type { ToolContext } from "../define-tool.ts";
 import { resolveLinkNames } from "../linked-records.ts";
 import { isPlainObject, ToolInputError } from "../tool-input-error.ts";
@@ -19,7 +19,8 @@ import {
   valueProblems,
   variantLines,
   withWriteSchema,
-  WRITE_NAMES_MAX_AGE_MS,
+  freshIfOlderThanNames,
+  namesMovedIn,
   type CloseOptionUse,
   type ReadOnlyUse,
   type SelectVariantUse,
@@ -148,10 +149,9 @@ export async function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRe
   // WRITE_NAMES_MAX_AGE_MS ago reads it once more before it is queued, and is checked against that one when a name of
   // the call means another field or table there. At most one schema read per base and user every 5 s.
   if (!hasProblems(checks) && idProblems.length === 0 && namesUsed(checks.table, input)) {
-    const readAt = await ctx.schemas.readAt(input.baseId, ctx.userId, checks.schema);
-    if (readAt === undefined || ctx.schemas.now() - readAt > WRITE_NAMES_MAX_AGE_MS) {
-      const fresh = await ctx.schemas.get(ctx.airtable, input.baseId, ctx.userId, { fresh: true });
-      if (namesMovedIn(fresh, checks.table, input)) checks = checkAgainst(fresh, input, where, nonCreator);
+    const fresh = await freshIfOlderThanNames(ctx, input.baseId, checks.schema);
+    if (fresh !== undefined && namesMovedIn(fresh, checks.table, input.tableId, fieldKeys(input))) {
+      checks = checkAgainst(fresh, input, where, nonCreator);
     }
   }
   const { schema, table, checked } = checks;
@@ -203,25 +203,6 @@ function namesUsed(table: AirtableTable, input: CheckRecordsInput): boolean {
   if (input.tableId !== table.id) return true;
   const ids = new Set(table.fields.map((f) => f.id));
   return [...fieldKeys(input)].some((key) => !ids.has(key));
-}
-
-/**
- * Whether a name the call gives means, in `fresh`, another table or field than in `checked` (the table the call was
- * checked against, from an older schema): a name now of another field is what Airtable would write to. A name
- * `fresh` no longer has (a field renamed, nothing else taking its name) is not counted: the field it meant is
- * still written, by id, as a write queued before a rename is (README, "Field renames").
- */
-function namesMovedIn(fresh: BaseSchema, checked: AirtableTable, input: CheckRecordsInput): boolean {
-  const byName = findByIdOrName(fresh.tables, input.tableId);
-  if (byName !== undefined && byName.id !== checked.id) return true;
-  const table = fresh.tables.find((t) => t.id === checked.id);
-  if (table === undefined) return false;
-  for (const key of fieldKeys(input)) {
-    const was = findByIdOrName(checked.fields, key);
-    const now = findByIdOrName(table.fields, key);
-    if (was !== undefined && now !== undefined && was.id !== now.id) return true;
-  }
-  return false;
 }
 
 /** What the checks of a call against one schema found: the cells, and every problem by kind. */
