@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { AirtableTable } from "../../airtable/schemas.ts";
 import { resolveTable, SchemaLookupError } from "../../schema-cache.ts";
 import { defineTool, readOnlyAnnotations, rewordInTurn } from "../define-tool.ts";
+import { formulaErrorNote } from "../formula-error-note.ts";
 import { explainFormulaRefusal } from "../formula-mistakes.ts";
 import { refuseLinkIdComparison } from "../link-id-formula.ts";
 import {
@@ -28,7 +29,7 @@ export const listRecords = defineTool({
     "Lists records of a table, optionally from a view, filtered with an Airtable formula (a link field reads " +
     'there as its linked records\' primary values, e.g. {Company} = "Acme", not record ids) and sorted. Cells are ' +
     "keyed by field name; expandLinks: true adds linked records' primary values to link fields. Answers hold at most pageSize records and about 40 kB; when nextCursor is present, " +
-    "call again with the same arguments plus cursor to continue.",
+    "call again with the same arguments plus cursor to continue. Read note when present.",
   kind: "read",
   scopes: ["records:read"],
   inputSchema: {
@@ -71,7 +72,7 @@ export const listRecords = defineTool({
       return await withSchema(
         ctx,
         input.baseId,
-        (schema) => {
+        async (schema) => {
           const table = resolveTable(schema, input.tableId, input.baseId);
           listed = table;
           const query = resolveListingQuery(table, input);
@@ -80,7 +81,7 @@ export const listRecords = defineTool({
             refuseLinkIdComparison("list_records", input.filterByFormula, table, schema);
             query.filterByFormula = input.filterByFormula;
           }
-          return runListing(ctx, {
+          const answer = await runListing(ctx, {
             baseId: input.baseId,
             table,
             query,
@@ -90,6 +91,12 @@ export const listRecords = defineTool({
             cursor: input.cursor,
             expandLinks: input.expandLinks ? schema : undefined,
           });
+          if (answer.records.length === 0 && input.cursor === undefined && query.filterByFormula !== undefined) {
+            // An empty answer may be a formula that is an error for every record (Airtable leaves those out).
+            const note = await formulaErrorNote(ctx, input.baseId, table, query, query.filterByFormula);
+            if (note !== undefined) answer.note = note;
+          }
+          return answer;
         },
         (error) => error instanceof SchemaLookupError || unknownFieldRefused(error),
       );

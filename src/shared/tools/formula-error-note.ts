@@ -1,0 +1,50 @@
+import type { AirtableTable } from "../airtable/schemas.ts";
+import type { ToolContext } from "./define-tool.ts";
+import type { ListingQuery } from "./listing.ts";
+
+/**
+ * Airtable's list records evaluates filterByFormula for each record and includes it "if the result is not 0, false,
+ * "", NaN, [], or #Error!" (https://airtable.com/developers/web/api/list-records, filterByFormula): a formula that is
+ * an error for a record leaves that record out, silently. A formula Airtable accepts but that is an error for every
+ * record (`IS_AFTER({Date}, "not a date")`, a DATETIME_DIFF unit it does not know, SET_TIMEZONE outside
+ * DATETIME_FORMAT) therefore answers an empty list, which an agent reads as "nothing matches".
+ *
+ * So an empty first answer of a filtered listing asks Airtable once more, for one record where `ISERROR(formula)`
+ * holds (in the same view; only the primary field), and when there is one, says so in the answer's note with that
+ * record, instead of leaving the agent to report "none". One request, only for an empty answer; a failure of it keeps
+ * the answer as it was (no note).
+ */
+export async function formulaErrorNote(
+  ctx: ToolContext,
+  baseId: string,
+  table: AirtableTable,
+  query: ListingQuery,
+  formula: string,
+): Promise<string | undefined> {
+  let found: { id: string; fields: Record<string, unknown> } | undefined;
+  try {
+    const page = await ctx.airtable.listRecords(baseId, table.id, {
+      ...(query.view !== undefined && { view: query.view }),
+      fields: [table.primaryFieldId],
+      filterByFormula: `ISERROR(${formula})`,
+      pageSize: 1,
+      maxRecords: 1,
+    });
+    found = page.records[0];
+  } catch (error) {
+    ctx.logger.warn({ err: error }, "formula error check failed");
+    return undefined;
+  }
+  if (found === undefined) return undefined;
+  const primary = table.fields.find((f) => f.id === table.primaryFieldId);
+  const value = primary === undefined ? undefined : found.fields[primary.name];
+  const shown = typeof value === "string" && value !== "" ? ` (${JSON.stringify(value.slice(0, 60))})` : "";
+  return (
+    `No record matched, but this is not proof that none matches: filterByFormula is an error (#ERROR!) for some ` +
+    `records, e.g. ${found.id}${shown}, and Airtable leaves out every record whose formula is an error instead of ` +
+    'refusing the formula. Check each function\'s arguments: a date as text Airtable can read ("2026-03-01"), ' +
+    "DATETIME_DIFF's unit ('days', 'hours', …), SET_TIMEZONE only inside DATETIME_FORMAT(SET_TIMEZONE({Field}, " +
+    `"Europe/Berlin"), "YYYY-MM-DD"), a computed field that itself shows #ERROR!. To see which records fail: ` +
+    `filterByFormula ISERROR(${formula.length > 200 ? "…your formula…" : formula}).`
+  );
+}

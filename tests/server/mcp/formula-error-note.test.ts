@@ -1,0 +1,66 @@
+/**
+ * Airtable's list records leaves out every record whose filterByFormula "is … #Error!"
+ * (https://airtable.com/developers/web/api/list-records, filterByFormula), so a formula Airtable accepts but that is an
+ * error for every record answers an empty list, which an agent reports as "nothing matches": `IS_AFTER({Due}, "not a
+ * date")`, a DATETIME_DIFF unit Airtable does not know, SET_TIMEZONE outside DATETIME_FORMAT. An empty first answer of
+ * a filtered list_records now says so in its note, naming a record where the formula is an error. Through the MCP SDK
+ * client over HTTP against the sandbox.
+ */
+import { describe, expect, it } from "vitest";
+import { callToolAnswer } from "../../support/mcp-test-harness.ts";
+import { useMcpHarness } from "../../support/use-mcp-harness.ts";
+
+const mcp = useMcpHarness({
+  name: "Formula errors",
+  tables: [
+    {
+      name: "Meetings",
+      fields: [
+        { name: "Title", type: "singleLineText" },
+        { name: "Day", type: "date", options: { dateFormat: { name: "iso" } } },
+        { name: "Status", type: "singleSelect", options: { choices: [{ name: "Open" }, { name: "Done" }] } },
+      ],
+      views: [{ name: "Done only", filter: '{Status} = "Done"' }],
+      records: [
+        { Title: "Kick-off", Day: "2026-03-01", Status: "Open" },
+        { Title: "Review", Day: "2026-03-05", Status: "Done" },
+      ],
+    },
+  ],
+});
+
+const list = (args: Record<string, unknown>) =>
+  callToolAnswer(mcp.client, "list_records", { baseId: mcp.base.id, tableId: "Meetings", ...args });
+
+describe("an empty list_records answer whose formula is an error for records", () => {
+  it("says that the formula is an error, with a record where it is, instead of an unexplained empty list", async () => {
+    for (const formula of [
+      'IS_AFTER({Day}, "not a date")',
+      "DATETIME_DIFF({Day}, TODAY(), 'fortnights') > 1",
+      "IS_SAME(SET_TIMEZONE({Day}, 'Europe/Berlin'), '2026-03-01', 'day')",
+    ]) {
+      const answer = await list({ filterByFormula: formula });
+      expect(answer.isError, formula).toBe(false);
+      expect(answer.data.records, formula).toEqual([]);
+      expect(answer.data.note, formula).toMatch(
+        /^No record matched, but this is not proof that none matches: filterByFormula is an error \(#ERROR!\) for some records, e\.g\. rec[A-Za-z0-9]{14} \("(Kick-off|Review)"\), and Airtable leaves out every record whose formula is an error/,
+      );
+      expect(answer.data.note, formula).toContain(`filterByFormula ISERROR(${formula}).`);
+    }
+  });
+
+  it("names a record of the view when the listing is of a view", async () => {
+    const answer = await list({ view: "Done only", filterByFormula: 'IS_AFTER({Day}, "not a date")' });
+    expect(answer.data.records).toEqual([]);
+    expect(answer.data.note).toContain('("Review")');
+  });
+
+  it("adds nothing when the formula simply matches no record, or matches some", async () => {
+    const none = await list({ filterByFormula: '{Title} = "Nobody"' });
+    expect(none.data.records).toEqual([]);
+    expect(none.data.note).toBeUndefined();
+    const some = await list({ filterByFormula: 'IS_AFTER({Day}, "2026-03-02")' });
+    expect((some.data.records as { fields: { Title: string } }[]).map((r) => r.fields.Title)).toEqual(["Review"]);
+    expect(some.data.note).toBeUndefined();
+  });
+});
