@@ -254,3 +254,49 @@ describe("a list argument given as one value", () => {
     ]);
   });
 });
+
+describe("Airtable's own list-records parameters that the listing tools do not take", () => {
+  it("offset, cellFormat/timeZone/userLocale and returnFieldsByFieldId: refused with what to do instead", async () => {
+    const before = recordReads();
+    const offset = await call("list_records", { baseId: mcp.base.id, tableId: "Contacts", offset: "itrX/recY" });
+    expect(offset.isError).toBe(true);
+    expect(offset.text).toContain('list_records does not take the argument "offset"; its parameters are baseId');
+    expect(offset.text).toContain(
+      `"offset": pages go by cursor here: pass the previous answer's nextCursor as cursor, with the other arguments unchanged`,
+    );
+    const zone = await call("search_records", {
+      baseId: mcp.base.id,
+      tableId: "Contacts",
+      searchTerm: "a",
+      cellFormat: "string",
+      timeZone: "Europe/Berlin",
+      userLocale: "de",
+    });
+    expect(zone.text).toContain('search_records does not take the arguments "cellFormat", "timeZone", "userLocale"');
+    // One hint for the three, once.
+    expect(zone.text.split("cells come as Airtable's JSON values only").length).toBe(2);
+    expect(zone.text).toContain(
+      'filter with DATETIME_FORMAT(SET_TIMEZONE({Field}, "Europe/Berlin"), "YYYY-MM-DD") = "2026-03-01"',
+    );
+    const byId = await call("list_records", {
+      baseId: mcp.base.id,
+      tableId: "Contacts",
+      returnFieldsByFieldId: true,
+      filter: "x",
+    });
+    expect(byId.text).toContain('does not take the arguments "returnFieldsByFieldId", "filter"');
+    expect(byId.text).toContain(
+      '"returnFieldsByFieldId": cells are keyed by field name; fields and sort take field ids',
+    );
+    expect(recordReads()).toBe(before);
+
+    // What the hint says works: the formula it gives is one Airtable takes.
+    const berlin = await call("list_records", {
+      baseId: mcp.base.id,
+      tableId: "Contacts",
+      filterByFormula: 'DATETIME_FORMAT(SET_TIMEZONE(CREATED_TIME(), "Europe/Berlin"), "YYYY-MM-DD") != ""',
+    });
+    expect(berlin.isError).toBe(false);
+    expect((berlin.data.records as unknown[]).length).toBe(2);
+  });
+});

@@ -6,6 +6,7 @@ import { formulaErrorNote } from "../formula-error-note.ts";
 import { explainFormulaRefusal } from "../formula-mistakes.ts";
 import { refuseLinkIdComparison } from "../link-id-formula.ts";
 import {
+  airtableParameterIssues,
   listingInputs,
   listingIssues,
   listingOutputs,
@@ -62,7 +63,13 @@ export const listRecords = defineTool({
       ),
   },
   outputSchema: listingOutputs,
-  rewordIssues: rewordInTurn(listingIssues, sortDirectionIssues, fieldListIssues, sortListIssues),
+  rewordIssues: rewordInTurn(
+    listingIssues,
+    sortDirectionIssues,
+    fieldListIssues,
+    sortListIssues,
+    airtableParameterIssues,
+  ),
   annotations: readOnlyAnnotations,
   async handler(input, ctx) {
     // The request goes inside withSchema: fields and sort are sent by id, and a field deleted in Airtable since the

@@ -4,6 +4,7 @@ import type { AirtableField, AirtableTable, BaseSchema } from "../../airtable/sc
 import { resolveField, resolveTable, SchemaLookupError } from "../../schema-cache.ts";
 import { defineTool, readOnlyAnnotations, rewordInTurn } from "../define-tool.ts";
 import {
+  airtableParameterIssues,
   fieldIdListIssues,
   fieldListIssues,
   listingInputs,
@@ -58,7 +59,7 @@ export const searchRecords = defineTool({
       .array(z.object({ id: z.string(), name: z.string(), type: z.string() }))
       .describe("The fields whose cells were searched."),
   },
-  rewordIssues: rewordInTurn(listingIssues, fieldListIssues, fieldIdListIssues),
+  rewordIssues: rewordInTurn(listingIssues, fieldListIssues, fieldIdListIssues, airtableParameterIssues),
   annotations: readOnlyAnnotations,
   async handler(input, ctx) {
     const search = async (schema: BaseSchema) => {
