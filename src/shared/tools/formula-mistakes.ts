@@ -32,6 +32,129 @@ const AIRTABLE_FUNCTIONS: ReadonlySet<string> = new Set(
   ).split(" "),
 );
 
+/**
+ * How each function of the reference is called, as the reference writes it ([…] optional, … repeatable): a call with
+ * fewer or more arguments than this allows is named with its signature (Airtable answers it "Invalid formula" too).
+ * Ranges lean wide where the reference is loose (ROUND's precision, LAST_MODIFIED_TIME's fields), so that only a count
+ * no reading allows is named.
+ */
+const SIGNATURES: Record<string, string> = {};
+for (const sig of [
+  "ABS(value)",
+  "AND(expression1, [expression2, …])",
+  "ARRAYCOMPACT(values)",
+  "ARRAYFLATTEN(values, [values, …])",
+  "ARRAYJOIN(values, [separator])",
+  "ARRAYSLICE(values, start, [end])",
+  "ARRAYUNIQUE(values)",
+  "AVERAGE(number1, [number2, …])",
+  "BLANK()",
+  "CEILING(value, [significance])",
+  "CONCATENATE(text1, [text2, …])",
+  "COUNT(number1, [number2, …])",
+  "COUNTA(value1, [value2, …])",
+  "COUNTALL(value1, [value2, …])",
+  "CREATED_TIME()",
+  "DATEADD(date, count, units)",
+  "DATESTR(date)",
+  "DATETIME_DIFF(date1, date2, [units])",
+  "DATETIME_FORMAT(date, [format])",
+  "DATETIME_PARSE(date, [format], [locale])",
+  "DAY(date)",
+  "ENCODE_URL_COMPONENT(text)",
+  "ERROR()",
+  "EVEN(value)",
+  "EXP(power)",
+  "FALSE()",
+  "FIND(stringToFind, whereToSearch, [startFromPosition])",
+  "FLOOR(value, [significance])",
+  "FROMNOW(date)",
+  "HOUR(datetime)",
+  "IF(expression, value1, [value2])",
+  "INT(value)",
+  "ISERROR(expression)",
+  "IS_AFTER(date1, date2)",
+  "IS_BEFORE(date1, date2)",
+  "IS_SAME(date1, date2, [unit])",
+  "LAST_MODIFIED_TIME([{field1}, …])",
+  "LEFT(text, howMany)",
+  "LEN(text)",
+  "LOG(number, [base])",
+  "LOWER(text)",
+  "MAX(number1, [number2, …])",
+  "MID(text, whereToStart, count)",
+  "MIN(number1, [number2, …])",
+  "MINUTE(datetime)",
+  "MOD(value, divisor)",
+  "MONTH(date)",
+  "NOT(expression)",
+  "NOW()",
+  "ODD(value)",
+  "OR(expression1, [expression2, …])",
+  "POWER(base, power)",
+  "RECORD_ID()",
+  "REGEX_EXTRACT(text, regex)",
+  "REGEX_MATCH(text, regex)",
+  "REGEX_REPLACE(text, regex, replacement)",
+  "REPLACE(text, startCharacter, numberOfCharacters, replacement)",
+  "REPT(text, number)",
+  "RIGHT(text, howMany)",
+  "ROUND(value, [precision])",
+  "ROUNDDOWN(value, precision)",
+  "ROUNDUP(value, precision)",
+  "SEARCH(stringToFind, whereToSearch, [startFromPosition])",
+  "SECOND(datetime)",
+  "SET_LOCALE(date, locale)",
+  "SET_TIMEZONE(date, timezone)",
+  "SQRT(value)",
+  "SUBSTITUTE(text, oldText, newText, [index])",
+  "SUM(number1, [number2, …])",
+  "SWITCH(expression, pattern, result, [pattern, result, …], [default])",
+  "T(value)",
+  "TIMESTR(datetime)",
+  "TODAY()",
+  "TONOW(date)",
+  "TRIM(text)",
+  "TRUE()",
+  "UPPER(text)",
+  "VALUE(text)",
+  "WEEKDAY(date, [startDayOfWeek])",
+  "WEEKNUM(date, [startDayOfWeek])",
+  "WORKDAY(startDate, numDays, [holidays])",
+  "WORKDAY_DIFF(startDate, endDate, [holidays])",
+  "XOR(expression1, [expression2, …])",
+  "YEAR(date)",
+]) {
+  SIGNATURES[sig.slice(0, sig.indexOf("("))] = sig;
+}
+
+/** The argument counts a signature allows: its required ones, up to all (Infinity with "…"). */
+function argumentRange(signature: string): { min: number; max: number } {
+  const inside = signature.slice(signature.indexOf("(") + 1, -1).trim();
+  if (inside === "") return { min: 0, max: 0 };
+  const parts = inside.split(/,(?![^[]*\])/).map((p) => p.trim());
+  const min = parts.filter((p) => !p.startsWith("[")).length;
+  return { min, max: inside.includes("…") ? Infinity : parts.length };
+}
+
+/**
+ * The number of arguments of the call whose "(" is tokens[open] (commas at its own depth, plus one; none for "()"),
+ * or undefined when the call is never closed (that is named on its own).
+ */
+function countArguments(tokens: readonly FormulaToken[], open: number): number | undefined {
+  let depth = 0;
+  let commas = 0;
+  for (let i = open; i < tokens.length; i++) {
+    const kind = (tokens[i] as FormulaToken).kind;
+    if (kind === "lparen") depth++;
+    else if (kind === "rparen") {
+      depth--;
+      if (depth === 0) return i === open + 1 ? 0 : commas + 1;
+    } else if (kind === "comma" && depth === 1) commas++;
+  }
+  return undefined;
+}
+
 /** What to write instead of a function other languages have and Airtable does not (by upper-case name). */
 const INSTEAD: Record<string, string> = {};
 const insteadOf = (names: string, advice: string) => {
@@ -162,6 +285,24 @@ export function formulaMistakes(formula: string, table: Pick<AirtableTable, "fie
     } else if (token.kind === "ident") {
       const upper = token.value.toUpperCase();
       if (next?.kind === "lparen") {
+        const signature = SIGNATURES[upper];
+        const given = signature === undefined ? undefined : countArguments(tokens, i + 1);
+        if (signature !== undefined && given !== undefined) {
+          const { min, max } = argumentRange(signature);
+          if (given < min || given > max) {
+            const takes =
+              min === max
+                ? min === 0
+                  ? "no arguments"
+                  : `${min} argument${min === 1 ? "" : "s"}`
+                : max === min + 1
+                  ? `${min} or ${max} arguments`
+                  : max === Infinity
+                    ? `at least ${min} argument${min === 1 ? "" : "s"}`
+                    : `${min} to ${max} arguments`;
+            add(`${token.value}() ${where(token)} takes ${takes}, ${signature}; it was given ${given}`);
+          }
+        }
         if (!AIRTABLE_FUNCTIONS.has(upper)) {
           const instead = INSTEAD[upper];
           add(

@@ -165,6 +165,30 @@ describe("a filterByFormula Airtable cannot read", () => {
     );
   });
 
+  it("names a function given too few or too many arguments, with its signature", async () => {
+    const find = await list('FIND("Ada")');
+    expect(find.text).toBe(
+      `${airtable}FIND() (character 1) takes 2 or 3 arguments, FIND(stringToFind, whereToSearch, ` +
+        `[startFromPosition]); it was given 1. ${reminder}`,
+    );
+    const nested = await list('AND({Stage} = "Lead", DATETIME_DIFF(TODAY()), LEFT({Name}, 1, 2) = "A")');
+    expect(nested.text).toBe(
+      airtable +
+        [
+          "DATETIME_DIFF() (character 23) takes 2 or 3 arguments, DATETIME_DIFF(date1, date2, [units]); it was given 1",
+          "LEFT() (character 47) takes 2 arguments, LEFT(text, howMany); it was given 3",
+        ].join("; ") +
+        `. ${reminder}`,
+    );
+    const none = await list("AND()");
+    expect(none.text).toContain(
+      "AND() (character 1) takes at least 1 argument, AND(expression1, [expression2, …]); it was given 0",
+    );
+    // Right counts, optional arguments included, are not named.
+    const fine = await list('AND(FIND("a", {Name}, 1), IF({Stage}, 1), ROUND(1), SWITCH({Stage}, "Lead", 1))');
+    expect(fine.isError).toBe(false);
+  });
+
   it("names every mistake it recognises: a curly quote, &&, an infix AND, ISBLANK()", async () => {
     const answer = await list('{Stage} = \u201cLead\u201d && ISBLANK({Email}) AND {Name} != ""');
     expect(answer.text).toBe(
