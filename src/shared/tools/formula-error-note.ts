@@ -1,4 +1,5 @@
 import type { AirtableTable } from "../airtable/schemas.ts";
+import { isWholePercent } from "../operations/value-notes.ts";
 import type { ToolContext } from "./define-tool.ts";
 import type { ListingQuery } from "./listing.ts";
 
@@ -47,4 +48,36 @@ export async function formulaErrorNote(
     `"Europe/Berlin"), "YYYY-MM-DD"), a computed field that itself shows #ERROR!. To see which records fail: ` +
     `filterByFormula ISERROR(${formula.length > 200 ? "…your formula…" : formula}).`
   );
+}
+
+/** `{Field} op number` or `number op {Field}`, outside nothing (a formula's text is not read for quotes here). */
+const COMPARISON =
+  /\{([^}]*)\}\s*(<=|>=|!=|=|<|>)\s*(\d+(?:\.\d+)?)(?![\d.])|(?<![\d.])(\d+(?:\.\d+)?)\s*(<=|>=|!=|=|<|>)\s*\{([^}]*)\}/g;
+
+/**
+ * A percent field holds a fraction (0.5 is 50 %, Airtable's field model), so `{Win probability} > 50` compares with
+ * 5,000 %: it matches nothing, and `< 50` matches every record, an answer the agent reads as the data's. A formula
+ * that compares a percent field of `table` with a number over 1 and at most 100 (value-notes.ts' rule for writes) gets
+ * a note per such comparison with what to write for the percent meant; nothing is refused (150 % is a legal value).
+ */
+export function percentComparisonNote(formula: string, table: AirtableTable): string | undefined {
+  const byField = new Map<string, string[]>();
+  for (const m of formula.matchAll(COMPARISON)) {
+    const [name, number] = m[1] !== undefined ? [m[1], m[3]!] : [m[6]!, m[4]!];
+    const field = table.fields.find((f) => f.name === name || f.id === name);
+    const value = Number(number);
+    if (field === undefined || !isWholePercent(field.type, value)) continue;
+    const fraction = Number((value / 100).toPrecision(10));
+    const part =
+      `${m[0]} compares with ${(value * 100).toLocaleString("en-US")} % ` +
+      `(for ${value} %, write ${m[0].replace(number, String(fraction))})`;
+    const parts = byField.get(field.name) ?? [];
+    if (!parts.includes(part)) parts.push(part);
+    byField.set(field.name, parts);
+  }
+  if (byField.size === 0) return undefined;
+  const lines = [...byField].map(
+    ([name, parts]) => `"${name}" is a percent field, which holds a fraction (0.5 is 50 %): ${parts.join(", ")}`,
+  );
+  return `${lines.join(". ")}.`;
 }

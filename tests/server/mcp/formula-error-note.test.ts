@@ -19,11 +19,12 @@ const mcp = useMcpHarness({
         { name: "Title", type: "singleLineText" },
         { name: "Day", type: "date", options: { dateFormat: { name: "iso" } } },
         { name: "Status", type: "singleSelect", options: { choices: [{ name: "Open" }, { name: "Done" }] } },
+        { name: "Confidence", type: "percent", options: { precision: 0 } },
       ],
       views: [{ name: "Done only", filter: '{Status} = "Done"' }],
       records: [
-        { Title: "Kick-off", Day: "2026-03-01", Status: "Open" },
-        { Title: "Review", Day: "2026-03-05", Status: "Done" },
+        { Title: "Kick-off", Day: "2026-03-01", Status: "Open", Confidence: 0.3 },
+        { Title: "Review", Day: "2026-03-05", Status: "Done", Confidence: 0.8 },
       ],
     },
   ],
@@ -62,5 +63,27 @@ describe("an empty list_records answer whose formula is an error for records", (
     const some = await list({ filterByFormula: 'IS_AFTER({Day}, "2026-03-02")' });
     expect((some.data.records as { fields: { Title: string } }[]).map((r) => r.fields.Title)).toEqual(["Review"]);
     expect(some.data.note).toBeUndefined();
+  });
+});
+
+describe("a formula comparing a percent field with a whole percent", () => {
+  it("notes that the field holds a fraction, whether the answer is empty or holds every record", async () => {
+    const none = await list({ filterByFormula: "{Confidence} > 50" });
+    expect(none.data.records).toEqual([]);
+    expect(none.data.note).toBe(
+      '"Confidence" is a percent field, which holds a fraction (0.5 is 50 %): {Confidence} > 50 compares with ' +
+        "5,000 % (for 50 %, write {Confidence} > 0.5).",
+    );
+    const every = await list({ filterByFormula: "OR({Confidence} < 50, 10 < {Confidence})" });
+    expect((every.data.records as unknown[]).length).toBe(2);
+    expect(every.data.note).toBe(
+      '"Confidence" is a percent field, which holds a fraction (0.5 is 50 %): {Confidence} < 50 compares with ' +
+        "5,000 % (for 50 %, write {Confidence} < 0.5), 10 < {Confidence} compares with 1,000 % (for 10 %, write " +
+        "0.1 < {Confidence}).",
+    );
+    // As the note says: the fraction finds the record.
+    const meant = await list({ filterByFormula: "{Confidence} > 0.5" });
+    expect((meant.data.records as { fields: { Title: string } }[]).map((r) => r.fields.Title)).toEqual(["Review"]);
+    expect(meant.data.note).toBeUndefined();
   });
 });
