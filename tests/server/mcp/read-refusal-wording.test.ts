@@ -324,3 +324,24 @@ describe("Airtable's own list-records parameters that the listing tools do not t
     expect((berlin.data.records as unknown[]).length).toBe(2);
   });
 });
+
+describe("a search_records searchTerm with nothing to find", () => {
+  it("empty or only spaces: refused with what to give, where spaces alone answered an empty list", async () => {
+    const before = recordReads();
+    for (const [term, what] of [
+      ["", "empty"],
+      ["   ", "only spaces"],
+    ] as const) {
+      const answer = await call("search_records", { baseId: mcp.base.id, tableId: "Contacts", searchTerm: term });
+      expect(answer.isError, JSON.stringify(term)).toBe(true);
+      expect(answer.text).toBe(
+        invalid("search_records") +
+          `searchTerm is ${what}: give the text to find, e.g. "Acme" (spaces inside a term are kept); to list ` +
+          "every record, call list_records",
+      );
+    }
+    expect(recordReads()).toBe(before);
+    const found = await call("search_records", { baseId: mcp.base.id, tableId: "Contacts", searchTerm: "ada" });
+    expect((found.data.records as { fields: { Name: string } }[]).map((r) => r.fields.Name)).toEqual(["Ada"]);
+  });
+});

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { AirtableValidationError } from "../../airtable/errors.ts";
 import type { AirtableField, AirtableTable, BaseSchema } from "../../airtable/schemas.ts";
 import { resolveField, resolveTable, SchemaLookupError } from "../../schema-cache.ts";
-import { defineTool, readOnlyAnnotations, rewordInTurn } from "../define-tool.ts";
+import { defineTool, issuePathKeys, readOnlyAnnotations, rewordInTurn, type InputIssue } from "../define-tool.ts";
 import {
   airtableParameterIssues,
   fieldIdListIssues,
@@ -39,6 +39,8 @@ export const searchRecords = defineTool({
       .string()
       .min(1)
       .max(1000)
+      // Spaces alone would be searched as typed and find nothing: an empty answer that reads as "no such record".
+      .regex(/\S/)
       .describe(
         "The text to find. Not a record id (refused: links are searched by the linked records' primary values, " +
           "not ids); read a record with get_record.",
@@ -59,7 +61,13 @@ export const searchRecords = defineTool({
       .array(z.object({ id: z.string(), name: z.string(), type: z.string() }))
       .describe("The fields whose cells were searched."),
   },
-  rewordIssues: rewordInTurn(listingIssues, fieldListIssues, fieldIdListIssues, airtableParameterIssues),
+  rewordIssues: rewordInTurn(
+    searchTermIssues,
+    listingIssues,
+    fieldListIssues,
+    fieldIdListIssues,
+    airtableParameterIssues,
+  ),
   annotations: readOnlyAnnotations,
   async handler(input, ctx) {
     const search = async (schema: BaseSchema) => {
@@ -251,4 +259,25 @@ function refuseRecordIdSearch(
     `${trap} To see what links to it: get_record with tableId ${JSON.stringify(linked.id)} and recordId ` +
       `${quotedId} and read its field ${JSON.stringify(inverse.name)}. Or search for its ${primaryWords}.`,
   );
+}
+
+/**
+ * search_records' rewordIssues for a searchTerm that is empty or only spaces (given at all: a missing one is named by
+ * the missing-argument sentence): one sentence saying what to give and what lists every record, instead of zod's
+ * "Too small: expected string to have >=1 characters" or "Invalid string: must match pattern /\S/".
+ */
+export function searchTermIssues(args: unknown, issues: readonly InputIssue[]): readonly InputIssue[] {
+  const given = typeof args === "object" && args !== null ? (args as Record<string, unknown>).searchTerm : undefined;
+  if (typeof given !== "string" || given.trim() !== "") return issues;
+  const kept = issues.filter((issue) => issuePathKeys(issue)[0] !== "searchTerm");
+  if (kept.length === issues.length) return issues;
+  return [
+    {
+      message:
+        `searchTerm is ${given === "" ? "empty" : "only spaces"}: give the text to find, e.g. "Acme" (spaces inside ` +
+        "a term are kept); to list every record, call list_records",
+      path: [],
+    },
+    ...kept,
+  ];
 }
