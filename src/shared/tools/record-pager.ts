@@ -96,11 +96,18 @@ export async function fetchRecordPage(req: RecordPageRequest): Promise<RecordPag
   return { records: out, nextCursor, stoppedBySize };
 }
 
-/** The carried records, by id, in their listing order (records deleted since are skipped). */
+/**
+ * The carried records, by id, in their listing order. Those deleted since are skipped, and so are those changed since
+ * so that the listing's own filter (filterByFormula, search_records' formula) or view no longer holds them: a record
+ * edited between two calls from "Lead" to "Customer" is not answered, in its new state, to a listing of the leads.
+ */
 async function fetchCarried(req: RecordPageRequest, ids: string[]): Promise<AirtableRecord[]> {
   // Ids were validated as rec + 14 alphanumerics when the cursor was decoded: safe inside the formula.
-  const formula = `OR(${ids.map((id) => `RECORD_ID()="${id}"`).join(",")})`;
+  const byIds = `OR(${ids.map((id) => `RECORD_ID()="${id}"`).join(",")})`;
+  const filter = req.query.filterByFormula;
+  const formula = filter === undefined || filter.trim() === "" ? byIds : `AND(${byIds}, ${filter})`;
   const page = await req.airtable.listRecords(req.baseId, req.tableId, {
+    ...(req.query.view !== undefined && { view: req.query.view }),
     ...(req.query.fields !== undefined && { fields: req.query.fields }),
     ...(req.query.returnFieldsByFieldId !== undefined && { returnFieldsByFieldId: req.query.returnFieldsByFieldId }),
     filterByFormula: formula,

@@ -122,6 +122,22 @@ describe("fetchRecordPage", () => {
     expect(second.records[0]?.fields.Name).toBe(`item ${first.records.length + 1}`);
   });
 
+  it("skips carried records changed in between so that the listing's filter no longer holds them", async () => {
+    // Every item's Name holds "item"; the carried record is renamed between the two calls, as another user would.
+    const query = { filterByFormula: 'FIND("item", {Name})' };
+    const first = await fetchRecordPage(request({ query, budgetBytes: 1_500 }));
+    const carried = first.records.length;
+    const next = sandbox.listRecordsDirect(base.id, "Items").filter((r) => String(r.fields.Name).includes("item"))[
+      carried
+    ];
+    if (next === undefined) throw new Error("fixture too small");
+    await airtable.updateRecords(base.id, tableId, [{ id: next.id, fields: { Name: "renamed" } }]);
+    const second = await fetchRecordPage(request({ query, budgetBytes: 1_500, cursor: first.nextCursor as string }));
+    expect(second.records.map((r) => r.fields.Name)).not.toContain("renamed");
+    expect(second.records[0]?.id).not.toBe(next.id);
+    expect(String(second.records[0]?.fields.Name)).toMatch(/^item /);
+  });
+
   it("refuses a cursor of another query; a cursor used again gives the same records; an expired listing comes back as Airtable's iterator error", async () => {
     // The first call asks Airtable for a page of 40 and returns all of it: the cursor holds an Airtable offset.
     const listed = sandbox.listRecordsDirect(base.id, "Items").map((r) => r.id);
