@@ -10,10 +10,11 @@ import type { ListingQuery } from "./listing.ts";
  * record (`IS_AFTER({Date}, "not a date")`, a DATETIME_DIFF unit it does not know, SET_TIMEZONE outside
  * DATETIME_FORMAT) therefore answers an empty list, which an agent reads as "nothing matches".
  *
- * So an empty first answer of a filtered listing asks Airtable once more, for one record where `ISERROR(formula)`
- * holds (in the same view; only the primary field), and when there is one, says so in the answer's note with that
- * record, instead of leaving the agent to report "none". One request, only for an empty answer; a failure of it keeps
- * the answer as it was (no note).
+ * So an empty first answer of a filtered listing asks Airtable (in the same view, only the primary field) for one
+ * record where `ISERROR(formula)` holds and, when there is one, for one where it does not: an error for every record
+ * is the formula's own mistake, said as such; an error for some is most often a function given an empty cell
+ * (IS_AFTER of an empty date is #ERROR!, not false), said so, so that a formula that rightly matches nothing is not
+ * taken for a wrong one. One or two requests, only for an empty answer; a failure keeps the answer as it was.
  */
 export async function formulaErrorNote(
   ctx: ToolContext,
@@ -22,31 +23,44 @@ export async function formulaErrorNote(
   query: ListingQuery,
   formula: string,
 ): Promise<string | undefined> {
-  let found: { id: string; fields: Record<string, unknown> } | undefined;
+  const first = (filterByFormula: string) =>
+    ctx.airtable
+      .listRecords(baseId, table.id, {
+        ...(query.view !== undefined && { view: query.view }),
+        fields: [table.primaryFieldId],
+        filterByFormula,
+        pageSize: 1,
+        maxRecords: 1,
+      })
+      .then((page) => page.records[0]);
+  let failing: { id: string; fields: Record<string, unknown> } | undefined;
+  let working: { id: string } | undefined;
   try {
-    const page = await ctx.airtable.listRecords(baseId, table.id, {
-      ...(query.view !== undefined && { view: query.view }),
-      fields: [table.primaryFieldId],
-      filterByFormula: `ISERROR(${formula})`,
-      pageSize: 1,
-      maxRecords: 1,
-    });
-    found = page.records[0];
+    failing = await first(`ISERROR(${formula})`);
+    if (failing === undefined) return undefined;
+    working = await first(`NOT(ISERROR(${formula}))`);
   } catch (error) {
     ctx.logger.warn({ err: error }, "formula error check failed");
     return undefined;
   }
-  if (found === undefined) return undefined;
   const primary = table.fields.find((f) => f.id === table.primaryFieldId);
-  const value = primary === undefined ? undefined : found.fields[primary.name];
-  const shown = typeof value === "string" && value !== "" ? ` (${JSON.stringify(value.slice(0, 60))})` : "";
+  const value = primary === undefined ? undefined : failing.fields[primary.name];
+  const example = `${failing.id}${typeof value === "string" && value !== "" ? ` (${JSON.stringify(value.slice(0, 60))})` : ""}`;
+  const test = `To see which records fail: filterByFormula ISERROR(${formula.length > 200 ? "…your formula…" : formula}).`;
+  if (working !== undefined) {
+    return (
+      `No record matched. For some records filterByFormula is an error (#ERROR!) rather than false, e.g. ${example}, ` +
+      "and Airtable leaves those out; this is most often a function given an empty cell (IS_AFTER or DATETIME_DIFF " +
+      "of an empty date is an error, not false). To count such records, test the cell first, e.g. " +
+      `IF({Field}, IS_AFTER({Field}, "2026-03-01")). ${test}`
+    );
+  }
   return (
-    `No record matched, but this is not proof that none matches: filterByFormula is an error (#ERROR!) for some ` +
-    `records, e.g. ${found.id}${shown}, and Airtable leaves out every record whose formula is an error instead of ` +
-    'refusing the formula. Check each function\'s arguments: a date as text Airtable can read ("2026-03-01"), ' +
-    "DATETIME_DIFF's unit ('days', 'hours', …), SET_TIMEZONE only inside DATETIME_FORMAT(SET_TIMEZONE({Field}, " +
-    `"Europe/Berlin"), "YYYY-MM-DD"), a computed field that itself shows #ERROR!. To see which records fail: ` +
-    `filterByFormula ISERROR(${formula.length > 200 ? "…your formula…" : formula}).`
+    "No record matched, but this is not proof that none matches: filterByFormula is an error (#ERROR!) for every " +
+    `record, e.g. ${example}, and Airtable leaves out every record whose formula is an error instead of refusing ` +
+    "the formula. Check each function's arguments: a date as text Airtable can read (\"2026-03-01\"), DATETIME_DIFF's " +
+    "unit ('days', 'hours', …), SET_TIMEZONE only inside DATETIME_FORMAT(SET_TIMEZONE({Field}, \"Europe/Berlin\"), " +
+    `"YYYY-MM-DD"), a computed field that itself shows #ERROR!. ${test}`
   );
 }
 

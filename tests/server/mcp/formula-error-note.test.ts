@@ -25,6 +25,7 @@ const mcp = useMcpHarness({
       records: [
         { Title: "Kick-off", Day: "2026-03-01", Status: "Open", Confidence: 0.3 },
         { Title: "Review", Day: "2026-03-05", Status: "Done", Confidence: 0.8 },
+        { Title: "Undated", Status: "Open" },
       ],
     },
   ],
@@ -44,7 +45,7 @@ describe("an empty list_records answer whose formula is an error for records", (
       expect(answer.isError, formula).toBe(false);
       expect(answer.data.records, formula).toEqual([]);
       expect(answer.data.note, formula).toMatch(
-        /^No record matched, but this is not proof that none matches: filterByFormula is an error \(#ERROR!\) for some records, e\.g\. rec[A-Za-z0-9]{14} \("(Kick-off|Review)"\), and Airtable leaves out every record whose formula is an error/,
+        /^No record matched, but this is not proof that none matches: filterByFormula is an error \(#ERROR!\) for every record, e\.g\. rec[A-Za-z0-9]{14} \("(Kick-off|Review|Undated)"\), and Airtable leaves out every record whose formula is an error/,
       );
       expect(answer.data.note, formula).toContain(`filterByFormula ISERROR(${formula}).`);
     }
@@ -54,6 +55,15 @@ describe("an empty list_records answer whose formula is an error for records", (
     const answer = await list({ view: "Done only", filterByFormula: 'IS_AFTER({Day}, "not a date")' });
     expect(answer.data.records).toEqual([]);
     expect(answer.data.note).toContain('("Review")');
+  });
+
+  it("an error for some records only (an empty date): says so, not that the formula is wrong", async () => {
+    const answer = await list({ filterByFormula: 'IS_AFTER({Day}, "2030-01-01")' });
+    expect(answer.data.records).toEqual([]);
+    expect(answer.data.note).toMatch(
+      /^No record matched\. For some records filterByFormula is an error \(#ERROR!\) rather than false, e\.g\. rec[A-Za-z0-9]{14} \("Undated"\), and Airtable leaves those out; this is most often a function given an empty cell/,
+    );
+    expect(answer.data.note).not.toContain("not proof");
   });
 
   it("adds nothing when the formula simply matches no record, or matches some", async () => {
@@ -75,7 +85,7 @@ describe("a formula comparing a percent field with a whole percent", () => {
         "5,000 % (for 50 %, write {Confidence} > 0.5).",
     );
     const every = await list({ filterByFormula: "OR({Confidence} < 50, 10 < {Confidence})" });
-    expect((every.data.records as unknown[]).length).toBe(2);
+    expect((every.data.records as unknown[]).length).toBe(3);
     expect(every.data.note).toBe(
       '"Confidence" is a percent field, which holds a fraction (0.5 is 50 %): {Confidence} < 50 compares with ' +
         "5,000 % (for 50 %, write {Confidence} < 0.5), 10 < {Confidence} compares with 1,000 % (for 10 %, write " +
