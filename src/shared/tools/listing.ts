@@ -304,3 +304,26 @@ export function airtableParameterIssues(_args: unknown, issues: readonly InputIs
     return hints.length === 0 ? issue : { ...issue, message: `${issue.message}. ${hints.join(". ")}.` };
   });
 }
+
+/**
+ * The rewordIssues of the tools that page with `cursor`, for `cursor: ""` (clients that fill every optional argument
+ * send it; an agent may pass on an absent nextCursor as ""): one sentence saying that the first page comes without a
+ * cursor and that an answer without nextCursor was the last, instead of zod's "Too small: expected string to have >=1
+ * characters". Refused, not read as "from the start": an agent looping while it has a cursor would list the first page
+ * again and again.
+ */
+export function emptyCursorIssues(args: unknown, issues: readonly InputIssue[]): readonly InputIssue[] {
+  const given = typeof args === "object" && args !== null ? (args as Record<string, unknown>).cursor : undefined;
+  if (typeof given !== "string" || given.trim() !== "") return issues;
+  const kept = issues.filter((issue) => issuePathKeys(issue)[0] !== "cursor");
+  if (kept.length === issues.length) return issues;
+  return [
+    {
+      message:
+        "cursor is empty: leave cursor out for the first page, and pass nextCursor unchanged for the next; an answer " +
+        "without nextCursor was the last page (nothing more follows)",
+      path: [],
+    },
+    ...kept,
+  ];
+}

@@ -345,3 +345,21 @@ describe("a search_records searchTerm with nothing to find", () => {
     expect((found.data.records as { fields: { Name: string } }[]).map((r) => r.fields.Name)).toEqual(["Ada"]);
   });
 });
+
+describe("an empty cursor", () => {
+  it('cursor: "" is refused with what a first page and a last page look like, for both listing tools', async () => {
+    const sentence =
+      "cursor is empty: leave cursor out for the first page, and pass nextCursor unchanged for the next; an answer " +
+      "without nextCursor was the last page (nothing more follows)";
+    const listed = await call("list_records", { baseId: mcp.base.id, tableId: "Contacts", cursor: "" });
+    expect(listed.isError).toBe(true);
+    expect(listed.text).toBe(invalid("list_records") + sentence);
+    const searched = await call("search_records", {
+      baseId: mcp.base.id,
+      tableId: "Contacts",
+      searchTerm: "a",
+      cursor: "",
+    });
+    expect(searched.text).toBe(invalid("search_records") + sentence);
+  });
+});

@@ -7,6 +7,7 @@ import { explainFormulaRefusal } from "../formula-mistakes.ts";
 import { refuseLinkIdComparison } from "../link-id-formula.ts";
 import {
   airtableParameterIssues,
+  emptyCursorIssues,
   listingInputs,
   listingIssues,
   listingOutputs,
@@ -69,6 +70,7 @@ export const listRecords = defineTool({
     fieldListIssues,
     sortListIssues,
     airtableParameterIssues,
+    emptyCursorIssues,
   ),
   annotations: readOnlyAnnotations,
   async handler(input, ctx) {

@@ -5,6 +5,7 @@ import { resolveField, resolveTable, SchemaLookupError } from "../../schema-cach
 import { defineTool, issuePathKeys, readOnlyAnnotations, rewordInTurn, type InputIssue } from "../define-tool.ts";
 import {
   airtableParameterIssues,
+  emptyCursorIssues,
   fieldIdListIssues,
   fieldListIssues,
   listingInputs,
@@ -67,6 +68,7 @@ export const searchRecords = defineTool({
     fieldListIssues,
     fieldIdListIssues,
     airtableParameterIssues,
+    emptyCursorIssues,
   ),
   annotations: readOnlyAnnotations,
   async handler(input, ctx) {
