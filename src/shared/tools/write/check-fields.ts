@@ -1085,6 +1085,42 @@ const inItem = (where: string) => (where.endsWith(".options") ? ` in ${where.sli
 /** Types whose field must list its options at creation: Airtable's field model gives them no default. */
 const CHOICE_FIELD_TYPES: ReadonlySet<string> = new Set(["singleSelect", "multipleSelects"]);
 
+/** The display options a new field of these types cannot be created without (checkRequiredOptions), with an example. */
+const REQUIRED_DISPLAY_OPTIONS: Readonly<Record<string, { keys: string[]; what: string; example: string }>> = {
+  number: {
+    keys: ["precision"],
+    what: "the digits shown after the decimal point, 0 to 8",
+    example: "{ precision: 0 }",
+  },
+  percent: {
+    keys: ["precision"],
+    what: "the digits shown after the decimal point, 0 to 8",
+    example: "{ precision: 0 }",
+  },
+  currency: {
+    keys: ["precision", "symbol"],
+    what: "the digits shown after the decimal point, 0 to 7, and the currency symbol",
+    example: '{ precision: 2, symbol: "$" }',
+  },
+  date: {
+    keys: ["dateFormat"],
+    what: "how dates are shown: local, friendly, us, european or iso",
+    example: '{ dateFormat: { name: "iso" } }',
+  },
+  dateTime: {
+    keys: ["dateFormat", "timeFormat", "timeZone"],
+    what:
+      'how dates are shown (local, friendly, us, european or iso), 12hour or 24hour, and the time zone: "utc", ' +
+      '"client" (each viewer\'s own) or one such as "Europe/Berlin"',
+    example: '{ dateFormat: { name: "iso" }, timeFormat: { name: "24hour" }, timeZone: "utc" }',
+  },
+  duration: {
+    keys: ["durationFormat"],
+    what: "h:mm, h:mm:ss, h:mm:ss.S, h:mm:ss.SS or h:mm:ss.SSS",
+    example: '{ durationFormat: "h:mm" }',
+  },
+};
+
 /**
  * Refuses, before anything is queued, the options a new field of `type` cannot be created without, which Airtable
  * would otherwise refuse only when the queued operation runs (422 INVALID_FIELD_TYPE_OPTIONS, "options.choices must
@@ -1093,7 +1129,8 @@ const CHOICE_FIELD_TYPES: ReadonlySet<string> = new Set(["singleSelect", "multip
  * array of `{ name, color? }`; "Link to another record": `options.linkedTableId`) lists them without a default, and
  * the sandbox refuses them alike (src/sandbox/fields/definitions.ts, normaliseFieldDef). So: a select without a
  * `choices` list, a choice that is not `{ "name": <non-empty text> }` (a bare `"Lead"` is the usual one), and a link
- * without `linkedTableId`. Other options are left to Airtable.
+ * without `linkedTableId`. Other options are left to Airtable (the display options of number and date types:
+ * missingDisplayOptions).
  * @param where the argument holding the options, as the refusal names it: "options" or "fields[2].options"
  * @throws ToolInputError naming `where`, what is missing and the options to send
  */
@@ -1126,6 +1163,35 @@ export function checkRequiredOptions(type: string, options: Record<string, unkno
       );
     }
   }
+}
+
+/**
+ * The refusal of a new number, percent, currency, date, dateTime or duration field whose display options the field
+ * model's write format lists with no default and Airtable (and the sandbox: normaliseFieldDef) refuses a create
+ * without, 422 INVALID_FIELD_TYPE_OPTIONS, once the queued operation runs (a types trial, session 26:
+ * `{"name": "Qty", "type": "number"}`, the field most agents create first, failed only in the worker): `precision`
+ * for number and percent, `precision` and `symbol` for currency, `dateFormat` for date, `dateFormat`, `timeFormat`
+ * and `timeZone` for dateTime, `durationFormat` for duration (REQUIRED_DISPLAY_OPTIONS). Only their presence is
+ * checked; their values are left to Airtable. A checkbox's and a rating's are filled in instead (DEFAULT_FIELD_OPTIONS
+ * in write-inputs.ts). Checked once the base and table are known (in the schema callback), so that a base the
+ * sign-in cannot reach, or an unknown table, is told first. Undefined when nothing is missing.
+ * @param where the argument holding the options, as the refusal names it: "options" or "fields[2].options"
+ */
+export function missingDisplayOptions(
+  type: string,
+  options: Record<string, unknown> | undefined,
+  where: string,
+): string | undefined {
+  const display = REQUIRED_DISPLAY_OPTIONS[type];
+  if (display === undefined) return undefined;
+  const missing = display.keys.filter((key) => options?.[key] === undefined || options[key] === null);
+  if (missing.length === 0) return undefined;
+  const named = missing.map((key) => `${where}.${key}`);
+  const list = named.length === 1 ? named[0] : `${named.slice(0, -1).join(", ")} and ${named.at(-1)}`;
+  return (
+    `${where}: a ${type} field needs ${list} (${display.what}), which Airtable's field model gives no default: ` +
+    `send options: ${display.example}${inItem(where)}.`
+  );
 }
 
 /**

@@ -2,12 +2,14 @@ import { findByIdOrName, resolveTable } from "../../schema-cache.ts";
 import { defineWriteTool } from "../define-tool.ts";
 import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
+import { ToolInputError } from "../tool-input-error.ts";
 import {
   checkCreatableType,
   checkNewName,
   checkRequiredOptions,
   describeItem,
   givenByName,
+  missingDisplayOptions,
   withLinkedTableId,
   withWriteSchemaForNames,
 } from "./check-fields.ts";
@@ -39,6 +41,8 @@ export const createField = defineWriteTool({
       (schema) => {
         const table = resolveTable(schema, input.tableId, input.baseId);
         checkNewName(table.fields, input.name, "field", `in table ${describeItem(table)}`);
+        const missing = missingDisplayOptions(input.type, input.options, "options");
+        if (missing !== undefined) throw new ToolInputError(missing);
         const spec = withLinkedTableId(
           {
             name: input.name,

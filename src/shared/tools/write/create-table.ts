@@ -7,6 +7,7 @@ import {
   checkCreatableType,
   checkNewName,
   checkRequiredOptions,
+  missingDisplayOptions,
   withLinkedTableId,
   withWriteSchema,
 } from "./check-fields.ts";
@@ -58,6 +59,18 @@ export const createTable = defineWriteTool({
     });
     const fields = await withWriteSchema(ctx, input.baseId, (schema) => {
       checkNewName(schema.tables, input.name, "table", `in base ${input.baseId}`);
+      // Every field missing display options in one answer: a table of several number and date fields is common.
+      const missing = input.fields.flatMap((field, i) => {
+        const problem = missingDisplayOptions(field.type, field.options, `fields[${i}].options`);
+        return problem === undefined ? [] : [problem];
+      });
+      if (missing.length === 1) throw new ToolInputError(missing[0]!);
+      if (missing.length > 1) {
+        throw new ToolInputError(
+          `${missing.length} fields need options they were not given; nothing was queued. Fix them all, then call ` +
+            `again:\n${missing.map((m) => `- ${m}`).join("\n")}`,
+        );
+      }
       // A link names its table by id in Airtable's API; a name (as tableId takes everywhere here) is resolved now.
       return input.fields.map((field, i) => withLinkedTableId(field, schema, input.baseId, `fields[${i}].options`));
     });

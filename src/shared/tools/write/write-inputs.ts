@@ -386,7 +386,9 @@ export const fieldSpecInput = strictArgumentObject("a field", {
       'Type options as Airtable\'s field model describes them, e.g. number: {"precision": 0}; singleSelect: ' +
         '{"choices": [{"name": "Lead"}]}; dateTime: {"dateFormat": {"name": "iso"}, "timeFormat": {"name": ' +
         '"24hour"}, "timeZone": "utc"}; multipleRecordLinks: {"linkedTableId": "tbl…"} (the table\'s id or name). ' +
-        "Selects need their choices, a link its table. A checkbox without " +
+        "Selects need their choices, a link its table; number and percent a precision, currency a precision and " +
+        "symbol, date a dateFormat, dateTime a dateFormat, timeFormat and timeZone, duration a durationFormat. " +
+        "A checkbox without " +
         'options gets {"icon": "check", "color": "greenBright"}, a rating {"icon": "star", "color": ' +
         '"yellowBright", "max": 5} (missing keys only).',
     ),
