@@ -5,6 +5,11 @@
  * - create_field / create_table of a number, percent, currency, date, dateTime or duration field without the display
  *   options the field model's write format lists with no default (`{"name": "Qty", "type": "number"}`): the create
  *   was queued and failed in the worker with Airtable's INVALID_FIELD_TYPE_OPTIONS.
+ * - a percent field given, with typecast (the tools' default), a number written as text without a percent sign
+ *   ("25"): stored as 2,500 % without a word (the JSON number 25 gets a note), where a person means 25 %; what
+ *   Airtable's typecast makes of it is not documented.
+ * - a barcode given as text without typecast (`"Code": "0123"`): failed in the worker with Airtable's bare "cannot
+ *   accept the provided value".
  */
 import { describe, expect, it } from "vitest";
 import { callToolAnswer } from "../../support/mcp-test-harness.ts";
@@ -105,5 +110,66 @@ describe("a number or date field created without its display options", () => {
     });
     expect(answer.isError, answer.text).toBe(false);
     expect(answer.data).toMatchObject({ status: "completed", results: [{ index: 0, id: expect.any(String) }] });
+  });
+});
+
+describe("cell values the trial found checked too late or not at all", () => {
+  const itemsWritten = () => mcp.h.sandbox.listRecordsDirect(mcp.base.id, "Items").length;
+
+  it("a percent given as a number in text, with typecast: refused naming both readings; 25% and 0.25 are written", async () => {
+    const before = itemsWritten();
+    const answer = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Items",
+      records: [{ fields: { Name: "a", Ratio: "25" } }, { fields: { Name: "b", Ratio: "0.5" } }],
+    });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toContain(
+      'records[0].fields: "Ratio" is a percent field, given "25" as text: a percent cell holds a fraction (0.5 is ' +
+        "50 %), and what Airtable's typecast makes of a number written as text is not documented: it may store 25 % " +
+        "or 2,500 %. Give the fraction as a number: 0.25 for 25 %, or 25 for 2,500 % (or the text with a percent " +
+        'sign, "25%").',
+    );
+    expect(answer.text).toContain("records[1]");
+    expect(itemsWritten()).toBe(before);
+
+    const ok = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Items",
+      records: [{ fields: { Name: "c", Ratio: "25%" } }, { fields: { Name: "d", Ratio: 0.25 } }],
+    });
+    expect(ok.isError, ok.text).toBe(false);
+    expect(ok.data).toMatchObject({ status: "completed" });
+    const stored = mcp.h.sandbox.listRecordsDirect(mcp.base.id, "Items").filter((r) => r.fields.Name === "c");
+    expect(stored[0]?.fields.Ratio).toBe(0.25);
+  });
+
+  it("a barcode given as text without typecast: refused naming the object to give; with typecast it is written", async () => {
+    const before = itemsWritten();
+    const answer = await call("create_record", {
+      baseId: mcp.base.id,
+      tableId: "Items",
+      typecast: false,
+      fields: { Name: "e", Code: "0123" },
+    });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toBe(
+      'fields: "Code" is a barcode field: give an object such as {"text":"0123"}, not "0123", or pass typecast: ' +
+        'true to let Airtable convert "0123".',
+    );
+    expect(itemsWritten()).toBe(before);
+    for (const [typecast, Code] of [
+      [false, { text: "0123", type: "ean13" }],
+      [true, "0456"],
+    ] as const) {
+      const ok = await call("create_record", {
+        baseId: mcp.base.id,
+        tableId: "Items",
+        typecast,
+        fields: { Name: "f", Code },
+      });
+      expect(ok.isError, ok.text).toBe(false);
+      expect(ok.data).toMatchObject({ status: "completed" });
+    }
   });
 });

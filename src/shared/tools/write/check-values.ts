@@ -58,7 +58,11 @@
  *   `typecast`), with no lookup by name; the sandbox refuses a name as Airtable refuses a person it cannot find (422
  *   INVALID_VALUE_FOR_COLUMN "cannot accept the provided value", what a newcomer trial got in the worker for
  *   `"Account manager": "Demo User"`). Whether the person is a collaborator of the base is Airtable's to say.
- * Other types (barcode, unknown future ones) are left to Airtable. Read-only types are refused earlier
+ * - percent with typecast: a number written as text without a percent sign ("25") is refused, naming its two
+ *   readings (25 % or 2,500 %: checkPercentText); "25%" and JSON numbers are taken;
+ * - barcode takes `{text, type?}` (field model, Barcode); with typecast, text or a number converts to its text. Text,
+ *   numbers, booleans and lists otherwise are refused, naming the object to give; an object's keys are Airtable's.
+ * Other types (unknown future ones) are left to Airtable. Read-only types are refused earlier
  * (check-fields.ts).
  */
 import type { AirtableField } from "../../airtable/schemas.ts";
@@ -375,7 +379,10 @@ export function checkCellValue(
       if (field.type === "rating") checkRating(field, value, where);
       return NO_NEW_OPTIONS;
     }
-    if (typeof value === "string" && typecast && hasDigit(value)) return NO_NEW_OPTIONS;
+    if (typeof value === "string" && typecast && hasDigit(value)) {
+      if (field.type === "percent") checkPercentText(field, value, where);
+      return NO_NEW_OPTIONS;
+    }
     return wrongType(field.type === "rating" ? ratingExample(field) : undefined);
   }
   if (TEXT_TYPES.has(field.type)) {
@@ -461,9 +468,44 @@ export function checkCellValue(
       }
       return NO_NEW_OPTIONS;
     }
+    case "barcode": {
+      // Field model, Barcode: the cell is `{text, type?}`; with typecast Airtable converts text (and the sandbox a
+      // number) to its `text`. Text or a number without typecast failed in the worker with Airtable's bare "cannot
+      // accept the provided value" (a types trial, session 26: `"Code": "0123"`). An object's keys are left to
+      // Airtable, as before.
+      if (isObjectLike(value) && !Array.isArray(value)) return NO_NEW_OPTIONS;
+      if (typecast && (typeof value === "string" || typeof value === "number")) return NO_NEW_OPTIONS;
+      const text = typeof value === "string" || typeof value === "number" ? String(value) : "0123456789";
+      return wrongType(`an object such as ${JSON.stringify({ text })}`);
+    }
     default:
       return NO_NEW_OPTIONS;
   }
+}
+
+/** A number as a message shows it: at most 10 significant digits (25 / 100 is 0.25), grouped. */
+const shownNumber = (n: number) => Number(n.toPrecision(10)).toLocaleString("en-US", { maximumFractionDigits: 10 });
+
+/**
+ * Refuses a percent field's value given with typecast as a number written as text without a percent sign ("25",
+ * "0.5"), which can mean two values a hundredfold apart: Airtable's percent cell holds a fraction ("0.5 is 50 %",
+ * field model, Percent), as a JSON number does here, while a person typing 25 in a percent cell means 25 %; what
+ * Airtable's typecast makes of such text is not documented (the sandbox reads it as the fraction, 25 → 2,500 %, and a
+ * types trial, session 26, saw "25" stored so without a word, where the number 25 gets a note: value-notes.ts). Text
+ * with a percent sign ("25%") is unambiguous, as is zero. The refusal names both readings and what to give for each.
+ */
+function checkPercentText(field: AirtableField, value: string, where: string): void {
+  const plain = /^\s*([+-]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?)\s*$/.exec(value);
+  if (plain === null || plain[1] === "" || !hasDigit(plain[1]!)) return;
+  const n = Number(plain[1]!.replace(/,/g, ""));
+  if (!Number.isFinite(n) || n === 0) return;
+  throw new ToolInputError(
+    `${where}: ${JSON.stringify(field.name)} is a percent field, given ${quotedValue(value)} as text: a percent cell ` +
+      `holds a fraction (0.5 is 50 %), and what Airtable's typecast makes of a number written as text is not ` +
+      `documented: it may store ${shownNumber(n)} % or ${shownNumber(n * 100)} %. Give the fraction as a number: ` +
+      `${shownNumber(n / 100)} for ${shownNumber(n)} %, or ${shownNumber(n)} for ${shownNumber(n * 100)} % (or the ` +
+      `text with a percent sign, "${plain[1]!.trim()}%").`,
+  );
 }
 
 /** A user id (usr…) or a user group id (ugp…): what a collaborator's `id` is (field model, Collaborator). */
