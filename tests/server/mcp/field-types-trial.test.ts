@@ -10,6 +10,9 @@
  *   Airtable's typecast makes of it is not documented.
  * - a barcode given as text without typecast (`"Code": "0123"`): failed in the worker with Airtable's bare "cannot
  *   accept the provided value".
+ * - a date-time given with a space for ISO 8601's T ("2026-03-04 10:00"): refused without typecast, and with it read
+ *   by the sandbox in its process's time zone, not the field's; it is now sent with the T, which the field model
+ *   says is read in the field's time zone.
  */
 import { describe, expect, it } from "vitest";
 import { callToolAnswer } from "../../support/mcp-test-harness.ts";
@@ -170,6 +173,25 @@ describe("cell values the trial found checked too late or not at all", () => {
       });
       expect(ok.isError, ok.text).toBe(false);
       expect(ok.data).toMatchObject({ status: "completed" });
+    }
+  });
+});
+
+describe("a date and time written with a space for the T", () => {
+  it("is sent as YYYY-MM-DDTHH:mm and read in the field's time zone, with and without typecast", async () => {
+    for (const typecast of [false, true]) {
+      const name = `meeting ${String(typecast)}`;
+      const answer = await call("create_record", {
+        baseId: mcp.base.id,
+        tableId: "Items",
+        typecast,
+        fields: { Name: name, Meeting: "2026-03-04 10:00" },
+      });
+      expect(answer.isError, answer.text).toBe(false);
+      expect(answer.data).toMatchObject({ status: "completed" });
+      const stored = mcp.h.sandbox.listRecordsDirect(mcp.base.id, "Items").find((r) => r.fields.Name === name);
+      // 10:00 in Europe/Berlin (UTC+1 in March) is 09:00 UTC.
+      expect(stored?.fields.Meeting).toBe("2026-03-04T09:00:00.000Z");
     }
   });
 });

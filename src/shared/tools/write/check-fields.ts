@@ -13,6 +13,7 @@ import { withSchema } from "../with-schema.ts";
 import { isPlainObject, quotedValue, ToolInputError } from "../tool-input-error.ts";
 import {
   checkCellValue,
+  dateTimeWithT,
   choicesOf,
   existingOptions,
   optionKey,
@@ -439,8 +440,9 @@ export class FieldChecker {
         continue;
       }
       keyOf.set(field.id, key);
+      const sent = dateTimeWithT(field, value);
       try {
-        const created = checkCellValue(field, value, where, typecast, this.#nonCreator);
+        const created = checkCellValue(field, sent, where, typecast, this.#nonCreator);
         if (created.length > 0) this.#noteNewOptions(field, created, where, index, variants);
         if (isWholePercent(field.type, value)) this.#noted.set(field.id, field);
       } catch (error) {
@@ -452,7 +454,7 @@ export class FieldChecker {
         if (problems === undefined || !(error instanceof ToolInputError)) throw error;
         problems.push({ field: field.name, where, message: error.message, ...at });
       }
-      out[field.id] = value;
+      out[field.id] = sent;
     }
     return out;
   }

@@ -58,6 +58,8 @@
  *   `typecast`), with no lookup by name; the sandbox refuses a name as Airtable refuses a person it cannot find (422
  *   INVALID_VALUE_FOR_COLUMN "cannot accept the provided value", what a newcomer trial got in the worker for
  *   `"Account manager": "Demo User"`). Whether the person is a collaborator of the base is Airtable's to say.
+ * - a dateTime given with a space for the T ("2026-03-04 10:00") is sent with the T (dateTimeWithT), read in the field's
+ *   time zone as the field model says;
  * - percent with typecast: a number written as text without a percent sign ("25") is refused, naming its two
  *   readings (25 % or 2,500 %: checkPercentText); "25%" and JSON numbers are taken;
  * - barcode takes `{text, type?}` (field model, Barcode); with typecast, text or a number converts to its text. Text,
@@ -481,6 +483,23 @@ export function checkCellValue(
     default:
       return NO_NEW_OPTIONS;
   }
+}
+
+/** A date and time written with a space for ISO 8601's T ("2026-03-04 10:00", as SQL and spreadsheets write it). */
+const SPACED_DATE_TIME = /^(\d{4}-\d{2}-\d{2}) (([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)$/;
+
+/**
+ * The value to send for a dateTime cell given as a date and time with a space where ISO 8601 has a T ("2026-03-04
+ * 10:00"): the same text with the T ("2026-03-04T10:00"), a form the field model documents ("ambiguous string inputs
+ * like "2020-09-05T07:00:00" … will be interpreted according to the timeZone of the field"), so it is written without
+ * typecast and read in the field's time zone. With the space, it was refused without typecast and, with typecast,
+ * left to a parse Airtable does not document (the sandbox's JavaScript Date read it in the process's own time zone:
+ * a types trial, session 26, wrote 10:00 into a Europe/Berlin field as 11:00 Berlin). Any other value unchanged.
+ */
+export function dateTimeWithT(field: Pick<AirtableField, "type">, value: unknown): unknown {
+  if (field.type !== "dateTime" || typeof value !== "string") return value;
+  const match = SPACED_DATE_TIME.exec(value);
+  return match === null ? value : `${match[1]}T${match[2]}`;
 }
 
 /** A number as a message shows it: at most 10 significant digits (25 / 100 is 0.25), grouped. */
