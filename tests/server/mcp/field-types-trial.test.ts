@@ -13,6 +13,9 @@
  * - a date-time given with a space for ISO 8601's T ("2026-03-04 10:00"): refused without typecast, and with it read
  *   by the sandbox in its process's time zone, not the field's; it is now sent with the T, which the field model
  *   says is read in the field's time zone.
+ * - a number or currency given with typecast as text with a decimal comma ("12,50 €"): stored as 1250 without a word.
+ * - a link cell copied from an expandLinks read (`[{id, name}]`): refused as "neither" ids nor names, without saying
+ *   to give the ids alone.
  */
 import { describe, expect, it } from "vitest";
 import { callToolAnswer } from "../../support/mcp-test-harness.ts";
@@ -27,6 +30,8 @@ const mcp = useMcpHarness({
         { name: "Name", type: "singleLineText" },
         { name: "Ratio", type: "percent", options: { precision: 0 } },
         { name: "Code", type: "barcode" },
+        { name: "Price", type: "currency", options: { precision: 2, symbol: "€" } },
+        { name: "Parent", type: "multipleRecordLinks", options: { linkedTableId: "Items" } },
         {
           name: "Meeting",
           type: "dateTime",
@@ -193,5 +198,47 @@ describe("a date and time written with a space for the T", () => {
       // 10:00 in Europe/Berlin (UTC+1 in March) is 09:00 UTC.
       expect(stored?.fields.Meeting).toBe("2026-03-04T09:00:00.000Z");
     }
+  });
+});
+
+describe("numbers with a decimal comma, and links copied from an expandLinks read", () => {
+  it("a currency given as text with a decimal comma, with typecast: refused naming the number meant", async () => {
+    const answer = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Items",
+      records: [{ fields: { Name: "g", Price: "12,50 €" } }, { fields: { Name: "h", Price: "1,200" } }],
+    });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toBe(
+      'records[0].fields: "Price" is a currency field, given "12,50 €", which writes the decimal point as a comma: ' +
+        "what Airtable's typecast makes of a comma is not documented, and it may read it as a thousands separator " +
+        "(1,250). Give the number: 12.5.",
+    );
+  });
+
+  it("a grouping comma is still left to typecast", async () => {
+    const answer = await call("create_record", {
+      baseId: mcp.base.id,
+      tableId: "Items",
+      fields: { Name: "i", Price: "€1,200.50" },
+    });
+    expect(answer.isError, answer.text).toBe(false);
+    const stored = mcp.h.sandbox.listRecordsDirect(mcp.base.id, "Items").find((r) => r.fields.Name === "i");
+    expect(stored?.fields.Price).toBe(1200.5);
+  });
+
+  it("a link cell as an expandLinks read gives it: refused naming the ids to give", async () => {
+    const seed = mcp.h.sandbox.listRecordsDirect(mcp.base.id, "Items").find((r) => r.fields.Name === "seed")!;
+    const answer = await call("create_record", {
+      baseId: mcp.base.id,
+      tableId: "Items",
+      fields: { Name: "j", Parent: [{ id: seed.id, name: "seed" }] },
+    });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toBe(
+      `fields: "Parent" is a link field: give the linked records' ids alone, ["${seed.id}"], not ` +
+        `[{"id":"${seed.id}","name":"seed"}]: a read with expandLinks shows each link as {id, name}, and a write ` +
+        "takes record ids (or the linked records' primary field values).",
+    );
   });
 });

@@ -60,6 +60,8 @@
  *   `"Account manager": "Demo User"`). Whether the person is a collaborator of the base is Airtable's to say.
  * - a dateTime given with a space for the T ("2026-03-04 10:00") is sent with the T (dateTimeWithT), read in the field's
  *   time zone as the field model says;
+ * - number, currency and percent text with typecast whose comma can only be a decimal comma ("12,50 €",
+ *   "1.234,5") is refused, naming the number meant (checkDecimalComma): a parser may read it as a thousands separator;
  * - percent with typecast: a number written as text without a percent sign ("25") is refused, naming its two
  *   readings (25 % or 2,500 %: checkPercentText); "25%" and JSON numbers are taken;
  * - barcode takes `{text, type?}` (field model, Barcode); with typecast, text or a number converts to its text. Text,
@@ -382,6 +384,7 @@ export function checkCellValue(
       return NO_NEW_OPTIONS;
     }
     if (typeof value === "string" && typecast && hasDigit(value)) {
+      if (field.type !== "duration" && field.type !== "rating") checkDecimalComma(field, value, where);
       if (field.type === "percent") checkPercentText(field, value, where);
       return NO_NEW_OPTIONS;
     }
@@ -424,6 +427,16 @@ export function checkCellValue(
       value.forEach((item, i) => {
         // Text that is not a record id names a linked record by its primary field value (resolved later).
         if (typeof item === "string") return;
+        // A cell copied from an expandLinks read ([{id, name}]): the write takes the ids alone.
+        const copied = value.every((v) => isObjectLike(v) && typeof (v as { id?: unknown }).id === "string");
+        if (copied) {
+          const ids = value.map((v) => (v as { id: string }).id);
+          throw new ToolInputError(
+            `${where}: ${name} is a link field: give the linked records' ids alone, ${quotedValue(ids, 120)}, not ` +
+              `${quotedValue(value)}: a read with expandLinks shows each link as {id, name}, and a write takes ` +
+              `record ids (or the linked records' primary field values).`,
+          );
+        }
         throw new ToolInputError(
           `${where}: ${name} is a link field: give an array of record ids such as ["rec0123456789abcd"] (from ` +
             `list_records or search_records) or of the linked records' primary field values such as ["Acme"], ` +
@@ -504,6 +517,37 @@ export function dateTimeWithT(field: Pick<AirtableField, "type">, value: unknown
 
 /** A number as a message shows it: at most 10 significant digits (25 / 100 is 0.25), grouped. */
 const shownNumber = (n: number) => Number(n.toPrecision(10)).toLocaleString("en-US", { maximumFractionDigits: 10 });
+
+/**
+ * Refuses a number, currency or percent field's value given with typecast as text that writes the decimal point as a
+ * comma ("12,50 €", "1.234,5", "0,25"): a comma a grouping separator cannot be (not followed by exactly three
+ * digits, or after a point). How Airtable's typecast reads a comma is not documented; the sandbox, like most parsers,
+ * drops it as a thousands separator, so a types trial (session 26) saw "12,50 €" stored as 1250 without a word, a
+ * hundredfold off. "1,200" (a grouping comma) is left to typecast. The refusal names the number meant.
+ */
+function checkDecimalComma(field: AirtableField, value: string, where: string): void {
+  const core = value.replace(/[^\d.,]/g, "");
+  const lastComma = core.lastIndexOf(",");
+  if (lastComma < 0) return;
+  const after = core.slice(lastComma + 1);
+  const pointBefore = core.indexOf(".") >= 0 && core.indexOf(".") < lastComma;
+  if (!/^\d+$/.test(after) || (after.length === 3 && !pointBefore)) return;
+  const sign = /^\s*[^\d]*-/.test(value) ? -1 : 1;
+  const meant = sign * Number(`${core.slice(0, lastComma).replace(/[.,]/g, "")}.${after}`);
+  const name = JSON.stringify(field.name);
+  const what = TYPE_WORDS[field.type]?.what ?? `a ${field.type} field`;
+  const give = !Number.isFinite(meant)
+    ? "Give the number with a point for its decimals."
+    : field.type === "percent"
+      ? `Give the fraction as a number: ${shownNumber(meant / 100)} for ${shownNumber(meant)} % (a percent cell ` +
+        `holds a fraction), or ${shownNumber(meant)} for ${shownNumber(meant * 100)} %.`
+      : `Give the number: ${shownNumber(meant)}.`;
+  throw new ToolInputError(
+    `${where}: ${name} is ${what}, given ${quotedValue(value)}, which writes the decimal point as a comma: what ` +
+      `Airtable's typecast makes of a comma is not documented, and it may read it as a thousands separator ` +
+      `(${shownNumber(Number(core.replace(/,/g, "").replace(/\.(?=.*\.)/g, "")))}). ${give}`,
+  );
+}
 
 /**
  * Refuses a percent field's value given with typecast as a number written as text without a percent sign ("25",
