@@ -49,6 +49,14 @@ describe("buildInstructions(allTools)", () => {
     expect(DEFAULT_INSTRUCTION_SETTINGS).toEqual({ maxRecordsPerOperation: 5_000, writeWaitMs: 25_000 });
   });
 
+  it("says cells come in the API's format: date-times in UTC with the field's zone in describe_table, percents as fractions", () => {
+    // A field-type trial (session 26): a Europe/Berlin meeting at 10:00 reads "…T09:00:00.000Z", which an agent
+    // would tell a person as 09:00 without knowing the field's zone is in describe_table.
+    expect(text).toContain("a date and time is UTC");
+    expect(text).toContain("options.timeZone in describe_table");
+    expect(text).toContain("a percent a fraction (0.25 is 25 %)");
+  });
+
   it("quotes the deployment's settings", () => {
     const custom = buildInstructions(allTools, { maxRecordsPerOperation: 1_234, writeWaitMs: 10_000 });
     expect(custom).toContain("At most 1,234 records per call");
