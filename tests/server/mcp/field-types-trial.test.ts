@@ -16,6 +16,7 @@
  * - a number or currency given with typecast as text with a decimal comma ("12,50 €"): stored as 1250 without a word.
  * - a link cell copied from an expandLinks read (`[{id, name}]`): refused as "neither" ids nor names, without saying
  *   to give the ids alone.
+ * - a default search for a day ("2026-03-04") noted the unsearched fields with a number field as the example.
  */
 import { describe, expect, it } from "vitest";
 import { callToolAnswer } from "../../support/mcp-test-harness.ts";
@@ -32,13 +33,14 @@ const mcp = useMcpHarness({
         { name: "Code", type: "barcode" },
         { name: "Price", type: "currency", options: { precision: 2, symbol: "€" } },
         { name: "Parent", type: "multipleRecordLinks", options: { linkedTableId: "Items" } },
+        { name: "Due", type: "date", options: { dateFormat: { name: "iso" } } },
         {
           name: "Meeting",
           type: "dateTime",
           options: { dateFormat: { name: "iso" }, timeFormat: { name: "24hour" }, timeZone: "Europe/Berlin" },
         },
       ],
-      records: [{ Name: "seed" }],
+      records: [{ Name: "seed", Due: "2026-03-04" }],
     },
   ],
 });
@@ -240,5 +242,27 @@ describe("numbers with a decimal comma, and links copied from an expandLinks rea
         `[{"id":"${seed.id}","name":"seed"}]: a read with expandLinks shows each link as {id, name}, and a write ` +
         "takes record ids (or the linked records' primary field values).",
     );
+  });
+});
+
+describe("a default search for a day", () => {
+  it("names a date field and a formula that finds the day, which does find it", async () => {
+    const answer = await call("search_records", { baseId: mcp.base.id, tableId: "Items", searchTerm: "2026-03-04" });
+    expect(answer.isError, answer.text).toBe(false);
+    const note = (answer.data as { note?: string }).note ?? "";
+    expect(note).toContain(
+      'To find "2026-03-04" in them, give fieldIds (e.g. ["Due"]), or use list_records with filterByFormula ' +
+        '(e.g. IS_SAME({Due}, "2026-03-04", "day")).',
+    );
+    const found = await call("list_records", {
+      baseId: mcp.base.id,
+      tableId: "Items",
+      filterByFormula: 'IS_SAME({Due}, "2026-03-04", "day")',
+      fields: ["Name"],
+    });
+    expect(found.isError, found.text).toBe(false);
+    expect((found.data as { records: { fields: { Name?: string } }[] }).records.map((r) => r.fields.Name)).toEqual([
+      "seed",
+    ]);
   });
 });

@@ -140,6 +140,8 @@ const NO_DIGITS_SHOWN = new Set(["checkbox", "button", "multipleAttachments"]);
  * (Airtable's field model, https://airtable.com/developers/web/api/field-model).
  */
 const NUMBER_TYPES = new Set(["number", "currency", "rating", "autoNumber", "count"]);
+/** Types whose value is a date and time (an instant, in UTC in a formula). */
+const DATE_TIME_TYPES = new Set(["dateTime", "createdTime", "lastModifiedTime"]);
 /** How many unsearched fields the note names; the rest are counted. */
 const UNSEARCHED_NAMED = 10;
 
@@ -170,8 +172,19 @@ function notSearchedNote(
   const isNumber = (f: AirtableField) =>
     NUMBER_TYPES.has(f.type) || NUMBER_TYPES.has(String((f.options?.result as { type?: unknown } | null)?.type));
   const numeric = /^-?\d+(\.\d+)?$/.test(term) ? others.find(isNumber) : undefined;
-  const example = numeric ?? others[0]!;
-  const formula = numeric === undefined ? "" : ` (e.g. ${fieldReference(numeric)!} = ${term})`;
+  // A day (YYYY-MM-DD) is meant for a date field: name one as the example (a types trial, session 26, searched
+  // "2026-03-04" and was told e.g. ["Qty"]), with IS_SAME for a date-only one (a date-time's day is UTC's there).
+  const resultType = (f: AirtableField) => String((f.options?.result as { type?: unknown } | null)?.type);
+  const isDay = (f: AirtableField) => f.type === "date" || resultType(f) === "date";
+  const isDateTime = (f: AirtableField) => DATE_TIME_TYPES.has(f.type) || resultType(f) === "dateTime";
+  const day = /^\d{4}-\d{2}-\d{2}$/.test(term) ? (others.find(isDay) ?? others.find(isDateTime)) : undefined;
+  const example = numeric ?? day ?? others[0]!;
+  const formula =
+    numeric !== undefined
+      ? ` (e.g. ${fieldReference(numeric)!} = ${term})`
+      : day !== undefined && isDay(day)
+        ? ` (e.g. IS_SAME(${fieldReference(day)!}, "${term}", "day"))`
+        : "";
   return (
     `Not searched (a search by default reads only what shows as text): ${named}${more}. To find ` +
     `${JSON.stringify(term)} in them, give fieldIds (e.g. ${JSON.stringify([example.name])}), or use list_records ` +
