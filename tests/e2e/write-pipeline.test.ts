@@ -182,7 +182,15 @@ describe("create_records through the queue", () => {
     expect(results.map((r) => r.index)).toEqual(records.map((_, i) => i));
     expect(results[6]).toMatchObject({
       index: 6,
-      error: { type: "INVALID_VALUE_FOR_COLUMN", message: 'Field "Count" cannot accept the provided value' },
+      error: {
+        type: "INVALID_VALUE_FOR_COLUMN",
+        // Airtable's words, then what typecast could not convert and what to give (typecast-refusal.ts).
+        message:
+          'Field "Count" cannot accept the provided value. Airtable\'s typecast could not convert "6 apples" to the ' +
+          'type of "Count": give the value in the field\'s own format (describe_table shows its type): a plain number ' +
+          "for a number, currency or percent (a fraction: 0.25 is 25 %), a number of seconds for a duration, a date " +
+          'as "YYYY-MM-DD", a date and time as "YYYY-MM-DDTHH:mm".',
+      },
     });
     expect(results[6]?.id).toBeUndefined();
 

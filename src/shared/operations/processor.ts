@@ -79,6 +79,7 @@ import { foldOperation, isTerminal, notWrittenOf, resumeDecision } from "./fold.
 import { reconcileCreates, type ReconcileResult } from "./reconcile.ts";
 import { explainSelectOptionRefusal } from "./select-option-refusal.ts";
 import { explainCollaboratorRefusal } from "./collaborator-refusal.ts";
+import { explainTypecastRefusal } from "./typecast-refusal.ts";
 import { MISSING_RECORD_TYPES, missingLinkMessage, missingRecordMessage } from "./missing-records.ts";
 import { culpritNote, tracedCulprits, type RequestRecord } from "./whole-request.ts";
 import { asSentence, sentence } from "./sentence.ts";
@@ -982,7 +983,8 @@ function isRecordLevelRefusal(error: unknown): error is AirtableError {
  * A select value that is not an option (422 INVALID_MULTIPLE_CHOICE_OPTIONS) names the field and why: only a
  * creator may add options (select-option-refusal.ts). A collaborator the base does not have (422
  * INVALID_VALUE_FOR_COLUMN on a cell holding collaborators) says that only the base's collaborators may be named,
- * and where to find them (collaborator-refusal.ts). A field the call wrote that Airtable no longer knows (422
+ * and where to find them (collaborator-refusal.ts); text or a number typecast could not convert, what to give
+ * (typecast-refusal.ts). A field the call wrote that Airtable no longer knows (422
  * UNKNOWN_FIELD_NAME) is named as the call named it, with what to do: send the record(s) again without it.
  * `items`: the refused request's items (RequestItems), parsed by the caller.
  */
@@ -998,6 +1000,9 @@ function recordRefusalMessage(error: AirtableError, op: Operation, items: Reques
     const cells = refused.map(recordFieldsOf);
     const more = explainCollaboratorRefusal(error.message, op.options.typecast, cells, op.fieldNames);
     if (more !== undefined) return `${sentence(withFieldNames(error.message, op.fieldNames))}${more}`;
+    // Text or a number Airtable's typecast could not convert: what to give instead.
+    const typecastMore = explainTypecastRefusal(error.message, op.options.typecast, cells, op.fieldNames);
+    if (typecastMore !== undefined) return `${sentence(withFieldNames(error.message, op.fieldNames))}${typecastMore}`;
   }
   if (error.type === "ROW_DOES_NOT_EXIST") {
     // A link cell naming a record its linked table lacks: the field named (Airtable's message names only the id).

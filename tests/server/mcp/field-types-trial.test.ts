@@ -17,6 +17,8 @@
  * - a link cell copied from an expandLinks read (`[{id, name}]`): refused as "neither" ids nor names, without saying
  *   to give the ids alone.
  * - a default search for a day ("2026-03-04") noted the unsearched fields with a number field as the example.
+ * - text typecast could not convert (`"Units": "3 units"`): the record failed with Airtable's bare "cannot accept the
+ *   provided value", saying neither why nor what to give.
  */
 import { describe, expect, it } from "vitest";
 import { callToolAnswer } from "../../support/mcp-test-harness.ts";
@@ -34,6 +36,7 @@ const mcp = useMcpHarness({
         { name: "Price", type: "currency", options: { precision: 2, symbol: "€" } },
         { name: "Parent", type: "multipleRecordLinks", options: { linkedTableId: "Items" } },
         { name: "Due", type: "date", options: { dateFormat: { name: "iso" } } },
+        { name: "Units", type: "number", options: { precision: 0 } },
         {
           name: "Meeting",
           type: "dateTime",
@@ -264,5 +267,26 @@ describe("a default search for a day", () => {
     expect((found.data as { records: { fields: { Name?: string } }[] }).records.map((r) => r.fields.Name)).toEqual([
       "seed",
     ]);
+  });
+});
+
+describe("a value Airtable's typecast could not convert", () => {
+  it("the failed record's error says typecast could not convert it, and what to give", async () => {
+    const answer = await call("create_record", {
+      baseId: mcp.base.id,
+      tableId: "Items",
+      fields: { Name: "k", Units: "3 units" },
+    });
+    expect(answer.isError, answer.text).toBe(false);
+    const data = answer.data as { status: string; results: { error?: { type: string; message: string } }[] };
+    expect(data.status).toBe("completed_with_errors");
+    expect(data.results[0]?.error).toEqual({
+      type: "INVALID_VALUE_FOR_COLUMN",
+      message:
+        'Field "Units" cannot accept the provided value. Airtable\'s typecast could not convert "3 units" to the type of ' +
+        '"Units": give the value in the field\'s own format (describe_table shows its type): a plain number for a ' +
+        "number, currency or percent (a fraction: 0.25 is 25 %), a number of seconds for a duration, a date as " +
+        '"YYYY-MM-DD", a date and time as "YYYY-MM-DDTHH:mm".',
+    });
   });
 });
