@@ -17,6 +17,8 @@
  * - a link cell copied from an expandLinks read (`[{id, name}]`): refused as "neither" ids nor names, without saying
  *   to give the ids alone.
  * - a default search for a day ("2026-03-04") noted the unsearched fields with a number field as the example.
+ * - create_table whose first field (the primary field) is of a type Airtable refuses there (a checkbox, a select, a
+ *   collaborator, a rating, a link, attachments): failed in the worker with INVALID_PRIMARY_FIELD_TYPE.
  * - text typecast could not convert (`"Units": "3 units"`): the record failed with Airtable's bare "cannot accept the
  *   provided value", saying neither why nor what to give.
  */
@@ -288,5 +290,27 @@ describe("a value Airtable's typecast could not convert", () => {
         "number, currency or percent (a fraction: 0.25 is 25 %), a number of seconds for a duration, a date as " +
         '"YYYY-MM-DD", a date and time as "YYYY-MM-DDTHH:mm".',
     });
+  });
+});
+
+describe("a table whose first field cannot be its primary field", () => {
+  it("create_table with a checkbox first: refused before queueing, naming what to put first", async () => {
+    const before = writesSent();
+    const answer = await call("create_table", {
+      baseId: mcp.base.id,
+      name: "Checklist",
+      fields: [
+        { name: "Done", type: "checkbox" },
+        { name: "Task", type: "singleLineText" },
+      ],
+    });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toBe(
+      'fields[0] ("Done", a checkbox field) would be the table\'s primary field, which Airtable does not take of ' +
+        "that type: the primary field names each record, and takes text, a number, a date, a phone number, a URL, " +
+        'a barcode or a duration. Put such a field first, e.g. { name: "Name", type: "singleLineText" }, and "Done" ' +
+        "after it.",
+    );
+    expect(writesSent()).toBe(before);
   });
 });

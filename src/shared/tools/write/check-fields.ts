@@ -138,10 +138,42 @@ export function checkCreatableType(type: string, where: string): void {
   }
   if (NOT_CREATABLE_TYPES.has(type)) {
     throw new ToolInputError(
-      `${where}: Airtable's API cannot create a ${type} field (it is computed, or made only in Airtable's own ` +
+      `${where}: Airtable's API cannot create ${/^[aeiou]/i.test(type) ? "an" : "a"} ${type} field (it is computed, or made only in Airtable's own ` +
         `interface): create it in Airtable, or use one of: ${CREATABLE_LIST}.`,
     );
   }
+}
+
+/**
+ * Types a creatable field may have that Airtable refuses for a table's primary field (the first of create_table's
+ * fields): Airtable lists the primary field's types (support.airtable.com, "The primary field": single line text,
+ * long text, date, phone number, URL, number, currency, percent, duration, formula, autonumber, barcode), and the
+ * sandbox refuses these alike (NOT_PRIMARY_TYPES, src/sandbox/fields/registry.ts) with 422
+ * INVALID_PRIMARY_FIELD_TYPE, which came only once the queued operation ran (a types trial, session 26).
+ */
+const NOT_PRIMARY_FIELD_TYPES: ReadonlySet<string> = new Set([
+  "checkbox",
+  "singleSelect",
+  "multipleSelects",
+  "singleCollaborator",
+  "multipleCollaborators",
+  "multipleAttachments",
+  "multipleRecordLinks",
+  "rating",
+]);
+
+/**
+ * Refuses create_table's first field (the primary field) of a type Airtable refuses there (NOT_PRIMARY_FIELD_TYPES),
+ * naming the field and what to put first.
+ */
+export function checkPrimaryFieldType(field: { name: string; type: string }): void {
+  if (!NOT_PRIMARY_FIELD_TYPES.has(field.type)) return;
+  throw new ToolInputError(
+    `fields[0] (${JSON.stringify(field.name)}, a ${field.type} field) would be the table's primary field, which ` +
+      `Airtable does not take of that type: the primary field names each record, and takes text, a number, a date, ` +
+      `a phone number, a URL, a barcode or a duration. Put such a field first, e.g. { name: "Name", type: ` +
+      `"singleLineText" }, and ${JSON.stringify(field.name)} after it.`,
+  );
 }
 
 export const describeItem = (item: { id: string; name: string }) => `${JSON.stringify(item.name)} (${item.id})`;

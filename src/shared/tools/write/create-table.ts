@@ -6,6 +6,7 @@ import { ToolInputError } from "../tool-input-error.ts";
 import {
   checkCreatableType,
   checkNewName,
+  checkPrimaryFieldType,
   checkRequiredOptions,
   missingDisplayOptions,
   withLinkedTableId,
@@ -57,6 +58,7 @@ export const createTable = defineWriteTool({
       }
       firstIndex.set(key, i);
     });
+    checkPrimaryFieldType(input.fields[0]!);
     const fields = await withWriteSchema(ctx, input.baseId, (schema) => {
       checkNewName(schema.tables, input.name, "table", `in base ${input.baseId}`);
       // Every field missing display options in one answer: a table of several number and date fields is common.
