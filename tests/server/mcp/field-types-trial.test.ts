@@ -79,7 +79,7 @@ describe("a number or date field created without its display options", () => {
         { name: "Name", type: "singleLineText" },
         { name: "Price", type: "currency", options: { precision: 2 } },
         { name: "Due", type: "date" },
-        { name: "At", type: "dateTime", options: { dateFormat: { name: "iso" }, timeFormat: { name: "24hour" } } },
+        { name: "At", type: "dateTime", options: { timeFormat: { name: "12hour" }, timeZone: "Europe/Berlin" } },
         { name: "Took", type: "duration" },
         { name: "Done", type: "checkbox" },
       ],
@@ -93,10 +93,11 @@ describe("a number or date field created without its display options", () => {
         "- fields[2].options: a date field needs fields[2].options.dateFormat (how dates are shown: local, friendly, " +
         "us, european or iso), which Airtable's field model gives no default: send options: { dateFormat: { name: " +
         '"iso" } } in fields[2].\n' +
-        "- fields[3].options: a dateTime field needs fields[3].options.timeZone (how dates are shown (local, " +
+        // The example keeps the zone and time format the call gave.
+        "- fields[3].options: a dateTime field needs fields[3].options.dateFormat (how dates are shown (local, " +
         'friendly, us, european or iso), 12hour or 24hour, and the time zone: "utc", "client" (each viewer\'s own) ' +
         'or one such as "Europe/Berlin"), which Airtable\'s field model gives no default: send options: ' +
-        '{ dateFormat: { name: "iso" }, timeFormat: { name: "24hour" }, timeZone: "utc" } in fields[3].\n' +
+        '{ dateFormat: { name: "iso" }, timeFormat: { name: "12hour" }, timeZone: "Europe/Berlin" } in fields[3].\n' +
         "- fields[4].options: a duration field needs fields[4].options.durationFormat (h:mm, h:mm:ss, h:mm:ss.S, " +
         "h:mm:ss.SS or h:mm:ss.SSS), which Airtable's field model gives no default: send options: " +
         '{ durationFormat: "h:mm" } in fields[4].',

@@ -1120,40 +1120,41 @@ const inItem = (where: string) => (where.endsWith(".options") ? ` in ${where.sli
 const CHOICE_FIELD_TYPES: ReadonlySet<string> = new Set(["singleSelect", "multipleSelects"]);
 
 /** The display options a new field of these types cannot be created without (checkRequiredOptions), with an example. */
-const REQUIRED_DISPLAY_OPTIONS: Readonly<Record<string, { keys: string[]; what: string; example: string }>> = {
-  number: {
-    keys: ["precision"],
-    what: "the digits shown after the decimal point, 0 to 8",
-    example: "{ precision: 0 }",
-  },
-  percent: {
-    keys: ["precision"],
-    what: "the digits shown after the decimal point, 0 to 8",
-    example: "{ precision: 0 }",
-  },
+const REQUIRED_DISPLAY_OPTIONS: Readonly<
+  Record<string, { keys: string[]; what: string; example: Record<string, unknown> }>
+> = {
+  number: { keys: ["precision"], what: "the digits shown after the decimal point, 0 to 8", example: { precision: 0 } },
+  percent: { keys: ["precision"], what: "the digits shown after the decimal point, 0 to 8", example: { precision: 0 } },
   currency: {
     keys: ["precision", "symbol"],
     what: "the digits shown after the decimal point, 0 to 7, and the currency symbol",
-    example: '{ precision: 2, symbol: "$" }',
+    example: { precision: 2, symbol: "$" },
   },
   date: {
     keys: ["dateFormat"],
     what: "how dates are shown: local, friendly, us, european or iso",
-    example: '{ dateFormat: { name: "iso" } }',
+    example: { dateFormat: { name: "iso" } },
   },
   dateTime: {
     keys: ["dateFormat", "timeFormat", "timeZone"],
     what:
       'how dates are shown (local, friendly, us, european or iso), 12hour or 24hour, and the time zone: "utc", ' +
       '"client" (each viewer\'s own) or one such as "Europe/Berlin"',
-    example: '{ dateFormat: { name: "iso" }, timeFormat: { name: "24hour" }, timeZone: "utc" }',
+    example: { dateFormat: { name: "iso" }, timeFormat: { name: "24hour" }, timeZone: "utc" },
   },
   duration: {
     keys: ["durationFormat"],
     what: "h:mm, h:mm:ss, h:mm:ss.S, h:mm:ss.SS or h:mm:ss.SSS",
-    example: '{ durationFormat: "h:mm" }',
+    example: { durationFormat: "h:mm" },
   },
 };
+
+/** `{ precision: 2, symbol: "$" }`: options as a refusal shows them (keys bare, values as JSON). */
+function optionsText(value: unknown): string {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return JSON.stringify(value);
+  const entries = Object.entries(value as Record<string, unknown>).map(([k, v]) => `${k}: ${optionsText(v)}`);
+  return `{ ${entries.join(", ")} }`;
+}
 
 /**
  * Refuses, before anything is queued, the options a new field of `type` cannot be created without, which Airtable
@@ -1220,11 +1221,15 @@ export function missingDisplayOptions(
   if (display === undefined) return undefined;
   const missing = display.keys.filter((key) => options?.[key] === undefined || options[key] === null);
   if (missing.length === 0) return undefined;
+  // The example keeps what the call gave (a dateTime's "Europe/Berlin" must not be copied back as "utc").
+  const example = Object.fromEntries(
+    display.keys.map((key) => [key, missing.includes(key) ? display.example[key] : options?.[key]]),
+  );
   const named = missing.map((key) => `${where}.${key}`);
   const list = named.length === 1 ? named[0] : `${named.slice(0, -1).join(", ")} and ${named.at(-1)}`;
   return (
     `${where}: a ${type} field needs ${list} (${display.what}), which Airtable's field model gives no default: ` +
-    `send options: ${display.example}${inItem(where)}.`
+    `send options: ${optionsText(example)}${inItem(where)}.`
   );
 }
 
