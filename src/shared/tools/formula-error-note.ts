@@ -67,12 +67,25 @@ export async function formulaErrorNote(
 /** `{Field} op number` or `number op {Field}`, outside nothing (a formula's text is not read for quotes here). */
 const COMPARISON =
   /\{([^}]*)\}\s*(<=|>=|!=|=|<|>)\s*(\d+(?:\.\d+)?)(?![\d.])|(?<![\d.])(\d+(?:\.\d+)?)\s*(<=|>=|!=|=|<|>)\s*\{([^}]*)\}/g;
+/** Operators that bind tighter than a comparison: a side next to one is not the field or the number alone. */
+const ARITHMETIC = new Set(["*", "/", "+", "-", "&"]);
+
+/**
+ * Whether the comparison `match` compares the field itself with the number itself: no arithmetic operator right before
+ * or after it (`100 * {Pct} > 50`, `{Pct} > 50 / 100` scale one side and are right as written).
+ */
+function comparesBare(formula: string, match: RegExpMatchArray): boolean {
+  const before = formula.slice(0, match.index).trimEnd().at(-1);
+  const after = formula.slice(match.index! + match[0].length).trimStart()[0];
+  return !ARITHMETIC.has(before ?? "") && !ARITHMETIC.has(after ?? "");
+}
 
 /**
  * A percent field holds a fraction (0.5 is 50 %, Airtable's field model), so `{Win probability} > 50` compares with
  * 5,000 %: it matches nothing, and `< 50` matches every record, an answer the agent reads as the data's. A formula
  * that compares a percent field of `table` with a number over 1 and at most 100 (value-notes.ts' rule for writes) gets
  * a note per such comparison with what to write for the percent meant; nothing is refused (150 % is a legal value).
+ * A side next to an arithmetic operator (`100 * {Pct} > 50`, `{Pct} > 50 / 100`) is scaled, right as written: no note.
  */
 export function percentComparisonNote(formula: string, table: AirtableTable): string | undefined {
   const byField = new Map<string, string[]>();
@@ -80,11 +93,12 @@ export function percentComparisonNote(formula: string, table: AirtableTable): st
     const [name, number] = m[1] !== undefined ? [m[1], m[3]!] : [m[6]!, m[4]!];
     const field = table.fields.find((f) => f.name === name || f.id === name);
     const value = Number(number);
-    if (field === undefined || !isWholePercent(field.type, value)) continue;
-    const fraction = Number((value / 100).toPrecision(10));
+    if (field === undefined || !isWholePercent(field.type, value) || !comparesBare(formula, m)) continue;
+    const fraction = String(Number((value / 100).toPrecision(10)));
+    // The number replaced where it stands, not where its digits first occur ({Top 10 share} > 10).
+    const meant = m[1] !== undefined ? `{${m[1]}} ${m[2]} ${fraction}` : `${fraction} ${m[5]} {${m[6]}}`;
     const part =
-      `${m[0]} compares with ${(value * 100).toLocaleString("en-US")} % ` +
-      `(for ${value} %, write ${m[0].replace(number, String(fraction))})`;
+      `${m[0]} compares with ${(value * 100).toLocaleString("en-US")} % ` + `(for ${value} %, write ${meant})`;
     const parts = byField.get(field.name) ?? [];
     if (!parts.includes(part)) parts.push(part);
     byField.set(field.name, parts);

@@ -20,6 +20,7 @@ const mcp = useMcpHarness({
         { name: "Day", type: "date", options: { dateFormat: { name: "iso" } } },
         { name: "Status", type: "singleSelect", options: { choices: [{ name: "Open" }, { name: "Done" }] } },
         { name: "Confidence", type: "percent", options: { precision: 0 } },
+        { name: "Top 10 share", type: "percent", options: { precision: 0 } },
       ],
       views: [{ name: "Done only", filter: '{Status} = "Done"' }],
       records: [
@@ -95,5 +96,30 @@ describe("a formula comparing a percent field with a whole percent", () => {
     const meant = await list({ filterByFormula: "{Confidence} > 0.5" });
     expect((meant.data.records as { fields: { Title: string } }[]).map((r) => r.fields.Title)).toEqual(["Review"]);
     expect(meant.data.note).toBeUndefined();
+  });
+
+  it("adds nothing when the field is scaled to a whole percent in the formula (100 * {Confidence} > 50)", async () => {
+    for (const formula of [
+      "100 * {Confidence} > 50",
+      "{Confidence} * 100 > 50",
+      "50 < {Confidence} * 100",
+      "50 < 100*{Confidence}",
+      "{Confidence} > 50 / 100",
+    ]) {
+      const answer = await list({ filterByFormula: formula });
+      expect(
+        (answer.data.records as { fields: { Title: string } }[]).map((r) => r.fields.Title),
+        formula,
+      ).toEqual(["Review"]);
+      expect(answer.data.note, formula).toBeUndefined();
+    }
+  });
+
+  it("writes the fraction in place of the number compared, not of the same digits in the field's name", async () => {
+    const answer = await list({ filterByFormula: "{Top 10 share} > 10" });
+    expect(answer.data.note).toBe(
+      '"Top 10 share" is a percent field, which holds a fraction (0.5 is 50 %): {Top 10 share} > 10 compares with ' +
+        "1,000 % (for 10 %, write {Top 10 share} > 0.1).",
+    );
   });
 });
