@@ -220,7 +220,21 @@ describe("numbers with a decimal comma, and links copied from an expandLinks rea
     expect(answer.text).toBe(
       'records[0].fields: "Price" is a currency field, given "12,50 €", which writes the decimal point as a comma: ' +
         "what Airtable's typecast makes of a comma is not documented, and it may read it as a thousands separator " +
-        "(1,250). Give the number: 12.5.",
+        "(1250). Give the number: 12.5.",
+    );
+  });
+
+  it("names the number meant without a grouping comma, which is what the refusal is about", async () => {
+    const answer = await call("create_record", {
+      baseId: mcp.base.id,
+      tableId: "Items",
+      fields: { Name: "g2", Price: "1.234,56 €" },
+    });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toBe(
+      'fields: "Price" is a currency field, given "1.234,56 €", which writes the decimal point as a comma: ' +
+        "what Airtable's typecast makes of a comma is not documented, and it may read it as a thousands separator " +
+        "(1.23456). Give the number: 1234.56.",
     );
   });
 

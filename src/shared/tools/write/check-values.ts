@@ -526,6 +526,8 @@ const shownNumber = (n: number) => Number(n.toPrecision(10)).toLocaleString("en-
  * hundredfold off. "1,200" (a grouping comma) is left to typecast. The refusal names the number meant.
  */
 function checkDecimalComma(field: AirtableField, value: string, where: string): void {
+  // Numbers shown ungrouped: a grouping comma in "Give the number: 1,234.56" would be the ambiguity refused here.
+  const plain = (n: number) => String(Number(n.toPrecision(10)));
   const core = value.replace(/[^\d.,]/g, "");
   const lastComma = core.lastIndexOf(",");
   if (lastComma < 0) return;
@@ -539,13 +541,13 @@ function checkDecimalComma(field: AirtableField, value: string, where: string): 
   const give = !Number.isFinite(meant)
     ? "Give the number with a point for its decimals."
     : field.type === "percent"
-      ? `Give the fraction as a number: ${shownNumber(meant / 100)} for ${shownNumber(meant)} % (a percent cell ` +
-        `holds a fraction), or ${shownNumber(meant)} for ${shownNumber(meant * 100)} %.`
-      : `Give the number: ${shownNumber(meant)}.`;
+      ? `Give the fraction as a number: ${plain(meant / 100)} for ${plain(meant)} % (a percent cell ` +
+        `holds a fraction), or ${plain(meant)} for ${plain(meant * 100)} %.`
+      : `Give the number: ${plain(meant)}.`;
   throw new ToolInputError(
     `${where}: ${name} is ${what}, given ${quotedValue(value)}, which writes the decimal point as a comma: what ` +
       `Airtable's typecast makes of a comma is not documented, and it may read it as a thousands separator ` +
-      `(${shownNumber(Number(core.replace(/,/g, "").replace(/\.(?=.*\.)/g, "")))}). ${give}`,
+      `(${plain(Number(core.replace(/,/g, "").replace(/\.(?=.*\.)/g, "")))}). ${give}`,
   );
 }
 
