@@ -13,6 +13,30 @@
 
 /** `Field "Name" …`: the field Airtable's refusal names, in quotes. */
 const FIELD_NAMED = /^Field ("(?:[^"\\]|\\.)*") cannot accept the provided value/;
+
+/**
+ * The field Airtable's INVALID_VALUE_FOR_COLUMN `Field "X" cannot accept the provided value` names, as the call named
+ * it, and the refused records' cells of it (`cells` keyed by field id as the operation sends them; `fieldNames` maps
+ * ids to the call's names). Undefined for any other message, or when no refused record writes the field. Shared with
+ * typecast-refusal.ts.
+ */
+export function refusedFieldValues(
+  message: string,
+  cells: readonly Record<string, unknown>[],
+  fieldNames: Readonly<Record<string, string>> | undefined,
+): { name: string; values: unknown[] } | undefined {
+  const quoted = FIELD_NAMED.exec(message)?.[1];
+  if (quoted === undefined) return undefined;
+  let name: string;
+  try {
+    name = JSON.parse(quoted) as string;
+  } catch {
+    return undefined;
+  }
+  const key = Object.entries(fieldNames ?? {}).find(([, n]) => n === name)?.[0] ?? name;
+  const values = cells.filter((record) => key in record).map((record) => record[key]);
+  return values.length === 0 ? undefined : { name, values };
+}
 const COLLABORATOR_ID = /^(usr|ugp)[0-9A-Za-z]+$/;
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
@@ -39,17 +63,9 @@ export function explainCollaboratorRefusal(
   cells: readonly Record<string, unknown>[],
   fieldNames: Readonly<Record<string, string>> | undefined,
 ): string | undefined {
-  const quoted = FIELD_NAMED.exec(message)?.[1];
-  if (quoted === undefined) return undefined;
-  let name: string;
-  try {
-    name = JSON.parse(quoted) as string;
-  } catch {
-    return undefined;
-  }
-  const key = Object.entries(fieldNames ?? {}).find(([, n]) => n === name)?.[0] ?? name;
-  const values = cells.filter((record) => key in record).map((record) => record[key]);
-  if (values.length === 0 || !values.every((value) => holdsCollaborators(value, typecast))) return undefined;
+  const refused = refusedFieldValues(message, cells, fieldNames);
+  if (refused === undefined || !refused.values.every((value) => holdsCollaborators(value, typecast))) return undefined;
+  const { name, values } = refused;
   const given = values.length === 1 ? ` (${JSON.stringify(values[0])})` : "";
   const field = JSON.stringify(name);
   return (

@@ -10,9 +10,7 @@
  * not convert it and what to give instead. The operation keeps no field types: the value is quoted, and the field's
  * type is left to describe_table. Collaborator cells have their own explanation (collaborator-refusal.ts).
  */
-
-/** `Field "Name" …`: the field Airtable's refusal names, in quotes. */
-const FIELD_NAMED = /^Field ("(?:[^"\\]|\\.)*") cannot accept the provided value/;
+import { refusedFieldValues } from "./collaborator-refusal.ts";
 
 /**
  * The sentence added to Airtable's INVALID_VALUE_FOR_COLUMN `Field "X" cannot accept the provided value` when the
@@ -27,17 +25,11 @@ export function explainTypecastRefusal(
   fieldNames: Readonly<Record<string, string>> | undefined,
 ): string | undefined {
   if (!typecast) return undefined;
-  const quoted = FIELD_NAMED.exec(message)?.[1];
-  if (quoted === undefined) return undefined;
-  let name: string;
-  try {
-    name = JSON.parse(quoted) as string;
-  } catch {
+  const refused = refusedFieldValues(message, cells, fieldNames);
+  if (refused === undefined || !refused.values.every((v) => typeof v === "string" || typeof v === "number")) {
     return undefined;
   }
-  const key = Object.entries(fieldNames ?? {}).find(([, n]) => n === name)?.[0] ?? name;
-  const values = cells.filter((record) => key in record).map((record) => record[key]);
-  if (values.length === 0 || !values.every((v) => typeof v === "string" || typeof v === "number")) return undefined;
+  const { name, values } = refused;
   const given = values.length === 1 ? ` ${JSON.stringify(values[0])}` : " the values given";
   const field = JSON.stringify(name);
   return (

@@ -29,7 +29,7 @@ export function isWholePercent(type: string, value: unknown): value is number {
 }
 
 /** A number as a message shows it: at most 10 significant digits (50 / 100 is 0.5, 33.3 × 100 is 3,330), grouped. */
-const shown = (n: number) => Number(n.toPrecision(10)).toLocaleString("en-US", { maximumFractionDigits: 10 });
+export const shown = (n: number) => Number(n.toPrecision(10)).toLocaleString("en-US", { maximumFractionDigits: 10 });
 
 /**
  * The whole percent record `index` of the operation's input gives `note`'s field, undefined when none. Cells are keyed

@@ -70,6 +70,7 @@
  * (check-fields.ts).
  */
 import type { AirtableField } from "../../airtable/schemas.ts";
+import { shown } from "../../operations/value-notes.ts";
 import { baseLabel, roleOf, type BaseAccess } from "../../base-permissions.ts";
 import { formatCount } from "../../format-count.ts";
 import { quotedValue, ToolInputError } from "../tool-input-error.ts";
@@ -515,9 +516,6 @@ export function dateTimeWithT(field: Pick<AirtableField, "type">, value: unknown
   return match === null ? value : `${match[1]}T${match[2]}`;
 }
 
-/** A number as a message shows it: at most 10 significant digits (25 / 100 is 0.25), grouped. */
-const shownNumber = (n: number) => Number(n.toPrecision(10)).toLocaleString("en-US", { maximumFractionDigits: 10 });
-
 /**
  * Refuses a number, currency or percent field's value given with typecast as text that writes the decimal point as a
  * comma ("12,50 €", "1.234,5", "0,25"): a comma a grouping separator cannot be (not followed by exactly three
@@ -567,8 +565,8 @@ function checkPercentText(field: AirtableField, value: string, where: string): v
   throw new ToolInputError(
     `${where}: ${JSON.stringify(field.name)} is a percent field, given ${quotedValue(value)} as text: a percent cell ` +
       `holds a fraction (0.5 is 50 %), and what Airtable's typecast makes of a number written as text is not ` +
-      `documented: it may store ${shownNumber(n)} % or ${shownNumber(n * 100)} %. Give the fraction as a number: ` +
-      `${shownNumber(n / 100)} for ${shownNumber(n)} %, or ${shownNumber(n)} for ${shownNumber(n * 100)} % (or the ` +
+      `documented: it may store ${shown(n)} % or ${shown(n * 100)} %. Give the fraction as a number: ` +
+      `${shown(n / 100)} for ${shown(n)} %, or ${shown(n)} for ${shown(n * 100)} % (or the ` +
       `text with a percent sign, "${plain[1]!.trim()}%").`,
   );
 }
