@@ -306,24 +306,35 @@ export function airtableParameterIssues(_args: unknown, issues: readonly InputIs
 }
 
 /**
+ * A rewordIssues for an argument `key` given as text that is empty or only spaces: the issues zod raised on it ("Too
+ * small: expected string to have >=1 characters", "Invalid string: must match pattern /\S/") give way to one sentence,
+ * `message(given)`, saying what to give instead. Other issues are kept; an argument not given, or not blank, or one
+ * zod did not refuse, is left alone. Used for list_records' and search_records' `cursor` and search_records'
+ * `searchTerm`.
+ */
+export function blankArgumentIssues(
+  key: string,
+  message: (given: string) => string,
+): (args: unknown, issues: readonly InputIssue[]) => readonly InputIssue[] {
+  return (args, issues) => {
+    const given = typeof args === "object" && args !== null ? (args as Record<string, unknown>)[key] : undefined;
+    if (typeof given !== "string" || given.trim() !== "") return issues;
+    const kept = issues.filter((issue) => issuePathKeys(issue)[0] !== key);
+    if (kept.length === issues.length) return issues;
+    return [{ message: message(given), path: [] }, ...kept];
+  };
+}
+
+/**
  * The rewordIssues of the tools that page with `cursor`, for `cursor: ""` (clients that fill every optional argument
  * send it; an agent may pass on an absent nextCursor as ""): one sentence saying that the first page comes without a
  * cursor and that an answer without nextCursor was the last, instead of zod's "Too small: expected string to have >=1
  * characters". Refused, not read as "from the start": an agent looping while it has a cursor would list the first page
  * again and again.
  */
-export function emptyCursorIssues(args: unknown, issues: readonly InputIssue[]): readonly InputIssue[] {
-  const given = typeof args === "object" && args !== null ? (args as Record<string, unknown>).cursor : undefined;
-  if (typeof given !== "string" || given.trim() !== "") return issues;
-  const kept = issues.filter((issue) => issuePathKeys(issue)[0] !== "cursor");
-  if (kept.length === issues.length) return issues;
-  return [
-    {
-      message:
-        "cursor is empty: leave cursor out for the first page, and pass nextCursor unchanged for the next; an answer " +
-        "without nextCursor was the last page (nothing more follows)",
-      path: [],
-    },
-    ...kept,
-  ];
-}
+export const emptyCursorIssues = blankArgumentIssues(
+  "cursor",
+  () =>
+    "cursor is empty: leave cursor out for the first page, and pass nextCursor unchanged for the next; an answer " +
+    "without nextCursor was the last page (nothing more follows)",
+);

@@ -2,9 +2,10 @@ import { z } from "zod";
 import { AirtableValidationError } from "../../airtable/errors.ts";
 import type { AirtableField, AirtableTable, BaseSchema } from "../../airtable/schemas.ts";
 import { resolveField, resolveTable, SchemaLookupError } from "../../schema-cache.ts";
-import { defineTool, issuePathKeys, readOnlyAnnotations, rewordInTurn, type InputIssue } from "../define-tool.ts";
+import { defineTool, readOnlyAnnotations, rewordInTurn } from "../define-tool.ts";
 import {
   airtableParameterIssues,
+  blankArgumentIssues,
   emptyCursorIssues,
   fieldIdListIssues,
   fieldListIssues,
@@ -21,6 +22,18 @@ import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { ToolInputError } from "../tool-input-error.ts";
 import { CursorQueryMismatchError } from "../record-cursor.ts";
 import { unknownFieldRefused, withSchema } from "../with-schema.ts";
+
+/**
+ * search_records' rewordIssues for a searchTerm that is empty or only spaces (given at all: a missing one is named by
+ * the missing-argument sentence): one sentence saying what to give and what lists every record, instead of zod's
+ * "Too small: expected string to have >=1 characters" or "Invalid string: must match pattern /\S/".
+ */
+export const searchTermIssues = blankArgumentIssues(
+  "searchTerm",
+  (given) =>
+    `searchTerm is ${given === "" ? "empty" : "only spaces"}: give the text to find, e.g. "Acme" (spaces inside ` +
+    "a term are kept); to list every record, call list_records",
+);
 
 export const searchRecords = defineTool({
   name: "search_records",
@@ -274,25 +287,4 @@ function refuseRecordIdSearch(
     `${trap} To see what links to it: get_record with tableId ${JSON.stringify(linked.id)} and recordId ` +
       `${quotedId} and read its field ${JSON.stringify(inverse.name)}. Or search for its ${primaryWords}.`,
   );
-}
-
-/**
- * search_records' rewordIssues for a searchTerm that is empty or only spaces (given at all: a missing one is named by
- * the missing-argument sentence): one sentence saying what to give and what lists every record, instead of zod's
- * "Too small: expected string to have >=1 characters" or "Invalid string: must match pattern /\S/".
- */
-export function searchTermIssues(args: unknown, issues: readonly InputIssue[]): readonly InputIssue[] {
-  const given = typeof args === "object" && args !== null ? (args as Record<string, unknown>).searchTerm : undefined;
-  if (typeof given !== "string" || given.trim() !== "") return issues;
-  const kept = issues.filter((issue) => issuePathKeys(issue)[0] !== "searchTerm");
-  if (kept.length === issues.length) return issues;
-  return [
-    {
-      message:
-        `searchTerm is ${given === "" ? "empty" : "only spaces"}: give the text to find, e.g. "Acme" (spaces inside ` +
-        "a term are kept); to list every record, call list_records",
-      path: [],
-    },
-    ...kept,
-  ];
 }
