@@ -10,7 +10,7 @@ import type { ListingQuery } from "./listing.ts";
  * record (`IS_AFTER({Date}, "not a date")`, a DATETIME_DIFF unit it does not know, SET_TIMEZONE outside
  * DATETIME_FORMAT) therefore answers an empty list, which an agent reads as "nothing matches".
  *
- * So an empty first answer of a filtered listing asks Airtable (in the same view, only the primary field) for one
+ * So an empty first answer of a filtered listing whose formula can err per record (`mayErrPerRecord`) asks Airtable (in the same view, only the primary field) for one
  * record where `ISERROR(formula)` holds and, when there is one, for one where it does not: an error for every record
  * is the formula's own mistake, said as such; an error for some is most often a function given an empty cell
  * (IS_AFTER of an empty date is #ERROR!, not false), said so, so that a formula that rightly matches nothing is not
@@ -62,6 +62,35 @@ export async function formulaErrorNote(
     "unit ('days', 'hours', …), SET_TIMEZONE only inside DATETIME_FORMAT(SET_TIMEZONE({Field}, \"Europe/Berlin\"), " +
     `"YYYY-MM-DD"), a computed field that itself shows #ERROR!. ${test}`
   );
+}
+
+/**
+ * Functions that answer a value for any cell they are given (text, logic, record ids), so a formula calling only
+ * these, with no division, is an error for a record only when a field it reads shows #ERROR! itself. Airtable's
+ * formula field reference: the text and logical functions coerce their arguments; the date, number and regex
+ * functions are where a value of the wrong kind (an empty date, text given to VALUE, a pattern RE2 refuses, a
+ * division by zero) makes the error.
+ */
+const NEVER_ERRS = new Set(
+  "AND OR NOT XOR IF SWITCH BLANK TRUE FALSE ISERROR RECORD_ID LOWER UPPER TRIM LEN FIND SEARCH LEFT RIGHT MID SUBSTITUTE REPT T CONCATENATE ARRAYJOIN".split(
+    " ",
+  ),
+);
+
+/**
+ * Whether `formula` can be an error for some records and not for others because of their cells: it calls a function
+ * outside NEVER_ERRS (a date, number or regex function) or divides. String literals and `{Field}` references are
+ * skipped first, so `{Name} = "Acme (EU)"` is a plain comparison. A formula that cannot err this way is not asked
+ * `ISERROR(…)` after an empty answer: the check-before-create lookups agents make (`{Email} = "…"`) keep costing one
+ * Airtable request, not two, of the base's 5 per second.
+ */
+export function mayErrPerRecord(formula: string): boolean {
+  const bare = formula.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""').replace(/\{[^}]*\}/g, "F");
+  if (bare.includes("/")) return true;
+  for (const m of bare.matchAll(/([A-Za-z_][A-Za-z0-9_]*)\s*\(/g)) {
+    if (!NEVER_ERRS.has(m[1]!.toUpperCase())) return true;
+  }
+  return false;
 }
 
 /** `{Field} op number` or `number op {Field}`, outside nothing (a formula's text is not read for quotes here). */

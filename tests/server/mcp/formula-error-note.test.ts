@@ -77,6 +77,31 @@ describe("an empty list_records answer whose formula is an error for records", (
   });
 });
 
+describe("what the check for an error costs", () => {
+  const listRequestsSince = (since: number) =>
+    mcp.h.sandbox.requests.filter((r) => r.baseId === mcp.base.id && r.method === "GET" && r.time >= since).length;
+
+  it('a plain lookup that finds nothing ({Title} = "…") costs one Airtable request, not a second for ISERROR', async () => {
+    for (const formula of ['{Title} = "Nobody (EU)"', 'AND(LOWER({Title}) = "x/y", NOT({Status} = "Done"))']) {
+      await list({ filterByFormula: "TRUE()" }); // the schema is cached: only the listing's own requests follow
+      const since = performance.timeOrigin + performance.now();
+      const answer = await list({ filterByFormula: formula });
+      expect(answer.data.records, formula).toEqual([]);
+      expect(answer.data.note, formula).toBeUndefined();
+      expect(listRequestsSince(since), formula).toBe(1);
+    }
+  });
+
+  it("a formula calling a date function is still checked when its answer is empty", async () => {
+    await list({ filterByFormula: "TRUE()" });
+    const since = performance.timeOrigin + performance.now();
+    const answer = await list({ filterByFormula: 'IS_AFTER({Day}, "not a date")' });
+    expect(answer.data.note).toMatch(/^No record matched, but this is not proof/);
+    // The listing, ISERROR(…) (a failing record), NOT(ISERROR(…)) (none: an error for every record).
+    expect(listRequestsSince(since)).toBe(3);
+  });
+});
+
 describe("a formula comparing a percent field with a whole percent", () => {
   it("notes that the field holds a fraction, whether the answer is empty or holds every record", async () => {
     const none = await list({ filterByFormula: "{Confidence} > 50" });

@@ -2,7 +2,7 @@ import { z } from "zod";
 import type { AirtableTable } from "../../airtable/schemas.ts";
 import { resolveTable, SchemaLookupError } from "../../schema-cache.ts";
 import { defineTool, readOnlyAnnotations, rewordInTurn } from "../define-tool.ts";
-import { formulaErrorNote, percentComparisonNote } from "../formula-error-note.ts";
+import { formulaErrorNote, mayErrPerRecord, percentComparisonNote } from "../formula-error-note.ts";
 import { explainFormulaRefusal } from "../formula-mistakes.ts";
 import { refuseLinkIdComparison } from "../link-id-formula.ts";
 import {
@@ -103,7 +103,12 @@ export const listRecords = defineTool({
           const percent =
             query.filterByFormula === undefined ? undefined : percentComparisonNote(query.filterByFormula, table);
           if (percent !== undefined) answer.note = answer.note === undefined ? percent : `${percent} ${answer.note}`;
-          if (answer.records.length === 0 && input.cursor === undefined && query.filterByFormula !== undefined) {
+          if (
+            answer.records.length === 0 &&
+            input.cursor === undefined &&
+            query.filterByFormula !== undefined &&
+            mayErrPerRecord(query.filterByFormula)
+          ) {
             // An empty answer may be a formula that is an error for every record (Airtable leaves those out).
             const note = await formulaErrorNote(ctx, input.baseId, table, query, query.filterByFormula);
             if (note !== undefined) answer.note = answer.note === undefined ? note : `${answer.note} ${note}`;
