@@ -62,6 +62,7 @@ export const STOPPED_WITH_PROCESS =
  * Throws ConfigError (bad environment) or StdioStartupError (token refused, Airtable or Redis unreachable).
  */
 export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
+  const startedAt = Date.now();
   const config = loadConfig(opts.env ?? process.env, "stdio");
   // Never pretty here: pino-pretty writes to stdout, which belongs to the protocol.
   const logger = createLogger({ level: config.LOG_LEVEL, name: "stdio" }, pino.destination({ fd: 2, sync: true }));
@@ -149,6 +150,9 @@ export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
     operations,
     operationRunner: runner,
     maxRecordsPerOperation: config.MAX_RECORDS_PER_OPERATION,
+    // In memory (no REDIS_URL), the operations are this process's alone: list_operations and get_operation say so,
+    // or a write of the run before (its client restarted this server) would read as never made.
+    ...(redis === undefined && { operationsKeptSince: startedAt }),
   };
   const runtime = {
     context: async () => context,

@@ -136,6 +136,67 @@ describe("airtable-oauth-mcp stdio", () => {
     }
   });
 
+  it("without Redis, the next process says an earlier run's writes are unknown to it, instead of an empty list", async () => {
+    // The agent's instructions: a write call that got no answer may still be running, look for it with
+    // list_operations before calling again. After the client restarted the stdio process, an empty list read as
+    // "nothing was written", and the records the earlier run wrote were written twice.
+    const first = await connect(childEnv({ AIRTABLE_TOKEN: demo.token }));
+    let operationId: string;
+    try {
+      const result = await first.client.callTool({
+        name: "create_records",
+        arguments: { baseId: demo.base.id, tableId: "Contacts", records: [{ fields: { Name: "earlier run" } }] },
+      });
+      operationId = (result.structuredContent as { operationId: string }).operationId;
+    } finally {
+      await first.client.close();
+    }
+    const startedBefore = Date.now();
+    const { client } = await connect(childEnv({ AIRTABLE_TOKEN: demo.token }));
+    try {
+      const listed = await client.callTool({ name: "list_operations", arguments: {} });
+      expect(listed.isError).not.toBe(true);
+      const out = listed.structuredContent as { operations: unknown[]; note?: string };
+      expect(out.operations).toEqual([]);
+      expect(out.note).toMatch(/in its memory only, since it started at \d{4}-\d\d-\d\dT/);
+      expect(out.note).toMatch(/earlier run/);
+      expect(out.note).toMatch(
+        /look them up in the table \(search_records or list_records\) before writing them again/,
+      );
+      expect(out.note).toMatch(/set REDIS_URL/);
+      const since = Date.parse(/since it started at (\S+?):? a write/.exec(out.note ?? "")?.[1] ?? "");
+      expect(since).toBeGreaterThanOrEqual(startedBefore - 1_000);
+
+      const polled = await client.callTool({ name: "get_operation", arguments: { operationId } });
+      expect(polled.isError).toBe(true);
+      const text = (polled.content as { text: string }[])[0]?.text ?? "";
+      expect(text).toMatch(/There is no operation .* for you/);
+      expect(text).toMatch(/earlier run .* look them up in the table/);
+    } finally {
+      await client.close();
+    }
+    // With REDIS_URL the operations outlive the process: listed, and no such note.
+    const env = childEnv({ AIRTABLE_TOKEN: demo.token, REDIS_URL: testRedisUrl(), REDIS_KEY_PREFIX: `${prefix}:kept` });
+    const kept = await connect(env);
+    try {
+      await kept.client.callTool({
+        name: "create_records",
+        arguments: { baseId: demo.base.id, tableId: "Contacts", records: [{ fields: { Name: "kept run" } }] },
+      });
+    } finally {
+      await kept.client.close();
+    }
+    const next = await connect(env);
+    try {
+      const listed = await next.client.callTool({ name: "list_operations", arguments: {} });
+      const out = listed.structuredContent as { operations: unknown[]; note?: string };
+      expect(out.operations).toHaveLength(1);
+      expect(out.note).toBeUndefined();
+    } finally {
+      await next.client.close();
+    }
+  });
+
   it("a write call the client cancels (notifications/cancelled) cancels its operation: the rest is not sent", async () => {
     const { client } = await connect(childEnv({ AIRTABLE_TOKEN: demo.token }));
     try {

@@ -4,6 +4,7 @@ import type { ToolAnnotations } from "../define-tool.ts";
 import { operationResult, operationResultShape } from "../operation-result.ts";
 import { cursorInput } from "../shapes.ts";
 import { ToolInputError } from "../tool-input-error.ts";
+import { operationsNotKeptNote } from "./operations-not-kept.ts";
 
 /** Reads this server's own operation logs, not Airtable: a closed world, and nothing changes. */
 export const operationLogAnnotations: ToolAnnotations = {
@@ -37,7 +38,8 @@ export const getOperation = defineTool({
       throw new ToolInputError(
         `There is no operation ${JSON.stringify(input.operationId)} for you. Operations are kept for ` +
           `72 hours after their last change by default, and only their owner sees ` +
-          `them; list_operations lists yours.`,
+          `them; list_operations lists yours.` +
+          (ctx.operationsKeptSince === undefined ? "" : ` ${operationsNotKeptNote(ctx.operationsKeptSince)}`),
       );
     }
     return operationResult(state, input.cursor === undefined ? {} : { cursor: input.cursor });

@@ -7,6 +7,7 @@ import { progressOutput } from "../operation-result.ts";
 import { cursorInput } from "../shapes.ts";
 import { ToolInputError } from "../tool-input-error.ts";
 import { operationLogAnnotations } from "./get-operation.ts";
+import { operationsNotKeptNote } from "./operations-not-kept.ts";
 
 export const operationSummaryOutput = z.object({
   operationId: z.string().describe("Pass to get_operation for the results."),
@@ -36,7 +37,14 @@ export const listOperations = defineTool({
     limit: z.number().int().min(1).max(100).default(20).describe("Operations per answer (1–100, default 20)."),
     cursor: cursorInput,
   },
-  outputSchema: { operations: z.array(operationSummaryOutput), nextCursor: z.string().optional() },
+  outputSchema: {
+    operations: z.array(operationSummaryOutput),
+    nextCursor: z.string().optional(),
+    note: z
+      .string()
+      .optional()
+      .describe("Where this server keeps operations only since it started: writes before that are not listed."),
+  },
   annotations: operationLogAnnotations,
   async handler(input, ctx) {
     if (input.cursor !== undefined && !isOperationId(input.cursor)) {
@@ -54,9 +62,10 @@ export const listOperations = defineTool({
       updatedAt: new Date(s.updatedAt).toISOString(),
     }));
     const last = summaries.at(-1);
+    const note = ctx.operationsKeptSince === undefined ? {} : { note: operationsNotKeptNote(ctx.operationsKeptSince) };
     // A full page may have more after it; the next page starts after its last operation.
     return summaries.length === input.limit && last !== undefined
-      ? { operations, nextCursor: last.operationId }
-      : { operations };
+      ? { operations, nextCursor: last.operationId, ...note }
+      : { operations, ...note };
   },
 });
