@@ -221,11 +221,21 @@ export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
   return { closed, close };
 }
 
+/**
+ * Why a stdio process without REDIS_URL meets a 429 though its own limiter keeps to 5 requests a second per base:
+ * something else spent the base's budget with the same base at the same time. Most often a second copy of this
+ * server (each MCP client, and each window of some, starts its own), each with a limiter of its own.
+ */
+export const LOCAL_429_HINT =
+  "Something else is using this base at the same time: most often a second copy of this stdio server (each MCP " +
+  "client, or client window, starts its own), each keeping to the 5 requests per second alone. Give every copy the " +
+  "same REDIS_URL so they share one limiter, or close the other client; a script or app using the base does this too.";
+
 function createLimiter(config: Config, redis: Redis | undefined, logger: Logger): BottleneckAirtableLimiter {
   const settings = limiterSettingsFrom(config);
   // Same key prefix as the server and worker: with REDIS_URL, stdio joins their limits.
   return redis === undefined
-    ? BottleneckAirtableLimiter.local({ settings, logger })
+    ? BottleneckAirtableLimiter.local({ settings, logger, rateLimitedHint: LOCAL_429_HINT })
     : BottleneckAirtableLimiter.clustered({ redis, keyPrefix: config.REDIS_KEY_PREFIX, settings, logger });
 }
 

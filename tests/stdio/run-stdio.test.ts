@@ -197,6 +197,36 @@ describe("airtable-oauth-mcp stdio", () => {
     }
   });
 
+  it("without Redis, a 429 tells the person on stderr that this process alone pauses, and the likely second copy", async () => {
+    // Two copies launched at once (two clients, or two windows of one) each keep to 5 requests a second alone, and
+    // Airtable answers 429. The warning said "pausing for every process", which the other copy does not.
+    const transport = new StdioClientTransport({
+      command: process.execPath,
+      args: [CLI, "stdio"],
+      env: childEnv({ AIRTABLE_TOKEN: demo.token, AIRTABLE_RATE_LIMIT_PENALTY_MS: "300" }),
+      stderr: "pipe",
+    });
+    let stderr = "";
+    transport.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+    const client = new Client({ name: "stdio-test", version: "1.0.0" });
+    await client.connect(transport);
+    try {
+      sandbox.penalize({ baseId: demo.base.id }, 200);
+      const result = await client.callTool({
+        name: "list_records",
+        arguments: { baseId: demo.base.id, tableId: "Contacts", fields: ["Name"], pageSize: 1 },
+      });
+      expect(result.isError).not.toBe(true);
+      const warning = stderr.split("\n").find((line) => line.includes("Airtable answered 429")) ?? "";
+      expect(warning).not.toMatch(/every process/);
+      expect(warning).toMatch(/this process pauses its requests for 0.3 s/);
+      expect(warning).toMatch(/a second copy of this stdio server/);
+      expect(warning).toMatch(/same REDIS_URL/);
+    } finally {
+      await client.close();
+    }
+  });
+
   it("a write call the client cancels (notifications/cancelled) cancels its operation: the rest is not sent", async () => {
     const { client } = await connect(childEnv({ AIRTABLE_TOKEN: demo.token }));
     try {

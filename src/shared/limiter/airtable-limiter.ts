@@ -91,6 +91,11 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
   readonly #hooks: LimiterHooks;
   readonly #logger: Logger | undefined;
   readonly #jitter: SendJitter;
+  /**
+   * What the 429 warning says of the pause: undefined for the shared limiter (every process honours it); for a local
+   * one, that only this process pauses, plus the caller's `rateLimitedHint` (who else may be spending the budget).
+   */
+  readonly #localPause: { hint: string | undefined } | undefined;
   /** Penalties this process learnt itself (`reportRateLimited`): its booked requests check them before leaving. */
   readonly #penalties = new Map<string, number>();
   /** Jobs running outside the base's queue (it was empty): the queue's next job waits for them. */
@@ -106,7 +111,9 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
     settings: LimiterSettings;
     hooks?: LimiterHooks;
     logger?: Logger;
+    localPause?: { hint: string | undefined };
   }) {
+    this.#localPause = parts.localPause;
     this.#book = parts.book;
     this.#settings = parts.settings;
     this.#hooks = parts.hooks ?? {};
@@ -137,14 +144,23 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
     });
   }
 
-  /** One process, no Redis (stdio and embedded mode for local users). Same rules, kept in memory. */
+  /**
+   * One process, no Redis (stdio and embedded mode for local users). Same rules, kept in memory. `rateLimitedHint`
+   * ends the warning logged when Airtable answers 429: who else may share the base's budget and what to do.
+   */
   static local(
-    options: { settings?: Partial<LimiterSettings>; hooks?: LimiterHooks; logger?: Logger } = {},
+    options: {
+      settings?: Partial<LimiterSettings>;
+      hooks?: LimiterHooks;
+      logger?: Logger;
+      rateLimitedHint?: string;
+    } = {},
   ): BottleneckAirtableLimiter {
     const settings = { ...defaultLimiterSettings, ...options.settings };
     return new BottleneckAirtableLimiter({
       book: new MemoryAdmissionBook(limitsOf(settings)),
       settings,
+      localPause: { hint: options.rateLimitedHint },
       ...(options.hooks && { hooks: options.hooks }),
       ...(options.logger && { logger: options.logger }),
     });
@@ -364,7 +380,10 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
   async reportRateLimited(scope: RateLimitScope): Promise<void> {
     this.#logger?.warn(
       { baseId: scope.baseId, userId: scope.userId },
-      "Airtable answered 429: pausing for every process",
+      this.#localPause === undefined
+        ? "Airtable answered 429: pausing for every process"
+        : `Airtable answered 429: this process pauses its requests for ${this.#settings.penaltyMs / 1000} s, as ` +
+            `Airtable asks (its limiter is its own, in memory).${this.#localPause.hint ? ` ${this.#localPause.hint}` : ""}`,
     );
     this.#hooks.onPenalty?.(scope);
     const key = penaltyKey(scope);
