@@ -323,7 +323,14 @@ async function whoami(client: AirtableClient, config: Config): Promise<string> {
     if (config.REDIS_URL !== undefined && redisDoesNotAnswer(error)) {
       // Host and port only: REDIS_URL may carry a password.
       const { hostname, port } = new URL(config.REDIS_URL);
-      const why = error instanceof Error ? error.message : String(error);
+      // ioredis's own wording for a connection that never opened ("Reached the max retries per request limit (which
+      // is 0). Refer to "maxRetriesPerRequest" option …") names its option, not the trouble (a stdio trial, session 26).
+      const why =
+        error instanceof Error && error.name === "MaxRetriesPerRequestError"
+          ? "no connection could be made to it"
+          : error instanceof Error
+            ? error.message
+            : String(error);
       throw new StdioStartupError(
         `Could not reach Redis at ${hostname}:${port || "6379"} (REDIS_URL; ${why}). Check REDIS_URL and that Redis ` +
           "is running, or unset REDIS_URL to keep the limiter and the operation logs in this process.",
