@@ -1,6 +1,7 @@
 import type { AirtableTable } from "../airtable/schemas.ts";
 import { isWholePercent } from "../operations/value-notes.ts";
 import type { ToolContext } from "./define-tool.ts";
+import { tokenizeFormula } from "./formula-tokens.ts";
 import type { ListingQuery } from "./listing.ts";
 
 /**
@@ -79,18 +80,19 @@ const NEVER_ERRS = new Set(
 
 /**
  * Whether `formula` can be an error for some records and not for others because of their cells: it calls a function
- * outside NEVER_ERRS (a date, number or regex function) or divides. String literals and `{Field}` references are
- * skipped first, so `{Name} = "Acme (EU)"` is a plain comparison. A formula that cannot err this way is not asked
+ * outside NEVER_ERRS (a date, number or regex function) or divides, read with the formula tokenizer the other checks
+ * use (formula-tokens.ts), so `{Name} = "Acme (EU)"` is a plain comparison. A formula that cannot err this way is not asked
  * `ISERROR(…)` after an empty answer: the check-before-create lookups agents make (`{Email} = "…"`) keep costing one
  * Airtable request, not two, of the base's 5 per second.
  */
 export function mayErrPerRecord(formula: string): boolean {
-  const bare = formula.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'/g, '""').replace(/\{[^}]*\}/g, "F");
-  if (bare.includes("/")) return true;
-  for (const m of bare.matchAll(/([A-Za-z_][A-Za-z0-9_]*)\s*\(/g)) {
-    if (!NEVER_ERRS.has(m[1]!.toUpperCase())) return true;
-  }
-  return false;
+  const { tokens, unclosed } = tokenizeFormula(formula);
+  if (unclosed !== undefined) return true;
+  return tokens.some(
+    (token, i) =>
+      (token.kind === "op" && token.value === "/") ||
+      (token.kind === "ident" && tokens[i + 1]?.kind === "lparen" && !NEVER_ERRS.has(token.value.toUpperCase())),
+  );
 }
 
 /** `{Field} op number` or `number op {Field}`, outside nothing (a formula's text is not read for quotes here). */
