@@ -1,3 +1,4 @@
+import { finished } from "node:stream";
 import type { Request } from "express";
 
 export type JsonBodyResult =
@@ -31,18 +32,32 @@ export async function readJsonBody(req: Request, maxBytes: number): Promise<Json
   const chunks: Buffer[] = [];
   let size = 0;
   let tooLarge = false;
-  try {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
+  // 'data' events and `finished` (the end-of-stream check `for await` runs on inside) rather than `for await`
+  // itself: the same outcomes, without an async iterator and a promise per chunk (~30 µs of a read call's CPU in
+  // the many-users bench, where a body is one chunk).
+  const outcome = await new Promise<"end" | "cut" | Error>((resolve) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       // Keep reading (and dropping) so the client can read our answer instead of a reset connection; past a
-      // few times the limit, stop and let the connection go (leaving the loop destroys the stream).
-      if (size > maxBytes * 4) return { kind: "too_large" };
-      if (size > maxBytes) tooLarge = true;
+      // few times the limit, stop and let the connection go.
+      if (size > maxBytes * 4) resolve("cut");
+      else if (size > maxBytes) tooLarge = true;
       else chunks.push(chunk);
-    }
-  } catch (error) {
+    };
+    req.on("data", onData);
+    const stopWatching = finished(req, { writable: false }, (error) => {
+      req.off("data", onData);
+      stopWatching();
+      resolve(error ?? "end");
+    });
+  });
+  if (outcome === "cut") {
+    req.destroy();
+    return { kind: "too_large" };
+  }
+  if (outcome !== "end") {
     if (connectionClosed(req)) return { kind: "client_left", readStarted: true, bytesRead: size };
-    throw error;
+    throw outcome;
   }
   if (tooLarge) return { kind: "too_large" };
   try {

@@ -387,16 +387,15 @@ export class AirtableTransport {
     let status: number | undefined;
     const startedAt = performance.now();
     const timing = () => ({ startedAt, durationMs: Math.round(performance.now() - startedAt) });
-    // Cleared once the answer is read (timeout-signal.ts: AbortSignal.timeout would hold the request for 30 s).
-    const timeout = timeoutSignal(this.#timeoutMs);
+    // Cleared once the answer is read (timeout-signal.ts: AbortSignal.timeout would hold the request for 30 s). A
+    // call that may be stopped (a read's deadline) also aborts its attempt in flight.
+    const timeout = timeoutSignal(this.#timeoutMs, stop);
     try {
       const response = await request(url, {
         method,
         headers,
         body,
-        // A call that may be stopped (a read's deadline) also aborts its attempt in flight: one more signal per
-        // attempt of such a call only (AbortSignal.any).
-        signal: stop === undefined ? timeout.signal : AbortSignal.any([timeout.signal, stop]),
+        signal: timeout.signal,
         dispatcher: writeReportingDispatcher(),
         [onWrite]: send,
       } as Parameters<typeof request>[1]);
