@@ -6,7 +6,7 @@
  *   server  the HTTP server (OAuth + /mcp)
  *   worker  the write-pipeline worker
  */
-import { ConfigError } from "./shared/config.ts";
+import { ConfigError, configReference } from "./shared/config.ts";
 import { StdioStartupError, runStdio } from "./stdio/run-stdio.ts";
 
 const usage = `Usage: airtable-oauth-mcp <command>
@@ -18,7 +18,7 @@ Commands:
   server   Run the HTTP server (OAuth sign-in and the /mcp endpoint).
   worker   Run the write-pipeline worker.
 
-Configuration comes from environment variables; see .env.example.
+Configuration comes from environment variables; see ${configReference()}.
 `;
 
 async function main(command: string | undefined): Promise<void> {

@@ -1,3 +1,6 @@
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { DEFAULT_REDIRECT_URI_SCHEMES, privateUseSchemeProblem } from "./auth/redirect-schemes.ts";
 import { closestNames } from "./closest-name.ts";
@@ -383,12 +386,28 @@ const requiredByRole = {
 
 export type ProcessRole = keyof typeof requiredByRole;
 
+/**
+ * Where a person reads what every variable means, as a path they can open: `.env.example` in a checkout of the
+ * repository (`npm start`, docker compose), else the README of the installed package (`npx airtable-oauth-mcp`: the
+ * npm package ships README.md but no `.env` file of any kind). Found by walking up from this module to the folder
+ * holding package.json (src/shared/ in a checkout, dist/src/shared/ in the package).
+ */
+export function configReference(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let depth = 0; depth < 4 && !existsSync(join(dir, "package.json")); depth++) dir = dirname(dir);
+  const example = join(dir, ".env.example");
+  if (existsSync(example)) return `.env.example (${example})`;
+  const readme = join(dir, "README.md");
+  if (existsSync(readme)) return `"Configuration" in ${readme}`;
+  return `"Configuration" in the project's README`;
+}
+
 export class ConfigError extends Error {
   override name = "ConfigError";
   readonly problems: string[];
   constructor(problems: string[]) {
     super(
-      `Invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  - ${problems.join("\n  - ")}\nSee .env.example for every variable and its meaning.`,
+      `Invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n  - ${problems.join("\n  - ")}\nSee ${configReference()} for every variable and its meaning.`,
     );
     this.problems = problems;
   }

@@ -56,7 +56,9 @@ beforeAll(async () => {
   // 1. The build stage's inputs (Dockerfile.* COPY lines), packed: prepack compiles src/ into dist/.
   const build = join(work, "build");
   mkdirSync(build);
-  for (const file of ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json"]) {
+  // README.md too: `npm publish` from the repository packs it (npm always includes a package's README); the images'
+  // build stage does not need it.
+  for (const file of ["package.json", "package-lock.json", "tsconfig.json", "tsconfig.build.json", "README.md"]) {
     cpSync(join(repoRoot, file), join(build, file));
   }
   for (const dir of ["src"]) cpSync(join(repoRoot, dir), join(build, dir), { recursive: true });
@@ -267,5 +269,24 @@ describe("the package's command, installed as a dependency (what npx airtable-oa
       await client.close();
       await sandbox.close();
     }
+
+    // A mistake in the configuration points at a file the npm user has: the package's README, not the
+    // repository's .env.example, which the package does not ship.
+    const refused = await run(bin, ["stdio"], {
+      env: {
+        PATH: `${dirname(process.execPath)}:/usr/bin:/bin`,
+        HOME: work,
+        AIRTABLE_TOKEN: "pat123",
+        LOG_LEVEL: "loud",
+      },
+    }).then(
+      () => "",
+      (error: { stderr?: string }) => error.stderr ?? "",
+    );
+    expect(refused).toContain("LOG_LEVEL");
+    const named = /"Configuration" in (\S+README\.md)/.exec(refused)?.[1];
+    expect(named, refused).toBeDefined();
+    expect(existsSync(named!), `${named} exists in the installed package`).toBe(true);
+    expect(refused).not.toContain(".env.example");
   }, 300_000);
 });
