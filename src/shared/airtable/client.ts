@@ -259,7 +259,7 @@ export class AirtableClient {
       method: built.method,
       origin: "api",
       path: built.path,
-      ...(built.method === "GET" ? { query: built.query } : { body: built.body }),
+      ...(built.method === "GET" ? { query: built.query } : { body: built.body, query: built.query }),
       baseId,
       idempotent: true, // POST listRecords only reads
       schema: listRecordsResponseSchema,
@@ -285,15 +285,22 @@ export class AirtableClient {
     } while (offset !== undefined);
   }
 
-  /** `GET /v0/{baseId}/{table}/{recordId}`. */
+  /**
+   * `GET /v0/{baseId}/{table}/{recordId}`. Airtable's get-record page documents cellFormat (with list records'
+   * sentence that "string" requires timeZone and userLocale) and returnFieldsByFieldId; timeZone and userLocale are
+   * sent in the query string as for list records.
+   */
   async getRecord(
     baseId: string,
     table: string,
     recordId: string,
-    opts: { returnFieldsByFieldId?: boolean } = {},
+    opts: Pick<ListRecordsOptions, "returnFieldsByFieldId" | "cellFormat" | "timeZone" | "userLocale"> = {},
   ): Promise<AirtableRecord> {
     const query = new URLSearchParams();
     if (opts.returnFieldsByFieldId) query.set("returnFieldsByFieldId", "true");
+    if (opts.cellFormat !== undefined) query.set("cellFormat", opts.cellFormat);
+    if (opts.timeZone !== undefined) query.set("timeZone", opts.timeZone);
+    if (opts.userLocale !== undefined) query.set("userLocale", opts.userLocale);
     return this.#transport.send({
       operation: "getRecord",
       method: "GET",

@@ -43,11 +43,20 @@ export interface ListRecordsOptions {
   filterByFormula?: string;
   /** Key the cells by field id instead of field name. */
   returnFieldsByFieldId?: boolean;
+  /**
+   * "string": cells as user-facing text; then timeZone and userLocale are required (Airtable's list records:
+   * "The timeZone and userLocale parameters are required when using string as the cellFormat"). Default "json".
+   */
+  cellFormat?: "json" | "string";
+  /** An IANA time zone name ("Europe/Berlin") for cellFormat "string". Always sent in the query string. */
+  timeZone?: string;
+  /** A locale ("en-us") for cellFormat "string". Always sent in the query string. */
+  userLocale?: string;
 }
 
 export type ListRecordsRequest =
   | { method: "GET"; url: string; path: string; query: URLSearchParams }
-  | { method: "POST"; url: string; path: string; body: Record<string, unknown> };
+  | { method: "POST"; url: string; path: string; body: Record<string, unknown>; query: URLSearchParams };
 
 /**
  * The list-records request for one page: a GET with the options in the query string, or, when that URL would
@@ -73,6 +82,14 @@ export function buildListRecordsRequest(
     if (sort.direction !== undefined) query.append(`sort[${index}][direction]`, sort.direction);
   });
   if (options.returnFieldsByFieldId) query.append("returnFieldsByFieldId", "true");
+  if (options.cellFormat !== undefined) query.append("cellFormat", options.cellFormat);
+  // timeZone and userLocale stay in the query string of POST listRecords as well: Airtable's API team, "We currently
+  // still require two parameters to remain as query params, timeZone and userLocale"
+  // (https://github.com/sleiman/airtable-php/issues/59); Airtable.js and pyairtable do the same.
+  const formatQuery = new URLSearchParams();
+  if (options.timeZone !== undefined) formatQuery.append("timeZone", options.timeZone);
+  if (options.userLocale !== undefined) formatQuery.append("userLocale", options.userLocale);
+  for (const [key, value] of formatQuery) query.append(key, value);
 
   const queryString = query.toString();
   const pathAndQuery = `${tablePath}${queryString === "" ? "" : `?${queryString}`}`;
@@ -92,8 +109,11 @@ export function buildListRecordsRequest(
     );
   }
   if (options.returnFieldsByFieldId) body.returnFieldsByFieldId = true;
+  if (options.cellFormat !== undefined) body.cellFormat = options.cellFormat;
   const path = `${tablePath}/listRecords`;
-  return { method: "POST", url: `${apiUrl}${path}`, path, body };
+  const formatQueryString = formatQuery.toString();
+  const url = `${apiUrl}${path}${formatQueryString === "" ? "" : `?${formatQueryString}`}`;
+  return { method: "POST", url, path, body, query: formatQuery };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

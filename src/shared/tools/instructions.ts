@@ -64,7 +64,8 @@ export function buildInstructions(
               "- list_records and search_records answer at most pageSize records and about 40 kB. Ask only for the fields you need.",
               '- filterByFormula takes an Airtable formula: field names in {braces}, text in "double quotes", e.g. AND({Status} = "Done", {Score} > 3). A link field reads there as its linked records\' primary values joined with ", " (names, not record ids): {Company} = "Acme" or FIND("Acme", {Company}); a record id never matches. To find text, prefer search_records: its term is matched literally.',
               "- Attachment urls in cells are temporary (Airtable lets them expire after about 2 hours): read the record again for a fresh url instead of keeping one.",
-              "- Cells come in Airtable's API format, not as Airtable shows them: a date and time is UTC (\"2026-03-04T09:00:00.000Z\"; the field's own time zone is options.timeZone in describe_table: convert before telling a person the time), a percent a fraction (0.25 is 25 %), a duration seconds, a currency a plain number (its symbol is options.symbol).",
+              "- Cells come in Airtable's API format by default, not as Airtable shows them: a date and time is UTC (\"2026-03-04T09:00:00.000Z\"; the field's own time zone is options.timeZone in describe_table: convert before telling a person the time), a percent a fraction (0.25 is 25 %), a duration seconds, a currency a plain number (its symbol is options.symbol).",
+              '- To show a person cells as Airtable shows them, pass cellFormat "string" with timeZone and userLocale (list_records, search_records, get_record), e.g. {"cellFormat": "string", "timeZone": "Europe/Berlin", "userLocale": "en-gb"}: dates in the field\'s format and zone, currencies with their symbol, links as primary values, people by name. Those strings are for showing, not for computing or writing back.',
             ]
           : []),
       ].join("\n"),

@@ -10,6 +10,7 @@ import { isPlainObject, quotedValue } from "./tool-input-error.ts";
 import { listArgumentIssues, nameListWording } from "./list-argument.ts";
 import { expandLinkCells, expandedLinkBytes } from "./linked-records.ts";
 import { schemaForRecords } from "./with-schema.ts";
+import { cellFormatInputs } from "./cell-format.ts";
 
 /** Inputs list_records and search_records share. */
 export const listingInputs = {
@@ -35,6 +36,7 @@ export const listingInputs = {
     .describe("At most this many records per answer (1–100). Answers also stop early, with a cursor, at about 40 kB."),
   cursor: cursorInput,
   expandLinks: expandLinksInput(),
+  ...cellFormatInputs,
 };
 
 /** The expandLinks input of list_records, search_records and get_record. */
@@ -268,27 +270,19 @@ export async function runListing(
 
 /**
  * What each of Airtable's list-records parameters that list_records and search_records do not take is in these tools
- * (https://airtable.com/developers/web/api/list-records: offset, cellFormat, timeZone, userLocale,
- * returnFieldsByFieldId, recordMetadata). An agent that knows Airtable's API sends them; the refusal listed only the
- * tool's parameters, leaving it to guess that `cursor` is the offset and that no time zone is offered.
+ * (https://airtable.com/developers/web/api/list-records: offset, returnFieldsByFieldId, recordMetadata; cellFormat,
+ * timeZone and userLocale are taken, cell-format.ts). An agent that knows Airtable's API sends them; the refusal
+ * listed only the tool's parameters, leaving it to guess that `cursor` is the offset.
  */
 const AIRTABLE_PARAMETER_HINTS: Record<string, string> = {
   offset:
     '"offset": pages go by cursor here: pass the previous answer\'s nextCursor as cursor, with the other arguments ' +
     "unchanged (Airtable's offset is kept inside it)",
-  cellFormat:
-    '"cellFormat", "timeZone", "userLocale": cells come as Airtable\'s JSON values only (cellFormat "json"), a ' +
-    'dateTime in UTC as ISO 8601 ("2026-03-01T23:30:00.000Z"), a date as "YYYY-MM-DD"; convert times to a zone ' +
-    "yourself. To select by a day in a time zone, filter with DATETIME_FORMAT(SET_TIMEZONE({Field}, " +
-    '"Europe/Berlin"), "YYYY-MM-DD") = "2026-03-01", or compare with the UTC instant: IS_AFTER({Field}, ' +
-    '"2026-02-28T23:00:00.000Z")',
   returnFieldsByFieldId:
     '"returnFieldsByFieldId": cells are keyed by field name; fields and sort take field ids as well as names, and ' +
     "describe_table gives each field's id",
   recordMetadata: '"recordMetadata": comments are read with list_comments',
 };
-AIRTABLE_PARAMETER_HINTS.timeZone = AIRTABLE_PARAMETER_HINTS.cellFormat!;
-AIRTABLE_PARAMETER_HINTS.userLocale = AIRTABLE_PARAMETER_HINTS.cellFormat!;
 
 /**
  * The rewordIssues of list_records and search_records for Airtable's own list-records parameters they do not take

@@ -110,6 +110,10 @@ async function fetchCarried(req: RecordPageRequest, ids: string[]): Promise<Airt
     ...(req.query.view !== undefined && { view: req.query.view }),
     ...(req.query.fields !== undefined && { fields: req.query.fields }),
     ...(req.query.returnFieldsByFieldId !== undefined && { returnFieldsByFieldId: req.query.returnFieldsByFieldId }),
+    // The carried records come in the listing's cell format: text cells stay text after a cursor.
+    ...(req.query.cellFormat !== undefined && { cellFormat: req.query.cellFormat }),
+    ...(req.query.timeZone !== undefined && { timeZone: req.query.timeZone }),
+    ...(req.query.userLocale !== undefined && { userLocale: req.query.userLocale }),
     filterByFormula: formula,
     pageSize: AIRTABLE_MAX_PAGE,
   });

@@ -86,6 +86,20 @@ describe("buildListRecordsRequest", () => {
     expect(req.body).toEqual(options);
   });
 
+  it("cellFormat goes in the body of POST …/listRecords; timeZone and userLocale stay in its query string", () => {
+    // Airtable's API team: "We currently still require two parameters to remain as query params, timeZone and
+    // userLocale" (https://github.com/sleiman/airtable-php/issues/59).
+    const format = { cellFormat: "string" as const, timeZone: "Europe/Berlin", userLocale: "en-gb" };
+    const get = buildListRecordsRequest(API, TABLE_PATH, { view: "All", ...format });
+    expect(get.method).toBe("GET");
+    expect(get.url).toBe(`${API}${TABLE_PATH}?view=All&cellFormat=string&timeZone=Europe%2FBerlin&userLocale=en-gb`);
+    const long = buildListRecordsRequest(API, TABLE_PATH, { filterByFormula: "x".repeat(MAX_URL_LENGTH), ...format });
+    if (long.method !== "POST") throw new Error("expected POST");
+    expect(long.body).toEqual({ filterByFormula: "x".repeat(MAX_URL_LENGTH), cellFormat: "string" });
+    expect(long.query.toString()).toBe("timeZone=Europe%2FBerlin&userLocale=en-gb");
+    expect(long.url).toBe(`${API}${TABLE_PATH}/listRecords?timeZone=Europe%2FBerlin&userLocale=en-gb`);
+  });
+
   it("switches exactly at the limit: < 16,000 stays GET, ≥ 16,000 is POST", () => {
     const base = `${API}${TABLE_PATH}?filterByFormula=`;
     const fitting = "x".repeat(MAX_URL_LENGTH - 1 - base.length);

@@ -6,13 +6,15 @@ import { schemaForRecords, withSchema } from "../with-schema.ts";
 import { expandLinksInput } from "../listing.ts";
 import { expandLinkCells } from "../linked-records.ts";
 import { ToolInputError } from "../tool-input-error.ts";
+import { cellFormatInputs, resolveCellFormat } from "../cell-format.ts";
 
 export const getRecord = defineTool({
   name: "get_record",
   title: "Get a record",
   description:
     "Gets one record by id with all its non-empty cells, keyed by field name. expandLinks: true adds the linked " +
-    "records' primary values to link fields.",
+    'records\' primary values to link fields. cellFormat "string" with timeZone and userLocale gives the cells as ' +
+    "a person sees them in Airtable (dates in the field's format and zone, links as primary values).",
   kind: "read",
   scopes: ["records:read"],
   inputSchema: {
@@ -20,10 +22,13 @@ export const getRecord = defineTool({
     tableId: tableIdInput,
     recordId: recordIdInput,
     expandLinks: expandLinksInput(),
+    ...cellFormatInputs,
   },
   outputSchema: { record: recordOutput },
   annotations: readOnlyAnnotations,
   async handler(input, ctx) {
+    // Checked before any request (cell-format.ts).
+    const format = resolveCellFormat(input);
     const cached = await withSchema(ctx, input.baseId, (schema) => ({
       table: resolveTable(schema, input.tableId, input.baseId),
       schema,
@@ -32,6 +37,7 @@ export const getRecord = defineTool({
     // the base whatever table the path names (get-record), and a record of another table must not pass as this one.
     const byId = await ctx.airtable.getRecord(input.baseId, cached.table.id, input.recordId, {
       returnFieldsByFieldId: true,
+      ...format,
     });
     const { schema, table, unknownKeys } = await schemaForRecords(ctx, input.baseId, cached, [byId], "id");
     // Refused only when another table holds its fields; a field no table shows yet (a schema read while the

@@ -19,6 +19,7 @@ import {
   sortListIssues,
 } from "../listing.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
+import { resolveCellFormat } from "../cell-format.ts";
 import { strictArgumentObject } from "../strict-object.ts";
 import { unknownFormulaFields } from "../tool-errors.ts";
 import { ToolInputError } from "../tool-input-error.ts";
@@ -30,7 +31,8 @@ export const listRecords = defineTool({
   description:
     "Lists records of a table, optionally from a view, filtered with an Airtable formula (a link field reads " +
     'there as its linked records\' primary values, e.g. {Company} = "Acme", not record ids) and sorted. Cells are ' +
-    "keyed by field name; expandLinks: true adds linked records' primary values to link fields. Answers hold at most pageSize records and about 40 kB; when nextCursor is present, " +
+    'keyed by field name, as Airtable\'s JSON values (dates in UTC); cellFormat "string" with timeZone and ' +
+    "userLocale gives them as a person sees them in Airtable. expandLinks: true adds linked records' primary values to link fields. Answers hold at most pageSize records and about 40 kB; when nextCursor is present, " +
     "call again with the same arguments plus cursor to continue. Read note when present.",
   kind: "read",
   scopes: ["records:read"],
@@ -76,6 +78,8 @@ export const listRecords = defineTool({
   async handler(input, ctx) {
     // The request goes inside withSchema: fields and sort are sent by id, and a field deleted in Airtable since the
     // schema was cached is refused by Airtable (UNKNOWN_FIELD_NAME, naming the id) until it is read fresh.
+    // cellFormat, timeZone and userLocale are checked first: a wrong one costs no request.
+    const format = resolveCellFormat(input);
     let listed: AirtableTable | undefined;
     try {
       return await withSchema(
@@ -84,7 +88,7 @@ export const listRecords = defineTool({
         async (schema) => {
           const table = resolveTable(schema, input.tableId, input.baseId);
           listed = table;
-          const query = resolveListingQuery(table, input);
+          const query = { ...resolveListingQuery(table, input), ...format };
           if (input.filterByFormula !== undefined && input.filterByFormula.trim() !== "") {
             // A link field compared with a record id matches nothing: refused here, before any records request.
             refuseLinkIdComparison("list_records", input.filterByFormula, table, schema);

@@ -19,6 +19,7 @@ import { isRecordId } from "../../airtable/ids.ts";
 import { linkedTableOf, linksByName } from "../link-id-formula.ts";
 import { fieldReference, isSearchableField, searchFormula } from "../search-formula.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
+import { resolveCellFormat } from "../cell-format.ts";
 import { ToolInputError } from "../tool-input-error.ts";
 import { CursorQueryMismatchError } from "../record-cursor.ts";
 import { unknownFieldRefused, withSchema } from "../with-schema.ts";
@@ -43,7 +44,8 @@ export const searchRecords = defineTool({
     "are matched as typed). By default searches what the user sees as text: text fields, AI text, people (by name), " +
     "barcodes, lookups, rollups and formulas with text results (a cell showing #ERROR! never matches and never " +
     "hides its record), and link fields (by the linked records' primary values, e.g. a company's name); " +
-    "or only fieldIds when given (ids or names). searchedFields lists the fields searched. Paged like list_records.",
+    "or only fieldIds when given (ids or names). searchedFields lists the fields searched. Paged like list_records, " +
+    'and takes its cellFormat "string" with timeZone and userLocale.',
   kind: "read",
   scopes: ["records:read"],
   inputSchema: {
@@ -85,9 +87,11 @@ export const searchRecords = defineTool({
   ),
   annotations: readOnlyAnnotations,
   async handler(input, ctx) {
+    // Checked before any request (cell-format.ts). The search formula reads Airtable's values whatever the format.
+    const format = resolveCellFormat(input);
     const search = async (schema: BaseSchema) => {
       const table = resolveTable(schema, input.tableId, input.baseId);
-      const query = resolveListingQuery(table, input);
+      const query = { ...resolveListingQuery(table, input), ...format };
       const searched = searchedFields(table, input.fieldIds);
       refuseRecordIdSearch(input.searchTerm, table, searched, input.fieldIds !== undefined, schema);
       query.filterByFormula = searchFormula(input.searchTerm, searched);

@@ -1,0 +1,150 @@
+/**
+ * `cellFormat`, `timeZone` and `userLocale` of the read tools that answer records (list_records, search_records,
+ * get_record): Airtable's own parameters (https://airtable.com/developers/web/api/list-records; the get-record page
+ * documents cellFormat with the same sentence). cellFormat "string" answers every cell as the text a person sees in
+ * Airtable — a date in the field's date format and time zone, a currency with its symbol, a link as its linked
+ * records' primary values, a collaborator by name — and "The timeZone and userLocale parameters are required when
+ * using string as the cellFormat". Airtable adds: "You should not rely on the format of these strings, as it is
+ * subject to change": they are for telling a person, not for computing with.
+ *
+ * Checked here, before any request, so that a wrong call costs no Airtable request and is told the fix:
+ * - "string" without timeZone or userLocale: refused with an example (no default: a zone guessed for the agent would
+ *   show a person times in the wrong zone without a word, and Airtable itself has no default).
+ * - a timeZone Intl does not know (Node's IANA database), or a userLocale that is not a BCP 47 tag Intl knows.
+ * - timeZone or userLocale without cellFormat "string": Airtable documents them only for "string" ("The time zone that
+ *   should be used to format dates when using string as the cellFormat"); with JSON cells they would change nothing
+ *   and an agent would read UTC instants as local times, so they are refused with the two ways out.
+ * - expandLinks with "string": a link cell is then already its linked records' primary values joined with ", "
+ *   (no record ids to expand), so the two are refused together rather than one silently ignored.
+ */
+import { z } from "zod";
+import type { ListRecordsOptions } from "../airtable/request.ts";
+import { ToolInputError } from "./tool-input-error.ts";
+
+/** The example every refusal here shows: a zone and a locale Airtable and Intl both know. */
+const EXAMPLE = '{"cellFormat": "string", "timeZone": "Europe/Berlin", "userLocale": "en-gb"}';
+
+/** The inputs, shared by list_records, search_records and get_record. */
+export const cellFormatInputs = {
+  cellFormat: z
+    .enum(["json", "string"])
+    .optional()
+    .describe(
+      "json (the default): cells as Airtable's JSON values (dates and times in UTC, percents as fractions, links " +
+        "as record ids). string: every cell as the text a person sees in Airtable (a date in the field's format " +
+        'and time zone, a currency with its symbol, links as the linked records\' primary values joined with ", ", ' +
+        "people by name); needs timeZone and userLocale. Strings are for showing, not for computing with.",
+    ),
+  timeZone: z
+    .string()
+    .min(1)
+    .max(100)
+    .optional()
+    .describe(
+      'With cellFormat "string" (required there): an IANA time zone name, e.g. "Europe/Berlin" or "UTC". A date-time ' +
+        "field set to one time zone for all collaborators shows in that zone; one set to the viewer's own zone " +
+        "shows in this one.",
+    ),
+  userLocale: z
+    .string()
+    .min(1)
+    .max(35)
+    .optional()
+    .describe('With cellFormat "string" (required there): a locale, e.g. "en-us", "en-gb" or "de".'),
+};
+
+export type CellFormatOptions = Pick<ListRecordsOptions, "cellFormat" | "timeZone" | "userLocale">;
+
+/**
+ * The Airtable options for a call's cellFormat, timeZone and userLocale: `{}` for JSON cells (nothing sent, so a
+ * JSON listing's cursor fingerprint is what it was before these inputs existed), or all three for "string", the time
+ * zone in Intl's spelling when it differs only in case ("europe/berlin" → "Europe/Berlin"). Throws ToolInputError
+ * naming the fix for the mistakes listed at the top of this file; `expandLinks` is the call's expandLinks.
+ */
+export function resolveCellFormat(input: {
+  cellFormat?: "json" | "string" | undefined;
+  timeZone?: string | undefined;
+  userLocale?: string | undefined;
+  expandLinks?: boolean | undefined;
+}): CellFormatOptions {
+  const { cellFormat, timeZone, userLocale } = input;
+  if (cellFormat !== "string") {
+    const given = [timeZone !== undefined && "timeZone", userLocale !== undefined && "userLocale"].filter(Boolean);
+    if (given.length === 0) return {};
+    throw new ToolInputError(
+      `${given.join(" and ")} ${given.length === 1 ? "applies" : "apply"} only with cellFormat "string" (cells as ` +
+        `text a person reads); cellFormat is ${cellFormat === undefined ? "json by default" : '"json"'}, whose ` +
+        'dates and times are UTC whatever the zone. Add cellFormat "string" (with both timeZone and userLocale, ' +
+        `e.g. ${EXAMPLE}), or leave ${given.join(" and ")} out.`,
+    );
+  }
+  const missing = [timeZone === undefined && "timeZone", userLocale === undefined && "userLocale"].filter(Boolean);
+  if (missing.length > 0) {
+    throw new ToolInputError(
+      `cellFormat "string" needs timeZone and userLocale too (Airtable requires both: dates are shown in a zone ` +
+        `and a locale's words); ${missing.join(" and ")} ${missing.length === 1 ? "is" : "are"} missing. Give ` +
+        `e.g. ${EXAMPLE}, with the zone and locale of the person you will tell.`,
+    );
+  }
+  const zone = checkTimeZone(timeZone!);
+  checkLocale(userLocale!);
+  if (input.expandLinks === true) {
+    throw new ToolInputError(
+      'expandLinks does not go with cellFormat "string": there a link cell is already its linked records\' ' +
+        'primary values joined with ", " (no record ids to expand). Leave expandLinks out, or use cellFormat ' +
+        '"json" with expandLinks for [{id, name}].',
+    );
+  }
+  return { cellFormat: "string", timeZone: zone, userLocale: userLocale! };
+}
+
+/** The zone to send, or ToolInputError when Intl does not know it (with the IANA names ending like it, if any). */
+function checkTimeZone(given: string): string {
+  let resolved: string;
+  try {
+    resolved = new Intl.DateTimeFormat("en-US", { timeZone: given }).resolvedOptions().timeZone;
+  } catch {
+    const city = given.trim().split("/").at(-1)!.replaceAll(" ", "_").toLowerCase();
+    const near =
+      city === "" ? [] : Intl.supportedValuesOf("timeZone").filter((z) => z.toLowerCase().endsWith(`/${city}`));
+    const suggestion =
+      near.length > 0
+        ? `did you mean ${near
+            .slice(0, 3)
+            .map((z) => JSON.stringify(z))
+            .join(" or ")}? `
+        : "";
+    throw new ToolInputError(
+      `timeZone ${JSON.stringify(given)} is not a time zone name: ${suggestion}Give an IANA name such as ` +
+        '"Europe/Berlin", "America/New_York", "Asia/Tokyo" or "UTC" (not an abbreviation like "CET" or an offset ' +
+        'like "+01:00").',
+    );
+  }
+  // Intl takes any case; Airtable's list of zones spells them one way. An alias ("Asia/Calcutta") is sent as given.
+  return resolved.toLowerCase() === given.toLowerCase() ? resolved : given;
+}
+
+/**
+ * ToolInputError unless `given` is a well-formed BCP 47 tag that Intl has data for. Airtable's examples are lowercase
+ * tags ("en-us", "en-gb"); an underscore ("en_US", Java's and Python's spelling) is not a BCP 47 tag, so it is refused
+ * with the hyphenated form rather than sent to be refused by Airtable (whether Airtable takes it is not documented).
+ */
+function checkLocale(given: string): void {
+  if (isKnownLocale(given)) return;
+  const hyphenated = given.trim().replaceAll("_", "-").toLowerCase();
+  const hint = given.includes("_") && isKnownLocale(hyphenated) ? ` tag: write ${JSON.stringify(hyphenated)}` : "";
+  throw new ToolInputError(
+    `userLocale ${JSON.stringify(given)} is not a locale${hint}. Give a language tag such as "en-us", "en-gb", ` +
+      '"de" or "fr" (language, then region, joined with "-").',
+  );
+}
+
+/** Whether `tag` is a BCP 47 language tag (language, then optional parts, joined with "-") that Intl has data for. */
+function isKnownLocale(tag: string): boolean {
+  if (!/^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$/.test(tag)) return false;
+  try {
+    return Intl.DateTimeFormat.supportedLocalesOf(tag).length > 0;
+  } catch {
+    return false; // a tag of the right letters that is still not well-formed ("en-us-us")
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * cellFormat "string" with timeZone and userLocale on list_records, search_records and get_record, through the real
+ * MCP SDK client over HTTP against the sandbox (src/shared/tools/cell-format.ts): cells come as a person sees them in
+ * Airtable (a date-time in the field's date and time format, in the field's own zone or, for a field shown in each
+ * viewer's zone, in the given one; a date-only field in its format; a currency with its symbol; a link as the linked
+ * record's primary value), across a cursor too; the refusals, made before any records request, name the fix. Two
+ * trials asked for this; the tools used to refuse the three parameters.
+ */
+import { describe, expect, it } from "vitest";
+import { callToolAnswer } from "../../support/mcp-test-harness.ts";
+import { useMcpHarness } from "../../support/use-mcp-harness.ts";
+
+const LONG = "x".repeat(15_000);
+
+const mcp = useMcpHarness({
+  name: "Cell formats",
+  tables: [
+    { name: "Companies", fields: [{ name: "Name", type: "singleLineText" }], records: [{ Name: "Acme" }] },
+    {
+      name: "Meetings",
+      fields: [
+        { name: "Name", type: "singleLineText" },
+        {
+          // Shown in each viewer's zone ("client"): with cellFormat string, in the request's timeZone.
+          name: "Starts",
+          type: "dateTime",
+          options: { dateFormat: { name: "european" }, timeFormat: { name: "24hour" }, timeZone: "client" },
+        },
+        {
+          // One zone for every collaborator: shown in it whatever the request's timeZone.
+          name: "Starts in Berlin",
+          type: "dateTime",
+          options: { dateFormat: { name: "iso" }, timeFormat: { name: "12hour" }, timeZone: "Europe/Berlin" },
+        },
+        { name: "Day", type: "date", options: { dateFormat: { name: "us" } } },
+        { name: "Fee", type: "currency", options: { symbol: "€", precision: 2 } },
+        { name: "Company", type: "multipleRecordLinks", options: { linkedTableId: "Companies" } },
+      ],
+      typecast: true,
+      records: [
+        {
+          Name: "Kickoff",
+          Starts: "2026-03-04T09:00:00.000Z",
+          "Starts in Berlin": "2026-03-04T09:00:00.000Z",
+          Day: "2026-03-04",
+          Fee: 1234.5,
+          Company: ["Acme"],
+        },
+        { Name: "Review", Starts: "2026-03-05T15:30:00.000Z" },
+      ],
+    },
+    {
+      // Records of about 15 kB: an answer stops at about 40 kB, so the third is carried in the cursor.
+      name: "Notes",
+      fields: [
+        { name: "Name", type: "singleLineText" },
+        { name: "Body", type: "multilineText" },
+        {
+          name: "When",
+          type: "dateTime",
+          options: { dateFormat: { name: "iso" }, timeFormat: { name: "24hour" }, timeZone: "client" },
+        },
+      ],
+      records: [1, 2, 3, 4].map((n) => ({ Name: `Note ${n}`, Body: LONG, When: `2026-03-0${n}T23:30:00.000Z` })),
+    },
+  ],
+});
+
+const call = (name: string, args: Record<string, unknown>) => callToolAnswer(mcp.client, name, args);
+type Rec = { id: string; fields: Record<string, unknown> };
+const STRING = { cellFormat: "string", timeZone: "America/New_York", userLocale: "en-us" };
+/** Record requests (list, get) the sandbox has had for the file's base. */
+const recordReads = () =>
+  mcp.h.sandbox.requests.filter((r) => r.path.startsWith(`/v0/${mcp.base.id}/`) && !r.path.includes("/meta/")).length;
+
+describe('cellFormat "string": cells as a person sees them in Airtable', () => {
+  it("list_records: dates in the field's format and zone, a currency with its symbol, a link as its name", async () => {
+    const listed = await call("list_records", { baseId: mcp.base.id, tableId: "Meetings", ...STRING });
+    expect(listed.isError, listed.text).toBe(false);
+    const kickoff = (listed.data.records as Rec[]).find((r) => r.fields.Name === "Kickoff")!;
+    expect(kickoff.fields).toEqual({
+      Name: "Kickoff",
+      // 09:00 UTC is 04:00 in New York (EST, before the 8 March change), day/month/year.
+      Starts: "4/3/2026 04:00",
+      // The field's own zone, Berlin (UTC+1), in its 12-hour format.
+      "Starts in Berlin": "2026-03-04 10:00am",
+      Day: "3/4/2026",
+      Fee: "€1,234.50",
+      Company: "Acme",
+    });
+    // JSON stays the default: UTC instants and record ids.
+    const json = await call("list_records", { baseId: mcp.base.id, tableId: "Meetings", filterByFormula: "{Fee}" });
+    const raw = (json.data.records as Rec[])[0]!;
+    expect(raw.fields.Starts).toBe("2026-03-04T09:00:00.000Z");
+    expect(raw.fields.Company).toEqual([expect.stringMatching(/^rec/)]);
+    expect(raw.fields.Fee).toBe(1234.5);
+  });
+
+  it("get_record and search_records take it too", async () => {
+    const kickoffId = mcp.h.sandbox
+      .listRecordsDirect(mcp.base.id, "Meetings")
+      .find((r) => r.fields.Name === "Kickoff")!.id;
+    const got = await call("get_record", {
+      baseId: mcp.base.id,
+      tableId: "Meetings",
+      recordId: kickoffId,
+      cellFormat: "string",
+      timeZone: "Asia/Tokyo",
+      userLocale: "en-gb",
+    });
+    expect(got.isError, got.text).toBe(false);
+    const record = got.data.record as Rec;
+    // Keyed by name as always; 09:00 UTC is 18:00 in Tokyo.
+    expect(record.fields.Starts).toBe("4/3/2026 18:00");
+    expect(record.fields["Starts in Berlin"]).toBe("2026-03-04 10:00am");
+    expect(record.fields.Company).toBe("Acme");
+
+    const found = await call("search_records", {
+      baseId: mcp.base.id,
+      tableId: "Meetings",
+      searchTerm: "acme",
+      ...STRING,
+    });
+    expect(found.isError, found.text).toBe(false);
+    expect((found.data.records as Rec[]).map((r) => [r.fields.Name, r.fields.Company, r.fields.Day])).toEqual([
+      ["Kickoff", "Acme", "3/4/2026"],
+    ]);
+  });
+
+  it("a long filter (POST listRecords) keeps timeZone and userLocale in the query string, as Airtable requires", async () => {
+    const names = Array.from({ length: 560 }, (_, i) => `{Name} = "nobody ${i}"`).join(", ");
+    const listed = await call("list_records", {
+      baseId: mcp.base.id,
+      tableId: "Meetings",
+      filterByFormula: `OR(${names}, {Name} = "Review")`,
+      ...STRING,
+    });
+    expect(listed.isError, listed.text).toBe(false);
+    expect((listed.data.records as Rec[]).map((r) => r.fields.Starts)).toEqual(["5/3/2026 10:30"]);
+    expect(mcp.h.sandbox.requests.some((r) => r.path.endsWith("/listRecords") && r.status === 200)).toBe(true);
+  });
+
+  it("records carried in a cursor come back as strings too, and a JSON listing's cursor is not continued as text", async () => {
+    const first = await call("list_records", { baseId: mcp.base.id, tableId: "Notes", ...STRING });
+    expect(first.isError, first.text).toBe(false);
+    const page1 = first.data.records as Rec[];
+    expect(page1.length).toBeLessThan(4);
+    expect(first.data.nextCursor).toEqual(expect.any(String));
+    const rest: Rec[] = [];
+    let cursor = first.data.nextCursor as string | undefined;
+    while (cursor !== undefined) {
+      const next = await call("list_records", { baseId: mcp.base.id, tableId: "Notes", ...STRING, cursor });
+      expect(next.isError, next.text).toBe(false);
+      rest.push(...(next.data.records as Rec[]));
+      cursor = next.data.nextCursor as string | undefined;
+    }
+    // 23:30 UTC is 18:30 the same day in New York, on every page.
+    expect([...page1, ...rest].map((r) => r.fields.When)).toEqual([
+      "2026-03-01 18:30",
+      "2026-03-02 18:30",
+      "2026-03-03 18:30",
+      "2026-03-04 18:30",
+    ]);
+
+    const json = await call("list_records", { baseId: mcp.base.id, tableId: "Notes" });
+    const asText = await call("list_records", {
+      baseId: mcp.base.id,
+      tableId: "Notes",
+      ...STRING,
+      cursor: json.data.nextCursor,
+    });
+    expect(asText.isError).toBe(true);
+    expect(asText.text).toContain("The cursor belongs to a different query");
+    const otherZone = await call("list_records", {
+      baseId: mcp.base.id,
+      tableId: "Notes",
+      ...STRING,
+      timeZone: "Europe/Berlin",
+      cursor: first.data.nextCursor,
+    });
+    expect(otherZone.isError).toBe(true);
+    expect(otherZone.text).toContain("The cursor belongs to a different query");
+  });
+});
+
+describe("cellFormat, timeZone and userLocale refused before any records request, naming the fix", () => {
+  it("string without a zone or locale, an unknown zone, a malformed locale, a zone without string, expandLinks", async () => {
+    const before = recordReads();
+    const base = { baseId: mcp.base.id, tableId: "Meetings" };
+
+    const noLocale = await call("list_records", { ...base, cellFormat: "string", timeZone: "Europe/Berlin" });
+    expect(noLocale.isError).toBe(true);
+    expect(noLocale.text).toBe(
+      'cellFormat "string" needs timeZone and userLocale too (Airtable requires both: dates are shown in a zone and ' +
+        "a locale's words); userLocale is missing. Give e.g. " +
+        '{"cellFormat": "string", "timeZone": "Europe/Berlin", "userLocale": "en-gb"}, with the zone and locale of ' +
+        "the person you will tell.",
+    );
+
+    const city = await call("search_records", { ...base, searchTerm: "a", ...STRING, timeZone: "Berlin" });
+    expect(city.isError).toBe(true);
+    expect(city.text).toContain('timeZone "Berlin" is not a time zone name: did you mean "Europe/Berlin"?');
+
+    const abbreviation = await call("list_records", { ...base, ...STRING, timeZone: "CEST" });
+    expect(abbreviation.text).toContain('timeZone "CEST" is not a time zone name: Give an IANA name such as');
+
+    const underscore = await call("get_record", {
+      ...base,
+      recordId: "rec00000000000000",
+      ...STRING,
+      userLocale: "en_US",
+    });
+    expect(underscore.isError).toBe(true);
+    expect(underscore.text).toContain('userLocale "en_US" is not a locale tag: write "en-us".');
+
+    const zoneOnly = await call("list_records", { ...base, timeZone: "Europe/Berlin" });
+    expect(zoneOnly.isError).toBe(true);
+    expect(zoneOnly.text).toContain(
+      'timeZone applies only with cellFormat "string" (cells as text a person reads); cellFormat is json by default',
+    );
+    const jsonWithBoth = await call("get_record", {
+      ...base,
+      recordId: "rec00000000000000",
+      cellFormat: "json",
+      timeZone: "Europe/Berlin",
+      userLocale: "de",
+    });
+    expect(jsonWithBoth.text).toContain('timeZone and userLocale apply only with cellFormat "string"');
+
+    const expand = await call("list_records", { ...base, ...STRING, expandLinks: true });
+    expect(expand.isError).toBe(true);
+    expect(expand.text).toContain('expandLinks does not go with cellFormat "string"');
+
+    expect(recordReads()).toBe(before);
+  });
+});
