@@ -72,7 +72,14 @@ function datePart(d: Date, name: string, fmt: StringFormat, timeZone: string): s
     case "friendly":
       return new Intl.DateTimeFormat(fmt.userLocale, { timeZone, dateStyle: "long" }).format(d);
     case "local":
-      return new Intl.DateTimeFormat(fmt.userLocale, { timeZone, dateStyle: "short" }).format(d);
+      // The field model documents "local" as the format "l" (moment.js's short numeric date of the locale: "M/D/YYYY"
+      // in en, "D.M.YYYY" in de, "D/M/YYYY" in en-gb): a four-digit year, day and month unpadded. Intl's
+      // dateStyle "short" (what this was) gives a two-digit year ("3/4/26"). The locale's order and separator
+      // come from Intl here, a guess as close to moment's as Intl allows.
+      return new Intl.DateTimeFormat(fmt.userLocale, { timeZone, year: "numeric", month: "numeric", day: "numeric" })
+        .formatToParts(d)
+        .map((p) => (p.type === "day" || p.type === "month" ? String(Number(p.value)) : p.value))
+        .join("");
     default:
       return `${y}-${pad(m)}-${pad(day)}`;
   }

@@ -33,6 +33,8 @@ const mcp = useMcpHarness({
           options: { dateFormat: { name: "iso" }, timeFormat: { name: "12hour" }, timeZone: "Europe/Berlin" },
         },
         { name: "Day", type: "date", options: { dateFormat: { name: "us" } } },
+        // "local": the field model's format "l", the locale's numeric date with a four-digit year.
+        { name: "Local day", type: "date", options: { dateFormat: { name: "local" } } },
         { name: "Fee", type: "currency", options: { symbol: "€", precision: 2 } },
         { name: "Company", type: "multipleRecordLinks", options: { linkedTableId: "Companies" } },
       ],
@@ -43,6 +45,7 @@ const mcp = useMcpHarness({
           Starts: "2026-03-04T09:00:00.000Z",
           "Starts in Berlin": "2026-03-04T09:00:00.000Z",
           Day: "2026-03-04",
+          "Local day": "2026-03-04",
           Fee: 1234.5,
           Company: ["Acme"],
         },
@@ -85,6 +88,7 @@ describe('cellFormat "string": cells as a person sees them in Airtable', () => {
       // The field's own zone, Berlin (UTC+1), in its 12-hour format.
       "Starts in Berlin": "2026-03-04 10:00am",
       Day: "3/4/2026",
+      "Local day": "3/4/2026",
       Fee: "€1,234.50",
       Company: "Acme",
     });
@@ -114,6 +118,8 @@ describe('cellFormat "string": cells as a person sees them in Airtable', () => {
     expect(record.fields.Starts).toBe("4/3/2026 18:00");
     expect(record.fields["Starts in Berlin"]).toBe("2026-03-04 10:00am");
     expect(record.fields.Company).toBe("Acme");
+    // A local date in the British order, day first.
+    expect(record.fields["Local day"]).toBe("4/3/2026");
 
     const found = await call("search_records", {
       baseId: mcp.base.id,
