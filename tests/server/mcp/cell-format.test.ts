@@ -36,6 +36,7 @@ const mcp = useMcpHarness({
         // "local": the field model's format "l", the locale's numeric date with a four-digit year.
         { name: "Local day", type: "date", options: { dateFormat: { name: "local" } } },
         { name: "Fee", type: "currency", options: { symbol: "€", precision: 2 } },
+        { name: "Share", type: "percent", options: { precision: 0 } },
         { name: "Company", type: "multipleRecordLinks", options: { linkedTableId: "Companies" } },
       ],
       typecast: true,
@@ -47,6 +48,7 @@ const mcp = useMcpHarness({
           Day: "2026-03-04",
           "Local day": "2026-03-04",
           Fee: 1234.5,
+          Share: 0.5,
           Company: ["Acme"],
         },
         { Name: "Review", Starts: "2026-03-05T15:30:00.000Z" },
@@ -90,6 +92,7 @@ describe('cellFormat "string": cells as a person sees them in Airtable', () => {
       Day: "3/4/2026",
       "Local day": "3/4/2026",
       Fee: "€1,234.50",
+      Share: "50%",
       Company: "Acme",
     });
     // JSON stays the default: UTC instants and record ids.
@@ -131,6 +134,28 @@ describe('cellFormat "string": cells as a person sees them in Airtable', () => {
     expect((found.data.records as Rec[]).map((r) => [r.fields.Name, r.fields.Company, r.fields.Day])).toEqual([
       ["Kickoff", "Acme", "3/4/2026"],
     ]);
+  });
+
+  it("the notes on a filter work as with JSON cells: a percent compared with 40, a formula that errs for every record", async () => {
+    // The formula reads the fraction (0.5) whatever the cells show ("50%").
+    const percent = await call("list_records", {
+      baseId: mcp.base.id,
+      tableId: "Meetings",
+      filterByFormula: "{Share} > 40",
+      ...STRING,
+    });
+    expect(percent.isError, percent.text).toBe(false);
+    expect(percent.data.records).toEqual([]);
+    expect(percent.data.note).toContain('"Share" is a percent field, which holds a fraction (0.5 is 50 %)');
+    const erring = await call("list_records", {
+      baseId: mcp.base.id,
+      tableId: "Meetings",
+      filterByFormula: 'IS_AFTER({Starts}, "not a date")',
+      ...STRING,
+    });
+    expect(erring.isError, erring.text).toBe(false);
+    expect(erring.data.records).toEqual([]);
+    expect(erring.data.note).toContain("No record matched, but this is not proof that none matches");
   });
 
   it("a long filter (POST listRecords) keeps timeZone and userLocale in the query string, as Airtable requires", async () => {
