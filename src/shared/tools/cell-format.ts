@@ -14,6 +14,8 @@
  * - timeZone or userLocale without cellFormat "string": Airtable documents them only for "string" ("The time zone that
  *   should be used to format dates when using string as the cellFormat"); with JSON cells they would change nothing
  *   and an agent would read UTC instants as local times, so they are refused with the two ways out.
+ * - a blank timeZone or userLocale ("", spaces) counts as not given: some clients fill every optional argument, and
+ *   refusing the JSON listing they meant would break every call of theirs.
  * - expandLinks with "string": a link cell is then already its linked records' primary values joined with ", "
  *   (no record ids to expand), so the two are refused together rather than one silently ignored.
  */
@@ -35,9 +37,9 @@ export const cellFormatInputs = {
         'and time zone, a currency with its symbol, links as the linked records\' primary values joined with ", ", ' +
         "people by name); needs timeZone and userLocale. Strings are for showing, not for computing with.",
     ),
+  // No min(1): blank counts as not given (resolveCellFormat), for clients that fill every optional argument.
   timeZone: z
     .string()
-    .min(1)
     .max(100)
     .optional()
     .describe(
@@ -47,7 +49,6 @@ export const cellFormatInputs = {
     ),
   userLocale: z
     .string()
-    .min(1)
     .max(35)
     .optional()
     .describe('With cellFormat "string" (required there): a locale, e.g. "en-us", "en-gb" or "de".'),
@@ -67,7 +68,9 @@ export function resolveCellFormat(input: {
   userLocale?: string | undefined;
   expandLinks?: boolean | undefined;
 }): CellFormatOptions {
-  const { cellFormat, timeZone, userLocale } = input;
+  const { cellFormat } = input;
+  const timeZone = input.timeZone?.trim() === "" ? undefined : input.timeZone?.trim();
+  const userLocale = input.userLocale?.trim() === "" ? undefined : input.userLocale?.trim();
   if (cellFormat !== "string") {
     const given = [timeZone !== undefined && "timeZone", userLocale !== undefined && "userLocale"].filter(Boolean);
     if (given.length === 0) return {};

@@ -258,10 +258,18 @@ describe("cellFormat, timeZone and userLocale refused before any records request
     });
     expect(jsonWithBoth.text).toContain('timeZone and userLocale apply only with cellFormat "string"');
 
+    // Blank ones count as not given (clients that fill every optional argument send ""): a JSON listing.
+    const blank = await call("list_records", { ...base, timeZone: "", userLocale: " ", filterByFormula: "{Fee}" });
+    expect(blank.isError, blank.text).toBe(false);
+    expect((blank.data.records as Rec[])[0]!.fields.Fee).toBe(1234.5);
+    const blankWithString = await call("list_records", { ...base, ...STRING, timeZone: " " });
+    expect(blankWithString.text).toContain("timeZone is missing");
+
     const expand = await call("list_records", { ...base, ...STRING, expandLinks: true });
     expect(expand.isError).toBe(true);
     expect(expand.text).toContain('expandLinks does not go with cellFormat "string"');
 
-    expect(recordReads()).toBe(before);
+    // The blank-argument listing above is the only records read.
+    expect(recordReads()).toBe(before + 1);
   });
 });
