@@ -31,7 +31,11 @@ export const cursorInput = z
 export const recordOutput = z.object({
   id: z.string(),
   createdTime: z.string(),
-  fields: z.record(z.string(), z.unknown()).describe("Cells keyed by field name; empty cells are absent."),
+  fields: z
+    .record(z.string(), z.unknown())
+    .describe(
+      'Cells keyed by field name: Airtable\'s JSON values, or text with cellFormat "string"; empty cells are absent.',
+    ),
   commentCount: z.number().optional(),
 });
 export type RecordOutput = z.infer<typeof recordOutput>;
