@@ -27,6 +27,8 @@ const timingSensitive = [
   // A late write must hold the next request back by a second of wall time, well before the late answer (700 ms of
   // slack): failed once in the main group beside other files and a trial's processes on 2 cores (session 26).
   "tests/shared/limiter/late-write.test.ts",
+  // Waits out a 4 s Airtable 429 penalty in wall-clock time, polling for the pause it shows (session 27).
+  "tests/server/mcp/rate-limit-pause.test.ts",
   // Not a timing measurement, but a third-party client process with its own timers (it opens the browser while its
   // callback server is still starting; the headless opener now reloads like a person would): the quiet group.
   "tests/clients/mcp-remote.test.ts",

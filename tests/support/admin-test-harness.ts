@@ -12,7 +12,7 @@ import { Redis, type RedisOptions } from "ioredis";
 import { airtableClientFactory } from "../../src/shared/airtable/client-factory.ts";
 import { createAirtableAccess } from "../../src/shared/airtable-access.ts";
 import { configSchema, type Config } from "../../src/shared/config.ts";
-import { BottleneckAirtableLimiter } from "../../src/shared/limiter/index.ts";
+import { BottleneckAirtableLimiter, limiterSettingsFrom } from "../../src/shared/limiter/index.ts";
 import { createLogger, type Logger } from "../../src/shared/logger.ts";
 import { Metrics } from "../../src/shared/metrics/index.ts";
 import type { OperationLog } from "../../src/shared/operations/operation-log.ts";
@@ -141,6 +141,8 @@ export async function startServerHarness(opts: ServerHarnessOptions): Promise<Se
     const workerLimiter = BottleneckAirtableLimiter.clustered({
       redis: workerRedis,
       keyPrefix,
+      // As src/worker/start-worker.ts (createAirtableAccess): the limits and the 429 penalty from the environment.
+      settings: limiterSettingsFrom(config),
       logger,
       hooks: workerMetrics.limiterHooks,
     });

@@ -36,7 +36,7 @@ import {
   type UpsertResult,
   type WhoAmI,
 } from "./schemas.ts";
-import { AirtableTransport, type AirtableTransportOptions } from "./transport.ts";
+import { AirtableTransport, type AirtableTransportOptions, type RateLimitPause } from "./transport.ts";
 
 export type { AirtableAttempt } from "./transport.ts";
 
@@ -107,6 +107,15 @@ export class AirtableClient {
       cancelScope: opts.scope ?? "unsent",
       ...(opts.progress !== undefined && { progress: opts.progress }),
     });
+  }
+
+  /**
+   * The same client, telling `listener` each time one of its requests to a base starts waiting out Airtable's 429
+   * penalty on that base (AirtableTransportOptions.onRateLimitPause): the operation processor records it in the
+   * operation's log, so that get_operation says the write is paused and resumes by itself.
+   */
+  withRateLimitPauses(listener: (pause: RateLimitPause) => void): AirtableClient {
+    return new AirtableClient({ ...this.#opts, onRateLimitPause: listener });
   }
 
   /** The signal that stops this client's requests (withCancelSignal), if any. */

@@ -88,6 +88,21 @@ export interface AirtableTransportOptions {
   cancelScope?: "unsent" | "all";
   /** Filled in as the requests go (attempts, answers, where the call waits), for the caller of a stopped call. */
   progress?: CallProgress;
+  /**
+   * Called when a request to a base, not yet sent (or to be sent again after its own 429), starts waiting out
+   * Airtable's 429 penalty on that base: the limiter's penalty in force (AirtableLimiter `onPenaltyWait`), whichever
+   * request met the 429. The request then resumes by itself. Errors it throws are ignored. The operation processor
+   * records the wait in the operation's log (AirtableClient.withRateLimitPauses).
+   */
+  onRateLimitPause?: (pause: RateLimitPause) => void;
+}
+
+/** A request waiting out Airtable's 429 penalty on its base (AirtableTransportOptions.onRateLimitPause). */
+export interface RateLimitPause {
+  /** The base whose requests Airtable refuses for the penalty (30 s after a 429, "Rate limits"). */
+  baseId: string;
+  /** When the penalty ends and the request books again (epoch ms, this process's clock). */
+  until: number;
 }
 
 /** One HTTP exchange with Airtable, as `onAttempt` reports it. */
@@ -220,6 +235,7 @@ export class AirtableTransport {
   /** `cancelSignal` when it may stop an idempotent request anywhere (`cancelScope: "all"`). */
   readonly #stopSignal: AbortSignal | undefined;
   readonly #progress: CallProgress | undefined;
+  readonly #onRateLimitPause: ((pause: RateLimitPause) => void) | undefined;
 
   constructor(opts: AirtableTransportOptions) {
     this.#apiUrl = opts.apiUrl.replace(/\/+$/, "");
@@ -241,6 +257,7 @@ export class AirtableTransport {
     this.#cancelSignal = opts.cancelSignal;
     this.#stopSignal = opts.cancelScope === "all" ? opts.cancelSignal : undefined;
     this.#progress = opts.progress;
+    this.#onRateLimitPause = opts.onRateLimitPause;
   }
 
   /** The API origin requests go to (no trailing slash): list records measures its URLs against it. */
@@ -272,6 +289,18 @@ export class AirtableTransport {
     // Stops this request anywhere (a read call's deadline): only a request that may be sent again (see cancelScope).
     const stop = spec.idempotent ? this.#stopSignal : undefined;
     const progress = this.#progress;
+    const baseId = spec.baseId;
+    const pauses = this.#onRateLimitPause;
+    const onPenaltyWait =
+      pauses === undefined || baseId === undefined
+        ? undefined
+        : (waitMs: number) => {
+            try {
+              pauses({ baseId, until: Date.now() + waitMs });
+            } catch (error) {
+              this.#logger?.warn({ err: error }, "a rate-limit pause listener failed");
+            }
+          };
 
     for (;;) {
       stop?.throwIfAborted();
@@ -293,7 +322,10 @@ export class AirtableTransport {
           }
           return this.#attempt(spec.method, url, token, body, send, stop);
         },
-        signal === undefined ? undefined : { signal },
+        {
+          ...(signal === undefined ? {} : { signal }),
+          ...(onPenaltyWait === undefined ? {} : { onPenaltyWait }),
+        },
       );
       // Cut off (or answered just as the call was stopped): its outcome is nobody's any more. One that may have
       // reached Airtable still counted in the base's second there, so /metrics counts it ("cancelled").

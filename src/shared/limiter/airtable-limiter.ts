@@ -177,7 +177,7 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
    * at once with `signal.reason` and `fn` is never called — a wait in the local queue leaves it (the job is skipped,
    * nothing booked), a booked wait takes its entry out of the books (`AdmissionBook.withdraw`: the slot in the shared
    * window is free for the next request), a penalty wait ends. Once `fn` has started, the signal is ignored: a sent
-   * request is never cut off.
+   * request is never cut off. `options.onPenaltyWait` hears of each penalty wait before it starts (ms left).
    */
   async schedule<T>(
     scope: RateLimitScope,
@@ -200,6 +200,7 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
       }
       // Wait out the penalty outside the queue, then queue again: spread a little so that every process's waiting
       // requests do not all book in the same millisecond.
+      options.onPenaltyWait?.(outcome.waitMs);
       if (!(await waitUnlessAborted(outcome.waitMs + Math.random() * 50, signal))) throw signal?.reason;
     }
   }

@@ -45,4 +45,11 @@ export interface SendTiming {
 export interface ScheduleOptions {
   /** Aborted: the request is not to be sent any more (its operation was cancelled) unless it has started. */
   signal?: AbortSignal;
+  /**
+   * Called each time the request, not yet sent, is sent back to wait out a 429 penalty in force for its base (or its
+   * user, for base-less calls) — whichever request or process met the 429, since the penalty is shared — with the
+   * penalty left, in ms. The request then waits that long and books again, by itself. For the operation processor,
+   * which records the wait in the operation's log (docs: README "How writes work"). Must not throw.
+   */
+  onPenaltyWait?(waitMs: number): void;
 }

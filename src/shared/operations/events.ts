@@ -7,7 +7,8 @@
  * Every event names the input indexes it speaks about, so results map back to what the agent sent.
  *
  * Event semantics (see fold.ts for the exact rules):
- * - `batch.started`: a request for this batch is about to be sent. `indexes` says which input indexes it
+ * - `batch.started`: a request for this batch is about to be sent. With `rateLimitPause`, not a new request: the
+ *   one in flight waits out Airtable's 429 penalty on the base (see the field). `indexes` says which input indexes it
  *   carries; absent = the whole batch. A batch split to isolate a 422 (one bad value fails all 10) is sent as
  *   several sub-batches, each with its own `batch.started` and `indexes`, so a batch may settle through several
  *   partial `batch.succeeded` / `batch.failed` events. A worker starts a new attempt of a batch only once it
@@ -132,6 +133,22 @@ export const batchStartedEventSchema = z.object({
   asUpsert: z.boolean().optional(),
   /** The input indexes this request carries, for a split (sub-)batch; absent = the whole batch. */
   indexes: z.array(index).min(1).optional(),
+  /**
+   * Present: this is no new request. The request the batch's latest `batch.started` announced (same batch, attempt,
+   * indexes and asUpsert, copied) has not been sent yet (or is to be sent again after its own 429) and waits out
+   * Airtable's 429 penalty on `baseId` until `until` (epoch ms, the worker's clock), then goes by itself: whichever
+   * request met the 429, this operation's or another's on the base (the penalty is shared by every process). The fold
+   * shows it as `rateLimitPause` until the next event. A reader that predates the field drops it (zod strips unknown
+   * keys) and reads the same request announced again: nothing settles and the request in flight stays the one in
+   * flight, so an earlier server or worker during a rolling deploy folds the log as it did (a new event type would
+   * fail its strict parse).
+   */
+  rateLimitPause: z
+    .object({
+      baseId: z.string().min(1),
+      until: z.number().int().nonnegative(),
+    })
+    .optional(),
 });
 
 export const batchSucceededEventSchema = z.object({

@@ -21,6 +21,10 @@
  * - The latest `batch.started` of a batch is its only request that can be in flight (a worker starts a new
  *   attempt only once the previous one's fate is known). Its items with no outcome and no answer after it are the
  *   `unfinishedStartedBatch`: the crash case.
+ * - A `batch.started` with `rateLimitPause` is no new request (no attempt, the latest start stays the earlier one,
+ *   its `at` included): it says the request in flight waits out Airtable's 429 penalty on a base until a time.
+ *   `rateLimitPause` shows the latest such event until any other event comes after it (the request's outcome, a
+ *   cancel, the end); whether its time has passed is for the reader to say (the fold has no clock).
  * - The first terminal event (`completed` / `failed` / `cancelled`) fixes the status; later terminal events are
  *   ignored, but later batch outcomes still count (records a late worker wrote do exist).
  * - `cancel_requested` (or `cancelled`) stops new requests: `nextBatch` is undefined from then on, while a request
@@ -135,6 +139,13 @@ export interface OperationState {
   stopped: boolean;
   /** The requests refused as a whole whose records are settled as not written (RefusedRequest), in log order. */
   refusedRequests: RefusedRequest[];
+  /**
+   * The request in flight waits out Airtable's 429 penalty on `baseId` until `until` (epoch ms, the worker's clock),
+   * recorded at `since` by the worker that waits (a `batch.started` with `rateLimitPause`), then goes by itself with
+   * nothing lost. Undefined once any other event followed it, and on logs without one. A reader compares `until` with
+   * its clock: a time that has passed means the request was sent again (or its worker stopped and another resumes).
+   */
+  rateLimitPause: { baseId: string; until: number; since: number } | undefined;
   /** The operation-level failure, when status is `failed`. */
   failure: { reason: string; errorType?: string } | undefined;
   /**
@@ -179,6 +190,7 @@ export function foldOperation(events: readonly OperationEvent[]): OperationState
   let cancellation: OperationState["cancellation"];
   const refusedRequests: RefusedRequest[] = [];
   let sawBatchEvent = false;
+  let rateLimitPause: OperationState["rateLimitPause"];
   let updatedAt = accepted.at;
   let lastSeq = accepted.seq;
 
@@ -207,6 +219,13 @@ export function foldOperation(events: readonly OperationEvent[]): OperationState
   for (const event of ordered) {
     updatedAt = Math.max(updatedAt, event.at);
     lastSeq = Math.max(lastSeq, event.seq);
+    if (event.type === "batch.started" && event.rateLimitPause !== undefined) {
+      // The request in flight waits out a 429 penalty: no new attempt (see the rules above).
+      sawBatchEvent = true;
+      rateLimitPause = { baseId: event.rateLimitPause.baseId, until: event.rateLimitPause.until, since: event.at };
+      continue;
+    }
+    rateLimitPause = undefined;
     switch (event.type) {
       case "accepted":
         if (event !== accepted) anomalies.push(`seq ${event.seq}: a second \`accepted\` event ignored`);
@@ -370,6 +389,7 @@ export function foldOperation(events: readonly OperationEvent[]): OperationState
       }),
     ),
     failure,
+    rateLimitPause: terminal === undefined ? rateLimitPause : undefined,
     cancellation,
     createdAt: op.createdAt,
     updatedAt,

@@ -66,6 +66,7 @@ import {
   AirtableValidationError,
 } from "../airtable/errors.ts";
 import type { AirtableClient } from "../airtable/client.ts";
+import type { RateLimitPause } from "../airtable/transport.ts";
 import type { BaseSchema } from "../airtable/schemas.ts";
 import { accessRefusal, levelNeededFor, lookUpBaseAccess } from "../base-permissions.ts";
 import type { Logger } from "../logger.ts";
@@ -209,8 +210,13 @@ class OperationRun {
   readonly #log: Logger;
   /** Requests sent per batch in this log (sub-requests of a split included), for `batch.started.attempt`. */
   readonly #attempts = new Map<number, number>();
-  /** Sends batches: `deps.airtable`, dropping requests not yet sent when `cancelSignal` aborts. */
+  /**
+   * Sends batches: `deps.airtable`, dropping requests not yet sent when `cancelSignal` aborts, and telling
+   * #notePause when a request waits out Airtable's 429 penalty.
+   */
   readonly #writer: AirtableClient;
+  /** The pause note being appended, if any (#notePause); never rejects. */
+  #pausing: Promise<void> = Promise.resolve();
   /** When list bases last showed that the owner's level on the base allows this operation (epoch ms; 0: never). */
   #accessAllowedAt = 0;
   /** The table's schema was read after an UNKNOWN_FIELD_NAME (#deletedField): once per run, not once per batch. */
@@ -219,7 +225,8 @@ class OperationRun {
   constructor(operationId: string, deps: ProcessorDeps) {
     this.#id = operationId;
     this.#deps = deps;
-    this.#writer = deps.cancelSignal === undefined ? deps.airtable : deps.airtable.withCancelSignal(deps.cancelSignal);
+    const writer = deps.cancelSignal === undefined ? deps.airtable : deps.airtable.withCancelSignal(deps.cancelSignal);
+    this.#writer = writer.withRateLimitPauses((pause) => this.#notePause(pause));
     // Callers run operations inside withLogContext({ operationId }): the id is on every line already.
     this.#log = deps.logger;
   }
@@ -916,7 +923,44 @@ class OperationRun {
     return { results: indexes.map((index, i) => ({ index, recordId: ids[i]! })), ...upserted };
   }
 
+  /**
+   * A request of this run waits out Airtable's 429 penalty on a base (the limiter's, whoever met the 429): recorded in
+   * the log as a `batch.started` with `rateLimitPause` copying the request in flight, so that get_operation, in any
+   * process, says the write is paused until when and resumes by itself. Called synchronously by the limiter while
+   * #send awaits; the append is queued (#pausing) and every later #append waits for it, so the log keeps the order
+   * things happened in. Not recorded when no request of the log is in flight, or when the pause already recorded
+   * ends as late. A failed append is logged and forgotten: the note is for readers, the run does not depend on it.
+   */
+  #notePause(pause: RateLimitPause): void {
+    this.#log.debug({ baseId: pause.baseId, until: new Date(pause.until).toISOString() }, "waiting out a 429 penalty");
+    this.#pausing = this.#pausing
+      .then(async () => {
+        const state = this.#state;
+        const inFlight = state.unfinishedStartedBatch;
+        if (inFlight === undefined || isTerminal(state.status)) return;
+        const recorded = state.rateLimitPause;
+        if (recorded !== undefined && recorded.baseId === pause.baseId && recorded.until >= pause.until - 1_000) return;
+        const whole = batchIndexes(this.#op, inFlight.batch).length === inFlight.indexes.length;
+        await this.#appendNow({
+          type: "batch.started",
+          batch: inFlight.batch,
+          attempt: inFlight.attempt,
+          ...(whole ? {} : { indexes: inFlight.indexes }),
+          ...(inFlight.asUpsert ? { asUpsert: true } : {}),
+          rateLimitPause: { baseId: pause.baseId, until: Math.round(pause.until) },
+        });
+        await this.#progress();
+      })
+      .catch((error: unknown) => this.#log.warn({ err: error }, "could not record the 429 pause in the log"));
+  }
+
   async #append(event: NewOperationEvent): Promise<void> {
+    // A pause note on its way goes first (#notePause).
+    await this.#pausing;
+    return this.#appendNow(event);
+  }
+
+  async #appendNow(event: NewOperationEvent): Promise<void> {
     const at = Date.now();
     const seq = await this.#deps.store.append(this.#id, { ...event, at });
     this.#folded = undefined;

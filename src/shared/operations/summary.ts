@@ -9,6 +9,8 @@ export interface OperationSummary {
   tableId?: string;
   status: OperationStatus;
   progress: OperationProgress;
+  /** OperationState.rateLimitPause: its request waits out Airtable's 429 penalty; only while recorded. */
+  rateLimitPause?: { baseId: string; until: number; since: number };
   createdAt: number;
   updatedAt: number;
 }
@@ -22,6 +24,7 @@ export function summarizeOperation(state: OperationState): OperationSummary {
     ...(tableId === undefined ? {} : { tableId }),
     status: state.status,
     progress: state.progress,
+    ...(state.rateLimitPause === undefined ? {} : { rateLimitPause: state.rateLimitPause }),
     createdAt: state.createdAt,
     updatedAt: state.updatedAt,
   };

@@ -32,6 +32,50 @@ export const progressOutput = z.object({
     ),
 });
 
+/**
+ * What an answer about a running operation says while its request waits out Airtable's 429 penalty on a base
+ * (OperationState.rateLimitPause, recorded in the log by the worker that waits): which base, until when, and that the
+ * write resumes by itself. Absent otherwise, and once the time has passed (the request was sent again).
+ */
+export const rateLimitPauseOutput = z
+  .object({
+    baseId: z.string().describe("The base Airtable answered 429 for: it refuses every request to it until `until`."),
+    until: z.string().describe("When the penalty ends and the write resumes (ISO 8601, UTC)."),
+    secondsLeft: z.number().describe("Seconds from this answer to `until`, rounded up."),
+  })
+  .describe(
+    "Paused by Airtable's rate limit: a request to the base was answered 429 (more than 5 requests per second reached it, from this write or another one on the base), and Airtable refuses the base's requests for 30 s. The write waits and resumes by itself with nothing lost: do not cancel it or send it again; poll again after `until`.",
+  );
+export type RateLimitPauseOutput = z.infer<typeof rateLimitPauseOutput>;
+
+/**
+ * The pause an answer shows (rateLimitPauseOutput) for a state or summary read at `now` (epoch ms): only while the
+ * operation runs and the penalty's end is still ahead; undefined otherwise.
+ */
+export function rateLimitPauseOf(
+  state: { status: OperationState["status"]; rateLimitPause?: OperationState["rateLimitPause"] },
+  now: number,
+): RateLimitPauseOutput | undefined {
+  const pause = state.rateLimitPause;
+  if (pause === undefined || state.status !== "running" || pause.until <= now) return undefined;
+  return {
+    baseId: pause.baseId,
+    until: new Date(pause.until).toISOString(),
+    secondsLeft: Math.ceil((pause.until - now) / 1000),
+  };
+}
+
+/** The sentence a running operation's message adds for its pause (see rateLimitPauseOutput); empty without one. */
+export function rateLimitPauseSentence(pause: RateLimitPauseOutput | undefined): string {
+  if (pause === undefined) return "";
+  return (
+    ` Paused by Airtable's rate limit: base ${pause.baseId} was answered 429 (too many requests per second, from ` +
+    `this write or another one on the base), and Airtable refuses its requests until ${pause.until} ` +
+    `(${formatCount(pause.secondsLeft)} s from now). The write resumes by itself then, with nothing lost: no need ` +
+    "to cancel it or send it again."
+  );
+}
+
 export const itemResultOutput = z.object({
   index: z.number().describe("Position of the item in the call's input (0-based)."),
   id: z.string().optional().describe("The Airtable id written (record, table, field, comment or attachment)."),
@@ -73,6 +117,7 @@ export const operationResultShape = {
     .describe("What happened, in a few sentences (and, when results is one page of several, where the rest are)."),
   progress: progressOutput,
   failure: z.object({ reason: z.string(), errorType: z.string().optional() }).optional(),
+  rateLimitPause: rateLimitPauseOutput.optional(),
   cancelRequested: z
     .literal(true)
     .optional()
@@ -85,6 +130,8 @@ export const operationResultShape = {
 export type OperationResultOutput = z.infer<z.ZodObject<typeof operationResultShape>>;
 
 export interface ResultPageOptions {
+  /** The time the answer is given at (epoch ms; default now): whether a rate-limit pause is still ahead. */
+  now?: number;
   /** A nextCursor from an earlier answer. */
   cursor?: string;
   /** Leave results out (a write tool's answer while the operation is still running). */
@@ -103,6 +150,8 @@ export function operationResult(state: OperationState, opts: ResultPageOptions =
   const total = op.input.length;
   const pageSize = opts.pageSize ?? RESULT_PAGE_SIZE;
   const start = opts.cursor === undefined ? 0 : parseCursor(opts.cursor, op.operationId, total);
+  const now = opts.now ?? Date.now();
+  const pause = rateLimitPauseOf(state, now);
   const out: OperationResultOutput = {
     operationId: op.operationId,
     kind: op.kind,
@@ -110,8 +159,9 @@ export function operationResult(state: OperationState, opts: ResultPageOptions =
     ...(op.tableId === undefined ? {} : { tableId: op.tableId }),
     status: state.status,
     done: isTerminal(state.status),
-    message: describeState(state, opts.via ?? "tool"),
+    message: describeState(state, opts.via ?? "tool", now),
     progress: state.progress,
+    ...(pause === undefined ? {} : { rateLimitPause: pause }),
     ...(state.failure === undefined ? {} : { failure: state.failure }),
     ...(state.cancellation === undefined || isTerminal(state.status) ? {} : { cancelRequested: true as const }),
   };
@@ -204,14 +254,16 @@ const plural = (n: number, word: string) => `${formatCount(n)} ${word}${n === 1 
 /**
  * One or two sentences an agent can act on. `via`: where the agent reads it, which decides how it is told to look
  * again: a tool answer (get_operation) or an MCP task's `statusMessage` (tasks/get; a cancelled task carries no
- * result, so it points at get_operation for the items). Once it has ended, a record write that sent attachments by
+ * result, so it points at get_operation for the items). While it runs and its request waits out Airtable's 429 penalty
+ * (OperationState.rateLimitPause, its end still ahead of `now`, epoch ms), it says so: which base, until when, and
+ * that the write resumes by itself (rateLimitPauseSentence). Once it has ended, a record write that sent attachments by
  * URL also says that Airtable fetches them after the write, and to read the records back (url-attachments.ts). After
  * the select options a write's typecast creates come its notes on values stored as something the agent very likely
  * did not mean (value-notes.ts: a percent of 50 stored as 5,000 %).
  */
-export function describeState(state: OperationState, via: "tool" | "task" = "tool"): string {
+export function describeState(state: OperationState, via: "tool" | "task" = "tool", now = Date.now()): string {
   const added = [newSelectOptionsSentence(state), valueNotesSentence(state)].filter((sentence) => sentence !== "");
-  return [stateSentence(state, via), ...added].join(" ");
+  return [stateSentence(state, via, now), ...added].join(" ");
 }
 
 /**
@@ -376,7 +428,7 @@ function fieldOptions({ f, options, more, upTo }: FieldOptions): string {
 }
 
 /** describeState's account of the status and counts, before what the write adds to the base's design. */
-function stateSentence(state: OperationState, via: "tool" | "task"): string {
+function stateSentence(state: OperationState, via: "tool" | "task", now: number): string {
   const poll =
     via === "task"
       ? "Poll tasks/get with this taskId (or get_operation with it as operationId)"
@@ -403,7 +455,7 @@ function stateSentence(state: OperationState, via: "tool" | "task"): string {
       if (state.cancellation !== undefined) {
         return `Cancelling: ${counts}; nothing more is sent, the batch in flight finishes.${refused} ${poll} for the final result.`;
       }
-      return `Running: ${counts}.${refused} ${poll} for the result.`;
+      return `Running: ${counts}.${rateLimitPauseSentence(rateLimitPauseOf(state, now))}${refused} ${poll} for the result.`;
     case "cancelled": {
       // The reason counts what was written and what was never sent (cancelledEvent); failed and in-doubt items
       // are added, since an agent must look the latter up before writing them again.

@@ -551,3 +551,55 @@ describe("batch.reconciled (a create whose answer was lost, settled by reading t
     expect(state.anomalies.join(" ")).toMatch(/outside batch 0/);
   });
 });
+
+describe("foldOperation: a request waiting out Airtable's 429 penalty (batch.started with rateLimitPause)", () => {
+  const until = op25.createdAt + 60_000;
+  const pause: NewOperationEvent = {
+    type: "batch.started",
+    batch: 1,
+    attempt: 1,
+    rateLimitPause: { baseId: op25.baseId, until },
+  };
+
+  it("is shown until the next event, and is no new request: same attempt, same request in flight", () => {
+    const waiting = fold(op25, started(0), succeeded(0, range(0, 9)), started(1), pause);
+    expect(waiting.rateLimitPause).toMatchObject({ baseId: op25.baseId, until });
+    expect(waiting.status).toBe("running");
+    expect(waiting.anomalies).toEqual([]);
+    const plain = fold(op25, started(0), succeeded(0, range(0, 9)), started(1));
+    expect(waiting.unfinishedStartedBatch).toEqual(plain.unfinishedStartedBatch);
+    expect(waiting.nextBatch).toEqual(plain.nextBatch);
+    expect(resumeDecision(waiting)).toEqual(resumeDecision(plain));
+    const resumed = fold(op25, started(0), succeeded(0, range(0, 9)), started(1), pause, succeeded(1, range(10, 19)));
+    expect(resumed.rateLimitPause).toBeUndefined();
+    expect(resumed.progress.recordsSucceeded).toBe(20);
+  });
+
+  it("reads, for a reader that predates the field (zod strips it), as the same request announced again", async () => {
+    const { operationEventSchema } = await import("../../../src/shared/operations/events.ts");
+    const log = testLog(op25, started(0), succeeded(0, range(0, 9)), started(1), pause);
+    // The event parses (no new event type), and without the field it is a plain batch.started of the same request.
+    const stripped = log.map((e) => {
+      const { rateLimitPause: _dropped, ...rest } = operationEventSchema.parse(e) as OperationEventWithPause;
+      return rest as typeof e;
+    });
+    const old = foldOperation(stripped);
+    expect(old.unfinishedStartedBatch?.indexes).toEqual(range(10, 19));
+    expect(old.progress).toEqual(foldOperation(log).progress);
+    expect(resumeDecision(old)).toMatchObject({ action: "reconcile", batch: 1, indexes: range(10, 19) });
+  });
+
+  it("is not shown by get_operation once its time has passed, nor after the operation ended", () => {
+    const waiting = fold(op25, started(0), pause);
+    expect(operationResult(waiting, { now: until - 5_500 }).rateLimitPause).toEqual({
+      baseId: op25.baseId,
+      until: new Date(until).toISOString(),
+      secondsLeft: 6,
+    });
+    expect(operationResult(waiting, { now: until - 5_500 }).message).toMatch(/Paused by Airtable's rate limit/);
+    expect(operationResult(waiting, { now: until }).rateLimitPause).toBeUndefined();
+    expect(operationResult(waiting, { now: until }).message).not.toMatch(/Paused/);
+  });
+});
+
+type OperationEventWithPause = Record<string, unknown> & { rateLimitPause?: unknown };

@@ -3,7 +3,7 @@ import { OPERATION_KINDS } from "../../operations/events.ts";
 import { OPERATION_STATUSES } from "../../operations/fold.ts";
 import { isOperationId } from "../../operations/operation-id.ts";
 import { defineTool } from "../define-tool.ts";
-import { progressOutput } from "../operation-result.ts";
+import { progressOutput, rateLimitPauseOf, rateLimitPauseOutput } from "../operation-result.ts";
 import { cursorInput } from "../shapes.ts";
 import { ToolInputError } from "../tool-input-error.ts";
 import { operationLogAnnotations } from "./get-operation.ts";
@@ -18,6 +18,7 @@ export const operationSummaryOutput = z.object({
   tableId: z.string().optional().describe("The table's id (tbl…), also when the call named the table."),
   status: z.enum(OPERATION_STATUSES),
   progress: progressOutput.describe("recordsTotal is the number of items the call carried (records, or 1)."),
+  rateLimitPause: rateLimitPauseOutput.optional(),
   createdAt: z.string().describe("When the operation was queued (ISO 8601, UTC)."),
   updatedAt: z.string().describe("Its latest event (ISO 8601, UTC)."),
 });
@@ -27,7 +28,8 @@ export const listOperations = defineTool({
   title: "List my write operations",
   description:
     "Lists your recent write operations, newest first: kind, base, table, status, progress (recordsTotal: its " +
-    "record count) and createdAt. Use it to find an operationId you lost — a write call that got no answer may " +
+    "record count), createdAt, and rateLimitPause while a write waits out Airtable's 429 penalty on its base (it " +
+    "resumes by itself). Use it to find an operationId you lost — a write call that got no answer may " +
     "still be running: find it here before calling again — then get_operation for its results. Operations are kept for 72 hours after " +
     "their last change by default (the server's operator may set another time).",
   kind: "read",
@@ -56,11 +58,17 @@ export const listOperations = defineTool({
       limit: input.limit,
       ...(input.cursor !== undefined && { before: input.cursor }),
     });
-    const operations = summaries.map((s) => ({
-      ...s,
-      createdAt: new Date(s.createdAt).toISOString(),
-      updatedAt: new Date(s.updatedAt).toISOString(),
-    }));
+    const now = Date.now();
+    const operations = summaries.map(({ rateLimitPause: recorded, ...s }) => {
+      // Shown only while the penalty's end is ahead (rateLimitPauseOf), in the answer's own shape.
+      const pause = rateLimitPauseOf({ status: s.status, rateLimitPause: recorded }, now);
+      return {
+        ...s,
+        ...(pause === undefined ? {} : { rateLimitPause: pause }),
+        createdAt: new Date(s.createdAt).toISOString(),
+        updatedAt: new Date(s.updatedAt).toISOString(),
+      };
+    });
     const last = summaries.at(-1);
     const note = ctx.operationsKeptSince === undefined ? {} : { note: operationsNotKeptNote(ctx.operationsKeptSince) };
     // A full page may have more after it; the next page starts after its last operation.

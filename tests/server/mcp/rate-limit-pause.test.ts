@@ -1,0 +1,169 @@
+/**
+ * What an agent polling a write reads while Airtable's 429 penalty holds it: the real server app and a worker wired
+ * as src/server/main.ts and src/worker/start-worker.ts wire them (in this process), real Redis, the Airtable sandbox
+ * over HTTP, and the MCP SDK's client signed in through OAuth.
+ * - The worker whose request meets the 429 records the wait in the operation's log; get_operation and
+ *   list_operations, served by the server, say the write is paused: which base, until when, and that it resumes by
+ *   itself with nothing lost. Once requests resume, the pause is gone from the answer; every record is written once.
+ * - A second write on the same base, whose request never met a 429 but waits for the same penalty (the limiter
+ *   shares it across processes), says so too.
+ * Timing project (vitest.config.ts): it waits out a 4 s penalty in wall-clock time.
+ */
+import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startSandbox, type Sandbox } from "../../../src/sandbox/index.ts";
+import { callTool, resultText, signInAndConnect } from "../../e2e/helpers/mcp-client.ts";
+import { TestOAuthProvider } from "../../e2e/helpers/test-oauth-provider.ts";
+import {
+  callWriteTool,
+  countByName,
+  listOperations,
+  pollOperation,
+  recordName,
+  type OperationAnswer,
+} from "../../e2e/helpers/write-operations.ts";
+import { createTestRedis, deleteKeys, uniquePrefix } from "../../helpers/redis.ts";
+import { startServerHarness, type ServerHarness } from "../../support/admin-test-harness.ts";
+
+const PENALTY_MS = 4_000;
+const keyPrefix = uniquePrefix("rate-limit-pause");
+const redis = createTestRedis();
+let sandbox: Sandbox;
+let server: ServerHarness;
+let client: Client;
+let userId: string;
+
+beforeAll(async () => {
+  sandbox = await startSandbox({ penaltyMs: PENALTY_MS });
+  // WRITE_WAIT_MS 0: the write call answers once queued, and the agent polls (what this file is about).
+  server = await startServerHarness({
+    sandbox,
+    keyPrefix,
+    env: { AIRTABLE_RATE_LIMIT_PENALTY_MS: String(PENALTY_MS), WRITE_WAIT_MS: "0" },
+  });
+  await server.startWorker();
+  userId = sandbox.addUser({ email: "paused@example.com", name: "Pat" }).id;
+  ({ client } = await signInAndConnect(`${server.url}/mcp`, new TestOAuthProvider({ sandboxUser: userId })));
+}, 60_000);
+
+afterAll(async () => {
+  await client?.close();
+  await server?.close();
+  await sandbox?.close();
+  await deleteKeys(redis, keyPrefix);
+  redis.disconnect();
+});
+
+const paused = (answer: OperationAnswer) => answer.rateLimitPause !== undefined;
+
+describe("a write held by Airtable's 429 penalty", () => {
+  it("says it is paused, until when, and that it resumes by itself; the pause goes once requests resume", async () => {
+    const base = sandbox.createBase(userId, {
+      name: "Paused",
+      tables: [{ name: "People", fields: [{ name: "Name", type: "singleLineText" }] }],
+    });
+    // Slow answers, so that the write is still running when the penalty starts, and after it ends.
+    sandbox.setFaults({ latencyMs: 250 });
+    const records = Array.from({ length: 80 }, (_, i) => ({ fields: { Name: recordName("p", i) } }));
+    const first = await callWriteTool(client, "create_records", { baseId: base.id, tableId: "People", records });
+    await pollOperation([client], first.operationId, {
+      until: (a) => a.progress.recordsSucceeded >= 10,
+      timeoutMs: 20_000,
+      intervalMs: 50,
+    });
+    const penalizedAt = Date.now();
+    sandbox.penalize({ baseId: base.id }, PENALTY_MS);
+
+    // The worker's next request is answered 429; the limiter holds the base's requests for the penalty.
+    const during = await pollOperation([client], first.operationId, {
+      until: paused,
+      timeoutMs: 10_000,
+      intervalMs: 50,
+    });
+    expect(during.status).toBe("running");
+    const pause = during.rateLimitPause!;
+    expect(pause.baseId).toBe(base.id);
+    const until = Date.parse(pause.until);
+    expect(until).toBeGreaterThan(Date.now());
+    expect(until).toBeLessThanOrEqual(penalizedAt + 2 * PENALTY_MS + 1_000);
+    expect(pause.secondsLeft).toBeGreaterThanOrEqual(1);
+    expect(pause.secondsLeft).toBeLessThanOrEqual(PENALTY_MS / 1000 + 1);
+    expect(during.message).toContain(`Paused by Airtable's rate limit: base ${base.id} was answered 429`);
+    expect(during.message).toContain(`until ${pause.until}`);
+    expect(during.message).toContain(
+      "resumes by itself then, with nothing lost: no need to cancel it or send it again",
+    );
+    const pausedCount = during.progress.recordsSucceeded;
+    expect(pausedCount).toBeLessThan(80);
+    // The answer's text, as an agent that reads only the text sees it, names the pause too.
+    const text = resultText(await callTool(client, "get_operation", { operationId: first.operationId }));
+    expect(text).toContain("Paused by Airtable's rate limit");
+    const listed = (await listOperations(client)).find((o) => o.operationId === first.operationId);
+    expect(listed?.rateLimitPause?.baseId).toBe(base.id);
+
+    // Requests resume after the penalty: the next batch is written and the pause is gone from the answer.
+    const resumed = await pollOperation([client], first.operationId, {
+      until: (a) => a.progress.recordsSucceeded > pausedCount,
+      timeoutMs: 3 * PENALTY_MS,
+      intervalMs: 50,
+    });
+    expect(resumed.rateLimitPause).toBeUndefined();
+    expect(resumed.message).not.toContain("Paused");
+    const done = await pollOperation([client], first.operationId, { timeoutMs: 60_000, intervalMs: 200 });
+    expect(done.status, done.message).toBe("completed");
+    expect(done.rateLimitPause).toBeUndefined();
+    expect(done.progress.recordsSucceeded).toBe(80);
+    sandbox.setFaults({ latencyMs: 0 });
+    // Every record exactly once: the paused request was sent once the penalty ended, not twice.
+    const counts = countByName(sandbox.listRecordsDirect(base.id, "People"));
+    expect(counts.size).toBe(80);
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    expect(sandbox.count429({ baseId: base.id })).toBeGreaterThanOrEqual(1);
+  }, 90_000);
+
+  it("a second write on the base waits for the same penalty without meeting a 429, and says so", async () => {
+    const base = sandbox.createBase(userId, {
+      name: "Shared penalty",
+      tables: [{ name: "People", fields: [{ name: "Name", type: "singleLineText" }] }],
+    });
+    sandbox.setFaults({ latencyMs: 250 });
+    const bulk = Array.from({ length: 60 }, (_, i) => ({ fields: { Name: recordName("bulk", i) } }));
+    const first = await callWriteTool(client, "create_records", { baseId: base.id, tableId: "People", records: bulk });
+    await pollOperation([client], first.operationId, {
+      until: (a) => a.progress.recordsSucceeded >= 10,
+      timeoutMs: 20_000,
+      intervalMs: 50,
+    });
+    sandbox.penalize({ baseId: base.id }, PENALTY_MS);
+    await pollOperation([client], first.operationId, { until: paused, timeoutMs: 10_000, intervalMs: 50 });
+    const refusedBefore = sandbox.count429({ baseId: base.id });
+
+    // One batch (its own lane at the worker): its request finds the penalty in the shared limiter and waits.
+    const small = Array.from({ length: 3 }, (_, i) => ({ fields: { Name: recordName("small", i) } }));
+    const second = await callWriteTool(client, "create_records", {
+      baseId: base.id,
+      tableId: "People",
+      records: small,
+    });
+    const waiting = await pollOperation([client], second.operationId, {
+      until: (a) => paused(a) || a.done,
+      timeoutMs: 10_000,
+      intervalMs: 50,
+    });
+    expect(waiting.done, waiting.message).toBe(false);
+    expect(waiting.rateLimitPause?.baseId).toBe(base.id);
+    expect(waiting.message).toContain("resumes by itself");
+
+    const doneSmall = await pollOperation([client], second.operationId, { timeoutMs: 30_000, intervalMs: 200 });
+    expect(doneSmall.status, doneSmall.message).toBe("completed");
+    expect(doneSmall.rateLimitPause).toBeUndefined();
+    const doneBulk = await pollOperation([client], first.operationId, { timeoutMs: 60_000, intervalMs: 200 });
+    expect(doneBulk.status, doneBulk.message).toBe("completed");
+    sandbox.setFaults({ latencyMs: 0 });
+    // The limiter held the second write's request: no request of the base met a 429 after the first one's.
+    expect(sandbox.count429({ baseId: base.id })).toBe(refusedBefore);
+    const counts = countByName(sandbox.listRecordsDirect(base.id, "People"));
+    expect(counts.size).toBe(63);
+    expect([...counts.values()].every((n) => n === 1)).toBe(true);
+  }, 90_000);
+});
