@@ -89,6 +89,12 @@ export interface OperationProgress {
    * progress: this update is the last one, because the operation was cancelled.
    */
   cancelled?: true;
+  /**
+   * Only in progress updates the runners relay (progressUpdateOf), like `cancelled`: the operation's request waits
+   * out Airtable's 429 penalty on `baseId` until `until` (epoch ms), then resumes by itself (OperationState's
+   * `rateLimitPause`). A reader that predates it ignores it.
+   */
+  rateLimitPause?: { baseId: string; until: number };
 }
 
 /**

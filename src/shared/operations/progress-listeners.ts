@@ -1,8 +1,16 @@
 import type { OperationProgress, OperationState } from "./fold.ts";
 
-/** What a runner relays after a batch: the progress, marked `cancelled` once the operation was cancelled. */
+/**
+ * What a runner relays after a batch: the progress, marked `cancelled` once the operation was cancelled, and with
+ * `rateLimitPause` while it runs and its request waits out Airtable's 429 penalty (OperationState.rateLimitPause; the
+ * processor relays its state right after recording the pause).
+ */
 export function progressUpdateOf(state: OperationState): OperationProgress {
-  return state.status === "cancelled" ? { ...state.progress, cancelled: true } : state.progress;
+  if (state.status === "cancelled") return { ...state.progress, cancelled: true };
+  const pause = state.rateLimitPause;
+  return pause === undefined || state.status !== "running"
+    ? state.progress
+    : { ...state.progress, rateLimitPause: { baseId: pause.baseId, until: pause.until } };
 }
 
 export type ProgressListener = (progress: OperationProgress) => void;

@@ -53,7 +53,7 @@ export type RateLimitPauseOutput = z.infer<typeof rateLimitPauseOutput>;
  * operation runs and the penalty's end is still ahead; undefined otherwise.
  */
 export function rateLimitPauseOf(
-  state: { status: OperationState["status"]; rateLimitPause?: OperationState["rateLimitPause"] },
+  state: { status: OperationState["status"]; rateLimitPause?: { baseId: string; until: number } | undefined },
   now: number,
 ): RateLimitPauseOutput | undefined {
   const pause = state.rateLimitPause;

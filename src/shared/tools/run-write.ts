@@ -10,7 +10,13 @@ import { withTimeout } from "../readiness.ts";
 import type { OperationTaskStore } from "../tasks/operation-task-store.ts";
 import type { ToolContext, WriteToolDefinition } from "./define-tool.ts";
 import { checkRecordCount } from "./write/check-records.ts";
-import { doneWord, notWrittenCount, operationResult, type OperationResultOutput } from "./operation-result.ts";
+import {
+  doneWord,
+  notWrittenCount,
+  operationResult,
+  rateLimitPauseOf,
+  type OperationResultOutput,
+} from "./operation-result.ts";
 import { toolSuccessResult } from "./tool-result.ts";
 import { formatCount } from "../format-count.ts";
 import { ReadCallCancelledError } from "./read-call.ts";
@@ -133,12 +139,21 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
         : (p: OperationProgress) => {
             if (cancelledByClient) return; // nothing more is sent for a cancelled request
 
-            const settled = p.cancelled === true ? p.recordsTotal : settledCount(p);
+            const count = p.cancelled === true ? p.recordsTotal : settledCount(p);
+            // A pause (Airtable's 429 penalty) settles nothing: its notification counts half a record more, so that
+            // its progress still increases, once per count (the next record settled goes past it).
+            const pause = p.cancelled === true ? undefined : rateLimitPauseOf({ status: "running", ...p }, Date.now());
+            const settled = pause === undefined ? count : count + 0.5;
             if (settled <= lastSent) return;
             lastSent = settled;
             // Each message names the operation: a client whose call goes away (a dropped connection) still knows
             // what to ask get_operation about.
-            const message = `${progressMessage(p, operation.kind)} · operation ${operation.operationId}`;
+            const paused =
+              pause === undefined
+                ? ""
+                : `; paused by Airtable's rate limit (429) on base ${pause.baseId} until ${pause.until} ` +
+                  `(${formatCount(pause.secondsLeft)} s), then it resumes by itself with nothing lost: no need to cancel or send it again`;
+            const message = `${progressMessage(p, operation.kind)}${paused} · operation ${operation.operationId}`;
             send(settled, p.recordsTotal, message).catch((error: unknown) =>
               ctx.logger.debug({ err: error }, "progress notification not delivered"),
             );

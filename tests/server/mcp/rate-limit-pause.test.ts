@@ -7,6 +7,8 @@
  *   itself with nothing lost. Once requests resume, the pause is gone from the answer; every record is written once.
  * - A second write on the same base, whose request never met a 429 but waits for the same penalty (the limiter
  *   shares it across processes), says so too.
+ * - A write call waiting for its operation relays the pause in its progress notifications (progress half a record
+ *   above the count, so that it still increases).
  * Timing project (vitest.config.ts): it waits out a 4 s penalty in wall-clock time.
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -165,5 +167,63 @@ describe("a write held by Airtable's 429 penalty", () => {
     const counts = countByName(sandbox.listRecordsDirect(base.id, "People"));
     expect(counts.size).toBe(63);
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
+  }, 90_000);
+
+  it("the write call's progress notifications say it is paused, and keep increasing", async () => {
+    // A second server process of the same deployment (one queue, the worker above), whose write calls wait for their
+    // operation (WRITE_WAIT_MS) and meanwhile relay its progress as notifications/progress.
+    const waitingServer = await startServerHarness({
+      sandbox,
+      keyPrefix,
+      env: { AIRTABLE_RATE_LIMIT_PENALTY_MS: String(PENALTY_MS), WRITE_WAIT_MS: "60000" },
+    });
+    const { client: waitingClient } = await signInAndConnect(
+      `${waitingServer.url}/mcp`,
+      new TestOAuthProvider({ sandboxUser: userId }),
+    );
+    try {
+      const base = sandbox.createBase(userId, {
+        name: "Paused progress",
+        tables: [{ name: "People", fields: [{ name: "Name", type: "singleLineText" }] }],
+      });
+      sandbox.setFaults({ latencyMs: 250 });
+      const seen: { progress: number; total?: number; message?: string }[] = [];
+      let penalized = false;
+      const records = Array.from({ length: 60 }, (_, i) => ({ fields: { Name: recordName("n", i) } }));
+      const result = await waitingClient.callTool(
+        { name: "create_records", arguments: { baseId: base.id, tableId: "People", records } },
+        undefined,
+        {
+          timeout: 90_000,
+          resetTimeoutOnProgress: true,
+          onprogress: (p) => {
+            seen.push(p);
+            if (!penalized && p.progress >= 10) {
+              penalized = true;
+              sandbox.penalize({ baseId: base.id }, PENALTY_MS);
+            }
+          },
+        },
+      );
+      sandbox.setFaults({ latencyMs: 0 });
+      const answer = result.structuredContent as OperationAnswer;
+      expect(answer.status, answer.message).toBe("completed");
+      const pausedNote = seen.find((p) => p.message?.includes("paused by Airtable's rate limit"));
+      expect(pausedNote, JSON.stringify(seen)).toBeDefined();
+      expect(pausedNote!.message).toContain(`(429) on base ${base.id} until `);
+      expect(pausedNote!.message).toContain("resumes by itself with nothing lost");
+      expect(pausedNote!.message).toContain(`operation ${answer.operationId}`);
+      // It settles nothing: half a record above the count, so that every notification's progress increases.
+      expect(pausedNote!.progress % 1).toBe(0.5);
+      for (let i = 1; i < seen.length; i++) expect(seen[i]!.progress).toBeGreaterThan(seen[i - 1]!.progress);
+      expect(seen.at(-1)?.progress).toBe(60);
+      expect(seen.at(-1)?.message).not.toContain("paused");
+      const counts = countByName(sandbox.listRecordsDirect(base.id, "People"));
+      expect(counts.size).toBe(60);
+      expect([...counts.values()].every((n) => n === 1)).toBe(true);
+    } finally {
+      await waitingClient.close();
+      await waitingServer.close();
+    }
   }, 90_000);
 });
