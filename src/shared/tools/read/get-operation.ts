@@ -21,7 +21,9 @@ export const getOperation = defineTool({
     "Status, progress and per-record results of a write operation (the operationId a write tool answered " +
     "with). Poll it while done is false (every few seconds). Results come by input index, up to 200 per " +
     "answer: pass nextCursor back as cursor for the next ones. A result with inDoubt was sent but its answer " +
-    "was lost: look the record up before writing it again.",
+    "was lost: look the record up before writing it again. rateLimitPause: the write waits out Airtable's " +
+    "429 penalty on the base until the time given, then resumes by itself with nothing lost (do not cancel or " +
+    "re-send it).",
   kind: "read",
   noAirtableRequest: true,
   scopes: [],
