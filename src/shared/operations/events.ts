@@ -141,7 +141,9 @@ export const batchStartedEventSchema = z.object({
    * shows it as `rateLimitPause` until the next event. A reader that predates the field drops it (zod strips unknown
    * keys) and reads the same request announced again: nothing settles and the request in flight stays the one in
    * flight, so an earlier server or worker during a rolling deploy folds the log as it did (a new event type would
-   * fail its strict parse).
+   * fail its strict parse). Its `at` is later than the request's: an earlier worker that reconciles a lost create from
+   * it reads back records created since that time less RECONCILE_CLOCK_MARGIN_MS (60 s), which covers the request's
+   * timeout (30 s) and the settle delay; the current fold keeps the request's own `at`.
    */
   rateLimitPause: z
     .object({
