@@ -69,8 +69,8 @@ export function rateLimitPauseOf(
 export function rateLimitPauseSentence(pause: RateLimitPauseOutput | undefined): string {
   if (pause === undefined) return "";
   return (
-    ` Paused by Airtable's rate limit: base ${pause.baseId} was answered 429 (too many requests per second, from ` +
-    `this write or another one on the base), and Airtable refuses its requests until ${pause.until} ` +
+    ` Paused by Airtable's rate limit: a request to base ${pause.baseId} was answered 429 (too many requests per ` +
+    `second, from this write or another one on the base), and Airtable refuses the base's requests until ${pause.until} ` +
     `(${formatCount(pause.secondsLeft)} s from now). The write resumes by itself then, with nothing lost: no need ` +
     "to cancel it or send it again."
   );

@@ -90,7 +90,7 @@ describe("a write held by Airtable's 429 penalty", () => {
     expect(until).toBeLessThanOrEqual(penalizedAt + 2 * PENALTY_MS + 1_000);
     expect(pause.secondsLeft).toBeGreaterThanOrEqual(1);
     expect(pause.secondsLeft).toBeLessThanOrEqual(PENALTY_MS / 1000 + 1);
-    expect(during.message).toContain(`Paused by Airtable's rate limit: base ${base.id} was answered 429`);
+    expect(during.message).toContain(`Paused by Airtable's rate limit: a request to base ${base.id} was answered 429`);
     expect(during.message).toContain(`until ${pause.until}`);
     expect(during.message).toContain(
       "resumes by itself then, with nothing lost: no need to cancel it or send it again",
