@@ -29,6 +29,7 @@ const timingSensitive = [
   "tests/shared/limiter/late-write.test.ts",
   // Waits out a 4 s Airtable 429 penalty in wall-clock time, polling for the pause it shows (session 27).
   "tests/server/mcp/rate-limit-pause.test.ts",
+  "tests/stdio/stdio-rate-limit-pause.test.ts",
   // Not a timing measurement, but a third-party client process with its own timers (it opens the browser while its
   // callback server is still starting; the headless opener now reloads like a person would): the quiet group.
   "tests/clients/mcp-remote.test.ts",
