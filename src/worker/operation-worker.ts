@@ -118,6 +118,8 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
         schemas: opts.schemas,
         stopSignal: stop.signal,
         cancelSignal,
+        // The delay below (OperationRateLimitedError), recorded so that get_operation says when the write resumes.
+        rateLimitPauseMs: opts.rateLimitPenaltyMs,
         ...(opts.reconcileSettleMs === undefined ? {} : { reconcileSettleMs: opts.reconcileSettleMs }),
         onProgress: (s) => {
           observed?.progress(s);

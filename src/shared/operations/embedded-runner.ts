@@ -226,6 +226,8 @@ export class EmbeddedOperationRunner implements OperationRunner {
       ...this.#opts.processorDeps(operation),
       stopSignal: this.#stop.signal,
       cancelSignal,
+      // The sleep below (OperationRateLimitedError), recorded so that get_operation says when the write resumes.
+      rateLimitPauseMs: this.#opts.rateLimitPauseMs ?? 30_000,
       onProgress: (state) => {
         this.#listeners.emit(id, progressUpdateOf(state));
       },

@@ -188,6 +188,13 @@ export const batchFailedEventSchema = z.object({
    * (the fold settles it as not written, with the request's error). Absent on earlier logs (every index failed).
    */
   refusedAsWhole: z.object({ culprits: z.array(index) }).optional(),
+  /**
+   * A 429 the client stopped waiting out (it met the penalty several times in a row: AirtableRateLimitError), on a
+   * non-permanent failure: the run stops, and its runner runs the operation again at `until` (epoch ms, the worker's
+   * clock: now + the runner's pause, ProcessorDeps.rateLimitPauseMs), when these items are sent again. The fold shows
+   * it as `rateLimitPause`, like the note on `batch.started`. Absent on earlier logs; an earlier reader drops it.
+   */
+  rateLimitPause: z.object({ baseId: z.string().min(1), until: z.number().int().nonnegative() }).optional(),
 });
 
 export const batchInDoubtEventSchema = z.object({

@@ -24,7 +24,9 @@
  * - A `batch.started` with `rateLimitPause` is no new request (no attempt, the latest start stays the earlier one,
  *   its `at` included): it says the request in flight waits out Airtable's 429 penalty on a base until a time.
  *   `rateLimitPause` shows the latest such event until any other event comes after it (the request's outcome, a
- *   cancel, the end); whether its time has passed is for the reader to say (the fold has no clock).
+ *   cancel, the end); whether its time has passed is for the reader to say (the fold has no clock). A
+ *   `batch.failed` with `rateLimitPause` (a 429 the client stopped waiting out; the runner runs the operation again
+ *   then) is a non-permanent failure as any other, and shows its pause the same way.
  * - The first terminal event (`completed` / `failed` / `cancelled`) fixes the status; later terminal events are
  *   ignored, but later batch outcomes still count (records a late worker wrote do exist).
  * - `cancel_requested` (or `cancelled`) stops new requests: `nextBatch` is undefined from then on, while a request
@@ -287,6 +289,10 @@ export function foldOperation(events: readonly OperationEvent[]): OperationState
           else if (whole === undefined || whole.culprits.includes(index))
             settle({ index, error: { type, message } }, event.seq);
           else settle({ index, error: { type, message }, refusedWith: whole }, event.seq);
+        }
+        // A 429 the client stopped waiting out: the runner runs the operation again at `until`.
+        if (event.rateLimitPause !== undefined) {
+          rateLimitPause = { baseId: event.rateLimitPause.baseId, until: event.rateLimitPause.until, since: event.at };
         }
         break;
       }

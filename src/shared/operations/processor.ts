@@ -123,6 +123,13 @@ export interface ProcessorDeps {
    */
   cancelSignal?: AbortSignal;
   /**
+   * How long the runner waits before it runs the operation again after OperationRateLimitedError (the worker's
+   * `rateLimitPenaltyMs`, the embedded runner's `rateLimitPauseMs`), in ms: the `batch.failed` of that 429 records
+   * the pause's end as now + this (`rateLimitPause`), so that get_operation says when the write resumes. Without
+   * it, nothing is recorded.
+   */
+  rateLimitPauseMs?: number;
+  /**
    * RECONCILE_SETTLE_MS: how long after a create's answer was lost the table is read back (Airtable may still be
    * applying it). Default `DEFAULT_RECONCILE_SETTLE_MS`.
    */
@@ -453,11 +460,13 @@ class OperationRun {
       throw new OperationRetryableError(`batch ${batch}: ${error.describe()}`, { cause: error });
     }
     if (error instanceof AirtableRateLimitError) {
+      const pauseMs = this.#deps.rateLimitPauseMs;
       await this.#append({
         type: "batch.failed",
         batch,
         errors: indexes.map((index) => ({ index, type: error.type, message: error.message })),
         permanent: false,
+        ...(pauseMs === undefined ? {} : { rateLimitPause: { baseId: op.baseId, until: Date.now() + pauseMs } }),
       });
       throw new OperationRateLimitedError(`batch ${batch}: Airtable keeps answering 429`, { cause: error });
     }
