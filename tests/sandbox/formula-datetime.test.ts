@@ -192,9 +192,11 @@ describe("DATETIME_FORMAT", () => {
     expect(evaluate(formula)).toEqual(ERROR);
   });
 
-  it("requires the format (the reference gives the one-argument form no documented default)", () => {
-    expect(compileError("DATETIME_FORMAT({At})")).toBe(
-      "Wrong number of arguments: DATETIME_FORMAT() at position 0 takes 2 arguments, got 1",
+  it("takes the format as optional (moment's default ISO format without one: formula-moment.test.ts), not a third", () => {
+    // (Until session 27 the one-argument form was refused; the reference marks the format optional.)
+    expect(evaluate("DATETIME_FORMAT({At})")).toBe("2026-03-10T18:45:07Z");
+    expect(compileError('DATETIME_FORMAT({At}, "L", "x")')).toBe(
+      "Wrong number of arguments: DATETIME_FORMAT() at position 0 takes 1 to 2 arguments, got 3",
     );
   });
 });

@@ -30,6 +30,8 @@ const TEXT_FUNCTIONS = new Set([
   "T",
   "RECORD_ID",
   "ARRAYJOIN",
+  "TONOW",
+  "FROMNOW",
 ]);
 const NUMBER_FUNCTIONS = new Set([
   "LEN",
@@ -57,7 +59,7 @@ const LOGICAL_FUNCTIONS = new Set([
   "IS_AFTER",
   "IS_SAME",
 ]);
-const DATE_FUNCTIONS = new Set(["CREATED_TIME", "LAST_MODIFIED_TIME", "DATEADD"]);
+const DATE_FUNCTIONS = new Set(["CREATED_TIME", "LAST_MODIFIED_TIME", "DATEADD", "DATETIME_PARSE"]);
 const ARRAY_FUNCTIONS = new Set(["ARRAYUNIQUE", "ARRAYCOMPACT", "ARRAYFLATTEN", "ARRAYSLICE"]);
 
 export const TEXT_RESULT: ResultConfig = { type: "singleLineText" };

@@ -8,20 +8,26 @@
  *   gives the start date. The result is that day at midnight UTC.
  * - WORKDAY_DIFF(startDate, endDate, [holidays]): the working days from startDate to endDate, both days counted,
  *   negative when endDate is earlier.
- * - DATETIME_FORMAT(date, format): the date as text, with moment.js format tokens (moment-format.ts), in UTC unless the
- *   date is SET_TIMEZONE(date, tz) directly. The reference leaves the format without a default the sandbox can rely
- *   on, so the format is required (a one-argument call is refused).
- * - SET_TIMEZONE(date, tz): "Must be used in conjunction with DATETIME_FORMAT" — honoured as DATETIME_FORMAT's first
- *   argument; anywhere else (or nested deeper inside DATETIME_FORMAT's date) it is #ERROR!, since how other functions
- *   would treat the zone is not documented. tz is an IANA identifier ("America/Los_Angeles"), in any case.
+ * - DATETIME_FORMAT(date, [format]): the date as text, with moment.js format tokens (moment-format.ts), in UTC unless
+ *   the date is SET_TIMEZONE(date, tz), in English unless it is SET_LOCALE(date, locale). The reference marks the
+ *   format optional without naming its default; without one (or with a blank one) the sandbox writes moment's own
+ *   default, ISO 8601 — "2026-03-10T18:45:07Z" in UTC, "2026-03-10T19:45:07+01:00" in a SET_TIMEZONE zone — a guess
+ *   at Airtable's default.
+ * - SET_TIMEZONE(date, tz) and SET_LOCALE(date, locale): "Must be used in conjunction with DATETIME_FORMAT" — honoured
+ *   as DATETIME_FORMAT's first argument, one inside the other in either order
+ *   (`DATETIME_FORMAT(SET_LOCALE(SET_TIMEZONE({Date}, "Europe/London"), "en-gb"), "LLL")`); anywhere else (or nested
+ *   deeper inside DATETIME_FORMAT's date) it is #ERROR!, since how other functions would treat them is not
+ *   documented. tz is an IANA identifier ("America/Los_Angeles"), in any case; locale one of the English locales the
+ *   sandbox writes (moment-format.ts ENGLISH_LOCALES; other languages are #ERROR! — not emulated).
  *
  * Dates are read as the other date functions read them (toDate): working days count calendar days in UTC.
  */
 import { tzOffset } from "@date-fns/tz";
 import { toDate } from "./date-functions.ts";
 import { formatMoment } from "./moment-format.ts";
+import { localeOf } from "./moment-functions.ts";
 import type { Node } from "./parser.ts";
-import type { CallContext, FunctionSpec } from "./spec.ts";
+import type { FunctionSpec } from "./spec.ts";
 import { ErrorValue, isError, toNumber, toText, type Value } from "./values.ts";
 
 type Plain = Exclude<Value, ErrorValue>;
@@ -119,31 +125,28 @@ function timeZoneOf(value: Plain): string | ErrorValue {
   }
 }
 
-function evaluateArgs(nodes: Node[], ctx: CallContext): Plain[] | ErrorValue {
-  const out: Plain[] = [];
-  for (const node of nodes) {
-    const value = ctx.evaluate(node);
-    if (isError(value)) return value;
-    out.push(value);
-  }
-  return out;
-}
+/** The functions that only DATETIME_FORMAT's date argument may be. */
+const FORMAT_MODIFIERS: ReadonlySet<string> = new Set(["SET_TIMEZONE", "SET_LOCALE"]);
 
-/** Whether SET_TIMEZONE appears anywhere in the tree (where the sandbox cannot honour it). */
-function mentionsSetTimezone(node: Node): boolean {
+/** Whether SET_TIMEZONE or SET_LOCALE appears anywhere in the tree (where the sandbox cannot honour it). */
+function mentionsModifier(node: Node): boolean {
   switch (node.type) {
     case "call":
-      return node.name === "SET_TIMEZONE" || node.args.some(mentionsSetTimezone);
+      return FORMAT_MODIFIERS.has(node.name) || node.args.some(mentionsModifier);
     case "negate":
-      return mentionsSetTimezone(node.operand);
+      return mentionsModifier(node.operand);
     case "chain":
-      return mentionsSetTimezone(node.first) || node.rest.some((part) => mentionsSetTimezone(part.operand));
+      return mentionsModifier(node.first) || node.rest.some((part) => mentionsModifier(part.operand));
     default:
       return false;
   }
 }
 
-const SET_TIMEZONE_ELSEWHERE = "SET_TIMEZONE is only emulated as DATETIME_FORMAT's date argument";
+const MODIFIER_ELSEWHERE = "SET_TIMEZONE and SET_LOCALE are only emulated as DATETIME_FORMAT's date argument";
+
+/** moment's default format (moment.defaultFormatUtc, and moment.defaultFormat for a date at a non-zero offset). */
+const DEFAULT_FORMAT_UTC = "YYYY-MM-DDTHH:mm:ss[Z]";
+const DEFAULT_FORMAT_ZONED = "YYYY-MM-DDTHH:mm:ssZ";
 
 export const DATETIME_FUNCTIONS: Record<string, FunctionSpec> = {
   WORKDAY: {
@@ -180,22 +183,31 @@ export const DATETIME_FUNCTIONS: Record<string, FunctionSpec> = {
     },
   },
   DATETIME_FORMAT: {
-    min: 2,
+    min: 1,
     max: 2,
     lazy: ([dateNode, formatNode], ctx) => {
       let inner = dateNode as Node;
-      let zoneNode: Node | undefined;
-      if (inner.type === "call" && inner.name === "SET_TIMEZONE") {
-        zoneNode = inner.args[1];
+      const modifiers: Record<string, Node> = {};
+      // SET_LOCALE(SET_TIMEZONE(date, tz), locale) or the other way round: each peeled once.
+      while (inner.type === "call" && FORMAT_MODIFIERS.has(inner.name) && modifiers[inner.name] === undefined) {
+        modifiers[inner.name] = inner.args[1] as Node;
         inner = inner.args[0] as Node;
       }
-      if (mentionsSetTimezone(inner)) return new ErrorValue(SET_TIMEZONE_ELSEWHERE);
-      const values = evaluateArgs(
-        zoneNode === undefined ? [inner, formatNode as Node] : [inner, formatNode as Node, zoneNode],
-        ctx,
-      );
-      if (values instanceof ErrorValue) return values;
-      const [dateValue, formatValue, zoneValue] = values;
+      if (mentionsModifier(inner)) return new ErrorValue(MODIFIER_ELSEWHERE);
+      const zoneNode = modifiers["SET_TIMEZONE"];
+      const localeNode = modifiers["SET_LOCALE"];
+      const nodes = [inner, formatNode, zoneNode, localeNode];
+      const values: (Plain | undefined)[] = [];
+      for (const node of nodes) {
+        if (node === undefined) {
+          values.push(undefined);
+          continue;
+        }
+        const value = ctx.evaluate(node);
+        if (isError(value)) return value;
+        values.push(value);
+      }
+      const [dateValue, formatValue, zoneValue, localeValue] = values;
       const date = toDate(dateValue);
       if (date instanceof ErrorValue) return date;
       let offsetMinutes = 0;
@@ -205,14 +217,20 @@ export const DATETIME_FUNCTIONS: Record<string, FunctionSpec> = {
         offsetMinutes = tzOffset(zone, date);
         if (!Number.isFinite(offsetMinutes)) return new ErrorValue(`no offset for time zone ${zone}`);
       }
+      const locale = localeValue === undefined ? undefined : localeOf(localeValue);
+      if (locale instanceof ErrorValue) return locale;
       const moment = {
         wall: new Date(date.getTime() + offsetMinutes * 60_000),
         epochMs: date.getTime(),
         offsetMinutes,
         utc: zoneValue === undefined,
       };
-      return formatMoment(moment, toText(formatValue ?? null));
+      const format = formatValue === undefined ? "" : toText(formatValue);
+      // moment writes "Z" for a moment whose offset is 0 (isUtc()), the offset otherwise.
+      const effective = format !== "" ? format : offsetMinutes === 0 ? DEFAULT_FORMAT_UTC : DEFAULT_FORMAT_ZONED;
+      return formatMoment(moment, effective, locale);
     },
   },
-  SET_TIMEZONE: { min: 2, max: 2, call: () => new ErrorValue(SET_TIMEZONE_ELSEWHERE) },
+  SET_TIMEZONE: { min: 2, max: 2, call: () => new ErrorValue(MODIFIER_ELSEWHERE) },
+  SET_LOCALE: { min: 2, max: 2, call: () => new ErrorValue(MODIFIER_ELSEWHERE) },
 };

@@ -1,6 +1,7 @@
 import { ARRAY_FUNCTIONS } from "./array-functions.ts";
 import { DATE_FUNCTIONS } from "./date-functions.ts";
 import { DATETIME_FUNCTIONS } from "./datetime-functions.ts";
+import { MOMENT_FUNCTIONS } from "./moment-functions.ts";
 import { NUMERIC_FUNCTIONS } from "./numeric-functions.ts";
 import type { Node } from "./parser.ts";
 import { REGEX_FUNCTIONS } from "./regex-functions.ts";
@@ -183,14 +184,14 @@ export const FUNCTIONS: Record<string, FunctionSpec> = {
   ...ARRAY_FUNCTIONS,
   ...DATE_FUNCTIONS,
   ...DATETIME_FUNCTIONS,
+  ...MOMENT_FUNCTIONS,
   ...NUMERIC_FUNCTIONS,
   ...REGEX_FUNCTIONS,
 };
 
 /**
- * Real Airtable functions the sandbox does not emulate; using one is refused rather than approximated. DATETIME_PARSE
- * parses with moment.js's forgiving rules and locales, SET_LOCALE changes DATETIME_FORMAT's language (the sandbox only
- * writes English), and TONOW/FROMNOW answer in a form the reference leaves unclear ("the number of days between the
- * current date and another date", with no word on sign or on whether the answer is a number or text).
+ * Real Airtable functions the sandbox does not emulate; using one is refused rather than approximated. Every function
+ * of the formula field reference is emulated since session 27 (DATETIME_PARSE, SET_LOCALE, TONOW and FROMNOW were the
+ * last), so this is empty; it stays so that a function Airtable adds can be refused by name rather than as unknown.
  */
-export const UNSUPPORTED_FUNCTIONS: ReadonlySet<string> = new Set(["DATETIME_PARSE", "FROMNOW", "SET_LOCALE", "TONOW"]);
+export const UNSUPPORTED_FUNCTIONS: ReadonlySet<string> = new Set<string>();

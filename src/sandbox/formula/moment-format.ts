@@ -36,19 +36,56 @@ const MONTHS = [
 ];
 const WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 
-/** moment's English long date formats, expanded before tokenizing. */
-const LONG_FORMATS: Record<string, string> = {
-  LTS: "h:mm:ss A",
-  LT: "h:mm A",
-  L: "MM/DD/YYYY",
-  LL: "MMMM D, YYYY",
-  LLL: "MMMM D, YYYY h:mm A",
-  LLLL: "dddd, MMMM D, YYYY h:mm A",
-  l: "M/D/YYYY",
-  ll: "MMM D, YYYY",
-  lll: "MMM D, YYYY h:mm A",
-  llll: "ddd, MMM D, YYYY h:mm A",
-};
+/**
+ * What a moment.js locale changes in DATETIME_FORMAT's output that the sandbox emulates: the long date formats (LT,
+ * LTS, L, LL, LLL, LLLL; l … llll are derived from them as moment derives them) and the locale week (`w`, `gg`): weeks
+ * start on `dow` (0 Sunday) and week 1 is the week holding January `7 + dow − doy`.
+ */
+export interface MomentLocale {
+  code: string;
+  long: { LT: string; LTS: string; L: string; LL: string; LLL: string; LLLL: string };
+  week: { dow: number; doy: number };
+}
+
+const US_TIME = { LT: "h:mm A", LTS: "h:mm:ss A" };
+const H24_TIME = { LT: "HH:mm", LTS: "HH:mm:ss" };
+const DMY = { L: "DD/MM/YYYY", LL: "D MMMM YYYY" };
+
+/**
+ * The English locales whose output the sandbox writes (names, ordinals and meridiems are moment's English ones in
+ * all of them), with moment's own long formats and weeks (moment/locale/en-gb.js, en-au.js, en-ca.js, en-ie.js,
+ * en-nz.js; "en" is moment's built-in default, and "en-us", which moment does not have, is read as "en" — a guess).
+ * Airtable's "Supported SET_LOCALE modifiers" page lists moment's locale codes; the other languages are #ERROR! here
+ * (localeOf) rather than English text Airtable would not write.
+ */
+export const ENGLISH_LOCALES: Readonly<Record<string, MomentLocale>> = Object.fromEntries(
+  (
+    [
+      ["en", { ...US_TIME, L: "MM/DD/YYYY", LL: "MMMM D, YYYY" }, "MMMM D, YYYY", 0, 6],
+      ["en-us", { ...US_TIME, L: "MM/DD/YYYY", LL: "MMMM D, YYYY" }, "MMMM D, YYYY", 0, 6],
+      ["en-ca", { ...US_TIME, L: "YYYY-MM-DD", LL: "MMMM D, YYYY" }, "MMMM D, YYYY", 0, 6],
+      ["en-au", { ...US_TIME, ...DMY }, "D MMMM YYYY", 0, 4],
+      ["en-nz", { ...US_TIME, ...DMY }, "D MMMM YYYY", 1, 4],
+      ["en-gb", { ...H24_TIME, ...DMY }, "D MMMM YYYY", 1, 4],
+      ["en-ie", { ...H24_TIME, ...DMY }, "D MMMM YYYY", 1, 4],
+    ] as const
+  ).map(([code, parts, date, dow, doy]) => {
+    const long = { ...parts, LLL: `${date} ${parts.LT}`, LLLL: `dddd, ${date} ${parts.LT}` };
+    return [code, { code, long, week: { dow, doy } }];
+  }),
+);
+
+/** The locale DATETIME_FORMAT writes in without SET_LOCALE. */
+export const DEFAULT_LOCALE = ENGLISH_LOCALES["en"] as MomentLocale;
+
+/** moment's long date formats of a locale, the lower-case ones derived (MMMM → MMM, MM → M, DD → D, dddd → ddd). */
+function longFormats(locale: MomentLocale): Record<string, string> {
+  const out: Record<string, string> = { ...locale.long };
+  for (const key of ["L", "LL", "LLL", "LLLL"] as const) {
+    out[key.toLowerCase()] = locale.long[key].replace(/MMMM|MM|DD|dddd/g, (tok) => tok.slice(1));
+  }
+  return out;
+}
 const LONG_FORMAT_TOKENS = /(\[[^[]*\])|(\\)?(LTS|LT|LL?L?L?|l{1,4})/g;
 /** moment's formattingTokens. */
 const TOKENS =
@@ -97,8 +134,7 @@ function weekOfYear(d: Date, dow: number, doy: number): { week: number; year: nu
   return { week, year };
 }
 
-/** English locale weeks (moment "en": dow 0, doy 6) and ISO weeks (dow 1, doy 4). */
-const localeWeek = (d: Date): { week: number; year: number } => weekOfYear(d, 0, 6);
+/** ISO weeks (dow 1, doy 4); locale weeks are the locale's (moment "en": dow 0, doy 6). */
 const isoWeek = (d: Date): { week: number; year: number } => weekOfYear(d, 1, 4);
 
 function offset(minutes: number, separator: string): string {
@@ -107,8 +143,9 @@ function offset(minutes: number, separator: string): string {
   return `${sign}${zeroFill(Math.floor(abs / 60), 2)}${separator}${zeroFill(abs % 60, 2)}`;
 }
 
-function token(t: string, m: Moment): string | ErrorValue | undefined {
+function token(t: string, m: Moment, locale: MomentLocale): string | ErrorValue | undefined {
   const d = m.wall;
+  const localeWeek = (date: Date): { week: number; year: number } => weekOfYear(date, locale.week.dow, locale.week.doy);
   const year = d.getUTCFullYear();
   const month = d.getUTCMonth();
   const date = d.getUTCDate();
@@ -146,8 +183,9 @@ function token(t: string, m: Moment): string | ErrorValue | undefined {
     case "DDDD":
       return zeroFill(dayOfYear(d), 3);
     case "d":
-    case "e":
       return String(weekday);
+    case "e":
+      return String((weekday - locale.week.dow + 7) % 7);
     case "do":
       return ordinal(weekday);
     case "dd":
@@ -244,11 +282,20 @@ function token(t: string, m: Moment): string | ErrorValue | undefined {
   }
 }
 
-/** The date formatted with a moment.js format string (English), or #ERROR! for a token the sandbox does not emulate. */
-export function formatMoment(m: Moment, format: string): string | ErrorValue {
-  const expanded = format.replace(LONG_FORMAT_TOKENS, (match: string, bracketed?: string, escaped?: string) =>
-    bracketed !== undefined || escaped !== undefined ? match : (LONG_FORMATS[match] ?? match),
+/** The format with the locale's long date formats (LT, L, LL, …, l …) written out; [brackets] and backslash escapes kept. */
+export function expandLongFormats(format: string, locale: MomentLocale): string {
+  const long = longFormats(locale);
+  return format.replace(LONG_FORMAT_TOKENS, (match: string, bracketed?: string, escaped?: string) =>
+    bracketed !== undefined || escaped !== undefined ? match : (long[match] ?? match),
   );
+}
+
+/**
+ * The date formatted with a moment.js format string in an English locale (DEFAULT_LOCALE unless SET_LOCALE chose
+ * another), or #ERROR! for a token the sandbox does not emulate.
+ */
+export function formatMoment(m: Moment, format: string, locale: MomentLocale = DEFAULT_LOCALE): string | ErrorValue {
+  const expanded = expandLongFormats(format, locale);
   let out = "";
   for (const match of expanded.matchAll(TOKENS)) {
     const text = match[0];
@@ -260,7 +307,7 @@ export function formatMoment(m: Moment, format: string): string | ErrorValue {
       out += text.replace(/\\/g, "");
       continue;
     }
-    const value = token(text, m);
+    const value = token(text, m, locale);
     if (value instanceof ErrorValue) return value;
     out += value ?? text;
   }
