@@ -1,7 +1,7 @@
 /**
- * DATETIME_PARSE, TONOW, FROMNOW, SET_LOCALE and DATETIME_FORMAT's default format, the functions of Airtable's
- * formula field reference (https://support.airtable.com/docs/formula-field-reference) the sandbox refused until
- * session 27. Airtable computes them with moment.js ("Airtable uses Moment.js tokens for date parsing and
+ * DATETIME_PARSE, TONOW, FROMNOW, SET_LOCALE, DATETIME_FORMAT's default format and LAST_MODIFIED_TIME({field}, …),
+ * the forms of Airtable's formula field reference (https://support.airtable.com/docs/formula-field-reference) the
+ * sandbox refused until session 27. Airtable computes them with moment.js ("Airtable uses Moment.js tokens for date parsing and
  * formatting"), so the expectations are moment's: its forgiving parser, its English relative times, its locales'
  * long date formats. Where the reference is silent the sandbox's choice is a guess, named as such in
  * src/sandbox/formula/moment-functions.ts and the README's sandbox section.
@@ -9,7 +9,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { seedDemo, type DemoData } from "../../src/sandbox/demo-data.ts";
 import { compileFormula, type FormulaField, type FormulaRecord } from "../../src/sandbox/formula.ts";
-import { fixture, type Fixture } from "./test-helpers.ts";
+import { fixture, sleep, type Fixture } from "./test-helpers.ts";
 
 const FIELDS: FormulaField[] = [
   { name: "At", type: "dateTime" },
@@ -184,5 +184,45 @@ describe("filterByFormula with DATETIME_PARSE, FROMNOW, SET_LOCALE (HTTP, the de
     const december1 = await list('DATETIME_FORMAT(SET_LOCALE({Next meeting}, "en-gb"), "L") = "01/12/2026"');
     expect(december1.map((r) => r.fields["Next meeting"])).toEqual(["2026-12-01T15:30:00.000Z"]);
     expect(await list('DATETIME_FORMAT({Next meeting}) = "2026-12-01T15:30:00Z"')).toHaveLength(1);
+  });
+});
+
+describe("LAST_MODIFIED_TIME({field}, …) (HTTP)", () => {
+  let f: Fixture;
+  beforeEach(async () => {
+    f = await fixture({ perBaseRps: 10_000, perTokenRps: 10_000 });
+  });
+  afterEach(() => f.sandbox.close());
+
+  it("is the latest change of the named fields' cells, blank when none of them was changed", async () => {
+    const created = await f.call("POST", `/v0/${f.base.id}/Tasks`, {
+      records: [{ fields: { Name: "edited later" } }, { fields: { Name: "left alone", Count: 1 } }],
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(200);
+    const [edited, alone] = created.body.records as { id: string }[];
+    await sleep(20);
+    const patched = await f.call("PATCH", `/v0/${f.base.id}/Tasks`, {
+      records: [{ id: edited?.id, fields: { Count: 2 } }],
+    });
+    expect(patched.status, JSON.stringify(patched.body)).toBe(200);
+    const list = async (formula: string): Promise<string[]> => {
+      const r = await f.call("POST", `/v0/${f.base.id}/Tasks/listRecords`, { filterByFormula: formula });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      return (r.body.records as { fields: { Name: string } }[]).map((rec) => rec.fields.Name).sort();
+    };
+    // (CREATED_TIME() has its milliseconds zeroed, as Airtable's createdTime, so the cells' times are compared.)
+    expect(await list("IS_AFTER(LAST_MODIFIED_TIME({Count}), LAST_MODIFIED_TIME({Name}))")).toEqual(["edited later"]);
+    expect(await list("IS_SAME(LAST_MODIFIED_TIME({Name}, {Count}), LAST_MODIFIED_TIME({Count}))")).toEqual([
+      "edited later",
+      "left alone",
+    ]);
+    expect(await list("IS_SAME(LAST_MODIFIED_TIME({Count}, {Name}), LAST_MODIFIED_TIME({Name}))")).toEqual([
+      "left alone",
+    ]);
+    expect(await list("LAST_MODIFIED_TIME({Done}) = BLANK()")).toEqual(["edited later", "left alone"]);
+    expect(await list('IS_AFTER(LAST_MODIFIED_TIME(), "2000-01-01")')).toEqual(["edited later", "left alone"]);
+    // Anything but a field reference is #ERROR! (no record), not a refused formula.
+    expect(await list('LAST_MODIFIED_TIME("Count")')).toEqual([]);
+    expect(alone).toBeDefined();
   });
 });

@@ -163,13 +163,16 @@ export class CellReader implements CellSource {
   /** The record as the formula engine sees it, with only the named fields filled in. */
   formulaRecord(table: Table, record: StoredRecord, names: Iterable<string>): FormulaRecord {
     const fields: Record<string, unknown> = {};
+    const fieldModifiedTimes: Record<string, string> = {};
     for (const name of names) {
       const field = table.fields.find((f) => f.name === name);
       if (field === undefined) continue;
       const value = this.formulaValue(table, field, record);
       if (value !== undefined) fields[field.name] = value;
+      const changed = record.modified.get(field.id);
+      if (changed !== undefined) fieldModifiedTimes[field.name] = changed;
     }
-    const out: FormulaRecord = { id: record.id, createdTime: record.createdTime, fields };
+    const out: FormulaRecord = { id: record.id, createdTime: record.createdTime, fields, fieldModifiedTimes };
     const last = this.#latest(record, undefined, table);
     if (last !== undefined) out.lastModifiedTime = last;
     return out;

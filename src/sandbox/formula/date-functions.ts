@@ -227,9 +227,25 @@ export const DATE_FUNCTIONS: Record<string, FunctionSpec> = {
       return out.toISOString();
     },
   },
+  /**
+   * LAST_MODIFIED_TIME([{field1}, {field2}, …]): "the date and time of the most recent modification made by a user in
+   * a non-computed field in the table", or, given fields, in those fields. With fields the answer is the latest
+   * change of their cells, blank when none of them was ever changed (as a lastModifiedTime field watching them reads
+   * in the sandbox; Airtable's answer for that case is not documented: a guess); an argument that is not a
+   * `{field}` reference is #ERROR! (a guess: the reference only shows field references).
+   */
   LAST_MODIFIED_TIME: {
     min: 0,
-    max: 0,
-    call: (_args, ctx) => ctx.record.lastModifiedTime ?? ctx.record.createdTime,
+    max: Infinity,
+    lazy: (args, ctx) => {
+      if (args.length === 0) return ctx.record.lastModifiedTime ?? ctx.record.createdTime;
+      let latest: string | null = null;
+      for (const node of args) {
+        if (node.type !== "field") return new ErrorValue("LAST_MODIFIED_TIME takes {field} references only");
+        const at = ctx.record.fieldModifiedTimes?.[node.name];
+        if (at !== undefined && (latest === null || at > latest)) latest = at;
+      }
+      return latest;
+    },
   },
 };

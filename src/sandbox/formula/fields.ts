@@ -6,6 +6,11 @@ export interface FormulaRecord {
   /** When any of the record's cells last changed (LAST_MODIFIED_TIME()); createdTime when absent. */
   lastModifiedTime?: string;
   /**
+   * When each of the formula's fields last had its cell changed, keyed by field name (LAST_MODIFIED_TIME({Field},
+   * …)); a field absent here was never changed (or is computed).
+   */
+  fieldModifiedTimes?: Record<string, string>;
+  /**
    * Keyed by field name; raw values as Airtable's API returns them (absent/undefined when the cell is empty),
    * except link fields, which hold their linked records' primary values (what a formula sees of a link).
    */
