@@ -60,8 +60,9 @@ export async function formulaErrorNote(
     "No record matched, but this is not proof that none matches: filterByFormula is an error (#ERROR!) for every " +
     `record, e.g. ${example}, and Airtable leaves out every record whose formula is an error instead of refusing ` +
     "the formula. Check each function's arguments: a date as text Airtable can read (\"2026-03-01\"), DATETIME_DIFF's " +
-    "unit ('days', 'hours', …), SET_TIMEZONE only inside DATETIME_FORMAT(SET_TIMEZONE({Field}, \"Europe/Berlin\"), " +
-    `"YYYY-MM-DD"), a computed field that itself shows #ERROR!. ${test}`
+    "unit ('days', 'hours', …), SET_TIMEZONE and SET_LOCALE only inside DATETIME_FORMAT(SET_TIMEZONE({Field}, " +
+    '"Europe/Berlin"), "YYYY-MM-DD"), a DATETIME_PARSE format that matches the text (DATETIME_PARSE("31/12/2026", ' +
+    `"DD/MM/YYYY")), a computed field that itself shows #ERROR!. ${test}`
   );
 }
 
