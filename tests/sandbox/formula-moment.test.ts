@@ -54,6 +54,7 @@ describe("DATETIME_PARSE", () => {
     [`DATETIME_PARSE("2026-03-10")`, "2026-03-10T00:00:00.000Z"],
     [`DATETIME_PARSE("2026-03-10T08:00")`, "2026-03-10T08:00:00.000Z"],
     [`DATETIME_PARSE("March 4, 2017 10:30")`, "2017-03-04T10:30:00.000Z"],
+    [`DATETIME_PARSE("Mar 4 2017 10:00 GMT+0200")`, "2017-03-04T08:00:00.000Z"],
     // Blank, no date, an impossible date, a weekday that is not the date's, a language not emulated: #ERROR!.
     [`DATETIME_PARSE({Empty})`, ERROR],
     [`DATETIME_PARSE("")`, ERROR],
@@ -71,6 +72,8 @@ describe("DATETIME_PARSE", () => {
   it("defaults the parts not given as moment does: today, this month, this year, January 1", () => {
     vi.useFakeTimers({ now: new Date("2026-07-20T12:00:00.000Z"), toFake: ["Date"] });
     expect(evaluate(`DATETIME_PARSE("10:30", "HH:mm")`)).toBe("2026-07-20T10:30:00.000Z");
+    // 24:00 is the end of the day: the next day's midnight (moment allows hour 24 only at 24:00:00).
+    expect(evaluate(`DATETIME_PARSE("24:00", "HH:mm")`)).toBe("2026-07-21T00:00:00.000Z");
     expect(evaluate(`DATETIME_PARSE("5", "D")`)).toBe("2026-07-05T00:00:00.000Z");
     expect(evaluate(`DATETIME_PARSE("March", "MMMM")`)).toBe("2026-03-01T00:00:00.000Z");
     expect(evaluate(`DATETIME_PARSE("1999", "YYYY")`)).toBe("1999-01-01T00:00:00.000Z");

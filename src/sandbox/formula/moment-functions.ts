@@ -39,16 +39,18 @@ export function localeOf(value: Plain): MomentLocale | ErrorValue {
   );
 }
 
+/** A zone written in the text: Z, UTC, GMT, an offset (+02:00, +0200) or a US zone abbreviation Date reads. */
+const NAMES_A_ZONE = /\b(UTC|GMT|Z)\b|[+-]\d\d:?\d\d\b|\b[ECMP][SD]T\b/i;
+
 /** DATETIME_PARSE without a format: ISO as the date functions read it, else Date's reading of the text in UTC. */
 function parseFree(text: string): Date | ErrorValue {
   const iso = toDate(text);
   if (!(iso instanceof ErrorValue) && /^[+-]?\d{4,6}-\d{2}/.test(text)) return iso;
-  // Date.parse reads text without a zone in the process's zone; a trailing "UTC" pins it to UTC, as formulas work.
-  for (const candidate of [`${text} UTC`, text]) {
-    const t = Date.parse(candidate);
-    if (!Number.isNaN(t)) return new Date(t);
-  }
-  return new ErrorValue(`${JSON.stringify(text)} is not a date`);
+  const t = Date.parse(text);
+  if (Number.isNaN(t)) return new ErrorValue(`${JSON.stringify(text)} is not a date`);
+  // Date.parse reads text without a zone in the process's zone; formulas work in UTC, so its wall time is taken as
+  // UTC's (the offset of that moment in the process's zone undone).
+  return new Date(NAMES_A_ZONE.test(text) ? t : t - new Date(t).getTimezoneOffset() * 60_000);
 }
 
 /** moment's English relative-time words (moment/src/lib/locale/en.js `relativeTime`). */

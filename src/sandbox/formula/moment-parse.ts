@@ -193,10 +193,11 @@ const twoDigitYear = (n: number): number => n + (n > 68 ? 1900 : 2000);
 
 const daysInMonth = (year: number, month: number): number => new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
 
-/** A Date whose UTC fields are these (years 0–99 included, which Date.UTC would move to the 1900s). */
+/** A Date whose UTC fields are these (years 0–99 included, which Date.UTC would move to the 1900s; hour 24 rolls over). */
 function utcDate(year: number, month: number, day: number, h: number, m: number, s: number, ms: number): Date {
-  const d = new Date(Date.UTC(2000, month, day, h, m, s, ms));
+  const d = new Date(0);
   d.setUTCFullYear(year, month, day);
+  d.setUTCHours(h, m, s, ms);
   return d;
 }
 
