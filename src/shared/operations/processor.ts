@@ -219,7 +219,11 @@ class OperationRun {
   readonly #attempts = new Map<number, number>();
   /**
    * Sends batches: `deps.airtable`, dropping requests not yet sent when `cancelSignal` aborts, and telling
-   * #notePause when a request waits out Airtable's 429 penalty.
+   * #notePause when a request waits out Airtable's 429 penalty. Reading a lost create back (#reconcile) goes through
+   * `deps.airtable`, not this: a note there would copy a request a crashed run may have sent minutes before, and an
+   * earlier worker, which reads the note as that request announced again, would read back from the note's time only
+   * (less RECONCILE_CLOCK_MARGIN_MS) and create those records twice. The reads that do go through it follow this
+   * run's own request, answered seconds before (a 422 looked into).
    */
   readonly #writer: AirtableClient;
   /** The pause note being appended, if any (#notePause); never rejects. */
