@@ -64,6 +64,12 @@ export class EmbeddedOperationRunner implements OperationRunner {
   readonly #cancels = new Map<string, AbortController>();
   readonly #listeners = new ProgressListeners();
   readonly #stop = new AbortController();
+
+  /** How long a run given up on Airtable's 429 waits before the next (the sleep, and the end it records). */
+  get #rateLimitPauseMs(): number {
+    return this.#opts.rateLimitPauseMs ?? 30_000;
+  }
+
   /** close's `endRunning`, for a submit whose create was still waiting on Redis when close ran. */
   #endReason: string | undefined;
 
@@ -227,7 +233,7 @@ export class EmbeddedOperationRunner implements OperationRunner {
       stopSignal: this.#stop.signal,
       cancelSignal,
       // The sleep below (OperationRateLimitedError), recorded so that get_operation says when the write resumes.
-      rateLimitPauseMs: this.#opts.rateLimitPauseMs ?? 30_000,
+      rateLimitPauseMs: this.#rateLimitPauseMs,
       onProgress: (state) => {
         this.#listeners.emit(id, progressUpdateOf(state));
       },
@@ -239,7 +245,7 @@ export class EmbeddedOperationRunner implements OperationRunner {
       } catch (error) {
         if (error instanceof OperationFailedError || error instanceof OperationReleasedError) return;
         if (error instanceof OperationRateLimitedError) {
-          await this.#sleep(this.#opts.rateLimitPauseMs ?? 30_000, cancelSignal);
+          await this.#sleep(this.#rateLimitPauseMs, cancelSignal);
         } else if (error instanceof OperationRetryableError && attempt < maxAttempts) {
           const cap = Math.min(60_000, (this.#opts.backoffMs ?? 1_000) * 2 ** (attempt - 1));
           logger.warn({ operationId: id, attempt, err: error }, "operation will be retried");

@@ -123,6 +123,15 @@ export const acceptedEventSchema = z.object({
   batchesTotal: z.number().int().positive(),
 });
 
+/**
+ * A wait out of Airtable's 429 penalty, as `batch.started` and `batch.failed` record it: the base whose requests are
+ * refused, and until when (epoch ms, the worker's clock). See each event's field for what it means there.
+ */
+const rateLimitPauseSchema = z.object({
+  baseId: z.string().min(1),
+  until: z.number().int().nonnegative(),
+});
+
 export const batchStartedEventSchema = z.object({
   ...eventBase,
   type: z.literal("batch.started"),
@@ -145,12 +154,7 @@ export const batchStartedEventSchema = z.object({
    * it reads back records created since that time less RECONCILE_CLOCK_MARGIN_MS (60 s), which covers the request's
    * timeout (30 s) and the settle delay; the current fold keeps the request's own `at`.
    */
-  rateLimitPause: z
-    .object({
-      baseId: z.string().min(1),
-      until: z.number().int().nonnegative(),
-    })
-    .optional(),
+  rateLimitPause: rateLimitPauseSchema.optional(),
 });
 
 export const batchSucceededEventSchema = z.object({
@@ -194,7 +198,7 @@ export const batchFailedEventSchema = z.object({
    * clock: now + the runner's pause, ProcessorDeps.rateLimitPauseMs), when these items are sent again. The fold shows
    * it as `rateLimitPause`, like the note on `batch.started`. Absent on earlier logs; an earlier reader drops it.
    */
-  rateLimitPause: z.object({ baseId: z.string().min(1), until: z.number().int().nonnegative() }).optional(),
+  rateLimitPause: rateLimitPauseSchema.optional(),
 });
 
 export const batchInDoubtEventSchema = z.object({

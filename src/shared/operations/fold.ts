@@ -230,7 +230,7 @@ export function foldOperation(events: readonly OperationEvent[]): OperationState
     if (event.type === "batch.started" && event.rateLimitPause !== undefined) {
       // The request in flight waits out a 429 penalty: no new attempt (see the rules above).
       sawBatchEvent = true;
-      rateLimitPause = { baseId: event.rateLimitPause.baseId, until: event.rateLimitPause.until, since: event.at };
+      rateLimitPause = pauseOf(event.rateLimitPause, event.at);
       continue;
     }
     rateLimitPause = undefined;
@@ -292,7 +292,7 @@ export function foldOperation(events: readonly OperationEvent[]): OperationState
         }
         // A 429 the client stopped waiting out: the runner runs the operation again at `until`.
         if (event.rateLimitPause !== undefined) {
-          rateLimitPause = { baseId: event.rateLimitPause.baseId, until: event.rateLimitPause.until, since: event.at };
+          rateLimitPause = pauseOf(event.rateLimitPause, event.at);
         }
         break;
       }
@@ -436,6 +436,11 @@ function rank(outcome: ItemOutcome): number {
   if ("recordId" in outcome) return 3;
   if ("error" in outcome) return 2;
   return 1;
+}
+
+/** OperationState.rateLimitPause from an event's `rateLimitPause` recorded at `at` (epoch ms). */
+function pauseOf(pause: { baseId: string; until: number }, at: number): NonNullable<OperationState["rateLimitPause"]> {
+  return { baseId: pause.baseId, until: pause.until, since: at };
 }
 
 export function isTerminal(status: OperationStatus): boolean {
