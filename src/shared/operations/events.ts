@@ -150,9 +150,13 @@ export const batchStartedEventSchema = z.object({
    * shows it as `rateLimitPause` until the next event. A reader that predates the field drops it (zod strips unknown
    * keys) and reads the same request announced again: nothing settles and the request in flight stays the one in
    * flight, so an earlier server or worker during a rolling deploy folds the log as it did (a new event type would
-   * fail its strict parse). Its `at` is later than the request's: an earlier worker that reconciles a lost create from
-   * it reads back records created since that time less RECONCILE_CLOCK_MARGIN_MS (60 s), which covers the request's
-   * timeout (30 s) and the settle delay; the current fold keeps the request's own `at`.
+   * fail its strict parse). Its `at` is later than the request's `batch.started`, and an earlier worker that reconciles
+   * a lost create from it reads back records created since that time less RECONCILE_CLOCK_MARGIN_MS (60 s): safe,
+   * because the note is recorded as the request starts its wait, before it is sent (or sent again after its own 429,
+   * which applied nothing), so what it creates is created after the note's `at`, the time its append takes within the
+   * margin. The other waits the processor notes are of reads after its own request was answered with a 422 (nothing
+   * created); reading a lost create back goes around the note (processor.ts `#writer`). The current fold keeps the
+   * request's own `at`.
    */
   rateLimitPause: rateLimitPauseSchema.optional(),
 });
