@@ -45,6 +45,8 @@ export async function readJsonBody(req: Request, maxBytes: number): Promise<Json
       else chunks.push(chunk);
     };
     req.on("data", onData);
+    // A 'data' listener starts the flow only of a stream nobody paused; `for await` read a paused one too.
+    req.resume();
     const stopWatching = finished(req, { writable: false }, (error) => {
       req.off("data", onData);
       stopWatching();
