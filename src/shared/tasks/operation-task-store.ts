@@ -169,12 +169,19 @@ function completedResult(state: OperationState): CompletedTaskV2["result"] {
  * - `ceil(remainingBatches / 10)`: about a tenth of the remaining work, so a client polls some ten times over an
  *   operation's run, and never sooner than one batch could finish (a 2,000-record import, 200 batches: 4 s at
  *   first, 500 ms near its end).
- * Pure. `queueDepth` ≥ 0; `baseRps` > 0.
+ * While the operation waits out Airtable's 429 penalty (OperationState.rateLimitPause, its end after `now`), nothing
+ * new can show before the pause ends: the interval is at least the time left, within the same bounds.
+ * Pure. `queueDepth` ≥ 0; `baseRps` > 0; `now` epoch ms (default the clock).
  */
-export function pollIntervalFor(state: OperationState, opts: { queueDepth: number; baseRps: number }): number {
+export function pollIntervalFor(
+  state: OperationState,
+  opts: { queueDepth: number; baseRps: number; now?: number },
+): number {
   const spacingMs = 1000 / opts.baseRps;
   const remaining = Math.max(0, state.progress.batchesTotal - state.progress.batchesDone);
   const ahead = state.status === "queued" ? Math.max(0, opts.queueDepth) : 0;
   const requests = ahead + Math.max(1, Math.ceil(remaining / 10));
-  return Math.min(MAX_POLL_INTERVAL_MS, Math.max(MIN_POLL_INTERVAL_MS, Math.round(spacingMs * requests)));
+  const pauseLeft = state.status === "running" ? (state.rateLimitPause?.until ?? 0) - (opts.now ?? Date.now()) : 0;
+  const ms = Math.max(Math.round(spacingMs * requests), pauseLeft);
+  return Math.min(MAX_POLL_INTERVAL_MS, Math.max(MIN_POLL_INTERVAL_MS, ms));
 }

@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { NewOperationEvent } from "../../../src/shared/operations/events.ts";
 import type { OperationState } from "../../../src/shared/operations/fold.ts";
 import { foldOperation } from "../../../src/shared/operations/fold.ts";
 import { EmbeddedOperationRunner } from "../../../src/shared/operations/embedded-runner.ts";
@@ -221,6 +222,27 @@ describe("pollIntervalFor", () => {
     expect(pollIntervalFor(stateOf(5, 0), { queueDepth: 9, baseRps: 5 })).toBe(2_000);
     expect(pollIntervalFor(stateOf(5, 0), { queueDepth: 1_000, baseRps: 5 })).toBe(MAX_POLL_INTERVAL_MS);
     expect(pollIntervalFor(stateOf(2_000, 0), { queueDepth: 1_000, baseRps: 5 })).toBe(MAX_POLL_INTERVAL_MS);
+  });
+
+  it("while Airtable's 429 penalty holds it: when the pause ends (at most 10 s), not sooner; once it has, as before", () => {
+    const op = testOperation({ records: 2_000 });
+    const events: NewOperationEvent[] = [];
+    for (let b = 0; b < 199; b++) events.push(started(b), succeeded(b, range(b * 10, b * 10 + 9)));
+    const now = Date.now();
+    // The last batch's request waits out the penalty until now + ms (the note the processor records).
+    const pausedFor = (ms: number) => {
+      const note: NewOperationEvent = {
+        type: "batch.started",
+        batch: 199,
+        attempt: 1,
+        rateLimitPause: { baseId: op.baseId, until: now + ms },
+      };
+      return foldOperation(testLog(op, ...events, started(199), note));
+    };
+    const rates = { queueDepth: 0, baseRps: 5, now };
+    expect(pollIntervalFor(pausedFor(3_000), rates)).toBe(3_000); // the last batch, 500 ms without the pause
+    expect(pollIntervalFor(pausedFor(25_000), rates)).toBe(MAX_POLL_INTERVAL_MS);
+    expect(pollIntervalFor(pausedFor(-1_000), rates)).toBe(MIN_POLL_INTERVAL_MS);
   });
 
   it("follows the base's rate: a slower base polls later", () => {
