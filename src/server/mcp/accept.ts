@@ -17,6 +17,10 @@ import type { Request } from "express";
  */
 export type AcceptedAnswer = "either" | "json" | "sse";
 
+/**
+ * What the request's Accept header lets POST /mcp answer with (AcceptedAnswer, above; undefined: answer 406). The same
+ * header value always gets the same answer, remembered for the next request that sends it.
+ */
 export function acceptedAnswer(req: Request): AcceptedAnswer | undefined {
   const accept = req.headers.accept;
   // The answer depends on the Accept value alone, and a client sends the same one on every request: negotiating it
