@@ -10,7 +10,8 @@
  * Checked here, before any request, so that a wrong call costs no Airtable request and is told the fix:
  * - "string" without timeZone or userLocale: refused with an example (no default: a zone guessed for the agent would
  *   show a person times in the wrong zone without a word, and Airtable itself has no default).
- * - a timeZone Intl does not know (Node's IANA database), or a userLocale that is not a BCP 47 tag Intl knows.
+ * - a timeZone Intl does not know (Node's IANA database), or one it knows that is an abbreviation ("CET") or an
+ *   offset ("+01:00"), which Airtable's list of zones does not hold; a userLocale that is not a BCP 47 tag Intl knows.
  * - timeZone or userLocale without cellFormat "string": Airtable documents them only for "string" ("The time zone that
  *   should be used to format dates when using string as the cellFormat"); with JSON cells they would change nothing
  *   and an agent would read UTC instants as local times, so they are refused with the two ways out.
@@ -101,7 +102,70 @@ export function resolveCellFormat(input: {
   return { cellFormat: "string", timeZone: zone, userLocale: userLocale! };
 }
 
-/** The zone to send, or ToolInputError when Intl does not know it (with the IANA names ending like it, if any). */
+/** What every refusal of a zone ends with. */
+const ZONE_HELP =
+  'Give an IANA name such as "Europe/Berlin", "America/New_York", "Asia/Tokyo" or "UTC" (not an abbreviation like ' +
+  '"CET" or an offset like "+01:00").';
+
+/**
+ * A zone for each abbreviation an agent is likely to write: the one named in the refusal. Several places share most
+ * of them ("CET" is Berlin's, Paris's, Rome's …): the refusal says "e.g." and asks for the person's own place.
+ */
+const ABBREVIATION_ZONES: Readonly<Record<string, string>> = {
+  CET: "Europe/Berlin",
+  CEST: "Europe/Berlin",
+  MET: "Europe/Berlin",
+  MEST: "Europe/Berlin",
+  EET: "Europe/Athens",
+  EEST: "Europe/Athens",
+  WET: "Europe/Lisbon",
+  WEST: "Europe/Lisbon",
+  BST: "Europe/London",
+  EST: "America/New_York",
+  EDT: "America/New_York",
+  EST5EDT: "America/New_York",
+  CST: "America/Chicago",
+  CDT: "America/Chicago",
+  CST6CDT: "America/Chicago",
+  MST: "America/Denver",
+  MDT: "America/Denver",
+  MST7MDT: "America/Denver",
+  PST: "America/Los_Angeles",
+  PDT: "America/Los_Angeles",
+  PST8PDT: "America/Los_Angeles",
+  HST: "Pacific/Honolulu",
+  IST: "Asia/Kolkata",
+  JST: "Asia/Tokyo",
+};
+
+/**
+ * ToolInputError for a zone Intl takes but Airtable's list does not hold: an offset ("+01:00", which Intl knows since
+ * ES2024) or a name without a region ("CET", "EST5EDT": legacy IANA links). Airtable's list of supported zones
+ * (support.airtable.com, "Supported SET_TIMEZONE timezones") holds Region/City names only; whether its API takes the
+ * others is not documented. An offset would also show a person the wrong hour for half the year (no daylight
+ * saving time). "UTC" and "GMT" are taken.
+ */
+function refuseAbbreviationOrOffset(given: string): void {
+  const name = given.trim();
+  if (/^(utc|gmt)$/i.test(name)) return;
+  const offset = /^[+−-]?\d/.test(name) || /^(utc|gmt)\s*[+−-]/i.test(name);
+  if (!offset && name.includes("/")) return;
+  const zone = ABBREVIATION_ZONES[name.toUpperCase()];
+  const what = offset
+    ? "an offset, not a time zone name: an offset does not follow daylight saving time, so half the year it shows " +
+      "a person the wrong hour"
+    : "an abbreviation, not a time zone name";
+  throw new ToolInputError(
+    `timeZone ${JSON.stringify(given)} is ${what}. Give the IANA name of the person's place` +
+      `${zone === undefined ? "" : ` (e.g. ${JSON.stringify(zone)} for ${name.toUpperCase()})`}, such as ` +
+      '"Europe/Berlin", "America/New_York", "Asia/Tokyo" or "UTC".',
+  );
+}
+
+/**
+ * The zone to send, or ToolInputError when Intl does not know it (with the IANA names ending like it, if any) or it
+ * is an abbreviation or an offset (refuseAbbreviationOrOffset).
+ */
 function checkTimeZone(given: string): string {
   let resolved: string;
   try {
@@ -117,12 +181,9 @@ function checkTimeZone(given: string): string {
             .map((z) => JSON.stringify(z))
             .join(" or ")}? `
         : "";
-    throw new ToolInputError(
-      `timeZone ${JSON.stringify(given)} is not a time zone name: ${suggestion}Give an IANA name such as ` +
-        '"Europe/Berlin", "America/New_York", "Asia/Tokyo" or "UTC" (not an abbreviation like "CET" or an offset ' +
-        'like "+01:00").',
-    );
+    throw new ToolInputError(`timeZone ${JSON.stringify(given)} is not a time zone name: ${suggestion}${ZONE_HELP}`);
   }
+  refuseAbbreviationOrOffset(given);
   // Intl takes any case; Airtable's list of zones spells them one way. An alias ("Asia/Calcutta") is sent as given.
   return resolved.toLowerCase() === given.toLowerCase() ? resolved : given;
 }

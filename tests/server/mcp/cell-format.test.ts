@@ -235,6 +235,20 @@ describe("cellFormat, timeZone and userLocale refused before any records request
     const abbreviation = await call("list_records", { ...base, ...STRING, timeZone: "CEST" });
     expect(abbreviation.text).toContain('timeZone "CEST" is not a time zone name: Give an IANA name such as');
 
+    // Intl takes these, Airtable's list of zones (Region/City names) does not, and an offset skips daylight saving
+    // time: refused, naming a zone (they were sent as given, CET's times shown without a word).
+    const cet = await call("list_records", { ...base, ...STRING, timeZone: "CET" });
+    expect(cet.isError).toBe(true);
+    expect(cet.text).toBe(
+      'timeZone "CET" is an abbreviation, not a time zone name. Give the IANA name of the person\'s place (e.g. ' +
+        '"Europe/Berlin" for CET), such as "Europe/Berlin", "America/New_York", "Asia/Tokyo" or "UTC".',
+    );
+    const offset = await call("get_record", { ...base, recordId: "rec00000000000000", ...STRING, timeZone: "+01:00" });
+    expect(offset.isError).toBe(true);
+    expect(offset.text).toContain('timeZone "+01:00" is an offset, not a time zone name: an offset does not follow');
+    const utc = await call("list_records", { ...base, ...STRING, timeZone: "utc", maxRecords: 1 });
+    expect(utc.isError, utc.text).toBe(false);
+
     const underscore = await call("get_record", {
       ...base,
       recordId: "rec00000000000000",
@@ -269,7 +283,7 @@ describe("cellFormat, timeZone and userLocale refused before any records request
     expect(expand.isError).toBe(true);
     expect(expand.text).toContain('expandLinks does not go with cellFormat "string"');
 
-    // The blank-argument listing above is the only records read.
-    expect(recordReads()).toBe(before + 1);
+    // The blank-argument listing and the UTC one above are the only records reads.
+    expect(recordReads()).toBe(before + 2);
   });
 });
