@@ -52,7 +52,10 @@ export function decodeCursor(text: string, fingerprint: string): RecordCursor {
   }
   if (parsed.q !== fingerprint) {
     throw new CursorQueryMismatchError(
-      "The cursor belongs to a different query. Repeat the previous call's arguments (table, view, fields, sort, filter, search) with the cursor, or leave cursor out to start over.",
+      // The list names every argument the fingerprint holds (listing.ts: the query, with cellFormat, timeZone and
+      // userLocale, and the search): an agent that changed only the locale must find it here.
+      "The cursor belongs to a different query. Repeat the previous call's arguments (table, view, fields, sort, " +
+        "filter, search, cellFormat, timeZone, userLocale) with the cursor, or leave cursor out to start over.",
     );
   }
   const cursor: RecordCursor = { q: parsed.q, c: parsed.c, n: parsed.n };

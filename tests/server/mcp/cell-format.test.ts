@@ -210,7 +210,11 @@ describe('cellFormat "string": cells as a person sees them in Airtable', () => {
       cursor: first.data.nextCursor,
     });
     expect(otherZone.isError).toBe(true);
-    expect(otherZone.text).toContain("The cursor belongs to a different query");
+    // It names the arguments that differ here, so an agent that changed only the zone or locale sees which to repeat.
+    expect(otherZone.text).toBe(
+      "The cursor belongs to a different query. Repeat the previous call's arguments (table, view, fields, sort, " +
+        "filter, search, cellFormat, timeZone, userLocale) with the cursor, or leave cursor out to start over.",
+    );
   });
 });
 
