@@ -22,6 +22,7 @@
  */
 import { z } from "zod";
 import type { ListRecordsOptions } from "../airtable/request.ts";
+import type { AirtableField, AirtableTable } from "../airtable/schemas.ts";
 import { ToolInputError } from "./tool-input-error.ts";
 
 /** The example every refusal here shows: a zone and a locale Airtable and Intl both know. */
@@ -211,4 +212,57 @@ function isKnownLocale(tag: string): boolean {
   } catch {
     return false; // a tag of the right letters that is still not well-formed ("en-us-us")
   }
+}
+
+/**
+ * The zone a date-time field shows its times in for every collaborator (Airtable's field model: a dateTime field's
+ * `options.timeZone`, and the `result.options.timeZone` of a createdTime, lastModifiedTime, formula, rollup or lookup
+ * whose result is a dateTime), or undefined for a field shown in each viewer's zone ("client") or not a date-time.
+ */
+function fixedZoneOf(field: AirtableField): string | undefined {
+  const options = field.options;
+  const result = options?.result as { type?: unknown; options?: { timeZone?: unknown } } | undefined;
+  const zone =
+    field.type === "dateTime" ? options?.timeZone : result?.type === "dateTime" ? result.options?.timeZone : undefined;
+  return typeof zone === "string" && zone !== "client" ? zone : undefined;
+}
+
+/** Intl's spelling of a zone ("utc" → "UTC"), or the zone as given when Intl does not know it. */
+function canonicalZone(zone: string): string {
+  try {
+    return new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
+  } catch {
+    return zone;
+  }
+}
+
+/**
+ * The note for a string listing whose records show a date-time field set to one zone for every collaborator other
+ * than the call's `timeZone`: Airtable shows such a field in its own zone whatever the request's (the time zone
+ * option of the date field: "Use the same time zone for all collaborators"), and the string has no zone in it, so
+ * an agent that asked for "Europe/Berlin" would tell a person in Berlin a UTC time as theirs. Undefined when no such
+ * field has a value in `records` (cells keyed by field name, as the tools answer them).
+ */
+export function fixedZoneNote(
+  table: AirtableTable,
+  format: CellFormatOptions,
+  records: readonly { fields: Record<string, unknown> }[],
+): string | undefined {
+  if (format.cellFormat !== "string" || format.timeZone === undefined) return undefined;
+  const asked = canonicalZone(format.timeZone);
+  const shown = new Map<string, string[]>();
+  for (const field of table.fields) {
+    const zone = fixedZoneOf(field);
+    if (zone === undefined || canonicalZone(zone) === asked) continue;
+    if (!records.some((r) => r.fields[field.name] !== undefined && r.fields[field.name] !== "")) continue;
+    const spelled = zone === "utc" ? "UTC" : zone;
+    shown.set(spelled, [...(shown.get(spelled) ?? []), JSON.stringify(field.name)]);
+  }
+  if (shown.size === 0) return undefined;
+  const parts = [...shown].map(([zone, names]) => `${names.join(", ")} in ${zone}`);
+  return (
+    `Times of fields set to one time zone for all collaborators are shown in that zone, not in ${format.timeZone}: ` +
+    `${parts.join("; ")} (the strings do not say so). Convert them before telling a person in ${format.timeZone} ` +
+    `(cellFormat "json" gives each as a UTC instant), or say the zone.`
+  );
 }

@@ -10,7 +10,7 @@ import { isPlainObject, quotedValue } from "./tool-input-error.ts";
 import { listArgumentIssues, nameListWording } from "./list-argument.ts";
 import { expandLinkCells, expandedLinkBytes } from "./linked-records.ts";
 import { schemaForRecords } from "./with-schema.ts";
-import { cellFormatInputs } from "./cell-format.ts";
+import { cellFormatInputs, fixedZoneNote } from "./cell-format.ts";
 
 /** Inputs list_records and search_records share. */
 export const listingInputs = {
@@ -265,6 +265,8 @@ export async function runListing(
       `Stopped after ${page.records.length} records to keep this answer under about 40 kB. ` +
       "Call again with nextCursor for more, or ask for fewer fields.";
   }
+  const zones = fixedZoneNote(args.table, args.query, out.records);
+  if (zones !== undefined) out.note = out.note === undefined ? zones : `${out.note} ${zones}`;
   return out;
 }
 

@@ -103,6 +103,41 @@ describe('cellFormat "string": cells as a person sees them in Airtable', () => {
     expect(raw.fields.Fee).toBe(1234.5);
   });
 
+  it("a field shown in one zone for all collaborators, other than the call's, is named in a note", async () => {
+    // "Starts in Berlin" shows Berlin times whatever the call's zone, and its string says no zone: an agent that asked
+    // for New York would tell a New Yorker 10:00am (a Berlin time) as theirs. Shown in each viewer's zone, "Starts"
+    // needs no note.
+    const listed = await call("list_records", { baseId: mcp.base.id, tableId: "Meetings", ...STRING });
+    expect(listed.data.note).toBe(
+      "Times of fields set to one time zone for all collaborators are shown in that zone, not in America/New_York: " +
+        '"Starts in Berlin" in Europe/Berlin (the strings do not say so). Convert them before telling a person in ' +
+        'America/New_York (cellFormat "json" gives each as a UTC instant), or say the zone.',
+    );
+    const found = await call("search_records", {
+      baseId: mcp.base.id,
+      tableId: "Meetings",
+      searchTerm: "kick",
+      ...STRING,
+    });
+    expect(found.data.note).toContain('"Starts in Berlin" in Europe/Berlin');
+    // In the field's own zone, or without the field's value in the answer: nothing to say.
+    const berlin = await call("list_records", {
+      baseId: mcp.base.id,
+      tableId: "Meetings",
+      ...STRING,
+      timeZone: "Europe/Berlin",
+    });
+    expect(berlin.isError, berlin.text).toBe(false);
+    expect(berlin.data.note).toBeUndefined();
+    const review = await call("list_records", {
+      baseId: mcp.base.id,
+      tableId: "Meetings",
+      ...STRING,
+      filterByFormula: '{Name} = "Review"',
+    });
+    expect(review.data.note).toBeUndefined();
+  });
+
   it("get_record and search_records take it too", async () => {
     const kickoffId = mcp.h.sandbox
       .listRecordsDirect(mcp.base.id, "Meetings")
@@ -121,6 +156,7 @@ describe('cellFormat "string": cells as a person sees them in Airtable', () => {
     expect(record.fields.Starts).toBe("4/3/2026 18:00");
     expect(record.fields["Starts in Berlin"]).toBe("2026-03-04 10:00am");
     expect(record.fields.Company).toBe("Acme");
+    expect(got.data.note).toContain('not in Asia/Tokyo: "Starts in Berlin" in Europe/Berlin');
     // A local date in the British order, day first.
     expect(record.fields["Local day"]).toBe("4/3/2026");
 

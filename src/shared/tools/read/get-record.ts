@@ -6,7 +6,8 @@ import { schemaForRecords, withSchema } from "../with-schema.ts";
 import { expandLinksInput } from "../listing.ts";
 import { expandLinkCells } from "../linked-records.ts";
 import { ToolInputError } from "../tool-input-error.ts";
-import { cellFormatInputs, resolveCellFormat } from "../cell-format.ts";
+import { z } from "zod";
+import { cellFormatInputs, fixedZoneNote, resolveCellFormat } from "../cell-format.ts";
 
 export const getRecord = defineTool({
   name: "get_record",
@@ -24,7 +25,8 @@ export const getRecord = defineTool({
     expandLinks: expandLinksInput(),
     ...cellFormatInputs,
   },
-  outputSchema: { record: recordOutput },
+  // note: a string record's field shown in one zone for all collaborators other than timeZone (cell-format.ts).
+  outputSchema: { record: recordOutput, note: z.string().optional() },
   annotations: readOnlyAnnotations,
   async handler(input, ctx) {
     // Checked before any request (cell-format.ts).
@@ -55,7 +57,8 @@ export const getRecord = defineTool({
     }
     const record = keyedByName(byId, table);
     if (input.expandLinks) await expandLinkCells(ctx.airtable, input.baseId, schema, table, [record]);
-    return { record: toRecordOutput(record) };
+    const note = fixedZoneNote(table, format, [record]);
+    return { record: toRecordOutput(record), ...(note !== undefined && { note }) };
   },
 });
 
