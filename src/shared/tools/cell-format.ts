@@ -23,6 +23,7 @@
 import { z } from "zod";
 import type { ListRecordsOptions } from "../airtable/request.ts";
 import type { AirtableField, AirtableTable } from "../airtable/schemas.ts";
+import { closestNames } from "../closest-name.ts";
 import { ToolInputError } from "./tool-input-error.ts";
 
 /** The example every refusal here shows: a zone and a locale Airtable and Intl both know. */
@@ -173,8 +174,10 @@ function checkTimeZone(given: string): string {
     resolved = new Intl.DateTimeFormat("en-US", { timeZone: given }).resolvedOptions().timeZone;
   } catch {
     const city = given.trim().split("/").at(-1)!.replaceAll(" ", "_").toLowerCase();
-    const near =
-      city === "" ? [] : Intl.supportedValuesOf("timeZone").filter((z) => z.toLowerCase().endsWith(`/${city}`));
+    const zones = Intl.supportedValuesOf("timeZone");
+    const sameCity = city === "" ? [] : zones.filter((z) => z.toLowerCase().endsWith(`/${city}`));
+    // A misspelt name ("Europe/Berln", "America/New York"): the rule every "did you mean" follows (closest-name.ts).
+    const near = sameCity.length > 0 ? sameCity : closestNames(given, zones);
     const suggestion =
       near.length > 0
         ? `did you mean ${near

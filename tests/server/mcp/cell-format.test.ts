@@ -272,6 +272,12 @@ describe("cellFormat, timeZone and userLocale refused before any records request
     expect(city.isError).toBe(true);
     expect(city.text).toContain('timeZone "Berlin" is not a time zone name: did you mean "Europe/Berlin"?');
 
+    // A misspelt Region/City name is told the zone it misspells (it was told only the examples).
+    const typo = await call("list_records", { ...base, ...STRING, timeZone: "Europe/Berln" });
+    expect(typo.text).toContain('timeZone "Europe/Berln" is not a time zone name: did you mean "Europe/Berlin"?');
+    const spaced = await call("list_records", { ...base, ...STRING, timeZone: "America/New York" });
+    expect(spaced.text).toContain('did you mean "America/New_York"?');
+
     const abbreviation = await call("list_records", { ...base, ...STRING, timeZone: "CEST" });
     expect(abbreviation.text).toContain('timeZone "CEST" is not a time zone name: Give an IANA name such as');
 
