@@ -62,7 +62,11 @@ export async function formulaErrorNote(
     "the formula. Check each function's arguments: a date as text Airtable can read (\"2026-03-01\"), DATETIME_DIFF's " +
     "unit ('days', 'hours', …), SET_TIMEZONE and SET_LOCALE only inside DATETIME_FORMAT(SET_TIMEZONE({Field}, " +
     '"Europe/Berlin"), "YYYY-MM-DD"), a DATETIME_PARSE format that matches the text (DATETIME_PARSE("31/12/2026", ' +
-    `"DD/MM/YYYY")), a computed field that itself shows #ERROR!. ${test}`
+    // DATETIME_PARSE(date, [input format], [locale]) (formula field reference): an agent after "midnight in Berlin"
+    // passes the zone third; the offset in the text is what says the zone.
+    '"DD/MM/YYYY")) and a locale ("en-gb") as its third argument, not a time zone (give the zone\'s offset in the ' +
+    'text: DATETIME_PARSE("2026-12-04 00:00 +01:00", "YYYY-MM-DD HH:mm Z")), a computed field that itself shows ' +
+    `#ERROR!. ${test}`
   );
 }
 

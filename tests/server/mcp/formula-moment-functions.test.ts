@@ -70,4 +70,28 @@ describe("list_records with the formula functions the sandbox emulates since ses
     expect(answer.data.note).toContain("SET_TIMEZONE and SET_LOCALE only inside DATETIME_FORMAT");
     expect(answer.data.note).toContain("a DATETIME_PARSE format that matches the text");
   });
+
+  it("names DATETIME_PARSE's third argument, a locale, when an agent gives it a time zone", async () => {
+    // "Midnight in Berlin" as DATETIME_PARSE(text, format, "Europe/Berlin"): the format matches, the third argument
+    // is a locale (formula field reference), so the note must point at it and say where the zone goes.
+    const answer = await callToolAnswer(mcp.client, "list_records", {
+      baseId: mcp.base.id,
+      tableId: "Meetings",
+      filterByFormula: 'DATETIME_PARSE("2026-03-01 00:00", "YYYY-MM-DD HH:mm", "Europe/Berlin") <= {Day}',
+    });
+    expect(answer.isError).toBe(false);
+    expect(answer.data.records).toEqual([]);
+    expect(answer.data.note).toContain(
+      'and a locale ("en-gb") as its third argument, not a time zone (give the zone\'s offset in the text: ' +
+        'DATETIME_PARSE("2026-12-04 00:00 +01:00", "YYYY-MM-DD HH:mm Z"))',
+    );
+    // What the note proposes is answered.
+    const offset = await callToolAnswer(mcp.client, "list_records", {
+      baseId: mcp.base.id,
+      tableId: "Meetings",
+      filterByFormula: 'DATETIME_PARSE("2026-03-01 00:00 +01:00", "YYYY-MM-DD HH:mm Z") <= {Day}',
+    });
+    expect(offset.isError, JSON.stringify(offset.data)).toBe(false);
+    expect((offset.data.records as unknown[]).length).toBeGreaterThan(0);
+  });
 });
