@@ -11,6 +11,7 @@
  * (run-write.ts, WRITE_WAIT_MS) and is not stopped here.
  */
 import type { AirtableClient } from "../airtable/client.ts";
+import type { RateLimitPause } from "../airtable/transport.ts";
 import { newCallProgress, type CallProgress } from "../airtable/call-progress.ts";
 import { untilAborted } from "../until-aborted.ts";
 import type { ToolContext } from "./define-tool.ts";
@@ -84,11 +85,29 @@ export async function runReadCall<T>(
   const progress = newCallProgress();
   const stop = callStop(tool, stage, [ctx.signal], { deadlineMs, startedAt }, progress);
   try {
-    const airtable: AirtableClient = ctx.airtable.withCancelSignal(stop.signal, { scope: "all", progress });
+    let airtable: AirtableClient = ctx.airtable.withCancelSignal(stop.signal, { scope: "all", progress });
+    const send = ctx.sendProgress;
+    if (send !== undefined) {
+      // A 429 penalty holds the call's requests up to 30 s: said to a client that asked for progress, so that the
+      // silence is explained (a write's checks meet it when the schema is not cached, before anything is queued).
+      airtable = airtable.withRateLimitPauses((pause) => {
+        send(0, undefined, pauseMessage(stage, pause)).catch(() => undefined);
+      });
+    }
     return await untilAborted(handler({ ...ctx, airtable }), stop.signal);
   } finally {
     stop.dispose();
   }
+}
+
+/** The progress message of a call whose request waits out Airtable's 429 penalty (runReadCall). */
+function pauseMessage(stage: DeadlineStage, pause: RateLimitPause): string {
+  const seconds = Math.max(1, Math.ceil((pause.until - Date.now()) / 1000));
+  const until = `until ${new Date(pause.until).toISOString()} (${seconds} s)`;
+  return stage === "write_checks"
+    ? `Checking the write against base ${pause.baseId} before queueing it: paused by Airtable's rate limit (429) ` +
+        `${until}, then the check goes on by itself. Nothing is queued yet: no need to call again.`
+    : `Paused by Airtable's rate limit (429) on base ${pause.baseId} ${until}, then this read goes on by itself.`;
 }
 
 /**

@@ -249,8 +249,13 @@ function callContext(base: BaseToolContext, extra: ToolRequestExtra, era: McpReq
   const ctx: ToolContext = { ...base, signal: extra.mcpReq.signal, modernEra: era === "modern" };
   const progressToken = extra.mcpReq._meta?.progressToken;
   if (progressToken !== undefined) {
-    ctx.sendProgress = (progress, total, message) =>
-      extra.mcpReq.notify({
+    // "The progress value MUST increase with each notification" (basic/utilities/progress): a write's checks may
+    // have said 0 (a 429 pause, read-call.ts) before its operation's first count, also 0, which is then not sent.
+    let last = -Infinity;
+    ctx.sendProgress = (progress, total, message) => {
+      if (progress <= last) return Promise.resolve();
+      last = progress;
+      return extra.mcpReq.notify({
         method: "notifications/progress",
         params: {
           progressToken,
@@ -259,6 +264,7 @@ function callContext(base: BaseToolContext, extra: ToolRequestExtra, era: McpReq
           ...(message !== undefined && { message }),
         },
       });
+    };
   }
   return ctx;
 }

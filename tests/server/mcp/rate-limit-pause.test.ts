@@ -226,4 +226,46 @@ describe("a write held by Airtable's 429 penalty", () => {
       await waitingServer.close();
     }
   }, 90_000);
+
+  it("a write whose checks meet the penalty, before anything is queued, says so in a progress notification", async () => {
+    // A base whose schema is not cached: the write's checks read it, and that read waits out the penalty (30 s at
+    // Airtable). The call was silent all that time, then answered.
+    const waitingServer = await startServerHarness({
+      sandbox,
+      keyPrefix,
+      env: { AIRTABLE_RATE_LIMIT_PENALTY_MS: String(PENALTY_MS), WRITE_WAIT_MS: "60000" },
+    });
+    const { client: waitingClient } = await signInAndConnect(
+      `${waitingServer.url}/mcp`,
+      new TestOAuthProvider({ sandboxUser: userId }),
+    );
+    try {
+      const base = sandbox.createBase(userId, {
+        name: "Paused checks",
+        tables: [{ name: "People", fields: [{ name: "Name", type: "singleLineText" }] }],
+      });
+      const seen: { progress: number; total?: number; message?: string }[] = [];
+      sandbox.penalize({ baseId: base.id }, PENALTY_MS);
+      const records = Array.from({ length: 3 }, (_, i) => ({ fields: { Name: recordName("c", i) } }));
+      const result = await waitingClient.callTool(
+        { name: "create_records", arguments: { baseId: base.id, tableId: "People", records } },
+        undefined,
+        { timeout: 60_000, resetTimeoutOnProgress: true, onprogress: (p) => void seen.push(p) },
+      );
+      const answer = result.structuredContent as OperationAnswer;
+      expect(answer.status, answer.message).toBe("completed");
+      expect(seen[0]?.message, JSON.stringify(seen)).toMatch(
+        new RegExp(
+          `^Checking the write against base ${base.id} before queueing it: paused by Airtable's rate limit \\(429\\) ` +
+            "until \\S+ \\(\\d+ s\\), then the check goes on by itself\\. Nothing is queued yet: no need to call again\\.$",
+        ),
+      );
+      // The operation's own notifications follow, still increasing (its first count, 0, is not sent again).
+      for (let i = 1; i < seen.length; i++) expect(seen[i]!.progress).toBeGreaterThan(seen[i - 1]!.progress);
+      expect(seen.at(-1)?.progress).toBe(3);
+    } finally {
+      await waitingClient.close();
+      await waitingServer.close();
+    }
+  }, 60_000);
 });
