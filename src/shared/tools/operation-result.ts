@@ -44,7 +44,7 @@ export const rateLimitPauseOutput = z
     secondsLeft: z.number().describe("Seconds from this answer to `until`, rounded up."),
   })
   .describe(
-    "Paused by Airtable's rate limit: a request to the base was answered 429 (more than 5 requests per second reached it, from this write or another one on the base), and Airtable refuses the base's requests for 30 s. The write waits and resumes by itself with nothing lost: do not cancel it or send it again; poll again after `until`.",
+    "Paused by Airtable's rate limit: a request to the base was answered 429 (more than 5 requests per second reached it; other apps and scripts using the base count too), and Airtable refuses the base's requests for 30 s. The write waits and resumes by itself with nothing lost: do not cancel it or send it again; poll again after `until`.",
   );
 export type RateLimitPauseOutput = z.infer<typeof rateLimitPauseOutput>;
 
@@ -70,7 +70,7 @@ export function rateLimitPauseSentence(pause: RateLimitPauseOutput | undefined):
   if (pause === undefined) return "";
   return (
     ` Paused by Airtable's rate limit: a request to base ${pause.baseId} was answered 429 (too many requests per ` +
-    `second, from this write or another one on the base), and Airtable refuses the base's requests until ${pause.until} ` +
+    `second reached it; other apps and scripts using the base count too), and Airtable refuses the base's requests until ${pause.until} ` +
     `(${formatCount(pause.secondsLeft)} s from now). The write resumes by itself then, with nothing lost: no need ` +
     "to cancel it or send it again."
   );
