@@ -9,7 +9,8 @@
 import { ConfigError, configReference } from "./shared/config.ts";
 import { StdioStartupError, runStdio } from "./stdio/run-stdio.ts";
 
-const usage = `Usage: airtable-oauth-mcp <command>
+/** The usage text; a function so that the file it names is looked up only when it is shown, not at every start. */
+const usage = (): string => `Usage: airtable-oauth-mcp <command>
 
 Commands:
   start    Run everything as configured: one process with a SQLite file in DATA_DIR (and a fake Airtable
@@ -56,10 +57,12 @@ async function main(command: string | undefined): Promise<void> {
     case "help":
     case "--help":
     case "-h":
-      process.stdout.write(usage);
+      process.stdout.write(usage());
       return;
     default:
-      process.stderr.write(command === undefined ? usage : `Unknown command ${JSON.stringify(command)}.\n\n${usage}`);
+      process.stderr.write(
+        command === undefined ? usage() : `Unknown command ${JSON.stringify(command)}.\n\n${usage()}`,
+      );
       process.exit(2);
   }
 }

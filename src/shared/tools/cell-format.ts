@@ -169,10 +169,8 @@ function refuseAbbreviationOrOffset(given: string): void {
  * is an abbreviation or an offset (refuseAbbreviationOrOffset).
  */
 function checkTimeZone(given: string): string {
-  let resolved: string;
-  try {
-    resolved = new Intl.DateTimeFormat("en-US", { timeZone: given }).resolvedOptions().timeZone;
-  } catch {
+  const resolved = intlZone(given);
+  if (resolved === undefined) {
     const city = given.trim().split("/").at(-1)!.replaceAll(" ", "_").toLowerCase();
     const zones = Intl.supportedValuesOf("timeZone");
     const sameCity = city === "" ? [] : zones.filter((z) => z.toLowerCase().endsWith(`/${city}`));
@@ -230,13 +228,18 @@ function fixedZoneOf(field: AirtableField): string | undefined {
   return typeof zone === "string" && zone !== "client" ? zone : undefined;
 }
 
-/** Intl's spelling of a zone ("utc" → "UTC"), or the zone as given when Intl does not know it. */
-function canonicalZone(zone: string): string {
+/** Intl's spelling of a zone ("utc" → "UTC", "europe/berlin" → "Europe/Berlin"), or undefined when Intl does not know it. */
+function intlZone(zone: string): string | undefined {
   try {
     return new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
   } catch {
-    return zone;
+    return undefined;
   }
+}
+
+/** Intl's spelling of a zone, or the zone as given when Intl does not know it. */
+function canonicalZone(zone: string): string {
+  return intlZone(zone) ?? zone;
 }
 
 /**

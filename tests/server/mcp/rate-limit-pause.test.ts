@@ -58,6 +58,23 @@ afterAll(async () => {
 
 const paused = (answer: OperationAnswer) => answer.rateLimitPause !== undefined;
 
+/**
+ * A second server process of the same deployment (one queue, the worker of the suite), whose write calls wait for
+ * their operation (WRITE_WAIT_MS) and meanwhile relay its progress as notifications/progress; and a client of the
+ * suite's user signed in to it. The caller closes both.
+ */
+async function startWaitingServer(): Promise<{ waitingServer: ServerHarness; waitingClient: Client }> {
+  const waitingServer = await startServerHarness({
+    sandbox,
+    keyPrefix,
+    env: { AIRTABLE_RATE_LIMIT_PENALTY_MS: String(PENALTY_MS), WRITE_WAIT_MS: "60000" },
+  });
+  const { client: waitingClient } = await signInAndConnect(
+    `${waitingServer.url}/mcp`,
+    new TestOAuthProvider({ sandboxUser: userId }),
+  );
+  return { waitingServer, waitingClient };
+}
 describe("a write held by Airtable's 429 penalty", () => {
   it("says it is paused, until when, and that it resumes by itself; the pause goes once requests resume", async () => {
     const base = sandbox.createBase(userId, {
@@ -170,17 +187,7 @@ describe("a write held by Airtable's 429 penalty", () => {
   }, 90_000);
 
   it("the write call's progress notifications say it is paused, and keep increasing", async () => {
-    // A second server process of the same deployment (one queue, the worker above), whose write calls wait for their
-    // operation (WRITE_WAIT_MS) and meanwhile relay its progress as notifications/progress.
-    const waitingServer = await startServerHarness({
-      sandbox,
-      keyPrefix,
-      env: { AIRTABLE_RATE_LIMIT_PENALTY_MS: String(PENALTY_MS), WRITE_WAIT_MS: "60000" },
-    });
-    const { client: waitingClient } = await signInAndConnect(
-      `${waitingServer.url}/mcp`,
-      new TestOAuthProvider({ sandboxUser: userId }),
-    );
+    const { waitingServer, waitingClient } = await startWaitingServer();
     try {
       const base = sandbox.createBase(userId, {
         name: "Paused progress",
@@ -230,15 +237,7 @@ describe("a write held by Airtable's 429 penalty", () => {
   it("a write whose checks meet the penalty, before anything is queued, says so in a progress notification", async () => {
     // A base whose schema is not cached: the write's checks read it, and that read waits out the penalty (30 s at
     // Airtable). The call was silent all that time, then answered.
-    const waitingServer = await startServerHarness({
-      sandbox,
-      keyPrefix,
-      env: { AIRTABLE_RATE_LIMIT_PENALTY_MS: String(PENALTY_MS), WRITE_WAIT_MS: "60000" },
-    });
-    const { client: waitingClient } = await signInAndConnect(
-      `${waitingServer.url}/mcp`,
-      new TestOAuthProvider({ sandboxUser: userId }),
-    );
+    const { waitingServer, waitingClient } = await startWaitingServer();
     try {
       const base = sandbox.createBase(userId, {
         name: "Paused checks",
