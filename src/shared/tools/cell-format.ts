@@ -150,7 +150,7 @@ const ABBREVIATION_ZONES: Readonly<Record<string, string>> = {
 function refuseAbbreviationOrOffset(given: string): void {
   const name = given.trim();
   if (/^(utc|gmt)$/i.test(name)) return;
-  const offset = /^[+−-]?\d/.test(name) || /^(utc|gmt)\s*[+−-]/i.test(name);
+  const offset = isOffset(name);
   if (!offset && name.includes("/")) return;
   const zone = ABBREVIATION_ZONES[name.toUpperCase()];
   const what = offset
@@ -164,6 +164,11 @@ function refuseAbbreviationOrOffset(given: string): void {
   );
 }
 
+/** Whether a trimmed zone is written as an offset from UTC ("+01:00", "-0500", "UTC+1", "GMT-5"). */
+function isOffset(name: string): boolean {
+  return /^[+−-]?\d/.test(name) || /^(utc|gmt)\s*[+−-]/i.test(name);
+}
+
 /**
  * The zone to send, or ToolInputError when Intl does not know it (with the IANA names ending like it, if any) or it
  * is an abbreviation or an offset (refuseAbbreviationOrOffset).
@@ -171,6 +176,10 @@ function refuseAbbreviationOrOffset(given: string): void {
 function checkTimeZone(given: string): string {
   const resolved = intlZone(given);
   if (resolved === undefined) {
+    // Abbreviations and offsets Intl does not know ("CEST", "PDT", "UTC+1") get their own refusal, with its zone.
+    if (ABBREVIATION_ZONES[given.trim().toUpperCase()] !== undefined || isOffset(given.trim())) {
+      refuseAbbreviationOrOffset(given);
+    }
     const city = given.trim().split("/").at(-1)!.replaceAll(" ", "_").toLowerCase();
     const zones = Intl.supportedValuesOf("timeZone");
     const sameCity = city === "" ? [] : zones.filter((z) => z.toLowerCase().endsWith(`/${city}`));

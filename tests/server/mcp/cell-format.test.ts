@@ -278,8 +278,17 @@ describe("cellFormat, timeZone and userLocale refused before any records request
     const spaced = await call("list_records", { ...base, ...STRING, timeZone: "America/New York" });
     expect(spaced.text).toContain('did you mean "America/New_York"?');
 
+    // Abbreviations and offsets Intl does not know either get the same refusal as those it knows, with a zone
+    // (they were told only "not a time zone name").
     const abbreviation = await call("list_records", { ...base, ...STRING, timeZone: "CEST" });
-    expect(abbreviation.text).toContain('timeZone "CEST" is not a time zone name: Give an IANA name such as');
+    expect(abbreviation.text).toBe(
+      'timeZone "CEST" is an abbreviation, not a time zone name. Give the IANA name of the person\'s place (e.g. ' +
+        '"Europe/Berlin" for CEST), such as "Europe/Berlin", "America/New_York", "Asia/Tokyo" or "UTC".',
+    );
+    const pdt = await call("list_records", { ...base, ...STRING, timeZone: "pdt" });
+    expect(pdt.text).toContain('(e.g. "America/Los_Angeles" for PDT)');
+    const utcPlusOne = await call("list_records", { ...base, ...STRING, timeZone: "UTC+1" });
+    expect(utcPlusOne.text).toContain('timeZone "UTC+1" is an offset, not a time zone name: an offset does not follow');
 
     // Intl takes these, Airtable's list of zones (Region/City names) does not, and an offset skips daylight saving
     // time: refused, naming a zone (they were sent as given, CET's times shown without a word).
