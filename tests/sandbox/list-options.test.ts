@@ -88,6 +88,105 @@ describe("cellFormat=string", () => {
   });
 });
 
+describe("cellFormat=string: times of computed fields and negative amounts", () => {
+  // The field model's Created time / Last modified time: "result: optional<date field config | dateTime field
+  // config>", whose timeZone is one zone for all collaborators or `client` (each viewer's): a string cell shows the
+  // time as a dateTime field with that config would. Without one (and for date-valued formulas) the sandbox shows
+  // each viewer's zone, the interface's default; before session 28 these were always UTC.
+  it("shows created and modified times, and date-valued formulas, in the request's zone unless the field sets one", async () => {
+    const log = f.sandbox.createBase(f.user.id, {
+      name: "Log",
+      tables: [
+        {
+          name: "Entries",
+          fields: [
+            { name: "Name", type: "singleLineText" },
+            { name: "Created", type: "createdTime" },
+            {
+              name: "Created in UTC",
+              type: "createdTime",
+              options: {
+                result: {
+                  type: "dateTime",
+                  options: { dateFormat: { name: "iso" }, timeFormat: { name: "24hour" }, timeZone: "utc" },
+                },
+              },
+            },
+            {
+              name: "Changed in Kolkata",
+              type: "lastModifiedTime",
+              options: {
+                result: {
+                  type: "dateTime",
+                  options: { dateFormat: { name: "iso" }, timeFormat: { name: "24hour" }, timeZone: "Asia/Kolkata" },
+                },
+              },
+            },
+            { name: "Made", type: "formula", options: { formula: "CREATED_TIME()" } },
+            { name: "Amount", type: "currency", options: { precision: 2, symbol: "$" } },
+            { name: "Change", type: "percent", options: { precision: 0 } },
+          ],
+          records: [{ Name: "one", Amount: -1234.5, Change: -0.05 }],
+        },
+      ],
+    });
+    const path = `/v0/${log.id}/Entries`;
+    const [json] = (await f.call("GET", path)).body.records;
+    // The instant as a wall time `hours` east of UTC, as the field's ISO date and 24-hour time show it.
+    const wall = (iso: string, hours: number): string =>
+      new Date(Date.parse(iso) + hours * 3_600_000).toISOString().slice(0, 16).replace("T", " ");
+    const created = json.createdTime as string;
+    expect(json.fields["Changed in Kolkata"]).toBeDefined();
+    const changed = json.fields["Changed in Kolkata"] as string;
+
+    const tokyo = await f.call("GET", `${path}?cellFormat=string&timeZone=Asia%2FTokyo&userLocale=en-us`);
+    expect(tokyo.status).toBe(200);
+    expect(tokyo.body.records[0].fields).toEqual({
+      Name: "one",
+      // Each viewer's zone: the request's, Tokyo (UTC+9).
+      Created: wall(created, 9),
+      Made: wall(created, 9),
+      // One zone for all collaborators: the field's, whatever the request's.
+      "Created in UTC": wall(created, 0),
+      "Changed in Kolkata": wall(changed, 5.5),
+      // The sign before the symbol, as a person reads an amount owed.
+      Amount: "-$1,234.50",
+      Change: "-5%",
+    });
+    // In German the separators are the locale's; the symbol is still the field's, in front.
+    const german = await f.call("GET", `${path}?cellFormat=string&timeZone=UTC&userLocale=de`);
+    expect(german.body.records[0].fields).toMatchObject({ Created: wall(created, 0), Amount: "-$1.234,50" });
+
+    // The meta API shows each field's result as set up, and `client` for the ones set up without.
+    const schema = await f.call("GET", `/v0/meta/bases/${log.id}/tables`);
+    const zoneOf = (name: string): unknown =>
+      schema.body.tables[0].fields.find((x: { name: string }) => x.name === name).options.result.options.timeZone;
+    expect(["Created", "Created in UTC", "Changed in Kolkata", "Made"].map(zoneOf)).toEqual([
+      "client",
+      "utc",
+      "Asia/Kolkata",
+      "client",
+    ]);
+  });
+
+  it("refuses a created time whose result is no date or dateTime config, naming the option", () => {
+    expect(() =>
+      f.sandbox.createBase(f.user.id, {
+        name: "Bad",
+        tables: [
+          {
+            name: "T",
+            fields: [
+              { name: "Name", type: "singleLineText" },
+              { name: "Created", type: "createdTime", options: { result: { type: "number" } } },
+            ],
+          },
+        ],
+      }),
+    ).toThrow(/type createdTime: options\.result\.type must be \\"date\\" or \\"dateTime\\"/);
+  });
+});
+
 describe("returnFieldsByFieldId and recordMetadata", () => {
   it("keys fields by id in list, POST listRecords, get and writes", async () => {
     const schema = await asDemo("GET", `/v0/meta/bases/${demo.base.id}/tables`);

@@ -212,6 +212,26 @@ function dateOptions(type: string, options: Record<string, unknown> | undefined)
   return out;
 }
 
+/**
+ * A createdTime / lastModifiedTime field's `result`: "optional<date field config | dateTime field config>" (field
+ * model, Created time and Last modified time), which is how Airtable shows the time — its date and time formats and
+ * its zone, one for all collaborators or each viewer's own (`client`). Setup may give one (`options.result: {type:
+ * "date" | "dateTime", options}`, checked as a date or dateTime field's options); without one the field shows a
+ * dateTime in each viewer's zone (DATETIME_RESULT; the interface's "Use the same time zone (GMT) for all
+ * collaborators" starts unticked — a guess for fields Airtable's API cannot create).
+ */
+function timeResult(type: string, options: Record<string, unknown> | undefined): Record<string, unknown> {
+  const result = options?.result;
+  if (result === undefined) return { ...structuredClone(DATETIME_RESULT) };
+  if (!isObject(result) || (result.type !== "date" && result.type !== "dateTime")) {
+    throw invalidOptions(type, 'options.result.type must be "date" or "dateTime"');
+  }
+  if (result.options !== undefined && !isObject(result.options)) {
+    throw invalidOptions(type, "options.result.options must be an object");
+  }
+  return { type: result.type, options: dateOptions(result.type, result.options) };
+}
+
 /** The fields a lastModifiedTime / lastModifiedBy field watches, as ids (null: every writable field). */
 function watchedFields(type: string, watched: unknown, ctx: DefinitionContext): string[] | null {
   if (watched === undefined || watched === null) return null;
@@ -409,10 +429,10 @@ export function normaliseFieldDef(def: FieldDef, ctx: DefinitionContext): Normal
       return { options: { formula, isValid: true, referencedFieldIds: referenced, result } };
     }
     case "createdTime":
-      return { options: { result: structuredClone(DATETIME_RESULT) } };
+      return { options: { result: timeResult(type, options) } };
     case "lastModifiedTime": {
       const ids = watchedFields(type, options?.referencedFieldIds, ctx);
-      return { options: { isValid: true, referencedFieldIds: ids, result: structuredClone(DATETIME_RESULT) } };
+      return { options: { isValid: true, referencedFieldIds: ids, result: timeResult(type, options) } };
     }
     case "createdBy":
       // Field model, Created by: `type` only, no options.

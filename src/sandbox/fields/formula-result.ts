@@ -69,12 +69,19 @@ export const TEXT_RESULT: ResultConfig = { type: "singleLineText" };
  */
 const TEXT_VALUED_TYPES: ReadonlySet<string> = new Set(["createdBy", "lastModifiedBy", "aiText", "externalSyncSource"]);
 export const CHECKBOX_RESULT: ResultConfig = { type: "checkbox", options: { icon: "check", color: "greenBright" } };
+/**
+ * The result of a date-valued formula (CREATED_TIME(), DATEADD, …) and of a created / last modified time field set up
+ * without one: a dateTime in ISO date and 24-hour time, shown in each viewer's zone (`client`: a string cell is in
+ * the request's `timeZone`), as a date field whose "Use the same time zone (GMT) for all collaborators" is unticked,
+ * the interface's default (a guess: the field model documents the options, not their defaults). It was `utc` until
+ * session 28, which showed such times in UTC whatever the request's zone.
+ */
 export const DATETIME_RESULT: ResultConfig = {
   type: "dateTime",
   options: {
     dateFormat: { name: "iso", format: "YYYY-MM-DD" },
     timeFormat: { name: "24hour", format: "HH:mm" },
-    timeZone: "utc",
+    timeZone: "client",
   },
 };
 
@@ -89,7 +96,12 @@ export function resultOfField(field: Field): ResultConfig {
     if (result !== undefined && result !== null) return structuredClone(result);
   }
   if (field.type === "count" || field.type === "autoNumber") return numberResult(0);
-  if (field.type === "createdTime" || field.type === "lastModifiedTime") return structuredClone(DATETIME_RESULT);
+  if (field.type === "createdTime" || field.type === "lastModifiedTime") {
+    // Its own result (date or dateTime, its formats and zone), as the meta API shows it; DATETIME_RESULT for a field
+    // stored without one.
+    const result = field.options?.result as ResultConfig | null | undefined;
+    return structuredClone(result ?? DATETIME_RESULT);
+  }
   // "The prompt will not currently be provided if this field config is within another fields configuration".
   if (field.type === "aiText") return { type: "aiText" };
   const out: ResultConfig = { type: field.type };

@@ -29,8 +29,16 @@ function formatNumber(value: number, config: ResultConfig, fmt: StringFormat): s
       useGrouping: grouping,
     }).format(n);
   switch (config.type) {
-    case "currency":
-      return `${typeof config.options?.symbol === "string" ? config.options.symbol : ""}${fixed(value, true)}`;
+    case "currency": {
+      // The sign before the symbol ("-$5.00", as Intl's own currency style writes it and as spreadsheets do), not
+      // between symbol and digits ("$-5.00"): Airtable documents no format for a negative currency (a guess). The
+      // sign is the locale's, as Intl writes it before the digits ("-" in en and de, "−" in sv).
+      const symbol = typeof config.options?.symbol === "string" ? config.options.symbol : "";
+      const text = fixed(value, true);
+      const digits = fixed(Math.abs(value), true);
+      const sign = text.endsWith(digits) ? text.slice(0, text.length - digits.length) : "";
+      return `${sign}${symbol}${digits}`;
+    }
     case "percent":
       return `${fixed(value * 100, false)}%`;
     case "duration": {
