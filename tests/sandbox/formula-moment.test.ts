@@ -63,7 +63,10 @@ describe("DATETIME_PARSE", () => {
     [`DATETIME_PARSE("31 February 2021", "D MMMM YYYY")`, ERROR],
     [`DATETIME_PARSE("25:10", "HH:mm")`, ERROR],
     [`DATETIME_PARSE("Friday 4 March 2021", "dddd D MMMM YYYY")`, ERROR],
-    [`DATETIME_PARSE("04.03.2021", "DD.MM.YYYY", "fr")`, ERROR],
+    // Since session 28 a locale other than English is read (its names: formula-moment.test.ts "SET_LOCALE in other
+    // languages"); one Airtable does not list is still #ERROR!.
+    [`DATETIME_PARSE("04.03.2021", "DD.MM.YYYY", "fr")`, "2021-03-04T00:00:00.000Z"],
+    [`DATETIME_PARSE("04.03.2021", "DD.MM.YYYY", "xx")`, ERROR],
     [`DATETIME_PARSE("2021 5", "YYYY w")`, ERROR],
   ])("%s → %j", (formula, expected) => {
     expect(evaluate(formula)).toEqual(expected);
@@ -127,8 +130,10 @@ describe("SET_LOCALE and DATETIME_FORMAT", () => {
     // Locale weeks: en-gb's start on Monday with ISO numbering (e is the day of that week), en's on Sunday.
     [`DATETIME_FORMAT(SET_LOCALE({Due}, "en-gb"), "e w")`, "6 11"],
     [`DATETIME_FORMAT({Due}, "e w")`, "0 12"],
-    // A language the sandbox does not write, a code that is no locale, SET_LOCALE anywhere else: #ERROR!.
-    [`DATETIME_FORMAT(SET_LOCALE({At}, "fr"), "LLLL")`, ERROR],
+    // Another language (written since session 28: "SET_LOCALE in other languages" below); a language whose digits
+    // the sandbox does not write, a code that is no locale, SET_LOCALE anywhere else: #ERROR!.
+    [`DATETIME_FORMAT(SET_LOCALE({At}, "fr"), "LLLL")`, "mardi 10 mars 2026 18:45"],
+    [`DATETIME_FORMAT(SET_LOCALE({At}, "ar"), "LLLL")`, ERROR],
     [`DATETIME_FORMAT(SET_LOCALE({At}, "xx-yy"), "L")`, ERROR],
     [`SET_LOCALE({At}, "en-gb")`, ERROR],
     [`DATETIME_FORMAT(DATEADD(SET_LOCALE({At}, "en-gb"), 1, "days"), "L")`, ERROR],
@@ -187,6 +192,93 @@ describe("filterByFormula with DATETIME_PARSE, FROMNOW, SET_LOCALE (HTTP, the de
     const december1 = await list('DATETIME_FORMAT(SET_LOCALE({Next meeting}, "en-gb"), "L") = "01/12/2026"');
     expect(december1.map((r) => r.fields["Next meeting"])).toEqual(["2026-12-01T15:30:00.000Z"]);
     expect(await list('DATETIME_FORMAT({Next meeting}) = "2026-12-01T15:30:00Z"')).toHaveLength(1);
+  });
+});
+
+describe("SET_LOCALE in other languages (HTTP)", () => {
+  // Airtable's "Supported SET_LOCALE modifiers" (https://support.airtable.com/docs/supported-locale-modifiers-for-set-locale):
+  // a locale changes "Month and weekday names … for 'es' (Spanish), Wednesday => Miércoles" and the "Long date
+  // format". The sandbox writes them with Node's Intl (src/sandbox/formula/moment-locales.ts); until session 28 every
+  // language but English was #ERROR!.
+  let f: Fixture;
+  beforeEach(async () => {
+    f = await fixture({ perBaseRps: 10_000, perTokenRps: 10_000 });
+  });
+  afterEach(() => f.sandbox.close());
+
+  it("writes month and weekday names and long formats of the locale, reads them back, and refuses a code Airtable lacks", async () => {
+    const base = f.sandbox.createBase(f.user.id, {
+      name: "Locales",
+      tables: [
+        {
+          name: "Events",
+          fields: [
+            { name: "Name", type: "singleLineText" },
+            {
+              name: "At",
+              type: "dateTime",
+              options: { dateFormat: { name: "iso" }, timeFormat: { name: "24hour" }, timeZone: "utc" },
+            },
+            { name: "German", type: "formula", options: { formula: "DATETIME_FORMAT(SET_LOCALE({At}, 'de'), 'LL')" } },
+            {
+              name: "German long",
+              type: "formula",
+              options: { formula: "DATETIME_FORMAT(SET_LOCALE({At}, 'de'), 'LLLL')" },
+            },
+            {
+              name: "Spanish day",
+              type: "formula",
+              options: { formula: "DATETIME_FORMAT(SET_LOCALE({At}, 'es'), 'dddd D [de] MMMM')" },
+            },
+            {
+              name: "Russian day",
+              type: "formula",
+              options: { formula: "DATETIME_FORMAT(SET_LOCALE({At}, 'ru'), 'D MMMM')" },
+            },
+            {
+              name: "Russian month",
+              type: "formula",
+              options: { formula: "DATETIME_FORMAT(SET_LOCALE({At}, 'ru'), 'MMMM YYYY')" },
+            },
+            {
+              name: "Klingon",
+              type: "formula",
+              options: { formula: "DATETIME_FORMAT(SET_LOCALE({At}, 'xx-klingon'), 'LL')" },
+            },
+          ],
+          // Wednesday 2026-12-02, 15:30 UTC.
+          records: [{ Name: "Kickoff", At: "2026-12-02T15:30:00.000Z" }],
+        },
+      ],
+    });
+    const path = `/v0/${base.id}/Events`;
+    const [record] = (await f.call("GET", path)).body.records;
+    expect(record.fields).toMatchObject({
+      German: "2. Dezember 2026",
+      "German long": "Mittwoch, 2. Dezember 2026 15:30",
+      "Spanish day": "miércoles 2 de diciembre",
+      // A month after a day in its format (genitive) form, without one in its standalone form, as moment chooses.
+      "Russian day": "2 декабря",
+      "Russian month": "декабрь 2026",
+      Klingon: { error: "#ERROR!" },
+    });
+    const text = (await f.call("GET", `${path}?cellFormat=string&timeZone=Europe%2FBerlin&userLocale=de`)).body;
+    expect(text.records[0].fields.German).toBe("2. Dezember 2026");
+
+    const matching = async (formula: string): Promise<string[]> => {
+      const r = await f.call("POST", `${path}/listRecords`, { filterByFormula: formula });
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      return r.body.records.map((x: { fields: { Name: string } }) => x.fields.Name);
+    };
+    // German month names are read back, in any case; a weekday that is not the date's is not a date.
+    expect(await matching(`IS_SAME(DATETIME_PARSE("2. Dezember 2026 15:30", "LLL", "de"), {At})`)).toEqual(["Kickoff"]);
+    expect(
+      await matching(`IS_SAME(DATETIME_PARSE("mittwoch, 2. DEZEMBER 2026", "dddd, D. MMMM YYYY", "de"), {At}, "day")`),
+    ).toEqual(["Kickoff"]);
+    expect(
+      await matching(`IS_SAME(DATETIME_PARSE("Montag, 2. Dezember 2026", "dddd, D. MMMM YYYY", "de"), {At}, "day")`),
+    ).toEqual([]);
+    expect(await matching(`IS_SAME(DATETIME_PARSE("2 Dezember 2026", "D MMMM YYYY", "tlh"), {At}, "day")`)).toEqual([]);
   });
 });
 

@@ -45,7 +45,27 @@ export interface MomentLocale {
   code: string;
   long: { LT: string; LTS: string; L: string; LL: string; LLL: string; LLLL: string };
   week: { dow: number; doy: number };
+  /** A non-English locale's names (moment-locales.ts); English's when absent. */
+  names?: LocaleNames;
 }
+
+/**
+ * A locale's month and weekday names and AM/PM, as moment keeps them: months in the format (genitive) form, used
+ * after a day ("3. Dezember", "3 декабря"), and the standalone form ("декабрь"); weekdays from Sunday.
+ */
+export interface LocaleNames {
+  months: string[];
+  monthsStandalone: string[];
+  monthsShort: string[];
+  monthsShortStandalone: string[];
+  weekdays: string[];
+  weekdaysShort: string[];
+  weekdaysMin: string[];
+  meridiem: [string, string];
+}
+
+/** moment's test for the format form of a month name: a day, then spaces or [text], then the month. */
+export const MONTH_AFTER_DAY = /D[oD]?(\[[^[\]]*\]|\s)+MMMM?/;
 
 const US_TIME = { LT: "h:mm A", LTS: "h:mm:ss A" };
 const H24_TIME = { LT: "HH:mm", LTS: "HH:mm:ss" };
@@ -54,9 +74,9 @@ const DMY = { L: "DD/MM/YYYY", LL: "D MMMM YYYY" };
 /**
  * The English locales whose output the sandbox writes (names, ordinals and meridiems are moment's English ones in
  * all of them), with moment's own long formats and weeks (moment/locale/en-gb.js, en-au.js, en-ca.js, en-ie.js,
- * en-nz.js; "en" is moment's built-in default, and "en-us", which moment does not have, is read as "en" — a guess).
- * Airtable's "Supported SET_LOCALE modifiers" page lists moment's locale codes; the other languages are #ERROR! here
- * (localeOf) rather than English text Airtable would not write.
+ * en-nz.js, en-il.js; "en" is moment's built-in default, and "en-us", which moment does not have, is read as "en" — a guess).
+ * Airtable's "Supported SET_LOCALE modifiers" page lists moment's locale codes; the other languages are written with
+ * Intl's names and patterns (moment-locales.ts).
  */
 export const ENGLISH_LOCALES: Readonly<Record<string, MomentLocale>> = Object.fromEntries(
   (
@@ -68,6 +88,7 @@ export const ENGLISH_LOCALES: Readonly<Record<string, MomentLocale>> = Object.fr
       ["en-nz", { ...US_TIME, ...DMY }, "D MMMM YYYY", 1, 4],
       ["en-gb", { ...H24_TIME, ...DMY }, "D MMMM YYYY", 1, 4],
       ["en-ie", { ...H24_TIME, ...DMY }, "D MMMM YYYY", 1, 4],
+      ["en-il", { ...H24_TIME, ...DMY }, "D MMMM YYYY", 0, 6],
     ] as const
   ).map(([code, parts, date, dow, doy]) => {
     const long = { ...parts, LLL: `${date} ${parts.LT}`, LLLL: `dddd, ${date} ${parts.LT}` };
@@ -143,8 +164,13 @@ function offset(minutes: number, separator: string): string {
   return `${sign}${zeroFill(Math.floor(abs / 60), 2)}${separator}${zeroFill(abs % 60, 2)}`;
 }
 
-function token(t: string, m: Moment, locale: MomentLocale): string | ErrorValue | undefined {
+function token(t: string, m: Moment, locale: MomentLocale, monthAfterDay: boolean): string | ErrorValue | undefined {
   const d = m.wall;
+  const names = locale.names;
+  if (names !== undefined) {
+    const localized = localizedToken(t, d, names, monthAfterDay);
+    if (localized !== undefined) return localized;
+  }
   const localeWeek = (date: Date): { week: number; year: number } => weekOfYear(date, locale.week.dow, locale.week.doy);
   const year = d.getUTCFullYear();
   const month = d.getUTCMonth();
@@ -282,6 +308,41 @@ function token(t: string, m: Moment, locale: MomentLocale): string | ErrorValue 
   }
 }
 
+/**
+ * A token a non-English locale writes differently: names and AM/PM from its names, ordinals refused (moment's
+ * ordinals are each locale's own: "3." in de, "3-е" in ru, which Intl does not give); undefined for the others.
+ */
+function localizedToken(
+  t: string,
+  d: Date,
+  names: LocaleNames,
+  monthAfterDay: boolean,
+): string | ErrorValue | undefined {
+  const month = d.getUTCMonth();
+  const weekday = d.getUTCDay();
+  switch (t) {
+    case "MMM":
+      return (monthAfterDay ? names.monthsShort : names.monthsShortStandalone)[month];
+    case "MMMM":
+      return (monthAfterDay ? names.months : names.monthsStandalone)[month];
+    case "dd":
+      return names.weekdaysMin[weekday];
+    case "ddd":
+      return names.weekdaysShort[weekday];
+    case "dddd":
+      return names.weekdays[weekday];
+    case "A":
+      return names.meridiem[d.getUTCHours() < 12 ? 0 : 1];
+    case "a":
+      return names.meridiem[d.getUTCHours() < 12 ? 0 : 1]?.toLocaleLowerCase();
+    default:
+      if (/^(Mo|Qo|Do|DDDo|do|wo|Wo)$/.test(t)) {
+        return new ErrorValue(`format token "${t}" (an ordinal) is not emulated outside English`);
+      }
+      return undefined;
+  }
+}
+
 /** The format with the locale's long date formats (LT, L, LL, …, l …) written out; [brackets] and backslash escapes kept. */
 export function expandLongFormats(format: string, locale: MomentLocale): string {
   const long = longFormats(locale);
@@ -291,11 +352,12 @@ export function expandLongFormats(format: string, locale: MomentLocale): string 
 }
 
 /**
- * The date formatted with a moment.js format string in an English locale (DEFAULT_LOCALE unless SET_LOCALE chose
+ * The date formatted with a moment.js format string in a locale (DEFAULT_LOCALE, English, unless SET_LOCALE chose
  * another), or #ERROR! for a token the sandbox does not emulate.
  */
 export function formatMoment(m: Moment, format: string, locale: MomentLocale = DEFAULT_LOCALE): string | ErrorValue {
   const expanded = expandLongFormats(format, locale);
+  const monthAfterDay = MONTH_AFTER_DAY.test(expanded);
   let out = "";
   for (const match of expanded.matchAll(TOKENS)) {
     const text = match[0];
@@ -307,7 +369,7 @@ export function formatMoment(m: Moment, format: string, locale: MomentLocale = D
       out += text.replace(/\\/g, "");
       continue;
     }
-    const value = token(text, m, locale);
+    const value = token(text, m, locale, monthAfterDay);
     if (value instanceof ErrorValue) return value;
     out += value ?? text;
   }

@@ -8,7 +8,8 @@
  *   as the other date functions read it (a date or date-time without a zone is UTC), and other text as JavaScript's
  *   Date reads it, in UTC (moment's own fallback — a guess at Airtable's, which the reference does not describe). A
  *   blank date or text that is no date is #ERROR! (what Airtable shows for an empty field is not documented: a
- *   guess). The locale must be an English one (ENGLISH_LOCALES), else #ERROR!: the sandbox reads only English names.
+ *   guess). The locale is one of Airtable's SET_LOCALE modifiers (localeOf): its month and weekday names are read
+ *   (Intl's, for a language other than English), else #ERROR!.
  * - FROMNOW(date) and TONOW(date): the reference says they calculate "the number of days between the current date
  *   and another date"; the sandbox answers moment's `fromNow()` and `toNow()` texts, which is what Airtable's moment
  *   functions of the same names give: approximate English ("a few seconds", "an hour", "3 days", "a month",
@@ -18,6 +19,7 @@
  */
 import { toDate } from "./date-functions.ts";
 import { ENGLISH_LOCALES, type MomentLocale } from "./moment-format.ts";
+import { intlMomentLocale } from "./moment-locales.ts";
 import { parseMoment } from "./moment-parse.ts";
 import type { FunctionSpec } from "./spec.ts";
 import { ErrorValue, isArray, toText, type Value } from "./values.ts";
@@ -25,18 +27,17 @@ import { ErrorValue, isArray, toText, type Value } from "./values.ts";
 type Plain = Exclude<Value, ErrorValue>;
 
 /**
- * A SET_LOCALE or DATETIME_PARSE locale code ("en-gb", in any case, "_" read as "-"): an English locale the sandbox
- * writes, or #ERROR! naming the ones it has (moment's other locales change names, digits and direction, which the
- * sandbox does not reproduce).
+ * A SET_LOCALE or DATETIME_PARSE locale code ("de", "en-gb", in any case, "_" read as "-"): an English locale
+ * (ENGLISH_LOCALES) or another of Airtable's SET_LOCALE modifiers written with Intl (moment-locales.ts), else
+ * #ERROR! saying why (not one of Airtable's codes, or one the sandbox does not write faithfully).
  */
 export function localeOf(value: Plain): MomentLocale | ErrorValue {
   const code = toText(value).trim().toLowerCase().replace(/_/g, "-");
-  const locale = ENGLISH_LOCALES[code];
-  if (locale !== undefined) return locale;
-  return new ErrorValue(
-    `locale ${JSON.stringify(toText(value))} is not emulated by the sandbox (it writes and reads English only: ` +
-      `${Object.keys(ENGLISH_LOCALES).join(", ")})`,
-  );
+  const english = ENGLISH_LOCALES[code];
+  if (english !== undefined) return english;
+  const locale = intlMomentLocale(code);
+  if (typeof locale !== "string") return locale;
+  return new ErrorValue(`locale ${JSON.stringify(toText(value))} is not emulated: ${locale}`);
 }
 
 /** A zone written in the text: Z, UTC, GMT, an offset (+02:00, +0200) or a US zone abbreviation Date reads. */

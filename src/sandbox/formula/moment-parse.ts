@@ -15,9 +15,11 @@
  *
  * Tokens whose reading needs week arithmetic or other locales (w, W, gg, GG, e, E, N…, y…) are #ERROR! rather than
  * a guess; a letter that is no token ("T" of "YYYY-MM-DDTHH:mm") is a literal, as in moment. The long formats (L,
- * LL, LT, …) are the locale's (English ones only: moment-format.ts ENGLISH_LOCALES).
+ * LL, LT, …) are the locale's; in a language other than English month and weekday names and AM/PM are read as
+ * moment-locales.ts writes them (Intl's: "3. Dezember 2026" with "D. MMMM YYYY" and "de"), in any case, and the
+ * ordinal tokens are #ERROR!.
  */
-import { DEFAULT_LOCALE, expandLongFormats, type MomentLocale } from "./moment-format.ts";
+import { DEFAULT_LOCALE, expandLongFormats, type LocaleNames, type MomentLocale } from "./moment-format.ts";
 import { ErrorValue } from "./values.ts";
 
 const MONTHS = [
@@ -82,6 +84,46 @@ const WEEKDAY_NAME = new RegExp(
   "i",
 );
 
+/**
+ * A non-English locale's names as the parser reads them: one pattern of every month (or weekday) name, longest first,
+ * in any case, anchored where the reading stands; `index` gives the month (0–11) or weekday (0 Sunday) of a name read.
+ */
+interface NameReader {
+  pattern: RegExp;
+  index(name: string): number;
+}
+
+function nameReader(lists: string[][]): NameReader {
+  const all = [...new Set(lists.flat().filter((n) => n !== ""))].sort((a, b) => b.length - a.length);
+  const pattern = new RegExp(`^(${all.map(escapeRegExp).join("|")})`, "iu");
+  return {
+    pattern,
+    index: (name) => {
+      const lower = name.toLocaleLowerCase();
+      for (const list of lists) {
+        const i = list.findIndex((n) => n.toLocaleLowerCase() === lower);
+        if (i >= 0) return i;
+      }
+      return -1;
+    },
+  };
+}
+
+const readers = new WeakMap<LocaleNames, { months: NameReader; weekdays: NameReader; meridiem: NameReader }>();
+
+function readersOf(names: LocaleNames): { months: NameReader; weekdays: NameReader; meridiem: NameReader } {
+  let known = readers.get(names);
+  if (known === undefined) {
+    known = {
+      months: nameReader([names.months, names.monthsStandalone, names.monthsShort, names.monthsShortStandalone]),
+      weekdays: nameReader([names.weekdays, names.weekdaysShort, names.weekdaysMin]),
+      meridiem: nameReader([[...names.meridiem]]),
+    };
+    readers.set(names, known);
+  }
+  return known;
+}
+
 interface Parts {
   year?: number;
   month?: number;
@@ -108,8 +150,23 @@ function offsetOf(text: string): number {
 }
 
 /** Records what a token read into the parts; an ErrorValue for a token the sandbox does not read. */
-function assign(t: string, input: string, parts: Parts): ErrorValue | undefined {
+function assign(t: string, input: string, parts: Parts, names: LocaleNames | undefined): ErrorValue | undefined {
   const n = Number.parseInt(input, 10);
+  if (names !== undefined) {
+    const read = readersOf(names);
+    if (t === "MMM" || t === "MMMM") {
+      parts.month = read.months.index(input);
+      return undefined;
+    }
+    if (t === "dd" || t === "ddd" || t === "dddd") {
+      parts.weekday = read.weekdays.index(input);
+      return undefined;
+    }
+    if (t === "A" || t === "a") {
+      parts.pm = read.meridiem.index(input) === 1;
+      return undefined;
+    }
+  }
   switch (t) {
     case "M":
     case "MM":
@@ -212,6 +269,13 @@ export function parseMoment(
   locale: MomentLocale = DEFAULT_LOCALE,
 ): Date | ErrorValue {
   const parts: Parts = {};
+  const names = locale.names;
+  // moment's ordinals are each locale's own ("3." in de): read in English only.
+  if (names !== undefined && /(^|[^[])(Do|DDDo|Mo|Qo|do|wo|Wo)/.test(format.replace(/\[[^[]*\]/g, ""))) {
+    return new ErrorValue(
+      "ordinal format tokens (Do, Mo, …) are not emulated outside English by the sandbox's DATETIME_PARSE",
+    );
+  }
   // moment expands the locale's long date formats (L, LL, LT, …) before reading, as it does before writing.
   format = expandLongFormats(format, locale);
   let rest = text;
@@ -222,19 +286,22 @@ export function parseMoment(
       match[1] !== undefined ? whole.slice(1, -1) : match[2] !== undefined ? whole.replace(/\\/g, "") : undefined;
     const t = match[3];
     if (literal === undefined && t !== undefined && (PATTERNS[t] !== undefined || /^(MMMM?|dd?d?d?|S{1,9})$/.test(t))) {
+      const localized = names === undefined ? undefined : readersOf(names);
       const pattern =
         t === "MMM" || t === "MMMM"
-          ? MONTH_NAME
+          ? (localized?.months.pattern ?? MONTH_NAME)
           : /^(dd|ddd|dddd)$/.test(t)
-            ? WEEKDAY_NAME
-            : t === "d"
-              ? /[0-6]/
-              : /^S{1,9}$/.test(t)
-                ? /\d+/
-                : (PATTERNS[t] as RegExp);
+            ? (localized?.weekdays.pattern ?? WEEKDAY_NAME)
+            : (t === "A" || t === "a") && localized !== undefined
+              ? localized.meridiem.pattern
+              : t === "d"
+                ? /[0-6]/
+                : /^S{1,9}$/.test(t)
+                  ? /\d+/
+                  : (PATTERNS[t] as RegExp);
       const found = pattern.exec(rest);
       if (found === null) continue;
-      const problem = assign(t, found[0], parts);
+      const problem = assign(t, found[0], parts, names);
       if (problem !== undefined) return problem;
       rest = rest.slice(found.index + found[0].length);
       read++;
