@@ -17,8 +17,9 @@
  *   as DATETIME_FORMAT's first argument, one inside the other in either order
  *   (`DATETIME_FORMAT(SET_LOCALE(SET_TIMEZONE({Date}, "Europe/London"), "en-gb"), "LLL")`); anywhere else (or nested
  *   deeper inside DATETIME_FORMAT's date) it is #ERROR!, since how other functions would treat them is not
- *   documented. tz is an IANA identifier ("America/Los_Angeles"), in any case; locale one of the English locales the
- *   sandbox writes (moment-format.ts ENGLISH_LOCALES; other languages are #ERROR! — not emulated).
+ *   documented. tz is an IANA identifier ("America/Los_Angeles"), in any case; locale one of Airtable's SET_LOCALE
+ *   modifiers (localeOf: English ones with moment's formats, other languages with Intl's names and patterns,
+ *   moment-locales.ts; the few the sandbox does not write faithfully, and any other code, are #ERROR!).
  *
  * Dates are read as the other date functions read them (toDate): working days count calendar days in UTC.
  */

@@ -1,5 +1,6 @@
 /**
- * DATETIME_FORMAT's output: Airtable formats with moment.js tokens in the English locale
+ * DATETIME_FORMAT's output: Airtable formats with moment.js tokens in the English locale (another with SET_LOCALE:
+ * ENGLISH_LOCALES here, the other languages' names and patterns in moment-locales.ts)
  * (https://support.airtable.com/docs/supported-format-specifiers-for-datetime-format: "Airtable uses Moment.js tokens
  * for date parsing and formatting … Specifiers are case-sensitive"; "W" is the ISO week of the year, "w" the locale
  * week, 2/11/21 being in ISO week 6 and locale week 7). The tokens here are moment's, with its English names, ordinals
