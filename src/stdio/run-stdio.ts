@@ -22,6 +22,7 @@ import { allTools } from "../shared/tools/catalog.ts";
 import { createMcpServer } from "../shared/tools/create-mcp-server.ts";
 import { OperationTaskStore } from "../shared/tasks/operation-task-store.ts";
 import { buildInstructions } from "../shared/tools/instructions.ts";
+import { claimStdioState, stdioStateRoot, type StdioState } from "./state-dir.ts";
 
 /** Startup failed for a reason the user can fix; the message says how (the CLI prints it, no stack). */
 export class StdioStartupError extends Error {
@@ -45,21 +46,36 @@ const CLOSE_WAIT_MS = 1_500;
 
 /**
  * Why a write still running when its stdio process ended is `failed` (get_operation shows it, with each record's
- * outcome): the process stopped it at a batch boundary, and no later process resumes it.
+ * outcome): the process stopped it at a batch boundary, and no later process resumes it (its log is in Redis, or
+ * in this process's memory). A process keeping its operations on disk (state-dir.ts) leaves them unfinished
+ * instead, for the next one to resume.
  */
 export const STOPPED_WITH_PROCESS =
   "This write was stopped when the stdio server process running it ended (its MCP client closed the connection), " +
-  "and stdio mode does not resume writes. Records listed as written were written; records listed in doubt may " +
-  "have been: look them up before writing them again; the others were not sent: call the tool again with those.";
+  "and that process's writes are not resumed by a later one. Records listed as written were written; records " +
+  "listed in doubt may have been: look them up before writing them again; the others were not sent: call the " +
+  "tool again with those.";
+
+/**
+ * The end of list_operations' and get_operation's note (operationsNotKeptNote) in a copy whose account directory
+ * another copy holds (state-dir.ts): the operations of earlier runs are in that copy's file, not here.
+ */
+export const HELD_BY_ANOTHER_COPY =
+  "Another copy of this stdio server for the same Airtable account (another MCP client or window) is running and " +
+  "keeps the operations file, so this copy keeps its own writes in memory only; the earlier writes are resumed and " +
+  "listed by that copy. Close the other client, or give each client a DATA_DIR of its own.";
 
 /**
  * stdio mode: one local user with a personal access token (AIRTABLE_TOKEN), no OAuth. The same tool catalog as
  * the HTTP endpoint, and both MCP protocol eras (2026-07-28 and the 2025 revisions, SDK v2 `serveStdio`), with
  * MCP Tasks for 2026-07-28 clients that declare them. The limiter is in-process, or the shared one when REDIS_URL is set (then this process and
  * the servers count against the same Airtable limits); a tool call then answers "temporarily unavailable" within
- * about REDIS_COMMAND_TIMEOUT_MS when Redis stalls or is away, while a write under way waits for it. stdout carries
- * the protocol: logs go to stderr.
- * Throws ConfigError (bad environment) or StdioStartupError (token refused, Airtable or Redis unreachable).
+ * about REDIS_COMMAND_TIMEOUT_MS when Redis stalls or is away, while a write under way waits for it. Write operations
+ * are kept in Redis with REDIS_URL, else in the account's SQLite file (state-dir.ts), whose unfinished writes this
+ * process resumes at start and leaves unfinished at close for the next one; or in memory when another copy holds
+ * that file. stdout carries the protocol: logs go to stderr.
+ * Throws ConfigError (bad environment) or StdioStartupError (token refused, Airtable or Redis unreachable, a DATA_DIR
+ * that cannot be used).
  */
 export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
   const startedAt = Date.now();
@@ -106,10 +122,18 @@ export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
   // Writes run in this process (same processor as the worker pool): no queue or worker to set up. With
   // REDIS_URL their logs are kept in Redis (they outlive the process); without it, in memory.
   const retentionMs = config.OPERATION_RETENTION_HOURS * 3_600_000;
+  let state: StdioState | undefined;
+  try {
+    state = redis === undefined ? await claimState(opts.env ?? process.env, userId, retentionMs, logger) : undefined;
+  } catch (error) {
+    await release();
+    throw error;
+  }
+  const onDisk = state?.kind === "disk" ? state : undefined;
   const operations =
-    redis === undefined
-      ? new MemoryOperationLog({ retentionMs })
-      : new OperationLog({ redis, keyPrefix: config.REDIS_KEY_PREFIX, retentionMs });
+    redis !== undefined
+      ? new OperationLog({ redis, keyPrefix: config.REDIS_KEY_PREFIX, retentionMs })
+      : (onDisk?.operations ?? new MemoryOperationLog({ retentionMs }));
   // The runs' log appends, limiter bookings and schema updates ride the waiting connection (no command timeout,
   // commands kept until Redis is back), as a worker's do, so a write under way when Redis stalls pauses and goes on
   // when it answers, and never loses a record's outcome. On the fail-fast connection a timed-out append would leave
@@ -150,9 +174,17 @@ export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
     operations,
     operationRunner: runner,
     maxRecordsPerOperation: config.MAX_RECORDS_PER_OPERATION,
-    // In memory (no REDIS_URL), the operations are this process's alone: list_operations and get_operation say so,
-    // or a write of the run before (its client restarted this server) would read as never made.
-    ...(redis === undefined && { operationsKeptSince: startedAt }),
+    // In memory (no REDIS_URL, and the account's directory held by another copy or unusable), the operations are
+    // this process's alone: list_operations and get_operation say so, or a write of the run before (its client
+    // restarted this server) would read as never made.
+    ...(state?.kind === "memory" && {
+      operationsKeptSince: startedAt,
+      operationsInMemoryBecause:
+        state.problem === "busy"
+          ? HELD_BY_ANOTHER_COPY
+          : `Its state directory ${state.dir} cannot be used (${state.detail}): set DATA_DIR in the server's ` +
+            "configuration to a directory it can write, or set REDIS_URL.",
+    }),
   };
   const runtime = {
     context: async () => context,
@@ -161,9 +193,10 @@ export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
       runner,
       operations,
       waitMs: config.WRITE_WAIT_MS,
-      // With REDIS_URL the claims outlive the process, as its operations do; without it, both live in memory.
+      // The claims outlive the process as its operations do (Redis, or the account's SQLite file), or live in
+      // memory with them.
       recentCalls: new RecentCalls({
-        kv: redis === undefined ? new MemoryKeyValueStore() : new RedisKeyValueStore(redis),
+        kv: redis !== undefined ? new RedisKeyValueStore(redis) : (onDisk?.kv ?? new MemoryKeyValueStore()),
         keyPrefix: config.REDIS_KEY_PREFIX,
         operations,
       }),
@@ -203,12 +236,29 @@ export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
     if (closing) return closed;
     closing = true;
     await serving.close().catch(() => undefined);
-    // Nothing resumes a stdio process's writes (its client starts a new process, which runs only what it is given):
-    // one still running ends `failed`, saying where it stopped, rather than `running` forever in a shared log.
-    // Bounded: the MCP SDK's stdio client sends SIGTERM 2 s after closing stdin and SIGKILL 2 s later (a batch in
-    // flight past that is ended in doubt; a Redis that does not answer leaves the log as it was).
-    await runner.close({ endRunning: STOPPED_WITH_PROCESS, waitMs: CLOSE_WAIT_MS });
+    if (onDisk !== undefined) {
+      // Kept on disk: the writes under way stop at their next batch boundary and stay unfinished in the file, and
+      // the next process for this account resumes them where their logs stop (a batch whose answer did not come
+      // is settled by reading the table back, never re-sent blindly).
+      await runner.close({ waitMs: CLOSE_WAIT_MS });
+      const paused = await onDisk.operations.unfinished().catch(() => []);
+      if (paused.length > 0) {
+        logger.info(
+          { operations: paused, file: onDisk.file },
+          `${paused.length} write operation${paused.length === 1 ? "" : "s"} paused: ` +
+            "resumed when this stdio server next starts for the same Airtable account",
+        );
+      }
+    } else {
+      // Nobody resumes this process's writes (in Redis: each client starts its own process, which runs only what
+      // it is given; in memory: the log ends with the process): one still running ends `failed`, saying where it
+      // stopped, rather than `running` forever. Bounded: the MCP SDK's stdio client sends SIGTERM 2 s after closing
+      // stdin and SIGKILL 2 s later (a batch in flight past that is ended in doubt; a Redis that does not answer
+      // leaves the log as it was).
+      await runner.close({ endRunning: STOPPED_WITH_PROCESS, waitMs: CLOSE_WAIT_MS });
+    }
     await release();
+    onDisk?.close();
     resolveClosed();
   };
   const stdin = opts.stdin ?? process.stdin;
@@ -217,8 +267,75 @@ export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
   // The client gone the other way (its end of stdout closed: EPIPE) while stdin stays open: shut down too, rather
   // than run on with nobody to answer. (serveStdio owns the transport and its onclose.)
   (opts.stdout ?? process.stdout).once("error", () => void close());
+  if (onDisk !== undefined) await resumeUnfinished(onDisk, userId, runner, logger);
   logger.info({ userId, tools: allTools.length }, "stdio MCP server ready");
   return { closed, close };
+}
+
+/**
+ * Without REDIS_URL: the account's state directory claimed (state-dir.ts), or why not. A copy that finds it held
+ * by another says so on stderr and keeps its operations in memory; one that cannot use it does the same when the
+ * directory is the platform's default, and refuses to start (StdioStartupError) when DATA_DIR named it: the
+ * person asked for that directory.
+ */
+async function claimState(
+  env: NodeJS.ProcessEnv,
+  userId: string,
+  retentionMs: number,
+  logger: Logger,
+): Promise<StdioState> {
+  const { root, fromDataDir } = stdioStateRoot(env);
+  const state = await claimStdioState({ root, userId, retentionMs });
+  if (state.kind === "disk") {
+    logger.debug({ file: state.file }, "write operations kept in this file");
+  } else if (state.problem === "busy") {
+    logger.warn(
+      { dir: state.dir },
+      "another copy of this stdio server is running for the same Airtable account and keeps its write operations " +
+        "in this directory: this copy keeps its own in memory only (they end with it, and it does not resume or " +
+        "list the other's); close the other MCP client, or give each client a DATA_DIR of its own",
+    );
+  } else if (fromDataDir) {
+    throw new StdioStartupError(
+      `Cannot keep write operations in DATA_DIR ${root} (${state.dir}: ${state.detail}). Set DATA_DIR to a ` +
+        "directory this process can create and write (an absolute path: the MCP client picks the working directory), " +
+        "or unset it to use the default.",
+    );
+  } else {
+    logger.warn(
+      { dir: state.dir },
+      `cannot keep write operations in ${state.dir} (${state.detail}): kept in memory only, so a write this process ` +
+        "leaves unfinished is not resumed; set DATA_DIR to a directory this process can write",
+    );
+  }
+  return state;
+}
+
+/**
+ * The account's operations an earlier run left unfinished (stopped at a batch boundary, or killed), resumed where
+ * their logs stop under this process's runner and limiter. Only this account's (the file is the account's own; an
+ * owner check all the same, since the runner would run them with this token). Operations past their retention are
+ * not listed by `unfinished` and are not resumed.
+ */
+async function resumeUnfinished(
+  onDisk: Extract<StdioState, { kind: "disk" }>,
+  userId: string,
+  runner: EmbeddedOperationRunner,
+  logger: Logger,
+): Promise<void> {
+  const resumed: string[] = [];
+  for (const operationId of await onDisk.operations.unfinished()) {
+    const state = await onDisk.operations.state(operationId);
+    if (state === undefined || state.operation.ownerUserId !== userId) continue;
+    runner.resume(state.operation);
+    resumed.push(operationId);
+  }
+  if (resumed.length > 0) {
+    logger.info(
+      { operations: resumed, file: onDisk.file },
+      `resuming ${resumed.length} write operation${resumed.length === 1 ? "" : "s"} an earlier run left unfinished`,
+    );
+  }
 }
 
 /**

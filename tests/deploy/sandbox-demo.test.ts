@@ -10,7 +10,8 @@ import { once } from "node:events";
 import { fileURLToPath } from "node:url";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport, getDefaultEnvironment } from "@modelcontextprotocol/sdk/client/stdio.js";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { privateStateDir, removeStateDirs } from "../helpers/state-dir.ts";
 
 const mainTs = fileURLToPath(new URL("../../src/sandbox/main.ts", import.meta.url));
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -25,6 +26,7 @@ afterEach(async () => {
   }
   child = undefined;
 });
+afterAll(() => removeStateDirs());
 
 /**
  * Starts main.ts on a free port and returns the URL it prints once it listens, and `output`, which resolves to its
@@ -180,7 +182,9 @@ describe("src/sandbox/main.ts (npm run sandbox, and the compose demo)", () => {
       command: process.execPath,
       args: ["scripts/cli.cjs", "stdio"],
       cwd: repoRoot,
-      env: { ...getDefaultEnvironment(), ...env },
+      // Its write operations in a directory of its own (the platform's default, moved by XDG_DATA_HOME), not the
+      // tester's: src/stdio/state-dir.ts.
+      env: { ...getDefaultEnvironment(), XDG_DATA_HOME: privateStateDir("sandbox-demo"), ...env },
       stderr: "pipe",
     });
     const client = new Client({ name: "sandbox-banner-test", version: "1.0.0" });

@@ -13,6 +13,8 @@ import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
 import { allTools } from "../../src/shared/tools/catalog.ts";
 import { SERVER_NAME, SERVER_VERSION } from "../../src/shared/tools/create-mcp-server.ts";
 
+import { privateStateDir, removeStateDirs } from "../helpers/state-dir.ts";
+
 const CLI = new URL("../../src/cli.ts", import.meta.url).pathname;
 
 let sandbox: Sandbox;
@@ -23,6 +25,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await sandbox.close();
+  removeStateDirs();
 });
 
 /** Only what the child should see: the test process's own REDIS_URL must not leak in. */
@@ -33,6 +36,8 @@ function childEnv(): Record<string, string> {
     AIRTABLE_CONTENT_URL: sandbox.url,
     AIRTABLE_TOKEN: demo.token,
     LOG_LEVEL: "warn",
+    // Each process's write operations in a directory of its own (the platform's default, moved by XDG_DATA_HOME).
+    XDG_DATA_HOME: privateStateDir(),
   };
 }
 

@@ -12,6 +12,8 @@ import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
 import { seedDemo, type DemoData } from "../../src/sandbox/demo-data.ts";
 import type { OperationResultOutput } from "../../src/shared/tools/operation-result.ts";
 
+import { privateStateDir, removeStateDirs } from "../helpers/state-dir.ts";
+
 const CLI = new URL("../../src/cli.ts", import.meta.url).pathname;
 const PENALTY_MS = 3_000;
 
@@ -32,6 +34,8 @@ beforeAll(async () => {
     // The write call answers at once; the agent polls.
     WRITE_WAIT_MS: "0",
     LOG_LEVEL: "warn",
+    // Its write operations in a directory of its own, not the tester's (src/stdio/state-dir.ts).
+    DATA_DIR: privateStateDir(),
   };
   const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, "stdio"], env, stderr: "pipe" });
   client = new Client({ name: "stdio-pause-test", version: "1.0.0" });
@@ -41,6 +45,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await client?.close();
   await sandbox?.close();
+  removeStateDirs();
 });
 
 async function getOperation(operationId: string): Promise<OperationResultOutput> {

@@ -19,6 +19,8 @@ import { seedDemo, type DemoData } from "../../src/sandbox/demo-data.ts";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
 import { modernMeta, MODERN, TASKS, taskSession } from "../support/tasks-client.ts";
 
+import { privateStateDir, removeStateDirs } from "../helpers/state-dir.ts";
+
 const CLI = new URL("../../src/cli.ts", import.meta.url).pathname;
 
 let sandbox: Sandbox;
@@ -29,6 +31,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await sandbox.close();
+  removeStateDirs();
 });
 
 /** Only what the child should see: the test process's own REDIS_URL must not leak in. */
@@ -41,6 +44,8 @@ const server = () => ({
     AIRTABLE_CONTENT_URL: sandbox.url,
     AIRTABLE_TOKEN: demo.token,
     LOG_LEVEL: "warn",
+    // Each process's write operations in a directory of its own (the platform's default, moved by XDG_DATA_HOME).
+    XDG_DATA_HOME: privateStateDir(),
   },
   stderr: "pipe" as const,
 });

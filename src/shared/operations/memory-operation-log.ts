@@ -1,6 +1,7 @@
 /**
- * The operation log in this process's memory, for stdio mode without Redis: one local user, operations that
- * live as long as the process. Same semantics as the Redis OperationLog (one contract suite tests both).
+ * The operation log in this process's memory, for a stdio process without Redis that could not claim its account's
+ * state directory (src/stdio/state-dir.ts: another copy holds it, or it cannot be used): one local user, operations
+ * that live as long as the process. Same semantics as the Redis OperationLog (one contract suite tests both).
  */
 import { batchCount, operationEventSchema, operationSchema } from "./events.ts";
 import type { NewOperationEvent, Operation, OperationEvent } from "./events.ts";

@@ -16,8 +16,9 @@ export interface OperationReader {
 }
 
 /**
- * Where operations' event logs live: Redis (OperationLog, every process shares it) or memory
- * (MemoryOperationLog, stdio mode without Redis). Same semantics; one contract suite tests both.
+ * Where operations' event logs live: Redis (OperationLog, every process shares it), SQLite (SqliteOperationLog:
+ * `npm start`'s embedded mode, stdio without Redis) or memory (MemoryOperationLog, a stdio copy without its state
+ * directory). Same semantics; one contract suite tests them.
  */
 export interface OperationStore extends OperationReader {
   /** Starts the log with `accepted`. Throws OperationExistsError if the id is taken. */

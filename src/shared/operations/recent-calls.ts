@@ -16,8 +16,9 @@
  * such rule: sent twice they end the same.
  *
  * How: one key per user and fingerprint in the deployment's KeyValueStore (Redis in distributed mode, shared by
- * every instance; SQLite in embedded mode, so it survives the restart that caused the retry; memory in stdio mode
- * without Redis), `${keyPrefix}:recent-call:${userId}:${fingerprint}` → operation id, expiring after the window.
+ * every instance; SQLite in embedded mode and in stdio without Redis, so it survives the restart that caused the
+ * retry; memory in a stdio copy that keeps its operations in memory),
+ * `${keyPrefix}:recent-call:${userId}:${fingerprint}` → operation id, expiring after the window.
  * The call claims the key (setIfAbsent: atomic) before its operation is created, so of two identical calls at
  * once exactly one queues an operation. The other reads the holder's operation; the holder creates it right after
  * its claim, so an operation not there yet is waited for, up to HOLDER_WAIT_MS (2 s), then the claim is taken over

@@ -86,6 +86,14 @@ export async function openDatabase(file: string): Promise<SqliteDatabase> {
   return db;
 }
 
+/**
+ * lockDataDir's error when another process holds the directory (and only then): a caller that can wait, or do
+ * without the directory (stdio mode: src/stdio/state-dir.ts), tells it from a directory that cannot be used at all.
+ */
+export class DataDirBusyError extends Error {
+  override name = "DataDirBusyError";
+}
+
 /** The file in DATA_DIR whose lock says a process is using the directory (see lockDataDir). */
 const DATA_DIR_LOCK_FILE = "instance.lock";
 
@@ -96,8 +104,8 @@ const DATA_DIR_LOCK_FILE = "instance.lock";
  * for the process's life (`locking_mode = EXCLUSIVE`), so the operating system ends it when the process ends,
  * however it ends: no stale lock after a crash. `release()` ends it earlier (a clean stop).
  * Throws an Error naming DATA_DIR and what to do when it cannot be created (makeDirectory: a path under /proc, a
- * read-only or foreign parent, a symbolic link to nothing on the way), cannot be locked, or another process holds
- * it.
+ * read-only or foreign parent, a symbolic link to nothing on the way) or cannot be locked, and a DataDirBusyError
+ * when another process holds it.
  */
 export async function lockDataDir(dataDir: string): Promise<{ release(): void }> {
   const { DatabaseSync } = await loadSqlite();
@@ -147,7 +155,7 @@ export async function lockDataDir(dataDir: string): Promise<{ release(): void }>
         { cause: error },
       );
     }
-    throw new Error(
+    throw new DataDirBusyError(
       `Another airtable-oauth-mcp is already running with DATA_DIR ${dataDir} (it holds ${file}). ` +
         "Use that one, stop it first, or give this one a DATA_DIR (and PORT) of its own; " +
         "for several processes on one deployment, set REDIS_URL (the distributed mode).",

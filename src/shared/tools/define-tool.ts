@@ -26,11 +26,14 @@ export interface ToolContext {
   /** The write operations' logs, read as their owner (get_operation, list_operations). */
   operations: OperationReader;
   /**
-   * Set where `operations` live only in this process's memory (stdio without REDIS_URL): when the process started
-   * (ms since the epoch). Writes of an earlier process are unknown to it, so list_operations and get_operation say
-   * so (operationsNotKeptNote) rather than let an empty answer read as "nothing was written".
+   * Set where `operations` live only in this process's memory (stdio without REDIS_URL whose state directory is held
+   * by another copy or cannot be used: src/stdio/state-dir.ts): when the process started (ms since the epoch).
+   * Writes of an earlier process are unknown to it, so list_operations and get_operation say so
+   * (operationsNotKeptNote) rather than let an empty answer read as "nothing was written".
    */
   operationsKeptSince?: number;
+  /** With operationsKeptSince: why the operations are in memory, and what to do (ends the note). */
+  operationsInMemoryBecause?: string;
   /** Stops the caller's operations (cancel_operation); absent where no runner is wired (that tool then errors). */
   operationRunner?: Pick<OperationRunner, "cancel">;
   /** MAX_RECORDS_PER_OPERATION: the most records one write tool call may carry. */

@@ -41,7 +41,9 @@ export const getOperation = defineTool({
         `There is no operation ${JSON.stringify(input.operationId)} for you. Operations are kept for ` +
           `72 hours after their last change by default, and only their owner sees ` +
           `them; list_operations lists yours.` +
-          (ctx.operationsKeptSince === undefined ? "" : ` ${operationsNotKeptNote(ctx.operationsKeptSince)}`),
+          (ctx.operationsKeptSince === undefined
+            ? ""
+            : ` ${operationsNotKeptNote(ctx.operationsKeptSince, ctx.operationsInMemoryBecause)}`),
       );
     }
     return operationResult(state, input.cursor === undefined ? {} : { cursor: input.cursor });

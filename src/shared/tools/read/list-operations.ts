@@ -70,7 +70,10 @@ export const listOperations = defineTool({
       };
     });
     const last = summaries.at(-1);
-    const note = ctx.operationsKeptSince === undefined ? {} : { note: operationsNotKeptNote(ctx.operationsKeptSince) };
+    const note =
+      ctx.operationsKeptSince === undefined
+        ? {}
+        : { note: operationsNotKeptNote(ctx.operationsKeptSince, ctx.operationsInMemoryBecause) };
     // A full page may have more after it; the next page starts after its last operation.
     return summaries.length === input.limit && last !== undefined
       ? { operations, nextCursor: last.operationId, ...note }

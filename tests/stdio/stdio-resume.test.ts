@@ -1,0 +1,252 @@
+/**
+ * stdio without REDIS_URL keeps its write operations in a SQLite file per Airtable account (DATA_DIR, else the
+ * platform's per-user data directory: src/stdio/state-dir.ts), so the process an MCP client starts after killing
+ * the last one resumes its unfinished writes, exactly once. Before, they lived in memory and died with the process:
+ * a create stopped mid-way was simply gone, and the agent had to find out by hand which records existed.
+ *
+ * Spawned `airtable-oauth-mcp stdio` processes, the MCP SDK's stdio client, the sandbox over HTTP. A write is
+ * stopped the way an abrupt client stops it (SIGKILL mid-write, a batch possibly in flight), then:
+ * - the next process resumes it; every record ends in the table exactly once, and get_operation says `completed`; the
+ *   same create sent again meanwhile is answered with that operation;
+ * - two processes started at once against that directory: one resumes it, the other says why it keeps its own
+ *   writes in memory (stderr, and list_operations' note), and no record is written twice;
+ * - another account's process, with the same directory, neither lists nor resumes it.
+ */
+import { readdirSync, statSync } from "node:fs";
+import path from "node:path";
+import { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import { StdioClientTransport, getDefaultEnvironment } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { seedDemo, type DemoData } from "../../src/sandbox/demo-data.ts";
+import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
+import { privateStateDir, removeStateDirs } from "../helpers/state-dir.ts";
+
+const CLI = new URL("../../src/cli.ts", import.meta.url).pathname;
+/** Records per write, and how many are in the table when the process is killed (at 5 requests a second: ~2 s). */
+const TOTAL = 300;
+const KILL_AFTER = 100;
+
+let sandbox: Sandbox;
+let demo: DemoData;
+const clients: Client[] = [];
+
+beforeAll(async () => {
+  sandbox = await startSandbox();
+  demo = seedDemo(sandbox);
+});
+
+afterAll(async () => {
+  for (const client of clients) await client.close().catch(() => undefined);
+  await sandbox?.close();
+  removeStateDirs();
+});
+
+interface Copy {
+  client: Client;
+  transport: StdioClientTransport;
+  stderr(): string;
+}
+
+/** Only what the child should see (the test process's own REDIS_URL must not leak in), plus `extra`. */
+function childEnv(extra: Record<string, string>): Record<string, string> {
+  return {
+    ...getDefaultEnvironment(),
+    AIRTABLE_API_URL: sandbox.url,
+    AIRTABLE_CONTENT_URL: sandbox.url,
+    AIRTABLE_TOKEN: demo.token,
+    // A write call answers with its operation id at once; the tests poll.
+    WRITE_WAIT_MS: "0",
+    // The batch in flight at the kill is read back after this (reconcile.ts), not re-sent blindly.
+    RECONCILE_SETTLE_MS: "100",
+    LOG_LEVEL: "info",
+    ...extra,
+  };
+}
+
+async function start(env: Record<string, string>): Promise<Copy> {
+  const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, "stdio"], env, stderr: "pipe" });
+  let stderr = "";
+  transport.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+  const client = new Client({ name: "stdio-resume-test", version: "1.0.0" });
+  await client.connect(transport);
+  clients.push(client);
+  return { client, transport, stderr: () => stderr };
+}
+
+const names = (label: string) => Array.from({ length: TOTAL }, (_, i) => `${label} ${i}`);
+
+/** How many times each name of the write is in the sandbox's Contacts table. */
+function counts(label: string): Map<string, number> {
+  const seen = new Map<string, number>();
+  for (const record of sandbox.listRecordsDirect(demo.base.id, "Contacts")) {
+    const name = String(record.fields.Name);
+    if (name.startsWith(`${label} `)) seen.set(name, (seen.get(name) ?? 0) + 1);
+  }
+  return seen;
+}
+const written = (label: string) => [...counts(label).values()].reduce((a, b) => a + b, 0);
+
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * Starts a create of TOTAL records labelled `label` in a process with `env`, and SIGKILLs that process once
+ * KILL_AFTER of them are in the table. Returns the operation's id (the call answered at once: WRITE_WAIT_MS=0).
+ */
+async function writeAndKill(env: Record<string, string>, label: string): Promise<string> {
+  const copy = await start(env);
+  const result = await copy.client.callTool({
+    name: "create_records",
+    arguments: {
+      baseId: demo.base.id,
+      tableId: "Contacts",
+      records: names(label).map((Name) => ({ fields: { Name } })),
+    },
+  });
+  expect(result.isError, JSON.stringify(result.content)).not.toBe(true);
+  const { operationId } = result.structuredContent as { operationId: string };
+  await until(() => written(label) >= KILL_AFTER, 20_000, `${KILL_AFTER} records written`);
+  const pid = copy.transport.pid;
+  expect(pid).toBeTypeOf("number");
+  process.kill(pid as number, "SIGKILL");
+  await until(() => copy.transport.pid === null || !isAlive(pid as number), 5_000, "the killed process to end");
+  await copy.client.close().catch(() => undefined);
+  expect(written(label), "killed in the middle of the write").toBeLessThan(TOTAL);
+  return operationId;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function status(client: Client, operationId: string): Promise<string> {
+  const polled = await client.callTool({ name: "get_operation", arguments: { operationId } });
+  if (polled.isError) return `error: ${(polled.content as { text: string }[])[0]?.text}`;
+  return (polled.structuredContent as { status: string }).status;
+}
+
+/** Every record of the write is in the table, each exactly once. */
+function expectEachOnce(label: string): void {
+  const seen = counts(label);
+  const twice = [...seen].filter(([, n]) => n > 1).map(([name]) => name);
+  expect(twice, "records written twice").toEqual([]);
+  expect([...seen.keys()].sort()).toEqual(names(label).sort());
+}
+
+it("a write stopped by killing the process is resumed by the next one: each record once, get_operation completed", async () => {
+  const env = childEnv({ DATA_DIR: privateStateDir("resume") });
+  const label = "resumed after kill";
+  const operationId = await writeAndKill(env, label);
+
+  const next = await start(env);
+  expect(next.stderr()).toMatch(/resuming 1 write operation an earlier run left unfinished/);
+  // The agent got no answer it kept (its client restarted) and sends the same create again while it runs: the
+  // claim of the first call is in the file too (recent-calls.ts), so it is that operation, not a second write.
+  const again = await next.client.callTool({
+    name: "create_records",
+    arguments: {
+      baseId: demo.base.id,
+      tableId: "Contacts",
+      records: names(label).map((Name) => ({ fields: { Name } })),
+    },
+  });
+  expect((again.structuredContent as { operationId: string }).operationId).toBe(operationId);
+  let last = "";
+  await until(
+    async () => ["completed", "failed", "cancelled"].includes((last = await status(next.client, operationId))),
+    40_000,
+    "the resumed write to end",
+  );
+  expect(last).toBe("completed");
+  expectEachOnce(label);
+
+  const listed = await next.client.callTool({ name: "list_operations", arguments: {} });
+  const out = listed.structuredContent as { operations: { operationId: string; status: string }[]; note?: string };
+  expect(out.operations).toEqual([expect.objectContaining({ operationId, status: "completed" })]);
+  expect(out.note).toBeUndefined();
+  const polled = await next.client.callTool({ name: "get_operation", arguments: { operationId } });
+  const { progress } = polled.structuredContent as { progress: Record<string, number> };
+  expect(progress).toMatchObject({ recordsTotal: TOTAL, recordsSucceeded: TOTAL, recordsFailed: 0, recordsInDoubt: 0 });
+}, 90_000);
+
+it("two processes started together on one directory: one resumes the write, the other says why, no record twice", async () => {
+  const env = childEnv({ DATA_DIR: privateStateDir("two-copies") });
+  const label = "two copies";
+  const operationId = await writeAndKill(env, label);
+
+  const copies = await Promise.all([start(env), start(env)]);
+  const busy = /another copy of this stdio server is running for the same Airtable account/;
+  const [holder, other] = busy.test(copies[0].stderr()) ? [copies[1], copies[0]] : [copies[0], copies[1]];
+  expect(other.stderr(), "the copy that could not claim the directory says so on stderr").toMatch(busy);
+  expect(holder.stderr()).not.toMatch(busy);
+  expect(holder.stderr()).toMatch(/resuming 1 write operation/);
+  expect(other.stderr()).not.toMatch(/resuming/);
+
+  // The other copy keeps its writes in memory and says so where the agent looks.
+  const listed = await other.client.callTool({ name: "list_operations", arguments: {} });
+  const out = listed.structuredContent as { operations: unknown[]; note?: string };
+  expect(out.operations).toEqual([]);
+  expect(out.note).toMatch(/in its memory only, since it started at \d{4}-\d\d-\d\dT/);
+  expect(out.note).toMatch(/look them up in the table \(search_records or list_records\) before writing them again/);
+  expect(out.note).toMatch(/Another copy of this stdio server for the same Airtable account/);
+  expect(out.note).toMatch(/give each client a DATA_DIR of its own/);
+
+  let last = "";
+  await until(
+    async () => ["completed", "failed", "cancelled"].includes((last = await status(holder.client, operationId))),
+    40_000,
+    "the resumed write to end",
+  );
+  expect(last).toBe("completed");
+  // Time for a second runner, had there been one, to send what it would.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  expectEachOnce(label);
+}, 90_000);
+
+it("another account's process, with the same directory, neither lists nor resumes the first account's write", async () => {
+  // The platform's default directory this time, moved by XDG_DATA_HOME as a user's own would be.
+  const xdg = privateStateDir("accounts");
+  const env = childEnv({ XDG_DATA_HOME: xdg });
+  const label = "first account";
+  const operationId = await writeAndKill(env, label);
+  const before = written(label);
+
+  const otherUser = sandbox.addUser({ email: "other-account@example.com", name: "Other Account" });
+  const otherToken = sandbox.createPersonalAccessToken(otherUser.id);
+  const other = await start({ ...env, AIRTABLE_TOKEN: otherToken });
+  const listed = await other.client.callTool({ name: "list_operations", arguments: {} });
+  const out = listed.structuredContent as { operations: unknown[]; note?: string };
+  expect(out.operations).toEqual([]);
+  // Its own operations are kept (its own file): no note, and it started at once (no other copy of its account).
+  expect(out.note).toBeUndefined();
+  expect(other.stderr()).not.toMatch(/another copy/);
+  expect(await status(other.client, operationId)).toMatch(/^error: There is no operation/);
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  expect(written(label), "not resumed under the other account's token").toBe(before);
+
+  // One directory per account, mode 0700, in the platform's data directory.
+  const root = path.join(xdg, "airtable-oauth-mcp", "stdio");
+  expect(readdirSync(root).sort()).toEqual([demo.user.id, otherUser.id].sort());
+  for (const dir of readdirSync(root)) expect(statSync(path.join(root, dir)).mode & 0o777).toBe(0o700);
+
+  // The first account's next process resumes it.
+  const next = await start(env);
+  let last = "";
+  await until(
+    async () => ["completed", "failed", "cancelled"].includes((last = await status(next.client, operationId))),
+    40_000,
+    "the resumed write to end",
+  );
+  expect(last).toBe("completed");
+  expectEachOnce(label);
+}, 90_000);
