@@ -287,6 +287,12 @@ async function claimState(
   const { root, fromDataDir } = stdioStateRoot(env);
   const state = await claimStdioState({ root, userId, retentionMs });
   if (state.kind === "disk") {
+    if (state.waitedMs > 0) {
+      logger.info(
+        { file: state.file, waitedMs: state.waitedMs },
+        "waited for a previous copy of this stdio server to let go of its write operations file",
+      );
+    }
     logger.debug({ file: state.file }, "write operations kept in this file");
   } else if (state.problem === "busy") {
     logger.warn(

@@ -67,6 +67,8 @@ export interface StdioStateOnDisk {
   operations: SqliteOperationLog;
   /** RecentCalls' claims (recent-calls.ts): they must outlive the process as the operations do. */
   kv: SqliteKeyValueStore;
+  /** How long the claim waited for another process to let go (ms; 0 when the directory was free). */
+  waitedMs: number;
   /** Closes the file and ends the claim. Call once every run has stopped. */
   close(): void;
 }
@@ -99,7 +101,9 @@ export interface ClaimOptions {
  */
 export async function claimStdioState(opts: ClaimOptions): Promise<StdioState> {
   const dir = accountStateDir(opts.root, opts.userId);
-  const deadline = Date.now() + (opts.waitMs ?? STATE_CLAIM_WAIT_MS);
+  const startedAt = Date.now();
+  const deadline = startedAt + (opts.waitMs ?? STATE_CLAIM_WAIT_MS);
+  let waited = false;
   let lock: { release(): void };
   for (;;) {
     try {
@@ -111,6 +115,7 @@ export async function claimStdioState(opts: ClaimOptions): Promise<StdioState> {
       if (Date.now() >= deadline) {
         return { kind: "memory", problem: "busy", dir, detail: `another process holds ${dir}` };
       }
+      waited = true;
       await sleep(CLAIM_POLL_MS);
     }
   }
@@ -126,6 +131,7 @@ export async function claimStdioState(opts: ClaimOptions): Promise<StdioState> {
         file,
         operations,
         kv,
+        waitedMs: waited ? Date.now() - startedAt : 0,
         close() {
           db.close();
           lock.release();

@@ -8,6 +8,8 @@
  * stopped the way an abrupt client stops it (SIGKILL mid-write, a batch possibly in flight), then:
  * - the next process resumes it; every record ends in the table exactly once, and get_operation says `completed`; the
  *   same create sent again meanwhile is answered with that operation;
+ * - a client that closes stdin mid-write and starts the next process at once (a restart): the old one pauses the
+ *   write, the new one waits for the file and resumes it;
  * - two processes started at once against that directory: one resumes it, the other says why it keeps its own
  *   writes in memory (stderr, and list_operations' note), and no record is written twice;
  * - another account's process, with the same directory, neither lists nor resumes it.
@@ -177,6 +179,38 @@ it("a write stopped by killing the process is resumed by the next one: each reco
   const polled = await next.client.callTool({ name: "get_operation", arguments: { operationId } });
   const { progress } = polled.structuredContent as { progress: Record<string, number> };
   expect(progress).toMatchObject({ recordsTotal: TOTAL, recordsSucceeded: TOTAL, recordsFailed: 0, recordsInDoubt: 0 });
+}, 90_000);
+
+it("a client restart (stdin closed mid-write, the next process started at once): paused, resumed, each record once", async () => {
+  // What a desktop client does on a reconnect or a config edit: it closes the old process's stdin and starts a new
+  // one without waiting for the old to exit. The old one stops after the batch in flight and leaves the write
+  // unfinished in the file; the new one waits for the file (not memory) and resumes it.
+  const env = childEnv({ DATA_DIR: privateStateDir("restart") });
+  const label = "client restart";
+  const first = await start(env);
+  const result = await first.client.callTool({
+    name: "create_records",
+    arguments: {
+      baseId: demo.base.id,
+      tableId: "Contacts",
+      records: names(label).map((Name) => ({ fields: { Name } })),
+    },
+  });
+  const { operationId } = result.structuredContent as { operationId: string };
+  await until(() => written(label) >= KILL_AFTER, 20_000, `${KILL_AFTER} records written`);
+  const [, next] = await Promise.all([first.client.close(), start(env)]);
+  expect(first.stderr()).toMatch(/1 write operation paused: resumed when this stdio server next starts/);
+  expect(written(label), "stopped in the middle of the write").toBeLessThan(TOTAL);
+  expect(next.stderr()).not.toMatch(/another copy/);
+  expect(next.stderr()).toMatch(/resuming 1 write operation/);
+  let last = "";
+  await until(
+    async () => ["completed", "failed", "cancelled"].includes((last = await status(next.client, operationId))),
+    40_000,
+    "the resumed write to end",
+  );
+  expect(last).toBe("completed");
+  expectEachOnce(label);
 }, 90_000);
 
 it("two processes started together on one directory: one resumes the write, the other says why, no record twice", async () => {
