@@ -1,4 +1,6 @@
 import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import path from "node:path";
 import { networkInterfaces } from "node:os";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport, getDefaultEnvironment } from "@modelcontextprotocol/sdk/client/stdio.js";
@@ -270,6 +272,18 @@ describe("airtable-oauth-mcp stdio", () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toBe("");
     expect(result.stderr).toMatch(/AIRTABLE_TOKEN: required for the stdio process/);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("a DATA_DIR it cannot write its operations in: one line naming it and the fix, exit 1", async () => {
+    // The person asked for that directory: running on in memory would drop what they asked for without a word.
+    const file = path.join(privateStateDir(), "not-a-directory");
+    writeFileSync(file, "");
+    const result = await run(childEnv({ AIRTABLE_TOKEN: demo.token, DATA_DIR: file }));
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain(`airtable-oauth-mcp stdio: Cannot keep write operations in DATA_DIR ${file} (`);
+    expect(result.stderr).toMatch(/Set DATA_DIR to a directory this process can create and write/);
     expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 
