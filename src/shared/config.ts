@@ -301,6 +301,9 @@ export const configSchema = z.object({
   /**
    * The embedded mode's state: the SQLite database (sign-ins, encrypted Airtable tokens, operation logs), the
    * generated TOKEN_ENCRYPTION_KEY and the fake Airtable's data. Relative paths start at the working directory.
+   * stdio without REDIS_URL keeps its operations under `DATA_DIR/stdio/<user id>/` when DATA_DIR is set, and in the
+   * platform's per-user data directory otherwise (it reads the raw variable: src/stdio/state-dir.ts; this default
+   * is the embedded mode's).
    */
   DATA_DIR: z.string().min(1).default("./data"),
   /**
