@@ -247,7 +247,8 @@ describe("fieldsToMergeOn given as one name, not a list", () => {
     expect(answer.text).toBe(
       invalid("update_records") +
         'update_records does not take the argument "fieldsToMergeOn"; its parameters are baseId, tableId, records, ' +
-        'replace, typecast, onError (see its inputSchema in tools/list); update_records changes records given by "id": ' +
+        "replace, addToLists, typecast, onError (see its inputSchema in tools/list); update_records changes records given " +
+        'by "id": ' +
         "to match records on field values instead, use upsert_records, which takes fieldsToMergeOn",
     );
   });

@@ -3,6 +3,7 @@ import { defineWriteTool, rewordInTurn } from "../define-tool.ts";
 import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { checkRecordCount, recordIdProblems } from "./check-records.ts";
+import { listCellsRefusal, listFieldsSet, readListCells, settleListCells } from "./list-cells.ts";
 import { checkRecordsAgainstSchema, derivedOptions } from "./plan-records.ts";
 import {
   fieldsInput,
@@ -25,8 +26,9 @@ export const updateRecords = defineWriteTool({
   title: "Update records",
   description:
     "Changes cells of existing records, given by id: up to 5,000 per call by default (this server's limit is " +
-    "in its instructions). Only the fields given change, unless replace is true. Safe to repeat: an update sent twice " +
-    "leaves the same values. " +
+    "in its instructions). Only the fields given change, unless replace is true. A list cell (links, multiple " +
+    "selects, attachments, collaborators) is set to the list given, not added to: see addToLists. Safe to repeat: an " +
+    "update sent twice leaves the same values. " +
     QUEUED_RECORDS_NOTE,
   kind: "write",
   scopes: ["records:write"],
@@ -43,6 +45,15 @@ export const updateRecords = defineWriteTool({
       .default(false)
       .describe(
         "true: replace each record's cells (fields not given are cleared). Default false: change only the fields given.",
+      ),
+    addToLists: z
+      .boolean()
+      .optional()
+      .describe(
+        "For list cells (links, multiple selects, attachments, collaborators). true: add the items given to what each " +
+          "cell holds (e.g. one more tag or linked record). false: set each cell to exactly the list given, removing " +
+          "the items it held that are not in it. Left out: a call that would remove items a cell holds is refused, " +
+          "naming them (nothing is written), so that adding a tag never wipes the others by mistake.",
       ),
     typecast: typecastInput,
     onError: onErrorInput,
@@ -70,11 +81,27 @@ export const updateRecords = defineWriteTool({
       tableId: input.tableId,
       records: input.records,
     });
+    const cells = checked.cells;
+    // Lists are read only when the call sets one, and not when replace or addToLists: false says what is meant.
+    if (!input.replace && input.addToLists !== false) {
+      const schema = await ctx.schemas.get(ctx.airtable, input.baseId, ctx.userId);
+      const table = schema.tables.find((t) => t.id === checked.tableId);
+      const fields = table === undefined ? [] : listFieldsSet(table, cells);
+      if (table !== undefined && fields.length > 0) {
+        const ids = input.records.map((r) => r.id);
+        const held = await readListCells(ctx.airtable, input.baseId, table.id, ids, fields);
+        const dropped = settleListCells(fields, ids, cells, held, input.addToLists);
+        if (dropped.length > 0) {
+          const where = (i: number) => `records[${i}].fields`;
+          throw await listCellsRefusal(ctx.airtable, input.baseId, schema, table, dropped, ids, where);
+        }
+      }
+    }
     return {
       kind: "update_records",
       baseId: input.baseId,
       tableId: checked.tableId,
-      input: input.records.map((record, i) => ({ id: record.id, fields: checked.cells[i] ?? {} })),
+      input: input.records.map((record, i) => ({ id: record.id, fields: cells[i] ?? {} })),
       fieldNames: checked.fieldNames,
       options: {
         typecast: typecastOf(input.typecast),

@@ -652,6 +652,9 @@ describe("through the write tools, on the demo base", () => {
       baseId,
       tableId: "Contacts",
       records: [{ id: contact, fields: { Company: ["recAAAAAAAAAAAAAA"] } }],
+      // The cell is set to that id alone, replacing the contact's company on purpose (list-cells.ts: left out, the
+      // call would be refused for removing the link it holds).
+      addToLists: false,
     });
     const linked = (await runWrite(updateRecords, linkPlan, h.ctx)).structuredContent as OperationResultOutput;
     expect(linked.results?.[0]?.error?.type).toBe("ROW_DOES_NOT_EXIST");

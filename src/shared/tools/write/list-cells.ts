@@ -1,0 +1,224 @@
+/**
+ * update_records and list cells: a link, multiple select, attachment or multiple collaborator cell holds a list, and
+ * Airtable's update sets it to exactly the list given ("the cell value will be replaced", per cell; there is no
+ * append: https://airtable.com/developers/web/api/update-multiple-records and the field model,
+ * https://airtable.com/developers/web/api/field-model). An agent asked to "tag Ben as partner" or "link Zoe to Omega"
+ * sends `{"Tags": ["partner"]}` and, without reading the record first, silently drops the tags Ben had; the same call
+ * on the inverse side (`{"Contacts": ["Zoe"]}` on a company) unlinks every other contact. A trial (session 28) did
+ * exactly that and was answered "Done: 1 record written".
+ *
+ * So before such an update is queued, the cells it sets are read (`readListCells`: one request per 100 records, only
+ * the list fields the call sets), and `settleListCells` (with `listCellsRefusal`):
+ * - `addToLists` left out: a call whose lists would drop an item a cell holds now is refused, naming the records,
+ *   fields and items, and both ways on (nothing is queued);
+ * - `addToLists: true`: each list given is added to what its cell holds (items already there are not repeated);
+ * - `addToLists: false`: the lists are sent as given (Airtable's own behaviour), nothing read.
+ * A list given empty (`[]`, `null`, `""`) clears the cell as asked: never refused. `replace: true` (every cell set,
+ * the others cleared) says the same, so it is left alone. The read and the write are two requests: a change made in
+ * Airtable between them is not seen (with `addToLists: true` an item removed meanwhile comes back).
+ */
+import type { AirtableClient } from "../../airtable/client.ts";
+import type { AirtableField, AirtableTable, BaseSchema } from "../../airtable/schemas.ts";
+import { formatCount } from "../../format-count.ts";
+import { formulaString } from "../search-formula.ts";
+import { isPlainObject, ToolInputError } from "../tool-input-error.ts";
+
+/** Field types whose cell is a list an update replaces whole. */
+const LIST_TYPES = new Set(["multipleRecordLinks", "multipleSelects", "multipleAttachments", "multipleCollaborators"]);
+
+/** Record ids per read: keeps the RECORD_ID() formula short (the client switches to POST for long ones anyway). */
+const IDS_PER_READ = 100;
+
+/** Records a refusal names at most; the rest are counted. */
+const RECORDS_NAMED = 5;
+/** Items of one cell a refusal names at most. */
+const ITEMS_NAMED = 5;
+
+/** The list fields of `table` a record of `cells` sets to a non-empty value (cells keyed by field id). */
+export function listFieldsSet(table: AirtableTable, cells: readonly Record<string, unknown>[]): AirtableField[] {
+  return table.fields.filter(
+    (field) => LIST_TYPES.has(field.type) && cells.some((record) => !isEmpty(record[field.id])),
+  );
+}
+
+const isEmpty = (value: unknown): boolean =>
+  value === undefined || value === null || value === "" || (Array.isArray(value) && value.length === 0);
+
+/**
+ * The cells of `fields` that the records `ids` hold now, by record id then field id (a record Airtable does not
+ * return, deleted or of another table, is absent: its update fails on its own). One request per 100 ids, through
+ * the caller's client (the shared limiter).
+ */
+export async function readListCells(
+  airtable: AirtableClient,
+  baseId: string,
+  tableId: string,
+  ids: readonly string[],
+  fields: readonly AirtableField[],
+): Promise<Map<string, Record<string, unknown>>> {
+  const held = new Map<string, Record<string, unknown>>();
+  const unique = [...new Set(ids)];
+  for (let i = 0; i < unique.length; i += IDS_PER_READ) {
+    const chunk = unique.slice(i, i + IDS_PER_READ);
+    const formula = `OR(${chunk.map((id) => `RECORD_ID() = ${formulaString(id)}`).join(", ")})`;
+    for await (const page of airtable.iterateRecords(baseId, tableId, {
+      filterByFormula: formula,
+      fields: fields.map((f) => f.id),
+      returnFieldsByFieldId: true,
+    })) {
+      for (const record of page) held.set(record.id, record.fields);
+    }
+  }
+  return held;
+}
+
+/**
+ * A list item's identity, to tell whether a list given keeps an item a cell holds: a linked record's id, a select
+ * option's name, an attachment's id (a new one given by url has none yet), a collaborator's id or email.
+ */
+function itemKeys(type: string, item: unknown): string[] {
+  if (type === "multipleSelects") return typeof item === "string" ? [item] : [];
+  if (typeof item === "string") return [type === "multipleCollaborators" ? item.toLowerCase() : item];
+  if (!isPlainObject(item)) return [];
+  const keys: string[] = [];
+  if (typeof item.id === "string") keys.push(item.id);
+  if (type === "multipleCollaborators" && typeof item.email === "string") keys.push(item.email.toLowerCase());
+  return keys;
+}
+
+/**
+ * An item a cell holds as a message names it: a linked record by its primary value and id (`"Globex" (rec…)`, the id
+ * alone when its name is not known), an option by name, a file by its name, a person by email.
+ */
+function itemShown(type: string, item: unknown, names: ReadonlyMap<string, string>): string {
+  if (type === "multipleRecordLinks" && typeof item === "string") {
+    const name = names.get(item);
+    return name === undefined ? item : `${JSON.stringify(name)} (${item})`;
+  }
+  if (typeof item === "string") return JSON.stringify(item);
+  if (isPlainObject(item)) {
+    if (type === "multipleAttachments" && typeof item.filename === "string") return JSON.stringify(item.filename);
+    if (type === "multipleCollaborators" && typeof item.email === "string") return item.email;
+    if (typeof item.id === "string") return item.id;
+  }
+  return JSON.stringify(item);
+}
+
+/** How an item a cell holds is sent back to keep it: links and options as they are, files and people by id. */
+function itemKept(type: string, item: unknown): unknown {
+  if ((type === "multipleAttachments" || type === "multipleCollaborators") && isPlainObject(item)) {
+    return typeof item.id === "string" ? { id: item.id } : item;
+  }
+  return item;
+}
+
+/** The cell a list given makes: a single link name or option resolved to an array stays an array. */
+const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
+
+/** One record and list field whose cell the call would drop items of. */
+export interface DroppedItems {
+  index: number;
+  field: AirtableField;
+  items: unknown[];
+  held: number;
+}
+
+/**
+ * Applies the rule at the top of this file to `cells` (keyed by field id, link names already resolved to ids) in
+ * place, given the cells the records hold now (`held`, by record id; `ids[i]` is record i's id): with `addToLists`
+ * true, each list given gets the items its cell holds now in front (those it does not repeat). Answers the cells
+ * whose list would drop items they hold, when `addToLists` is left out (refuse them: listCellsRefusal); else [].
+ */
+export function settleListCells(
+  fields: readonly AirtableField[],
+  ids: readonly string[],
+  cells: Record<string, unknown>[],
+  held: ReadonlyMap<string, Record<string, unknown>>,
+  addToLists: boolean | undefined,
+): DroppedItems[] {
+  const dropped: DroppedItems[] = [];
+  if (addToLists === false) return dropped;
+  cells.forEach((record, index) => {
+    const now = held.get(ids[index] ?? "");
+    if (now === undefined) return;
+    for (const field of fields) {
+      const given = record[field.id];
+      const holds = now[field.id];
+      if (isEmpty(given) || !Array.isArray(holds) || holds.length === 0) continue;
+      const list = asList(given);
+      const keys = new Set(list.flatMap((item) => itemKeys(field.type, item)));
+      const missing = holds.filter((item) => !itemKeys(field.type, item).some((key) => keys.has(key)));
+      if (missing.length === 0) continue;
+      if (addToLists === true) record[field.id] = [...missing.map((item) => itemKept(field.type, item)), ...list];
+      else dropped.push({ index, field, items: missing, held: holds.length });
+    }
+  });
+  return dropped;
+}
+
+/**
+ * The refusal of a call whose lists would drop the items `dropped` names (settleListCells): the first five cells,
+ * each with up to five items, linked records by primary value and id (one read of each linked table for the ids
+ * named, through the caller's client; a failed read leaves the ids alone), then both ways on.
+ * @param where names record i's cells in messages, e.g. `records[3].fields`
+ */
+export async function listCellsRefusal(
+  airtable: AirtableClient,
+  baseId: string,
+  schema: BaseSchema,
+  table: AirtableTable,
+  dropped: readonly DroppedItems[],
+  ids: readonly string[],
+  where: (index: number) => string,
+): Promise<ToolInputError> {
+  const shown = dropped.slice(0, RECORDS_NAMED);
+  const names = new Map<string, string>();
+  const linkIds = new Map<string, Set<string>>();
+  for (const { field, items } of shown) {
+    if (field.type !== "multipleRecordLinks") continue;
+    const linked = String(field.options?.linkedTableId ?? "");
+    const set = linkIds.get(linked) ?? new Set<string>();
+    for (const item of items.slice(0, ITEMS_NAMED)) if (typeof item === "string") set.add(item);
+    linkIds.set(linked, set);
+  }
+  for (const [linkedTableId, wanted] of linkIds) {
+    const primary = schema.tables.find((t) => t.id === linkedTableId)?.primaryFieldId;
+    if (primary === undefined || wanted.size === 0) continue;
+    const formula = `OR(${[...wanted].map((id) => `RECORD_ID() = ${formulaString(id)}`).join(", ")})`;
+    try {
+      for await (const page of airtable.iterateRecords(baseId, linkedTableId, {
+        filterByFormula: formula,
+        fields: [primary],
+        returnFieldsByFieldId: true,
+      })) {
+        for (const record of page) {
+          const value = record.fields[primary];
+          if (typeof value === "string" || typeof value === "number") names.set(record.id, String(value));
+        }
+      }
+    } catch {
+      // The names only make the refusal easier to read; the ids say the same.
+    }
+  }
+  const lines = shown.map(({ index, field, items, held: count }) => {
+    const named = items.slice(0, ITEMS_NAMED).map((item) => itemShown(field.type, item, names));
+    const more = items.length > ITEMS_NAMED ? `, … (${formatCount(items.length)} in all)` : "";
+    const n = items.length;
+    const which =
+      n < count
+        ? `${formatCount(n)} of the ${formatCount(count)} items`
+        : count === 1
+          ? "the item"
+          : `all ${count} items`;
+    return `- ${where(index)}[${JSON.stringify(field.name)}] would remove ${which} record ${ids[index]} holds: ${named.join(", ")}${more}`;
+  });
+  const rest = dropped.length - RECORDS_NAMED;
+  if (rest > 0) lines.push(`- … and ${formatCount(rest)} more cell${rest === 1 ? "" : "s"}`);
+  return new ToolInputError(
+    `update_records sets a list cell (links, multiple selects, attachments, collaborators) to exactly the list given: ` +
+      `it does not add to it. This call would remove items the records hold now in table ` +
+      `${JSON.stringify(table.name)}; nothing was queued:\n${lines.join("\n")}\n` +
+      `To add the items given to what each cell holds, call again with addToLists: true. To set the cells to exactly ` +
+      `the lists given, removing those items, call again with addToLists: false.`,
+  );
+}

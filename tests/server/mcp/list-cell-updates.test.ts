@@ -1,0 +1,125 @@
+/**
+ * update_records on list cells (links, multiple selects), through the real MCP SDK client over HTTP against the
+ * sandbox. Airtable sets such a cell to exactly the list given; a trial (session 28) asked to tag a contact
+ * "partner" sent `{"Tags": ["partner"]}` and was answered "Done: 1 record written" while the contact's "vip" tag and
+ * its other company link were gone; the same call on a company's inverse link field unlinks all its other contacts.
+ * Now such a call is refused before anything is queued, naming what it would remove (linked records by name and id),
+ * unless `addToLists` says what
+ * is meant: true adds the items to the cells, false replaces them (src/shared/tools/write/list-cells.ts).
+ */
+import { describe, expect, it } from "vitest";
+import type { OperationResultOutput } from "../../../src/shared/tools/operation-result.ts";
+import { useMcpHarness } from "../../support/use-mcp-harness.ts";
+
+const mcp = useMcpHarness({
+  name: "List cells",
+  tables: [
+    {
+      name: "Companies",
+      fields: [{ name: "Name", type: "singleLineText" }],
+      records: [{ Name: "Acme" }, { Name: "Globex" }],
+    },
+    {
+      name: "Contacts",
+      typecast: true,
+      fields: [
+        { name: "Name", type: "singleLineText" },
+        { name: "Company", type: "multipleRecordLinks", options: { linkedTableId: "Companies" } },
+        {
+          name: "Tags",
+          type: "multipleSelects",
+          options: { choices: [{ name: "vip" }, { name: "partner" }, { name: "beta" }] },
+        },
+      ],
+      records: [
+        { Name: "Ben", Company: "Globex", Tags: ["vip"] },
+        { Name: "Chloe", Company: "Acme", Tags: ["beta"] },
+        { Name: "Dev", Company: "Acme" },
+        { Name: "Emma", Company: "Globex", Tags: ["vip", "beta"] },
+      ],
+    },
+  ],
+});
+
+/** A record's cells as the sandbox holds them (no request through the server). */
+function cells(table: string, name: string): { id: string; fields: Record<string, unknown> } {
+  const record = mcp.h.sandbox.listRecordsDirect(mcp.base.id, table).find((r) => r.fields.Name === name);
+  if (record === undefined) throw new Error(`no ${name} in ${table}`);
+  return record;
+}
+
+async function update(
+  table: string,
+  records: { id: string; fields: Record<string, unknown> }[],
+  more: Record<string, unknown> = {},
+) {
+  return mcp.client.callTool({
+    name: "update_records",
+    arguments: { baseId: mcp.base.id, tableId: table, records, ...more },
+  });
+}
+
+const text = (result: Awaited<ReturnType<typeof update>>) =>
+  (result.content as { type: string; text: string }[]).map((c) => c.text).join("\n");
+
+describe("update_records on list cells", () => {
+  it("a call that would remove items a cell holds is refused, naming them; nothing is written", async () => {
+    const ben = cells("Contacts", "Ben");
+    const globex = cells("Companies", "Globex").id;
+    const result = await update("Contacts", [{ id: ben.id, fields: { Tags: ["partner"], Company: ["Acme"] } }]);
+    expect(result.isError).toBe(true);
+    const said = text(result);
+    expect(said).toContain("update_records sets a list cell");
+    expect(said).toContain("nothing was queued");
+    expect(said).toContain(`records[0].fields["Tags"] would remove the item record ${ben.id} holds: "vip"`);
+    expect(said).toContain(
+      `records[0].fields["Company"] would remove the item record ${ben.id} holds: "Globex" (${globex})`,
+    );
+    expect(said).toContain("call again with addToLists: true");
+    expect(said).toContain("call again with addToLists: false");
+    expect(cells("Contacts", "Ben").fields).toMatchObject({ Tags: ["vip"], Company: [globex] });
+  });
+
+  it("on the inverse link field of a company, the contacts it would unlink are named", async () => {
+    const acme = cells("Companies", "Acme");
+    expect(acme.fields.Contacts).toHaveLength(2);
+    const result = await update("Companies", [{ id: acme.id, fields: { Contacts: ["Ben"] } }]);
+    expect(result.isError).toBe(true);
+    expect(text(result)).toContain(
+      `records[0].fields["Contacts"] would remove all 2 items record ${acme.id} holds: ` +
+        `"Chloe" (${cells("Contacts", "Chloe").id}), "Dev" (${cells("Contacts", "Dev").id})`,
+    );
+    expect(cells("Companies", "Acme").fields.Contacts).toEqual(acme.fields.Contacts);
+  });
+
+  it("addToLists: true adds the items given to what each cell holds", async () => {
+    const emma = cells("Contacts", "Emma");
+    const [acme, globex] = [cells("Companies", "Acme").id, cells("Companies", "Globex").id];
+    const result = await update("Contacts", [{ id: emma.id, fields: { Tags: ["partner", "vip"], Company: "Acme" } }], {
+      addToLists: true,
+    });
+    expect(result.isError, text(result)).not.toBe(true);
+    expect((result.structuredContent as OperationResultOutput).status).toBe("completed");
+    const after = cells("Contacts", "Emma").fields;
+    expect([...(after.Tags as string[])].sort()).toEqual(["beta", "partner", "vip"]);
+    expect([...(after.Company as string[])].sort()).toEqual([acme, globex].sort());
+  });
+
+  it("addToLists: false sets the cells to exactly the lists given, as Airtable does", async () => {
+    const chloe = cells("Contacts", "Chloe");
+    const result = await update("Contacts", [{ id: chloe.id, fields: { Tags: ["partner"] } }], { addToLists: false });
+    expect(result.isError, text(result)).not.toBe(true);
+    expect(cells("Contacts", "Chloe").fields.Tags).toEqual(["partner"]);
+  });
+
+  it("a list keeping every item, or an empty list (clearing on purpose), needs no addToLists", async () => {
+    const dev = cells("Contacts", "Dev");
+    const acme = cells("Companies", "Acme").id;
+    const keep = await update("Contacts", [{ id: dev.id, fields: { Company: ["Acme", "Globex"], Tags: ["beta"] } }]);
+    expect(keep.isError, text(keep)).not.toBe(true);
+    expect(cells("Contacts", "Dev").fields.Company).toContain(acme);
+    const clear = await update("Contacts", [{ id: dev.id, fields: { Tags: [] } }]);
+    expect(clear.isError, text(clear)).not.toBe(true);
+    expect(cells("Contacts", "Dev").fields.Tags).toBeUndefined();
+  });
+});
