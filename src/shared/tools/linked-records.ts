@@ -10,6 +10,7 @@
  */
 import type { AirtableClient } from "../airtable/client.ts";
 import { isRecordId } from "../airtable/ids.ts";
+import { closestNames } from "../closest-name.ts";
 import type { AirtableField, AirtableRecord, AirtableTable, BaseSchema } from "../airtable/schemas.ts";
 import { fieldReference, formulaString } from "./search-formula.ts";
 import { ToolInputError } from "./tool-input-error.ts";
@@ -60,10 +61,7 @@ function primaryText(value: unknown): string {
  * a record named "Acme, Globex".
  */
 function severalNamesHint(name: string): string {
-  const parts = name
-    .split(",")
-    .map((part) => part.trim())
-    .filter((part) => part !== "");
+  const parts = commaParts(name);
   const fix = "create that record first, fix the name, or give its record id (rec…).";
   if (parts.length < 2) return fix.charAt(0).toUpperCase() + fix.slice(1);
   return (
@@ -71,6 +69,16 @@ function severalNamesHint(name: string): string {
     `${JSON.stringify(parts).replaceAll('","', '", "')}. Otherwise ${fix}`
   );
 }
+
+/** A name's parts between commas, trimmed, blanks left out. */
+const commaParts = (name: string): string[] =>
+  name
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part !== "");
+
+/** Whether a name reads as several names joined with commas ("Acme, Globex"): severalNamesHint says what to do. */
+const listsSeveral = (name: string): boolean => commaParts(name).length >= 2;
 
 /** Text naming a linked record by its primary value: not a record id, not blank. */
 const isName = (v: unknown): v is string => typeof v === "string" && v.trim() !== "" && !isRecordId(v);
@@ -81,7 +89,7 @@ const isName = (v: unknown): v is string => typeof v === "string" && v.trim() !=
  * each linked table per 50 distinct names. Names match the primary value exactly, else case-insensitively.
  *
  * Throws ToolInputError naming the value, the linked table and the field when no record or several records have
- * that primary value (`where(i)` names the record, e.g. `records[3].fields`). With `collect`, such a name is added
+ * that primary value (for no record, with the records it likely meant: likelyMeant, one more read, refusals only) (`where(i)` names the record, e.g. `records[3].fields`). With `collect`, such a name is added
  * to it instead, as a line of a gathered refusal (write-problems.ts: one per field and name, naming the first
  * record giving it and where else it is given), and left in its cell; so are a link field whose names cannot be
  * looked up (its linked table missing from the schema, or a primary field name a formula cannot reference). The
@@ -151,6 +159,9 @@ export async function resolveLinkNames(
         }
       }
     }
+    // A name with commas is told how to name several records instead (severalNamesHint): no guess for it.
+    const unmatched = names.filter((name) => (found.get(name.toLowerCase()) ?? []).length === 0 && !listsSeveral(name));
+    const suggestions = await likelyMeant(airtable, baseId, linked.id, primary, ref, unmatched);
     /** With `collect`: each name refused, with its sentence for the first record and every record giving it. */
     const refused = new Map<string, { text: string; records: number[]; places: string[] }>();
     const idOf = (name: string, index: number): string => {
@@ -171,7 +182,7 @@ export async function resolveLinkNames(
         matches.length === 0
           ? new ToolInputError(
               `${at}: no record of table ${JSON.stringify(linked.name)} has ${JSON.stringify(name)} as its ` +
-                `${JSON.stringify(primary.name)}. ${severalNamesHint(name)}`,
+                `${JSON.stringify(primary.name)}. ${didYouMean(suggestions.get(name))}${severalNamesHint(name)}`,
             )
           : new ToolInputError(
               `${at}: ${matches.length} records of table ${JSON.stringify(linked.name)} have ${JSON.stringify(name)} ` +
@@ -198,6 +209,81 @@ export async function resolveLinkNames(
       collect?.push({ first: records[0]!, records, text: text + alsoGivenIn(places) });
     }
   }
+}
+
+/** Records read at most to find what names no record matches likely meant (one request). */
+const CANDIDATES_READ = 100;
+/** Records a "did you mean" names at most, per name. */
+const MEANT_NAMED = 3;
+
+/** A name's words, lowercased: its runs of letters and digits. */
+const wordsOf = (text: string): string[] => text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
+
+/** Two words alike: equal, or one the start of the other when the shorter has 3 letters or more ("Corp", "Corporation"). */
+const wordsAlike = (a: string, b: string): boolean =>
+  a === b || (Math.min(a.length, b.length) >= 3 && (a.startsWith(b) || b.startsWith(a)));
+
+/**
+ * Whether record name `known` is likely what `wanted` meant: spelt within closestNames' reach ("Zeta Crop"), or every
+ * word of the shorter of the two alike a word of the longer (wordsAlike): "Zeta Corporation" → "Zeta Corp", "Acme
+ * Inc" → "Acme", "Stark" → "Stark Industries". Names of companies, people and products are given long or short, with
+ * or without a legal form; a letter or two off is a typo.
+ */
+function likelyMeans(wanted: string, known: string): boolean {
+  if (closestNames(wanted, [known], 1).length > 0) return true;
+  const [a, b] = [wordsOf(wanted), wordsOf(known)];
+  if (a.length === 0 || b.length === 0) return false;
+  const [shorter, longer] = a.length <= b.length ? [a, b] : [b, a];
+  return shorter.every((word) => longer.some((other) => wordsAlike(word, other)));
+}
+
+/**
+ * For names no linked record has, the records they likely meant (likelyMeans), at most MEANT_NAMED per name, by name:
+ * one read of the linked table's records whose primary value holds a word (3 letters or more) of any of the names,
+ * or starts like one of those names' first 3 letters, at most CANDIDATES_READ of them. Only the refusal pays for it.
+ * A read that fails answers nothing: the refusal is made all the same, without the guess.
+ */
+async function likelyMeant(
+  airtable: AirtableClient,
+  baseId: string,
+  tableId: string,
+  primary: AirtableField,
+  ref: string,
+  names: readonly string[],
+): Promise<Map<string, { id: string; text: string }[]>> {
+  const meant = new Map<string, { id: string; text: string }[]>();
+  const words = [...new Set(names.flatMap(wordsOf).filter((w) => w.length >= 3))].slice(0, 20);
+  const typos = [...new Set(names.map((n) => n.trim().toLowerCase().slice(0, 3)).filter((p) => p.length === 3))];
+  if (words.length + typos.length === 0) return meant;
+  const field = `LOWER(${ref} & "")`;
+  const formula = `OR(${[
+    ...words.map((w) => `FIND(${formulaString(w)}, ${field})`),
+    ...typos.map((p) => `LEFT(${field}, 3) = ${formulaString(p)}`),
+  ].join(", ")})`;
+  const candidates: { id: string; text: string }[] = [];
+  try {
+    for await (const page of airtable.iterateRecords(baseId, tableId, {
+      filterByFormula: formula,
+      fields: [primary.id],
+      returnFieldsByFieldId: true,
+      maxRecords: CANDIDATES_READ,
+    })) {
+      for (const rec of page) candidates.push({ id: rec.id, text: primaryText(rec.fields[primary.id]) });
+    }
+  } catch {
+    return meant;
+  }
+  for (const name of names) {
+    const likely = candidates.filter((c) => c.text.trim() !== "" && likelyMeans(name, c.text));
+    if (likely.length > 0) meant.set(name, likely.slice(0, MEANT_NAMED));
+  }
+  return meant;
+}
+
+/** "Did you mean "Zeta Corp" (rec…)? " for the records a name likely meant; "" when none. */
+function didYouMean(likely: readonly { id: string; text: string }[] | undefined): string {
+  if (likely === undefined || likely.length === 0) return "";
+  return `Did you mean ${likely.map((c) => `${JSON.stringify(c.text)} (${c.id})`).join(" or ")}? `;
 }
 
 /** Whether a link cell names a linked record by its primary value (a name, alone or in a list). */

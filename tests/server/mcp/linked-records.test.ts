@@ -174,6 +174,40 @@ describe("writing a link by the linked record's primary value", () => {
     expect(ambiguous.text).toMatch(/rec\w{14}, rec\w{14}/);
   });
 
+  it("a name no record has is refused naming the records it likely meant, with their ids", async () => {
+    // A CRM trial (session 28) linked a contact to "Zeta Corporation" for the company it had created as "Zeta Corp":
+    // the refusal said only "Create that record first, fix the name, or give its record id", and the agent needed a
+    // search to find the name. Names are given long or short, with or without a legal form, or with a typo.
+    const cases: [given: string, meant: string][] = [
+      ["Acme Inc", "Acme"],
+      ["Stark", "Stark Industries"],
+      ["Globex Corporation", "Globex"],
+      ["Initek", "Initech"],
+    ];
+    const answer = await call("create_records", {
+      baseId: h.demo.base.id,
+      tableId: "Contacts",
+      records: [
+        ...cases.map(([given], i) => ({ fields: { Name: `Likely ${i}`, Company: [given] } })),
+        { fields: { Name: "Likely none", Company: ["Wayne Enterprises"] } },
+      ],
+    });
+    expect(answer.isError).toBe(true);
+    cases.forEach(([given, meant], i) => {
+      expect(answer.text).toContain(
+        `- records[${i}].fields["Company"]: no record of table "Companies" has "${given}" as its "Name". ` +
+          `Did you mean "${meant}" (${companyId(meant)})? Create that record first, fix the name, or give its record ` +
+          "id (rec…).",
+      );
+    });
+    // A name like none of the records gets no guess.
+    expect(answer.text).toContain(
+      '- records[4].fields["Company"]: no record of table "Companies" has "Wayne Enterprises" as its "Name". Create ' +
+        "that record first",
+    );
+    expect(contactsNamed("Likely")).toHaveLength(0);
+  });
+
   it('a name with commas that no record has ("Acme, Globex") is refused saying how to name several records', async () => {
     // A CRM trial's agent linked a contact to two companies with one string, as Airtable's typecast takes it (it
     // splits on commas). Names are looked up whole here (a company may be "O'Reilly, Inc."), so the refusal said only
