@@ -85,6 +85,11 @@ export function buildInstructions(
         "- A result marked inDoubt reached Airtable but its answer was lost: look the item up (e.g. search_records) before writing it again; it is never re-sent automatically.",
         '- typecast (default true) lets Airtable convert values: text to numbers and dates, new select options it then creates. Values the table\'s schema rules out (text that is no number in a number field, with typecast false a select option that does not exist…) are refused before anything is queued, with the reason and an accepted example. A select value that is an existing option but for case or spaces ("customer" for "Customer") is refused with or without typecast, naming the option to send; a new option typecast creates is named in the write\'s answer (and in get_operation), with the existing option it is close to, if any. With typecast left out, a new option close to an existing one ("Custmer" for "Customer") is refused before anything is queued, naming the option to send, since Airtable\'s API cannot delete a select option: to create it on purpose, send the call again with typecast: true given explicitly. Computed fields (formula, rollup, lookup…) cannot be written.',
         `- onError "continue" (default) writes the good records and reports each failed one; "stop" writes nothing after the first failing batch.`,
+        ...(has("update_records")
+          ? [
+              "- update_records sets a list cell (links, multiple selects, attachments, collaborators) to exactly the list given, it does not add to it: to add a tag or a linked record without reading the record first, pass addToLists: true. A call that would remove items a cell holds is refused, naming them, unless addToLists is given (false: replace).",
+            ]
+          : []),
       ].join("\n"),
     );
   }

@@ -32,6 +32,12 @@ describe("buildInstructions(allTools)", () => {
     expect(writing).toMatch(/poll get_operation/);
   });
 
+  it("says update_records replaces list cells and how to add to them (addToLists)", () => {
+    // An agent that reads this before its first write need not learn it from a refusal (list-cells.ts).
+    expect(text).toContain("update_records sets a list cell");
+    expect(text).toContain("pass addToLists: true");
+  });
+
   it("never says writes are unavailable", () => {
     expect(text).not.toMatch(/not (yet )?available|\bsoon\b|not supported|read-only/i);
     expect(text).toMatch(/^This server reads and writes/);
