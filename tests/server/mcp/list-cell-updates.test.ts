@@ -26,6 +26,11 @@ const mcp = useMcpHarness({
         { name: "Name", type: "singleLineText" },
         { name: "Company", type: "multipleRecordLinks", options: { linkedTableId: "Companies" } },
         {
+          name: "Main company",
+          type: "multipleRecordLinks",
+          options: { linkedTableId: "Companies", prefersSingleRecordLink: true },
+        },
+        {
           name: "Tags",
           type: "multipleSelects",
           options: { choices: [{ name: "vip" }, { name: "partner" }, { name: "beta" }] },
@@ -34,7 +39,7 @@ const mcp = useMcpHarness({
       records: [
         { Name: "Ben", Company: "Globex", Tags: ["vip"] },
         { Name: "Chloe", Company: "Acme", Tags: ["beta"] },
-        { Name: "Dev", Company: "Acme" },
+        { Name: "Dev", Company: "Acme", "Main company": "Acme" },
         { Name: "Emma", Company: "Globex", Tags: ["vip", "beta"] },
       ],
     },
@@ -112,7 +117,7 @@ describe("update_records on list cells", () => {
     expect(cells("Contacts", "Chloe").fields.Tags).toEqual(["partner"]);
   });
 
-  it("a list keeping every item, or an empty list (clearing on purpose), needs no addToLists", async () => {
+  it("a list keeping every item, an empty list (clearing on purpose) or a single-record link needs no addToLists", async () => {
     const dev = cells("Contacts", "Dev");
     const acme = cells("Companies", "Acme").id;
     const keep = await update("Contacts", [{ id: dev.id, fields: { Company: ["Acme", "Globex"], Tags: ["beta"] } }]);
@@ -121,5 +126,9 @@ describe("update_records on list cells", () => {
     const clear = await update("Contacts", [{ id: dev.id, fields: { Tags: [] } }]);
     expect(clear.isError, text(clear)).not.toBe(true);
     expect(cells("Contacts", "Dev").fields.Tags).toBeUndefined();
+    // A link field that links one record ("Allow linking to multiple records" off): a new one replaces it.
+    const moved = await update("Contacts", [{ id: dev.id, fields: { "Main company": ["Globex"] } }]);
+    expect(moved.isError, text(moved)).not.toBe(true);
+    expect(cells("Contacts", "Dev").fields["Main company"]).toEqual([cells("Companies", "Globex").id]);
   });
 });

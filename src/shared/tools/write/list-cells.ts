@@ -13,7 +13,8 @@
  *   fields and items, and both ways on (nothing is queued);
  * - `addToLists: true`: each list given is added to what its cell holds (items already there are not repeated);
  * - `addToLists: false`: the lists are sent as given (Airtable's own behaviour), nothing read.
- * A list given empty (`[]`, `null`, `""`) clears the cell as asked: never refused. `replace: true` (every cell set,
+ * A list given empty (`[]`, `null`, `""`) clears the cell as asked, and a link field that links one record replaces
+ * it (listFieldsSet): never refused. `replace: true` (every cell set,
  * the others cleared) says the same, so it is left alone. The read and the write are two requests: a change made in
  * Airtable between them is not seen (with `addToLists: true` an item removed meanwhile comes back).
  */
@@ -34,10 +35,21 @@ const RECORDS_NAMED = 5;
 /** Items of one cell a refusal names at most. */
 const ITEMS_NAMED = 5;
 
-/** The list fields of `table` a record of `cells` sets to a non-empty value (cells keyed by field id). */
-export function listFieldsSet(table: AirtableTable, cells: readonly Record<string, unknown>[]): AirtableField[] {
+/**
+ * The list fields of `table` a record of `cells` sets to a non-empty value (cells keyed by field id). A link field
+ * set to link one record (`prefersSingleRecordLink`, Airtable's "Allow linking to multiple records" off) is left out
+ * unless `addToLists` is true: its cell holds one record, so a new one given replaces it, as the person meant.
+ */
+export function listFieldsSet(
+  table: AirtableTable,
+  cells: readonly Record<string, unknown>[],
+  addToLists?: boolean,
+): AirtableField[] {
   return table.fields.filter(
-    (field) => LIST_TYPES.has(field.type) && cells.some((record) => !isEmpty(record[field.id])),
+    (field) =>
+      LIST_TYPES.has(field.type) &&
+      (addToLists === true || field.options?.prefersSingleRecordLink !== true) &&
+      cells.some((record) => !isEmpty(record[field.id])),
   );
 }
 

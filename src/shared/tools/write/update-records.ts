@@ -86,7 +86,7 @@ export const updateRecords = defineWriteTool({
     if (!input.replace && input.addToLists !== false) {
       const schema = await ctx.schemas.get(ctx.airtable, input.baseId, ctx.userId);
       const table = schema.tables.find((t) => t.id === checked.tableId);
-      const fields = table === undefined ? [] : listFieldsSet(table, cells);
+      const fields = table === undefined ? [] : listFieldsSet(table, cells, input.addToLists);
       if (table !== undefined && fields.length > 0) {
         const ids = input.records.map((r) => r.id);
         const held = await readListCells(ctx.airtable, input.baseId, table.id, ids, fields);
