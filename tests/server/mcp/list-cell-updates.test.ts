@@ -35,6 +35,7 @@ const mcp = useMcpHarness({
           type: "multipleSelects",
           options: { choices: [{ name: "vip" }, { name: "partner" }, { name: "beta" }] },
         },
+        { name: "Team", type: "multipleCollaborators" },
       ],
       records: [
         { Name: "Ben", Company: "Globex", Tags: ["vip"] },
@@ -115,6 +116,28 @@ describe("update_records on list cells", () => {
     const result = await update("Contacts", [{ id: chloe.id, fields: { Tags: ["partner"] } }], { addToLists: false });
     expect(result.isError, text(result)).not.toBe(true);
     expect(cells("Contacts", "Chloe").fields.Tags).toEqual(["partner"]);
+  });
+
+  it("collaborators: named by email, matched by id or email, kept by id when added to", async () => {
+    const colleague = mcp.h.sandbox.addUser({ email: "colleague@example.com", name: "Colleague" });
+    mcp.h.sandbox.grantAccess(mcp.base.id, colleague.id, "edit");
+    const ben = cells("Contacts", "Ben");
+    const set = await update("Contacts", [{ id: ben.id, fields: { Team: [{ email: "colleague@example.com" }] } }]);
+    expect(set.isError, text(set)).not.toBe(true);
+    const refused = await update("Contacts", [{ id: ben.id, fields: { Team: [{ id: mcp.h.demo.user.id }] } }]);
+    expect(refused.isError).toBe(true);
+    expect(text(refused)).toContain(
+      `records[0].fields["Team"] would remove the item record ${ben.id} holds: colleague@example.com`,
+    );
+    // The same person given by email in another case is kept, not taken for a removal.
+    const same = await update("Contacts", [{ id: ben.id, fields: { Team: [{ email: "Colleague@Example.com" }] } }]);
+    expect(same.isError, text(same)).not.toBe(true);
+    const added = await update("Contacts", [{ id: ben.id, fields: { Team: [{ id: mcp.h.demo.user.id }] } }], {
+      addToLists: true,
+    });
+    expect(added.isError, text(added)).not.toBe(true);
+    const team = cells("Contacts", "Ben").fields.Team as { id: string }[];
+    expect(team.map((c) => c.id).sort()).toEqual([colleague.id, mcp.h.demo.user.id].sort());
   });
 
   it("a list keeping every item, an empty list (clearing on purpose) or a single-record link needs no addToLists", async () => {
