@@ -87,7 +87,7 @@ export function buildInstructions(
         `- onError "continue" (default) writes the good records and reports each failed one; "stop" writes nothing after the first failing batch.`,
         ...(has("update_records")
           ? [
-              "- update_records sets a list cell (links, multiple selects, attachments, collaborators) to exactly the list given, it does not add to it: to add a tag or a linked record without reading the record first, pass addToLists: true. A call that would remove items a cell holds is refused, naming them, unless addToLists is given (false: replace). upsert_records always replaces such a cell with the list given: to add to it, read the record first and send its items with the new ones.",
+              "- update_records sets a list cell (links, multiple selects, attachments, collaborators) to exactly the list given, it does not add to it: to add a tag or a linked record without reading the record first, pass addToLists: true. A call that would remove items a cell holds is refused, naming them, unless addToLists is given (false: replace). upsert_records replaces such a cell with the list given (an import's source holds the lists) unless given addToLists: true.",
             ]
           : []),
       ].join("\n"),

@@ -42,6 +42,7 @@ const mcp = useMcpHarness({
         { Name: "Chloe", Company: "Acme", Tags: ["beta"] },
         { Name: "Dev", Company: "Acme", "Main company": "Acme" },
         { Name: "Emma", Company: "Globex", Tags: ["vip", "beta"] },
+        { Name: "Fay", Company: "Acme", Tags: ["vip"] },
       ],
     },
   ],
@@ -88,12 +89,13 @@ describe("update_records on list cells", () => {
 
   it("on the inverse link field of a company, the contacts it would unlink are named", async () => {
     const acme = cells("Companies", "Acme");
-    expect(acme.fields.Contacts).toHaveLength(2);
+    expect(acme.fields.Contacts).toHaveLength(3);
     const result = await update("Companies", [{ id: acme.id, fields: { Contacts: ["Ben"] } }]);
     expect(result.isError).toBe(true);
     expect(text(result)).toContain(
-      `records[0].fields["Contacts"] would remove all 2 items record ${acme.id} holds: ` +
-        `"Chloe" (${cells("Contacts", "Chloe").id}), "Dev" (${cells("Contacts", "Dev").id})`,
+      `records[0].fields["Contacts"] would remove all 3 items record ${acme.id} holds: ` +
+        `"Chloe" (${cells("Contacts", "Chloe").id}), "Dev" (${cells("Contacts", "Dev").id}), ` +
+        `"Fay" (${cells("Contacts", "Fay").id})`,
     );
     expect(cells("Companies", "Acme").fields.Contacts).toEqual(acme.fields.Contacts);
   });
@@ -116,6 +118,34 @@ describe("update_records on list cells", () => {
     const result = await update("Contacts", [{ id: chloe.id, fields: { Tags: ["partner"] } }], { addToLists: false });
     expect(result.isError, text(result)).not.toBe(true);
     expect(cells("Contacts", "Chloe").fields.Tags).toEqual(["partner"]);
+  });
+
+  it("upsert_records with addToLists: true adds to the cells of the records it updates, and creates the others", async () => {
+    const fay = cells("Contacts", "Fay");
+    const [acme, globex] = [cells("Companies", "Acme").id, cells("Companies", "Globex").id];
+    const result = await mcp.client.callTool({
+      name: "upsert_records",
+      arguments: {
+        baseId: mcp.base.id,
+        tableId: "Contacts",
+        fieldsToMergeOn: ["Name"],
+        addToLists: true,
+        records: [
+          { fields: { Name: "Fay", Tags: ["partner"], Company: ["Globex"] } },
+          { fields: { Name: "Gus", Tags: ["beta"] } },
+        ],
+      },
+    });
+    expect(result.isError, text(result)).not.toBe(true);
+    const answer = result.structuredContent as OperationResultOutput;
+    expect(answer.results).toEqual([
+      { index: 0, id: fay.id, action: "updated" },
+      { index: 1, id: expect.stringMatching(/^rec/), action: "created" },
+    ]);
+    const after = cells("Contacts", "Fay").fields;
+    expect([...(after.Tags as string[])].sort()).toEqual(["partner", "vip"]);
+    expect([...(after.Company as string[])].sort()).toEqual([acme, globex].sort());
+    expect(cells("Contacts", "Gus").fields.Tags).toEqual(["beta"]);
   });
 
   it("collaborators: named by email, matched by id or email, kept by id when added to", async () => {

@@ -36,7 +36,7 @@ describe("buildInstructions(allTools)", () => {
     // An agent that reads this before its first write need not learn it from a refusal (list-cells.ts).
     expect(text).toContain("update_records sets a list cell");
     expect(text).toContain("pass addToLists: true");
-    expect(text).toContain("upsert_records always replaces such a cell");
+    expect(text).toContain("upsert_records replaces such a cell with the list given");
   });
 
   it("never says writes are unavailable", () => {

@@ -17,10 +17,14 @@
  * it (listFieldsSet): never refused. `replace: true` (every cell set,
  * the others cleared) says the same, so it is left alone. The read and the write are two requests: a change made in
  * Airtable between them is not seen (with `addToLists: true` an item removed meanwhile comes back).
+ *
+ * upsert_records takes `addToLists: true` too (readUpsertListCells finds the records its records update); left out or
+ * false, its lists are sent as given, as Airtable does: an upsert is mostly an import whose source holds the lists.
  */
 import type { AirtableClient } from "../../airtable/client.ts";
 import type { AirtableField, AirtableTable, BaseSchema } from "../../airtable/schemas.ts";
 import { formatCount } from "../../format-count.ts";
+import { matchFormula, mergeForms } from "../../operations/upsert-matches.ts";
 import { formulaString } from "../search-formula.ts";
 import { isPlainObject, ToolInputError } from "../tool-input-error.ts";
 
@@ -84,6 +88,60 @@ export async function readListCells(
   return held;
 }
 
+/** Merge-matched records per read: keeps each formula short (the client switches to POST for long ones anyway). */
+const MERGED_PER_READ = 50;
+
+/**
+ * For upsert_records with `addToLists: true`: the cells of `fields` that the existing records the call's records
+ * update hold now, by input index: a record with an id by that id (readListCells), one without by the one existing
+ * record its `fieldsToMergeOn` values match (matchFormula narrows, mergeForms compares as Airtable matches; one
+ * request per 50 records). A record matching none (it will be created) or several (Airtable refuses it) has no
+ * entry. `records[i].cells` are keyed by field id, as `mergeFields` are; `names` are Operation.fieldNames.
+ */
+export async function readUpsertListCells(
+  airtable: AirtableClient,
+  baseId: string,
+  tableId: string,
+  records: readonly { id?: string; cells: Record<string, unknown> }[],
+  fields: readonly AirtableField[],
+  mergeFields: readonly string[],
+  names: Readonly<Record<string, string>>,
+  typecast: boolean,
+): Promise<Map<number, Record<string, unknown>>> {
+  const byIndex = new Map<number, Record<string, unknown>>();
+  const withId = records.flatMap((r, index) => (r.id === undefined ? [] : [{ index, id: r.id }]));
+  if (withId.length > 0) {
+    const ids = withId.map((r) => r.id);
+    const held = await readListCells(airtable, baseId, tableId, ids, fields);
+    for (const { index, id } of withId) {
+      const cells = held.get(id);
+      if (cells !== undefined) byIndex.set(index, cells);
+    }
+  }
+  const merged = records.flatMap((r, index) => (r.id === undefined ? [{ index, cells: r.cells }] : []));
+  for (let i = 0; i < merged.length; i += MERGED_PER_READ) {
+    const chunk = merged.slice(i, i + MERGED_PER_READ);
+    const formula = matchFormula(chunk, mergeFields, names, typecast);
+    if (formula === undefined) continue;
+    const existing: { fields: Record<string, unknown> }[] = [];
+    for await (const page of airtable.iterateRecords(baseId, tableId, {
+      filterByFormula: formula,
+      fields: [...new Set([...fields.map((f) => f.id), ...mergeFields])],
+      returnFieldsByFieldId: true,
+    })) {
+      existing.push(...page);
+    }
+    for (const item of chunk) {
+      const forms = mergeFields.map((key) => mergeForms(item.cells[key], typecast));
+      const matches = existing.filter((r) =>
+        mergeFields.every((key, k) => forms[k]?.some((form) => r.fields[key] === form) === true),
+      );
+      if (matches.length === 1) byIndex.set(item.index, matches[0]!.fields);
+    }
+  }
+  return byIndex;
+}
+
 /**
  * A list item's identity, to tell whether a list given keeps an item a cell holds: a linked record's id, a select
  * option's name, an attachment's id (a new one given by url has none yet), a collaborator's id or email.
@@ -137,7 +195,8 @@ export interface DroppedItems {
 
 /**
  * Applies the rule at the top of this file to `cells` (keyed by field id, link names already resolved to ids) in
- * place, given the cells the records hold now (`held`, by record id; `ids[i]` is record i's id): with `addToLists`
+ * place, given the cells the records hold now (`held`: by record id, `ids[i]` being record i's id; or by input index,
+ * as readUpsertListCells answers): with `addToLists`
  * true, each list given gets the items its cell holds now in front (those it does not repeat). Answers the cells
  * whose list would drop items they hold, when `addToLists` is left out (refuse them: listCellsRefusal); else [].
  */
@@ -145,13 +204,14 @@ export function settleListCells(
   fields: readonly AirtableField[],
   ids: readonly string[],
   cells: Record<string, unknown>[],
-  held: ReadonlyMap<string, Record<string, unknown>>,
+  held: ReadonlyMap<string, Record<string, unknown>> | ReadonlyMap<number, Record<string, unknown>>,
   addToLists: boolean | undefined,
 ): DroppedItems[] {
   const dropped: DroppedItems[] = [];
   if (addToLists === false) return dropped;
+  const byKey = held as ReadonlyMap<string | number, Record<string, unknown>>;
   cells.forEach((record, index) => {
-    const now = held.get(ids[index] ?? "");
+    const now = byKey.get(ids[index] ?? "") ?? byKey.get(index);
     if (now === undefined) return;
     for (const field of fields) {
       const given = record[field.id];

@@ -3,6 +3,7 @@ import { defineWriteTool, rewordInTurn } from "../define-tool.ts";
 import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { checkRecordCount, recordIdProblems } from "./check-records.ts";
+import { listFieldsSet, readUpsertListCells, settleListCells } from "./list-cells.ts";
 import { checkRecordsAgainstSchema, derivedOptions } from "./plan-records.ts";
 import {
   fieldsInput,
@@ -48,6 +49,14 @@ export const upsertRecords = defineWriteTool({
         'A list of 1–3 field names or ids whose values identify a record, e.g. ["Email"] (a list even for one ' +
           "field); unique within the call.",
       ),
+    addToLists: z
+      .boolean()
+      .optional()
+      .describe(
+        "For list cells (links, multiple selects, attachments, collaborators) of records that already exist. true: " +
+          "add the items given to what each cell holds (e.g. one more tag). Left out or false: set each cell to " +
+          "exactly the list given, as Airtable does (the items it held that are not in it are removed).",
+      ),
     typecast: typecastInput,
     onError: onErrorInput,
   },
@@ -75,13 +84,38 @@ export const upsertRecords = defineWriteTool({
       fieldsToMergeOn: input.fieldsToMergeOn,
       duplicateMergeWhy: "both would write the same record. Give each record once (merge their fields).",
     });
+    const cells = checked.cells;
+    if (input.addToLists === true) {
+      const schema = await ctx.schemas.get(ctx.airtable, input.baseId, ctx.userId);
+      const table = schema.tables.find((t) => t.id === checked.tableId);
+      const fields = table === undefined ? [] : listFieldsSet(table, cells, true);
+      if (table !== undefined && fields.length > 0) {
+        const records = input.records.map((r, i) => ({
+          ...(r.id !== undefined && { id: r.id }),
+          cells: cells[i] ?? {},
+        }));
+        const merge = checked.fieldsToMergeOn ?? [];
+        const typecast = typecastOf(input.typecast);
+        const held = await readUpsertListCells(
+          ctx.airtable,
+          input.baseId,
+          table.id,
+          records,
+          fields,
+          merge,
+          checked.fieldNames,
+          typecast,
+        );
+        settleListCells(fields, [], cells, held, true);
+      }
+    }
     return {
       kind: "upsert_records",
       baseId: input.baseId,
       tableId: checked.tableId,
       input: input.records.map((record, i) => ({
         ...(record.id !== undefined && { id: record.id }),
-        fields: checked.cells[i] ?? {},
+        fields: cells[i] ?? {},
       })),
       fieldNames: checked.fieldNames,
       options: {
