@@ -148,6 +148,24 @@ describe("update_records on list cells", () => {
     expect(cells("Contacts", "Gus").fields.Tags).toEqual(["beta"]);
   });
 
+  it("upsert_records with addToLists: true merging on a multiple select is refused: its records cannot be found", async () => {
+    const before = cells("Contacts", "Emma").fields;
+    const result = await mcp.client.callTool({
+      name: "upsert_records",
+      arguments: {
+        baseId: mcp.base.id,
+        tableId: "Contacts",
+        fieldsToMergeOn: ["Tags"],
+        addToLists: true,
+        records: [{ fields: { Tags: ["vip", "beta", "partner"], Company: ["Acme"] } }],
+      },
+    });
+    expect(result.isError).toBe(true);
+    expect(text(result)).toContain("addToLists: true cannot find the records this call updates");
+    expect(text(result)).toContain("nothing was queued");
+    expect(cells("Contacts", "Emma").fields).toEqual(before);
+  });
+
   it("collaborators: named by email, matched by id or email, kept by id when added to", async () => {
     const colleague = mcp.h.sandbox.addUser({ email: "colleague@example.com", name: "Colleague" });
     mcp.h.sandbox.grantAccess(mcp.base.id, colleague.id, "edit");

@@ -1,8 +1,8 @@
 /**
  * update_records and list cells: a link, multiple select, attachment or multiple collaborator cell holds a list, and
- * Airtable's update sets it to exactly the list given ("the cell value will be replaced", per cell; there is no
- * append: https://airtable.com/developers/web/api/update-multiple-records and the field model,
- * https://airtable.com/developers/web/api/field-model). An agent asked to "tag Ben as partner" or "link Zoe to Omega"
+ * Airtable's update sets each cell it is given to the value given, a whole array in the field model's cell format
+ * (https://airtable.com/developers/web/api/update-multiple-records, https://airtable.com/developers/web/api/field-model;
+ * the API documents no append, and the sandbox does the same). An agent asked to "tag Ben as partner" or "link Zoe to Omega"
  * sends `{"Tags": ["partner"]}` and, without reading the record first, silently drops the tags Ben had; the same call
  * on the inverse side (`{"Contacts": ["Zoe"]}` on a company) unlinks every other contact. A trial (session 28) did
  * exactly that and was answered "Done: 1 record written".
@@ -14,8 +14,8 @@
  * - `addToLists: true`: each list given is added to what its cell holds (items already there are not repeated);
  * - `addToLists: false`: the lists are sent as given (Airtable's own behaviour), nothing read.
  * A list given empty (`[]`, `null`, `""`) clears the cell as asked, and a link field that links one record replaces
- * it (listFieldsSet): never refused. `replace: true` (every cell set,
- * the others cleared) says the same, so it is left alone. The read and the write are two requests: a change made in
+ * it (listFieldsSet): never refused. `replace: true` (every cell set, the others cleared) says the same, so it is
+ * left alone. The read and the write are two requests: a change made in
  * Airtable between them is not seen (with `addToLists: true` an item removed meanwhile comes back).
  *
  * upsert_records takes `addToLists: true` too (readUpsertListCells finds the records its records update); left out or
@@ -96,7 +96,7 @@ const MERGED_PER_READ = 50;
  * update hold now, by input index: a record with an id by that id (readListCells), one without by the one existing
  * record its `fieldsToMergeOn` values match (matchFormula narrows, mergeForms compares as Airtable matches; one
  * request per 50 records). A record matching none (it will be created) or several (Airtable refuses it) has no
- * entry. `records[i].cells` are keyed by field id, as `mergeFields` are; `names` are Operation.fieldNames.
+ * entry. Throws ToolInputError when merge values cannot be compared in a formula (a list; a name holding "}"). `records[i].cells` are keyed by field id, as `mergeFields` are; `names` are Operation.fieldNames.
  */
 export async function readUpsertListCells(
   airtable: AirtableClient,
@@ -122,7 +122,15 @@ export async function readUpsertListCells(
   for (let i = 0; i < merged.length; i += MERGED_PER_READ) {
     const chunk = merged.slice(i, i + MERGED_PER_READ);
     const formula = matchFormula(chunk, mergeFields, names, typecast);
-    if (formula === undefined) continue;
+    // Without a formula the records updated cannot be found, and their lists would be replaced after all: said.
+    if (formula === undefined) {
+      throw new ToolInputError(
+        "addToLists: true cannot find the records this call updates by their fieldsToMergeOn values (a list value, " +
+          'such as a multiple select\'s, or a field whose name holds "}", cannot be compared in a formula), so it ' +
+          "cannot add to their list cells; nothing was queued. Give each existing record its id (rec…), merge on " +
+          "another field, or leave addToLists out to replace the lists.",
+      );
+    }
     const existing: { fields: Record<string, unknown> }[] = [];
     for await (const page of airtable.iterateRecords(baseId, tableId, {
       filterByFormula: formula,
