@@ -194,6 +194,10 @@ describe("update_records on list cells", () => {
     const keep = await update("Contacts", [{ id: dev.id, fields: { Company: ["Acme", "Globex"], Tags: ["beta"] } }]);
     expect(keep.isError, text(keep)).not.toBe(true);
     expect(cells("Contacts", "Dev").fields.Company).toContain(acme);
+    // Options given as one text, split on commas as typecast reads it: "beta" is kept, not taken for a removal.
+    const text1 = await update("Contacts", [{ id: dev.id, fields: { Tags: "beta, vip" } }]);
+    expect(text1.isError, text(text1)).not.toBe(true);
+    expect([...(cells("Contacts", "Dev").fields.Tags as string[])].sort()).toEqual(["beta", "vip"]);
     const clear = await update("Contacts", [{ id: dev.id, fields: { Tags: [] } }]);
     expect(clear.isError, text(clear)).not.toBe(true);
     expect(cells("Contacts", "Dev").fields.Tags).toBeUndefined();

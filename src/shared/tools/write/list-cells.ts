@@ -190,8 +190,21 @@ function itemKept(type: string, item: unknown): unknown {
   return item;
 }
 
-/** The cell a list given makes: a single link name or option resolved to an array stays an array. */
-const asList = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
+/**
+ * The items a cell value given names, as a list: an array as it is; a multiple select's text split on commas, as
+ * typecast reads it ("vip, partner" is two options: the sandbox stores it so, and the write checks take it); any
+ * other single value (a link resolved from a name is already an array) as a list of one.
+ */
+function asList(type: string, value: unknown): unknown[] {
+  if (Array.isArray(value)) return value;
+  if (type === "multipleSelects" && typeof value === "string") {
+    return value
+      .split(",")
+      .map((part) => part.trim())
+      .filter((part) => part !== "");
+  }
+  return [value];
+}
 
 /** One record and list field whose cell the call would drop items of. */
 export interface DroppedItems {
@@ -225,7 +238,7 @@ export function settleListCells(
       const given = record[field.id];
       const holds = now[field.id];
       if (isEmpty(given) || !Array.isArray(holds) || holds.length === 0) continue;
-      const list = asList(given);
+      const list = asList(field.type, given);
       const keys = new Set(list.flatMap((item) => itemKeys(field.type, item)));
       const missing = holds.filter((item) => !itemKeys(field.type, item).some((key) => keys.has(key)));
       if (missing.length === 0) continue;
