@@ -41,6 +41,12 @@ import { formatMs, median, percentile } from "../support/stats.ts";
  *                    I/O served through the MCP SDK as src/server serves a 2025-era call: a new McpServer and
  *                    Web-standard transport per request behind @hono/node-server), `shared` (one McpServer per
  *                    process on a minimal Transport of the floor's own: what the SDK's per-request objects cost)
+ *   BENCH_WARMUP_MS  the warm-up before the measured window (and before each floor's), default 5000. Longer is not
+ *                    "more steady": each user's schema expires 60 s after it was read (schema-cache.ts), so a window
+ *                    that starts 30 s after the sign-ins falls before the first wave of refreshes and meets fewer
+ *                    schema reads than a long-running server does
+ *   BENCH_JIT_TRACE=1  run the servers with V8's --trace-opt and print how many optimizing compile jobs finished in
+ *                    the measured window and their time (wall time of each job, on V8's background threads)
  */
 const USERS = Number(process.env.BENCH_USERS ?? 500);
 const INSTANCES = 2;
@@ -48,7 +54,7 @@ const BASES = 100;
 const RECORDS_PER_TABLE = 20;
 const PAGE_SIZE = 10;
 const SIGN_IN_CONCURRENCY = 25;
-const WARMUP_MS = 5_000;
+const WARMUP_MS = Number(process.env.BENCH_WARMUP_MS ?? 5_000);
 /**
  * Each user calls once per USER_INTERVAL_MS (open loop, start times spread): 500 users → 250 calls/s offered.
  * At 0 ms Airtable latency a back-to-back loop would only measure queueing at the per-base limit (5 req/s); a
@@ -60,6 +66,8 @@ const BASES_PER_USER = 2;
 const IDLE_MS = 5_000;
 const REDIS_DB = Number(process.env.BENCH_REDIS_DB ?? 13);
 const CPU_PROF = process.env.BENCH_CPU_PROF === "1";
+/** Servers run with V8's --trace-opt; the compile time of the jobs finished in the measured window is printed. */
+const JIT_TRACE = process.env.BENCH_JIT_TRACE === "1";
 /** The server image's NODE_OPTIONS (Dockerfile.server): the servers run as the image runs them. */
 const IMAGE_NODE_OPTIONS = process.env.BENCH_IMAGE_NODE_OPTIONS === "off" ? "" : imageNodeOptions();
 const TOP_FRAMES = 15;
@@ -185,6 +193,7 @@ async function startServers(
   const nodeArgs = [
     ...(process.env.BENCH_SERVER_NODE_ARGS ?? "").split(" ").filter((a) => a !== ""),
     ...(profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`]),
+    ...(JIT_TRACE ? ["--trace-opt"] : []),
   ];
   return Promise.all(ports.map((port, i) => startServerProcess({ port, env, label: `server ${i}`, nodeArgs })));
 }
@@ -427,6 +436,7 @@ export const manyUsers: Scenario = {
       const doneInWindowBy = new Array<number>(INSTANCES).fill(0);
       let errors = 0;
       const cpuBefore = await Promise.all(servers.map((s) => processCpuMs(s.pid)));
+      const outputBefore = servers.map((s) => s.fullOutput().length);
       const apiBefore = (await sandbox.call("stats", { baseIds: [] })).apiRequests;
       const countsBefore = counter.counts();
       const elapsedS = await runWindow(users, bases, ctx.seconds, (user, ms, ok, answeredInWindow) => {
@@ -437,6 +447,22 @@ export const manyUsers: Scenario = {
         if (!ok) errors += 1;
       });
       const cpuAfter = await Promise.all(servers.map((s) => processCpuMs(s.pid)));
+      if (JIT_TRACE) {
+        // V8 prints "took <prepare>, <execute>, <finalize> ms" for each optimizing compile (--trace-opt).
+        const jit = servers.map((s, i) => {
+          let ms = 0;
+          let jobs = 0;
+          for (const m of s
+            .fullOutput()
+            .slice(outputBefore[i])
+            .matchAll(/took ([\d.]+), ([\d.]+), ([\d.]+) ms/g)) {
+            ms += Number(m[1]) + Number(m[2]) + Number(m[3]);
+            jobs += 1;
+          }
+          return `${s.label}: ${jobs} compile jobs, ${ms.toFixed(0)} ms`;
+        });
+        ctx.progress(`JIT in the measured window (--trace-opt, wall time of each job): ${jit.join("; ")}`);
+      }
       const load = diffCounts(counter.counts(), countsBefore);
       /** Airtable requests the servers sent in the measured window (a read call: its page, and sometimes a schema). */
       const apiRequests = (await sandbox.call("stats", { baseIds: [] })).apiRequests - apiBefore;
