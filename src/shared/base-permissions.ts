@@ -12,6 +12,7 @@
  * the required resources and permissions to perform the action."
  */
 import type { AirtableClient } from "./airtable/client.ts";
+import { PERSONAL_ACCESS_TOKEN_PAGE, type CredentialKind } from "./credential-kind.ts";
 import type { AirtableBase } from "./airtable/schemas.ts";
 import { closestNames } from "./closest-name.ts";
 
@@ -112,7 +113,12 @@ export function baseLabel(access: BaseAccess): string {
  * ("Sales")?") instead of the advice to sign in again and add the base, which is for a base nothing listed is
  * close to.
  */
-export function accessRefusal(access: BaseAccess, needed: PermissionLevel, what: string): string | undefined {
+export function accessRefusal(
+  access: BaseAccess,
+  needed: PermissionLevel,
+  what: string,
+  credential?: CredentialKind,
+): string | undefined {
   if (access.level === undefined && access.meant !== undefined && access.meant.length > 0) {
     // A typo of a base the sign-in reaches: that base, not a new sign-in, is the likely fix.
     const meant = access.meant.map((b) => baseLabel({ baseId: b.id, seenAt: access.seenAt, name: b.name }));
@@ -122,6 +128,15 @@ export function accessRefusal(access: BaseAccess, needed: PermissionLevel, what:
     );
   }
   if (access.level === undefined) {
+    if (credential === "personal access token") {
+      return (
+        `Base ${access.baseId} is not among the bases the personal access token (AIRTABLE_TOKEN) can reach ` +
+        "(list_bases does not list it): it does not exist, or the token has no access to it — a token reaches only " +
+        `the bases added to it at ${PERSONAL_ACCESS_TOKEN_PAGE}, and a base's owner can remove your access. Check ` +
+        "the id with list_bases; to use another base, add it to the token there (it applies at once), or ask the " +
+        "base's owner to share it with you."
+      );
+    }
     return (
       `Base ${access.baseId} is not among the bases this Airtable sign-in can reach (list_bases does not list it): ` +
       "it does not exist, or your Airtable sign-in has no access to it — Airtable lets a sign-in reach only the bases " +

@@ -161,6 +161,7 @@ export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
       airtable: runnerAirtable,
       schemas: runnerSchemas,
       reconcileSettleMs: config.RECONCILE_SETTLE_MS,
+      credential: "personal access token",
     }),
     maxAttempts: config.WORKER_ATTEMPTS,
     rateLimitPauseMs: config.AIRTABLE_RATE_LIMIT_PENALTY_MS,
@@ -169,6 +170,8 @@ export async function runStdio(opts: StdioOptions = {}): Promise<StdioRunning> {
   const context = {
     airtable,
     userId,
+    // A refusal for a missing scope or base says to edit the token, not to sign in again (there is no sign-in here).
+    credential: "personal access token" as const,
     schemas,
     logger,
     operations,

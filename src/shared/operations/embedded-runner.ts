@@ -40,8 +40,11 @@ export interface EmbeddedRunnerOptions {
    */
   runStore?: OperationStore;
   logger: Logger;
-  /** The processor's Airtable client and schema cache for this operation's owner. */
-  processorDeps(operation: Operation): Pick<ProcessorDeps, "airtable" | "schemas">;
+  /**
+   * The processor's Airtable client and schema cache for this operation's owner (and how its credential was granted,
+   * when not by OAuth: stdio's personal access token).
+   */
+  processorDeps(operation: Operation): Pick<ProcessorDeps, "airtable" | "schemas" | "credential">;
   /** Runs of one operation before it is failed (retryable errors only). Default 8. */
   maxAttempts?: number;
   /** First backoff; doubles per attempt, full jitter, capped at 60 s. Default 1,000. */

@@ -56,6 +56,7 @@
  * outcome is recorded (a lost create is still reconciled), and the run appends `cancelled` and returns.
  */
 import { setTimeout as wait } from "node:timers/promises";
+import { missingScopeFix, type CredentialKind } from "../credential-kind.ts";
 import {
   AirtableError,
   AirtableNetworkError,
@@ -129,6 +130,11 @@ export interface ProcessorDeps {
    * it, nothing is recorded.
    */
   rateLimitPauseMs?: number;
+  /**
+   * How the owner's Airtable credential was granted (credential-kind.ts): a 403 for a missing scope or base names its
+   * fix (sign in again, or edit the personal access token in stdio mode). Absent: "oauth".
+   */
+  credential?: CredentialKind;
   /**
    * RECONCILE_SETTLE_MS: how long after a create's answer was lost the table is read back (Airtable may still be
    * applying it). Default `DEFAULT_RECONCILE_SETTLE_MS`.
@@ -349,12 +355,17 @@ class OperationRun {
           op.tableId === undefined || op.tableId === ""
             ? ""
             : `table ${op.tableId} no longer exists in it (list_tables shows its tables), or `;
+        const lacks =
+          this.#deps.credential === "personal access token"
+            ? `the personal access token (AIRTABLE_TOKEN) lacks the scope ${kind.scope}: ` +
+              `${missingScopeFix(this.#deps.credential, "it")}.`
+            : `the Airtable sign-in lacks the scope ${kind.scope} ` +
+              "(this server keeps one Airtable sign-in per user: a later sign-in from another of your MCP clients, " +
+              "asking for other scopes, replaces it): sign in again from this client and grant it.";
         return this.#failOnAccess(
           error,
-          `Base ${op.baseId} is listed for this sign-in at a level that allows this write, so ${gone}` +
-            `the Airtable sign-in lacks the scope ${kind.scope} ` +
-            "(this server keeps one Airtable sign-in per user: a later sign-in from another of your MCP clients, " +
-            "asking for other scopes, replaces it): sign in again from this client and grant it.",
+          `Base ${op.baseId} is listed for this ${this.#deps.credential === "personal access token" ? "token" : "sign-in"} ` +
+            `at a level that allows this write, so ${gone}${lacks}`,
           batch,
           indexes,
         );
@@ -680,7 +691,12 @@ class OperationRun {
       return undefined;
     }
     await this.#deps.schemas?.rememberBases(op.ownerUserId, found.bases);
-    const refusal = accessRefusal(found.access, levelNeededFor([this.#kind.scope]), op.kind.replace("_", " "));
+    const refusal = accessRefusal(
+      found.access,
+      levelNeededFor([this.#kind.scope]),
+      op.kind.replace("_", " "),
+      this.#deps.credential,
+    );
     if (refusal === undefined) this.#accessAllowedAt = Date.now();
     return refusal;
   }

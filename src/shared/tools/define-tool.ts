@@ -1,5 +1,6 @@
 import type { z } from "zod";
 import type { AirtableClient } from "../airtable/client.ts";
+import type { CredentialKind } from "../credential-kind.ts";
 import type { Scope } from "../auth/scopes.ts";
 import type { Logger } from "../logger.ts";
 import type { OperationPlan } from "../operations/plan.ts";
@@ -21,6 +22,11 @@ export interface ToolContext {
    * is refused for a scope up front, and Airtable stays the judge.
    */
   airtableScopes?: readonly string[];
+  /**
+   * How `airtable`'s credential was granted (credential-kind.ts): a refusal for a missing scope or base names its fix
+   * (sign in again, or edit the personal access token). Absent: "oauth".
+   */
+  credential?: CredentialKind;
   schemas: SchemaCache;
   logger: Logger;
   /** The write operations' logs, read as their owner (get_operation, list_operations). */

@@ -215,7 +215,7 @@ export function registerTools(
             ? undefined
             : await explainNoAccess(error, tool, ctx, { nothingQueued: tool.kind === "write" && !handedToRunner });
         if (explained !== undefined) return { isError: true, content: [{ type: "text", text: explained }] };
-        return toolErrorResult(error, tool, runtime.logger);
+        return toolErrorResult(error, tool, runtime.logger, ctx?.credential);
       }
     });
   }

@@ -14,6 +14,7 @@ import type { AirtableTable } from "../airtable/schemas.ts";
 import { scopeCatalog } from "../auth/scopes.ts";
 import { accessRefusal, levelNeededFor, lookUpBaseAccess, roleOf } from "../base-permissions.ts";
 import type { Logger } from "../logger.ts";
+import { missingScopeFix, type CredentialKind } from "../credential-kind.ts";
 import { describeMisconfigurationForAgent, misconfigurationOf } from "../misconfiguration.ts";
 import { isRedisUnavailable, logRedisRefusal, TEMPORARILY_UNAVAILABLE } from "../redis-unavailable.ts";
 import { SubmitOutcomeUnknownError } from "../operations/operation-runner.ts";
@@ -46,7 +47,12 @@ function scopeWords(tool: AnyToolDefinition): string {
 }
 
 /** The message an agent can act on; never a stack trace. Unknown errors get a reference id, logged with details. */
-export function describeToolError(error: unknown, tool: AnyToolDefinition, logger?: Logger): string {
+export function describeToolError(
+  error: unknown,
+  tool: AnyToolDefinition,
+  logger?: Logger,
+  credential?: CredentialKind,
+): string {
   if (error instanceof ToolInputError || error instanceof SchemaLookupError) return error.message;
   // A read stopped at its deadline (what Airtable did, what to do) or by its request's end.
   if (error instanceof ReadCallDeadlineError || error instanceof ReadCallCancelledError) return error.message;
@@ -61,7 +67,8 @@ export function describeToolError(error: unknown, tool: AnyToolDefinition, logge
     return (
       `The base or table does not exist, or your Airtable sign-in has no access to it (Airtable: ${error.type}). ` +
       `Check baseId with list_bases and tableId with list_tables. If the base is listed, the sign-in may lack ` +
-      `the access ${tool.name} needs: ${scopeWords(tool)}; sign in again and grant it, or ask the base's owner to share it.`
+      `the access ${tool.name} needs: ${scopeWords(tool)}; ${missingScopeFix(credential, "it")}, or ask the base's ` +
+      "owner to share it."
     );
   }
   if (error instanceof AirtableNotFoundError) {
@@ -123,7 +130,7 @@ export function describeToolError(error: unknown, tool: AnyToolDefinition, logge
 export async function explainNoAccess(
   error: unknown,
   tool: AnyToolDefinition,
-  ctx: Pick<ToolContext, "airtable" | "schemas" | "userId" | "logger">,
+  ctx: Pick<ToolContext, "airtable" | "schemas" | "userId" | "logger" | "credential">,
   opts: { nothingQueued?: boolean } = {},
 ): Promise<string | undefined> {
   if (!(error instanceof AirtablePermissionError) || error.type !== "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND") {
@@ -144,13 +151,15 @@ export async function explainNoAccess(
     access,
     levelNeededFor(tool.scopes.flatMap((scope) => scopeCatalog[scope].airtable)),
     tool.name,
+    ctx.credential,
   );
   const nothing = opts.nothingQueued === true ? " Nothing was queued: nothing was written." : "";
   if (refusal !== undefined) return `Airtable refused access (${error.type}). ${refusal}${nothing}`;
   return (
     `Airtable refused access (${error.type}). Base ${baseId} is listed for this sign-in (your role: ` +
     `${roleOf(access.level ?? "")}), so a table of this call does not exist in it (list_tables shows them), or this ` +
-    `sign-in lacks the access ${tool.name} needs: ${scopeWords(tool)}; sign in again and grant it.${nothing}`
+    `sign-in lacks the access ${tool.name} needs: ${scopeWords(tool)}; ${missingScopeFix(ctx.credential, "it")}.` +
+    nothing
   );
 }
 
@@ -252,6 +261,11 @@ function isRecordLookup(error: AirtableError): boolean {
 }
 
 /** Every tool failure, as the tool result the agent sees. */
-export function toolErrorResult(error: unknown, tool: AnyToolDefinition, logger?: Logger): CallToolResult {
-  return { isError: true, content: [{ type: "text", text: describeToolError(error, tool, logger) }] };
+export function toolErrorResult(
+  error: unknown,
+  tool: AnyToolDefinition,
+  logger?: Logger,
+  credential?: CredentialKind,
+): CallToolResult {
+  return { isError: true, content: [{ type: "text", text: describeToolError(error, tool, logger, credential) }] };
 }
