@@ -27,13 +27,21 @@ const CLI = new URL("../../src/cli.ts", import.meta.url).pathname;
 /** Records per write, and how many are in the table when the process is killed (at 5 requests a second: ~2 s). */
 const TOTAL = 300;
 const KILL_AFTER = 100;
+/**
+ * Airtable's 429 penalty, in the sandbox and in the children's limiter (AIRTABLE_RATE_LIMIT_PENALTY_MS), shortened
+ * from 30 s: these tests are about resuming exactly once, not the rate limits (stdio-rate-limit-pause.test.ts). On a
+ * loaded machine a 429 can happen (the limiter's jitter margin is sized for a network's jitter, not for processes
+ * waiting for a CPU), and 30 s of it outlasted the waits below: a test failed at ~23 s, a write still short of
+ * KILL_AFTER records (session 28). With 2 s the write goes on, and each record is still checked once.
+ */
+const PENALTY_MS = 2_000;
 
 let sandbox: Sandbox;
 let demo: DemoData;
 const clients: Client[] = [];
 
 beforeAll(async () => {
-  sandbox = await startSandbox();
+  sandbox = await startSandbox({ penaltyMs: PENALTY_MS });
   demo = seedDemo(sandbox);
 });
 
@@ -60,10 +68,14 @@ function childEnv(extra: Record<string, string>): Record<string, string> {
     WRITE_WAIT_MS: "0",
     // The batch in flight at the kill is read back after this (reconcile.ts), not re-sent blindly.
     RECONCILE_SETTLE_MS: "100",
+    AIRTABLE_RATE_LIMIT_PENALTY_MS: String(PENALTY_MS),
     LOG_LEVEL: "info",
     ...extra,
   };
 }
+
+/** Every copy started, for the diagnosis a timed-out wait gives (their stderr). */
+const copies: Copy[] = [];
 
 async function start(env: Record<string, string>): Promise<Copy> {
   const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, "stdio"], env, stderr: "pipe" });
@@ -72,7 +84,9 @@ async function start(env: Record<string, string>): Promise<Copy> {
   const client = new Client({ name: "stdio-resume-test", version: "1.0.0" });
   await client.connect(transport);
   clients.push(client);
-  return { client, transport, stderr: () => stderr };
+  const copy = { client, transport, stderr: () => stderr };
+  copies.push(copy);
+  return copy;
 }
 
 const names = (label: string) => Array.from({ length: TOTAL }, (_, i) => `${label} ${i}`);
@@ -88,12 +102,53 @@ function counts(label: string): Map<string, number> {
 }
 const written = (label: string) => [...counts(label).values()].reduce((a, b) => a + b, 0);
 
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+async function until(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string | (() => string),
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > deadline) {
+      // What a failure on a loaded machine needs to be understood: the sandbox's 429s and what the copies said.
+      const said = copies.map((c, i) => `--- copy ${i + 1} (pid ${c.transport.pid}) stderr:\n${c.stderr()}`).join("\n");
+      throw new Error(
+        `timed out waiting for ${typeof what === "string" ? what : what()} (sandbox 429s: ${sandbox.count429()})\n${said}`,
+      );
+    }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+/** Sends create_records of TOTAL records labelled `label` to Contacts (the same call each time: same records). */
+async function createAll(client: Client, label: string) {
+  return client.callTool({
+    name: "create_records",
+    arguments: {
+      baseId: demo.base.id,
+      tableId: "Contacts",
+      records: names(label).map((Name) => ({ fields: { Name } })),
+    },
+  });
+}
+
+/** Polls get_operation until the operation ends (40 s at most) and answers its last status. */
+async function untilEnded(client: Client, operationId: string): Promise<string> {
+  let last = "";
+  await until(
+    async () => ["completed", "failed", "cancelled"].includes((last = await status(client, operationId))),
+    40_000,
+    () => `operation ${operationId} to end (last status: ${last})`,
+  );
+  return last;
+}
+
+/**
+ * The stderr line `pattern` of `copy`, waited for: the copy writes it before it answers `initialize`, but the line
+ * and the answer travel on two pipes, and the test may read the answer first.
+ */
+async function said(copy: Copy, pattern: RegExp): Promise<void> {
+  await until(() => pattern.test(copy.stderr()), 5_000, `stderr matching ${pattern}`);
 }
 
 /**
@@ -102,14 +157,7 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs: num
  */
 async function writeAndKill(env: Record<string, string>, label: string): Promise<string> {
   const copy = await start(env);
-  const result = await copy.client.callTool({
-    name: "create_records",
-    arguments: {
-      baseId: demo.base.id,
-      tableId: "Contacts",
-      records: names(label).map((Name) => ({ fields: { Name } })),
-    },
-  });
+  const result = await createAll(copy.client, label);
   expect(result.isError, JSON.stringify(result.content)).not.toBe(true);
   const { operationId } = result.structuredContent as { operationId: string };
   await until(() => written(label) >= KILL_AFTER, 20_000, `${KILL_AFTER} records written`);
@@ -151,25 +199,12 @@ it("a write stopped by killing the process is resumed by the next one: each reco
   const operationId = await writeAndKill(env, label);
 
   const next = await start(env);
-  expect(next.stderr()).toMatch(/resuming 1 write operation an earlier run left unfinished/);
+  await said(next, /resuming 1 write operation an earlier run left unfinished/);
   // The agent got no answer it kept (its client restarted) and sends the same create again while it runs: the
   // claim of the first call is in the file too (recent-calls.ts), so it is that operation, not a second write.
-  const again = await next.client.callTool({
-    name: "create_records",
-    arguments: {
-      baseId: demo.base.id,
-      tableId: "Contacts",
-      records: names(label).map((Name) => ({ fields: { Name } })),
-    },
-  });
+  const again = await createAll(next.client, label);
   expect((again.structuredContent as { operationId: string }).operationId).toBe(operationId);
-  let last = "";
-  await until(
-    async () => ["completed", "failed", "cancelled"].includes((last = await status(next.client, operationId))),
-    40_000,
-    "the resumed write to end",
-  );
-  expect(last).toBe("completed");
+  expect(await untilEnded(next.client, operationId)).toBe("completed");
   expectEachOnce(label);
 
   const listed = await next.client.callTool({ name: "list_operations", arguments: {} });
@@ -188,28 +223,15 @@ it("a client restart (stdin closed mid-write, the next process started at once):
   const env = childEnv({ DATA_DIR: privateStateDir("restart") });
   const label = "client restart";
   const first = await start(env);
-  const result = await first.client.callTool({
-    name: "create_records",
-    arguments: {
-      baseId: demo.base.id,
-      tableId: "Contacts",
-      records: names(label).map((Name) => ({ fields: { Name } })),
-    },
-  });
+  const result = await createAll(first.client, label);
   const { operationId } = result.structuredContent as { operationId: string };
   await until(() => written(label) >= KILL_AFTER, 20_000, `${KILL_AFTER} records written`);
   const [, next] = await Promise.all([first.client.close(), start(env)]);
   expect(first.stderr()).toMatch(/1 write operation paused: resumed when this stdio server next starts/);
   expect(written(label), "stopped in the middle of the write").toBeLessThan(TOTAL);
+  await said(next, /resuming 1 write operation/);
   expect(next.stderr()).not.toMatch(/another copy/);
-  expect(next.stderr()).toMatch(/resuming 1 write operation/);
-  let last = "";
-  await until(
-    async () => ["completed", "failed", "cancelled"].includes((last = await status(next.client, operationId))),
-    40_000,
-    "the resumed write to end",
-  );
-  expect(last).toBe("completed");
+  expect(await untilEnded(next.client, operationId)).toBe("completed");
   expectEachOnce(label);
 }, 90_000);
 
@@ -218,12 +240,13 @@ it("two processes started together on one directory: one resumes the write, the 
   const label = "two copies";
   const operationId = await writeAndKill(env, label);
 
-  const copies = await Promise.all([start(env), start(env)]);
+  const pair = await Promise.all([start(env), start(env)]);
   const busy = /another copy of this stdio server is running for the same Airtable account/;
-  const [holder, other] = busy.test(copies[0].stderr()) ? [copies[1], copies[0]] : [copies[0], copies[1]];
+  await until(() => pair.some((copy) => busy.test(copy.stderr())), 5_000, "a copy to say another holds the directory");
+  const [holder, other] = busy.test(pair[0].stderr()) ? [pair[1], pair[0]] : [pair[0], pair[1]];
   expect(other.stderr(), "the copy that could not claim the directory says so on stderr").toMatch(busy);
   expect(holder.stderr()).not.toMatch(busy);
-  expect(holder.stderr()).toMatch(/resuming 1 write operation/);
+  await said(holder, /resuming 1 write operation/);
   expect(other.stderr()).not.toMatch(/resuming/);
 
   // The other copy keeps its writes in memory and says so where the agent looks.
@@ -235,13 +258,7 @@ it("two processes started together on one directory: one resumes the write, the 
   expect(out.note).toMatch(/Another copy of this stdio server for the same Airtable account/);
   expect(out.note).toMatch(/give each client a DATA_DIR of its own/);
 
-  let last = "";
-  await until(
-    async () => ["completed", "failed", "cancelled"].includes((last = await status(holder.client, operationId))),
-    40_000,
-    "the resumed write to end",
-  );
-  expect(last).toBe("completed");
+  expect(await untilEnded(holder.client, operationId)).toBe("completed");
   // Time for a second runner, had there been one, to send what it would.
   await new Promise((resolve) => setTimeout(resolve, 1_000));
   expectEachOnce(label);
@@ -275,12 +292,6 @@ it("another account's process, with the same directory, neither lists nor resume
 
   // The first account's next process resumes it.
   const next = await start(env);
-  let last = "";
-  await until(
-    async () => ["completed", "failed", "cancelled"].includes((last = await status(next.client, operationId))),
-    40_000,
-    "the resumed write to end",
-  );
-  expect(last).toBe("completed");
+  expect(await untilEnded(next.client, operationId)).toBe("completed");
   expectEachOnce(label);
 }, 90_000);
