@@ -188,6 +188,30 @@ describe("update_records on list cells", () => {
     expect(team.map((c) => c.id).sort()).toEqual([colleague.id, mcp.h.demo.user.id].sort());
   });
 
+  it("collaborators given as ids (the field model's write format) or, with typecast, one text of emails: kept, not removed", async () => {
+    // Ids are case-sensitive: "usrAbc…" given must match "usrAbc…" held (it was lowercased, so every person a cell
+    // held read as removed, and addToLists: true sent them twice). Typecast's "a@x.com, b@y.com" is two people.
+    const mate = mcp.h.sandbox.addUser({ email: "teammate@example.com", name: "Teammate" });
+    mcp.h.sandbox.grantAccess(mcp.base.id, mate.id, "edit");
+    const me = mcp.h.demo.user;
+    const fay = cells("Contacts", "Fay");
+    const first = await update("Contacts", [{ id: fay.id, fields: { Team: [mate.id] } }]);
+    expect(first.isError, text(first)).not.toBe(true);
+    const kept = await update("Contacts", [{ id: fay.id, fields: { Team: [mate.id, me.id] } }]);
+    expect(kept.isError, text(kept)).not.toBe(true);
+    const team = () => (cells("Contacts", "Fay").fields.Team as { id: string }[]).map((c) => c.id).sort();
+    expect(team()).toEqual([mate.id, me.id].sort());
+    const emails = await update("Contacts", [{ id: fay.id, fields: { Team: `${me.email}, TEAMMATE@example.com` } }], {
+      typecast: true,
+    });
+    expect(emails.isError, text(emails)).not.toBe(true);
+    expect(team()).toEqual([mate.id, me.id].sort());
+    // Added to, by id text: the person held is sent back once, as an id.
+    const added = await update("Contacts", [{ id: fay.id, fields: { Team: [me.id] } }], { addToLists: true });
+    expect(added.isError, text(added)).not.toBe(true);
+    expect(team()).toEqual([mate.id, me.id].sort());
+  });
+
   it("a list keeping every item, an empty list (clearing on purpose) or a single-record link needs no addToLists", async () => {
     const dev = cells("Contacts", "Dev");
     const acme = cells("Companies", "Acme").id;

@@ -152,17 +152,22 @@ export async function readUpsertListCells(
 
 /**
  * A list item's identity, to tell whether a list given keeps an item a cell holds: a linked record's id, a select
- * option's name, an attachment's id (a new one given by url has none yet), a collaborator's id or email.
+ * option's name, an attachment's id (a new one given by url has none yet), a collaborator's id or email. An email is
+ * compared in lower case (a mailbox's domain is case-blind, and Airtable finds a person by it so); an id as it is
+ * (ids are case-sensitive: the field model's write format for a multiple collaborator is an array of them).
  */
 function itemKeys(type: string, item: unknown): string[] {
   if (type === "multipleSelects") return typeof item === "string" ? [item] : [];
-  if (typeof item === "string") return [type === "multipleCollaborators" ? item.toLowerCase() : item];
+  if (typeof item === "string") return [type === "multipleCollaborators" ? collaboratorKey(item) : item];
   if (!isPlainObject(item)) return [];
   const keys: string[] = [];
   if (typeof item.id === "string") keys.push(item.id);
   if (type === "multipleCollaborators" && typeof item.email === "string") keys.push(item.email.toLowerCase());
   return keys;
 }
+
+/** A collaborator given as text: an email (it has an "@") in lower case, else an id (usr…, ugp…) as it is. */
+const collaboratorKey = (text: string): string => (text.includes("@") ? text.trim().toLowerCase() : text.trim());
 
 /**
  * An item a cell holds as a message names it: a linked record by its primary value and id (`"Globex" (rec…)`, the id
@@ -182,22 +187,28 @@ function itemShown(type: string, item: unknown, names: ReadonlyMap<string, strin
   return JSON.stringify(item);
 }
 
-/** How an item a cell holds is sent back to keep it: links and options as they are, files and people by id. */
-function itemKept(type: string, item: unknown): unknown {
+/**
+ * How an item a cell holds is sent back to keep it: links and options as they are, files and people by id. People
+ * given as text (ids or emails, the field model's write format) are kept as their id text, not `{id}`, so the list
+ * sent is of one form.
+ */
+function itemKept(type: string, item: unknown, givenAsText: boolean): unknown {
   if ((type === "multipleAttachments" || type === "multipleCollaborators") && isPlainObject(item)) {
-    return typeof item.id === "string" ? { id: item.id } : item;
+    if (typeof item.id !== "string") return item;
+    return type === "multipleCollaborators" && givenAsText ? item.id : { id: item.id };
   }
   return item;
 }
 
 /**
- * The items a cell value given names, as a list: an array as it is; a multiple select's text split on commas, as
- * typecast reads it ("vip, partner" is two options: the sandbox stores it so, and the write checks take it); any
- * other single value (a link resolved from a name is already an array) as a list of one.
+ * The items a cell value given names, as a list: an array as it is; a multiple select's or multiple collaborator's
+ * text split on commas, as typecast reads it ("vip, partner" is two options, "a@x.com, b@y.com" two people: the
+ * sandbox stores them so, and the write checks take them, check-values.ts); any other single value (a link resolved
+ * from a name is already an array) as a list of one.
  */
 function asList(type: string, value: unknown): unknown[] {
   if (Array.isArray(value)) return value;
-  if (type === "multipleSelects" && typeof value === "string") {
+  if ((type === "multipleSelects" || type === "multipleCollaborators") && typeof value === "string") {
     return value
       .split(",")
       .map((part) => part.trim())
@@ -242,8 +253,10 @@ export function settleListCells(
       const keys = new Set(list.flatMap((item) => itemKeys(field.type, item)));
       const missing = holds.filter((item) => !itemKeys(field.type, item).some((key) => keys.has(key)));
       if (missing.length === 0) continue;
-      if (addToLists === true) record[field.id] = [...missing.map((item) => itemKept(field.type, item)), ...list];
-      else dropped.push({ index, field, items: missing, held: holds.length });
+      if (addToLists === true) {
+        const asText = list.length > 0 && list.every((item) => typeof item === "string");
+        record[field.id] = [...missing.map((item) => itemKept(field.type, item, asText)), ...list];
+      } else dropped.push({ index, field, items: missing, held: holds.length });
     }
   });
   return dropped;
