@@ -212,6 +212,23 @@ describe("update_records on list cells", () => {
     expect(team()).toEqual([mate.id, me.id].sort());
   });
 
+  it("replace: true with addToLists: true clears the fields not given and adds to the lists given", async () => {
+    // The call says to add: replacing the lists anyway (addToLists was ignored under replace) dropped "beta".
+    const chloe = cells("Contacts", "Chloe");
+    const before = await update("Contacts", [{ id: chloe.id, fields: { Tags: ["beta"], Company: ["Acme"] } }], {
+      addToLists: false,
+    });
+    expect(before.isError, text(before)).not.toBe(true);
+    const result = await update("Contacts", [{ id: chloe.id, fields: { Name: "Chloe", Tags: ["partner"] } }], {
+      replace: true,
+      addToLists: true,
+    });
+    expect(result.isError, text(result)).not.toBe(true);
+    const now = cells("Contacts", "Chloe").fields;
+    expect([...(now.Tags as string[])].sort()).toEqual(["beta", "partner"]);
+    expect(now.Company).toBeUndefined();
+  });
+
   it("a list keeping every item, an empty list (clearing on purpose) or a single-record link needs no addToLists", async () => {
     const dev = cells("Contacts", "Dev");
     const acme = cells("Companies", "Acme").id;

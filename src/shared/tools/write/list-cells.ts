@@ -15,7 +15,7 @@
  * - `addToLists: false`: the lists are sent as given (Airtable's own behaviour), nothing read.
  * A list given empty (`[]`, `null`, `""`) clears the cell as asked, and a link field that links one record replaces
  * it (listFieldsSet): never refused. `replace: true` (every cell set, the others cleared) says the same, so it is
- * left alone. The read and the write are two requests: a change made in
+ * left alone, unless `addToLists: true` asks to add to the lists given (the other cells are cleared all the same). The read and the write are two requests: a change made in
  * Airtable between them is not seen (with `addToLists: true` an item removed meanwhile comes back).
  *
  * upsert_records takes `addToLists: true` too (readUpsertListCells finds the records its records update); left out or

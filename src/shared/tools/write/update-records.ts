@@ -83,7 +83,9 @@ export const updateRecords = defineWriteTool({
     });
     const cells = checked.cells;
     // Lists are read only when the call sets one, and not when replace or addToLists: false says what is meant.
-    if (!input.replace && input.addToLists !== false) {
+    // addToLists: true is kept with replace: true too (the fields not given are cleared, the lists given are added
+    // to): the call said to add, and replacing anyway would drop what it asked to keep.
+    if (input.addToLists === true || (!input.replace && input.addToLists !== false)) {
       const schema = await ctx.schemas.get(ctx.airtable, input.baseId, ctx.userId);
       const table = schema.tables.find((t) => t.id === checked.tableId);
       const fields = table === undefined ? [] : listFieldsSet(table, cells, input.addToLists);
