@@ -324,7 +324,9 @@ async function claimState(
  * The account's operations an earlier run left unfinished (stopped at a batch boundary, or killed), resumed where
  * their logs stop under this process's runner and limiter. Only this account's (the file is the account's own; an
  * owner check all the same, since the runner would run them with this token). Operations past their retention are
- * not listed by `unfinished` and are not resumed.
+ * not listed by `unfinished` and are not resumed. A log this version cannot read (an event of a newer version's, a
+ * damaged row) is left as it is and named on stderr: one such operation must not stop the server from starting
+ * (it did, with a stack trace, at every start) nor the others from resuming.
  */
 async function resumeUnfinished(
   onDisk: Extract<StdioState, { kind: "disk" }>,
@@ -334,7 +336,17 @@ async function resumeUnfinished(
 ): Promise<void> {
   const resumed: string[] = [];
   for (const operationId of await onDisk.operations.unfinished()) {
-    const state = await onDisk.operations.state(operationId);
+    let state: Awaited<ReturnType<typeof onDisk.operations.state>>;
+    try {
+      state = await onDisk.operations.state(operationId);
+    } catch (error) {
+      logger.warn(
+        { operationId, file: onDisk.file, err: error },
+        "a write operation an earlier run left unfinished cannot be read by this version, so it is not resumed: " +
+          "look its records up in the table (search_records or list_records) before writing them again",
+      );
+      continue;
+    }
     if (state === undefined || state.operation.ownerUserId !== userId) continue;
     runner.resume(state.operation);
     resumed.push(operationId);

@@ -12,7 +12,9 @@
  *   write, the new one waits for the file and resumes it;
  * - two processes started at once against that directory: one resumes it, the other says why it keeps its own
  *   writes in memory (stderr, and list_operations' note), and no record is written twice;
- * - another account's process, with the same directory, neither lists nor resumes it.
+ * - another account's process, with the same directory, neither lists nor resumes it;
+ * - a log the next process cannot read (a newer version's event, a damaged row) is named on stderr and left alone,
+ *   and the process starts all the same.
  */
 import { readdirSync, statSync } from "node:fs";
 import path from "node:path";
@@ -294,4 +296,32 @@ it("another account's process, with the same directory, neither lists nor resume
   const next = await start(env);
   expect(await untilEnded(next.client, operationId)).toBe("completed");
   expectEachOnce(label);
+}, 90_000);
+
+it("an unfinished write whose log this version cannot read: the next process starts anyway and names it", async () => {
+  // A newer version's event (a downgrade), or a damaged row: the process used to die at every start with a stack
+  // trace, and the MCP client could not connect at all.
+  const dataDir = privateStateDir("unreadable");
+  const env = childEnv({ DATA_DIR: dataDir });
+  const label = "unreadable log";
+  const operationId = await writeAndKill(env, label);
+  const { DatabaseSync } = await import("node:sqlite");
+  const db = new DatabaseSync(path.join(dataDir, "stdio", demo.user.id, "airtable-oauth-mcp.sqlite"));
+  db.prepare(
+    "UPDATE operation_events SET event = ? WHERE operation_id = ? AND seq = " +
+      "(SELECT MAX(seq) FROM operation_events WHERE operation_id = ?)",
+  ).run(JSON.stringify({ seq: 99, at: Date.now(), type: "from-a-newer-version" }), operationId, operationId);
+  db.close();
+  const before = written(label);
+
+  const next = await start(env);
+  await said(next, /cannot be read by this version, so it is not resumed/);
+  expect(next.stderr()).toContain(operationId);
+  const listed = await next.client.callTool({
+    name: "list_records",
+    arguments: { baseId: demo.base.id, tableId: "Contacts", maxRecords: 1 },
+  });
+  expect(listed.isError, JSON.stringify(listed.content)).not.toBe(true);
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
+  expect(written(label), "not resumed").toBe(before);
 }, 90_000);
