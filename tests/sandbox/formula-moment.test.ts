@@ -134,6 +134,9 @@ describe("SET_LOCALE and DATETIME_FORMAT", () => {
     // the sandbox does not write, a code that is no locale, SET_LOCALE anywhere else: #ERROR!.
     [`DATETIME_FORMAT(SET_LOCALE({At}, "fr"), "LLLL")`, "mardi 10 mars 2026 18:45"],
     [`DATETIME_FORMAT(SET_LOCALE({At}, "ar"), "LLLL")`, ERROR],
+    // moment's gu and kn write Gujarati and Kannada digits (their postformat), which the sandbox does not.
+    [`DATETIME_FORMAT(SET_LOCALE({At}, "gu"), "L")`, ERROR],
+    [`DATETIME_FORMAT(SET_LOCALE({At}, "kn"), "L")`, ERROR],
     [`DATETIME_FORMAT(SET_LOCALE({At}, "xx-yy"), "L")`, ERROR],
     [`SET_LOCALE({At}, "en-gb")`, ERROR],
     [`DATETIME_FORMAT(DATEADD(SET_LOCALE({At}, "en-gb"), 1, "days"), "L")`, ERROR],

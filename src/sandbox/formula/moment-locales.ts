@@ -32,8 +32,8 @@ export const AIRTABLE_LOCALES: ReadonlySet<string> = new Set(
 );
 
 /**
- * Locales whose moment output changes digits (Arabic-Indic, Persian, Bengali, Tibetan, Devanagari, Burmese, Gurmukhi)
- * or runs right to left (Airtable's page: "the datetime will change direction accordingly"), which the sandbox does not
+ * Locales whose moment output changes digits (Arabic-Indic, Persian, Bengali, Tibetan, Devanagari, Burmese, Gurmukhi,
+ * Gujarati, Kannada: a `postformat` with a `symbolMap` in moment's src/locale/<code>.js) or runs right to left (Airtable's page: "the datetime will change direction accordingly"), which the sandbox does not
  * reproduce.
  */
 const NOT_WRITTEN: ReadonlySet<string> = new Set([
@@ -48,8 +48,10 @@ const NOT_WRITTEN: ReadonlySet<string> = new Set([
   "bo",
   "dv",
   "fa",
+  "gu",
   "he",
   "hi",
+  "kn",
   "mr",
   "my",
   "ne",
