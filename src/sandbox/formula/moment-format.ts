@@ -73,9 +73,9 @@ const H24_TIME = { LT: "HH:mm", LTS: "HH:mm:ss" };
 const DMY = { L: "DD/MM/YYYY", LL: "D MMMM YYYY" };
 
 /**
- * The English locales whose output the sandbox writes (names, ordinals and meridiems are moment's English ones in
- * all of them), with moment's own long formats and weeks (moment/locale/en-gb.js, en-au.js, en-ca.js, en-ie.js,
- * en-nz.js, en-il.js; "en" is moment's built-in default, and "en-us", which moment does not have, is read as "en" — a guess).
+ * The English locales whose output the sandbox writes (names, ordinals and meridiems are moment's English ones in all
+ * of them), with moment's own long formats and weeks (moment/locale/en-gb.js, en-au.js, en-ca.js, en-ie.js, en-nz.js,
+ * en-il.js; "en" is moment's built-in default, and "en-us", which moment does not have, is read as "en" — a guess).
  * Airtable's "Supported SET_LOCALE modifiers" page lists moment's locale codes; the other languages are written with
  * Intl's names and patterns (moment-locales.ts).
  */

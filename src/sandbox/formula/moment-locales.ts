@@ -33,8 +33,8 @@ export const AIRTABLE_LOCALES: ReadonlySet<string> = new Set(
 
 /**
  * Locales whose moment output changes digits (Arabic-Indic, Persian, Bengali, Tibetan, Devanagari, Burmese, Gurmukhi,
- * Gujarati, Kannada: a `postformat` with a `symbolMap` in moment's src/locale/<code>.js) or runs right to left (Airtable's page: "the datetime will change direction accordingly"), which the sandbox does not
- * reproduce.
+ * Gujarati, Kannada: a `postformat` with a `symbolMap` in moment's src/locale/<code>.js) or runs right to left
+ * (Airtable's page: "the datetime will change direction accordingly"), which the sandbox does not reproduce.
  */
 const NOT_WRITTEN: ReadonlySet<string> = new Set([
   "ar",

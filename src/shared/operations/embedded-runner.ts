@@ -184,12 +184,12 @@ export class EmbeddedOperationRunner implements OperationRunner {
 
   /**
    * Stops every operation at its next batch boundary (a request in flight finishes and is recorded). By default their
-   * logs keep where they stopped, for `resume` when the process starts again (npm start's embedded mode, stdio with
-   * its SQLite file), and close waits for the runs to stop. With `endRunning`, nothing will resume them (stdio with
-   * Redis or in memory: each MCP client starts its own process, which runs only what it is given), so each is ended
-   * `failed` with that reason once it has stopped (failOperation: a request whose answer has not come is reported
-   * in doubt, a cancel asked for ends it `cancelled`), instead of a log that says `running` to every later
-   * get_operation; a submit still creating its log is ended the same way. `waitMs` bounds the wait for the runs, and then again the endings (a
+   * logs keep where they stopped, for `resume` when the process starts again (npm start's embedded mode, stdio with its
+   * SQLite file), and close waits for the runs to stop. With `endRunning`, nothing will resume them (stdio with Redis
+   * or in memory: each MCP client starts its own process, which runs only what it is given), so each is ended `failed`
+   * with that reason once it has stopped (failOperation: a request whose answer has not come is reported in doubt, a
+   * cancel asked for ends it `cancelled`), instead of a log that says `running` to every later get_operation; a submit
+   * still creating its log is ended the same way. `waitMs` bounds the wait for the runs, and then again the endings (a
    * process being stopped by its client has seconds, and a Redis that does not answer must not hold it). Throws
    * nothing; an ending Redis refuses is logged.
    */

@@ -84,16 +84,16 @@ const listsSeveral = (name: string): boolean => commaParts(name).length >= 2;
 const isName = (v: unknown): v is string => typeof v === "string" && v.trim() !== "" && !isRecordId(v);
 
 /**
- * Rewrites, in place, every link cell of `cells` (keyed by field ids of `table`) so that names of linked
- * records become their record ids. A cell may be an array mixing ids and names, or a single name. One read of
- * each linked table per 50 distinct names. Names match the primary value exactly, else case-insensitively.
+ * Rewrites, in place, every link cell of `cells` (keyed by field ids of `table`) so that names of linked records become
+ * their record ids. A cell may be an array mixing ids and names, or a single name. One read of each linked table per 50
+ * distinct names. Names match the primary value exactly, else case-insensitively.
  *
- * Throws ToolInputError naming the value, the linked table and the field when no record or several records have
- * that primary value (for no record, with the records it likely meant: likelyMeant, one more read, refusals only) (`where(i)` names the record, e.g. `records[3].fields`). With `collect`, such a name is added
- * to it instead, as a line of a gathered refusal (write-problems.ts: one per field and name, naming the first
- * record giving it and where else it is given), and left in its cell; so are a link field whose names cannot be
- * looked up (its linked table missing from the schema, or a primary field name a formula cannot reference). The
- * requests are the same either way.
+ * Throws ToolInputError naming the value, the linked table and the field when no record or several records have that
+ * primary value (for no record, with the records it likely meant: likelyMeant, one more read, refusals only)
+ * (`where(i)` names the record, e.g. `records[3].fields`). With `collect`, such a name is added to it instead, as a
+ * line of a gathered refusal (write-problems.ts: one per field and name, naming the first record giving it and where
+ * else it is given), and left in its cell; so are a link field whose names cannot be looked up (its linked table
+ * missing from the schema, or a primary field name a formula cannot reference). The requests are the same either way.
  */
 export async function resolveLinkNames(
   airtable: AirtableClient,

@@ -1,11 +1,12 @@
 /**
  * update_records and list cells: a link, multiple select, attachment or multiple collaborator cell holds a list, and
  * Airtable's update sets each cell it is given to the value given, a whole array in the field model's cell format
- * (https://airtable.com/developers/web/api/update-multiple-records, https://airtable.com/developers/web/api/field-model;
- * the API documents no append, and the sandbox does the same). An agent asked to "tag Ben as partner" or "link Zoe to Omega"
- * sends `{"Tags": ["partner"]}` and, without reading the record first, silently drops the tags Ben had; the same call
- * on the inverse side (`{"Contacts": ["Zoe"]}` on a company) unlinks every other contact. A trial (session 28) did
- * exactly that and was answered "Done: 1 record written".
+ * (https://airtable.com/developers/web/api/update-multiple-records,
+ * https://airtable.com/developers/web/api/field-model; the API documents no append, and the sandbox does the same). An
+ * agent asked to "tag Ben as partner" or "link Zoe to Omega" sends `{"Tags": ["partner"]}` and, without reading the
+ * record first, silently drops the tags Ben had; the same call on the inverse side (`{"Contacts": ["Zoe"]}` on a
+ * company) unlinks every other contact. A trial (session 28) did exactly that and was answered "Done: 1 record
+ * written".
  *
  * So before such an update is queued, the cells it sets are read (`readListCells`: one request per 100 records, only
  * the list fields the call sets), and `settleListCells` (with `listCellsRefusal`):
@@ -13,10 +14,11 @@
  *   fields and items, and both ways on (nothing is queued);
  * - `addToLists: true`: each list given is added to what its cell holds (items already there are not repeated);
  * - `addToLists: false`: the lists are sent as given (Airtable's own behaviour), nothing read.
- * A list given empty (`[]`, `null`, `""`) clears the cell as asked, and a link field that links one record replaces
- * it (listFieldsSet): never refused. `replace: true` (every cell set, the others cleared) says the same, so it is
- * left alone, unless `addToLists: true` asks to add to the lists given (the other cells are cleared all the same). The read and the write are two requests: a change made in
- * Airtable between them is not seen (with `addToLists: true` an item removed meanwhile comes back).
+ * A list given empty (`[]`, `null`, `""`) clears the cell as asked, and a link field that links one record replaces it
+ * (listFieldsSet): never refused. `replace: true` (every cell set, the others cleared) says the same, so it is left
+ * alone, unless `addToLists: true` asks to add to the lists given (the other cells are cleared all the same). The read
+ * and the write are two requests: a change made in Airtable between them is not seen (with `addToLists: true` an item
+ * removed meanwhile comes back).
  *
  * upsert_records takes `addToLists: true` too (readUpsertListCells finds the records its records update); left out or
  * false, its lists are sent as given, as Airtable does: an upsert is mostly an import whose source holds the lists.
@@ -92,11 +94,12 @@ export async function readListCells(
 const MERGED_PER_READ = 50;
 
 /**
- * For upsert_records with `addToLists: true`: the cells of `fields` that the existing records the call's records
- * update hold now, by input index: a record with an id by that id (readListCells), one without by the one existing
- * record its `fieldsToMergeOn` values match (matchFormula narrows, mergeForms compares as Airtable matches; one
- * request per 50 records). A record matching none (it will be created) or several (Airtable refuses it) has no
- * entry. Throws ToolInputError when merge values cannot be compared in a formula (a list; a name holding "}"). `records[i].cells` are keyed by field id, as `mergeFields` are; `names` are Operation.fieldNames.
+ * For upsert_records with `addToLists: true`: the cells of `fields` that the existing records the call's records update
+ * hold now, by input index: a record with an id by that id (readListCells), one without by the one existing record its
+ * `fieldsToMergeOn` values match (matchFormula narrows, mergeForms compares as Airtable matches; one request per 50
+ * records). A record matching none (it will be created) or several (Airtable refuses it) has no entry. Throws
+ * ToolInputError when merge values cannot be compared in a formula (a list; a name holding "}"). `records[i].cells` are
+ * keyed by field id, as `mergeFields` are; `names` are Operation.fieldNames.
  */
 export async function readUpsertListCells(
   airtable: AirtableClient,
