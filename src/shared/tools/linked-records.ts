@@ -12,6 +12,7 @@ import type { AirtableClient } from "../airtable/client.ts";
 import { isRecordId } from "../airtable/ids.ts";
 import { closestNames } from "../closest-name.ts";
 import type { AirtableField, AirtableRecord, AirtableTable, BaseSchema } from "../airtable/schemas.ts";
+import { readCellsById } from "./cells-by-id.ts";
 import { fieldReference, formulaString } from "./search-formula.ts";
 import { ToolInputError } from "./tool-input-error.ts";
 import { alsoGivenIn, type ProblemLine } from "./write/write-problems.ts";
@@ -326,17 +327,8 @@ export async function expandLinkCells(
     const primaryId = linked?.primaryFieldId;
     if (linked === undefined || primaryId === undefined) continue;
     const names = new Map<string, string>();
-    const ids = [...entry.ids];
-    for (let i = 0; i < ids.length; i += 100) {
-      const chunk = ids.slice(i, i + 100);
-      const formula = `OR(${chunk.map((id) => `RECORD_ID() = ${formulaString(id)}`).join(", ")})`;
-      for await (const page of airtable.iterateRecords(baseId, linked.id, {
-        filterByFormula: formula,
-        fields: [primaryId],
-        returnFieldsByFieldId: true,
-      })) {
-        for (const rec of page) names.set(rec.id, primaryText(rec.fields[primaryId]));
-      }
+    for (const [id, cells] of await readCellsById(airtable, baseId, linked.id, entry.ids, [primaryId])) {
+      names.set(id, primaryText(cells[primaryId]));
     }
     for (const field of entry.fields) {
       for (const record of records) {

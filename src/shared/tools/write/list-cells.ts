@@ -8,7 +8,7 @@
  * company) unlinks every other contact. A trial (session 28) did exactly that and was answered "Done: 1 record
  * written".
  *
- * So before such an update is queued, the cells it sets are read (`readListCells`: one request per 100 records, only
+ * So before such an update is queued, the cells it sets are read (`readCellsById`: one request per 100 records, only
  * the list fields the call sets), and `settleListCells` (with `listCellsRefusal`):
  * - `addToLists` left out: a call whose lists would drop an item a cell holds now is refused, naming the records,
  *   fields and items, and both ways on (nothing is queued);
@@ -27,14 +27,11 @@ import type { AirtableClient } from "../../airtable/client.ts";
 import type { AirtableField, AirtableTable, BaseSchema } from "../../airtable/schemas.ts";
 import { formatCount } from "../../format-count.ts";
 import { matchFormula, mergeForms } from "../../operations/upsert-matches.ts";
-import { formulaString } from "../search-formula.ts";
+import { readCellsById } from "../cells-by-id.ts";
 import { isPlainObject, ToolInputError } from "../tool-input-error.ts";
 
 /** Field types whose cell is a list an update replaces whole. */
 const LIST_TYPES = new Set(["multipleRecordLinks", "multipleSelects", "multipleAttachments", "multipleCollaborators"]);
-
-/** Record ids per read: keeps the RECORD_ID() formula short (the client switches to POST for long ones anyway). */
-const IDS_PER_READ = 100;
 
 /** Records a refusal names at most; the rest are counted. */
 const RECORDS_NAMED = 5;
@@ -62,40 +59,12 @@ export function listFieldsSet(
 const isEmpty = (value: unknown): boolean =>
   value === undefined || value === null || value === "" || (Array.isArray(value) && value.length === 0);
 
-/**
- * The cells of `fields` that the records `ids` hold now, by record id then field id (a record Airtable does not
- * return, deleted or of another table, is absent: its update fails on its own). One request per 100 ids, through
- * the caller's client (the shared limiter).
- */
-export async function readListCells(
-  airtable: AirtableClient,
-  baseId: string,
-  tableId: string,
-  ids: readonly string[],
-  fields: readonly AirtableField[],
-): Promise<Map<string, Record<string, unknown>>> {
-  const held = new Map<string, Record<string, unknown>>();
-  const unique = [...new Set(ids)];
-  for (let i = 0; i < unique.length; i += IDS_PER_READ) {
-    const chunk = unique.slice(i, i + IDS_PER_READ);
-    const formula = `OR(${chunk.map((id) => `RECORD_ID() = ${formulaString(id)}`).join(", ")})`;
-    for await (const page of airtable.iterateRecords(baseId, tableId, {
-      filterByFormula: formula,
-      fields: fields.map((f) => f.id),
-      returnFieldsByFieldId: true,
-    })) {
-      for (const record of page) held.set(record.id, record.fields);
-    }
-  }
-  return held;
-}
-
 /** Merge-matched records per read: keeps each formula short (the client switches to POST for long ones anyway). */
 const MERGED_PER_READ = 50;
 
 /**
  * For upsert_records with `addToLists: true`: the cells of `fields` that the existing records the call's records update
- * hold now, by input index: a record with an id by that id (readListCells), one without by the one existing record its
+ * hold now, by input index: a record with an id by that id (readCellsById), one without by the one existing record its
  * `fieldsToMergeOn` values match (matchFormula narrows, mergeForms compares as Airtable matches; one request per 50
  * records). A record matching none (it will be created) or several (Airtable refuses it) has no entry. Throws
  * ToolInputError when merge values cannot be compared in a formula (a list; a name holding "}"). `records[i].cells` are
@@ -115,7 +84,13 @@ export async function readUpsertListCells(
   const withId = records.flatMap((r, index) => (r.id === undefined ? [] : [{ index, id: r.id }]));
   if (withId.length > 0) {
     const ids = withId.map((r) => r.id);
-    const held = await readListCells(airtable, baseId, tableId, ids, fields);
+    const held = await readCellsById(
+      airtable,
+      baseId,
+      tableId,
+      ids,
+      fields.map((f) => f.id),
+    );
     for (const { index, id } of withId) {
       const cells = held.get(id);
       if (cells !== undefined) byIndex.set(index, cells);
@@ -230,23 +205,20 @@ export interface DroppedItems {
 
 /**
  * Applies the rule at the top of this file to `cells` (keyed by field id, link names already resolved to ids) in
- * place, given the cells the records hold now (`held`: by record id, `ids[i]` being record i's id; or by input index,
- * as readUpsertListCells answers): with `addToLists`
+ * place, given the cells the records hold now (`heldAt(i)`: record i's, undefined when not known): with `addToLists`
  * true, each list given gets the items its cell holds now in front (those it does not repeat). Answers the cells
  * whose list would drop items they hold, when `addToLists` is left out (refuse them: listCellsRefusal); else [].
  */
 export function settleListCells(
   fields: readonly AirtableField[],
-  ids: readonly string[],
   cells: Record<string, unknown>[],
-  held: ReadonlyMap<string, Record<string, unknown>> | ReadonlyMap<number, Record<string, unknown>>,
+  heldAt: (index: number) => Record<string, unknown> | undefined,
   addToLists: boolean | undefined,
 ): DroppedItems[] {
   const dropped: DroppedItems[] = [];
   if (addToLists === false) return dropped;
-  const byKey = held as ReadonlyMap<string | number, Record<string, unknown>>;
   cells.forEach((record, index) => {
-    const now = byKey.get(ids[index] ?? "") ?? byKey.get(index);
+    const now = heldAt(index);
     if (now === undefined) return;
     for (const field of fields) {
       const given = record[field.id];
@@ -293,17 +265,10 @@ export async function listCellsRefusal(
   for (const [linkedTableId, wanted] of linkIds) {
     const primary = schema.tables.find((t) => t.id === linkedTableId)?.primaryFieldId;
     if (primary === undefined || wanted.size === 0) continue;
-    const formula = `OR(${[...wanted].map((id) => `RECORD_ID() = ${formulaString(id)}`).join(", ")})`;
     try {
-      for await (const page of airtable.iterateRecords(baseId, linkedTableId, {
-        filterByFormula: formula,
-        fields: [primary],
-        returnFieldsByFieldId: true,
-      })) {
-        for (const record of page) {
-          const value = record.fields[primary];
-          if (typeof value === "string" || typeof value === "number") names.set(record.id, String(value));
-        }
+      for (const [id, cells] of await readCellsById(airtable, baseId, linkedTableId, wanted, [primary])) {
+        const value = cells[primary];
+        if (typeof value === "string" || typeof value === "number") names.set(id, String(value));
       }
     } catch {
       // The names only make the refusal easier to read; the ids say the same.

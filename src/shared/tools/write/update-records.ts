@@ -3,7 +3,8 @@ import { defineWriteTool, rewordInTurn } from "../define-tool.ts";
 import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { checkRecordCount, recordIdProblems } from "./check-records.ts";
-import { listCellsRefusal, listFieldsSet, readListCells, settleListCells } from "./list-cells.ts";
+import { readCellsById } from "../cells-by-id.ts";
+import { listCellsRefusal, listFieldsSet, settleListCells } from "./list-cells.ts";
 import { checkRecordsAgainstSchema, derivedOptions } from "./plan-records.ts";
 import {
   fieldsInput,
@@ -91,8 +92,9 @@ export const updateRecords = defineWriteTool({
       const fields = table === undefined ? [] : listFieldsSet(table, cells, input.addToLists);
       if (table !== undefined && fields.length > 0) {
         const ids = input.records.map((r) => r.id);
-        const held = await readListCells(ctx.airtable, input.baseId, table.id, ids, fields);
-        const dropped = settleListCells(fields, ids, cells, held, input.addToLists);
+        const fieldIds = fields.map((f) => f.id);
+        const held = await readCellsById(ctx.airtable, input.baseId, table.id, ids, fieldIds);
+        const dropped = settleListCells(fields, cells, (i) => held.get(ids[i]!), input.addToLists);
         if (dropped.length > 0) {
           const where = (i: number) => `records[${i}].fields`;
           throw await listCellsRefusal(ctx.airtable, input.baseId, schema, table, dropped, ids, where);

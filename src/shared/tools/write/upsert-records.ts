@@ -106,7 +106,7 @@ export const upsertRecords = defineWriteTool({
           checked.fieldNames,
           typecast,
         );
-        settleListCells(fields, [], cells, held, true);
+        settleListCells(fields, cells, (i) => held.get(i), true);
       }
     }
     return {
