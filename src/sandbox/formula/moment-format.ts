@@ -21,7 +21,8 @@ export interface Moment {
   utc: boolean;
 }
 
-const MONTHS = [
+/** moment's English month and weekday names (weekdays from Sunday), for DATETIME_FORMAT and DATETIME_PARSE. */
+export const MONTHS = [
   "January",
   "February",
   "March",
@@ -35,7 +36,7 @@ const MONTHS = [
   "November",
   "December",
 ];
-const WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+export const WEEKDAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
 
 /**
  * What a moment.js locale changes in DATETIME_FORMAT's output that the sandbox emulates: the long date formats (LT,

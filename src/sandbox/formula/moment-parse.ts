@@ -19,24 +19,19 @@
  * moment-locales.ts writes them (Intl's: "3. Dezember 2026" with "D. MMMM YYYY" and "de"), in any case, and the
  * ordinal tokens are #ERROR!.
  */
-import { DEFAULT_LOCALE, expandLongFormats, type LocaleNames, type MomentLocale } from "./moment-format.ts";
+import {
+  DEFAULT_LOCALE,
+  expandLongFormats,
+  MONTHS as ENGLISH_MONTHS,
+  WEEKDAYS as ENGLISH_WEEKDAYS,
+  type LocaleNames,
+  type MomentLocale,
+} from "./moment-format.ts";
 import { ErrorValue } from "./values.ts";
 
-const MONTHS = [
-  "january",
-  "february",
-  "march",
-  "april",
-  "may",
-  "june",
-  "july",
-  "august",
-  "september",
-  "october",
-  "november",
-  "december",
-];
-const WEEKDAYS = ["sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday"];
+/** English names in lower case: a name read is matched by its first letters in any case. */
+const MONTHS = ENGLISH_MONTHS.map((m) => m.toLowerCase());
+const WEEKDAYS = ENGLISH_WEEKDAYS.map((d) => d.toLowerCase());
 
 /** moment's parse tokens (its formattingTokens, as the formatter reads them). */
 const TOKENS =
