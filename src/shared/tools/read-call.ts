@@ -90,8 +90,11 @@ export async function runReadCall<T>(
     if (send !== undefined) {
       // A 429 penalty holds the call's requests up to 30 s: said to a client that asked for progress, so that the
       // silence is explained (a write's checks meet it when the schema is not cached, before anything is queued).
+      // Every pause is said, each with a larger progress than the one before (pauseProgress).
+      let pauses = 0;
       airtable = airtable.withRateLimitPauses((pause) => {
-        send(0, undefined, pauseMessage(stage, pause)).catch(() => undefined);
+        const index = pauses++;
+        send(pauseProgress(stage, index), undefined, pauseMessage(stage, pause, index)).catch(() => undefined);
       });
     }
     return await untilAborted(handler({ ...ctx, airtable }), stop.signal);
@@ -100,14 +103,38 @@ export async function runReadCall<T>(
   }
 }
 
-/** The progress message of a call whose request waits out Airtable's 429 penalty (runReadCall). */
-function pauseMessage(stage: DeadlineStage, pause: RateLimitPause): string {
+/**
+ * The `progress` of a call's notification for its `index`-th 429 pause (0 for the first), for runReadCall. The MCP
+ * spec (2025-06-18 to 2026-07-28, basic/utilities/progress) says "The `progress` value MUST increase with each
+ * notification, even if the total is unknown", and a call's `sendProgress` drops a value not above the last
+ * (register-tools.ts), so a constant value would say only the first pause.
+ * - "read": the count of pauses before this one (0, 1, 2, …); a read sends no other progress.
+ * - "write_checks": 0, 0.25, 0.375, … (halfway nearer 0.5 each time), always below 0.5: the operation's own
+ *   notifications follow (run-write.ts: records settled, plus 0.5 while paused), and its first pause, 0.5, must still
+ *   be above them. Its first count, 0, is then not sent (README, "How writes work", Errors). Doubles keep these
+ *   distinct for 50 pauses, far more than a call's deadline (READ_CALL_DEADLINE_MS) leaves room for.
+ */
+function pauseProgress(stage: DeadlineStage, index: number): number {
+  return stage === "read" ? index : 0.5 - 0.5 ** (index + 1);
+}
+
+/**
+ * The progress message of a call whose request waits out Airtable's 429 penalty (runReadCall): the base, why (a
+ * request to it was answered 429: Airtable's 5 requests per second per base, "Rate limits"), until when and how long
+ * from now, that the call goes on by itself, and from the second pause on which pause of the call it is.
+ */
+function pauseMessage(stage: DeadlineStage, pause: RateLimitPause, index: number): string {
   const seconds = Math.max(1, Math.ceil((pause.until - Date.now()) / 1000));
   const until = `until ${new Date(pause.until).toISOString()} (${seconds} s)`;
+  const why =
+    "a request to the base was answered 429 Too Many Requests (more than 5 requests per second reached it; other " +
+    "apps and scripts using the base count too)";
+  const nth = index === 0 ? "" : ` This is the call's pause ${index + 1}.`;
   return stage === "write_checks"
     ? `Checking the write against base ${pause.baseId} before queueing it: paused by Airtable's rate limit (429) ` +
-        `${until}, then the check goes on by itself. Nothing is queued yet: no need to call again.`
-    : `Paused by Airtable's rate limit (429) on base ${pause.baseId} ${until}, then this read goes on by itself.`;
+        `${until}: ${why}. Then the check goes on by itself. Nothing is queued yet: no need to call again.${nth}`
+    : `Paused by Airtable's rate limit (429) on base ${pause.baseId} ${until}: ${why}. Then this read goes on by ` +
+        `itself.${nth}`;
 }
 
 /**

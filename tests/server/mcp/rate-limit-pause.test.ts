@@ -9,9 +9,12 @@
  *   shares it across processes), says so too.
  * - A write call waiting for its operation relays the pause in its progress notifications (progress half a record
  *   above the count, so that it still increases).
+ * - A read call that meets the penalty twice says so in a progress notification each time, each one's progress
+ *   above the last (the MCP spec's "progress MUST increase").
  * Timing project (vitest.config.ts): it waits out a 4 s penalty in wall-clock time.
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
+import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSandbox, type Sandbox } from "../../../src/sandbox/index.ts";
 import { callTool, resultText, signInAndConnect } from "../../e2e/helpers/mcp-client.ts";
@@ -256,7 +259,9 @@ describe("a write held by Airtable's 429 penalty", () => {
       expect(seen[0]?.message, JSON.stringify(seen)).toMatch(
         new RegExp(
           `^Checking the write against base ${base.id} before queueing it: paused by Airtable's rate limit \\(429\\) ` +
-            "until \\S+ \\(\\d+ s\\), then the check goes on by itself\\. Nothing is queued yet: no need to call again\\.$",
+            "until \\S+ \\(\\d+ s\\): a request to the base was answered 429 Too Many Requests \\(more than 5 " +
+            "requests per second reached it; .+\\)\\. Then the check goes on by itself\\. Nothing is queued yet: no " +
+            "need to call again\\.$",
         ),
       );
       // The operation's own notifications follow, still increasing (its first count, 0, is not sent again).
@@ -266,5 +271,73 @@ describe("a write held by Airtable's 429 penalty", () => {
       await waitingClient.close();
       await waitingServer.close();
     }
+  }, 60_000);
+  it("a write whose checks meet the penalty twice says both pauses, then its operation's progress", async () => {
+    const { waitingServer, waitingClient } = await startWaitingServer();
+    try {
+      const base = sandbox.createBase(userId, {
+        name: "Paused checks twice",
+        tables: [{ name: "People", fields: [{ name: "Name", type: "singleLineText" }] }],
+      });
+      const seen: { progress: number; total?: number; message?: string }[] = [];
+      // Airtable's penalty outlasts this deployment's: the schema read sent again after the first pause meets a
+      // second 429.
+      sandbox.penalize({ baseId: base.id }, PENALTY_MS * 1.6);
+      const records = Array.from({ length: 3 }, (_, i) => ({ fields: { Name: recordName("t", i) } }));
+      const result = await waitingClient.callTool(
+        { name: "create_records", arguments: { baseId: base.id, tableId: "People", records } },
+        undefined,
+        { timeout: 60_000, resetTimeoutOnProgress: true, onprogress: (p) => void seen.push(p) },
+      );
+      const answer = result.structuredContent as OperationAnswer;
+      expect(answer.status, answer.message).toBe("completed");
+      const refused = sandbox.count429({ baseId: base.id });
+      expect(refused).toBeGreaterThanOrEqual(2);
+      const checks = seen.filter((p) => p.message?.startsWith("Checking the write against base"));
+      expect(checks.length, JSON.stringify(seen)).toBe(refused);
+      expect(checks[1]?.message).toContain("This is the call's pause 2.");
+      // Then the operation's own notifications, records settled of 3: every progress above the one before.
+      expect(seen.slice(0, checks.length)).toEqual(checks);
+      for (let i = 1; i < seen.length; i++) expect(seen[i]!.progress).toBeGreaterThan(seen[i - 1]!.progress);
+      expect(seen.at(-1)).toMatchObject({ progress: 3, total: 3 });
+    } finally {
+      await waitingClient.close();
+      await waitingServer.close();
+    }
+  }, 60_000);
+});
+
+describe("a read held by Airtable's 429 penalty", () => {
+  it("says so in a progress notification at each pause, each with a larger progress", async () => {
+    const base = sandbox.createBase(userId, {
+      name: "Paused read",
+      tables: [{ name: "People", fields: [{ name: "Name", type: "singleLineText" }] }],
+    });
+    // Airtable's penalty outlasts this deployment's (AIRTABLE_RATE_LIMIT_PENALTY_MS): the request sent again after
+    // the first pause meets a second 429, and waits out a second pause, all within one call.
+    sandbox.penalize({ baseId: base.id }, PENALTY_MS * 1.6);
+    const seen: { progress: number; total?: number; message?: string }[] = [];
+    const result = await client.callTool(
+      { name: "list_records", arguments: { baseId: base.id, tableId: "People" } },
+      undefined,
+      { timeout: 30_000, resetTimeoutOnProgress: true, onprogress: (p) => void seen.push(p) },
+    );
+    expect(result.isError, resultText(result as CallToolResult)).not.toBe(true);
+    const refused = sandbox.count429({ baseId: base.id });
+    expect(refused).toBeGreaterThanOrEqual(2);
+    // One notification per pause, none dropped: each 429 was followed by one wait.
+    expect(seen.length, JSON.stringify(seen)).toBe(refused);
+    for (const [i, note] of seen.entries()) {
+      expect(note.message).toMatch(
+        new RegExp(
+          `^Paused by Airtable's rate limit \\(429\\) on base ${base.id} until \\S+ \\(\\d+ s\\): a request to the ` +
+            "base was answered 429 Too Many Requests \\(more than 5 requests per second reached it; .+\\)\\. " +
+            "Then this read goes on by itself\\.",
+        ),
+      );
+      expect(note.total).toBeUndefined();
+      if (i > 0) expect(note.message).toContain(`This is the call's pause ${i + 1}.`);
+    }
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!.progress).toBeGreaterThan(seen[i - 1]!.progress);
   }, 60_000);
 });
