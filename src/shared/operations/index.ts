@@ -22,6 +22,8 @@ export {
   OperationNotFoundError,
 } from "./operation-log.ts";
 export type { OperationLogOptions } from "./operation-log.ts";
-export type { ListOptions } from "./operation-store.ts";
+export type { ListOptions, OperationListEntry } from "./operation-store.ts";
 export { summarizeOperation } from "./summary.ts";
 export type { OperationSummary } from "./summary.ts";
+export { isUnreadable, UnreadableOperationLogError, unreadableOperationSentence } from "./unreadable-log.ts";
+export type { UnreadableOperation } from "./unreadable-log.ts";

@@ -20,12 +20,10 @@
 import type { Redis } from "ioredis";
 import { batchCount, operationEventSchema, operationSchema } from "./events.ts";
 import type { NewOperationEvent, Operation, OperationEvent } from "./events.ts";
-import { foldOperation } from "./fold.ts";
 import type { OperationState } from "./fold.ts";
 import { isOperationId } from "./operation-id.ts";
-import type { ListOptions, OperationStore } from "./operation-store.ts";
-import { summarizeOperation } from "./summary.ts";
-import type { OperationSummary } from "./summary.ts";
+import type { ListOptions, OperationListEntry, OperationStore } from "./operation-store.ts";
+import { foldStoredLog, parseStoredEvents, summaryOrUnreadable } from "./unreadable-log.ts";
 
 export const DEFAULT_MAX_EVENTS = 50_000;
 export const MAX_LIST_LIMIT = 100;
@@ -182,31 +180,51 @@ export class OperationLog implements OperationStore {
     return seq;
   }
 
-  /** Every event of the operation in seq order; [] when it does not exist. */
+  /**
+   * Every event of the operation in seq order; [] when it does not exist. Throws UnreadableOperationLogError when
+   * this version cannot read one of them (unreadable-log.ts).
+   */
   async read(operationId: string): Promise<OperationEvent[]> {
     const entries = await this.#redis.xrange(this.keyOf("op", operationId), "-", "+");
-    return entries.map(([, fields]) => parseEntry(operationId, fields));
+    return parseStoredEvents(
+      operationId,
+      entries.map(([, fields]) => fieldOf(fields, "event")),
+    );
   }
 
+  /** The folded state; undefined when it does not exist. Throws UnreadableOperationLogError (see `read`). */
   async state(operationId: string): Promise<OperationState | undefined> {
-    const events = await this.read(operationId);
-    return events.length === 0 ? undefined : foldOperation(events);
+    const entries = await this.#redis.xrange(this.keyOf("op", operationId), "-", "+");
+    return entries.length === 0
+      ? undefined
+      : foldStoredLog(
+          operationId,
+          entries.map(([, f]) => fieldOf(f, "event")),
+        );
   }
 
   /**
    * The operation's state when `ownerUserId` owns it; undefined when it is missing, expired, malformed or
-   * someone else's — the same answer, so an id never reveals that another user's operation exists.
+   * someone else's — the same answer, so an id never reveals that another user's operation exists. The owner is
+   * the first entry's `owner` field (written with `accepted` by create()), so that an owner is told of a log this
+   * version cannot read — UnreadableOperationLogError — and anyone else is not.
    */
   async getForOwner(operationId: string, ownerUserId: string): Promise<OperationState | undefined> {
     if (!isOperationId(operationId)) return undefined;
-    const events = await this.read(operationId);
-    const accepted = events.find((e) => e.type === "accepted");
-    if (accepted?.operation.ownerUserId !== ownerUserId) return undefined;
-    return foldOperation(events);
+    const entries = await this.#redis.xrange(this.keyOf("op", operationId), "-", "+");
+    const first = entries[0];
+    if (first === undefined || fieldOf(first[1], "owner") !== ownerUserId) return undefined;
+    return foldStoredLog(
+      operationId,
+      entries.map(([, fields]) => fieldOf(fields, "event")),
+    );
   }
 
-  /** The owner's operations, newest first. Drops index entries of operations that expired. */
-  async listForOwner(ownerUserId: string, opts: ListOptions): Promise<OperationSummary[]> {
+  /**
+   * The owner's operations, newest first; one whose log this version cannot read is an UnreadableOperation in its
+   * place. Drops index entries of operations that expired.
+   */
+  async listForOwner(ownerUserId: string, opts: ListOptions): Promise<OperationListEntry[]> {
     if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > MAX_LIST_LIMIT) {
       throw new Error(`listForOwner: limit must be an integer from 1 to ${MAX_LIST_LIMIT}, got ${opts.limit}`);
     }
@@ -217,11 +235,13 @@ export class OperationLog implements OperationStore {
       if (rank === null) return [];
       start = rank + 1;
     }
-    const summaries: OperationSummary[] = [];
+    const summaries: OperationListEntry[] = [];
     const seen = new Set<string>(); // an operation created while we page shifts ranks by one
     while (summaries.length < opts.limit) {
       const wanted = opts.limit - summaries.length;
-      const ids = await this.#redis.zrevrange(indexKey, start, start + wanted - 1);
+      // [id, score, id, score, …]: the score is the operation's createdAt, for one whose log cannot be read.
+      const page = await this.#redis.zrevrange(indexKey, start, start + wanted - 1, "WITHSCORES");
+      const ids = page.filter((_, i) => i % 2 === 0);
       if (ids.length === 0) break;
       start += ids.length;
       const pipeline = this.#redis.pipeline();
@@ -231,9 +251,9 @@ export class OperationLog implements OperationStore {
       ids.forEach((id, i) => {
         const [error, entries] = replies[i] ?? [new Error("no reply"), undefined];
         if (error) throw error;
-        const events = (entries as [string, string[]][]).map(([, fields]) => parseEntry(id, fields));
-        if (events.length === 0) expired.push(id);
-        else if (!seen.has(id)) summaries.push(summarizeOperation(foldOperation(events)));
+        const stored = (entries as [string, string[]][]).map(([, fields]) => fieldOf(fields, "event"));
+        if (stored.length === 0) expired.push(id);
+        else if (!seen.has(id)) summaries.push(summaryOrUnreadable(id, stored, Number(page[2 * i + 1])));
         seen.add(id);
       });
       if (expired.length > 0) {
@@ -245,9 +265,8 @@ export class OperationLog implements OperationStore {
   }
 }
 
-function parseEntry(operationId: string, fields: string[]): OperationEvent {
-  const at = fields.indexOf("event");
-  const json = at >= 0 && at % 2 === 0 ? fields[at + 1] : undefined;
-  if (json === undefined) throw new Error(`operation ${operationId}: a log entry has no event field`);
-  return operationEventSchema.parse(JSON.parse(json));
+/** The value of `name` in a stream entry's flat [name, value, …] fields; undefined when absent. */
+function fieldOf(fields: string[], name: string): string | undefined {
+  for (let i = 0; i + 1 < fields.length; i += 2) if (fields[i] === name) return fields[i + 1];
+  return undefined;
 }

@@ -1,6 +1,7 @@
 import type { NewOperationEvent, Operation, OperationEvent } from "./events.ts";
 import type { OperationState } from "./fold.ts";
 import type { OperationSummary } from "./summary.ts";
+import type { UnreadableOperation } from "./unreadable-log.ts";
 
 export interface ListOptions {
   /** 1 to MAX_LIST_LIMIT. */
@@ -9,10 +10,17 @@ export interface ListOptions {
   before?: string;
 }
 
-/** Reading operations as their owner: what tools get (another user's id answers undefined, like a missing one). */
+/** A line of an owner's operation list: its summary, or an operation whose log this version cannot read. */
+export type OperationListEntry = OperationSummary | UnreadableOperation;
+
+/**
+ * Reading operations as their owner: what tools get (another user's id answers undefined, like a missing one). A
+ * log this version cannot read (unreadable-log.ts): `getForOwner` throws UnreadableOperationLogError to its owner,
+ * and `listForOwner` lists an UnreadableOperation in its place (isUnreadable tells them apart).
+ */
 export interface OperationReader {
   getForOwner(operationId: string, ownerUserId: string): Promise<OperationState | undefined>;
-  listForOwner(ownerUserId: string, opts: ListOptions): Promise<OperationSummary[]>;
+  listForOwner(ownerUserId: string, opts: ListOptions): Promise<OperationListEntry[]>;
 }
 
 /**
@@ -25,7 +33,8 @@ export interface OperationStore extends OperationReader {
   create(operation: Operation): Promise<void>;
   /** Appends an event; returns its seq. Throws OperationNotFoundError when the operation does not exist. */
   append(operationId: string, event: NewOperationEvent): Promise<number>;
-  /** Every event in seq order; [] when the operation does not exist. */
+  /** Every event in seq order; [] when the operation does not exist. Throws UnreadableOperationLogError. */
   read(operationId: string): Promise<OperationEvent[]>;
+  /** The folded state; undefined when the operation does not exist. Throws UnreadableOperationLogError. */
   state(operationId: string): Promise<OperationState | undefined>;
 }

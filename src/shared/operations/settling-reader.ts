@@ -1,8 +1,9 @@
 import type { Logger } from "../logger.ts";
 import type { OperationState } from "./fold.ts";
 import type { OperationRunner, QueuedOperationRef } from "./operation-runner.ts";
-import type { ListOptions, OperationReader } from "./operation-store.ts";
-import { summarizeOperation, type OperationSummary } from "./summary.ts";
+import type { ListOptions, OperationListEntry, OperationReader } from "./operation-store.ts";
+import { summarizeOperation } from "./summary.ts";
+import { isUnreadable } from "./unreadable-log.ts";
 
 /**
  * The reads every agent-facing answer about an operation goes through (get_operation, list_operations, MCP tasks'
@@ -43,10 +44,12 @@ export function settlingReader(
       const { status, createdAt } = state;
       return (await settle({ operationId: state.operation.operationId, status, createdAt })) ?? state;
     },
-    async listForOwner(ownerUserId: string, opts: ListOptions): Promise<OperationSummary[]> {
+    async listForOwner(ownerUserId: string, opts: ListOptions): Promise<OperationListEntry[]> {
       const summaries = await reader.listForOwner(ownerUserId, opts);
       return Promise.all(
         summaries.map(async (summary) => {
+          // A log this version cannot read has no status to settle by: it is listed as it is.
+          if (isUnreadable(summary)) return summary;
           const settled = await settle(summary);
           return settled === undefined ? summary : summarizeOperation(settled);
         }),

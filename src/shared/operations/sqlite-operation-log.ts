@@ -15,7 +15,6 @@ import type { StatementSync } from "node:sqlite";
 import { transaction, type SqliteDatabase } from "../sqlite/database.ts";
 import { batchCount, operationEventSchema, operationSchema } from "./events.ts";
 import type { NewOperationEvent, Operation, OperationEvent } from "./events.ts";
-import { foldOperation } from "./fold.ts";
 import type { OperationState } from "./fold.ts";
 import { isOperationId } from "./operation-id.ts";
 import {
@@ -25,9 +24,8 @@ import {
   OperationLogFullError,
   OperationNotFoundError,
 } from "./operation-log.ts";
-import type { ListOptions, OperationStore } from "./operation-store.ts";
-import { summarizeOperation } from "./summary.ts";
-import type { OperationSummary } from "./summary.ts";
+import type { ListOptions, OperationListEntry, OperationStore } from "./operation-store.ts";
+import { foldStoredLog, parseStoredEvents, summaryOrUnreadable } from "./unreadable-log.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS operations (
@@ -102,11 +100,12 @@ export class SqliteOperationLog implements OperationStore {
       touch: db.prepare(`UPDATE operations SET events = ?, expires_at = ?, ended = ended OR ? WHERE operation_id = ?`),
       events: db.prepare(`SELECT event FROM operation_events WHERE operation_id = ? ORDER BY seq`),
       page: db.prepare(
-        `SELECT operation_id FROM operations WHERE owner = ? AND expires_at > ?
+        `SELECT operation_id, created_at FROM operations WHERE owner = ? AND expires_at > ?
          ORDER BY created_at DESC, operation_id DESC LIMIT ?`,
       ),
       pageBefore: db.prepare(
-        `SELECT operation_id FROM operations WHERE owner = ? AND expires_at > ? AND (created_at, operation_id) < (?, ?)
+        `SELECT operation_id, created_at FROM operations
+         WHERE owner = ? AND expires_at > ? AND (created_at, operation_id) < (?, ?)
          ORDER BY created_at DESC, operation_id DESC LIMIT ?`,
       ),
       unfinished: db.prepare(
@@ -159,46 +158,58 @@ export class SqliteOperationLog implements OperationStore {
     });
   }
 
-  /** Every event of the operation in seq order; [] when it does not exist (or expired). */
+  /**
+   * Every event of the operation in seq order; [] when it does not exist (or expired). Throws
+   * UnreadableOperationLogError when this version cannot read one of them (unreadable-log.ts).
+   */
   async read(operationId: string): Promise<OperationEvent[]> {
     if (this.#sql.live.get(operationId, this.#now()) === undefined) return [];
-    return this.#events(operationId);
+    return parseStoredEvents(operationId, this.#stored(operationId));
   }
 
+  /** The folded state; undefined when it does not exist. Throws UnreadableOperationLogError (see `read`). */
   async state(operationId: string): Promise<OperationState | undefined> {
-    const events = await this.read(operationId);
-    return events.length === 0 ? undefined : foldOperation(events);
+    if (this.#sql.live.get(operationId, this.#now()) === undefined) return undefined;
+    return foldStoredLog(operationId, this.#stored(operationId));
   }
 
-  /** The state when `ownerUserId` owns the operation; undefined when missing, expired or someone else's. */
+  /**
+   * The state when `ownerUserId` owns the operation; undefined when missing, expired or someone else's. Throws
+   * UnreadableOperationLogError to its owner when this version cannot read its log.
+   */
   async getForOwner(operationId: string, ownerUserId: string): Promise<OperationState | undefined> {
     if (!isOperationId(operationId)) return undefined;
     const row = this.#sql.live.get(operationId, this.#now()) as OperationRow | undefined;
     if (row?.owner !== ownerUserId) return undefined;
-    return foldOperation(this.#events(operationId));
+    return foldStoredLog(operationId, this.#stored(operationId));
   }
 
-  /** The owner's operations, newest first; `before` an id that is gone (expired, someone else's) ends the list. */
-  async listForOwner(ownerUserId: string, opts: ListOptions): Promise<OperationSummary[]> {
+  /**
+   * The owner's operations, newest first, one whose log this version cannot read as an UnreadableOperation in its
+   * place; `before` an id that is gone (expired, someone else's) ends the list.
+   */
+  async listForOwner(ownerUserId: string, opts: ListOptions): Promise<OperationListEntry[]> {
     if (!Number.isInteger(opts.limit) || opts.limit < 1 || opts.limit > MAX_LIST_LIMIT) {
       throw new Error(`listForOwner: limit must be an integer from 1 to ${MAX_LIST_LIMIT}, got ${opts.limit}`);
     }
     const now = this.#now();
-    let ids: { operation_id: string }[];
+    let rows: { operation_id: string; created_at: number }[];
     if (opts.before === undefined) {
-      ids = this.#sql.page.all(ownerUserId, now, opts.limit) as unknown as { operation_id: string }[];
+      rows = this.#sql.page.all(ownerUserId, now, opts.limit) as unknown as typeof rows;
     } else {
       const cursor = this.#sql.live.get(opts.before, now) as OperationRow | undefined;
       if (cursor === undefined || cursor.owner !== ownerUserId) return [];
-      ids = this.#sql.pageBefore.all(
+      rows = this.#sql.pageBefore.all(
         ownerUserId,
         now,
         cursor.created_at,
         cursor.operation_id,
         opts.limit,
-      ) as unknown as { operation_id: string }[];
+      ) as unknown as typeof rows;
     }
-    return ids.map(({ operation_id }) => summarizeOperation(foldOperation(this.#events(operation_id))));
+    return rows.map(({ operation_id, created_at }) =>
+      summaryOrUnreadable(operation_id, this.#stored(operation_id), created_at),
+    );
   }
 
   /**
@@ -210,8 +221,9 @@ export class SqliteOperationLog implements OperationStore {
     return rows.map((row) => row.operation_id);
   }
 
-  #events(operationId: string): OperationEvent[] {
+  /** The operation's stored events' JSON, in seq order (parsed by unreadable-log.ts). */
+  #stored(operationId: string): string[] {
     const rows = this.#sql.events.all(operationId) as unknown as { event: string }[];
-    return rows.map((row) => operationEventSchema.parse(JSON.parse(row.event)));
+    return rows.map((row) => row.event);
   }
 }

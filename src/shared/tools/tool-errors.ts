@@ -18,6 +18,7 @@ import { missingScopeFix, type CredentialKind } from "../credential-kind.ts";
 import { describeMisconfigurationForAgent, misconfigurationOf } from "../misconfiguration.ts";
 import { isRedisUnavailable, logRedisRefusal, TEMPORARILY_UNAVAILABLE } from "../redis-unavailable.ts";
 import { SubmitOutcomeUnknownError } from "../operations/operation-runner.ts";
+import { UnreadableOperationLogError } from "../operations/unreadable-log.ts";
 import { SchemaLookupError } from "../schema-cache.ts";
 import { closestNames } from "../closest-name.ts";
 import { airtableAccessLost } from "../tokens/access-lost.ts";
@@ -98,6 +99,13 @@ export function describeToolError(
       `Do not call ${tool.name} again yet: it could write the same records twice. In a minute, call get_operation ` +
       `with operationId "${id}": it says what the write did, or that nothing was written (then call again).`
     );
+  }
+  if (error instanceof UnreadableOperationLogError) {
+    // An operation's log this version cannot read (a newer version's event after a downgrade, a damaged entry): the
+    // agent is told which operation and what to do; the operator gets what failed to parse.
+    const { operationId, reason } = error.operation;
+    logger?.warn({ tool: tool.name, operationId, reason }, "an operation's log cannot be read by this version");
+    return error.message;
   }
   if (isRedisUnavailable(error)) {
     logRedisRefusal(logger, error);

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { OPERATION_KINDS } from "../../operations/events.ts";
 import { OPERATION_STATUSES } from "../../operations/fold.ts";
 import { isOperationId } from "../../operations/operation-id.ts";
+import { isUnreadable, unreadableOperationSentence } from "../../operations/unreadable-log.ts";
 import { defineTool } from "../define-tool.ts";
 import { progressOutput, rateLimitPauseOf, rateLimitPauseOutput } from "../operation-result.ts";
 import { cursorInput } from "../shapes.ts";
@@ -23,6 +24,16 @@ export const operationSummaryOutput = z.object({
   updatedAt: z.string().describe("Its latest event (ISO 8601, UTC)."),
 });
 
+/** An operation of the page whose log this server's version cannot read (operations/unreadable-log.ts). */
+export const unreadableOperationOutput = z.object({
+  operationId: z.string(),
+  kind: z.enum(OPERATION_KINDS).optional(),
+  baseId: z.string().optional(),
+  tableId: z.string().optional(),
+  createdAt: z.string().optional().describe("When the operation was queued (ISO 8601, UTC), when known."),
+  message: z.string().describe("Why its status cannot be shown, and what to do before writing its records again."),
+});
+
 export const listOperations = defineTool({
   name: "list_operations",
   title: "List my write operations",
@@ -31,7 +42,8 @@ export const listOperations = defineTool({
     "record count), createdAt, and rateLimitPause while a write waits out Airtable's 429 penalty on its base (it " +
     "resumes by itself). Use it to find an operationId you lost — a write call that got no answer may " +
     "still be running: find it here before calling again — then get_operation for its results. Operations are kept for 72 hours after " +
-    "their last change by default (the server's operator may set another time).",
+    "their last change by default (the server's operator may set another time). An operation whose log this " +
+    "server's version cannot read is named in `unreadable` instead: look its records up before writing them again.",
   kind: "read",
   noAirtableRequest: true,
   scopes: [],
@@ -41,6 +53,13 @@ export const listOperations = defineTool({
   },
   outputSchema: {
     operations: z.array(operationSummaryOutput),
+    unreadable: z
+      .array(unreadableOperationOutput)
+      .optional()
+      .describe(
+        "Operations of this page whose log this server's version cannot read (written by a newer version, or " +
+          "damaged): their status and results cannot be shown. Present only when there are any.",
+      ),
     nextCursor: z.string().optional(),
     note: z
       .string()
@@ -59,24 +78,45 @@ export const listOperations = defineTool({
       ...(input.cursor !== undefined && { before: input.cursor }),
     });
     const now = Date.now();
-    const operations = summaries.map(({ rateLimitPause: recorded, ...s }) => {
+    const operations = [];
+    const unreadable = [];
+    for (const entry of summaries) {
+      if (isUnreadable(entry)) {
+        // Named, not dropped: an agent looking for a write that got no answer must not read its absence as "never
+        // ran". Its other operations are listed as usual.
+        const { operationId, kind, baseId, tableId, createdAt, reason } = entry;
+        ctx.logger.warn({ operationId, reason }, "an operation's log cannot be read by this version");
+        unreadable.push({
+          operationId,
+          ...(kind === undefined ? {} : { kind }),
+          ...(baseId === undefined ? {} : { baseId }),
+          ...(tableId === undefined ? {} : { tableId }),
+          ...(createdAt === undefined ? {} : { createdAt: new Date(createdAt).toISOString() }),
+          message: unreadableOperationSentence(entry),
+        });
+        continue;
+      }
+      const { rateLimitPause: recorded, ...s } = entry;
       // Shown only while the penalty's end is ahead (rateLimitPauseOf), in the answer's own shape.
       const pause = rateLimitPauseOf({ status: s.status, rateLimitPause: recorded }, now);
-      return {
+      operations.push({
         ...s,
         ...(pause === undefined ? {} : { rateLimitPause: pause }),
         createdAt: new Date(s.createdAt).toISOString(),
         updatedAt: new Date(s.updatedAt).toISOString(),
-      };
-    });
+      });
+    }
     const last = summaries.at(-1);
     const note =
       ctx.operationsKeptSince === undefined
         ? {}
         : { note: operationsNotKeptNote(ctx.operationsKeptSince, ctx.operationsInMemoryBecause) };
-    // A full page may have more after it; the next page starts after its last operation.
-    return summaries.length === input.limit && last !== undefined
-      ? { operations, nextCursor: last.operationId, ...note }
-      : { operations, ...note };
+    // A full page may have more after it; the next page starts after its last operation, readable or not.
+    return {
+      operations,
+      ...(unreadable.length === 0 ? {} : { unreadable }),
+      ...(summaries.length === input.limit && last !== undefined ? { nextCursor: last.operationId } : {}),
+      ...note,
+    };
   },
 });
