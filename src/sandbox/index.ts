@@ -202,6 +202,11 @@ export interface Sandbox {
   penalize(target: { baseId?: string; token?: string }, ms?: number): void;
   /** Expires the current OAuth access tokens (of one user, or all): they answer 401 from now on. */
   expireAccessTokens(userId?: string): void;
+  /**
+   * The user deleting a personal access token on https://airtable.com/create/tokens: it answers 401
+   * AUTHENTICATION_REQUIRED from the next request on. Throws for a token that is not a personal access token.
+   */
+  deletePersonalAccessToken(token: string): void;
   /** Expires every list-records offset handed out so far (their next page: LIST_RECORDS_ITERATOR_NOT_AVAILABLE). */
   expireListIterators(): void;
   /** Merges into the current faults. */
@@ -624,6 +629,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         if (token.kind === "oauth" && (userId === undefined || token.userId === userId))
           token.expiresAt = Date.now() - 1;
       }
+    },
+    deletePersonalAccessToken(value) {
+      const token = store.tokens.get(value);
+      if (token?.kind !== "pat") throw new Error("deletePersonalAccessToken: not a personal access token");
+      token.expiresAt = Date.now() - 1;
     },
     expireListIterators: () => env.iterators.expireAll(),
     setFaults: (partial) => void Object.assign(faults, partial),

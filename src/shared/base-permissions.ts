@@ -122,8 +122,10 @@ export function accessRefusal(
   if (access.level === undefined && access.meant !== undefined && access.meant.length > 0) {
     // A typo of a base the sign-in reaches: that base, not a new sign-in, is the likely fix.
     const meant = access.meant.map((b) => baseLabel({ baseId: b.id, seenAt: access.seenAt, name: b.name }));
+    const who =
+      credential === "personal access token" ? "the personal access token (AIRTABLE_TOKEN)" : "this Airtable sign-in";
     return (
-      `Base ${access.baseId} is not among the bases this Airtable sign-in can reach (list_bases does not list it): ` +
+      `Base ${access.baseId} is not among the bases ${who} can reach (list_bases does not list it): ` +
       `did you mean ${meant.join(" or ")}? Call again with that baseId.`
     );
   }

@@ -56,7 +56,7 @@
  * outcome is recorded (a lost create is still reconciled), and the run appends `cancelled` and returns.
  */
 import { setTimeout as wait } from "node:timers/promises";
-import { missingScopeFix, type CredentialKind } from "../credential-kind.ts";
+import { missingScopeFix, REFUSED_PERSONAL_ACCESS_TOKEN, type CredentialKind } from "../credential-kind.ts";
 import {
   AirtableError,
   AirtableNetworkError,
@@ -485,7 +485,7 @@ class OperationRun {
       });
       throw new OperationRateLimitedError(`batch ${batch}: Airtable keeps answering 429`, { cause: error });
     }
-    const permanent = permanentFailure(error, op);
+    const permanent = permanentFailure(error, op, this.#deps.credential);
     if (permanent !== undefined) {
       await this.#append({ type: "failed", reason: permanent.reason, errorType: permanent.errorType });
       const misconfigured = misconfigurationOf(error);
@@ -890,7 +890,7 @@ class OperationRun {
         });
       }
       if (airtableAccessLost(error) !== undefined) {
-        const permanent = permanentFailure(error, op)!;
+        const permanent = permanentFailure(error, op, this.#deps.credential)!;
         // The create being settled may have been applied: in doubt, never "not written" (failOperation's rule).
         await this.#append({
           type: "batch.in_doubt",
@@ -1160,8 +1160,15 @@ function withFieldNames(message: string, names: Readonly<Record<string, string>>
   );
 }
 
-/** Errors that retrying cannot fix, as a sentence for the agent; undefined when a retry may help. */
-function permanentFailure(error: unknown, op: Operation): { reason: string; errorType: string } | undefined {
+/**
+ * Errors that retrying cannot fix, as a sentence for the agent; undefined when a retry may help. `credential`: how
+ * the owner's Airtable access was granted (a refused personal access token is replaced, not signed in again).
+ */
+function permanentFailure(
+  error: unknown,
+  op: Operation,
+  credential?: CredentialKind,
+): { reason: string; errorType: string } | undefined {
   const misconfigured = misconfigurationOf(error);
   if (misconfigured !== undefined) {
     return {
@@ -1177,6 +1184,15 @@ function permanentFailure(error: unknown, op: Operation): { reason: string; erro
     // Two losses, told apart because the first is by far the more common and the person can act on its cause: the
     // sign-in itself ended (access revoked in Airtable's Integrations page, or its refresh token expired), or a
     // token renewed for this very request was still refused (access-lost.ts).
+    if (credential === "personal access token") {
+      // stdio: a token, not a sign-in (no refresh either: it is refused at once).
+      return {
+        reason:
+          `${REFUSED_PERSONAL_ACCESS_TOKEN} Then check with get_operation which items were written and retry the ` +
+          "rest.",
+        errorType: lost.errorType,
+      };
+    }
     const what =
       lost.kind === "sign_in_ended"
         ? "This user's Airtable sign-in has ended (Airtable refused to renew it: access revoked in Airtable, or the sign-in expired)."

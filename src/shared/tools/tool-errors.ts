@@ -14,7 +14,12 @@ import type { AirtableTable } from "../airtable/schemas.ts";
 import { scopeCatalog } from "../auth/scopes.ts";
 import { accessRefusal, levelNeededFor, lookUpBaseAccess, roleOf } from "../base-permissions.ts";
 import type { Logger } from "../logger.ts";
-import { missingScopeFix, type CredentialKind } from "../credential-kind.ts";
+import {
+  credentialWords,
+  missingScopeFix,
+  REFUSED_PERSONAL_ACCESS_TOKEN,
+  type CredentialKind,
+} from "../credential-kind.ts";
 import { describeMisconfigurationForAgent, misconfigurationOf } from "../misconfiguration.ts";
 import { isRedisUnavailable, logRedisRefusal, TEMPORARILY_UNAVAILABLE } from "../redis-unavailable.ts";
 import { SubmitOutcomeUnknownError } from "../operations/operation-runner.ts";
@@ -62,12 +67,15 @@ export function describeToolError(
     return "Your Airtable sign-in has ended (Airtable no longer accepts it). Sign in again: your MCP client is asked to on its next request.";
   }
   if (lost?.kind === "token_refused") {
+    // stdio's token has no sign-in to repeat: it is replaced on Airtable's page and in the client's configuration.
+    if (credential === "personal access token") return `${REFUSED_PERSONAL_ACCESS_TOKEN} Then retry.`;
     return "Airtable rejected the sign-in (it may have been revoked or expired). Sign in to Airtable again, then retry.";
   }
   if (error instanceof AirtablePermissionError || (error instanceof AirtableNotFoundError && !isRecordLookup(error))) {
+    const who = credentialWords(credential);
     return (
-      `The base or table does not exist, or your Airtable sign-in has no access to it (Airtable: ${error.type}). ` +
-      `Check baseId with list_bases and tableId with list_tables. If the base is listed, the sign-in may lack ` +
+      `The base or table does not exist, or ${who.long} has no access to it (Airtable: ${error.type}). ` +
+      `Check baseId with list_bases and tableId with list_tables. If the base is listed, ${who.short} may lack ` +
       `the access ${tool.name} needs: ${scopeWords(tool)}; ${missingScopeFix(credential, "it")}, or ask the base's ` +
       "owner to share it."
     );
@@ -163,11 +171,15 @@ export async function explainNoAccess(
   );
   const nothing = opts.nothingQueued === true ? " Nothing was queued: nothing was written." : "";
   if (refusal !== undefined) return `Airtable refused access (${error.type}). ${refusal}${nothing}`;
+  const role = roleOf(access.level ?? "");
+  const [listed, lacks] =
+    ctx.credential === "personal access token"
+      ? [`the personal access token (AIRTABLE_TOKEN), your role on it ${role}`, "the token"]
+      : [`this sign-in (your role: ${role})`, "this sign-in"];
   return (
-    `Airtable refused access (${error.type}). Base ${baseId} is listed for this sign-in (your role: ` +
-    `${roleOf(access.level ?? "")}), so a table of this call does not exist in it (list_tables shows them), or this ` +
-    `sign-in lacks the access ${tool.name} needs: ${scopeWords(tool)}; ${missingScopeFix(ctx.credential, "it")}.` +
-    nothing
+    `Airtable refused access (${error.type}). Base ${baseId} is listed for ${listed}, so a table of this call does ` +
+    `not exist in it (list_tables shows them), or ${lacks} lacks the access ${tool.name} needs: ${scopeWords(tool)}; ` +
+    `${missingScopeFix(ctx.credential, "it")}.${nothing}`
   );
 }
 
