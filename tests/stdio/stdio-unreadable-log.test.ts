@@ -113,4 +113,9 @@ it("list_operations lists the others and names each unreadable one; get_operatio
     expect(got.text).not.toMatch(/Internal error|\bat \S+\.ts:\d+|ZodError|SyntaxError/);
   }
   expect((await call(next, "get_operation", { operationId: fine })).isError).toBe(false);
+  const cancelled = await call(next, "cancel_operation", { operationId: newer });
+  expect(cancelled.isError).toBe(true);
+  expect(cancelled.text).toMatch(
+    new RegExp(`^Operation ${newer}\\b.* has a log this version of the server cannot read`),
+  );
 }, 60_000);

@@ -5,6 +5,7 @@ import type { Scope } from "../../shared/auth/scopes.ts";
 import type { Logger } from "../../shared/logger.ts";
 import { misconfigurationOf } from "../../shared/misconfiguration.ts";
 import type { OperationReader } from "../../shared/operations/operation-store.ts";
+import { UnreadableOperationLogError } from "../../shared/operations/unreadable-log.ts";
 import type { OperationTaskStore } from "../../shared/tasks/operation-task-store.ts";
 import { undeclaredTaskSubscription } from "../../shared/tasks/task-handlers.ts";
 import { ALL_CANCEL_SCOPES, scopesToCancel } from "../../shared/tools/catalog.ts";
@@ -315,8 +316,9 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
    * (its `taskId`, which is the operation id). The scopes of the first named operation of the caller's that the
    * token lacks part of, or undefined when none. An id that is not the caller's operation (missing, expired,
    * malformed, another user's) needs nothing here: the call then answers "not found" as it does for any token, so a
-   * refusal never tells that someone else's operation exists or what it is. Reading a task or an operation
-   * (`tasks/get`, get_operation) needs no scope. Throws what the log throws (Redis unreachable).
+   * refusal never tells that someone else's operation exists or what it is. An operation of the caller's whose log
+   * this version cannot read needs nothing either (nothing can cancel it; the call says why). Reading a task or an
+   * operation (`tasks/get`, get_operation) needs no scope. Throws what the log throws (Redis unreachable).
    */
   async function missingCancelScopes(
     messages: unknown[],
@@ -331,7 +333,15 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
       return ALL_CANCEL_SCOPES.every((s) => granted.has(s)) ? undefined : ALL_CANCEL_SCOPES;
     }
     for (const operationId of ids) {
-      const state = await deps.operations.getForOwner(operationId, deps.callerUserId(req));
+      let state: Awaited<ReturnType<OperationReader["getForOwner"]>>;
+      try {
+        state = await deps.operations.getForOwner(operationId, deps.callerUserId(req));
+      } catch (error) {
+        // The caller's operation whose log this version cannot read: nothing can cancel it (cancel.ts reads the same
+        // log), so it needs no scope here, and the call answers why (describeToolError), not this request a 500.
+        if (error instanceof UnreadableOperationLogError) continue;
+        throw error;
+      }
       if (state === undefined) continue;
       const needed = scopesToCancel(state.operation.kind);
       if (!needed.every((s) => granted.has(s))) return needed;

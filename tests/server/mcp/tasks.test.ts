@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { allTools } from "../../../src/shared/tools/catalog.ts";
 import { MAX_POLL_INTERVAL_MS, MIN_POLL_INTERVAL_MS } from "../../../src/shared/tasks/operation-task-store.ts";
 import { startMcpHarness, type McpHarness } from "../../support/mcp-test-harness.ts";
+import { oneRecordOperation } from "../../support/operations-test-harness.ts";
+import { createTestRedis } from "../../helpers/redis.ts";
 import {
   callModern,
   fetchModern,
@@ -418,5 +420,30 @@ describe("MCP Tasks on /mcp (2026-07-28)", () => {
       }),
     });
     expect(((await res.json()) as { error: { code: number } }).error.code).toBe(-32601);
+  });
+});
+
+describe("a task whose operation log this version cannot read", () => {
+  it("tasks/get, tasks/update and tasks/cancel answer an error that says so, not a parse error", async () => {
+    const userId = h.demo.user.id;
+    const op = oneRecordOperation(h.demo.base.id, userId, "unreadable task");
+    await h.operations.create(op);
+    // An event of a newer version's (a type this version does not know), as a downgrade leaves it.
+    const stream = h.operations.keyOf("op", op.operationId);
+    const redis = createTestRedis();
+    try {
+      await redis.xadd(stream, "*", "event", JSON.stringify({ seq: 2, at: Date.now(), type: "batch.verified" }));
+    } finally {
+      redis.disconnect();
+    }
+    for (const method of ["tasks/get", "tasks/update", "tasks/cancel"]) {
+      const answer = await callModern(url, as(userId), method, { taskId: op.operationId }, true);
+      // A task request has no tool error to answer with: a JSON-RPC error, whose message is the agent's sentence.
+      expect(answer.error?.code, JSON.stringify(answer)).toBe(-32603);
+      expect(answer.error?.message).toMatch(
+        new RegExp(`^Operation ${op.operationId} \\(create_records, on base ${h.demo.base.id}, .*cannot read`),
+      );
+      expect(answer.error?.message).toContain("before writing them again");
+    }
   });
 });

@@ -125,6 +125,15 @@ it("list_operations lists the others and names each unreadable one; get_operatio
     `(create_records, on base ${baseId}, table ${tableId}, queued `,
   );
   expect((await ask("get_operation", { operationId: fine })).isError).toBe(false);
+  // cancel_operation on one: the same tool error (it was a JSON-RPC "Internal error" for the whole request, from the
+  // endpoint's check of the scopes a cancel needs, which reads the log first).
+  for (const id of [newer, damaged]) {
+    const cancelled = await ask("cancel_operation", { operationId: id });
+    expect(cancelled.isError).toBe(true);
+    expect(cancelled.text).toMatch(
+      new RegExp(`^Operation ${id}\\b.* has a log this version of the server cannot read`),
+    );
+  }
 
   // Another user is told there is no such operation, as for any id not theirs.
   const otherUser = sandbox.addUser({ email: "someone-else@example.com" }).id;
