@@ -46,10 +46,15 @@ export function renderTable(table: Table, visibleFieldIds = false): Record<strin
   return out;
 }
 
+/**
+ * `GET /v0/meta/whoami` (Airtable, "Get user ID & scopes"): the user's id; `email` only with `user.email:read`;
+ * `scopes` "only returned if accessing via an OAuth access token", so not for a personal access token.
+ */
 function whoami(ctx: RequestCtx): Reply {
   if ([...ctx.query.keys()].length > 0) throw invalidRequest();
   const { token, user } = principalOf(ctx);
-  const out: Record<string, unknown> = { id: user.id, scopes: [...token.scopes] };
+  const out: Record<string, unknown> = { id: user.id };
+  if (token.kind === "oauth") out.scopes = [...token.scopes];
   if (token.scopes.includes("user.email:read")) out.email = user.email;
   return json(out);
 }
