@@ -11,6 +11,9 @@ import { describe, expect, it } from "vitest";
 import type { OperationResultOutput } from "../../../src/shared/tools/operation-result.ts";
 import { useMcpHarness } from "../../support/use-mcp-harness.ts";
 
+/** The "vip" option's id, as describe_table lists it beside its name. */
+const VIP_ID = "selVipOption00001";
+
 const mcp = useMcpHarness({
   name: "List cells",
   tables: [
@@ -33,7 +36,7 @@ const mcp = useMcpHarness({
         {
           name: "Tags",
           type: "multipleSelects",
-          options: { choices: [{ name: "vip" }, { name: "partner" }, { name: "beta" }] },
+          options: { choices: [{ id: VIP_ID, name: "vip" }, { name: "partner" }, { name: "beta" }] },
         },
         { name: "Team", type: "multipleCollaborators" },
       ],
@@ -227,6 +230,21 @@ describe("update_records on list cells", () => {
     const now = cells("Contacts", "Chloe").fields;
     expect([...(now.Tags as string[])].sort()).toEqual(["beta", "partner"]);
     expect(now.Company).toBeUndefined();
+  });
+
+  it("a multiple select option given by its id (sel…) keeps the option the cell holds by name: not refused", async () => {
+    // A read gives option names; the check compared the id given with them, so keeping "vip" by its id was refused
+    // as removing "vip" (and addToLists: true sent it twice). The id is sent as given: whether Airtable takes an id
+    // is not documented, and the sandbox refuses it as an unknown option, named on the failed record.
+    const ben = cells("Contacts", "Ben");
+    const result = await update("Contacts", [{ id: ben.id, fields: { Tags: [VIP_ID, "partner"] } }], {
+      typecast: false,
+    });
+    const said = text(result);
+    expect(said).not.toContain("update_records sets a list cell");
+    expect(said).not.toContain("would remove");
+    expect(said).toContain(VIP_ID);
+    expect(said).toContain(`"${VIP_ID}" looks like the id of an option`);
   });
 
   it("a list keeping every item, an empty list (clearing on purpose) or a single-record link needs no addToLists", async () => {

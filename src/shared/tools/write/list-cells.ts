@@ -28,6 +28,7 @@ import type { AirtableField, AirtableTable, BaseSchema } from "../../airtable/sc
 import { formatCount } from "../../format-count.ts";
 import { matchFormula, mergeForms } from "../../operations/upsert-matches.ts";
 import { readCellsById } from "../cells-by-id.ts";
+import { choicesOf } from "./check-values.ts";
 import { isPlainObject, ToolInputError } from "../tool-input-error.ts";
 
 /** Field types whose cell is a list an update replaces whole. */
@@ -133,9 +134,22 @@ export async function readUpsertListCells(
  * option's name, an attachment's id (a new one given by url has none yet), a collaborator's id or email. An email is
  * compared in lower case (a mailbox's domain is case-blind, and Airtable finds a person by it so); an id as it is
  * (ids are case-sensitive: the field model's write format for a multiple collaborator is an array of them).
+ *
+ * A select option given by its id (`sel…`, as the field's `options.choices` list it beside the name) has its name
+ * as a key too: a read gives a multiple select's cell as option names (field model, "Cell format (read)"), so
+ * without it an option kept by its id was taken for a removal, and addToLists: true sent the option twice. A text
+ * that is some option's name stays that name (an option may be named like another's id; the name wins, as in
+ * check-values.ts). Whether Airtable's write resolves an id is not documented (its field model gives names): the
+ * item is sent as given either way.
  */
-function itemKeys(type: string, item: unknown): string[] {
-  if (type === "multipleSelects") return typeof item === "string" ? [item] : [];
+function itemKeys(field: AirtableField, item: unknown): string[] {
+  const type = field.type;
+  if (type === "multipleSelects") {
+    if (typeof item !== "string") return [];
+    const choices = choicesOf(field);
+    const byId = choices.find((c) => c.id === item);
+    return byId !== undefined && !choices.some((c) => c.name === item) ? [item, byId.name] : [item];
+  }
   if (typeof item === "string") return [type === "multipleCollaborators" ? collaboratorKey(item) : item];
   if (!isPlainObject(item)) return [];
   const keys: string[] = [];
@@ -225,8 +239,8 @@ export function settleListCells(
       const holds = now[field.id];
       if (isEmpty(given) || !Array.isArray(holds) || holds.length === 0) continue;
       const list = asList(field.type, given);
-      const keys = new Set(list.flatMap((item) => itemKeys(field.type, item)));
-      const missing = holds.filter((item) => !itemKeys(field.type, item).some((key) => keys.has(key)));
+      const keys = new Set(list.flatMap((item) => itemKeys(field, item)));
+      const missing = holds.filter((item) => !itemKeys(field, item).some((key) => keys.has(key)));
       if (missing.length === 0) continue;
       if (addToLists === true) {
         const asText = list.length > 0 && list.every((item) => typeof item === "string");
