@@ -13,7 +13,8 @@
  * Checked elsewhere and not noted here, per the field model: a rating over its max or not whole is refused before queueing
  * (check-values.ts, checkRating); a number with more decimals than the field's `precision` is stored as given
  * (`precision` is "the number of digits shown to the right of the decimal point", a display setting); a currency
- * given as "$12.50" is refused without typecast and converted with it (check-values.ts).
+ * given as "$12.50" is refused without typecast or with typecast left out, and converted with typecast: true given
+ * (check-values.ts, checkFormattedNumber).
  */
 import { formatCount } from "../format-count.ts";
 import { isTerminal, type OperationState } from "./fold.ts";

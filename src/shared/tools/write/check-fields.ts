@@ -433,13 +433,15 @@ export class FieldChecker {
    * `collect.unknown`, a key naming no field is added to it (and left out of the cells); with `collect.lines`, a
    * field named twice is added to it as its line (write-problems.ts). Without a collector, its refusals throw at once.
    * The select options typecast adds are remembered (newSelectOptions), with `collect.index`, which every collected
-   * problem carries too (a gathered refusal lists them in the order of the records).
+   * problem carries too (a gathered refusal lists them in the order of the records). `typecastLeftOut`: the call
+   * gave no typecast (checkCellValue).
    */
   cells(
     fields: Record<string, unknown>,
     where: string,
     typecast: boolean,
     collect: CellCollectors = {},
+    typecastLeftOut = false,
   ): Record<string, unknown> {
     const { problems, readOnly, variants, unknown, lines, index } = collect;
     const out: Record<string, unknown> = {};
@@ -474,7 +476,7 @@ export class FieldChecker {
       keyOf.set(field.id, key);
       const sent = dateTimeWithT(field, value);
       try {
-        const created = checkCellValue(field, sent, where, typecast, this.#nonCreator);
+        const created = checkCellValue(field, sent, where, typecast, this.#nonCreator, typecastLeftOut);
         if (created.length > 0) this.#noteNewOptions(field, created, where, index, variants);
         if (isWholePercent(field.type, value)) this.#noted.set(field.id, field);
       } catch (error) {

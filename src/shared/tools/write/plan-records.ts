@@ -268,7 +268,7 @@ function checkAgainst(
     if (incomplete.has(i)) return {};
     const before = unknown.length;
     const collect = { problems: values, readOnly, variants, unknown, lines, index: i };
-    const out = checker.cells(record.fields, where(i), typecast, collect);
+    const out = checker.cells(record.fields, where(i), typecast, collect, input.typecast === undefined);
     if (unknown.length > before) incomplete.add(i);
     return out;
   });

@@ -129,8 +129,8 @@ describe("checkCellValue, per field type", () => {
   it("without typecast, says when typecast: true would have let Airtable convert the value", () => {
     const size = field("Deal size", "number", { precision: 0 });
     expect(refusalOf(size, "1,500", false)).toBe(
-      'records[0].fields: "Deal size" is a number field: give a number such as 42, not "1,500", or pass ' +
-        'typecast: true to let Airtable convert "1,500".',
+      'records[0].fields: "Deal size" is a number field: give the number 1500 (a JSON number, without symbols or ' +
+        'separators), not "1,500", or pass typecast: true to let Airtable convert "1,500".',
     );
     // Text with no digit does not convert: no such hint.
     expect(refusalOf(size, "lots", false)).toBe(
@@ -143,32 +143,54 @@ describe("checkCellValue, per field type", () => {
     expect(refusalOf(field("Done", "checkbox"), { on: true }, false)).not.toContain("typecast");
   });
 
+  // The text's number is named when the text names one (session 29: "give the number 1200", not an example).
+  const meant = "the number 1200 (a JSON number, without symbols or separators)";
   it.each([
-    ["number", 42, "1,200", "lots", "a number field: give a number such as 42"],
+    ["number", 42, "1,200", "lots", "a number field: give a number such as 42", `a number field: give ${meant}`],
     [
       "currency",
       1250.5,
       "$1,250.50",
       "expensive",
       "a currency field: give a plain number such as 1250.5 (no currency symbol)",
+      "a currency field: give the number 1250.5 (a JSON number, without symbols or separators)",
     ],
-    ["percent", 0.25, "25%", "a quarter", "a percent field: give a decimal such as 0.25 (0.25 is 25%)"],
-    ["duration", 5400, "1:30", "long", "a duration field: give a number of seconds such as 5400 (1 h 30 min)"],
-  ])("%s: numbers pass; text only with typecast and a digit in it", (type, good, convertible, words, message) => {
-    const f = field("Amount", type);
-    expect(refusalOf(f, good, false)).toBeUndefined();
-    expect(refusalOf(f, convertible, true)).toBeUndefined();
-    expect(refusalOf(f, convertible, false)).toBe(
-      `records[0].fields: "Amount" is ${message}, not ${JSON.stringify(convertible)}, or pass typecast: true to let ` +
-        `Airtable convert ${JSON.stringify(convertible)}.`,
-    );
-    expect(refusalOf(f, words, true)).toBe(`records[0].fields: "Amount" is ${message}, not ${JSON.stringify(words)}.`);
-    for (const value of [true, { amount: 1 }, [1]]) expect(refusalOf(f, value, true)).toContain(message);
-    // null clears the cell; "" only with typecast ("" is not a number: Airtable refuses it without typecast).
-    expect(refusalOf(f, null, false)).toBeUndefined();
-    expect(refusalOf(f, "", true)).toBeUndefined();
-    expect(refusalOf(f, "", false)).toMatch(/To clear the cell, give null\.$/);
-  });
+    [
+      "percent",
+      0.25,
+      "25%",
+      "a quarter",
+      "a percent field: give a decimal such as 0.25 (0.25 is 25%)",
+      "a percent field: give the number 0.25 (a JSON number: a percent cell holds a fraction, 0.25 is 25 %)",
+    ],
+    [
+      "duration",
+      5400,
+      "1:30",
+      "long",
+      "a duration field: give a number of seconds such as 5400 (1 h 30 min)",
+      "a duration field: give a number of seconds such as 5400 (1 h 30 min)",
+    ],
+  ])(
+    "%s: numbers pass; text only with typecast and a digit in it",
+    (type, good, convertible, words, message, named) => {
+      const f = field("Amount", type);
+      expect(refusalOf(f, good, false)).toBeUndefined();
+      expect(refusalOf(f, convertible, true)).toBeUndefined();
+      expect(refusalOf(f, convertible, false)).toBe(
+        `records[0].fields: "Amount" is ${named}, not ${JSON.stringify(convertible)}, or pass typecast: true to let ` +
+          `Airtable convert ${JSON.stringify(convertible)}.`,
+      );
+      expect(refusalOf(f, words, true)).toBe(
+        `records[0].fields: "Amount" is ${message}, not ${JSON.stringify(words)}.`,
+      );
+      for (const value of [true, { amount: 1 }, [1]]) expect(refusalOf(f, value, true)).toContain(message);
+      // null clears the cell; "" only with typecast ("" is not a number: Airtable refuses it without typecast).
+      expect(refusalOf(f, null, false)).toBeUndefined();
+      expect(refusalOf(f, "", true)).toBeUndefined();
+      expect(refusalOf(f, "", false)).toMatch(/To clear the cell, give null\.$/);
+    },
+  );
 
   it("text: at most 100,000 characters in single line, long and rich text (code points); other text types unchecked", () => {
     for (const type of ["singleLineText", "multilineText", "richText"]) {
