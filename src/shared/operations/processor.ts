@@ -34,7 +34,9 @@
  *   the 403 is a restriction, handled as below.
  * - a 403 that refused every record sent so far (nothing written yet and at least one whole batch refused record
  *   by record): the permission evidently covers the whole write, so the operation fails for good with Airtable's
- *   message instead of sending every remaining batch only to be refused again.
+ *   message instead of sending every remaining batch only to be refused again. When the message names no field and
+ *   the level allows the write, the table's own permission refused it: the reason names the table by name and id,
+ *   what it limits for this kind, and what to do (table-limit.ts); each refused record's result points at it.
  * - outcome unknown on a create_records request (5xx / timeout / connection lost after sending): after the settle
  *   delay the table is read back (reconcile.ts) and `batch.reconciled` appended: found → written, confirmed
  *   absent → sent again, unclear → in doubt. Other creates (table, field, comment, attachment): `in_doubt` at once.
@@ -85,6 +87,7 @@ import { explainTypecastRefusal } from "./typecast-refusal.ts";
 import { MISSING_RECORD_TYPES, missingLinkMessage, missingRecordMessage } from "./missing-records.ts";
 import { culpritNote, tracedCulprits, type RequestRecord } from "./whole-request.ts";
 import { asSentence, sentence } from "./sentence.ts";
+import { namesRestrictedField, tableLimitReason } from "./table-limit.ts";
 import {
   isManyMatchesRefusal,
   manyMatchesFix,
@@ -830,6 +833,13 @@ class OperationRun {
     // Airtable's message has no full stop of its own ("You are not permitted to perform this operation").
     const said = sentence(error.message);
     const table = this.#op.tableId ?? "";
+    if (this.#accessAllowedAt > 0 && table !== "" && !namesRestrictedField(error.message)) {
+      // No field named: the table's own permission (who can create or delete records) refuses the write.
+      const reason = tableLimitReason(this.#op.kind, await this.#tableShown(table), error, this.#op.options.typecast);
+      await this.#append({ type: "failed", reason, errorType: error.type });
+      this.#log.warn({ err: error, errorType: error.type }, "operation failed: the table limits this write (403)");
+      throw new OperationFailedError(reason, { cause: error });
+    }
     // With the level known to allow the write (#accessRefusal), only a restriction is left to explain the 403.
     const why =
       this.#accessAllowedAt > 0
@@ -845,6 +855,21 @@ class OperationRun {
     await this.#append({ type: "failed", reason, errorType: error.type });
     this.#log.warn({ err: error, errorType: error.type }, "operation failed: every record refused (403)");
     throw new OperationFailedError(reason, { cause: error });
+  }
+
+  /**
+   * `"Leads" (tbl…)`: the operation's table as the base's schema, read now (one request), names it; the id alone when
+   * the read fails or does not list it. For a reason said once, as the operation fails.
+   */
+  async #tableShown(tableId: string): Promise<string> {
+    try {
+      const { tables } = await this.#writer.getBaseSchema(this.#op.baseId);
+      const table = tables.find((t) => t.id === tableId || t.name === tableId);
+      return table === undefined ? tableId : `${JSON.stringify(table.name)} (${table.id})`;
+    } catch (readError) {
+      this.#log.info({ err: readError }, "reading the schema to name a table that limits a write failed");
+      return tableId;
+    }
   }
 
   /**

@@ -186,6 +186,11 @@ export function operationResult(state: OperationState, opts: ResultPageOptions =
   return out;
 }
 
+/** A record's error the failure's reason quotes is told by this instead (itemResult). */
+export const SAID_IN_FAILURE = "Refused with the other records: failure.reason says why, once, and what to do.";
+/** Shorter errors are repeated as they are: pointing elsewhere would not save the reader anything. */
+const SAID_ONCE_MIN = 40;
+
 /** `said`: the refused requests whose error the operation's message states (whole-request.ts errorsSaid). */
 function itemResult(
   index: number,
@@ -210,7 +215,18 @@ function itemResult(
     const reason = refusedWithReason(outcome.refusedWith, state.operation, said.has(outcome.refusedWith));
     return { index, notWritten: true, reason };
   }
-  if ("error" in outcome) return { index, error: outcome.error };
+  if ("error" in outcome) {
+    // An error the operation's failure reason quotes (every record refused alike: processor.ts
+    // #failIfEverythingRefused) is said once, there, not again in each record's result.
+    const failure = state.failure?.reason;
+    if (
+      failure !== undefined &&
+      outcome.error.message.length >= SAID_ONCE_MIN &&
+      failure.includes(outcome.error.message)
+    )
+      return { index, error: { type: outcome.error.type, message: SAID_IN_FAILURE } };
+    return { index, error: outcome.error };
+  }
   const input = namedFields(state.operation.input[index], state.operation.fieldNames);
   return { index, inDoubt: true, reason: outcome.reason, ...(input === undefined ? {} : { input }) };
 }

@@ -569,10 +569,9 @@ describe("processOperation", () => {
       expect(state?.status).toBe("failed");
       expect(state?.failure?.reason).toContain("configured to limit who can perform this operation");
       expect(state?.failure?.reason).toMatch(/remaining batches were not sent/);
-      // The level was looked up and allows the write: the reason points at the restriction, not at the level.
-      expect(state?.failure?.reason).toContain(
-        "Your permission level on the base allows this write, so a field or table editing restriction",
-      );
+      // The level was looked up and allows the write: the reason points at the restriction, not at the level, and
+      // names the table (session 29: by name and id, and what it limits).
+      expect(state?.failure?.reason).toContain(`Table "Tasks" (${tasks()}) limits who can create records`);
       expect(state?.failure?.reason).not.toMatch(/read or comment/);
       expect(state?.outcomes.filter((o) => "error" in o)).toHaveLength(10);
       expect(state?.outcomes.some((o) => o.index >= 10)).toBe(false);

@@ -1,0 +1,69 @@
+/**
+ * A write refused because its table limits who may do it: Airtable's table permissions let a base's creators limit,
+ * per table, who can create records and who can delete them (and its field permissions, who can edit each field:
+ * https://support.airtable.com/docs/field-and-table-editing-permissions). The Web API refuses such a request with 403
+ * INVALID_PERMISSIONS "You are not permitted to perform this operation because the field or table has been configured
+ * to limit who can perform this operation" — per request (https://airtable.com/developers/web/api/errors), naming
+ * neither the table nor what it limits; a restricted *field* is named in the message (`the field "Notes" (fld…)`).
+ *
+ * When such a 403 refused every record of an operation sent so far while the user's permission level allows the
+ * write (processor.ts #failIfEverythingRefused), the operation fails with one reason that names the table by name and
+ * id, what it limits for this kind of write, Airtable's words (quoted once: each refused record's result points here,
+ * operation-result.ts), and what to do. Which table permission refused is inferred from the write's kind: Airtable's
+ * message does not say (a guess, as is the wording of its interface's setting, "who can create records").
+ */
+import type { AirtablePermissionError } from "../airtable/errors.ts";
+import type { OperationKind } from "./events.ts";
+import { sentence } from "./sentence.ts";
+
+/** Airtable's 403 naming a restricted field: `…because the field "Notes" (fld…) has been configured…`. */
+const RESTRICTED_FIELD = /\bthe field "[^]*?" \(fld[A-Za-z0-9]+\)/;
+
+/** Whether Airtable's 403 message names a field (a field's editing permission), rather than the table's own. */
+export function namesRestrictedField(message: string): boolean {
+  return RESTRICTED_FIELD.test(message);
+}
+
+/** What a table's permission limits, for each record write, as "who can …" would end; undefined for other kinds. */
+const LIMITED: Partial<Record<OperationKind, string>> = {
+  create_records: "create records",
+  delete_records: "delete records",
+  update_records: "edit its records (every field it sets is limited to other people)",
+  upsert_records: "create or edit records",
+};
+
+/**
+ * The reason of an operation every request of which its table refused (see the top of this file): `table` as shown
+ * (`"Leads" (tbl…)`, or the id when the schema could not be read), Airtable's `error` quoted once, and what to do:
+ * ask a base creator to change the table's permission, or write to another table. `typecast`: the call's; with it a
+ * link naming a record that does not exist would create that record in the linked table, whose own limit gives the
+ * same 403, so the reason says that too.
+ */
+export function tableLimitReason(
+  kind: OperationKind,
+  table: string,
+  error: Pick<AirtablePermissionError, "type" | "message">,
+  typecast: boolean,
+): string {
+  const limited = LIMITED[kind] ?? "write to it";
+  const fields = "the editing permissions of the fields the records set";
+  const setting =
+    kind === "delete_records"
+      ? `let you delete records in that table (its "who can delete records" permission`
+      : kind === "update_records"
+        ? `let you edit these records (${fields}`
+        : kind === "upsert_records"
+          ? `let you create records in that table (its "who can create records" permission, or ${fields}`
+          : `let you create records in that table (its "who can create records" permission`;
+  const linked =
+    typecast && kind !== "delete_records"
+      ? ` (If the records link to records by a name that does not exist yet, typecast would create them in the ` +
+        `linked table, and that table's limit gives the same refusal: link existing records instead.)`
+      : "";
+  return (
+    `Table ${table} limits who can ${limited}, and your Airtable account is not among them: Airtable refused every ` +
+    `record sent so far (403 ${error.type}: "${sentence(error.message)}"), so the remaining batches were not sent. ` +
+    `To write these records, ask a creator of the base to ${setting}, in Airtable's interface), or write them to ` +
+    `another table; then send again the records get_operation lists as failed or notWritten.${linked}`
+  );
+}

@@ -1,0 +1,84 @@
+/**
+ * A table that limits who can create (or delete) records (Airtable's table permissions), through the real MCP SDK
+ * client over HTTP against the sandbox: a trial (session 28) importing into such a table got ten results repeating
+ * Airtable's long 403 sentence and a reason naming the table by id only ("otherwise table tbl… limits who may create,
+ * edit or delete its records"). The reason now names the table by name and id and what it limits, quotes Airtable
+ * once, and says what to do; each refused record points at it (src/shared/operations/table-limit.ts).
+ */
+import { describe, expect, it } from "vitest";
+import type { OperationResultOutput } from "../../../src/shared/tools/operation-result.ts";
+import { useMcpHarness } from "../../support/use-mcp-harness.ts";
+
+const mcp = useMcpHarness({
+  name: "Limited tables",
+  tables: [
+    {
+      name: "Leads",
+      fields: [{ name: "Name", type: "singleLineText" }],
+      records: Array.from({ length: 12 }, (_, i) => ({ Name: `seed ${i}` })),
+    },
+  ],
+});
+
+const AIRTABLE_SAYS =
+  "You are not permitted to perform this operation because the field or table has been configured to limit who can " +
+  "perform this operation";
+
+const leads = () => mcp.h.sandbox.listRecordsDirect(mcp.base.id, "Leads");
+const tableId = () => mcp.base.tables.find((t) => t.name === "Leads")!.id;
+
+describe("a table that limits who can create or delete records", () => {
+  it("create_records: the reason names the table and what it limits, once, and what to do", async () => {
+    mcp.h.sandbox.restrictTable(mcp.base.id, "Leads", mcp.h.demo.user.id, ["create"]);
+    try {
+      const records = Array.from({ length: 25 }, (_, i) => ({ fields: { Name: `new ${i}` } }));
+      const result = await mcp.client.callTool({
+        name: "create_records",
+        arguments: { baseId: mcp.base.id, tableId: "Leads", records },
+      });
+      const answer = result.structuredContent as OperationResultOutput;
+      expect(answer.status).toBe("failed");
+      const reason = answer.failure?.reason ?? "";
+      expect(reason).toBe(
+        `Table "Leads" (${tableId()}) limits who can create records, and your Airtable account is not among them: ` +
+          `Airtable refused every record sent so far (403 INVALID_PERMISSIONS: "${AIRTABLE_SAYS}."), so the ` +
+          "remaining batches were not sent. To write these records, ask a creator of the base to let you create " +
+          'records in that table (its "who can create records" permission, in Airtable\'s interface), or write them ' +
+          "to another table; then send again the records get_operation lists as failed or notWritten. (If the " +
+          "records link to records by a name that does not exist yet, typecast would create them in the linked " +
+          "table, and that table's limit gives the same refusal: link existing records instead.)",
+      );
+      // Airtable's sentence is said once, in the reason: the refused records point at it.
+      const failed = (answer.results ?? []).filter((r) => r.error !== undefined);
+      expect(failed).toHaveLength(10);
+      for (const r of failed) {
+        expect(r.error).toEqual({
+          type: "INVALID_PERMISSIONS",
+          message: "Refused with the other records: failure.reason says why, once, and what to do.",
+        });
+      }
+      expect(JSON.stringify(answer.results)).not.toContain("configured to limit");
+      expect(leads()).toHaveLength(12);
+    } finally {
+      mcp.h.sandbox.clearRestrictions(mcp.base.id);
+    }
+  });
+
+  it("delete_records (two batches): the table's delete limit is named, without the typecast aside", async () => {
+    mcp.h.sandbox.restrictTable(mcp.base.id, "Leads", mcp.h.demo.user.id, ["delete"]);
+    try {
+      const result = await mcp.client.callTool({
+        name: "delete_records",
+        arguments: { baseId: mcp.base.id, tableId: "Leads", recordIds: leads().map((r) => r.id) },
+      });
+      const answer = result.structuredContent as OperationResultOutput;
+      expect(answer.status).toBe("failed");
+      expect(answer.failure?.reason).toContain(`Table "Leads" (${tableId()}) limits who can delete records`);
+      expect(answer.failure?.reason).toContain('its "who can delete records" permission');
+      expect(answer.failure?.reason).not.toContain("typecast");
+      expect(leads()).toHaveLength(12);
+    } finally {
+      mcp.h.sandbox.clearRestrictions(mcp.base.id);
+    }
+  });
+});
