@@ -139,6 +139,11 @@ export interface OperationState {
   progress: OperationProgress;
   /** Settled items only, by input index ascending. */
   outcomes: ItemOutcome[];
+  /**
+   * For each settled item (by input index), the seq of the event that gave it its current outcome: what changed
+   * after a given point of the log (get_operation's `since`, operation-result.ts).
+   */
+  settledSeq: ReadonlyMap<number, number>;
   /** Where a worker resumes: the first batch with unsettled items; undefined when terminal or stopped. */
   nextBatch: PendingBatch | undefined;
   /** The first batch with a request in flight (see the rules above); reported even when terminal. */
@@ -189,6 +194,7 @@ export function foldOperation(events: readonly OperationEvent[]): OperationState
   }
 
   const outcomes = new Map<number, ItemOutcome>();
+  const settledSeq = new Map<number, number>();
   const answeredSeq = new Map<number, number>();
   const latestStart = new Map<number, LatestStart>();
   const attempts = new Map<number, number>();
@@ -221,7 +227,10 @@ export function foldOperation(events: readonly OperationEvent[]): OperationState
   const settle = (next: ItemOutcome, seq: number): void => {
     answeredSeq.set(next.index, seq);
     const current = outcomes.get(next.index);
-    if (current === undefined || rank(next) > rank(current)) outcomes.set(next.index, next);
+    if (current === undefined || rank(next) > rank(current)) {
+      outcomes.set(next.index, next);
+      settledSeq.set(next.index, seq);
+    }
   };
 
   for (const event of ordered) {
@@ -390,6 +399,7 @@ export function foldOperation(events: readonly OperationEvent[]): OperationState
       ...(recordsNotWritten > 0 ? { recordsNotWritten } : {}),
     },
     outcomes: settled,
+    settledSeq,
     nextBatch: terminal === undefined && !stopped && cancellation === undefined ? firstPending : undefined,
     unfinishedStartedBatch,
     stopped,

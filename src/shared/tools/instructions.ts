@@ -76,7 +76,7 @@ export function buildInstructions(
       [
         `Writing — each call becomes an operation: ${named(writes)}.`,
         `- A write call is queued as an operation with an operationId and written in batches of ${MAX_BATCH_SIZE} records per Airtable request. The call waits up to about ${waitSec} s: if the operation ends in time, the answer has one result per input item, by index (its id, or its error); otherwise it has operationId, status and progress.`,
-        `- Follow an operation with get_operation: status, progress and one result per item, by index.${others.length > 0 ? ` Also: ${named(others)}.` : ""} Never repeat a write because its answer said queued or running: poll get_operation with its operationId.`,
+        `- Follow an operation with get_operation: status, progress and one result per item, by index.${others.length > 0 ? ` Also: ${named(others)}.` : ""} Never repeat a write because its answer said queued or running: poll get_operation with its operationId (pass the previous answer's sinceToken as since to get only the results that changed).`,
         ...(has("list_operations")
           ? [
               "- A write call that got no answer at all (the connection was lost, the call timed out, the server restarted) may still be running: a lost answer does not stop its operation. Before sending it again, call list_operations (newest first) and look for it: same kind, baseId, tableId, progress.recordsTotal (its record count) and a createdAt from when you sent it. If it is there, follow it with get_operation instead of calling again, or the records are written twice.",

@@ -126,6 +126,13 @@ export const operationResultShape = {
     ),
   results: z.array(itemResultOutput).optional().describe("One per input item, by index, from the page's start."),
   nextCursor: z.string().optional().describe("More results: call get_operation with operationId and this cursor."),
+  sinceToken: z
+    .string()
+    .optional()
+    .describe(
+      "While the operation runs (and in every answer to a call that gave since): pass it as since to get_operation " +
+        "to get only the results that changed after this answer.",
+    ),
 };
 export type OperationResultOutput = z.infer<z.ZodObject<typeof operationResultShape>>;
 
@@ -134,6 +141,11 @@ export interface ResultPageOptions {
   now?: number;
   /** A nextCursor from an earlier answer. */
   cursor?: string;
+  /**
+   * A sinceToken from an earlier answer (`op_…@seq`): only the items whose result changed after it (settled by a
+   * later event, or not written once the operation ended or stopped after it) are listed, still by index and in pages.
+   */
+  since?: string;
   /** Leave results out (a write tool's answer while the operation is still running). */
   withResults?: boolean;
   pageSize?: number;
@@ -165,10 +177,24 @@ export function operationResult(state: OperationState, opts: ResultPageOptions =
     ...(state.failure === undefined ? {} : { failure: state.failure }),
     ...(state.cancellation === undefined || isTerminal(state.status) ? {} : { cancelRequested: true as const }),
   };
-  if (opts.withResults === false) return out;
+  const since = opts.since === undefined ? undefined : parseSince(opts.since, op.operationId, state.lastSeq);
+  const token = (shown: (index: number) => boolean): void => {
+    if (since === undefined && isTerminal(state.status)) return;
+    out.sinceToken = `${op.operationId}@${shownUpTo(state, shown, since ?? -1)}`;
+  };
+  if (opts.withResults === false) {
+    token(() => false);
+    return out;
+  }
   const byIndex = new Map<number, ItemOutcome>(state.outcomes.map((o) => [o.index, o]));
   const said = errorsSaid(state.refusedRequests);
+  if (since !== undefined) {
+    const listed = withChangedResults(out, state, since, start, pageSize, byIndex, said);
+    token((index) => listed.has(index));
+    return out;
+  }
   const end = Math.min(total, start + pageSize);
+  token((index) => index >= start && index < end);
   const results: ItemResult[] = [];
   for (let index = start; index < end; index++) {
     results.push(itemResult(index, byIndex.get(index), state, said));
@@ -184,6 +210,72 @@ export function operationResult(state: OperationState, opts: ResultPageOptions =
       "for the rest.";
   }
   return out;
+}
+
+/**
+ * Fills `out` with the results of the items whose result changed after the log's event `since` (a seq): settled by a
+ * later event (OperationState.settledSeq), or, when the operation ended or stopped after it, not written; by index
+ * from `start`, at most `pageSize`, with nextCursor (and a sentence in the message) when more changed. Answers the
+ * indexes listed.
+ */
+function withChangedResults(
+  out: OperationResultOutput,
+  state: OperationState,
+  since: number,
+  start: number,
+  pageSize: number,
+  byIndex: ReadonlyMap<number, ItemOutcome>,
+  said: ReadonlySet<RefusedRequest>,
+): Set<number> {
+  const op = state.operation;
+  const ended = (isTerminal(state.status) || state.stopped) && state.lastSeq > since;
+  const changed: number[] = [];
+  for (let index = start; index < op.input.length; index++) {
+    const seq = state.settledSeq.get(index);
+    if (seq === undefined ? ended : seq > since) changed.push(index);
+  }
+  const page = changed.slice(0, pageSize);
+  out.results = page.map((index) => itemResult(index, byIndex.get(index), state, said));
+  const shown = `${formatCount(page.length)} item${page.length === 1 ? "" : "s"}`;
+  out.message += ` The results field lists only the ${shown} whose result changed since the sinceToken given.`;
+  if (changed.length > pageSize) {
+    const next = changed[pageSize]!;
+    out.nextCursor = `${op.operationId}:${next}`;
+    out.message +=
+      ` ${formatCount(changed.length - pageSize)} more changed: call get_operation with the same since and cursor ` +
+      "set to nextCursor for them.";
+  }
+  return new Set(page);
+}
+
+/**
+ * The seq a sinceToken of this answer names: the last event up to which every result that changed after `since`
+ * (-1: any) is among those the answer lists (`shown`), so that a poll with it lists every result the agent has not
+ * seen (and may list again a few it has), never skipping one. A result not shown that changed at seq n caps it at
+ * n - 1; a record not written because the operation ended (or stopped) counts as changed at the last event.
+ */
+function shownUpTo(state: OperationState, shown: (index: number) => boolean, since: number): number {
+  const ended = isTerminal(state.status) || state.stopped;
+  let upTo = state.lastSeq;
+  for (let index = 0; index < state.operation.input.length; index++) {
+    if (shown(index)) continue;
+    const changedAt = state.settledSeq.get(index) ?? (ended ? state.lastSeq : undefined);
+    if (changedAt !== undefined && changedAt > since) upTo = Math.min(upTo, changedAt - 1);
+  }
+  return Math.max(upTo, 0);
+}
+
+/** The seq a sinceToken (`op_…@seq`) names. Throws ToolInputError for one that is not this operation's. */
+function parseSince(token: string, operationId: string, lastSeq: number): number {
+  const at = token.lastIndexOf("@");
+  const seq = Number(token.slice(at + 1));
+  if (at < 0 || token.slice(0, at) !== operationId || !Number.isInteger(seq) || seq < 0 || seq > lastSeq) {
+    throw new ToolInputError(
+      `The since ${JSON.stringify(token)} does not belong to operation ${operationId}. Use the sinceToken of an ` +
+        "answer about this operation, or leave since out to get every result.",
+    );
+  }
+  return seq;
 }
 
 /** A record's error the failure's reason quotes is told by this instead (itemResult). */

@@ -20,7 +20,9 @@ export const getOperation = defineTool({
   description:
     "Status, progress and per-record results of a write operation (the operationId a write tool answered " +
     "with). Poll it while done is false (every few seconds). Results come by input index, up to 200 per " +
-    "answer: pass nextCursor back as cursor for the next ones. A result with inDoubt was sent but its answer " +
+    "answer: pass nextCursor back as cursor for the next ones. To poll a long write without reading the same " +
+    "results again, pass the previous answer's sinceToken as since: only the results that changed after that " +
+    "answer come back (and the last poll's, once done, lists the records not written). A result with inDoubt was sent but its answer " +
     "was lost: look the record up before writing it again. rateLimitPause: the write waits out Airtable's " +
     "429 penalty on the base until the time given, then resumes by itself with nothing lost (do not cancel or " +
     "re-send it).",
@@ -30,6 +32,15 @@ export const getOperation = defineTool({
   inputSchema: {
     operationId: z.string().min(1).describe("The operationId a write tool or list_operations gave (op_…)."),
     cursor: cursorInput,
+    since: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .describe(
+        "sinceToken from an earlier answer about this operation: list only the results that changed after it " +
+          "(by index; with nextCursor, page through them with the same since). Left out: every result.",
+      ),
   },
   outputSchema: operationResultShape,
   annotations: operationLogAnnotations,
@@ -46,6 +57,9 @@ export const getOperation = defineTool({
             : ` ${operationsNotKeptNote(ctx.operationsKeptSince, ctx.operationsInMemoryBecause)}`),
       );
     }
-    return operationResult(state, input.cursor === undefined ? {} : { cursor: input.cursor });
+    return operationResult(state, {
+      ...(input.cursor !== undefined && { cursor: input.cursor }),
+      ...(input.since !== undefined && { since: input.since }),
+    });
   },
 });
