@@ -14,7 +14,9 @@
  *   error type and message, and the remaining batches are still sent. With `onError: "stop"` the batch is not
  *   split and nothing after it is sent: the record(s) Airtable's message can be traced to fail with its error, and
  *   the others are recorded as not written because their request was refused as a whole (whole-request.ts); so is
- *   a request refused for an error type Airtable gives a whole request (WHOLE_REQUEST_TYPES).
+ *   a request refused for an error type Airtable gives a whole request (WHOLE_REQUEST_TYPES), except that with
+ *   `onError: "continue"` and its culprits known, they fail and the others are sent again in one request without
+ *   them (#resendWithoutCulprits).
  * - an update or delete refused for a record the table does not have (404 MODEL_ID_NOT_FOUND, 422
  *   ROW_DOES_NOT_EXIST): one read of which of the request's ids exist settles it instead of the split — the missing
  *   ones fail with a message saying so (or count as deleted, for a delete re-sent after a lost answer) and the rest
@@ -85,7 +87,7 @@ import { explainSelectOptionRefusal } from "./select-option-refusal.ts";
 import { explainCollaboratorRefusal } from "./collaborator-refusal.ts";
 import { explainTypecastRefusal } from "./typecast-refusal.ts";
 import { MISSING_RECORD_TYPES, missingLinkMessage, missingRecordMessage } from "./missing-records.ts";
-import { culpritNote, tracedCulprits, type RequestRecord } from "./whole-request.ts";
+import { culpritNote, resentNote, tracedCulprits, type RequestRecord } from "./whole-request.ts";
 import { asSentence, sentence } from "./sentence.ts";
 import { namesRestrictedField, tableLimitReason } from "./table-limit.ts";
 import {
@@ -421,6 +423,10 @@ class OperationRun {
                   culprits: indexes.filter((index) => matches.has(index)),
                   own: (index: number) => this.#manyMatchesMessage(error, items.get(index), matches.get(index)!),
                 };
+          if (op.options.onError === "continue") {
+            const sentAgain = await this.#resendWithoutCulprits(error, batch, items, errors, asUpsert, traced);
+            if (sentAgain) return;
+          }
           return this.#refuseWhole(error, batch, items, message, traced);
         }
         const index = indexes[0]!;
@@ -547,6 +553,47 @@ class OperationRun {
       message: culprits.includes(index) ? `${asSentence(own(index))}${note}` : message,
     }));
     await this.#append({ type: "batch.failed", batch, errors, permanent: true, refusedAsWhole: { culprits } });
+  }
+
+  /**
+   * A request of several records refused as a whole (WHOLE_REQUEST_TYPES) for records the refusal can be traced to
+   * (`traced`, else whole-request.ts tracedCulprits), with onError "continue": the culprits fail with their own error,
+   * and the request's other records, which nothing was said against, are sent again at once in one request without
+   * them, instead of being left "not written, send them again as they are" for the agent to do. Safe to send again:
+   * Airtable answered the refused request (a 422: not applied; a request whose answer was lost never comes here), and
+   * the re-send is recorded like a split's (`batch.failed` not permanent first, so a crash before it re-sends rather
+   * than doubts). A re-send refused again is settled the same way, with fewer records each time. Answers false, having
+   * appended nothing, when no culprit is known or every record is one (then #refuseWhole settles the request).
+   */
+  async #resendWithoutCulprits(
+    error: AirtableError,
+    batch: number,
+    items: RequestItems,
+    errors: ItemError[],
+    asUpsert: boolean,
+    traced: TracedCulprits | undefined,
+  ): Promise<boolean> {
+    const op = this.#op;
+    const kind = this.#kind;
+    const indexes = [...items.keys()];
+    const { culprits, own } = traced ?? {
+      culprits: tracedCulprits(error.type, error.message, requestRecords(items, kind), op.fieldNames).map(
+        (at) => indexes[at]!,
+      ),
+      own: (index: number) => recordRefusalMessage(error, op, new Map([[index, items.get(index)]]), kind),
+    };
+    if (culprits.length === 0 || culprits.length === indexes.length) return false;
+    const rest = indexes.filter((index) => !culprits.includes(index));
+    await this.#append({ type: "batch.failed", batch, errors, permanent: false });
+    const note = resentNote(indexes, culprits, op.kind);
+    await this.#append({
+      type: "batch.failed",
+      batch,
+      errors: culprits.map((index) => ({ index, type: error.type, message: `${asSentence(own(index))}${note}` })),
+      permanent: true,
+    });
+    await this.#sendItems(batch, rest, asUpsert, false);
+    return true;
   }
 
   /**

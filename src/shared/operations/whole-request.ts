@@ -170,6 +170,20 @@ export function culpritNote(request: readonly number[], culprits: readonly numbe
 }
 
 /**
+ * The sentence added to a culprit's own error when the other records of its request were sent again without it
+ * (processor.ts #resendWithoutCulprits): their own results say whether they were written.
+ */
+export function resentNote(request: readonly number[], culprits: readonly number[], kind: string): string {
+  const others = request.length - culprits.length;
+  const forWhom = culprits.length === 1 ? "this record" : culpritsWord(culprits);
+  return (
+    ` Airtable refused ${refusedWhole(request)} for ${forWhom}: the ${othersWere(others)} sent again without ` +
+    `${culprits.length === 1 ? "it" : "them"} (${others === 1 ? "its result says" : "their results say"} whether ` +
+    `${others === 1 ? "it was" : "they were"} ${kind === "delete_records" ? "deleted" : "written"}).`
+  );
+}
+
+/**
  * The `reason` of a record not written because its request (`refused`) was refused as a whole: which request, who
  * was at fault when it is known (that record's error says why) or that Airtable did not say (its error is in the
  * operation's message, once, when `saidInMessage`: errorsSaid; else in this reason), why it was not split, and what

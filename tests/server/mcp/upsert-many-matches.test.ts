@@ -3,8 +3,9 @@
  * INVALID_RECORDS "More than one existing record matches the fieldsToMergeOn values of a record in the request"),
  * through the real MCP SDK client over HTTP against the sandbox. Airtable's message names neither the record nor the
  * matches (a newcomer trial got only that sentence); the answer now names the record, the existing records it
- * matches (one list-records request after the refusal) and the fix, and the other records of the request are not
- * written because of it rather than failed.
+ * matches (one list-records request after the refusal) and the fix. The other records of the request, which nothing
+ * was said against, are sent again without it and written (session 29: they were left "not written, send them again
+ * as they are", one more call for the agent; processor.ts #resendWithoutCulprits).
  */
 import { describe, expect, it } from "vitest";
 import type { OperationResultOutput } from "../../../src/shared/tools/operation-result.ts";
@@ -52,12 +53,11 @@ const fix =
   "removes them), then call again.";
 
 describe("an upsert record matching several existing records", () => {
-  it("names the record, the records it matches and the fix; the others of its request are not written", async () => {
+  it("names the record, the records it matches and the fix; the others of its request are sent again and written", async () => {
     const dups = people()
       .filter((r) => r.fields.Email === "dup@example.com")
       .map((r) => r.id);
     expect(dups).toHaveLength(2);
-    const before = people().map((r) => r.fields.Note);
     const answer = await upsert({
       fieldsToMergeOn: ["Email"],
       records: [
@@ -67,7 +67,8 @@ describe("an upsert record matching several existing records", () => {
       ],
     });
     expect(answer.status).toBe("completed_with_errors");
-    expect(answer.progress).toMatchObject({ recordsFailed: 1, recordsNotWritten: 2 });
+    expect(answer.progress).toMatchObject({ recordsSucceeded: 2, recordsFailed: 1 });
+    expect(answer.progress.recordsNotWritten).toBeUndefined();
     expect(answer.results?.[1]).toEqual({
       index: 1,
       error: {
@@ -76,14 +77,20 @@ describe("an upsert record matching several existing records", () => {
           "More than one existing record matches the fieldsToMergeOn values of a record in the request. This " +
           `record's fieldsToMergeOn values ("Email": "dup@example.com") match 2 existing records: ${dups.join(", ")}. ` +
           `${fix} Airtable refused records 0–2 (one request, refused as a whole) for this record: the 2 other ` +
-          "records were not written, and can be sent again as they are.",
+          "records were sent again without it (their results say whether they were written).",
       },
     });
-    for (const i of [0, 2]) {
-      expect(answer.results?.[i]).toMatchObject({ index: i, notWritten: true });
-      expect(answer.results?.[i]?.reason).toContain("because of record 1 (its error says why)");
-    }
-    expect(people().map((r) => r.fields.Note)).toEqual(before);
+    const solo = people().find((r) => r.fields.Email === "solo@example.com")!;
+    expect(answer.results?.[0]).toEqual({ index: 0, id: solo.id, action: "updated" });
+    expect(answer.results?.[2]).toEqual({ index: 2, id: expect.stringMatching(/^rec/), action: "created" });
+    expect(solo.fields.Note).toBe("changed");
+    expect(people().find((r) => r.fields.Email === "new@example.com")?.fields.Note).toBe("new");
+    // The duplicates are as they were.
+    expect(
+      people()
+        .filter((r) => r.fields.Email === "dup@example.com")
+        .map((r) => r.fields.Note),
+    ).toEqual(["first", "second"]);
 
     // Alone in its request: the same error, without the note about others.
     const alone = await upsert({
@@ -94,6 +101,21 @@ describe("an upsert record matching several existing records", () => {
       "More than one existing record matches the fieldsToMergeOn values of a record in the request. This record's " +
         `fieldsToMergeOn values ("Email": "dup@example.com") match 2 existing records: ${dups.join(", ")}. ${fix}`,
     );
+  });
+
+  it("an import of two batches: only the record matching several is not written; every other one is", async () => {
+    const records = Array.from({ length: 12 }, (_, i) => ({
+      fields: { Email: i === 3 ? "dup@example.com" : `bulk${i}@example.com`, Note: "bulk" },
+    }));
+    const answer = await upsert({ fieldsToMergeOn: ["Email"], records });
+    expect(answer.status).toBe("completed_with_errors");
+    expect(answer.progress).toMatchObject({ recordsSucceeded: 11, recordsFailed: 1, batchesDone: 2 });
+    expect(answer.results?.filter((r) => r.error !== undefined).map((r) => r.index)).toEqual([3]);
+    expect(answer.results?.[3]?.error?.message).toContain(
+      "Airtable refused records 0–9 (one request, refused as a whole) for this record: the 9 other records were sent " +
+        "again without it (their results say whether they were written).",
+    );
+    expect(people().filter((r) => r.fields.Note === "bulk")).toHaveLength(11);
   });
 
   it("when the matches cannot be read (a merge value a formula cannot compare), says the fix without ids", async () => {
