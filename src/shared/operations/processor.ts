@@ -876,17 +876,21 @@ class OperationRun {
     const outcomes = this.#state.outcomes;
     const written = outcomes.some((o) => "recordId" in o);
     const refused = outcomes.filter((o) => "error" in o && o.error.type === error.type).length;
-    if (written || refused !== outcomes.length || this.#state.nextBatch === undefined) return;
+    if (written || refused !== outcomes.length) return;
+    const rest = this.#state.nextBatch !== undefined;
     // Airtable's message has no full stop of its own ("You are not permitted to perform this operation").
     const said = sentence(error.message);
     const table = this.#op.tableId ?? "";
     if (this.#accessAllowedAt > 0 && table !== "" && !namesRestrictedField(error.message)) {
-      // No field named: the table's own permission (who can create or delete records) refuses the write.
-      const reason = tableLimitReason(this.#op.kind, await this.#tableShown(table), error, this.#op.options.typecast);
+      // No field named: the table's own permission (who can create or delete records) refuses the write. Said so
+      // also when this batch was the only one: every record of the operation was refused alike.
+      const shown = await this.#tableShown(table);
+      const reason = tableLimitReason(this.#op.kind, shown, error, this.#op.options.typecast, rest);
       await this.#append({ type: "failed", reason, errorType: error.type });
       this.#log.warn({ err: error, errorType: error.type }, "operation failed: the table limits this write (403)");
       throw new OperationFailedError(reason, { cause: error });
     }
+    if (!rest) return;
     // With the level known to allow the write (#accessRefusal), only a restriction is left to explain the 403.
     const why =
       this.#accessAllowedAt > 0

@@ -37,13 +37,14 @@ const LIMITED: Partial<Record<OperationKind, string>> = {
  * (`"Leads" (tbl…)`, or the id when the schema could not be read), Airtable's `error` quoted once, and what to do:
  * ask a base creator to change the table's permission, or write to another table. `typecast`: the call's; with it a
  * link naming a record that does not exist would create that record in the linked table, whose own limit gives the
- * same 403, so the reason says that too.
+ * same 403, so the reason says that too. `rest`: batches were left unsent (false: the refused batch was the only one).
  */
 export function tableLimitReason(
   kind: OperationKind,
   table: string,
   error: Pick<AirtablePermissionError, "type" | "message">,
   typecast: boolean,
+  rest = true,
 ): string {
   const limited = LIMITED[kind] ?? "write to it";
   const fields = "the editing permissions of the fields the records set";
@@ -62,7 +63,8 @@ export function tableLimitReason(
       : "";
   return (
     `Table ${table} limits who can ${limited}, and your Airtable account is not among them: Airtable refused every ` +
-    `record sent so far (403 ${error.type}: "${sentence(error.message)}"), so the remaining batches were not sent. ` +
+    `record ${rest ? "sent so far" : "of this write"} (403 ${error.type}: "${sentence(error.message)}")` +
+    `${rest ? ", so the remaining batches were not sent" : ""}. ` +
     `To write these records, ask a creator of the base to ${setting}, in Airtable's interface), or write them to ` +
     `another table; then send again the records get_operation lists as failed or notWritten.${linked}`
   );

@@ -64,6 +64,31 @@ describe("a table that limits who can create or delete records", () => {
     }
   });
 
+  it("an import of one batch, every record refused alike: the same reason, without batches left unsent", async () => {
+    mcp.h.sandbox.restrictTable(mcp.base.id, "Leads", mcp.h.demo.user.id, ["create"]);
+    try {
+      const records = Array.from({ length: 4 }, (_, i) => ({ fields: { Name: `few ${i}` } }));
+      const result = await mcp.client.callTool({
+        name: "create_records",
+        arguments: { baseId: mcp.base.id, tableId: "Leads", records, typecast: false },
+      });
+      const answer = result.structuredContent as OperationResultOutput;
+      // Was completed_with_errors, with Airtable's sentence on each record and no word of the table.
+      expect(answer.status).toBe("failed");
+      expect(answer.failure?.reason).toBe(
+        `Table "Leads" (${tableId()}) limits who can create records, and your Airtable account is not among them: ` +
+          `Airtable refused every record of this write (403 INVALID_PERMISSIONS: "${AIRTABLE_SAYS}."). To write ` +
+          'these records, ask a creator of the base to let you create records in that table (its "who can create ' +
+          "records\" permission, in Airtable's interface), or write them to another table; then send again the " +
+          "records get_operation lists as failed or notWritten.",
+      );
+      expect(JSON.stringify(answer.results)).not.toContain("configured to limit");
+      expect(leads()).toHaveLength(12);
+    } finally {
+      mcp.h.sandbox.clearRestrictions(mcp.base.id);
+    }
+  });
+
   it("delete_records (two batches): the table's delete limit is named, without the typecast aside", async () => {
     mcp.h.sandbox.restrictTable(mcp.base.id, "Leads", mcp.h.demo.user.id, ["delete"]);
     try {
