@@ -243,8 +243,8 @@ describe("update_records on list cells", () => {
     const said = text(result);
     expect(said).not.toContain("update_records sets a list cell");
     expect(said).not.toContain("would remove");
-    expect(said).toContain(VIP_ID);
-    expect(said).toContain(`"${VIP_ID}" looks like the id of an option`);
+    const answer = result.structuredContent as OperationResultOutput;
+    expect(answer.results?.[0]?.error?.message).toContain(`"${VIP_ID}" looks like the id of an option`);
   });
 
   it("a list keeping every item, an empty list (clearing on purpose) or a single-record link needs no addToLists", async () => {
