@@ -200,11 +200,16 @@ function checkLocalDate(field: AirtableField, value: string, where: string): voi
     readings.push({ order: "month first", month: first, day: second });
   }
   if (readings.length === 2 && first === second) return;
-  const time = /^[Tt ]\s*(\d{1,2})(:[0-5]\d(?::[0-5]\d)?)\s*$/.exec(match[5] ?? "");
-  const withTime =
-    field.type === "dateTime" && time !== null && Number(time[1]) <= 23
-      ? `T${time[1]!.padStart(2, "0")}${time[2]!}`
-      : undefined;
+  const rest = (match[5] ?? "").replace(/^[Tt,]/, "").trim();
+  const clock = field.type === "dateTime" ? clockTime(rest) : undefined;
+  const withTime = clock === undefined ? undefined : `T${clock}`;
+  // A dateTime given a time this cannot read ("noon"): the suggestion cannot carry it, and a date alone would be
+  // written at midnight, so the message says the time is still to be added rather than offering the bare day.
+  const timeLeft =
+    field.type === "dateTime" && rest !== "" && clock === undefined
+      ? ` Its time, ${JSON.stringify(rest)}, is not in that form: add it as THH:mm (24-hour), since a date alone is ` +
+        "written as midnight."
+      : "";
   const iso = (r: Reading) => JSON.stringify(isoDate(year, r.month, r.day) + (withTime ?? ""));
   const form =
     field.type !== "dateTime"
@@ -223,13 +228,59 @@ function checkLocalDate(field: AirtableField, value: string, where: string): voi
   if (b === undefined) {
     throw new ToolInputError(
       `${start} (${a.order}: ${dayInWords(year, a.month, a.day)}${yearNote}). Airtable's API takes ${form}: ` +
-        `give ${iso(a)}.`,
+        `give ${iso(a)}.${timeLeft}`,
     );
   }
   throw new ToolInputError(
     `${start} that reads as ${dayInWords(year, a.month, a.day)} (${a.order}) or ${dayInWords(year, b.month, b.day)} ` +
-      `(${b.order})${yearNote}, and Airtable may store either. Give the one meant as ${form}: ${iso(a)} or ${iso(b)}.`,
+      `(${b.order})${yearNote}, and Airtable may store either. Give the one meant as ${form}: ${iso(a)} or ` +
+      `${iso(b)}.${timeLeft}`,
   );
+}
+
+/** A timestamp with a zone: the day written (1–3), the time (4–6) and the zone (7), "Z" or an offset. */
+const ZONED_TIMESTAMP =
+  /^\s*(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?\s*([Zz]|[+-]\d{2}:?\d{2})\s*$/;
+
+/**
+ * Refuses, for a date field (a day, no time), a timestamp with a zone whose day in UTC is not the day written:
+ * "2026-12-20T23:30:00-08:00" is 2026-12-21 in UTC. Airtable keeps a date cell as a "UTC date" (field model, Date),
+ * and typecast reads such a timestamp as an instant (the sandbox stores 2026-12-21 for it), so the cell would show a
+ * day after (or before) the one written, without a word: a trial setting a project's deadline from a Los Angeles
+ * evening met it. The message names both days as YYYY-MM-DD. A timestamp whose UTC day is the day written, and
+ * every other value, pass.
+ */
+function checkZonedDay(field: AirtableField, value: string, where: string): void {
+  const m = ZONED_TIMESTAMP.exec(value);
+  if (m === null) return;
+  const written = `${m[1]}-${m[2]}-${m[3]}`;
+  const zone = m[7]!.toUpperCase() === "Z" ? "Z" : `${m[7]!.slice(0, 3)}:${m[7]!.slice(-2)}`;
+  const instant = Date.parse(`${written}T${m[4]}:${m[5]}:${m[6] ?? "00"}${zone}`);
+  if (Number.isNaN(instant)) return;
+  const utcDay = new Date(instant).toISOString().slice(0, 10);
+  if (utcDay === written) return;
+  throw new ToolInputError(
+    `${where}: ${JSON.stringify(field.name)} is a date field (a day, no time) given ${quotedValue(value)}, a time ` +
+      `with a zone: that instant is ${utcDay} in UTC, the day Airtable stores for a date cell (a "UTC date"), not ` +
+      `the ${written} written. Give the day meant as YYYY-MM-DD: "${written}" or "${utcDay}".`,
+  );
+}
+
+/**
+ * The 24-hour "HH:mm" (or "HH:mm:ss") of a clock time written after a local date: "15:30", "9:05:10", or 12-hour
+ * with am/pm ("5pm", "5:30 PM", "12 a.m."). undefined for anything else ("noon", "25:00", "13pm"), and for a bare
+ * hour without am/pm ("17": an hour or a day count?). A trial wrote "12/24/2026 5pm" into a dateTime field and was
+ * told to give "2026-12-24", which would have written midnight.
+ */
+function clockTime(text: string): string | undefined {
+  const m = /^(\d{1,2})(?::([0-5]\d)(?::([0-5]\d))?)?\s*(?:([AaPp])\.?\s*[Mm]\.?)?$/.exec(text);
+  if (m === null || (m[2] === undefined && m[4] === undefined)) return undefined;
+  let hour = Number(m[1]);
+  if (m[4] !== undefined) {
+    if (hour < 1 || hour > 12) return undefined;
+    hour = (hour % 12) + (m[4].toLowerCase() === "p" ? 12 : 0);
+  } else if (hour > 23) return undefined;
+  return `${String(hour).padStart(2, "0")}:${m[2] ?? "00"}${m[3] === undefined ? "" : `:${m[3]}`}`;
 }
 
 /** One day a local numeric date can name: its order ("day first", "month first"), month (1–12) and day. */
@@ -419,6 +470,7 @@ export function checkCellValue(
     case "date":
       if (typeof value === "string") checkCalendarDate(value, where, name);
       if (typeof value === "string") checkLocalDate(field, value, where);
+      if (typeof value === "string") checkZonedDay(field, value, where);
       if (typeof value === "string" && (DATE.test(value) || (typecast && hasDigit(value)))) return NO_NEW_OPTIONS;
       if (typecast && typeof value === "number") return NO_NEW_OPTIONS;
       return wrongType();

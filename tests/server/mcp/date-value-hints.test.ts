@@ -1,0 +1,101 @@
+/**
+ * Dates an agent wrote in a project tracker (Session 29 agent trial), through the real MCP client over HTTP against
+ * the sandbox: a local date with a 12-hour time for a dateTime field is refused with the ISO value that keeps the time
+ * ("2026-12-24T17:00", not the bare day, which would be written at midnight), and a date field given a time with a
+ * zone whose UTC day is another day is refused naming both days, instead of storing the UTC day without a word.
+ */
+import { describe, expect, it } from "vitest";
+import { callToolAnswer } from "../../support/mcp-test-harness.ts";
+import { useMcpHarness } from "../../support/use-mcp-harness.ts";
+
+const mcp = useMcpHarness({
+  name: "Tracker",
+  tables: [
+    {
+      name: "Tasks",
+      fields: [
+        { name: "Title", type: "singleLineText" },
+        { name: "Deadline", type: "date", options: { dateFormat: { name: "iso" } } },
+        {
+          name: "Due",
+          type: "dateTime",
+          options: { dateFormat: { name: "iso" }, timeFormat: { name: "24hour" }, timeZone: "Europe/Berlin" },
+        },
+      ],
+    },
+  ],
+});
+
+const call = (name: string, args: Record<string, unknown>) => callToolAnswer(mcp.client, name, args);
+
+/** Record writes the sandbox has been sent for the test base. */
+const recordWrites = () =>
+  mcp.h.sandbox.requests.filter((r) => r.method !== "GET" && r.path.startsWith(`/v0/${mcp.base.id}/`)).length;
+
+describe("a local date with a 12-hour time, for a dateTime field", () => {
+  it("is refused with the ISO value that keeps the time", async () => {
+    const before = recordWrites();
+    const answer = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      records: [{ fields: { Title: "Launch", Due: "12/24/2026 5pm" } }],
+    });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toBe(
+      'records[0].fields: "Due" is given "12/24/2026 5pm", a date in a local format (month first: 24 December ' +
+        "2026). Airtable's API takes YYYY-MM-DDTHH:mm (read in the field's time zone; add Z or an offset for " +
+        'another): give "2026-12-24T17:00".',
+    );
+    const half = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      records: [{ fields: { Title: "Launch", Due: "24.12.2026, 12:30 a.m." } }],
+    });
+    expect(half.text).toContain('give "2026-12-24T00:30".');
+    expect(recordWrites()).toBe(before);
+  });
+
+  it("a time it cannot read is named, never dropped for the bare day", async () => {
+    const answer = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      records: [{ fields: { Title: "Launch", Due: "12/24/2026 noon" } }],
+    });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toBe(
+      'records[0].fields: "Due" is given "12/24/2026 noon", a date in a local format (month first: 24 December ' +
+        '2026). Airtable\'s API takes YYYY-MM-DD, or with a time as YYYY-MM-DDTHH:mm: give "2026-12-24". Its ' +
+        'time, "noon", is not in that form: add it as THH:mm (24-hour), since a date alone is written as midnight.',
+    );
+  });
+});
+
+describe("a date field given a time with a zone", () => {
+  it("whose UTC day is another day: refused, naming both days", async () => {
+    const before = recordWrites();
+    const answer = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      records: [{ fields: { Title: "Relaunch", Deadline: "2026-12-20T23:30:00-08:00" } }],
+    });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toBe(
+      'records[0].fields: "Deadline" is a date field (a day, no time) given "2026-12-20T23:30:00-08:00", a time ' +
+        'with a zone: that instant is 2026-12-21 in UTC, the day Airtable stores for a date cell (a "UTC date"), ' +
+        'not the 2026-12-20 written. Give the day meant as YYYY-MM-DD: "2026-12-20" or "2026-12-21".',
+    );
+    expect(recordWrites()).toBe(before);
+  });
+
+  it("whose UTC day is the day written: written as before", async () => {
+    const answer = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      records: [{ fields: { Title: "Relaunch", Deadline: "2026-12-20T10:00:00+01:00" } }],
+    });
+    expect(answer.isError).toBe(false);
+    const id = (answer.data.results as { id: string }[])[0]!.id;
+    const record = await call("get_record", { baseId: mcp.base.id, tableId: "Tasks", recordId: id });
+    expect((record.data.record as { fields: Record<string, unknown> }).fields.Deadline).toBe("2026-12-20");
+  });
+});
