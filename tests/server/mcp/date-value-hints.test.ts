@@ -99,3 +99,19 @@ describe("a date field given a time with a zone", () => {
     expect((record.data.record as { fields: Record<string, unknown> }).fields.Deadline).toBe("2026-12-20");
   });
 });
+
+describe("the cells' description in tools/list", () => {
+  it("says how a date and time without a zone is read, before the agent writes one", async () => {
+    // Trial: "Start" (shown in each viewer's zone) given "2026-12-09T09:00" for a person in Los Angeles was stored as
+    // 09:00 UTC (01:00 for them), as Airtable's field model says, and the description said only how to write a date.
+    const { tools } = await mcp.client.listTools();
+    for (const name of ["create_record", "create_records", "update_records", "upsert_records"]) {
+      const schema = JSON.stringify(tools.find((t) => t.name === name)?.inputSchema);
+      expect(schema, name).toContain(
+        'a date and time \\"YYYY-MM-DDTHH:mm\\" with Z or an offset (without one it is read in the field\'s time ' +
+          "zone, or as UTC when the field shows each viewer's own zone or UTC: give the offset for a person's local " +
+          "time)",
+      );
+    }
+  });
+});

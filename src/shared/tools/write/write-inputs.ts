@@ -13,7 +13,10 @@ import { lettersAndDigits } from "../../closest-name.ts";
 /**
  * The cells of one record. The percent sentence leads: a percent field stores a fraction, and `"Win probability": 50`
  * (meant as 50 %) is legal and stored as 5,000 % without a word from Airtable. Write answers carry no per-record notes
- * to warn after the fact (operation-result.ts), so the schema says it first, where agents read field formats.
+ * to warn after the fact (operation-result.ts), so the schema says it first, where agents read field formats. So does
+ * the date-time sentence: a zoneless time written to a field whose time zone is `client` or `utc` is read as UTC
+ * (field model, Date and time; date-time-input.ts), so "9 am" for a person in Los Angeles written as
+ * "2026-12-09T09:00" shows as 01:00 to them, again without a word (Session 29 agent trial).
  */
 export const fieldsInput = z
   .record(z.string(), z.unknown())
@@ -22,7 +25,9 @@ export const fieldsInput = z
       'Cell values keyed by field name or id, e.g. {"Name": "Ada", "Stage": "Lead"}. Names are matched exactly, or ' +
       "ignoring case and surrounding spaces when only one field matches. Computed fields (formula, rollup, lookup, count, created " +
       "time, …) cannot be written. Values in Airtable's cell format: a duration is in seconds, a date is " +
-      '"YYYY-MM-DD", a link is a list of record ids or of the linked records\' primary values.',
+      '"YYYY-MM-DD", a date and time "YYYY-MM-DDTHH:mm" with Z or an offset (without one it is read in the field\'s ' +
+      "time zone, or as UTC when the field shows each viewer's own zone or UTC: give the offset for a person's local " +
+      "time), a link is a list of record ids or of the linked records' primary values.",
   );
 
 /** `typecast` when a record write does not give it: on, like the reference server. */
