@@ -122,16 +122,35 @@ export const operationOptionsSchema = z.object({
    * stripped), so it only adds a sentence.
    */
   valueNotes: z.array(valueNoteSchema).min(1).optional(),
+  /**
+   * upsert_records without `addToLists: true`: the list fields (links, multiple selects, attachments, collaborators;
+   * not a link set to one record) its records give a non-empty list, which Airtable sets each updated record's cell
+   * to, removing what it held that the list lacks. Every answer names them for the records updated
+   * (list-replacements.ts), since nothing is read first to refuse it, as update_records does. Derived like
+   * `valueNotes`; absent on operations of earlier versions (a worker of such a version drops it), so it only adds a
+   * sentence.
+   */
+  listsReplaced: z
+    .array(z.object({ fieldId: z.string().min(1), field: z.string() }))
+    .min(1)
+    .optional(),
 });
 export type OperationOptions = z.infer<typeof operationOptionsSchema>;
 
 /**
  * The options the agent's call chose (typecast, onError, replace, fieldsToMergeOn), without those derived from the
- * call and the base's schema when it was checked (`addsSelectOptions`, `newSelectOptions`, `valueNotes`): the schema changes with
+ * call and the base's schema when it was checked (`addsSelectOptions`, `newSelectOptions`, `valueNotes`,
+ * `listsReplaced`): the schema changes with
  * the write itself (the first batch creates the options), so a retry of the same call checked afterwards derives
  * other ones.
  */
 export function chosenOptions(options: OperationOptions): OperationOptions {
-  const { addsSelectOptions: _adds, newSelectOptions: _new, valueNotes: _notes, ...chosen } = options;
+  const {
+    addsSelectOptions: _adds,
+    newSelectOptions: _new,
+    valueNotes: _notes,
+    listsReplaced: _lists,
+    ...chosen
+  } = options;
   return chosen;
 }

@@ -85,6 +85,13 @@ export const upsertRecords = defineWriteTool({
       duplicateMergeWhy: "both would write the same record. Give each record once (merge their fields).",
     });
     const cells = checked.cells;
+    let listsReplaced: { fieldId: string; field: string }[] = [];
+    if (input.addToLists !== true) {
+      const schema = await ctx.schemas.get(ctx.airtable, input.baseId, ctx.userId);
+      const table = schema.tables.find((t) => t.id === checked.tableId);
+      listsReplaced =
+        table === undefined ? [] : listFieldsSet(table, cells).map((f) => ({ fieldId: f.id, field: f.name }));
+    }
     if (input.addToLists === true) {
       const schema = await ctx.schemas.get(ctx.airtable, input.baseId, ctx.userId);
       const table = schema.tables.find((t) => t.id === checked.tableId);
@@ -123,6 +130,7 @@ export const upsertRecords = defineWriteTool({
         onError: input.onError,
         fieldsToMergeOn: checked.fieldsToMergeOn ?? input.fieldsToMergeOn,
         ...derivedOptions(checked),
+        ...(listsReplaced.length > 0 && { listsReplaced }),
       },
     };
   },
