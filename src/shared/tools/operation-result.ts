@@ -592,7 +592,9 @@ function stateSentence(state: OperationState, via: "tool" | "task", now: number)
         notWrittenOf(p) > 0
           ? "notWritten if it was never sent or its request was refused (its reason says which)"
           : "notWritten if it was never sent";
-      return `${said}${refused} ${itemsAt}: an id if it was written, ${notWritten}.${urlAttachmentsSentence(state)}`;
+      // A delete's items were deleted: its results carry the id with action "deleted", never "written".
+      const done = doneWord(state.operation.kind);
+      return `${said}${refused} ${itemsAt}: an id if it was ${done}, ${notWritten}.${urlAttachmentsSentence(state)}`;
     }
     case "completed":
       return `Done: ${counts}.${urlAttachmentsSentence(state)}`;

@@ -71,6 +71,33 @@ describe("cancel_operation (embedded runner)", () => {
     });
   });
 
+  it("a cancelled delete says its results carry an id for each record deleted, not written", async () => {
+    // Session 29 trial: a 1,500-record delete cancelled midway answered "an id if it was written".
+    const baseId = h.sandbox.createBase(h.demo.user.id, {
+      name: "Embedded delete cancel",
+      tables: [
+        {
+          name: "Tasks",
+          fields: [{ name: "Name", type: "singleLineText" }],
+          records: Array.from({ length: 400 }, (_, i) => ({ Name: `row ${i}` })),
+        },
+      ],
+    }).id;
+    const recordIds = h.sandbox.listRecordsDirect(baseId, "Tasks").map((r) => r.id);
+    const first = await call("delete_records", { baseId, tableId: "Tasks", recordIds });
+    expect(first.done).toBe(false);
+    await call("cancel_operation", { operationId: first.operationId });
+    let final = first;
+    for (let i = 0; i < 100 && !final.done; i++) {
+      await sleep(100);
+      final = await call("get_operation", { operationId: first.operationId });
+    }
+    expect(final.status).toBe("cancelled");
+    expect(final.message).toContain(" items were deleted; ");
+    expect(final.message).toContain("Each item's result is in results, by index: an id if it was deleted, notWritten");
+    expect(final.message).not.toContain("if it was written");
+  });
+
   it("a write call waiting for its operation ends with the cancel; its last progress notification says cancelled", async () => {
     const waiting = await startMcpHarness({ tools: allTools, writeWaitMs: 20_000 });
     try {

@@ -41,7 +41,7 @@ export const searchRecords = defineTool({
   title: "Search records",
   description:
     "Finds records whose cells contain searchTerm (case-insensitive, literal text: quotes and formula syntax " +
-    "are matched as typed). By default searches what the user sees as text: text fields, AI text, people (by name), " +
+    "are matched as typed). By default searches what the user sees as text: text fields, selects, AI text, people (by name), " +
     "barcodes, lookups, rollups and formulas with text results (a cell showing #ERROR! never matches and never " +
     "hides its record), and link fields (by the linked records' primary values, e.g. a company's name); " +
     "or only fieldIds when given (ids or names). searchedFields lists the fields searched. Paged like list_records, " +
