@@ -115,3 +115,26 @@ describe("the cells' description in tools/list", () => {
     }
   });
 });
+
+describe("a date and time written in words or with am/pm, for a dateTime field", () => {
+  it("is sent in ISO form and read in the field's time zone, as a date with a T is", async () => {
+    // Trial: "Dec 24, 2026 5:00 PM" into a Europe/Berlin field was stored as 17:00 UTC (18:00 in Berlin): the
+    // sandbox's typecast parsed it in its own process's zone, while "2026-12-24T17:00" is read in the field's.
+    const given = ["Dec 24, 2026 5:00 PM", "24 December 2026 17:00", "2026-12-24 5pm", "Thursday, December 24th 2026"];
+    const answer = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      records: given.map((Due, i) => ({ fields: { Title: `Worded ${i}`, Due } })),
+    });
+    expect(answer.isError, answer.text).toBe(false);
+    const stored = (answer.data.results as { id: string }[]).map(
+      ({ id }) => mcp.h.sandbox.listRecordsDirect(mcp.base.id, "Tasks").find((r) => r.id === id)?.fields.Due,
+    );
+    expect(stored).toEqual([
+      "2026-12-24T16:00:00.000Z",
+      "2026-12-24T16:00:00.000Z",
+      "2026-12-24T16:00:00.000Z",
+      "2026-12-23T23:00:00.000Z",
+    ]);
+  });
+});

@@ -59,7 +59,8 @@
  *   INVALID_VALUE_FOR_COLUMN "cannot accept the provided value", what a newcomer trial got in the worker for
  *   `"Account manager": "Demo User"`). Whether the person is a collaborator of the base is Airtable's to say.
  * - a dateTime given with a space for the T ("2026-03-04 10:00") is sent with the T (dateTimeWithT), read in the field's
- *   time zone as the field model says;
+ *   time zone as the field model says; so is one with a 12-hour time or an English month name ("2026-12-24 5pm",
+ *   "Dec 24, 2026 5:00 PM", "24 December 2026": wordedDateTime);
  * - number, currency and percent text with typecast whose comma can only be a decimal comma ("12,50 €",
  *   "1.234,5") is refused, naming the number meant (checkDecimalComma): a parser may read it as a thousands separator;
  * - percent with typecast: a number written as text without a percent sign ("25") is refused, naming its two
@@ -577,7 +578,73 @@ const SPACED_DATE_TIME = /^(\d{4}-\d{2}-\d{2}) (([01]\d|2[0-3]):[0-5]\d(:[0-5]\d
 export function dateTimeWithT(field: Pick<AirtableField, "type">, value: unknown): unknown {
   if (field.type !== "dateTime" || typeof value !== "string") return value;
   const match = SPACED_DATE_TIME.exec(value);
-  return match === null ? value : `${match[1]}T${match[2]}`;
+  return match === null ? (wordedDateTime(value) ?? value) : `${match[1]}T${match[2]}`;
+}
+
+/** English month names and their usual abbreviations ("Sept" too), lower-cased, to the month's number. */
+const MONTHS: ReadonlyMap<string, number> = new Map(
+  [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+  ].flatMap((name, i) => [
+    [name, i + 1] as const,
+    [name.slice(0, 3), i + 1] as const,
+    ...(name === "september" ? [["sept", 9] as const] : []),
+  ]),
+);
+
+/** "2026-12-24 5pm", "2026-12-24T5:30 PM": an ISO date with a 12-hour time (clockTime reads the time). */
+const ISO_DATE_12H = /^\s*(\d{4})-(\d{2})-(\d{2})[Tt ]\s*(\d{1,2}(?::[0-5]\d(?::[0-5]\d)?)?\s*[AaPp]\.?\s*[Mm]\.?)\s*$/;
+/** "Dec 24, 2026", "Thursday, December 24th 2026 at 5:00 PM": month name first, then day and year, then a time. */
+const MONTH_FIRST =
+  /^\s*(?:[A-Za-z]+,?\s+)?([A-Za-z]{3,9})\.?\s+(\d{1,2})(?:st|nd|rd|th)?,?\s+(\d{4})(?:,?\s+(?:at\s+)?(.+?))?\s*$/;
+/** "24 Dec 2026 17:00", "24th December, 2026": day first, then month name and year, then a time. */
+const DAY_FIRST =
+  /^\s*(?:[A-Za-z]+,?\s+)?(\d{1,2})(?:st|nd|rd|th)?\s+([A-Za-z]{3,9})\.?,?\s+(\d{4})(?:,?\s+(?:at\s+)?(.+?))?\s*$/;
+
+/**
+ * A dateTime cell's text in a form people write but Airtable's API does not document, whose day cannot be misread
+ * (an ISO date with a 12-hour time, or an English month name), as the ISO 8601 form the field model documents:
+ * "Dec 24, 2026 5:00 PM" → "2026-12-24T17:00", "24 December 2026" → "2026-12-24". Like the space for the T
+ * (dateTimeWithT), the ISO form is read in the field's time zone ("ambiguous string inputs … will be interpreted
+ * according to the timeZone of the field"), where typecast's parse of the text is not documented: the sandbox's
+ * JavaScript Date read "Dec 24, 2026 5:00 PM" in its own process's zone and stored 18:00 in a Europe/Berlin field
+ * without a word (Session 29 agent trial). Undefined for anything else: a time it cannot read, a zone in the text
+ * ("5:00 PM EST"), a day that does not exist, or a month name it does not know (left to typecast as before).
+ */
+function wordedDateTime(value: string): string | undefined {
+  const iso = ISO_DATE_12H.exec(value);
+  if (iso !== null) {
+    const clock = clockTime(iso[4]!.trim());
+    const [year, month, day] = [Number(iso[1]), Number(iso[2]), Number(iso[3])];
+    if (clock === undefined || day < 1 || day > daysInMonth(year, month)) return undefined;
+    return `${isoDate(year, month, day)}T${clock}`;
+  }
+  const first = MONTH_FIRST.exec(value);
+  const dayFirst = first === null ? DAY_FIRST.exec(value) : null;
+  const parts =
+    first !== null
+      ? { month: first[1]!, day: first[2]!, year: first[3]!, time: first[4] }
+      : dayFirst !== null
+        ? { month: dayFirst[2]!, day: dayFirst[1]!, year: dayFirst[3]!, time: dayFirst[4] }
+        : undefined;
+  if (parts === undefined) return undefined;
+  const month = MONTHS.get(parts.month.toLowerCase());
+  const [year, day] = [Number(parts.year), Number(parts.day)];
+  if (month === undefined || day < 1 || day > daysInMonth(year, month)) return undefined;
+  if (parts.time === undefined) return isoDate(year, month, day);
+  const clock = clockTime(parts.time.trim());
+  return clock === undefined ? undefined : `${isoDate(year, month, day)}T${clock}`;
 }
 
 /**
