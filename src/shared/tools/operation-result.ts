@@ -603,7 +603,12 @@ function stateSentence(state: OperationState, via: "tool" | "task", now: number)
         p.recordsInDoubt > 0
           ? " Items in doubt were sent but the answer was lost: look them up (e.g. search_records) before writing them again."
           : "";
-      const stopped = state.stopped ? " onError was stop: nothing after the failing batch was written." : "";
+      // The records after the failing batch were never sent: counted here, since the counts before say only what was
+      // written, failed, in doubt or refused with its request (a trial summed "10 written, 1 failed, 9 not written
+      // of 25" and missed 5).
+      const unsent = p.recordsTotal - p.recordsSucceeded - p.recordsFailed - p.recordsInDoubt - notWrittenOf(p);
+      const never = unsent > 0 ? ` (${plural(unsent, items)} after it never sent, listed as notWritten)` : "";
+      const stopped = state.stopped ? ` onError was stop: nothing after the failing batch was written${never}.` : "";
       const each =
         p.recordsFailed > 0
           ? " Each failed item's error is in results, by index."

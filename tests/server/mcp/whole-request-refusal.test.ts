@@ -125,6 +125,10 @@ describe("a request refused as a whole (onError stop)", () => {
     expect(answer.message).toMatch(
       /^Done with errors: 0 records written, 1 failed, 9 not written \(their request was refused\) of 40\./,
     );
+    // The 30 never sent are counted too (Session 29 trial: the counts added up to fewer than the records given).
+    expect(answer.message).toMatch(
+      /onError was stop: nothing after the failing batch was written \(30 records after it never sent, listed as notWritten\)\.$/,
+    );
     expect(seen.at(-1)?.message).toBe(
       `10 of 40 done: 0 written, 1 failed, 9 not written (their request was refused) (batch 1/4) · operation ${answer.operationId}`,
     );
