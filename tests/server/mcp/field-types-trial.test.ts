@@ -290,6 +290,29 @@ describe("numbers with a decimal comma, and links copied from an expandLinks rea
     );
   });
 
+  it("number text with a minus sign or parentheses: the number named keeps its sign, or none is named", async () => {
+    // h-review29: "−5" (U+2212, as spreadsheets write a minus) was answered "give the number 5", and an accountant's
+    // "(1,200)" (a negative) "give the number 1200": an agent following the refusal wrote the wrong sign.
+    const answer = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Items",
+      records: [{ fields: { Name: "s", Units: "\u22125", Price: "(1,200)", Ratio: "\u221212%" } }],
+    });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toContain(
+      '- records[0].fields: "Units" is a number field: give the number -5 (a JSON number, without symbols or ' +
+        'separators), not the text "\u22125".',
+    );
+    expect(answer.text).toContain(
+      '- records[0].fields: "Price" is a currency field: give a plain number such as 1250.5 (no currency symbol), ' +
+        'not the text "(1,200)".',
+    );
+    expect(answer.text).toContain(
+      '- records[0].fields: "Ratio" is a percent field: give the number -0.12 (a JSON number: a percent cell holds ' +
+        'a fraction, -0.12 is -12 %), not the text "\u221212%".',
+    );
+  });
+
   it("a grouping comma is still left to typecast, given true", async () => {
     const answer = await call("create_record", {
       baseId: mcp.base.id,

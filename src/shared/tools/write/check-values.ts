@@ -687,10 +687,18 @@ const PLAIN_NUMBER = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
 /**
  * A number with grouping commas, an optional sign and decimals, between symbols or spaces ("$1,200.50", "-€ 1,200",
  * "1,200 USD", "12%"): group 1 the sign, 2 the digits. Letters other than a currency code, several numbers, or a
- * point and comma in the wrong order match nothing: no number is named then.
+ * point and comma in the wrong order match nothing: no number is named then. The sign is "+", "-" or the minus sign
+ * U+2212 ("−5", as spreadsheets and typeset text write it); parentheses (an accountant's "(1,200)", a negative) and
+ * the other dashes are no symbol, so text with them names no number rather than one with the wrong sign.
  */
-const FORMATTED_NUMBER =
-  /^\s*([+-]?)\s*[^\d\s.,+-]{0,3}\s*([+-]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)\s*(?:%|[^\d\s.,%+-]{1,3})?\s*$/;
+const FORMATTED_NUMBER = new RegExp(
+  String.raw`^\s*([+\-\u2212]?)\s*[^\d\s.,+\-\u2010-\u2015\u2212()]{0,3}\s*` +
+    String.raw`([+\-\u2212]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)` +
+    String.raw`\s*(?:%|[^\d\s.,%+\-\u2010-\u2015\u2212()]{1,3})?\s*$`,
+);
+/** A sign as FORMATTED_NUMBER reads it: "+", or minus ("-", U+2212). */
+const SIGN = /^[+\-\u2212]/;
+const MINUS = /^[-\u2212]/;
 
 /**
  * The number a number, currency or percent field's text names, as the cell holds it: "$1,200.50" 1200.5, "1,200"
@@ -705,7 +713,11 @@ function numberMeant(field: AirtableField, value: string): number | undefined {
   if (PLAIN_NUMBER.test(value)) return Number(value);
   const match = FORMATTED_NUMBER.exec(value);
   if (match === null) return undefined;
-  const n = Number(match[2]!.replace(/,/g, "")) * (match[1] === "-" ? -1 : 1);
+  const digits = match[2]!.replace(/,/g, "");
+  // Two signs ("-$-5"): which one is meant is a guess, so no number is named.
+  if (match[1] !== "" && SIGN.test(digits)) return undefined;
+  const negative = MINUS.test(match[1]!) || MINUS.test(digits);
+  const n = Number(digits.replace(SIGN, "")) * (negative ? -1 : 1);
   if (!Number.isFinite(n)) return undefined;
   return percent ? n / 100 : n;
 }
