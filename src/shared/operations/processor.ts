@@ -538,14 +538,8 @@ class OperationRun {
     traced?: TracedCulprits,
   ): Promise<void> {
     const op = this.#op;
-    const kind = this.#kind;
     const indexes = [...items.keys()];
-    const { culprits, own } = traced ?? {
-      culprits: tracedCulprits(error.type, error.message, requestRecords(items, kind), op.fieldNames).map(
-        (at) => indexes[at]!,
-      ),
-      own: (index: number) => recordRefusalMessage(error, op, new Map([[index, items.get(index)]]), kind),
-    };
+    const { culprits, own } = traced ?? this.#culpritsInMessage(error, items);
     const note = culpritNote(indexes, culprits, op.kind);
     const errors = indexes.map((index): ItemError => ({
       index,
@@ -553,6 +547,23 @@ class OperationRun {
       message: culprits.includes(index) ? `${asSentence(own(index))}${note}` : message,
     }));
     await this.#append({ type: "batch.failed", batch, errors, permanent: true, refusedAsWhole: { culprits } });
+  }
+
+  /**
+   * The records of a request refused as a whole that Airtable's message points at (whole-request.ts tracedCulprits),
+   * as input indexes in request order, each with its own error (recordRefusalMessage over that record alone): for
+   * #refuseWhole and #resendWithoutCulprits when the caller traced none itself.
+   */
+  #culpritsInMessage(error: AirtableError, items: RequestItems): TracedCulprits {
+    const op = this.#op;
+    const kind = this.#kind;
+    const indexes = [...items.keys()];
+    return {
+      culprits: tracedCulprits(error.type, error.message, requestRecords(items, kind), op.fieldNames).map(
+        (at) => indexes[at]!,
+      ),
+      own: (index: number) => recordRefusalMessage(error, op, new Map([[index, items.get(index)]]), kind),
+    };
   }
 
   /**
@@ -574,14 +585,8 @@ class OperationRun {
     traced: TracedCulprits | undefined,
   ): Promise<boolean> {
     const op = this.#op;
-    const kind = this.#kind;
     const indexes = [...items.keys()];
-    const { culprits, own } = traced ?? {
-      culprits: tracedCulprits(error.type, error.message, requestRecords(items, kind), op.fieldNames).map(
-        (at) => indexes[at]!,
-      ),
-      own: (index: number) => recordRefusalMessage(error, op, new Map([[index, items.get(index)]]), kind),
-    };
+    const { culprits, own } = traced ?? this.#culpritsInMessage(error, items);
     if (culprits.length === 0 || culprits.length === indexes.length) return false;
     const rest = indexes.filter((index) => !culprits.includes(index));
     await this.#append({ type: "batch.failed", batch, errors, permanent: false });
