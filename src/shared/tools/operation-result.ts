@@ -190,8 +190,13 @@ export function operationResult(state: OperationState, opts: ResultPageOptions =
   const byIndex = new Map<number, ItemOutcome>(state.outcomes.map((o) => [o.index, o]));
   const said = errorsSaid(state.refusedRequests);
   if (since !== undefined) {
-    const listed = withChangedResults(out, state, since, start, pageSize, byIndex, said);
-    token((index) => listed.has(index));
+    // The log's last event when the first page of this `since` was answered (carried by nextCursor): the pages
+    // before this one listed every result before `start` that changed after `since` up to it.
+    const firstPageSeq = opts.cursor === undefined ? state.lastSeq : carriedPageSeq(opts.cursor, since, state.lastSeq);
+    const listed = withChangedResults(out, state, since, start, pageSize, byIndex, said, firstPageSeq);
+    const shownBefore = (index: number): boolean =>
+      firstPageSeq !== undefined && index < start && (state.settledSeq.get(index) ?? state.lastSeq) <= firstPageSeq;
+    token((index) => listed.has(index) || shownBefore(index));
     return out;
   }
   const end = Math.min(total, start + pageSize);
@@ -216,8 +221,9 @@ export function operationResult(state: OperationState, opts: ResultPageOptions =
 /**
  * Fills `out` with the results of the items whose result changed after the log's event `since` (a seq): settled by a
  * later event (OperationState.settledSeq), or, when the operation ended or stopped after it, not written; by index
- * from `start`, at most `pageSize`, with nextCursor (and a sentence in the message) when more changed. Answers the
- * indexes listed.
+ * from `start`, at most `pageSize`, with nextCursor (and a sentence in the message) when more changed. The cursor
+ * carries `since` and `firstPageSeq` (the log's last event when the first page was answered) when known, so that a
+ * later page's sinceToken counts the earlier pages' results as seen (carriedPageSeq). Answers the indexes listed.
  */
 function withChangedResults(
   out: OperationResultOutput,
@@ -227,6 +233,7 @@ function withChangedResults(
   pageSize: number,
   byIndex: ReadonlyMap<number, ItemOutcome>,
   said: ReadonlySet<RefusedRequest>,
+  firstPageSeq: number | undefined,
 ): Set<number> {
   const op = state.operation;
   const ended = (isTerminal(state.status) || state.stopped) && state.lastSeq > since;
@@ -241,7 +248,7 @@ function withChangedResults(
   out.message += ` The results field lists only the ${shown} whose result changed since the sinceToken given.`;
   if (changed.length > pageSize) {
     const next = changed[pageSize]!;
-    out.nextCursor = `${op.operationId}:${next}`;
+    out.nextCursor = `${op.operationId}:${next}${firstPageSeq === undefined ? "" : `:${since}:${firstPageSeq}`}`;
     out.message +=
       ` ${formatCount(changed.length - pageSize)} more changed: call get_operation with the same since and cursor ` +
       "set to nextCursor for them.";
@@ -264,6 +271,21 @@ function shownUpTo(state: OperationState, shown: (index: number) => boolean, sin
     if (changedAt !== undefined && changedAt > since) upTo = Math.min(upTo, changedAt - 1);
   }
   return Math.max(upTo, 0);
+}
+
+/**
+ * The log's last event when the first page of `since` was answered, as a since answer's nextCursor carries it
+ * (`op_…:<index>:<since>:<seq>`): a later page's sinceToken then counts the results before it that changed up to that
+ * event as seen, since the pages before listed them. Without it, a poll with the last page's token listed again every
+ * result of the earlier pages, and the next paging gave the same token: an agent polling a long import that way got
+ * the same results on every poll (h-review29). Undefined for a cursor without it (a page of another `since`, or of an
+ * answer without `since`): then only this page's results count as seen.
+ */
+function carriedPageSeq(cursor: string, since: number, lastSeq: number): number | undefined {
+  const [, , carriedSince, seq] = cursor.split(":");
+  const first = Number(seq);
+  if (carriedSince === undefined || Number(carriedSince) !== since) return undefined;
+  return Number.isInteger(first) && first >= since && first <= lastSeq ? first : undefined;
 }
 
 /** The seq a sinceToken (`op_…@seq`) names. Throws ToolInputError for one that is not this operation's. */

@@ -83,6 +83,43 @@ describe("get_operation with since", () => {
     }
   });
 
+  it("the last page's sinceToken counts the earlier pages as seen: the next poll lists only what changed after", async () => {
+    // h-review29: a poll that paged (more than 200 results changed) and went on with the last page's sinceToken got
+    // the earlier pages' results again, and paging them gave the same token: the same results on every poll.
+    const baseId = h.sandbox.createBase(h.demo.user.id, {
+      name: "Paged polls",
+      tables: [{ name: "Rows", fields: [{ name: "Name", type: "singleLineText" }] }],
+    }).id;
+    const records = Array.from({ length: 450 }, (_, i) => ({ fields: { Name: `row ${i}` } }));
+    const first = await call("create_records", { baseId, tableId: "Rows", records });
+    let done = first;
+    for (let i = 0; i < 600 && !done.done; i++) {
+      await sleep(100);
+      done = await call("get_operation", { operationId: first.operationId });
+    }
+    expect(done.status).toBe("completed");
+    // Everything changed after the write's first answer: three pages, each with its own sinceToken.
+    const seen = new Set<number>();
+    let page = await call("get_operation", { operationId: first.operationId, since: first.sinceToken });
+    for (let pages = 1; ; pages++) {
+      for (const r of page.results ?? []) seen.add(r.index);
+      if (page.nextCursor === undefined) {
+        expect(pages).toBe(3);
+        break;
+      }
+      page = await call("get_operation", {
+        operationId: first.operationId,
+        since: first.sinceToken,
+        cursor: page.nextCursor,
+      });
+    }
+    expect(seen.size).toBe(450);
+    // Nothing changed since the last page was answered: its token lists nothing again.
+    const next = await call("get_operation", { operationId: first.operationId, since: page.sinceToken });
+    expect(next.results).toEqual([]);
+    expect(next.nextCursor).toBeUndefined();
+  });
+
   it("a cancelled import's last poll lists the records not written; a token of another operation is refused", async () => {
     const baseId = h.sandbox.createBase(h.demo.user.id, {
       name: "Cancelled import",
