@@ -137,4 +137,23 @@ describe("a date and time written in words or with am/pm, for a dateTime field",
       "2026-12-23T23:00:00.000Z",
     ]);
   });
+
+  it("a day that does not exist, in words, is refused as in ISO form, for a date field too", async () => {
+    // h-review29: "Feb 30, 2026" was left to typecast, whose parse (the sandbox's JavaScript Date) stored March 2,
+    // while "2026-02-30" is refused.
+    const before = recordWrites();
+    const answer = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      records: [{ fields: { Title: "Never", Due: "Feb 30, 2026 5:00 PM", Deadline: "31 April 2026" } }],
+    });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toContain(
+      'records[0].fields: "Due" is given "Feb 30, 2026 5:00 PM", a day that does not exist (February 2026 has 28 days).',
+    );
+    expect(answer.text).toContain(
+      'records[0].fields: "Deadline" is given "31 April 2026", a day that does not exist (April 2026 has 30 days).',
+    );
+    expect(recordWrites()).toBe(before);
+  });
 });

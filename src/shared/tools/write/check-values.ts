@@ -470,6 +470,7 @@ export function checkCellValue(
       return wrongType();
     case "date":
       if (typeof value === "string") checkCalendarDate(value, where, name);
+      if (typeof value === "string") checkWordedDay(value, where, name);
       if (typeof value === "string") checkLocalDate(field, value, where);
       if (typeof value === "string") checkZonedDay(field, value, where);
       if (typeof value === "string" && (DATE.test(value) || (typecast && hasDigit(value)))) return NO_NEW_OPTIONS;
@@ -477,6 +478,7 @@ export function checkCellValue(
       return wrongType();
     case "dateTime":
       if (typeof value === "string") checkCalendarDate(value, where, name);
+      if (typeof value === "string") checkWordedDay(value, where, name);
       if (typeof value === "string") checkLocalDate(field, value, where);
       if (typeof value === "string" && (DATE_TIME.test(value) || DATE.test(value) || (typecast && hasDigit(value)))) {
         return NO_NEW_OPTIONS;
@@ -612,6 +614,38 @@ const MONTH_FIRST =
 const DAY_FIRST =
   /^\s*(?:[A-Za-z]+,?\s+)?(\d{1,2})(?:st|nd|rd|th)?\s+([A-Za-z]{3,9})\.?,?\s+(\d{4})(?:,?\s+(?:at\s+)?(.+?))?\s*$/;
 
+/** The month (1–12), day and year an English date in words names (MONTH_FIRST, DAY_FIRST); undefined for other text. */
+function wordedDay(value: string): { month: number; day: number; year: number; time: string | undefined } | undefined {
+  const first = MONTH_FIRST.exec(value);
+  const dayFirst = first === null ? DAY_FIRST.exec(value) : null;
+  const parts =
+    first !== null
+      ? { month: first[1]!, day: first[2]!, year: first[3]!, time: first[4] }
+      : dayFirst !== null
+        ? { month: dayFirst[2]!, day: dayFirst[1]!, year: dayFirst[3]!, time: dayFirst[4] }
+        : undefined;
+  const month = parts === undefined ? undefined : MONTHS.get(parts.month.toLowerCase());
+  if (parts === undefined || month === undefined) return undefined;
+  return { month, day: Number(parts.day), year: Number(parts.year), time: parts.time };
+}
+
+/**
+ * Refuses a date or dateTime cell's text naming, in words, a day that does not exist ("Feb 30, 2026", "31 April
+ * 2026"), as checkCalendarDate refuses "2026-02-30": whatever typecast says, rather than left to a parser that may
+ * roll it over to another day (the sandbox's JavaScript Date makes "Feb 30, 2026" March 2). Other text passes.
+ */
+function checkWordedDay(value: string, where: string, name: string): void {
+  const worded = wordedDay(value);
+  if (worded === undefined) return;
+  const { year, month, day } = worded;
+  const days = daysInMonth(year, month);
+  if (day >= 1 && day <= days) return;
+  throw new ToolInputError(
+    `${where}: ${name} is given ${quotedValue(value)}, a day that does not exist (${monthName(month)} ${year} has ` +
+      `${days} days).`,
+  );
+}
+
 /**
  * A dateTime cell's text in a form people write but Airtable's API does not document, whose day cannot be misread
  * (an ISO date with a 12-hour time, or an English month name), as the ISO 8601 form the field model documents:
@@ -620,7 +654,8 @@ const DAY_FIRST =
  * according to the timeZone of the field"), where typecast's parse of the text is not documented: the sandbox's
  * JavaScript Date read "Dec 24, 2026 5:00 PM" in its own process's zone and stored 18:00 in a Europe/Berlin field
  * without a word (Session 29 agent trial). Undefined for anything else: a time it cannot read, a zone in the text
- * ("5:00 PM EST"), a day that does not exist, or a month name it does not know (left to typecast as before).
+ * ("5:00 PM EST"), or a month name it does not know (left to typecast as before), and a day that does not exist
+ * (checkWordedDay refuses it).
  */
 function wordedDateTime(value: string): string | undefined {
   const iso = ISO_DATE_12H.exec(value);
@@ -630,20 +665,13 @@ function wordedDateTime(value: string): string | undefined {
     if (clock === undefined || day < 1 || day > daysInMonth(year, month)) return undefined;
     return `${isoDate(year, month, day)}T${clock}`;
   }
-  const first = MONTH_FIRST.exec(value);
-  const dayFirst = first === null ? DAY_FIRST.exec(value) : null;
-  const parts =
-    first !== null
-      ? { month: first[1]!, day: first[2]!, year: first[3]!, time: first[4] }
-      : dayFirst !== null
-        ? { month: dayFirst[2]!, day: dayFirst[1]!, year: dayFirst[3]!, time: dayFirst[4] }
-        : undefined;
-  if (parts === undefined) return undefined;
-  const month = MONTHS.get(parts.month.toLowerCase());
-  const [year, day] = [Number(parts.year), Number(parts.day)];
-  if (month === undefined || day < 1 || day > daysInMonth(year, month)) return undefined;
-  if (parts.time === undefined) return isoDate(year, month, day);
-  const clock = clockTime(parts.time.trim());
+  const worded = wordedDay(value);
+  if (worded === undefined) return undefined;
+  const { year, month, day, time } = worded;
+  // A day that does not exist is refused (checkWordedDay), not converted.
+  if (day < 1 || day > daysInMonth(year, month)) return undefined;
+  if (time === undefined) return isoDate(year, month, day);
+  const clock = clockTime(time.trim());
   return clock === undefined ? undefined : `${isoDate(year, month, day)}T${clock}`;
 }
 
