@@ -180,27 +180,23 @@ export class OperationLog implements OperationStore {
     return seq;
   }
 
+  /** The operation's stream entries ([id, [name, value, …]]), in seq order; [] when it does not exist. */
+  #entries(operationId: string): Promise<[string, string[]][]> {
+    return this.#redis.xrange(this.keyOf("op", operationId), "-", "+");
+  }
+
   /**
    * Every event of the operation in seq order; [] when it does not exist. Throws UnreadableOperationLogError when
    * this version cannot read one of them (unreadable-log.ts).
    */
   async read(operationId: string): Promise<OperationEvent[]> {
-    const entries = await this.#redis.xrange(this.keyOf("op", operationId), "-", "+");
-    return parseStoredEvents(
-      operationId,
-      entries.map(([, fields]) => fieldOf(fields, "event")),
-    );
+    return parseStoredEvents(operationId, storedEvents(await this.#entries(operationId)));
   }
 
   /** The folded state; undefined when it does not exist. Throws UnreadableOperationLogError (see `read`). */
   async state(operationId: string): Promise<OperationState | undefined> {
-    const entries = await this.#redis.xrange(this.keyOf("op", operationId), "-", "+");
-    return entries.length === 0
-      ? undefined
-      : foldStoredLog(
-          operationId,
-          entries.map(([, f]) => fieldOf(f, "event")),
-        );
+    const entries = await this.#entries(operationId);
+    return entries.length === 0 ? undefined : foldStoredLog(operationId, storedEvents(entries));
   }
 
   /**
@@ -211,13 +207,10 @@ export class OperationLog implements OperationStore {
    */
   async getForOwner(operationId: string, ownerUserId: string): Promise<OperationState | undefined> {
     if (!isOperationId(operationId)) return undefined;
-    const entries = await this.#redis.xrange(this.keyOf("op", operationId), "-", "+");
+    const entries = await this.#entries(operationId);
     const first = entries[0];
     if (first === undefined || fieldOf(first[1], "owner") !== ownerUserId) return undefined;
-    return foldStoredLog(
-      operationId,
-      entries.map(([, fields]) => fieldOf(fields, "event")),
-    );
+    return foldStoredLog(operationId, storedEvents(entries));
   }
 
   /**
@@ -251,7 +244,7 @@ export class OperationLog implements OperationStore {
       ids.forEach((id, i) => {
         const [error, entries] = replies[i] ?? [new Error("no reply"), undefined];
         if (error) throw error;
-        const stored = (entries as [string, string[]][]).map(([, fields]) => fieldOf(fields, "event"));
+        const stored = storedEvents(entries as [string, string[]][]);
         if (stored.length === 0) expired.push(id);
         else if (!seen.has(id)) summaries.push(summaryOrUnreadable(id, stored, Number(page[2 * i + 1])));
         seen.add(id);
@@ -263,6 +256,11 @@ export class OperationLog implements OperationStore {
     }
     return summaries;
   }
+}
+
+/** Each stream entry's stored event JSON, in seq order (parsed by unreadable-log.ts); undefined for one without. */
+function storedEvents(entries: readonly [string, string[]][]): (string | undefined)[] {
+  return entries.map(([, fields]) => fieldOf(fields, "event"));
 }
 
 /** The value of `name` in a stream entry's flat [name, value, …] fields; undefined when absent. */
