@@ -154,10 +154,26 @@ const TYPE_WORDS: Record<string, { what: string; example: string }> = {
 function checkCalendarDate(value: string, where: string, name: string): void {
   const match = /^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?=$|[Tt ]|\s*$)/.exec(value);
   if (match === null) return;
-  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
-  const days = daysInMonth(year, month);
-  if (day >= 1 && day <= days) return;
-  const why = days === 0 ? `there is no month ${match[2]}` : `${monthName(month)} ${match[1]} has ${days} days`;
+  const day = { year: Number(match[1]), month: Number(match[2]), day: Number(match[3]) };
+  refuseMissingDay(value, where, name, day, { year: match[1]!, month: match[2]! });
+}
+
+/**
+ * Refuses `value` when the day it names (`named`) does not exist in the proleptic Gregorian calendar, saying why:
+ * the month's length, or that there is no such month. `written`: the year and month as the text wrote them (e.g.
+ * "0999", "13"), for the message; the numbers otherwise.
+ */
+function refuseMissingDay(
+  value: string,
+  where: string,
+  name: string,
+  named: { year: number; month: number; day: number },
+  written: { year: string; month: string } = { year: String(named.year), month: String(named.month) },
+): void {
+  const days = daysInMonth(named.year, named.month);
+  if (named.day >= 1 && named.day <= days) return;
+  const why =
+    days === 0 ? `there is no month ${written.month}` : `${monthName(named.month)} ${written.year} has ${days} days`;
   throw new ToolInputError(`${where}: ${name} is given ${quotedValue(value)}, a day that does not exist (${why}).`);
 }
 
@@ -636,14 +652,7 @@ function wordedDay(value: string): { month: number; day: number; year: number; t
  */
 function checkWordedDay(value: string, where: string, name: string): void {
   const worded = wordedDay(value);
-  if (worded === undefined) return;
-  const { year, month, day } = worded;
-  const days = daysInMonth(year, month);
-  if (day >= 1 && day <= days) return;
-  throw new ToolInputError(
-    `${where}: ${name} is given ${quotedValue(value)}, a day that does not exist (${monthName(month)} ${year} has ` +
-      `${days} days).`,
-  );
+  if (worded !== undefined) refuseMissingDay(value, where, name, worded);
 }
 
 /**
