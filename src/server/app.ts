@@ -8,7 +8,7 @@ import type { AirtableClientFactory } from "../shared/airtable/client-factory.ts
 import type { KeyValueStore } from "../shared/kv/key-value-store.ts";
 import type { AirtableOAuth } from "../shared/airtable/oauth.ts";
 import type { Config } from "../shared/config.ts";
-import { withLogContext } from "../shared/log-context.ts";
+import { addToLogContext, withLogContext } from "../shared/log-context.ts";
 import type { Logger } from "../shared/logger.ts";
 import { Metrics } from "../shared/metrics/index.ts";
 import { waitingOperations, type OperationJobData } from "../shared/queue/operation-queue.ts";
@@ -114,6 +114,12 @@ export function createServerApp(parts: ServerParts): express.Express {
     res.setHeader("X-Request-Id", requestId);
     withLogContext({ requestId }, next);
   });
+  // /mcp is matched first (its router is filled in below, once its parts exist): express tries routes in the order
+  // they were added, and the OAuth, admin and health routes before it were ~20 path tests on every tool call. Its
+  // errors end in its own copy of the app's error handlers, so none reaches the OAuth router's (which would answer
+  // them as the authorization server's).
+  const mcpRoutes = express.Router();
+  app.use(mcpRoutes);
 
   const schemas = parts.schemas ?? new SchemaCache({ ...(redis && { redis }), keyPrefix, logger });
   const airtableClient = (userId: string, getAccessToken: (rejected?: string) => Promise<string>) =>
@@ -203,18 +209,22 @@ export function createServerApp(parts: ServerParts): express.Express {
     ...(queue !== undefined && { queueDepth: () => waitingOperations(queue) }),
   });
   const userIdOf = (req: Request) => String((req as Request & { auth?: AuthInfo }).auth?.extra?.userId);
-  /** What every tool call's context holds about its caller besides their Airtable client and scopes. */
+  /**
+   * What every tool call's context holds about its caller besides their Airtable client and scopes. Its logger puts
+   * `userId` on every line: through the request's log context (the request-id middleware above opened it), or a
+   * child logger where there is none.
+   */
   const callerContext = (userId: string) => ({
     userId,
     schemas,
-    logger: logger.child({ userId }),
+    logger: addToLogContext({ userId }) ? logger : logger.child({ userId }),
     operations,
     operationRunner: parts.runner,
     maxRecordsPerOperation: config.MAX_RECORDS_PER_OPERATION,
   });
 
   const hosts = hostPolicy(publicUrl, config.ALLOWED_HOSTS);
-  app.use(
+  mcpRoutes.use(
     createMcpRouter({
       authenticate: auth.requireBearer,
       buildContext: async (req: Request) => {
@@ -269,7 +279,8 @@ export function createServerApp(parts: ServerParts): express.Express {
       insufficientScope,
     }),
   );
-  app.use(auth.accessLostErrorHandler);
-  app.use(finalErrorHandler(logger));
+  const errorHandlers = [auth.accessLostErrorHandler, finalErrorHandler(logger)];
+  mcpRoutes.use(errorHandlers);
+  app.use(errorHandlers);
   return app;
 }
