@@ -33,6 +33,7 @@ import { STORED_READ_ONLY_TYPES } from "./fields/registry.ts";
 import { buildSetupTables } from "./schema.ts";
 import type { Env, Reply, RequestCtx, RouteMatch } from "./context.ts";
 import { newId } from "./ids.ts";
+import { setCell } from "./cell-object.ts";
 import {
   ALL_SCOPES,
   baseInfo,
@@ -597,7 +598,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         const fields: Record<string, unknown> = {};
         for (const f of table.fields) {
           const v = reader.read(table, f, r);
-          if (v !== undefined) fields[f.name] = structuredClone(v);
+          if (v !== undefined) setCell(fields, f.name, structuredClone(v));
         }
         return { id: r.id, createdTime: r.createdTime, fields };
       });

@@ -14,6 +14,7 @@ import { formatCell, type StringFormat } from "./fields/string-format.ts";
 import { cellText, type CellReader } from "./fields/reader.ts";
 import { removeLinksTo, syncInverse } from "./fields/links.ts";
 import { newId, isId } from "./ids.ts";
+import { setCell } from "./cell-object.ts";
 import { checkFieldWrites, checkTableOperation, mayWriteField } from "./permissions.ts";
 import { restricted } from "./errors.ts";
 import {
@@ -76,10 +77,10 @@ export function renderRecord(
     const value = reader.read(table, field, record);
     if (value === undefined) continue;
     const key = opts.byFieldId ? field.id : field.name;
-    if (opts.stringFormat === undefined) fields[key] = structuredClone(value);
+    if (opts.stringFormat === undefined) setCell(fields, key, structuredClone(value));
     else {
       const text = formatCell(reader, table, field, record, value, opts.stringFormat);
-      if (text !== "") fields[key] = text;
+      if (text !== "") setCell(fields, key, text);
     }
   }
   const out: RenderedRecord = { id: record.id, createdTime: record.createdTime, fields };

@@ -22,6 +22,7 @@ import { renderCollaborator } from "./collaborators.ts";
 import type { ResultConfig } from "./formula-result.ts";
 import { linkedTableOf } from "./links.ts";
 import { COMPUTED_TYPES, NUMBER_TYPES } from "./registry.ts";
+import { setCell } from "../cell-object.ts";
 
 const ERROR_CELL = { error: "#ERROR!" };
 
@@ -168,9 +169,9 @@ export class CellReader implements CellSource {
       const field = table.fields.find((f) => f.name === name);
       if (field === undefined) continue;
       const value = this.formulaValue(table, field, record);
-      if (value !== undefined) fields[field.name] = value;
+      if (value !== undefined) setCell(fields, field.name, value);
       const changed = record.modified.get(field.id);
-      if (changed !== undefined) fieldModifiedTimes[field.name] = changed;
+      if (changed !== undefined) setCell(fieldModifiedTimes, field.name, changed);
     }
     const out: FormulaRecord = { id: record.id, createdTime: record.createdTime, fields, fieldModifiedTimes };
     const last = this.#latest(record, undefined, table);

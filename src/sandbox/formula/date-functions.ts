@@ -8,6 +8,7 @@
  */
 import type { FunctionSpec } from "./spec.ts";
 import { ErrorValue, isArray, toText, type Value } from "./values.ts";
+import { cellOf } from "../cell-object.ts";
 
 type Plain = Exclude<Value, ErrorValue>;
 type Unit = "milliseconds" | "seconds" | "minutes" | "hours" | "days" | "weeks" | "months" | "quarters" | "years";
@@ -242,7 +243,8 @@ export const DATE_FUNCTIONS: Record<string, FunctionSpec> = {
       let latest: string | null = null;
       for (const node of args) {
         if (node.type !== "field") return new ErrorValue("LAST_MODIFIED_TIME takes {field} references only");
-        const at = ctx.record.fieldModifiedTimes?.[node.name];
+        const times = ctx.record.fieldModifiedTimes;
+        const at = times === undefined ? undefined : cellOf(times, node.name);
         if (at !== undefined && (latest === null || at > latest)) latest = at;
       }
       return latest;

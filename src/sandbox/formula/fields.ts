@@ -1,4 +1,5 @@
 import { ErrorValue, type Scalar, type Value } from "./values.ts";
+import { cellOf } from "../cell-object.ts";
 
 export interface FormulaRecord {
   id: string;
@@ -88,7 +89,7 @@ function generic(raw: unknown): Value {
 
 /** Converts a stored cell value into the value a formula sees, following the field's type. */
 export function fieldValue(field: FormulaField, record: FormulaRecord): Value {
-  const raw = record.fields[field.name];
+  const raw = cellOf(record.fields, field.name);
   switch (field.type) {
     case "checkbox":
       return raw === true;

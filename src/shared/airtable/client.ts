@@ -505,12 +505,11 @@ export class AirtableClient {
     });
     // The cells are keyed by field id; when the caller named the field, the answer's only cell is the one.
     const keys = Object.keys(answer.fields);
-    const cell =
-      fieldIdOrName in answer.fields
-        ? answer.fields[fieldIdOrName]
-        : keys.length === 1
-          ? answer.fields[keys[0] ?? ""]
-          : undefined;
+    const cell = Object.hasOwn(answer.fields, fieldIdOrName)
+      ? answer.fields[fieldIdOrName]
+      : keys.length === 1
+        ? answer.fields[keys[0] ?? ""]
+        : undefined;
     const parsed = cell === undefined ? undefined : attachmentListSchema.safeParse(cell);
     return {
       id: answer.id,

@@ -34,7 +34,7 @@ export function refusedFieldValues(
     return undefined;
   }
   const key = Object.entries(fieldNames ?? {}).find(([, n]) => n === name)?.[0] ?? name;
-  const values = cells.filter((record) => key in record).map((record) => record[key]);
+  const values = cells.filter((record) => Object.hasOwn(record, key)).map((record) => record[key]);
   return values.length === 0 ? undefined : { name, values };
 }
 const COLLABORATOR_ID = /^(usr|ugp)[0-9A-Za-z]+$/;

@@ -23,6 +23,7 @@
 import { z } from "zod";
 import type { ListRecordsOptions } from "../airtable/request.ts";
 import type { AirtableField, AirtableTable } from "../airtable/schemas.ts";
+import { cellOf } from "../airtable/cell-object.ts";
 import { closestNames } from "../closest-name.ts";
 import { ToolInputError } from "./tool-input-error.ts";
 
@@ -269,7 +270,8 @@ export function fixedZoneNote(
   for (const field of table.fields) {
     const zone = fixedZoneOf(field);
     if (zone === undefined || canonicalZone(zone) === asked) continue;
-    if (!records.some((r) => r.fields[field.name] !== undefined && r.fields[field.name] !== "")) continue;
+    const shows = (cell: unknown) => cell !== undefined && cell !== "";
+    if (!records.some((r) => shows(cellOf(r.fields, field.name)))) continue;
     const spelled = zone === "utc" ? "UTC" : zone;
     shown.set(spelled, [...(shown.get(spelled) ?? []), JSON.stringify(field.name)]);
   }

@@ -8,6 +8,7 @@ import { expandLinkCells } from "../linked-records.ts";
 import { ToolInputError } from "../tool-input-error.ts";
 import { z } from "zod";
 import { cellFormatInputs, fixedZoneNote, resolveCellFormat } from "../cell-format.ts";
+import { setCell } from "../../airtable/cell-object.ts";
 
 export const getRecord = defineTool({
   name: "get_record",
@@ -66,6 +67,6 @@ export const getRecord = defineTool({
 function keyedByName(record: AirtableRecord, table: AirtableTable): AirtableRecord {
   const names = new Map(table.fields.map((f) => [f.id, f.name]));
   const fields: Record<string, unknown> = {};
-  for (const [id, value] of Object.entries(record.fields)) fields[names.get(id) ?? id] = value;
+  for (const [id, value] of Object.entries(record.fields)) setCell(fields, names.get(id) ?? id, value);
   return { ...record, fields };
 }

@@ -11,6 +11,20 @@ import { isPlainObject } from "../tool-input-error.ts";
 import { lettersAndDigits } from "../../closest-name.ts";
 
 /**
+ * `fieldsInput`'s check: a JSON object of any keys and values, kept as the call gave it. The same refusal ("Invalid
+ * input: expected record, received …", an `invalid_type` issue expecting "record") and JSON Schema (RECORD_JSON_SCHEMA)
+ * as `z.record(z.string(), z.unknown())`, without its copy: zod's record copies each key into a new object and skips
+ * `__proto__` (assigned, it would set the copy's prototype), so a cell of a field named `__proto__` — Airtable takes
+ * any field name — was silently not written. The object parsed from the call's JSON holds it as an own key.
+ */
+const isCellsObject: z.core.CheckFn<unknown> = (ctx) => {
+  if (!isPlainObject(ctx.value)) ctx.issues.push({ code: "invalid_type", expected: "record", input: ctx.value });
+};
+
+/** The JSON Schema zod gives `z.record(z.string(), z.unknown())`, listed in tools/list for `fields`. */
+const RECORD_JSON_SCHEMA = { type: "object", propertyNames: { type: "string" }, additionalProperties: {} };
+
+/**
  * The cells of one record. The percent sentence leads: a percent field stores a fraction, and `"Win probability": 50`
  * (meant as 50 %) is legal and stored as 5,000 % without a word from Airtable. Write answers carry no per-record notes
  * to warn after the fact (operation-result.ts), so the schema says it first, where agents read field formats. So does
@@ -19,7 +33,9 @@ import { lettersAndDigits } from "../../closest-name.ts";
  * "2026-12-09T09:00" shows as 01:00 to them, again without a word (Session 29 agent trial).
  */
 export const fieldsInput = z
-  .record(z.string(), z.unknown())
+  .unknown()
+  .check(isCellsObject)
+  .meta(RECORD_JSON_SCHEMA)
   .describe(
     "Percent fields take a fraction: 0.5 is 50% (50 is stored as 5,000%, silently). " +
       'Cell values keyed by field name or id, e.g. {"Name": "Ada", "Stage": "Lead"}. Names are matched exactly, or ' +
@@ -28,7 +44,7 @@ export const fieldsInput = z
       '"YYYY-MM-DD", a date and time "YYYY-MM-DDTHH:mm" with Z or an offset (without one it is read in the field\'s ' +
       "time zone, or as UTC when the field shows each viewer's own zone or UTC: give the offset for a person's local " +
       "time), a link is a list of record ids or of the linked records' primary values.",
-  );
+  ) as unknown as z.ZodType<Record<string, unknown>>;
 
 /** `typecast` when a record write does not give it: on, like the reference server. */
 export const TYPECAST_DEFAULT = true;
