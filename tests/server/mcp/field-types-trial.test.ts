@@ -259,9 +259,12 @@ describe("numbers with a decimal comma, and links copied from an expandLinks rea
       '- records[0].fields: "Units" is a number field: give the number 1200.5 (a JSON number, without symbols or ' +
         `separators), not the text "$1,200.50". ${why}`,
     );
+    // A comma followed by exactly three digits may be a decimal comma too (session 30): both readings named.
     expect(answer.text).toContain(
-      '- records[0].fields: "Price" is a currency field: give the number 1200 (a JSON number, without symbols or ' +
-        `separators), not the text "1,200". ${why}`,
+      '- records[0].fields: "Price" is a currency field, given "1,200", whose comma may be a thousands separator ' +
+        "(1200) or a decimal comma (1.2, as European text writes 1,200): which one Airtable's typecast reads is not " +
+        "documented. Give the number meant as a JSON number: 1200 or 1.2. Text is sent for Airtable to convert only " +
+        "with typecast: true given explicitly.",
     );
     expect(answer.text).toContain(
       '- records[0].fields: "Ratio" is a percent field: give the number 0.12 (a JSON number: a percent cell holds a ' +
@@ -311,6 +314,83 @@ describe("numbers with a decimal comma, and links copied from an expandLinks rea
       '- records[0].fields: "Ratio" is a percent field: give the number -0.12 (a JSON number: a percent cell holds ' +
         'a fraction, -0.12 is -12 %), not the text "\u221212%".',
     );
+  });
+
+  it("number text whose one separator may be a decimal point or a thousands separator: refused naming both readings", async () => {
+    // Session 29's notes: "1.200" (European for 1,200) with typecast left out was sent and stored as 1.2.
+    const before = writesSent();
+    const answer = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Items",
+      records: [{ fields: { Name: "eu", Units: "1.200", Price: "12.500 €", Ratio: "1.250%" } }],
+    });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toContain("3 values cannot be written as given (3 fields); nothing was queued.");
+    const explicit = " Text is sent for Airtable to convert only with typecast: true given explicitly.";
+    expect(answer.text).toContain(
+      '- records[0].fields: "Units" is a number field, given "1.200", whose point may be a decimal point (1.2) or a ' +
+        "thousands separator (1200, as European text writes 1.200): which one Airtable's typecast reads is not " +
+        `documented. Give the number meant as a JSON number: 1.2 or 1200.${explicit}`,
+    );
+    expect(answer.text).toContain(
+      '- records[0].fields: "Price" is a currency field, given "12.500 €", whose point may be a decimal point ' +
+        "(12.5) or a thousands separator (12500, as European text writes 12.500): which one Airtable's typecast " +
+        `reads is not documented. Give the number meant as a JSON number: 12.5 or 12500.${explicit}`,
+    );
+    expect(answer.text).toContain(
+      '- records[0].fields: "Ratio" is a percent field, given "1.250%", whose point may be a decimal point (1.25 %) ' +
+        "or a thousands separator (1250 %, as European text writes 1.250): which one Airtable's typecast reads is " +
+        "not documented. Give the fraction meant as a JSON number (a percent cell holds a fraction, 0.5 is 50 %): " +
+        `0.0125 for 1.25 %, or 12.5 for 1250 %.${explicit}`,
+    );
+    expect(writesSent()).toBe(before);
+
+    // typecast: false: the same readings (Airtable would refuse the text anyway).
+    const strict = await call("create_record", {
+      baseId: mcp.base.id,
+      tableId: "Items",
+      typecast: false,
+      fields: { Name: "eu", Units: "-1.200" },
+    });
+    expect(strict.text).toBe(
+      'fields: "Units" is a number field, given "-1.200", whose point may be a decimal point (-1.2) or a thousands ' +
+        "separator (-1200, as European text writes 1.200): which one Airtable's typecast reads is not documented. " +
+        "Give the number meant as a JSON number: -1.2 or -1200.",
+    );
+    expect(writesSent()).toBe(before);
+
+    // Plain decimals read one way only, and text with two separators too: as before, sent to typecast or refused
+    // naming the one number.
+    const plain = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Items",
+      records: [
+        { fields: { Name: "p1", Units: "1.25", Price: "0.5" } },
+        { fields: { Name: "p2", Units: "0.500", Price: "1.2000" } },
+      ],
+    });
+    expect(plain.isError, plain.text).toBe(false);
+    const stored = (name: string) =>
+      mcp.h.sandbox.listRecordsDirect(mcp.base.id, "Items").find((r) => r.fields.Name === name)?.fields;
+    expect(stored("p1")).toMatchObject({ Units: 1.25, Price: 0.5 });
+    expect(stored("p2")).toMatchObject({ Units: 0.5, Price: 1.2 });
+    const twoSeparators = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Items",
+      records: [{ fields: { Name: "t", Units: "1.200,50", Price: "1,200,000" } }],
+    });
+    expect(twoSeparators.text).toContain('"Units" is a number field, given "1.200,50", which writes the decimal point');
+    expect(twoSeparators.text).toContain('"Price" is a currency field: give the number 1200000 (a JSON number');
+
+    // typecast: true given explicitly sends the text as before (the sandbox, like JavaScript, reads 1.2).
+    const sent = await call("create_record", {
+      baseId: mcp.base.id,
+      tableId: "Items",
+      typecast: true,
+      fields: { Name: "tc", Units: "1.200" },
+    });
+    expect(sent.isError, sent.text).toBe(false);
+    expect(stored("tc")?.Units).toBe(1.2);
   });
 
   it("a grouping comma is still left to typecast, given true", async () => {

@@ -292,8 +292,9 @@ describe("a value of the wrong type with typecast: false", () => {
     expect(answer.isError).toBe(true);
     expect(answer.text).toBe(
       "2 values cannot be written as given (2 fields); nothing was queued. Fix them all, then call again:\n" +
-        '- records[0].fields: "Deal size" is a number field: give the number 1500 (a JSON number, without symbols ' +
-        'or separators), not "1,500", or pass typecast: true to let Airtable convert "1,500".\n' +
+        '- records[0].fields: "Deal size" is a number field, given "1,500", whose comma may be a thousands ' +
+        "separator (1500) or a decimal comma (1.5, as European text writes 1,500): which one Airtable's typecast " +
+        "reads is not documented. Give the number meant as a JSON number: 1500 or 1.5.\n" +
         '- records[0].fields: "Due" is a date field: give a date as YYYY-MM-DD, such as "2026-03-14", not ' +
         '"14 March 2026", or pass typecast: true to let Airtable try to read "14 March 2026".',
     );

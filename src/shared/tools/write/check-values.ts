@@ -71,6 +71,10 @@
  *   automatic data conversion from string values" (create-records, `typecast`): which symbols and separators it
  *   reads is not, and a trial (session 29) saw "$1,200.50" queued and refused inside the operation. Given
  *   `typecast: true` explicitly, such text is left to Airtable (a guess at what is safe, not a documented rule);
+ * - number, currency and percent text whose one point or comma is followed by exactly three digits ("1.200",
+ *   "12.500 €", "1,200") is refused without typecast and with typecast left out, naming both readings, a decimal or a
+ *   thousands separator (1.2 or 1200: checkAmbiguousSeparator), as a local numeric date names both days; given
+ *   `typecast: true` explicitly it is sent as before;
  * - barcode takes `{text, type?}` (field model, Barcode); with typecast, text or a number converts to its text. Text,
  *   numbers, booleans and lists otherwise are refused, naming the object to give; an object's keys are Airtable's.
  * Other types (unknown future ones) are left to Airtable. Read-only types are refused earlier
@@ -463,11 +467,13 @@ export function checkCellValue(
     }
     if (typeof value === "string" && typecast && hasDigit(value)) {
       if (field.type !== "duration" && field.type !== "rating") checkDecimalComma(field, value, where);
+      if (typecastLeftOut) checkAmbiguousSeparator(field, value, where, true);
       if (typecastLeftOut) checkFormattedNumber(field, value, where);
       if (field.type === "percent") checkPercentText(field, value, where);
       return NO_NEW_OPTIONS;
     }
     if (field.type === "rating") return wrongType(ratingExample(field));
+    if (typeof value === "string" && !typecast) checkAmbiguousSeparator(field, value, where, false);
     const meant = typeof value === "string" ? numberMeant(field, value) : undefined;
     return wrongType(meant === undefined ? undefined : numberToSend(field, meant));
   }
@@ -782,6 +788,72 @@ function checkFormattedNumber(field: AirtableField, value: string, where: string
       `${example}, not the text ${quotedValue(value)}. How Airtable's typecast reads currency symbols, grouping ` +
       `commas and percent signs is not documented, so such text is not sent with typecast left to its default; ` +
       `pass typecast: true explicitly to send it for Airtable to convert.`,
+  );
+}
+
+/**
+ * A number written with one point or one comma followed by exactly three digits, after one to three digits not
+ * starting with 0, between the symbols FORMATTED_NUMBER allows ("1.200", "12,500", "$1.200", "-1,250 €",
+ * "1.200%"): group 1 a sign before a symbol, 2 a sign after it, 3 the digits before the separator, 4 the separator,
+ * 5 the three digits after it, 6 what follows ("%", a symbol or a code).
+ */
+const GROUP_OR_DECIMAL = new RegExp(
+  String.raw`^\s*([+\-\u2212]?)\s*[^\d\s.,+\-\u2010-\u2015\u2212()]{0,3}\s*([+\-\u2212]?)([1-9]\d{0,2})([.,])(\d{3})` +
+    String.raw`\s*(%|[^\d\s.,%+\-\u2010-\u2015\u2212()]{1,3})?\s*$`,
+);
+
+/**
+ * Refuses a number, currency or percent field's `value` given as text whose one separator may be a decimal point or a
+ * thousands separator ("1.200": 1.2, or 1200 as European text writes one thousand two hundred; "1,200": 1200, or 1.2
+ * with a decimal comma; see GROUP_OR_DECIMAL), naming both readings and the JSON number to give for each, as a
+ * local numeric date whose day and month may be swapped is refused naming both dates (checkLocalDate). Airtable
+ * documents typecast only as "best-effort automatic data conversion from string values" (create-records,
+ * `typecast`): which reading it takes is not documented, and the sandbox, like JavaScript, reads "1.200" as 1.2, so a
+ * trial (session 29) would have stored 1.2 for a European 1,200 without a word. `typecastLeftOut`: true when the call
+ * gave no typecast (the refusal then says that `typecast: true` given explicitly sends the text); false when it gave
+ * `typecast: false` (text is not converted then anyway). Given `typecast: true` explicitly, such text is not checked
+ * here and is sent as before. Text with more than one separator ("1,200,000", "1.200,50", "1,200.50") or one not
+ * followed by exactly three digits ("1.25", "0.5", "1.2000") reads one way only and is left to the other checks.
+ * Throws ToolInputError.
+ */
+function checkAmbiguousSeparator(field: AirtableField, value: string, where: string, typecastLeftOut: boolean): void {
+  if (!FORMATTED_TYPES.has(field.type)) return;
+  const match = GROUP_OR_DECIMAL.exec(value);
+  // Two signs ("-$-1.200"): which is meant is a guess; the other checks refuse it without naming a number.
+  if (match === null || (match[1] !== "" && match[2] !== "")) return;
+  const percentSign = match[6] === "%";
+  // A percent sign names no number of a number or currency field, nor a currency symbol a percent's (numberMeant):
+  // the other checks refuse such text without naming one.
+  if (field.type === "percent" ? /[^\d\s.,%+\-\u2212]/.test(value) : percentSign) return;
+  const negative = MINUS.test(match[1]!) || MINUS.test(match[2]!);
+  const [whole, separator, three] = [match[3]!, match[4]!, match[5]!];
+  const asDecimal = Number(`${whole}.${three}`) * (negative ? -1 : 1);
+  const asGrouped = Number(`${whole}${three}`) * (negative ? -1 : 1);
+  const point = separator === ".";
+  // The reading the separator has in English text first: a point's decimal, a comma's thousands.
+  const [first, second] = point ? [asDecimal, asGrouped] : [asGrouped, asDecimal];
+  const plain = (n: number) => String(Number(n.toPrecision(12)));
+  const unit = field.type === "percent" ? " %" : "";
+  const readings = point
+    ? `whose point may be a decimal point (${plain(first)}${unit}) or a thousands separator (${plain(second)}${unit}, ` +
+      `as European text writes ${whole}.${three})`
+    : `whose comma may be a thousands separator (${plain(first)}${unit}) or a decimal comma (${plain(second)}${unit}, ` +
+      `as European text writes ${whole},${three})`;
+  const give =
+    field.type !== "percent"
+      ? `Give the number meant as a JSON number: ${plain(first)} or ${plain(second)}.`
+      : `Give the fraction meant as a JSON number (a percent cell holds a fraction, 0.5 is 50 %): ` +
+        `${plain(first / 100)} for ${plain(first)} %, or ${plain(second / 100)} for ${plain(second)} %` +
+        (percentSign
+          ? "."
+          : ` (or ${plain(first)} and ${plain(second)} if the text is the fraction itself: ` +
+            `${plain(first * 100)} % and ${plain(second * 100)} %).`);
+  const explicit = typecastLeftOut
+    ? " Text is sent for Airtable to convert only with typecast: true given explicitly."
+    : "";
+  throw new ToolInputError(
+    `${where}: ${JSON.stringify(field.name)} is ${TYPE_WORDS[field.type]?.what ?? `a ${field.type} field`}, given ` +
+      `${quotedValue(value)}, ${readings}: which one Airtable's typecast reads is not documented. ${give}${explicit}`,
   );
 }
 

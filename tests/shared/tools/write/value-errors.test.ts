@@ -128,9 +128,15 @@ describe("checkCellValue, per field type", () => {
 
   it("without typecast, says when typecast: true would have let Airtable convert the value", () => {
     const size = field("Deal size", "number", { precision: 0 });
-    expect(refusalOf(size, "1,500", false)).toBe(
+    expect(refusalOf(size, "1,500.00", false)).toBe(
       'records[0].fields: "Deal size" is a number field: give the number 1500 (a JSON number, without symbols or ' +
-        'separators), not "1,500", or pass typecast: true to let Airtable convert "1,500".',
+        'separators), not "1,500.00", or pass typecast: true to let Airtable convert "1,500.00".',
+    );
+    // A comma followed by three digits may be a decimal comma too (session 30): both readings, no typecast hint.
+    expect(refusalOf(size, "1,500", false)).toBe(
+      'records[0].fields: "Deal size" is a number field, given "1,500", whose comma may be a thousands separator ' +
+        "(1500) or a decimal comma (1.5, as European text writes 1,500): which one Airtable's typecast reads is not " +
+        "documented. Give the number meant as a JSON number: 1500 or 1.5.",
     );
     // Text with no digit does not convert: no such hint.
     expect(refusalOf(size, "lots", false)).toBe(
@@ -146,7 +152,7 @@ describe("checkCellValue, per field type", () => {
   // The text's number is named when the text names one (session 29: "give the number 1200", not an example).
   const meant = "the number 1200 (a JSON number, without symbols or separators)";
   it.each([
-    ["number", 42, "1,200", "lots", "a number field: give a number such as 42", `a number field: give ${meant}`],
+    ["number", 42, "1,200.00", "lots", "a number field: give a number such as 42", `a number field: give ${meant}`],
     [
       "currency",
       1250.5,
