@@ -32,6 +32,27 @@ export interface MissingRecordRefusal {
   message: string;
 }
 
+/** A table as a message names it: `"Projects" (tbl…)`. */
+export interface NamedTable {
+  id: string;
+  name: string;
+}
+
+/**
+ * Where the records Airtable did not find in the operation's table are (processor.ts #whereabouts): `table`, the
+ * operation's table by name and id; `elsewhere`, per record id looked up, the other table of the base holding it
+ * (Airtable's get-record answers a record of any table of the base, whatever table the path names:
+ * https://github.com/Airtable/airtable.js/issues/117, "record IDs are unique within a base"; which table is told by
+ * its cells' field ids, as get_record does), or null when Airtable found it in no table (404: deleted, or never
+ * existed). An id not in `elsewhere` was not looked up, or could not be told (a record with no cells).
+ */
+export interface RecordWhereabouts {
+  table: NamedTable;
+  elsewhere: ReadonlyMap<string, NamedTable | null>;
+}
+
+const shownTable = (t: NamedTable) => `${JSON.stringify(t.name)} (${t.id})`;
+
 export interface MissingRecordOptions {
   /** Other records of the refused request exist and were sent again without these (said only then). */
   othersResent?: boolean;
@@ -41,6 +62,26 @@ export interface MissingRecordOptions {
    * of them.
    */
   wholeRequest?: boolean;
+  /** Where the records are, when looked up: the table named by name and id, and each record's own table. */
+  where?: RecordWhereabouts;
+}
+
+/**
+ * The sentences naming where record `id` is (`where.elsewhere`), and what to do: a record of another table is to be
+ * written there (the tool `kind` again with that table's id) or replaced by the id of this table's record; a record in
+ * no table was deleted or mistyped. Undefined when not known.
+ */
+function whereaboutsSentence(kind: string, id: string, where: RecordWhereabouts | undefined): string | undefined {
+  const owner = where?.elsewhere.get(id);
+  if (owner === undefined || where === undefined) return undefined;
+  const here = shownTable(where.table);
+  if (owner === null) return `Record ${id} is in no table of this base: deleted, or a mistyped id.`;
+  const verb = kind === "delete_records" ? "delete" : "update";
+  return (
+    `Record ${id} is not in table ${here}: it is a record of table ${shownTable(owner)} (record ids belong to one ` +
+    `table). To ${verb} it there, call ${kind} again with tableId ${JSON.stringify(owner.id)}; to ${verb} a record ` +
+    `of ${JSON.stringify(where.table.name)}, find its id with list_records or search_records in that table.`
+  );
 }
 
 /**
@@ -56,7 +97,9 @@ export interface MissingRecordOptions {
  * - delete: the record is not there any more, so there is nothing left to delete for it (the goal is reached if it
  *   was deleted already); an id from another table is to be looked up there.
  * `ids` holds at least one id; several only with `wholeRequest`, which says the request held several records (an
- * upsert's may hold one id among items without) and was refused whole, none of them written.
+ * upsert's may hold one id among items without) and was refused whole, none of them written. With `opts.where` the
+ * table is named by name and id, and a record looked up is said to be in another table (named, with the tableId to
+ * call with) or in none (deleted or mistyped) instead of the two usual causes (after them, for several ids).
  */
 export function missingRecordMessage(
   kind: string,
@@ -67,28 +110,51 @@ export function missingRecordMessage(
 ): string {
   const whole = opts.wholeRequest === true && ids.length > 1;
   const deletes = kind === "delete_records";
+  const where = opts.where;
+  const table = where === undefined ? tableId : shownTable(where.table);
+  // Where each id is, when it was looked up: said instead of the two usual causes for one id, after them for several.
+  const found = ids.map((id) => whereaboutsSentence(kind, id, where)).filter((s) => s !== undefined);
   const quoted =
     `(Airtable refused the request carrying ${whole ? "them" : "it"} with ${refusal.status} ${refusal.type}: ` +
     `${sentence(refusal.message)}` +
     `${opts.othersResent === true ? " The other records of that request were sent again without it." : ""})`;
   // The words every request refused as a whole gets (whole-request.ts).
   const notSplit = opts.wholeRequest === true ? ` ${notSplitSentence(kind, "stop", refusal.type)}` : "";
+  if (!whole && found.length === 1) {
+    const owner = where?.elsewhere.get(ids[0]!);
+    const upsertNote =
+      kind === "upsert_records"
+        ? " With an id, upsert_records only updates that record (Airtable ignores fieldsToMergeOn for it and never " +
+          "creates it): to create the record when no record matches, leave id out and give its fieldsToMergeOn values."
+        : "";
+    const subject =
+      owner === null
+        ? deletes
+          ? `Record ${ids[0] ?? ""} no longer exists in table ${table}, nor in any other table of the base: it was ` +
+            `already deleted, or the id is mistyped. Nothing is left to delete for it.`
+          : `Record ${ids[0] ?? ""} does not exist in table ${table}, nor in any other table of the base: it was ` +
+            "deleted, or the id is mistyped. Find the record with list_records or search_records in this table and " +
+            "call again with its id."
+        : found[0]!;
+    return `${subject}${upsertNote}${notSplit} ${quoted}`;
+  }
+  const more = found.length === 0 ? "" : ` ${found.join(" ")}`;
   if (deletes) {
     const subject = whole
       ? `One or more of records ${ids.join(", ")} (one request, refused as a whole) no longer exist in table ` +
-        `${tableId}, or never did: already deleted, or ids from another table`
-      : `Record ${ids[0] ?? ""} no longer exists in table ${tableId}, or never did: it was already deleted, or it ` +
+        `${table}, or never did: already deleted, or ids from another table`
+      : `Record ${ids[0] ?? ""} no longer exists in table ${table}, or never did: it was already deleted, or it ` +
         "is an id from another table";
     return (
       `${subject} (record ids belong to one table). Nothing is left to delete for ${whole ? "a missing one" : "it"}: ` +
       "if it was deleted already, that goal is reached. If the id came from another table, find the record with " +
-      `list_records or search_records in that table.${notSplit} ${quoted}`
+      `list_records or search_records in that table.${more}${notSplit} ${quoted}`
     );
   }
   const subject = whole
-    ? `One or more of records ${ids.join(", ")} (one request, refused as a whole) do not exist in table ${tableId}: ` +
+    ? `One or more of records ${ids.join(", ")} (one request, refused as a whole) do not exist in table ${table}: ` +
       "deleted, or ids from another table"
-    : `Record ${ids[0] ?? ""} does not exist in table ${tableId}: it was deleted, or it is an id from another table`;
+    : `Record ${ids[0] ?? ""} does not exist in table ${table}: it was deleted, or it is an id from another table`;
   const upsert =
     kind === "upsert_records"
       ? ` With an id, upsert_records only updates that record (Airtable ignores fieldsToMergeOn for it and never ` +
@@ -96,7 +162,7 @@ export function missingRecordMessage(
       : "";
   return (
     `${subject} (record ids belong to one table). Find the record with list_records or search_records in this ` +
-    `table and call again with its id.${upsert}${notSplit} ${quoted}`
+    `table and call again with its id.${upsert}${more}${notSplit} ${quoted}`
   );
 }
 

@@ -73,6 +73,7 @@ import {
 import type { AirtableClient } from "../airtable/client.ts";
 import type { RateLimitPause } from "../airtable/transport.ts";
 import type { BaseSchema } from "../airtable/schemas.ts";
+import { RECORD_ID_IN_TEXT } from "../airtable/ids.ts";
 import { accessRefusal, levelNeededFor, lookUpBaseAccess } from "../base-permissions.ts";
 import type { Logger } from "../logger.ts";
 import { formatCount } from "../format-count.ts";
@@ -86,7 +87,13 @@ import { reconcileCreates, type ReconcileResult } from "./reconcile.ts";
 import { explainSelectOptionRefusal } from "./select-option-refusal.ts";
 import { explainCollaboratorRefusal } from "./collaborator-refusal.ts";
 import { explainTypecastRefusal } from "./typecast-refusal.ts";
-import { MISSING_RECORD_TYPES, missingLinkMessage, missingRecordMessage } from "./missing-records.ts";
+import {
+  MISSING_RECORD_TYPES,
+  missingLinkMessage,
+  missingRecordMessage,
+  type NamedTable,
+  type RecordWhereabouts,
+} from "./missing-records.ts";
 import { culpritNote, resentNote, tracedCulprits, type RequestRecord } from "./whole-request.ts";
 import { asSentence, sentence } from "./sentence.ts";
 import { namesRestrictedField, tableLimitReason } from "./table-limit.ts";
@@ -172,6 +179,12 @@ const WHOLE_REQUEST_TYPES = new Set([
   "INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND",
 ]);
 
+/**
+ * Record ids an operation run looks up in the base's other tables when Airtable did not find them in its table
+ * (Processor #whereabouts), at most: one get-record each, so a write of many wrong ids costs a few requests.
+ */
+const WHEREABOUTS_LOOKUPS = 10;
+
 /** A field id in Airtable's message (`Unknown field name: "fldXXXXXXXXXXXXXX"`): "fld" and 14 letters or digits. */
 const FIELD_ID = /\bfld[A-Za-z0-9]{14}\b/g;
 
@@ -243,6 +256,10 @@ class OperationRun {
   #accessAllowedAt = 0;
   /** The table's schema was read after an UNKNOWN_FIELD_NAME (#deletedField): once per run, not once per batch. */
   #fieldsLookedUp = false;
+  /** The base's tables as #whereabouts read them, once per run. */
+  #tables: BaseSchema["tables"] | undefined;
+  /** Record ids #whereabouts looked up in this run (at most WHEREABOUTS_LOOKUPS). */
+  #idsLookedUp = 0;
 
   constructor(operationId: string, deps: ProcessorDeps) {
     this.#id = operationId;
@@ -399,9 +416,12 @@ class OperationRun {
         const deleted = await this.#deletedField(error, indexes);
         if (deleted !== undefined) return this.#failOnDeletedField(error, deleted, batch, items);
       }
-      const message = recordRefusalMessage(error, op, items, kind);
-      const errors = indexes.map((index): ItemError => ({ index, type: error.type, message }));
       const split = indexes.length > 1 && op.options.onError === "continue" && !WHOLE_REQUEST_TYPES.has(error.type);
+      // A record the table does not have, settled here (a split settles it in #settleMissingRecords): where it is.
+      const missing = split ? [] : missingOwnIds(error, op, items, kind);
+      const where = missing.length === 0 ? undefined : await this.#whereabouts(missing);
+      const message = recordRefusalMessage(error, op, items, kind, where);
+      const errors = indexes.map((index): ItemError => ({ index, type: error.type, message }));
       if (!split) {
         if (indexes.length > 1 && (resent || error.priorAttemptMayHaveApplied)) {
           // A re-send after a lost answer: the lost request may have written these records (a create re-sent as an
@@ -710,10 +730,12 @@ class OperationRun {
       const results = missing.map((index) => ({ index, recordId: gone(items.get(index)) }));
       await this.#append({ type: "batch.succeeded", batch, results });
     } else {
+      const where = await this.#whereabouts(missing.map((index) => ids[indexes.indexOf(index)]!));
       const errors = missing.map((index): ItemError => {
         const id = ids[indexes.indexOf(index)]!;
         const message = missingRecordMessage(op.kind, op.tableId ?? "", [id], error, {
           othersResent: present.length > 0,
+          where,
         });
         return { index, type: error.type, message };
       });
@@ -725,6 +747,53 @@ class OperationRun {
     );
     if (present.length > 0) await this.#sendItems(batch, present, asUpsert, mayHaveApplied);
     return true;
+  }
+
+  /**
+   * Where the records `ids` that Airtable did not find in the operation's table are (missing-records.ts
+   * RecordWhereabouts), for their error to name the table by name and id and, for each id, the other table holding
+   * it (to call again with its tableId) or that no table does (deleted, or mistyped), as get_record names a record's
+   * table. One schema read, then one get-record per id (Airtable answers a record of any table of the base, whatever
+   * table the path names), through the limiter like every request; at most WHEREABOUTS_LOOKUPS ids per run, so that a
+   * large write of wrong ids costs a few requests, not one more per record (the others keep the usual two causes,
+   * with the table named). Undefined for delete_records (a missing record there was most often deleted already, by
+   * a retry, and its words say so), and when the schema cannot be read (no scope, a failure): the message is as
+   * before.
+   * A lookup that fails otherwise, or a cancel during it, leaves that id not looked up.
+   */
+  async #whereabouts(ids: readonly string[]): Promise<RecordWhereabouts | undefined> {
+    const op = this.#op;
+    // A delete's missing record was most often deleted already (a retry), which its words say: not looked up.
+    if (op.tableId === undefined || op.kind === "delete_records") return undefined;
+    let tables: BaseSchema["tables"];
+    try {
+      tables = this.#tables ?? (await this.#writer.getBaseSchema(op.baseId)).tables;
+    } catch (readError) {
+      this.#log.info({ err: readError }, "reading the schema to name a missing record's table failed");
+      return undefined;
+    }
+    this.#tables = tables;
+    const table = tables.find((t) => t.id === op.tableId || t.name === op.tableId);
+    if (table === undefined) return undefined;
+    const elsewhere = new Map<string, NamedTable | null>();
+    for (const id of ids) {
+      if (this.#idsLookedUp >= WHEREABOUTS_LOOKUPS || this.#deps.cancelSignal?.aborted === true) break;
+      this.#idsLookedUp++;
+      try {
+        const record = await this.#writer.getRecord(op.baseId, table.id, id, { returnFieldsByFieldId: true });
+        const keys = Object.keys(record.fields);
+        // Told by its cells' field ids, as get_record does; a record with no cells cannot be told.
+        const owner =
+          keys.length === 0
+            ? undefined
+            : tables.find((t) => t.id !== table.id && keys.every((key) => t.fields.some((f) => f.id === key)));
+        if (owner !== undefined) elsewhere.set(id, { id: owner.id, name: owner.name });
+      } catch (readError) {
+        if (readError instanceof AirtableNotFoundError) elsewhere.set(id, null);
+        else this.#log.info({ err: readError }, "looking up a missing record in the base failed");
+      }
+    }
+    return { table: { id: table.id, name: table.name }, elsewhere };
   }
 
   /**
@@ -1142,7 +1211,13 @@ function isRecordLevelRefusal(error: unknown): error is AirtableError {
  * UNKNOWN_FIELD_NAME) is named as the call named it, with what to do: send the record(s) again without it.
  * `items`: the refused request's items (RequestItems), parsed by the caller.
  */
-function recordRefusalMessage(error: AirtableError, op: Operation, items: RequestItems, kind: WriteKind): string {
+function recordRefusalMessage(
+  error: AirtableError,
+  op: Operation,
+  items: RequestItems,
+  kind: WriteKind,
+  where?: RecordWhereabouts,
+): string {
   const refused = [...items.values()];
   if (error.type === "INVALID_MULTIPLE_CHOICE_OPTIONS") {
     const cells = refused.map(recordFieldsOf);
@@ -1178,21 +1253,40 @@ function recordRefusalMessage(error: AirtableError, op: Operation, items: Reques
       `see describe_table, and ${again} (or recreate the field in Airtable first)`
     );
   }
-  if (error.type !== "MODEL_ID_NOT_FOUND" || op.tableId === undefined) return message;
-  const named = refused.map((item) => kind.recordIdOf?.(item));
-  const ids = [...new Set(named.filter((id) => id !== undefined))];
+  if (!MISSING_RECORD_TYPES.has(error.type) || op.tableId === undefined) return message;
+  const ids = missingOwnIds(error, op, items, kind);
   if (ids.length > 0) {
     // update_records, delete_records, upsert_records: the id(s) named, in the words #settleMissingRecords gives a
     // missing record. A request of several records refused as a whole (onError stop: not split) names them all:
     // Airtable does not say which one it did not find (an upsert's items without id cannot be it).
-    return missingRecordMessage(op.kind, op.tableId, ids, error, { wholeRequest: count > 1 });
+    return missingRecordMessage(op.kind, op.tableId, ids, error, { wholeRequest: count > 1, where });
   }
+  // A 422 ROW_DOES_NOT_EXIST naming no record of the request (a link given as text with typecast): Airtable's words.
+  if (error.type !== "MODEL_ID_NOT_FOUND") return message;
   // A request of several records refused as a whole (onError stop: not split) says so, not "this id".
   const which = count === 1 ? "no record with this id" : "a record of this request is not";
   return (
     `${message} (${which} in table ${op.tableId}: deleted, or an id from another table; record ids belong ` +
     "to one table: find the record with search_records in this table)"
   );
+}
+
+/**
+ * The ids of the records of a refused request (`items`) that Airtable did not find in the operation's table: for 404
+ * MODEL_ID_NOT_FOUND ("Record not found", naming none) every id the request's items name (`kind.recordIdOf`); for
+ * 422 ROW_DOES_NOT_EXIST ("Record ID rec… does not exist in this table", Airtable's answer to an update naming a
+ * record it lacks: https://github.com/domdomegg/airtable-mcp-server/issues/28) the items' ids its message names,
+ * unless a link cell names them (missingLinkMessage's case). Empty for any other error, and for kinds naming no
+ * record (create).
+ */
+function missingOwnIds(error: AirtableError, op: Operation, items: RequestItems, kind: WriteKind): string[] {
+  if (kind.recordIdOf === undefined || !MISSING_RECORD_TYPES.has(error.type)) return [];
+  const refused = [...items.values()];
+  const ids = [...new Set(refused.map((item) => kind.recordIdOf!(item)).filter((id) => id !== undefined))];
+  if (error.type === "MODEL_ID_NOT_FOUND") return ids;
+  if (missingLinkMessage(error, refused.map(recordFieldsOf), op.fieldNames) !== undefined) return [];
+  const named = new Set(error.message.match(RECORD_ID_IN_TEXT) ?? []);
+  return ids.filter((id) => named.has(id));
 }
 
 /**

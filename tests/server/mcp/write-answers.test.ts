@@ -168,8 +168,9 @@ describe("a record id the table does not have", () => {
         error: {
           type: "MODEL_ID_NOT_FOUND",
           message:
-            `Record ${missing} does not exist in table ${t.tableId}: it was deleted, or it is an id from another ` +
-            "table (record ids belong to one table). Find the record with list_records or search_records in this " +
+            // Looked up in the base (session 30): in no table, so neither "another table" nor its tableId.
+            `Record ${missing} does not exist in table "Tasks" (${t.tableId}), nor in any other table of the base: ` +
+            "it was deleted, or the id is mistyped. Find the record with list_records or search_records in this " +
             "table and call again with its id. (Airtable refused the request carrying it with 404 " +
             "MODEL_ID_NOT_FOUND: Record not found.)",
         },
@@ -233,8 +234,8 @@ describe("a record id the table does not have", () => {
         ...(onError !== undefined && { onError }),
       });
     const said =
-      `Record ${missing} does not exist in table ${t.tableId}: it was deleted, or it is an id from another table ` +
-      "(record ids belong to one table). Find the record with list_records or search_records in this table and call " +
+      `Record ${missing} does not exist in table "Tasks" (${t.tableId}), nor in any other table of the base: it was ` +
+      "deleted, or the id is mistyped. Find the record with list_records or search_records in this table and call " +
       "again with its id. With an id, upsert_records only updates that record (Airtable ignores fieldsToMergeOn for " +
       "it and never creates it): to create the record when no record matches, leave id out and give its " +
       "fieldsToMergeOn values.";

@@ -488,12 +488,14 @@ describe("processOperation", () => {
     expect(state.progress).toMatchObject({ recordsSucceeded: 9, recordsFailed: 1 });
     const failed = state.outcomes.find((o) => "error" in o);
     expect(failed?.index).toBe(4);
+    // The stale id looked up in the base once (session 30: get-record, in no table), the table named.
     expect(failed && "error" in failed ? failed.error.message : "").toContain(
-      `Record ${ids[4]!} does not exist in table ${tasks()}`,
+      `Record ${ids[4]!} does not exist in table "Tasks" (${tasks()}), nor in any other table of the base`,
     );
     expect(rowsNamed("stale u").every((r) => r.fields.Count === 5)).toBe(true);
     const requests = f.sandbox.requests.filter((r) => r.path.startsWith(`/v0/${f.base.id}/`));
-    expect(requests.map((r) => r.method)).toEqual(["PATCH", "GET", "PATCH"]);
+    expect(requests.map((r) => r.method)).toEqual(["PATCH", "GET", "GET", "PATCH"]);
+    expect(requests[2]?.path).toBe(`/v0/${f.base.id}/${tasks()}/${ids[4]!}`);
   });
 
   it("fails a batch whose ids are all stale after one read, sending nothing again and saying so", async () => {
@@ -510,12 +512,15 @@ describe("processOperation", () => {
     expect(state.progress).toMatchObject({ recordsSucceeded: 0, recordsFailed: 2 });
     for (const o of state.outcomes) {
       const message = "error" in o ? o.error.message : "";
-      expect(message).toContain(`Record ${ids[o.index]!} does not exist in table ${tasks()}`);
+      expect(message).toContain(
+        `Record ${ids[o.index]!} does not exist in table "Tasks" (${tasks()}), nor in any other table of the base`,
+      );
       // No record of the request exists: none was sent again, and the message must not say otherwise.
       expect(message).not.toMatch(/sent again/);
     }
     const requests = f.sandbox.requests.filter((r) => r.path.startsWith(`/v0/${f.base.id}/`));
-    expect(requests.map((r) => r.method)).toEqual(["PATCH", "GET"]);
+    // The read of which ids exist, then each stale id looked up in the base once (session 30); nothing re-sent.
+    expect(requests.map((r) => r.method)).toEqual(["PATCH", "GET", "GET", "GET"]);
   });
 
   it("fails a schema change Airtable refuses, with its message, and stops", async () => {

@@ -664,11 +664,11 @@ describe("through the write tools, on the demo base", () => {
     const answer = (await runWrite(updateRecords, plan, h.ctx)).structuredContent as OperationResultOutput;
     expect(answer.results?.[0]).toEqual({ index: 0, id: company.id });
     // Settled by one read of which ids the table has (session 16), not by splitting the request: the wording is
-    // that path's, and says the same — which record, which table, the two causes, ids belong to one table.
+    // that path's, and says which record, which table, and (session 30: looked up) the table it belongs to.
     expect(answer.results?.[1]?.error?.message).toMatch(
       new RegExp(
-        `^Record ${contact} does not exist in table tbl\\w+: it was deleted, or it is an id from another table ` +
-          "\\(record ids belong to one table\\)",
+        `^Record ${contact} is not in table "Companies" \\(tbl\\w+\\): it is a record of table "Contacts" ` +
+          "\\(tbl\\w+\\) \\(record ids belong to one table\\)",
       ),
     );
     expect(h.sandbox.listRecordsDirect(baseId, "Contacts").find((r) => r.id === contact)?.fields.Name).not.toBe(
