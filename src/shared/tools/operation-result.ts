@@ -108,7 +108,14 @@ export type ItemResult = z.infer<typeof itemResultOutput>;
 
 export const operationResultShape = {
   operationId: z.string().describe("Pass to get_operation to poll or page through results."),
-  kind: z.enum(OPERATION_KINDS),
+  // The operation's kind, not the tool called: one kind per Airtable write endpoint, stored in operation logs
+  // (never renamed: README "Adding a write kind"); create_record plans a create_records operation of one record.
+  kind: z
+    .enum(OPERATION_KINDS)
+    .describe(
+      "The operation's kind: the write tool's name, except create_record's, which is create_records (an operation " +
+        "of one record, as get_operation and list_operations name it).",
+    ),
   baseId: z.string(),
   tableId: z.string().optional(),
   status: z.enum(OPERATION_STATUSES),
