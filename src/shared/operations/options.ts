@@ -83,6 +83,26 @@ export const valueNoteSchema = z.object({
 });
 export type ValueNote = z.infer<typeof valueNoteSchema>;
 
+/**
+ * A name a record write gave for a linked record that matched the record's primary value only ignoring case
+ * ("acme" for "Acme": linked-records.ts resolveLinkNames, which takes an exact match first), so that every answer
+ * about the operation says which record it linked (link-name-matches.ts): a name differing in case may mean another
+ * record than the one found.
+ */
+export const linkNameMatchSchema = z.object({
+  /** The link field's id, and its exact name when the call was checked. */
+  fieldId: z.string().min(1),
+  field: z.string(),
+  /** The name as the call gave it, and the linked record's primary value, as text, and id. */
+  given: z.string(),
+  name: z.string(),
+  recordId: z.string().min(1),
+});
+export type LinkNameMatch = z.infer<typeof linkNameMatchSchema>;
+
+/** Names matched ignoring case that one operation lists at most; the rest are counted. */
+export const MAX_LINK_NAME_MATCHES_LISTED = 20;
+
 /** New options one field's entry names at most (a 5,000-record import may bring hundreds of categories). */
 export const MAX_NEW_OPTIONS_LISTED = 20;
 /** Existing options one field's entry names at most (describe_table lists them all). */
@@ -134,13 +154,24 @@ export const operationOptionsSchema = z.object({
     .array(z.object({ fieldId: z.string().min(1), field: z.string() }))
     .min(1)
     .optional(),
+  /**
+   * Record writes: link names matched to a linked record's primary value only ignoring case (LinkNameMatch), each
+   * (field, name) once, at most MAX_LINK_NAME_MATCHES_LISTED (`more`: how many others). Derived like `valueNotes`;
+   * absent when there are none and on operations of earlier versions, so it only adds a sentence.
+   */
+  linkNamesMatched: z
+    .object({
+      matches: z.array(linkNameMatchSchema).min(1),
+      more: z.number().int().positive().optional(),
+    })
+    .optional(),
 });
 export type OperationOptions = z.infer<typeof operationOptionsSchema>;
 
 /**
  * The options the agent's call chose (typecast, onError, replace, fieldsToMergeOn), without those derived from the
  * call and the base's schema when it was checked (`addsSelectOptions`, `newSelectOptions`, `valueNotes`,
- * `listsReplaced`): the schema changes with
+ * `listsReplaced`, `linkNamesMatched`): the schema changes with
  * the write itself (the first batch creates the options), so a retry of the same call checked afterwards derives
  * other ones.
  */
@@ -150,6 +181,7 @@ export function chosenOptions(options: OperationOptions): OperationOptions {
     newSelectOptions: _new,
     valueNotes: _notes,
     listsReplaced: _lists,
+    linkNamesMatched: _matched,
     ...chosen
   } = options;
   return chosen;

@@ -16,6 +16,7 @@ import { readCellsById } from "./cells-by-id.ts";
 import { fieldReference, formulaString } from "./search-formula.ts";
 import { ToolInputError } from "./tool-input-error.ts";
 import { alsoGivenIn, type ProblemLine } from "./write/write-problems.ts";
+import type { LinkNameMatch } from "../operations/options.ts";
 
 /** Names per lookup request: keeps the filterByFormula short (the client switches to POST for long ones anyway). */
 const NAMES_PER_REQUEST = 50;
@@ -95,6 +96,8 @@ const isName = (v: unknown): v is string => typeof v === "string" && v.trim() !=
  * line of a gathered refusal (write-problems.ts: one per field and name, naming the first record giving it and where
  * else it is given), and left in its cell; so are a link field whose names cannot be looked up (its linked table
  * missing from the schema, or a primary field name a formula cannot reference). The requests are the same either way.
+ * `caseMatches`: each (field, name) that matched its record only ignoring case ("acme" for "Acme") is added to it
+ * once, for the write's answer to say which record it linked (OperationOptions.linkNamesMatched).
  */
 export async function resolveLinkNames(
   airtable: AirtableClient,
@@ -104,6 +107,7 @@ export async function resolveLinkNames(
   cells: Record<string, unknown>[],
   where: (index: number) => string,
   collect?: ProblemLine[],
+  caseMatches?: LinkNameMatch[],
 ): Promise<void> {
   const links = table.fields.filter((f) => f.type === "multipleRecordLinks");
   for (const field of links) {
@@ -169,7 +173,19 @@ export async function resolveLinkNames(
       const candidates = found.get(name.toLowerCase()) ?? [];
       const exact = candidates.filter((c) => c.text === name);
       const matches = exact.length > 0 ? exact : candidates;
-      if (matches.length === 1) return matches[0]!.id;
+      if (matches.length === 1) {
+        const match = matches[0]!;
+        if (exact.length === 0 && !caseMatches?.some((m) => m.fieldId === field.id && m.given === name)) {
+          caseMatches?.push({
+            fieldId: field.id,
+            field: field.name,
+            given: name,
+            name: match.text,
+            recordId: match.id,
+          });
+        }
+        return match.id;
+      }
       const at = `${where(index)}[${JSON.stringify(field.name)}]`;
       const known = refused.get(name);
       if (known !== undefined) {

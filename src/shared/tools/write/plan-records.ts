@@ -28,7 +28,13 @@ import {
   type ValueProblem,
 } from "./check-fields.ts";
 import { alsoGivenIn, gatheredRefusal, type ProblemLine } from "./write-problems.ts";
-import type { NewSelectOptions, OperationOptions, ValueNote } from "../../operations/options.ts";
+import {
+  MAX_LINK_NAME_MATCHES_LISTED,
+  type LinkNameMatch,
+  type NewSelectOptions,
+  type OperationOptions,
+  type ValueNote,
+} from "../../operations/options.ts";
 import { keysShown, namedRecords, typecastOf } from "./write-inputs.ts";
 import { refusedCallValueNotes } from "../../operations/value-notes.ts";
 
@@ -55,17 +61,29 @@ export interface CheckedRecords {
   newSelectOptions?: NewSelectOptions[];
   /** Fields given values the write's answer notes (OperationOptions.valueNotes); undefined: none. */
   valueNotes?: ValueNote[];
+  /** Link names matched only ignoring case (OperationOptions.linkNamesMatched); undefined: none. */
+  linkNamesMatched?: LinkNameMatch[];
 }
 
 /**
  * The operation options derived from a checked write, to spread into the operation's options: what its typecast
- * creates (OperationOptions: `addsSelectOptions` for the schema cache, `newSelectOptions` for the answer) and the
- * fields whose values its answer notes (`valueNotes`: value-notes.ts); none when there is neither.
+ * creates (OperationOptions: `addsSelectOptions` for the schema cache, `newSelectOptions` for the answer), the
+ * fields whose values its answer notes (`valueNotes`: value-notes.ts) and the link names matched only ignoring case
+ * (`linkNamesMatched`: link-name-matches.ts); none when there is none of them.
  */
 export function derivedOptions(
   checked: CheckedRecords,
-): Pick<OperationOptions, "addsSelectOptions" | "newSelectOptions" | "valueNotes"> {
-  const notes = checked.valueNotes === undefined ? {} : { valueNotes: checked.valueNotes };
+): Pick<OperationOptions, "addsSelectOptions" | "newSelectOptions" | "valueNotes" | "linkNamesMatched"> {
+  const matched = checked.linkNamesMatched ?? [];
+  const notes = {
+    ...(checked.valueNotes !== undefined && { valueNotes: checked.valueNotes }),
+    ...(matched.length > 0 && {
+      linkNamesMatched: {
+        matches: matched.slice(0, MAX_LINK_NAME_MATCHES_LISTED),
+        ...(matched.length > MAX_LINK_NAME_MATCHES_LISTED && { more: matched.length - MAX_LINK_NAME_MATCHES_LISTED }),
+      },
+    }),
+  };
   if (!checked.addsSelectOptions) return notes;
   return {
     addsSelectOptions: true,
@@ -159,9 +177,20 @@ export async function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRe
   // Link names the cells give are looked up even when the checks above refused the call, so that a wrong name is
   // in the same refusal: the same requests as the call makes once its other problems are fixed.
   const linkProblems: ProblemLine[] = [];
+  // Kept across a second pass: the cells a first pass resolved are ids by then, which it leaves alone.
+  const caseMatches: LinkNameMatch[] = [];
   const resolve = async (inSchema: BaseSchema, inTable: AirtableTable) => {
     linkProblems.length = 0;
-    await resolveLinkNames(ctx.airtable, input.baseId, inSchema, inTable, checked.cells, where, linkProblems);
+    await resolveLinkNames(
+      ctx.airtable,
+      input.baseId,
+      inSchema,
+      inTable,
+      checked.cells,
+      where,
+      linkProblems,
+      caseMatches,
+    );
   };
   try {
     try {
@@ -190,7 +219,7 @@ export async function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRe
     if (notes !== "") refused.message += `\n${notes}`;
     throw refused;
   }
-  return checked;
+  return caseMatches.length === 0 ? checked : { ...checked, linkNamesMatched: caseMatches };
 }
 
 /** The keys of a write's cells and its merge fields (the field ids or names it gave). */
