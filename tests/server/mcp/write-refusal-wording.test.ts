@@ -309,7 +309,7 @@ describe("a value of the wrong type with typecast: false", () => {
     });
     expect(words.text).toBe('records[0].fields: "Deal size" is a number field: give a number such as 42, not "lots".');
 
-    // As the message says, typecast: true lets Airtable convert it.
+    // typecast: true given sends the text for Airtable to convert (the sandbox reads the comma as grouping: 1500).
     const converted = await call("create_records", {
       baseId: mcp.base.id,
       tableId: "Deals",
