@@ -114,12 +114,6 @@ export function createServerApp(parts: ServerParts): express.Express {
     res.setHeader("X-Request-Id", requestId);
     withLogContext({ requestId }, next);
   });
-  // /mcp is matched first (its router is filled in below, once its parts exist): express tries routes in the order
-  // they were added, and the OAuth, admin and health routes before it were ~20 path tests on every tool call. Its
-  // errors end in its own copy of the app's error handlers, so none reaches the OAuth router's (which would answer
-  // them as the authorization server's).
-  const mcpRoutes = express.Router();
-  app.use(mcpRoutes);
 
   const schemas = parts.schemas ?? new SchemaCache({ ...(redis && { redis }), keyPrefix, logger });
   const airtableClient = (userId: string, getAccessToken: (rejected?: string) => Promise<string>) =>
@@ -224,7 +218,7 @@ export function createServerApp(parts: ServerParts): express.Express {
   });
 
   const hosts = hostPolicy(publicUrl, config.ALLOWED_HOSTS);
-  mcpRoutes.use(
+  app.use(
     createMcpRouter({
       authenticate: auth.requireBearer,
       buildContext: async (req: Request) => {
@@ -279,8 +273,7 @@ export function createServerApp(parts: ServerParts): express.Express {
       insufficientScope,
     }),
   );
-  const errorHandlers = [auth.accessLostErrorHandler, finalErrorHandler(logger)];
-  mcpRoutes.use(errorHandlers);
-  app.use(errorHandlers);
+  app.use(auth.accessLostErrorHandler);
+  app.use(finalErrorHandler(logger));
   return app;
 }

@@ -2,7 +2,8 @@
  * The logs of a full run, at the most verbose level: sign-in, reads, a queued write, an Airtable token refresh.
  * Every line is JSON with a Cloud Logging severity; lines written while serving a request carry its request id,
  * lines written while running an operation carry the operation id; and no token — ours or Airtable's, access or
- * refresh — appears anywhere in any process's output.
+ * refresh — appears anywhere in any process's output. A tool call's line names its caller's user id (two users share
+ * the process).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
@@ -14,12 +15,15 @@ import { TestOAuthProvider } from "./helpers/test-oauth-provider.ts";
 let sandbox: Sandbox;
 let deployment: Deployment;
 let alice: SeededAccount;
+let bob: SeededAccount;
 let provider: TestOAuthProvider;
+let bobProvider: TestOAuthProvider;
 
 beforeAll(async () => {
   const plan = await planDeployment("logs", 1);
   sandbox = await startSandbox({ oauthClients: [plan.airtableClient] });
   alice = seedAccount(sandbox, "alice");
+  bob = seedAccount(sandbox, "bob");
   deployment = await startDeployment(plan, sandbox.url, { LOG_LEVEL: "trace" });
   await deployment.addWorker();
   provider = new TestOAuthProvider({ sandboxUser: alice.user.id });
@@ -36,6 +40,18 @@ beforeAll(async () => {
     sandbox.expireAccessTokens(alice.user.id);
     await callTool(client, "create_record", { baseId: alice.base.id, tableId: alice.tableName, fields: { Name: "x" } });
     expect(sandbox.refreshCount()).toBeGreaterThanOrEqual(1);
+    // Another user's calls between and after Alice's, from the same process (its connections are reused): each
+    // call's lines name its own caller.
+    bobProvider = new TestOAuthProvider({ sandboxUser: bob.user.id });
+    const { client: bobClient } = await signInAndConnect(`${deployment.instances[0]!.url}/mcp`, bobProvider);
+    try {
+      for (let i = 0; i < 3; i++) {
+        expect((await callTool(bobClient, "list_tables", { baseId: bob.base.id })).isError).not.toBe(true);
+        expect((await callTool(client, "list_bases", {})).isError).not.toBe(true);
+      }
+    } finally {
+      await bobClient.close();
+    }
   } finally {
     await client.close();
   }
@@ -63,7 +79,7 @@ describe("logs", () => {
   it("never contain a token, ours or Airtable's", () => {
     const secrets = [
       ...sandbox.issuedSecrets(),
-      ...provider.savedTokens.flatMap((t) => [t.access_token, t.refresh_token ?? ""]),
+      ...[...provider.savedTokens, ...bobProvider.savedTokens].flatMap((t) => [t.access_token, t.refresh_token ?? ""]),
     ].filter((s) => s.length >= 16);
     expect(secrets.length).toBeGreaterThanOrEqual(4);
     const all = outputs().join("\n");
@@ -78,6 +94,17 @@ describe("logs", () => {
     const toolCalls = lines.filter((l) => l.message === "tool call");
     expect(toolCalls.length).toBeGreaterThanOrEqual(3);
     for (const line of toolCalls) expect(line.requestId).toEqual(expect.any(String));
+    // Each tool call's line names its caller: Alice's tools one user id, Bob's (list_tables only) another.
+    const userIdsOf = (tools: string[]) =>
+      new Set(toolCalls.filter((l) => tools.includes(String(l.tool))).map((l) => l.userId));
+    const aliceIds = userIdsOf(["list_records", "create_records", "create_record", "list_bases"]);
+    const bobIds = userIdsOf(["list_tables"]);
+    expect(toolCalls.filter((l) => l.tool === "list_tables")).toHaveLength(3);
+    expect(aliceIds.size).toBe(1);
+    expect(bobIds.size).toBe(1);
+    expect([...aliceIds][0]).toEqual(expect.any(String));
+    expect([...bobIds][0]).toEqual(expect.any(String));
+    expect([...aliceIds][0]).not.toBe([...bobIds][0]);
     const workerRequests = lines.filter((l) => l.message === "airtable request" && l.name === "worker");
     expect(workerRequests.length).toBeGreaterThanOrEqual(2);
     for (const line of workerRequests) expect(line.operationId).toMatch(/^op_/);
