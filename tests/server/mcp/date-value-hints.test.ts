@@ -157,3 +157,40 @@ describe("a date and time written in words or with am/pm, for a dateTime field",
     expect(recordWrites()).toBe(before);
   });
 });
+
+describe("a date written in words, for a date field", () => {
+  it("is sent as its day, YYYY-MM-DD, with typecast left out or off, as a dateTime field's is", async () => {
+    // Session 29 left a date field's worded date to typecast: the sandbox's parse (JavaScript's Date) failed
+    // "Thursday, December 24th 2026" and "24th Dec 2026 11:30 PM" in the worker, and without typecast
+    // "December 24, 2026" was refused, where a dateTime field's is sent in ISO form.
+    const given = ["Dec 24, 2026", "December 24, 2026", "Thursday, December 24th 2026", "24th Dec 2026 11:30 PM"];
+    const stored = async (answer: Awaited<ReturnType<typeof call>>) => {
+      expect(answer.isError, answer.text).toBe(false);
+      const rows = mcp.h.sandbox.listRecordsDirect(mcp.base.id, "Tasks");
+      return (answer.data.results as { id: string }[]).map(({ id }) => rows.find((r) => r.id === id)?.fields.Deadline);
+    };
+    const leftOut = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      records: given.map((Deadline, i) => ({ fields: { Title: `Day in words ${i}`, Deadline } })),
+    });
+    expect(await stored(leftOut)).toEqual(given.map(() => "2026-12-24"));
+    const off = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      typecast: false,
+      records: [{ fields: { Title: "Day in words, typecast off", Deadline: "December 24, 2026" } }],
+    });
+    expect(await stored(off)).toEqual(["2026-12-24"]);
+  });
+
+  it("a numeric date whose order is ambiguous is still refused", async () => {
+    const answer = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      records: [{ fields: { Title: "Ambiguous", Deadline: "03/11/2026" } }],
+    });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toContain('Give the one meant as YYYY-MM-DD: "2026-11-03" or "2026-03-11".');
+  });
+});

@@ -287,7 +287,9 @@ describe("a value of the wrong type with typecast: false", () => {
       baseId: mcp.base.id,
       tableId: "Deals",
       typecast: false,
-      records: [{ fields: { Name: "Acme", "Deal size": "1,500", Due: "14 March 2026" } }],
+      // A date in words that a date field reads ("14 March 2026") is sent as its day since session 30
+      // (date-value-hints.test.ts); one it cannot read is refused as before.
+      records: [{ fields: { Name: "Acme", "Deal size": "1,500", Due: "the 14th of March 2026" } }],
     });
     expect(answer.isError).toBe(true);
     expect(answer.text).toBe(
@@ -296,7 +298,7 @@ describe("a value of the wrong type with typecast: false", () => {
         "separator (1500) or a decimal comma (1.5, as European text writes 1,500): which one Airtable's typecast " +
         "reads is not documented. Give the number meant as a JSON number: 1500 or 1.5.\n" +
         '- records[0].fields: "Due" is a date field: give a date as YYYY-MM-DD, such as "2026-03-14", not ' +
-        '"14 March 2026", or pass typecast: true to let Airtable try to read "14 March 2026".',
+        '"the 14th of March 2026", or pass typecast: true to let Airtable try to read "the 14th of March 2026".',
     );
     expect(recordWrites()).toBe(before);
 

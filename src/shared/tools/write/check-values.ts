@@ -60,7 +60,8 @@
  *   `"Account manager": "Demo User"`). Whether the person is a collaborator of the base is Airtable's to say.
  * - a dateTime given with a space for the T ("2026-03-04 10:00") is sent with the T (dateTimeWithT), read in the field's
  *   time zone as the field model says; so is one with a 12-hour time or an English month name ("2026-12-24 5pm",
- *   "Dec 24, 2026 5:00 PM", "24 December 2026": wordedDateTime);
+ *   "Dec 24, 2026 5:00 PM", "24 December 2026": wordedDateTime), and a date field's date in words as its day alone
+ *   ("Dec 24, 2026" → "2026-12-24", the cell format the field model documents);
  * - number, currency and percent text with typecast whose comma can only be a decimal comma ("12,50 €",
  *   "1.234,5") is refused, naming the number meant (checkDecimalComma): a parser may read it as a thousands separator;
  * - percent with typecast: a number written as text without a percent sign ("25") is refused, naming its two
@@ -597,10 +598,19 @@ const SPACED_DATE_TIME = /^(\d{4}-\d{2}-\d{2}) (([01]\d|2[0-3]):[0-5]\d(:[0-5]\d
  * like "2020-09-05T07:00:00" … will be interpreted according to the timeZone of the field"), so it is written without
  * typecast and read in the field's time zone. With the space, it was refused without typecast and, with typecast,
  * left to a parse Airtable does not document (the sandbox's JavaScript Date read it in the process's own time zone:
- * a types trial, session 26, wrote 10:00 into a Europe/Berlin field as 11:00 Berlin). Any other value unchanged.
+ * a types trial, session 26, wrote 10:00 into a Europe/Berlin field as 11:00 Berlin). A dateTime's date in words or
+ * with a 12-hour time is sent in ISO form too (wordedDateTime), and so is a date field's, as its day alone
+ * ("December 24, 2026" → "2026-12-24"). Any other value unchanged.
  */
 export function dateTimeWithT(field: Pick<AirtableField, "type">, value: unknown): unknown {
-  if (field.type !== "dateTime" || typeof value !== "string") return value;
+  if (typeof value !== "string") return value;
+  // A date field (a day, no time): a date in words is sent as its day ("Dec 24, 2026" → "2026-12-24"), the
+  // "YYYY-MM-DD" its cell format documents (field model, Date), as a dateTime field's is. Left to typecast, the
+  // sandbox's JavaScript Date failed "24th Dec 2026" in the worker, and without typecast it was refused. A time
+  // after it ("Dec 24, 2026 5:00 PM") is dropped, as a date cell keeps none; its day is the day written, with no
+  // zone to move it (text with one is not read: wordedDateTime).
+  if (field.type === "date") return wordedDateTime(value)?.slice(0, 10) ?? value;
+  if (field.type !== "dateTime") return value;
   const match = SPACED_DATE_TIME.exec(value);
   return match === null ? (wordedDateTime(value) ?? value) : `${match[1]}T${match[2]}`;
 }
