@@ -165,13 +165,25 @@ export const operationOptionsSchema = z.object({
       more: z.number().int().positive().optional(),
     })
     .optional(),
+  /**
+   * Record writes: the dateTime fields given a date alone or a date and time without a zone ("2026-12-09T09:00"),
+   * which Airtable reads in the field's time zone, or as UTC when it is `utc` or `client` (field model, Date and
+   * time). `timeZone`: the field's `options.timeZone` when the call was checked (absent: none given, read as UTC).
+   * Every answer names the records and the zone (zoneless-times.ts). Derived like `valueNotes`, and a key of its own
+   * rather than a kind of ValueNote: a version that does not know it strips it (an unknown ValueNote kind would make
+   * the whole operation unreadable to it), so it only adds a sentence.
+   */
+  zonelessTimes: z
+    .array(z.object({ fieldId: z.string().min(1), field: z.string(), timeZone: z.string().optional() }))
+    .min(1)
+    .optional(),
 });
 export type OperationOptions = z.infer<typeof operationOptionsSchema>;
 
 /**
  * The options the agent's call chose (typecast, onError, replace, fieldsToMergeOn), without those derived from the
  * call and the base's schema when it was checked (`addsSelectOptions`, `newSelectOptions`, `valueNotes`,
- * `listsReplaced`, `linkNamesMatched`): the schema changes with
+ * `listsReplaced`, `linkNamesMatched`, `zonelessTimes`): the schema changes with
  * the write itself (the first batch creates the options), so a retry of the same call checked afterwards derives
  * other ones.
  */
@@ -182,6 +194,7 @@ export function chosenOptions(options: OperationOptions): OperationOptions {
     valueNotes: _notes,
     listsReplaced: _lists,
     linkNamesMatched: _matched,
+    zonelessTimes: _zoneless,
     ...chosen
   } = options;
   return chosen;

@@ -11,6 +11,7 @@ import { urlAttachmentsSentence } from "../operations/url-attachments.ts";
 import { listsReplacedSentence } from "../operations/list-replacements.ts";
 import { linkNameMatchesSentence } from "../operations/link-name-matches.ts";
 import { valueNotesSentence } from "../operations/value-notes.ts";
+import { zonelessTimesSentence } from "../operations/zoneless-times.ts";
 import { isTerminal, notWrittenOf, OPERATION_STATUSES } from "../operations/fold.ts";
 import { ToolInputError } from "./tool-input-error.ts";
 import { formatCount } from "../format-count.ts";
@@ -398,14 +399,16 @@ const plural = (n: number, word: string) => `${formatCount(n)} ${word}${n === 1 
  * that the write resumes by itself (rateLimitPauseSentence). Once it has ended, a record write that sent attachments by
  * URL also says that Airtable fetches them after the write, and to read the records back (url-attachments.ts). After
  * the select options a write's typecast creates come its notes on values stored as something the agent very likely
- * did not mean (value-notes.ts: a percent of 50 stored as 5,000 %), for an upsert, the list cells of the records
- * it updated that it replaced (list-replacements.ts), and the link names it matched only ignoring case, with the
- * records they linked (link-name-matches.ts).
+ * did not mean (value-notes.ts: a percent of 50 stored as 5,000 %), the zone its dates and times without one were
+ * read in (zoneless-times.ts), for an upsert, the list cells of the records it updated that it replaced
+ * (list-replacements.ts), and the link names it matched only ignoring case, with the records they linked
+ * (link-name-matches.ts).
  */
 export function describeState(state: OperationState, via: "tool" | "task" = "tool", now = Date.now()): string {
   const added = [
     newSelectOptionsSentence(state),
     valueNotesSentence(state),
+    zonelessTimesSentence(state),
     listsReplacedSentence(state),
     linkNameMatchesSentence(state),
   ].filter((sentence) => sentence !== "");

@@ -21,6 +21,11 @@ const mcp = useMcpHarness({
           type: "dateTime",
           options: { dateFormat: { name: "iso" }, timeFormat: { name: "24hour" }, timeZone: "Europe/Berlin" },
         },
+        {
+          name: "Start",
+          type: "dateTime",
+          options: { dateFormat: { name: "iso" }, timeFormat: { name: "24hour" }, timeZone: "client" },
+        },
       ],
     },
   ],
@@ -192,5 +197,47 @@ describe("a date written in words, for a date field", () => {
     });
     expect(answer.isError).toBe(true);
     expect(answer.text).toContain('Give the one meant as YYYY-MM-DD: "2026-11-03" or "2026-03-11".');
+  });
+});
+
+describe("a date and time without a zone, for a dateTime field", () => {
+  it("the write's answer, and get_operation's, name the records and the zone it was read in", async () => {
+    // Session 29 trial: "Start": "2026-12-09T09:00" (9 am in Los Angeles) in a field shown in each viewer's zone was
+    // stored as 09:00 UTC, and the answer said only "Done: 1 record written of 1.".
+    const answer = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      records: [
+        { fields: { Title: "Kickoff", Start: "2026-12-09T09:00", Due: "2026-12-24T17:00" } },
+        { fields: { Title: "Review", Start: "2026-12-10T09:00:00-08:00" } },
+        { fields: { Title: "Launch", Due: "Dec 24, 2026 5:00 PM", Start: "2026-12-11" } },
+      ],
+    });
+    expect(answer.isError, answer.text).toBe(false);
+    const note =
+      'Dates and times given without a zone: "Start" (results index 0, 2) read as UTC, though the field shows ' +
+      "each viewer's own time zone; \"Due\" (results index 0, 2) read in the field's time zone, Europe/Berlin. If " +
+      'another zone was meant, update those records with the offset, such as "2026-12-09T09:00-08:00" (Los Angeles ' +
+      "in winter).";
+    expect(answer.data.message).toBe(`Done: 3 records written of 3. ${note}`);
+    const stored = (answer.data.results as { id: string }[]).map(({ id }) =>
+      mcp.h.sandbox.listRecordsDirect(mcp.base.id, "Tasks").find((r) => r.id === id),
+    );
+    expect(stored.map((r) => r?.fields.Start)).toEqual([
+      "2026-12-09T09:00:00.000Z",
+      "2026-12-10T17:00:00.000Z",
+      "2026-12-11T00:00:00.000Z",
+    ]);
+    const polled = await call("get_operation", { operationId: answer.data.operationId });
+    expect(polled.data.message).toBe(answer.data.message);
+  });
+
+  it("says nothing when every date and time has a zone", async () => {
+    const answer = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      records: [{ fields: { Title: "Zoned", Start: "2026-12-09T17:00:00Z", Due: "2026-12-24T17:00+01:00" } }],
+    });
+    expect(answer.data.message).toBe("Done: 1 record written of 1.");
   });
 });

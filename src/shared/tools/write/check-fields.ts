@@ -30,9 +30,11 @@ import {
   MAX_EXISTING_OPTIONS_LISTED,
   MAX_NEW_OPTIONS_LISTED,
   type NewSelectOptions,
+  type OperationOptions,
   type ValueNote,
 } from "../../operations/options.ts";
 import { isWholePercent } from "../../operations/value-notes.ts";
+import { isZonelessDateTime } from "../../operations/zoneless-times.ts";
 
 /** Types whose values Airtable computes: a write naming one fails, so it is refused up front. */
 export const COMPUTED_FIELD_TYPES: ReadonlySet<string> = new Set([
@@ -360,6 +362,8 @@ export class FieldChecker {
   readonly #newOptions = new Map<string, { field: AirtableField; byKey: Map<string, NewOption> }>();
   /** Fields given a value the write's answer notes (OperationOptions.valueNotes), by id, in the order met. */
   readonly #noted = new Map<string, AirtableField>();
+  /** dateTime fields given a value without a zone (OperationOptions.zonelessTimes), by id, in the order met. */
+  readonly #zoneless = new Map<string, AirtableField>();
 
   constructor(table: AirtableTable, nonCreator?: BaseAccess) {
     this.table = table;
@@ -479,6 +483,7 @@ export class FieldChecker {
         const created = checkCellValue(field, sent, where, typecast, this.#nonCreator, typecastLeftOut);
         if (created.length > 0) this.#noteNewOptions(field, created, where, index, variants);
         if (isWholePercent(field.type, value)) this.#noted.set(field.id, field);
+        if (field.type === "dateTime" && isZonelessDateTime(sent)) this.#zoneless.set(field.id, field);
       } catch (error) {
         const at = index === undefined ? {} : { index };
         if (error instanceof SelectVariantError && variants !== undefined) {
@@ -582,6 +587,19 @@ export class FieldChecker {
       field: field.name,
       kind: "percentWhole" as const,
     }));
+  }
+
+  /**
+   * The dateTime fields the checked cells give a date alone or a date and time without a zone, with the time zone
+   * Airtable reads it in (the field's `options.timeZone`), for the write's answer (OperationOptions.zonelessTimes,
+   * zoneless-times.ts). Undefined when there are none.
+   */
+  zonelessTimes(): OperationOptions["zonelessTimes"] {
+    if (this.#zoneless.size === 0) return undefined;
+    return [...this.#zoneless.values()].map((field) => {
+      const zone = field.options?.timeZone;
+      return { fieldId: field.id, field: field.name, ...(typeof zone === "string" && { timeZone: zone }) };
+    });
   }
 
   /**

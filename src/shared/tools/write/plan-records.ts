@@ -63,20 +63,26 @@ export interface CheckedRecords {
   valueNotes?: ValueNote[];
   /** Link names matched only ignoring case (OperationOptions.linkNamesMatched); undefined: none. */
   linkNamesMatched?: LinkNameMatch[];
+  /** dateTime fields given values without a zone (OperationOptions.zonelessTimes); undefined: none. */
+  zonelessTimes?: OperationOptions["zonelessTimes"];
 }
 
 /**
  * The operation options derived from a checked write, to spread into the operation's options: what its typecast
  * creates (OperationOptions: `addsSelectOptions` for the schema cache, `newSelectOptions` for the answer), the
- * fields whose values its answer notes (`valueNotes`: value-notes.ts) and the link names matched only ignoring case
- * (`linkNamesMatched`: link-name-matches.ts); none when there is none of them.
+ * fields whose values its answer notes (`valueNotes`: value-notes.ts; `zonelessTimes`: zoneless-times.ts) and the
+ * link names matched only ignoring case (`linkNamesMatched`: link-name-matches.ts); none when there is none of them.
  */
 export function derivedOptions(
   checked: CheckedRecords,
-): Pick<OperationOptions, "addsSelectOptions" | "newSelectOptions" | "valueNotes" | "linkNamesMatched"> {
+): Pick<
+  OperationOptions,
+  "addsSelectOptions" | "newSelectOptions" | "valueNotes" | "linkNamesMatched" | "zonelessTimes"
+> {
   const matched = checked.linkNamesMatched ?? [];
   const notes = {
     ...(checked.valueNotes !== undefined && { valueNotes: checked.valueNotes }),
+    ...(checked.zonelessTimes !== undefined && { zonelessTimes: checked.zonelessTimes }),
     ...(matched.length > 0 && {
       linkNamesMatched: {
         matches: matched.slice(0, MAX_LINK_NAME_MATCHES_LISTED),
@@ -309,6 +315,7 @@ function checkAgainst(
   const close = input.typecast === undefined ? checker.closeNewOptions() : [];
   const newSelectOptions = checker.newSelectOptions();
   const valueNotes = checker.valueNotes();
+  const zonelessTimes = checker.zonelessTimes();
   const checked: CheckedRecords = {
     tableId: checker.table.id,
     cells,
@@ -316,6 +323,7 @@ function checkAgainst(
     addsSelectOptions: checker.addsSelectOptions,
     ...(newSelectOptions !== undefined && { newSelectOptions }),
     ...(valueNotes !== undefined && { valueNotes }),
+    ...(zonelessTimes !== undefined && { zonelessTimes }),
   };
   if (mergeFields !== undefined) {
     const records = input.records.map((record, i) => ({

@@ -1,0 +1,74 @@
+/**
+ * What a record write's answer says about the dates and times it gave without a zone (OperationOptions.zonelessTimes).
+ * Airtable reads "ambiguous string inputs like "2020-09-05T07:00:00" and "2020-09-08"" in the dateTime field's time
+ * zone, "instead of utc", and as UTC when that zone is `utc` or `client` (field model, Date and time;
+ * src/shared/airtable/date-time-input.ts). The cells' description says so before a write, but an answer said only
+ * "Done": a trial wrote "2026-12-09T09:00", meant as 9 am in Los Angeles, into a field shown in each viewer's zone, and
+ * it was stored as 09:00 UTC (01:00 there) without a word (Session 29 agent trial). Every answer about the operation
+ * (its first one, get_operation, tasks/get) now names, per field, the records given such a value and the zone it was
+ * read in, and how to give another.
+ */
+import { formatCount } from "../format-count.ts";
+import { isTerminal, type OperationState } from "./fold.ts";
+import { indexList } from "./whole-request.ts";
+
+/** Records one field's clause names by index at most; beyond that they are counted. */
+const RECORDS_LISTED = 10;
+
+/** A date alone, or a date and time without a zone: the ISO 8601 text the field model calls "ambiguous". */
+const ZONELESS = /^\d{4}-\d{2}-\d{2}(?:T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,3})?)?)?$/;
+
+/** Whether `value`, sent to a dateTime field, is a date alone or a date and time without a zone. */
+export function isZonelessDateTime(value: unknown): value is string {
+  return typeof value === "string" && ZONELESS.test(value);
+}
+
+/** The value record `index` gives `fieldId` (by `field` name in operations stored by name) when it is zoneless. */
+function zonelessValue(state: OperationState, index: number, fieldId: string, field: string): string | undefined {
+  const fields = (state.operation.input[index] as { fields?: unknown } | null | undefined)?.fields;
+  if (typeof fields !== "object" || fields === null) return undefined;
+  const cells = fields as Record<string, unknown>;
+  const value = cells[fieldId] ?? (state.operation.fieldNames === undefined ? cells[field] : undefined);
+  return isZonelessDateTime(value) ? value : undefined;
+}
+
+/** How a zoneless value of a field with `timeZone` was read, for the sentence. */
+function readAs(timeZone: string | undefined): string {
+  if (timeZone === undefined || timeZone === "utc") return "read as UTC";
+  if (timeZone === "client") return "read as UTC, though the field shows each viewer's own time zone";
+  return `read in the field's time zone, ${timeZone}`;
+}
+
+/**
+ * `Dates and times given without a zone: "Start" (results index 0, 2) read as UTC, though the field shows each
+ * viewer's own time zone; "Due" (results index 1) read in the field's time zone, Europe/Berlin. If another zone was
+ * meant, update those records with the offset, such as "2026-12-09T09:00-08:00" (Los Angeles in winter).` While the
+ * operation runs, or when every record was written, the records are those the call gave such a value; once it has
+ * ended with records not written, only the written ones. Empty when there is nothing to say.
+ */
+export function zonelessTimesSentence(state: OperationState): string {
+  const noted = state.operation.options.zonelessTimes;
+  if (noted === undefined) return "";
+  const p = state.progress;
+  const allGiven = !isTerminal(state.status) || p.recordsSucceeded === p.recordsTotal;
+  const written = new Set(state.outcomes.filter((o) => "recordId" in o).map((o) => o.index));
+  const clauses: string[] = [];
+  let example: string | undefined;
+  for (const { fieldId, field, timeZone } of noted) {
+    const indexes = state.operation.input
+      .map((_, index) => index)
+      .filter((index) => (allGiven || written.has(index)) && zonelessValue(state, index, fieldId, field) !== undefined);
+    if (indexes.length === 0) continue;
+    example ??= zonelessValue(state, indexes[0]!, fieldId, field);
+    const listed = indexList(indexes);
+    const which =
+      listed.split(", ").length > RECORDS_LISTED ? `${formatCount(indexes.length)} records` : `results index ${listed}`;
+    clauses.push(`${JSON.stringify(field)} (${which}) ${readAs(timeZone)}`);
+  }
+  if (clauses.length === 0 || example === undefined) return "";
+  const zoned = `${example.length === 10 ? `${example}T00:00` : example}-08:00`;
+  return (
+    `Dates and times given without a zone: ${clauses.join("; ")}. If another zone was meant, update those records ` +
+    `with the offset, such as ${JSON.stringify(zoned)} (Los Angeles in winter).`
+  );
+}
