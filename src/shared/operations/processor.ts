@@ -458,6 +458,11 @@ class OperationRun {
           errors: [{ index, type: error.type, message: said }],
           permanent: true,
         });
+        // A batch of one record (create_record, a one-record write) is not split, so the check a split batch
+        // ends with is made here: a table's limit is then said as for a batch, not only as Airtable's bare 403.
+        if (error instanceof AirtablePermissionError && batchIndexes(op, batch).length === 1) {
+          await this.#failIfEverythingRefused(error);
+        }
         return;
       }
       // Answered and not applied: recorded so a crash during the split re-sends instead of doubting.
@@ -941,10 +946,11 @@ class OperationRun {
   }
 
   /**
-   * After a whole batch was split on a 403: when no record of the operation has been written and every record
-   * settled so far was refused with 403, the permission covers the whole write (a table the user may not edit,
-   * a field every record sets), so the operation fails now, keeping Airtable's message, rather than sending each
-   * remaining batch to be refused and split again.
+   * After a whole batch was split on a 403, or a batch of one record was refused with it: when no record of the
+   * operation has been written and every record settled so far was refused with 403, the permission covers the whole
+   * write (a table the user may not edit, a field every record sets), so the operation fails now, keeping Airtable's
+   * message, rather than sending each remaining batch to be refused and split again. A table's own limit is said
+   * with its name (table-limit.ts), for a write of one record too.
    */
   async #failIfEverythingRefused(error: AirtablePermissionError): Promise<void> {
     const outcomes = this.#state.outcomes;
@@ -959,7 +965,8 @@ class OperationRun {
       // No field named: the table's own permission (who can create or delete records) refuses the write. Said so
       // also when this batch was the only one: every record of the operation was refused alike.
       const shown = await this.#tableShown(table);
-      const reason = tableLimitReason(this.#op.kind, shown, error, this.#op.options.typecast, rest);
+      const one = this.#op.input.length === 1;
+      const reason = tableLimitReason(this.#op.kind, shown, error, this.#op.options.typecast, rest, one);
       await this.#append({ type: "failed", reason, errorType: error.type });
       this.#log.warn({ err: error, errorType: error.type }, "operation failed: the table limits this write (403)");
       throw new OperationFailedError(reason, { cause: error });

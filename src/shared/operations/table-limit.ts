@@ -38,6 +38,8 @@ const LIMITED: Partial<Record<OperationKind, string>> = {
  * ask a base creator to change the table's permission, or write to another table. `typecast`: the call's; with it a
  * link naming a record that does not exist would create that record in the linked table, whose own limit gives the
  * same 403, so the reason says that too. `rest`: batches were left unsent (false: the refused batch was the only one).
+ * `oneRecord`: the write had one record (create_record, or a list of one), which the reason calls "the record" and
+ * "it" rather than "every record" and "these records".
  */
 export function tableLimitReason(
   kind: OperationKind,
@@ -45,6 +47,7 @@ export function tableLimitReason(
   error: Pick<AirtablePermissionError, "type" | "message">,
   typecast: boolean,
   rest = true,
+  oneRecord = false,
 ): string {
   const limited = LIMITED[kind] ?? "write to it";
   const fields = "the editing permissions of the fields the records set";
@@ -56,16 +59,20 @@ export function tableLimitReason(
         : kind === "upsert_records"
           ? `let you create records in that table (its "who can create records" permission, or ${fields}`
           : `let you create records in that table (its "who can create records" permission`;
+  const [refused, them, subject, links] = oneRecord
+    ? ["the record of this write", "it", "the record", "links"]
+    : [`every record ${rest ? "sent so far" : "of this write"}`, "them", "the records", "link"];
   const linked =
     typecast && kind !== "delete_records"
-      ? ` (If the records link to records by a name that does not exist yet, typecast would create them in the ` +
+      ? ` (If ${subject} ${links} to records by a name that does not exist yet, typecast would create them in the ` +
         `linked table, and that table's limit gives the same refusal: link existing records instead.)`
       : "";
+  const again = oneRecord ? "send it again" : "send again the records get_operation lists as failed or notWritten";
   return (
-    `Table ${table} limits who can ${limited}, and your Airtable account is not among them: Airtable refused every ` +
-    `record ${rest ? "sent so far" : "of this write"} (403 ${error.type}: "${sentence(error.message)}")` +
+    `Table ${table} limits who can ${limited}, and your Airtable account is not among them: Airtable refused ` +
+    `${refused} (403 ${error.type}: "${sentence(error.message)}")` +
     `${rest ? ", so the remaining batches were not sent" : ""}. ` +
-    `To write these records, ask a creator of the base to ${setting}, in Airtable's interface), or write them to ` +
-    `another table; then send again the records get_operation lists as failed or notWritten.${linked}`
+    `To write ${oneRecord ? "it" : "these records"}, ask a creator of the base to ${setting}, in Airtable's ` +
+    `interface), or write ${them} to another table; then ${again}.${linked}`
   );
 }

@@ -312,6 +312,8 @@ function parseSince(token: string, operationId: string, lastSeq: number): number
 
 /** A record's error the failure's reason quotes is told by this instead (itemResult). */
 export const SAID_IN_FAILURE = "Refused with the other records: failure.reason says why, once, and what to do.";
+/** SAID_IN_FAILURE for a write of one record, which has no other records. */
+export const SAID_IN_FAILURE_ONE = "Refused: failure.reason says why and what to do.";
 /** Shorter errors are repeated as they are: pointing elsewhere would not save the reader anything. */
 const SAID_ONCE_MIN = 40;
 
@@ -348,7 +350,13 @@ function itemResult(
       outcome.error.message.length >= SAID_ONCE_MIN &&
       failure.includes(outcome.error.message)
     )
-      return { index, error: { type: outcome.error.type, message: SAID_IN_FAILURE } };
+      return {
+        index,
+        error: {
+          type: outcome.error.type,
+          message: state.operation.input.length === 1 ? SAID_IN_FAILURE_ONE : SAID_IN_FAILURE,
+        },
+      };
     return { index, error: outcome.error };
   }
   const input = namedFields(state.operation.input[index], state.operation.fieldNames);

@@ -89,6 +89,53 @@ describe("a table that limits who can create or delete records", () => {
     }
   });
 
+  it("a one-record write (create_record, delete_records of one): the same reason as a batch's", async () => {
+    // Session 29 left it: one record is not split, so it kept Airtable's bare sentence as its error and the write
+    // ended completed_with_errors, with no word of the table or of what to do.
+    mcp.h.sandbox.restrictTable(mcp.base.id, "Leads", mcp.h.demo.user.id, ["create", "delete"]);
+    try {
+      const created = await mcp.client.callTool({
+        name: "create_record",
+        arguments: { baseId: mcp.base.id, tableId: "Leads", fields: { Name: "one" } },
+      });
+      const answer = created.structuredContent as OperationResultOutput;
+      expect(answer.status).toBe("failed");
+      expect(answer.failure?.reason).toBe(
+        `Table "Leads" (${tableId()}) limits who can create records, and your Airtable account is not among them: ` +
+          `Airtable refused the record of this write (403 INVALID_PERMISSIONS: "${AIRTABLE_SAYS}."). To write it, ` +
+          'ask a creator of the base to let you create records in that table (its "who can create records" ' +
+          "permission, in Airtable's interface), or write it to another table; then send it again. (If the record " +
+          "links to records by a name that does not exist yet, typecast would create them in the linked table, and " +
+          "that table's limit gives the same refusal: link existing records instead.)",
+      );
+      expect(answer.message).toContain(answer.failure!.reason);
+      expect(answer.results).toEqual([
+        {
+          index: 0,
+          error: { type: "INVALID_PERMISSIONS", message: "Refused: failure.reason says why and what to do." },
+        },
+      ]);
+      const polled = await mcp.client.callTool({
+        name: "get_operation",
+        arguments: { operationId: answer.operationId },
+      });
+      expect((polled.structuredContent as OperationResultOutput).failure?.reason).toBe(answer.failure?.reason);
+
+      const deleted = await mcp.client.callTool({
+        name: "delete_records",
+        arguments: { baseId: mcp.base.id, tableId: "Leads", recordIds: [leads()[0]!.id] },
+      });
+      const refusal = deleted.structuredContent as OperationResultOutput;
+      expect(refusal.status).toBe("failed");
+      expect(refusal.failure?.reason).toContain(`Table "Leads" (${tableId()}) limits who can delete records`);
+      expect(refusal.failure?.reason).toContain("Airtable refused the record of this write");
+      expect(refusal.failure?.reason).not.toContain("typecast");
+      expect(leads()).toHaveLength(12);
+    } finally {
+      mcp.h.sandbox.clearRestrictions(mcp.base.id);
+    }
+  });
+
   it("delete_records (two batches): the table's delete limit is named, without the typecast aside", async () => {
     mcp.h.sandbox.restrictTable(mcp.base.id, "Leads", mcp.h.demo.user.id, ["delete"]);
     try {
