@@ -6,7 +6,8 @@
  * - shutting down → released between batches (moveToWait), another worker resumes from the log;
  * - Airtable kept answering 429 → delayed by the penalty, not counted as an attempt;
  * - retryable (5xx, network, Redis) → thrown: BullMQ retries with backoff; the last attempt appends `failed`;
- * - permanent → UnrecoverableError (the processor already appended `failed`).
+ * - permanent → UnrecoverableError (the processor already appended `failed`);
+ * - a log this version cannot read (unreadable-log.ts) → UnrecoverableError at once, the log left as it is.
  * While it runs, the worker publishes a heartbeat (worker-heartbeat.ts): the server tells agents and /readyz when
  * writes wait and no worker is alive.
  *
@@ -32,6 +33,7 @@ import {
 } from "../shared/operations/operation-errors.ts";
 import { failOperation, finalReason } from "../shared/operations/fail-operation.ts";
 import { processOperation } from "../shared/operations/processor.ts";
+import { UnreadableOperationLogError } from "../shared/operations/unreadable-log.ts";
 import { progressUpdateOf } from "../shared/operations/progress-listeners.ts";
 import { OPERATIONS_QUEUE, bullPrefix, cancelChannel } from "../shared/queue/operation-queue.ts";
 import { blockingDuplicate } from "../shared/redis-connection.ts";
@@ -144,6 +146,18 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
       }
       if (error instanceof OperationFailedError) {
         observed?.endedWith("failed");
+        throw new UnrecoverableError(error.message);
+      }
+      if (error instanceof UnreadableOperationLogError) {
+        // This version cannot read the log (an event a newer version wrote, a damaged entry: unreadable-log.ts), and
+        // every run of it would meet the same log: retried, it failed WORKER_ATTEMPTS times over minutes of backoff.
+        // The job ends now. Nothing is appended (a `failed` event needs the state this version cannot fold; a newer
+        // version reads the log as it is), nor counted as an ending in the metrics: the log does not say it ended.
+        // The agent's answers (the write call's, get_operation, list_operations) say what to do.
+        log.error(
+          { err: error, reason: error.operation.reason },
+          "operation log unreadable by this version (an event of a newer version, or a damaged entry): job ended without retries, log left as it is",
+        );
         throw new UnrecoverableError(error.message);
       }
       const attempt = job.attemptsMade + 1;

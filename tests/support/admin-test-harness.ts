@@ -66,6 +66,8 @@ export interface ServerHarnessOptions {
   redisUrl?: string;
   /** The logger of the server and its workers, e.g. to read what went to the log; default silent (or LOG_LEVEL). */
   logger?: Logger;
+  /** Runs of a job before its operation fails (WORKER_ATTEMPTS, default 8 in production); default 1. */
+  attempts?: number;
 }
 
 const defaultLogger = createLogger({ level: process.env.LOG_LEVEL ?? "silent" });
@@ -106,7 +108,7 @@ export async function startServerHarness(opts: ServerHarnessOptions): Promise<Se
     redis,
     keyPrefix,
     store: operations,
-    attempts: 1,
+    attempts: opts.attempts ?? 1,
     retentionMs: 3_600_000,
     logger,
   });

@@ -4,6 +4,7 @@ import { notWrittenOf, type OperationProgress, type OperationState } from "../op
 import type { OperationRunner } from "../operations/operation-runner.ts";
 import type { OperationReader } from "../operations/operation-store.ts";
 import type { RecentCalls } from "../operations/recent-calls.ts";
+import { UnreadableOperationLogError } from "../operations/unreadable-log.ts";
 import { operationFromPlan } from "../operations/plan.ts";
 import type { OperationPlan } from "../operations/plan.ts";
 import { withTimeout } from "../readiness.ts";
@@ -188,6 +189,9 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
     try {
       return await withTimeout(waitAndRead(), opts.waitMs + WRITE_ANSWER_GRACE_MS);
     } catch (error) {
+      // A log this version cannot read (a newer version's event landed in it while the call waited, and the worker
+      // ended the job: operation-worker.ts) will not "run": the call answers what get_operation answers for it.
+      if (error instanceof UnreadableOperationLogError) throw error;
       ctx.logger.warn({ err: error, operationId: operation.operationId }, "queued, but its state could not be read");
       return answered(queuedWithoutState(operation));
     } finally {
