@@ -31,6 +31,18 @@ export function addToLogContext(fields: LogContext): boolean {
   return true;
 }
 
+/**
+ * `fn`, bound to the log context current now (the request or job registering it): wherever it is called from later,
+ * its lines carry that context's ids and userId. For callbacks that fire from outside the request that registered
+ * them: a write call's abort listener fired by its client's cancel (a POST of its own, or a Redis message from
+ * another instance), a progress listener fired by the queue's events. Outside a context, `fn` itself.
+ */
+export function inCurrentLogContext<A extends unknown[], R>(fn: (...args: A) => R): (...args: A) => R {
+  const store = storage.getStore();
+  if (store === undefined) return fn;
+  return (...args: A) => storage.run(store, fn, ...args);
+}
+
 /** The ids of the current request or job ({} outside one). */
 export function currentLogContext(): LogContext {
   return storage.getStore() ?? {};

@@ -7,6 +7,7 @@ import type { RecentCalls } from "../operations/recent-calls.ts";
 import { UnreadableOperationLogError } from "../operations/unreadable-log.ts";
 import { operationFromPlan } from "../operations/plan.ts";
 import type { OperationPlan } from "../operations/plan.ts";
+import { inCurrentLogContext } from "../log-context.ts";
 import { withTimeout } from "../readiness.ts";
 import type { OperationTaskStore } from "../tasks/operation-task-store.ts";
 import type { ToolContext, WriteToolDefinition } from "./define-tool.ts";
@@ -112,7 +113,9 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
       if (created !== undefined) return created;
     }
     let cancelledByClient = false;
-    const onAbort = (): void => {
+    // Fired from outside this request (its client's cancel is a request of its own, or a Redis message from another
+    // instance; a closed connection): bound to this call's log context, for its userId and requestId.
+    const onAbort = inCurrentLogContext((): void => {
       if (!isClientCancel(ctx, opts.shutdown)) return;
       cancelledByClient = true;
       ctx.logger.info({ operationId: operation.operationId }, "the write call was cancelled: cancelling its operation");
@@ -121,7 +124,7 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
         .catch((error: unknown) =>
           ctx.logger.warn({ err: error, operationId: operation.operationId }, "could not cancel"),
         );
-    };
+    });
     // A call attached to an earlier call's operation did not start it: its end, even a cancel, leaves it running
     // (cancel_operation stops it).
     if (earlier === undefined) {
@@ -137,7 +140,8 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
     const onProgress =
       send === undefined
         ? undefined
-        : (p: OperationProgress) => {
+        : // Called by the runner's progress events (the queue's, outside this request): bound as onAbort is.
+          inCurrentLogContext((p: OperationProgress) => {
             if (cancelledByClient) return; // nothing more is sent for a cancelled request
 
             const count = p.cancelled === true ? p.recordsTotal : settledCount(p);
@@ -158,7 +162,7 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
             send(settled, p.recordsTotal, message).catch((error: unknown) =>
               ctx.logger.debug({ err: error }, "progress notification not delivered"),
             );
-          };
+          });
     // From here on the operation exists and will run: whatever fails now, the answer must carry its id, or an
     // agent told "nothing was changed" would call again and write everything twice. Whatever hangs (a wait or a
     // read while Redis restarts), the call answers by waitMs + WRITE_ANSWER_GRACE_MS.
