@@ -702,8 +702,9 @@ function wordedDateTime(value: string): string | undefined {
 
 /**
  * Refuses a number, currency or percent field's value given with typecast as text that writes the decimal point as a
- * comma ("12,50 €", "1.234,5", "0,25"): a comma a grouping separator cannot be (not followed by exactly three
- * digits, or after a point). How Airtable's typecast reads a comma is not documented; the sandbox, like most parsers,
+ * comma ("12,50 €", "1.234,5", "0,25", "0,500"): a comma a grouping separator cannot be (not followed by exactly
+ * three digits, after a point, or a lone comma after no digit, a leading 0 or more than three digits: a grouped
+ * number's first group is 1–3 digits not starting with 0). How Airtable's typecast reads a comma is not documented; the sandbox, like most parsers,
  * drops it as a thousands separator, so a types trial (session 26) saw "12,50 €" stored as 1250 without a word, a
  * hundredfold off. "1,200" (a grouping comma) is left to typecast. The refusal names the number meant.
  */
@@ -715,7 +716,11 @@ function checkDecimalComma(field: AirtableField, value: string, where: string): 
   if (lastComma < 0) return;
   const after = core.slice(lastComma + 1);
   const pointBefore = core.indexOf(".") >= 0 && core.indexOf(".") < lastComma;
-  if (!/^\d+$/.test(after) || (after.length === 3 && !pointBefore)) return;
+  // A lone comma after digits no first group of a grouped number has (none, a leading 0, more than three: "0,500",
+  // "1234,500") is a decimal comma even with three digits after it.
+  const before = core.slice(0, lastComma);
+  const noGroupBefore = /^\d*$/.test(before) && !/^[1-9]\d{0,2}$/.test(before);
+  if (!/^\d+$/.test(after) || (after.length === 3 && !pointBefore && !noGroupBefore)) return;
   const sign = /^\s*[^\d]*-/.test(value) ? -1 : 1;
   const meant = sign * Number(`${core.slice(0, lastComma).replace(/[.,]/g, "")}.${after}`);
   const name = JSON.stringify(field.name);
@@ -739,14 +744,15 @@ const FORMATTED_TYPES = new Set(["number", "currency", "percent"]);
 const PLAIN_NUMBER = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
 /**
  * A number with grouping commas, an optional sign and decimals, between symbols or spaces ("$1,200.50", "-€ 1,200",
- * "1,200 USD", "12%"): group 1 the sign, 2 the digits. Letters other than a currency code, several numbers, or a
+ * "1,200 USD", "12%"): group 1 the sign, 2 the digits; a grouped number's first group does not start with 0 ("0,500" is
+ * a decimal comma, checkDecimalComma, and names no grouped 500). Letters other than a currency code, several numbers, or a
  * point and comma in the wrong order match nothing: no number is named then. The sign is "+", "-" or the minus sign
  * U+2212 ("−5", as spreadsheets and typeset text write it); parentheses (an accountant's "(1,200)", a negative) and
  * the other dashes are no symbol, so text with them names no number rather than one with the wrong sign.
  */
 const FORMATTED_NUMBER = new RegExp(
   String.raw`^\s*([+\-\u2212]?)\s*[^\d\s.,+\-\u2010-\u2015\u2212()]{0,3}\s*` +
-    String.raw`([+\-\u2212]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?)` +
+    String.raw`([+\-\u2212]?(?:[1-9]\d{0,2}(?:,\d{3})+|\d+)(?:\.\d+)?)` +
     String.raw`\s*(?:%|[^\d\s.,%+\-\u2010-\u2015\u2212()]{1,3})?\s*$`,
 );
 /** A sign as FORMATTED_NUMBER reads it: "+", or minus ("-", U+2212). */
