@@ -62,7 +62,7 @@ describe("a write call cancelled by its client", () => {
         arguments: {
           baseId: base.id,
           tableId: "Tasks",
-          records: Array.from({ length: 30 }, (_, i) => ({ fields: { Name: `c${i}` } })),
+          records: Array.from({ length: 60 }, (_, i) => ({ fields: { Name: `c${i}` } })),
         },
       },
       undefined,
