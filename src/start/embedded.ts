@@ -165,7 +165,8 @@ async function startInDataDir(config: Config, opts: EmbeddedOptions): Promise<Ru
       airtable: clients({
         userId: operation.ownerUserId,
         getAccessToken: (rejected) => tokens.getAccessToken(operation.ownerUserId, rejected),
-        logger: logger.child({ userId: operation.ownerUserId, baseId: operation.baseId }),
+        // The owner's userId is in the run's log context (EmbeddedOperationRunner): bound here too, it was written twice.
+        logger: logger.child({ baseId: operation.baseId }),
         // A 429 is waited out in place (the penalty) and never counts as a failed attempt, as in the workers.
         retry: { maxRateLimitWaits: 10 },
         onAttempt: metrics.onAirtableAttempt,

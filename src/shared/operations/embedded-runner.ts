@@ -132,7 +132,11 @@ export class EmbeddedOperationRunner implements OperationRunner {
     const id = operation.operationId;
     const cancel = new AbortController();
     this.#cancels.set(id, cancel);
-    const run = withLogContext({ operationId: id }, () => this.#run(operation, cancel.signal)).finally(() => {
+    // The owner in the log context, for every line of the run (the processor's, its Airtable client's), once: a run
+    // started by a write call inherits the call's context, which holds the caller's userId already (app.ts), and a
+    // resumed one has none. Loggers given to the run bind no userId of their own (a key bound twice is written twice).
+    const context = { operationId: id, userId: operation.ownerUserId };
+    const run = withLogContext(context, () => this.#run(operation, cancel.signal)).finally(() => {
       this.#running.delete(id);
       this.#cancels.delete(id);
     });
