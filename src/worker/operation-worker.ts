@@ -7,7 +7,7 @@
  * - Airtable kept answering 429 → delayed by the penalty, not counted as an attempt;
  * - retryable (5xx, network, Redis) → thrown: BullMQ retries with backoff; the last attempt appends `failed`;
  * - permanent → UnrecoverableError (the processor already appended `failed`);
- * - a log this version cannot read (unreadable-log.ts) → UnrecoverableError at once, the log left as it is.
+ * - a log this version cannot read (unreadable-log.ts) → retried like a retryable failure (a newer worker may take it).
  * While it runs, the worker publishes a heartbeat (worker-heartbeat.ts): the server tells agents and /readyz when
  * writes wait and no worker is alive.
  *
@@ -33,7 +33,6 @@ import {
 } from "../shared/operations/operation-errors.ts";
 import { failOperation, finalReason } from "../shared/operations/fail-operation.ts";
 import { processOperation } from "../shared/operations/processor.ts";
-import { UnreadableOperationLogError } from "../shared/operations/unreadable-log.ts";
 import { progressUpdateOf } from "../shared/operations/progress-listeners.ts";
 import { OPERATIONS_QUEUE, bullPrefix, cancelChannel } from "../shared/queue/operation-queue.ts";
 import { blockingDuplicate } from "../shared/redis-connection.ts";
@@ -148,18 +147,9 @@ export function createOperationWorker(opts: OperationWorkerOptions): OperationWo
         observed?.endedWith("failed");
         throw new UnrecoverableError(error.message);
       }
-      if (error instanceof UnreadableOperationLogError) {
-        // This version cannot read the log (an event a newer version wrote, a damaged entry: unreadable-log.ts), and
-        // every run of it would meet the same log: retried, it failed WORKER_ATTEMPTS times over minutes of backoff.
-        // The job ends now. Nothing is appended (a `failed` event needs the state this version cannot fold; a newer
-        // version reads the log as it is), nor counted as an ending in the metrics: the log does not say it ended.
-        // The agent's answers (the write call's, get_operation, list_operations) say what to do.
-        log.error(
-          { err: error, reason: error.operation.reason },
-          "operation log unreadable by this version (an event of a newer version, or a damaged entry): job ended without retries, log left as it is",
-        );
-        throw new UnrecoverableError(error.message);
-      }
+      // A log this version cannot read (unreadable-log.ts) is retried like any other failure, not ended: the likely
+      // cause is a rolling deploy, where a newer version's event is in the log and a newer worker, taking a retry,
+      // can run it; every attempt leaves the log as it is (a damaged log fails after WORKER_ATTEMPTS, ~4 min).
       const attempt = job.attemptsMade + 1;
       const attempts = job.opts.attempts ?? 1;
       if (attempt >= attempts) {
