@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from "node:async_hooks";
 import { setTimeout as wait } from "node:timers/promises";
 import Bottleneck from "bottleneck";
 import type { Redis } from "ioredis";
@@ -232,10 +233,15 @@ export class BottleneckAirtableLimiter implements AirtableLimiter {
         this.#direct.delete(key);
       }
     }
-    const queued = queue.schedule(async () => {
-      await this.#direct.get(key);
-      return job();
-    });
+    // Bound to the caller's async context: Bottleneck starts a queued job from the chain of the job before it, so
+    // without it the request would be booked and sent in that other request's context (its request id and user on
+    // the log lines written meanwhile: log-context.ts).
+    const queued = queue.schedule(
+      AsyncLocalStorage.bind(async () => {
+        await this.#direct.get(key);
+        return job();
+      }),
+    );
     if (signal === undefined) return queued;
     // An abort lets the caller go at once; the job still takes its turn in the queue, sees the signal and returns
     // without booking (#bookAndStart), so the queue's order and its one-at-a-time rule stay Bottleneck's.
