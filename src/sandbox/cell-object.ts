@@ -5,9 +5,16 @@
  * own (`cells.constructor` of a record without that cell is Object's function).
  */
 
-/** Adds the cell `key` to `cells` as an own, enumerable property, after the keys it has (JSON keeps that order). */
+/**
+ * Adds the cell `key` to `cells` as an own, enumerable property, after the keys it has (JSON keeps that order). Only
+ * `__proto__` needs a definition; any other name is assigned (an own property of a plain object, the fast path).
+ */
 export function setCell(cells: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(cells, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === "__proto__") {
+    Object.defineProperty(cells, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    cells[key] = value;
+  }
 }
 
 /** The cell `key` of `cells`, undefined when it has no such own key. */
