@@ -193,8 +193,8 @@ export function createWriteRunner(opts: WriteRunnerOptions) {
     try {
       return await withTimeout(waitAndRead(), opts.waitMs + WRITE_ANSWER_GRACE_MS);
     } catch (error) {
-      // A log this version cannot read (a newer version's event landed in it while the call waited, and the worker
-      // ended the job: operation-worker.ts) will not "run": the call answers what get_operation answers for it.
+      // A log this version cannot read (a newer version's event landed in it while the call waited: unreadable-log.ts)
+      // has no status this server can show, so not "Queued, and it will run": the call answers what get_operation does.
       if (error instanceof UnreadableOperationLogError) throw error;
       ctx.logger.warn({ err: error, operationId: operation.operationId }, "queued, but its state could not be read");
       return answered(queuedWithoutState(operation));
