@@ -256,7 +256,7 @@ class OperationRun {
   #accessAllowedAt = 0;
   /** The table's schema was read after an UNKNOWN_FIELD_NAME (#deletedField): once per run, not once per batch. */
   #fieldsLookedUp = false;
-  /** The base's tables as #whereabouts read them, once per run. */
+  /** The base's tables as #baseTables read them, once per run, for naming tables in a failure's words. */
   #tables: BaseSchema["tables"] | undefined;
   /** Record ids #whereabouts looked up in this run (at most WHEREABOUTS_LOOKUPS). */
   #idsLookedUp = 0;
@@ -772,12 +772,11 @@ class OperationRun {
     if (op.tableId === undefined || op.kind === "delete_records") return undefined;
     let tables: BaseSchema["tables"];
     try {
-      tables = this.#tables ?? (await this.#writer.getBaseSchema(op.baseId)).tables;
+      tables = await this.#baseTables();
     } catch (readError) {
       this.#log.info({ err: readError }, "reading the schema to name a missing record's table failed");
       return undefined;
     }
-    this.#tables = tables;
     const table = tables.find((t) => t.id === op.tableId || t.name === op.tableId);
     if (table === undefined) return undefined;
     const elsewhere = new Map<string, NamedTable | null>();
@@ -990,12 +989,22 @@ class OperationRun {
   }
 
   /**
-   * `"Leads" (tbl…)`: the operation's table as the base's schema, read now (one request), names it; the id alone when
+   * The base's tables, read once per run (one request) for naming tables in a failure's words (#whereabouts,
+   * #tableShown). Throws what the read throws, and reads again next time then. Not for #deletedField, which must see
+   * the schema as it is after the refusal it explains.
+   */
+  async #baseTables(): Promise<BaseSchema["tables"]> {
+    this.#tables ??= (await this.#writer.getBaseSchema(this.#op.baseId)).tables;
+    return this.#tables;
+  }
+
+  /**
+   * `"Leads" (tbl…)`: the operation's table as the base's schema (#baseTables) names it; the id alone when
    * the read fails or does not list it. For a reason said once, as the operation fails.
    */
   async #tableShown(tableId: string): Promise<string> {
     try {
-      const { tables } = await this.#writer.getBaseSchema(this.#op.baseId);
+      const tables = await this.#baseTables();
       const table = tables.find((t) => t.id === tableId || t.name === tableId);
       return table === undefined ? tableId : `${JSON.stringify(table.name)} (${table.id})`;
     } catch (readError) {
