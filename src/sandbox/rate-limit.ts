@@ -17,7 +17,7 @@
  * - The 50 per second is counted per user for personal access tokens (all of a user's PATs together, as the page
  *   says: `tokenRateKey`) and per token for OAuth access tokens, which the page does not name. Counting OAuth tokens
  *   per user too would charge a user for the one request our server cannot book to them, a fresh sign-in's
- *   `whoami` (README, "Notes for the next person", session 11); Airtable's rule for them is not documented.
+ *   `whoami` (docs/notes.md, session 11); Airtable's rule for them is not documented.
  * - The check happens at arrival, before any injected latency. Requests refused before it (401 without a valid
  *   token, 404 unrouted, 414 URL too long) are not counted: they cannot be attributed to a token, or never reach
  *   the API behind Airtable's edge.
