@@ -9,6 +9,29 @@ import type { RevocationList } from "./revocation-list.ts";
 import { isOurResource } from "./resource-param.ts";
 import { scopeString } from "./scope-param.ts";
 
+/**
+ * The scopes a refresh issues (RFC 6749 §6), given the grant's and the `scope` the client sent (our words only;
+ * undefined when it sent none of ours):
+ * - none sent: the grant's;
+ * - a subset of the grant: that subset (a client narrowing its token);
+ * - every scope of the grant and more: the grant's. Clients repeat what they first asked for or registered, not
+ *   what was granted — LibreChat sends its registration's `scope` (our `scopes_supported`) on every refresh — so
+ *   after the person unticked a box on the consent page every refresh asked for more than the grant and was refused,
+ *   and the client opened a new sign-in each hour. RFC 6749 §3.3 lets the server grant less than requested ("MAY
+ *   fully or partially ignore the scope requested"), and the response's `scope` names what was issued. Nothing
+ *   beyond the grant is ever issued;
+ * - anything else (some of the grant plus a scope it lacks, or only scopes it lacks): OAuthError invalid_scope
+ *   (RFC 6749 §5.2, "exceeds the scope granted by the resource owner"), naming the missing scopes, because such a
+ *   request asks for a different set, typically a step-up that needs a new sign-in.
+ */
+export function refreshScopes(granted: readonly Scope[], requested: readonly Scope[] | undefined): Scope[] {
+  if (requested === undefined) return [...granted];
+  const beyond = requested.filter((s) => !granted.includes(s));
+  if (beyond.length === 0) return [...requested];
+  if (granted.every((s) => requested.includes(s))) return [...granted];
+  throw new OAuthError("invalid_scope", `The grant does not include ${beyond.join(" ")}; sign in again for it`);
+}
+
 export interface TokenResponse {
   access_token: string;
   token_type: "Bearer";
@@ -163,11 +186,7 @@ export class Grants {
     if (opts.resource !== undefined && !isOurResource(opts.resource, grant.resource)) {
       throw new OAuthError("invalid_target", `resource must be ${grant.resource}`);
     }
-    const narrowed = opts.scopes ?? grant.scopes;
-    const widened = narrowed.filter((s) => !grant.scopes.includes(s));
-    if (widened.length > 0) {
-      throw new OAuthError("invalid_scope", `The grant does not include ${widened.join(" ")}; sign in again for it`);
-    }
+    const narrowed = refreshScopes(grant.scopes, opts.scopes);
     const origin = this.#refreshTokens.origin(parsed);
     if (origin === "forged") throw invalidGrant("The refresh token is invalid, expired or revoked; sign in again");
 
