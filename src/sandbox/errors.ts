@@ -42,7 +42,35 @@ export const invalidRequest = (): ApiError =>
 
 export const badBody = (): ApiError => typed(400, "INVALID_REQUEST_BODY", "Could not parse request body");
 
+/**
+ * A read (get record, its comments, an attachment upload) of a record id the base does not have: 404
+ * MODEL_ID_NOT_FOUND "Record not found" (recorded from Airtable by grouparoo's nock fixtures for a get record of a
+ * deleted record, plugins/@grouparoo/airtable/__tests__/fixtures/no-meta-access/export-records.js). Writes answer
+ * otherwise: {@link recordNotInTable} (update) and {@link deleteTargetNotFound} (delete).
+ */
 export const recordNotFound = (): ApiError => typed(404, "MODEL_ID_NOT_FOUND", "Record not found");
+
+/**
+ * An update (PATCH or PUT, of several records or of one, an upsert item with an id) naming a record id the table does
+ * not have (deleted, never existed, or a record of another table): 422 ROW_DOES_NOT_EXIST `Record ID rec… does not
+ * exist in this table`, the whole request refused. Airtable's answer to a batch update, seen in
+ * https://github.com/domdomegg/airtable-mcp-server/issues/28 ("Record ID rec2VdcJzQlsKFHtP does not exist in this
+ * table"); no public record shows the one-record route's answer, which is taken to be the same (a guess).
+ */
+export const recordNotInTable = (recordId: string): ApiError =>
+  typed(422, "ROW_DOES_NOT_EXIST", `Record ID ${recordId} does not exist in this table`);
+
+/**
+ * A delete naming a record id the table does not have: 404 NOT_FOUND `Could not find a record with ID "rec…".`, the
+ * first such id of the request only, nothing deleted. Measured against Airtable on 2026-07-29 by a project whose
+ * concurrent clean-up jobs deleted the same records (a public GitHub task log, quoting `Airtable DELETE 404:
+ * {"error":{"type":"NOT_FOUND","message":"Could not find a record with ID \"rec1FKMdVs2VnlM0M\"."}}` and "a batch
+ * answer with two unknown ids still named only the first"); the same body is in an older sync tool's fixtures. The
+ * one-record route is taken to answer the same (a guess). Whether Airtable deletes the request's other records is
+ * not known: the sandbox deletes none, as for every refused batch.
+ */
+export const deleteTargetNotFound = (recordId: string): ApiError =>
+  typed(404, "NOT_FOUND", `Could not find a record with ID ${JSON.stringify(recordId)}.`);
 
 export const unknownField = (name: string): ApiError =>
   typed(422, "UNKNOWN_FIELD_NAME", `Unknown field name: ${JSON.stringify(name)}`);

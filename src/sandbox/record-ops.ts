@@ -5,7 +5,7 @@
  * link fields' inverses in step, records when each cell changed (lastModifiedTime), creates the linked records and
  * select options `typecast` asked for, and hands back the attachments written by URL to fill in later.
  */
-import { invalidRequest, recordNotFound, typed, unknownField } from "./errors.ts";
+import { deleteTargetNotFound, invalidRequest, recordNotInTable, typed, unknownField } from "./errors.ts";
 import type { ApiError } from "./errors.ts";
 import { compileFormula, FormulaError, type CompiledFormula } from "./formula.ts";
 import { COMPUTED_TYPES, isEmptyResult, WriteContext, writeCell, type Attachment } from "./field-values.ts";
@@ -540,9 +540,10 @@ export interface UpdateInput {
   fields: unknown;
 }
 
+/** The record `id` of `table`, to update; 422 ROW_DOES_NOT_EXIST when the table does not have it (errors.ts). */
 function recordIn(table: Table, id: string): StoredRecord {
   const record = table.byId.get(id);
-  if (record === undefined) throw recordNotFound();
+  if (record === undefined) throw recordNotInTable(id);
   return record;
 }
 
@@ -590,7 +591,7 @@ export interface UpsertResult extends WriteResult {
  * record with an id is a plain update of that record. "Update multiple records"
  * (https://airtable.com/developers/web/api/update-multiple-records): "Records that include id will ignore
  * fieldsToMergeOn and behave as normal updates. If no record with the given id exists, the request will fail and
- * will not create a new record" — here 404 MODEL_ID_NOT_FOUND (recordIn, as for an update), nothing applied.
+ * will not create a new record" — here 422 ROW_DOES_NOT_EXIST (recordIn, as for an update), nothing applied.
  */
 export function upsertRecords(
   scope: WriteScope,
@@ -661,11 +662,15 @@ export function upsertRecords(
   return result;
 }
 
-/** Deletes records (all exist, or nothing is deleted); links to them disappear from every link cell. */
+/**
+ * Deletes records (all exist, or nothing is deleted: 404 NOT_FOUND naming the first missing id, errors.ts
+ * deleteTargetNotFound); links to them disappear from every link cell.
+ */
 export function deleteRecords(scope: Pick<WriteScope, "base" | "table" | "userId">, ids: string[]): string[] {
   const { base, table } = scope;
   checkTableOperation(base, table, scope.userId, "delete");
-  for (const id of ids) recordIn(table, id);
+  const missing = ids.find((id) => !table.byId.has(id));
+  if (missing !== undefined) throw deleteTargetNotFound(missing);
   const gone = new Set(ids);
   removeRecords(table, gone);
   removeLinksTo(base, table.id, gone, new Date().toISOString(), scope.userId);

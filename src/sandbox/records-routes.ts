@@ -12,8 +12,12 @@
  *   belong to the retired API keys.
  * - A base the user sees with too low a permission level (read-only writing, commenter editing): 403
  *   INVALID_PERMISSIONS.
- * - Unknown but well-formed record id (get, update, delete, comments): 404 MODEL_ID_NOT_FOUND "Record not found"
- *   (recorded in real Airtable responses); in a batch it fails the whole batch.
+ * - Unknown but well-formed record id: get, comments, attachment upload 404 MODEL_ID_NOT_FOUND "Record not found"
+ *   (recorded from Airtable for a get); an update (PATCH/PUT, batch or one record, an upsert item with an id) 422
+ *   ROW_DOES_NOT_EXIST "Record ID rec… does not exist in this table"; a delete (batch or one record) 404 NOT_FOUND
+ *   `Could not find a record with ID "rec…".`, naming the first missing id (errors.ts says where each was seen; the
+ *   one-record routes' answers are guesses). A record of another table of the base counts as missing for a write
+ *   (a get finds it anywhere). In a batch it fails the whole batch.
  * - Body not JSON: 400 INVALID_REQUEST_BODY (Airtable's docs: 400 when the body cannot be parsed). Unknown keys or
  *   wrong types: 422 INVALID_REQUEST_UNKNOWN. Bad `records` arrays (none, > 10, missing id/fields): 422
  *   INVALID_RECORDS with Airtable's "You must provide an array of up to 10 record objects…" messages.

@@ -92,7 +92,7 @@ describe("records CRUD", () => {
         { id: "recAAAAAAAAAAAAAA", fields: { Name: "x" } },
       ],
     });
-    expect(upd.status).toBe(404);
+    expect(upd.status).toBe(422);
     expect(f.sandbox.listRecordsDirect(f.base.id, "Tasks").map((r) => r.fields.Name)).toEqual(["r0", "r1"]);
     const del = await f.call("DELETE", `${tasks}?records[]=${b?.id}&records[]=recAAAAAAAAAAAAAA`);
     expect(del.status).toBe(404);
@@ -107,6 +107,49 @@ describe("records CRUD", () => {
       "Todo",
       "Done",
     ]);
+  });
+
+  it("answers a write naming a record the table lacks as Airtable does: 422 for an update, 404 NOT_FOUND for a delete", async () => {
+    // Airtable: a batch PATCH 422 ROW_DOES_NOT_EXIST "Record ID rec… does not exist in this table"
+    // (domdomegg/airtable-mcp-server#28); a DELETE 404 NOT_FOUND 'Could not find a record with ID "rec…".', naming
+    // only the first missing id (measured in 2026); a get 404 MODEL_ID_NOT_FOUND "Record not found" (grouparoo's
+    // recorded fixtures). Sources in src/sandbox/errors.ts.
+    const [a, b] = (await f.call("POST", tasks, { records: many(2) })).body.records as { id: string }[];
+    const other = await f.call("POST", `/v0/meta/bases/${f.base.id}/tables`, {
+      name: "Elsewhere",
+      fields: [{ name: "Name", type: "singleLineText" }],
+    });
+    const foreign = (await f.call("POST", `/v0/${f.base.id}/${other.body.id}`, { fields: { Name: "x" } })).body.id;
+    const gone = "recAAAAAAAAAAAAAA";
+    const notInTable = (id: string) => ({
+      error: { type: "ROW_DOES_NOT_EXIST", message: `Record ID ${id} does not exist in this table` },
+    });
+    for (const method of ["PATCH", "PUT"]) {
+      const batch = await f.call(method, tasks, {
+        records: [
+          { id: a!.id, fields: { Name: "changed" } },
+          { id: gone, fields: { Name: "x" } },
+          { id: foreign, fields: { Name: "y" } },
+        ],
+      });
+      expect([batch.status, batch.body]).toEqual([422, notInTable(gone)]);
+      const one = await f.call(method, `${tasks}/${foreign}`, { fields: { Name: "y" } });
+      expect([one.status, one.body]).toEqual([422, notInTable(foreign)]);
+    }
+    const notFound = (id: string) => ({
+      error: { type: "NOT_FOUND", message: `Could not find a record with ID "${id}".` },
+    });
+    const batchDelete = await f.call("DELETE", `${tasks}?records[]=${b!.id}&records[]=${foreign}&records[]=${gone}`);
+    expect([batchDelete.status, batchDelete.body]).toEqual([404, notFound(foreign)]);
+    const oneDelete = await f.call("DELETE", `${tasks}/${gone}`);
+    expect([oneDelete.status, oneDelete.body]).toEqual([404, notFound(gone)]);
+    // Nothing applied; the foreign record is still in its own table, and a get finds it from any table.
+    expect(f.sandbox.listRecordsDirect(f.base.id, "Tasks").map((r) => r.fields.Name)).toEqual(["r0", "r1"]);
+    expect((await f.call("GET", `${tasks}/${foreign}`)).body.fields).toEqual({ Name: "x" });
+    expect(await f.call("GET", `${tasks}/${gone}`)).toMatchObject({
+      status: 404,
+      body: { error: { type: "MODEL_ID_NOT_FOUND", message: "Record not found" } },
+    });
   });
 
   it("validates values per field type and refuses unknown and computed fields", async () => {
@@ -173,7 +216,7 @@ describe("records CRUD", () => {
     expect((await f.call("POST", tasks, {})).body.error.type).toBe("INVALID_RECORDS");
     expect((await f.call("POST", tasks, { fields: {}, colour: 1 })).body.error.type).toBe("INVALID_REQUEST_UNKNOWN");
     expect((await f.call("PATCH", tasks, { records: [{ fields: {} }] })).body.error.type).toBe("INVALID_RECORDS");
-    expect((await f.call("PATCH", `${tasks}/recAAAAAAAAAAAAAA`, { fields: {} })).status).toBe(404);
+    expect((await f.call("PATCH", `${tasks}/recAAAAAAAAAAAAAA`, { fields: {} })).status).toBe(422);
   });
 });
 
@@ -237,8 +280,8 @@ describe("upsert", () => {
       performUpsert: { fieldsToMergeOn: ["Name"] },
       records: [{ fields: { Name: "new" } }, { id: "recAAAAAAAAAAAAAA", fields: { Name: "x" } }],
     });
-    expect(missing.status).toBe(404);
-    expect(missing.body.error.type).toBe("MODEL_ID_NOT_FOUND");
+    expect(missing.status).toBe(422);
+    expect(missing.body.error.type).toBe("ROW_DOES_NOT_EXIST");
     expect(f.sandbox.listRecordsDirect(f.base.id, "Tasks").map((x) => [x.fields.Name, x.fields.Count])).toEqual([
       ["b", 10],
       ["b", 2],

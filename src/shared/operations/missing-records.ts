@@ -4,7 +4,8 @@
  * three kinds and for both paths that settle such a record: a request of one record refused outright, and a request of several settled by one
  * read of which ids exist (processor.ts #settleMissingRecords).
  *
- * Airtable answers such a request with 404 MODEL_ID_NOT_FOUND "Record not found" or 422 ROW_DOES_NOT_EXIST; its
+ * Airtable answers such a request with 422 ROW_DOES_NOT_EXIST (an update), 404 NOT_FOUND naming the record (a
+ * delete) or 404 MODEL_ID_NOT_FOUND "Record not found" (see MISSING_RECORD_TYPES); its
  * errors page says a 404 "is returned … if the resource doesn't exist (e.g. has been deleted)"
  * (https://airtable.com/developers/web/api/errors), and "Delete multiple records"
  * (https://airtable.com/developers/web/api/delete-multiple-records) documents no other answer for an id that is gone.
@@ -17,13 +18,34 @@ import { notSplitSentence } from "./whole-request.ts";
 import { sentence } from "./sentence.ts";
 
 /**
- * Airtable's error types for an update or delete naming a record id the table does not have: 404 MODEL_ID_NOT_FOUND
- * "Record not found" (recorded from Airtable; the sandbox's answer) and 422 ROW_DOES_NOT_EXIST "Record ID rec… does
- * not exist in this table" (a PATCH, https://github.com/domdomegg/airtable-mcp-server/issues/28). The latter is
- * also the answer for a link cell naming a missing record, which processor.ts tells apart by a read; a delete has
- * no cells, so for a delete both mean the record is not in the table.
+ * Airtable's error types for an update or delete naming a record id the table does not have, as item errors carry
+ * them: 422 ROW_DOES_NOT_EXIST "Record ID rec… does not exist in this table" (an update:
+ * https://github.com/domdomegg/airtable-mcp-server/issues/28), 404 NOT_FOUND `Could not find a record with ID
+ * "rec…".` (a delete, naming the first missing id only; measured against Airtable in 2026, sources in
+ * src/sandbox/errors.ts) and 404 MODEL_ID_NOT_FOUND "Record not found" (Airtable's answer to a get of a missing
+ * record, kept in case a write answers it too). ROW_DOES_NOT_EXIST is also the answer for a link cell naming a
+ * missing record, which processor.ts tells apart by a read; a delete has no cells. NOT_FOUND is also Airtable's
+ * type for an unrouted path (`{"error":"NOT_FOUND"}`): an Airtable error is taken for a missing record only by
+ * {@link isMissingRecordRefusal}, which asks a NOT_FOUND to name the record.
  */
-export const MISSING_RECORD_TYPES: ReadonlySet<string> = new Set(["MODEL_ID_NOT_FOUND", "ROW_DOES_NOT_EXIST"]);
+export const MISSING_RECORD_TYPES: ReadonlySet<string> = new Set([
+  "MODEL_ID_NOT_FOUND",
+  "ROW_DOES_NOT_EXIST",
+  "NOT_FOUND",
+]);
+
+/** Airtable's message for a delete of a record the table does not have (MISSING_RECORD_TYPES). */
+const DELETE_NOT_FOUND_MESSAGE = /^Could not find a record with ID "rec[A-Za-z0-9]{14}"/;
+
+/**
+ * Whether an Airtable refusal (`type`, `message`) says that a record the request named is not in the table
+ * (MISSING_RECORD_TYPES): a NOT_FOUND only with the message naming the record, so that a 404 for a path Airtable does
+ * not route (a bare `{"error":"NOT_FOUND"}`) is not taken for one.
+ */
+export function isMissingRecordRefusal(error: { type: string; message: string }): boolean {
+  if (error.type === "NOT_FOUND") return DELETE_NOT_FOUND_MESSAGE.test(error.message);
+  return MISSING_RECORD_TYPES.has(error.type);
+}
 
 /** The Airtable refusal a missing record's message quotes: its HTTP status, error type and message. */
 export interface MissingRecordRefusal {

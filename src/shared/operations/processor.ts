@@ -17,8 +17,8 @@
  *   a request refused for an error type Airtable gives a whole request (WHOLE_REQUEST_TYPES), except that with
  *   `onError: "continue"` and its culprits known, they fail and the others are sent again in one request without
  *   them (#resendWithoutCulprits).
- * - an update or delete refused for a record the table does not have (404 MODEL_ID_NOT_FOUND, 422
- *   ROW_DOES_NOT_EXIST): one read of which of the request's ids exist settles it instead of the split — the missing
+ * - an update or delete refused for a record the table does not have (an update's 422 ROW_DOES_NOT_EXIST, a
+ *   delete's 404 NOT_FOUND naming the record, 404 MODEL_ID_NOT_FOUND: missing-records.ts): one read of which of the request's ids exist settles it instead of the split — the missing
  *   ones fail with a message saying so (or count as deleted, for a delete re-sent after a lost answer) and the rest
  *   is sent again in one request; when the read fails or finds every id, the batch is split as above.
  * - a 422 UNKNOWN_FIELD_NAME naming a field id the call was checked against, which the table's schema, read once,
@@ -88,7 +88,7 @@ import { explainSelectOptionRefusal } from "./select-option-refusal.ts";
 import { explainCollaboratorRefusal } from "./collaborator-refusal.ts";
 import { explainTypecastRefusal } from "./typecast-refusal.ts";
 import {
-  MISSING_RECORD_TYPES,
+  isMissingRecordRefusal,
   missingLinkMessage,
   missingRecordMessage,
   type NamedTable,
@@ -447,7 +447,7 @@ class OperationRun {
             const sentAgain = await this.#resendWithoutCulprits(error, batch, items, errors, asUpsert, traced);
             if (sentAgain) return;
           }
-          return this.#refuseWhole(error, batch, items, message, traced);
+          return this.#refuseWhole(error, batch, items, message, traced, where);
         }
         const index = indexes[0]!;
         const ids = matches?.get(index);
@@ -470,7 +470,7 @@ class OperationRun {
       // The client's own retry after a lost answer got this refusal: the lost request may have been applied, so
       // the halves are re-sends too (a delete's 404 then means "already deleted").
       const mayHaveApplied = resent || error.priorAttemptMayHaveApplied;
-      if (kind.recordIdOf !== undefined && MISSING_RECORD_TYPES.has(error.type)) {
+      if (kind.recordIdOf !== undefined && isMissingRecordRefusal(error)) {
         if (await this.#settleMissingRecords(error, batch, items, asUpsert, mayHaveApplied)) return;
       }
       const half = Math.ceil(indexes.length / 2);
@@ -561,10 +561,11 @@ class OperationRun {
     items: RequestItems,
     message: string,
     traced?: TracedCulprits,
+    where?: RecordWhereabouts,
   ): Promise<void> {
     const op = this.#op;
     const indexes = [...items.keys()];
-    const { culprits, own } = traced ?? this.#culpritsInMessage(error, items);
+    const { culprits, own } = traced ?? this.#culpritsInMessage(error, items, where);
     const note = culpritNote(indexes, culprits, op.kind);
     const errors = indexes.map((index): ItemError => ({
       index,
@@ -576,10 +577,11 @@ class OperationRun {
 
   /**
    * The records of a request refused as a whole that Airtable's message points at (whole-request.ts tracedCulprits),
-   * as input indexes in request order, each with its own error (recordRefusalMessage over that record alone): for
-   * #refuseWhole and #resendWithoutCulprits when the caller traced none itself.
+   * as input indexes in request order, each with its own error (recordRefusalMessage over that record alone, with
+   * `where` the missing records were found to be, when looked up): for #refuseWhole and #resendWithoutCulprits when
+   * the caller traced none itself.
    */
-  #culpritsInMessage(error: AirtableError, items: RequestItems): TracedCulprits {
+  #culpritsInMessage(error: AirtableError, items: RequestItems, where?: RecordWhereabouts): TracedCulprits {
     const op = this.#op;
     const kind = this.#kind;
     const indexes = [...items.keys()];
@@ -587,7 +589,7 @@ class OperationRun {
       culprits: tracedCulprits(error.type, error.message, requestRecords(items, kind), op.fieldNames).map(
         (at) => indexes[at]!,
       ),
-      own: (index: number) => recordRefusalMessage(error, op, new Map([[index, items.get(index)]]), kind),
+      own: (index: number) => recordRefusalMessage(error, op, new Map([[index, items.get(index)]]), kind, where),
     };
   }
 
@@ -1209,12 +1211,12 @@ function errorMessage(error: unknown): string {
 function isRecordLevelRefusal(error: unknown): error is AirtableError {
   if (error instanceof AirtableValidationError) return error.status !== 0;
   if (error instanceof AirtablePermissionError) return error.type === "INVALID_PERMISSIONS";
-  return error instanceof AirtableNotFoundError && error.type === "MODEL_ID_NOT_FOUND";
+  return error instanceof AirtableNotFoundError && isMissingRecordRefusal(error);
 }
 
 /**
  * A record-level refusal's message for the items `indexes` of one request: Airtable's own, and for a record
- * Airtable does not find in the table (404 MODEL_ID_NOT_FOUND on an update, an upsert or a delete) the id(s) and what the agent
+ * Airtable does not find in the table (missing-records.ts isMissingRecordRefusal) the id(s) and what the agent
  * should do, in the words a missing record settled by a read gets (missing-records.ts). Record ids belong to one
  * table, and an id read from another table of the base is the usual cause, besides a record deleted meanwhile.
  * Not for 422 ROW_DOES_NOT_EXIST, which Airtable also gives for a link cell naming a record its linked table lacks:
@@ -1269,7 +1271,7 @@ function recordRefusalMessage(
       `see describe_table, and ${again} (or recreate the field in Airtable first)`
     );
   }
-  if (!MISSING_RECORD_TYPES.has(error.type) || op.tableId === undefined) return message;
+  if (!isMissingRecordRefusal(error) || op.tableId === undefined) return message;
   const ids = missingOwnIds(error, op, items, kind);
   if (ids.length > 0) {
     // update_records, delete_records, upsert_records: the id(s) named, in the words #settleMissingRecords gives a
@@ -1291,12 +1293,13 @@ function recordRefusalMessage(
  * The ids of the records of a refused request (`items`) that Airtable did not find in the operation's table: for 404
  * MODEL_ID_NOT_FOUND ("Record not found", naming none) every id the request's items name (`kind.recordIdOf`); for
  * 422 ROW_DOES_NOT_EXIST ("Record ID rec… does not exist in this table", Airtable's answer to an update naming a
- * record it lacks: https://github.com/domdomegg/airtable-mcp-server/issues/28) the items' ids its message names,
- * unless a link cell names them (missingLinkMessage's case). Empty for any other error, and for kinds naming no
- * record (create).
+ * record it lacks: https://github.com/domdomegg/airtable-mcp-server/issues/28) and 404 NOT_FOUND (`Could not find a
+ * record with ID "rec…".`, a delete's, naming only the first missing id) the items' ids its message names, unless a
+ * link cell names them (missingLinkMessage's case). Empty for any other error, and for kinds naming no record
+ * (create).
  */
 function missingOwnIds(error: AirtableError, op: Operation, items: RequestItems, kind: WriteKind): string[] {
-  if (kind.recordIdOf === undefined || !MISSING_RECORD_TYPES.has(error.type)) return [];
+  if (kind.recordIdOf === undefined || !isMissingRecordRefusal(error)) return [];
   const refused = [...items.values()];
   const ids = [...new Set(refused.map((item) => kind.recordIdOf!(item)).filter((id) => id !== undefined))];
   if (error.type === "MODEL_ID_NOT_FOUND") return ids;

@@ -49,12 +49,16 @@ describe("an update naming a record of another table, or of none", () => {
     });
     expect(answer.isError, answer.text).toBe(false);
     expect(answer.data).toMatchObject({ status: "completed_with_errors", done: true });
-    const quoted = "(Airtable refused the request carrying it with 404 MODEL_ID_NOT_FOUND: Record not found.)";
+    // Airtable's 422 for an update naming a record the table lacks names the first such id of the request
+    // (src/sandbox/errors.ts recordNotInTable); both records were refused with that request.
+    const quoted =
+      "(Airtable refused the request carrying it with 422 ROW_DOES_NOT_EXIST: Record ID " +
+      `${project.id} does not exist in this table.)`;
     const expected: Result[] = [
       {
         index: 0,
         error: {
-          type: "MODEL_ID_NOT_FOUND",
+          type: "ROW_DOES_NOT_EXIST",
           message:
             `Record ${project.id} is not in table "Tasks" (${tasks}): it is a record of table "Projects" ` +
             `(${projects}) (record ids belong to one table). To update it there, call update_records again with ` +
@@ -65,7 +69,7 @@ describe("an update naming a record of another table, or of none", () => {
       {
         index: 1,
         error: {
-          type: "MODEL_ID_NOT_FOUND",
+          type: "ROW_DOES_NOT_EXIST",
           message:
             `Record ${missing} does not exist in table "Tasks" (${tasks}), nor in any other table of the base: it ` +
             "was deleted, or the id is mistyped. Find the record with list_records or search_records in this table " +
@@ -100,7 +104,8 @@ describe("an update naming a record of another table, or of none", () => {
       `Record ${project.id} is not in table "Tasks" (${tableId("Tasks")}): it is a record of table "Projects" ` +
         `(${tableId("Projects")})`,
     );
-    // onError stop, with a record of this table beside it: refused as a whole, and where the stray id is, is said.
+    // onError stop, with a record of this table beside it: refused as a whole because of the stray id (Airtable's
+    // 422 names it), whose error says where it is.
     const task = mcp.h.sandbox.listRecordsDirect(mcp.base.id, "Tasks")[0]!;
     const stopped = await call("update_records", {
       baseId: mcp.base.id,
@@ -111,7 +116,8 @@ describe("an update naming a record of another table, or of none", () => {
         { id: project.id, fields: { Name: "Renamed" } },
       ],
     });
-    expect(stopped.data.message).toContain(
+    expect(stopped.data.message).toContain("refused as a whole) because of record 1 (see its error)");
+    expect((stopped.data.results as Result[])[1]?.error?.message).toContain(
       `Record ${project.id} is not in table "Tasks" (${tableId("Tasks")}): it is a record of table "Projects"`,
     );
     expect(mcp.h.sandbox.listRecordsDirect(mcp.base.id, "Tasks")[0]!.fields.Name).toBe("Write spec");

@@ -166,13 +166,14 @@ describe("a record id the table does not have", () => {
       {
         index: 0,
         error: {
-          type: "MODEL_ID_NOT_FOUND",
+          // Airtable's answer to an update naming a record the table lacks (src/sandbox/errors.ts recordNotInTable).
+          type: "ROW_DOES_NOT_EXIST",
           message:
             // Looked up in the base (session 30): in no table, so neither "another table" nor its tableId.
             `Record ${missing} does not exist in table "Tasks" (${t.tableId}), nor in any other table of the base: ` +
             "it was deleted, or the id is mistyped. Find the record with list_records or search_records in this " +
-            "table and call again with its id. (Airtable refused the request carrying it with 404 " +
-            "MODEL_ID_NOT_FOUND: Record not found.)",
+            "table and call again with its id. (Airtable refused the request carrying it with 422 " +
+            `ROW_DOES_NOT_EXIST: Record ID ${missing} does not exist in this table.)`,
         },
       },
     ]);
@@ -188,13 +189,13 @@ describe("a record id the table does not have", () => {
     });
     expect(mixed.results?.[1]?.error?.message).toBe(
       update.results![0]!.error!.message.replace(
-        "Record not found.)",
-        "Record not found. The other records of that request were sent again without it.)",
+        "does not exist in this table.)",
+        "does not exist in this table. The other records of that request were sent again without it.)",
       ),
     );
 
-    // onError stop: the request is refused as a whole and not split; every id of it is named, once, in the message
-    // (Airtable does not say which one it did not find), and each record says it was not written with its request.
+    // onError stop: the request is refused as a whole and not split. Airtable's 422 names the id it did not find, so
+    // that record fails, in the words above, and the other is not written, to be sent again as it is.
     const other = "recBBBBBBBBBBBBBB";
     const stopped = await write("update_records", {
       baseId: t.baseId,
@@ -205,19 +206,25 @@ describe("a record id the table does not have", () => {
         { id: other, fields: { Name: "y" } },
       ],
     });
-    const said = stopped.message;
-    expect(said).toContain(`One or more of records ${existing}, ${other} (one request, refused as a whole)`);
-    expect(said).toContain("onError was stop, so the request was not split: none of its records was written.");
-    expect(stopped.progress).toMatchObject({ recordsFailed: 0, recordsNotWritten: 2 });
+    expect(stopped.message).toContain(
+      "Airtable refused records 0, 1 (one request, refused as a whole) because of record 1 (see its error)",
+    );
+    expect(stopped.progress).toMatchObject({ recordsFailed: 1, recordsNotWritten: 1 });
     expect(stopped.results).toHaveLength(2);
-    for (const r of stopped.results ?? []) {
-      expect(r).toMatchObject({ notWritten: true });
-      expect(r.reason).toContain(
-        "Airtable refused records 0, 1 (one request, refused as a whole) with MODEL_ID_NOT_FOUND (its message is " +
-          "in this answer's message)",
-      );
-      expect(r.reason).toContain("onError was stop, so the request was not split: none of its records was written.");
-    }
+    expect(stopped.results?.[0]).toMatchObject({ index: 0, notWritten: true });
+    expect(stopped.results?.[0]?.reason).toContain(
+      "onError was stop, so the request was not split: none of its records was written. Nothing was said against " +
+        "this record: send it again as it is.",
+    );
+    expect(stopped.results?.[1]?.error).toEqual({
+      type: "ROW_DOES_NOT_EXIST",
+      message:
+        `Record ${other} does not exist in table "Tasks" (${t.tableId}), nor in any other table of the base: it was ` +
+        "deleted, or the id is mistyped. Find the record with list_records or search_records in this table and " +
+        "call again with its id. (Airtable refused the request carrying it with 422 ROW_DOES_NOT_EXIST: Record ID " +
+        `${other} does not exist in this table.) Airtable refused records 0, 1 (one request, refused as a whole) ` +
+        "for this record: the 1 other record was not written, and can be sent again as it is.",
+    });
     expect(t.rows().map((r) => r.fields.Name)).toEqual(["still there"]);
   });
 
@@ -239,14 +246,15 @@ describe("a record id the table does not have", () => {
       "again with its id. With an id, upsert_records only updates that record (Airtable ignores fieldsToMergeOn for " +
       "it and never creates it): to create the record when no record matches, leave id out and give its " +
       "fieldsToMergeOn values.";
+    const refusal = `422 ROW_DOES_NOT_EXIST: Record ID ${missing} does not exist in this table`;
     const one = await upsert([{ id: missing, fields: { Name: "x" } }]);
     expect(one.status).toBe("completed_with_errors");
     expect(one.results).toEqual([
       {
         index: 0,
         error: {
-          type: "MODEL_ID_NOT_FOUND",
-          message: `${said} (Airtable refused the request carrying it with 404 MODEL_ID_NOT_FOUND: Record not found.)`,
+          type: "ROW_DOES_NOT_EXIST",
+          message: `${said} (Airtable refused the request carrying it with ${refusal}.)`,
         },
       },
     ]);
@@ -263,10 +271,10 @@ describe("a record id the table does not have", () => {
     expect(mixed.results?.[1]).toEqual({
       index: 1,
       error: {
-        type: "MODEL_ID_NOT_FOUND",
+        type: "ROW_DOES_NOT_EXIST",
         message:
-          `${said} (Airtable refused the request carrying it with 404 MODEL_ID_NOT_FOUND: Record not found. The ` +
-          "other records of that request were sent again without it.)",
+          `${said} (Airtable refused the request carrying it with ${refusal}. The other records of that request were ` +
+          "sent again without it.)",
       },
     });
     expect(mixed.results?.[2]).toMatchObject({ index: 2, action: "created" });
@@ -281,8 +289,8 @@ describe("a record id the table does not have", () => {
         .sort(),
     ).toEqual(["new", "renamed"]);
 
-    // onError stop: the request is refused whole; the one id that can be missing is named (once, in the message),
-    // each record is not written with its request, and nothing is written.
+    // onError stop: the request is refused whole; the id Airtable names fails in the words above, the two other
+    // records are not written with their request, and nothing is written.
     const stopped = await upsert(
       [
         { id: existing, fields: { Name: "not written" } },
@@ -292,18 +300,18 @@ describe("a record id the table does not have", () => {
       "stop",
     );
     expect(stopped.message).toContain(
-      `One or more of records ${existing}, ${missing} (one request, refused as a whole)`,
+      "Airtable refused records 0–2 (one request, refused as a whole) because of record 1 (see its error)",
     );
-    expect(stopped.message).toContain("never creates it");
-    expect(stopped.message).toContain(
-      "onError was stop, so the request was not split: none of its records was written.",
-    );
-    for (const r of stopped.results ?? []) {
-      expect(r).toMatchObject({ notWritten: true });
-      expect(r.reason).toContain("Airtable refused records 0–2 (one request, refused as a whole)");
-      expect(r.reason).toContain("onError was stop, so the request was not split: none of its records was written.");
-    }
     expect(stopped.results).toHaveLength(3);
+    for (const r of [stopped.results?.[0], stopped.results?.[2]]) {
+      expect(r).toMatchObject({ notWritten: true });
+      expect(r?.reason).toContain("Airtable refused records 0–2 (one request, refused as a whole)");
+      expect(r?.reason).toContain("onError was stop, so the request was not split: none of its records was written.");
+    }
+    expect(stopped.results?.[1]?.error?.type).toBe("ROW_DOES_NOT_EXIST");
+    expect(stopped.results?.[1]?.error?.message).toContain(
+      `${said} (Airtable refused the request carrying it with ${refusal}.)`,
+    );
     expect(
       t
         .rows()
