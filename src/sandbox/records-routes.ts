@@ -4,12 +4,17 @@
  *
  * Error choices (what real Airtable answers, as far as public material shows; see also errors.ts):
  * - Malformed base id (not `app` + 14 chars) or malformed record id in a path: 404 `{"error":"NOT_FOUND"}`, before
- *   authentication, like any unrouted path.
+ *   authentication, like any unrouted path (an update naming a primary value instead of a record id answered 404:
+ *   https://github.com/Airtable/airtable.js/issues/130). A malformed id in a write's body or in `records[]`: 422
+ *   INVALID_RECORDS with the batch's message (a guess: no public record; the server checks ids before sending).
  * - Unknown base, base the user cannot see, base the token was not given (not added on the OAuth consent page or to
  *   the personal access token), unknown table (by id or name), missing token scope: 403
  *   INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND. Personal access tokens and OAuth tokens get this single answer for all
  *   of them (Airtable does not reveal whether a base exists); the older 404 TABLE_NOT_FOUND / NOT_FOUND answers
- *   belong to the retired API keys.
+ *   belong to the retired API keys (grouparoo's 2022 recordings show `404 TABLE_NOT_FOUND` for an API key). Measured
+ *   with a personal access token in 2026 (the task log errors.ts deleteTargetNotFound cites): an unknown table of a
+ *   base the token reaches, an unknown base and a base the token was not given all answered 403
+ *   INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND.
  * - A base the user sees with too low a permission level (read-only writing, commenter editing): 403
  *   INVALID_PERMISSIONS.
  * - Unknown but well-formed record id: get, comments, attachment upload 404 MODEL_ID_NOT_FOUND "Record not found"

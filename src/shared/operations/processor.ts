@@ -18,9 +18,10 @@
  *   `onError: "continue"` and its culprits known, they fail and the others are sent again in one request without
  *   them (#resendWithoutCulprits).
  * - an update or delete refused for a record the table does not have (an update's 422 ROW_DOES_NOT_EXIST, a
- *   delete's 404 NOT_FOUND naming the record, 404 MODEL_ID_NOT_FOUND: missing-records.ts): one read of which of the request's ids exist settles it instead of the split — the missing
- *   ones fail with a message saying so (or count as deleted, for a delete re-sent after a lost answer) and the rest
- *   is sent again in one request; when the read fails or finds every id, the batch is split as above.
+ *   delete's 404 NOT_FOUND naming the record, 404 MODEL_ID_NOT_FOUND: missing-records.ts): one read of which of the
+ *   request's ids exist settles it instead of the split — the missing ones fail with a message saying so (or count as
+ *   deleted, for a delete re-sent after a lost answer) and the rest is sent again in one request; when the read fails
+ *   or finds every id, the batch is split as above.
  * - a 422 UNKNOWN_FIELD_NAME naming a field id the call was checked against, which the table's schema, read once,
  *   no longer lists: the field was deleted after the write was accepted, and Airtable would refuse every remaining
  *   request that writes it. The refused request's records that write the field fail, naming it and the fix, its other

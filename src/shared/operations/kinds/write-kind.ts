@@ -82,7 +82,7 @@ export interface WriteKind<Name extends string = string, Schema extends z.ZodTyp
    * The id of the existing record of the operation's table that this item names (update_records,
    * delete_records, and upsert_records' items given an id: Airtable updates that record and ignores
    * fieldsToMergeOn for it), or undefined when the item names none (an upsert item matched on fieldsToMergeOn). A
-   * request Airtable refuses for a record it does not find (404 MODEL_ID_NOT_FOUND, 422 ROW_DOES_NOT_EXIST) is then
+   * request Airtable refuses for a record it does not find (missing-records.ts isMissingRecordRefusal) is then
    * settled with one read of which of its ids the table has (processor.ts) instead of being split in halves until
    * the missing records stand alone, and the missing record's error names its id (missing-records.ts).
    */
