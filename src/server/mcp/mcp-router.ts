@@ -25,6 +25,7 @@ import type { CallCancels } from "./call-cancels.ts";
 import { createDualEraHandlers, type AnswerShape } from "./dual-era-handler.ts";
 import { opensInBrowser, sendEndpointPage } from "./endpoint-page.ts";
 import { hostGuard, originGuard } from "./request-guards.ts";
+import { presentVersionToSdk, staleLegacyVersionHeader } from "./stale-version-header.ts";
 
 export interface McpRouterDeps {
   /** Verifies the bearer token and sets `req.auth` (401 with a challenge otherwise). */
@@ -182,6 +183,13 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
     }
     if (read.kind === "invalid_json") {
       return sendJsonRpcError(res, 400, JSON_RPC.parseError, "Parse error: invalid JSON");
+    }
+    // A 2026-07-28 body whose MCP-Protocol-Version header still names a 2025 revision (Claude's connectors) is
+    // served as the body's revision instead of refused with -32020: stale-version-header.ts says why.
+    const revision = staleLegacyVersionHeader(req, read.body);
+    if (revision !== undefined) {
+      deps.logger.debug({ header: req.headers["mcp-protocol-version"], revision }, "stale MCP-Protocol-Version header");
+      presentVersionToSdk(req, revision);
     }
     // A tool call's deadline counts from here: its body has arrived (however slowly it was sent), and what follows
     // is this server's work, building its context (a refresh of the user's Airtable token) included.

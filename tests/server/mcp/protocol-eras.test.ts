@@ -210,6 +210,64 @@ describe("2026-07-28 on /mcp (SDK v2 client)", () => {
   });
 });
 
+describe("a 2026-07-28 body with a 2025-11-25 MCP-Protocol-Version header (Claude's connectors)", () => {
+  // anthropics/claude-code#93290: after server/discover, Claude's custom connectors send every request with a
+  // 2026-07-28 `_meta` envelope and `MCP-Protocol-Version: 2025-11-25`. Refused with -32020, every call failed.
+  const staleHeader = (init?: RequestInit): RequestInit => {
+    const headers = new Headers(init?.headers);
+    if (headers.has("mcp-protocol-version")) headers.set("mcp-protocol-version", "2025-11-25");
+    return { ...init, headers };
+  };
+
+  it("the SDK v2 client whose requests carry that header is served: discover, tools/list, a read", async () => {
+    const client = new ModernClient(
+      { name: "stale-header", version: "1.0.0" },
+      { versionNegotiation: { mode: { pin: MODERN } } },
+    );
+    const sent: (string | null)[] = [];
+    const transport = new ModernHttpTransport(new URL(`${h.url}/mcp`), {
+      requestInit: { headers: { "x-test-user": h.demo.user.id } },
+      fetch: (url, init) => {
+        const rewritten = staleHeader(init);
+        sent.push(new Headers(rewritten.headers).get("mcp-protocol-version"));
+        return fetch(url, rewritten);
+      },
+    });
+    await client.connect(transport);
+    modernClients.push(client);
+    expect(client.getNegotiatedProtocolVersion()).toBe(MODERN);
+    expect((await client.listTools()).tools.map((t) => t.name)).toContain("list_bases");
+    const result = await client.callTool({ name: "list_bases", arguments: {} });
+    expect(result.isError).not.toBe(true);
+    const bases = (result.structuredContent as { bases: { id: string }[] }).bases;
+    expect(bases.map((b) => b.id)).toContain(h.demo.base.id);
+    expect(sent.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(sent)).toEqual(new Set(["2025-11-25"]));
+  });
+
+  it("answered as 2026-07-28 on the wire; Mcp-Method and Mcp-Name are still checked against the body", async () => {
+    const call = {
+      jsonrpc: "2.0",
+      id: 11,
+      method: "tools/call",
+      params: { name: "list_bases", arguments: {}, _meta: envelope() },
+    };
+    const headers = { "mcp-protocol-version": "2025-11-25", "mcp-method": "tools/call", "mcp-name": "list_bases" };
+    const served = await rawPost(call, headers);
+    expect(served.status).toBe(200);
+    const body = (await served.json()) as { result: { resultType: string; _meta: Record<string, unknown> } };
+    expect(body.result.resultType).toBe("complete");
+    expect(body.result._meta["io.modelcontextprotocol/serverInfo"]).toMatchObject({ name: SERVER_NAME });
+
+    const wrongName = await rawPost(call, { ...headers, "mcp-name": "get_record" });
+    expect(wrongName.status).toBe(400);
+    expect(((await wrongName.json()) as JsonRpcError).error.code).toBe(-32020);
+    // A header naming a revision that is neither ours nor a 2025 one is a mismatch as before.
+    const other = await rawPost(call, { ...headers, "mcp-protocol-version": "2099-01-01" });
+    expect(other.status).toBe(400);
+  });
+});
+
 describe("2025-era clients on the same /mcp", () => {
   it("a raw 2025-06-18 initialize is answered with 2025-06-18, without a session", async () => {
     const res = await rawPost(
