@@ -27,11 +27,12 @@ const LEGACY_REVISIONS: ReadonlySet<string> = new Set(SUPPORTED_PROTOCOL_VERSION
  * by the SDK, and a header naming another 2026 revision, an unknown one, or none is still refused as before.
  */
 export function staleLegacyVersionHeader(req: IncomingMessage, body: unknown): string | undefined {
-  const header = req.headersDistinct["mcp-protocol-version"];
-  if (header?.length !== 1 || !LEGACY_REVISIONS.has(header[0] as string)) return undefined;
   if (!isObject(body) || !isObject(body.params) || !isObject(body.params._meta)) return undefined;
   const claimed = body.params._meta[PROTOCOL_VERSION_META_KEY];
-  return typeof claimed === "string" && MODERN_REVISIONS.has(claimed) ? claimed : undefined;
+  if (typeof claimed !== "string" || !MODERN_REVISIONS.has(claimed)) return undefined;
+  // Node joins repeated lines of this header with ", ", which names no revision: one line only.
+  const header = req.headers["mcp-protocol-version"];
+  return typeof header === "string" && LEGACY_REVISIONS.has(header) ? claimed : undefined;
 }
 
 /**
