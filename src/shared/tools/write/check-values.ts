@@ -67,8 +67,8 @@
  * - percent with typecast: a number written as text without a percent sign ("25") is refused, naming its two
  *   readings (25 % or 2,500 %: checkPercentText); "25%" and JSON numbers are taken;
  * - number, currency and percent text written as a person writes it, with a symbol, grouping commas or a percent
- *   sign ("$1,200.50", "1,200", "12%"), is refused without typecast and with typecast left to its default, naming
- *   the number to send (1200.5, 1200, 0.12: checkFormattedNumber). Airtable documents typecast only as "best-effort
+ *   sign ("$1,200.50", "1,200", "12%"), or grouping points ("1.200.000"), is refused without typecast and with
+ *   typecast left to its default, naming the number to send (1200.5, 1200, 0.12, 1200000: checkFormattedNumber). Airtable documents typecast only as "best-effort
  *   automatic data conversion from string values" (create-records, `typecast`): which symbols and separators it
  *   reads is not, and a trial (session 29) saw "$1,200.50" queued and refused inside the operation. Given
  *   `typecast: true` explicitly, such text is left to Airtable (a guess at what is safe, not a documented rule);
@@ -731,10 +731,14 @@ function checkDecimalComma(field: AirtableField, value: string, where: string): 
       ? `Give the fraction as a number: ${plain(meant / 100)} for ${plain(meant)} % (a percent cell ` +
         `holds a fraction), or ${plain(meant)} for ${plain(meant * 100)} %.`
       : `Give the number: ${plain(meant)}.`;
+  // Read as a thousands separator, the comma is dropped; text left with two points ("1.200.000,50") names no number
+  // then, rather than one made up by dropping points too.
+  const commaDropped = core.replace(/,/g, "");
+  const misread = /\..*\./.test(commaDropped) ? "" : ` (${plain(Number(commaDropped))})`;
   throw new ToolInputError(
     `${where}: ${name} is ${what}, given ${quotedValue(value)}, which writes the decimal point as a comma: what ` +
-      `Airtable's typecast makes of a comma is not documented, and it may read it as a thousands separator ` +
-      `(${plain(Number(core.replace(/,/g, "").replace(/\.(?=.*\.)/g, "")))}). ${give}`,
+      `Airtable's typecast makes of a comma is not documented, and it may read it as a thousands separator` +
+      `${misread}. ${give}`,
   );
 }
 
@@ -744,7 +748,9 @@ const FORMATTED_TYPES = new Set(["number", "currency", "percent"]);
 const PLAIN_NUMBER = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
 /**
  * A number with grouping commas, an optional sign and decimals, between symbols or spaces ("$1,200.50", "-€ 1,200",
- * "1,200 USD", "12%"): group 1 the sign, 2 the digits; a grouped number's first group does not start with 0 ("0,500" is
+ * "1,200 USD", "12%"), or grouped with points as European text writes it, which one point alone cannot tell from a
+ * decimal point ("1.200.000", "€ 1.200.000,50", "1.200,50": two grouping points, or one before a decimal comma; see
+ * EUROPEAN_GROUPED): group 1 the sign, 2 the digits; a grouped number's first group does not start with 0 ("0,500" is
  * a decimal comma, checkDecimalComma, and names no grouped 500). Letters other than a currency code, several numbers, or a
  * point and comma in the wrong order match nothing: no number is named then. The sign is "+", "-" or the minus sign
  * U+2212 ("−5", as spreadsheets and typeset text write it); parentheses (an accountant's "(1,200)", a negative) and
@@ -752,16 +758,23 @@ const PLAIN_NUMBER = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
  */
 const FORMATTED_NUMBER = new RegExp(
   String.raw`^\s*([+\-\u2212]?)\s*[^\d\s.,+\-\u2010-\u2015\u2212()]{0,3}\s*` +
-    String.raw`([+\-\u2212]?(?:[1-9]\d{0,2}(?:,\d{3})+|\d+)(?:\.\d+)?)` +
+    String.raw`([+\-\u2212]?(?:(?:[1-9]\d{0,2}(?:,\d{3})+|\d+)(?:\.\d+)?|[1-9]\d{0,2}(?:(?:\.\d{3}){2,}(?:,\d+)?|\.\d{3},\d+)))` +
     String.raw`\s*(?:%|[^\d\s.,%+\-\u2010-\u2015\u2212()]{1,3})?\s*$`,
 );
+/**
+ * FORMATTED_NUMBER's digits grouped with points ("1.200.000", "1.200,50", sign removed): their points are thousands
+ * separators and their comma, if any, the decimal comma. One point and no comma ("1.200") is not matched: it reads two
+ * ways (checkAmbiguousSeparator refuses it first, naming both).
+ */
+const EUROPEAN_GROUPED = /^\d{1,3}(?:(?:\.\d{3}){2,}(?:,\d+)?|\.\d{3},\d+)$/;
 /** A sign as FORMATTED_NUMBER reads it: "+", or minus ("-", U+2212). */
 const SIGN = /^[+\-\u2212]/;
 const MINUS = /^[-\u2212]/;
 
 /**
  * The number a number, currency or percent field's text names, as the cell holds it: "$1,200.50" 1200.5, "1,200"
- * 1200, "1200.5" 1200.5, a percent's "12%" 0.12 (field model, Percent: "0.5 is 50 %"). Undefined when the text
+ * 1200, "1200.5" 1200.5, "1.200.000" 1200000, "1.200.000,50" 1200000.5, a percent's "12%" 0.12 (field model,
+ * Percent: "0.5 is 50 %"). Undefined when the text
  * names none plainly ("3 units", "1.2.3", "12,50": checkDecimalComma) or, for a percent, has no percent sign (25 may
  * mean 25 % or 2,500 %: checkPercentText).
  */
@@ -772,11 +785,14 @@ function numberMeant(field: AirtableField, value: string): number | undefined {
   if (PLAIN_NUMBER.test(value)) return Number(value);
   const match = FORMATTED_NUMBER.exec(value);
   if (match === null) return undefined;
-  const digits = match[2]!.replace(/,/g, "");
   // Two signs ("-$-5"): which one is meant is a guess, so no number is named.
-  if (match[1] !== "" && SIGN.test(digits)) return undefined;
-  const negative = MINUS.test(match[1]!) || MINUS.test(digits);
-  const n = Number(digits.replace(SIGN, "")) * (negative ? -1 : 1);
+  if (match[1] !== "" && SIGN.test(match[2]!)) return undefined;
+  const negative = MINUS.test(match[1]!) || MINUS.test(match[2]!);
+  const unsigned = match[2]!.replace(SIGN, "");
+  const digits = EUROPEAN_GROUPED.test(unsigned)
+    ? unsigned.replace(/\./g, "").replace(",", ".")
+    : unsigned.replace(/,/g, "");
+  const n = Number(digits) * (negative ? -1 : 1);
   if (!Number.isFinite(n)) return undefined;
   return percent ? n / 100 : n;
 }
