@@ -80,9 +80,10 @@ export function valueNotesSentence(state: OperationState): string {
 }
 
 /**
- * The notes of a call refused for other problems (plan-records.ts), one sentence per noted field, to end its refusal:
- * `Not refused, but check it before calling again: "Discount" is a percent field, which holds a fraction (0.5 is 50 %):
- * 50 would be stored as 5,000 % (records[1].fields); if you meant 50 %, give 0.5 (each number divided by 100).` An
+ * The notes of a call refused for other problems (plan-records.ts), one sentence per noted field, to end its refusal
+ * after `Not refused, but check it before calling again:` (with the zone sentence, refusedCallZonelessTimes):
+ * `"Discount" is a percent field, which holds a fraction (0.5 is 50 %): 50 would be stored as 5,000 %
+ * (records[1].fields); if you meant 50 %, give 0.5 (each number divided by 100).` An
  * agent fixes what a refusal names and sends the call again; without this its whole percents were written, and it
  * heard of them only in the answer, after 5,000 % was stored (a newcomer trial's 25-record create_records). `cells` are
  * the checked records' cells, keyed by field id; `where` names record `index`'s place as the refusal's lines do. The
@@ -109,5 +110,5 @@ export function refusedCallValueNotes(
         `${shown(value / 100)} (${indexes.length === 1 ? "the number" : "each number"} divided by 100).`,
     );
   }
-  return said.length === 0 ? "" : `Not refused, but check it before calling again: ${said.join(" ")}`;
+  return said.join(" ");
 }

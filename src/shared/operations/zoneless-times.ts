@@ -9,6 +9,7 @@
  * read in, and how to give another.
  */
 import { formatCount } from "../format-count.ts";
+import type { OperationOptions } from "./options.ts";
 import { isTerminal, type OperationState } from "./fold.ts";
 import { indexList } from "./whole-request.ts";
 
@@ -32,11 +33,17 @@ function zonelessValue(state: OperationState, index: number, fieldId: string, fi
   return isZonelessDateTime(value) ? value : undefined;
 }
 
-/** How a zoneless value of a field with `timeZone` was read, for the sentence. */
-function readAs(timeZone: string | undefined): string {
-  if (timeZone === undefined || timeZone === "utc") return "read as UTC";
-  if (timeZone === "client") return "read as UTC, though the field shows each viewer's own time zone";
-  return `read in the field's time zone, ${timeZone}`;
+/** How a zoneless value of a field with `timeZone` was read (or, `would`, will be), for the sentence. */
+function readAs(timeZone: string | undefined, would = false): string {
+  const read = would ? "would be read" : "read";
+  if (timeZone === undefined || timeZone === "utc") return `${read} as UTC`;
+  if (timeZone === "client") return `${read} as UTC, though the field shows each viewer's own time zone`;
+  return `${read} in the field's time zone, ${timeZone}`;
+}
+
+/** The example of a value with its offset, for `example` (a date alone gets midnight). */
+function withOffset(example: string): string {
+  return `${example.length === 10 ? `${example}T00:00` : example}-08:00`;
 }
 
 /**
@@ -66,9 +73,41 @@ export function zonelessTimesSentence(state: OperationState): string {
     clauses.push(`${JSON.stringify(field)} (${which}) ${readAs(timeZone)}`);
   }
   if (clauses.length === 0 || example === undefined) return "";
-  const zoned = `${example.length === 10 ? `${example}T00:00` : example}-08:00`;
+  const zoned = withOffset(example);
   return (
     `Dates and times given without a zone: ${clauses.join("; ")}. If another zone was meant, update those records ` +
     `with the offset, such as ${JSON.stringify(zoned)} (Los Angeles in winter).`
+  );
+}
+
+/**
+ * The sentence of a call refused for other problems (plan-records.ts), as refusedCallValueNotes says its percents:
+ * `Dates and times given without a zone: "Start" (records[0].fields, records[2].fields) would be read as UTC, though
+ * the field shows each viewer's own time zone. If another zone was meant, give the offset, such as
+ * "2026-12-09T09:00-08:00" (Los Angeles in winter).` An agent fixes what a refusal names and sends the call again;
+ * without this it heard of the zone only after the records were written. `cells` are the checked records' cells,
+ * keyed by field id, as sent (a space for the T already made a T); `where` names record `index`'s place as the
+ * refusal's lines do. The first RECORDS_LISTED places are named, the rest counted. Empty when there is nothing to say.
+ */
+export function refusedCallZonelessTimes(
+  noted: OperationOptions["zonelessTimes"],
+  cells: readonly Record<string, unknown>[],
+  where: (index: number) => string,
+): string {
+  if (noted === undefined) return "";
+  const clauses: string[] = [];
+  let example: string | undefined;
+  for (const { fieldId, field, timeZone } of noted) {
+    const indexes = cells.map((_, index) => index).filter((index) => isZonelessDateTime(cells[index]?.[fieldId]));
+    if (indexes.length === 0) continue;
+    example ??= cells[indexes[0]!]![fieldId] as string;
+    const places = indexes.slice(0, RECORDS_LISTED).map(where).join(", ");
+    const more = indexes.length > RECORDS_LISTED ? `, … (${formatCount(indexes.length)} records in all)` : "";
+    clauses.push(`${JSON.stringify(field)} (${places}${more}) ${readAs(timeZone, true)}`);
+  }
+  if (clauses.length === 0 || example === undefined) return "";
+  return (
+    `Dates and times given without a zone: ${clauses.join("; ")}. If another zone was meant, give the offset, such ` +
+    `as ${JSON.stringify(withOffset(example))} (Los Angeles in winter).`
   );
 }

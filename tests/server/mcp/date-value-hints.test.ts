@@ -232,6 +232,31 @@ describe("a date and time without a zone, for a dateTime field", () => {
     expect(polled.data.message).toBe(answer.data.message);
   });
 
+  it("a call refused for another field's problem says it too, before anything is written", async () => {
+    // Session 30's notes: the refusal said nothing of the zone, so the call sent again with its problem fixed stored
+    // 09:00 UTC first, and heard of it only then (the percent note was already said in a refusal).
+    const before = mcp.h.sandbox.listRecordsDirect(mcp.base.id, "Tasks").length;
+    const answer = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      records: [
+        { fields: { Title: "Kickoff", Start: "2026-12-09 09:00", Deadline: "someday" } },
+        { fields: { Title: "Review", Start: "2026-12-10T09:00:00-08:00" } },
+        { fields: { Title: "Launch", Due: "Dec 24, 2026 5:00 PM", Start: "2026-12-11" } },
+      ],
+    });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toMatch(/^records\[0\]\.fields: "Deadline" is a date field/);
+    // The refusal's last line, as the percent note is said.
+    expect(answer.text.split("\n").at(-1)).toBe(
+      'Not refused, but check it before calling again: Dates and times given without a zone: "Start" ' +
+        "(records[0].fields, records[2].fields) would be read as UTC, though the field shows each viewer's own time " +
+        'zone; "Due" (records[2].fields) would be read in the field\'s time zone, Europe/Berlin. If another zone was ' +
+        'meant, give the offset, such as "2026-12-09T09:00-08:00" (Los Angeles in winter).',
+    );
+    expect(mcp.h.sandbox.listRecordsDirect(mcp.base.id, "Tasks").length).toBe(before);
+  });
+
   it("says nothing when every date and time has a zone", async () => {
     const answer = await call("create_records", {
       baseId: mcp.base.id,

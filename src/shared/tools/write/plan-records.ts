@@ -37,6 +37,7 @@ import {
 } from "../../operations/options.ts";
 import { keysShown, namedRecords, typecastOf } from "./write-inputs.ts";
 import { refusedCallValueNotes } from "../../operations/value-notes.ts";
+import { refusedCallZonelessTimes } from "../../operations/zoneless-times.ts";
 
 export interface RecordToWrite {
   id?: string;
@@ -218,11 +219,15 @@ export async function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRe
   }
   const refused = refusalOf(idProblems, checks, linkProblems);
   if (refused !== undefined) {
-    // A whole percent is written, with a note in the write's answer (value-notes.ts); in a call refused for other
-    // problems it is said now, or the call sent again with those fixed would store 5,000 % first. The refusal is this
-    // call's own (made by its checks above), so its message is extended in place, keeping its class.
-    const notes = refusedCallValueNotes(checked.valueNotes, checked.cells, where);
-    if (notes !== "") refused.message += `\n${notes}`;
+    // A whole percent is written, with a note in the write's answer (value-notes.ts), and so is a date and time
+    // without a zone (zoneless-times.ts); in a call refused for other problems they are said now, or the call sent
+    // again with those fixed would store 5,000 % or 09:00 UTC first. The refusal is this call's own (made by its
+    // checks above), so its message is extended in place, keeping its class.
+    const notes = [
+      refusedCallValueNotes(checked.valueNotes, checked.cells, where),
+      refusedCallZonelessTimes(checked.zonelessTimes, checked.cells, where),
+    ].filter((said) => said !== "");
+    if (notes.length > 0) refused.message += `\nNot refused, but check it before calling again: ${notes.join(" ")}`;
     throw refused;
   }
   return caseMatches.length === 0 ? checked : { ...checked, linkNamesMatched: caseMatches };
