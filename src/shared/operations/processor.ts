@@ -448,6 +448,19 @@ class OperationRun {
             const sentAgain = await this.#resendWithoutCulprits(error, batch, items, errors, asUpsert, traced);
             if (sentAgain) return;
           }
+          if (
+            op.options.onError === "stop" &&
+            error instanceof AirtablePermissionError &&
+            indexes.length === batchIndexes(op, batch).length &&
+            this.#limitedByTable(error)
+          ) {
+            // The table's own limit (no field named, the level allowing the write) refuses every record alike, as
+            // a split under onError continue finds record by record: each fails with the request's error and the
+            // write fails with the table's words (#failIfEverythingRefused), not "send again with onError
+            // continue", which would meet the same limit.
+            await this.#append({ type: "batch.failed", batch, errors, permanent: true });
+            return this.#failIfEverythingRefused(error);
+          }
           return this.#refuseWhole(error, batch, items, message, traced, where);
         }
         const index = indexes[0]!;
@@ -955,15 +968,15 @@ class OperationRun {
    * with its name (table-limit.ts), for a write of one record too.
    */
   async #failIfEverythingRefused(error: AirtablePermissionError): Promise<void> {
-    const outcomes = this.#state.outcomes;
-    const written = outcomes.some((o) => "recordId" in o);
-    const refused = outcomes.filter((o) => "error" in o && o.error.type === error.type).length;
-    if (written || refused !== outcomes.length) return;
-    const rest = this.#state.nextBatch !== undefined;
+    if (!this.#everythingRefused(error)) return;
+    // Batches left unsent: the next one, or, once onError "stop" has stopped the write, any record not settled.
+    const rest =
+      this.#state.nextBatch !== undefined ||
+      (this.#state.stopped && this.#state.outcomes.length < this.#op.input.length);
     // Airtable's message has no full stop of its own ("You are not permitted to perform this operation").
     const said = sentence(error.message);
     const table = this.#op.tableId ?? "";
-    if (this.#accessAllowedAt > 0 && table !== "" && !namesRestrictedField(error.message)) {
+    if (this.#limitedByTable(error)) {
       // No field named: the table's own permission (who can create or delete records) refuses the write. Said so
       // also when this batch was the only one: every record of the operation was refused alike.
       const shown = await this.#tableShown(table);
@@ -989,6 +1002,26 @@ class OperationRun {
     await this.#append({ type: "failed", reason, errorType: error.type });
     this.#log.warn({ err: error, errorType: error.type }, "operation failed: every record refused (403)");
     throw new OperationFailedError(reason, { cause: error });
+  }
+
+  /** Whether no record of the operation has been written and every record settled so far was refused with `error`'s type. */
+  #everythingRefused(error: AirtablePermissionError): boolean {
+    const outcomes = this.#state.outcomes;
+    return !outcomes.some((o) => "recordId" in o) && outcomes.every((o) => "error" in o && o.error.type === error.type);
+  }
+
+  /**
+   * Whether `error`, a 403 refusing every record settled so far (#everythingRefused), is its table's own limit (who can
+   * create or delete records: table-limit.ts): the user's level allows the write (#accessRefusal found it), the
+   * operation names its table, and Airtable's message names no restricted field.
+   */
+  #limitedByTable(error: AirtablePermissionError): boolean {
+    return (
+      this.#everythingRefused(error) &&
+      this.#accessAllowedAt > 0 &&
+      (this.#op.tableId ?? "") !== "" &&
+      !namesRestrictedField(error.message)
+    );
   }
 
   /**

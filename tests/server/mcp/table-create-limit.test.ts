@@ -89,6 +89,61 @@ describe("a table that limits who can create or delete records", () => {
     }
   });
 
+  it("onError stop: the same reason as the default's, for a write of several batches and of one", async () => {
+    // Session 30 left it: under onError stop a request is refused whole, not split, so the write ended
+    // completed_with_errors with Airtable's bare sentence and said to send again with onError continue, which meets
+    // the same limit.
+    mcp.h.sandbox.restrictTable(mcp.base.id, "Leads", mcp.h.demo.user.id, ["create"]);
+    try {
+      const records = Array.from({ length: 25 }, (_, i) => ({ fields: { Name: `stop ${i}` } }));
+      const result = await mcp.client.callTool({
+        name: "create_records",
+        arguments: { baseId: mcp.base.id, tableId: "Leads", records, onError: "stop", typecast: false },
+      });
+      const answer = result.structuredContent as OperationResultOutput;
+      expect(answer.status).toBe("failed");
+      expect(answer.failure?.reason).toBe(
+        `Table "Leads" (${tableId()}) limits who can create records, and your Airtable account is not among them: ` +
+          `Airtable refused every record sent so far (403 INVALID_PERMISSIONS: "${AIRTABLE_SAYS}."), so the ` +
+          "remaining batches were not sent. To write these records, ask a creator of the base to let you create " +
+          'records in that table (its "who can create records" permission, in Airtable\'s interface), or write them ' +
+          "to another table; then send again the records get_operation lists as failed or notWritten.",
+      );
+      const results = answer.results ?? [];
+      expect(results.filter((r) => r.error !== undefined)).toHaveLength(10);
+      for (const r of results.filter((r) => r.error !== undefined)) {
+        expect(r.error?.message).toBe("Refused with the other records: failure.reason says why, once, and what to do.");
+      }
+      expect(results.filter((r) => r.notWritten === true)).toHaveLength(15);
+      expect(JSON.stringify(answer)).not.toContain("onError continue");
+      const polled = await mcp.client.callTool({
+        name: "get_operation",
+        arguments: { operationId: answer.operationId },
+      });
+      expect((polled.structuredContent as OperationResultOutput).failure?.reason).toBe(answer.failure?.reason);
+
+      const few = await mcp.client.callTool({
+        name: "create_records",
+        arguments: {
+          baseId: mcp.base.id,
+          tableId: "Leads",
+          records: records.slice(0, 3),
+          onError: "stop",
+          typecast: false,
+        },
+      });
+      const one = few.structuredContent as OperationResultOutput;
+      expect(one.status).toBe("failed");
+      expect(one.failure?.reason).toContain(
+        `Table "Leads" (${tableId()}) limits who can create records, and your Airtable account is not among them: ` +
+          `Airtable refused every record of this write (403 INVALID_PERMISSIONS: "${AIRTABLE_SAYS}."). To write`,
+      );
+      expect(leads()).toHaveLength(12);
+    } finally {
+      mcp.h.sandbox.clearRestrictions(mcp.base.id);
+    }
+  });
+
   it("a one-record write (create_record, delete_records of one): the same reason as a batch's", async () => {
     // Session 29 left it: one record is not split, so it kept Airtable's bare sentence as its error and the write
     // ended completed_with_errors, with no word of the table or of what to do.
