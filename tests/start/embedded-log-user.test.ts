@@ -3,7 +3,9 @@
  * started inside the write call's request, whose log context holds the caller's userId (app.ts, since session 30);
  * its Airtable client's logger also bound the owner's userId, so each of its lines ("airtable request", "airtable
  * request outcome unknown") carried the key twice: JSON with a duplicated name, which log tools read one way or
- * another (RFC 8259: names SHOULD be unique). startEmbedded in this process against the sandbox, the MCP SDK client.
+ * another (RFC 8259: names SHOULD be unique). So did `baseId` on "airtable request", bound by the run's client logger and
+ * added by the line itself (transport.ts #lineBaseId). startEmbedded in this process against the sandbox, the MCP SDK
+ * client.
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -76,5 +78,24 @@ describe("an embedded write operation's log lines", () => {
     expect(requests.length).toBeGreaterThan(0);
     for (const line of lines) expect(line.split('"userId":').length - 1, line).toBe(1);
     for (const line of lines) expect((JSON.parse(line) as { userId?: string }).userId).toBe(user.id);
+  });
+
+  it("carry its base's baseId once", async () => {
+    // Session 30 left it: the run's Airtable client's logger binds baseId, and its "airtable request" line added
+    // the request's baseId again.
+    const written = await callWriteTool(client!, "create_record", {
+      baseId: base.id,
+      tableId: "Tasks",
+      fields: { Name: "logged once" },
+    });
+    const done = written.done ? written : await pollOperation([client!], written.operationId);
+    expect(done.status).toBe("completed");
+    const requests = logs.filter(
+      (line) =>
+        line.includes(`"operationId":"${written.operationId}"`) && line.includes('"message":"airtable request"'),
+    );
+    expect(requests.length).toBeGreaterThan(0);
+    for (const line of requests) expect(line.split('"baseId":').length - 1, line).toBe(1);
+    for (const line of requests) expect((JSON.parse(line) as { baseId?: string }).baseId).toBe(base.id);
   });
 });

@@ -236,6 +236,8 @@ export class AirtableTransport {
   readonly #stopSignal: AbortSignal | undefined;
   readonly #progress: CallProgress | undefined;
   readonly #onRateLimitPause: ((pause: RateLimitPause) => void) | undefined;
+  /** The `baseId` the logger binds itself (#lineBaseId); null when it binds none; undefined until first needed. */
+  #boundBaseId: string | null | undefined;
 
   constructor(opts: AirtableTransportOptions) {
     this.#apiUrl = opts.apiUrl.replace(/\/+$/, "");
@@ -356,7 +358,7 @@ export class AirtableTransport {
           operation: spec.operation,
           method: spec.method,
           path: spec.path,
-          baseId: spec.baseId,
+          baseId: this.#lineBaseId(spec.baseId),
           status: result.kind === "response" ? result.status : undefined,
           network: result.kind === "network" ? (result.code ?? "error") : undefined,
           durationMs: result.durationMs,
@@ -525,13 +527,28 @@ export class AirtableTransport {
         operation: summary.operation,
         method: summary.method,
         path: summary.path,
-        baseId: summary.baseId,
+        baseId: this.#lineBaseId(summary.baseId),
         reason,
         recordCount: summary.recordCount,
       },
       "airtable request outcome unknown",
     );
     return error;
+  }
+
+  /**
+   * The `baseId` a log line of a request to `baseId` names: undefined (left out) when the logger binds that same
+   * baseId itself, as a worker's and an embedded run's do for their operation's base, or the line would carry the
+   * key twice (JSON with a duplicated name, which log tools read one way or another: RFC 8259 §4, names SHOULD be
+   * unique). The logger's bindings are read once, when a line is first written.
+   */
+  #lineBaseId(baseId: string | undefined): string | undefined {
+    if (baseId === undefined || this.#logger === undefined) return baseId;
+    if (this.#boundBaseId === undefined) {
+      const bound: unknown = this.#logger.bindings().baseId;
+      this.#boundBaseId = typeof bound === "string" ? bound : null;
+    }
+    return this.#boundBaseId === baseId ? undefined : baseId;
   }
 
   #httpError(result: AttemptResult, summary: RequestSummary, extra: Partial<AirtableErrorInit>): AirtableError {

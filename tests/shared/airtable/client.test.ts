@@ -625,6 +625,8 @@ describe("logging", () => {
       attempt: 1,
       next: "backoff",
     });
+    // A logger binding no baseId (a read call's, in the server): the line names the base itself.
+    expect(lines[0]!.baseId).toBe(BASE);
     expect(lines[1]).toMatchObject({ status: 200, attempt: 2, next: "success" });
     expect(typeof lines[1]!.durationMs).toBe("number");
     const all = JSON.stringify(logLines);
