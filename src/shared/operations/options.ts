@@ -168,7 +168,8 @@ export const operationOptionsSchema = z.object({
   /**
    * Record writes: the dateTime fields given a date alone or a date and time without a zone ("2026-12-09T09:00"),
    * which Airtable reads in the field's time zone, or as UTC when it is `utc` or `client` (field model, Date and
-   * time). `timeZone`: the field's `options.timeZone` when the call was checked (absent: none given, read as UTC).
+   * time), or, with typecast, text ending in a zone in letters ("5:00 PM EST", zoneless-times.ts zoneInLetters, said
+   * apart). `timeZone`: the field's `options.timeZone` when the call was checked (absent: none given, read as UTC).
    * Every answer names the records and the zone (zoneless-times.ts). Derived like `valueNotes`, and a key of its own
    * rather than a kind of ValueNote: a version that does not know it strips it (an unknown ValueNote kind would make
    * the whole operation unreadable to it), so it only adds a sentence.

@@ -6,7 +6,9 @@
  * "Done": a trial wrote "2026-12-09T09:00", meant as 9 am in Los Angeles, into a field shown in each viewer's zone, and
  * it was stored as 09:00 UTC (01:00 there) without a word (Session 29 agent trial). Every answer about the operation
  * (its first one, get_operation, tasks/get) now names, per field, the records given such a value and the zone it was
- * read in, and how to give another.
+ * read in, and how to give another; and the records whose text, left to typecast, carries a zone in letters ("5:00 PM
+ * EST": zoneInLetters), whose reading Airtable does not document. A call refused for other problems says both at the
+ * end of its refusal (refusedCallZonelessTimes).
  */
 import { formatCount } from "../format-count.ts";
 import type { OperationOptions } from "./options.ts";
@@ -24,13 +26,59 @@ export function isZonelessDateTime(value: unknown): value is string {
   return typeof value === "string" && ZONELESS.test(value);
 }
 
-/** The value record `index` gives `fieldId` (by `field` name in operations stored by name) when it is zoneless. */
-function zonelessValue(state: OperationState, index: number, fieldId: string, field: string): string | undefined {
+/**
+ * A time (H:MM, or an hour with AM/PM) followed by a time zone written in letters ("Dec 24, 2026 5:00 PM EST",
+ * "2026-12-24 17:00 CET", "5pm (PST)"): group 1 the letters. "AM" and "PM" are no zone; "Z" (one letter) is ISO 8601's
+ * UTC; letters after a date alone ("2026-12-24 TBD") name no zone.
+ */
+const LETTER_ZONE =
+  /(?:\d:[0-5]\d(?::[0-5]\d)?(?:\s*[AaPp]\.?[Mm]\.?)?|\d\s*[AaPp]\.?[Mm]\.?)\s*\(?([A-Z]{2,5})\)?\s*$/;
+
+/**
+ * The zone abbreviation a dateTime cell's text ends with ("EST" for "Dec 24, 2026 5:00 PM EST"), or undefined. Such
+ * text is left to Airtable's typecast (check-values.ts wordedDateTime does not convert it), which documents no
+ * reading of it, and abbreviations are ambiguous (CST: US Central or China Standard Time; IST: India, Ireland or
+ * Israel): the answer names it (zonelessTimesSentence), as it names a zoneless time.
+ */
+export function zoneInLetters(value: unknown): string | undefined {
+  if (typeof value !== "string") return undefined;
+  const zone = LETTER_ZONE.exec(value)?.[1];
+  return zone === undefined || zone === "AM" || zone === "PM" ? undefined : zone;
+}
+
+/** The value record `index` gives `fieldId` (by `field` name in operations stored by name). */
+function cellValue(state: OperationState, index: number, fieldId: string, field: string): unknown {
   const fields = (state.operation.input[index] as { fields?: unknown } | null | undefined)?.fields;
   if (typeof fields !== "object" || fields === null) return undefined;
   const cells = fields as Record<string, unknown>;
-  const value = cells[fieldId] ?? (state.operation.fieldNames === undefined ? cells[field] : undefined);
+  return cells[fieldId] ?? (state.operation.fieldNames === undefined ? cells[field] : undefined);
+}
+
+/** The value record `index` gives `fieldId` (by `field` name in operations stored by name) when it is zoneless. */
+function zonelessValue(state: OperationState, index: number, fieldId: string, field: string): string | undefined {
+  const value = cellValue(state, index, fieldId, field);
   return isZonelessDateTime(value) ? value : undefined;
+}
+
+/** The clause of a field whose records give a zone in letters: `"Start" (results index 1: "EST")`. */
+function letteredClause(field: string, which: string, zones: readonly string[]): string {
+  const named = [...new Set(zones)].map((zone) => JSON.stringify(zone)).join(", ");
+  return `${JSON.stringify(field)} (${which}: ${named})`;
+}
+
+/**
+ * The sentence naming text with a zone in letters, after `clauses` (letteredClause): `refused` words it for a call
+ * refused before anything was sent.
+ */
+function letteredSentence(clauses: readonly string[], refused: boolean): string {
+  return (
+    `Dates and times with a zone in letters ${refused ? "would be" : "were"} left to Airtable's typecast, which does ` +
+    `not document how it reads one (CST may be US Central or China Standard Time): ${clauses.join("; ")}. ` +
+    (refused
+      ? "To be sure of the time, give it in ISO form with its offset, "
+      : "If the time stored is not the one meant, update those records in ISO form with the offset, ") +
+    `such as "2026-12-24T17:00-05:00" (5 pm US Eastern in winter).`
+  );
 }
 
 /** How a zoneless value of a field with `timeZone` was read (or, `would`, will be), for the sentence. */
@@ -51,7 +99,10 @@ function withOffset(example: string): string {
  * viewer's own time zone; "Due" (results index 1) read in the field's time zone, Europe/Berlin. If another zone was
  * meant, update those records with the offset, such as "2026-12-09T09:00-08:00" (Los Angeles in winter).` While the
  * operation runs, or when every record was written, the records are those the call gave such a value; once it has
- * ended with records not written, only the written ones. Empty when there is nothing to say.
+ * ended with records not written, only the written ones. Then, for text with a zone in letters (zoneInLetters):
+ * `Dates and times with a zone in letters were left to Airtable's typecast, … "Start" (results index 0: "EST"). If the
+ * time stored is not the one meant, update those records in ISO form with the offset, …`. Empty when there is
+ * nothing to say.
  */
 export function zonelessTimesSentence(state: OperationState): string {
   const noted = state.operation.options.zonelessTimes;
@@ -60,24 +111,36 @@ export function zonelessTimesSentence(state: OperationState): string {
   const allGiven = !isTerminal(state.status) || p.recordsSucceeded === p.recordsTotal;
   const written = new Set(state.outcomes.filter((o) => "recordId" in o).map((o) => o.index));
   const clauses: string[] = [];
+  const lettered: string[] = [];
   let example: string | undefined;
+  const which = (indexes: number[]) => {
+    const listed = indexList(indexes);
+    return listed.split(", ").length > RECORDS_LISTED
+      ? `${formatCount(indexes.length)} records`
+      : `results index ${listed}`;
+  };
   for (const { fieldId, field, timeZone } of noted) {
-    const indexes = state.operation.input
-      .map((_, index) => index)
-      .filter((index) => (allGiven || written.has(index)) && zonelessValue(state, index, fieldId, field) !== undefined);
+    const given = state.operation.input.map((_, index) => index).filter((index) => allGiven || written.has(index));
+    const indexes = given.filter((index) => zonelessValue(state, index, fieldId, field) !== undefined);
+    const zones = given.map((index) => ({ index, zone: zoneInLetters(cellValue(state, index, fieldId, field)) }));
+    const withZone = zones.filter((z) => z.zone !== undefined);
+    if (withZone.length > 0) {
+      const named = withZone.map((z) => z.zone!);
+      lettered.push(letteredClause(field, which(withZone.map((z) => z.index)), named));
+    }
     if (indexes.length === 0) continue;
     example ??= zonelessValue(state, indexes[0]!, fieldId, field);
-    const listed = indexList(indexes);
-    const which =
-      listed.split(", ").length > RECORDS_LISTED ? `${formatCount(indexes.length)} records` : `results index ${listed}`;
-    clauses.push(`${JSON.stringify(field)} (${which}) ${readAs(timeZone)}`);
+    clauses.push(`${JSON.stringify(field)} (${which(indexes)}) ${readAs(timeZone)}`);
   }
-  if (clauses.length === 0 || example === undefined) return "";
-  const zoned = withOffset(example);
-  return (
-    `Dates and times given without a zone: ${clauses.join("; ")}. If another zone was meant, update those records ` +
-    `with the offset, such as ${JSON.stringify(zoned)} (Los Angeles in winter).`
-  );
+  const said: string[] = [];
+  if (clauses.length > 0 && example !== undefined) {
+    said.push(
+      `Dates and times given without a zone: ${clauses.join("; ")}. If another zone was meant, update those ` +
+        `records with the offset, such as ${JSON.stringify(withOffset(example))} (Los Angeles in winter).`,
+    );
+  }
+  if (lettered.length > 0) said.push(letteredSentence(lettered, false));
+  return said.join(" ");
 }
 
 /**
@@ -96,18 +159,30 @@ export function refusedCallZonelessTimes(
 ): string {
   if (noted === undefined) return "";
   const clauses: string[] = [];
+  const lettered: string[] = [];
   let example: string | undefined;
+  const placesOf = (indexes: number[]) =>
+    indexes.slice(0, RECORDS_LISTED).map(where).join(", ") +
+    (indexes.length > RECORDS_LISTED ? `, … (${formatCount(indexes.length)} records in all)` : "");
   for (const { fieldId, field, timeZone } of noted) {
-    const indexes = cells.map((_, index) => index).filter((index) => isZonelessDateTime(cells[index]?.[fieldId]));
+    const all = cells.map((_, index) => index);
+    const withZone = all.filter((index) => zoneInLetters(cells[index]?.[fieldId]) !== undefined);
+    if (withZone.length > 0) {
+      const named = withZone.map((index) => zoneInLetters(cells[index]![fieldId])!);
+      lettered.push(letteredClause(field, placesOf(withZone), named));
+    }
+    const indexes = all.filter((index) => isZonelessDateTime(cells[index]?.[fieldId]));
     if (indexes.length === 0) continue;
     example ??= cells[indexes[0]!]![fieldId] as string;
-    const places = indexes.slice(0, RECORDS_LISTED).map(where).join(", ");
-    const more = indexes.length > RECORDS_LISTED ? `, … (${formatCount(indexes.length)} records in all)` : "";
-    clauses.push(`${JSON.stringify(field)} (${places}${more}) ${readAs(timeZone, true)}`);
+    clauses.push(`${JSON.stringify(field)} (${placesOf(indexes)}) ${readAs(timeZone, true)}`);
   }
-  if (clauses.length === 0 || example === undefined) return "";
-  return (
-    `Dates and times given without a zone: ${clauses.join("; ")}. If another zone was meant, give the offset, such ` +
-    `as ${JSON.stringify(withOffset(example))} (Los Angeles in winter).`
-  );
+  const said: string[] = [];
+  if (clauses.length > 0 && example !== undefined) {
+    said.push(
+      `Dates and times given without a zone: ${clauses.join("; ")}. If another zone was meant, give the offset, ` +
+        `such as ${JSON.stringify(withOffset(example))} (Los Angeles in winter).`,
+    );
+  }
+  if (lettered.length > 0) said.push(letteredSentence(lettered, true));
+  return said.join(" ");
 }

@@ -257,6 +257,56 @@ describe("a date and time without a zone, for a dateTime field", () => {
     expect(mcp.h.sandbox.listRecordsDirect(mcp.base.id, "Tasks").length).toBe(before);
   });
 
+  it("text with a zone in letters, left to typecast: named in the answer and in a refusal", async () => {
+    // Session 30's notes: "5:00 PM EST" is left to Airtable's typecast, which documents no reading of it, and the
+    // answer said nothing of it.
+    const answer = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      records: [
+        { fields: { Title: "Call", Start: "Dec 24, 2026 5:00 PM EST" } },
+        { fields: { Title: "Sync", Start: "2026-12-10T09:00", Due: "Dec 24, 2026 5:00 PM CST" } },
+      ],
+    });
+    expect(answer.isError, answer.text).toBe(false);
+    const lettered =
+      "Dates and times with a zone in letters were left to Airtable's typecast, which does not document how it reads " +
+      'one (CST may be US Central or China Standard Time): "Start" (results index 0: "EST"); "Due" (results index ' +
+      '1: "CST"). If the time stored is not the one meant, update those records in ISO form with the offset, such ' +
+      'as "2026-12-24T17:00-05:00" (5 pm US Eastern in winter).';
+    expect(answer.data.message).toBe(
+      'Done: 2 records written of 2. Dates and times given without a zone: "Start" (results index 1) read as UTC, ' +
+        "though the field shows each viewer's own time zone. If another zone was meant, update those records with " +
+        `the offset, such as "2026-12-10T09:00-08:00" (Los Angeles in winter). ${lettered}`,
+    );
+    const polled = await call("get_operation", { operationId: answer.data.operationId });
+    expect(polled.data.message).toBe(answer.data.message);
+
+    // Refused for another problem: said before anything is written; a value the refusal names is not said again.
+    const before = mcp.h.sandbox.listRecordsDirect(mcp.base.id, "Tasks").length;
+    const refused = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      records: [
+        { fields: { Title: "Call", Start: "Dec 24, 2026 5:00 PM (PST)", Deadline: "someday" } },
+        { fields: { Title: "Bad", Due: "2026-02-30T10:00" } },
+        { fields: { Title: "Fine", Due: "2026-12-24T17:00" } },
+      ],
+    });
+    expect(refused.isError).toBe(true);
+    expect(refused.text).toContain('- records[1].fields: "Due" is given "2026-02-30T10:00", a day that does not exist');
+    expect(refused.text.split("\n").at(-1)).toBe(
+      'Not refused, but check it before calling again: Dates and times given without a zone: "Due" ' +
+        "(records[2].fields) would be read in the field's time zone, Europe/Berlin. If another zone was meant, give " +
+        'the offset, such as "2026-12-24T17:00-08:00" (Los Angeles in winter). ' +
+        "Dates and times with a zone in letters would be left to " +
+        "Airtable's typecast, which does not document how it reads one (CST may be US Central or China Standard " +
+        'Time): "Start" (records[0].fields: "PST"). To be sure of the time, give it in ISO form with its offset, ' +
+        'such as "2026-12-24T17:00-05:00" (5 pm US Eastern in winter).',
+    );
+    expect(mcp.h.sandbox.listRecordsDirect(mcp.base.id, "Tasks").length).toBe(before);
+  });
+
   it("says nothing when every date and time has a zone", async () => {
     const answer = await call("create_records", {
       baseId: mcp.base.id,

@@ -34,7 +34,7 @@ import {
   type ValueNote,
 } from "../../operations/options.ts";
 import { isWholePercent } from "../../operations/value-notes.ts";
-import { isZonelessDateTime } from "../../operations/zoneless-times.ts";
+import { isZonelessDateTime, zoneInLetters } from "../../operations/zoneless-times.ts";
 
 /** Types whose values Airtable computes: a write naming one fails, so it is refused up front. */
 export const COMPUTED_FIELD_TYPES: ReadonlySet<string> = new Set([
@@ -483,7 +483,9 @@ export class FieldChecker {
         const created = checkCellValue(field, sent, where, typecast, this.#nonCreator, typecastLeftOut);
         if (created.length > 0) this.#noteNewOptions(field, created, where, index, variants);
         if (isWholePercent(field.type, value)) this.#noted.set(field.id, field);
-        if (field.type === "dateTime" && isZonelessDateTime(sent)) this.#zoneless.set(field.id, field);
+        // A zone in letters is said too (zoneInLetters): only typecast sends such text.
+        const lettered = typecast && zoneInLetters(sent) !== undefined;
+        if (field.type === "dateTime" && (isZonelessDateTime(sent) || lettered)) this.#zoneless.set(field.id, field);
       } catch (error) {
         const at = index === undefined ? {} : { index };
         if (error instanceof SelectVariantError && variants !== undefined) {

@@ -223,9 +223,16 @@ export async function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRe
     // without a zone (zoneless-times.ts); in a call refused for other problems they are said now, or the call sent
     // again with those fixed would store 5,000 % or 09:00 UTC first. The refusal is this call's own (made by its
     // checks above), so its message is extended in place, keeping its class.
+    // A value the refusal names ("2026-02-30T10:00") is not also said to be read in a zone.
+    const refusedAt = new Set(checks.values.map((p) => `${p.index ?? 0}\u0000${p.field}`));
+    const accepted = checked.cells.map((cells, i) =>
+      Object.fromEntries(
+        Object.entries(cells).filter(([id]) => !refusedAt.has(`${i}\u0000${checked.fieldNames[id] ?? id}`)),
+      ),
+    );
     const notes = [
       refusedCallValueNotes(checked.valueNotes, checked.cells, where),
-      refusedCallZonelessTimes(checked.zonelessTimes, checked.cells, where),
+      refusedCallZonelessTimes(checked.zonelessTimes, accepted, where),
     ].filter((said) => said !== "");
     if (notes.length > 0) refused.message += `\nNot refused, but check it before calling again: ${notes.join(" ")}`;
     throw refused;
