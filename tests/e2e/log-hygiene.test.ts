@@ -109,4 +109,16 @@ describe("logs", () => {
     expect(workerRequests.length).toBeGreaterThanOrEqual(2);
     for (const line of workerRequests) expect(line.operationId).toMatch(/^op_/);
   });
+
+  it("a worker's Airtable request lines name their base and owner once each", () => {
+    // The worker's client logger binds baseId and userId, and the request line added baseId again (session 31).
+    const raw = deployment.workers
+      .flatMap((p) => p.fullOutput().split("\n"))
+      .filter((l) => l.startsWith("{") && l.includes('"message":"airtable request"'));
+    expect(raw.length).toBeGreaterThanOrEqual(2);
+    for (const line of raw) {
+      expect(line.split('"baseId":').length - 1, line).toBe(1);
+      expect(line.split('"userId":').length - 1, line).toBe(1);
+    }
+  });
 });
