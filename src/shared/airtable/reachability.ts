@@ -71,11 +71,31 @@ function isLoopbackUrl(url: string): boolean {
   return isLoopbackHost(host) || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
-/** What to do about `url` not answering: start the sandbox (loopback), else check the URL and the network. */
+/**
+ * The port `npm run sandbox` listens on without PORT (src/sandbox/main.ts; src/shared may not import the sandbox,
+ * so the number is repeated here).
+ */
+const SANDBOX_DEFAULT_PORT = 8787;
+
+/** The port `url` connects to: its explicit port, else its scheme's default (80, 443). */
+function portOf(url: URL): number {
+  return url.port !== "" ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
+}
+
+/**
+ * What to do about `url` not answering: start the sandbox (loopback), else check the URL and the network. A
+ * loopback URL on another port than the sandbox's default gets the command that starts it there: `npm run sandbox`
+ * alone would listen on 8787 and leave this URL as dead as before (README, "Two things newcomers met").
+ */
 function fixFor(url: string, names: readonly string[]): string {
-  return isLoopbackUrl(url)
-    ? "start the sandbox: npm run sandbox (in another terminal), or point " + `${names.join(" and ")} at a running one`
-    : `check ${names.join(" and ")} and this machine's network (DNS, firewall, proxy)`;
+  if (!isLoopbackUrl(url)) return `check ${names.join(" and ")} and this machine's network (DNS, firewall, proxy)`;
+  const port = portOf(new URL(url));
+  const how =
+    port === SANDBOX_DEFAULT_PORT
+      ? "(in another terminal)"
+      : `(in another terminal, as PORT=${port} npm run sandbox: it listens on ${SANDBOX_DEFAULT_PORT} unless PORT ` +
+        "says otherwise)";
+  return `start the sandbox: npm run sandbox ${how}, or point ${names.join(" and ")} at a running one`;
 }
 
 /** What fails while a URL does not answer, by the process that checks (the warning says it). */

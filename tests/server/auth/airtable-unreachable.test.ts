@@ -138,10 +138,29 @@ describe("AirtableReachability", () => {
     expect(performance.now() - started).toBeLessThan(2_500);
     expect(warnings()).toEqual([
       `AIRTABLE_AUTH_URL and AIRTABLE_CONTENT_URL (${at}) did not answer: no answer within 2000 ms. Sign-ins and ` +
-        "tool calls will fail until it does; start the sandbox: npm run sandbox (in another terminal), or point " +
+        "tool calls will fail until it does; start the sandbox: npm run sandbox (in another terminal, as " +
+        `PORT=${new URL(at).port} npm run sandbox: it listens on 8787 unless PORT says otherwise), or point ` +
         "AIRTABLE_AUTH_URL and AIRTABLE_CONTENT_URL at a running one.",
     ]);
     expect(await reachability.signInProblem()).toBeUndefined();
+  });
+
+  it("gives the sandbox's PORT when the URL is on this machine at another port than npm run sandbox's 8787", async () => {
+    // A sandbox once moved (`PORT=… npm run sandbox`) and not running: `npm run sandbox` alone would start it on 8787
+    // and this URL would stay dead, so the fix names the command that starts it where the settings point.
+    const port = await freePort();
+    expect(port).not.toBe(8787);
+    const at = `http://127.0.0.1:${port}`;
+    const { logger, warnings } = capturedLogger();
+    const reachability = new AirtableReachability(
+      { AIRTABLE_AUTH_URL: at, AIRTABLE_API_URL: at, AIRTABLE_CONTENT_URL: at },
+      { logger },
+    );
+    await reachability.warnAtStart();
+    expect(warnings()).toHaveLength(1);
+    expect(warnings()[0]).toContain(`as PORT=${port} npm run sandbox: it listens on 8787 unless PORT says otherwise`);
+    const page = await reachability.signInProblem();
+    expect(page).toContain(`PORT=${port} npm run sandbox`);
   });
 
   it("names the URL and network for a host that is not this machine (in the log only)", async () => {
