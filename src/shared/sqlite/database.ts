@@ -155,11 +155,12 @@ export async function lockDataDir(dataDir: string): Promise<{ release(): void }>
         { cause: error },
       );
     }
+    // No `cause`: the start failure prints a cause's message after the sentence, and SQLite's "database is locked"
+    // there read as a fault of the database file (to be deleted?) rather than the other process named before it.
     throw new DataDirBusyError(
       `Another airtable-oauth-mcp is already running with DATA_DIR ${dataDir} (it holds ${file}). ` +
         "Use that one, stop it first, or give this one a DATA_DIR (and PORT) of its own; " +
         "for several processes on one deployment, set REDIS_URL (the distributed mode).",
-      { cause: error },
     );
   }
   let released = false;
