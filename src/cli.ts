@@ -6,6 +6,7 @@
  *   server  the HTTP server (OAuth + /mcp)
  *   worker  the write-pipeline worker
  */
+import { closestNames } from "./shared/closest-name.ts";
 import { ConfigError, configReference } from "./shared/config.ts";
 import { StdioStartupError, runStdio } from "./stdio/run-stdio.ts";
 
@@ -21,6 +22,19 @@ Commands:
 
 Configuration comes from environment variables; see ${configReference()}.
 `;
+
+/** The commands `main` runs (help aside), in the order the usage lists them. */
+const COMMANDS = ["start", "stdio", "server", "worker"] as const;
+
+/**
+ * The line for a command `main` does not know, naming the one a typo most likely meant (`stdoi` → stdio; the rule of
+ * every "did you mean", src/shared/closest-name.ts), so a client's server log says what to fix without reading the
+ * usage below it. A command far from every one is only called unknown.
+ */
+function unknownCommand(command: string): string {
+  const [meant] = closestNames(command, COMMANDS, 1);
+  return `Unknown command ${JSON.stringify(command)}.${meant === undefined ? "" : ` Did you mean "${meant}"?`}`;
+}
 
 async function main(command: string | undefined): Promise<void> {
   switch (command) {
@@ -60,9 +74,7 @@ async function main(command: string | undefined): Promise<void> {
       process.stdout.write(usage());
       return;
     default:
-      process.stderr.write(
-        command === undefined ? usage() : `Unknown command ${JSON.stringify(command)}.\n\n${usage()}`,
-      );
+      process.stderr.write(command === undefined ? usage() : `${unknownCommand(command)}\n\n${usage()}`);
       process.exit(2);
   }
 }
