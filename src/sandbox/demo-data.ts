@@ -1,6 +1,7 @@
 /**
  * Demo data for `node src/sandbox/main.ts` and for tests that want a realistic base: a user, a "Demo CRM" base
- * with Companies and Contacts using every field type the sandbox supports, and 30 contacts.
+ * with Companies and Contacts using every field type the sandbox supports, and 30 contacts. The demos add
+ * {@link seedReadOnlyDemo}'s second base, which the demo user may only read; tests calling seedDemo get the one base.
  *
  * Contacts.Company links each contact to its company (seeded by company name, with typecast); Companies gets the
  * inverse link "Contacts", a count and a rollup over it; Contacts looks the company's name and industry up and has
@@ -141,4 +142,46 @@ export function seedDemo(sandbox: Sandbox, email = DEMO_USER_EMAIL): DemoData {
     ],
   });
   return { user, token, base };
+}
+
+/** The read-only demo base's name: what list_bases shows beside "Demo CRM" (with permissionLevel "read"). */
+export const READ_ONLY_BASE_NAME = "Demo Price List (read-only)";
+/** Who owns the read-only demo base and shared it with the demo user as read-only. */
+export const DEMO_OWNER_EMAIL = "owner@example.com";
+
+/**
+ * A second, small demo base ("Demo Price List (read-only)": one table, Products, 5 records) owned by another user,
+ * {@link DEMO_OWNER_EMAIL}, who shared it with the demo user (`demoUserId`) at permission level "read" — so that a
+ * person trying the demo sees what happens on a base they may only read: list_bases lists it with
+ * `permissionLevel: "read"`, reads work, and a write is refused (Airtable answers 403 INVALID_PERMISSIONS; levels
+ * from https://airtable.com/developers/web/api/model/permission-levels). Seeded by the demos (`npm run sandbox`,
+ * `npm start`'s embedded demo) beside {@link seedDemo}'s base, not by seedDemo itself: the tests built on seedDemo
+ * count on its one base. Throws when the owner's email is already a user (seed a fresh sandbox).
+ */
+export function seedReadOnlyDemo(sandbox: Sandbox, demoUserId: string): { owner: DemoData["user"]; base: BaseInfo } {
+  const owner = sandbox.addUser({ email: DEMO_OWNER_EMAIL, name: "Base Owner" });
+  const products: [string, number, boolean][] = [
+    ["Starter plan", 9, true],
+    ["Team plan", 29, true],
+    ["Business plan", 99, true],
+    ["Onboarding session", 250, false],
+    ["Priority support", 49, true],
+  ];
+  const base = sandbox.createBase(owner.id, {
+    name: READ_ONLY_BASE_NAME,
+    tables: [
+      {
+        name: "Products",
+        description: "Shared by its owner with the demo user as read-only",
+        fields: [
+          { name: "Name", type: "singleLineText" },
+          { name: "Price", type: "currency", options: { precision: 0, symbol: "$" } },
+          { name: "Available", type: "checkbox" },
+        ],
+        records: products.map(([Name, Price, Available]) => ({ Name, Price, Available })),
+      },
+    ],
+  });
+  sandbox.grantAccess(base.id, demoUserId, "read");
+  return { owner, base };
 }

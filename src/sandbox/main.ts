@@ -10,11 +10,14 @@
  * PUBLIC_URL),
  * SANDBOX_SIGN_IN_AS (a user id or email; default the demo user, demo@example.com).
  *
+ * Seeds the "Demo CRM" base and a second one the demo user may only read ("Demo Price List (read-only)", owned by
+ * owner@example.com: demo-data.ts seedReadOnlyDemo), so that a refused write can be tried.
+ *
  * The sandbox has no login page: a browser arriving from the MCP server's Airtable sign-in is signed in as
  * SANDBOX_SIGN_IN_AS (the demo user unless set), with nothing to type and no cookie or query parameter to add. A
  * request that names its user (`sandbox_user` query parameter or cookie) is signed in as that user instead.
  */
-import { seedDemo } from "./demo-data.ts";
+import { seedDemo, seedReadOnlyDemo } from "./demo-data.ts";
 import { startSandbox } from "./index.ts";
 
 function intEnv(name: string): number | undefined {
@@ -49,6 +52,8 @@ const sandbox = await startSandbox({
   signInAs,
 });
 const demo = seedDemo(sandbox, DEMO_USER_EMAIL);
+// A base the demo user may only read, to try a refused write (README: Try it with the sandbox).
+const readOnly = seedReadOnlyDemo(sandbox, demo.user.id);
 const url = sandbox.url;
 
 console.log(`Airtable sandbox (a FAKE Airtable for trials and tests) listening on ${url}`);
@@ -56,6 +61,9 @@ console.log(`  AIRTABLE_API_URL=${url} AIRTABLE_AUTH_URL=${url} AIRTABLE_CONTENT
 console.log(`  user:  ${demo.user.email} (${demo.user.id})`);
 console.log(`  token: ${demo.token}`);
 console.log(`  base:  ${demo.base.name} (${demo.base.id})`);
+console.log(
+  `  also:  ${readOnly.base.name} (${readOnly.base.id}), shared with the demo user as read-only (permissionLevel read)`,
+);
 console.log(
   `  OAuth client: ${clientId}${clientSecret === undefined ? " (public)" : " (confidential)"}, redirect URIs: ${redirectUris.join(", ")}`,
 );

@@ -1,11 +1,12 @@
 /**
  * The fake Airtable of the embedded demo (`npm start` with no AIRTABLE_CLIENT_ID outside production): the
- * project's sandbox (src/sandbox), started in this process on a loopback port, seeded once with the demo base,
+ * project's sandbox (src/sandbox), started in this process on a loopback port, seeded once with the demo base
+ * and a second base the demo user may only read (permissionLevel read: demo-data.ts seedReadOnlyDemo),
  * its data kept in DATA_DIR/fake-airtable.json, and every browser that reaches its sign-in signed in as the demo
  * user. The MCP server is pointed at it as if it were airtable.com.
  */
 import path from "node:path";
-import { DEMO_USER_EMAIL, seedDemo } from "../sandbox/demo-data.ts";
+import { DEMO_USER_EMAIL, seedDemo, seedReadOnlyDemo } from "../sandbox/demo-data.ts";
 import { startSandbox, type Sandbox } from "../sandbox/index.ts";
 
 /** The OAuth integration the demo registers at the fake Airtable (AIRTABLE_CLIENT_ID's stand-in). */
@@ -36,7 +37,12 @@ export async function startDemoAirtable(opts: { dataDir: string; redirectUri: st
     signInAs: DEMO_USER_EMAIL,
     oauthClients: [{ clientId: DEMO_CLIENT_ID, redirectUris: [opts.redirectUri] }],
   });
-  if (!sandbox.restored) seedDemo(sandbox, DEMO_USER_EMAIL);
+  if (!sandbox.restored) {
+    const demo = seedDemo(sandbox, DEMO_USER_EMAIL);
+    // Beside it, a base the demo user may only read, to try a refused write (README: Try it with the sandbox).
+    // Data kept from a run before this base existed is left as it is (a fresh DATA_DIR has both).
+    seedReadOnlyDemo(sandbox, demo.user.id);
+  }
   return {
     sandbox,
     settings: {

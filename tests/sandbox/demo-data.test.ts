@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { seedDemo } from "../../src/sandbox/demo-data.ts";
+import { seedDemo, seedReadOnlyDemo } from "../../src/sandbox/demo-data.ts";
 import { startSandbox } from "../../src/sandbox/index.ts";
 
 describe("demo data", () => {
@@ -46,6 +46,35 @@ describe("demo data", () => {
       // Every contact has exactly one company; every company has its contacts.
       expect(contacts.every((c) => (c.fields.Company as string[]).length === 1)).toBe(true);
       expect(companies.map((c) => c.fields["Number of contacts"])).toEqual([5, 5, 5, 5, 5, 5]);
+    } finally {
+      await sandbox.close();
+    }
+  });
+
+  it("adds a base the demo user may only read: listed with permissionLevel read, readable, writes refused (403)", async () => {
+    const sandbox = await startSandbox();
+    try {
+      const demo = seedDemo(sandbox);
+      const readOnly = seedReadOnlyDemo(sandbox, demo.user.id);
+      const as = (path: string, init: RequestInit = {}) =>
+        fetch(`${sandbox.url}${path}`, {
+          ...init,
+          headers: { authorization: `Bearer ${demo.token}`, "content-type": "application/json" },
+        });
+      const listed = (await (await as("/v0/meta/bases")).json()) as { bases: unknown[] };
+      expect(listed.bases).toEqual([
+        { id: demo.base.id, name: "Demo CRM", permissionLevel: "create" },
+        { id: readOnly.base.id, name: "Demo Price List (read-only)", permissionLevel: "read" },
+      ]);
+      const read = await as(`/v0/${readOnly.base.id}/Products`);
+      expect(((await read.json()) as { records: unknown[] }).records).toHaveLength(5);
+      const write = await as(`/v0/${readOnly.base.id}/Products`, {
+        method: "POST",
+        body: JSON.stringify({ records: [{ fields: { Name: "Enterprise plan" } }] }),
+      });
+      expect(write.status).toBe(403);
+      expect(((await write.json()) as { error: { type: string } }).error.type).toBe("INVALID_PERMISSIONS");
+      expect(readOnly.owner.email).toBe("owner@example.com");
     } finally {
       await sandbox.close();
     }
