@@ -21,7 +21,8 @@
  *   delete's 404 NOT_FOUND naming the record, 404 MODEL_ID_NOT_FOUND: missing-records.ts): one read of which of the
  *   request's ids exist settles it instead of the split — the missing ones fail with a message saying so (or count as
  *   deleted, for a delete re-sent after a lost answer) and the rest is sent again in one request; when the read fails
- *   or finds every id, the batch is split as above.
+ *   or finds every id, the batch is split as above. Under onError "stop" (not split) the same read names every
+ *   missing record of the request (Airtable's message names the first only): they fail, the others are not written.
  * - a 422 UNKNOWN_FIELD_NAME naming a field id the call was checked against, which the table's schema, read once,
  *   no longer lists: the field was deleted after the write was accepted, and Airtable would refuse every remaining
  *   request that writes it. The refused request's records that write the field fail, naming it and the fix, its other
@@ -419,7 +420,15 @@ class OperationRun {
       }
       const split = indexes.length > 1 && op.options.onError === "continue" && !WHOLE_REQUEST_TYPES.has(error.type);
       // A record the table does not have, settled here (a split settles it in #settleMissingRecords): where it is.
-      const missing = split ? [] : missingOwnIds(error, op, items, kind);
+      const named = split ? [] : missingOwnIds(error, op, items, kind);
+      // A request of several records refused as a whole (onError stop) for a record the table does not have: Airtable
+      // names the first such id only, and a second one would be told "send it again as it is" and refused on the next
+      // call. One read of which of the request's ids exist names every one (nothing is sent or written by it).
+      const unsplitMissing =
+        named.length > 0 && indexes.length > 1 && !(resent || error.priorAttemptMayHaveApplied)
+          ? await this.#missingIdsByRead(items)
+          : undefined;
+      const missing = unsplitMissing ?? named;
       const where = missing.length === 0 ? undefined : await this.#whereabouts(missing);
       const message = recordRefusalMessage(error, op, items, kind, where);
       const errors = indexes.map((index): ItemError => ({ index, type: error.type, message }));
@@ -437,13 +446,20 @@ class OperationRun {
         const matches = upserted && isManyMatchesRefusal(error) ? await this.#manyMatches(items) : undefined;
         if (indexes.length > 1) {
           // The records the read showed matching several existing records are the culprits, each with its matches.
+          const idOf = (index: number) => kind.recordIdOf?.(items.get(index));
           const traced =
-            matches === undefined || matches.size === 0
-              ? undefined
-              : {
+            matches !== undefined && matches.size > 0
+              ? {
                   culprits: indexes.filter((index) => matches.has(index)),
                   own: (index: number) => this.#manyMatchesMessage(error, items.get(index), matches.get(index)!),
-                };
+                }
+              : unsplitMissing !== undefined
+                ? {
+                    culprits: indexes.filter((index) => unsplitMissing.includes(idOf(index) ?? "")),
+                    own: (index: number) =>
+                      missingRecordMessage(op.kind, op.tableId ?? "", [idOf(index)!], error, { where }),
+                  }
+                : undefined;
           if (op.options.onError === "continue") {
             const sentAgain = await this.#resendWithoutCulprits(error, batch, items, errors, asUpsert, traced);
             if (sentAgain) return;
@@ -721,15 +737,9 @@ class OperationRun {
     const ids = [...items.values()].map((item) => kind.recordIdOf!(item));
     const unique = [...new Set(ids.filter((id) => id !== undefined))];
     if (unique.length === 0) return false;
-    const formula = `OR(${unique.map((id) => `RECORD_ID()=${formulaString(id)}`).join(",")})`;
     let found: Set<string>;
     try {
-      const page = await this.#writer.listRecords(op.baseId, op.tableId ?? "", {
-        filterByFormula: formula,
-        pageSize: 100,
-      });
-      if (page.offset !== undefined) throw new Error("the read of the batch's records answered more than one page");
-      found = new Set(page.records.map((r) => r.id));
+      found = await this.#existingIds(unique);
     } catch (readError) {
       if (this.#deps.cancelSignal?.aborted && readError === this.#deps.cancelSignal.reason) {
         await this.#reload();
@@ -768,6 +778,43 @@ class OperationRun {
     );
     if (present.length > 0) await this.#sendItems(batch, present, asUpsert, mayHaveApplied);
     return true;
+  }
+
+  /**
+   * The ids of the records of a request Airtable refused for a record the table does not have (onError stop, not
+   * split) that the table does not have, by one read (#existingIds), in request order; undefined when the read fails
+   * (no read scope, a failure, a cancel: the refusal is then said with the id Airtable named) or finds none missing.
+   */
+  async #missingIdsByRead(items: RequestItems): Promise<string[] | undefined> {
+    const kind = this.#kind;
+    if (kind.recordIdOf === undefined || this.#op.tableId === undefined) return undefined;
+    const ids = [
+      ...new Set([...items.values()].map((item) => kind.recordIdOf!(item)).filter((id) => id !== undefined)),
+    ];
+    try {
+      const found = await this.#existingIds(ids);
+      const missing = ids.filter((id) => !found.has(id));
+      return missing.length === 0 ? undefined : missing;
+    } catch (readError) {
+      this.#log.info({ err: readError }, "reading which records of a refused request exist failed");
+      return undefined;
+    }
+  }
+
+  /**
+   * Which of the record ids `ids` (at most 10: one request's) the operation's table has: one list-records request
+   * (`filterByFormula` `OR(RECORD_ID()=…)`) through the limiter. Throws what the read throws (no read scope, a
+   * failure, the operation's cancel), and when it answers more than one page.
+   */
+  async #existingIds(ids: readonly string[]): Promise<Set<string>> {
+    const op = this.#op;
+    const formula = `OR(${ids.map((id) => `RECORD_ID()=${formulaString(id)}`).join(",")})`;
+    const page = await this.#writer.listRecords(op.baseId, op.tableId ?? "", {
+      filterByFormula: formula,
+      pageSize: 100,
+    });
+    if (page.offset !== undefined) throw new Error("the read of the batch's records answered more than one page");
+    return new Set(page.records.map((r) => r.id));
   }
 
   /**

@@ -359,6 +359,47 @@ describe("a record id the table does not have", () => {
     );
     expect(one.results?.[0]?.error?.message).toMatch(new RegExp(`^Record ${ids[0]} no longer exists in table`));
   });
+
+  it("onError stop with two missing ids: both fail, named by one read; the record that exists is the one to send again", async () => {
+    // Airtable names only the first missing id of a refused request (422 for an update, 404 for a delete): the second
+    // was told "Nothing was said against this record: send it again as it is", and the call sent again was refused.
+    const t = tableOf("Two missing, stop", ["kept"]);
+    const kept = t.rows()[0]!.id;
+    const [first, second] = ["recAAAAAAAAAAAAAA", "recBBBBBBBBBBBBBB"];
+    const update = await write("update_records", {
+      baseId: t.baseId,
+      tableId: "Tasks",
+      onError: "stop",
+      records: [
+        { id: first, fields: { Name: "x" } },
+        { id: kept, fields: { Name: "not written" } },
+        { id: second, fields: { Name: "y" } },
+      ],
+    });
+    expect(update.progress).toMatchObject({ recordsFailed: 2, recordsNotWritten: 1 });
+    for (const [index, id] of [
+      [0, first],
+      [2, second],
+    ] as const) {
+      expect(update.results?.[index]?.error?.message).toMatch(
+        new RegExp(`^Record ${id} does not exist in table "Tasks" \\(${t.tableId}\\), nor in any other table`),
+      );
+    }
+    expect(update.results?.[1]).toMatchObject({ index: 1, notWritten: true });
+    expect(update.results?.[1]?.reason).toContain("Nothing was said against this record: send it again as it is.");
+
+    const del = await write("delete_records", {
+      baseId: t.baseId,
+      tableId: "Tasks",
+      onError: "stop",
+      recordIds: [kept, second, first],
+    });
+    expect(del.progress).toMatchObject({ recordsFailed: 2, recordsNotWritten: 1 });
+    expect(del.results?.[1]?.error?.message).toMatch(new RegExp(`^Record ${second} no longer exists in table`));
+    expect(del.results?.[2]?.error?.message).toMatch(new RegExp(`^Record ${first} no longer exists in table`));
+    expect(del.results?.[0]).toMatchObject({ index: 0, notWritten: true });
+    expect(t.rows().map((r) => r.fields.Name)).toEqual(["kept"]);
+  });
 });
 
 describe("a write on a base this sign-in cannot reach", () => {
