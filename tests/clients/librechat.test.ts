@@ -158,6 +158,21 @@ describe("LibreChat (server-side DCR client, client_secret_basic, scope sent on 
       { token: third.access_token, headers: { "mcp-protocol-version": "2025-11-25" } },
     );
     expect(write.status).toBe(403);
-    expect(write.headers.get("www-authenticate") ?? "").toContain('error="insufficient_scope"');
+    const challenge = write.headers.get("www-authenticate") ?? "";
+    expect(challenge).toContain('error="insufficient_scope"');
+
+    // A client stepping up by refresh with the 403's scope (the grant plus records:write: neither what LibreChat
+    // registered nor all six) asks for a scope the grant lacks: refused, so it signs in again instead of getting
+    // the read scopes back and meeting the same 403.
+    const stepUpScope = /scope="([^"]*)"/.exec(challenge)?.[1] ?? "";
+    expect(stepUpScope.split(" ").sort()).toEqual([...READ_SCOPES, "records:write"].sort());
+    const stepUp = await tokenPost(tokenEndpoint, client, {
+      grant_type: "refresh_token",
+      refresh_token: third.refresh_token as string,
+      scope: stepUpScope,
+    });
+    expect(stepUp.status, JSON.stringify(stepUp.body)).toBe(400);
+    expect(stepUp.body.error).toBe("invalid_scope");
+    expect(String(stepUp.body.error_description)).toContain("records:write");
   });
 });

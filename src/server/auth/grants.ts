@@ -1,4 +1,4 @@
-import type { Scope } from "../../shared/auth/scopes.ts";
+import { allScopes, type Scope } from "../../shared/auth/scopes.ts";
 import type { Logger } from "../../shared/logger.ts";
 import type { Grant, TokenStore } from "../../shared/tokens/types.ts";
 import type { AccessTokens } from "./access-tokens.ts";
@@ -10,26 +10,42 @@ import { isOurResource } from "./resource-param.ts";
 import { scopeString } from "./scope-param.ts";
 
 /**
- * The scopes a refresh issues (RFC 6749 §6), given the grant's and the `scope` the client sent (our words only;
- * undefined when it sent none of ours):
+ * The scopes a refresh issues (RFC 6749 §6), given the grant's, the `scope` the client sent (our words only;
+ * undefined when it sent none of ours) and the scopes it registered (`registered`; undefined when it registered none,
+ * or is a metadata-document client):
  * - none sent: the grant's;
  * - a subset of the grant: that subset (a client narrowing its token);
- * - every scope of the grant and more: the grant's. Clients repeat what they first asked for or registered, not
- *   what was granted — LibreChat sends its registration's `scope` (our `scopes_supported`) on every refresh — so
- *   after the person unticked a box on the consent page every refresh asked for more than the grant and was refused,
- *   and the client opened a new sign-in each hour. RFC 6749 §3.3 lets the server grant less than requested ("MAY
- *   fully or partially ignore the scope requested"), and the response's `scope` names what was issued. Nothing
- *   beyond the grant is ever issued;
- * - anything else (some of the grant plus a scope it lacks, or only scopes it lacks): OAuthError invalid_scope
- *   (RFC 6749 §5.2, "exceeds the scope granted by the resource owner"), naming the missing scopes, because such a
- *   request asks for a different set, typically a step-up that needs a new sign-in.
+ * - exactly the scopes the client registered, or exactly every scope this server offers (`scopes_supported`), when
+ *   that is more than the grant: the grant's. Some clients repeat what they registered, not what was granted —
+ *   LibreChat sends its registration's `scope` (our six) on every refresh (danny-avila/LibreChat#13412) — so after
+ *   the person unticked a box on the consent page every refresh asked for more than the grant and was refused, and
+ *   the client opened a new sign-in each hour. RFC 6749 §3.3 lets the server grant less than requested ("MAY fully
+ *   or partially ignore the scope requested"), and the response's `scope` names what was issued. Nothing beyond the
+ *   grant is ever issued;
+ * - anything else beyond the grant (another superset, such as the grant plus the one scope a 403 asked for, or some
+ *   of the grant plus a scope it lacks): OAuthError invalid_scope (RFC 6749 §5.2, "exceeds the scope granted by the
+ *   resource owner"), naming the missing scopes. Such a request asks for a different set, typically a step-up that
+ *   needs a new sign-in; a 200 with the old scopes would send a client that ignores the answer's `scope` back into
+ *   the same 403.
  */
-export function refreshScopes(granted: readonly Scope[], requested: readonly Scope[] | undefined): Scope[] {
+export function refreshScopes(
+  granted: readonly Scope[],
+  requested: readonly Scope[] | undefined,
+  registered?: readonly Scope[],
+): Scope[] {
   if (requested === undefined) return [...granted];
   const beyond = requested.filter((s) => !granted.includes(s));
   if (beyond.length === 0) return [...requested];
-  if (granted.every((s) => requested.includes(s))) return [...granted];
+  if ((registered !== undefined && sameScopes(requested, registered)) || sameScopes(requested, allScopes)) {
+    return [...granted];
+  }
   throw new OAuthError("invalid_scope", `The grant does not include ${beyond.join(" ")}; sign in again for it`);
+}
+
+/** Whether `a` and `b` name the same scopes (order and repeats aside). */
+function sameScopes(a: readonly Scope[], b: readonly Scope[]): boolean {
+  const set = new Set(a);
+  return set.size === new Set(b).size && b.every((s) => set.has(s));
 }
 
 export interface TokenResponse {
@@ -156,6 +172,8 @@ export class Grants {
     clientId: string;
     refreshToken: string;
     scopes: Scope[] | undefined;
+    /** The scopes the client registered (ResolvedClient.scopes), if any: refreshScopes. */
+    registeredScopes?: readonly Scope[] | undefined;
     resource: string | undefined;
   }): Promise<TokenResponse> {
     const parsed = parseRefreshToken(opts.refreshToken);
@@ -180,13 +198,18 @@ export class Grants {
     parsed: ParsedRefreshToken,
     grant: Grant,
     now: number,
-    opts: { clientId: string; scopes: Scope[] | undefined; resource: string | undefined },
+    opts: {
+      clientId: string;
+      scopes: Scope[] | undefined;
+      registeredScopes?: readonly Scope[] | undefined;
+      resource: string | undefined;
+    },
   ): Promise<TokenResponse> {
     if (grant.clientId !== opts.clientId) throw invalidGrant("The refresh token was issued to another client");
     if (opts.resource !== undefined && !isOurResource(opts.resource, grant.resource)) {
       throw new OAuthError("invalid_target", `resource must be ${grant.resource}`);
     }
-    const narrowed = refreshScopes(grant.scopes, opts.scopes);
+    const narrowed = refreshScopes(grant.scopes, opts.scopes, opts.registeredScopes);
     const origin = this.#refreshTokens.origin(parsed);
     if (origin === "forged") throw invalidGrant("The refresh token is invalid, expired or revoked; sign in again");
 

@@ -141,6 +141,7 @@ async function refresh(ctx: AuthContext, client: ResolvedClient, field: Field): 
     clientId: client.clientId,
     refreshToken,
     scopes: scopes.length > 0 ? scopes : undefined,
+    registeredScopes: client.scopes,
     resource: field("resource"),
   });
 }
