@@ -1,4 +1,5 @@
 import type { IncomingMessage } from "node:http";
+import { presentHeaderToSdk } from "./present-header.ts";
 import type { Request } from "express";
 
 /**
@@ -46,16 +47,8 @@ const SDK_ACCEPT = "application/json, text/event-stream";
 
 /**
  * After negotiation has chosen the answer's type (the transport's `enableJsonResponse`), shows the SDK's transport
- * an Accept it takes. The transport reads headers through @hono/node-server, from `headers` and `rawHeaders`
- * alike, so both are rewritten.
+ * an Accept it takes (present-header.ts).
  */
 export function presentAcceptToSdk(req: IncomingMessage): void {
-  req.headers.accept = SDK_ACCEPT;
-  const raw: string[] = [];
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i] as string;
-    if (name.toLowerCase() !== "accept") raw.push(name, req.rawHeaders[i + 1] as string);
-  }
-  raw.push("Accept", SDK_ACCEPT);
-  req.rawHeaders = raw;
+  presentHeaderToSdk(req, "Accept", SDK_ACCEPT);
 }

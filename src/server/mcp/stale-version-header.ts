@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http";
 import { PROTOCOL_VERSION_META_KEY, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/server";
+import { presentHeaderToSdk } from "./present-header.ts";
 
 /**
  * The per-request revisions the SDK serves on /mcp (its `server/discover` `supportedVersions`). The SDK does not
@@ -36,19 +37,11 @@ export function staleLegacyVersionHeader(req: IncomingMessage, body: unknown): s
 }
 
 /**
- * Shows the SDK `MCP-Protocol-Version: <revision>` instead of the request's own (see staleLegacyVersionHeader). The
- * SDK reads headers through @hono/node-server, from `headers` and `rawHeaders` alike, so both are rewritten (as
- * accept.ts's presentAcceptToSdk does).
+ * Shows the SDK `MCP-Protocol-Version: <revision>` instead of the request's own (see staleLegacyVersionHeader;
+ * present-header.ts).
  */
 export function presentVersionToSdk(req: IncomingMessage, revision: string): void {
-  req.headers["mcp-protocol-version"] = revision;
-  const raw: string[] = [];
-  for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
-    const name = req.rawHeaders[i] as string;
-    if (name.toLowerCase() !== "mcp-protocol-version") raw.push(name, req.rawHeaders[i + 1] as string);
-  }
-  raw.push("MCP-Protocol-Version", revision);
-  req.rawHeaders = raw;
+  presentHeaderToSdk(req, "MCP-Protocol-Version", revision);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
