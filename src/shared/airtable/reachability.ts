@@ -85,11 +85,20 @@ function portOf(url: URL): number {
 /**
  * What to do about `url` not answering: start the sandbox (loopback), else check the URL and the network. A
  * loopback URL on another port than the sandbox's default gets the command that starts it there: `npm run sandbox`
- * alone would listen on 8787 and leave this URL as dead as before (README, "Two things newcomers met").
+ * alone would listen on 8787 and leave this URL as dead as before (README, "Two things newcomers met"). A loopback
+ * https:// URL gets the scheme to change instead: the sandbox serves plain HTTP.
  */
 function fixFor(url: string, names: readonly string[]): string {
   if (!isLoopbackUrl(url)) return `check ${names.join(" and ")} and this machine's network (DNS, firewall, proxy)`;
-  const port = portOf(new URL(url));
+  const parsed = new URL(url);
+  if (parsed.protocol === "https:") {
+    // The sandbox serves plain HTTP only: no port of it answers an https:// URL, so the scheme is the fix.
+    return (
+      `point ${names.join(" and ")} at the sandbox over http:// (it serves no HTTPS), such as ` +
+      `http://127.0.0.1:${SANDBOX_DEFAULT_PORT} once npm run sandbox runs (in another terminal)`
+    );
+  }
+  const port = portOf(parsed);
   const how =
     port === SANDBOX_DEFAULT_PORT
       ? "(in another terminal)"

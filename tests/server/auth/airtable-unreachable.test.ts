@@ -163,6 +163,20 @@ describe("AirtableReachability", () => {
     expect(page).toContain(`PORT=${port} npm run sandbox`);
   });
 
+  it("tells a loopback https:// URL to use http://, not a PORT (the sandbox serves no HTTPS)", async () => {
+    const port = await freePort();
+    const at = `https://127.0.0.1:${port}`;
+    const { logger, warnings } = capturedLogger();
+    const reachability = new AirtableReachability(
+      { AIRTABLE_AUTH_URL: at, AIRTABLE_API_URL: at, AIRTABLE_CONTENT_URL: at },
+      { logger },
+    );
+    await reachability.warnAtStart();
+    expect(warnings()).toHaveLength(1);
+    expect(warnings()[0]).toContain("over http:// (it serves no HTTPS), such as http://127.0.0.1:8787");
+    expect(warnings()[0]).not.toContain(`PORT=${port}`);
+  });
+
   it("names the URL and network for a host that is not this machine (in the log only)", async () => {
     const { logger, warnings } = capturedLogger();
     // .invalid never resolves (RFC 2606): answered by the resolver at once, no internet needed.
