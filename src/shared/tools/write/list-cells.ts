@@ -12,7 +12,8 @@
  * the list fields the call sets), and `settleListCells` (with `listCellsRefusal`):
  * - `addToLists` left out: a call whose lists would drop an item a cell holds now is refused, naming the records,
  *   fields and items, and both ways on (nothing is queued);
- * - `addToLists: true`: each list given is added to what its cell holds (items already there are not repeated);
+ * - `addToLists: true`: each list given is added to what its cell holds, after it in its order (items already there
+ *   are neither repeated nor moved, and are sent as given);
  * - `addToLists: false`: the lists are sent as given (Airtable's own behaviour), nothing read.
  * A list given empty (`[]`, `null`, `""`) clears the cell as asked, and a link field that links one record replaces it
  * (listFieldsSet): never refused. `replace: true` (every cell set, the others cleared) says the same, so it is left
@@ -220,7 +221,8 @@ export interface DroppedItems {
 /**
  * Applies the rule at the top of this file to `cells` (keyed by field id, link names already resolved to ids) in
  * place, given the cells the records hold now (`heldAt(i)`: record i's, undefined when not known): with `addToLists`
- * true, each list given gets the items its cell holds now in front (those it does not repeat). Answers the cells
+ * true, each list given becomes the items its cell holds now, in their order, followed by the items given that it
+ * does not hold (an item given that the cell holds is neither repeated nor moved). Answers the cells
  * whose list would drop items they hold, when `addToLists` is left out (refuse them: listCellsRefusal); else [].
  */
 export function settleListCells(
@@ -239,13 +241,29 @@ export function settleListCells(
       const holds = now[field.id];
       if (isEmpty(given) || !Array.isArray(holds) || holds.length === 0) continue;
       const list = asList(field.type, given);
+      if (addToLists === true) {
+        // What the cell holds, in its order, then the items given that it does not hold yet: adding an item the cell
+        // holds already leaves the cell as it is. (Putting the held items not given in front of the list given, as
+        // before, moved a held item given again to the end: "add Hooli" to [Hooli, Stark] gave [Stark, Hooli], and
+        // a link's order is the order lookups and the primary values list it in.)
+        // A held item given again is sent as given (an option by its id stays its id), in the held item's place.
+        const asText = list.length > 0 && list.every((item) => typeof item === "string");
+        const used = new Set<unknown>();
+        const kept = holds.map((held) => {
+          const heldKeys = itemKeys(field, held);
+          const again = list.find((item) => !used.has(item) && itemKeys(field, item).some((k) => heldKeys.includes(k)));
+          if (again === undefined) return itemKept(field.type, held, asText);
+          used.add(again);
+          return again;
+        });
+        const heldKeys = new Set(holds.flatMap((item) => itemKeys(field, item)));
+        const added = list.filter((item) => !used.has(item) && !itemKeys(field, item).some((key) => heldKeys.has(key)));
+        record[field.id] = [...kept, ...added];
+        continue;
+      }
       const keys = new Set(list.flatMap((item) => itemKeys(field, item)));
       const missing = holds.filter((item) => !itemKeys(field, item).some((key) => keys.has(key)));
-      if (missing.length === 0) continue;
-      if (addToLists === true) {
-        const asText = list.length > 0 && list.every((item) => typeof item === "string");
-        record[field.id] = [...missing.map((item) => itemKept(field.type, item, asText)), ...list];
-      } else dropped.push({ index, field, items: missing, held: holds.length });
+      if (missing.length > 0) dropped.push({ index, field, items: missing, held: holds.length });
     }
   });
   return dropped;
