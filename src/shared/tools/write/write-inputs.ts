@@ -7,19 +7,45 @@ import type { OperationOptions } from "../../operations/events.ts";
 import { issuePathKeys, type InputIssue, type ToolAnnotations } from "../define-tool.ts";
 import { strictArgumentObject, unknownKeysMessage } from "../strict-object.ts";
 import { listArgumentIssues, nameListWording } from "../list-argument.ts";
-import { isPlainObject } from "../tool-input-error.ts";
+import { isPlainObject, quotedValue } from "../tool-input-error.ts";
 import { lettersAndDigits } from "../../closest-name.ts";
 
 /**
- * `fieldsInput`'s check: a JSON object of any keys and values, kept as the call gave it. The same refusal ("Invalid
- * input: expected record, received …", an `invalid_type` issue expecting "record") and JSON Schema (RECORD_JSON_SCHEMA)
- * as `z.record(z.string(), z.unknown())`, without its copy: zod's record copies each key into a new object and skips
+ * `fieldsInput`'s check: a JSON object of any keys and values, kept as the call gave it. The same issue (`invalid_type`
+ * expecting "record", in cellsObjectMessage's words) and JSON Schema (RECORD_JSON_SCHEMA) as
+ * `z.record(z.string(), z.unknown())`, without its copy: zod's record copies each key into a new object and skips
  * `__proto__` (assigned, it would set the copy's prototype), so a cell of a field named `__proto__` — Airtable takes
  * any field name — was silently not written. The object parsed from the call's JSON holds it as an own key.
  */
 const isCellsObject: z.core.CheckFn<unknown> = (ctx) => {
-  if (!isPlainObject(ctx.value)) ctx.issues.push({ code: "invalid_type", expected: "record", input: ctx.value });
+  if (isPlainObject(ctx.value)) return;
+  ctx.issues.push({
+    code: "invalid_type",
+    expected: "record",
+    input: ctx.value,
+    message: cellsObjectMessage(ctx.value),
+  });
 };
+
+/**
+ * The refusal of `fields` given as something other than an object (after the path, "fields: " or
+ * "records[0].fields: "): what it takes, an example, and what it was given. zod's own words, "Invalid input: expected
+ * record, received string", said "record" for a JSON object, where an agent writing Airtable records reads an
+ * Airtable record (h-agent31's trial gave `fields: "Name: Ada"`). Text that is JSON of an object is answered by
+ * jsonStringIssues instead (send the object itself), which replaces this issue.
+ */
+function cellsObjectMessage(given: unknown): string {
+  const what =
+    typeof given === "string"
+      ? `the text ${quotedValue(given)}`
+      : Array.isArray(given)
+        ? `a list, ${quotedValue(given)}`
+        : quotedValue(given);
+  return (
+    'an object of cell values keyed by field name or id is needed, e.g. {"Name": "Ada", "Stage": "Lead"}; it was ' +
+    `given ${what}`
+  );
+}
 
 /** The JSON Schema zod gives `z.record(z.string(), z.unknown())`, listed in tools/list for `fields`. */
 const RECORD_JSON_SCHEMA = { type: "object", propertyNames: { type: "string" }, additionalProperties: {} };

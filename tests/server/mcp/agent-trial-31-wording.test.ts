@@ -1,0 +1,57 @@
+/**
+ * Refusals an agent's trial (h-agent31) read as saying too little or pointing the wrong way, through the real MCP
+ * SDK client over HTTP against the sandbox:
+ * - a write's `fields` given as text that is no JSON (`"Name: Ada"`), null or a list: zod's "Invalid input: expected
+ *   record, received string" said "record" for a JSON object, where an agent writing Airtable records reads an
+ *   Airtable record; now it says an object of cell values keyed by field name or id, with an example and what it
+ *   was given (write-inputs.ts cellsObjectMessage).
+ */
+import { describe, expect, it } from "vitest";
+import { callToolAnswer, invalidArguments as invalid } from "../../support/mcp-test-harness.ts";
+import { useMcpHarness } from "../../support/use-mcp-harness.ts";
+
+const mcp = useMcpHarness({
+  name: "Agent trial 31",
+  tables: [
+    {
+      name: "Contacts",
+      fields: [
+        { name: "Name", type: "singleLineText" },
+        { name: "Email", type: "email" },
+      ],
+      records: [{ Name: "Ada", Email: "ada@example.com" }],
+    },
+  ],
+});
+
+const call = (name: string, args: Record<string, unknown>) => callToolAnswer(mcp.client, name, args);
+
+const CELLS = 'an object of cell values keyed by field name or id is needed, e.g. {"Name": "Ada", "Stage": "Lead"}';
+
+describe("a write's fields given as something other than an object", () => {
+  it("create_record with fields as plain text: what fields takes, an example, and the text given", async () => {
+    const answer = await call("create_record", { baseId: mcp.base.id, tableId: "Contacts", fields: "Name: Ada" });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toBe(`${invalid("create_record")}fields: ${CELLS}; it was given the text "Name: Ada"`);
+  });
+
+  it("update_records with a record's fields null, create_records with a list: the same words at their path", async () => {
+    const ada = mcp.h.sandbox.listRecordsDirect(mcp.base.id, "Contacts")[0]!;
+    const update = await call("update_records", {
+      baseId: mcp.base.id,
+      tableId: "Contacts",
+      records: [{ id: ada.id, fields: null }],
+    });
+    expect(update.isError).toBe(true);
+    expect(update.text).toBe(`${invalid("update_records")}records.0.fields: ${CELLS}; it was given null`);
+    const create = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Contacts",
+      records: [{ fields: [{ Name: "Bo" }] }],
+    });
+    expect(create.isError).toBe(true);
+    expect(create.text).toBe(
+      `${invalid("create_records")}records.0.fields: ${CELLS}; it was given a list, [{"Name":"Bo"}]`,
+    );
+  });
+});
