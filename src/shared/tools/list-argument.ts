@@ -38,6 +38,11 @@ export interface ListArgumentWording {
   tooMany?: string;
   /** After "it was given an empty list": what to do instead ("leave fields out to get every field"). */
   empty?: string;
+  /**
+   * Whether a text of several comma-separated names (`"Name, Email"`) is answered as those names: the example lists
+   * them one item each and the parenthesis says "one item per field" (nameListWording's lists).
+   */
+  splitsCommas?: boolean;
 }
 
 /**
@@ -71,6 +76,9 @@ export function listArgumentIssues(name: string, wording: ListArgumentWording) {
 function whatWasWrong(name: string, given: unknown, wording: ListArgumentWording): string {
   if (!Array.isArray(given)) {
     const value = typeof given === "string" ? `the text ${quotedValue(given)}` : quotedValue(given);
+    if (wording.splitsCommas === true && commaParts(given) !== undefined) {
+      return `one item per ${wording.one}; it was given ${value}`;
+    }
     return typeof given === "string" || wording.isItem(given)
       ? `a list even for one ${wording.one}; it was given ${value}`
       : `it was given ${value}`;
@@ -101,8 +109,23 @@ export function givenName(given: unknown): string | undefined {
 }
 
 /**
+ * The names of a text that lists several, comma-separated (`"Name, Email"` → `["Name", "Email"]`), or undefined for
+ * any other value. Only for the example: the call is still refused (a field's name may hold a comma).
+ */
+function commaParts(given: unknown): string[] | undefined {
+  if (typeof given !== "string") return undefined;
+  const parts = given
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part !== "");
+  return parts.length > 1 ? parts : undefined;
+}
+
+/**
  * The wording of a list of names (field names or ids, record ids): an item is a non-empty text, and the example is
- * `[<the name given>]`, or `[<fallback>]`.
+ * `[<the name given>]`, or `[<fallback>]`; a text naming several, comma-separated, is shown as those names, one item
+ * each (`fields: "Name, Email"` → `e.g. ["Name", "Email"] (one item per field; …)`: `["Name, Email"]`, the example
+ * it got before, names one field that the table does not have).
  * @param fallback the example name when the call gave none, e.g. "Name"
  */
 export function nameListWording(
@@ -112,7 +135,13 @@ export function nameListWording(
   return {
     items: "names",
     ...wording,
+    splitsCommas: true,
     isItem: (value) => typeof value === "string" && value !== "",
-    example: (given) => JSON.stringify([givenName(given) ?? fallback]),
+    example: (given) => {
+      const parts = commaParts(given);
+      return parts === undefined
+        ? JSON.stringify([givenName(given) ?? fallback])
+        : `[${parts.map((part) => JSON.stringify(part)).join(", ")}]`;
+    },
   };
 }

@@ -4,7 +4,10 @@
  * - a write's `fields` given as text that is no JSON (`"Name: Ada"`), null or a list: zod's "Invalid input: expected
  *   record, received string" said "record" for a JSON object, where an agent writing Airtable records reads an
  *   Airtable record; now it says an object of cell values keyed by field name or id, with an example and what it
- *   was given (write-inputs.ts cellsObjectMessage).
+ *   was given (write-inputs.ts cellsObjectMessage);
+ * - a list of names given as one comma-separated text (`fields: "Name, Email"`): the example was `["Name, Email"]`,
+ *   one field the table does not have, so the call it suggested failed again; now `["Name", "Email"]`, one item per
+ *   field (list-argument.ts commaParts).
  */
 import { describe, expect, it } from "vitest";
 import { callToolAnswer, invalidArguments as invalid } from "../../support/mcp-test-harness.ts";
@@ -52,6 +55,35 @@ describe("a write's fields given as something other than an object", () => {
     expect(create.isError).toBe(true);
     expect(create.text).toBe(
       `${invalid("create_records")}records.0.fields: ${CELLS}; it was given a list, [{"Name":"Bo"}]`,
+    );
+  });
+});
+
+describe("a list of names given as one comma-separated text", () => {
+  it("list_records fields: the example lists the names one item each", async () => {
+    const answer = await call("list_records", { baseId: mcp.base.id, tableId: "Contacts", fields: "Name, Email" });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toBe(
+      `${invalid("list_records")}fields takes a list of field names or ids, e.g. ["Name", "Email"] (one item per ` +
+        'field; it was given the text "Name, Email")',
+    );
+  });
+
+  it("delete_records recordIds: the same for record ids; one name alone keeps its words", async () => {
+    const answer = await call("delete_records", {
+      baseId: mcp.base.id,
+      tableId: "Contacts",
+      recordIds: "recAAAAAAAAAAAAAA,recBBBBBBBBBBBBBB",
+    });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toBe(
+      `${invalid("delete_records")}recordIds takes a list of record ids, e.g. ["recAAAAAAAAAAAAAA", ` +
+        '"recBBBBBBBBBBBBBB"] (one item per record; it was given the text "recAAAAAAAAAAAAAA,recBBBBBBBBBBBBBB")',
+    );
+    const one = await call("list_records", { baseId: mcp.base.id, tableId: "Contacts", fields: "Name" });
+    expect(one.text).toBe(
+      `${invalid("list_records")}fields takes a list of field names or ids, e.g. ["Name"] (a list even for one ` +
+        'field; it was given the text "Name")',
     );
   });
 });
