@@ -7,7 +7,11 @@
  *   was given (write-inputs.ts cellsObjectMessage);
  * - a list of names given as one comma-separated text (`fields: "Name, Email"`): the example was `["Name, Email"]`,
  *   one field the table does not have, so the call it suggested failed again; now `["Name", "Email"]`, one item per
- *   field (list-argument.ts commaParts).
+ *   field (list-argument.ts commaParts);
+ * - the one-item writes' descriptions (create_record, create_field, create_comment, …) said they were queued
+ *   "behind other writes to this base", which reads as waiting for an import on the base to end; such a write runs
+ *   beside it (its own lane of small writes) and answered in under a second in the trial. The description now says
+ *   so (write-inputs.ts QUEUED_ITEM_NOTE).
  */
 import { describe, expect, it } from "vitest";
 import { callToolAnswer, invalidArguments as invalid } from "../../support/mcp-test-harness.ts";
@@ -85,5 +89,27 @@ describe("a list of names given as one comma-separated text", () => {
       `${invalid("list_records")}fields takes a list of field names or ids, e.g. ["Name"] (a list even for one ` +
         'field; it was given the text "Name")',
     );
+  });
+});
+
+describe("a one-item write beside a long import on the same base", () => {
+  it("create_record's description does not say it waits behind other writes, and it does not", async () => {
+    const { tools } = await mcp.client.listTools();
+    const description = tools.find((t) => t.name === "create_record")!.description!;
+    expect(description).not.toContain("behind other writes");
+    expect(description).toContain("beside other writes to this base, not after a long import");
+    const done: string[] = [];
+    const records = Array.from({ length: 600 }, (_, i) => ({ fields: { Name: `Bulk ${i}` } }));
+    const importing = call("create_records", { baseId: mcp.base.id, tableId: "Contacts", records }).then((a) => {
+      done.push("import");
+      return a;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const one = await call("create_record", { baseId: mcp.base.id, tableId: "Contacts", fields: { Name: "Quick" } });
+    done.push("create_record");
+    expect(one.data).toMatchObject({ status: "completed" });
+    const bulk = await importing;
+    expect(bulk.data).toMatchObject({ status: "completed" });
+    expect(done).toEqual(["create_record", "import"]);
   });
 });

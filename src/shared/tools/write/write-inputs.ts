@@ -498,10 +498,15 @@ export const QUEUED_RECORDS_NOTE = queuedRecordsNote("written");
 /** QUEUED_RECORDS_NOTE for delete_records. */
 export const QUEUED_DELETES_NOTE = queuedRecordsNote("deleted");
 
-/** Single-item writes (tables, fields, comments, attachments) are queued too, behind the base's other writes. */
+/**
+ * Single-item writes (tables, fields, comments, attachments) are queued too. They said "behind other writes to this
+ * base", which an agent read as waiting for a long import on the base to end (h-agent31's trial): a write of one
+ * batch runs in its base's own lane of small writes (operation-worker.ts fairnessLane; the embedded runner does not
+ * queue it behind an import either) and only takes turns with the import's requests at the base's rate.
+ */
 export const QUEUED_ITEM_NOTE =
-  "The call is queued as an operation (behind other writes to this base, at most 5 Airtable requests per second " +
-  "per base) and usually answers within seconds with the result (results[0].id is the new or changed item's " +
+  "The call is queued as an operation (beside other writes to this base, not after a long import; at most 5 " +
+  "Airtable requests per second per base) and usually answers within seconds with the result (results[0].id is the new or changed item's " +
   "id, or results[0].error). If it takes longer than about 25 s the answer has operationId, status and progress: " +
   "poll get_operation. If results[0].inDoubt is true, the request reached Airtable but its answer was lost: " +
   "check whether the change was made before calling again. " +
