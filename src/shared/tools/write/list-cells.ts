@@ -248,16 +248,24 @@ export function settleListCells(
         // a link's order is the order lookups and the primary values list it in.)
         // A held item given again is sent as given (an option by its id stays its id), in the held item's place.
         const asText = list.length > 0 && list.every((item) => typeof item === "string");
-        const used = new Set<unknown>();
+        // The items given by key, in their order (one pass each way: a link cell may hold thousands).
+        const givenByKey = new Map<string, number[]>();
+        list.forEach((item, at) => {
+          for (const key of itemKeys(field, item)) givenByKey.set(key, [...(givenByKey.get(key) ?? []), at]);
+        });
+        const used = new Set<number>();
         const kept = holds.map((held) => {
-          const heldKeys = itemKeys(field, held);
-          const again = list.find((item) => !used.has(item) && itemKeys(field, item).some((k) => heldKeys.includes(k)));
+          const again = itemKeys(field, held)
+            .flatMap((key) => givenByKey.get(key) ?? [])
+            .find((at) => !used.has(at));
           if (again === undefined) return itemKept(field.type, held, asText);
           used.add(again);
-          return again;
+          return list[again];
         });
         const heldKeys = new Set(holds.flatMap((item) => itemKeys(field, item)));
-        const added = list.filter((item) => !used.has(item) && !itemKeys(field, item).some((key) => heldKeys.has(key)));
+        const added = list.filter(
+          (item, at) => !used.has(at) && !itemKeys(field, item).some((key) => heldKeys.has(key)),
+        );
         record[field.id] = [...kept, ...added];
         continue;
       }
