@@ -54,12 +54,6 @@ function cellValue(state: OperationState, index: number, fieldId: string, field:
   return cells[fieldId] ?? (state.operation.fieldNames === undefined ? cells[field] : undefined);
 }
 
-/** The value record `index` gives `fieldId` (by `field` name in operations stored by name) when it is zoneless. */
-function zonelessValue(state: OperationState, index: number, fieldId: string, field: string): string | undefined {
-  const value = cellValue(state, index, fieldId, field);
-  return isZonelessDateTime(value) ? value : undefined;
-}
-
 /** The clause of a field whose records give a zone in letters: `"Start" (results index 1: "EST")`. */
 function letteredClause(field: string, which: string, zones: readonly string[]): string {
   const named = [...new Set(zones)].map((zone) => JSON.stringify(zone)).join(", ");
@@ -110,37 +104,14 @@ export function zonelessTimesSentence(state: OperationState): string {
   const p = state.progress;
   const allGiven = !isTerminal(state.status) || p.recordsSucceeded === p.recordsTotal;
   const written = new Set(state.outcomes.filter((o) => "recordId" in o).map((o) => o.index));
-  const clauses: string[] = [];
-  const lettered: string[] = [];
-  let example: string | undefined;
+  const given = state.operation.input.map((_, index) => index).filter((index) => allGiven || written.has(index));
   const which = (indexes: number[]) => {
     const listed = indexList(indexes);
     return listed.split(", ").length > RECORDS_LISTED
       ? `${formatCount(indexes.length)} records`
       : `results index ${listed}`;
   };
-  for (const { fieldId, field, timeZone } of noted) {
-    const given = state.operation.input.map((_, index) => index).filter((index) => allGiven || written.has(index));
-    const indexes = given.filter((index) => zonelessValue(state, index, fieldId, field) !== undefined);
-    const zones = given.map((index) => ({ index, zone: zoneInLetters(cellValue(state, index, fieldId, field)) }));
-    const withZone = zones.filter((z) => z.zone !== undefined);
-    if (withZone.length > 0) {
-      const named = withZone.map((z) => z.zone!);
-      lettered.push(letteredClause(field, which(withZone.map((z) => z.index)), named));
-    }
-    if (indexes.length === 0) continue;
-    example ??= zonelessValue(state, indexes[0]!, fieldId, field);
-    clauses.push(`${JSON.stringify(field)} (${which(indexes)}) ${readAs(timeZone)}`);
-  }
-  const said: string[] = [];
-  if (clauses.length > 0 && example !== undefined) {
-    said.push(
-      `Dates and times given without a zone: ${clauses.join("; ")}. If another zone was meant, update those ` +
-        `records with the offset, such as ${JSON.stringify(withOffset(example))} (Los Angeles in winter).`,
-    );
-  }
-  if (lettered.length > 0) said.push(letteredSentence(lettered, false));
-  return said.join(" ");
+  return timesSentences(noted, given, (index, fieldId, field) => cellValue(state, index, fieldId, field), which, false);
 }
 
 /**
@@ -158,31 +129,57 @@ export function refusedCallZonelessTimes(
   where: (index: number) => string,
 ): string {
   if (noted === undefined) return "";
-  const clauses: string[] = [];
-  const lettered: string[] = [];
-  let example: string | undefined;
   const placesOf = (indexes: number[]) =>
     indexes.slice(0, RECORDS_LISTED).map(where).join(", ") +
     (indexes.length > RECORDS_LISTED ? `, … (${formatCount(indexes.length)} records in all)` : "");
+  const all = cells.map((_, index) => index);
+  return timesSentences(noted, all, (index, fieldId) => cells[index]?.[fieldId], placesOf, true);
+}
+
+/**
+ * The sentences of zonelessTimesSentence (`refused` false: the operation's answers) and refusedCallZonelessTimes
+ * (`refused` true: a call refused before anything was sent), over the records `indexes`: per noted field, those whose
+ * value (`valueAt`) is a zoneless date or time and those whose text ends in a zone in letters, each placed by
+ * `places`. Empty when there is nothing to say.
+ */
+function timesSentences(
+  noted: NonNullable<OperationOptions["zonelessTimes"]>,
+  indexes: readonly number[],
+  valueAt: (index: number, fieldId: string, field: string) => unknown,
+  places: (indexes: number[]) => string,
+  refused: boolean,
+): string {
+  const clauses: string[] = [];
+  const lettered: string[] = [];
+  let example: string | undefined;
   for (const { fieldId, field, timeZone } of noted) {
-    const all = cells.map((_, index) => index);
-    const withZone = all.filter((index) => zoneInLetters(cells[index]?.[fieldId]) !== undefined);
+    const values = indexes.map((index) => ({ index, value: valueAt(index, fieldId, field) }));
+    const withZone = values.flatMap(({ index, value }) => {
+      const zone = zoneInLetters(value);
+      return zone === undefined ? [] : [{ index, zone }];
+    });
     if (withZone.length > 0) {
-      const named = withZone.map((index) => zoneInLetters(cells[index]![fieldId])!);
-      lettered.push(letteredClause(field, placesOf(withZone), named));
+      lettered.push(
+        letteredClause(
+          field,
+          places(withZone.map((z) => z.index)),
+          withZone.map((z) => z.zone),
+        ),
+      );
     }
-    const indexes = all.filter((index) => isZonelessDateTime(cells[index]?.[fieldId]));
-    if (indexes.length === 0) continue;
-    example ??= cells[indexes[0]!]![fieldId] as string;
-    clauses.push(`${JSON.stringify(field)} (${placesOf(indexes)}) ${readAs(timeZone, true)}`);
+    const zoneless = values.filter(({ value }) => isZonelessDateTime(value));
+    if (zoneless.length === 0) continue;
+    example ??= zoneless[0]!.value as string;
+    clauses.push(`${JSON.stringify(field)} (${places(zoneless.map((z) => z.index))}) ${readAs(timeZone, refused)}`);
   }
   const said: string[] = [];
   if (clauses.length > 0 && example !== undefined) {
     said.push(
-      `Dates and times given without a zone: ${clauses.join("; ")}. If another zone was meant, give the offset, ` +
-        `such as ${JSON.stringify(withOffset(example))} (Los Angeles in winter).`,
+      `Dates and times given without a zone: ${clauses.join("; ")}. If another zone was meant, ` +
+        `${refused ? "give the offset" : "update those records with the offset"}, such as ` +
+        `${JSON.stringify(withOffset(example))} (Los Angeles in winter).`,
     );
   }
-  if (lettered.length > 0) said.push(letteredSentence(lettered, true));
+  if (lettered.length > 0) said.push(letteredSentence(lettered, refused));
   return said.join(" ");
 }
