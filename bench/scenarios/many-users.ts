@@ -45,6 +45,9 @@ import { formatMs, median, percentile } from "../support/stats.ts";
  *                    "more steady": each user's schema expires 60 s after it was read (schema-cache.ts), so a window
  *                    that starts 30 s after the sign-ins falls before the first wave of refreshes and meets fewer
  *                    schema reads than a long-running server does
+ *   BENCH_LOG_LEVEL  the servers' LOG_LEVEL, default the server's own default (info: one "tool call" line per call,
+ *                    written to a pipe the benchmark reads, as Cloud Run reads stdout). Before session 32 the servers
+ *                    ran at warn, which left that line's cost (~30 µs of CPU per call, measured in isolation) out
  *   BENCH_JIT_TRACE=1  run the servers with V8's --trace-opt and print how many optimizing compile jobs finished in
  *                    the measured window and their time (wall time of each job, on V8's background threads)
  */
@@ -68,6 +71,8 @@ const REDIS_DB = Number(process.env.BENCH_REDIS_DB ?? 13);
 const CPU_PROF = process.env.BENCH_CPU_PROF === "1";
 /** Servers run with V8's --trace-opt; the compile time of the jobs finished in the measured window is printed. */
 const JIT_TRACE = process.env.BENCH_JIT_TRACE === "1";
+/** What a deployment logs unless told otherwise (config.ts LOG_LEVEL's default): the bench measures that. */
+const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? "info";
 /** The server image's NODE_OPTIONS (Dockerfile.server): the servers run as the image runs them. */
 const IMAGE_NODE_OPTIONS = process.env.BENCH_IMAGE_NODE_OPTIONS === "off" ? "" : imageNodeOptions();
 const TOP_FRAMES = 15;
@@ -187,7 +192,7 @@ async function startServers(
     TOKEN_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
     TOKEN_STORE: "redis",
     TRUST_PROXY: "1",
-    LOG_LEVEL: "warn",
+    LOG_LEVEL,
     ...(IMAGE_NODE_OPTIONS !== "" && { NODE_OPTIONS: IMAGE_NODE_OPTIONS }),
   };
   const nodeArgs = [
@@ -591,7 +596,8 @@ export const manyUsers: Scenario = {
           "divided by the calls that instance answered (calls/s per core = 1000 / that: what one core could serve); “net of idle” first subtracts what the process burns with no " +
           "traffic (CPU ms/s measured in the idle window × the measured seconds). RSS is VmRSS after the idle period. " +
           `The servers run with ${IMAGE_NODE_OPTIONS === "" ? "no NODE_OPTIONS (BENCH_IMAGE_NODE_OPTIONS=off)" : `the server image's NODE_OPTIONS (${IMAGE_NODE_OPTIONS}, Dockerfile.server)`}` +
-          `${process.env.BENCH_SERVER_NODE_ARGS ? ` and ${process.env.BENCH_SERVER_NODE_ARGS}` : ""}.`,
+          `${process.env.BENCH_SERVER_NODE_ARGS ? ` and ${process.env.BENCH_SERVER_NODE_ARGS}` : ""}, ` +
+          `at LOG_LEVEL=${LOG_LEVEL}${LOG_LEVEL === "info" ? " (the default: one JSON line per tool call, to a pipe)" : ""}.`,
         `Redis: "sent" counts commands the servers sent (a counting TCP proxy in front of Redis; EVALSHA counts ` +
           `once); "executed" counts what Redis ran for them, including commands inside Lua scripts (MONITOR on ` +
           `database ${REDIS_DB}, used by nothing else); a round trip is one write burst from a client connection ` +
