@@ -261,6 +261,7 @@ export function createServerApp(parts: ServerParts): express.Express {
       maxBodyBytes: MAX_MCP_BODY_BYTES,
       cancels: parts.cancels ?? new CallCancels({ logger }),
       onToolCall: metrics.onToolCall,
+      onStaleVersionHeader: metrics.onStaleVersionHeader,
       readCallDeadlineMs: config.READ_CALL_DEADLINE_MS,
       instructionSettings: {
         maxRecordsPerOperation: config.MAX_RECORDS_PER_OPERATION,

@@ -9,6 +9,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import express, { type RequestHandler, type Response } from "express";
 import type { Redis } from "ioredis";
+import type { pino } from "pino";
 import { AirtableClient } from "../../src/shared/airtable/client.ts";
 import { allScopes, type Scope } from "../../src/shared/auth/scopes.ts";
 import { BottleneckAirtableLimiter } from "../../src/shared/limiter/index.ts";
@@ -89,6 +90,14 @@ export async function startMcpHarness(
     tasks?: boolean;
     /** How each tool call ended, as the server's metrics see it (ToolRuntime.onToolCall). */
     onToolCall?: (tool: string, ms: number, outcome: ToolCallOutcome) => void;
+    /** The router's onStaleVersionHeader, e.g. a real Metrics' (what /metrics counts). */
+    onStaleVersionHeader?: (client: string) => void;
+    /**
+     * Where the server's log lines go (one JSON line per `write`), at `logLevel` (default info): a test that reads
+     * what the server logged. Without it the logger is silent.
+     */
+    logDestination?: pino.DestinationStream;
+    logLevel?: string;
   } = {},
 ): Promise<McpHarness> {
   // Faster than Airtable's 5 req/s so the suite stays quick; limiter and sandbox agree, so no 429s.
@@ -97,7 +106,10 @@ export async function startMcpHarness(
   const limiter = BottleneckAirtableLimiter.local({ settings: { baseRps: 25 } });
   const redis: Redis = createTestRedis();
   const prefix = uniquePrefix("mcp");
-  const logger = createLogger({ level: "silent" });
+  const logger =
+    opts.logDestination === undefined
+      ? createLogger({ level: "silent" })
+      : createLogger({ level: opts.logLevel ?? "info" }, opts.logDestination);
   const schemaCache = new SchemaCache({ redis, keyPrefix: prefix });
 
   const demo = seedDemo(sandbox);
@@ -201,6 +213,7 @@ export async function startMcpHarness(
       insufficientScope: testInsufficientScope,
       ...(opts.maxBodyBytes !== undefined && { maxBodyBytes: opts.maxBodyBytes }),
       ...(opts.onToolCall !== undefined && { onToolCall: opts.onToolCall }),
+      ...(opts.onStaleVersionHeader !== undefined && { onStaleVersionHeader: opts.onStaleVersionHeader }),
     }),
   );
   const server: Server = await new Promise((resolve) => {

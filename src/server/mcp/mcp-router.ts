@@ -25,7 +25,13 @@ import type { CallCancels } from "./call-cancels.ts";
 import { createDualEraHandlers, type AnswerShape } from "./dual-era-handler.ts";
 import { opensInBrowser, sendEndpointPage } from "./endpoint-page.ts";
 import { hostGuard, originGuard } from "./request-guards.ts";
-import { presentVersionToSdk, staleLegacyVersionHeader } from "./stale-version-header.ts";
+import {
+  presentVersionToSdk,
+  STALE_HEADER_CLIENTS_NAMED,
+  StaleHeaderClients,
+  staleHeaderClient,
+  staleLegacyVersionHeader,
+} from "./stale-version-header.ts";
 
 export interface McpRouterDeps {
   /** Verifies the bearer token and sets `req.auth` (401 with a challenge otherwise). */
@@ -77,6 +83,11 @@ export interface McpRouterDeps {
    * request that declares the extension answers with a task, and `tasks/*` are served, as `callerUserId`'s.
    */
   tasks?: { store: OperationTaskStore };
+  /**
+   * Counts a request served under the MCP-Protocol-Version header exception (stale-version-header.ts), by client:
+   * its `name version` (or User-Agent) for the first 32 distinct ones in this process, "other" after (/metrics).
+   */
+  onStaleVersionHeader?: (client: string) => void;
   /** Observes every tool call's duration and outcome (/metrics). */
   onToolCall?: ToolRuntime["onToolCall"];
   /** READ_CALL_DEADLINE_MS (ToolRuntime's readCallDeadlineMs); default the config's default. */
@@ -129,6 +140,32 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
     logger: deps.logger,
     ...(deps.cancels !== undefined && { cancels: deps.cancels }),
   });
+
+  // The clients served under the header exception, each logged once (info) and counted per client in /metrics:
+  // the operator's way to see when the exception is still used, so that it can go once they are fixed.
+  const staleHeaderClients = new StaleHeaderClients();
+  const noteStaleHeader = (req: AuthedRequest, body: unknown, revision: string): void => {
+    const header = req.headers["mcp-protocol-version"];
+    const who = staleHeaderClient(req, body);
+    const { label, log } = staleHeaderClients.note(who.client);
+    deps.onStaleVersionHeader?.(label);
+    if (log === "first") {
+      deps.logger.info(
+        { ...who, header, revision },
+        "served a 2026-07-28 request whose MCP-Protocol-Version header names a 2025 revision " +
+          "(the exception for anthropics/claude-code#93290); logged once per client and process",
+      );
+    } else if (log === "full") {
+      deps.logger.info(
+        { ...who, header, revision, clientsNamed: STALE_HEADER_CLIENTS_NAMED },
+        "served a 2026-07-28 request whose MCP-Protocol-Version header names a 2025 revision " +
+          `(the exception for anthropics/claude-code#93290) to one more client; ${STALE_HEADER_CLIENTS_NAMED} ` +
+          `clients were named already, so later ones are counted as "other" and not logged`,
+      );
+    } else {
+      deps.logger.debug({ client: who.client, header, revision }, "stale MCP-Protocol-Version header");
+    }
+  };
 
   const notAllowed: RequestHandler = (req, res) => {
     res.setHeader("Allow", "POST");
@@ -188,7 +225,7 @@ export function createMcpRouter(deps: McpRouterDeps): express.Router {
     // served as the body's revision instead of refused with -32020: stale-version-header.ts says why.
     const revision = staleLegacyVersionHeader(req, read.body);
     if (revision !== undefined) {
-      deps.logger.debug({ header: req.headers["mcp-protocol-version"], revision }, "stale MCP-Protocol-Version header");
+      noteStaleHeader(req, read.body, revision);
       presentVersionToSdk(req, revision);
     }
     // A tool call's deadline counts from here: its body has arrived (however slowly it was sent), and what follows

@@ -1,5 +1,9 @@
 import type { IncomingMessage } from "node:http";
-import { PROTOCOL_VERSION_META_KEY, SUPPORTED_PROTOCOL_VERSIONS } from "@modelcontextprotocol/server";
+import {
+  CLIENT_INFO_META_KEY,
+  PROTOCOL_VERSION_META_KEY,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from "@modelcontextprotocol/server";
 import { presentHeaderToSdk } from "./present-header.ts";
 
 /**
@@ -42,6 +46,77 @@ export function staleLegacyVersionHeader(req: IncomingMessage, body: unknown): s
  */
 export function presentVersionToSdk(req: IncomingMessage, revision: string): void {
   presentHeaderToSdk(req, "MCP-Protocol-Version", revision);
+}
+
+/** How many distinct clients StaleHeaderClients names, per process, unless told otherwise. */
+export const STALE_HEADER_CLIENTS_NAMED = 32;
+
+/** Longest client name or version (and User-Agent) kept, in characters: the rest is cut. */
+const MAX_CLIENT_TEXT = 100;
+
+/** Who sent a request served under the exception (staleLegacyVersionHeader), as the request says. */
+export interface StaleHeaderClient {
+  /**
+   * `name version` of the envelope's `io.modelcontextprotocol/clientInfo` (MCP 2026-07-28 basic, "_meta": clients
+   * SHOULD send it on every request), else the User-Agent, else "unknown"; each part cut to 100 characters.
+   */
+  client: string;
+  clientName?: string;
+  clientVersion?: string;
+  userAgent?: string;
+}
+
+/** The client `body` (a request staleLegacyVersionHeader accepted) and its User-Agent name. */
+export function staleHeaderClient(req: IncomingMessage, body: unknown): StaleHeaderClient {
+  const meta = isObject(body) && isObject(body.params) && isObject(body.params._meta) ? body.params._meta : {};
+  const info = meta[CLIENT_INFO_META_KEY];
+  const clientName = isObject(info) ? cut(info.name) : undefined;
+  const clientVersion = isObject(info) ? cut(info.version) : undefined;
+  const userAgent = cut(req.headers["user-agent"]);
+  const named = clientName === undefined ? undefined : [clientName, clientVersion].filter(Boolean).join(" ");
+  return {
+    client: named ?? userAgent ?? "unknown",
+    ...(clientName !== undefined && { clientName }),
+    ...(clientVersion !== undefined && { clientVersion }),
+    ...(userAgent !== undefined && { userAgent }),
+  };
+}
+
+/**
+ * The clients served under the header exception in this process, so that each is logged once (the exception goes
+ * when the clients that need it are fixed, anthropics/claude-code#93290: the operator watches for them) and counted
+ * by a label that cannot grow without bound. The client text comes from the request (any caller can send a new
+ * name on every request), so at most `limit` distinct clients are kept; later ones are all "other".
+ */
+export class StaleHeaderClients {
+  readonly #named = new Set<string>();
+  readonly #limit: number;
+  #full = false;
+
+  constructor(limit = STALE_HEADER_CLIENTS_NAMED) {
+    this.#limit = limit;
+  }
+
+  /**
+   * The label `client` is counted by (itself, or "other" once `limit` clients are named), and what to log: "first"
+   * for a client not seen before, "full" once, for the first client past the limit, else undefined.
+   */
+  note(client: string): { label: string; log?: "first" | "full" } {
+    if (this.#named.has(client)) return { label: client };
+    if (this.#named.size < this.#limit) {
+      this.#named.add(client);
+      return { label: client, log: "first" };
+    }
+    if (this.#full) return { label: "other" };
+    this.#full = true;
+    return { label: "other", log: "full" };
+  }
+}
+
+function cut(value: unknown): string | undefined {
+  if (typeof value !== "string" || value.trim() === "") return undefined;
+  const trimmed = value.trim();
+  return trimmed.length > MAX_CLIENT_TEXT ? trimmed.slice(0, MAX_CLIENT_TEXT) : trimmed;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

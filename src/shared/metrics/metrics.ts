@@ -12,6 +12,9 @@
  * - operation_duration_seconds{kind,status}: accepted → ended, for the operations this process ended.
  * - records_written_total{kind}: records Airtable confirmed written (created, updated, upserted, deleted).
  * - tool_call_duration_seconds{tool,outcome}: MCP tool calls, outcome "ok" or "error".
+ * - mcp_stale_protocol_header_requests_total{client}: 2026-07-28 requests served though their
+ *   `MCP-Protocol-Version` header named a 2025 revision (src/server/mcp/stale-version-header.ts), by client: its
+ *   `name version` for the first 32 distinct ones of the process, "other" after.
  * - prom-client's default process metrics (CPU, memory, event loop lag, GC…).
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
@@ -51,6 +54,7 @@ export class Metrics {
   readonly operationDuration: Histogram<"kind" | "status">;
   readonly recordsWritten: Counter<"kind">;
   readonly toolCallDuration: Histogram<"tool" | "outcome">;
+  readonly staleProtocolHeader: Counter<"client">;
 
   constructor(opts: MetricsOptions = {}) {
     this.#logger = opts.logger;
@@ -100,6 +104,12 @@ export class Metrics {
       buckets: [0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
       registers,
     });
+    this.staleProtocolHeader = new Counter({
+      name: "mcp_stale_protocol_header_requests_total",
+      help: "2026-07-28 MCP requests served although their MCP-Protocol-Version header named a 2025 revision (the exception for Claude's connectors, anthropics/claude-code#93290), by client name and version (the first 32 of the process; 'other' after). Zero for long: the exception can go.",
+      labelNames: ["client"],
+      registers,
+    });
     if (opts.processMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -122,6 +132,11 @@ export class Metrics {
   /** ToolRuntime's `onToolCall`. */
   readonly onToolCall = (tool: string, ms: number, outcome: "ok" | "error" | "cancelled"): void => {
     this.toolCallDuration.observe({ tool, outcome }, ms / 1000);
+  };
+
+  /** The MCP router's `onStaleVersionHeader`. */
+  readonly onStaleVersionHeader = (client: string): void => {
+    this.staleProtocolHeader.inc({ client });
   };
 
   /** An operation this process ended (completed, completed_with_errors, failed). */
