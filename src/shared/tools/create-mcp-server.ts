@@ -1,4 +1,4 @@
-import { McpServer, type McpRequestContext } from "@modelcontextprotocol/server";
+import { McpServer, type CacheHint, type McpRequestContext } from "@modelcontextprotocol/server";
 import { registerTaskHandlers } from "../tasks/task-handlers.ts";
 import type { AnyToolDefinition } from "./define-tool.ts";
 import { buildInstructions } from "./instructions.ts";
@@ -18,12 +18,28 @@ export function mcpServerBuildCount(): number {
   return builds;
 }
 
+/**
+ * The caching hint of `tools/list` and `server/discover` answers (MCP 2026-07-28 server/utilities/caching; 2025-era
+ * answers carry none). `public`: both are the same for every caller of a deployment (every tool is listed whatever
+ * the token's scopes, which are checked when a tool is called; the instructions and capabilities are the
+ * deployment's settings), and "Choosing a Cache Scope" names `public` for lists of tools identical for all users.
+ * 5 minutes fresh (the spec's own `tools/list` example): the list changes only when the deployment does, and
+ * `listChanged` is false, so this bounds how long a client keeps a list a new deployment changed; a client meeting
+ * an unknown tool or a refused argument before then MAY fetch again (same page, "Time-to-Live"). The SDK's default,
+ * 0 and `private`, had every client fetch both again on each use and keep them apart per token.
+ */
+export const LIST_CACHE_HINT: CacheHint = { ttlMs: 300_000, cacheScope: "public" };
+
 /** A new, empty McpServer as this server presents itself (name, version, tools capability), counted. */
 function newMcpServer(instructions?: string): McpServer {
   builds += 1;
   return new McpServer(
     { name: SERVER_NAME, title: "Airtable", version: SERVER_VERSION },
-    { ...(instructions !== undefined && { instructions }), capabilities: { tools: { listChanged: false } } },
+    {
+      ...(instructions !== undefined && { instructions }),
+      capabilities: { tools: { listChanged: false } },
+      cacheHints: { "tools/list": LIST_CACHE_HINT, "server/discover": LIST_CACHE_HINT },
+    },
   );
 }
 

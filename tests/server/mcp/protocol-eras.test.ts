@@ -184,6 +184,58 @@ describe("2026-07-28 on /mcp (SDK v2 client)", () => {
     expect(body.error.code).toBe(-32022); // UnsupportedProtocolVersionError
     expect(body.error.data?.supported).toContain(MODERN);
     expect(body.error.data?.requested).toBe("2099-01-01");
+    // The same list as server/discover's supportedVersions, not also the 2025 revisions reached with initialize: the
+    // official conformance suite (sep-2575-server-unsupported-version-error) fails a `supported` entry that
+    // server/discover does not list, and the SDK keeps that list to the per-request revisions (README, "MCP
+    // protocol revisions").
+    const client = await connectModern();
+    expect(body.error.data?.supported).toEqual(client.getDiscoverResult()?.supportedVersions);
+  });
+
+  it("marks tools/list and server/discover cacheable by anyone for 5 minutes: they are the same for every caller", async () => {
+    // MCP 2026-07-28 server/utilities/caching, "Choosing a Cache Scope": `public` for lists of tools identical for
+    // all users. Ours are: user B with one scope gets the very list user A with all six gets.
+    const list = (user: string, scopes?: string) =>
+      rawPost(
+        { jsonrpc: "2.0", id: 3, method: "tools/list", params: { _meta: envelope() } },
+        {
+          "mcp-protocol-version": MODERN,
+          "mcp-method": "tools/list",
+          "x-test-user": user,
+          ...(scopes !== undefined && { "x-test-scopes": scopes }),
+        },
+      );
+    type Cacheable = { result: { tools?: unknown[]; ttlMs: number; cacheScope: string } };
+    const a = (await (await list(h.demo.user.id)).json()) as Cacheable;
+    const b = (await (await list(h.userB.id, "schema:read")).json()) as Cacheable;
+    expect(a.result).toMatchObject({ ttlMs: 300_000, cacheScope: "public" });
+    expect(b.result.tools).toEqual(a.result.tools);
+    const discover = await rawPost(
+      { jsonrpc: "2.0", id: 4, method: "server/discover", params: { _meta: envelope() } },
+      { "mcp-protocol-version": MODERN, "mcp-method": "server/discover", "x-test-scopes": "schema:read" },
+    );
+    expect(((await discover.json()) as Cacheable).result).toMatchObject({ ttlMs: 300_000, cacheScope: "public" });
+
+    // The SDK v2 client then answers a second tools/list from its cache, without a request.
+    const sent: string[] = [];
+    const client = new ModernClient(
+      { name: "cache-test", version: "1.0.0" },
+      { versionNegotiation: { mode: { pin: MODERN } } },
+    );
+    await client.connect(
+      new ModernHttpTransport(new URL(`${h.url}/mcp`), {
+        requestInit: { headers: { "x-test-user": h.demo.user.id } },
+        fetch: (url, init) => {
+          sent.push(new Headers(init?.headers).get("mcp-method") ?? "");
+          return fetch(url, init);
+        },
+      }),
+    );
+    modernClients.push(client);
+    const first = await client.listTools();
+    const second = await client.listTools();
+    expect(second.tools.map((t) => t.name)).toEqual(first.tools.map((t) => t.name));
+    expect(sent.filter((m) => m === "tools/list")).toHaveLength(1);
   });
 
   it("refuses a 2026-07-28 request whose headers are missing or disagree with its body, saying why", async () => {
