@@ -10,6 +10,11 @@
  * - Several sessions (terminals) share one credentials file and refresh with the same stored refresh token
  *   (anthropics/claude-code#88947): both must get valid tokens and the user must stay signed in
  *   (REFRESH_REUSE_GRACE_SECONDS, issue 9 item 3).
+ * - Its refresh sends no `scope` (anthropics/claude-code#89862, 2026-08: an authorization server that does not give
+ *   back the original grant for a scope-less refresh signs it out at every expiry); RFC 6749 §6 says an omitted
+ *   scope is the grant's.
+ * - It keeps an `Mcp-Session-Id` it once received and does not start a new session on a 404 for it
+ *   (anthropics/claude-code#62008, #55970): a server that 404s a stale id loses it until a restart.
  */
 import { auth } from "@modelcontextprotocol/sdk/client/auth.js";
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
@@ -19,7 +24,16 @@ import { hostMetadataDocument, type MetadataDocumentHost } from "../e2e/fixtures
 import { printServerOutputOnFailure, startClientLab, type ClientLab } from "./support/client-lab.ts";
 import { listenForRedirect, type RedirectListener } from "./support/loopback-redirect.ts";
 import { recordNamesOf, WireSession } from "./support/mcp-wire.ts";
-import { authorizationUrl, newPkce, newState } from "./support/oauth-wire.ts";
+import { approveConsent, openConsentForm } from "../e2e/helpers/headless-browser.ts";
+import {
+  authorizationUrl,
+  codeFrom,
+  exchangeCode,
+  expectTokens,
+  newPkce,
+  newState,
+  refreshRequest,
+} from "./support/oauth-wire.ts";
 import { CredentialStore, ProfileOAuthProvider, connectSdkClient, signInWithSdk } from "./support/sdk-profile.ts";
 
 /** Claude Code's published document, as issues quote it (redirect URIs without a port). */
@@ -160,6 +174,61 @@ describe("Claude Code (CIMD, port-less loopback redirect URIs, MCP SDK)", () => 
     const client = await connectSdkClient(lab.mcpUrl, later, "claude-code");
     clients.push(client);
     const result = (await client.callTool({ name: "list_records", arguments: listRecordsArgs() })) as CallToolResult;
+    expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+    expect(recordNamesOf(result)).toEqual(lab.recordNames());
+  });
+
+  it("a refresh without `scope` after the person unticked the writes gets the ticked scopes; a stale Mcp-Session-Id is served", async () => {
+    const readScopes = ["records:read", "schema:read", "comments:read"];
+    const prm = (await (await fetch(`${lab.publicUrl}/.well-known/oauth-protected-resource/mcp`)).json()) as {
+      resource: string;
+      scopes_supported: string[];
+    };
+    const pkce = newPkce();
+    const state = newState();
+    const redirectUri = listener.redirectUri("localhost", "/callback");
+    const form = await openConsentForm(
+      authorizationUrl(lab.publicUrl, {
+        clientId: document.clientId,
+        redirectUri,
+        pkce,
+        state,
+        scope: prm.scopes_supported.join(" "),
+        resource: prm.resource,
+      }).toString(),
+    );
+    form.checked = form.checked.filter(([name, value]) => name !== "scope" || readScopes.includes(value));
+    const redirect = await approveConsent(form, lab.user.user.id);
+    const code = codeFrom(redirect, { state, issuer: lab.publicUrl });
+    const first = await exchangeCode(lab.publicUrl, {
+      clientId: document.clientId,
+      code,
+      verifier: pkce.verifier,
+      redirectUri,
+      resource: prm.resource,
+    });
+    expect((first.scope ?? "").split(" ").sort()).toEqual([...readScopes].sort());
+
+    // Claude Code's refresh: grant_type, refresh_token, client_id and resource; no scope.
+    const refreshed = await refreshRequest(lab.publicUrl, {
+      clientId: document.clientId,
+      refreshToken: first.refresh_token as string,
+      resource: prm.resource,
+    });
+    expect(refreshed.status, JSON.stringify(refreshed.body)).toBe(200);
+    const second = expectTokens(refreshed, "refresh_token");
+    // The grant, neither more nor less (RFC 6749 §6: an omitted scope is the one originally granted).
+    expect((second.scope ?? "").split(" ").sort()).toEqual([...readScopes].sort());
+
+    // /mcp issues no session id (stateless), so no id it holds can go stale: one sent anyway is not a 404.
+    const wire = new WireSession(lab.mcpUrl, {
+      token: second.access_token,
+      headers: { "mcp-session-id": "0b4d8a6e-stale-session-from-before-a-restart" },
+    });
+    const init = await wire.initialize("claude-code");
+    expect(init.protocolVersion).toBe("2025-11-25");
+    expect(wire.answers[0]?.headers.get("mcp-session-id")).toBeNull();
+    const result = await wire.callTool("list_records", listRecordsArgs());
     expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
     expect(recordNamesOf(result)).toEqual(lab.recordNames());
   });

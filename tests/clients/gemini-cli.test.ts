@@ -19,12 +19,27 @@
  * - the code exchange and refresh as forms with `Accept: application/json, application/x-www-form-urlencoded`,
  *   `resource` on both; a refresh of stored tokens sends no `scope`.
  * Raw HTTP: what it sends is the point.
+ *
+ * The Gemini web app's "Custom apps for Spark" (gemini.google.com, 2026-07) is another client of the same company:
+ * server-side, it registers by DCR with Google's relay `https://oauth-redirect.googleusercontent.com/r/<per-user
+ * connector id>` as its redirect URI (makeplane/plane-mcp-server#230, Swiggy/swiggy-mcp-server-manifest#78: servers
+ * with an allowlist of redirect hosts refused it; firecrawl/firecrawl-mcp-server#345: when registration fails it asks
+ * the person for a client id and secret).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { printServerOutputOnFailure, startClientLab, type ClientLab } from "./support/client-lab.ts";
 import { deliverToLoopback, listenForRedirect } from "./support/loopback-redirect.ts";
 import { postMcp, recordNamesOf, WireSession } from "./support/mcp-wire.ts";
-import { newPkce, newState, signInWithBrowser, expectTokens, type TokenSet } from "./support/oauth-wire.ts";
+import {
+  authorizationUrl,
+  codeFrom,
+  newPkce,
+  newState,
+  registerClient,
+  signInWithBrowser,
+  expectTokens,
+  type TokenSet,
+} from "./support/oauth-wire.ts";
 
 const GEMINI_TOKEN_HEADERS = {
   "Content-Type": "application/x-www-form-urlencoded",
@@ -262,5 +277,74 @@ describe("Gemini CLI (HEAD probe for the challenge, DCR, localhost callback, res
     });
     expect(head.status).toBe(401);
     expect(head.headers.get("www-authenticate")).toMatch(/error="invalid_token".*resource_metadata="/);
+  });
+});
+
+describe("Gemini web app, custom apps for Spark (server-side DCR, Google's redirect relay)", () => {
+  it("registers the relay's per-user URI, is sent back to it with our code, and reads records after a refresh", async () => {
+    const relay = "https://oauth-redirect.googleusercontent.com/r/user_bound_custom-mcp-116109532806053202916-airtable";
+    const prm = (await getJson(`${lab.publicUrl}/.well-known/oauth-protected-resource/mcp`)).body as {
+      resource: string;
+      scopes_supported: string[];
+    };
+    // A confidential client: no token_endpoint_auth_method, so RFC 7591's default, client_secret_basic.
+    const registration = await registerClient(lab.publicUrl, {
+      client_name: "Gemini",
+      redirect_uris: [relay],
+      grant_types: ["authorization_code", "refresh_token"],
+      response_types: ["code"],
+    });
+    expect(registration.status, JSON.stringify(registration.body)).toBe(201);
+    expect(registration.body.token_endpoint_auth_method).toBe("client_secret_basic");
+    const client = { id: String(registration.body.client_id), secret: String(registration.body.client_secret) };
+    const basic = `Basic ${Buffer.from(`${client.id}:${client.secret}`).toString("base64")}`;
+
+    const pkce = newPkce();
+    const state = newState();
+    const visit = await signInWithBrowser(
+      authorizationUrl(lab.publicUrl, {
+        clientId: client.id,
+        redirectUri: relay,
+        pkce,
+        state,
+        scope: prm.scopes_supported.join(" "),
+        resource: prm.resource,
+      }),
+      lab.user.user.id,
+    );
+    // The consent page names where the person is sent back to: Google's relay host.
+    expect(visit.consentPage).toContain("oauth-redirect.googleusercontent.com");
+    expect(`${visit.redirect.origin}${visit.redirect.pathname}`).toBe(relay);
+    const code = codeFrom(visit.redirect, { state, issuer: lab.publicUrl });
+
+    const token = async (form: Record<string, string>): Promise<TokenSet> => {
+      const res = await fetch(`${lab.publicUrl}/token`, {
+        method: "POST",
+        headers: {
+          "Content-Type": "application/x-www-form-urlencoded",
+          Accept: "application/json",
+          Authorization: basic,
+        },
+        body: new URLSearchParams(form),
+      });
+      return expectTokens(
+        { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> },
+        form.grant_type as string,
+      );
+    };
+    const first = await token({
+      grant_type: "authorization_code",
+      code,
+      code_verifier: pkce.verifier,
+      redirect_uri: relay,
+      resource: prm.resource,
+    });
+    const second = await token({ grant_type: "refresh_token", refresh_token: first.refresh_token as string });
+
+    const wire = new WireSession(lab.mcpUrl, { token: second.access_token });
+    await wire.initialize("Gemini");
+    const result = await wire.callTool("list_records", { baseId: lab.user.base.id, tableId: lab.user.tableName });
+    expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+    expect(recordNamesOf(result)).toEqual(lab.recordNames());
   });
 });
