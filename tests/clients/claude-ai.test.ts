@@ -10,6 +10,8 @@
  * - It refreshes from several egress nodes, so one refresh token can arrive twice within seconds, at two of our
  *   processes at once (issue 9). Both answers must be valid and the user must stay signed in (issue 9 item 3,
  *   REFRESH_REUSE_GRACE_SECONDS); this file runs two server processes behind one PUBLIC_URL for that.
+ * - It asks for the authorization-server metadata's `scopes_supported`, the whole list in its order, not the
+ *   resource metadata's (anthropics/claude-ai-mcp#228, measured 2026-08).
  * Raw HTTP: the backend is not the TypeScript SDK, and what it sends is what matters here.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -176,5 +178,38 @@ describe("Claude.ai / Claude Desktop (DCR, hosted https callbacks, refresh from 
       "refresh_token (after the replay)",
     );
     await readRecordsAt(0, later.access_token);
+  });
+
+  it("the scopes it asks for, the authorization-server metadata's, are the resource metadata's six", async () => {
+    const prm = (await (await fetch(`${lab.publicUrl}/.well-known/oauth-protected-resource/mcp`)).json()) as {
+      scopes_supported: string[];
+    };
+    const as = (await (await fetch(`${lab.publicUrl}/.well-known/oauth-authorization-server`)).json()) as {
+      scopes_supported: string[];
+    };
+    expect(as.scopes_supported).toEqual(prm.scopes_supported);
+    // Its authorization request with that list: the consent page offers every one of them, ticked.
+    const registration = await registerClient(
+      lab.publicUrl,
+      {
+        client_name: "Claude",
+        redirect_uris: [CLAUDE_AI_CALLBACK],
+        token_endpoint_auth_method: "client_secret_post",
+      },
+      BACKEND,
+    );
+    const page = await fetch(
+      authorizationUrl(lab.publicUrl, {
+        clientId: String(registration.body.client_id),
+        redirectUri: CLAUDE_AI_CALLBACK,
+        pkce: newPkce(),
+        state: newState(),
+        scope: as.scopes_supported.join(" "),
+        resource: lab.mcpUrl,
+      }),
+    );
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    for (const scope of as.scopes_supported) expect(html).toMatch(new RegExp(`value="${scope}"[^>]*checked`));
   });
 });
