@@ -24,9 +24,13 @@
  * server-side, it registers by DCR with Google's relay `https://oauth-redirect.googleusercontent.com/r/<per-user
  * connector id>` as its redirect URI (makeplane/plane-mcp-server#230, Swiggy/swiggy-mcp-server-manifest#78: servers
  * with an allowlist of redirect hosts refused it; firecrawl/firecrawl-mcp-server#345: when registration fails it asks
- * the person for a client id and secret).
+ * the person for a client id and secret). With a server offering Client ID Metadata Documents it has also signed in
+ * with one: `client_id=https://accountlinking.google.com/clientidmetadata/user_bound_provider/user_bound_custom-mcp-
+ * <id>-<server host>`, whose document lists that relay URI, on another host than the document's
+ * (homeassistant-ai/ha-mcp#1787, home-assistant/core#176282: a server accepting only same-host redirects refused it).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { hostMetadataDocument } from "../e2e/fixtures/metadata-document-host.ts";
 import { printServerOutputOnFailure, startClientLab, type ClientLab } from "./support/client-lab.ts";
 import { deliverToLoopback, listenForRedirect } from "./support/loopback-redirect.ts";
 import { postMcp, recordNamesOf, WireSession } from "./support/mcp-wire.ts";
@@ -346,5 +350,54 @@ describe("Gemini web app, custom apps for Spark (server-side DCR, Google's redir
     const result = await wire.callTool("list_records", { baseId: lab.user.base.id, tableId: lab.user.tableName });
     expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
     expect(recordNamesOf(result)).toEqual(lab.recordNames());
+  });
+
+  it("signs in with its per-user metadata document, whose redirect URI is on Google's relay host", async () => {
+    const connector = "user_bound_custom-mcp-116109532806053202916-airtable";
+    const relay = `https://oauth-redirect.googleusercontent.com/r/${connector}`;
+    // Served on loopback here (CIMD_ALLOW_LOOPBACK_HTTP, the lab's development switch), at Google's path.
+    const document = await hostMetadataDocument({
+      clientName: "Gemini",
+      redirectUris: [relay],
+      path: `/clientidmetadata/user_bound_provider/${connector}`,
+    });
+    try {
+      const pkce = newPkce();
+      const state = newState();
+      const visit = await signInWithBrowser(
+        authorizationUrl(lab.publicUrl, {
+          clientId: document.clientId,
+          redirectUri: relay,
+          pkce,
+          state,
+          resource: lab.mcpUrl,
+        }),
+        lab.user.user.id,
+      );
+      expect(`${visit.redirect.origin}${visit.redirect.pathname}`).toBe(relay);
+      const res = await fetch(`${lab.publicUrl}/token`, {
+        method: "POST",
+        headers: { "Content-Type": "application/x-www-form-urlencoded", Accept: "application/json" },
+        body: new URLSearchParams({
+          grant_type: "authorization_code",
+          client_id: document.clientId,
+          code: codeFrom(visit.redirect, { state, issuer: lab.publicUrl }),
+          code_verifier: pkce.verifier,
+          redirect_uri: relay,
+          resource: lab.mcpUrl,
+        }),
+      });
+      const tokens = expectTokens(
+        { status: res.status, headers: res.headers, body: (await res.json()) as Record<string, unknown> },
+        "authorization_code",
+      );
+      const wire = new WireSession(lab.mcpUrl, { token: tokens.access_token });
+      await wire.initialize("Gemini");
+      const result = await wire.callTool("list_records", { baseId: lab.user.base.id, tableId: lab.user.tableName });
+      expect(result.isError, JSON.stringify(result.content)).toBeFalsy();
+      expect(recordNamesOf(result)).toEqual(lab.recordNames());
+    } finally {
+      await document.close();
+    }
   });
 });
