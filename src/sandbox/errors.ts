@@ -108,9 +108,10 @@ export const rateLimited = (): ApiError =>
   });
 
 /**
- * A table configured to limit who may create, delete or edit its records, or a typecast that would create a record
- * the user may not create. Airtable's message, as its API answers it (reported verbatim in
- * https://github.com/GV14982/async-airtable/issues/55 for a typecast link; per request, not per base).
+ * A table configured to limit who may delete its records (or, a sandbox-only setting, edit any of its fields): 403
+ * INVALID_PERMISSIONS, per request. Airtable documents no message for these; this one was reported verbatim from its
+ * API (https://github.com/GV14982/async-airtable/issues/55, an older answer to a typecast link, which Airtable now
+ * answers with {@link createRestricted}).
  */
 export const restricted = (): ApiError =>
   typed(
@@ -120,16 +121,24 @@ export const restricted = (): ApiError =>
   );
 
 /**
- * A field configured to limit who may edit it: Airtable's message names the field, by name and id (reported
- * verbatim in https://github.com/gtalarico/pyairtable/issues/228: `…because the field "Access Date 1"
- * (fld0EAbaCB1WbXghF) has been configured to limit who can perform this operation`).
+ * A table configured to limit who may create its records: 403 INVALID_PERMISSIONS `You are not permitted to create
+ * records in table TABLE_NAME (TABLE_ID)` — the name unquoted. "This is returned both when creating records directly,
+ * and when creating linked records while updating cell values" (https://airtable.com/developers/web/api/errors,
+ * "Example error responses", 403): a typecast link naming a record that does not exist names the linked table, not
+ * the table written to.
+ */
+export const createRestricted = (table: { id: string; name: string }): ApiError =>
+  typed(403, "INVALID_PERMISSIONS", `You are not permitted to create records in table ${table.name} (${table.id})`);
+
+/**
+ * A field configured to limit who may edit it: 403 INVALID_PERMISSIONS `You are not permitted to write cell values in
+ * field FIELD_NAME (FIELD_ID)`, the name unquoted (https://airtable.com/developers/web/api/errors, "Example error
+ * responses", 403; the same words are quoted from Airtable's API in public projects, e.g. "…in field Estimated Length
+ * (fldiTTGwIN858p5Rr)"). An older answer named it otherwise (`…because the field "Access Date 1" (fld…) has been
+ * configured to limit who can perform this operation`, gtalarico/pyairtable#228): clients must read both.
  */
 export const restrictedField = (field: { id: string; name: string }): ApiError =>
-  typed(
-    403,
-    "INVALID_PERMISSIONS",
-    `You are not permitted to perform this operation because the field ${JSON.stringify(field.name)} (${field.id}) has been configured to limit who can perform this operation`,
-  );
+  typed(403, "INVALID_PERMISSIONS", `You are not permitted to write cell values in field ${field.name} (${field.id})`);
 
 /** A link cell that is not an array of record ids (Airtable's message, e.g. gtalarico/pyairtable#68). */
 export const notRecordIds = (): ApiError =>

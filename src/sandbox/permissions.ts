@@ -1,13 +1,16 @@
 /**
  * Field- and table-level edit restrictions, as Airtable enforces them: a field configured to "limit who can edit
  * this field", or a table limiting who may create or delete records, refuses that user's request with 403
- * INVALID_PERMISSIONS ("…because the field "Name" (fld…) has been configured to limit who can perform this
- * operation" for a field, "…because the field or table has been configured…" for a table) — that request only: the rest of the base stays as writable as the base permission level allows
- * (https://support.airtable.com/docs/field-and-table-editing-permissions; the 403 is reported from a write that
- * included a restricted field, https://air.tableforums.com/t/airtable-api-error-message-insufficient-privileges-to-create-row/232).
+ * INVALID_PERMISSIONS — that request only: the rest of the base stays as writable as the base permission level allows
+ * (https://support.airtable.com/docs/field-and-table-editing-permissions). The messages are the ones Airtable's errors
+ * page gives (https://airtable.com/developers/web/api/errors, 403): "You are not permitted to write cell values in
+ * field Notes (fld…)" for a field, "You are not permitted to create records in table Leads (tbl…)" for a table's
+ * create limit (the linked table's, for a typecast link that would create a record there); a delete limit, and the
+ * sandbox's own "update" limit (every field locked), get "…because the field or table has been configured…"
+ * (errors.ts `restricted`: not documented).
  * Tests set restrictions through `Sandbox.restrictField` / `restrictTable`.
  */
-import { restricted, restrictedField } from "./errors.ts";
+import { createRestricted, restricted, restrictedField } from "./errors.ts";
 import type { Base, Restriction, Table } from "./store.ts";
 
 export type RecordOperation = Restriction["operations"][number];
@@ -24,14 +27,15 @@ export function mayWriteField(base: Base, table: Table, fieldId: string, userId:
   return !base.restrictions.some((r) => r.userId === userId && r.tableId === table.id && r.fieldId === fieldId);
 }
 
-/** Throws 403 INVALID_PERMISSIONS when the table refuses this record operation to the user. */
+/** Throws 403 INVALID_PERMISSIONS when the table refuses this record operation to the user (module comment). */
 export function checkTableOperation(base: Base, table: Table, userId: string, op: RecordOperation): void {
-  if (tableRestricts(base, table, userId, op)) throw restricted();
+  if (tableRestricts(base, table, userId, op)) throw op === "create" ? createRestricted(table) : restricted();
 }
 
 /**
- * Throws 403 INVALID_PERMISSIONS when the request writes a field the user may not edit: Airtable's message names a
- * restricted field; a table locked for edits gets the "field or table" one.
+ * Throws 403 INVALID_PERMISSIONS when the request writes a field the user may not edit: Airtable's message names the
+ * restricted field ("…write cell values in field Notes (fld…)"); a table locked for edits gets the "field or table"
+ * one.
  */
 export function checkFieldWrites(base: Base, table: Table, userId: string, fieldIds: Iterable<string>): void {
   for (const id of fieldIds) {

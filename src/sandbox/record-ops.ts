@@ -16,7 +16,7 @@ import { removeLinksTo, syncInverse } from "./fields/links.ts";
 import { newId, isId } from "./ids.ts";
 import { setCell } from "./cell-object.ts";
 import { checkFieldWrites, checkTableOperation, mayWriteField } from "./permissions.ts";
-import { restricted } from "./errors.ts";
+import { createRestricted } from "./errors.ts";
 import {
   addRecords,
   findField,
@@ -398,8 +398,10 @@ function writeContext(scope: WriteScope): WriteContext {
     source: scope.reader,
     canCreateChoices: scope.level === "create",
     checkCanCreateIn: (linked) => {
+      // "…returned both when creating records directly, and when creating linked records while updating cell values"
+      // (Airtable's errors page): the linked table is named, also when its primary field is the one limited.
       checkTableOperation(scope.base, linked, scope.userId, "create");
-      if (!mayWriteField(scope.base, linked, linked.primaryFieldId, scope.userId)) throw restricted();
+      if (!mayWriteField(scope.base, linked, linked.primaryFieldId, scope.userId)) throw createRestricted(linked);
     },
   });
 }

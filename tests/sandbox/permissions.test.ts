@@ -8,11 +8,12 @@
  * - typecast creating a select option needs a creator: an editor gets 422 INVALID_MULTIPLE_CHOICE_OPTIONS
  *   "Insufficient permissions to create new select option" (https://github.com/Airtable/airtable.js/issues/138).
  * - Field and table editing restrictions (https://support.airtable.com/docs/field-and-table-editing-permissions)
- *   refuse that request with 403 INVALID_PERMISSIONS and Airtable's message: for a field it names the field, "…because
- *   the field "Access Date 1" (fld0EAbaCB1WbXghF) has been configured to limit who can perform this operation"
- *   (https://github.com/gtalarico/pyairtable/issues/228); for a table, or a typecast link that would create a record
- *   in it, "…because the field or table has been configured to limit who can perform this operation" (verbatim from a
- *   typecast link: https://github.com/GV14982/async-airtable/issues/55); the rest of the base stays writable.
+ *   refuse that request with 403 INVALID_PERMISSIONS and the messages of Airtable's errors page
+ *   (https://airtable.com/developers/web/api/errors, 403): a field, "You are not permitted to write cell values in
+ *   field FIELD_NAME (FIELD_ID)"; a table's create limit, also for a typecast link that would create a record in it,
+ *   "You are not permitted to create records in table TABLE_NAME (TABLE_ID)" (the linked table). A delete limit (not
+ *   documented) keeps "…because the field or table has been configured to limit who can perform this operation"
+ *   (https://github.com/GV14982/async-airtable/issues/55); the rest of the base stays writable.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { BaseInfo } from "../../src/sandbox/index.ts";
@@ -29,9 +30,15 @@ const RESTRICTED = {
 const restrictedField = (name: string, id: string) => ({
   error: {
     type: "INVALID_PERMISSIONS",
-    message: `You are not permitted to perform this operation because the field "${name}" (${id}) has been configured to limit who can perform this operation`,
+    message: `You are not permitted to write cell values in field ${name} (${id})`,
   },
 });
+/** The refusal of a record creation in a table that limits who may create records: Airtable names the table. */
+const createRefused = (name: string, id: string) => ({
+  error: { type: "INVALID_PERMISSIONS", message: `You are not permitted to create records in table ${name} (${id})` },
+});
+const tableId = (base: { tables: { id: string; name: string }[] }, name: string) =>
+  base.tables.find((t) => t.name === name)!.id;
 const NOT_PERMITTED = {
   error: { type: "INVALID_PERMISSIONS", message: "You are not permitted to perform this operation" },
 };
@@ -142,7 +149,9 @@ describe("field and table editing restrictions", () => {
   it("refuses record creation or deletion on a restricted table, and editing when the table is locked", async () => {
     const existing = await f.call("POST", tasks, { fields: { Name: "kept" } });
     f.sandbox.restrictTable(f.base.id, "Tasks", other.id, ["create", "delete"]);
-    expect((await as("POST", tasks, { fields: { Name: "x" } })).body).toEqual(RESTRICTED);
+    expect((await as("POST", tasks, { fields: { Name: "x" } })).body).toEqual(
+      createRefused("Tasks", tableId(f.base, "Tasks")),
+    );
     expect((await as("DELETE", `${tasks}?records[]=${existing.body.id}`)).body).toEqual(RESTRICTED);
     expect((await as("PATCH", `${tasks}/${existing.body.id}`, { fields: { Name: "edited" } })).status).toBe(200);
     // An upsert that would create a record is a creation.
@@ -150,7 +159,7 @@ describe("field and table editing restrictions", () => {
       performUpsert: { fieldsToMergeOn: ["Name"] },
       records: [{ fields: { Name: "new one" } }],
     });
-    expect(upsert.body).toEqual(RESTRICTED);
+    expect(upsert.body).toEqual(createRefused("Tasks", tableId(f.base, "Tasks")));
     f.sandbox.restrictTable(f.base.id, "Tasks", other.id, ["update"]);
     expect((await as("PATCH", `${tasks}/${existing.body.id}`, { fields: { Name: "again" } })).body).toEqual(RESTRICTED);
     expect((await f.call("GET", `${tasks}/${existing.body.id}`)).body.fields.Name).toBe("edited");
@@ -178,7 +187,8 @@ describe("field and table editing restrictions", () => {
     expect(linked.status).toBe(200);
     // … creating a new one is not.
     const refused = await as("POST", contacts, { typecast: true, fields: { Name: "Ben", Company: ["Initech"] } });
-    expect(refused.body).toEqual(RESTRICTED);
+    // Airtable names the table the record would be created in: the linked one, not the one written to.
+    expect(refused.body).toEqual(createRefused("Companies", tableId(crm, "Companies")));
     expect(f.sandbox.listRecordsDirect(crm.id, "Companies").map((r) => r.fields.Name)).toEqual(["Acme"]);
     expect(f.sandbox.listRecordsDirect(crm.id, "Contacts").map((r) => r.fields.Name)).toEqual(["Ada"]);
   });

@@ -98,7 +98,7 @@ import {
 } from "./missing-records.ts";
 import { culpritNote, resentNote, tracedCulprits, type RequestRecord } from "./whole-request.ts";
 import { asSentence, sentence } from "./sentence.ts";
-import { namesRestrictedField, tableLimitReason } from "./table-limit.ts";
+import { namesRestrictedField, tableLimitReason, tableNamedIn } from "./table-limit.ts";
 import {
   isManyMatchesRefusal,
   manyMatchesFix,
@@ -1028,7 +1028,10 @@ class OperationRun {
       // also when this batch was the only one: every record of the operation was refused alike.
       const shown = await this.#tableShown(table);
       const one = this.#op.input.length === 1;
-      const reason = tableLimitReason(this.#op.kind, shown, error, this.#op.options.typecast, rest, one);
+      // Airtable names the table it refuses to create records in (its errors page): once it has, the aside that a
+      // linked table's limit gives the same refusal has nothing left to guess.
+      const aside = this.#op.options.typecast && tableNamedIn(error.message) === undefined;
+      const reason = tableLimitReason(this.#op.kind, shown, error, aside, rest, one);
       await this.#append({ type: "failed", reason, errorType: error.type });
       this.#log.warn({ err: error, errorType: error.type }, "operation failed: the table limits this write (403)");
       throw new OperationFailedError(reason, { cause: error });
@@ -1427,9 +1430,10 @@ function requestRecords(items: RequestItems, kind: WriteKind): RequestRecord[] {
  */
 function withFieldNames(message: string, names: Readonly<Record<string, string>> | undefined): string {
   if (names === undefined) return message;
-  // A message that already names the field (a restriction: `the field "Notes" (fld…)`) is left as it is.
+  // A message that already names the field is left as it is: a restriction, `…write cell values in field Notes
+  // (fld…)` (Airtable's errors page, the name unquoted) or, in older words, `the field "Notes" (fld…)`.
   return message.replace(/"?\b(fld[A-Za-z0-9]{14})\b"?/g, (match, id: string) =>
-    names[id] === undefined || message.includes(JSON.stringify(names[id]))
+    names[id] === undefined || message.includes(JSON.stringify(names[id])) || message.includes(`${names[id]} (${id})`)
       ? match
       : `${match} (${JSON.stringify(names[id])} in this write)`,
   );

@@ -340,8 +340,8 @@ describe("a 403 is per request, not per operation", () => {
           index: 17,
           error: {
             type: "INVALID_PERMISSIONS",
-            // Airtable names the restricted field (https://github.com/gtalarico/pyairtable/issues/228).
-            message: `You are not permitted to perform this operation because the field "Notes" (${notesId}) has been configured to limit who can perform this operation`,
+            // Airtable names the restricted field (https://airtable.com/developers/web/api/errors, 403).
+            message: `You are not permitted to write cell values in field Notes (${notesId})`,
           },
         },
       ]);

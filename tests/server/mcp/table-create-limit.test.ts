@@ -4,6 +4,11 @@
  * Airtable's long 403 sentence and a reason naming the table by id only ("otherwise table tbl… limits who may create,
  * edit or delete its records"). The reason now names the table by name and id and what it limits, quotes Airtable
  * once, and says what to do; each refused record points at it (src/shared/operations/table-limit.ts).
+ *
+ * Airtable's words are its errors page's (https://airtable.com/developers/web/api/errors, 403): "You are not permitted
+ * to create records in table Leads (tbl…)" for a create limit and "You are not permitted to write cell values in field
+ * Notes (fld…)" for a field. Until session 32 the sandbox answered older words, which the product's reading of them
+ * was fitted to: against Airtable, a limited field every record set was blamed on the table.
  */
 import { describe, expect, it } from "vitest";
 import type { OperationResultOutput } from "../../../src/shared/tools/operation-result.ts";
@@ -14,18 +19,19 @@ const mcp = useMcpHarness({
   tables: [
     {
       name: "Leads",
-      fields: [{ name: "Name", type: "singleLineText" }],
+      fields: [
+        { name: "Name", type: "singleLineText" },
+        { name: "Notes", type: "multilineText" },
+      ],
       records: Array.from({ length: 12 }, (_, i) => ({ Name: `seed ${i}` })),
     },
   ],
 });
 
-const AIRTABLE_SAYS =
-  "You are not permitted to perform this operation because the field or table has been configured to limit who can " +
-  "perform this operation";
-
 const leads = () => mcp.h.sandbox.listRecordsDirect(mcp.base.id, "Leads");
 const tableId = () => mcp.base.tables.find((t) => t.name === "Leads")!.id;
+/** Airtable's refusal of a record creation in a table limiting who may create records (errors page, 403). */
+const AIRTABLE_SAYS = () => `You are not permitted to create records in table Leads (${tableId()})`;
 
 describe("a table that limits who can create or delete records", () => {
   it("create_records: the reason names the table and what it limits, once, and what to do", async () => {
@@ -41,12 +47,10 @@ describe("a table that limits who can create or delete records", () => {
       const reason = answer.failure?.reason ?? "";
       expect(reason).toBe(
         `Table "Leads" (${tableId()}) limits who can create records, and your Airtable account is not among them: ` +
-          `Airtable refused every record sent so far (403 INVALID_PERMISSIONS: "${AIRTABLE_SAYS}."), so the ` +
+          `Airtable refused every record sent so far (403 INVALID_PERMISSIONS: "${AIRTABLE_SAYS()}."), so the ` +
           "remaining batches were not sent. To write these records, ask a creator of the base to let you create " +
           'records in that table (its "who can create records" permission, in Airtable\'s interface), or write them ' +
-          "to another table; then send again the records get_operation lists as failed or notWritten. (If the " +
-          "records link to records by a name that does not exist yet, typecast would create them in the linked " +
-          "table, and that table's limit gives the same refusal: link existing records instead.)",
+          "to another table; then send again the records get_operation lists as failed or notWritten.",
       );
       // Airtable's sentence is said once, in the reason: the refused records point at it.
       const failed = (answer.results ?? []).filter((r) => r.error !== undefined);
@@ -57,7 +61,7 @@ describe("a table that limits who can create or delete records", () => {
           message: "Refused with the other records: failure.reason says why, once, and what to do.",
         });
       }
-      expect(JSON.stringify(answer.results)).not.toContain("configured to limit");
+      expect(JSON.stringify(answer.results)).not.toContain("not permitted to create");
       expect(leads()).toHaveLength(12);
     } finally {
       mcp.h.sandbox.clearRestrictions(mcp.base.id);
@@ -77,12 +81,12 @@ describe("a table that limits who can create or delete records", () => {
       expect(answer.status).toBe("failed");
       expect(answer.failure?.reason).toBe(
         `Table "Leads" (${tableId()}) limits who can create records, and your Airtable account is not among them: ` +
-          `Airtable refused every record of this write (403 INVALID_PERMISSIONS: "${AIRTABLE_SAYS}."). To write ` +
+          `Airtable refused every record of this write (403 INVALID_PERMISSIONS: "${AIRTABLE_SAYS()}."). To write ` +
           'these records, ask a creator of the base to let you create records in that table (its "who can create ' +
           "records\" permission, in Airtable's interface), or write them to another table; then send again the " +
           "records get_operation lists as failed or notWritten.",
       );
-      expect(JSON.stringify(answer.results)).not.toContain("configured to limit");
+      expect(JSON.stringify(answer.results)).not.toContain("not permitted to create");
       expect(leads()).toHaveLength(12);
     } finally {
       mcp.h.sandbox.clearRestrictions(mcp.base.id);
@@ -104,7 +108,7 @@ describe("a table that limits who can create or delete records", () => {
       expect(answer.status).toBe("failed");
       expect(answer.failure?.reason).toBe(
         `Table "Leads" (${tableId()}) limits who can create records, and your Airtable account is not among them: ` +
-          `Airtable refused every record sent so far (403 INVALID_PERMISSIONS: "${AIRTABLE_SAYS}."), so the ` +
+          `Airtable refused every record sent so far (403 INVALID_PERMISSIONS: "${AIRTABLE_SAYS()}."), so the ` +
           "remaining batches were not sent. To write these records, ask a creator of the base to let you create " +
           'records in that table (its "who can create records" permission, in Airtable\'s interface), or write them ' +
           "to another table; then send again the records get_operation lists as failed or notWritten.",
@@ -136,7 +140,7 @@ describe("a table that limits who can create or delete records", () => {
       expect(one.status).toBe("failed");
       expect(one.failure?.reason).toContain(
         `Table "Leads" (${tableId()}) limits who can create records, and your Airtable account is not among them: ` +
-          `Airtable refused every record of this write (403 INVALID_PERMISSIONS: "${AIRTABLE_SAYS}."). To write`,
+          `Airtable refused every record of this write (403 INVALID_PERMISSIONS: "${AIRTABLE_SAYS()}."). To write`,
       );
       expect(leads()).toHaveLength(12);
     } finally {
@@ -157,11 +161,9 @@ describe("a table that limits who can create or delete records", () => {
       expect(answer.status).toBe("failed");
       expect(answer.failure?.reason).toBe(
         `Table "Leads" (${tableId()}) limits who can create records, and your Airtable account is not among them: ` +
-          `Airtable refused the record of this write (403 INVALID_PERMISSIONS: "${AIRTABLE_SAYS}."). To write it, ` +
+          `Airtable refused the record of this write (403 INVALID_PERMISSIONS: "${AIRTABLE_SAYS()}."). To write it, ` +
           'ask a creator of the base to let you create records in that table (its "who can create records" ' +
-          "permission, in Airtable's interface), or write it to another table; then send it again. (If the record " +
-          "links to records by a name that does not exist yet, typecast would create them in the linked table, and " +
-          "that table's limit gives the same refusal: link existing records instead.)",
+          "permission, in Airtable's interface), or write it to another table; then send it again.",
       );
       expect(answer.message).toContain(answer.failure!.reason);
       expect(answer.results).toEqual([
@@ -203,6 +205,32 @@ describe("a table that limits who can create or delete records", () => {
       expect(answer.failure?.reason).toContain(`Table "Leads" (${tableId()}) limits who can delete records`);
       expect(answer.failure?.reason).toContain('its "who can delete records" permission');
       expect(answer.failure?.reason).not.toContain("typecast");
+      expect(leads()).toHaveLength(12);
+    } finally {
+      mcp.h.sandbox.clearRestrictions(mcp.base.id);
+    }
+  });
+  it("a limited field every record sets: the reason names the field, not a table limit", async () => {
+    // Airtable says "You are not permitted to write cell values in field Notes (fld…)" (errors page, 403): the
+    // product read only the older `the field "Notes" (fld…)` as naming a field, so it told the user that table Leads
+    // limits who can create records and to ask for that permission, which would not help.
+    mcp.h.sandbox.restrictField(mcp.base.id, "Leads", "Notes", mcp.h.demo.user.id);
+    const notesId = mcp.base.tables.find((t) => t.name === "Leads")!.fields.find((x) => x.name === "Notes")!.id;
+    try {
+      const records = Array.from({ length: 25 }, (_, i) => ({ fields: { Name: `noted ${i}`, Notes: "private" } }));
+      const result = await mcp.client.callTool({
+        name: "create_records",
+        arguments: { baseId: mcp.base.id, tableId: "Leads", records },
+      });
+      const answer = result.structuredContent as OperationResultOutput;
+      expect(answer.status).toBe("failed");
+      const reason = answer.failure?.reason ?? "";
+      expect(reason).toContain(
+        `403 INVALID_PERMISSIONS: You are not permitted to write cell values in field Notes (${notesId}).`,
+      );
+      expect(reason).toContain("when Airtable's message names a field, leave that field out of the records");
+      expect(reason).not.toContain("limits who can create records");
+      expect(reason).not.toContain('who can create records" permission');
       expect(leads()).toHaveLength(12);
     } finally {
       mcp.h.sandbox.clearRestrictions(mcp.base.id);

@@ -552,7 +552,7 @@ describe("processOperation", () => {
           index: 13,
           error: {
             type: "INVALID_PERMISSIONS",
-            message: `You are not permitted to perform this operation because the field "Count" (${countId}) has been configured to limit who can perform this operation`,
+            message: `You are not permitted to write cell values in field Count (${countId})`,
           },
         },
       ]);
@@ -572,7 +572,7 @@ describe("processOperation", () => {
       await expect(run(op)).rejects.toThrow(/INVALID_PERMISSIONS/);
       const state = await log.state(op.operationId);
       expect(state?.status).toBe("failed");
-      expect(state?.failure?.reason).toContain("configured to limit who can perform this operation");
+      expect(state?.failure?.reason).toContain(`You are not permitted to create records in table Tasks (${tasks()})`);
       expect(state?.failure?.reason).toMatch(/remaining batches were not sent/);
       // The level was looked up and allows the write: the reason points at the restriction, not at the level, and
       // names the table (session 29: by name and id, and what it limits).
