@@ -454,8 +454,38 @@ function removeOne(ctx: RequestCtx, baseId: string, tableKey: string, recordId: 
 // ---------------------------------------------------------------------------------------------------------------
 // Comments
 
+/**
+ * A mention in a comment's text: `@[…]` around a user id or an email. "Users can be mentioned by including the userId
+ * or email surrounded by @[] in the text field of the request body … Responses from listing, creating, or updating
+ * comments will indicate user mentions by including the userId surrounded by the same @[] in the text field of the
+ * response body. The response will also include a mentioned objectMap that maps mentioned user and user group ids
+ * to detailed information", `{"userId": {"type": "user", "id", "name", "email"}}`
+ * (https://airtable.com/developers/web/api/model/user-mentioned). What Airtable does with an id or email that is no
+ * user is not documented: the sandbox leaves such text as it is, not a mention (a guess). User groups are not modelled.
+ */
+const MENTION = /@\[([^\]\s]+)\]/g;
+
+/** The text as stored: each mentioned email replaced by that user's id (MENTION). */
+function mentionsById(ctx: RequestCtx, text: string): string {
+  return text.replace(MENTION, (token, key: string) => {
+    const user = ctx.env.store.userByIdOrEmail(key);
+    return user === undefined ? token : `@[${user.id}]`;
+  });
+}
+
+/** The `mentioned` object map of a comment's stored text, or undefined when it mentions no user (MENTION). */
+function mentionedIn(ctx: RequestCtx, text: string): Record<string, unknown> | undefined {
+  const out: Record<string, unknown> = {};
+  for (const [, key] of text.matchAll(MENTION)) {
+    const user = ctx.env.store.users.get(key as string);
+    if (user !== undefined) out[user.id] = { type: "user", id: user.id, name: user.name, email: user.email };
+  }
+  return Object.keys(out).length === 0 ? undefined : out;
+}
+
 function renderComment(ctx: RequestCtx, c: StoredRecord["comments"][number]): Record<string, unknown> {
   const author = ctx.env.store.users.get(c.authorId);
+  const mentioned = mentionedIn(ctx, c.text);
   return {
     id: c.id,
     author: { id: c.authorId, email: author?.email, name: author?.name },
@@ -463,6 +493,7 @@ function renderComment(ctx: RequestCtx, c: StoredRecord["comments"][number]): Re
     createdTime: c.createdTime,
     lastUpdatedTime: c.lastUpdatedTime,
     ...(c.parentCommentId !== undefined && { parentCommentId: c.parentCommentId }),
+    ...(mentioned !== undefined && { mentioned }),
   };
 }
 
@@ -511,7 +542,7 @@ function createComment(ctx: RequestCtx, baseId: string, tableKey: string, record
   const comment = {
     id: newId("com"),
     authorId: principalOf(ctx).user.id,
-    text: body.text,
+    text: mentionsById(ctx, body.text),
     createdTime: new Date().toISOString(),
     lastUpdatedTime: null,
     ...(typeof body.parentCommentId === "string" && { parentCommentId: body.parentCommentId }),

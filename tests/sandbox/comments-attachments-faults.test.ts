@@ -34,6 +34,24 @@ describe("comments", () => {
     const noScope = f.sandbox.createPersonalAccessToken(f.user.id, ["data.records:read"]);
     expect((await f.call("GET", path, undefined, noScope)).status).toBe(403);
   });
+
+  it("mentions: @[email] is answered as @[user id], with the mentioned map, on create and on list", async () => {
+    // https://airtable.com/developers/web/api/model/user-mentioned: users are mentioned "by including the userId or
+    // email surrounded by @[]"; answers give "the userId surrounded by the same @[]" and a `mentioned` object map.
+    const ada = f.sandbox.addUser({ email: "ada@example.com", name: "Ada Lovelace" });
+    const path = `${tasks}/${recordId}/comments`;
+    const created = await f.call("POST", path, { text: "@[ADA@example.com] and @[" + f.user.id + "]: see @[nobody]" });
+    expect(created.status).toBe(200);
+    const mentioned = {
+      [ada.id]: { type: "user", id: ada.id, name: "Ada Lovelace", email: "ada@example.com" },
+      [f.user.id]: { type: "user", id: f.user.id, name: "Owner", email: f.user.email },
+    };
+    expect(created.body).toMatchObject({ text: `@[${ada.id}] and @[${f.user.id}]: see @[nobody]`, mentioned });
+    const listed = await f.call("GET", path);
+    expect(listed.body.comments[0]).toMatchObject({ text: created.body.text, mentioned });
+    // A comment without mentions has no map.
+    expect((await f.call("POST", path, { text: "plain" })).body).not.toHaveProperty("mentioned");
+  });
 });
 
 describe("attachments", () => {

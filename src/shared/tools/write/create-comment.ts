@@ -20,7 +20,13 @@ export const createComment = defineWriteTool({
     baseId: baseIdInput,
     tableId: tableIdInput,
     recordId: recordIdInput,
-    text: z.string().min(1).describe("The comment. Mention someone with @[usrXXXXXXXXXXXXXX]."),
+    text: z
+      .string()
+      .min(1)
+      .describe(
+        "The comment. Mention someone with @[usrXXXXXXXXXXXXXX] or @[their email]; Airtable keeps it as @[usr…] " +
+          "(list_comments' mentioned says who).",
+      ),
     parentCommentId: z
       .string()
       .regex(/^com[A-Za-z0-9]{14}$/, "a comment id looks like comXXXXXXXXXXXXXX (17 characters)")
