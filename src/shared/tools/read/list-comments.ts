@@ -5,12 +5,12 @@ import { baseIdInput, cursorInput, recordIdInput, tableIdInput } from "../shapes
 import { withSchema } from "../with-schema.ts";
 
 /** Who a mention in a comment's text (`@[usr…]`, `@[ugp…]`) stands for: Airtable's "user mentioned" model. */
-const mentionOutput = z.object({
-  type: z.string(),
-  id: z.string(),
-  name: z.string().optional(),
-  email: z.string().optional(),
-});
+interface Mention {
+  type: string;
+  id: string;
+  name?: string;
+  email?: string;
+}
 
 const commentOutput = z.object({
   id: z.string(),
@@ -19,8 +19,8 @@ const commentOutput = z.object({
   lastUpdatedTime: z.string().optional(),
   parentCommentId: z.string().optional(),
   author: z.object({ id: z.string(), email: z.string().optional(), name: z.string().optional() }),
-  // A record of unknown, not of mentionOutput: a schema-valued additionalProperties is a keyword some clients refuse
-  // (tests/server/mcp/tools-list-portable.test.ts); the values are mentionOutput's shape (mentionsOf).
+  // A record of unknown, not of Mention objects: a schema-valued additionalProperties is a keyword some clients refuse
+  // (tests/server/mcp/tools-list-portable.test.ts); the values are Mentions (mentionsOf).
   mentioned: z
     .record(z.string(), z.unknown())
     .optional()
@@ -34,11 +34,9 @@ const commentOutput = z.object({
  * email). Without it an agent reading `@[usrXXXXXXXXXXXXXX]` could not say who was meant. Entries that are not
  * objects with a string id are left out; undefined when none is left.
  */
-function mentionsOf(
-  mentioned: Record<string, unknown> | undefined,
-): Record<string, z.infer<typeof mentionOutput>> | undefined {
+function mentionsOf(mentioned: Record<string, unknown> | undefined): Record<string, Mention> | undefined {
   if (mentioned === undefined) return undefined;
-  const out: Record<string, z.infer<typeof mentionOutput>> = {};
+  const out: Record<string, Mention> = {};
   for (const [key, value] of Object.entries(mentioned)) {
     if (typeof value !== "object" || value === null) continue;
     const m = value as Record<string, unknown>;
