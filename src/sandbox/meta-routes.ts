@@ -7,12 +7,14 @@
  * Error choices: unknown or unshared base, unknown table, missing scope → 403 INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND
  * (as for records); schema changes need the "create" permission level (403 INVALID_PERMISSIONS otherwise);
  * invalid definitions → 422 with a specific type (DUPLICATE_OR_EMPTY_FIELD_NAME, DUPLICATE_TABLE_NAME,
- * UNSUPPORTED_FIELD_TYPE, INVALID_FIELD_TYPE_OPTIONS) or INVALID_REQUEST_UNKNOWN for unknown keys / wrong types.
+ * UNSUPPORTED_FIELD_TYPE, INVALID_FIELD_TYPE_OPTIONS) or INVALID_REQUEST_UNKNOWN for unknown keys / wrong types, and
+ * for a table's or field's description over 20,000 characters (an empty one on create table; schema.ts
+ * checkDescription, from Airtable's create-table, update-table and update-field pages).
  * The specific type names are the sandbox's best guess: Airtable does not publish them.
  */
 import { invalidRequest, typed } from "./errors.ts";
 import { isId } from "./ids.ts";
-import { addField, buildApiTable, checkFieldName } from "./schema.ts";
+import { addField, buildApiTable, checkDescription, checkFieldName } from "./schema.ts";
 import {
   json,
   jsonBody,
@@ -113,6 +115,7 @@ function updateTable(ctx: RequestCtx, baseId: string, tableKey: string): Reply {
   const name = optionalString(body, "name");
   const description = optionalString(body, "description");
   if (name === undefined && description === undefined) throw invalidRequest();
+  if (description !== undefined) checkDescription(description, false);
   if (name !== undefined) {
     if (name.trim() === "") throw typed(422, "INVALID_TABLE_NAME", "Table names must be non-empty");
     if (base.tables.some((t) => t !== table && t.name.toLowerCase() === name.trim().toLowerCase())) {
@@ -147,6 +150,7 @@ function updateField(ctx: RequestCtx, baseId: string, tableKey: string, fieldKey
   const name = optionalString(body, "name");
   const description = optionalString(body, "description");
   if (name === undefined && description === undefined) throw invalidRequest();
+  if (description !== undefined) checkDescription(description, false);
   if (name !== undefined) {
     checkFieldName(table, name, field);
     field.name = name.trim();

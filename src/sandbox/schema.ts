@@ -37,6 +37,22 @@ function optionalString(body: Record<string, unknown>, key: string): string | un
   return value;
 }
 
+/**
+ * A table's or field's description: "If present, must be a string no longer than 20,000 characters" (Airtable's
+ * update-table and update-field pages; create-table: "must be a non-empty string no longer than 20,000 characters",
+ * https://airtable.com/developers/web/api/create-table). Counted in code points, as the sandbox counts text cells.
+ * Refused with 422 INVALID_REQUEST_UNKNOWN, the errors page's answer for a body "not understood or not permitted"
+ * (the exact answer is not documented). The create-field page states no limit: not checked there.
+ */
+export const MAX_DESCRIPTION_CHARACTERS = 20_000;
+
+/** Throws 422 INVALID_REQUEST_UNKNOWN for a description over the limit, or empty where `nonEmpty` (see above). */
+export function checkDescription(description: string, nonEmpty: boolean): void {
+  if ([...description].length > MAX_DESCRIPTION_CHARACTERS || (nonEmpty && description === "")) {
+    throw invalidRequest();
+  }
+}
+
 function fieldNameError(name: string): never {
   throw typed(
     422,
@@ -126,6 +142,7 @@ export function buildApiTable(def: unknown, existing: readonly Table[]): Table {
   onlyKeys(def, ["name", "description", "fields"]);
   const table = emptyTable(newId("tbl"), checkTableName(def.name, existing));
   const description = optionalString(def, "description");
+  if (description !== undefined) checkDescription(description, true);
   if (description !== undefined && description !== "") table.description = description;
   if (!Array.isArray(def.fields) || def.fields.length === 0) throw invalidRequest();
   const built: BuiltField[] = [];

@@ -67,6 +67,32 @@ describe("meta API", () => {
     expect(ok.status).toBe(200);
   });
 
+  it("refuses a description over 20,000 characters, and an empty one on create table", async () => {
+    // Create table: "If present, must be a non-empty string no longer than 20,000 characters"; update table and
+    // update field: "must be a string no longer than 20,000 characters" (Airtable's pages for each endpoint).
+    const tables = `/v0/meta/bases/${f.base.id}/tables`;
+    const fields = [{ name: "A", type: "singleLineText" }];
+    const longest = "d".repeat(20_000);
+    const refused = { error: { type: "INVALID_REQUEST_UNKNOWN", message: expect.any(String) } };
+    for (const description of ["", `${longest}d`]) {
+      const answer = await f.call("POST", tables, { name: `T${description.length}`, description, fields });
+      expect(answer.status).toBe(422);
+      expect(answer.body).toEqual(refused);
+    }
+    const table = await f.call("POST", tables, { name: "Kept", description: longest, fields });
+    expect(table.status).toBe(200);
+    const tableId = table.body.id as string;
+    const fieldId = table.body.fields[0].id as string;
+    // An emoji is one character (code points, as text cells are counted), not two UTF-16 units.
+    expect((await f.call("PATCH", `${tables}/${tableId}`, { description: "😀".repeat(20_000) })).status).toBe(200);
+    expect((await f.call("PATCH", `${tables}/${tableId}`, { description: `${longest}d` })).body).toEqual(refused);
+    const field = `${tables}/${tableId}/fields/${fieldId}`;
+    expect((await f.call("PATCH", field, { description: `${longest}d` })).body).toEqual(refused);
+    expect((await f.call("PATCH", field, { description: longest })).status).toBe(200);
+    // "" clears a description on update.
+    expect((await f.call("PATCH", field, { description: "" })).body).not.toHaveProperty("description");
+  });
+
   it("describes, creates and updates tables and fields with Airtable's validation", async () => {
     const schema = await f.call("GET", `/v0/meta/bases/${f.base.id}/tables`);
     const table = schema.body.tables[0];

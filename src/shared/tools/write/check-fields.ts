@@ -742,6 +742,40 @@ export function mergeValueProblems(
 }
 
 /**
+ * Airtable's limit on a table's or field's description: "If present, must be a string no longer than 20,000
+ * characters" (https://airtable.com/developers/web/api/update-table and …/update-field; create-table: "must be a
+ * non-empty string no longer than 20,000 characters"). Counted in code points, as the text-cell limit is.
+ */
+export const MAX_DESCRIPTION_CHARACTERS = 20_000;
+
+/**
+ * Refuses, before anything is queued, a description Airtable would refuse (MAX_DESCRIPTION_CHARACTERS): longer than
+ * 20,000 characters, or empty when `nonEmpty` (create_table: "" clears a description on update, but a new table's
+ * description must have text). `where` names the argument ("description"), `what` whose description it is.
+ * Throws ToolInputError saying which and what to do.
+ */
+export function checkDescription(
+  description: string | undefined,
+  where: string,
+  what: "table" | "field",
+  nonEmpty = false,
+): void {
+  if (description === undefined) return;
+  if (nonEmpty && description === "") {
+    throw new ToolInputError(
+      `${where} is empty: Airtable refuses an empty description for a new ${what}. Leave ${where} out, or give its text.`,
+    );
+  }
+  const length = [...description].length;
+  if (length > MAX_DESCRIPTION_CHARACTERS) {
+    throw new ToolInputError(
+      `${where} is ${length.toLocaleString("en-US")} characters long: Airtable takes a ${what} description of up to ` +
+        `20,000 characters. Shorten it and call again (longer text belongs in a long text field or a comment).`,
+    );
+  }
+}
+
+/**
  * Refuses a new table or field name that is empty or already taken (Airtable compares names case-insensitively).
  * `except` is the item being renamed.
  */

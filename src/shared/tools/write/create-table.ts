@@ -5,6 +5,7 @@ import { baseIdInput } from "../shapes.ts";
 import { ToolInputError } from "../tool-input-error.ts";
 import {
   checkCreatableType,
+  checkDescription,
   checkNewName,
   checkPrimaryFieldType,
   checkRequiredOptions,
@@ -32,7 +33,10 @@ export const createTable = defineWriteTool({
   inputSchema: {
     baseId: baseIdInput,
     name: z.string().min(1).describe("The table's name; unique in the base (case-insensitively)."),
-    description: z.string().optional().describe("Shown to people in Airtable under the table's name."),
+    description: z
+      .string()
+      .optional()
+      .describe("Shown to people in Airtable under the table's name; up to 20,000 characters."),
     fields: z
       .array(fieldSpecInput)
       .describe('At least one field, the primary field first, e.g. [{"name": "Name", "type": "singleLineText"}].'),
@@ -43,6 +47,7 @@ export const createTable = defineWriteTool({
     if (input.fields.length === 0) {
       throw new ToolInputError("fields is empty: a table needs at least one field (its primary field comes first).");
     }
+    checkDescription(input.description, "description", "table", true);
     const firstIndex = new Map<string, number>();
     input.fields.forEach((field, i) => {
       const key = field.name.trim().toLowerCase();

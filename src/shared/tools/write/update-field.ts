@@ -4,7 +4,14 @@ import { defineWriteTool } from "../define-tool.ts";
 import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { ToolInputError } from "../tool-input-error.ts";
-import { checkNewName, describeItem, FieldChecker, givenByName, withWriteSchemaForNames } from "./check-fields.ts";
+import {
+  checkDescription,
+  checkNewName,
+  describeItem,
+  FieldChecker,
+  givenByName,
+  withWriteSchemaForNames,
+} from "./check-fields.ts";
 import { overwriteAnnotations, QUEUED_ITEM_NOTE, singleItemOptions } from "./write-inputs.ts";
 
 export const updateField = defineWriteTool({
@@ -25,7 +32,7 @@ export const updateField = defineWriteTool({
           "spaces when only one field matches.",
       ),
     name: z.string().min(1).optional().describe("The new name; unique in the table (case-insensitively)."),
-    description: z.string().optional().describe('The new description ("" clears it).'),
+    description: z.string().optional().describe('The new description, up to 20,000 characters ("" clears it).'),
     options: z
       .record(z.string(), z.unknown())
       .optional()
@@ -42,6 +49,7 @@ export const updateField = defineWriteTool({
     if (input.name === undefined && input.description === undefined) {
       throw new ToolInputError("Nothing to change: give name, description, or both.");
     }
+    checkDescription(input.description, "description", "field");
     const { table, field } = await withWriteSchemaForNames(
       ctx,
       input.baseId,

@@ -4,7 +4,7 @@ import { defineWriteTool } from "../define-tool.ts";
 import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { ToolInputError } from "../tool-input-error.ts";
-import { checkNewName, givenByName, withWriteSchemaForNames } from "./check-fields.ts";
+import { checkDescription, checkNewName, givenByName, withWriteSchemaForNames } from "./check-fields.ts";
 import { overwriteAnnotations, QUEUED_ITEM_NOTE, singleItemOptions } from "./write-inputs.ts";
 
 export const updateTable = defineWriteTool({
@@ -17,7 +17,7 @@ export const updateTable = defineWriteTool({
     baseId: baseIdInput,
     tableId: tableIdInput,
     name: z.string().min(1).optional().describe("The new name; unique in the base (case-insensitively)."),
-    description: z.string().optional().describe('The new description ("" clears it).'),
+    description: z.string().optional().describe('The new description, up to 20,000 characters ("" clears it).'),
   },
   outputSchema: operationResultShape,
   annotations: overwriteAnnotations,
@@ -25,6 +25,7 @@ export const updateTable = defineWriteTool({
     if (input.name === undefined && input.description === undefined) {
       throw new ToolInputError("Nothing to change: give name, description, or both.");
     }
+    checkDescription(input.description, "description", "table");
     const { table } = await withWriteSchemaForNames(
       ctx,
       input.baseId,
