@@ -93,6 +93,28 @@ describe("meta API", () => {
     expect((await f.call("PATCH", field, { description: "" })).body).not.toHaveProperty("description");
   });
 
+  it("a dateTime field's timeZone is a value of Airtable's Timezone model", async () => {
+    // https://airtable.com/developers/web/api/model/timezone enumerates "utc", "client" and IANA Region/City names.
+    const fields = `/v0/meta/bases/${f.base.id}/tables/${f.base.tables[0]!.id}/fields`;
+    let n = 0;
+    const create = (timeZone: string) =>
+      f.call("POST", fields, {
+        name: `Meeting ${++n}`,
+        type: "dateTime",
+        options: { dateFormat: { name: "iso" }, timeFormat: { name: "24hour" }, timeZone },
+      });
+    for (const zone of ["utc", "client", "Europe/Berlin", "Asia/Kolkata", "America/Argentina/Buenos_Aires"]) {
+      const created = await create(zone);
+      expect(created.status, zone).toBe(200);
+      expect(created.body.options.timeZone).toBe(zone);
+    }
+    for (const zone of ["UTC", "GMT", "Etc/UTC", "US/Eastern", "EST", "+01:00", "europe/berlin", "Europe/Berlinn"]) {
+      const refused = await create(zone);
+      expect(refused.status, zone).toBe(422);
+      expect(refused.body.error.type, zone).toBe("INVALID_FIELD_TYPE_OPTIONS");
+    }
+  });
+
   it("describes, creates and updates tables and fields with Airtable's validation", async () => {
     const schema = await f.call("GET", `/v0/meta/bases/${f.base.id}/tables`);
     const table = schema.body.tables[0];

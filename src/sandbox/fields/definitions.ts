@@ -190,7 +190,53 @@ function compileOrRefuse(type: string, text: string, fields: { name: string; typ
   }
 }
 
-function dateOptions(type: string, options: Record<string, unknown> | undefined): Record<string, unknown> {
+/** The regions of the IANA names in Airtable's Timezone model (https://airtable.com/developers/web/api/model/timezone). */
+const ZONE_REGIONS = [
+  "Africa",
+  "America",
+  "Antarctica",
+  "Arctic",
+  "Asia",
+  "Atlantic",
+  "Australia",
+  "Europe",
+  "Indian",
+  "Pacific",
+];
+
+/**
+ * Whether `zone` is a value of Airtable's Timezone model, which a dateTime field's `options.timeZone` is (field model,
+ * "Date and time"): the model enumerates `"utc"`, `"client"` (each viewer's own zone) and IANA names of places,
+ * Region/City, spelled as the IANA database spells them ("Europe/Berlin", "America/Argentina/Buenos_Aires"). Not in
+ * it: "UTC" or "GMT" in capitals, "Etc/…", "US/Eastern", abbreviations ("EST", "CET"), offsets, another case
+ * ("europe/berlin"). The sandbox takes any Region/City name of those regions that Node's Intl knows, each part
+ * capitalised as IANA writes it (the model's list is a snapshot of the IANA database; names added since, such as
+ * "Europe/Kyiv", are taken — a guess).
+ */
+export function isAirtableTimeZone(zone: string): boolean {
+  if (zone === "utc" || zone === "client") return true;
+  const [region, ...rest] = zone.split("/");
+  if (
+    !ZONE_REGIONS.includes(region ?? "") ||
+    rest.length === 0 ||
+    rest.some((part) => !/^[A-Z][A-Za-z0-9_+-]*$/.test(part))
+  ) {
+    return false;
+  }
+  if (Intl.supportedValuesOf("timeZone").includes(zone)) return true;
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function dateOptions(
+  type: string,
+  options: Record<string, unknown> | undefined,
+  forApi = false,
+): Record<string, unknown> {
   const dateFormat = options?.dateFormat;
   if (!isObject(dateFormat) || typeof dateFormat.name !== "string" || !(dateFormat.name in DATE_FORMATS)) {
     throw invalidOptions(type, "options.dateFormat.name must be one of local, friendly, us, european, iso");
@@ -206,6 +252,14 @@ function dateOptions(type: string, options: Record<string, unknown> | undefined)
       throw invalidOptions(type, "options.timeFormat.name must be 12hour or 24hour");
     }
     if (typeof timeZone !== "string" || timeZone === "") throw invalidOptions(type, "options.timeZone is required");
+    // Through the API the zone must be a value of Airtable's Timezone model (isAirtableTimeZone); a seeded base's
+    // fields were made in Airtable's interface, which offers only those.
+    if (forApi && !isAirtableTimeZone(timeZone)) {
+      throw invalidOptions(
+        type,
+        'options.timeZone must be "utc", "client" or a time zone name such as "Europe/Berlin"',
+      );
+    }
     out.timeFormat = { name: timeFormat.name, format: timeFormat.name === "12hour" ? "h:mma" : "HH:mm" };
     out.timeZone = timeZone;
   }
@@ -342,7 +396,7 @@ export function normaliseFieldDef(def: FieldDef, ctx: DefinitionContext): Normal
     }
     case "date":
     case "dateTime":
-      return { options: dateOptions(type, options) };
+      return { options: dateOptions(type, options, ctx.forApi) };
     case "checkbox": {
       // As for a rating: icon and color are part of a checkbox's write format (field model, Checkbox).
       if (ctx.forApi) requireOptions(type, options, ["icon", "color"]);

@@ -114,7 +114,7 @@ const ZONE_HELP =
  * A zone for each abbreviation an agent is likely to write: the one named in the refusal. Several places share most
  * of them ("CET" is Berlin's, Paris's, Rome's …): the refusal says "e.g." and asks for the person's own place.
  */
-const ABBREVIATION_ZONES: Readonly<Record<string, string>> = {
+export const ABBREVIATION_ZONES: Readonly<Record<string, string>> = {
   CET: "Europe/Berlin",
   CEST: "Europe/Berlin",
   MET: "Europe/Berlin",
@@ -166,7 +166,7 @@ function refuseAbbreviationOrOffset(given: string): void {
 }
 
 /** Whether a trimmed zone is written as an offset from UTC ("+01:00", "-0500", "UTC+1", "GMT-5"). */
-function isOffset(name: string): boolean {
+export function isOffset(name: string): boolean {
   return /^[+−-]?\d/.test(name) || /^(utc|gmt)\s*[+−-]/i.test(name);
 }
 

@@ -24,6 +24,7 @@ import {
 } from "./check-values.ts";
 import { formatCount } from "../../format-count.ts";
 import { closestNames } from "../../closest-name.ts";
+import { ABBREVIATION_ZONES, isOffset } from "../cell-format.ts";
 import { alsoGivenIn, type ProblemLine } from "./write-problems.ts";
 import {
   MAX_CLOSE_RECORDS_LISTED,
@@ -1220,7 +1221,8 @@ function optionsText(value: unknown): string {
  * array of `{ name, color? }`; "Link to another record": `options.linkedTableId`) lists them without a default, and
  * the sandbox refuses them alike (src/sandbox/fields/definitions.ts, normaliseFieldDef). So: a select without a
  * `choices` list, a choice that is not `{ "name": <non-empty text> }` (a bare `"Lead"` is the usual one), and a link
- * without `linkedTableId`. Other options are left to Airtable (the display options of number and date types:
+ * without `linkedTableId`; and a dateTime's `timeZone` that is not a value of Airtable's Timezone model
+ * (fieldTimeZoneProblem). Other options are left to Airtable (the display options of number and date types:
  * missingDisplayOptions).
  * @param where the argument holding the options, as the refusal names it: "options" or "fields[2].options"
  * @throws ToolInputError naming `where`, what is missing and the options to send
@@ -1245,6 +1247,10 @@ export function checkRequiredOptions(type: string, options: Record<string, unkno
       );
     }
   }
+  if (type === "dateTime" && typeof options?.timeZone === "string") {
+    const problem = fieldTimeZoneProblem(options.timeZone, `${where}.timeZone`);
+    if (problem !== undefined) throw new ToolInputError(problem);
+  }
   if (type === "multipleRecordLinks") {
     const linked = options?.linkedTableId;
     if (typeof linked !== "string" || linked.trim() === "") {
@@ -1256,6 +1262,78 @@ export function checkRequiredOptions(type: string, options: Record<string, unkno
   }
 }
 
+/** The regions of the IANA names in Airtable's Timezone model (https://airtable.com/developers/web/api/model/timezone). */
+const ZONE_REGIONS = new Set([
+  "Africa",
+  "America",
+  "Antarctica",
+  "Arctic",
+  "Asia",
+  "Atlantic",
+  "Australia",
+  "Europe",
+  "Indian",
+  "Pacific",
+]);
+
+/** What every refusal of a field's zone ends with: the three kinds of value Airtable takes. */
+const FIELD_ZONE_HELP =
+  'Give "utc" (lowercase) for UTC, "client" to show each viewer their own zone, or the IANA name of a place such ' +
+  'as "Europe/Berlin" or "America/New_York".';
+
+/**
+ * Why `zone` cannot be a dateTime field's `options.timeZone`, or undefined when it can. The field model types it as
+ * Airtable's Timezone model (https://airtable.com/developers/web/api/model/timezone), an enumeration of `"utc"`,
+ * `"client"` (each viewer's own zone) and IANA Region/City names spelled as the IANA database spells them; so "UTC",
+ * "GMT", "Etc/UTC", "US/Eastern", abbreviations ("EST"), offsets ("+01:00") and another case ("europe/berlin") are
+ * not values Airtable takes, and a field created with one would fail in the worker, after the call answered "queued".
+ * A Region/City name Node's Intl knows is taken (the model's list is a snapshot of the IANA database). The sandbox
+ * checks the same rule (src/sandbox/fields/definitions.ts, isAirtableTimeZone). `where` names the argument.
+ */
+export function fieldTimeZoneProblem(zone: string, where: string): string | undefined {
+  if (zone === "utc" || zone === "client") return undefined;
+  const given = `${where} ${JSON.stringify(zone)}`;
+  const name = zone.trim();
+  if (/^(etc\/)?(utc|gmt|uct|zulu|universal|z)$/i.test(name) || name.toLowerCase() === "client") {
+    const meant = name.toLowerCase() === "client" ? '"client"' : '"utc"';
+    return `${given} is not spelled as Airtable's zones are: write ${meant}. ${FIELD_ZONE_HELP}`;
+  }
+  const abbreviated = ABBREVIATION_ZONES[name.toUpperCase()];
+  if (abbreviated !== undefined || isOffset(name)) {
+    const what = isOffset(name) ? "an offset" : "an abbreviation";
+    const example = abbreviated === undefined ? "" : ` (e.g. ${JSON.stringify(abbreviated)} for ${name.toUpperCase()})`;
+    return `${given} is ${what}, not a time zone Airtable takes: give the IANA name of the place${example}. ${FIELD_ZONE_HELP}`;
+  }
+  const zones = Intl.supportedValuesOf("timeZone");
+  const [region, ...rest] = name.split("/");
+  const wellFormed =
+    name === zone &&
+    ZONE_REGIONS.has(region ?? "") &&
+    rest.length > 0 &&
+    rest.every((part) => /^[A-Z][A-Za-z0-9_+-]*$/.test(part));
+  if (wellFormed && (zones.includes(zone) || intlKnows(zone))) return undefined;
+  const sameCase = zones.find((z) => z.toLowerCase() === name.toLowerCase());
+  const near = sameCase !== undefined ? [sameCase] : closestNames(name, zones);
+  const suggestion =
+    near.length > 0
+      ? ` Did you mean ${near
+          .slice(0, 3)
+          .map((z) => JSON.stringify(z))
+          .join(" or ")}?`
+      : "";
+  return `${given} is not a time zone Airtable takes.${suggestion} ${FIELD_ZONE_HELP}`;
+}
+
+/** Whether Node's Intl takes `zone` as a time zone. */
+function intlKnows(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * The refusal of a new number, percent, currency, date, dateTime or duration field whose display options the field
  * model's write format lists with no default and Airtable (and the sandbox: normaliseFieldDef) refuses a create
@@ -1263,7 +1341,7 @@ export function checkRequiredOptions(type: string, options: Record<string, unkno
  * `{"name": "Qty", "type": "number"}`, the field most agents create first, failed only in the worker): `precision`
  * for number and percent, `precision` and `symbol` for currency, `dateFormat` for date, `dateFormat`, `timeFormat`
  * and `timeZone` for dateTime, `durationFormat` for duration (REQUIRED_DISPLAY_OPTIONS). Only their presence is
- * checked; their values are left to Airtable. A checkbox's and a rating's are filled in instead (DEFAULT_FIELD_OPTIONS
+ * checked here; their values are left to Airtable, but for a dateTime's timeZone (checkRequiredOptions). A checkbox's and a rating's are filled in instead (DEFAULT_FIELD_OPTIONS
  * in write-inputs.ts). Checked once the base and table are known (in the schema callback), so that a base the
  * sign-in cannot reach, or an unknown table, is told first. Undefined when nothing is missing.
  * @param where the argument holding the options, as the refusal names it: "options" or "fields[2].options"
