@@ -11,6 +11,7 @@ import { compileFormula, FormulaError, type CompiledFormula } from "./formula.ts
 import { COMPUTED_TYPES, isEmptyResult, WriteContext, writeCell, type Attachment } from "./field-values.ts";
 import { STORED_READ_ONLY_TYPES } from "./fields/registry.ts";
 import { formatCell, type StringFormat } from "./fields/string-format.ts";
+import { isAirtableTimeZone } from "./fields/definitions.ts";
 import { cellText, type CellReader } from "./fields/reader.ts";
 import { removeLinksTo, syncInverse } from "./fields/links.ts";
 import { newId, isId } from "./ids.ts";
@@ -184,7 +185,11 @@ function compare(a: string | number | undefined, b: string | number | undefined)
 }
 
 /** Checks cellFormat, timeZone and userLocale: cellFormat=string needs both of the others (Airtable's list records
- * docs: "The timeZone and userLocale parameters are required when using string as the cellFormat"). */
+ * docs: "The timeZone and userLocale parameters are required when using string as the cellFormat"). The timeZone is
+ * typed as Airtable's Timezone model (https://airtable.com/developers/web/api/model/timezone: "utc", "client" and
+ * IANA Region/City names; fields/definitions.ts isAirtableTimeZone), so "UTC", "Etc/UTC" or "EST", which Intl takes,
+ * are refused as unknown. "utc" formats in UTC; "client" too (what Airtable makes of it server-side is not
+ * documented: a guess). */
 export function stringFormatOf(q: Pick<ListQuery, "cellFormat" | "timeZone" | "userLocale">): StringFormat | undefined {
   if (q.cellFormat === undefined || q.cellFormat === "json") return undefined;
   if (q.cellFormat !== "string") throw invalidRequest();
@@ -195,12 +200,14 @@ export function stringFormatOf(q: Pick<ListQuery, "cellFormat" | "timeZone" | "u
       "Invalid request: the timeZone and userLocale parameters are required when using string as the cellFormat",
     );
   }
+  const timeZone = q.timeZone === "utc" || q.timeZone === "client" ? "UTC" : q.timeZone;
   try {
-    new Intl.DateTimeFormat(q.userLocale, { timeZone: q.timeZone });
+    if (!isAirtableTimeZone(q.timeZone)) throw new RangeError(q.timeZone);
+    new Intl.DateTimeFormat(q.userLocale, { timeZone });
   } catch {
     throw typed(422, "INVALID_REQUEST_UNKNOWN", "Invalid request: unknown timeZone or userLocale");
   }
-  return { timeZone: q.timeZone, userLocale: q.userLocale };
+  return { timeZone, userLocale: q.userLocale };
 }
 
 /** A view's sort as list records applies it; fields deleted since are skipped. */

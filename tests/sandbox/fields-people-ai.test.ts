@@ -211,7 +211,7 @@ describe("formulas and cellFormat=string", () => {
     );
     expect(byName.body.records.map((r: { fields: { Name: string } }) => r.fields.Name)).toEqual(["Alpha"]);
 
-    const text = await f.call("GET", `${path()}?cellFormat=string&timeZone=UTC&userLocale=en-us`);
+    const text = await f.call("GET", `${path()}?cellFormat=string&timeZone=utc&userLocale=en-us`);
     const first = text.body.records[0].fields;
     expect(first.Author).toBe("Owner");
     expect(first.Editor).toBe("Owner");

@@ -32,7 +32,7 @@ const asDemo = (method: string, path: string, body?: unknown) => f.call(method, 
 
 describe("cellFormat=string", () => {
   it("requires timeZone and userLocale", async () => {
-    for (const query of ["cellFormat=string", "cellFormat=string&timeZone=UTC", "cellFormat=string&userLocale=en"]) {
+    for (const query of ["cellFormat=string", "cellFormat=string&timeZone=utc", "cellFormat=string&userLocale=en"]) {
       const r = await asDemo("GET", `${contacts}?${query}`);
       expect({ query, status: r.status, type: r.body.error?.type }).toEqual({
         query,
@@ -43,6 +43,23 @@ describe("cellFormat=string", () => {
     expect((await asDemo("POST", `${contacts}/listRecords`, { cellFormat: "string" })).status).toBe(422);
     expect((await asDemo("GET", `${contacts}?cellFormat=string&timeZone=Mars/Olympus&userLocale=en`)).status).toBe(422);
     expect((await asDemo("GET", `${contacts}?cellFormat=csv`)).status).toBe(422);
+  });
+
+  it("takes a timeZone of Airtable's Timezone model only: utc, client or an IANA Region/City name", async () => {
+    // https://airtable.com/developers/web/api/model/timezone (list records types timeZone as it): "UTC", "Etc/UTC",
+    // "GMT" and "EST" are names Intl knows but not values of the model.
+    for (const zone of ["utc", "client", "Europe/Berlin", "America/Argentina/Buenos_Aires"]) {
+      const r = await asDemo("GET", `${contacts}?maxRecords=1&cellFormat=string&timeZone=${zone}&userLocale=en`);
+      expect(r.status, zone).toBe(200);
+    }
+    for (const zone of ["UTC", "Etc/UTC", "GMT", "EST", "europe/berlin"]) {
+      const r = await asDemo("GET", `${contacts}?maxRecords=1&cellFormat=string&timeZone=${zone}&userLocale=en`);
+      expect({ zone, status: r.status, type: r.body.error?.type }).toEqual({
+        zone,
+        status: 422,
+        type: "INVALID_REQUEST_UNKNOWN",
+      });
+    }
   });
 
   it("renders every cell as the text a user sees, in the time zone asked for", async () => {
@@ -69,16 +86,16 @@ describe("cellFormat=string", () => {
     });
     for (const value of Object.values(text.fields)) expect(typeof value).toBe("string");
     // The same through POST listRecords (timeZone and userLocale in its query string) and get record.
-    const post = await asDemo("POST", `${contacts}/listRecords?timeZone=UTC&userLocale=en`, {
+    const post = await asDemo("POST", `${contacts}/listRecords?timeZone=utc&userLocale=en`, {
       maxRecords: 1,
       cellFormat: "string",
     });
     expect(post.body.records[0].fields.Company).toBe("Acme");
-    const one = await asDemo("GET", `${contacts}/${json.id}?cellFormat=string&timeZone=UTC&userLocale=en`);
+    const one = await asDemo("GET", `${contacts}/${json.id}?cellFormat=string&timeZone=utc&userLocale=en`);
     expect(one.body.fields["Company name"]).toBe("Acme");
     const companies = await asDemo(
       "GET",
-      `/v0/${demo.base.id}/Companies?maxRecords=1&cellFormat=string&timeZone=UTC&userLocale=en-us`,
+      `/v0/${demo.base.id}/Companies?maxRecords=1&cellFormat=string&timeZone=utc&userLocale=en-us`,
     );
     expect(companies.body.records[0].fields).toMatchObject({
       "Annual revenue": "$250,000",
@@ -154,7 +171,7 @@ describe("cellFormat=string: times of computed fields and negative amounts", () 
       Change: "-5%",
     });
     // In German the separators are the locale's; the symbol is still the field's, in front.
-    const german = await f.call("GET", `${path}?cellFormat=string&timeZone=UTC&userLocale=de`);
+    const german = await f.call("GET", `${path}?cellFormat=string&timeZone=utc&userLocale=de`);
     expect(german.body.records[0].fields).toMatchObject({ Created: wall(created, 0), Amount: "-$1.234,50" });
 
     // The meta API shows each field's result as set up, and `client` for the ones set up without.
@@ -255,7 +272,7 @@ describe("POST listRecords", () => {
     // Without cellFormat too: they are not body parameters at all.
     const alone = await asDemo("POST", `${contacts}/listRecords`, { maxRecords: 1, timeZone: "UTC" });
     expect(alone.body.error?.type).toBe("INVALID_REQUEST_UNKNOWN");
-    const inQuery = await asDemo("POST", `${contacts}/listRecords?timeZone=UTC&userLocale=en`, {
+    const inQuery = await asDemo("POST", `${contacts}/listRecords?timeZone=utc&userLocale=en`, {
       maxRecords: 1,
       cellFormat: "string",
     });

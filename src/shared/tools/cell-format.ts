@@ -12,6 +12,7 @@
  *   show a person times in the wrong zone without a word, and Airtable itself has no default).
  * - a timeZone Intl does not know (Node's IANA database), or one it knows that is an abbreviation ("CET") or an
  *   offset ("+01:00"), which Airtable's list of zones does not hold; a userLocale that is not a BCP 47 tag Intl knows.
+ *   UTC in any spelling ("UTC", "GMT", "Etc/UTC") is sent as "utc", the Timezone model's value.
  * - timeZone or userLocale without cellFormat "string": Airtable documents them only for "string" ("The time zone that
  *   should be used to format dates when using string as the cellFormat"); with JSON cells they would change nothing
  *   and an agent would read UTC instants as local times, so they are refused with the two ways out.
@@ -196,6 +197,9 @@ function checkTimeZone(given: string): string {
     throw new ToolInputError(`timeZone ${JSON.stringify(given)} is not a time zone name: ${suggestion}${ZONE_HELP}`);
   }
   refuseAbbreviationOrOffset(given);
+  // UTC is "utc" in Airtable's Timezone model (https://airtable.com/developers/web/api/model/timezone), which list
+  // records types timeZone as: "UTC", "GMT" or "Etc/UTC", which Intl takes and this server's help names, are sent so.
+  if (/^(etc\/)?(utc|gmt|uct|universal|zulu)$/i.test(given.trim())) return "utc";
   // Intl takes any case; Airtable's list of zones spells them one way. An alias ("Asia/Calcutta") is sent as given.
   return resolved.toLowerCase() === given.toLowerCase() ? resolved : given;
 }

@@ -103,6 +103,24 @@ describe('cellFormat "string": cells as a person sees them in Airtable', () => {
     expect(raw.fields.Fee).toBe(1234.5);
   });
 
+  it('timeZone "UTC" (as the tools\' own help names it) is sent as "utc", the Timezone model\'s value', async () => {
+    // List records types timeZone as Airtable's Timezone model ("utc", "client", IANA Region/City names:
+    // https://airtable.com/developers/web/api/model/timezone); "UTC" is not one of its values. The sandbox took any
+    // zone Intl knows, so the server sent "UTC" as given, which Airtable's model does not hold.
+    for (const timeZone of ["UTC", "GMT", "Etc/UTC", "utc"]) {
+      const listed = await call("list_records", {
+        baseId: mcp.base.id,
+        tableId: "Meetings",
+        cellFormat: "string",
+        timeZone,
+        userLocale: "en-gb",
+      });
+      expect(listed.isError, `${timeZone}: ${listed.text}`).toBe(false);
+      const kickoff = (listed.data.records as Rec[]).find((r) => r.fields.Name === "Kickoff")!;
+      expect(kickoff.fields.Starts, timeZone).toBe("4/3/2026 09:00");
+    }
+  });
+
   it("a field shown in one zone for all collaborators, other than the call's, is named in a note", async () => {
     // "Starts in Berlin" shows Berlin times whatever the call's zone, and its string says no zone: an agent that asked
     // for New York would tell a New Yorker 10:00am (a Berlin time) as theirs. Shown in each viewer's zone, "Starts"
