@@ -35,6 +35,10 @@
  *   override says otherwise. BullMQ duplicates the connection it is given for a Worker's and a QueueEvents' blocking
  *   reads (bullmq utils/create-backend.js `duplicateClient`), so those inherit whatever that connection has: give
  *   them a waiting one (`blockingDuplicate`).
+ * - ioredis 6.1 asks Redis for maintenance notifications (`maintNotifications: "auto"`; plain Redis refuses and
+ *   nothing changes). While Redis Software/Cloud announces a migration or failover, a command with a timeout gets
+ *   max(`commandTimeout`, `maintRelaxedCommandTimeout`) and fails "Command timed out during server maintenance";
+ *   fail-fast connections set the latter to their own timeout, and isRedisUnavailable/isCommandTimeout know it.
  * - `connectTimeout` covers the TCP (and TLS) connect only. A stopped Redis's kernel still accepts connections; the
  *   ready check that follows (INFO) is bounded by `commandTimeout`, after which ioredis reconnects.
  */
@@ -52,6 +56,10 @@ export function failFastRedisOptions(commandTimeoutMs: number): RedisOptions {
   const maxReconnectDelayMs = Math.max(10, Math.floor(commandTimeoutMs / 4));
   return {
     commandTimeout: commandTimeoutMs,
+    // ioredis 6.1 (maintNotifications "auto", RESP3): during a Redis Software/Cloud maintenance window it raises every
+    // command's timeout to max(commandTimeout, this), 10 s by default; people keep the bound REDIS_COMMAND_TIMEOUT_MS
+    // promises, and are told to try again, rather than wait out a migration.
+    maintRelaxedCommandTimeout: commandTimeoutMs,
     enableOfflineQueue: true,
     maxRetriesPerRequest: 0,
     autoResendUnfulfilledCommands: false,

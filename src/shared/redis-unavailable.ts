@@ -8,6 +8,10 @@ import type { Logger } from "./logger.ts";
 const MESSAGES = [
   // ioredis's commandTimeout (redis-connection.ts): a Redis that stalls without closing the connection.
   /^Command timed out$/,
+  // The same during a Redis Software/Cloud maintenance window (ioredis 6.1 CommandTimeoutDuringMaintenanceError,
+  // SocketTimeoutDuringMaintenanceError: "Command timed out during server maintenance (relaxed timeout: …ms)").
+  /^Command timed out during server maintenance/,
+  /^Socket timeout during server maintenance/,
   /Reached the max retries per request limit/i,
   /Connection is closed/i,
   /Stream isn't writeable/i,
@@ -96,7 +100,8 @@ export function redisDoesNotAnswer(error: unknown): boolean {
  * the break or never will.
  */
 export function isCommandTimeout(error: unknown): boolean {
-  return error instanceof Error && /^Command timed out$/.test(error.message);
+  // ioredis 6.1 names the timeout of a command sent during a maintenance window differently (redis-connection.ts).
+  return error instanceof Error && /^Command timed out( during server maintenance|$)/.test(error.message);
 }
 
 export const TEMPORARILY_UNAVAILABLE =
