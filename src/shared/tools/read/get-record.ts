@@ -9,6 +9,7 @@ import { ToolInputError } from "../tool-input-error.ts";
 import { z } from "zod";
 import { cellFormatInputs, fixedZoneNote, resolveCellFormat } from "../cell-format.ts";
 import { setCell } from "../../airtable/cell-object.ts";
+import { AirtableNotFoundError } from "../../airtable/errors.ts";
 
 export const getRecord = defineTool({
   name: "get_record",
@@ -38,10 +39,11 @@ export const getRecord = defineTool({
     }));
     // Cells keyed by field id, so the record's table is known for sure: Airtable answers a record of any table of
     // the base whatever table the path names (get-record), and a record of another table must not pass as this one.
-    const byId = await ctx.airtable.getRecord(input.baseId, cached.table.id, input.recordId, {
-      returnFieldsByFieldId: true,
-      ...format,
-    });
+    const byId = await ctx.airtable
+      .getRecord(input.baseId, cached.table.id, input.recordId, { returnFieldsByFieldId: true, ...format })
+      .catch((error: unknown) => {
+        throw missingRecord(error, input.recordId, cached.table, input.baseId) ?? error;
+      });
     const { schema, table, unknownKeys } = await schemaForRecords(ctx, input.baseId, cached, [byId], "id");
     // Refused only when another table holds its fields; a field no table shows yet (a schema read while the
     // field was being added or deleted) keeps its id as key. A record with no cells at all cannot be told apart.
@@ -69,4 +71,25 @@ function keyedByName(record: AirtableRecord, table: AirtableTable): AirtableReco
   const fields: Record<string, unknown> = {};
   for (const [id, value] of Object.entries(record.fields)) setCell(fields, names.get(id) ?? id, value);
   return { ...record, fields };
+}
+
+/**
+ * Airtable's answer to a get of a record id no table of the base has, 404 MODEL_ID_NOT_FOUND "Record not found"
+ * (src/sandbox/errors.ts recordNotFound says where it was seen), told with the id, the table and what to do. A
+ * record of another table of the base is no such case: Airtable's get finds it whatever table the path names (the
+ * handler then names its table), so the id is deleted, mistyped, or another base's. Undefined for any other error.
+ */
+function missingRecord(
+  error: unknown,
+  recordId: string,
+  table: AirtableTable,
+  baseId: string,
+): ToolInputError | undefined {
+  if (!(error instanceof AirtableNotFoundError) || error.type !== "MODEL_ID_NOT_FOUND") return undefined;
+  return new ToolInputError(
+    `Airtable found no record ${recordId} in table ${JSON.stringify(table.name)} (${table.id}), nor in any other ` +
+      `table of base ${baseId} (${error.status} ${error.type}: ${error.message}): it was deleted, the id is ` +
+      `mistyped, or it is a record of another base. Find the record with list_records or search_records (a ` +
+      "filterByFormula on its primary field), then call get_record with the id they answer.",
+  );
 }
