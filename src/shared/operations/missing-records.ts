@@ -86,6 +86,12 @@ export interface MissingRecordOptions {
   wholeRequest?: boolean;
   /** Where the records are, when looked up: the table named by name and id, and each record's own table. */
   where?: RecordWhereabouts;
+  /**
+   * Every id of the refused request that a read found missing from the table (processor.ts #existingIds), in
+   * request order. Airtable's message names only the first (ROW_DOES_NOT_EXIST, a delete's NOT_FOUND), so a record's
+   * error quoting it names the request's other missing ids too, and says Airtable named only the first.
+   */
+  missingInRequest?: readonly string[];
 }
 
 /**
@@ -136,8 +142,17 @@ export function missingRecordMessage(
   const table = where === undefined ? tableId : shownTable(where.table);
   // Where each id is, when it was looked up: said instead of the two usual causes for one id, after them for several.
   const found = ids.map((id) => whereaboutsSentence(kind, id, where)).filter((s) => s !== undefined);
+  // The request's other missing records, when a read found several: Airtable's message names the first only.
+  const others = whole ? [] : (opts.missingInRequest ?? []).filter((id) => !ids.includes(id));
+  const alsoMissing =
+    others.length === 0 ? "" : ` and ${others.length === 1 ? "record" : "records"} ${others.join(", ")}, also missing,`;
+  const firstOnly =
+    others.length === 0 || refusal.message.match(RECORD_ID_IN_TEXT) === null
+      ? ""
+      : ", naming only the first missing record";
   const quoted =
-    `(Airtable refused the request carrying ${whole ? "them" : "it"} with ${refusal.status} ${refusal.type}: ` +
+    `(Airtable refused the request carrying ${whole ? "them" : "it"}${alsoMissing} with ${refusal.status} ` +
+    `${refusal.type}${firstOnly}: ` +
     `${sentence(refusal.message)}` +
     `${opts.othersResent === true ? " The other records of that request were sent again without it." : ""})`;
   // The words every request refused as a whole gets (whole-request.ts).

@@ -457,7 +457,10 @@ class OperationRun {
                 ? {
                     culprits: indexes.filter((index) => unsplitMissing.includes(idOf(index) ?? "")),
                     own: (index: number) =>
-                      missingRecordMessage(op.kind, op.tableId ?? "", [idOf(index)!], error, { where }),
+                      missingRecordMessage(op.kind, op.tableId ?? "", [idOf(index)!], error, {
+                        where,
+                        missingInRequest: unsplitMissing,
+                      }),
                   }
                 : undefined;
           if (op.options.onError === "continue") {
@@ -761,12 +764,14 @@ class OperationRun {
       const results = missing.map((index) => ({ index, recordId: gone(items.get(index)) }));
       await this.#append({ type: "batch.succeeded", batch, results });
     } else {
-      const where = await this.#whereabouts(missing.map((index) => ids[indexes.indexOf(index)]!));
+      const missingIds = [...new Set(missing.map((index) => ids[indexes.indexOf(index)]!))];
+      const where = await this.#whereabouts(missingIds);
       const errors = missing.map((index): ItemError => {
         const id = ids[indexes.indexOf(index)]!;
         const message = missingRecordMessage(op.kind, op.tableId ?? "", [id], error, {
           othersResent: present.length > 0,
           where,
+          missingInRequest: missingIds,
         });
         return { index, type: error.type, message };
       });

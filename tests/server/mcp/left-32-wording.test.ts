@@ -3,7 +3,11 @@
  * the sandbox:
  * - get_record of an id no table of the base has: Airtable's bare "Record not found" (404 MODEL_ID_NOT_FOUND) is
  *   told with the id, the table, why (deleted, mistyped, another base's: a get finds a record of another table of
- *   the base) and what to do (get-record.ts missingRecord).
+ *   the base) and what to do (get-record.ts missingRecord);
+ * - a batch naming several records the table does not have: Airtable's refusal names the first only, and every
+ *   record's error quoted it, so the second's quoted another record's id; the read that settles them finds them all,
+ *   and each error now names the request's other missing ids and says Airtable named only the first
+ *   (missing-records.ts missingInRequest), under onError "continue" and "stop".
  */
 import { describe, expect, it } from "vitest";
 import { callToolAnswer } from "../../support/mcp-test-harness.ts";
@@ -47,6 +51,56 @@ describe("get_record of a record id the base does not have", () => {
         `table of base ${mcp.base.id} (404 MODEL_ID_NOT_FOUND: Record not found): it was deleted, the id is ` +
         "mistyped, or it is a record of another base. Find the record with list_records or search_records (a " +
         "filterByFormula on its primary field), then call get_record with the id they answer.",
+    );
+  });
+});
+
+describe("a batch naming several records the table does not have", () => {
+  const A = "recAAAAAAAAAAAAAA";
+  const B = "recBBBBBBBBBBBBBB";
+  type Item = { index: number; id?: string; error?: { type: string; message: string } };
+  const results = (answer: { data: unknown }) => (answer.data as { results: Item[] }).results;
+
+  it("update_records (onError continue): each error names the other missing id and that Airtable named the first", async () => {
+    const ada = mcp.h.sandbox.listRecordsDirect(mcp.base.id, "Contacts").find((r) => r.fields.Name === "Ada")!;
+    const answer = await call("update_records", {
+      baseId: mcp.base.id,
+      tableId: "Contacts",
+      records: [
+        { id: ada.id, fields: { Email: "ada@example.org" } },
+        { id: A, fields: { Name: "x" } },
+        { id: B, fields: { Name: "y" } },
+      ],
+    });
+    const [written, first, second] = results(answer);
+    expect(written).toEqual({ index: 0, id: ada.id });
+    expect(first!.error!.message).toContain(
+      `(Airtable refused the request carrying it and record ${B}, also missing, with 422 ROW_DOES_NOT_EXIST, ` +
+        `naming only the first missing record: Record ID ${A} does not exist in this table.`,
+    );
+    expect(second!.error!.message).toMatch(new RegExp(`^Record ${B} does not exist in table`));
+    expect(second!.error!.message).toContain(
+      `(Airtable refused the request carrying it and record ${A}, also missing, with 422 ROW_DOES_NOT_EXIST, ` +
+        `naming only the first missing record: Record ID ${A} does not exist in this table.`,
+    );
+  });
+
+  it("delete_records (onError stop): the same for a delete's 404 NOT_FOUND", async () => {
+    const answer = await call("delete_records", {
+      baseId: mcp.base.id,
+      tableId: "Contacts",
+      onError: "stop",
+      recordIds: [A, B],
+    });
+    const [first, second] = results(answer);
+    expect(first!.error!.message).toContain(
+      `(Airtable refused the request carrying it and record ${B}, also missing, with 404 NOT_FOUND, naming only ` +
+        `the first missing record: Could not find a record with ID "${A}".)`,
+    );
+    expect(second!.error!.message).toMatch(new RegExp(`^Record ${B} no longer exists in table`));
+    expect(second!.error!.message).toContain(
+      `(Airtable refused the request carrying it and record ${A}, also missing, with 404 NOT_FOUND, naming only ` +
+        `the first missing record: Could not find a record with ID "${A}".)`,
     );
   });
 });

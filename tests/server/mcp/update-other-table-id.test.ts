@@ -50,10 +50,11 @@ describe("an update naming a record of another table, or of none", () => {
     expect(answer.isError, answer.text).toBe(false);
     expect(answer.data).toMatchObject({ status: "completed_with_errors", done: true });
     // Airtable's 422 for an update naming a record the table lacks names the first such id of the request
-    // (src/sandbox/errors.ts recordNotInTable); both records were refused with that request.
-    const quoted =
-      "(Airtable refused the request carrying it with 422 ROW_DOES_NOT_EXIST: Record ID " +
-      `${project.id} does not exist in this table.)`;
+    // (src/sandbox/errors.ts recordNotInTable); both records were refused with that request, and each one's error
+    // names the other (the read settling them found both: missing-records.ts missingInRequest).
+    const quoted = (other: string) =>
+      `(Airtable refused the request carrying it and record ${other}, also missing, with 422 ROW_DOES_NOT_EXIST, ` +
+      `naming only the first missing record: Record ID ${project.id} does not exist in this table.)`;
     const expected: Result[] = [
       {
         index: 0,
@@ -63,7 +64,7 @@ describe("an update naming a record of another table, or of none", () => {
             `Record ${project.id} is not in table "Tasks" (${tasks}): it is a record of table "Projects" ` +
             `(${projects}) (record ids belong to one table). To update it there, call update_records again with ` +
             `tableId "${projects}"; to update a record of "Tasks", find its id with list_records or search_records ` +
-            `in that table. ${quoted}`,
+            `in that table. ${quoted(missing)}`,
         },
       },
       {
@@ -73,7 +74,7 @@ describe("an update naming a record of another table, or of none", () => {
           message:
             `Record ${missing} does not exist in table "Tasks" (${tasks}), nor in any other table of the base: it ` +
             "was deleted, or the id is mistyped. Find the record with list_records or search_records in this table " +
-            `and call again with its id. ${quoted}`,
+            `and call again with its id. ${quoted(project.id)}`,
         },
       },
     ];
