@@ -25,9 +25,10 @@ function givesList(state: OperationState, index: number, fieldId: string, field:
 }
 
 /**
- * `List cells of the records this upsert updated were set to exactly the lists given, removing the items they held
- * that are not in them: "Owner" (results index 0). To add to a cell instead, upsert again with addToLists: true and
- * the items to add (read the record to see what it holds now).` Empty when no updated record was given a list.
+ * `List cells of the records this upsert updated were set to exactly the lists given, not added to: "Owner" (results
+ * index 0). An item such a cell held that its list lacks is no longer in it (nothing was read first, so which, if
+ * any, is not known). To add to a cell instead, upsert again with addToLists: true and the items to add (get_record
+ * shows what a record holds now).` Empty when no updated record was given a list.
  */
 export function listsReplacedSentence(state: OperationState): string {
   const replaced = state.operation.options.listsReplaced;
@@ -46,9 +47,12 @@ export function listsReplacedSentence(state: OperationState): string {
   const listed = indexList(sorted);
   const which =
     listed.split(", ").length > RECORDS_LISTED ? `${formatCount(sorted.length)} records` : `results index ${listed}`;
+  // Nothing was read before the write, so whether a cell lost anything is not known: an upsert giving a cell the
+  // items it held, or more, removed nothing, and the words must not say it did.
   return (
-    "List cells of the records this upsert updated were set to exactly the lists given, removing the items they " +
-    `held that are not in them: ${fields.join(", ")} (${which}). To add to a cell instead, upsert again with ` +
-    "addToLists: true and the items to add (get_record shows what a record holds now)."
+    "List cells of the records this upsert updated were set to exactly the lists given, not added to: " +
+    `${fields.join(", ")} (${which}). An item such a cell held that its list lacks is no longer in it (nothing was ` +
+    "read first, so which, if any, is not known). To add to a cell instead, upsert again with addToLists: true and " +
+    "the items to add (get_record shows what a record holds now)."
   );
 }

@@ -52,6 +52,13 @@ const upsert = async (args: Record<string, unknown>) => {
   return result.structuredContent as OperationResultOutput;
 };
 
+/** The sentence naming the list cells an upsert set (`named`: the fields and records), as list-replacements.ts words it. */
+const REPLACED = (named: string) =>
+  `List cells of the records this upsert updated were set to exactly the lists given, not added to: ${named}. An ` +
+  "item such a cell held that its list lacks is no longer in it (nothing was read first, so which, if any, is not " +
+  "known). To add to a cell instead, upsert again with addToLists: true and the items to add (get_record shows what " +
+  "a record holds now).";
+
 describe("upsert_records without addToLists", () => {
   it("names the list cells it replaced in the records it updated, and how to add instead", async () => {
     const answer = await upsert({
@@ -66,11 +73,7 @@ describe("upsert_records without addToLists", () => {
     ]);
     // As Airtable does: the owners it held are gone (the default is unchanged).
     expect(cells("Tasks", "Export data").fields.Owner).toHaveLength(1);
-    expect(answer.message).toBe(
-      "Done: 2 records written of 2. List cells of the records this upsert updated were set to exactly the lists " +
-        'given, removing the items they held that are not in them: "Owner" (results index 0). To add to a cell ' +
-        "instead, upsert again with addToLists: true and the items to add (get_record shows what a record holds now).",
-    );
+    expect(answer.message).toBe(`Done: 2 records written of 2. ${REPLACED('"Owner" (results index 0)')}`);
     const polled = await mcp.client.callTool({ name: "get_operation", arguments: { operationId: answer.operationId } });
     expect((polled.structuredContent as OperationResultOutput).message).toBe(answer.message);
   });
@@ -86,5 +89,14 @@ describe("upsert_records without addToLists", () => {
     });
     expect(added.message).toBe("Done: 1 record written of 1.");
     expect(cells("Tasks", "Write copy").fields.Owner).toHaveLength(2);
+  });
+
+  it("does not say items were removed when the lists given hold every item the cells held", async () => {
+    // "Export data" holds the label "ops" (and, after the first case, one owner): given "ops" and one more, the
+    // cell loses nothing, and the answer must not say it removed anything (h-left32: it said "removing the items").
+    const answer = await upsert({ records: [{ fields: { Title: "Export data", Labels: ["ops", "urgent"] } }] });
+    expect(cells("Tasks", "Export data").fields.Labels).toEqual(["ops", "urgent"]);
+    expect(answer.message).not.toContain("removing");
+    expect(answer.message).toBe(`Done: 1 record written of 1. ${REPLACED('"Labels" (results index 0)')}`);
   });
 });
