@@ -28,22 +28,42 @@ export function isZonelessDateTime(value: unknown): value is string {
 
 /**
  * A time (H:MM, or an hour with AM/PM) followed by a time zone written in letters ("Dec 24, 2026 5:00 PM EST",
- * "2026-12-24 17:00 CET", "5pm (PST)"): group 1 the letters. "AM" and "PM" are no zone; "Z" (one letter) is ISO 8601's
- * UTC; letters after a date alone ("2026-12-24 TBD") name no zone.
+ * "2026-12-24 17:00 CET", "5pm (PST)", "5:00 pm est"): group 1 the letters, in either case. "AM" and "PM" are no
+ * zone; "Z" (one letter) is ISO 8601's UTC; letters after a date alone ("2026-12-24 TBD") name no zone.
  */
 const LETTER_ZONE =
-  /(?:\d:[0-5]\d(?::[0-5]\d)?(?:\s*[AaPp]\.?[Mm]\.?)?|\d\s*[AaPp]\.?[Mm]\.?)\s*\(?([A-Z]{2,5})\)?\s*$/;
+  /(?:\d:[0-5]\d(?::[0-5]\d)?(?:\s*[AaPp]\.?[Mm]\.?)?|\d\s*[AaPp]\.?[Mm]\.?)\s*\(?([A-Za-z]{2,5})\)?\s*$/;
 
 /**
- * The zone abbreviation a dateTime cell's text ends with ("EST" for "Dec 24, 2026 5:00 PM EST"), or undefined. Such
- * text is left to Airtable's typecast (check-values.ts wordedDateTime does not convert it), which documents no
- * reading of it, and abbreviations are ambiguous (CST: US Central or China Standard Time; IST: India, Ireland or
- * Israel): the answer names it (zonelessTimesSentence), as it names a zoneless time.
+ * Zone abbreviations taken in lower or mixed case too ("5:00 pm est"): letters in capitals after a time are taken
+ * for a zone whatever they are, but a word after a time ("5:00 pm sharp", "9:00 today") is not one. The
+ * abbreviations in common use in English for the zones of North America, Europe, India, East Asia and Australia.
+ */
+const LOWERCASE_ZONES: ReadonlySet<string> = new Set(
+  (
+    "EST EDT CST CDT MST MDT PST PDT AKST AKDT HST AST ADT NST NDT ET CT MT PT BST IST CET CEST EET EEST WET WEST " +
+    "MSK JST KST HKT SGT AEST AEDT ACST ACDT AWST NZST NZDT"
+  ).split(" "),
+);
+
+/** Zones written in letters that name offset +00:00 exactly, ambiguous in nothing: no zone to warn of. */
+const UTC_ZONES: ReadonlySet<string> = new Set(["UTC", "GMT", "UT"]);
+
+/**
+ * The zone abbreviation a dateTime cell's text ends with ("EST" for "Dec 24, 2026 5:00 PM EST", and for "5:00 pm
+ * est"), or undefined. Such text is left to Airtable's typecast (check-values.ts wordedDateTime does not convert it),
+ * which documents no reading of it, and abbreviations are ambiguous (CST: US Central or China Standard Time; IST:
+ * India, Ireland or Israel): the answer names it (zonelessTimesSentence), as it names a zoneless time. UTC and GMT are
+ * not: they are +00:00 (wordedDateTime sends such a time with Z). Lower or mixed case is taken only for the
+ * abbreviations of LOWERCASE_ZONES.
  */
 export function zoneInLetters(value: unknown): string | undefined {
   if (typeof value !== "string") return undefined;
-  const zone = LETTER_ZONE.exec(value)?.[1];
-  return zone === undefined || zone === "AM" || zone === "PM" ? undefined : zone;
+  const letters = LETTER_ZONE.exec(value)?.[1];
+  if (letters === undefined) return undefined;
+  const zone = letters.toUpperCase();
+  if (zone === "AM" || zone === "PM" || UTC_ZONES.has(zone)) return undefined;
+  return letters === zone || LOWERCASE_ZONES.has(zone) ? letters : undefined;
 }
 
 /** The value record `index` gives `fieldId` (by `field` name in operations stored by name). */

@@ -307,6 +307,34 @@ describe("a date and time without a zone, for a dateTime field", () => {
     expect(mcp.h.sandbox.listRecordsDirect(mcp.base.id, "Tasks").length).toBe(before);
   });
 
+  it("UTC and GMT in letters are +00:00, sent as Z without a warning; zone letters in lower case are named", async () => {
+    // h-left32 (Session 31's left): "UTC"/"GMT" were warned of as ambiguous, like CST, and "5:00 pm est" passed
+    // unnamed.
+    const answer = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      records: [
+        { fields: { Title: "Utc", Start: "Dec 24, 2026 5:00 PM UTC", Due: "2026-12-24 17:00 (GMT)" } },
+        { fields: { Title: "Lower", Start: "Dec 24, 2026 5:00 pm est" } },
+        { fields: { Title: "Local", Due: "2026-12-24T09:00" } },
+      ],
+    });
+    expect(answer.isError, answer.text).toBe(false);
+    const utc = mcp.h.sandbox.listRecordsDirect(mcp.base.id, "Tasks").find((r) => r.fields.Title === "Utc")!;
+    expect(utc.fields.Start).toBe("2026-12-24T17:00:00.000Z");
+    expect(utc.fields.Due).toBe("2026-12-24T17:00:00.000Z");
+    expect(answer.data.message).not.toContain('"UTC"');
+    expect(answer.data.message).not.toContain('"GMT"');
+    expect(answer.data.message).toBe(
+      'Done: 3 records written of 3. Dates and times given without a zone: "Due" (results index 2) read in the ' +
+        "field's time zone, Europe/Berlin. If another zone was meant, update those records with the offset, such " +
+        'as "2026-12-24T09:00-08:00" (Los Angeles in winter). Dates and times with a zone in letters were left to ' +
+        "Airtable's typecast, which does not document how it reads one (CST may be US Central or China Standard " +
+        'Time): "Start" (results index 1: "est"). If the time stored is not the one meant, update those records in ' +
+        'ISO form with the offset, such as "2026-12-24T17:00-05:00" (5 pm US Eastern in winter).',
+    );
+  });
+
   it("says nothing when every date and time has a zone", async () => {
     const answer = await call("create_records", {
       baseId: mcp.base.id,

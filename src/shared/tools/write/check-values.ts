@@ -637,6 +637,8 @@ const MONTHS: ReadonlyMap<string, number> = new Map(
   ]),
 );
 
+/** A time's trailing "UTC" or "GMT", "(utc)" too: the zone of offset +00:00 (wordedDateTime sends it as Z). */
+const UTC_SUFFIX = /(?<=[\dMm.])\s*\(?(?:UTC|GMT)\)?\s*$/i;
 /** "2026-12-24 5pm", "2026-12-24T5:30 PM": an ISO date with a 12-hour time (clockTime reads the time). */
 const ISO_DATE_12H = /^\s*(\d{4})-(\d{2})-(\d{2})[Tt ]\s*(\d{1,2}(?::[0-5]\d(?::[0-5]\d)?)?\s*[AaPp]\.?\s*[Mm]\.?)\s*$/;
 /** "Dec 24, 2026", "Thursday, December 24th 2026 at 5:00 PM": month name first, then day and year, then a time. */
@@ -683,6 +685,15 @@ function checkWordedDay(value: string, where: string, name: string): void {
  * (checkWordedDay refuses it).
  */
 function wordedDateTime(value: string): string | undefined {
+  // A time in UTC or GMT (either case, in parentheses or not): +00:00 exactly, which ISO 8601 writes Z, so the time
+  // is sent in the form Airtable documents instead of left to typecast ("2026-12-24 17:00 UTC" too).
+  const utc = UTC_SUFFIX.exec(value);
+  if (utc !== null) {
+    const rest = value.slice(0, utc.index);
+    const spaced = rest.replace(/^(\d{4}-\d{2}-\d{2})[Tt]/, "$1 ");
+    const local = SPACED_DATE_TIME.exec(spaced) === null ? wordedDateTime(rest) : spaced.replace(" ", "T");
+    return local !== undefined && local.length > 10 && !/(?:Z|[+-]\d{2}:\d{2})$/.test(local) ? `${local}Z` : undefined;
+  }
   const iso = ISO_DATE_12H.exec(value);
   if (iso !== null) {
     const clock = clockTime(iso[4]!.trim());
