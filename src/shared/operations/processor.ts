@@ -829,15 +829,15 @@ class OperationRun {
    * table. One schema read, then one get-record per id (Airtable answers a record of any table of the base, whatever
    * table the path names), through the limiter like every request; at most WHEREABOUTS_LOOKUPS ids per run, so that a
    * large write of wrong ids costs a few requests, not one more per record (the others keep the usual two causes,
-   * with the table named). Undefined for delete_records (a missing record there was most often deleted already, by
-   * a retry, and its words say so), and when the schema cannot be read (no scope, a failure): the message is as
+   * with the table named). A delete's too, only when it failed (a delete re-sent after a lost answer is settled as
+   * written, not looked up): an id of another table is then named with its table instead of "already deleted, or an
+   * id from another table". Undefined when the schema cannot be read (no scope, a failure): the message is as
    * before.
    * A lookup that fails otherwise, or a cancel during it, leaves that id not looked up.
    */
   async #whereabouts(ids: readonly string[]): Promise<RecordWhereabouts | undefined> {
     const op = this.#op;
-    // A delete's missing record was most often deleted already (a retry), which its words say: not looked up.
-    if (op.tableId === undefined || op.kind === "delete_records") return undefined;
+    if (op.tableId === undefined) return undefined;
     let tables: BaseSchema["tables"];
     try {
       tables = await this.#baseTables();

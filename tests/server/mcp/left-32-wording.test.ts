@@ -7,7 +7,10 @@
  * - a batch naming several records the table does not have: Airtable's refusal names the first only, and every
  *   record's error quoted it, so the second's quoted another record's id; the read that settles them finds them all,
  *   and each error now names the request's other missing ids and says Airtable named only the first
- *   (missing-records.ts missingInRequest), under onError "continue" and "stop".
+ *   (missing-records.ts missingInRequest), under onError "continue" and "stop";
+ * - delete_records naming a record of another table of the base said "already deleted, or an id from another table";
+ *   a failed delete's ids are now looked up as an update's are (one get-record each, at most 10 per run) and the
+ *   table holding it is named, with the tableId to call again with.
  */
 import { describe, expect, it } from "vitest";
 import { callToolAnswer } from "../../support/mcp-test-harness.ts";
@@ -102,5 +105,21 @@ describe("a batch naming several records the table does not have", () => {
       `(Airtable refused the request carrying it and record ${A}, also missing, with 404 NOT_FOUND, naming only ` +
         `the first missing record: Could not find a record with ID "${A}".)`,
     );
+  });
+});
+
+describe("delete_records naming a record of another table of the base", () => {
+  it("names the table that holds it and the tableId to delete it with; deletes nothing", async () => {
+    const acme = mcp.h.sandbox.listRecordsDirect(mcp.base.id, "Companies")[0]!;
+    const answer = await call("delete_records", { baseId: mcp.base.id, tableId: "Contacts", recordIds: [acme.id] });
+    const [only] = (answer.data as { results: { error?: { message: string } }[] }).results;
+    expect(only!.error!.message).toBe(
+      `Record ${acme.id} is not in table "Contacts" (${tableId("Contacts")}): it is a record of table "Companies" ` +
+        `(${tableId("Companies")}) (record ids belong to one table). To delete it there, call delete_records again ` +
+        `with tableId "${tableId("Companies")}"; to delete a record of "Contacts", find its id with list_records or ` +
+        `search_records in that table. (Airtable refused the request carrying it with 404 NOT_FOUND: Could not find ` +
+        `a record with ID "${acme.id}".)`,
+    );
+    expect(mcp.h.sandbox.listRecordsDirect(mcp.base.id, "Companies").map((r) => r.id)).toContain(acme.id);
   });
 });
