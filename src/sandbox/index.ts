@@ -135,6 +135,8 @@ export interface Sandbox {
   close(): Promise<void>;
   // --- setup (direct, no HTTP, no rate limits) ---
   addUser(user: { id?: string; email: string; name?: string }): { id: string; email: string; name: string };
+  /** The user with this id or email (as addUser made them), or undefined: a restored state file's users. */
+  findUser(idOrEmail: string): { id: string; email: string; name: string } | undefined;
   /**
    * Default: all scopes, and every base the user can see; `bases` limits it to those (a personal access token's
    * "Access" list: other bases are not listed and answer 403 INVALID_PERMISSIONS_OR_MODEL_NOT_FOUND).
@@ -482,6 +484,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       store.users.set(created.id, created);
       changed();
       return { ...created };
+    },
+    findUser(idOrEmail) {
+      const user = store.userByIdOrEmail(idOrEmail);
+      return user === undefined ? undefined : { id: user.id, email: user.email, name: user.name };
     },
     createPersonalAccessToken(userId, scopes = [...ALL_SCOPES], bases) {
       if (!store.users.has(userId)) throw new Error(`unknown user ${userId}`);

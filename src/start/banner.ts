@@ -1,5 +1,6 @@
 import { settingsFileLine, settingsFileTypos, type SettingsFile } from "../shared/config.ts";
 import { isLoopbackHost } from "../shared/loopback-host.ts";
+import { READ_ONLY_BASE_NAME } from "../sandbox/demo-data.ts";
 
 /**
  * What `npm start` prints for a person once it listens (plain text on stdout, beside the JSON log lines): the
@@ -15,8 +16,11 @@ export interface BannerFacts {
   mode: "embedded" | "distributed";
   /** Absolute DATA_DIR (embedded mode). */
   dataDir?: string;
-  /** Present when the fake Airtable runs in this process. */
-  demo?: { userEmail: string; dataFile: string };
+  /**
+   * Present when the fake Airtable runs in this process; `readOnlyBase`: whether its read-only demo base is there
+   * (the banner names it only then).
+   */
+  demo?: { userEmail: string; dataFile: string; readOnlyBase?: boolean };
   /**
    * What `npm start` read from .env: the note on PUBLIC_URL and PORT says which of them to change there, and a
    * name there that misspells a setting gets a note of its own (settingsFileTypos).
@@ -43,8 +47,13 @@ export function banner(facts: BannerFacts): string {
       "",
       "  This is a FAKE Airtable: the project's sandbox, running inside this process with demo data",
       `  (base "Demo CRM"; kept in ${facts.demo.dataFile}). Nothing you do here reaches airtable.com.`,
-      `  Sign-in is automatic, as the demo user ${facts.demo.userEmail}. A second base, "Demo Price List (read-only)",`,
-      "  is shared with the demo user as read-only: a write there shows the refusal a too-low permission level gets.",
+      `  Sign-in is automatic, as the demo user ${facts.demo.userEmail}.` +
+        (facts.demo.readOnlyBase === true ? ` A second base, "${READ_ONLY_BASE_NAME}",` : ""),
+      ...(facts.demo.readOnlyBase === true
+        ? [
+            "  is shared with the demo user as read-only: a write there shows the refusal a too-low permission level gets.",
+          ]
+        : []),
       "",
       "  To use your real Airtable: register an OAuth integration at https://airtable.com/create/oauth with the",
       `  redirect URL ${facts.publicUrl}/oauth/callback and all six scopes (README: Registering the Airtable OAuth`,

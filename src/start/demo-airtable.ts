@@ -1,12 +1,12 @@
 /**
  * The fake Airtable of the embedded demo (`npm start` with no AIRTABLE_CLIENT_ID outside production): the
  * project's sandbox (src/sandbox), started in this process on a loopback port, seeded once with the demo base
- * and a second base the demo user may only read (permissionLevel read: demo-data.ts seedReadOnlyDemo),
- * its data kept in DATA_DIR/fake-airtable.json, and every browser that reaches its sign-in signed in as the demo
+ * and a second base the demo user may only read (permissionLevel read: demo-data.ts seedReadOnlyDemo; added to
+ * the data of a run from before it existed), its data kept in DATA_DIR/fake-airtable.json, and every browser that reaches its sign-in signed in as the demo
  * user. The MCP server is pointed at it as if it were airtable.com.
  */
 import path from "node:path";
-import { DEMO_USER_EMAIL, seedDemo, seedReadOnlyDemo } from "../sandbox/demo-data.ts";
+import { DEMO_OWNER_EMAIL, DEMO_USER_EMAIL, seedDemo, seedReadOnlyDemo } from "../sandbox/demo-data.ts";
 import { startSandbox, type Sandbox } from "../sandbox/index.ts";
 
 /** The OAuth integration the demo registers at the fake Airtable (AIRTABLE_CLIENT_ID's stand-in). */
@@ -27,6 +27,8 @@ export interface DemoAirtable {
   dataFile: string;
   /** Whether the data came from an earlier run (false: freshly seeded demo data). */
   restored: boolean;
+  /** Whether the read-only demo base is there (seeded with the data, or added to an earlier run's: see below). */
+  readOnlyBase: boolean;
 }
 
 /** `redirectUri`: the MCP server's Airtable callback (PUBLIC_URL/oauth/callback), registered for the demo client. */
@@ -40,8 +42,12 @@ export async function startDemoAirtable(opts: { dataDir: string; redirectUri: st
   if (!sandbox.restored) {
     const demo = seedDemo(sandbox, DEMO_USER_EMAIL);
     // Beside it, a base the demo user may only read, to try a refused write (README: Try it with the sandbox).
-    // Data kept from a run before this base existed is left as it is (a fresh DATA_DIR has both).
     seedReadOnlyDemo(sandbox, demo.user.id);
+  } else if (sandbox.findUser(DEMO_OWNER_EMAIL) === undefined) {
+    // Data kept from a run before the read-only base existed (session 31): its owner is no user yet, so the base is
+    // not there; it is added beside the data kept, which stays as it is, so the banner naming it is true.
+    const demoUser = sandbox.findUser(DEMO_USER_EMAIL);
+    if (demoUser !== undefined) seedReadOnlyDemo(sandbox, demoUser.id);
   }
   return {
     sandbox,
@@ -54,5 +60,6 @@ export async function startDemoAirtable(opts: { dataDir: string; redirectUri: st
     userEmail: DEMO_USER_EMAIL,
     dataFile,
     restored: sandbox.restored,
+    readOnlyBase: sandbox.findUser(DEMO_OWNER_EMAIL) !== undefined,
   };
 }

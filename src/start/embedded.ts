@@ -227,7 +227,9 @@ async function startInDataDir(config: Config, opts: EmbeddedOptions): Promise<Ru
       port,
       mode: "embedded",
       dataDir,
-      ...(demo !== undefined && { demo: { userEmail: demo.userEmail, dataFile: demo.dataFile } }),
+      ...(demo !== undefined && {
+        demo: { userEmail: demo.userEmail, dataFile: demo.dataFile, readOnlyBase: demo.readOnlyBase },
+      }),
       ...(opts.settingsFile !== undefined && { settingsFile: opts.settingsFile }),
     }),
   );
