@@ -371,7 +371,8 @@ describe("read tools, end to end over MCP", () => {
       recordId: "recAAAAAAAAAAAAAA",
     });
     expect(missing.isError).toBe(true);
-    expect(missing.text).toMatch(/no such record/);
+    expect(missing.text).toContain('Airtable found no record recAAAAAAAAAAAAAA in table "Companies"');
+    expect(missing.text).toContain("Find the record with list_records or search_records");
   });
 
   it("list_comments lists a record's comments and pages", async () => {
