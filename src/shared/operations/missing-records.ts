@@ -168,10 +168,15 @@ export function missingRecordMessage(
       owner === null
         ? deletes
           ? `Record ${ids[0] ?? ""} no longer exists in table ${table}, nor in any other table of the base: it was ` +
-            `already deleted, or the id is mistyped. Nothing is left to delete for it.`
-          : `Record ${ids[0] ?? ""} does not exist in table ${table}, nor in any other table of the base: it was ` +
-            "deleted, or the id is mistyped. Find the record with list_records or search_records in this table and " +
-            "call again with its id."
+            `already deleted, the id is mistyped, or it is a record of another base. Nothing is left to delete ` +
+            "for it in this base."
+          : // An id from another base is the third cause get_record names too (get-record.ts missingRecord): an
+            // agent working on two bases reuses an id of the other one, and "deleted or mistyped" sends it looking
+            // for a typo. Which base holds it is not looked up (a schema read of every base the token sees).
+            `Record ${ids[0] ?? ""} does not exist in table ${table}, nor in any other table of the base: it was ` +
+            "deleted, the id is mistyped, or it is a record of another base (a record is written through its own " +
+            "base's baseId). Find the record with list_records or search_records in this table and call again " +
+            "with its id."
         : found[0]!;
     return `${subject}${upsertNote}${notSplit} ${quoted}`;
   }

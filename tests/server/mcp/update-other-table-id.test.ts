@@ -73,8 +73,9 @@ describe("an update naming a record of another table, or of none", () => {
           type: "ROW_DOES_NOT_EXIST",
           message:
             `Record ${missing} does not exist in table "Tasks" (${tasks}), nor in any other table of the base: it ` +
-            "was deleted, or the id is mistyped. Find the record with list_records or search_records in this table " +
-            `and call again with its id. ${quoted(project.id)}`,
+            "was deleted, the id is mistyped, or it is a record of another base (a record is written through its " +
+            "own base's baseId). Find the record with list_records or search_records in this table and call again " +
+            `with its id. ${quoted(project.id)}`,
         },
       },
     ];

@@ -171,8 +171,9 @@ describe("a record id the table does not have", () => {
           message:
             // Looked up in the base (session 30): in no table, so neither "another table" nor its tableId.
             `Record ${missing} does not exist in table "Tasks" (${t.tableId}), nor in any other table of the base: ` +
-            "it was deleted, or the id is mistyped. Find the record with list_records or search_records in this " +
-            "table and call again with its id. (Airtable refused the request carrying it with 422 " +
+            "it was deleted, the id is mistyped, or it is a record of another base (a record is written through " +
+            "its own base's baseId). Find the record with list_records or search_records in this table and call " +
+            "again with its id. (Airtable refused the request carrying it with 422 " +
             `ROW_DOES_NOT_EXIST: Record ID ${missing} does not exist in this table.)`,
         },
       },
@@ -220,8 +221,9 @@ describe("a record id the table does not have", () => {
       type: "ROW_DOES_NOT_EXIST",
       message:
         `Record ${other} does not exist in table "Tasks" (${t.tableId}), nor in any other table of the base: it was ` +
-        "deleted, or the id is mistyped. Find the record with list_records or search_records in this table and " +
-        "call again with its id. (Airtable refused the request carrying it with 422 ROW_DOES_NOT_EXIST: Record ID " +
+        "deleted, the id is mistyped, or it is a record of another base (a record is written through its own " +
+        "base's baseId). Find the record with list_records or search_records in this table and call again with " +
+        "its id. (Airtable refused the request carrying it with 422 ROW_DOES_NOT_EXIST: Record ID " +
         `${other} does not exist in this table.) Airtable refused records 0, 1 (one request, refused as a whole) ` +
         "for this record: the 1 other record was not written, and can be sent again as it is.",
     });
@@ -242,8 +244,8 @@ describe("a record id the table does not have", () => {
       });
     const said =
       `Record ${missing} does not exist in table "Tasks" (${t.tableId}), nor in any other table of the base: it was ` +
-      "deleted, or the id is mistyped. Find the record with list_records or search_records in this table and call " +
-      "again with its id. With an id, upsert_records only updates that record (Airtable ignores fieldsToMergeOn for " +
+      "deleted, the id is mistyped, or it is a record of another base (a record is written through its own base's " +
+      "baseId). Find the record with list_records or search_records in this table and call again with its id. With an id, upsert_records only updates that record (Airtable ignores fieldsToMergeOn for " +
       "it and never creates it): to create the record when no record matches, leave id out and give its " +
       "fieldsToMergeOn values.";
     const refusal = `422 ROW_DOES_NOT_EXIST: Record ID ${missing} does not exist in this table`;
@@ -346,7 +348,8 @@ describe("a record id the table does not have", () => {
         index < 10
           ? new RegExp(
               `^Record ${ids[index]} no longer exists in table "Tasks" \\(${t.tableId}\\), nor in any other table ` +
-                "of the base: it was already deleted, or the id is mistyped\\. Nothing is left to delete for it\\.",
+                "of the base: it was already deleted, the id is mistyped, or it is a record of another base\\. " +
+                "Nothing is left to delete for it in this base\\.",
             )
           : new RegExp(
               `^Record ${ids[index]} no longer exists in table "Tasks" \\(${t.tableId}\\), or never did: it was ` +

@@ -451,7 +451,8 @@ describe("processOperation", () => {
       // delete for it.
       expect(message).toContain(
         `Record ${ids[failed[i]!.index]!} no longer exists in table "Tasks" (${tasks()}), nor in any other table of ` +
-          "the base: it was already deleted, or the id is mistyped. Nothing is left to delete for it.",
+          "the base: it was already deleted, the id is mistyped, or it is a record of another base. Nothing is left " +
+          "to delete for it in this base.",
       );
     }
     // The id of another table is named with its table (h-left32: it said "already deleted, or an id from another

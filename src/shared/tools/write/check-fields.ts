@@ -815,12 +815,27 @@ const digitsOf = (name: string) => name.replace(/\D/gu, "");
  * (src/shared/closest-name.ts, the rule every "did you mean" of this server follows: the same letters and digits
  * once case and separators are set aside, else within 2 edits for a name of 6 characters or more, 1 for 3 to 5,
  * none below) whose digits are the new option's: "Custmer" → "Customer", "Follow up" → "Follow-up", but "Tier 2" is
- * not a misspelling of "Tier 1" nor "2025" of "2026".
+ * not a misspelling of "Tier 1" nor "2025" of "2026". Failing that, an option whose words are a whole run of the new
+ * name's, or the other way round ("Closed Won" → "Won", "Won" → "Closed Won"), with the same digits.
  */
 export function closeOption(name: string, existing: readonly string[]): string | undefined {
   const digits = digitsOf(name);
-  return closestNames(name, existing, 3).find((option) => digitsOf(option) === digits);
+  const spelt = closestNames(name, existing, 3).find((option) => digitsOf(option) === digits);
+  if (spelt !== undefined) return spelt;
+  // One name's words a whole run of the other's: "Closed Won" given where the options are "Open", "Won", "Lost"
+  // (an agent's stage from another CRM's vocabulary), or "Won" where they are "Closed Won", "Closed Lost". Typecast
+  // would otherwise add "Closed Won" beside "Won" for good, with nothing but a note said (h-agent32's trial). A
+  // weaker guess than a typo, so only when no option is spelt close; the digits rule above holds here too.
+  const given = ` ${wordsOf(name).join(" ")} `;
+  if (given.trim() === "") return undefined;
+  return existing.find((option) => {
+    const own = ` ${wordsOf(option).join(" ")} `;
+    return own.trim() !== "" && (given.includes(own) || own.includes(given)) && digitsOf(option) === digits;
+  });
 }
+
+/** A name's words, lowercased: runs of letters and digits ("Closed-Won" → ["closed", "won"]). */
+const wordsOf = (name: string): string[] => name.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [];
 
 /**
  * A select value FieldChecker.cells refused as a variant: its field, where it was given, the value and the option(s)
