@@ -12,7 +12,8 @@
  *   show a person times in the wrong zone without a word, and Airtable itself has no default).
  * - a timeZone Intl does not know (Node's IANA database), or one it knows that is an abbreviation ("CET") or an
  *   offset ("+01:00"), which Airtable's list of zones does not hold; a userLocale that is not a BCP 47 tag Intl knows.
- *   UTC in any spelling ("UTC", "GMT", "Etc/UTC") is sent as "utc", the Timezone model's value.
+ *   UTC in any spelling ("UTC", "GMT", "Etc/UTC") is sent as "utc", the Timezone model's value; a link Intl resolves
+ *   to a place ("US/Eastern") as that place's Region/City name; a zone of neither form ("Etc/GMT+5") is refused.
  * - timeZone or userLocale without cellFormat "string": Airtable documents them only for "string" ("The time zone that
  *   should be used to format dates when using string as the cellFormat"); with JSON cells they would change nothing
  *   and an agent would read UTC instants as local times, so they are refused with the two ways out.
@@ -201,7 +202,46 @@ function checkTimeZone(given: string): string {
   // records types timeZone as: "UTC", "GMT" or "Etc/UTC", which Intl takes and this server's help names, are sent so.
   if (/^(etc\/)?(utc|gmt|uct|universal|zulu)$/i.test(given.trim())) return "utc";
   // Intl takes any case; Airtable's list of zones spells them one way. An alias ("Asia/Calcutta") is sent as given.
-  return resolved.toLowerCase() === given.toLowerCase() ? resolved : given;
+  const spelled = resolved.toLowerCase() === given.toLowerCase() ? resolved : given;
+  if (isRegionCityZone(spelled)) return spelled;
+  // A link Intl resolves to a place's name ("US/Eastern" is "America/New_York", "asia/kolkata" "Asia/Calcutta"): the
+  // same zone, in the only form Airtable's Timezone model holds. Sent as given, it was refused by Airtable with a bare
+  // "unknown timeZone or userLocale".
+  if (isRegionCityZone(resolved)) return resolved;
+  throw new ToolInputError(
+    `timeZone ${JSON.stringify(given)} is not in Airtable's list of time zones, which holds "utc" and the IANA ` +
+      `names of places (Region/City) only. ${ZONE_HELP}`,
+  );
+}
+
+/** The regions of the IANA names in Airtable's Timezone model (https://airtable.com/developers/web/api/model/timezone). */
+export const AIRTABLE_ZONE_REGIONS: ReadonlySet<string> = new Set([
+  "Africa",
+  "America",
+  "Antarctica",
+  "Arctic",
+  "Asia",
+  "Atlantic",
+  "Australia",
+  "Europe",
+  "Indian",
+  "Pacific",
+]);
+
+/**
+ * Whether `zone` is written as the IANA names of places in Airtable's Timezone model are
+ * (https://airtable.com/developers/web/api/model/timezone: "utc", "client" and Region/City names such as
+ * "Europe/Berlin" or "America/Argentina/Buenos_Aires"): a region of AIRTABLE_ZONE_REGIONS, then one or more parts,
+ * each capitalised as IANA writes it. Not whether the zone exists (Intl says that); "US/Eastern", "Etc/GMT+5",
+ * "CET" and "europe/berlin" are not of this form.
+ */
+export function isRegionCityZone(zone: string): boolean {
+  const [region, ...rest] = zone.split("/");
+  return (
+    AIRTABLE_ZONE_REGIONS.has(region ?? "") &&
+    rest.length > 0 &&
+    rest.every((part) => /^[A-Z][A-Za-z0-9_+-]*$/.test(part))
+  );
 }
 
 /**

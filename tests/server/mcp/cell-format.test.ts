@@ -121,6 +121,32 @@ describe('cellFormat "string": cells as a person sees them in Airtable', () => {
     }
   });
 
+  it('a zone Intl knows by an old link name ("US/Eastern") is sent as its place; one of no place is refused', async () => {
+    // Airtable's Timezone model holds "utc", "client" and Region/City names only. "US/Eastern", "Canada/Pacific" and
+    // a name in another case passed the server's check and were sent as given, and Airtable (the sandbox models it)
+    // answered a bare "unknown timeZone or userLocale … Check the arguments against the tool's input schema".
+    const base = { baseId: mcp.base.id, tableId: "Meetings", cellFormat: "string", userLocale: "en-gb" };
+    for (const [timeZone, starts] of [
+      ["US/Eastern", "4/3/2026 04:00"],
+      ["Canada/Pacific", "4/3/2026 01:00"],
+      ["asia/kolkata", "4/3/2026 14:30"],
+    ] as const) {
+      const listed = await call("list_records", { ...base, timeZone });
+      expect(listed.isError, `${timeZone}: ${listed.text}`).toBe(false);
+      const kickoff = (listed.data.records as Rec[]).find((r) => r.fields.Name === "Kickoff")!;
+      expect(kickoff.fields.Starts, timeZone).toBe(starts);
+    }
+    const before = recordReads();
+    const etc = await call("list_records", { ...base, timeZone: "Etc/GMT+5" });
+    expect(etc.isError).toBe(true);
+    expect(etc.text).toBe(
+      'timeZone "Etc/GMT+5" is not in Airtable\'s list of time zones, which holds "utc" and the IANA names of places ' +
+        '(Region/City) only. Give an IANA name such as "Europe/Berlin", "America/New_York", "Asia/Tokyo" or "UTC" ' +
+        '(not an abbreviation like "CET" or an offset like "+01:00").',
+    );
+    expect(recordReads()).toBe(before);
+  });
+
   it("a field shown in one zone for all collaborators, other than the call's, is named in a note", async () => {
     // "Starts in Berlin" shows Berlin times whatever the call's zone, and its string says no zone: an agent that asked
     // for New York would tell a New Yorker 10:00am (a Berlin time) as theirs. Shown in each viewer's zone, "Starts"
