@@ -43,6 +43,11 @@ describe("a dateTime field's time zone", () => {
         'options.timeZone "Europe/Berlinn" is not a time zone Airtable takes. Did you mean ' + '"Europe/Berlin"?',
       ],
       ["europe/berlin", 'Did you mean "Europe/Berlin"?'],
+      // An old link name is told the place it stands for (it was told only the three kinds of value).
+      [
+        "US/Eastern",
+        'options.timeZone "US/Eastern" is not a time zone Airtable takes. Did you mean "America/New_York"?',
+      ],
     ];
     for (const [zone, said] of cases) {
       const answer = await call("create_field", {

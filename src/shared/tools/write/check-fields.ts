@@ -24,7 +24,7 @@ import {
 } from "./check-values.ts";
 import { formatCount } from "../../format-count.ts";
 import { closestNames } from "../../closest-name.ts";
-import { ABBREVIATION_ZONES, isOffset } from "../cell-format.ts";
+import { ABBREVIATION_ZONES, isOffset, isRegionCityZone } from "../cell-format.ts";
 import { alsoGivenIn, type ProblemLine } from "./write-problems.ts";
 import {
   MAX_CLOSE_RECORDS_LISTED,
@@ -1277,20 +1277,6 @@ export function checkRequiredOptions(type: string, options: Record<string, unkno
   }
 }
 
-/** The regions of the IANA names in Airtable's Timezone model (https://airtable.com/developers/web/api/model/timezone). */
-const ZONE_REGIONS = new Set([
-  "Africa",
-  "America",
-  "Antarctica",
-  "Arctic",
-  "Asia",
-  "Atlantic",
-  "Australia",
-  "Europe",
-  "Indian",
-  "Pacific",
-]);
-
 /** What every refusal of a field's zone ends with: the three kinds of value Airtable takes. */
 const FIELD_ZONE_HELP =
   'Give "utc" (lowercase) for UTC, "client" to show each viewer their own zone, or the IANA name of a place such ' +
@@ -1320,15 +1306,17 @@ export function fieldTimeZoneProblem(zone: string, where: string): string | unde
     return `${given} is ${what}, not a time zone Airtable takes: give the IANA name of the place${example}. ${FIELD_ZONE_HELP}`;
   }
   const zones = Intl.supportedValuesOf("timeZone");
-  const [region, ...rest] = name.split("/");
-  const wellFormed =
-    name === zone &&
-    ZONE_REGIONS.has(region ?? "") &&
-    rest.length > 0 &&
-    rest.every((part) => /^[A-Z][A-Za-z0-9_+-]*$/.test(part));
-  if (wellFormed && (zones.includes(zone) || intlKnows(zone))) return undefined;
+  const wellFormed = name === zone && isRegionCityZone(zone);
+  if (wellFormed && (zones.includes(zone) || intlZone(zone) !== undefined)) return undefined;
+  // A link Intl resolves to a place ("US/Eastern" is "America/New_York"): that place's name is the one to write.
+  const place = intlZone(name);
   const sameCase = zones.find((z) => z.toLowerCase() === name.toLowerCase());
-  const near = sameCase !== undefined ? [sameCase] : closestNames(name, zones);
+  const near =
+    place !== undefined && isRegionCityZone(place)
+      ? [place]
+      : sameCase !== undefined
+        ? [sameCase]
+        : closestNames(name, zones);
   const suggestion =
     near.length > 0
       ? ` Did you mean ${near
@@ -1339,13 +1327,12 @@ export function fieldTimeZoneProblem(zone: string, where: string): string | unde
   return `${given} is not a time zone Airtable takes.${suggestion} ${FIELD_ZONE_HELP}`;
 }
 
-/** Whether Node's Intl takes `zone` as a time zone. */
-function intlKnows(zone: string): boolean {
+/** The zone Node's Intl resolves `zone` to (a link to the place's name: "US/Eastern" is "America/New_York"), if any. */
+function intlZone(zone: string): string | undefined {
   try {
-    new Intl.DateTimeFormat("en", { timeZone: zone });
-    return true;
+    return new Intl.DateTimeFormat("en", { timeZone: zone }).resolvedOptions().timeZone;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
