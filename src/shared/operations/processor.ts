@@ -258,8 +258,8 @@ class OperationRun {
   #accessAllowedAt = 0;
   /** The table's schema was read after an UNKNOWN_FIELD_NAME (#deletedField): once per run, not once per batch. */
   #fieldsLookedUp = false;
-  /** The base's tables as #baseTables read them, once per run, for naming tables in a failure's words. */
-  #tables: BaseSchema["tables"] | undefined;
+  /** The base's tables as #baseTables reads them, once per run (a failed read too), for naming tables in words. */
+  #tables: Promise<BaseSchema["tables"]> | undefined;
   /** Record ids #whereabouts looked up in this run (at most WHEREABOUTS_LOOKUPS). */
   #idsLookedUp = 0;
 
@@ -1081,11 +1081,14 @@ class OperationRun {
 
   /**
    * The base's tables, read once per run (one request) for naming tables in a failure's words (#whereabouts,
-   * #tableShown). Throws what the read throws, and reads again next time then. Not for #deletedField, which must see
-   * the schema as it is after the refusal it explains.
+   * #tableShown). Throws what the read throws, and throws it again for the rest of the run without a new request:
+   * a sign-in without schema.bases:read (a box left unticked) is refused it every time, and each batch with a missing
+   * record (a delete of ids deleted already) would otherwise pay one more refused request (the client has already
+   * retried what can pass on a retry). Not for #deletedField, which must see the schema as it is after the refusal it
+   * explains.
    */
-  async #baseTables(): Promise<BaseSchema["tables"]> {
-    this.#tables ??= (await this.#writer.getBaseSchema(this.#op.baseId)).tables;
+  #baseTables(): Promise<BaseSchema["tables"]> {
+    this.#tables ??= this.#writer.getBaseSchema(this.#op.baseId).then((schema) => schema.tables);
     return this.#tables;
   }
 

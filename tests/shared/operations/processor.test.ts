@@ -493,6 +493,37 @@ describe("processOperation", () => {
     expect(batch0[3]).toMatchObject({ attempt: 2, indexes: [0, 1, 2, 4, 5, 6, 8, 9] });
   });
 
+  it("deletes ids already deleted under a sign-in without schema.bases:read: one schema read per run, not one per batch", async () => {
+    // A failed delete's ids are looked up in the base (#whereabouts, since session 32), which first reads the schema.
+    // A sign-in whose schema.bases:read box was unticked is refused that read; it was tried again for every batch
+    // with a missing record, one more refused request per batch (30 ids already deleted: 3 batches, 3 reads).
+    const noSchemaToken = f.sandbox.createPersonalAccessToken(f.user.id, ["data.records:read", "data.records:write"]);
+    const narrow = new AirtableClient({
+      apiUrl: f.sandbox.url,
+      contentUrl: f.sandbox.url,
+      userId: f.user.id,
+      getAccessToken: async () => noSchemaToken,
+      limiter,
+      logger,
+      retry: { baseDelayMs: 1, maxDelayMs: 5 },
+    });
+    const created = [
+      ...(await airtable.createRecords(f.base.id, tasks(), names(10, "gone a") as never)),
+      ...(await airtable.createRecords(f.base.id, tasks(), names(10, "gone b") as never)),
+      ...(await airtable.createRecords(f.base.id, tasks(), names(10, "gone c") as never)),
+    ];
+    const ids = created.map((r) => r.id);
+    for (let i = 0; i < ids.length; i += 10) await airtable.deleteRecords(f.base.id, tasks(), ids.slice(i, i + 10));
+    const op = await start({ kind: "delete_records", tableId: tasks(), input: ids.map((id) => ({ id })) });
+    f.sandbox.clearRequests();
+    const state = await processOperation(op.operationId, { store: log, airtable: narrow, logger });
+    expect(state.status).toBe("completed_with_errors");
+    expect(state.progress).toMatchObject({ recordsSucceeded: 0, recordsFailed: 30 });
+    const first = state.outcomes.find((o) => o.index === 0);
+    expect(first && "error" in first ? first.error.message : "").toContain(`Record ${ids[0]!}`);
+    expect(f.sandbox.requests.filter((r) => r.path === `/v0/meta/bases/${f.base.id}/tables`)).toHaveLength(1);
+  });
+
   it("updates the existing records of a batch with a stale id with one read, and reports the stale one", async () => {
     const created = await airtable.createRecords(f.base.id, tasks(), names(10, "stale u") as never);
     const ids = created.map((r) => r.id);
