@@ -751,22 +751,12 @@ export const MAX_DESCRIPTION_CHARACTERS = 20_000;
 
 /**
  * Refuses, before anything is queued, a description Airtable would refuse (MAX_DESCRIPTION_CHARACTERS): longer than
- * 20,000 characters, or empty when `nonEmpty` (create_table: "" clears a description on update, but a new table's
- * description must have text). `where` names the argument ("description"), `what` whose description it is.
- * Throws ToolInputError saying which and what to do.
+ * 20,000 characters. `where` names the argument ("description"), `what` whose description it is. Throws
+ * ToolInputError saying which and what to do. An empty one is the caller's to handle: "" clears a description on
+ * update, and create_table leaves it out (newDescription).
  */
-export function checkDescription(
-  description: string | undefined,
-  where: string,
-  what: "table" | "field",
-  nonEmpty = false,
-): void {
+export function checkDescription(description: string | undefined, where: string, what: "table" | "field"): void {
   if (description === undefined) return;
-  if (nonEmpty && description === "") {
-    throw new ToolInputError(
-      `${where} is empty: Airtable refuses an empty description for a new ${what}. Leave ${where} out, or give its text.`,
-    );
-  }
   const length = [...description].length;
   if (length > MAX_DESCRIPTION_CHARACTERS) {
     throw new ToolInputError(
@@ -774,6 +764,18 @@ export function checkDescription(
         `20,000 characters. Shorten it and call again (longer text belongs in a long text field or a comment).`,
     );
   }
+}
+
+/**
+ * A new table's description as create_table sends it: "" (clients that fill every optional argument send it) is left
+ * out, as a blank timeZone is, since create-table takes "a non-empty string" only
+ * (https://airtable.com/developers/web/api/create-table) and an empty description and none are the same table.
+ * Otherwise checked as checkDescription checks it (throws ToolInputError past 20,000 characters).
+ */
+export function newDescription(description: string | undefined, where: string): string | undefined {
+  if (description === "") return undefined;
+  checkDescription(description, where, "table");
+  return description;
 }
 
 /**

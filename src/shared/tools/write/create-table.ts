@@ -5,7 +5,7 @@ import { baseIdInput } from "../shapes.ts";
 import { ToolInputError } from "../tool-input-error.ts";
 import {
   checkCreatableType,
-  checkDescription,
+  newDescription,
   checkNewName,
   checkPrimaryFieldType,
   checkRequiredOptions,
@@ -47,7 +47,7 @@ export const createTable = defineWriteTool({
     if (input.fields.length === 0) {
       throw new ToolInputError("fields is empty: a table needs at least one field (its primary field comes first).");
     }
-    checkDescription(input.description, "description", "table", true);
+    const description = newDescription(input.description, "description");
     const firstIndex = new Map<string, number>();
     input.fields.forEach((field, i) => {
       const key = field.name.trim().toLowerCase();
@@ -87,7 +87,7 @@ export const createTable = defineWriteTool({
       input: [
         {
           name: input.name,
-          ...(input.description !== undefined && { description: input.description }),
+          ...(description !== undefined && { description }),
           fields: fields.map(fieldSpecForAirtable),
         },
       ],
