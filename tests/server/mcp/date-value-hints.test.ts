@@ -317,16 +317,20 @@ describe("a date and time without a zone, for a dateTime field", () => {
         { fields: { Title: "Utc", Start: "Dec 24, 2026 5:00 PM UTC", Due: "2026-12-24 17:00 (GMT)" } },
         { fields: { Title: "Lower", Start: "Dec 24, 2026 5:00 pm est" } },
         { fields: { Title: "Local", Due: "2026-12-24T09:00" } },
+        { fields: { Title: "Ut", Start: "Dec 24, 2026 5:00 PM UT" } },
       ],
     });
     expect(answer.isError, answer.text).toBe(false);
-    const utc = mcp.h.sandbox.listRecordsDirect(mcp.base.id, "Tasks").find((r) => r.fields.Title === "Utc")!;
+    const stored = mcp.h.sandbox.listRecordsDirect(mcp.base.id, "Tasks");
+    const utc = stored.find((r) => r.fields.Title === "Utc")!;
     expect(utc.fields.Start).toBe("2026-12-24T17:00:00.000Z");
     expect(utc.fields.Due).toBe("2026-12-24T17:00:00.000Z");
+    // "UT" (Universal Time) is +00:00 too, sent as Z: it was left unwarned yet to typecast.
+    expect(stored.find((r) => r.fields.Title === "Ut")!.fields.Start).toBe("2026-12-24T17:00:00.000Z");
     expect(answer.data.message).not.toContain('"UTC"');
     expect(answer.data.message).not.toContain('"GMT"');
     expect(answer.data.message).toBe(
-      'Done: 3 records written of 3. Dates and times given without a zone: "Due" (results index 2) read in the ' +
+      'Done: 4 records written of 4. Dates and times given without a zone: "Due" (results index 2) read in the ' +
         "field's time zone, Europe/Berlin. If another zone was meant, update those records with the offset, such " +
         'as "2026-12-24T09:00-08:00" (Los Angeles in winter). Dates and times with a zone in letters were left to ' +
         "Airtable's typecast, which does not document how it reads one (CST may be US Central or China Standard " +
