@@ -19,6 +19,9 @@ const MESSAGES = [
   /ECONNRESET/i,
   /ETIMEDOUT/i,
   /Connection in subscriber mode/i,
+  // Something that is not Redis answers at REDIS_URL (notRedisReply): every command fails until REDIS_URL is fixed.
+  /^Unknown RESP type /,
+  /^Protocol error, got /,
 ];
 
 /**
@@ -107,29 +110,75 @@ export function isCommandTimeout(error: unknown): boolean {
 export const TEMPORARILY_UNAVAILABLE =
   "The service is temporarily unavailable (its Redis does not answer or refuses writes). Nothing was changed by this call; operations queued earlier are kept and continue when it is back. Try again in a minute.";
 
-/** What `logRedisErrors` needs of a connection: ioredis's `error` and `ready` events. */
+/** What `logRedisErrors` needs of a connection: ioredis's `error` and `ready` events, and where it connects. */
 interface RedisEvents {
   on(event: "error", listener: (error: Error) => void): unknown;
   on(event: "ready", listener: () => void): unknown;
+  readonly options?: { host?: string; port?: number };
+}
+
+/**
+ * The first byte of a reply that is not Redis's protocol (RESP), when `error` is ioredis's fatal parse error, else
+ * undefined. A Redis reply starts with one of `+-:$*` (RESP2) or a RESP3 type byte; ioredis 6's decoder throws
+ * `Unknown RESP type 72 "H"` at anything else (then appends ". Please report this.", DataHandler.returnFatalError),
+ * ioredis 5's parser `Protocol error, got "H" as reply type byte`. Seen when REDIS_URL names a web server (this
+ * server's PORT, the sandbox's 8787): it answers Redis's first command with `HTTP/1.1 400 …`.
+ */
+export function notRedisReply(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const match = /^(?:Unknown RESP type \d+ |Protocol error, got )"(.)"/s.exec(error.message);
+  return match?.[1];
 }
 
 /**
  * Logs a Redis connection's errors for an operator. While Redis cannot be reached (refused, unknown host, timeout:
  * a wrong REDIS_URL, or Redis not started yet) ioredis retries and emits an error every attempt: that is logged
  * once per outage as one sentence naming the address and REDIS_URL, without a stack trace, and "reachable again"
- * when the connection is ready. Other errors are logged each time, as they come.
+ * when the connection is ready. So is a REDIS_URL where something else answers (notRedisReply): ioredis then
+ * reconnects and fails the same way several times a second, each with a stack and "Please report this". A
+ * connection closed under it (EPIPE, ECONNRESET: a restart, a TLS Redis given redis://, that web server hanging up)
+ * is one sentence per outage too. Other errors are logged each time, as they come.
  */
 export function logRedisErrors(redis: RedisEvents, logger: Logger): void {
-  let down = false;
+  let down: false | "closed" | "unreachable" | "not-redis" = false;
+  const { host: optionsHost, port: optionsPort } = redis.options ?? {};
+  const target = optionsHost === undefined ? "" : `${optionsHost}${optionsPort === undefined ? "" : `:${optionsPort}`}`;
   redis.on("error", (error) => {
+    const code = (error as { code?: unknown }).code;
+    const firstByte = notRedisReply(error);
+    if (firstByte !== undefined) {
+      if (down === "not-redis") return;
+      down = "not-redis";
+      const http = firstByte === "H" ? ": it looks like a web server (HTTP), not Redis" : "";
+      logger.error(
+        { firstByte },
+        `Something other than Redis answers at REDIS_URL${target === "" ? "" : ` (${target})`}${http}. Set ` +
+          "REDIS_URL to your Redis (redis://127.0.0.1:6379 for one on this machine, its default port; not the " +
+          "server's PORT or the sandbox's 8787); retrying",
+      );
+      return;
+    }
+    if (code === "EPIPE" || code === "ECONNRESET") {
+      // The connection closed under ioredis: Redis restarting, a TLS Redis given redis://, or the peer of a
+      // not-Redis reply hanging up (that one may come first). Once per outage, without a stack; what follows
+      // (refused, or the not-Redis reply) is still named.
+      if (down !== false) return;
+      down = "closed";
+      logger.error(
+        { code },
+        `The Redis connection${target === "" ? "" : ` to ${target}`} was closed (${code}): check REDIS_URL ` +
+          "(rediss:// for a Redis that takes TLS) and that Redis is running; retrying",
+      );
+      return;
+    }
     if (!isRedisUnreachable(error)) {
       logger.error({ err: error }, "Redis error");
       return;
     }
-    if (down) return;
-    down = true;
+    if (down === "unreachable" || down === "not-redis") return;
+    down = "unreachable";
     // A refused or timed-out connection names the address; a name that did not resolve names the host.
-    const { code, address, port, hostname } = error as NodeJS.ErrnoException & {
+    const { address, port, hostname } = error as NodeJS.ErrnoException & {
       address?: string;
       port?: number;
       hostname?: string;
@@ -138,11 +187,12 @@ export function logRedisErrors(redis: RedisEvents, logger: Logger): void {
     const where = host === undefined ? "" : ` at ${host}${port === undefined ? "" : `:${port}`}`;
     logger.error(
       { code },
-      `Cannot reach Redis${where} (${code ?? error.message}): check REDIS_URL and that Redis is running; retrying`,
+      `Cannot reach Redis${where} (${(code as string | undefined) ?? error.message}): check REDIS_URL and that ` +
+        "Redis is running; retrying",
     );
   });
   redis.on("ready", () => {
-    if (!down) return;
+    if (down === false) return;
     down = false;
     logger.info("Redis is reachable again");
   });
