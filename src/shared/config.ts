@@ -9,7 +9,8 @@ import { closestNames } from "./closest-name.ts";
  * The whole environment of every process, as one schema. Names here are a public interface
  * (users' .env files and deploy configs rely on them): rename nothing.
  */
-const url = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
+// The scheme is what a newcomer leaves out ("localhost:8080"): the message shows it written out.
+const url = z.url({ protocol: /^https?$/, error: "must be an http(s) URL, scheme included (http://… or https://…)" });
 
 /** Each Airtable URL setting: Airtable's own value (the default) and what Airtable serves there. */
 const AIRTABLE_URLS = {
@@ -197,7 +198,14 @@ export const configSchema = z.object({
   /** The origin clients reach the server at. `npm start` without REDIS_URL defaults it to http://localhost:PORT. */
   PUBLIC_URL: origin.optional(),
   /** Set: distributed mode (any number of server and worker processes share it). Unset: the embedded mode. */
-  REDIS_URL: z.url({ protocol: /^rediss?$/, error: "must be a redis:// or rediss:// URL" }).optional(),
+  // An example, because "127.0.0.1:6379" (no scheme) and a port out of range get this same message.
+  REDIS_URL: z
+    .url({
+      protocol: /^rediss?$/,
+      error:
+        "must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379 (Redis on this machine, its default port)",
+    })
+    .optional(),
   /** Prefix for every Redis key this project writes, so several deployments (or test files) can share one Redis. */
   REDIS_KEY_PREFIX: z.string().min(1).default("atmcp"),
   /**
