@@ -20,11 +20,17 @@
 import { seedDemo, seedReadOnlyDemo } from "./demo-data.ts";
 import { startSandbox } from "./index.ts";
 
+/** Ends the start with one sentence on stderr and exit code 1: a person at a terminal, not a stack trace. */
+function cannotStart(why: string): never {
+  process.stderr.write(`The Airtable sandbox could not start: ${why}\n`);
+  process.exit(1);
+}
+
 function intEnv(name: string): number | undefined {
   const raw = process.env[name];
   if (raw === undefined || raw === "") return undefined;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name} must be a non-negative number, got ${raw}`);
+  if (!Number.isFinite(n) || n < 0) cannotStart(`${name} must be a non-negative number (got "${raw}").`);
   return n;
 }
 
@@ -41,15 +47,35 @@ const redirectUris = (process.env.SANDBOX_REDIRECT_URIS ?? "http://localhost:808
   .filter((s) => s !== "");
 const signInAs = process.env.SANDBOX_SIGN_IN_AS || DEMO_USER_EMAIL;
 
+const port = intEnv("PORT") ?? 8787;
+const host = process.env.HOST ?? "127.0.0.1";
 const sandbox = await startSandbox({
-  port: intEnv("PORT") ?? 8787,
-  host: process.env.HOST ?? "127.0.0.1",
+  port,
+  host,
   penaltyMs: intEnv("SANDBOX_PENALTY_MS"),
   perBaseRps: intEnv("SANDBOX_BASE_RPS"),
   perTokenRps: intEnv("SANDBOX_TOKEN_RPS"),
   latencyMs: intEnv("SANDBOX_LATENCY_MS"),
   oauthClients: [clientSecret === undefined ? { clientId, redirectUris } : { clientId, clientSecret, redirectUris }],
   signInAs,
+}).catch((error: unknown) => {
+  const code = (error as { code?: unknown }).code;
+  // Most often a sandbox already running in another terminal: the one a newcomer meant to start is there.
+  if (code === "EADDRINUSE") {
+    cannotStart(
+      `port ${port} (PORT) on ${host} is already in use: another process listens there, perhaps a sandbox ` +
+        `started earlier (then use it: the server's AIRTABLE_*_URL values point at http://${host}:${port}). Stop ` +
+        `it, or start this one on another port (PORT=${port + 1} npm run sandbox) and point the three ` +
+        "AIRTABLE_*_URL values at that port.",
+    );
+  }
+  if (code === "EACCES" || code === "EADDRNOTAVAIL") {
+    cannotStart(
+      `cannot listen on ${host}:${port} (${String(code)}): set PORT to a free port above 1023, and HOST to an ` +
+        "address of this machine (default 127.0.0.1).",
+    );
+  }
+  throw error;
 });
 const demo = seedDemo(sandbox, DEMO_USER_EMAIL);
 // A base the demo user may only read, to try a refused write (README: Try it with the sandbox).
