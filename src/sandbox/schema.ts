@@ -142,8 +142,10 @@ export function buildApiTable(def: unknown, existing: readonly Table[]): Table {
   onlyKeys(def, ["name", "description", "fields"]);
   const table = emptyTable(newId("tbl"), checkTableName(def.name, existing));
   const description = optionalString(def, "description");
-  if (description !== undefined) checkDescription(description, true);
-  if (description !== undefined && description !== "") table.description = description;
+  if (description !== undefined) {
+    checkDescription(description, true); // "" is refused here: a new table's description has text
+    table.description = description;
+  }
   if (!Array.isArray(def.fields) || def.fields.length === 0) throw invalidRequest();
   const built: BuiltField[] = [];
   for (const fieldDef of def.fields) {

@@ -46,8 +46,11 @@ const LOWERCASE_ZONES: ReadonlySet<string> = new Set(
   ).split(" "),
 );
 
-/** Zones written in letters that name offset +00:00 exactly, ambiguous in nothing: no zone to warn of. */
-const UTC_ZONES: ReadonlySet<string> = new Set(["UTC", "GMT", "UT"]);
+/**
+ * Zones written in letters that name offset +00:00 exactly, ambiguous in nothing: no zone to warn of, and a time
+ * ending in one is sent with Z (check-values.ts UTC_SUFFIX is built from these).
+ */
+export const UTC_ZONES: ReadonlySet<string> = new Set(["UTC", "GMT", "UT"]);
 
 /**
  * The zone abbreviation a dateTime cell's text ends with ("EST" for "Dec 24, 2026 5:00 PM EST", and for "5:00 pm

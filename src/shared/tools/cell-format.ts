@@ -200,7 +200,7 @@ function checkTimeZone(given: string): string {
   refuseAbbreviationOrOffset(given);
   // UTC is "utc" in Airtable's Timezone model (https://airtable.com/developers/web/api/model/timezone), which list
   // records types timeZone as: "UTC", "GMT" or "Etc/UTC", which Intl takes and this server's help names, are sent so.
-  if (/^(etc\/)?(utc|gmt|uct|universal|zulu)$/i.test(given.trim())) return "utc";
+  if (UTC_ZONE_NAME.test(given.trim())) return "utc";
   // Intl takes any case; Airtable's list of zones spells them one way. An alias ("Asia/Calcutta") is sent as given.
   const spelled = resolved.toLowerCase() === given.toLowerCase() ? resolved : given;
   if (isRegionCityZone(spelled)) return spelled;
@@ -213,6 +213,13 @@ function checkTimeZone(given: string): string {
       `names of places (Region/City) only. ${ZONE_HELP}`,
   );
 }
+
+/**
+ * The names of UTC a person or Intl writes ("UTC", "GMT", "Etc/UTC", "Zulu", any case): Airtable's Timezone model
+ * spells it "utc" (https://airtable.com/developers/web/api/model/timezone). The read tools send them so; a field's zone
+ * given so is refused with "utc" named (check-fields.ts fieldTimeZoneProblem).
+ */
+export const UTC_ZONE_NAME = /^(etc\/)?(utc|gmt|uct|universal|zulu)$/i;
 
 /** The regions of the IANA names in Airtable's Timezone model (https://airtable.com/developers/web/api/model/timezone). */
 export const AIRTABLE_ZONE_REGIONS: ReadonlySet<string> = new Set([
@@ -282,8 +289,11 @@ function fixedZoneOf(field: AirtableField): string | undefined {
   return typeof zone === "string" && zone !== "client" ? zone : undefined;
 }
 
-/** Intl's spelling of a zone ("utc" → "UTC", "europe/berlin" → "Europe/Berlin"), or undefined when Intl does not know it. */
-function intlZone(zone: string): string | undefined {
+/**
+ * Intl's name of a zone: its spelling ("utc" → "UTC", "europe/berlin" → "Europe/Berlin") and an alias resolved
+ * ("US/Eastern" → "America/New_York"), or undefined when Intl does not know it.
+ */
+export function intlZone(zone: string): string | undefined {
   try {
     return new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
   } catch {

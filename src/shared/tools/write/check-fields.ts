@@ -24,7 +24,7 @@ import {
 } from "./check-values.ts";
 import { formatCount } from "../../format-count.ts";
 import { closestNames } from "../../closest-name.ts";
-import { ABBREVIATION_ZONES, isOffset, isRegionCityZone } from "../cell-format.ts";
+import { ABBREVIATION_ZONES, intlZone, isOffset, isRegionCityZone, UTC_ZONE_NAME } from "../cell-format.ts";
 import { alsoGivenIn, type ProblemLine } from "./write-problems.ts";
 import {
   MAX_CLOSE_RECORDS_LISTED,
@@ -1297,7 +1297,7 @@ export function fieldTimeZoneProblem(zone: string, where: string): string | unde
   if (zone === "utc" || zone === "client") return undefined;
   const given = `${where} ${JSON.stringify(zone)}`;
   const name = zone.trim();
-  if (/^(etc\/)?(utc|gmt|uct|zulu|universal|z)$/i.test(name) || name.toLowerCase() === "client") {
+  if (UTC_ZONE_NAME.test(name) || /^z$/i.test(name) || name.toLowerCase() === "client") {
     const meant = name.toLowerCase() === "client" ? '"client"' : '"utc"';
     return `${given} is not spelled as Airtable's zones are: write ${meant}. ${FIELD_ZONE_HELP}`;
   }
@@ -1327,15 +1327,6 @@ export function fieldTimeZoneProblem(zone: string, where: string): string | unde
           .join(" or ")}?`
       : "";
   return `${given} is not a time zone Airtable takes.${suggestion} ${FIELD_ZONE_HELP}`;
-}
-
-/** The zone Node's Intl resolves `zone` to (a link to the place's name: "US/Eastern" is "America/New_York"), if any. */
-function intlZone(zone: string): string | undefined {
-  try {
-    return new Intl.DateTimeFormat("en", { timeZone: zone }).resolvedOptions().timeZone;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

@@ -83,6 +83,7 @@
  */
 import type { AirtableField } from "../../airtable/schemas.ts";
 import { shown } from "../../operations/value-notes.ts";
+import { UTC_ZONES } from "../../operations/zoneless-times.ts";
 import { baseLabel, roleOf, type BaseAccess } from "../../base-permissions.ts";
 import { formatCount } from "../../format-count.ts";
 import { quotedValue, ToolInputError } from "../tool-input-error.ts";
@@ -638,10 +639,10 @@ const MONTHS: ReadonlyMap<string, number> = new Map(
 );
 
 /**
- * A time's trailing "UTC", "GMT" or "UT", "(utc)" too: the zone of offset +00:00 (wordedDateTime sends it as Z). The
- * same three zoneless-times.ts UTC_ZONES leaves unwarned, so none of them is left to typecast without a word.
+ * A time's trailing "UTC", "GMT" or "UT", "(utc)" too: the zone of offset +00:00 (wordedDateTime sends it as Z). Made
+ * of zoneless-times.ts UTC_ZONES, the zones it leaves unwarned, so none of them is left to typecast without a word.
  */
-const UTC_SUFFIX = /(?<=[\dMm.])\s*\(?(?:UTC|GMT|UT)\)?\s*$/i;
+const UTC_SUFFIX = new RegExp(String.raw`(?<=[\dMm.])\s*\(?(?:${[...UTC_ZONES].join("|")})\)?\s*$`, "i");
 /** "2026-12-24 5pm", "2026-12-24T5:30 PM": an ISO date with a 12-hour time (clockTime reads the time). */
 const ISO_DATE_12H = /^\s*(\d{4})-(\d{2})-(\d{2})[Tt ]\s*(\d{1,2}(?::[0-5]\d(?::[0-5]\d)?)?\s*[AaPp]\.?\s*[Mm]\.?)\s*$/;
 /** "Dec 24, 2026", "Thursday, December 24th 2026 at 5:00 PM": month name first, then day and year, then a time. */
