@@ -69,7 +69,11 @@ export function createLogger(settings: LoggerSettings, destination?: pino.Destin
     redact: { paths: redactedPaths, censor: "[redacted]" },
     serializers: { err: serializeError },
     formatters: {
-      level: (label) => ({ severity: severityByLevel[label] ?? "DEFAULT", level: label }),
+      level: (label, number) => {
+        // Called for each line just before it is written: stdoutDestination writes warn and above at once.
+        lineIsUrgent = number >= URGENT_LEVEL;
+        return { severity: severityByLevel[label] ?? "DEFAULT", level: label };
+      },
     },
     timestamp: pino.stdTimeFunctions.isoTime,
     // requestId / operationId of the request or job being handled, on every line (see log-context.ts).
@@ -88,6 +92,8 @@ export function createLogger(settings: LoggerSettings, destination?: pino.Destin
 // sonic-boom is CommonJS (`module.exports = SonicBoom`) while its types declare a named export: loaded by require.
 const SonicBoom = createRequire(import.meta.url)("sonic-boom") as new (opts: SonicBoomOpts) => SonicBoomStream;
 let stdout: SonicBoomStream | undefined;
+/** What pino writes to: `stdout`, with warn-and-above lines written at once (stdoutDestination). */
+let stdoutWriter: (pino.DestinationStream & { flush(cb?: (error?: Error) => void): void }) | undefined;
 
 /**
  * Writes out the JSON log lines still buffered for stdout, now (a no-op before any logger wrote there, or after a
@@ -102,25 +108,46 @@ export function flushLogsSync(): void {
   }
 }
 
+/** pino's level number of `warn`: a line at it or above is written at once, with the lines gathered before it. */
+const URGENT_LEVEL = 40;
+/** Whether the line being written is at `warn` or above (set by the level formatter just before the write). */
+let lineIsUrgent = false;
+/** Bytes of JSON lines gathered before one write to stdout (pino's "Asynchronous Logging" page uses 4096). */
+const STDOUT_BATCH_BYTES = 4096;
+/** The longest (ms) an info or debug line waits for the batch to fill before it is written anyway. */
+const STDOUT_FLUSH_MS = 100;
+
 /**
  * fd 1 through sonic-boom 5 (this package's own dependency, so an installed package gets it too; pino 10 would
  * bring sonic-boom 4, whose flushSync retried a broken pipe every 100 ms forever and hung the process on exit).
- * Asynchronous like pino's default destination, flushed on exit like it. A broken pipe (EPIPE: whoever read
- * stdout is gone) ends logging for the process, which keeps serving; any other write error is thrown.
+ *
+ * Lines are gathered and written together (`minLength` STDOUT_BATCH_BYTES, at the latest every STDOUT_FLUSH_MS), as
+ * pino's "Asynchronous Logging" page (pino/docs/asynchronous.md) recommends for the least overhead. A write per line
+ * cost each tool call a write of its own (through libuv's thread pool: a thread woken, then one more turn of the
+ * event loop), measured in the many-users benchmark (docs/benchmarks.md, Session 33). A line at `warn` or above is written
+ * at once, synchronously, with every line before it: an error reaches the logs even if the process is killed right
+ * after it, and on Cloud Run with CPU only during requests (deploy/server-service.yaml) it does not wait for the next
+ * request. What may wait there, or be lost to a SIGKILL, is up to 100 ms of info lines; a normal exit (SIGTERM
+ * included) writes them first.
+ *
+ * A broken pipe (EPIPE: whoever read stdout is gone) ends logging for the process, which keeps serving; any other
+ * write error is thrown.
  */
-function stdoutDestination(): SonicBoomStream {
+function stdoutDestination(): pino.DestinationStream {
   // One per process, whatever the number of loggers: one buffer for fd 1, one exit listener.
-  if (stdout !== undefined) return stdout;
-  const stream = new SonicBoom({ fd: 1 });
+  if (stdoutWriter !== undefined) return stdoutWriter;
+  const stream = new SonicBoom({ fd: 1, minLength: STDOUT_BATCH_BYTES, periodicFlush: STDOUT_FLUSH_MS });
   stdout = stream;
   let broken = false;
-  stream.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code !== "EPIPE") throw error;
-    if (broken) return;
+  const brokenPipe = () => {
     broken = true;
     // Later lines go nowhere; nothing is buffered for an exit flush that could only fail.
     stream.write = () => true;
     stream.flushSync = () => {};
+  };
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error;
+    if (!broken) brokenPipe();
   });
   process.once("exit", () => {
     try {
@@ -129,5 +156,21 @@ function stdoutDestination(): SonicBoomStream {
       // Stdout went away at the last moment: the last lines are lost, the exit is not.
     }
   });
-  return stream;
+  stdoutWriter = {
+    write(line: string) {
+      stream.write(line);
+      if (!lineIsUrgent || broken) return;
+      try {
+        stream.flushSync();
+      } catch (error) {
+        // As the asynchronous writes' errors are: a broken pipe ends logging, any other is thrown outside the caller
+        // (which only logged) and ends the process.
+        if ((error as NodeJS.ErrnoException).code === "EPIPE") brokenPipe();
+        else process.nextTick(() => stream.emit("error", error));
+      }
+    },
+    // logger.flush(cb): the gathered lines, written now.
+    flush: (cb?: (error?: Error) => void) => stream.flush(cb),
+  };
+  return stdoutWriter;
 }

@@ -1,0 +1,91 @@
+/**
+ * The logger's stdout as a real process writes it (src/shared/logger.ts stdoutDestination): lines are gathered and
+ * written together, yet an info line alone still arrives while the process runs, a warn or error line is written at
+ * once with every line before it (it survives a SIGKILL right after), and whatever is gathered when the process
+ * exits is written, whole and in order.
+ */
+import { spawn } from "node:child_process";
+import { once } from "node:events";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const logger = fileURLToPath(new URL("../../src/shared/logger.ts", import.meta.url));
+
+interface Run {
+  lines: Record<string, unknown>[];
+  /** Lines read before the child ended. */
+  linesWhileRunning: number;
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stderr: string;
+}
+
+/** Runs `body` in a child Node process with `log` (createLogger at trace, JSON to stdout) in scope. */
+async function runChild(body: string, opts: { killAfterFirstLine?: boolean } = {}): Promise<Run> {
+  const script =
+    `import { createLogger } from ${JSON.stringify(logger)};\n` +
+    `const log = createLogger({ level: "trace", name: "logger-stdout-test" });\n${body}`;
+  const child = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  let linesWhileRunning = 0;
+  let running = true;
+  child.stdout.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString();
+    if (running) linesWhileRunning = stdout.split("\n").length - 1;
+    if (opts.killAfterFirstLine && linesWhileRunning > 0) child.kill("SIGKILL");
+  });
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const guard = setTimeout(() => child.kill("SIGKILL"), 20_000);
+  const [code, signal] = (await once(child, "exit")) as [number | null, NodeJS.Signals | null];
+  running = false;
+  if (child.stdout.readable) await once(child.stdout, "end").catch(() => undefined);
+  clearTimeout(guard);
+  const lines = stdout
+    .split("\n")
+    .filter((line) => line !== "")
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+  return { lines, linesWhileRunning, code, signal, stderr };
+}
+
+describe("the logger's stdout (a real process)", () => {
+  it("writes a lone info line while the process runs, without waiting for more lines or the exit", async () => {
+    // The child logs one short line and then waits 15 s; the test kills it once the line has arrived.
+    const run = await runChild(`log.info({ n: 1 }, "alone"); setTimeout(() => {}, 15_000);`, {
+      killAfterFirstLine: true,
+    });
+    expect(run.signal, run.stderr).toBe("SIGKILL");
+    expect(run.linesWhileRunning).toBe(1);
+    expect(run.lines.map((l) => l.message)).toEqual(["alone"]);
+  });
+
+  it("writes a warn or error line at once, with the info lines before it: they survive a SIGKILL right after", async () => {
+    const run = await runChild(
+      `for (let i = 0; i < 3; i++) log.info({ i }, "before");\n` +
+        `log.error({ reason: "disk" }, "it broke");\n` +
+        `process.kill(process.pid, "SIGKILL");`,
+    );
+    expect(run.signal, run.stderr).toBe("SIGKILL");
+    expect(run.lines.map((l) => [l.message, l.severity])).toEqual([
+      ["before", "INFO"],
+      ["before", "INFO"],
+      ["before", "INFO"],
+      ["it broke", "ERROR"],
+    ]);
+  });
+
+  it("writes every gathered line when the process exits, whole and in order", async () => {
+    const run = await runChild(
+      `for (let i = 0; i < 5000; i++) log.info({ i, pad: "x".repeat(i % 300) }, "line");\nprocess.exit(0);`,
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.lines).toHaveLength(5000);
+    expect(run.lines.every((l, i) => l.i === i && l.message === "line")).toBe(true);
+  });
+
+  it("writes the lines of a process that ends on its own (nothing left to do), the last one included", async () => {
+    const run = await runChild(`log.debug("first"); log.info("last");`);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.lines.map((l) => l.message)).toEqual(["first", "last"]);
+  });
+});
