@@ -1,8 +1,11 @@
 /**
  * stdio serves both MCP protocol eras (issue 14): the connection's first message picks the era. A spawned
  * `airtable-oauth-mcp stdio` process each time, the SDK's own stdio clients: v2 pinned to 2026-07-28, v2
- * negotiating (auto), and v1 (2025-11-25 initialize).
+ * negotiating (auto), and v1 (2025-11-25 initialize); raw lines for what a 2026-07-28 request naming a revision
+ * this server does not serve is answered.
  */
+import { spawn } from "node:child_process";
+import { createInterface } from "node:readline";
 import { Client as ModernClient, type ClientOptions as ModernClientOptions } from "@modelcontextprotocol/client";
 import { StdioClientTransport as ModernStdioTransport } from "@modelcontextprotocol/client/stdio";
 import { Client as LegacyClient } from "@modelcontextprotocol/sdk/client/index.js";
@@ -116,6 +119,63 @@ describe("stdio, both protocol eras", () => {
       }
     } finally {
       await Promise.allSettled([modern.close(), legacy.close()]);
+    }
+  });
+
+  // MCP 2026-07-28 "Versioning", Protocol Version Negotiation: a request whose `_meta` names a version the server
+  // does not implement MUST get UnsupportedProtocolVersionError (-32022) listing the versions it does; stdio
+  // "Backward Compatibility": a dual-era client whose probe gets it stays modern and retries with a listed version
+  // (it does not fall back to initialize). Raw lines, so the exact answers are what is checked.
+  it("a request naming a revision not served gets -32022 listing 2026-07-28 (as server/discover does); the retry is served", async () => {
+    const child = spawn(process.execPath, [CLI, "stdio"], { env: childEnv() });
+    const lines: Record<string, unknown>[] = [];
+    const waiters = new Map<number, (message: Record<string, unknown>) => void>();
+    createInterface({ input: child.stdout }).on("line", (line) => {
+      const message = JSON.parse(line) as Record<string, unknown>;
+      lines.push(message);
+      if (typeof message.id === "number") waiters.get(message.id)?.(message);
+    });
+    const answerTo = (id: number) =>
+      new Promise<Record<string, unknown>>((resolve) => {
+        const known = lines.find((m) => m.id === id);
+        if (known !== undefined) resolve(known);
+        else waiters.set(id, resolve);
+      });
+    const meta = (version: string) => ({
+      "io.modelcontextprotocol/protocolVersion": version,
+      "io.modelcontextprotocol/clientInfo": { name: "stdio-raw", version: "1.0.0" },
+      "io.modelcontextprotocol/clientCapabilities": {},
+    });
+    const send = (message: Record<string, unknown>) => child.stdin.write(`${JSON.stringify(message)}\n`);
+    type Refusal = { error?: { code: number; message: string; data?: { supported?: string[]; requested?: string } } };
+    try {
+      // The probe of a client preferring a later revision than ours.
+      send({ jsonrpc: "2.0", id: 1, method: "server/discover", params: { _meta: meta("2027-01-01") } });
+      // A notification gets no answer whatever its version (JSON-RPC 2.0 §4.1).
+      send({ jsonrpc: "2.0", method: "notifications/cancelled", params: { requestId: 1, _meta: meta("2027-01-01") } });
+      send({ jsonrpc: "2.0", id: 2, method: "server/discover", params: { _meta: meta("2026-07-28") } });
+      // A 2025 revision in the envelope: those are reached with initialize, not per request.
+      send({ jsonrpc: "2.0", id: 3, method: "tools/list", params: { _meta: meta("2025-11-25") } });
+      send({ jsonrpc: "2.0", id: 4, method: "tools/list", params: { _meta: meta("2026-07-28") } });
+
+      const refused = (await answerTo(1)) as Refusal;
+      expect(refused.error?.code, JSON.stringify(refused)).toBe(-32022);
+      expect(refused.error?.message).toMatch(/unsupported protocol version/i);
+      expect(refused.error?.data).toEqual({ supported: ["2026-07-28"], requested: "2027-01-01" });
+
+      const discovered = (await answerTo(2)) as { result?: { supportedVersions: string[] } };
+      expect(discovered.result?.supportedVersions, JSON.stringify(discovered)).toEqual(refused.error?.data?.supported);
+
+      const legacyInEnvelope = (await answerTo(3)) as Refusal;
+      expect(legacyInEnvelope.error?.code, JSON.stringify(legacyInEnvelope)).toBe(-32022);
+      expect(legacyInEnvelope.error?.data).toEqual({ supported: ["2026-07-28"], requested: "2025-11-25" });
+
+      const listed = (await answerTo(4)) as { result?: { tools: unknown[] } };
+      expect(listed.result?.tools, JSON.stringify(listed)).toHaveLength(allTools.length);
+      // Four requests, four answers: nothing was written for the notification.
+      expect(lines.map((m) => m.id).sort()).toEqual([1, 2, 3, 4]);
+    } finally {
+      child.kill();
     }
   });
 });
