@@ -578,6 +578,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         throw new Error(`the sandbox does not model deleting ${field.name}: it is primary, a link, or in use`);
       }
       table.fields = table.fields.filter((f) => f !== field);
+      for (const view of table.views) {
+        if (view.hiddenFieldIds !== undefined)
+          view.hiddenFieldIds = view.hiddenFieldIds.filter((id) => id !== field.id);
+      }
       for (const record of table.records) {
         record.cells.delete(field.id);
         record.modified.delete(field.id);
