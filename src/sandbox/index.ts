@@ -123,6 +123,13 @@ export interface SandboxFaults {
   dropBeforeApply: number;
   /** The next N record writes are answered 503 without applying anything. */
   failBeforeApply: number;
+  /**
+   * The next N API requests (reads too) are answered 503 without applying anything, with `retryAfter` as their
+   * `Retry-After` header when set (seconds or an HTTP-date, sent as given: RFC 9110 §10.2.3). Airtable's errors page
+   * documents no Retry-After; an edge or proxy in front of it may send one.
+   */
+  unavailable: number;
+  retryAfter: string | undefined;
   /** 0..1: fraction of record writes applied, then their socket destroyed (a lost answer, chosen at random). */
   dropAfterApplyRate: number;
 }
@@ -273,6 +280,8 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     serverErrorRate: 0,
     dropAfterApply: 0,
     failBeforeApply: 0,
+    unavailable: 0,
+    retryAfter: undefined,
     dropAfterApplyRate: 0,
     dropBeforeApply: 0,
   };
@@ -393,6 +402,12 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     if (match.kind === "api" && faults.serverErrorRate > 0 && Math.random() < faults.serverErrorRate) {
       const status = [500, 502, 503][Math.floor(Math.random() * 3)] as number;
       return send(res, entry, serverError(status));
+    }
+    if (match.kind === "api" && faults.unavailable > 0) {
+      faults.unavailable--;
+      const reply = serverError(503);
+      if (faults.retryAfter !== undefined) reply.headers = { ...reply.headers, "retry-after": faults.retryAfter };
+      return send(res, entry, reply);
     }
     if (match.recordWrite === true && faults.failBeforeApply > 0) {
       faults.failBeforeApply--;
@@ -578,6 +593,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         throw new Error(`the sandbox does not model deleting ${field.name}: it is primary, a link, or in use`);
       }
       table.fields = table.fields.filter((f) => f !== field);
+      for (const view of table.views) {
+        if (view.hiddenFieldIds !== undefined)
+          view.hiddenFieldIds = view.hiddenFieldIds.filter((id) => id !== field.id);
+      }
       for (const record of table.records) {
         record.cells.delete(field.id);
         record.modified.delete(field.id);

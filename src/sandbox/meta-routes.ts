@@ -35,14 +35,22 @@ function renderField(field: Field): Record<string, unknown> {
   return out;
 }
 
+/**
+ * A table as the meta API shows it. A view is id, name, type (its filter and sort are not part of it); with
+ * `visibleFieldIds` (the `include=visibleFieldIds` query) a grid view also lists the fields it does not hide, in the
+ * table's order, and other views get nothing: "Available on grid views only" ("Get base schema", "Get view
+ * metadata", https://airtable.com/developers/web/api/get-view-metadata).
+ */
 export function renderTable(table: Table, visibleFieldIds = false): Record<string, unknown> {
   const out: Record<string, unknown> = { id: table.id, name: table.name, primaryFieldId: table.primaryFieldId };
   if (table.description !== undefined) out.description = table.description;
   out.fields = table.fields.map(renderField);
-  // A view is shown as Airtable's schema shows it: id, name, type (its filter and sort are not part of it).
   out.views = table.views.map((v) => {
     const shown: Record<string, unknown> = { id: v.id, name: v.name, type: v.type };
-    if (visibleFieldIds) shown.visibleFieldIds = table.fields.map((f) => f.id);
+    if (visibleFieldIds && v.type === "grid") {
+      const hidden = new Set(v.hiddenFieldIds);
+      shown.visibleFieldIds = table.fields.filter((f) => !hidden.has(f.id)).map((f) => f.id);
+    }
     return shown;
   });
   return out;

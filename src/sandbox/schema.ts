@@ -18,6 +18,7 @@ import {
   emptyTable,
   findField,
   newView,
+  VIEW_TYPES,
   type Field,
   type FieldDef,
   type Table,
@@ -172,8 +173,11 @@ export function buildSetupTables(defs: readonly Omit<TableDef, "records">[]): Ta
     if (typeof def.description === "string" && def.description !== "") table.description = def.description;
     for (const v of def.views ?? []) {
       if (!isObject(v) || typeof v.name !== "string") throw invalidRequest();
-      onlyKeys(v as unknown as Record<string, unknown>, ["id", "name", "filter", "sort"]);
-      table.views.push(newView(v.name, v.id));
+      onlyKeys(v as unknown as Record<string, unknown>, ["id", "name", "type", "filter", "sort", "hiddenFields"]);
+      if (v.type !== undefined && !(VIEW_TYPES as readonly string[]).includes(v.type)) {
+        throw new Error(`view ${v.name}: type must be one of ${VIEW_TYPES.join(", ")}`);
+      }
+      table.views.push(newView(v.name, v.id, v.type));
     }
     if (!Array.isArray(def.fields) || def.fields.length === 0) throw invalidRequest();
     tables.push(table);
@@ -210,7 +214,7 @@ export function buildSetupTables(defs: readonly Omit<TableDef, "records">[]): Ta
 }
 
 /**
- * A seeded view's filter and sort. The filter is an Airtable formula over the table's fields, kept with its field
+ * A seeded view's filter, sort and hidden fields. The filter is an Airtable formula over the table's fields, kept with its field
  * references as ids (a renamed field keeps working, as in Airtable); the sort names fields by name or id.
  */
 function configureView(table: Table, view: View, def: ViewDef): void {
@@ -237,6 +241,19 @@ function configureView(table: Table, view: View, def: ViewDef): void {
         throw new Error(`view ${def.name}: sort direction must be asc or desc`);
       }
       return { fieldId: field.id, direction: s.direction ?? "asc" };
+    });
+  }
+  if (def.hiddenFields !== undefined) {
+    // Airtable's API shows which fields a view shows for grid views only (visibleFieldIds), so only they hide here.
+    if (view.type !== "grid") throw new Error(`view ${def.name}: hiddenFields is modelled for grid views only`);
+    if (!Array.isArray(def.hiddenFields)) throw new Error(`view ${def.name}: hiddenFields must be a list of fields`);
+    view.hiddenFieldIds = def.hiddenFields.map((name) => {
+      const field = findField(table, name);
+      if (field === undefined) throw new Error(`view ${def.name}: unknown hidden field ${JSON.stringify(name)}`);
+      if (field.id === table.primaryFieldId) {
+        throw new Error(`view ${def.name}: the primary field ${JSON.stringify(field.name)} cannot be hidden`);
+      }
+      return field.id;
     });
   }
 }

@@ -64,10 +64,20 @@ export interface FieldCompute {
   watched?: string[];
 }
 
+/** A view's type, as the view model lists them ("Get view metadata": Gantt views are "block"). */
+export const VIEW_TYPES = ["grid", "form", "calendar", "gallery", "kanban", "timeline", "block"] as const;
+export type ViewType = (typeof VIEW_TYPES)[number];
+
 export interface View {
   id: string;
   name: string;
-  type: string;
+  type: ViewType;
+  /**
+   * A grid view's hidden fields (ids). The meta API shows the others as `visibleFieldIds` when asked with
+   * `include=visibleFieldIds`, on grid views only ("Get base schema" and "Get view metadata": "Available on grid views
+   * only: list of visible (non-hidden) field IDs"). A field created later is visible.
+   */
+  hiddenFieldIds?: string[];
   /**
    * The view's filter, as an Airtable formula over the table's fields (by name): list records with `view` returns
    * only the records it keeps. Not shown by the meta API (Airtable's view metadata has no filters either).
@@ -77,10 +87,15 @@ export interface View {
   sort?: { fieldId: string; direction: "asc" | "desc" }[];
 }
 
-/** A view for setup (createBase): a name, and optionally a filter formula and a sort (fields by name or id). */
+/**
+ * A view for setup (createBase): a name, optionally its type (grid when absent), a filter formula, a sort and, for a
+ * grid view, the fields it hides (by name or id; not the primary field, which a grid view always shows).
+ */
 export interface ViewDef {
   id?: string;
   name: string;
+  type?: ViewType;
+  hiddenFields?: string[];
   filter?: string;
   sort?: { field: string; direction?: "asc" | "desc" }[];
 }
@@ -308,8 +323,8 @@ export function emptyTable(id: string, name: string): Table {
   };
 }
 
-export function newView(name: string, id?: string): View {
-  return { id: id ?? newId("viw"), name, type: "grid" };
+export function newView(name: string, id?: string, type: ViewType = "grid"): View {
+  return { id: id ?? newId("viw"), name, type };
 }
 
 /** Records that `by` changed the cell of `fieldId` at `now` (lastModifiedTime and lastModifiedBy fields). */

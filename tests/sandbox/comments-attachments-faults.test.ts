@@ -126,6 +126,7 @@ describe("faults", () => {
       dropAfterApply: 0,
       dropBeforeApply: 0,
       failBeforeApply: 0,
+      unavailable: 0,
       dropAfterApplyRate: 0,
     });
   });

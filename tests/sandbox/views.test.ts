@@ -3,7 +3,9 @@
  * (https://airtable.com/developers/web/api/list-records): "If set, only the records in that view will be returned.
  * The records will be sorted according to the order of the view unless the sort parameter is included".
  * filterByFormula narrows the view's records further; GET and POST listRecords behave alike; the schema shows a
- * view as id, name and type only.
+ * view as id, name and type only, and `include=visibleFieldIds` adds a grid view's visible fields, on grid views only
+ * (https://airtable.com/developers/web/api/get-view-metadata: "Available on grid views only: list of visible
+ * (non-hidden) field IDs, when requested with include query parameter").
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { BaseInfo } from "../../src/sandbox/index.ts";
@@ -117,5 +119,66 @@ describe("list records with a view", () => {
         ],
       }),
     ).toThrow(/invalid filter/);
+  });
+});
+
+describe("visibleFieldIds", () => {
+  it("lists a grid view's visible fields when asked, and nothing on other view types", async () => {
+    const kinds = f.sandbox.createBase(f.user.id, {
+      name: "View kinds",
+      tables: [
+        {
+          name: "Tasks",
+          fields: [
+            { name: "Name", type: "singleLineText" },
+            { name: "Notes", type: "multilineText" },
+            { name: "Stage", type: "singleSelect", options: { choices: [{ name: "Open" }, { name: "Done" }] } },
+          ],
+          views: [
+            { name: "Without notes", hiddenFields: ["Notes"] },
+            { name: "Board", type: "kanban" },
+            { name: "Intake", type: "form" },
+          ],
+        },
+      ],
+    });
+    const table = kinds.tables[0];
+    const id = (name: string): string => table?.fields.find((x) => x.name === name)?.id as string;
+    const viewsOf = async (query: string): Promise<Record<string, unknown>[]> => {
+      const r = await f.call("GET", `/v0/meta/bases/${kinds.id}/tables${query}`);
+      expect(r.status).toBe(200);
+      return r.body.tables[0].views.map((v: Record<string, unknown>) => ({ ...v, id: undefined }));
+    };
+    expect(await viewsOf("?include=visibleFieldIds")).toEqual([
+      { name: "Grid view", type: "grid", visibleFieldIds: [id("Name"), id("Notes"), id("Stage")] },
+      { name: "Without notes", type: "grid", visibleFieldIds: [id("Name"), id("Stage")] },
+      { name: "Board", type: "kanban" },
+      { name: "Intake", type: "form" },
+    ]);
+    // Not asked: no view has it.
+    expect((await viewsOf("")).map((v) => "visibleFieldIds" in v)).toEqual([false, false, false, false]);
+    // A field created later is visible in the grid view that hides Notes.
+    const created = await f.call("POST", `/v0/meta/bases/${kinds.id}/tables/${table?.id as string}/fields`, {
+      name: "Due",
+      type: "date",
+      options: { dateFormat: { name: "iso" } },
+    });
+    expect(created.status).toBe(200);
+    expect((await viewsOf("?include%5B%5D=visibleFieldIds"))[1]?.visibleFieldIds).toEqual([
+      id("Name"),
+      id("Stage"),
+      created.body.id,
+    ]);
+  });
+
+  it("refuses a seeded view that hides the primary field or hides fields outside a grid view", () => {
+    const seed = (view: Record<string, unknown>) => () =>
+      f.sandbox.createBase(f.user.id, {
+        name: "Bad",
+        tables: [{ name: "T", fields: [{ name: "Name", type: "singleLineText" }], views: [view as never] }],
+      });
+    expect(seed({ name: "No name", hiddenFields: ["Name"] })).toThrow(/primary field "Name" cannot be hidden/);
+    expect(seed({ name: "Board", type: "kanban", hiddenFields: [] })).toThrow(/grid views only/);
+    expect(seed({ name: "Odd", type: "table" })).toThrow(/type must be one of grid, form/);
   });
 });

@@ -34,6 +34,11 @@ export interface AirtableErrorInit {
    * DELETE whose first answer was lost: a later 404 may then mean "already done".
    */
   priorAttemptMayHaveApplied?: boolean;
+  /**
+   * When Airtable's 503 answer said to try again (its `Retry-After` header, RFC 9110 §10.2.3), as epoch ms; absent
+   * when the answer had none (Airtable's errors page documents none: "retry the request with backoffs").
+   */
+  retryAt?: number;
   cause?: unknown;
 }
 
@@ -48,6 +53,8 @@ export class AirtableError extends Error {
   readonly request: RequestSummary;
   readonly attempts: number;
   readonly priorAttemptMayHaveApplied: boolean;
+  /** See AirtableErrorInit.retryAt. */
+  readonly retryAt: number | undefined;
 
   constructor(init: AirtableErrorInit) {
     super(init.message, init.cause === undefined ? undefined : { cause: init.cause });
@@ -60,12 +67,17 @@ export class AirtableError extends Error {
     this.request = init.request;
     this.attempts = init.attempts ?? 0;
     this.priorAttemptMayHaveApplied = init.priorAttemptMayHaveApplied ?? false;
+    this.retryAt = init.retryAt;
   }
 
-  /** One line for logs and tool answers: `createRecords POST /v0/app…/Tasks → 422 UNKNOWN_FIELD_NAME: …`. */
+  /**
+   * One line for logs and tool answers: `createRecords POST /v0/app…/Tasks → 422 UNKNOWN_FIELD_NAME: …`, ending with
+   * ` (Retry-After: <ISO time>)` when Airtable said when to try again.
+   */
   describe(): string {
     const status = this.status === 0 ? "no answer" : String(this.status);
-    return `${this.operation} ${this.method} ${this.path} → ${status} ${this.type}: ${this.message}`;
+    const retry = this.retryAt === undefined ? "" : ` (Retry-After: ${new Date(this.retryAt).toISOString()})`;
+    return `${this.operation} ${this.method} ${this.path} → ${status} ${this.type}: ${this.message}${retry}`;
   }
 }
 
@@ -97,7 +109,10 @@ export class AirtableRateLimitError extends AirtableError {
   override name = "AirtableRateLimitError";
 }
 
-/** 5xx on an idempotent request, after the retries gave up. */
+/**
+ * 5xx on an idempotent request, after the retries gave up; or at once for a 503 whose `Retry-After` is further off
+ * than the transport waits (`retry.maxRetryAfterMs`): `retryAt` then says when to try again.
+ */
 export class AirtableServerError extends AirtableError {
   override name = "AirtableServerError";
 }
@@ -224,7 +239,7 @@ export function errorForStatus(
   status: number,
   parsed: ParsedAirtableError,
   request: RequestSummary,
-  extra: { attempts?: number; priorAttemptMayHaveApplied?: boolean } = {},
+  extra: { attempts?: number; priorAttemptMayHaveApplied?: boolean; retryAt?: number } = {},
 ): AirtableError {
   const init: AirtableErrorInit = { status, type: parsed.type, message: parsed.message, request, ...extra };
   if (status === 401) return new AirtableAuthError(init);

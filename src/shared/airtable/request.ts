@@ -215,6 +215,54 @@ export function backoffDelayMs(
 }
 
 // ---------------------------------------------------------------------------------------------------------------
+// Retry-After
+
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTH = `(${MONTHS.join("|")})`;
+const TIME = String.raw`(\d{2}):(\d{2}):(\d{2})`;
+/** RFC 9110 §5.6.7's three HTTP-date forms: IMF-fixdate, and the obsolete RFC 850 and asctime ones. */
+const IMF_FIXDATE = new RegExp(String.raw`^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) ${MONTH} (\d{4}) ${TIME} GMT$`);
+const RFC_850_DATE = new RegExp(
+  String.raw`^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\d{2})-${MONTH}-(\d{2}) ${TIME} GMT$`,
+);
+const ASCTIME_DATE = new RegExp(String.raw`^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ${MONTH} ( \d|\d{2}) ${TIME} (\d{4})$`);
+
+/**
+ * When a `Retry-After` header value says to try again (RFC 9110 §10.2.3: `Retry-After = HTTP-date / delay-seconds`),
+ * as epoch ms: `delay-seconds` (digits only) counts from `nowMs`, the answer's arrival; an `HTTP-date` is any of
+ * §5.6.7's three forms, which a recipient MUST accept, all in GMT (an RFC 850 two-digit year more than 50 years ahead
+ * is the past century's, as §5.6.7 says). Undefined for an absent, empty or malformed value, or an impossible date:
+ * the caller then keeps its own backoff. A date already past answers `nowMs`.
+ */
+export function retryAfterAt(value: string | undefined, nowMs: number): number | undefined {
+  if (value === undefined) return undefined;
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return nowMs + Number(text) * 1000;
+  let parts: { day: string; month: string; year: number; time: string[] } | undefined;
+  let m = IMF_FIXDATE.exec(text);
+  if (m !== null) parts = { day: m[1]!, month: m[2]!, year: Number(m[3]), time: m.slice(4, 7) };
+  if (parts === undefined && (m = RFC_850_DATE.exec(text)) !== null) {
+    const thisYear = new Date(nowMs).getUTCFullYear();
+    let year = Math.floor(thisYear / 100) * 100 + Number(m[3]);
+    if (year > thisYear + 50) year -= 100;
+    parts = { day: m[1]!, month: m[2]!, year, time: m.slice(4, 7) };
+  }
+  if (parts === undefined && (m = ASCTIME_DATE.exec(text)) !== null) {
+    parts = { day: m[2]!.trim(), month: m[1]!, year: Number(m[6]), time: m.slice(3, 6) };
+  }
+  if (parts === undefined) return undefined;
+  const [hour, minute, second] = parts.time.map(Number) as [number, number, number];
+  const day = Number(parts.day);
+  const month = MONTHS.indexOf(parts.month);
+  const at = Date.UTC(parts.year, month, day, hour, minute, second);
+  // Date.UTC rolls "31 Feb" or "25:00:00" over into another date: such a header is malformed, not a time.
+  const back = new Date(at);
+  const same = [back.getUTCDate(), back.getUTCHours(), back.getUTCMinutes(), back.getUTCSeconds()];
+  if (same.join() !== [day, hour, minute, second].join()) return undefined;
+  return Math.max(nowMs, at);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
 // Fetch failures
 
 /** Error codes that mean the request never left this machine: nothing can have reached Airtable. */

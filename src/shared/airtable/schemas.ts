@@ -72,6 +72,11 @@ export const fieldSchema = z.looseObject({
 });
 export type AirtableField = z.infer<typeof fieldSchema>;
 
+/**
+ * A view in the base schema: id, name, type ("grid", "form", "calendar", "gallery", "kanban", "timeline", "block").
+ * `visibleFieldIds` comes only with `include=visibleFieldIds` and only on grid views ("Get view metadata":
+ * "Available on grid views only"); getBaseSchema does not ask for it and no tool reads it, so it stays optional.
+ */
 export const viewSchema = z.looseObject({
   id: z.string(),
   name: z.string(),

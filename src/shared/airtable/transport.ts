@@ -27,6 +27,7 @@ import {
   backoffDelayMs,
   classifyFetchError,
   decideRetry,
+  retryAfterAt,
   type AttemptObservation,
   type FailureKind,
   type RetryLimits,
@@ -56,6 +57,12 @@ export interface AirtableTransportOptions {
     maxDelayMs?: number;
     /** 429s waited out before giving up with AirtableRateLimitError. Default 4. */
     maxRateLimitWaits?: number;
+    /**
+     * The longest `Retry-After` of a 503 that is waited out before the next attempt (ms). Default 30 000: as long as
+     * a 429 penalty or one attempt's timeout, the longest waits a call has anyway. A later one fails the call at once
+     * with AirtableServerError and its `retryAt`, rather than hold it (a read's deadline, a worker) for nothing.
+     */
+    maxRetryAfterMs?: number;
   };
   /** Per attempt (sending, waiting and reading the answer), default 30 000. */
   timeoutMs?: number;
@@ -199,19 +206,28 @@ export interface RequestSpec<T> {
   schema: z.ZodType<T>;
 }
 
-type AttemptResult = { startedAt: number; durationMs: number } & (
-  | { kind: "response"; status: number; text: string }
-  | {
-      kind: "network";
-      sent: "no" | "maybe";
-      timeout: boolean;
-      code: string | undefined;
-      error: unknown;
-      status?: number;
-    }
-);
+type AttemptResult = { startedAt: number; durationMs: number } &
+  /** `retryAfter`: the answer's Retry-After header, as sent. */
+  (
+    | { kind: "response"; status: number; text: string; retryAfter: string | undefined }
+    | {
+        kind: "network";
+        sent: "no" | "maybe";
+        timeout: boolean;
+        code: string | undefined;
+        error: unknown;
+        status?: number;
+      }
+  );
 
-const DEFAULTS = { maxAttempts: 5, baseDelayMs: 250, maxDelayMs: 8000, maxRateLimitWaits: 4, timeoutMs: 30_000 };
+const DEFAULTS = {
+  maxAttempts: 5,
+  baseDelayMs: 250,
+  maxDelayMs: 8000,
+  maxRateLimitWaits: 4,
+  timeoutMs: 30_000,
+  maxRetryAfterMs: 30_000,
+};
 
 /**
  * Sends Airtable requests for one user (`userId` is the limiter scope, `getAccessToken` the user's token). One per
@@ -227,6 +243,7 @@ export class AirtableTransport {
   readonly #limits: RetryLimits;
   readonly #baseDelayMs: number;
   readonly #maxDelayMs: number;
+  readonly #maxRetryAfterMs: number;
   readonly #timeoutMs: number;
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly #random: () => number;
@@ -252,6 +269,7 @@ export class AirtableTransport {
     };
     this.#baseDelayMs = opts.retry?.baseDelayMs ?? DEFAULTS.baseDelayMs;
     this.#maxDelayMs = opts.retry?.maxDelayMs ?? DEFAULTS.maxDelayMs;
+    this.#maxRetryAfterMs = opts.retry?.maxRetryAfterMs ?? DEFAULTS.maxRetryAfterMs;
     this.#timeoutMs = opts.timeoutMs ?? DEFAULTS.timeoutMs;
     this.#sleep = opts.sleep ?? ((ms, signal) => wait(ms, undefined, signal === undefined ? {} : { signal }));
     this.#random = opts.random ?? Math.random;
@@ -270,7 +288,9 @@ export class AirtableTransport {
   /**
    * Sends `spec` until it succeeds or fails for good: every attempt through `limiter.schedule`, a 401 once more
    * with a refreshed token, a 429 waited out (the shared penalty) up to `retry.maxRateLimitWaits` times, 5xx and
-   * network failures retried with backoff only when `spec.idempotent` or certainly not applied (`decideRetry`).
+   * network failures retried with backoff only when `spec.idempotent` or certainly not applied (`decideRetry`); a
+   * 503's `Retry-After` waited out before the next attempt when it is at most `retry.maxRetryAfterMs` away, and
+   * otherwise the call fails at once (AirtableServerError with `retryAt`).
    * Answers the parsed body; throws an AirtableError subclass (errors.ts), or whatever `getAccessToken` or the
    * limiter throws, unchanged; `cancelSignal.reason` when the signal stopped it (see `cancelScope`).
    */
@@ -368,7 +388,11 @@ export class AirtableTransport {
         },
         "airtable request",
       );
-      const extra = { attempts, priorAttemptMayHaveApplied };
+      // A 503 may say when Airtable expects to be back (Retry-After: "how long the service is expected to be
+      // unavailable", RFC 9110 §10.2.3); Airtable's errors page documents none, but its edge or a proxy may send it.
+      const retryAt =
+        result.kind === "response" && result.status === 503 ? retryAfterAt(result.retryAfter, Date.now()) : undefined;
+      const extra = { attempts, priorAttemptMayHaveApplied, ...(retryAt === undefined ? {} : { retryAt }) };
 
       switch (decision.action) {
         case "success":
@@ -385,15 +409,17 @@ export class AirtableTransport {
           state.rateLimitWaits += 1;
           await this.#limiter.reportRateLimited(scope);
           continue;
-        case "backoff":
+        case "backoff": {
+          const backoff = backoffDelayMs(state.failedAttempts, this.#baseDelayMs, this.#maxDelayMs, this.#random);
+          const asked = retryAt === undefined ? 0 : retryAt - Date.now();
+          // Sooner would only meet the same 503; much later is for the caller to decide (its error says when).
+          if (asked > this.#maxRetryAfterMs) throw this.#failure("server", result, summary, extra);
           if (observation.kind === "response" || observation.sent === "maybe") priorAttemptMayHaveApplied = true;
           if (progress !== undefined) progress.phase = "backoff";
-          await this.#backoff(
-            backoffDelayMs(state.failedAttempts, this.#baseDelayMs, this.#maxDelayMs, this.#random),
-            stop,
-          );
+          await this.#backoff(Math.max(backoff, asked), stop);
           state.failedAttempts += 1;
           continue;
+        }
         case "fail":
           if (decision.failure === "rate_limit") await this.#limiter.reportRateLimited(scope);
           throw this.#failure(decision.failure, result, summary, extra);
@@ -434,8 +460,10 @@ export class AirtableTransport {
         [onWrite]: send,
       } as Parameters<typeof request>[1]);
       status = response.statusCode;
+      const header = response.headers["retry-after"];
+      const retryAfter = Array.isArray(header) ? header[0] : header;
       const text = await response.body.text();
-      return { kind: "response", status, text, ...timing() };
+      return { kind: "response", status, text, retryAfter, ...timing() };
     } catch (error) {
       const classified = classifyFetchError(error);
       // Headers arrived, so the request certainly reached Airtable even if the body was cut off.

@@ -430,7 +430,8 @@ class OperationRun {
           : undefined;
       const missing = unsplitMissing ?? named;
       const where = missing.length === 0 ? undefined : await this.#whereabouts(missing);
-      const message = recordRefusalMessage(error, op, items, kind, where);
+      // `named` is missingOwnIds of the same arguments unless split (then not computed above).
+      const message = recordRefusalMessage(error, op, items, kind, where, split ? undefined : named);
       const errors = indexes.map((index): ItemError => ({ index, type: error.type, message }));
       if (!split) {
         if (indexes.length > 1 && (resent || error.priorAttemptMayHaveApplied)) {
@@ -1319,7 +1320,8 @@ function isRecordLevelRefusal(error: unknown): error is AirtableError {
  * and where to find them (collaborator-refusal.ts); text or a number typecast could not convert, what to give
  * (typecast-refusal.ts). A field the call wrote that Airtable no longer knows (422
  * UNKNOWN_FIELD_NAME) is named as the call named it, with what to do: send the record(s) again without it.
- * `items`: the refused request's items (RequestItems), parsed by the caller.
+ * `items`: the refused request's items (RequestItems), parsed by the caller. `ownIds`: missingOwnIds of these same
+ * error, operation, items and kind when the caller has it already (it is not computed again).
  */
 function recordRefusalMessage(
   error: AirtableError,
@@ -1327,6 +1329,7 @@ function recordRefusalMessage(
   items: RequestItems,
   kind: WriteKind,
   where?: RecordWhereabouts,
+  ownIds?: readonly string[],
 ): string {
   const refused = [...items.values()];
   if (error.type === "INVALID_MULTIPLE_CHOICE_OPTIONS") {
@@ -1364,7 +1367,7 @@ function recordRefusalMessage(
     );
   }
   if (!isMissingRecordRefusal(error) || op.tableId === undefined) return message;
-  const ids = missingOwnIds(error, op, items, kind);
+  const ids = ownIds ?? missingOwnIds(error, op, items, kind);
   if (ids.length > 0) {
     // update_records, delete_records, upsert_records: the id(s) named, in the words #settleMissingRecords gives a
     // missing record. A request of several records refused as a whole (onError stop: not split) names them all:

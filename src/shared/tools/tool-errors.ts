@@ -93,6 +93,16 @@ export function describeToolError(
   if (error instanceof AirtableRateLimitError) {
     return "Airtable is rate limiting this base or account (5 requests per second per base). Nothing was changed; try again in about 30 seconds.";
   }
+  if (error instanceof AirtableServerError && error.retryAt !== undefined) {
+    // Airtable's 503 said when it expects to be back (Retry-After), further off than a call waits: say it, so the
+    // agent neither retries into the same 503 nor gives up.
+    const seconds = Math.max(1, Math.ceil((error.retryAt - Date.now()) / 1000));
+    return (
+      `Airtable is unavailable right now (HTTP ${error.status} ${error.type}) and asked to be retried in ${seconds} s, ` +
+      `at ${new Date(error.retryAt).toISOString()} (its Retry-After header). Nothing was sent again. Try again ` +
+      `after that time, not before.`
+    );
+  }
   if (error instanceof AirtableServerError || error instanceof AirtableNetworkError) {
     return `Airtable is not answering properly right now (${error.type}). Try again in a minute.`;
   }

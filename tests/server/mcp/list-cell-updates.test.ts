@@ -90,6 +90,33 @@ describe("update_records on list cells", () => {
     expect(cells("Contacts", "Ben").fields).toMatchObject({ Tags: ["vip"], Company: [globex] });
   });
 
+  it("a link name no record has, in a call that would also remove items: one refusal names both", async () => {
+    // h-agent32's trial: the name was refused alone; the call with it fixed then met the removal refusal, so the
+    // agent needed two calls to learn both problems.
+    const ben = cells("Contacts", "Ben");
+    const globex = cells("Companies", "Globex").id;
+    const result = await update("Contacts", [{ id: ben.id, fields: { Company: ["Initech"], Tags: ["partner"] } }]);
+    expect(result.isError).toBe(true);
+    const said = text(result);
+    expect(said).toContain(
+      `records[0].fields["Company"]: no record of table "Companies" has "Initech" as its "Name". Create that ` +
+        `record first, fix the name, or give its record id (rec…).`,
+    );
+    expect(said).toContain("\nAlso: update_records sets a list cell");
+    expect(said).toContain(
+      `records[0].fields["Company"] would remove the item record ${ben.id} holds: "Globex" (${globex})`,
+    );
+    expect(said).toContain(`records[0].fields["Tags"] would remove the item record ${ben.id} holds: "vip"`);
+    expect(said).toContain("call again with addToLists: true");
+    expect(cells("Contacts", "Ben").fields).toMatchObject({ Tags: ["vip"], Company: [globex] });
+    // Told addToLists: true, the same call's refusal is the name alone: nothing would be removed.
+    const adding = await update("Contacts", [{ id: ben.id, fields: { Company: ["Initech"], Tags: ["partner"] } }], {
+      addToLists: true,
+    });
+    expect(text(adding)).not.toContain("Also:");
+    expect(text(adding)).toContain('has "Initech" as its "Name"');
+  });
+
   it("on the inverse link field of a company, the contacts it would unlink are named", async () => {
     const acme = cells("Companies", "Acme");
     expect(acme.fields.Contacts).toHaveLength(3);

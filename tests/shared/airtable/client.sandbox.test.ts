@@ -14,6 +14,7 @@ import {
   AirtableNotFoundError,
   AirtableOutcomeUnknownError,
   AirtablePermissionError,
+  AirtableServerError,
   AirtableValidationError,
 } from "../../../src/shared/airtable/errors.ts";
 
@@ -109,8 +110,55 @@ afterAll(() => sandbox.close());
 beforeEach(() => {
   lim = testLimiter();
   tokenCalls = [];
-  sandbox.setFaults({ latencyMs: 0, serverErrorRate: 0, dropAfterApply: 0, dropBeforeApply: 0 });
+  sandbox.setFaults({
+    latencyMs: 0,
+    serverErrorRate: 0,
+    dropAfterApply: 0,
+    dropBeforeApply: 0,
+    unavailable: 0,
+    retryAfter: undefined,
+  });
   sandbox.clearRequests();
+});
+
+describe("a 503 with Retry-After (RFC 9110 §10.2.3)", () => {
+  const gaps = () => {
+    const times = sandbox.requests.map((r) => r.time);
+    return times.slice(1).map((t, i) => t - times[i]!);
+  };
+
+  it("waits the seconds it asks before the next attempt of a read, instead of the short backoff", async () => {
+    sandbox.setFaults({ unavailable: 1, retryAfter: "1" });
+    const page = await client().listRecords(base.id, TABLE);
+    expect(page.records.map((r) => r.fields.Name)).toEqual(expect.arrayContaining(["seed-a", "seed-b"]));
+    expect(sandbox.requests.map((r) => r.status)).toEqual([503, 200]);
+    expect(gaps()[0]).toBeGreaterThanOrEqual(950);
+  });
+
+  it("waits until the HTTP-date it names", async () => {
+    const at = Math.floor(Date.now() / 1000) * 1000 + 2000; // whole seconds, as the header has them
+    sandbox.setFaults({ unavailable: 1, retryAfter: new Date(at).toUTCString() });
+    await client().getBaseSchema(base.id);
+    expect(sandbox.requests.map((r) => r.status)).toEqual([503, 200]);
+    expect(Date.now()).toBeGreaterThanOrEqual(at);
+    expect(gaps()[0]).toBeGreaterThanOrEqual(900);
+  });
+
+  it("fails at once, saying when, when the time asked is beyond what a call waits (retry.maxRetryAfterMs)", async () => {
+    sandbox.setFaults({ unavailable: 5, retryAfter: "120" });
+    const started = Date.now();
+    const error = await client()
+      .listRecords(base.id, TABLE)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AirtableServerError);
+    const failed = error as AirtableServerError;
+    expect(failed.status).toBe(503);
+    expect(failed.retryAt).toBeGreaterThanOrEqual(started + 120_000);
+    expect(failed.retryAt).toBeLessThan(Date.now() + 120_000 + 1000);
+    expect(failed.describe()).toContain(`(Retry-After: ${new Date(failed.retryAt!).toISOString()})`);
+    // One request: the four retries the transport would send meet the same 503 well before then.
+    expect(sandbox.requests).toHaveLength(1);
+  });
 });
 
 describe("telling the limiter when a request leaves", () => {

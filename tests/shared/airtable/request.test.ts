@@ -9,6 +9,7 @@ import {
   type AttemptObservation,
   type RetryDecision,
   type RetryState,
+  retryAfterAt,
 } from "../../../src/shared/airtable/request.ts";
 
 const API = "https://api.airtable.com";
@@ -202,6 +203,27 @@ describe("backoffDelayMs", () => {
   it("spreads its values (not a fixed delay)", () => {
     const values = new Set(Array.from({ length: 200 }, () => backoffDelayMs(4, 250, 8000)));
     expect(values.size).toBeGreaterThan(50);
+  });
+});
+
+describe("retryAfterAt (RFC 9110 §10.2.3 Retry-After: delay-seconds or any of §5.6.7's HTTP-date forms)", () => {
+  const now = Date.UTC(2026, 11, 4, 15, 30, 0);
+  it("reads seconds from now and the three date forms, all GMT", () => {
+    expect(retryAfterAt("120", now)).toBe(now + 120_000);
+    expect(retryAfterAt(" 0 ", now)).toBe(now);
+    const at = Date.UTC(2026, 11, 4, 15, 32, 5);
+    expect(retryAfterAt("Fri, 04 Dec 2026 15:32:05 GMT", now)).toBe(at);
+    expect(retryAfterAt("Friday, 04-Dec-26 15:32:05 GMT", now)).toBe(at);
+    expect(retryAfterAt("Fri Dec  4 15:32:05 2026", now)).toBe(at);
+    // A past date means now; an RFC 850 year more than 50 years ahead is the past century's (so: past, now).
+    expect(retryAfterAt("Fri, 04 Dec 2026 15:00:00 GMT", now)).toBe(now);
+    expect(retryAfterAt("Sunday, 06-Nov-94 08:49:37 GMT", now)).toBe(now);
+  });
+  it("answers undefined for an absent or malformed value, which leaves the backoff as it is", () => {
+    for (const value of [undefined, "", "soon", "-5", "1.5", "2026-12-04T15:32:05Z", "Fri, 31 Feb 2026 15:32:05 GMT"]) {
+      expect(retryAfterAt(value, now), String(value)).toBeUndefined();
+    }
+    expect(retryAfterAt("Fri, 04 Dec 2026 25:32:05 GMT", now)).toBeUndefined();
   });
 });
 

@@ -119,6 +119,18 @@ export interface CheckRecordsInput {
    * recordIdProblems), named in the same refusal as the problems found here.
    */
   idProblems?: readonly ProblemLine[];
+  /**
+   * More of the same refusal, asked only when the call is refused for problems found here: given the cells as
+   * checked (keyed by field id; link names resolved to ids where found, a name found nowhere left as given), the
+   * schema and the table, answers a paragraph the refusal adds, or undefined. update_records names there the items
+   * its lists would remove (listCellsRefusal), which it would otherwise say only on the next call, once the names
+   * are fixed. A failure of it (a read Airtable refused) leaves the refusal as it is.
+   */
+  alsoRefused?: (
+    cells: Record<string, unknown>[],
+    schema: BaseSchema,
+    table: AirtableTable,
+  ) => Promise<string | undefined>;
 }
 
 /**
@@ -219,6 +231,10 @@ export async function checkRecordsAgainstSchema(ctx: ToolContext, input: CheckRe
   }
   const refused = refusalOf(idProblems, checks, linkProblems);
   if (refused !== undefined) {
+    if (input.alsoRefused !== undefined) {
+      const more = await input.alsoRefused(checked.cells, schema, table).catch(() => undefined);
+      if (more !== undefined) refused.message += `\nAlso: ${more}`;
+    }
     // A whole percent is written, with a note in the write's answer (value-notes.ts), and so is a date and time
     // without a zone (zoneless-times.ts); in a call refused for other problems they are said now, or the call sent
     // again with those fixed would store 5,000 % or 09:00 UTC first. The refusal is this call's own (made by its

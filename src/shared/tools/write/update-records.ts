@@ -1,5 +1,7 @@
 import { z } from "zod";
-import { defineWriteTool, rewordInTurn } from "../define-tool.ts";
+import type { AirtableTable, BaseSchema } from "../../airtable/schemas.ts";
+import { defineWriteTool, rewordInTurn, type ToolContext } from "../define-tool.ts";
+import type { ToolInputError } from "../tool-input-error.ts";
 import { operationResultShape } from "../operation-result.ts";
 import { baseIdInput, tableIdInput } from "../shapes.ts";
 import { checkRecordCount, recordIdProblems } from "./check-records.ts";
@@ -21,6 +23,34 @@ import {
   recordListIssues,
   fieldsToMergeOnIssues,
 } from "./write-inputs.ts";
+
+/**
+ * The list cells `cells` (keyed by field id, record i's id `ids[i]`) set, settled against what the records hold now
+ * (list-cells.ts: one read per 100 records, only when a list is set): with `addToLists` true, `cells` become the
+ * lists added to (in place); left out, answers the refusal naming the items the call would remove, or undefined.
+ */
+async function listRemovals(
+  ctx: ToolContext,
+  baseId: string,
+  schema: BaseSchema,
+  table: AirtableTable,
+  cells: Record<string, unknown>[],
+  ids: readonly string[],
+  addToLists: boolean | undefined,
+): Promise<ToolInputError | undefined> {
+  const fields = listFieldsSet(table, cells, addToLists);
+  if (fields.length === 0) return undefined;
+  const held = await readCellsById(
+    ctx.airtable,
+    baseId,
+    table.id,
+    ids,
+    fields.map((f) => f.id),
+  );
+  const dropped = settleListCells(fields, cells, (i) => held.get(ids[i]!), addToLists);
+  if (dropped.length === 0) return undefined;
+  return listCellsRefusal(ctx.airtable, baseId, schema, table, dropped, ids, (i) => `records[${i}].fields`);
+}
 
 export const updateRecords = defineWriteTool({
   name: "update_records",
@@ -75,30 +105,32 @@ export const updateRecords = defineWriteTool({
       (i) => `records[${i}].id`,
       "Give each record once (merge the fields of both entries into one).",
     );
+    const ids = input.records.map((r) => r.id);
+    // Lists are read only when the call sets one, and not when replace or addToLists: false says what is meant.
+    // addToLists: true is kept with replace: true too (the fields not given are cleared, the lists given are added
+    // to): the call said to add, and replacing anyway would drop what it asked to keep.
+    const readsLists = input.addToLists === true || (!input.replace && input.addToLists !== false);
     const checked = await checkRecordsAgainstSchema(ctx, {
       idProblems,
       baseId: input.baseId,
       typecast: input.typecast,
       tableId: input.tableId,
       records: input.records,
+      // A call refused for a link name (or any other problem) is told in the same refusal what its lists would
+      // remove: else an agent fixing the name meets that refusal on its next call (h-agent32's trial).
+      ...(readsLists &&
+        input.addToLists === undefined && {
+          alsoRefused: async (cells, schema, table) =>
+            (await listRemovals(ctx, input.baseId, schema, table, cells, ids, undefined))?.message,
+        }),
     });
     const cells = checked.cells;
-    // Lists are read only when the call sets one, and not when replace or addToLists: false says what is meant.
-    // addToLists: true is kept with replace: true too (the fields not given are cleared, the lists given are added
-    // to): the call said to add, and replacing anyway would drop what it asked to keep.
-    if (input.addToLists === true || (!input.replace && input.addToLists !== false)) {
+    if (readsLists) {
       const schema = await ctx.schemas.get(ctx.airtable, input.baseId, ctx.userId);
       const table = schema.tables.find((t) => t.id === checked.tableId);
-      const fields = table === undefined ? [] : listFieldsSet(table, cells, input.addToLists);
-      if (table !== undefined && fields.length > 0) {
-        const ids = input.records.map((r) => r.id);
-        const fieldIds = fields.map((f) => f.id);
-        const held = await readCellsById(ctx.airtable, input.baseId, table.id, ids, fieldIds);
-        const dropped = settleListCells(fields, cells, (i) => held.get(ids[i]!), input.addToLists);
-        if (dropped.length > 0) {
-          const where = (i: number) => `records[${i}].fields`;
-          throw await listCellsRefusal(ctx.airtable, input.baseId, schema, table, dropped, ids, where);
-        }
+      if (table !== undefined) {
+        const refused = await listRemovals(ctx, input.baseId, schema, table, cells, ids, input.addToLists);
+        if (refused !== undefined) throw refused;
       }
     }
     return {
