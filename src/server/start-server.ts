@@ -14,6 +14,7 @@ import { listenOn } from "../shared/http/listen.ts";
 import { RedisKeyValueStore } from "../shared/kv/redis-key-value-store.ts";
 import type { Logger } from "../shared/logger.ts";
 import { checkEvictionPolicy } from "../shared/redis-eviction-policy.ts";
+import { requireRedisDatabase } from "../shared/redis-database.ts";
 import { failFastRedisOptions, startupDuplicate } from "../shared/redis-connection.ts";
 import { logRedisErrors, logSecondaryErrors } from "../shared/redis-unavailable.ts";
 import { Metrics } from "../shared/metrics/index.ts";
@@ -47,6 +48,8 @@ export async function startServer(config: Config, opts: { logger: Logger; metric
   const startup = startupDuplicate(redis);
   logSecondaryErrors(startup, logger, "start-up connection error", "debug");
   try {
+    // First: a database Redis does not have leaves the connection in database 0, where everything would go.
+    await requireRedisDatabase(startup, logger);
     // Before anything is served: a server whose key differs from the workers' would store tokens they cannot read.
     await requireKeyAgreement(
       new KeyValueFingerprintStore(new RedisKeyValueStore(startup), keyPrefix, redisKeyName),

@@ -114,7 +114,7 @@ export const TEMPORARILY_UNAVAILABLE =
 interface RedisEvents {
   on(event: "error", listener: (error: Error) => void): unknown;
   on(event: "ready", listener: () => void): unknown;
-  readonly options?: { host?: string; port?: number };
+  readonly options?: { host?: string; port?: number; db?: number };
 }
 
 /**
@@ -141,6 +141,7 @@ export function notRedisReply(error: unknown): string | undefined {
  */
 export function logRedisErrors(redis: RedisEvents, logger: Logger): void {
   let down: false | "closed" | "unreachable" | "not-redis" = false;
+  let noDatabaseLogged = false;
   const { host: optionsHost, port: optionsPort } = redis.options ?? {};
   const target = optionsHost === undefined ? "" : `${optionsHost}${optionsPort === undefined ? "" : `:${optionsPort}`}`;
   redis.on("error", (error) => {
@@ -169,6 +170,14 @@ export function logRedisErrors(redis: RedisEvents, logger: Logger): void {
         `The Redis connection${target === "" ? "" : ` to ${target}`} was closed (${code}): check REDIS_URL ` +
           "(rediss:// for a Redis that takes TLS) and that Redis is running; retrying",
       );
+      return;
+    }
+    if (isDatabaseOutOfRange(error)) {
+      // Each connection's SELECT at connect: one sentence, no stack (requireRedisDatabase ends a start on it).
+      // Not an outage: the connection is up (in database 0), so no "reachable again" follows.
+      if (noDatabaseLogged) return;
+      noDatabaseLogged = true;
+      logger.error({ db: redis.options?.db }, databaseOutOfRangeMessage(redis.options?.db ?? "?", undefined));
       return;
     }
     if (!isRedisUnreachable(error)) {
@@ -224,5 +233,20 @@ function isRedisUnreachable(error: Error): boolean {
     code === "EAI_AGAIN" ||
     code === "ETIMEDOUT" ||
     code === "EHOSTUNREACH"
+  );
+}
+
+/** Redis's answer to a SELECT of a database it does not have (Redis 6 and 7; "invalid DB index" before). */
+export function isDatabaseOutOfRange(error: unknown): boolean {
+  return error instanceof Error && /DB index is out of range|invalid DB index/i.test(error.message);
+}
+
+/** The sentence for a database `db` that this Redis (with `count` databases, when known) does not have. */
+export function databaseOutOfRangeMessage(db: number | string, count: number | undefined): string {
+  const has = count === undefined ? "" : `: it has ${count} (0 to ${count - 1}; Redis's "databases" setting)`;
+  const example = count === undefined ? "" : ` below ${count}`;
+  return (
+    `REDIS_URL selects Redis database ${db} (the number after the port, /${db}), which this Redis does not have` +
+    `${has}. Set REDIS_URL's database to one${example} (redis://127.0.0.1:6379/1), or leave it out for database 0`
   );
 }

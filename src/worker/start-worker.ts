@@ -15,6 +15,7 @@ import { AirtableReachability } from "../shared/airtable/reachability.ts";
 import type { Config } from "../shared/config.ts";
 import type { Logger } from "../shared/logger.ts";
 import { checkEvictionPolicy } from "../shared/redis-eviction-policy.ts";
+import { requireRedisDatabase } from "../shared/redis-database.ts";
 import { logRedisErrors, logSecondaryErrors, reconnectOnReadonly } from "../shared/redis-unavailable.ts";
 import { Metrics } from "../shared/metrics/index.ts";
 import { OPERATIONS_QUEUE, bullPrefix, bullmqConnection } from "../shared/queue/operation-queue.ts";
@@ -64,6 +65,8 @@ export async function startWorker(config: Config, opts: StartWorkerOptions): Pro
   // Workers wait for Redis rather than fail a batch half-recorded (BullMQ requires this for its blocking calls).
   const redis = new Redis(config.REDIS_URL!, { maxRetriesPerRequest: null, reconnectOnError: reconnectOnReadonly });
   logRedisErrors(redis, logger);
+  // First: a database Redis does not have leaves the connection in database 0, where everything would go.
+  await requireRedisDatabase(redis, logger);
   // Before taking jobs: a worker whose key differs from the servers' could not read a single stored token.
   await requireKeyAgreement(
     new KeyValueFingerprintStore(new RedisKeyValueStore(redis), keyPrefix, redisKeyName),
