@@ -14,6 +14,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { parseEnv } from "node:util";
 import {
+  environmentTypos,
   loadConfigOrExit,
   settingsFileOf,
   settingsFileTypos,
@@ -30,6 +31,8 @@ process.stdout.on("error", (error: NodeJS.ErrnoException) => {
   if (error.code !== "EPIPE") throw error;
 });
 
+// The environment as given, before .env adds to it: a name there that misspells a setting is named below.
+const givenEnvironment = { ...process.env };
 // A .env in the working directory (e.g. a copy of .env.example) is read; variables already set win over it.
 const envFile = existsSync(".env");
 let settingsFile: SettingsFile | undefined;
@@ -38,7 +41,7 @@ if (envFile) {
   settingsFile = settingsFileOf(".env", parseEnv(readFileSync(".env", "utf8")), process.env);
   process.loadEnvFile(".env");
 }
-const config = loadConfigOrExit("start", process.env, settingsFile);
+const config = loadConfigOrExit("start", process.env, settingsFile, givenEnvironment);
 const plan = startPlanOf(config);
 const logger = createLogger({
   level: config.LOG_LEVEL,
@@ -47,7 +50,8 @@ const logger = createLogger({
 });
 if (envFile) logger.info("read settings from .env (variables set in the environment take precedence)");
 // The banner repeats these (banner.ts): a misspelt name is ignored, and the log alone is easy to miss.
-for (const typo of settingsFileTypos(settingsFile)) logger.warn(typo);
+const typosOfEnvironment = environmentTypos(givenEnvironment);
+for (const typo of [...typosOfEnvironment, ...settingsFileTypos(settingsFile)]) logger.warn(typo);
 
 let running: { close(): Promise<void> };
 try {
@@ -55,10 +59,14 @@ try {
   // loads only its own parts (the embedded mode no worker, the distributed one no SQLite or sandbox).
   if (plan.mode === "embedded") {
     const { startEmbedded } = await import("./start/embedded.ts");
-    running = await startEmbedded(config, { logger, ...(settingsFile !== undefined && { settingsFile }) });
+    running = await startEmbedded(config, {
+      logger,
+      ...(settingsFile !== undefined && { settingsFile }),
+      environmentTypos: typosOfEnvironment,
+    });
   } else {
     const { startDistributed } = await import("./start/distributed.ts");
-    running = await startDistributed(config, logger, settingsFile);
+    running = await startDistributed(config, logger, settingsFile, typosOfEnvironment);
   }
 } catch (error) {
   // Start-up problems (DATA_DIR not writable, a bad key file, the port taken…) are messages for a person.

@@ -545,18 +545,22 @@ function redactIfSecret(name: string, value: string | undefined): string | undef
 
 /**
  * For a process's composition root: the config, or — when the environment is wrong — the ConfigError's message
- * (every problem, no stack trace) on stderr and exit code 1.
+ * (every problem, no stack trace) on stderr and exit code 1. `environment`: the variables the process was given
+ * before .env was read; a name there that misspells a setting is named after the problems (environmentTypos).
  */
 export function loadConfigOrExit(
   role: ProcessRole,
   env: NodeJS.ProcessEnv = process.env,
   settingsFile?: SettingsFile,
+  environment?: NodeJS.ProcessEnv,
 ): Config {
   try {
     return loadConfig(env, role);
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
-    const typos = settingsFileTypos(settingsFile).map((line) => `\n${line}`);
+    const typos = [...environmentTypos(environment ?? {}), ...settingsFileTypos(settingsFile)].map(
+      (line) => `\n${line}`,
+    );
     process.stderr.write(`${error.message}${settingsFileHint(error, settingsFile)}${typos.join("")}\n`);
     process.exit(1);
   }
@@ -616,6 +620,33 @@ export function settingsFileLine(file: SettingsFile | undefined, names: readonly
     `${named.join(", ")} ${named.length === 1 ? "was" : "were"} read from ${file.path} (variables set in the ` +
     `environment win over it): change or remove ${named.length === 1 ? "it" : "them"} there.`
   );
+}
+
+/**
+ * One sentence per variable of the environment `npm start` was given (before .env is read) that is no setting of ours
+ * but is one or two keystrokes from one: `AIRTABLE_CLIENTID=… npm start` silently started the fake Airtable, as the
+ * same line in .env did before settingsFileTypos. The environment holds every program's variables, so only names
+ * that look like ours are considered: a setting's name in another case (`port`, `redis_url`), or one that begins with
+ * the same word as a setting (`AIRTABLE_`, `REDIS_`, `LOG_`, `TOKEN_`…). Empty when nothing is that close.
+ */
+export function environmentTypos(env: NodeJS.ProcessEnv): string[] {
+  const known = Object.keys(configSchema.shape);
+  const firstWords = new Set(known.filter((name) => name.includes("_")).map((name) => name.split("_")[0]));
+  const lines: string[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (value === undefined || Object.hasOwn(configSchema.shape, name)) continue;
+    const upper = name.toUpperCase();
+    const ours =
+      Object.hasOwn(configSchema.shape, upper) || (upper.includes("_") && firstWords.has(upper.split("_")[0]));
+    if (!ours) continue;
+    const meant = closestNames(name, known, 1)[0];
+    if (meant !== undefined) {
+      lines.push(
+        `The environment sets ${name}, which is not a setting of airtable-oauth-mcp (ignored): did you mean ${meant}?`,
+      );
+    }
+  }
+  return lines;
 }
 
 /**

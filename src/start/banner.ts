@@ -26,6 +26,8 @@ export interface BannerFacts {
    * name there that misspells a setting gets a note of its own (settingsFileTypos).
    */
   settingsFile?: SettingsFile;
+  /** Names in the environment that misspell a setting, one sentence each (config.ts, environmentTypos). */
+  environmentTypos?: readonly string[];
 }
 
 /** The banner's lines, without trailing newline. The first URL in it is the MCP endpoint. */
@@ -41,7 +43,9 @@ export function banner(facts: BannerFacts): string {
   ];
   const mismatch = publicUrlPortMismatch(facts.publicUrl, facts.port, facts.settingsFile);
   if (mismatch !== undefined) lines.push("", `  NOTE: ${mismatch}`);
-  for (const typo of settingsFileTypos(facts.settingsFile)) lines.push("", `  NOTE: ${typo}`);
+  for (const typo of [...(facts.environmentTypos ?? []), ...settingsFileTypos(facts.settingsFile)]) {
+    lines.push("", `  NOTE: ${typo}`);
+  }
   if (facts.demo !== undefined) {
     lines.push(
       "",

@@ -21,11 +21,13 @@ export interface RunningDistributed {
 /**
  * `config`: loadConfig(…, "start") with REDIS_URL (PUBLIC_URL, AIRTABLE_CLIENT_ID, TOKEN_ENCRYPTION_KEY set).
  * `settingsFile`: what `npm start` read from .env, for the banner's note naming a variable to change there.
+ * `environmentTypos`: the banner's notes on names in the environment that misspell a setting (environmentTypos).
  */
 export async function startDistributed(
   config: Config,
   logger: Logger,
   settingsFile?: SettingsFile,
+  environmentTypos: readonly string[] = [],
 ): Promise<RunningDistributed> {
   const role = config.ROLE;
   // ROLE=all: one /metrics (the server's) shows the worker's counters too; the server's /readyz covers both.
@@ -51,7 +53,7 @@ export async function startDistributed(
   if (server !== undefined) {
     const portMismatch = publicUrlPortMismatch(config.PUBLIC_URL!, server.port, settingsFile);
     if (portMismatch !== undefined) logger.warn(portMismatch);
-    const facts = { publicUrl: config.PUBLIC_URL!, port: server.port, mode: "distributed" as const };
+    const facts = { publicUrl: config.PUBLIC_URL!, port: server.port, mode: "distributed" as const, environmentTypos };
     process.stdout.write(`${banner({ ...facts, ...(settingsFile !== undefined && { settingsFile }) })}\n`);
   }
   return {

@@ -55,6 +55,8 @@ export interface EmbeddedOptions {
   print?: (text: string) => void;
   /** What `npm start` read from .env, for the notes that name a variable to change (banner.ts). */
   settingsFile?: SettingsFile;
+  /** The banner's notes on names in the environment that misspell a setting (config.ts, environmentTypos). */
+  environmentTypos?: readonly string[];
 }
 
 /**
@@ -231,6 +233,7 @@ async function startInDataDir(config: Config, opts: EmbeddedOptions): Promise<Ru
         demo: { userEmail: demo.userEmail, dataFile: demo.dataFile, readOnlyBase: demo.readOnlyBase },
       }),
       ...(opts.settingsFile !== undefined && { settingsFile: opts.settingsFile }),
+      ...(opts.environmentTypos !== undefined && { environmentTypos: opts.environmentTypos }),
     }),
   );
 

@@ -75,6 +75,30 @@ describe("npm start's .env", () => {
     expect(output).toContain("This is a FAKE Airtable");
   }, 60_000);
 
+  it("a misspelt setting in the environment (AIRTABLE_CLIENTID=… npm start): named like one in .env", async () => {
+    writeFileSync(path.join(cwd, ".env"), "LOG_LEVEL=warn\n");
+    const typo =
+      "The environment sets AIRTABLE_CLIENTID, which is not a setting of airtable-oauth-mcp (ignored): did you " +
+      "mean AIRTABLE_CLIENT_ID?";
+    const refused = await runMain({
+      AIRTABLE_CLIENTID: "abc",
+      REDIS_URL: "redis://127.0.0.1:6379",
+      DATA_DIR: path.join(cwd, "data"),
+    });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain("AIRTABLE_CLIENT_ID: required with REDIS_URL");
+    expect(refused.stderr).toContain(typo);
+
+    // Without REDIS_URL it starts the fake Airtable instead of the real one: the banner and the log say why.
+    // Another program's variable that merely shares a word (AIRTABLE_API_KEY) is left alone.
+    const port = await freePort();
+    const output = await startUntilBanner({ PORT: String(port), AIRTABLE_CLIENTID: "abc", AIRTABLE_API_KEY: "x" });
+    expect(output).toContain(`NOTE: ${typo}`);
+    expect(output).toContain(`"message":${JSON.stringify(typo)}`);
+    expect(output).toContain("This is a FAKE Airtable");
+    expect(output).not.toContain("AIRTABLE_API_KEY");
+  }, 60_000);
+
   it("a copy of .env.example as it ships starts the zero-configuration embedded demo (README: Run it)", async () => {
     writeFileSync(path.join(cwd, ".env"), readFileSync(new URL("../../.env.example", import.meta.url), "utf8"));
     const port = await freePort();
