@@ -32,7 +32,7 @@ import type { AirtableReachability } from "../shared/airtable/reachability.ts";
 import { CallCancels } from "./mcp/call-cancels.ts";
 import { createMcpRouter } from "./mcp/mcp-router.ts";
 import { hostPolicy } from "./mcp/request-guards.ts";
-import { answerWrongMcpEndpoints } from "./mcp/wrong-endpoint.ts";
+import { answerMcpClientsElsewhere, answerWrongMcpEndpoints } from "./mcp/wrong-endpoint.ts";
 import { readyzHandler } from "./readyz.ts";
 
 export interface ServerParts {
@@ -274,6 +274,8 @@ export function createServerApp(parts: ServerParts): express.Express {
       insufficientScope,
     }),
   );
+  // An MCP client at a path nothing above answers (/api/mcp, /mcp/sse…) is told the endpoint, as on / and /sse.
+  answerMcpClientsElsewhere(app, publicUrl, mcpCors(mcpBrowserOrigins, ["GET", "POST"]));
   app.use(auth.accessLostErrorHandler);
   app.use(finalErrorHandler(logger));
   return app;

@@ -29,6 +29,10 @@ it.each([
   ["POST", "/messages"],
   ["POST", "/messages?sessionId=0f8c2b1e-5d1a-4a7e-9c3b-2f6e8d9a1b4c"],
   ["GET", "/messages"],
+  // Any other path an MCP client (Accept: text/event-stream) was given: one guessed, or copied from another server.
+  ["POST", "/api/mcp"],
+  ["POST", "/mcp/sse"],
+  ["GET", "/v1/sse"],
 ])("%s %s answers a JSON-RPC 404 naming the /mcp URL", async (method, pathname) => {
   const res = await fetch(`${origin()}${pathname}`, {
     method,
@@ -88,4 +92,19 @@ it("the SDK client connected to the bare address fails with the hint in its erro
   await client.close();
   expect(error).toBeInstanceOf(Error);
   expect((error as Error).message).toContain(hint());
+});
+
+it("the SDK client connected to a path guessed wrong (/api/mcp) fails with the hint; curl there gets express's 404", async () => {
+  const client = new Client({ name: "wrong-endpoint-test", version: "1.0.0" });
+  const error = await client.connect(new StreamableHTTPClientTransport(new URL(`${origin()}/api/mcp`))).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  await client.close();
+  expect(error).toBeInstanceOf(Error);
+  expect((error as Error).message).toContain(hint());
+  // A request that is no MCP client's (no text/event-stream in Accept) is left to express, as before.
+  const plain = await fetch(`${origin()}/api/mcp`, { method: "POST", body: "x" });
+  expect(plain.status).toBe(404);
+  expect(plain.headers.get("content-type")).toMatch(/^text\/html/);
 });

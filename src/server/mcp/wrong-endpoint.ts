@@ -47,3 +47,33 @@ export function answerWrongMcpEndpoints(app: Express, publicUrl: string, cors: R
   for (const path of new Set(WRONG_MCP_ENDPOINTS.map((e) => e.path))) app.options(path, cors);
   for (const { method, path } of WRONG_MCP_ENDPOINTS) app[method](path, cors, handler);
 }
+
+/**
+ * True when a request no route answered looks like an MCP client's: a POST that accepts `text/event-stream` (every
+ * Streamable HTTP client sends `Accept: application/json, text/event-stream` with each message, MCP 2025-11-25,
+ * basic/transports) or a GET that asks for an event stream (an SSE client's first request). A client pointed at a
+ * path it guessed or copied from another server's docs (`/api/mcp`, `/mcp/sse`, `/v1/mcp`) sends that; a person's
+ * browser and curl do not, and keep express's 404.
+ */
+function looksLikeMcpClient(accept: string | undefined, method: string): boolean {
+  return (method === "POST" || method === "GET") && /\btext\/event-stream\b/i.test(accept ?? "");
+}
+
+/**
+ * The last route: an MCP client's request to a path no route has (looksLikeMcpClient) gets the same JSON-RPC 404
+ * naming `<publicUrl>/mcp` as {@link WRONG_MCP_ENDPOINTS}, with /mcp's CORS on the answer; anything else goes on to
+ * express's own 404.
+ */
+export function answerMcpClientsElsewhere(app: Express, publicUrl: string, cors: RequestHandler): void {
+  const handler = notTheMcpEndpoint(publicUrl);
+  app.use((req, res, next) => {
+    if (!looksLikeMcpClient(req.headers.accept, req.method)) {
+      next();
+      return;
+    }
+    // The cors package passes on with next(null) where a request has no allowed Origin.
+    cors(req, res, (error?: unknown) =>
+      error === undefined || error === null ? handler(req, res, next) : next(error),
+    );
+  });
+}
