@@ -76,6 +76,10 @@
  *   "12.500 €", "1,200") is refused without typecast and with typecast left out, naming both readings, a decimal or a
  *   thousands separator (1.2 or 1200: checkAmbiguousSeparator), as a local numeric date names both days; given
  *   `typecast: true` explicitly it is sent as before;
+ * - duration text other than a plain number or h:mm[:ss] ("2h", "90 minutes", "1h 30m", "PT2H") is refused without
+ *   typecast and with typecast left to its default, naming the seconds to send (7200, 5400: checkDurationText): the
+ *   cell holds seconds, and which unit words typecast reads is not documented; given `typecast: true` explicitly it is
+ *   sent as before;
  * - barcode takes `{text, type?}` (field model, Barcode); with typecast, text or a number converts to its text. Text,
  *   numbers, booleans and lists otherwise are refused, naming the object to give; an object's keys are Airtable's.
  * Other types (unknown future ones) are left to Airtable. Read-only types are refused earlier
@@ -472,10 +476,15 @@ export function checkCellValue(
       if (typecastLeftOut) checkAmbiguousSeparator(field, value, where, true);
       if (typecastLeftOut) checkFormattedNumber(field, value, where);
       if (field.type === "percent") checkPercentText(field, value, where);
+      if (typecastLeftOut && field.type === "duration") checkDurationText(field, value, where);
       return NO_NEW_OPTIONS;
     }
     if (field.type === "rating") return wrongType(ratingExample(field));
     if (typeof value === "string" && !typecast) checkAmbiguousSeparator(field, value, where, false);
+    if (field.type === "duration" && typeof value === "string") {
+      const seconds = durationSeconds(value);
+      return wrongType(seconds === undefined ? undefined : secondsToSend(seconds));
+    }
     const meant = typeof value === "string" ? numberMeant(field, value) : undefined;
     return wrongType(meant === undefined ? undefined : numberToSend(field, meant));
   }
@@ -835,6 +844,84 @@ function checkFormattedNumber(field: AirtableField, value: string, where: string
       `${example}, not the text ${quotedValue(value)}. How Airtable's typecast reads currency symbols, grouping ` +
       `commas and percent signs is not documented, so such text is not sent with typecast left to its default; ` +
       `pass typecast: true explicitly to send it for Airtable to convert.`,
+  );
+}
+
+/**
+ * Duration text Airtable's display formats write, which typecast is left to read: a plain number (seconds, as the
+ * cell holds it) or h:mm, h:mm:ss, h:mm:ss.S… ("1:30", "1:30:15.5": the field model's `durationFormat` values).
+ */
+const DURATION_CLOCK = /^\s*[+-]?\d+:[0-5]?\d(:[0-5]?\d(\.\d{1,3})?)?\s*$/;
+/** Seconds per unit of duration text in words or letters ("2h", "90 minutes", "1 day"). */
+const DURATION_UNITS: Record<string, number> = { d: 86_400, h: 3_600, m: 60, s: 1 };
+/** One amount and unit of duration text: group 1 the amount, 2 the unit (day, h, hr, hours, m, min, minutes, s, sec…). */
+const DURATION_PART = /(\d+(?:\.\d+)?|\.\d+)\s*(d|days?|h|hrs?|hours?|m|mins?|minutes?|s|secs?|seconds?)(?![a-z])/giy;
+/** ISO 8601 duration (RFC 3339 Appendix A, "PT2H30M"): days and the time part, no years or months (not fixed lengths). */
+const ISO_DURATION =
+  /^\s*P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?\s*$/i;
+
+/**
+ * The seconds duration text in words or letters names, as a duration cell holds them (field model, Duration: "an
+ * integer representing number of seconds"): "2h" 7200, "1h 30m" and "1 hour and 30 minutes" 5400, "90 min" 5400,
+ * "1.5 hours" 5400, "PT2H" 7200. Undefined when the text is not amounts with units alone ("about 2 hours", "2").
+ */
+export function durationSeconds(text: string): number | undefined {
+  const iso = ISO_DURATION.exec(text);
+  if (iso !== null && iso.slice(1).some((part) => part !== undefined)) {
+    const [d, h, m, s] = iso.slice(1).map((part) => Number(part ?? 0));
+    return Math.round((d! * 86_400 + h! * 3_600 + m! * 60 + s!) * 1000) / 1000;
+  }
+  let seconds = 0;
+  let parts = 0;
+  let at = 0;
+  const rest = text.trim();
+  while (at < rest.length) {
+    DURATION_PART.lastIndex = at;
+    const part = DURATION_PART.exec(rest);
+    if (part === null) return undefined;
+    seconds += Number(part[1]) * DURATION_UNITS[part[2]!.charAt(0).toLowerCase()]!;
+    parts += 1;
+    at = DURATION_PART.lastIndex;
+    // Between parts: spaces, a comma, or "and" ("1 hour, 30 minutes", "1 hour and 30 minutes").
+    at += /^(\s*,?\s*(and\s+)?)/i.exec(rest.slice(at))![0].length;
+  }
+  return parts === 0 ? undefined : Math.round(seconds * 1000) / 1000;
+}
+
+/** `seconds` as a duration field in h:mm shows them ("2:00", "1:30"), with :ss when they are not whole minutes. */
+function clockOf(seconds: number): string {
+  const whole = Math.round(seconds);
+  const h = Math.floor(whole / 3600);
+  const m = Math.floor((whole % 3600) / 60);
+  const s = whole % 60;
+  const mm = String(m).padStart(2, "0");
+  return s === 0 ? `${h}:${mm}` : `${h}:${mm}:${String(s).padStart(2, "0")}`;
+}
+
+/** What to give instead of duration text naming `seconds` (durationSeconds), worded as wrongType's example. */
+function secondsToSend(seconds: number): string {
+  const plain = String(seconds);
+  return `the number ${plain} (a JSON number of seconds: a duration cell holds seconds, ${plain} is ${clockOf(seconds)})`;
+}
+
+/**
+ * Refuses a duration field's `value` given, with typecast left to its default, as text other than a plain number of
+ * seconds or h:mm[:ss] ("2h", "90 minutes", "1h 30m", "PT2H", "about 2 hours"), naming the field, the value and the
+ * seconds to send when the text names them (durationSeconds). The field model's duration cell is "an integer
+ * representing number of seconds"; which unit words Airtable's typecast reads is not documented (the sandbox reads
+ * only h:mm[:ss] and numbers, and a trial, session 33, saw "2h" queued and refused inside the operation), so, as
+ * with currency symbols (checkFormattedNumber), such text is sent only with typecast: true given explicitly.
+ * Throws ToolInputError.
+ */
+function checkDurationText(field: AirtableField, value: string, where: string): void {
+  if (PLAIN_NUMBER.test(value) || DURATION_CLOCK.test(value)) return;
+  const seconds = durationSeconds(value);
+  const example = seconds === undefined ? TYPE_WORDS.duration!.example : secondsToSend(seconds);
+  throw new ToolInputError(
+    `${where}: ${JSON.stringify(field.name)} is a duration field: give ${example}, not the text ` +
+      `${quotedValue(value)}. How Airtable's typecast reads units such as "h" or "minutes" is not documented, so ` +
+      `such text is not sent with typecast left to its default; pass typecast: true explicitly to send it for ` +
+      `Airtable to convert.`,
   );
 }
 

@@ -1,0 +1,97 @@
+/**
+ * What an agent's trial (h-agent33) on a project tracker (Projects, Tasks, People: links both ways, a rollup, a
+ * count, a lookup, a formula, selects, collaborators, rating, percent, duration, dates, attachments) found saying too
+ * little or needing more calls than it should, through the real MCP SDK client over HTTP against the sandbox:
+ * - a duration given as people write it, `"Time spent": "2h"` or `"90 minutes"`: typecast (on by default) sent it,
+ *   and the record failed inside the operation with a generic "a number of seconds for a duration"; the agent had to
+ *   work out the seconds and call again. Such text is now refused before anything is queued, naming the seconds to
+ *   send (7200, 5400), as "$1,200.50" names 1200.5 (check-values.ts checkDurationText).
+ */
+import { describe, expect, it } from "vitest";
+import { callToolAnswer } from "../../support/mcp-test-harness.ts";
+import { useMcpHarness } from "../../support/use-mcp-harness.ts";
+
+const mcp = useMcpHarness({
+  name: "Project tracker",
+  tables: [
+    {
+      name: "Tasks",
+      fields: [
+        { name: "Title", type: "singleLineText" },
+        { name: "Time spent", type: "duration", options: { durationFormat: "h:mm" } },
+      ],
+    },
+  ],
+});
+
+const call = (name: string, args: Record<string, unknown>) => callToolAnswer(mcp.client, name, args);
+const tasks = () => mcp.h.sandbox.listRecordsDirect(mcp.base.id, "Tasks");
+
+describe("a duration given in hours or minutes as text", () => {
+  it('"2h" and "1h 30m": refused before queueing, naming 7200 and 5400 seconds', async () => {
+    const answer = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      records: [
+        { fields: { Title: "Fix login", "Time spent": "2h" } },
+        { fields: { Title: "Write docs", "Time spent": "1h 30m" } },
+      ],
+    });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toContain(
+      'records[0].fields: "Time spent" is a duration field: give the number 7200 (a JSON number of seconds: a ' +
+        'duration cell holds seconds, 7200 is 2:00), not the text "2h". How Airtable\'s typecast reads units such ' +
+        'as "h" or "minutes" is not documented, so such text is not sent with typecast left to its default; pass ' +
+        "typecast: true explicitly to send it for Airtable to convert.",
+    );
+    expect(answer.text).toContain('The value of "Time spent" is wrong in records[1].fields too.');
+    expect(tasks()).toEqual([]);
+  });
+
+  it('"1h 30m" alone names 5400; "90 minutes" without typecast names 5400 too; "about 2 hours" names the field\'s example; seconds and h:mm are sent', async () => {
+    const both = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      records: [{ fields: { Title: "Write docs", "Time spent": "1h 30m" } }],
+    });
+    expect(both.text).toContain(
+      'give the number 5400 (a JSON number of seconds: a duration cell holds seconds, 5400 is 1:30), not the text "1h 30m"',
+    );
+    const minutes = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      records: [{ fields: { Title: "Review", "Time spent": "90 minutes" } }],
+      typecast: false,
+    });
+    expect(minutes.isError).toBe(true);
+    expect(minutes.text).toContain('"Time spent" is a duration field: give the number 5400 (');
+    expect(minutes.text).toContain('not "90 minutes"');
+    const vague = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      records: [{ fields: { Title: "Review", "Time spent": "about 2 hours" } }],
+    });
+    expect(vague.isError).toBe(true);
+    expect(vague.text).toContain(
+      '"Time spent" is a duration field: give a number of seconds such as 5400 (1 h 30 min), not the text "about 2 hours".',
+    );
+    expect(tasks()).toEqual([]);
+    // Seconds, "1:30", and text with typecast: true given explicitly are sent as before.
+    const plain = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      records: [{ fields: { Title: "A", "Time spent": 5400 } }, { fields: { Title: "B", "Time spent": "1:30" } }],
+    });
+    expect(plain.isError).toBe(false);
+    expect(tasks().map((r) => r.fields["Time spent"])).toEqual([5400, 5400]);
+    const explicit = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      records: [{ fields: { Title: "C", "Time spent": "2h" } }],
+      typecast: true,
+    });
+    // Queued as asked; the sandbox's typecast reads only h:mm[:ss] and numbers, so the record fails there.
+    expect(explicit.isError).toBe(false);
+    expect((explicit.data as { operationId?: string }).operationId).toMatch(/^op_/);
+  });
+});
