@@ -5,7 +5,10 @@
  * - a duration given as people write it, `"Time spent": "2h"` or `"90 minutes"`: typecast (on by default) sent it,
  *   and the record failed inside the operation with a generic "a number of seconds for a duration"; the agent had to
  *   work out the seconds and call again. Such text is now refused before anything is queued, naming the seconds to
- *   send (7200, 5400), as "$1,200.50" names 1200.5 (check-values.ts checkDurationText).
+ *   send (7200, 5400), as "$1,200.50" names 1200.5 (check-values.ts checkDurationText);
+ * - a due date named in part, `"Due": "Mar 2027"` or `"March 15"`: typecast sent it and the sandbox's parser wrote
+ *   2027-03-01 and 2001-03-15 without a word (a day, or a year, nobody gave). Such text is now refused before
+ *   queueing, naming the days it may mean (check-values.ts checkPartialDate).
  */
 import { describe, expect, it } from "vitest";
 import { callToolAnswer } from "../../support/mcp-test-harness.ts";
@@ -19,6 +22,12 @@ const mcp = useMcpHarness({
       fields: [
         { name: "Title", type: "singleLineText" },
         { name: "Time spent", type: "duration", options: { durationFormat: "h:mm" } },
+        { name: "Due", type: "date", options: { dateFormat: { name: "iso" } } },
+        {
+          name: "Review at",
+          type: "dateTime",
+          options: { dateFormat: { name: "iso" }, timeFormat: { name: "24hour" }, timeZone: "utc" },
+        },
       ],
     },
   ],
@@ -93,5 +102,58 @@ describe("a duration given in hours or minutes as text", () => {
     // Queued as asked; the sandbox's typecast reads only h:mm[:ss] and numbers, so the record fails there.
     expect(explicit.isError).toBe(false);
     expect((explicit.data as { operationId?: string }).operationId).toMatch(/^op_/);
+  });
+});
+
+describe("a date named in part", () => {
+  it('"Mar 2027", "Q1 2027" (no day) and "March 15", "5pm" (no year): refused before queueing, naming the days', async () => {
+    const answer = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      records: [
+        { fields: { Title: "Launch", Due: "Mar 2027" } },
+        { fields: { Title: "Plan", "Review at": "Q1 2027" } },
+      ],
+    });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toContain(
+      'records[0].fields: "Due" is a date field, given "Mar 2027", which names no day: Airtable\'s typecast would ' +
+        "pick a day of its own, and which one is not documented. Give the day meant as YYYY-MM-DD, such as " +
+        '"2027-03-01" or "2027-03-31".',
+    );
+    expect(answer.text).toContain(
+      'records[1].fields: "Review at" is a date and time field, given "Q1 2027", which names no day: ' +
+        "Airtable's typecast would pick a day of its own, and which one is not documented. Give the day meant as " +
+        'YYYY-MM-DD (with a time: YYYY-MM-DDTHH:mm), such as "2027-01-01" or "2027-03-31".',
+    );
+    const year = new Date().getUTCFullYear();
+    const noYear = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      records: [{ fields: { Title: "Retro", Due: "March 15" } }],
+    });
+    expect(noYear.isError).toBe(true);
+    expect(noYear.text).toBe(
+      'records[0].fields: "Due" is a date field, given "March 15", which names no year: Airtable\'s typecast would ' +
+        "pick a year of its own, and which one is not documented. Give the day meant as YYYY-MM-DD, such as " +
+        `"${year}-03-15" or "${year + 1}-03-15".`,
+    );
+    const time = await call("create_record", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      fields: { Title: "Standup", "Review at": "5pm" },
+    });
+    expect(time.isError).toBe(true);
+    expect(time.text).toContain('"Review at" is a date and time field, given "5pm", which names no year');
+    expect(tasks().filter((r) => ["Launch", "Plan", "Retro", "Standup"].includes(String(r.fields.Title)))).toEqual([]);
+    // Whole days in words, and ISO days, are written as before.
+    const whole = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      records: [{ fields: { Title: "Ship", Due: "March 15, 2027" } }, { fields: { Title: "Demo", Due: "2027-03-16" } }],
+    });
+    expect(whole.isError, whole.text).toBe(false);
+    const due = (title: string) => tasks().find((r) => r.fields.Title === title)?.fields.Due;
+    expect([due("Ship"), due("Demo")]).toEqual(["2027-03-15", "2027-03-16"]);
   });
 });

@@ -58,6 +58,9 @@
  *   `typecast`), with no lookup by name; the sandbox refuses a name as Airtable refuses a person it cannot find (422
  *   INVALID_VALUE_FOR_COLUMN "cannot accept the provided value", what a newcomer trial got in the worker for
  *   `"Account manager": "Demo User"`). Whether the person is a collaborator of the base is Airtable's to say.
+ * - date and dateTime text with typecast that names a day only in part, no day ("Mar 2027", "2027-03", "Q1 2027",
+ *   "2027") or no year ("March 15", "12/25", "5pm"), is refused, naming the days it may mean (checkPartialDate):
+ *   typecast would complete it with a day or year of its own choosing (the sandbox wrote 2001-03-15);
  * - a dateTime given with a space for the T ("2026-03-04 10:00") is sent with the T (dateTimeWithT), read in the field's
  *   time zone as the field model says; so is one with a 12-hour time or an English month name ("2026-12-24 5pm",
  *   "Dec 24, 2026 5:00 PM", "24 December 2026": wordedDateTime), and a date field's date in words as its day alone
@@ -506,6 +509,7 @@ export function checkCellValue(
       if (typeof value === "string") checkWordedDay(value, where, name);
       if (typeof value === "string") checkLocalDate(field, value, where);
       if (typeof value === "string") checkZonedDay(field, value, where);
+      if (typeof value === "string" && typecast) checkPartialDate(field, value, where);
       if (typeof value === "string" && (DATE.test(value) || (typecast && hasDigit(value)))) return NO_NEW_OPTIONS;
       if (typecast && typeof value === "number") return NO_NEW_OPTIONS;
       return wrongType();
@@ -513,6 +517,7 @@ export function checkCellValue(
       if (typeof value === "string") checkCalendarDate(value, where, name);
       if (typeof value === "string") checkWordedDay(value, where, name);
       if (typeof value === "string") checkLocalDate(field, value, where);
+      if (typeof value === "string" && typecast) checkPartialDate(field, value, where);
       if (typeof value === "string" && (DATE_TIME.test(value) || DATE.test(value) || (typecast && hasDigit(value)))) {
         return NO_NEW_OPTIONS;
       }
@@ -646,6 +651,93 @@ const MONTHS: ReadonlyMap<string, number> = new Map(
     ...(name === "september" ? [["sept", 9] as const] : []),
   ]),
 );
+
+/** A year in date text: four digits standing alone ("2027", not part of "20270315"). */
+const FOUR_DIGIT_YEAR = /(?<!\d)\d{4}(?!\d)/;
+/** "Mar 2027", "March, 2027": group 1 the month's name, 2 the year. */
+const MONTH_YEAR = /^\s*([A-Za-z]{3,9})\.?,?\s+(\d{4})\s*$/;
+/** "2027-03", "2027/3": group 1 the year, 2 the month. */
+const YEAR_MONTH = /^\s*(\d{4})[-/.](\d{1,2})\s*$/;
+/** "03/2027", "3.2027": group 1 the month, 2 the year. */
+const MONTH_SLASH_YEAR = /^\s*(\d{1,2})[-/.](\d{4})\s*$/;
+/** "Q1 2027", "2027 Q1": group 1 or 4 the quarter, 2 or 3 the year. */
+const QUARTER = /^\s*(?:Q([1-4]),?\s*(\d{4})|(\d{4}),?\s*Q([1-4]))\s*$/i;
+/** "2027" alone: group 1 the year. */
+const YEAR_ALONE = /^\s*(\d{4})\s*$/;
+/** "March 15", "Mar 15th 5pm", "15 March", "Friday, 15th March": a month in words and a day; group 1/2 or 4/3. */
+const MONTH_DAY =
+  /^\s*(?:[A-Za-z]+,?\s+)?(?:([A-Za-z]{3,9})\.?\s+(\d{1,2})|(\d{1,2})(?:st|nd|rd|th)?\s+([A-Za-z]{3,9})\.?)(?:st|nd|rd|th)?(?![\d])/;
+
+/** The first and last day of months `from`..`to` of `year`, as checkPartialDate's examples. */
+function spanOf(year: number, from: number, to: number): [string, string] | undefined {
+  if (from < 1 || to > 12) return undefined;
+  return [isoDate(year, from, 1), isoDate(year, to, daysInMonth(year, to))];
+}
+
+/**
+ * The days text names only partly ("Mar 2027", "2027-03", "Q1 2027", "2027": no day) as the first and last it may
+ * mean, `[]` when it names no day but its months cannot be read, undefined when the text has a day (or is not such
+ * text).
+ */
+function dayless(value: string): string[] | undefined {
+  const monthYear = MONTH_YEAR.exec(value);
+  if (monthYear !== null) {
+    const month = MONTHS.get(monthYear[1]!.toLowerCase());
+    return month === undefined ? undefined : spanOf(Number(monthYear[2]), month, month);
+  }
+  const yearMonth = YEAR_MONTH.exec(value) ?? MONTH_SLASH_YEAR.exec(value);
+  if (yearMonth !== null) {
+    const [year, month] = YEAR_MONTH.test(value)
+      ? [Number(yearMonth[1]), Number(yearMonth[2])]
+      : [Number(yearMonth[2]), Number(yearMonth[1])];
+    return spanOf(year, month, month) ?? [];
+  }
+  const quarter = QUARTER.exec(value);
+  if (quarter !== null) {
+    const q = Number(quarter[1] ?? quarter[4]);
+    return spanOf(Number(quarter[2] ?? quarter[3]), q * 3 - 2, q * 3);
+  }
+  const year = YEAR_ALONE.exec(value);
+  return year === null ? undefined : spanOf(Number(year[1]), 1, 12);
+}
+
+/**
+ * Refuses date or dateTime text that names a day only in part, which Airtable's typecast would complete with a part
+ * of its own choosing: no day ("Mar 2027", "2027-03", "03/2027", "Q1 2027", "2027") or no year ("March 15", "15
+ * March", "12/25", "Dec 24 5pm", "5pm", "week 12"). The field model documents a date cell as an ISO 8601 day
+ * (https://airtable.com/developers/web/api/field-model, Date) and typecast only as "best-effort automatic data
+ * conversion from string values" (create-records), so which day or year it picks is not documented; the sandbox's
+ * parser (JavaScript's Date, as many are) wrote "Mar 2027" as 2027-03-01 and "March 15" as 2001-03-15 without a word
+ * (h-agent33's trial). Names the days meant when the text shows them (the month's first and last day; this year's
+ * and next year's March 15), with or without typecast. Text without a digit is left to the type's own refusal, and a
+ * local numeric date with a two-digit year ("05/05/26") to checkLocalDate. Throws ToolInputError.
+ */
+function checkPartialDate(field: AirtableField, value: string, where: string): void {
+  if (!hasDigit(value)) return;
+  const what = `${JSON.stringify(field.name)} is ${TYPE_WORDS[field.type]?.what ?? `a ${field.type} field`}`;
+  const form = field.type === "dateTime" ? "YYYY-MM-DD (with a time: YYYY-MM-DDTHH:mm)" : "YYYY-MM-DD";
+  const span = dayless(value);
+  if (span !== undefined) {
+    const such = span.length === 2 ? `, such as ${JSON.stringify(span[0])} or ${JSON.stringify(span[1])}` : "";
+    throw new ToolInputError(
+      `${where}: ${what}, given ${quotedValue(value)}, which names no day: Airtable's typecast would pick a day of ` +
+        `its own, and which one is not documented. Give the day meant as ${form}${such}.`,
+    );
+  }
+  if (FOUR_DIGIT_YEAR.test(value) || LOCAL_NUMERIC_DATE.test(value)) return;
+  const monthDay = MONTH_DAY.exec(value);
+  const month = monthDay === null ? undefined : MONTHS.get((monthDay[1] ?? monthDay[4])!.toLowerCase());
+  const day = monthDay === null ? 0 : Number(monthDay[2] ?? monthDay[3]);
+  const thisYear = new Date().getUTCFullYear();
+  const such =
+    month !== undefined && day >= 1 && day <= daysInMonth(thisYear + 1, month)
+      ? `, such as ${JSON.stringify(isoDate(thisYear, month, day))} or ${JSON.stringify(isoDate(thisYear + 1, month, day))}`
+      : "";
+  throw new ToolInputError(
+    `${where}: ${what}, given ${quotedValue(value)}, which names no year: Airtable's typecast would pick a year of ` +
+      `its own, and which one is not documented. Give the day meant as ${form}${such}.`,
+  );
+}
 
 /**
  * A time's trailing "UTC", "GMT" or "UT", "(utc)" too: the zone of offset +00:00 (wordedDateTime sends it as Z). Made
