@@ -8,7 +8,10 @@
  *   send (7200, 5400), as "$1,200.50" names 1200.5 (check-values.ts checkDurationText);
  * - a due date named in part, `"Due": "Mar 2027"` or `"March 15"`: typecast sent it and the sandbox's parser wrote
  *   2027-03-01 and 2001-03-15 without a word (a day, or a year, nobody gave). Such text is now refused before
- *   queueing, naming the days it may mean (check-values.ts checkPartialDate).
+ *   queueing, naming the days it may mean (check-values.ts checkPartialDate);
+ * - a link cell given another table's record id (a People id in Tasks' "Project"): the failed record's error said
+ *   "deleted, or an id of another table", and the agent had to search the base for it. The processor now looks the id
+ *   up (as it does an update's own missing id) and names the table holding it (missing-records.ts missingLinkMessage).
  */
 import { describe, expect, it } from "vitest";
 import { callToolAnswer } from "../../support/mcp-test-harness.ts";
@@ -17,10 +20,14 @@ import { useMcpHarness } from "../../support/use-mcp-harness.ts";
 const mcp = useMcpHarness({
   name: "Project tracker",
   tables: [
+    { name: "People", fields: [{ name: "Name", type: "singleLineText" }], records: [{ Name: "Ana Lima" }] },
+    { name: "Projects", fields: [{ name: "Name", type: "singleLineText" }], records: [{ Name: "Website" }] },
     {
       name: "Tasks",
       fields: [
         { name: "Title", type: "singleLineText" },
+        { name: "Project", type: "multipleRecordLinks", options: { linkedTableId: "Projects" } },
+        { name: "Assignees", type: "multipleRecordLinks", options: { linkedTableId: "People" } },
         { name: "Time spent", type: "duration", options: { durationFormat: "h:mm" } },
         { name: "Due", type: "date", options: { dateFormat: { name: "iso" } } },
         {
@@ -155,5 +162,37 @@ describe("a date named in part", () => {
     expect(whole.isError, whole.text).toBe(false);
     const due = (title: string) => tasks().find((r) => r.fields.Title === title)?.fields.Due;
     expect([due("Ship"), due("Demo")]).toEqual(["2027-03-15", "2027-03-16"]);
+  });
+});
+
+describe("a link cell given a record id of another table", () => {
+  it("the failed record's error names the table holding it, this table too", async () => {
+    const person = mcp.h.sandbox.listRecordsDirect(mcp.base.id, "People")[0]!.id;
+    const answer = await call("create_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      records: [{ fields: { Title: "Wire up", Project: [person] } }],
+    });
+    const people = (await call("list_tables", { baseId: mcp.base.id })).data as {
+      tables: { id: string; name: string }[];
+    };
+    const tableId = (name: string) => people.tables.find((t) => t.name === name)!.id;
+    const error = (answer.data as { results: { error?: { message: string } }[] }).results[0]?.error?.message;
+    expect(error).toBe(
+      `Record ID ${person} does not exist. The link field "Project" names ${person}, which is not a record of the ` +
+        `table it links to: ${person} is a record of table "People" (${tableId("People")}) (a link cell takes ids of ` +
+        "its linked table's records). Give the linked record's primary value instead (e.g. [\"Acme\"]: it is looked " +
+        "up in the linked table before the write is queued), or find its id with search_records in the linked table " +
+        "(describe_table shows which table a link field links to).",
+    );
+    const made = await call("create_record", { baseId: mcp.base.id, tableId: "Tasks", fields: { Title: "Pair" } });
+    const task = (made.data as { results: { id: string }[] }).results[0]!.id;
+    const own = await call("update_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      records: [{ id: task, fields: { Assignees: [task] } }],
+    });
+    const ownError = (own.data as { results: { error?: { message: string } }[] }).results[0]?.error?.message;
+    expect(ownError).toContain(`${task} is a record of table "Tasks" (${tableId("Tasks")})`);
   });
 });
