@@ -11,10 +11,13 @@
  *   queueing, naming the days it may mean (check-values.ts checkPartialDate);
  * - a link cell given another table's record id (a People id in Tasks' "Project"): the failed record's error said
  *   "deleted, or an id of another table", and the agent had to search the base for it. The processor now looks the id
- *   up (as it does an update's own missing id) and names the table holding it (missing-records.ts missingLinkMessage).
+ *   up (as it does an update's own missing id) and names the table holding it (missing-records.ts missingLinkMessage);
+ * - list_records with `sort: "Time spent desc"`, as SQL or a spreadsheet writes it: the refusal's example was
+ *   `[{"field": "Time spent desc", "direction": "asc"}]`, a field the table lacks, so the call made from it was refused
+ *   too; the example now splits the direction off (listing.ts sortListIssues).
  */
 import { describe, expect, it } from "vitest";
-import { callToolAnswer } from "../../support/mcp-test-harness.ts";
+import { callToolAnswer, invalidArguments } from "../../support/mcp-test-harness.ts";
 import { useMcpHarness } from "../../support/use-mcp-harness.ts";
 
 const mcp = useMcpHarness({
@@ -194,5 +197,37 @@ describe("a link cell given a record id of another table", () => {
     });
     const ownError = (own.data as { results: { error?: { message: string } }[] }).results[0]?.error?.message;
     expect(ownError).toContain(`${task} is a record of table "Tasks" (${tableId("Tasks")})`);
+  });
+});
+
+describe("list_records sort given as text with a direction", () => {
+  it('"Time spent desc", "Time spent desc, Due asc" and ["Time spent DESC", "Due"]: the example names the field and the direction apart', async () => {
+    const one = await call("list_records", { baseId: mcp.base.id, tableId: "Tasks", sort: "Time spent desc" });
+    expect(one.isError).toBe(true);
+    expect(one.text).toBe(
+      invalidArguments("list_records") +
+        'sort takes a list of sort items, e.g. [{"field": "Time spent", "direction": "desc"}] (a list even for one ' +
+        'field; it was given the text "Time spent desc")',
+    );
+    const two = await call("list_records", { baseId: mcp.base.id, tableId: "Tasks", sort: ["Time spent DESC", "Due"] });
+    expect(two.text).toContain(
+      'e.g. [{"field": "Time spent", "direction": "desc"}, {"field": "Due", "direction": "asc"}] (sort[0] is',
+    );
+    const comma = await call("list_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      sort: "Time spent desc, Due asc",
+    });
+    expect(comma.text).toContain(
+      'e.g. [{"field": "Time spent", "direction": "desc"}, {"field": "Due", "direction": "asc"}] (a list even for',
+    );
+    // The example, sent as it is, is taken.
+    const sorted = await call("list_records", {
+      baseId: mcp.base.id,
+      tableId: "Tasks",
+      sort: [{ field: "Time spent", direction: "desc" }],
+      maxRecords: 1,
+    });
+    expect(sorted.isError, sorted.text).toBe(false);
   });
 });
