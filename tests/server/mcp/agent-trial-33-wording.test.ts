@@ -160,7 +160,12 @@ describe("a date named in part", () => {
     const whole = await call("create_records", {
       baseId: mcp.base.id,
       tableId: "Tasks",
-      records: [{ fields: { Title: "Ship", Due: "March 15, 2027" } }, { fields: { Title: "Demo", Due: "2027-03-16" } }],
+      records: [
+        { fields: { Title: "Ship", Due: "March 15, 2027" } },
+        { fields: { Title: "Demo", Due: "2027-03-16" } },
+        // Eight digits (ISO 8601's basic form) are left to typecast as before, not told "names no year".
+        { fields: { Title: "Basic", Due: "20270317" } },
+      ],
     });
     expect(whole.isError, whole.text).toBe(false);
     const due = (title: string) => tasks().find((r) => r.fields.Title === title)?.fields.Due;

@@ -652,8 +652,11 @@ const MONTHS: ReadonlyMap<string, number> = new Map(
   ]),
 );
 
-/** A year in date text: four digits standing alone ("2027", not part of "20270315"). */
-const FOUR_DIGIT_YEAR = /(?<!\d)\d{4}(?!\d)/;
+/**
+ * Four digits in a row: text holding them may name a year ("2027", and "20270315" or a timestamp, left to typecast
+ * as before), so only text without them is refused as naming no year.
+ */
+const FOUR_DIGITS = /\d{4}/;
 /** "Mar 2027", "March, 2027": group 1 the month's name, 2 the year. */
 const MONTH_YEAR = /^\s*([A-Za-z]{3,9})\.?,?\s+(\d{4})\s*$/;
 /** "2027-03", "2027/3": group 1 the year, 2 the month. */
@@ -724,7 +727,7 @@ function checkPartialDate(field: AirtableField, value: string, where: string): v
         `its own, and which one is not documented. Give the day meant as ${form}${such}.`,
     );
   }
-  if (FOUR_DIGIT_YEAR.test(value) || LOCAL_NUMERIC_DATE.test(value)) return;
+  if (FOUR_DIGITS.test(value) || LOCAL_NUMERIC_DATE.test(value)) return;
   const monthDay = MONTH_DAY.exec(value);
   const month = monthDay === null ? undefined : MONTHS.get((monthDay[1] ?? monthDay[4])!.toLowerCase());
   const day = monthDay === null ? 0 : Number(monthDay[2] ?? monthDay[3]);
