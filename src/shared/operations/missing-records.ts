@@ -239,13 +239,51 @@ export function missingDeletesSentence(missing: number, failed: number): string 
  * operation keeps no field types to tell them apart, and such an option is not a realistic name.) A link given as
  * text with typecast is not matched either: Airtable's message is then kept as it is. Undefined when no array cell
  * holds one of them: then the refused id is the record's own (an update of a missing record, missingRecordMessage's
- * case).
+ * case). `where`: each id's table as the processor looked it up (#whereabouts: a get-record finds a record of any
+ * table of the base), so the agent that put a People id in a Projects link is told it is a People record instead of
+ * "deleted, or an id of another table" (h-agent33's trial); without it, or with an id not looked up, the two causes.
  */
 export function missingLinkMessage(
   refusal: Pick<MissingRecordRefusal, "message">,
   cells: readonly Record<string, unknown>[],
   names: Readonly<Record<string, string>> | undefined,
+  where?: RecordWhereabouts,
 ): string | undefined {
+  const found = linkCellIds(refusal, cells, names);
+  if (found.length === 0) return undefined;
+  const named = found.map((f) => `the link field ${f.field} names ${f.id}`).join("; ");
+  const one = found.length === 1;
+  const owners = [...new Set(found.map((f) => f.id))].map((id) => ({ id, owner: where?.elsewhere.get(id) }));
+  // Where each id is, when the processor looked it up (#whereabouts): the table holding it, or none.
+  const known = owners.every((o) => o.owner !== undefined)
+    ? owners
+        .map(({ id, owner }) =>
+          owner === null || owner === undefined
+            ? `${id} is in no table of this base (deleted, or a mistyped id)`
+            : `${id} is a record of table ${shownTable(owner)}`,
+        )
+        .join("; ")
+    : undefined;
+  const cause = known ?? `deleted, or ${one ? "an id" : "ids"} of another table`;
+  return (
+    `${sentence(refusal.message)} ${named.charAt(0).toUpperCase()}${named.slice(1)}, which ${one ? "is" : "are"} not ` +
+    `${one ? "a record" : "records"} of the table it links to: ${cause} ` +
+    "(a link cell takes ids of its linked table's records). Give the linked record's primary value instead (e.g. " +
+    '["Acme"]: it is looked up in the linked table before the write is queued), or find its id with search_records ' +
+    "in the linked table (describe_table shows which table a link field links to)."
+  );
+}
+
+/**
+ * The record ids a 422 ROW_DOES_NOT_EXIST names (RECORD_ID_IN_TEXT) that the refused records' link cells hold
+ * (array cells only: see missingLinkMessage), with the link field as the call named it (quoted), each pair once.
+ * Empty when no link cell holds one: the refused id is then the record's own.
+ */
+export function linkCellIds(
+  refusal: Pick<MissingRecordRefusal, "message">,
+  cells: readonly Record<string, unknown>[],
+  names: Readonly<Record<string, string>> | undefined,
+): { field: string; id: string }[] {
   const ids = new Set(refusal.message.match(RECORD_ID_IN_TEXT) ?? []);
   const found: { field: string; id: string }[] = [];
   for (const record of cells) {
@@ -258,14 +296,5 @@ export function missingLinkMessage(
       }
     }
   }
-  if (found.length === 0) return undefined;
-  const named = found.map((f) => `the link field ${f.field} names ${f.id}`).join("; ");
-  const one = found.length === 1;
-  return (
-    `${sentence(refusal.message)} ${named.charAt(0).toUpperCase()}${named.slice(1)}, which ${one ? "is" : "are"} not ` +
-    `${one ? "a record" : "records"} of the table it links to: deleted, or ${one ? "an id" : "ids"} of another table ` +
-    "(a link cell takes ids of its linked table's records). Give the linked record's primary value instead (e.g. " +
-    '["Acme"]: it is looked up in the linked table before the write is queued), or find its id with search_records ' +
-    "in the linked table (describe_table shows which table a link field links to)."
-  );
+  return found;
 }

@@ -91,6 +91,7 @@ import { explainCollaboratorRefusal } from "./collaborator-refusal.ts";
 import { explainTypecastRefusal } from "./typecast-refusal.ts";
 import {
   isMissingRecordRefusal,
+  linkCellIds,
   missingLinkMessage,
   missingRecordMessage,
   type NamedTable,
@@ -429,7 +430,15 @@ class OperationRun {
           ? await this.#missingIdsByRead(items)
           : undefined;
       const missing = unsplitMissing ?? named;
-      const where = missing.length === 0 ? undefined : await this.#whereabouts(missing);
+      // A link cell naming a record its linked table lacks: which table holds it, if any (an id of another table,
+      // the usual mix-up, is then named with its table).
+      const linked = split || missing.length > 0 ? [] : linkIdsOf(error, op, items);
+      const where =
+        missing.length > 0
+          ? await this.#whereabouts(missing)
+          : linked.length > 0
+            ? await this.#whereabouts(linked, true)
+            : undefined;
       // `named` is missingOwnIds of the same arguments unless split (then not computed above).
       const message = recordRefusalMessage(error, op, items, kind, where, split ? undefined : named);
       const errors = indexes.map((index): ItemError => ({ index, type: error.type, message }));
@@ -833,10 +842,11 @@ class OperationRun {
    * with the table named). A delete's too, only when it failed (a delete re-sent after a lost answer is settled as
    * written, not looked up): an id of another table is then named with its table instead of "already deleted, or an
    * id from another table". Undefined when the schema cannot be read (no scope, a failure): the message is as
-   * before.
+   * before. `linked`: the ids are a link cell's, which its linked table lacks (missing-records.ts missingLinkMessage),
+   * so the operation's own table may hold them too (a Tasks id put in a link to People) and is named like any other.
    * A lookup that fails otherwise, or a cancel during it, leaves that id not looked up.
    */
-  async #whereabouts(ids: readonly string[]): Promise<RecordWhereabouts | undefined> {
+  async #whereabouts(ids: readonly string[], linked = false): Promise<RecordWhereabouts | undefined> {
     const op = this.#op;
     if (op.tableId === undefined) return undefined;
     let tables: BaseSchema["tables"];
@@ -859,7 +869,9 @@ class OperationRun {
         const owner =
           keys.length === 0
             ? undefined
-            : tables.find((t) => t.id !== table.id && keys.every((key) => t.fields.some((f) => f.id === key)));
+            : tables.find(
+                (t) => (linked || t.id !== table.id) && keys.every((key) => t.fields.some((f) => f.id === key)),
+              );
         if (owner !== undefined) elsewhere.set(id, { id: owner.id, name: owner.name });
       } catch (readError) {
         if (readError instanceof AirtableNotFoundError) elsewhere.set(id, null);
@@ -1348,7 +1360,7 @@ function recordRefusalMessage(
   }
   if (error.type === "ROW_DOES_NOT_EXIST") {
     // A link cell naming a record its linked table lacks: the field named (Airtable's message names only the id).
-    const explained = missingLinkMessage(error, refused.map(recordFieldsOf), op.fieldNames);
+    const explained = missingLinkMessage(error, refused.map(recordFieldsOf), op.fieldNames, where);
     if (explained !== undefined) return explained;
   }
   const count = items.size;
@@ -1401,6 +1413,17 @@ function missingOwnIds(error: AirtableError, op: Operation, items: RequestItems,
   if (missingLinkMessage(error, refused.map(recordFieldsOf), op.fieldNames) !== undefined) return [];
   const named = new Set(error.message.match(RECORD_ID_IN_TEXT) ?? []);
   return ids.filter((id) => named.has(id));
+}
+
+/**
+ * The record ids a 422 ROW_DOES_NOT_EXIST names that the refused records' link cells hold (missing-records.ts
+ * linkCellIds), each once: ids of records the linked table lacks, looked up by #whereabouts to name their table.
+ * Empty for any other error.
+ */
+function linkIdsOf(error: AirtableError, op: Operation, items: RequestItems): string[] {
+  if (error.type !== "ROW_DOES_NOT_EXIST") return [];
+  const cells = [...items.values()].map(recordFieldsOf);
+  return [...new Set(linkCellIds(error, cells, op.fieldNames).map((found) => found.id))];
 }
 
 /**

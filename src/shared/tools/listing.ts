@@ -109,7 +109,8 @@ export const fieldIdListIssues = listArgumentIssues(
  * list_records' rewordIssues for `sort` given as one field name or one sort item instead of a list of items, or as a
  * list holding something other than items: `sort takes a list of sort items, e.g. [{"field": "Name", "direction":
  * "asc"}] (a list even for one field; it was given the text "Name")`, the example made with the field the call named
- * (list-argument.ts). An item's own mistakes (an unknown key, a direction) keep their wording (strictArgumentObject,
+ * (list-argument.ts), and the direction it named: "Estimate desc" is `[{"field": "Estimate", "direction": "desc"}]`
+ * (h-agent33's trial: the example was a field named "Estimate desc", which the next call would be refused for). An item's own mistakes (an unknown key, a direction) keep their wording (strictArgumentObject,
  * sortDirectionIssues).
  */
 export const sortListIssues = listArgumentIssues("sort", {
@@ -120,12 +121,37 @@ export const sortListIssues = listArgumentIssues("sort", {
   max: 20,
   isItem: isPlainObject,
   example: (given) => {
+    // "Estimate desc" (SQL's ORDER BY, a spreadsheet's sort) is a field and a direction, not a field named so; so is
+    // each item of "Estimate desc, Due asc" when every one ends with a direction.
+    const texts = Array.isArray(given)
+      ? given.filter((item): item is string => typeof item === "string")
+      : typeof given === "string"
+        ? given.split(",").every((part) => DIRECTION_AFTER.test(part))
+          ? given.split(",")
+          : [given]
+        : [];
+    const items = texts.map(sortItemOf).filter((item) => item.field !== "");
+    if (items.length > 0)
+      return `[${items.map((i) => `{"field": ${JSON.stringify(i.field)}, "direction": "${i.direction}"}`).join(", ")}]`;
     const first: unknown = Array.isArray(given) ? given[0] : given;
-    const field = typeof first === "string" ? first : isPlainObject(first) ? first.field : undefined;
+    const field = isPlainObject(first) ? first.field : undefined;
     const name = typeof field === "string" && field.trim() !== "" ? field : "Name";
     return `[{"field": ${JSON.stringify(name)}, "direction": "asc"}]`;
   },
 });
+
+/** A direction after a field name in sort text: "Estimate desc", "Due ASC", "Name descending". */
+const DIRECTION_AFTER = /^\s*(.+?)\s+(asc|desc|ascending|descending)\s*$/i;
+
+/**
+ * A sort item as text names it: "Estimate desc" is field "Estimate", direction "desc" (DIRECTION_AFTER); text without
+ * a direction is the field, ascending (Airtable's default: list-records, `sort`). The field is "" for blank text.
+ */
+function sortItemOf(text: string): { field: string; direction: "asc" | "desc" } {
+  const match = DIRECTION_AFTER.exec(text);
+  if (match === null) return { field: text.trim(), direction: "asc" };
+  return { field: match[1]!, direction: match[2]!.toLowerCase().startsWith("desc") ? "desc" : "asc" };
+}
 
 /** What listingIssues answers for each numeric listing argument, given the value the call sent. */
 const NUMBER_WORDING: Record<string, (given: unknown) => string> = {

@@ -335,10 +335,12 @@ describe("a link cell naming a record its linked table does not have", () => {
     const results = answer.data.results as { index: number; id?: string; error?: { type: string; message: string } }[];
     expect(results[0]?.id).toMatch(/^rec/);
     expect(results[1]?.error?.type).toBe("ROW_DOES_NOT_EXIST");
+    // The id is looked up (session 33): it is a Contacts record, which the error names.
+    const contactsId = h.demo.base.tables.find((t) => t.name === "Contacts")!.id;
     expect(results[1]?.error?.message).toBe(
       `Record ID ${contact.id} does not exist. The link field "Company" names ${contact.id}, which is not a record of ` +
-        "the table it links to: deleted, or an id of another table (a link cell takes ids of its linked table's " +
-        'records). Give the linked record\'s primary value instead (e.g. ["Acme"]: it is looked up in the linked table ' +
+        `the table it links to: ${contact.id} is a record of table "Contacts" (${contactsId}) (a link cell takes ids ` +
+        "of its linked table's records). Give the linked record's primary value instead (e.g. [\"Acme\"]: it is looked up in the linked table " +
         "before the write is queued), or find its id with search_records in the linked table (describe_table shows " +
         "which table a link field links to).",
     );

@@ -58,6 +58,9 @@
  *   `typecast`), with no lookup by name; the sandbox refuses a name as Airtable refuses a person it cannot find (422
  *   INVALID_VALUE_FOR_COLUMN "cannot accept the provided value", what a newcomer trial got in the worker for
  *   `"Account manager": "Demo User"`). Whether the person is a collaborator of the base is Airtable's to say.
+ * - date and dateTime text with typecast that names a day only in part, no day ("Mar 2027", "2027-03", "Q1 2027",
+ *   "2027") or no year ("March 15", "12/25", "5pm"), is refused, naming the days it may mean (checkPartialDate):
+ *   typecast would complete it with a day or year of its own choosing (the sandbox wrote 2001-03-15);
  * - a dateTime given with a space for the T ("2026-03-04 10:00") is sent with the T (dateTimeWithT), read in the field's
  *   time zone as the field model says; so is one with a 12-hour time or an English month name ("2026-12-24 5pm",
  *   "Dec 24, 2026 5:00 PM", "24 December 2026": wordedDateTime), and a date field's date in words as its day alone
@@ -76,6 +79,10 @@
  *   "12.500 €", "1,200") is refused without typecast and with typecast left out, naming both readings, a decimal or a
  *   thousands separator (1.2 or 1200: checkAmbiguousSeparator), as a local numeric date names both days; given
  *   `typecast: true` explicitly it is sent as before;
+ * - duration text other than a plain number or h:mm[:ss] ("2h", "90 minutes", "1h 30m", "PT2H") is refused without
+ *   typecast and with typecast left to its default, naming the seconds to send (7200, 5400: checkDurationText): the
+ *   cell holds seconds, and which unit words typecast reads is not documented; given `typecast: true` explicitly it is
+ *   sent as before;
  * - barcode takes `{text, type?}` (field model, Barcode); with typecast, text or a number converts to its text. Text,
  *   numbers, booleans and lists otherwise are refused, naming the object to give; an object's keys are Airtable's.
  * Other types (unknown future ones) are left to Airtable. Read-only types are refused earlier
@@ -472,10 +479,15 @@ export function checkCellValue(
       if (typecastLeftOut) checkAmbiguousSeparator(field, value, where, true);
       if (typecastLeftOut) checkFormattedNumber(field, value, where);
       if (field.type === "percent") checkPercentText(field, value, where);
+      if (typecastLeftOut && field.type === "duration") checkDurationText(field, value, where);
       return NO_NEW_OPTIONS;
     }
     if (field.type === "rating") return wrongType(ratingExample(field));
     if (typeof value === "string" && !typecast) checkAmbiguousSeparator(field, value, where, false);
+    if (field.type === "duration" && typeof value === "string") {
+      const seconds = durationSeconds(value);
+      return wrongType(seconds === undefined ? undefined : secondsToSend(seconds));
+    }
     const meant = typeof value === "string" ? numberMeant(field, value) : undefined;
     return wrongType(meant === undefined ? undefined : numberToSend(field, meant));
   }
@@ -497,6 +509,7 @@ export function checkCellValue(
       if (typeof value === "string") checkWordedDay(value, where, name);
       if (typeof value === "string") checkLocalDate(field, value, where);
       if (typeof value === "string") checkZonedDay(field, value, where);
+      if (typeof value === "string" && typecast) checkPartialDate(field, value, where);
       if (typeof value === "string" && (DATE.test(value) || (typecast && hasDigit(value)))) return NO_NEW_OPTIONS;
       if (typecast && typeof value === "number") return NO_NEW_OPTIONS;
       return wrongType();
@@ -504,6 +517,7 @@ export function checkCellValue(
       if (typeof value === "string") checkCalendarDate(value, where, name);
       if (typeof value === "string") checkWordedDay(value, where, name);
       if (typeof value === "string") checkLocalDate(field, value, where);
+      if (typeof value === "string" && typecast) checkPartialDate(field, value, where);
       if (typeof value === "string" && (DATE_TIME.test(value) || DATE.test(value) || (typecast && hasDigit(value)))) {
         return NO_NEW_OPTIONS;
       }
@@ -637,6 +651,96 @@ const MONTHS: ReadonlyMap<string, number> = new Map(
     ...(name === "september" ? [["sept", 9] as const] : []),
   ]),
 );
+
+/**
+ * Four digits in a row: text holding them may name a year ("2027", and "20270315" or a timestamp, left to typecast
+ * as before), so only text without them is refused as naming no year.
+ */
+const FOUR_DIGITS = /\d{4}/;
+/** "Mar 2027", "March, 2027": group 1 the month's name, 2 the year. */
+const MONTH_YEAR = /^\s*([A-Za-z]{3,9})\.?,?\s+(\d{4})\s*$/;
+/** "2027-03", "2027/3": group 1 the year, 2 the month. */
+const YEAR_MONTH = /^\s*(\d{4})[-/.](\d{1,2})\s*$/;
+/** "03/2027", "3.2027": group 1 the month, 2 the year. */
+const MONTH_SLASH_YEAR = /^\s*(\d{1,2})[-/.](\d{4})\s*$/;
+/** "Q1 2027", "2027 Q1": group 1 or 4 the quarter, 2 or 3 the year. */
+const QUARTER = /^\s*(?:Q([1-4]),?\s*(\d{4})|(\d{4}),?\s*Q([1-4]))\s*$/i;
+/** "2027" alone: group 1 the year. */
+const YEAR_ALONE = /^\s*(\d{4})\s*$/;
+/** "March 15", "Mar 15th 5pm", "15 March", "Friday, 15th March": a month in words and a day; group 1/2 or 4/3. */
+const MONTH_DAY =
+  /^\s*(?:[A-Za-z]+,?\s+)?(?:([A-Za-z]{3,9})\.?\s+(\d{1,2})|(\d{1,2})(?:st|nd|rd|th)?\s+([A-Za-z]{3,9})\.?)(?:st|nd|rd|th)?(?![\d])/;
+
+/** The first and last day of months `from`..`to` of `year`, as checkPartialDate's examples. */
+function spanOf(year: number, from: number, to: number): [string, string] | undefined {
+  if (from < 1 || to > 12) return undefined;
+  return [isoDate(year, from, 1), isoDate(year, to, daysInMonth(year, to))];
+}
+
+/**
+ * The days text names only partly ("Mar 2027", "2027-03", "Q1 2027", "2027": no day) as the first and last it may
+ * mean, `[]` when it names no day but its months cannot be read, undefined when the text has a day (or is not such
+ * text).
+ */
+function dayless(value: string): string[] | undefined {
+  const monthYear = MONTH_YEAR.exec(value);
+  if (monthYear !== null) {
+    const month = MONTHS.get(monthYear[1]!.toLowerCase());
+    return month === undefined ? undefined : spanOf(Number(monthYear[2]), month, month);
+  }
+  const yearMonth = YEAR_MONTH.exec(value) ?? MONTH_SLASH_YEAR.exec(value);
+  if (yearMonth !== null) {
+    const [year, month] = YEAR_MONTH.test(value)
+      ? [Number(yearMonth[1]), Number(yearMonth[2])]
+      : [Number(yearMonth[2]), Number(yearMonth[1])];
+    return spanOf(year, month, month) ?? [];
+  }
+  const quarter = QUARTER.exec(value);
+  if (quarter !== null) {
+    const q = Number(quarter[1] ?? quarter[4]);
+    return spanOf(Number(quarter[2] ?? quarter[3]), q * 3 - 2, q * 3);
+  }
+  const year = YEAR_ALONE.exec(value);
+  return year === null ? undefined : spanOf(Number(year[1]), 1, 12);
+}
+
+/**
+ * Refuses date or dateTime text that names a day only in part, which Airtable's typecast would complete with a part
+ * of its own choosing: no day ("Mar 2027", "2027-03", "03/2027", "Q1 2027", "2027") or no year ("March 15", "15
+ * March", "12/25", "Dec 24 5pm", "5pm", "week 12"). The field model documents a date cell as an ISO 8601 day
+ * (https://airtable.com/developers/web/api/field-model, Date) and typecast only as "best-effort automatic data
+ * conversion from string values" (create-records), so which day or year it picks is not documented; the sandbox's
+ * parser (JavaScript's Date, as many are) wrote "Mar 2027" as 2027-03-01 and "March 15" as 2001-03-15 without a word
+ * (h-agent33's trial). Names the days meant when the text shows them (the month's first and last day; this year's
+ * and next year's March 15), with or without typecast. Text without a digit is left to the type's own refusal, and a
+ * local numeric date with a two-digit year ("05/05/26") to checkLocalDate. Throws ToolInputError.
+ */
+function checkPartialDate(field: AirtableField, value: string, where: string): void {
+  if (!hasDigit(value)) return;
+  const what = `${JSON.stringify(field.name)} is ${TYPE_WORDS[field.type]?.what ?? `a ${field.type} field`}`;
+  const form = field.type === "dateTime" ? "YYYY-MM-DD (with a time: YYYY-MM-DDTHH:mm)" : "YYYY-MM-DD";
+  const span = dayless(value);
+  if (span !== undefined) {
+    const such = span.length === 2 ? `, such as ${JSON.stringify(span[0])} or ${JSON.stringify(span[1])}` : "";
+    throw new ToolInputError(
+      `${where}: ${what}, given ${quotedValue(value)}, which names no day: Airtable's typecast would pick a day of ` +
+        `its own, and which one is not documented. Give the day meant as ${form}${such}.`,
+    );
+  }
+  if (FOUR_DIGITS.test(value) || LOCAL_NUMERIC_DATE.test(value)) return;
+  const monthDay = MONTH_DAY.exec(value);
+  const month = monthDay === null ? undefined : MONTHS.get((monthDay[1] ?? monthDay[4])!.toLowerCase());
+  const day = monthDay === null ? 0 : Number(monthDay[2] ?? monthDay[3]);
+  const thisYear = new Date().getUTCFullYear();
+  const such =
+    month !== undefined && day >= 1 && day <= daysInMonth(thisYear + 1, month)
+      ? `, such as ${JSON.stringify(isoDate(thisYear, month, day))} or ${JSON.stringify(isoDate(thisYear + 1, month, day))}`
+      : "";
+  throw new ToolInputError(
+    `${where}: ${what}, given ${quotedValue(value)}, which names no year: Airtable's typecast would pick a year of ` +
+      `its own, and which one is not documented. Give the day meant as ${form}${such}.`,
+  );
+}
 
 /**
  * A time's trailing "UTC", "GMT" or "UT", "(utc)" too: the zone of offset +00:00 (wordedDateTime sends it as Z). Made
@@ -835,6 +939,84 @@ function checkFormattedNumber(field: AirtableField, value: string, where: string
       `${example}, not the text ${quotedValue(value)}. How Airtable's typecast reads currency symbols, grouping ` +
       `commas and percent signs is not documented, so such text is not sent with typecast left to its default; ` +
       `pass typecast: true explicitly to send it for Airtable to convert.`,
+  );
+}
+
+/**
+ * Duration text Airtable's display formats write, which typecast is left to read: a plain number (seconds, as the
+ * cell holds it) or h:mm, h:mm:ss, h:mm:ss.S… ("1:30", "1:30:15.5": the field model's `durationFormat` values).
+ */
+const DURATION_CLOCK = /^\s*[+-]?\d+:[0-5]?\d(:[0-5]?\d(\.\d{1,3})?)?\s*$/;
+/** Seconds per unit of duration text in words or letters ("2h", "90 minutes", "1 day"). */
+const DURATION_UNITS: Record<string, number> = { d: 86_400, h: 3_600, m: 60, s: 1 };
+/** One amount and unit of duration text: group 1 the amount, 2 the unit (day, h, hr, hours, m, min, minutes, s, sec…). */
+const DURATION_PART = /(\d+(?:\.\d+)?|\.\d+)\s*(d|days?|h|hrs?|hours?|m|mins?|minutes?|s|secs?|seconds?)(?![a-z])/giy;
+/** ISO 8601 duration (RFC 3339 Appendix A, "PT2H30M"): days and the time part, no years or months (not fixed lengths). */
+const ISO_DURATION =
+  /^\s*P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?\s*$/i;
+
+/**
+ * The seconds duration text in words or letters names, as a duration cell holds them (field model, Duration: "an
+ * integer representing number of seconds"): "2h" 7200, "1h 30m" and "1 hour and 30 minutes" 5400, "90 min" 5400,
+ * "1.5 hours" 5400, "PT2H" 7200. Undefined when the text is not amounts with units alone ("about 2 hours", "2").
+ */
+export function durationSeconds(text: string): number | undefined {
+  const iso = ISO_DURATION.exec(text);
+  if (iso !== null && iso.slice(1).some((part) => part !== undefined)) {
+    const [d, h, m, s] = iso.slice(1).map((part) => Number(part ?? 0));
+    return Math.round((d! * 86_400 + h! * 3_600 + m! * 60 + s!) * 1000) / 1000;
+  }
+  let seconds = 0;
+  let parts = 0;
+  let at = 0;
+  const rest = text.trim();
+  while (at < rest.length) {
+    DURATION_PART.lastIndex = at;
+    const part = DURATION_PART.exec(rest);
+    if (part === null) return undefined;
+    seconds += Number(part[1]) * DURATION_UNITS[part[2]!.charAt(0).toLowerCase()]!;
+    parts += 1;
+    at = DURATION_PART.lastIndex;
+    // Between parts: spaces, a comma, or "and" ("1 hour, 30 minutes", "1 hour and 30 minutes").
+    at += /^(\s*,?\s*(and\s+)?)/i.exec(rest.slice(at))![0].length;
+  }
+  return parts === 0 ? undefined : Math.round(seconds * 1000) / 1000;
+}
+
+/** `seconds` as a duration field in h:mm shows them ("2:00", "1:30"), with :ss when they are not whole minutes. */
+function clockOf(seconds: number): string {
+  const whole = Math.round(seconds);
+  const h = Math.floor(whole / 3600);
+  const m = Math.floor((whole % 3600) / 60);
+  const s = whole % 60;
+  const mm = String(m).padStart(2, "0");
+  return s === 0 ? `${h}:${mm}` : `${h}:${mm}:${String(s).padStart(2, "0")}`;
+}
+
+/** What to give instead of duration text naming `seconds` (durationSeconds), worded as wrongType's example. */
+function secondsToSend(seconds: number): string {
+  const plain = String(seconds);
+  return `the number ${plain} (a JSON number of seconds: a duration cell holds seconds, ${plain} is ${clockOf(seconds)})`;
+}
+
+/**
+ * Refuses a duration field's `value` given, with typecast left to its default, as text other than a plain number of
+ * seconds or h:mm[:ss] ("2h", "90 minutes", "1h 30m", "PT2H", "about 2 hours"), naming the field, the value and the
+ * seconds to send when the text names them (durationSeconds). The field model's duration cell is "an integer
+ * representing number of seconds"; which unit words Airtable's typecast reads is not documented (the sandbox reads
+ * only h:mm[:ss] and numbers, and a trial, session 33, saw "2h" queued and refused inside the operation), so, as
+ * with currency symbols (checkFormattedNumber), such text is sent only with typecast: true given explicitly.
+ * Throws ToolInputError.
+ */
+function checkDurationText(field: AirtableField, value: string, where: string): void {
+  if (PLAIN_NUMBER.test(value) || DURATION_CLOCK.test(value)) return;
+  const seconds = durationSeconds(value);
+  const example = seconds === undefined ? TYPE_WORDS.duration!.example : secondsToSend(seconds);
+  throw new ToolInputError(
+    `${where}: ${JSON.stringify(field.name)} is a duration field: give ${example}, not the text ` +
+      `${quotedValue(value)}. How Airtable's typecast reads units such as "h" or "minutes" is not documented, so ` +
+      `such text is not sent with typecast left to its default; pass typecast: true explicitly to send it for ` +
+      `Airtable to convert.`,
   );
 }
 
