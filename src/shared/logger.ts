@@ -69,11 +69,8 @@ export function createLogger(settings: LoggerSettings, destination?: pino.Destin
     redact: { paths: redactedPaths, censor: "[redacted]" },
     serializers: { err: serializeError },
     formatters: {
-      level: (label, number) => {
-        // Called for each line just before it is written: stdoutDestination writes warn and above at once.
-        lineIsUrgent = number >= URGENT_LEVEL;
-        return { severity: severityByLevel[label] ?? "DEFAULT", level: label };
-      },
+      // Called once per level when a logger is made (pino caches the result), never per line.
+      level: (label) => ({ severity: severityByLevel[label] ?? "DEFAULT", level: label }),
     },
     timestamp: pino.stdTimeFunctions.isoTime,
     // requestId / operationId of the request or job being handled, on every line (see log-context.ts).
@@ -110,8 +107,6 @@ export function flushLogsSync(): void {
 
 /** pino's level number of `warn`: a line at it or above is written at once, with the lines gathered before it. */
 const URGENT_LEVEL = 40;
-/** Whether the line being written is at `warn` or above (set by the level formatter just before the write). */
-let lineIsUrgent = false;
 /** Bytes of JSON lines gathered before one write to stdout (pino's "Asynchronous Logging" page uses 4096). */
 const STDOUT_BATCH_BYTES = 4096;
 /** The longest (ms) an info or debug line waits for the batch to fill before it is written anyway. */
@@ -156,10 +151,23 @@ function stdoutDestination(): pino.DestinationStream {
       // Stdout went away at the last moment: the last lines are lost, the exit is not.
     }
   });
-  stdoutWriter = {
+  // The level of the line being written: pino sets `lastLevel` (and lastMsg, lastObj, lastTime, lastLogger, kept
+  // nowhere here: lastObj would hold the last logged object alive) on a destination that asks for them, just
+  // before each write, for child loggers too (pino/docs/api.md, "pino.metadata"). The level formatter cannot tell:
+  // pino calls it once per level when a logger is made, so the last level it saw (fatal) would count for every line.
+  let lastLevel = 0;
+  const writer = {
+    [Symbol.for("pino.metadata")]: true,
+    set lastLevel(level: number) {
+      lastLevel = level;
+    },
+    set lastMsg(_: unknown) {},
+    set lastObj(_: unknown) {},
+    set lastTime(_: unknown) {},
+    set lastLogger(_: unknown) {},
     write(line: string) {
       stream.write(line);
-      if (!lineIsUrgent || broken) return;
+      if (lastLevel < URGENT_LEVEL || broken) return;
       try {
         stream.flushSync();
       } catch (error) {
@@ -172,5 +180,6 @@ function stdoutDestination(): pino.DestinationStream {
     // logger.flush(cb): the gathered lines, written now.
     flush: (cb?: (error?: Error) => void) => stream.flush(cb),
   };
-  return stdoutWriter;
+  stdoutWriter = writer;
+  return writer;
 }

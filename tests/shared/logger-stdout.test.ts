@@ -74,6 +74,17 @@ describe("the logger's stdout (a real process)", () => {
     ]);
   });
 
+  it("gathers info lines instead of writing each at once: a SIGKILL right after them finds none written", async () => {
+    // The trade-off the batches make (README, "Logging"): this is what shows that info lines are batched at all.
+    const run = await runChild(
+      `for (let i = 0; i < 3; i++) log.child({ child: true }).info({ i }, "gathered");\n` +
+        `log.debug("gathered too");\n` +
+        `process.kill(process.pid, "SIGKILL");`,
+    );
+    expect(run.signal, run.stderr).toBe("SIGKILL");
+    expect(run.lines).toEqual([]);
+  });
+
   it("writes every gathered line when the process exits, whole and in order", async () => {
     const run = await runChild(
       `for (let i = 0; i < 5000; i++) log.info({ i, pad: "x".repeat(i % 300) }, "line");\nprocess.exit(0);`,
