@@ -117,7 +117,12 @@ const STDOUT_FLUSH_MS = 100;
  * bring sonic-boom 4, whose flushSync retried a broken pipe every 100 ms forever and hung the process on exit).
  *
  * Lines are gathered and written together (`minLength` STDOUT_BATCH_BYTES, at the latest every STDOUT_FLUSH_MS), as
- * pino's "Asynchronous Logging" page (pino/docs/asynchronous.md) recommends for the least overhead. A write per line
+ * pino's "Asynchronous Logging" page (pino/docs/asynchronous.md) recommends for the least overhead. Each batch is one
+ * synchronous write (`sync`), never one through libuv's thread pool: such a write can wait there behind busy threads
+ * (DNS lookups, crypto, fs) while a warn line is written at once, which then came before the batch's older lines,
+ * or alone if the process was SIGKILLed (tests/shared/logger-stdout.test.ts). A stdout whose reader stops reading
+ * blocks the process once the pipe is full, as pino's default destination does, instead of lines piling up in
+ * memory. A write per line
  * cost each tool call a write of its own (through libuv's thread pool: a thread woken, then one more turn of the
  * event loop), measured in the many-users benchmark (docs/benchmarks.md, Session 33). A line at `warn` or above is written
  * at once, synchronously, with every line before it: an error reaches the logs even if the process is killed right
@@ -126,12 +131,12 @@ const STDOUT_FLUSH_MS = 100;
  * included) writes them first.
  *
  * A broken pipe (EPIPE: whoever read stdout is gone) ends logging for the process, which keeps serving; any other
- * write error is thrown.
+ * write error is thrown, outside the logging call.
  */
 function stdoutDestination(): pino.DestinationStream {
   // One per process, whatever the number of loggers: one buffer for fd 1, one exit listener.
   if (stdoutWriter !== undefined) return stdoutWriter;
-  const stream = new SonicBoom({ fd: 1, minLength: STDOUT_BATCH_BYTES, periodicFlush: STDOUT_FLUSH_MS });
+  const stream = new SonicBoom({ fd: 1, sync: true, minLength: STDOUT_BATCH_BYTES, periodicFlush: STDOUT_FLUSH_MS });
   stdout = stream;
   let broken = false;
   const brokenPipe = () => {
@@ -140,10 +145,17 @@ function stdoutDestination(): pino.DestinationStream {
     stream.write = () => true;
     stream.flushSync = () => {};
   };
-  stream.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code !== "EPIPE") throw error;
-    if (!broken) brokenPipe();
-  });
+  const failed = (error: NodeJS.ErrnoException): void => {
+    if (error.code === "EPIPE") {
+      if (!broken) brokenPipe();
+      return;
+    }
+    // Not into the code that logged (a write is synchronous, inside its logger call): uncaught, it ends the process.
+    process.nextTick(() => {
+      throw error;
+    });
+  };
+  stream.on("error", failed);
   process.once("exit", () => {
     try {
       stream.flushSync();
@@ -171,10 +183,7 @@ function stdoutDestination(): pino.DestinationStream {
       try {
         stream.flushSync();
       } catch (error) {
-        // As the asynchronous writes' errors are: a broken pipe ends logging, any other is thrown outside the caller
-        // (which only logged) and ends the process.
-        if ((error as NodeJS.ErrnoException).code === "EPIPE") brokenPipe();
-        else process.nextTick(() => stream.emit("error", error));
+        failed(error as NodeJS.ErrnoException);
       }
     },
     // logger.flush(cb): the gathered lines, written now.

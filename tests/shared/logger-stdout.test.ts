@@ -74,6 +74,21 @@ describe("the logger's stdout (a real process)", () => {
     ]);
   });
 
+  it("writes an error line after every line before it even while Node's thread pool is busy (SIGKILL or exit)", async () => {
+    // A batch written through the thread pool (asynchronous fs.write) waits there behind busy threads (DNS lookups,
+    // crypto, fs), while the error line is written at once: the batch would come after the error, or never.
+    const body = (end: string) =>
+      `import { pbkdf2 } from "node:crypto";\n` +
+      `for (let t = 0; t < 4; t++) pbkdf2("x", "y", 1_000_000, 32, "sha256", () => {});\n` +
+      `for (let i = 0; i < 40; i++) log.info({ i, pad: "x".repeat(100) }, "before");\n` +
+      `log.error("it broke");\n${end}`;
+    for (const end of [`process.kill(process.pid, "SIGKILL");`, `process.exit(1);`]) {
+      const run = await runChild(body(end));
+      expect(run.signal ?? run.code, run.stderr).toBe(end.includes("SIGKILL") ? "SIGKILL" : 1);
+      expect(run.lines.map((l) => l.i ?? l.message)).toEqual([...Array.from({ length: 40 }, (_, i) => i), "it broke"]);
+    }
+  });
+
   it("gathers info lines instead of writing each at once: a SIGKILL right after them finds none written", async () => {
     // The trade-off the batches make (README, "Logging"): this is what shows that info lines are batched at all.
     const run = await runChild(
