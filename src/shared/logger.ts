@@ -144,6 +144,8 @@ function stdoutDestination(): pino.DestinationStream {
     // Later lines go nowhere; nothing is buffered for an exit flush that could only fail.
     stream.write = () => true;
     stream.flushSync = () => {};
+    // The periodic flush calls this: it would retry the failed batch every STDOUT_FLUSH_MS for good.
+    stream.flush = () => {};
   };
   const failed = (error: NodeJS.ErrnoException): void => {
     if (error.code === "EPIPE") {

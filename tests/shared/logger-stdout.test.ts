@@ -89,6 +89,33 @@ describe("the logger's stdout (a real process)", () => {
     }
   });
 
+  it("stops writing once stdout's reader is gone (EPIPE): no retry of the lost lines every 100 ms for good", async () => {
+    // Counts the child's writes to fd 1 (sonic-boom writes through node:fs) after the first broken pipe.
+    const script =
+      `import fs from "node:fs";\n` +
+      `const writeSync = fs.writeSync;\n` +
+      `let broken = false, after = 0;\n` +
+      `fs.writeSync = (fd, ...rest) => {\n` +
+      `  if (fd === 1 && broken) after++;\n` +
+      `  try { return writeSync(fd, ...rest); } catch (e) { if (fd === 1 && e.code === "EPIPE") broken = true; throw e; }\n` +
+      `};\n` +
+      `const { createLogger } = await import(${JSON.stringify(logger)});\n` +
+      `const log = createLogger({ level: "trace", name: "logger-stdout-test" });\n` +
+      `setTimeout(() => log.info("into a closed pipe"), 300);\n` +
+      `setTimeout(() => process.stderr.write(JSON.stringify({ broken, after })), 1_000);\n`;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout.destroy();
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const guard = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    const [code] = (await once(child, "exit")) as [number | null];
+    clearTimeout(guard);
+    expect(code, stderr).toBe(0);
+    expect(JSON.parse(stderr)).toEqual({ broken: true, after: 0 });
+  });
+
   it("gathers info lines instead of writing each at once: a SIGKILL right after them finds none written", async () => {
     // The trade-off the batches make (README, "Logging"): this is what shows that info lines are batched at all.
     const run = await runChild(
