@@ -69,11 +69,8 @@ export function createLogger(settings: LoggerSettings, destination?: pino.Destin
     redact: { paths: redactedPaths, censor: "[redacted]" },
     serializers: { err: serializeError },
     formatters: {
-      level: (label, number) => {
-        // Called for each line just before it is written: stdoutDestination writes warn and above at once.
-        lineIsUrgent = number >= URGENT_LEVEL;
-        return { severity: severityByLevel[label] ?? "DEFAULT", level: label };
-      },
+      // Called once per level when a logger is made (pino caches the result), never per line.
+      level: (label) => ({ severity: severityByLevel[label] ?? "DEFAULT", level: label }),
     },
     timestamp: pino.stdTimeFunctions.isoTime,
     // requestId / operationId of the request or job being handled, on every line (see log-context.ts).
@@ -110,8 +107,6 @@ export function flushLogsSync(): void {
 
 /** pino's level number of `warn`: a line at it or above is written at once, with the lines gathered before it. */
 const URGENT_LEVEL = 40;
-/** Whether the line being written is at `warn` or above (set by the level formatter just before the write). */
-let lineIsUrgent = false;
 /** Bytes of JSON lines gathered before one write to stdout (pino's "Asynchronous Logging" page uses 4096). */
 const STDOUT_BATCH_BYTES = 4096;
 /** The longest (ms) an info or debug line waits for the batch to fill before it is written anyway. */
@@ -122,7 +117,12 @@ const STDOUT_FLUSH_MS = 100;
  * bring sonic-boom 4, whose flushSync retried a broken pipe every 100 ms forever and hung the process on exit).
  *
  * Lines are gathered and written together (`minLength` STDOUT_BATCH_BYTES, at the latest every STDOUT_FLUSH_MS), as
- * pino's "Asynchronous Logging" page (pino/docs/asynchronous.md) recommends for the least overhead. A write per line
+ * pino's "Asynchronous Logging" page (pino/docs/asynchronous.md) recommends for the least overhead. Each batch is one
+ * synchronous write (`sync`), never one through libuv's thread pool: such a write can wait there behind busy threads
+ * (DNS lookups, crypto, fs) while a warn line is written at once, which then came before the batch's older lines,
+ * or alone if the process was SIGKILLed (tests/shared/logger-stdout.test.ts). A stdout whose reader stops reading
+ * blocks the process once the pipe is full, as pino's default destination does, instead of lines piling up in
+ * memory. A write per line
  * cost each tool call a write of its own (through libuv's thread pool: a thread woken, then one more turn of the
  * event loop), measured in the many-users benchmark (docs/benchmarks.md, Session 33). A line at `warn` or above is written
  * at once, synchronously, with every line before it: an error reaches the logs even if the process is killed right
@@ -131,12 +131,12 @@ const STDOUT_FLUSH_MS = 100;
  * included) writes them first.
  *
  * A broken pipe (EPIPE: whoever read stdout is gone) ends logging for the process, which keeps serving; any other
- * write error is thrown.
+ * write error is thrown, outside the logging call.
  */
 function stdoutDestination(): pino.DestinationStream {
   // One per process, whatever the number of loggers: one buffer for fd 1, one exit listener.
   if (stdoutWriter !== undefined) return stdoutWriter;
-  const stream = new SonicBoom({ fd: 1, minLength: STDOUT_BATCH_BYTES, periodicFlush: STDOUT_FLUSH_MS });
+  const stream = new SonicBoom({ fd: 1, sync: true, minLength: STDOUT_BATCH_BYTES, periodicFlush: STDOUT_FLUSH_MS });
   stdout = stream;
   let broken = false;
   const brokenPipe = () => {
@@ -144,11 +144,20 @@ function stdoutDestination(): pino.DestinationStream {
     // Later lines go nowhere; nothing is buffered for an exit flush that could only fail.
     stream.write = () => true;
     stream.flushSync = () => {};
+    // The periodic flush calls this: it would retry the failed batch every STDOUT_FLUSH_MS for good.
+    stream.flush = () => {};
   };
-  stream.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code !== "EPIPE") throw error;
-    if (!broken) brokenPipe();
-  });
+  const failed = (error: NodeJS.ErrnoException): void => {
+    if (error.code === "EPIPE") {
+      if (!broken) brokenPipe();
+      return;
+    }
+    // Not into the code that logged (a write is synchronous, inside its logger call): uncaught, it ends the process.
+    process.nextTick(() => {
+      throw error;
+    });
+  };
+  stream.on("error", failed);
   process.once("exit", () => {
     try {
       stream.flushSync();
@@ -156,21 +165,32 @@ function stdoutDestination(): pino.DestinationStream {
       // Stdout went away at the last moment: the last lines are lost, the exit is not.
     }
   });
-  stdoutWriter = {
+  // The level of the line being written: pino sets `lastLevel` (and lastMsg, lastObj, lastTime, lastLogger, kept
+  // nowhere here: lastObj would hold the last logged object alive) on a destination that asks for them, just
+  // before each write, for child loggers too (pino/docs/api.md, "pino.metadata"). The level formatter cannot tell:
+  // pino calls it once per level when a logger is made, so the last level it saw (fatal) would count for every line.
+  let lastLevel = 0;
+  const writer = {
+    [Symbol.for("pino.metadata")]: true,
+    set lastLevel(level: number) {
+      lastLevel = level;
+    },
+    set lastMsg(_: unknown) {},
+    set lastObj(_: unknown) {},
+    set lastTime(_: unknown) {},
+    set lastLogger(_: unknown) {},
     write(line: string) {
       stream.write(line);
-      if (!lineIsUrgent || broken) return;
+      if (lastLevel < URGENT_LEVEL || broken) return;
       try {
         stream.flushSync();
       } catch (error) {
-        // As the asynchronous writes' errors are: a broken pipe ends logging, any other is thrown outside the caller
-        // (which only logged) and ends the process.
-        if ((error as NodeJS.ErrnoException).code === "EPIPE") brokenPipe();
-        else process.nextTick(() => stream.emit("error", error));
+        failed(error as NodeJS.ErrnoException);
       }
     },
     // logger.flush(cb): the gathered lines, written now.
     flush: (cb?: (error?: Error) => void) => stream.flush(cb),
   };
-  return stdoutWriter;
+  stdoutWriter = writer;
+  return writer;
 }

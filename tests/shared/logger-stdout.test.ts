@@ -74,6 +74,59 @@ describe("the logger's stdout (a real process)", () => {
     ]);
   });
 
+  it("writes an error line after every line before it even while Node's thread pool is busy (SIGKILL or exit)", async () => {
+    // A batch written through the thread pool (asynchronous fs.write) waits there behind busy threads (DNS lookups,
+    // crypto, fs), while the error line is written at once: the batch would come after the error, or never.
+    const body = (end: string) =>
+      `import { pbkdf2 } from "node:crypto";\n` +
+      `for (let t = 0; t < 4; t++) pbkdf2("x", "y", 1_000_000, 32, "sha256", () => {});\n` +
+      `for (let i = 0; i < 40; i++) log.info({ i, pad: "x".repeat(100) }, "before");\n` +
+      `log.error("it broke");\n${end}`;
+    for (const end of [`process.kill(process.pid, "SIGKILL");`, `process.exit(1);`]) {
+      const run = await runChild(body(end));
+      expect(run.signal ?? run.code, run.stderr).toBe(end.includes("SIGKILL") ? "SIGKILL" : 1);
+      expect(run.lines.map((l) => l.i ?? l.message)).toEqual([...Array.from({ length: 40 }, (_, i) => i), "it broke"]);
+    }
+  });
+
+  it("stops writing once stdout's reader is gone (EPIPE): no retry of the lost lines every 100 ms for good", async () => {
+    // Counts the child's writes to fd 1 (sonic-boom writes through node:fs) after the first broken pipe.
+    const script =
+      `import fs from "node:fs";\n` +
+      `const writeSync = fs.writeSync;\n` +
+      `let broken = false, after = 0;\n` +
+      `fs.writeSync = (fd, ...rest) => {\n` +
+      `  if (fd === 1 && broken) after++;\n` +
+      `  try { return writeSync(fd, ...rest); } catch (e) { if (fd === 1 && e.code === "EPIPE") broken = true; throw e; }\n` +
+      `};\n` +
+      `const { createLogger } = await import(${JSON.stringify(logger)});\n` +
+      `const log = createLogger({ level: "trace", name: "logger-stdout-test" });\n` +
+      `setTimeout(() => log.info("into a closed pipe"), 300);\n` +
+      `setTimeout(() => process.stderr.write(JSON.stringify({ broken, after })), 1_000);\n`;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    child.stdout.destroy();
+    let stderr = "";
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const guard = setTimeout(() => child.kill("SIGKILL"), 20_000);
+    const [code] = (await once(child, "exit")) as [number | null];
+    clearTimeout(guard);
+    expect(code, stderr).toBe(0);
+    expect(JSON.parse(stderr)).toEqual({ broken: true, after: 0 });
+  });
+
+  it("gathers info lines instead of writing each at once: a SIGKILL right after them finds none written", async () => {
+    // The trade-off the batches make (README, "Logging"): this is what shows that info lines are batched at all.
+    const run = await runChild(
+      `for (let i = 0; i < 3; i++) log.child({ child: true }).info({ i }, "gathered");\n` +
+        `log.debug("gathered too");\n` +
+        `process.kill(process.pid, "SIGKILL");`,
+    );
+    expect(run.signal, run.stderr).toBe("SIGKILL");
+    expect(run.lines).toEqual([]);
+  });
+
   it("writes every gathered line when the process exits, whole and in order", async () => {
     const run = await runChild(
       `for (let i = 0; i < 5000; i++) log.info({ i, pad: "x".repeat(i % 300) }, "line");\nprocess.exit(0);`,

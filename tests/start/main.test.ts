@@ -133,6 +133,15 @@ describe("npm start's .env", () => {
     expect(output).toContain(`NOTE: ${note}`);
     expect(output).toContain(`"message":${JSON.stringify(note)}`);
   }, 60_000);
+
+  it("the banner comes after the log lines of the start, so it is the last thing on screen", async () => {
+    writeFileSync(path.join(cwd, ".env"), "LOG_LEVEL=info\n");
+    const port = await freePort();
+    const output = await startUntilBanner({ PORT: String(port) });
+    const listening = output.indexOf('"message":"server listening"');
+    expect(listening, output).toBeGreaterThan(-1);
+    expect(listening, output).toBeLessThan(output.indexOf("Add this URL to your MCP client"));
+  }, 60_000);
 });
 
 /**
