@@ -117,18 +117,18 @@ const STDOUT_FLUSH_MS = 100;
  * bring sonic-boom 4, whose flushSync retried a broken pipe every 100 ms forever and hung the process on exit).
  *
  * Lines are gathered and written together (`minLength` STDOUT_BATCH_BYTES, at the latest every STDOUT_FLUSH_MS), as
- * pino's "Asynchronous Logging" page (pino/docs/asynchronous.md) recommends for the least overhead. Each batch is one
- * synchronous write (`sync`), never one through libuv's thread pool: such a write can wait there behind busy threads
- * (DNS lookups, crypto, fs) while a warn line is written at once, which then came before the batch's older lines,
- * or alone if the process was SIGKILLed (tests/shared/logger-stdout.test.ts). A stdout whose reader stops reading
- * blocks the process once the pipe is full, as pino's default destination does, instead of lines piling up in
- * memory. A write per line
- * cost each tool call a write of its own (through libuv's thread pool: a thread woken, then one more turn of the
- * event loop), measured in the many-users benchmark (docs/benchmarks.md, Session 33). A line at `warn` or above is written
- * at once, synchronously, with every line before it: an error reaches the logs even if the process is killed right
- * after it, and on Cloud Run with CPU only during requests (deploy/server-service.yaml) it does not wait for the next
- * request. What may wait there, or be lost to a SIGKILL, is up to 100 ms of info lines; a normal exit (SIGTERM
- * included) writes them first.
+ * pino's "Asynchronous Logging" page (pino/docs/asynchronous.md) recommends for the least overhead: a write per line
+ * cost each tool call a write of its own, measured in the many-users benchmark (docs/benchmarks.md, Session 33).
+ * Each batch is one synchronous write (`sync`), never one through libuv's thread pool: such a write can wait there
+ * behind busy threads (DNS lookups, crypto, fs) while a warn line is written at once, which then came before the
+ * batch's older lines, or alone if the process was SIGKILLed (tests/shared/logger-stdout.test.ts). A stdout whose
+ * reader stops reading blocks the process once the pipe is full, as pino's synchronous destination does, instead of
+ * lines piling up in memory.
+ *
+ * A line at `warn` or above is written at once, with every line before it: an error reaches the logs even if the
+ * process is killed right after it, and on Cloud Run with CPU only during requests (deploy/server-service.yaml) it
+ * does not wait for the next request. What may wait there, or be lost to a SIGKILL, is up to STDOUT_FLUSH_MS of info
+ * lines; a normal exit (SIGTERM included) writes them first.
  *
  * A broken pipe (EPIPE: whoever read stdout is gone) ends logging for the process, which keeps serving; any other
  * write error is thrown, outside the logging call.
