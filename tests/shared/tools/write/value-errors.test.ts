@@ -88,6 +88,24 @@ describe("checkCellValue, clearing a cell", () => {
   });
 });
 
+describe("checkCellValue, a worded date with a two-digit year", () => {
+  it('"17-Mar-27", "Mar 17, 27": told the year is in two digits (not that it names none), with the 20YY day', () => {
+    const due = field("Due", "date", { dateFormat: { name: "iso" } });
+    expect(refusalOf(due, "17-Mar-27", true)).toBe(
+      'records[0].fields: "Due" is a date field, given "17-Mar-27", which gives its year in two digits: Airtable\'s ' +
+        "typecast would pick the century of its own, and which one is not documented. Give the day meant as " +
+        'YYYY-MM-DD, such as "2027-03-17".',
+    );
+    for (const value of ["Mar 17, 27", "Mar 17 '27", "Wed, 17 March 27"]) {
+      expect(refusalOf(due, value, true), value).toContain("which gives its year in two digits");
+      expect(refusalOf(due, value, true), value).toContain('such as "2027-03-17"');
+    }
+    // No year at all, and a time after the day, keep their sentence.
+    expect(refusalOf(due, "Mar 17", true)).toContain("which names no year");
+    expect(refusalOf(due, "Dec 24 10:00", true)).toContain("which names no year");
+  });
+});
+
 describe("checkCellValue, per field type", () => {
   const stage = field("Stage", "singleSelect", {
     choices: [
