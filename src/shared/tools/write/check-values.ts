@@ -966,9 +966,11 @@ function checkFormattedNumber(field: AirtableField, value: string, where: string
 
 /**
  * Duration text Airtable's display formats write, which typecast is left to read: a plain number (seconds, as the
- * cell holds it) or h:mm, h:mm:ss, h:mm:ss.S… ("1:30", "1:30:15.5": the field model's `durationFormat` values).
+ * cell holds it) or h:mm, h:mm:ss, h:mm:ss.S… ("1:30", "1:30:15.5": the field model's `durationFormat` values), and
+ * m:ss.S…, which the formats with fractions show under an hour ("3:45.6": Airtable's "Duration field type" page,
+ * https://support.airtable.com/docs/duration-field-type).
  */
-const DURATION_CLOCK = /^\s*[+-]?\d+:[0-5]?\d(:[0-5]?\d(\.\d{1,3})?)?\s*$/;
+const DURATION_CLOCK = /^\s*[+-]?\d+:[0-5]?\d(:[0-5]?\d)?(\.\d{1,3})?\s*$/;
 /** Seconds per unit of duration text in words or letters ("2h", "90 minutes", "1 day"). */
 const DURATION_UNITS: Record<string, number> = { d: 86_400, h: 3_600, m: 60, s: 1 };
 /** One amount and unit of duration text: group 1 the amount, 2 the unit (day, h, hr, hours, m, min, minutes, s, sec…). */

@@ -106,6 +106,19 @@ describe("checkCellValue, a worded date with a two-digit year", () => {
   });
 });
 
+describe("checkCellValue, duration text as Airtable's formats write it", () => {
+  it('"3:45.6" (m:ss.S, how h:mm:ss.S shows a time under an hour) is left to typecast, as "1:23:40.0" is', () => {
+    // Airtable's "Duration field type" page: h:mm:ss.s is "for minutes, seconds, and deciseconds, e.g. 3:45.6".
+    const lap = field("Lap", "duration", { durationFormat: "h:mm:ss.S" });
+    for (const value of ["3:45.6", "3:45.67", "3:45.678", "1:23:40.0", "1:23"]) {
+      expect(() => checkCellValue(lap, value, "records[0].fields", true, undefined, true), value).not.toThrow();
+    }
+    expect(() => checkCellValue(lap, "3m 45s", "records[0].fields", true, undefined, true)).toThrow(
+      /give the number 225 \(a JSON number of seconds/,
+    );
+  });
+});
+
 describe("checkCellValue, per field type", () => {
   const stage = field("Stage", "singleSelect", {
     choices: [
