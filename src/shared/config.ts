@@ -205,8 +205,9 @@ export const configSchema = z.object({
       error:
         "must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379 (Redis on this machine, its default port)",
     })
-    // Its path is the database number (ioredis sends SELECT with it): anything else fails only once connected.
-    .refine((v) => /^\/?(\d+)?$/.test(new URL(v).pathname), {
+    // Its path is the database number (ioredis sends SELECT with it): anything else fails only once connected. Zod
+    // runs this check after a failed URL check too ("127.0.0.1:6379"): text that is no URL is that check's to name.
+    .refine((v) => !URL.canParse(v) || /^\/?(\d+)?$/.test(new URL(v).pathname), {
       error: (issue) =>
         `its path ${JSON.stringify(new URL(String(issue.input)).pathname)} is not a database number: end REDIS_URL ` +
         "with /<number> for a database other than 0 (redis://127.0.0.1:6379/1), or with the port for database 0",

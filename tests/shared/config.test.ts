@@ -88,6 +88,23 @@ describe("loadConfig", () => {
     expect(message).toContain(".env.example");
   });
 
+  it("names a REDIS_URL that is no URL at all (no scheme: 127.0.0.1:6379) as such, not with a TypeError", () => {
+    // The database-number check reads the URL's path: it must not parse what the URL check already refused.
+    for (const value of ["127.0.0.1:6379", "not a url", "redis://[::1"]) {
+      let error: unknown;
+      try {
+        loadConfig({ REDIS_URL: value }, "worker");
+      } catch (e) {
+        error = e;
+      }
+      expect(error, value).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).message).toContain(
+        `REDIS_URL: must be a redis:// or rediss:// URL such as redis://127.0.0.1:6379`,
+      );
+      expect((error as ConfigError).message).not.toContain("is not a database number");
+    }
+  });
+
   it("treats empty strings as unset and requires only what the process needs", () => {
     expect(() => loadConfig({ AIRTABLE_TOKEN: "pat123", REDIS_URL: "" }, "stdio")).not.toThrow();
     expect(() => loadConfig({}, "stdio")).toThrow(/AIRTABLE_TOKEN: required for the stdio process/);

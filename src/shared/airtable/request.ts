@@ -231,13 +231,18 @@ const ASCTIME_DATE = new RegExp(String.raw`^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ${MO
  * When a `Retry-After` header value says to try again (RFC 9110 §10.2.3: `Retry-After = HTTP-date / delay-seconds`),
  * as epoch ms: `delay-seconds` (digits only) counts from `nowMs`, the answer's arrival; an `HTTP-date` is any of
  * §5.6.7's three forms, which a recipient MUST accept, all in GMT (an RFC 850 two-digit year more than 50 years ahead
- * is the past century's, as §5.6.7 says). Undefined for an absent, empty or malformed value, or an impossible date:
- * the caller then keeps its own backoff. A date already past answers `nowMs`.
+ * is the past century's, as §5.6.7 says). Undefined for an absent, empty or malformed value, an impossible date, or
+ * seconds past the last time a Date holds: the caller then keeps its own backoff. A date already past answers `nowMs`.
  */
 export function retryAfterAt(value: string | undefined, nowMs: number): number | undefined {
   if (value === undefined) return undefined;
   const text = value.trim();
-  if (/^\d+$/.test(text)) return nowMs + Number(text) * 1000;
+  if (/^\d+$/.test(text)) {
+    const at = nowMs + Number(text) * 1000;
+    // Seconds so many the time is past any Date (8.64e15 ms after 1970: ECMA-262 §21.4.1.1) name no time to wait
+    // for or to tell the agent (toISOString throws "Invalid time value"): malformed, as a negative delay.
+    return Number.isNaN(new Date(at).getTime()) ? undefined : at;
+  }
   let parts: { day: string; month: string; year: number; time: string[] } | undefined;
   let m = IMF_FIXDATE.exec(text);
   if (m !== null) parts = { day: m[1]!, month: m[2]!, year: Number(m[3]), time: m.slice(4, 7) };

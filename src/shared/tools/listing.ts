@@ -122,11 +122,12 @@ export const sortListIssues = listArgumentIssues("sort", {
   isItem: isPlainObject,
   example: (given) => {
     // "Estimate desc" (SQL's ORDER BY, a spreadsheet's sort) is a field and a direction, not a field named so; so is
-    // each item of "Estimate desc, Due asc" when every one ends with a direction.
+    // each item of "Estimate desc, Due asc" when one ends with a direction ("Due, Estimate desc": Due ascending, as
+    // ORDER BY reads it), not "Name, Email", which may be one field's name.
     const texts = Array.isArray(given)
       ? given.filter((item): item is string => typeof item === "string")
       : typeof given === "string"
-        ? given.split(",").every((part) => DIRECTION_AFTER.test(part))
+        ? given.split(",").some((part) => DIRECTION_AFTER.test(part))
           ? given.split(",")
           : [given]
         : [];

@@ -226,6 +226,11 @@ describe("list_records sort given as text with a direction", () => {
     expect(comma.text).toContain(
       'e.g. [{"field": "Time spent", "direction": "desc"}, {"field": "Due", "direction": "asc"}] (a list even for',
     );
+    // SQL's ORDER BY leaves the first direction out ("Due, Time spent desc"): Due ascending, as Airtable's default.
+    const sql = await call("list_records", { baseId: mcp.base.id, tableId: "Tasks", sort: "Due, Time spent desc" });
+    expect(sql.text).toContain(
+      'e.g. [{"field": "Due", "direction": "asc"}, {"field": "Time spent", "direction": "desc"}] (a list even for',
+    );
     // The example, sent as it is, is taken.
     const sorted = await call("list_records", {
       baseId: mcp.base.id,

@@ -41,6 +41,17 @@ describe("a 503 with Retry-After", () => {
     expect(requestsSince(before).map((r) => r.status)).toEqual([503]);
   });
 
+  it("so far off no date can say it: the agent gets the plain 503 answer, not an internal error", async () => {
+    // 10^13 s is past the last time a JavaScript Date holds (8.64e15 ms after 1970): a proxy's nonsense, not a time.
+    await callToolAnswer(client, "describe_table", { baseId: h.demo.base.id, tableId: "Contacts" });
+    h.sandbox.setFaults({ unavailable: 5, retryAfter: "10000000000000" });
+    const answer = await callToolAnswer(client, "list_records", { baseId: h.demo.base.id, tableId: "Contacts" });
+    expect(answer.isError, answer.text).toBe(true);
+    expect(answer.text).toBe(
+      "Airtable is not answering properly right now (SERVICE_UNAVAILABLE). Try again in a minute.",
+    );
+  });
+
   it("within what a call waits: waited out, then the read answers", async () => {
     await callToolAnswer(client, "describe_table", { baseId: h.demo.base.id, tableId: "Contacts" });
     h.sandbox.setFaults({ unavailable: 1, retryAfter: "1" });

@@ -224,6 +224,9 @@ describe("retryAfterAt (RFC 9110 ยง10.2.3 Retry-After: delay-seconds or any of ย
       expect(retryAfterAt(value, now), String(value)).toBeUndefined();
     }
     expect(retryAfterAt("Fri, 04 Dec 2026 25:32:05 GMT", now)).toBeUndefined();
+    // Seconds so many that the time is past any Date (8.64e15 ms after 1970): no time to wait for or name.
+    expect(retryAfterAt("10000000000000", now)).toBeUndefined();
+    expect(retryAfterAt("9".repeat(400), now)).toBeUndefined();
   });
 });
 

@@ -671,6 +671,13 @@ const YEAR_ALONE = /^\s*(\d{4})\s*$/;
 const MONTH_DAY =
   /^\s*(?:[A-Za-z]+,?\s+)?(?:([A-Za-z]{3,9})\.?\s+(\d{1,2})|(\d{1,2})(?:st|nd|rd|th)?\s+([A-Za-z]{3,9})\.?)(?:st|nd|rd|th)?(?![\d])/;
 
+/**
+ * A month in words, a day and a two-digit year, with or without a weekday before: "17-Mar-27" (DD-MON-YY, a
+ * spreadsheet's and Oracle's), "Mar 17, 27", "Mar 17 '27". Group 1/2 or 4/3 the day and month, 5 the year's digits.
+ */
+const TWO_DIGIT_YEAR =
+  /^\s*(?:[A-Za-z]+,?\s+)?(?:(\d{1,2})(?:st|nd|rd|th)?[\s-]+([A-Za-z]{3,9})\.?|([A-Za-z]{3,9})\.?[\s-]+(\d{1,2})(?:st|nd|rd|th)?),?[\s-]+'?(\d{2})\s*$/;
+
 /** The first and last day of months `from`..`to` of `year`, as checkPartialDate's examples. */
 function spanOf(year: number, from: number, to: number): [string, string] | undefined {
   if (from < 1 || to > 12) return undefined;
@@ -712,8 +719,9 @@ function dayless(value: string): string[] | undefined {
  * conversion from string values" (create-records), so which day or year it picks is not documented; the sandbox's
  * parser (JavaScript's Date, as many are) wrote "Mar 2027" as 2027-03-01 and "March 15" as 2001-03-15 without a word
  * (h-agent33's trial). Names the days meant when the text shows them (the month's first and last day; this year's
- * and next year's March 15), with or without typecast. Text without a digit is left to the type's own refusal, and a
- * local numeric date with a two-digit year ("05/05/26") to checkLocalDate. Throws ToolInputError.
+ * and next year's March 15; a two-digit year, "17-Mar-27", as 20YY), with or without typecast. Text without a digit is
+ * left to the type's own refusal, and a local numeric date with a two-digit year ("05/05/26") to checkLocalDate.
+ * Throws ToolInputError.
  */
 function checkPartialDate(field: AirtableField, value: string, where: string): void {
   if (!hasDigit(value)) return;
@@ -728,6 +736,20 @@ function checkPartialDate(field: AirtableField, value: string, where: string): v
     );
   }
   if (FOUR_DIGITS.test(value) || LOCAL_NUMERIC_DATE.test(value)) return;
+  const short = TWO_DIGIT_YEAR.exec(value);
+  const shortMonth = short === null ? undefined : MONTHS.get((short[2] ?? short[3])!.toLowerCase());
+  if (short !== null && shortMonth !== undefined) {
+    const shortDay = Number(short[1] ?? short[4]);
+    const century = 2000 + Number(short[5]);
+    const such =
+      shortDay >= 1 && shortDay <= daysInMonth(century, shortMonth)
+        ? `, such as ${JSON.stringify(isoDate(century, shortMonth, shortDay))}`
+        : "";
+    throw new ToolInputError(
+      `${where}: ${what}, given ${quotedValue(value)}, which gives its year in two digits: Airtable's typecast ` +
+        `would pick the century of its own, and which one is not documented. Give the day meant as ${form}${such}.`,
+    );
+  }
   const monthDay = MONTH_DAY.exec(value);
   const month = monthDay === null ? undefined : MONTHS.get((monthDay[1] ?? monthDay[4])!.toLowerCase());
   const day = monthDay === null ? 0 : Number(monthDay[2] ?? monthDay[3]);
@@ -944,9 +966,11 @@ function checkFormattedNumber(field: AirtableField, value: string, where: string
 
 /**
  * Duration text Airtable's display formats write, which typecast is left to read: a plain number (seconds, as the
- * cell holds it) or h:mm, h:mm:ss, h:mm:ss.S… ("1:30", "1:30:15.5": the field model's `durationFormat` values).
+ * cell holds it) or h:mm, h:mm:ss, h:mm:ss.S… ("1:30", "1:30:15.5": the field model's `durationFormat` values), and
+ * m:ss.S…, which the formats with fractions show under an hour ("3:45.6": Airtable's "Duration field type" page,
+ * https://support.airtable.com/docs/duration-field-type).
  */
-const DURATION_CLOCK = /^\s*[+-]?\d+:[0-5]?\d(:[0-5]?\d(\.\d{1,3})?)?\s*$/;
+const DURATION_CLOCK = /^\s*[+-]?\d+:[0-5]?\d(:[0-5]?\d)?(\.\d{1,3})?\s*$/;
 /** Seconds per unit of duration text in words or letters ("2h", "90 minutes", "1 day"). */
 const DURATION_UNITS: Record<string, number> = { d: 86_400, h: 3_600, m: 60, s: 1 };
 /** One amount and unit of duration text: group 1 the amount, 2 the unit (day, h, hr, hours, m, min, minutes, s, sec…). */

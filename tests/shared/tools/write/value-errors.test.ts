@@ -88,6 +88,37 @@ describe("checkCellValue, clearing a cell", () => {
   });
 });
 
+describe("checkCellValue, a worded date with a two-digit year", () => {
+  it('"17-Mar-27", "Mar 17, 27": told the year is in two digits (not that it names none), with the 20YY day', () => {
+    const due = field("Due", "date", { dateFormat: { name: "iso" } });
+    expect(refusalOf(due, "17-Mar-27", true)).toBe(
+      'records[0].fields: "Due" is a date field, given "17-Mar-27", which gives its year in two digits: Airtable\'s ' +
+        "typecast would pick the century of its own, and which one is not documented. Give the day meant as " +
+        'YYYY-MM-DD, such as "2027-03-17".',
+    );
+    for (const value of ["Mar 17, 27", "Mar 17 '27", "Wed, 17 March 27"]) {
+      expect(refusalOf(due, value, true), value).toContain("which gives its year in two digits");
+      expect(refusalOf(due, value, true), value).toContain('such as "2027-03-17"');
+    }
+    // No year at all, and a time after the day, keep their sentence.
+    expect(refusalOf(due, "Mar 17", true)).toContain("which names no year");
+    expect(refusalOf(due, "Dec 24 10:00", true)).toContain("which names no year");
+  });
+});
+
+describe("checkCellValue, duration text as Airtable's formats write it", () => {
+  it('"3:45.6" (m:ss.S, how h:mm:ss.S shows a time under an hour) is left to typecast, as "1:23:40.0" is', () => {
+    // Airtable's "Duration field type" page: h:mm:ss.s is "for minutes, seconds, and deciseconds, e.g. 3:45.6".
+    const lap = field("Lap", "duration", { durationFormat: "h:mm:ss.S" });
+    for (const value of ["3:45.6", "3:45.67", "3:45.678", "1:23:40.0", "1:23"]) {
+      expect(() => checkCellValue(lap, value, "records[0].fields", true, undefined, true), value).not.toThrow();
+    }
+    expect(() => checkCellValue(lap, "3m 45s", "records[0].fields", true, undefined, true)).toThrow(
+      /give the number 225 \(a JSON number of seconds/,
+    );
+  });
+});
+
 describe("checkCellValue, per field type", () => {
   const stage = field("Stage", "singleSelect", {
     choices: [
