@@ -5,7 +5,7 @@
  * OAuth state live in Redis, so any number of such processes make one deployment.
  */
 import type { Config, SettingsFile } from "../shared/config.ts";
-import { flushLogsSync, type Logger } from "../shared/logger.ts";
+import type { Logger } from "../shared/logger.ts";
 import { Metrics } from "../shared/metrics/index.ts";
 import { startServer, type RunningServer } from "../server/start-server.ts";
 import { startWorker, type RunningWorker } from "../worker/start-worker.ts";
@@ -54,8 +54,6 @@ export async function startDistributed(
     const portMismatch = publicUrlPortMismatch(config.PUBLIC_URL!, server.port, settingsFile);
     if (portMismatch !== undefined) logger.warn(portMismatch);
     const facts = { publicUrl: config.PUBLIC_URL!, port: server.port, mode: "distributed" as const, environmentTypos };
-    // The log lines gathered for stdout (logger.ts batches them) first: the banner is the last thing on screen.
-    flushLogsSync();
     process.stdout.write(`${banner({ ...facts, ...(settingsFile !== undefined && { settingsFile }) })}\n`);
   }
   return {

@@ -20,7 +20,7 @@ import { startPlanOf, type Config, type SettingsFile } from "../shared/config.ts
 import { MemoryKeyValueStore } from "../shared/kv/memory-key-value-store.ts";
 import { SqliteKeyValueStore } from "../shared/kv/sqlite-key-value-store.ts";
 import { BottleneckAirtableLimiter, limiterSettingsFrom } from "../shared/limiter/index.ts";
-import { flushLogsSync, type Logger } from "../shared/logger.ts";
+import type { Logger } from "../shared/logger.ts";
 import { Metrics } from "../shared/metrics/index.ts";
 import { EmbeddedOperationRunner } from "../shared/operations/embedded-runner.ts";
 import { SqliteOperationLog } from "../shared/operations/sqlite-operation-log.ts";
@@ -88,13 +88,7 @@ export async function startEmbedded(config: Config, opts: EmbeddedOptions): Prom
 /** startEmbedded's work once DATA_DIR is claimed: everything the embedded mode runs; same errors and result. */
 async function startInDataDir(config: Config, opts: EmbeddedOptions): Promise<RunningEmbedded> {
   const { logger } = opts;
-  const print =
-    opts.print ??
-    ((text: string) => {
-      // The log lines gathered for stdout (logger.ts batches them) first: the banner is the last thing on screen.
-      flushLogsSync();
-      process.stdout.write(`${text}\n`);
-    });
+  const print = opts.print ?? ((text: string) => process.stdout.write(`${text}\n`));
   const plan = startPlanOf(config);
   const dataDir = path.resolve(config.DATA_DIR);
   const publicUrl = config.PUBLIC_URL ?? `http://localhost:${config.PORT}`;

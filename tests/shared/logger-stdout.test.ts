@@ -1,8 +1,8 @@
 /**
- * The logger's stdout as a real process writes it (src/shared/logger.ts stdoutDestination): lines are gathered and
- * written together, yet an info line alone still arrives while the process runs, a warn or error line is written at
- * once with every line before it (it survives a SIGKILL right after), and whatever is gathered when the process
- * exits is written, whole and in order.
+ * The logger's stdout as a real process writes it (src/shared/logger.ts stdoutDestination): each line is written in
+ * its logging call, so every line, info and debug included, is there when the process is SIGKILLed right after it,
+ * in order even while Node's thread pool is busy; a lone line arrives while the process runs; a process that exits
+ * or ends on its own has written every line; a broken pipe ends logging without retries.
  */
 import { spawn } from "node:child_process";
 import { once } from "node:events";
@@ -59,9 +59,10 @@ describe("the logger's stdout (a real process)", () => {
     expect(run.lines.map((l) => l.message)).toEqual(["alone"]);
   });
 
-  it("writes a warn or error line at once, with the info lines before it: they survive a SIGKILL right after", async () => {
+  it("writes every line at once, info and debug too: they survive a SIGKILL right after them", async () => {
     const run = await runChild(
-      `for (let i = 0; i < 3; i++) log.info({ i }, "before");\n` +
+      `for (let i = 0; i < 3; i++) log.child({ child: true }).info({ i }, "before");\n` +
+        `log.debug("debug too");\n` +
         `log.error({ reason: "disk" }, "it broke");\n` +
         `process.kill(process.pid, "SIGKILL");`,
     );
@@ -70,13 +71,14 @@ describe("the logger's stdout (a real process)", () => {
       ["before", "INFO"],
       ["before", "INFO"],
       ["before", "INFO"],
+      ["debug too", "DEBUG"],
       ["it broke", "ERROR"],
     ]);
   });
 
-  it("writes an error line after every line before it even while Node's thread pool is busy (SIGKILL or exit)", async () => {
-    // A batch written through the thread pool (asynchronous fs.write) waits there behind busy threads (DNS lookups,
-    // crypto, fs), while the error line is written at once: the batch would come after the error, or never.
+  it("writes every line, in order, even while Node's thread pool is busy (SIGKILL or exit)", async () => {
+    // A line written through the thread pool (pino's default, an asynchronous fs.write) waits there behind busy
+    // threads (DNS lookups, crypto, fs): a SIGKILL then loses it.
     const body = (end: string) =>
       `import { pbkdf2 } from "node:crypto";\n` +
       `for (let t = 0; t < 4; t++) pbkdf2("x", "y", 1_000_000, 32, "sha256", () => {});\n` +
@@ -89,7 +91,7 @@ describe("the logger's stdout (a real process)", () => {
     }
   });
 
-  it("stops writing once stdout's reader is gone (EPIPE): no retry of the lost lines every 100 ms for good", async () => {
+  it("stops writing once stdout's reader is gone (EPIPE): no retry of the lost lines", async () => {
     // Counts the child's writes to fd 1 (sonic-boom writes through node:fs) after the first broken pipe.
     const script =
       `import fs from "node:fs";\n` +
@@ -116,18 +118,7 @@ describe("the logger's stdout (a real process)", () => {
     expect(JSON.parse(stderr)).toEqual({ broken: true, after: 0 });
   });
 
-  it("gathers info lines instead of writing each at once: a SIGKILL right after them finds none written", async () => {
-    // The trade-off the batches make (README, "Logging"): this is what shows that info lines are batched at all.
-    const run = await runChild(
-      `for (let i = 0; i < 3; i++) log.child({ child: true }).info({ i }, "gathered");\n` +
-        `log.debug("gathered too");\n` +
-        `process.kill(process.pid, "SIGKILL");`,
-    );
-    expect(run.signal, run.stderr).toBe("SIGKILL");
-    expect(run.lines).toEqual([]);
-  });
-
-  it("writes every gathered line when the process exits, whole and in order", async () => {
+  it("has written every line when the process exits, whole and in order", async () => {
     const run = await runChild(
       `for (let i = 0; i < 5000; i++) log.info({ i, pad: "x".repeat(i % 300) }, "line");\nprocess.exit(0);`,
     );
