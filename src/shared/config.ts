@@ -633,17 +633,28 @@ export function settingsFileLine(file: SettingsFile | undefined, names: readonly
 export function environmentTypos(env: NodeJS.ProcessEnv): string[] {
   const known = Object.keys(configSchema.shape);
   const firstWords = new Set(known.filter((name) => name.includes("_")).map((name) => name.split("_")[0]));
-  const lines: string[] = [];
-  for (const [name, value] of Object.entries(env)) {
-    if (value === undefined || Object.hasOwn(configSchema.shape, name)) continue;
+  const looksOurs = (name: string) => {
     const upper = name.toUpperCase();
-    const ours =
-      Object.hasOwn(configSchema.shape, upper) || (upper.includes("_") && firstWords.has(upper.split("_")[0]));
-    if (!ours) continue;
+    return Object.hasOwn(configSchema.shape, upper) || (upper.includes("_") && firstWords.has(upper.split("_")[0]));
+  };
+  const names = Object.entries(env).flatMap(([name, value]) => (value !== undefined && looksOurs(name) ? [name] : []));
+  return misspeltSettings(names, "The environment");
+}
+
+/**
+ * One sentence per name of `names` that is no setting of ours but is one or two keystrokes from one
+ * (closest-name.ts), saying that `source` ("The environment", ".env") sets it, that it is ignored and which setting
+ * it most likely means. Names that are settings, or near none, say nothing.
+ */
+function misspeltSettings(names: Iterable<string>, source: string): string[] {
+  const known = Object.keys(configSchema.shape);
+  const lines: string[] = [];
+  for (const name of names) {
+    if (Object.hasOwn(configSchema.shape, name)) continue;
     const meant = closestNames(name, known, 1)[0];
     if (meant !== undefined) {
       lines.push(
-        `The environment sets ${name}, which is not a setting of airtable-oauth-mcp (ignored): did you mean ${meant}?`,
+        `${source} sets ${name}, which is not a setting of airtable-oauth-mcp (ignored): did you mean ${meant}?`,
       );
     }
   }
@@ -658,17 +669,5 @@ export function environmentTypos(env: NodeJS.ProcessEnv): string[] {
  * (closest-name.ts: the same rule says "did you mean" for table, field and view names).
  */
 export function settingsFileTypos(file: SettingsFile | undefined): string[] {
-  if (file === undefined) return [];
-  const known = Object.keys(configSchema.shape);
-  const lines: string[] = [];
-  for (const name of file.names) {
-    if (Object.hasOwn(configSchema.shape, name)) continue;
-    const meant = closestNames(name, known, 1)[0];
-    if (meant !== undefined) {
-      lines.push(
-        `${file.path} sets ${name}, which is not a setting of airtable-oauth-mcp (ignored): did you mean ${meant}?`,
-      );
-    }
-  }
-  return lines;
+  return file === undefined ? [] : misspeltSettings(file.names, file.path);
 }

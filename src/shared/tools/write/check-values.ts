@@ -984,7 +984,7 @@ const ISO_DURATION =
  * integer representing number of seconds"): "2h" 7200, "1h 30m" and "1 hour and 30 minutes" 5400, "90 min" 5400,
  * "1.5 hours" 5400, "PT2H" 7200. Undefined when the text is not amounts with units alone ("about 2 hours", "2").
  */
-export function durationSeconds(text: string): number | undefined {
+function durationSeconds(text: string): number | undefined {
   const iso = ISO_DURATION.exec(text);
   if (iso !== null && iso.slice(1).some((part) => part !== undefined)) {
     const [d, h, m, s] = iso.slice(1).map((part) => Number(part ?? 0));
