@@ -50,6 +50,11 @@ import { formatMs, median, percentile } from "../support/stats.ts";
  *                    ran at warn, which left that line's cost (~30 µs of CPU per call, measured in isolation) out
  *   BENCH_JIT_TRACE=1  run the servers with V8's --trace-opt and print how many optimizing compile jobs finished in
  *                    the measured window and their time (wall time of each job, on V8's background threads)
+ *   BENCH_SERVER_MAINS  the main script of each instance, comma-separated (default `src/server/main.ts` for both),
+ *                    e.g. "src/server/main.ts,/tmp/ab-old/src/server/main.ts": two versions of the server measured
+ *                    side by side in one run, under the same load of the host at every moment (an A/B that host
+ *                    drift between runs cannot move); swap the order in the next run, as the instances are not
+ *                    alike (instance 0 serves the sign-ins)
  */
 const USERS = Number(process.env.BENCH_USERS ?? 500);
 const INSTANCES = 2;
@@ -76,6 +81,14 @@ const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? "info";
 /** The server image's NODE_OPTIONS (Dockerfile.server): the servers run as the image runs them. */
 const IMAGE_NODE_OPTIONS = process.env.BENCH_IMAGE_NODE_OPTIONS === "off" ? "" : imageNodeOptions();
 const TOP_FRAMES = 15;
+/** Each instance's main script (BENCH_SERVER_MAINS), relative to the repository root or absolute. */
+const SERVER_MAINS = (process.env.BENCH_SERVER_MAINS ?? "")
+  .split(",")
+  .map((m) => m.trim())
+  .filter((m) => m !== "");
+if (SERVER_MAINS.length !== 0 && SERVER_MAINS.length !== INSTANCES) {
+  throw new Error(`BENCH_SERVER_MAINS names ${SERVER_MAINS.length} scripts; give one per instance (${INSTANCES}).`);
+}
 /**
  * The floor runs at the same pace only. Back to back, the servers' calls queue behind the per-base limit (5 req/s)
  * while the floor's, with no limiter and no rate limits on its sandbox, would not: the two loads would differ.
@@ -200,7 +213,19 @@ async function startServers(
     ...(profileDir === undefined ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`]),
     ...(JIT_TRACE ? ["--trace-opt"] : []),
   ];
-  return Promise.all(ports.map((port, i) => startServerProcess({ port, env, label: `server ${i}`, nodeArgs })));
+  return Promise.all(
+    ports.map((port, i) =>
+      SERVER_MAINS.length === 0
+        ? startServerProcess({ port, env, label: `server ${i}`, nodeArgs })
+        : startNodeProcess({
+            main: SERVER_MAINS[i]!,
+            port,
+            env: { ...env, PORT: String(port) },
+            label: `server ${i}`,
+            nodeArgs,
+          }),
+    ),
+  );
 }
 
 /**
@@ -502,7 +527,7 @@ export const manyUsers: Scenario = {
         "RSS MB after (at start)",
       ];
       const rows = servers.map((s, i) => [
-        s.label,
+        SERVER_MAINS.length === 0 ? s.label : `${s.label} (${SERVER_MAINS[i]})`,
         (doneInWindowBy[i]! / ctx.seconds).toFixed(0),
         "",
         "",

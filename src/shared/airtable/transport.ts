@@ -373,21 +373,25 @@ export class AirtableTransport {
         status: result.kind === "response" ? result.status : (result.status ?? "network"),
         durationMs: result.durationMs,
       });
-      this.#logger?.debug(
-        {
-          operation: spec.operation,
-          method: spec.method,
-          path: spec.path,
-          baseId: this.#lineBaseId(spec.baseId),
-          status: result.kind === "response" ? result.status : undefined,
-          network: result.kind === "network" ? (result.code ?? "error") : undefined,
-          durationMs: result.durationMs,
-          waitedMs: Math.round(result.startedAt - queuedAt),
-          attempt: attempts,
-          next: decision.action === "fail" ? `fail:${decision.failure}` : decision.action,
-        },
-        "airtable request",
-      );
+      // The line's fields are built only when it is written: at the default level (info) a read call would
+      // otherwise pay for an object and a look at the logger's bindings per Airtable request.
+      if (this.#logger?.isLevelEnabled("debug")) {
+        this.#logger.debug(
+          {
+            operation: spec.operation,
+            method: spec.method,
+            path: spec.path,
+            baseId: this.#lineBaseId(spec.baseId),
+            status: result.kind === "response" ? result.status : undefined,
+            network: result.kind === "network" ? (result.code ?? "error") : undefined,
+            durationMs: result.durationMs,
+            waitedMs: Math.round(result.startedAt - queuedAt),
+            attempt: attempts,
+            next: decision.action === "fail" ? `fail:${decision.failure}` : decision.action,
+          },
+          "airtable request",
+        );
+      }
       // A 503 may say when Airtable expects to be back (Retry-After: "how long the service is expected to be
       // unavailable", RFC 9110 §10.2.3); Airtable's errors page documents none, but its edge or a proxy may send it.
       const retryAt =
