@@ -10,6 +10,7 @@ import { KeyValueFingerprintStore, redisKeyName, requireKeyAgreement } from "../
 import { Redis } from "ioredis";
 import { createAirtableAccess, createClientSideCache } from "../shared/airtable-access.ts";
 import type { Config } from "../shared/config.ts";
+import { closeHttpServer, keepIdleConnections } from "../shared/http/keep-alive.ts";
 import { listenOn } from "../shared/http/listen.ts";
 import { RedisKeyValueStore } from "../shared/kv/redis-key-value-store.ts";
 import type { Logger } from "../shared/logger.ts";
@@ -115,6 +116,7 @@ export async function startServer(config: Config, opts: { logger: Logger; metric
     redis.disconnect();
   };
   const server = createServer(app);
+  keepIdleConnections(server, config.HTTP_KEEP_ALIVE_TIMEOUT_MS);
   try {
     await listenOn(server, config.PORT, "PORT");
   } catch (error) {
@@ -134,11 +136,7 @@ export async function startServer(config: Config, opts: { logger: Logger; metric
     async close() {
       logger.info("server: no new connections, finishing in-flight requests");
       shutdown.abort();
-      const forced = setTimeout(() => server.closeAllConnections(), 8_000);
-      server.close();
-      server.closeIdleConnections();
-      await once(server, "close").catch(() => undefined);
-      clearTimeout(forced);
+      await closeHttpServer(server, 8_000);
       await closeParts();
     },
   };

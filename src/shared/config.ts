@@ -4,6 +4,7 @@ import { fileURLToPath } from "node:url";
 import { z } from "zod";
 import { DEFAULT_REDIRECT_URI_SCHEMES, privateUseSchemeProblem } from "./auth/redirect-schemes.ts";
 import { closestNames } from "./closest-name.ts";
+import { DEFAULT_KEEP_ALIVE_TIMEOUT_MS } from "./http/keep-alive.ts";
 
 /**
  * The whole environment of every process, as one schema. Names here are a public interface
@@ -195,6 +196,12 @@ const secretKey = z.string().transform((v, ctx) => {
 
 export const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  /**
+   * How long (ms) an idle HTTP connection stays open for its next request (src/shared/http/keep-alive.ts). Longer than
+   * any proxy in front keeps its idle connections to this server (Google's load balancers 600 s, nginx and AWS ALB
+   * 60 s), or that proxy may reuse one as Node closes it and answer a client's MCP POST with 502.
+   */
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(DEFAULT_KEEP_ALIVE_TIMEOUT_MS),
   /** The origin clients reach the server at. `npm start` without REDIS_URL defaults it to http://localhost:PORT. */
   PUBLIC_URL: origin.optional(),
   /** Set: distributed mode (any number of server and worker processes share it). Unset: the embedded mode. */

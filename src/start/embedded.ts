@@ -10,9 +10,9 @@
  * Without TOKEN_ENCRYPTION_KEY the key is generated once and kept in DATA_DIR; PUBLIC_URL defaults to
  * http://localhost:PORT. Single instance by design: REDIS_URL switches to the distributed mode.
  */
-import { once } from "node:events";
 import { createServer } from "node:http";
 import path from "node:path";
+import { closeHttpServer, keepIdleConnections } from "../shared/http/keep-alive.ts";
 import { listenOn } from "../shared/http/listen.ts";
 import { airtableClientFactory } from "../shared/airtable/client-factory.ts";
 import { AirtableOAuth } from "../shared/airtable/oauth.ts";
@@ -201,6 +201,7 @@ async function startInDataDir(config: Config, opts: EmbeddedOptions): Promise<Ru
     metrics,
   });
   const server = createServer(app);
+  keepIdleConnections(server, effective.HTTP_KEEP_ALIVE_TIMEOUT_MS);
   try {
     await listenOn(server, effective.PORT, "PORT");
   } catch (error) {
@@ -243,11 +244,7 @@ async function startInDataDir(config: Config, opts: EmbeddedOptions): Promise<Ru
     async close() {
       logger.info("no new connections, finishing in-flight requests");
       shutdown.abort();
-      const forced = setTimeout(() => server.closeAllConnections(), 8_000);
-      server.close();
-      server.closeIdleConnections();
-      await once(server, "close").catch(() => undefined);
-      clearTimeout(forced);
+      await closeHttpServer(server, 8_000);
       await runner.close();
       // Said in the shutdown's log, or a person who pressed Ctrl-C mid-write sees only "stopped" and cannot tell
       // the write was left half done on purpose: the logs not ended are what the next start resumes (above).

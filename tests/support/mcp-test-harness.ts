@@ -30,6 +30,7 @@ import { seedDemo, type DemoData } from "../../src/sandbox/demo-data.ts";
 import { createTestRedis, deleteKeys, uniquePrefix } from "../helpers/redis.ts";
 import { BrowserOrigins } from "../../src/server/cors.ts";
 import { createMcpRouter } from "../../src/server/mcp/mcp-router.ts";
+import { DEFAULT_KEEP_ALIVE_TIMEOUT_MS, keepIdleConnections } from "../../src/shared/http/keep-alive.ts";
 
 export interface McpHarness {
   url: string;
@@ -219,6 +220,9 @@ export async function startMcpHarness(
   const server: Server = await new Promise((resolve) => {
     const s = app.listen(0, "127.0.0.1", () => resolve(s));
   });
+  // As the server process does: with Node's 5 s, a connection the in-process client took from its pool after an
+  // event-loop stall could be the one the server was closing (ECONNRESET under a loaded CI host).
+  keepIdleConnections(server, DEFAULT_KEEP_ALIVE_TIMEOUT_MS);
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const clients: Client[] = [];
 
