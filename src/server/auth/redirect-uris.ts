@@ -1,4 +1,4 @@
-import { privateUseSchemeProblem } from "../../shared/auth/redirect-schemes.ts";
+import { DEFAULT_REDIRECT_URI_SCHEMES, privateUseSchemeProblem } from "../../shared/auth/redirect-schemes.ts";
 
 /**
  * Redirect URI rules, applied at registration (DCR), to Client ID Metadata Documents, and again at every
@@ -55,7 +55,7 @@ function rawScheme(uri: string): string | undefined {
 }
 
 const settingHint = (scheme: string): string =>
-  `The operator can allow it by adding ${scheme} to REDIRECT_URI_SCHEMES (comma-separated; the default is cursor,warp).`;
+  `The operator can allow it by adding ${scheme} to REDIRECT_URI_SCHEMES (comma-separated; the default is ${DEFAULT_REDIRECT_URI_SCHEMES.join(",")}).`;
 
 /**
  * Why `uri` cannot be a redirect URI for this client, or undefined when it can. The message names the problem and,

@@ -93,7 +93,7 @@ function serveDocument(path: string, doc: (url: string) => Record<string, unknow
   return `${docsUrl}${path}`;
 }
 
-let h: Harness; // REDIRECT_URI_SCHEMES unset: the default (cursor)
+let h: Harness; // REDIRECT_URI_SCHEMES unset: the default (cursor,warp,vscode,vscode-insiders,windsurf)
 let strict: Harness; // REDIRECT_URI_SCHEMES= (strict MCP mode), sharing h's clients (same store, same prefix)
 let custom: Harness; // REDIRECT_URI_SCHEMES=com.example.app
 beforeAll(async () => {
@@ -274,6 +274,33 @@ describe("private-use URI schemes (RFC 8252 §7.1) from REDIRECT_URI_SCHEMES", (
     expect(tokens.status).toBe(200);
   });
 
+  it("Cline (a VS Code extension): registers vscode://saoudrizwan.claude-dev/… with the default settings, signs in and gets tokens", async () => {
+    // cline/cline McpOAuthManager: `${vscode.env.uriScheme}://saoudrizwan.claude-dev` + `/mcp-auth/callback/<hash>`,
+    // a public client by DCR (cline/cline#8103). The same in VS Code Insiders and Windsurf, under their schemes.
+    for (const scheme of ["vscode", "vscode-insiders", "windsurf"]) {
+      const callback = `${scheme}://saoudrizwan.claude-dev/mcp-auth/callback/3f2a9c1e`;
+      const reg = await registerClient(h, {
+        client_name: "Cline",
+        client_uri: "https://cline.bot",
+        software_id: "cline",
+        redirect_uris: [callback],
+        grant_types: ["authorization_code", "refresh_token"],
+        response_types: ["code"],
+        token_endpoint_auth_method: "none",
+      });
+      expect(reg.status, JSON.stringify(reg.body)).toBe(201);
+      const page = await openConsent(h, { clientId: reg.clientId, redirectUri: callback, state: `cline-${scheme}` });
+      expect(page.status).toBe(200);
+      expect(page.html).toContain(`open the app that handles <strong>${scheme}:</strong> links`);
+      const back = await finishSignIn(h, page);
+      expect(back.href.startsWith(`${callback}?`)).toBe(true);
+      expect(back.searchParams.get("state")).toBe(`cline-${scheme}`);
+      const tokens = await exchange(h, reg.clientId, back.searchParams.get("code") as string, callback);
+      expect(tokens.status).toBe(200);
+      expect((await callMcp(h, tokens.body.access_token as string)).status).toBe(200);
+    }
+  });
+
   it("Cursor: deny goes back to the app through its scheme", async () => {
     const reg = await registerClient(h, cursorRegistration);
     const page = await openConsent(h, { clientId: reg.clientId, redirectUri: CURSOR_CALLBACK, state: "cursor-deny" });
@@ -294,15 +321,17 @@ describe("private-use URI schemes (RFC 8252 §7.1) from REDIRECT_URI_SCHEMES", (
       "https-evil://claude.ai/api/mcp/auth_callback",
       "HTTP://localhost/callback",
       "HTTPS://claude.ai/api/mcp/auth_callback",
-      "vscode://vscode.github-authentication/did-authenticate",
+      "vscodium://saoudrizwan.claude-dev/mcp-auth/callback/1",
     ]) {
       const reg = await registerClient(h, { redirect_uris: [uri] });
       expect(reg.status, uri).toBe(400);
       expect(reg.body.error).toBe("invalid_redirect_uri");
       expect(reg.body.error_description, uri).toContain("REDIRECT_URI_SCHEMES");
     }
-    const unlisted = await registerClient(h, { redirect_uris: ["vscode://vscode.github-authentication/cb"] });
-    expect(unlisted.body.error_description).toContain("adding vscode to REDIRECT_URI_SCHEMES");
+    const unlisted = await registerClient(h, { redirect_uris: ["vscodium://saoudrizwan.claude-dev/cb"] });
+    expect(unlisted.body.error_description).toContain(
+      "adding vscodium to REDIRECT_URI_SCHEMES (comma-separated; the default is cursor,warp,vscode,vscode-insiders,windsurf)",
+    );
     const fragment = await registerClient(h, { redirect_uris: [`${CURSOR_CALLBACK}#done`] });
     expect(fragment.body).toMatchObject({ error: "invalid_redirect_uri", error_description: /fragment/ });
     // A private-use scheme is for public clients only (RFC 8252 §8.4): no secret to hand to a native app.
