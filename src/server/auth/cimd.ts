@@ -34,9 +34,9 @@ import { parseScopes } from "./scope-param.ts";
  * The last good copy is written only after a successful token request, so URLs nobody gets tokens for do not
  * occupy the store for a week.
  *
- * Pinned copies (known-client-documents.ts: Claude's and Codex's, whose hosts answer some cloud addresses with 403,
- * a bot challenge) stand in for the same passing failures at every endpoint, /authorize included, when there is no
- * last good copy to serve: a first sign-in from such an address has none.
+ * Pinned copies (known-client-documents.ts: Claude's, Codex's and ChatGPT's, whose hosts answer some cloud
+ * addresses with 403, a bot challenge) stand in for the same passing failures at every endpoint, /authorize
+ * included, when there is no last good copy to serve: a first sign-in from such an address has none.
  */
 
 /**
