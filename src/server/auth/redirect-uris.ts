@@ -114,6 +114,39 @@ export function redirectUriProblem(
 }
 
 /**
+ * The redirect URIs of a registration or a metadata document that this server accepts. A URI refused only because
+ * its private-use scheme is not in REDIRECT_URI_SCHEMES (or the list is empty) is left out, and the others are
+ * kept (RFC 7591 §3.2.1: the server may replace requested metadata; the registration answer lists what was kept):
+ * clients register every callback their app family has at once, and one unknown scheme refused the whole list —
+ * Cursor 3.20+ sends `grokbot://mcp/oauth/callback` (its Grok Bot) beside `cursor://`, https and loopback ones.
+ * Any other problem (a fragment, credentials, a dangerous scheme, a private-use scheme on a confidential client,
+ * http off loopback) refuses the whole list, as does a list with nothing left; `refusal` says why.
+ */
+export function acceptedRedirectUris(
+  uris: readonly string[],
+  policy: RedirectUriPolicy,
+  client: { publicClient: boolean },
+): { kept: string[]; dropped: { uri: string; problem: string }[]; refusal?: string } {
+  const kept: string[] = [];
+  const dropped: { uri: string; problem: string }[] = [];
+  for (const uri of uris) {
+    const problem = redirectUriProblem(uri, policy, client);
+    if (problem === undefined) {
+      kept.push(uri);
+      continue;
+    }
+    const scheme = rawScheme(uri) ?? "";
+    const listed = { privateUseSchemes: [...policy.privateUseSchemes, scheme] };
+    if (policy.privateUseSchemes.includes(scheme) || redirectUriProblem(uri, listed, client) !== undefined) {
+      return { kept, dropped, refusal: problem };
+    }
+    dropped.push({ uri, problem });
+  }
+  if (kept.length === 0) return { kept, dropped, refusal: dropped[0]?.problem ?? "no redirect URI" };
+  return { kept, dropped };
+}
+
+/**
  * Whether a requested redirect URI matches a registered one: the same string, or (RFC 8252 §7.3, OAuth 2.1
  * §8.4.2) both loopback http on the same host literal with the same path and query, whatever their ports.
  */
