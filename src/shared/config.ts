@@ -316,7 +316,8 @@ export const configSchema = z.object({
   /**
    * Comma-separated private-use URI schemes (RFC 8252 §7.1, e.g. `cursor`, `com.example.app`) that public clients
    * (token_endpoint_auth_method none, PKCE always) may use for redirect URIs, beside https and loopback http.
-   * Default `cursor,warp`. An empty value (REDIRECT_URI_SCHEMES=) is strict MCP mode: https and loopback http only.
+   * Default `cursor,warp,vscode,vscode-insiders,windsurf`. An empty value (REDIRECT_URI_SCHEMES=) is strict MCP
+   * mode: https and loopback http only.
    * javascript, data, file, vbscript, http(s) look-alikes and the like are refused here, whatever is listed.
    */
   REDIRECT_URI_SCHEMES: redirectSchemes.default([...DEFAULT_REDIRECT_URI_SCHEMES]),

@@ -68,15 +68,21 @@ export function authorizeHandler(ctx: AuthContext) {
       return sendErrorPage(res, 400, "Unknown application", error.message);
     }
     const requested = q("redirect_uri");
+    const policy = { privateUseSchemes: ctx.deps.config.REDIRECT_URI_SCHEMES };
     let redirectUri: string;
     if (requested !== undefined) {
       if (!isRegisteredRedirectUri(client.redirectUris, requested)) {
+        // One this server left out of the client's list (acceptedRedirectUris: a scheme not allowed here) is named
+        // with the reason and the setting, for the operator; any other is simply not the client's.
+        const notAllowed = redirectUriProblem(requested, policy, { publicClient: client.authMethod === "none" });
         return sendErrorPage(
           res,
           400,
-          "Redirect URI mismatch",
-          `The app asked to return to ${requested}, which is not one of the redirect URIs it registered. ` +
-            "Sign-in stopped here to protect you.",
+          notAllowed === undefined ? "Redirect URI mismatch" : "Redirect URI not allowed",
+          notAllowed === undefined
+            ? `The app asked to return to ${requested}, which is not one of the redirect URIs it registered. ` +
+                "Sign-in stopped here to protect you."
+            : `Sign-in stopped here: ${notAllowed}`,
         );
       }
       redirectUri = requested;
@@ -90,7 +96,6 @@ export function authorizeHandler(ctx: AuthContext) {
         "The app registered several redirect URIs; it must name one.",
       );
     }
-    const policy = { privateUseSchemes: ctx.deps.config.REDIRECT_URI_SCHEMES };
     const redirectProblem = redirectUriProblem(redirectUri, policy, { publicClient: client.authMethod === "none" });
     if (redirectProblem !== undefined) {
       ctx.deps.logger.info({ clientId: client.clientId, redirectUri }, "redirect URI refused by today's rules");

@@ -5,7 +5,7 @@ import { guardedGet, UnsafeUrlError, type GuardedResponse } from "./guarded-get.
 import { KNOWN_CLIENT_DOCUMENTS, type KnownClientDocument } from "./known-client-documents.ts";
 import { sha256Hex } from "./pkce.ts";
 import { isLoopbackHost } from "../../shared/loopback-host.ts";
-import { redirectUriProblem } from "./redirect-uris.ts";
+import { acceptedRedirectUris } from "./redirect-uris.ts";
 import {
   registeredGrantTypes,
   SUPPORTED_GRANT_TYPES,
@@ -34,9 +34,9 @@ import { parseScopes } from "./scope-param.ts";
  * The last good copy is written only after a successful token request, so URLs nobody gets tokens for do not
  * occupy the store for a week.
  *
- * Pinned copies (known-client-documents.ts: Claude's and Codex's, whose hosts answer some cloud addresses with 403,
- * a bot challenge) stand in for the same passing failures at every endpoint, /authorize included, when there is no
- * last good copy to serve: a first sign-in from such an address has none.
+ * Pinned copies (known-client-documents.ts: Claude's, Codex's and ChatGPT's, whose hosts answer some cloud
+ * addresses with 403, a bot challenge) stand in for the same passing failures at every endpoint, /authorize
+ * included, when there is no last good copy to serve: a first sign-in from such an address has none.
  */
 
 /**
@@ -305,18 +305,18 @@ export class ClientMetadataDocuments {
     // (RFC 7591 §3.2.1). Without authorization_code the client could never get a token here.
     const grantTypes = registeredGrantTypes(doc.grant_types);
     if (!grantTypes.includes("authorization_code")) fail("grant_types lacks authorization_code");
+    // A URI whose private-use scheme is not allowed here is left out when others remain (acceptedRedirectUris):
+    // no code is ever sent to it, and the client signs in through the others.
     const policy = { privateUseSchemes: this.#opts.redirectUriSchemes };
-    for (const uri of doc.redirect_uris) {
-      const problem = redirectUriProblem(uri, policy, { publicClient: true });
-      if (problem !== undefined) fail(problem);
-    }
+    const redirects = acceptedRedirectUris(doc.redirect_uris, policy, { publicClient: true });
+    if (redirects.refusal !== undefined) fail(redirects.refusal);
     // Scope words that are not ours are dropped; none of ours left means no restriction.
     const scopes = parseScopes(doc.scope).scopes;
     return {
       clientId,
       source: "metadata-document",
       ...(doc.client_name !== undefined ? { name: doc.client_name } : {}),
-      redirectUris: doc.redirect_uris,
+      redirectUris: redirects.kept,
       authMethod: "none",
       ...(scopes.length > 0 ? { scopes } : {}),
       grantTypes,

@@ -5,7 +5,8 @@
  * (anthropics/claude-ai-mcp#650, anthropics/claude-code#84263), and chatgpt.com has answered servers' fetches of
  * Codex's document with 403 too (getsentry/sentry-mcp#1312, which registers it locally for the same reason). Claude
  * and Codex choose the document over DCR whenever a server supports both, so without these copies Claude.ai, Claude
- * Desktop, Claude Code and Codex could not sign in at all from such an address. A copy stands in only when the
+ * Desktop, Claude Code and Codex could not sign in at all from such an address. ChatGPT's own document is on the same
+ * host and pinned for the same reason. A copy stands in only when the
  * fetch fails for a passing reason (cimd.ts: no answer, 403, 408, 425, 429, 5xx, or not JSON); a document the host
  * does serve always wins, and a 404 or 410 (withdrawn) is obeyed. Each copy holds what the host publishes, reduced
  * to the fields cimd.ts reads, and passes the same checks as a fetched document (checked when the server starts).
@@ -46,5 +47,18 @@ export const KNOWN_CLIENT_DOCUMENTS: Readonly<Record<string, KnownClientDocument
     response_types: ["code"],
     token_endpoint_auth_method: "none",
     token_endpoint_auth_methods_supported: ["none"],
+  },
+  // ChatGPT's connectors (web, desktop, mobile), when the connector's page says it signs in as the stable client:
+  // one callback. It names private_key_jwt and offers none (cimd.ts serves it as a public client with PKCE). The
+  // same document is quoted byte for byte by several servers' tests and setup guides (2026-08/09); its jwks_uri
+  // (https://chatgpt.com/oauth/jwks.json) is left out: cimd.ts does not verify assertions.
+  "https://chatgpt.com/oauth/client.json": {
+    client_id: "https://chatgpt.com/oauth/client.json",
+    client_name: "ChatGPT",
+    redirect_uris: ["https://chatgpt.com/connector_platform_oauth_redirect"],
+    grant_types: ["authorization_code", "refresh_token"],
+    response_types: ["code"],
+    token_endpoint_auth_method: "private_key_jwt",
+    token_endpoint_auth_methods_supported: ["none", "private_key_jwt"],
   },
 };

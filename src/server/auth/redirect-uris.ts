@@ -1,4 +1,4 @@
-import { privateUseSchemeProblem } from "../../shared/auth/redirect-schemes.ts";
+import { DEFAULT_REDIRECT_URI_SCHEMES, privateUseSchemeProblem } from "../../shared/auth/redirect-schemes.ts";
 
 /**
  * Redirect URI rules, applied at registration (DCR), to Client ID Metadata Documents, and again at every
@@ -55,7 +55,7 @@ function rawScheme(uri: string): string | undefined {
 }
 
 const settingHint = (scheme: string): string =>
-  `The operator can allow it by adding ${scheme} to REDIRECT_URI_SCHEMES (comma-separated; the default is cursor,warp).`;
+  `The operator can allow it by adding ${scheme} to REDIRECT_URI_SCHEMES (comma-separated; the default is ${DEFAULT_REDIRECT_URI_SCHEMES.join(",")}).`;
 
 /**
  * Why `uri` cannot be a redirect URI for this client, or undefined when it can. The message names the problem and,
@@ -111,6 +111,39 @@ export function redirectUriProblem(
     );
   }
   return undefined;
+}
+
+/**
+ * The redirect URIs of a registration or a metadata document that this server accepts. A URI refused only because
+ * its private-use scheme is not in REDIRECT_URI_SCHEMES (or the list is empty) is left out, and the others are
+ * kept (RFC 7591 §3.2.1: the server may replace requested metadata; the registration answer lists what was kept):
+ * clients register every callback their app family has at once, and one unknown scheme refused the whole list —
+ * Cursor 3.20+ sends `grokbot://mcp/oauth/callback` (its Grok Bot) beside `cursor://`, https and loopback ones.
+ * Any other problem (a fragment, credentials, a dangerous scheme, a private-use scheme on a confidential client,
+ * http off loopback) refuses the whole list, as does a list with nothing left; `refusal` says why.
+ */
+export function acceptedRedirectUris(
+  uris: readonly string[],
+  policy: RedirectUriPolicy,
+  client: { publicClient: boolean },
+): { kept: string[]; dropped: { uri: string; problem: string }[]; refusal?: string } {
+  const kept: string[] = [];
+  const dropped: { uri: string; problem: string }[] = [];
+  for (const uri of uris) {
+    const problem = redirectUriProblem(uri, policy, client);
+    if (problem === undefined) {
+      kept.push(uri);
+      continue;
+    }
+    const scheme = rawScheme(uri) ?? "";
+    const listed = { privateUseSchemes: [...policy.privateUseSchemes, scheme] };
+    if (policy.privateUseSchemes.includes(scheme) || redirectUriProblem(uri, listed, client) !== undefined) {
+      return { kept, dropped, refusal: problem };
+    }
+    dropped.push({ uri, problem });
+  }
+  if (kept.length === 0) return { kept, dropped, refusal: dropped[0]?.problem ?? "no redirect URI" };
+  return { kept, dropped };
 }
 
 /**

@@ -3,7 +3,7 @@ import { deflateRawSync, inflateRawSync } from "node:zlib";
 import { z } from "zod";
 import { isScope } from "../../shared/auth/scopes.ts";
 import type { RegisteredClient } from "../../shared/tokens/types.ts";
-import { redirectUriProblem, type RedirectUriPolicy } from "./redirect-uris.ts";
+import { acceptedRedirectUris, type RedirectUriPolicy } from "./redirect-uris.ts";
 import { registeredGrantTypes, SUPPORTED_GRANT_TYPES, type ClientAuthMethod } from "./resolved-client.ts";
 import { scopeString } from "./scope-param.ts";
 
@@ -87,16 +87,17 @@ export function checkRegistration(body: unknown, policy: RedirectUriPolicy): Reg
   if (responseTypes.some((t) => t !== "code")) {
     return { ok: false, error: "invalid_client_metadata", description: "response_types may only contain code" };
   }
-  for (const uri of meta.redirect_uris) {
-    const problem = redirectUriProblem(uri, policy, { publicClient: method === "none" });
-    if (problem !== undefined) return { ok: false, error: "invalid_redirect_uri", description: problem };
+  // A URI whose private-use scheme is not allowed here is left out when others remain (acceptedRedirectUris).
+  const redirects = acceptedRedirectUris(meta.redirect_uris, policy, { publicClient: method === "none" });
+  if (redirects.refusal !== undefined) {
+    return { ok: false, error: "invalid_redirect_uri", description: redirects.refusal };
   }
   // Scope words we do not know are dropped (RFC 7591 §2 lets the server replace requested metadata).
   const scope = scopeString((meta.scope ?? "").split(" ").filter(isScope));
   return {
     ok: true,
     metadata: {
-      redirect_uris: meta.redirect_uris,
+      redirect_uris: redirects.kept,
       token_endpoint_auth_method: method,
       grant_types: grantTypes,
       response_types: responseTypes,

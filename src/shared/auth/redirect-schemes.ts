@@ -10,10 +10,13 @@
  */
 
 /**
- * The default of REDIRECT_URI_SCHEMES: lets Cursor (`cursor://anysphere.cursor-mcp/oauth/callback`) and Warp
- * (`warp://mcp/oauth2callback`, warpdotdev/warp#9088) sign in.
+ * The default of REDIRECT_URI_SCHEMES: lets Cursor (`cursor://anysphere.cursor-mcp/oauth/callback`), Warp
+ * (`warp://mcp/oauth2callback`, warpdotdev/warp#9088) and MCP clients that are VS Code extensions sign in. Cline
+ * registers `<editor scheme>://saoudrizwan.claude-dev/mcp-auth/callback/<hash>` (`vscode.env.uriScheme`:
+ * `vscode` in VS Code, `vscode-insiders`, `windsurf`, `cursor`; cline/cline#8103). VS Code and its forks hand such a
+ * URI only to the extension its authority names, the same routing Cursor's own callback goes through.
  */
-export const DEFAULT_REDIRECT_URI_SCHEMES = ["cursor", "warp"] as const;
+export const DEFAULT_REDIRECT_URI_SCHEMES = ["cursor", "warp", "vscode", "vscode-insiders", "windsurf"] as const;
 
 /**
  * Schemes that are never a redirect target, whatever the operator lists: they run script in the browser

@@ -578,3 +578,61 @@ describe("Codex's pinned document (chatgpt.com has answered servers' fetches of 
     expect(res.headers.get("location")).toBeNull();
   });
 });
+
+describe("ChatGPT's pinned document (the same host as Codex's)", () => {
+  const CHATGPT = "https://chatgpt.com/oauth/client.json";
+  const CALLBACK = "https://chatgpt.com/connector_platform_oauth_redirect";
+  let h: Harness;
+  let clientId: string;
+  beforeAll(async () => {
+    // The built-in copy, re-keyed to a URL on our host that answers as chatgpt.com did for Codex's: 403, a challenge.
+    const builtIn = KNOWN_CLIENT_DOCUMENTS[CHATGPT];
+    if (builtIn === undefined) throw new Error(`no pinned copy of ${CHATGPT}`);
+    clientId = `${docsUrl}/oauth/client.json`;
+    routes.set("/oauth/client.json", () => ({
+      status: 403,
+      headers: { "content-type": "text/html", "cf-mitigated": "challenge" },
+      body: "<html>Just a moment...</html>",
+    }));
+    h = await startHarness({
+      sandbox: dev.sandbox,
+      env: { CIMD_ALLOW_LOOPBACK_HTTP: "true" },
+      knownClientDocuments: { [clientId]: { ...builtIn, client_id: clientId } },
+    });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  it("keyed by ChatGPT's exact URL, one https callback; a first sign-in and a refresh by client assertion go through on it", async () => {
+    const pinned = KNOWN_CLIENT_DOCUMENTS[CHATGPT];
+    expect(pinned?.client_id).toBe(CHATGPT);
+    expect(pinned?.redirect_uris).toEqual([CALLBACK]);
+
+    const page = await openConsent(h, { clientId, redirectUri: CALLBACK });
+    expect(page.status, page.html).toBe(200);
+    expect(page.html).toContain("ChatGPT");
+    const back = await finishSignIn(h, page);
+    expect(`${back.origin}${back.pathname}`).toBe(CALLBACK);
+    const tokens = await tokenRequest(h, {
+      grant_type: "authorization_code",
+      client_id: clientId,
+      code: back.searchParams.get("code") as string,
+      code_verifier: DEFAULT_VERIFIER,
+      redirect_uri: CALLBACK,
+      resource: `${h.url}/mcp`,
+    });
+    expect(tokens.status, JSON.stringify(tokens.body)).toBe(200);
+    const claims = { iss: clientId, sub: clientId, aud: `${h.url}/token`, exp: Math.floor(Date.now() / 1000) + 60 };
+    const assertion = [{ alg: "RS256", typ: "JWT" }, claims, "signature"]
+      .map((part) => Buffer.from(typeof part === "string" ? part : JSON.stringify(part)).toString("base64url"))
+      .join(".");
+    const refreshed = await tokenRequest(h, {
+      grant_type: "refresh_token",
+      refresh_token: tokens.body.refresh_token as string,
+      client_assertion_type: "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+      client_assertion: assertion,
+    });
+    expect(refreshed.status, JSON.stringify(refreshed.body)).toBe(200);
+  });
+});

@@ -93,7 +93,7 @@ function serveDocument(path: string, doc: (url: string) => Record<string, unknow
   return `${docsUrl}${path}`;
 }
 
-let h: Harness; // REDIRECT_URI_SCHEMES unset: the default (cursor)
+let h: Harness; // REDIRECT_URI_SCHEMES unset: the default (cursor,warp,vscode,vscode-insiders,windsurf)
 let strict: Harness; // REDIRECT_URI_SCHEMES= (strict MCP mode), sharing h's clients (same store, same prefix)
 let custom: Harness; // REDIRECT_URI_SCHEMES=com.example.app
 beforeAll(async () => {
@@ -274,6 +274,33 @@ describe("private-use URI schemes (RFC 8252 §7.1) from REDIRECT_URI_SCHEMES", (
     expect(tokens.status).toBe(200);
   });
 
+  it("Cline (a VS Code extension): registers vscode://saoudrizwan.claude-dev/… with the default settings, signs in and gets tokens", async () => {
+    // cline/cline McpOAuthManager: `${vscode.env.uriScheme}://saoudrizwan.claude-dev` + `/mcp-auth/callback/<hash>`,
+    // a public client by DCR (cline/cline#8103). The same in VS Code Insiders and Windsurf, under their schemes.
+    for (const scheme of ["vscode", "vscode-insiders", "windsurf"]) {
+      const callback = `${scheme}://saoudrizwan.claude-dev/mcp-auth/callback/3f2a9c1e`;
+      const reg = await registerClient(h, {
+        client_name: "Cline",
+        client_uri: "https://cline.bot",
+        software_id: "cline",
+        redirect_uris: [callback],
+        grant_types: ["authorization_code", "refresh_token"],
+        response_types: ["code"],
+        token_endpoint_auth_method: "none",
+      });
+      expect(reg.status, JSON.stringify(reg.body)).toBe(201);
+      const page = await openConsent(h, { clientId: reg.clientId, redirectUri: callback, state: `cline-${scheme}` });
+      expect(page.status).toBe(200);
+      expect(page.html).toContain(`open the app that handles <strong>${scheme}:</strong> links`);
+      const back = await finishSignIn(h, page);
+      expect(back.href.startsWith(`${callback}?`)).toBe(true);
+      expect(back.searchParams.get("state")).toBe(`cline-${scheme}`);
+      const tokens = await exchange(h, reg.clientId, back.searchParams.get("code") as string, callback);
+      expect(tokens.status).toBe(200);
+      expect((await callMcp(h, tokens.body.access_token as string)).status).toBe(200);
+    }
+  });
+
   it("Cursor: deny goes back to the app through its scheme", async () => {
     const reg = await registerClient(h, cursorRegistration);
     const page = await openConsent(h, { clientId: reg.clientId, redirectUri: CURSOR_CALLBACK, state: "cursor-deny" });
@@ -294,15 +321,17 @@ describe("private-use URI schemes (RFC 8252 §7.1) from REDIRECT_URI_SCHEMES", (
       "https-evil://claude.ai/api/mcp/auth_callback",
       "HTTP://localhost/callback",
       "HTTPS://claude.ai/api/mcp/auth_callback",
-      "vscode://vscode.github-authentication/did-authenticate",
+      "vscodium://saoudrizwan.claude-dev/mcp-auth/callback/1",
     ]) {
       const reg = await registerClient(h, { redirect_uris: [uri] });
       expect(reg.status, uri).toBe(400);
       expect(reg.body.error).toBe("invalid_redirect_uri");
       expect(reg.body.error_description, uri).toContain("REDIRECT_URI_SCHEMES");
     }
-    const unlisted = await registerClient(h, { redirect_uris: ["vscode://vscode.github-authentication/cb"] });
-    expect(unlisted.body.error_description).toContain("adding vscode to REDIRECT_URI_SCHEMES");
+    const unlisted = await registerClient(h, { redirect_uris: ["vscodium://saoudrizwan.claude-dev/cb"] });
+    expect(unlisted.body.error_description).toContain(
+      "adding vscodium to REDIRECT_URI_SCHEMES (comma-separated; the default is cursor,warp,vscode,vscode-insiders,windsurf)",
+    );
     const fragment = await registerClient(h, { redirect_uris: [`${CURSOR_CALLBACK}#done`] });
     expect(fragment.body).toMatchObject({ error: "invalid_redirect_uri", error_description: /fragment/ });
     // A private-use scheme is for public clients only (RFC 8252 §8.4): no secret to hand to a native app.
@@ -312,6 +341,60 @@ describe("private-use URI schemes (RFC 8252 §7.1) from REDIRECT_URI_SCHEMES", (
     });
     expect(confidential.status).toBe(400);
     expect(confidential.body.error_description).toMatch(/only public clients/);
+  });
+
+  it("Cursor 3.20+: its five callbacks at once, grokbot:// among them, are registered without grokbot://; cursor:// signs in", async () => {
+    // Cursor 3.20+ registers these together (its desktop app, its web agents, its Grok Bot), and a refusal of any
+    // one refused the whole registration; its Grok Bot's scheme is not in the default REDIRECT_URI_SCHEMES.
+    const five = [
+      "https://www.cursor.com/agents/mcp/oauth/callback",
+      "https://www.cursor.com/bot/mcp/oauth/callback",
+      CURSOR_CALLBACK,
+      "http://localhost:8787/callback",
+      "grokbot://mcp/oauth/callback",
+    ];
+    const reg = await registerClient(h, { ...cursorRegistration, redirect_uris: five });
+    expect(reg.status, JSON.stringify(reg.body)).toBe(201);
+    expect(reg.body.redirect_uris).toEqual(five.slice(0, 4)); // the answer says what was registered
+    const page = await openConsent(h, { clientId: reg.clientId, redirectUri: CURSOR_CALLBACK, state: "c5" });
+    expect(page.status).toBe(200);
+    const back = await finishSignIn(h, page);
+    expect(back.href.startsWith(`${CURSOR_CALLBACK}?`)).toBe(true);
+    expect((await exchange(h, reg.clientId, back.searchParams.get("code") as string, CURSOR_CALLBACK)).status).toBe(
+      200,
+    );
+    // No code ever goes to the scheme left out; the page says why, and which setting would allow it.
+    const grok = await authorizePage(h, reg.clientId, "grokbot://mcp/oauth/callback");
+    expect(grok.status).toBe(400);
+    expect(grok.location).toBeNull();
+    expect(grok.html).toContain("Redirect URI not allowed");
+    expect(grok.html).toContain("adding grokbot to REDIRECT_URI_SCHEMES");
+    // A dangerous URI among good ones still refuses the whole registration.
+    const bad = await registerClient(h, { ...cursorRegistration, redirect_uris: [CURSOR_CALLBACK, "javascript:x"] });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toBe("invalid_redirect_uri");
+  });
+
+  it("a metadata document listing an unlisted scheme beside others signs in through the others", async () => {
+    const clientId = serveDocument("/oauth/mcp-client.json", (url) => ({
+      client_id: url,
+      client_name: "Cursor",
+      token_endpoint_auth_method: "none",
+      redirect_uris: [
+        "https://www.cursor.com/agents/mcp/oauth/callback",
+        "grokbot://mcp/oauth/callback",
+        "http://localhost:8787/callback",
+        "http://127.0.0.1:8787/callback",
+      ],
+    }));
+    const redirectUri = "http://127.0.0.1:8787/callback";
+    const page = await openConsent(h, { clientId, redirectUri });
+    expect(page.status, page.html).toBe(200);
+    const back = await finishSignIn(h, page);
+    expect((await exchange(h, clientId, back.searchParams.get("code") as string, redirectUri)).status).toBe(200);
+    const grok = await authorizePage(h, clientId, "grokbot://mcp/oauth/callback");
+    expect(grok.status).toBe(400);
+    expect(grok.html).toContain("REDIRECT_URI_SCHEMES");
   });
 
   it("a metadata document declaring a refused scheme is refused with a page naming the setting", async () => {
@@ -328,7 +411,11 @@ describe("private-use URI schemes (RFC 8252 §7.1) from REDIRECT_URI_SCHEMES", (
 
 describe("the operator's REDIRECT_URI_SCHEMES", () => {
   it("empty is strict MCP mode: https and loopback only; Cursor is told which setting would let it in", async () => {
-    const cursor = await registerClient(strict, cursorRegistration);
+    // Its list of three is registered without cursor://: it signs in through the other two.
+    const three = await registerClient(strict, cursorRegistration);
+    expect(three.status, JSON.stringify(three.body)).toBe(201);
+    expect(three.body.redirect_uris).toEqual(cursorRegistration.redirect_uris.filter((u) => u !== CURSOR_CALLBACK));
+    const cursor = await registerClient(strict, { ...cursorRegistration, redirect_uris: [CURSOR_CALLBACK] });
     expect(cursor.status).toBe(400);
     expect(cursor.body.error).toBe("invalid_redirect_uri");
     expect(cursor.body.error_description).toContain("strict MCP mode");
@@ -366,7 +453,7 @@ describe("the operator's REDIRECT_URI_SCHEMES", () => {
     const tokens = await exchange(custom, reg.clientId, back.searchParams.get("code") as string, redirectUri);
     expect(tokens.status).toBe(200);
 
-    const cursor = await registerClient(custom, cursorRegistration);
+    const cursor = await registerClient(custom, { ...cursorRegistration, redirect_uris: [CURSOR_CALLBACK] });
     expect(cursor.status).toBe(400);
     expect(cursor.body.error_description).toContain("REDIRECT_URI_SCHEMES allows com.example.app");
   });

@@ -133,7 +133,7 @@ describe("registrations that never complete a sign-in", () => {
   });
 
   it("a client_id carrying metadata /register would refuse today is not renewed, and the page says why", async () => {
-    // REDIRECT_URI_SCHEMES (default cursor,warp) does not list zed: as if the operator removed it.
+    // REDIRECT_URI_SCHEMES (its default) does not list zed: as if the operator removed it.
     const refused = publicClientId({
       redirect_uris: ["zed://oauth/callback"],
       token_endpoint_auth_method: "none",

@@ -263,6 +263,11 @@ describe("structuredContent, as clients validating it against the outputSchema s
         for (const validate of validators.get(name)!) {
           expect(validate(result.structuredContent), `${at}: ${JSON.stringify(validate.errors)}`).toBe(true);
         }
+        // The text says exactly what structuredContent says: Claude Code hands the model only the latter when both
+        // are there (anthropics/claude-code#79944), claude.ai only the former (bradwmorris/ra-h_os#7).
+        const content = result.content as { type: string; text: string }[];
+        expect(content.length, at).toBe(1);
+        expect(JSON.parse(content[0]!.text), at).toEqual(result.structuredContent);
       }
       first ??= result;
     }

@@ -11,8 +11,14 @@ const serverEnv = {
 };
 
 describe("REDIRECT_URI_SCHEMES", () => {
-  it("defaults to cursor and warp; an empty value is strict MCP mode (no private-use scheme), not 'unset'", () => {
-    expect(loadConfig(serverEnv, "server").REDIRECT_URI_SCHEMES).toEqual(["cursor", "warp"]);
+  it("defaults to Cursor's, Warp's and the VS Code family's schemes; an empty value is strict MCP mode, not 'unset'", () => {
+    expect(loadConfig(serverEnv, "server").REDIRECT_URI_SCHEMES).toEqual([
+      "cursor",
+      "warp",
+      "vscode",
+      "vscode-insiders",
+      "windsurf",
+    ]);
     expect(loadConfig({ ...serverEnv, REDIRECT_URI_SCHEMES: "" }, "server").REDIRECT_URI_SCHEMES).toEqual([]);
     // Other variables keep the .env rule: empty means unset.
     expect(loadConfig({ ...serverEnv, REDIRECT_URI_SCHEMES: "", LOG_LEVEL: "" }, "server").LOG_LEVEL).toBe("info");
