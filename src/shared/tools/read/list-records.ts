@@ -5,6 +5,7 @@ import { defineTool, readOnlyAnnotations, rewordInTurn } from "../define-tool.ts
 import { formulaErrorNote, mayErrPerRecord, percentComparisonNote } from "../formula-error-note.ts";
 import { explainFormulaRefusal } from "../formula-mistakes.ts";
 import { refuseLinkIdComparison } from "../link-id-formula.ts";
+import { NeverMatchingComparisonError, refuseNeverMatchingComparison } from "../literal-comparison.ts";
 import {
   airtableParameterIssues,
   emptyCursorIssues,
@@ -92,6 +93,8 @@ export const listRecords = defineTool({
           if (input.filterByFormula !== undefined && input.filterByFormula.trim() !== "") {
             // A link field compared with a record id matches nothing: refused here, before any records request.
             refuseLinkIdComparison("list_records", input.filterByFormula, table, schema);
+            // So is a select, checkbox or number compared with text no cell of it holds (literal-comparison.ts).
+            refuseNeverMatchingComparison("list_records", input.filterByFormula, table);
             query.filterByFormula = input.filterByFormula;
           }
           const answer = await runListing(ctx, {
@@ -119,7 +122,11 @@ export const listRecords = defineTool({
           }
           return answer;
         },
-        (error) => error instanceof SchemaLookupError || unknownFieldRefused(error),
+        // A select option the cached schema lacks may have been added in Airtable since: one fresh look.
+        (error) =>
+          error instanceof SchemaLookupError ||
+          unknownFieldRefused(error) ||
+          error instanceof NeverMatchingComparisonError,
       );
     } catch (error) {
       // A formula naming no field of the table: answered with the table's fields, read fresh so that a suggestion

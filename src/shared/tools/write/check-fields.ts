@@ -490,11 +490,13 @@ export class FieldChecker {
       } catch (error) {
         const at = index === undefined ? {} : { index };
         if (error instanceof SelectVariantError && variants !== undefined) {
+          // Kept in the cells like a wrong value (the call is refused either way): a merge field given a variant
+          // has a value, and must not be told it has none (mergeValueProblems).
           for (const v of error.variants) variants.push({ field, where, given: v.given, existing: v.existing, ...at });
-          continue;
+        } else {
+          if (problems === undefined || !(error instanceof ToolInputError)) throw error;
+          problems.push({ field: field.name, where, message: error.message, ...at });
         }
-        if (problems === undefined || !(error instanceof ToolInputError)) throw error;
-        problems.push({ field: field.name, where, message: error.message, ...at });
       }
       out[field.id] = sent;
     }

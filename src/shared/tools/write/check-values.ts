@@ -919,7 +919,7 @@ const MINUS = /^[-\u2212]/;
  * names none plainly ("3 units", "1.2.3", "12,50": checkDecimalComma) or, for a percent, has no percent sign (25 may
  * mean 25 % or 2,500 %: checkPercentText).
  */
-function numberMeant(field: AirtableField, value: string): number | undefined {
+export function numberMeant(field: AirtableField, value: string): number | undefined {
   if (!FORMATTED_TYPES.has(field.type)) return undefined;
   const percent = value.trim().endsWith("%");
   if (field.type === "percent" ? !percent : percent) return undefined;

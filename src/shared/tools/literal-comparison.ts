@@ -1,0 +1,145 @@
+import type { AirtableField, AirtableTable } from "../airtable/schemas.ts";
+import { tokenizeFormula, type FormulaToken } from "./formula-tokens.ts";
+import { ToolInputError } from "./tool-input-error.ts";
+import { choicesOf, numberMeant, optionKey } from "./write/check-values.ts";
+
+/**
+ * A second narrow check of list_records' filterByFormula before it is sent (beside link-id-formula.ts): a field
+ * compared with a text literal that, by the field's type, no cell of it can equal, so that Airtable answers an empty
+ * list (or, with !=, every record) and the agent reads the data's answer in it. Found in an agent's trial on a CRM
+ * (h-agent34), each answered `{"records": []}` without a word:
+ * - a single select compared with text that is not one of its options: `{Stage} = "proposal"` where the option is
+ *   "Proposal". A select cell holds one of the field's options, and a formula's = compares text exactly, case
+ *   included (Airtable's community, "Conditional Formulas & Case in Single Select": "the case of the select options
+ *   must match the case of the string-to-match"); the sandbox compares the same way;
+ * - a checkbox compared with a word, `{Is primary} = "true"` (or "yes", "checked", "false"…): in a formula a
+ *   checkbox is 1 when checked and empty when not (TRUE() is 1: formula field reference), never such text;
+ * - a number, currency or percent field compared with text a person writes, `{Amount} >= "$10,000"` or
+ *   `{Probability} > "40%"`: how Airtable compares a number with text that is not a plain number is not documented
+ *   (the sandbox reads it as no number, so the comparison is false), and the number meant is known.
+ *
+ * Only the comparison standing alone is looked at (between the start, `(` or `,` and the end, `)` or `,`, as
+ * link-id-formula.ts does), a field in braces (name or id) or a bare field name on one side and a string literal on
+ * the other; the empty string (a blank test) and plain number text ("10000") are left to Airtable. A formula the
+ * tokenizer cannot read is left to Airtable too.
+ */
+
+/** Words an agent compares a checkbox with, which it never reads as (case-insensitive). */
+const CHECKBOX_WORDS = new Set(["true", "false", "yes", "no", "checked", "unchecked", "on", "off"]);
+const UNCHECKED_WORDS = new Set(["false", "no", "unchecked", "off"]);
+const NUMBER_TYPES = new Set(["number", "currency", "percent"]);
+const PLAIN_NUMBER = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
+const COMPARISONS = new Set(["=", "!=", "<", ">", "<=", ">="]);
+/** At most this many options are listed in a refusal (a field may have hundreds). */
+const OPTIONS_LISTED = 25;
+
+/**
+ * A refusal of a comparison that can never match. `mayBeStale`: it rests on the select options of a cached schema,
+ * which may lack an option added in Airtable since, so it is worth one retry against a fresh schema (withSchema).
+ */
+export class NeverMatchingComparisonError extends ToolInputError {
+  override name = "NeverMatchingComparisonError";
+}
+
+/** A field by exact name or id, as a `{…}` reference names it (a name wins over another field's id). */
+function fieldNamed(table: AirtableTable, name: string): AirtableField | undefined {
+  return table.fields.find((f) => f.name === name) ?? table.fields.find((f) => f.id === name);
+}
+
+const shown = (n: number) => String(Number(n.toPrecision(12)));
+
+/**
+ * Throws NeverMatchingComparisonError for the first comparison of `formula` that no cell of its field can satisfy
+ * (the module comment's three kinds), before any request: the message names the field, its type, why, that nothing
+ * was read, and the comparison to write instead. Pure: reads nothing from Airtable.
+ */
+export function refuseNeverMatchingComparison(tool: string, formula: string, table: AirtableTable): void {
+  const { tokens, unclosed } = tokenizeFormula(formula);
+  if (unclosed !== undefined) return;
+  const at = (i: number): FormulaToken | undefined => tokens[i];
+  const fieldAt = (i: number): AirtableField | undefined => {
+    const token = at(i);
+    if (token?.kind === "field") return fieldNamed(table, token.value);
+    if (token?.kind === "ident" && at(i + 1)?.kind !== "lparen")
+      return table.fields.find((f) => f.name === token.value);
+    return undefined;
+  };
+  const opens = (i: number) => i < 0 || at(i)?.kind === "lparen" || at(i)?.kind === "comma";
+  const closes = (i: number) => i >= tokens.length || at(i)?.kind === "rparen" || at(i)?.kind === "comma";
+  for (let i = 0; i < tokens.length; i++) {
+    const op = at(i + 1);
+    if (op?.kind !== "op" || !COMPARISONS.has(op.value) || !opens(i - 1) || !closes(i + 3)) continue;
+    const left = fieldAt(i);
+    const right = fieldAt(i + 2);
+    const leftText = at(i)?.kind === "string" ? at(i)!.value : undefined;
+    const rightText = at(i + 2)?.kind === "string" ? at(i + 2)!.value : undefined;
+    if (left !== undefined && rightText !== undefined) {
+      check(tool, left, op.value, rightText, (field, value) => `{${field.name}} ${op.value} ${value}`);
+    } else if (right !== undefined && leftText !== undefined) {
+      check(tool, right, op.value, leftText, (field, value) => `${value} ${op.value} {${field.name}}`);
+    }
+  }
+}
+
+function check(
+  tool: string,
+  field: AirtableField,
+  op: string,
+  text: string,
+  write: (field: AirtableField, value: string) => string,
+): void {
+  if (text.trim() === "") return;
+  const given = write(field, JSON.stringify(text));
+  const name = JSON.stringify(field.name);
+  const start = `${tool} refused the filterByFormula before sending it: ${given}`;
+  const outcome =
+    op === "!=" ? "true on every record" : "false on every record (an empty answer, not the data's answer)";
+  if (field.type === "singleSelect" && (op === "=" || op === "!=")) {
+    const options = choicesOf(field).map((c) => c.name);
+    if (options.includes(text)) return;
+    const variants = options.filter((o) => optionKey(o) === optionKey(text));
+    if (variants.length > 0) {
+      throw new NeverMatchingComparisonError(
+        `${start} compares the single select field ${name} with ${JSON.stringify(text)}, which is not one of its ` +
+          `options, but ${variants.map((v) => JSON.stringify(v)).join(" and ")} ${variants.length === 1 ? "is" : "are"}: ` +
+          `a formula compares text exactly, case and spaces included, so it is ${outcome}. Nothing was read from ` +
+          `the table. Write ${write(field, JSON.stringify(variants[0]))}.`,
+      );
+    }
+    const listed = options.slice(0, OPTIONS_LISTED).map((o) => JSON.stringify(o));
+    const more = options.length > OPTIONS_LISTED ? `, and ${options.length - OPTIONS_LISTED} more` : "";
+    const example = options[0] === undefined ? "" : ` one of them, e.g. ${write(field, JSON.stringify(options[0]))}`;
+    throw new NeverMatchingComparisonError(
+      `${start} compares the single select field ${name} with ${JSON.stringify(text)}, which is not one of its ` +
+        `options (${listed.join(", ")}${more}): a cell of it holds one of them, so the comparison is ${outcome}. ` +
+        `Nothing was read from the table. Compare with${example || " one of its options"}` +
+        `${options.length > 1 ? `, or with OR(…) for several` : ""}.`,
+    );
+  }
+  if (field.type === "checkbox" && (op === "=" || op === "!=") && CHECKBOX_WORDS.has(text.trim().toLowerCase())) {
+    const wantsChecked = UNCHECKED_WORDS.has(text.trim().toLowerCase()) === (op === "!=");
+    const ref = `{${field.name}}`;
+    throw new NeverMatchingComparisonError(
+      `${start} compares the checkbox field ${name} with the text ${JSON.stringify(text)}: in a formula a checkbox ` +
+        `is 1 when checked and empty when not (TRUE() is 1), never that text, so the comparison is ${outcome}. ` +
+        `Nothing was read from the table. For ${wantsChecked ? "checked" : "unchecked"} records write ` +
+        `${wantsChecked ? `${ref} (or ${ref} = TRUE())` : `NOT(${ref})`}.`,
+    );
+  }
+  if (NUMBER_TYPES.has(field.type) && !PLAIN_NUMBER.test(text) && /\d/.test(text)) {
+    const meant = numberMeant(field, text);
+    const what = field.type === "number" ? "number" : field.type;
+    const instead =
+      meant === undefined
+        ? `Write the number itself, without quotes, symbols or separators, e.g. ${write(field, "1200.5")}`
+        : `Write the number itself: ${write(field, shown(meant))}` +
+          (field.type === "percent"
+            ? ` (a percent cell holds a fraction: ${shown(meant)} is ${shown(meant * 100)} %)`
+            : "");
+    throw new NeverMatchingComparisonError(
+      `${start} compares the ${what} field ${name} with the text ${JSON.stringify(text)}: how Airtable compares a ` +
+        `number with text that is not a plain number (a currency symbol, grouping commas, a percent sign, units) is ` +
+        `not documented, and it may match no record. Nothing was read from the table. ${instead}.`,
+    );
+  }
+}

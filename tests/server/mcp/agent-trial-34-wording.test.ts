@@ -1,0 +1,182 @@
+/**
+ * What an agent's trial (h-agent34) on a CRM (Companies, Contacts, Deals: links, a lookup, formulas, selects,
+ * currency, percent, a checkbox, a collaborator, a zoned date and time) found saying too little or something untrue,
+ * through the real MCP SDK client over HTTP against the sandbox:
+ * - an upsert merged on a single select given its option in the wrong case (`fieldsToMergeOn: ["Name", "Industry"]`,
+ *   `"Industry": "saas"` for "SaaS"): besides naming "SaaS", the refusal said the record "has no value for
+ *   "Industry"", which it had. A select variant is now kept in the checked cells like any wrong value, so the merge
+ *   check sees it (check-fields.ts cells);
+ * - list_records with a filterByFormula comparing a field with text no cell of it can hold, each answered
+ *   `{"records": []}` without a word, which the agent reads as the data's answer: `{Stage} = "proposal"` (the option
+ *   is "Proposal": a formula compares text exactly), `{Stage} = "Closed Won"` (no such option), `{Is primary} =
+ *   "true"` (a checkbox is 1 or empty in a formula), `{Amount} >= "$10,000"` and `{Probability} >= "40%"` (text a
+ *   number is not documented to compare with). Now refused before any records request, naming what to write
+ *   (literal-comparison.ts); an option added in Airtable since the schema was cached is looked for once afresh.
+ */
+import { describe, expect, it } from "vitest";
+import { callToolAnswer } from "../../support/mcp-test-harness.ts";
+import { useMcpHarness } from "../../support/use-mcp-harness.ts";
+
+const mcp = useMcpHarness({
+  name: "CRM",
+  tables: [
+    {
+      name: "Companies",
+      fields: [
+        { name: "Name", type: "singleLineText" },
+        {
+          name: "Industry",
+          type: "singleSelect",
+          options: { choices: [{ name: "SaaS" }, { name: "Retail" }, { name: "Health care" }] },
+        },
+        { name: "Employees", type: "number", options: { precision: 0 } },
+      ],
+      records: [
+        { Name: "Acme", Industry: "SaaS", Employees: 120 },
+        { Name: "Globex", Industry: "Retail", Employees: 40 },
+      ],
+    },
+    {
+      name: "Contacts",
+      fields: [
+        { name: "Name", type: "singleLineText" },
+        { name: "Is primary", type: "checkbox", options: { icon: "check", color: "greenBright" } },
+      ],
+      records: [{ Name: "Ada Lovelace", "Is primary": true }, { Name: "Bob Stone" }],
+    },
+    {
+      name: "Deals",
+      fields: [
+        { name: "Name", type: "singleLineText" },
+        {
+          name: "Stage",
+          type: "singleSelect",
+          options: { choices: [{ name: "Prospect" }, { name: "Proposal" }, { name: "Won" }, { name: "Lost" }] },
+        },
+        { name: "Amount", type: "currency", options: { precision: 0, symbol: "$" } },
+        { name: "Probability", type: "percent", options: { precision: 0 } },
+      ],
+      records: [
+        { Name: "Acme renewal", Stage: "Proposal", Amount: 50000, Probability: 0.4 },
+        { Name: "Globex pilot", Stage: "Prospect", Amount: 8000, Probability: 0.1 },
+      ],
+    },
+  ],
+});
+
+const call = (name: string, args: Record<string, unknown>) =>
+  callToolAnswer(mcp.client, name, { baseId: mcp.base.id, ...args });
+const names = (answer: { data: Record<string, unknown> }) =>
+  (answer.data.records as { fields: { Name?: string } }[]).map((r) => r.fields.Name);
+const refused = (formula: string) => `list_records refused the filterByFormula before sending it: ${formula}`;
+
+describe("an upsert merged on a select given its option in another case", () => {
+  it('names "SaaS" alone, not "no value for Industry" too', async () => {
+    const answer = await call("upsert_records", {
+      tableId: "Companies",
+      fieldsToMergeOn: ["Name", "Industry"],
+      records: [{ fields: { Name: "Acme", Industry: "saas", Employees: 130 } }],
+    });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).not.toContain("has no value");
+    expect(answer.text).toBe(
+      'records[0].fields: "saas" is not an option of "Industry" (a single select field), but "SaaS" is: Airtable ' +
+        "matches option names exactly (case and spaces included), so it would refuse the record without typecast, " +
+        "and with typecast add a second option that differs only in case or spaces, splitting the field's " +
+        'categories. Give "SaaS".',
+    );
+    // A merge field left out is still told so, beside the variant of another field.
+    const both = await call("upsert_records", {
+      tableId: "Companies",
+      fieldsToMergeOn: ["Name", "Industry"],
+      records: [{ fields: { Name: "Acme", Industry: "saas" } }, { fields: { Name: "Initech" } }],
+    });
+    expect(both.text).toContain('records[1] has no value for "Industry"');
+    expect(both.text).not.toContain('records[0] has no value for "Industry"');
+    expect(mcp.h.sandbox.listRecordsDirect(mcp.base.id, "Companies").map((r) => r.fields.Employees)).toEqual([120, 40]);
+  });
+});
+
+describe("filterByFormula comparing a field with text no cell of it holds", () => {
+  it('a single select: "proposal" names "Proposal"; "Closed Won" lists the options; the fixes, sent, find the deals', async () => {
+    const lower = await call("list_records", { tableId: "Deals", filterByFormula: "{Stage} = 'proposal'" });
+    expect(lower.isError).toBe(true);
+    expect(lower.text).toBe(
+      refused('{Stage} = "proposal"') +
+        ' compares the single select field "Stage" with "proposal", which is not one of its options, but ' +
+        '"Proposal" is: a formula compares text exactly, case and spaces included, so it is false on every record ' +
+        '(an empty answer, not the data\'s answer). Nothing was read from the table. Write {Stage} = "Proposal".',
+    );
+    const other = await call("list_records", {
+      tableId: "Deals",
+      filterByFormula: 'AND({Amount} > 1000, {Stage} != "Closed Won")',
+    });
+    expect(other.isError).toBe(true);
+    expect(other.text).toBe(
+      refused('{Stage} != "Closed Won"') +
+        ' compares the single select field "Stage" with "Closed Won", which is not one of its options ("Prospect", ' +
+        '"Proposal", "Won", "Lost"): a cell of it holds one of them, so the comparison is true on every record. ' +
+        'Nothing was read from the table. Compare with one of them, e.g. {Stage} != "Prospect", or with OR(…) for ' +
+        "several.",
+    );
+    const fixed = await call("list_records", { tableId: "Deals", filterByFormula: '{Stage} = "Proposal"' });
+    expect(fixed.isError, fixed.text).toBe(false);
+    expect(names(fixed)).toEqual(["Acme renewal"]);
+    // A blank test and an exact option are sent as before.
+    const blank = await call("list_records", { tableId: "Deals", filterByFormula: "{Stage} = ''" });
+    expect(blank.isError, blank.text).toBe(false);
+    expect(names(blank)).toEqual([]);
+  });
+
+  it("a select option added in Airtable after the schema was cached is found with one fresh look", async () => {
+    await call("list_records", { tableId: "Deals", filterByFormula: '{Stage} = "Won"' });
+    const res = await fetch(`${mcp.h.sandbox.url}/v0/${mcp.base.id}/Deals`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${mcp.h.demo.token}`, "content-type": "application/json" },
+      body: JSON.stringify({ records: [{ fields: { Name: "Hooli", Stage: "On hold" } }], typecast: true }),
+    });
+    expect(res.status).toBe(200);
+    const held = await call("list_records", { tableId: "Deals", filterByFormula: '{Stage} = "On hold"' });
+    expect(held.isError, held.text).toBe(false);
+    expect(names(held)).toEqual(["Hooli"]);
+  });
+
+  it('a checkbox compared with "true" or "no": refused, naming {Is primary} and NOT({Is primary})', async () => {
+    const yes = await call("list_records", { tableId: "Contacts", filterByFormula: '{Is primary} = "true"' });
+    expect(yes.isError).toBe(true);
+    expect(yes.text).toBe(
+      refused('{Is primary} = "true"') +
+        ' compares the checkbox field "Is primary" with the text "true": in a formula a checkbox is 1 when checked ' +
+        "and empty when not (TRUE() is 1), never that text, so the comparison is false on every record (an empty " +
+        "answer, not the data's answer). Nothing was read from the table. For checked records write {Is primary} " +
+        "(or {Is primary} = TRUE()).",
+    );
+    const no = await call("list_records", { tableId: "Contacts", filterByFormula: "{Is primary} = 'No'" });
+    expect(no.text).toContain("For unchecked records write NOT({Is primary}).");
+    const fixed = await call("list_records", { tableId: "Contacts", filterByFormula: "NOT({Is primary})" });
+    expect(names(fixed)).toEqual(["Bob Stone"]);
+  });
+
+  it('currency "$10,000" and percent "40%": refused, naming 10000 and 0.4; the fixes, sent, find the deal', async () => {
+    const amount = await call("list_records", { tableId: "Deals", filterByFormula: '{Amount} >= "$10,000"' });
+    expect(amount.isError).toBe(true);
+    expect(amount.text).toBe(
+      refused('{Amount} >= "$10,000"') +
+        ' compares the currency field "Amount" with the text "$10,000": how Airtable compares a number with text ' +
+        "that is not a plain number (a currency symbol, grouping commas, a percent sign, units) is not documented, " +
+        "and it may match no record. Nothing was read from the table. Write the number itself: {Amount} >= 10000.",
+    );
+    const percent = await call("list_records", { tableId: "Deals", filterByFormula: '"40%" <= {Probability}' });
+    expect(percent.text).toContain(
+      "Write the number itself: 0.4 <= {Probability} (a percent cell holds a fraction: 0.4 is 40 %).",
+    );
+    const fixed = await call("list_records", {
+      tableId: "Deals",
+      filterByFormula: "AND({Amount} >= 10000, {Probability} >= 0.4)",
+    });
+    expect(names(fixed)).toEqual(["Acme renewal"]);
+    // Plain number text is left to Airtable, as before.
+    const plain = await call("list_records", { tableId: "Deals", filterByFormula: '{Amount} >= "10000"' });
+    expect(plain.isError, plain.text).toBe(false);
+  });
+});
