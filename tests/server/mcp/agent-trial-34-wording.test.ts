@@ -11,7 +11,11 @@
  *   is "Proposal": a formula compares text exactly), `{Stage} = "Closed Won"` (no such option), `{Is primary} =
  *   "true"` (a checkbox is 1 or empty in a formula), `{Amount} >= "$10,000"` and `{Probability} >= "40%"` (text a
  *   number is not documented to compare with). Now refused before any records request, naming what to write
- *   (literal-comparison.ts); an option added in Airtable since the schema was cached is looked for once afresh.
+ *   (literal-comparison.ts); an option added in Airtable since the schema was cached is looked for once afresh;
+ * - a checkbox given a word, `"Is primary": "no"` or `"maybe"`, with typecast on by default: how Airtable's typecast
+ *   reads text other than "true" and "false" is not documented (it may check the box for "no"); the sandbox failed
+ *   "maybe" in the worker with a sentence about numbers and dates. Now refused before queueing, naming the boolean
+ *   (check-values.ts checkCheckboxText), as "$1,200" names 1200.
  */
 import { describe, expect, it } from "vitest";
 import { callToolAnswer } from "../../support/mcp-test-harness.ts";
@@ -178,5 +182,38 @@ describe("filterByFormula comparing a field with text no cell of it holds", () =
     // Plain number text is left to Airtable, as before.
     const plain = await call("list_records", { tableId: "Deals", filterByFormula: '{Amount} >= "10000"' });
     expect(plain.isError, plain.text).toBe(false);
+  });
+});
+
+describe("a checkbox given a word", () => {
+  it('"no" and "maybe" with typecast left to its default: refused, naming false and true or false; "true" is sent', async () => {
+    const answer = await call("create_records", {
+      tableId: "Contacts",
+      records: [{ fields: { Name: "Cy", "Is primary": "no" } }, { fields: { Name: "Di", "Is primary": "maybe" } }],
+    });
+    expect(answer.isError).toBe(true);
+    expect(answer.text).toContain(
+      'records[0].fields: "Is primary" is a checkbox field: give false (a JSON boolean), not the text "no". How ' +
+        'Airtable\'s typecast reads text other than "true" and "false" is not documented, so such text is not sent ' +
+        "with typecast left to its default; pass typecast: true explicitly to send it for Airtable to convert.",
+    );
+    expect(answer.text).toContain('The value of "Is primary" is wrong in records[1].fields too.');
+    const maybe = await call("create_record", { tableId: "Contacts", fields: { Name: "Di", "Is primary": "maybe" } });
+    expect(maybe.text).toContain('give true or false (a JSON boolean), not the text "maybe"');
+    const contacts = () => mcp.h.sandbox.listRecordsDirect(mcp.base.id, "Contacts").map((r) => r.fields.Name);
+    expect(contacts()).toEqual(["Ada Lovelace", "Bob Stone"]);
+    // "true", a boolean, and a word with typecast: true given explicitly are sent as before.
+    const sent = await call("create_records", {
+      tableId: "Contacts",
+      records: [{ fields: { Name: "Ed", "Is primary": "true" } }, { fields: { Name: "Flo", "Is primary": false } }],
+    });
+    expect(sent.isError, sent.text).toBe(false);
+    const explicit = await call("create_records", {
+      tableId: "Contacts",
+      records: [{ fields: { Name: "Gus", "Is primary": "yes" } }],
+      typecast: true,
+    });
+    expect(explicit.isError, explicit.text).toBe(false);
+    expect(contacts()).toEqual(["Ada Lovelace", "Bob Stone", "Ed", "Flo", "Gus"]);
   });
 });

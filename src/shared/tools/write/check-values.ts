@@ -16,7 +16,8 @@
  *   (seconds) take JSON numbers. With typecast (the tools' default) Airtable converts strings, so a string is
  *   refused only when it holds no digit at all ("lots"); booleans, objects and arrays never convert;
  * - checkbox takes true/false; with typecast Airtable converts text and numbers too, so only objects and arrays
- *   are refused then;
+ *   are refused then, and, with typecast left to its default, text other than "true" and "false" (checkCheckboxText:
+ *   how typecast reads "yes", "no" or "maybe" is not documented);
  * - date takes "YYYY-MM-DD" and dateTime an ISO 8601 timestamp, with or without a zone ("ambiguous string inputs like
  *   "2020-09-05T07:00:00" … will be interpreted according to the timeZone of the field"); with typecast any text with
  *   a digit may convert, except a date in a local numeric format ("03/11/2026", "13.11.2026": checkLocalDate), refused
@@ -502,6 +503,7 @@ export function checkCellValue(
   switch (field.type) {
     case "checkbox":
       if (typeof value === "boolean") return NO_NEW_OPTIONS;
+      if (typecastLeftOut && typeof value === "string") checkCheckboxText(field, value, where);
       if (typecast && !isObjectLike(value)) return NO_NEW_OPTIONS;
       return wrongType();
     case "date":
@@ -961,6 +963,40 @@ function checkFormattedNumber(field: AirtableField, value: string, where: string
       `${example}, not the text ${quotedValue(value)}. How Airtable's typecast reads currency symbols, grouping ` +
       `commas and percent signs is not documented, so such text is not sent with typecast left to its default; ` +
       `pass typecast: true explicitly to send it for Airtable to convert.`,
+  );
+}
+
+/** Words for a checked or unchecked box that text may hold, besides "true" and "false" (checkCheckboxText). */
+const CHECKBOX_WORDS: Readonly<Record<string, boolean>> = {
+  yes: true,
+  y: true,
+  checked: true,
+  on: true,
+  x: true,
+  "1": true,
+  no: false,
+  n: false,
+  unchecked: false,
+  off: false,
+  "0": false,
+};
+
+/**
+ * Refuses a checkbox's `value` given as text other than "true" or "false" with typecast left to its default
+ * (`"Is primary": "yes"`, `"no"`, `"maybe"`), naming the boolean to give: the field model's checkbox cell is `true`
+ * or empty, and how Airtable's typecast reads other words is not documented, so `"no"` could check the box (an
+ * agent's CRM trial, h-agent34: the sandbox read "no" as unchecked and failed "maybe" in the worker with a sentence
+ * about numbers and dates). "true" and "false" are sent as before. Throws ToolInputError.
+ */
+function checkCheckboxText(field: AirtableField, value: string, where: string): void {
+  const word = value.trim().toLowerCase();
+  if (word === "true" || word === "false") return;
+  const meant = CHECKBOX_WORDS[word];
+  const give = meant === undefined ? "true or false (a JSON boolean)" : `${meant} (a JSON boolean)`;
+  throw new ToolInputError(
+    `${where}: ${JSON.stringify(field.name)} is a checkbox field: give ${give}, not the text ${quotedValue(value)}. ` +
+      'How Airtable\'s typecast reads text other than "true" and "false" is not documented, so such text is not sent ' +
+      "with typecast left to its default; pass typecast: true explicitly to send it for Airtable to convert.",
   );
 }
 
