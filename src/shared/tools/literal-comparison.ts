@@ -16,7 +16,10 @@ import { choicesOf, numberMeant, optionKey } from "./write/check-values.ts";
  *   checkbox is 1 when checked and empty when not (TRUE() is 1: formula field reference), never such text;
  * - a number, currency or percent field compared with text a person writes, `{Amount} >= "$10,000"` or
  *   `{Probability} > "40%"`: how Airtable compares a number with text that is not a plain number is not documented
- *   (the sandbox reads it as no number, so the comparison is false), and the number meant is known.
+ *   (the sandbox reads it as no number, so the comparison is false), and the number meant is known;
+ * - a person (collaborator, created by, last modified by) compared with an email or a user id, `{Owner} =
+ *   "ada@example.com"` or `FIND("usr…", {Owners})`: in a formula a person reads as their name, as the grid shows
+ *   them (the sandbox does the same), never as their email or id.
  *
  * Only the comparison standing alone is looked at (between the start, `(` or `,` and the end, `)` or `,`, as
  * link-id-formula.ts does), a field in braces (name or id) or a bare field name on one side and a string literal on
@@ -30,6 +33,10 @@ const UNCHECKED_WORDS = new Set(["false", "no", "unchecked", "off"]);
 const NUMBER_TYPES = new Set(["number", "currency", "percent"]);
 const PLAIN_NUMBER = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
 const COMPARISONS = new Set(["=", "!=", "<", ">", "<=", ">="]);
+const PEOPLE_TYPES = new Set(["singleCollaborator", "multipleCollaborators", "createdBy", "lastModifiedBy"]);
+/** An email address or a user id (usr…), which a person never reads as in a formula. */
+const EMAIL = /^\s*[^\s@]+@[^\s@]+\.[^\s@]+\s*$/;
+const USER_ID = /^\s*usr[A-Za-z0-9]{14}\s*$/;
 /** At most this many options are listed in a refusal (a field may have hundreds). */
 const OPTIONS_LISTED = 25;
 
@@ -50,7 +57,7 @@ const shown = (n: number) => String(Number(n.toPrecision(12)));
 
 /**
  * Throws NeverMatchingComparisonError for the first comparison of `formula` that no cell of its field can satisfy
- * (the module comment's three kinds), before any request: the message names the field, its type, why, that nothing
+ * (the module comment's four kinds), before any request: the message names the field, its type, why, that nothing
  * was read, and the comparison to write instead. Pure: reads nothing from Airtable.
  */
 export function refuseNeverMatchingComparison(tool: string, formula: string, table: AirtableTable): void {
@@ -67,6 +74,15 @@ export function refuseNeverMatchingComparison(tool: string, formula: string, tab
   const opens = (i: number) => i < 0 || at(i)?.kind === "lparen" || at(i)?.kind === "comma";
   const closes = (i: number) => i >= tokens.length || at(i)?.kind === "rparen" || at(i)?.kind === "comma";
   for (let i = 0; i < tokens.length; i++) {
+    const fn = at(i);
+    if (fn?.kind === "ident" && /^(find|search)$/i.test(fn.value) && at(i + 1)?.kind === "lparen") {
+      const needle = at(i + 2)?.kind === "string" ? at(i + 2)!.value : undefined;
+      const field = at(i + 3)?.kind === "comma" ? fieldAt(i + 4) : undefined;
+      if (needle !== undefined && field !== undefined && PEOPLE_TYPES.has(field.type)) {
+        const shape = `${fn.value.toUpperCase()}(${JSON.stringify(needle)}, {${field.name}})`;
+        checkPerson(tool, field, needle, shape, "false on every record (an empty answer, not the data's answer)");
+      }
+    }
     const op = at(i + 1);
     if (op?.kind !== "op" || !COMPARISONS.has(op.value) || !opens(i - 1) || !closes(i + 3)) continue;
     const left = fieldAt(i);
@@ -94,6 +110,7 @@ function check(
   const start = `${tool} refused the filterByFormula before sending it: ${given}`;
   const outcome =
     op === "!=" ? "true on every record" : "false on every record (an empty answer, not the data's answer)";
+  if (PEOPLE_TYPES.has(field.type) && (op === "=" || op === "!=")) checkPerson(tool, field, text, given, outcome);
   if (field.type === "singleSelect" && (op === "=" || op === "!=")) {
     const options = choicesOf(field).map((c) => c.name);
     if (options.includes(text)) return;
@@ -142,4 +159,20 @@ function check(
         `not documented, and it may match no record. Nothing was read from the table. ${instead}.`,
     );
   }
+}
+
+/** Refuses `shape`, which compares the person field `field` with `text`, when `text` is an email or a user id. */
+function checkPerson(tool: string, field: AirtableField, text: string, shape: string, outcome: string): void {
+  const email = EMAIL.test(text);
+  if (!email && !USER_ID.test(text)) return;
+  const name = JSON.stringify(field.name);
+  const several = field.type === "multipleCollaborators";
+  throw new NeverMatchingComparisonError(
+    `${tool} refused the filterByFormula before sending it: ${shape} compares the field ${name} (${field.type}) ` +
+      `with ${email ? "an email" : "a user id"}, ${JSON.stringify(text)}: in a formula a person reads as their ` +
+      `name, as Airtable shows them${several ? ' (several joined with ", ")' : ""}, never as their email or id, so ` +
+      `it is ${outcome}. Nothing was read from the table. Compare with the person's name instead, e.g. ` +
+      `${several ? `FIND("Ada Park", {${field.name}})` : `{${field.name}} = "Ada Park"`}; list_records with fields ` +
+      `["${field.name}"] shows each person's name beside their email and id.`,
+  );
 }
