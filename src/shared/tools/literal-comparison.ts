@@ -11,7 +11,10 @@ import { choicesOf, numberMeant, optionKey } from "./write/check-values.ts";
  * - a single select compared with text that is not one of its options: `{Stage} = "proposal"` where the option is
  *   "Proposal". A select cell holds one of the field's options, and a formula's = compares text exactly, case
  *   included (Airtable's community, "Conditional Formulas & Case in Single Select": "the case of the select options
- *   must match the case of the string-to-match"); the sandbox compares the same way;
+ *   must match the case of the string-to-match"); the sandbox compares the same way. A multiple select likewise
+ *   (its cell reads as its options joined with ", ", so text with a comma is left alone), told to FIND the option;
+ *   compared with = to one of its options, it finds only the records holding that option alone, which the answer's
+ *   note says (multipleSelectEqualsNote);
  * - a checkbox compared with a word, `{Is primary} = "true"` (or "yes", "checked", "false"…): in a formula a
  *   checkbox is 1 when checked and empty when not (TRUE() is 1: formula field reference), never such text;
  * - a number, currency or percent field compared with text a person writes, `{Amount} >= "$10,000"` or
@@ -55,14 +58,26 @@ function fieldNamed(table: AirtableTable, name: string): AirtableField | undefin
 
 const shown = (n: number) => String(Number(n.toPrecision(12)));
 
-/**
- * Throws NeverMatchingComparisonError for the first comparison of `formula` that no cell of its field can satisfy
- * (the module comment's four kinds), before any request: the message names the field, its type, why, that nothing
- * was read, and the comparison to write instead. Pure: reads nothing from Airtable.
- */
-export function refuseNeverMatchingComparison(tool: string, formula: string, table: AirtableTable): void {
+/** A field compared with a string literal, standing alone in the formula (the module comment's shape). */
+interface LiteralComparison {
+  field: AirtableField;
+  op: string;
+  text: string;
+  /** The comparison written with `value` (a JSON string or a number) in the literal's place. */
+  write: (field: AirtableField, value: string) => string;
+}
+
+/** A FIND or SEARCH of a string literal in a field: `FIND("x", {Field})`, optional start argument. */
+interface LiteralFind {
+  field: AirtableField;
+  needle: string;
+  shape: string;
+}
+
+/** Every comparison and FIND/SEARCH of `formula` between a field of `table` and a string literal, in order. */
+function literalUses(formula: string, table: AirtableTable): (LiteralComparison | LiteralFind)[] {
   const { tokens, unclosed } = tokenizeFormula(formula);
-  if (unclosed !== undefined) return;
+  if (unclosed !== undefined) return [];
   const at = (i: number): FormulaToken | undefined => tokens[i];
   const fieldAt = (i: number): AirtableField | undefined => {
     const token = at(i);
@@ -73,14 +88,14 @@ export function refuseNeverMatchingComparison(tool: string, formula: string, tab
   };
   const opens = (i: number) => i < 0 || at(i)?.kind === "lparen" || at(i)?.kind === "comma";
   const closes = (i: number) => i >= tokens.length || at(i)?.kind === "rparen" || at(i)?.kind === "comma";
+  const found: (LiteralComparison | LiteralFind)[] = [];
   for (let i = 0; i < tokens.length; i++) {
     const fn = at(i);
     if (fn?.kind === "ident" && /^(find|search)$/i.test(fn.value) && at(i + 1)?.kind === "lparen") {
       const needle = at(i + 2)?.kind === "string" ? at(i + 2)!.value : undefined;
       const field = at(i + 3)?.kind === "comma" ? fieldAt(i + 4) : undefined;
-      if (needle !== undefined && field !== undefined && PEOPLE_TYPES.has(field.type)) {
-        const shape = `${fn.value.toUpperCase()}(${JSON.stringify(needle)}, {${field.name}})`;
-        checkPerson(tool, field, needle, shape, "false on every record (an empty answer, not the data's answer)");
+      if (needle !== undefined && field !== undefined) {
+        found.push({ field, needle, shape: `${fn.value.toUpperCase()}(${JSON.stringify(needle)}, {${field.name}})` });
       }
     }
     const op = at(i + 1);
@@ -90,11 +105,56 @@ export function refuseNeverMatchingComparison(tool: string, formula: string, tab
     const leftText = at(i)?.kind === "string" ? at(i)!.value : undefined;
     const rightText = at(i + 2)?.kind === "string" ? at(i + 2)!.value : undefined;
     if (left !== undefined && rightText !== undefined) {
-      check(tool, left, op.value, rightText, (field, value) => `{${field.name}} ${op.value} ${value}`);
+      found.push({ field: left, op: op.value, text: rightText, write: (f, v) => `{${f.name}} ${op.value} ${v}` });
     } else if (right !== undefined && leftText !== undefined) {
-      check(tool, right, op.value, leftText, (field, value) => `${value} ${op.value} {${field.name}}`);
+      found.push({ field: right, op: op.value, text: leftText, write: (f, v) => `${v} ${op.value} {${f.name}}` });
     }
   }
+  return found;
+}
+
+/**
+ * Throws NeverMatchingComparisonError for the first comparison of `formula` that no cell of its field can satisfy
+ * (the module comment's kinds), before any request: the message names the field, its type, why, that nothing
+ * was read, and the comparison to write instead. Pure: reads nothing from Airtable.
+ */
+export function refuseNeverMatchingComparison(tool: string, formula: string, table: AirtableTable): void {
+  for (const use of literalUses(formula, table)) {
+    if ("needle" in use) {
+      if (PEOPLE_TYPES.has(use.field.type)) {
+        checkPerson(
+          tool,
+          use.field,
+          use.needle,
+          use.shape,
+          "false on every record (an empty answer, not the data's answer)",
+        );
+      }
+    } else check(tool, use.field, use.op, use.text, use.write);
+  }
+}
+
+/**
+ * A note for a multiple select compared with = (or !=) to one of its options, `{Tags} = "Enterprise"`: in a formula
+ * the cell reads as its options joined with ", " ("Enterprise, SMB"), so = finds only the records holding that option
+ * alone, an answer that looks whole. Says so and what finds every record holding it (FIND). Undefined when the formula
+ * has no such comparison. Not a refusal: a record holding that option alone may be what was meant.
+ */
+export function multipleSelectEqualsNote(formula: string, table: AirtableTable): string | undefined {
+  const said: string[] = [];
+  for (const use of literalUses(formula, table)) {
+    if ("needle" in use || use.field.type !== "multipleSelects" || (use.op !== "=" && use.op !== "!=")) continue;
+    if (!choicesOf(use.field).some((c) => c.name === use.text)) continue;
+    const given = use.write(use.field, JSON.stringify(use.text));
+    const find = `FIND(${JSON.stringify(use.text)}, {${use.field.name}})`;
+    const sentence =
+      `${given} compares the whole cell of the multiple select field ${JSON.stringify(use.field.name)}, which a ` +
+      `formula reads as its options joined with ", ", so it ${use.op === "=" ? "finds only" : "leaves out only"} ` +
+      `the records holding ${JSON.stringify(use.text)} alone; for every record holding it, among others or not, ` +
+      `write ${use.op === "=" ? find : `NOT(${find})`}.`;
+    if (!said.includes(sentence)) said.push(sentence);
+  }
+  return said.length === 0 ? undefined : said.join(" ");
 }
 
 function check(
@@ -111,24 +171,35 @@ function check(
   const outcome =
     op === "!=" ? "true on every record" : "false on every record (an empty answer, not the data's answer)";
   if (PEOPLE_TYPES.has(field.type) && (op === "=" || op === "!=")) checkPerson(tool, field, text, given, outcome);
-  if (field.type === "singleSelect" && (op === "=" || op === "!=")) {
+  // A multiple select reads as its options joined with ", ": text with a comma may be such a join, left alone.
+  const select = field.type === "singleSelect" || (field.type === "multipleSelects" && !text.includes(","));
+  if (select && (op === "=" || op === "!=")) {
     const options = choicesOf(field).map((c) => c.name);
     if (options.includes(text)) return;
+    const multiple = field.type === "multipleSelects";
+    const kind = multiple ? "multiple select" : "single select";
+    /** The comparison to write for `option`: a multiple select's is a FIND (its cell may hold others too). */
+    const fixed = (option: string) => {
+      if (!multiple) return write(field, JSON.stringify(option));
+      const find = `FIND(${JSON.stringify(option)}, {${field.name}})`;
+      return op === "!=" ? `NOT(${find})` : find;
+    };
     const variants = options.filter((o) => optionKey(o) === optionKey(text));
     if (variants.length > 0) {
       throw new NeverMatchingComparisonError(
-        `${start} compares the single select field ${name} with ${JSON.stringify(text)}, which is not one of its ` +
+        `${start} compares the ${kind} field ${name} with ${JSON.stringify(text)}, which is not one of its ` +
           `options, but ${variants.map((v) => JSON.stringify(v)).join(" and ")} ${variants.length === 1 ? "is" : "are"}: ` +
           `a formula compares text exactly, case and spaces included, so it is ${outcome}. Nothing was read from ` +
-          `the table. Write ${write(field, JSON.stringify(variants[0]))}.`,
+          `the table. Write ${fixed(variants[0]!)}${multiple ? ' (the cell reads as its options joined with ", ")' : ""}.`,
       );
     }
     const listed = options.slice(0, OPTIONS_LISTED).map((o) => JSON.stringify(o));
     const more = options.length > OPTIONS_LISTED ? `, and ${options.length - OPTIONS_LISTED} more` : "";
-    const example = options[0] === undefined ? "" : ` one of them, e.g. ${write(field, JSON.stringify(options[0]))}`;
+    const example = options[0] === undefined ? "" : ` one of them, e.g. ${fixed(options[0])}`;
+    const holds = multiple ? 'some of them, read joined with ", "' : "one of them";
     throw new NeverMatchingComparisonError(
-      `${start} compares the single select field ${name} with ${JSON.stringify(text)}, which is not one of its ` +
-        `options (${listed.join(", ")}${more}): a cell of it holds one of them, so the comparison is ${outcome}. ` +
+      `${start} compares the ${kind} field ${name} with ${JSON.stringify(text)}, which is not one of its ` +
+        `options (${listed.join(", ")}${more}): a cell of it holds ${holds}, so the comparison is ${outcome}. ` +
         `Nothing was read from the table. Compare with${example || " one of its options"}` +
         `${options.length > 1 ? `, or with OR(…) for several` : ""}.`,
     );

@@ -12,7 +12,9 @@
  *   "true"` (a checkbox is 1 or empty in a formula), `{Amount} >= "$10,000"` and `{Probability} >= "40%"` (text a
  *   number is not documented to compare with). Now refused before any records request, naming what to write
  *   (literal-comparison.ts); an option added in Airtable since the schema was cached is looked for once afresh. So
- *   is `{Owner} = "demo@example.com"`: a person reads as their name in a formula;
+ *   is `{Owner} = "demo@example.com"`: a person reads as their name in a formula, and `{Tags} = "enterprise"` (a
+ *   multiple select). `{Tags} = "Enterprise"` found Acme (tagged Enterprise alone) and not Globex (Enterprise and
+ *   Churn risk), an answer that looks whole: its note now says so and gives FIND("Enterprise", {Tags});
  * - a checkbox given a word, `"Is primary": "no"` or `"maybe"`, with typecast on by default: how Airtable's typecast
  *   reads text other than "true" and "false" is not documented (it may check the box for "no"); the sandbox failed
  *   "maybe" in the worker with a sentence about numbers and dates. Now refused before queueing, naming the boolean
@@ -35,10 +37,15 @@ const mcp = useMcpHarness({
           options: { choices: [{ name: "SaaS" }, { name: "Retail" }, { name: "Health care" }] },
         },
         { name: "Employees", type: "number", options: { precision: 0 } },
+        {
+          name: "Tags",
+          type: "multipleSelects",
+          options: { choices: [{ name: "Enterprise" }, { name: "SMB" }, { name: "Churn risk" }] },
+        },
       ],
       records: [
-        { Name: "Acme", Industry: "SaaS", Employees: 120 },
-        { Name: "Globex", Industry: "Retail", Employees: 40 },
+        { Name: "Acme", Industry: "SaaS", Employees: 120, Tags: ["Enterprise"] },
+        { Name: "Globex", Industry: "Retail", Employees: 40, Tags: ["Enterprise", "Churn risk"] },
       ],
     },
     {
@@ -182,6 +189,37 @@ describe("filterByFormula comparing a field with text no cell of it holds", () =
     // Plain number text is left to Airtable, as before.
     const plain = await call("list_records", { tableId: "Deals", filterByFormula: '{Amount} >= "10000"' });
     expect(plain.isError, plain.text).toBe(false);
+  });
+});
+
+describe("filterByFormula comparing a multiple select with text", () => {
+  it('"enterprise" is refused naming FIND("Enterprise", {Tags}); "Enterprise" is answered with a note saying = finds it alone', async () => {
+    const lower = await call("list_records", { tableId: "Companies", filterByFormula: '{Tags} = "enterprise"' });
+    expect(lower.isError).toBe(true);
+    expect(lower.text).toBe(
+      refused('{Tags} = "enterprise"') +
+        ' compares the multiple select field "Tags" with "enterprise", which is not one of its options, but ' +
+        '"Enterprise" is: a formula compares text exactly, case and spaces included, so it is false on every record ' +
+        '(an empty answer, not the data\'s answer). Nothing was read from the table. Write FIND("Enterprise", {Tags}) ' +
+        '(the cell reads as its options joined with ", ").',
+    );
+    const exact = await call("list_records", { tableId: "Companies", filterByFormula: '{Tags} = "Enterprise"' });
+    expect(exact.isError, exact.text).toBe(false);
+    expect(names(exact)).toEqual(["Acme"]);
+    expect(exact.data.note).toBe(
+      '{Tags} = "Enterprise" compares the whole cell of the multiple select field "Tags", which a formula reads as ' +
+        'its options joined with ", ", so it finds only the records holding "Enterprise" alone; for every record ' +
+        'holding it, among others or not, write FIND("Enterprise", {Tags}).',
+    );
+    const find = await call("list_records", { tableId: "Companies", filterByFormula: 'FIND("Enterprise", {Tags})' });
+    expect(find.data.note).toBeUndefined();
+    expect(names(find)).toEqual(["Acme", "Globex"]);
+    // A join as the cell reads is compared as given.
+    const joined = await call("list_records", {
+      tableId: "Companies",
+      filterByFormula: '{Tags} = "Enterprise, Churn risk"',
+    });
+    expect(names(joined)).toEqual(["Globex"]);
   });
 });
 

@@ -5,7 +5,11 @@ import { defineTool, readOnlyAnnotations, rewordInTurn } from "../define-tool.ts
 import { formulaErrorNote, mayErrPerRecord, percentComparisonNote } from "../formula-error-note.ts";
 import { explainFormulaRefusal } from "../formula-mistakes.ts";
 import { refuseLinkIdComparison } from "../link-id-formula.ts";
-import { NeverMatchingComparisonError, refuseNeverMatchingComparison } from "../literal-comparison.ts";
+import {
+  multipleSelectEqualsNote,
+  NeverMatchingComparisonError,
+  refuseNeverMatchingComparison,
+} from "../literal-comparison.ts";
 import {
   airtableParameterIssues,
   emptyCursorIssues,
@@ -110,6 +114,9 @@ export const listRecords = defineTool({
           const percent =
             query.filterByFormula === undefined ? undefined : percentComparisonNote(query.filterByFormula, table);
           if (percent !== undefined) answer.note = answer.note === undefined ? percent : `${percent} ${answer.note}`;
+          const whole =
+            query.filterByFormula === undefined ? undefined : multipleSelectEqualsNote(query.filterByFormula, table);
+          if (whole !== undefined) answer.note = answer.note === undefined ? whole : `${whole} ${answer.note}`;
           if (
             answer.records.length === 0 &&
             input.cursor === undefined &&
