@@ -15,6 +15,9 @@
  *   is `{Owner} = "demo@example.com"`: a person reads as their name in a formula, and `{Tags} = "enterprise"` (a
  *   multiple select). `{Tags} = "Enterprise"` found Acme (tagged Enterprise alone) and not Globex (Enterprise and
  *   Churn risk), an answer that looks whole: its note now says so and gives FIND("Enterprise", {Tags});
+ * - search_records with a pattern or a query as its term, "Acme|Globex", "Glob.*", "Acme OR Globex": the term is
+ *   matched as typed, and the empty answer said nothing; it now notes that the term is literal text and how to look
+ *   for several terms or a pattern (search-records.ts patternNote);
  * - a checkbox given a word, `"Is primary": "no"` or `"maybe"`, with typecast on by default: how Airtable's typecast
  *   reads text other than "true" and "false" is not documented (it may check the box for "no"); the sandbox failed
  *   "maybe" in the worker with a sentence about numbers and dates. Now refused before queueing, naming the boolean
@@ -286,5 +289,27 @@ describe("a checkbox given a word", () => {
     });
     expect(explicit.isError, explicit.text).toBe(false);
     expect(contacts()).toEqual(["Ada Lovelace", "Bob Stone", "Ed", "Flo", "Gus"]);
+  });
+});
+
+describe("search_records with a pattern or a query as its term", () => {
+  it('"Acme|Globex", "Acme OR Globex" and "Glob.*" find nothing as typed, and the note says how to search', async () => {
+    const pipe = await call("search_records", { tableId: "Companies", searchTerm: "Acme|Globex" });
+    expect(pipe.isError, pipe.text).toBe(false);
+    expect(names(pipe)).toEqual([]);
+    expect(pipe.data.note).toBe(
+      'No record contains "Acme|Globex" as typed: searchTerm is literal text, not a pattern or a query (characters ' +
+        "such as . * | ^ $ \\ [ ] are matched as themselves). To find any of several terms, or a pattern, use " +
+        'search_records once per term, or list_records with filterByFormula OR(FIND("Acme", {Name}), FIND("Globex", ' +
+        "{Name})).",
+    );
+    const words = await call("search_records", { tableId: "Companies", searchTerm: "Acme OR Globex" });
+    expect(words.data.note).toContain("(OR and AND are words to find)");
+    const regex = await call("search_records", { tableId: "Companies", searchTerm: "Glob.*" });
+    expect(regex.data.note).toContain('list_records with filterByFormula REGEX_MATCH({Name}, "Glob.*") for a pattern');
+    // Each term alone finds its record, without a note.
+    const one = await call("search_records", { tableId: "Companies", searchTerm: "Globex" });
+    expect(names(one)).toEqual(["Globex"]);
+    expect(one.data.note).toBeUndefined();
   });
 });

@@ -106,7 +106,9 @@ export const searchRecords = defineTool({
         expandLinks: input.expandLinks ? schema : undefined,
       });
       const unsearched = input.fieldIds === undefined ? notSearchedNote(input.searchTerm, table, searched) : undefined;
-      const note = [page.note, unsearched].filter((n) => n !== undefined).join(" ");
+      const pattern =
+        page.records.length === 0 && input.cursor === undefined ? patternNote(input.searchTerm, searched) : undefined;
+      const note = [page.note, pattern, unsearched].filter((n) => n !== undefined).join(" ");
       return {
         ...page,
         ...(note !== "" && { note }),
@@ -206,6 +208,40 @@ function notSearchedNote(
     `Not searched (a search by default reads only what shows as text): ${named}${more}. To find ` +
     `${JSON.stringify(term)} in them, give fieldIds (e.g. ${JSON.stringify([example.name])}), or use list_records ` +
     `with filterByFormula${formula}.`
+  );
+}
+
+/**
+ * A search term written as a pattern or a query rather than text: a regular expression's `.*`, `|`, `\d`, `[…]`,
+ * a leading `^` or trailing `$`, or words joined by OR / AND. The term is matched literally (FIND in
+ * searchFormula), so such a term finds nothing, and the empty answer reads as "no such record" (an agent's CRM
+ * trial, h-agent34: "Bulk.*", "Acme|Globex").
+ */
+const PATTERN_SIGNS = /\.\*|\.\+|\||\\[dwsbDWS]|\[[^\]]+\]|^\^|\$$|\(\?i\)/;
+const QUERY_WORDS = /\S\s+(OR|AND)\s+\S/;
+
+/**
+ * For an empty first answer whose term looks like a pattern or a query (PATTERN_SIGNS, QUERY_WORDS): that the term
+ * was matched as typed, and how to search for several terms or a pattern (list_records with OR(FIND(…)) or
+ * REGEX_MATCH, over the first searched field). Undefined for any other term.
+ */
+function patternNote(searchTerm: string, searched: readonly AirtableField[]): string | undefined {
+  const term = searchTerm.trim();
+  const words = QUERY_WORDS.test(term);
+  if (!words && !PATTERN_SIGNS.test(term)) return undefined;
+  const field = searched[0];
+  const ref = field === undefined ? "{Name}" : (fieldReference(field) ?? `{${field.name}}`);
+  const parts = term.split(/\s+(?:OR|AND)\s+|\|/).filter((p) => p.trim() !== "");
+  const example =
+    parts.length > 1 && parts.length <= 5
+      ? `search_records once per term, or list_records with filterByFormula OR(${parts
+          .map((p) => `FIND(${JSON.stringify(p.trim())}, ${ref})`)
+          .join(", ")})`
+      : `list_records with filterByFormula REGEX_MATCH(${ref}, ${JSON.stringify(term)}) for a pattern`;
+  return (
+    `No record contains ${JSON.stringify(term)} as typed: searchTerm is literal text, not a pattern or a query ` +
+    `(${words ? "OR and AND are words to find" : "characters such as . * | ^ $ \\ [ ] are matched as themselves"}). ` +
+    `To find any of several terms, or a pattern, use ${example}.`
   );
 }
 
