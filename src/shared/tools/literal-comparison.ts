@@ -1,4 +1,4 @@
-import type { AirtableField, AirtableTable } from "../airtable/schemas.ts";
+import type { AirtableField, AirtableTable, BaseSchema } from "../airtable/schemas.ts";
 import { tokenizeFormula, type FormulaToken } from "./formula-tokens.ts";
 import { ToolInputError } from "./tool-input-error.ts";
 import { choicesOf, numberMeant, optionKey } from "./write/check-values.ts";
@@ -14,7 +14,8 @@ import { choicesOf, numberMeant, optionKey } from "./write/check-values.ts";
  *   must match the case of the string-to-match"); the sandbox compares the same way. A multiple select likewise
  *   (its cell reads as its options joined with ", ", so text with a comma is left alone), told to FIND the option;
  *   compared with = to one of its options, it finds only the records holding that option alone, which the answer's
- *   note says (multipleSelectEqualsNote);
+ *   note says (multipleSelectEqualsNote); a lookup of a select compared with one of its options in another case
+ *   likewise (checkLookup);
  * - a checkbox compared with a word, `{Is primary} = "true"` (or "yes", "checked", "false"…): in a formula a
  *   checkbox is 1 when checked and empty when not (TRUE() is 1: formula field reference), never such text;
  * - a number, currency or percent field compared with text a person writes, `{Amount} >= "$10,000"` or
@@ -118,8 +119,14 @@ function literalUses(formula: string, table: AirtableTable): (LiteralComparison 
  * (the module comment's kinds), before any request: the message names the field, its type, why, that nothing
  * was read, and the comparison to write instead. Pure: reads nothing from Airtable.
  */
-export function refuseNeverMatchingComparison(tool: string, formula: string, table: AirtableTable): void {
+export function refuseNeverMatchingComparison(
+  tool: string,
+  formula: string,
+  table: AirtableTable,
+  schema?: BaseSchema,
+): void {
   for (const use of literalUses(formula, table)) {
+    if (!("needle" in use) && schema !== undefined) checkLookup(tool, use, schema);
     if ("needle" in use) {
       if (PEOPLE_TYPES.has(use.field.type)) {
         checkPerson(
@@ -245,5 +252,38 @@ function checkPerson(tool: string, field: AirtableField, text: string, shape: st
       `it is ${outcome}. Nothing was read from the table. Compare with the person's name instead, e.g. ` +
       `${several ? `FIND("Ada Park", {${field.name}})` : `{${field.name}} = "Ada Park"`}; list_records with fields ` +
       `["${field.name}"] shows each person's name beside their email and id.`,
+  );
+}
+
+/**
+ * A lookup of a select (`{Company industry}`, looking up the companies' "Industry") compared with = or != to text
+ * that is one of the looked-up field's options but for case or spaces (`"saas"` for "SaaS"): the lookup reads as
+ * the linked records' options joined with ", ", which that text (no comma) never equals, so the comparison is false
+ * (or true) on every record, as for the select itself. Text that is no option at all is left to Airtable here (the
+ * lookup's own schema does not say which options its cells hold, only the looked-up field's does).
+ */
+function checkLookup(tool: string, use: LiteralComparison, schema: BaseSchema): void {
+  const { field, op, text } = use;
+  if (field.type !== "multipleLookupValues" || (op !== "=" && op !== "!=") || text.includes(",")) return;
+  const linkId = field.options?.recordLinkFieldId;
+  const lookedUpId = field.options?.fieldIdInLinkedTable;
+  const link = schema.tables.flatMap((t) => t.fields).find((f) => f.id === linkId);
+  const linked = schema.tables.find((t) => t.id === link?.options?.linkedTableId);
+  const looked = linked?.fields.find((f) => f.id === lookedUpId);
+  if (looked === undefined || (looked.type !== "singleSelect" && looked.type !== "multipleSelects")) return;
+  const options = choicesOf(looked).map((c) => c.name);
+  if (options.includes(text)) return;
+  const variants = options.filter((o) => optionKey(o) === optionKey(text));
+  if (variants.length === 0) return;
+  const outcome =
+    op === "!=" ? "true on every record" : "false on every record (an empty answer, not the data's answer)";
+  const option = JSON.stringify(variants[0]);
+  throw new NeverMatchingComparisonError(
+    `${tool} refused the filterByFormula before sending it: ${use.write(field, JSON.stringify(text))} compares the ` +
+      `lookup field ${JSON.stringify(field.name)} (the ${JSON.stringify(looked.name)} of table ` +
+      `${JSON.stringify(linked!.name)}, a select) with ${JSON.stringify(text)}, which is not one of its options, but ` +
+      `${variants.map((v) => JSON.stringify(v)).join(" and ")} ${variants.length === 1 ? "is" : "are"}: a formula ` +
+      `compares text exactly, case and spaces included, so it is ${outcome}. Nothing was read from the table. Write ` +
+      `${use.write(field, option)}, or FIND(${option}, {${field.name}}) when a record may link to several.`,
   );
 }

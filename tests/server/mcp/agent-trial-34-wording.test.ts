@@ -14,7 +14,8 @@
  *   (literal-comparison.ts); an option added in Airtable since the schema was cached is looked for once afresh. So
  *   is `{Owner} = "demo@example.com"`: a person reads as their name in a formula, and `{Tags} = "enterprise"` (a
  *   multiple select). `{Tags} = "Enterprise"` found Acme (tagged Enterprise alone) and not Globex (Enterprise and
- *   Churn risk), an answer that looks whole: its note now says so and gives FIND("Enterprise", {Tags});
+ *   Churn risk), an answer that looks whole: its note now says so and gives FIND("Enterprise", {Tags}). A lookup of a
+ *   select compared with an option in another case (`{Company industry} = "saas"`) is refused as the select is;
  * - search_records with a pattern or a query as its term, "Acme|Globex", "Glob.*", "Acme OR Globex": the term is
  *   matched as typed, and the empty answer said nothing; it now notes that the term is literal text and how to look
  *   for several terms or a pattern (search-records.ts patternNote);
@@ -56,8 +57,15 @@ const mcp = useMcpHarness({
       fields: [
         { name: "Name", type: "singleLineText" },
         { name: "Is primary", type: "checkbox", options: { icon: "check", color: "greenBright" } },
+        { name: "Company", type: "multipleRecordLinks", options: { linkedTableId: "Companies" } },
+        {
+          name: "Company industry",
+          type: "multipleLookupValues",
+          options: { recordLinkFieldId: "Company", fieldIdInLinkedTable: "Industry" },
+        },
       ],
-      records: [{ Name: "Ada Lovelace", "Is primary": true }, { Name: "Bob Stone" }],
+      records: [{ Name: "Ada Lovelace", "Is primary": true, Company: ["Acme"] }, { Name: "Bob Stone" }],
+      typecast: true,
     },
     {
       name: "Deals",
@@ -223,6 +231,25 @@ describe("filterByFormula comparing a multiple select with text", () => {
       filterByFormula: '{Tags} = "Enterprise, Churn risk"',
     });
     expect(names(joined)).toEqual(["Globex"]);
+  });
+});
+
+describe("filterByFormula comparing a lookup of a select with its option in another case", () => {
+  it('{Company industry} = "saas": refused, naming "SaaS"; the fix, sent, finds Ada', async () => {
+    const lower = await call("list_records", { tableId: "Contacts", filterByFormula: '{Company industry} = "saas"' });
+    expect(lower.isError).toBe(true);
+    expect(lower.text).toBe(
+      refused('{Company industry} = "saas"') +
+        ' compares the lookup field "Company industry" (the "Industry" of table "Companies", a select) with "saas", ' +
+        'which is not one of its options, but "SaaS" is: a formula compares text exactly, case and spaces included, ' +
+        "so it is false on every record (an empty answer, not the data's answer). Nothing was read from the table. " +
+        'Write {Company industry} = "SaaS", or FIND("SaaS", {Company industry}) when a record may link to several.',
+    );
+    const fixed = await call("list_records", { tableId: "Contacts", filterByFormula: '{Company industry} = "SaaS"' });
+    expect(names(fixed)).toEqual(["Ada Lovelace"]);
+    // Text that is no option at all is left to Airtable for a lookup.
+    const other = await call("list_records", { tableId: "Contacts", filterByFormula: '{Company industry} = "Mining"' });
+    expect(other.isError, other.text).toBe(false);
   });
 });
 

@@ -98,7 +98,7 @@ export const listRecords = defineTool({
             // A link field compared with a record id matches nothing: refused here, before any records request.
             refuseLinkIdComparison("list_records", input.filterByFormula, table, schema);
             // So is a select, checkbox or number compared with text no cell of it holds (literal-comparison.ts).
-            refuseNeverMatchingComparison("list_records", input.filterByFormula, table);
+            refuseNeverMatchingComparison("list_records", input.filterByFormula, table, schema);
             query.filterByFormula = input.filterByFormula;
           }
           const answer = await runListing(ctx, {
