@@ -1,7 +1,7 @@
 /**
  * Idle connections are kept for the next request longer than any proxy in front keeps its own (HTTP_KEEP_ALIVE_TIMEOUT_MS,
  * src/shared/http/keep-alive.ts). With Node's default 5 s, a proxy that reuses an idle upstream connection for up to
- * 60 s (nginx, AWS ALB) or 600 s (Google's load balancers) can send an MCP POST on the connection Node is closing and
+ * 60 s (nginx, AWS ALB), 600 s (Google's load balancers) or 900 s (Cloudflare) can send an MCP POST on the connection Node is closing and
  * answer the client 502. The real startServer (src/server/main.ts's) on real Redis, over real sockets, as a proxy's
  * kept-alive upstream connection sees it.
  */
@@ -11,7 +11,11 @@ import { createServer } from "node:http";
 import { createConnection } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import { startServer, type RunningServer } from "../../src/server/start-server.ts";
-import { closeHttpServer, keepIdleConnections } from "../../src/shared/http/keep-alive.ts";
+import {
+  closeHttpServer,
+  DEFAULT_KEEP_ALIVE_TIMEOUT_MS,
+  keepIdleConnections,
+} from "../../src/shared/http/keep-alive.ts";
 import { loadConfig } from "../../src/shared/config.ts";
 import { createLogger } from "../../src/shared/logger.ts";
 import { freePort } from "../e2e/helpers/server-process.ts";
@@ -82,13 +86,13 @@ async function connect(url: string) {
 }
 
 describe("idle connections", () => {
-  it("are kept 620 s by default, said in Keep-Alive, and serve a request after Node's old 5 s", async () => {
+  it("are kept 910 s by default (past Cloudflare's 900 s to an origin), said in Keep-Alive, and serve a request after Node's old 5 s", async () => {
     const url = await start();
     const upstream = await connect(url);
     try {
       const first = await upstream.get("/healthz");
       expect(first.status).toBe(200);
-      expect(first.headers.get("keep-alive")).toBe("timeout=620");
+      expect(first.headers.get("keep-alive")).toBe("timeout=910");
       // The proxy's idle connection, reused 5.5 s later: Node used to have closed it at 5 s.
       await new Promise((resolve) => setTimeout(resolve, 5_500));
       expect(upstream.socket.destroyed).toBe(false);
@@ -134,7 +138,7 @@ describe("a shutdown (closeHttpServer)", () => {
       if (contentType === "text/event-stream") res.write("event: message\ndata: {}\n\n");
       void released.then(() => res.end(contentType === "text/event-stream" ? "data: {}\n\n" : "{}"));
     });
-    keepIdleConnections(server, 620_000);
+    keepIdleConnections(server, DEFAULT_KEEP_ALIVE_TIMEOUT_MS);
     server.listen(0, "127.0.0.1");
     await once(server, "listening");
     const socket = createConnection({ port: (server.address() as { port: number }).port, host: "127.0.0.1" });
@@ -154,7 +158,7 @@ describe("a shutdown (closeHttpServer)", () => {
     try {
       const closing = closeHttpServer(server, 5_000);
       release();
-      // Told "closing" with the answer: the proxy or client sends its next request elsewhere. Told "kept for 620 s",
+      // Told "closing" with the answer: the proxy or client sends its next request elsewhere. Told "kept for 910 s",
       // it would write it here as the shutdown closes the connection, and that POST would be cut (a 502).
       const answer = await ended;
       expect(answer).toMatch(/^HTTP\/1\.1 200 /);
