@@ -198,8 +198,9 @@ export const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /**
    * How long (ms) an idle HTTP connection stays open for its next request (src/shared/http/keep-alive.ts). Longer than
-   * any proxy in front keeps its idle connections to this server (Google's load balancers 600 s, nginx and AWS ALB
-   * 60 s), or that proxy may reuse one as Node closes it and answer a client's MCP POST with 502.
+   * any proxy in front keeps its idle connections to this server (Cloudflare 900 s, Google's load balancers 600 s,
+   * nginx and AWS ALB 60 s by default), or that proxy may reuse one as Node closes it and answer a client's MCP POST
+   * with 502.
    */
   HTTP_KEEP_ALIVE_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(3_600_000).default(DEFAULT_KEEP_ALIVE_TIMEOUT_MS),
   /** The origin clients reach the server at. `npm start` without REDIS_URL defaults it to http://localhost:PORT. */

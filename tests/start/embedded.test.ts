@@ -76,8 +76,8 @@ describe("npm start with AIRTABLE_CLIENT_ID and no REDIS_URL", () => {
     const home = await fetch(new URL("/", running.mcpUrl));
     expect(home.status).toBe(200);
     expect(await home.text()).toContain(`Add ${running.mcpUrl} to your MCP client`);
-    // Idle connections kept for HTTP_KEEP_ALIVE_TIMEOUT_MS (620 s), as the distributed server keeps them.
-    expect(home.headers.get("keep-alive")).toBe("timeout=620");
+    // Idle connections kept for HTTP_KEEP_ALIVE_TIMEOUT_MS (910 s), as the distributed server keeps them.
+    expect(home.headers.get("keep-alive")).toBe("timeout=910");
     expect(printed.join()).not.toContain("FAKE");
 
     const provider = new TestOAuthProvider({ sandboxUser: user.email });

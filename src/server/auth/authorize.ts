@@ -72,8 +72,11 @@ export function authorizeHandler(ctx: AuthContext) {
     let redirectUri: string;
     if (requested !== undefined) {
       if (!isRegisteredRedirectUri(client.redirectUris, requested)) {
-        // One this server left out of the client's list (acceptedRedirectUris: a scheme not allowed here) is named
-        // with the reason and the setting, for the operator; any other is simply not the client's.
+        // One this server would have left out of the client's list (acceptedRedirectUris: a scheme not allowed
+        // here) is named with the reason and the setting, for the operator; any other is simply not the client's.
+        // Whether the client did list it is not known here (a registration keeps only what was accepted), hence
+        // "if". A registration keeps what was allowed when it was made: after the setting changes, the app must
+        // register again; a metadata document is read again by itself.
         const notAllowed = redirectUriProblem(requested, policy, { publicClient: client.authMethod === "none" });
         return sendErrorPage(
           res,
@@ -82,7 +85,12 @@ export function authorizeHandler(ctx: AuthContext) {
           notAllowed === undefined
             ? `The app asked to return to ${requested}, which is not one of the redirect URIs it registered. ` +
                 "Sign-in stopped here to protect you."
-            : `Sign-in stopped here: ${notAllowed}`,
+            : `Sign-in stopped here: ${requested} is not one of this app's redirect URIs here; if the app listed ` +
+                `it, it was left out: ${notAllowed}` +
+                (client.source === "registration"
+                  ? " The app's registration keeps the redirect URIs allowed when it registered: once the setting " +
+                    "allows this one, the app must register again (remove this server from the app and add it back)."
+                  : ""),
         );
       }
       redirectUri = requested;

@@ -310,6 +310,12 @@ export class ClientMetadataDocuments {
     const policy = { privateUseSchemes: this.#opts.redirectUriSchemes };
     const redirects = acceptedRedirectUris(doc.redirect_uris, policy, { publicClient: true });
     if (redirects.refusal !== undefined) fail(redirects.refusal);
+    if (redirects.dropped.length > 0) {
+      this.#opts.logger.info(
+        { clientId, droppedRedirectUris: redirects.dropped.map((d) => d.uri) },
+        "client metadata document: redirect URIs left out (REDIRECT_URI_SCHEMES does not list their schemes)",
+      );
+    }
     // Scope words that are not ours are dropped; none of ours left means no restriction.
     const scopes = parseScopes(doc.scope).scopes;
     return {

@@ -25,7 +25,15 @@ export function registerHandler(ctx: AuthContext) {
     const method = checked.metadata.token_endpoint_auth_method;
     const { client, secret, reused } = await storeRegistration(ctx, checked.metadata);
     ctx.deps.logger.info(
-      { clientId: client.client_id, clientName: client.client_name, method, reused },
+      {
+        clientId: client.client_id,
+        clientName: client.client_name,
+        method,
+        reused,
+        // Left out (a private-use scheme REDIRECT_URI_SCHEMES does not list): the operator's one trace of it
+        // before someone's sign-in stops on the page that names the setting.
+        ...(checked.droppedRedirectUris.length > 0 && { droppedRedirectUris: checked.droppedRedirectUris }),
+      },
       reused ? "client registration repeated: existing record answered" : "client registered",
     );
     noStore(res);

@@ -44,7 +44,8 @@ export type RegistrationMetadata = Omit<
 >;
 
 export type RegistrationCheck =
-  | { ok: true; metadata: RegistrationMetadata }
+  /** `droppedRedirectUris`: the requested redirect URIs left out (acceptedRedirectUris), for the log. */
+  | { ok: true; metadata: RegistrationMetadata; droppedRedirectUris: string[] }
   | { ok: false; error: "invalid_client_metadata" | "invalid_redirect_uri"; description: string };
 
 /**
@@ -96,6 +97,7 @@ export function checkRegistration(body: unknown, policy: RedirectUriPolicy): Reg
   const scope = scopeString((meta.scope ?? "").split(" ").filter(isScope));
   return {
     ok: true,
+    droppedRedirectUris: redirects.dropped.map((d) => d.uri),
     metadata: {
       redirect_uris: redirects.kept,
       token_endpoint_auth_method: method,
@@ -157,7 +159,9 @@ export function publicClientId(metadata: RegistrationMetadata): string {
  * deflate output changes between zlib builds (nodejs/node#50138), and an id issued before a Node upgrade must still
  * renew; so one metadata has more than one acceptable id, each granting only what `/register` would. Returns
  * undefined for any other client_id (a hash id, a confidential client's, a URL) or one that does not decode; a
- * failed check (say REDIRECT_URI_SCHEMES no longer lists its scheme) is returned as such, for the error page.
+ * failed check (say REDIRECT_URI_SCHEMES no longer lists the scheme of its only redirect URI) is returned as such, for
+ * the error page. One that lists others beside such a URI is undefined (the check would leave the URI out, so the
+ * metadata is no longer canonical): the client is told to register again, which then succeeds without it.
  */
 export function metadataOfPublicClientId(clientId: string, policy: RedirectUriPolicy): RegistrationCheck | undefined {
   if (!clientId.startsWith(SELF_DESCRIBING_PREFIX) || clientId.length > MAX_SELF_DESCRIBING_LENGTH) return undefined;

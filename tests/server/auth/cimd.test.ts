@@ -511,26 +511,33 @@ describe("a pinned copy of a known client's document (Claude's host answers some
   });
 });
 
+/**
+ * A harness whose pinned copies hold the built-in copy of `knownUrl`, re-keyed to `path` on our document host (the
+ * test cannot answer for chatgpt.com), which then answers as chatgpt.com has: 403 with a challenge page.
+ */
+async function builtInCopyBehindChallenge(knownUrl: string, path: string): Promise<{ h: Harness; clientId: string }> {
+  const builtIn = KNOWN_CLIENT_DOCUMENTS[knownUrl];
+  if (builtIn === undefined) throw new Error(`no pinned copy of ${knownUrl}`);
+  const clientId = `${docsUrl}${path}`;
+  routes.set(path, () => ({
+    status: 403,
+    headers: { "content-type": "text/html", "cf-mitigated": "challenge" },
+    body: "<html>Just a moment...</html>",
+  }));
+  const h = await startHarness({
+    sandbox: dev.sandbox,
+    env: { CIMD_ALLOW_LOOPBACK_HTTP: "true" },
+    knownClientDocuments: { [clientId]: { ...builtIn, client_id: clientId } },
+  });
+  return { h, clientId };
+}
+
 describe("Codex's pinned document (chatgpt.com has answered servers' fetches of it with 403)", () => {
   const CODEX = "https://chatgpt.com/oauth/codex/client.json";
   let h: Harness;
   let clientId: string;
   beforeAll(async () => {
-    // The built-in copy, served as the pin of a URL on our host (the test cannot answer for chatgpt.com), whose
-    // host then answers as chatgpt.com did: 403 with a challenge page.
-    const builtIn = KNOWN_CLIENT_DOCUMENTS[CODEX];
-    if (builtIn === undefined) throw new Error(`no pinned copy of ${CODEX}`);
-    clientId = `${docsUrl}/oauth/codex/client.json`;
-    routes.set("/oauth/codex/client.json", () => ({
-      status: 403,
-      headers: { "content-type": "text/html", "cf-mitigated": "challenge" },
-      body: "<html>Just a moment...</html>",
-    }));
-    h = await startHarness({
-      sandbox: dev.sandbox,
-      env: { CIMD_ALLOW_LOOPBACK_HTTP: "true" },
-      knownClientDocuments: { [clientId]: { ...builtIn, client_id: clientId } },
-    });
+    ({ h, clientId } = await builtInCopyBehindChallenge(CODEX, "/oauth/codex/client.json"));
   });
   afterAll(async () => {
     await h.close();
@@ -585,20 +592,7 @@ describe("ChatGPT's pinned document (the same host as Codex's)", () => {
   let h: Harness;
   let clientId: string;
   beforeAll(async () => {
-    // The built-in copy, re-keyed to a URL on our host that answers as chatgpt.com did for Codex's: 403, a challenge.
-    const builtIn = KNOWN_CLIENT_DOCUMENTS[CHATGPT];
-    if (builtIn === undefined) throw new Error(`no pinned copy of ${CHATGPT}`);
-    clientId = `${docsUrl}/oauth/client.json`;
-    routes.set("/oauth/client.json", () => ({
-      status: 403,
-      headers: { "content-type": "text/html", "cf-mitigated": "challenge" },
-      body: "<html>Just a moment...</html>",
-    }));
-    h = await startHarness({
-      sandbox: dev.sandbox,
-      env: { CIMD_ALLOW_LOOPBACK_HTTP: "true" },
-      knownClientDocuments: { [clientId]: { ...builtIn, client_id: clientId } },
-    });
+    ({ h, clientId } = await builtInCopyBehindChallenge(CHATGPT, "/oauth/client.json"));
   });
   afterAll(async () => {
     await h.close();

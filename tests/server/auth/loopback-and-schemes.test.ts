@@ -369,6 +369,8 @@ describe("private-use URI schemes (RFC 8252 §7.1) from REDIRECT_URI_SCHEMES", (
     expect(grok.location).toBeNull();
     expect(grok.html).toContain("Redirect URI not allowed");
     expect(grok.html).toContain("adding grokbot to REDIRECT_URI_SCHEMES");
+    // The registration keeps what was allowed when it was made: adding grokbot alone would not let it in.
+    expect(grok.html).toContain("the app must register again");
     // A dangerous URI among good ones still refuses the whole registration.
     const bad = await registerClient(h, { ...cursorRegistration, redirect_uris: [CURSOR_CALLBACK, "javascript:x"] });
     expect(bad.status).toBe(400);
@@ -395,6 +397,7 @@ describe("private-use URI schemes (RFC 8252 §7.1) from REDIRECT_URI_SCHEMES", (
     const grok = await authorizePage(h, clientId, "grokbot://mcp/oauth/callback");
     expect(grok.status).toBe(400);
     expect(grok.html).toContain("REDIRECT_URI_SCHEMES");
+    expect(grok.html).not.toContain("register again"); // a metadata document is read again by itself
   });
 
   it("a metadata document declaring a refused scheme is refused with a page naming the setting", async () => {
