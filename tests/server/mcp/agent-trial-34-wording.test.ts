@@ -384,13 +384,26 @@ describe("search_records with a pattern or a query as its term", () => {
     expect(pipe.data.note).toBe(
       'No record contains "Acme|Globex" as typed: searchTerm is literal text, not a pattern or a query (characters ' +
         "such as . * | ^ $ \\ [ ] are matched as themselves). To find any of several terms, or a pattern, use " +
-        'search_records once per term, or list_records with filterByFormula OR(FIND("Acme", {Name}), FIND("Globex", ' +
-        "{Name})).",
+        'search_records once per term, or list_records with filterByFormula OR(FIND("acme", LOWER({Name})), ' +
+        'FIND("globex", LOWER({Name}))).',
     );
     const words = await call("search_records", { tableId: "Companies", searchTerm: "Acme OR Globex" });
     expect(words.data.note).toContain("(OR and AND are words to find)");
     const regex = await call("search_records", { tableId: "Companies", searchTerm: "Glob.*" });
     expect(regex.data.note).toContain('list_records with filterByFormula REGEX_MATCH({Name}, "Glob.*") for a pattern');
+    // The formula the note names is case-insensitive, as the search is: a term typed in lower case still finds both
+    // (h-review34b: it named FIND("acme", {Name}), which finds nothing, FIND being case-sensitive). Terms joined by
+    // AND are named with AND(…).
+    const lower = await call("search_records", { tableId: "Companies", searchTerm: "acme|globex" });
+    const named = /filterByFormula (OR\(.*\))\.$/.exec(String(lower.data.note))?.[1];
+    expect(named).toBe('OR(FIND("acme", LOWER({Name})), FIND("globex", LOWER({Name})))');
+    const both = await call("list_records", { tableId: "Companies", filterByFormula: named });
+    expect(names(both)).toEqual(["Acme", "Globex"]);
+    const and = await call("search_records", { tableId: "Companies", searchTerm: "Acme AND Globex" });
+    expect(and.data.note).toContain(
+      "To find all of several terms, or a pattern, use search_records once per term, or list_records with " +
+        'filterByFormula AND(FIND("acme", LOWER({Name})), FIND("globex", LOWER({Name}))).',
+    );
     // Each term alone finds its record, without a note.
     const one = await call("search_records", { tableId: "Companies", searchTerm: "Globex" });
     expect(names(one)).toEqual(["Globex"]);
