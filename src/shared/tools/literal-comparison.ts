@@ -84,6 +84,8 @@ interface LiteralFind {
   field: AirtableField;
   needle: string;
   shape: string;
+  /** As LiteralComparison's, when the FIND starts an argument (isHedge). */
+  group?: { fn: string; at: number };
 }
 
 /** Every comparison and FIND/SEARCH of `formula` between a field of `table` and a string literal, in order. */
@@ -115,7 +117,8 @@ function scan(
       const needle = at(i + 2)?.kind === "string" ? at(i + 2)!.value : undefined;
       const field = at(i + 3)?.kind === "comma" ? fieldAt(i + 4) : undefined;
       if (needle !== undefined && field !== undefined) {
-        found.push({ field, needle, shape: `${fn.value.toUpperCase()}(${JSON.stringify(needle)}, {${field.name}})` });
+        const shape = `${fn.value.toUpperCase()}(${JSON.stringify(needle)}, {${field.name}})`;
+        found.push({ field, needle, shape, group: opens(i - 1) ? enclosingGroup(tokens, i - 1) : undefined });
       }
     }
     const op = at(i + 1);
@@ -194,13 +197,13 @@ function isHedge(
     }
     return false;
   }
-  return siblings.some(
-    (u) =>
-      u.op === use.op &&
-      optionKey(u.text) === optionKey(use.text) &&
-      u.text !== use.text &&
-      selectOptionsOf(u.field, schema).includes(u.text),
+  const options = selectOptionsOf(use.field, schema);
+  const spelled = (text: string) => optionKey(text) === optionKey(use.text) && options.includes(text);
+  // FIND("Enterprise", {Tags}) beside {Tags} = "enterprise" in an OR finds what the comparison meant.
+  const found = uses.some(
+    (u) => "needle" in u && use.op === "=" && u.group?.at === group.at && u.field === use.field && spelled(u.needle),
   );
+  return found || siblings.some((u) => u.op === use.op && u.text !== use.text && spelled(u.text));
 }
 
 /** The options a select, or (with `schema`) a lookup of one, reads as (none for another field). */

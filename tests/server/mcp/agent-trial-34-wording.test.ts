@@ -317,6 +317,12 @@ describe("filterByFormula hedging a comparison with other spellings in an OR (h-
     });
     expect(notWon.isError, notWon.text).toBe(false);
     expect(names(notWon)).toEqual(["Acme renewal", "Globex pilot"]);
+    const tags = await call("list_records", {
+      tableId: "Companies",
+      filterByFormula: 'OR(FIND("Enterprise", {Tags}), {Tags} = "enterprise")',
+    });
+    expect(tags.isError, tags.text).toBe(false);
+    expect(names(tags)).toEqual(["Acme", "Globex"]);
     // Another option beside the wrong spelling is no hedge: the proposals would be missed.
     const other = await call("list_records", {
       tableId: "Deals",
