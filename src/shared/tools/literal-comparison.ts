@@ -408,12 +408,15 @@ export function personEmailNote(formula: string, table: AirtableTable): string |
     if (!EMAIL.test(text)) continue;
     const shape = "needle" in use ? use.shape : use.write(use.field, JSON.stringify(text));
     const several = use.field.type === "multipleCollaborators";
+    const negated = !("needle" in use) && use.op === "!=";
     const ref = `{${use.field.name}}`;
     const sentence =
       `${shape} compares the person field ${JSON.stringify(use.field.name)} with an email: a formula reads a person ` +
       `as their name, as Airtable shows them${several ? ' (several joined with ", ")' : ""}, and as their email only ` +
-      `when they have set no name, so it matches only people without a name. To compare by person, use their ` +
-      `name, e.g. ${several ? `FIND("Ada Park", ${ref})` : `${ref} = "Ada Park"`}; list_records with fields ` +
+      `when they have set no name, so it ${negated ? "leaves out" : "matches"} only people without a name. To ` +
+      `compare by person, use their name, e.g. ${
+        negated ? `${ref} != "Ada Park"` : several ? `FIND("Ada Park", ${ref})` : `${ref} = "Ada Park"`
+      }; list_records with fields ` +
       `["${use.field.name}"] shows each person's name beside their email.`;
     if (!said.includes(sentence)) said.push(sentence);
   }

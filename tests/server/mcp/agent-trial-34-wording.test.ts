@@ -275,6 +275,13 @@ describe("filterByFormula comparing a person with an email or a user id", () => 
         'matches only people without a name. To compare by person, use their name, e.g. {Owner} = "Ada Park"; ' +
         'list_records with fields ["Owner"] shows each person\'s name beside their email.',
     );
+    const others = await call("list_records", {
+      tableId: "Deals",
+      filterByFormula: `{Owner} != "${mcp.h.demo.user.email}"`,
+    });
+    expect(others.data.note).toContain(
+      'so it leaves out only people without a name. To compare by person, use their name, e.g. {Owner} != "Ada Park";',
+    );
     const find = await call("list_records", {
       tableId: "Deals",
       filterByFormula: `FIND("${mcp.h.demo.user.id}", {Owner})`,
