@@ -27,7 +27,7 @@ import { choicesOf, numberMeant, optionKey } from "./write/check-values.ts";
  *   email the formula is sent (it finds the people without a name), and the answer gets a note (personEmailNote).
  *
  * A comparison that is one spelling among several of the same test in an OR(…) (or, with !=, an AND(…)) is sent:
- * `OR({Stage} = "Proposal", {Stage} = "proposal")` is right as written (isHedge).
+ * `OR({Stage} = "Proposal", {Stage} = "proposal")` is right as written (isHedge, h-review34b).
  *
  * Only the comparison standing alone is looked at (between the start, `(` or `,` and the end, `)` or `,`, as
  * link-id-formula.ts does), a field in braces (name or id) or a bare field name on one side and a string literal on
@@ -42,7 +42,7 @@ const NUMBER_TYPES = new Set(["number", "currency", "percent"]);
 const PLAIN_NUMBER = /^\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*$/i;
 const COMPARISONS = new Set(["=", "!=", "<", ">", "<=", ">="]);
 const PEOPLE_TYPES = new Set(["singleCollaborator", "multipleCollaborators", "createdBy", "lastModifiedBy"]);
-/** An email address or a user id (usr…), which a person never reads as in a formula. */
+/** An email (personEmailNote) and a user id (usr…), which a person never reads as in a formula (checkPerson). */
 const EMAIL = /^\s*[^\s@]+@[^\s@]+\.[^\s@]+\s*$/;
 const USER_ID = /^\s*usr[A-Za-z0-9]{14}\s*$/;
 /** At most this many options are listed in a refusal (a field may have hundreds). */
