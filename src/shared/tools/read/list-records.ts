@@ -8,6 +8,7 @@ import { refuseLinkIdComparison } from "../link-id-formula.ts";
 import {
   multipleSelectEqualsNote,
   NeverMatchingComparisonError,
+  personEmailNote,
   refuseNeverMatchingComparison,
 } from "../literal-comparison.ts";
 import {
@@ -117,6 +118,9 @@ export const listRecords = defineTool({
           const whole =
             query.filterByFormula === undefined ? undefined : multipleSelectEqualsNote(query.filterByFormula, table);
           if (whole !== undefined) answer.note = answer.note === undefined ? whole : `${whole} ${answer.note}`;
+          const person =
+            query.filterByFormula === undefined ? undefined : personEmailNote(query.filterByFormula, table);
+          if (person !== undefined) answer.note = answer.note === undefined ? person : `${person} ${answer.note}`;
           if (
             answer.records.length === 0 &&
             input.cursor === undefined &&

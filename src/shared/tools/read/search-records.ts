@@ -222,8 +222,9 @@ const QUERY_WORDS = /\S\s+(OR|AND)\s+\S/;
 
 /**
  * For an empty first answer whose term looks like a pattern or a query (PATTERN_SIGNS, QUERY_WORDS): that the term
- * was matched as typed, and how to search for several terms or a pattern (list_records with OR(FIND(…)) or
- * REGEX_MATCH, over the first searched field). Undefined for any other term.
+ * was matched as typed, and how to search for several terms or a pattern (list_records with OR(FIND(…)), or AND(…)
+ * for terms joined by AND, case-insensitive as the search is; or REGEX_MATCH, over the first searched field).
+ * Undefined for any other term.
  */
 function patternNote(searchTerm: string, searched: readonly AirtableField[]): string | undefined {
   const term = searchTerm.trim();
@@ -232,16 +233,19 @@ function patternNote(searchTerm: string, searched: readonly AirtableField[]): st
   const field = searched[0];
   const ref = field === undefined ? "{Name}" : (fieldReference(field) ?? `{${field.name}}`);
   const parts = term.split(/\s+(?:OR|AND)\s+|\|/).filter((p) => p.trim() !== "");
+  // Terms joined by AND alone are all wanted at once; by OR or | any of them. Each FIND is on lower-cased text, as
+  // the search itself is (searchFormula): FIND alone is case-sensitive, and "acme" would not find "Acme".
+  const all = !term.includes("|") && /\sAND\s/.test(term) && !/\sOR\s/.test(term);
   const example =
     parts.length > 1 && parts.length <= 5
-      ? `search_records once per term, or list_records with filterByFormula OR(${parts
-          .map((p) => `FIND(${JSON.stringify(p.trim())}, ${ref})`)
+      ? `search_records once per term, or list_records with filterByFormula ${all ? "AND" : "OR"}(${parts
+          .map((p) => `FIND(${JSON.stringify(p.trim().toLowerCase())}, LOWER(${ref}))`)
           .join(", ")})`
       : `list_records with filterByFormula REGEX_MATCH(${ref}, ${JSON.stringify(term)}) for a pattern`;
   return (
     `No record contains ${JSON.stringify(term)} as typed: searchTerm is literal text, not a pattern or a query ` +
     `(${words ? "OR and AND are words to find" : "characters such as . * | ^ $ \\ [ ] are matched as themselves"}). ` +
-    `To find any of several terms, or a pattern, use ${example}.`
+    `To find ${all ? "all" : "any"} of several terms, or a pattern, use ${example}.`
   );
 }
 
