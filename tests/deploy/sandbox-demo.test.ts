@@ -12,6 +12,7 @@ import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport, getDefaultEnvironment } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { privateStateDir, removeStateDirs } from "../helpers/state-dir.ts";
+import { compileCacheEnv } from "../helpers/compile-cache.ts";
 
 const mainTs = fileURLToPath(new URL("../../src/sandbox/main.ts", import.meta.url));
 const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -184,7 +185,7 @@ describe("src/sandbox/main.ts (npm run sandbox, and the compose demo)", () => {
       cwd: repoRoot,
       // Its write operations in a directory of its own (the platform's default, moved by XDG_DATA_HOME), not the
       // tester's: src/stdio/state-dir.ts.
-      env: { ...getDefaultEnvironment(), XDG_DATA_HOME: privateStateDir("sandbox-demo"), ...env },
+      env: { ...getDefaultEnvironment(), ...compileCacheEnv, XDG_DATA_HOME: privateStateDir("sandbox-demo"), ...env },
       stderr: "pipe",
     });
     const client = new Client({ name: "sandbox-banner-test", version: "1.0.0" });

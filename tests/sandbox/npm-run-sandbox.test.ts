@@ -8,6 +8,7 @@ import { once } from "node:events";
 import { createServer, type Server } from "node:net";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { compileCacheEnv } from "../helpers/compile-cache.ts";
 
 const sandboxMain = fileURLToPath(new URL("../../src/sandbox/main.ts", import.meta.url));
 let taken: Server;
@@ -27,7 +28,7 @@ function runSandbox(env: Record<string, string>): Promise<{ code: number | null;
     execFile(
       process.execPath,
       [sandboxMain],
-      { env: { PATH: process.env.PATH ?? "", ...env }, timeout: 30_000 },
+      { env: { PATH: process.env.PATH ?? "", ...compileCacheEnv, ...env }, timeout: 30_000 },
       (error, stdout, stderr) =>
         resolve({ code: error === null ? 0 : ((error as { code?: number }).code ?? null), stdout, stderr }),
     );

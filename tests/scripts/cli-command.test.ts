@@ -7,13 +7,18 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { compileCacheEnv } from "../helpers/compile-cache.ts";
 
 const CLI = fileURLToPath(new URL("../../src/cli.ts", import.meta.url));
 
 function runCli(arg: string): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, arg], { env: { PATH: process.env.PATH ?? "" } }, (error, _stdout, stderr) =>
-      resolve({ code: error === null ? 0 : ((error as { code?: number }).code ?? null), stderr }),
+    execFile(
+      process.execPath,
+      [CLI, arg],
+      { env: { PATH: process.env.PATH ?? "", ...compileCacheEnv } },
+      (error, _stdout, stderr) =>
+        resolve({ code: error === null ? 0 : ((error as { code?: number }).code ?? null), stderr }),
     );
   });
 }

@@ -13,6 +13,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, expect, it } from "vitest";
 import { freePort } from "../e2e/helpers/server-process.ts";
+import { compileCacheEnv } from "../helpers/compile-cache.ts";
 
 const main = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
 const dataDir = mkdtempSync(path.join(tmpdir(), "closed-stdout-"));
@@ -21,7 +22,7 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 it("keeps serving after its stdout pipe closes, logs and all, and stops on SIGTERM", async () => {
   const port = await freePort();
   const child = spawn(process.execPath, [main], {
-    env: { PATH: process.env.PATH ?? "", PORT: String(port), DATA_DIR: dataDir },
+    env: { PATH: process.env.PATH ?? "", ...compileCacheEnv, PORT: String(port), DATA_DIR: dataDir },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const exited = once(child, "exit") as Promise<[number | null, NodeJS.Signals | null]>;

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import { expect, it } from "vitest";
 import { freePort } from "../e2e/helpers/server-process.ts";
 import { useDemo } from "./support/demo.ts";
+import { compileCacheEnv } from "../helpers/compile-cache.ts";
 
 const main = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
 const demo = useDemo({ dataDirPrefix: "data-dir-lock-" });
@@ -16,8 +17,12 @@ const { dataDir } = demo;
 
 function runMain(env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, [main], { env: { PATH: process.env.PATH ?? "", ...env } }, (error, _stdout, stderr) =>
-      resolve({ code: error === null ? 0 : ((error as { code?: number }).code ?? null), stderr }),
+    execFile(
+      process.execPath,
+      [main],
+      { env: { PATH: process.env.PATH ?? "", ...compileCacheEnv, ...env } },
+      (error, _stdout, stderr) =>
+        resolve({ code: error === null ? 0 : ((error as { code?: number }).code ?? null), stderr }),
     );
   });
 }

@@ -13,6 +13,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, expect, it } from "vitest";
 import { freePort } from "../e2e/helpers/server-process.ts";
+import { compileCacheEnv } from "../helpers/compile-cache.ts";
 
 const main = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
 
@@ -24,7 +25,7 @@ async function startWith(dataDir: string): Promise<{ code: number | null; signal
       process.execPath,
       [main],
       {
-        env: { PATH: process.env.PATH ?? "", PORT: String(port), DATA_DIR: dataDir },
+        env: { PATH: process.env.PATH ?? "", ...compileCacheEnv, PORT: String(port), DATA_DIR: dataDir },
         // The old code never ends: killed after this, it fails the expectations below rather than the timeout.
         timeout: 30_000,
         killSignal: "SIGKILL",

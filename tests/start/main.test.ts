@@ -12,6 +12,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
 import { freePort } from "../e2e/helpers/server-process.ts";
+import { compileCacheEnv } from "../helpers/compile-cache.ts";
 
 const main = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
 const cwd = mkdtempSync(path.join(tmpdir(), "main-env-"));
@@ -22,7 +23,7 @@ function runMain(env: Record<string, string>): Promise<{ code: number | null; st
     execFile(
       process.execPath,
       [main],
-      { cwd, env: { PATH: process.env.PATH ?? "", ...env } },
+      { cwd, env: { PATH: process.env.PATH ?? "", ...compileCacheEnv, ...env } },
       (error, stdout, stderr) =>
         resolve({ code: error === null ? 0 : ((error as { code?: number }).code ?? null), stdout, stderr }),
     );
@@ -154,6 +155,7 @@ async function startUntilBanner(env: Record<string, string>): Promise<string> {
     cwd,
     env: {
       PATH: process.env.PATH ?? "",
+      ...compileCacheEnv,
       HEALTH_PORT: String(await freePort()),
       DATA_DIR: path.join(cwd, `data-${env.PORT}`),
       ...env,

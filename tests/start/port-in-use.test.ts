@@ -13,6 +13,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createTestRedis, deleteKeys, testRedisUrl, uniquePrefix } from "../helpers/redis.ts";
+import { compileCacheEnv } from "../helpers/compile-cache.ts";
 
 const main = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
 /** The worker image's entrypoint (Dockerfile.worker runs its build). */
@@ -42,7 +43,7 @@ function runMain(env: Record<string, string>, script: string = main): Promise<{ 
     execFile(
       process.execPath,
       [script],
-      { env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", ...env }, timeout: 60_000 },
+      { env: { PATH: process.env.PATH ?? "", ...compileCacheEnv, LOG_LEVEL: "warn", ...env }, timeout: 60_000 },
       (error, _stdout, stderr) =>
         resolve({ code: error === null ? 0 : ((error as { code?: number }).code ?? null), stderr }),
     );
@@ -56,7 +57,13 @@ it("the failure is the last line on a terminal: the log lines before it are writ
       "/bin/sh",
       ["-c", `exec "${process.execPath}" "${main}" 2>&1`],
       {
-        env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "info", PORT: String(port), DATA_DIR: dataDir },
+        env: {
+          PATH: process.env.PATH ?? "",
+          ...compileCacheEnv,
+          LOG_LEVEL: "info",
+          PORT: String(port),
+          DATA_DIR: dataDir,
+        },
         timeout: 60_000,
       },
       (_error, stdout) => resolve(stdout),

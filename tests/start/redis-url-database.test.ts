@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { Redis } from "ioredis";
 import { afterAll, expect, it } from "vitest";
 import { testRedisUrl, uniquePrefix } from "../helpers/redis.ts";
+import { compileCacheEnv } from "../helpers/compile-cache.ts";
 
 const main = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
 /** Database 0 of the tests' Redis: where ioredis went on after a refused SELECT. */
@@ -31,6 +32,7 @@ async function start(redisUrl: string, prefix: string): Promise<{ code: number |
   const child = spawn(process.execPath, [main], {
     env: {
       PATH: process.env.PATH ?? "",
+      ...compileCacheEnv,
       REDIS_URL: redisUrl,
       REDIS_KEY_PREFIX: prefix,
       PUBLIC_URL: "http://localhost:1",

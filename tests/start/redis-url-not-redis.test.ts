@@ -11,6 +11,7 @@ import { once } from "node:events";
 import { createServer, type Server } from "node:http";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, expect, it } from "vitest";
+import { compileCacheEnv } from "../helpers/compile-cache.ts";
 
 const main = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
 let web: Server;
@@ -30,6 +31,7 @@ it("REDIS_URL at a web server: one sentence naming REDIS_URL and the fix, no sta
   const child = spawn(process.execPath, [main], {
     env: {
       PATH: process.env.PATH ?? "",
+      ...compileCacheEnv,
       REDIS_URL: `redis://127.0.0.1:${webPort}`,
       PUBLIC_URL: "http://localhost:1",
       PORT: "0",

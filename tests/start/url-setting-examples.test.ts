@@ -6,6 +6,7 @@
 import { execFile } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { expect, it } from "vitest";
+import { compileCacheEnv } from "../helpers/compile-cache.ts";
 
 const main = fileURLToPath(new URL("../../src/main.ts", import.meta.url));
 
@@ -14,7 +15,7 @@ function runMain(env: Record<string, string>): Promise<{ code: number | null; st
     execFile(
       process.execPath,
       [main],
-      { env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", ...env }, timeout: 60_000 },
+      { env: { PATH: process.env.PATH ?? "", ...compileCacheEnv, LOG_LEVEL: "warn", ...env }, timeout: 60_000 },
       (error, _stdout, stderr) =>
         resolve({ code: error === null ? 0 : ((error as { code?: number }).code ?? null), stderr }),
     );

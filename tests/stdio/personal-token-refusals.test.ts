@@ -10,6 +10,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
 import { privateStateDir, removeStateDirs } from "../helpers/state-dir.ts";
+import { compileCacheEnv } from "../helpers/compile-cache.ts";
 
 const CLI = new URL("../../src/cli.ts", import.meta.url).pathname;
 let sandbox: Sandbox;
@@ -44,6 +45,7 @@ const clients: Client[] = [];
 async function startStdio(token: string): Promise<Client> {
   const env = {
     ...getDefaultEnvironment(),
+    ...compileCacheEnv,
     AIRTABLE_TOKEN: token,
     AIRTABLE_API_URL: sandbox.url,
     AIRTABLE_CONTENT_URL: sandbox.url,

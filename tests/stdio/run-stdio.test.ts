@@ -14,6 +14,7 @@ import { createTestRedis, deleteKeys, testRedisUrl, uniquePrefix } from "../help
 import { allTools } from "../../src/shared/tools/catalog.ts";
 import { refusedTokenMessage } from "../../src/stdio/run-stdio.ts";
 import { privateStateDir, removeStateDirs } from "../helpers/state-dir.ts";
+import { compileCacheEnv } from "../helpers/compile-cache.ts";
 
 const CLI = new URL("../../src/cli.ts", import.meta.url).pathname;
 
@@ -37,6 +38,7 @@ afterAll(async () => {
 function childEnv(extra: Record<string, string>): Record<string, string> {
   return {
     ...getDefaultEnvironment(),
+    ...compileCacheEnv,
     AIRTABLE_API_URL: sandbox.url,
     AIRTABLE_CONTENT_URL: sandbox.url,
     LOG_LEVEL: "info",

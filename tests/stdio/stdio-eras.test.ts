@@ -17,6 +17,7 @@ import { allTools } from "../../src/shared/tools/catalog.ts";
 import { SERVER_NAME, SERVER_VERSION } from "../../src/shared/tools/create-mcp-server.ts";
 
 import { privateStateDir, removeStateDirs } from "../helpers/state-dir.ts";
+import { compileCacheEnv } from "../helpers/compile-cache.ts";
 
 const CLI = new URL("../../src/cli.ts", import.meta.url).pathname;
 
@@ -35,6 +36,7 @@ afterAll(async () => {
 function childEnv(): Record<string, string> {
   return {
     ...getDefaultEnvironment(),
+    ...compileCacheEnv,
     AIRTABLE_API_URL: sandbox.url,
     AIRTABLE_CONTENT_URL: sandbox.url,
     AIRTABLE_TOKEN: demo.token,

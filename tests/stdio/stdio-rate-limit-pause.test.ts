@@ -13,6 +13,7 @@ import { seedDemo, type DemoData } from "../../src/sandbox/demo-data.ts";
 import type { OperationResultOutput } from "../../src/shared/tools/operation-result.ts";
 
 import { privateStateDir, removeStateDirs } from "../helpers/state-dir.ts";
+import { compileCacheEnv } from "../helpers/compile-cache.ts";
 
 const CLI = new URL("../../src/cli.ts", import.meta.url).pathname;
 const PENALTY_MS = 3_000;
@@ -27,6 +28,7 @@ beforeAll(async () => {
   // Only what the child should see: the test process's own REDIS_URL must not leak in.
   const env: Record<string, string> = {
     ...getDefaultEnvironment(),
+    ...compileCacheEnv,
     AIRTABLE_API_URL: sandbox.url,
     AIRTABLE_CONTENT_URL: sandbox.url,
     AIRTABLE_TOKEN: demo.token,

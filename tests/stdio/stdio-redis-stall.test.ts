@@ -18,6 +18,7 @@ import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
 import { TEMPORARILY_UNAVAILABLE } from "../../src/shared/redis-unavailable.ts";
 import { startRedisProxy, type RedisProxy } from "../e2e/helpers/redis-proxy.ts";
 import { createTestRedis, deleteKeys, testRedisUrl, uniquePrefix } from "../helpers/redis.ts";
+import { compileCacheEnv } from "../helpers/compile-cache.ts";
 
 const CLI = new URL("../../src/cli.ts", import.meta.url).pathname;
 
@@ -69,6 +70,7 @@ afterEach((ctx) => {
 function childEnv(extra: Record<string, string>): Record<string, string> {
   return {
     ...getDefaultEnvironment(),
+    ...compileCacheEnv,
     AIRTABLE_API_URL: sandbox.url,
     AIRTABLE_CONTENT_URL: sandbox.url,
     AIRTABLE_TOKEN: demo.token,

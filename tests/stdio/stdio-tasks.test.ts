@@ -20,6 +20,7 @@ import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
 import { modernMeta, MODERN, TASKS, taskSession } from "../support/tasks-client.ts";
 
 import { privateStateDir, removeStateDirs } from "../helpers/state-dir.ts";
+import { compileCacheEnv } from "../helpers/compile-cache.ts";
 
 const CLI = new URL("../../src/cli.ts", import.meta.url).pathname;
 
@@ -40,6 +41,7 @@ const server = () => ({
   args: [CLI, "stdio"],
   env: {
     ...getDefaultEnvironment(),
+    ...compileCacheEnv,
     AIRTABLE_API_URL: sandbox.url,
     AIRTABLE_CONTENT_URL: sandbox.url,
     AIRTABLE_TOKEN: demo.token,

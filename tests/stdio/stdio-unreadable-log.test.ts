@@ -16,6 +16,7 @@ import type { CallToolResult } from "@modelcontextprotocol/sdk/types.js";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
 import { privateStateDir, removeStateDirs } from "../helpers/state-dir.ts";
+import { compileCacheEnv } from "../helpers/compile-cache.ts";
 
 const CLI = new URL("../../src/cli.ts", import.meta.url).pathname;
 let sandbox: Sandbox;
@@ -44,6 +45,7 @@ async function start(dataDir: string): Promise<Client> {
   // Only what the child should see: the test process's own REDIS_URL must not leak in.
   const env = {
     ...getDefaultEnvironment(),
+    ...compileCacheEnv,
     AIRTABLE_TOKEN: token,
     AIRTABLE_API_URL: sandbox.url,
     AIRTABLE_CONTENT_URL: sandbox.url,

@@ -14,6 +14,7 @@ import { seedDemo, type DemoData } from "../../src/sandbox/demo-data.ts";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
 import { STOPPED_WITH_PROCESS } from "../../src/stdio/run-stdio.ts";
 import { createTestRedis, deleteKeys, testRedisUrl, uniquePrefix } from "../helpers/redis.ts";
+import { compileCacheEnv } from "../helpers/compile-cache.ts";
 
 const CLI = new URL("../../src/cli.ts", import.meta.url).pathname;
 
@@ -42,6 +43,7 @@ async function connect(): Promise<{ client: Client; transport: StdioClientTransp
     args: [CLI, "stdio"],
     env: {
       ...getDefaultEnvironment(),
+      ...compileCacheEnv,
       AIRTABLE_API_URL: sandbox.url,
       AIRTABLE_CONTENT_URL: sandbox.url,
       AIRTABLE_TOKEN: demo.token,

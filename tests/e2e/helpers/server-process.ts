@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+import { compileCacheEnv } from "../../helpers/compile-cache.ts";
 
 const repoRoot = fileURLToPath(new URL("../../../", import.meta.url));
 const MAIN = "src/server/main.ts";
@@ -101,8 +102,9 @@ export async function startNodeProcess(opts: {
   const url = `http://127.0.0.1:${opts.port}`;
   const child: ChildProcess = spawn(process.execPath, [...(opts.nodeArgs ?? []), opts.main], {
     cwd: repoRoot,
-    // Only what a deployment would set, plus PATH/HOME for Node itself: nothing leaks in from the test runner.
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...opts.env },
+    // Only what a deployment would set, plus PATH/HOME and the compile cache for Node itself: nothing leaks in from
+    // the test runner.
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...compileCacheEnv, ...opts.env },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
