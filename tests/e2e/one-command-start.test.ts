@@ -141,7 +141,9 @@ async function expectSignInAndOperationKept(
   expect(await recordsNamed(client, baseId, prefix)).toHaveLength(25);
 }
 
-describe("npm start from a fresh clone", () => {
+// The two flows run at once: they share only the clone (the embedded one keeps its state in ./data, the distributed
+// one in Redis and the sandbox), listen on different ports, and spend most of their time waiting on processes.
+describe.concurrent("npm start from a fresh clone", () => {
   it("with nothing configured: the embedded mode and the fake Airtable, sign-in and history kept across a restart", async () => {
     // Zero configuration, unless another program already holds the default port on this machine.
     const env: Record<string, string> = (await portIsFree(8080)) ? {} : { PORT: String(await freePort()) };
