@@ -112,15 +112,14 @@ export const listRecords = defineTool({
             cursor: input.cursor,
             expandLinks: input.expandLinks ? schema : undefined,
           });
-          const percent =
-            query.filterByFormula === undefined ? undefined : percentComparisonNote(query.filterByFormula, table);
-          if (percent !== undefined) answer.note = answer.note === undefined ? percent : `${percent} ${answer.note}`;
-          const whole =
-            query.filterByFormula === undefined ? undefined : multipleSelectEqualsNote(query.filterByFormula, table);
-          if (whole !== undefined) answer.note = answer.note === undefined ? whole : `${whole} ${answer.note}`;
-          const person =
-            query.filterByFormula === undefined ? undefined : personEmailNote(query.filterByFormula, table);
-          if (person !== undefined) answer.note = answer.note === undefined ? person : `${person} ${answer.note}`;
+          const formula = query.filterByFormula;
+          if (formula !== undefined) {
+            // How the formula reads, each note put before what the answer already says (the last one first).
+            for (const noteOn of [percentComparisonNote, multipleSelectEqualsNote, personEmailNote]) {
+              const said = noteOn(formula, table);
+              if (said !== undefined) answer.note = answer.note === undefined ? said : `${said} ${answer.note}`;
+            }
+          }
           if (
             answer.records.length === 0 &&
             input.cursor === undefined &&
