@@ -1,15 +1,13 @@
 /**
  * A worker process dies with SIGKILL in the middle of an operation (a crashed machine: no shutdown, no last
- * event), and another worker process finishes it from the operation's log. Each test has a deployment of its own
- * (one server, one live worker at a time, its own Redis key prefix and its own sandbox): it kills the worker that
- * runs its operation and starts the next one, which must take it over. The tests run concurrently: each one waits
- * mostly on Airtable's 5 requests a second per base, and one after another they took ~90 s (session 34).
+ * event), and another worker process finishes it from the operation's log. One server, one live worker at a
+ * time: each test kills the worker that runs its operation and starts the next one, which must take it over.
  *
  * The sandbox answers every request 150 ms late (after applying nothing yet), so a kill usually lands while a
  * request is in flight: the sandbox then applies it with nobody left to hear the answer — the hard case.
  */
 import type { Client } from "@modelcontextprotocol/sdk/client/index.js";
-import { afterAll, describe, expect, it, type TestContext } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startSandbox, type Sandbox } from "../../src/sandbox/index.ts";
 import { seedAccount, type SeededAccount } from "./fixtures/airtable-accounts.ts";
 import { planDeployment, startDeployment, type Deployment } from "./helpers/deployment.ts";
@@ -29,58 +27,40 @@ import {
 
 const TABLE = "People";
 
-/** One test's own deployment: its sandbox, server, signed-in client, and the one worker process alive now. */
-interface World {
-  sandbox: Sandbox;
-  deployment: Deployment;
-  alice: SeededAccount;
-  client: Client;
-  /** The one worker process alive now; the test kills it mid-operation and starts its successor. */
-  worker: ServerProcess;
-}
+let sandbox: Sandbox;
+let deployment: Deployment;
+let alice: SeededAccount;
+let client: Client;
+/** The one worker process alive now; each test kills it mid-operation and starts its successor. */
+let worker: ServerProcess;
 
-const worlds: World[] = [];
-afterAll(async () => {
-  await Promise.all(
-    worlds.map(async (w) => {
-      await w.client.close();
-      await w.deployment.stop();
-      await w.sandbox.close();
-    }),
-  );
-});
-
-/** Starts a test's deployment; its processes' output is printed if the test fails. */
-async function startWorld(label: string, ctx: TestContext): Promise<World> {
-  const plan = await planDeployment(`worker-crash-${label}`, 1);
-  const sandbox = await startSandbox({ oauthClients: [plan.airtableClient], latencyMs: 150 });
-  const alice = seedAccount(sandbox, "alice");
+beforeAll(async () => {
+  const plan = await planDeployment("worker-crash", 1);
+  sandbox = await startSandbox({ oauthClients: [plan.airtableClient], latencyMs: 150 });
+  alice = seedAccount(sandbox, "alice");
   // A SIGKILLed worker's job is noticed as stalled after 1–2 lock periods (3–6 s).
-  const deployment = await startDeployment(plan, sandbox.url, {
+  deployment = await startDeployment(plan, sandbox.url, {
     WRITE_WAIT_MS: "1000",
     WORKER_LOCK_MS: "3000",
     RECONCILE_SETTLE_MS: "300",
-  }).catch(async (error: unknown) => {
-    await sandbox.close();
-    throw error;
   });
-  ctx.onTestFailed(() => deployment.printOutput());
-  try {
-    const worker = await deployment.addWorker();
-    const provider = new TestOAuthProvider({ sandboxUser: alice.user.id });
-    const client = (await signInAndConnect(`${deployment.instances[0]?.url}/mcp`, provider)).client;
-    const world = { sandbox, deployment, alice, client, worker };
-    worlds.push(world);
-    return world;
-  } catch (error) {
-    await deployment.stop();
-    await sandbox.close();
-    throw error;
-  }
-}
+  worker = await deployment.addWorker();
+  const provider = new TestOAuthProvider({ sandboxUser: alice.user.id });
+  client = (await signInAndConnect(`${deployment.instances[0]?.url}/mcp`, provider)).client;
+}, 120_000);
 
-function base(w: World, name: string, records: Record<string, unknown>[] = []): string {
-  return w.sandbox.createBase(w.alice.user.id, {
+afterAll(async () => {
+  await client?.close();
+  await deployment?.stop();
+  await sandbox?.close();
+});
+
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === "fail") await deployment.printOutput();
+});
+
+function base(name: string, records: Record<string, unknown>[] = []): string {
+  return sandbox.createBase(alice.user.id, {
     name,
     tables: [
       {
@@ -99,26 +79,26 @@ function base(w: World, name: string, records: Record<string, unknown>[] = []): 
  * Waits until the operation has done `batches` batches, SIGKILLs the worker running it (the only one), checks
  * the operation is still unfinished, and starts a fresh worker. Returns the operation as it was at the kill.
  */
-async function killWorkerMidway(w: World, operationId: string, batches = 3): Promise<OperationAnswer> {
-  const running = await pollOperation([w.client], operationId, {
+async function killWorkerMidway(operationId: string, batches = 3): Promise<OperationAnswer> {
+  const running = await pollOperation([client], operationId, {
     until: (a) => a.done || a.progress.batchesDone >= batches,
     intervalMs: 100,
     timeoutMs: 30_000,
   });
   expect(running.done, "the operation ended before the worker could be killed").toBe(false);
-  w.worker.kill("SIGKILL");
-  expect(await w.worker.exited).toMatchObject({ signal: "SIGKILL" });
-  const atKill = await getOperation(w.client, operationId);
+  worker.kill("SIGKILL");
+  expect(await worker.exited).toMatchObject({ signal: "SIGKILL" });
+  const atKill = await getOperation(client, operationId);
   expect(atKill.done).toBe(false);
   expect(atKill.progress.batchesDone).toBeLessThan(atKill.progress.batchesTotal);
-  w.worker = await w.deployment.addWorker();
+  worker = await deployment.addWorker();
   return atKill;
 }
 
 /** The operation after the new worker finished it, with every result by index. */
-async function finished(w: World, operationId: string): Promise<{ final: OperationAnswer; results: ItemResult[] }> {
-  const final = await pollOperation([w.client], operationId, { timeoutMs: 90_000, intervalMs: 500 });
-  const results = await allResults(w.client, operationId);
+async function finished(operationId: string): Promise<{ final: OperationAnswer; results: ItemResult[] }> {
+  const final = await pollOperation([client], operationId, { timeoutMs: 90_000, intervalMs: 500 });
+  const results = await allResults(client, operationId);
   return { final, results };
 }
 
@@ -128,7 +108,6 @@ async function finished(w: World, operationId: string): Promise<{ final: Operati
  * unwritten, and nothing exists that was not asked for. Returns the in-doubt indexes and how many of them exist.
  */
 function expectExactlyOnceOrInDoubt(
-  sandbox: Sandbox,
   baseId: string,
   label: string,
   total: number,
@@ -164,91 +143,85 @@ function expectExactlyOnceOrInDoubt(
   return { inDoubt, inDoubtCreated };
 }
 
-describe.concurrent("a worker killed with SIGKILL mid-operation; another worker finishes it", () => {
-  it("create_records, 1,000 records: each exists exactly once or is listed in doubt", async (ctx) => {
-    const w = await startWorld("create", ctx);
-    const baseId = base(w, "Crash create");
+describe("a worker killed with SIGKILL mid-operation; another worker finishes it", () => {
+  it("create_records, 1,000 records: each exists exactly once or is listed in doubt", async () => {
+    const baseId = base("Crash create");
     const records = Array.from({ length: 1000 }, (_, i) => ({ fields: { Name: recordName("create", i) } }));
-    const first = await callWriteTool(w.client, "create_records", { baseId, tableId: TABLE, records });
+    const first = await callWriteTool(client, "create_records", { baseId, tableId: TABLE, records });
 
-    const atKill = await killWorkerMidway(w, first.operationId);
-    const { final, results } = await finished(w, first.operationId);
+    const atKill = await killWorkerMidway(first.operationId);
+    const { final, results } = await finished(first.operationId);
 
     expect(final.progress.recordsSucceeded).toBeGreaterThan(atKill.progress.recordsSucceeded);
-    const { inDoubt } = expectExactlyOnceOrInDoubt(w.sandbox, baseId, "create", 1000, final, results);
+    const { inDoubt } = expectExactlyOnceOrInDoubt(baseId, "create", 1000, final, results);
     // The request in flight at the kill was settled by reading the table back (issue 13): nothing is left in doubt.
     expect(inDoubt).toEqual([]);
-  }, 210_000);
+  }, 150_000);
 
-  it("create_records with an answer lost after Airtable applied it: that batch is reconciled as written, never re-sent", async (ctx) => {
-    const w = await startWorld("lost", ctx);
-    const baseId = base(w, "Crash create, answer lost");
+  it("create_records with an answer lost after Airtable applied it: that batch is reconciled as written, never re-sent", async () => {
+    const baseId = base("Crash create, answer lost");
     const records = Array.from({ length: 1000 }, (_, i) => ({ fields: { Name: recordName("lost", i) } }));
     // The next record write is applied, then its connection is cut before the answer.
-    w.sandbox.setFaults({ dropAfterApply: 1 });
-    const first = await callWriteTool(w.client, "create_records", { baseId, tableId: TABLE, records });
+    sandbox.setFaults({ dropAfterApply: 1 });
+    const first = await callWriteTool(client, "create_records", { baseId, tableId: TABLE, records });
 
-    await killWorkerMidway(w, first.operationId);
-    const { final, results } = await finished(w, first.operationId);
+    await killWorkerMidway(first.operationId);
+    const { final, results } = await finished(first.operationId);
 
-    expect(w.sandbox.faults.dropAfterApply, "the fault was used").toBe(0);
+    expect(sandbox.faults.dropAfterApply, "the fault was used").toBe(0);
     // Issue 13: the dropped batch is read back and found, so it is written (with its ids), not in doubt; it still
     // exists once each (checked by expectExactlyOnceOrInDoubt), never twice.
     expect(final.status).toBe("completed");
-    const { inDoubt } = expectExactlyOnceOrInDoubt(w.sandbox, baseId, "lost", 1000, final, results);
+    const { inDoubt } = expectExactlyOnceOrInDoubt(baseId, "lost", 1000, final, results);
     expect(inDoubt).toEqual([]);
-    expect(w.sandbox.listRecordsDirect(baseId, TABLE)).toHaveLength(1000);
-  }, 210_000);
+    expect(sandbox.listRecordsDirect(baseId, TABLE)).toHaveLength(1000);
+  }, 150_000);
 
-  it("update_records, 300 records, one answer lost too: every record updated, none in doubt", async (ctx) => {
-    const w = await startWorld("update", ctx);
+  it("update_records, 300 records, one answer lost too: every record updated, none in doubt", async () => {
     const baseId = base(
-      w,
       "Crash update",
       Array.from({ length: 300 }, (_, i) => ({ Name: recordName("update", i), Count: i })),
     );
-    const existing = w.sandbox.listRecordsDirect(baseId, TABLE);
+    const existing = sandbox.listRecordsDirect(baseId, TABLE);
     const records = existing.map((r) => ({ id: r.id, fields: { Count: Number(r.fields.Count) + 10_000 } }));
     // Also one answer lost after the sandbox applied it: an update or delete is re-sent, never left in doubt.
-    w.sandbox.setFaults({ dropAfterApply: 1 });
-    const first = await callWriteTool(w.client, "update_records", { baseId, tableId: TABLE, records });
+    sandbox.setFaults({ dropAfterApply: 1 });
+    const first = await callWriteTool(client, "update_records", { baseId, tableId: TABLE, records });
 
-    await killWorkerMidway(w, first.operationId);
-    const { final, results } = await finished(w, first.operationId);
+    await killWorkerMidway(first.operationId);
+    const { final, results } = await finished(first.operationId);
 
-    expect(w.sandbox.faults.dropAfterApply, "the fault was used").toBe(0);
+    expect(sandbox.faults.dropAfterApply, "the fault was used").toBe(0);
     expect(final.status, final.message).toBe("completed");
     expect(final.progress).toMatchObject({ recordsSucceeded: 300, recordsFailed: 0, recordsInDoubt: 0 });
     expect(results.map((r) => r.id)).toEqual(records.map((r) => r.id));
     expect(results.filter((r) => r.inDoubt === true || r.error !== undefined)).toEqual([]);
-    const after = w.sandbox.listRecordsDirect(baseId, TABLE);
+    const after = sandbox.listRecordsDirect(baseId, TABLE);
     expect(after).toHaveLength(300);
     for (const record of after) {
       const index = Number(String(record.fields.Name).split("-")[1]);
       expect(record.fields.Count, String(record.fields.Name)).toBe(index + 10_000);
     }
-  }, 180_000);
+  }, 120_000);
 
-  it("delete_records, 300 records, one answer lost too: every record deleted, none in doubt", async (ctx) => {
-    const w = await startWorld("delete", ctx);
+  it("delete_records, 300 records, one answer lost too: every record deleted, none in doubt", async () => {
     const baseId = base(
-      w,
       "Crash delete",
       Array.from({ length: 300 }, (_, i) => ({ Name: recordName("delete", i) })),
     );
-    const recordIds = w.sandbox.listRecordsDirect(baseId, TABLE).map((r) => r.id);
+    const recordIds = sandbox.listRecordsDirect(baseId, TABLE).map((r) => r.id);
     // Also one answer lost after the sandbox applied it: an update or delete is re-sent, never left in doubt.
-    w.sandbox.setFaults({ dropAfterApply: 1 });
-    const first = await callWriteTool(w.client, "delete_records", { baseId, tableId: TABLE, recordIds });
+    sandbox.setFaults({ dropAfterApply: 1 });
+    const first = await callWriteTool(client, "delete_records", { baseId, tableId: TABLE, recordIds });
 
-    await killWorkerMidway(w, first.operationId);
-    const { final, results } = await finished(w, first.operationId);
+    await killWorkerMidway(first.operationId);
+    const { final, results } = await finished(first.operationId);
 
-    expect(w.sandbox.faults.dropAfterApply, "the fault was used").toBe(0);
+    expect(sandbox.faults.dropAfterApply, "the fault was used").toBe(0);
     expect(final.status, final.message).toBe("completed");
     expect(final.progress).toMatchObject({ recordsSucceeded: 300, recordsFailed: 0, recordsInDoubt: 0 });
     expect(results.map((r) => r.id)).toEqual(recordIds);
     expect(results.filter((r) => r.inDoubt === true || r.error !== undefined)).toEqual([]);
-    expect(w.sandbox.listRecordsDirect(baseId, TABLE)).toEqual([]);
-  }, 180_000);
+    expect(sandbox.listRecordsDirect(baseId, TABLE)).toEqual([]);
+  }, 120_000);
 });
